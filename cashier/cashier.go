@@ -1,0 +1,377 @@
+// Package cashier serves what a consumer sees after scanning a fenfu QR
+// code: the cashier page with the merchant, amount and description and the
+// credit and balance options, the phone-and-PIN login, the payment itself,
+// the same as JSON for programs, and the code rendered as a PNG. Browsers
+// and the `fenfu sandbox pay` command pay through the same Pay method.
+package cashier
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/qr"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{"yuan": fenfu.Yuan, "deref": func(b *bool) bool { return b != nil && *b }}).ParseFS(templates, "templates/*.html"))
+
+// SessionTTL is how long a cashier login lasts.
+const SessionTTL = 30 * time.Minute
+
+const cookieName = "fenfu_session"
+
+// Cashier serves the consumer pages.
+type Cashier struct {
+	Orders    *pay.Service
+	Consumers *consumer.Service
+	Merchants *merchant.Service
+	Clock     fenfu.Clock
+	Log       *slog.Logger
+	// CodeURL returns the URL a QR code carries for a token.
+	CodeURL func(token string) string
+	key     []byte
+}
+
+// New returns a Cashier whose sessions are signed with a key derived from
+// secret.
+func New(p *pay.Service, cs *consumer.Service, ms *merchant.Service, clock fenfu.Clock, log *slog.Logger, secret []byte, codeURL func(string) string) *Cashier {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("fenfu cashier session v1"))
+	return &Cashier{Orders: p, Consumers: cs, Merchants: ms, Clock: clock, Log: log, CodeURL: codeURL, key: m.Sum(nil)}
+}
+
+// Register adds the cashier routes to mux.
+func (c *Cashier) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /q/{token}", c.handleShow)
+	mux.HandleFunc("POST /q/{token}/pay", c.handlePay)
+	mux.HandleFunc("POST /cashier/login", c.handleLogin)
+	mux.HandleFunc("POST /cashier/logout", c.handleLogout)
+}
+
+// Pay pays the order behind token as the consumer. It is the one payment
+// path of the cashier page, its JSON API and the sandbox CLI.
+func (c *Cashier) Pay(ctx context.Context, token, consumerID, channel string) (pay.Order, error) {
+	o, err := c.Orders.Pay(ctx, token, consumerID, channel)
+	if err != nil {
+		c.Log.Info("cashier payment failed", "consumer", consumerID, "channel", channel, "code", fenfu.ErrorCode(err), "error", err.Error())
+	}
+	return o, err
+}
+
+// View is what the cashier shows for an order.
+type View struct {
+	OrderState  string           `json:"trade_state"`
+	Merchant    string           `json:"merchant"`
+	MchID       string           `json:"mchid"`
+	OutTradeNo  string           `json:"out_trade_no"`
+	Description string           `json:"description"`
+	Total       int64            `json:"total"`
+	Currency    string           `json:"currency"`
+	ExpiresAt   string           `json:"expires_at"`
+	Channels    []Channel        `json:"channels"`
+	Consumer    *consumerSummary `json:"consumer,omitempty"`
+	PayURL      string           `json:"pay_url"`
+	Token       string           `json:"-"`
+	Error       *fenfu.Error     `json:"-"`
+	Paid        bool             `json:"-"`
+}
+
+// Channel is a payment option on the cashier.
+type Channel struct {
+	Name      string `json:"name"` // credit or balance
+	Label     string `json:"label"`
+	Available *int64 `json:"available,omitempty"` // for a logged-in consumer
+	Enough    *bool  `json:"enough,omitempty"`
+}
+
+type consumerSummary struct {
+	ID    string `json:"id"`
+	Phone string `json:"phone"`
+}
+
+func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, error) {
+	o, err := c.Orders.OrderForToken(ctx, token)
+	if err != nil {
+		return View{}, err
+	}
+	m, err := c.Merchants.Get(ctx, o.MchID)
+	if err != nil {
+		return View{}, err
+	}
+	v := View{OrderState: o.TradeState(), Merchant: m.Name, MchID: o.MchID, OutTradeNo: o.OutTradeNo,
+		Description: o.Description, Total: o.Total, Currency: o.Currency,
+		ExpiresAt: o.ExpiresAt.In(fenfu.Shanghai).Format(time.RFC3339), PayURL: "/q/" + token + "/pay", Token: token,
+		Paid: o.State == pay.Success || o.State == pay.Refund}
+	var cons *consumer.Consumer
+	if consumerID != "" {
+		if x, err := c.Consumers.Get(ctx, consumerID); err == nil {
+			cons = &x
+			v.Consumer = &consumerSummary{ID: x.ID, Phone: maskPhone(x.Phone)}
+		}
+	}
+	for _, ch := range []struct{ name, label string }{{pay.ChannelCredit, "分付 · pay later on credit"}, {pay.ChannelBalance, "零钱 · balance"}} {
+		if !o.Allowed(ch.name) {
+			continue
+		}
+		opt := Channel{Name: ch.name, Label: ch.label}
+		if cons != nil {
+			avail := cons.Balance
+			if ch.name == pay.ChannelCredit {
+				avail = cons.Credit.Available
+			}
+			enough := avail >= o.Total
+			opt.Available, opt.Enough = &avail, &enough
+		}
+		v.Channels = append(v.Channels, opt)
+	}
+	return v, nil
+}
+
+func maskPhone(p string) string {
+	if len(p) != 11 {
+		return p
+	}
+	return p[:3] + "****" + p[7:]
+}
+
+func wantsJSON(r *http.Request) bool {
+	return r.URL.Query().Get("format") == "json" || strings.Contains(r.Header.Get("Accept"), "application/json") ||
+		strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
+}
+
+func (c *Cashier) handleShow(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if t, ok := strings.CutSuffix(token, ".png"); ok {
+		c.servePNG(w, r, t)
+		return
+	}
+	v, err := c.view(r.Context(), token, c.session(r))
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	c.render(w, http.StatusOK, "cashier.html", v)
+}
+
+func (c *Cashier) servePNG(w http.ResponseWriter, r *http.Request, token string) {
+	if _, err := c.Orders.OrderForToken(r.Context(), token); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	scale := 6
+	if s, err := strconv.Atoi(r.URL.Query().Get("scale")); err == nil && s >= 1 && s <= 20 {
+		scale = s
+	}
+	png, err := qr.PNG(c.CodeURL(token), scale)
+	if err != nil {
+		c.fail(w, r, fenfu.Internal(err))
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "private, max-age=60")
+	_, _ = w.Write(png)
+}
+
+type payForm struct {
+	Channel string `json:"channel"`
+	Phone   string `json:"phone"`
+	PIN     string `json:"pin"`
+}
+
+func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site payment requests are refused"))
+		return
+	}
+	token := r.PathValue("token")
+	var f payForm
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&f); err != nil {
+			c.fail(w, r, fenfu.Errorf(fenfu.ParamError, "the body must be a JSON object {channel, phone, pin}"))
+			return
+		}
+	} else {
+		r.Body = http.MaxBytesReader(w, r.Body, 4096)
+		f = payForm{Channel: r.PostFormValue("channel"), Phone: r.PostFormValue("phone"), PIN: r.PostFormValue("pin")}
+	}
+	consumerID := c.session(r)
+	if f.Phone != "" {
+		id, err := c.Consumers.Login(r.Context(), f.Phone, f.PIN)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		consumerID = id
+	}
+	if consumerID == "" {
+		c.fail(w, r, fenfu.Errorf(fenfu.Unauthenticated, "log in to pay"))
+		return
+	}
+	o, err := c.Pay(r.Context(), token, consumerID, f.Channel)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"trade_state": o.TradeState(), "out_trade_no": o.OutTradeNo,
+			"total": o.Total, "channel": o.Channel, "paid_at": o.PaidAt.In(fenfu.Shanghai).Format(time.RFC3339)})
+		return
+	}
+	v, err := c.view(r.Context(), token, consumerID)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.render(w, http.StatusOK, "cashier.html", v)
+}
+
+func (c *Cashier) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site login requests are refused"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	next := r.PostFormValue("next")
+	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {
+		next = "/"
+	}
+	id, err := c.Consumers.Login(r.Context(), r.PostFormValue("phone"), r.PostFormValue("pin"))
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: c.sign(id), Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (c *Cashier) handleLogout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	next := r.PostFormValue("next")
+	if !strings.HasPrefix(next, "/q/") {
+		next = "/"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// sameOrigin refuses requests a browser sends from another site.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return o == ""
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}
+
+func (c *Cashier) sign(consumerID string) string {
+	exp := strconv.FormatInt(c.Clock.Now().Add(SessionTTL).Unix(), 10)
+	m := hmac.New(sha256.New, c.key)
+	m.Write([]byte(consumerID + "|" + exp))
+	return consumerID + "|" + exp + "|" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// session returns the consumer of a valid session cookie, or "".
+func (c *Cashier) session(r *http.Request) string {
+	ck, err := r.Cookie(cookieName)
+	if err != nil {
+		return ""
+	}
+	parts := strings.Split(ck.Value, "|")
+	if len(parts) != 3 {
+		return ""
+	}
+	m := hmac.New(sha256.New, c.key)
+	m.Write([]byte(parts[0] + "|" + parts[1]))
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || !hmac.Equal(sig, m.Sum(nil)) {
+		return ""
+	}
+	exp, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || c.Clock.Now().Unix() >= exp {
+		return ""
+	}
+	return parts[0]
+}
+
+type errorView struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Remedy  string `json:"remedy,omitempty"`
+}
+
+func (c *Cashier) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := fenfu.AsError(err)
+	status := statusOf(e.Code)
+	if e.Code == fenfu.SystemError {
+		c.Log.Error("cashier", "path", r.URL.Path, "error", err.Error())
+	}
+	ev := errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}
+	if wantsJSON(r) {
+		writeJSON(w, status, ev)
+		return
+	}
+	// A payment that failed shows the order again with the reason.
+	if tok := r.PathValue("token"); tok != "" && !errors.Is(err, context.Canceled) {
+		if v, verr := c.view(r.Context(), strings.TrimSuffix(tok, ".png"), c.session(r)); verr == nil {
+			v.Error = e
+			c.render(w, status, "cashier.html", v)
+			return
+		}
+	}
+	c.render(w, status, "error.html", ev)
+}
+
+func statusOf(code fenfu.Code) int {
+	switch code {
+	case fenfu.ParamError, fenfu.OrderClosed, fenfu.OrderPaid, fenfu.UserPaying:
+		return http.StatusBadRequest
+	case fenfu.Unauthenticated:
+		return http.StatusUnauthorized
+	case fenfu.NotEnough, fenfu.RuleLimit, fenfu.NoAuth:
+		return http.StatusForbidden
+	case fenfu.OrderNotExist, fenfu.ResourceNotExists:
+		return http.StatusNotFound
+	case fenfu.FrequencyLimited:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+func (c *Cashier) render(w http.ResponseWriter, status int, name string, v any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, v); err != nil {
+		c.Log.Error("render", "template", name, "error", err)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

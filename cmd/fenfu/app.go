@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/cashier"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/qr"
+)
+
+// app is fenfu wired together over its two stores.
+type app struct {
+	cfg       Config
+	core      *db.DB
+	credit    *db.DB
+	keys      *keyring.Keyring
+	clock     fenfu.Clock
+	ids       fenfu.IDs
+	log       *slog.Logger
+	merchants *merchant.Service
+	consumers *consumer.Service
+	pay       *pay.Service
+	cashier   *cashier.Cashier
+	publicURL string
+}
+
+// open opens and migrates both stores and builds the services.
+func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, clock: fenfu.SystemClock{}, ids: &fenfu.RandomIDs{}, log: log}
+	keys, err := keyring.Load(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	a.keys = keys
+	opt := db.Options{Synchronous: cfg.Synchronous}
+	if a.core, err = db.Open(ctx, "core", cfg.CoreDB, a.clock, opt); err != nil {
+		return nil, err
+	}
+	if a.credit, err = db.Open(ctx, "credit", cfg.CreditDB, a.clock, opt); err != nil {
+		a.core.Close()
+		return nil, err
+	}
+	for _, d := range []*db.DB{a.core, a.credit} {
+		applied, err := d.Migrate(ctx)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		for _, m := range applied {
+			log.Info("migrated", "store", d.Name, "migration", m)
+		}
+	}
+	a.merchants = merchant.New(a.core, a.ids, a.clock)
+	a.consumers = consumer.New(a.core, a.credit, a.ids, a.clock)
+	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
+		IDs: a.ids, Clock: a.clock}
+	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, keys.Secret, a.codeURL)
+	return a, nil
+}
+
+func (a *app) codeURL(token string) string { return a.publicURL + "/q/" + token }
+
+func (a *app) close() {
+	if a.core != nil {
+		a.core.Close()
+	}
+	if a.credit != nil {
+		a.credit.Close()
+	}
+}
+
+func (a *app) health(ctx context.Context) error {
+	for _, d := range []*db.DB{a.core, a.credit} {
+		if err := d.R.PingContext(ctx); err != nil {
+			return fmt.Errorf("%s store: %w", d.Name, err)
+		}
+	}
+	return nil
+}

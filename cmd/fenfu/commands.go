@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/pay"
+)
+
+// openQuiet opens the app for a one-shot command, logging warnings only.
+func openQuiet(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
+	return open(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("migrate", stderr)
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stdout, nil))
+	a, err := open(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	a.close()
+	fmt.Fprintln(stdout, "fenfu: both stores are at the latest schema")
+	return nil
+}
+
+// sandboxMerchant is the contract of `fenfu sandbox merchant`: exactly these keys.
+type sandboxMerchant struct {
+	MchID                  string `json:"mchid"`
+	AppID                  string `json:"appid"`
+	MerchantSerialNo       string `json:"merchant_serial_no"`
+	MerchantPrivateKeyPath string `json:"merchant_private_key_path"`
+	APIv3Key               string `json:"apiv3_key"`
+	PlatformPublicKeyPath  string `json:"platform_public_key_path"`
+	PlatformPublicKeyID    string `json:"platform_public_key_id"`
+}
+
+func cmdSandboxMerchant(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("sandbox merchant", stderr)
+	name := fs.String("name", "Sandbox merchant", "the merchant's display name, shown on the cashier")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	out, err := a.provisionSandbox(ctx, *name)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, out)
+}
+
+// provisionSandbox creates a sandbox merchant and writes its private key
+// to DATA_DIR/merchants/MCHID/apiclient_key.pem with mode 0600.
+func (a *app) provisionSandbox(ctx context.Context, name string) (sandboxMerchant, error) {
+	m, err := a.merchants.CreateSandbox(ctx, name)
+	if err != nil {
+		return sandboxMerchant{}, err
+	}
+	dir := filepath.Join(a.cfg.DataDir, "merchants", m.MchID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return sandboxMerchant{}, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(m.PrivateKey)
+	if err != nil {
+		return sandboxMerchant{}, err
+	}
+	keyPath := filepath.Join(dir, "apiclient_key.pem")
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return sandboxMerchant{}, err
+	}
+	abs := func(p string) string {
+		if x, err := filepath.Abs(p); err == nil {
+			return x
+		}
+		return p
+	}
+	return sandboxMerchant{MchID: m.MchID, AppID: m.AppID, MerchantSerialNo: m.SerialNo, MerchantPrivateKeyPath: abs(keyPath),
+		APIv3Key: m.APIv3Key, PlatformPublicKeyPath: abs(a.keys.PublicKeyPath), PlatformPublicKeyID: a.keys.PlatformKeyID}, nil
+}
+
+func cmdConsumerCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("consumer create", stderr)
+	limit := fs.Int64("credit-limit", 0, "credit line in fen")
+	rating := fs.String("rating", "B", "credit rating: A, B, C or D")
+	balance := fs.Int64("balance", 0, "opening balance in fen")
+	phone := fs.String("phone", "", "11-digit phone number to log in with (generated if empty)")
+	pin := fs.String("pin", "", "6-digit PIN (generated if empty)")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if !credit.ValidRating(*rating) {
+		fmt.Fprintf(stderr, "fenfu: --rating must be one of A, B, C, D\n")
+		return errUsage
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	c, p, err := a.consumers.Create(ctx, consumer.NewConsumer{Phone: *phone, PIN: *pin, CreditLimit: *limit, Rating: *rating, Balance: *balance})
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, consumerJSON(c, p))
+}
+
+func consumerJSON(c consumer.Consumer, pin string) map[string]any {
+	return map[string]any{"id": c.ID, "phone": c.Phone, "pin": pin, "rating": c.Credit.Rating,
+		"credit_limit": c.Credit.Limit, "credit_used": c.Credit.Used, "credit_available": c.Credit.Available, "balance": c.Balance}
+}
+
+// tokenOf extracts the token from a code_url (…/q/TOKEN) or takes a bare token.
+func tokenOf(codeURL string) (string, error) {
+	if !strings.Contains(codeURL, "/") {
+		return codeURL, nil
+	}
+	u, err := url.Parse(codeURL)
+	if err != nil {
+		return "", fenfu.Errorf(fenfu.ParamError, "CODE_URL is not a URL")
+	}
+	tok, ok := strings.CutPrefix(u.Path, "/q/")
+	if !ok || tok == "" || strings.Contains(tok, "/") {
+		return "", fenfu.Errorf(fenfu.ParamError, "CODE_URL must look like http(s)://HOST/q/TOKEN")
+	}
+	return tok, nil
+}
+
+func cmdSandboxPay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("sandbox pay", stderr)
+	cons := fs.String("consumer", "", "the paying consumer's id")
+	channel := fs.String("channel", "credit", "credit or balance")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *cons == "" || fs.NArg() != 1 || (*channel != pay.ChannelCredit && *channel != pay.ChannelBalance) {
+		fmt.Fprintln(stderr, "usage: fenfu sandbox pay --consumer ID --channel credit|balance CODE_URL")
+		return errUsage
+	}
+	tok, err := tokenOf(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	o, err := a.cashier.Pay(ctx, tok, *cons, *channel)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, map[string]any{"trade_state": o.TradeState(), "out_trade_no": o.OutTradeNo, "transaction_id": o.ID,
+		"mchid": o.MchID, "total": o.Total, "channel": o.Channel, "consumer": o.ConsumerID})
+}
+
+func cmdVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("verify", stderr)
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	p, err := a.pay.Verify(ctx)
+	if err != nil {
+		return fmt.Errorf("the books do not prove: %w", err)
+	}
+	fmt.Fprintf(stdout, "fenfu: the books prove: %d orders, %d paid (%d on credit), %d refunds, %d in flight\n",
+		p.Orders, p.Paid, p.CreditPaid, p.Refunds, p.InFlight)
+	return nil
+}
+
+func cmdRecover(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("recover", stderr)
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	r, err := a.pay.Recover(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "fenfu: recovered %d payments completed, %d released, %d refunds\n", r.Completed, r.Released, r.Refunds)
+	return nil
+}

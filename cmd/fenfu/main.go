@@ -1,0 +1,112 @@
+// Command fenfu runs the fenfu credit-payment platform: the server, its
+// migrations, the sandbox tools, the books proof and a demo. Every command
+// takes --data-dir, --core-db and --credit-db; see `fenfu help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/fenfu/fenfu"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		os.Exit(exitCode(err))
+	}
+}
+
+// errUsage marks a usage error, already explained on stderr.
+var errUsage = errors.New("usage")
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `fenfu — credit payments through QR codes, over the WeChat Pay v3 protocol.
+
+Usage: fenfu COMMAND [flags]
+
+Commands:
+  serve              run the merchant API, the cashier pages, /healthz and /metrics
+  migrate            apply the database migrations of both stores
+  sandbox merchant   provision a sandbox merchant with fresh keys (prints JSON)
+  sandbox pay        pay a code_url as a consumer: --consumer ID --channel credit|balance CODE_URL
+  consumer create    create a consumer: --credit-limit FEN --rating A|B|C|D --balance FEN (prints JSON)
+  verify             prove the books of both stores; non-zero exit names the first problem
+  recover            settle payments and refunds interrupted between the two stores
+  demo               start a server and walk one credit payment end to end
+
+Flags common to every command:
+  --data-dir DIR     keys and SQLite files (default ./fenfu-data, or $FENFU_DATA_DIR)
+  --core-db DSN      core store: SQLite path or postgres://… (default DIR/core.db, or $FENFU_CORE_DB)
+  --credit-db DSN    credit store: SQLite path or postgres://… (default DIR/credit.db, or $FENFU_CREDIT_DB)
+
+Run 'fenfu COMMAND -h' for a command's own flags.
+`
+
+// run is fenfu's whole program; main only calls it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	if (cmd == "sandbox" || cmd == "consumer") && len(rest) > 0 {
+		cmd, rest = cmd+" "+rest[0], rest[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "sandbox merchant":
+		err = cmdSandboxMerchant(ctx, rest, getenv, stdout, stderr)
+	case "sandbox pay":
+		err = cmdSandboxPay(ctx, rest, getenv, stdout, stderr)
+	case "consumer create":
+		err = cmdConsumerCreate(ctx, rest, getenv, stdout, stderr)
+	case "verify":
+		err = cmdVerify(ctx, rest, getenv, stdout, stderr)
+	case "recover":
+		err = cmdRecover(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		err = cmdDemo(ctx, rest, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "fenfu: unknown command %q\n\n%s", cmd, usage)
+		return errUsage
+	}
+	if err != nil && !errors.Is(err, errUsage) && !errors.Is(err, flag.ErrHelp) {
+		report(stderr, err)
+	}
+	return err
+}
+
+// report prints an error with its code and remedy.
+func report(w io.Writer, err error) {
+	var e *fenfu.Error
+	if errors.As(err, &e) {
+		fmt.Fprintf(w, "fenfu: %s: %s\n", e.Code, e.Message)
+		if e.Remedy != "" {
+			fmt.Fprintf(w, "  remedy: %s\n", e.Remedy)
+		}
+		return
+	}
+	fmt.Fprintf(w, "fenfu: %v\n", err)
+}

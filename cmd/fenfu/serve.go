@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fenfu/fenfu/metrics"
+	"github.com/fenfu/fenfu/server"
+	"github.com/fenfu/fenfu/wxpay"
+)
+
+// RecoverEvery is how often a server settles interrupted payments.
+const RecoverEvery = 10 * time.Second
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level must be debug, info, warn or error")
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	addr := getenv("FENFU_ADDR")
+	if addr == "" {
+		addr = ":8080"
+	}
+	publicURL := getenv("FENFU_PUBLIC_URL")
+	level := "info"
+	fs := cfg.flags("serve", stderr)
+	fs.StringVar(&addr, "addr", addr, "address to listen on, HOST:PORT (or $FENFU_ADDR)")
+	fs.StringVar(&publicURL, "public-url", publicURL, "base URL consumers reach this server at, used in code_url (or $FENFU_PUBLIC_URL; default from --addr)")
+	fs.StringVar(&level, "log-level", level, "debug, info, warn or error")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, level)
+	if err != nil {
+		fmt.Fprintf(stderr, "fenfu: %v\n", err)
+		return errUsage
+	}
+	a, err := open(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another fenfu running? choose another --addr)", addr, err)
+	}
+	if publicURL == "" {
+		publicURL = "http://" + reachable(ln.Addr().String())
+	}
+	a.publicURL = strings.TrimRight(publicURL, "/")
+	return a.serve(ctx, ln, stdout)
+}
+
+// reachable turns a listen address into one a local client can dial.
+func reachable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// serve serves HTTP on ln until ctx ends, then shuts down gracefully:
+// in-flight requests, including payments between their two commits, run to
+// completion before the stores close.
+func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) error {
+	api := &wxpay.API{Pay: a.pay, Merchants: a.merchants, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
+		Nonces: wxpay.NewNonceCache(), PublicURL: func() string { return a.publicURL }}
+	handler := server.New(server.Deps{API: api, Cashier: a.cashier, Metrics: metrics.New(), Log: a.log, Health: a.health})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.recoverLoop(bg)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "fenfu: serving on %s (code_url base %s)\n", "http://"+reachable(ln.Addr().String()), a.publicURL)
+	a.log.Info("serving", "addr", ln.Addr().String(), "public_url", a.publicURL, "core", a.core.Engine, "credit", a.credit.Engine)
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopBG()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (a *app) recoverLoop(ctx context.Context) {
+	t := time.NewTicker(RecoverEvery)
+	defer t.Stop()
+	for {
+		r, err := a.pay.Recover(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.log.Error("recover", "error", err)
+		} else if r.Completed+r.Released+r.Refunds > 0 {
+			a.log.Info("recovered interrupted payments", "completed", r.Completed, "released", r.Released, "refunds", r.Refunds)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,239 @@
+// Package consumer owns the people who pay: their identity and login (phone
+// and PIN) and their balance, in the core store, and the opening of their
+// credit line in the credit store.
+package consumer
+
+import (
+	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/ledger"
+)
+
+// Consumer is a consumer with its balance and credit line.
+type Consumer struct {
+	ID      string      `json:"id"`
+	Phone   string      `json:"phone"`
+	Balance int64       `json:"balance"`
+	Credit  credit.Line `json:"credit"`
+}
+
+// BalanceAccount returns the ledger account of a consumer's balance.
+func BalanceAccount(id string) ledger.Account { return ledger.AccountOf(ledger.ConsumerBalance, id) }
+
+// Service manages consumers across the two stores.
+type Service struct {
+	Core, Credit *db.DB
+	IDs          fenfu.IDs
+	Clock        fenfu.Clock
+
+	mu       sync.Mutex
+	failures map[string]failure // login failures by phone
+}
+
+type failure struct {
+	n     int
+	until time.Time
+}
+
+// New returns a Service.
+func New(core, creditDB *db.DB, ids fenfu.IDs, clock fenfu.Clock) *Service {
+	return &Service{Core: core, Credit: creditDB, IDs: ids, Clock: clock, failures: map[string]failure{}}
+}
+
+// NewConsumer describes a consumer to create.
+type NewConsumer struct {
+	Phone       string // 11 digits; generated when empty
+	PIN         string // 6 digits; generated when empty
+	CreditLimit int64
+	Rating      string
+	Balance     int64
+}
+
+var (
+	phoneRE = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+	pinRE   = regexp.MustCompile(`^[0-9]{6}$`)
+)
+
+// Create creates a consumer with an opening balance (posted as a top-up)
+// and a credit line. It returns the consumer and the PIN (generated if none
+// was given).
+func (s *Service) Create(ctx context.Context, n NewConsumer) (Consumer, string, error) {
+	if n.Phone == "" {
+		n.Phone = "17" + digitsOnly(s.IDs.Nonce(9))
+	}
+	if !phoneRE.MatchString(n.Phone) {
+		return Consumer{}, "", fenfu.FieldError("phone", "phone must be an 11-digit mainland mobile number")
+	}
+	if n.PIN == "" {
+		n.PIN = digitsOnly(s.IDs.Nonce(6))
+	}
+	if !pinRE.MatchString(n.PIN) {
+		return Consumer{}, "", fenfu.FieldError("pin", "PIN must be 6 digits")
+	}
+	if n.CreditLimit < 0 || n.Balance < 0 {
+		return Consumer{}, "", fenfu.FieldError("credit_limit", "credit limit and balance must not be negative")
+	}
+	if !credit.ValidRating(n.Rating) {
+		return Consumer{}, "", fenfu.FieldError("rating", "rating must be one of A, B, C, D")
+	}
+	now := s.Clock.Now()
+	id := s.IDs.New(fenfu.ConsumerID, now)
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO consumers (id, phone, pin_hash, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT DO NOTHING`, id, n.Phone, hashPIN(n.PIN), db.Micros(tx.Now))
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return fenfu.FieldError("phone", "a consumer with phone %s already exists", n.Phone)
+		}
+		if err := ledger.Open(ctx, tx, BalanceAccount(id)); err != nil {
+			return err
+		}
+		if n.Balance > 0 {
+			return topUp(ctx, tx, id, "open:"+id, n.Balance)
+		}
+		return nil
+	})
+	if err != nil {
+		return Consumer{}, "", err
+	}
+	if err := s.Credit.Update(ctx, func(tx *db.Tx) error {
+		return credit.Open(ctx, tx, id, n.CreditLimit, n.Rating)
+	}); err != nil {
+		return Consumer{}, "", err
+	}
+	c, err := s.Get(ctx, id)
+	return c, n.PIN, err
+}
+
+func digitsOnly(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteByte(byte('0' + r%10))
+	}
+	return b.String()
+}
+
+// TopUp adds money to a consumer's balance. ref makes it idempotent.
+func (s *Service) TopUp(ctx context.Context, id, ref string, amount int64) error {
+	if amount <= 0 {
+		return fenfu.FieldError("amount", "top-up amount must be positive")
+	}
+	return s.Core.Update(ctx, func(tx *db.Tx) error { return topUp(ctx, tx, id, ref, amount) })
+}
+
+func topUp(ctx context.Context, tx *db.Tx, id, ref string, amount int64) error {
+	err := ledger.Post(ctx, tx, ledger.Txn{Kind: "topup", Ref: ref, Entries: []ledger.Entry{
+		ledger.Debit(ledger.AccountOf(ledger.PlatformFunding, "topup"), amount),
+		ledger.Credit(BalanceAccount(id), amount),
+	}})
+	if errors.Is(err, ledger.ErrNoAccount) {
+		return fenfu.Errorf(fenfu.ResourceNotExists, "no consumer %s", id)
+	}
+	if errors.Is(err, ledger.ErrDuplicate) {
+		return nil
+	}
+	return err
+}
+
+// Get returns a consumer with its balance and credit line.
+func (s *Service) Get(ctx context.Context, id string) (Consumer, error) {
+	c := Consumer{ID: id}
+	err := s.Core.R.QueryRowContext(ctx, `SELECT c.phone, COALESCE(a.balance, 0) FROM consumers c
+		LEFT JOIN ledger_accounts a ON a.id = $2 WHERE c.id = $1`, id, string(BalanceAccount(id))).Scan(&c.Phone, &c.Balance)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fenfu.Errorf(fenfu.ResourceNotExists, "no consumer %s", id)
+	}
+	if err != nil {
+		return c, fenfu.Internal(err)
+	}
+	c.Balance = -c.Balance // credit-normal
+	c.Credit, err = credit.Get(ctx, s.Credit, id)
+	if err != nil && !errors.Is(err, credit.ErrNoLine) {
+		return c, fenfu.Internal(err)
+	}
+	return c, nil
+}
+
+// maxFailures is how many wrong PINs lock a phone for lockout.
+const (
+	maxFailures = 5
+	lockout     = 15 * time.Minute
+)
+
+// Login checks a phone and PIN and returns the consumer's id. After five
+// wrong PINs the phone is locked for 15 minutes.
+func (s *Service) Login(ctx context.Context, phone, pin string) (string, error) {
+	now := s.Clock.Now()
+	s.mu.Lock()
+	f := s.failures[phone]
+	s.mu.Unlock()
+	if f.n >= maxFailures && now.Before(f.until) {
+		return "", fenfu.Errorf(fenfu.FrequencyLimited, "too many wrong PINs; try again after %s", f.until.In(fenfu.Shanghai).Format("15:04"))
+	}
+	var id, hash string
+	err := s.Core.R.QueryRowContext(ctx, `SELECT id, pin_hash FROM consumers WHERE phone = $1`, phone).Scan(&id, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fenfu.Internal(err)
+	}
+	if err != nil || !checkPIN(hash, pin) {
+		s.mu.Lock()
+		f := s.failures[phone]
+		if now.After(f.until) {
+			f.n = 0
+		}
+		f.n++
+		f.until = now.Add(lockout)
+		s.failures[phone] = f
+		s.mu.Unlock()
+		return "", fenfu.Errorf(fenfu.Unauthenticated, "wrong phone number or PIN")
+	}
+	s.mu.Lock()
+	delete(s.failures, phone)
+	s.mu.Unlock()
+	return id, nil
+}
+
+const pinIterations = 20000
+
+func hashPIN(pin string) string {
+	salt := make([]byte, 16)
+	_, _ = rand.Read(salt)
+	key, _ := pbkdf2.Key(sha256.New, pin, salt, pinIterations, 32)
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", pinIterations,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+func checkPIN(stored, pin string) bool {
+	parts := strings.Split(stored, "$")
+	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
+		return false
+	}
+	var iter int
+	if _, err := fmt.Sscan(parts[1], &iter); err != nil || iter <= 0 {
+		return false
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[2])
+	want, err2 := base64.RawStdEncoding.DecodeString(parts[3])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got, err := pbkdf2.Key(sha256.New, pin, salt, iter, len(want))
+	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
+}

@@ -1,0 +1,239 @@
+// Package credit owns consumers' credit lines in the credit store: the
+// limit, what is used and the rating, and the capture and refund of credit
+// payments with their ledger postings. The credit store is the source of
+// truth for credit money; the order in the core store only names the
+// payment attempt that moved it.
+package credit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/ledger"
+)
+
+// Ratings, best first.
+var Ratings = []string{"A", "B", "C", "D"}
+
+// ValidRating reports whether r is one of Ratings.
+func ValidRating(r string) bool {
+	for _, x := range Ratings {
+		if r == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Line is a consumer's credit line.
+type Line struct {
+	ConsumerID string `json:"consumer_id"`
+	Limit      int64  `json:"credit_limit"`
+	Used       int64  `json:"credit_used"`
+	Available  int64  `json:"credit_available"`
+	Rating     string `json:"rating"`
+}
+
+// Attempt states.
+const (
+	Captured = "CAPTURED" // the attempt moved money
+	Void     = "VOID"     // the attempt was fenced off by recovery and can never capture
+)
+
+// ErrVoided is returned by Capture for an attempt that recovery fenced off.
+var ErrVoided = errors.New("credit: payment attempt was voided")
+
+// ErrNoLine is returned when the consumer has no credit line.
+var ErrNoLine = errors.New("credit: consumer has no credit line")
+
+// Account returns the ledger account of a consumer's credit receivable.
+func Account(consumerID string) ledger.Account {
+	return ledger.AccountOf(ledger.ConsumerCredit, consumerID)
+}
+
+// Open creates a consumer's credit line; opening an existing line changes
+// nothing.
+func Open(ctx context.Context, tx *db.Tx, consumerID string, limit int64, rating string) error {
+	if limit < 0 {
+		return fenfu.FieldError("credit_limit", "credit limit must not be negative")
+	}
+	if !ValidRating(rating) {
+		return fenfu.FieldError("rating", "rating must be one of A, B, C, D, not %q", rating)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO credit_lines (consumer_id, credit_limit, used, rating, created_at, updated_at)
+		VALUES ($1, $2, 0, $3, $4, $4) ON CONFLICT DO NOTHING`, consumerID, limit, rating, db.Micros(tx.Now)); err != nil {
+		return fmt.Errorf("credit: open line: %w", err)
+	}
+	return ledger.Open(ctx, tx, Account(consumerID))
+}
+
+// Get returns a consumer's credit line, or ErrNoLine.
+func Get(ctx context.Context, d *db.DB, consumerID string) (Line, error) {
+	l := Line{ConsumerID: consumerID}
+	err := d.R.QueryRowContext(ctx, `SELECT credit_limit, used, rating FROM credit_lines WHERE consumer_id = $1`, consumerID).
+		Scan(&l.Limit, &l.Used, &l.Rating)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, ErrNoLine
+	}
+	if err != nil {
+		return l, fmt.Errorf("credit: get line: %w", err)
+	}
+	l.Available = max(l.Limit-l.Used, 0)
+	return l, nil
+}
+
+// Payment is a capture of a consumer's credit line for an order.
+type Payment struct {
+	AttemptID  string
+	OrderID    string
+	MchID      string
+	ConsumerID string
+	Amount     int64
+}
+
+// Capture draws p.Amount on the consumer's line and posts it to the ledger,
+// in the caller's transaction. Capturing an attempt twice is a no-op; an
+// attempt that recovery voided fails with ErrVoided. A short line fails with
+// NOT_ENOUGH.
+func Capture(ctx context.Context, tx *db.Tx, p Payment) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO credit_payments (attempt_id, order_id, state, mchid, consumer_id, amount, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (attempt_id) DO NOTHING`,
+		p.AttemptID, p.OrderID, Captured, p.MchID, p.ConsumerID, p.Amount, db.Micros(tx.Now))
+	if err != nil {
+		return fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		state, err := attemptState(ctx, tx, p.AttemptID)
+		if err != nil {
+			return err
+		}
+		if state == Void {
+			return ErrVoided
+		}
+		return nil
+	}
+	res, err = tx.ExecContext(ctx, `UPDATE credit_lines SET used = used + $1, updated_at = $2
+		WHERE consumer_id = $3 AND used + $1 <= credit_limit`, p.Amount, db.Micros(tx.Now), p.ConsumerID)
+	if err != nil {
+		return fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var avail int64
+		err := tx.QueryRowContext(ctx, `SELECT credit_limit - used FROM credit_lines WHERE consumer_id = $1`, p.ConsumerID).Scan(&avail)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fenfu.Errorf(fenfu.NotEnough, "the consumer has no credit line")
+		}
+		return fenfu.Errorf(fenfu.NotEnough, "credit line short: %s yuan available, %s yuan needed", fenfu.Yuan(max(avail, 0)), fenfu.Yuan(p.Amount))
+	}
+	return ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID, Entries: []ledger.Entry{
+		ledger.Debit(Account(p.ConsumerID), p.Amount),
+		ledger.Credit(ledger.AccountOf(ledger.MerchantPending, p.MchID), p.Amount),
+	}})
+}
+
+// VoidAttempt fences off an attempt that has not captured, so it never can,
+// and returns the attempt's final state: Captured if it had already
+// captured, otherwise Void.
+func VoidAttempt(ctx context.Context, tx *db.Tx, p Payment) (string, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO credit_payments (attempt_id, order_id, state, mchid, consumer_id, amount, created_at)
+		VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (attempt_id) DO NOTHING`,
+		p.AttemptID, p.OrderID, Void, p.MchID, p.ConsumerID, db.Micros(tx.Now)); err != nil {
+		return "", fmt.Errorf("credit: void %s: %w", p.AttemptID, err)
+	}
+	return attemptState(ctx, tx, p.AttemptID)
+}
+
+func attemptState(ctx context.Context, tx *db.Tx, attemptID string) (string, error) {
+	var state string
+	if err := tx.QueryRowContext(ctx, `SELECT state FROM credit_payments WHERE attempt_id = $1`, attemptID).Scan(&state); err != nil {
+		return "", fmt.Errorf("credit: attempt %s: %w", attemptID, err)
+	}
+	return state, nil
+}
+
+// Refund is the return of part or all of a captured credit payment.
+type Refund struct {
+	RefundID  string
+	AttemptID string
+	OrderID   string
+	MchID     string
+	Amount    int64
+}
+
+// ApplyRefund returns r.Amount to the consumer's credit line and posts it,
+// in the caller's transaction. Applying a refund twice is a no-op.
+func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO credit_refunds (refund_id, order_id, attempt_id, amount, created_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (refund_id) DO NOTHING`,
+		r.RefundID, r.OrderID, r.AttemptID, r.Amount, db.Micros(tx.Now))
+	if err != nil {
+		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	var consumerID string
+	err = tx.QueryRowContext(ctx, `UPDATE credit_payments SET refunded = refunded + $1
+		WHERE attempt_id = $2 AND state = $3 AND refunded + $1 <= amount RETURNING consumer_id`,
+		r.Amount, r.AttemptID, Captured).Scan(&consumerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fenfu.Errorf(fenfu.NotEnough, "refund exceeds the credit payment's refundable amount")
+	}
+	if err != nil {
+		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE credit_lines SET used = used - $1, updated_at = $2 WHERE consumer_id = $3`,
+		r.Amount, db.Micros(tx.Now), consumerID); err != nil {
+		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+	}
+	return ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: r.RefundID, Entries: []ledger.Entry{
+		ledger.Debit(ledger.AccountOf(ledger.MerchantPending, r.MchID), r.Amount),
+		ledger.Credit(Account(consumerID), r.Amount),
+	}})
+}
+
+// CapturedPayment is a captured attempt as recorded in the credit store.
+type CapturedPayment struct {
+	AttemptID  string
+	OrderID    string
+	MchID      string
+	ConsumerID string
+	Amount     int64
+	Refunded   int64
+}
+
+// ScanCaptured calls fn for every captured payment in order-id order. It is
+// used to prove the two stores agree without loading either into memory.
+func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error) error {
+	rows, err := d.R.QueryContext(ctx, `SELECT attempt_id, order_id, mchid, consumer_id, amount, refunded
+		FROM credit_payments WHERE state = $1 ORDER BY order_id`, Captured)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p CapturedPayment
+		if err := rows.Scan(&p.AttemptID, &p.OrderID, &p.MchID, &p.ConsumerID, &p.Amount, &p.Refunded); err != nil {
+			return err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// RefundAmount returns the amount of an applied credit refund and whether
+// it was applied.
+func RefundAmount(ctx context.Context, d *db.DB, refundID string) (int64, bool, error) {
+	var amt int64
+	err := d.R.QueryRowContext(ctx, `SELECT amount FROM credit_refunds WHERE refund_id = $1`, refundID).Scan(&amt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return amt, err == nil, err
+}

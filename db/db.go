@@ -1,0 +1,216 @@
+// Package db opens fenfu's stores on SQLite or PostgreSQL, applies their
+// embedded migrations and runs transactions. It keeps the few differences
+// between the two engines in one place; every other package writes one SQL
+// dialect ($n placeholders, RETURNING, ON CONFLICT) that both accept.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Engine names a database engine.
+type Engine string
+
+// Supported engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// Options tunes how a store is opened.
+type Options struct {
+	// Synchronous is SQLite's synchronous pragma: "NORMAL" (default; durable
+	// against process crashes, may lose the last commits on power loss) or
+	// "FULL" (durable against power loss). Ignored for PostgreSQL.
+	Synchronous string
+	// MaxConns caps the connection pool (PostgreSQL) or the reader pool
+	// (SQLite). Zero means a default.
+	MaxConns int
+}
+
+// DB is one store: a writer pool and a reader pool over the same database.
+// On SQLite the writer pool has a single connection, so writers in this
+// process queue in Go instead of spinning on the file lock; on PostgreSQL
+// both pools are the same.
+type DB struct {
+	Engine Engine
+	Name   string // store name, e.g. "core" or "credit"
+	W      *sql.DB
+	R      *sql.DB
+	Clock  fenfu.Clock
+}
+
+// Open opens the store at dsn. A DSN that starts with postgres:// or
+// postgresql:// selects PostgreSQL; anything else is a SQLite file path
+// (optionally prefixed with sqlite: or file:).
+func Open(ctx context.Context, name, dsn string, clock fenfu.Clock, opt Options) (*DB, error) {
+	if clock == nil {
+		clock = fenfu.SystemClock{}
+	}
+	d := &DB{Name: name, Clock: clock}
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		d.Engine = Postgres
+		pool, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("db: open %s store: %w", name, err)
+		}
+		n := opt.MaxConns
+		if n <= 0 {
+			n = 16
+		}
+		pool.SetMaxOpenConns(n)
+		pool.SetMaxIdleConns(n)
+		pool.SetConnMaxIdleTime(5 * time.Minute)
+		d.W, d.R = pool, pool
+	default:
+		d.Engine = SQLite
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if path == "" {
+			return nil, fmt.Errorf("db: %s store: empty SQLite path", name)
+		}
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("db: %s store: %w", name, err)
+			}
+		}
+		sync := strings.ToUpper(opt.Synchronous)
+		if sync == "" {
+			sync = "NORMAL"
+		}
+		if sync != "NORMAL" && sync != "FULL" {
+			return nil, fmt.Errorf("db: %s store: synchronous must be NORMAL or FULL, not %q", name, opt.Synchronous)
+		}
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous("+sync+")")
+		q.Add("_pragma", "foreign_keys(ON)")
+		w, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode()+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("db: open %s store: %w", name, err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("db: open %s store: %w", name, err)
+		}
+		n := opt.MaxConns
+		if n <= 0 {
+			n = 4
+		}
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		d.W, d.R = w, r
+	}
+	if err := d.W.PingContext(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: %s store unreachable: %w", name, err)
+	}
+	return d, nil
+}
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	err := d.W.Close()
+	if d.R != d.W {
+		if e := d.R.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Tx is a write transaction. Now is fixed when it begins, so every row it
+// writes shares one timestamp.
+type Tx struct {
+	*sql.Tx
+	Now    time.Time
+	Engine Engine
+}
+
+// Update runs fn in a write transaction and commits it if fn returns nil.
+// It retries the whole function when the engine reports a transient
+// conflict (SQLite busy, PostgreSQL serialization failure or deadlock), so
+// fn must not have effects outside the transaction.
+func (d *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		err = d.update(ctx, fn)
+		if err == nil || !transient(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(1<<attempt) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (d *DB) update(ctx context.Context, fn func(*Tx) error) (err error) {
+	stx, err := d.W.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	tx := &Tx{Tx: stx, Now: d.Clock.Now(), Engine: d.Engine}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = stx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = stx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return stx.Commit()
+}
+
+func transient(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	s := err.Error()
+	return strings.Contains(s, "SQLITE_BUSY") || strings.Contains(s, "database is locked")
+}
+
+// Micros converts t to the integer microseconds stored in *_at columns.
+// Zero time is stored as 0.
+func Micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// Time converts stored microseconds back to a time; 0 is the zero time.
+func Time(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us)
+}

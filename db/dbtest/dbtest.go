@@ -1,0 +1,93 @@
+// Package dbtest provides throwaway stores for tests: SQLite files in a
+// temporary directory always, and fresh PostgreSQL databases whenever the
+// FENFU_TEST_POSTGRES environment variable holds an administrative DSN.
+// Every database a test creates is dropped when the test ends.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+)
+
+// EnvPostgres names the environment variable with the PostgreSQL DSN used
+// by the test suite, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable.
+const EnvPostgres = "FENFU_TEST_POSTGRES"
+
+// Engines returns the engines to run store tests on: always SQLite, and
+// PostgreSQL when FENFU_TEST_POSTGRES is set.
+func Engines() []db.Engine {
+	if os.Getenv(EnvPostgres) != "" {
+		return []db.Engine{db.SQLite, db.Postgres}
+	}
+	return []db.Engine{db.SQLite}
+}
+
+// DSN returns a DSN for a new, empty database for the named store on the
+// given engine. The database is dropped when tb ends.
+func DSN(tb testing.TB, engine db.Engine, store string) string {
+	tb.Helper()
+	switch engine {
+	case db.SQLite:
+		return filepath.Join(tb.TempDir(), store+".db")
+	case db.Postgres:
+		admin := os.Getenv(EnvPostgres)
+		if admin == "" {
+			tb.Skip(EnvPostgres + " not set")
+		}
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		name := "fenfu_test_" + store + "_" + hex.EncodeToString(b[:])
+		adb, err := sql.Open("pgx", admin)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer adb.Close()
+		if _, err := adb.Exec("CREATE DATABASE " + name); err != nil {
+			tb.Fatalf("create test database: %v", err)
+		}
+		tb.Cleanup(func() {
+			adb, err := sql.Open("pgx", admin)
+			if err != nil {
+				tb.Errorf("drop test database: %v", err)
+				return
+			}
+			defer adb.Close()
+			if _, err := adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+				tb.Errorf("drop test database %s: %v", name, err)
+			}
+		})
+		u, err := url.Parse(admin)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		u.Path = "/" + name
+		return u.String()
+	}
+	tb.Fatalf("unknown engine %q", engine)
+	return ""
+}
+
+// Open opens and migrates a new store of the given name ("core" or
+// "credit") and closes it when tb ends.
+func Open(tb testing.TB, engine db.Engine, store string, clock fenfu.Clock) *db.DB {
+	tb.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, store, DSN(tb, engine, store), clock, db.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	if _, err := d.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}

@@ -1,0 +1,133 @@
+package db
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Modules lists the migration modules each store is made of. The ledger
+// module is shared: each store keeps its own books.
+var Modules = map[string][]string{
+	"core":   {"ledger", "core"},
+	"credit": {"ledger", "credit"},
+}
+
+type migration struct {
+	module  string
+	version int
+	name    string
+	sql     string
+}
+
+func load(module string) ([]migration, error) {
+	dir := "migrations/" + module
+	ents, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("db: migration %s/%s: name must start with its number", module, e.Name())
+		}
+		b, err := migrations.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{module, n, e.Name(), string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// Migrate applies the store's pending migrations, each in its own
+// transaction, and returns the names of those it applied. Several processes
+// may migrate at once: the version row is written first, so a concurrent
+// migrator waits on it and then skips the migration.
+func (d *DB) Migrate(ctx context.Context) ([]string, error) {
+	mods, ok := Modules[d.Name]
+	if !ok {
+		return nil, fmt.Errorf("db: unknown store %q", d.Name)
+	}
+	if _, err := d.W.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		module TEXT NOT NULL, version INTEGER NOT NULL, applied_at BIGINT NOT NULL,
+		PRIMARY KEY (module, version))`); err != nil {
+		return nil, fmt.Errorf("db: %s store: create schema_migrations: %w", d.Name, err)
+	}
+	var applied []string
+	for _, mod := range mods {
+		ms, err := load(mod)
+		if err != nil {
+			return applied, err
+		}
+		for _, m := range ms {
+			did := false
+			err := d.Update(ctx, func(tx *Tx) error {
+				res, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (module, version, applied_at)
+					VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, m.module, m.version, Micros(tx.Now))
+				if err != nil {
+					return err
+				}
+				if n, _ := res.RowsAffected(); n == 0 {
+					return nil
+				}
+				for _, stmt := range splitStatements(m.sql) {
+					if _, err := tx.ExecContext(ctx, stmt); err != nil {
+						return fmt.Errorf("%s: %w", firstLine(stmt), err)
+					}
+				}
+				did = true
+				return nil
+			})
+			if err != nil {
+				return applied, fmt.Errorf("db: %s store: migration %s/%s: %w", d.Name, m.module, m.name, err)
+			}
+			if did {
+				applied = append(applied, m.module+"/"+m.name)
+			}
+		}
+	}
+	return applied, nil
+}
+
+// splitStatements splits a migration on semicolons that end a line. The
+// migrations contain no procedural code, so this is enough.
+func splitStatements(s string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		trim := strings.TrimSpace(line)
+		if strings.HasPrefix(trim, "--") || trim == "" {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(trim, ";") {
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,137 @@
+// Package fenfu holds the shared vocabulary of the fenfu payment platform:
+// money in fen, the domain error with its stable code and remedy, the clock
+// and the identifier source. It performs no I/O; every other package builds
+// on these types.
+package fenfu
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Fen is an amount of money in fen (1/100 yuan). All money in fenfu is an
+// integer number of fen; there is no floating point anywhere money is
+// computed or stored.
+type Fen = int64
+
+// Yuan formats an amount in fen as yuan with two decimals ("12.34").
+func Yuan(f Fen) string {
+	sign := ""
+	if f < 0 {
+		sign = "-"
+		f = -f
+	}
+	return sign + strconv.FormatInt(f/100, 10) + "." + fmt.Sprintf("%02d", f%100)
+}
+
+// Code is a stable, machine-readable error code. Where the WeChat Pay
+// protocol defines a code, fenfu uses the same spelling.
+type Code string
+
+// Error codes. The protocol adapters map each code to a transport status in
+// one table (see package wxpay).
+const (
+	ParamError        Code = "PARAM_ERROR"         // a field is missing or malformed
+	InvalidRequest    Code = "INVALID_REQUEST"     // the request is well-formed but not allowed in this state
+	SignError         Code = "SIGN_ERROR"          // the request signature did not verify
+	MchNotExists      Code = "MCH_NOT_EXISTS"      // no such merchant
+	NoAuth            Code = "NO_AUTH"             // the merchant lacks the permission
+	OrderNotExist     Code = "ORDER_NOT_EXIST"     // no such order
+	OutTradeNoUsed    Code = "OUT_TRADE_NO_USED"   // out_trade_no reused with different parameters
+	OrderPaid         Code = "ORDERPAID"           // the order has already been paid
+	OrderClosed       Code = "ORDER_CLOSED"        // the order is closed or expired
+	UserPaying        Code = "USERPAYING"          // a payment of the order is in progress
+	NotEnough         Code = "NOT_ENOUGH"          // the credit line or balance is short
+	RuleLimit         Code = "RULE_LIMIT"          // a business rule forbids the operation
+	TradeError        Code = "TRADE_ERROR"         // the trade cannot proceed
+	ResourceNotExists Code = "RESOURCE_NOT_EXISTS" // a refund or other resource does not exist
+	FrequencyLimited  Code = "FREQUENCY_LIMITED"   // too many requests
+	Unauthenticated   Code = "UNAUTHENTICATED"     // a consumer must log in first
+	SystemError       Code = "SYSTEM_ERROR"        // an internal failure; safe to retry
+)
+
+// remedies is the default advice given to a caller for each code (SPEC §8).
+var remedies = map[Code]string{
+	ParamError:        "Check the named field against the API reference and send the request again.",
+	InvalidRequest:    "Query the object's current state before retrying; the operation is not allowed in it.",
+	SignError:         "Sign METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n with the private key of the registered serial_no, use a fresh nonce and a clock within 5 minutes of fenfu's.",
+	MchNotExists:      "Check the mchid; provision a merchant with `fenfu sandbox merchant`.",
+	NoAuth:            "Apply for the permission in the product center, or use the merchant's own resources.",
+	OrderNotExist:     "Check out_trade_no / transaction_id and mchid; orders are only visible to the merchant that created them.",
+	OutTradeNoUsed:    "Use a new out_trade_no, or resend the original parameters unchanged.",
+	OrderPaid:         "The order is paid; query it instead of paying or closing it again.",
+	OrderClosed:       "Create a new order with a new out_trade_no.",
+	UserPaying:        "Wait a few seconds and query the order.",
+	NotEnough:         "Choose another payment method or a smaller amount; check the available credit line or balance.",
+	RuleLimit:         "The operation breaks a platform rule; see the message for which one.",
+	TradeError:        "See the message; the trade cannot proceed as requested.",
+	ResourceNotExists: "Check the identifier; the resource is only visible to the merchant that created it.",
+	FrequencyLimited:  "Slow down and retry after a short pause.",
+	Unauthenticated:   "Log in with the consumer's phone number and PIN.",
+	SystemError:       "Retry with the same parameters; the operation is idempotent. Contact support if it persists.",
+}
+
+// Error is the one domain error type. Message is safe to show to the caller;
+// Err, if set, is internal detail that is logged but never sent.
+type Error struct {
+	Code    Code
+	Message string
+	Remedy  string
+	Field   string // the offending field, if any
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the code's default remedy.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Remedy: remedies[code]}
+}
+
+// FieldError returns a PARAM_ERROR naming the offending field.
+func FieldError(field, format string, args ...any) *Error {
+	e := Errorf(ParamError, format, args...)
+	e.Field = field
+	return e
+}
+
+// Internal wraps an unexpected failure as SYSTEM_ERROR; the cause is kept
+// for the log and hidden from the caller.
+func Internal(err error) *Error {
+	e := Errorf(SystemError, "system error, please retry")
+	e.Err = err
+	return e
+}
+
+// ErrorCode returns the code of err: the code of the *Error it wraps, or
+// SYSTEM_ERROR for any other non-nil error, or "" for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return SystemError
+}
+
+// AsError returns err as an *Error, wrapping foreign errors with Internal.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return Internal(err)
+}
+
+// Remedy returns the default remedy text for code.
+func Remedy(code Code) string { return remedies[code] }

@@ -1,0 +1,220 @@
+// Package ledger is fenfu's double-entry bookkeeping. Money moves only
+// through Post, which refuses a transaction whose entries do not sum to
+// zero. Each store keeps its own books in the same three tables.
+//
+// Entries are signed: a debit is positive, a credit negative. An account's
+// kind fixes its normal side and whether its balance is tracked in a row
+// (consumer accounts, which must never go below zero) or is only the sum of
+// its entries (busy accounts such as a merchant's pending settlement, which
+// every payment touches and which would otherwise serialise payments on one
+// row lock).
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/fenfu/fenfu/db"
+)
+
+// Kind is the kind of an account.
+type Kind string
+
+// Account kinds.
+const (
+	// ConsumerCredit is what a consumer owes on its credit line: an asset of
+	// the platform, debit-normal, tracked.
+	ConsumerCredit Kind = "consumer_credit"
+	// ConsumerBalance is the money the platform holds for a consumer: a
+	// liability, credit-normal, tracked.
+	ConsumerBalance Kind = "consumer_balance"
+	// MerchantPending is what the platform owes a merchant until settlement:
+	// a liability, credit-normal, busy.
+	MerchantPending Kind = "merchant_pending"
+	// PlatformFee is the platform's fee income: credit-normal, busy.
+	PlatformFee Kind = "platform_fee"
+	// PlatformFunding is money received from outside the platform (consumer
+	// top-ups): an asset, debit-normal, busy.
+	PlatformFunding Kind = "platform_funding"
+)
+
+type kindInfo struct {
+	normal  int64 // +1 debit-normal, -1 credit-normal
+	tracked bool  // balance kept in ledger_accounts and guarded against going below zero
+}
+
+var kinds = map[Kind]kindInfo{
+	ConsumerCredit:  {+1, true},
+	ConsumerBalance: {-1, true},
+	MerchantPending: {-1, false},
+	PlatformFee:     {-1, false},
+	PlatformFunding: {+1, false},
+}
+
+// Account identifies an account as "kind:owner".
+type Account string
+
+// AccountOf returns the account of the given kind owned by owner.
+func AccountOf(kind Kind, owner string) Account { return Account(string(kind) + ":" + owner) }
+
+// Kind returns the account's kind.
+func (a Account) Kind() Kind {
+	k, _, _ := strings.Cut(string(a), ":")
+	return Kind(k)
+}
+
+// Tracked reports whether the account's balance is kept in a row.
+func (a Account) Tracked() bool { return kinds[a.Kind()].tracked }
+
+// Entry is one line of a transaction: Amount > 0 debits, < 0 credits.
+type Entry struct {
+	Account Account
+	Amount  int64
+}
+
+// Debit returns an entry debiting amount to a.
+func Debit(a Account, amount int64) Entry { return Entry{a, amount} }
+
+// Credit returns an entry crediting amount to a.
+func Credit(a Account, amount int64) Entry { return Entry{a, -amount} }
+
+// Txn is a balanced set of entries recording one business event. Kind and
+// Ref name the event ("payment", order id); the pair is unique, so an event
+// is posted at most once.
+type Txn struct {
+	Kind    string
+	Ref     string
+	Entries []Entry
+}
+
+// ID returns the transaction's identifier, kind:ref.
+func (t Txn) ID() string { return TxnID(t.Kind, t.Ref) }
+
+// TxnID returns the identifier of the transaction for an event.
+func TxnID(kind, ref string) string { return kind + ":" + ref }
+
+// Errors returned by Post.
+var (
+	// ErrUnbalanced: the entries do not sum to zero, or the transaction is
+	// otherwise malformed (fewer than two entries, a zero amount, an
+	// unknown account kind).
+	ErrUnbalanced = errors.New("ledger: unbalanced transaction")
+	// ErrDuplicate: a transaction for the same event was already posted.
+	ErrDuplicate = errors.New("ledger: transaction already posted")
+	// ErrInsufficient: a tracked account would go below zero.
+	ErrInsufficient = errors.New("ledger: insufficient funds")
+	// ErrNoAccount: a tracked account has not been opened.
+	ErrNoAccount = errors.New("ledger: account not opened")
+)
+
+// Check validates a transaction without touching a store.
+func Check(t Txn) error {
+	if t.Kind == "" || t.Ref == "" {
+		return fmt.Errorf("%w: kind and ref are required", ErrUnbalanced)
+	}
+	if len(t.Entries) < 2 {
+		return fmt.Errorf("%w: %s has %d entries", ErrUnbalanced, t.ID(), len(t.Entries))
+	}
+	var sum int64
+	for _, e := range t.Entries {
+		if _, ok := kinds[e.Account.Kind()]; !ok {
+			return fmt.Errorf("%w: %s: unknown account kind in %q", ErrUnbalanced, t.ID(), e.Account)
+		}
+		if e.Amount == 0 {
+			return fmt.Errorf("%w: %s: zero entry on %s", ErrUnbalanced, t.ID(), e.Account)
+		}
+		sum += e.Amount
+	}
+	if sum != 0 {
+		return fmt.Errorf("%w: %s sums to %d", ErrUnbalanced, t.ID(), sum)
+	}
+	return nil
+}
+
+// Open creates a tracked account with a zero balance; opening an open
+// account does nothing.
+func Open(ctx context.Context, tx *db.Tx, a Account) error {
+	if !a.Tracked() {
+		return fmt.Errorf("ledger: %s is not a tracked account", a)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO ledger_accounts (id, balance, created_at) VALUES ($1, 0, $2)
+		ON CONFLICT DO NOTHING`, string(a), db.Micros(tx.Now))
+	return err
+}
+
+// Post records t in the caller's transaction. It fails with ErrUnbalanced,
+// ErrDuplicate, ErrNoAccount or ErrInsufficient (wrapped, naming the
+// account); on failure the caller must roll back.
+func Post(ctx context.Context, tx *db.Tx, t Txn) error {
+	if err := Check(t); err != nil {
+		return err
+	}
+	id := t.ID()
+	res, err := tx.ExecContext(ctx, `INSERT INTO ledger_txns (id, kind, ref, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, id, t.Kind, t.Ref, db.Micros(tx.Now))
+	if err != nil {
+		return fmt.Errorf("ledger: post %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: %s", ErrDuplicate, id)
+	}
+	var q strings.Builder
+	args := make([]any, 0, 4*len(t.Entries))
+	q.WriteString(`INSERT INTO ledger_entries (txn_id, seq, account, amount) VALUES `)
+	for i, e := range t.Entries {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+		args = append(args, id, i+1, string(e.Account), e.Amount)
+	}
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("ledger: post %s entries: %w", id, err)
+	}
+	for _, e := range t.Entries {
+		info := kinds[e.Account.Kind()]
+		if !info.tracked {
+			continue
+		}
+		cond := `balance + $1 >= 0`
+		if info.normal < 0 {
+			cond = `balance + $1 <= 0`
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE ledger_accounts SET balance = balance + $1 WHERE id = $2 AND `+cond,
+			e.Amount, string(e.Account))
+		if err != nil {
+			return fmt.Errorf("ledger: post %s to %s: %w", id, e.Account, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM ledger_accounts WHERE id = $1`, string(e.Account)).Scan(&one); err != nil {
+				return fmt.Errorf("%w: %s", ErrNoAccount, e.Account)
+			}
+			return fmt.Errorf("%w: %s", ErrInsufficient, e.Account)
+		}
+	}
+	return nil
+}
+
+// Balance returns the account's balance on its normal side (a consumer's
+// balance of 100 fen is 100, though its entries sum to -100).
+func Balance(ctx context.Context, d *db.DB, a Account) (int64, error) {
+	info, ok := kinds[a.Kind()]
+	if !ok {
+		return 0, fmt.Errorf("ledger: unknown account kind in %q", a)
+	}
+	var sum int64
+	var err error
+	if info.tracked {
+		err = d.R.QueryRowContext(ctx, `SELECT balance FROM ledger_accounts WHERE id = $1`, string(a)).Scan(&sum)
+	} else {
+		err = d.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account = $1`, string(a)).Scan(&sum)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ledger: balance of %s: %w", a, err)
+	}
+	return info.normal * sum, nil
+}

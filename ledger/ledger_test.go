@@ -1,0 +1,101 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/ledger"
+)
+
+func TestCheck(t *testing.T) {
+	a := ledger.AccountOf(ledger.ConsumerCredit, "c1")
+	m := ledger.AccountOf(ledger.MerchantPending, "m1")
+	for _, tc := range []struct {
+		name string
+		txn  ledger.Txn
+		ok   bool
+	}{
+		{"balanced", ledger.Txn{"payment", "o1", []ledger.Entry{ledger.Debit(a, 10), ledger.Credit(m, 10)}}, true},
+		{"unbalanced", ledger.Txn{"payment", "o1", []ledger.Entry{ledger.Debit(a, 10), ledger.Credit(m, 9)}}, false},
+		{"one entry", ledger.Txn{"payment", "o1", []ledger.Entry{ledger.Debit(a, 0)}}, false},
+		{"zero entry", ledger.Txn{"payment", "o1", []ledger.Entry{ledger.Debit(a, 0), ledger.Credit(m, 0)}}, false},
+		{"unknown kind", ledger.Txn{"payment", "o1", []ledger.Entry{ledger.Debit("bogus:x", 5), ledger.Credit(m, 5)}}, false},
+		{"no ref", ledger.Txn{"payment", "", []ledger.Entry{ledger.Debit(a, 5), ledger.Credit(m, 5)}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ledger.Check(tc.txn)
+			if got := err == nil; got != tc.ok {
+				t.Fatalf("Check = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, ledger.ErrUnbalanced) {
+				t.Fatalf("error %v is not ErrUnbalanced", err)
+			}
+		})
+	}
+}
+
+func TestPostAndVerify(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			d := dbtest.Open(t, engine, "core", fenfu.SystemClock{})
+			bal := ledger.AccountOf(ledger.ConsumerBalance, "c1")
+			fund := ledger.AccountOf(ledger.PlatformFunding, "topup")
+			m := ledger.AccountOf(ledger.MerchantPending, "m1")
+			post := func(txn ledger.Txn) error {
+				return d.Update(ctx, func(tx *db.Tx) error { return ledger.Post(ctx, tx, txn) })
+			}
+			if err := post(ledger.Txn{"topup", "t1", []ledger.Entry{ledger.Debit(fund, 500), ledger.Credit(bal, 500)}}); !errors.Is(err, ledger.ErrNoAccount) {
+				t.Fatalf("post to unopened account: %v, want ErrNoAccount", err)
+			}
+			if err := d.Update(ctx, func(tx *db.Tx) error { return ledger.Open(ctx, tx, bal) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := post(ledger.Txn{"topup", "t1", []ledger.Entry{ledger.Debit(fund, 500), ledger.Credit(bal, 500)}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := post(ledger.Txn{"topup", "t1", []ledger.Entry{ledger.Debit(fund, 500), ledger.Credit(bal, 500)}}); !errors.Is(err, ledger.ErrDuplicate) {
+				t.Fatalf("second post of one event: %v, want ErrDuplicate", err)
+			}
+			if err := post(ledger.Txn{"payment", "o1", []ledger.Entry{ledger.Debit(bal, 300), ledger.Credit(m, 300)}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := post(ledger.Txn{"payment", "o2", []ledger.Entry{ledger.Debit(bal, 300), ledger.Credit(m, 300)}}); !errors.Is(err, ledger.ErrInsufficient) {
+				t.Fatalf("overdraft: %v, want ErrInsufficient", err)
+			}
+			for acct, want := range map[ledger.Account]int64{bal: 200, m: 300, fund: 500} {
+				got, err := ledger.Balance(ctx, d, acct)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Errorf("balance of %s = %d, want %d", acct, got, want)
+				}
+			}
+			if err := ledger.Verify(ctx, d); err != nil {
+				t.Fatalf("verify clean books: %v", err)
+			}
+			// Corrupt one entry: the books must no longer prove.
+			if _, err := d.W.ExecContext(ctx, `UPDATE ledger_entries SET amount = amount + 1 WHERE txn_id = 'payment:o1' AND seq = 2`); err != nil {
+				t.Fatal(err)
+			}
+			var p *ledger.Problem
+			if err := ledger.Verify(ctx, d); !errors.As(err, &p) || p.What != "unbalanced transaction" {
+				t.Fatalf("verify after corruption = %v, want unbalanced transaction", err)
+			}
+			if _, err := d.W.ExecContext(ctx, `UPDATE ledger_entries SET amount = amount - 1 WHERE txn_id = 'payment:o1' AND seq = 2`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.W.ExecContext(ctx, `UPDATE ledger_accounts SET balance = balance - 7`); err != nil {
+				t.Fatal(err)
+			}
+			if err := ledger.Verify(ctx, d); !errors.As(err, &p) || p.What != "balance differs from entries" {
+				t.Fatalf("verify after balance corruption = %v, want balance differs", err)
+			}
+		})
+	}
+}

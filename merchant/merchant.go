@@ -1,0 +1,198 @@
+// Package merchant owns merchants and their API credentials in the core
+// store: identity (mchid, appid), environment, the API v3 key and the
+// registered public keys, each known by its serial number, with which
+// merchants sign their requests.
+package merchant
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"database/sql"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+)
+
+// Merchant is a merchant's identity and settings.
+type Merchant struct {
+	MchID     string
+	AppID     string
+	Name      string
+	Env       string // "sandbox" or "production"
+	APIv3Key  string
+	NotifyURL string
+	CreatedAt time.Time
+}
+
+// Key states.
+const (
+	KeyActive  = "active"
+	KeyRetired = "retired"
+)
+
+// Service manages merchants and their keys.
+type Service struct {
+	DB    *db.DB
+	IDs   fenfu.IDs
+	Clock fenfu.Clock
+
+	mu    sync.Mutex
+	cache map[string]cachedKey // mchid|serial → key
+}
+
+type cachedKey struct {
+	key     crypto.PublicKey
+	expires time.Time
+}
+
+// keyCacheTTL bounds how long a retired key may still verify on a node.
+const keyCacheTTL = 30 * time.Second
+
+// New returns a Service.
+func New(d *db.DB, ids fenfu.IDs, clock fenfu.Clock) *Service {
+	return &Service{DB: d, IDs: ids, Clock: clock, cache: map[string]cachedKey{}}
+}
+
+// Sandbox is a newly provisioned sandbox merchant with its secrets, which
+// are shown once and never again.
+type Sandbox struct {
+	Merchant
+	SerialNo   string
+	PrivateKey *rsa.PrivateKey
+}
+
+// CreateSandbox provisions a sandbox merchant with a fresh RSA-2048 key
+// pair, registered under a new serial number, and a fresh API v3 key.
+func (s *Service) CreateSandbox(ctx context.Context, name string) (Sandbox, error) {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return Sandbox{}, fenfu.Internal(err)
+	}
+	if name == "" {
+		name = "Sandbox merchant"
+	}
+	now := s.Clock.Now()
+	m := Merchant{
+		MchID:     "19" + digits(s.IDs.Nonce(8)),
+		AppID:     "wx" + strings.ToLower(hex.EncodeToString([]byte(s.IDs.Nonce(8)))),
+		Name:      name,
+		Env:       "sandbox",
+		APIv3Key:  s.IDs.Nonce(32),
+		CreatedAt: now,
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		return Sandbox{}, fenfu.Internal(err)
+	}
+	serial := SerialOf(pubDER)
+	err = s.DB.Update(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO merchants (mchid, appid, name, env, apiv3_key, notify_url, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, m.MchID, m.AppID, m.Name, m.Env, m.APIv3Key, m.NotifyURL, db.Micros(tx.Now)); err != nil {
+			return err
+		}
+		return addKey(ctx, tx, m.MchID, serial, "RSA", pubDER)
+	})
+	if err != nil {
+		return Sandbox{}, fenfu.Internal(err)
+	}
+	return Sandbox{Merchant: m, SerialNo: serial, PrivateKey: priv}, nil
+}
+
+func digits(s string) string {
+	b := []byte(s)
+	for i := range b {
+		b[i] = '0' + b[i]%10
+	}
+	return string(b)
+}
+
+// SerialOf returns the serial number fenfu assigns to a public key: the
+// upper-case hex of the first 20 bytes of SHA-256 of its DER encoding, in
+// the shape of a WeChat Pay certificate serial.
+func SerialOf(pubDER []byte) string {
+	sum := sha256.Sum256(pubDER)
+	return strings.ToUpper(hex.EncodeToString(sum[:20]))
+}
+
+func addKey(ctx context.Context, tx *db.Tx, mchid, serial, alg string, pubDER []byte) error {
+	p := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+	_, err := tx.ExecContext(ctx, `INSERT INTO merchant_keys (mchid, serial_no, algorithm, public_key, state, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, mchid, serial, alg, string(p), KeyActive, db.Micros(tx.Now))
+	return err
+}
+
+// Get returns a merchant, or MCH_NOT_EXISTS.
+func (s *Service) Get(ctx context.Context, mchid string) (Merchant, error) {
+	var m Merchant
+	var created int64
+	err := s.DB.R.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, notify_url, created_at FROM merchants WHERE mchid = $1`, mchid).
+		Scan(&m.MchID, &m.AppID, &m.Name, &m.Env, &m.APIv3Key, &m.NotifyURL, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
+	}
+	if err != nil {
+		return m, fenfu.Internal(err)
+	}
+	m.CreatedAt = db.Time(created)
+	return m, nil
+}
+
+// PublicKey returns the active public key a merchant registered under
+// serial. Keys are cached for a few seconds; a retired key stops verifying
+// within keyCacheTTL on every node.
+func (s *Service) PublicKey(ctx context.Context, mchid, serial string) (crypto.PublicKey, error) {
+	k := mchid + "|" + serial
+	now := s.Clock.Now()
+	s.mu.Lock()
+	c, ok := s.cache[k]
+	s.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		if c.key == nil {
+			return nil, errNoKey(mchid, serial)
+		}
+		return c.key, nil
+	}
+	var p string
+	err := s.DB.R.QueryRowContext(ctx, `SELECT public_key FROM merchant_keys WHERE mchid = $1 AND serial_no = $2 AND state = $3`,
+		mchid, serial, KeyActive).Scan(&p)
+	var key crypto.PublicKey
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, fenfu.Internal(err)
+	default:
+		block, _ := pem.Decode([]byte(p))
+		if block == nil {
+			return nil, fenfu.Internal(fmt.Errorf("merchant: stored key %s is not PEM", k))
+		}
+		key, err = x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, fenfu.Internal(fmt.Errorf("merchant: stored key %s: %w", k, err))
+		}
+	}
+	s.mu.Lock()
+	if len(s.cache) > 100000 {
+		s.cache = map[string]cachedKey{}
+	}
+	s.cache[k] = cachedKey{key: key, expires: now.Add(keyCacheTTL)}
+	s.mu.Unlock()
+	if key == nil {
+		return nil, errNoKey(mchid, serial)
+	}
+	return key, nil
+}
+
+func errNoKey(mchid, serial string) error {
+	return fenfu.Errorf(fenfu.SignError, "merchant %s has no active key with serial_no %s", mchid, serial)
+}

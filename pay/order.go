@@ -1,0 +1,399 @@
+// Package pay owns the order lifecycle: creating Native (QR) orders,
+// paying them on credit or from balance, closing, refunding, querying, the
+// recovery of payments interrupted between the two stores, and the proof
+// that every order's money matches its state.
+//
+// An order lives in the core store. A balance payment is one core
+// transaction (order state and ledger postings). A credit payment spans the
+// stores without a distributed transaction: the order is claimed in core
+// (PAYING, naming an attempt), the credit line is drawn and posted in the
+// credit store, then the order is marked paid in core. If the process dies
+// in between, Recover settles the attempt: it writes a VOID fence for the
+// attempt in the credit store, which either loses to a capture that already
+// committed (the order is completed) or stops the attempt forever (the
+// order is released).
+package pay
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/qr"
+)
+
+// Order states as stored. The protocol's trade_state is derived by
+// Order.TradeState.
+const (
+	NotPay  = "NOTPAY"
+	Paying  = "PAYING"
+	Success = "SUCCESS"
+	Refund  = "REFUND"
+	Closed  = "CLOSED"
+)
+
+// transitions is the order state machine: a transition not listed here is
+// an error.
+var transitions = map[string][]string{
+	NotPay:  {Paying, Success, Closed},
+	Paying:  {Success, NotPay},
+	Success: {Refund},
+	Refund:  {Refund},
+	Closed:  nil,
+}
+
+// CanTransition reports whether the order state machine allows from → to.
+func CanTransition(from, to string) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+func mustTransition(from, to string) {
+	if !CanTransition(from, to) {
+		panic(fmt.Sprintf("pay: order transition %s → %s is not in the state machine", from, to))
+	}
+}
+
+// Channels a consumer can pay with.
+const (
+	ChannelCredit  = "credit"
+	ChannelBalance = "balance"
+)
+
+// Limits from the WeChat Pay protocol.
+const (
+	CodeURLTTL          = 2 * time.Hour // a code_url is valid for 2 hours
+	MaxRefunds          = 50            // partial refunds per order
+	RefundWindow        = 365 * 24 * time.Hour
+	MaxTotal            = 100_000_000_00 // ¥100,000,000 in fen
+	DefaultExpiry       = 2 * time.Hour
+	MaxExpiry           = 15 * 24 * time.Hour
+	DefaultRecoverAfter = 30 * time.Second
+)
+
+// Order is a merchant's order.
+type Order struct {
+	ID          string // transaction_id
+	MchID       string
+	OutTradeNo  string
+	AppID       string
+	TradeType   string
+	Description string
+	Attach      string
+	NotifyURL   string
+	LimitPay    []string
+	Total       int64
+	Currency    string
+	State       string
+	Channel     string
+	ConsumerID  string
+	AttemptID   string
+	Refunded    int64
+	RefundCount int
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	UpdatedAt   time.Time
+	PaidAt      time.Time
+	ClosedAt    time.Time
+	Token       string // the signed QR token (derived, not stored)
+}
+
+// TradeState returns the protocol's trade_state: an order being paid is
+// still NOTPAY to the merchant, and a paid order with any refund is REFUND.
+func (o Order) TradeState() string {
+	switch o.State {
+	case Paying:
+		return NotPay
+	case Success:
+		if o.Refunded > 0 {
+			return Refund
+		}
+	}
+	return o.State
+}
+
+// TradeStateDesc describes the trade state in the protocol's words.
+func (o Order) TradeStateDesc() string {
+	switch o.TradeState() {
+	case Success:
+		return "支付成功"
+	case Refund:
+		return "转入退款"
+	case Closed:
+		return "已关闭"
+	default:
+		return "未支付"
+	}
+}
+
+// Service runs the order lifecycle over the two stores.
+type Service struct {
+	Core, Credit *db.DB
+	Merchants    *merchant.Service
+	Tokens       *qr.Signer
+	IDs          fenfu.IDs
+	Clock        fenfu.Clock
+	// RecoverAfter is how old an interrupted payment or refund must be
+	// before Recover settles it, so a node never settles another node's
+	// payment while it is still in flight.
+	RecoverAfter time.Duration
+	// Hooks are for tests that inject crashes.
+	Hooks Hooks
+}
+
+// Hooks let tests interrupt the payment path.
+type Hooks struct {
+	// AfterCreditCommit runs after a credit payment or refund commits in
+	// the credit store and before the core store is updated. An error
+	// simulates the process dying there.
+	AfterCreditCommit func(orderID string) error
+}
+
+// NativeOrder is a request to create a Native (QR) order.
+type NativeOrder struct {
+	MchID       string
+	AppID       string
+	Description string
+	OutTradeNo  string
+	TimeExpire  time.Time // zero for the default
+	Attach      string
+	NotifyURL   string
+	GoodsTag    string
+	LimitPay    []string
+	Total       int64
+	Currency    string
+}
+
+var (
+	outTradeNoRE  = regexp.MustCompile(`^[0-9A-Za-z_\-|*]{6,32}$`)
+	outRefundNoRE = regexp.MustCompile(`^[0-9A-Za-z_\-|*@]{1,64}$`)
+	limitPayOK    = map[string]bool{"no_balance": true, "no_credit": true, "no_debit": true, "balance_only": true}
+)
+
+func (r *NativeOrder) validate(now time.Time) error {
+	switch {
+	case r.AppID == "":
+		return fenfu.FieldError("appid", "appid is required")
+	case r.Description == "" || utf8.RuneCountInString(r.Description) > 127:
+		return fenfu.FieldError("description", "description must be 1 to 127 characters")
+	case !outTradeNoRE.MatchString(r.OutTradeNo):
+		return fenfu.FieldError("out_trade_no", "out_trade_no must be 6 to 32 characters of 0-9, A-Z, a-z, _, -, |, *")
+	case utf8.RuneCountInString(r.Attach) > 128:
+		return fenfu.FieldError("attach", "attach must be at most 128 characters")
+	case r.Total <= 0 || r.Total > MaxTotal:
+		return fenfu.FieldError("amount.total", "amount.total must be a positive number of fen, at most %d", int64(MaxTotal))
+	case r.Currency != "" && r.Currency != "CNY":
+		return fenfu.FieldError("amount.currency", "amount.currency must be CNY")
+	}
+	if r.NotifyURL == "" || len(r.NotifyURL) > 256 ||
+		!(strings.HasPrefix(r.NotifyURL, "https://") || strings.HasPrefix(r.NotifyURL, "http://")) {
+		return fenfu.FieldError("notify_url", "notify_url must be an http(s) URL of at most 256 characters")
+	}
+	for _, l := range r.LimitPay {
+		if !limitPayOK[l] {
+			return fenfu.FieldError("limit_pay", "limit_pay value %q is not one of no_balance, no_credit, no_debit, balance_only", l)
+		}
+	}
+	if !r.TimeExpire.IsZero() {
+		if !r.TimeExpire.After(now) {
+			return fenfu.FieldError("time_expire", "time_expire must be in the future")
+		}
+		if r.TimeExpire.After(now.Add(MaxExpiry)) {
+			return fenfu.FieldError("time_expire", "time_expire must be within 15 days")
+		}
+	}
+	return nil
+}
+
+func (r *NativeOrder) hash() string {
+	h := sha256.New()
+	exp := ""
+	if !r.TimeExpire.IsZero() {
+		exp = r.TimeExpire.UTC().Format(time.RFC3339)
+	}
+	for _, f := range []string{r.AppID, r.Description, r.Attach, r.NotifyURL, r.GoodsTag,
+		strings.Join(r.LimitPay, ","), fmt.Sprint(r.Total), r.Currency, exp} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// CreateNative creates a Native order, or returns the existing one when
+// the same out_trade_no is sent again with the same parameters. The same
+// out_trade_no with different parameters fails with OUT_TRADE_NO_USED.
+func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error) {
+	now := s.Clock.Now()
+	if r.Currency == "" {
+		r.Currency = "CNY"
+	}
+	if err := r.validate(now); err != nil {
+		return Order{}, err
+	}
+	m, err := s.Merchants.Get(ctx, r.MchID)
+	if err != nil {
+		return Order{}, err
+	}
+	if m.AppID != r.AppID {
+		return Order{}, fenfu.FieldError("appid", "appid %s is not bound to merchant %s", r.AppID, r.MchID)
+	}
+	hash := r.hash()
+	expires := now.Add(DefaultExpiry)
+	if !r.TimeExpire.IsZero() {
+		expires = r.TimeExpire
+	}
+	id := s.IDs.New(fenfu.TransactionID, now)
+	var created bool
+	err = s.Core.Update(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach,
+			notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at)
+			VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)
+			ON CONFLICT (mchid, out_trade_no) DO NOTHING`,
+			id, r.MchID, r.OutTradeNo, r.AppID, r.Description, r.Attach, r.NotifyURL, strings.Join(r.LimitPay, ","),
+			r.Total, r.Currency, hash, NotPay, db.Micros(tx.Now), db.Micros(expires))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		created = n == 1
+		return nil
+	})
+	if err != nil {
+		return Order{}, fenfu.Internal(err)
+	}
+	o, err := s.getBy(ctx, s.Core.W, `mchid = $1 AND out_trade_no = $2`, r.MchID, r.OutTradeNo)
+	if err != nil {
+		return Order{}, err
+	}
+	if !created {
+		var stored string
+		if err := s.Core.R.QueryRowContext(ctx, `SELECT params_hash FROM orders WHERE id = $1`, o.ID).Scan(&stored); err != nil {
+			return Order{}, fenfu.Internal(err)
+		}
+		if stored != hash {
+			return Order{}, fenfu.Errorf(fenfu.OutTradeNoUsed, "out_trade_no %s was already used with different parameters", r.OutTradeNo)
+		}
+		switch o.State {
+		case Success, Refund:
+			return o, fenfu.Errorf(fenfu.OrderPaid, "order %s is already paid", r.OutTradeNo)
+		case Closed:
+			return o, fenfu.Errorf(fenfu.OrderClosed, "order %s is closed", r.OutTradeNo)
+		}
+	}
+	return o, nil
+}
+
+func (s *Service) token(o Order) string {
+	exp := o.CreatedAt.Add(CodeURLTTL)
+	if o.ExpiresAt.Before(exp) {
+		exp = o.ExpiresAt
+	}
+	return s.Tokens.Token(qr.Payload{OrderID: o.ID, MchID: o.MchID, Total: o.Total, Expires: exp})
+}
+
+const orderCols = `id, mchid, out_trade_no, appid, trade_type, description, attach, notify_url, limit_pay, total, currency,
+	state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at, updated_at, paid_at, closed_at`
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Service) getBy(ctx context.Context, q queryer, where string, args ...any) (Order, error) {
+	var o Order
+	var limit string
+	var created, expires, updated, paid, closed int64
+	err := q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+where, args...).Scan(
+		&o.ID, &o.MchID, &o.OutTradeNo, &o.AppID, &o.TradeType, &o.Description, &o.Attach, &o.NotifyURL, &limit,
+		&o.Total, &o.Currency, &o.State, &o.Channel, &o.ConsumerID, &o.AttemptID, &o.Refunded, &o.RefundCount,
+		&created, &expires, &updated, &paid, &closed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
+	}
+	if err != nil {
+		return o, fenfu.Internal(err)
+	}
+	if limit != "" {
+		o.LimitPay = strings.Split(limit, ",")
+	}
+	o.CreatedAt, o.ExpiresAt, o.UpdatedAt = db.Time(created), db.Time(expires), db.Time(updated)
+	o.PaidAt, o.ClosedAt = db.Time(paid), db.Time(closed)
+	o.Token = s.token(o)
+	return o, nil
+}
+
+// Get returns an order by id without checking its merchant; for the
+// cashier, which reaches it through a signed token.
+func (s *Service) Get(ctx context.Context, id string) (Order, error) {
+	return s.getBy(ctx, s.Core.R, `id = $1`, id)
+}
+
+// QueryByOutTradeNo returns a merchant's order by out_trade_no.
+func (s *Service) QueryByOutTradeNo(ctx context.Context, mchid, outTradeNo string) (Order, error) {
+	return s.getBy(ctx, s.Core.R, `mchid = $1 AND out_trade_no = $2`, mchid, outTradeNo)
+}
+
+// QueryByID returns a merchant's order by transaction_id.
+func (s *Service) QueryByID(ctx context.Context, mchid, id string) (Order, error) {
+	return s.getBy(ctx, s.Core.R, `id = $1 AND mchid = $2`, id, mchid)
+}
+
+// Close closes an unpaid order. Closing a closed order succeeds; a paid
+// order fails with ORDERPAID and one being paid with USERPAYING.
+func (s *Service) Close(ctx context.Context, mchid, outTradeNo string) error {
+	mustTransition(NotPay, Closed)
+	var closed bool
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, closed_at = $2, updated_at = $2
+			WHERE mchid = $3 AND out_trade_no = $4 AND state = $5`, Closed, db.Micros(tx.Now), mchid, outTradeNo, NotPay)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		closed = n == 1
+		return nil
+	})
+	if err != nil {
+		return fenfu.Internal(err)
+	}
+	if closed {
+		return nil
+	}
+	o, err := s.QueryByOutTradeNo(ctx, mchid, outTradeNo)
+	if err != nil {
+		return err
+	}
+	return stateError(o, s.Clock.Now(), Closed)
+}
+
+// stateError explains why an order in its current state cannot move on.
+func stateError(o Order, now time.Time, wanted string) error {
+	switch o.State {
+	case Success, Refund:
+		return fenfu.Errorf(fenfu.OrderPaid, "order %s is already paid", o.OutTradeNo)
+	case Closed:
+		if wanted == Closed {
+			return nil
+		}
+		return fenfu.Errorf(fenfu.OrderClosed, "order %s is closed", o.OutTradeNo)
+	case Paying:
+		return fenfu.Errorf(fenfu.UserPaying, "order %s is being paid", o.OutTradeNo)
+	}
+	if !now.Before(o.ExpiresAt) {
+		return fenfu.Errorf(fenfu.OrderClosed, "order %s expired at %s", o.OutTradeNo, o.ExpiresAt.In(fenfu.Shanghai).Format(time.DateTime))
+	}
+	return fenfu.Errorf(fenfu.SystemError, "order %s changed concurrently; retry", o.OutTradeNo)
+}

@@ -1,0 +1,452 @@
+package pay_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/qr"
+)
+
+type env struct {
+	pay       *pay.Service
+	consumers *consumer.Service
+	clock     *fenfu.FakeClock
+	m         merchant.Sandbox
+}
+
+func newEnv(t *testing.T, engine db.Engine) *env {
+	t.Helper()
+	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
+	core := dbtest.Open(t, engine, "core", clock)
+	cr := dbtest.Open(t, engine, "credit", clock)
+	ids := &fenfu.RandomIDs{}
+	ms := merchant.New(core, ids, clock)
+	m, err := ms.CreateSandbox(context.Background(), "Test shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{
+		pay: &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner([]byte("test secret test secret test sec")),
+			IDs: ids, Clock: clock},
+		consumers: consumer.New(core, cr, ids, clock),
+		clock:     clock,
+		m:         m,
+	}
+}
+
+func (e *env) order(t *testing.T, no string, total int64) pay.Order {
+	t.Helper()
+	o, err := e.pay.CreateNative(context.Background(), e.native(no, total))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func (e *env) native(no string, total int64) pay.NativeOrder {
+	return pay.NativeOrder{MchID: e.m.MchID, AppID: e.m.AppID, Description: "Coffee", OutTradeNo: no,
+		NotifyURL: "https://shop.example/notify", Total: total}
+}
+
+func (e *env) consumer(t *testing.T, limit, balance int64) string {
+	t.Helper()
+	c, _, err := e.consumers.Create(context.Background(), consumer.NewConsumer{CreditLimit: limit, Rating: "B", Balance: balance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
+func (e *env) verify(t *testing.T) pay.Proof {
+	t.Helper()
+	p, err := e.pay.Verify(context.Background())
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	return p
+}
+
+func wantCode(t *testing.T, err error, code fenfu.Code) {
+	t.Helper()
+	if got := fenfu.ErrorCode(err); got != code {
+		t.Fatalf("error = %v, want code %s", err, code)
+	}
+}
+
+func TestPay(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Run("credit and balance", func(t *testing.T) { testCreditAndBalance(t, engine) })
+			t.Run("idempotent create", func(t *testing.T) { testIdempotentCreate(t, engine) })
+			t.Run("double pay", func(t *testing.T) { testDoublePay(t, engine) })
+			t.Run("refunds", func(t *testing.T) { testRefunds(t, engine) })
+			t.Run("crash between stores", func(t *testing.T) { testCrash(t, engine) })
+			t.Run("randomized", func(t *testing.T) { testRandomized(t, engine) })
+		})
+	}
+}
+
+func testCreditAndBalance(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	e := newEnv(t, engine)
+	c := e.consumer(t, 10000, 5000)
+	o := e.order(t, "order-credit-1", 8000)
+	paid, err := e.pay.Pay(ctx, o.Token, c, pay.ChannelCredit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if paid.TradeState() != pay.Success || paid.Channel != pay.ChannelCredit || paid.PaidAt.IsZero() {
+		t.Fatalf("paid order = %+v", paid)
+	}
+	got, _ := e.consumers.Get(ctx, c)
+	if got.Credit.Used != 8000 || got.Credit.Available != 2000 {
+		t.Fatalf("credit line after payment = %+v", got.Credit)
+	}
+	// The line is now short for another 8000.
+	o2 := e.order(t, "order-credit-2", 8000)
+	_, err = e.pay.Pay(ctx, o2.Token, c, pay.ChannelCredit)
+	wantCode(t, err, fenfu.NotEnough)
+	if o2, _ = e.pay.Get(ctx, o2.ID); o2.State != pay.NotPay {
+		t.Fatalf("order after NOT_ENOUGH is %s, want NOTPAY", o2.State)
+	}
+	// Balance is short too, then enough for a smaller order.
+	_, err = e.pay.Pay(ctx, o2.Token, c, pay.ChannelBalance)
+	wantCode(t, err, fenfu.NotEnough)
+	o3 := e.order(t, "order-balance-1", 4500)
+	if _, err := e.pay.Pay(ctx, o3.Token, c, pay.ChannelBalance); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.consumers.Get(ctx, c)
+	if got.Balance != 500 {
+		t.Fatalf("balance = %d, want 500", got.Balance)
+	}
+	pending, err := ledger.Balance(ctx, e.pay.Core, ledger.AccountOf(ledger.MerchantPending, e.m.MchID))
+	if err != nil || pending != 4500 {
+		t.Fatalf("core merchant pending = %d, %v; want 4500", pending, err)
+	}
+	pending, err = ledger.Balance(ctx, e.pay.Credit, ledger.AccountOf(ledger.MerchantPending, e.m.MchID))
+	if err != nil || pending != 8000 {
+		t.Fatalf("credit merchant pending = %d, %v; want 8000", pending, err)
+	}
+	// Paying a paid order, closing a paid order.
+	_, err = e.pay.Pay(ctx, o.Token, c, pay.ChannelBalance)
+	wantCode(t, err, fenfu.OrderPaid)
+	wantCode(t, e.pay.Close(ctx, e.m.MchID, o.OutTradeNo), fenfu.OrderPaid)
+	// Close an unpaid order; it can no longer be paid; closing again is fine.
+	if err := e.pay.Close(ctx, e.m.MchID, o2.OutTradeNo); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pay.Close(ctx, e.m.MchID, o2.OutTradeNo); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	_, err = e.pay.Pay(ctx, o2.Token, c, pay.ChannelCredit)
+	wantCode(t, err, fenfu.OrderClosed)
+	// limit_pay no_credit refuses credit.
+	r := e.native("order-nocredit", 100)
+	r.LimitPay = []string{"no_credit"}
+	o4, err := e.pay.CreateNative(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.pay.Pay(ctx, o4.Token, c, pay.ChannelCredit)
+	wantCode(t, err, fenfu.RuleLimit)
+	// Expired code.
+	o5 := e.order(t, "order-expire", 100)
+	e.clock.Advance(pay.CodeURLTTL + time.Second)
+	_, err = e.pay.Pay(ctx, o5.Token, c, pay.ChannelBalance)
+	wantCode(t, err, fenfu.OrderClosed)
+	e.verify(t)
+}
+
+func testIdempotentCreate(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	e := newEnv(t, engine)
+	var wg sync.WaitGroup
+	ids := make([]string, 50)
+	errs := make([]error, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o, err := e.pay.CreateNative(ctx, e.native("same-order-no", 999))
+			ids[i], errs[i] = o.ID, err
+		}()
+	}
+	wg.Wait()
+	for i := range 50 {
+		if errs[i] != nil {
+			t.Fatalf("create %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("create %d returned order %s, create 0 returned %s", i, ids[i], ids[0])
+		}
+	}
+	var n int
+	if err := e.pay.Core.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("orders = %d (%v), want 1", n, err)
+	}
+	_, err := e.pay.CreateNative(ctx, e.native("same-order-no", 1000))
+	wantCode(t, err, fenfu.OutTradeNoUsed)
+	bad := e.native("x", 1)
+	_, err = e.pay.CreateNative(ctx, bad)
+	wantCode(t, err, fenfu.ParamError)
+	bad = e.native("good-order-no", 1)
+	bad.AppID = "wx0000000000000000"
+	_, err = e.pay.CreateNative(ctx, bad)
+	wantCode(t, err, fenfu.ParamError)
+}
+
+func testDoublePay(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	e := newEnv(t, engine)
+	for round := range 5 {
+		o := e.order(t, fmt.Sprintf("double-%d", round), 700)
+		a, b := e.consumer(t, 10000, 10000), e.consumer(t, 10000, 10000)
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i, who := range []struct{ c, ch string }{{a, pay.ChannelCredit}, {b, pay.ChannelCredit}, {a, pay.ChannelBalance}, {b, pay.ChannelBalance}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = e.pay.Pay(ctx, o.Token, who.c, who.ch)
+			}()
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			switch fenfu.ErrorCode(err) {
+			case "":
+				wins++
+			case fenfu.OrderPaid, fenfu.UserPaying:
+			default:
+				t.Fatalf("unexpected error %v", err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("round %d: %d payments won, want exactly 1 (%v)", round, wins, errs)
+		}
+		ca, _ := e.consumers.Get(ctx, a)
+		cb, _ := e.consumers.Get(ctx, b)
+		spent := ca.Credit.Used + cb.Credit.Used + (10000 - ca.Balance) + (10000 - cb.Balance)
+		if spent != 700 {
+			t.Fatalf("round %d: consumers spent %d in all, want 700", round, spent)
+		}
+	}
+	e.verify(t)
+}
+
+func testRefunds(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	e := newEnv(t, engine)
+	c := e.consumer(t, 100000, 100000)
+	o := e.order(t, "refund-credit", 10000)
+	if _, err := e.pay.Pay(ctx, o.Token, c, pay.ChannelCredit); err != nil {
+		t.Fatal(err)
+	}
+	req := pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: o.OutTradeNo, OutRefundNo: "rf-1", Refund: 3000, Total: 10000}
+	r, err := e.pay.Refund(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != pay.RefundSuccess || r.Amount != 3000 {
+		t.Fatalf("refund = %+v", r)
+	}
+	// A retry refunds once.
+	if r2, err := e.pay.Refund(ctx, req); err != nil || r2.ID != r.ID {
+		t.Fatalf("retry = %+v, %v; want the same refund", r2, err)
+	}
+	got, _ := e.consumers.Get(ctx, c)
+	if got.Credit.Used != 7000 {
+		t.Fatalf("credit used after refund = %d, want 7000", got.Credit.Used)
+	}
+	req2 := req
+	req2.Refund = 2000
+	_, err = e.pay.Refund(ctx, req2)
+	wantCode(t, err, fenfu.InvalidRequest) // same out_refund_no, other amount
+	req3 := pay.RefundRequest{MchID: e.m.MchID, TransactionID: o.ID, OutRefundNo: "rf-2", Refund: 7001, Total: 10000}
+	_, err = e.pay.Refund(ctx, req3)
+	wantCode(t, err, fenfu.InvalidRequest) // over the paid amount
+	req3.Refund = 7000
+	if _, err := e.pay.Refund(ctx, req3); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ = e.pay.Get(ctx, o.ID); o.TradeState() != pay.Refund || o.Refunded != 10000 {
+		t.Fatalf("order after full refund: %s refunded %d", o.TradeState(), o.Refunded)
+	}
+	// Balance refunds, and the 50-refund limit.
+	ob := e.order(t, "refund-balance", 100)
+	if _, err := e.pay.Pay(ctx, ob.Token, c, pay.ChannelBalance); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 51 {
+		_, err := e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: ob.OutTradeNo, OutRefundNo: fmt.Sprintf("b-%d", i), Refund: 1, Total: 100})
+		if i < 50 && err != nil {
+			t.Fatalf("refund %d: %v", i, err)
+		}
+		if i == 50 {
+			wantCode(t, err, fenfu.InvalidRequest)
+		}
+	}
+	got, _ = e.consumers.Get(ctx, c)
+	if got.Balance != 100000-100+50 {
+		t.Fatalf("balance = %d, want %d", got.Balance, 100000-100+50)
+	}
+	_, err = e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: "no-such-order", OutRefundNo: "x", Refund: 1, Total: 1})
+	wantCode(t, err, fenfu.ResourceNotExists)
+	unpaid := e.order(t, "unpaid-order", 100)
+	_, err = e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: unpaid.OutTradeNo, OutRefundNo: "y", Refund: 1, Total: 100})
+	wantCode(t, err, fenfu.InvalidRequest)
+	e.verify(t)
+}
+
+var errCrash = errors.New("injected crash")
+
+func testCrash(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	e := newEnv(t, engine)
+	c := e.consumer(t, 10000, 0)
+	o := e.order(t, "crash-pay", 2500)
+	e.pay.Hooks.AfterCreditCommit = func(string) error { return errCrash }
+	if _, err := e.pay.Pay(ctx, o.Token, c, pay.ChannelCredit); !errors.Is(err, errCrash) {
+		t.Fatalf("pay = %v, want the injected crash", err)
+	}
+	e.pay.Hooks.AfterCreditCommit = nil
+	// The credit store has the money; the order is still being paid.
+	if o, _ = e.pay.Get(ctx, o.ID); o.State != pay.Paying || o.TradeState() != pay.NotPay {
+		t.Fatalf("after crash order is %s (%s), want PAYING (NOTPAY)", o.State, o.TradeState())
+	}
+	if p := e.verify(t); p.InFlight != 1 {
+		t.Fatalf("in flight = %d, want 1", p.InFlight)
+	}
+	// Too soon: recovery leaves an in-flight payment alone.
+	if r, err := e.pay.Recover(ctx); err != nil || r.Completed+r.Released != 0 {
+		t.Fatalf("early recover = %+v, %v", r, err)
+	}
+	e.clock.Advance(pay.DefaultRecoverAfter + time.Second)
+	r, err := e.pay.Recover(ctx)
+	if err != nil || r.Completed != 1 {
+		t.Fatalf("recover = %+v, %v; want 1 completed", r, err)
+	}
+	if o, _ = e.pay.Get(ctx, o.ID); o.State != pay.Success {
+		t.Fatalf("after recovery order is %s, want SUCCESS", o.State)
+	}
+
+	// A claim whose capture never happened is released, and the fence stops
+	// the stale attempt from ever capturing.
+	o2 := e.order(t, "crash-claim", 1000)
+	if _, err := e.pay.Core.W.ExecContext(ctx, `UPDATE orders SET state = 'PAYING', channel = 'credit', consumer_id = $1,
+		attempt_id = 'pa_stale', updated_at = $2 WHERE id = $3`, c, db.Micros(e.clock.Now()), o2.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(pay.DefaultRecoverAfter + time.Second)
+	if r, err := e.pay.Recover(ctx); err != nil || r.Released != 1 {
+		t.Fatalf("recover = %+v, %v; want 1 released", r, err)
+	}
+	if o2, _ = e.pay.Get(ctx, o2.ID); o2.State != pay.NotPay {
+		t.Fatalf("released order is %s", o2.State)
+	}
+	if _, err := e.pay.Pay(ctx, o2.Token, c, pay.ChannelCredit); err != nil {
+		t.Fatalf("pay after release: %v", err)
+	}
+
+	// A refund interrupted between the stores is finished by recovery.
+	e.pay.Hooks.AfterCreditCommit = func(string) error { return errCrash }
+	_, err = e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: o.OutTradeNo, OutRefundNo: "crash-rf", Refund: 500, Total: 2500})
+	if !errors.Is(err, errCrash) {
+		t.Fatalf("refund = %v, want the injected crash", err)
+	}
+	e.pay.Hooks.AfterCreditCommit = nil
+	e.clock.Advance(pay.DefaultRecoverAfter + time.Second)
+	if r, err := e.pay.Recover(ctx); err != nil || r.Refunds != 1 {
+		t.Fatalf("recover = %+v, %v; want 1 refund", r, err)
+	}
+	if rf, _ := e.pay.QueryRefund(ctx, e.m.MchID, "crash-rf"); rf.Status != pay.RefundSuccess {
+		t.Fatalf("refund after recovery is %s", rf.Status)
+	}
+	if p := e.verify(t); p.InFlight != 0 {
+		t.Fatalf("in flight after recovery = %d", p.InFlight)
+	}
+}
+
+func testRandomized(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	e := newEnv(t, engine)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var consumers []string
+	for range 8 {
+		consumers = append(consumers, e.consumer(t, int64(rng.IntN(200000)), int64(rng.IntN(200000))))
+	}
+	var paid []pay.Order
+	n := 300
+	if testing.Short() {
+		n = 100
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sem := make(chan struct{}, 4)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		total := int64(1 + rng.IntN(30000))
+		c := consumers[rng.IntN(len(consumers))]
+		ch := pay.ChannelCredit
+		if rng.IntN(3) == 0 {
+			ch = pay.ChannelBalance
+		}
+		refundBy := rng.IntN(3)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			o, err := e.pay.CreateNative(ctx, e.native(fmt.Sprintf("rand-%05d", i), total))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			o, err = e.pay.Pay(ctx, o.Token, c, ch)
+			if err != nil {
+				if fenfu.ErrorCode(err) != fenfu.NotEnough {
+					t.Error(err)
+				}
+				return
+			}
+			for k := range refundBy {
+				amt := max(o.Total/3, 1)
+				_, err := e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: o.OutTradeNo,
+					OutRefundNo: fmt.Sprintf("rr-%05d-%d", i, k), Refund: amt, Total: o.Total})
+				if err != nil && fenfu.ErrorCode(err) != fenfu.InvalidRequest {
+					t.Error(err)
+				}
+			}
+			mu.Lock()
+			paid = append(paid, o)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	p := e.verify(t)
+	if p.Paid != len(paid) || p.Paid == 0 {
+		t.Fatalf("proof counts %d paid orders, the run paid %d", p.Paid, len(paid))
+	}
+	t.Logf("%+v", p)
+	// Corrupt one credit posting: verify must name the problem.
+	if _, err := e.pay.Credit.W.ExecContext(ctx, `UPDATE ledger_entries SET amount = amount + 1
+		WHERE txn_id = (SELECT MIN(txn_id) FROM ledger_entries WHERE txn_id LIKE 'payment:%') AND amount > 0`); err != nil {
+		t.Fatal(err)
+	}
+	var prob *ledger.Problem
+	if _, err := e.pay.Verify(ctx); !errors.As(err, &prob) {
+		t.Fatalf("verify of corrupted books = %v, want a problem", err)
+	}
+	t.Logf("corruption found: %v", prob)
+}

@@ -1,0 +1,241 @@
+package pay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/ledger"
+)
+
+// OrderForToken checks a QR token and returns its order. The token's
+// merchant and amount must match the order's.
+func (s *Service) OrderForToken(ctx context.Context, token string) (Order, error) {
+	p, err := s.Tokens.Parse(token, s.Clock.Now())
+	if err != nil {
+		return Order{}, err
+	}
+	o, err := s.Get(ctx, p.OrderID)
+	if err != nil {
+		return Order{}, err
+	}
+	if o.MchID != p.MchID || o.Total != p.Total {
+		return Order{}, fenfu.Errorf(fenfu.ParamError, "the payment code does not match its order")
+	}
+	return o, nil
+}
+
+// Allowed reports whether the order lets the consumer pay with channel,
+// by its limit_pay.
+func (o Order) Allowed(channel string) bool {
+	switch channel {
+	case ChannelCredit:
+		return !slices.Contains(o.LimitPay, "no_credit") && !slices.Contains(o.LimitPay, "balance_only")
+	case ChannelBalance:
+		return !slices.Contains(o.LimitPay, "no_balance")
+	}
+	return false
+}
+
+// Pay pays the order behind a QR token as the consumer, on credit or from
+// balance. It returns the paid order, or an error with a code the cashier
+// shows: NOT_ENOUGH, ORDERPAID, ORDER_CLOSED, USERPAYING, RULE_LIMIT.
+func (s *Service) Pay(ctx context.Context, token, consumerID, channel string) (Order, error) {
+	o, err := s.OrderForToken(ctx, token)
+	if err != nil {
+		return Order{}, err
+	}
+	if channel != ChannelCredit && channel != ChannelBalance {
+		return Order{}, fenfu.FieldError("channel", "channel must be credit or balance")
+	}
+	if !o.Allowed(channel) {
+		return Order{}, fenfu.Errorf(fenfu.RuleLimit, "the merchant does not accept %s payment for this order", channel)
+	}
+	if o.State != NotPay {
+		return Order{}, stateError(o, s.Clock.Now(), Success)
+	}
+	if channel == ChannelBalance {
+		return s.payBalance(ctx, o, consumerID)
+	}
+	return s.payCredit(ctx, o, consumerID)
+}
+
+// claim moves an order out of NOTPAY to state (PAYING or SUCCESS) for a
+// consumer's attempt, in the caller's transaction. It fails with the
+// reason when the order is no longer payable.
+func (s *Service) claim(ctx context.Context, tx *db.Tx, o Order, to, channel, consumerID, attempt string) error {
+	mustTransition(NotPay, to)
+	paidAt := int64(0)
+	if to == Success {
+		paidAt = db.Micros(tx.Now)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, channel = $2, consumer_id = $3, attempt_id = $4,
+		paid_at = $5, updated_at = $6 WHERE id = $7 AND state = $8 AND expires_at > $6`,
+		to, channel, consumerID, attempt, paidAt, db.Micros(tx.Now), o.ID, NotPay)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		cur, err := s.getBy(ctx, tx, `id = $1`, o.ID)
+		if err != nil {
+			return err
+		}
+		return stateError(cur, tx.Now, Success)
+	}
+	return nil
+}
+
+func (s *Service) payBalance(ctx context.Context, o Order, consumerID string) (Order, error) {
+	attempt := s.IDs.New(fenfu.AttemptID, s.Clock.Now())
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		if err := s.claim(ctx, tx, o, Success, ChannelBalance, consumerID, attempt); err != nil {
+			return err
+		}
+		err := ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: o.ID, Entries: []ledger.Entry{
+			ledger.Debit(consumer.BalanceAccount(consumerID), o.Total),
+			ledger.Credit(ledger.AccountOf(ledger.MerchantPending, o.MchID), o.Total),
+		}})
+		switch {
+		case errors.Is(err, ledger.ErrInsufficient):
+			return fenfu.Errorf(fenfu.NotEnough, "balance is short of %s yuan", fenfu.Yuan(o.Total))
+		case errors.Is(err, ledger.ErrNoAccount):
+			return fenfu.Errorf(fenfu.ResourceNotExists, "no consumer %s", consumerID)
+		}
+		return err
+	})
+	if err != nil {
+		return Order{}, domainError(err)
+	}
+	return s.Get(ctx, o.ID)
+}
+
+func domainError(err error) error {
+	var e *fenfu.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return fenfu.Internal(err)
+}
+
+func (s *Service) payCredit(ctx context.Context, o Order, consumerID string) (Order, error) {
+	attempt := s.IDs.New(fenfu.AttemptID, s.Clock.Now())
+	if err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		return s.claim(ctx, tx, o, Paying, ChannelCredit, consumerID, attempt)
+	}); err != nil {
+		return Order{}, domainError(err)
+	}
+	p := credit.Payment{AttemptID: attempt, OrderID: o.ID, MchID: o.MchID, ConsumerID: consumerID, Amount: o.Total}
+	err := s.Credit.Update(ctx, func(tx *db.Tx) error { return credit.Capture(ctx, tx, p) })
+	if err != nil {
+		var de *fenfu.Error
+		if errors.As(err, &de) || errors.Is(err, credit.ErrVoided) {
+			// The credit transaction surely rolled back: release the order.
+			if rerr := s.release(ctx, o.ID, attempt); rerr != nil {
+				return Order{}, fenfu.Internal(rerr)
+			}
+			if de != nil {
+				return Order{}, de
+			}
+		}
+		// Outcome unknown (the commit may have landed): leave the order
+		// PAYING for Recover, which settles it either way.
+		return Order{}, fenfu.Internal(err)
+	}
+	if h := s.Hooks.AfterCreditCommit; h != nil {
+		if err := h(o.ID); err != nil {
+			return Order{}, err
+		}
+	}
+	if err := s.complete(ctx, o.ID, attempt); err != nil {
+		return Order{}, fenfu.Internal(err)
+	}
+	return s.Get(ctx, o.ID)
+}
+
+// complete marks a PAYING order paid by its captured attempt.
+func (s *Service) complete(ctx context.Context, orderID, attempt string) error {
+	mustTransition(Paying, Success)
+	return s.Core.Update(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, paid_at = $2, updated_at = $2
+			WHERE id = $3 AND state = $4 AND attempt_id = $5`, Success, db.Micros(tx.Now), orderID, Paying, attempt)
+		return err
+	})
+}
+
+// release returns a PAYING order to NOTPAY after its attempt failed.
+func (s *Service) release(ctx context.Context, orderID, attempt string) error {
+	mustTransition(Paying, NotPay)
+	return s.Core.Update(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, channel = '', consumer_id = '', attempt_id = '', updated_at = $2
+			WHERE id = $3 AND state = $4 AND attempt_id = $5`, NotPay, db.Micros(tx.Now), orderID, Paying, attempt)
+		return err
+	})
+}
+
+// Recovered counts what Recover settled.
+type Recovered struct {
+	Completed int // payments found captured: orders marked paid
+	Released  int // payments found never captured: orders released
+	Refunds   int // refunds applied and marked successful
+}
+
+// Recover settles payments and refunds interrupted between the two stores
+// that are older than RecoverAfter. It is safe to run on any number of
+// nodes at once and at any time.
+func (s *Service) Recover(ctx context.Context) (Recovered, error) {
+	var r Recovered
+	after := s.RecoverAfter
+	if after == 0 {
+		after = DefaultRecoverAfter
+	}
+	cutoff := db.Micros(s.Clock.Now().Add(-after))
+	type stuck struct{ id, attempt, mchid, consumer string }
+	var list []stuck
+	rows, err := s.Core.R.QueryContext(ctx, `SELECT id, attempt_id, mchid, consumer_id FROM orders
+		WHERE state = $1 AND updated_at < $2 ORDER BY updated_at LIMIT 1000`, Paying, cutoff)
+	if err != nil {
+		return r, err
+	}
+	for rows.Next() {
+		var x stuck
+		if err := rows.Scan(&x.id, &x.attempt, &x.mchid, &x.consumer); err != nil {
+			rows.Close()
+			return r, err
+		}
+		list = append(list, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return r, err
+	}
+	for _, x := range list {
+		var state string
+		err := s.Credit.Update(ctx, func(tx *db.Tx) error {
+			var err error
+			state, err = credit.VoidAttempt(ctx, tx, credit.Payment{AttemptID: x.attempt, OrderID: x.id, MchID: x.mchid, ConsumerID: x.consumer})
+			return err
+		})
+		if err != nil {
+			return r, fmt.Errorf("pay: recover order %s: %w", x.id, err)
+		}
+		if state == credit.Captured {
+			if err := s.complete(ctx, x.id, x.attempt); err != nil {
+				return r, err
+			}
+			r.Completed++
+		} else {
+			if err := s.release(ctx, x.id, x.attempt); err != nil {
+				return r, err
+			}
+			r.Released++
+		}
+	}
+	n, err := s.recoverRefunds(ctx, cutoff)
+	r.Refunds = n
+	return r, err
+}

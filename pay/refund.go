@@ -1,0 +1,272 @@
+package pay
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/ledger"
+)
+
+// Refund statuses, as the protocol's.
+const (
+	RefundProcessing = "PROCESSING"
+	RefundSuccess    = "SUCCESS"
+	RefundAbnormal   = "ABNORMAL"
+	RefundClosed     = "CLOSED"
+)
+
+// RefundRequest asks to refund part or all of a paid order.
+type RefundRequest struct {
+	MchID         string
+	TransactionID string // one of TransactionID and OutTradeNo
+	OutTradeNo    string
+	OutRefundNo   string
+	Reason        string
+	NotifyURL     string
+	Refund        int64 // amount to refund, fen
+	Total         int64 // the order's total, as the merchant believes it
+	Currency      string
+}
+
+// RefundRecord is a refund as stored.
+type RefundRecord struct {
+	ID          string // refund_id
+	MchID       string
+	OutRefundNo string
+	OrderID     string
+	Amount      int64
+	Reason      string
+	Status      string
+	CreatedAt   time.Time
+	SuccessAt   time.Time
+	Order       Order
+}
+
+func (r *RefundRequest) validate() error {
+	switch {
+	case r.TransactionID == "" && r.OutTradeNo == "":
+		return fenfu.FieldError("out_trade_no", "one of transaction_id and out_trade_no is required")
+	case !outRefundNoRE.MatchString(r.OutRefundNo):
+		return fenfu.FieldError("out_refund_no", "out_refund_no must be 1 to 64 characters of 0-9, A-Z, a-z, _, -, |, *, @")
+	case utf8.RuneCountInString(r.Reason) > 80:
+		return fenfu.FieldError("reason", "reason must be at most 80 characters")
+	case r.Refund <= 0:
+		return fenfu.FieldError("amount.refund", "amount.refund must be a positive number of fen")
+	case r.Total <= 0:
+		return fenfu.FieldError("amount.total", "amount.total must be the order's total in fen")
+	case r.Currency != "" && r.Currency != "CNY":
+		return fenfu.FieldError("amount.currency", "amount.currency must be CNY")
+	case len(r.NotifyURL) > 256:
+		return fenfu.FieldError("notify_url", "notify_url must be at most 256 characters")
+	}
+	return nil
+}
+
+func (r *RefundRequest) hash() string {
+	h := sha256.New()
+	for _, f := range []string{r.TransactionID, r.OutTradeNo, r.Reason, r.NotifyURL, fmt.Sprint(r.Refund), fmt.Sprint(r.Total)} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Refund refunds part or all of a paid order. A retry with the same
+// out_refund_no and parameters returns the first refund and refunds once; a
+// refund that would take the order past its total fails with
+// INVALID_REQUEST, as does a 51st refund or one more than a year after
+// payment. A credit refund returns credit to the line; a balance refund
+// returns money to the consumer's balance.
+func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, error) {
+	if err := r.validate(); err != nil {
+		return RefundRecord{}, err
+	}
+	hash := r.hash()
+	if rec, stored, err := s.refundBy(ctx, r.MchID, r.OutRefundNo); err == nil {
+		if stored != hash {
+			return rec, fenfu.Errorf(fenfu.InvalidRequest, "out_refund_no %s was already used with different parameters", r.OutRefundNo)
+		}
+		return s.finishRefund(ctx, rec)
+	} else if fenfu.ErrorCode(err) != fenfu.ResourceNotExists {
+		return RefundRecord{}, err
+	}
+	var o Order
+	var err error
+	if r.TransactionID != "" {
+		o, err = s.QueryByID(ctx, r.MchID, r.TransactionID)
+	} else {
+		o, err = s.QueryByOutTradeNo(ctx, r.MchID, r.OutTradeNo)
+	}
+	if err != nil {
+		if fenfu.ErrorCode(err) == fenfu.OrderNotExist {
+			return RefundRecord{}, fenfu.Errorf(fenfu.ResourceNotExists, "the order to refund does not exist")
+		}
+		return RefundRecord{}, err
+	}
+	if r.TransactionID != "" && r.OutTradeNo != "" && o.OutTradeNo != r.OutTradeNo {
+		return RefundRecord{}, fenfu.FieldError("out_trade_no", "transaction_id and out_trade_no name different orders")
+	}
+	if r.Total != o.Total {
+		return RefundRecord{}, fenfu.FieldError("amount.total", "amount.total %d does not equal the order's total %d", r.Total, o.Total)
+	}
+	if o.State != Success && o.State != Refund {
+		return RefundRecord{}, fenfu.Errorf(fenfu.InvalidRequest, "order %s is not paid (trade_state %s)", o.OutTradeNo, o.TradeState())
+	}
+	now := s.Clock.Now()
+	if now.Sub(o.PaidAt) > RefundWindow {
+		return RefundRecord{}, fenfu.Errorf(fenfu.InvalidRequest, "order %s was paid more than a year ago and can no longer be refunded", o.OutTradeNo)
+	}
+	id := s.IDs.New(fenfu.RefundID, now)
+	status := RefundProcessing
+	if o.Channel == ChannelBalance {
+		status = RefundSuccess
+	}
+	err = s.Core.Update(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, mchid, out_refund_no, order_id, amount, reason, notify_url,
+			params_hash, status, created_at, success_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (mchid, out_refund_no) DO NOTHING`,
+			id, r.MchID, r.OutRefundNo, o.ID, r.Refund, r.Reason, r.NotifyURL, hash, status, db.Micros(tx.Now),
+			map[bool]int64{true: db.Micros(tx.Now)}[status == RefundSuccess])
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errRaced
+		}
+		mustTransition(o.State, Refund)
+		res, err = tx.ExecContext(ctx, `UPDATE orders SET refunded = refunded + $1, refund_count = refund_count + 1,
+			state = $2, updated_at = $3 WHERE id = $4 AND state IN ($5, $6) AND refunded + $1 <= total AND refund_count < $7`,
+			r.Refund, Refund, db.Micros(tx.Now), o.ID, Success, Refund, MaxRefunds)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			cur, err := s.getBy(ctx, tx, `id = $1`, o.ID)
+			if err != nil {
+				return err
+			}
+			if cur.RefundCount >= MaxRefunds {
+				return fenfu.Errorf(fenfu.InvalidRequest, "order %s already has %d refunds, the most allowed", o.OutTradeNo, MaxRefunds)
+			}
+			return fenfu.Errorf(fenfu.InvalidRequest, "refund of %s yuan exceeds the refundable %s yuan",
+				fenfu.Yuan(r.Refund), fenfu.Yuan(cur.Total-cur.Refunded))
+		}
+		if o.Channel == ChannelBalance {
+			return ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: id, Entries: []ledger.Entry{
+				ledger.Debit(ledger.AccountOf(ledger.MerchantPending, o.MchID), r.Refund),
+				ledger.Credit(consumer.BalanceAccount(o.ConsumerID), r.Refund),
+			}})
+		}
+		return nil
+	})
+	if errors.Is(err, errRaced) {
+		return s.Refund(ctx, r) // a concurrent identical request won; answer as a retry
+	}
+	if err != nil {
+		return RefundRecord{}, domainError(err)
+	}
+	rec, _, err := s.refundBy(ctx, r.MchID, r.OutRefundNo)
+	if err != nil {
+		return rec, err
+	}
+	return s.finishRefund(ctx, rec)
+}
+
+var errRaced = errors.New("pay: raced with an identical request")
+
+// finishRefund applies a PROCESSING credit refund in the credit store and
+// marks it successful. If that fails the refund stays PROCESSING, which the
+// protocol allows, and Recover finishes it.
+func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRecord, error) {
+	if rec.Status != RefundProcessing {
+		return rec, nil
+	}
+	err := s.Credit.Update(ctx, func(tx *db.Tx) error {
+		return credit.ApplyRefund(ctx, tx, credit.Refund{RefundID: rec.ID, AttemptID: rec.Order.AttemptID,
+			OrderID: rec.OrderID, MchID: rec.MchID, Amount: rec.Amount})
+	})
+	if err != nil {
+		return rec, nil
+	}
+	if h := s.Hooks.AfterCreditCommit; h != nil {
+		if err := h(rec.OrderID); err != nil {
+			return rec, err
+		}
+	}
+	if err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $1, success_at = $2 WHERE id = $3 AND status = $4`,
+			RefundSuccess, db.Micros(tx.Now), rec.ID, RefundProcessing)
+		return err
+	}); err != nil {
+		return rec, nil
+	}
+	r, _, err := s.refundBy(ctx, rec.MchID, rec.OutRefundNo)
+	return r, err
+}
+
+func (s *Service) refundBy(ctx context.Context, mchid, outRefundNo string) (RefundRecord, string, error) {
+	var r RefundRecord
+	var hash string
+	var created, success int64
+	err := s.Core.R.QueryRowContext(ctx, `SELECT id, mchid, out_refund_no, order_id, amount, reason, status, params_hash, created_at, success_at
+		FROM refunds WHERE mchid = $1 AND out_refund_no = $2`, mchid, outRefundNo).Scan(
+		&r.ID, &r.MchID, &r.OutRefundNo, &r.OrderID, &r.Amount, &r.Reason, &r.Status, &hash, &created, &success)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, "", fenfu.Errorf(fenfu.ResourceNotExists, "refund %s does not exist", outRefundNo)
+	}
+	if err != nil {
+		return r, "", fenfu.Internal(err)
+	}
+	r.CreatedAt, r.SuccessAt = db.Time(created), db.Time(success)
+	r.Order, err = s.Get(ctx, r.OrderID)
+	return r, hash, err
+}
+
+// QueryRefund returns a merchant's refund by out_refund_no.
+func (s *Service) QueryRefund(ctx context.Context, mchid, outRefundNo string) (RefundRecord, error) {
+	r, _, err := s.refundBy(ctx, mchid, outRefundNo)
+	return r, err
+}
+
+func (s *Service) recoverRefunds(ctx context.Context, cutoff int64) (int, error) {
+	rows, err := s.Core.R.QueryContext(ctx, `SELECT mchid, out_refund_no FROM refunds WHERE status = $1 AND created_at < $2
+		ORDER BY created_at LIMIT 1000`, RefundProcessing, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	var keys [][2]string
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	n := 0
+	for _, k := range keys {
+		rec, _, err := s.refundBy(ctx, k[0], k[1])
+		if err != nil {
+			return n, err
+		}
+		rec, err = s.finishRefund(ctx, rec)
+		if err != nil {
+			return n, err
+		}
+		if rec.Status == RefundSuccess {
+			n++
+		}
+	}
+	return n, rows.Err()
+}

@@ -1,0 +1,200 @@
+package pay
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/ledger"
+)
+
+// Proof summarises a successful Verify.
+type Proof struct {
+	Orders     int `json:"orders"`
+	Paid       int `json:"paid"`
+	CreditPaid int `json:"credit_paid"`
+	Refunds    int `json:"refunds"`
+	InFlight   int `json:"in_flight"` // payments or refunds between the two stores' commits
+}
+
+// Verify proves the books of both stores and that every order has exactly
+// the postings its state implies: a balance order's payment and refunds in
+// the core ledger, a credit order's captured payment and refunds in the
+// credit store. It returns the first problem as a *ledger.Problem.
+// Payments or refunds caught between their two commits are counted as in
+// flight, not as problems; Recover settles them.
+func (s *Service) Verify(ctx context.Context) (Proof, error) {
+	var p Proof
+	if err := ledger.Verify(ctx, s.Core); err != nil {
+		return p, err
+	}
+	if err := credit.Verify(ctx, s.Credit); err != nil {
+		return p, err
+	}
+	bad := func(store, what, detail string) error {
+		return &ledger.Problem{Store: store, What: what, Detail: detail}
+	}
+	core := s.Core.R
+	first := func(q string, args ...any) (string, error) {
+		var id string
+		err := core.QueryRowContext(ctx, q, args...).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil
+		}
+		return id, err
+	}
+	checks := []struct{ what, q string }{
+		{"balance payment without its postings", `SELECT o.id FROM orders o
+			WHERE o.channel = 'balance' AND o.state IN ('SUCCESS', 'REFUND') AND NOT (
+			  (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id) = 2
+			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id
+			      AND e.account = 'consumer_balance:' || o.consumer_id AND e.amount = o.total)
+			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id
+			      AND e.account = 'merchant_pending:' || o.mchid AND e.amount = -o.total))
+			ORDER BY o.id LIMIT 1`},
+		{"payment posting without a paid balance order", `SELECT t.id FROM ledger_txns t WHERE t.kind = 'payment'
+			AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = t.ref AND o.channel = 'balance' AND o.state IN ('SUCCESS', 'REFUND'))
+			ORDER BY t.id LIMIT 1`},
+		{"balance refund without its postings", `SELECT r.id FROM refunds r JOIN orders o ON o.id = r.order_id
+			WHERE o.channel = 'balance' AND NOT (r.status = 'SUCCESS'
+			  AND (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id) = 2
+			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id
+			      AND e.account = 'consumer_balance:' || o.consumer_id AND e.amount = -r.amount)
+			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id
+			      AND e.account = 'merchant_pending:' || o.mchid AND e.amount = r.amount))
+			ORDER BY r.id LIMIT 1`},
+		{"refund posting without a balance refund", `SELECT t.id FROM ledger_txns t WHERE t.kind = 'refund'
+			AND NOT EXISTS (SELECT 1 FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = t.ref AND o.channel = 'balance')
+			ORDER BY t.id LIMIT 1`},
+		{"order's refunded amount differs from its refunds", `SELECT o.id FROM orders o
+			LEFT JOIN (SELECT order_id, SUM(amount) AS total, COUNT(*) AS n FROM refunds GROUP BY order_id) r ON r.order_id = o.id
+			WHERE o.refunded <> COALESCE(r.total, 0) OR o.refund_count <> COALESCE(r.n, 0)
+			   OR (o.refunded > 0 AND o.state <> 'REFUND') ORDER BY o.id LIMIT 1`},
+		{"refund on an unpaid order", `SELECT r.id FROM refunds r JOIN orders o ON o.id = r.order_id
+			WHERE o.state <> 'REFUND' ORDER BY r.id LIMIT 1`},
+		{"paid order without payer or channel", `SELECT id FROM orders WHERE state IN ('SUCCESS', 'REFUND', 'PAYING')
+			AND (consumer_id = '' OR attempt_id = '' OR channel NOT IN ('credit', 'balance')) ORDER BY id LIMIT 1`},
+	}
+	for _, c := range checks {
+		id, err := first(c.q)
+		if err != nil {
+			return p, fmt.Errorf("pay: verify: %w", err)
+		}
+		if id != "" {
+			return p, bad(s.Core.Name, c.what, id)
+		}
+	}
+	if err := core.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN state IN ('SUCCESS','REFUND') THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state = 'PAYING' THEN 1 ELSE 0 END), 0) FROM orders`).Scan(&p.Orders, &p.Paid, &p.InFlight); err != nil {
+		return p, err
+	}
+	if err := core.QueryRowContext(ctx, `SELECT COUNT(*) FROM refunds`).Scan(&p.Refunds); err != nil {
+		return p, err
+	}
+
+	// Every captured credit payment belongs to its order: paid by that
+	// attempt, for that amount and consumer (or still PAYING with it).
+	type cap struct {
+		attempt, mchid, consumer string
+		amount, refunded         int64
+	}
+	batch := map[string]cap{}
+	matched := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		ids := make([]any, 0, len(batch))
+		ph := make([]string, 0, len(batch))
+		for id := range batch {
+			ids = append(ids, id)
+			ph = append(ph, fmt.Sprintf("$%d", len(ids)))
+		}
+		rows, err := core.QueryContext(ctx, `SELECT id, state, channel, attempt_id, consumer_id, mchid, total, refunded
+			FROM orders WHERE id IN (`+strings.Join(ph, ",")+`)`, ids...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, state, channel, attempt, consumerID, mchid string
+			var total, refunded int64
+			if err := rows.Scan(&id, &state, &channel, &attempt, &consumerID, &mchid, &total, &refunded); err != nil {
+				return err
+			}
+			c := batch[id]
+			delete(batch, id)
+			switch {
+			case channel != ChannelCredit || attempt != c.attempt:
+				return bad(s.Credit.Name, "credit payment for an order paid otherwise", id)
+			case state == Paying:
+				continue
+			case state != Success && state != Refund:
+				return bad(s.Credit.Name, "credit payment for an unpaid order", id)
+			case c.amount != total || c.consumer != consumerID || c.mchid != mchid:
+				return bad(s.Credit.Name, "credit payment differs from its order", id)
+			case c.refunded > refunded:
+				return bad(s.Credit.Name, "credit refunds exceed the order's refunds", id)
+			}
+			matched++
+		}
+		for id := range batch {
+			return bad(s.Credit.Name, "credit payment without an order", id)
+		}
+		return rows.Err()
+	}
+	err := credit.ScanCaptured(ctx, s.Credit, func(cp credit.CapturedPayment) error {
+		p.CreditPaid++
+		batch[cp.OrderID] = cap{cp.AttemptID, cp.MchID, cp.ConsumerID, cp.Amount, cp.Refunded}
+		if len(batch) >= 500 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return p, err
+	}
+	// And every credit order marked paid has its captured payment; every
+	// successful credit refund was applied in the credit store.
+	var creditPaid int
+	if err := core.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE channel = 'credit' AND state IN ('SUCCESS', 'REFUND')`).
+		Scan(&creditPaid); err != nil {
+		return p, err
+	}
+	if creditPaid != matched {
+		return p, bad(s.Core.Name, "paid credit orders without a captured payment",
+			fmt.Sprintf("%d orders paid on credit, %d with a captured payment", creditPaid, matched))
+	}
+	rows, err := core.QueryContext(ctx, `SELECT r.id, r.amount, r.status FROM refunds r JOIN orders o ON o.id = r.order_id
+		WHERE o.channel = 'credit' ORDER BY r.id`)
+	if err != nil {
+		return p, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, status string
+		var amount int64
+		if err := rows.Scan(&id, &amount, &status); err != nil {
+			return p, err
+		}
+		got, ok, err := credit.RefundAmount(ctx, s.Credit, id)
+		if err != nil {
+			return p, err
+		}
+		switch {
+		case status == RefundProcessing:
+			p.InFlight++
+		case !ok:
+			return p, bad(s.Credit.Name, "successful credit refund not applied", id)
+		case got != amount:
+			return p, bad(s.Credit.Name, "credit refund amount differs", id)
+		}
+	}
+	return p, rows.Err()
+}

@@ -1,0 +1,24 @@
+package server
+
+import "net/http"
+
+// routes is fenfu's whole HTTP surface in one place.
+func routes(mux *http.ServeMux, d Deps) {
+	// Merchant API, WeChat Pay v3:
+	//   POST /v3/pay/transactions/native
+	//   GET  /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=
+	//   GET  /v3/pay/transactions/id/{transaction_id}?mchid=
+	//   POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close
+	//   POST /v3/refund/domestic/refunds
+	//   GET  /v3/refund/domestic/refunds/{out_refund_no}
+	d.API.Register(mux)
+	// Consumer cashier:
+	//   GET  /q/{token}          the cashier page (JSON with ?format=json)
+	//   GET  /q/{token}.png      the QR code
+	//   POST /q/{token}/pay      pay (form or JSON)
+	//   POST /cashier/login, /cashier/logout
+	d.Cashier.Register(mux)
+	mux.Handle("GET /healthz", handleHealth(d.Health))
+	mux.Handle("GET /metrics", d.Metrics)
+	mux.Handle("GET /{$}", handleIndex())
+}

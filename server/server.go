@@ -1,0 +1,109 @@
+// Package server assembles fenfu's HTTP surface — the WeChat Pay v3
+// merchant API, the consumer cashier, /healthz and /metrics — behind the
+// middleware they share (request metrics, panic recovery). The whole route
+// table is in routes.go.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/fenfu/fenfu/cashier"
+	"github.com/fenfu/fenfu/metrics"
+	"github.com/fenfu/fenfu/wxpay"
+)
+
+// Deps are the parts the server is made of.
+type Deps struct {
+	API     *wxpay.API
+	Cashier *cashier.Cashier
+	Metrics *metrics.Registry
+	Log     *slog.Logger
+	// Health reports whether the stores answer.
+	Health func(ctx context.Context) error
+}
+
+// New returns fenfu's HTTP handler.
+func New(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	routes(mux, d)
+	d.Metrics.Help("fenfu_http_requests_total", "HTTP requests served, by route and status.")
+	d.Metrics.Help("fenfu_http_request_seconds", "HTTP request latency, by route.")
+	return recoverPanics(d.Log, instrument(d.Metrics, mux))
+}
+
+func handleHealth(check func(context.Context) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := check(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "error": err.Error()})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+	})
+}
+
+func handleIndex() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("fenfu: credit payments through QR codes.\n" +
+			"Merchant API: WeChat Pay API v3 at /v3/...; cashier pages at /q/<token>; /healthz; /metrics.\n"))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func instrument(m *metrics.Registry, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		m.Add("fenfu_http_requests_total", 1, "route", route, "status", http.StatusText(sw.status))
+		m.Observe("fenfu_http_request_seconds", time.Since(start), "route", route)
+	})
+}
+
+func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Error("panic serving request", "path", r.URL.Path, "panic", p)
+				http.Error(w, `{"code":"SYSTEM_ERROR","message":"system error, please retry"}`, http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

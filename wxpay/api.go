@@ -1,0 +1,212 @@
+// Package wxpay speaks the WeChat Pay API v3 wire protocol over fenfu's
+// domain: it authenticates merchants' signed requests, decodes and
+// validates their JSON, calls package pay, and answers with WeChat's field
+// names, error codes and HTTP statuses, every response signed with the
+// platform key so the official SDKs' validators accept it. It holds no
+// business rules of its own.
+package wxpay
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/pay"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 64 << 10
+
+// API serves the v3 merchant endpoints.
+type API struct {
+	Pay       *pay.Service
+	Merchants *merchant.Service
+	Keys      *keyring.Keyring
+	Clock     fenfu.Clock
+	IDs       fenfu.IDs
+	Log       *slog.Logger
+	Nonces    *NonceCache
+	// PublicURL is the base of code_url, e.g. https://pay.example.com.
+	PublicURL func() string
+}
+
+// Register adds the v3 routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle("POST /v3/pay/transactions/native", a.v3(a.createNative))
+	mux.Handle("GET /v3/pay/transactions/out-trade-no/{out_trade_no}", a.v3(a.queryByOutTradeNo))
+	mux.Handle("GET /v3/pay/transactions/id/{transaction_id}", a.v3(a.queryByID))
+	mux.Handle("POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close", a.v3(a.closeOrder))
+	mux.Handle("POST /v3/refund/domestic/refunds", a.v3(a.createRefund))
+	mux.Handle("GET /v3/refund/domestic/refunds/{out_refund_no}", a.v3(a.queryRefund))
+}
+
+// request is an authenticated v3 request.
+type request struct {
+	*http.Request
+	MchID string
+	Body  []byte
+}
+
+// handler answers an authenticated request with a status and a body to
+// encode as JSON (nil for none), or an error.
+type handler func(ctx context.Context, r *request) (int, any, error)
+
+func (a *API) v3(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		reqID := a.IDs.New(fenfu.RequestID, a.Clock.Now())
+		status, body, mchid, err := a.serve(r, h)
+		var out []byte
+		if err != nil {
+			e := fenfu.AsError(err)
+			status = Status(e.Code)
+			out, _ = json.Marshal(Body(e))
+			level := slog.LevelInfo
+			if e.Code == fenfu.SystemError {
+				level = slog.LevelError
+			}
+			a.Log.Log(r.Context(), level, "v3 request failed", "request_id", reqID, "method", r.Method, "path", r.URL.Path,
+				"mchid", mchid, "status", status, "code", e.Code, "error", err.Error())
+		} else if body != nil {
+			out, _ = json.Marshal(body)
+		}
+		a.write(w, reqID, status, out)
+		a.Log.Debug("v3 request", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "mchid", mchid,
+			"status", status, "duration", time.Since(start))
+	})
+}
+
+func (a *API) serve(r *http.Request, h handler) (int, any, string, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return 0, nil, "", fenfu.Errorf(fenfu.ParamError, "request body exceeds %d bytes", MaxBody)
+		}
+		return 0, nil, "", fenfu.Errorf(fenfu.ParamError, "could not read the request body")
+	}
+	mchid, err := a.authenticate(r, body)
+	if err != nil {
+		return 0, nil, mchid, err
+	}
+	status, out, err := h(r.Context(), &request{Request: r, MchID: mchid, Body: body})
+	return status, out, mchid, err
+}
+
+func signError(format string, args ...any) *fenfu.Error {
+	return fenfu.Errorf(fenfu.SignError, format, args...)
+}
+
+// authenticate checks the Authorization header and returns the merchant.
+func (a *API) authenticate(r *http.Request, body []byte) (string, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", signError("missing Authorization header")
+	}
+	auth, err := ParseAuthorization(h)
+	if err != nil {
+		return "", signError("%s", err.Error())
+	}
+	now := a.Clock.Now()
+	if d := time.Duration(now.Unix()-auth.Timestamp) * time.Second; d > MaxClockSkew || d < -MaxClockSkew {
+		return auth.MchID, signError("timestamp %d is %s from fenfu's clock; it must be within 5 minutes", auth.Timestamp, d.Abs())
+	}
+	key, err := a.Merchants.PublicKey(r.Context(), auth.MchID, auth.SerialNo)
+	if err != nil {
+		return auth.MchID, err
+	}
+	msg := Message(r.Method, r.RequestURI, auth.Timestamp, auth.NonceStr, body)
+	if err := VerifyRSA(key, msg, auth.Signature); err != nil {
+		return auth.MchID, signError("signature does not verify with the key of serial_no %s over METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n", auth.SerialNo)
+	}
+	if !a.Nonces.Use(auth.MchID, auth.NonceStr, now) {
+		return auth.MchID, signError("nonce_str %s was already used; every request needs a fresh nonce", auth.NonceStr)
+	}
+	return auth.MchID, nil
+}
+
+// write sends a response signed with the platform key.
+func (a *API) write(w http.ResponseWriter, reqID string, status int, body []byte) {
+	ts := a.Clock.Now().Unix()
+	nonce := a.IDs.Nonce(32)
+	sig, err := SignRSA(a.Keys.PlatformKey, ResponseMessage(ts, nonce, body))
+	if err != nil {
+		a.Log.Error("sign response", "error", err)
+	}
+	hd := w.Header()
+	hd.Set("Request-ID", reqID)
+	hd.Set("Wechatpay-Nonce", nonce)
+	hd.Set("Wechatpay-Timestamp", strconv.FormatInt(ts, 10))
+	hd.Set("Wechatpay-Serial", a.Keys.PlatformKeyID)
+	hd.Set("Wechatpay-Signature", sig)
+	hd.Set("Wechatpay-Signature-Type", SchemeRSA)
+	if len(body) > 0 {
+		hd.Set("Content-Type", "application/json; charset=utf-8")
+		hd.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// decode parses a JSON body into v, turning type errors into PARAM_ERROR
+// naming the field.
+func decode(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return fenfu.Errorf(fenfu.ParamError, "the request body is empty; send a JSON object")
+	}
+	err := json.Unmarshal(body, v)
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te):
+		return fenfu.FieldError(te.Field, "field %s must be a JSON %s", te.Field, te.Type.Kind())
+	default:
+		var pe *time.ParseError
+		if errors.As(err, &pe) {
+			return fenfu.FieldError("time_expire", "time_expire must be RFC 3339, e.g. 2026-11-27T10:00:00+08:00")
+		}
+		return fenfu.Errorf(fenfu.ParamError, "the request body is not valid JSON: %v", err)
+	}
+}
+
+// requireMchID checks that the mchid a request names is the signer's.
+func requireMchID(signer, named, field string) error {
+	if named == "" {
+		return fenfu.FieldError(field, "%s is required", field)
+	}
+	if named != signer {
+		return fenfu.FieldError(field, "%s %s is not the merchant that signed the request", field, named)
+	}
+	return nil
+}
+
+// timeString formats a time as the protocol does: RFC 3339 in +08:00.
+func timeString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(fenfu.Shanghai).Format(time.RFC3339)
+}
+
+// OpenID returns the consumer's stable identifier under an appid, as
+// WeChat's openid: distinct per app, so apps cannot correlate consumers.
+func OpenID(secret []byte, appid, consumerID string) string {
+	m := hmac.New(sha256.New, secret)
+	fmt.Fprintf(m, "openid|%s|%s", appid, consumerID)
+	return "o" + strings.ReplaceAll(base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:27], "-", "_")
+}

@@ -1,0 +1,156 @@
+package wxpay
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/pay"
+)
+
+type amountReq struct {
+	Total    *int64 `json:"total"`
+	Currency string `json:"currency"`
+}
+
+type nativeReq struct {
+	AppID       string     `json:"appid"`
+	MchID       string     `json:"mchid"`
+	Description string     `json:"description"`
+	OutTradeNo  string     `json:"out_trade_no"`
+	TimeExpire  *time.Time `json:"time_expire"`
+	Attach      string     `json:"attach"`
+	NotifyURL   string     `json:"notify_url"`
+	GoodsTag    string     `json:"goods_tag"`
+	LimitPay    []string   `json:"limit_pay"`
+	Amount      *amountReq `json:"amount"`
+}
+
+func (a *API) createNative(ctx context.Context, r *request) (int, any, error) {
+	var req nativeReq
+	if err := decode(r.Body, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := requireMchID(r.MchID, req.MchID, "mchid"); err != nil {
+		return 0, nil, err
+	}
+	if req.Amount == nil || req.Amount.Total == nil {
+		return 0, nil, fenfu.FieldError("amount.total", "amount.total is required")
+	}
+	n := pay.NativeOrder{MchID: r.MchID, AppID: req.AppID, Description: req.Description, OutTradeNo: req.OutTradeNo,
+		Attach: req.Attach, NotifyURL: req.NotifyURL, GoodsTag: req.GoodsTag, LimitPay: req.LimitPay,
+		Total: *req.Amount.Total, Currency: req.Amount.Currency}
+	if req.TimeExpire != nil {
+		n.TimeExpire = *req.TimeExpire
+	}
+	o, err := a.Pay.CreateNative(ctx, n)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]string{"code_url": a.CodeURL(o.Token)}, nil
+}
+
+// CodeURL returns the URL a QR code carries for a token.
+func (a *API) CodeURL(token string) string { return a.PublicURL() + "/q/" + token }
+
+type txAmount struct {
+	Currency      string `json:"currency"`
+	PayerCurrency string `json:"payer_currency"`
+	PayerTotal    *int64 `json:"payer_total,omitempty"`
+	Total         int64  `json:"total"`
+}
+
+type txPayer struct {
+	OpenID string `json:"openid"`
+}
+
+// Transaction is the v3 transaction object, as the query API returns it.
+type Transaction struct {
+	Amount         txAmount `json:"amount"`
+	AppID          string   `json:"appid"`
+	Attach         string   `json:"attach"`
+	BankType       string   `json:"bank_type,omitempty"`
+	MchID          string   `json:"mchid"`
+	OutTradeNo     string   `json:"out_trade_no"`
+	Payer          *txPayer `json:"payer,omitempty"`
+	SuccessTime    string   `json:"success_time,omitempty"`
+	TradeState     string   `json:"trade_state"`
+	TradeStateDesc string   `json:"trade_state_desc"`
+	TradeType      string   `json:"trade_type,omitempty"`
+	TransactionID  string   `json:"transaction_id,omitempty"`
+}
+
+// Bank types that tell the channel of a paid order.
+const (
+	BankTypeCredit  = "FENFU_CREDIT" // paid on the consumer's credit line
+	BankTypeBalance = "OTHERS"       // paid from balance, as WeChat's 零钱
+)
+
+// TransactionOf renders an order as the protocol's transaction object.
+func (a *API) TransactionOf(o pay.Order) Transaction {
+	t := Transaction{
+		Amount:         txAmount{Currency: o.Currency, PayerCurrency: o.Currency, Total: o.Total},
+		AppID:          o.AppID,
+		Attach:         o.Attach,
+		MchID:          o.MchID,
+		OutTradeNo:     o.OutTradeNo,
+		TradeState:     o.TradeState(),
+		TradeStateDesc: o.TradeStateDesc(),
+	}
+	if o.State == pay.Success || o.State == pay.Refund {
+		total := o.Total
+		t.Amount.PayerTotal = &total
+		t.Payer = &txPayer{OpenID: OpenID(a.Keys.Secret, o.AppID, o.ConsumerID)}
+		t.SuccessTime = timeString(o.PaidAt)
+		t.TradeType = o.TradeType
+		t.TransactionID = o.ID
+		t.BankType = BankTypeBalance
+		if o.Channel == pay.ChannelCredit {
+			t.BankType = BankTypeCredit
+		}
+	}
+	return t
+}
+
+func (a *API) queryByOutTradeNo(ctx context.Context, r *request) (int, any, error) {
+	if err := requireMchID(r.MchID, r.URL.Query().Get("mchid"), "mchid"); err != nil {
+		return 0, nil, err
+	}
+	o, err := a.Pay.QueryByOutTradeNo(ctx, r.MchID, r.PathValue("out_trade_no"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, a.TransactionOf(o), nil
+}
+
+func (a *API) queryByID(ctx context.Context, r *request) (int, any, error) {
+	if err := requireMchID(r.MchID, r.URL.Query().Get("mchid"), "mchid"); err != nil {
+		return 0, nil, err
+	}
+	o, err := a.Pay.QueryByID(ctx, r.MchID, r.PathValue("transaction_id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	if o.State != pay.Success && o.State != pay.Refund {
+		// transaction_id is only issued to the merchant once paid.
+		return 0, nil, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
+	}
+	return http.StatusOK, a.TransactionOf(o), nil
+}
+
+func (a *API) closeOrder(ctx context.Context, r *request) (int, any, error) {
+	var req struct {
+		MchID string `json:"mchid"`
+	}
+	if err := decode(r.Body, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := requireMchID(r.MchID, req.MchID, "mchid"); err != nil {
+		return 0, nil, err
+	}
+	if err := a.Pay.Close(ctx, r.MchID, r.PathValue("out_trade_no")); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
