@@ -1,0 +1,320 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/wechatpay-apiv3/wechatpay-go/core"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/native"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
+	"github.com/wechatpay-apiv3/wechatpay-go/utils"
+)
+
+// instance is a fenfu server started through run, as a merchant would.
+type instance struct {
+	t    *testing.T
+	base string
+	args []string // common store flags
+}
+
+func startServer(t *testing.T, engine db.Engine) *instance {
+	t.Helper()
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--core-db", dbtest.DSN(t, engine, "core"), "--credit-db", dbtest.DSN(t, engine, "credit")}
+	if engine == db.SQLite {
+		args = []string{"--data-dir", dir}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, nil, pw, &stderr)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("server did not start: %v\n%s", err, stderr.String())
+	}
+	go io.Copy(io.Discard, pr)
+	m := regexp.MustCompile(`serving on (http://\S+)`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("unexpected first line %q", line)
+	}
+	inst := &instance{t: t, base: m[1], args: args}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	for i := 0; ; i++ {
+		resp, err := http.Get(inst.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if i > 100 {
+			t.Fatalf("/healthz never answered: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return inst
+}
+
+// cli runs a fenfu command on the instance's stores and returns stdout.
+func (in *instance) cli(args ...string) (string, error) {
+	var out, errb bytes.Buffer
+	full := append([]string{}, args...)
+	// Subcommand words first, then the store flags, then the rest.
+	n := 1
+	if args[0] == "sandbox" || args[0] == "consumer" {
+		n = 2
+	}
+	full = append(append(append([]string{}, args[:n]...), in.args...), args[n:]...)
+	err := run(context.Background(), full, func(string) string { return "" }, nil, &out, &errb)
+	if err != nil {
+		return out.String(), errors.New(strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
+}
+
+func (in *instance) mustCLI(v any, args ...string) {
+	in.t.Helper()
+	out, err := in.cli(args...)
+	if err != nil {
+		in.t.Fatalf("fenfu %s: %v", strings.Join(args, " "), err)
+	}
+	if v != nil {
+		if err := json.Unmarshal([]byte(out), v); err != nil {
+			in.t.Fatalf("fenfu %s printed %q: %v", strings.Join(args, " "), out, err)
+		}
+	}
+}
+
+// toHost sends the SDK's requests for api.mch.weixin.qq.com to fenfu.
+type toHost struct{ u *url.URL }
+
+func (h toHost) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = h.u.Scheme, h.u.Host, h.u.Host
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// sdkClient builds the official SDK client from `fenfu sandbox merchant`
+// output, with the response validator on.
+func sdkClient(t *testing.T, base string, m sandboxMerchant) *core.Client {
+	t.Helper()
+	key, err := utils.LoadPrivateKeyWithPath(m.MerchantPrivateKeyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := utils.LoadPublicKeyWithPath(m.PlatformPublicKeyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(base)
+	c, err := core.NewClient(context.Background(),
+		option.WithWechatPayPublicKeyAuthCipher(m.MchID, m.MerchantSerialNo, key, m.PlatformPublicKeyID, pub),
+		option.WithHTTPClient(&http.Client{Transport: toHost{u}, Timeout: 10 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestOfficialSDK(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testOfficialSDK(t, engine) })
+	}
+}
+
+func testOfficialSDK(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	in := startServer(t, engine)
+	var m sandboxMerchant
+	in.mustCLI(&m, "sandbox", "merchant")
+	for _, k := range []string{m.MchID, m.AppID, m.MerchantSerialNo, m.MerchantPrivateKeyPath, m.APIv3Key, m.PlatformPublicKeyPath} {
+		if k == "" {
+			t.Fatalf("sandbox merchant output has an empty key: %+v", m)
+		}
+	}
+	if !strings.HasPrefix(m.PlatformPublicKeyID, "PUB_KEY_ID_") || len(m.APIv3Key) != 32 {
+		t.Fatalf("sandbox merchant output: %+v", m)
+	}
+	var cons struct {
+		ID string `json:"id"`
+	}
+	in.mustCLI(&cons, "consumer", "create", "--credit-limit", "100000", "--rating", "A", "--balance", "5000")
+
+	client := sdkClient(t, in.base, m)
+	svc := native.NativeApiService{Client: client}
+	prepay := func(no string, total int64) string {
+		t.Helper()
+		resp, result, err := svc.Prepay(ctx, native.PrepayRequest{
+			Appid: core.String(m.AppID), Mchid: core.String(m.MchID), Description: core.String("Flat white"),
+			OutTradeNo: core.String(no), Attach: core.String("table 7"), NotifyUrl: core.String("https://shop.example/notify"),
+			TimeExpire: core.Time(time.Now().Add(time.Hour)),
+			Amount:     &native.Amount{Total: core.Int64(total), Currency: core.String("CNY")},
+		})
+		if err != nil {
+			t.Fatalf("Prepay %s: %v", no, err)
+		}
+		if result.Response.StatusCode != 200 || !strings.HasPrefix(*resp.CodeUrl, in.base+"/q/") {
+			t.Fatalf("Prepay %s: status %d code_url %q", no, result.Response.StatusCode, *resp.CodeUrl)
+		}
+		return *resp.CodeUrl
+	}
+	query := func(no string) string {
+		t.Helper()
+		tx, _, err := svc.QueryOrderByOutTradeNo(ctx, native.QueryOrderByOutTradeNoRequest{OutTradeNo: core.String(no), Mchid: core.String(m.MchID)})
+		if err != nil {
+			t.Fatalf("query %s: %v", no, err)
+		}
+		return *tx.TradeState
+	}
+
+	// Credit: create → pay on credit → query SUCCESS → refund part → query refund.
+	codeURL := prepay("SDK-CREDIT-1", 3200)
+	if got := query("SDK-CREDIT-1"); got != "NOTPAY" {
+		t.Fatalf("before payment trade_state = %s, want NOTPAY", got)
+	}
+	if out, err := in.cli("sandbox", "pay", "--consumer", cons.ID, "--channel", "credit", codeURL); err != nil {
+		t.Fatalf("sandbox pay: %v\n%s", err, out)
+	}
+	tx, _, err := svc.QueryOrderByOutTradeNo(ctx, native.QueryOrderByOutTradeNoRequest{OutTradeNo: core.String("SDK-CREDIT-1"), Mchid: core.String(m.MchID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *tx.TradeState != "SUCCESS" || *tx.BankType != "FENFU_CREDIT" || *tx.Amount.PayerTotal != 3200 || *tx.Attach != "table 7" ||
+		tx.Payer == nil || tx.Payer.Openid == nil || *tx.TransactionId == "" || *tx.SuccessTime == "" {
+		t.Fatalf("paid transaction = %s", mustJSON(tx))
+	}
+	byID, _, err := svc.QueryOrderById(ctx, native.QueryOrderByIdRequest{TransactionId: tx.TransactionId, Mchid: core.String(m.MchID)})
+	if err != nil || *byID.OutTradeNo != "SDK-CREDIT-1" {
+		t.Fatalf("QueryOrderById = %v, %v", byID, err)
+	}
+	refunds := refunddomestic.RefundsApiService{Client: client}
+	rf, _, err := refunds.Create(ctx, refunddomestic.CreateRequest{
+		OutTradeNo: core.String("SDK-CREDIT-1"), OutRefundNo: core.String("SDK-CREDIT-1-R1"), Reason: core.String("spilled"),
+		Amount: &refunddomestic.AmountReq{Refund: core.Int64(1200), Total: core.Int64(3200), Currency: core.String("CNY")},
+	})
+	if err != nil {
+		t.Fatalf("refund: %v", err)
+	}
+	if *rf.Status != refunddomestic.STATUS_SUCCESS || *rf.Amount.Refund != 1200 || rf.SuccessTime == nil {
+		t.Fatalf("refund = %s", mustJSON(rf))
+	}
+	// A retry with the same out_refund_no refunds once.
+	if again, _, err := refunds.Create(ctx, refunddomestic.CreateRequest{
+		OutTradeNo: core.String("SDK-CREDIT-1"), OutRefundNo: core.String("SDK-CREDIT-1-R1"), Reason: core.String("spilled"),
+		Amount: &refunddomestic.AmountReq{Refund: core.Int64(1200), Total: core.Int64(3200), Currency: core.String("CNY")},
+	}); err != nil || *again.RefundId != *rf.RefundId {
+		t.Fatalf("refund retry = %v, %v", again, err)
+	}
+	got, _, err := refunds.QueryByOutRefundNo(ctx, refunddomestic.QueryByOutRefundNoRequest{OutRefundNo: core.String("SDK-CREDIT-1-R1")})
+	if err != nil || *got.RefundId != *rf.RefundId || *got.Status != refunddomestic.STATUS_SUCCESS {
+		t.Fatalf("refund query = %v, %v", got, err)
+	}
+	if st := query("SDK-CREDIT-1"); st != "REFUND" {
+		t.Fatalf("after refund trade_state = %s, want REFUND", st)
+	}
+	// Over the paid amount: the SDK sees WeChat's error body.
+	_, _, err = refunds.Create(ctx, refunddomestic.CreateRequest{
+		OutTradeNo: core.String("SDK-CREDIT-1"), OutRefundNo: core.String("SDK-CREDIT-1-R2"),
+		Amount: &refunddomestic.AmountReq{Refund: core.Int64(2001), Total: core.Int64(3200), Currency: core.String("CNY")},
+	})
+	var apiErr *core.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Code != "INVALID_REQUEST" {
+		t.Fatalf("over-refund error = %v", err)
+	}
+
+	// Balance.
+	codeURL = prepay("SDK-BALANCE-1", 1500)
+	if out, err := in.cli("sandbox", "pay", "--consumer", cons.ID, "--channel", "balance", codeURL); err != nil {
+		t.Fatalf("sandbox pay balance: %v\n%s", err, out)
+	}
+	tx, _, err = svc.QueryOrderByOutTradeNo(ctx, native.QueryOrderByOutTradeNoRequest{OutTradeNo: core.String("SDK-BALANCE-1"), Mchid: core.String(m.MchID)})
+	if err != nil || *tx.TradeState != "SUCCESS" || *tx.BankType != "OTHERS" {
+		t.Fatalf("balance order = %v, %v", tx, err)
+	}
+	// Paying beyond the balance fails clearly and exits non-zero.
+	codeURL = prepay("SDK-BALANCE-2", 999999)
+	if _, err := in.cli("sandbox", "pay", "--consumer", cons.ID, "--channel", "balance", codeURL); err == nil || !strings.Contains(err.Error(), "NOT_ENOUGH") {
+		t.Fatalf("sandbox pay beyond balance: %v, want NOT_ENOUGH", err)
+	}
+
+	// Close.
+	prepay("SDK-CLOSE-1", 800)
+	result, err := svc.CloseOrder(ctx, native.CloseOrderRequest{OutTradeNo: core.String("SDK-CLOSE-1"), Mchid: core.String(m.MchID)})
+	if err != nil || result.Response.StatusCode != 204 {
+		t.Fatalf("close: %v", err)
+	}
+	if st := query("SDK-CLOSE-1"); st != "CLOSED" {
+		t.Fatalf("after close trade_state = %s", st)
+	}
+	// Same out_trade_no with other parameters.
+	_, _, err = svc.Prepay(ctx, native.PrepayRequest{Appid: core.String(m.AppID), Mchid: core.String(m.MchID),
+		Description: core.String("other"), OutTradeNo: core.String("SDK-CREDIT-1"), NotifyUrl: core.String("https://shop.example/notify"),
+		Amount: &native.Amount{Total: core.Int64(1)}})
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 403 || apiErr.Code != "OUT_TRADE_NO_USED" {
+		t.Fatalf("reused out_trade_no: %v", err)
+	}
+	// Unknown order.
+	_, _, err = svc.QueryOrderByOutTradeNo(ctx, native.QueryOrderByOutTradeNoRequest{OutTradeNo: core.String("NO-SUCH-ORDER"), Mchid: core.String(m.MchID)})
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || apiErr.Code != "ORDER_NOT_EXIST" {
+		t.Fatalf("unknown order: %v", err)
+	}
+
+	out, err := in.cli("verify")
+	if err != nil || !strings.Contains(out, "the books prove") {
+		t.Fatalf("verify: %v %s", err, out)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	getenv := func(string) string { return "" }
+	if err := run(context.Background(), []string{"bogus"}, getenv, nil, &out, &errb); !errors.Is(err, errUsage) {
+		t.Fatalf("unknown command: %v", err)
+	}
+	errb.Reset()
+	err := run(context.Background(), []string{"consumer", "create", "--data-dir", dir, "--rating", "Z"}, getenv, nil, &out, &errb)
+	if !errors.Is(err, errUsage) || !strings.Contains(errb.String(), "--rating") {
+		t.Fatalf("bad rating: %v %q", err, errb.String())
+	}
+	errb.Reset()
+	err = run(context.Background(), []string{"sandbox", "pay", "--data-dir", dir, "--consumer", "c_1", "--channel", "credit",
+		"http://127.0.0.1/q/forged.token"}, getenv, nil, &out, &errb)
+	if err == nil || !strings.Contains(errb.String(), "PARAM_ERROR") {
+		t.Fatalf("forged code_url: %v %q", err, errb.String())
+	}
+	errb.Reset()
+	err = run(context.Background(), []string{"verify", "--data-dir", dir, "--core-db", filepath.Join(dir, "x.db"), "--credit-db", filepath.Join(dir, "x.db")}, getenv, nil, &out, &errb)
+	if !errors.Is(err, errUsage) || !strings.Contains(errb.String(), "different databases") {
+		t.Fatalf("same store twice: %v %q", err, errb.String())
+	}
+}
