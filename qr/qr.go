@@ -37,6 +37,9 @@ func NewSigner(secret []byte) *Signer {
 
 const version = "1"
 
+// strict refuses non-canonical encodings, so each payload has one token.
+var strict = base64.RawURLEncoding.Strict()
+
 // Token returns the token for p: base64url(payload) "." base64url(mac).
 func (s *Signer) Token(p Payload) string {
 	body := strings.Join([]string{version, p.OrderID, p.MchID, strconv.FormatInt(p.Total, 10),
@@ -60,15 +63,20 @@ func (s *Signer) Parse(token string, now time.Time) (Payload, error) {
 	if len(token) > 512 {
 		return Payload{}, bad
 	}
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return Payload{}, bad
+		}
+	}
 	enc, sig, ok := strings.Cut(token, ".")
 	if !ok {
 		return Payload{}, bad
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := strict.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, s.mac(enc)) {
 		return Payload{}, bad
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	raw, err := strict.DecodeString(enc)
 	if err != nil {
 		return Payload{}, bad
 	}

@@ -1,0 +1,208 @@
+package cashier_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/cashier"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/qr"
+)
+
+type env struct {
+	srv   *httptest.Server
+	pay   *pay.Service
+	cons  *consumer.Service
+	m     merchant.Sandbox
+	phone string
+	pin   string
+	id    string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	clock := fenfu.SystemClock{}
+	core := dbtest.Open(t, db.SQLite, "core", clock)
+	cr := dbtest.Open(t, db.SQLite, "credit", clock)
+	ids := &fenfu.RandomIDs{}
+	ms := merchant.New(core, ids, clock)
+	m, err := ms.CreateSandbox(ctx, "Tea House")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("cashier test secret, 32 bytes!!!")
+	e := &env{m: m}
+	e.pay = &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner(secret), IDs: ids, Clock: clock}
+	e.cons = consumer.New(core, cr, ids, clock)
+	c, pin, err := e.cons.Create(ctx, consumer.NewConsumer{Phone: "13800138000", CreditLimit: 10000, Rating: "A", Balance: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.phone, e.pin, e.id = c.Phone, pin, c.ID
+	mux := http.NewServeMux()
+	ca := cashier.New(e.pay, e.cons, ms, clock, slog.New(slog.NewTextHandler(io.Discard, nil)), secret,
+		func(tok string) string { return e.srv.URL + "/q/" + tok })
+	ca.Register(mux)
+	e.srv = httptest.NewServer(mux)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *env) order(t *testing.T, no string, total int64) pay.Order {
+	t.Helper()
+	o, err := e.pay.CreateNative(context.Background(), pay.NativeOrder{MchID: e.m.MchID, AppID: e.m.AppID, Description: "Oolong",
+		OutTradeNo: no, NotifyURL: "https://tea.example/n", Total: total})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func get(t *testing.T, c *http.Client, u string, accept string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func TestCashierPage(t *testing.T) {
+	e := newEnv(t)
+	o := e.order(t, "tea-0001", 1234)
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	st, body, _ := get(t, browser, e.srv.URL+"/q/"+o.Token, "text/html")
+	if st != 200 || !strings.Contains(body, "Tea House") || !strings.Contains(body, "¥12.34") || !strings.Contains(body, "Oolong") ||
+		!strings.Contains(body, "Log in to pay") {
+		t.Fatalf("page: %d\n%s", st, body)
+	}
+	st, body, _ = get(t, browser, e.srv.URL+"/q/"+o.Token+"?format=json", "")
+	var v cashier.View
+	if err := json.Unmarshal([]byte(body), &v); st != 200 || err != nil || v.Total != 1234 || len(v.Channels) != 2 || v.Channels[0].Name != "credit" {
+		t.Fatalf("json view: %d %s", st, body)
+	}
+	st, body, h := get(t, browser, e.srv.URL+"/q/"+o.Token+".png", "")
+	if st != 200 || h.Get("Content-Type") != "image/png" || !strings.HasPrefix(body, "\x89PNG") {
+		t.Fatalf("png: %d %s", st, h.Get("Content-Type"))
+	}
+	// A token altered to another amount is refused, as page, JSON and PNG.
+	enc, sig, _ := strings.Cut(o.Token, ".")
+	other := e.order(t, "tea-0002", 1)
+	oenc, _, _ := strings.Cut(other.Token, ".")
+	for _, bad := range []string{oenc + "." + sig, enc + "." + sig[:len(sig)-2] + "AA", "x"} {
+		for _, suffix := range []string{"", "?format=json", ".png"} {
+			st, body, _ := get(t, browser, e.srv.URL+"/q/"+bad+suffix, "")
+			if st != 400 || !strings.Contains(body, "PARAM_ERROR") {
+				t.Fatalf("tampered %q%s: %d %s", bad, suffix, st, body)
+			}
+		}
+	}
+
+	// Log in with phone and PIN, then pay with the form, as a browser does.
+	form := url.Values{"phone": {e.phone}, "pin": {e.pin}, "next": {"/q/" + o.Token}}
+	resp, err := browser.PostForm(e.srv.URL+"/cashier/login", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "Pay ¥12.34") || !strings.Contains(string(b), "138****8000") {
+		t.Fatalf("after login: %d\n%s", resp.StatusCode, b)
+	}
+	resp, err = browser.PostForm(e.srv.URL+"/q/"+o.Token+"/pay", url.Values{"channel": {"credit"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "支付成功") {
+		t.Fatalf("pay: %d\n%s", resp.StatusCode, b)
+	}
+	if got, _ := e.pay.Get(context.Background(), o.ID); got.State != pay.Success || got.ConsumerID != e.id {
+		t.Fatalf("order after browser payment: %+v", got)
+	}
+	// Paying again shows the reason.
+	resp, _ = browser.PostForm(e.srv.URL+"/q/"+o.Token+"/pay", url.Values{"channel": {"balance"}})
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "ORDERPAID") {
+		t.Fatalf("second pay: %d %s", resp.StatusCode, b)
+	}
+	// A cross-site form post is refused.
+	req, _ := http.NewRequest("POST", e.srv.URL+"/q/"+other.Token+"/pay", strings.NewReader("channel=credit"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	resp, _ = browser.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("cross-site pay: %d", resp.StatusCode)
+	}
+}
+
+func TestCashierJSON(t *testing.T) {
+	e := newEnv(t)
+	o := e.order(t, "tea-json-1", 800)
+	post := func(body map[string]string) (int, map[string]any) {
+		b, _ := json.Marshal(body)
+		resp, err := http.Post(e.srv.URL+"/q/"+o.Token+"/pay", "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if st, out := post(map[string]string{"channel": "credit"}); st != 401 || out["code"] != "UNAUTHENTICATED" {
+		t.Fatalf("no login: %d %v", st, out)
+	}
+	if st, out := post(map[string]string{"channel": "balance", "phone": e.phone, "pin": e.pin}); st != 403 || out["code"] != "NOT_ENOUGH" {
+		t.Fatalf("balance short: %d %v", st, out)
+	}
+	for i := range 5 {
+		if st, out := post(map[string]string{"channel": "credit", "phone": e.phone, "pin": "000000"}); st != 401 {
+			t.Fatalf("wrong PIN %d: %d %v", i, st, out)
+		}
+	}
+	if st, out := post(map[string]string{"channel": "credit", "phone": e.phone, "pin": e.pin}); st != 429 || out["code"] != "FREQUENCY_LIMITED" {
+		t.Fatalf("after 5 wrong PINs: %d %v", st, out)
+	}
+}
+
+func TestCashierPayCredit(t *testing.T) {
+	e := newEnv(t)
+	o := e.order(t, "tea-json-2", 800)
+	b, _ := json.Marshal(map[string]string{"channel": "credit", "phone": e.phone, "pin": e.pin})
+	resp, err := http.Post(e.srv.URL+"/q/"+o.Token+"/pay", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != 200 || out["trade_state"] != "SUCCESS" || out["channel"] != "credit" {
+		t.Fatalf("json pay: %d %v", resp.StatusCode, out)
+	}
+}

@@ -1,0 +1,223 @@
+package wxpay_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/wxpay"
+)
+
+type harness struct {
+	srv    *httptest.Server
+	client *wxpay.Client
+	m      merchant.Sandbox
+	keys   *keyring.Keyring
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	clock := fenfu.SystemClock{}
+	core := dbtest.Open(t, db.SQLite, "core", clock)
+	cr := dbtest.Open(t, db.SQLite, "credit", clock)
+	keys, err := keyring.Load(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := &fenfu.RandomIDs{}
+	ms := merchant.New(core, ids, clock)
+	m, err := ms.CreateSandbox(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner(keys.Secret), IDs: ids, Clock: clock}
+	h := &harness{m: m, keys: keys}
+	api := &wxpay.API{Pay: ps, Merchants: ms, Keys: keys, Clock: clock, IDs: ids, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Nonces: wxpay.NewNonceCache(), PublicURL: func() string { return h.srv.URL }}
+	mux := http.NewServeMux()
+	api.Register(mux)
+	h.srv = httptest.NewServer(mux)
+	t.Cleanup(h.srv.Close)
+	h.client = &wxpay.Client{BaseURL: h.srv.URL, MchID: m.MchID, SerialNo: m.SerialNo, Key: m.PrivateKey,
+		PlatformKey: &keys.PlatformKey.PublicKey, PlatformKeyID: keys.PlatformKeyID, IDs: ids}
+	return h
+}
+
+func (h *harness) order(no string) map[string]any {
+	return map[string]any{"appid": h.m.AppID, "mchid": h.m.MchID, "description": "tea", "out_trade_no": no,
+		"notify_url": "https://shop.example/n", "amount": map[string]any{"total": 100}}
+}
+
+// raw sends a request with the given Authorization header and returns
+// status and decoded error body, checking the response is signed.
+func (h *harness) raw(t *testing.T, method, uri string, body []byte, auth string) (int, wxpay.ErrorBody) {
+	t.Helper()
+	req, _ := http.NewRequest(method, h.srv.URL+uri, bytes.NewReader(body))
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rb, _ := io.ReadAll(resp.Body)
+	if err := h.client.VerifyResponse(resp.Header, rb); err != nil {
+		t.Fatalf("error response not signed: %v", err)
+	}
+	if resp.Header.Get("Request-ID") == "" {
+		t.Fatal("no Request-ID")
+	}
+	var eb wxpay.ErrorBody
+	_ = json.Unmarshal(rb, &eb)
+	return resp.StatusCode, eb
+}
+
+func TestAuthentication(t *testing.T) {
+	h := newHarness(t)
+	const uri = "/v3/pay/transactions/native"
+	body, _ := json.Marshal(h.order("auth-ok-1"))
+	now := time.Now()
+
+	sign := func(c *wxpay.Client, method, uri string, b []byte, at time.Time) string {
+		a, err := c.Sign(method, uri, b, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	wrong := *h.client
+	wrong.Key = otherKey
+	unknownSerial := *h.client
+	unknownSerial.SerialNo = "0000000000000000000000000000000000000000"
+
+	good := sign(h.client, "POST", uri, body, now)
+	if st, eb := h.raw(t, "POST", uri, body, good); st != 200 {
+		t.Fatalf("good request: %d %+v", st, eb)
+	}
+	for _, tc := range []struct {
+		name    string
+		body    []byte
+		auth    string
+		message string
+	}{
+		{"replayed nonce", body, good, "already used"},
+		{"tampered body", bytes.Replace(body, []byte(`"total":100`), []byte(`"total":1`), 1), sign(h.client, "POST", uri, body, now), "does not verify"},
+		{"wrong key", body, sign(&wrong, "POST", uri, body, now), "does not verify"},
+		{"unknown serial", body, sign(&unknownSerial, "POST", uri, body, now), "no active key"},
+		{"stale timestamp", body, sign(h.client, "POST", uri, body, now.Add(-6*time.Minute)), "within 5 minutes"},
+		{"future timestamp", body, sign(h.client, "POST", uri, body, now.Add(6*time.Minute)), "within 5 minutes"},
+		{"signed for another path", body, sign(h.client, "POST", "/v3/pay/transactions/jsapi", body, now), "does not verify"},
+		{"no header", body, "", "missing Authorization"},
+		{"other scheme", body, strings.Replace(sign(h.client, "POST", uri, body, now), "WECHATPAY2-SHA256-RSA2048", "WECHATPAY2-SHA256-RSA1024", 1), "unsupported"},
+		{"garbage", body, "WECHATPAY2-SHA256-RSA2048 lol", "no value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, eb := h.raw(t, "POST", uri, tc.body, tc.auth)
+			if st != 401 || eb.Code != "SIGN_ERROR" || !strings.Contains(eb.Message, tc.message) {
+				t.Fatalf("got %d %+v, want 401 SIGN_ERROR mentioning %q", st, eb, tc.message)
+			}
+		})
+	}
+}
+
+func TestRequestChecks(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	var apiErr *wxpay.APIError
+	// mchid in the body must be the signer's.
+	o := h.order("mchid-mismatch")
+	o["mchid"] = "1900000000"
+	err := h.client.Do(ctx, "POST", "/v3/pay/transactions/native", o, nil)
+	if !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Body.Code != "PARAM_ERROR" || apiErr.Body.Detail.Field != "mchid" {
+		t.Fatalf("mchid mismatch: %v", err)
+	}
+	// Type errors name the field.
+	o = h.order("type-error")
+	o["amount"] = map[string]any{"total": "100"}
+	err = h.client.Do(ctx, "POST", "/v3/pay/transactions/native", o, nil)
+	if !errors.As(err, &apiErr) || apiErr.Body.Code != "PARAM_ERROR" || apiErr.Body.Detail == nil || apiErr.Body.Detail.Field != "amount.total" {
+		t.Fatalf("type error: %v %+v", err, apiErr)
+	}
+	// Oversized bodies are refused.
+	o = h.order("too-big")
+	o["attach"] = strings.Repeat("x", wxpay.MaxBody)
+	err = h.client.Do(ctx, "POST", "/v3/pay/transactions/native", o, nil)
+	if !errors.As(err, &apiErr) || apiErr.Status != 400 || !strings.Contains(apiErr.Body.Message, "exceeds") {
+		t.Fatalf("big body: %v", err)
+	}
+	// Another merchant's mchid in a query is refused.
+	err = h.client.Do(ctx, "GET", "/v3/pay/transactions/out-trade-no/x123456?mchid=1900000000", nil, nil)
+	if !errors.As(err, &apiErr) || apiErr.Status != 400 {
+		t.Fatalf("foreign mchid query: %v", err)
+	}
+	// An unpaid order is not visible by transaction_id.
+	var created struct{ CodeURL string `json:"code_url"` }
+	if err := h.client.Do(ctx, "POST", "/v3/pay/transactions/native", h.order("unpaid-1"), &created); err != nil {
+		t.Fatal(err)
+	}
+	var tx wxpay.Transaction
+	if err := h.client.Do(ctx, "GET", "/v3/pay/transactions/out-trade-no/unpaid-1?mchid="+h.m.MchID, nil, &tx); err != nil {
+		t.Fatal(err)
+	}
+	if tx.TradeState != "NOTPAY" || tx.TransactionID != "" || tx.Payer != nil {
+		t.Fatalf("unpaid transaction = %+v", tx)
+	}
+}
+
+func TestParseAuthorization(t *testing.T) {
+	a, err := wxpay.ParseAuthorization(`WECHATPAY2-SHA256-RSA2048 signature="YWJj",timestamp="1554208460", serial_no="1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C",mchid="1900009191",nonce_str="593BEC0C930BF1AFEB40B4A08C8FB242"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.MchID != "1900009191" || a.Timestamp != 1554208460 || a.SerialNo != "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C" ||
+		a.NonceStr != "593BEC0C930BF1AFEB40B4A08C8FB242" || string(a.Signature) != "abc" {
+		t.Fatalf("parsed %+v", a)
+	}
+	for _, bad := range []string{
+		``, `WECHATPAY2-SHA256-RSA2048`, `WECHATPAY2-SHA256-RSA2048 mchid="1"`,
+		`WECHATPAY2-SHA256-RSA2048 mchid="1",mchid="1",nonce_str="n",timestamp="1",serial_no="s",signature="YQ=="`,
+		`WECHATPAY2-SHA256-RSA2048 mchid="1",nonce_str="n",timestamp="x",serial_no="s",signature="YQ=="`,
+		`WECHATPAY2-SHA256-RSA2048 mchid="1",nonce_str="n",timestamp="1",serial_no="s",signature="!!"`,
+		`WECHATPAY2-SHA256-RSA2048 mchid="1" nonce_str="n",timestamp="1",serial_no="s",signature="YQ=="`,
+		`WECHATPAY2-SHA256-RSA2048 mchid="1,nonce_str="n"`,
+	} {
+		if _, err := wxpay.ParseAuthorization(bad); err == nil {
+			t.Errorf("ParseAuthorization(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseAuthorization(f *testing.F) {
+	f.Add(`WECHATPAY2-SHA256-RSA2048 mchid="1900009191",nonce_str="593BEC0C930BF1AFEB40B4A08C8FB242",timestamp="1554208460",serial_no="1DDE",signature="YWJj"`)
+	f.Add(`WECHATPAY2-SHA256-RSA2048 a=b,c="d`)
+	f.Add(`x y=`)
+	f.Fuzz(func(t *testing.T, h string) {
+		a, err := wxpay.ParseAuthorization(h)
+		if err != nil {
+			return
+		}
+		if a.MchID == "" || a.NonceStr == "" || a.SerialNo == "" || a.Scheme != wxpay.SchemeRSA {
+			t.Fatalf("accepted an incomplete header %q: %+v", h, a)
+		}
+	})
+}
