@@ -171,7 +171,9 @@ func TestRequestChecks(t *testing.T) {
 		t.Fatalf("foreign mchid query: %v", err)
 	}
 	// An unpaid order is not visible by transaction_id.
-	var created struct{ CodeURL string `json:"code_url"` }
+	var created struct {
+		CodeURL string `json:"code_url"`
+	}
 	if err := h.client.Do(ctx, "POST", "/v3/pay/transactions/native", h.order("unpaid-1"), &created); err != nil {
 		t.Fatal(err)
 	}
