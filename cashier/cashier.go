@@ -145,6 +145,29 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 	return v, nil
 }
 
+// Preselected is the channel the page selects first: the first that
+// covers the amount, or the first at all.
+func (v View) Preselected() string {
+	for _, c := range v.Channels {
+		if c.Enough == nil || *c.Enough {
+			return c.Name
+		}
+	}
+	if len(v.Channels) > 0 {
+		return v.Channels[0].Name
+	}
+	return ""
+}
+
+// ExpiresText is the expiry as the consumer reads it, in Shanghai time.
+func (v View) ExpiresText() string {
+	t, err := time.Parse(time.RFC3339, v.ExpiresAt)
+	if err != nil {
+		return v.ExpiresAt
+	}
+	return t.In(fenfu.Shanghai).Format("2006-01-02 15:04")
+}
+
 func maskPhone(p string) string {
 	if len(p) != 11 {
 		return p
