@@ -287,6 +287,19 @@ func testOfficialSDK(t *testing.T, engine db.Engine) {
 	if err != nil || !strings.Contains(out, "the books prove") {
 		t.Fatalf("verify: %v %s", err, out)
 	}
+	if out, err := in.cli("migrate"); err != nil || !strings.Contains(out, "latest schema") {
+		t.Fatalf("migrate while serving: %v %s", err, out)
+	}
+	resp, err := http.Get(in.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(mb), `fenfu_http_requests_total{route="POST /v3/pay/transactions/native",status="OK"}`) ||
+		!strings.Contains(string(mb), "fenfu_http_request_seconds_bucket") {
+		t.Fatalf("/metrics lacks request metrics:\n%s", mb)
+	}
 }
 
 func mustJSON(v any) string {
