@@ -21,6 +21,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/scheme"
 )
 
 type env struct {
@@ -41,7 +42,7 @@ func newEnv(t *testing.T) *env {
 	cr := dbtest.Open(t, db.SQLite, "credit", clock)
 	ids := &fenfu.RandomIDs{}
 	ms := merchant.New(core, ids, clock)
-	m, err := ms.CreateSandbox(ctx, "Tea House")
+	m, err := ms.CreateSandbox(ctx, "Tea House", scheme.RSA)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
-// Package keyring holds the platform's own keys and secrets: the RSA
-// platform key that signs responses and notifications, with its public key
-// ID, and the secret that signs QR tokens and cashier sessions. They are
+// Package keyring holds the platform's own keys and secrets: the RSA and SM2
+// platform keys that sign responses and notifications, with their public
+// key IDs, and the secret that signs QR tokens and cashier sessions. They are
 // created on first start in the data directory with mode 0600 and read by
 // every command, so a CLI and a running server share them.
 package keyring
@@ -8,31 +8,44 @@ package keyring
 import (
 	"crypto"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/fenfu/fenfu/scheme"
 )
+
+// PlatformKey is one of the platform's signing keys.
+type PlatformKey struct {
+	Scheme scheme.Name
+	Key    crypto.Signer
+	// ID is the public key ID sent in Wechatpay-Serial (PUB_KEY_ID_…).
+	ID string
+	// PublicKeyPath is the PEM file of the public key merchants verify with.
+	PublicKeyPath string
+}
 
 // Keyring is the platform's keys.
 type Keyring struct {
-	// PlatformKey signs responses and notifications.
-	PlatformKey *rsa.PrivateKey
-	// PlatformKeyID is the public key ID sent in Wechatpay-Serial
-	// (PUB_KEY_ID_…).
-	PlatformKeyID string
-	// PublicKeyPath is the PEM file of the platform public key that
-	// merchants verify with.
-	PublicKeyPath string
+	// RSA signs responses and notifications for RSA merchants.
+	RSA PlatformKey
+	// SM2 signs them for merchants that use the national-crypto scheme.
+	SM2 PlatformKey
 	// Secret signs QR tokens and cashier sessions (32 bytes).
 	Secret []byte
+}
+
+// Platform returns the platform key of a scheme.
+func (k *Keyring) Platform(n scheme.Name) PlatformKey {
+	if n == scheme.SM2 {
+		return k.SM2
+	}
+	return k.RSA
 }
 
 // Load reads the keyring from dir, creating any missing key. Creation is
@@ -42,40 +55,12 @@ func Load(dir string) (*Keyring, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
-	keyPEM, err := loadOrCreate(filepath.Join(dir, "platform_private_key.pem"), func() ([]byte, error) {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, err
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			return nil, err
-		}
-		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
-	})
-	if err != nil {
+	k := &Keyring{}
+	var err error
+	if k.RSA, err = loadPlatform(dir, scheme.RSA, "platform_private_key.pem", "platform_public_key.pem"); err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(keyPEM)
-	if block == nil {
-		return nil, errors.New("keyring: platform_private_key.pem is not PEM")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("keyring: platform key: %w", err)
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("keyring: platform key is not RSA")
-	}
-	pubDER, err := x509.MarshalPKIXPublicKey(&rk.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	pubPath := filepath.Join(dir, "platform_public_key.pem")
-	if _, err := loadOrCreate(pubPath, func() ([]byte, error) {
-		return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), nil
-	}); err != nil {
+	if k.SM2, err = loadPlatform(dir, scheme.SM2, "platform_sm2_private_key.pem", "platform_sm2_public_key.pem"); err != nil {
 		return nil, err
 	}
 	secret, err := loadOrCreate(filepath.Join(dir, "secret"), func() ([]byte, error) {
@@ -90,7 +75,39 @@ func Load(dir string) (*Keyring, error) {
 	if err != nil || len(sec) < 32 {
 		return nil, errors.New("keyring: secret file is damaged")
 	}
-	return &Keyring{PlatformKey: rk, PlatformKeyID: KeyID(pubDER), PublicKeyPath: pubPath, Secret: sec}, nil
+	k.Secret = sec
+	return k, nil
+}
+
+func loadPlatform(dir string, n scheme.Name, privName, pubName string) (PlatformKey, error) {
+	keyPEM, err := loadOrCreate(filepath.Join(dir, privName), func() ([]byte, error) {
+		k, err := scheme.Generate(n)
+		if err != nil {
+			return nil, err
+		}
+		return scheme.PrivateKeyPEM(k)
+	})
+	if err != nil {
+		return PlatformKey{}, err
+	}
+	key, err := scheme.ParsePrivateKeyPEM(keyPEM)
+	if err != nil {
+		return PlatformKey{}, fmt.Errorf("keyring: %s: %w", privName, err)
+	}
+	if got, _ := scheme.Of(key); got != n {
+		return PlatformKey{}, fmt.Errorf("keyring: %s holds a %s key, want %s", privName, got, n)
+	}
+	pubDER, err := scheme.MarshalPublicKey(scheme.Public(key))
+	if err != nil {
+		return PlatformKey{}, err
+	}
+	pubPath := filepath.Join(dir, pubName)
+	if _, err := loadOrCreate(pubPath, func() ([]byte, error) {
+		return scheme.PublicKeyPEM(scheme.Public(key))
+	}); err != nil {
+		return PlatformKey{}, err
+	}
+	return PlatformKey{Scheme: n, Key: key, ID: KeyID(pubDER), PublicKeyPath: pubPath}, nil
 }
 
 // KeyID returns the public key ID for a DER-encoded public key:
@@ -99,9 +116,6 @@ func KeyID(pubDER []byte) string {
 	sum := sha256.Sum256(pubDER)
 	return "PUB_KEY_ID_" + strings.ToUpper(hex.EncodeToString(sum[:16]))
 }
-
-// Signer returns the platform key as a crypto.Signer.
-func (k *Keyring) Signer() crypto.Signer { return k.PlatformKey }
 
 func loadOrCreate(path string, create func() ([]byte, error)) ([]byte, error) {
 	b, err := os.ReadFile(path)

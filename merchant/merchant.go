@@ -7,10 +7,7 @@ package merchant
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"database/sql"
 	"encoding/hex"
 	"encoding/pem"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/scheme"
 )
 
 // Merchant is a merchant's identity and settings.
@@ -68,14 +66,19 @@ func New(d *db.DB, ids fenfu.IDs, clock fenfu.Clock) *Service {
 // are shown once and never again.
 type Sandbox struct {
 	Merchant
+	Scheme     scheme.Name
 	SerialNo   string
-	PrivateKey *rsa.PrivateKey
+	PrivateKey crypto.Signer
 }
 
-// CreateSandbox provisions a sandbox merchant with a fresh RSA-2048 key
-// pair, registered under a new serial number, and a fresh API v3 key.
-func (s *Service) CreateSandbox(ctx context.Context, name string) (Sandbox, error) {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+// CreateSandbox provisions a sandbox merchant with a fresh key pair of the
+// given scheme (RSA-2048 or SM2), registered under a new serial number, and
+// a fresh API v3 key.
+func (s *Service) CreateSandbox(ctx context.Context, name string, sch scheme.Name) (Sandbox, error) {
+	if sch == "" {
+		sch = scheme.RSA
+	}
+	priv, err := scheme.Generate(sch)
 	if err != nil {
 		return Sandbox{}, fenfu.Internal(err)
 	}
@@ -91,7 +94,7 @@ func (s *Service) CreateSandbox(ctx context.Context, name string) (Sandbox, erro
 		APIv3Key:  s.IDs.Nonce(32),
 		CreatedAt: now,
 	}
-	pubDER, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	pubDER, err := scheme.MarshalPublicKey(scheme.Public(priv))
 	if err != nil {
 		return Sandbox{}, fenfu.Internal(err)
 	}
@@ -101,12 +104,12 @@ func (s *Service) CreateSandbox(ctx context.Context, name string) (Sandbox, erro
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, m.MchID, m.AppID, m.Name, m.Env, m.APIv3Key, m.NotifyURL, db.Micros(tx.Now)); err != nil {
 			return err
 		}
-		return addKey(ctx, tx, m.MchID, serial, "RSA", pubDER)
+		return addKey(ctx, tx, m.MchID, serial, sch.Algorithm(), pubDER)
 	})
 	if err != nil {
 		return Sandbox{}, fenfu.Internal(err)
 	}
-	return Sandbox{Merchant: m, SerialNo: serial, PrivateKey: priv}, nil
+	return Sandbox{Merchant: m, Scheme: sch, SerialNo: serial, PrivateKey: priv}, nil
 }
 
 func digits(s string) string {
@@ -172,11 +175,7 @@ func (s *Service) PublicKey(ctx context.Context, mchid, serial string) (crypto.P
 	case err != nil:
 		return nil, fenfu.Internal(err)
 	default:
-		block, _ := pem.Decode([]byte(p))
-		if block == nil {
-			return nil, fenfu.Internal(fmt.Errorf("merchant: stored key %s is not PEM", k))
-		}
-		key, err = x509.ParsePKIXPublicKey(block.Bytes)
+		key, err = scheme.ParsePublicKeyPEM([]byte(p))
 		if err != nil {
 			return nil, fenfu.Internal(fmt.Errorf("merchant: stored key %s: %w", k, err))
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/scheme"
 )
 
 type env struct {
@@ -33,7 +34,7 @@ func newEnv(t *testing.T, engine db.Engine) *env {
 	cr := dbtest.Open(t, engine, "credit", clock)
 	ids := &fenfu.RandomIDs{}
 	ms := merchant.New(core, ids, clock)
-	m, err := ms.CreateSandbox(context.Background(), "Test shop")
+	m, err := ms.CreateSandbox(context.Background(), "Test shop", scheme.RSA)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/scheme"
 )
 
 // MaxBody is the largest request body accepted.
@@ -69,7 +70,8 @@ func (a *API) v3(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		reqID := a.IDs.New(fenfu.RequestID, a.Clock.Now())
-		status, body, mchid, err := a.serve(r, h)
+		status, body, auth, err := a.serve(r, h)
+		mchid := auth.MchID
 		var out []byte
 		if err != nil {
 			e := fenfu.AsError(err)
@@ -84,66 +86,72 @@ func (a *API) v3(h handler) http.Handler {
 		} else if body != nil {
 			out, _ = json.Marshal(body)
 		}
-		a.write(w, reqID, status, out)
+		a.write(w, reqID, auth.Scheme, status, out)
 		a.Log.Debug("v3 request", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "mchid", mchid,
 			"status", status, "duration", time.Since(start))
 	})
 }
 
-func (a *API) serve(r *http.Request, h handler) (int, any, string, error) {
+func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return 0, nil, "", fenfu.Errorf(fenfu.ParamError, "request body exceeds %d bytes", MaxBody)
+			return 0, nil, Authorization{}, fenfu.Errorf(fenfu.ParamError, "request body exceeds %d bytes", MaxBody)
 		}
-		return 0, nil, "", fenfu.Errorf(fenfu.ParamError, "could not read the request body")
+		return 0, nil, Authorization{}, fenfu.Errorf(fenfu.ParamError, "could not read the request body")
 	}
-	mchid, err := a.authenticate(r, body)
+	auth, err := a.authenticate(r, body)
 	if err != nil {
-		return 0, nil, mchid, err
+		return 0, nil, auth, err
 	}
-	status, out, err := h(r.Context(), &request{Request: r, MchID: mchid, Body: body})
-	return status, out, mchid, err
+	status, out, err := h(r.Context(), &request{Request: r, MchID: auth.MchID, Body: body})
+	return status, out, auth, err
 }
 
 func signError(format string, args ...any) *fenfu.Error {
 	return fenfu.Errorf(fenfu.SignError, format, args...)
 }
 
-// authenticate checks the Authorization header and returns the merchant.
-func (a *API) authenticate(r *http.Request, body []byte) (string, error) {
+// authenticate checks the Authorization header. It returns what it could
+// parse even on failure, so the answer is signed in the caller's scheme.
+func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return "", signError("missing Authorization header")
+		return Authorization{}, signError("missing Authorization header")
 	}
 	auth, err := ParseAuthorization(h)
 	if err != nil {
-		return "", signError("%s", err.Error())
+		return Authorization{Scheme: auth.Scheme}, signError("%s", err.Error())
 	}
 	now := a.Clock.Now()
 	if d := time.Duration(now.Unix()-auth.Timestamp) * time.Second; d > MaxClockSkew || d < -MaxClockSkew {
-		return auth.MchID, signError("timestamp %d is %s from fenfu's clock; it must be within 5 minutes", auth.Timestamp, d.Abs())
+		return auth, signError("timestamp %d is %s from fenfu's clock; it must be within 5 minutes", auth.Timestamp, d.Abs())
 	}
 	key, err := a.Merchants.PublicKey(r.Context(), auth.MchID, auth.SerialNo)
 	if err != nil {
-		return auth.MchID, err
+		return auth, err
+	}
+	if ks, _ := scheme.Of(key); ks != auth.Scheme {
+		return auth, signError("serial_no %s is a %s key; sign with %s", auth.SerialNo, ks.Algorithm(), ks)
 	}
 	msg := Message(r.Method, r.RequestURI, auth.Timestamp, auth.NonceStr, body)
-	if err := VerifyRSA(key, msg, auth.Signature); err != nil {
-		return auth.MchID, signError("signature does not verify with the key of serial_no %s over METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n", auth.SerialNo)
+	if err := scheme.Verify(key, msg, auth.Signature); err != nil {
+		return auth, signError("signature does not verify with the key of serial_no %s over METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n", auth.SerialNo)
 	}
 	if !a.Nonces.Use(auth.MchID, auth.NonceStr, now) {
-		return auth.MchID, signError("nonce_str %s was already used; every request needs a fresh nonce", auth.NonceStr)
+		return auth, signError("nonce_str %s was already used; every request needs a fresh nonce", auth.NonceStr)
 	}
-	return auth.MchID, nil
+	return auth, nil
 }
 
-// write sends a response signed with the platform key.
-func (a *API) write(w http.ResponseWriter, reqID string, status int, body []byte) {
+// write sends a response signed with the platform key of the request's
+// scheme (RSA when the request did not say).
+func (a *API) write(w http.ResponseWriter, reqID string, sch scheme.Name, status int, body []byte) {
 	ts := a.Clock.Now().Unix()
 	nonce := a.IDs.Nonce(32)
-	sig, err := SignRSA(a.Keys.PlatformKey, ResponseMessage(ts, nonce, body))
+	pk := a.Keys.Platform(sch)
+	sig, err := Sign(pk.Key, ResponseMessage(ts, nonce, body))
 	if err != nil {
 		a.Log.Error("sign response", "error", err)
 	}
@@ -151,9 +159,9 @@ func (a *API) write(w http.ResponseWriter, reqID string, status int, body []byte
 	hd.Set("Request-ID", reqID)
 	hd.Set("Wechatpay-Nonce", nonce)
 	hd.Set("Wechatpay-Timestamp", strconv.FormatInt(ts, 10))
-	hd.Set("Wechatpay-Serial", a.Keys.PlatformKeyID)
+	hd.Set("Wechatpay-Serial", pk.ID)
 	hd.Set("Wechatpay-Signature", sig)
-	hd.Set("Wechatpay-Signature-Type", SchemeRSA)
+	hd.Set("Wechatpay-Signature-Type", string(pk.Scheme))
 	if len(body) > 0 {
 		hd.Set("Content-Type", "application/json; charset=utf-8")
 		hd.Set("Content-Length", strconv.Itoa(len(body)))

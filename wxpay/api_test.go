@@ -22,6 +22,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/wxpay"
 )
 
@@ -32,7 +33,9 @@ type harness struct {
 	keys   *keyring.Keyring
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessScheme(t, scheme.RSA) }
+
+func newHarnessScheme(t *testing.T, sch scheme.Name) *harness {
 	t.Helper()
 	clock := fenfu.SystemClock{}
 	core := dbtest.Open(t, db.SQLite, "core", clock)
@@ -43,7 +46,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	ids := &fenfu.RandomIDs{}
 	ms := merchant.New(core, ids, clock)
-	m, err := ms.CreateSandbox(context.Background(), "shop")
+	m, err := ms.CreateSandbox(context.Background(), "shop", sch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +59,7 @@ func newHarness(t *testing.T) *harness {
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
 	h.client = &wxpay.Client{BaseURL: h.srv.URL, MchID: m.MchID, SerialNo: m.SerialNo, Key: m.PrivateKey,
-		PlatformKey: &keys.PlatformKey.PublicKey, PlatformKeyID: keys.PlatformKeyID, IDs: ids}
+		PlatformKey: scheme.Public(keys.Platform(sch).Key), PlatformKeyID: keys.Platform(sch).ID, IDs: ids}
 	return h
 }
 
@@ -69,6 +72,12 @@ func (h *harness) order(no string) map[string]any {
 // status and decoded error body, checking the response is signed.
 func (h *harness) raw(t *testing.T, method, uri string, body []byte, auth string) (int, wxpay.ErrorBody) {
 	t.Helper()
+	return h.rawWith(t, h.client, method, uri, body, auth)
+}
+
+// rawWith is raw, verifying the answer with c's platform key.
+func (h *harness) rawWith(t *testing.T, c *wxpay.Client, method, uri string, body []byte, auth string) (int, wxpay.ErrorBody) {
+	t.Helper()
 	req, _ := http.NewRequest(method, h.srv.URL+uri, bytes.NewReader(body))
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
@@ -80,7 +89,7 @@ func (h *harness) raw(t *testing.T, method, uri string, body []byte, auth string
 	}
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(resp.Body)
-	if err := h.client.VerifyResponse(resp.Header, rb); err != nil {
+	if err := c.VerifyResponse(resp.Header, rb); err != nil {
 		t.Fatalf("error response not signed: %v", err)
 	}
 	if resp.Header.Get("Request-ID") == "" {
@@ -218,8 +227,41 @@ func FuzzParseAuthorization(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if a.MchID == "" || a.NonceStr == "" || a.SerialNo == "" || a.Scheme != wxpay.SchemeRSA {
+		if a.MchID == "" || a.NonceStr == "" || a.SerialNo == "" || (a.Scheme != scheme.RSA && a.Scheme != scheme.SM2) {
 			t.Fatalf("accepted an incomplete header %q: %+v", h, a)
 		}
 	})
+}
+
+func TestSM2Merchant(t *testing.T) {
+	h := newHarnessScheme(t, scheme.SM2)
+	ctx := context.Background()
+	var created struct {
+		CodeURL string `json:"code_url"`
+	}
+	// The client verifies the response with the SM2 platform key.
+	if err := h.client.Do(ctx, "POST", "/v3/pay/transactions/native", h.order("sm2-order-1"), &created); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", h.srv.URL+"/v3/pay/transactions/out-trade-no/sm2-order-1?mchid="+h.m.MchID, nil)
+	auth, _ := h.client.Sign("GET", "/v3/pay/transactions/out-trade-no/sm2-order-1?mchid="+h.m.MchID, nil, time.Now())
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Wechatpay-Signature-Type") != string(scheme.SM2) ||
+		resp.Header.Get("Wechatpay-Serial") != h.keys.SM2.ID {
+		t.Fatalf("SM2 response: %d %v", resp.StatusCode, resp.Header)
+	}
+	// The SM2 key under the RSA scheme name is refused.
+	body, _ := json.Marshal(h.order("sm2-order-2"))
+	a, _ := h.client.Sign("POST", "/v3/pay/transactions/native", body, time.Now())
+	a = strings.Replace(a, string(scheme.SM2), string(scheme.RSA), 1)
+	rsaView := *h.client // the answer comes in the scheme the request named
+	rsaView.PlatformKey, rsaView.PlatformKeyID = scheme.Public(h.keys.RSA.Key), h.keys.RSA.ID
+	if st, eb := h.rawWith(t, &rsaView, "POST", "/v3/pay/transactions/native", body, a); st != 401 || !strings.Contains(eb.Message, "SM2 key") {
+		t.Fatalf("scheme mismatch: %d %+v", st, eb)
+	}
 }

@@ -2,9 +2,6 @@ package wxpay
 
 import (
 	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -12,17 +9,16 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// SchemeRSA is the v3 signature scheme of RSA-2048 merchants.
-const SchemeRSA = "WECHATPAY2-SHA256-RSA2048"
+	"github.com/fenfu/fenfu/scheme"
+)
 
 // MaxClockSkew is how far a request's timestamp may be from fenfu's clock.
 const MaxClockSkew = 5 * time.Minute
 
 // Authorization is a parsed v3 Authorization header.
 type Authorization struct {
-	Scheme    string
+	Scheme    scheme.Name
 	MchID     string
 	NonceStr  string
 	Timestamp int64
@@ -38,14 +34,15 @@ func ParseAuthorization(h string) (Authorization, error) {
 	if len(h) > 4096 {
 		return a, errors.New("Authorization header is too long")
 	}
-	scheme, rest, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || scheme == "" {
+	name, rest, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || name == "" {
 		return a, errors.New("Authorization must be `WECHATPAY2-SHA256-RSA2048 mchid=\"…\",nonce_str=\"…\",timestamp=\"…\",serial_no=\"…\",signature=\"…\"`")
 	}
-	if scheme != SchemeRSA {
-		return a, fmt.Errorf("unsupported signature scheme %q; use %s", scheme, SchemeRSA)
+	sch, err := scheme.Parse(name)
+	if err != nil {
+		return a, err
 	}
-	a.Scheme = scheme
+	a.Scheme = sch
 	seen := map[string]bool{}
 	rest = strings.TrimSpace(rest)
 	for rest != "" {
@@ -150,20 +147,9 @@ func ResponseMessage(timestamp int64, nonce string, body []byte) []byte {
 	return b
 }
 
-// VerifyRSA checks a SHA256-RSA2048 (PKCS #1 v1.5) signature.
-func VerifyRSA(pub crypto.PublicKey, msg, sig []byte) error {
-	k, ok := pub.(*rsa.PublicKey)
-	if !ok {
-		return errors.New("the registered key for this serial_no is not an RSA key")
-	}
-	sum := sha256.Sum256(msg)
-	return rsa.VerifyPKCS1v15(k, crypto.SHA256, sum[:], sig)
-}
-
-// SignRSA signs msg with SHA256-RSA2048 and returns it base64-encoded.
-func SignRSA(key *rsa.PrivateKey, msg []byte) (string, error) {
-	sum := sha256.Sum256(msg)
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+// Sign signs msg with key and returns the signature base64-encoded.
+func Sign(key crypto.Signer, msg []byte) (string, error) {
+	sig, err := scheme.Sign(key, msg)
 	if err != nil {
 		return "", err
 	}

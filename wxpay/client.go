@@ -3,7 +3,7 @@ package wxpay
 import (
 	"bytes"
 	"context"
-	"crypto/rsa"
+	"crypto"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/scheme"
 )
 
 // Client is a minimal v3 merchant client: it signs requests with the
@@ -23,8 +24,8 @@ type Client struct {
 	BaseURL       string
 	MchID         string
 	SerialNo      string
-	Key           *rsa.PrivateKey
-	PlatformKey   *rsa.PublicKey
+	Key           crypto.Signer    // the merchant's RSA or SM2 key
+	PlatformKey   crypto.PublicKey // the platform key of the same scheme
 	PlatformKeyID string
 	HTTP          *http.Client
 	IDs           fenfu.IDs
@@ -44,12 +45,16 @@ func (e *APIError) Error() string {
 func (c *Client) Sign(method, uri string, body []byte, now time.Time) (string, error) {
 	nonce := c.IDs.Nonce(32)
 	ts := now.Unix()
-	sig, err := SignRSA(c.Key, Message(method, uri, ts, nonce, body))
+	sch, err := scheme.Of(c.Key)
+	if err != nil {
+		return "", err
+	}
+	sig, err := Sign(c.Key, Message(method, uri, ts, nonce, body))
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprintf(`%s mchid="%s",nonce_str="%s",timestamp="%d",serial_no="%s",signature="%s"`,
-		SchemeRSA, c.MchID, nonce, ts, c.SerialNo, sig), nil
+		sch, c.MchID, nonce, ts, c.SerialNo, sig), nil
 }
 
 // Do sends a signed request and decodes a 2xx JSON answer into out (which
@@ -115,7 +120,7 @@ func (c *Client) VerifyResponse(h http.Header, body []byte) error {
 	if err != nil {
 		return errors.New("response signature is not base64")
 	}
-	if err := VerifyRSA(c.PlatformKey, ResponseMessage(ts, h.Get("Wechatpay-Nonce"), body), sig); err != nil {
+	if err := scheme.Verify(c.PlatformKey, ResponseMessage(ts, h.Get("Wechatpay-Nonce"), body), sig); err != nil {
 		return fmt.Errorf("response signature does not verify: %w", err)
 	}
 	return nil

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +15,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/scheme"
 )
 
 // openQuiet opens the app for a one-shot command, logging warnings only.
@@ -62,15 +61,21 @@ func cmdSandboxMerchant(ctx context.Context, args []string, getenv func(string) 
 	cfg := DefaultConfig(getenv)
 	fs := cfg.flags("sandbox merchant", stderr)
 	name := fs.String("name", "Sandbox merchant", "the merchant's display name, shown on the cashier")
+	keyType := fs.String("key-type", "rsa", "the merchant's signing key: rsa (WECHATPAY2-SHA256-RSA2048) or sm2 (WECHATPAY2-SM2-WITH-SM3)")
 	if err := cfg.parse(fs, args, stderr); err != nil {
 		return err
+	}
+	sch, err := scheme.OfAlgorithm(*keyType)
+	if err != nil {
+		fmt.Fprintf(stderr, "fenfu: --key-type must be rsa or sm2\n")
+		return errUsage
 	}
 	a, err := openQuiet(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	out, err := a.provisionSandbox(ctx, *name)
+	out, err := a.provisionSandbox(ctx, *name, sch)
 	if err != nil {
 		return err
 	}
@@ -78,9 +83,10 @@ func cmdSandboxMerchant(ctx context.Context, args []string, getenv func(string) 
 }
 
 // provisionSandbox creates a sandbox merchant and writes its private key
-// to DATA_DIR/merchants/MCHID/apiclient_key.pem with mode 0600.
-func (a *app) provisionSandbox(ctx context.Context, name string) (sandboxMerchant, error) {
-	m, err := a.merchants.CreateSandbox(ctx, name)
+// to DATA_DIR/merchants/MCHID/apiclient_key.pem with mode 0600. The
+// platform key it names is the one of the merchant's scheme.
+func (a *app) provisionSandbox(ctx context.Context, name string, sch scheme.Name) (sandboxMerchant, error) {
+	m, err := a.merchants.CreateSandbox(ctx, name, sch)
 	if err != nil {
 		return sandboxMerchant{}, err
 	}
@@ -88,12 +94,12 @@ func (a *app) provisionSandbox(ctx context.Context, name string) (sandboxMerchan
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return sandboxMerchant{}, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(m.PrivateKey)
+	keyPEM, err := scheme.PrivateKeyPEM(m.PrivateKey)
 	if err != nil {
 		return sandboxMerchant{}, err
 	}
 	keyPath := filepath.Join(dir, "apiclient_key.pem")
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
 		return sandboxMerchant{}, err
 	}
 	abs := func(p string) string {
@@ -102,8 +108,9 @@ func (a *app) provisionSandbox(ctx context.Context, name string) (sandboxMerchan
 		}
 		return p
 	}
+	pk := a.keys.Platform(sch)
 	return sandboxMerchant{MchID: m.MchID, AppID: m.AppID, MerchantSerialNo: m.SerialNo, MerchantPrivateKeyPath: abs(keyPath),
-		APIv3Key: m.APIv3Key, PlatformPublicKeyPath: abs(a.keys.PublicKeyPath), PlatformPublicKeyID: a.keys.PlatformKeyID}, nil
+		APIv3Key: m.APIv3Key, PlatformPublicKeyPath: abs(pk.PublicKeyPath), PlatformPublicKeyID: pk.ID}, nil
 }
 
 func cmdConsumerCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

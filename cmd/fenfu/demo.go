@@ -3,10 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/wxpay"
 )
 
@@ -71,7 +69,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	defer func() { stop(); <-done }()
 	step("server listening on %s", base)
 
-	m, err := a.provisionSandbox(ctx, "Demo Coffee")
+	m, err := a.provisionSandbox(ctx, "Demo Coffee", scheme.RSA)
 	if err != nil {
 		return err
 	}
@@ -165,16 +163,12 @@ func demoClient(base string, m sandboxMerchant, a *app) (*wxpay.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, fmt.Errorf("%s is not PEM", m.MerchantPrivateKeyPath)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	k, err := scheme.ParsePrivateKeyPEM(b)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", m.MerchantPrivateKeyPath, err)
 	}
-	return &wxpay.Client{BaseURL: base, MchID: m.MchID, SerialNo: m.MerchantSerialNo, Key: k.(*rsa.PrivateKey),
-		PlatformKey: &a.keys.PlatformKey.PublicKey, PlatformKeyID: a.keys.PlatformKeyID, IDs: a.ids,
+	return &wxpay.Client{BaseURL: base, MchID: m.MchID, SerialNo: m.MerchantSerialNo, Key: k,
+		PlatformKey: scheme.Public(a.keys.RSA.Key), PlatformKeyID: a.keys.RSA.ID, IDs: a.ids,
 		HTTP: &http.Client{Timeout: 10 * time.Second}}, nil
 }
 
