@@ -155,7 +155,7 @@ func topUp(ctx context.Context, tx *db.Tx, id, ref string, amount int64) error {
 // Get returns a consumer with its balance and credit line.
 func (s *Service) Get(ctx context.Context, id string) (Consumer, error) {
 	c := Consumer{ID: id}
-	err := s.Core.R.QueryRowContext(ctx, `SELECT c.phone, COALESCE(a.balance, 0) FROM consumers c
+	err := s.Core.QueryRowContext(ctx, `SELECT c.phone, COALESCE(a.balance, 0) FROM consumers c
 		LEFT JOIN ledger_accounts a ON a.id = $2 WHERE c.id = $1`, id, string(BalanceAccount(id))).Scan(&c.Phone, &c.Balance)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fenfu.Errorf(fenfu.ResourceNotExists, "no consumer %s", id)
@@ -188,7 +188,7 @@ func (s *Service) Login(ctx context.Context, phone, pin string) (string, error) 
 		return "", fenfu.Errorf(fenfu.FrequencyLimited, "too many wrong PINs; try again after %s", f.until.In(fenfu.Shanghai).Format("15:04"))
 	}
 	var id, hash string
-	err := s.Core.R.QueryRowContext(ctx, `SELECT id, pin_hash FROM consumers WHERE phone = $1`, phone).Scan(&id, &hash)
+	err := s.Core.QueryRowContext(ctx, `SELECT id, pin_hash FROM consumers WHERE phone = $1`, phone).Scan(&id, &hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", fenfu.Internal(err)
 	}

@@ -74,7 +74,7 @@ func Open(ctx context.Context, tx *db.Tx, consumerID string, limit int64, rating
 // Get returns a consumer's credit line, or ErrNoLine.
 func Get(ctx context.Context, d *db.DB, consumerID string) (Line, error) {
 	l := Line{ConsumerID: consumerID}
-	err := d.R.QueryRowContext(ctx, `SELECT credit_limit, used, rating FROM credit_lines WHERE consumer_id = $1`, consumerID).
+	err := d.QueryRowContext(ctx, `SELECT credit_limit, used, rating FROM credit_lines WHERE consumer_id = $1`, consumerID).
 		Scan(&l.Limit, &l.Used, &l.Rating)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, ErrNoLine
@@ -209,7 +209,7 @@ type CapturedPayment struct {
 // ScanCaptured calls fn for every captured payment in order-id order. It is
 // used to prove the two stores agree without loading either into memory.
 func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error) error {
-	rows, err := d.R.QueryContext(ctx, `SELECT attempt_id, order_id, mchid, consumer_id, amount, refunded
+	rows, err := d.QueryContext(ctx, `SELECT attempt_id, order_id, mchid, consumer_id, amount, refunded
 		FROM credit_payments WHERE state = $1 ORDER BY order_id`, Captured)
 	if err != nil {
 		return err
@@ -231,7 +231,7 @@ func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error)
 // it was applied.
 func RefundAmount(ctx context.Context, d *db.DB, refundID string) (int64, bool, error) {
 	var amt int64
-	err := d.R.QueryRowContext(ctx, `SELECT amount FROM credit_refunds WHERE refund_id = $1`, refundID).Scan(&amt)
+	err := d.QueryRowContext(ctx, `SELECT amount FROM credit_refunds WHERE refund_id = $1`, refundID).Scan(&amt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}

@@ -51,6 +51,8 @@ type DB struct {
 	W      *sql.DB
 	R      *sql.DB
 	Clock  fenfu.Clock
+
+	wstmts, rstmts stmtCache
 }
 
 // Open opens the store at dsn. A DSN that starts with postgres:// or
@@ -131,6 +133,8 @@ func Open(ctx context.Context, name, dsn string, clock fenfu.Clock, opt Options)
 
 // Close closes both pools.
 func (d *DB) Close() error {
+	d.wstmts.close()
+	d.rstmts.close()
 	err := d.W.Close()
 	if d.R != d.W {
 		if e := d.R.Close(); err == nil {
@@ -146,6 +150,7 @@ type Tx struct {
 	*sql.Tx
 	Now    time.Time
 	Engine Engine
+	db     *DB
 }
 
 // Update runs fn in a write transaction and commits it if fn returns nil.
@@ -154,6 +159,9 @@ type Tx struct {
 // fn must not have effects outside the transaction.
 func (d *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 	var err error
+	if d.Engine == SQLite {
+		defer d.wstmts.flush(context.WithoutCancel(ctx), d.W)
+	}
 	for attempt := 0; attempt < 8; attempt++ {
 		err = d.update(ctx, fn)
 		if err == nil || !transient(err) {
@@ -173,7 +181,7 @@ func (d *DB) update(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err != nil {
 		return err
 	}
-	tx := &Tx{Tx: stx, Now: d.Clock.Now(), Engine: d.Engine}
+	tx := &Tx{Tx: stx, Now: d.Clock.Now(), Engine: d.Engine, db: d}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()

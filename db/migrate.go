@@ -75,7 +75,7 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 		for _, m := range ms {
 			did := false
 			err := d.Update(ctx, func(tx *Tx) error {
-				res, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (module, version, applied_at)
+				res, err := tx.Tx.ExecContext(ctx, `INSERT INTO schema_migrations (module, version, applied_at)
 					VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, m.module, m.version, Micros(tx.Now))
 				if err != nil {
 					return err
@@ -84,7 +84,7 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 					return nil
 				}
 				for _, stmt := range splitStatements(m.sql) {
-					if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					if _, err := tx.Tx.ExecContext(ctx, stmt); err != nil {
 						return fmt.Errorf("%s: %w", firstLine(stmt), err)
 					}
 				}

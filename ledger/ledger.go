@@ -209,9 +209,9 @@ func Balance(ctx context.Context, d *db.DB, a Account) (int64, error) {
 	var sum int64
 	var err error
 	if info.tracked {
-		err = d.R.QueryRowContext(ctx, `SELECT balance FROM ledger_accounts WHERE id = $1`, string(a)).Scan(&sum)
+		err = d.QueryRowContext(ctx, `SELECT balance FROM ledger_accounts WHERE id = $1`, string(a)).Scan(&sum)
 	} else {
-		err = d.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account = $1`, string(a)).Scan(&sum)
+		err = d.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account = $1`, string(a)).Scan(&sum)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("ledger: balance of %s: %w", a, err)

@@ -139,7 +139,7 @@ func addKey(ctx context.Context, tx *db.Tx, mchid, serial, alg string, pubDER []
 func (s *Service) Get(ctx context.Context, mchid string) (Merchant, error) {
 	var m Merchant
 	var created int64
-	err := s.DB.R.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, notify_url, created_at FROM merchants WHERE mchid = $1`, mchid).
+	err := s.DB.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, notify_url, created_at FROM merchants WHERE mchid = $1`, mchid).
 		Scan(&m.MchID, &m.AppID, &m.Name, &m.Env, &m.APIv3Key, &m.NotifyURL, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
@@ -167,7 +167,7 @@ func (s *Service) PublicKey(ctx context.Context, mchid, serial string) (crypto.P
 		return c.key, nil
 	}
 	var p string
-	err := s.DB.R.QueryRowContext(ctx, `SELECT public_key FROM merchant_keys WHERE mchid = $1 AND serial_no = $2 AND state = $3`,
+	err := s.DB.QueryRowContext(ctx, `SELECT public_key FROM merchant_keys WHERE mchid = $1 AND serial_no = $2 AND state = $3`,
 		mchid, serial, KeyActive).Scan(&p)
 	var key crypto.PublicKey
 	switch {

@@ -275,13 +275,13 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 	if err != nil {
 		return Order{}, fenfu.Internal(err)
 	}
-	o, err := s.getBy(ctx, s.Core.W, `mchid = $1 AND out_trade_no = $2`, r.MchID, r.OutTradeNo)
+	o, err := s.getBy(ctx, s.Core, `mchid = $1 AND out_trade_no = $2`, r.MchID, r.OutTradeNo)
 	if err != nil {
 		return Order{}, err
 	}
 	if !created {
 		var stored string
-		if err := s.Core.R.QueryRowContext(ctx, `SELECT params_hash FROM orders WHERE id = $1`, o.ID).Scan(&stored); err != nil {
+		if err := s.Core.QueryRowContext(ctx, `SELECT params_hash FROM orders WHERE id = $1`, o.ID).Scan(&stored); err != nil {
 			return Order{}, fenfu.Internal(err)
 		}
 		if stored != hash {
@@ -338,17 +338,17 @@ func (s *Service) getBy(ctx context.Context, q queryer, where string, args ...an
 // Get returns an order by id without checking its merchant; for the
 // cashier, which reaches it through a signed token.
 func (s *Service) Get(ctx context.Context, id string) (Order, error) {
-	return s.getBy(ctx, s.Core.R, `id = $1`, id)
+	return s.getBy(ctx, s.Core, `id = $1`, id)
 }
 
 // QueryByOutTradeNo returns a merchant's order by out_trade_no.
 func (s *Service) QueryByOutTradeNo(ctx context.Context, mchid, outTradeNo string) (Order, error) {
-	return s.getBy(ctx, s.Core.R, `mchid = $1 AND out_trade_no = $2`, mchid, outTradeNo)
+	return s.getBy(ctx, s.Core, `mchid = $1 AND out_trade_no = $2`, mchid, outTradeNo)
 }
 
 // QueryByID returns a merchant's order by transaction_id.
 func (s *Service) QueryByID(ctx context.Context, mchid, id string) (Order, error) {
-	return s.getBy(ctx, s.Core.R, `id = $1 AND mchid = $2`, id, mchid)
+	return s.getBy(ctx, s.Core, `id = $1 AND mchid = $2`, id, mchid)
 }
 
 // Close closes an unpaid order. Closing a closed order succeeds; a paid

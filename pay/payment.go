@@ -196,7 +196,7 @@ func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 	cutoff := db.Micros(s.Clock.Now().Add(-after))
 	type stuck struct{ id, attempt, mchid, consumer string }
 	var list []stuck
-	rows, err := s.Core.R.QueryContext(ctx, `SELECT id, attempt_id, mchid, consumer_id FROM orders
+	rows, err := s.Core.QueryContext(ctx, `SELECT id, attempt_id, mchid, consumer_id FROM orders
 		WHERE state = $1 AND updated_at < $2 ORDER BY updated_at LIMIT 1000`, Paying, cutoff)
 	if err != nil {
 		return r, err

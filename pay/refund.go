@@ -218,7 +218,7 @@ func (s *Service) refundBy(ctx context.Context, mchid, outRefundNo string) (Refu
 	var r RefundRecord
 	var hash string
 	var created, success int64
-	err := s.Core.R.QueryRowContext(ctx, `SELECT id, mchid, out_refund_no, order_id, amount, reason, status, params_hash, created_at, success_at
+	err := s.Core.QueryRowContext(ctx, `SELECT id, mchid, out_refund_no, order_id, amount, reason, status, params_hash, created_at, success_at
 		FROM refunds WHERE mchid = $1 AND out_refund_no = $2`, mchid, outRefundNo).Scan(
 		&r.ID, &r.MchID, &r.OutRefundNo, &r.OrderID, &r.Amount, &r.Reason, &r.Status, &hash, &created, &success)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -239,7 +239,7 @@ func (s *Service) QueryRefund(ctx context.Context, mchid, outRefundNo string) (R
 }
 
 func (s *Service) recoverRefunds(ctx context.Context, cutoff int64) (int, error) {
-	rows, err := s.Core.R.QueryContext(ctx, `SELECT mchid, out_refund_no FROM refunds WHERE status = $1 AND created_at < $2
+	rows, err := s.Core.QueryContext(ctx, `SELECT mchid, out_refund_no FROM refunds WHERE status = $1 AND created_at < $2
 		ORDER BY created_at LIMIT 1000`, RefundProcessing, cutoff)
 	if err != nil {
 		return 0, err

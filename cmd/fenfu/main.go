@@ -48,6 +48,7 @@ Commands:
   verify             prove the books of both stores; non-zero exit names the first problem
   recover            settle payments and refunds interrupted between the two stores
   demo               start a server and walk one credit payment end to end
+  bench              load-test the payment path and prove the books afterwards (see BENCHMARKS.md)
 
 Flags common to every command:
   --data-dir DIR     keys and SQLite files (default ./fenfu-data, or $FENFU_DATA_DIR)
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdRecover(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +43,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&addr, "addr", addr, "address to listen on, HOST:PORT (or $FENFU_ADDR)")
 	fs.StringVar(&publicURL, "public-url", publicURL, "base URL consumers reach this server at, used in code_url (or $FENFU_PUBLIC_URL; default from --addr)")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := cfg.parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -48,6 +51,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		fmt.Fprintf(stderr, "fenfu: %v\n", err)
 		return errUsage
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	a, err := open(ctx, cfg, logger)
 	if err != nil {

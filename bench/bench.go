@@ -1,0 +1,354 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/wxpay"
+)
+
+// Merchant is a provisioned merchant and the client that signs for it.
+type Merchant struct {
+	MchID  string
+	AppID  string
+	Client *wxpay.Client
+}
+
+// Consumer is a provisioned consumer with a cashier session cookie.
+type Consumer struct {
+	ID     string
+	Cookie string
+}
+
+// Work is one payment, signed before the timed phase.
+type Work struct {
+	OutTradeNo string
+	CreateBody []byte
+	CreateAuth string
+	QueryURI   string
+	QueryAuth  string
+	Cookie     string
+}
+
+// Presign prepares n payments round-robin over merchants and consumers,
+// signing every request now so the generator does no signing while timed.
+// Signatures carry the current time and stay valid for 5 minutes. It uses
+// every core and reports progress to w.
+func Presign(ms []Merchant, cs []Consumer, n int, runID string, w io.Writer) ([]Work, error) {
+	work := make([]Work, n)
+	var next atomic.Int64
+	var done atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	now := time.Now()
+	stop := make(chan struct{})
+	go progress(w, "signing", stop, func() string { return fmt.Sprintf("%d/%d requests", 2*done.Load(), 2*n) })
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				m := ms[i%len(ms)]
+				no := fmt.Sprintf("B%s%08d", runID, i)
+				body, _ := json.Marshal(map[string]any{"appid": m.AppID, "mchid": m.MchID, "description": "bench",
+					"out_trade_no": no, "notify_url": "https://bench.invalid/notify", "amount": map[string]any{"total": 100 + i%9000}})
+				ca, err := m.Client.Sign("POST", "/v3/pay/transactions/native", body, now)
+				q := "/v3/pay/transactions/out-trade-no/" + no + "?mchid=" + m.MchID
+				qa, err2 := m.Client.Sign("GET", q, nil, now)
+				if err == nil {
+					err = err2
+				}
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				work[i] = Work{OutTradeNo: no, CreateBody: body, CreateAuth: ca, QueryURI: q, QueryAuth: qa, Cookie: cs[i%len(cs)].Cookie}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	fmt.Fprintf(w, "\rsigning: %d requests in %s%s\n", 2*n, time.Since(now).Round(time.Millisecond), strings.Repeat(" ", 20))
+	return work, firstErr
+}
+
+func progress(w io.Writer, what string, stop <-chan struct{}, line func() string) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			fmt.Fprintf(w, "\r%s: %s   ", what, line())
+		}
+	}
+}
+
+// Config is a load run.
+type Config struct {
+	BaseURL     string
+	Concurrency int           // closed loop: this many payments in flight
+	Rate        float64       // open loop: payments started per second (overrides Concurrency)
+	Duration    time.Duration // stop after this long (0: when the work runs out)
+	Progress    io.Writer
+}
+
+// Calls names the timed calls of a payment.
+var Calls = []string{"create", "pay", "query", "payment"}
+
+// Sample is what a run measured.
+type Sample struct {
+	Elapsed  time.Duration
+	Payments int
+	Errors   map[string]int
+	Hist     map[string]*Histogram
+}
+
+type worker struct {
+	hist   map[string]*Histogram
+	errors map[string]int
+	ok     int
+}
+
+// Run drives the work against cfg.BaseURL and returns what it measured.
+func Run(ctx context.Context, cfg Config, work []Work) Sample {
+	conc := cfg.Concurrency
+	if cfg.Rate > 0 {
+		conc = max(int(cfg.Rate/50), 256) // enough room for a backlog
+	}
+	tr := &http.Transport{MaxIdleConns: conc + 16, MaxIdleConnsPerHost: conc + 16, IdleConnTimeout: time.Minute,
+		DisableCompression: true}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	defer tr.CloseIdleConnections()
+
+	var next, okCount, errCount atomic.Int64
+	start := time.Now()
+	deadline := time.Time{}
+	if cfg.Duration > 0 {
+		deadline = start.Add(cfg.Duration)
+	}
+	stop := make(chan struct{})
+	if cfg.Progress != nil {
+		go progress(cfg.Progress, "running", stop, func() string {
+			el := time.Since(start).Seconds()
+			return fmt.Sprintf("%5.1fs  %d payments  %.0f/s  %d errors", el, okCount.Load(), float64(okCount.Load())/el, errCount.Load())
+		})
+	}
+	var mu sync.Mutex
+	var workers []*worker
+	newWorker := func() *worker {
+		w := &worker{hist: map[string]*Histogram{}, errors: map[string]int{}}
+		for _, c := range Calls {
+			w.hist[c] = new(Histogram)
+		}
+		mu.Lock()
+		workers = append(workers, w)
+		mu.Unlock()
+		return w
+	}
+	one := func(w *worker, wk *Work, scheduled time.Time) {
+		if err := pay(ctx, hc, cfg.BaseURL, wk, w, scheduled); err != "" {
+			w.errors[err]++
+			errCount.Add(1)
+			return
+		}
+		w.ok++
+		okCount.Add(1)
+	}
+	var wg sync.WaitGroup
+	if cfg.Rate > 0 {
+		// Open loop: a payment starts every 1/rate, whatever the server's
+		// pace; latency counts from the scheduled start, so a stalled
+		// server is not hidden (no coordinated omission).
+		interval := time.Duration(float64(time.Second) / cfg.Rate)
+		jobs := make(chan int, len(work))
+		for range conc {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w := newWorker()
+				for i := range jobs {
+					one(w, &work[i], start.Add(time.Duration(i)*interval))
+				}
+			}()
+		}
+		for i := range work {
+			at := start.Add(time.Duration(i) * interval)
+			if !deadline.IsZero() && at.After(deadline) || ctx.Err() != nil {
+				break
+			}
+			if d := time.Until(at); d > 0 {
+				time.Sleep(d)
+			}
+			jobs <- i
+		}
+		close(jobs)
+	} else {
+		for range conc {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w := newWorker()
+				for ctx.Err() == nil && (deadline.IsZero() || time.Now().Before(deadline)) {
+					i := int(next.Add(1) - 1)
+					if i >= len(work) {
+						return
+					}
+					one(w, &work[i], time.Now())
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(stop)
+	s := Sample{Elapsed: time.Since(start), Errors: map[string]int{}, Hist: map[string]*Histogram{}}
+	for _, c := range Calls {
+		s.Hist[c] = new(Histogram)
+	}
+	for _, w := range workers {
+		s.Payments += w.ok
+		for k, v := range w.errors {
+			s.Errors[k] += v
+		}
+		for c, h := range w.hist {
+			s.Hist[c].Merge(h)
+		}
+	}
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "\rrunning: done, %d payments in %s%s\n", s.Payments, s.Elapsed.Round(time.Millisecond), strings.Repeat(" ", 30))
+	}
+	return s
+}
+
+// pay runs one payment's three calls and returns "" or an error key.
+func pay(ctx context.Context, hc *http.Client, base string, wk *Work, w *worker, scheduled time.Time) string {
+	t0 := time.Now()
+	st, body, err := do(ctx, hc, "POST", base+"/v3/pay/transactions/native", wk.CreateBody, wk.CreateAuth, "")
+	w.hist["create"].Record(time.Since(t0))
+	if key := errKey("create", st, body, err); key != "" {
+		return key
+	}
+	var created struct {
+		CodeURL string `json:"code_url"`
+	}
+	if json.Unmarshal(body, &created) != nil {
+		return "create: bad body"
+	}
+	path := created.CodeURL
+	if i := strings.Index(path, "/q/"); i >= 0 {
+		path = path[i:]
+	}
+	t1 := time.Now()
+	st, body, err = do(ctx, hc, "POST", base+path+"/pay", []byte(`{"channel":"credit"}`), "", wk.Cookie)
+	w.hist["pay"].Record(time.Since(t1))
+	if key := errKey("pay", st, body, err); key != "" {
+		return key
+	}
+	t2 := time.Now()
+	st, body, err = do(ctx, hc, "GET", base+wk.QueryURI, nil, wk.QueryAuth, "")
+	w.hist["query"].Record(time.Since(t2))
+	if key := errKey("query", st, body, err); key != "" {
+		return key
+	}
+	if !bytes.Contains(body, []byte(`"trade_state":"SUCCESS"`)) {
+		return "query: not SUCCESS"
+	}
+	w.hist["payment"].Record(time.Since(scheduled))
+	return ""
+}
+
+func do(ctx context.Context, hc *http.Client, method, url string, body []byte, auth, cookie string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+func errKey(call string, status int, body []byte, err error) string {
+	if err != nil {
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		return call + ": " + msg
+	}
+	if status/100 == 2 {
+		return ""
+	}
+	var e struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal(body, &e)
+	return fmt.Sprintf("%s: HTTP %d %s", call, status, e.Code)
+}
+
+// CryptoCost measures the CPU time of the signature work the server does
+// for one payment under a scheme: verify and sign for the create call and
+// again for the query call (the cashier call carries no signature). It runs
+// on one core, so it is CPU time per payment.
+func CryptoCost(merchantKey, platformKey crypto.Signer, rounds int) (time.Duration, error) {
+	msg := bytes.Repeat([]byte("x"), 300)
+	sig, err := scheme.Sign(merchantKey, msg)
+	if err != nil {
+		return 0, err
+	}
+	pub := scheme.Public(merchantKey)
+	start := time.Now()
+	for range rounds {
+		for range 2 { // create and query
+			if err := scheme.Verify(pub, msg, sig); err != nil {
+				return 0, err
+			}
+			if _, err := scheme.Sign(platformKey, msg); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return time.Since(start) / time.Duration(rounds), nil
+}
+
+// SortedErrors returns error keys by count, most first.
+func SortedErrors(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+	return keys
+}

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fenfu/fenfu/bench"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/wxpay"
+)
+
+func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("bench", stderr)
+	merchants := fs.Int("merchants", 4, "merchants to provision")
+	consumers := fs.Int("consumers", 100, "consumers to provision")
+	count := fs.Int("count", 20000, "payments to prepare; the run ends when they are done")
+	duration := fs.Duration("duration", 0, "end the run after this long even if payments remain (0: no limit)")
+	conc := fs.Int("concurrency", 32, "payments in flight at once (closed loop)")
+	rate := fs.Float64("rate", 0, "start payments at this fixed rate per second instead (open loop)")
+	keyType := fs.String("key", "rsa", "merchant and platform key: rsa or sm2")
+	mode := fs.String("server", "spawn", "spawn: run `fenfu serve` as a child process and measure it; inprocess: run it in this process")
+	target := fs.String("url", "", "drive a server already running at this URL on the same stores, instead of starting one")
+	serverPID := fs.Int("server-pid", 0, "with --url: the server's process id, to measure its CPU and memory")
+	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
+	label := fs.String("label", "", "a name for this run in the report")
+	profile := fs.String("server-cpuprofile", "", "with --server spawn: have the server write a CPU profile to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sch, err := scheme.OfAlgorithm(*keyType)
+	if err != nil || *merchants < 1 || *consumers < 1 || *count < 1 || (*conc < 1 && *rate <= 0) ||
+		(*mode != "spawn" && *mode != "inprocess") {
+		fmt.Fprintln(stderr, "fenfu bench: --key rsa|sm2, --server spawn|inprocess, and positive --merchants, --consumers, --count, --concurrency or --rate")
+		return errUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flagT) { set[f.Name] = true })
+	if !set["data-dir"] && getenv("FENFU_DATA_DIR") == "" {
+		dir, err := os.MkdirTemp("", "fenfu-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.DataDir = dir
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "fenfu: %v\n", err)
+		return errUsage
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+
+	// Provision.
+	fmt.Fprintf(stderr, "provisioning %d merchants (%s) and %d consumers\n", *merchants, sch.Algorithm(), *consumers)
+	var ms []bench.Merchant
+	for i := range *merchants {
+		m, err := a.merchants.CreateSandbox(ctx, fmt.Sprintf("Bench merchant %d", i+1), sch)
+		if err != nil {
+			return err
+		}
+		pk := a.keys.Platform(sch)
+		ms = append(ms, bench.Merchant{MchID: m.MchID, AppID: m.AppID, Client: &wxpay.Client{MchID: m.MchID, SerialNo: m.SerialNo,
+			Key: m.PrivateKey, PlatformKey: scheme.Public(pk.Key), PlatformKeyID: pk.ID, IDs: a.ids}})
+	}
+	type login struct{ id, phone, pin string }
+	var logins []login
+	for range *consumers {
+		c, pin, err := a.consumers.Create(ctx, consumer.NewConsumer{CreditLimit: 1 << 50, Rating: "A"})
+		if err != nil {
+			return err
+		}
+		logins = append(logins, login{c.ID, c.Phone, pin})
+	}
+
+	// Start or reach the server.
+	res := bench.Result{Label: *label, Time: time.Now().UTC().Format(time.RFC3339), Machine: bench.ThisMachine(),
+		Store: storeKind(cfg), Scheme: string(sch), Merchants: *merchants, Consumers: *consumers, Concurrency: *conc, Rate: *rate}
+	if res.Store == "sqlite" {
+		res.Synchronous = strings.ToUpper(cfg.Synchronous)
+	}
+	if *rate > 0 {
+		res.Concurrency = 0
+	}
+	base := strings.TrimRight(*target, "/")
+	pid := *serverPID
+	var stopServer func() error
+	switch {
+	case base != "":
+		res.Server = "external " + base
+	case *mode == "spawn":
+		base, pid, stopServer, err = spawnServer(ctx, cfg, *profile, stderr)
+		if err != nil {
+			return err
+		}
+		res.Server = "child process"
+	default:
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		base = "http://" + ln.Addr().String()
+		a.publicURL = base
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- a.serve(sctx, ln, io.Discard) }()
+		stopServer = func() error { cancel(); return <-done }
+		res.Server = "in process"
+	}
+	stopped := false
+	stop := func() error {
+		if stopServer == nil || stopped {
+			return nil
+		}
+		stopped = true
+		return stopServer()
+	}
+	defer stop()
+	for i := range ms {
+		ms[i].Client.BaseURL = base
+	}
+	var cs []bench.Consumer
+	for _, l := range logins {
+		cookie, err := cashierLogin(ctx, base, l.phone, l.pin)
+		if err != nil {
+			return fmt.Errorf("log in consumer %s: %w", l.id, err)
+		}
+		cs = append(cs, bench.Consumer{ID: l.id, Cookie: cookie})
+	}
+
+	runID := time.Now().Format("150405")
+	work, err := bench.Presign(ms, cs, *count, runID, stderr)
+	if err != nil {
+		return err
+	}
+	measure := func() (time.Duration, int64) {
+		if pid > 0 {
+			cpu, rss, err := bench.ProcStat(pid)
+			if err == nil {
+				return cpu, rss
+			}
+		}
+		return bench.SelfCPU()
+	}
+	selfBefore, _ := bench.SelfCPU()
+	cpuBefore, _ := measure()
+	s := bench.Run(ctx, bench.Config{BaseURL: base, Concurrency: *conc, Rate: *rate, Duration: *duration, Progress: stderr}, work)
+	cpuAfter, peak := measure()
+	selfAfter, selfPeak := bench.SelfCPU()
+	res.CPUScope = "server process"
+	if pid == 0 {
+		res.CPUScope = "whole process: server and generator"
+		if base != "" && stopServer == nil {
+			res.CPUScope = "generator only (give --server-pid to measure the server)"
+		}
+		peak = selfPeak
+	} else {
+		res.GeneratorCPUS = (selfAfter - selfBefore).Seconds()
+	}
+	res.Payments = s.Payments
+	res.ElapsedS = s.Elapsed.Seconds()
+	res.PaymentsPerS = float64(s.Payments) / s.Elapsed.Seconds()
+	res.Calls = map[string]bench.CallStats{}
+	for c, h := range s.Hist {
+		res.Calls[c] = bench.StatsOf(h)
+	}
+	res.Errors = s.Errors
+	res.ServerCPUS = (cpuAfter - cpuBefore).Seconds()
+	if s.Payments > 0 {
+		res.CPUPerPayMS = res.ServerCPUS * 1000 / float64(s.Payments)
+	}
+	res.PeakMemoryMB = float64(peak) / (1 << 20)
+
+	// The ceiling: the server's signature work per payment, measured now.
+	rounds := 300
+	if sch == scheme.SM2 {
+		rounds = 3000
+	}
+	merchantKey, _ := scheme.Generate(sch)
+	crypto, err := bench.CryptoCost(merchantKey, a.keys.Platform(sch).Key, rounds)
+	if err != nil {
+		return err
+	}
+	res.CryptoPerPay = float64(crypto.Microseconds()) / 1000
+	res.CeilingPerS = float64(res.Machine.Cores) / crypto.Seconds()
+	res.Efficiency = res.PaymentsPerS / res.CeilingPerS
+
+	if err := stop(); err != nil {
+		fmt.Fprintf(stderr, "fenfu bench: server stopped with %v\n", err)
+	}
+	// The books must prove after every run.
+	proof, perr := a.pay.Verify(ctx)
+	if perr != nil {
+		res.Proof = "FAILED: " + perr.Error()
+	} else {
+		res.ProofOK = true
+		res.Proof = fmt.Sprintf("ok: %d orders, %d paid, %d in flight", proof.Orders, proof.Paid, proof.InFlight)
+	}
+	res.Table(stdout)
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if perr != nil {
+		return fmt.Errorf("LEDGER PROOF FAILED after the bench run: %w", perr)
+	}
+	return nil
+}
+
+func storeKind(cfg Config) string {
+	pg := func(s string) bool {
+		return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+	}
+	switch {
+	case pg(cfg.CoreDB) && pg(cfg.CreditDB):
+		return "postgres"
+	case !pg(cfg.CoreDB) && !pg(cfg.CreditDB):
+		return "sqlite"
+	}
+	return "mixed"
+}
+
+// spawnServer runs `fenfu serve` on the same stores as a child process.
+func spawnServer(ctx context.Context, cfg Config, profile string, stderr io.Writer) (string, int, func() error, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn", "--data-dir", cfg.DataDir,
+		"--core-db", cfg.CoreDB, "--credit-db", cfg.CreditDB, "--sqlite-synchronous", cfg.Synchronous}
+	if profile != "" {
+		args = append(args, "--cpuprofile", profile)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", 0, nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return "", 0, nil, fmt.Errorf("the server did not start: %w", err)
+	}
+	go io.Copy(io.Discard, out)
+	m := regexp.MustCompile(`serving on (http://\S+)`).FindStringSubmatch(line)
+	if m == nil {
+		_ = cmd.Process.Kill()
+		return "", 0, nil, fmt.Errorf("unexpected server output %q", line)
+	}
+	stop := func() error {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		return cmd.Wait()
+	}
+	return m[1], cmd.Process.Pid, stop, nil
+}
+
+// cashierLogin logs a consumer in and returns its session cookie.
+func cashierLogin(ctx context.Context, base, phone, pin string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", base+"/cashier/login",
+		strings.NewReader(url.Values{"phone": {phone}, "pin": {pin}}.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "fenfu_session" {
+			return c.Name + "=" + c.Value, nil
+		}
+	}
+	return "", fmt.Errorf("login answered HTTP %d without a session", resp.StatusCode)
+}

@@ -1,0 +1,142 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// maxCachedStatements bounds the prepared-statement cache.
+const maxCachedStatements = 512
+
+// stmtCache keeps prepared statements by SQL text. SQLite spends much of a
+// short statement's time parsing it, and database/sql prepares afresh on
+// every call; reusing prepared statements removes that. PostgreSQL does not
+// need it: pgx caches prepared statements per connection itself.
+//
+// The writer pool has a single connection, which a transaction holds, so a
+// statement cannot be prepared on it from inside one: a miss is noted and
+// prepared by flush once the transaction has let the connection go.
+type stmtCache struct {
+	mu      sync.RWMutex
+	m       map[string]*sql.Stmt
+	pending map[string]bool
+}
+
+// get returns the cached statement for q. On a miss it prepares q at once
+// if now is set, and otherwise notes it for flush. It never holds the lock
+// while waiting for a connection.
+func (c *stmtCache) get(ctx context.Context, pool *sql.DB, q string, now bool) *sql.Stmt {
+	c.mu.RLock()
+	st, full := c.m[q], len(c.m) >= maxCachedStatements
+	c.mu.RUnlock()
+	if st != nil || full {
+		return st
+	}
+	if !now {
+		c.mu.Lock()
+		if c.pending == nil {
+			c.pending = map[string]bool{}
+		}
+		c.pending[q] = true
+		c.mu.Unlock()
+		return nil
+	}
+	return c.prepare(ctx, pool, q)
+}
+
+// prepare prepares q on pool, outside the lock, and caches it.
+func (c *stmtCache) prepare(ctx context.Context, pool *sql.DB, q string) *sql.Stmt {
+	st, err := pool.PrepareContext(ctx, q)
+	if err != nil {
+		return nil // the unprepared call reports the error
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev := c.m[q]; prev != nil {
+		st.Close()
+		return prev
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[q] = st
+	return st
+}
+
+// flush prepares the statements noted by misses.
+func (c *stmtCache) flush(ctx context.Context, pool *sql.DB) {
+	c.mu.Lock()
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for q := range pending {
+		c.mu.RLock()
+		have, full := c.m[q] != nil, len(c.m) >= maxCachedStatements
+		c.mu.RUnlock()
+		if !have && !full {
+			c.prepare(ctx, pool, q)
+		}
+	}
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+	c.mu.Unlock()
+}
+
+// ExecContext executes q in the transaction, with a cached prepared
+// statement where the engine benefits.
+func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := tx.stmt(ctx, q); st != nil {
+		return tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.Tx.ExecContext(ctx, q, args...)
+}
+
+// QueryRowContext runs q in the transaction and returns its first row.
+func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := tx.stmt(ctx, q); st != nil {
+		return tx.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.Tx.QueryRowContext(ctx, q, args...)
+}
+
+// QueryContext runs q in the transaction.
+func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(ctx, q); st != nil {
+		return tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.Tx.QueryContext(ctx, q, args...)
+}
+
+func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
+	if tx.db == nil || tx.db.Engine != SQLite {
+		return nil
+	}
+	return tx.db.wstmts.get(ctx, tx.db.W, q, false)
+}
+
+// QueryRowContext runs a read on the reader pool and returns its first row.
+func (d *DB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if d.Engine == SQLite {
+		if st := d.rstmts.get(ctx, d.R, q, true); st != nil {
+			return st.QueryRowContext(ctx, args...)
+		}
+	}
+	return d.QueryRowContext(ctx, q, args...)
+}
+
+// QueryContext runs a read on the reader pool.
+func (d *DB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if d.Engine == SQLite {
+		if st := d.rstmts.get(ctx, d.R, q, true); st != nil {
+			return st.QueryContext(ctx, args...)
+		}
+	}
+	return d.QueryContext(ctx, q, args...)
+}
