@@ -53,6 +53,36 @@ type DB struct {
 	Clock  fenfu.Clock
 
 	wstmts, rstmts stmtCache
+	writer         *writer // SQLite's group commit; nil on PostgreSQL
+	stopCheckpoint chan struct{}
+	checkpointDone chan struct{}
+}
+
+// checkpointEvery is how often SQLite's WAL is copied back into the
+// database file.
+const checkpointEvery = 250 * time.Millisecond
+
+// checkpointer copies the WAL into the database in the background with
+// PASSIVE checkpoints, which never block writers, and truncates the WAL
+// when it can (no reader holds it).
+func (d *DB) checkpointer() {
+	defer close(d.checkpointDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	n := 0
+	for {
+		select {
+		case <-d.stopCheckpoint:
+			_, _ = d.R.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			return
+		case <-t.C:
+		}
+		mode := "PASSIVE"
+		if n++; n%40 == 0 {
+			mode = "TRUNCATE" // every ~10 s, keep the WAL file from growing
+		}
+		_, _ = d.R.Exec("PRAGMA wal_checkpoint(" + mode + ")")
+	}
 }
 
 // Open opens the store at dsn. A DSN that starts with postgres:// or
@@ -104,7 +134,13 @@ func Open(ctx context.Context, name, dsn string, clock fenfu.Clock, opt Options)
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous("+sync+")")
 		q.Add("_pragma", "foreign_keys(ON)")
-		w, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode()+"&_txlock=immediate")
+		q.Add("_pragma", "cache_size(-65536)")       // 64 MiB of page cache per connection
+		q.Add("_pragma", "temp_store(MEMORY)")
+		// The writer never checkpoints: a checkpoint inside a commit
+		// would stall every queued write behind it. checkpointer does it
+		// in the background instead.
+		wq := url.Values{"_pragma": append(append([]string{}, q["_pragma"]...), "wal_autocheckpoint(0)")}
+		w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode()+"&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("db: open %s store: %w", name, err)
 		}
@@ -128,11 +164,22 @@ func Open(ctx context.Context, name, dsn string, clock fenfu.Clock, opt Options)
 		d.Close()
 		return nil, fmt.Errorf("db: %s store unreachable: %w", name, err)
 	}
+	if d.Engine == SQLite {
+		d.writer = newWriter(d)
+		d.stopCheckpoint = make(chan struct{})
+		d.checkpointDone = make(chan struct{})
+		go d.checkpointer()
+	}
 	return d, nil
 }
 
 // Close closes both pools.
 func (d *DB) Close() error {
+	if d.writer != nil {
+		d.writer.close()
+		close(d.stopCheckpoint)
+		<-d.checkpointDone
+	}
 	d.wstmts.close()
 	d.rstmts.close()
 	err := d.W.Close()
@@ -153,17 +200,20 @@ type Tx struct {
 	db     *DB
 }
 
-// Update runs fn in a write transaction and commits it if fn returns nil.
-// It retries the whole function when the engine reports a transient
-// conflict (SQLite busy, PostgreSQL serialization failure or deadlock), so
-// fn must not have effects outside the transaction.
+// Update runs fn in a write transaction and commits it if fn returns nil;
+// if fn fails, none of its writes are kept. It retries the whole function
+// when the engine reports a transient conflict (SQLite busy, PostgreSQL
+// serialization failure or deadlock), so fn must not have effects outside
+// the transaction. On SQLite, fn may share its commit with other callers'
+// functions (group commit); it must not call Update on the same store.
 func (d *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 	var err error
-	if d.Engine == SQLite {
-		defer d.wstmts.flush(context.WithoutCancel(ctx), d.W)
-	}
 	for attempt := 0; attempt < 8; attempt++ {
-		err = d.update(ctx, fn)
+		if d.writer != nil {
+			err = d.writer.run(ctx, fn)
+		} else {
+			err = d.update(ctx, fn)
+		}
 		if err == nil || !transient(err) {
 			return err
 		}

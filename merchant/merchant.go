@@ -45,8 +45,14 @@ type Service struct {
 	IDs   fenfu.IDs
 	Clock fenfu.Clock
 
-	mu    sync.Mutex
-	cache map[string]cachedKey // mchid|serial → key
+	mu        sync.Mutex
+	cache     map[string]cachedKey // mchid|serial → key
+	merchants map[string]cachedMerchant
+}
+
+type cachedMerchant struct {
+	m       Merchant
+	expires time.Time
 }
 
 type cachedKey struct {
@@ -59,7 +65,7 @@ const keyCacheTTL = 30 * time.Second
 
 // New returns a Service.
 func New(d *db.DB, ids fenfu.IDs, clock fenfu.Clock) *Service {
-	return &Service{DB: d, IDs: ids, Clock: clock, cache: map[string]cachedKey{}}
+	return &Service{DB: d, IDs: ids, Clock: clock, cache: map[string]cachedKey{}, merchants: map[string]cachedMerchant{}}
 }
 
 // Sandbox is a newly provisioned sandbox merchant with its secrets, which
@@ -135,8 +141,30 @@ func addKey(ctx context.Context, tx *db.Tx, mchid, serial, alg string, pubDER []
 	return err
 }
 
-// Get returns a merchant, or MCH_NOT_EXISTS.
+// Get returns a merchant, or MCH_NOT_EXISTS. Merchants are cached for a
+// few seconds, like keys: every order reads its merchant.
 func (s *Service) Get(ctx context.Context, mchid string) (Merchant, error) {
+	now := s.Clock.Now()
+	s.mu.Lock()
+	c, ok := s.merchants[mchid]
+	s.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.m, nil
+	}
+	m, err := s.load(ctx, mchid)
+	if err != nil {
+		return m, err
+	}
+	s.mu.Lock()
+	if len(s.merchants) > 100000 {
+		s.merchants = map[string]cachedMerchant{}
+	}
+	s.merchants[mchid] = cachedMerchant{m: m, expires: now.Add(keyCacheTTL)}
+	s.mu.Unlock()
+	return m, nil
+}
+
+func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
 	var m Merchant
 	var created int64
 	err := s.DB.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, notify_url, created_at FROM merchants WHERE mchid = $1`, mchid).

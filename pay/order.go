@@ -258,7 +258,9 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 	}
 	id := s.IDs.New(fenfu.TransactionID, now)
 	var created bool
+	var createdAt time.Time
 	err = s.Core.Update(ctx, func(tx *db.Tx) error {
+		createdAt = tx.Now
 		res, err := tx.ExecContext(ctx, `INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach,
 			notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at)
 			VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)
@@ -275,11 +277,20 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 	if err != nil {
 		return Order{}, fenfu.Internal(err)
 	}
+	if created {
+		// The order is exactly what was written; no need to read it back.
+		o := Order{ID: id, MchID: r.MchID, OutTradeNo: r.OutTradeNo, AppID: r.AppID, TradeType: "NATIVE",
+			Description: r.Description, Attach: r.Attach, NotifyURL: r.NotifyURL, LimitPay: r.LimitPay, Total: r.Total,
+			Currency: r.Currency, State: NotPay, CreatedAt: db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
+			UpdatedAt: db.Time(db.Micros(createdAt))}
+		o.Token = s.token(o)
+		return o, nil
+	}
 	o, err := s.getBy(ctx, s.Core, `mchid = $1 AND out_trade_no = $2`, r.MchID, r.OutTradeNo)
 	if err != nil {
 		return Order{}, err
 	}
-	if !created {
+	{
 		var stored string
 		if err := s.Core.QueryRowContext(ctx, `SELECT params_hash FROM orders WHERE id = $1`, o.ID).Scan(&stored); err != nil {
 			return Order{}, fenfu.Internal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/consumer"
@@ -151,20 +152,35 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string) (Or
 			return Order{}, err
 		}
 	}
-	if err := s.complete(ctx, o.ID, attempt); err != nil {
+	paidAt, done, err := s.complete(ctx, o.ID, attempt)
+	if err != nil {
 		return Order{}, fenfu.Internal(err)
 	}
-	return s.Get(ctx, o.ID)
+	if !done { // recovery completed it first
+		return s.Get(ctx, o.ID)
+	}
+	o.State, o.Channel, o.ConsumerID, o.AttemptID = Success, ChannelCredit, consumerID, attempt
+	o.PaidAt, o.UpdatedAt = paidAt, paidAt
+	return o, nil
 }
 
-// complete marks a PAYING order paid by its captured attempt.
-func (s *Service) complete(ctx context.Context, orderID, attempt string) error {
+// complete marks a PAYING order paid by its captured attempt. It reports
+// the payment time and whether this call made the change.
+func (s *Service) complete(ctx context.Context, orderID, attempt string) (time.Time, bool, error) {
 	mustTransition(Paying, Success)
-	return s.Core.Update(ctx, func(tx *db.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, paid_at = $2, updated_at = $2
+	var at time.Time
+	var done bool
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, paid_at = $2, updated_at = $2
 			WHERE id = $3 AND state = $4 AND attempt_id = $5`, Success, db.Micros(tx.Now), orderID, Paying, attempt)
-		return err
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		done, at = n == 1, db.Time(db.Micros(tx.Now))
+		return nil
 	})
+	return at, done, err
 }
 
 // release returns a PAYING order to NOTPAY after its attempt failed.
@@ -224,7 +240,7 @@ func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 			return r, fmt.Errorf("pay: recover order %s: %w", x.id, err)
 		}
 		if state == credit.Captured {
-			if err := s.complete(ctx, x.id, x.attempt); err != nil {
+			if _, _, err := s.complete(ctx, x.id, x.attempt); err != nil {
 				return r, err
 			}
 			r.Completed++
