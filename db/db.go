@@ -134,7 +134,7 @@ func Open(ctx context.Context, name, dsn string, clock fenfu.Clock, opt Options)
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous("+sync+")")
 		q.Add("_pragma", "foreign_keys(ON)")
-		q.Add("_pragma", "cache_size(-65536)")       // 64 MiB of page cache per connection
+		q.Add("_pragma", "cache_size(-65536)") // 64 MiB of page cache per connection
 		q.Add("_pragma", "temp_store(MEMORY)")
 		// The writer never checkpoints: a checkpoint inside a commit
 		// would stall every queued write behind it. checkpointer does it
