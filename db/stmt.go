@@ -128,7 +128,7 @@ func (d *DB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Ro
 			return st.QueryRowContext(ctx, args...)
 		}
 	}
-	return d.QueryRowContext(ctx, q, args...)
+	return d.R.QueryRowContext(ctx, q, args...)
 }
 
 // QueryContext runs a read on the reader pool.
@@ -138,5 +138,5 @@ func (d *DB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows
 			return st.QueryContext(ctx, args...)
 		}
 	}
-	return d.QueryContext(ctx, q, args...)
+	return d.R.QueryContext(ctx, q, args...)
 }
