@@ -257,26 +257,18 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		expires = r.TimeExpire
 	}
 	id := s.IDs.New(fenfu.TransactionID, now)
-	var created bool
-	var createdAt time.Time
-	err = s.Core.Update(ctx, func(tx *db.Tx) error {
-		createdAt = tx.Now
-		res, err := tx.ExecContext(ctx, `INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach,
-			notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at)
-			VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)
-			ON CONFLICT (mchid, out_trade_no) DO NOTHING`,
-			id, r.MchID, r.OutTradeNo, r.AppID, r.Description, r.Attach, r.NotifyURL, strings.Join(r.LimitPay, ","),
-			r.Total, r.Currency, hash, NotPay, db.Micros(tx.Now), db.Micros(expires))
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		created = n == 1
-		return nil
-	})
+	createdAt := now
+	res, err := s.Core.Exec(ctx, `INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach,
+		notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at)
+		VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)
+		ON CONFLICT (mchid, out_trade_no) DO NOTHING`,
+		id, r.MchID, r.OutTradeNo, r.AppID, r.Description, r.Attach, r.NotifyURL, strings.Join(r.LimitPay, ","),
+		r.Total, r.Currency, hash, NotPay, db.Micros(createdAt), db.Micros(expires))
 	if err != nil {
 		return Order{}, fenfu.Internal(err)
 	}
+	n, _ := res.RowsAffected()
+	created := n == 1
 	if created {
 		// The order is exactly what was written; no need to read it back.
 		o := Order{ID: id, MchID: r.MchID, OutTradeNo: r.OutTradeNo, AppID: r.AppID, TradeType: "NATIVE",
@@ -366,21 +358,12 @@ func (s *Service) QueryByID(ctx context.Context, mchid, id string) (Order, error
 // order fails with ORDERPAID and one being paid with USERPAYING.
 func (s *Service) Close(ctx context.Context, mchid, outTradeNo string) error {
 	mustTransition(NotPay, Closed)
-	var closed bool
-	err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, closed_at = $2, updated_at = $2
-			WHERE mchid = $3 AND out_trade_no = $4 AND state = $5`, Closed, db.Micros(tx.Now), mchid, outTradeNo, NotPay)
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		closed = n == 1
-		return nil
-	})
+	res, err := s.Core.Exec(ctx, `UPDATE orders SET state = $1, closed_at = $2, updated_at = $2
+		WHERE mchid = $3 AND out_trade_no = $4 AND state = $5`, Closed, db.Micros(s.Clock.Now()), mchid, outTradeNo, NotPay)
 	if err != nil {
 		return fenfu.Internal(err)
 	}
-	if closed {
+	if n, _ := res.RowsAffected(); n == 1 {
 		return nil
 	}
 	o, err := s.QueryByOutTradeNo(ctx, mchid, outTradeNo)

@@ -2,6 +2,7 @@ package pay
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -66,6 +67,10 @@ func (s *Service) Pay(ctx context.Context, token, consumerID, channel string) (O
 	return s.payCredit(ctx, o, consumerID)
 }
 
+// claimSQL moves an order out of NOTPAY for a consumer's attempt.
+const claimSQL = `UPDATE orders SET state = $1, channel = $2, consumer_id = $3, attempt_id = $4,
+	paid_at = $5, updated_at = $6 WHERE id = $7 AND state = $8 AND expires_at > $6`
+
 // claim moves an order out of NOTPAY to state (PAYING or SUCCESS) for a
 // consumer's attempt, in the caller's transaction. It fails with the
 // reason when the order is no longer payable.
@@ -75,18 +80,21 @@ func (s *Service) claim(ctx context.Context, tx *db.Tx, o Order, to, channel, co
 	if to == Success {
 		paidAt = db.Micros(tx.Now)
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, channel = $2, consumer_id = $3, attempt_id = $4,
-		paid_at = $5, updated_at = $6 WHERE id = $7 AND state = $8 AND expires_at > $6`,
-		to, channel, consumerID, attempt, paidAt, db.Micros(tx.Now), o.ID, NotPay)
+	res, err := tx.ExecContext(ctx, claimSQL, to, channel, consumerID, attempt, paidAt, db.Micros(tx.Now), o.ID, NotPay)
 	if err != nil {
 		return err
 	}
+	return s.claimed(ctx, res, o.ID)
+}
+
+// claimed explains a claim that changed no row.
+func (s *Service) claimed(ctx context.Context, res sql.Result, orderID string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
-		cur, err := s.getBy(ctx, tx, `id = $1`, o.ID)
+		cur, err := s.Get(ctx, orderID)
 		if err != nil {
 			return err
 		}
-		return stateError(cur, tx.Now, Success)
+		return stateError(cur, s.Clock.Now(), Success)
 	}
 	return nil
 }
@@ -124,14 +132,18 @@ func domainError(err error) error {
 }
 
 func (s *Service) payCredit(ctx context.Context, o Order, consumerID string) (Order, error) {
-	attempt := s.IDs.New(fenfu.AttemptID, s.Clock.Now())
-	if err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		return s.claim(ctx, tx, o, Paying, ChannelCredit, consumerID, attempt)
-	}); err != nil {
+	now := s.Clock.Now()
+	attempt := s.IDs.New(fenfu.AttemptID, now)
+	mustTransition(NotPay, Paying)
+	res, err := s.Core.Exec(ctx, claimSQL, Paying, ChannelCredit, consumerID, attempt, 0, db.Micros(now), o.ID, NotPay)
+	if err != nil {
+		return Order{}, fenfu.Internal(err)
+	}
+	if err := s.claimed(ctx, res, o.ID); err != nil {
 		return Order{}, domainError(err)
 	}
 	p := credit.Payment{AttemptID: attempt, OrderID: o.ID, MchID: o.MchID, ConsumerID: consumerID, Amount: o.Total}
-	err := s.Credit.Update(ctx, func(tx *db.Tx) error { return credit.Capture(ctx, tx, p) })
+	err = s.Credit.Update(ctx, func(tx *db.Tx) error { return credit.Capture(ctx, tx, p) })
 	if err != nil {
 		var de *fenfu.Error
 		if errors.As(err, &de) || errors.Is(err, credit.ErrVoided) {
@@ -168,29 +180,22 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string) (Or
 // the payment time and whether this call made the change.
 func (s *Service) complete(ctx context.Context, orderID, attempt string) (time.Time, bool, error) {
 	mustTransition(Paying, Success)
-	var at time.Time
-	var done bool
-	err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, paid_at = $2, updated_at = $2
-			WHERE id = $3 AND state = $4 AND attempt_id = $5`, Success, db.Micros(tx.Now), orderID, Paying, attempt)
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		done, at = n == 1, db.Time(db.Micros(tx.Now))
-		return nil
-	})
-	return at, done, err
+	at := db.Time(db.Micros(s.Clock.Now()))
+	res, err := s.Core.Exec(ctx, `UPDATE orders SET state = $1, paid_at = $2, updated_at = $2
+		WHERE id = $3 AND state = $4 AND attempt_id = $5`, Success, db.Micros(at), orderID, Paying, attempt)
+	if err != nil {
+		return at, false, err
+	}
+	n, _ := res.RowsAffected()
+	return at, n == 1, nil
 }
 
 // release returns a PAYING order to NOTPAY after its attempt failed.
 func (s *Service) release(ctx context.Context, orderID, attempt string) error {
 	mustTransition(Paying, NotPay)
-	return s.Core.Update(ctx, func(tx *db.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, channel = '', consumer_id = '', attempt_id = '', updated_at = $2
-			WHERE id = $3 AND state = $4 AND attempt_id = $5`, NotPay, db.Micros(tx.Now), orderID, Paying, attempt)
-		return err
-	})
+	_, err := s.Core.Exec(ctx, `UPDATE orders SET state = $1, channel = '', consumer_id = '', attempt_id = '', updated_at = $2
+		WHERE id = $3 AND state = $4 AND attempt_id = $5`, NotPay, db.Micros(s.Clock.Now()), orderID, Paying, attempt)
+	return err
 }
 
 // Recovered counts what Recover settled.
