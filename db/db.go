@@ -63,13 +63,13 @@ type DB struct {
 const checkpointEvery = 250 * time.Millisecond
 
 // checkpointer copies the WAL into the database in the background with
-// PASSIVE checkpoints, which never block writers, and truncates the WAL
-// when it can (no reader holds it).
+// PASSIVE checkpoints, which never block writers or readers. Once a
+// checkpoint has copied every frame, the next write starts the WAL over,
+// and journal_size_limit trims the file, so it does not grow.
 func (d *DB) checkpointer() {
 	defer close(d.checkpointDone)
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
-	n := 0
 	for {
 		select {
 		case <-d.stopCheckpoint:
@@ -77,11 +77,7 @@ func (d *DB) checkpointer() {
 			return
 		case <-t.C:
 		}
-		mode := "PASSIVE"
-		if n++; n%40 == 0 {
-			mode = "TRUNCATE" // every ~10 s, keep the WAL file from growing
-		}
-		_, _ = d.R.Exec("PRAGMA wal_checkpoint(" + mode + ")")
+		_, _ = d.R.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 	}
 }
 
@@ -136,6 +132,7 @@ func Open(ctx context.Context, name, dsn string, clock fenfu.Clock, opt Options)
 		q.Add("_pragma", "foreign_keys(ON)")
 		q.Add("_pragma", "cache_size(-65536)") // 64 MiB of page cache per connection
 		q.Add("_pragma", "temp_store(MEMORY)")
+		q.Add("_pragma", "journal_size_limit(67108864)") // trim the WAL file to 64 MiB after it restarts
 		// The writer never checkpoints: a checkpoint inside a commit
 		// would stall every queued write behind it. checkpointer does it
 		// in the background instead.

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/fenfu/fenfu"
@@ -97,5 +98,28 @@ func TestPostAndVerify(t *testing.T) {
 				t.Fatalf("verify after balance corruption = %v, want balance differs", err)
 			}
 		})
+	}
+}
+
+// BenchmarkPost posts one balanced payment (a tracked consumer account and
+// a busy merchant account) per transaction on SQLite.
+func BenchmarkPost(b *testing.B) {
+	ctx := context.Background()
+	d := dbtest.Open(b, db.SQLite, "credit", fenfu.SystemClock{})
+	acct := ledger.AccountOf(ledger.ConsumerCredit, "c1")
+	m := ledger.AccountOf(ledger.MerchantPending, "m1")
+	if err := d.Update(ctx, func(tx *db.Tx) error { return ledger.Open(ctx, tx, acct) }); err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		err := d.Update(ctx, func(tx *db.Tx) error {
+			return ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: fmt.Sprint(i), Entries: []ledger.Entry{
+				ledger.Debit(acct, 100), ledger.Credit(m, 100)}})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }

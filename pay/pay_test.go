@@ -451,3 +451,46 @@ func testRandomized(t *testing.T, engine db.Engine) {
 	}
 	t.Logf("corruption found: %v", prob)
 }
+
+// BenchmarkCreditPayment is the database work of one credit payment on
+// SQLite, without HTTP or signatures: create the order, claim it in core,
+// capture the line and post in credit, complete it in core.
+func BenchmarkCreditPayment(b *testing.B) {
+	benchPayment(b, pay.ChannelCredit)
+}
+
+// BenchmarkBalancePayment is the same for a balance payment (one core
+// transaction after the create).
+func BenchmarkBalancePayment(b *testing.B) {
+	benchPayment(b, pay.ChannelBalance)
+}
+
+func benchPayment(b *testing.B, channel string) {
+	ctx := context.Background()
+	clock := fenfu.SystemClock{}
+	core := dbtest.Open(b, db.SQLite, "core", clock)
+	cr := dbtest.Open(b, db.SQLite, "credit", clock)
+	ids := &fenfu.RandomIDs{}
+	ms := merchant.New(core, ids, clock)
+	m, err := ms.CreateSandbox(ctx, "bench", scheme.RSA)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner([]byte("bench secret bench secret bench!")), IDs: ids, Clock: clock}
+	c, _, err := consumer.New(core, cr, ids, clock).Create(ctx, consumer.NewConsumer{CreditLimit: 1 << 50, Rating: "A", Balance: 1 << 50})
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "bench",
+			OutTradeNo: fmt.Sprintf("bench-%08d", i), NotifyURL: "https://b.example/n", Total: 100})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ps.Pay(ctx, o.Token, c.ID, channel); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -64,3 +64,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkPNG(b *testing.B) {
+	url := "https://pay.example.com/q/MXw0MjAwMjAyNjExMjcyMTM2NDM5NjczOTgzMzQxfDE5ODExODU0Mjh8NjgwMHwxNzk1NzkzODAz.wyhsYyVp4p7qFAm20UqAkg"
+	for b.Loop() {
+		if _, err := PNG(url, 6); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkTokenParse(b *testing.B) {
+	s := NewSigner([]byte("0123456789abcdef0123456789abcdef"))
+	now := time.Unix(1_800_000_000, 0)
+	tok := s.Token(Payload{"4200202611272136439673983341", "1981185428", 6800, now.Add(time.Hour)})
+	for b.Loop() {
+		if _, err := s.Parse(tok, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Regenerates BENCHMARKS.md: runs the micro-benchmarks and every `fenfu
+# bench` configuration, keeps their JSON in benchmarks/results, and writes
+# the report. PostgreSQL runs use FENFU_BENCH_POSTGRES (an administrative
+# DSN; default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
+# and create and drop their own databases. Takes about five minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=benchmarks/results
+mkdir -p "$out"
+bin=$(mktemp -d)/fenfu
+go build -o "$bin" ./cmd/fenfu
+
+echo "--- micro-benchmarks"
+go test -run XXX -bench . -benchtime 1s ./scheme/ ./qr/ ./ledger/ ./pay/ ./notify/ | grep -E '^(Benchmark|goos|goarch|cpu)' | sort -u > benchmarks/micro.txt
+
+run() { # label, then fenfu bench flags
+  local label=$1; shift
+  echo "--- $label"
+  "$bin" bench --label "$label" --json "$out/$label.json" "$@"
+}
+
+run sqlite-rsa             --key rsa --concurrency 64  --count 8000
+run sqlite-sm2             --key sm2 --concurrency 128 --count 30000
+run sqlite-sm2-rate1500    --key sm2 --rate 1500       --count 22500
+run sqlite-sm2-full        --key sm2 --concurrency 128 --count 20000 --sqlite-synchronous FULL
+run sqlite-rsa-full        --key rsa --concurrency 64  --count 8000  --sqlite-synchronous FULL
+
+admin=${FENFU_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+if psql "$admin" -Atc 'select 1' >/dev/null 2>&1; then
+  pg() { # label, then flags: fresh databases for each run
+    local label=$1; shift
+    local base=${admin%%\?*}; base=${base%/*}
+    local q=""; [[ "$admin" == *\?* ]] && q="?${admin#*\?}"
+    for db in fenfu_bench_core fenfu_bench_credit; do
+      psql "$admin" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+    done
+    run "$label" --core-db "$base/fenfu_bench_core$q" --credit-db "$base/fenfu_bench_credit$q" "$@"
+    for db in fenfu_bench_core fenfu_bench_credit; do psql "$admin" -qc "DROP DATABASE IF EXISTS $db" >/dev/null; done
+  }
+  pg postgres-sm2 --key sm2 --concurrency 64 --count 12000
+  pg postgres-rsa --key rsa --concurrency 64 --count 6000
+else
+  echo "PostgreSQL not reachable at $admin: skipping its runs" >&2
+fi
+
+go run ./scripts/benchmd > BENCHMARKS.md
+echo "BENCHMARKS.md written"
