@@ -132,7 +132,6 @@ func Open(ctx context.Context, name, dsn string, clock fenfu.Clock, opt Options)
 		q.Add("_pragma", "foreign_keys(ON)")
 		q.Add("_pragma", "cache_size(-65536)") // 64 MiB of page cache per connection
 		q.Add("_pragma", "temp_store(MEMORY)")
-		q.Add("_pragma", "journal_size_limit(67108864)") // trim the WAL file to 64 MiB after it restarts
 		// The writer never checkpoints: a checkpoint inside a commit
 		// would stall every queued write behind it. checkpointer does it
 		// in the background instead.
