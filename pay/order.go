@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -153,6 +154,14 @@ type Service struct {
 	RecoverAfter time.Duration
 	// Hooks are for tests that inject crashes.
 	Hooks Hooks
+	// Log receives what the service recovers from on its own; nil discards.
+	Log *slog.Logger
+}
+
+func (s *Service) logf(format string, args ...any) {
+	if s.Log != nil {
+		s.Log.Warn(fmt.Sprintf(format, args...))
+	}
 }
 
 // Hooks let tests interrupt the payment path.

@@ -67,20 +67,26 @@ func (s *Service) Pay(ctx context.Context, token, consumerID, channel string) (O
 	return s.payCredit(ctx, o, consumerID)
 }
 
-// claimSQL moves an order out of NOTPAY for a consumer's attempt.
+// claimSQL moves an order out of NOTPAY for a consumer's attempt. When it
+// moves straight to SUCCESS it also makes the payment notification due
+// ($9, $10), in the same statement.
 const claimSQL = `UPDATE orders SET state = $1, channel = $2, consumer_id = $3, attempt_id = $4,
-	paid_at = $5, updated_at = $6 WHERE id = $7 AND state = $8 AND expires_at > $6`
+	paid_at = $5, updated_at = $6, notify_at = $9, notify_state = $10 WHERE id = $7 AND state = $8 AND expires_at > $6`
+
+// NotifyPending is the notify_state of a row whose notification is due.
+const NotifyPending = "PENDING"
 
 // claim moves an order out of NOTPAY to state (PAYING or SUCCESS) for a
 // consumer's attempt, in the caller's transaction. It fails with the
 // reason when the order is no longer payable.
 func (s *Service) claim(ctx context.Context, tx *db.Tx, o Order, to, channel, consumerID, attempt string) error {
 	mustTransition(NotPay, to)
-	paidAt := int64(0)
+	paidAt, notifyAt, notifyState := int64(0), int64(0), ""
 	if to == Success {
-		paidAt = db.Micros(tx.Now)
+		paidAt, notifyAt, notifyState = db.Micros(tx.Now), db.Micros(tx.Now), NotifyPending
 	}
-	res, err := tx.ExecContext(ctx, claimSQL, to, channel, consumerID, attempt, paidAt, db.Micros(tx.Now), o.ID, NotPay)
+	res, err := tx.ExecContext(ctx, claimSQL, to, channel, consumerID, attempt, paidAt, db.Micros(tx.Now), o.ID, NotPay,
+		notifyAt, notifyState)
 	if err != nil {
 		return err
 	}
@@ -135,7 +141,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string) (Or
 	now := s.Clock.Now()
 	attempt := s.IDs.New(fenfu.AttemptID, now)
 	mustTransition(NotPay, Paying)
-	res, err := s.Core.Exec(ctx, claimSQL, Paying, ChannelCredit, consumerID, attempt, 0, db.Micros(now), o.ID, NotPay)
+	res, err := s.Core.Exec(ctx, claimSQL, Paying, ChannelCredit, consumerID, attempt, 0, db.Micros(now), o.ID, NotPay, 0, "")
 	if err != nil {
 		return Order{}, fenfu.Internal(err)
 	}
@@ -181,8 +187,8 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string) (Or
 func (s *Service) complete(ctx context.Context, orderID, attempt string) (time.Time, bool, error) {
 	mustTransition(Paying, Success)
 	at := db.Time(db.Micros(s.Clock.Now()))
-	res, err := s.Core.Exec(ctx, `UPDATE orders SET state = $1, paid_at = $2, updated_at = $2
-		WHERE id = $3 AND state = $4 AND attempt_id = $5`, Success, db.Micros(at), orderID, Paying, attempt)
+	res, err := s.Core.Exec(ctx, `UPDATE orders SET state = $1, paid_at = $2, updated_at = $2, notify_at = $2, notify_state = $6
+		WHERE id = $3 AND state = $4 AND attempt_id = $5`, Success, db.Micros(at), orderID, Paying, attempt, NotifyPending)
 	if err != nil {
 		return at, false, err
 	}

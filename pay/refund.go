@@ -132,11 +132,19 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 		status = RefundSuccess
 	}
 	err = s.Core.Update(ctx, func(tx *db.Tx) error {
+		successAt, notifyAt, notifyState := int64(0), int64(0), ""
+		if status == RefundSuccess {
+			successAt = db.Micros(tx.Now)
+			if r.NotifyURL != "" {
+				notifyAt, notifyState = successAt, NotifyPending
+			}
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, mchid, out_refund_no, order_id, amount, reason, notify_url,
-			params_hash, status, created_at, success_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			params_hash, status, created_at, success_at, notify_at, notify_state)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			ON CONFLICT (mchid, out_refund_no) DO NOTHING`,
 			id, r.MchID, r.OutRefundNo, o.ID, r.Refund, r.Reason, r.NotifyURL, hash, status, db.Micros(tx.Now),
-			map[bool]int64{true: db.Micros(tx.Now)}[status == RefundSuccess])
+			successAt, notifyAt, notifyState)
 		if err != nil {
 			return err
 		}
@@ -196,6 +204,7 @@ func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRec
 			OrderID: rec.OrderID, MchID: rec.MchID, Amount: rec.Amount})
 	})
 	if err != nil {
+		s.logf("refund %s stays PROCESSING: credit store: %v", rec.ID, err)
 		return rec, nil
 	}
 	if h := s.Hooks.AfterCreditCommit; h != nil {
@@ -204,10 +213,15 @@ func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRec
 		}
 	}
 	if err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $1, success_at = $2 WHERE id = $3 AND status = $4`,
-			RefundSuccess, db.Micros(tx.Now), rec.ID, RefundProcessing)
+		// The refund notification falls due in the same statement, if the
+		// merchant asked for one.
+		_, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $1, success_at = $2,
+			notify_at = CASE WHEN notify_url <> '' THEN $2 ELSE CAST(0 AS BIGINT) END,
+			notify_state = CASE WHEN notify_url <> '' THEN $5 ELSE '' END
+			WHERE id = $3 AND status = $4`, RefundSuccess, db.Micros(tx.Now), rec.ID, RefundProcessing, NotifyPending)
 		return err
 	}); err != nil {
+		s.logf("refund %s stays PROCESSING: core store: %v", rec.ID, err)
 		return rec, nil
 	}
 	r, _, err := s.refundBy(ctx, rec.MchID, rec.OutRefundNo)

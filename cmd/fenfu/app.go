@@ -60,7 +60,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a.merchants = merchant.New(a.core, a.ids, a.clock)
 	a.consumers = consumer.New(a.core, a.credit, a.ids, a.clock)
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
-		IDs: a.ids, Clock: a.clock}
+		IDs: a.ids, Clock: a.clock, Log: log}
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, keys.Secret, a.codeURL)
 	return a, nil
 }
