@@ -31,6 +31,10 @@ type Merchant struct {
 	APIv3Key  string
 	NotifyURL string
 	CreatedAt time.Time
+	// Scheme is the scheme of the merchant's newest active key: responses
+	// and notifications to it are signed, and notifications encrypted, in
+	// that scheme's family.
+	Scheme scheme.Name
 }
 
 // Key states.
@@ -176,6 +180,16 @@ func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
 		return m, fenfu.Internal(err)
 	}
 	m.CreatedAt = db.Time(created)
+	var alg string
+	err = s.DB.QueryRowContext(ctx, `SELECT algorithm FROM merchant_keys WHERE mchid = $1 AND state = $2
+		ORDER BY created_at DESC LIMIT 1`, mchid, KeyActive).Scan(&alg)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return m, fenfu.Internal(err)
+	}
+	m.Scheme = scheme.RSA
+	if alg == "SM2" {
+		m.Scheme = scheme.SM2
+	}
 	return m, nil
 }
 

@@ -229,14 +229,24 @@ func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRec
 }
 
 func (s *Service) refundBy(ctx context.Context, mchid, outRefundNo string) (RefundRecord, string, error) {
+	return s.refundWhere(ctx, `mchid = $1 AND out_refund_no = $2`, mchid, outRefundNo)
+}
+
+// RefundByID returns a refund by refund_id, for the notification worker.
+func (s *Service) RefundByID(ctx context.Context, id string) (RefundRecord, error) {
+	r, _, err := s.refundWhere(ctx, `id = $1`, id)
+	return r, err
+}
+
+func (s *Service) refundWhere(ctx context.Context, where string, args ...any) (RefundRecord, string, error) {
 	var r RefundRecord
 	var hash string
 	var created, success int64
 	err := s.Core.QueryRowContext(ctx, `SELECT id, mchid, out_refund_no, order_id, amount, reason, status, params_hash, created_at, success_at
-		FROM refunds WHERE mchid = $1 AND out_refund_no = $2`, mchid, outRefundNo).Scan(
+		FROM refunds WHERE `+where, args...).Scan(
 		&r.ID, &r.MchID, &r.OutRefundNo, &r.OrderID, &r.Amount, &r.Reason, &r.Status, &hash, &created, &success)
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, "", fenfu.Errorf(fenfu.ResourceNotExists, "refund %s does not exist", outRefundNo)
+		return r, "", fenfu.Errorf(fenfu.ResourceNotExists, "refund does not exist")
 	}
 	if err != nil {
 		return r, "", fenfu.Internal(err)

@@ -11,6 +11,8 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close
 	//   POST /v3/refund/domestic/refunds
 	//   GET  /v3/refund/domestic/refunds/{out_refund_no}
+	//   GET  /v3/fenfu/notifications/{event_id}          delivery state and log (fenfu)
+	//   POST /v3/fenfu/notifications/{event_id}/resend   deliver again now (fenfu)
 	d.API.Register(mux)
 	// Consumer cashier:
 	//   GET  /q/{token}          the cashier page (JSON with ?format=json)

@@ -53,6 +53,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close", a.v3(a.closeOrder))
 	mux.Handle("POST /v3/refund/domestic/refunds", a.v3(a.createRefund))
 	mux.Handle("GET /v3/refund/domestic/refunds/{out_refund_no}", a.v3(a.queryRefund))
+	mux.Handle("GET /v3/fenfu/notifications/{event_id}", a.v3(a.notificationStatus))
+	mux.Handle("POST /v3/fenfu/notifications/{event_id}/resend", a.v3(a.resendNotification))
 }
 
 // request is an authenticated v3 request.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -18,7 +19,10 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/native"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
@@ -166,11 +170,44 @@ func testOfficialSDK(t *testing.T, engine db.Engine) {
 
 	client := sdkClient(t, in.base, m)
 	svc := native.NativeApiService{Client: client}
+
+	// The merchant's notify_url, served by the SDK's own notify handler.
+	pub, err := utils.LoadPublicKeyWithPath(m.PlatformPublicKeyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, err := notify.NewRSANotifyHandler(m.APIv3Key, verifiers.NewSHA256WithRSAPubkeyVerifier(m.PlatformPublicKeyID, *pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices := make(chan any, 8)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var tx payments.Transaction
+		var rf map[string]any
+		var target any = &tx
+		if strings.HasSuffix(r.URL.Path, "/refund") {
+			target = &rf
+		}
+		req, err := handler.ParseNotifyRequest(r.Context(), r, target)
+		if err != nil {
+			t.Errorf("the SDK refused fenfu's notification: %v", err)
+			w.WriteHeader(400)
+			return
+		}
+		if req.EventType == "TRANSACTION.SUCCESS" {
+			notices <- tx
+		} else {
+			notices <- rf
+		}
+		w.WriteHeader(204)
+	}))
+	defer hook.Close()
+	notifyURL := hook.URL + "/notify"
 	prepay := func(no string, total int64) string {
 		t.Helper()
 		resp, result, err := svc.Prepay(ctx, native.PrepayRequest{
 			Appid: core.String(m.AppID), Mchid: core.String(m.MchID), Description: core.String("Flat white"),
-			OutTradeNo: core.String(no), Attach: core.String("table 7"), NotifyUrl: core.String("https://shop.example/notify"),
+			OutTradeNo: core.String(no), Attach: core.String("table 7"), NotifyUrl: core.String(notifyURL),
 			TimeExpire: core.Time(time.Now().Add(time.Hour)),
 			Amount:     &native.Amount{Total: core.Int64(total), Currency: core.String("CNY")},
 		})
@@ -211,8 +248,20 @@ func testOfficialSDK(t *testing.T, engine db.Engine) {
 	if err != nil || *byID.OutTradeNo != "SDK-CREDIT-1" {
 		t.Fatalf("QueryOrderById = %v, %v", byID, err)
 	}
+	// The payment notification arrives and the SDK verifies and decrypts it.
+	select {
+	case n := <-notices:
+		ntx, ok := n.(payments.Transaction)
+		if !ok || *ntx.OutTradeNo != "SDK-CREDIT-1" || *ntx.TradeState != "SUCCESS" || *ntx.Amount.Total != 3200 ||
+			*ntx.TransactionId != *tx.TransactionId {
+			t.Fatalf("notification = %s", mustJSON(n))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no payment notification within 10 s")
+	}
 	refunds := refunddomestic.RefundsApiService{Client: client}
 	rf, _, err := refunds.Create(ctx, refunddomestic.CreateRequest{
+		NotifyUrl:  core.String(hook.URL + "/refund"),
 		OutTradeNo: core.String("SDK-CREDIT-1"), OutRefundNo: core.String("SDK-CREDIT-1-R1"), Reason: core.String("spilled"),
 		Amount: &refunddomestic.AmountReq{Refund: core.Int64(1200), Total: core.Int64(3200), Currency: core.String("CNY")},
 	})
@@ -223,7 +272,17 @@ func testOfficialSDK(t *testing.T, engine db.Engine) {
 		t.Fatalf("refund = %s", mustJSON(rf))
 	}
 	// A retry with the same out_refund_no refunds once.
+	select {
+	case n := <-notices:
+		nrf, ok := n.(map[string]any)
+		if !ok || nrf["refund_status"] != "SUCCESS" || nrf["out_refund_no"] != "SDK-CREDIT-1-R1" {
+			t.Fatalf("refund notification = %s", mustJSON(n))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no refund notification within 10 s")
+	}
 	if again, _, err := refunds.Create(ctx, refunddomestic.CreateRequest{
+		NotifyUrl:  core.String(hook.URL + "/refund"),
 		OutTradeNo: core.String("SDK-CREDIT-1"), OutRefundNo: core.String("SDK-CREDIT-1-R1"), Reason: core.String("spilled"),
 		Amount: &refunddomestic.AmountReq{Refund: core.Int64(1200), Total: core.Int64(3200), Currency: core.String("CNY")},
 	}); err != nil || *again.RefundId != *rf.RefundId {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu/metrics"
+	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/wxpay"
 )
@@ -108,10 +109,14 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		a.recoverLoop(bg)
+	}()
+	go func() {
+		defer wg.Done()
+		a.notifier(api).Run(bg)
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -132,6 +137,15 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		err = nil
 	}
 	return err
+}
+
+// notifier is the payment-notification worker of this server.
+func (a *app) notifier(api *wxpay.API) *notify.Worker {
+	return &notify.Worker{DB: a.core, Keys: a.keys, Merchants: a.merchants, Render: api.RenderNotification,
+		Clock: a.clock, IDs: a.ids, Log: a.log,
+		HTTP: &http.Client{Timeout: notify.DeliveryTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // a notify_url that redirects is not followed
+		}}}
 }
 
 func (a *app) recoverLoop(ctx context.Context) {

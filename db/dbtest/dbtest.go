@@ -91,3 +91,15 @@ func Open(tb testing.TB, engine db.Engine, store string, clock fenfu.Clock) *db.
 	}
 	return d
 }
+
+// SameServer returns a DSN for another database on the test PostgreSQL
+// server, e.g. to open a second handle to a test store.
+func SameServer(tb testing.TB, database string) string {
+	tb.Helper()
+	u, err := url.Parse(os.Getenv(EnvPostgres))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u.Path = "/" + database
+	return u.String()
+}

@@ -1,0 +1,298 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/scheme"
+)
+
+// Schedule is WeChat Pay's retry schedule: after the first attempt, which
+// is made as soon as the event happens, a failed delivery is retried after
+// these intervals — 15 retries over 24 h 4 m — and then given up.
+var Schedule = []time.Duration{
+	15 * time.Second, 15 * time.Second, 30 * time.Second, 3 * time.Minute, 10 * time.Minute, 20 * time.Minute,
+	30 * time.Minute, 30 * time.Minute, 30 * time.Minute, 60 * time.Minute, 3 * time.Hour, 3 * time.Hour,
+	3 * time.Hour, 6 * time.Hour, 6 * time.Hour,
+}
+
+// Delivery states, in notify_state.
+const (
+	Pending   = "PENDING"
+	Delivered = "DELIVERED"
+	Failed    = "FAILED"
+)
+
+// Kind is what a notification is about, and names its table.
+type Kind string
+
+// Kinds.
+const (
+	Transaction Kind = "transaction"
+	Refund      Kind = "refund"
+)
+
+var tables = map[Kind]string{Transaction: "orders", Refund: "refunds"}
+
+// Due is a row whose notification is due.
+type Due struct {
+	Kind      Kind
+	ID        string // order id (transaction_id) or refund id
+	MchID     string
+	NotifyURL string
+	Attempts  int
+	At        int64 // notify_at as seen; the claim compares against it
+}
+
+// EventID returns the notification's event id.
+func (d Due) EventID() string { return "EV-" + d.ID }
+
+// Event is a notification before encryption.
+type Event struct {
+	EventType    string // TRANSACTION.SUCCESS, REFUND.SUCCESS, …
+	Summary      string
+	OriginalType string // transaction or refund
+	CreateTime   time.Time
+	Plaintext    []byte // the object the query API returns
+}
+
+// Renderer renders a due row as its event; the protocol adapter supplies it.
+type Renderer func(ctx context.Context, d Due) (Event, error)
+
+// Worker delivers due notifications. Any number of workers, on any number
+// of nodes sharing the store, may run at once: a row is claimed by moving
+// its notify_at to a lease deadline with a compare-and-set, so each
+// attempt is made by one worker. A worker that dies mid-delivery loses its
+// lease, and the event is attempted again when the lease runs out.
+type Worker struct {
+	DB        *db.DB // the core store
+	Keys      *keyring.Keyring
+	Merchants *merchant.Service
+	Render    Renderer
+	Clock     fenfu.Clock
+	IDs       fenfu.IDs
+	HTTP      *http.Client
+	Log       *slog.Logger
+	Schedule  []time.Duration // default Schedule
+	Lease     time.Duration   // default 2 minutes
+	Batch     int             // rows claimed per round, default 100
+	Parallel  int             // deliveries at once, default 16
+}
+
+func (w *Worker) schedule() []time.Duration {
+	if w.Schedule != nil {
+		return w.Schedule
+	}
+	return Schedule
+}
+
+// Run delivers until ctx ends, looking for due rows every second.
+func (w *Worker) Run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		n, err := w.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.Log.Error("notify", "error", err)
+		}
+		if n > 0 && n >= w.batch() {
+			continue // more are due
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *Worker) batch() int {
+	if w.Batch > 0 {
+		return w.Batch
+	}
+	return 100
+}
+
+// RunOnce claims the rows due now and attempts each once. It returns how
+// many it attempted.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	now := w.Clock.Now()
+	var due []Due
+	for _, k := range []Kind{Transaction, Refund} {
+		rows, err := w.DB.QueryContext(ctx, `SELECT id, mchid, notify_url, notify_attempts, notify_at FROM `+tables[k]+`
+			WHERE notify_at > 0 AND notify_at <= $1 ORDER BY notify_at LIMIT $2`, db.Micros(now), w.batch())
+		if err != nil {
+			return 0, err
+		}
+		for rows.Next() {
+			d := Due{Kind: k}
+			if err := rows.Scan(&d.ID, &d.MchID, &d.NotifyURL, &d.Attempts, &d.At); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			due = append(due, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+	}
+	lease := w.Lease
+	if lease <= 0 {
+		lease = 2 * time.Minute
+	}
+	leaseUntil := db.Micros(now.Add(lease))
+	par := w.Parallel
+	if par <= 0 {
+		par = 16
+	}
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	n := 0
+	for _, d := range due {
+		res, err := w.DB.Exec(ctx, `UPDATE `+tables[d.Kind]+` SET notify_at = $1 WHERE id = $2 AND notify_at = $3`,
+			leaseUntil, d.ID, d.At)
+		if err != nil {
+			return n, err
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			continue // another worker has it
+		}
+		n++
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(d Due) {
+			defer func() { <-sem; wg.Done() }()
+			if err := w.attempt(ctx, d, leaseUntil); err != nil && ctx.Err() == nil {
+				w.Log.Error("notify", "event", d.EventID(), "error", err)
+			}
+		}(d)
+	}
+	wg.Wait()
+	return n, nil
+}
+
+// attempt delivers one claimed event once, logs the attempt and schedules
+// the next one, or marks the event delivered or given up.
+func (w *Worker) attempt(ctx context.Context, d Due, leaseUntil int64) error {
+	ev, err := w.Render(ctx, d)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	status, derr := w.deliver(ctx, d, ev)
+	latency := time.Since(start)
+	ok := derr == nil && (status == http.StatusOK || status == http.StatusNoContent)
+	errText := ""
+	if derr != nil {
+		errText = derr.Error()
+	} else if !ok {
+		errText = fmt.Sprintf("merchant answered HTTP %d; only 200 or 204 acknowledge", status)
+	}
+	now := w.Clock.Now()
+	attempts := d.Attempts + 1
+	next, state := int64(0), Delivered
+	if !ok {
+		sched := w.schedule()
+		if attempts > len(sched) {
+			state = Failed
+		} else {
+			next, state = db.Micros(now.Add(sched[attempts-1])), Pending
+		}
+	}
+	return w.DB.Update(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notify_log (event_id, attempt, mchid, event_type, notify_url, at,
+			http_status, latency_us, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+			d.EventID(), attempts, d.MchID, ev.EventType, d.NotifyURL, db.Micros(now), status, latency.Microseconds(), errText); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE `+tables[d.Kind]+` SET notify_at = $1, notify_state = $2, notify_attempts = $3
+			WHERE id = $4 AND notify_at = $5`, next, state, attempts, d.ID, leaseUntil)
+		return err
+	})
+}
+
+// envelope is the body of a v3 notification.
+type envelope struct {
+	ID           string   `json:"id"`
+	CreateTime   string   `json:"create_time"`
+	ResourceType string   `json:"resource_type"`
+	EventType    string   `json:"event_type"`
+	Summary      string   `json:"summary"`
+	Resource     Resource `json:"resource"`
+}
+
+// Body builds the notification body for a merchant: the resource encrypted
+// with its API v3 key (SM4-GCM for SM2 merchants), returned with the
+// scheme to sign it with.
+func (w *Worker) Body(ctx context.Context, d Due, ev Event) ([]byte, scheme.Name, error) {
+	m, err := w.Merchants.Get(ctx, d.MchID)
+	if err != nil {
+		return nil, "", err
+	}
+	alg := AES256GCM
+	if m.Scheme == scheme.SM2 {
+		alg = SM4GCM
+	}
+	res, err := Encrypt(alg, m.APIv3Key, w.IDs.Nonce(12), ev.OriginalType, ev.OriginalType, ev.Plaintext)
+	if err != nil {
+		return nil, "", err
+	}
+	body, err := json.Marshal(envelope{ID: d.EventID(), CreateTime: ev.CreateTime.In(fenfu.Shanghai).Format(time.RFC3339),
+		ResourceType: "encrypt-resource", EventType: ev.EventType, Summary: ev.Summary, Resource: res})
+	return body, m.Scheme, err
+}
+
+// DeliveryTimeout bounds one attempt.
+const DeliveryTimeout = 5 * time.Second
+
+func (w *Worker) deliver(ctx context.Context, d Due, ev Event) (int, error) {
+	body, sch, err := w.Body(ctx, d, ev)
+	if err != nil {
+		return 0, err
+	}
+	pk := w.Keys.Platform(sch)
+	ts := w.Clock.Now().Unix()
+	nonce := w.IDs.Nonce(32)
+	msg := []byte(strconv.FormatInt(ts, 10) + "\n" + nonce + "\n" + string(body) + "\n")
+	sig, err := scheme.Sign(pk.Key, msg)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, DeliveryTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.NotifyURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("notify_url %q: %w", d.NotifyURL, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Request-ID", w.IDs.New(fenfu.RequestID, w.Clock.Now()))
+	req.Header.Set("Wechatpay-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("Wechatpay-Nonce", nonce)
+	req.Header.Set("Wechatpay-Serial", pk.ID)
+	req.Header.Set("Wechatpay-Signature", encodeSig(sig))
+	req.Header.Set("Wechatpay-Signature-Type", string(pk.Scheme))
+	hc := w.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, nil
+}

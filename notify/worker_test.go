@@ -1,0 +1,292 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/wxpay"
+)
+
+// endpoint is a merchant's notify_url: it verifies each notification's
+// signature and decrypts it, and fails the first failN deliveries of each
+// event.
+type endpoint struct {
+	t      *testing.T
+	keys   *keyring.Keyring
+	apiv3  string
+	clock  fenfu.Clock
+	failN  int
+	mu     sync.Mutex
+	hits   map[string][]time.Time // event id → delivery times (fake clock)
+	events map[string]map[string]any
+}
+
+func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	ts, _ := strconv.ParseInt(r.Header.Get("Wechatpay-Timestamp"), 10, 64)
+	sig, _ := base64.StdEncoding.DecodeString(r.Header.Get("Wechatpay-Signature"))
+	pk := e.keys.Platform(scheme.Name(r.Header.Get("Wechatpay-Signature-Type")))
+	if r.Header.Get("Wechatpay-Serial") != pk.ID ||
+		scheme.Verify(scheme.Public(pk.Key), wxpay.ResponseMessage(ts, r.Header.Get("Wechatpay-Nonce"), body), sig) != nil {
+		e.t.Errorf("notification signature does not verify")
+		w.WriteHeader(401)
+		return
+	}
+	var env struct {
+		ID        string          `json:"id"`
+		EventType string          `json:"event_type"`
+		Resource  notify.Resource `json:"resource"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		e.t.Errorf("notification body: %v", err)
+	}
+	pt, err := notify.Decrypt(env.Resource, e.apiv3)
+	if err != nil {
+		e.t.Errorf("decrypt: %v", err)
+	}
+	var obj map[string]any
+	_ = json.Unmarshal(pt, &obj)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.hits[env.ID] = append(e.hits[env.ID], e.clock.Now())
+	e.events[env.ID] = obj
+	if len(e.hits[env.ID]) <= e.failN {
+		http.Error(w, `{"code":"FAIL","message":"失败"}`, 500)
+		return
+	}
+	w.WriteHeader(204)
+}
+
+type env struct {
+	core, credit *db.DB
+	pay          *pay.Service
+	api          *wxpay.API
+	keys         *keyring.Keyring
+	m            merchant.Sandbox
+	ms           *merchant.Service
+	consumer     string
+	clock        *fenfu.FakeClock
+	ep           *endpoint
+	url          string
+}
+
+func newEnv(t *testing.T, engine db.Engine, failN int) *env {
+	t.Helper()
+	ctx := context.Background()
+	clock := fenfu.NewFakeClock(time.Now())
+	core := dbtest.Open(t, engine, "core", clock)
+	cr := dbtest.Open(t, engine, "credit", clock)
+	keys, err := keyring.Load(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := &fenfu.RandomIDs{}
+	ms := merchant.New(core, ids, clock)
+	m, err := ms.CreateSandbox(ctx, "shop", scheme.RSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner(keys.Secret), IDs: ids, Clock: clock}
+	c, _, err := consumer.New(core, cr, ids, clock).Create(ctx, consumer.NewConsumer{CreditLimit: 1 << 40, Rating: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &endpoint{t: t, keys: keys, apiv3: m.APIv3Key, clock: clock, failN: failN, hits: map[string][]time.Time{}, events: map[string]map[string]any{}}
+	srv := httptest.NewServer(ep)
+	t.Cleanup(srv.Close)
+	api := &wxpay.API{Pay: ps, Merchants: ms, Keys: keys, Clock: clock, IDs: ids, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &env{core: core, credit: cr, pay: ps, api: api, keys: keys, m: m, ms: ms, consumer: c.ID, clock: clock, ep: ep, url: srv.URL}
+}
+
+func (e *env) worker(d *db.DB) *notify.Worker {
+	return &notify.Worker{DB: d, Keys: e.keys, Merchants: e.ms, Render: e.api.RenderNotification, Clock: e.clock,
+		IDs: &fenfu.RandomIDs{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// paid creates and pays an order whose notify_url is the endpoint.
+func (e *env) paid(t *testing.T, no string) pay.Order {
+	t.Helper()
+	ctx := context.Background()
+	o, err := e.pay.CreateNative(ctx, pay.NativeOrder{MchID: e.m.MchID, AppID: e.m.AppID, Description: "tea", OutTradeNo: no,
+		NotifyURL: e.url + "/notify", Total: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err = e.pay.Pay(ctx, o.Token, e.consumer, pay.ChannelCredit); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestRetrySchedule(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine, 3) // fails three times, then acknowledges
+			o := e.paid(t, "notify-0001")
+			start := e.clock.Now()
+			w := e.worker(e.core)
+			// Step the fake clock a second at a time through the first two
+			// minutes; restart the worker (a new instance on a new store
+			// handle) half way.
+			for i := range 120 {
+				if i == 40 {
+					d2, err := db.Open(ctx, "core", dsnOf(t, e.core), e.clock, db.Options{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer d2.Close()
+					w = e.worker(d2)
+				}
+				if _, err := w.RunOnce(ctx); err != nil {
+					t.Fatal(err)
+				}
+				e.clock.Advance(time.Second)
+			}
+			ev := "EV-" + o.ID
+			var offsets []time.Duration
+			for _, at := range e.ep.hits[ev] {
+				offsets = append(offsets, at.Sub(start).Round(time.Second))
+			}
+			want := []time.Duration{0, 15 * time.Second, 30 * time.Second, 60 * time.Second}
+			if fmt.Sprint(offsets) != fmt.Sprint(want) {
+				t.Fatalf("deliveries at %v, want %v (15s, 15s, 30s after each failure)", offsets, want)
+			}
+			// Delivered: nothing more, ever.
+			e.clock.Advance(48 * time.Hour)
+			if n, _ := w.RunOnce(ctx); n != 0 || len(e.ep.hits[ev]) != 4 {
+				t.Fatalf("after delivery: %d more attempts, %d hits", n, len(e.ep.hits[ev]))
+			}
+			if got := e.ep.events[ev]; got["trade_state"] != "SUCCESS" || got["out_trade_no"] != "notify-0001" {
+				t.Fatalf("decrypted resource = %v", got)
+			}
+			st, err := notify.Lookup(ctx, e.core, e.m.MchID, ev)
+			if err != nil || st.State != notify.Delivered || len(st.Attempts) != 4 || st.Attempts[0].HTTPStatus != 500 ||
+				st.Attempts[3].HTTPStatus != 204 {
+				t.Fatalf("delivery log = %+v, %v", st, err)
+			}
+		})
+	}
+}
+
+func TestGiveUpAfterSchedule(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, db.SQLite, 1000) // never acknowledges
+	o := e.paid(t, "notify-never")
+	start := e.clock.Now()
+	w := e.worker(e.core)
+	var total time.Duration
+	for _, d := range notify.Schedule {
+		total += d
+	}
+	for e.clock.Now().Sub(start) <= total+time.Minute {
+		if _, err := w.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(5 * time.Second)
+	}
+	ev := "EV-" + o.ID
+	if n := len(e.ep.hits[ev]); n != 1+len(notify.Schedule) {
+		t.Fatalf("%d attempts, want %d", n, 1+len(notify.Schedule))
+	}
+	last := e.ep.hits[ev][len(e.ep.hits[ev])-1].Sub(start)
+	if last < total || last > total+10*time.Second {
+		t.Fatalf("last attempt at %v, want about %v (24h4m)", last, total)
+	}
+	st, _ := notify.Lookup(ctx, e.core, e.m.MchID, ev)
+	if st.State != notify.Failed {
+		t.Fatalf("state %s, want FAILED", st.State)
+	}
+	// A resend is one more attempt.
+	e.ep.failN = 0
+	if err := notify.Resend(ctx, e.core, e.clock, e.m.MchID, ev); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := w.RunOnce(ctx); n != 1 {
+		t.Fatalf("resend made %d attempts", n)
+	}
+	if st, _ = notify.Lookup(ctx, e.core, e.m.MchID, ev); st.State != notify.Delivered {
+		t.Fatalf("after resend state %s", st.State)
+	}
+}
+
+// TestTwoWorkersDeliverOnce runs two workers, each on its own handle to one
+// store, against many due events at once: each event is delivered once.
+func TestTwoWorkersDeliverOnce(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine, 0)
+			const n = 60
+			for i := range n {
+				e.paid(t, fmt.Sprintf("twice-%04d", i))
+			}
+			d2, err := db.Open(ctx, "core", dsnOf(t, e.core), e.clock, db.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d2.Close()
+			workers := []*notify.Worker{e.worker(e.core), e.worker(d2)}
+			var wg sync.WaitGroup
+			for _, w := range workers {
+				w.Batch = 7 // many small rounds, so the two interleave
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 30 {
+						if _, err := w.RunOnce(ctx); err != nil {
+							t.Error(err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if len(e.ep.hits) != n {
+				t.Fatalf("%d events delivered, want %d", len(e.ep.hits), n)
+			}
+			for ev, h := range e.ep.hits {
+				if len(h) != 1 {
+					t.Fatalf("%s delivered %d times", ev, len(h))
+				}
+			}
+		})
+	}
+}
+
+// dsnOf finds the DSN a test store was opened with, to open a second
+// handle to it as another node would.
+func dsnOf(t *testing.T, d *db.DB) string {
+	t.Helper()
+	if d.Engine == db.SQLite {
+		var file string
+		if err := d.R.QueryRow(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	var name string
+	if err := d.R.QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	return dbtest.SameServer(t, name)
+}

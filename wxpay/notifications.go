@@ -1,0 +1,86 @@
+package wxpay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/pay"
+)
+
+// refundNotice is the plaintext of a REFUND.* notification.
+type refundNotice struct {
+	MchID               string `json:"mchid"`
+	TransactionID       string `json:"transaction_id"`
+	OutTradeNo          string `json:"out_trade_no"`
+	RefundID            string `json:"refund_id"`
+	OutRefundNo         string `json:"out_refund_no"`
+	RefundStatus        string `json:"refund_status"`
+	SuccessTime         string `json:"success_time,omitempty"`
+	UserReceivedAccount string `json:"user_received_account"`
+	Amount              struct {
+		Total       int64 `json:"total"`
+		Refund      int64 `json:"refund"`
+		PayerTotal  int64 `json:"payer_total"`
+		PayerRefund int64 `json:"payer_refund"`
+	} `json:"amount"`
+}
+
+// RenderNotification renders a due notification as WeChat Pay does: for a
+// payment, the transaction object as the query API returns it at the
+// moment of payment (trade_state SUCCESS, even if refunds came since); for
+// a refund, the refund notification object.
+func (a *API) RenderNotification(ctx context.Context, d notify.Due) (notify.Event, error) {
+	switch d.Kind {
+	case notify.Transaction:
+		o, err := a.Pay.Get(ctx, d.ID)
+		if err != nil {
+			return notify.Event{}, err
+		}
+		snap := o
+		snap.State, snap.Refunded = pay.Success, 0
+		b, err := json.Marshal(a.TransactionOf(snap))
+		if err != nil {
+			return notify.Event{}, err
+		}
+		return notify.Event{EventType: "TRANSACTION.SUCCESS", Summary: "支付成功", OriginalType: "transaction",
+			CreateTime: o.PaidAt, Plaintext: b}, nil
+	case notify.Refund:
+		r, err := a.Pay.RefundByID(ctx, d.ID)
+		if err != nil {
+			return notify.Event{}, err
+		}
+		obj := RefundOf(r)
+		n := refundNotice{MchID: r.MchID, TransactionID: r.OrderID, OutTradeNo: r.Order.OutTradeNo, RefundID: r.ID,
+			OutRefundNo: r.OutRefundNo, RefundStatus: r.Status, SuccessTime: obj.SuccessTime,
+			UserReceivedAccount: obj.UserReceivedAccount}
+		n.Amount.Total, n.Amount.Refund, n.Amount.PayerTotal, n.Amount.PayerRefund = r.Order.Total, r.Amount, r.Order.Total, r.Amount
+		b, err := json.Marshal(n)
+		if err != nil {
+			return notify.Event{}, err
+		}
+		return notify.Event{EventType: "REFUND." + r.Status, Summary: "退款成功", OriginalType: "refund",
+			CreateTime: r.SuccessAt, Plaintext: b}, nil
+	}
+	return notify.Event{}, fmt.Errorf("wxpay: unknown notification kind %q", d.Kind)
+}
+
+// notificationStatus answers GET /v3/fenfu/notifications/{event_id}: the
+// event's delivery state and every attempt (a fenfu extension).
+func (a *API) notificationStatus(ctx context.Context, r *request) (int, any, error) {
+	s, err := notify.Lookup(ctx, a.Pay.Core, r.MchID, r.PathValue("event_id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, s, nil
+}
+
+// resendNotification answers POST /v3/fenfu/notifications/{event_id}/resend.
+func (a *API) resendNotification(ctx context.Context, r *request) (int, any, error) {
+	if err := notify.Resend(ctx, a.Pay.Core, a.Clock, r.MchID, r.PathValue("event_id")); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
