@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/emmansun/gmsm v0.44.1
+	github.com/go-pay/gopay v1.5.123
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/wechatpay-apiv3/wechatpay-go v0.2.21
 	modernc.org/sqlite v1.62.0
@@ -12,6 +13,9 @@ require (
 
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/go-pay/crypto v0.0.3 // indirect
+	github.com/go-pay/util v0.0.4 // indirect
+	github.com/go-pay/xlog v0.0.3 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect

@@ -29,6 +29,7 @@ type Merchant struct {
 	Name      string
 	Env       string // "sandbox" or "production"
 	APIv3Key  string
+	APIv2Key  string // empty: the merchant has no v2 (XML) access
 	NotifyURL string
 	CreatedAt time.Time
 	// Scheme is the scheme of the merchant's newest active key: responses
@@ -171,8 +172,8 @@ func (s *Service) Get(ctx context.Context, mchid string) (Merchant, error) {
 func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
 	var m Merchant
 	var created int64
-	err := s.DB.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, notify_url, created_at FROM merchants WHERE mchid = $1`, mchid).
-		Scan(&m.MchID, &m.AppID, &m.Name, &m.Env, &m.APIv3Key, &m.NotifyURL, &created)
+	err := s.DB.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, apiv2_key, notify_url, created_at FROM merchants WHERE mchid = $1`, mchid).
+		Scan(&m.MchID, &m.AppID, &m.Name, &m.Env, &m.APIv3Key, &m.APIv2Key, &m.NotifyURL, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
 	}
@@ -191,6 +192,29 @@ func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
 		m.Scheme = scheme.SM2
 	}
 	return m, nil
+}
+
+// SetAPIv2Key sets (or, with an empty key, generates) a merchant's API v2
+// key and returns it. The previous key stops working at once on this node
+// and within a few seconds on others.
+func (s *Service) SetAPIv2Key(ctx context.Context, mchid, key string) (string, error) {
+	if key == "" {
+		key = s.IDs.Nonce(32)
+	}
+	if len(key) != 32 {
+		return "", fenfu.FieldError("apiv2_key", "the API v2 key must be 32 characters")
+	}
+	res, err := s.DB.Exec(ctx, `UPDATE merchants SET apiv2_key = $1 WHERE mchid = $2`, key, mchid)
+	if err != nil {
+		return "", fenfu.Internal(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
+	}
+	s.mu.Lock()
+	delete(s.merchants, mchid)
+	s.mu.Unlock()
+	return key, nil
 }
 
 // PublicKey returns the active public key a merchant registered under

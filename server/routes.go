@@ -14,6 +14,10 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   GET  /v3/fenfu/notifications/{event_id}          delivery state and log (fenfu)
 	//   POST /v3/fenfu/notifications/{event_id}/resend   deliver again now (fenfu)
 	d.API.Register(mux)
+	// Merchant API, WeChat Pay v2 (XML, MD5 or HMAC-SHA256 sign):
+	//   POST /pay/unifiedorder, /pay/orderquery, /pay/closeorder,
+	//        /secapi/pay/refund, /pay/refundquery
+	d.API.RegisterV2(mux)
 	// Consumer cashier:
 	//   GET  /q/{token}          the cashier page (JSON with ?format=json)
 	//   GET  /q/{token}.png      the QR code

@@ -113,6 +113,30 @@ func (a *app) provisionSandbox(ctx context.Context, name string, sch scheme.Name
 		APIv3Key: m.APIv3Key, PlatformPublicKeyPath: abs(pk.PublicKeyPath), PlatformPublicKeyID: pk.ID}, nil
 }
 
+func cmdMerchantSetV2Key(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("merchant set-v2-key", stderr)
+	mchid := fs.String("mchid", "", "the merchant")
+	key := fs.String("key", "", "the new 32-character key (generated if empty)")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *mchid == "" {
+		fmt.Fprintln(stderr, "usage: fenfu merchant set-v2-key --mchid M [--key K]")
+		return errUsage
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	k, err := a.merchants.SetAPIv2Key(ctx, *mchid, *key)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, map[string]string{"mchid": *mchid, "apiv2_key": k})
+}
+
 func cmdConsumerCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig(getenv)
 	fs := cfg.flags("consumer create", stderr)

@@ -44,6 +44,7 @@ Commands:
   migrate            apply the database migrations of both stores
   sandbox merchant   provision a sandbox merchant with fresh keys (prints JSON)
   sandbox pay        pay a code_url as a consumer: --consumer ID --channel credit|balance CODE_URL
+  merchant set-v2-key  set (or generate) a merchant's API v2 key for the XML API: --mchid M [--key K] (prints JSON)
   consumer create    create a consumer: --credit-limit FEN --rating A|B|C|D --balance FEN (prints JSON)
   verify             prove the books of both stores; non-zero exit names the first problem
   recover            settle payments and refunds interrupted between the two stores
@@ -65,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errUsage
 	}
 	cmd, rest := args[0], args[1:]
-	if (cmd == "sandbox" || cmd == "consumer") && len(rest) > 0 {
+	if (cmd == "sandbox" || cmd == "consumer" || cmd == "merchant") && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	var err error
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdSandboxMerchant(ctx, rest, getenv, stdout, stderr)
 	case "sandbox pay":
 		err = cmdSandboxPay(ctx, rest, getenv, stdout, stderr)
+	case "merchant set-v2-key":
+		err = cmdMerchantSetV2Key(ctx, rest, getenv, stdout, stderr)
 	case "consumer create":
 		err = cmdConsumerCreate(ctx, rest, getenv, stdout, stderr)
 	case "verify":

@@ -89,7 +89,7 @@ func (in *instance) cli(args ...string) (string, error) {
 	full := append([]string{}, args...)
 	// Subcommand words first, then the store flags, then the rest.
 	n := 1
-	if args[0] == "sandbox" || args[0] == "consumer" {
+	if args[0] == "sandbox" || args[0] == "consumer" || args[0] == "merchant" {
 		n = 2
 	}
 	full = append(append(append([]string{}, args[:n]...), in.args...), args[n:]...)
