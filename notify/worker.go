@@ -66,6 +66,10 @@ type Event struct {
 	OriginalType string // transaction or refund
 	CreateTime   time.Time
 	Plaintext    []byte // the object the query API returns
+	// V2, when set, makes this an API v2 notification: these parameters
+	// are sent as XML, signed with the merchant's API v2 key (MD5), and
+	// acknowledged by <return_code>SUCCESS</return_code>.
+	V2 map[string]string
 }
 
 // Renderer renders a due row as its event; the protocol adapter supplies it.
@@ -89,6 +93,7 @@ type Worker struct {
 	Lease     time.Duration   // default 2 minutes
 	Batch     int             // rows claimed per round, default 100
 	Parallel  int             // deliveries at once, default 16
+	V2        V2Codec         // for orders made through API v2
 }
 
 func (w *Worker) schedule() []time.Duration {
@@ -192,14 +197,25 @@ func (w *Worker) attempt(ctx context.Context, d Due, leaseUntil int64) error {
 		return err
 	}
 	start := time.Now()
-	status, derr := w.deliver(ctx, d, ev)
-	latency := time.Since(start)
-	ok := derr == nil && (status == http.StatusOK || status == http.StatusNoContent)
+	var status int
+	var derr error
+	var ok bool
 	errText := ""
+	if ev.V2 != nil {
+		status, ok, derr = w.deliverV2(ctx, d, ev)
+		if derr == nil && !ok {
+			errText = fmt.Sprintf("merchant answered HTTP %d without <return_code>SUCCESS</return_code>", status)
+		}
+	} else {
+		status, derr = w.deliver(ctx, d, ev)
+		ok = derr == nil && (status == http.StatusOK || status == http.StatusNoContent)
+		if derr == nil && !ok {
+			errText = fmt.Sprintf("merchant answered HTTP %d; only 200 or 204 acknowledge", status)
+		}
+	}
+	latency := time.Since(start)
 	if derr != nil {
 		errText = derr.Error()
-	} else if !ok {
-		errText = fmt.Sprintf("merchant answered HTTP %d; only 200 or 204 acknowledge", status)
 	}
 	now := w.Clock.Now()
 	attempts := d.Attempts + 1

@@ -110,6 +110,7 @@ type Order struct {
 	UpdatedAt   time.Time
 	PaidAt      time.Time
 	ClosedAt    time.Time
+	API         string // "v3" or "v2"
 	Token       string // the signed QR token (derived, not stored)
 }
 
@@ -185,6 +186,9 @@ type NativeOrder struct {
 	LimitPay    []string
 	Total       int64
 	Currency    string
+	// API is the protocol the order came through, "v3" (default) or
+	// "v2"; its notification is sent in that protocol.
+	API string
 }
 
 var (
@@ -267,12 +271,15 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 	}
 	id := s.IDs.New(fenfu.TransactionID, now)
 	createdAt := now
+	if r.API == "" {
+		r.API = "v3"
+	}
 	res, err := s.Core.Exec(ctx, `INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach,
-		notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at)
-		VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)
+		notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at, api)
+		VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15)
 		ON CONFLICT (mchid, out_trade_no) DO NOTHING`,
 		id, r.MchID, r.OutTradeNo, r.AppID, r.Description, r.Attach, r.NotifyURL, strings.Join(r.LimitPay, ","),
-		r.Total, r.Currency, hash, NotPay, db.Micros(createdAt), db.Micros(expires))
+		r.Total, r.Currency, hash, NotPay, db.Micros(createdAt), db.Micros(expires), r.API)
 	if err != nil {
 		return Order{}, fenfu.Internal(err)
 	}
@@ -282,7 +289,7 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		// The order is exactly what was written; no need to read it back.
 		o := Order{ID: id, MchID: r.MchID, OutTradeNo: r.OutTradeNo, AppID: r.AppID, TradeType: "NATIVE",
 			Description: r.Description, Attach: r.Attach, NotifyURL: r.NotifyURL, LimitPay: r.LimitPay, Total: r.Total,
-			Currency: r.Currency, State: NotPay, CreatedAt: db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
+			Currency: r.Currency, State: NotPay, API: r.API, CreatedAt: db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
 			UpdatedAt: db.Time(db.Micros(createdAt))}
 		o.Token = s.token(o)
 		return o, nil
@@ -318,7 +325,7 @@ func (s *Service) token(o Order) string {
 }
 
 const orderCols = `id, mchid, out_trade_no, appid, trade_type, description, attach, notify_url, limit_pay, total, currency,
-	state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at, updated_at, paid_at, closed_at`
+	state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at, updated_at, paid_at, closed_at, api`
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -331,7 +338,7 @@ func (s *Service) getBy(ctx context.Context, q queryer, where string, args ...an
 	err := q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+where, args...).Scan(
 		&o.ID, &o.MchID, &o.OutTradeNo, &o.AppID, &o.TradeType, &o.Description, &o.Attach, &o.NotifyURL, &limit,
 		&o.Total, &o.Currency, &o.State, &o.Channel, &o.ConsumerID, &o.AttemptID, &o.Refunded, &o.RefundCount,
-		&created, &expires, &updated, &paid, &closed)
+		&created, &expires, &updated, &paid, &closed, &o.API)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
 	}

@@ -41,12 +41,23 @@ func (a *API) RenderNotification(ctx context.Context, d notify.Due) (notify.Even
 		}
 		snap := o
 		snap.State, snap.Refunded = pay.Success, 0
+		ev := notify.Event{EventType: "TRANSACTION.SUCCESS", Summary: "支付成功", OriginalType: "transaction", CreateTime: o.PaidAt}
+		if o.API == "v2" {
+			// v2's payment notification: the order query's fields, with
+			// return_code and result_code SUCCESS.
+			ev.V2 = a.V2Transaction(snap)
+			delete(ev.V2, "trade_state")
+			delete(ev.V2, "trade_state_desc")
+			ev.V2["return_code"], ev.V2["result_code"] = "SUCCESS", "SUCCESS"
+			ev.V2["appid"], ev.V2["mch_id"] = o.AppID, o.MchID
+			return ev, nil
+		}
 		b, err := json.Marshal(a.TransactionOf(snap))
 		if err != nil {
 			return notify.Event{}, err
 		}
-		return notify.Event{EventType: "TRANSACTION.SUCCESS", Summary: "支付成功", OriginalType: "transaction",
-			CreateTime: o.PaidAt, Plaintext: b}, nil
+		ev.Plaintext = b
+		return ev, nil
 	case notify.Refund:
 		r, err := a.Pay.RefundByID(ctx, d.ID)
 		if err != nil {

@@ -138,7 +138,7 @@ func (a *API) v2UnifiedOrder(ctx context.Context, mchid string, p map[string]str
 		return nil, err
 	}
 	n := pay.NativeOrder{MchID: mchid, AppID: p["appid"], Description: p["body"], OutTradeNo: p["out_trade_no"],
-		Attach: p["attach"], NotifyURL: p["notify_url"], GoodsTag: p["goods_tag"], Total: total, Currency: p["fee_type"]}
+		Attach: p["attach"], NotifyURL: p["notify_url"], GoodsTag: p["goods_tag"], Total: total, Currency: p["fee_type"], API: "v2"}
 	if p["limit_pay"] == "no_credit" {
 		n.LimitPay = []string{"no_credit"}
 	}

@@ -52,6 +52,20 @@ func SignV2(params map[string]string, key, signType string) string {
 	return strings.ToUpper(hex.EncodeToString(sum))
 }
 
+// V2Codec is API v2's wire format for the notification worker.
+type V2Codec struct{}
+
+// Sign signs v2 parameters.
+func (V2Codec) Sign(params map[string]string, key, signType string) string {
+	return SignV2(params, key, signType)
+}
+
+// Encode writes v2 XML.
+func (V2Codec) Encode(params map[string]string) []byte { return EncodeV2(params) }
+
+// Parse reads v2 XML.
+func (V2Codec) Parse(body []byte) (map[string]string, error) { return ParseV2(body) }
+
 // MaxV2Fields bounds the parameters of a v2 request.
 const MaxV2Fields = 64
 

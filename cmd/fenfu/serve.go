@@ -142,7 +142,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 // notifier is the payment-notification worker of this server.
 func (a *app) notifier(api *wxpay.API) *notify.Worker {
 	return &notify.Worker{DB: a.core, Keys: a.keys, Merchants: a.merchants, Render: api.RenderNotification,
-		Clock: a.clock, IDs: a.ids, Log: a.log,
+		Clock: a.clock, IDs: a.ids, Log: a.log, V2: wxpay.V2Codec{},
 		HTTP: &http.Client{Timeout: notify.DeliveryTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a notify_url that redirects is not followed
 		}}}

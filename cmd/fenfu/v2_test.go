@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
@@ -35,6 +40,28 @@ func testGopayV2(t *testing.T, engine db.Engine) {
 	}
 	in.mustCLI(&cons, "consumer", "create", "--credit-limit", "100000", "--rating", "A", "--balance", "0")
 
+	// The merchant's v2 notify_url, parsed and verified by gopay; it
+	// refuses the first delivery, then acknowledges.
+	notices := make(chan gopay.BodyMap, 4)
+	var hits atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bm, err := wechat.ParseNotifyToBodyMap(r)
+		if err != nil {
+			t.Errorf("gopay cannot parse the v2 notification: %v", err)
+			return
+		}
+		if ok, err := wechat.VerifySign(k.Key, wechat.SignType_MD5, bm); !ok || err != nil {
+			t.Errorf("gopay does not accept the v2 notification sign: %v", err)
+		}
+		if hits.Add(1) == 1 {
+			_, _ = w.Write([]byte((&wechat.NotifyResponse{ReturnCode: "FAIL", ReturnMsg: "busy"}).ToXmlString()))
+			return
+		}
+		notices <- bm
+		_, _ = w.Write([]byte((&wechat.NotifyResponse{ReturnCode: "SUCCESS", ReturnMsg: "OK"}).ToXmlString()))
+	}))
+	defer hook.Close()
+
 	c := wechat.NewClient(m.AppID, m.MchID, k.Key, true)
 	c.BaseURL = in.base + "/"
 	verify := func(signType string, rsp any) {
@@ -47,7 +74,7 @@ func testGopayV2(t *testing.T, engine db.Engine) {
 
 	bm := gopay.BodyMap{}
 	bm.Set("nonce_str", "v2nonce0001").Set("body", "Green tea").Set("out_trade_no", "V2-ORDER-1").Set("total_fee", 1800).
-		Set("spbill_create_ip", "127.0.0.1").Set("notify_url", "https://shop.example/v2/notify").Set("trade_type", "NATIVE").
+		Set("spbill_create_ip", "127.0.0.1").Set("notify_url", hook.URL+"/v2/notify").Set("trade_type", "NATIVE").
 		Set("product_id", "tea-1").Set("sign_type", wechat.SignType_MD5)
 	uo, err := c.UnifiedOrder(ctx, bm)
 	if err != nil {
@@ -70,6 +97,39 @@ func testGopayV2(t *testing.T, engine db.Engine) {
 		t.Fatalf("orderquery = %+v", qr)
 	}
 	verify(wechat.SignType_HMAC_SHA256, qrBm) // the whole response, as gopay advises
+	// The v2 payment notification: refused once, delivered again 15 s
+	// later by WeChat's schedule — too long to wait here, so resend it.
+	deadline := time.Now().Add(10 * time.Second)
+	for hits.Load() < 1 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	var st struct {
+		State    string `json:"state"`
+		Attempts []struct {
+			Error string `json:"error"`
+		} `json:"attempts"`
+	}
+	sdk := sdkClient(t, in.base, m)
+	res, err := sdk.Get(ctx, "https://api.mch.weixin.qq.com/v3/fenfu/notifications/EV-"+qr.TransactionId)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(res.Response.Body).Decode(&st)
+	if st.State != "PENDING" || len(st.Attempts) != 1 || !strings.Contains(st.Attempts[0].Error, "return_code") {
+		t.Fatalf("after a refused delivery: %+v", st)
+	}
+	if _, err := sdk.Post(ctx, "https://api.mch.weixin.qq.com/v3/fenfu/notifications/EV-"+qr.TransactionId+"/resend", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-notices:
+		if n.GetString("result_code") != "SUCCESS" || n.GetString("out_trade_no") != "V2-ORDER-1" || n.GetString("total_fee") != "1800" ||
+			n.GetString("transaction_id") != qr.TransactionId || n.GetString("time_end") == "" {
+			t.Fatalf("v2 notification = %v", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no v2 notification after resend")
+	}
 
 	rb := gopay.BodyMap{}
 	rb.Set("nonce_str", "v2nonce0003").Set("out_trade_no", "V2-ORDER-1").Set("out_refund_no", "V2-REFUND-1").
