@@ -40,7 +40,8 @@ type API struct {
 	Clock     fenfu.Clock
 	IDs       fenfu.IDs
 	Log       *slog.Logger
-	Nonces    *NonceCache
+	Nonces    Nonces       // replay protection
+	Limits    *RateLimiter // per-merchant request rate; nil for none
 	// PublicURL is the base of code_url, e.g. https://pay.example.com.
 	PublicURL func() string
 }
@@ -141,7 +142,14 @@ func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) 
 	if err := scheme.Verify(key, msg, auth.Signature); err != nil {
 		return auth, signError("signature does not verify with the key of serial_no %s over METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n", auth.SerialNo)
 	}
-	if !a.Nonces.Use(auth.MchID, auth.NonceStr, now) {
+	if !a.Limits.Allow(auth.MchID, now) {
+		return auth, rateLimited(auth.MchID)
+	}
+	fresh, err := a.Nonces.Use(r.Context(), auth.MchID, auth.NonceStr, now)
+	if err != nil {
+		return auth, fenfu.Internal(err)
+	}
+	if !fresh {
 		return auth, signError("nonce_str %s was already used; every request needs a fresh nonce", auth.NonceStr)
 	}
 	return auth, nil

@@ -27,6 +27,7 @@ import (
 )
 
 type harness struct {
+	api    *wxpay.API
 	srv    *httptest.Server
 	client *wxpay.Client
 	m      merchant.Sandbox
@@ -53,7 +54,8 @@ func newHarnessScheme(t *testing.T, sch scheme.Name) *harness {
 	ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner(keys.Secret), IDs: ids, Clock: clock}
 	h := &harness{m: m, keys: keys}
 	api := &wxpay.API{Pay: ps, Merchants: ms, Keys: keys, Clock: clock, IDs: ids, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Nonces: wxpay.NewNonceCache(), PublicURL: func() string { return h.srv.URL }}
+		Nonces: wxpay.MemoryNonces(), PublicURL: func() string { return h.srv.URL }}
+	h.api = api
 	mux := http.NewServeMux()
 	api.Register(mux)
 	h.srv = httptest.NewServer(mux)
@@ -61,6 +63,13 @@ func newHarnessScheme(t *testing.T, sch scheme.Name) *harness {
 	h.client = &wxpay.Client{BaseURL: h.srv.URL, MchID: m.MchID, SerialNo: m.SerialNo, Key: m.PrivateKey,
 		PlatformKey: scheme.Public(keys.Platform(sch).Key), PlatformKeyID: keys.Platform(sch).ID, IDs: ids}
 	return h
+}
+
+// limit sets the per-merchant rate limit, once.
+func (h *harness) limit(rate, burst float64) {
+	if h.api.Limits == nil {
+		h.api.Limits = &wxpay.RateLimiter{Rate: rate, Burst: burst}
+	}
 }
 
 func (h *harness) order(no string) map[string]any {
@@ -263,5 +272,82 @@ func TestSM2Merchant(t *testing.T) {
 	rsaView.PlatformKey, rsaView.PlatformKeyID = scheme.Public(h.keys.RSA.Key), h.keys.RSA.ID
 	if st, eb := h.rawWith(t, &rsaView, "POST", "/v3/pay/transactions/native", body, a); st != 401 || !strings.Contains(eb.Message, "SM2 key") {
 		t.Fatalf("scheme mismatch: %d %+v", st, eb)
+	}
+}
+
+// TestStoreNoncesAcrossNodes: a nonce used on one node is refused on
+// another sharing the store, until it leaves the replay window.
+func TestStoreNoncesAcrossNodes(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			dsn := dbtest.DSN(t, engine, "core")
+			open := func() *db.DB {
+				d, err := db.Open(ctx, "core", dsn, fenfu.SystemClock{}, db.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { d.Close() })
+				if _, err := d.Migrate(ctx); err != nil {
+					t.Fatal(err)
+				}
+				return d
+			}
+			a, b := &wxpay.StoreNonces{DB: open()}, &wxpay.StoreNonces{DB: open()}
+			now := time.Now()
+			for _, step := range []struct {
+				n     *wxpay.StoreNonces
+				mchid string
+				at    time.Time
+				fresh bool
+			}{
+				{a, "m1", now, true},
+				{b, "m1", now.Add(time.Second), false},                       // replayed to the other node
+				{b, "m2", now.Add(time.Second), true},                        // another merchant's nonce space
+				{a, "m1", now.Add(2*wxpay.MaxClockSkew + time.Second), true}, // out of the window: fresh again
+			} {
+				got, err := step.n.Use(ctx, step.mchid, "N0NCE", step.at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != step.fresh {
+					t.Fatalf("Use(%s) at +%v = %v, want %v", step.mchid, step.at.Sub(now), got, step.fresh)
+				}
+			}
+		})
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	l := &wxpay.RateLimiter{Rate: 10, Burst: 3}
+	now := time.Now()
+	for i := range 3 {
+		if !l.Allow("m", now) {
+			t.Fatalf("request %d of the burst refused", i)
+		}
+	}
+	if l.Allow("m", now) {
+		t.Fatal("fourth request in the same instant allowed")
+	}
+	if !l.Allow("other", now) {
+		t.Fatal("another merchant was limited")
+	}
+	if !l.Allow("m", now.Add(100*time.Millisecond)) {
+		t.Fatal("a token did not come back after 1/rate")
+	}
+	h := newHarness(t)
+	var api429 *wxpay.APIError
+	limited := false
+	for range 50 {
+		h.limit(1, 2)
+		err := h.client.Do(context.Background(), "GET", "/v3/pay/transactions/out-trade-no/none-123?mchid="+h.m.MchID, nil, nil)
+		if errors.As(err, &api429) && api429.Status == 429 && api429.Body.Code == "FREQUENCY_LIMITED" {
+			limited = true
+			break
+		}
+
+	}
+	if !limited {
+		t.Fatal("no request was answered 429 FREQUENCY_LIMITED")
 	}
 }

@@ -87,6 +87,9 @@ func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 	if err != nil {
 		return fail("MCHID_NOT_EXIST")
 	}
+	if !a.Limits.Allow(mchid, a.Clock.Now()) {
+		return fail("FREQUENCY_LIMITED: the merchant is over its request rate; slow down and retry")
+	}
 	if m.APIv2Key == "" {
 		return fail("the merchant has no API v2 key; set one with `fenfu merchant set-v2-key`")
 	}

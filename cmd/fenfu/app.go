@@ -29,6 +29,8 @@ type app struct {
 	pay       *pay.Service
 	cashier   *cashier.Cashier
 	publicURL string
+	// merchantRate is serve's per-merchant request rate (0: unlimited).
+	merchantRate float64
 }
 
 // open opens and migrates both stores and builds the services.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/server"
@@ -44,6 +45,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&addr, "addr", addr, "address to listen on, HOST:PORT (or $FENFU_ADDR)")
 	fs.StringVar(&publicURL, "public-url", publicURL, "base URL consumers reach this server at, used in code_url (or $FENFU_PUBLIC_URL; default from --addr)")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error")
+	rate := fs.Float64("merchant-rate", 5000, "requests per second each merchant may make, on average, per node (0: unlimited)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := cfg.parse(fs, args, stderr); err != nil {
 		return err
@@ -77,6 +79,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		publicURL = "http://" + reachable(ln.Addr().String())
 	}
 	a.publicURL = strings.TrimRight(publicURL, "/")
+	a.merchantRate = *rate
 	return a.serve(ctx, ln, stdout)
 }
 
@@ -96,8 +99,18 @@ func reachable(addr string) string {
 // in-flight requests, including payments between their two commits, run to
 // completion before the stores close.
 func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) error {
+	// Nodes on PostgreSQL share the nonce set through the store; a SQLite
+	// store has one host, and keeps it in memory.
+	var nonces wxpay.Nonces = wxpay.MemoryNonces()
+	if a.core.Engine == db.Postgres {
+		nonces = &wxpay.StoreNonces{DB: a.core}
+	}
+	var limits *wxpay.RateLimiter
+	if a.merchantRate > 0 {
+		limits = &wxpay.RateLimiter{Rate: a.merchantRate, Burst: 2 * a.merchantRate}
+	}
 	api := &wxpay.API{Pay: a.pay, Merchants: a.merchants, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
-		Nonces: wxpay.NewNonceCache(), PublicURL: func() string { return a.publicURL }}
+		Nonces: nonces, Limits: limits, PublicURL: func() string { return a.publicURL }}
 	handler := server.New(server.Deps{API: api, Cashier: a.cashier, Metrics: metrics.New(), Log: a.log, Health: a.health})
 	srv := &http.Server{
 		Handler:           handler,
