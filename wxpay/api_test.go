@@ -293,10 +293,11 @@ func TestStoreNoncesAcrossNodes(t *testing.T) {
 				}
 				return d
 			}
-			a, b := &wxpay.StoreNonces{DB: open()}, &wxpay.StoreNonces{DB: open()}
+			w := 2 * wxpay.MaxClockSkew
+			a, b := &merchant.SharedNonces{DB: open(), Window: w}, &merchant.SharedNonces{DB: open(), Window: w}
 			now := time.Now()
 			for _, step := range []struct {
-				n     *wxpay.StoreNonces
+				n     *merchant.SharedNonces
 				mchid string
 				at    time.Time
 				fresh bool

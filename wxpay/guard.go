@@ -6,12 +6,11 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
-	"github.com/fenfu/fenfu/db"
 )
 
 // Nonces decides whether a request nonce is fresh within the replay
-// window. NonceCache keeps them in memory, for one node; StoreNonces keeps
-// them in the core store, shared by every node on it.
+// window (2 × MaxClockSkew). MemoryNonces keeps them for one node;
+// merchant.SharedNonces keeps them in the core store, for every node on it.
 type Nonces interface {
 	Use(ctx context.Context, mchid, nonce string, now time.Time) (bool, error)
 }
@@ -24,41 +23,6 @@ func MemoryNonces() Nonces { return memoryNonces{NewNonceCache()} }
 
 func (m memoryNonces) Use(_ context.Context, mchid, nonce string, now time.Time) (bool, error) {
 	return m.c.Use(mchid, nonce, now), nil
-}
-
-// StoreNonces keeps nonces in the store's request_nonces table, so a
-// request replayed to another node is refused too.
-type StoreNonces struct {
-	DB *db.DB
-
-	mu        sync.Mutex
-	lastSweep time.Time
-}
-
-// Use records a nonce, reporting false if it was seen within the window.
-func (s *StoreNonces) Use(ctx context.Context, mchid, nonce string, now time.Time) (bool, error) {
-	res, err := s.DB.Exec(ctx, `INSERT INTO request_nonces (mchid, nonce, expires_at) VALUES ($1, $2, $3)
-		ON CONFLICT (mchid, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
-		WHERE request_nonces.expires_at <= $4`, mchid, nonce, db.Micros(now.Add(2*MaxClockSkew)), db.Micros(now))
-	if err != nil {
-		return false, err
-	}
-	n, _ := res.RowsAffected()
-	s.sweep(ctx, now)
-	return n == 1, nil
-}
-
-// sweep deletes expired nonces about once a minute.
-func (s *StoreNonces) sweep(ctx context.Context, now time.Time) {
-	s.mu.Lock()
-	due := now.Sub(s.lastSweep) > time.Minute
-	if due {
-		s.lastSweep = now
-	}
-	s.mu.Unlock()
-	if due {
-		_, _ = s.DB.Exec(ctx, `DELETE FROM request_nonces WHERE expires_at <= $1`, db.Micros(now))
-	}
 }
 
 // RateLimiter is a token bucket per merchant: Rate requests per second on

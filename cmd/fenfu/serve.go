@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/server"
@@ -103,7 +104,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	// store has one host, and keeps it in memory.
 	var nonces wxpay.Nonces = wxpay.MemoryNonces()
 	if a.core.Engine == db.Postgres {
-		nonces = &wxpay.StoreNonces{DB: a.core}
+		nonces = &merchant.SharedNonces{DB: a.core, Window: 2 * wxpay.MaxClockSkew}
 	}
 	var limits *wxpay.RateLimiter
 	if a.merchantRate > 0 {
