@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/fenfu/fenfu/scheme"
 )
@@ -28,6 +29,17 @@ type PlatformKey struct {
 	ID string
 	// PublicKeyPath is the PEM file of the public key merchants verify with.
 	PublicKeyPath string
+	// Certificate is a self-signed X.509 certificate of the key, for
+	// merchants whose SDK verifies with platform certificates
+	// (GET /v3/certificates) rather than the public key.
+	Certificate Certificate
+}
+
+// Certificate is a platform certificate as /v3/certificates serves it.
+type Certificate struct {
+	PEM                 []byte
+	SerialNo            string // upper-case hex, as Wechatpay-Serial carries it
+	NotBefore, NotAfter time.Time
 }
 
 // Keyring is the platform's keys.
@@ -107,7 +119,16 @@ func loadPlatform(dir string, n scheme.Name, privName, pubName string) (Platform
 	}); err != nil {
 		return PlatformKey{}, err
 	}
-	return PlatformKey{Scheme: n, Key: key, ID: KeyID(pubDER), PublicKeyPath: pubPath}, nil
+	certPath := filepath.Join(dir, strings.Replace(pubName, "public_key", "certificate", 1))
+	certPEM, err := loadOrCreate(certPath, func() ([]byte, error) { return selfSigned(key) })
+	if err != nil {
+		return PlatformKey{}, err
+	}
+	cert, err := parseCertificate(certPEM)
+	if err != nil {
+		return PlatformKey{}, fmt.Errorf("keyring: %s: %w", filepath.Base(certPath), err)
+	}
+	return PlatformKey{Scheme: n, Key: key, ID: KeyID(pubDER), PublicKeyPath: pubPath, Certificate: cert}, nil
 }
 
 // KeyID returns the public key ID for a DER-encoded public key:

@@ -28,7 +28,7 @@ type Resource struct {
 	Algorithm      string `json:"algorithm"`
 	Ciphertext     string `json:"ciphertext"`
 	AssociatedData string `json:"associated_data"`
-	OriginalType   string `json:"original_type"`
+	OriginalType   string `json:"original_type,omitempty"`
 	Nonce          string `json:"nonce"`
 }
 

@@ -54,6 +54,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close", a.v3(a.closeOrder))
 	mux.Handle("POST /v3/refund/domestic/refunds", a.v3(a.createRefund))
 	mux.Handle("GET /v3/refund/domestic/refunds/{out_refund_no}", a.v3(a.queryRefund))
+	mux.Handle("GET /v3/certificates", a.v3(a.certificates))
 	mux.Handle("GET /v3/fenfu/notifications/{event_id}", a.v3(a.notificationStatus))
 	mux.Handle("POST /v3/fenfu/notifications/{event_id}/resend", a.v3(a.resendNotification))
 }
@@ -89,7 +90,7 @@ func (a *API) v3(h handler) http.Handler {
 		} else if body != nil {
 			out, _ = json.Marshal(body)
 		}
-		a.write(w, reqID, auth.Scheme, status, out)
+		a.write(w, reqID, auth.Scheme, r.Header.Get("Wechatpay-Serial"), status, out)
 		a.Log.Debug("v3 request", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "mchid", mchid,
 			"status", status, "duration", time.Since(start))
 	})
@@ -156,8 +157,11 @@ func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) 
 }
 
 // write sends a response signed with the platform key of the request's
-// scheme (RSA when the request did not say).
-func (a *API) write(w http.ResponseWriter, reqID string, sch scheme.Name, status int, body []byte) {
+// scheme (RSA when the request did not say). Wechatpay-Serial names the
+// key as the client asked for it: the platform certificate's serial if the
+// request's own Wechatpay-Serial header named it (SDKs in certificate
+// mode), otherwise the public key ID.
+func (a *API) write(w http.ResponseWriter, reqID string, sch scheme.Name, accept string, status int, body []byte) {
 	ts := a.Clock.Now().Unix()
 	nonce := a.IDs.Nonce(32)
 	pk := a.Keys.Platform(sch)
@@ -169,7 +173,11 @@ func (a *API) write(w http.ResponseWriter, reqID string, sch scheme.Name, status
 	hd.Set("Request-ID", reqID)
 	hd.Set("Wechatpay-Nonce", nonce)
 	hd.Set("Wechatpay-Timestamp", strconv.FormatInt(ts, 10))
-	hd.Set("Wechatpay-Serial", pk.ID)
+	serial := pk.ID
+	if accept != "" && accept == pk.Certificate.SerialNo {
+		serial = accept
+	}
+	hd.Set("Wechatpay-Serial", serial)
 	hd.Set("Wechatpay-Signature", sig)
 	hd.Set("Wechatpay-Signature-Type", string(pk.Scheme))
 	if len(body) > 0 {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
@@ -15,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/smx509"
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/scheme"
@@ -350,5 +353,36 @@ func TestRateLimit(t *testing.T) {
 	}
 	if !limited {
 		t.Fatal("no request was answered 429 FREQUENCY_LIMITED")
+	}
+}
+
+func TestSM2Certificates(t *testing.T) {
+	h := newHarnessScheme(t, scheme.SM2)
+	var out struct {
+		Data []struct {
+			SerialNo           string          `json:"serial_no"`
+			EncryptCertificate notify.Resource `json:"encrypt_certificate"`
+		} `json:"data"`
+	}
+	if err := h.client.Do(context.Background(), "GET", "/v3/certificates?algorithm_type=SM2", nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Data) != 1 || out.Data[0].SerialNo != h.keys.SM2.Certificate.SerialNo ||
+		out.Data[0].EncryptCertificate.Algorithm != notify.SM4GCM || out.Data[0].EncryptCertificate.AssociatedData != "certificate" {
+		t.Fatalf("certificates = %+v", out)
+	}
+	pemBytes, err := notify.Decrypt(out.Data[0].EncryptCertificate, h.m.APIv3Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(pemBytes)
+	cert, err := smx509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := scheme.MarshalPublicKey(scheme.Public(h.keys.SM2.Key))
+	got, _ := scheme.MarshalPublicKey(cert.PublicKey)
+	if !bytes.Equal(got, want) {
+		t.Fatal("the SM2 certificate does not hold the SM2 platform key")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/downloader"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
@@ -346,6 +347,38 @@ func testOfficialSDK(t *testing.T, engine db.Engine) {
 	if err != nil || !strings.Contains(out, "the books prove") {
 		t.Fatalf("verify: %v %s", err, out)
 	}
+	// Certificate mode: the SDK's own downloader fetches and decrypts the
+	// platform certificates, and a client that verifies with them accepts
+	// fenfu's responses.
+	key, err := utils.LoadPrivateKeyWithPath(m.MerchantPrivateKeyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(in.base)
+	hc := &http.Client{Transport: toHost{u}, Timeout: 10 * time.Second}
+	bootstrap, err := core.NewClient(ctx, option.WithMerchantCredential(m.MchID, m.MerchantSerialNo, key), option.WithoutValidator(),
+		option.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := downloader.NewCertificateDownloaderWithClient(ctx, bootstrap, m.APIv3Key)
+	if err != nil {
+		t.Fatalf("the SDK's certificate downloader: %v", err)
+	}
+	if len(certs.GetAll(ctx)) != 1 {
+		t.Fatalf("downloaded %d certificates", len(certs.GetAll(ctx)))
+	}
+	certClient, err := core.NewClient(ctx, option.WithMerchantCredential(m.MchID, m.MerchantSerialNo, key),
+		option.WithVerifier(verifiers.NewSHA256WithRSAVerifier(certs)), option.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certSvc := native.NativeApiService{Client: certClient}
+	if tx, _, err := certSvc.QueryOrderByOutTradeNo(ctx, native.QueryOrderByOutTradeNoRequest{OutTradeNo: core.String("SDK-CREDIT-1"),
+		Mchid: core.String(m.MchID)}); err != nil || *tx.TradeState != "REFUND" {
+		t.Fatalf("certificate-mode client: %v", err)
+	}
+
 	if out, err := in.cli("migrate"); err != nil || !strings.Contains(out, "latest schema") {
 		t.Fatalf("migrate while serving: %v %s", err, out)
 	}
