@@ -50,6 +50,10 @@ type Keyring struct {
 	SM2 PlatformKey
 	// Secret signs QR tokens and cashier sessions (32 bytes).
 	Secret []byte
+	// Master is the SM4 master key that wraps the data keys of secrets
+	// stored in the database (16 bytes). Every node sharing a store needs
+	// the same master.key file.
+	Master []byte
 }
 
 // Platform returns the platform key of a scheme.
@@ -88,6 +92,17 @@ func Load(dir string) (*Keyring, error) {
 		return nil, errors.New("keyring: secret file is damaged")
 	}
 	k.Secret = sec
+	master, err := loadOrCreate(filepath.Join(dir, "master.key"), func() ([]byte, error) {
+		b := make([]byte, 16)
+		_, err := rand.Read(b)
+		return []byte(hex.EncodeToString(b)), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if k.Master, err = hex.DecodeString(strings.TrimSpace(string(master))); err != nil || len(k.Master) != 16 {
+		return nil, errors.New("keyring: master.key is damaged")
+	}
 	return k, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/seal"
 )
 
 // Merchant is a merchant's identity and settings.
@@ -49,6 +50,9 @@ type Service struct {
 	DB    *db.DB
 	IDs   fenfu.IDs
 	Clock fenfu.Clock
+	// Sealer encrypts the API keys at rest; every command sets it. Left
+	// nil (in tests of other packages), keys are stored as given.
+	Sealer *seal.Sealer
 
 	mu        sync.Mutex
 	cache     map[string]cachedKey // mchid|serial → key
@@ -111,8 +115,12 @@ func (s *Service) CreateSandbox(ctx context.Context, name string, sch scheme.Nam
 	}
 	serial := SerialOf(pubDER)
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
+		sealed, err := s.seal(m.APIv3Key, "apiv3_key", m.MchID)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO merchants (mchid, appid, name, env, apiv3_key, notify_url, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, m.MchID, m.AppID, m.Name, m.Env, m.APIv3Key, m.NotifyURL, db.Micros(tx.Now)); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, m.MchID, m.AppID, m.Name, m.Env, sealed, m.NotifyURL, db.Micros(tx.Now)); err != nil {
 			return err
 		}
 		return addKey(ctx, tx, m.MchID, serial, sch.Algorithm(), pubDER)
@@ -181,6 +189,12 @@ func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
 		return m, fenfu.Internal(err)
 	}
 	m.CreatedAt = db.Time(created)
+	if m.APIv3Key, err = s.open(m.APIv3Key, "apiv3_key", mchid); err != nil {
+		return m, err
+	}
+	if m.APIv2Key, err = s.open(m.APIv2Key, "apiv2_key", mchid); err != nil {
+		return m, err
+	}
 	var alg string
 	err = s.DB.QueryRowContext(ctx, `SELECT algorithm FROM merchant_keys WHERE mchid = $1 AND state = $2
 		ORDER BY created_at DESC LIMIT 1`, mchid, KeyActive).Scan(&alg)
@@ -204,7 +218,11 @@ func (s *Service) SetAPIv2Key(ctx context.Context, mchid, key string) (string, e
 	if len(key) != 32 {
 		return "", fenfu.FieldError("apiv2_key", "the API v2 key must be 32 characters")
 	}
-	res, err := s.DB.Exec(ctx, `UPDATE merchants SET apiv2_key = $1 WHERE mchid = $2`, key, mchid)
+	sealed, err := s.seal(key, "apiv2_key", mchid)
+	if err != nil {
+		return "", fenfu.Internal(err)
+	}
+	res, err := s.DB.Exec(ctx, `UPDATE merchants SET apiv2_key = $1 WHERE mchid = $2`, sealed, mchid)
 	if err != nil {
 		return "", fenfu.Internal(err)
 	}
@@ -215,6 +233,28 @@ func (s *Service) SetAPIv2Key(ctx context.Context, mchid, key string) (string, e
 	delete(s.merchants, mchid)
 	s.mu.Unlock()
 	return key, nil
+}
+
+// seal encrypts a merchant secret for its column; an empty secret stays
+// empty.
+func (s *Service) seal(v, column, mchid string) (string, error) {
+	if s.Sealer == nil || v == "" {
+		return v, nil
+	}
+	return s.Sealer.Seal(v, "merchants."+column+":"+mchid)
+}
+
+// open decrypts a stored merchant secret; a value stored before secrets
+// were sealed is returned as it is.
+func (s *Service) open(v, column, mchid string) (string, error) {
+	if s.Sealer == nil || !seal.Sealed(v) {
+		return v, nil
+	}
+	pt, err := s.Sealer.Open(v, "merchants."+column+":"+mchid)
+	if err != nil {
+		return "", fenfu.Internal(fmt.Errorf("merchant %s: %s: %w (is this node's master.key the one the store was written with?)", mchid, column, err))
+	}
+	return pt, nil
 }
 
 // PublicKey returns the active public key a merchant registered under

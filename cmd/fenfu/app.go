@@ -13,6 +13,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/seal"
 )
 
 // app is fenfu wired together over its two stores.
@@ -60,6 +61,10 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		}
 	}
 	a.merchants = merchant.New(a.core, a.ids, a.clock)
+	if a.merchants.Sealer, err = seal.New(keys.Master); err != nil {
+		a.close()
+		return nil, err
+	}
 	a.consumers = consumer.New(a.core, a.credit, a.ids, a.clock)
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
 		IDs: a.ids, Clock: a.clock, Log: log}

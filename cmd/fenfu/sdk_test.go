@@ -84,6 +84,28 @@ func startServer(t *testing.T, engine db.Engine) *instance {
 	return inst
 }
 
+// store opens one of the instance's stores directly, as an auditor would.
+func (in *instance) store(t *testing.T, name string) *db.DB {
+	t.Helper()
+	dsn := ""
+	for i := 0; i+1 < len(in.args); i++ {
+		switch in.args[i] {
+		case "--" + name + "-db":
+			dsn = in.args[i+1]
+		case "--data-dir":
+			if dsn == "" {
+				dsn = filepath.Join(in.args[i+1], name+".db")
+			}
+		}
+	}
+	d, err := db.Open(context.Background(), name, dsn, nil, db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
 // cli runs a fenfu command on the instance's stores and returns stdout.
 func (in *instance) cli(args ...string) (string, error) {
 	var out, errb bytes.Buffer

@@ -39,6 +39,16 @@ func testGopayV2(t *testing.T, engine db.Engine) {
 		ID string `json:"id"`
 	}
 	in.mustCLI(&cons, "consumer", "create", "--credit-limit", "100000", "--rating", "A", "--balance", "0")
+	// Both API keys are stored sealed, never as they are.
+	core := in.store(t, "core")
+	var v3, v2 string
+	if err := core.R.QueryRow(`SELECT apiv3_key, apiv2_key FROM merchants WHERE mchid = $1`, m.MchID).Scan(&v3, &v2); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(v3, "sm4env1.") || !strings.HasPrefix(v2, "sm4env1.") || strings.Contains(v3+v2, m.APIv3Key) ||
+		strings.Contains(v3+v2, k.Key) {
+		t.Fatalf("merchant secrets stored as %q and %q", v3, v2)
+	}
 
 	// The merchant's v2 notify_url, parsed and verified by gopay; it
 	// refuses the first delivery, then acknowledges.
