@@ -229,9 +229,7 @@ func (s *Service) SetAPIv2Key(ctx context.Context, mchid, key string) (string, e
 	if n, _ := res.RowsAffected(); n == 0 {
 		return "", fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
 	}
-	s.mu.Lock()
-	delete(s.merchants, mchid)
-	s.mu.Unlock()
+	s.forget(mchid)
 	return key, nil
 }
 

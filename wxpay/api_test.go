@@ -386,3 +386,43 @@ func TestSM2Certificates(t *testing.T) {
 		t.Fatal("the SM2 certificate does not hold the SM2 platform key")
 	}
 }
+
+// TestKeyRotation: a merchant registers a second key; both verify while
+// both are active; the retired one stops at once; the last cannot go.
+func TestKeyRotation(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	ms := h.api.Merchants
+	newKey, _ := scheme.Generate(scheme.SM2) // rotating to national crypto, too
+	pubPEM, _ := scheme.PublicKeyPEM(scheme.Public(newKey))
+	serial, err := ms.AddKey(ctx, h.m.MchID, pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := ms.AddKey(ctx, h.m.MchID, pubPEM); err != nil || again != serial {
+		t.Fatalf("registering twice: %s, %v", again, err)
+	}
+	next := *h.client
+	next.Key, next.SerialNo = newKey, serial
+	next.PlatformKey, next.PlatformKeyID = scheme.Public(h.keys.SM2.Key), h.keys.SM2.ID
+	q := "/v3/pay/transactions/out-trade-no/rot-000001?mchid=" + h.m.MchID
+	var apiErr *wxpay.APIError
+	for name, c := range map[string]*wxpay.Client{"old": h.client, "new": &next} {
+		if err := c.Do(ctx, "GET", q, nil, nil); !errors.As(err, &apiErr) || apiErr.Body.Code != "ORDER_NOT_EXIST" {
+			t.Fatalf("%s key during the overlap: %v", name, err)
+		}
+	}
+	if err := ms.RetireKey(ctx, h.m.MchID, h.m.SerialNo); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.client.Do(ctx, "GET", q, nil, nil); !errors.As(err, &apiErr) || apiErr.Status != 401 {
+		t.Fatalf("retired key: %v", err)
+	}
+	if err := ms.RetireKey(ctx, h.m.MchID, serial); fenfu.ErrorCode(err) != fenfu.InvalidRequest {
+		t.Fatalf("retiring the last key: %v", err)
+	}
+	keys, _ := ms.Keys(ctx, h.m.MchID)
+	if len(keys) != 2 || keys[0].SerialNo != serial || keys[0].State != "active" || keys[1].State != "retired" {
+		t.Fatalf("keys = %+v", keys)
+	}
+}

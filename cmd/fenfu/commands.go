@@ -137,6 +137,56 @@ func cmdMerchantSetV2Key(ctx context.Context, args []string, getenv func(string)
 	return printJSON(stdout, map[string]string{"mchid": *mchid, "apiv2_key": k})
 }
 
+func cmdMerchantKeys(ctx context.Context, sub string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("merchant "+sub, stderr)
+	mchid := fs.String("mchid", "", "the merchant")
+	keyFile := fs.String("public-key", "", "with add-key: the PEM file of the RSA-2048 or SM2 public key")
+	serial := fs.String("serial", "", "with retire-key: the serial_no of the key to retire")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *mchid == "" || (sub == "add-key" && *keyFile == "") || (sub == "retire-key" && *serial == "") {
+		fmt.Fprintf(stderr, "usage: fenfu merchant %s --mchid M%s\n", sub, map[string]string{"add-key": " --public-key FILE",
+			"retire-key": " --serial S"}[sub])
+		return errUsage
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	switch sub {
+	case "add-key":
+		pemBytes, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return err
+		}
+		s, err := a.merchants.AddKey(ctx, *mchid, pemBytes)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]string{"mchid": *mchid, "serial_no": s})
+	case "retire-key":
+		if err := a.merchants.RetireKey(ctx, *mchid, *serial); err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]string{"mchid": *mchid, "retired": *serial})
+	case "rotate-v3-key":
+		k, err := a.merchants.RotateAPIv3Key(ctx, *mchid)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]string{"mchid": *mchid, "apiv3_key": k})
+	default:
+		keys, err := a.merchants.Keys(ctx, *mchid)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]any{"mchid": *mchid, "keys": keys})
+	}
+}
+
 func cmdConsumerCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig(getenv)
 	fs := cfg.flags("consumer create", stderr)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/fenfu/fenfu"
@@ -45,6 +46,10 @@ Commands:
   sandbox merchant   provision a sandbox merchant with fresh keys (prints JSON)
   sandbox pay        pay a code_url as a consumer: --consumer ID --channel credit|balance CODE_URL
   merchant set-v2-key  set (or generate) a merchant's API v2 key for the XML API: --mchid M [--key K] (prints JSON)
+  merchant add-key   register another public key: --mchid M --public-key FILE (prints its serial_no)
+  merchant retire-key  stop a key from verifying: --mchid M --serial S (not the last active one)
+  merchant keys      list a merchant's keys: --mchid M
+  merchant rotate-v3-key  give a merchant a new API v3 key: --mchid M (prints it)
   consumer create    create a consumer: --credit-limit FEN --rating A|B|C|D --balance FEN (prints JSON)
   verify             prove the books of both stores; non-zero exit names the first problem
   recover            settle payments and refunds interrupted between the two stores
@@ -81,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdSandboxPay(ctx, rest, getenv, stdout, stderr)
 	case "merchant set-v2-key":
 		err = cmdMerchantSetV2Key(ctx, rest, getenv, stdout, stderr)
+	case "merchant add-key", "merchant retire-key", "merchant keys", "merchant rotate-v3-key":
+		err = cmdMerchantKeys(ctx, strings.TrimPrefix(cmd, "merchant "), rest, getenv, stdout, stderr)
 	case "consumer create":
 		err = cmdConsumerCreate(ctx, rest, getenv, stdout, stderr)
 	case "verify":

@@ -1,0 +1,149 @@
+package merchant
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/scheme"
+)
+
+// Key is a registered public key.
+type Key struct {
+	SerialNo  string    `json:"serial_no"`
+	Algorithm string    `json:"algorithm"`
+	State     string    `json:"state"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AddKey registers a merchant's RSA-2048 or SM2 public key (PEM) and
+// returns its serial number. A merchant may have several active keys at
+// once, so a new key can be rolled out before the old one is retired.
+// Registering a key twice returns the same serial.
+func (s *Service) AddKey(ctx context.Context, mchid string, publicKeyPEM []byte) (string, error) {
+	if _, err := s.Get(ctx, mchid); err != nil {
+		return "", err
+	}
+	pub, err := scheme.ParsePublicKeyPEM(publicKeyPEM)
+	if err != nil {
+		return "", fenfu.FieldError("public_key", "the public key must be an RSA or SM2 PUBLIC KEY in PEM: %v", err)
+	}
+	sch, _ := scheme.Of(pub)
+	der, err := scheme.MarshalPublicKey(pub)
+	if err != nil {
+		return "", fenfu.Internal(err)
+	}
+	serial := SerialOf(der)
+	err = s.DB.Update(ctx, func(tx *db.Tx) error {
+		var state string
+		err := tx.QueryRowContext(ctx, `SELECT state FROM merchant_keys WHERE mchid = $1 AND serial_no = $2`, mchid, serial).Scan(&state)
+		switch {
+		case err == nil && state == KeyActive:
+			return nil
+		case err == nil:
+			return fenfu.Errorf(fenfu.InvalidRequest, "key %s was retired and cannot be registered again; make a new key", serial)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		return addKey(ctx, tx, mchid, serial, sch.Algorithm(), der)
+	})
+	if err != nil {
+		return "", domain(err)
+	}
+	s.forget(mchid)
+	return serial, nil
+}
+
+// RetireKey stops a key from verifying requests: at once on this node, and
+// within keyCacheTTL on others. The last active key cannot be retired;
+// register its replacement first.
+func (s *Service) RetireKey(ctx context.Context, mchid, serial string) error {
+	err := s.DB.Update(ctx, func(tx *db.Tx) error {
+		var active int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchant_keys WHERE mchid = $1 AND state = $2`, mchid, KeyActive).
+			Scan(&active); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE merchant_keys SET state = $1 WHERE mchid = $2 AND serial_no = $3 AND state = $4`,
+			KeyRetired, mchid, serial, KeyActive)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fenfu.Errorf(fenfu.ResourceNotExists, "merchant %s has no active key %s", mchid, serial)
+		}
+		if active <= 1 {
+			return fenfu.Errorf(fenfu.InvalidRequest, "key %s is the merchant's only active key; register its replacement first", serial)
+		}
+		return nil
+	})
+	if err != nil {
+		return domain(err)
+	}
+	s.forget(mchid)
+	return nil
+}
+
+// Keys lists a merchant's keys, newest first.
+func (s *Service) Keys(ctx context.Context, mchid string) ([]Key, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT serial_no, algorithm, state, created_at FROM merchant_keys WHERE mchid = $1
+		ORDER BY created_at DESC, serial_no`, mchid)
+	if err != nil {
+		return nil, fenfu.Internal(err)
+	}
+	defer rows.Close()
+	var out []Key
+	for rows.Next() {
+		var k Key
+		var at int64
+		if err := rows.Scan(&k.SerialNo, &k.Algorithm, &k.State, &at); err != nil {
+			return nil, fenfu.Internal(err)
+		}
+		k.CreatedAt = db.Time(at)
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RotateAPIv3Key gives a merchant a new API v3 key and returns it; the old
+// key stops decrypting notifications and certificates at once. Coordinate
+// the switch with the merchant.
+func (s *Service) RotateAPIv3Key(ctx context.Context, mchid string) (string, error) {
+	key := s.IDs.Nonce(32)
+	sealed, err := s.seal(key, "apiv3_key", mchid)
+	if err != nil {
+		return "", fenfu.Internal(err)
+	}
+	res, err := s.DB.Exec(ctx, `UPDATE merchants SET apiv3_key = $1 WHERE mchid = $2`, sealed, mchid)
+	if err != nil {
+		return "", fenfu.Internal(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
+	}
+	s.forget(mchid)
+	return key, nil
+}
+
+// forget drops what this node caches about a merchant.
+func (s *Service) forget(mchid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.merchants, mchid)
+	for k := range s.cache {
+		if len(k) > len(mchid) && k[:len(mchid)+1] == mchid+"|" {
+			delete(s.cache, k)
+		}
+	}
+}
+
+func domain(err error) error {
+	var e *fenfu.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return fenfu.Internal(err)
+}
