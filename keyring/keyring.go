@@ -1,6 +1,8 @@
 // Package keyring holds the platform's own keys and secrets: the RSA and SM2
 // platform keys that sign responses and notifications, with their public
-// key IDs, and the secret that signs QR tokens and cashier sessions. They are
+// key IDs and certificates and their rotation, the secret that signs QR
+// tokens and cashier sessions, and the master key that seals secrets at
+// rest (the platform private keys among them). They are
 // created on first start in the data directory with mode 0600 and read by
 // every command, so a CLI and a running server share them.
 package keyring
@@ -19,11 +21,13 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/seal"
 )
 
 // PlatformKey is one of the platform's signing keys.
 type PlatformKey struct {
 	Scheme scheme.Name
+	Slot   string // current, next or previous
 	Key    crypto.Signer
 	// ID is the public key ID sent in Wechatpay-Serial (PUB_KEY_ID_…).
 	ID string
@@ -54,6 +58,8 @@ type Keyring struct {
 	// stored in the database (16 bytes). Every node sharing a store needs
 	// the same master.key file.
 	Master []byte
+
+	others map[scheme.Name][]PlatformKey // next and previous keys during a rotation
 }
 
 // Platform returns the platform key of a scheme.
@@ -71,13 +77,37 @@ func Load(dir string) (*Keyring, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
-	k := &Keyring{}
-	var err error
-	if k.RSA, err = loadPlatform(dir, scheme.RSA, "platform_private_key.pem", "platform_public_key.pem"); err != nil {
+	k := &Keyring{others: map[scheme.Name][]PlatformKey{}}
+	master, err := loadOrCreate(filepath.Join(dir, "master.key"), func() ([]byte, error) {
+		b := make([]byte, 16)
+		_, err := rand.Read(b)
+		return []byte(hex.EncodeToString(b)), err
+	})
+	if err != nil {
 		return nil, err
 	}
-	if k.SM2, err = loadPlatform(dir, scheme.SM2, "platform_sm2_private_key.pem", "platform_sm2_public_key.pem"); err != nil {
+	if k.Master, err = hex.DecodeString(strings.TrimSpace(string(master))); err != nil || len(k.Master) != 16 {
+		return nil, errors.New("keyring: master.key is damaged")
+	}
+	sealer, err := seal.New(k.Master)
+	if err != nil {
 		return nil, err
+	}
+	for _, n := range []scheme.Name{scheme.RSA, scheme.SM2} {
+		priv, pub, _ := files(n, Current)
+		pk, err := loadPlatform(dir, sealer, n, priv, pub)
+		if err != nil {
+			return nil, err
+		}
+		pk.Slot = Current
+		if n == scheme.RSA {
+			k.RSA = pk
+		} else {
+			k.SM2 = pk
+		}
+		if k.others[n], err = loadSlots(dir, sealer, n); err != nil {
+			return nil, err
+		}
 	}
 	secret, err := loadOrCreate(filepath.Join(dir, "secret"), func() ([]byte, error) {
 		b := make([]byte, 32)
@@ -92,30 +122,35 @@ func Load(dir string) (*Keyring, error) {
 		return nil, errors.New("keyring: secret file is damaged")
 	}
 	k.Secret = sec
-	master, err := loadOrCreate(filepath.Join(dir, "master.key"), func() ([]byte, error) {
-		b := make([]byte, 16)
-		_, err := rand.Read(b)
-		return []byte(hex.EncodeToString(b)), err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if k.Master, err = hex.DecodeString(strings.TrimSpace(string(master))); err != nil || len(k.Master) != 16 {
-		return nil, errors.New("keyring: master.key is damaged")
-	}
 	return k, nil
 }
 
-func loadPlatform(dir string, n scheme.Name, privName, pubName string) (PlatformKey, error) {
-	keyPEM, err := loadOrCreate(filepath.Join(dir, privName), func() ([]byte, error) {
+// loadPlatform loads (or creates) a platform key. The private key file
+// holds the PEM sealed under the master key; a file written before keys
+// were sealed, plain PEM, still loads.
+func loadPlatform(dir string, sealer *seal.Sealer, n scheme.Name, privName, pubName string) (PlatformKey, error) {
+	stored, err := loadOrCreate(filepath.Join(dir, privName), func() ([]byte, error) {
 		k, err := scheme.Generate(n)
 		if err != nil {
 			return nil, err
 		}
-		return scheme.PrivateKeyPEM(k)
+		p, err := scheme.PrivateKeyPEM(k)
+		if err != nil {
+			return nil, err
+		}
+		sealed, err := sealer.Seal(string(p), "platform key")
+		return []byte(sealed), err
 	})
 	if err != nil {
 		return PlatformKey{}, err
+	}
+	keyPEM := stored
+	if s := strings.TrimSpace(string(stored)); seal.Sealed(s) {
+		p, err := sealer.Open(s, "platform key")
+		if err != nil {
+			return PlatformKey{}, fmt.Errorf("keyring: %s does not open with this master.key: %w", privName, err)
+		}
+		keyPEM = []byte(p)
 	}
 	key, err := scheme.ParsePrivateKeyPEM(keyPEM)
 	if err != nil {

@@ -2,7 +2,10 @@ package scheme
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -103,5 +106,30 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRSAGoldenVector: SHA256-RSA2048 signatures are deterministic, so
+// fenfu's signer must reproduce the official SDK's own test vector
+// (wechatpay-go core/auth/signers: its test key and the message "source").
+func TestRSAGoldenVector(t *testing.T) {
+	keyPEM, err := os.ReadFile("testdata/sdk_test_key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/sdk_test_signature.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ParsePrivateKeyPEM(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := Sign(key, []byte("source"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := base64.StdEncoding.EncodeToString(sig); got != strings.TrimSpace(string(want)) {
+		t.Fatalf("signature = %s\nwant        %s", got, want)
 	}
 }

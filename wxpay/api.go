@@ -164,7 +164,7 @@ func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) 
 func (a *API) write(w http.ResponseWriter, reqID string, sch scheme.Name, accept string, status int, body []byte) {
 	ts := a.Clock.Now().Unix()
 	nonce := a.IDs.Nonce(32)
-	pk := a.Keys.Platform(sch)
+	pk := a.Keys.ForSerial(sch, accept)
 	sig, err := Sign(pk.Key, ResponseMessage(ts, nonce, body))
 	if err != nil {
 		a.Log.Error("sign response", "error", err)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -424,5 +425,56 @@ func TestKeyRotation(t *testing.T) {
 	keys, _ := ms.Keys(ctx, h.m.MchID)
 	if len(keys) != 2 || keys[0].SerialNo != serial || keys[0].State != "active" || keys[1].State != "retired" {
 		t.Fatalf("keys = %+v", keys)
+	}
+}
+
+// TestPlatformKeyOverlap: during a rotation a client that asks for the
+// next key (Wechatpay-Serial) is answered with it, others with the current
+// key; after promotion the old key is still used for clients that ask.
+func TestPlatformKeyOverlap(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	dir := filepath.Dir(h.keys.RSA.PublicKeyPath)
+	old := h.keys.RSA
+	next, err := keyring.Rotate(dir, scheme.RSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload := func() {
+		k, err := keyring.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*h.keys = *k // a restarted node
+	}
+	reload()
+	verifyWith := func(pk keyring.PlatformKey) error {
+		c := *h.client
+		c.PlatformKey, c.PlatformKeyID = scheme.Public(pk.Key), pk.ID
+		err := c.Do(ctx, "GET", "/v3/pay/transactions/out-trade-no/overlap-1?mchid="+h.m.MchID, nil, nil)
+		var apiErr *wxpay.APIError
+		if errors.As(err, &apiErr) && apiErr.Body.Code == "ORDER_NOT_EXIST" {
+			return nil // answered, and the answer verified
+		}
+		return err
+	}
+	if err := verifyWith(old); err != nil {
+		t.Fatalf("current key during the overlap: %v", err)
+	}
+	if err := verifyWith(next); err != nil {
+		t.Fatalf("next key during the overlap: %v", err)
+	}
+	if err := keyring.Promote(dir, scheme.RSA); err != nil {
+		t.Fatal(err)
+	}
+	reload()
+	if h.keys.RSA.ID != next.ID {
+		t.Fatal("promotion did not make the next key current")
+	}
+	if err := verifyWith(old); err != nil {
+		t.Fatalf("previous key after promotion: %v", err)
+	}
+	if err := verifyWith(next); err != nil {
+		t.Fatalf("new current key: %v", err)
 	}
 }

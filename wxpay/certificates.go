@@ -39,18 +39,21 @@ func (a *API) certificates(ctx context.Context, r *request) (int, any, error) {
 	}
 	out := []encryptedCertificate{}
 	for _, k := range kinds {
-		c := a.Keys.Platform(k).Certificate
 		alg := notify.AES256GCM
 		if k == scheme.SM2 {
 			alg = notify.SM4GCM
 		}
-		res, err := notify.Encrypt(alg, m.APIv3Key, a.IDs.Nonce(12), "certificate", "", c.PEM)
-		if err != nil {
-			return 0, nil, fenfu.Internal(err)
+		// During a rotation the next and previous keys are listed too, so
+		// certificate-mode clients can verify either.
+		for _, pk := range a.Keys.All(k) {
+			c := pk.Certificate
+			res, err := notify.Encrypt(alg, m.APIv3Key, a.IDs.Nonce(12), "certificate", "", c.PEM)
+			if err != nil {
+				return 0, nil, fenfu.Internal(err)
+			}
+			out = append(out, encryptedCertificate{SerialNo: c.SerialNo, EffectiveTime: c.NotBefore.In(fenfu.Shanghai).Format(time.RFC3339),
+				ExpireTime: c.NotAfter.In(fenfu.Shanghai).Format(time.RFC3339), EncryptCertificate: res})
 		}
-		res.OriginalType = ""
-		out = append(out, encryptedCertificate{SerialNo: c.SerialNo, EffectiveTime: c.NotBefore.In(fenfu.Shanghai).Format(time.RFC3339),
-			ExpireTime: c.NotAfter.In(fenfu.Shanghai).Format(time.RFC3339), EncryptCertificate: res})
 	}
 	return http.StatusOK, map[string]any{"data": out}, nil
 }

@@ -77,6 +77,7 @@ func (c *Client) Do(ctx context.Context, method, uri string, in, out any) error 
 	}
 	req.Header.Set("Authorization", auth)
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Wechatpay-Serial", c.PlatformKeyID) // the key we verify with, as the SDKs send it
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/scheme"
 )
@@ -185,6 +186,51 @@ func cmdMerchantKeys(ctx context.Context, sub string, args []string, getenv func
 		}
 		return printJSON(stdout, map[string]any{"mchid": *mchid, "keys": keys})
 	}
+}
+
+// cmdPlatformKeys rotates the platform keys of a scheme in three steps:
+// rotate-key publishes a next key, promote-key makes it current (the old
+// one stays, for clients that ask for it), retire-key ends the overlap.
+// Running servers pick each step up when they restart.
+func cmdPlatformKeys(sub string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("platform "+sub, stderr)
+	alg := fs.String("scheme", "rsa", "rsa or sm2")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	sch, err := scheme.OfAlgorithm(*alg)
+	if err != nil {
+		fmt.Fprintln(stderr, "fenfu: --scheme must be rsa or sm2")
+		return errUsage
+	}
+	if _, err := keyring.Load(cfg.DataDir); err != nil {
+		return err
+	}
+	switch sub {
+	case "rotate-key":
+		if _, err := keyring.Rotate(cfg.DataDir, sch); err != nil {
+			return err
+		}
+	case "promote-key":
+		if err := keyring.Promote(cfg.DataDir, sch); err != nil {
+			return err
+		}
+	case "retire-key":
+		if err := keyring.RetirePrevious(cfg.DataDir, sch); err != nil {
+			return err
+		}
+	}
+	k, err := keyring.Load(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	var out []map[string]string
+	for _, pk := range k.All(sch) {
+		out = append(out, map[string]string{"slot": pk.Slot, "public_key_id": pk.ID, "certificate_serial_no": pk.Certificate.SerialNo,
+			"public_key_path": pk.PublicKeyPath})
+	}
+	return printJSON(stdout, map[string]any{"scheme": string(sch), "keys": out})
 }
 
 func cmdConsumerCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
