@@ -113,19 +113,25 @@ func (s *Service) Keys(ctx context.Context, mchid string) ([]Key, error) {
 // the switch with the merchant.
 func (s *Service) RotateAPIv3Key(ctx context.Context, mchid string) (string, error) {
 	key := s.IDs.Nonce(32)
-	sealed, err := s.seal(key, "apiv3_key", mchid)
+	return key, s.setSecret(ctx, mchid, "apiv3_key", key)
+}
+
+// setSecret seals one of a merchant's API keys into its column (apiv3_key
+// or apiv2_key) and drops this node's cached copy.
+func (s *Service) setSecret(ctx context.Context, mchid, column, key string) error {
+	sealed, err := s.seal(key, column, mchid)
 	if err != nil {
-		return "", fenfu.Internal(err)
+		return fenfu.Internal(err)
 	}
-	res, err := s.DB.Exec(ctx, `UPDATE merchants SET apiv3_key = $1 WHERE mchid = $2`, sealed, mchid)
+	res, err := s.DB.Exec(ctx, `UPDATE merchants SET `+column+` = $1 WHERE mchid = $2`, sealed, mchid)
 	if err != nil {
-		return "", fenfu.Internal(err)
+		return fenfu.Internal(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return "", fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
+		return fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
 	}
 	s.forget(mchid)
-	return key, nil
+	return nil
 }
 
 // forget drops what this node caches about a merchant.

@@ -218,19 +218,7 @@ func (s *Service) SetAPIv2Key(ctx context.Context, mchid, key string) (string, e
 	if len(key) != 32 {
 		return "", fenfu.FieldError("apiv2_key", "the API v2 key must be 32 characters")
 	}
-	sealed, err := s.seal(key, "apiv2_key", mchid)
-	if err != nil {
-		return "", fenfu.Internal(err)
-	}
-	res, err := s.DB.Exec(ctx, `UPDATE merchants SET apiv2_key = $1 WHERE mchid = $2`, sealed, mchid)
-	if err != nil {
-		return "", fenfu.Internal(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return "", fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
-	}
-	s.forget(mchid)
-	return key, nil
+	return key, s.setSecret(ctx, mchid, "apiv2_key", key)
 }
 
 // seal encrypts a merchant secret for its column; an empty secret stays
