@@ -113,7 +113,10 @@ func (s *Service) Keys(ctx context.Context, mchid string) ([]Key, error) {
 // the switch with the merchant.
 func (s *Service) RotateAPIv3Key(ctx context.Context, mchid string) (string, error) {
 	key := s.IDs.Nonce(32)
-	return key, s.setSecret(ctx, mchid, "apiv3_key", key)
+	if err := s.setSecret(ctx, mchid, "apiv3_key", key); err != nil {
+		return "", err
+	}
+	return key, nil
 }
 
 // setSecret seals one of a merchant's API keys into its column (apiv3_key

@@ -218,7 +218,10 @@ func (s *Service) SetAPIv2Key(ctx context.Context, mchid, key string) (string, e
 	if len(key) != 32 {
 		return "", fenfu.FieldError("apiv2_key", "the API v2 key must be 32 characters")
 	}
-	return key, s.setSecret(ctx, mchid, "apiv2_key", key)
+	if err := s.setSecret(ctx, mchid, "apiv2_key", key); err != nil {
+		return "", err
+	}
+	return key, nil
 }
 
 // seal encrypts a merchant secret for its column; an empty secret stays
