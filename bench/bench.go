@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"sort"
@@ -46,7 +47,7 @@ type Work struct {
 // signing every request now so the generator does no signing while timed.
 // Signatures carry the current time and stay valid for 5 minutes. It uses
 // every core and reports progress to w.
-func Presign(ms []Merchant, cs []Consumer, n int, runID string, w io.Writer) ([]Work, error) {
+func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, w io.Writer) ([]Work, error) {
 	work := make([]Work, n)
 	var next atomic.Int64
 	var done atomic.Int64
@@ -68,7 +69,7 @@ func Presign(ms []Merchant, cs []Consumer, n int, runID string, w io.Writer) ([]
 				m := ms[i%len(ms)]
 				no := fmt.Sprintf("B%s%08d", runID, i)
 				body, _ := json.Marshal(map[string]any{"appid": m.AppID, "mchid": m.MchID, "description": "bench",
-					"out_trade_no": no, "notify_url": "https://bench.invalid/notify", "amount": map[string]any{"total": 100 + i%9000}})
+					"out_trade_no": no, "notify_url": notifyURL, "amount": map[string]any{"total": 100 + i%9000}})
 				ca, err := m.Client.Sign("POST", "/v3/pay/transactions/native", body, now)
 				q := "/v3/pay/transactions/out-trade-no/" + no + "?mchid=" + m.MchID
 				qa, err2 := m.Client.Sign("GET", q, nil, now)
@@ -102,6 +103,37 @@ func progress(w io.Writer, what string, stop <-chan struct{}, line func() string
 		}
 	}
 }
+
+// Sink is the merchants' notify_url during a run: it acknowledges every
+// notification with 204 and counts them, as a merchant's server would
+// (without verifying them, to keep its cost off the measurement).
+type Sink struct {
+	URL   string
+	count atomic.Int64
+	srv   *http.Server
+}
+
+// StartSink listens on a local port.
+func StartSink() (*Sink, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{URL: "http://" + ln.Addr().String() + "/notify"}
+	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		s.count.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Received is how many notifications arrived.
+func (s *Sink) Received() int64 { return s.count.Load() }
+
+// Close stops the sink.
+func (s *Sink) Close() { _ = s.srv.Close() }
 
 // Config is a load run.
 type Config struct {
@@ -320,8 +352,9 @@ func errKey(call string, status int, body []byte, err error) string {
 
 // CryptoCost measures the CPU time of the signature work the server does
 // for one payment under a scheme: verify and sign for the create call and
-// again for the query call (the cashier call carries no signature). It runs
-// on one core, so it is CPU time per payment.
+// again for the query call (the cashier call carries no signature), and
+// sign the payment notification. It runs on one core, so it is CPU time
+// per payment.
 func CryptoCost(merchantKey, platformKey crypto.Signer, rounds int) (time.Duration, error) {
 	msg := bytes.Repeat([]byte("x"), 300)
 	sig, err := scheme.Sign(merchantKey, msg)
@@ -338,6 +371,9 @@ func CryptoCost(merchantKey, platformKey crypto.Signer, rounds int) (time.Durati
 			if _, err := scheme.Sign(platformKey, msg); err != nil {
 				return 0, err
 			}
+		}
+		if _, err := scheme.Sign(platformKey, msg); err != nil { // the notification
+			return 0, err
 		}
 	}
 	return time.Since(start) / time.Duration(rounds), nil

@@ -55,6 +55,7 @@ type Result struct {
 	CryptoPerPay  float64              `json:"crypto_cpu_ms_per_payment"`
 	CeilingPerS   float64              `json:"crypto_ceiling_payments_per_s"`
 	Efficiency    float64              `json:"efficiency"`
+	Notified      int64                `json:"notifications_delivered"`
 	Proof         string               `json:"proof"`
 	ProofOK       bool                 `json:"proof_ok"`
 }
@@ -108,6 +109,7 @@ func (r Result) Table(w io.Writer) {
 	fmt.Fprintf(w, "  peak memory     %.1f MB\n", r.PeakMemoryMB)
 	fmt.Fprintf(w, "  crypto ceiling  %.3f ms CPU per payment → %.0f payments/s on %d cores\n", r.CryptoPerPay, r.CeilingPerS, r.Machine.Cores)
 	fmt.Fprintf(w, "  efficiency      %.2f\n", r.Efficiency)
+	fmt.Fprintf(w, "  notifications   %d delivered to the merchants' notify_url\n", r.Notified)
 	fmt.Fprintf(w, "  ledger proof    %s\n", r.Proof)
 }
 

@@ -144,8 +144,13 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		cs = append(cs, bench.Consumer{ID: l.id, Cookie: cookie})
 	}
 
+	sink, err := bench.StartSink()
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
 	runID := time.Now().Format("150405")
-	work, err := bench.Presign(ms, cs, *count, runID, stderr)
+	work, err := bench.Presign(ms, cs, *count, runID, sink.URL, stderr)
 	if err != nil {
 		return err
 	}
@@ -201,6 +206,12 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	res.CeilingPerS = float64(res.Machine.Cores) / crypto.Seconds()
 	res.Efficiency = res.PaymentsPerS / res.CeilingPerS
 
+	// Let the notifications of the last payments arrive (the worker polls
+	// every second), then stop the server.
+	for deadline := time.Now().Add(5 * time.Second); sink.Received() < int64(res.Payments) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	res.Notified = sink.Received()
 	if err := stop(); err != nil {
 		fmt.Fprintf(stderr, "fenfu bench: server stopped with %v\n", err)
 	}
