@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,112 +132,176 @@ func (w *Worker) batch() int {
 }
 
 // RunOnce claims the rows due now and attempts each once. It returns how
-// many it attempted.
+// many it attempted. A round costs one claiming statement per table and
+// one transaction to record every outcome, whatever its size.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	now := w.Clock.Now()
-	var due []Due
-	for _, k := range []Kind{Transaction, Refund} {
-		rows, err := w.DB.QueryContext(ctx, `SELECT id, mchid, notify_url, notify_attempts, notify_at FROM `+tables[k]+`
-			WHERE notify_at > 0 AND notify_at <= $1 ORDER BY notify_at LIMIT $2`, db.Micros(now), w.batch())
-		if err != nil {
-			return 0, err
-		}
-		for rows.Next() {
-			d := Due{Kind: k}
-			if err := rows.Scan(&d.ID, &d.MchID, &d.NotifyURL, &d.Attempts, &d.At); err != nil {
-				rows.Close()
-				return 0, err
-			}
-			due = append(due, d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, err
-		}
-	}
 	lease := w.Lease
 	if lease <= 0 {
 		lease = 2 * time.Minute
 	}
 	leaseUntil := db.Micros(now.Add(lease))
+	var claimed []Due
+	for _, k := range []Kind{Transaction, Refund} {
+		due, err := w.due(ctx, k, now)
+		if err != nil {
+			return 0, err
+		}
+		got, err := w.claim(ctx, k, due, now, leaseUntil)
+		if err != nil {
+			return 0, err
+		}
+		claimed = append(claimed, got...)
+	}
+	if len(claimed) == 0 {
+		return 0, nil
+	}
 	par := w.Parallel
 	if par <= 0 {
 		par = 16
 	}
+	outcomes := make([]outcome, len(claimed))
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
-	n := 0
-	for _, d := range due {
-		res, err := w.DB.Exec(ctx, `UPDATE `+tables[d.Kind]+` SET notify_at = $1 WHERE id = $2 AND notify_at = $3`,
-			leaseUntil, d.ID, d.At)
-		if err != nil {
-			return n, err
-		}
-		if k, _ := res.RowsAffected(); k != 1 {
-			continue // another worker has it
-		}
-		n++
+	for i, d := range claimed {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(d Due) {
+		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := w.attempt(ctx, d, leaseUntil); err != nil && ctx.Err() == nil {
-				w.Log.Error("notify", "event", d.EventID(), "error", err)
-			}
-		}(d)
+			outcomes[i] = w.attempt(ctx, d)
+		}()
 	}
 	wg.Wait()
-	return n, nil
+	return len(claimed), w.record(ctx, claimed, outcomes, leaseUntil)
 }
 
-// attempt delivers one claimed event once, logs the attempt and schedules
-// the next one, or marks the event delivered or given up.
-func (w *Worker) attempt(ctx context.Context, d Due, leaseUntil int64) error {
-	ev, err := w.Render(ctx, d)
+// due lists up to a batch of a table's rows whose notification is due.
+func (w *Worker) due(ctx context.Context, k Kind, now time.Time) ([]Due, error) {
+	rows, err := w.DB.QueryContext(ctx, `SELECT id, mchid, notify_url, notify_attempts, notify_at FROM `+tables[k]+`
+		WHERE notify_at > 0 AND notify_at <= $1 ORDER BY notify_at LIMIT $2`, db.Micros(now), w.batch())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	start := time.Now()
-	var status int
-	var derr error
-	var ok bool
-	errText := ""
-	if ev.V2 != nil {
-		status, ok, derr = w.deliverV2(ctx, d, ev)
-		if derr == nil && !ok {
-			errText = fmt.Sprintf("merchant answered HTTP %d without <return_code>SUCCESS</return_code>", status)
+	defer rows.Close()
+	var due []Due
+	for rows.Next() {
+		d := Due{Kind: k}
+		if err := rows.Scan(&d.ID, &d.MchID, &d.NotifyURL, &d.Attempts, &d.At); err != nil {
+			return nil, err
 		}
-	} else {
-		status, derr = w.deliver(ctx, d, ev)
-		ok = derr == nil && (status == http.StatusOK || status == http.StatusNoContent)
-		if derr == nil && !ok {
-			errText = fmt.Sprintf("merchant answered HTTP %d; only 200 or 204 acknowledge", status)
-		}
+		due = append(due, d)
 	}
-	latency := time.Since(start)
-	if derr != nil {
-		errText = derr.Error()
+	return due, rows.Err()
+}
+
+// claim moves the due rows' notify_at to the lease deadline in one
+// statement and returns those it moved. A row that another worker holds
+// has notify_at beyond now, so it is left out: each row goes to one
+// worker. The attempt count comes back with the claim, so it is fresh.
+func (w *Worker) claim(ctx context.Context, k Kind, due []Due, now time.Time, leaseUntil int64) ([]Due, error) {
+	if len(due) == 0 {
+		return nil, nil
 	}
-	now := w.Clock.Now()
-	attempts := d.Attempts + 1
-	next, state := int64(0), Delivered
-	if !ok {
-		sched := w.schedule()
-		if attempts > len(sched) {
-			state = Failed
-		} else {
-			next, state = db.Micros(now.Add(sched[attempts-1])), Pending
-		}
+	args := []any{leaseUntil, db.Micros(now)}
+	ph := make([]string, len(due))
+	byID := make(map[string]Due, len(due))
+	for i, d := range due {
+		args = append(args, d.ID)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+		byID[d.ID] = d
 	}
-	return w.DB.Update(ctx, func(tx *db.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO notify_log (event_id, attempt, mchid, event_type, notify_url, at,
-			http_status, latency_us, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-			d.EventID(), attempts, d.MchID, ev.EventType, d.NotifyURL, db.Micros(now), status, latency.Microseconds(), errText); err != nil {
+	var got []Due
+	err := w.DB.Update(ctx, func(tx *db.Tx) error {
+		got = got[:0]
+		rows, err := tx.Tx.QueryContext(ctx, `UPDATE `+tables[k]+` SET notify_at = $1
+			WHERE notify_at > 0 AND notify_at <= $2 AND id IN (`+strings.Join(ph, ",")+`) RETURNING id, notify_attempts`, args...)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE `+tables[d.Kind]+` SET notify_at = $1, notify_state = $2, notify_attempts = $3
-			WHERE id = $4 AND notify_at = $5`, next, state, attempts, d.ID, leaseUntil)
-		return err
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var attempts int
+			if err := rows.Scan(&id, &attempts); err != nil {
+				return err
+			}
+			d := byID[id]
+			d.Attempts = attempts
+			got = append(got, d)
+		}
+		return rows.Err()
+	})
+	return got, err
+}
+
+// outcome is one delivery attempt's result.
+type outcome struct {
+	eventType string
+	at        time.Time
+	status    int
+	latency   time.Duration
+	ok        bool
+	err       string
+}
+
+// attempt delivers one claimed event once.
+func (w *Worker) attempt(ctx context.Context, d Due) outcome {
+	ev, err := w.Render(ctx, d)
+	if err != nil {
+		w.Log.Error("notify", "event", d.EventID(), "error", err)
+		return outcome{at: w.Clock.Now(), err: "fenfu could not render the event: " + err.Error()}
+	}
+	start := time.Now()
+	var o outcome
+	var derr error
+	if ev.V2 != nil {
+		o.status, o.ok, derr = w.deliverV2(ctx, d, ev)
+		if derr == nil && !o.ok {
+			o.err = fmt.Sprintf("merchant answered HTTP %d without <return_code>SUCCESS</return_code>", o.status)
+		}
+	} else {
+		o.status, derr = w.deliver(ctx, d, ev)
+		o.ok = derr == nil && (o.status == http.StatusOK || o.status == http.StatusNoContent)
+		if derr == nil && !o.ok {
+			o.err = fmt.Sprintf("merchant answered HTTP %d; only 200 or 204 acknowledge", o.status)
+		}
+	}
+	o.latency = time.Since(start)
+	if derr != nil {
+		o.err = derr.Error()
+	}
+	o.eventType, o.at = ev.EventType, w.Clock.Now()
+	return o
+}
+
+// record logs a round's attempts and schedules each event's next attempt,
+// or marks it delivered or given up, in one transaction. A row whose lease
+// another worker has since taken over (notify_at moved) is left alone.
+func (w *Worker) record(ctx context.Context, claimed []Due, outcomes []outcome, leaseUntil int64) error {
+	sched := w.schedule()
+	return w.DB.Update(ctx, func(tx *db.Tx) error {
+		for i, d := range claimed {
+			o := outcomes[i]
+			attempts := d.Attempts + 1
+			next, state := int64(0), Delivered
+			if !o.ok {
+				if attempts > len(sched) {
+					state = Failed
+				} else {
+					next, state = db.Micros(o.at.Add(sched[attempts-1])), Pending
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO notify_log (event_id, attempt, mchid, event_type, notify_url, at,
+				http_status, latency_us, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+				d.EventID(), attempts, d.MchID, o.eventType, d.NotifyURL, db.Micros(o.at), o.status, o.latency.Microseconds(), o.err); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE `+tables[d.Kind]+` SET notify_at = $1, notify_state = $2, notify_attempts = $3
+				WHERE id = $4 AND notify_at = $5`, next, state, attempts, d.ID, leaseUntil); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

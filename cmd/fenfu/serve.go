@@ -157,9 +157,16 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 func (a *app) notifier(api *wxpay.API) *notify.Worker {
 	return &notify.Worker{DB: a.core, Keys: a.keys, Merchants: a.merchants, Render: api.RenderNotification,
 		Clock: a.clock, IDs: a.ids, Log: a.log, V2: wxpay.V2Codec{},
-		HTTP: &http.Client{Timeout: notify.DeliveryTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // a notify_url that redirects is not followed
-		}}}
+		HTTP: &http.Client{
+			Timeout: notify.DeliveryTimeout,
+			// Keep a connection per parallel delivery to each merchant host:
+			// Go's default of two would make most notifications open a new
+			// connection (and, to an HTTPS notify_url, a new TLS handshake).
+			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConns: 256, MaxIdleConnsPerHost: 32,
+				IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: notify.DeliveryTimeout, ForceAttemptHTTP2: true},
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse // a notify_url that redirects is not followed
+			}}}
 }
 
 func (a *app) recoverLoop(ctx context.Context) {
