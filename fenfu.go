@@ -132,6 +132,3 @@ func AsError(err error) *Error {
 	}
 	return Internal(err)
 }
-
-// Remedy returns the default remedy text for code.
-func Remedy(code Code) string { return remedies[code] }

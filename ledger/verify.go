@@ -79,24 +79,3 @@ func Verify(ctx context.Context, d *db.DB) error {
 	}
 	return nil
 }
-
-// Entries returns the entries of the transaction for an event, in order, or
-// nil if it was never posted.
-func Entries(ctx context.Context, d *db.DB, kind, ref string) ([]Entry, error) {
-	rows, err := d.R.QueryContext(ctx, `SELECT account, amount FROM ledger_entries WHERE txn_id = $1 ORDER BY seq`, TxnID(kind, ref))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var es []Entry
-	for rows.Next() {
-		var e Entry
-		var acct string
-		if err := rows.Scan(&acct, &e.Amount); err != nil {
-			return nil, err
-		}
-		e.Account = Account(acct)
-		es = append(es, e)
-	}
-	return es, rows.Err()
-}
