@@ -1,0 +1,300 @@
+package onboard
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+)
+
+// Application states.
+const (
+	Draft        = "draft"
+	Submitted    = "submitted"
+	Checking     = "checking"
+	InReview     = "in_review"
+	MoreMaterial = "more_material"
+	Approved     = "approved"
+	Rejected     = "rejected"
+	DepositPaid  = "deposit_paid"
+	Active       = "active"
+	Suspended    = "suspended"
+)
+
+// transitions is the application state machine; a change not listed is
+// an error.
+var transitions = map[string][]string{
+	Draft:        {Submitted},
+	Submitted:    {Checking},
+	Checking:     {InReview, Rejected},
+	InReview:     {Approved, Rejected, MoreMaterial},
+	MoreMaterial: {Submitted},
+	Approved:     {DepositPaid},
+	DepositPaid:  {Active},
+	Active:       {Suspended},
+	Suspended:    {Active},
+	Rejected:     nil,
+}
+
+// CanTransition reports whether the state machine allows from → to.
+func CanTransition(from, to string) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// CreditBureau answers whether the payment-industry risk list names a
+// business licence.
+type CreditBureau interface {
+	Listed(ctx context.Context, licenceNumber string) (bool, string, error)
+}
+
+// Service runs applications in the core store.
+type Service struct {
+	DB     *db.DB
+	Policy Policy
+	Bureau CreditBureau
+	IDs    fenfu.IDs
+	Clock  fenfu.Clock
+}
+
+// Record is a stored application with its state, history and checks.
+type Record struct {
+	ID          string      `json:"id"`
+	MchID       string      `json:"mchid"`
+	State       string      `json:"state"`
+	Application Application `json:"application"`
+	Policy      string      `json:"policy_version,omitempty"`
+	Checks      []Check     `json:"checks"`
+	Events      []Event     `json:"events"`
+}
+
+// Event is one recorded state change.
+type Event struct {
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// Create starts a draft application for a merchant.
+func (s *Service) Create(ctx context.Context, mchid string, a Application) (Record, error) {
+	id := "app_" + s.IDs.New(fenfu.RequestID, s.Clock.Now())
+	data, err := json.Marshal(a)
+	if err != nil {
+		return Record{}, fenfu.Internal(err)
+	}
+	err = s.DB.Update(ctx, func(tx *db.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM merchants WHERE mchid = $1`, mchid).Scan(&one); err != nil {
+			return fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO applications (id, mchid, state, industry, data, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6)`, id, mchid, Draft, a.Industry, string(data), db.Micros(tx.Now))
+		return err
+	})
+	if err != nil {
+		return Record{}, domainError(err)
+	}
+	return s.Get(ctx, id)
+}
+
+// Submit submits a draft (or an application asked for more material),
+// runs the automatic checks and moves it on: to manual review if every
+// check passed, else to rejected with the checks' reasons. Every step is
+// recorded.
+func (s *Service) Submit(ctx context.Context, id, actor string) (Record, error) {
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	now := s.Clock.Now()
+	a := r.Application
+	a.SubmittedAt = now
+	facts, err := s.facts(ctx, r.MchID, a)
+	if err != nil {
+		return r, err
+	}
+	checks := Evaluate(s.Policy, a, facts)
+	data, err := json.Marshal(a)
+	if err != nil {
+		return r, fenfu.Internal(err)
+	}
+	err = s.DB.Update(ctx, func(tx *db.Tx) error {
+		if err := transition(ctx, tx, id, r.State, Submitted, actor, "submitted"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE applications SET data = $1, submitted_at = $2, policy_version = $3 WHERE id = $4`,
+			string(data), db.Micros(now), s.Policy.Version, id); err != nil {
+			return err
+		}
+		if err := transition(ctx, tx, id, Submitted, Checking, "system", "automatic checks under policy "+s.Policy.Version); err != nil {
+			return err
+		}
+		for _, c := range checks {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO application_checks (application_id, name, passed, reason, at)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (application_id, name) DO UPDATE SET passed = EXCLUDED.passed,
+				reason = EXCLUDED.reason, at = EXCLUDED.at`, id, c.Name, boolInt(c.Passed), c.Reason, db.Micros(tx.Now)); err != nil {
+				return err
+			}
+		}
+		if Passed(checks) {
+			return transition(ctx, tx, id, Checking, InReview, "system", "every automatic check passed")
+		}
+		return transition(ctx, tx, id, Checking, Rejected, "system", failedReasons(checks))
+	})
+	if err != nil {
+		return r, domainError(err)
+	}
+	return s.Get(ctx, id)
+}
+
+// Review is staff's decision on an application in review: approve,
+// reject, or ask for more material; reason is shown to the merchant.
+func (s *Service) Review(ctx context.Context, id, decision, staff, reason string) (Record, error) {
+	to := map[string]string{"approve": Approved, "reject": Rejected, "request_material": MoreMaterial}[decision]
+	if to == "" {
+		return Record{}, fenfu.FieldError("decision", "decision must be approve, reject or request_material")
+	}
+	if reason == "" {
+		return Record{}, fenfu.FieldError("reason", "a review decision needs a reason the merchant can read")
+	}
+	err := s.DB.Update(ctx, func(tx *db.Tx) error {
+		return transition(ctx, tx, id, InReview, to, staff, reason)
+	})
+	if err != nil {
+		return Record{}, domainError(err)
+	}
+	return s.Get(ctx, id)
+}
+
+// transition moves an application from one state to another, in the
+// caller's transaction, refusing changes the state machine does not allow
+// and changes that raced with another.
+func transition(ctx context.Context, tx *db.Tx, id, from, to, actor, reason string) error {
+	if !CanTransition(from, to) {
+		return fenfu.Errorf(fenfu.InvalidRequest, "an application cannot go from %s to %s", from, to)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4`,
+		to, db.Micros(tx.Now), id, from)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fenfu.Errorf(fenfu.InvalidRequest, "application %s is no longer %s", id, from)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO application_events (application_id, seq, from_state, to_state, actor, reason, at)
+		VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM application_events WHERE application_id = $1), $2, $3, $4, $5, $6)`,
+		id, from, to, actor, reason, db.Micros(tx.Now))
+	return err
+}
+
+// facts gathers what the checks need beyond the application.
+func (s *Service) facts(ctx context.Context, mchid string, a Application) (Facts, error) {
+	f := Facts{OrdinaryByMonth: map[string]int{}}
+	months := HistoryMonths(a.SubmittedAt, s.Policy.HistoryMonths)
+	for _, m := range months {
+		start, _ := time.ParseInLocation("2006-01", m, fenfu.Shanghai)
+		end := start.AddDate(0, 1, 0)
+		var own, imported int
+		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE mchid = $1 AND channel = 'balance'
+			AND state IN ('SUCCESS', 'REFUND') AND paid_at >= $2 AND paid_at < $3`, mchid, db.Micros(start), db.Micros(end)).Scan(&own); err != nil {
+			return f, fenfu.Internal(err)
+		}
+		err := s.DB.QueryRowContext(ctx, `SELECT ordinary_count FROM merchant_history WHERE mchid = $1 AND month = $2`, mchid, m).Scan(&imported)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return f, fenfu.Internal(err)
+		}
+		f.OrdinaryByMonth[m] = own + imported
+	}
+	if s.Bureau != nil && a.LicenceNumber != "" {
+		listed, why, err := s.Bureau.Listed(ctx, a.LicenceNumber)
+		if err != nil {
+			return f, fenfu.Internal(fmt.Errorf("credit bureau: %w", err))
+		}
+		f.Blacklisted, f.BlacklistReason = listed, why
+	}
+	return f, nil
+}
+
+// Get returns an application with its checks and history.
+func (s *Service) Get(ctx context.Context, id string) (Record, error) {
+	r := Record{ID: id, Checks: []Check{}, Events: []Event{}}
+	var data string
+	err := s.DB.QueryRowContext(ctx, `SELECT mchid, state, data, policy_version FROM applications WHERE id = $1`, id).
+		Scan(&r.MchID, &r.State, &data, &r.Policy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fenfu.Errorf(fenfu.ResourceNotExists, "application %s does not exist", id)
+	}
+	if err != nil {
+		return r, fenfu.Internal(err)
+	}
+	if err := json.Unmarshal([]byte(data), &r.Application); err != nil {
+		return r, fenfu.Internal(err)
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT name, passed, reason FROM application_checks WHERE application_id = $1 ORDER BY name`, id)
+	if err != nil {
+		return r, fenfu.Internal(err)
+	}
+	for rows.Next() {
+		var c Check
+		var passed int
+		if err := rows.Scan(&c.Name, &passed, &c.Reason); err != nil {
+			rows.Close()
+			return r, fenfu.Internal(err)
+		}
+		c.Passed = passed == 1
+		r.Checks = append(r.Checks, c)
+	}
+	rows.Close()
+	rows, err = s.DB.QueryContext(ctx, `SELECT from_state, to_state, actor, reason, at FROM application_events
+		WHERE application_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return r, fenfu.Internal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&e.From, &e.To, &e.Actor, &e.Reason, &at); err != nil {
+			return r, fenfu.Internal(err)
+		}
+		e.At = db.Time(at)
+		r.Events = append(r.Events, e)
+	}
+	return r, rows.Err()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func failedReasons(cs []Check) string {
+	var ps []string
+	for _, c := range cs {
+		if !c.Passed {
+			ps = append(ps, c.Name+": "+c.Reason)
+		}
+	}
+	return joinReasons(ps)
+}
+
+func domainError(err error) error {
+	var e *fenfu.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return fenfu.Internal(err)
+}

@@ -1,0 +1,167 @@
+package onboard_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/onboard"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/scheme"
+)
+
+func TestApplications(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testApplications(t, engine) })
+	}
+}
+
+func testApplications(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	clock := fenfu.NewFakeClock(time.Date(2026, 8, 10, 12, 0, 0, 0, fenfu.Shanghai))
+	core := dbtest.Open(t, engine, "core", clock)
+	cr := dbtest.Open(t, engine, "credit", clock)
+	ids := &fenfu.RandomIDs{}
+	ms := merchant.New(core, ids, clock)
+	mk := func() merchant.Sandbox {
+		m, err := ms.CreateSandbox(ctx, "shop", scheme.RSA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	shop, noodles, newcomer, listed, own := mk(), mk(), mk(), mk(), mk()
+
+	// "own" earns its history on the platform: balance payments in
+	// August, September and October.
+	ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner([]byte("onboard test secret, 32 bytes!!!")), IDs: ids, Clock: clock}
+	c, _, err := consumer.New(core, cr, ids, clock).Create(ctx, consumer.NewConsumer{Rating: "A", Balance: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, month := range []time.Month{8, 9, 10} {
+		clock.Advance(time.Date(2026, month, 15, 12, 0, 0, 0, fenfu.Shanghai).Sub(clock.Now()))
+		o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: own.MchID, AppID: own.AppID, Description: "x", OutTradeNo: fmt.Sprintf("hist-%06d", i),
+			NotifyURL: "https://o.example/n", Total: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ps.Pay(ctx, o.Token, c.ID, pay.ChannelBalance); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai).Sub(clock.Now()))
+
+	hist := "mchid,month,ordinary_count\n"
+	for _, m := range []string{shop.MchID, listed.MchID} {
+		hist += m + ",2026-08,520\n" + m + ",2026-09,610\n" + m + ",2026-10,580\n"
+	}
+	hist += noodles.MchID + ",2026-08,30\n" + noodles.MchID + ",2026-09,41\n" + noodles.MchID + ",2026-10,38\n"
+	hist += "bad-line-without-count,2026-10,x\n" + shop.MchID + ",2026-13,1\n"
+	res, err := onboard.ImportHistory(ctx, core, strings.NewReader(hist), "import-2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 9 || res.Skipped != 2 || len(res.Errors) != 2 {
+		t.Fatalf("history import = %+v", res)
+	}
+	if _, err := onboard.ImportRiskList(ctx, core, strings.NewReader("licence_number,name,reason\n91310000BADBAD001X,Bad Co,fraud ring 2025-17\n"),
+		"PBOC-2026-10"); err != nil {
+		t.Fatal(err)
+	}
+
+	svc := &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core}, IDs: ids, Clock: clock}
+	ecom := func(licence string) onboard.Application {
+		return onboard.Application{EntityType: onboard.Enterprise, LicenceNumber: licence, LicenceStatus: "normal",
+			Industry: "ecommerce_retail", Qualifications: map[onboard.Qualification]string{onboard.ICPFiling: "京ICP备12345678号"}}
+	}
+	submit := func(m merchant.Sandbox, a onboard.Application) onboard.Record {
+		t.Helper()
+		r, err := svc.Create(ctx, m.MchID, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err = svc.Submit(ctx, r.ID, "merchant:"+m.MchID); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	failed := func(r onboard.Record) string {
+		for _, c := range r.Checks {
+			if !c.Passed {
+				return c.Name + ": " + c.Reason
+			}
+		}
+		return ""
+	}
+
+	// An e-commerce merchant: checks pass, staff approve.
+	r := submit(shop, ecom("91110000MA01GOOD1X"))
+	if r.State != onboard.InReview || len(r.Checks) != 4 || failed(r) != "" || r.Policy != "2026-11-01" {
+		t.Fatalf("e-commerce application: %s %+v", r.State, r.Checks)
+	}
+	if r, err = svc.Review(ctx, r.ID, "approve", "staff:ops-li", "documents verified"); err != nil || r.State != onboard.Approved {
+		t.Fatalf("approve: %v %s", err, r.State)
+	}
+	var trail []string
+	for _, e := range r.Events {
+		trail = append(trail, e.From+">"+e.To+"@"+strings.SplitN(e.Actor, ":", 2)[0])
+		if e.At.IsZero() || e.Reason == "" {
+			t.Errorf("event %+v lacks time or reason", e)
+		}
+	}
+	if got := strings.Join(trail, " "); got != "draft>submitted@merchant submitted>checking@system checking>in_review@system in_review>approved@staff" {
+		t.Fatalf("events = %s", got)
+	}
+	if _, err := svc.Review(ctx, r.ID, "reject", "staff:ops-li", "changed my mind"); fenfu.ErrorCode(err) != fenfu.InvalidRequest {
+		t.Fatalf("reviewing an approved application: %v", err)
+	}
+
+	// A catering merchant without its food licence.
+	cat := onboard.Application{EntityType: onboard.IndividualBusiness, LicenceNumber: "92310000MA1K00001Y", LicenceStatus: "normal",
+		Industry: "catering", Qualifications: map[onboard.Qualification]string{}, Stores: []onboard.Store{{Name: "Noodles", Address: "徐汇区"}}}
+	r = submit(noodles, cat)
+	if r.State != onboard.Rejected || !strings.Contains(failed(r), "food_business_licence") ||
+		!strings.Contains(r.Events[len(r.Events)-1].Reason, "food_business_licence") {
+		t.Fatalf("catering without licence: %s %s", r.State, failed(r))
+	}
+	// A merchant without three months of history.
+	r = submit(newcomer, ecom("91110000MA01NEW01X"))
+	history := onboard.Check{Passed: true}
+	for _, c := range r.Checks {
+		if c.Name == onboard.CheckHistory {
+			history = c
+		}
+	}
+	if r.State != onboard.Rejected || history.Passed || !strings.Contains(history.Reason, "2026-08") {
+		t.Fatalf("newcomer: %s %+v", r.State, history)
+	}
+	// A merchant on the risk list.
+	if r = submit(listed, ecom("91310000BADBAD001X")); r.State != onboard.Rejected || !strings.Contains(failed(r), "fraud ring 2025-17") {
+		t.Fatalf("listed: %s %s", r.State, failed(r))
+	}
+	// A merchant whose history is its own payments on fenfu (life services).
+	life := onboard.Application{EntityType: onboard.Enterprise, LicenceNumber: "91310000MA1OWN01X", LicenceStatus: "normal",
+		Industry: "life_services", Qualifications: map[onboard.Qualification]string{onboard.IndustryPermit: "SH-LS-0001"}}
+	if r = submit(own, life); r.State != onboard.InReview {
+		t.Fatalf("merchant with its own history: %s %s", r.State, failed(r))
+	}
+	// More material, then resubmission.
+	if r, err = svc.Review(ctx, r.ID, "request_material", "staff:ops-li", "upload the permit's scan"); err != nil || r.State != onboard.MoreMaterial {
+		t.Fatalf("request material: %v %s", err, r.State)
+	}
+	if r, err = svc.Submit(ctx, r.ID, "merchant:"+own.MchID); err != nil || r.State != onboard.InReview {
+		t.Fatalf("resubmit: %v %s", err, r.State)
+	}
+	if _, err := svc.Review(ctx, r.ID, "approve", "staff:ops-li", ""); fenfu.ErrorCode(err) != fenfu.ParamError {
+		t.Fatalf("a decision without a reason: %v", err)
+	}
+}
