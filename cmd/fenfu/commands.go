@@ -15,6 +15,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/scheme"
 )
@@ -231,6 +232,47 @@ func cmdPlatformKeys(sub string, args []string, getenv func(string) string, stdo
 			"public_key_path": pk.PublicKeyPath})
 	}
 	return printJSON(stdout, map[string]any{"scheme": string(sch), "keys": out})
+}
+
+// cmdImport loads a CSV file (or - for standard input) into the history
+// or the risk list, reporting counts and the first bad lines.
+func cmdImport(ctx context.Context, what string, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags(what+" import", stderr)
+	source := fs.String("source", "", "a name for where the file came from (default: the file name)")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "usage: fenfu %s import [--source NAME] FILE.csv (or - for standard input)\n", what)
+		return errUsage
+	}
+	in := stdin
+	if name := fs.Arg(0); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+		if *source == "" {
+			*source = filepath.Base(name)
+		}
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	load := onboard.ImportHistory
+	if what == "blacklist" {
+		load = onboard.ImportRiskList
+	}
+	res, err := load(ctx, a.core, in, *source)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, res)
 }
 
 func cmdConsumerCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

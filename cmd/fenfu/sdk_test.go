@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -112,7 +113,7 @@ func (in *instance) cli(args ...string) (string, error) {
 	full := append([]string{}, args...)
 	// Subcommand words first, then the store flags, then the rest.
 	n := 1
-	if args[0] == "sandbox" || args[0] == "consumer" || args[0] == "merchant" {
+	if args[0] == "sandbox" || args[0] == "consumer" || args[0] == "merchant" || args[0] == "history" || args[0] == "blacklist" {
 		n = 2
 	}
 	full = append(append(append([]string{}, args[:n]...), in.args...), args[n:]...)
@@ -443,5 +444,26 @@ func TestCLIErrors(t *testing.T) {
 	err = run(context.Background(), []string{"verify", "--data-dir", dir, "--core-db", filepath.Join(dir, "x.db"), "--credit-db", filepath.Join(dir, "x.db")}, getenv, nil, &out, &errb)
 	if !errors.Is(err, errUsage) || !strings.Contains(errb.String(), "different databases") {
 		t.Fatalf("same store twice: %v %q", err, errb.String())
+	}
+}
+
+func TestImports(t *testing.T) {
+	dir := t.TempDir()
+	in := &instance{t: t, args: []string{"--data-dir", dir}}
+	f := filepath.Join(dir, "risk.csv")
+	if err := os.WriteFile(f, []byte("licence_number,name,reason\n91310000BADBAD001X,Bad Co,fraud\n,No Licence,x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Rows    int      `json:"rows"`
+		Skipped int      `json:"skipped"`
+		Errors  []string `json:"errors"`
+	}
+	in.mustCLI(&res, "blacklist", "import", f)
+	if res.Rows != 1 || res.Skipped != 1 || !strings.Contains(res.Errors[0], "line 3") {
+		t.Fatalf("blacklist import = %+v", res)
+	}
+	if _, err := in.cli("history", "import", filepath.Join(dir, "missing.csv")); err == nil {
+		t.Fatal("importing a missing file succeeded")
 	}
 }
