@@ -36,8 +36,11 @@ const (
 	// PlatformFee is the platform's fee income: credit-normal, busy.
 	PlatformFee Kind = "platform_fee"
 	// PlatformFunding is money received from outside the platform (consumer
-	// top-ups): an asset, debit-normal, busy.
+	// top-ups, merchants' deposits): an asset, debit-normal, busy.
 	PlatformFunding Kind = "platform_funding"
+	// MerchantDeposit is a merchant's risk deposit held by the platform: a
+	// liability, credit-normal, tracked.
+	MerchantDeposit Kind = "merchant_deposit"
 )
 
 type kindInfo struct {
@@ -51,6 +54,7 @@ var kinds = map[Kind]kindInfo{
 	MerchantPending: {-1, false},
 	PlatformFee:     {-1, false},
 	PlatformFunding: {+1, false},
+	MerchantDeposit: {-1, true},
 }
 
 // Account identifies an account as "kind:owner".

@@ -33,6 +33,10 @@ type Merchant struct {
 	APIv2Key  string // empty: the merchant has no v2 (XML) access
 	NotifyURL string
 	CreatedAt time.Time
+	// CreditPay is the product center's credit-pay permission;
+	// CreditSuspended is set by risk screening. See CreditAllowed.
+	CreditPay       bool
+	CreditSuspended bool
 	// Scheme is the scheme of the merchant's newest active key: responses
 	// and notifications to it are signed, and notifications encrypted, in
 	// that scheme's family.
@@ -90,6 +94,16 @@ type Sandbox struct {
 // given scheme (RSA-2048 or SM2), registered under a new serial number, and
 // a fresh API v3 key.
 func (s *Service) CreateSandbox(ctx context.Context, name string, sch scheme.Name) (Sandbox, error) {
+	return s.Create(ctx, name, "sandbox", sch)
+}
+
+// Create provisions a merchant in an environment ("sandbox" or
+// "production") with a fresh key pair and API v3 key. A production
+// merchant takes credit payments only once activated.
+func (s *Service) Create(ctx context.Context, name, env string, sch scheme.Name) (Sandbox, error) {
+	if env != "sandbox" && env != "production" {
+		return Sandbox{}, fenfu.FieldError("env", "env must be sandbox or production")
+	}
 	if sch == "" {
 		sch = scheme.RSA
 	}
@@ -98,14 +112,14 @@ func (s *Service) CreateSandbox(ctx context.Context, name string, sch scheme.Nam
 		return Sandbox{}, fenfu.Internal(err)
 	}
 	if name == "" {
-		name = "Sandbox merchant"
+		name = "Merchant"
 	}
 	now := s.Clock.Now()
 	m := Merchant{
 		MchID:     "19" + digits(s.IDs.Nonce(8)),
 		AppID:     "wx" + strings.ToLower(hex.EncodeToString([]byte(s.IDs.Nonce(8)))),
 		Name:      name,
-		Env:       "sandbox",
+		Env:       env,
 		APIv3Key:  s.IDs.Nonce(32),
 		CreatedAt: now,
 	}
@@ -180,8 +194,11 @@ func (s *Service) Get(ctx context.Context, mchid string) (Merchant, error) {
 func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
 	var m Merchant
 	var created int64
-	err := s.DB.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, apiv2_key, notify_url, created_at FROM merchants WHERE mchid = $1`, mchid).
-		Scan(&m.MchID, &m.AppID, &m.Name, &m.Env, &m.APIv3Key, &m.APIv2Key, &m.NotifyURL, &created)
+	var creditPay, suspended int
+	err := s.DB.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, apiv2_key, notify_url, created_at, credit_pay, credit_suspended
+		FROM merchants WHERE mchid = $1`, mchid).
+		Scan(&m.MchID, &m.AppID, &m.Name, &m.Env, &m.APIv3Key, &m.APIv2Key, &m.NotifyURL, &created, &creditPay, &suspended)
+	m.CreditPay, m.CreditSuspended = creditPay == 1, suspended == 1
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
 	}
@@ -206,6 +223,43 @@ func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
 		m.Scheme = scheme.SM2
 	}
 	return m, nil
+}
+
+// CreditAllowed explains whether the merchant may take credit payments: a
+// sandbox merchant always may; a production merchant once the product
+// center activated credit pay; no merchant while risk screening has it
+// suspended.
+func (m Merchant) CreditAllowed() error {
+	if m.CreditSuspended {
+		e := fenfu.Errorf(fenfu.NoAuth, "this merchant's credit pay is suspended pending a risk review")
+		e.Remedy = "Pay from balance, or ask the merchant; the merchant should contact the platform's risk team."
+		return e
+	}
+	if m.Env != "sandbox" && !m.CreditPay {
+		e := fenfu.Errorf(fenfu.NoAuth, "this merchant has not activated credit pay")
+		e.Remedy = "Pay from balance. The merchant applies for the credit-pay permission in the product center."
+		return e
+	}
+	return nil
+}
+
+// SetCreditPay records the product center's credit-pay permission or the
+// risk suspension for a merchant, in the caller's transaction.
+func SetCreditPay(ctx context.Context, tx *db.Tx, mchid string, permitted, suspended bool) error {
+	_, err := tx.ExecContext(ctx, `UPDATE merchants SET credit_pay = $1, credit_suspended = $2 WHERE mchid = $3`,
+		boolInt(permitted), boolInt(suspended), mchid)
+	return err
+}
+
+// Forget drops this node's cached copy of a merchant after a change made
+// elsewhere (other nodes refresh within keyCacheTTL).
+func (s *Service) Forget(mchid string) { s.forget(mchid) }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // SetAPIv2Key sets (or, with an empty key, generates) a merchant's API v2

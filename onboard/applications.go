@@ -10,6 +10,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/merchant"
 )
 
 // Application states.
@@ -24,6 +25,7 @@ const (
 	DepositPaid  = "deposit_paid"
 	Active       = "active"
 	Suspended    = "suspended"
+	Closed       = "closed" // the merchant left; its deposit was refunded
 )
 
 // transitions is the application state machine; a change not listed is
@@ -36,8 +38,9 @@ var transitions = map[string][]string{
 	MoreMaterial: {Submitted},
 	Approved:     {DepositPaid},
 	DepositPaid:  {Active},
-	Active:       {Suspended},
-	Suspended:    {Active},
+	Active:       {Suspended, Closed},
+	Suspended:    {Active, Closed},
+	Closed:       nil,
 	Rejected:     nil,
 }
 
@@ -64,6 +67,9 @@ type Service struct {
 	Bureau CreditBureau
 	IDs    fenfu.IDs
 	Clock  fenfu.Clock
+	// Merchants, if set, has its cached merchant dropped when a
+	// permission changes, so this node applies it at once.
+	Merchants *merchant.Service
 }
 
 // Record is a stored application with its state, history and checks.

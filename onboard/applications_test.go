@@ -2,6 +2,7 @@ package onboard_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
@@ -163,5 +165,112 @@ func testApplications(t *testing.T, engine db.Engine) {
 	}
 	if _, err := svc.Review(ctx, r.ID, "approve", "staff:ops-li", ""); fenfu.ErrorCode(err) != fenfu.ParamError {
 		t.Fatalf("a decision without a reason: %v", err)
+	}
+}
+
+// TestLifecycle follows a production merchant from approval through its
+// deposit, activation, suspension by the daily screening and departure,
+// and checks what a consumer's credit payment meets at each step.
+func TestLifecycle(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testLifecycle(t, engine) })
+	}
+}
+
+func testLifecycle(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
+	core := dbtest.Open(t, engine, "core", clock)
+	cr := dbtest.Open(t, engine, "credit", clock)
+	ids := &fenfu.RandomIDs{}
+	ms := merchant.New(core, ids, clock)
+	m, err := ms.Create(ctx, "Tea Shop", "production", scheme.RSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner([]byte("onboard test secret, 32 bytes!!!")), IDs: ids, Clock: clock}
+	c, _, err := consumer.New(core, cr, ids, clock).Create(ctx, consumer.NewConsumer{Rating: "A", CreditLimit: 1 << 30, Balance: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	payCredit := func() error {
+		n++
+		o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "tea", OutTradeNo: fmt.Sprintf("life-%06d", n),
+			NotifyURL: "https://t.example/n", Total: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ps.Pay(ctx, o.Token, c.ID, pay.ChannelCredit)
+		return err
+	}
+	if err := payCredit(); fenfu.ErrorCode(err) != fenfu.NoAuth || !strings.Contains(err.Error(), "not activated") {
+		t.Fatalf("credit payment before activation: %v", err)
+	}
+	if _, err := onboard.ImportHistory(ctx, core, strings.NewReader("mchid,month,ordinary_count\n"+
+		m.MchID+",2026-08,900\n"+m.MchID+",2026-09,900\n"+m.MchID+",2026-10,900\n"), "t"); err != nil {
+		t.Fatal(err)
+	}
+	svc := &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core}, IDs: ids, Clock: clock, Merchants: ms}
+	a := onboard.Application{EntityType: onboard.Enterprise, LicenceNumber: "91310000MA1TEA01X", LicenceStatus: "normal",
+		Industry: "ecommerce_retail", Qualifications: map[onboard.Qualification]string{onboard.ICPFiling: "沪ICP备1号"}}
+	r, err := svc.Create(ctx, m.MchID, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = svc.Submit(ctx, r.ID, "merchant"); err != nil || r.State != onboard.InReview {
+		t.Fatalf("submit: %v %s", err, r.State)
+	}
+	if _, err := svc.Activate(ctx, r.ID, "product-center"); fenfu.ErrorCode(err) != fenfu.InvalidRequest {
+		t.Fatalf("activating before approval and deposit: %v", err)
+	}
+	if r, err = svc.Review(ctx, r.ID, "approve", "staff", "ok"); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = svc.PayDeposit(ctx, r.ID, "BANK-TRF-0001", "finance"); err != nil || r.State != onboard.DepositPaid {
+		t.Fatalf("deposit: %v %s", err, r.State)
+	}
+	if held, _ := ledger.Balance(ctx, core, onboard.DepositAccount(m.MchID)); held != 500000 {
+		t.Fatalf("deposit held = %d, want 500000 (¥5,000 for e-commerce)", held)
+	}
+	if err := payCredit(); fenfu.ErrorCode(err) != fenfu.NoAuth {
+		t.Fatalf("credit payment before activation: %v", err)
+	}
+	if r, err = svc.Activate(ctx, r.ID, "product-center"); err != nil || r.State != onboard.Active {
+		t.Fatalf("activate: %v %s", err, r.State)
+	}
+	if err := payCredit(); err != nil {
+		t.Fatalf("credit payment after activation: %v", err)
+	}
+	// The merchant appears on the risk list; the daily screening suspends it.
+	if got, err := svc.Rescreen(ctx); err != nil || got.Suspended != 0 {
+		t.Fatalf("rescreen before listing: %+v %v", got, err)
+	}
+	if _, err := onboard.ImportRiskList(ctx, core, strings.NewReader("licence_number,name,reason\n91310000MA1TEA01X,Tea Shop,chargeback fraud\n"), "list-2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := svc.Rescreen(ctx); err != nil || got.Suspended != 1 || got.Screened != 1 {
+		t.Fatalf("rescreen: %+v %v", got, err)
+	}
+	err = payCredit()
+	var fe *fenfu.Error
+	if !errors.As(err, &fe) || fe.Code != fenfu.NoAuth || !strings.Contains(fe.Message, "suspended") || fe.Remedy == "" {
+		t.Fatalf("credit payment while suspended: %v", err)
+	}
+	// Balance payments still work.
+	o, _ := ps.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "tea", OutTradeNo: "life-balance",
+		NotifyURL: "https://t.example/n", Total: 100})
+	if _, err := ps.Pay(ctx, o.Token, c.ID, pay.ChannelBalance); err != nil {
+		t.Fatalf("balance payment while suspended: %v", err)
+	}
+	// The merchant leaves: the deposit is refunded through the ledger.
+	if r, err = svc.Close(ctx, r.ID, "operations", "contract ended"); err != nil || r.State != onboard.Closed {
+		t.Fatalf("close: %v %s", err, r.State)
+	}
+	if held, _ := ledger.Balance(ctx, core, onboard.DepositAccount(m.MchID)); held != 0 {
+		t.Fatalf("deposit held after leaving = %d", held)
+	}
+	if _, err := ps.Verify(ctx); err != nil {
+		t.Fatalf("the books: %v", err)
 	}
 }

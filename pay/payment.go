@@ -61,6 +61,15 @@ func (s *Service) Pay(ctx context.Context, token, consumerID, channel string) (O
 	if o.State != NotPay {
 		return Order{}, stateError(o, s.Clock.Now(), Success)
 	}
+	if channel == ChannelCredit {
+		m, err := s.Merchants.Get(ctx, o.MchID)
+		if err != nil {
+			return Order{}, err
+		}
+		if err := m.CreditAllowed(); err != nil {
+			return Order{}, err
+		}
+	}
 	if channel == ChannelBalance {
 		return s.payBalance(ctx, o, consumerID)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/seal"
@@ -29,6 +30,7 @@ type app struct {
 	consumers *consumer.Service
 	pay       *pay.Service
 	cashier   *cashier.Cashier
+	onboard   *onboard.Service
 	publicURL string
 	// merchantRate is serve's per-merchant request rate (0: unlimited).
 	merchantRate float64
@@ -68,6 +70,8 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a.consumers = consumer.New(a.core, a.credit, a.ids, a.clock)
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
 		IDs: a.ids, Clock: a.clock, Log: log}
+	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core},
+		IDs: a.ids, Clock: a.clock, Merchants: a.merchants}
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, keys.Secret, a.codeURL)
 	return a, nil
 }

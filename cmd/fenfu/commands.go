@@ -275,6 +275,24 @@ func cmdImport(ctx context.Context, what string, args []string, getenv func(stri
 	return printJSON(stdout, res)
 }
 
+func cmdRescreen(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("onboard rescreen", stderr)
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	r, err := a.onboard.Rescreen(ctx)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, r)
+}
+
 func cmdConsumerCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig(getenv)
 	fs := cfg.flags("consumer create", stderr)

@@ -51,6 +51,7 @@ Commands:
   merchant keys      list a merchant's keys: --mchid M
   merchant rotate-v3-key  give a merchant a new API v3 key: --mchid M (prints it)
   platform rotate-key | promote-key | retire-key | keys  rotate the platform's signing key with an overlap: --scheme rsa|sm2
+  onboard rescreen   screen active merchants against the risk list now (serve does it daily)
   history import FILE   load merchants' earlier ordinary payments (CSV: mchid,month,ordinary_count)
   blacklist import FILE load the payment-industry risk list (CSV: licence_number,name,reason) [--source NAME]
   consumer create    create a consumer: --credit-limit FEN --rating A|B|C|D --balance FEN (prints JSON)
@@ -74,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errUsage
 	}
 	cmd, rest := args[0], args[1:]
-	if (cmd == "sandbox" || cmd == "consumer" || cmd == "merchant" || cmd == "platform" || cmd == "history" || cmd == "blacklist") && len(rest) > 0 {
+	if (cmd == "sandbox" || cmd == "consumer" || cmd == "merchant" || cmd == "platform" || cmd == "history" || cmd == "blacklist" || cmd == "onboard") && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	var err error
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdMerchantKeys(ctx, strings.TrimPrefix(cmd, "merchant "), rest, getenv, stdout, stderr)
 	case "consumer create":
 		err = cmdConsumerCreate(ctx, rest, getenv, stdout, stderr)
+	case "onboard rescreen":
+		err = cmdRescreen(ctx, rest, getenv, stdout, stderr)
 	case "history import", "blacklist import":
 		err = cmdImport(ctx, strings.TrimSuffix(cmd, " import"), rest, getenv, stdin, stdout, stderr)
 	case "platform rotate-key", "platform promote-key", "platform retire-key", "platform keys":

@@ -123,10 +123,14 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		a.recoverLoop(bg)
+	}()
+	go func() {
+		defer wg.Done()
+		a.rescreenLoop(bg)
 	}()
 	go func() {
 		defer wg.Done()
@@ -167,6 +171,29 @@ func (a *app) notifier(api *wxpay.API) *notify.Worker {
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse // a notify_url that redirects is not followed
 			}}}
+}
+
+// RescreenEvery is how often active merchants are screened against the
+// risk list again.
+const RescreenEvery = 24 * time.Hour
+
+// rescreenLoop screens active merchants at start and then daily.
+func (a *app) rescreenLoop(ctx context.Context) {
+	t := time.NewTicker(RescreenEvery)
+	defer t.Stop()
+	for {
+		r, err := a.onboard.Rescreen(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.log.Error("risk screening", "error", err)
+		} else if r.Suspended > 0 {
+			a.log.Warn("risk screening suspended merchants", "screened", r.Screened, "suspended", r.Suspended)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (a *app) recoverLoop(ctx context.Context) {
