@@ -59,6 +59,9 @@ type Keyring struct {
 	// the same master.key file.
 	Master []byte
 
+	// AdminToken authenticates the staff API (/admin/…), as a bearer token.
+	AdminToken string
+
 	others map[scheme.Name][]PlatformKey // next and previous keys during a rotation
 }
 
@@ -122,6 +125,15 @@ func Load(dir string) (*Keyring, error) {
 		return nil, errors.New("keyring: secret file is damaged")
 	}
 	k.Secret = sec
+	tok, err := loadOrCreate(filepath.Join(dir, "admin_token"), func() ([]byte, error) {
+		b := make([]byte, 24)
+		_, err := rand.Read(b)
+		return []byte(hex.EncodeToString(b)), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	k.AdminToken = strings.TrimSpace(string(tok))
 	return k, nil
 }
 

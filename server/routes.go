@@ -24,6 +24,13 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   POST /q/{token}/pay      pay (form or JSON)
 	//   POST /cashier/login, /cashier/logout
 	d.Cashier.Register(mux)
+	// Staff API (bearer admin_token; X-Fenfu-Staff names the actor):
+	//   GET  /admin/applications?state=, GET /admin/applications/{id}
+	//   POST /admin/applications/{id}/review|deposit|activate|close
+	//   POST /admin/rescreen, /admin/risk-list (CSV), /admin/history (CSV)
+	if d.Admin != nil {
+		d.Admin.Register(mux)
+	}
 	mux.Handle("GET /healthz", handleHealth(d.Health))
 	mux.Handle("GET /metrics", d.Metrics)
 	mux.Handle("GET /{$}", handleIndex())

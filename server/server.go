@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/cashier"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/wxpay"
@@ -19,6 +20,7 @@ import (
 // Deps are the parts the server is made of.
 type Deps struct {
 	API     *wxpay.API
+	Admin   *admin.API
 	Cashier *cashier.Cashier
 	Metrics *metrics.Registry
 	Log     *slog.Logger

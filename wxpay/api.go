@@ -25,6 +25,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/scheme"
 )
@@ -42,6 +43,7 @@ type API struct {
 	Log       *slog.Logger
 	Nonces    Nonces       // replay protection
 	Limits    *RateLimiter // per-merchant request rate; nil for none
+	Onboard   *onboard.Service
 	// PublicURL is the base of code_url, e.g. https://pay.example.com.
 	PublicURL func() string
 }
@@ -55,6 +57,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v3/refund/domestic/refunds", a.v3(a.createRefund))
 	mux.Handle("GET /v3/refund/domestic/refunds/{out_refund_no}", a.v3(a.queryRefund))
 	mux.Handle("GET /v3/certificates", a.v3(a.certificates))
+	mux.Handle("POST /v3/fenfu/applications", a.v3(a.createApplication))
+	mux.Handle("POST /v3/fenfu/applications/{id}/submit", a.v3(a.submitApplication))
+	mux.Handle("GET /v3/fenfu/applications/{id}", a.v3(a.getApplication))
 	mux.Handle("GET /v3/fenfu/notifications/{event_id}", a.v3(a.notificationStatus))
 	mux.Handle("POST /v3/fenfu/notifications/{event_id}/resend", a.v3(a.resendNotification))
 }

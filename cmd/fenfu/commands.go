@@ -60,8 +60,22 @@ type sandboxMerchant struct {
 }
 
 func cmdSandboxMerchant(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return createMerchant(ctx, "sandbox merchant", "sandbox", args, getenv, stdout, stderr)
+}
+
+// cmdMerchantCreate provisions a merchant in either environment; a
+// production merchant pays on credit only once onboarded and activated.
+func cmdMerchantCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return createMerchant(ctx, "merchant create", "", args, getenv, stdout, stderr)
+}
+
+func createMerchant(ctx context.Context, cmd, fixedEnv string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("sandbox merchant", stderr)
+	fs := cfg.flags(cmd, stderr)
+	env := &fixedEnv
+	if fixedEnv == "" {
+		env = fs.String("env", "production", "sandbox or production")
+	}
 	name := fs.String("name", "Sandbox merchant", "the merchant's display name, shown on the cashier")
 	keyType := fs.String("key-type", "rsa", "the merchant's signing key: rsa (WECHATPAY2-SHA256-RSA2048) or sm2 (WECHATPAY2-SM2-WITH-SM3)")
 	if err := cfg.parse(fs, args, stderr); err != nil {
@@ -77,7 +91,11 @@ func cmdSandboxMerchant(ctx context.Context, args []string, getenv func(string) 
 		return err
 	}
 	defer a.close()
-	out, err := a.provisionSandbox(ctx, *name, sch)
+	if *env != "sandbox" && *env != "production" {
+		fmt.Fprintln(stderr, "fenfu: --env must be sandbox or production")
+		return errUsage
+	}
+	out, err := a.provision(ctx, *name, *env, sch)
 	if err != nil {
 		return err
 	}
@@ -88,7 +106,11 @@ func cmdSandboxMerchant(ctx context.Context, args []string, getenv func(string) 
 // to DATA_DIR/merchants/MCHID/apiclient_key.pem with mode 0600. The
 // platform key it names is the one of the merchant's scheme.
 func (a *app) provisionSandbox(ctx context.Context, name string, sch scheme.Name) (sandboxMerchant, error) {
-	m, err := a.merchants.CreateSandbox(ctx, name, sch)
+	return a.provision(ctx, name, "sandbox", sch)
+}
+
+func (a *app) provision(ctx context.Context, name, env string, sch scheme.Name) (sandboxMerchant, error) {
+	m, err := a.merchants.Create(ctx, name, env, sch)
 	if err != nil {
 		return sandboxMerchant{}, err
 	}

@@ -45,6 +45,7 @@ Commands:
   migrate            apply the database migrations of both stores
   sandbox merchant   provision a sandbox merchant with fresh keys (prints JSON)
   sandbox pay        pay a code_url as a consumer: --consumer ID --channel credit|balance CODE_URL
+  merchant create    provision a merchant: --env production|sandbox [--key-type rsa|sm2] (prints the same JSON as sandbox merchant)
   merchant set-v2-key  set (or generate) a merchant's API v2 key for the XML API: --mchid M [--key K] (prints JSON)
   merchant add-key   register another public key: --mchid M --public-key FILE (prints its serial_no)
   merchant retire-key  stop a key from verifying: --mchid M --serial S (not the last active one)
@@ -88,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdSandboxMerchant(ctx, rest, getenv, stdout, stderr)
 	case "sandbox pay":
 		err = cmdSandboxPay(ctx, rest, getenv, stdout, stderr)
+	case "merchant create":
+		err = cmdMerchantCreate(ctx, rest, getenv, stdout, stderr)
 	case "merchant set-v2-key":
 		err = cmdMerchantSetV2Key(ctx, rest, getenv, stdout, stderr)
 	case "merchant add-key", "merchant retire-key", "merchant keys", "merchant rotate-v3-key":

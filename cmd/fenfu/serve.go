@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
@@ -111,8 +112,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		limits = &wxpay.RateLimiter{Rate: a.merchantRate, Burst: 2 * a.merchantRate}
 	}
 	api := &wxpay.API{Pay: a.pay, Merchants: a.merchants, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
-		Nonces: nonces, Limits: limits, PublicURL: func() string { return a.publicURL }}
-	handler := server.New(server.Deps{API: api, Cashier: a.cashier, Metrics: metrics.New(), Log: a.log, Health: a.health})
+		Nonces: nonces, Limits: limits, Onboard: a.onboard, PublicURL: func() string { return a.publicURL }}
+	staff := &admin.API{Onboard: a.onboard, Token: a.keys.AdminToken, Log: a.log}
+	handler := server.New(server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: metrics.New(), Log: a.log, Health: a.health})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

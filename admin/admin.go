@@ -1,0 +1,180 @@
+// Package admin serves the platform staff's HTTP API under /admin/: the
+// onboarding review queue and decisions, deposits, activation, departures,
+// risk screening and the imports behind it. Requests carry the staff
+// bearer token (admin_token in the data directory) and the staff member's
+// name in X-Fenfu-Staff, which every recorded decision names.
+package admin
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/onboard"
+)
+
+// API is the staff API.
+type API struct {
+	Onboard *onboard.Service
+	Token   string
+	Log     *slog.Logger
+}
+
+// Register adds the staff routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle("GET /admin/applications", a.staff(a.queue))
+	mux.Handle("GET /admin/applications/{id}", a.staff(a.get))
+	mux.Handle("POST /admin/applications/{id}/review", a.staff(a.review))
+	mux.Handle("POST /admin/applications/{id}/deposit", a.staff(a.deposit))
+	mux.Handle("POST /admin/applications/{id}/activate", a.staff(a.activate))
+	mux.Handle("POST /admin/applications/{id}/close", a.staff(a.close))
+	mux.Handle("POST /admin/rescreen", a.staff(a.rescreen))
+	mux.Handle("POST /admin/risk-list", a.staff(a.importRiskList))
+	mux.Handle("POST /admin/history", a.staff(a.importHistory))
+}
+
+type call struct {
+	*http.Request
+	Staff string
+	Body  []byte
+}
+
+type handler func(ctx context.Context, c *call) (any, error)
+
+const maxBody = 8 << 20 // CSV imports
+
+func (a *API) staff(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out, err := a.serve(r, h)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		if err != nil {
+			e := fenfu.AsError(err)
+			if e.Code == fenfu.SystemError {
+				a.Log.Error("admin", "path", r.URL.Path, "error", err.Error())
+			}
+			w.WriteHeader(status(e.Code))
+			_ = json.NewEncoder(w).Encode(map[string]string{"code": string(e.Code), "message": e.Message, "remedy": e.Remedy})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	})
+}
+
+func (a *API) serve(r *http.Request, h handler) (any, error) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || a.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(a.Token)) != 1 {
+		e := fenfu.Errorf(fenfu.SignError, "the staff API needs Authorization: Bearer <admin_token>")
+		e.Remedy = "Use the token in the data directory's admin_token file."
+		return nil, e
+	}
+	staff := strings.TrimSpace(r.Header.Get("X-Fenfu-Staff"))
+	if staff == "" || len(staff) > 64 {
+		return nil, fenfu.FieldError("X-Fenfu-Staff", "name the staff member acting in X-Fenfu-Staff; decisions are recorded under it")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return nil, fenfu.Errorf(fenfu.ParamError, "the request body is too large or unreadable")
+	}
+	return h(r.Context(), &call{Request: r, Staff: "staff:" + staff, Body: body})
+}
+
+func status(c fenfu.Code) int {
+	switch c {
+	case fenfu.ParamError, fenfu.InvalidRequest:
+		return http.StatusBadRequest
+	case fenfu.SignError:
+		return http.StatusUnauthorized
+	case fenfu.NoAuth:
+		return http.StatusForbidden
+	case fenfu.ResourceNotExists, fenfu.MchNotExists:
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+func decode(c *call, v any) error {
+	if len(c.Body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(c.Body, v); err != nil {
+		return fenfu.Errorf(fenfu.ParamError, "the body is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+func (a *API) queue(ctx context.Context, c *call) (any, error) {
+	state := c.URL.Query().Get("state")
+	if state == "" {
+		state = onboard.InReview
+	}
+	limit, _ := strconv.Atoi(c.URL.Query().Get("limit"))
+	list, err := a.Onboard.Queue(ctx, state, limit)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"state": state, "applications": list}, nil
+}
+
+func (a *API) get(ctx context.Context, c *call) (any, error) {
+	return a.Onboard.Get(ctx, c.PathValue("id"))
+}
+
+func (a *API) review(ctx context.Context, c *call) (any, error) {
+	var in struct {
+		Decision string `json:"decision"`
+		Reason   string `json:"reason"`
+	}
+	if err := decode(c, &in); err != nil {
+		return nil, err
+	}
+	return a.Onboard.Review(ctx, c.PathValue("id"), in.Decision, c.Staff, in.Reason)
+}
+
+func (a *API) deposit(ctx context.Context, c *call) (any, error) {
+	var in struct {
+		Ref string `json:"ref"`
+	}
+	if err := decode(c, &in); err != nil {
+		return nil, err
+	}
+	return a.Onboard.PayDeposit(ctx, c.PathValue("id"), in.Ref, c.Staff)
+}
+
+func (a *API) activate(ctx context.Context, c *call) (any, error) {
+	return a.Onboard.Activate(ctx, c.PathValue("id"), c.Staff)
+}
+
+func (a *API) close(ctx context.Context, c *call) (any, error) {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(c, &in); err != nil {
+		return nil, err
+	}
+	if in.Reason == "" {
+		return nil, fenfu.FieldError("reason", "say why the merchant leaves")
+	}
+	return a.Onboard.Close(ctx, c.PathValue("id"), c.Staff, in.Reason)
+}
+
+func (a *API) rescreen(ctx context.Context, c *call) (any, error) {
+	return a.Onboard.Rescreen(ctx)
+}
+
+func (a *API) importRiskList(ctx context.Context, c *call) (any, error) {
+	src := c.URL.Query().Get("source")
+	if src == "" {
+		src = "admin upload by " + c.Staff
+	}
+	return onboard.ImportRiskList(ctx, a.Onboard.DB, strings.NewReader(string(c.Body)), src)
+}
+
+func (a *API) importHistory(ctx context.Context, c *call) (any, error) {
+	return onboard.ImportHistory(ctx, a.Onboard.DB, strings.NewReader(string(c.Body)), "admin upload by "+c.Staff)
+}
