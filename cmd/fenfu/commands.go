@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/consumer"
@@ -295,6 +296,38 @@ func cmdImport(ctx context.Context, what string, args []string, getenv func(stri
 		return err
 	}
 	return printJSON(stdout, res)
+}
+
+func cmdOnboardReport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("onboard report", stderr)
+	now := time.Now().In(fenfu.Shanghai)
+	fromS := fs.String("from", now.AddDate(0, -3, 0).Format(time.DateOnly), "first day of the period (Asia/Shanghai)")
+	toS := fs.String("to", now.Format(time.DateOnly), "last day of the period, included")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	from, err1 := time.ParseInLocation(time.DateOnly, *fromS, fenfu.Shanghai)
+	to, err2 := time.ParseInLocation(time.DateOnly, *toS, fenfu.Shanghai)
+	if err1 != nil || err2 != nil || to.Before(from) {
+		fmt.Fprintln(stderr, "fenfu: --from and --to are dates like 2026-11-27, --to not before --from")
+		return errUsage
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	stats, err := a.onboard.Report(ctx, from, to.AddDate(0, 0, 1))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, map[string]any{"from": *fromS, "to": *toS, "industries": stats})
+	}
+	onboard.WriteReport(stdout, stats, from, to)
+	return nil
 }
 
 func cmdRescreen(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

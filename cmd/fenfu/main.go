@@ -52,6 +52,7 @@ Commands:
   merchant keys      list a merchant's keys: --mchid M
   merchant rotate-v3-key  give a merchant a new API v3 key: --mchid M (prints it)
   platform rotate-key | promote-key | retire-key | keys  rotate the platform's signing key with an overlap: --scheme rsa|sm2
+  onboard report     first-time approval rate and days to activation per industry: [--from D] [--to D] [--json]
   onboard rescreen   screen active merchants against the risk list now (serve does it daily)
   history import FILE   load merchants' earlier ordinary payments (CSV: mchid,month,ordinary_count)
   blacklist import FILE load the payment-industry risk list (CSV: licence_number,name,reason) [--source NAME]
@@ -99,6 +100,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdConsumerCreate(ctx, rest, getenv, stdout, stderr)
 	case "onboard rescreen":
 		err = cmdRescreen(ctx, rest, getenv, stdout, stderr)
+	case "onboard report":
+		err = cmdOnboardReport(ctx, rest, getenv, stdout, stderr)
 	case "history import", "blacklist import":
 		err = cmdImport(ctx, strings.TrimSuffix(cmd, " import"), rest, getenv, stdin, stdout, stderr)
 	case "platform rotate-key", "platform promote-key", "platform retire-key", "platform keys":
