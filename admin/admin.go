@@ -1,6 +1,7 @@
 // Package admin serves the platform staff's HTTP API under /admin/: the
 // onboarding review queue and decisions, deposits, activation, departures,
-// risk screening and the imports behind it. Requests carry the staff
+// risk screening and the imports behind it, and the gray release of
+// credit pay (rollout percentage, A/B report). Requests carry the staff
 // bearer token (admin_token in the data directory) and the staff member's
 // name in X-Fenfu-Staff, which every recorded decision names.
 package admin
@@ -14,16 +15,21 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
+	"github.com/fenfu/fenfu/pay"
 )
 
 // API is the staff API.
 type API struct {
-	Onboard *onboard.Service
-	Token   string
-	Log     *slog.Logger
+	Onboard   *onboard.Service
+	Merchants *merchant.Service
+	Pay       *pay.Service
+	Token     string
+	Log       *slog.Logger
 }
 
 // Register adds the staff routes to mux.
@@ -37,6 +43,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/rescreen", a.staff(a.rescreen))
 	mux.Handle("POST /admin/risk-list", a.staff(a.importRiskList))
 	mux.Handle("POST /admin/history", a.staff(a.importHistory))
+	mux.Handle("POST /admin/merchants/{mchid}/rollout", a.staff(a.rollout))
+	mux.Handle("GET /admin/merchants/{mchid}/ab-report", a.staff(a.abReport))
 }
 
 type call struct {
@@ -173,6 +181,48 @@ func (a *API) importRiskList(ctx context.Context, c *call) (any, error) {
 		src = "admin upload by " + c.Staff
 	}
 	return onboard.ImportRiskList(ctx, a.Onboard.DB, strings.NewReader(string(c.Body)), src)
+}
+
+func (a *API) rollout(ctx context.Context, c *call) (any, error) {
+	var in struct {
+		Percent *int `json:"percent"`
+	}
+	if err := decode(c, &in); err != nil {
+		return nil, err
+	}
+	if in.Percent == nil {
+		return nil, fenfu.FieldError("percent", "percent is required (0 to 100)")
+	}
+	if err := a.Merchants.SetRollout(ctx, c.PathValue("mchid"), *in.Percent); err != nil {
+		return nil, err
+	}
+	return map[string]any{"mchid": c.PathValue("mchid"), "credit_rollout": *in.Percent}, nil
+}
+
+// abReport compares the gray release's cohorts over cashier views in
+// [from, to) (RFC 3339; default the last 7 days).
+func (a *API) abReport(ctx context.Context, c *call) (any, error) {
+	to := time.Now()
+	from := to.AddDate(0, 0, -7)
+	if s := c.URL.Query().Get("from"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return nil, fenfu.FieldError("from", "from must be RFC 3339")
+		}
+		from = t
+	}
+	if s := c.URL.Query().Get("to"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return nil, fenfu.FieldError("to", "to must be RFC 3339")
+		}
+		to = t
+	}
+	cohorts, err := a.Pay.ABReport(ctx, c.PathValue("mchid"), from, to)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"mchid": c.PathValue("mchid"), "from": from, "to": to, "cohorts": cohorts}, nil
 }
 
 func (a *API) importHistory(ctx context.Context, c *call) (any, error) {

@@ -121,15 +121,25 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 		ExpiresAt: o.ExpiresAt.In(fenfu.Shanghai).Format(time.RFC3339), PayURL: "/q/" + token + "/pay", Token: token,
 		Paid: o.State == pay.Success || o.State == pay.Refund}
 	var cons *consumer.Consumer
+	cohort := ""
 	if consumerID != "" {
 		if x, err := c.Consumers.Get(ctx, consumerID); err == nil {
 			cons = &x
 			v.Consumer = &consumerSummary{ID: x.ID, Phone: maskPhone(x.Phone)}
+			cohort = m.Cohort(consumerID)
+			// The view is recorded with its cohort, once per order and
+			// consumer, for the gray release's A/B report.
+			if err := c.Orders.RecordView(ctx, o, consumerID, cohort); err != nil {
+				c.Log.Warn("cashier view not recorded", "error", err)
+			}
 		}
 	}
 	for _, ch := range []struct{ name, label string }{{pay.ChannelCredit, "分付 · pay later on credit"}, {pay.ChannelBalance, "零钱 · balance"}} {
 		if !o.Allowed(ch.name) {
 			continue
+		}
+		if ch.name == pay.ChannelCredit && (cohort == merchant.CohortControl || m.CreditAllowed() != nil) {
+			continue // not offered to this consumer (gray release) or by this merchant now
 		}
 		opt := Channel{Name: ch.name, Label: ch.label}
 		if cons != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/cashier"
@@ -205,5 +207,85 @@ func TestCashierPayCredit(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	if resp.StatusCode != 200 || out["trade_state"] != "SUCCESS" || out["channel"] != "credit" {
 		t.Fatalf("json pay: %d %v", resp.StatusCode, out)
+	}
+}
+
+// TestGrayRelease: with credit pay rolled out to 30 % of consumers, only
+// that cohort is offered and allowed credit, deterministically, and the A/B
+// report compares the cohorts from what consumers did.
+func TestGrayRelease(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.pay.Merchants.SetRollout(ctx, e.m.MchID, 30); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := e.pay.Merchants.Get(ctx, e.m.MchID)
+	want := map[string]int{}
+	views := map[string]int{}
+	for i := range 40 {
+		phone := fmt.Sprintf("139%08d", i)
+		c, pin, err := e.cons.Create(ctx, consumer.NewConsumer{Phone: phone, CreditLimit: 100000, Rating: "A", Balance: 100000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cohort := m.Cohort(c.ID)
+		if (merchant.Bucket(e.m.MchID, c.ID) < 30) != (cohort == merchant.CohortCredit) {
+			t.Fatal("cohort does not follow the bucket")
+		}
+		jar, _ := cookiejar.New(nil)
+		browser := &http.Client{Jar: jar}
+		o := e.order(t, fmt.Sprintf("gray-%04d", i), int64(1000+i))
+		resp, err := browser.PostForm(e.srv.URL+"/cashier/login", url.Values{"phone": {phone}, "pin": {pin}, "next": {"/q/" + o.Token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		_, body, _ := get(t, browser, e.srv.URL+"/q/"+o.Token+"?format=json", "")
+		var v cashier.View
+		if err := json.Unmarshal([]byte(body), &v); err != nil {
+			t.Fatal(err)
+		}
+		offered := false
+		for _, ch := range v.Channels {
+			offered = offered || ch.Name == "credit"
+		}
+		if offered != (cohort == merchant.CohortCredit) {
+			t.Fatalf("consumer %d in cohort %s: credit offered = %v", i, cohort, offered)
+		}
+		views[cohort]++
+		// Control consumers cannot pay on credit even by asking.
+		if cohort == merchant.CohortControl {
+			if _, err := e.pay.Pay(ctx, o.Token, c.ID, "credit"); fenfu.ErrorCode(err) != fenfu.RuleLimit {
+				t.Fatalf("control consumer paying on credit: %v", err)
+			}
+		}
+		// Every second consumer pays: on credit if offered, else balance.
+		if i%2 == 0 {
+			ch := "balance"
+			if offered {
+				ch = "credit"
+			}
+			if _, err := e.pay.Pay(ctx, o.Token, c.ID, ch); err != nil {
+				t.Fatal(err)
+			}
+			want[cohort]++
+		}
+	}
+	if views[merchant.CohortCredit] == 0 || views[merchant.CohortControl] == 0 {
+		t.Fatalf("one cohort is empty: %v", views)
+	}
+	report, err := e.pay.ABReport(ctx, e.m.MchID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range report {
+		wantShare := 0.0
+		if r.Cohort == merchant.CohortCredit {
+			wantShare = 1
+		}
+		if r.Views != views[r.Cohort] || r.Paid != want[r.Cohort] || r.CreditShare != wantShare ||
+			r.Conversion != float64(want[r.Cohort])/float64(views[r.Cohort]) || r.AverageTicket < 1000 || r.AverageTicket > 1040 {
+			t.Errorf("cohort %s: %+v (views %d, paid %d)", r.Cohort, r, views[r.Cohort], want[r.Cohort])
+		}
 	}
 }

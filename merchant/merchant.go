@@ -37,6 +37,9 @@ type Merchant struct {
 	// CreditSuspended is set by risk screening. See CreditAllowed.
 	CreditPay       bool
 	CreditSuspended bool
+	// CreditRollout is the percentage of consumers offered credit pay
+	// (gray release); see Cohort.
+	CreditRollout int
 	// Scheme is the scheme of the merchant's newest active key: responses
 	// and notifications to it are signed, and notifications encrypted, in
 	// that scheme's family.
@@ -195,9 +198,9 @@ func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
 	var m Merchant
 	var created int64
 	var creditPay, suspended int
-	err := s.DB.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, apiv2_key, notify_url, created_at, credit_pay, credit_suspended
-		FROM merchants WHERE mchid = $1`, mchid).
-		Scan(&m.MchID, &m.AppID, &m.Name, &m.Env, &m.APIv3Key, &m.APIv2Key, &m.NotifyURL, &created, &creditPay, &suspended)
+	err := s.DB.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, apiv2_key, notify_url, created_at, credit_pay, credit_suspended,
+		credit_rollout FROM merchants WHERE mchid = $1`, mchid).
+		Scan(&m.MchID, &m.AppID, &m.Name, &m.Env, &m.APIv3Key, &m.APIv2Key, &m.NotifyURL, &created, &creditPay, &suspended, &m.CreditRollout)
 	m.CreditPay, m.CreditSuspended = creditPay == 1, suspended == 1
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)

@@ -13,6 +13,7 @@ import (
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/merchant"
 )
 
 // OrderForToken checks a QR token and returns its order. The token's
@@ -68,6 +69,11 @@ func (s *Service) Pay(ctx context.Context, token, consumerID, channel string) (O
 		}
 		if err := m.CreditAllowed(); err != nil {
 			return Order{}, err
+		}
+		if m.Cohort(consumerID) != merchant.CohortCredit {
+			e := fenfu.Errorf(fenfu.RuleLimit, "this merchant does not offer you credit pay yet")
+			e.Remedy = "Pay from balance; the merchant is rolling credit pay out gradually."
+			return Order{}, e
 		}
 	}
 	if channel == ChannelBalance {

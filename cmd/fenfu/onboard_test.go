@@ -217,6 +217,22 @@ func testOnboardingOverHTTP(t *testing.T, engine db.Engine) {
 	if err := pay(shop, "ONB-0003"); err == nil || !strings.Contains(err.Error(), "suspended") {
 		t.Fatalf("credit after suspension: %v", err)
 	}
+	// Gray release through the staff API.
+	var ro struct {
+		Rollout int `json:"credit_rollout"`
+	}
+	if st := staff("POST", "/admin/merchants/"+shop.MchID+"/rollout", "application/json", []byte(`{"percent":25}`), &ro); st != 200 || ro.Rollout != 25 {
+		t.Fatalf("rollout: %d %+v", st, ro)
+	}
+	if st := staff("POST", "/admin/merchants/"+shop.MchID+"/rollout", "application/json", []byte(`{"percent":101}`), nil); st != 400 {
+		t.Fatalf("rollout of 101 %%: %d", st)
+	}
+	var ab struct {
+		Cohorts []map[string]any `json:"cohorts"`
+	}
+	if st := staff("GET", "/admin/merchants/"+shop.MchID+"/ab-report", "", nil, &ab); st != 200 {
+		t.Fatalf("ab report: %d", st)
+	}
 	if out, err := in.cli("verify"); err != nil {
 		t.Fatalf("verify: %v %s", err, out)
 	}

@@ -113,7 +113,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	}
 	api := &wxpay.API{Pay: a.pay, Merchants: a.merchants, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Onboard: a.onboard, PublicURL: func() string { return a.publicURL }}
-	staff := &admin.API{Onboard: a.onboard, Token: a.keys.AdminToken, Log: a.log}
+	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Token: a.keys.AdminToken, Log: a.log}
 	handler := server.New(server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: metrics.New(), Log: a.log, Health: a.health})
 	srv := &http.Server{
 		Handler:           handler,
