@@ -11,6 +11,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/seal"
 )
 
 // Application states.
@@ -70,6 +71,85 @@ type Service struct {
 	// Merchants, if set, has its cached merchant dropped when a
 	// permission changes, so this node applies it at once.
 	Merchants *merchant.Service
+	// Sealer encrypts settlement bank accounts at rest. Every command sets
+	// it; without it an application with an account is refused.
+	Sealer *seal.Sealer
+}
+
+// stored is an application as kept in the database: the bank account
+// only as a sealed envelope.
+type stored struct {
+	Application
+	SealedAccount string `json:"settlement_account_sealed,omitempty"`
+}
+
+func accountContext(id string) string { return "applications.settlement_account:" + id }
+
+// encode prepares an application for storage, sealing its bank account.
+func (s *Service) encode(id string, a Application) (string, error) {
+	st := stored{Application: a}
+	if a.SettlementAccount != nil {
+		if s.Sealer == nil {
+			return "", fenfu.Errorf(fenfu.SystemError, "bank accounts cannot be stored: no sealer is configured")
+		}
+		b, err := json.Marshal(a.SettlementAccount)
+		if err != nil {
+			return "", err
+		}
+		if st.SealedAccount, err = s.Sealer.Seal(string(b), accountContext(id)); err != nil {
+			return "", err
+		}
+		st.SettlementAccount = nil
+	}
+	b, err := json.Marshal(st)
+	return string(b), err
+}
+
+// decode reads a stored application; the bank account comes back whole
+// only when full is set, otherwise masked.
+func (s *Service) decode(id, data string, full bool) (Application, error) {
+	var st stored
+	if err := json.Unmarshal([]byte(data), &st); err != nil {
+		return Application{}, err
+	}
+	a := st.Application
+	if st.SealedAccount != "" && s.Sealer != nil {
+		pt, err := s.Sealer.Open(st.SealedAccount, accountContext(id))
+		if err != nil {
+			return a, err
+		}
+		var acct BankAccount
+		if err := json.Unmarshal([]byte(pt), &acct); err != nil {
+			return a, err
+		}
+		if !full {
+			acct = acct.Masked()
+		}
+		a.SettlementAccount = &acct
+	}
+	return a, nil
+}
+
+// SettlementAccount returns the full settlement bank account of a
+// merchant's active application, for the settlement batch.
+func (s *Service) SettlementAccount(ctx context.Context, mchid string) (BankAccount, error) {
+	var id, data string
+	err := s.DB.QueryRowContext(ctx, `SELECT id, data FROM applications WHERE mchid = $1 AND state IN ($2, $3)
+		ORDER BY updated_at DESC LIMIT 1`, mchid, Active, Suspended).Scan(&id, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return BankAccount{}, fenfu.Errorf(fenfu.ResourceNotExists, "merchant %s has no active application", mchid)
+	}
+	if err != nil {
+		return BankAccount{}, fenfu.Internal(err)
+	}
+	a, err := s.decode(id, data, true)
+	if err != nil {
+		return BankAccount{}, fenfu.Internal(err)
+	}
+	if a.SettlementAccount == nil {
+		return BankAccount{}, fenfu.Errorf(fenfu.ResourceNotExists, "merchant %s gave no settlement account", mchid)
+	}
+	return *a.SettlementAccount, nil
 }
 
 // Record is a stored application with its state, history and checks.
@@ -95,9 +175,9 @@ type Event struct {
 // Create starts a draft application for a merchant.
 func (s *Service) Create(ctx context.Context, mchid string, a Application) (Record, error) {
 	id := "app_" + s.IDs.New(fenfu.RequestID, s.Clock.Now())
-	data, err := json.Marshal(a)
+	data, err := s.encode(id, a)
 	if err != nil {
-		return Record{}, fenfu.Internal(err)
+		return Record{}, domainError(err)
 	}
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
 		var one int
@@ -131,9 +211,14 @@ func (s *Service) Submit(ctx context.Context, id, actor string) (Record, error) 
 		return r, err
 	}
 	checks := Evaluate(s.Policy, a, facts)
-	data, err := json.Marshal(a)
+	full, err := s.fullApplication(ctx, id)
 	if err != nil {
-		return r, fenfu.Internal(err)
+		return r, err
+	}
+	full.SubmittedAt = now
+	data, err := s.encode(id, full)
+	if err != nil {
+		return r, domainError(err)
 	}
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
 		if err := transition(ctx, tx, id, r.State, Submitted, actor, "submitted"); err != nil {
@@ -181,6 +266,19 @@ func (s *Service) Review(ctx context.Context, id, decision, staff, reason string
 		return Record{}, domainError(err)
 	}
 	return s.Get(ctx, id)
+}
+
+// fullApplication reads an application with its bank account whole.
+func (s *Service) fullApplication(ctx context.Context, id string) (Application, error) {
+	var data string
+	if err := s.DB.QueryRowContext(ctx, `SELECT data FROM applications WHERE id = $1`, id).Scan(&data); err != nil {
+		return Application{}, fenfu.Internal(err)
+	}
+	a, err := s.decode(id, data, true)
+	if err != nil {
+		return a, fenfu.Internal(err)
+	}
+	return a, nil
 }
 
 // transition moves an application from one state to another, in the
@@ -274,7 +372,7 @@ func (s *Service) Get(ctx context.Context, id string) (Record, error) {
 	if err != nil {
 		return r, fenfu.Internal(err)
 	}
-	if err := json.Unmarshal([]byte(data), &r.Application); err != nil {
+	if r.Application, err = s.decode(id, data, false); err != nil {
 		return r, fenfu.Internal(err)
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT name, passed, reason FROM application_checks WHERE application_id = $1 ORDER BY name`, id)

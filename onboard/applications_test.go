@@ -18,6 +18,7 @@ import (
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/seal"
 )
 
 func TestApplications(t *testing.T) {
@@ -211,12 +212,26 @@ func testLifecycle(t *testing.T, engine db.Engine) {
 		m.MchID+",2026-08,900\n"+m.MchID+",2026-09,900\n"+m.MchID+",2026-10,900\n"), "t"); err != nil {
 		t.Fatal(err)
 	}
-	svc := &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core}, IDs: ids, Clock: clock, Merchants: ms}
+	sealer, _ := seal.New([]byte("0123456789abcdef"))
+	svc := &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core}, IDs: ids, Clock: clock,
+		Merchants: ms, Sealer: sealer}
 	a := onboard.Application{EntityType: onboard.Enterprise, LicenceNumber: "91310000MA1TEA01X", LicenceStatus: "normal",
-		Industry: "ecommerce_retail", Qualifications: map[onboard.Qualification]string{onboard.ICPFiling: "沪ICP备1号"}}
+		Industry: "ecommerce_retail", Qualifications: map[onboard.Qualification]string{onboard.ICPFiling: "沪ICP备1号"},
+		SettlementAccount: &onboard.BankAccount{Bank: "招商银行", AccountName: "Tea Shop Ltd", AccountNumber: "6225880212345678"}}
 	r, err := svc.Create(ctx, m.MchID, a)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The bank account is stored sealed and read back masked.
+	var raw string
+	if err := core.QueryRowContext(ctx, `SELECT data FROM applications WHERE id = $1`, r.ID).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(raw, "6225880212345678") || !strings.Contains(raw, "sm4env1.") {
+		t.Fatalf("the bank account is stored in the clear: %s", raw)
+	}
+	if got := r.Application.SettlementAccount; got == nil || got.AccountNumber != "************5678" || got.Bank != "招商银行" {
+		t.Fatalf("account as read: %+v", got)
 	}
 	if r, err = svc.Submit(ctx, r.ID, "merchant"); err != nil || r.State != onboard.InReview {
 		t.Fatalf("submit: %v %s", err, r.State)
@@ -241,6 +256,9 @@ func testLifecycle(t *testing.T, engine db.Engine) {
 	}
 	if err := payCredit(); err != nil {
 		t.Fatalf("credit payment after activation: %v", err)
+	}
+	if acct, err := svc.SettlementAccount(ctx, m.MchID); err != nil || acct.AccountNumber != "6225880212345678" {
+		t.Fatalf("settlement account for the batch: %+v %v", acct, err)
 	}
 	// The merchant appears on the risk list; the daily screening suspends it.
 	if got, err := svc.Rescreen(ctx); err != nil || got.Suspended != 0 {

@@ -3,6 +3,7 @@ package onboard
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -23,13 +24,33 @@ type Application struct {
 	Qualifications map[Qualification]string `json:"qualifications"` // e.g. icp_filing → 京ICP备…号
 	Stores         []Store                  `json:"stores,omitempty"`
 	Documents      []Document               `json:"documents,omitempty"`
-	SubmittedAt    time.Time                `json:"submitted_at"`
+	// SettlementAccount is where settlements are paid. It is stored sealed
+	// and read back masked; see Service.SettlementAccount.
+	SettlementAccount *BankAccount `json:"settlement_account,omitempty"`
+	SubmittedAt       time.Time    `json:"submitted_at"`
 }
 
 // Store is a physical store.
 type Store struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
+}
+
+// BankAccount is a settlement bank account.
+type BankAccount struct {
+	Bank          string `json:"bank"`
+	AccountName   string `json:"account_name"`
+	AccountNumber string `json:"account_number"`
+}
+
+// Masked returns the account with all but the last four digits hidden.
+func (b BankAccount) Masked() BankAccount {
+	n := b.AccountNumber
+	if len(n) > 4 {
+		n = strings.Repeat("*", len(n)-4) + n[len(n)-4:]
+	}
+	b.AccountNumber = n
+	return b
 }
 
 // Document is an uploaded file, known by its content hash.

@@ -71,7 +71,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
 		IDs: a.ids, Clock: a.clock, Log: log}
 	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core},
-		IDs: a.ids, Clock: a.clock, Merchants: a.merchants}
+		IDs: a.ids, Clock: a.clock, Merchants: a.merchants, Sealer: a.merchants.Sealer}
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, keys.Secret, a.codeURL)
 	return a, nil
 }
