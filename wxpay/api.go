@@ -27,6 +27,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/scheme"
 )
 
@@ -44,6 +45,9 @@ type API struct {
 	Nonces    Nonces       // replay protection
 	Limits    *RateLimiter // per-merchant request rate; nil for none
 	Onboard   *onboard.Service
+	// Recorder, if set, records sandbox merchants' calls for their
+	// sandbox test report.
+	Recorder *sandbox.Recorder
 	// PublicURL is the base of code_url, e.g. https://pay.example.com.
 	PublicURL func() string
 }
@@ -60,6 +64,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v3/fenfu/applications", a.v3(a.createApplication))
 	mux.Handle("POST /v3/fenfu/applications/{id}/submit", a.v3(a.submitApplication))
 	mux.Handle("GET /v3/fenfu/applications/{id}", a.v3(a.getApplication))
+	mux.Handle("GET /v3/fenfu/sandbox/report", a.v3(a.sandboxReport))
 	mux.Handle("GET /v3/fenfu/notifications/{event_id}", a.v3(a.notificationStatus))
 	mux.Handle("POST /v3/fenfu/notifications/{event_id}/resend", a.v3(a.resendNotification))
 }
@@ -69,6 +74,8 @@ type request struct {
 	*http.Request
 	MchID string
 	Body  []byte
+	// note is what the answer said that the sandbox report looks for.
+	note string
 }
 
 // handler answers an authenticated request with a status and a body to
@@ -79,7 +86,7 @@ func (a *API) v3(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		reqID := a.IDs.New(fenfu.RequestID, a.Clock.Now())
-		status, body, auth, err := a.serve(r, h)
+		status, body, auth, note, err := a.serve(r, h)
 		mchid := auth.MchID
 		var out []byte
 		if err != nil {
@@ -96,26 +103,58 @@ func (a *API) v3(h handler) http.Handler {
 			out, _ = json.Marshal(body)
 		}
 		a.write(w, reqID, auth.Scheme, r.Header.Get("Wechatpay-Serial"), status, out)
+		a.record(r, mchid, status, err, note)
 		a.Log.Debug("v3 request", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "mchid", mchid,
 			"status", status, "duration", time.Since(start))
 	})
 }
 
-func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, error) {
+func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return 0, nil, Authorization{}, fenfu.Errorf(fenfu.ParamError, "request body exceeds %d bytes", MaxBody)
+			return 0, nil, Authorization{}, "", fenfu.Errorf(fenfu.ParamError, "request body exceeds %d bytes", MaxBody)
 		}
-		return 0, nil, Authorization{}, fenfu.Errorf(fenfu.ParamError, "could not read the request body")
+		return 0, nil, Authorization{}, "", fenfu.Errorf(fenfu.ParamError, "could not read the request body")
 	}
 	auth, err := a.authenticate(r, body)
 	if err != nil {
-		return 0, nil, auth, err
+		return 0, nil, auth, "", err
 	}
-	status, out, err := h(r.Context(), &request{Request: r, MchID: auth.MchID, Body: body})
-	return status, out, auth, err
+	req := &request{Request: r, MchID: auth.MchID, Body: body}
+	status, out, err := h(r.Context(), req)
+	return status, out, auth, req.note, err
+}
+
+// record keeps an authenticated sandbox merchant's call for its report.
+func (a *API) record(r *http.Request, mchid string, status int, err error, note string) {
+	if a.Recorder == nil || mchid == "" {
+		return
+	}
+	if e := fenfu.AsError(err); err != nil && e.Code == fenfu.SignError {
+		return // not the merchant's call, or not one it signed right
+	}
+	m, merr := a.Merchants.Get(r.Context(), mchid)
+	if merr != nil || m.Env != "sandbox" {
+		return
+	}
+	code := ""
+	if err != nil {
+		e := fenfu.AsError(err)
+		code, status = string(e.Code), Status(e.Code)
+	}
+	a.Recorder.Record(sandbox.Call{MchID: mchid, At: a.Clock.Now(), Method: r.Method, Route: r.Pattern, Status: status, Code: code, Note: note})
+}
+
+// sandboxReport answers GET /v3/fenfu/sandbox/report: which sandbox
+// scenarios the merchant's integration has passed, from its own calls.
+func (a *API) sandboxReport(ctx context.Context, r *request) (int, any, error) {
+	rep, err := sandbox.BuildReport(ctx, a.Pay.Core, r.MchID, a.Clock.Now())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, rep, nil
 }
 
 func signError(format string, args ...any) *fenfu.Error {

@@ -84,6 +84,10 @@ func (a *API) createRefund(ctx context.Context, r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	r.note = "full"
+	if rec.Amount < rec.Order.Total {
+		r.note = "partial"
+	}
 	return http.StatusOK, RefundOf(rec), nil
 }
 

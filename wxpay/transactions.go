@@ -121,7 +121,9 @@ func (a *API) queryByOutTradeNo(ctx context.Context, r *request) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, a.TransactionOf(o), nil
+	t := a.TransactionOf(o)
+	r.note = t.TradeState + " " + t.BankType
+	return http.StatusOK, t, nil
 }
 
 func (a *API) queryByID(ctx context.Context, r *request) (int, any, error) {
@@ -136,7 +138,9 @@ func (a *API) queryByID(ctx context.Context, r *request) (int, any, error) {
 		// transaction_id is only issued to the merchant once paid.
 		return 0, nil, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
 	}
-	return http.StatusOK, a.TransactionOf(o), nil
+	t := a.TransactionOf(o)
+	r.note = t.TradeState + " " + t.BankType
+	return http.StatusOK, t, nil
 }
 
 func (a *API) closeOrder(ctx context.Context, r *request) (int, any, error) {

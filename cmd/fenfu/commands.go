@@ -18,6 +18,7 @@ import (
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/scheme"
 )
 
@@ -328,6 +329,43 @@ func cmdOnboardReport(ctx context.Context, args []string, getenv func(string) st
 	}
 	onboard.WriteReport(stdout, stats, from, to)
 	return nil
+}
+
+func cmdSandboxReport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("sandbox report", stderr)
+	mchid := fs.String("mchid", "", "the sandbox merchant")
+	htmlOut := fs.String("html", "", "also write the report as a page to this file")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *mchid == "" {
+		fmt.Fprintln(stderr, "usage: fenfu sandbox report --mchid M [--html FILE]")
+		return errUsage
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	rep, err := sandbox.BuildReport(ctx, a.core, *mchid, time.Now())
+	if err != nil {
+		return err
+	}
+	if *htmlOut != "" {
+		f, err := os.Create(*htmlOut)
+		if err != nil {
+			return err
+		}
+		if err := rep.WriteHTML(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return printJSON(stdout, rep)
 }
 
 func cmdRescreen(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -402,6 +402,47 @@ func testOfficialSDK(t *testing.T, engine db.Engine) {
 		t.Fatalf("certificate-mode client: %v", err)
 	}
 
+	// The sandbox test report, built from the calls this test made: it
+	// passes what the integration did and not what it did not (its
+	// notify_url never refused a notification, so no retry was seen).
+	var rep struct {
+		Passed    int `json:"passed"`
+		Total     int `json:"total"`
+		Scenarios []struct {
+			Name   string `json:"name"`
+			Passed bool   `json:"passed"`
+			Hint   string `json:"hint"`
+		} `json:"scenarios"`
+	}
+	passed := map[string]bool{}
+	for i := 0; i < 40 && !passed["refund_query"]; i++ {
+		time.Sleep(100 * time.Millisecond) // calls are recorded in batches
+		res, err := client.Get(ctx, "https://api.mch.weixin.qq.com/v3/fenfu/sandbox/report")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = json.NewDecoder(res.Response.Body).Decode(&rep)
+		for _, s := range rep.Scenarios {
+			passed[s.Name] = s.Passed
+		}
+	}
+	for _, name := range []string{"create_order", "credit_payment_success", "credit_line_short", "close_order", "partial_refund",
+		"refund_query", "error_answer"} {
+		if !passed[name] {
+			t.Errorf("sandbox report: %s not passed (%+v)", name, rep)
+		}
+	}
+	if passed["notification_retries"] || rep.Passed != rep.Total-1 {
+		t.Errorf("sandbox report: notification_retries passed without a retry (%+v)", rep)
+	}
+	htmlPath := filepath.Join(t.TempDir(), "report.html")
+	if out, err := in.cli("sandbox", "report", "--mchid", m.MchID, "--html", htmlPath); err != nil || !strings.Contains(out, "credit_payment_success") {
+		t.Fatalf("sandbox report CLI: %v %s", err, out)
+	}
+	if page, _ := os.ReadFile(htmlPath); !strings.Contains(string(page), "Sandbox test report") || !strings.Contains(string(page), "✗") {
+		t.Fatalf("report page:\n%s", page)
+	}
+
 	if out, err := in.cli("migrate"); err != nil || !strings.Contains(out, "latest schema") {
 		t.Fatalf("migrate while serving: %v %s", err, out)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/wxpay"
 )
@@ -112,7 +113,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		limits = &wxpay.RateLimiter{Rate: a.merchantRate, Burst: 2 * a.merchantRate}
 	}
 	api := &wxpay.API{Pay: a.pay, Merchants: a.merchants, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
-		Nonces: nonces, Limits: limits, Onboard: a.onboard, PublicURL: func() string { return a.publicURL }}
+		Nonces: nonces, Limits: limits, Onboard: a.onboard, Recorder: sandbox.NewRecorder(a.core, a.ids, a.log),
+		PublicURL: func() string { return a.publicURL }}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Token: a.keys.AdminToken, Log: a.log}
 	handler := server.New(server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: metrics.New(), Log: a.log, Health: a.health})
 	srv := &http.Server{
@@ -125,7 +127,11 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		api.Recorder.Run(bg)
+	}()
 	go func() {
 		defer wg.Done()
 		a.recoverLoop(bg)

@@ -1,0 +1,109 @@
+// Package sandbox holds what the sandbox environment adds for merchants
+// proving their integration: a record of every signed API call a sandbox
+// merchant makes, and the sandbox test report built from it — which
+// scenarios the merchant's own integration passed, with the calls that
+// show it.
+package sandbox
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+)
+
+// Call is one signed API call.
+type Call struct {
+	MchID  string
+	At     time.Time
+	Method string
+	Route  string // the route pattern, e.g. POST /v3/pay/transactions/native
+	Status int
+	Code   string // the error code, if any
+	Note   string // what the answer said that scenarios look for
+}
+
+// Recorder writes calls in the background, in batches, so recording costs
+// a request no database round trip. If the queue is full a call is
+// dropped and counted rather than slowing the API down.
+type Recorder struct {
+	DB      *db.DB
+	IDs     fenfu.IDs
+	Log     *slog.Logger
+	queue   chan Call
+	dropped atomic.Int64
+	once    sync.Once
+	done    chan struct{}
+}
+
+// NewRecorder returns a Recorder; Run must be started.
+func NewRecorder(d *db.DB, ids fenfu.IDs, log *slog.Logger) *Recorder {
+	return &Recorder{DB: d, IDs: ids, Log: log, queue: make(chan Call, 8192), done: make(chan struct{})}
+}
+
+// Record queues a call.
+func (r *Recorder) Record(c Call) {
+	select {
+	case r.queue <- c:
+	default:
+		r.dropped.Add(1)
+	}
+}
+
+// Dropped counts calls dropped because the queue was full.
+func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
+
+// Run writes queued calls until ctx ends, then writes what is left.
+func (r *Recorder) Run(ctx context.Context) {
+	defer close(r.done)
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	var batch []Call
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		err := r.DB.Update(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+			for _, c := range batch {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO sandbox_calls (id, mchid, at, method, route, status, code, note)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.IDs.New(fenfu.RequestID, c.At), c.MchID, db.Micros(c.At), c.Method,
+					c.Route, c.Status, c.Code, c.Note); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			r.Log.Warn("sandbox calls not recorded", "calls", len(batch), "error", err)
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case c := <-r.queue:
+			batch = append(batch, c)
+			if len(batch) >= 500 {
+				flush()
+			}
+		case <-t.C:
+			flush()
+		case <-ctx.Done():
+			for {
+				select {
+				case c := <-r.queue:
+					batch = append(batch, c)
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+// Wait waits for Run to finish after its context ended.
+func (r *Recorder) Wait() { <-r.done }
