@@ -45,6 +45,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/history", a.staff(a.importHistory))
 	mux.Handle("POST /admin/merchants/{mchid}/rollout", a.staff(a.rollout))
 	mux.Handle("GET /admin/merchants/{mchid}/ab-report", a.staff(a.abReport))
+	mux.Handle("GET /admin/merchants/{mchid}/verification", a.staff(a.verification))
 }
 
 type call struct {
@@ -223,6 +224,26 @@ func (a *API) abReport(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"mchid": c.PathValue("mchid"), "from": from, "to": to, "cohorts": cohorts}, nil
+}
+
+// verification reports a merchant's first days live, per day: orders
+// created and paid by channel, success rate, time to pay.
+// ?from=2026-11-27 (default: a week ago) &days=7.
+func (a *API) verification(ctx context.Context, c *call) (any, error) {
+	from := time.Now().AddDate(0, 0, -7)
+	if s := c.URL.Query().Get("from"); s != "" {
+		t, err := time.ParseInLocation(time.DateOnly, s, fenfu.Shanghai)
+		if err != nil {
+			return nil, fenfu.FieldError("from", "from is a date like 2026-11-27")
+		}
+		from = t
+	}
+	days, _ := strconv.Atoi(c.URL.Query().Get("days"))
+	stats, err := a.Pay.Verification(ctx, c.PathValue("mchid"), from, days)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"mchid": c.PathValue("mchid"), "days": stats}, nil
 }
 
 func (a *API) importHistory(ctx context.Context, c *call) (any, error) {

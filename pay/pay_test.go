@@ -494,3 +494,32 @@ func benchPayment(b *testing.B, channel string) {
 		}
 	}
 }
+
+func TestVerification(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, db.SQLite)
+	c := e.consumer(t, 1_000_000, 1_000_000)
+	day0 := e.clock.Now()
+	// Day 1: 4 orders, 3 paid (2 credit, 1 balance) after 10, 20 and 30 s.
+	for i, ch := range []string{pay.ChannelCredit, pay.ChannelCredit, pay.ChannelBalance, ""} {
+		o := e.order(t, fmt.Sprintf("verif-a-%d", i), 100)
+		if ch != "" {
+			e.clock.Advance(time.Duration(10*(i+1)) * time.Second)
+			if _, err := e.pay.Pay(ctx, o.Token, c, ch); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Advance(-time.Duration(10*(i+1)) * time.Second)
+		}
+	}
+	// Day 2: 1 order, unpaid.
+	e.clock.Advance(24 * time.Hour)
+	e.order(t, "verif-b-0", 100)
+	got, err := e.pay.Verification(ctx, e.m.MchID, day0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Created != 4 || got[0].Paid != 3 || got[0].PaidBy["credit"] != 2 || got[0].PaidBy["balance"] != 1 ||
+		got[0].SuccessRate != 0.75 || got[0].SecondsToPayP50 != 20 || got[1].Created != 1 || got[1].SuccessRate != 0 || got[2].Created != 0 {
+		t.Fatalf("verification = %+v", got)
+	}
+}

@@ -28,7 +28,7 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   GET  /admin/applications?state=, GET /admin/applications/{id}
 	//   POST /admin/applications/{id}/review|deposit|activate|close
 	//   POST /admin/rescreen, /admin/risk-list (CSV), /admin/history (CSV)
-	//   POST /admin/merchants/{mchid}/rollout, GET /admin/merchants/{mchid}/ab-report
+	//   POST /admin/merchants/{mchid}/rollout, GET /admin/merchants/{mchid}/ab-report|verification
 	if d.Admin != nil {
 		d.Admin.Register(mux)
 	}

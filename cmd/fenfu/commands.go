@@ -331,6 +331,42 @@ func cmdOnboardReport(ctx context.Context, args []string, getenv func(string) st
 	return nil
 }
 
+// testConsumers are the sandbox's scripted consumers: each makes one
+// scenario of the sandbox report happen when it pays.
+var testConsumers = []struct {
+	Role    string
+	Scripts string
+	NC      consumer.NewConsumer
+}{
+	{"good", "pays on credit or balance successfully", consumer.NewConsumer{CreditLimit: 100_000_000, Rating: "A", Balance: 10_000_000}},
+	{"short_line", "fails credit payments over ¥1.00 with NOT_ENOUGH (the order stays NOTPAY)", consumer.NewConsumer{CreditLimit: 100, Rating: "C", Balance: 100}},
+	{"no_credit", "has no credit to use; pays from balance", consumer.NewConsumer{CreditLimit: 0, Rating: "D", Balance: 10_000_000}},
+}
+
+func cmdSandboxConsumers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("sandbox consumers", stderr)
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	var out []map[string]any
+	for _, tc := range testConsumers {
+		c, pin, err := a.consumers.Create(ctx, tc.NC)
+		if err != nil {
+			return err
+		}
+		j := consumerJSON(c, pin)
+		j["role"], j["scripts"] = tc.Role, tc.Scripts
+		out = append(out, j)
+	}
+	return printJSON(stdout, map[string]any{"consumers": out})
+}
+
 func cmdSandboxReport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig(getenv)
 	fs := cfg.flags("sandbox report", stderr)

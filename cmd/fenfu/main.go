@@ -56,6 +56,7 @@ Commands:
   onboard rescreen   screen active merchants against the risk list now (serve does it daily)
   history import FILE   load merchants' earlier ordinary payments (CSV: mchid,month,ordinary_count)
   blacklist import FILE load the payment-industry risk list (CSV: licence_number,name,reason) [--source NAME]
+  sandbox consumers  create the standard test consumers of the scripted scenarios (prints JSON)
   sandbox report     the sandbox test report of a merchant: --mchid M [--html FILE]
   consumer create    create a consumer: --credit-limit FEN --rating A|B|C|D --balance FEN (prints JSON)
   verify             prove the books of both stores; non-zero exit names the first problem
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "sandbox merchant":
 		err = cmdSandboxMerchant(ctx, rest, getenv, stdout, stderr)
+	case "sandbox consumers":
+		err = cmdSandboxConsumers(ctx, rest, getenv, stdout, stderr)
 	case "sandbox report":
 		err = cmdSandboxReport(ctx, rest, getenv, stdout, stderr)
 	case "sandbox pay":

@@ -488,6 +488,21 @@ func TestCLIErrors(t *testing.T) {
 	}
 }
 
+func TestSandboxConsumers(t *testing.T) {
+	in := &instance{t: t, args: []string{"--data-dir", t.TempDir()}}
+	var out struct {
+		Consumers []struct {
+			ID    string `json:"id"`
+			Role  string `json:"role"`
+			Limit int64  `json:"credit_limit"`
+		} `json:"consumers"`
+	}
+	in.mustCLI(&out, "sandbox", "consumers")
+	if len(out.Consumers) != 3 || out.Consumers[1].Role != "short_line" || out.Consumers[1].Limit != 100 {
+		t.Fatalf("test consumers = %+v", out)
+	}
+}
+
 func TestImports(t *testing.T) {
 	dir := t.TempDir()
 	in := &instance{t: t, args: []string{"--data-dir", dir}}
