@@ -259,7 +259,14 @@ func (s *Service) Review(ctx context.Context, id, decision, staff, reason string
 	if reason == "" {
 		return Record{}, fenfu.FieldError("reason", "a review decision needs a reason the merchant can read")
 	}
-	err := s.DB.Update(ctx, func(tx *db.Tx) error {
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return cur, err
+	}
+	if cur.State != InReview {
+		return cur, fenfu.Errorf(fenfu.InvalidRequest, "an application cannot go from %s to %s; only one in review is decided", cur.State, to)
+	}
+	err = s.DB.Update(ctx, func(tx *db.Tx) error {
 		return transition(ctx, tx, id, InReview, to, staff, reason)
 	})
 	if err != nil {

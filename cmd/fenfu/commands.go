@@ -299,6 +299,74 @@ func cmdImport(ctx context.Context, what string, args []string, getenv func(stri
 	return printJSON(stdout, res)
 }
 
+// cmdOnboard runs an application's steps from the command line, as the
+// merchant (apply) or a staff member (the rest).
+func cmdOnboard(ctx context.Context, sub string, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("onboard "+sub, stderr)
+	mchid := fs.String("mchid", "", "with apply: the applying merchant")
+	file := fs.String("file", "", "with apply: the application as JSON (- for standard input)")
+	id := fs.String("id", "", "the application")
+	decision := fs.String("decision", "", "with review: approve, reject or request_material")
+	reason := fs.String("reason", "", "with review and close: the reason, recorded and shown to the merchant")
+	ref := fs.String("ref", "", "with deposit: the payment's reference")
+	staff := fs.String("staff", "", "the staff member acting (review, deposit, activate, close)")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	usage := func(msg string) error {
+		fmt.Fprintf(stderr, "fenfu onboard %s: %s\n", sub, msg)
+		return errUsage
+	}
+	switch {
+	case sub == "apply" && (*mchid == "" || *file == ""):
+		return usage("--mchid and --file are required")
+	case sub != "apply" && *id == "":
+		return usage("--id is required")
+	case sub != "apply" && sub != "show" && *staff == "":
+		return usage("--staff names who acts; it is recorded")
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	var rec onboard.Record
+	switch sub {
+	case "apply":
+		in := stdin
+		if *file != "-" {
+			f, err := os.Open(*file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			in = f
+		}
+		var app onboard.Application
+		if err := json.NewDecoder(io.LimitReader(in, 1<<20)).Decode(&app); err != nil {
+			return fenfu.Errorf(fenfu.ParamError, "the application is not valid JSON: %v", err)
+		}
+		if rec, err = a.onboard.Create(ctx, *mchid, app); err == nil {
+			rec, err = a.onboard.Submit(ctx, rec.ID, "merchant:"+*mchid)
+		}
+	case "show":
+		rec, err = a.onboard.Get(ctx, *id)
+	case "review":
+		rec, err = a.onboard.Review(ctx, *id, *decision, "staff:"+*staff, *reason)
+	case "deposit":
+		rec, err = a.onboard.PayDeposit(ctx, *id, *ref, "staff:"+*staff)
+	case "activate":
+		rec, err = a.onboard.Activate(ctx, *id, "staff:"+*staff)
+	case "close":
+		rec, err = a.onboard.Close(ctx, *id, "staff:"+*staff, *reason)
+	}
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, rec)
+}
+
 func cmdOnboardReport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig(getenv)
 	fs := cfg.flags("onboard report", stderr)

@@ -52,6 +52,8 @@ Commands:
   merchant keys      list a merchant's keys: --mchid M
   merchant rotate-v3-key  give a merchant a new API v3 key: --mchid M (prints it)
   platform rotate-key | promote-key | retire-key | keys  rotate the platform's signing key with an overlap: --scheme rsa|sm2
+  onboard apply      apply for credit pay: --mchid M --file APPLICATION.json (created and submitted; prints the checks)
+  onboard show | review | deposit | activate | close  an application: --id ID [--decision D --reason R] [--ref REF] --staff NAME
   onboard report     first-time approval rate and days to activation per industry: [--from D] [--to D] [--json]
   onboard rescreen   screen active merchants against the risk list now (serve does it daily)
   history import FILE   load merchants' earlier ordinary payments (CSV: mchid,month,ordinary_count)
@@ -108,6 +110,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdRescreen(ctx, rest, getenv, stdout, stderr)
 	case "onboard report":
 		err = cmdOnboardReport(ctx, rest, getenv, stdout, stderr)
+	case "onboard apply", "onboard show", "onboard review", "onboard deposit", "onboard activate", "onboard close":
+		err = cmdOnboard(ctx, strings.TrimPrefix(cmd, "onboard "), rest, getenv, stdin, stdout, stderr)
 	case "history import", "blacklist import":
 		err = cmdImport(ctx, strings.TrimSuffix(cmd, " import"), rest, getenv, stdin, stdout, stderr)
 	case "platform rotate-key", "platform promote-key", "platform retire-key", "platform keys":

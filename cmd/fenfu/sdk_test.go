@@ -113,7 +113,7 @@ func (in *instance) cli(args ...string) (string, error) {
 	full := append([]string{}, args...)
 	// Subcommand words first, then the store flags, then the rest.
 	n := 1
-	if args[0] == "sandbox" || args[0] == "consumer" || args[0] == "merchant" || args[0] == "history" || args[0] == "blacklist" {
+	if strings.Contains(" sandbox consumer merchant history blacklist onboard platform ", " "+args[0]+" ") {
 		n = 2
 	}
 	full = append(append(append([]string{}, args[:n]...), in.args...), args[n:]...)
@@ -500,6 +500,37 @@ func TestSandboxConsumers(t *testing.T) {
 	in.mustCLI(&out, "sandbox", "consumers")
 	if len(out.Consumers) != 3 || out.Consumers[1].Role != "short_line" || out.Consumers[1].Limit != 100 {
 		t.Fatalf("test consumers = %+v", out)
+	}
+}
+
+func TestOnboardCLI(t *testing.T) {
+	dir := t.TempDir()
+	in := &instance{t: t, args: []string{"--data-dir", dir}}
+	var m sandboxMerchant
+	in.mustCLI(&m, "merchant", "create", "--env", "production")
+	app := filepath.Join(dir, "app.json")
+	if err := os.WriteFile(app, []byte(`{"entity_type":"enterprise","licence_number":"91310000CLI00001X","licence_status":"normal",
+		"industry":"life_services","qualifications":{"industry_permit":"P-1"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		ID     string `json:"id"`
+		State  string `json:"state"`
+		Checks []struct {
+			Name   string `json:"name"`
+			Passed bool   `json:"passed"`
+		} `json:"checks"`
+	}
+	in.mustCLI(&rec, "onboard", "apply", "--mchid", m.MchID, "--file", app)
+	if rec.State != "rejected" || len(rec.Checks) != 4 {
+		t.Fatalf("apply without history: %+v", rec)
+	}
+	if _, err := in.cli("onboard", "review", "--id", rec.ID, "--decision", "approve", "--reason", "x", "--staff", "li"); err == nil ||
+		!strings.Contains(err.Error(), "cannot go from rejected") {
+		t.Fatalf("reviewing a rejected application: %v", err)
+	}
+	if _, err := in.cli("onboard", "review", "--id", rec.ID, "--decision", "approve", "--reason", "x"); err == nil {
+		t.Fatal("a review without --staff was accepted")
 	}
 }
 
