@@ -63,13 +63,16 @@ func (r *Recorder) Run(ctx context.Context) {
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	var batch []Call
+	// The last batch is written after ctx ends, so writes use a context
+	// that outlives it.
+	wctx := context.WithoutCancel(ctx)
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		err := r.DB.Update(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+		err := r.DB.Update(wctx, func(tx *db.Tx) error {
 			for _, c := range batch {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO sandbox_calls (id, mchid, at, method, route, status, code, note)
+				if _, err := tx.ExecContext(wctx, `INSERT INTO sandbox_calls (id, mchid, at, method, route, status, code, note)
 					VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.IDs.New(fenfu.RequestID, c.At), c.MchID, db.Micros(c.At), c.Method,
 					c.Route, c.Status, c.Code, c.Note); err != nil {
 					return err
