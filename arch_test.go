@@ -64,12 +64,14 @@ func TestPackageDocs(t *testing.T) {
 	}
 }
 
-// TestVocabularyHasNoIO: the root package is shared vocabulary only, and
-// the protocol adapters never reach the database directly.
+// TestVocabularyHasNoIO: the root package is shared vocabulary only, the
+// fee schedule is pure, and the protocol adapters never reach the
+// database directly.
 func TestVocabularyHasNoIO(t *testing.T) {
 	forbidden := map[string][]string{
 		".":       {"database/sql", "net/http", "os", "github.com/fenfu/fenfu/db"},
 		"qr":      {"database/sql", "net/http", "github.com/fenfu/fenfu/db"},
+		"fee":     {"database/sql", "net/http", "os", "github.com/fenfu/fenfu/db"},
 		"wxpay":   {"database/sql", "github.com/fenfu/fenfu/db"},
 		"cashier": {"database/sql", "github.com/fenfu/fenfu/db"},
 	}

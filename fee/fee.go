@@ -1,0 +1,126 @@
+// Package fee prices payments: the tiered credit-pay schedule of SPEC §3,
+// chosen by the merchant's credit-pay volume in the calendar month so far
+// (before the payment), merchant discounts bounded by each tier's floor,
+// and the share of a fee a refund returns. Everything is integer: rates
+// are parts per million, amounts fen, and rounding (half up, to the fen)
+// happens in one place, Apply. The package is pure: no I/O.
+package fee
+
+import "fmt"
+
+// PPM is a rate in parts per million: 0.60 % is 6000.
+type PPM int64
+
+// Percent formats a rate as WeChat bills do, e.g. "0.70%".
+func (r PPM) Percent() string {
+	return fmt.Sprintf("%d.%02d%%", r/10000, (r%10000)/100)
+}
+
+// Tier is one band of a schedule.
+type Tier struct {
+	Name string
+	// UpTo is the highest month-to-date volume, in fen, that falls in the
+	// tier (inclusive); 0 means no upper bound.
+	UpTo  int64
+	Base  PPM // base rate
+	Tech  PPM // technical service fee
+	Floor PPM // no discount takes the combined rate below this
+}
+
+// Combined is the tier's rate before any discount.
+func (t Tier) Combined() PPM { return t.Base + t.Tech }
+
+// Schedule is a fee schedule: tiers in ascending order of volume.
+type Schedule []Tier
+
+// CreditPay is the default credit-pay schedule (SPEC §3): up to ¥500,000
+// of month-to-date volume 0.60 % + 0.10 % (floor 0.50 %); up to
+// ¥2,000,000 0.55 % + 0.08 % (floor 0.40 %); above, 0.50 % + 0.05 %
+// (floor 0.30 %).
+var CreditPay = Schedule{
+	{Name: "tier1", UpTo: 500_000_00, Base: 6000, Tech: 1000, Floor: 5000},
+	{Name: "tier2", UpTo: 2_000_000_00, Base: 5500, Tech: 800, Floor: 4000},
+	{Name: "tier3", Base: 5000, Tech: 500, Floor: 3000},
+}
+
+// Ordinary is the default schedule of ordinary (balance) payments: one
+// tier, 0.38 %, floor 0.20 %.
+var Ordinary = Schedule{
+	{Name: "ordinary", Base: 3800, Floor: 2000},
+}
+
+// Validate checks a schedule is usable: tiers ascending, the last
+// unbounded, rates non-negative with floors at most the combined rate.
+func (s Schedule) Validate() error {
+	if len(s) == 0 {
+		return fmt.Errorf("fee: a schedule needs at least one tier")
+	}
+	for i, t := range s {
+		if t.Base < 0 || t.Tech < 0 || t.Floor < 0 || t.Floor > t.Combined() {
+			return fmt.Errorf("fee: tier %s: rates must be non-negative and the floor at most base + tech", t.Name)
+		}
+		last := i == len(s)-1
+		if last != (t.UpTo == 0) {
+			return fmt.Errorf("fee: only the last tier is unbounded")
+		}
+		if i > 0 && !last && t.UpTo <= s[i-1].UpTo {
+			return fmt.Errorf("fee: tiers must ascend")
+		}
+	}
+	return nil
+}
+
+// TierFor returns the tier a payment falls in, given the merchant's
+// volume in the calendar month before it.
+func (s Schedule) TierFor(monthToDate int64) Tier {
+	for _, t := range s {
+		if t.UpTo == 0 || monthToDate <= t.UpTo {
+			return t
+		}
+	}
+	return s[len(s)-1]
+}
+
+// Quote is the fee of one payment, as recorded with it.
+type Quote struct {
+	Tier string // the tier's name
+	Rate PPM    // the rate applied, after discount and floor
+	Fee  int64  // fen
+}
+
+// Price quotes a payment of amount fen at a merchant whose month-to-date
+// volume before it is monthToDate, with a discount (ppm off the combined
+// rate; 0 for none) that never takes the rate below the tier's floor.
+func (s Schedule) Price(amount, monthToDate int64, discount PPM) Quote {
+	t := s.TierFor(monthToDate)
+	rate := t.Combined() - max(discount, 0)
+	if rate < t.Floor {
+		rate = t.Floor
+	}
+	return Quote{Tier: t.Name, Rate: rate, Fee: Apply(amount, rate)}
+}
+
+// Apply returns amount × rate rounded half up to the fen, for amounts of
+// either sign (a negative amount rounds half away from zero).
+func Apply(amount int64, rate PPM) int64 {
+	p := amount * int64(rate)
+	if p >= 0 {
+		return (p + 500_000) / 1_000_000
+	}
+	return -((-p + 500_000) / 1_000_000)
+}
+
+// RefundFee is the part of a payment's fee that a refund returns: the fee
+// in proportion to what has been refunded in all, minus what earlier
+// refunds returned. Computed on the running total, so however a payment
+// is refunded in parts, refunding all of it returns exactly its fee.
+func RefundFee(fee, amount, refundedBefore, refund int64) int64 {
+	if amount <= 0 {
+		return 0
+	}
+	share := func(refunded int64) int64 { return roundDiv(fee*refunded, amount) }
+	return share(refundedBefore+refund) - share(refundedBefore)
+}
+
+// roundDiv is n ÷ d rounded half up, for n ≥ 0 and d > 0.
+func roundDiv(n, d int64) int64 { return (2*n + d) / (2 * d) }

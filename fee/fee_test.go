@@ -1,0 +1,121 @@
+package fee
+
+import "testing"
+
+func TestTierBoundaries(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		volume int64 // month to date, fen
+		tier   string
+		rate   PPM
+	}{
+		{"nothing yet", 0, "tier1", 7000},
+		{"¥499,999.99", 499_999_99, "tier1", 7000},
+		{"¥500,000.00 (the first tier's top, inclusive)", 500_000_00, "tier1", 7000},
+		{"¥500,000.01", 500_000_01, "tier2", 6300},
+		{"¥1,999,999.99", 1_999_999_99, "tier2", 6300},
+		{"¥2,000,000.00", 2_000_000_00, "tier2", 6300},
+		{"¥2,000,000.01 (above ¥2,000,000)", 2_000_000_01, "tier3", 5500},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := CreditPay.Price(10000, tc.volume, 0)
+			if q.Tier != tc.tier || q.Rate != tc.rate {
+				t.Fatalf("volume %d: %+v, want %s at %d ppm", tc.volume, q, tc.tier, tc.rate)
+			}
+		})
+	}
+}
+
+func TestDiscountsAndFloors(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		volume   int64
+		discount PPM
+		rate     PPM
+	}{
+		{"tier1, 0.10 % off", 0, 1000, 6000},
+		{"tier1, 0.20 % off reaches the 0.50 % floor", 0, 2000, 5000},
+		{"tier1, 0.50 % off stops at the floor", 0, 5000, 5000},
+		{"tier2, 0.10 % off", 600_000_00, 1000, 5300},
+		{"tier2, 1 % off stops at 0.40 %", 600_000_00, 10000, 4000},
+		{"tier3, 0.30 % off stops at 0.30 %", 3_000_000_00, 3000, 3000},
+		{"a negative discount raises nothing", 0, -500, 7000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if q := CreditPay.Price(10000, tc.volume, tc.discount); q.Rate != tc.rate {
+				t.Fatalf("rate %d, want %d", q.Rate, tc.rate)
+			}
+		})
+	}
+}
+
+func TestRounding(t *testing.T) {
+	for _, tc := range []struct {
+		amount int64
+		rate   PPM
+		fee    int64
+	}{
+		{10000, 7000, 70},                  // ¥100 at 0.70 % = ¥0.70
+		{71, 7000, 0},                      // 0.497 fen rounds down
+		{72, 7000, 1},                      // 0.504 fen rounds up
+		{5000, 1000, 5},                    // exactly 5 fen
+		{50, 10000, 1},                     // 0.5 fen: half up
+		{49, 10000, 0},                     // 0.49 fen
+		{150, 10000, 2},                    // 1.5 fen: half up
+		{1, 7000, 0},                       // the smallest payment carries no fee
+		{-150, 10000, -2},                  // symmetric for negative amounts
+		{100_000_000_00, 7000, 70_000_000}, // ¥100,000,000 without overflow
+	} {
+		if got := Apply(tc.amount, tc.rate); got != tc.fee {
+			t.Errorf("Apply(%d, %d) = %d, want %d", tc.amount, tc.rate, got, tc.fee)
+		}
+	}
+}
+
+func TestRefundsReturnTheFeeInProportion(t *testing.T) {
+	q := CreditPay.Price(10000, 0, 0) // ¥100 → fee 70
+	if got := RefundFee(q.Fee, 10000, 0, 10000); got != 70 {
+		t.Fatalf("full refund returns %d, want 70", got)
+	}
+	if got := RefundFee(q.Fee, 10000, 0, 5000); got != 35 {
+		t.Fatalf("half refund returns %d, want 35", got)
+	}
+	// Three refunds of a third: 23 + 24 + 23 = 70, never more than the fee.
+	var back, done int64
+	for _, part := range []int64{3333, 3333, 3334} {
+		back += RefundFee(q.Fee, 10000, done, part)
+		done += part
+	}
+	if back != 70 {
+		t.Fatalf("refunding in thirds returned %d, want 70", back)
+	}
+	// A fee of 1 fen refunded one fen at a time returns exactly 1.
+	back, done = 0, 0
+	for range 143 {
+		back += RefundFee(1, 143, done, 1)
+		done++
+	}
+	if back != 1 {
+		t.Fatalf("refunding fen by fen returned %d, want 1", back)
+	}
+}
+
+func TestSchedules(t *testing.T) {
+	for name, s := range map[string]Schedule{"credit": CreditPay, "ordinary": Ordinary} {
+		if err := s.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if q := Ordinary.Price(10000, 9_999_999_99, 0); q.Rate != 3800 || q.Fee != 38 {
+		t.Errorf("ordinary = %+v", q)
+	}
+	for _, bad := range []Schedule{{}, {{Name: "x", UpTo: 5, Base: 1}}, {{Name: "x", Base: 1, Floor: 2}},
+		{{Name: "a", UpTo: 10}, {Name: "b", UpTo: 5}, {Name: "c"}}} {
+		if bad.Validate() == nil {
+			t.Errorf("Validate(%+v) accepted", bad)
+		}
+	}
+	if got := PPM(7000).Percent(); got != "0.70%" {
+		t.Errorf("Percent = %s", got)
+	}
+}
