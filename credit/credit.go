@@ -10,9 +10,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
 )
 
@@ -93,16 +96,52 @@ type Payment struct {
 	MchID      string
 	ConsumerID string
 	Amount     int64
+	// Schedule prices the payment (default fee.CreditPay); Discount is
+	// the merchant's discount off the combined rate.
+	Schedule fee.Schedule
+	Discount fee.PPM
 }
 
-// Capture draws p.Amount on the consumer's line and posts it to the ledger,
-// in the caller's transaction. Capturing an attempt twice is a no-op; an
-// attempt that recovery voided fails with ErrVoided. A short line fails with
-// NOT_ENOUGH.
+// VolumeShards is how many rows keep a merchant's month-to-date volume.
+const VolumeShards = 16
+
+// Month returns the calendar month, in Asia/Shanghai, a time falls in.
+func Month(t time.Time) string { return t.In(fenfu.Shanghai).Format("2006-01") }
+
+// MonthToDate returns a merchant's credit-pay volume in the month so far.
+func MonthToDate(ctx context.Context, tx *db.Tx, mchid string, now time.Time) (int64, error) {
+	var v int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(volume), 0) FROM fee_volume WHERE mchid = $1 AND month = $2`,
+		mchid, Month(now)).Scan(&v)
+	return v, err
+}
+
+func shardOf(attempt string) int {
+	h := fnv.New32a()
+	h.Write([]byte(attempt))
+	return int(h.Sum32() % VolumeShards)
+}
+
+// Capture draws p.Amount on the consumer's line and posts it to the ledger
+// with its fee, in the caller's transaction: the consumer owes the amount,
+// the merchant is owed the amount less the fee, the platform earns the
+// fee. The fee follows the schedule's tier for the merchant's volume in
+// the month before this payment. Capturing an attempt twice is a no-op; an
+// attempt that recovery voided fails with ErrVoided. A short line fails
+// with NOT_ENOUGH.
 func Capture(ctx context.Context, tx *db.Tx, p Payment) error {
-	res, err := tx.ExecContext(ctx, `INSERT INTO credit_payments (attempt_id, order_id, state, mchid, consumer_id, amount, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (attempt_id) DO NOTHING`,
-		p.AttemptID, p.OrderID, Captured, p.MchID, p.ConsumerID, p.Amount, db.Micros(tx.Now))
+	mtd, err := MonthToDate(ctx, tx, p.MchID, tx.Now)
+	if err != nil {
+		return fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
+	}
+	sched := p.Schedule
+	if sched == nil {
+		sched = fee.CreditPay
+	}
+	q := sched.Price(p.Amount, mtd, p.Discount)
+	res, err := tx.ExecContext(ctx, `INSERT INTO credit_payments (attempt_id, order_id, state, mchid, consumer_id, amount, created_at,
+		fee, fee_rate, fee_tier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (attempt_id) DO NOTHING`,
+		p.AttemptID, p.OrderID, Captured, p.MchID, p.ConsumerID, p.Amount, db.Micros(tx.Now), q.Fee, int64(q.Rate), q.Tier)
 	if err != nil {
 		return fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
@@ -129,11 +168,23 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) error {
 		}
 		return fenfu.Errorf(fenfu.NotEnough, "credit line short: %s yuan available, %s yuan needed", fenfu.Yuan(max(avail, 0)), fenfu.Yuan(p.Amount))
 	}
-	return ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID, Entries: []ledger.Entry{
+	if _, err := tx.ExecContext(ctx, `INSERT INTO fee_volume (mchid, month, shard, volume) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (mchid, month, shard) DO UPDATE SET volume = fee_volume.volume + EXCLUDED.volume`,
+		p.MchID, Month(tx.Now), shardOf(p.AttemptID), p.Amount); err != nil {
+		return fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
+	}
+	entries := []ledger.Entry{
 		ledger.Debit(Account(p.ConsumerID), p.Amount),
-		ledger.Credit(ledger.AccountOf(ledger.MerchantPending, p.MchID), p.Amount),
-	}})
+		ledger.Credit(ledger.AccountOf(ledger.MerchantPending, p.MchID), p.Amount-q.Fee),
+	}
+	if q.Fee > 0 {
+		entries = append(entries, ledger.Credit(FeeAccount, q.Fee))
+	}
+	return ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID, Entries: entries})
 }
+
+// FeeAccount is the platform's fee income from credit payments.
+var FeeAccount = ledger.AccountOf(ledger.PlatformFee, "credit")
 
 // VoidAttempt fences off an attempt that has not captured, so it never can,
 // and returns the attempt's final state: Captured if it had already
@@ -177,9 +228,10 @@ func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
 		return nil
 	}
 	var consumerID string
+	var paidFee, amount, refundedAfter int64
 	err = tx.QueryRowContext(ctx, `UPDATE credit_payments SET refunded = refunded + $1
-		WHERE attempt_id = $2 AND state = $3 AND refunded + $1 <= amount RETURNING consumer_id`,
-		r.Amount, r.AttemptID, Captured).Scan(&consumerID)
+		WHERE attempt_id = $2 AND state = $3 AND refunded + $1 <= amount RETURNING consumer_id, fee, amount, refunded`,
+		r.Amount, r.AttemptID, Captured).Scan(&consumerID, &paidFee, &amount, &refundedAfter)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fenfu.Errorf(fenfu.NotEnough, "refund exceeds the credit payment's refundable amount")
 	}
@@ -190,10 +242,20 @@ func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
 		r.Amount, db.Micros(tx.Now), consumerID); err != nil {
 		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
-	return ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: r.RefundID, Entries: []ledger.Entry{
-		ledger.Debit(ledger.AccountOf(ledger.MerchantPending, r.MchID), r.Amount),
-		ledger.Credit(Account(consumerID), r.Amount),
-	}})
+	// The refund returns its share of the fee: the merchant gives back the
+	// amount less that share, the platform the share.
+	feeBack := fee.RefundFee(paidFee, amount, refundedAfter-r.Amount, r.Amount)
+	if _, err := tx.ExecContext(ctx, `UPDATE credit_refunds SET fee = $1 WHERE refund_id = $2`, feeBack, r.RefundID); err != nil {
+		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+	}
+	entries := []ledger.Entry{ledger.Credit(Account(consumerID), r.Amount)}
+	if r.Amount-feeBack > 0 {
+		entries = append(entries, ledger.Debit(ledger.AccountOf(ledger.MerchantPending, r.MchID), r.Amount-feeBack))
+	}
+	if feeBack > 0 {
+		entries = append(entries, ledger.Debit(FeeAccount, feeBack))
+	}
+	return ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: r.RefundID, Entries: entries})
 }
 
 // CapturedPayment is a captured attempt as recorded in the credit store.

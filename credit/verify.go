@@ -29,14 +29,18 @@ func Verify(ctx context.Context, d *db.DB) error {
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	// Captured payments: exactly two entries, receivable debit and merchant credit of the amount.
+	// Captured payments: the receivable debited the amount, the merchant
+	// credited the amount less the fee, the platform the fee (if any), and
+	// nothing else.
 	err = d.R.QueryRowContext(ctx, `SELECT p.attempt_id FROM credit_payments p
 		WHERE p.state = 'CAPTURED' AND NOT (
-		  (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'payment:' || p.order_id) = 2
+		  (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'payment:' || p.order_id) = CASE WHEN p.fee > 0 THEN 3 ELSE 2 END
 		  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'payment:' || p.order_id
 		      AND e.account = 'consumer_credit:' || p.consumer_id AND e.amount = p.amount)
 		  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'payment:' || p.order_id
-		      AND e.account = 'merchant_pending:' || p.mchid AND e.amount = -p.amount))
+		      AND e.account = 'merchant_pending:' || p.mchid AND e.amount = p.fee - p.amount)
+		  AND (p.fee = 0 OR EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'payment:' || p.order_id
+		      AND e.account = 'platform_fee:credit' AND e.amount = -p.fee)))
 		ORDER BY p.attempt_id LIMIT 1`).Scan(&id)
 	if err == nil {
 		return bad("credit payment without its postings", id)
@@ -53,11 +57,14 @@ func Verify(ctx context.Context, d *db.DB) error {
 	}
 	err = d.R.QueryRowContext(ctx, `SELECT r.refund_id FROM credit_refunds r JOIN credit_payments p ON p.attempt_id = r.attempt_id
 		WHERE NOT (
-		  (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.refund_id) = 2
+		  (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.refund_id) =
+		      1 + CASE WHEN r.amount > r.fee THEN 1 ELSE 0 END + CASE WHEN r.fee > 0 THEN 1 ELSE 0 END
 		  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.refund_id
 		      AND e.account = 'consumer_credit:' || p.consumer_id AND e.amount = -r.amount)
-		  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.refund_id
-		      AND e.account = 'merchant_pending:' || p.mchid AND e.amount = r.amount))
+		  AND (r.amount = r.fee OR EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.refund_id
+		      AND e.account = 'merchant_pending:' || p.mchid AND e.amount = r.amount - r.fee))
+		  AND (r.fee = 0 OR EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.refund_id
+		      AND e.account = 'platform_fee:credit' AND e.amount = r.fee)))
 		ORDER BY r.refund_id LIMIT 1`).Scan(&id)
 	if err == nil {
 		return bad("credit refund without its postings", id)

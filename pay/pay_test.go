@@ -11,6 +11,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/ledger"
@@ -137,9 +138,14 @@ func testCreditAndBalance(t *testing.T, engine db.Engine) {
 	if err != nil || pending != 4500 {
 		t.Fatalf("core merchant pending = %d, %v; want 4500", pending, err)
 	}
+	// On credit the merchant is owed the amount less the fee (¥80 at
+	// 0.70 %: 56 fen), which the platform earns.
 	pending, err = ledger.Balance(ctx, e.pay.Credit, ledger.AccountOf(ledger.MerchantPending, e.m.MchID))
-	if err != nil || pending != 8000 {
-		t.Fatalf("credit merchant pending = %d, %v; want 8000", pending, err)
+	if err != nil || pending != 8000-56 {
+		t.Fatalf("credit merchant pending = %d, %v; want 7944", pending, err)
+	}
+	if earned, _ := ledger.Balance(ctx, e.pay.Credit, credit.FeeAccount); earned != 56 {
+		t.Fatalf("platform fee income = %d, want 56", earned)
 	}
 	// Paying a paid order, closing a paid order.
 	_, err = e.pay.Pay(ctx, o.Token, c, pay.ChannelBalance)
@@ -492,6 +498,52 @@ func benchPayment(b *testing.B, channel string) {
 		if _, err := ps.Pay(ctx, o.Token, c.ID, channel); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestFeesAcrossTheTierBoundary: a payment that takes a merchant past
+// ¥500,000 in the month moves its next payment to the second tier; a
+// refund returns its share of the fee; the books prove.
+func TestFeesAcrossTheTierBoundary(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine)
+			c := e.consumer(t, 100_000_000_00, 0)
+			big := e.order(t, "fee-big", 500_000_01) // ¥500,000.01
+			if _, err := e.pay.Pay(ctx, big.Token, c, pay.ChannelCredit); err != nil {
+				t.Fatal(err)
+			}
+			next := e.order(t, "fee-next", 10000) // ¥100
+			if _, err := e.pay.Pay(ctx, next.Token, c, pay.ChannelCredit); err != nil {
+				t.Fatal(err)
+			}
+			row := func(order string) (fee, rate int64, tier string) {
+				t.Helper()
+				if err := e.pay.Credit.R.QueryRow(`SELECT fee, fee_rate, fee_tier FROM credit_payments WHERE order_id = $1 AND state = 'CAPTURED'`,
+					order).Scan(&fee, &rate, &tier); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if f, r, tier := row(big.ID); tier != "tier1" || r != 7000 || f != 350_000 {
+				t.Fatalf("first payment: fee %d rate %d %s, want 350000 at 7000 in tier1", f, r, tier)
+			}
+			if f, r, tier := row(next.ID); tier != "tier2" || r != 6300 || f != 63 {
+				t.Fatalf("next payment: fee %d rate %d %s, want 63 at 6300 in tier2", f, r, tier)
+			}
+			if _, err := e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: "fee-next", OutRefundNo: "fee-r1", Refund: 5000, Total: 10000}); err != nil {
+				t.Fatal(err)
+			}
+			var back int64
+			if err := e.pay.Credit.R.QueryRow(`SELECT fee FROM credit_refunds WHERE order_id = $1`, next.ID).Scan(&back); err != nil || back != 32 {
+				t.Fatalf("half refund returned %d fen of fee (%v), want 32 (31.5 rounded half up)", back, err)
+			}
+			if earned, _ := ledger.Balance(ctx, e.pay.Credit, credit.FeeAccount); earned != 350_000+63-32 {
+				t.Fatalf("fee income = %d", earned)
+			}
+			e.verify(t)
+		})
 	}
 }
 
