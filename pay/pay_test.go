@@ -134,9 +134,13 @@ func testCreditAndBalance(t *testing.T, engine db.Engine) {
 	if got.Balance != 500 {
 		t.Fatalf("balance = %d, want 500", got.Balance)
 	}
+	// From balance the ordinary schedule applies: ¥45 at 0.38 % is 17 fen.
 	pending, err := ledger.Balance(ctx, e.pay.Core, ledger.AccountOf(ledger.MerchantPending, e.m.MchID))
-	if err != nil || pending != 4500 {
-		t.Fatalf("core merchant pending = %d, %v; want 4500", pending, err)
+	if err != nil || pending != 4500-17 {
+		t.Fatalf("core merchant pending = %d, %v; want 4483", pending, err)
+	}
+	if earned, _ := ledger.Balance(ctx, e.pay.Core, pay.OrdinaryFeeAccount); earned != 17 {
+		t.Fatalf("ordinary fee income = %d, want 17", earned)
 	}
 	// On credit the merchant is owed the amount less the fee (¥80 at
 	// 0.70 %: 56 fen), which the platform earns.

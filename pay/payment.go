@@ -12,6 +12,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/merchant"
 )
@@ -126,10 +127,20 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string) (O
 		if err := s.claim(ctx, tx, o, Success, ChannelBalance, consumerID, attempt); err != nil {
 			return err
 		}
-		err := ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: o.ID, Entries: []ledger.Entry{
+		// An ordinary payment's fee is priced by the ordinary schedule and
+		// posted with it: the merchant is owed the amount less the fee.
+		q := fee.Ordinary.Price(o.Total, 0, 0)
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET fee = $1, fee_rate = $2 WHERE id = $3`, q.Fee, int64(q.Rate), o.ID); err != nil {
+			return err
+		}
+		entries := []ledger.Entry{
 			ledger.Debit(consumer.BalanceAccount(consumerID), o.Total),
-			ledger.Credit(ledger.AccountOf(ledger.MerchantPending, o.MchID), o.Total),
-		}})
+			ledger.Credit(ledger.AccountOf(ledger.MerchantPending, o.MchID), o.Total-q.Fee),
+		}
+		if q.Fee > 0 {
+			entries = append(entries, ledger.Credit(OrdinaryFeeAccount, q.Fee))
+		}
+		err := ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: o.ID, Entries: entries})
 		switch {
 		case errors.Is(err, ledger.ErrInsufficient):
 			return fenfu.Errorf(fenfu.NotEnough, "balance is short of %s yuan", fenfu.Yuan(o.Total))
@@ -143,6 +154,9 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string) (O
 	}
 	return s.Get(ctx, o.ID)
 }
+
+// OrdinaryFeeAccount is the platform's fee income from ordinary payments.
+var OrdinaryFeeAccount = ledger.AccountOf(ledger.PlatformFee, "ordinary")
 
 func domainError(err error) error {
 	var e *fenfu.Error

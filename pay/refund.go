@@ -14,6 +14,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
 )
 
@@ -170,10 +171,23 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 				fenfu.Yuan(r.Refund), fenfu.Yuan(cur.Total-cur.Refunded))
 		}
 		if o.Channel == ChannelBalance {
-			return ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: id, Entries: []ledger.Entry{
-				ledger.Debit(ledger.AccountOf(ledger.MerchantPending, o.MchID), r.Refund),
-				ledger.Credit(consumer.BalanceAccount(o.ConsumerID), r.Refund),
-			}})
+			// The refund returns its share of the order's fee.
+			var refundedAfter, paidFee int64
+			if err := tx.QueryRowContext(ctx, `SELECT refunded, fee FROM orders WHERE id = $1`, o.ID).Scan(&refundedAfter, &paidFee); err != nil {
+				return err
+			}
+			feeBack := fee.RefundFee(paidFee, o.Total, refundedAfter-r.Refund, r.Refund)
+			if _, err := tx.ExecContext(ctx, `UPDATE refunds SET fee = $1 WHERE id = $2`, feeBack, id); err != nil {
+				return err
+			}
+			entries := []ledger.Entry{ledger.Credit(consumer.BalanceAccount(o.ConsumerID), r.Refund)}
+			if r.Refund-feeBack > 0 {
+				entries = append(entries, ledger.Debit(ledger.AccountOf(ledger.MerchantPending, o.MchID), r.Refund-feeBack))
+			}
+			if feeBack > 0 {
+				entries = append(entries, ledger.Debit(OrdinaryFeeAccount, feeBack))
+			}
+			return ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: id, Entries: entries})
 		}
 		return nil
 	})

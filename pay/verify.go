@@ -49,22 +49,27 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	checks := []struct{ what, q string }{
 		{"balance payment without its postings", `SELECT o.id FROM orders o
 			WHERE o.channel = 'balance' AND o.state IN ('SUCCESS', 'REFUND') AND NOT (
-			  (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id) = 2
+			  (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id) = CASE WHEN o.fee > 0 THEN 3 ELSE 2 END
 			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id
 			      AND e.account = 'consumer_balance:' || o.consumer_id AND e.amount = o.total)
 			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id
-			      AND e.account = 'merchant_pending:' || o.mchid AND e.amount = -o.total))
+			      AND e.account = 'merchant_pending:' || o.mchid AND e.amount = o.fee - o.total)
+			  AND (o.fee = 0 OR EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id
+			      AND e.account = 'platform_fee:ordinary' AND e.amount = -o.fee)))
 			ORDER BY o.id LIMIT 1`},
 		{"payment posting without a paid balance order", `SELECT t.id FROM ledger_txns t WHERE t.kind = 'payment'
 			AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = t.ref AND o.channel = 'balance' AND o.state IN ('SUCCESS', 'REFUND'))
 			ORDER BY t.id LIMIT 1`},
 		{"balance refund without its postings", `SELECT r.id FROM refunds r JOIN orders o ON o.id = r.order_id
 			WHERE o.channel = 'balance' AND NOT (r.status = 'SUCCESS'
-			  AND (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id) = 2
+			  AND (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id) =
+			      1 + CASE WHEN r.amount > r.fee THEN 1 ELSE 0 END + CASE WHEN r.fee > 0 THEN 1 ELSE 0 END
 			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id
 			      AND e.account = 'consumer_balance:' || o.consumer_id AND e.amount = -r.amount)
-			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id
-			      AND e.account = 'merchant_pending:' || o.mchid AND e.amount = r.amount))
+			  AND (r.amount = r.fee OR EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id
+			      AND e.account = 'merchant_pending:' || o.mchid AND e.amount = r.amount - r.fee))
+			  AND (r.fee = 0 OR EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id
+			      AND e.account = 'platform_fee:ordinary' AND e.amount = r.fee)))
 			ORDER BY r.id LIMIT 1`},
 		{"refund posting without a balance refund", `SELECT t.id FROM ledger_txns t WHERE t.kind = 'refund'
 			AND NOT EXISTS (SELECT 1 FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = t.ref AND o.channel = 'balance')
