@@ -41,30 +41,33 @@ const usage = `fenfu — credit payments through QR codes, over the WeChat Pay v
 Usage: fenfu COMMAND [flags]
 
 Commands:
-  serve              run the merchant API, the cashier pages, /healthz and /metrics
-  migrate            apply the database migrations of both stores
-  sandbox merchant   provision a sandbox merchant with fresh keys (prints JSON)
-  sandbox pay        pay a code_url as a consumer: --consumer ID --channel credit|balance CODE_URL
-  merchant create    provision a merchant: --env production|sandbox [--key-type rsa|sm2] (prints the same JSON as sandbox merchant)
-  merchant set-v2-key  set (or generate) a merchant's API v2 key for the XML API: --mchid M [--key K] (prints JSON)
-  merchant add-key   register another public key: --mchid M --public-key FILE (prints its serial_no)
-  merchant retire-key  stop a key from verifying: --mchid M --serial S (not the last active one)
-  merchant keys      list a merchant's keys: --mchid M
-  merchant rotate-v3-key  give a merchant a new API v3 key: --mchid M (prints it)
-  platform rotate-key | promote-key | retire-key | keys  rotate the platform's signing key with an overlap: --scheme rsa|sm2
-  onboard apply      apply for credit pay: --mchid M --file APPLICATION.json (created and submitted; prints the checks)
-  onboard show | review | deposit | activate | close  an application: --id ID [--decision D --reason R] [--ref REF] --staff NAME
-  onboard report     first-time approval rate and days to activation per industry: [--from D] [--to D] [--json]
-  onboard rescreen   screen active merchants against the risk list now (serve does it daily)
-  history import FILE   load merchants' earlier ordinary payments (CSV: mchid,month,ordinary_count)
-  blacklist import FILE load the payment-industry risk list (CSV: licence_number,name,reason) [--source NAME]
-  sandbox consumers  create the standard test consumers of the scripted scenarios (prints JSON)
-  sandbox report     the sandbox test report of a merchant: --mchid M [--html FILE]
-  consumer create    create a consumer: --credit-limit FEN --rating A|B|C|D --balance FEN (prints JSON)
-  verify             prove the books of both stores; non-zero exit names the first problem
-  recover            settle payments and refunds interrupted between the two stores
-  demo               start a server and walk one credit payment end to end
-  bench              load-test the payment path and prove the books afterwards (see BENCHMARKS.md)
+  Running
+    serve              run the merchant API, the cashier, the staff API, /healthz and /metrics
+    migrate            apply the database migrations of both stores
+    verify             prove the books of both stores; non-zero exit names the first problem
+    recover            settle payments and refunds interrupted between the two stores
+    demo               start a server and walk one credit payment end to end
+    bench              load-test the payment path and prove the books afterwards (see BENCHMARKS.md)
+
+  Merchants and keys
+    merchant create    provision a merchant: --env production|sandbox [--key-type rsa|sm2] (prints its keys as JSON)
+    merchant add-key | retire-key | keys | rotate-v3-key | set-v2-key   manage a merchant's keys: --mchid M …
+    platform rotate-key | promote-key | retire-key | keys   rotate the platform's signing key with an overlap: --scheme rsa|sm2
+
+  Sandbox
+    sandbox merchant   provision a sandbox merchant with fresh keys (prints JSON)
+    sandbox consumers  create the scripted test consumers (prints JSON)
+    sandbox pay        pay a code_url as a consumer: --consumer ID --channel credit|balance CODE_URL
+    sandbox report     a merchant's sandbox test report: --mchid M [--html FILE]
+    consumer create    create a consumer: --credit-limit FEN --rating A|B|C|D --balance FEN (prints JSON)
+
+  Onboarding
+    onboard apply      apply for credit pay: --mchid M --file APPLICATION.json (prints the checks)
+    onboard show | review | deposit | activate | close   an application: --id ID … --staff NAME
+    onboard rescreen   screen active merchants against the risk list now (serve does it daily)
+    onboard report     first-time approval rate and days to activation per industry: [--from D] [--to D] [--json]
+    history import FILE     load merchants' earlier ordinary payments (CSV: mchid,month,ordinary_count)
+    blacklist import FILE   load the payment-industry risk list (CSV: licence_number,name,reason)
 
 Flags common to every command:
   --data-dir DIR     keys and SQLite files (default ./fenfu-data, or $FENFU_DATA_DIR)
