@@ -405,5 +405,9 @@ func stateError(o Order, now time.Time, wanted string) error {
 	if !now.Before(o.ExpiresAt) {
 		return fenfu.Errorf(fenfu.OrderClosed, "order %s expired at %s", o.OutTradeNo, o.ExpiresAt.In(fenfu.Shanghai).Format(time.DateTime))
 	}
-	return fenfu.Errorf(fenfu.SystemError, "order %s changed concurrently; retry", o.OutTradeNo)
+	// The change was refused, yet the order still reads as unpaid: another
+	// payment holds it and has not committed yet (with SQLite's group
+	// commit, later transactions of a batch see an earlier one's claim
+	// before readers do). It is being paid.
+	return fenfu.Errorf(fenfu.UserPaying, "order %s is being paid", o.OutTradeNo)
 }
