@@ -111,7 +111,7 @@ type Order struct {
 	PaidAt      time.Time
 	ClosedAt    time.Time
 	API         string // "v3" or "v2"
-	Token       string // the signed QR token (derived, not stored)
+	Token       string // the signed QR token; set by CreateNative only (derived, not stored)
 }
 
 // TradeState returns the protocol's trade_state: an order being paid is
@@ -298,6 +298,7 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 	if err != nil {
 		return Order{}, err
 	}
+	o.Token = s.token(o)
 	{
 		var stored string
 		if err := s.Core.QueryRowContext(ctx, `SELECT params_hash FROM orders WHERE id = $1`, o.ID).Scan(&stored); err != nil {
@@ -350,7 +351,6 @@ func (s *Service) getBy(ctx context.Context, q queryer, where string, args ...an
 	}
 	o.CreatedAt, o.ExpiresAt, o.UpdatedAt = db.Time(created), db.Time(expires), db.Time(updated)
 	o.PaidAt, o.ClosedAt = db.Time(paid), db.Time(closed)
-	o.Token = s.token(o)
 	return o, nil
 }
 

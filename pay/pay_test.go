@@ -120,8 +120,8 @@ func testCreditAndBalance(t *testing.T, engine db.Engine) {
 	o2 := e.order(t, "order-credit-2", 8000)
 	_, err = e.pay.Pay(ctx, o2.Token, c, pay.ChannelCredit)
 	wantCode(t, err, fenfu.NotEnough)
-	if o2, _ = e.pay.Get(ctx, o2.ID); o2.State != pay.NotPay {
-		t.Fatalf("order after NOT_ENOUGH is %s, want NOTPAY", o2.State)
+	if cur, _ := e.pay.Get(ctx, o2.ID); cur.State != pay.NotPay {
+		t.Fatalf("order after NOT_ENOUGH is %s, want NOTPAY", cur.State)
 	}
 	// Balance is short too, then enough for a smaller order.
 	_, err = e.pay.Pay(ctx, o2.Token, c, pay.ChannelBalance)
@@ -365,8 +365,8 @@ func testCrash(t *testing.T, engine db.Engine) {
 	if r, err := e.pay.Recover(ctx); err != nil || r.Released != 1 {
 		t.Fatalf("recover = %+v, %v; want 1 released", r, err)
 	}
-	if o2, _ = e.pay.Get(ctx, o2.ID); o2.State != pay.NotPay {
-		t.Fatalf("released order is %s", o2.State)
+	if cur, _ := e.pay.Get(ctx, o2.ID); cur.State != pay.NotPay {
+		t.Fatalf("released order is %s", cur.State)
 	}
 	if _, err := e.pay.Pay(ctx, o2.Token, c, pay.ChannelCredit); err != nil {
 		t.Fatalf("pay after release: %v", err)
