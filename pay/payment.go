@@ -84,25 +84,24 @@ func (s *Service) Pay(ctx context.Context, token, consumerID, channel string) (O
 }
 
 // claimSQL moves an order out of NOTPAY for a consumer's attempt. When it
-// moves straight to SUCCESS it also makes the payment notification due
-// ($9, $10), in the same statement.
+// moves straight to SUCCESS (a balance payment) it also makes the payment
+// notification due ($9, $10) and records the fee ($11, $12), in the same
+// statement.
 const claimSQL = `UPDATE orders SET state = $1, channel = $2, consumer_id = $3, attempt_id = $4,
-	paid_at = $5, updated_at = $6, notify_at = $9, notify_state = $10 WHERE id = $7 AND state = $8 AND expires_at > $6`
+	paid_at = $5, updated_at = $6, notify_at = $9, notify_state = $10, fee = $11, fee_rate = $12
+	WHERE id = $7 AND state = $8 AND expires_at > $6`
 
 // NotifyPending is the notify_state of a row whose notification is due.
 const NotifyPending = "PENDING"
 
-// claim moves an order out of NOTPAY to state (PAYING or SUCCESS) for a
-// consumer's attempt, in the caller's transaction. It fails with the
+// claim moves an order straight from NOTPAY to SUCCESS for a balance
+// payment with its fee, in the caller's transaction. It fails with the
 // reason when the order is no longer payable.
-func (s *Service) claim(ctx context.Context, tx *db.Tx, o Order, to, channel, consumerID, attempt string) error {
-	mustTransition(NotPay, to)
-	paidAt, notifyAt, notifyState := int64(0), int64(0), ""
-	if to == Success {
-		paidAt, notifyAt, notifyState = db.Micros(tx.Now), db.Micros(tx.Now), NotifyPending
-	}
-	res, err := tx.ExecContext(ctx, claimSQL, to, channel, consumerID, attempt, paidAt, db.Micros(tx.Now), o.ID, NotPay,
-		notifyAt, notifyState)
+func (s *Service) claim(ctx context.Context, tx *db.Tx, o Order, consumerID, attempt string, q fee.Quote) error {
+	mustTransition(NotPay, Success)
+	now := db.Micros(tx.Now)
+	res, err := tx.ExecContext(ctx, claimSQL, Success, ChannelBalance, consumerID, attempt, now, now, o.ID, NotPay,
+		now, NotifyPending, q.Fee, int64(q.Rate))
 	if err != nil {
 		return err
 	}
@@ -124,13 +123,10 @@ func (s *Service) claimed(ctx context.Context, res sql.Result, orderID string) e
 func (s *Service) payBalance(ctx context.Context, o Order, consumerID string) (Order, error) {
 	attempt := s.IDs.New(fenfu.AttemptID, s.Clock.Now())
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		if err := s.claim(ctx, tx, o, Success, ChannelBalance, consumerID, attempt); err != nil {
-			return err
-		}
 		// An ordinary payment's fee is priced by the ordinary schedule and
 		// posted with it: the merchant is owed the amount less the fee.
 		q := fee.Ordinary.Price(o.Total, 0, 0)
-		if _, err := tx.ExecContext(ctx, `UPDATE orders SET fee = $1, fee_rate = $2 WHERE id = $3`, q.Fee, int64(q.Rate), o.ID); err != nil {
+		if err := s.claim(ctx, tx, o, consumerID, attempt, q); err != nil {
 			return err
 		}
 		entries := []ledger.Entry{
@@ -170,7 +166,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string) (Or
 	now := s.Clock.Now()
 	attempt := s.IDs.New(fenfu.AttemptID, now)
 	mustTransition(NotPay, Paying)
-	res, err := s.Core.Exec(ctx, claimSQL, Paying, ChannelCredit, consumerID, attempt, 0, db.Micros(now), o.ID, NotPay, 0, "")
+	res, err := s.Core.Exec(ctx, claimSQL, Paying, ChannelCredit, consumerID, attempt, 0, db.Micros(now), o.ID, NotPay, 0, "", 0, 0)
 	if err != nil {
 		return Order{}, fenfu.Internal(err)
 	}

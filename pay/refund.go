@@ -153,13 +153,17 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 			return errRaced
 		}
 		mustTransition(o.State, Refund)
-		res, err = tx.ExecContext(ctx, `UPDATE orders SET refunded = refunded + $1, refund_count = refund_count + 1,
-			state = $2, updated_at = $3 WHERE id = $4 AND state IN ($5, $6) AND refunded + $1 <= total AND refund_count < $7`,
-			r.Refund, Refund, db.Micros(tx.Now), o.ID, Success, Refund, MaxRefunds)
-		if err != nil {
+		// RETURNING gives the running total and the fee the refund's fee
+		// share is computed from, without reading the row again.
+		var refundedAfter, paidFee int64
+		err = tx.QueryRowContext(ctx, `UPDATE orders SET refunded = refunded + $1, refund_count = refund_count + 1,
+			state = $2, updated_at = $3 WHERE id = $4 AND state IN ($5, $6) AND refunded + $1 <= total AND refund_count < $7
+			RETURNING refunded, fee`,
+			r.Refund, Refund, db.Micros(tx.Now), o.ID, Success, Refund, MaxRefunds).Scan(&refundedAfter, &paidFee)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if errors.Is(err, sql.ErrNoRows) {
 			cur, err := s.getBy(ctx, tx, `id = $1`, o.ID)
 			if err != nil {
 				return err
@@ -172,10 +176,6 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 		}
 		if o.Channel == ChannelBalance {
 			// The refund returns its share of the order's fee.
-			var refundedAfter, paidFee int64
-			if err := tx.QueryRowContext(ctx, `SELECT refunded, fee FROM orders WHERE id = $1`, o.ID).Scan(&refundedAfter, &paidFee); err != nil {
-				return err
-			}
 			feeBack := fee.RefundFee(paidFee, o.Total, refundedAfter-r.Refund, r.Refund)
 			if _, err := tx.ExecContext(ctx, `UPDATE refunds SET fee = $1 WHERE id = $2`, feeBack, id); err != nil {
 				return err
