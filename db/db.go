@@ -203,14 +203,21 @@ type Tx struct {
 // the transaction. On SQLite, fn may share its commit with other callers'
 // functions (group commit); it must not call Update on the same store.
 func (d *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	return retry(ctx, func() error {
+		if d.writer != nil {
+			return d.writer.run(ctx, fn)
+		}
+		return d.update(ctx, fn)
+	})
+}
+
+// retry runs op again, with growing pauses, while the engine reports a
+// transient conflict (SQLite busy, PostgreSQL serialization failure or
+// deadlock), up to eight times.
+func retry(ctx context.Context, op func() error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
-		if d.writer != nil {
-			err = d.writer.run(ctx, fn)
-		} else {
-			err = d.update(ctx, fn)
-		}
-		if err == nil || !transient(err) {
+		if err = op(); err == nil || !transient(err) {
 			return err
 		}
 		select {
@@ -237,14 +244,11 @@ func (d *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error
 		return res, err
 	}
 	var res sql.Result
-	var err error
-	for attempt := 0; attempt < 8; attempt++ {
+	err := retry(ctx, func() error {
+		var err error
 		res, err = d.W.ExecContext(ctx, q, args...)
-		if err == nil || !transient(err) {
-			return res, err
-		}
-		time.Sleep(time.Duration(1<<attempt) * 5 * time.Millisecond)
-	}
+		return err
+	})
 	return res, err
 }
 

@@ -140,3 +140,22 @@ func (d *DB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows
 	}
 	return d.R.QueryContext(ctx, q, args...)
 }
+
+// Strings runs a read that returns one text column and collects it, for
+// the lists of identifiers that callers then look up one by one.
+func (d *DB) Strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := d.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

@@ -342,20 +342,10 @@ func (s *Service) Queue(ctx context.Context, state string, limit int) ([]Record,
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM applications WHERE state = $1 ORDER BY submitted_at, id LIMIT $2`, state, limit)
+	ids, err := s.DB.Strings(ctx, `SELECT id FROM applications WHERE state = $1 ORDER BY submitted_at, id LIMIT $2`, state, limit)
 	if err != nil {
 		return nil, fenfu.Internal(err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fenfu.Internal(err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	out := []Record{}
 	for _, id := range ids {
 		r, err := s.Get(ctx, id)

@@ -119,20 +119,10 @@ type Rescreened struct {
 // refused from then on. Run daily (fenfu serve does) and safe to repeat.
 func (s *Service) Rescreen(ctx context.Context) (Rescreened, error) {
 	var out Rescreened
-	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM applications WHERE state = $1 ORDER BY id`, Active)
+	ids, err := s.DB.Strings(ctx, `SELECT id FROM applications WHERE state = $1 ORDER BY id`, Active)
 	if err != nil {
 		return out, fenfu.Internal(err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return out, fenfu.Internal(err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	for _, id := range ids {
 		r, err := s.Get(ctx, id)
 		if err != nil {

@@ -272,20 +272,10 @@ func (s *Service) refundWhere(ctx context.Context, where string, args ...any) (R
 
 // RefundsOf returns an order's refunds, oldest first.
 func (s *Service) RefundsOf(ctx context.Context, orderID string) ([]RefundRecord, error) {
-	rows, err := s.Core.QueryContext(ctx, `SELECT id FROM refunds WHERE order_id = $1 ORDER BY created_at, id`, orderID)
+	ids, err := s.Core.Strings(ctx, `SELECT id FROM refunds WHERE order_id = $1 ORDER BY created_at, id`, orderID)
 	if err != nil {
 		return nil, fenfu.Internal(err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fenfu.Internal(err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	var out []RefundRecord
 	for _, id := range ids {
 		r, err := s.RefundByID(ctx, id)
