@@ -48,3 +48,14 @@ func (c *FakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
 }
+
+// Set moves the fake time to t, which must not be before the current fake
+// time: stores stamp rows with it and expect it never to run backwards.
+func (c *FakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.Before(c.now) {
+		panic("fenfu: FakeClock.Set would move time backwards")
+	}
+	c.now = t
+}

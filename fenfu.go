@@ -49,6 +49,8 @@ const (
 	FrequencyLimited  Code = "FREQUENCY_LIMITED"   // too many requests
 	Unauthenticated   Code = "UNAUTHENTICATED"     // a consumer must log in first
 	SystemError       Code = "SYSTEM_ERROR"        // an internal failure; safe to retry
+	NoStatementExist  Code = "NO_STATEMENT_EXIST"  // the bill asked for does not exist (yet)
+	BatchRunning      Code = "BATCH_RUNNING"       // a settlement batch is running on another node
 )
 
 // remedies is the default advice given to a caller for each code (SPEC §8).
@@ -70,6 +72,8 @@ var remedies = map[Code]string{
 	FrequencyLimited:  "Slow down and retry after a short pause.",
 	Unauthenticated:   "Log in with the consumer's phone number and PIN.",
 	SystemError:       "Retry with the same parameters; the operation is idempotent. Contact support if it persists.",
+	NoStatementExist:  "Bills of a day exist once the day has ended (Asia/Shanghai); check bill_date, which may be at most 3 months old.",
+	BatchRunning:      "Wait for the running batch to finish; it resumes by itself if its node stops. Query the batch's status to follow it.",
 }
 
 // Error is the one domain error type. Message is safe to show to the caller;

@@ -128,11 +128,11 @@ func shardOf(attempt string) int {
 // fee. The fee follows the schedule's tier for the merchant's volume in
 // the month before this payment. Capturing an attempt twice is a no-op; an
 // attempt that recovery voided fails with ErrVoided. A short line fails
-// with NOT_ENOUGH.
-func Capture(ctx context.Context, tx *db.Tx, p Payment) error {
+// with NOT_ENOUGH. It returns the fee the payment was charged.
+func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 	mtd, err := MonthToDate(ctx, tx, p.MchID, tx.Now)
 	if err != nil {
-		return fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
+		return fee.Quote{}, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
 	sched := p.Schedule
 	if sched == nil {
@@ -143,35 +143,35 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) error {
 		fee, fee_rate, fee_tier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (attempt_id) DO NOTHING`,
 		p.AttemptID, p.OrderID, Captured, p.MchID, p.ConsumerID, p.Amount, db.Micros(tx.Now), q.Fee, int64(q.Rate), q.Tier)
 	if err != nil {
-		return fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
+		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		state, err := attemptState(ctx, tx, p.AttemptID)
+		state, q, err := attemptState(ctx, tx, p.AttemptID)
 		if err != nil {
-			return err
+			return q, err
 		}
 		if state == Void {
-			return ErrVoided
+			return q, ErrVoided
 		}
-		return nil
+		return q, nil
 	}
 	res, err = tx.ExecContext(ctx, `UPDATE credit_lines SET used = used + $1, updated_at = $2
 		WHERE consumer_id = $3 AND used + $1 <= credit_limit`, p.Amount, db.Micros(tx.Now), p.ConsumerID)
 	if err != nil {
-		return fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
+		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		var avail int64
 		err := tx.QueryRowContext(ctx, `SELECT credit_limit - used FROM credit_lines WHERE consumer_id = $1`, p.ConsumerID).Scan(&avail)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fenfu.Errorf(fenfu.NotEnough, "the consumer has no credit line")
+			return q, fenfu.Errorf(fenfu.NotEnough, "the consumer has no credit line")
 		}
-		return fenfu.Errorf(fenfu.NotEnough, "credit line short: %s yuan available, %s yuan needed", fenfu.Yuan(max(avail, 0)), fenfu.Yuan(p.Amount))
+		return q, fenfu.Errorf(fenfu.NotEnough, "credit line short: %s yuan available, %s yuan needed", fenfu.Yuan(max(avail, 0)), fenfu.Yuan(p.Amount))
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO fee_volume (mchid, month, shard, volume) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (mchid, month, shard) DO UPDATE SET volume = fee_volume.volume + EXCLUDED.volume`,
 		p.MchID, Month(tx.Now), shardOf(p.AttemptID), p.Amount); err != nil {
-		return fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
+		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
 	entries := []ledger.Entry{
 		ledger.Debit(Account(p.ConsumerID), p.Amount),
@@ -180,30 +180,34 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) error {
 	if q.Fee > 0 {
 		entries = append(entries, ledger.Credit(FeeAccount, q.Fee))
 	}
-	return ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID, Entries: entries})
+	return q, ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID, Entries: entries})
 }
 
 // FeeAccount is the platform's fee income from credit payments.
 var FeeAccount = ledger.AccountOf(ledger.PlatformFee, "credit")
 
 // VoidAttempt fences off an attempt that has not captured, so it never can,
-// and returns the attempt's final state: Captured if it had already
-// captured, otherwise Void.
-func VoidAttempt(ctx context.Context, tx *db.Tx, p Payment) (string, error) {
+// and returns the attempt's final state: Captured (with the fee it was
+// charged) if it had already captured, otherwise Void.
+func VoidAttempt(ctx context.Context, tx *db.Tx, p Payment) (string, fee.Quote, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO credit_payments (attempt_id, order_id, state, mchid, consumer_id, amount, created_at)
 		VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (attempt_id) DO NOTHING`,
 		p.AttemptID, p.OrderID, Void, p.MchID, p.ConsumerID, db.Micros(tx.Now)); err != nil {
-		return "", fmt.Errorf("credit: void %s: %w", p.AttemptID, err)
+		return "", fee.Quote{}, fmt.Errorf("credit: void %s: %w", p.AttemptID, err)
 	}
 	return attemptState(ctx, tx, p.AttemptID)
 }
 
-func attemptState(ctx context.Context, tx *db.Tx, attemptID string) (string, error) {
+func attemptState(ctx context.Context, tx *db.Tx, attemptID string) (string, fee.Quote, error) {
 	var state string
-	if err := tx.QueryRowContext(ctx, `SELECT state FROM credit_payments WHERE attempt_id = $1`, attemptID).Scan(&state); err != nil {
-		return "", fmt.Errorf("credit: attempt %s: %w", attemptID, err)
+	var q fee.Quote
+	var rate int64
+	if err := tx.QueryRowContext(ctx, `SELECT state, fee, fee_rate, fee_tier FROM credit_payments WHERE attempt_id = $1`, attemptID).
+		Scan(&state, &q.Fee, &rate, &q.Tier); err != nil {
+		return "", q, fmt.Errorf("credit: attempt %s: %w", attemptID, err)
 	}
-	return state, nil
+	q.Rate = fee.PPM(rate)
+	return state, q, nil
 }
 
 // Refund is the return of part or all of a captured credit payment.
@@ -213,14 +217,22 @@ type Refund struct {
 	OrderID   string
 	MchID     string
 	Amount    int64
+	// Fee is the part of the payment's fee the refund returns, as the core
+	// store computed it when it accepted the refund (fee.RefundFee over the
+	// order's refunds in the order they were accepted).
+	Fee int64
 }
 
-// ApplyRefund returns r.Amount to the consumer's credit line and posts it,
-// in the caller's transaction. Applying a refund twice is a no-op.
+// ApplyRefund returns r.Amount to the consumer's credit line and posts it
+// with the fee it returns, in the caller's transaction. Applying a refund
+// twice is a no-op.
 func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
-	res, err := tx.ExecContext(ctx, `INSERT INTO credit_refunds (refund_id, order_id, attempt_id, amount, created_at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (refund_id) DO NOTHING`,
-		r.RefundID, r.OrderID, r.AttemptID, r.Amount, db.Micros(tx.Now))
+	if r.Fee < 0 || r.Fee > r.Amount {
+		return fmt.Errorf("credit: refund %s: fee %d out of range", r.RefundID, r.Fee)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO credit_refunds (refund_id, order_id, attempt_id, amount, created_at, fee)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (refund_id) DO NOTHING`,
+		r.RefundID, r.OrderID, r.AttemptID, r.Amount, db.Micros(tx.Now), r.Fee)
 	if err != nil {
 		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
@@ -228,10 +240,9 @@ func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
 		return nil
 	}
 	var consumerID string
-	var paidFee, amount, refundedAfter int64
 	err = tx.QueryRowContext(ctx, `UPDATE credit_payments SET refunded = refunded + $1
-		WHERE attempt_id = $2 AND state = $3 AND refunded + $1 <= amount RETURNING consumer_id, fee, amount, refunded`,
-		r.Amount, r.AttemptID, Captured).Scan(&consumerID, &paidFee, &amount, &refundedAfter)
+		WHERE attempt_id = $2 AND state = $3 AND refunded + $1 <= amount RETURNING consumer_id`,
+		r.Amount, r.AttemptID, Captured).Scan(&consumerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fenfu.Errorf(fenfu.NotEnough, "refund exceeds the credit payment's refundable amount")
 	}
@@ -244,10 +255,7 @@ func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
 	}
 	// The refund returns its share of the fee: the merchant gives back the
 	// amount less that share, the platform the share.
-	feeBack := fee.RefundFee(paidFee, amount, refundedAfter-r.Amount, r.Amount)
-	if _, err := tx.ExecContext(ctx, `UPDATE credit_refunds SET fee = $1 WHERE refund_id = $2`, feeBack, r.RefundID); err != nil {
-		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
-	}
+	feeBack := r.Fee
 	entries := []ledger.Entry{ledger.Credit(Account(consumerID), r.Amount)}
 	if r.Amount-feeBack > 0 {
 		entries = append(entries, ledger.Debit(ledger.AccountOf(ledger.MerchantPending, r.MchID), r.Amount-feeBack))
@@ -266,12 +274,13 @@ type CapturedPayment struct {
 	ConsumerID string
 	Amount     int64
 	Refunded   int64
+	Fee        int64
 }
 
 // ScanCaptured calls fn for every captured payment in order-id order. It is
 // used to prove the two stores agree without loading either into memory.
 func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error) error {
-	rows, err := d.QueryContext(ctx, `SELECT attempt_id, order_id, mchid, consumer_id, amount, refunded
+	rows, err := d.QueryContext(ctx, `SELECT attempt_id, order_id, mchid, consumer_id, amount, refunded, fee
 		FROM credit_payments WHERE state = $1 ORDER BY order_id`, Captured)
 	if err != nil {
 		return err
@@ -279,7 +288,7 @@ func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error)
 	defer rows.Close()
 	for rows.Next() {
 		var p CapturedPayment
-		if err := rows.Scan(&p.AttemptID, &p.OrderID, &p.MchID, &p.ConsumerID, &p.Amount, &p.Refunded); err != nil {
+		if err := rows.Scan(&p.AttemptID, &p.OrderID, &p.MchID, &p.ConsumerID, &p.Amount, &p.Refunded, &p.Fee); err != nil {
 			return err
 		}
 		if err := fn(p); err != nil {
@@ -289,13 +298,12 @@ func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error)
 	return rows.Err()
 }
 
-// RefundAmount returns the amount of an applied credit refund and whether
-// it was applied.
-func RefundAmount(ctx context.Context, d *db.DB, refundID string) (int64, bool, error) {
-	var amt int64
-	err := d.QueryRowContext(ctx, `SELECT amount FROM credit_refunds WHERE refund_id = $1`, refundID).Scan(&amt)
+// RefundAmount returns the amount of an applied credit refund and the fee
+// it returned, and whether it was applied.
+func RefundAmount(ctx context.Context, d *db.DB, refundID string) (amount, feeBack int64, applied bool, err error) {
+	err = d.QueryRowContext(ctx, `SELECT amount, fee FROM credit_refunds WHERE refund_id = $1`, refundID).Scan(&amount, &feeBack)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
+		return 0, 0, false, nil
 	}
-	return amt, err == nil, err
+	return amount, feeBack, err == nil, err
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/seal"
 )
@@ -40,6 +41,10 @@ type Merchant struct {
 	// CreditRollout is the percentage of consumers offered credit pay
 	// (gray release); see Cohort.
 	CreditRollout int
+	// FeeDiscount is ppm off the combined credit-pay rate, until
+	// FeeDiscountUntil (zero: no end); see DiscountAt.
+	FeeDiscount      fee.PPM
+	FeeDiscountUntil time.Time
 	// Scheme is the scheme of the merchant's newest active key: responses
 	// and notifications to it are signed, and notifications encrypted, in
 	// that scheme's family.
@@ -198,9 +203,15 @@ func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
 	var m Merchant
 	var created int64
 	var creditPay, suspended int
+	var discount, discountUntil int64
 	err := s.DB.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, apiv2_key, notify_url, created_at, credit_pay, credit_suspended,
-		credit_rollout FROM merchants WHERE mchid = $1`, mchid).
-		Scan(&m.MchID, &m.AppID, &m.Name, &m.Env, &m.APIv3Key, &m.APIv2Key, &m.NotifyURL, &created, &creditPay, &suspended, &m.CreditRollout)
+		credit_rollout, fee_discount, fee_discount_until FROM merchants WHERE mchid = $1`, mchid).
+		Scan(&m.MchID, &m.AppID, &m.Name, &m.Env, &m.APIv3Key, &m.APIv2Key, &m.NotifyURL, &created, &creditPay, &suspended, &m.CreditRollout,
+			&discount, &discountUntil)
+	m.FeeDiscount = fee.PPM(discount)
+	if discountUntil > 0 {
+		m.FeeDiscountUntil = db.Time(discountUntil)
+	}
 	m.CreditPay, m.CreditSuspended = creditPay == 1, suspended == 1
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)

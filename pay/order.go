@@ -29,6 +29,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/qr"
 )
@@ -111,7 +112,14 @@ type Order struct {
 	PaidAt      time.Time
 	ClosedAt    time.Time
 	API         string // "v3" or "v2"
-	Token       string // the signed QR token; set by CreateNative only (derived, not stored)
+	// Fee is what the payment was charged, once paid.
+	Fee fee.Quote
+	// HoldUntil, when set, holds the payment out of settlement until then
+	// (a risk hold); HoldReason says why.
+	HoldUntil    time.Time
+	HoldReason   string
+	SettlementID string // the settlement that paid the merchant, once settled
+	Token        string // the signed QR token; set by CreateNative only (derived, not stored)
 }
 
 // TradeState returns the protocol's trade_state: an order being paid is
@@ -326,7 +334,8 @@ func (s *Service) token(o Order) string {
 }
 
 const orderCols = `id, mchid, out_trade_no, appid, trade_type, description, attach, notify_url, limit_pay, total, currency,
-	state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at, updated_at, paid_at, closed_at, api`
+	state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at, updated_at, paid_at, closed_at, api,
+	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id`
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -335,11 +344,11 @@ type queryer interface {
 func (s *Service) getBy(ctx context.Context, q queryer, where string, args ...any) (Order, error) {
 	var o Order
 	var limit string
-	var created, expires, updated, paid, closed int64
+	var created, expires, updated, paid, closed, rate, hold int64
 	err := q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+where, args...).Scan(
 		&o.ID, &o.MchID, &o.OutTradeNo, &o.AppID, &o.TradeType, &o.Description, &o.Attach, &o.NotifyURL, &limit,
 		&o.Total, &o.Currency, &o.State, &o.Channel, &o.ConsumerID, &o.AttemptID, &o.Refunded, &o.RefundCount,
-		&created, &expires, &updated, &paid, &closed, &o.API)
+		&created, &expires, &updated, &paid, &closed, &o.API, &o.Fee.Fee, &rate, &o.Fee.Tier, &hold, &o.HoldReason, &o.SettlementID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
 	}
@@ -351,6 +360,10 @@ func (s *Service) getBy(ctx context.Context, q queryer, where string, args ...an
 	}
 	o.CreatedAt, o.ExpiresAt, o.UpdatedAt = db.Time(created), db.Time(expires), db.Time(updated)
 	o.PaidAt, o.ClosedAt = db.Time(paid), db.Time(closed)
+	o.Fee.Rate = fee.PPM(rate)
+	if hold > 0 {
+		o.HoldUntil = db.Time(hold)
+	}
 	return o, nil
 }
 

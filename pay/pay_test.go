@@ -579,3 +579,55 @@ func TestVerification(t *testing.T) {
 		t.Fatalf("verification = %+v", got)
 	}
 }
+
+// TestMerchantDiscount: a merchant's discount lowers the recorded rate of
+// its credit payments, never below the tier's floor, and ends when its
+// campaign does.
+func TestMerchantDiscount(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine)
+			c := e.consumer(t, 1_000_000, 0)
+			payAt := func(no string, amount int64) pay.Order {
+				o := e.order(t, no, amount)
+				paid, err := e.pay.Pay(ctx, o.Token, c, pay.ChannelCredit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := e.pay.Get(ctx, paid.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Fee != paid.Fee {
+					t.Fatalf("stored fee %+v, answered %+v", got.Fee, paid.Fee)
+				}
+				return got
+			}
+			if o := payAt("DISC-1", 10000); o.Fee.Rate != 7000 || o.Fee.Fee != 70 || o.Fee.Tier != "tier1" {
+				t.Errorf("no discount: %+v", o.Fee)
+			}
+			until := e.clock.Now().Add(time.Hour)
+			if err := e.pay.Merchants.SetDiscount(ctx, e.m.MchID, 1500, until); err != nil {
+				t.Fatal(err)
+			}
+			if o := payAt("DISC-2", 10000); o.Fee.Rate != 5500 || o.Fee.Fee != 55 {
+				t.Errorf("0.15%% off: %+v", o.Fee)
+			}
+			if err := e.pay.Merchants.SetDiscount(ctx, e.m.MchID, 4000, until); err != nil {
+				t.Fatal(err)
+			}
+			if o := payAt("DISC-3", 10000); o.Fee.Rate != 5000 || o.Fee.Fee != 50 {
+				t.Errorf("0.40%% off stops at the 0.50%% floor: %+v", o.Fee)
+			}
+			e.clock.Advance(time.Hour)
+			if o := payAt("DISC-4", 10000); o.Fee.Rate != 7000 {
+				t.Errorf("after the campaign: %+v", o.Fee)
+			}
+			if err := e.pay.Merchants.SetDiscount(ctx, e.m.MchID, -1, time.Time{}); fenfu.ErrorCode(err) != fenfu.ParamError {
+				t.Errorf("negative discount: %v", err)
+			}
+			e.verify(t)
+		})
+	}
+}

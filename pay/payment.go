@@ -76,11 +76,9 @@ func (s *Service) Pay(ctx context.Context, token, consumerID, channel string) (O
 			e.Remedy = "Pay from balance; the merchant is rolling credit pay out gradually."
 			return Order{}, e
 		}
+		return s.payCredit(ctx, o, consumerID, m.DiscountAt(s.Clock.Now()))
 	}
-	if channel == ChannelBalance {
-		return s.payBalance(ctx, o, consumerID)
-	}
-	return s.payCredit(ctx, o, consumerID)
+	return s.payBalance(ctx, o, consumerID)
 }
 
 // claimSQL moves an order out of NOTPAY for a consumer's attempt. When it
@@ -88,7 +86,7 @@ func (s *Service) Pay(ctx context.Context, token, consumerID, channel string) (O
 // notification due ($9, $10) and records the fee ($11, $12), in the same
 // statement.
 const claimSQL = `UPDATE orders SET state = $1, channel = $2, consumer_id = $3, attempt_id = $4,
-	paid_at = $5, updated_at = $6, notify_at = $9, notify_state = $10, fee = $11, fee_rate = $12
+	paid_at = $5, updated_at = $6, notify_at = $9, notify_state = $10, fee = $11, fee_rate = $12, fee_tier = $13
 	WHERE id = $7 AND state = $8 AND expires_at > $6`
 
 // NotifyPending is the notify_state of a row whose notification is due.
@@ -101,7 +99,7 @@ func (s *Service) claim(ctx context.Context, tx *db.Tx, o Order, consumerID, att
 	mustTransition(NotPay, Success)
 	now := db.Micros(tx.Now)
 	res, err := tx.ExecContext(ctx, claimSQL, Success, ChannelBalance, consumerID, attempt, now, now, o.ID, NotPay,
-		now, NotifyPending, q.Fee, int64(q.Rate))
+		now, NotifyPending, q.Fee, int64(q.Rate), q.Tier)
 	if err != nil {
 		return err
 	}
@@ -162,19 +160,25 @@ func domainError(err error) error {
 	return fenfu.Internal(err)
 }
 
-func (s *Service) payCredit(ctx context.Context, o Order, consumerID string) (Order, error) {
+func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, discount fee.PPM) (Order, error) {
 	now := s.Clock.Now()
 	attempt := s.IDs.New(fenfu.AttemptID, now)
 	mustTransition(NotPay, Paying)
-	res, err := s.Core.Exec(ctx, claimSQL, Paying, ChannelCredit, consumerID, attempt, 0, db.Micros(now), o.ID, NotPay, 0, "", 0, 0)
+	res, err := s.Core.Exec(ctx, claimSQL, Paying, ChannelCredit, consumerID, attempt, 0, db.Micros(now), o.ID, NotPay, 0, "", 0, 0, "")
 	if err != nil {
 		return Order{}, fenfu.Internal(err)
 	}
 	if err := s.claimed(ctx, res, o.ID); err != nil {
 		return Order{}, domainError(err)
 	}
-	p := credit.Payment{AttemptID: attempt, OrderID: o.ID, MchID: o.MchID, ConsumerID: consumerID, Amount: o.Total}
-	err = s.Credit.Update(ctx, func(tx *db.Tx) error { return credit.Capture(ctx, tx, p) })
+	p := credit.Payment{AttemptID: attempt, OrderID: o.ID, MchID: o.MchID, ConsumerID: consumerID, Amount: o.Total,
+		Discount: discount}
+	var q fee.Quote
+	err = s.Credit.Update(ctx, func(tx *db.Tx) error {
+		var err error
+		q, err = credit.Capture(ctx, tx, p)
+		return err
+	})
 	if err != nil {
 		var de *fenfu.Error
 		if errors.As(err, &de) || errors.Is(err, credit.ErrVoided) {
@@ -195,7 +199,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string) (Or
 			return Order{}, err
 		}
 	}
-	paidAt, done, err := s.complete(ctx, o.ID, attempt)
+	paidAt, done, err := s.complete(ctx, o.ID, attempt, q)
 	if err != nil {
 		return Order{}, fenfu.Internal(err)
 	}
@@ -204,16 +208,20 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string) (Or
 	}
 	o.State, o.Channel, o.ConsumerID, o.AttemptID = Success, ChannelCredit, consumerID, attempt
 	o.PaidAt, o.UpdatedAt = paidAt, paidAt
+	o.Fee = q
 	return o, nil
 }
 
-// complete marks a PAYING order paid by its captured attempt. It reports
-// the payment time and whether this call made the change.
-func (s *Service) complete(ctx context.Context, orderID, attempt string) (time.Time, bool, error) {
+// complete marks a PAYING order paid by its captured attempt, with the fee
+// the credit store charged. It reports the payment time and whether this
+// call made the change.
+func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Quote) (time.Time, bool, error) {
 	mustTransition(Paying, Success)
 	at := db.Time(db.Micros(s.Clock.Now()))
-	res, err := s.Core.Exec(ctx, `UPDATE orders SET state = $1, paid_at = $2, updated_at = $2, notify_at = $2, notify_state = $6
-		WHERE id = $3 AND state = $4 AND attempt_id = $5`, Success, db.Micros(at), orderID, Paying, attempt, NotifyPending)
+	res, err := s.Core.Exec(ctx, `UPDATE orders SET state = $1, paid_at = $2, updated_at = $2, notify_at = $2, notify_state = $6,
+		fee = $7, fee_rate = $8, fee_tier = $9
+		WHERE id = $3 AND state = $4 AND attempt_id = $5`, Success, db.Micros(at), orderID, Paying, attempt, NotifyPending,
+		q.Fee, int64(q.Rate), q.Tier)
 	if err != nil {
 		return at, false, err
 	}
@@ -267,16 +275,17 @@ func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 	}
 	for _, x := range list {
 		var state string
+		var q fee.Quote
 		err := s.Credit.Update(ctx, func(tx *db.Tx) error {
 			var err error
-			state, err = credit.VoidAttempt(ctx, tx, credit.Payment{AttemptID: x.attempt, OrderID: x.id, MchID: x.mchid, ConsumerID: x.consumer})
+			state, q, err = credit.VoidAttempt(ctx, tx, credit.Payment{AttemptID: x.attempt, OrderID: x.id, MchID: x.mchid, ConsumerID: x.consumer})
 			return err
 		})
 		if err != nil {
 			return r, fmt.Errorf("pay: recover order %s: %w", x.id, err)
 		}
 		if state == credit.Captured {
-			if _, _, err := s.complete(ctx, x.id, x.attempt); err != nil {
+			if _, _, err := s.complete(ctx, x.id, x.attempt, q); err != nil {
 				return r, err
 			}
 			r.Completed++

@@ -46,6 +46,7 @@ type RefundRecord struct {
 	OutRefundNo string
 	OrderID     string
 	Amount      int64
+	Fee         int64 // the part of the order's fee the refund returns
 	Reason      string
 	Status      string
 	CreatedAt   time.Time
@@ -141,11 +142,11 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 			}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, mchid, out_refund_no, order_id, amount, reason, notify_url,
-			params_hash, status, created_at, success_at, notify_at, notify_state)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			params_hash, status, created_at, success_at, notify_at, notify_state, channel)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 			ON CONFLICT (mchid, out_refund_no) DO NOTHING`,
 			id, r.MchID, r.OutRefundNo, o.ID, r.Refund, r.Reason, r.NotifyURL, hash, status, db.Micros(tx.Now),
-			successAt, notifyAt, notifyState)
+			successAt, notifyAt, notifyState, o.Channel)
 		if err != nil {
 			return err
 		}
@@ -174,12 +175,16 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 			return fenfu.Errorf(fenfu.InvalidRequest, "refund of %s yuan exceeds the refundable %s yuan",
 				fenfu.Yuan(r.Refund), fenfu.Yuan(cur.Total-cur.Refunded))
 		}
-		if o.Channel == ChannelBalance {
-			// The refund returns its share of the order's fee.
-			feeBack := fee.RefundFee(paidFee, o.Total, refundedAfter-r.Refund, r.Refund)
+		// The refund returns its share of the order's fee, computed here,
+		// where refunds of an order are serialised, for either channel; a
+		// credit refund carries it to the credit store.
+		feeBack := fee.RefundFee(paidFee, o.Total, refundedAfter-r.Refund, r.Refund)
+		if feeBack != 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE refunds SET fee = $1 WHERE id = $2`, feeBack, id); err != nil {
 				return err
 			}
+		}
+		if o.Channel == ChannelBalance {
 			entries := []ledger.Entry{ledger.Credit(consumer.BalanceAccount(o.ConsumerID), r.Refund)}
 			if r.Refund-feeBack > 0 {
 				entries = append(entries, ledger.Debit(ledger.AccountOf(ledger.MerchantPending, o.MchID), r.Refund-feeBack))
@@ -215,7 +220,7 @@ func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRec
 	}
 	err := s.Credit.Update(ctx, func(tx *db.Tx) error {
 		return credit.ApplyRefund(ctx, tx, credit.Refund{RefundID: rec.ID, AttemptID: rec.Order.AttemptID,
-			OrderID: rec.OrderID, MchID: rec.MchID, Amount: rec.Amount})
+			OrderID: rec.OrderID, MchID: rec.MchID, Amount: rec.Amount, Fee: rec.Fee})
 	})
 	if err != nil {
 		s.logf("refund %s stays PROCESSING: credit store: %v", rec.ID, err)
@@ -256,9 +261,9 @@ func (s *Service) refundWhere(ctx context.Context, where string, args ...any) (R
 	var r RefundRecord
 	var hash string
 	var created, success int64
-	err := s.Core.QueryRowContext(ctx, `SELECT id, mchid, out_refund_no, order_id, amount, reason, status, params_hash, created_at, success_at
+	err := s.Core.QueryRowContext(ctx, `SELECT id, mchid, out_refund_no, order_id, amount, fee, reason, status, params_hash, created_at, success_at
 		FROM refunds WHERE `+where, args...).Scan(
-		&r.ID, &r.MchID, &r.OutRefundNo, &r.OrderID, &r.Amount, &r.Reason, &r.Status, &hash, &created, &success)
+		&r.ID, &r.MchID, &r.OutRefundNo, &r.OrderID, &r.Amount, &r.Fee, &r.Reason, &r.Status, &hash, &created, &success)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, "", fenfu.Errorf(fenfu.ResourceNotExists, "refund does not exist")
 	}

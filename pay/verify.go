@@ -104,7 +104,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	// attempt, for that amount and consumer (or still PAYING with it).
 	type cap struct {
 		attempt, mchid, consumer string
-		amount, refunded         int64
+		amount, refunded, fee    int64
 	}
 	batch := map[string]cap{}
 	matched := 0
@@ -118,7 +118,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 			ids = append(ids, id)
 			ph = append(ph, fmt.Sprintf("$%d", len(ids)))
 		}
-		rows, err := core.QueryContext(ctx, `SELECT id, state, channel, attempt_id, consumer_id, mchid, total, refunded
+		rows, err := core.QueryContext(ctx, `SELECT id, state, channel, attempt_id, consumer_id, mchid, total, refunded, fee
 			FROM orders WHERE id IN (`+strings.Join(ph, ",")+`)`, ids...)
 		if err != nil {
 			return err
@@ -126,8 +126,8 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 		defer rows.Close()
 		for rows.Next() {
 			var id, state, channel, attempt, consumerID, mchid string
-			var total, refunded int64
-			if err := rows.Scan(&id, &state, &channel, &attempt, &consumerID, &mchid, &total, &refunded); err != nil {
+			var total, refunded, orderFee int64
+			if err := rows.Scan(&id, &state, &channel, &attempt, &consumerID, &mchid, &total, &refunded, &orderFee); err != nil {
 				return err
 			}
 			c := batch[id]
@@ -143,6 +143,8 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 				return bad(s.Credit.Name, "credit payment differs from its order", id)
 			case c.refunded > refunded:
 				return bad(s.Credit.Name, "credit refunds exceed the order's refunds", id)
+			case c.fee != orderFee:
+				return bad(s.Core.Name, "order's fee differs from the credit payment's", id)
 			}
 			matched++
 		}
@@ -153,7 +155,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	}
 	err := credit.ScanCaptured(ctx, s.Credit, func(cp credit.CapturedPayment) error {
 		p.CreditPaid++
-		batch[cp.OrderID] = cap{cp.AttemptID, cp.MchID, cp.ConsumerID, cp.Amount, cp.Refunded}
+		batch[cp.OrderID] = cap{cp.AttemptID, cp.MchID, cp.ConsumerID, cp.Amount, cp.Refunded, cp.Fee}
 		if len(batch) >= 500 {
 			return flush()
 		}
@@ -176,19 +178,18 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 		return p, bad(s.Core.Name, "paid credit orders without a captured payment",
 			fmt.Sprintf("%d orders paid on credit, %d with a captured payment", creditPaid, matched))
 	}
-	rows, err := core.QueryContext(ctx, `SELECT r.id, r.amount, r.status FROM refunds r JOIN orders o ON o.id = r.order_id
-		WHERE o.channel = 'credit' ORDER BY r.id`)
+	rows, err := core.QueryContext(ctx, `SELECT id, amount, fee, status FROM refunds WHERE channel = 'credit' ORDER BY id`)
 	if err != nil {
 		return p, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id, status string
-		var amount int64
-		if err := rows.Scan(&id, &amount, &status); err != nil {
+		var amount, feeBack int64
+		if err := rows.Scan(&id, &amount, &feeBack, &status); err != nil {
 			return p, err
 		}
-		got, ok, err := credit.RefundAmount(ctx, s.Credit, id)
+		got, gotFee, ok, err := credit.RefundAmount(ctx, s.Credit, id)
 		if err != nil {
 			return p, err
 		}
@@ -199,6 +200,8 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 			return p, bad(s.Credit.Name, "successful credit refund not applied", id)
 		case got != amount:
 			return p, bad(s.Credit.Name, "credit refund amount differs", id)
+		case gotFee != feeBack:
+			return p, bad(s.Credit.Name, "credit refund's returned fee differs", id)
 		}
 	}
 	return p, rows.Err()

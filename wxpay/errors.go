@@ -25,6 +25,8 @@ var statuses = map[fenfu.Code]int{
 	fenfu.ResourceNotExists: http.StatusNotFound,
 	fenfu.FrequencyLimited:  http.StatusTooManyRequests,
 	fenfu.SystemError:       http.StatusInternalServerError,
+	fenfu.NoStatementExist:  http.StatusBadRequest,
+	fenfu.BatchRunning:      http.StatusConflict,
 }
 
 // Status returns the HTTP status for an error code.
