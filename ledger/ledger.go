@@ -41,6 +41,11 @@ const (
 	// MerchantDeposit is a merchant's risk deposit held by the platform: a
 	// liability, credit-normal, tracked.
 	MerchantDeposit Kind = "merchant_deposit"
+	// MerchantSettled is what the platform owes a merchant after
+	// settlement, until it is paid out to the merchant's bank account: a
+	// liability, credit-normal, busy. A day whose refunds exceed its
+	// payments settles negative, which the merchant's next days make up.
+	MerchantSettled Kind = "merchant_settled"
 )
 
 type kindInfo struct {
@@ -55,6 +60,7 @@ var kinds = map[Kind]kindInfo{
 	PlatformFee:     {-1, false},
 	PlatformFunding: {+1, false},
 	MerchantDeposit: {-1, true},
+	MerchantSettled: {-1, false},
 }
 
 // Account identifies an account as "kind:owner".

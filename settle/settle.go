@@ -1,0 +1,504 @@
+// Package settle runs fenfu's T+1 settlement (SPEC §3): early each
+// morning, for the previous business day (Asia/Shanghai), each merchant's
+// payments − refunds − fees move from pending settlement to its settlement
+// account, one ledger transaction and one settlement record per merchant,
+// day and channel. Credit-pay and ordinary orders are settled in separate
+// batches, each in the books of the store that holds its money.
+//
+// A batch takes every paid order and successful refund of its channel that
+// is not yet settled, not held (a risk hold, see Hold) and dated before the
+// end of its business day, so what a day leaves behind (a payment whose
+// hold is released, a refund finished late) the next day's batch takes.
+//
+// A batch is safe to rerun and to crash: each merchant's step marks the
+// orders and refunds it takes with its settlement's id in the same core
+// transaction that records the settlement, so nothing is taken twice; a
+// credit settlement recorded but not yet posted to the credit store's books
+// is posted on resume, where the ledger's unique transaction id makes the
+// posting happen once. A lease in settlement_batches keeps two nodes from
+// running one batch, and every step checks the lease is still its own.
+package settle
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/ledger"
+)
+
+// Channels, as orders name them.
+const (
+	Credit   = "credit"  // credit-pay orders; money in the credit store
+	Ordinary = "balance" // ordinary (balance) orders; money in the core store
+)
+
+// Channels lists the channels in the order a day's batches run.
+var Channels = []string{Credit, Ordinary}
+
+// ChannelName is the name a channel goes by outside: credit or ordinary.
+func ChannelName(channel string) string {
+	if channel == Ordinary {
+		return "ordinary"
+	}
+	return channel
+}
+
+// ParseChannel accepts credit or ordinary (or balance).
+func ParseChannel(s string) (string, error) {
+	switch s {
+	case "credit", "CREDIT":
+		return Credit, nil
+	case "ordinary", "ORDINARY", "balance", "BALANCE":
+		return Ordinary, nil
+	}
+	return "", fenfu.FieldError("channel", "channel must be credit or ordinary, not %q", s)
+}
+
+// Batch and settlement states.
+const (
+	Running = "RUNNING"
+	Done    = "DONE"
+	Pending = "PENDING" // a settlement recorded, not yet posted to the credit store
+	Settled = "SETTLED"
+)
+
+// DefaultLease is how long a batch's lease lasts without renewal; every
+// merchant's step renews it.
+const DefaultLease = 2 * time.Minute
+
+// Service runs settlement batches.
+type Service struct {
+	Core   *db.DB
+	Credit *db.DB
+	Clock  fenfu.Clock
+	// Owner names this node in batch leases.
+	Owner string
+	// Lease is how long a lease lasts unrenewed (DefaultLease if zero).
+	Lease time.Duration
+	Log   *slog.Logger
+	// Progress, if set, is called after each merchant of a batch.
+	Progress func(Progress)
+	// AfterMerchant, if set, runs after each merchant's settlement is
+	// recorded and before it is posted; tests use it to crash a batch.
+	AfterMerchant func(mchid string) error
+}
+
+// Progress reports a running batch.
+type Progress struct {
+	Date, Channel string
+	Done, Total   int
+}
+
+// Result is what a batch did.
+type Result struct {
+	Date    string `json:"date"`
+	Channel string `json:"channel"`
+	// Already is set when the batch had finished before this run, which
+	// then changed nothing.
+	Already   bool          `json:"already_done"`
+	Merchants int           `json:"merchants"` // settlements recorded by this run
+	Resumed   int           `json:"resumed"`   // settlements an earlier run recorded and this one posted
+	Payments  int           `json:"payments"`  // orders settled by this run
+	Refunds   int           `json:"refunds"`   // refunds settled by this run
+	Net       int64         `json:"net"`       // fen moved to settlement accounts by this run
+	Elapsed   time.Duration `json:"-"`
+}
+
+// Settlement is one merchant's settlement of one business day and channel.
+type Settlement struct {
+	ID            string    `json:"settlement_id"`
+	Date          string    `json:"settle_date"`
+	Channel       string    `json:"channel"`
+	MchID         string    `json:"mchid"`
+	Payments      int       `json:"payments"`
+	PaymentAmount int64     `json:"payment_amount"`
+	PaymentFees   int64     `json:"payment_fees"`
+	Refunds       int       `json:"refunds"`
+	RefundAmount  int64     `json:"refund_amount"`
+	RefundFees    int64     `json:"refund_fees"`
+	Net           int64     `json:"net"`
+	State         string    `json:"state"`
+	CreatedAt     time.Time `json:"created_at"`
+	SettledAt     time.Time `json:"settled_at,omitzero"`
+}
+
+// ID returns the id of a merchant's settlement of a day and channel. It is
+// fixed by the three, so a settlement's ledger transaction is unique.
+func ID(date, channel, mchid string) string {
+	return "ST" + date[0:4] + date[5:7] + date[8:10] + "-" + channel + "-" + mchid
+}
+
+// Day parses a business day, YYYY-MM-DD, and returns its end: the instant
+// the next day begins in Asia/Shanghai.
+func Day(date string) (time.Time, error) {
+	d, err := time.ParseInLocation(time.DateOnly, date, fenfu.Shanghai)
+	if err != nil || d.Format(time.DateOnly) != date {
+		return time.Time{}, fenfu.FieldError("date", "the business day must be a date, YYYY-MM-DD, not %q", date)
+	}
+	return d.AddDate(0, 0, 1), nil
+}
+
+// Yesterday returns the business day before the one t falls in.
+func Yesterday(t time.Time) string {
+	return t.In(fenfu.Shanghai).AddDate(0, 0, -1).Format(time.DateOnly)
+}
+
+func (s *Service) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
+}
+
+func (s *Service) money(channel string) *db.DB {
+	if channel == Credit {
+		return s.Credit
+	}
+	return s.Core
+}
+
+// Run settles a business day: the credit-pay batch, then the ordinary one.
+func (s *Service) Run(ctx context.Context, date string) ([]Result, error) {
+	var out []Result
+	for _, ch := range Channels {
+		r, err := s.RunChannel(ctx, date, ch)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// RunChannel runs one channel's batch of a business day, which must have
+// ended. It resumes a batch an earlier run left unfinished and does
+// nothing for one that finished; it fails with BATCH_RUNNING while another
+// node holds the batch.
+func (s *Service) RunChannel(ctx context.Context, date, channel string) (Result, error) {
+	start := time.Now()
+	r := Result{Date: date, Channel: ChannelName(channel)}
+	cutoff, err := Day(date)
+	if err != nil {
+		return r, err
+	}
+	if channel != Credit && channel != Ordinary {
+		return r, fenfu.FieldError("channel", "channel must be credit or ordinary")
+	}
+	if now := s.Clock.Now(); now.Before(cutoff) {
+		e := fenfu.Errorf(fenfu.InvalidRequest, "business day %s has not ended yet (Asia/Shanghai)", date)
+		e.Remedy = "Settle a day once it is over; the scheduled batch settles yesterday every morning."
+		return r, e
+	}
+	done, err := s.acquire(ctx, date, channel)
+	if err != nil || done {
+		r.Already = done
+		return r, err
+	}
+	// Post what an interrupted run recorded but did not post.
+	if r.Resumed, err = s.postPending(ctx, date, channel); err != nil {
+		return r, err
+	}
+	merchants, err := s.Core.Strings(ctx, `SELECT mchid FROM merchants ORDER BY mchid`)
+	if err != nil {
+		return r, fenfu.Internal(err)
+	}
+	if err := s.fence(ctx, s.Core, nil, date, channel, `merchants = $5`, len(merchants)); err != nil {
+		return r, err
+	}
+	for i, m := range merchants {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		st, err := s.settleMerchant(ctx, date, channel, m, cutoff, i+1)
+		if err != nil {
+			return r, fmt.Errorf("settle: %s %s %s: %w", date, ChannelName(channel), m, err)
+		}
+		if st != nil {
+			r.Merchants++
+			r.Payments += st.Payments
+			r.Refunds += st.Refunds
+			r.Net += st.Net
+		}
+		if s.Progress != nil {
+			s.Progress(Progress{Date: date, Channel: ChannelName(channel), Done: i + 1, Total: len(merchants)})
+		}
+	}
+	err = s.Core.Update(ctx, func(tx *db.Tx) error {
+		return s.fence(ctx, nil, tx, date, channel, `state = $5, finished_at = $6`, Done, db.Micros(tx.Now))
+	})
+	if err != nil {
+		return r, err
+	}
+	r.Elapsed = time.Since(start)
+	if s.Log != nil {
+		s.Log.Info("settlement batch done", "date", date, "channel", r.Channel, "merchants", r.Merchants,
+			"payments", r.Payments, "refunds", r.Refunds, "net_fen", r.Net, "resumed", r.Resumed, "elapsed", r.Elapsed)
+	}
+	return r, nil
+}
+
+// acquire takes or renews the batch's lease. It reports whether the batch
+// is already done.
+func (s *Service) acquire(ctx context.Context, date, channel string) (bool, error) {
+	now := s.Clock.Now()
+	var state, owner string
+	var until int64
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO settlement_batches (batch_date, channel, state, owner, lease_until, started_at)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (batch_date, channel) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
+			WHERE settlement_batches.state <> $7 AND (settlement_batches.lease_until < $6 OR settlement_batches.owner = EXCLUDED.owner)`,
+			date, channel, Running, s.Owner, db.Micros(now.Add(s.lease())), db.Micros(now), Done)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT state, owner, lease_until FROM settlement_batches WHERE batch_date = $1 AND channel = $2`,
+			date, channel).Scan(&state, &owner, &until)
+	})
+	switch {
+	case err != nil:
+		return false, fenfu.Internal(err)
+	case state == Done:
+		return true, nil
+	case owner != s.Owner:
+		return false, fenfu.Errorf(fenfu.BatchRunning, "the %s batch of %s is running on %s (lease until %s)",
+			ChannelName(channel), date, owner, db.Time(until).In(fenfu.Shanghai).Format(time.DateTime))
+	}
+	return false, nil
+}
+
+// errLostLease stops a batch whose lease another node took over.
+var errLostLease = fenfu.Errorf(fenfu.BatchRunning, "the batch's lease passed to another node; it continues there")
+
+// fence renews the lease and applies set to the batch row, in tx (or a
+// statement of its own on d), failing with errLostLease if the lease is no
+// longer this node's. set's parameters start at $5.
+func (s *Service) fence(ctx context.Context, d *db.DB, tx *db.Tx, date, channel, set string, args ...any) error {
+	q := `UPDATE settlement_batches SET lease_until = $1, ` + set + `
+		WHERE batch_date = $2 AND channel = $3 AND owner = $4 AND state <> 'DONE'`
+	all := append([]any{db.Micros(s.Clock.Now().Add(s.lease())), date, channel, s.Owner}, args...)
+	var res sql.Result
+	var err error
+	if tx != nil {
+		res, err = tx.ExecContext(ctx, q, all...)
+	} else {
+		res, err = d.Exec(ctx, q, all...)
+	}
+	if err != nil {
+		return fenfu.Internal(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errLostLease
+	}
+	return nil
+}
+
+// settleMerchant records and posts one merchant's settlement, or returns
+// nil if it has nothing to settle.
+func (s *Service) settleMerchant(ctx context.Context, date, channel, mchid string, cutoff time.Time, n int) (*Settlement, error) {
+	id := ID(date, channel, mchid)
+	end := db.Micros(cutoff)
+	var st *Settlement
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		st = nil
+		if err := s.fence(ctx, nil, tx, date, channel, `done = $5`, n); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE orders SET settlement_id = $1
+			WHERE mchid = $2 AND channel = $3 AND settlement_id = '' AND state IN ('SUCCESS', 'REFUND')
+			AND paid_at < $4 AND hold_until < $4`, id, mchid, channel, end)
+		if err != nil {
+			return err
+		}
+		nOrders, _ := res.RowsAffected()
+		res, err = tx.ExecContext(ctx, `UPDATE refunds SET settlement_id = $1
+			WHERE mchid = $2 AND channel = $3 AND settlement_id = '' AND status = 'SUCCESS' AND created_at < $4`,
+			id, mchid, channel, end)
+		if err != nil {
+			return err
+		}
+		nRefunds, _ := res.RowsAffected()
+		if nOrders == 0 && nRefunds == 0 {
+			return nil
+		}
+		x := Settlement{ID: id, Date: date, Channel: channel, MchID: mchid, State: Pending, CreatedAt: tx.Now}
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(fee), 0) FROM orders
+			WHERE settlement_id = $1`, id).Scan(&x.Payments, &x.PaymentAmount, &x.PaymentFees); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0) FROM refunds
+			WHERE settlement_id = $1`, id).Scan(&x.Refunds, &x.RefundAmount, &x.RefundFees); err != nil {
+			return err
+		}
+		x.Net = (x.PaymentAmount - x.PaymentFees) - (x.RefundAmount - x.RefundFees)
+		// Ordinary money is in this store: post it in this transaction.
+		if channel == Ordinary {
+			if err := post(ctx, tx, x); err != nil {
+				return err
+			}
+			x.State, x.SettledAt = Settled, tx.Now
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settlements (id, batch_date, channel, mchid, payments, payment_amount, payment_fees,
+			refunds, refund_amount, refund_fees, net, state, created_at, settled_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			x.ID, x.Date, x.Channel, x.MchID, x.Payments, x.PaymentAmount, x.PaymentFees, x.Refunds, x.RefundAmount,
+			x.RefundFees, x.Net, x.State, db.Micros(tx.Now), micros(x.SettledAt)); err != nil {
+			return err
+		}
+		st = &x
+		return nil
+	})
+	if err != nil || st == nil {
+		return nil, err
+	}
+	if s.AfterMerchant != nil {
+		if err := s.AfterMerchant(mchid); err != nil {
+			return nil, err
+		}
+	}
+	if st.State == Pending {
+		if err := s.postCredit(ctx, *st); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return db.Micros(t)
+}
+
+// post records a settlement's move in tx's books: the net leaves the
+// merchant's pending settlement for its settlement account (or, for a
+// negative day, comes back).
+func post(ctx context.Context, tx *db.Tx, x Settlement) error {
+	if x.Net == 0 {
+		return nil
+	}
+	pending := ledger.AccountOf(ledger.MerchantPending, x.MchID)
+	settled := ledger.AccountOf(ledger.MerchantSettled, x.MchID)
+	return ledger.Post(ctx, tx, ledger.Txn{Kind: "settlement", Ref: x.ID, Entries: []ledger.Entry{
+		ledger.Debit(pending, x.Net), ledger.Credit(settled, x.Net),
+	}})
+}
+
+// postCredit posts a recorded credit settlement in the credit store, then
+// marks it settled. Posting twice is harmless: the second finds the
+// transaction already there.
+func (s *Service) postCredit(ctx context.Context, x Settlement) error {
+	err := s.Credit.Update(ctx, func(tx *db.Tx) error { return post(ctx, tx, x) })
+	if err != nil && !errors.Is(err, ledger.ErrDuplicate) {
+		return err
+	}
+	_, err = s.Core.Exec(ctx, `UPDATE settlements SET state = $1, settled_at = $2 WHERE id = $3 AND state = $4`,
+		Settled, db.Micros(s.Clock.Now()), x.ID, Pending)
+	return err
+}
+
+// postPending posts the batch's settlements an earlier run recorded but
+// did not post.
+func (s *Service) postPending(ctx context.Context, date, channel string) (int, error) {
+	list, err := s.List(ctx, Filter{Date: date, Channel: channel, State: Pending})
+	if err != nil {
+		return 0, err
+	}
+	for _, x := range list {
+		if err := s.postCredit(ctx, x); err != nil {
+			return 0, err
+		}
+	}
+	return len(list), nil
+}
+
+// Filter selects settlements; empty fields match all.
+type Filter struct {
+	MchID, Date, Channel, State string
+	// From and To bound the business day (inclusive), YYYY-MM-DD.
+	From, To string
+}
+
+// List returns the settlements the filter selects, by day and merchant.
+func (s *Service) List(ctx context.Context, f Filter) ([]Settlement, error) {
+	q := `SELECT id, batch_date, channel, mchid, payments, payment_amount, payment_fees, refunds, refund_amount, refund_fees,
+		net, state, created_at, settled_at FROM settlements WHERE 1 = 1`
+	var args []any
+	add := func(cond, v string) {
+		if v != "" {
+			args = append(args, v)
+			q += fmt.Sprintf(" AND "+cond, len(args))
+		}
+	}
+	add("mchid = $%d", f.MchID)
+	add("batch_date = $%d", f.Date)
+	add("channel = $%d", f.Channel)
+	add("state = $%d", f.State)
+	add("batch_date >= $%d", f.From)
+	add("batch_date <= $%d", f.To)
+	rows, err := s.Core.QueryContext(ctx, q+` ORDER BY batch_date, mchid, channel`, args...)
+	if err != nil {
+		return nil, fenfu.Internal(err)
+	}
+	defer rows.Close()
+	var out []Settlement
+	for rows.Next() {
+		var x Settlement
+		var created, settled int64
+		if err := rows.Scan(&x.ID, &x.Date, &x.Channel, &x.MchID, &x.Payments, &x.PaymentAmount, &x.PaymentFees, &x.Refunds,
+			&x.RefundAmount, &x.RefundFees, &x.Net, &x.State, &created, &settled); err != nil {
+			return nil, fenfu.Internal(err)
+		}
+		x.CreatedAt = db.Time(created)
+		if settled > 0 {
+			x.SettledAt = db.Time(settled)
+		}
+		x.Channel = ChannelName(x.Channel)
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// BatchStatus is a batch's row.
+type BatchStatus struct {
+	Date       string    `json:"date"`
+	Channel    string    `json:"channel"`
+	State      string    `json:"state"`
+	Owner      string    `json:"owner"`
+	Merchants  int       `json:"merchants"`
+	Done       int       `json:"done"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+}
+
+// Batches returns the batches of a business day.
+func (s *Service) Batches(ctx context.Context, date string) ([]BatchStatus, error) {
+	rows, err := s.Core.QueryContext(ctx, `SELECT batch_date, channel, state, owner, merchants, done, started_at, finished_at
+		FROM settlement_batches WHERE batch_date = $1 ORDER BY channel`, date)
+	if err != nil {
+		return nil, fenfu.Internal(err)
+	}
+	defer rows.Close()
+	var out []BatchStatus
+	for rows.Next() {
+		var b BatchStatus
+		var started, finished int64
+		if err := rows.Scan(&b.Date, &b.Channel, &b.State, &b.Owner, &b.Merchants, &b.Done, &started, &finished); err != nil {
+			return nil, fenfu.Internal(err)
+		}
+		b.Channel = ChannelName(b.Channel)
+		b.StartedAt = db.Time(started)
+		if finished > 0 {
+			b.FinishedAt = db.Time(finished)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,383 @@
+package settle_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/settle"
+)
+
+type world struct {
+	core, credit *db.DB
+	clock        *fenfu.FakeClock
+	pay          *pay.Service
+	settle       *settle.Service
+	merchants    []merchant.Sandbox
+	consumers    []string
+}
+
+func newWorld(t *testing.T, engine db.Engine, start time.Time, nMerchants int) *world {
+	t.Helper()
+	ctx := context.Background()
+	clock := fenfu.NewFakeClock(start)
+	w := &world{clock: clock}
+	w.core = dbtest.Open(t, engine, "core", clock)
+	w.credit = dbtest.Open(t, engine, "credit", clock)
+	ids := &fenfu.RandomIDs{}
+	ms := merchant.New(w.core, ids, clock)
+	for i := range nMerchants {
+		m, err := ms.CreateSandbox(ctx, fmt.Sprintf("Shop %d", i), scheme.RSA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.merchants = append(w.merchants, m)
+	}
+	cs := consumer.New(w.core, w.credit, ids, clock)
+	for range 6 {
+		c, _, err := cs.Create(ctx, consumer.NewConsumer{CreditLimit: 1 << 40, Rating: "A", Balance: 1 << 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.consumers = append(w.consumers, c.ID)
+	}
+	w.pay = &pay.Service{Core: w.core, Credit: w.credit, Merchants: ms, Tokens: qr.NewSigner([]byte("test secret test secret test sec")),
+		IDs: ids, Clock: clock}
+	w.settle = w.settler("node-a")
+	return w
+}
+
+func (w *world) settler(owner string) *settle.Service {
+	return &settle.Service{Core: w.core, Credit: w.credit, Clock: w.clock, Owner: owner}
+}
+
+// key names what one merchant's batch of one day and channel must settle.
+type key struct {
+	mchid, channel, day string
+}
+
+// TestMonthOfSettlement runs a month of generated payments, refunds and
+// holds for several merchants through the batch, day by day, and checks
+// every settlement against the net the test computed from what each call
+// answered; it reruns days, crashes a batch midway and races a second
+// node, and proves the books at the end.
+func TestMonthOfSettlement(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testMonth(t, engine) })
+	}
+}
+
+func testMonth(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	start := time.Date(2026, 10, 1, 0, 0, 0, 0, fenfu.Shanghai)
+	w := newWorld(t, engine, start, 4)
+	rng := rand.New(rand.NewPCG(6, 1))
+	days := 30
+	perDay := 14
+	if engine == db.Postgres {
+		perDay = 8
+	}
+	want := map[key]int64{}
+	due := func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) }
+	type paid struct {
+		o pay.Order
+	}
+	var paidOrders []pay.Order
+	var totalPaid, totalRefunded, totalFees int64
+	seq := 0
+	for d := range days {
+		day := start.AddDate(0, 0, d)
+		// The batch of the day before runs at 03:00.
+		w.clock.Set(day.Add(3 * time.Hour))
+		if d > 0 {
+			prev := day.AddDate(0, 0, -1).Format(time.DateOnly)
+			runDay(t, w, prev, d, want)
+		}
+		// Trades from 08:00 to about 23:50, in time order.
+		at := day.Add(8 * time.Hour)
+		for i := range perDay {
+			at = at.Add(time.Duration(rng.IntN(60)+1) * time.Minute)
+			w.clock.Set(at)
+			m := w.merchants[(i+d)%len(w.merchants)]
+			channel := pay.ChannelCredit
+			if rng.IntN(3) == 0 {
+				channel = pay.ChannelBalance
+			}
+			// The last merchant sells big tickets, crossing the fee tiers
+			// within the month.
+			amount := int64(rng.IntN(50000) + 1)
+			if m.MchID == w.merchants[len(w.merchants)-1].MchID && channel == pay.ChannelCredit {
+				amount = int64(rng.IntN(5_000_000)+1_000_000) * 10
+			}
+			seq++
+			o, err := w.pay.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "Goods",
+				OutTradeNo: fmt.Sprintf("M%05d", seq), NotifyURL: "https://shop.example/n", Total: amount})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err = w.pay.Pay(ctx, o.Token, w.consumers[rng.IntN(len(w.consumers))], channel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Fee.Rate == 0 || o.Fee.Fee != feeOf(o.Total, int64(o.Fee.Rate)) {
+				t.Fatalf("order %s: fee %+v on %d", o.ID, o.Fee, o.Total)
+			}
+			totalPaid += o.Total
+			totalFees += o.Fee.Fee
+			settleOn := due(o.PaidAt)
+			// One payment in ten is held for 48 hours.
+			if rng.IntN(10) == 0 {
+				until := o.PaidAt.Add(settle.DefaultHold)
+				if err := w.settle.Hold(ctx, o.ID, until, "risk: test hold"); err != nil {
+					t.Fatal(err)
+				}
+				settleOn = due(until)
+			}
+			want[key{m.MchID, channel, settleOn}] += o.Total - o.Fee.Fee
+			paidOrders = append(paidOrders, o)
+			// Now and then, a refund of an earlier payment, in part or whole.
+			if rng.IntN(3) == 0 {
+				po := paidOrders[rng.IntN(len(paidOrders))]
+				cur, err := w.pay.Get(ctx, po.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				left := cur.Total - cur.Refunded
+				if left == 0 {
+					continue
+				}
+				amt := left
+				if rng.IntN(2) == 0 && left > 1 {
+					amt = int64(rng.IntN(int(left-1))) + 1
+				}
+				seq++
+				rec, err := w.pay.Refund(ctx, pay.RefundRequest{MchID: po.MchID, OutTradeNo: po.OutTradeNo,
+					OutRefundNo: fmt.Sprintf("R%05d", seq), Refund: amt, Total: po.Total})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rec.Status != pay.RefundSuccess {
+					t.Fatalf("refund %s: %s", rec.ID, rec.Status)
+				}
+				totalRefunded += amt
+				totalFees -= rec.Fee
+				want[key{po.MchID, po.Channel, due(rec.CreatedAt)}] -= amt - rec.Fee
+			}
+		}
+		// A hold released early settles with the next batch.
+		if d == 12 {
+			for _, o := range paidOrders {
+				cur, _ := w.pay.Get(ctx, o.ID)
+				if !cur.HoldUntil.IsZero() && cur.SettlementID == "" && due(cur.HoldUntil) > due(w.clock.Now()) {
+					if err := w.settle.Release(ctx, o.ID); err != nil {
+						t.Fatal(err)
+					}
+					k := key{o.MchID, o.Channel, due(cur.HoldUntil)}
+					want[k] -= o.Total - o.Fee.Fee
+					want[key{o.MchID, o.Channel, due(w.clock.Now())}] += o.Total - o.Fee.Fee
+					break
+				}
+			}
+		}
+	}
+	// Settle the rest: the last day, and the holds beyond it.
+	for d := days; d < days+3; d++ {
+		day := start.AddDate(0, 0, d)
+		w.clock.Set(day.Add(3 * time.Hour))
+		runDay(t, w, day.AddDate(0, 0, -1).Format(time.DateOnly), d, want)
+	}
+	for k, v := range want {
+		if v != 0 {
+			t.Errorf("%v: %d fen expected but never settled", k, v)
+		}
+	}
+	// Everything paid is settled: the pending accounts are empty and the
+	// settlement accounts hold payments − refunds − fees.
+	var settledTotal int64
+	for _, m := range w.merchants {
+		for _, books := range []*db.DB{w.core, w.credit} {
+			p, err := ledger.Balance(ctx, books, ledger.AccountOf(ledger.MerchantPending, m.MchID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p != 0 {
+				t.Errorf("%s: %s pending settlement holds %d after the last batch", m.MchID, books.Name, p)
+			}
+			s, err := ledger.Balance(ctx, books, ledger.AccountOf(ledger.MerchantSettled, m.MchID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			settledTotal += s
+		}
+	}
+	if settledTotal != totalPaid-totalRefunded-totalFees {
+		t.Errorf("settled %d, want payments %d − refunds %d − fees %d = %d", settledTotal, totalPaid, totalRefunded, totalFees,
+			totalPaid-totalRefunded-totalFees)
+	}
+	if _, err := w.pay.Verify(ctx); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	n, err := w.settle.Verify(ctx)
+	if err != nil {
+		t.Fatalf("settle verify: %v", err)
+	}
+	if n == 0 {
+		t.Fatal("no settlements")
+	}
+	// The books' proof catches a settlement that was tampered with.
+	if _, err := w.core.Exec(ctx, `UPDATE settlements SET net = net + 1 WHERE id = (SELECT MIN(id) FROM settlements)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.settle.Verify(ctx); err == nil {
+		t.Fatal("verify passed a tampered settlement")
+	}
+}
+
+func feeOf(amount, rate int64) int64 { return (amount*rate + 500_000) / 1_000_000 }
+
+// runDay runs a day's batches and checks them against want, consuming it.
+// Some days it also crashes the batch midway, races a second node, and
+// reruns the finished day.
+func runDay(t *testing.T, w *world, date string, d int, want map[key]int64) {
+	t.Helper()
+	ctx := context.Background()
+	snapshot := func() string {
+		var n int
+		var sum int64
+		if err := w.core.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(net), 0) FROM settlements`).Scan(&n, &sum); err != nil {
+			t.Fatal(err)
+		}
+		var txns int
+		for _, b := range []*db.DB{w.core, w.credit} {
+			var k int
+			if err := b.QueryRowContext(ctx, `SELECT COUNT(*) FROM ledger_txns`).Scan(&k); err != nil {
+				t.Fatal(err)
+			}
+			txns += k
+		}
+		return fmt.Sprintf("%d settlements, net %d, %d transactions", n, sum, txns)
+	}
+	if d%7 == 3 && d < 28 {
+		// A crash after the second merchant's settlement is recorded and
+		// before it is posted to the credit store's books.
+		crash := errors.New("crash")
+		a := w.settler("node-a")
+		seen := 0
+		a.AfterMerchant = func(string) error {
+			if seen++; seen == 2 {
+				return crash
+			}
+			return nil
+		}
+		if _, err := a.Run(ctx, date); !errors.Is(err, crash) {
+			t.Fatalf("%s: crash run: %v", date, err)
+		}
+		// Another node cannot take the batch while the lease lasts ...
+		b := w.settler("node-b")
+		if _, err := b.Run(ctx, date); fenfu.ErrorCode(err) != fenfu.BatchRunning {
+			t.Fatalf("%s: second node during the lease: %v", date, err)
+		}
+		// ... and takes it over, resuming, once it has lapsed.
+		w.clock.Advance(settle.DefaultLease + time.Second)
+		results, err := b.Run(ctx, date)
+		if err != nil {
+			t.Fatalf("%s: resume: %v", date, err)
+		}
+		resumed := 0
+		for _, r := range results {
+			resumed += r.Resumed
+		}
+		if resumed == 0 {
+			t.Errorf("%s: the resumed batch posted nothing left pending", date)
+		}
+		// The crashed node's lease is gone: it cannot write to the batch.
+		if _, err := a.Run(ctx, date); err != nil {
+			t.Fatalf("%s: rerun after takeover: %v", date, err)
+		}
+	} else {
+		var progress []settle.Progress
+		w.settle.Progress = func(p settle.Progress) { progress = append(progress, p) }
+		results, err := w.settle.Run(ctx, date)
+		w.settle.Progress = nil
+		if err != nil {
+			t.Fatalf("%s: %v", date, err)
+		}
+		if len(results) != 2 || results[0].Already || len(progress) != 2*len(w.merchants) ||
+			progress[len(progress)-1].Done != len(w.merchants) {
+			t.Fatalf("%s: results %+v, progress %+v", date, results, progress)
+		}
+	}
+	list, err := w.settle.List(ctx, settle.Filter{Date: date})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[key]int64{}
+	for _, x := range list {
+		if x.State != settle.Settled {
+			t.Errorf("%s: %s is %s", date, x.ID, x.State)
+		}
+		ch, _ := settle.ParseChannel(x.Channel)
+		got[key{x.MchID, ch, date}] = x.Net
+	}
+	for k, v := range want {
+		if k.day != date {
+			continue
+		}
+		if got[k] != v {
+			t.Errorf("%s: %s %s settled %d, want %d", date, k.mchid, k.channel, got[k], v)
+		}
+		delete(got, k)
+		delete(want, k)
+	}
+	for k, v := range got {
+		if v != 0 {
+			t.Errorf("%s: %s %s settled %d, expected nothing", date, k.mchid, k.channel, v)
+		}
+	}
+	// A rerun of the finished day changes nothing.
+	before := snapshot()
+	results, err := w.settler("node-c").Run(ctx, date)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if !r.Already {
+			t.Errorf("%s: rerun of a finished batch ran: %+v", date, r)
+		}
+	}
+	if after := snapshot(); after != before {
+		t.Errorf("%s: rerun changed %s to %s", date, before, after)
+	}
+}
+
+func TestRunRefusesOpenDayAndBadInput(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
+	w := newWorld(t, db.SQLite, now, 1)
+	if _, err := w.settle.Run(ctx, "2026-11-27"); fenfu.ErrorCode(err) != fenfu.InvalidRequest {
+		t.Errorf("today: %v", err)
+	}
+	for _, bad := range []string{"", "2026-11-31", "20261126", "2026-1-26"} {
+		if _, err := w.settle.Run(ctx, bad); fenfu.ErrorCode(err) != fenfu.ParamError {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if _, err := w.settle.Run(ctx, "2026-11-26"); err != nil {
+		t.Errorf("yesterday: %v", err)
+	}
+	if err := w.settle.Hold(ctx, "nope", now, "x"); fenfu.ErrorCode(err) != fenfu.OrderNotExist {
+		t.Errorf("hold of a missing order: %v", err)
+	}
+}
