@@ -1,0 +1,338 @@
+package bill
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/fenfu/fenfu"
+)
+
+// Entry is one side's record of a trade for reconciliation: an order's
+// payment (State SUCCESS, Amount the amount paid) or its refunds of the
+// bill's day (State REFUND, Amount their sum), in fen.
+type Entry struct {
+	OutTradeNo string `json:"out_trade_no"`
+	State      string `json:"state"`
+	Amount     int64  `json:"amount"`
+}
+
+type entryKey struct{ no, state string }
+
+// MaxBillSize bounds a bill or record file read for reconciliation.
+const MaxBillSize = 256 << 20
+
+// ParseTrade reads a trade bill (text or gzip) into entries: each payment
+// row's 订单金额 under SUCCESS, each refund row's 申请退款金额 summed
+// under REFUND. It checks the header and that the summary row agrees with
+// the detail rows, so a truncated or altered file is refused.
+func ParseTrade(r io.Reader) ([]Entry, error) {
+	br := bufio.NewReader(io.LimitReader(r, MaxBillSize))
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("bill: gzip: %w", err)
+		}
+		defer zr.Close()
+		br = bufio.NewReader(io.LimitReader(zr, MaxBillSize))
+	}
+	sc := bufio.NewScanner(br)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	line := 0
+	next := func() (string, bool) {
+		if !sc.Scan() {
+			return "", false
+		}
+		line++
+		return strings.TrimRight(sc.Text(), "\r"), true
+	}
+	head, ok := next()
+	if !ok || head != strings.Join(TradeColumns, ",") {
+		return nil, fmt.Errorf("bill: line 1 is not the trade bill's header")
+	}
+	col := map[string]int{}
+	for i, c := range TradeColumns {
+		col[c] = i
+	}
+	sums := map[entryKey]int64{}
+	var order []entryKey
+	rows := 0
+	var totalOrder, totalApplied int64
+	summary := strings.Join(TradeSummaryColumns, ",")
+	for {
+		l, ok := next()
+		if !ok {
+			return nil, fmt.Errorf("bill: ends without its summary (truncated?)")
+		}
+		if l == summary {
+			break
+		}
+		f, err := fields(l, len(TradeColumns))
+		if err != nil {
+			return nil, fmt.Errorf("bill: line %d: %w", line, err)
+		}
+		rows++
+		state := f[col["交易状态"]]
+		var k entryKey
+		var amt int64
+		switch state {
+		case "SUCCESS":
+			amt, err = parseYuan(f[col["订单金额"]])
+			totalOrder += amt
+		case "REFUND":
+			amt, err = parseYuan(f[col["申请退款金额"]])
+			totalApplied += amt
+		default:
+			err = fmt.Errorf("交易状态 %q is neither SUCCESS nor REFUND", state)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bill: line %d: %w", line, err)
+		}
+		k = entryKey{f[col["商户订单号"]], state}
+		if _, seen := sums[k]; !seen {
+			order = append(order, k)
+		}
+		sums[k] += amt
+	}
+	l, ok := next()
+	if !ok {
+		return nil, fmt.Errorf("bill: the summary row is missing")
+	}
+	f, err := fields(l, len(TradeSummaryColumns))
+	if err != nil {
+		return nil, fmt.Errorf("bill: summary: %w", err)
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n != rows {
+		return nil, fmt.Errorf("bill: the summary counts %s trades, the file has %d", f[0], rows)
+	}
+	if o, err := parseYuan(f[5]); err != nil || o != totalOrder {
+		return nil, fmt.Errorf("bill: the summary's 订单总金额 %s differs from its rows' %s", f[5], fenfu.Yuan(totalOrder))
+	}
+	if a, err := parseYuan(f[6]); err != nil || a != totalApplied {
+		return nil, fmt.Errorf("bill: the summary's 申请退款总金额 %s differs from its rows' %s", f[6], fenfu.Yuan(totalApplied))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("bill: %w", err)
+	}
+	out := make([]Entry, 0, len(order))
+	for _, k := range order {
+		out = append(out, Entry{OutTradeNo: k.no, State: k.state, Amount: sums[k]})
+	}
+	return out, nil
+}
+
+// fields splits a bill row of n backtick-prefixed fields.
+func fields(l string, n int) ([]string, error) {
+	f := strings.Split(l, ",")
+	if len(f) != n {
+		return nil, fmt.Errorf("%d fields, want %d", len(f), n)
+	}
+	for i, v := range f {
+		if !strings.HasPrefix(v, "`") {
+			return nil, fmt.Errorf("field %d does not start with a backtick", i+1)
+		}
+		f[i] = v[1:]
+	}
+	return f, nil
+}
+
+// parseYuan parses a non-negative or negative amount in yuan with at most
+// two decimals into fen.
+func parseYuan(s string) (int64, error) {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(frac) > 2 || len(whole) > 15 || strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" {
+		return 0, fmt.Errorf("amount %q is not yuan with at most two decimals", s)
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	w, _ := strconv.ParseInt(whole, 10, 64)
+	c, _ := strconv.ParseInt(frac, 10, 64)
+	v := w*100 + c
+	if neg {
+		v = -v
+	}
+	return v, nil
+}
+
+// ParseMine reads a merchant's own records: CSV lines of out_trade_no,
+// amount in yuan (12.34), state (SUCCESS or REFUND), with an optional
+// header line. Repeated (out_trade_no, state) pairs add up.
+func ParseMine(r io.Reader) ([]Entry, error) {
+	sc := bufio.NewScanner(io.LimitReader(r, MaxBillSize))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sums := map[entryKey]int64{}
+	var order []entryKey
+	line := 0
+	for sc.Scan() {
+		line++
+		l := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
+		if l == "" {
+			continue
+		}
+		f := strings.Split(l, ",")
+		for i := range f {
+			f[i] = strings.TrimSpace(strings.Trim(strings.TrimSpace(f[i]), "`\""))
+		}
+		if line == 1 && strings.EqualFold(f[0], "out_trade_no") {
+			continue
+		}
+		if len(f) != 3 {
+			return nil, fmt.Errorf("records: line %d: %d fields, want out_trade_no,amount,state", line, len(f))
+		}
+		if f[0] == "" {
+			return nil, fmt.Errorf("records: line %d: empty out_trade_no", line)
+		}
+		amt, err := parseYuan(f[1])
+		if err != nil {
+			return nil, fmt.Errorf("records: line %d: %w", line, err)
+		}
+		state := strings.ToUpper(f[2])
+		if state != "SUCCESS" && state != "REFUND" {
+			return nil, fmt.Errorf("records: line %d: state %q must be SUCCESS or REFUND", line, f[2])
+		}
+		k := entryKey{f[0], state}
+		if _, seen := sums[k]; !seen {
+			order = append(order, k)
+		}
+		sums[k] += amt
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	out := make([]Entry, 0, len(order))
+	for _, k := range order {
+		out = append(out, Entry{OutTradeNo: k.no, State: k.state, Amount: sums[k]})
+	}
+	return out, nil
+}
+
+// Kinds of difference.
+const (
+	MissingInBill  = "MISSING_IN_BILL" // the merchant has it, the bill does not
+	MissingInMine  = "MISSING_IN_MINE" // the bill has it, the merchant does not
+	AmountMismatch = "AMOUNT_MISMATCH" // both have it, for different amounts
+	StateMismatch  = "STATE_MISMATCH"  // both have the order, in different states
+)
+
+// Difference is one disagreement between the bill and the merchant.
+type Difference struct {
+	Kind       string `json:"kind"`
+	OutTradeNo string `json:"out_trade_no"`
+	BillState  string `json:"bill_state,omitempty"`
+	MineState  string `json:"mine_state,omitempty"`
+	BillAmount int64  `json:"bill_amount"`
+	MineAmount int64  `json:"mine_amount"`
+}
+
+// Side totals one side.
+type Side struct {
+	Entries  int   `json:"entries"`
+	Paid     int64 `json:"paid"`
+	Refunded int64 `json:"refunded"`
+}
+
+// Report is a reconciliation's outcome.
+type Report struct {
+	Bill        Side           `json:"bill"`
+	Mine        Side           `json:"mine"`
+	Matched     int            `json:"matched"`
+	Differences []Difference   `json:"differences"`
+	Counts      map[string]int `json:"counts"`
+}
+
+// Reconcile compares the bill's entries with the merchant's and lists
+// every difference, in out_trade_no order.
+func Reconcile(billEntries, mine []Entry) Report {
+	rep := Report{Counts: map[string]int{}, Differences: []Difference{}}
+	tally := func(s *Side, es []Entry) map[entryKey]int64 {
+		m := make(map[entryKey]int64, len(es))
+		for _, e := range es {
+			m[entryKey{e.OutTradeNo, e.State}] += e.Amount
+			s.Entries++
+			if e.State == "REFUND" {
+				s.Refunded += e.Amount
+			} else {
+				s.Paid += e.Amount
+			}
+		}
+		return m
+	}
+	b, m := tally(&rep.Bill, billEntries), tally(&rep.Mine, mine)
+	onlyBill, onlyMine := map[string][]entryKey{}, map[string][]entryKey{}
+	for k, amt := range b {
+		mv, ok := m[k]
+		switch {
+		case !ok:
+			onlyBill[k.no] = append(onlyBill[k.no], k)
+		case mv != amt:
+			rep.Differences = append(rep.Differences, Difference{Kind: AmountMismatch, OutTradeNo: k.no, BillState: k.state,
+				MineState: k.state, BillAmount: amt, MineAmount: mv})
+		default:
+			rep.Matched++
+		}
+	}
+	for k := range m {
+		if _, ok := b[k]; !ok {
+			onlyMine[k.no] = append(onlyMine[k.no], k)
+		}
+	}
+	for no, bks := range onlyBill {
+		mks := onlyMine[no]
+		for len(bks) > 0 && len(mks) > 0 {
+			rep.Differences = append(rep.Differences, Difference{Kind: StateMismatch, OutTradeNo: no, BillState: bks[0].state,
+				MineState: mks[0].state, BillAmount: b[bks[0]], MineAmount: m[mks[0]]})
+			bks, mks = bks[1:], mks[1:]
+		}
+		for _, k := range bks {
+			rep.Differences = append(rep.Differences, Difference{Kind: MissingInMine, OutTradeNo: no, BillState: k.state, BillAmount: b[k]})
+		}
+		onlyMine[no] = mks
+	}
+	for no, mks := range onlyMine {
+		for _, k := range mks {
+			rep.Differences = append(rep.Differences, Difference{Kind: MissingInBill, OutTradeNo: no, MineState: k.state, MineAmount: m[k]})
+		}
+	}
+	sort.Slice(rep.Differences, func(i, j int) bool {
+		a, c := rep.Differences[i], rep.Differences[j]
+		if a.OutTradeNo != c.OutTradeNo {
+			return a.OutTradeNo < c.OutTradeNo
+		}
+		return a.Kind+a.BillState+a.MineState < c.Kind+c.BillState+c.MineState
+	})
+	for _, d := range rep.Differences {
+		rep.Counts[d.Kind]++
+	}
+	return rep
+}
+
+// Text formats a report for people.
+func (rep Report) Text() string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "bill:    %d entries, paid %s, refunded %s yuan\n", rep.Bill.Entries, fenfu.Yuan(rep.Bill.Paid), fenfu.Yuan(rep.Bill.Refunded))
+	fmt.Fprintf(&b, "records: %d entries, paid %s, refunded %s yuan\n", rep.Mine.Entries, fenfu.Yuan(rep.Mine.Paid), fenfu.Yuan(rep.Mine.Refunded))
+	fmt.Fprintf(&b, "matched: %d; differences: %d\n", rep.Matched, len(rep.Differences))
+	for _, d := range rep.Differences {
+		switch d.Kind {
+		case MissingInBill:
+			fmt.Fprintf(&b, "  %-16s %s %s %s yuan in your records, not in the bill\n", d.Kind, d.OutTradeNo, d.MineState, fenfu.Yuan(d.MineAmount))
+		case MissingInMine:
+			fmt.Fprintf(&b, "  %-16s %s %s %s yuan in the bill, not in your records\n", d.Kind, d.OutTradeNo, d.BillState, fenfu.Yuan(d.BillAmount))
+		case AmountMismatch:
+			fmt.Fprintf(&b, "  %-16s %s %s bill %s yuan, records %s yuan\n", d.Kind, d.OutTradeNo, d.BillState, fenfu.Yuan(d.BillAmount), fenfu.Yuan(d.MineAmount))
+		case StateMismatch:
+			fmt.Fprintf(&b, "  %-16s %s bill %s %s yuan, records %s %s yuan\n", d.Kind, d.OutTradeNo, d.BillState, fenfu.Yuan(d.BillAmount),
+				d.MineState, fenfu.Yuan(d.MineAmount))
+		}
+	}
+	return b.String()
+}

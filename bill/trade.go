@@ -1,0 +1,126 @@
+package bill
+
+import (
+	"context"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/fee"
+)
+
+// TradeColumns are the trade bill's columns, as WeChat's ALL bill.
+var TradeColumns = []string{"交易时间", "公众账号ID", "商户号", "特约商户号", "设备号", "微信订单号", "商户订单号", "用户标识",
+	"交易类型", "交易状态", "付款银行", "货币种类", "应结订单金额", "代金券金额", "微信退款单号", "商户退款单号", "退款金额",
+	"充值券退款金额", "退款类型", "退款状态", "商品名称", "商户数据包", "手续费", "费率", "订单金额", "申请退款金额", "费率备注"}
+
+// TradeSummaryColumns are the trade bill's summary columns.
+var TradeSummaryColumns = []string{"总交易单数", "应结订单总金额", "退款总金额", "充值券退款总金额", "手续费总金额", "订单总金额", "申请退款总金额"}
+
+// tradeRow is one line of a trade bill before formatting.
+type tradeRow struct {
+	at                                        int64
+	appid, orderID, outTradeNo, consumer      string
+	tradeType, channel, currency              string
+	description, attach, tier                 string
+	refundID, outRefundNo, refundStatus       string
+	settle, refund, fee, orderAmount, applied int64
+	rate                                      fee.PPM
+	isRefund                                  bool
+}
+
+func (s *Service) trade(ctx context.Context, w *writer, r Request, from, to time.Time) error {
+	var pays, refunds []tradeRow
+	chWhere, args := "", []any{r.MchID, db.Micros(from), db.Micros(to)}
+	if r.Channel != "" {
+		args = append(args, r.Channel)
+	}
+	if r.Type != Refund {
+		if r.Channel != "" {
+			chWhere = ` AND channel = $4`
+		}
+		rows, err := s.Core.QueryContext(ctx, `SELECT paid_at, appid, id, out_trade_no, consumer_id, trade_type, channel, currency,
+			description, attach, total, fee, fee_rate, fee_tier FROM orders
+			WHERE mchid = $1 AND paid_at >= $2 AND paid_at < $3 AND state IN ('SUCCESS', 'REFUND')`+chWhere+`
+			ORDER BY paid_at, id`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var x tradeRow
+			var rate int64
+			if err := rows.Scan(&x.at, &x.appid, &x.orderID, &x.outTradeNo, &x.consumer, &x.tradeType, &x.channel, &x.currency,
+				&x.description, &x.attach, &x.settle, &x.fee, &rate, &x.tier); err != nil {
+				rows.Close()
+				return err
+			}
+			x.rate, x.orderAmount = fee.PPM(rate), x.settle
+			pays = append(pays, x)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	if r.Type != Success {
+		if r.Channel != "" {
+			chWhere = ` AND r.channel = $4`
+		}
+		rows, err := s.Core.QueryContext(ctx, `SELECT r.created_at, o.appid, o.id, o.out_trade_no, o.consumer_id, o.trade_type, o.channel,
+			o.currency, o.description, o.attach, r.id, r.out_refund_no, r.status, r.amount, r.fee, o.fee_rate, o.fee_tier
+			FROM refunds r JOIN orders o ON o.id = r.order_id
+			WHERE r.mchid = $1 AND r.created_at >= $2 AND r.created_at < $3`+chWhere+`
+			ORDER BY r.created_at, r.id`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			x := tradeRow{isRefund: true}
+			var rate int64
+			if err := rows.Scan(&x.at, &x.appid, &x.orderID, &x.outTradeNo, &x.consumer, &x.tradeType, &x.channel, &x.currency,
+				&x.description, &x.attach, &x.refundID, &x.outRefundNo, &x.refundStatus, &x.refund, &x.fee, &rate, &x.tier); err != nil {
+				rows.Close()
+				return err
+			}
+			x.rate, x.applied, x.fee = fee.PPM(rate), x.refund, -x.fee
+			refunds = append(refunds, x)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	w.header(TradeColumns...)
+	var sum struct{ settle, refund, fee, order, applied int64 }
+	emit := func(x tradeRow) {
+		w.rows++
+		sum.settle += x.settle
+		sum.refund += x.refund
+		sum.fee += x.fee
+		sum.order += x.orderAmount
+		sum.applied += x.applied
+		state, refundID, outRefundNo, refundType := "SUCCESS", "0", "0", ""
+		if x.isRefund {
+			state, refundID, outRefundNo, refundType = "REFUND", x.refundID, x.outRefundNo, "ORIGINAL"
+		}
+		w.row(stamp(x.at), x.appid, r.MchID, "0", "", x.orderID, x.outTradeNo, s.OpenID(x.appid, x.consumer),
+			x.tradeType, state, s.BankType(x.channel), x.currency, fenfu.Yuan(x.settle), "0.00", refundID, outRefundNo,
+			fenfu.Yuan(x.refund), "0.00", refundType, x.refundStatus, x.description, x.attach, fenfu.Yuan(x.fee),
+			x.rate.Percent(), fenfu.Yuan(x.orderAmount), fenfu.Yuan(x.applied), x.tier)
+	}
+	// Payments and refunds merged in time order.
+	i, j := 0, 0
+	for i < len(pays) || j < len(refunds) {
+		if j == len(refunds) || (i < len(pays) && pays[i].at <= refunds[j].at) {
+			emit(pays[i])
+			i++
+		} else {
+			emit(refunds[j])
+			j++
+		}
+	}
+	w.header(TradeSummaryColumns...)
+	w.row(fmtInt(w.rows), fenfu.Yuan(sum.settle), fenfu.Yuan(sum.refund), "0.00", fenfu.Yuan(sum.fee),
+		fenfu.Yuan(sum.order), fenfu.Yuan(sum.applied))
+	return nil
+}
