@@ -21,6 +21,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/settle"
 )
 
 // API is the staff API.
@@ -28,6 +29,7 @@ type API struct {
 	Onboard   *onboard.Service
 	Merchants *merchant.Service
 	Pay       *pay.Service
+	Settle    *settle.Service
 	Token     string
 	Log       *slog.Logger
 }
@@ -46,6 +48,14 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/merchants/{mchid}/rollout", a.staff(a.rollout))
 	mux.Handle("GET /admin/merchants/{mchid}/ab-report", a.staff(a.abReport))
 	mux.Handle("GET /admin/merchants/{mchid}/verification", a.staff(a.verification))
+	mux.Handle("POST /admin/merchants/{mchid}/discount", a.staff(a.discount))
+	mux.Handle("GET /admin/settlements", a.staff(a.settlements))
+	mux.Handle("POST /admin/settlements/run", a.staff(a.runSettlement))
+	mux.Handle("POST /admin/orders/{id}/hold", a.staff(a.hold))
+	mux.Handle("POST /admin/orders/{id}/release", a.staff(a.release))
+	mux.Handle("GET /admin/settlement-exceptions", a.staff(a.exceptions))
+	mux.Handle("GET /admin/settlement-exceptions/{id}", a.staff(a.exception))
+	mux.Handle("POST /admin/settlement-exceptions/{id}/resolve", a.staff(a.resolveException))
 }
 
 type call struct {
@@ -101,8 +111,10 @@ func status(c fenfu.Code) int {
 		return http.StatusUnauthorized
 	case fenfu.NoAuth:
 		return http.StatusForbidden
-	case fenfu.ResourceNotExists, fenfu.MchNotExists:
+	case fenfu.ResourceNotExists, fenfu.MchNotExists, fenfu.OrderNotExist:
 		return http.StatusNotFound
+	case fenfu.BatchRunning:
+		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
 }

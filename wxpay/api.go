@@ -23,12 +23,14 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/settle"
 )
 
 // MaxBody is the largest request body accepted.
@@ -50,6 +52,8 @@ type API struct {
 	Recorder *sandbox.Recorder
 	// PublicURL is the base of code_url, e.g. https://pay.example.com.
 	PublicURL func() string
+	Bills     *bill.Service
+	Settle    *settle.Service
 }
 
 // Register adds the v3 routes to mux.
@@ -67,6 +71,14 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v3/fenfu/sandbox/report", a.v3(a.sandboxReport))
 	mux.Handle("GET /v3/fenfu/notifications/{event_id}", a.v3(a.notificationStatus))
 	mux.Handle("POST /v3/fenfu/notifications/{event_id}/resend", a.v3(a.resendNotification))
+	mux.Handle("GET /v3/bill/tradebill", a.v3(a.tradeBill))
+	mux.Handle("GET /v3/bill/fundflowbill", a.v3(a.fundFlowBill))
+	mux.Handle("GET /v3/billdownload/file", a.v3(a.downloadBill))
+	mux.Handle("POST /v3/fenfu/bill/reconcile", a.v3(a.reconcile))
+	mux.Handle("GET /v3/fenfu/settlements", a.v3(a.settlements))
+	mux.Handle("POST /v3/fenfu/settlement-exceptions", a.v3(a.fileException))
+	mux.Handle("GET /v3/fenfu/settlement-exceptions", a.v3(a.listExceptions))
+	mux.Handle("GET /v3/fenfu/settlement-exceptions/{id}", a.v3(a.getException))
 }
 
 // request is an authenticated v3 request.
@@ -89,6 +101,7 @@ func (a *API) v3(h handler) http.Handler {
 		status, body, auth, note, err := a.serve(r, h)
 		mchid := auth.MchID
 		var out []byte
+		contentType := "application/json; charset=utf-8"
 		if err != nil {
 			e := fenfu.AsError(err)
 			status = Status(e.Code)
@@ -99,10 +112,12 @@ func (a *API) v3(h handler) http.Handler {
 			}
 			a.Log.Log(r.Context(), level, "v3 request failed", "request_id", reqID, "method", r.Method, "path", r.URL.Path,
 				"mchid", mchid, "status", status, "code", e.Code, "error", err.Error())
+		} else if f, ok := body.(rawFile); ok {
+			out, contentType = f.data, f.contentType
 		} else if body != nil {
 			out, _ = json.Marshal(body)
 		}
-		a.write(w, reqID, auth.Scheme, r.Header.Get("Wechatpay-Serial"), status, out)
+		a.write(w, reqID, auth.Scheme, r.Header.Get("Wechatpay-Serial"), status, contentType, out)
 		a.record(r, mchid, status, err, note)
 		a.Log.Debug("v3 request", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "mchid", mchid,
 			"status", status, "duration", time.Since(start))
@@ -205,7 +220,7 @@ func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) 
 // key as the client asked for it: the platform certificate's serial if the
 // request's own Wechatpay-Serial header named it (SDKs in certificate
 // mode), otherwise the public key ID.
-func (a *API) write(w http.ResponseWriter, reqID string, sch scheme.Name, accept string, status int, body []byte) {
+func (a *API) write(w http.ResponseWriter, reqID string, sch scheme.Name, accept string, status int, contentType string, body []byte) {
 	ts := a.Clock.Now().Unix()
 	nonce := a.IDs.Nonce(32)
 	pk := a.Keys.ForSerial(sch, accept)
@@ -225,7 +240,7 @@ func (a *API) write(w http.ResponseWriter, reqID string, sch scheme.Name, accept
 	hd.Set("Wechatpay-Signature", sig)
 	hd.Set("Wechatpay-Signature-Type", string(pk.Scheme))
 	if len(body) > 0 {
-		hd.Set("Content-Type", "application/json; charset=utf-8")
+		hd.Set("Content-Type", contentType)
 		hd.Set("Content-Length", strconv.Itoa(len(body)))
 	}
 	w.WriteHeader(status)

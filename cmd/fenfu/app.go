@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/cashier"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
@@ -15,7 +18,15 @@ import (
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/seal"
+	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/wxpay"
 )
+
+// nodeName names this process in settlement batch leases.
+func nodeName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
 
 // app is fenfu wired together over its two stores.
 type app struct {
@@ -31,9 +42,14 @@ type app struct {
 	pay       *pay.Service
 	cashier   *cashier.Cashier
 	onboard   *onboard.Service
+	settle    *settle.Service
+	bills     *bill.Service
 	publicURL string
 	// merchantRate is serve's per-merchant request rate (0: unlimited).
 	merchantRate float64
+	// settleAt is when, after midnight in Asia/Shanghai, serve settles the
+	// day before.
+	settleAt time.Duration
 }
 
 // open opens and migrates both stores and builds the services.
@@ -72,6 +88,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		IDs: a.ids, Clock: a.clock, Log: log}
 	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core},
 		IDs: a.ids, Clock: a.clock, Merchants: a.merchants, Sealer: a.merchants.Sealer}
+	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log}
+	a.bills = &bill.Service{Core: a.core, Credit: a.credit, Clock: a.clock, BankType: wxpay.BankType,
+		OpenID: func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }}
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, keys.Secret, a.codeURL)
 	return a, nil
 }

@@ -582,8 +582,12 @@ func cmdVerify(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("the books do not prove: %w", err)
 	}
-	fmt.Fprintf(stdout, "fenfu: the books prove: %d orders, %d paid (%d on credit), %d refunds, %d in flight\n",
-		p.Orders, p.Paid, p.CreditPaid, p.Refunds, p.InFlight)
+	settlements, err := a.settle.Verify(ctx)
+	if err != nil {
+		return fmt.Errorf("the books do not prove: %w", err)
+	}
+	fmt.Fprintf(stdout, "fenfu: the books prove: %d orders, %d paid (%d on credit), %d refunds, %d in flight, %d settlements\n",
+		p.Orders, p.Paid, p.CreditPaid, p.Refunds, p.InFlight, settlements)
 	return nil
 }
 

@@ -54,6 +54,13 @@ Commands:
     merchant add-key | retire-key | keys | rotate-v3-key | set-v2-key   manage a merchant's keys: --mchid M …
     platform rotate-key | promote-key | retire-key | keys   rotate the platform's signing key with an overlap: --scheme rsa|sm2
 
+  Settlement and bills
+    settle             run the T+1 settlement of a day: [--date YYYY-MM-DD (default yesterday)] [--channel credit|ordinary|all]
+    settle list        settlements: [--mchid M] [--from D] [--to D] (prints JSON)
+    settle hold | release   hold a paid order out of settlement, or release it: --order ID [--hours 48 --reason R]
+    bill               a merchant's bill of a day: --mchid M --date D [--kind trade|fundflow] [--type T] [--channel CREDIT|ORDINARY|ALL] [-o FILE]
+    reconcile          compare a trade bill with your records: --bill FILE --mine FILE [--json]; non-zero exit on differences
+
   Sandbox
     sandbox merchant   provision a sandbox merchant with fresh keys (prints JSON)
     sandbox consumers  create the scripted test consumers (prints JSON)
@@ -84,7 +91,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errUsage
 	}
 	cmd, rest := args[0], args[1:]
-	if (cmd == "sandbox" || cmd == "consumer" || cmd == "merchant" || cmd == "platform" || cmd == "history" || cmd == "blacklist" || cmd == "onboard") && len(rest) > 0 {
+	if (cmd == "sandbox" || cmd == "consumer" || cmd == "merchant" || cmd == "platform" || cmd == "history" || cmd == "blacklist" || cmd == "onboard" ||
+		(cmd == "settle" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-"))) && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	var err error
@@ -119,6 +127,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdImport(ctx, strings.TrimSuffix(cmd, " import"), rest, getenv, stdin, stdout, stderr)
 	case "platform rotate-key", "platform promote-key", "platform retire-key", "platform keys":
 		err = cmdPlatformKeys(strings.TrimPrefix(cmd, "platform "), rest, getenv, stdout, stderr)
+	case "settle":
+		err = cmdSettle(ctx, rest, getenv, stdout, stderr)
+	case "settle list":
+		err = cmdSettleList(ctx, rest, getenv, stdout, stderr)
+	case "settle hold", "settle release":
+		err = cmdHold(ctx, strings.TrimPrefix(cmd, "settle "), rest, getenv, stdout, stderr)
+	case "bill":
+		err = cmdBill(ctx, rest, getenv, stdout, stderr)
+	case "reconcile":
+		err = cmdReconcile(ctx, rest, getenv, stdout, stderr)
 	case "verify":
 		err = cmdVerify(ctx, rest, getenv, stdout, stderr)
 	case "recover":

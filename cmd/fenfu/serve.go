@@ -48,6 +48,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&addr, "addr", addr, "address to listen on, HOST:PORT (or $FENFU_ADDR)")
 	fs.StringVar(&publicURL, "public-url", publicURL, "base URL consumers reach this server at, used in code_url (or $FENFU_PUBLIC_URL; default from --addr)")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error")
+	settleAt := getenv("FENFU_SETTLE_AT")
+	if settleAt == "" {
+		settleAt = "03:00"
+	}
+	fs.StringVar(&settleAt, "settle-at", settleAt, "time of day (Asia/Shanghai, HH:MM) the T+1 settlement of yesterday runs (or $FENFU_SETTLE_AT)")
 	rate := fs.Float64("merchant-rate", 5000, "requests per second each merchant may make, on average, per node (0: unlimited)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := cfg.parse(fs, args, stderr); err != nil {
@@ -56,6 +61,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger, err := newLogger(stderr, level)
 	if err != nil {
 		fmt.Fprintf(stderr, "fenfu: %v\n", err)
+		return errUsage
+	}
+	at, err := time.Parse("15:04", settleAt)
+	if err != nil {
+		fmt.Fprintf(stderr, "fenfu: --settle-at must be a time of day, HH:MM, not %q\n", settleAt)
 		return errUsage
 	}
 	if *cpuProfile != "" {
@@ -83,6 +93,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	a.publicURL = strings.TrimRight(publicURL, "/")
 	a.merchantRate = *rate
+	a.settleAt = time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute
 	return a.serve(ctx, ln, stdout)
 }
 
@@ -114,8 +125,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	}
 	api := &wxpay.API{Pay: a.pay, Merchants: a.merchants, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Onboard: a.onboard, Recorder: sandbox.NewRecorder(a.core, a.ids, a.log),
-		PublicURL: func() string { return a.publicURL }}
-	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Token: a.keys.AdminToken, Log: a.log}
+		PublicURL: func() string { return a.publicURL }, Bills: a.bills, Settle: a.settle}
+	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Token: a.keys.AdminToken, Log: a.log}
 	handler := server.New(server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: metrics.New(), Log: a.log, Health: a.health})
 	srv := &http.Server{
 		Handler:           handler,
@@ -127,7 +138,11 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
+	go func() {
+		defer wg.Done()
+		a.settleLoop(bg)
+	}()
 	go func() {
 		defer wg.Done()
 		api.Recorder.Run(bg)

@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/bill"
+	"github.com/fenfu/fenfu/settle"
+)
+
+// SettleCheckEvery is how often serve checks whether the day's settlement
+// is due.
+const SettleCheckEvery = time.Minute
+
+// settleLoop runs, once the settlement time of each day has passed, the
+// T+1 batches of the day before and then renders that day's bills. Every
+// node runs the loop; the batch lease lets one of them do each batch, and
+// the others find it done.
+func (a *app) settleLoop(ctx context.Context) {
+	t := time.NewTicker(SettleCheckEvery)
+	defer t.Stop()
+	for {
+		a.settleDue(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// settleDue settles yesterday if the settlement time has passed and its
+// batches are not done.
+func (a *app) settleDue(ctx context.Context) {
+	now := a.clock.Now().In(fenfu.Shanghai)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, fenfu.Shanghai)
+	if now.Before(midnight.Add(a.settleAt)) {
+		return
+	}
+	date := settle.Yesterday(now)
+	batches, err := a.settle.Batches(ctx, date)
+	if err != nil {
+		a.log.Error("settlement: batch status", "date", date, "error", err)
+		return
+	}
+	done := 0
+	for _, b := range batches {
+		if b.State == settle.Done {
+			done++
+		}
+	}
+	if done == len(settle.Channels) {
+		return
+	}
+	results, err := a.settle.Run(ctx, date)
+	if fenfu.ErrorCode(err) == fenfu.BatchRunning {
+		return // another node has it
+	}
+	if err != nil {
+		a.log.Error("settlement batch failed; it resumes at the next check", "date", date, "error", err)
+		return
+	}
+	n, err := a.renderBills(ctx, date)
+	if err != nil {
+		a.log.Error("bills", "date", date, "error", err)
+	}
+	a.log.Info("settled", "date", date, "batches", len(results), "bills", n)
+}
+
+// renderBills renders and stores the day's trade bills of every merchant
+// with settlements that day, both channels and each apart, so the
+// snapshots are taken once the batch is done.
+func (a *app) renderBills(ctx context.Context, date string) (int, error) {
+	list, err := a.settle.List(ctx, settle.Filter{Date: date})
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	n := 0
+	for _, s := range list {
+		if seen[s.MchID] {
+			continue
+		}
+		seen[s.MchID] = true
+		for _, ch := range []string{"", bill.Credit, bill.Ordinary} {
+			_, err := a.bills.Text(ctx, bill.Request{MchID: s.MchID, Date: date, Kind: bill.Trade, Type: bill.All, Channel: ch})
+			if err != nil && fenfu.ErrorCode(err) != fenfu.NoStatementExist {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+func cmdSettle(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("settle", stderr)
+	date := fs.String("date", settle.Yesterday(time.Now()), "the business day to settle, YYYY-MM-DD (Asia/Shanghai); default yesterday")
+	channel := fs.String("channel", "all", "credit, ordinary, or all")
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	channels := settle.Channels
+	if *channel != "all" {
+		ch, err := settle.ParseChannel(*channel)
+		if err != nil {
+			return err
+		}
+		channels = []string{ch}
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	a.settle.Progress = progressPrinter(stderr)
+	var results []settle.Result
+	for _, ch := range channels {
+		r, err := a.settle.RunChannel(ctx, *date, ch)
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	if _, err := a.renderBills(ctx, *date); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, results)
+	}
+	for _, r := range results {
+		if r.Already {
+			fmt.Fprintf(stdout, "fenfu: %s %s: already settled; nothing changed\n", r.Date, r.Channel)
+			continue
+		}
+		fmt.Fprintf(stdout, "fenfu: %s %s: %d merchants settled (%d payments, %d refunds), %s yuan to settlement accounts",
+			r.Date, r.Channel, r.Merchants, r.Payments, r.Refunds, fenfu.Yuan(r.Net))
+		if r.Resumed > 0 {
+			fmt.Fprintf(stdout, "; %d left pending by an interrupted run posted", r.Resumed)
+		}
+		fmt.Fprintf(stdout, " in %s\n", r.Elapsed.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// progressPrinter shows a batch's progress on one line of a terminal's
+// standard error, at most a few times a second.
+func progressPrinter(w io.Writer) func(settle.Progress) {
+	var last time.Time
+	return func(p settle.Progress) {
+		if p.Done < p.Total && time.Since(last) < 200*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(w, "\rsettling %s %s: %d/%d merchants", p.Date, p.Channel, p.Done, p.Total)
+		if p.Done == p.Total {
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+func cmdSettleList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("settle list", stderr)
+	var f settle.Filter
+	fs.StringVar(&f.MchID, "mchid", "", "only this merchant")
+	fs.StringVar(&f.From, "from", "", "first business day, YYYY-MM-DD")
+	fs.StringVar(&f.To, "to", "", "last business day, YYYY-MM-DD")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	list, err := a.settle.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, list)
+}
+
+func cmdHold(ctx context.Context, verb string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("settle "+verb, stderr)
+	order := fs.String("order", "", "the order (transaction_id)")
+	hours := fs.Int("hours", int(settle.DefaultHold/time.Hour), "with hold: hours to hold the payment out of settlement")
+	reason := fs.String("reason", "", "with hold: why")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if verb == "release" {
+		if err := a.settle.Release(ctx, *order); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "fenfu: %s released; the next batch settles it\n", *order)
+		return nil
+	}
+	until := time.Now().Add(time.Duration(*hours) * time.Hour)
+	if err := a.settle.Hold(ctx, *order, until, *reason); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "fenfu: %s held out of settlement until %s\n", *order, until.In(fenfu.Shanghai).Format(time.DateTime))
+	return nil
+}
+
+func cmdBill(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("bill", stderr)
+	var r bill.Request
+	fs.StringVar(&r.MchID, "mchid", "", "the merchant")
+	fs.StringVar(&r.Date, "date", settle.Yesterday(time.Now()), "the day, YYYY-MM-DD (Asia/Shanghai)")
+	fs.StringVar(&r.Kind, "kind", bill.Trade, "trade or fundflow")
+	fs.StringVar(&r.Type, "type", "", "trade: ALL, SUCCESS or REFUND (default ALL); fundflow: BASIC, OPERATION or FEES (default BASIC)")
+	channel := fs.String("channel", "ALL", "CREDIT, ORDINARY or ALL")
+	out := fs.String("o", "-", "write the bill to this file (- for standard output)")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	var err error
+	if r.Channel, err = bill.ParseChannel(*channel); err != nil {
+		return err
+	}
+	if r.Type == "" {
+		r.Type = bill.All
+		if r.Kind == bill.FundFlow {
+			r.Type = bill.Basic
+		}
+	}
+	if r.Kind != bill.Trade && r.Kind != bill.FundFlow {
+		return fenfu.FieldError("kind", "--kind must be trade or fundflow")
+	}
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	f, err := a.bills.Get(ctx, r, false)
+	if err != nil {
+		return err
+	}
+	if *out == "-" {
+		_, err = stdout.Write(f.Data)
+		return err
+	}
+	if err := os.WriteFile(*out, f.Data, 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "fenfu: wrote %s (%d bytes, SHA1 %s)\n", *out, len(f.Data), f.SHA1)
+	return nil
+}
+
+// errDifferences makes reconcile exit non-zero when the two sides differ.
+var errDifferences = errors.New("the bill and the records differ")
+
+func cmdReconcile(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := (&Config{}).flags("reconcile", stderr)
+	billFile := fs.String("bill", "", "the trade bill, as downloaded (text or gzip)")
+	mineFile := fs.String("mine", "", "your records: CSV of out_trade_no,amount (yuan),state (SUCCESS or REFUND)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *billFile == "" || *mineFile == "" {
+		fmt.Fprintln(stderr, "fenfu: reconcile needs --bill FILE and --mine FILE")
+		return errUsage
+	}
+	bf, err := os.Open(*billFile)
+	if err != nil {
+		return err
+	}
+	defer bf.Close()
+	be, err := bill.ParseTrade(bf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *billFile, err)
+	}
+	mf, err := os.Open(*mineFile)
+	if err != nil {
+		return err
+	}
+	defer mf.Close()
+	me, err := bill.ParseMine(mf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *mineFile, err)
+	}
+	rep := bill.Reconcile(be, me)
+	if *asJSON {
+		err = printJSON(stdout, rep)
+	} else {
+		_, err = io.WriteString(stdout, rep.Text())
+	}
+	if err == nil && len(rep.Differences) > 0 {
+		err = fmt.Errorf("%w: %d differences (%s)", errDifferences, len(rep.Differences), counts(rep.Counts))
+	}
+	return err
+}
+
+func counts(m map[string]int) string {
+	var parts []string
+	for _, k := range []string{bill.MissingInBill, bill.MissingInMine, bill.AmountMismatch, bill.StateMismatch} {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
