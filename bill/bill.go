@@ -190,17 +190,28 @@ func (s *Service) Text(ctx context.Context, r Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Keep the first rendering: a concurrent one that stored first wins.
-	if _, err := s.Core.Exec(ctx, `INSERT INTO bills (mchid, bill_date, kind, variant, content, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-		r.MchID, r.Date, r.Kind, r.variant(), text, db.Micros(s.Clock.Now())); err != nil {
-		return "", fenfu.Internal(err)
+	if _, err := s.store(ctx, r, text); err != nil {
+		return "", err
 	}
 	if err := s.Core.QueryRowContext(ctx, `SELECT content FROM bills WHERE mchid = $1 AND bill_date = $2 AND kind = $3 AND variant = $4`,
 		r.MchID, r.Date, r.Kind, r.variant()).Scan(&text); err != nil {
 		return "", fenfu.Internal(err)
 	}
 	return nonEmpty(text, r)
+}
+
+// store keeps a bill's first rendering: if one is already stored (a
+// concurrent rendering that stored first), it stays, and store reports
+// false.
+func (s *Service) store(ctx context.Context, r Request, text string) (bool, error) {
+	res, err := s.Core.Exec(ctx, `INSERT INTO bills (mchid, bill_date, kind, variant, content, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+		r.MchID, r.Date, r.Kind, r.variant(), text, db.Micros(s.Clock.Now()))
+	if err != nil {
+		return false, fenfu.Internal(err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // empty is the stored text of a bill with no detail rows.

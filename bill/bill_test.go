@@ -122,6 +122,14 @@ func TestTradeBillGolden(t *testing.T) {
 				t.Fatalf("today's bill: %v", err)
 			}
 			d.clock.Advance(24 * time.Hour)
+			// The batch renders the day's ALL bills, both channels and each,
+			// in one pass; they are the snapshots every download answers.
+			if n, err := d.bills.TradeDay(ctx, d.m.MchID, "2026-11-20"); err != nil || n != 3 {
+				t.Fatalf("TradeDay stored %d: %v", n, err)
+			}
+			if n, err := d.bills.TradeDay(ctx, d.m.MchID, "2026-11-20"); err != nil || n != 0 {
+				t.Fatalf("TradeDay again stored %d: %v", n, err)
+			}
 			for _, c := range []struct{ typ, ch, file string }{
 				{bill.All, "", "tradebill_all.csv"},
 				{bill.All, bill.Credit, "tradebill_credit.csv"},

@@ -64,7 +64,7 @@ func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to t
 	}
 	if r.Type == Basic || r.Type == Fees {
 		rows, err := s.Core.QueryContext(ctx, `SELECT paid_at, id, out_trade_no, channel, total, fee FROM orders
-			WHERE mchid = $1 AND paid_at >= $2 AND paid_at < $3 AND state IN ('SUCCESS', 'REFUND')`+chWhere+` ORDER BY paid_at, id`, args...)
+			WHERE mchid = $1 AND paid_at > 0 AND paid_at >= $2 AND paid_at < $3 AND state IN ('SUCCESS', 'REFUND')`+chWhere+` ORDER BY paid_at, id`, args...)
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,16 @@ type tradeRow struct {
 }
 
 func (s *Service) trade(ctx context.Context, w *writer, r Request, from, to time.Time) error {
-	var pays, refunds []tradeRow
+	pays, refunds, err := s.tradeRows(ctx, r, from, to)
+	if err != nil {
+		return err
+	}
+	s.writeTrade(w, r.MchID, r.Channel, pays, refunds)
+	return nil
+}
+
+// tradeRows reads a bill's payments and refunds, each in time order.
+func (s *Service) tradeRows(ctx context.Context, r Request, from, to time.Time) (pays, refunds []tradeRow, err error) {
 	chWhere, args := "", []any{r.MchID, db.Micros(from), db.Micros(to)}
 	if r.Channel != "" {
 		args = append(args, r.Channel)
@@ -39,12 +48,12 @@ func (s *Service) trade(ctx context.Context, w *writer, r Request, from, to time
 		if r.Channel != "" {
 			chWhere = ` AND channel = $4`
 		}
-		rows, err := s.Core.QueryContext(ctx, `SELECT paid_at, appid, id, out_trade_no, consumer_id, trade_type, channel, currency,
+		rows, qerr := s.Core.QueryContext(ctx, `SELECT paid_at, appid, id, out_trade_no, consumer_id, trade_type, channel, currency,
 			description, attach, total, fee, fee_rate, fee_tier FROM orders
-			WHERE mchid = $1 AND paid_at >= $2 AND paid_at < $3 AND state IN ('SUCCESS', 'REFUND')`+chWhere+`
+			WHERE mchid = $1 AND paid_at > 0 AND paid_at >= $2 AND paid_at < $3 AND state IN ('SUCCESS', 'REFUND')`+chWhere+`
 			ORDER BY paid_at, id`, args...)
-		if err != nil {
-			return err
+		if err = qerr; err != nil {
+			return nil, nil, err
 		}
 		for rows.Next() {
 			var x tradeRow
@@ -52,27 +61,27 @@ func (s *Service) trade(ctx context.Context, w *writer, r Request, from, to time
 			if err := rows.Scan(&x.at, &x.appid, &x.orderID, &x.outTradeNo, &x.consumer, &x.tradeType, &x.channel, &x.currency,
 				&x.description, &x.attach, &x.settle, &x.fee, &rate, &x.tier); err != nil {
 				rows.Close()
-				return err
+				return nil, nil, err
 			}
 			x.rate, x.orderAmount = fee.PPM(rate), x.settle
 			pays = append(pays, x)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	if r.Type != Success {
 		if r.Channel != "" {
 			chWhere = ` AND r.channel = $4`
 		}
-		rows, err := s.Core.QueryContext(ctx, `SELECT r.created_at, o.appid, o.id, o.out_trade_no, o.consumer_id, o.trade_type, o.channel,
+		rows, qerr := s.Core.QueryContext(ctx, `SELECT r.created_at, o.appid, o.id, o.out_trade_no, o.consumer_id, o.trade_type, o.channel,
 			o.currency, o.description, o.attach, r.id, r.out_refund_no, r.status, r.amount, r.fee, o.fee_rate, o.fee_tier
 			FROM refunds r JOIN orders o ON o.id = r.order_id
 			WHERE r.mchid = $1 AND r.created_at >= $2 AND r.created_at < $3`+chWhere+`
 			ORDER BY r.created_at, r.id`, args...)
-		if err != nil {
-			return err
+		if err = qerr; err != nil {
+			return nil, nil, err
 		}
 		for rows.Next() {
 			x := tradeRow{isRefund: true}
@@ -80,16 +89,22 @@ func (s *Service) trade(ctx context.Context, w *writer, r Request, from, to time
 			if err := rows.Scan(&x.at, &x.appid, &x.orderID, &x.outTradeNo, &x.consumer, &x.tradeType, &x.channel, &x.currency,
 				&x.description, &x.attach, &x.refundID, &x.outRefundNo, &x.refundStatus, &x.refund, &x.fee, &rate, &x.tier); err != nil {
 				rows.Close()
-				return err
+				return nil, nil, err
 			}
 			x.rate, x.applied, x.fee = fee.PPM(rate), x.refund, -x.fee
 			refunds = append(refunds, x)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
+	return pays, refunds, nil
+}
+
+// writeTrade writes a trade bill of the rows of one channel (or, with
+// channel "", all).
+func (s *Service) writeTrade(w *writer, mchid, channel string, pays, refunds []tradeRow) {
 	w.header(TradeColumns...)
 	var sum struct{ settle, refund, fee, order, applied int64 }
 	emit := func(x tradeRow) {
@@ -103,7 +118,7 @@ func (s *Service) trade(ctx context.Context, w *writer, r Request, from, to time
 		if x.isRefund {
 			state, refundID, outRefundNo, refundType = "REFUND", x.refundID, x.outRefundNo, "ORIGINAL"
 		}
-		w.row(stamp(x.at), x.appid, r.MchID, "0", "", x.orderID, x.outTradeNo, s.OpenID(x.appid, x.consumer),
+		w.row(stamp(x.at), x.appid, mchid, "0", "", x.orderID, x.outTradeNo, s.OpenID(x.appid, x.consumer),
 			x.tradeType, state, s.BankType(x.channel), x.currency, fenfu.Yuan(x.settle), "0.00", refundID, outRefundNo,
 			fenfu.Yuan(x.refund), "0.00", refundType, x.refundStatus, x.description, x.attach, fenfu.Yuan(x.fee),
 			x.rate.Percent(), fenfu.Yuan(x.orderAmount), fenfu.Yuan(x.applied), x.tier)
@@ -111,16 +126,60 @@ func (s *Service) trade(ctx context.Context, w *writer, r Request, from, to time
 	// Payments and refunds merged in time order.
 	i, j := 0, 0
 	for i < len(pays) || j < len(refunds) {
+		var x tradeRow
 		if j == len(refunds) || (i < len(pays) && pays[i].at <= refunds[j].at) {
-			emit(pays[i])
+			x = pays[i]
 			i++
 		} else {
-			emit(refunds[j])
+			x = refunds[j]
 			j++
+		}
+		if channel == "" || x.channel == channel {
+			emit(x)
 		}
 	}
 	w.header(TradeSummaryColumns...)
 	w.row(fmtInt(w.rows), fenfu.Yuan(sum.settle), fenfu.Yuan(sum.refund), "0.00", fenfu.Yuan(sum.fee),
 		fenfu.Yuan(sum.order), fenfu.Yuan(sum.applied))
-	return nil
+}
+
+// TradeDay renders a merchant's ALL trade bills of a day, of both channels
+// and of each, from one read of the day's trades, and stores those not yet
+// stored. It returns how many bills it stored.
+func (s *Service) TradeDay(ctx context.Context, mchid, date string) (int, error) {
+	r := Request{MchID: mchid, Date: date, Kind: Trade, Type: All}
+	from, to, err := s.Check(r)
+	if err != nil {
+		return 0, err
+	}
+	var have int
+	if err := s.Core.QueryRowContext(ctx, `SELECT COUNT(*) FROM bills WHERE mchid = $1 AND bill_date = $2 AND kind = $3
+		AND variant IN ($4, $5, $6)`, mchid, date, Trade, All+"/all", All+"/"+Credit, All+"/"+Ordinary).Scan(&have); err != nil {
+		return 0, fenfu.Internal(err)
+	}
+	if have == 3 {
+		return 0, nil
+	}
+	pays, refunds, err := s.tradeRows(ctx, r, from, to)
+	if err != nil {
+		return 0, fenfu.Internal(err)
+	}
+	n := 0
+	for _, ch := range []string{"", Credit, Ordinary} {
+		var w writer
+		s.writeTrade(&w, mchid, ch, pays, refunds)
+		text := w.b.String()
+		if w.rows == 0 {
+			text = empty
+		}
+		r.Channel = ch
+		stored, err := s.store(ctx, r, text)
+		if err != nil {
+			return n, err
+		}
+		if stored {
+			n++
+		}
+	}
+	return n, nil
 }

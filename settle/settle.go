@@ -108,6 +108,7 @@ type Result struct {
 	Refunds   int           `json:"refunds"`   // refunds settled by this run
 	Net       int64         `json:"net"`       // fen moved to settlement accounts by this run
 	Elapsed   time.Duration `json:"-"`
+	Seconds   float64       `json:"seconds"` // Elapsed, in seconds
 }
 
 // Settlement is one merchant's settlement of one business day and channel.
@@ -236,6 +237,7 @@ func (s *Service) RunChannel(ctx context.Context, date, channel string) (Result,
 		return r, err
 	}
 	r.Elapsed = time.Since(start)
+	r.Seconds = r.Elapsed.Seconds()
 	if s.Log != nil {
 		s.Log.Info("settlement batch done", "date", date, "channel", r.Channel, "merchants", r.Merchants,
 			"payments", r.Payments, "refunds", r.Refunds, "net_fen", r.Net, "resumed", r.Resumed, "elapsed", r.Elapsed)
@@ -329,11 +331,11 @@ func (s *Service) settleMerchant(ctx context.Context, date, channel, mchid strin
 		}
 		x := Settlement{ID: id, Date: date, Channel: channel, MchID: mchid, State: Pending, CreatedAt: tx.Now}
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(fee), 0) FROM orders
-			WHERE settlement_id = $1`, id).Scan(&x.Payments, &x.PaymentAmount, &x.PaymentFees); err != nil {
+			WHERE settlement_id = $1 AND settlement_id <> ''`, id).Scan(&x.Payments, &x.PaymentAmount, &x.PaymentFees); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0) FROM refunds
-			WHERE settlement_id = $1`, id).Scan(&x.Refunds, &x.RefundAmount, &x.RefundFees); err != nil {
+			WHERE settlement_id = $1 AND settlement_id <> ''`, id).Scan(&x.Refunds, &x.RefundAmount, &x.RefundFees); err != nil {
 			return err
 		}
 		x.Net = (x.PaymentAmount - x.PaymentFees) - (x.RefundAmount - x.RefundFees)

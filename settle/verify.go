@@ -27,11 +27,11 @@ func (s *Service) Verify(ctx context.Context) (int, error) {
 		var n, r int
 		var amount, fees, ramount, rfees int64
 		if err := s.Core.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(fee), 0) FROM orders
-			WHERE settlement_id = $1`, x.ID).Scan(&n, &amount, &fees); err != nil {
+			WHERE settlement_id = $1 AND settlement_id <> ''`, x.ID).Scan(&n, &amount, &fees); err != nil {
 			return 0, err
 		}
 		if err := s.Core.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0) FROM refunds
-			WHERE settlement_id = $1`, x.ID).Scan(&r, &ramount, &rfees); err != nil {
+			WHERE settlement_id = $1 AND settlement_id <> ''`, x.ID).Scan(&r, &ramount, &rfees); err != nil {
 			return 0, err
 		}
 		if n != x.Payments || amount != x.PaymentAmount || fees != x.PaymentFees || r != x.Refunds ||

@@ -291,3 +291,59 @@ func (a *API) listExceptions(ctx context.Context, r *request) (int, any, error) 
 	}
 	return http.StatusOK, map[string]any{"data": list, "total_count": len(list)}, nil
 }
+
+// v2DownloadBill answers POST /pay/downloadbill (API v2): the trade bill
+// itself on success, as text or, with tar_type GZIP, gzip; on failure the
+// XML <return_code>FAIL</return_code> with return_msg and error_code, as
+// WeChat answers. bill_date is YYYYMMDD.
+func (a *API) v2DownloadBill(w http.ResponseWriter, r *http.Request) {
+	var file []byte
+	gz, missing := false, false
+	out := a.serveV2(r, func(ctx context.Context, mchid string, p map[string]string) (map[string]string, error) {
+		d, err := time.ParseInLocation("20060102", p["bill_date"], fenfu.Shanghai)
+		if err != nil || d.Format("20060102") != p["bill_date"] {
+			return nil, fenfu.FieldError("bill_date", "bill_date must be a date, YYYYMMDD")
+		}
+		typ := p["bill_type"]
+		if typ == "" {
+			typ = bill.All
+		}
+		switch p["tar_type"] {
+		case "":
+		case "GZIP":
+			gz = true
+		default:
+			return nil, fenfu.FieldError("tar_type", "tar_type must be GZIP or absent")
+		}
+		ch, err := bill.ParseChannel(p["channel"])
+		if err != nil {
+			return nil, err
+		}
+		f, err := a.Bills.Get(ctx, bill.Request{MchID: mchid, Date: d.Format(time.DateOnly), Kind: bill.Trade, Type: typ, Channel: ch}, gz)
+		if err != nil {
+			missing = fenfu.ErrorCode(err) == fenfu.NoStatementExist
+			return nil, err
+		}
+		file = f.Data
+		return nil, nil
+	})
+	if out["return_code"] == "SUCCESS" && out["result_code"] == "SUCCESS" && file != nil {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if gz {
+			w.Header().Set("Content-Type", "application/x-gzip")
+		}
+		_, _ = w.Write(file)
+		return
+	}
+	// WeChat's error_code: 20002 for a bill that does not exist, 20001
+	// for anything else.
+	msg, code := out["return_msg"], "20001"
+	if out["return_code"] == "SUCCESS" {
+		msg = out["err_code_des"]
+	}
+	if missing {
+		code = "20002"
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	_, _ = w.Write(EncodeV2(map[string]string{"return_code": "FAIL", "return_msg": msg, "error_code": code}))
+}

@@ -30,6 +30,8 @@ import (
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/settle"
 	"github.com/fenfu/fenfu/wxpay"
+	"github.com/go-pay/gopay"
+	"github.com/go-pay/gopay/wechat"
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 )
@@ -107,6 +109,7 @@ func testBillsSDK(t *testing.T, engine db.Engine) {
 		Nonces: wxpay.MemoryNonces(), PublicURL: func() string { return srv.URL }, Bills: bills, Settle: st}
 	mux := http.NewServeMux()
 	api.Register(mux)
+	api.RegisterV2(mux)
 	srv = httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -212,6 +215,25 @@ func testBillsSDK(t *testing.T, engine db.Engine) {
 	// Bad parameters name the field.
 	if _, err := client.Get(ctx, "https://api.mch.weixin.qq.com/v3/bill/tradebill?bill_date=2026-02-30"); err == nil || !strings.Contains(err.Error(), "bill_date") {
 		t.Errorf("bad bill_date: %v", err)
+	}
+
+	// API v2's /pay/downloadbill, through gopay, answers the same file.
+	v2key, err := ms.SetAPIv2Key(ctx, m.MchID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc := wechat.NewClient(m.AppID, m.MchID, v2key, true)
+	gc.BaseURL = srv.URL + "/"
+	bm := gopay.BodyMap{}
+	bm.Set("nonce_str", "billnonce01").Set("bill_date", strings.ReplaceAll(date, "-", "")).Set("bill_type", "ALL")
+	got, err := gc.DownloadBill(ctx, bm)
+	if err != nil || got != want {
+		t.Fatalf("v2 downloadbill: %v\n%s", err, got)
+	}
+	old := gopay.BodyMap{}
+	old.Set("nonce_str", "billnonce02").Set("bill_date", "20200101").Set("bill_type", "ALL")
+	if got, err := gc.DownloadBill(ctx, old); err != nil || !strings.Contains(got, "<error_code><![CDATA[20002]]></error_code>") {
+		t.Errorf("v2 downloadbill of a day without a bill: %v %s", err, got)
 	}
 
 	// Reconciliation through the API: one order missing from the

@@ -30,6 +30,7 @@ var v2Codes = map[fenfu.Code]string{
 	fenfu.NoAuth:            "NOAUTH",
 	fenfu.FrequencyLimited:  "FREQUENCY_LIMITED",
 	fenfu.SystemError:       "SYSTEMERROR",
+	fenfu.NoStatementExist:  "NO_STATEMENT_EXIST",
 }
 
 // v2TimeLayout is v2's time format, in Asia/Shanghai.
@@ -42,6 +43,7 @@ func (a *API) RegisterV2(mux *http.ServeMux) {
 	mux.Handle("POST /pay/closeorder", a.v2(a.v2CloseOrder))
 	mux.Handle("POST /secapi/pay/refund", a.v2(a.v2Refund))
 	mux.Handle("POST /pay/refundquery", a.v2(a.v2RefundQuery))
+	mux.Handle("POST /pay/downloadbill", http.HandlerFunc(a.v2DownloadBill))
 }
 
 // v2handler answers a verified v2 request with business fields.

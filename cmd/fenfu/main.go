@@ -48,6 +48,7 @@ Commands:
     recover            settle payments and refunds interrupted between the two stores
     demo               start a server and walk one credit payment end to end
     bench              load-test the payment path and prove the books afterwards (see BENCHMARKS.md)
+    bench settle       generate a day of paid orders and measure its settlement: [--orders 1000000] [--merchants 100]
 
   Merchants and keys
     merchant create    provision a merchant: --env production|sandbox [--key-type rsa|sm2] (prints its keys as JSON)
@@ -92,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	cmd, rest := args[0], args[1:]
 	if (cmd == "sandbox" || cmd == "consumer" || cmd == "merchant" || cmd == "platform" || cmd == "history" || cmd == "blacklist" || cmd == "onboard" ||
-		(cmd == "settle" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-"))) && len(rest) > 0 {
+		((cmd == "settle" || cmd == "bench") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-"))) && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	var err error
@@ -143,6 +144,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdRecover(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, getenv, stdout, stderr)
+	case "bench settle":
+		err = cmdBenchSettle(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":

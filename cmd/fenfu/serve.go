@@ -68,17 +68,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stderr, "fenfu: --settle-at must be a time of day, HH:MM, not %q\n", settleAt)
 		return errUsage
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	a, err := open(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -95,6 +89,26 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	a.merchantRate = *rate
 	a.settleAt = time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute
 	return a.serve(ctx, ln, stdout)
+}
+
+// startCPUProfile profiles the process's CPU into path until stop is
+// called; an empty path profiles nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // reachable turns a listen address into one a local client can dial.

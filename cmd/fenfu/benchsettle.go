@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/fenfu/fenfu/bench"
+	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/settle"
+)
+
+// SettleRun is what `fenfu bench settle` measured of one settlement run.
+type SettleRun struct {
+	Label     string          `json:"label"`
+	Engine    string          `json:"engine"`
+	Orders    int             `json:"orders"`
+	Merchants int             `json:"merchants"`
+	Generate  float64         `json:"generate_seconds"`
+	Seconds   float64         `json:"settle_seconds"`
+	CPU       float64         `json:"settle_cpu_seconds"`
+	PeakRSS   int64           `json:"settle_peak_rss_bytes"`
+	PeakHeap  uint64          `json:"settle_peak_heap_bytes"`
+	Rerun     float64         `json:"rerun_seconds"`
+	Batches   float64         `json:"batch_seconds"` // the batches alone, without rendering bills
+	Bills     int             `json:"bills"`
+	BillTime  float64         `json:"bill_seconds"`
+	Results   []settle.Result `json:"results"`
+}
+
+// cmdBenchSettle generates a business day of paid orders and measures
+// `fenfu settle` over it as a child process: wall time, CPU and peak
+// resident memory, then a rerun, which must change nothing.
+func cmdBenchSettle(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig(getenv)
+	fs := cfg.flags("bench settle", stderr)
+	orders := fs.Int("orders", 1_000_000, "paid orders to generate and settle")
+	merchants := fs.Int("merchants", 100, "merchants the orders spread over")
+	creditPct := fs.Int("credit-pct", 80, "percentage of orders paid on credit")
+	refundPct := fs.Int("refund-pct", 10, "percentage of orders refunded in part the same day")
+	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
+	label := fs.String("label", "", "a name for this run")
+	if err := cfg.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *orders < 1 || *merchants < 1 {
+		fmt.Fprintln(stderr, "fenfu: --orders and --merchants must be positive")
+		return errUsage
+	}
+	date := settle.Yesterday(time.Now())
+	a, err := openQuiet(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for i := range *merchants {
+		m, err := a.merchants.CreateSandbox(ctx, fmt.Sprintf("Settle bench %d", i), scheme.SM2)
+		if err != nil {
+			a.close()
+			return err
+		}
+		ids = append(ids, m.MchID)
+	}
+	start := time.Now()
+	err = bench.GenerateSettlementDay(ctx, a.core, bench.SettlementDay{Date: date, MchIDs: ids, Orders: *orders,
+		CreditPct: *creditPct, RefundPct: *refundPct}, stderr)
+	a.close()
+	if err != nil {
+		return err
+	}
+	run := SettleRun{Label: *label, Engine: storeKind(cfg), Orders: *orders, Merchants: *merchants, Generate: time.Since(start).Seconds()}
+	child := func() ([]byte, time.Duration, *syscall.Rusage, error) {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		cmd := exec.CommandContext(ctx, exe, "settle", "--date", date, "--json", "--data-dir", cfg.DataDir,
+			"--core-db", cfg.CoreDB, "--credit-db", cfg.CreditDB, "--sqlite-synchronous", cfg.Synchronous)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, stderr
+		t0 := time.Now()
+		if err := cmd.Run(); err != nil {
+			return nil, 0, nil, fmt.Errorf("fenfu settle: %w", err)
+		}
+		ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		return out.Bytes(), time.Since(t0), ru, nil
+	}
+	out, took, ru, err := child()
+	if err != nil {
+		return err
+	}
+	var first settleOutput
+	if err := json.Unmarshal(out, &first); err != nil {
+		return fmt.Errorf("fenfu settle answered %q: %w", out, err)
+	}
+	run.Results, run.Bills, run.BillTime, run.PeakHeap = first.Results, first.Bills, first.BillSeconds, first.PeakHeap
+	for _, r := range run.Results {
+		run.Batches += r.Seconds
+	}
+	run.Seconds = took.Seconds()
+	if ru != nil {
+		run.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		run.PeakRSS = ru.Maxrss * 1024
+	}
+	out, took, _, err = child()
+	if err != nil {
+		return err
+	}
+	var again settleOutput
+	if err := json.Unmarshal(out, &again); err != nil {
+		return err
+	}
+	for _, r := range again.Results {
+		if !r.Already {
+			return fmt.Errorf("the rerun of %s settled again: %+v", date, r)
+		}
+	}
+	run.Rerun = took.Seconds()
+	settled := 0
+	for _, r := range run.Results {
+		settled += r.Payments
+	}
+	if settled != *orders {
+		return fmt.Errorf("settled %d of %d orders", settled, *orders)
+	}
+	fmt.Fprintf(stdout, "settlement of %d orders over %d merchants (%s): batches %.1f s, %d bills %.1f s; process %.1f s wall, %.1f s CPU, peak RSS %.0f MiB (Go heap %.1f MiB); rerun %.2f s, changed nothing\n",
+		run.Orders, run.Merchants, run.Engine, run.Batches, run.Bills, run.BillTime, run.Seconds, run.CPU, float64(run.PeakRSS)/(1<<20),
+		float64(run.PeakHeap)/(1<<20), run.Rerun)
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(run, "", "  ")
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+)
+
+// TestSettleAndReconcileCLI: `fenfu settle` settles a past day once and
+// refuses a day still open or malformed; `fenfu reconcile` lists each
+// difference between a bill and a merchant's records and exits non-zero
+// when there is one.
+func TestSettleAndReconcileCLI(t *testing.T) {
+	dir := t.TempDir()
+	in := &instance{t: t, args: []string{"--data-dir", dir}}
+	in.mustCLI(nil, "sandbox", "merchant")
+	yesterday := time.Now().In(fenfu.Shanghai).AddDate(0, 0, -1).Format(time.DateOnly)
+	out, err := in.cli("settle", "--date", yesterday)
+	if err != nil || !strings.Contains(out, yesterday+" credit: 0 merchants settled") || !strings.Contains(out, "ordinary") {
+		t.Fatalf("settle: %v %q", err, out)
+	}
+	if out, err := in.cli("settle", "--date", yesterday); err != nil || strings.Count(out, "already settled") != 2 {
+		t.Fatalf("rerun: %v %q", err, out)
+	}
+	today := time.Now().In(fenfu.Shanghai).Format(time.DateOnly)
+	if _, err := in.cli("settle", "--date", today); err == nil || !strings.Contains(err.Error(), "INVALID_REQUEST") {
+		t.Fatalf("today: %v", err)
+	}
+	if _, err := in.cli("settle", "--date", "2026-13-01"); err == nil || !strings.Contains(err.Error(), "PARAM_ERROR") {
+		t.Fatalf("bad date: %v", err)
+	}
+	if out, err := in.cli("verify"); err != nil || !strings.Contains(out, "0 settlements") {
+		t.Fatalf("verify: %v %q", err, out)
+	}
+
+	billFile := filepath.Join("..", "..", "bill", "testdata", "tradebill_all.csv")
+	mine := filepath.Join(dir, "mine.csv")
+	write := func(s string) {
+		if err := os.WriteFile(mine, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("out_trade_no,amount,state\nGOLD-0001,38.00,SUCCESS\nGOLD-0002,1299.00,SUCCESS\nGOLD-0003,12.50,SUCCESS\nGOLD-0002,500.00,REFUND\nGOLD-0001,38.00,REFUND\n")
+	if out, err := in.cli("reconcile", "--bill", billFile, "--mine", mine); err != nil || !strings.Contains(out, "matched: 5; differences: 0") {
+		t.Fatalf("reconcile, matching: %v %q", err, out)
+	}
+	write("GOLD-0001,38.00,SUCCESS\nGOLD-0002,1290.00,SUCCESS\nGOLD-0002,500.00,REFUND\nGOLD-0001,38.00,REFUND\nGOLD-0009,1.00,SUCCESS\n")
+	out, err = in.cli("reconcile", "--bill", billFile, "--mine", mine)
+	if err == nil || !strings.Contains(err.Error(), "3 differences") {
+		t.Fatalf("reconcile, differing: %v", err)
+	}
+	for _, want := range []string{"AMOUNT_MISMATCH  GOLD-0002 SUCCESS bill 1299.00 yuan, records 1290.00 yuan",
+		"MISSING_IN_MINE  GOLD-0003 SUCCESS 12.50 yuan", "MISSING_IN_BILL  GOLD-0009 SUCCESS 1.00 yuan"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("reconcile output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := in.cli("reconcile", "--bill", mine, "--mine", mine); err == nil || !strings.Contains(err.Error(), "header") {
+		t.Errorf("records given as the bill: %v", err)
+	}
+}
+
+// TestSettleSchedule: serve's check settles yesterday once the settlement
+// time has passed, and only then.
+func TestSettleSchedule(t *testing.T) {
+	ctx := t.Context()
+	a, err := open(ctx, Config{DataDir: t.TempDir(), Synchronous: "NORMAL"}.validated(t), discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 2, 59, 0, 0, fenfu.Shanghai))
+	a.clock, a.settle.Clock, a.bills.Clock = clock, clock, clock
+	a.settleAt = 3 * time.Hour
+	a.settleDue(ctx)
+	if b, _ := a.settle.Batches(ctx, "2026-11-26"); len(b) != 0 {
+		t.Fatalf("batches ran before the settlement time: %+v", b)
+	}
+	clock.Advance(time.Minute)
+	a.settleDue(ctx)
+	b, err := a.settle.Batches(ctx, "2026-11-26")
+	if err != nil || len(b) != 2 || b[0].State != "DONE" || b[1].State != "DONE" {
+		t.Fatalf("batches after the settlement time: %+v %v", b, err)
+	}
+}
+
+func (c Config) validated(t *testing.T) Config {
+	t.Helper()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
