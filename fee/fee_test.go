@@ -119,3 +119,19 @@ func TestSchedules(t *testing.T) {
 		t.Errorf("Percent = %s", got)
 	}
 }
+
+func TestParsePercent(t *testing.T) {
+	for in, want := range map[string]PPM{"0.38%": 3800, "0.6": 6000, "1%": 10000, "0.0125%": 125, " 2.5% ": 25000} {
+		if got, err := ParsePercent(in); err != nil || got != want {
+			t.Errorf("%q = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "%", "-1%", "0.12345%", "abc", "1.2.3", "101%", "1e3"} {
+		if _, err := ParsePercent(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	if err := Flat("ordinary", 3800).Validate(); err != nil {
+		t.Error(err)
+	}
+}

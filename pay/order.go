@@ -161,10 +161,33 @@ type Service struct {
 	// before Recover settles it, so a node never settles another node's
 	// payment while it is still in flight.
 	RecoverAfter time.Duration
+	// Fees prices payments; the zero value uses fee.CreditPay and
+	// fee.Ordinary.
+	Fees Fees
 	// Hooks are for tests that inject crashes.
 	Hooks Hooks
 	// Log receives what the service recovers from on its own; nil discards.
 	Log *slog.Logger
+}
+
+// Fees are the schedules payments are priced by.
+type Fees struct {
+	Credit   fee.Schedule // credit-pay, by month-to-date volume
+	Ordinary fee.Schedule // ordinary (balance) payments
+}
+
+func (f Fees) credit() fee.Schedule {
+	if f.Credit == nil {
+		return fee.CreditPay
+	}
+	return f.Credit
+}
+
+func (f Fees) ordinary() fee.Schedule {
+	if f.Ordinary == nil {
+		return fee.Ordinary
+	}
+	return f.Ordinary
 }
 
 func (s *Service) logf(format string, args ...any) {

@@ -14,6 +14,7 @@ import (
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
@@ -630,4 +631,26 @@ func TestMerchantDiscount(t *testing.T) {
 			e.verify(t)
 		})
 	}
+}
+
+// TestOrdinaryFeeSetting: ordinary payments are priced by the configured
+// flat rate, and their refunds return its share.
+func TestOrdinaryFeeSetting(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, db.SQLite)
+	e.pay.Fees.Ordinary = fee.Flat("ordinary", 10000) // 1 %
+	c := e.consumer(t, 0, 100_000)
+	o := e.order(t, "ORD-FEE-1", 12345)
+	paid, err := e.pay.Pay(ctx, o.Token, c, pay.ChannelBalance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if paid.Fee.Rate != 10000 || paid.Fee.Fee != 123 {
+		t.Fatalf("fee %+v", paid.Fee)
+	}
+	r, err := e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: "ORD-FEE-1", OutRefundNo: "ORD-FEE-R1", Refund: 12345, Total: 12345})
+	if err != nil || r.Fee != 123 {
+		t.Fatalf("refund %+v %v", r, err)
+	}
+	e.verify(t)
 }

@@ -123,7 +123,7 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string) (O
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		// An ordinary payment's fee is priced by the ordinary schedule and
 		// posted with it: the merchant is owed the amount less the fee.
-		q := fee.Ordinary.Price(o.Total, 0, 0)
+		q := s.Fees.ordinary().Price(o.Total, 0, 0)
 		if err := s.claim(ctx, tx, o, consumerID, attempt, q); err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, dis
 		return Order{}, domainError(err)
 	}
 	p := credit.Payment{AttemptID: attempt, OrderID: o.ID, MchID: o.MchID, ConsumerID: consumerID, Amount: o.Total,
-		Discount: discount}
+		Discount: discount, Schedule: s.Fees.credit()}
 	var q fee.Quote
 	err = s.Credit.Update(ctx, func(tx *db.Tx) error {
 		var err error

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -15,24 +16,6 @@ import (
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/settle"
 )
-
-// SettleRun is what `fenfu bench settle` measured of one settlement run.
-type SettleRun struct {
-	Label     string          `json:"label"`
-	Engine    string          `json:"engine"`
-	Orders    int             `json:"orders"`
-	Merchants int             `json:"merchants"`
-	Generate  float64         `json:"generate_seconds"`
-	Seconds   float64         `json:"settle_seconds"`
-	CPU       float64         `json:"settle_cpu_seconds"`
-	PeakRSS   int64           `json:"settle_peak_rss_bytes"`
-	PeakHeap  uint64          `json:"settle_peak_heap_bytes"`
-	Rerun     float64         `json:"rerun_seconds"`
-	Batches   float64         `json:"batch_seconds"` // the batches alone, without rendering bills
-	Bills     int             `json:"bills"`
-	BillTime  float64         `json:"bill_seconds"`
-	Results   []settle.Result `json:"results"`
-}
 
 // cmdBenchSettle generates a business day of paid orders and measures
 // `fenfu settle` over it as a child process: wall time, CPU and peak
@@ -74,7 +57,7 @@ func cmdBenchSettle(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	run := SettleRun{Label: *label, Engine: storeKind(cfg), Orders: *orders, Merchants: *merchants, Generate: time.Since(start).Seconds()}
+	run := bench.SettleRun{Label: *label, Engine: storeKind(cfg), Orders: *orders, Merchants: *merchants, Generate: time.Since(start).Seconds()}
 	child := func() ([]byte, time.Duration, *syscall.Rusage, error) {
 		exe, err := os.Executable()
 		if err != nil {
@@ -134,6 +117,9 @@ func cmdBenchSettle(ctx context.Context, args []string, getenv func(string) stri
 		float64(run.PeakHeap)/(1<<20), run.Rerun)
 	if *jsonOut != "" {
 		b, _ := json.MarshalIndent(run, "", "  ")
+		if err := os.MkdirAll(filepath.Dir(*jsonOut), 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
 			return err
 		}

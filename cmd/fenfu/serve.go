@@ -17,6 +17,7 @@ import (
 
 	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
@@ -53,6 +54,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		settleAt = "03:00"
 	}
 	fs.StringVar(&settleAt, "settle-at", settleAt, "time of day (Asia/Shanghai, HH:MM) the T+1 settlement of yesterday runs (or $FENFU_SETTLE_AT)")
+	ordinaryFee := getenv("FENFU_ORDINARY_FEE")
+	if ordinaryFee == "" {
+		ordinaryFee = fee.Ordinary[0].Combined().Percent()
+	}
+	fs.StringVar(&ordinaryFee, "ordinary-fee", ordinaryFee, "fee rate of ordinary (balance) payments, e.g. 0.38% (or $FENFU_ORDINARY_FEE)")
 	rate := fs.Float64("merchant-rate", 5000, "requests per second each merchant may make, on average, per node (0: unlimited)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := cfg.parse(fs, args, stderr); err != nil {
@@ -66,6 +72,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	at, err := time.Parse("15:04", settleAt)
 	if err != nil {
 		fmt.Fprintf(stderr, "fenfu: --settle-at must be a time of day, HH:MM, not %q\n", settleAt)
+		return errUsage
+	}
+	ordinaryRate, err := fee.ParsePercent(ordinaryFee)
+	if err != nil {
+		fmt.Fprintf(stderr, "fenfu: --ordinary-fee: %v\n", err)
 		return errUsage
 	}
 	stopProfile, err := startCPUProfile(*cpuProfile)
@@ -87,6 +98,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	a.publicURL = strings.TrimRight(publicURL, "/")
 	a.merchantRate = *rate
+	a.pay.Fees.Ordinary = fee.Flat("ordinary", ordinaryRate)
 	a.settleAt = time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute
 	return a.serve(ctx, ln, stdout)
 }

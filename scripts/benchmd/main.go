@@ -91,11 +91,93 @@ func main() {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", n, cell("create"), cell("pay"), cell("query"), cell("payment"))
 	}
+	settlement(w)
 	fmt.Fprint(w, "\n## Micro-benchmarks\n\n`go test -run XXX -bench . -benchtime 1s ./scheme/ ./qr/ ./ledger/ ./pay/ ./notify/`\n\n```\n")
 	w.Write(micro)
 	fmt.Fprint(w, "```\n")
 	fmt.Fprint(w, narrative)
 }
+
+// settlement writes the settlement runs, benchmarks/results/settle/*.json,
+// smallest first.
+func settlement(w *os.File) {
+	files, _ := filepath.Glob("benchmarks/results/settle/*.json")
+	var runs []bench.SettleRun
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			fail(err)
+		}
+		var r bench.SettleRun
+		if err := json.Unmarshal(b, &r); err != nil {
+			fail(fmt.Errorf("%s: %w", f, err))
+		}
+		runs = append(runs, r)
+	}
+	if len(runs) == 0 {
+		return
+	}
+	sort.Slice(runs, func(i, j int) bool {
+		if runs[i].Engine != runs[j].Engine {
+			return runs[i].Engine > runs[j].Engine // sqlite first
+		}
+		if runs[i].Orders != runs[j].Orders {
+			return runs[i].Orders < runs[j].Orders
+		}
+		return runs[i].Merchants < runs[j].Merchants
+	})
+	fmt.Fprint(w, settleHeader)
+	fmt.Fprint(w, "| orders | merchants | store | batches s | orders/s | bills | bills s | process s | CPU s | peak RSS MiB | peak Go heap MiB | rerun s |\n")
+	fmt.Fprint(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range runs {
+		fmt.Fprintf(w, "| %d | %d | %s | %.1f | %.0f | %d | %.1f | %.1f | %.1f | %.0f | %.1f | %.2f |\n", r.Orders, r.Merchants, r.Engine,
+			r.Batches, float64(r.Orders)/r.Batches, r.Bills, r.BillTime, r.Seconds, r.CPU, float64(r.PeakRSS)/(1<<20),
+			float64(r.PeakHeap)/(1<<20), r.Rerun)
+	}
+	fmt.Fprint(w, settleNarrative)
+}
+
+const settleHeader = `
+## Settlement
+
+` + "`fenfu bench settle --orders N --merchants M`" + ` writes a business day of paid orders straight into a
+fresh core store (80 % credit-pay, 20 % ordinary, 10 % refunded in part the same day), then runs
+` + "`fenfu settle`" + ` over it as a child process and reads its wall time, CPU and peak RSS from the
+kernel; ` + "`fenfu settle`" + ` itself samples its Go heap every 50 ms. The run settles both channels'
+batches, then renders and stores each merchant's three trade bills of the day (both channels, and
+each apart). It then runs ` + "`fenfu settle`" + ` again, which must change nothing. The generated orders have
+no ledger postings behind them (the batch reads only the orders), so these stores do not prove.
+
+`
+
+const settleNarrative = `
+- **Memory follows the largest merchant-day, not the number of orders.** The batch works set by
+  set: each merchant's step marks the orders it takes with one UPDATE and sums them with two
+  aggregates, so no order passes through fenfu's memory. What does grow is one merchant's day: its
+  bills are built in memory, and its batch step's SQLite savepoint journal holds the pages that step
+  changes. 1,000,000 orders over 1,000 merchants (1,000 a merchant-day, as in the 100,000-order
+  run) peak at about the same RSS and Go heap as 100,000 orders over 100 merchants. The same
+  1,000,000 orders over 100 merchants (10,000 a merchant-day) peak higher.
+- **On PostgreSQL** the RSS is fenfu's alone: the pages are cached in the database server, whose
+  memory is not counted. Its CPU column is likewise fenfu's only.
+- **SQLite's page caches** (64 MiB per connection, a writer and up to four readers per store) make
+  most of the resident size. They are bounded by configuration.
+- **Time** is mostly SQLite reading and writing pages. Each merchant's orders are scattered over the
+  table, as real traffic leaves them, so once the store outgrows the cache each batch step and each
+  bill reads about a page per order.
+- **Bills.** Each merchant's three bills of the day are rendered from one read of its trades.
+  Reading once instead of three times took the 1,000,000-order run's bills from 282 s to about
+  100 s.
+- **Cost to the payment path.** Settlement added two indexes on orders that every payment
+  maintains, and copies a credit payment's fee onto its order. The payment runs above predate both.
+  An A/B run of the 30,000-payment SQLite/SM2 run, with this build and the build before alternating
+  on the same machine within minutes, measured 1,228 and 1,202 payments/s against 1,291 and 1,134.
+  Any cost is within the run-to-run noise. The machine was slower that hour than when the table's
+  runs were made, so those numbers are not comparable with the table.
+- **Partial indexes.** The first runs scanned the whole orders table for every settlement and every
+  bill, because SQLite uses a partial index only when the query repeats the index's WHERE terms.
+  Repeating them took a 100,000-order run from 17 s to 11 s.
+`
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "benchmd:", err)
@@ -105,7 +187,7 @@ func fail(err error) {
 const header = `# fenfu benchmarks
 
 This file is generated: ` + "`scripts/bench.sh`" + ` runs every configuration below and rewrites it
-(about five minutes). The raw results are in ` + "`benchmarks/results/*.json`" + `.
+(about twenty minutes, most of it the settlement of 1,000,000 orders). The raw results are in ` + "`benchmarks/results/*.json`" + `.
 
 ## Method
 
