@@ -381,3 +381,48 @@ func TestRunRefusesOpenDayAndBadInput(t *testing.T) {
 		t.Errorf("hold of a missing order: %v", err)
 	}
 }
+
+// TestExceptionSLA: an exception request is due 24 hours after it is
+// filed, shows as overdue after that while open, and is answered once.
+func TestExceptionSLA(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, db.SQLite, time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai), 2)
+	ids := &fenfu.RandomIDs{}
+	m := w.merchants[0]
+	if _, err := w.settle.FileException(ctx, ids, m.MchID, settle.NewException{OutTradeNo: "NO-SUCH-ORDER", Description: "x"}); fenfu.ErrorCode(err) != fenfu.OrderNotExist {
+		t.Fatalf("unknown order: %v", err)
+	}
+	if _, err := w.settle.FileException(ctx, ids, m.MchID, settle.NewException{SettleDate: "2026-11-26", Description: "x",
+		Attachment: make([]byte, settle.MaxAttachment+1), AttachmentName: "big.bin"}); fenfu.ErrorCode(err) != fenfu.ParamError {
+		t.Fatalf("oversized attachment: %v", err)
+	}
+	x, err := w.settle.FileException(ctx, ids, m.MchID, settle.NewException{SettleDate: "2026-11-26", Description: "Nothing arrived",
+		AttachmentName: "bank.csv", Attachment: []byte("date,amount\n2026-11-27,0.00\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Status != settle.ExceptionOpen || x.Overdue || !x.DueAt.Equal(x.CreatedAt.Add(24*time.Hour)) {
+		t.Fatalf("filed: %+v", x)
+	}
+	w.clock.Advance(24*time.Hour + time.Minute)
+	queue, err := w.settle.Exceptions(ctx, "")
+	if err != nil || len(queue) != 1 || !queue[0].Overdue || string(queue[0].Attachment) != "date,amount\n2026-11-27,0.00\n" {
+		t.Fatalf("staff queue: %+v %v", queue, err)
+	}
+	if _, err := w.settle.Exception(ctx, w.merchants[1].MchID, x.ID); fenfu.ErrorCode(err) != fenfu.ResourceNotExists {
+		t.Fatalf("another merchant's view: %v", err)
+	}
+	if _, err := w.settle.ResolveException(ctx, x.ID, settle.ExceptionRejected, "No settlement was due: no trades on 2026-11-26."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.settle.ResolveException(ctx, x.ID, settle.ExceptionResolved, "again"); fenfu.ErrorCode(err) != fenfu.InvalidRequest {
+		t.Fatalf("answered twice: %v", err)
+	}
+	mine, err := w.settle.Exceptions(ctx, m.MchID)
+	if err != nil || len(mine) != 1 || mine[0].Status != settle.ExceptionRejected || mine[0].Overdue || mine[0].Resolution == "" {
+		t.Fatalf("merchant's list: %+v %v", mine, err)
+	}
+	if queue, _ := w.settle.Exceptions(ctx, ""); len(queue) != 0 {
+		t.Fatalf("answered request still queued: %+v", queue)
+	}
+}

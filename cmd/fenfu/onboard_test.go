@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/onboard"
@@ -232,6 +233,43 @@ func testOnboardingOverHTTP(t *testing.T, engine db.Engine) {
 	}
 	if st := staff("GET", "/admin/merchants/"+shop.MchID+"/ab-report", "", nil, &ab); st != 200 {
 		t.Fatalf("ab report: %d", st)
+	}
+	// Settlement from the staff API: a discount, a batch run by hand,
+	// settlements, holds and the exception queue.
+	var disc map[string]any
+	if st := staff("POST", "/admin/merchants/"+shop.MchID+"/discount", "application/json", []byte(`{"discount_ppm":1000,"until":"2027-01-01T00:00:00+08:00"}`), &disc); st != 200 {
+		t.Fatalf("discount: %d", st)
+	}
+	if st := staff("POST", "/admin/merchants/"+shop.MchID+"/discount", "application/json", []byte(`{"discount_ppm":-5}`), nil); st != 400 {
+		t.Fatalf("negative discount: %d", st)
+	}
+	yesterday := time.Now().In(fenfu.Shanghai).AddDate(0, 0, -1).Format(time.DateOnly)
+	var runs []struct {
+		Channel string `json:"channel"`
+	}
+	if st := staff("POST", "/admin/settlements/run", "application/json", []byte(`{"date":"`+yesterday+`"}`), &runs); st != 200 || len(runs) != 2 {
+		t.Fatalf("settlement run: %d %+v", st, runs)
+	}
+	if st := staff("POST", "/admin/settlements/run", "application/json", []byte(`{"date":"tomorrow"}`), nil); st != 400 {
+		t.Fatalf("settlement run of a bad date: %d", st)
+	}
+	var list struct {
+		Total int `json:"total_count"`
+	}
+	if st := staff("GET", "/admin/settlements?from="+yesterday, "", nil, &list); st != 200 {
+		t.Fatalf("settlements: %d", st)
+	}
+	var queue struct {
+		Open, Overdue int
+	}
+	if st := staff("GET", "/admin/settlement-exceptions", "", nil, &queue); st != 200 || queue.Open != 0 {
+		t.Fatalf("exception queue: %d %+v", st, queue)
+	}
+	if st := staff("POST", "/admin/orders/nope/hold", "application/json", []byte(`{"reason":"test"}`), nil); st != 404 {
+		t.Fatalf("hold of a missing order: %d", st)
+	}
+	if st := staff("POST", "/admin/settlement-exceptions/nope/resolve", "application/json", []byte(`{"status":"RESOLVED","resolution":"x"}`), nil); st != 404 {
+		t.Fatalf("resolving a missing exception: %d", st)
 	}
 	if out, err := in.cli("verify"); err != nil {
 		t.Fatalf("verify: %v %s", err, out)
