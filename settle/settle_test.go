@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -242,6 +243,31 @@ func testMonth(t *testing.T, engine db.Engine) {
 	}
 	if _, err := w.settle.Verify(ctx); err == nil {
 		t.Fatal("verify passed a tampered settlement")
+	}
+	if _, err := w.core.Exec(ctx, `UPDATE settlements SET net = net - 1 WHERE id = (SELECT MIN(id) FROM settlements)`); err != nil {
+		t.Fatal(err)
+	}
+	// ... a posting that moved another amount ...
+	if _, err := w.credit.Exec(ctx, `UPDATE ledger_entries SET amount = amount + 1 WHERE account LIKE 'merchant_pending:%'
+		AND txn_id = (SELECT MIN(id) FROM ledger_txns WHERE kind = 'settlement')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.settle.Verify(ctx); err == nil || !strings.Contains(err.Error(), "without its posting") {
+		t.Fatalf("verify of a tampered posting: %v", err)
+	}
+	if _, err := w.credit.Exec(ctx, `UPDATE ledger_entries SET amount = amount - 1 WHERE account LIKE 'merchant_pending:%'
+		AND txn_id = (SELECT MIN(id) FROM ledger_txns WHERE kind = 'settlement')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.settle.Verify(ctx); err != nil {
+		t.Fatalf("verify after restoring: %v", err)
+	}
+	// ... and an order slipped out of its settlement.
+	if _, err := w.core.Exec(ctx, `UPDATE orders SET settlement_id = '' WHERE id = (SELECT MIN(id) FROM orders WHERE settlement_id <> '')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.settle.Verify(ctx); err == nil {
+		t.Fatal("verify passed a settlement missing one of its orders")
 	}
 }
 

@@ -6,88 +6,154 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ledger"
 )
 
 // Verify proves the settlements: each records exactly the orders and
 // refunds that carry its id, with the net they imply; each settled one
 // with a net has its transaction in its channel's books, moving that net
-// from the merchant's pending settlement to its settlement account; and no
-// order or refund names a settlement that does not exist. It returns the
-// number of settlements and the first problem as a *ledger.Problem.
+// from the merchant's pending settlement to its settlement account; every
+// settlement transaction in the books has its record; and no order or
+// refund names a settlement that does not exist. It streams, so its memory
+// does not grow with the settlements. It returns how many there are, and
+// the first problem as a *ledger.Problem.
 func (s *Service) Verify(ctx context.Context) (int, error) {
 	bad := func(store, what, detail string) error {
 		return &ledger.Problem{Store: store, What: what, Detail: detail}
 	}
-	list, err := s.List(ctx, Filter{})
-	if err != nil {
-		return 0, err
-	}
-	for _, x := range list {
-		var n, r int
-		var amount, fees, ramount, rfees int64
-		if err := s.Core.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(fee), 0) FROM orders
-			WHERE settlement_id = $1 AND settlement_id <> ''`, x.ID).Scan(&n, &amount, &fees); err != nil {
-			return 0, err
-		}
-		if err := s.Core.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0) FROM refunds
-			WHERE settlement_id = $1 AND settlement_id <> ''`, x.ID).Scan(&r, &ramount, &rfees); err != nil {
-			return 0, err
-		}
-		if n != x.Payments || amount != x.PaymentAmount || fees != x.PaymentFees || r != x.Refunds ||
-			ramount != x.RefundAmount || rfees != x.RefundFees || x.Net != (amount-fees)-(ramount-rfees) {
-			return 0, bad(s.Core.Name, "settlement differs from the orders and refunds it took", x.ID)
-		}
-		channel, _ := ParseChannel(x.Channel)
-		books := s.money(channel)
-		var posted int64
-		err := books.QueryRowContext(ctx, `SELECT amount FROM ledger_entries WHERE txn_id = $1 AND account = $2`,
-			ledger.TxnID("settlement", x.ID), string(ledger.AccountOf(ledger.MerchantPending, x.MchID))).Scan(&posted)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			posted = 0
-		case err != nil:
-			return 0, err
-		}
-		switch {
-		case x.State == Settled && posted != x.Net:
-			return 0, bad(books.Name, "settled settlement without its posting", fmt.Sprintf("%s: net %d, posted %d", x.ID, x.Net, posted))
-		case x.State == Pending && posted != 0 && posted != x.Net:
-			return 0, bad(books.Name, "pending settlement posted with another amount", x.ID)
-		}
-	}
-	for _, q := range []string{
-		`SELECT o.settlement_id FROM orders o WHERE o.settlement_id <> ''
-			AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.id = o.settlement_id) LIMIT 1`,
-		`SELECT r.settlement_id FROM refunds r WHERE r.settlement_id <> ''
-			AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.id = r.settlement_id) LIMIT 1`,
-	} {
+	first := func(d *db.DB, q string) (string, error) {
 		var id string
-		err := s.Core.QueryRowContext(ctx, q).Scan(&id)
-		if err == nil {
-			return 0, bad(s.Core.Name, "order or refund names a missing settlement", id)
+		err := d.QueryRowContext(ctx, q).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, err
+		return id, err
+	}
+	for _, c := range []struct{ what, q string }{
+		{"settlement differs from the orders and refunds it took", `SELECT s.id FROM settlements s
+			LEFT JOIN (SELECT settlement_id, COUNT(*) AS n, SUM(total) AS amount, SUM(fee) AS fee FROM orders
+			  WHERE settlement_id <> '' GROUP BY settlement_id) o ON o.settlement_id = s.id
+			LEFT JOIN (SELECT settlement_id, COUNT(*) AS n, SUM(amount) AS amount, SUM(fee) AS fee FROM refunds
+			  WHERE settlement_id <> '' GROUP BY settlement_id) r ON r.settlement_id = s.id
+			WHERE s.payments <> COALESCE(o.n, 0) OR s.payment_amount <> COALESCE(o.amount, 0) OR s.payment_fees <> COALESCE(o.fee, 0)
+			   OR s.refunds <> COALESCE(r.n, 0) OR s.refund_amount <> COALESCE(r.amount, 0) OR s.refund_fees <> COALESCE(r.fee, 0)
+			   OR s.net <> (s.payment_amount - s.payment_fees) - (s.refund_amount - s.refund_fees)
+			ORDER BY s.id LIMIT 1`},
+		{"order names a missing settlement", `SELECT o.settlement_id FROM orders o WHERE o.settlement_id <> ''
+			AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.id = o.settlement_id) LIMIT 1`},
+		{"refund names a missing settlement", `SELECT r.settlement_id FROM refunds r WHERE r.settlement_id <> ''
+			AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.id = r.settlement_id) LIMIT 1`},
+		{"settlement took an order or refund of another channel or merchant", `SELECT s.id FROM settlements s
+			WHERE EXISTS (SELECT 1 FROM orders o WHERE o.settlement_id = s.id AND o.settlement_id <> ''
+			  AND (o.channel <> s.channel OR o.mchid <> s.mchid))
+			OR EXISTS (SELECT 1 FROM refunds r WHERE r.settlement_id = s.id AND r.settlement_id <> ''
+			  AND (r.channel <> s.channel OR r.mchid <> s.mchid)) ORDER BY s.id LIMIT 1`},
+	} {
+		id, err := first(s.Core, c.q)
+		if err != nil {
+			return 0, fmt.Errorf("settle: verify: %w", err)
+		}
+		if id != "" {
+			return 0, bad(s.Core.Name, c.what, id)
 		}
 	}
-	// Every settlement transaction in either store's books has its record,
-	// of that store's channel.
-	known := make(map[string]string, len(list))
-	for _, x := range list {
-		known[x.ID], _ = ParseChannel(x.Channel)
-	}
+	total := 0
 	for _, ch := range Channels {
-		d := s.money(ch)
-		refs, err := d.Strings(ctx, `SELECT ref FROM ledger_txns WHERE kind = 'settlement' ORDER BY ref`)
+		n, err := s.verifyPostings(ctx, ch)
 		if err != nil {
 			return 0, err
 		}
-		for _, ref := range refs {
-			if known[ref] != ch {
-				return 0, bad(d.Name, "settlement posting without its settlement", ref)
+		total += n
+	}
+	return total, nil
+}
+
+// verifyPostings merges a channel's settlements, in id order, with the
+// settlement transactions of its books, in ref order.
+func (s *Service) verifyPostings(ctx context.Context, channel string) (int, error) {
+	books := s.money(channel)
+	bad := func(what, detail string) error { return &ledger.Problem{Store: books.Name, What: what, Detail: detail} }
+	// Both sides in byte order, which Go's string comparison agrees with.
+	recs, err := s.Core.QueryContext(ctx, `SELECT id, mchid, net, state FROM settlements WHERE channel = $1 ORDER BY `+
+		byteOrder(s.Core, "id"), channel)
+	if err != nil {
+		return 0, err
+	}
+	defer recs.Close()
+	// The books hold settlements of this channel only, except when both
+	// channels share a store; then the other channel's are skipped.
+	posts, err := books.QueryContext(ctx, `SELECT t.ref, e.account, e.amount FROM ledger_txns t
+		JOIN ledger_entries e ON e.txn_id = t.id
+		WHERE t.kind = 'settlement' AND e.account LIKE 'merchant_pending:%' AND t.ref LIKE $1 ORDER BY `+byteOrder(books, "t.ref"),
+		"%-"+channel+"-%")
+	if err != nil {
+		return 0, err
+	}
+	defer posts.Close()
+	type post struct {
+		ref, account string
+		amount       int64
+	}
+	var p *post
+	next := func() error {
+		p = nil
+		if posts.Next() {
+			var x post
+			if err := posts.Scan(&x.ref, &x.account, &x.amount); err != nil {
+				return err
+			}
+			p = &x
+		}
+		return posts.Err()
+	}
+	if err := next(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for recs.Next() {
+		var id, mchid, state string
+		var net int64
+		if err := recs.Scan(&id, &mchid, &net, &state); err != nil {
+			return 0, err
+		}
+		n++
+		if p != nil && p.ref < id {
+			return 0, bad("settlement posting without its settlement", p.ref)
+		}
+		var posted int64
+		if p != nil && p.ref == id {
+			if p.account != string(ledger.AccountOf(ledger.MerchantPending, mchid)) {
+				return 0, bad("settlement posted to another merchant", id)
+			}
+			// Pending settlement is credit-normal: moving the net out of it
+			// debits it.
+			posted = p.amount
+			if err := next(); err != nil {
+				return 0, err
 			}
 		}
+		switch {
+		case state == Settled && posted != net:
+			return 0, bad("settled settlement without its posting", fmt.Sprintf("%s: net %d, posted %d", id, net, posted))
+		case state == Pending && posted != 0 && posted != net:
+			return 0, bad("pending settlement posted with another amount", id)
+		}
 	}
-	return len(list), nil
+	if err := recs.Err(); err != nil {
+		return 0, err
+	}
+	if p != nil {
+		return 0, bad("settlement posting without its settlement", p.ref)
+	}
+	return n, nil
+}
+
+// byteOrder sorts a text column by its bytes: SQLite does by default,
+// PostgreSQL only under the C collation.
+func byteOrder(d *db.DB, col string) string {
+	if d.Engine == db.Postgres {
+		return col + ` COLLATE "C"`
+	}
+	return col
 }
