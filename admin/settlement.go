@@ -40,7 +40,18 @@ func (a *API) discount(ctx context.Context, c *call) (any, error) {
 // settlements lists settlements: ?mchid=&from=&to=&state=.
 func (a *API) settlements(ctx context.Context, c *call) (any, error) {
 	q := c.URL.Query()
-	list, err := a.Settle.List(ctx, settle.Filter{MchID: q.Get("mchid"), From: q.Get("from"), To: q.Get("to"), State: q.Get("state")})
+	for _, name := range []string{"from", "to"} {
+		if v := q.Get(name); v != "" {
+			if _, err := settle.Day(v); err != nil {
+				return nil, fenfu.FieldError(name, "%s must be a date, YYYY-MM-DD", name)
+			}
+		}
+	}
+	state := q.Get("state")
+	if state != "" && state != settle.Pending && state != settle.Settled {
+		return nil, fenfu.FieldError("state", "state must be PENDING or SETTLED")
+	}
+	list, err := a.Settle.List(ctx, settle.Filter{MchID: q.Get("mchid"), From: q.Get("from"), To: q.Get("to"), State: state})
 	if err != nil {
 		return nil, err
 	}

@@ -7,11 +7,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 	"unicode/utf8"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/seal"
 )
 
 // ExceptionSLA is how long the platform has to answer a settlement
@@ -98,15 +100,24 @@ func (s *Service) FileException(ctx context.Context, ids fenfu.IDs, mchid string
 		sum := sha256.Sum256(in.Attachment)
 		x.AttachmentSHA256 = hex.EncodeToString(sum[:])
 	}
+	att := base64.StdEncoding.EncodeToString(x.Attachment)
+	if s.Sealer != nil && len(x.Attachment) > 0 {
+		var err error
+		if att, err = s.Sealer.Seal(att, attachmentContext(x.ID)); err != nil {
+			return Exception{}, fenfu.Internal(err)
+		}
+	}
 	_, err := s.Core.Exec(ctx, `INSERT INTO settlement_exceptions (id, mchid, settle_date, out_trade_no, description, attachment_name,
 		attachment, attachment_sha256, status, created_at, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		x.ID, mchid, x.SettleDate, x.OutTradeNo, x.Description, x.AttachmentName, base64.StdEncoding.EncodeToString(x.Attachment),
+		x.ID, mchid, x.SettleDate, x.OutTradeNo, x.Description, x.AttachmentName, att,
 		x.AttachmentSHA256, x.Status, db.Micros(x.CreatedAt), db.Micros(x.DueAt))
 	if err != nil {
 		return Exception{}, fenfu.Internal(err)
 	}
 	return s.Exception(ctx, mchid, x.ID)
 }
+
+func attachmentContext(id string) string { return "settlement_exceptions.attachment:" + id }
 
 const exceptionCols = `id, mchid, settle_date, out_trade_no, description, attachment_name, attachment, attachment_sha256, status,
 	resolution, created_at, due_at, resolved_at`
@@ -118,6 +129,16 @@ func (s *Service) scanException(row interface{ Scan(...any) error }) (Exception,
 	if err := row.Scan(&x.ID, &x.MchID, &x.SettleDate, &x.OutTradeNo, &x.Description, &x.AttachmentName, &att,
 		&x.AttachmentSHA256, &x.Status, &x.Resolution, &created, &due, &resolved); err != nil {
 		return x, err
+	}
+	if seal.Sealed(att) {
+		if s.Sealer == nil {
+			return x, fmt.Errorf("settle: exception %s: attachment is sealed and no sealer is set", x.ID)
+		}
+		pt, err := s.Sealer.Open(att, attachmentContext(x.ID))
+		if err != nil {
+			return x, err
+		}
+		att = pt
 	}
 	x.Attachment, _ = base64.StdEncoding.DecodeString(att)
 	x.CreatedAt, x.DueAt = db.Time(created), db.Time(due)

@@ -30,6 +30,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/seal"
 )
 
 // Channels, as orders name them.
@@ -84,6 +85,10 @@ type Service struct {
 	Log   *slog.Logger
 	// Progress, if set, is called after each merchant of a batch.
 	Progress func(Progress)
+	// Sealer encrypts exception requests' attachments at rest (the
+	// merchants' transaction records); nil stores them in the clear, for
+	// tests only.
+	Sealer *seal.Sealer
 	// AfterMerchant, if set, runs after each merchant's settlement is
 	// recorded and before it is posted; tests use it to crash a batch.
 	AfterMerchant func(mchid string) error

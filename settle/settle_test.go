@@ -18,6 +18,7 @@ import (
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/seal"
 	"github.com/fenfu/fenfu/settle"
 )
 
@@ -415,6 +416,10 @@ func TestExceptionSLA(t *testing.T) {
 	w := newWorld(t, db.SQLite, time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai), 2)
 	ids := &fenfu.RandomIDs{}
 	m := w.merchants[0]
+	var err error
+	if w.settle.Sealer, err = seal.New([]byte("0123456789abcdef")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.settle.FileException(ctx, ids, m.MchID, settle.NewException{OutTradeNo: "NO-SUCH-ORDER", Description: "x"}); fenfu.ErrorCode(err) != fenfu.OrderNotExist {
 		t.Fatalf("unknown order: %v", err)
 	}
@@ -426,6 +431,14 @@ func TestExceptionSLA(t *testing.T) {
 		AttachmentName: "bank.csv", Attachment: []byte("date,amount\n2026-11-27,0.00\n")})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The attachment is sealed at rest.
+	var stored string
+	if err := w.core.QueryRowContext(ctx, `SELECT attachment FROM settlement_exceptions WHERE id = $1`, x.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !seal.Sealed(stored) || strings.Contains(stored, "ZGF0ZS") {
+		t.Fatalf("attachment stored as %q", stored)
 	}
 	if x.Status != settle.ExceptionOpen || x.Overdue || !x.DueAt.Equal(x.CreatedAt.Add(24*time.Hour)) {
 		t.Fatalf("filed: %+v", x)
