@@ -14,6 +14,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
@@ -50,6 +51,8 @@ type app struct {
 	// settleAt is when, after midnight in Asia/Shanghai, serve settles the
 	// day before.
 	settleAt time.Duration
+	// metrics is serve's registry; nil outside serve.
+	metrics *metrics.Registry
 }
 
 // open opens and migrates both stores and builds the services.

@@ -153,7 +153,11 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		Nonces: nonces, Limits: limits, Onboard: a.onboard, Recorder: sandbox.NewRecorder(a.core, a.ids, a.log),
 		PublicURL: func() string { return a.publicURL }, Bills: a.bills, Settle: a.settle}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Token: a.keys.AdminToken, Log: a.log}
-	handler := server.New(server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: metrics.New(), Log: a.log, Health: a.health})
+	a.metrics = metrics.New()
+	a.metrics.Help("fenfu_settlement_batches_total", "Settlement batches run by this node, by channel and result.")
+	a.metrics.Help("fenfu_settlement_orders_total", "Orders settled by this node's batches, by channel.")
+	a.metrics.Help("fenfu_settlement_batch_seconds", "Time a settlement batch took on this node.")
+	handler := server.New(server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: a.metrics, Log: a.log, Health: a.health})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -64,6 +64,16 @@ func (a *app) settleDue(ctx context.Context) {
 	if fenfu.ErrorCode(err) == fenfu.BatchRunning {
 		return // another node has it
 	}
+	if a.metrics != nil {
+		for _, r := range results {
+			a.metrics.Add("fenfu_settlement_batches_total", 1, "channel", r.Channel, "result", "done")
+			a.metrics.Add("fenfu_settlement_orders_total", int64(r.Payments), "channel", r.Channel)
+			a.metrics.Observe("fenfu_settlement_batch_seconds", r.Elapsed, "channel", r.Channel)
+		}
+		if err != nil {
+			a.metrics.Add("fenfu_settlement_batches_total", 1, "channel", "", "result", "failed")
+		}
+	}
 	if err != nil {
 		a.log.Error("settlement batch failed; it resumes at the next check", "date", date, "error", err)
 		return

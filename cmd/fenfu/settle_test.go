@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/metrics"
 )
 
 // TestSettleAndReconcileCLI: `fenfu settle` settles a past day once and
@@ -78,6 +79,7 @@ func TestSettleSchedule(t *testing.T) {
 	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 2, 59, 0, 0, fenfu.Shanghai))
 	a.clock, a.settle.Clock, a.bills.Clock = clock, clock, clock
 	a.settleAt = 3 * time.Hour
+	a.metrics = metrics.New()
 	a.settleDue(ctx)
 	if b, _ := a.settle.Batches(ctx, "2026-11-26"); len(b) != 0 {
 		t.Fatalf("batches ran before the settlement time: %+v", b)
@@ -87,6 +89,18 @@ func TestSettleSchedule(t *testing.T) {
 	b, err := a.settle.Batches(ctx, "2026-11-26")
 	if err != nil || len(b) != 2 || b[0].State != "DONE" || b[1].State != "DONE" {
 		t.Fatalf("batches after the settlement time: %+v %v", b, err)
+	}
+	var out strings.Builder
+	a.metrics.Write(&out)
+	if !strings.Contains(out.String(), `fenfu_settlement_batches_total{channel="credit",result="done"} 1`) {
+		t.Errorf("metrics:\n%s", out.String())
+	}
+	// The next check finds the day done and runs nothing.
+	a.settleDue(ctx)
+	out.Reset()
+	a.metrics.Write(&out)
+	if !strings.Contains(out.String(), `fenfu_settlement_batches_total{channel="credit",result="done"} 1`) {
+		t.Errorf("metrics after a second check:\n%s", out.String())
 	}
 }
 
