@@ -654,3 +654,43 @@ func TestOrdinaryFeeSetting(t *testing.T) {
 	}
 	e.verify(t)
 }
+
+// TestBackfillFees: credit orders and refunds written before orders
+// carried their fee get it from the credit store, once.
+func TestBackfillFees(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine)
+			c := e.consumer(t, 1_000_000, 0)
+			o := e.order(t, "BACKFILL-1", 33333)
+			if _, err := e.pay.Pay(ctx, o.Token, c, pay.ChannelCredit); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: "BACKFILL-1", OutRefundNo: "BACKFILL-R1",
+				Refund: 11111, Total: 33333}); err != nil {
+				t.Fatal(err)
+			}
+			// As a store from before the change left them.
+			if _, err := e.pay.Core.Exec(ctx, `UPDATE orders SET fee = 0, fee_rate = 0, fee_tier = ''`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.pay.Core.Exec(ctx, `UPDATE refunds SET fee = 0`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.pay.Core.Exec(ctx, `DELETE FROM backfills`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.pay.Verify(ctx); err == nil {
+				t.Fatal("verify passed orders without their fees")
+			}
+			if n, err := e.pay.Backfill(ctx); err != nil || n != 2 {
+				t.Fatalf("backfill changed %d: %v", n, err)
+			}
+			e.verify(t)
+			if n, err := e.pay.Backfill(ctx); err != nil || n != 0 {
+				t.Fatalf("second backfill changed %d: %v", n, err)
+			}
+		})
+	}
+}

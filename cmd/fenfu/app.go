@@ -91,6 +91,12 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		IDs: a.ids, Clock: a.clock, Log: log}
 	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core},
 		IDs: a.ids, Clock: a.clock, Merchants: a.merchants, Sealer: a.merchants.Sealer}
+	if n, err := a.pay.Backfill(ctx); err != nil {
+		a.close()
+		return nil, fmt.Errorf("backfill: %w", err)
+	} else if n > 0 {
+		log.Info("backfilled", "rows", n)
+	}
 	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer}
 	a.bills = &bill.Service{Core: a.core, Credit: a.credit, Clock: a.clock, BankType: wxpay.BankType,
 		OpenID: func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }}
