@@ -51,6 +51,8 @@ type app struct {
 	// settleAt is when, after midnight in Asia/Shanghai, serve settles the
 	// day before.
 	settleAt time.Duration
+	// notifyPrivate lets notifications reach private addresses.
+	notifyPrivate bool
 	// metrics is serve's registry; nil outside serve.
 	metrics *metrics.Registry
 }

@@ -33,7 +33,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	rate := fs.Float64("rate", 0, "start payments at this fixed rate per second instead (open loop)")
 	keyType := fs.String("key", "rsa", "merchant and platform key: rsa or sm2")
 	mode := fs.String("server", "spawn", "spawn: run `fenfu serve` as a child process and measure it; inprocess: run it in this process")
-	target := fs.String("url", "", "drive a server already running at this URL on the same stores, instead of starting one")
+	target := fs.String("url", "", "drive a server already running at this URL on the same stores, instead of starting one (serve it with --notify-private: the notify_url is this generator's local sink)")
 	serverPID := fs.Int("server-pid", 0, "with --url: the server's process id, to measure its CPU and memory")
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
 	label := fs.String("label", "", "a name for this run in the report")
@@ -117,6 +117,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		base = "http://" + ln.Addr().String()
 		a.publicURL = base
+		a.notifyPrivate = true // the merchants' notify_url is the local sink
 		sctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- a.serve(sctx, ln, io.Discard) }()
@@ -256,7 +257,8 @@ func spawnServer(ctx context.Context, cfg Config, profile string, stderr io.Writ
 	if err != nil {
 		return "", 0, nil, err
 	}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn", "--data-dir", cfg.DataDir,
+	// The merchants' notify_url is the generator's local sink.
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn", "--notify-private", "--data-dir", cfg.DataDir,
 		"--core-db", cfg.CoreDB, "--credit-db", cfg.CreditDB, "--sqlite-synchronous", cfg.Synchronous}
 	if profile != "" {
 		args = append(args, "--cpuprofile", profile)

@@ -49,7 +49,7 @@ func startServer(t *testing.T, engine db.Engine) *instance {
 	done := make(chan error, 1)
 	var stderr bytes.Buffer
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, nil, pw, &stderr)
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--notify-private"}, args...), func(string) string { return "" }, nil, pw, &stderr)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -415,7 +415,18 @@ func testOfficialSDK(t *testing.T, engine db.Engine) {
 		} `json:"scenarios"`
 	}
 	passed := map[string]bool{}
-	for i := 0; i < 40 && !passed["refund_query"]; i++ {
+	want := []string{"create_order", "credit_payment_success", "credit_line_short", "close_order", "partial_refund",
+		"refund_query", "error_answer"}
+	all := func() bool {
+		for _, name := range want {
+			if !passed[name] {
+				return false
+			}
+		}
+		return true
+	}
+	// Calls are recorded in batches, in no promised order: wait for all.
+	for i := 0; i < 100 && !all(); i++ {
 		time.Sleep(100 * time.Millisecond) // calls are recorded in batches
 		res, err := client.Get(ctx, "https://api.mch.weixin.qq.com/v3/fenfu/sandbox/report")
 		if err != nil {
@@ -426,8 +437,7 @@ func testOfficialSDK(t *testing.T, engine db.Engine) {
 			passed[s.Name] = s.Passed
 		}
 	}
-	for _, name := range []string{"create_order", "credit_payment_success", "credit_line_short", "close_order", "partial_refund",
-		"refund_query", "error_answer"} {
+	for _, name := range want {
 		if !passed[name] {
 			t.Errorf("sandbox report: %s not passed (%+v)", name, rep)
 		}

@@ -59,6 +59,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		ordinaryFee = fee.Ordinary[0].Combined().Percent()
 	}
 	fs.StringVar(&ordinaryFee, "ordinary-fee", ordinaryFee, "fee rate of ordinary (balance) payments, e.g. 0.38% (or $FENFU_ORDINARY_FEE)")
+	notifyPrivate := getenv("FENFU_NOTIFY_PRIVATE") == "1"
+	fs.BoolVar(&notifyPrivate, "notify-private", notifyPrivate,
+		"also deliver notifications to private, loopback and link-local addresses (development and on-premise merchants; or $FENFU_NOTIFY_PRIVATE=1)")
 	rate := fs.Float64("merchant-rate", 5000, "requests per second each merchant may make, on average, per node (0: unlimited)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := cfg.parse(fs, args, stderr); err != nil {
@@ -98,6 +101,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	a.publicURL = strings.TrimRight(publicURL, "/")
 	a.merchantRate = *rate
+	a.notifyPrivate = notifyPrivate
 	a.pay.Fees.Ordinary = fee.Flat("ordinary", ordinaryRate)
 	a.settleAt = time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute
 	return a.serve(ctx, ln, stdout)
@@ -210,6 +214,16 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	return err
 }
 
+// notifyDialer dials merchants' notify_url hosts: public addresses only,
+// unless the server allows private ones (--notify-private).
+func (a *app) notifyDialer() *net.Dialer {
+	d := &net.Dialer{Timeout: notify.DeliveryTimeout, KeepAlive: 30 * time.Second}
+	if !a.notifyPrivate {
+		d.Control = notify.PublicOnly
+	}
+	return d
+}
+
 // notifier is the payment-notification worker of this server.
 func (a *app) notifier(api *wxpay.API) *notify.Worker {
 	return &notify.Worker{DB: a.core, Keys: a.keys, Merchants: a.merchants, Render: api.RenderNotification,
@@ -220,7 +234,8 @@ func (a *app) notifier(api *wxpay.API) *notify.Worker {
 			// Go's default of two would make most notifications open a new
 			// connection (and, to an HTTPS notify_url, a new TLS handshake).
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConns: 256, MaxIdleConnsPerHost: 32,
-				IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: notify.DeliveryTimeout, ForceAttemptHTTP2: true},
+				IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: notify.DeliveryTimeout, ForceAttemptHTTP2: true,
+				DialContext: a.notifyDialer().DialContext},
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse // a notify_url that redirects is not followed
 			}}}

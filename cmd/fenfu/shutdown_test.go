@@ -50,7 +50,7 @@ func testGracefulShutdown(t *testing.T, engine db.Engine) {
 	out := &lineWriter{ch: make(chan string, 4)}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, in.args...), func(string) string { return "" }, nil, out, io.Discard)
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--notify-private"}, in.args...), func(string) string { return "" }, nil, out, io.Discard)
 	}()
 	base := regexp.MustCompile(`serving on (http://\S+)`).FindStringSubmatch(<-out.ch)[1]
 	in.base = base
