@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +26,15 @@ import (
 // openQuiet opens the app for a one-shot command, logging warnings only.
 func openQuiet(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 	return open(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
+// open parses a command's flags into c and opens the stores: the start of
+// every command that works on them.
+func (c *Config) open(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer) (*app, error) {
+	if err := c.parse(fs, args, stderr); err != nil {
+		return nil, err
+	}
+	return openQuiet(ctx, *c, stderr)
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -414,10 +424,7 @@ var testConsumers = []struct {
 func cmdSandboxConsumers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig(getenv)
 	fs := cfg.flags("sandbox consumers", stderr)
-	if err := cfg.parse(fs, args, stderr); err != nil {
-		return err
-	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := cfg.open(ctx, fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -475,10 +482,7 @@ func cmdSandboxReport(ctx context.Context, args []string, getenv func(string) st
 func cmdRescreen(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig(getenv)
 	fs := cfg.flags("onboard rescreen", stderr)
-	if err := cfg.parse(fs, args, stderr); err != nil {
-		return err
-	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := cfg.open(ctx, fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -570,10 +574,7 @@ func cmdSandboxPay(ctx context.Context, args []string, getenv func(string) strin
 func cmdVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig(getenv)
 	fs := cfg.flags("verify", stderr)
-	if err := cfg.parse(fs, args, stderr); err != nil {
-		return err
-	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := cfg.open(ctx, fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -594,10 +595,7 @@ func cmdVerify(ctx context.Context, args []string, getenv func(string) string, s
 func cmdRecover(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := DefaultConfig(getenv)
 	fs := cfg.flags("recover", stderr)
-	if err := cfg.parse(fs, args, stderr); err != nil {
-		return err
-	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := cfg.open(ctx, fs, args, stderr)
 	if err != nil {
 		return err
 	}

@@ -232,10 +232,7 @@ func cmdSettleList(ctx context.Context, args []string, getenv func(string) strin
 	fs.StringVar(&f.MchID, "mchid", "", "only this merchant")
 	fs.StringVar(&f.From, "from", "", "first business day, YYYY-MM-DD")
 	fs.StringVar(&f.To, "to", "", "last business day, YYYY-MM-DD")
-	if err := cfg.parse(fs, args, stderr); err != nil {
-		return err
-	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := cfg.open(ctx, fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -253,10 +250,7 @@ func cmdHold(ctx context.Context, verb string, args []string, getenv func(string
 	order := fs.String("order", "", "the order (transaction_id)")
 	hours := fs.Int("hours", int(settle.DefaultHold/time.Hour), "with hold: hours to hold the payment out of settlement")
 	reason := fs.String("reason", "", "with hold: why")
-	if err := cfg.parse(fs, args, stderr); err != nil {
-		return err
-	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := cfg.open(ctx, fs, args, stderr)
 	if err != nil {
 		return err
 	}
