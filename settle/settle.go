@@ -317,6 +317,16 @@ func (s *Service) settleMerchant(ctx context.Context, date, channel, mchid strin
 		if err := s.fence(ctx, nil, tx, date, channel, `done = $5`, n); err != nil {
 			return err
 		}
+		// A merchant an interrupted run already settled stays as it was:
+		// what became due since (a hold released, a refund finished) waits
+		// for the next day's batch.
+		var one int
+		switch err := tx.QueryRowContext(ctx, `SELECT 1 FROM settlements WHERE id = $1`, id).Scan(&one); {
+		case err == nil:
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE orders SET settlement_id = $1
 			WHERE mchid = $2 AND channel = $3 AND settlement_id = '' AND state IN ('SUCCESS', 'REFUND')
 			AND paid_at < $4 AND hold_until < $4`, id, mchid, channel, end)

@@ -465,3 +465,63 @@ func TestExceptionSLA(t *testing.T) {
 		t.Fatalf("answered request still queued: %+v", queue)
 	}
 }
+
+// TestResumeAfterNewlyDueItems: what becomes due between a crash and the
+// resumed run (a released hold) never makes the resumed run settle a
+// merchant twice; the merchant settled before the crash gets it the next
+// day.
+func TestResumeAfterNewlyDueItems(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			day := time.Date(2026, 11, 20, 0, 0, 0, 0, fenfu.Shanghai)
+			w := newWorld(t, engine, day.Add(10*time.Hour), 2)
+			var held []pay.Order
+			for i, m := range w.merchants {
+				for j := range 2 {
+					o, err := w.pay.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "x",
+						OutTradeNo: fmt.Sprintf("RES-%d-%d", i, j), NotifyURL: "https://shop.example/n", Total: 10000})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if o, err = w.pay.Pay(ctx, o.Token, w.consumers[0], pay.ChannelCredit); err != nil {
+						t.Fatal(err)
+					}
+					if j == 1 {
+						if err := w.settle.Hold(ctx, o.ID, o.PaidAt.Add(settle.DefaultHold), "risk"); err != nil {
+							t.Fatal(err)
+						}
+						held = append(held, o)
+					}
+				}
+			}
+			w.clock.Set(day.Add(27 * time.Hour))
+			crash := errors.New("crash")
+			a := w.settler("node-a")
+			a.AfterMerchant = func(string) error { return crash }
+			if _, err := a.RunChannel(ctx, "2026-11-20", settle.Credit); !errors.Is(err, crash) {
+				t.Fatalf("crash run: %v", err)
+			}
+			for _, o := range held {
+				if err := w.settle.Release(ctx, o.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r, err := w.settler("node-a").RunChannel(ctx, "2026-11-20", settle.Credit)
+			if err != nil {
+				t.Fatalf("resume: %v", err)
+			}
+			if r.Resumed != 1 || r.Merchants != 1 || r.Payments != 2 {
+				t.Fatalf("resume: %+v", r)
+			}
+			w.clock.Set(day.Add(51 * time.Hour))
+			r, err = w.settle.RunChannel(ctx, "2026-11-21", settle.Credit)
+			if err != nil || r.Payments != 1 {
+				t.Fatalf("next day: %+v %v", r, err)
+			}
+			if n, err := w.settle.Verify(ctx); err != nil || n != 3 {
+				t.Fatalf("verify: %d %v", n, err)
+			}
+		})
+	}
+}
