@@ -51,6 +51,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/merchants/{mchid}/discount", a.staff(a.discount))
 	mux.Handle("GET /admin/settlements", a.staff(a.settlements))
 	mux.Handle("POST /admin/settlements/run", a.staff(a.runSettlement))
+	mux.Handle("GET /admin/settlements/batches", a.staff(a.batchStatus))
 	mux.Handle("POST /admin/orders/{id}/hold", a.staff(a.hold))
 	mux.Handle("POST /admin/orders/{id}/release", a.staff(a.release))
 	mux.Handle("GET /admin/settlement-exceptions", a.staff(a.exceptions))

@@ -58,7 +58,10 @@ func (a *API) settlements(ctx context.Context, c *call) (any, error) {
 	return map[string]any{"data": list, "total_count": len(list)}, nil
 }
 
-// runSettlement runs (or resumes) a day's batches now: {"date": "YYYY-MM-DD"}.
+// runSettlement starts (or resumes) a day's batches now, {"date":
+// "YYYY-MM-DD"}, and answers at once with the batches' status; a large day
+// outlasts an HTTP request, so it runs on in the background and
+// GET /admin/settlements/batches?date= follows it.
 func (a *API) runSettlement(ctx context.Context, c *call) (any, error) {
 	var in struct {
 		Date string `json:"date"`
@@ -66,8 +69,52 @@ func (a *API) runSettlement(ctx context.Context, c *call) (any, error) {
 	if err := decode(c, &in); err != nil {
 		return nil, err
 	}
+	cutoff, err := settle.Day(in.Date)
+	if err != nil {
+		return nil, err
+	}
+	if time.Now().Before(cutoff) {
+		return nil, fenfu.Errorf(fenfu.InvalidRequest, "business day %s has not ended yet (Asia/Shanghai)", in.Date)
+	}
 	a.Log.Info("settlement run by staff", "date", in.Date, "staff", c.Staff)
-	return a.Settle.Run(ctx, in.Date)
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Settle.Run(context.WithoutCancel(ctx), in.Date)
+		if err != nil && fenfu.ErrorCode(err) != fenfu.BatchRunning {
+			a.Log.Error("settlement run by staff failed; run it again to resume", "date", in.Date, "error", err)
+		}
+		done <- err
+	}()
+	// A small day is done before the answer; a large one is followed.
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, err
+		}
+	case <-time.After(2 * time.Second):
+	}
+	return a.batches(ctx, in.Date)
+}
+
+func (a *API) batches(ctx context.Context, date string) (any, error) {
+	list, err := a.Settle.Batches(ctx, date)
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []settle.BatchStatus{}
+	}
+	return map[string]any{"date": date, "batches": list}, nil
+}
+
+// batchStatus answers GET /admin/settlements/batches?date=: each channel's
+// batch of the day, its state and how many merchants it has done.
+func (a *API) batchStatus(ctx context.Context, c *call) (any, error) {
+	date := c.URL.Query().Get("date")
+	if _, err := settle.Day(date); err != nil {
+		return nil, err
+	}
+	return a.batches(ctx, date)
 }
 
 // hold holds a paid order out of settlement: {"hours": 48, "reason": "…"}.

@@ -244,11 +244,22 @@ func testOnboardingOverHTTP(t *testing.T, engine db.Engine) {
 		t.Fatalf("negative discount: %d", st)
 	}
 	yesterday := time.Now().In(fenfu.Shanghai).AddDate(0, 0, -1).Format(time.DateOnly)
-	var runs []struct {
-		Channel string `json:"channel"`
+	var runs struct {
+		Batches []struct {
+			Channel string `json:"channel"`
+			State   string `json:"state"`
+		} `json:"batches"`
 	}
-	if st := staff("POST", "/admin/settlements/run", "application/json", []byte(`{"date":"`+yesterday+`"}`), &runs); st != 200 || len(runs) != 2 {
+	if st := staff("POST", "/admin/settlements/run", "application/json", []byte(`{"date":"`+yesterday+`"}`), &runs); st != 200 ||
+		len(runs.Batches) != 2 || runs.Batches[0].State != "DONE" {
 		t.Fatalf("settlement run: %d %+v", st, runs)
+	}
+	if st := staff("GET", "/admin/settlements/batches?date="+yesterday, "", nil, &runs); st != 200 || len(runs.Batches) != 2 {
+		t.Fatalf("batch status: %d %+v", st, runs)
+	}
+	today := time.Now().In(fenfu.Shanghai).Format(time.DateOnly)
+	if st := staff("POST", "/admin/settlements/run", "application/json", []byte(`{"date":"`+today+`"}`), nil); st != 400 {
+		t.Fatalf("settlement run of today: %d", st)
 	}
 	if st := staff("POST", "/admin/settlements/run", "application/json", []byte(`{"date":"tomorrow"}`), nil); st != 400 {
 		t.Fatalf("settlement run of a bad date: %d", st)
