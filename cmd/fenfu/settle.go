@@ -209,11 +209,26 @@ func sampleHeap() func() uint64 {
 	}
 }
 
-// progressPrinter shows a batch's progress on one line of a terminal's
-// standard error, at most a few times a second.
+// progressPrinter shows a batch's progress: on a terminal, one line
+// redrawn at most five times a second; otherwise (a log file, a pipe) a
+// line at each tenth of the merchants.
 func progressPrinter(w io.Writer) func(settle.Progress) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
 	var last time.Time
+	lastTenth := -1
 	return func(p settle.Progress) {
+		if !tty {
+			if tenth := p.Done * 10 / max(p.Total, 1); tenth != lastTenth {
+				lastTenth = tenth
+				fmt.Fprintf(w, "settling %s %s: %d/%d merchants\n", p.Date, p.Channel, p.Done, p.Total)
+			}
+			return
+		}
 		if p.Done < p.Total && time.Since(last) < 200*time.Millisecond {
 			return
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/metrics"
+	"github.com/fenfu/fenfu/settle"
 )
 
 // TestSettleAndReconcileCLI: `fenfu settle` settles a past day once and
@@ -113,3 +114,17 @@ func (c Config) validated(t *testing.T) Config {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestProgressToAPipe: off a terminal, progress is a line per tenth of
+// the merchants, ending with the last.
+func TestProgressToAPipe(t *testing.T) {
+	var b strings.Builder
+	p := progressPrinter(&b)
+	for i := 1; i <= 250; i++ {
+		p(settle.Progress{Date: "2026-11-26", Channel: "credit", Done: i, Total: 250})
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 11 || lines[10] != "settling 2026-11-26 credit: 250/250 merchants" || strings.Contains(b.String(), "\r") {
+		t.Fatalf("progress:\n%s", b.String())
+	}
+}
