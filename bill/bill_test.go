@@ -177,8 +177,14 @@ func TestTradeBillGolden(t *testing.T) {
 // TestFundFlowBill: each account's bill starts from the balance the day
 // began with and its rows add up to where the day ended.
 func TestFundFlowBill(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testFundFlow(t, engine) })
+	}
+}
+
+func testFundFlow(t *testing.T, engine db.Engine) {
 	ctx := context.Background()
-	d := knownDay(t, db.SQLite)
+	d := knownDay(t, engine)
 	if _, err := d.settle.Run(ctx, "2026-11-20"); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package bill
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -49,19 +50,6 @@ func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to t
 		args = append(args, r.Channel)
 	}
 	var flows []flow
-	var opening int64
-	// sums returns Σ over rows before the day of expr, for the opening
-	// balance.
-	sum := func(q string) (int64, error) {
-		var v int64
-		a := append([]any{r.MchID, lo}, args[3:]...)
-		err := s.Core.QueryRowContext(ctx, q, a...).Scan(&v)
-		return v, err
-	}
-	chWherePrev := ""
-	if r.Channel != "" {
-		chWherePrev = ` AND channel = $3`
-	}
 	if r.Type == Basic || r.Type == Fees {
 		rows, err := s.Core.QueryContext(ctx, `SELECT paid_at, id, out_trade_no, channel, total, fee FROM orders
 			WHERE mchid = $1 AND paid_at > 0 AND paid_at >= $2 AND paid_at < $3 AND state IN ('SUCCESS', 'REFUND')`+chWhere+` ORDER BY paid_at, id`, args...)
@@ -139,43 +127,13 @@ func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to t
 			return err
 		}
 	}
-	// The balance when the day began.
-	var parts []int64
-	var err error
-	switch r.Type {
-	case Basic:
-		parts = make([]int64, 3)
-		if parts[0], err = sum(`SELECT COALESCE(SUM(total - fee), 0) FROM orders WHERE mchid = $1 AND paid_at > 0 AND paid_at < $2
-			AND state IN ('SUCCESS', 'REFUND')` + chWherePrev); err != nil {
-			return err
-		}
-		if parts[1], err = sum(`SELECT -COALESCE(SUM(amount - fee), 0) FROM refunds WHERE mchid = $1 AND created_at < $2
-			AND status = 'SUCCESS'` + chWherePrev); err != nil {
-			return err
-		}
-		if parts[2], err = sum(`SELECT -COALESCE(SUM(net), 0) FROM settlements WHERE mchid = $1 AND created_at < $2` + chWherePrev); err != nil {
-			return err
-		}
-	case Operation:
-		parts = make([]int64, 1)
-		if parts[0], err = sum(`SELECT COALESCE(SUM(net), 0) FROM settlements WHERE mchid = $1 AND created_at < $2` + chWherePrev); err != nil {
-			return err
-		}
-	case Fees:
-		// The fees account counts what the merchant has paid in fees:
-		// charges take from it, returns give back.
-		parts = make([]int64, 2)
-		if parts[0], err = sum(`SELECT -COALESCE(SUM(fee), 0) FROM orders WHERE mchid = $1 AND paid_at > 0 AND paid_at < $2
-			AND state IN ('SUCCESS', 'REFUND')` + chWherePrev); err != nil {
-			return err
-		}
-		if parts[1], err = sum(`SELECT COALESCE(SUM(fee), 0) FROM refunds WHERE mchid = $1 AND created_at < $2
-			AND status = 'SUCCESS'` + chWherePrev); err != nil {
-			return err
-		}
-	}
-	for _, p := range parts {
-		opening += p
+	// The balance when the day began, from what is recent rather than from
+	// all history: pending settlement held then what was paid or refunded
+	// before and not yet settled by then (unsettled now, or taken by a
+	// settlement made since); the fees account counts the month so far.
+	opening, err := s.opening(ctx, r, lo)
+	if err != nil {
+		return err
 	}
 	sort.SliceStable(flows, func(i, j int) bool { return flows[i].at < flows[j].at })
 	w.header(FundFlowColumns...)
@@ -202,3 +160,57 @@ func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to t
 }
 
 func fmtInt(n int) string { return strconv.Itoa(n) }
+
+// opening is an account's balance at the instant at (micros), for a
+// fund-flow bill starting then.
+func (s *Service) opening(ctx context.Context, r Request, at int64) (int64, error) {
+	month := db.Time(at).In(fenfu.Shanghai)
+	monthStart := db.Micros(time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, fenfu.Shanghai))
+	// Each query takes the merchant as $1 and the instant as $2; FEES
+	// queries the month's start as $3; the channel, when the bill has one,
+	// comes last.
+	type query struct {
+		q    string
+		args []any
+	}
+	mk := func(q, alias string, args ...any) query {
+		args = append([]any{r.MchID, at}, args...)
+		if r.Channel != "" {
+			args = append(args, r.Channel)
+			q += fmt.Sprintf(" AND %schannel = $%d", alias, len(args))
+		}
+		return query{q, args}
+	}
+	var queries []query
+	switch r.Type {
+	case Basic:
+		queries = []query{
+			mk(`SELECT COALESCE(SUM(total - fee), 0) FROM orders WHERE mchid = $1 AND settlement_id = ''
+				AND state IN ('SUCCESS', 'REFUND') AND paid_at < $2`, ""),
+			mk(`SELECT COALESCE(SUM(o.total - o.fee), 0) FROM settlements s JOIN orders o ON o.settlement_id = s.id
+				WHERE s.mchid = $1 AND s.created_at >= $2 AND o.settlement_id <> '' AND o.paid_at < $2`, "s."),
+			mk(`SELECT -COALESCE(SUM(amount - fee), 0) FROM refunds WHERE mchid = $1 AND settlement_id = ''
+				AND status = 'SUCCESS' AND created_at < $2`, ""),
+			mk(`SELECT -COALESCE(SUM(r.amount - r.fee), 0) FROM settlements s JOIN refunds r ON r.settlement_id = s.id
+				WHERE s.mchid = $1 AND s.created_at >= $2 AND r.settlement_id <> '' AND r.created_at < $2`, "s."),
+		}
+	case Operation:
+		queries = []query{mk(`SELECT COALESCE(SUM(net), 0) FROM settlements WHERE mchid = $1 AND created_at < $2`, "")}
+	case Fees:
+		queries = []query{
+			mk(`SELECT -COALESCE(SUM(fee), 0) FROM orders WHERE mchid = $1 AND paid_at > 0 AND paid_at < $2 AND paid_at >= $3
+				AND state IN ('SUCCESS', 'REFUND')`, "", monthStart),
+			mk(`SELECT COALESCE(SUM(fee), 0) FROM refunds WHERE mchid = $1 AND created_at < $2 AND created_at >= $3
+				AND status = 'SUCCESS'`, "", monthStart),
+		}
+	}
+	var total int64
+	for _, q := range queries {
+		var v int64
+		if err := s.Core.QueryRowContext(ctx, q.q, q.args...).Scan(&v); err != nil {
+			return 0, err
+		}
+		total += v
+	}
+	return total, nil
+}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
@@ -231,6 +233,7 @@ func testMonth(t *testing.T, engine db.Engine) {
 	if _, err := w.pay.Verify(ctx); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
+	checkFundFlow(t, w, start, days)
 	n, err := w.settle.Verify(ctx)
 	if err != nil {
 		t.Fatalf("settle verify: %v", err)
@@ -524,4 +527,79 @@ func TestResumeAfterNewlyDueItems(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkFundFlow: each merchant's BASIC fund-flow bills chain day to day,
+// each day opening where the last one with movements closed, and the
+// last closes at what its pending settlement holds in the books.
+func checkFundFlow(t *testing.T, w *world, start time.Time, days int) {
+	t.Helper()
+	ctx := context.Background()
+	// The last batch ran this morning: let this day end so its bill exists.
+	w.clock.Set(start.AddDate(0, 0, days+3).Add(time.Hour))
+	bills := &bill.Service{Core: w.core, Credit: w.credit, Clock: w.clock,
+		OpenID: func(a, c string) string { return c }, BankType: func(ch string) string { return ch }}
+	for _, m := range w.merchants {
+		for _, ch := range []string{bill.Credit, bill.Ordinary} {
+			var closing int64
+			var prev []byte
+			seen := 0
+			for d := 0; d < days+3; d++ {
+				date := start.AddDate(0, 0, d).Format(time.DateOnly)
+				f, err := bills.Get(ctx, bill.Request{MchID: m.MchID, Date: date, Kind: bill.FundFlow, Type: bill.Basic, Channel: ch}, false)
+				if fenfu.ErrorCode(err) == fenfu.NoStatementExist {
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				open, close := flowBalances(t, string(f.Data))
+				if open != closing {
+					t.Fatalf("%s %s %s: opens at %d, the last day closed at %d\n%s\nprevious:\n%s", m.MchID, ch, date, open, closing, f.Data, prev)
+				}
+				closing = close
+				prev = f.Data
+				seen++
+			}
+			books := w.core
+			if ch == bill.Credit {
+				books = w.credit
+			}
+			pending, err := ledger.Balance(ctx, books, ledger.AccountOf(ledger.MerchantPending, m.MchID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen == 0 || closing != pending {
+				t.Fatalf("%s %s: %d bills, closing at %d, pending settlement holds %d", m.MchID, ch, seen, closing, pending)
+			}
+		}
+	}
+}
+
+// flowBalances reads a fund-flow bill's opening and closing balances, in
+// fen, from its first and last rows.
+func flowBalances(t *testing.T, text string) (open, close int64) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(text), "\r\n")
+	rows := lines[1 : len(lines)-2]
+	yuan := func(s string) int64 {
+		s = strings.TrimPrefix(s, "`")
+		neg := strings.HasPrefix(s, "-")
+		s = strings.TrimPrefix(s, "-")
+		whole, frac, _ := strings.Cut(s, ".")
+		w, _ := strconv.ParseInt(whole, 10, 64)
+		f, _ := strconv.ParseInt(frac, 10, 64)
+		if neg {
+			return -(w*100 + f)
+		}
+		return w*100 + f
+	}
+	first := strings.Split(rows[0], ",")
+	amount := yuan(first[6])
+	if strings.TrimPrefix(first[5], "`") == "支出" {
+		amount = -amount
+	}
+	open = yuan(first[7]) - amount
+	last := strings.Split(rows[len(rows)-1], ",")
+	return open, yuan(last[7])
 }
