@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -199,7 +198,7 @@ func (a *API) reconcile(ctx context.Context, r *request) (int, any, error) {
 		if entries, err = bill.ParseTrade(strings.NewReader(string(f.Data))); err != nil {
 			return 0, nil, fenfu.Internal(err)
 		}
-	case fenfu.ErrorCode(err) == fenfu.NoStatementExist && !errors.Is(err, context.Canceled):
+	case fenfu.ErrorCode(err) == fenfu.NoStatementExist:
 		// A day without trades: every record is missing from the bill,
 		// unless the day has not ended.
 		if _, _, cerr := a.Bills.Check(bill.Request{MchID: r.MchID, Date: in.BillDate, Kind: bill.Trade, Type: bill.All, Channel: ch}); cerr != nil {
