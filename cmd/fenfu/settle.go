@@ -102,6 +102,9 @@ func (a *app) renderBills(ctx context.Context, date string) (int, error) {
 		seen[s.MchID] = true
 		k, err := a.bills.TradeDay(ctx, s.MchID, date)
 		n += k
+		if fenfu.ErrorCode(err) == fenfu.NoStatementExist {
+			return n, nil // a day past the bills' three months: settled, not billed
+		}
 		if err != nil {
 			return n, err
 		}

@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/metrics"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/settle"
 )
 
@@ -36,6 +39,11 @@ func TestSettleAndReconcileCLI(t *testing.T) {
 	}
 	if _, err := in.cli("settle", "--date", "2026-13-01"); err == nil || !strings.Contains(err.Error(), "PARAM_ERROR") {
 		t.Fatalf("bad date: %v", err)
+	}
+	// A day older than the bills' three months still settles.
+	old := time.Now().In(fenfu.Shanghai).AddDate(0, -4, 0).Format(time.DateOnly)
+	if out, err := in.cli("settle", "--date", old); err != nil || !strings.Contains(out, old+" credit: 0 merchants settled") {
+		t.Fatalf("settle of an old day: %v %q", err, out)
 	}
 	if out, err := in.cli("verify"); err != nil || !strings.Contains(out, "0 settlements") {
 		t.Fatalf("verify: %v %q", err, out)
@@ -126,5 +134,43 @@ func TestProgressToAPipe(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(lines) != 11 || lines[10] != "settling 2026-11-26 credit: 250/250 merchants" || strings.Contains(b.String(), "\r") {
 		t.Fatalf("progress:\n%s", b.String())
+	}
+}
+
+// TestRenderBillsPastThreeMonths: settling a day older than the bills'
+// three months settles it and skips its bills instead of failing.
+func TestRenderBillsPastThreeMonths(t *testing.T) {
+	ctx := t.Context()
+	a, err := open(ctx, Config{DataDir: t.TempDir(), Synchronous: "NORMAL"}.validated(t), discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	paidAt := time.Date(2026, 7, 10, 12, 0, 0, 0, fenfu.Shanghai)
+	clock := fenfu.NewFakeClock(paidAt)
+	a.clock, a.settle.Clock, a.bills.Clock, a.pay.Clock, a.core.Clock, a.credit.Clock = clock, clock, clock, clock, clock, clock
+	m, err := a.merchants.CreateSandbox(ctx, "Old shop", scheme.SM2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := a.consumers.Create(ctx, consumer.NewConsumer{Balance: 10_000, Rating: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := a.pay.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "x", OutTradeNo: "OLD-0001",
+		NotifyURL: "https://shop.example/n", Total: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.pay.Pay(ctx, o.Token, c.ID, pay.ChannelBalance); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(paidAt.AddDate(0, 4, 0))
+	r, err := a.settle.Run(ctx, "2026-07-10")
+	if err != nil || r[1].Payments != 1 {
+		t.Fatalf("settle: %+v %v", r, err)
+	}
+	if n, err := a.renderBills(ctx, "2026-07-10"); err != nil || n != 0 {
+		t.Fatalf("bills of a day past three months: %d %v", n, err)
 	}
 }
