@@ -27,14 +27,44 @@ const SettleCheckEvery = time.Minute
 func (a *app) settleLoop(ctx context.Context) {
 	t := time.NewTicker(SettleCheckEvery)
 	defer t.Stop()
+	var alerted time.Time
 	for {
 		a.settleDue(ctx)
+		if now := a.clock.Now(); now.Sub(alerted) >= OverdueAlertEvery {
+			alerted = now
+			a.alertOverdue(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// OverdueAlertEvery is how often serve warns of settlement exception
+// requests past their 24-hour SLA.
+const OverdueAlertEvery = time.Hour
+
+// alertOverdue warns, in the log, of open settlement exception requests
+// past their SLA, and returns how many there are.
+func (a *app) alertOverdue(ctx context.Context) int {
+	list, err := a.settle.Exceptions(ctx, "")
+	if err != nil {
+		a.log.Error("settlement exceptions", "error", err)
+		return 0
+	}
+	var ids []string
+	for _, x := range list {
+		if x.Overdue {
+			ids = append(ids, x.ID)
+		}
+	}
+	if len(ids) > 0 {
+		a.log.Warn("settlement exception requests past their 24-hour SLA; answer them at /admin/settlement-exceptions",
+			"overdue", len(ids), "oldest", ids[0])
+	}
+	return len(ids)
 }
 
 // settleDue settles yesterday if the settlement time has passed and its

@@ -173,4 +173,15 @@ func TestRenderBillsPastThreeMonths(t *testing.T) {
 	if n, err := a.renderBills(ctx, "2026-07-10"); err != nil || n != 0 {
 		t.Fatalf("bills of a day past three months: %d %v", n, err)
 	}
+	// A settlement exception request past its SLA is called out.
+	if _, err := a.settle.FileException(ctx, a.ids, m.MchID, settle.NewException{SettleDate: "2026-07-10", Description: "late"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.alertOverdue(ctx); n != 0 {
+		t.Fatalf("%d overdue at once", n)
+	}
+	clock.Advance(settle.ExceptionSLA + time.Minute)
+	if n := a.alertOverdue(ctx); n != 1 {
+		t.Fatalf("%d overdue after a day", n)
+	}
 }
