@@ -19,13 +19,12 @@ var FundFlowColumns = []string{"记账时间", "微信支付业务单号", "资�
 var FundFlowSummaryColumns = []string{"资金流水总笔数", "收入笔数", "收入金额", "支出笔数", "支出金额"}
 
 type flow struct {
-	at          int64
-	ref, txn    string
-	name, kind  string
-	amount      int64 // signed: income positive
-	by, note    string
-	voucher     string
-	channelName string
+	at         int64
+	ref, txn   string
+	name, kind string
+	amount     int64 // signed: income positive
+	by, note   string
+	voucher    string
 }
 
 func channelLabel(ch string) string {

@@ -123,7 +123,7 @@ func (w *writer) commit(batch []*job) {
 				continue
 			}
 		}
-		j.err, j.panic = call(j.fn, tx)
+		j.panic, j.err = call(j.fn, tx)
 		if single {
 			if j.err != nil || j.panic != nil {
 				_ = stx.Rollback()
@@ -156,11 +156,12 @@ func (w *writer) commit(batch []*job) {
 	}
 }
 
-func call(fn func(*Tx) error, tx *Tx) (err error, p any) {
+// call runs fn, returning what it panicked with, if it did, and its error.
+func call(fn func(*Tx) error, tx *Tx) (p any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p = r
 		}
 	}()
-	return fn(tx), nil
+	return nil, fn(tx)
 }

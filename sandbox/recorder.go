@@ -8,7 +8,6 @@ package sandbox
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,7 +35,6 @@ type Recorder struct {
 	Log     *slog.Logger
 	queue   chan Call
 	dropped atomic.Int64
-	once    sync.Once
 	done    chan struct{}
 }
 

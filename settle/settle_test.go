@@ -95,9 +95,6 @@ func testMonth(t *testing.T, engine db.Engine) {
 	}
 	want := map[key]int64{}
 	due := func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) }
-	type paid struct {
-		o pay.Order
-	}
 	var paidOrders []pay.Order
 	var totalPaid, totalRefunded, totalFees int64
 	seq := 0
