@@ -27,6 +27,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/pay"
 )
 
 // Kinds of bill.
@@ -52,12 +53,6 @@ const (
 	Fees      = "FEES"
 )
 
-// Channels a bill may be limited to; "" is both.
-const (
-	Credit   = "credit"
-	Ordinary = "balance"
-)
-
 // Request names a bill.
 type Request struct {
 	MchID string
@@ -66,7 +61,7 @@ type Request struct {
 	// Type is the bill type (ALL, SUCCESS, REFUND) of a trade bill, or the
 	// account type (BASIC, OPERATION, FEES) of a fund-flow bill.
 	Type    string
-	Channel string // Credit, Ordinary, or "" for both
+	Channel string // pay.ChannelCredit, pay.ChannelBalance, or "" for both
 }
 
 func (r Request) variant() string {
@@ -80,22 +75,20 @@ func (r Request) variant() string {
 // ParseChannel maps the channel parameter of a bill request: CREDIT,
 // ORDINARY, or empty (or ALL) for both.
 func ParseChannel(s string) (string, error) {
-	switch strings.ToUpper(s) {
-	case "", "ALL":
+	if s == "" || strings.EqualFold(s, "ALL") {
 		return "", nil
-	case "CREDIT":
-		return Credit, nil
-	case "ORDINARY", "BALANCE":
-		return Ordinary, nil
 	}
-	return "", fenfu.FieldError("channel", "channel must be CREDIT, ORDINARY or ALL, not %q", s)
+	ch, err := pay.ParseChannel(s)
+	if err != nil {
+		return "", fenfu.FieldError("channel", "channel must be CREDIT, ORDINARY or ALL, not %q", s)
+	}
+	return ch, nil
 }
 
 // Service renders and keeps bills.
 type Service struct {
-	Core   *db.DB
-	Credit *db.DB
-	Clock  fenfu.Clock
+	Core  *db.DB
+	Clock fenfu.Clock
 	// OpenID gives a consumer's identifier under an app (用户标识).
 	OpenID func(appid, consumerID string) string
 	// BankType names the channel of a paid order (付款银行).
@@ -125,7 +118,7 @@ func (s *Service) Check(r Request) (from, to time.Time, err error) {
 	default:
 		return from, to, fmt.Errorf("bill: unknown kind %q", r.Kind)
 	}
-	if r.Channel != "" && r.Channel != Credit && r.Channel != Ordinary {
+	if r.Channel != "" && r.Channel != pay.ChannelCredit && r.Channel != pay.ChannelBalance {
 		return from, to, fenfu.FieldError("channel", "channel must be CREDIT, ORDINARY or ALL")
 	}
 	from, to = d, d.AddDate(0, 0, 1)

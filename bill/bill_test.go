@@ -55,7 +55,7 @@ func knownDay(t *testing.T, engine db.Engine) *day {
 	ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner([]byte("test secret test secret test sec")),
 		IDs: ids, Clock: clock}
 	d := &day{clock: clock, m: m,
-		bills: &bill.Service{Core: core, Credit: cr, Clock: clock,
+		bills: &bill.Service{Core: core, Clock: clock,
 			OpenID:   func(appid, consumerID string) string { return "o_" + appid + "_" + consumerID },
 			BankType: func(ch string) string { return map[string]string{"credit": "FENFU_CREDIT", "balance": "OTHERS"}[ch] }},
 		settle: &settle.Service{Core: core, Credit: cr, Clock: clock, Owner: "test"}}
@@ -132,9 +132,9 @@ func TestTradeBillGolden(t *testing.T) {
 			}
 			for _, c := range []struct{ typ, ch, file string }{
 				{bill.All, "", "tradebill_all.csv"},
-				{bill.All, bill.Credit, "tradebill_credit.csv"},
-				{bill.All, bill.Ordinary, "tradebill_ordinary.csv"},
-				{bill.Refund, bill.Credit, "tradebill_credit_refund.csv"},
+				{bill.All, pay.ChannelCredit, "tradebill_credit.csv"},
+				{bill.All, pay.ChannelBalance, "tradebill_ordinary.csv"},
+				{bill.Refund, pay.ChannelCredit, "tradebill_credit_refund.csv"},
 			} {
 				f, err := d.bills.Get(ctx, req(c.typ, c.ch), false)
 				if err != nil {
@@ -190,7 +190,7 @@ func testFundFlow(t *testing.T, engine db.Engine) {
 	}
 	d.clock.Advance(24 * time.Hour)
 	basic := func(date string) string {
-		f, err := d.bills.Get(ctx, bill.Request{MchID: d.m.MchID, Date: date, Kind: bill.FundFlow, Type: bill.Basic, Channel: bill.Credit}, false)
+		f, err := d.bills.Get(ctx, bill.Request{MchID: d.m.MchID, Date: date, Kind: bill.FundFlow, Type: bill.Basic, Channel: pay.ChannelCredit}, false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/pay"
 )
 
 // FundFlowColumns are the fund-flow bill's columns, as WeChat's.
@@ -28,7 +29,7 @@ type flow struct {
 }
 
 func channelLabel(ch string) string {
-	if ch == Credit {
+	if ch == pay.ChannelCredit {
 		return "分付"
 	}
 	return "普通"

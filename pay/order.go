@@ -76,6 +76,29 @@ const (
 	ChannelBalance = "balance"
 )
 
+// Channels lists the payment channels, credit first.
+var Channels = []string{ChannelCredit, ChannelBalance}
+
+// ChannelName is the name a channel goes by outside fenfu's stores:
+// credit, or ordinary for balance payments.
+func ChannelName(channel string) string {
+	if channel == ChannelBalance {
+		return "ordinary"
+	}
+	return channel
+}
+
+// ParseChannel accepts credit or ordinary (or balance), in either case.
+func ParseChannel(s string) (string, error) {
+	switch strings.ToLower(s) {
+	case ChannelCredit:
+		return ChannelCredit, nil
+	case "ordinary", ChannelBalance:
+		return ChannelBalance, nil
+	}
+	return "", fenfu.FieldError("channel", "channel must be credit or ordinary, not %q", s)
+}
+
 // Limits from the WeChat Pay protocol.
 const (
 	CodeURLTTL          = 2 * time.Hour // a code_url is valid for 2 hours

@@ -30,36 +30,9 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/seal"
 )
-
-// Channels, as orders name them.
-const (
-	Credit   = "credit"  // credit-pay orders; money in the credit store
-	Ordinary = "balance" // ordinary (balance) orders; money in the core store
-)
-
-// Channels lists the channels in the order a day's batches run.
-var Channels = []string{Credit, Ordinary}
-
-// ChannelName is the name a channel goes by outside: credit or ordinary.
-func ChannelName(channel string) string {
-	if channel == Ordinary {
-		return "ordinary"
-	}
-	return channel
-}
-
-// ParseChannel accepts credit or ordinary (or balance).
-func ParseChannel(s string) (string, error) {
-	switch s {
-	case "credit", "CREDIT":
-		return Credit, nil
-	case "ordinary", "ORDINARY", "balance", "BALANCE":
-		return Ordinary, nil
-	}
-	return "", fenfu.FieldError("channel", "channel must be credit or ordinary, not %q", s)
-}
 
 // Batch and settlement states.
 const (
@@ -163,7 +136,7 @@ func (s *Service) lease() time.Duration {
 }
 
 func (s *Service) money(channel string) *db.DB {
-	if channel == Credit {
+	if channel == pay.ChannelCredit {
 		return s.Credit
 	}
 	return s.Core
@@ -172,7 +145,7 @@ func (s *Service) money(channel string) *db.DB {
 // Run settles a business day: the credit-pay batch, then the ordinary one.
 func (s *Service) Run(ctx context.Context, date string) ([]Result, error) {
 	var out []Result
-	for _, ch := range Channels {
+	for _, ch := range pay.Channels {
 		r, err := s.RunChannel(ctx, date, ch)
 		if err != nil {
 			return out, err
@@ -188,12 +161,12 @@ func (s *Service) Run(ctx context.Context, date string) ([]Result, error) {
 // node holds the batch.
 func (s *Service) RunChannel(ctx context.Context, date, channel string) (Result, error) {
 	start := time.Now()
-	r := Result{Date: date, Channel: ChannelName(channel)}
+	r := Result{Date: date, Channel: pay.ChannelName(channel)}
 	cutoff, err := Day(date)
 	if err != nil {
 		return r, err
 	}
-	if channel != Credit && channel != Ordinary {
+	if channel != pay.ChannelCredit && channel != pay.ChannelBalance {
 		return r, fenfu.FieldError("channel", "channel must be credit or ordinary")
 	}
 	if now := s.Clock.Now(); now.Before(cutoff) {
@@ -229,7 +202,7 @@ func (s *Service) RunChannel(ctx context.Context, date, channel string) (Result,
 		}
 		st, err := s.settleMerchant(ctx, date, channel, m, cutoff, i+1)
 		if err != nil {
-			return r, fmt.Errorf("settle: %s %s %s: %w", date, ChannelName(channel), m, err)
+			return r, fmt.Errorf("settle: %s %s %s: %w", date, pay.ChannelName(channel), m, err)
 		}
 		if st != nil {
 			r.Merchants++
@@ -238,7 +211,7 @@ func (s *Service) RunChannel(ctx context.Context, date, channel string) (Result,
 			r.Net += st.Net
 		}
 		if s.Progress != nil {
-			s.Progress(Progress{Date: date, Channel: ChannelName(channel), Done: i + 1, Total: len(merchants)})
+			s.Progress(Progress{Date: date, Channel: pay.ChannelName(channel), Done: i + 1, Total: len(merchants)})
 		}
 	}
 	err = s.Core.Update(ctx, func(tx *db.Tx) error {
@@ -281,7 +254,7 @@ func (s *Service) acquire(ctx context.Context, date, channel string) (bool, erro
 		return true, nil
 	case owner != s.Owner:
 		return false, fenfu.Errorf(fenfu.BatchRunning, "the %s batch of %s is running on %s (lease until %s)",
-			ChannelName(channel), date, owner, db.Time(until).In(fenfu.Shanghai).Format(time.DateTime))
+			pay.ChannelName(channel), date, owner, db.Time(until).In(fenfu.Shanghai).Format(time.DateTime))
 	}
 	return false, nil
 }
@@ -361,7 +334,7 @@ func (s *Service) settleMerchant(ctx context.Context, date, channel, mchid strin
 		}
 		x.Net = (x.PaymentAmount - x.PaymentFees) - (x.RefundAmount - x.RefundFees)
 		// Ordinary money is in this store: post it in this transaction.
-		if channel == Ordinary {
+		if channel == pay.ChannelBalance {
 			if err := post(ctx, tx, x); err != nil {
 				return err
 			}
@@ -483,7 +456,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Settlement, error) {
 		if settled > 0 {
 			x.SettledAt = db.Time(settled)
 		}
-		x.Channel = ChannelName(x.Channel)
+		x.Channel = pay.ChannelName(x.Channel)
 		out = append(out, x)
 	}
 	return out, rows.Err()
@@ -516,7 +489,7 @@ func (s *Service) Batches(ctx context.Context, date string) ([]BatchStatus, erro
 		if err := rows.Scan(&b.Date, &b.Channel, &b.State, &b.Owner, &b.Merchants, &b.Done, &started, &finished); err != nil {
 			return nil, fenfu.Internal(err)
 		}
-		b.Channel = ChannelName(b.Channel)
+		b.Channel = pay.ChannelName(b.Channel)
 		b.StartedAt = db.Time(started)
 		if finished > 0 {
 			b.FinishedAt = db.Time(finished)

@@ -370,7 +370,7 @@ func runDay(t *testing.T, w *world, date string, d int, want map[key]int64) {
 		if x.State != settle.Settled {
 			t.Errorf("%s: %s is %s", date, x.ID, x.State)
 		}
-		ch, _ := settle.ParseChannel(x.Channel)
+		ch, _ := pay.ParseChannel(x.Channel)
 		got[key{x.MchID, ch, date}] = x.Net
 	}
 	for k, v := range want {
@@ -514,7 +514,7 @@ func TestResumeAfterNewlyDueItems(t *testing.T) {
 			crash := errors.New("crash")
 			a := w.settler("node-a")
 			a.AfterMerchant = func(string) error { return crash }
-			if _, err := a.RunChannel(ctx, "2026-11-20", settle.Credit); !errors.Is(err, crash) {
+			if _, err := a.RunChannel(ctx, "2026-11-20", pay.ChannelCredit); !errors.Is(err, crash) {
 				t.Fatalf("crash run: %v", err)
 			}
 			for _, o := range held {
@@ -522,7 +522,7 @@ func TestResumeAfterNewlyDueItems(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r, err := w.settler("node-a").RunChannel(ctx, "2026-11-20", settle.Credit)
+			r, err := w.settler("node-a").RunChannel(ctx, "2026-11-20", pay.ChannelCredit)
 			if err != nil {
 				t.Fatalf("resume: %v", err)
 			}
@@ -530,7 +530,7 @@ func TestResumeAfterNewlyDueItems(t *testing.T) {
 				t.Fatalf("resume: %+v", r)
 			}
 			w.clock.Set(day.Add(51 * time.Hour))
-			r, err = w.settle.RunChannel(ctx, "2026-11-21", settle.Credit)
+			r, err = w.settle.RunChannel(ctx, "2026-11-21", pay.ChannelCredit)
 			if err != nil || r.Payments != 1 {
 				t.Fatalf("next day: %+v %v", r, err)
 			}
@@ -549,10 +549,10 @@ func checkFundFlow(t *testing.T, w *world, start time.Time, days int) {
 	ctx := context.Background()
 	// The last batch ran this morning: let this day end so its bill exists.
 	w.clock.Set(start.AddDate(0, 0, days+3).Add(time.Hour))
-	bills := &bill.Service{Core: w.core, Credit: w.credit, Clock: w.clock,
+	bills := &bill.Service{Core: w.core, Clock: w.clock,
 		OpenID: func(a, c string) string { return c }, BankType: func(ch string) string { return ch }}
 	for _, m := range w.merchants {
-		for _, ch := range []string{bill.Credit, bill.Ordinary} {
+		for _, ch := range []string{pay.ChannelCredit, pay.ChannelBalance} {
 			var closing int64
 			var prev []byte
 			seen := 0
@@ -574,7 +574,7 @@ func checkFundFlow(t *testing.T, w *world, start time.Time, days int) {
 				seen++
 			}
 			books := w.core
-			if ch == bill.Credit {
+			if ch == pay.ChannelCredit {
 				books = w.credit
 			}
 			pending, err := ledger.Balance(ctx, books, ledger.AccountOf(ledger.MerchantPending, m.MchID))

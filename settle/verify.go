@@ -8,6 +8,7 @@ import (
 
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/pay"
 )
 
 // Verify proves the settlements: each records exactly the orders and
@@ -59,7 +60,7 @@ func (s *Service) Verify(ctx context.Context) (int, error) {
 		}
 	}
 	total := 0
-	for _, ch := range Channels {
+	for _, ch := range pay.Channels {
 		n, err := s.verifyPostings(ctx, ch)
 		if err != nil {
 			return 0, err

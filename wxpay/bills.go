@@ -12,6 +12,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/bill"
+	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/settle"
 )
 
@@ -20,7 +21,7 @@ const BillLinkTTL = 5 * time.Minute
 
 // BankType names the channel of a paid order as the protocol's bank_type.
 func BankType(channel string) string {
-	if channel == "credit" {
+	if channel == pay.ChannelCredit {
 		return BankTypeCredit
 	}
 	return BankTypeBalance
@@ -223,7 +224,7 @@ func (a *API) settlements(ctx context.Context, r *request) (int, any, error) {
 		}
 	}
 	if ch := q.Get("channel"); ch != "" {
-		c, err := settle.ParseChannel(ch)
+		c, err := pay.ParseChannel(ch)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -102,7 +102,7 @@ func testBillsSDK(t *testing.T, engine db.Engine) {
 	if _, err := st.Run(ctx, date); err != nil {
 		t.Fatal(err)
 	}
-	bills := &bill.Service{Core: core_, Credit: cr, Clock: clock, BankType: wxpay.BankType,
+	bills := &bill.Service{Core: core_, Clock: clock, BankType: wxpay.BankType,
 		OpenID: func(appid, id string) string { return wxpay.OpenID(keys.Secret, appid, id) }}
 	var srv *httptest.Server
 	api := &wxpay.API{Pay: ps, Merchants: ms, Keys: keys, Clock: clock, IDs: ids, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -105,10 +105,7 @@ func (a *API) TransactionOf(o pay.Order) Transaction {
 		t.SuccessTime = timeString(o.PaidAt)
 		t.TradeType = o.TradeType
 		t.TransactionID = o.ID
-		t.BankType = BankTypeBalance
-		if o.Channel == pay.ChannelCredit {
-			t.BankType = BankTypeCredit
-		}
+		t.BankType = BankType(o.Channel)
 	}
 	return t
 }

@@ -100,7 +100,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		log.Info("backfilled", "rows", n)
 	}
 	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer}
-	a.bills = &bill.Service{Core: a.core, Credit: a.credit, Clock: a.clock, BankType: wxpay.BankType,
+	a.bills = &bill.Service{Core: a.core, Clock: a.clock, BankType: wxpay.BankType,
 		OpenID: func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }}
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, keys.Secret, a.codeURL)
 	return a, nil

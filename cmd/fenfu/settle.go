@@ -13,6 +13,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/bill"
+	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/settle"
 )
 
@@ -87,7 +88,7 @@ func (a *app) settleDue(ctx context.Context) {
 			done++
 		}
 	}
-	if done == len(settle.Channels) {
+	if done == len(pay.Channels) {
 		return
 	}
 	results, err := a.settle.Run(ctx, date)
@@ -157,9 +158,9 @@ func cmdSettle(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer stopProfile()
-	channels := settle.Channels
+	channels := pay.Channels
 	if *channel != "all" {
-		ch, err := settle.ParseChannel(*channel)
+		ch, err := pay.ParseChannel(*channel)
 		if err != nil {
 			return err
 		}
