@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Fen is an amount of money in fen (1/100 yuan). All money in fenfu is an
@@ -24,6 +25,34 @@ func Yuan(f Fen) string {
 	}
 	return sign + strconv.FormatInt(f/100, 10) + "." + fmt.Sprintf("%02d", f%100)
 }
+
+// ParseDecimal parses a decimal number with at most places digits after
+// the point ("12.3", "-0.05") into an integer scaled by 10^places, so
+// "12.3" with 2 places is 1230. It takes no exponent, sign other than a
+// leading minus, or more than 15 whole digits.
+func ParseDecimal(s string, places int) (int64, error) {
+	neg := strings.HasPrefix(s, "-")
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	if whole == "" || len(whole) > 15 || len(frac) > places || !digits(whole) || !digits(frac) {
+		return 0, fmt.Errorf("%q is not a number with at most %d decimals", s, places)
+	}
+	frac += strings.Repeat("0", places-len(frac))
+	w, _ := strconv.ParseInt(whole, 10, 64)
+	f, _ := strconv.ParseInt("0"+frac, 10, 64)
+	for range places {
+		w *= 10
+	}
+	if neg {
+		return -(w + f), nil
+	}
+	return w + f, nil
+}
+
+func digits(s string) bool { return strings.Trim(s, "0123456789") == "" }
+
+// ParseYuan parses an amount in yuan with at most two decimals, as bills
+// write it, into fen.
+func ParseYuan(s string) (Fen, error) { return ParseDecimal(s, 2) }
 
 // Code is a stable, machine-readable error code. Where the WeChat Pay
 // protocol defines a code, fenfu uses the same spelling.

@@ -82,10 +82,10 @@ func ParseTrade(r io.Reader) ([]Entry, error) {
 		var amt int64
 		switch state {
 		case "SUCCESS":
-			amt, err = parseYuan(f[col["订单金额"]])
+			amt, err = fenfu.ParseYuan(f[col["订单金额"]])
 			totalOrder += amt
 		case "REFUND":
-			amt, err = parseYuan(f[col["申请退款金额"]])
+			amt, err = fenfu.ParseYuan(f[col["申请退款金额"]])
 			totalApplied += amt
 		default:
 			err = fmt.Errorf("交易状态 %q is neither SUCCESS nor REFUND", state)
@@ -111,10 +111,10 @@ func ParseTrade(r io.Reader) ([]Entry, error) {
 	if err != nil || n != rows {
 		return nil, fmt.Errorf("bill: the summary counts %s trades, the file has %d", f[0], rows)
 	}
-	if o, err := parseYuan(f[5]); err != nil || o != totalOrder {
+	if o, err := fenfu.ParseYuan(f[5]); err != nil || o != totalOrder {
 		return nil, fmt.Errorf("bill: the summary's 订单总金额 %s differs from its rows' %s", f[5], fenfu.Yuan(totalOrder))
 	}
-	if a, err := parseYuan(f[6]); err != nil || a != totalApplied {
+	if a, err := fenfu.ParseYuan(f[6]); err != nil || a != totalApplied {
 		return nil, fmt.Errorf("bill: the summary's 申请退款总金额 %s differs from its rows' %s", f[6], fenfu.Yuan(totalApplied))
 	}
 	if err := sc.Err(); err != nil {
@@ -140,27 +140,6 @@ func fields(l string, n int) ([]string, error) {
 		f[i] = v[1:]
 	}
 	return f, nil
-}
-
-// parseYuan parses a non-negative or negative amount in yuan with at most
-// two decimals into fen.
-func parseYuan(s string) (int64, error) {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(frac) > 2 || len(whole) > 15 || strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" {
-		return 0, fmt.Errorf("amount %q is not yuan with at most two decimals", s)
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, _ := strconv.ParseInt(whole, 10, 64)
-	c, _ := strconv.ParseInt(frac, 10, 64)
-	v := w*100 + c
-	if neg {
-		v = -v
-	}
-	return v, nil
 }
 
 // ParseMine reads a merchant's own records: CSV lines of out_trade_no,
@@ -191,7 +170,7 @@ func ParseMine(r io.Reader) ([]Entry, error) {
 		if f[0] == "" {
 			return nil, fmt.Errorf("records: line %d: empty out_trade_no", line)
 		}
-		amt, err := parseYuan(f[1])
+		amt, err := fenfu.ParseYuan(f[1])
 		if err != nil {
 			return nil, fmt.Errorf("records: line %d: %w", line, err)
 		}

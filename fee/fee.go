@@ -8,8 +8,9 @@ package fee
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/fenfu/fenfu"
 )
 
 // PPM is a rate in parts per million: 0.60 % is 6000.
@@ -132,21 +133,11 @@ func roundDiv(n, d int64) int64 { return (2*n + d) / (2 * d) }
 // ParsePercent parses a rate written as a percentage with at most four
 // decimals, "0.38%" or "0.38", into ppm.
 func ParsePercent(s string) (PPM, error) {
-	t := strings.TrimSuffix(strings.TrimSpace(s), "%")
-	whole, frac, _ := strings.Cut(t, ".")
-	if whole == "" || len(whole) > 3 || len(frac) > 4 || strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" {
-		return 0, fmt.Errorf("fee: %q is not a percentage such as 0.38%%", s)
+	v, err := fenfu.ParseDecimal(strings.TrimSuffix(strings.TrimSpace(s), "%"), 4)
+	if err != nil || v < 0 || v > 1_000_000 {
+		return 0, fmt.Errorf("fee: %q is not a percentage from 0 to 100 such as 0.38%%", s)
 	}
-	for len(frac) < 4 {
-		frac += "0"
-	}
-	w, _ := strconv.ParseInt(whole, 10, 64)
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	r := PPM(w*10000 + f)
-	if r > 1_000_000 {
-		return 0, fmt.Errorf("fee: %q is over 100%%", s)
-	}
-	return r, nil
+	return PPM(v), nil
 }
 
 // Flat is a one-tier schedule at rate, for ordinary payments.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -595,16 +594,11 @@ func flowBalances(t *testing.T, text string) (open, close int64) {
 	lines := strings.Split(strings.TrimSpace(text), "\r\n")
 	rows := lines[1 : len(lines)-2]
 	yuan := func(s string) int64 {
-		s = strings.TrimPrefix(s, "`")
-		neg := strings.HasPrefix(s, "-")
-		s = strings.TrimPrefix(s, "-")
-		whole, frac, _ := strings.Cut(s, ".")
-		w, _ := strconv.ParseInt(whole, 10, 64)
-		f, _ := strconv.ParseInt(frac, 10, 64)
-		if neg {
-			return -(w*100 + f)
+		v, err := fenfu.ParseYuan(strings.TrimPrefix(s, "`"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		return w*100 + f
+		return v
 	}
 	first := strings.Split(rows[0], ",")
 	amount := yuan(first[6])
