@@ -33,14 +33,5 @@ func (s *Service) SetDiscount(ctx context.Context, mchid string, discount fee.PP
 	if !until.IsZero() {
 		end = db.Micros(until)
 	}
-	res, err := s.DB.Exec(ctx, `UPDATE merchants SET fee_discount = $1, fee_discount_until = $2 WHERE mchid = $3`,
-		int64(discount), end, mchid)
-	if err != nil {
-		return fenfu.Internal(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
-	}
-	s.forget(mchid)
-	return nil
+	return s.update(ctx, mchid, `fee_discount = $1, fee_discount_until = $2`, int64(discount), end)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -126,7 +127,14 @@ func (s *Service) setSecret(ctx context.Context, mchid, column, key string) erro
 	if err != nil {
 		return fenfu.Internal(err)
 	}
-	res, err := s.DB.Exec(ctx, `UPDATE merchants SET `+column+` = $1 WHERE mchid = $2`, sealed, mchid)
+	return s.update(ctx, mchid, column+` = $1`, sealed)
+}
+
+// update sets columns of a merchant's row (set's parameters from $1, the
+// merchant last), fails with MCH_NOT_EXISTS for an unknown merchant, and
+// drops this node's cached copy.
+func (s *Service) update(ctx context.Context, mchid, set string, args ...any) error {
+	res, err := s.DB.Exec(ctx, fmt.Sprintf(`UPDATE merchants SET %s WHERE mchid = $%d`, set, len(args)+1), append(args, mchid)...)
 	if err != nil {
 		return fenfu.Internal(err)
 	}

@@ -36,13 +36,5 @@ func (s *Service) SetRollout(ctx context.Context, mchid string, percent int) err
 	if percent < 0 || percent > 100 {
 		return fenfu.FieldError("percent", "the rollout is a percentage from 0 to 100")
 	}
-	res, err := s.DB.Exec(ctx, `UPDATE merchants SET credit_rollout = $1 WHERE mchid = $2`, percent, mchid)
-	if err != nil {
-		return fenfu.Internal(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
-	}
-	s.forget(mchid)
-	return nil
+	return s.update(ctx, mchid, `credit_rollout = $1`, percent)
 }
