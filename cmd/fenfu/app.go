@@ -59,7 +59,13 @@ type app struct {
 
 // open opens and migrates both stores and builds the services.
 func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
-	a := &app{cfg: cfg, clock: fenfu.SystemClock{}, ids: &fenfu.RandomIDs{}, log: log}
+	return openAt(ctx, cfg, log, fenfu.SystemClock{})
+}
+
+// openAt is open on a given clock, which every store and service shares;
+// tests pass a fake one.
+func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock) (*app, error) {
+	a := &app{cfg: cfg, clock: clock, ids: &fenfu.RandomIDs{}, log: log}
 	keys, err := keyring.Load(cfg.DataDir)
 	if err != nil {
 		return nil, err

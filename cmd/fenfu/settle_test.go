@@ -80,13 +80,12 @@ func TestSettleAndReconcileCLI(t *testing.T) {
 // time has passed, and only then.
 func TestSettleSchedule(t *testing.T) {
 	ctx := t.Context()
-	a, err := open(ctx, Config{DataDir: t.TempDir(), Synchronous: "NORMAL"}.validated(t), discardLogger())
+	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 2, 59, 0, 0, fenfu.Shanghai))
+	a, err := openAt(ctx, Config{DataDir: t.TempDir(), Synchronous: "NORMAL"}.validated(t), discardLogger(), clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.close()
-	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 2, 59, 0, 0, fenfu.Shanghai))
-	a.clock, a.settle.Clock, a.bills.Clock = clock, clock, clock
 	a.settleAt = 3 * time.Hour
 	a.metrics = metrics.New()
 	a.settleDue(ctx)
@@ -141,14 +140,13 @@ func TestProgressToAPipe(t *testing.T) {
 // three months settles it and skips its bills instead of failing.
 func TestRenderBillsPastThreeMonths(t *testing.T) {
 	ctx := t.Context()
-	a, err := open(ctx, Config{DataDir: t.TempDir(), Synchronous: "NORMAL"}.validated(t), discardLogger())
+	paidAt := time.Date(2026, 7, 10, 12, 0, 0, 0, fenfu.Shanghai)
+	clock := fenfu.NewFakeClock(paidAt)
+	a, err := openAt(ctx, Config{DataDir: t.TempDir(), Synchronous: "NORMAL"}.validated(t), discardLogger(), clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.close()
-	paidAt := time.Date(2026, 7, 10, 12, 0, 0, 0, fenfu.Shanghai)
-	clock := fenfu.NewFakeClock(paidAt)
-	a.clock, a.settle.Clock, a.bills.Clock, a.pay.Clock, a.core.Clock, a.credit.Clock = clock, clock, clock, clock, clock, clock
 	m, err := a.merchants.CreateSandbox(ctx, "Old shop", scheme.SM2)
 	if err != nil {
 		t.Fatal(err)
