@@ -167,11 +167,12 @@ func Gzip(data []byte) []byte {
 
 // Text returns a bill's text, stored or rendered now and stored.
 func (s *Service) Text(ctx context.Context, r Request) (string, error) {
-	if _, _, err := s.Check(r); err != nil {
+	from, to, err := s.Check(r)
+	if err != nil {
 		return "", err
 	}
 	var text string
-	err := s.Core.QueryRowContext(ctx, `SELECT content FROM bills WHERE mchid = $1 AND bill_date = $2 AND kind = $3 AND variant = $4`,
+	err = s.Core.QueryRowContext(ctx, `SELECT content FROM bills WHERE mchid = $1 AND bill_date = $2 AND kind = $3 AND variant = $4`,
 		r.MchID, r.Date, r.Kind, r.variant()).Scan(&text)
 	if err == nil {
 		return nonEmpty(text, r)
@@ -179,7 +180,7 @@ func (s *Service) Text(ctx context.Context, r Request) (string, error) {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return "", fenfu.Internal(err)
 	}
-	text, err = s.Render(ctx, r)
+	text, err = s.render(ctx, r, from, to)
 	if err != nil {
 		return "", err
 	}
@@ -224,7 +225,12 @@ func (s *Service) Render(ctx context.Context, r Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return s.render(ctx, r, from, to)
+}
+
+func (s *Service) render(ctx context.Context, r Request, from, to time.Time) (string, error) {
 	var w writer
+	var err error
 	switch r.Kind {
 	case Trade:
 		err = s.trade(ctx, &w, r, from, to)

@@ -79,14 +79,13 @@ type Result struct {
 	Channel string `json:"channel"`
 	// Already is set when the batch had finished before this run, which
 	// then changed nothing.
-	Already   bool          `json:"already_done"`
-	Merchants int           `json:"merchants"` // settlements recorded by this run
-	Resumed   int           `json:"resumed"`   // settlements an earlier run recorded and this one posted
-	Payments  int           `json:"payments"`  // orders settled by this run
-	Refunds   int           `json:"refunds"`   // refunds settled by this run
-	Net       int64         `json:"net"`       // fen moved to settlement accounts by this run
-	Elapsed   time.Duration `json:"-"`
-	Seconds   float64       `json:"seconds"` // Elapsed, in seconds
+	Already   bool    `json:"already_done"`
+	Merchants int     `json:"merchants"` // settlements recorded by this run
+	Resumed   int     `json:"resumed"`   // settlements an earlier run recorded and this one posted
+	Payments  int     `json:"payments"`  // orders settled by this run
+	Refunds   int     `json:"refunds"`   // refunds settled by this run
+	Net       int64   `json:"net"`       // fen moved to settlement accounts by this run
+	Seconds   float64 `json:"seconds"`   // how long the run took
 }
 
 // Settlement is one merchant's settlement of one business day and channel.
@@ -220,11 +219,10 @@ func (s *Service) RunChannel(ctx context.Context, date, channel string) (Result,
 	if err != nil {
 		return r, err
 	}
-	r.Elapsed = time.Since(start)
-	r.Seconds = r.Elapsed.Seconds()
+	r.Seconds = time.Since(start).Seconds()
 	if s.Log != nil {
 		s.Log.Info("settlement batch done", "date", date, "channel", r.Channel, "merchants", r.Merchants,
-			"payments", r.Payments, "refunds", r.Refunds, "net_fen", r.Net, "resumed", r.Resumed, "elapsed", r.Elapsed)
+			"payments", r.Payments, "refunds", r.Refunds, "net_fen", r.Net, "resumed", r.Resumed, "seconds", r.Seconds)
 	}
 	return r, nil
 }

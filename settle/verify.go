@@ -2,8 +2,6 @@ package settle
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/fenfu/fenfu/db"
@@ -22,14 +20,6 @@ import (
 func (s *Service) Verify(ctx context.Context) (int, error) {
 	bad := func(store, what, detail string) error {
 		return &ledger.Problem{Store: store, What: what, Detail: detail}
-	}
-	first := func(d *db.DB, q string) (string, error) {
-		var id string
-		err := d.QueryRowContext(ctx, q).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", nil
-		}
-		return id, err
 	}
 	for _, c := range []struct{ what, q string }{
 		{"settlement differs from the orders and refunds it took", `SELECT s.id FROM settlements s
@@ -51,12 +41,12 @@ func (s *Service) Verify(ctx context.Context) (int, error) {
 			OR EXISTS (SELECT 1 FROM refunds r WHERE r.settlement_id = s.id AND r.settlement_id <> ''
 			  AND (r.channel <> s.channel OR r.mchid <> s.mchid)) ORDER BY s.id LIMIT 1`},
 	} {
-		id, err := first(s.Core, c.q)
+		ids, err := s.Core.Strings(ctx, c.q)
 		if err != nil {
 			return 0, fmt.Errorf("settle: verify: %w", err)
 		}
-		if id != "" {
-			return 0, bad(s.Core.Name, c.what, id)
+		if len(ids) > 0 {
+			return 0, bad(s.Core.Name, c.what, ids[0])
 		}
 	}
 	total := 0

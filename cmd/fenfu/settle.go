@@ -99,7 +99,7 @@ func (a *app) settleDue(ctx context.Context) {
 		for _, r := range results {
 			a.metrics.Add("fenfu_settlement_batches_total", 1, "channel", r.Channel, "result", "done")
 			a.metrics.Add("fenfu_settlement_orders_total", int64(r.Payments), "channel", r.Channel)
-			a.metrics.Observe("fenfu_settlement_batch_seconds", r.Elapsed, "channel", r.Channel)
+			a.metrics.Observe("fenfu_settlement_batch_seconds", time.Duration(r.Seconds*float64(time.Second)), "channel", r.Channel)
 		}
 		if err != nil {
 			a.metrics.Add("fenfu_settlement_batches_total", 1, "channel", "", "result", "failed")
@@ -200,7 +200,7 @@ func cmdSettle(ctx context.Context, args []string, getenv func(string) string, s
 		if r.Resumed > 0 {
 			fmt.Fprintf(stdout, "; %d left pending by an interrupted run posted", r.Resumed)
 		}
-		fmt.Fprintf(stdout, " in %s\n", r.Elapsed.Round(time.Millisecond))
+		fmt.Fprintf(stdout, " in %.3f s\n", r.Seconds)
 	}
 	fmt.Fprintf(stdout, "fenfu: %s: %d trade bills rendered in %s\n", *date, nBills, billTime.Round(time.Millisecond))
 	return nil
