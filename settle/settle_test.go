@@ -12,8 +12,10 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
@@ -95,6 +97,8 @@ func testMonth(t *testing.T, engine db.Engine) {
 	want := map[key]int64{}
 	due := func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) }
 	var paidOrders []pay.Order
+	volume := map[string]int64{} // credit volume by merchant and month, as the test paid it
+	tiers := map[string]int{}
 	var totalPaid, totalRefunded, totalFees int64
 	seq := 0
 	for d := range days {
@@ -133,6 +137,17 @@ func testMonth(t *testing.T, engine db.Engine) {
 			}
 			if o.Fee.Rate == 0 || o.Fee.Fee != feeOf(o.Total, int64(o.Fee.Rate)) {
 				t.Fatalf("order %s: fee %+v on %d", o.ID, o.Fee, o.Total)
+			}
+			if channel == pay.ChannelCredit {
+				// The tier follows the merchant's credit volume this month
+				// before the payment.
+				k := m.MchID + "|" + credit.Month(o.PaidAt)
+				want := fee.CreditPay.TierFor(volume[k])
+				if o.Fee.Tier != want.Name || o.Fee.Rate != want.Combined() {
+					t.Fatalf("order %s at month-to-date %d: fee %+v, want %s at %d ppm", o.ID, volume[k], o.Fee, want.Name, want.Combined())
+				}
+				volume[k] += o.Total
+				tiers[o.Fee.Tier]++
 			}
 			totalPaid += o.Total
 			totalFees += o.Fee.Fee
@@ -228,6 +243,9 @@ func testMonth(t *testing.T, engine db.Engine) {
 	}
 	if _, err := w.pay.Verify(ctx); err != nil {
 		t.Fatalf("verify: %v", err)
+	}
+	if tiers["tier2"] == 0 || tiers["tier3"] == 0 {
+		t.Errorf("the month never crossed the fee tiers: %v", tiers)
 	}
 	checkFundFlow(t, w, start, days)
 	n, err := w.settle.Verify(ctx)
