@@ -159,3 +159,14 @@ func (d *DB) Strings(ctx context.Context, q string, args ...any) ([]string, erro
 	}
 	return out, rows.Err()
 }
+
+// ByteOrder is an ORDER BY term that sorts a text column by its bytes, as
+// Go compares strings, on either engine: SQLite does by default,
+// PostgreSQL only under the C collation. Merge joins across two stores
+// need it.
+func (d *DB) ByteOrder(col string) string {
+	if d.Engine == Postgres {
+		return col + ` COLLATE "C"`
+	}
+	return col
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/pay"
 )
@@ -67,7 +66,7 @@ func (s *Service) verifyPostings(ctx context.Context, channel string) (int, erro
 	bad := func(what, detail string) error { return &ledger.Problem{Store: books.Name, What: what, Detail: detail} }
 	// Both sides in byte order, which Go's string comparison agrees with.
 	recs, err := s.Core.QueryContext(ctx, `SELECT id, mchid, net, state FROM settlements WHERE channel = $1 ORDER BY `+
-		byteOrder(s.Core, "id"), channel)
+		s.Core.ByteOrder("id"), channel)
 	if err != nil {
 		return 0, err
 	}
@@ -76,7 +75,7 @@ func (s *Service) verifyPostings(ctx context.Context, channel string) (int, erro
 	// channels share a store; then the other channel's are skipped.
 	posts, err := books.QueryContext(ctx, `SELECT t.ref, e.account, e.amount FROM ledger_txns t
 		JOIN ledger_entries e ON e.txn_id = t.id
-		WHERE t.kind = 'settlement' AND e.account LIKE 'merchant_pending:%' AND t.ref LIKE $1 ORDER BY `+byteOrder(books, "t.ref"),
+		WHERE t.kind = 'settlement' AND e.account LIKE 'merchant_pending:%' AND t.ref LIKE $1 ORDER BY `+books.ByteOrder("t.ref"),
 		"%-"+channel+"-%")
 	if err != nil {
 		return 0, err
@@ -138,13 +137,4 @@ func (s *Service) verifyPostings(ctx context.Context, channel string) (int, erro
 		return 0, bad("settlement posting without its settlement", p.ref)
 	}
 	return n, nil
-}
-
-// byteOrder sorts a text column by its bytes: SQLite does by default,
-// PostgreSQL only under the C collation.
-func byteOrder(d *db.DB, col string) string {
-	if d.Engine == db.Postgres {
-		return col + ` COLLATE "C"`
-	}
-	return col
 }

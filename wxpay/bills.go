@@ -1,6 +1,7 @@
 package wxpay
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -196,7 +197,7 @@ func (a *API) reconcile(ctx context.Context, r *request) (int, any, error) {
 	f, err := a.Bills.Get(ctx, bill.Request{MchID: r.MchID, Date: in.BillDate, Kind: bill.Trade, Type: bill.All, Channel: ch}, false)
 	switch {
 	case err == nil:
-		if entries, err = bill.ParseTrade(strings.NewReader(string(f.Data))); err != nil {
+		if entries, err = bill.ParseTrade(bytes.NewReader(f.Data)); err != nil {
 			return 0, nil, fenfu.Internal(err)
 		}
 	case fenfu.ErrorCode(err) == fenfu.NoStatementExist:
