@@ -7,6 +7,7 @@ package fenfu
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -58,8 +59,7 @@ func ParseYuan(s string) (Fen, error) { return ParseDecimal(s, 2) }
 // protocol defines a code, fenfu uses the same spelling.
 type Code string
 
-// Error codes. The protocol adapters map each code to a transport status in
-// one table (see package wxpay).
+// Error codes. Each has one HTTP status, message and remedy, in codes.
 const (
 	ParamError        Code = "PARAM_ERROR"         // a field is missing or malformed
 	InvalidRequest    Code = "INVALID_REQUEST"     // the request is well-formed but not allowed in this state
@@ -82,28 +82,84 @@ const (
 	BatchRunning      Code = "BATCH_RUNNING"       // a settlement batch is running on another node
 )
 
-// remedies is the default advice given to a caller for each code (SPEC §8).
-var remedies = map[Code]string{
-	ParamError:        "Check the named field against the API reference and send the request again.",
-	InvalidRequest:    "Query the object's current state before retrying; the operation is not allowed in it.",
-	SignError:         "Sign METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n with the private key of the registered serial_no, use a fresh nonce and a clock within 5 minutes of fenfu's.",
-	MchNotExists:      "Check the mchid; provision a merchant with `fenfu sandbox merchant`.",
-	NoAuth:            "Apply for the permission in the product center, or use the merchant's own resources.",
-	OrderNotExist:     "Check out_trade_no / transaction_id and mchid; orders are only visible to the merchant that created them.",
-	OutTradeNoUsed:    "Use a new out_trade_no, or resend the original parameters unchanged.",
-	OrderPaid:         "The order is paid; query it instead of paying or closing it again.",
-	OrderClosed:       "Create a new order with a new out_trade_no.",
-	UserPaying:        "Wait a few seconds and query the order.",
-	NotEnough:         "Choose another payment method or a smaller amount; check the available credit line or balance.",
-	RuleLimit:         "The operation breaks a platform rule; see the message for which one.",
-	TradeError:        "See the message; the trade cannot proceed as requested.",
-	ResourceNotExists: "Check the identifier; the resource is only visible to the merchant that created it.",
-	FrequencyLimited:  "Slow down and retry after a short pause.",
-	Unauthenticated:   "Log in with the consumer's phone number and PIN.",
-	SystemError:       "Retry with the same parameters; the operation is idempotent. Contact support if it persists.",
-	NoStatementExist:  "Bills of a day exist once the day has ended (Asia/Shanghai); check bill_date, which may be at most 3 months old.",
-	BatchRunning:      "Wait for the running batch to finish; it resumes by itself if its node stops. Query the batch's status to follow it.",
+// codeInfo is what fenfu says about a code on every surface: the HTTP
+// status the v3, v2, staff, cashier and portal adapters answer with (the
+// WeChat Pay v3 status where the protocol defines the code), a default
+// message, and the default advice given to the caller (SPEC §8).
+type codeInfo struct {
+	status  int
+	message string
+	remedy  string
 }
+
+// codes is the one table from error code to transport status, message and
+// remedy. The statuses are HTTP's; the root package names them as numbers
+// so that it stays free of I/O packages.
+var codes = map[Code]codeInfo{
+	ParamError: {400, "a field is missing or malformed",
+		"Check the named field against the API reference and send the request again."},
+	InvalidRequest: {400, "the operation is not allowed in the object's current state",
+		"Query the object's current state before retrying; the operation is not allowed in it."},
+	SignError: {401, "the request signature did not verify",
+		"Sign METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n with the private key of the registered serial_no, use a fresh nonce and a clock within 5 minutes of fenfu's."},
+	MchNotExists: {400, "no such merchant",
+		"Check the mchid; provision a merchant with `fenfu sandbox merchant`."},
+	NoAuth: {403, "the merchant lacks the permission",
+		"Apply for the permission in the product center, or use the merchant's own resources."},
+	OrderNotExist: {404, "no such order",
+		"Check out_trade_no / transaction_id and mchid; orders are only visible to the merchant that created them."},
+	OutTradeNoUsed: {403, "out_trade_no was used with different parameters",
+		"Use a new out_trade_no, or resend the original parameters unchanged."},
+	OrderPaid: {400, "the order has already been paid",
+		"The order is paid; query it instead of paying or closing it again."},
+	OrderClosed: {400, "the order is closed",
+		"Create a new order with a new out_trade_no."},
+	UserPaying: {400, "a payment of the order is in progress",
+		"Wait a few seconds and query the order."},
+	NotEnough: {403, "the credit line or balance is short",
+		"Choose another payment method or a smaller amount; check the available credit line or balance."},
+	RuleLimit: {403, "a platform rule forbids the operation",
+		"The operation breaks a platform rule; see the message for which one."},
+	TradeError: {403, "the trade cannot proceed",
+		"See the message; the trade cannot proceed as requested."},
+	ResourceNotExists: {404, "no such resource",
+		"Check the identifier; the resource is only visible to the merchant that created it."},
+	FrequencyLimited: {429, "too many requests",
+		"Slow down and retry after a short pause."},
+	Unauthenticated: {401, "log in first",
+		"Log in with the consumer's phone number and PIN."},
+	SystemError: {500, "system error, please retry",
+		"Retry with the same parameters; the operation is idempotent. Contact support if it persists."},
+	NoStatementExist: {400, "the bill does not exist",
+		"Bills of a day exist once the day has ended (Asia/Shanghai); check bill_date, which may be at most 3 months old."},
+	BatchRunning: {409, "a settlement batch is running",
+		"Wait for the running batch to finish; it resumes by itself if its node stops. Query the batch's status to follow it."},
+}
+
+// Codes returns every error code fenfu answers with.
+func Codes() []Code {
+	out := make([]Code, 0, len(codes))
+	for c := range codes {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// HTTPStatus is the HTTP status every surface answers the code with; an
+// unknown code is an internal error, 500.
+func (c Code) HTTPStatus() int {
+	if i, ok := codes[c]; ok {
+		return i.status
+	}
+	return 500
+}
+
+// Message is the code's default message, safe to show to the caller.
+func (c Code) Message() string { return codes[c].message }
+
+// Remedy is the code's default advice to the caller.
+func (c Code) Remedy() string { return codes[c].remedy }
 
 // Error is the one domain error type. Message is safe to show to the caller;
 // Err, if set, is internal detail that is logged but never sent.
@@ -126,7 +182,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the code's default remedy.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Remedy: remedies[code]}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Remedy: code.Remedy()}
 }
 
 // FieldError returns a PARAM_ERROR naming the offending field.
@@ -139,7 +195,7 @@ func FieldError(field, format string, args ...any) *Error {
 // Internal wraps an unexpected failure as SYSTEM_ERROR; the cause is kept
 // for the log and hidden from the caller.
 func Internal(err error) *Error {
-	e := Errorf(SystemError, "system error, please retry")
+	e := Errorf(SystemError, "%s", SystemError.Message())
 	e.Err = err
 	return e
 }

@@ -78,7 +78,7 @@ func (a *API) staff(h handler) http.Handler {
 			if e.Code == fenfu.SystemError {
 				a.Log.Error("admin", "path", r.URL.Path, "error", err.Error())
 			}
-			w.WriteHeader(status(e.Code))
+			w.WriteHeader(e.Code.HTTPStatus())
 			_ = json.NewEncoder(w).Encode(map[string]string{"code": string(e.Code), "message": e.Message, "remedy": e.Remedy})
 			return
 		}
@@ -102,22 +102,6 @@ func (a *API) serve(r *http.Request, h handler) (any, error) {
 		return nil, fenfu.Errorf(fenfu.ParamError, "the request body is too large or unreadable")
 	}
 	return h(r.Context(), &call{Request: r, Staff: "staff:" + staff, Body: body})
-}
-
-func status(c fenfu.Code) int {
-	switch c {
-	case fenfu.ParamError, fenfu.InvalidRequest:
-		return http.StatusBadRequest
-	case fenfu.SignError:
-		return http.StatusUnauthorized
-	case fenfu.NoAuth:
-		return http.StatusForbidden
-	case fenfu.ResourceNotExists, fenfu.MchNotExists, fenfu.OrderNotExist:
-		return http.StatusNotFound
-	case fenfu.BatchRunning:
-		return http.StatusConflict
-	}
-	return http.StatusInternalServerError
 }
 
 func decode(c *call, v any) error {

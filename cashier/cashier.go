@@ -357,7 +357,7 @@ type errorView struct {
 
 func (c *Cashier) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := fenfu.AsError(err)
-	status := statusOf(e.Code)
+	status := e.Code.HTTPStatus()
 	if e.Code == fenfu.SystemError {
 		c.Log.Error("cashier", "path", r.URL.Path, "error", err.Error())
 	}
@@ -375,22 +375,6 @@ func (c *Cashier) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	c.render(w, status, "error.html", ev)
-}
-
-func statusOf(code fenfu.Code) int {
-	switch code {
-	case fenfu.ParamError, fenfu.OrderClosed, fenfu.OrderPaid, fenfu.UserPaying:
-		return http.StatusBadRequest
-	case fenfu.Unauthenticated:
-		return http.StatusUnauthorized
-	case fenfu.NotEnough, fenfu.RuleLimit, fenfu.NoAuth:
-		return http.StatusForbidden
-	case fenfu.OrderNotExist, fenfu.ResourceNotExists:
-		return http.StatusNotFound
-	case fenfu.FrequencyLimited:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
 }
 
 func (c *Cashier) render(w http.ResponseWriter, status int, name string, v any) {

@@ -104,7 +104,7 @@ func (a *API) v3(h handler) http.Handler {
 		contentType := "application/json; charset=utf-8"
 		if err != nil {
 			e := fenfu.AsError(err)
-			status = Status(e.Code)
+			status = e.Code.HTTPStatus()
 			out, _ = json.Marshal(Body(e))
 			level := slog.LevelInfo
 			if e.Code == fenfu.SystemError {
@@ -157,7 +157,7 @@ func (a *API) record(r *http.Request, mchid string, status int, err error, note 
 	code := ""
 	if err != nil {
 		e := fenfu.AsError(err)
-		code, status = string(e.Code), Status(e.Code)
+		code, status = string(e.Code), e.Code.HTTPStatus()
 	}
 	a.Recorder.Record(sandbox.Call{MchID: mchid, At: a.Clock.Now(), Method: r.Method, Route: r.Pattern, Status: status, Code: code, Note: note})
 }

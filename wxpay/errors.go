@@ -1,41 +1,6 @@
 package wxpay
 
-import (
-	"net/http"
-
-	"github.com/fenfu/fenfu"
-)
-
-// statuses maps each error code to its HTTP status, as WeChat Pay v3 does.
-var statuses = map[fenfu.Code]int{
-	fenfu.ParamError:        http.StatusBadRequest,
-	fenfu.InvalidRequest:    http.StatusBadRequest,
-	fenfu.OrderClosed:       http.StatusBadRequest,
-	fenfu.OrderPaid:         http.StatusBadRequest,
-	fenfu.MchNotExists:      http.StatusBadRequest,
-	fenfu.UserPaying:        http.StatusBadRequest,
-	fenfu.SignError:         http.StatusUnauthorized,
-	fenfu.Unauthenticated:   http.StatusUnauthorized,
-	fenfu.NoAuth:            http.StatusForbidden,
-	fenfu.OutTradeNoUsed:    http.StatusForbidden,
-	fenfu.NotEnough:         http.StatusForbidden,
-	fenfu.RuleLimit:         http.StatusForbidden,
-	fenfu.TradeError:        http.StatusForbidden,
-	fenfu.OrderNotExist:     http.StatusNotFound,
-	fenfu.ResourceNotExists: http.StatusNotFound,
-	fenfu.FrequencyLimited:  http.StatusTooManyRequests,
-	fenfu.SystemError:       http.StatusInternalServerError,
-	fenfu.NoStatementExist:  http.StatusBadRequest,
-	fenfu.BatchRunning:      http.StatusConflict,
-}
-
-// Status returns the HTTP status for an error code.
-func Status(code fenfu.Code) int {
-	if s, ok := statuses[code]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
+import "github.com/fenfu/fenfu"
 
 // ErrorBody is the v3 error body: {code, message, detail}, plus fenfu's
 // remedy, which clients that do not know it ignore.
