@@ -15,7 +15,7 @@ import (
 // Fen is an amount of money in fen (1/100 yuan). All money in fenfu is an
 // integer number of fen; there is no floating point anywhere money is
 // computed or stored.
-type Fen = int64
+type Fen int64
 
 // Yuan formats an amount in fen as yuan with two decimals ("12.34").
 func Yuan(f Fen) string {
@@ -24,7 +24,7 @@ func Yuan(f Fen) string {
 		sign = "-"
 		f = -f
 	}
-	return sign + strconv.FormatInt(f/100, 10) + "." + fmt.Sprintf("%02d", f%100)
+	return sign + strconv.FormatInt(int64(f/100), 10) + "." + fmt.Sprintf("%02d", f%100)
 }
 
 // ParseDecimal parses a decimal number with at most places digits after
@@ -53,7 +53,10 @@ func digits(s string) bool { return strings.Trim(s, "0123456789") == "" }
 
 // ParseYuan parses an amount in yuan with at most two decimals, as bills
 // write it, into fen.
-func ParseYuan(s string) (Fen, error) { return ParseDecimal(s, 2) }
+func ParseYuan(s string) (Fen, error) {
+	v, err := ParseDecimal(s, 2)
+	return Fen(v), err
+}
 
 // Code is a stable, machine-readable error code. Where the WeChat Pay
 // protocol defines a code, fenfu uses the same spelling.

@@ -28,7 +28,7 @@ func TestParseDecimal(t *testing.T) {
 			t.Errorf("ParseYuan(%q) parsed", bad)
 		}
 	}
-	for _, f := range []int64{0, 1, -1, 99, 100, 123456789, -27} {
+	for _, f := range []fenfu.Fen{0, 1, -1, 99, 100, 123456789, -27} {
 		if got, err := fenfu.ParseYuan(fenfu.Yuan(f)); err != nil || got != f {
 			t.Errorf("round trip of %d: %d %v", f, got, err)
 		}

@@ -79,14 +79,14 @@ func GenerateSettlementDay(ctx context.Context, core *db.DB, d SettlementDay, w 
 			seq := done + i
 			mchid := d.MchIDs[seq%len(d.MchIDs)]
 			id := fmt.Sprintf("4200%s%010d", strings.ReplaceAll(d.Date, "-", "")+"000000", seq)
-			total := int64(rng.IntN(100_000) + 100)
+			total := fenfu.Fen(rng.IntN(100_000) + 100)
 			channel, sched := "credit", fee.CreditPay
 			if rng.IntN(100) >= d.CreditPct {
 				channel, sched = "balance", fee.Ordinary
 			}
 			quote := sched.Price(total, 0, 0)
 			paid := day.Add(time.Duration(rng.Int64N(int64(24*time.Hour - time.Hour))))
-			state, refunded, refundCount := "SUCCESS", int64(0), 0
+			state, refunded, refundCount := "SUCCESS", fenfu.Fen(0), 0
 			if rng.IntN(100) < d.RefundPct {
 				refunded, refundCount, state = total/2, 1, "REFUND"
 				back := fee.RefundFee(quote.Fee, total, 0, refunded)

@@ -59,7 +59,7 @@ func knownDay(t *testing.T, engine db.Engine) *day {
 			OpenID:   func(appid, consumerID string) string { return "o_" + appid + "_" + consumerID },
 			BankType: func(ch string) string { return map[string]string{"credit": "FENFU_CREDIT", "balance": "OTHERS"}[ch] }},
 		settle: &settle.Service{Core: core, Credit: cr, Clock: clock, Owner: "test"}}
-	buy := func(no, desc string, total int64, channel string) pay.Order {
+	buy := func(no, desc string, total fenfu.Fen, channel string) pay.Order {
 		o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: desc, OutTradeNo: no,
 			Attach: "table=7", NotifyURL: "https://shop.example/n", Total: total})
 		if err != nil {
@@ -72,7 +72,7 @@ func knownDay(t *testing.T, engine db.Engine) *day {
 		d.orders = append(d.orders, o)
 		return o
 	}
-	refund := func(o pay.Order, no string, amt int64) {
+	refund := func(o pay.Order, no string, amt fenfu.Fen) {
 		if _, err := ps.Refund(ctx, pay.RefundRequest{MchID: m.MchID, OutTradeNo: o.OutTradeNo, OutRefundNo: no, Refund: amt,
 			Total: o.Total}); err != nil {
 			t.Fatal(err)

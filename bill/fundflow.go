@@ -23,7 +23,7 @@ type flow struct {
 	at         int64
 	ref, txn   string
 	name, kind string
-	amount     int64 // signed: income positive
+	amount     fenfu.Fen // signed: income positive
 	by, note   string
 	voucher    string
 }
@@ -57,7 +57,8 @@ func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to t
 			return err
 		}
 		for rows.Next() {
-			var at, total, charged int64
+			var at int64
+			var total, charged fenfu.Fen
 			var id, out, ch string
 			if err := rows.Scan(&at, &id, &out, &ch, &total, &charged); err != nil {
 				rows.Close()
@@ -81,7 +82,8 @@ func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to t
 			return err
 		}
 		for rows.Next() {
-			var at, amount, back int64
+			var at int64
+			var amount, back fenfu.Fen
 			var id, out, ch string
 			if err := rows.Scan(&at, &id, &out, &ch, &amount, &back); err != nil {
 				rows.Close()
@@ -101,7 +103,7 @@ func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to t
 		}
 	}
 	if r.Type == Basic || r.Type == Operation {
-		sign := int64(-1) // out of pending settlement
+		sign := fenfu.Fen(-1) // out of pending settlement
 		if r.Type == Operation {
 			sign = 1 // into the settlement account
 		}
@@ -111,7 +113,8 @@ func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to t
 			return err
 		}
 		for rows.Next() {
-			var at, net int64
+			var at int64
+			var net fenfu.Fen
 			var id, ch string
 			if err := rows.Scan(&at, &id, &ch, &net); err != nil {
 				rows.Close()
@@ -139,7 +142,7 @@ func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to t
 	w.header(FundFlowColumns...)
 	bal := opening
 	var in, out int
-	var inSum, outSum int64
+	var inSum, outSum fenfu.Fen
 	for _, f := range flows {
 		w.rows++
 		bal += f.amount
@@ -163,7 +166,7 @@ func fmtInt(n int) string { return strconv.Itoa(n) }
 
 // opening is an account's balance at the instant at (micros), for a
 // fund-flow bill starting then.
-func (s *Service) opening(ctx context.Context, r Request, at int64) (int64, error) {
+func (s *Service) opening(ctx context.Context, r Request, at int64) (fenfu.Fen, error) {
 	month := db.Time(at).In(fenfu.Shanghai)
 	monthStart := db.Micros(time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, fenfu.Shanghai))
 	// Each query takes the merchant as $1 and the instant as $2; FEES
@@ -204,9 +207,9 @@ func (s *Service) opening(ctx context.Context, r Request, at int64) (int64, erro
 				AND status = 'SUCCESS'`, "", monthStart),
 		}
 	}
-	var total int64
+	var total fenfu.Fen
 	for _, q := range queries {
-		var v int64
+		var v fenfu.Fen
 		if err := s.Core.QueryRowContext(ctx, q.q, q.args...).Scan(&v); err != nil {
 			return 0, err
 		}

@@ -17,9 +17,9 @@ import (
 // payment (State SUCCESS, Amount the amount paid) or its refunds of the
 // bill's day (State REFUND, Amount their sum), in fen.
 type Entry struct {
-	OutTradeNo string `json:"out_trade_no"`
-	State      string `json:"state"`
-	Amount     int64  `json:"amount"`
+	OutTradeNo string    `json:"out_trade_no"`
+	State      string    `json:"state"`
+	Amount     fenfu.Fen `json:"amount"`
 }
 
 type entryKey struct{ no, state string }
@@ -59,10 +59,10 @@ func ParseTrade(r io.Reader) ([]Entry, error) {
 	for i, c := range TradeColumns {
 		col[c] = i
 	}
-	sums := map[entryKey]int64{}
+	sums := map[entryKey]fenfu.Fen{}
 	var order []entryKey
 	rows := 0
-	var totalOrder, totalApplied int64
+	var totalOrder, totalApplied fenfu.Fen
 	summary := strings.Join(TradeSummaryColumns, ",")
 	for {
 		l, ok := next()
@@ -79,7 +79,7 @@ func ParseTrade(r io.Reader) ([]Entry, error) {
 		rows++
 		state := f[col["交易状态"]]
 		var k entryKey
-		var amt int64
+		var amt fenfu.Fen
 		switch state {
 		case "SUCCESS":
 			amt, err = fenfu.ParseYuan(f[col["订单金额"]])
@@ -148,7 +148,7 @@ func fields(l string, n int) ([]string, error) {
 func ParseMine(r io.Reader) ([]Entry, error) {
 	sc := bufio.NewScanner(io.LimitReader(r, MaxBillSize))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	sums := map[entryKey]int64{}
+	sums := map[entryKey]fenfu.Fen{}
 	var order []entryKey
 	line := 0
 	for sc.Scan() {
@@ -204,19 +204,19 @@ const (
 
 // Difference is one disagreement between the bill and the merchant.
 type Difference struct {
-	Kind       string `json:"kind"`
-	OutTradeNo string `json:"out_trade_no"`
-	BillState  string `json:"bill_state,omitempty"`
-	MineState  string `json:"mine_state,omitempty"`
-	BillAmount int64  `json:"bill_amount"`
-	MineAmount int64  `json:"mine_amount"`
+	Kind       string    `json:"kind"`
+	OutTradeNo string    `json:"out_trade_no"`
+	BillState  string    `json:"bill_state,omitempty"`
+	MineState  string    `json:"mine_state,omitempty"`
+	BillAmount fenfu.Fen `json:"bill_amount"`
+	MineAmount fenfu.Fen `json:"mine_amount"`
 }
 
 // Side totals one side.
 type Side struct {
-	Entries  int   `json:"entries"`
-	Paid     int64 `json:"paid"`
-	Refunded int64 `json:"refunded"`
+	Entries  int       `json:"entries"`
+	Paid     fenfu.Fen `json:"paid"`
+	Refunded fenfu.Fen `json:"refunded"`
 }
 
 // Report is a reconciliation's outcome.
@@ -232,8 +232,8 @@ type Report struct {
 // every difference, in out_trade_no order.
 func Reconcile(billEntries, mine []Entry) Report {
 	rep := Report{Counts: map[string]int{}, Differences: []Difference{}}
-	tally := func(s *Side, es []Entry) map[entryKey]int64 {
-		m := make(map[entryKey]int64, len(es))
+	tally := func(s *Side, es []Entry) map[entryKey]fenfu.Fen {
+		m := make(map[entryKey]fenfu.Fen, len(es))
 		for _, e := range es {
 			m[entryKey{e.OutTradeNo, e.State}] += e.Amount
 			s.Entries++

@@ -25,7 +25,7 @@ type tradeRow struct {
 	tradeType, channel, currency              string
 	description, attach, tier                 string
 	refundID, outRefundNo, refundStatus       string
-	settle, refund, fee, orderAmount, applied int64
+	settle, refund, fee, orderAmount, applied fenfu.Fen
 	rate                                      fee.PPM
 	isRefund                                  bool
 }
@@ -107,7 +107,7 @@ func (s *Service) tradeRows(ctx context.Context, r Request, from, to time.Time) 
 // channel "", all).
 func (s *Service) writeTrade(w *writer, mchid, channel string, pays, refunds []tradeRow) {
 	w.header(TradeColumns...)
-	var sum struct{ settle, refund, fee, order, applied int64 }
+	var sum struct{ settle, refund, fee, order, applied fenfu.Fen }
 	emit := func(x tradeRow) {
 		w.rows++
 		sum.settle += x.settle

@@ -83,7 +83,7 @@ type View struct {
 	MchID       string           `json:"mchid"`
 	OutTradeNo  string           `json:"out_trade_no"`
 	Description string           `json:"description"`
-	Total       int64            `json:"total"`
+	Total       fenfu.Fen        `json:"total"`
 	Currency    string           `json:"currency"`
 	ExpiresAt   string           `json:"expires_at"`
 	Channels    []Channel        `json:"channels"`
@@ -96,10 +96,10 @@ type View struct {
 
 // Channel is a payment option on the cashier.
 type Channel struct {
-	Name      string `json:"name"` // credit or balance
-	Label     string `json:"label"`
-	Available *int64 `json:"available,omitempty"` // for a logged-in consumer
-	Enough    *bool  `json:"enough,omitempty"`
+	Name      string     `json:"name"` // credit or balance
+	Label     string     `json:"label"`
+	Available *fenfu.Fen `json:"available,omitempty"` // for a logged-in consumer
+	Enough    *bool      `json:"enough,omitempty"`
 }
 
 type consumerSummary struct {

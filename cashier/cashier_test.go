@@ -66,7 +66,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) order(t *testing.T, no string, total int64) pay.Order {
+func (e *env) order(t *testing.T, no string, total fenfu.Fen) pay.Order {
 	t.Helper()
 	o, err := e.pay.CreateNative(context.Background(), pay.NativeOrder{MchID: e.m.MchID, AppID: e.m.AppID, Description: "Oolong",
 		OutTradeNo: no, NotifyURL: "https://tea.example/n", Total: total})
@@ -234,7 +234,7 @@ func TestGrayRelease(t *testing.T) {
 		}
 		jar, _ := cookiejar.New(nil)
 		browser := &http.Client{Jar: jar}
-		o := e.order(t, fmt.Sprintf("gray-%04d", i), int64(1000+i))
+		o := e.order(t, fmt.Sprintf("gray-%04d", i), fenfu.Fen(1000+i))
 		resp, err := browser.PostForm(e.srv.URL+"/cashier/login", url.Values{"phone": {phone}, "pin": {pin}, "next": {"/q/" + o.Token}})
 		if err != nil {
 			t.Fatal(err)

@@ -28,7 +28,7 @@ import (
 type Consumer struct {
 	ID      string      `json:"id"`
 	Phone   string      `json:"phone"`
-	Balance int64       `json:"balance"`
+	Balance fenfu.Fen   `json:"balance"`
 	Credit  credit.Line `json:"credit"`
 }
 
@@ -59,9 +59,9 @@ func New(core, creditDB *db.DB, ids fenfu.IDs, clock fenfu.Clock) *Service {
 type NewConsumer struct {
 	Phone       string // 11 digits; generated when empty
 	PIN         string // 6 digits; generated when empty
-	CreditLimit int64
+	CreditLimit fenfu.Fen
 	Rating      string
-	Balance     int64
+	Balance     fenfu.Fen
 }
 
 var (
@@ -131,14 +131,14 @@ func digitsOnly(s string) string {
 }
 
 // TopUp adds money to a consumer's balance. ref makes it idempotent.
-func (s *Service) TopUp(ctx context.Context, id, ref string, amount int64) error {
+func (s *Service) TopUp(ctx context.Context, id, ref string, amount fenfu.Fen) error {
 	if amount <= 0 {
 		return fenfu.FieldError("amount", "top-up amount must be positive")
 	}
 	return s.Core.Update(ctx, func(tx *db.Tx) error { return topUp(ctx, tx, id, ref, amount) })
 }
 
-func topUp(ctx context.Context, tx *db.Tx, id, ref string, amount int64) error {
+func topUp(ctx context.Context, tx *db.Tx, id, ref string, amount fenfu.Fen) error {
 	err := ledger.Post(ctx, tx, ledger.Txn{Kind: "topup", Ref: ref, Entries: []ledger.Entry{
 		ledger.Debit(ledger.AccountOf(ledger.PlatformFunding, "topup"), amount),
 		ledger.Credit(BalanceAccount(id), amount),

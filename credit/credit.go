@@ -34,11 +34,11 @@ func ValidRating(r string) bool {
 
 // Line is a consumer's credit line.
 type Line struct {
-	ConsumerID string `json:"consumer_id"`
-	Limit      int64  `json:"credit_limit"`
-	Used       int64  `json:"credit_used"`
-	Available  int64  `json:"credit_available"`
-	Rating     string `json:"rating"`
+	ConsumerID string    `json:"consumer_id"`
+	Limit      fenfu.Fen `json:"credit_limit"`
+	Used       fenfu.Fen `json:"credit_used"`
+	Available  fenfu.Fen `json:"credit_available"`
+	Rating     string    `json:"rating"`
 }
 
 // Attempt states.
@@ -60,7 +60,7 @@ func Account(consumerID string) ledger.Account {
 
 // Open creates a consumer's credit line; opening an existing line changes
 // nothing.
-func Open(ctx context.Context, tx *db.Tx, consumerID string, limit int64, rating string) error {
+func Open(ctx context.Context, tx *db.Tx, consumerID string, limit fenfu.Fen, rating string) error {
 	if limit < 0 {
 		return fenfu.FieldError("credit_limit", "credit limit must not be negative")
 	}
@@ -95,7 +95,7 @@ type Payment struct {
 	OrderID    string
 	MchID      string
 	ConsumerID string
-	Amount     int64
+	Amount     fenfu.Fen
 	// Schedule prices the payment (default fee.CreditPay); Discount is
 	// the merchant's discount off the combined rate.
 	Schedule fee.Schedule
@@ -109,8 +109,8 @@ const VolumeShards = 16
 func Month(t time.Time) string { return t.In(fenfu.Shanghai).Format("2006-01") }
 
 // MonthToDate returns a merchant's credit-pay volume in the month so far.
-func MonthToDate(ctx context.Context, tx *db.Tx, mchid string, now time.Time) (int64, error) {
-	var v int64
+func MonthToDate(ctx context.Context, tx *db.Tx, mchid string, now time.Time) (fenfu.Fen, error) {
+	var v fenfu.Fen
 	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(volume), 0) FROM fee_volume WHERE mchid = $1 AND month = $2`,
 		mchid, Month(now)).Scan(&v)
 	return v, err
@@ -161,7 +161,7 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		var avail int64
+		var avail fenfu.Fen
 		err := tx.QueryRowContext(ctx, `SELECT credit_limit - used FROM credit_lines WHERE consumer_id = $1`, p.ConsumerID).Scan(&avail)
 		if errors.Is(err, sql.ErrNoRows) {
 			return q, fenfu.Errorf(fenfu.NotEnough, "the consumer has no credit line")
@@ -216,11 +216,11 @@ type Refund struct {
 	AttemptID string
 	OrderID   string
 	MchID     string
-	Amount    int64
+	Amount    fenfu.Fen
 	// Fee is the part of the payment's fee the refund returns, as the core
 	// store computed it when it accepted the refund (fee.RefundFee over the
 	// order's refunds in the order they were accepted).
-	Fee int64
+	Fee fenfu.Fen
 }
 
 // ApplyRefund returns r.Amount to the consumer's credit line and posts it
@@ -272,9 +272,9 @@ type CapturedPayment struct {
 	OrderID    string
 	MchID      string
 	ConsumerID string
-	Amount     int64
-	Refunded   int64
-	Fee        int64
+	Amount     fenfu.Fen
+	Refunded   fenfu.Fen
+	Fee        fenfu.Fen
 }
 
 // ScanCaptured calls fn for every captured payment in order-id order. It is
@@ -300,7 +300,7 @@ func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error)
 
 // RefundAmount returns the amount of an applied credit refund and the fee
 // it returned, and whether it was applied.
-func RefundAmount(ctx context.Context, d *db.DB, refundID string) (amount, feeBack int64, applied bool, err error) {
+func RefundAmount(ctx context.Context, d *db.DB, refundID string) (amount, feeBack fenfu.Fen, applied bool, err error) {
 	err = d.QueryRowContext(ctx, `SELECT amount, fee FROM credit_refunds WHERE refund_id = $1`, refundID).Scan(&amount, &feeBack)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil

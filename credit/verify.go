@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ledger"
 )
@@ -20,7 +21,7 @@ func Verify(ctx context.Context, d *db.DB) error {
 	}
 	bad := func(what, detail string) error { return &ledger.Problem{Store: d.Name, What: what, Detail: detail} }
 	var id string
-	var a, b int64
+	var a, b fenfu.Fen
 	err := d.R.QueryRowContext(ctx, `SELECT l.consumer_id, l.used, COALESCE(a.balance, -1) FROM credit_lines l
 		LEFT JOIN ledger_accounts a ON a.id = 'consumer_credit:' || l.consumer_id
 		WHERE a.balance IS NULL OR a.balance <> l.used ORDER BY l.consumer_id LIMIT 1`).Scan(&id, &a, &b)

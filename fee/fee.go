@@ -26,7 +26,7 @@ type Tier struct {
 	Name string
 	// UpTo is the highest month-to-date volume, in fen, that falls in the
 	// tier (inclusive); 0 means no upper bound.
-	UpTo  int64
+	UpTo  fenfu.Fen
 	Base  PPM // base rate
 	Tech  PPM // technical service fee
 	Floor PPM // no discount takes the combined rate below this
@@ -77,7 +77,7 @@ func (s Schedule) Validate() error {
 
 // TierFor returns the tier a payment falls in, given the merchant's
 // volume in the calendar month before it.
-func (s Schedule) TierFor(monthToDate int64) Tier {
+func (s Schedule) TierFor(monthToDate fenfu.Fen) Tier {
 	for _, t := range s {
 		if t.UpTo == 0 || monthToDate <= t.UpTo {
 			return t
@@ -90,13 +90,13 @@ func (s Schedule) TierFor(monthToDate int64) Tier {
 type Quote struct {
 	Tier string // the tier's name
 	Rate PPM    // the rate applied, after discount and floor
-	Fee  int64  // fen
+	Fee  fenfu.Fen
 }
 
 // Price quotes a payment of amount fen at a merchant whose month-to-date
 // volume before it is monthToDate, with a discount (ppm off the combined
 // rate; 0 for none) that never takes the rate below the tier's floor.
-func (s Schedule) Price(amount, monthToDate int64, discount PPM) Quote {
+func (s Schedule) Price(amount, monthToDate fenfu.Fen, discount PPM) Quote {
 	t := s.TierFor(monthToDate)
 	rate := t.Combined() - max(discount, 0)
 	if rate < t.Floor {
@@ -107,8 +107,8 @@ func (s Schedule) Price(amount, monthToDate int64, discount PPM) Quote {
 
 // Apply returns amount × rate rounded half up to the fen, for amounts of
 // either sign (a negative amount rounds half away from zero).
-func Apply(amount int64, rate PPM) int64 {
-	p := amount * int64(rate)
+func Apply(amount fenfu.Fen, rate PPM) fenfu.Fen {
+	p := amount * fenfu.Fen(rate)
 	if p >= 0 {
 		return (p + 500_000) / 1_000_000
 	}
@@ -119,16 +119,16 @@ func Apply(amount int64, rate PPM) int64 {
 // in proportion to what has been refunded in all, minus what earlier
 // refunds returned. Computed on the running total, so however a payment
 // is refunded in parts, refunding all of it returns exactly its fee.
-func RefundFee(fee, amount, refundedBefore, refund int64) int64 {
+func RefundFee(fee, amount, refundedBefore, refund fenfu.Fen) fenfu.Fen {
 	if amount <= 0 {
 		return 0
 	}
-	share := func(refunded int64) int64 { return roundDiv(fee*refunded, amount) }
+	share := func(refunded fenfu.Fen) fenfu.Fen { return roundDiv(fee*refunded, amount) }
 	return share(refundedBefore+refund) - share(refundedBefore)
 }
 
 // roundDiv is n ÷ d rounded half up, for n ≥ 0 and d > 0.
-func roundDiv(n, d int64) int64 { return (2*n + d) / (2 * d) }
+func roundDiv(n, d fenfu.Fen) fenfu.Fen { return (2*n + d) / (2 * d) }
 
 // ParsePercent parses a rate written as a percentage with at most four
 // decimals, "0.38%" or "0.38", into ppm.

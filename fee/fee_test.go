@@ -1,11 +1,15 @@
 package fee
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/fenfu/fenfu"
+)
 
 func TestTierBoundaries(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		volume int64 // month to date, fen
+		volume fenfu.Fen // month to date, fen
 		tier   string
 		rate   PPM
 	}{
@@ -29,7 +33,7 @@ func TestTierBoundaries(t *testing.T) {
 func TestDiscountsAndFloors(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		volume   int64
+		volume   fenfu.Fen
 		discount PPM
 		rate     PPM
 	}{
@@ -51,9 +55,9 @@ func TestDiscountsAndFloors(t *testing.T) {
 
 func TestRounding(t *testing.T) {
 	for _, tc := range []struct {
-		amount int64
+		amount fenfu.Fen
 		rate   PPM
-		fee    int64
+		fee    fenfu.Fen
 	}{
 		{10000, 7000, 70},                  // ¥100 at 0.70 % = ¥0.70
 		{71, 7000, 0},                      // 0.497 fen rounds down
@@ -81,8 +85,8 @@ func TestRefundsReturnTheFeeInProportion(t *testing.T) {
 		t.Fatalf("half refund returns %d, want 35", got)
 	}
 	// Three refunds of a third: 23 + 24 + 23 = 70, never more than the fee.
-	var back, done int64
-	for _, part := range []int64{3333, 3333, 3334} {
+	var back, done fenfu.Fen
+	for _, part := range []fenfu.Fen{3333, 3333, 3334} {
 		back += RefundFee(q.Fee, 10000, done, part)
 		done += part
 	}

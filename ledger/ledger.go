@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 )
 
@@ -49,8 +50,8 @@ const (
 )
 
 type kindInfo struct {
-	normal  int64 // +1 debit-normal, -1 credit-normal
-	tracked bool  // balance kept in ledger_accounts and guarded against going below zero
+	normal  fenfu.Fen // +1 debit-normal, -1 credit-normal
+	tracked bool      // balance kept in ledger_accounts and guarded against going below zero
 }
 
 var kinds = map[Kind]kindInfo{
@@ -81,14 +82,14 @@ func (a Account) Tracked() bool { return kinds[a.Kind()].tracked }
 // Entry is one line of a transaction: Amount > 0 debits, < 0 credits.
 type Entry struct {
 	Account Account
-	Amount  int64
+	Amount  fenfu.Fen
 }
 
 // Debit returns an entry debiting amount to a.
-func Debit(a Account, amount int64) Entry { return Entry{a, amount} }
+func Debit(a Account, amount fenfu.Fen) Entry { return Entry{a, amount} }
 
 // Credit returns an entry crediting amount to a.
-func Credit(a Account, amount int64) Entry { return Entry{a, -amount} }
+func Credit(a Account, amount fenfu.Fen) Entry { return Entry{a, -amount} }
 
 // Txn is a balanced set of entries recording one business event. Kind and
 // Ref name the event ("payment", order id); the pair is unique, so an event
@@ -127,7 +128,7 @@ func Check(t Txn) error {
 	if len(t.Entries) < 2 {
 		return fmt.Errorf("%w: %s has %d entries", ErrUnbalanced, t.ID(), len(t.Entries))
 	}
-	var sum int64
+	var sum fenfu.Fen
 	for _, e := range t.Entries {
 		if _, ok := kinds[e.Account.Kind()]; !ok {
 			return fmt.Errorf("%w: %s: unknown account kind in %q", ErrUnbalanced, t.ID(), e.Account)
@@ -211,12 +212,12 @@ func Post(ctx context.Context, tx *db.Tx, t Txn) error {
 
 // Balance returns the account's balance on its normal side (a consumer's
 // balance of 100 fen is 100, though its entries sum to -100).
-func Balance(ctx context.Context, d *db.DB, a Account) (int64, error) {
+func Balance(ctx context.Context, d *db.DB, a Account) (fenfu.Fen, error) {
 	info, ok := kinds[a.Kind()]
 	if !ok {
 		return 0, fmt.Errorf("ledger: unknown account kind in %q", a)
 	}
-	var sum int64
+	var sum fenfu.Fen
 	var err error
 	if info.tracked {
 		err = d.QueryRowContext(ctx, `SELECT balance FROM ledger_accounts WHERE id = $1`, string(a)).Scan(&sum)

@@ -68,7 +68,7 @@ func TestPostAndVerify(t *testing.T) {
 			if err := post(ledger.Txn{"payment", "o2", []ledger.Entry{ledger.Debit(bal, 300), ledger.Credit(m, 300)}}); !errors.Is(err, ledger.ErrInsufficient) {
 				t.Fatalf("overdraft: %v, want ErrInsufficient", err)
 			}
-			for acct, want := range map[ledger.Account]int64{bal: 200, m: 300, fund: 500} {
+			for acct, want := range map[ledger.Account]fenfu.Fen{bal: 200, m: 300, fund: 500} {
 				got, err := ledger.Balance(ctx, d, acct)
 				if err != nil {
 					t.Fatal(err)

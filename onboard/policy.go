@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/fenfu/fenfu"
 )
 
 //go:embed policy/default.json
@@ -32,7 +34,7 @@ type IndustryRule struct {
 	Required                  []Qualification `json:"required"`
 	MinMonthlyAvgTransactions int             `json:"min_monthly_avg_transactions,omitempty"`
 	MinStores                 int             `json:"min_stores,omitempty"`
-	DepositFen                int64           `json:"deposit_fen"`
+	DepositFen                fenfu.Fen       `json:"deposit_fen"`
 }
 
 // Policy is a version of the qualification policy.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 )
@@ -52,7 +53,8 @@ func (s *Service) Backfill(ctx context.Context) (int, error) {
 			break
 		}
 		for i, id := range ids {
-			var fee, rate int64
+			var fee fenfu.Fen
+			var rate int64
 			var tier string
 			err := s.Credit.QueryRowContext(ctx, `SELECT fee, fee_rate, fee_tier FROM credit_payments WHERE attempt_id = $1 AND state = $2`,
 				attempts[i], credit.Captured).Scan(&fee, &rate, &tier)

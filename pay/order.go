@@ -121,13 +121,13 @@ type Order struct {
 	Attach      string
 	NotifyURL   string
 	LimitPay    []string
-	Total       int64
+	Total       fenfu.Fen
 	Currency    string
 	State       string
 	Channel     string
 	ConsumerID  string
 	AttemptID   string
-	Refunded    int64
+	Refunded    fenfu.Fen
 	RefundCount int
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
@@ -238,7 +238,7 @@ type NativeOrder struct {
 	NotifyURL   string
 	GoodsTag    string
 	LimitPay    []string
-	Total       int64
+	Total       fenfu.Fen
 	Currency    string
 	// API is the protocol the order came through, "v3" (default) or
 	// "v2"; its notification is sent in that protocol.

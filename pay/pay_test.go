@@ -49,7 +49,7 @@ func newEnv(t *testing.T, engine db.Engine) *env {
 	}
 }
 
-func (e *env) order(t *testing.T, no string, total int64) pay.Order {
+func (e *env) order(t *testing.T, no string, total fenfu.Fen) pay.Order {
 	t.Helper()
 	o, err := e.pay.CreateNative(context.Background(), e.native(no, total))
 	if err != nil {
@@ -58,12 +58,12 @@ func (e *env) order(t *testing.T, no string, total int64) pay.Order {
 	return o
 }
 
-func (e *env) native(no string, total int64) pay.NativeOrder {
+func (e *env) native(no string, total fenfu.Fen) pay.NativeOrder {
 	return pay.NativeOrder{MchID: e.m.MchID, AppID: e.m.AppID, Description: "Coffee", OutTradeNo: no,
 		NotifyURL: "https://shop.example/notify", Total: total}
 }
 
-func (e *env) consumer(t *testing.T, limit, balance int64) string {
+func (e *env) consumer(t *testing.T, limit, balance fenfu.Fen) string {
 	t.Helper()
 	c, _, err := e.consumers.Create(context.Background(), consumer.NewConsumer{CreditLimit: limit, Rating: "B", Balance: balance})
 	if err != nil {
@@ -398,7 +398,7 @@ func testRandomized(t *testing.T, engine db.Engine) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var consumers []string
 	for range 8 {
-		consumers = append(consumers, e.consumer(t, int64(rng.IntN(200000)), int64(rng.IntN(200000))))
+		consumers = append(consumers, e.consumer(t, fenfu.Fen(rng.IntN(200000)), fenfu.Fen(rng.IntN(200000))))
 	}
 	var paid []pay.Order
 	n := 300
@@ -411,7 +411,7 @@ func testRandomized(t *testing.T, engine db.Engine) {
 	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}
-		total := int64(1 + rng.IntN(30000))
+		total := fenfu.Fen(1 + rng.IntN(30000))
 		c := consumers[rng.IntN(len(consumers))]
 		ch := pay.ChannelCredit
 		if rng.IntN(3) == 0 {
@@ -540,7 +540,7 @@ func TestFeesAcrossTheTierBoundary(t *testing.T) {
 			if _, err := e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: "fee-next", OutRefundNo: "fee-r1", Refund: 5000, Total: 10000}); err != nil {
 				t.Fatal(err)
 			}
-			var back int64
+			var back fenfu.Fen
 			if err := e.pay.Credit.R.QueryRow(`SELECT fee FROM credit_refunds WHERE order_id = $1`, next.ID).Scan(&back); err != nil || back != 32 {
 				t.Fatalf("half refund returned %d fen of fee (%v), want 32 (31.5 rounded half up)", back, err)
 			}
@@ -590,7 +590,7 @@ func TestMerchantDiscount(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t, engine)
 			c := e.consumer(t, 1_000_000, 0)
-			payAt := func(no string, amount int64) pay.Order {
+			payAt := func(no string, amount fenfu.Fen) pay.Order {
 				o := e.order(t, no, amount)
 				paid, err := e.pay.Pay(ctx, o.Token, c, pay.ChannelCredit)
 				if err != nil {

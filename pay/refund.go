@@ -34,8 +34,8 @@ type RefundRequest struct {
 	OutRefundNo   string
 	Reason        string
 	NotifyURL     string
-	Refund        int64 // amount to refund, fen
-	Total         int64 // the order's total, as the merchant believes it
+	Refund        fenfu.Fen // amount to refund, fen
+	Total         fenfu.Fen // the order's total, as the merchant believes it
 	Currency      string
 }
 
@@ -45,8 +45,8 @@ type RefundRecord struct {
 	MchID       string
 	OutRefundNo string
 	OrderID     string
-	Amount      int64
-	Fee         int64 // the part of the order's fee the refund returns
+	Amount      fenfu.Fen
+	Fee         fenfu.Fen // the part of the order's fee the refund returns
 	Reason      string
 	Status      string
 	CreatedAt   time.Time
@@ -156,7 +156,7 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 		mustTransition(o.State, Refund)
 		// RETURNING gives the running total and the fee the refund's fee
 		// share is computed from, without reading the row again.
-		var refundedAfter, paidFee int64
+		var refundedAfter, paidFee fenfu.Fen
 		err = tx.QueryRowContext(ctx, `UPDATE orders SET refunded = refunded + $1, refund_count = refund_count + 1,
 			state = $2, updated_at = $3 WHERE id = $4 AND state IN ($5, $6) AND refunded + $1 <= total AND refund_count < $7
 			RETURNING refunded, fee`,

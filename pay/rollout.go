@@ -26,7 +26,7 @@ type CohortStats struct {
 	// Conversion is Paid ÷ Views.
 	Conversion float64 `json:"conversion"`
 	// AverageTicket is the mean amount of the paid orders, in fen.
-	AverageTicket int64 `json:"average_ticket"`
+	AverageTicket fenfu.Fen `json:"average_ticket"`
 	// RefundRate is refunded ÷ paid amounts.
 	RefundRate float64 `json:"refund_rate"`
 	// CreditShare is the share of paid orders paid on credit.
@@ -49,7 +49,7 @@ func (s *Service) ABReport(ctx context.Context, mchid string, from, to time.Time
 	out := []CohortStats{}
 	for rows.Next() {
 		var c CohortStats
-		var amount, refunded int64
+		var amount, refunded fenfu.Fen
 		var credit int
 		if err := rows.Scan(&c.Cohort, &c.Views, &c.Paid, &amount, &refunded, &credit); err != nil {
 			return nil, fenfu.Internal(err)
@@ -58,7 +58,7 @@ func (s *Service) ABReport(ctx context.Context, mchid string, from, to time.Time
 			c.Conversion = float64(c.Paid) / float64(c.Views)
 		}
 		if c.Paid > 0 {
-			c.AverageTicket = amount / int64(c.Paid)
+			c.AverageTicket = amount / fenfu.Fen(c.Paid)
 			c.CreditShare = float64(credit) / float64(c.Paid)
 		}
 		if amount > 0 {

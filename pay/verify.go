@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/ledger"
 )
@@ -104,7 +105,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	// attempt, for that amount and consumer (or still PAYING with it).
 	type cap struct {
 		attempt, mchid, consumer string
-		amount, refunded, fee    int64
+		amount, refunded, fee    fenfu.Fen
 	}
 	batch := map[string]cap{}
 	matched := 0
@@ -126,7 +127,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 		defer rows.Close()
 		for rows.Next() {
 			var id, state, channel, attempt, consumerID, mchid string
-			var total, refunded, orderFee int64
+			var total, refunded, orderFee fenfu.Fen
 			if err := rows.Scan(&id, &state, &channel, &attempt, &consumerID, &mchid, &total, &refunded, &orderFee); err != nil {
 				return err
 			}
@@ -185,7 +186,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var id, status string
-		var amount, feeBack int64
+		var amount, feeBack fenfu.Fen
 		if err := rows.Scan(&id, &amount, &feeBack, &status); err != nil {
 			return p, err
 		}

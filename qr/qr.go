@@ -20,7 +20,7 @@ import (
 type Payload struct {
 	OrderID string
 	MchID   string
-	Total   int64
+	Total   fenfu.Fen
 	Expires time.Time
 }
 
@@ -42,7 +42,7 @@ var strict = base64.RawURLEncoding.Strict()
 
 // Token returns the token for p: base64url(payload) "." base64url(mac).
 func (s *Signer) Token(p Payload) string {
-	body := strings.Join([]string{version, p.OrderID, p.MchID, strconv.FormatInt(p.Total, 10),
+	body := strings.Join([]string{version, p.OrderID, p.MchID, strconv.FormatInt(int64(p.Total), 10),
 		strconv.FormatInt(p.Expires.Unix(), 10)}, "|")
 	enc := base64.RawURLEncoding.EncodeToString([]byte(body))
 	return enc + "." + base64.RawURLEncoding.EncodeToString(s.mac(enc))
@@ -89,7 +89,7 @@ func (s *Signer) Parse(token string, now time.Time) (Payload, error) {
 	if err1 != nil || err2 != nil {
 		return Payload{}, bad
 	}
-	p := Payload{OrderID: f[1], MchID: f[2], Total: total, Expires: time.Unix(exp, 0)}
+	p := Payload{OrderID: f[1], MchID: f[2], Total: fenfu.Fen(total), Expires: time.Unix(exp, 0)}
 	if !now.Before(p.Expires) {
 		e := fenfu.Errorf(fenfu.OrderClosed, "the payment code expired at %s", p.Expires.In(fenfu.Shanghai).Format(time.DateTime))
 		e.Remedy = "Ask the merchant for a new code."

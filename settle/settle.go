@@ -79,13 +79,13 @@ type Result struct {
 	Channel string `json:"channel"`
 	// Already is set when the batch had finished before this run, which
 	// then changed nothing.
-	Already   bool    `json:"already_done"`
-	Merchants int     `json:"merchants"` // settlements recorded by this run
-	Resumed   int     `json:"resumed"`   // settlements an earlier run recorded and this one posted
-	Payments  int     `json:"payments"`  // orders settled by this run
-	Refunds   int     `json:"refunds"`   // refunds settled by this run
-	Net       int64   `json:"net"`       // fen moved to settlement accounts by this run
-	Seconds   float64 `json:"seconds"`   // how long the run took
+	Already   bool      `json:"already_done"`
+	Merchants int       `json:"merchants"` // settlements recorded by this run
+	Resumed   int       `json:"resumed"`   // settlements an earlier run recorded and this one posted
+	Payments  int       `json:"payments"`  // orders settled by this run
+	Refunds   int       `json:"refunds"`   // refunds settled by this run
+	Net       fenfu.Fen `json:"net"`       // fen moved to settlement accounts by this run
+	Seconds   float64   `json:"seconds"`   // how long the run took
 }
 
 // Settlement is one merchant's settlement of one business day and channel.
@@ -95,12 +95,12 @@ type Settlement struct {
 	Channel       string    `json:"channel"`
 	MchID         string    `json:"mchid"`
 	Payments      int       `json:"payments"`
-	PaymentAmount int64     `json:"payment_amount"`
-	PaymentFees   int64     `json:"payment_fees"`
+	PaymentAmount fenfu.Fen `json:"payment_amount"`
+	PaymentFees   fenfu.Fen `json:"payment_fees"`
 	Refunds       int       `json:"refunds"`
-	RefundAmount  int64     `json:"refund_amount"`
-	RefundFees    int64     `json:"refund_fees"`
-	Net           int64     `json:"net"`
+	RefundAmount  fenfu.Fen `json:"refund_amount"`
+	RefundFees    fenfu.Fen `json:"refund_fees"`
+	Net           fenfu.Fen `json:"net"`
 	State         string    `json:"state"`
 	CreatedAt     time.Time `json:"created_at"`
 	SettledAt     time.Time `json:"settled_at,omitzero"`

@@ -94,12 +94,12 @@ func testMonth(t *testing.T, engine db.Engine) {
 	if engine == db.Postgres {
 		perDay = 8
 	}
-	want := map[key]int64{}
+	want := map[key]fenfu.Fen{}
 	due := func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) }
 	var paidOrders []pay.Order
-	volume := map[string]int64{} // credit volume by merchant and month, as the test paid it
+	volume := map[string]fenfu.Fen{} // credit volume by merchant and month, as the test paid it
 	tiers := map[string]int{}
-	var totalPaid, totalRefunded, totalFees int64
+	var totalPaid, totalRefunded, totalFees fenfu.Fen
 	seq := 0
 	for d := range days {
 		day := start.AddDate(0, 0, d)
@@ -121,9 +121,9 @@ func testMonth(t *testing.T, engine db.Engine) {
 			}
 			// The last merchant sells big tickets, crossing the fee tiers
 			// within the month.
-			amount := int64(rng.IntN(50000) + 1)
+			amount := fenfu.Fen(rng.IntN(50000) + 1)
 			if m.MchID == w.merchants[len(w.merchants)-1].MchID && channel == pay.ChannelCredit {
-				amount = int64(rng.IntN(5_000_000)+1_000_000) * 10
+				amount = fenfu.Fen(rng.IntN(5_000_000)+1_000_000) * 10
 			}
 			seq++
 			o, err := w.pay.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "Goods",
@@ -135,7 +135,7 @@ func testMonth(t *testing.T, engine db.Engine) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.Fee.Rate == 0 || o.Fee.Fee != feeOf(o.Total, int64(o.Fee.Rate)) {
+			if o.Fee.Rate == 0 || o.Fee.Fee != feeOf(o.Total, fenfu.Fen(o.Fee.Rate)) {
 				t.Fatalf("order %s: fee %+v on %d", o.ID, o.Fee, o.Total)
 			}
 			if channel == pay.ChannelCredit {
@@ -175,7 +175,7 @@ func testMonth(t *testing.T, engine db.Engine) {
 				}
 				amt := left
 				if rng.IntN(2) == 0 && left > 1 {
-					amt = int64(rng.IntN(int(left-1))) + 1
+					amt = fenfu.Fen(rng.IntN(int(left-1))) + 1
 				}
 				seq++
 				rec, err := w.pay.Refund(ctx, pay.RefundRequest{MchID: po.MchID, OutTradeNo: po.OutTradeNo,
@@ -220,7 +220,7 @@ func testMonth(t *testing.T, engine db.Engine) {
 	}
 	// Everything paid is settled: the pending accounts are empty and the
 	// settlement accounts hold payments − refunds − fees.
-	var settledTotal int64
+	var settledTotal fenfu.Fen
 	for _, m := range w.merchants {
 		for _, books := range []*db.DB{w.core, w.credit} {
 			p, err := ledger.Balance(ctx, books, ledger.AccountOf(ledger.MerchantPending, m.MchID))
@@ -289,17 +289,17 @@ func testMonth(t *testing.T, engine db.Engine) {
 	}
 }
 
-func feeOf(amount, rate int64) int64 { return (amount*rate + 500_000) / 1_000_000 }
+func feeOf(amount, rate fenfu.Fen) fenfu.Fen { return (amount*rate + 500_000) / 1_000_000 }
 
 // runDay runs a day's batches and checks them against want, consuming it.
 // Some days it also crashes the batch midway, races a second node, and
 // reruns the finished day.
-func runDay(t *testing.T, w *world, date string, d int, want map[key]int64) {
+func runDay(t *testing.T, w *world, date string, d int, want map[key]fenfu.Fen) {
 	t.Helper()
 	ctx := context.Background()
 	snapshot := func() string {
 		var n int
-		var sum int64
+		var sum fenfu.Fen
 		if err := w.core.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(net), 0) FROM settlements`).Scan(&n, &sum); err != nil {
 			t.Fatal(err)
 		}
@@ -382,7 +382,7 @@ func runDay(t *testing.T, w *world, date string, d int, want map[key]int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[key]int64{}
+	got := map[key]fenfu.Fen{}
 	for _, x := range list {
 		if x.State != settle.Settled {
 			t.Errorf("%s: %s is %s", date, x.ID, x.State)
@@ -570,7 +570,7 @@ func checkFundFlow(t *testing.T, w *world, start time.Time, days int) {
 		OpenID: func(a, c string) string { return c }, BankType: func(ch string) string { return ch }}
 	for _, m := range w.merchants {
 		for _, ch := range []string{pay.ChannelCredit, pay.ChannelBalance} {
-			var closing int64
+			var closing fenfu.Fen
 			var prev []byte
 			seen := 0
 			for d := 0; d < days+3; d++ {
@@ -607,11 +607,11 @@ func checkFundFlow(t *testing.T, w *world, start time.Time, days int) {
 
 // flowBalances reads a fund-flow bill's opening and closing balances, in
 // fen, from its first and last rows.
-func flowBalances(t *testing.T, text string) (open, close int64) {
+func flowBalances(t *testing.T, text string) (open, close fenfu.Fen) {
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(text), "\r\n")
 	rows := lines[1 : len(lines)-2]
-	yuan := func(s string) int64 {
+	yuan := func(s string) fenfu.Fen {
 		v, err := fenfu.ParseYuan(strings.TrimPrefix(s, "`"))
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/pay"
 )
@@ -83,7 +84,7 @@ func (s *Service) verifyPostings(ctx context.Context, channel string) (int, erro
 	defer posts.Close()
 	type post struct {
 		ref, account string
-		amount       int64
+		amount       fenfu.Fen
 	}
 	var p *post
 	next := func() error {
@@ -103,7 +104,7 @@ func (s *Service) verifyPostings(ctx context.Context, channel string) (int, erro
 	n := 0
 	for recs.Next() {
 		var id, mchid, state string
-		var net int64
+		var net fenfu.Fen
 		if err := recs.Scan(&id, &mchid, &net, &state); err != nil {
 			return 0, err
 		}
@@ -111,7 +112,7 @@ func (s *Service) verifyPostings(ctx context.Context, channel string) (int, erro
 		if p != nil && p.ref < id {
 			return 0, bad("settlement posting without its settlement", p.ref)
 		}
-		var posted int64
+		var posted fenfu.Fen
 		if p != nil && p.ref == id {
 			if p.account != string(ledger.AccountOf(ledger.MerchantPending, mchid)) {
 				return 0, bad("settlement posted to another merchant", id)

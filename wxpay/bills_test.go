@@ -84,7 +84,7 @@ func testBillsSDK(t *testing.T, engine db.Engine) {
 	var paid []pay.Order
 	for i, ch := range []string{pay.ChannelCredit, pay.ChannelCredit, pay.ChannelBalance} {
 		o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "Tea", OutTradeNo: "BILL-" + string(rune('A'+i)) + "-01",
-			NotifyURL: "https://shop.example/n", Total: int64(1000 * (i + 1))})
+			NotifyURL: "https://shop.example/n", Total: fenfu.Fen(1000 * (i + 1))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,13 +299,13 @@ func testBillsSDK(t *testing.T, engine db.Engine) {
 	}
 }
 
-func fenfuRefundFee(t *testing.T, ps *pay.Service, o pay.Order) int64 {
+func fenfuRefundFee(t *testing.T, ps *pay.Service, o pay.Order) fenfu.Fen {
 	t.Helper()
 	refunds, err := ps.RefundsOf(context.Background(), o.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fee int64
+	var fee fenfu.Fen
 	for _, r := range refunds {
 		fee += r.Fee
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 )
@@ -21,10 +22,10 @@ type refundNotice struct {
 	SuccessTime         string `json:"success_time,omitempty"`
 	UserReceivedAccount string `json:"user_received_account"`
 	Amount              struct {
-		Total       int64 `json:"total"`
-		Refund      int64 `json:"refund"`
-		PayerTotal  int64 `json:"payer_total"`
-		PayerRefund int64 `json:"payer_refund"`
+		Total       fenfu.Fen `json:"total"`
+		Refund      fenfu.Fen `json:"refund"`
+		PayerTotal  fenfu.Fen `json:"payer_total"`
+		PayerRefund fenfu.Fen `json:"payer_refund"`
 	} `json:"amount"`
 }
 

@@ -16,21 +16,21 @@ type refundReq struct {
 	NotifyURL     string `json:"notify_url"`
 	FundsAccount  string `json:"funds_account"`
 	Amount        *struct {
-		Refund   *int64 `json:"refund"`
-		Total    *int64 `json:"total"`
-		Currency string `json:"currency"`
+		Refund   *fenfu.Fen `json:"refund"`
+		Total    *fenfu.Fen `json:"total"`
+		Currency string     `json:"currency"`
 	} `json:"amount"`
 }
 
 type refundAmount struct {
-	Total            int64  `json:"total"`
-	Refund           int64  `json:"refund"`
-	PayerTotal       int64  `json:"payer_total"`
-	PayerRefund      int64  `json:"payer_refund"`
-	SettlementRefund int64  `json:"settlement_refund"`
-	SettlementTotal  int64  `json:"settlement_total"`
-	DiscountRefund   int64  `json:"discount_refund"`
-	Currency         string `json:"currency"`
+	Total            fenfu.Fen `json:"total"`
+	Refund           fenfu.Fen `json:"refund"`
+	PayerTotal       fenfu.Fen `json:"payer_total"`
+	PayerRefund      fenfu.Fen `json:"payer_refund"`
+	SettlementRefund fenfu.Fen `json:"settlement_refund"`
+	SettlementTotal  fenfu.Fen `json:"settlement_total"`
+	DiscountRefund   fenfu.Fen `json:"discount_refund"`
+	Currency         string    `json:"currency"`
 }
 
 // RefundObject is the v3 refund object.

@@ -10,8 +10,8 @@ import (
 )
 
 type amountReq struct {
-	Total    *int64 `json:"total"`
-	Currency string `json:"currency"`
+	Total    *fenfu.Fen `json:"total"`
+	Currency string     `json:"currency"`
 }
 
 type nativeReq struct {
@@ -55,10 +55,10 @@ func (a *API) createNative(ctx context.Context, r *request) (int, any, error) {
 func (a *API) CodeURL(token string) string { return a.PublicURL() + "/q/" + token }
 
 type txAmount struct {
-	Currency      string `json:"currency"`
-	PayerCurrency string `json:"payer_currency"`
-	PayerTotal    *int64 `json:"payer_total,omitempty"`
-	Total         int64  `json:"total"`
+	Currency      string     `json:"currency"`
+	PayerCurrency string     `json:"payer_currency"`
+	PayerTotal    *fenfu.Fen `json:"payer_total,omitempty"`
+	Total         fenfu.Fen  `json:"total"`
 }
 
 type txPayer struct {

@@ -123,12 +123,12 @@ func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 	return out
 }
 
-func fen(p map[string]string, field string) (int64, error) {
+func fen(p map[string]string, field string) (fenfu.Fen, error) {
 	v, err := strconv.ParseInt(p[field], 10, 64)
 	if err != nil || v <= 0 {
 		return 0, fenfu.FieldError(field, "%s must be a positive number of fen", field)
 	}
-	return v, nil
+	return fenfu.Fen(v), nil
 }
 
 func (a *API) v2UnifiedOrder(ctx context.Context, mchid string, p map[string]string) (map[string]string, error) {
@@ -176,14 +176,14 @@ func (a *API) v2Order(ctx context.Context, mchid string, p map[string]string) (p
 func (a *API) V2Transaction(o pay.Order) map[string]string {
 	t := a.TransactionOf(o)
 	out := map[string]string{"trade_state": t.TradeState, "trade_state_desc": t.TradeStateDesc, "out_trade_no": o.OutTradeNo,
-		"total_fee": strconv.FormatInt(o.Total, 10), "fee_type": o.Currency, "attach": o.Attach, "device_info": ""}
+		"total_fee": strconv.FormatInt(int64(o.Total), 10), "fee_type": o.Currency, "attach": o.Attach, "device_info": ""}
 	if t.TransactionID != "" {
 		out["transaction_id"] = t.TransactionID
 		out["openid"] = t.Payer.OpenID
 		out["is_subscribe"] = "N"
 		out["trade_type"] = o.TradeType
 		out["bank_type"] = t.BankType
-		out["cash_fee"] = strconv.FormatInt(o.Total, 10)
+		out["cash_fee"] = strconv.FormatInt(int64(o.Total), 10)
 		out["time_end"] = o.PaidAt.In(fenfu.Shanghai).Format(v2TimeLayout)
 	}
 	return out
@@ -219,8 +219,8 @@ func (a *API) v2Refund(ctx context.Context, mchid string, p map[string]string) (
 	if err != nil {
 		return nil, err
 	}
-	amt := strconv.FormatInt(rec.Amount, 10)
-	tot := strconv.FormatInt(rec.Order.Total, 10)
+	amt := strconv.FormatInt(int64(rec.Amount), 10)
+	tot := strconv.FormatInt(int64(rec.Order.Total), 10)
 	return map[string]string{"transaction_id": rec.OrderID, "out_trade_no": rec.Order.OutTradeNo, "out_refund_no": rec.OutRefundNo,
 		"refund_id": rec.ID, "refund_fee": amt, "settlement_refund_fee": amt, "total_fee": tot, "settlement_total_fee": tot,
 		"fee_type": rec.Order.Currency, "cash_fee": tot, "cash_refund_fee": amt}, nil
@@ -254,13 +254,13 @@ func (a *API) v2RefundQuery(ctx context.Context, mchid string, p map[string]stri
 		}
 	}
 	o := list[0].Order
-	out := map[string]string{"transaction_id": o.ID, "out_trade_no": o.OutTradeNo, "total_fee": strconv.FormatInt(o.Total, 10),
-		"cash_fee": strconv.FormatInt(o.Total, 10), "fee_type": o.Currency, "refund_count": strconv.Itoa(len(list))}
+	out := map[string]string{"transaction_id": o.ID, "out_trade_no": o.OutTradeNo, "total_fee": strconv.FormatInt(int64(o.Total), 10),
+		"cash_fee": strconv.FormatInt(int64(o.Total), 10), "fee_type": o.Currency, "refund_count": strconv.Itoa(len(list))}
 	for i, r := range list {
 		n := strconv.Itoa(i)
 		out["out_refund_no_"+n] = r.OutRefundNo
 		out["refund_id_"+n] = r.ID
-		out["refund_fee_"+n] = strconv.FormatInt(r.Amount, 10)
+		out["refund_fee_"+n] = strconv.FormatInt(int64(r.Amount), 10)
 		out["refund_status_"+n] = r.Status
 		out["refund_channel_"+n] = "ORIGINAL"
 		out["refund_recv_accout_"+n] = RefundOf(r).UserReceivedAccount

@@ -514,7 +514,7 @@ func cmdConsumerCreate(ctx context.Context, args []string, getenv func(string) s
 		return err
 	}
 	defer a.close()
-	c, p, err := a.consumers.Create(ctx, consumer.NewConsumer{Phone: *phone, PIN: *pin, CreditLimit: *limit, Rating: *rating, Balance: *balance})
+	c, p, err := a.consumers.Create(ctx, consumer.NewConsumer{Phone: *phone, PIN: *pin, CreditLimit: fenfu.Fen(*limit), Rating: *rating, Balance: fenfu.Fen(*balance)})
 	if err != nil {
 		return err
 	}

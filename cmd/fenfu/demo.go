@@ -98,8 +98,8 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	step("the QR code is at %s.png", created.CodeURL)
 
 	var view struct {
-		Merchant string `json:"merchant"`
-		Total    int64  `json:"total"`
+		Merchant string    `json:"merchant"`
+		Total    fenfu.Fen `json:"total"`
 		Channels []struct {
 			Name string `json:"name"`
 		} `json:"channels"`
