@@ -1,11 +1,14 @@
 package fenfu_test
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -90,6 +93,245 @@ func TestVocabularyHasNoIO(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// owners names the package that owns each table: only it may name the
+// table in SQL. Every table the migrations create must be listed.
+var owners = map[string]string{
+	"merchants": "merchant", "merchant_keys": "merchant", "request_nonces": "merchant",
+	"consumers": "consumer",
+	"orders":    "pay", "refunds": "pay", "cashier_views": "pay", "backfills": "pay",
+	"notify_outbox": "notify", "notify_log": "notify",
+	"applications": "onboard", "application_events": "onboard", "application_checks": "onboard",
+	"merchant_history": "onboard", "risk_list": "onboard",
+	"sandbox_calls":      "sandbox",
+	"settlement_batches": "settle", "settlements": "settle", "settlement_exceptions": "settle",
+	"bills":        "bill",
+	"credit_lines": "credit", "credit_payments": "credit", "credit_refunds": "credit", "fee_volume": "credit",
+	"ledger_accounts": "ledger", "ledger_txns": "ledger", "ledger_entries": "ledger",
+	"schema_migrations": "db",
+}
+
+// ownershipDebts are the places that still name another package's table,
+// each to be moved behind the owner's functions. The test fails when a
+// new one appears, and when one listed here is gone (so the list shrinks).
+var ownershipDebts = map[string][]string{
+	"bill":     {"orders", "refunds", "settlements"},
+	"bench":    {"orders", "refunds"},
+	"consumer": {"ledger_accounts"},
+	"credit":   {"ledger_accounts", "ledger_entries", "ledger_txns"},
+	"pay":      {"credit_payments", "ledger_entries", "ledger_txns"},
+	"settle":   {"orders", "refunds", "ledger_entries", "ledger_txns"},
+	"sandbox":  {"notify_log"},
+	"onboard":  {"merchants"},
+}
+
+var sqlTableRE = regexp.MustCompile(`\b(?:FROM|JOIN|INTO|UPDATE|TABLE|EXISTS)\s+([a-z_][a-z0-9_]*)`)
+
+// TestTableOwnership: each table is named in SQL by its owning package only.
+func TestTableOwnership(t *testing.T) {
+	created := map[string]bool{}
+	err := filepath.WalkDir("db/migrations", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		for _, m := range regexp.MustCompile(`CREATE TABLE (\w+)`).FindAllSubmatch(src, -1) {
+			created[string(m[1])] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table := range created {
+		if owners[table] == "" {
+			t.Errorf("table %s has no owner in arch_test.go's owners", table)
+		}
+	}
+	found := map[string]map[string]bool{} // package → foreign tables it names
+	for dir, files := range packages(t) {
+		pkg := filepath.ToSlash(dir)
+		for _, f := range files {
+			af, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(af, func(n ast.Node) bool {
+				lit, ok := n.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					return true
+				}
+				s, _ := strconv.Unquote(lit.Value)
+				for _, m := range sqlTableRE.FindAllStringSubmatch(s, -1) {
+					table := m[1]
+					if owner, ok := owners[table]; ok && owner != pkg && !strings.HasPrefix(pkg, "cmd/") {
+						if found[pkg] == nil {
+							found[pkg] = map[string]bool{}
+						}
+						if !found[pkg][table] && !slices.Contains(ownershipDebts[pkg], table) {
+							t.Errorf("%s names table %s, which package %s owns: call %s's functions instead", f, table, owner, owner)
+						}
+						found[pkg][table] = true
+					}
+				}
+				return true
+			})
+		}
+	}
+	for pkg, tables := range ownershipDebts {
+		for _, table := range tables {
+			if !found[pkg][table] {
+				t.Errorf("%s no longer names %s: remove it from ownershipDebts", pkg, table)
+			}
+		}
+	}
+}
+
+// layers orders the packages: each may import only packages in earlier
+// layers (the root vocabulary first, the adapters and commands last), so
+// the domain never depends on a protocol, a console or a command.
+var layers = [][]string{
+	{"."},
+	{"db", "fee", "qr", "scheme", "seal", "metrics"},
+	{"keyring", "ledger", "merchant", "sandbox", "db/dbtest"},
+	{"notify", "credit"},
+	{"consumer"},
+	{"pay"},
+	{"onboard", "settle"},
+	{"bill"},
+	{"wxpay", "cashier"},
+	{"admin"},
+	{"server"},
+	{"bench"},
+	{"scripts/benchmd", "cmd/fenfu"},
+}
+
+// TestDependencyDirection: no package imports one from its own or a later
+// layer (other than itself), and every package has a layer.
+func TestDependencyDirection(t *testing.T) {
+	const module = "github.com/fenfu/fenfu"
+	layer := map[string]int{}
+	for i, l := range layers {
+		for _, p := range l {
+			layer[p] = i
+		}
+	}
+	for dir, files := range packages(t) {
+		pkg := filepath.ToSlash(dir)
+		mine, ok := layer[pkg]
+		if !ok {
+			t.Errorf("package %s has no layer in arch_test.go's layers", pkg)
+			continue
+		}
+		for _, f := range files {
+			af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range af.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if p != module && !strings.HasPrefix(p, module+"/") {
+					continue
+				}
+				dep := strings.TrimPrefix(strings.TrimPrefix(p, module), "/")
+				if dep == "" {
+					dep = "."
+				}
+				if l, ok := layer[dep]; ok && l >= mine && dep != pkg {
+					t.Errorf("%s imports %s: %s is in layer %d and may import only layers before it", f, dep, pkg, mine)
+				}
+			}
+		}
+	}
+}
+
+// wallClockDebts are files below cmd that still read the wall clock or the
+// environment; each is to take a fenfu.Clock or a setting instead.
+var wallClockDebts = map[string]bool{
+	"admin/admin.go": true, "admin/settlement.go": true, "onboard/imports.go": true,
+	"wxpay/client.go": true, "keyring/cert.go": true,
+}
+
+// TestNoWallClockOrEnvironmentBelowCmd: below cmd, time is read through a
+// fenfu.Clock and configuration arrives as settings. time.Now is allowed
+// only as the start of an elapsed-time measurement (x := time.Now() with x
+// used only in time.Since), in the SystemClock itself, in the load
+// generator and in test helpers.
+func TestNoWallClockOrEnvironmentBelowCmd(t *testing.T) {
+	exempt := func(f string) bool {
+		f = filepath.ToSlash(f)
+		return f == "clock.go" || strings.HasPrefix(f, "cmd/") || strings.HasPrefix(f, "bench/") ||
+			strings.HasPrefix(f, "scripts/") || strings.HasPrefix(f, "db/dbtest/") || wallClockDebts[f]
+	}
+	call := func(n ast.Node, pkg, name string) bool {
+		c, ok := n.(*ast.CallExpr)
+		if !ok {
+			return false
+		}
+		sel, ok := c.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return false
+		}
+		id, ok := sel.X.(*ast.Ident)
+		return ok && id.Name == pkg && sel.Sel.Name == name
+	}
+	for _, files := range packages(t) {
+		for _, f := range files {
+			if exempt(f) {
+				continue
+			}
+			fset := token.NewFileSet()
+			af, err := parser.ParseFile(fset, f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Stopwatches: x := time.Now() whose x is only ever passed to time.Since.
+			stopwatch := map[*ast.CallExpr]bool{}
+			ast.Inspect(af, func(n ast.Node) bool {
+				fn, ok := n.(*ast.FuncDecl)
+				if !ok || fn.Body == nil {
+					return true
+				}
+				starts := map[string]*ast.CallExpr{}
+				ast.Inspect(fn.Body, func(n ast.Node) bool {
+					if as, ok := n.(*ast.AssignStmt); ok && len(as.Lhs) == 1 && len(as.Rhs) == 1 && call(as.Rhs[0], "time", "Now") {
+						if id, ok := as.Lhs[0].(*ast.Ident); ok {
+							starts[id.Name] = as.Rhs[0].(*ast.CallExpr)
+						}
+					}
+					return true
+				})
+				for name, c := range starts {
+					uses, inSince := 0, 0
+					ast.Inspect(fn.Body, func(n ast.Node) bool {
+						if id, ok := n.(*ast.Ident); ok && id.Name == name {
+							uses++
+						}
+						if call(n, "time", "Since") {
+							if id, ok := n.(*ast.CallExpr).Args[0].(*ast.Ident); ok && id.Name == name {
+								inSince++
+							}
+						}
+						return true
+					})
+					if uses == inSince+1 { // the assignment, then only time.Since
+						stopwatch[c] = true
+					}
+				}
+				return true
+			})
+			ast.Inspect(af, func(n ast.Node) bool {
+				switch {
+				case call(n, "time", "Now") && !stopwatch[n.(*ast.CallExpr)]:
+					t.Errorf("%s: time.Now() below cmd: read the time from a fenfu.Clock", fset.Position(n.Pos()))
+				case call(n, "os", "Getenv"), call(n, "os", "LookupEnv"), call(n, "os", "Environ"):
+					t.Errorf("%s: the environment is read below cmd: make it a setting of cmd/fenfu's Config", fset.Position(n.Pos()))
+				}
+				return true
+			})
 		}
 	}
 }

@@ -61,7 +61,7 @@ type Request struct {
 	// Type is the bill type (ALL, SUCCESS, REFUND) of a trade bill, or the
 	// account type (BASIC, OPERATION, FEES) of a fund-flow bill.
 	Type    string
-	Channel string // pay.ChannelCredit, pay.ChannelBalance, or "" for both
+	Channel string // string(pay.ChannelCredit), string(pay.ChannelBalance), or "" for both
 }
 
 func (r Request) variant() string {
@@ -82,7 +82,7 @@ func ParseChannel(s string) (string, error) {
 	if err != nil {
 		return "", fenfu.FieldError("channel", "channel must be CREDIT, ORDINARY or ALL, not %q", s)
 	}
-	return ch, nil
+	return string(ch), nil
 }
 
 // Service renders and keeps bills.
@@ -118,7 +118,7 @@ func (s *Service) Check(r Request) (from, to time.Time, err error) {
 	default:
 		return from, to, fmt.Errorf("bill: unknown kind %q", r.Kind)
 	}
-	if r.Channel != "" && r.Channel != pay.ChannelCredit && r.Channel != pay.ChannelBalance {
+	if r.Channel != "" && r.Channel != string(pay.ChannelCredit) && r.Channel != string(pay.ChannelBalance) {
 		return from, to, fenfu.FieldError("channel", "channel must be CREDIT, ORDINARY or ALL")
 	}
 	from, to = d, d.AddDate(0, 0, 1)

@@ -59,7 +59,7 @@ func knownDay(t *testing.T, engine db.Engine) *day {
 			OpenID:   func(appid, consumerID string) string { return "o_" + appid + "_" + consumerID },
 			BankType: func(ch string) string { return map[string]string{"credit": "FENFU_CREDIT", "balance": "OTHERS"}[ch] }},
 		settle: &settle.Service{Core: core, Credit: cr, Clock: clock, Owner: "test"}}
-	buy := func(no, desc string, total fenfu.Fen, channel string) pay.Order {
+	buy := func(no, desc string, total fenfu.Fen, channel pay.Channel) pay.Order {
 		o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: desc, OutTradeNo: no,
 			Attach: "table=7", NotifyURL: "https://shop.example/n", Total: total})
 		if err != nil {
@@ -132,9 +132,9 @@ func TestTradeBillGolden(t *testing.T) {
 			}
 			for _, c := range []struct{ typ, ch, file string }{
 				{bill.All, "", "tradebill_all.csv"},
-				{bill.All, pay.ChannelCredit, "tradebill_credit.csv"},
-				{bill.All, pay.ChannelBalance, "tradebill_ordinary.csv"},
-				{bill.Refund, pay.ChannelCredit, "tradebill_credit_refund.csv"},
+				{bill.All, string(pay.ChannelCredit), "tradebill_credit.csv"},
+				{bill.All, string(pay.ChannelBalance), "tradebill_ordinary.csv"},
+				{bill.Refund, string(pay.ChannelCredit), "tradebill_credit_refund.csv"},
 			} {
 				f, err := d.bills.Get(ctx, req(c.typ, c.ch), false)
 				if err != nil {
@@ -190,7 +190,7 @@ func testFundFlow(t *testing.T, engine db.Engine) {
 	}
 	d.clock.Advance(24 * time.Hour)
 	basic := func(date string) string {
-		f, err := d.bills.Get(ctx, bill.Request{MchID: d.m.MchID, Date: date, Kind: bill.FundFlow, Type: bill.Basic, Channel: pay.ChannelCredit}, false)
+		f, err := d.bills.Get(ctx, bill.Request{MchID: d.m.MchID, Date: date, Kind: bill.FundFlow, Type: bill.Basic, Channel: string(pay.ChannelCredit)}, false)
 		if err != nil {
 			t.Fatal(err)
 		}

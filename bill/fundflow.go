@@ -29,7 +29,7 @@ type flow struct {
 }
 
 func channelLabel(ch string) string {
-	if ch == pay.ChannelCredit {
+	if ch == string(pay.ChannelCredit) {
 		return "分付"
 	}
 	return "普通"

@@ -155,7 +155,7 @@ func (s *Service) TradeDay(ctx context.Context, mchid, date string) (int, error)
 	}
 	var have int
 	if err := s.Core.QueryRowContext(ctx, `SELECT COUNT(*) FROM bills WHERE mchid = $1 AND bill_date = $2 AND kind = $3
-		AND variant IN ($4, $5, $6)`, mchid, date, Trade, All+"/all", All+"/"+pay.ChannelCredit, All+"/"+pay.ChannelBalance).Scan(&have); err != nil {
+		AND variant IN ($4, $5, $6)`, mchid, date, Trade, All+"/all", All+"/"+string(pay.ChannelCredit), All+"/"+string(pay.ChannelBalance)).Scan(&have); err != nil {
 		return 0, fenfu.Internal(err)
 	}
 	if have == 3 {
@@ -166,7 +166,7 @@ func (s *Service) TradeDay(ctx context.Context, mchid, date string) (int, error)
 		return 0, fenfu.Internal(err)
 	}
 	n := 0
-	for _, ch := range []string{"", pay.ChannelCredit, pay.ChannelBalance} {
+	for _, ch := range []string{"", string(pay.ChannelCredit), string(pay.ChannelBalance)} {
 		var w writer
 		s.writeTrade(&w, mchid, ch, pays, refunds)
 		text := w.b.String()

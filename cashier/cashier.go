@@ -68,7 +68,7 @@ func (c *Cashier) Register(mux *http.ServeMux) {
 
 // Pay pays the order behind token as the consumer. It is the one payment
 // path of the cashier page, its JSON API and the sandbox CLI.
-func (c *Cashier) Pay(ctx context.Context, token, consumerID, channel string) (pay.Order, error) {
+func (c *Cashier) Pay(ctx context.Context, token, consumerID string, channel pay.Channel) (pay.Order, error) {
 	o, err := c.Orders.Pay(ctx, token, consumerID, channel)
 	if err != nil {
 		c.Log.Info("cashier payment failed", "consumer", consumerID, "channel", channel, "code", fenfu.ErrorCode(err), "error", err.Error())
@@ -116,7 +116,7 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 	if err != nil {
 		return View{}, err
 	}
-	v := View{OrderState: o.TradeState(), Merchant: m.Name, MchID: o.MchID, OutTradeNo: o.OutTradeNo,
+	v := View{OrderState: string(o.TradeState()), Merchant: m.Name, MchID: o.MchID, OutTradeNo: o.OutTradeNo,
 		Description: o.Description, Total: o.Total, Currency: o.Currency,
 		ExpiresAt: o.ExpiresAt.In(fenfu.Shanghai).Format(time.RFC3339), PayURL: "/q/" + token + "/pay", Token: token,
 		Paid: o.State == pay.Success || o.State == pay.Refund}
@@ -134,14 +134,17 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 			}
 		}
 	}
-	for _, ch := range []struct{ name, label string }{{pay.ChannelCredit, "分付 · pay later on credit"}, {pay.ChannelBalance, "零钱 · balance"}} {
+	for _, ch := range []struct {
+		name  pay.Channel
+		label string
+	}{{pay.ChannelCredit, "分付 · pay later on credit"}, {pay.ChannelBalance, "零钱 · balance"}} {
 		if !o.Allowed(ch.name) {
 			continue
 		}
 		if ch.name == pay.ChannelCredit && (cohort == merchant.CohortControl || m.CreditAllowed() != nil) {
 			continue // not offered to this consumer (gray release) or by this merchant now
 		}
-		opt := Channel{Name: ch.name, Label: ch.label}
+		opt := Channel{Name: string(ch.name), Label: ch.label}
 		if cons != nil {
 			avail := cons.Balance
 			if ch.name == pay.ChannelCredit {
@@ -262,7 +265,7 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, fenfu.Errorf(fenfu.Unauthenticated, "log in to pay"))
 		return
 	}
-	o, err := c.Pay(r.Context(), token, consumerID, f.Channel)
+	o, err := c.Pay(r.Context(), token, consumerID, pay.Channel(f.Channel))
 	if err != nil {
 		c.fail(w, r, err)
 		return

@@ -261,9 +261,9 @@ func TestGrayRelease(t *testing.T) {
 		}
 		// Every second consumer pays: on credit if offered, else balance.
 		if i%2 == 0 {
-			ch := "balance"
+			ch := pay.ChannelBalance
 			if offered {
-				ch = "credit"
+				ch = pay.ChannelCredit
 			}
 			if _, err := e.pay.Pay(ctx, o.Token, c.ID, ch); err != nil {
 				t.Fatal(err)

@@ -27,48 +27,45 @@ type Attempt struct {
 type Status struct {
 	EventID     string    `json:"event_id"`
 	EventType   string    `json:"event_type"`
-	State       string    `json:"state"` // PENDING, DELIVERED, FAILED
+	State       State     `json:"state"` // PENDING, DELIVERED, FAILED
 	NotifyURL   string    `json:"notify_url"`
 	Attempts    []Attempt `json:"attempts"`
 	NextAttempt time.Time `json:"next_attempt_at,omitzero"`
 }
 
-// kindOf finds which table an event's row is in.
-func kindOf(ctx context.Context, d *db.DB, mchid, id string) (Kind, error) {
-	for _, k := range []Kind{Transaction, Refund} {
-		var one int
-		err := d.QueryRowContext(ctx, `SELECT 1 FROM `+tables[k]+` WHERE id = $1 AND mchid = $2 AND notify_state <> ''`, id, mchid).Scan(&one)
-		if err == nil {
-			return k, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return "", fenfu.Internal(err)
-		}
+// find returns a merchant's event from the outbox, with its state, its
+// notify_url and when it is next due.
+func find(ctx context.Context, d *db.DB, mchid, eventID string) (Subject, State, int64, error) {
+	id, ok := strings.CutPrefix(eventID, "EV-")
+	if !ok {
+		return Subject{}, "", 0, fenfu.FieldError("event_id", "event ids look like EV-…")
 	}
-	return "", fenfu.Errorf(fenfu.ResourceNotExists, "no notification %s for this merchant", "EV-"+id)
+	s := Subject{ID: id, MchID: mchid}
+	var state State
+	var due int64
+	err := d.QueryRowContext(ctx, `SELECT kind, notify_url, state, due_at FROM notify_outbox WHERE ref = $1 AND mchid = $2`,
+		id, mchid).Scan(&s.Kind, &s.NotifyURL, &state, &due)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, "", 0, fenfu.Errorf(fenfu.ResourceNotExists, "no notification %s for this merchant", eventID)
+	}
+	if err != nil {
+		return s, "", 0, fenfu.Internal(err)
+	}
+	return s, state, due, nil
 }
 
 // Lookup returns a merchant's event with its delivery log.
 func Lookup(ctx context.Context, d *db.DB, mchid, eventID string) (Status, error) {
-	id, ok := strings.CutPrefix(eventID, "EV-")
-	if !ok {
-		return Status{}, fenfu.FieldError("event_id", "event ids look like EV-…")
-	}
-	k, err := kindOf(ctx, d, mchid, id)
+	sub, state, next, err := find(ctx, d, mchid, eventID)
 	if err != nil {
 		return Status{}, err
 	}
-	s := Status{EventID: eventID, Attempts: []Attempt{}}
-	var next int64
-	if err := d.QueryRowContext(ctx, `SELECT notify_state, notify_url, notify_at FROM `+tables[k]+` WHERE id = $1`, id).
-		Scan(&s.State, &s.NotifyURL, &next); err != nil {
-		return s, fenfu.Internal(err)
-	}
+	s := Status{EventID: eventID, State: state, NotifyURL: sub.NotifyURL, Attempts: []Attempt{}}
 	if s.State == Pending && next > 0 {
 		s.NextAttempt = db.Time(next)
 	}
 	s.EventType = "TRANSACTION.SUCCESS"
-	if k == Refund {
+	if sub.Kind == Refund {
 		s.EventType = "REFUND.SUCCESS"
 	}
 	rows, err := d.QueryContext(ctx, `SELECT attempt, at, http_status, latency_us, error FROM notify_log
@@ -93,16 +90,12 @@ func Lookup(ctx context.Context, d *db.DB, mchid, eventID string) (Status, error
 // one more attempt: if it fails, the retry schedule goes on from where the
 // event was, so a resend of a given-up event is given up again at once.
 func Resend(ctx context.Context, d *db.DB, clock fenfu.Clock, mchid, eventID string) error {
-	id, ok := strings.CutPrefix(eventID, "EV-")
-	if !ok {
-		return fenfu.FieldError("event_id", "event ids look like EV-…")
-	}
-	k, err := kindOf(ctx, d, mchid, id)
+	sub, _, _, err := find(ctx, d, mchid, eventID)
 	if err != nil {
 		return err
 	}
-	_, err = d.Exec(ctx, `UPDATE `+tables[k]+` SET notify_at = $1, notify_state = $2 WHERE id = $3 AND mchid = $4`,
-		db.Micros(clock.Now()), Pending, id, mchid)
+	_, err = d.Exec(ctx, `UPDATE notify_outbox SET due_at = $1, state = $2 WHERE kind = $3 AND ref = $4`,
+		db.Micros(clock.Now()), string(Pending), string(sub.Kind), sub.ID)
 	if err != nil {
 		return fenfu.Internal(err)
 	}

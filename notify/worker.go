@@ -29,36 +29,12 @@ var Schedule = []time.Duration{
 	3 * time.Hour, 6 * time.Hour, 6 * time.Hour,
 }
 
-// Delivery states, in notify_state.
-const (
-	Pending   = "PENDING"
-	Delivered = "DELIVERED"
-	Failed    = "FAILED"
-)
-
-// Kind is what a notification is about, and names its table.
-type Kind string
-
-// Kinds.
-const (
-	Transaction Kind = "transaction"
-	Refund      Kind = "refund"
-)
-
-var tables = map[Kind]string{Transaction: "orders", Refund: "refunds"}
-
-// Due is a row whose notification is due.
+// Due is an event whose delivery is due, as claimed by a worker.
 type Due struct {
-	Kind      Kind
-	ID        string // order id (transaction_id) or refund id
-	MchID     string
-	NotifyURL string
-	Attempts  int
-	At        int64 // notify_at as seen; the claim compares against it
+	Subject
+	Attempts int   // attempts made before this one
+	At       int64 // due_at as seen; the claim compares against it
 }
-
-// EventID returns the notification's event id.
-func (d Due) EventID() string { return "EV-" + d.ID }
 
 // Event is a notification before encryption.
 type Event struct {
@@ -78,7 +54,7 @@ type Renderer func(ctx context.Context, d Due) (Event, error)
 
 // Worker delivers due notifications. Any number of workers, on any number
 // of nodes sharing the store, may run at once: a row is claimed by moving
-// its notify_at to a lease deadline with a compare-and-set, so each
+// its due_at to a lease deadline with a compare-and-set, so each
 // attempt is made by one worker. A worker that dies mid-delivery loses its
 // lease, and the event is attempted again when the lease runs out.
 type Worker struct {
@@ -132,7 +108,7 @@ func (w *Worker) batch() int {
 }
 
 // RunOnce claims the rows due now and attempts each once. It returns how
-// many it attempted. A round costs one claiming statement per table and
+// many it attempted. A round costs one claiming statement and
 // one transaction to record every outcome, whatever its size.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	now := w.Clock.Now()
@@ -141,17 +117,13 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		lease = 2 * time.Minute
 	}
 	leaseUntil := db.Micros(now.Add(lease))
-	var claimed []Due
-	for _, k := range []Kind{Transaction, Refund} {
-		due, err := w.due(ctx, k, now)
-		if err != nil {
-			return 0, err
-		}
-		got, err := w.claim(ctx, k, due, now, leaseUntil)
-		if err != nil {
-			return 0, err
-		}
-		claimed = append(claimed, got...)
+	due, err := w.due(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	claimed, err := w.claim(ctx, due, now, leaseUntil)
+	if err != nil {
+		return 0, err
 	}
 	if len(claimed) == 0 {
 		return 0, nil
@@ -175,18 +147,18 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	return len(claimed), w.record(ctx, claimed, outcomes, leaseUntil)
 }
 
-// due lists up to a batch of a table's rows whose notification is due.
-func (w *Worker) due(ctx context.Context, k Kind, now time.Time) ([]Due, error) {
-	rows, err := w.DB.QueryContext(ctx, `SELECT id, mchid, notify_url, notify_attempts, notify_at FROM `+tables[k]+`
-		WHERE notify_at > 0 AND notify_at <= $1 ORDER BY notify_at LIMIT $2`, db.Micros(now), w.batch())
+// due lists up to a batch of events whose delivery is due.
+func (w *Worker) due(ctx context.Context, now time.Time) ([]Due, error) {
+	rows, err := w.DB.QueryContext(ctx, `SELECT kind, ref, mchid, notify_url, attempts, due_at FROM notify_outbox
+		WHERE due_at > 0 AND due_at <= $1 ORDER BY due_at LIMIT $2`, db.Micros(now), w.batch())
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var due []Due
 	for rows.Next() {
-		d := Due{Kind: k}
-		if err := rows.Scan(&d.ID, &d.MchID, &d.NotifyURL, &d.Attempts, &d.At); err != nil {
+		var d Due
+		if err := rows.Scan(&d.Kind, &d.ID, &d.MchID, &d.NotifyURL, &d.Attempts, &d.At); err != nil {
 			return nil, err
 		}
 		due = append(due, d)
@@ -194,38 +166,38 @@ func (w *Worker) due(ctx context.Context, k Kind, now time.Time) ([]Due, error) 
 	return due, rows.Err()
 }
 
-// claim moves the due rows' notify_at to the lease deadline in one
-// statement and returns those it moved. A row that another worker holds
-// has notify_at beyond now, so it is left out: each row goes to one
+// claim moves the due events' due_at to the lease deadline in one
+// statement and returns those it moved. An event that another worker
+// holds has due_at beyond now, so it is left out: each event goes to one
 // worker. The attempt count comes back with the claim, so it is fresh.
-func (w *Worker) claim(ctx context.Context, k Kind, due []Due, now time.Time, leaseUntil int64) ([]Due, error) {
+func (w *Worker) claim(ctx context.Context, due []Due, now time.Time, leaseUntil int64) ([]Due, error) {
 	if len(due) == 0 {
 		return nil, nil
 	}
 	args := []any{leaseUntil, db.Micros(now)}
 	ph := make([]string, len(due))
-	byID := make(map[string]Due, len(due))
+	byKey := make(map[Subject]Due, len(due))
 	for i, d := range due {
-		args = append(args, d.ID)
-		ph[i] = fmt.Sprintf("$%d", len(args))
-		byID[d.ID] = d
+		args = append(args, string(d.Kind), d.ID)
+		ph[i] = fmt.Sprintf("($%d, $%d)", len(args)-1, len(args))
+		byKey[Subject{Kind: d.Kind, ID: d.ID}] = d
 	}
 	var got []Due
 	err := w.DB.Update(ctx, func(tx *db.Tx) error {
 		got = got[:0]
-		rows, err := tx.Tx.QueryContext(ctx, `UPDATE `+tables[k]+` SET notify_at = $1
-			WHERE notify_at > 0 AND notify_at <= $2 AND id IN (`+strings.Join(ph, ",")+`) RETURNING id, notify_attempts`, args...)
+		rows, err := tx.Tx.QueryContext(ctx, `UPDATE notify_outbox SET due_at = $1
+			WHERE due_at > 0 AND due_at <= $2 AND (kind, ref) IN (VALUES `+strings.Join(ph, ", ")+`) RETURNING kind, ref, attempts`, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id string
+			var k Subject
 			var attempts int
-			if err := rows.Scan(&id, &attempts); err != nil {
+			if err := rows.Scan(&k.Kind, &k.ID, &attempts); err != nil {
 				return err
 			}
-			d := byID[id]
+			d := byKey[k]
 			d.Attempts = attempts
 			got = append(got, d)
 		}
@@ -276,7 +248,7 @@ func (w *Worker) attempt(ctx context.Context, d Due) outcome {
 
 // record logs a round's attempts and schedules each event's next attempt,
 // or marks it delivered or given up, in one transaction. A row whose lease
-// another worker has since taken over (notify_at moved) is left alone.
+// another worker has since taken over (due_at moved) is left alone.
 func (w *Worker) record(ctx context.Context, claimed []Due, outcomes []outcome, leaseUntil int64) error {
 	sched := w.schedule()
 	return w.DB.Update(ctx, func(tx *db.Tx) error {
@@ -296,8 +268,8 @@ func (w *Worker) record(ctx context.Context, claimed []Due, outcomes []outcome, 
 				d.EventID(), attempts, d.MchID, o.eventType, d.NotifyURL, db.Micros(o.at), o.status, o.latency.Microseconds(), o.err); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE `+tables[d.Kind]+` SET notify_at = $1, notify_state = $2, notify_attempts = $3
-				WHERE id = $4 AND notify_at = $5`, next, state, attempts, d.ID, leaseUntil); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET due_at = $1, state = $2, attempts = $3
+				WHERE kind = $4 AND ref = $5 AND due_at = $6`, next, string(state), attempts, string(d.Kind), d.ID, leaseUntil); err != nil {
 				return err
 			}
 		}

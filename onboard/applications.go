@@ -11,6 +11,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/seal"
 )
 
@@ -316,12 +317,12 @@ func (s *Service) facts(ctx context.Context, mchid string, a Application) (Facts
 	for _, m := range months {
 		start, _ := time.ParseInLocation("2006-01", m, fenfu.Shanghai)
 		end := start.AddDate(0, 1, 0)
-		var own, imported int
-		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE mchid = $1 AND channel = 'balance'
-			AND state IN ('SUCCESS', 'REFUND') AND paid_at >= $2 AND paid_at < $3`, mchid, db.Micros(start), db.Micros(end)).Scan(&own); err != nil {
-			return f, fenfu.Internal(err)
+		var imported int
+		own, err := pay.CountPaid(ctx, s.DB, mchid, pay.ChannelBalance, start, end)
+		if err != nil {
+			return f, err
 		}
-		err := s.DB.QueryRowContext(ctx, `SELECT ordinary_count FROM merchant_history WHERE mchid = $1 AND month = $2`, mchid, m).Scan(&imported)
+		err = s.DB.QueryRowContext(ctx, `SELECT ordinary_count FROM merchant_history WHERE mchid = $1 AND month = $2`, mchid, m).Scan(&imported)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return f, fenfu.Internal(err)
 		}

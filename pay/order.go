@@ -34,66 +34,62 @@ import (
 	"github.com/fenfu/fenfu/qr"
 )
 
-// Order states as stored. The protocol's trade_state is derived by
-// Order.TradeState.
+// State is an order's state as stored. The protocol's trade_state is
+// derived by Order.TradeState.
+type State string
+
+// Order states.
 const (
-	NotPay  = "NOTPAY"
-	Paying  = "PAYING"
-	Success = "SUCCESS"
-	Refund  = "REFUND"
-	Closed  = "CLOSED"
+	NotPay  State = "NOTPAY"
+	Paying  State = "PAYING"
+	Success State = "SUCCESS"
+	Refund  State = "REFUND"
+	Closed  State = "CLOSED"
 )
 
-// transitions is the order state machine: a transition not listed here is
-// an error.
-var transitions = map[string][]string{
+// orders is the order state machine: every change of an order's state
+// goes through it, and a transition not listed here is an error.
+var orders = db.Machine[State]{Table: "orders", Column: "state", Allowed: map[State][]State{
 	NotPay:  {Paying, Success, Closed},
 	Paying:  {Success, NotPay},
 	Success: {Refund},
 	Refund:  {Refund},
 	Closed:  nil,
-}
+}}
 
 // CanTransition reports whether the order state machine allows from → to.
-func CanTransition(from, to string) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
+func CanTransition(from, to State) bool { return orders.Can(from, to) }
 
-func mustTransition(from, to string) {
-	if !CanTransition(from, to) {
-		panic(fmt.Sprintf("pay: order transition %s → %s is not in the state machine", from, to))
-	}
-}
+// Channel is what a consumer pays with.
+type Channel string
 
 // Channels a consumer can pay with.
 const (
-	ChannelCredit  = "credit"
-	ChannelBalance = "balance"
+	ChannelCredit  Channel = "credit"
+	ChannelBalance Channel = "balance"
 )
 
 // Channels lists the payment channels, credit first.
-var Channels = []string{ChannelCredit, ChannelBalance}
+var Channels = []Channel{ChannelCredit, ChannelBalance}
 
-// ChannelName is the name a channel goes by outside fenfu's stores:
-// credit, or ordinary for balance payments.
-func ChannelName(channel string) string {
-	if channel == ChannelBalance {
+// Name is the name a channel goes by outside fenfu's stores: credit, or
+// ordinary for balance payments.
+func (c Channel) Name() string {
+	if c == ChannelBalance {
 		return "ordinary"
 	}
-	return channel
+	return string(c)
 }
 
+// ChannelName is the name a channel goes by outside fenfu's stores.
+func ChannelName(c Channel) string { return c.Name() }
+
 // ParseChannel accepts credit or ordinary (or balance), in either case.
-func ParseChannel(s string) (string, error) {
+func ParseChannel(s string) (Channel, error) {
 	switch strings.ToLower(s) {
-	case ChannelCredit:
+	case string(ChannelCredit):
 		return ChannelCredit, nil
-	case "ordinary", ChannelBalance:
+	case "ordinary", string(ChannelBalance):
 		return ChannelBalance, nil
 	}
 	return "", fenfu.FieldError("channel", "channel must be credit or ordinary, not %q", s)
@@ -123,8 +119,8 @@ type Order struct {
 	LimitPay    []string
 	Total       fenfu.Fen
 	Currency    string
-	State       string
-	Channel     string
+	State       State
+	Channel     Channel
 	ConsumerID  string
 	AttemptID   string
 	Refunded    fenfu.Fen
@@ -147,7 +143,7 @@ type Order struct {
 
 // TradeState returns the protocol's trade_state: an order being paid is
 // still NOTPAY to the merchant, and a paid order with any refund is REFUND.
-func (o Order) TradeState() string {
+func (o Order) TradeState() State {
 	switch o.State {
 	case Paying:
 		return NotPay
@@ -348,7 +344,7 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		o.Token = s.token(o)
 		return o, nil
 	}
-	o, err := s.getBy(ctx, s.Core, `mchid = $1 AND out_trade_no = $2`, r.MchID, r.OutTradeNo)
+	o, err := getBy(ctx, s.Core, `mchid = $1 AND out_trade_no = $2`, r.MchID, r.OutTradeNo)
 	if err != nil {
 		return Order{}, err
 	}
@@ -387,7 +383,7 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (s *Service) getBy(ctx context.Context, q queryer, where string, args ...any) (Order, error) {
+func getBy(ctx context.Context, q queryer, where string, args ...any) (Order, error) {
 	var o Order
 	var limit string
 	var created, expires, updated, paid, closed, rate, hold int64
@@ -416,25 +412,28 @@ func (s *Service) getBy(ctx context.Context, q queryer, where string, args ...an
 // Get returns an order by id without checking its merchant; for the
 // cashier, which reaches it through a signed token.
 func (s *Service) Get(ctx context.Context, id string) (Order, error) {
-	return s.getBy(ctx, s.Core, `id = $1`, id)
+	return getBy(ctx, s.Core, `id = $1`, id)
 }
 
 // QueryByOutTradeNo returns a merchant's order by out_trade_no.
 func (s *Service) QueryByOutTradeNo(ctx context.Context, mchid, outTradeNo string) (Order, error) {
-	return s.getBy(ctx, s.Core, `mchid = $1 AND out_trade_no = $2`, mchid, outTradeNo)
+	return getBy(ctx, s.Core, `mchid = $1 AND out_trade_no = $2`, mchid, outTradeNo)
 }
 
 // QueryByID returns a merchant's order by transaction_id.
 func (s *Service) QueryByID(ctx context.Context, mchid, id string) (Order, error) {
-	return s.getBy(ctx, s.Core, `id = $1 AND mchid = $2`, id, mchid)
+	return getBy(ctx, s.Core, `id = $1 AND mchid = $2`, id, mchid)
 }
 
 // Close closes an unpaid order. Closing a closed order succeeds; a paid
 // order fails with ORDERPAID and one being paid with USERPAYING.
 func (s *Service) Close(ctx context.Context, mchid, outTradeNo string) error {
-	mustTransition(NotPay, Closed)
-	res, err := s.Core.Exec(ctx, `UPDATE orders SET state = $1, closed_at = $2, updated_at = $2
-		WHERE mchid = $3 AND out_trade_no = $4 AND state = $5`, Closed, db.Micros(s.Clock.Now()), mchid, outTradeNo, NotPay)
+	q, args, err := orders.SQL(db.Move[State]{From: []State{NotPay}, To: Closed, Set: ", closed_at = $1, updated_at = $1",
+		Where: "mchid = $2 AND out_trade_no = $3", Args: []any{db.Micros(s.Clock.Now()), mchid, outTradeNo}})
+	if err != nil {
+		return fenfu.Internal(err)
+	}
+	res, err := s.Core.Exec(ctx, q, args...)
 	if err != nil {
 		return fenfu.Internal(err)
 	}
@@ -449,7 +448,7 @@ func (s *Service) Close(ctx context.Context, mchid, outTradeNo string) error {
 }
 
 // stateError explains why an order in its current state cannot move on.
-func stateError(o Order, now time.Time, wanted string) error {
+func stateError(o Order, now time.Time, wanted State) error {
 	switch o.State {
 	case Success, Refund:
 		return fenfu.Errorf(fenfu.OrderPaid, "order %s is already paid", o.OutTradeNo)

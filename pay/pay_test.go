@@ -228,7 +228,10 @@ func testDoublePay(t *testing.T, engine db.Engine) {
 		a, b := e.consumer(t, 10000, 10000), e.consumer(t, 10000, 10000)
 		var wg sync.WaitGroup
 		errs := make([]error, 4)
-		for i, who := range []struct{ c, ch string }{{a, pay.ChannelCredit}, {b, pay.ChannelCredit}, {a, pay.ChannelBalance}, {b, pay.ChannelBalance}} {
+		for i, who := range []struct {
+			c  string
+			ch pay.Channel
+		}{{a, pay.ChannelCredit}, {b, pay.ChannelCredit}, {a, pay.ChannelBalance}, {b, pay.ChannelBalance}} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -476,7 +479,7 @@ func BenchmarkBalancePayment(b *testing.B) {
 	benchPayment(b, pay.ChannelBalance)
 }
 
-func benchPayment(b *testing.B, channel string) {
+func benchPayment(b *testing.B, channel pay.Channel) {
 	ctx := context.Background()
 	clock := fenfu.SystemClock{}
 	core := dbtest.Open(b, db.SQLite, "core", clock)
@@ -558,7 +561,7 @@ func TestVerification(t *testing.T) {
 	c := e.consumer(t, 1_000_000, 1_000_000)
 	day0 := e.clock.Now()
 	// Day 1: 4 orders, 3 paid (2 credit, 1 balance) after 10, 20 and 30 s.
-	for i, ch := range []string{pay.ChannelCredit, pay.ChannelCredit, pay.ChannelBalance, ""} {
+	for i, ch := range []pay.Channel{pay.ChannelCredit, pay.ChannelCredit, pay.ChannelBalance, ""} {
 		o := e.order(t, fmt.Sprintf("verif-a-%d", i), 100)
 		if ch != "" {
 			e.clock.Advance(time.Duration(10*(i+1)) * time.Second)

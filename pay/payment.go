@@ -15,6 +15,7 @@ import (
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/notify"
 )
 
 // OrderForToken checks a QR token and returns its order. The token's
@@ -36,7 +37,7 @@ func (s *Service) OrderForToken(ctx context.Context, token string) (Order, error
 
 // Allowed reports whether the order lets the consumer pay with channel,
 // by its limit_pay.
-func (o Order) Allowed(channel string) bool {
+func (o Order) Allowed(channel Channel) bool {
 	switch channel {
 	case ChannelCredit:
 		return !slices.Contains(o.LimitPay, "no_credit") && !slices.Contains(o.LimitPay, "balance_only")
@@ -49,7 +50,7 @@ func (o Order) Allowed(channel string) bool {
 // Pay pays the order behind a QR token as the consumer, on credit or from
 // balance. It returns the paid order, or an error with a code the cashier
 // shows: NOT_ENOUGH, ORDERPAID, ORDER_CLOSED, USERPAYING, RULE_LIMIT.
-func (s *Service) Pay(ctx context.Context, token, consumerID, channel string) (Order, error) {
+func (s *Service) Pay(ctx context.Context, token, consumerID string, channel Channel) (Order, error) {
 	o, err := s.OrderForToken(ctx, token)
 	if err != nil {
 		return Order{}, err
@@ -81,29 +82,35 @@ func (s *Service) Pay(ctx context.Context, token, consumerID, channel string) (O
 	return s.payBalance(ctx, o, consumerID)
 }
 
-// claimSQL moves an order out of NOTPAY for a consumer's attempt. When it
-// moves straight to SUCCESS (a balance payment) it also makes the payment
-// notification due ($9, $10) and records the fee ($11, $12), in the same
-// statement.
-const claimSQL = `UPDATE orders SET state = $1, channel = $2, consumer_id = $3, attempt_id = $4,
-	paid_at = $5, updated_at = $6, notify_at = $9, notify_state = $10, fee = $11, fee_rate = $12, fee_tier = $13
-	WHERE id = $7 AND state = $8 AND expires_at > $6`
+// claim moves an order out of NOTPAY for a consumer's attempt, to PAYING
+// (a credit payment, whose capture follows in the credit store) or
+// straight to SUCCESS (a balance payment, with its fee), in one statement.
+// The order must not have expired.
+func claim(to State, orderID string, channel Channel, consumerID, attempt string, paidAt, now int64, q fee.Quote) (string, []any, error) {
+	return orders.SQL(db.Move[State]{From: []State{NotPay}, To: to,
+		Set:   ", channel = $1, consumer_id = $2, attempt_id = $3, paid_at = $4, updated_at = $5, fee = $6, fee_rate = $7, fee_tier = $8",
+		Where: "id = $9 AND expires_at > $5",
+		Args:  []any{string(channel), consumerID, attempt, paidAt, now, q.Fee, int64(q.Rate), q.Tier, orderID}})
+}
 
-// NotifyPending is the notify_state of a row whose notification is due.
-const NotifyPending = "PENDING"
-
-// claim moves an order straight from NOTPAY to SUCCESS for a balance
-// payment with its fee, in the caller's transaction. It fails with the
-// reason when the order is no longer payable.
-func (s *Service) claim(ctx context.Context, tx *db.Tx, o Order, consumerID, attempt string, q fee.Quote) error {
-	mustTransition(NotPay, Success)
+// payInTx moves an order straight from NOTPAY to SUCCESS for a balance
+// payment with its fee, and makes its notification due, in the caller's
+// transaction. It fails with the reason when the order is no longer
+// payable.
+func (s *Service) payInTx(ctx context.Context, tx *db.Tx, o Order, consumerID, attempt string, q fee.Quote) error {
 	now := db.Micros(tx.Now)
-	res, err := tx.ExecContext(ctx, claimSQL, Success, ChannelBalance, consumerID, attempt, now, now, o.ID, NotPay,
-		now, NotifyPending, q.Fee, int64(q.Rate), q.Tier)
+	sqlText, args, err := claim(Success, o.ID, ChannelBalance, consumerID, attempt, now, now, q)
 	if err != nil {
 		return err
 	}
-	return s.claimed(ctx, res, o.ID)
+	res, err := tx.ExecContext(ctx, sqlText, args...)
+	if err != nil {
+		return err
+	}
+	if err := s.claimed(ctx, res, o.ID); err != nil {
+		return err
+	}
+	return notify.Enqueue(ctx, tx, notify.Subject{Kind: notify.Transaction, ID: o.ID, MchID: o.MchID, NotifyURL: o.NotifyURL})
 }
 
 // claimed explains a claim that changed no row.
@@ -124,7 +131,7 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string) (O
 		// An ordinary payment's fee is priced by the ordinary schedule and
 		// posted with it: the merchant is owed the amount less the fee.
 		q := s.Fees.ordinary().Price(o.Total, 0, 0)
-		if err := s.claim(ctx, tx, o, consumerID, attempt, q); err != nil {
+		if err := s.payInTx(ctx, tx, o, consumerID, attempt, q); err != nil {
 			return err
 		}
 		entries := []ledger.Entry{
@@ -163,8 +170,11 @@ func domainError(err error) error {
 func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, discount fee.PPM) (Order, error) {
 	now := s.Clock.Now()
 	attempt := s.IDs.New(fenfu.AttemptID, now)
-	mustTransition(NotPay, Paying)
-	res, err := s.Core.Exec(ctx, claimSQL, Paying, ChannelCredit, consumerID, attempt, 0, db.Micros(now), o.ID, NotPay, 0, "", 0, 0, "")
+	q0, args, err := claim(Paying, o.ID, ChannelCredit, consumerID, attempt, 0, db.Micros(now), fee.Quote{})
+	if err != nil {
+		return Order{}, fenfu.Internal(err)
+	}
+	res, err := s.Core.Exec(ctx, q0, args...)
 	if err != nil {
 		return Order{}, fenfu.Internal(err)
 	}
@@ -213,27 +223,43 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, dis
 }
 
 // complete marks a PAYING order paid by its captured attempt, with the fee
-// the credit store charged. It reports the payment time and whether this
-// call made the change.
+// the credit store charged, and makes its notification due, in one
+// transaction. It reports the payment time and whether this call made the
+// change.
 func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Quote) (time.Time, bool, error) {
-	mustTransition(Paying, Success)
-	at := db.Time(db.Micros(s.Clock.Now()))
-	res, err := s.Core.Exec(ctx, `UPDATE orders SET state = $1, paid_at = $2, updated_at = $2, notify_at = $2, notify_state = $6,
-		fee = $7, fee_rate = $8, fee_tier = $9
-		WHERE id = $3 AND state = $4 AND attempt_id = $5`, Success, db.Micros(at), orderID, Paying, attempt, NotifyPending,
-		q.Fee, int64(q.Rate), q.Tier)
-	if err != nil {
-		return at, false, err
-	}
-	n, _ := res.RowsAffected()
-	return at, n == 1, nil
+	var at time.Time
+	done := false
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		at, done = db.Time(db.Micros(tx.Now)), false
+		sqlText, args, err := orders.SQL(db.Move[State]{From: []State{Paying}, To: Success,
+			Set: ", paid_at = $1, updated_at = $1, fee = $2, fee_rate = $3, fee_tier = $4", Where: "id = $5 AND attempt_id = $6",
+			Returning: "mchid, notify_url", Args: []any{db.Micros(at), q.Fee, int64(q.Rate), q.Tier, orderID, attempt}})
+		if err != nil {
+			return err
+		}
+		sub := notify.Subject{Kind: notify.Transaction, ID: orderID}
+		err = tx.QueryRowContext(ctx, sqlText, args...).Scan(&sub.MchID, &sub.NotifyURL)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // recovery, or the payment itself, completed it first
+		}
+		if err != nil {
+			return err
+		}
+		done = true
+		return notify.Enqueue(ctx, tx, sub)
+	})
+	return at, done, err
 }
 
 // release returns a PAYING order to NOTPAY after its attempt failed.
 func (s *Service) release(ctx context.Context, orderID, attempt string) error {
-	mustTransition(Paying, NotPay)
-	_, err := s.Core.Exec(ctx, `UPDATE orders SET state = $1, channel = '', consumer_id = '', attempt_id = '', updated_at = $2
-		WHERE id = $3 AND state = $4 AND attempt_id = $5`, NotPay, db.Micros(s.Clock.Now()), orderID, Paying, attempt)
+	q, args, err := orders.SQL(db.Move[State]{From: []State{Paying}, To: NotPay,
+		Set: ", channel = '', consumer_id = '', attempt_id = '', updated_at = $1", Where: "id = $2 AND attempt_id = $3",
+		Args: []any{db.Micros(s.Clock.Now()), orderID, attempt}})
+	if err != nil {
+		return err
+	}
+	_, err = s.Core.Exec(ctx, q, args...)
 	return err
 }
 
@@ -257,7 +283,7 @@ func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 	type stuck struct{ id, attempt, mchid, consumer string }
 	var list []stuck
 	rows, err := s.Core.QueryContext(ctx, `SELECT id, attempt_id, mchid, consumer_id FROM orders
-		WHERE state = $1 AND updated_at < $2 ORDER BY updated_at LIMIT 1000`, Paying, cutoff)
+		WHERE state = $1 AND updated_at < $2 ORDER BY updated_at LIMIT 1000`, string(Paying), cutoff)
 	if err != nil {
 		return r, err
 	}

@@ -16,15 +16,26 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/notify"
 )
 
-// Refund statuses, as the protocol's.
+// RefundStatus is a refund's status, as the protocol's.
+type RefundStatus string
+
+// Refund statuses.
 const (
-	RefundProcessing = "PROCESSING"
-	RefundSuccess    = "SUCCESS"
-	RefundAbnormal   = "ABNORMAL"
-	RefundClosed     = "CLOSED"
+	RefundProcessing RefundStatus = "PROCESSING"
+	RefundSuccess    RefundStatus = "SUCCESS"
+	RefundAbnormal   RefundStatus = "ABNORMAL"
+	RefundClosed     RefundStatus = "CLOSED"
 )
+
+// refunds is the refund state machine. A balance refund is written
+// SUCCESS at once; a credit refund is PROCESSING until the credit store
+// has returned the credit.
+var refunds = db.Machine[RefundStatus]{Table: "refunds", Column: "status", Allowed: map[RefundStatus][]RefundStatus{
+	RefundProcessing: {RefundSuccess},
+}}
 
 // RefundRequest asks to refund part or all of a paid order.
 type RefundRequest struct {
@@ -48,7 +59,7 @@ type RefundRecord struct {
 	Amount      fenfu.Fen
 	Fee         fenfu.Fen // the part of the order's fee the refund returns
 	Reason      string
-	Status      string
+	Status      RefundStatus
 	CreatedAt   time.Time
 	SuccessAt   time.Time
 	Order       Order
@@ -134,38 +145,43 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 		status = RefundSuccess
 	}
 	err = s.Core.Update(ctx, func(tx *db.Tx) error {
-		successAt, notifyAt, notifyState := int64(0), int64(0), ""
+		successAt := int64(0)
 		if status == RefundSuccess {
 			successAt = db.Micros(tx.Now)
 			if r.NotifyURL != "" {
-				notifyAt, notifyState = successAt, NotifyPending
+				if err := notify.Enqueue(ctx, tx, notify.Subject{Kind: notify.Refund, ID: id, MchID: r.MchID, NotifyURL: r.NotifyURL}); err != nil {
+					return err
+				}
 			}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, mchid, out_refund_no, order_id, amount, reason, notify_url,
-			params_hash, status, created_at, success_at, notify_at, notify_state, channel)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			params_hash, status, created_at, success_at, channel)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (mchid, out_refund_no) DO NOTHING`,
-			id, r.MchID, r.OutRefundNo, o.ID, r.Refund, r.Reason, r.NotifyURL, hash, status, db.Micros(tx.Now),
-			successAt, notifyAt, notifyState, o.Channel)
+			id, r.MchID, r.OutRefundNo, o.ID, r.Refund, r.Reason, r.NotifyURL, hash, string(status), db.Micros(tx.Now),
+			successAt, string(o.Channel))
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errRaced
 		}
-		mustTransition(o.State, Refund)
 		// RETURNING gives the running total and the fee the refund's fee
 		// share is computed from, without reading the row again.
 		var refundedAfter, paidFee fenfu.Fen
-		err = tx.QueryRowContext(ctx, `UPDATE orders SET refunded = refunded + $1, refund_count = refund_count + 1,
-			state = $2, updated_at = $3 WHERE id = $4 AND state IN ($5, $6) AND refunded + $1 <= total AND refund_count < $7
-			RETURNING refunded, fee`,
-			r.Refund, Refund, db.Micros(tx.Now), o.ID, Success, Refund, MaxRefunds).Scan(&refundedAfter, &paidFee)
+		q, args, err := orders.SQL(db.Move[State]{From: []State{Success, Refund}, To: Refund,
+			Set:   ", refunded = refunded + $1, refund_count = refund_count + 1, updated_at = $2",
+			Where: "id = $3 AND refunded + $1 <= total AND refund_count < $4", Returning: "refunded, fee",
+			Args: []any{r.Refund, db.Micros(tx.Now), o.ID, MaxRefunds}})
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, q, args...).Scan(&refundedAfter, &paidFee)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		if errors.Is(err, sql.ErrNoRows) {
-			cur, err := s.getBy(ctx, tx, `id = $1`, o.ID)
+			cur, err := getBy(ctx, tx, `id = $1`, o.ID)
 			if err != nil {
 				return err
 			}
@@ -232,13 +248,22 @@ func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRec
 		}
 	}
 	if err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		// The refund notification falls due in the same statement, if the
-		// merchant asked for one.
-		_, err := tx.ExecContext(ctx, `UPDATE refunds SET status = $1, success_at = $2,
-			notify_at = CASE WHEN notify_url <> '' THEN $2 ELSE CAST(0 AS BIGINT) END,
-			notify_state = CASE WHEN notify_url <> '' THEN $5 ELSE '' END
-			WHERE id = $3 AND status = $4`, RefundSuccess, db.Micros(tx.Now), rec.ID, RefundProcessing, NotifyPending)
-		return err
+		// The refund notification falls due in the same transaction, if
+		// the merchant asked for one.
+		q, args, err := refunds.SQL(db.Move[RefundStatus]{From: []RefundStatus{RefundProcessing}, To: RefundSuccess,
+			Set: ", success_at = $1", Where: "id = $2", Returning: "notify_url", Args: []any{db.Micros(tx.Now), rec.ID}})
+		if err != nil {
+			return err
+		}
+		sub := notify.Subject{Kind: notify.Refund, ID: rec.ID, MchID: rec.MchID}
+		err = tx.QueryRowContext(ctx, q, args...).Scan(&sub.NotifyURL)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && sub.NotifyURL == "") {
+			return nil // finished by another call, or no notification asked for
+		}
+		if err != nil {
+			return err
+		}
+		return notify.Enqueue(ctx, tx, sub)
 	}); err != nil {
 		s.logf("refund %s stays PROCESSING: core store: %v", rec.ID, err)
 		return rec, nil
@@ -300,7 +325,7 @@ func (s *Service) QueryRefund(ctx context.Context, mchid, outRefundNo string) (R
 
 func (s *Service) recoverRefunds(ctx context.Context, cutoff int64) (int, error) {
 	rows, err := s.Core.QueryContext(ctx, `SELECT mchid, out_refund_no FROM refunds WHERE status = $1 AND created_at < $2
-		ORDER BY created_at LIMIT 1000`, RefundProcessing, cutoff)
+		ORDER BY created_at LIMIT 1000`, string(RefundProcessing), cutoff)
 	if err != nil {
 		return 0, err
 	}

@@ -47,7 +47,8 @@ func (s *Service) Verification(ctx context.Context, mchid string, from time.Time
 	}
 	for rows.Next() {
 		var created, paid int64
-		var channel, state string
+		var channel string
+		var state State
 		if err := rows.Scan(&created, &paid, &channel, &state); err != nil {
 			return nil, fenfu.Internal(err)
 		}

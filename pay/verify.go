@@ -126,7 +126,9 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id, state, channel, attempt, consumerID, mchid string
+			var id, attempt, consumerID, mchid string
+			var state State
+			var channel Channel
 			var total, refunded, orderFee fenfu.Fen
 			if err := rows.Scan(&id, &state, &channel, &attempt, &consumerID, &mchid, &total, &refunded, &orderFee); err != nil {
 				return err
@@ -185,7 +187,8 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, status string
+		var id string
+		var status RefundStatus
 		var amount, feeBack fenfu.Fen
 		if err := rows.Scan(&id, &amount, &feeBack, &status); err != nil {
 			return p, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/seal"
 )
 
@@ -83,13 +84,12 @@ func (s *Service) FileException(ctx context.Context, ids fenfu.IDs, mchid string
 		}
 	}
 	if in.OutTradeNo != "" {
-		var one int
-		err := s.Core.QueryRowContext(ctx, `SELECT 1 FROM orders WHERE mchid = $1 AND out_trade_no = $2`, mchid, in.OutTradeNo).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
+		_, err := pay.SettlementOf(ctx, s.Core, mchid, in.OutTradeNo)
+		if fenfu.ErrorCode(err) == fenfu.OrderNotExist {
 			return Exception{}, fenfu.Errorf(fenfu.OrderNotExist, "order %s does not exist", in.OutTradeNo)
 		}
 		if err != nil {
-			return Exception{}, fenfu.Internal(err)
+			return Exception{}, err
 		}
 	}
 	now := s.Clock.Now()
@@ -161,10 +161,9 @@ func (s *Service) Exception(ctx context.Context, mchid, id string) (Exception, e
 	}
 	f := Filter{MchID: x.MchID, Date: x.SettleDate}
 	if x.OutTradeNo != "" {
-		var sid string
-		if err := s.Core.QueryRowContext(ctx, `SELECT settlement_id FROM orders WHERE mchid = $1 AND out_trade_no = $2`,
-			x.MchID, x.OutTradeNo).Scan(&sid); err != nil {
-			return x, fenfu.Internal(err)
+		sid, err := pay.SettlementOf(ctx, s.Core, x.MchID, x.OutTradeNo)
+		if err != nil {
+			return x, err
 		}
 		if sid == "" {
 			return x, nil // not settled yet

@@ -134,7 +134,7 @@ func (s *Service) lease() time.Duration {
 	return DefaultLease
 }
 
-func (s *Service) money(channel string) *db.DB {
+func (s *Service) money(channel pay.Channel) *db.DB {
 	if channel == pay.ChannelCredit {
 		return s.Credit
 	}
@@ -158,7 +158,7 @@ func (s *Service) Run(ctx context.Context, date string) ([]Result, error) {
 // ended. It resumes a batch an earlier run left unfinished and does
 // nothing for one that finished; it fails with BATCH_RUNNING while another
 // node holds the batch.
-func (s *Service) RunChannel(ctx context.Context, date, channel string) (Result, error) {
+func (s *Service) RunChannel(ctx context.Context, date string, channel pay.Channel) (Result, error) {
 	start := time.Now()
 	r := Result{Date: date, Channel: pay.ChannelName(channel)}
 	cutoff, err := Day(date)
@@ -184,13 +184,9 @@ func (s *Service) RunChannel(ctx context.Context, date, channel string) (Result,
 	}
 	// The merchants with something to settle: a platform's many quiet
 	// merchants cost nothing.
-	end := db.Micros(cutoff)
-	merchants, err := s.Core.Strings(ctx, `SELECT mchid FROM orders WHERE settlement_id = '' AND state IN ('SUCCESS', 'REFUND')
-		AND channel = $1 AND paid_at < $2 AND hold_until < $2
-		UNION SELECT mchid FROM refunds WHERE settlement_id = '' AND status = 'SUCCESS' AND channel = $1 AND created_at < $2
-		ORDER BY 1`, channel, end)
+	merchants, err := pay.UnsettledMerchants(ctx, s.Core, channel, cutoff)
 	if err != nil {
-		return r, fenfu.Internal(err)
+		return r, err
 	}
 	if err := s.fence(ctx, s.Core, nil, date, channel, `merchants = $5`, len(merchants)); err != nil {
 		return r, err
@@ -229,7 +225,7 @@ func (s *Service) RunChannel(ctx context.Context, date, channel string) (Result,
 
 // acquire takes or renews the batch's lease. It reports whether the batch
 // is already done.
-func (s *Service) acquire(ctx context.Context, date, channel string) (bool, error) {
+func (s *Service) acquire(ctx context.Context, date string, channel pay.Channel) (bool, error) {
 	now := s.Clock.Now()
 	var state, owner string
 	var until int64
@@ -238,12 +234,12 @@ func (s *Service) acquire(ctx context.Context, date, channel string) (bool, erro
 			VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (batch_date, channel) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
 			WHERE settlement_batches.state <> $7 AND (settlement_batches.lease_until < $6 OR settlement_batches.owner = EXCLUDED.owner)`,
-			date, channel, Running, s.Owner, db.Micros(now.Add(s.lease())), db.Micros(now), Done)
+			date, string(channel), Running, s.Owner, db.Micros(now.Add(s.lease())), db.Micros(now), Done)
 		if err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT state, owner, lease_until FROM settlement_batches WHERE batch_date = $1 AND channel = $2`,
-			date, channel).Scan(&state, &owner, &until)
+			date, string(channel)).Scan(&state, &owner, &until)
 	})
 	switch {
 	case err != nil:
@@ -263,10 +259,10 @@ var errLostLease = fenfu.Errorf(fenfu.BatchRunning, "the batch's lease passed to
 // fence renews the lease and applies set to the batch row, in tx (or a
 // statement of its own on d), failing with errLostLease if the lease is no
 // longer this node's. set's parameters start at $5.
-func (s *Service) fence(ctx context.Context, d *db.DB, tx *db.Tx, date, channel, set string, args ...any) error {
+func (s *Service) fence(ctx context.Context, d *db.DB, tx *db.Tx, date string, channel pay.Channel, set string, args ...any) error {
 	q := `UPDATE settlement_batches SET lease_until = $1, ` + set + `
 		WHERE batch_date = $2 AND channel = $3 AND owner = $4 AND state <> 'DONE'`
-	all := append([]any{db.Micros(s.Clock.Now().Add(s.lease())), date, channel, s.Owner}, args...)
+	all := append([]any{db.Micros(s.Clock.Now().Add(s.lease())), date, string(channel), s.Owner}, args...)
 	var res sql.Result
 	var err error
 	if tx != nil {
@@ -285,9 +281,8 @@ func (s *Service) fence(ctx context.Context, d *db.DB, tx *db.Tx, date, channel,
 
 // settleMerchant records and posts one merchant's settlement, or returns
 // nil if it has nothing to settle.
-func (s *Service) settleMerchant(ctx context.Context, date, channel, mchid string, cutoff time.Time, n int) (*Settlement, error) {
-	id := ID(date, channel, mchid)
-	end := db.Micros(cutoff)
+func (s *Service) settleMerchant(ctx context.Context, date string, channel pay.Channel, mchid string, cutoff time.Time, n int) (*Settlement, error) {
+	id := ID(date, string(channel), mchid)
 	var st *Settlement
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		st = nil
@@ -304,33 +299,16 @@ func (s *Service) settleMerchant(ctx context.Context, date, channel, mchid strin
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE orders SET settlement_id = $1
-			WHERE mchid = $2 AND channel = $3 AND settlement_id = '' AND state IN ('SUCCESS', 'REFUND')
-			AND paid_at < $4 AND hold_until < $4`, id, mchid, channel, end)
+		t, err := pay.MarkSettled(ctx, tx, id, mchid, channel, cutoff)
 		if err != nil {
 			return err
 		}
-		nOrders, _ := res.RowsAffected()
-		res, err = tx.ExecContext(ctx, `UPDATE refunds SET settlement_id = $1
-			WHERE mchid = $2 AND channel = $3 AND settlement_id = '' AND status = 'SUCCESS' AND created_at < $4`,
-			id, mchid, channel, end)
-		if err != nil {
-			return err
-		}
-		nRefunds, _ := res.RowsAffected()
-		if nOrders == 0 && nRefunds == 0 {
+		if t.Payments == 0 && t.Refunds == 0 {
 			return nil
 		}
-		x := Settlement{ID: id, Date: date, Channel: channel, MchID: mchid, State: Pending, CreatedAt: tx.Now}
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(fee), 0) FROM orders
-			WHERE settlement_id = $1 AND settlement_id <> ''`, id).Scan(&x.Payments, &x.PaymentAmount, &x.PaymentFees); err != nil {
-			return err
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0) FROM refunds
-			WHERE settlement_id = $1 AND settlement_id <> ''`, id).Scan(&x.Refunds, &x.RefundAmount, &x.RefundFees); err != nil {
-			return err
-		}
-		x.Net = (x.PaymentAmount - x.PaymentFees) - (x.RefundAmount - x.RefundFees)
+		x := Settlement{ID: id, Date: date, Channel: string(channel), MchID: mchid, State: Pending, CreatedAt: tx.Now,
+			Payments: t.Payments, PaymentAmount: t.PaymentAmount, PaymentFees: t.PaymentFees,
+			Refunds: t.Refunds, RefundAmount: t.RefundAmount, RefundFees: t.RefundFees, Net: t.Net()}
 		// Ordinary money is in this store: post it in this transaction.
 		if channel == pay.ChannelBalance {
 			if err := post(ctx, tx, x); err != nil {
@@ -400,8 +378,8 @@ func (s *Service) postCredit(ctx context.Context, x Settlement) error {
 
 // postPending posts the batch's settlements an earlier run recorded but
 // did not post.
-func (s *Service) postPending(ctx context.Context, date, channel string) (int, error) {
-	list, err := s.List(ctx, Filter{Date: date, Channel: channel, State: Pending})
+func (s *Service) postPending(ctx context.Context, date string, channel pay.Channel) (int, error) {
+	list, err := s.List(ctx, Filter{Date: date, Channel: string(channel), State: Pending})
 	if err != nil {
 		return 0, err
 	}
@@ -454,7 +432,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Settlement, error) {
 		if settled > 0 {
 			x.SettledAt = db.Time(settled)
 		}
-		x.Channel = pay.ChannelName(x.Channel)
+		x.Channel = pay.Channel(x.Channel).Name()
 		out = append(out, x)
 	}
 	return out, rows.Err()
@@ -487,7 +465,7 @@ func (s *Service) Batches(ctx context.Context, date string) ([]BatchStatus, erro
 		if err := rows.Scan(&b.Date, &b.Channel, &b.State, &b.Owner, &b.Merchants, &b.Done, &started, &finished); err != nil {
 			return nil, fenfu.Internal(err)
 		}
-		b.Channel = pay.ChannelName(b.Channel)
+		b.Channel = pay.Channel(b.Channel).Name()
 		b.StartedAt = db.Time(started)
 		if finished > 0 {
 			b.FinishedAt = db.Time(finished)

@@ -70,7 +70,9 @@ func (w *world) settler(owner string) *settle.Service {
 
 // key names what one merchant's batch of one day and channel must settle.
 type key struct {
-	mchid, channel, day string
+	mchid   string
+	channel pay.Channel
+	day     string
 }
 
 // TestMonthOfSettlement runs a month of generated payments, refunds and
@@ -569,13 +571,13 @@ func checkFundFlow(t *testing.T, w *world, start time.Time, days int) {
 	bills := &bill.Service{Core: w.core, Clock: w.clock,
 		OpenID: func(a, c string) string { return c }, BankType: func(ch string) string { return ch }}
 	for _, m := range w.merchants {
-		for _, ch := range []string{pay.ChannelCredit, pay.ChannelBalance} {
+		for _, ch := range []pay.Channel{pay.ChannelCredit, pay.ChannelBalance} {
 			var closing fenfu.Fen
 			var prev []byte
 			seen := 0
 			for d := 0; d < days+3; d++ {
 				date := start.AddDate(0, 0, d).Format(time.DateOnly)
-				f, err := bills.Get(ctx, bill.Request{MchID: m.MchID, Date: date, Kind: bill.FundFlow, Type: bill.Basic, Channel: ch}, false)
+				f, err := bills.Get(ctx, bill.Request{MchID: m.MchID, Date: date, Kind: bill.FundFlow, Type: bill.Basic, Channel: string(ch)}, false)
 				if fenfu.ErrorCode(err) == fenfu.NoStatementExist {
 					continue
 				}

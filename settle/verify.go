@@ -62,12 +62,12 @@ func (s *Service) Verify(ctx context.Context) (int, error) {
 
 // verifyPostings merges a channel's settlements, in id order, with the
 // settlement transactions of its books, in ref order.
-func (s *Service) verifyPostings(ctx context.Context, channel string) (int, error) {
+func (s *Service) verifyPostings(ctx context.Context, channel pay.Channel) (int, error) {
 	books := s.money(channel)
 	bad := func(what, detail string) error { return &ledger.Problem{Store: books.Name, What: what, Detail: detail} }
 	// Both sides in byte order, which Go's string comparison agrees with.
 	recs, err := s.Core.QueryContext(ctx, `SELECT id, mchid, net, state FROM settlements WHERE channel = $1 ORDER BY `+
-		s.Core.ByteOrder("id"), channel)
+		s.Core.ByteOrder("id"), string(channel))
 	if err != nil {
 		return 0, err
 	}
@@ -77,7 +77,7 @@ func (s *Service) verifyPostings(ctx context.Context, channel string) (int, erro
 	posts, err := books.QueryContext(ctx, `SELECT t.ref, e.account, e.amount FROM ledger_txns t
 		JOIN ledger_entries e ON e.txn_id = t.id
 		WHERE t.kind = 'settlement' AND e.account LIKE 'merchant_pending:%' AND t.ref LIKE $1 ORDER BY `+books.ByteOrder("t.ref"),
-		"%-"+channel+"-%")
+		"%-"+string(channel)+"-%")
 	if err != nil {
 		return 0, err
 	}

@@ -22,7 +22,7 @@ const BillLinkTTL = 5 * time.Minute
 
 // BankType names the channel of a paid order as the protocol's bank_type.
 func BankType(channel string) string {
-	if channel == pay.ChannelCredit {
+	if channel == string(pay.ChannelCredit) {
 		return BankTypeCredit
 	}
 	return BankTypeBalance
@@ -229,7 +229,7 @@ func (a *API) settlements(ctx context.Context, r *request) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		f.Channel = c
+		f.Channel = string(c)
 	}
 	list, err := a.Settle.List(ctx, f)
 	if err != nil {

@@ -82,7 +82,7 @@ func testBillsSDK(t *testing.T, engine db.Engine) {
 		t.Fatal(err)
 	}
 	var paid []pay.Order
-	for i, ch := range []string{pay.ChannelCredit, pay.ChannelCredit, pay.ChannelBalance} {
+	for i, ch := range []pay.Channel{pay.ChannelCredit, pay.ChannelCredit, pay.ChannelBalance} {
 		o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "Tea", OutTradeNo: "BILL-" + string(rune('A'+i)) + "-01",
 			NotifyURL: "https://shop.example/n", Total: fenfu.Fen(1000 * (i + 1))})
 		if err != nil {

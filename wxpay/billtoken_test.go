@@ -17,7 +17,7 @@ func tokenAPI() *API {
 func TestBillToken(t *testing.T) {
 	a := tokenAPI()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
-	want := billTicket{Request: bill.Request{MchID: "1900000001", Kind: bill.Trade, Date: "2026-11-26", Type: bill.All, Channel: pay.ChannelCredit},
+	want := billTicket{Request: bill.Request{MchID: "1900000001", Kind: bill.Trade, Date: "2026-11-26", Type: bill.All, Channel: string(pay.ChannelCredit)},
 		Gzip: true, Expires: now.Add(BillLinkTTL).Unix()}
 	tok := a.billToken(want)
 	got, err := a.parseBillToken(tok, now)

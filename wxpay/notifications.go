@@ -66,14 +66,14 @@ func (a *API) RenderNotification(ctx context.Context, d notify.Due) (notify.Even
 		}
 		obj := RefundOf(r)
 		n := refundNotice{MchID: r.MchID, TransactionID: r.OrderID, OutTradeNo: r.Order.OutTradeNo, RefundID: r.ID,
-			OutRefundNo: r.OutRefundNo, RefundStatus: r.Status, SuccessTime: obj.SuccessTime,
+			OutRefundNo: r.OutRefundNo, RefundStatus: string(r.Status), SuccessTime: obj.SuccessTime,
 			UserReceivedAccount: obj.UserReceivedAccount}
 		n.Amount.Total, n.Amount.Refund, n.Amount.PayerTotal, n.Amount.PayerRefund = r.Order.Total, r.Amount, r.Order.Total, r.Amount
 		b, err := json.Marshal(n)
 		if err != nil {
 			return notify.Event{}, err
 		}
-		return notify.Event{EventType: "REFUND." + r.Status, Summary: "退款成功", OriginalType: "refund",
+		return notify.Event{EventType: "REFUND." + string(r.Status), Summary: "退款成功", OriginalType: "refund",
 			CreateTime: r.SuccessAt, Plaintext: b}, nil
 	}
 	return notify.Event{}, fmt.Errorf("wxpay: unknown notification kind %q", d.Kind)

@@ -63,7 +63,7 @@ func RefundOf(r pay.RefundRecord) RefundObject {
 		UserReceivedAccount: account,
 		SuccessTime:         timeString(r.SuccessAt),
 		CreateTime:          timeString(r.CreatedAt),
-		Status:              r.Status,
+		Status:              string(r.Status),
 		FundsAccount:        "UNSETTLED",
 		Amount: refundAmount{Total: r.Order.Total, Refund: r.Amount, PayerTotal: r.Order.Total, PayerRefund: r.Amount,
 			SettlementRefund: r.Amount, SettlementTotal: r.Order.Total, Currency: r.Order.Currency},

@@ -95,7 +95,7 @@ func (a *API) TransactionOf(o pay.Order) Transaction {
 		Attach:         o.Attach,
 		MchID:          o.MchID,
 		OutTradeNo:     o.OutTradeNo,
-		TradeState:     o.TradeState(),
+		TradeState:     string(o.TradeState()),
 		TradeStateDesc: o.TradeStateDesc(),
 	}
 	if o.State == pay.Success || o.State == pay.Refund {
@@ -105,7 +105,7 @@ func (a *API) TransactionOf(o pay.Order) Transaction {
 		t.SuccessTime = timeString(o.PaidAt)
 		t.TradeType = o.TradeType
 		t.TransactionID = o.ID
-		t.BankType = BankType(o.Channel)
+		t.BankType = BankType(string(o.Channel))
 	}
 	return t
 }

@@ -261,7 +261,7 @@ func (a *API) v2RefundQuery(ctx context.Context, mchid string, p map[string]stri
 		out["out_refund_no_"+n] = r.OutRefundNo
 		out["refund_id_"+n] = r.ID
 		out["refund_fee_"+n] = strconv.FormatInt(int64(r.Amount), 10)
-		out["refund_status_"+n] = r.Status
+		out["refund_status_"+n] = string(r.Status)
 		out["refund_channel_"+n] = "ORIGINAL"
 		out["refund_recv_accout_"+n] = RefundOf(r).UserReceivedAccount
 		if !r.SuccessAt.IsZero() {

@@ -550,7 +550,7 @@ func cmdSandboxPay(ctx context.Context, args []string, getenv func(string) strin
 	if err := cfg.parse(fs, args, stderr); err != nil {
 		return err
 	}
-	if *cons == "" || fs.NArg() != 1 || (*channel != pay.ChannelCredit && *channel != pay.ChannelBalance) {
+	if *cons == "" || fs.NArg() != 1 || (pay.Channel(*channel) != pay.ChannelCredit && pay.Channel(*channel) != pay.ChannelBalance) {
 		fmt.Fprintln(stderr, "usage: fenfu sandbox pay --consumer ID --channel credit|balance CODE_URL")
 		return errUsage
 	}
@@ -563,7 +563,7 @@ func cmdSandboxPay(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer a.close()
-	o, err := a.cashier.Pay(ctx, tok, *cons, *channel)
+	o, err := a.cashier.Pay(ctx, tok, *cons, pay.Channel(*channel))
 	if err != nil {
 		return err
 	}

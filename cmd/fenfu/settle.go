@@ -164,7 +164,7 @@ func cmdSettle(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
-		channels = []string{ch}
+		channels = []pay.Channel{ch}
 	}
 	a, err := openQuiet(ctx, cfg, stderr)
 	if err != nil {

@@ -1,0 +1,49 @@
+package notify
+
+import (
+	"context"
+
+	"github.com/fenfu/fenfu/db"
+)
+
+// State is where an event's delivery stands.
+type State string
+
+// Delivery states.
+const (
+	Pending   State = "PENDING"   // due at due_at, or being attempted
+	Delivered State = "DELIVERED" // the merchant acknowledged it
+	Failed    State = "FAILED"    // the retry schedule ran out
+)
+
+// Kind is what a notification is about.
+type Kind string
+
+// Kinds.
+const (
+	Transaction Kind = "transaction"
+	Refund      Kind = "refund"
+)
+
+// Subject is what a notification is about and where it goes.
+type Subject struct {
+	Kind      Kind
+	ID        string // order id (transaction_id) or refund id
+	MchID     string
+	NotifyURL string
+}
+
+// EventID returns the notification's event id.
+func (s Subject) EventID() string { return "EV-" + s.ID }
+
+// Enqueue makes a notification due now, in the caller's transaction: the
+// one that makes the payment or refund succeed, so the two commit
+// together or not at all. Enqueuing the same subject again changes
+// nothing; a notification is sent once per event (Resend sends it again).
+func Enqueue(ctx context.Context, tx *db.Tx, s Subject) error {
+	now := db.Micros(tx.Now)
+	_, err := tx.ExecContext(ctx, `INSERT INTO notify_outbox (kind, ref, mchid, notify_url, state, due_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (kind, ref) DO NOTHING`,
+		string(s.Kind), s.ID, s.MchID, s.NotifyURL, string(Pending), now)
+	return err
+}

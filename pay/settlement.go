@@ -1,0 +1,121 @@
+package pay
+
+import (
+	"context"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+)
+
+// The order states that hold money a merchant is owed: paid, with or
+// without refunds. Written into SQL from the states themselves, as
+// literals, so the engines can match the partial indexes built on them.
+const paidStates = "('" + string(Success) + "', '" + string(Refund) + "')"
+
+// UnsettledMerchants lists, in mchid order, the merchants with paid orders
+// of a channel paid before end and not held past it, or successful refunds
+// made before end, that no settlement has taken yet.
+func UnsettledMerchants(ctx context.Context, core *db.DB, channel Channel, end time.Time) ([]string, error) {
+	ids, err := core.Strings(ctx, `SELECT mchid FROM orders WHERE settlement_id = '' AND state IN `+paidStates+`
+		AND channel = $1 AND paid_at < $2 AND hold_until < $2
+		UNION SELECT mchid FROM refunds WHERE settlement_id = '' AND status = '`+string(RefundSuccess)+`' AND channel = $1 AND created_at < $2
+		ORDER BY 1`, string(channel), db.Micros(end))
+	if err != nil {
+		return nil, fenfu.Internal(err)
+	}
+	return ids, nil
+}
+
+// Settled is what a settlement took: a merchant's payments and refunds of
+// a channel, with their fees.
+type Settled struct {
+	Payments      int
+	PaymentAmount fenfu.Fen
+	PaymentFees   fenfu.Fen
+	Refunds       int
+	RefundAmount  fenfu.Fen
+	RefundFees    fenfu.Fen
+}
+
+// Net is what the settlement owes the merchant: payments less their fees,
+// less refunds net of the fees they returned.
+func (t Settled) Net() fenfu.Fen {
+	return (t.PaymentAmount - t.PaymentFees) - (t.RefundAmount - t.RefundFees)
+}
+
+// MarkSettled marks, in the caller's core transaction, the merchant's
+// unsettled paid orders of a channel paid before end and not held past
+// it, and its unsettled successful refunds made before end, as taken by
+// settlementID, and returns their totals.
+func MarkSettled(ctx context.Context, tx *db.Tx, settlementID, mchid string, channel Channel, end time.Time) (Settled, error) {
+	var t Settled
+	at := db.Micros(end)
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET settlement_id = $1
+		WHERE mchid = $2 AND channel = $3 AND settlement_id = '' AND state IN `+paidStates+`
+		AND paid_at < $4 AND hold_until < $4`, settlementID, mchid, string(channel), at)
+	if err != nil {
+		return t, err
+	}
+	nOrders, _ := res.RowsAffected()
+	res, err = tx.ExecContext(ctx, `UPDATE refunds SET settlement_id = $1
+		WHERE mchid = $2 AND channel = $3 AND settlement_id = '' AND status = '`+string(RefundSuccess)+`' AND created_at < $4`,
+		settlementID, mchid, string(channel), at)
+	if err != nil {
+		return t, err
+	}
+	nRefunds, _ := res.RowsAffected()
+	if nOrders > 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(fee), 0) FROM orders
+			WHERE settlement_id = $1 AND settlement_id <> ''`, settlementID).Scan(&t.Payments, &t.PaymentAmount, &t.PaymentFees); err != nil {
+			return t, err
+		}
+	}
+	if nRefunds > 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0) FROM refunds
+			WHERE settlement_id = $1 AND settlement_id <> ''`, settlementID).Scan(&t.Refunds, &t.RefundAmount, &t.RefundFees); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// SettlementOf returns the settlement that took a merchant's order, or ""
+// while it is unsettled; ORDER_NOT_EXIST if there is no such order.
+func SettlementOf(ctx context.Context, core *db.DB, mchid, outTradeNo string) (string, error) {
+	o, err := getBy(ctx, core, `mchid = $1 AND out_trade_no = $2`, mchid, outTradeNo)
+	return o.SettlementID, err
+}
+
+// Hold keeps a paid, unsettled order out of settlement until until, for
+// reason; a zero until releases it. Batches of business days that end
+// before until leave it; the first batch after takes it.
+func Hold(ctx context.Context, core *db.DB, orderID string, until time.Time, reason string) error {
+	res, err := core.Exec(ctx, `UPDATE orders SET hold_until = $1, hold_reason = $2
+		WHERE id = $3 AND state IN `+paidStates+` AND settlement_id = ''`, db.Micros(until), reason, orderID)
+	if err != nil {
+		return fenfu.Internal(err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	o, err := getBy(ctx, core, `id = $1`, orderID)
+	switch {
+	case err != nil:
+		return err
+	case o.SettlementID != "":
+		return fenfu.Errorf(fenfu.InvalidRequest, "order %s is already settled (%s)", orderID, o.SettlementID)
+	default:
+		return fenfu.Errorf(fenfu.InvalidRequest, "order %s is not paid (state %s); only paid orders are held", orderID, o.State)
+	}
+}
+
+// CountPaid counts a merchant's orders of a channel paid in [from, to).
+func CountPaid(ctx context.Context, core *db.DB, mchid string, channel Channel, from, to time.Time) (int, error) {
+	var n int
+	if err := core.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE mchid = $1 AND channel = $2
+		AND state IN `+paidStates+` AND paid_at >= $3 AND paid_at < $4`, mchid, string(channel), db.Micros(from), db.Micros(to)).Scan(&n); err != nil {
+		return 0, fenfu.Internal(err)
+	}
+	return n, nil
+}
