@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
-	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/pay"
 )
@@ -41,62 +40,32 @@ func (s *Service) trade(ctx context.Context, w *writer, r Request, from, to time
 
 // tradeRows reads a bill's payments and refunds, each in time order.
 func (s *Service) tradeRows(ctx context.Context, r Request, from, to time.Time) (pays, refunds []tradeRow, err error) {
-	chWhere, args := "", []any{r.MchID, db.Micros(from), db.Micros(to)}
-	if r.Channel != "" {
-		args = append(args, r.Channel)
+	f := pay.TradeFilter{MchID: r.MchID, Channel: pay.Channel(r.Channel), From: from, To: to}
+	row := func(x pay.Trade) tradeRow {
+		return tradeRow{at: x.At, appid: x.AppID, orderID: x.OrderID, outTradeNo: x.OutTradeNo, consumer: x.ConsumerID,
+			tradeType: x.TradeType, channel: string(x.Channel), currency: x.Currency, description: x.Description, attach: x.Attach,
+			rate: x.Rate, tier: x.Tier}
 	}
 	if r.Type != Refund {
-		if r.Channel != "" {
-			chWhere = ` AND channel = $4`
-		}
-		rows, qerr := s.Core.QueryContext(ctx, `SELECT paid_at, appid, id, out_trade_no, consumer_id, trade_type, channel, currency,
-			description, attach, total, fee, fee_rate, fee_tier FROM orders
-			WHERE mchid = $1 AND paid_at > 0 AND paid_at >= $2 AND paid_at < $3 AND state IN ('SUCCESS', 'REFUND')`+chWhere+`
-			ORDER BY paid_at, id`, args...)
-		if err = qerr; err != nil {
-			return nil, nil, err
-		}
-		for rows.Next() {
-			var x tradeRow
-			var rate int64
-			if err := rows.Scan(&x.at, &x.appid, &x.orderID, &x.outTradeNo, &x.consumer, &x.tradeType, &x.channel, &x.currency,
-				&x.description, &x.attach, &x.settle, &x.fee, &rate, &x.tier); err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
-			x.rate, x.orderAmount = fee.PPM(rate), x.settle
-			pays = append(pays, x)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		err := pay.Payments(ctx, s.Core, f, func(x pay.Trade) error {
+			t := row(x)
+			t.settle, t.orderAmount, t.fee = x.Amount, x.Amount, x.Fee
+			pays = append(pays, t)
+			return nil
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 	}
 	if r.Type != Success {
-		if r.Channel != "" {
-			chWhere = ` AND r.channel = $4`
-		}
-		rows, qerr := s.Core.QueryContext(ctx, `SELECT r.created_at, o.appid, o.id, o.out_trade_no, o.consumer_id, o.trade_type, o.channel,
-			o.currency, o.description, o.attach, r.id, r.out_refund_no, r.status, r.amount, r.fee, o.fee_rate, o.fee_tier
-			FROM refunds r JOIN orders o ON o.id = r.order_id
-			WHERE r.mchid = $1 AND r.created_at >= $2 AND r.created_at < $3`+chWhere+`
-			ORDER BY r.created_at, r.id`, args...)
-		if err = qerr; err != nil {
-			return nil, nil, err
-		}
-		for rows.Next() {
-			x := tradeRow{isRefund: true}
-			var rate int64
-			if err := rows.Scan(&x.at, &x.appid, &x.orderID, &x.outTradeNo, &x.consumer, &x.tradeType, &x.channel, &x.currency,
-				&x.description, &x.attach, &x.refundID, &x.outRefundNo, &x.refundStatus, &x.refund, &x.fee, &rate, &x.tier); err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
-			x.rate, x.applied, x.fee = fee.PPM(rate), x.refund, -x.fee
-			refunds = append(refunds, x)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		err := pay.Refunds(ctx, s.Core, f, func(x pay.Trade) error {
+			t := row(x)
+			t.isRefund, t.refundID, t.outRefundNo, t.refundStatus = true, x.RefundID, x.OutRefundNo, string(x.RefundStatus)
+			t.refund, t.applied, t.fee = x.Amount, x.Amount, -x.Fee
+			refunds = append(refunds, t)
+			return nil
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 	}

@@ -358,3 +358,14 @@ func (s *Service) PublicKey(ctx context.Context, mchid, serial string) (crypto.P
 func errNoKey(mchid, serial string) error {
 	return fenfu.Errorf(fenfu.SignError, "merchant %s has no active key with serial_no %s", mchid, serial)
 }
+
+// Exists checks, in the caller's transaction, that a merchant exists; it
+// fails with MCH_NOT_EXISTS otherwise.
+func Exists(ctx context.Context, tx *db.Tx, mchid string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM merchants WHERE mchid = $1`, mchid).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
+	}
+	return err
+}

@@ -181,9 +181,8 @@ func (s *Service) Create(ctx context.Context, mchid string, a Application) (Reco
 		return Record{}, domainError(err)
 	}
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM merchants WHERE mchid = $1`, mchid).Scan(&one); err != nil {
-			return fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
+		if err := merchant.Exists(ctx, tx, mchid); err != nil {
+			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO applications (id, mchid, state, industry, data, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $6)`, id, mchid, Draft, a.Industry, string(data), db.Micros(tx.Now))
