@@ -94,8 +94,8 @@ func Resend(ctx context.Context, d *db.DB, clock fenfu.Clock, mchid, eventID str
 	if err != nil {
 		return err
 	}
-	_, err = d.Exec(ctx, `UPDATE notify_outbox SET due_at = $1, state = $2 WHERE kind = $3 AND ref = $4`,
-		db.Micros(clock.Now()), string(Pending), string(sub.Kind), sub.ID)
+	_, err = d.Exec(ctx, `UPDATE notify_outbox SET due_at = $1, state = $2 WHERE ref = $3`,
+		db.Micros(clock.Now()), string(Pending), sub.ID)
 	if err != nil {
 		return fenfu.Internal(err)
 	}

@@ -176,28 +176,28 @@ func (w *Worker) claim(ctx context.Context, due []Due, now time.Time, leaseUntil
 	}
 	args := []any{leaseUntil, db.Micros(now)}
 	ph := make([]string, len(due))
-	byKey := make(map[Subject]Due, len(due))
+	byID := make(map[string]Due, len(due))
 	for i, d := range due {
-		args = append(args, string(d.Kind), d.ID)
-		ph[i] = fmt.Sprintf("($%d, $%d)", len(args)-1, len(args))
-		byKey[Subject{Kind: d.Kind, ID: d.ID}] = d
+		args = append(args, d.ID)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+		byID[d.ID] = d
 	}
 	var got []Due
 	err := w.DB.Update(ctx, func(tx *db.Tx) error {
 		got = got[:0]
 		rows, err := tx.Tx.QueryContext(ctx, `UPDATE notify_outbox SET due_at = $1
-			WHERE due_at > 0 AND due_at <= $2 AND (kind, ref) IN (VALUES `+strings.Join(ph, ", ")+`) RETURNING kind, ref, attempts`, args...)
+			WHERE due_at > 0 AND due_at <= $2 AND ref IN (`+strings.Join(ph, ", ")+`) RETURNING ref, attempts`, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var k Subject
+			var id string
 			var attempts int
-			if err := rows.Scan(&k.Kind, &k.ID, &attempts); err != nil {
+			if err := rows.Scan(&id, &attempts); err != nil {
 				return err
 			}
-			d := byKey[k]
+			d := byID[id]
 			d.Attempts = attempts
 			got = append(got, d)
 		}
@@ -269,7 +269,7 @@ func (w *Worker) record(ctx context.Context, claimed []Due, outcomes []outcome, 
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET due_at = $1, state = $2, attempts = $3
-				WHERE kind = $4 AND ref = $5 AND due_at = $6`, next, string(state), attempts, string(d.Kind), d.ID, leaseUntil); err != nil {
+				WHERE ref = $4 AND due_at = $5`, next, string(state), attempts, d.ID, leaseUntil); err != nil {
 				return err
 			}
 		}

@@ -2,19 +2,18 @@
 -- payment or refund enqueues its notification here in the transaction
 -- that makes it succeed, and the delivery state no longer lives on the
 -- order and refund rows.
+-- ref, an order's or a refund's id, is unique across both kinds.
 CREATE TABLE notify_outbox (
+  ref TEXT PRIMARY KEY,
   kind TEXT NOT NULL,
-  ref TEXT NOT NULL,
   mchid TEXT NOT NULL,
   notify_url TEXT NOT NULL,
   state TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
   due_at BIGINT NOT NULL,
-  created_at BIGINT NOT NULL,
-  PRIMARY KEY (kind, ref)
+  created_at BIGINT NOT NULL
 );
 CREATE INDEX notify_outbox_due ON notify_outbox (due_at) WHERE due_at > 0;
-CREATE INDEX notify_outbox_mchid ON notify_outbox (mchid, ref);
 INSERT INTO notify_outbox (kind, ref, mchid, notify_url, state, attempts, due_at, created_at)
   SELECT 'transaction', id, mchid, notify_url, notify_state, notify_attempts, notify_at, paid_at FROM orders WHERE notify_state <> '';
 INSERT INTO notify_outbox (kind, ref, mchid, notify_url, state, attempts, due_at, created_at)
