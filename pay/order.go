@@ -183,8 +183,10 @@ type Service struct {
 	// Fees prices payments; the zero value uses fee.CreditPay and
 	// fee.Ordinary.
 	Fees Fees
-	// Hooks are for tests that inject crashes.
-	Hooks Hooks
+	// afterCreditCommit, set by tests (export_test.go), runs after a credit
+	// payment or refund commits in the credit store and before the core
+	// store is updated; an error simulates the process dying there.
+	afterCreditCommit func(orderID string) error
 	// Log receives what the service recovers from on its own; nil discards.
 	Log *slog.Logger
 }
@@ -213,14 +215,6 @@ func (s *Service) logf(format string, args ...any) {
 	if s.Log != nil {
 		s.Log.Warn(fmt.Sprintf(format, args...))
 	}
-}
-
-// Hooks let tests interrupt the payment path.
-type Hooks struct {
-	// AfterCreditCommit runs after a credit payment or refund commits in
-	// the credit store and before the core store is updated. An error
-	// simulates the process dying there.
-	AfterCreditCommit func(orderID string) error
 }
 
 // NativeOrder is a request to create a Native (QR) order.

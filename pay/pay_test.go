@@ -333,11 +333,11 @@ func testCrash(t *testing.T, engine db.Engine) {
 	e := newEnv(t, engine)
 	c := e.consumer(t, 10000, 0)
 	o := e.order(t, "crash-pay", 2500)
-	e.pay.Hooks.AfterCreditCommit = func(string) error { return errCrash }
+	pay.SetAfterCreditCommit(e.pay, func(string) error { return errCrash })
 	if _, err := e.pay.Pay(ctx, o.Token, c, pay.ChannelCredit); !errors.Is(err, errCrash) {
 		t.Fatalf("pay = %v, want the injected crash", err)
 	}
-	e.pay.Hooks.AfterCreditCommit = nil
+	pay.SetAfterCreditCommit(e.pay, nil)
 	// The credit store has the money; the order is still being paid.
 	if o, _ = e.pay.Get(ctx, o.ID); o.State != pay.Paying || o.TradeState() != pay.NotPay {
 		t.Fatalf("after crash order is %s (%s), want PAYING (NOTPAY)", o.State, o.TradeState())
@@ -377,12 +377,12 @@ func testCrash(t *testing.T, engine db.Engine) {
 	}
 
 	// A refund interrupted between the stores is finished by recovery.
-	e.pay.Hooks.AfterCreditCommit = func(string) error { return errCrash }
+	pay.SetAfterCreditCommit(e.pay, func(string) error { return errCrash })
 	_, err = e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: o.OutTradeNo, OutRefundNo: "crash-rf", Refund: 500, Total: 2500})
 	if !errors.Is(err, errCrash) {
 		t.Fatalf("refund = %v, want the injected crash", err)
 	}
-	e.pay.Hooks.AfterCreditCommit = nil
+	pay.SetAfterCreditCommit(e.pay, nil)
 	e.clock.Advance(pay.DefaultRecoverAfter + time.Second)
 	if r, err := e.pay.Recover(ctx); err != nil || r.Refunds != 1 {
 		t.Fatalf("recover = %+v, %v; want 1 refund", r, err)

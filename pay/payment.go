@@ -204,7 +204,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, dis
 		// PAYING for Recover, which settles it either way.
 		return Order{}, fenfu.Internal(err)
 	}
-	if h := s.Hooks.AfterCreditCommit; h != nil {
+	if h := s.afterCreditCommit; h != nil {
 		if err := h(o.ID); err != nil {
 			return Order{}, err
 		}

@@ -242,7 +242,7 @@ func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRec
 		s.logf("refund %s stays PROCESSING: credit store: %v", rec.ID, err)
 		return rec, nil
 	}
-	if h := s.Hooks.AfterCreditCommit; h != nil {
+	if h := s.afterCreditCommit; h != nil {
 		if err := h(rec.OrderID); err != nil {
 			return rec, err
 		}

@@ -62,9 +62,10 @@ type Service struct {
 	// merchants' transaction records); nil stores them in the clear, for
 	// tests only.
 	Sealer *seal.Sealer
-	// AfterMerchant, if set, runs after each merchant's settlement is
-	// recorded and before it is posted; tests use it to crash a batch.
-	AfterMerchant func(mchid string) error
+	// afterMerchant, set by tests (export_test.go), runs after each
+	// merchant's settlement is recorded and before it is posted, to crash
+	// a batch there.
+	afterMerchant func(mchid string) error
 }
 
 // Progress reports a running batch.
@@ -329,8 +330,8 @@ func (s *Service) settleMerchant(ctx context.Context, date string, channel pay.C
 	if err != nil || st == nil {
 		return nil, err
 	}
-	if s.AfterMerchant != nil {
-		if err := s.AfterMerchant(mchid); err != nil {
+	if s.afterMerchant != nil {
+		if err := s.afterMerchant(mchid); err != nil {
 			return nil, err
 		}
 	}

@@ -321,12 +321,12 @@ func runDay(t *testing.T, w *world, date string, d int, want map[key]fenfu.Fen) 
 		crash := errors.New("crash")
 		a := w.settler("node-a")
 		seen := 0
-		a.AfterMerchant = func(string) error {
+		settle.SetAfterMerchant(a, func(string) error {
 			if seen++; seen == 2 {
 				return crash
 			}
 			return nil
-		}
+		})
 		if _, err := a.Run(ctx, date); !errors.Is(err, crash) {
 			t.Fatalf("%s: crash run: %v", date, err)
 		}
@@ -532,7 +532,7 @@ func TestResumeAfterNewlyDueItems(t *testing.T) {
 			w.clock.Set(day.Add(27 * time.Hour))
 			crash := errors.New("crash")
 			a := w.settler("node-a")
-			a.AfterMerchant = func(string) error { return crash }
+			settle.SetAfterMerchant(a, func(string) error { return crash })
 			if _, err := a.RunChannel(ctx, "2026-11-20", pay.ChannelCredit); !errors.Is(err, crash) {
 				t.Fatalf("crash run: %v", err)
 			}

@@ -1,0 +1,6 @@
+package pay
+
+// SetAfterCreditCommit makes s run fn after a credit payment or refund
+// commits in the credit store and before the core store is updated; an
+// error from fn simulates the process dying there.
+func SetAfterCreditCommit(s *Service, fn func(orderID string) error) { s.afterCreditCommit = fn }
