@@ -178,7 +178,7 @@ func (s *Service) Create(ctx context.Context, mchid string, a Application) (Reco
 	id := "app_" + s.IDs.New(fenfu.RequestID, s.Clock.Now())
 	data, err := s.encode(id, a)
 	if err != nil {
-		return Record{}, domainError(err)
+		return Record{}, fenfu.AsError(err)
 	}
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
 		if err := merchant.Exists(ctx, tx, mchid); err != nil {
@@ -189,7 +189,7 @@ func (s *Service) Create(ctx context.Context, mchid string, a Application) (Reco
 		return err
 	})
 	if err != nil {
-		return Record{}, domainError(err)
+		return Record{}, fenfu.AsError(err)
 	}
 	return s.Get(ctx, id)
 }
@@ -218,7 +218,7 @@ func (s *Service) Submit(ctx context.Context, id, actor string) (Record, error) 
 	full.SubmittedAt = now
 	data, err := s.encode(id, full)
 	if err != nil {
-		return r, domainError(err)
+		return r, fenfu.AsError(err)
 	}
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
 		if err := transition(ctx, tx, id, r.State, Submitted, actor, "submitted"); err != nil {
@@ -244,7 +244,7 @@ func (s *Service) Submit(ctx context.Context, id, actor string) (Record, error) 
 		return transition(ctx, tx, id, Checking, Rejected, "system", failedReasons(checks))
 	})
 	if err != nil {
-		return r, domainError(err)
+		return r, fenfu.AsError(err)
 	}
 	return s.Get(ctx, id)
 }
@@ -270,7 +270,7 @@ func (s *Service) Review(ctx context.Context, id, decision, staff, reason string
 		return transition(ctx, tx, id, InReview, to, staff, reason)
 	})
 	if err != nil {
-		return Record{}, domainError(err)
+		return Record{}, fenfu.AsError(err)
 	}
 	return s.Get(ctx, id)
 }
@@ -420,12 +420,4 @@ func failedReasons(cs []Check) string {
 		}
 	}
 	return joinReasons(ps)
-}
-
-func domainError(err error) error {
-	var e *fenfu.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return fenfu.Internal(err)
 }

@@ -49,7 +49,7 @@ func (s *Service) PayDeposit(ctx context.Context, id, ref, actor string) (Record
 			ledger.Debit(depositSource, rule.DepositFen), ledger.Credit(DepositAccount(r.MchID), rule.DepositFen)}})
 	})
 	if err != nil {
-		return r, domainError(err)
+		return r, fenfu.AsError(err)
 	}
 	return s.Get(ctx, id)
 }
@@ -68,7 +68,7 @@ func (s *Service) Activate(ctx context.Context, id, actor string) (Record, error
 		return merchant.SetCreditPay(ctx, tx, r.MchID, true, false)
 	})
 	if err != nil {
-		return r, domainError(err)
+		return r, fenfu.AsError(err)
 	}
 	s.forget(r.MchID)
 	return s.Get(ctx, id)
@@ -102,7 +102,7 @@ func (s *Service) Close(ctx context.Context, id, actor, reason string) (Record, 
 			ledger.Debit(DepositAccount(r.MchID), held), ledger.Credit(depositSource, held)}})
 	})
 	if err != nil {
-		return r, domainError(err)
+		return r, fenfu.AsError(err)
 	}
 	s.forget(r.MchID)
 	return s.Get(ctx, id)
@@ -147,7 +147,7 @@ func (s *Service) Rescreen(ctx context.Context) (Rescreened, error) {
 			continue // changed meanwhile
 		}
 		if err != nil {
-			return out, domainError(err)
+			return out, fenfu.AsError(err)
 		}
 		s.forget(r.MchID)
 		out.Suspended++

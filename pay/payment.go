@@ -151,21 +151,13 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string) (O
 		return err
 	})
 	if err != nil {
-		return Order{}, domainError(err)
+		return Order{}, fenfu.AsError(err)
 	}
 	return s.Get(ctx, o.ID)
 }
 
 // OrdinaryFeeAccount is the platform's fee income from ordinary payments.
 var OrdinaryFeeAccount = ledger.AccountOf(ledger.PlatformFee, "ordinary")
-
-func domainError(err error) error {
-	var e *fenfu.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return fenfu.Internal(err)
-}
 
 func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, discount fee.PPM) (Order, error) {
 	now := s.Clock.Now()
@@ -179,7 +171,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, dis
 		return Order{}, fenfu.Internal(err)
 	}
 	if err := s.claimed(ctx, res, o.ID); err != nil {
-		return Order{}, domainError(err)
+		return Order{}, fenfu.AsError(err)
 	}
 	p := credit.Payment{AttemptID: attempt, OrderID: o.ID, MchID: o.MchID, ConsumerID: consumerID, Amount: o.Total,
 		Discount: discount, Schedule: s.Fees.credit()}

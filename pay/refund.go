@@ -216,7 +216,7 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 		return s.Refund(ctx, r) // a concurrent identical request won; answer as a retry
 	}
 	if err != nil {
-		return RefundRecord{}, domainError(err)
+		return RefundRecord{}, fenfu.AsError(err)
 	}
 	rec, _, err := s.refundBy(ctx, r.MchID, r.OutRefundNo)
 	if err != nil {
