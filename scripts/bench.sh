@@ -18,7 +18,7 @@ go test -run XXX -bench . -benchtime 1s ./scheme/ ./qr/ ./ledger/ ./pay/ ./notif
 run() { # label, then fenfu bench flags
   local label=$1; shift
   echo "--- $label"
-  "$bin" bench --label "$label" --json "$out/$label.json" "$@"
+  "$bin" bench --label "$label" -o "$out/$label.json" "$@"
 }
 
 run sqlite-rsa             --key rsa --concurrency 64  --count 8000
@@ -47,10 +47,8 @@ if psql "$admin" -Atc 'select 1' >/dev/null 2>&1; then
     for db in fenfu_bench_core fenfu_bench_credit; do
       psql "$admin" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
     done
-    local dir; dir=$(mktemp -d)
-    "$bin" bench settle --data-dir "$dir" --core-db "$base/fenfu_bench_core$q" --credit-db "$base/fenfu_bench_credit$q" \
-      --orders "$1" --merchants "$2" --json "$out/settle/postgres-$1-$2.json"
-    rm -rf "$dir"
+    "$bin" bench settle --core-db "$base/fenfu_bench_core$q" --credit-db "$base/fenfu_bench_credit$q" \
+      --orders "$1" --merchants "$2" -o "$out/settle/postgres-$1-$2.json"
     for db in fenfu_bench_core fenfu_bench_credit; do psql "$admin" -qc "DROP DATABASE IF EXISTS $db" >/dev/null; done
   }
   pg_settle 100000 100
@@ -60,10 +58,8 @@ else
 fi
 
 echo "--- settlement"
-settle_run() { # orders, merchants
-  local dir; dir=$(mktemp -d)
-  "$bin" bench settle --data-dir "$dir" --orders "$1" --merchants "$2" --json "$out/settle/sqlite-$1-$2.json"
-  rm -rf "$dir"
+settle_run() { # orders, merchants; bench settle works in a temporary store
+  "$bin" bench settle --orders "$1" --merchants "$2" -o "$out/settle/sqlite-$1-$2.json"
 }
 settle_run 100000 100
 settle_run 300000 100

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -22,9 +21,9 @@ import (
 	"github.com/fenfu/fenfu/wxpay"
 )
 
-func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("bench", stderr)
+func cmdBench(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	merchants := fs.Int("merchants", 4, "merchants to provision")
 	consumers := fs.Int("consumers", 100, "consumers to provision")
 	count := fs.Int("count", 20000, "payments to prepare; the run ends when they are done")
@@ -35,40 +34,41 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	mode := fs.String("server", "spawn", "spawn: run `fenfu serve` as a child process and measure it; inprocess: run it in this process")
 	target := fs.String("url", "", "drive a server already running at this URL on the same stores, instead of starting one (serve it with --notify-private: the notify_url is this generator's local sink)")
 	serverPID := fs.Int("server-pid", 0, "with --url: the server's process id, to measure its CPU and memory")
-	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
+	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
+	out := fs.String("o", "", "also write the result as JSON to this file")
 	label := fs.String("label", "", "a name for this run in the report")
 	profile := fs.String("server-cpuprofile", "", "with --server spawn: have the server write a CPU profile to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := e.args(fs); err != nil {
 		return err
 	}
 	sch, err := scheme.OfAlgorithm(*keyType)
-	if err != nil || *merchants < 1 || *consumers < 1 || *count < 1 || (*conc < 1 && *rate <= 0) ||
-		(*mode != "spawn" && *mode != "inprocess") {
-		fmt.Fprintln(stderr, "fenfu bench: --key rsa|sm2, --server spawn|inprocess, and positive --merchants, --consumers, --count, --concurrency or --rate")
-		return errUsage
+	switch {
+	case err != nil:
+		return e.usagef("--key must be rsa or sm2")
+	case *mode != "spawn" && *mode != "inprocess":
+		return e.usagef("--server must be spawn or inprocess")
+	case *merchants < 1 || *consumers < 1 || *count < 1 || (*conc < 1 && *rate <= 0):
+		return e.usagef("--merchants, --consumers, --count, and --concurrency or --rate must be positive")
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flagT) { set[f.Name] = true })
-	if !set["data-dir"] && getenv("FENFU_DATA_DIR") == "" {
-		dir, err := os.MkdirTemp("", "fenfu-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		cfg.DataDir = dir
+	remove, err := cfg.temporaryStore(fs, "fenfu-bench-")
+	if err != nil {
+		return err
 	}
+	defer remove()
 	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "fenfu: %v\n", err)
-		return errUsage
+		return e.usagef("%v", err)
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer a.close()
 
 	// Provision.
-	fmt.Fprintf(stderr, "provisioning %d merchants (%s) and %d consumers\n", *merchants, sch.Algorithm(), *consumers)
+	fmt.Fprintf(e.stderr, "provisioning %d merchants (%s) and %d consumers\n", *merchants, sch.Algorithm(), *consumers)
 	var ms []bench.Merchant
 	for i := range *merchants {
 		m, err := a.merchants.CreateSandbox(ctx, fmt.Sprintf("Bench merchant %d", i+1), sch)
@@ -105,7 +105,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	case base != "":
 		res.Server = "external " + base
 	case *mode == "spawn":
-		base, pid, stopServer, err = spawnServer(ctx, cfg, *profile, stderr)
+		base, pid, stopServer, err = spawnServer(ctx, cfg, *profile, e.stderr)
 		if err != nil {
 			return err
 		}
@@ -151,7 +151,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer sink.Close()
 	runID := time.Now().Format("150405")
-	work, err := bench.Presign(ms, cs, *count, runID, sink.URL, stderr)
+	work, err := bench.Presign(ms, cs, *count, runID, sink.URL, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	selfBefore, _ := bench.SelfCPU()
 	cpuBefore, _ := measure()
-	s := bench.Run(ctx, bench.Config{BaseURL: base, Concurrency: *conc, Rate: *rate, Duration: *duration, Progress: stderr}, work)
+	s := bench.Run(ctx, bench.Config{BaseURL: base, Concurrency: *conc, Rate: *rate, Duration: *duration, Progress: e.stderr}, work)
 	// Every payment's notification is part of its cost: let the server
 	// deliver them all before reading its CPU time.
 	for deadline := time.Now().Add(15 * time.Second); sink.Received() < int64(s.Payments) && time.Now().Before(deadline); {
@@ -200,7 +200,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	res.PeakMemoryMB = float64(peak) / (1 << 20)
 
 	if err := stop(); err != nil {
-		fmt.Fprintf(stderr, "fenfu bench: server stopped with %v\n", err)
+		fmt.Fprintf(e.stderr, "fenfu bench: server stopped with %v\n", err)
 	}
 	// The ceiling: the server's signature work per payment, measured now,
 	// with the server idle.
@@ -225,12 +225,8 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		res.ProofOK = true
 		res.Proof = fmt.Sprintf("ok: %d orders, %d paid, %d in flight", proof.Orders, proof.Paid, proof.InFlight)
 	}
-	res.Table(stdout)
-	if *jsonOut != "" {
-		b, _ := json.MarshalIndent(res, "", "  ")
-		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
+	if err := writeResult(e.stdout, *out, *asJSON, res, func(w io.Writer) error { res.Table(w); return nil }); err != nil {
+		return err
 	}
 	if perr != nil {
 		return fmt.Errorf("LEDGER PROOF FAILED after the bench run: %w", perr)

@@ -21,7 +21,7 @@ func TestBench(t *testing.T) {
 			out := filepath.Join(dir, "result.json")
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), []string{"bench", "--data-dir", dir, "--server", "inprocess", "--key", key,
-				"--merchants", "2", "--consumers", "5", "--count", "120", "--concurrency", "8", "--json", out},
+				"--merchants", "2", "--consumers", "5", "--count", "120", "--concurrency", "8", "-o", out},
 				func(string) string { return "" }, nil, &stdout, &stderr)
 			if err != nil {
 				t.Fatalf("bench: %v\n%s", err, stderr.String())

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -20,24 +19,37 @@ import (
 // cmdBenchSettle generates a business day of paid orders and measures
 // `fenfu settle` over it as a child process: wall time, CPU and peak
 // resident memory, then a rerun, which must change nothing.
-func cmdBenchSettle(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("bench settle", stderr)
+func cmdBenchSettle(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	orders := fs.Int("orders", 1_000_000, "paid orders to generate and settle")
 	merchants := fs.Int("merchants", 100, "merchants the orders spread over")
 	creditPct := fs.Int("credit-pct", 80, "percentage of orders paid on credit")
 	refundPct := fs.Int("refund-pct", 10, "percentage of orders refunded in part the same day")
-	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
+	asJSON := fs.Bool("json", false, "print the result as JSON instead of a line of text")
+	outFile := fs.String("o", "", "also write the result as JSON to this file")
 	label := fs.String("label", "", "a name for this run")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := e.args(fs); err != nil {
 		return err
 	}
 	if *orders < 1 || *merchants < 1 {
-		fmt.Fprintln(stderr, "fenfu: --orders and --merchants must be positive")
-		return errUsage
+		return e.usagef("--orders and --merchants must be positive")
+	}
+	// A million generated orders do not prove (they have no ledger
+	// postings): they go to a temporary store unless one is named.
+	remove, err := cfg.temporaryStore(fs, "fenfu-bench-settle-")
+	if err != nil {
+		return err
+	}
+	defer remove()
+	if err := cfg.Validate(); err != nil {
+		return e.usagef("%v", err)
 	}
 	date := settle.Yesterday(time.Now())
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -52,7 +64,7 @@ func cmdBenchSettle(ctx context.Context, args []string, getenv func(string) stri
 	}
 	start := time.Now()
 	err = bench.GenerateSettlementDay(ctx, a.core, bench.SettlementDay{Date: date, MchIDs: ids, Orders: *orders,
-		CreditPct: *creditPct, RefundPct: *refundPct}, stderr)
+		CreditPct: *creditPct, RefundPct: *refundPct}, e.stderr)
 	a.close()
 	if err != nil {
 		return err
@@ -66,7 +78,7 @@ func cmdBenchSettle(ctx context.Context, args []string, getenv func(string) stri
 		cmd := exec.CommandContext(ctx, exe, "settle", "--date", date, "--json", "--data-dir", cfg.DataDir,
 			"--core-db", cfg.CoreDB, "--credit-db", cfg.CreditDB, "--sqlite-synchronous", cfg.Synchronous)
 		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, stderr
+		cmd.Stdout, cmd.Stderr = &out, e.stderr
 		t0 := time.Now()
 		if err := cmd.Run(); err != nil {
 			return nil, 0, nil, fmt.Errorf("fenfu settle: %w", err)
@@ -112,17 +124,10 @@ func cmdBenchSettle(ctx context.Context, args []string, getenv func(string) stri
 	if settled != *orders {
 		return fmt.Errorf("settled %d of %d orders", settled, *orders)
 	}
-	fmt.Fprintf(stdout, "settlement of %d orders over %d merchants (%s): batches %.1f s, %d bills %.1f s; process %.1f s wall, %.1f s CPU, peak RSS %.0f MiB (Go heap %.1f MiB); rerun %.2f s, changed nothing\n",
-		run.Orders, run.Merchants, run.Engine, run.Batches, run.Bills, run.BillTime, run.Seconds, run.CPU, float64(run.PeakRSS)/(1<<20),
-		float64(run.PeakHeap)/(1<<20), run.Rerun)
-	if *jsonOut != "" {
-		b, _ := json.MarshalIndent(run, "", "  ")
-		if err := os.MkdirAll(filepath.Dir(*jsonOut), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeResult(e.stdout, *outFile, *asJSON, run, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "settlement of %d orders over %d merchants (%s): batches %.1f s, %d bills %.1f s; process %.1f s wall, %.1f s CPU, peak RSS %.0f MiB (Go heap %.1f MiB); rerun %.2f s, changed nothing\n",
+			run.Orders, run.Merchants, run.Engine, run.Batches, run.Bills, run.BillTime, run.Seconds, run.CPU, float64(run.PeakRSS)/(1<<20),
+			float64(run.PeakHeap)/(1<<20), run.Rerun)
+		return err
+	})
 }

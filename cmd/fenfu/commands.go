@@ -30,13 +30,15 @@ func openQuiet(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) 
 
 // open parses a command's flags into c and opens the stores: the start of
 // every command that works on them.
-func (c *Config) open(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer) (*app, error) {
-	if err := c.parse(fs, args, stderr); err != nil {
+func (c *Config) open(ctx context.Context, e *env, fs *flag.FlagSet, args []string) (*app, error) {
+	if err := c.parse(e, fs, args); err != nil {
 		return nil, err
 	}
-	return openQuiet(ctx, *c, stderr)
+	return openQuiet(ctx, *c, e.stderr)
 }
 
+// printJSON prints v as indented JSON. A list prints as [] when empty,
+// never null: pass it through list.
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -44,19 +46,56 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("migrate", stderr)
-	if err := cfg.parse(fs, args, stderr); err != nil {
+// writeResult prints a measurement: as text, or as JSON with --json; with
+// -o FILE it also writes the JSON to FILE.
+func writeResult(stdout io.Writer, file string, asJSON bool, v any, text func(io.Writer) error) error {
+	var err error
+	if asJSON {
+		err = printJSON(stdout, v)
+	} else {
+		err = text(stdout)
+	}
+	if err != nil || file == "" {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stdout, nil))
+	if dir := filepath.Dir(file); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := printJSON(f, v); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// list returns s, or an empty slice for nil, so JSON shows [] for an empty
+// list.
+func list[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func cmdMigrate(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
+	if err := cfg.parse(e, fs, args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(e.stdout, nil))
 	a, err := open(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	a.close()
-	fmt.Fprintln(stdout, "fenfu: both stores are at the latest schema")
+	fmt.Fprintln(e.stdout, "fenfu: both stores are at the latest schema")
 	return nil
 }
 
@@ -71,47 +110,45 @@ type sandboxMerchant struct {
 	PlatformPublicKeyID    string `json:"platform_public_key_id"`
 }
 
-func cmdSandboxMerchant(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return createMerchant(ctx, "sandbox merchant", "sandbox", args, getenv, stdout, stderr)
+func cmdSandboxMerchant(ctx context.Context, e *env, args []string) error {
+	return createMerchant(ctx, e, "sandbox", args)
 }
 
 // cmdMerchantCreate provisions a merchant in either environment; a
 // production merchant pays on credit only once onboarded and activated.
-func cmdMerchantCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return createMerchant(ctx, "merchant create", "", args, getenv, stdout, stderr)
+func cmdMerchantCreate(ctx context.Context, e *env, args []string) error {
+	return createMerchant(ctx, e, "", args)
 }
 
-func createMerchant(ctx context.Context, cmd, fixedEnv string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags(cmd, stderr)
+func createMerchant(ctx context.Context, e *env, fixedEnv string, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	env := &fixedEnv
 	if fixedEnv == "" {
 		env = fs.String("env", "production", "sandbox or production")
 	}
 	name := fs.String("name", "Sandbox merchant", "the merchant's display name, shown on the cashier")
 	keyType := fs.String("key-type", "rsa", "the merchant's signing key: rsa (WECHATPAY2-SHA256-RSA2048) or sm2 (WECHATPAY2-SM2-WITH-SM3)")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
 	sch, err := scheme.OfAlgorithm(*keyType)
 	if err != nil {
-		fmt.Fprintf(stderr, "fenfu: --key-type must be rsa or sm2\n")
-		return errUsage
+		return e.usagef("--key-type must be rsa or sm2")
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	if *env != "sandbox" && *env != "production" {
+		return e.usagef("--env must be sandbox or production")
+	}
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	if *env != "sandbox" && *env != "production" {
-		fmt.Fprintln(stderr, "fenfu: --env must be sandbox or production")
-		return errUsage
-	}
 	out, err := a.provision(ctx, *name, *env, sch)
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, out)
+	return printJSON(e.stdout, out)
 }
 
 // provisionSandbox creates a sandbox merchant and writes its private key
@@ -149,19 +186,18 @@ func (a *app) provision(ctx context.Context, name, env string, sch scheme.Name) 
 		APIv3Key: m.APIv3Key, PlatformPublicKeyPath: abs(pk.PublicKeyPath), PlatformPublicKeyID: pk.ID}, nil
 }
 
-func cmdMerchantSetV2Key(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("merchant set-v2-key", stderr)
+func cmdMerchantSetV2Key(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	mchid := fs.String("mchid", "", "the merchant")
 	key := fs.String("key", "", "the new 32-character key (generated if empty)")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
-	if *mchid == "" {
-		fmt.Fprintln(stderr, "usage: fenfu merchant set-v2-key --mchid M [--key K]")
-		return errUsage
+	if err := e.require(fs, "mchid"); err != nil {
+		return err
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -170,24 +206,24 @@ func cmdMerchantSetV2Key(ctx context.Context, args []string, getenv func(string)
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, map[string]string{"mchid": *mchid, "apiv2_key": k})
+	return printJSON(e.stdout, map[string]string{"mchid": *mchid, "apiv2_key": k})
 }
 
-func cmdMerchantKeys(ctx context.Context, sub string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("merchant "+sub, stderr)
+func cmdMerchantKeys(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	mchid := fs.String("mchid", "", "the merchant")
 	keyFile := fs.String("public-key", "", "with add-key: the PEM file of the RSA-2048 or SM2 public key")
 	serial := fs.String("serial", "", "with retire-key: the serial_no of the key to retire")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
-	if *mchid == "" || (sub == "add-key" && *keyFile == "") || (sub == "retire-key" && *serial == "") {
-		fmt.Fprintf(stderr, "usage: fenfu merchant %s --mchid M%s\n", sub, map[string]string{"add-key": " --public-key FILE",
-			"retire-key": " --serial S"}[sub])
-		return errUsage
+	sub := e.sub()
+	required := map[string][]string{"add-key": {"public-key"}, "retire-key": {"serial"}}[sub]
+	if err := e.require(fs, append([]string{"mchid"}, required...)...); err != nil {
+		return err
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -202,24 +238,27 @@ func cmdMerchantKeys(ctx context.Context, sub string, args []string, getenv func
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]string{"mchid": *mchid, "serial_no": s})
+		return printJSON(e.stdout, map[string]string{"mchid": *mchid, "serial_no": s})
 	case "retire-key":
 		if err := a.merchants.RetireKey(ctx, *mchid, *serial); err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]string{"mchid": *mchid, "retired": *serial})
+		return printJSON(e.stdout, map[string]string{"mchid": *mchid, "retired": *serial})
 	case "rotate-v3-key":
 		k, err := a.merchants.RotateAPIv3Key(ctx, *mchid)
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]string{"mchid": *mchid, "apiv3_key": k})
+		return printJSON(e.stdout, map[string]string{"mchid": *mchid, "apiv3_key": k})
 	default:
+		if _, err := a.merchants.Get(ctx, *mchid); err != nil {
+			return err
+		}
 		keys, err := a.merchants.Keys(ctx, *mchid)
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]any{"mchid": *mchid, "keys": keys})
+		return printJSON(e.stdout, map[string]any{"mchid": *mchid, "keys": list(keys)})
 	}
 }
 
@@ -227,22 +266,21 @@ func cmdMerchantKeys(ctx context.Context, sub string, args []string, getenv func
 // rotate-key publishes a next key, promote-key makes it current (the old
 // one stays, for clients that ask for it), retire-key ends the overlap.
 // Running servers pick each step up when they restart.
-func cmdPlatformKeys(sub string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("platform "+sub, stderr)
+func cmdPlatformKeys(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	alg := fs.String("scheme", "rsa", "rsa or sm2")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
 	sch, err := scheme.OfAlgorithm(*alg)
 	if err != nil {
-		fmt.Fprintln(stderr, "fenfu: --scheme must be rsa or sm2")
-		return errUsage
+		return e.usagef("--scheme must be rsa or sm2")
 	}
 	if _, err := keyring.Load(cfg.DataDir); err != nil {
 		return err
 	}
-	switch sub {
+	switch e.sub() {
 	case "rotate-key":
 		if _, err := keyring.Rotate(cfg.DataDir, sch); err != nil {
 			return err
@@ -260,28 +298,24 @@ func cmdPlatformKeys(sub string, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	var out []map[string]string
+	out := []map[string]string{}
 	for _, pk := range k.All(sch) {
 		out = append(out, map[string]string{"slot": pk.Slot, "public_key_id": pk.ID, "certificate_serial_no": pk.Certificate.SerialNo,
 			"public_key_path": pk.PublicKeyPath})
 	}
-	return printJSON(stdout, map[string]any{"scheme": string(sch), "keys": out})
+	return printJSON(e.stdout, map[string]any{"scheme": string(sch), "keys": out})
 }
 
 // cmdImport loads a CSV file (or - for standard input) into the history
 // or the risk list, reporting counts and the first bad lines.
-func cmdImport(ctx context.Context, what string, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags(what+" import", stderr)
+func cmdImport(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	source := fs.String("source", "", "a name for where the file came from (default: the file name)")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args, "FILE (a CSV file, or - for standard input)"); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "usage: fenfu %s import [--source NAME] FILE.csv (or - for standard input)\n", what)
-		return errUsage
-	}
-	in := stdin
+	in := e.stdin
 	if name := fs.Arg(0); name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
@@ -293,27 +327,27 @@ func cmdImport(ctx context.Context, what string, args []string, getenv func(stri
 			*source = filepath.Base(name)
 		}
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer a.close()
 	load := onboard.ImportHistory
-	if what == "blacklist" {
+	if e.cmd.name == "blacklist import" {
 		load = onboard.ImportRiskList
 	}
 	res, err := load(ctx, a.core, in, *source)
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, res)
+	return printJSON(e.stdout, res)
 }
 
 // cmdOnboard runs an application's steps from the command line, as the
 // merchant (apply) or a staff member (the rest).
-func cmdOnboard(ctx context.Context, sub string, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("onboard "+sub, stderr)
+func cmdOnboard(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	mchid := fs.String("mchid", "", "with apply: the applying merchant")
 	file := fs.String("file", "", "with apply: the application as JSON (- for standard input)")
 	id := fs.String("id", "", "the application")
@@ -321,22 +355,18 @@ func cmdOnboard(ctx context.Context, sub string, args []string, getenv func(stri
 	reason := fs.String("reason", "", "with review and close: the reason, recorded and shown to the merchant")
 	ref := fs.String("ref", "", "with deposit: the payment's reference")
 	staff := fs.String("staff", "", "the staff member acting (review, deposit, activate, close)")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
-	usage := func(msg string) error {
-		fmt.Fprintf(stderr, "fenfu onboard %s: %s\n", sub, msg)
-		return errUsage
+	sub := e.sub()
+	required := map[string][]string{"apply": {"mchid", "file"}, "show": {"id"}}[sub]
+	if required == nil {
+		required = []string{"id", "staff"} // who acts is recorded
 	}
-	switch {
-	case sub == "apply" && (*mchid == "" || *file == ""):
-		return usage("--mchid and --file are required")
-	case sub != "apply" && *id == "":
-		return usage("--id is required")
-	case sub != "apply" && sub != "show" && *staff == "":
-		return usage("--staff names who acts; it is recorded")
+	if err := e.require(fs, required...); err != nil {
+		return err
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -344,7 +374,7 @@ func cmdOnboard(ctx context.Context, sub string, args []string, getenv func(stri
 	var rec onboard.Record
 	switch sub {
 	case "apply":
-		in := stdin
+		in := e.stdin
 		if *file != "-" {
 			f, err := os.Open(*file)
 			if err != nil {
@@ -374,26 +404,25 @@ func cmdOnboard(ctx context.Context, sub string, args []string, getenv func(stri
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, rec)
+	return printJSON(e.stdout, rec)
 }
 
-func cmdOnboardReport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("onboard report", stderr)
+func cmdOnboardReport(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	now := time.Now().In(fenfu.Shanghai)
 	fromS := fs.String("from", now.AddDate(0, -3, 0).Format(time.DateOnly), "first day of the period (Asia/Shanghai)")
 	toS := fs.String("to", now.Format(time.DateOnly), "last day of the period, included")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
 	from, err1 := time.ParseInLocation(time.DateOnly, *fromS, fenfu.Shanghai)
 	to, err2 := time.ParseInLocation(time.DateOnly, *toS, fenfu.Shanghai)
 	if err1 != nil || err2 != nil || to.Before(from) {
-		fmt.Fprintln(stderr, "fenfu: --from and --to are dates like 2026-11-27, --to not before --from")
-		return errUsage
+		return e.usagef("--from and --to are dates like 2026-11-27, --to not before --from")
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -403,9 +432,9 @@ func cmdOnboardReport(ctx context.Context, args []string, getenv func(string) st
 		return err
 	}
 	if *asJSON {
-		return printJSON(stdout, map[string]any{"from": *fromS, "to": *toS, "industries": stats})
+		return printJSON(e.stdout, map[string]any{"from": *fromS, "to": *toS, "industries": list(stats)})
 	}
-	onboard.WriteReport(stdout, stats, from, to)
+	onboard.WriteReport(e.stdout, stats, from, to)
 	return nil
 }
 
@@ -421,15 +450,15 @@ var testConsumers = []struct {
 	{"no_credit", "has no credit to use; pays from balance", consumer.NewConsumer{CreditLimit: 0, Rating: "D", Balance: 10_000_000}},
 }
 
-func cmdSandboxConsumers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("sandbox consumers", stderr)
-	a, err := cfg.open(ctx, fs, args, stderr)
+func cmdSandboxConsumers(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
+	a, err := cfg.open(ctx, e, fs, args)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	var out []map[string]any
+	out := []map[string]any{}
 	for _, tc := range testConsumers {
 		c, pin, err := a.consumers.Create(ctx, tc.NC)
 		if err != nil {
@@ -439,22 +468,21 @@ func cmdSandboxConsumers(ctx context.Context, args []string, getenv func(string)
 		j["role"], j["scripts"] = tc.Role, tc.Scripts
 		out = append(out, j)
 	}
-	return printJSON(stdout, map[string]any{"consumers": out})
+	return printJSON(e.stdout, map[string]any{"consumers": out})
 }
 
-func cmdSandboxReport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("sandbox report", stderr)
+func cmdSandboxReport(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	mchid := fs.String("mchid", "", "the sandbox merchant")
 	htmlOut := fs.String("html", "", "also write the report as a page to this file")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
-	if *mchid == "" {
-		fmt.Fprintln(stderr, "usage: fenfu sandbox report --mchid M [--html FILE]")
-		return errUsage
+	if err := e.require(fs, "mchid"); err != nil {
+		return err
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -476,13 +504,13 @@ func cmdSandboxReport(ctx context.Context, args []string, getenv func(string) st
 			return err
 		}
 	}
-	return printJSON(stdout, rep)
+	return printJSON(e.stdout, rep)
 }
 
-func cmdRescreen(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("onboard rescreen", stderr)
-	a, err := cfg.open(ctx, fs, args, stderr)
+func cmdRescreen(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
+	a, err := cfg.open(ctx, e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -491,25 +519,24 @@ func cmdRescreen(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, r)
+	return printJSON(e.stdout, r)
 }
 
-func cmdConsumerCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("consumer create", stderr)
+func cmdConsumerCreate(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	limit := fs.Int64("credit-limit", 0, "credit line in fen")
 	rating := fs.String("rating", "B", "credit rating: A, B, C or D")
 	balance := fs.Int64("balance", 0, "opening balance in fen")
 	phone := fs.String("phone", "", "11-digit phone number to log in with (generated if empty)")
 	pin := fs.String("pin", "", "6-digit PIN (generated if empty)")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
 	if !credit.ValidRating(*rating) {
-		fmt.Fprintf(stderr, "fenfu: --rating must be one of A, B, C, D\n")
-		return errUsage
+		return e.usagef("--rating must be one of A, B, C, D")
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -518,7 +545,7 @@ func cmdConsumerCreate(ctx context.Context, args []string, getenv func(string) s
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, consumerJSON(c, p))
+	return printJSON(e.stdout, consumerJSON(c, p))
 }
 
 func consumerJSON(c consumer.Consumer, pin string) map[string]any {
@@ -542,23 +569,25 @@ func tokenOf(codeURL string) (string, error) {
 	return tok, nil
 }
 
-func cmdSandboxPay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("sandbox pay", stderr)
+func cmdSandboxPay(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	cons := fs.String("consumer", "", "the paying consumer's id")
 	channel := fs.String("channel", "credit", "credit or balance")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args, "CODE_URL"); err != nil {
 		return err
 	}
-	if *cons == "" || fs.NArg() != 1 || (pay.Channel(*channel) != pay.ChannelCredit && pay.Channel(*channel) != pay.ChannelBalance) {
-		fmt.Fprintln(stderr, "usage: fenfu sandbox pay --consumer ID --channel credit|balance CODE_URL")
-		return errUsage
+	if err := e.require(fs, "consumer"); err != nil {
+		return err
+	}
+	if ch := pay.Channel(*channel); ch != pay.ChannelCredit && ch != pay.ChannelBalance {
+		return e.usagef("--channel must be credit or balance")
 	}
 	tok, err := tokenOf(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -567,14 +596,14 @@ func cmdSandboxPay(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, map[string]any{"trade_state": o.TradeState(), "out_trade_no": o.OutTradeNo, "transaction_id": o.ID,
+	return printJSON(e.stdout, map[string]any{"trade_state": o.TradeState(), "out_trade_no": o.OutTradeNo, "transaction_id": o.ID,
 		"mchid": o.MchID, "total": o.Total, "channel": o.Channel, "consumer": o.ConsumerID})
 }
 
-func cmdVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("verify", stderr)
-	a, err := cfg.open(ctx, fs, args, stderr)
+func cmdVerify(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
+	a, err := cfg.open(ctx, e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -587,15 +616,15 @@ func cmdVerify(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("the books do not prove: %w", err)
 	}
-	fmt.Fprintf(stdout, "fenfu: the books prove: %d orders, %d paid (%d on credit), %d refunds, %d in flight, %d settlements\n",
+	fmt.Fprintf(e.stdout, "fenfu: the books prove: %d orders, %d paid (%d on credit), %d refunds, %d in flight, %d settlements\n",
 		p.Orders, p.Paid, p.CreditPaid, p.Refunds, p.InFlight, settlements)
 	return nil
 }
 
-func cmdRecover(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("recover", stderr)
-	a, err := cfg.open(ctx, fs, args, stderr)
+func cmdRecover(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
+	a, err := cfg.open(ctx, e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -604,6 +633,6 @@ func cmdRecover(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "fenfu: recovered %d payments completed, %d released, %d refunds\n", r.Completed, r.Released, r.Refunds)
+	fmt.Fprintf(e.stdout, "fenfu: recovered %d payments completed, %d released, %d refunds\n", r.Completed, r.Released, r.Refunds)
 	return nil
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -51,10 +51,9 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// flags returns a FlagSet with the common flags bound to c.
-func (c *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("fenfu "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// flags returns the command's flag set with the store flags bound to c.
+func (c *Config) flags(e *env) *flag.FlagSet {
+	fs := e.flagSet()
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for keys and SQLite files")
 	fs.StringVar(&c.CoreDB, "core-db", c.CoreDB, "core store DSN: SQLite path or postgres://…")
 	fs.StringVar(&c.CreditDB, "credit-db", c.CreditDB, "credit store DSN: SQLite path or postgres://…")
@@ -62,14 +61,43 @@ func (c *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args into fs and validates c.
-func (c *Config) parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	if err := fs.Parse(args); err != nil {
+// parse parses args into fs and validates c. The command takes the
+// positional arguments named, and no others.
+func (c *Config) parse(e *env, fs *flag.FlagSet, args []string, positional ...string) error {
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := e.args(fs, positional...); err != nil {
 		return err
 	}
 	if err := c.Validate(); err != nil {
-		fmt.Fprintf(stderr, "fenfu: %v\n", err)
-		return errUsage
+		return e.usagef("%v", err)
 	}
 	return nil
+}
+
+// temporaryStore points c at a temporary store, for commands that make
+// their own data (demo, bench): each of --data-dir, --core-db and
+// --credit-db given on the command line names the store to use instead,
+// and the environment is not consulted, so a FENFU_DATA_DIR set for serve
+// is never filled with generated data. remove deletes the temporary
+// directory; keep leaves it.
+func (c *Config) temporaryStore(fs *flag.FlagSet, prefix string) (remove func(), err error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["core-db"] {
+		c.CoreDB = ""
+	}
+	if !set["credit-db"] {
+		c.CreditDB = ""
+	}
+	if set["data-dir"] {
+		return func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	c.DataDir = dir
+	return func() { os.RemoveAll(dir) }, nil
 }

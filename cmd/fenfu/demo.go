@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,37 +21,30 @@ import (
 
 // cmdDemo starts a server on a free local port and walks one credit
 // payment end to end through the real HTTP surface, printing each step.
-func cmdDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("demo", stderr)
+func cmdDemo(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	keep := fs.Bool("keep", false, "keep the demo's data directory instead of deleting it")
-	if err := fs.Parse(args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	dataDirSet := false
-	fs.Visit(func(f *flagT) {
-		if f.Name == "data-dir" {
-			dataDirSet = true
-		}
-	})
-	if !dataDirSet && getenv("FENFU_DATA_DIR") == "" {
-		dir, err := os.MkdirTemp("", "fenfu-demo-")
-		if err != nil {
-			return err
-		}
-		if !*keep {
-			defer os.RemoveAll(dir)
-		}
-		cfg.DataDir = dir
+	if err := e.args(fs); err != nil {
+		return err
+	}
+	remove, err := cfg.temporaryStore(fs, "fenfu-demo-")
+	if err != nil {
+		return err
+	}
+	if !*keep {
+		defer remove()
 	}
 	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "fenfu: %v\n", err)
-		return errUsage
+		return e.usagef("%v", err)
 	}
-	step := func(format string, args ...any) { fmt.Fprintf(stdout, "==> "+format+"\n", args...) }
+	step := func(format string, args ...any) { fmt.Fprintf(e.stdout, "==> "+format+"\n", args...) }
 
 	step("opening the stores in %s", cfg.DataDir)
-	a, err := open(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	a, err := open(ctx, cfg, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
 	}
@@ -155,8 +147,6 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	step("demo complete")
 	return nil
 }
-
-type flagT = flag.Flag
 
 func demoClient(base string, m sandboxMerchant, a *app) (*wxpay.Client, error) {
 	b, err := os.ReadFile(m.MerchantPrivateKeyPath)

@@ -110,12 +110,17 @@ func (in *instance) store(t *testing.T, name string) *db.DB {
 // cli runs a fenfu command on the instance's stores and returns stdout.
 func (in *instance) cli(args ...string) (string, error) {
 	var out, errb bytes.Buffer
-	// Subcommand words first, then the store flags, then the rest.
-	n := 1
-	if strings.Contains(" sandbox consumer merchant history blacklist onboard platform ", " "+args[0]+" ") {
-		n = 2
+	// The command's words first, then the store flags if it takes them,
+	// then the rest.
+	full := args
+	if c, _, err := lookup(commands(), args); err == nil {
+		n := len(strings.Fields(c.name))
+		var help bytes.Buffer
+		_ = run(context.Background(), append(args[:n:n], "-h"), func(string) string { return "" }, nil, &help, io.Discard)
+		if strings.Contains(help.String(), "--data-dir") {
+			full = append(append(append([]string{}, args[:n]...), in.args...), args[n:]...)
+		}
 	}
-	full := append(append(append([]string{}, args[:n]...), in.args...), args[n:]...)
 	err := run(context.Background(), full, func(string) string { return "" }, nil, &out, &errb)
 	if err != nil {
 		return out.String(), errors.New(strings.TrimSpace(errb.String()))

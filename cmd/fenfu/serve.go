@@ -37,50 +37,47 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	addr := getenv("FENFU_ADDR")
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	addr := e.getenv("FENFU_ADDR")
 	if addr == "" {
 		addr = ":8080"
 	}
-	publicURL := getenv("FENFU_PUBLIC_URL")
+	publicURL := e.getenv("FENFU_PUBLIC_URL")
 	level := "info"
-	fs := cfg.flags("serve", stderr)
+	fs := cfg.flags(e)
 	fs.StringVar(&addr, "addr", addr, "address to listen on, HOST:PORT (or $FENFU_ADDR)")
 	fs.StringVar(&publicURL, "public-url", publicURL, "base URL consumers reach this server at, used in code_url (or $FENFU_PUBLIC_URL; default from --addr)")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error")
-	settleAt := getenv("FENFU_SETTLE_AT")
+	settleAt := e.getenv("FENFU_SETTLE_AT")
 	if settleAt == "" {
 		settleAt = "03:00"
 	}
 	fs.StringVar(&settleAt, "settle-at", settleAt, "time of day (Asia/Shanghai, HH:MM) the T+1 settlement of yesterday runs (or $FENFU_SETTLE_AT)")
-	ordinaryFee := getenv("FENFU_ORDINARY_FEE")
+	ordinaryFee := e.getenv("FENFU_ORDINARY_FEE")
 	if ordinaryFee == "" {
 		ordinaryFee = fee.Ordinary[0].Combined().Percent()
 	}
 	fs.StringVar(&ordinaryFee, "ordinary-fee", ordinaryFee, "fee rate of ordinary (balance) payments, e.g. 0.38% (or $FENFU_ORDINARY_FEE)")
-	notifyPrivate := getenv("FENFU_NOTIFY_PRIVATE") == "1"
+	notifyPrivate := e.getenv("FENFU_NOTIFY_PRIVATE") == "1"
 	fs.BoolVar(&notifyPrivate, "notify-private", notifyPrivate,
 		"also deliver notifications to private, loopback and link-local addresses (development and on-premise merchants; or $FENFU_NOTIFY_PRIVATE=1)")
 	rate := fs.Float64("merchant-rate", 5000, "requests per second each merchant may make, on average, per node (0: unlimited)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, level)
+	logger, err := newLogger(e.stderr, level)
 	if err != nil {
-		fmt.Fprintf(stderr, "fenfu: %v\n", err)
-		return errUsage
+		return e.usagef("%v", err)
 	}
 	at, err := time.Parse("15:04", settleAt)
 	if err != nil {
-		fmt.Fprintf(stderr, "fenfu: --settle-at must be a time of day, HH:MM, not %q\n", settleAt)
-		return errUsage
+		return e.usagef("--settle-at must be a time of day, HH:MM, not %q", settleAt)
 	}
 	ordinaryRate, err := fee.ParsePercent(ordinaryFee)
 	if err != nil {
-		fmt.Fprintf(stderr, "fenfu: --ordinary-fee: %v\n", err)
-		return errUsage
+		return e.usagef("--ordinary-fee: %v", err)
 	}
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err != nil {
@@ -104,7 +101,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	a.notifyPrivate = notifyPrivate
 	a.pay.Fees.Ordinary = fee.Flat("ordinary", ordinaryRate)
 	a.settleAt = time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute
-	return a.serve(ctx, ln, stdout)
+	return a.serve(ctx, ln, e.stdout)
 }
 
 // startCPUProfile profiles the process's CPU into path until stop is

@@ -143,14 +143,14 @@ func (a *app) renderBills(ctx context.Context, date string) (int, error) {
 	return n, nil
 }
 
-func cmdSettle(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("settle", stderr)
+func cmdSettle(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	date := fs.String("date", settle.Yesterday(time.Now()), "the business day to settle, YYYY-MM-DD (Asia/Shanghai); default yesterday")
 	channel := fs.String("channel", "all", "credit, ordinary, or all")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for performance work)")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
 	stopProfile, err := startCPUProfile(*cpuProfile)
@@ -166,12 +166,12 @@ func cmdSettle(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		channels = []pay.Channel{ch}
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	a.settle.Progress = progressPrinter(stderr)
+	a.settle.Progress = progressPrinter(e.stderr)
 	heap := sampleHeap()
 	var results []settle.Result
 	for _, ch := range channels {
@@ -188,21 +188,21 @@ func cmdSettle(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	billTime := time.Since(t0)
 	if *asJSON {
-		return printJSON(stdout, settleOutput{Results: results, Bills: nBills, BillSeconds: billTime.Seconds(), PeakHeap: heap()})
+		return printJSON(e.stdout, settleOutput{Results: results, Bills: nBills, BillSeconds: billTime.Seconds(), PeakHeap: heap()})
 	}
 	for _, r := range results {
 		if r.Already {
-			fmt.Fprintf(stdout, "fenfu: %s %s: already settled; nothing changed\n", r.Date, r.Channel)
+			fmt.Fprintf(e.stdout, "fenfu: %s %s: already settled; nothing changed\n", r.Date, r.Channel)
 			continue
 		}
-		fmt.Fprintf(stdout, "fenfu: %s %s: %d merchants settled (%d payments, %d refunds), %s yuan to settlement accounts",
+		fmt.Fprintf(e.stdout, "fenfu: %s %s: %d merchants settled (%d payments, %d refunds), %s yuan to settlement accounts",
 			r.Date, r.Channel, r.Merchants, r.Payments, r.Refunds, fenfu.Yuan(r.Net))
 		if r.Resumed > 0 {
-			fmt.Fprintf(stdout, "; %d left pending by an interrupted run posted", r.Resumed)
+			fmt.Fprintf(e.stdout, "; %d left pending by an interrupted run posted", r.Resumed)
 		}
-		fmt.Fprintf(stdout, " in %.3f s\n", r.Seconds)
+		fmt.Fprintf(e.stdout, " in %.3f s\n", r.Seconds)
 	}
-	fmt.Fprintf(stdout, "fenfu: %s: %d trade bills rendered in %s\n", *date, nBills, billTime.Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "fenfu: %s: %d trade bills rendered in %s\n", *date, nBills, billTime.Round(time.Millisecond))
 	return nil
 }
 
@@ -243,85 +243,111 @@ func sampleHeap() func() uint64 {
 	}
 }
 
-// progressPrinter shows a batch's progress: on a terminal, one line
-// redrawn at most five times a second; otherwise (a log file, a pipe) a
-// line at each tenth of the merchants.
+// progressPrinter shows a batch's progress, with an estimate of the time
+// left (see meter).
 func progressPrinter(w io.Writer) func(settle.Progress) {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
-	var last time.Time
-	lastTenth := -1
+	m := newMeter(w, time.Now)
 	return func(p settle.Progress) {
-		if !tty {
-			if tenth := p.Done * 10 / max(p.Total, 1); tenth != lastTenth {
-				lastTenth = tenth
-				fmt.Fprintf(w, "settling %s %s: %d/%d merchants\n", p.Date, p.Channel, p.Done, p.Total)
-			}
-			return
-		}
-		if p.Done < p.Total && time.Since(last) < 200*time.Millisecond {
-			return
-		}
-		last = time.Now()
-		fmt.Fprintf(w, "\rsettling %s %s: %d/%d merchants", p.Date, p.Channel, p.Done, p.Total)
-		if p.Done == p.Total {
-			fmt.Fprintln(w)
-		}
+		m.update(fmt.Sprintf("settling %s %s", p.Date, p.Channel), p.Done, p.Total, "merchants")
 	}
 }
 
-func cmdSettleList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("settle list", stderr)
+// meter shows how far a long job is: on a terminal, one line redrawn at
+// most five times a second; otherwise (a log file, a pipe) a line at each
+// tenth. Until the job is done, each line estimates the time left from
+// the pace so far.
+type meter struct {
+	w         io.Writer
+	tty       bool
+	now       func() time.Time
+	start     time.Time
+	last      time.Time
+	lastTenth int
+}
+
+func newMeter(w io.Writer, now func() time.Time) *meter {
+	return &meter{w: w, tty: isTerminal(w), now: now, start: now(), lastTenth: -1}
+}
+
+// update reports done of total units of what.
+func (m *meter) update(what string, done, total int, units string) {
+	now := m.now()
+	line := fmt.Sprintf("%s: %d/%d %s", what, done, total, units)
+	if done > 0 && done < total {
+		left := time.Duration(float64(now.Sub(m.start)) * float64(total-done) / float64(done))
+		line += fmt.Sprintf(", about %s left", left.Round(time.Second))
+	}
+	if !m.tty {
+		if tenth := done * 10 / max(total, 1); tenth != m.lastTenth {
+			m.lastTenth = tenth
+			fmt.Fprintln(m.w, line)
+		}
+		return
+	}
+	if done < total && now.Sub(m.last) < 200*time.Millisecond {
+		return
+	}
+	m.last = now
+	fmt.Fprintf(m.w, "\r%s\x1b[K", line)
+	if done >= total {
+		fmt.Fprintln(m.w)
+	}
+}
+
+func cmdSettleList(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	var f settle.Filter
 	fs.StringVar(&f.MchID, "mchid", "", "only this merchant")
 	fs.StringVar(&f.From, "from", "", "first business day, YYYY-MM-DD")
 	fs.StringVar(&f.To, "to", "", "last business day, YYYY-MM-DD")
-	a, err := cfg.open(ctx, fs, args, stderr)
+	a, err := cfg.open(ctx, e, fs, args)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	list, err := a.settle.List(ctx, f)
+	settlements, err := a.settle.List(ctx, f)
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, list)
+	return printJSON(e.stdout, list(settlements))
 }
 
-func cmdHold(ctx context.Context, verb string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("settle "+verb, stderr)
+func cmdHold(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	order := fs.String("order", "", "the order (transaction_id)")
 	hours := fs.Int("hours", int(settle.DefaultHold/time.Hour), "with hold: hours to hold the payment out of settlement")
 	reason := fs.String("reason", "", "with hold: why")
-	a, err := cfg.open(ctx, fs, args, stderr)
+	if err := cfg.parse(e, fs, args); err != nil {
+		return err
+	}
+	if err := e.require(fs, "order"); err != nil {
+		return err
+	}
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	if verb == "release" {
+	if e.sub() == "release" {
 		if err := a.settle.Release(ctx, *order); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "fenfu: %s released; the next batch settles it\n", *order)
+		fmt.Fprintf(e.stdout, "fenfu: %s released; the next batch settles it\n", *order)
 		return nil
 	}
 	until := time.Now().Add(time.Duration(*hours) * time.Hour)
 	if err := a.settle.Hold(ctx, *order, until, *reason); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "fenfu: %s held out of settlement until %s\n", *order, until.In(fenfu.Shanghai).Format(time.DateTime))
+	fmt.Fprintf(e.stdout, "fenfu: %s held out of settlement until %s\n", *order, until.In(fenfu.Shanghai).Format(time.DateTime))
 	return nil
 }
 
-func cmdBill(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg := DefaultConfig(getenv)
-	fs := cfg.flags("bill", stderr)
+func cmdBill(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
 	var r bill.Request
 	fs.StringVar(&r.MchID, "mchid", "", "the merchant")
 	fs.StringVar(&r.Date, "date", settle.Yesterday(time.Now()), "the day, YYYY-MM-DD (Asia/Shanghai)")
@@ -329,7 +355,10 @@ func cmdBill(ctx context.Context, args []string, getenv func(string) string, std
 	fs.StringVar(&r.Type, "type", "", "trade: ALL, SUCCESS or REFUND (default ALL); fundflow: BASIC, OPERATION or FEES (default BASIC)")
 	channel := fs.String("channel", "ALL", "CREDIT, ORDINARY or ALL")
 	out := fs.String("o", "-", "write the bill to this file (- for standard output)")
-	if err := cfg.parse(fs, args, stderr); err != nil {
+	if err := cfg.parse(e, fs, args); err != nil {
+		return err
+	}
+	if err := e.require(fs, "mchid"); err != nil {
 		return err
 	}
 	var err error
@@ -345,7 +374,7 @@ func cmdBill(ctx context.Context, args []string, getenv func(string) string, std
 	if r.Kind != bill.Trade && r.Kind != bill.FundFlow {
 		return fenfu.FieldError("kind", "--kind must be trade or fundflow")
 	}
-	a, err := openQuiet(ctx, cfg, stderr)
+	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -355,30 +384,32 @@ func cmdBill(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	if *out == "-" {
-		_, err = stdout.Write(f.Data)
+		_, err = e.stdout.Write(f.Data)
 		return err
 	}
 	if err := os.WriteFile(*out, f.Data, 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "fenfu: wrote %s (%d bytes, SHA1 %s)\n", *out, len(f.Data), f.SHA1)
+	fmt.Fprintf(e.stdout, "fenfu: wrote %s (%d bytes, SHA1 %s)\n", *out, len(f.Data), f.SHA1)
 	return nil
 }
 
 // errDifferences makes reconcile exit non-zero when the two sides differ.
 var errDifferences = errors.New("the bill and the records differ")
 
-func cmdReconcile(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := (&Config{}).flags("reconcile", stderr)
+func cmdReconcile(ctx context.Context, e *env, args []string) error {
+	fs := e.flagSet()
 	billFile := fs.String("bill", "", "the trade bill, as downloaded (text or gzip)")
 	mineFile := fs.String("mine", "", "your records: CSV of out_trade_no,amount (yuan),state (SUCCESS or REFUND)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	if *billFile == "" || *mineFile == "" {
-		fmt.Fprintln(stderr, "fenfu: reconcile needs --bill FILE and --mine FILE")
-		return errUsage
+	if err := e.require(fs, "bill", "mine"); err != nil {
+		return err
+	}
+	if err := e.args(fs); err != nil {
+		return err
 	}
 	bf, err := os.Open(*billFile)
 	if err != nil {
@@ -400,9 +431,9 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 	}
 	rep := bill.Reconcile(be, me)
 	if *asJSON {
-		err = printJSON(stdout, rep)
+		err = printJSON(e.stdout, rep)
 	} else {
-		_, err = io.WriteString(stdout, rep.Text())
+		_, err = io.WriteString(e.stdout, rep.Text())
 	}
 	if err == nil && len(rep.Differences) > 0 {
 		err = fmt.Errorf("%w: %d differences (%s)", errDifferences, len(rep.Differences), counts(rep.Counts))

@@ -1,0 +1,462 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+)
+
+// command is one fenfu command. The table of them gives dispatch, the
+// global usage, the group listings and the README's command table.
+type command struct {
+	name     string // its words, "settle list"
+	synopsis string // its flags and arguments, as a user types them
+	summary  string // one line: what it does
+	group    string // the heading it is listed under
+	run      func(ctx context.Context, e *env, args []string) error
+}
+
+// Headings of the global usage, in order.
+const (
+	groupRunning  = "Running"
+	groupKeys     = "Merchants and keys"
+	groupSettle   = "Settlement and bills"
+	groupSandbox  = "Sandbox"
+	groupOnboard  = "Onboarding"
+	groupThisTool = "About this tool"
+)
+
+var groups = []string{groupRunning, groupKeys, groupSettle, groupSandbox, groupOnboard, groupThisTool}
+
+// commands is fenfu's command table.
+func commands() []command {
+	return []command{
+		{"serve", "[--addr HOST:PORT] [--public-url URL]", "run the merchant API, the cashier, the staff API, /healthz and /metrics; graceful shutdown on SIGINT/SIGTERM", groupRunning, cmdServe},
+		{"migrate", "", "apply the embedded migrations of both stores (also done at every start)", groupRunning, cmdMigrate},
+		{"verify", "", "prove the books of both stores; non-zero exit names the first problem", groupRunning, cmdVerify},
+		{"recover", "", "settle payments and refunds interrupted between the two stores (serve does this every 10 s)", groupRunning, cmdRecover},
+		{"demo", "[--keep]", "start a server in a temporary directory and walk one credit payment", groupRunning, cmdDemo},
+		{"bench", "[--key rsa|sm2] [--concurrency N | --rate R] [--count N] [--json] [-o FILE.json]", "load-test the payment path, report throughput, latency, CPU and the crypto ceiling, then prove the books (see BENCHMARKS.md)", groupRunning, cmdBench},
+		{"bench settle", "[--orders N] [--merchants M] [--json] [-o FILE.json]", "generate a day of paid orders in a temporary store and measure its settlement (time, CPU, peak memory, rerun)", groupRunning, cmdBenchSettle},
+
+		{"merchant create", "--env production|sandbox [--name NAME] [--key-type rsa|sm2]", "provision a merchant, print its keys as JSON", groupKeys, cmdMerchantCreate},
+		{"merchant add-key", "--mchid M --public-key FILE", "register another RSA-2048 or SM2 public key; prints its serial_no", groupKeys, cmdMerchantKeys},
+		{"merchant retire-key", "--mchid M --serial S", "stop a key (at once on this node, within 30 s on others); the last active key cannot be retired", groupKeys, cmdMerchantKeys},
+		{"merchant keys", "--mchid M", "list a merchant's key serials and states", groupKeys, cmdMerchantKeys},
+		{"merchant rotate-v3-key", "--mchid M", "issue a new API v3 key (effective at once)", groupKeys, cmdMerchantKeys},
+		{"merchant set-v2-key", "--mchid M [--key K]", "set or generate the API v2 key", groupKeys, cmdMerchantSetV2Key},
+		{"platform rotate-key", "[--scheme rsa|sm2]", "publish a next platform signing key beside the current one", groupKeys, cmdPlatformKeys},
+		{"platform promote-key", "[--scheme rsa|sm2]", "sign with the next platform key; the previous one still verifies", groupKeys, cmdPlatformKeys},
+		{"platform retire-key", "[--scheme rsa|sm2]", "end the overlap: drop the previous platform key", groupKeys, cmdPlatformKeys},
+		{"platform keys", "[--scheme rsa|sm2]", "list the platform keys of a scheme", groupKeys, cmdPlatformKeys},
+
+		{"settle", "[--date YYYY-MM-DD] [--channel credit|ordinary|all] [--json]", "run (or resume) the T+1 settlement of a day, default yesterday, with progress; then render its trade bills", groupSettle, cmdSettle},
+		{"settle list", "[--mchid M] [--from D] [--to D]", "settlements as JSON", groupSettle, cmdSettleList},
+		{"settle hold", "--order ID [--hours 48] [--reason R]", "hold a paid order out of settlement", groupSettle, cmdHold},
+		{"settle release", "--order ID", "release a held order; the next batch settles it", groupSettle, cmdHold},
+		{"bill", "--mchid M [--date D] [--kind trade|fundflow] [--type T] [--channel CREDIT|ORDINARY|ALL] [-o FILE]", "a merchant's bill of a day", groupSettle, cmdBill},
+		{"reconcile", "--bill FILE --mine FILE [--json]", "compare a downloaded trade bill with your own records; non-zero exit on any difference", groupSettle, cmdReconcile},
+
+		{"sandbox merchant", "[--name NAME] [--key-type rsa|sm2]", "provision a sandbox merchant, print its keys as JSON", groupSandbox, cmdSandboxMerchant},
+		{"sandbox consumers", "", "create the scripted test consumers (prints JSON)", groupSandbox, cmdSandboxConsumers},
+		{"sandbox pay", "--consumer ID [--channel credit|balance] CODE_URL", "pay a code_url as that consumer; exit 0 only on success", groupSandbox, cmdSandboxPay},
+		{"sandbox report", "--mchid M [--html FILE]", "a merchant's sandbox test report (JSON, and a page with --html)", groupSandbox, cmdSandboxReport},
+		{"consumer create", "[--credit-limit FEN] [--rating A|B|C|D] [--balance FEN] [--phone P --pin N]", "create a consumer, print JSON with id, phone, pin", groupSandbox, cmdConsumerCreate},
+
+		{"onboard apply", "--mchid M --file APPLICATION.json", "apply for credit pay (prints the application and its checks)", groupOnboard, cmdOnboard},
+		{"onboard show", "--id ID", "show an application", groupOnboard, cmdOnboard},
+		{"onboard review", "--id ID --decision approve|reject|request_material --reason R --staff NAME", "decide on an application in review", groupOnboard, cmdOnboard},
+		{"onboard deposit", "--id ID --ref REF --staff NAME", "record an approved application's risk deposit as paid", groupOnboard, cmdOnboard},
+		{"onboard activate", "--id ID --staff NAME", "activate credit pay for a merchant whose deposit is paid", groupOnboard, cmdOnboard},
+		{"onboard close", "--id ID --reason R --staff NAME", "close an application (an active merchant's deposit is refunded)", groupOnboard, cmdOnboard},
+		{"onboard rescreen", "", "screen active merchants against the risk list now (serve does it daily)", groupOnboard, cmdRescreen},
+		{"onboard report", "[--from D] [--to D] [--json]", "first-time approval rate and days to activation per industry", groupOnboard, cmdOnboardReport},
+		{"history import", "[--source NAME] FILE", "load merchants' earlier ordinary payments (CSV: mchid,month,ordinary_count; - for standard input)", groupOnboard, cmdImport},
+		{"blacklist import", "[--source NAME] FILE", "load the payment-industry risk list (CSV: licence_number,name,reason; - for standard input)", groupOnboard, cmdImport},
+
+		{"help", "[COMMAND] [--markdown]", "this list, a command's flags, or the list as the README's Markdown table", groupThisTool, cmdHelp},
+		{"version", "", "the module version, VCS revision and time, and Go version fenfu was built with", groupThisTool, cmdVersion},
+	}
+}
+
+// env is what a command runs with.
+type env struct {
+	cmd            command
+	getenv         func(string) string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// sub is the command's last word: "keys" of "merchant keys".
+func (e *env) sub() string { return e.cmd.name[strings.LastIndexByte(e.cmd.name, ' ')+1:] }
+
+// config returns the store configuration: defaults, then FENFU_*.
+func (e *env) config() Config { return DefaultConfig(e.getenv) }
+
+// flagSet returns the command's flag set. It prints nothing itself: run
+// prints a one-line error for a bad flag, and the help for -h.
+func (e *env) flagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet("fenfu "+e.cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// usageError is a command used wrongly: an unknown command, a bad flag or
+// flag value, a missing flag or argument. It exits 2.
+type usageError struct {
+	cmd string // the command, or "" for fenfu itself
+	msg string
+}
+
+func (u *usageError) Error() string { return u.msg }
+func (u *usageError) Is(target error) bool {
+	return target == errUsage
+}
+
+// usagef returns a usage error of the running command.
+func (e *env) usagef(format string, args ...any) error {
+	return &usageError{cmd: e.cmd.name, msg: fmt.Sprintf(format, args...)}
+}
+
+// helpRequest is what a command returns for -h: run prints its help.
+type helpRequest struct {
+	cmd command
+	fs  *flag.FlagSet
+}
+
+func (helpRequest) Error() string { return "help requested" }
+
+// parse parses a command's flags: -h asks for its help, a bad flag is a
+// usage error.
+func (e *env) parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return helpRequest{e.cmd, fs}
+	}
+	if err != nil {
+		return e.usagef("%v", err)
+	}
+	return nil
+}
+
+// require checks that the named flags are set to something.
+func (e *env) require(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if f := fs.Lookup(n); f == nil || f.Value.String() == "" {
+			return e.usagef("missing required flag --%s", n)
+		}
+	}
+	return nil
+}
+
+// args checks the count of positional arguments, named as in the synopsis.
+func (e *env) args(fs *flag.FlagSet, names ...string) error {
+	switch {
+	case fs.NArg() < len(names):
+		return e.usagef("missing %s", names[fs.NArg()])
+	case fs.NArg() > len(names):
+		return e.usagef("unexpected argument %q", fs.Arg(len(names)))
+	}
+	return nil
+}
+
+// run is fenfu's whole program; main only calls it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	table := commands()
+	if len(args) == 0 {
+		writeUsage(stderr, table)
+		return errUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		writeUsage(stdout, table)
+		return nil
+	}
+	cmd, rest, err := lookup(table, args)
+	if err != nil {
+		return explain(stderr, err)
+	}
+	e := &env{cmd: cmd, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	err = cmd.run(ctx, e, rest)
+	var help helpRequest
+	if errors.As(err, &help) {
+		writeHelp(stdout, help.cmd, help.fs)
+		return nil
+	}
+	return explain(stderr, err)
+}
+
+// explain prints err for the user: a usage error on one line with where to
+// read more, a failure with its code and remedy.
+func explain(w io.Writer, err error) error {
+	var u *usageError
+	var g *groupError
+	switch {
+	case err == nil:
+	case errors.As(err, &g):
+		fmt.Fprintf(w, "fenfu %s: %s; its commands are:\n", g.group, g.msg)
+		writeList(w, g.cmds)
+		fmt.Fprintf(w, "run 'fenfu help %s' for one's flags\n", g.cmds[0].name)
+	case errors.As(err, &u):
+		if u.cmd == "" {
+			fmt.Fprintf(w, "fenfu: %s\nrun 'fenfu help'\n", u.msg)
+		} else {
+			fmt.Fprintf(w, "fenfu %s: %s\nrun 'fenfu help %s'\n", u.cmd, u.msg, u.cmd)
+		}
+	default:
+		report(w, err)
+	}
+	return err
+}
+
+// groupError is a group's name ("merchant") given without one of its
+// commands, or with an unknown one.
+type groupError struct {
+	group, msg string
+	cmds       []command
+}
+
+func (g *groupError) Error() string        { return "fenfu " + g.group + ": " + g.msg }
+func (g *groupError) Is(target error) bool { return target == errUsage }
+
+// lookup finds the command args name: the longest run of leading words
+// that is a command's name.
+func lookup(table []command, args []string) (command, []string, error) {
+	var words []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") || len(words) == 2 {
+			break
+		}
+		words = append(words, a)
+	}
+	for n := len(words); n > 0; n-- {
+		name := strings.Join(words[:n], " ")
+		i := slices.IndexFunc(table, func(c command) bool { return c.name == name })
+		if i < 0 {
+			continue
+		}
+		// "settle bogus" is not settle with an argument: settle has
+		// commands of its own.
+		if n < len(words) && len(subcommands(table, name)) > 0 {
+			return command{}, nil, &usageError{cmd: name, msg: fmt.Sprintf("unknown command %q", strings.Join(words, " "))}
+		}
+		return table[i], args[n:], nil
+	}
+	if len(words) > 0 {
+		if subs := subcommands(table, words[0]); len(subs) > 0 {
+			msg := "a command is missing"
+			if len(words) > 1 {
+				msg = fmt.Sprintf("unknown command %q", strings.Join(words, " "))
+			}
+			return command{}, nil, &groupError{group: words[0], msg: msg, cmds: subs}
+		}
+		return command{}, nil, &usageError{msg: fmt.Sprintf("unknown command %q", words[0])}
+	}
+	return command{}, nil, &usageError{msg: fmt.Sprintf("a command comes before the flags (%s)", args[0])}
+}
+
+// subcommands are the commands whose name starts with the word group.
+func subcommands(table []command, group string) []command {
+	var out []command
+	for _, c := range table {
+		if strings.HasPrefix(c.name, group+" ") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+const intro = "fenfu — credit payments through QR codes, over the WeChat Pay v3 protocol.\n\nUsage: fenfu COMMAND [flags]\n"
+
+const storeFlagsHelp = `Flags of every command that opens the stores:
+  --data-dir DIR              keys and SQLite files (default ./fenfu-data, or $FENFU_DATA_DIR)
+  --core-db DSN               core store: SQLite path or postgres://… (default DIR/core.db, or $FENFU_CORE_DB)
+  --credit-db DSN             credit store: SQLite path or postgres://… (default DIR/credit.db, or $FENFU_CREDIT_DB)
+  --sqlite-synchronous MODE   NORMAL or FULL (default NORMAL, or $FENFU_SQLITE_SYNCHRONOUS)
+`
+
+// writeUsage prints the global usage: every command under its heading.
+func writeUsage(w io.Writer, table []command) {
+	fmt.Fprint(w, intro+"\n")
+	for _, g := range groups {
+		var in []command
+		for _, c := range table {
+			if c.group == g {
+				in = append(in, c)
+			}
+		}
+		fmt.Fprintf(w, "%s:\n", g)
+		writeList(w, in)
+		fmt.Fprintln(w)
+	}
+	fmt.Fprint(w, storeFlagsHelp)
+	fmt.Fprintln(w, "\nRun 'fenfu help COMMAND' for a command's flags.")
+}
+
+// writeList prints commands one a line, names aligned.
+func writeList(w io.Writer, cmds []command) {
+	width := 0
+	for _, c := range cmds {
+		width = max(width, len(c.name))
+	}
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
+	}
+}
+
+// storeFlags are the flags every store command shares.
+var storeFlags = []string{"data-dir", "core-db", "credit-db", "sqlite-synchronous"}
+
+// writeHelp prints a command's help: its synopsis, what it does, its
+// flags.
+func writeHelp(w io.Writer, c command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: fenfu %s %s\n\n%s.\n", c.name, c.synopsis, upperFirst(c.summary))
+	var own, store [][2]string
+	width := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, usage := flag.UnquoteUsage(f)
+		left := "--" + f.Name
+		if len(f.Name) == 1 {
+			left = "-" + f.Name
+		}
+		if typ != "" {
+			left += " " + typ
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		width = max(width, len(left))
+		if slices.Contains(storeFlags, f.Name) {
+			store = append(store, [2]string{left, usage})
+		} else {
+			own = append(own, [2]string{left, usage})
+		}
+	})
+	for _, part := range []struct {
+		title string
+		flags [][2]string
+	}{{"Flags", own}, {"Store flags", store}} {
+		if len(part.flags) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", part.title)
+		for _, f := range part.flags {
+			fmt.Fprintf(w, "  %-*s  %s\n", width, f[0], f[1])
+		}
+	}
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// cmdHelp prints the global usage, a group's commands, a command's help,
+// or with --markdown the README's command table.
+func cmdHelp(ctx context.Context, e *env, args []string) error {
+	fs := e.flagSet()
+	markdown := fs.Bool("markdown", false, "print the command table as the README's Markdown")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	table := commands()
+	switch {
+	case *markdown:
+		writeMarkdown(e.stdout, table)
+		return nil
+	case fs.NArg() == 0:
+		writeUsage(e.stdout, table)
+		return nil
+	}
+	c, rest, err := lookup(table, fs.Args())
+	var g *groupError
+	if errors.As(err, &g) && len(fs.Args()) == 1 {
+		fmt.Fprintf(e.stdout, "fenfu %s: its commands are:\n", g.group)
+		writeList(e.stdout, g.cmds)
+		fmt.Fprintf(e.stdout, "\nRun 'fenfu help %s' for one's flags.\n", g.cmds[0].name)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return e.usagef("help takes one command, not %q", strings.Join(fs.Args(), " "))
+	}
+	// A command's help is what it prints for -h: its own flag set.
+	return c.run(ctx, &env{cmd: c, getenv: e.getenv, stdin: e.stdin, stdout: e.stdout, stderr: e.stderr}, []string{"-h"})
+}
+
+// writeMarkdown prints the command table as Markdown, one row a command.
+func writeMarkdown(w io.Writer, table []command) {
+	fmt.Fprintln(w, "| command | what it does |")
+	fmt.Fprintln(w, "|---|---|")
+	for _, c := range table {
+		cmd := strings.TrimSpace("fenfu " + c.name + " " + c.synopsis)
+		fmt.Fprintf(w, "| `%s` | %s |\n", strings.ReplaceAll(cmd, "|", `\|`), c.summary)
+	}
+}
+
+// cmdVersion prints what fenfu was built from.
+func cmdVersion(ctx context.Context, e *env, args []string) error {
+	fs := e.flagSet()
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := e.args(fs); err != nil {
+		return err
+	}
+	writeVersion(e.stdout, debug.ReadBuildInfo)
+	return nil
+}
+
+// writeVersion prints the module version, the VCS revision and time when
+// the build recorded them, and the Go version.
+func writeVersion(w io.Writer, read func() (*debug.BuildInfo, bool)) {
+	version, goVersion := "(unknown)", runtime.Version()
+	var revision, at, modified string
+	if bi, ok := read(); ok {
+		version, goVersion = bi.Main.Version, bi.GoVersion
+		if version == "" {
+			version = "(devel)"
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				revision = s.Value
+			case "vcs.time":
+				at = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					modified = " (modified)"
+				}
+			}
+		}
+	}
+	fmt.Fprintf(w, "fenfu %s\n", version)
+	if revision != "" {
+		fmt.Fprintf(w, "revision %s%s\n", revision, modified)
+	}
+	if at != "" {
+		fmt.Fprintf(w, "time %s\n", at)
+	}
+	fmt.Fprintf(w, "go %s\n", goVersion)
+}
+
+// isTerminal reports whether w is a terminal, where progress redraws its line.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
