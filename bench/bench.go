@@ -46,8 +46,8 @@ type Work struct {
 // Presign prepares n payments round-robin over merchants and consumers,
 // signing every request now so the generator does no signing while timed.
 // Signatures carry the current time and stay valid for 5 minutes. It uses
-// every core and reports progress to w.
-func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, w io.Writer) ([]Work, error) {
+// every core and reports progress, in payments, to report.
+func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, report Progress) ([]Work, error) {
 	work := make([]Work, n)
 	var next atomic.Int64
 	var done atomic.Int64
@@ -56,7 +56,7 @@ func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, w io.
 	var wg sync.WaitGroup
 	now := time.Now()
 	stop := make(chan struct{})
-	go progress(w, "signing", stop, func() string { return fmt.Sprintf("%d/%d requests", 2*done.Load(), 2*n) })
+	go progress(report, stop, func() (int, int) { return int(done.Load()), n })
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
@@ -87,11 +87,20 @@ func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, w io.
 	}
 	wg.Wait()
 	close(stop)
-	fmt.Fprintf(w, "\rsigning: %d requests in %s%s\n", 2*n, time.Since(now).Round(time.Millisecond), strings.Repeat(" ", 20))
+	if report != nil {
+		report(int(done.Load()), n)
+	}
 	return work, firstErr
 }
 
-func progress(w io.Writer, what string, stop <-chan struct{}, line func() string) {
+// Progress is told how much of a step is done: done of total.
+type Progress func(done, total int)
+
+// progress reports count every second until stop is closed.
+func progress(report Progress, stop <-chan struct{}, count func() (done, total int)) {
+	if report == nil {
+		return
+	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -99,7 +108,7 @@ func progress(w io.Writer, what string, stop <-chan struct{}, line func() string
 		case <-stop:
 			return
 		case <-t.C:
-			fmt.Fprintf(w, "\r%s: %s   ", what, line())
+			report(count())
 		}
 	}
 }
@@ -141,7 +150,7 @@ type Config struct {
 	Concurrency int           // closed loop: this many payments in flight
 	Rate        float64       // open loop: payments started per second (overrides Concurrency)
 	Duration    time.Duration // stop after this long (0: when the work runs out)
-	Progress    io.Writer
+	Progress    Progress      // told the payments done of the work
 }
 
 // Calls names the timed calls of a payment.
@@ -179,12 +188,7 @@ func Run(ctx context.Context, cfg Config, work []Work) Sample {
 		deadline = start.Add(cfg.Duration)
 	}
 	stop := make(chan struct{})
-	if cfg.Progress != nil {
-		go progress(cfg.Progress, "running", stop, func() string {
-			el := time.Since(start).Seconds()
-			return fmt.Sprintf("%5.1fs  %d payments  %.0f/s  %d errors", el, okCount.Load(), float64(okCount.Load())/el, errCount.Load())
-		})
-	}
+	go progress(cfg.Progress, stop, func() (int, int) { return int(okCount.Load() + errCount.Load()), len(work) })
 	var mu sync.Mutex
 	var workers []*worker
 	newWorker := func() *worker {
@@ -266,7 +270,7 @@ func Run(ctx context.Context, cfg Config, work []Work) Sample {
 		}
 	}
 	if cfg.Progress != nil {
-		fmt.Fprintf(cfg.Progress, "\rrunning: done, %d payments in %s%s\n", s.Payments, s.Elapsed.Round(time.Millisecond), strings.Repeat(" ", 30))
+		cfg.Progress(len(work), len(work))
 	}
 	return s
 }

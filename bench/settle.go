@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -49,8 +48,8 @@ type SettlementDay struct {
 // them: state, channel, fee, rate and tier, paid time within the day. It
 // writes only what a settlement batch reads; the ledgers are not posted,
 // so the generated store does not prove (see BENCHMARKS.md). It reports
-// progress to w.
-func GenerateSettlementDay(ctx context.Context, core *db.DB, d SettlementDay, w io.Writer) error {
+// progress, in orders, to report (if not nil).
+func GenerateSettlementDay(ctx context.Context, core *db.DB, d SettlementDay, report Progress) error {
 	day, err := time.ParseInLocation(time.DateOnly, d.Date, fenfu.Shanghai)
 	if err != nil {
 		return err
@@ -63,7 +62,6 @@ func GenerateSettlementDay(ctx context.Context, core *db.DB, d SettlementDay, w 
 	// search, so a statement's cost grows with the square of its
 	// parameters; a few hundred rows per statement stays cheap.
 	const batch = 64
-	start := time.Now()
 	for done := 0; done < d.Orders; {
 		n := min(batch, d.Orders-done)
 		var q strings.Builder
@@ -123,12 +121,9 @@ func GenerateSettlementDay(ctx context.Context, core *db.DB, d SettlementDay, w 
 			return fmt.Errorf("bench: generate orders: %w", err)
 		}
 		done += n
-		if w != nil {
-			fmt.Fprintf(w, "\rgenerating %s: %d/%d orders (%.0f/s)", d.Date, done, d.Orders, float64(done)/time.Since(start).Seconds())
+		if report != nil {
+			report(done, d.Orders)
 		}
-	}
-	if w != nil {
-		fmt.Fprintln(w)
 	}
 	return nil
 }

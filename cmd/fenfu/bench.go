@@ -151,7 +151,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	}
 	defer sink.Close()
 	runID := time.Now().Format("150405")
-	work, err := bench.Presign(ms, cs, *count, runID, sink.URL, e.stderr)
+	work, err := bench.Presign(ms, cs, *count, runID, sink.URL, meterOf(e.stderr, "signing", "payments"))
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,8 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	}
 	selfBefore, _ := bench.SelfCPU()
 	cpuBefore, _ := measure()
-	s := bench.Run(ctx, bench.Config{BaseURL: base, Concurrency: *conc, Rate: *rate, Duration: *duration, Progress: e.stderr}, work)
+	s := bench.Run(ctx, bench.Config{BaseURL: base, Concurrency: *conc, Rate: *rate, Duration: *duration,
+		Progress: meterOf(e.stderr, "running", "payments")}, work)
 	// Every payment's notification is part of its cost: let the server
 	// deliver them all before reading its CPU time.
 	for deadline := time.Now().Add(15 * time.Second); sink.Received() < int64(s.Payments) && time.Now().Before(deadline); {

@@ -64,7 +64,7 @@ func cmdBenchSettle(ctx context.Context, e *env, args []string) error {
 	}
 	start := time.Now()
 	err = bench.GenerateSettlementDay(ctx, a.core, bench.SettlementDay{Date: date, MchIDs: ids, Orders: *orders,
-		CreditPct: *creditPct, RefundPct: *refundPct}, e.stderr)
+		CreditPct: *creditPct, RefundPct: *refundPct}, meterOf(e.stderr, "generating "+date, "orders"))
 	a.close()
 	if err != nil {
 		return err

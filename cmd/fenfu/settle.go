@@ -8,10 +8,12 @@ import (
 	"os"
 	"runtime/metrics"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/bench"
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/settle"
@@ -252,11 +254,18 @@ func progressPrinter(w io.Writer) func(settle.Progress) {
 	}
 }
 
+// meterOf is a meter of one step, as a bench.Progress.
+func meterOf(w io.Writer, what, units string) bench.Progress {
+	m := newMeter(w, time.Now)
+	return func(done, total int) { m.update(what, done, total, units) }
+}
+
 // meter shows how far a long job is: on a terminal, one line redrawn at
 // most five times a second; otherwise (a log file, a pipe) a line at each
 // tenth. Until the job is done, each line estimates the time left from
 // the pace so far.
 type meter struct {
+	mu        sync.Mutex // a step's ticker and its end may report at once
 	w         io.Writer
 	tty       bool
 	now       func() time.Time
@@ -271,6 +280,8 @@ func newMeter(w io.Writer, now func() time.Time) *meter {
 
 // update reports done of total units of what.
 func (m *meter) update(what string, done, total int, units string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	now := m.now()
 	line := fmt.Sprintf("%s: %d/%d %s", what, done, total, units)
 	if done > 0 && done < total {
