@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
+	"strings"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/cashier"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
@@ -45,14 +46,9 @@ type app struct {
 	onboard   *onboard.Service
 	settle    *settle.Service
 	bills     *bill.Service
+	// publicURL is the base of code_url: cfg.PublicURL, or serve's
+	// listen address.
 	publicURL string
-	// merchantRate is serve's per-merchant request rate (0: unlimited).
-	merchantRate float64
-	// settleAt is when, after midnight in Asia/Shanghai, serve settles the
-	// day before.
-	settleAt time.Duration
-	// notifyPrivate lets notifications reach private addresses.
-	notifyPrivate bool
 	// metrics is serve's registry; nil outside serve.
 	metrics *metrics.Registry
 }
@@ -65,7 +61,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 // openAt is open on a given clock, which every store and service shares;
 // tests pass a fake one.
 func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock) (*app, error) {
-	a := &app{cfg: cfg, clock: clock, ids: &fenfu.RandomIDs{}, log: log}
+	a := &app{cfg: cfg, clock: clock, ids: &fenfu.RandomIDs{}, log: log, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	keys, err := keyring.Load(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -96,7 +92,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	}
 	a.consumers = consumer.New(a.core, a.credit, a.ids, a.clock)
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
-		IDs: a.ids, Clock: a.clock, Log: log}
+		IDs: a.ids, Clock: a.clock, Log: log, Fees: ordinaryFees(cfg.OrdinaryFee)}
 	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core},
 		IDs: a.ids, Clock: a.clock, Merchants: a.merchants, Sealer: a.merchants.Sealer}
 	if n, err := a.pay.Backfill(ctx); err != nil {
@@ -110,6 +106,15 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		OpenID: func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }}
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, keys.Secret, a.codeURL)
 	return a, nil
+}
+
+// ordinaryFees prices ordinary payments at rate: fee.Ordinary (with its
+// floor) at its own rate, else one flat tier.
+func ordinaryFees(rate fee.PPM) pay.Fees {
+	if rate == fee.Ordinary[0].Combined() {
+		return pay.Fees{}
+	}
+	return pay.Fees{Ordinary: fee.Flat("ordinary", rate)}
 }
 
 func (a *app) codeURL(token string) string { return a.publicURL + "/q/" + token }

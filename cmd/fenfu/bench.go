@@ -61,6 +61,9 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return e.usagef("%v", err)
 	}
+	// An in-process server delivers to the merchants' notify_url, the
+	// generator's local sink.
+	cfg.NotifyPrivate = *mode == "inprocess" && *target == ""
 	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
@@ -116,8 +119,6 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		base = "http://" + ln.Addr().String()
-		a.publicURL = base
-		a.notifyPrivate = true // the merchants' notify_url is the local sink
 		sctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- a.serve(sctx, ln, io.Discard) }()

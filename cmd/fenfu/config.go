@@ -3,34 +3,123 @@ package main
 import (
 	"flag"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/fenfu/fenfu/fee"
 )
 
-// Config is what every command needs to reach the stores.
+// Config is every setting of fenfu: where the stores are, for every
+// command, and how serve runs. A setting's value is its default
+// (DefaultConfig), then its FENFU_* variable, then its flag; Validate
+// checks them all before anything is opened, and the services are built
+// from the result.
 type Config struct {
 	DataDir     string
 	CoreDB      string
 	CreditDB    string
 	Synchronous string
+
+	// serve's settings.
+	Addr          string
+	PublicURL     string // "": http:// and the listen address
+	LogLevel      slog.Level
+	SettleAt      time.Duration // after midnight, Asia/Shanghai
+	OrdinaryFee   fee.PPM
+	NotifyPrivate bool
+	MerchantRate  float64 // requests per second per merchant and node; 0: unlimited
+	// How often serve settles interrupted payments, screens active
+	// merchants against the risk list again, and warns of settlement
+	// exception requests past their SLA.
+	RecoverEvery      time.Duration
+	RescreenEvery     time.Duration
+	OverdueAlertEvery time.Duration
 }
 
-// DefaultConfig returns the defaults, overridden by FENFU_* variables.
-func DefaultConfig(getenv func(string) string) Config {
-	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL"}
-	if v := getenv("FENFU_DATA_DIR"); v != "" {
-		c.DataDir = v
+// setting is one setting: its flag, its variable, what it means and its
+// default as the README shows them, and where its value lives.
+type setting struct {
+	flag, env, usage, def string
+	serve                 bool // serve's only
+	value                 func(*Config) flag.Value
+}
+
+// settings lists every setting; flags, variables and the README's
+// configuration table come from it.
+func settings() []setting {
+	return []setting{
+		{"data-dir", "FENFU_DATA_DIR", "directory for keys and SQLite files", "`./fenfu-data` — platform keys (0600) and SQLite files", false,
+			func(c *Config) flag.Value { return (*stringValue)(&c.DataDir) }},
+		{"core-db", "FENFU_CORE_DB", "core store DSN: SQLite path or postgres://…", "`DATA_DIR/core.db`; or `postgres://…`", false,
+			func(c *Config) flag.Value { return (*stringValue)(&c.CoreDB) }},
+		{"credit-db", "FENFU_CREDIT_DB", "credit store DSN: SQLite path or postgres://…", "`DATA_DIR/credit.db`; or `postgres://…` (may be another server)", false,
+			func(c *Config) flag.Value { return (*stringValue)(&c.CreditDB) }},
+		{"sqlite-synchronous", "FENFU_SQLITE_SYNCHRONOUS", "SQLite durability: NORMAL or FULL", "`NORMAL`; `FULL` for durability against power loss", false,
+			func(c *Config) flag.Value { return (*stringValue)(&c.Synchronous) }},
+		{"addr", "FENFU_ADDR", "address to listen on, HOST:PORT", "`:8080`", true,
+			func(c *Config) flag.Value { return (*stringValue)(&c.Addr) }},
+		{"public-url", "FENFU_PUBLIC_URL", "base URL consumers reach this server at, used in code_url (default from --addr)", "`http://` + the listen address; the base of every `code_url` and bill download link", true,
+			func(c *Config) flag.Value { return (*stringValue)(&c.PublicURL) }},
+		{"log-level", "FENFU_LOG_LEVEL", "debug, info, warn or error", "`info`", true,
+			func(c *Config) flag.Value { return (*levelValue)(&c.LogLevel) }},
+		{"settle-at", "FENFU_SETTLE_AT", "time of day (Asia/Shanghai, HH:MM) the T+1 settlement of yesterday runs", "`03:00`: when, Asia/Shanghai, yesterday's settlement runs", true,
+			func(c *Config) flag.Value { return (*timeOfDayValue)(&c.SettleAt) }},
+		{"ordinary-fee", "FENFU_ORDINARY_FEE", "fee rate of ordinary (balance) payments, e.g. 0.38%", "`0.38%`: the fee rate of ordinary (balance) payments", true,
+			func(c *Config) flag.Value { return (*percentValue)(&c.OrdinaryFee) }},
+		{"notify-private", "FENFU_NOTIFY_PRIVATE", "also deliver notifications to private, loopback and link-local addresses (development and on-premise merchants)", "off (`1` turns it on): notifications reach public addresses only", true,
+			func(c *Config) flag.Value { return (*boolValue)(&c.NotifyPrivate) }},
+		{"merchant-rate", "FENFU_MERCHANT_RATE", "requests per second each merchant may make, on average, per node (0: unlimited)", "`5000` requests per second per merchant and node; `0`: unlimited", true,
+			func(c *Config) flag.Value { return (*floatValue)(&c.MerchantRate) }},
+		{"recover-every", "FENFU_RECOVER_EVERY", "how often to settle payments interrupted between the two stores", "`10s`", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.RecoverEvery) }},
+		{"rescreen-every", "FENFU_RESCREEN_EVERY", "how often to screen active merchants against the risk list again", "`24h`", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.RescreenEvery) }},
+		{"overdue-alert-every", "FENFU_OVERDUE_ALERT_EVERY", "how often to warn of settlement exception requests past their SLA", "`1h`", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.OverdueAlertEvery) }},
 	}
-	c.CoreDB = getenv("FENFU_CORE_DB")
-	c.CreditDB = getenv("FENFU_CREDIT_DB")
-	if v := getenv("FENFU_SQLITE_SYNCHRONOUS"); v != "" {
-		c.Synchronous = v
+}
+
+// Defaults of serve's intervals.
+const (
+	RecoverEvery      = 10 * time.Second
+	RescreenEvery     = 24 * time.Hour
+	OverdueAlertEvery = time.Hour
+)
+
+// DefaultConfig returns the defaults, overridden by the FENFU_* variables
+// of the stores. serve reads its own variables with serveEnv, whose values
+// can be wrong.
+func DefaultConfig(getenv func(string) string) Config {
+	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
+		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), MerchantRate: 5000,
+		RecoverEvery: RecoverEvery, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery}
+	for _, s := range settings() {
+		if v := getenv(s.env); v != "" && !s.serve {
+			_ = s.value(&c).Set(v) // a string: it cannot fail
+		}
 	}
 	return c
 }
 
-// Validate fills derived defaults and checks the configuration.
+// serveEnv applies serve's FENFU_* variables.
+func (c *Config) serveEnv(getenv func(string) string) error {
+	for _, s := range settings() {
+		if v := getenv(s.env); v != "" && s.serve {
+			if err := s.value(c).Set(v); err != nil {
+				return fmt.Errorf("%s: %v", s.env, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Validate fills derived defaults and checks every setting.
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir must not be empty")
@@ -48,17 +137,53 @@ func (c *Config) Validate() error {
 	if s != "NORMAL" && s != "FULL" {
 		return fmt.Errorf("--sqlite-synchronous must be NORMAL or FULL")
 	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("--addr must be HOST:PORT or :PORT, not %q", c.Addr)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("--public-url must be an http:// or https:// URL without query, not %q", c.PublicURL)
+		}
+	}
+	if c.SettleAt < 0 || c.SettleAt >= 24*time.Hour {
+		return fmt.Errorf("--settle-at must be a time of day, 00:00 to 23:59")
+	}
+	if c.OrdinaryFee < 0 || c.OrdinaryFee > 1_000_000 {
+		return fmt.Errorf("--ordinary-fee must be a percentage from 0 to 100")
+	}
+	if c.MerchantRate < 0 {
+		return fmt.Errorf("--merchant-rate must be 0 (unlimited) or more")
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"recover-every", c.RecoverEvery}, {"rescreen-every", c.RescreenEvery}, {"overdue-alert-every", c.OverdueAlertEvery}} {
+		if d.v < time.Second {
+			return fmt.Errorf("--%s must be at least 1s", d.flag)
+		}
+	}
 	return nil
 }
 
 // flags returns the command's flag set with the store flags bound to c.
 func (c *Config) flags(e *env) *flag.FlagSet {
 	fs := e.flagSet()
-	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for keys and SQLite files")
-	fs.StringVar(&c.CoreDB, "core-db", c.CoreDB, "core store DSN: SQLite path or postgres://…")
-	fs.StringVar(&c.CreditDB, "credit-db", c.CreditDB, "credit store DSN: SQLite path or postgres://…")
-	fs.StringVar(&c.Synchronous, "sqlite-synchronous", c.Synchronous, "SQLite durability: NORMAL or FULL")
+	c.bind(fs, false)
 	return fs
+}
+
+// bind adds the flags of the store settings, or of serve's, to fs.
+func (c *Config) bind(fs *flag.FlagSet, serve bool) {
+	for _, s := range settings() {
+		if s.serve == serve {
+			usage := s.usage
+			if s.env != "" {
+				usage += " (or $" + s.env + ")"
+			}
+			fs.Var(s.value(c), s.flag, usage)
+		}
+	}
 }
 
 // parse parses args into fs and validates c. The command takes the
@@ -81,7 +206,7 @@ func (c *Config) parse(e *env, fs *flag.FlagSet, args []string, positional ...st
 // --credit-db given on the command line names the store to use instead,
 // and the environment is not consulted, so a FENFU_DATA_DIR set for serve
 // is never filled with generated data. remove deletes the temporary
-// directory; keep leaves it.
+// directory.
 func (c *Config) temporaryStore(fs *flag.FlagSet, prefix string) (remove func(), err error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -101,3 +226,81 @@ func (c *Config) temporaryStore(fs *flag.FlagSet, prefix string) (remove func(),
 	c.DataDir = dir
 	return func() { os.RemoveAll(dir) }, nil
 }
+
+// The flag values of settings.
+type (
+	stringValue    string
+	boolValue      bool
+	floatValue     float64
+	durationValue  time.Duration
+	levelValue     slog.Level
+	timeOfDayValue time.Duration
+	percentValue   fee.PPM
+)
+
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+func (v *stringValue) String() string     { return string(*v) }
+
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not 1 or 0 (true or false)", s)
+	}
+	*v = boolValue(b)
+	return nil
+}
+func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+
+func (v *floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	*v = floatValue(f)
+	return nil
+}
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 10s, 5m or 24h", s)
+	}
+	*v = durationValue(d)
+	return nil
+}
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+
+func (v *levelValue) Set(s string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return fmt.Errorf("%q is not debug, info, warn or error", s)
+	}
+	*v = levelValue(l)
+	return nil
+}
+func (v *levelValue) String() string { return strings.ToLower(slog.Level(*v).String()) }
+
+func (v *timeOfDayValue) Set(s string) error {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return fmt.Errorf("%q is not a time of day, HH:MM", s)
+	}
+	*v = timeOfDayValue(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute)
+	return nil
+}
+func (v *timeOfDayValue) String() string {
+	d := time.Duration(*v)
+	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+}
+
+func (v *percentValue) Set(s string) error {
+	r, err := fee.ParsePercent(s)
+	if err != nil {
+		return err
+	}
+	*v = percentValue(r)
+	return nil
+}
+func (v *percentValue) String() string { return fee.PPM(*v).Percent() }

@@ -54,7 +54,6 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	a.publicURL = base
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- a.serve(sctx, ln, io.Discard) }()

@@ -11,13 +11,11 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/db"
-	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
@@ -26,59 +24,18 @@ import (
 	"github.com/fenfu/fenfu/wxpay"
 )
 
-// RecoverEvery is how often a server settles interrupted payments.
-const RecoverEvery = 10 * time.Second
-
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level must be debug, info, warn or error")
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
-	addr := e.getenv("FENFU_ADDR")
-	if addr == "" {
-		addr = ":8080"
+	if err := cfg.serveEnv(e.getenv); err != nil {
+		return e.usagef("%v", err)
 	}
-	publicURL := e.getenv("FENFU_PUBLIC_URL")
-	level := "info"
 	fs := cfg.flags(e)
-	fs.StringVar(&addr, "addr", addr, "address to listen on, HOST:PORT (or $FENFU_ADDR)")
-	fs.StringVar(&publicURL, "public-url", publicURL, "base URL consumers reach this server at, used in code_url (or $FENFU_PUBLIC_URL; default from --addr)")
-	fs.StringVar(&level, "log-level", level, "debug, info, warn or error")
-	settleAt := e.getenv("FENFU_SETTLE_AT")
-	if settleAt == "" {
-		settleAt = "03:00"
-	}
-	fs.StringVar(&settleAt, "settle-at", settleAt, "time of day (Asia/Shanghai, HH:MM) the T+1 settlement of yesterday runs (or $FENFU_SETTLE_AT)")
-	ordinaryFee := e.getenv("FENFU_ORDINARY_FEE")
-	if ordinaryFee == "" {
-		ordinaryFee = fee.Ordinary[0].Combined().Percent()
-	}
-	fs.StringVar(&ordinaryFee, "ordinary-fee", ordinaryFee, "fee rate of ordinary (balance) payments, e.g. 0.38% (or $FENFU_ORDINARY_FEE)")
-	notifyPrivate := e.getenv("FENFU_NOTIFY_PRIVATE") == "1"
-	fs.BoolVar(&notifyPrivate, "notify-private", notifyPrivate,
-		"also deliver notifications to private, loopback and link-local addresses (development and on-premise merchants; or $FENFU_NOTIFY_PRIVATE=1)")
-	rate := fs.Float64("merchant-rate", 5000, "requests per second each merchant may make, on average, per node (0: unlimited)")
+	cfg.bind(fs, true)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
-	logger, err := newLogger(e.stderr, level)
-	if err != nil {
-		return e.usagef("%v", err)
-	}
-	at, err := time.Parse("15:04", settleAt)
-	if err != nil {
-		return e.usagef("--settle-at must be a time of day, HH:MM, not %q", settleAt)
-	}
-	ordinaryRate, err := fee.ParsePercent(ordinaryFee)
-	if err != nil {
-		return e.usagef("--ordinary-fee: %v", err)
-	}
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err != nil {
 		return err
@@ -89,18 +46,10 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another fenfu running? choose another --addr)", addr, err)
+		return fmt.Errorf("listen on %s: %w (is another fenfu running? choose another --addr)", cfg.Addr, err)
 	}
-	if publicURL == "" {
-		publicURL = "http://" + reachable(ln.Addr().String())
-	}
-	a.publicURL = strings.TrimRight(publicURL, "/")
-	a.merchantRate = *rate
-	a.notifyPrivate = notifyPrivate
-	a.pay.Fees.Ordinary = fee.Flat("ordinary", ordinaryRate)
-	a.settleAt = time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute
 	return a.serve(ctx, ln, e.stdout)
 }
 
@@ -140,6 +89,9 @@ func reachable(addr string) string {
 // in-flight requests, including payments between their two commits, run to
 // completion before the stores close.
 func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) error {
+	if a.publicURL == "" {
+		a.publicURL = "http://" + reachable(ln.Addr().String())
+	}
 	// Nodes on PostgreSQL share the nonce set through the store; a SQLite
 	// store has one host, and keeps it in memory.
 	var nonces wxpay.Nonces = wxpay.MemoryNonces()
@@ -147,8 +99,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		nonces = &merchant.SharedNonces{DB: a.core, Window: 2 * wxpay.MaxClockSkew}
 	}
 	var limits *wxpay.RateLimiter
-	if a.merchantRate > 0 {
-		limits = &wxpay.RateLimiter{Rate: a.merchantRate, Burst: 2 * a.merchantRate}
+	if rate := a.cfg.MerchantRate; rate > 0 {
+		limits = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate}
 	}
 	api := &wxpay.API{Pay: a.pay, Merchants: a.merchants, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Onboard: a.onboard, Recorder: sandbox.NewRecorder(a.core, a.ids, a.log),
@@ -215,7 +167,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 // unless the server allows private ones (--notify-private).
 func (a *app) notifyDialer() *net.Dialer {
 	d := &net.Dialer{Timeout: notify.DeliveryTimeout, KeepAlive: 30 * time.Second}
-	if !a.notifyPrivate {
+	if !a.cfg.NotifyPrivate {
 		d.Control = notify.PublicOnly
 	}
 	return d
@@ -238,13 +190,9 @@ func (a *app) notifier(api *wxpay.API) *notify.Worker {
 			}}}
 }
 
-// RescreenEvery is how often active merchants are screened against the
-// risk list again.
-const RescreenEvery = 24 * time.Hour
-
 // rescreenLoop screens active merchants at start and then daily.
 func (a *app) rescreenLoop(ctx context.Context) {
-	t := time.NewTicker(RescreenEvery)
+	t := time.NewTicker(a.cfg.RescreenEvery)
 	defer t.Stop()
 	for {
 		r, err := a.onboard.Rescreen(ctx)
@@ -262,7 +210,7 @@ func (a *app) rescreenLoop(ctx context.Context) {
 }
 
 func (a *app) recoverLoop(ctx context.Context) {
-	t := time.NewTicker(RecoverEvery)
+	t := time.NewTicker(a.cfg.RecoverEvery)
 	defer t.Stop()
 	for {
 		r, err := a.pay.Recover(ctx)

@@ -33,7 +33,7 @@ func (a *app) settleLoop(ctx context.Context) {
 	var alerted time.Time
 	for {
 		a.settleDue(ctx)
-		if now := a.clock.Now(); now.Sub(alerted) >= OverdueAlertEvery {
+		if now := a.clock.Now(); now.Sub(alerted) >= a.cfg.OverdueAlertEvery {
 			alerted = now
 			a.alertOverdue(ctx)
 		}
@@ -44,10 +44,6 @@ func (a *app) settleLoop(ctx context.Context) {
 		}
 	}
 }
-
-// OverdueAlertEvery is how often serve warns of settlement exception
-// requests past their 24-hour SLA.
-const OverdueAlertEvery = time.Hour
 
 // alertOverdue warns, in the log, of open settlement exception requests
 // past their SLA, and returns how many there are.
@@ -75,7 +71,7 @@ func (a *app) alertOverdue(ctx context.Context) int {
 func (a *app) settleDue(ctx context.Context) {
 	now := a.clock.Now().In(fenfu.Shanghai)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, fenfu.Shanghai)
-	if now.Before(midnight.Add(a.settleAt)) {
+	if now.Before(midnight.Add(a.cfg.SettleAt)) {
 		return
 	}
 	date := settle.Yesterday(now)

@@ -81,12 +81,13 @@ func TestSettleAndReconcileCLI(t *testing.T) {
 func TestSettleSchedule(t *testing.T) {
 	ctx := t.Context()
 	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 2, 59, 0, 0, fenfu.Shanghai))
-	a, err := openAt(ctx, Config{DataDir: t.TempDir(), Synchronous: "NORMAL"}.validated(t), discardLogger(), clock)
+	cfg := testConfig(t)
+	cfg.SettleAt = 3 * time.Hour
+	a, err := openAt(ctx, cfg, discardLogger(), clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.close()
-	a.settleAt = 3 * time.Hour
 	a.metrics = metrics.New()
 	a.settleDue(ctx)
 	if b, _ := a.settle.Batches(ctx, "2026-11-26"); len(b) != 0 {
@@ -112,8 +113,12 @@ func TestSettleSchedule(t *testing.T) {
 	}
 }
 
-func (c Config) validated(t *testing.T) Config {
+// testConfig is the default configuration, whatever the environment,
+// on a temporary store.
+func testConfig(t *testing.T) Config {
 	t.Helper()
+	c := DefaultConfig(func(string) string { return "" })
+	c.DataDir = t.TempDir()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +147,7 @@ func TestRenderBillsPastThreeMonths(t *testing.T) {
 	ctx := t.Context()
 	paidAt := time.Date(2026, 7, 10, 12, 0, 0, 0, fenfu.Shanghai)
 	clock := fenfu.NewFakeClock(paidAt)
-	a, err := openAt(ctx, Config{DataDir: t.TempDir(), Synchronous: "NORMAL"}.validated(t), discardLogger(), clock)
+	a, err := openAt(ctx, testConfig(t), discardLogger(), clock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu/fee"
+)
+
+// TestConfigLayers: a setting is its default, then its FENFU_* variable,
+// then its flag.
+func TestConfigLayers(t *testing.T) {
+	vars := map[string]string{"FENFU_SETTLE_AT": "04:30", "FENFU_ORDINARY_FEE": "0.5%", "FENFU_NOTIFY_PRIVATE": "1",
+		"FENFU_RECOVER_EVERY": "30s", "FENFU_DATA_DIR": "/srv/fenfu"}
+	e := &env{cmd: command{name: "serve"}, getenv: func(k string) string { return vars[k] }}
+	cfg := e.config()
+	if err := cfg.serveEnv(e.getenv); err != nil {
+		t.Fatal(err)
+	}
+	fs := cfg.flags(e)
+	cfg.bind(fs, true)
+	if err := cfg.parse(e, fs, []string{"--settle-at", "05:00", "--log-level", "warn"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SettleAt != 5*time.Hour || cfg.OrdinaryFee != fee.PPM(5000) || !cfg.NotifyPrivate || cfg.RecoverEvery != 30*time.Second ||
+		cfg.DataDir != "/srv/fenfu" || cfg.LogLevel.String() != "WARN" || cfg.Addr != ":8080" || cfg.RescreenEvery != RescreenEvery {
+		t.Errorf("config %+v", cfg)
+	}
+}
+
+// TestConfigValidate: every bad setting is refused with a message naming it.
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		set  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Addr = "8080" }, "--addr"},
+		{func(c *Config) { c.PublicURL = "ftp://x" }, "--public-url"},
+		{func(c *Config) { c.SettleAt = 25 * time.Hour }, "--settle-at"},
+		{func(c *Config) { c.OrdinaryFee = -1 }, "--ordinary-fee"},
+		{func(c *Config) { c.MerchantRate = -1 }, "--merchant-rate"},
+		{func(c *Config) { c.RecoverEvery = 0 }, "--recover-every"},
+		{func(c *Config) { c.RescreenEvery = time.Millisecond }, "--rescreen-every"},
+		{func(c *Config) { c.OverdueAlertEvery = 0 }, "--overdue-alert-every"},
+		{func(c *Config) { c.Synchronous = "OFF" }, "--sqlite-synchronous"},
+		{func(c *Config) { c.DataDir = "" }, "--data-dir"},
+	} {
+		c := DefaultConfig(func(string) string { return "" })
+		tc.set(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.want, err)
+		}
+	}
+	for _, tc := range []struct{ env, value string }{{"FENFU_SETTLE_AT", "3pm"}, {"FENFU_ORDINARY_FEE", "lots"},
+		{"FENFU_NOTIFY_PRIVATE", "yes please"}, {"FENFU_MERCHANT_RATE", "fast"}, {"FENFU_LOG_LEVEL", "loud"}} {
+		c := DefaultConfig(func(string) string { return "" })
+		err := c.serveEnv(func(k string) string { return map[string]string{tc.env: tc.value}[k] })
+		if err == nil || !strings.HasPrefix(err.Error(), tc.env+": ") {
+			t.Errorf("%s=%s: %v", tc.env, tc.value, err)
+		}
+	}
+}
+
+// TestServeRefusesBadSettingsBeforeOpening: a wrong setting exits 2
+// before any store is opened.
+func TestServeRefusesBadSettingsBeforeOpening(t *testing.T) {
+	dir := t.TempDir() + "/data"
+	code, _, errs := fenfuCLI(t, func(k string) string {
+		return map[string]string{"FENFU_DATA_DIR": dir, "FENFU_SETTLE_AT": "24:00"}[k]
+	}, "serve", "--addr", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(errs, "FENFU_SETTLE_AT") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatal("serve opened the store before refusing its settings")
+	}
+}
