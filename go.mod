@@ -7,6 +7,7 @@ require (
 	github.com/go-pay/gopay v1.5.123
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/wechatpay-apiv3/wechatpay-go v0.2.21
+	golang.org/x/sync v0.24.0
 	modernc.org/sqlite v1.62.0
 	rsc.io/qr v0.2.0
 )
@@ -24,7 +25,6 @@ require (
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	golang.org/x/crypto v0.54.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 	modernc.org/libc v1.80.1 // indirect

@@ -32,6 +32,10 @@ type API struct {
 	Settle    *settle.Service
 	Token     string
 	Log       *slog.Logger
+	Clock     fenfu.Clock
+	// Background runs work that outlives its request, such as a settlement
+	// run; serve waits for it at shutdown, and cancels its ctx first.
+	Background func(func(ctx context.Context))
 }
 
 // Register adds the staff routes to mux.
@@ -200,7 +204,7 @@ func (a *API) rollout(ctx context.Context, c *call) (any, error) {
 // abReport compares the gray release's cohorts over cashier views in
 // [from, to) (RFC 3339; default the last 7 days).
 func (a *API) abReport(ctx context.Context, c *call) (any, error) {
-	to := time.Now()
+	to := a.Clock.Now()
 	from := to.AddDate(0, 0, -7)
 	if s := c.URL.Query().Get("from"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
@@ -227,7 +231,7 @@ func (a *API) abReport(ctx context.Context, c *call) (any, error) {
 // created and paid by channel, success rate, time to pay.
 // ?from=2026-11-27 (default: a week ago) &days=7.
 func (a *API) verification(ctx context.Context, c *call) (any, error) {
-	from := time.Now().AddDate(0, 0, -7)
+	from := a.Clock.Now().AddDate(0, 0, -7)
 	if s := c.URL.Query().Get("from"); s != "" {
 		t, err := time.ParseInLocation(time.DateOnly, s, fenfu.Shanghai)
 		if err != nil {

@@ -73,18 +73,18 @@ func (a *API) runSettlement(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if time.Now().Before(cutoff) {
+	if a.Clock.Now().Before(cutoff) {
 		return nil, fenfu.Errorf(fenfu.InvalidRequest, "business day %s has not ended yet (Asia/Shanghai)", in.Date)
 	}
 	a.Log.Info("settlement run by staff", "date", in.Date, "staff", c.Staff)
 	done := make(chan error, 1)
-	go func() {
-		_, err := a.Settle.Run(context.WithoutCancel(ctx), in.Date)
-		if err != nil && fenfu.ErrorCode(err) != fenfu.BatchRunning {
+	a.Background(func(ctx context.Context) {
+		_, err := a.Settle.Run(ctx, in.Date)
+		if err != nil && fenfu.ErrorCode(err) != fenfu.BatchRunning && ctx.Err() == nil {
 			a.Log.Error("settlement run by staff failed; run it again to resume", "date", in.Date, "error", err)
 		}
 		done <- err
-	}()
+	})
 	// A small day is done before the answer; a large one is followed.
 	select {
 	case err := <-done:
@@ -130,7 +130,7 @@ func (a *API) hold(ctx context.Context, c *call) (any, error) {
 	if in.Hours > 0 {
 		d = time.Duration(in.Hours) * time.Hour
 	}
-	until := time.Now().Add(d)
+	until := a.Clock.Now().Add(d)
 	if err := a.Settle.Hold(ctx, c.PathValue("id"), until, in.Reason+" ("+c.Staff+")"); err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
@@ -87,7 +86,7 @@ func ImportRiskList(ctx context.Context, d *db.DB, r io.Reader, source string) (
 		}
 		_, err := d.Exec(ctx, `INSERT INTO risk_list (licence_number, name, reason, source, imported_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (licence_number) DO UPDATE SET name = EXCLUDED.name, reason = EXCLUDED.reason, source = EXCLUDED.source,
-			imported_at = EXCLUDED.imported_at`, strings.TrimSpace(rec[0]), rec[1], rec[2], source, db.Micros(time.Now()))
+			imported_at = EXCLUDED.imported_at`, strings.TrimSpace(rec[0]), rec[1], rec[2], source, db.Micros(d.Clock.Now()))
 		return err
 	})
 }
@@ -111,7 +110,7 @@ func ImportHistory(ctx context.Context, d *db.DB, r io.Reader, source string) (I
 		}
 		_, err = d.Exec(ctx, `INSERT INTO merchant_history (mchid, month, ordinary_count, source, imported_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (mchid, month) DO UPDATE SET ordinary_count = EXCLUDED.ordinary_count, source = EXCLUDED.source,
-			imported_at = EXCLUDED.imported_at`, mchid, month, n, source, db.Micros(time.Now()))
+			imported_at = EXCLUDED.imported_at`, mchid, month, n, source, db.Micros(d.Clock.Now()))
 		return err
 	})
 }

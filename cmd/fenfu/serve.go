@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
-	"sync"
 	"time"
 
 	"github.com/fenfu/fenfu/admin"
@@ -22,6 +21,7 @@ import (
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/wxpay"
+	"golang.org/x/sync/errgroup"
 )
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -105,7 +105,19 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	api := &wxpay.API{Pay: a.pay, Merchants: a.merchants, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Onboard: a.onboard, Recorder: sandbox.NewRecorder(a.core, a.ids, a.log),
 		PublicURL: func() string { return a.publicURL }, Bills: a.bills, Settle: a.settle}
-	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Token: a.keys.AdminToken, Log: a.log}
+	// Background work (the loops below, and settlement runs staff start)
+	// runs under one group that shutdown cancels and waits for.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	var work errgroup.Group
+	background := func(f func(ctx context.Context)) {
+		work.Go(func() error {
+			f(bg)
+			return nil
+		})
+	}
+	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Token: a.keys.AdminToken, Log: a.log,
+		Clock: a.clock, Background: background}
 	a.metrics = metrics.New()
 	a.metrics.Help("fenfu_settlement_batches_total", "Settlement batches run by this node, by channel and result.")
 	a.metrics.Help("fenfu_settlement_orders_total", "Orders settled by this node's batches, by channel.")
@@ -119,29 +131,11 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
-	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(5)
-	go func() {
-		defer wg.Done()
-		a.settleLoop(bg)
-	}()
-	go func() {
-		defer wg.Done()
-		api.Recorder.Run(bg)
-	}()
-	go func() {
-		defer wg.Done()
-		a.recoverLoop(bg)
-	}()
-	go func() {
-		defer wg.Done()
-		a.rescreenLoop(bg)
-	}()
-	go func() {
-		defer wg.Done()
-		a.notifier(api).Run(bg)
-	}()
+	background(a.scheduler().Run)
+	background(api.Recorder.Run)
+	background(a.recoverLoop)
+	background(a.rescreenLoop)
+	background(a.notifier(api).Run)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "fenfu: serving on %s (code_url base %s)\n", "http://"+reachable(ln.Addr().String()), a.publicURL)
@@ -156,7 +150,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		cancel()
 	}
 	stopBG()
-	wg.Wait()
+	_ = work.Wait() // the work reports its own errors
+
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

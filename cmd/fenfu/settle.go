@@ -19,126 +19,26 @@ import (
 	"github.com/fenfu/fenfu/settle"
 )
 
-// SettleCheckEvery is how often serve checks whether the day's settlement
-// is due.
-const SettleCheckEvery = time.Minute
-
-// settleLoop runs, once the settlement time of each day has passed, the
-// T+1 batches of the day before and then renders that day's bills. Every
-// node runs the loop; the batch lease lets one of them do each batch, and
-// the others find it done.
-func (a *app) settleLoop(ctx context.Context) {
-	t := time.NewTicker(SettleCheckEvery)
-	defer t.Stop()
-	var alerted time.Time
-	for {
-		a.settleDue(ctx)
-		if now := a.clock.Now(); now.Sub(alerted) >= a.cfg.OverdueAlertEvery {
-			alerted = now
-			a.alertOverdue(ctx)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+// scheduler is serve's settlement scheduler, built from the configuration.
+func (a *app) scheduler() *settle.Scheduler {
+	return &settle.Scheduler{Settle: a.settle, Log: a.log, At: a.cfg.SettleAt, AlertEvery: a.cfg.OverdueAlertEvery,
+		Bills:   func(ctx context.Context, mchid, date string) (int, error) { return a.bills.TradeDay(ctx, mchid, date) },
+		Observe: a.observeSettlement}
 }
 
-// alertOverdue warns, in the log, of open settlement exception requests
-// past their SLA, and returns how many there are.
-func (a *app) alertOverdue(ctx context.Context) int {
-	list, err := a.settle.Exceptions(ctx, "")
-	if err != nil {
-		a.log.Error("settlement exceptions", "error", err)
-		return 0
-	}
-	var ids []string
-	for _, x := range list {
-		if x.Overdue {
-			ids = append(ids, x.ID)
-		}
-	}
-	if len(ids) > 0 {
-		a.log.Warn("settlement exception requests past their 24-hour SLA; answer them at /admin/settlement-exceptions",
-			"overdue", len(ids), "oldest", ids[0])
-	}
-	return len(ids)
-}
-
-// settleDue settles yesterday if the settlement time has passed and its
-// batches are not done.
-func (a *app) settleDue(ctx context.Context) {
-	now := a.clock.Now().In(fenfu.Shanghai)
-	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, fenfu.Shanghai)
-	if now.Before(midnight.Add(a.cfg.SettleAt)) {
+// observeSettlement counts a scheduled run's batches in serve's metrics.
+func (a *app) observeSettlement(results []settle.Result, err error) {
+	if a.metrics == nil {
 		return
 	}
-	date := settle.Yesterday(now)
-	batches, err := a.settle.Batches(ctx, date)
-	if err != nil {
-		a.log.Error("settlement: batch status", "date", date, "error", err)
-		return
-	}
-	done := 0
-	for _, b := range batches {
-		if b.State == settle.Done {
-			done++
-		}
-	}
-	if done == len(pay.Channels) {
-		return
-	}
-	results, err := a.settle.Run(ctx, date)
-	if fenfu.ErrorCode(err) == fenfu.BatchRunning {
-		return // another node has it
-	}
-	if a.metrics != nil {
-		for _, r := range results {
-			a.metrics.Add("fenfu_settlement_batches_total", 1, "channel", r.Channel, "result", "done")
-			a.metrics.Add("fenfu_settlement_orders_total", int64(r.Payments), "channel", r.Channel)
-			a.metrics.Observe("fenfu_settlement_batch_seconds", time.Duration(r.Seconds*float64(time.Second)), "channel", r.Channel)
-		}
-		if err != nil {
-			a.metrics.Add("fenfu_settlement_batches_total", 1, "channel", "", "result", "failed")
-		}
+	for _, r := range results {
+		a.metrics.Add("fenfu_settlement_batches_total", 1, "channel", r.Channel, "result", "done")
+		a.metrics.Add("fenfu_settlement_orders_total", int64(r.Payments), "channel", r.Channel)
+		a.metrics.Observe("fenfu_settlement_batch_seconds", time.Duration(r.Seconds*float64(time.Second)), "channel", r.Channel)
 	}
 	if err != nil {
-		a.log.Error("settlement batch failed; it resumes at the next check", "date", date, "error", err)
-		return
+		a.metrics.Add("fenfu_settlement_batches_total", 1, "channel", "", "result", "failed")
 	}
-	n, err := a.renderBills(ctx, date)
-	if err != nil {
-		a.log.Error("bills", "date", date, "error", err)
-	}
-	a.log.Info("settled", "date", date, "batches", len(results), "bills", n)
-}
-
-// renderBills renders and stores the day's trade bills of every merchant
-// with settlements that day, both channels and each apart, so the
-// snapshots are taken once the batch is done.
-func (a *app) renderBills(ctx context.Context, date string) (int, error) {
-	list, err := a.settle.List(ctx, settle.Filter{Date: date})
-	if err != nil {
-		return 0, err
-	}
-	seen := map[string]bool{}
-	n := 0
-	for _, s := range list {
-		if seen[s.MchID] {
-			continue
-		}
-		seen[s.MchID] = true
-		k, err := a.bills.TradeDay(ctx, s.MchID, date)
-		n += k
-		if fenfu.ErrorCode(err) == fenfu.NoStatementExist {
-			return n, nil // a day past the bills' three months: settled, not billed
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 func cmdSettle(ctx context.Context, e *env, args []string) error {
@@ -180,7 +80,7 @@ func cmdSettle(ctx context.Context, e *env, args []string) error {
 		results = append(results, r)
 	}
 	t0 := time.Now()
-	nBills, err := a.renderBills(ctx, *date)
+	nBills, err := a.scheduler().RenderBills(ctx, *date)
 	if err != nil {
 		return err
 	}

@@ -89,12 +89,12 @@ func TestSettleSchedule(t *testing.T) {
 	}
 	defer a.close()
 	a.metrics = metrics.New()
-	a.settleDue(ctx)
+	a.scheduler().Due(ctx)
 	if b, _ := a.settle.Batches(ctx, "2026-11-26"); len(b) != 0 {
 		t.Fatalf("batches ran before the settlement time: %+v", b)
 	}
 	clock.Advance(time.Minute)
-	a.settleDue(ctx)
+	a.scheduler().Due(ctx)
 	b, err := a.settle.Batches(ctx, "2026-11-26")
 	if err != nil || len(b) != 2 || b[0].State != "DONE" || b[1].State != "DONE" {
 		t.Fatalf("batches after the settlement time: %+v %v", b, err)
@@ -105,7 +105,7 @@ func TestSettleSchedule(t *testing.T) {
 		t.Errorf("metrics:\n%s", out.String())
 	}
 	// The next check finds the day done and runs nothing.
-	a.settleDue(ctx)
+	a.scheduler().Due(ctx)
 	out.Reset()
 	a.metrics.Write(&out)
 	if !strings.Contains(out.String(), `fenfu_settlement_batches_total{channel="credit",result="done"} 1`) {
@@ -173,18 +173,18 @@ func TestRenderBillsPastThreeMonths(t *testing.T) {
 	if err != nil || r[1].Payments != 1 {
 		t.Fatalf("settle: %+v %v", r, err)
 	}
-	if n, err := a.renderBills(ctx, "2026-07-10"); err != nil || n != 0 {
+	if n, err := a.scheduler().RenderBills(ctx, "2026-07-10"); err != nil || n != 0 {
 		t.Fatalf("bills of a day past three months: %d %v", n, err)
 	}
 	// A settlement exception request past its SLA is called out.
 	if _, err := a.settle.FileException(ctx, a.ids, m.MchID, settle.NewException{SettleDate: "2026-07-10", Description: "late"}); err != nil {
 		t.Fatal(err)
 	}
-	if n := a.alertOverdue(ctx); n != 0 {
+	if n := a.scheduler().AlertOverdue(ctx); n != 0 {
 		t.Fatalf("%d overdue at once", n)
 	}
 	clock.Advance(settle.ExceptionSLA + time.Minute)
-	if n := a.alertOverdue(ctx); n != 1 {
+	if n := a.scheduler().AlertOverdue(ctx); n != 1 {
 		t.Fatalf("%d overdue after a day", n)
 	}
 }

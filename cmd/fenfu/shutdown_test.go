@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -15,9 +16,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/scheme"
 )
 
 // TestGracefulShutdown pays many orders concurrently and stops the server
@@ -171,5 +177,77 @@ func TestVerifyFailsOnCorruption(t *testing.T) {
 	_, err = in.cli("verify")
 	if err == nil || !strings.Contains(err.Error(), "unbalanced transaction") || !strings.Contains(err.Error(), "credit store") {
 		t.Fatalf("verify of corrupted books: %v, want it to name the unbalanced transaction", err)
+	}
+}
+
+// TestShutdownWaitsForStaffSettlement: a settlement run that staff start
+// is serve's background work: shutdown cancels it and returns only once
+// it has ended, before the stores close.
+func TestShutdownWaitsForStaffSettlement(t *testing.T) {
+	ctx := t.Context()
+	day := time.Date(2026, 11, 26, 12, 0, 0, 0, fenfu.Shanghai)
+	clock := fenfu.NewFakeClock(day)
+	cfg := testConfig(t)
+	cfg.SettleAt = 23*time.Hour + 59*time.Minute // the scheduler leaves the day to staff
+	a, err := openAt(ctx, cfg, discardLogger(), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	// A paid order of the day, for the batch to settle.
+	m, err := a.merchants.CreateSandbox(ctx, "Slow shop", scheme.SM2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := a.consumers.Create(ctx, consumer.NewConsumer{Balance: 10_000, Rating: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := a.pay.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "x", OutTradeNo: "SLOW-0001",
+		NotifyURL: "https://shop.example/n", Total: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.pay.Pay(ctx, o.Token, c.ID, pay.ChannelBalance); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(time.Date(2026, 11, 27, 4, 0, 0, 0, fenfu.Shanghai))
+	// The run is slow: its merchant's step outlasts the request that
+	// started it and the shutdown.
+	var ended atomic.Int64
+	a.settle.AfterMerchant = func(string) error {
+		time.Sleep(3 * time.Second)
+		ended.Store(time.Now().UnixNano())
+		return nil
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.serve(sctx, ln, io.Discard) }()
+	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/admin/settlements/run", strings.NewReader(`{"date":"2026-11-26"}`))
+	req.Header.Set("Authorization", "Bearer "+a.keys.AdminToken)
+	req.Header.Set("X-Fenfu-Staff", "li.wei")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || ended.Load() != 0 {
+		t.Fatalf("the run answered HTTP %d %s, ended %v; want it still running", resp.StatusCode, body, ended.Load() != 0)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	returned := time.Now().UnixNano()
+	if e := ended.Load(); e == 0 || e > returned {
+		t.Fatalf("serve returned before the staff's settlement run ended")
 	}
 }

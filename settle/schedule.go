@@ -1,0 +1,154 @@
+package settle
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/pay"
+)
+
+// Scheduler settles each day once its settlement time has passed: the T+1
+// batches of the day before, then that day's bills. Every node runs one;
+// the batch lease lets one of them do each batch, and the others find it
+// done. It also warns while settlement exception requests are past their
+// SLA.
+type Scheduler struct {
+	Settle *Service
+	Log    *slog.Logger
+	// At is when, after midnight in Asia/Shanghai, the day before is
+	// settled.
+	At time.Duration
+	// CheckEvery is how often it checks whether a day is due (a minute if
+	// zero).
+	CheckEvery time.Duration
+	// AlertEvery is how often it warns of exception requests past their
+	// SLA (an hour if zero).
+	AlertEvery time.Duration
+	// Bills renders and stores a merchant's trade bills of a day and
+	// returns how many; nil renders none. It answers NO_STATEMENT_EXIST for
+	// a day past the bills' three months.
+	Bills func(ctx context.Context, mchid, date string) (int, error)
+	// Observe, if set, is told what each run did: the batches done, and
+	// the error of a run that failed.
+	Observe func(results []Result, err error)
+}
+
+// Run checks at once and then every CheckEvery until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) {
+	t := time.NewTicker(orDefault(s.CheckEvery, time.Minute))
+	defer t.Stop()
+	var alerted time.Time
+	for {
+		s.Due(ctx)
+		if now := s.Settle.Clock.Now(); now.Sub(alerted) >= orDefault(s.AlertEvery, time.Hour) {
+			alerted = now
+			s.AlertOverdue(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func orDefault(d, otherwise time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return otherwise
+}
+
+// Due settles yesterday if the settlement time has passed and its batches
+// are not done, then renders its bills.
+func (s *Scheduler) Due(ctx context.Context) {
+	now := s.Settle.Clock.Now().In(fenfu.Shanghai)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, fenfu.Shanghai)
+	if now.Before(midnight.Add(s.At)) {
+		return
+	}
+	date := Yesterday(now)
+	batches, err := s.Settle.Batches(ctx, date)
+	if err != nil {
+		s.Log.Error("settlement: batch status", "date", date, "error", err)
+		return
+	}
+	done := 0
+	for _, b := range batches {
+		if b.State == Done {
+			done++
+		}
+	}
+	if done == len(pay.Channels) {
+		return
+	}
+	results, err := s.Settle.Run(ctx, date)
+	if fenfu.ErrorCode(err) == fenfu.BatchRunning {
+		return // another node has it
+	}
+	if s.Observe != nil {
+		s.Observe(results, err)
+	}
+	if err != nil {
+		s.Log.Error("settlement batch failed; it resumes at the next check", "date", date, "error", err)
+		return
+	}
+	n, err := s.RenderBills(ctx, date)
+	if err != nil {
+		s.Log.Error("bills", "date", date, "error", err)
+	}
+	s.Log.Info("settled", "date", date, "batches", len(results), "bills", n)
+}
+
+// RenderBills renders and stores the day's trade bills of every merchant
+// with settlements that day, so the snapshots are taken once the batch is
+// done. A day past the bills' three months is settled and not billed.
+func (s *Scheduler) RenderBills(ctx context.Context, date string) (int, error) {
+	if s.Bills == nil {
+		return 0, nil
+	}
+	list, err := s.Settle.List(ctx, Filter{Date: date})
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	n := 0
+	for _, x := range list {
+		if seen[x.MchID] {
+			continue
+		}
+		seen[x.MchID] = true
+		k, err := s.Bills(ctx, x.MchID, date)
+		n += k
+		if fenfu.ErrorCode(err) == fenfu.NoStatementExist {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// AlertOverdue warns, in the log, of open settlement exception requests
+// past their SLA, and returns how many there are.
+func (s *Scheduler) AlertOverdue(ctx context.Context) int {
+	list, err := s.Settle.Exceptions(ctx, "")
+	if err != nil {
+		s.Log.Error("settlement exceptions", "error", err)
+		return 0
+	}
+	var ids []string
+	for _, x := range list {
+		if x.Overdue {
+			ids = append(ids, x.ID)
+		}
+	}
+	if len(ids) > 0 {
+		s.Log.Warn("settlement exception requests past their 24-hour SLA; answer them at /admin/settlement-exceptions",
+			"overdue", len(ids), "oldest", ids[0])
+	}
+	return len(ids)
+}
