@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -304,3 +305,17 @@ func (v *percentValue) Set(s string) error {
 	return nil
 }
 func (v *percentValue) String() string { return fee.PPM(*v).Percent() }
+
+// writeConfigMarkdown prints the settings as the README's configuration
+// table.
+func writeConfigMarkdown(w io.Writer) {
+	fmt.Fprintln(w, "| flag | environment | default |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, s := range settings() {
+		scope := ""
+		if s.serve {
+			scope = " (serve)"
+		}
+		fmt.Fprintf(w, "| `--%s`%s | `%s` | %s |\n", s.flag, scope, s.env, s.def)
+	}
+}
