@@ -203,8 +203,8 @@ var layers = [][]string{
 	{"wxpay", "cashier"},
 	{"admin"},
 	{"server"},
-	{"bench"},
-	{"scripts/benchmd", "cmd/fenfu"},
+	{"bench", "examples/sdkwalk"},
+	{"scripts/benchmd", "cmd/fenfu", "examples/sdkwalk/prepay"},
 }
 
 // TestDependencyDirection: no package imports one from its own or a later

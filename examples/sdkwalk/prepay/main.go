@@ -9,18 +9,18 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/fenfu/fenfu/examples/sdkwalk"
 )
 
 func main() {
 	server := flag.String("fenfu", "http://127.0.0.1:8080", "the fenfu server")
-	outTradeNo := flag.String("out-trade-no", "A"+time.Now().Format("20060102150405"), "the merchant's order number")
+	outTradeNo := flag.String("out-trade-no", "A"+rand.Text()[:16], "the merchant's order number (default random)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: prepay [--fenfu URL] [--out-trade-no N] merchant.json")
