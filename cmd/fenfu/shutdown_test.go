@@ -24,6 +24,7 @@ import (
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/settle"
 )
 
 // TestGracefulShutdown pays many orders concurrently and stops the server
@@ -212,13 +213,12 @@ func TestShutdownWaitsForStaffSettlement(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Set(time.Date(2026, 11, 27, 4, 0, 0, 0, fenfu.Shanghai))
-	// The run is slow: its merchant's step outlasts the request that
-	// started it and the shutdown.
+	// The run is slow: its merchant's step, which ends by reporting
+	// progress, outlasts the request that started it and the shutdown.
 	var ended atomic.Int64
-	a.settle.AfterMerchant = func(string) error {
+	a.settle.Progress = func(settle.Progress) {
 		time.Sleep(3 * time.Second)
 		ended.Store(time.Now().UnixNano())
-		return nil
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
