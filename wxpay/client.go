@@ -29,6 +29,7 @@ type Client struct {
 	PlatformKeyID string
 	HTTP          *http.Client
 	IDs           fenfu.IDs
+	Clock         fenfu.Clock // the time requests are signed at; nil is the system clock
 }
 
 // APIError is a non-2xx answer.
@@ -67,7 +68,11 @@ func (c *Client) Do(ctx context.Context, method, uri string, in, out any) error 
 			return err
 		}
 	}
-	auth, err := c.Sign(method, uri, body, time.Now())
+	clock := c.Clock
+	if clock == nil {
+		clock = fenfu.SystemClock{}
+	}
+	auth, err := c.Sign(method, uri, body, clock.Now())
 	if err != nil {
 		return err
 	}
