@@ -319,7 +319,7 @@ func (w *Worker) deliver(ctx context.Context, d Due, ev Event) (int, error) {
 	pk := w.Keys.Platform(sch)
 	ts := w.Clock.Now().Unix()
 	nonce := w.IDs.Nonce(32)
-	msg := []byte(strconv.FormatInt(ts, 10) + "\n" + nonce + "\n" + string(body) + "\n")
+	msg := scheme.ResponseMessage(ts, nonce, body)
 	sig, err := scheme.Sign(pk.Key, msg)
 	if err != nil {
 		return 0, err

@@ -47,7 +47,7 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sig, _ := base64.StdEncoding.DecodeString(r.Header.Get("Wechatpay-Signature"))
 	pk := e.keys.Platform(scheme.Name(r.Header.Get("Wechatpay-Signature-Type")))
 	if r.Header.Get("Wechatpay-Serial") != pk.ID ||
-		scheme.Verify(scheme.Public(pk.Key), wxpay.ResponseMessage(ts, r.Header.Get("Wechatpay-Nonce"), body), sig) != nil {
+		scheme.Verify(scheme.Public(pk.Key), scheme.ResponseMessage(ts, r.Header.Get("Wechatpay-Nonce"), body), sig) != nil {
 		e.t.Errorf("notification signature does not verify")
 		w.WriteHeader(401)
 		return

@@ -133,3 +133,24 @@ func TestRSAGoldenVector(t *testing.T) {
 		t.Fatalf("signature = %s\nwant        %s", got, want)
 	}
 }
+
+func TestMessage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{"request", Message("POST", "/v3/pay/transactions/native?x=1", 1764201600, "n0nce", []byte(`{"a":1}`)),
+			"POST\n/v3/pay/transactions/native?x=1\n1764201600\nn0nce\n{\"a\":1}\n"},
+		{"request without body", Message("GET", "/v3/certificates", 1764201600, "n", nil),
+			"GET\n/v3/certificates\n1764201600\nn\n\n"},
+		{"response", ResponseMessage(1764201600, "n0nce", []byte(`{}`)), "1764201600\nn0nce\n{}\n"},
+		{"empty response", ResponseMessage(1764201600, "n", nil), "1764201600\nn\n\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, want := string(tc.got), tc.want; got != want {
+				t.Errorf("message = %q, want %q", got, want)
+			}
+		})
+	}
+}

@@ -198,7 +198,7 @@ func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) 
 	if ks, _ := scheme.Of(key); ks != auth.Scheme {
 		return auth, signError("serial_no %s is a %s key; sign with %s", auth.SerialNo, ks.Algorithm(), ks)
 	}
-	msg := Message(r.Method, r.RequestURI, auth.Timestamp, auth.NonceStr, body)
+	msg := scheme.Message(r.Method, r.RequestURI, auth.Timestamp, auth.NonceStr, body)
 	if err := scheme.Verify(key, msg, auth.Signature); err != nil {
 		return auth, signError("signature does not verify with the key of serial_no %s over METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n", auth.SerialNo)
 	}
@@ -224,7 +224,7 @@ func (a *API) write(w http.ResponseWriter, reqID string, sch scheme.Name, accept
 	ts := a.Clock.Now().Unix()
 	nonce := a.IDs.Nonce(32)
 	pk := a.Keys.ForSerial(sch, accept)
-	sig, err := Sign(pk.Key, ResponseMessage(ts, nonce, body))
+	sig, err := Sign(pk.Key, scheme.ResponseMessage(ts, nonce, body))
 	if err != nil {
 		a.Log.Error("sign response", "error", err)
 	}

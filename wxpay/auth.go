@@ -117,36 +117,6 @@ func ParseAuthorization(h string) (Authorization, error) {
 	return a, nil
 }
 
-// Message returns the signed message of a v3 request:
-// METHOD\nURL\ntimestamp\nnonce\nbody\n.
-func Message(method, uri string, timestamp int64, nonce string, body []byte) []byte {
-	b := make([]byte, 0, len(method)+len(uri)+len(nonce)+len(body)+20)
-	b = append(b, method...)
-	b = append(b, '\n')
-	b = append(b, uri...)
-	b = append(b, '\n')
-	b = strconv.AppendInt(b, timestamp, 10)
-	b = append(b, '\n')
-	b = append(b, nonce...)
-	b = append(b, '\n')
-	b = append(b, body...)
-	b = append(b, '\n')
-	return b
-}
-
-// ResponseMessage returns the signed message of a v3 response or
-// notification: timestamp\nnonce\nbody\n.
-func ResponseMessage(timestamp int64, nonce string, body []byte) []byte {
-	b := make([]byte, 0, len(nonce)+len(body)+16)
-	b = strconv.AppendInt(b, timestamp, 10)
-	b = append(b, '\n')
-	b = append(b, nonce...)
-	b = append(b, '\n')
-	b = append(b, body...)
-	b = append(b, '\n')
-	return b
-}
-
 // Sign signs msg with key and returns the signature base64-encoded.
 func Sign(key crypto.Signer, msg []byte) (string, error) {
 	sig, err := scheme.Sign(key, msg)

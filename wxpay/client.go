@@ -50,7 +50,7 @@ func (c *Client) Sign(method, uri string, body []byte, now time.Time) (string, e
 	if err != nil {
 		return "", err
 	}
-	sig, err := Sign(c.Key, Message(method, uri, ts, nonce, body))
+	sig, err := Sign(c.Key, scheme.Message(method, uri, ts, nonce, body))
 	if err != nil {
 		return "", err
 	}
@@ -126,7 +126,7 @@ func (c *Client) VerifyResponse(h http.Header, body []byte) error {
 	if err != nil {
 		return errors.New("response signature is not base64")
 	}
-	if err := scheme.Verify(c.PlatformKey, ResponseMessage(ts, h.Get("Wechatpay-Nonce"), body), sig); err != nil {
+	if err := scheme.Verify(c.PlatformKey, scheme.ResponseMessage(ts, h.Get("Wechatpay-Nonce"), body), sig); err != nil {
 		return fmt.Errorf("response signature does not verify: %w", err)
 	}
 	return nil
