@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -18,6 +17,7 @@ import (
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/scheme"
+	"golang.org/x/sync/errgroup"
 )
 
 // Schedule is WeChat Pay's retry schedule: after the first attempt, which
@@ -133,17 +133,15 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		par = 16
 	}
 	outcomes := make([]outcome, len(claimed))
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(par)
 	for i, d := range claimed {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			outcomes[i] = w.attempt(ctx, d)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // an attempt's failure is its outcome, recorded below
 	return len(claimed), w.record(ctx, claimed, outcomes, leaseUntil)
 }
 
