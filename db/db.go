@@ -18,7 +18,8 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"modernc.org/sqlite"               // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Engine names a database engine.
@@ -273,13 +274,23 @@ func (d *DB) update(ctx context.Context, fn func(*Tx) error) (err error) {
 	return stx.Commit()
 }
 
+// transient reports whether err is a conflict that the same work may not
+// meet if it runs again: PostgreSQL's serialization failure (40001) or
+// deadlock (40P01), or SQLite's BUSY or LOCKED, in their primary or
+// extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE, …).
 func transient(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Code == "40001" || pe.Code == "40P01"
 	}
-	s := err.Error()
-	return strings.Contains(s, "SQLITE_BUSY") || strings.Contains(s, "database is locked")
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // the primary code of an extended one
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+	}
+	return false
 }
 
 // Micros converts t to the integer microseconds stored in *_at columns.
