@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -320,6 +321,48 @@ func TestStoreNoncesAcrossNodes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRateLimitManyMerchants: a node that sees more merchants than it
+// keeps limiters for drops only the idle ones; a merchant spending its
+// budget keeps what it has spent.
+func TestRateLimitManyMerchants(t *testing.T) {
+	l := &wxpay.RateLimiter{Rate: 1, Burst: 3}
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
+	for i := range wxpay.SweepAbove {
+		if !l.Allow(fmt.Sprintf("idle-%d", i), t0) {
+			t.Fatalf("merchant %d refused its first request", i)
+		}
+	}
+	// Three seconds on, the idle merchants' buckets are full again, and the
+	// busy one spends all of its own.
+	now := t0.Add(3 * time.Second)
+	for range 3 {
+		if !l.Allow("busy", now) {
+			t.Fatal("busy merchant refused within its burst")
+		}
+	}
+	if l.Allow("busy", now) {
+		t.Fatal("busy merchant allowed past its burst")
+	}
+	// More new merchants than the node keeps limiters for arrive at once.
+	for i := range wxpay.SweepAbove + 1 {
+		l.Allow(fmt.Sprintf("new-%d", i), now)
+	}
+	if l.Allow("busy", now) {
+		t.Fatal("busy merchant's spent budget came back when new merchants arrived")
+	}
+	if !l.Allow("busy", now.Add(time.Second)) {
+		t.Fatal("busy merchant's token did not come back after 1/rate")
+	}
+	if got := l.Held(); got > wxpay.SweepAbove+2 {
+		t.Errorf("limiters held = %d; the idle merchants' were not dropped", got)
+	}
+	// The new merchants are still within their window: none is dropped,
+	// however many there are.
+	if got := l.Held(); got < wxpay.SweepAbove+2 {
+		t.Errorf("limiters held = %d, want the %d merchants active now", got, wxpay.SweepAbove+2)
 	}
 }
 
