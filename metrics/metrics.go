@@ -1,177 +1,166 @@
-// Package metrics is fenfu's small metrics registry: counters and latency
-// histograms with labels, exposed in the Prometheus text format at
-// /metrics. It has no global state; each server owns a Registry.
+// Package metrics is fenfu's metrics registry: counters and latency
+// histograms with labels, exposed at /metrics over the Prometheus client
+// library (github.com/prometheus/client_golang), which writes the
+// exposition formats and escapes label values as they require. It has no
+// global state: each server owns a Registry, and each Registry its own
+// prometheus.Registry.
 package metrics
 
 import (
-	"fmt"
 	"io"
-	"math"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
 // Buckets are the latency histogram's upper bounds in seconds.
 var Buckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
 
-// Registry holds the metrics.
+// Registry holds the metrics. A metric family is created on its first
+// use, with the label names that use gives; a later use with other label
+// names, a negative counter increment, a name or label name the exposition
+// format does not allow, or a histogram label named le is dropped rather
+// than fail the caller. Metrics never stop
+// a request or a batch.
 type Registry struct {
-	mu       sync.Mutex
-	counters map[string]*atomic.Int64
-	hists    map[string]*histogram
-	help     map[string]string
-}
+	reg     *prometheus.Registry
+	handler http.Handler
 
-type histogram struct {
-	mu     sync.Mutex
-	counts []uint64
-	sum    float64
-	n      uint64
+	mu       sync.Mutex
+	help     map[string]string
+	counters map[string]*prometheus.CounterVec
+	hists    map[string]*prometheus.HistogramVec
+	failed   map[string]bool // names that could not be registered
 }
 
 // New returns an empty registry.
 func New() *Registry {
-	return &Registry{counters: map[string]*atomic.Int64{}, hists: map[string]*histogram{}, help: map[string]string{}}
+	r := &Registry{reg: prometheus.NewRegistry(), help: map[string]string{},
+		counters: map[string]*prometheus.CounterVec{}, hists: map[string]*prometheus.HistogramVec{}, failed: map[string]bool{}}
+	r.handler = promhttp.HandlerFor(prometheus.GathererFunc(r.gather), promhttp.HandlerOpts{})
+	return r
 }
 
-// Help sets the help text of a metric family.
+// Help sets the help text of a metric family. It may be called before or
+// after the family's first use.
 func (r *Registry) Help(name, text string) {
 	r.mu.Lock()
 	r.help[name] = text
 	r.mu.Unlock()
 }
 
-func key(name string, labels []string) string {
-	if len(labels) == 0 {
-		return name
-	}
-	var b strings.Builder
-	b.WriteString(name)
-	b.WriteByte('{')
-	for i := 0; i+1 < len(labels); i += 2 {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%q", labels[i], labels[i+1])
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
 // Add adds n to a counter; labels are name, value pairs.
 func (r *Registry) Add(name string, n int64, labels ...string) {
-	k := key(name, labels)
-	r.mu.Lock()
-	c, ok := r.counters[k]
-	if !ok {
-		c = new(atomic.Int64)
-		r.counters[k] = c
+	if n < 0 {
+		return // a counter only goes up
 	}
-	r.mu.Unlock()
-	c.Add(n)
-}
-
-// Observe records a duration in a histogram.
-func (r *Registry) Observe(name string, d time.Duration, labels ...string) {
-	k := key(name, labels)
+	names, values := split(labels)
 	r.mu.Lock()
-	h, ok := r.hists[k]
-	if !ok {
-		h = &histogram{counts: make([]uint64, len(Buckets))}
-		r.hists[k] = h
-	}
-	r.mu.Unlock()
-	s := d.Seconds()
-	h.mu.Lock()
-	for i, b := range Buckets {
-		if s <= b {
-			h.counts[i]++
+	v, ok := r.counters[name]
+	if !ok && !r.failed[name] {
+		v = prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: r.help[name]}, names)
+		if r.register(name, v) {
+			r.counters[name] = v
+		} else {
+			v = nil
 		}
 	}
-	h.sum += s
-	h.n++
-	h.mu.Unlock()
+	r.mu.Unlock()
+	if v == nil {
+		return
+	}
+	if c, err := v.GetMetricWith(values); err == nil {
+		c.Add(float64(n))
+	}
+}
+
+// Observe records a duration in a histogram, in seconds.
+func (r *Registry) Observe(name string, d time.Duration, labels ...string) {
+	names, values := split(labels)
+	if _, ok := values["le"]; ok {
+		return // a histogram's own label: client_golang panics on it
+	}
+	r.mu.Lock()
+	v, ok := r.hists[name]
+	if !ok && !r.failed[name] {
+		v = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: r.help[name], Buckets: Buckets}, names)
+		if r.register(name, v) {
+			r.hists[name] = v
+		} else {
+			v = nil
+		}
+	}
+	r.mu.Unlock()
+	if v == nil {
+		return
+	}
+	if h, err := v.GetMetricWith(values); err == nil {
+		h.Observe(d.Seconds())
+	}
+}
+
+// register registers a new family, remembering a name that cannot be
+// registered (invalid, or already taken by a family of another type).
+// r.mu is held.
+func (r *Registry) register(name string, c prometheus.Collector) bool {
+	if err := r.reg.Register(c); err != nil {
+		r.failed[name] = true
+		return false
+	}
+	return true
+}
+
+// split turns name, value pairs into label names and a label set. Values
+// that are not UTF-8, which the exposition format cannot carry, have their
+// invalid bytes replaced; an odd name at the end is ignored.
+func split(pairs []string) ([]string, prometheus.Labels) {
+	names := make([]string, 0, len(pairs)/2)
+	values := make(prometheus.Labels, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		v := pairs[i+1]
+		if !utf8.ValidString(v) {
+			v = strings.ToValidUTF8(v, "\uFFFD")
+		}
+		names = append(names, pairs[i])
+		values[pairs[i]] = v
+	}
+	return names, values
+}
+
+// gather collects the metrics with the help texts set so far, including
+// those set after a family's first use.
+func (r *Registry) gather() ([]*dto.MetricFamily, error) {
+	mfs, err := r.reg.Gather()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, mf := range mfs {
+		if h := r.help[mf.GetName()]; h != "" {
+			mf.Help = &h
+		} else if mf.GetHelp() == "" {
+			mf.Help = nil
+		}
+	}
+	return mfs, err
 }
 
 // Write writes every metric in the Prometheus text format.
 func (r *Registry) Write(w io.Writer) {
-	r.mu.Lock()
-	ck := make([]string, 0, len(r.counters))
-	for k := range r.counters {
-		ck = append(ck, k)
-	}
-	hk := make([]string, 0, len(r.hists))
-	for k := range r.hists {
-		hk = append(hk, k)
-	}
-	help := map[string]string{}
-	for k, v := range r.help {
-		help[k] = v
-	}
-	r.mu.Unlock()
-	sort.Strings(ck)
-	sort.Strings(hk)
-	typed := map[string]bool{}
-	family := func(k, typ string) string {
-		name, _, _ := strings.Cut(k, "{")
-		if !typed[name] {
-			typed[name] = true
-			if h := help[name]; h != "" {
-				fmt.Fprintf(w, "# HELP %s %s\n", name, h)
-			}
-			fmt.Fprintf(w, "# TYPE %s %s\n", name, typ)
-		}
-		return name
-	}
-	for _, k := range ck {
-		family(k, "counter")
-		r.mu.Lock()
-		v := r.counters[k].Load()
-		r.mu.Unlock()
-		fmt.Fprintf(w, "%s %d\n", k, v)
-	}
-	for _, k := range hk {
-		name := family(k, "histogram")
-		labels := ""
-		if i := strings.IndexByte(k, '{'); i >= 0 {
-			labels = k[i+1 : len(k)-1]
-		}
-		r.mu.Lock()
-		h := r.hists[k]
-		r.mu.Unlock()
-		h.mu.Lock()
-		for i, b := range Buckets {
-			fmt.Fprintf(w, "%s_bucket{%sle=\"%g\"} %d\n", name, withComma(labels), b, h.counts[i])
-		}
-		fmt.Fprintf(w, "%s_bucket{%sle=\"+Inf\"} %d\n", name, withComma(labels), h.n)
-		fmt.Fprintf(w, "%s_sum%s %g\n", name, braces(labels), round(h.sum))
-		fmt.Fprintf(w, "%s_count%s %d\n", name, braces(labels), h.n)
-		h.mu.Unlock()
+	mfs, _ := r.gather()
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		_ = enc.Encode(mf)
 	}
 }
 
-func withComma(l string) string {
-	if l == "" {
-		return ""
-	}
-	return l + ","
-}
-
-func braces(l string) string {
-	if l == "" {
-		return ""
-	}
-	return "{" + l + "}"
-}
-
-func round(f float64) float64 { return math.Round(f*1e6) / 1e6 }
-
-// ServeHTTP serves the metrics.
-func (r *Registry) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	r.Write(w)
+// ServeHTTP serves the metrics in the format the scraper asks for: the
+// text format, or Prometheus's protocol buffers.
+func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.handler.ServeHTTP(w, req)
 }
