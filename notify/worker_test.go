@@ -114,7 +114,7 @@ func newEnv(t *testing.T, engine db.Engine, failN int) *env {
 	ep := &endpoint{t: t, keys: keys, apiv3: m.APIv3Key, clock: clock, failN: failN, hits: map[string][]time.Time{}, events: map[string]map[string]any{}}
 	srv := httptest.NewServer(ep)
 	t.Cleanup(srv.Close)
-	api := &wxpay.API{Pay: ps, Merchants: ms, Keys: keys, Clock: clock, IDs: ids, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	api := &wxpay.API{Services: wxpay.Services{Pay: ps, Merchants: ms}, Keys: keys, Clock: clock, IDs: ids, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return &env{core: core, credit: cr, pay: ps, api: api, keys: keys, m: m, ms: ms, consumer: c.ID, clock: clock, ep: ep, url: srv.URL}
 }
 

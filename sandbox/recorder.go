@@ -26,25 +26,30 @@ type Call struct {
 	Note   string // what the answer said that scenarios look for
 }
 
-// Recorder writes calls in the background, in batches, so recording costs
-// a request no database round trip. If the queue is full a call is
-// dropped and counted rather than slowing the API down.
-type Recorder struct {
-	DB      *db.DB
-	IDs     fenfu.IDs
-	Log     *slog.Logger
+// Service is the sandbox environment's store: it records sandbox
+// merchants' calls and builds their reports from them. It owns the
+// sandbox_calls table.
+//
+// Calls are written in the background, in batches, so recording costs a
+// request no database round trip. If the queue is full a call is dropped
+// and counted rather than slowing the API down.
+type Service struct {
+	db      *db.DB // the core store
+	ids     fenfu.IDs
+	log     *slog.Logger
 	queue   chan Call
 	dropped atomic.Int64
 	done    chan struct{}
 }
 
-// NewRecorder returns a Recorder; Run must be started.
-func NewRecorder(d *db.DB, ids fenfu.IDs, log *slog.Logger) *Recorder {
-	return &Recorder{DB: d, IDs: ids, Log: log, queue: make(chan Call, 8192), done: make(chan struct{})}
+// New returns the sandbox service over the core store. Run must be started
+// for recorded calls to be written.
+func New(core *db.DB, ids fenfu.IDs, log *slog.Logger) *Service {
+	return &Service{db: core, ids: ids, log: log, queue: make(chan Call, 8192), done: make(chan struct{})}
 }
 
 // Record queues a call.
-func (r *Recorder) Record(c Call) {
+func (r *Service) Record(c Call) {
 	select {
 	case r.queue <- c:
 	default:
@@ -53,10 +58,10 @@ func (r *Recorder) Record(c Call) {
 }
 
 // Dropped counts calls dropped because the queue was full.
-func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
+func (r *Service) Dropped() int64 { return r.dropped.Load() }
 
 // Run writes queued calls until ctx ends, then writes what is left.
-func (r *Recorder) Run(ctx context.Context) {
+func (r *Service) Run(ctx context.Context) {
 	defer close(r.done)
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
@@ -68,10 +73,10 @@ func (r *Recorder) Run(ctx context.Context) {
 		if len(batch) == 0 {
 			return
 		}
-		err := r.DB.Update(wctx, func(tx *db.Tx) error {
+		err := r.db.Update(wctx, func(tx *db.Tx) error {
 			for _, c := range batch {
 				if _, err := tx.ExecContext(wctx, `INSERT INTO sandbox_calls (id, mchid, at, method, route, status, code, note)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.IDs.New(fenfu.RequestID, c.At), c.MchID, db.Micros(c.At), c.Method,
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.ids.New(fenfu.RequestID, c.At), c.MchID, db.Micros(c.At), c.Method,
 					c.Route, c.Status, c.Code, c.Note); err != nil {
 					return err
 				}
@@ -79,7 +84,7 @@ func (r *Recorder) Run(ctx context.Context) {
 			return nil
 		})
 		if err != nil {
-			r.Log.Warn("sandbox calls not recorded", "calls", len(batch), "error", err)
+			r.log.Warn("sandbox calls not recorded", "calls", len(batch), "error", err)
 		}
 		batch = batch[:0]
 	}
@@ -107,4 +112,4 @@ func (r *Recorder) Run(ctx context.Context) {
 }
 
 // Wait waits for Run to finish after its context ended.
-func (r *Recorder) Wait() { <-r.done }
+func (r *Service) Wait() { <-r.done }

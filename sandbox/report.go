@@ -61,9 +61,10 @@ var scenarios = []scenario{
 		"", []int{400, 401, 403, 404}, nil},
 }
 
-// BuildReport builds a merchant's sandbox test report from the calls it
-// really made and from its notifications' delivery log.
-func BuildReport(ctx context.Context, d *db.DB, mchid string, now time.Time) (Report, error) {
+// Report builds a merchant's sandbox test report from the calls it really
+// made and from its notifications' delivery log.
+func (svc *Service) Report(ctx context.Context, mchid string, now time.Time) (Report, error) {
+	d := svc.db
 	r := Report{MchID: mchid, GeneratedAt: now}
 	type call struct {
 		at     int64

@@ -38,22 +38,36 @@ const MaxBody = 64 << 10
 
 // API serves the v3 merchant endpoints.
 type API struct {
+	Services // the domain the protocol is a skin over
+
+	// The protocol's own settings.
+	Keys      *keyring.Keyring // the platform keys that sign responses
+	Nonces    Nonces           // replay protection
+	Limits    *RateLimiter     // per-merchant request rate; nil for none
+	PublicURL func() string    // the base of code_url, e.g. https://pay.example.com
+
+	Clock fenfu.Clock
+	IDs   fenfu.IDs
+	Log   *slog.Logger
+}
+
+// Services are the domain services the API calls.
+type Services struct {
 	Pay       *pay.Service
 	Merchants *merchant.Service
-	Keys      *keyring.Keyring
-	Clock     fenfu.Clock
-	IDs       fenfu.IDs
-	Log       *slog.Logger
-	Nonces    Nonces       // replay protection
-	Limits    *RateLimiter // per-merchant request rate; nil for none
 	Onboard   *onboard.Service
-	// Recorder, if set, records sandbox merchants' calls for their
-	// sandbox test report.
-	Recorder *sandbox.Recorder
-	// PublicURL is the base of code_url, e.g. https://pay.example.com.
-	PublicURL func() string
 	Bills     *bill.Service
 	Settle    *settle.Service
+	// Sandbox, if set, records sandbox merchants' calls and builds their
+	// sandbox test reports.
+	Sandbox Sandbox
+}
+
+// Sandbox is what the API asks of the sandbox environment; package
+// sandbox's Service provides it.
+type Sandbox interface {
+	Record(sandbox.Call)
+	Report(ctx context.Context, mchid string, now time.Time) (sandbox.Report, error)
 }
 
 // Register adds the v3 routes to mux.
@@ -144,7 +158,7 @@ func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string
 
 // record keeps an authenticated sandbox merchant's call for its report.
 func (a *API) record(r *http.Request, mchid string, status int, err error, note string) {
-	if a.Recorder == nil || mchid == "" {
+	if a.Sandbox == nil || mchid == "" {
 		return
 	}
 	if e := fenfu.AsError(err); err != nil && e.Code == fenfu.SignError {
@@ -159,13 +173,16 @@ func (a *API) record(r *http.Request, mchid string, status int, err error, note 
 		e := fenfu.AsError(err)
 		code, status = string(e.Code), e.Code.HTTPStatus()
 	}
-	a.Recorder.Record(sandbox.Call{MchID: mchid, At: a.Clock.Now(), Method: r.Method, Route: r.Pattern, Status: status, Code: code, Note: note})
+	a.Sandbox.Record(sandbox.Call{MchID: mchid, At: a.Clock.Now(), Method: r.Method, Route: r.Pattern, Status: status, Code: code, Note: note})
 }
 
 // sandboxReport answers GET /v3/fenfu/sandbox/report: which sandbox
 // scenarios the merchant's integration has passed, from its own calls.
 func (a *API) sandboxReport(ctx context.Context, r *request) (int, any, error) {
-	rep, err := sandbox.BuildReport(ctx, a.Pay.Core, r.MchID, a.Clock.Now())
+	if a.Sandbox == nil {
+		return 0, nil, fenfu.Errorf(fenfu.ResourceNotExists, "this server keeps no sandbox reports")
+	}
+	rep, err := a.Sandbox.Report(ctx, r.MchID, a.Clock.Now())
 	if err != nil {
 		return 0, nil, err
 	}

@@ -58,7 +58,7 @@ func newHarnessScheme(t *testing.T, sch scheme.Name) *harness {
 	}
 	ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner(keys.Secret), IDs: ids, Clock: clock}
 	h := &harness{m: m, keys: keys}
-	api := &wxpay.API{Pay: ps, Merchants: ms, Keys: keys, Clock: clock, IDs: ids, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	api := &wxpay.API{Services: wxpay.Services{Pay: ps, Merchants: ms}, Keys: keys, Clock: clock, IDs: ids, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Nonces: wxpay.MemoryNonces(), PublicURL: func() string { return h.srv.URL }}
 	h.api = api
 	mux := http.NewServeMux()

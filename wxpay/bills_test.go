@@ -105,8 +105,8 @@ func testBillsSDK(t *testing.T, engine db.Engine) {
 	bills := &bill.Service{Core: core_, Clock: clock, BankType: wxpay.BankType,
 		OpenID: func(appid, id string) string { return wxpay.OpenID(keys.Secret, appid, id) }}
 	var srv *httptest.Server
-	api := &wxpay.API{Pay: ps, Merchants: ms, Keys: keys, Clock: clock, IDs: ids, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Nonces: wxpay.MemoryNonces(), PublicURL: func() string { return srv.URL }, Bills: bills, Settle: st}
+	api := &wxpay.API{Services: wxpay.Services{Pay: ps, Merchants: ms, Bills: bills, Settle: st}, Keys: keys, Clock: clock, IDs: ids,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Nonces: wxpay.MemoryNonces(), PublicURL: func() string { return srv.URL }}
 	mux := http.NewServeMux()
 	api.Register(mux)
 	api.RegisterV2(mux)

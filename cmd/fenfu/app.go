@@ -19,6 +19,7 @@ import (
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/seal"
 	"github.com/fenfu/fenfu/settle"
 	"github.com/fenfu/fenfu/wxpay"
@@ -46,6 +47,7 @@ type app struct {
 	onboard   *onboard.Service
 	settle    *settle.Service
 	bills     *bill.Service
+	sandbox   *sandbox.Service
 	// publicURL is the base of code_url: cfg.PublicURL, or serve's
 	// listen address.
 	publicURL string
@@ -104,6 +106,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer}
 	a.bills = &bill.Service{Core: a.core, Clock: a.clock, BankType: wxpay.BankType,
 		OpenID: func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }}
+	a.sandbox = sandbox.New(a.core, a.ids, log)
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, keys.Secret, a.codeURL)
 	return a, nil
 }

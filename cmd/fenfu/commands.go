@@ -19,7 +19,6 @@ import (
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
-	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/scheme"
 )
 
@@ -487,7 +486,7 @@ func cmdSandboxReport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	rep, err := sandbox.BuildReport(ctx, a.core, *mchid, time.Now())
+	rep, err := a.sandbox.Report(ctx, *mchid, time.Now())
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
-	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/wxpay"
 	"golang.org/x/sync/errgroup"
@@ -102,9 +101,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	if rate := a.cfg.MerchantRate; rate > 0 {
 		limits = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate}
 	}
-	api := &wxpay.API{Pay: a.pay, Merchants: a.merchants, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
-		Nonces: nonces, Limits: limits, Onboard: a.onboard, Recorder: sandbox.NewRecorder(a.core, a.ids, a.log),
-		PublicURL: func() string { return a.publicURL }, Bills: a.bills, Settle: a.settle}
+	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
+		Settle: a.settle, Sandbox: a.sandbox}, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
+		Nonces: nonces, Limits: limits, PublicURL: func() string { return a.publicURL }}
 	// Background work (the loops below, and settlement runs staff start)
 	// runs under one group that shutdown cancels and waits for.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -132,7 +131,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
 	background(a.scheduler().Run)
-	background(api.Recorder.Run)
+	background(a.sandbox.Run)
 	background(a.recoverLoop)
 	background(a.rescreenLoop)
 	background(a.notifier(api).Run)
