@@ -123,7 +123,6 @@ var ownershipDebts = map[string][]string{
 	"credit":   {"ledger_accounts", "ledger_entries", "ledger_txns"},
 	"pay":      {"credit_payments", "ledger_entries", "ledger_txns"},
 	"settle":   {"orders", "refunds", "ledger_entries", "ledger_txns"},
-	"sandbox":  {"notify_log"},
 }
 
 var sqlTableRE = regexp.MustCompile(`\b(?:FROM|JOIN|INTO|UPDATE|TABLE|EXISTS)\s+([a-z_][a-z0-9_]*)`)
@@ -194,9 +193,9 @@ func TestTableOwnership(t *testing.T) {
 var layers = [][]string{
 	{"."},
 	{"db", "fee", "qr", "scheme", "seal", "metrics"},
-	{"keyring", "ledger", "merchant", "sandbox", "db/dbtest"},
+	{"keyring", "ledger", "merchant", "db/dbtest"},
 	{"notify", "credit"},
-	{"consumer"},
+	{"consumer", "sandbox"},
 	{"pay"},
 	{"onboard", "settle"},
 	{"bill"},

@@ -54,8 +54,16 @@ func find(ctx context.Context, d *db.DB, mchid, eventID string) (Subject, State,
 	return s, state, due, nil
 }
 
+// Events answers merchants' and the sandbox's questions about delivered
+// events, and resends them.
+type Events struct {
+	DB    *db.DB // the core store
+	Clock fenfu.Clock
+}
+
 // Lookup returns a merchant's event with its delivery log.
-func Lookup(ctx context.Context, d *db.DB, mchid, eventID string) (Status, error) {
+func (e *Events) Lookup(ctx context.Context, mchid, eventID string) (Status, error) {
+	d := e.DB
 	sub, state, next, err := find(ctx, d, mchid, eventID)
 	if err != nil {
 		return Status{}, err
@@ -89,7 +97,8 @@ func Lookup(ctx context.Context, d *db.DB, mchid, eventID string) (Status, error
 // Resend makes a merchant's event due again now, whatever its state. It is
 // one more attempt: if it fails, the retry schedule goes on from where the
 // event was, so a resend of a given-up event is given up again at once.
-func Resend(ctx context.Context, d *db.DB, clock fenfu.Clock, mchid, eventID string) error {
+func (e *Events) Resend(ctx context.Context, mchid, eventID string) error {
+	d, clock := e.DB, e.Clock
 	sub, _, _, err := find(ctx, d, mchid, eventID)
 	if err != nil {
 		return err
@@ -100,4 +109,21 @@ func Resend(ctx context.Context, d *db.DB, clock fenfu.Clock, mchid, eventID str
 		return fenfu.Internal(err)
 	}
 	return nil
+}
+
+// FirstRetriedDelivery finds the merchant's first event that its endpoint
+// acknowledged after refusing or missing an earlier attempt, and when; ok
+// is false if there is none.
+func (e *Events) FirstRetriedDelivery(ctx context.Context, mchid string) (eventID string, at time.Time, ok bool, err error) {
+	var us int64
+	err = e.DB.QueryRowContext(ctx, `SELECT ok.event_id, ok.at FROM notify_log ok WHERE ok.mchid = $1 AND ok.error = ''
+		AND EXISTS (SELECT 1 FROM notify_log bad WHERE bad.event_id = ok.event_id AND bad.attempt < ok.attempt AND bad.error <> '')
+		ORDER BY ok.at LIMIT 1`, mchid).Scan(&eventID, &us)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, false, nil
+	}
+	if err != nil {
+		return "", time.Time{}, false, fenfu.Internal(err)
+	}
+	return eventID, db.Time(us), true, nil
 }

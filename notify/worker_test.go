@@ -180,7 +180,7 @@ func TestRetrySchedule(t *testing.T) {
 			if got := e.ep.events[ev]; got["trade_state"] != "SUCCESS" || got["out_trade_no"] != "notify-0001" {
 				t.Fatalf("decrypted resource = %v", got)
 			}
-			st, err := notify.Lookup(ctx, e.core, e.m.MchID, ev)
+			st, err := (&notify.Events{DB: e.core, Clock: e.clock}).Lookup(ctx, e.m.MchID, ev)
 			if err != nil || st.State != notify.Delivered || len(st.Attempts) != 4 || st.Attempts[0].HTTPStatus != 500 ||
 				st.Attempts[3].HTTPStatus != 204 {
 				t.Fatalf("delivery log = %+v, %v", st, err)
@@ -213,19 +213,19 @@ func TestGiveUpAfterSchedule(t *testing.T) {
 	if last < total || last > total+10*time.Second {
 		t.Fatalf("last attempt at %v, want about %v (24h4m)", last, total)
 	}
-	st, _ := notify.Lookup(ctx, e.core, e.m.MchID, ev)
+	st, _ := (&notify.Events{DB: e.core, Clock: e.clock}).Lookup(ctx, e.m.MchID, ev)
 	if st.State != notify.Failed {
 		t.Fatalf("state %s, want FAILED", st.State)
 	}
 	// A resend is one more attempt.
 	e.ep.failN = 0
-	if err := notify.Resend(ctx, e.core, e.clock, e.m.MchID, ev); err != nil {
+	if err := (&notify.Events{DB: e.core, Clock: e.clock}).Resend(ctx, e.m.MchID, ev); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := w.RunOnce(ctx); n != 1 {
 		t.Fatalf("resend made %d attempts", n)
 	}
-	if st, _ = notify.Lookup(ctx, e.core, e.m.MchID, ev); st.State != notify.Delivered {
+	if st, _ = (&notify.Events{DB: e.core, Clock: e.clock}).Lookup(ctx, e.m.MchID, ev); st.State != notify.Delivered {
 		t.Fatalf("after resend state %s", st.State)
 	}
 }

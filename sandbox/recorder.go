@@ -13,6 +13,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/notify"
 )
 
 // Call is one signed API call.
@@ -35,6 +36,7 @@ type Call struct {
 // and counted rather than slowing the API down.
 type Service struct {
 	db      *db.DB // the core store
+	events  *notify.Events
 	ids     fenfu.IDs
 	log     *slog.Logger
 	queue   chan Call
@@ -44,8 +46,8 @@ type Service struct {
 
 // New returns the sandbox service over the core store. Run must be started
 // for recorded calls to be written.
-func New(core *db.DB, ids fenfu.IDs, log *slog.Logger) *Service {
-	return &Service{db: core, ids: ids, log: log, queue: make(chan Call, 8192), done: make(chan struct{})}
+func New(core *db.DB, events *notify.Events, ids fenfu.IDs, log *slog.Logger) *Service {
+	return &Service{db: core, events: events, ids: ids, log: log, queue: make(chan Call, 8192), done: make(chan struct{})}
 }
 
 // Record queues a call.

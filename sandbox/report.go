@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"html/template"
 	"io"
 	"strconv"
@@ -116,16 +114,12 @@ func (svc *Service) Report(ctx context.Context, mchid string, now time.Time) (Re
 	// first and acknowledged later.
 	retry := Scenario{Name: "notification_retries", Description: "acknowledges a notification after refusing or missing it first (retried on schedule)",
 		Hint: "answer a payment notification with an error once; fenfu retries 15 s later; answer 200 or 204"}
-	var ev string
-	var at int64
-	err = d.QueryRowContext(ctx, `SELECT ok.event_id, ok.at FROM notify_log ok WHERE ok.mchid = $1 AND ok.error = ''
-		AND EXISTS (SELECT 1 FROM notify_log bad WHERE bad.event_id = ok.event_id AND bad.attempt < ok.attempt AND bad.error <> '')
-		ORDER BY ok.at LIMIT 1`, mchid).Scan(&ev, &at)
-	switch {
-	case err == nil:
-		retry.Passed, retry.At, retry.Evidence, retry.Hint = true, db.Time(at), ev+" acknowledged after a failed attempt", ""
-	case !errors.Is(err, sql.ErrNoRows):
-		return r, fenfu.Internal(err)
+	ev, at, ok, err := svc.events.FirstRetriedDelivery(ctx, mchid)
+	if err != nil {
+		return r, err
+	}
+	if ok {
+		retry.Passed, retry.At, retry.Evidence, retry.Hint = true, at, ev+" acknowledged after a failed attempt", ""
 	}
 	r.Scenarios = append(r.Scenarios, retry)
 	r.Total = len(r.Scenarios)

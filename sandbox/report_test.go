@@ -8,6 +8,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/notify"
 )
 
 func TestReportFromCalls(t *testing.T) {
@@ -33,7 +34,7 @@ func TestReportFromCalls(t *testing.T) {
 		'POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close', 204, '', '')`, db.Micros(now))
 	exec(`INSERT INTO notify_log (event_id, attempt, mchid, event_type, notify_url, at, http_status, latency_us, error)
 		VALUES ('EV-1', 1, 'm1', 'TRANSACTION.SUCCESS', 'u', 1, 500, 1, 'refused'), ('EV-1', 2, 'm1', 'TRANSACTION.SUCCESS', 'u', 2, 204, 1, '')`)
-	r, err := New(d, &fenfu.RandomIDs{}, nil).Report(ctx, "m1", now)
+	r, err := New(d, &notify.Events{DB: d}, &fenfu.RandomIDs{}, nil).Report(ctx, "m1", now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/sandbox"
@@ -58,6 +59,8 @@ type Services struct {
 	Onboard   *onboard.Service
 	Bills     *bill.Service
 	Settle    *settle.Service
+	// Notifications reports and resends merchants' notification events.
+	Notifications *notify.Events
 	// Sandbox, if set, records sandbox merchants' calls and builds their
 	// sandbox test reports.
 	Sandbox Sandbox

@@ -82,7 +82,7 @@ func (a *API) RenderNotification(ctx context.Context, d notify.Due) (notify.Even
 // notificationStatus answers GET /v3/fenfu/notifications/{event_id}: the
 // event's delivery state and every attempt (a fenfu extension).
 func (a *API) notificationStatus(ctx context.Context, r *request) (int, any, error) {
-	s, err := notify.Lookup(ctx, a.Pay.Core, r.MchID, r.PathValue("event_id"))
+	s, err := a.Notifications.Lookup(ctx, r.MchID, r.PathValue("event_id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -91,7 +91,7 @@ func (a *API) notificationStatus(ctx context.Context, r *request) (int, any, err
 
 // resendNotification answers POST /v3/fenfu/notifications/{event_id}/resend.
 func (a *API) resendNotification(ctx context.Context, r *request) (int, any, error) {
-	if err := notify.Resend(ctx, a.Pay.Core, a.Clock, r.MchID, r.PathValue("event_id")); err != nil {
+	if err := a.Notifications.Resend(ctx, r.MchID, r.PathValue("event_id")); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil

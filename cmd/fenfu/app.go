@@ -16,6 +16,7 @@ import (
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
+	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
@@ -48,6 +49,7 @@ type app struct {
 	settle    *settle.Service
 	bills     *bill.Service
 	sandbox   *sandbox.Service
+	events    *notify.Events
 	// publicURL is the base of code_url: cfg.PublicURL, or serve's
 	// listen address.
 	publicURL string
@@ -106,7 +108,8 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer}
 	a.bills = &bill.Service{Core: a.core, Clock: a.clock, BankType: wxpay.BankType,
 		OpenID: func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }}
-	a.sandbox = sandbox.New(a.core, a.ids, log)
+	a.events = &notify.Events{DB: a.core, Clock: a.clock}
+	a.sandbox = sandbox.New(a.core, a.events, a.ids, log)
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, keys.Secret, a.codeURL)
 	return a, nil
 }

@@ -102,7 +102,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		limits = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate}
 	}
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
-		Settle: a.settle, Sandbox: a.sandbox}, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
+		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox}, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, PublicURL: func() string { return a.publicURL }}
 	// Background work (the loops below, and settlement runs staff start)
 	// runs under one group that shutdown cancels and waits for.
