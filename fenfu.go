@@ -195,12 +195,29 @@ func FieldError(field, format string, args ...any) *Error {
 	return e
 }
 
-// Internal wraps an unexpected failure as SYSTEM_ERROR; the cause is kept
-// for the log and hidden from the caller.
-func Internal(err error) *Error {
+// Internal wraps an unexpected failure of op, the operation that met it
+// (package.Function, as "pay.Refund"), as SYSTEM_ERROR: the caller is told
+// to retry, and the cause, named by its operation, is kept for the log.
+func Internal(op string, err error) *Error {
 	e := Errorf(SystemError, "%s", SystemError.Message())
+	if op != "" {
+		err = fmt.Errorf("%s: %w", op, err)
+	}
 	e.Err = err
 	return e
+}
+
+// Op returns a failure of op for the caller: nil for nil, a domain error
+// as it is, and any other error as Internal(op, err).
+func Op(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return Internal(op, err)
 }
 
 // ErrorCode returns the code of err: the code of the *Error it wraps, or
@@ -216,11 +233,12 @@ func ErrorCode(err error) Code {
 	return SystemError
 }
 
-// AsError returns err as an *Error, wrapping foreign errors with Internal.
+// AsError returns err as an *Error, wrapping foreign errors with Internal;
+// the adapters use it to turn any error into an answer.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
-	return Internal(err)
+	return Internal("", err)
 }

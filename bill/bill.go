@@ -178,7 +178,7 @@ func (s *Service) Text(ctx context.Context, r Request) (string, error) {
 		return nonEmpty(text, r)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return "", fenfu.Internal(err)
+		return "", fenfu.Internal("bill.Text", err)
 	}
 	text, err = s.render(ctx, r, from, to)
 	if err != nil {
@@ -189,7 +189,7 @@ func (s *Service) Text(ctx context.Context, r Request) (string, error) {
 	}
 	if err := s.Core.QueryRowContext(ctx, `SELECT content FROM bills WHERE mchid = $1 AND bill_date = $2 AND kind = $3 AND variant = $4`,
 		r.MchID, r.Date, r.Kind, r.variant()).Scan(&text); err != nil {
-		return "", fenfu.Internal(err)
+		return "", fenfu.Internal("bill.Text", err)
 	}
 	return nonEmpty(text, r)
 }
@@ -202,7 +202,7 @@ func (s *Service) store(ctx context.Context, r Request, text string) (bool, erro
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
 		r.MchID, r.Date, r.Kind, r.variant(), text, db.Micros(s.Clock.Now()))
 	if err != nil {
-		return false, fenfu.Internal(err)
+		return false, fenfu.Internal("bill.store", err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
@@ -238,7 +238,7 @@ func (s *Service) render(ctx context.Context, r Request, from, to time.Time) (st
 		err = s.fundFlow(ctx, &w, r, from, to)
 	}
 	if err != nil {
-		return "", fenfu.Internal(err)
+		return "", fenfu.Internal("bill.render", err)
 	}
 	if w.rows == 0 {
 		return empty, nil

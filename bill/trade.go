@@ -125,14 +125,14 @@ func (s *Service) TradeDay(ctx context.Context, mchid, date string) (int, error)
 	var have int
 	if err := s.Core.QueryRowContext(ctx, `SELECT COUNT(*) FROM bills WHERE mchid = $1 AND bill_date = $2 AND kind = $3
 		AND variant IN ($4, $5, $6)`, mchid, date, Trade, All+"/all", All+"/"+string(pay.ChannelCredit), All+"/"+string(pay.ChannelBalance)).Scan(&have); err != nil {
-		return 0, fenfu.Internal(err)
+		return 0, fenfu.Internal("bill.TradeDay", err)
 	}
 	if have == 3 {
 		return 0, nil
 	}
 	pays, refunds, err := s.tradeRows(ctx, r, from, to)
 	if err != nil {
-		return 0, fenfu.Internal(err)
+		return 0, fenfu.Internal("bill.TradeDay", err)
 	}
 	n := 0
 	for _, ch := range []string{"", string(pay.ChannelCredit), string(pay.ChannelBalance)} {

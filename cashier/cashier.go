@@ -222,7 +222,7 @@ func (c *Cashier) servePNG(w http.ResponseWriter, r *http.Request, token string)
 	}
 	png, err := qr.PNG(c.CodeURL(token), scale)
 	if err != nil {
-		c.fail(w, r, fenfu.Internal(err))
+		c.fail(w, r, fenfu.Internal("cashier.servePNG", err))
 		return
 	}
 	w.Header().Set("Content-Type", "image/png")

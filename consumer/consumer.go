@@ -161,12 +161,12 @@ func (s *Service) Get(ctx context.Context, id string) (Consumer, error) {
 		return c, fenfu.Errorf(fenfu.ResourceNotExists, "no consumer %s", id)
 	}
 	if err != nil {
-		return c, fenfu.Internal(err)
+		return c, fenfu.Internal("consumer.Get", err)
 	}
 	c.Balance = -c.Balance // credit-normal
 	c.Credit, err = credit.Get(ctx, s.Credit, id)
 	if err != nil && !errors.Is(err, credit.ErrNoLine) {
-		return c, fenfu.Internal(err)
+		return c, fenfu.Internal("consumer.Get", err)
 	}
 	return c, nil
 }
@@ -190,7 +190,7 @@ func (s *Service) Login(ctx context.Context, phone, pin string) (string, error) 
 	var id, hash string
 	err := s.Core.QueryRowContext(ctx, `SELECT id, pin_hash FROM consumers WHERE phone = $1`, phone).Scan(&id, &hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", fenfu.Internal(err)
+		return "", fenfu.Internal("consumer.Login", err)
 	}
 	if err != nil || !checkPIN(hash, pin) {
 		s.mu.Lock()

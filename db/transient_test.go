@@ -56,7 +56,7 @@ func TestTransient(t *testing.T) {
 	}{
 		{"SQLite busy", busy, true},
 		{"SQLite busy, wrapped", fmt.Errorf("db: batch rolled back: %w", busy), true},
-		{"SQLite busy inside a domain error", fenfu.Internal(busy), true},
+		{"SQLite busy inside a domain error", fenfu.Internal("db.test", busy), true},
 		{"PostgreSQL serialization failure", &pgconn.PgError{Code: "40001"}, true},
 		{"PostgreSQL deadlock", fmt.Errorf("commit: %w", &pgconn.PgError{Code: "40P01"}), true},
 		{"PostgreSQL unique violation", &pgconn.PgError{Code: "23505"}, false},

@@ -35,7 +35,7 @@ func (s *Service) AddKey(ctx context.Context, mchid string, publicKeyPEM []byte)
 	sch, _ := scheme.Of(pub)
 	der, err := scheme.MarshalPublicKey(pub)
 	if err != nil {
-		return "", fenfu.Internal(err)
+		return "", fenfu.Internal("merchant.AddKey", err)
 	}
 	serial := SerialOf(der)
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
@@ -52,7 +52,7 @@ func (s *Service) AddKey(ctx context.Context, mchid string, publicKeyPEM []byte)
 		return addKey(ctx, tx, mchid, serial, sch.Algorithm(), der)
 	})
 	if err != nil {
-		return "", domain(err)
+		return "", fenfu.Op("merchant.AddKey", err)
 	}
 	s.forget(mchid)
 	return serial, nil
@@ -82,7 +82,7 @@ func (s *Service) RetireKey(ctx context.Context, mchid, serial string) error {
 		return nil
 	})
 	if err != nil {
-		return domain(err)
+		return fenfu.Op("merchant.RetireKey", err)
 	}
 	s.forget(mchid)
 	return nil
@@ -93,7 +93,7 @@ func (s *Service) Keys(ctx context.Context, mchid string) ([]Key, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT serial_no, algorithm, state, created_at FROM merchant_keys WHERE mchid = $1
 		ORDER BY created_at DESC, serial_no`, mchid)
 	if err != nil {
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("merchant.Keys", err)
 	}
 	defer rows.Close()
 	var out []Key
@@ -101,7 +101,7 @@ func (s *Service) Keys(ctx context.Context, mchid string) ([]Key, error) {
 		var k Key
 		var at int64
 		if err := rows.Scan(&k.SerialNo, &k.Algorithm, &k.State, &at); err != nil {
-			return nil, fenfu.Internal(err)
+			return nil, fenfu.Internal("merchant.Keys", err)
 		}
 		k.CreatedAt = db.Time(at)
 		out = append(out, k)
@@ -125,7 +125,7 @@ func (s *Service) RotateAPIv3Key(ctx context.Context, mchid string) (string, err
 func (s *Service) setSecret(ctx context.Context, mchid, column, key string) error {
 	sealed, err := s.seal(key, column, mchid)
 	if err != nil {
-		return fenfu.Internal(err)
+		return fenfu.Internal("merchant.setSecret", err)
 	}
 	return s.update(ctx, mchid, column+` = $1`, sealed)
 }
@@ -136,7 +136,7 @@ func (s *Service) setSecret(ctx context.Context, mchid, column, key string) erro
 func (s *Service) update(ctx context.Context, mchid, set string, args ...any) error {
 	res, err := s.DB.Exec(ctx, fmt.Sprintf(`UPDATE merchants SET %s WHERE mchid = $%d`, set, len(args)+1), append(args, mchid)...)
 	if err != nil {
-		return fenfu.Internal(err)
+		return fenfu.Internal("merchant.update", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
@@ -155,12 +155,4 @@ func (s *Service) forget(mchid string) {
 			delete(s.cache, k)
 		}
 	}
-}
-
-func domain(err error) error {
-	var e *fenfu.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return fenfu.Internal(err)
 }

@@ -117,7 +117,7 @@ func (s *Service) Create(ctx context.Context, name, env string, sch scheme.Name)
 	}
 	priv, err := scheme.Generate(sch)
 	if err != nil {
-		return Sandbox{}, fenfu.Internal(err)
+		return Sandbox{}, fenfu.Internal("merchant.Create", err)
 	}
 	if name == "" {
 		name = "Merchant"
@@ -133,7 +133,7 @@ func (s *Service) Create(ctx context.Context, name, env string, sch scheme.Name)
 	}
 	pubDER, err := scheme.MarshalPublicKey(scheme.Public(priv))
 	if err != nil {
-		return Sandbox{}, fenfu.Internal(err)
+		return Sandbox{}, fenfu.Internal("merchant.Create", err)
 	}
 	serial := SerialOf(pubDER)
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
@@ -148,7 +148,7 @@ func (s *Service) Create(ctx context.Context, name, env string, sch scheme.Name)
 		return addKey(ctx, tx, m.MchID, serial, sch.Algorithm(), pubDER)
 	})
 	if err != nil {
-		return Sandbox{}, fenfu.Internal(err)
+		return Sandbox{}, fenfu.Internal("merchant.Create", err)
 	}
 	return Sandbox{Merchant: m, Scheme: sch, SerialNo: serial, PrivateKey: priv}, nil
 }
@@ -217,7 +217,7 @@ func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
 		return m, fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
 	}
 	if err != nil {
-		return m, fenfu.Internal(err)
+		return m, fenfu.Internal("merchant.load", err)
 	}
 	m.CreatedAt = db.Time(created)
 	if m.APIv3Key, err = s.open(m.APIv3Key, "apiv3_key", mchid); err != nil {
@@ -230,7 +230,7 @@ func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
 	err = s.DB.QueryRowContext(ctx, `SELECT algorithm FROM merchant_keys WHERE mchid = $1 AND state = $2
 		ORDER BY created_at DESC LIMIT 1`, mchid, KeyActive).Scan(&alg)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return m, fenfu.Internal(err)
+		return m, fenfu.Internal("merchant.load", err)
 	}
 	m.Scheme = scheme.RSA
 	if alg == "SM2" {
@@ -309,7 +309,7 @@ func (s *Service) open(v, column, mchid string) (string, error) {
 	}
 	pt, err := s.Sealer.Open(v, "merchants."+column+":"+mchid)
 	if err != nil {
-		return "", fenfu.Internal(fmt.Errorf("merchant %s: %s: %w (is this node's master.key the one the store was written with?)", mchid, column, err))
+		return "", fenfu.Internal("merchant.open", fmt.Errorf("merchant %s: %s: %w (is this node's master.key the one the store was written with?)", mchid, column, err))
 	}
 	return pt, nil
 }
@@ -336,11 +336,11 @@ func (s *Service) PublicKey(ctx context.Context, mchid, serial string) (crypto.P
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("merchant.PublicKey", err)
 	default:
 		key, err = scheme.ParsePublicKeyPEM([]byte(p))
 		if err != nil {
-			return nil, fenfu.Internal(fmt.Errorf("merchant: stored key %s: %w", k, err))
+			return nil, fenfu.Internal("merchant.PublicKey", fmt.Errorf("merchant: stored key %s: %w", k, err))
 		}
 	}
 	s.mu.Lock()

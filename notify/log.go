@@ -49,7 +49,7 @@ func find(ctx context.Context, d *db.DB, mchid, eventID string) (Subject, State,
 		return s, "", 0, fenfu.Errorf(fenfu.ResourceNotExists, "no notification %s for this merchant", eventID)
 	}
 	if err != nil {
-		return s, "", 0, fenfu.Internal(err)
+		return s, "", 0, fenfu.Internal("notify.find", err)
 	}
 	return s, state, due, nil
 }
@@ -79,14 +79,14 @@ func (e *Events) Lookup(ctx context.Context, mchid, eventID string) (Status, err
 	rows, err := d.QueryContext(ctx, `SELECT attempt, at, http_status, latency_us, error FROM notify_log
 		WHERE event_id = $1 ORDER BY attempt`, eventID)
 	if err != nil {
-		return s, fenfu.Internal(err)
+		return s, fenfu.Internal("notify.Lookup", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var a Attempt
 		var at, lat int64
 		if err := rows.Scan(&a.Attempt, &at, &a.HTTPStatus, &lat, &a.Error); err != nil {
-			return s, fenfu.Internal(err)
+			return s, fenfu.Internal("notify.Lookup", err)
 		}
 		a.At, a.LatencyMS = db.Time(at), float64(lat)/1000
 		s.Attempts = append(s.Attempts, a)
@@ -106,7 +106,7 @@ func (e *Events) Resend(ctx context.Context, mchid, eventID string) error {
 	_, err = d.Exec(ctx, `UPDATE notify_outbox SET due_at = $1, state = $2 WHERE ref = $3`,
 		db.Micros(clock.Now()), string(Pending), sub.ID)
 	if err != nil {
-		return fenfu.Internal(err)
+		return fenfu.Internal("notify.Resend", err)
 	}
 	return nil
 }
@@ -123,7 +123,7 @@ func (e *Events) FirstRetriedDelivery(ctx context.Context, mchid string) (eventI
 		return "", time.Time{}, false, nil
 	}
 	if err != nil {
-		return "", time.Time{}, false, fenfu.Internal(err)
+		return "", time.Time{}, false, fenfu.Internal("notify.FirstRetriedDelivery", err)
 	}
 	return eventID, db.Time(us), true, nil
 }

@@ -39,7 +39,7 @@ func (s *Service) Report(ctx context.Context, from, to time.Time) ([]IndustrySta
 		               AND at >= $1 AND at < $2)
 		ORDER BY a.id, e.seq`, db.Micros(from), db.Micros(to))
 	if err != nil {
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("onboard.Report", err)
 	}
 	defer rows.Close()
 	type life struct {
@@ -54,7 +54,7 @@ func (s *Service) Report(ctx context.Context, from, to time.Time) ([]IndustrySta
 		var id, industry, to string
 		var at int64
 		if err := rows.Scan(&id, &industry, &to, &at); err != nil {
-			return nil, fenfu.Internal(err)
+			return nil, fenfu.Internal("onboard.Report", err)
 		}
 		l := lives[id]
 		if l == nil {
@@ -75,7 +75,7 @@ func (s *Service) Report(ctx context.Context, from, to time.Time) ([]IndustrySta
 		l.outcomes = append(l.outcomes, to)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("onboard.Report", err)
 	}
 	byIndustry := map[string]*IndustryStats{}
 	days := map[string]float64{}

@@ -141,11 +141,11 @@ func (s *Service) SettlementAccount(ctx context.Context, mchid string) (BankAcco
 		return BankAccount{}, fenfu.Errorf(fenfu.ResourceNotExists, "merchant %s has no active application", mchid)
 	}
 	if err != nil {
-		return BankAccount{}, fenfu.Internal(err)
+		return BankAccount{}, fenfu.Internal("onboard.SettlementAccount", err)
 	}
 	a, err := s.decode(id, data, true)
 	if err != nil {
-		return BankAccount{}, fenfu.Internal(err)
+		return BankAccount{}, fenfu.Internal("onboard.SettlementAccount", err)
 	}
 	if a.SettlementAccount == nil {
 		return BankAccount{}, fenfu.Errorf(fenfu.ResourceNotExists, "merchant %s gave no settlement account", mchid)
@@ -178,7 +178,7 @@ func (s *Service) Create(ctx context.Context, mchid string, a Application) (Reco
 	id := "app_" + s.IDs.New(fenfu.RequestID, s.Clock.Now())
 	data, err := s.encode(id, a)
 	if err != nil {
-		return Record{}, fenfu.AsError(err)
+		return Record{}, fenfu.Op("onboard.Create", err)
 	}
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
 		if err := merchant.Exists(ctx, tx, mchid); err != nil {
@@ -189,7 +189,7 @@ func (s *Service) Create(ctx context.Context, mchid string, a Application) (Reco
 		return err
 	})
 	if err != nil {
-		return Record{}, fenfu.AsError(err)
+		return Record{}, fenfu.Op("onboard.Create", err)
 	}
 	return s.Get(ctx, id)
 }
@@ -218,7 +218,7 @@ func (s *Service) Submit(ctx context.Context, id, actor string) (Record, error) 
 	full.SubmittedAt = now
 	data, err := s.encode(id, full)
 	if err != nil {
-		return r, fenfu.AsError(err)
+		return r, fenfu.Op("onboard.Submit", err)
 	}
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
 		if err := transition(ctx, tx, id, r.State, Submitted, actor, "submitted"); err != nil {
@@ -244,7 +244,7 @@ func (s *Service) Submit(ctx context.Context, id, actor string) (Record, error) 
 		return transition(ctx, tx, id, Checking, Rejected, "system", failedReasons(checks))
 	})
 	if err != nil {
-		return r, fenfu.AsError(err)
+		return r, fenfu.Op("onboard.Submit", err)
 	}
 	return s.Get(ctx, id)
 }
@@ -270,7 +270,7 @@ func (s *Service) Review(ctx context.Context, id, decision, staff, reason string
 		return transition(ctx, tx, id, InReview, to, staff, reason)
 	})
 	if err != nil {
-		return Record{}, fenfu.AsError(err)
+		return Record{}, fenfu.Op("onboard.Review", err)
 	}
 	return s.Get(ctx, id)
 }
@@ -279,11 +279,11 @@ func (s *Service) Review(ctx context.Context, id, decision, staff, reason string
 func (s *Service) fullApplication(ctx context.Context, id string) (Application, error) {
 	var data string
 	if err := s.DB.QueryRowContext(ctx, `SELECT data FROM applications WHERE id = $1`, id).Scan(&data); err != nil {
-		return Application{}, fenfu.Internal(err)
+		return Application{}, fenfu.Internal("onboard.fullApplication", err)
 	}
 	a, err := s.decode(id, data, true)
 	if err != nil {
-		return a, fenfu.Internal(err)
+		return a, fenfu.Internal("onboard.fullApplication", err)
 	}
 	return a, nil
 }
@@ -323,14 +323,14 @@ func (s *Service) facts(ctx context.Context, mchid string, a Application) (Facts
 		}
 		err = s.DB.QueryRowContext(ctx, `SELECT ordinary_count FROM merchant_history WHERE mchid = $1 AND month = $2`, mchid, m).Scan(&imported)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return f, fenfu.Internal(err)
+			return f, fenfu.Internal("onboard.facts", err)
 		}
 		f.OrdinaryByMonth[m] = own + imported
 	}
 	if s.Bureau != nil && a.LicenceNumber != "" {
 		listed, why, err := s.Bureau.Listed(ctx, a.LicenceNumber)
 		if err != nil {
-			return f, fenfu.Internal(fmt.Errorf("credit bureau: %w", err))
+			return f, fenfu.Internal("onboard.facts", fmt.Errorf("credit bureau: %w", err))
 		}
 		f.Blacklisted, f.BlacklistReason = listed, why
 	}
@@ -344,7 +344,7 @@ func (s *Service) Queue(ctx context.Context, state string, limit int) ([]Record,
 	}
 	ids, err := s.DB.Strings(ctx, `SELECT id FROM applications WHERE state = $1 ORDER BY submitted_at, id LIMIT $2`, state, limit)
 	if err != nil {
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("onboard.Queue", err)
 	}
 	out := []Record{}
 	for _, id := range ids {
@@ -367,21 +367,21 @@ func (s *Service) Get(ctx context.Context, id string) (Record, error) {
 		return r, fenfu.Errorf(fenfu.ResourceNotExists, "application %s does not exist", id)
 	}
 	if err != nil {
-		return r, fenfu.Internal(err)
+		return r, fenfu.Internal("onboard.Get", err)
 	}
 	if r.Application, err = s.decode(id, data, false); err != nil {
-		return r, fenfu.Internal(err)
+		return r, fenfu.Internal("onboard.Get", err)
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT name, passed, reason FROM application_checks WHERE application_id = $1 ORDER BY name`, id)
 	if err != nil {
-		return r, fenfu.Internal(err)
+		return r, fenfu.Internal("onboard.Get", err)
 	}
 	for rows.Next() {
 		var c Check
 		var passed int
 		if err := rows.Scan(&c.Name, &passed, &c.Reason); err != nil {
 			rows.Close()
-			return r, fenfu.Internal(err)
+			return r, fenfu.Internal("onboard.Get", err)
 		}
 		c.Passed = passed == 1
 		r.Checks = append(r.Checks, c)
@@ -390,14 +390,14 @@ func (s *Service) Get(ctx context.Context, id string) (Record, error) {
 	rows, err = s.DB.QueryContext(ctx, `SELECT from_state, to_state, actor, reason, at FROM application_events
 		WHERE application_id = $1 ORDER BY seq`, id)
 	if err != nil {
-		return r, fenfu.Internal(err)
+		return r, fenfu.Internal("onboard.Get", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var e Event
 		var at int64
 		if err := rows.Scan(&e.From, &e.To, &e.Actor, &e.Reason, &at); err != nil {
-			return r, fenfu.Internal(err)
+			return r, fenfu.Internal("onboard.Get", err)
 		}
 		e.At = db.Time(at)
 		r.Events = append(r.Events, e)

@@ -49,7 +49,7 @@ func (s *Service) PayDeposit(ctx context.Context, id, ref, actor string) (Record
 			ledger.Debit(depositSource, rule.DepositFen), ledger.Credit(DepositAccount(r.MchID), rule.DepositFen)}})
 	})
 	if err != nil {
-		return r, fenfu.AsError(err)
+		return r, fenfu.Op("onboard.PayDeposit", err)
 	}
 	return s.Get(ctx, id)
 }
@@ -68,7 +68,7 @@ func (s *Service) Activate(ctx context.Context, id, actor string) (Record, error
 		return merchant.SetCreditPay(ctx, tx, r.MchID, true, false)
 	})
 	if err != nil {
-		return r, fenfu.AsError(err)
+		return r, fenfu.Op("onboard.Activate", err)
 	}
 	s.forget(r.MchID)
 	return s.Get(ctx, id)
@@ -86,7 +86,7 @@ func (s *Service) Close(ctx context.Context, id, actor, reason string) (Record, 
 	}
 	held, err := ledger.Balance(ctx, s.DB, DepositAccount(r.MchID))
 	if err != nil {
-		return r, fenfu.Internal(err)
+		return r, fenfu.Internal("onboard.Close", err)
 	}
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
 		if err := transition(ctx, tx, id, r.State, Closed, actor, reason); err != nil {
@@ -102,7 +102,7 @@ func (s *Service) Close(ctx context.Context, id, actor, reason string) (Record, 
 			ledger.Debit(DepositAccount(r.MchID), held), ledger.Credit(depositSource, held)}})
 	})
 	if err != nil {
-		return r, fenfu.AsError(err)
+		return r, fenfu.Op("onboard.Close", err)
 	}
 	s.forget(r.MchID)
 	return s.Get(ctx, id)
@@ -121,7 +121,7 @@ func (s *Service) Rescreen(ctx context.Context) (Rescreened, error) {
 	var out Rescreened
 	ids, err := s.DB.Strings(ctx, `SELECT id FROM applications WHERE state = $1 ORDER BY id`, Active)
 	if err != nil {
-		return out, fenfu.Internal(err)
+		return out, fenfu.Internal("onboard.Rescreen", err)
 	}
 	for _, id := range ids {
 		r, err := s.Get(ctx, id)
@@ -131,7 +131,7 @@ func (s *Service) Rescreen(ctx context.Context) (Rescreened, error) {
 		out.Screened++
 		listed, why, err := s.Bureau.Listed(ctx, r.Application.LicenceNumber)
 		if err != nil {
-			return out, fenfu.Internal(err)
+			return out, fenfu.Internal("onboard.Rescreen", err)
 		}
 		if !listed {
 			continue
@@ -147,7 +147,7 @@ func (s *Service) Rescreen(ctx context.Context) (Rescreened, error) {
 			continue // changed meanwhile
 		}
 		if err != nil {
-			return out, fenfu.AsError(err)
+			return out, fenfu.Op("onboard.Rescreen", err)
 		}
 		s.forget(r.MchID)
 		out.Suspended++

@@ -325,7 +325,7 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		id, r.MchID, r.OutTradeNo, r.AppID, r.Description, r.Attach, r.NotifyURL, strings.Join(r.LimitPay, ","),
 		r.Total, r.Currency, hash, NotPay, db.Micros(createdAt), db.Micros(expires), r.API)
 	if err != nil {
-		return Order{}, fenfu.Internal(err)
+		return Order{}, fenfu.Internal("pay.CreateNative", err)
 	}
 	n, _ := res.RowsAffected()
 	created := n == 1
@@ -346,7 +346,7 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 	{
 		var stored string
 		if err := s.Core.QueryRowContext(ctx, `SELECT params_hash FROM orders WHERE id = $1`, o.ID).Scan(&stored); err != nil {
-			return Order{}, fenfu.Internal(err)
+			return Order{}, fenfu.Internal("pay.CreateNative", err)
 		}
 		if stored != hash {
 			return Order{}, fenfu.Errorf(fenfu.OutTradeNoUsed, "out_trade_no %s was already used with different parameters", r.OutTradeNo)
@@ -389,7 +389,7 @@ func getBy(ctx context.Context, q queryer, where string, args ...any) (Order, er
 		return o, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
 	}
 	if err != nil {
-		return o, fenfu.Internal(err)
+		return o, fenfu.Internal("pay.getBy", err)
 	}
 	if limit != "" {
 		o.LimitPay = strings.Split(limit, ",")
@@ -425,11 +425,11 @@ func (s *Service) Close(ctx context.Context, mchid, outTradeNo string) error {
 	q, args, err := orders.SQL(db.Move[State]{From: []State{NotPay}, To: Closed, Set: ", closed_at = $1, updated_at = $1",
 		Where: "mchid = $2 AND out_trade_no = $3", Args: []any{db.Micros(s.Clock.Now()), mchid, outTradeNo}})
 	if err != nil {
-		return fenfu.Internal(err)
+		return fenfu.Internal("pay.Close", err)
 	}
 	res, err := s.Core.Exec(ctx, q, args...)
 	if err != nil {
-		return fenfu.Internal(err)
+		return fenfu.Internal("pay.Close", err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
 		return nil

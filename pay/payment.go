@@ -151,7 +151,7 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string) (O
 		return err
 	})
 	if err != nil {
-		return Order{}, fenfu.AsError(err)
+		return Order{}, fenfu.Op("pay.payBalance", err)
 	}
 	return s.Get(ctx, o.ID)
 }
@@ -164,14 +164,14 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, dis
 	attempt := s.IDs.New(fenfu.AttemptID, now)
 	q0, args, err := claim(Paying, o.ID, ChannelCredit, consumerID, attempt, 0, db.Micros(now), fee.Quote{})
 	if err != nil {
-		return Order{}, fenfu.Internal(err)
+		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
 	res, err := s.Core.Exec(ctx, q0, args...)
 	if err != nil {
-		return Order{}, fenfu.Internal(err)
+		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
 	if err := s.claimed(ctx, res, o.ID); err != nil {
-		return Order{}, fenfu.AsError(err)
+		return Order{}, fenfu.Op("pay.payCredit", err)
 	}
 	p := credit.Payment{AttemptID: attempt, OrderID: o.ID, MchID: o.MchID, ConsumerID: consumerID, Amount: o.Total,
 		Discount: discount, Schedule: s.Fees.credit()}
@@ -186,7 +186,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, dis
 		if errors.As(err, &de) || errors.Is(err, credit.ErrVoided) {
 			// The credit transaction surely rolled back: release the order.
 			if rerr := s.release(ctx, o.ID, attempt); rerr != nil {
-				return Order{}, fenfu.Internal(rerr)
+				return Order{}, fenfu.Internal("pay.payCredit", rerr)
 			}
 			if de != nil {
 				return Order{}, de
@@ -194,7 +194,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, dis
 		}
 		// Outcome unknown (the commit may have landed): leave the order
 		// PAYING for Recover, which settles it either way.
-		return Order{}, fenfu.Internal(err)
+		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
 	if h := s.afterCreditCommit; h != nil {
 		if err := h(o.ID); err != nil {
@@ -203,7 +203,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, dis
 	}
 	paidAt, done, err := s.complete(ctx, o.ID, attempt, q)
 	if err != nil {
-		return Order{}, fenfu.Internal(err)
+		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
 	if !done { // recovery completed it first
 		return s.Get(ctx, o.ID)

@@ -216,7 +216,7 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 		return s.Refund(ctx, r) // a concurrent identical request won; answer as a retry
 	}
 	if err != nil {
-		return RefundRecord{}, fenfu.AsError(err)
+		return RefundRecord{}, fenfu.Op("pay.Refund", err)
 	}
 	rec, _, err := s.refundBy(ctx, r.MchID, r.OutRefundNo)
 	if err != nil {
@@ -293,7 +293,7 @@ func (s *Service) refundWhere(ctx context.Context, where string, args ...any) (R
 		return r, "", fenfu.Errorf(fenfu.ResourceNotExists, "refund does not exist")
 	}
 	if err != nil {
-		return r, "", fenfu.Internal(err)
+		return r, "", fenfu.Internal("pay.refundWhere", err)
 	}
 	r.CreatedAt, r.SuccessAt = db.Time(created), db.Time(success)
 	r.Order, err = s.Get(ctx, r.OrderID)
@@ -304,7 +304,7 @@ func (s *Service) refundWhere(ctx context.Context, where string, args ...any) (R
 func (s *Service) RefundsOf(ctx context.Context, orderID string) ([]RefundRecord, error) {
 	ids, err := s.Core.Strings(ctx, `SELECT id FROM refunds WHERE order_id = $1 ORDER BY created_at, id`, orderID)
 	if err != nil {
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("pay.RefundsOf", err)
 	}
 	var out []RefundRecord
 	for _, id := range ids {

@@ -43,7 +43,7 @@ func (s *Service) ABReport(ctx context.Context, mchid string, from, to time.Time
 		FROM cashier_views v JOIN orders o ON o.id = v.order_id
 		WHERE v.mchid = $1 AND v.at >= $2 AND v.at < $3 GROUP BY v.cohort ORDER BY v.cohort`, mchid, db.Micros(from), db.Micros(to))
 	if err != nil {
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("pay.ABReport", err)
 	}
 	defer rows.Close()
 	out := []CohortStats{}
@@ -52,7 +52,7 @@ func (s *Service) ABReport(ctx context.Context, mchid string, from, to time.Time
 		var amount, refunded fenfu.Fen
 		var credit int
 		if err := rows.Scan(&c.Cohort, &c.Views, &c.Paid, &amount, &refunded, &credit); err != nil {
-			return nil, fenfu.Internal(err)
+			return nil, fenfu.Internal("pay.ABReport", err)
 		}
 		if c.Views > 0 {
 			c.Conversion = float64(c.Paid) / float64(c.Views)

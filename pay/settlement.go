@@ -22,7 +22,7 @@ func UnsettledMerchants(ctx context.Context, core *db.DB, channel Channel, end t
 		UNION SELECT mchid FROM refunds WHERE settlement_id = '' AND status = '`+string(RefundSuccess)+`' AND channel = $1 AND created_at < $2
 		ORDER BY 1`, string(channel), db.Micros(end))
 	if err != nil {
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("pay.UnsettledMerchants", err)
 	}
 	return ids, nil
 }
@@ -94,7 +94,7 @@ func Hold(ctx context.Context, core *db.DB, orderID string, until time.Time, rea
 	res, err := core.Exec(ctx, `UPDATE orders SET hold_until = $1, hold_reason = $2
 		WHERE id = $3 AND state IN `+paidStates+` AND settlement_id = ''`, db.Micros(until), reason, orderID)
 	if err != nil {
-		return fenfu.Internal(err)
+		return fenfu.Internal("pay.Hold", err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
 		return nil
@@ -115,7 +115,7 @@ func CountPaid(ctx context.Context, core *db.DB, mchid string, channel Channel, 
 	var n int
 	if err := core.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE mchid = $1 AND channel = $2
 		AND state IN `+paidStates+` AND paid_at >= $3 AND paid_at < $4`, mchid, string(channel), db.Micros(from), db.Micros(to)).Scan(&n); err != nil {
-		return 0, fenfu.Internal(err)
+		return 0, fenfu.Internal("pay.CountPaid", err)
 	}
 	return n, nil
 }

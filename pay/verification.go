@@ -37,7 +37,7 @@ func (s *Service) Verification(ctx context.Context, mchid string, from time.Time
 	rows, err := s.Core.QueryContext(ctx, `SELECT created_at, paid_at, channel, state FROM orders
 		WHERE mchid = $1 AND created_at >= $2 AND created_at < $3`, mchid, db.Micros(start), db.Micros(end))
 	if err != nil {
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("pay.Verification", err)
 	}
 	defer rows.Close()
 	out := make([]DayStats, days)
@@ -50,7 +50,7 @@ func (s *Service) Verification(ctx context.Context, mchid string, from time.Time
 		var channel string
 		var state State
 		if err := rows.Scan(&created, &paid, &channel, &state); err != nil {
-			return nil, fenfu.Internal(err)
+			return nil, fenfu.Internal("pay.Verification", err)
 		}
 		i := int(db.Time(created).In(fenfu.Shanghai).Sub(start).Hours() / 24)
 		if i < 0 || i >= days {

@@ -73,14 +73,14 @@ func (svc *Service) Report(ctx context.Context, mchid string, now time.Time) (Re
 	}
 	rows, err := d.QueryContext(ctx, `SELECT at, route, status, code, note FROM sandbox_calls WHERE mchid = $1 ORDER BY at`, mchid)
 	if err != nil {
-		return r, fenfu.Internal(err)
+		return r, fenfu.Internal("sandbox.Report", err)
 	}
 	var calls []call
 	for rows.Next() {
 		var c call
 		if err := rows.Scan(&c.at, &c.route, &c.status, &c.code, &c.note); err != nil {
 			rows.Close()
-			return r, fenfu.Internal(err)
+			return r, fenfu.Internal("sandbox.Report", err)
 		}
 		calls = append(calls, c)
 	}

@@ -104,7 +104,7 @@ func (s *Service) FileException(ctx context.Context, ids fenfu.IDs, mchid string
 	if s.Sealer != nil && len(x.Attachment) > 0 {
 		var err error
 		if att, err = s.Sealer.Seal(att, attachmentContext(x.ID)); err != nil {
-			return Exception{}, fenfu.Internal(err)
+			return Exception{}, fenfu.Internal("settle.FileException", err)
 		}
 	}
 	_, err := s.Core.Exec(ctx, `INSERT INTO settlement_exceptions (id, mchid, settle_date, out_trade_no, description, attachment_name,
@@ -112,7 +112,7 @@ func (s *Service) FileException(ctx context.Context, ids fenfu.IDs, mchid string
 		x.ID, mchid, x.SettleDate, x.OutTradeNo, x.Description, x.AttachmentName, att,
 		x.AttachmentSHA256, x.Status, db.Micros(x.CreatedAt), db.Micros(x.DueAt))
 	if err != nil {
-		return Exception{}, fenfu.Internal(err)
+		return Exception{}, fenfu.Internal("settle.FileException", err)
 	}
 	return s.Exception(ctx, mchid, x.ID)
 }
@@ -157,7 +157,7 @@ func (s *Service) Exception(ctx context.Context, mchid, id string) (Exception, e
 		return Exception{}, fenfu.Errorf(fenfu.ResourceNotExists, "settlement exception %s does not exist", id)
 	}
 	if err != nil {
-		return Exception{}, fenfu.Internal(err)
+		return Exception{}, fenfu.Internal("settle.Exception", err)
 	}
 	f := Filter{MchID: x.MchID, Date: x.SettleDate}
 	if x.OutTradeNo != "" {
@@ -183,14 +183,14 @@ func (s *Service) Exceptions(ctx context.Context, mchid string) ([]Exception, er
 	}
 	rows, err := s.Core.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("settle.Exceptions", err)
 	}
 	defer rows.Close()
 	out := []Exception{}
 	for rows.Next() {
 		x, err := s.scanException(rows)
 		if err != nil {
-			return nil, fenfu.Internal(err)
+			return nil, fenfu.Internal("settle.Exceptions", err)
 		}
 		out = append(out, x)
 	}
@@ -209,7 +209,7 @@ func (s *Service) ResolveException(ctx context.Context, id, status, resolution s
 	res, err := s.Core.Exec(ctx, `UPDATE settlement_exceptions SET status = $1, resolution = $2, resolved_at = $3
 		WHERE id = $4 AND status = 'OPEN'`, status, resolution, db.Micros(s.Clock.Now()), id)
 	if err != nil {
-		return Exception{}, fenfu.Internal(err)
+		return Exception{}, fenfu.Internal("settle.ResolveException", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		x, err := s.Exception(ctx, "", id)

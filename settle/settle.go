@@ -244,7 +244,7 @@ func (s *Service) acquire(ctx context.Context, date string, channel pay.Channel)
 	})
 	switch {
 	case err != nil:
-		return false, fenfu.Internal(err)
+		return false, fenfu.Internal("settle.acquire", err)
 	case state == Done:
 		return true, nil
 	case owner != s.Owner:
@@ -272,7 +272,7 @@ func (s *Service) fence(ctx context.Context, d *db.DB, tx *db.Tx, date string, c
 		res, err = d.Exec(ctx, q, all...)
 	}
 	if err != nil {
-		return fenfu.Internal(err)
+		return fenfu.Internal("settle.fence", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return errLostLease
@@ -418,7 +418,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Settlement, error) {
 	add("batch_date <= $%d", f.To)
 	rows, err := s.Core.QueryContext(ctx, q+` ORDER BY batch_date, mchid, channel`, args...)
 	if err != nil {
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("settle.List", err)
 	}
 	defer rows.Close()
 	var out []Settlement
@@ -427,7 +427,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Settlement, error) {
 		var created, settled int64
 		if err := rows.Scan(&x.ID, &x.Date, &x.Channel, &x.MchID, &x.Payments, &x.PaymentAmount, &x.PaymentFees, &x.Refunds,
 			&x.RefundAmount, &x.RefundFees, &x.Net, &x.State, &created, &settled); err != nil {
-			return nil, fenfu.Internal(err)
+			return nil, fenfu.Internal("settle.List", err)
 		}
 		x.CreatedAt = db.Time(created)
 		if settled > 0 {
@@ -456,7 +456,7 @@ func (s *Service) Batches(ctx context.Context, date string) ([]BatchStatus, erro
 	rows, err := s.Core.QueryContext(ctx, `SELECT batch_date, channel, state, owner, merchants, done, started_at, finished_at
 		FROM settlement_batches WHERE batch_date = $1 ORDER BY channel`, date)
 	if err != nil {
-		return nil, fenfu.Internal(err)
+		return nil, fenfu.Internal("settle.Batches", err)
 	}
 	defer rows.Close()
 	var out []BatchStatus
@@ -464,7 +464,7 @@ func (s *Service) Batches(ctx context.Context, date string) ([]BatchStatus, erro
 		var b BatchStatus
 		var started, finished int64
 		if err := rows.Scan(&b.Date, &b.Channel, &b.State, &b.Owner, &b.Merchants, &b.Done, &started, &finished); err != nil {
-			return nil, fenfu.Internal(err)
+			return nil, fenfu.Internal("settle.Batches", err)
 		}
 		b.Channel = pay.Channel(b.Channel).Name()
 		b.StartedAt = db.Time(started)

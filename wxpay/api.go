@@ -227,7 +227,7 @@ func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) 
 	}
 	fresh, err := a.Nonces.Use(r.Context(), auth.MchID, auth.NonceStr, now)
 	if err != nil {
-		return auth, fenfu.Internal(err)
+		return auth, fenfu.Internal("wxpay.authenticate", err)
 	}
 	if !fresh {
 		return auth, signError("nonce_str %s was already used; every request needs a fresh nonce", auth.NonceStr)

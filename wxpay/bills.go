@@ -198,7 +198,7 @@ func (a *API) reconcile(ctx context.Context, r *request) (int, any, error) {
 	switch {
 	case err == nil:
 		if entries, err = bill.ParseTrade(bytes.NewReader(f.Data)); err != nil {
-			return 0, nil, fenfu.Internal(err)
+			return 0, nil, fenfu.Internal("wxpay.reconcile", err)
 		}
 	case fenfu.ErrorCode(err) == fenfu.NoStatementExist:
 		// A day without trades: every record is missing from the bill,

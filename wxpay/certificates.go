@@ -49,7 +49,7 @@ func (a *API) certificates(ctx context.Context, r *request) (int, any, error) {
 			c := pk.Certificate
 			res, err := notify.Encrypt(alg, m.APIv3Key, a.IDs.Nonce(12), "certificate", "", c.PEM)
 			if err != nil {
-				return 0, nil, fenfu.Internal(err)
+				return 0, nil, fenfu.Internal("wxpay.certificates", err)
 			}
 			out = append(out, encryptedCertificate{SerialNo: c.SerialNo, EffectiveTime: c.NotBefore.In(fenfu.Shanghai).Format(time.RFC3339),
 				ExpireTime: c.NotAfter.In(fenfu.Shanghai).Format(time.RFC3339), EncryptCertificate: res})
