@@ -202,7 +202,7 @@ func Run(ctx context.Context, cfg Config, work []Work) Sample {
 		return w
 	}
 	one := func(w *worker, wk *Work, scheduled time.Time) {
-		if err := pay(ctx, hc, cfg.BaseURL, wk, w, scheduled); err != "" {
+		if err := payOnce(ctx, hc, cfg.BaseURL, wk, w, scheduled); err != "" {
 			w.errors[err]++
 			errCount.Add(1)
 			return
@@ -275,8 +275,8 @@ func Run(ctx context.Context, cfg Config, work []Work) Sample {
 	return s
 }
 
-// pay runs one payment's three calls and returns "" or an error key.
-func pay(ctx context.Context, hc *http.Client, base string, wk *Work, w *worker, scheduled time.Time) string {
+// payOnce runs one payment's three calls and returns "" or an error key.
+func payOnce(ctx context.Context, hc *http.Client, base string, wk *Work, w *worker, scheduled time.Time) string {
 	t0 := time.Now()
 	st, body, err := do(ctx, hc, "POST", base+"/v3/pay/transactions/native", wk.CreateBody, wk.CreateAuth, "")
 	w.hist["create"].Record(time.Since(t0))

@@ -10,6 +10,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/fee"
+	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/settle"
 )
 
@@ -58,65 +59,29 @@ func GenerateSettlementDay(ctx context.Context, core *db.DB, d SettlementDay, re
 		return fmt.Errorf("bench: need merchants and orders")
 	}
 	rng := rand.New(rand.NewPCG(uint64(d.Orders), 7))
-	// Rows per statement: SQLite resolves $N parameters by a linear
-	// search, so a statement's cost grows with the square of its
-	// parameters; a few hundred rows per statement stays cheap.
+	// Rows per statement: a few dozen keep pay.LoadPaid's statements cheap.
 	const batch = 64
 	for done := 0; done < d.Orders; {
 		n := min(batch, d.Orders-done)
-		var q strings.Builder
-		var rq strings.Builder
-		args := make([]any, 0, n*12)
-		var rargs []any
-		q.WriteString(`INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach, notify_url, limit_pay,
-			total, currency, params_hash, state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at,
-			updated_at, paid_at, fee, fee_rate, fee_tier) VALUES `)
-		rq.WriteString(`INSERT INTO refunds (id, mchid, out_refund_no, order_id, amount, reason, notify_url, params_hash, status,
-			created_at, success_at, fee, channel) VALUES `)
+		orders := make([]pay.Paid, 0, n)
 		for i := range n {
 			seq := done + i
-			mchid := d.MchIDs[seq%len(d.MchIDs)]
 			id := fmt.Sprintf("4200%s%010d", strings.ReplaceAll(d.Date, "-", "")+"000000", seq)
-			total := fenfu.Fen(rng.IntN(100_000) + 100)
-			channel, sched := "credit", fee.CreditPay
+			o := pay.Paid{ID: id, MchID: d.MchIDs[seq%len(d.MchIDs)], OutTradeNo: "B" + id, Total: fenfu.Fen(rng.IntN(100_000) + 100)}
+			sched := fee.CreditPay
+			o.Channel = pay.ChannelCredit
 			if rng.IntN(100) >= d.CreditPct {
-				channel, sched = "balance", fee.Ordinary
+				o.Channel, sched = pay.ChannelBalance, fee.Ordinary
 			}
-			quote := sched.Price(total, 0, 0)
-			paid := day.Add(time.Duration(rng.Int64N(int64(24*time.Hour - time.Hour))))
-			state, refunded, refundCount := "SUCCESS", fenfu.Fen(0), 0
+			o.Fee = sched.Price(o.Total, 0, 0)
+			o.PaidAt = day.Add(time.Duration(rng.Int64N(int64(24*time.Hour - time.Hour))))
 			if rng.IntN(100) < d.RefundPct {
-				refunded, refundCount, state = total/2, 1, "REFUND"
-				back := fee.RefundFee(quote.Fee, total, 0, refunded)
-				if len(rargs) > 0 {
-					rq.WriteByte(',')
-				}
-				k := len(rargs)
-				fmt.Fprintf(&rq, "($%d,$%d,$%d,$%d,$%d,'','','','SUCCESS',$%d,$%d,$%d,$%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8, k+9)
-				at := db.Micros(paid.Add(30 * time.Minute))
-				rargs = append(rargs, "5030"+id[4:]+"0", mchid, "R"+id, id, refunded, at, at, back, channel)
+				o.RefundID, o.Refund, o.RefundedAt = "5030"+id[4:]+"0", o.Total/2, o.PaidAt.Add(30*time.Minute)
+				o.RefundFee = fee.RefundFee(o.Fee.Fee, o.Total, 0, o.Refund)
 			}
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			k := len(args)
-			fmt.Fprintf(&q, "($%d,$%d,$%d,'wxbench','NATIVE','Goods','','https://shop.example/n','',$%d,'CNY','',$%d,$%d,'c','a',$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)",
-				k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8, k+9, k+10, k+11, k+12, k+13, k+14, k+15)
-			p := db.Micros(paid)
-			args = append(args, id, mchid, "B"+id, total, state, channel, refunded, refundCount, p, p+int64(time.Hour/time.Microsecond), p, p,
-				quote.Fee, int64(quote.Rate), quote.Tier)
+			orders = append(orders, o)
 		}
-		err := core.Update(ctx, func(tx *db.Tx) error {
-			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-				return err
-			}
-			if len(rargs) > 0 {
-				if _, err := tx.ExecContext(ctx, rq.String(), rargs...); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		err := core.Update(ctx, func(tx *db.Tx) error { return pay.LoadPaid(ctx, tx, orders) })
 		if err != nil {
 			return fmt.Errorf("bench: generate orders: %w", err)
 		}

@@ -307,3 +307,19 @@ func RefundAmount(ctx context.Context, d *db.DB, refundID string) (amount, feeBa
 	}
 	return amount, feeBack, err == nil, err
 }
+
+// CapturedFee returns the fee a captured attempt was charged; ok is false
+// if the attempt was never captured.
+func CapturedFee(ctx context.Context, d *db.DB, attemptID string) (q fee.Quote, ok bool, err error) {
+	var rate int64
+	err = d.QueryRowContext(ctx, `SELECT fee, fee_rate, fee_tier FROM credit_payments WHERE attempt_id = $1 AND state = $2`,
+		attemptID, Captured).Scan(&q.Fee, &rate, &q.Tier)
+	if errors.Is(err, sql.ErrNoRows) {
+		return q, false, nil
+	}
+	if err != nil {
+		return q, false, fmt.Errorf("credit: attempt %s: %w", attemptID, err)
+	}
+	q.Rate = fee.PPM(rate)
+	return q, true, nil
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 )
@@ -53,22 +52,15 @@ func (s *Service) Backfill(ctx context.Context) (int, error) {
 			break
 		}
 		for i, id := range ids {
-			var fee fenfu.Fen
-			var rate int64
-			var tier string
-			err := s.Credit.QueryRowContext(ctx, `SELECT fee, fee_rate, fee_tier FROM credit_payments WHERE attempt_id = $1 AND state = $2`,
-				attempts[i], credit.Captured).Scan(&fee, &rate, &tier)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue // verify reports it
-			}
+			q, ok, err := credit.CapturedFee(ctx, s.Credit, attempts[i])
 			if err != nil {
 				return n, err
 			}
-			if rate == 0 {
-				continue
+			if !ok || q.Rate == 0 {
+				continue // verify reports a missing capture
 			}
 			if _, err := s.Core.Exec(ctx, `UPDATE orders SET fee = $1, fee_rate = $2, fee_tier = $3 WHERE id = $4 AND fee_rate = 0`,
-				fee, rate, tier, id); err != nil {
+				q.Fee, int64(q.Rate), q.Tier, id); err != nil {
 				return n, err
 			}
 			n++
