@@ -126,7 +126,7 @@ func (a *API) hold(ctx context.Context, c *call) (any, error) {
 	if err := decode(c, &in); err != nil {
 		return nil, err
 	}
-	d := settle.DefaultHold
+	d := a.Settle.HoldLength()
 	if in.Hours > 0 {
 		d = time.Duration(in.Hours) * time.Hour
 	}

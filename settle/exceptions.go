@@ -21,6 +21,13 @@ import (
 // exception request (SPEC §8).
 const ExceptionSLA = 24 * time.Hour
 
+func (s *Service) exceptionSLA() time.Duration {
+	if s.ExceptionSLA > 0 {
+		return s.ExceptionSLA
+	}
+	return ExceptionSLA
+}
+
 // MaxAttachment bounds an exception's attachment (the transaction record
 // the merchant sends along).
 const MaxAttachment = 40 << 10
@@ -95,7 +102,7 @@ func (s *Service) FileException(ctx context.Context, ids fenfu.IDs, mchid string
 	now := s.Clock.Now()
 	x := Exception{ID: "SE" + ids.New(fenfu.RequestID, now), MchID: mchid, SettleDate: in.SettleDate, OutTradeNo: in.OutTradeNo,
 		Description: in.Description, AttachmentName: in.AttachmentName, Attachment: in.Attachment, Status: ExceptionOpen,
-		CreatedAt: db.Time(db.Micros(now)), DueAt: db.Time(db.Micros(now.Add(ExceptionSLA)))}
+		CreatedAt: db.Time(db.Micros(now)), DueAt: db.Time(db.Micros(now.Add(s.exceptionSLA())))}
 	if len(in.Attachment) > 0 {
 		sum := sha256.Sum256(in.Attachment)
 		x.AttachmentSHA256 = hex.EncodeToString(sum[:])

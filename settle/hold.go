@@ -12,6 +12,15 @@ import (
 // (SPEC §4).
 const DefaultHold = 48 * time.Hour
 
+// HoldLength is how long a hold lasts when its length is not given: the
+// service's HoldFor, or DefaultHold.
+func (s *Service) HoldLength() time.Duration {
+	if s.HoldFor > 0 {
+		return s.HoldFor
+	}
+	return DefaultHold
+}
+
 // Hold keeps a paid, unsettled order out of settlement until until, for
 // reason. Batches of business days that end before until leave it; the
 // first batch after takes it, as does any batch after Release.

@@ -55,7 +55,13 @@ type Service struct {
 	Owner string
 	// Lease is how long a lease lasts unrenewed (DefaultLease if zero).
 	Lease time.Duration
-	Log   *slog.Logger
+	// ExceptionSLA is how long the platform has to answer a settlement
+	// exception request (ExceptionSLA if zero).
+	ExceptionSLA time.Duration
+	// HoldFor is how long a hold lasts when its length is not given
+	// (DefaultHold if zero).
+	HoldFor time.Duration
+	Log     *slog.Logger
 	// Progress, if set, is called after each merchant of a batch.
 	Progress func(Progress)
 	// Sealer encrypts exception requests' attachments at rest (the

@@ -105,7 +105,8 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	} else if n > 0 {
 		log.Info("backfilled", "rows", n)
 	}
-	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer}
+	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer,
+		HoldFor: cfg.HoldFor, ExceptionSLA: cfg.ExceptionSLA}
 	a.bills = &bill.Service{Core: a.core, Clock: a.clock, BankType: wxpay.BankType,
 		OpenID: func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }}
 	a.events = &notify.Events{DB: a.core, Clock: a.clock}

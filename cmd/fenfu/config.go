@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu/fee"
+	"github.com/fenfu/fenfu/settle"
 )
 
 // Config is every setting of fenfu: where the stores are, for every
@@ -41,6 +42,11 @@ type Config struct {
 	RecoverEvery      time.Duration
 	RescreenEvery     time.Duration
 	OverdueAlertEvery time.Duration
+	// HoldFor is how long a risk hold keeps a payment out of settlement
+	// when staff give no length; ExceptionSLA how long the platform has to
+	// answer a merchant's settlement exception request.
+	HoldFor      time.Duration
+	ExceptionSLA time.Duration
 }
 
 // setting is one setting: its flag, its variable, what it means and its
@@ -83,6 +89,10 @@ func settings() []setting {
 			func(c *Config) flag.Value { return (*durationValue)(&c.RescreenEvery) }},
 		{"overdue-alert-every", "FENFU_OVERDUE_ALERT_EVERY", "how often to warn of settlement exception requests past their SLA", "`1h`", true,
 			func(c *Config) flag.Value { return (*durationValue)(&c.OverdueAlertEvery) }},
+		{"hold-for", "FENFU_HOLD_FOR", "how long a risk hold keeps a payment out of settlement when staff give no length", "`48h`", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.HoldFor) }},
+		{"exception-sla", "FENFU_EXCEPTION_SLA", "how long the platform has to answer a settlement exception request", "`24h`", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.ExceptionSLA) }},
 	}
 }
 
@@ -99,7 +109,8 @@ const (
 func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), MerchantRate: 5000,
-		RecoverEvery: RecoverEvery, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery}
+		RecoverEvery: RecoverEvery, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
+		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
 			_ = s.value(&c).Set(v) // a string: it cannot fail
@@ -159,7 +170,8 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"recover-every", c.RecoverEvery}, {"rescreen-every", c.RescreenEvery}, {"overdue-alert-every", c.OverdueAlertEvery}} {
+	}{{"recover-every", c.RecoverEvery}, {"rescreen-every", c.RescreenEvery}, {"overdue-alert-every", c.OverdueAlertEvery},
+		{"hold-for", c.HoldFor}, {"exception-sla", c.ExceptionSLA}} {
 		if d.v < time.Second {
 			return fmt.Errorf("--%s must be at least 1s", d.flag)
 		}

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/fee"
 )
 
@@ -75,5 +79,27 @@ func TestServeRefusesBadSettingsBeforeOpening(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); err == nil {
 		t.Fatal("serve opened the store before refusing its settings")
+	}
+}
+
+// TestSettingsReachTheServices: the hold length and the exception SLA are
+// settings, and the settlement service is built with them.
+func TestSettingsReachTheServices(t *testing.T) {
+	vars := map[string]string{"FENFU_HOLD_FOR": "72h", "FENFU_EXCEPTION_SLA": "4h", "FENFU_DATA_DIR": t.TempDir()}
+	e := &env{cmd: command{name: "serve"}, getenv: func(k string) string { return vars[k] }}
+	cfg := e.config()
+	if err := cfg.serveEnv(e.getenv); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := openAt(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), fenfu.SystemClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	if a.settle.HoldLength() != 72*time.Hour || a.settle.ExceptionSLA != 4*time.Hour {
+		t.Errorf("hold %s, exception SLA %s; want 72h and 4h", a.settle.HoldLength(), a.settle.ExceptionSLA)
 	}
 }
