@@ -173,14 +173,8 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 		p.MchID, Month(tx.Now), shardOf(p.AttemptID), p.Amount); err != nil {
 		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
-	entries := []ledger.Entry{
-		ledger.Debit(Account(p.ConsumerID), p.Amount),
-		ledger.Credit(ledger.AccountOf(ledger.MerchantPending, p.MchID), p.Amount-q.Fee),
-	}
-	if q.Fee > 0 {
-		entries = append(entries, ledger.Credit(FeeAccount, q.Fee))
-	}
-	return q, ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID, Entries: entries})
+	return q, ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID,
+		Entries: ledger.PaymentEntries(Account(p.ConsumerID), p.MchID, p.Amount, q.Fee, FeeAccount)})
 }
 
 // FeeAccount is the platform's fee income from credit payments.
@@ -255,15 +249,8 @@ func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
 	}
 	// The refund returns its share of the fee: the merchant gives back the
 	// amount less that share, the platform the share.
-	feeBack := r.Fee
-	entries := []ledger.Entry{ledger.Credit(Account(consumerID), r.Amount)}
-	if r.Amount-feeBack > 0 {
-		entries = append(entries, ledger.Debit(ledger.AccountOf(ledger.MerchantPending, r.MchID), r.Amount-feeBack))
-	}
-	if feeBack > 0 {
-		entries = append(entries, ledger.Debit(FeeAccount, feeBack))
-	}
-	return ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: r.RefundID, Entries: entries})
+	return ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: r.RefundID,
+		Entries: ledger.RefundEntries(Account(consumerID), r.MchID, r.Amount, r.Fee, FeeAccount)})
 }
 
 // CapturedPayment is a captured attempt as recorded in the credit store.
@@ -277,11 +264,12 @@ type CapturedPayment struct {
 	Fee        fenfu.Fen
 }
 
-// ScanCaptured calls fn for every captured payment in order-id order. It is
-// used to prove the two stores agree without loading either into memory.
+// ScanCaptured calls fn for every captured payment in order-id byte order
+// (db.ByteOrder). It is used to prove the two stores agree without loading
+// either into memory.
 func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error) error {
 	rows, err := d.QueryContext(ctx, `SELECT attempt_id, order_id, mchid, consumer_id, amount, refunded, fee
-		FROM credit_payments WHERE state = $1 ORDER BY order_id`, Captured)
+		FROM credit_payments WHERE state = $1 ORDER BY `+d.ByteOrder("order_id"), Captured)
 	if err != nil {
 		return err
 	}
