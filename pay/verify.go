@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/ledger"
 )
@@ -26,7 +27,9 @@ type Proof struct {
 // the core ledger, a credit order's captured payment and refunds in the
 // credit store. It returns the first problem as a *ledger.Problem.
 // Payments or refunds caught between their two commits are counted as in
-// flight, not as problems; Recover settles them.
+// flight, not as problems; Recover settles them. The postings are proved by
+// merging each kind's transactions with its records, in id order, so the
+// proof is linear in the books and its memory does not grow with them.
 func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	var p Proof
 	if err := ledger.Verify(ctx, s.Core); err != nil {
@@ -47,34 +50,10 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 		}
 		return id, err
 	}
+	if err := s.verifyBalancePostings(ctx); err != nil {
+		return p, err
+	}
 	checks := []struct{ what, q string }{
-		{"balance payment without its postings", `SELECT o.id FROM orders o
-			WHERE o.channel = 'balance' AND o.state IN ('SUCCESS', 'REFUND') AND NOT (
-			  (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id) = CASE WHEN o.fee > 0 THEN 3 ELSE 2 END
-			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id
-			      AND e.account = 'consumer_balance:' || o.consumer_id AND e.amount = o.total)
-			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id
-			      AND e.account = 'merchant_pending:' || o.mchid AND e.amount = o.fee - o.total)
-			  AND (o.fee = 0 OR EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'payment:' || o.id
-			      AND e.account = 'platform_fee:ordinary' AND e.amount = -o.fee)))
-			ORDER BY o.id LIMIT 1`},
-		{"payment posting without a paid balance order", `SELECT t.id FROM ledger_txns t WHERE t.kind = 'payment'
-			AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = t.ref AND o.channel = 'balance' AND o.state IN ('SUCCESS', 'REFUND'))
-			ORDER BY t.id LIMIT 1`},
-		{"balance refund without its postings", `SELECT r.id FROM refunds r JOIN orders o ON o.id = r.order_id
-			WHERE o.channel = 'balance' AND NOT (r.status = 'SUCCESS'
-			  AND (SELECT COUNT(*) FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id) =
-			      1 + CASE WHEN r.amount > r.fee THEN 1 ELSE 0 END + CASE WHEN r.fee > 0 THEN 1 ELSE 0 END
-			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id
-			      AND e.account = 'consumer_balance:' || o.consumer_id AND e.amount = -r.amount)
-			  AND (r.amount = r.fee OR EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id
-			      AND e.account = 'merchant_pending:' || o.mchid AND e.amount = r.amount - r.fee))
-			  AND (r.fee = 0 OR EXISTS (SELECT 1 FROM ledger_entries e WHERE e.txn_id = 'refund:' || r.id
-			      AND e.account = 'platform_fee:ordinary' AND e.amount = r.fee)))
-			ORDER BY r.id LIMIT 1`},
-		{"refund posting without a balance refund", `SELECT t.id FROM ledger_txns t WHERE t.kind = 'refund'
-			AND NOT EXISTS (SELECT 1 FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = t.ref AND o.channel = 'balance')
-			ORDER BY t.id LIMIT 1`},
 		{"order's refunded amount differs from its refunds", `SELECT o.id FROM orders o
 			LEFT JOIN (SELECT order_id, SUM(amount) AS total, COUNT(*) AS n FROM refunds GROUP BY order_id) r ON r.order_id = o.id
 			WHERE o.refunded <> COALESCE(r.total, 0) OR o.refund_count <> COALESCE(r.n, 0)
@@ -209,4 +188,64 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 		}
 	}
 	return p, rows.Err()
+}
+
+// verifyBalancePostings proves the core store's payment and refund
+// transactions against the balance orders and refunds: each paid order
+// and each refund has exactly its postings, and every posting its record.
+func (s *Service) verifyBalancePostings(ctx context.Context) error {
+	core := s.Core
+	_, err := ledger.Prove(ctx, core, ledger.Proof{Kind: "payment", Missing: "balance payment without its postings",
+		Extra: "payment posting without a paid balance order"}, func(yield func(ledger.Want) error) error {
+		rows, err := core.QueryContext(ctx, `SELECT id, consumer_id, mchid, total, fee FROM orders
+			WHERE channel = 'balance' AND state IN ('SUCCESS', 'REFUND') ORDER BY `+core.ByteOrder("id"))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, consumerID, mchid string
+			var total, orderFee fenfu.Fen
+			if err := rows.Scan(&id, &consumerID, &mchid, &total, &orderFee); err != nil {
+				return err
+			}
+			if err := yield(ledger.Want{Ref: id, Entries: ledger.PaymentEntries(consumer.BalanceAccount(consumerID), mchid,
+				total, orderFee, OrdinaryFeeAccount)}); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	_, err = ledger.Prove(ctx, core, ledger.Proof{Kind: "refund", Missing: "balance refund without its postings",
+		Extra: "refund posting without a balance refund"}, func(yield func(ledger.Want) error) error {
+		rows, err := core.QueryContext(ctx, `SELECT r.id, r.status, r.amount, r.fee, o.consumer_id, o.mchid
+			FROM refunds r JOIN orders o ON o.id = r.order_id WHERE o.channel = 'balance' ORDER BY `+core.ByteOrder("r.id"))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, consumerID, mchid string
+			var status RefundStatus
+			var amount, feeBack fenfu.Fen
+			if err := rows.Scan(&id, &status, &amount, &feeBack, &consumerID, &mchid); err != nil {
+				return err
+			}
+			// A balance refund commits with its postings: it is never
+			// in flight.
+			if status != RefundSuccess {
+				return &ledger.Problem{Store: core.Name, What: "balance refund without its postings",
+					Detail: fmt.Sprintf("%s is %s", id, status)}
+			}
+			if err := yield(ledger.Want{Ref: id, Entries: ledger.RefundEntries(consumer.BalanceAccount(consumerID), mchid,
+				amount, feeBack, OrdinaryFeeAccount)}); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return err
 }
