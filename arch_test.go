@@ -119,7 +119,6 @@ var owners = map[string]string{
 // new one appears, and when one listed here is gone (so the list shrinks).
 var ownershipDebts = map[string][]string{
 	"consumer": {"ledger_accounts"},
-	"settle":   {"orders", "refunds", "ledger_entries", "ledger_txns"},
 }
 
 var sqlTableRE = regexp.MustCompile(`\b(?:FROM|JOIN|INTO|UPDATE|TABLE|EXISTS)\s+([a-z_][a-z0-9_]*)`)
