@@ -155,15 +155,19 @@ func topUp(ctx context.Context, tx *db.Tx, id, ref string, amount fenfu.Fen) err
 // Get returns a consumer with its balance and credit line.
 func (s *Service) Get(ctx context.Context, id string) (Consumer, error) {
 	c := Consumer{ID: id}
-	err := s.Core.QueryRowContext(ctx, `SELECT c.phone, COALESCE(a.balance, 0) FROM consumers c
-		LEFT JOIN ledger_accounts a ON a.id = $2 WHERE c.id = $1`, id, string(BalanceAccount(id))).Scan(&c.Phone, &c.Balance)
+	err := s.Core.QueryRowContext(ctx, `SELECT phone FROM consumers WHERE id = $1`, id).Scan(&c.Phone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fenfu.Errorf(fenfu.ResourceNotExists, "no consumer %s", id)
 	}
 	if err != nil {
 		return c, fenfu.Internal("consumer.Get", err)
 	}
-	c.Balance = -c.Balance // credit-normal
+	// The balance account opens with the consumer, in one transaction.
+	// This page read is off the payment path, so a second read is cheap.
+	c.Balance, err = ledger.Balance(ctx, s.Core, BalanceAccount(id))
+	if err != nil {
+		return c, fenfu.Internal("consumer.Get", err)
+	}
 	c.Credit, err = credit.Get(ctx, s.Credit, id)
 	if err != nil && !errors.Is(err, credit.ErrNoLine) {
 		return c, fenfu.Internal("consumer.Get", err)
