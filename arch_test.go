@@ -119,9 +119,15 @@ var owners = map[string]string{
 // new one appears, and when one listed here is gone (so the list shrinks).
 var ownershipDebts = map[string][]string{}
 
+// ledgerIDRE matches SQL that builds an account or transaction id by
+// prefixing a kind ('merchant_pending:' || mchid, 'payment:' || id). Only
+// package ledger knows how its ids are made.
+var ledgerIDRE = regexp.MustCompile(`'[a-z_]+:'\s*\|\|`)
+
 var sqlTableRE = regexp.MustCompile(`\b(?:FROM|JOIN|INTO|UPDATE|TABLE|EXISTS)\s+([a-z_][a-z0-9_]*)`)
 
-// TestTableOwnership: each table is named in SQL by its owning package only.
+// TestTableOwnership: each table is named in SQL by its owning package
+// only, and no other package builds the ledger's ids in SQL.
 func TestTableOwnership(t *testing.T) {
 	created := map[string]bool{}
 	err := filepath.WalkDir("db/migrations", func(path string, d fs.DirEntry, err error) error {
@@ -156,6 +162,9 @@ func TestTableOwnership(t *testing.T) {
 					return true
 				}
 				s, _ := strconv.Unquote(lit.Value)
+				if pkg != "ledger" && ledgerIDRE.MatchString(s) {
+					t.Errorf("%s builds a ledger id in SQL (%s): use ledger's functions", f, ledgerIDRE.FindString(s))
+				}
 				for _, m := range sqlTableRE.FindAllStringSubmatch(s, -1) {
 					table := m[1]
 					if owner, ok := owners[table]; ok && owner != pkg && !strings.HasPrefix(pkg, "cmd/") {
