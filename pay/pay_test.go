@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -693,6 +694,74 @@ func TestBackfillFees(t *testing.T) {
 			e.verify(t)
 			if n, err := e.pay.Backfill(ctx); err != nil || n != 0 {
 				t.Fatalf("second backfill changed %d: %v", n, err)
+			}
+		})
+	}
+}
+
+// TestVerifyNamesCorruptBooks corrupts, in each store, one thing the
+// proofs merge with the ledger, and checks Verify names it.
+func TestVerifyNamesCorruptBooks(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			for _, tc := range []struct {
+				name, store, corrupt, what string
+			}{
+				{"balance payment to another merchant", "core", `UPDATE ledger_entries SET account = 'merchant_pending:other'
+					WHERE txn_id LIKE 'payment:%' AND account LIKE 'merchant_pending:%'`, "balance payment without its postings"},
+				{"balance refund entry missing", "core", `DELETE FROM ledger_entries
+					WHERE txn_id LIKE 'refund:%' AND account LIKE 'platform_fee:%'`, "unbalanced transaction"},
+				{"balance refund amount", "core", `UPDATE ledger_entries SET amount = amount - 1
+					WHERE txn_id LIKE 'refund:%' AND account LIKE 'merchant_pending:%'`, "unbalanced transaction"},
+				{"balance refund moved", "core", `UPDATE ledger_entries SET account = 'platform_fee:other'
+					WHERE txn_id LIKE 'refund:%' AND account LIKE 'platform_fee:%'`, "balance refund without its postings"},
+				{"payment posting without its order", "core", "", "payment posting without a paid balance order"},
+				{"refund posting without its refund", "credit", "", "refund posting without a credit refund"},
+				{"credit payment's merchant share as fee", "credit", `UPDATE ledger_entries SET account = 'platform_fee:credit'
+					WHERE txn_id LIKE 'payment:%' AND account LIKE 'merchant_pending:%'`, "credit payment without its postings"},
+				{"credit refund moved", "credit", `UPDATE ledger_entries SET account = 'merchant_pending:other'
+					WHERE txn_id LIKE 'refund:%' AND account LIKE 'merchant_pending:%'`, "credit refund without its postings"},
+				{"credit line used", "credit", `UPDATE credit_lines SET used = used + 1`, "credit line differs from ledger"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					ctx := context.Background()
+					e := newEnv(t, engine)
+					c := e.consumer(t, 1_000_000, 1_000_000)
+					for i, channel := range []pay.Channel{pay.ChannelBalance, pay.ChannelCredit} {
+						no := fmt.Sprintf("CORRUPT-%d", i)
+						o := e.order(t, no, 50_000)
+						if _, err := e.pay.Pay(ctx, o.Token, c, channel); err != nil {
+							t.Fatal(err)
+						}
+						if _, err := e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: no, OutRefundNo: no + "-R",
+							Refund: 20_000, Total: 50_000}); err != nil {
+							t.Fatal(err)
+						}
+					}
+					e.verify(t)
+					store := e.pay.Core
+					if tc.store == "credit" {
+						store = e.pay.Credit
+					}
+					if tc.corrupt != "" {
+						if _, err := store.Exec(ctx, tc.corrupt); err != nil {
+							t.Fatal(err)
+						}
+					} else {
+						kind, _, _ := strings.Cut(tc.what, " ")
+						if err := store.Update(ctx, func(tx *db.Tx) error {
+							return ledger.Post(ctx, tx, ledger.Txn{Kind: kind, Ref: "zz", Entries: []ledger.Entry{
+								ledger.Debit(ledger.AccountOf(ledger.MerchantPending, e.m.MchID), 1),
+								ledger.Credit(ledger.AccountOf(ledger.PlatformFee, "x"), 1)}})
+						}); err != nil {
+							t.Fatal(err)
+						}
+					}
+					var prob *ledger.Problem
+					if _, err := e.pay.Verify(ctx); !errors.As(err, &prob) || prob.What != tc.what || prob.Store != tc.store {
+						t.Fatalf("verify = %v, want %s store: %s", err, tc.store, tc.what)
+					}
+				})
 			}
 		})
 	}

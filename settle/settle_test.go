@@ -282,6 +282,40 @@ func testMonth(t *testing.T, engine db.Engine) {
 	if _, err := w.settle.Verify(ctx); err != nil {
 		t.Fatalf("verify after restoring: %v", err)
 	}
+	// ... a posting whose settled side went to another merchant ...
+	var moved string
+	if err := w.credit.R.QueryRowContext(ctx, `SELECT account FROM ledger_entries WHERE account LIKE 'merchant_settled:%'
+		AND txn_id = (SELECT MIN(id) FROM ledger_txns WHERE kind = 'settlement')`).Scan(&moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.credit.Exec(ctx, `UPDATE ledger_entries SET account = 'merchant_settled:other' WHERE account = $1
+		AND txn_id = (SELECT MIN(id) FROM ledger_txns WHERE kind = 'settlement')`, moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.settle.Verify(ctx); err == nil || !strings.Contains(err.Error(), "without its posting") {
+		t.Fatalf("verify of a posting to another merchant: %v", err)
+	}
+	if _, err := w.credit.Exec(ctx, `UPDATE ledger_entries SET account = $1 WHERE account = 'merchant_settled:other'`, moved); err != nil {
+		t.Fatal(err)
+	}
+	// ... an order of another merchant in a settlement ...
+	if _, err := w.core.Exec(ctx, `UPDATE orders SET mchid = 'other' WHERE id = (SELECT MIN(id) FROM orders WHERE settlement_id <> '')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.settle.Verify(ctx); err == nil || !strings.Contains(err.Error(), "another channel or merchant") {
+		t.Fatalf("verify of a settlement that took another merchant's order: %v", err)
+	}
+	if _, err := w.core.Exec(ctx, `UPDATE orders SET mchid = (SELECT mchid FROM settlements WHERE id = orders.settlement_id)
+		WHERE mchid = 'other'`); err != nil {
+		t.Fatal(err)
+	}
+	// ... a settlement whose record is gone ...
+	if _, err := w.core.Exec(ctx, `UPDATE orders SET settlement_id = 'A-gone' WHERE id = (SELECT MIN(id) FROM orders WHERE settlement_id <> '')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.settle.Verify(ctx); err == nil || !strings.Contains(err.Error(), "order names a missing settlement") {
+		t.Fatalf("verify of an order naming a missing settlement: %v", err)
+	}
 	// ... and an order slipped out of its settlement.
 	if _, err := w.core.Exec(ctx, `UPDATE orders SET settlement_id = '' WHERE id = (SELECT MIN(id) FROM orders WHERE settlement_id <> '')`); err != nil {
 		t.Fatal(err)
