@@ -134,13 +134,7 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string) (O
 		if err := s.payInTx(ctx, tx, o, consumerID, attempt, q); err != nil {
 			return err
 		}
-		entries := []ledger.Entry{
-			ledger.Debit(consumer.BalanceAccount(consumerID), o.Total),
-			ledger.Credit(ledger.AccountOf(ledger.MerchantPending, o.MchID), o.Total-q.Fee),
-		}
-		if q.Fee > 0 {
-			entries = append(entries, ledger.Credit(OrdinaryFeeAccount, q.Fee))
-		}
+		entries := ledger.PaymentEntries(consumer.BalanceAccount(consumerID), o.MchID, o.Total, q.Fee, OrdinaryFeeAccount)
 		err := ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: o.ID, Entries: entries})
 		switch {
 		case errors.Is(err, ledger.ErrInsufficient):

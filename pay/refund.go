@@ -201,13 +201,7 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 			}
 		}
 		if o.Channel == ChannelBalance {
-			entries := []ledger.Entry{ledger.Credit(consumer.BalanceAccount(o.ConsumerID), r.Refund)}
-			if r.Refund-feeBack > 0 {
-				entries = append(entries, ledger.Debit(ledger.AccountOf(ledger.MerchantPending, o.MchID), r.Refund-feeBack))
-			}
-			if feeBack > 0 {
-				entries = append(entries, ledger.Debit(OrdinaryFeeAccount, feeBack))
-			}
+			entries := ledger.RefundEntries(consumer.BalanceAccount(o.ConsumerID), o.MchID, r.Refund, feeBack, OrdinaryFeeAccount)
 			return ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: id, Entries: entries})
 		}
 		return nil

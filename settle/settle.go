@@ -363,11 +363,7 @@ func post(ctx context.Context, tx *db.Tx, x Settlement) error {
 	if x.Net == 0 {
 		return nil
 	}
-	pending := ledger.AccountOf(ledger.MerchantPending, x.MchID)
-	settled := ledger.AccountOf(ledger.MerchantSettled, x.MchID)
-	return ledger.Post(ctx, tx, ledger.Txn{Kind: "settlement", Ref: x.ID, Entries: []ledger.Entry{
-		ledger.Debit(pending, x.Net), ledger.Credit(settled, x.Net),
-	}})
+	return ledger.Post(ctx, tx, ledger.Txn{Kind: "settlement", Ref: x.ID, Entries: ledger.SettlementEntries(x.MchID, x.Net)})
 }
 
 // postCredit posts a recorded credit settlement in the credit store, then
