@@ -12,6 +12,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -201,8 +202,12 @@ func Post(ctx context.Context, tx *db.Tx, t Txn) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			var one int
-			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM ledger_accounts WHERE id = $1`, string(e.Account)).Scan(&one); err != nil {
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM ledger_accounts WHERE id = $1`, string(e.Account)).Scan(&one)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("%w: %s", ErrNoAccount, e.Account)
+			case err != nil:
+				return fmt.Errorf("ledger: post %s: read %s: %w", id, e.Account, err)
 			}
 			return fmt.Errorf("%w: %s", ErrInsufficient, e.Account)
 		}
