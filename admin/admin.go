@@ -119,9 +119,12 @@ func decode(c *call, v any) error {
 }
 
 func (a *API) queue(ctx context.Context, c *call) (any, error) {
-	state := c.URL.Query().Get("state")
-	if state == "" {
-		state = onboard.InReview
+	state := onboard.InReview
+	if v := c.URL.Query().Get("state"); v != "" {
+		var err error
+		if state, err = onboard.ParseState(v); err != nil {
+			return nil, err
+		}
 	}
 	limit, _ := strconv.Atoi(c.URL.Query().Get("limit"))
 	list, err := a.Onboard.Queue(ctx, state, limit)

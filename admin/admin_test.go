@@ -189,7 +189,7 @@ func TestAuthWithoutToken(t *testing.T) {
 func TestApplications(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		out := e.ok(t, "GET", "/admin/applications", "")
-		if out["state"] != onboard.InReview {
+		if out["state"] != string(onboard.InReview) {
 			t.Errorf("queue = %v, want the %s queue", out, onboard.InReview)
 		}
 		e.fails(t, fenfu.ResourceNotExists, http.StatusNotFound, "GET", "/admin/applications/APP-none", "")

@@ -45,13 +45,14 @@ func (s *Service) Report(ctx context.Context, from, to time.Time) ([]IndustrySta
 	type life struct {
 		industry  string
 		submitted time.Time
-		outcomes  []string // states after the first submission, in order
+		outcomes  []State // states after the first submission, in order
 		activated time.Time
 	}
 	lives := map[string]*life{}
 	var order []string
 	for rows.Next() {
-		var id, industry, to string
+		var id, industry string
+		var to State
 		var at int64
 		if err := rows.Scan(&id, &industry, &to, &at); err != nil {
 			return nil, fenfu.Internal("onboard.Report", err)

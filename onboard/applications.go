@@ -15,24 +15,27 @@ import (
 	"github.com/fenfu/fenfu/seal"
 )
 
+// State is an application's state.
+type State string
+
 // Application states.
 const (
-	Draft        = "draft"
-	Submitted    = "submitted"
-	Checking     = "checking"
-	InReview     = "in_review"
-	MoreMaterial = "more_material"
-	Approved     = "approved"
-	Rejected     = "rejected"
-	DepositPaid  = "deposit_paid"
-	Active       = "active"
-	Suspended    = "suspended"
-	Closed       = "closed" // the merchant left; its deposit was refunded
+	Draft        State = "draft"
+	Submitted    State = "submitted"
+	Checking     State = "checking"
+	InReview     State = "in_review"
+	MoreMaterial State = "more_material"
+	Approved     State = "approved"
+	Rejected     State = "rejected"
+	DepositPaid  State = "deposit_paid"
+	Active       State = "active"
+	Suspended    State = "suspended"
+	Closed       State = "closed" // the merchant left; its deposit was refunded
 )
 
-// transitions is the application state machine; a change not listed is
+// applications is the application state machine; a change not listed is
 // an error.
-var transitions = map[string][]string{
+var applications = db.Machine[State]{Table: "applications", Column: "state", Allowed: map[State][]State{
 	Draft:        {Submitted},
 	Submitted:    {Checking},
 	Checking:     {InReview, Rejected},
@@ -44,16 +47,17 @@ var transitions = map[string][]string{
 	Suspended:    {Active, Closed},
 	Closed:       nil,
 	Rejected:     nil,
-}
+}}
 
 // CanTransition reports whether the state machine allows from → to.
-func CanTransition(from, to string) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
+func CanTransition(from, to State) bool { return applications.Can(from, to) }
+
+// ParseState accepts the name of an application state.
+func ParseState(s string) (State, error) {
+	if _, ok := applications.Allowed[State(s)]; !ok {
+		return "", fenfu.FieldError("state", "state %q is not an application state (draft, submitted, checking, in_review, more_material, approved, rejected, deposit_paid, active, suspended, closed)", s)
 	}
-	return false
+	return State(s), nil
 }
 
 // CreditBureau answers whether the payment-industry risk list names a
@@ -157,7 +161,7 @@ func (s *Service) SettlementAccount(ctx context.Context, mchid string) (BankAcco
 type Record struct {
 	ID          string      `json:"id"`
 	MchID       string      `json:"mchid"`
-	State       string      `json:"state"`
+	State       State       `json:"state"`
 	Application Application `json:"application"`
 	Policy      string      `json:"policy_version,omitempty"`
 	Checks      []Check     `json:"checks"`
@@ -185,7 +189,7 @@ func (s *Service) Create(ctx context.Context, mchid string, a Application) (Reco
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO applications (id, mchid, state, industry, data, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6)`, id, mchid, Draft, a.Industry, string(data), db.Micros(tx.Now))
+			VALUES ($1, $2, $3, $4, $5, $6, $6)`, id, mchid, string(Draft), a.Industry, string(data), db.Micros(tx.Now))
 		return err
 	})
 	if err != nil {
@@ -252,7 +256,7 @@ func (s *Service) Submit(ctx context.Context, id, actor string) (Record, error) 
 // Review is staff's decision on an application in review: approve,
 // reject, or ask for more material; reason is shown to the merchant.
 func (s *Service) Review(ctx context.Context, id, decision, staff, reason string) (Record, error) {
-	to := map[string]string{"approve": Approved, "reject": Rejected, "request_material": MoreMaterial}[decision]
+	to := map[string]State{"approve": Approved, "reject": Rejected, "request_material": MoreMaterial}[decision]
 	if to == "" {
 		return Record{}, fenfu.FieldError("decision", "decision must be approve, reject or request_material")
 	}
@@ -291,12 +295,16 @@ func (s *Service) fullApplication(ctx context.Context, id string) (Application, 
 // transition moves an application from one state to another, in the
 // caller's transaction, refusing changes the state machine does not allow
 // and changes that raced with another.
-func transition(ctx context.Context, tx *db.Tx, id, from, to, actor, reason string) error {
+func transition(ctx context.Context, tx *db.Tx, id string, from, to State, actor, reason string) error {
 	if !CanTransition(from, to) {
 		return fenfu.Errorf(fenfu.InvalidRequest, "an application cannot go from %s to %s", from, to)
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4`,
-		to, db.Micros(tx.Now), id, from)
+	q, args, err := applications.SQL(db.Move[State]{From: []State{from}, To: to, Set: ", updated_at = $1", Where: "id = $2",
+		Args: []any{db.Micros(tx.Now), id}})
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -305,7 +313,7 @@ func transition(ctx context.Context, tx *db.Tx, id, from, to, actor, reason stri
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO application_events (application_id, seq, from_state, to_state, actor, reason, at)
 		VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM application_events WHERE application_id = $1), $2, $3, $4, $5, $6)`,
-		id, from, to, actor, reason, db.Micros(tx.Now))
+		id, string(from), string(to), actor, reason, db.Micros(tx.Now))
 	return err
 }
 
@@ -338,11 +346,11 @@ func (s *Service) facts(ctx context.Context, mchid string, a Application) (Facts
 }
 
 // Queue lists applications in a state, oldest submission first, for staff.
-func (s *Service) Queue(ctx context.Context, state string, limit int) ([]Record, error) {
+func (s *Service) Queue(ctx context.Context, state State, limit int) ([]Record, error) {
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	ids, err := s.DB.Strings(ctx, `SELECT id FROM applications WHERE state = $1 ORDER BY submitted_at, id LIMIT $2`, state, limit)
+	ids, err := s.DB.Strings(ctx, `SELECT id FROM applications WHERE state = $1 ORDER BY submitted_at, id LIMIT $2`, string(state), limit)
 	if err != nil {
 		return nil, fenfu.Internal("onboard.Queue", err)
 	}

@@ -39,6 +39,12 @@ const (
 	ExceptionRejected = "REJECTED"
 )
 
+// exceptions is an exception request's state machine: open until staff
+// resolve or reject it.
+var exceptions = db.Machine[string]{Table: "settlement_exceptions", Column: "status", Allowed: map[string][]string{
+	ExceptionOpen: {ExceptionResolved, ExceptionRejected},
+}}
+
 // Exception is a merchant's settlement exception request: a settlement
 // that is late, short or missing, against a business day or an order.
 type Exception struct {
@@ -213,8 +219,12 @@ func (s *Service) ResolveException(ctx context.Context, id, status, resolution s
 	if resolution == "" || utf8.RuneCountInString(resolution) > 1000 {
 		return Exception{}, fenfu.FieldError("resolution", "answer the merchant in 1 to 1000 characters")
 	}
-	res, err := s.Core.Exec(ctx, `UPDATE settlement_exceptions SET status = $1, resolution = $2, resolved_at = $3
-		WHERE id = $4 AND status = 'OPEN'`, status, resolution, db.Micros(s.Clock.Now()), id)
+	q, args, err := exceptions.SQL(db.Move[string]{From: []string{ExceptionOpen}, To: status, Set: ", resolution = $1, resolved_at = $2",
+		Where: "id = $3", Args: []any{resolution, db.Micros(s.Clock.Now()), id}})
+	if err != nil {
+		return Exception{}, fenfu.Internal("settle.ResolveException", err)
+	}
+	res, err := s.Core.Exec(ctx, q, args...)
 	if err != nil {
 		return Exception{}, fenfu.Internal("settle.ResolveException", err)
 	}

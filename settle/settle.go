@@ -374,10 +374,21 @@ func (s *Service) postCredit(ctx context.Context, x Settlement) error {
 	if err != nil && !errors.Is(err, ledger.ErrDuplicate) {
 		return err
 	}
-	_, err = s.Core.Exec(ctx, `UPDATE settlements SET state = $1, settled_at = $2 WHERE id = $3 AND state = $4`,
-		Settled, db.Micros(s.Clock.Now()), x.ID, Pending)
+	q, args, err := settlements.SQL(db.Move[string]{From: []string{Pending}, To: Settled, Set: ", settled_at = $1", Where: "id = $2",
+		Args: []any{db.Micros(s.Clock.Now()), x.ID}})
+	if err != nil {
+		return err
+	}
+	_, err = s.Core.Exec(ctx, q, args...)
 	return err
 }
+
+// settlements is a settlement's state machine: recorded (PENDING) until
+// posted in its channel's books (SETTLED). An ordinary settlement is
+// recorded SETTLED, posted in the same transaction.
+var settlements = db.Machine[string]{Table: "settlements", Column: "state", Allowed: map[string][]string{
+	Pending: {Settled},
+}}
 
 // postPending posts the batch's settlements an earlier run recorded but
 // did not post.
