@@ -144,3 +144,75 @@ func ParsePercent(s string) (PPM, error) {
 func Flat(name string, rate PPM) Schedule {
 	return Schedule{{Name: name, Base: rate}}
 }
+
+// ParseSchedule parses a schedule written as its tiers separated by ";",
+// each "UPTO:BASE+TECH/FLOOR" with UPTO the highest month-to-date volume
+// in yuan (empty for the last, unbounded tier) and the rates percentages,
+// as "500000:0.60+0.10/0.50;2000000:0.55+0.08/0.40;:0.50+0.05/0.30" (the
+// default credit-pay schedule). Tiers are named tier1, tier2, … in order;
+// the schedule must Validate.
+func ParseSchedule(s string) (Schedule, error) {
+	bad := func(format string, args ...any) (Schedule, error) {
+		return nil, fmt.Errorf("fee: schedule %q: "+format+"; write tiers as UPTO:BASE+TECH/FLOOR separated by ';', as %q",
+			append(append([]any{s}, args...), CreditPay.String())...)
+	}
+	if strings.TrimSpace(s) == "" {
+		return bad("empty")
+	}
+	parts := strings.Split(s, ";")
+	if len(parts) > 16 {
+		return bad("at most 16 tiers")
+	}
+	var out Schedule
+	for i, p := range parts {
+		upto, rates, ok := strings.Cut(strings.TrimSpace(p), ":")
+		if !ok {
+			return bad("tier %d has no ':'", i+1)
+		}
+		t := Tier{Name: fmt.Sprintf("tier%d", i+1)}
+		if upto = strings.TrimSpace(upto); upto != "" {
+			v, err := fenfu.ParseYuan(upto)
+			if err != nil || v <= 0 {
+				return bad("tier %d: %q is not a volume in yuan", i+1, upto)
+			}
+			t.UpTo = v
+		}
+		combined, floor, ok := strings.Cut(rates, "/")
+		base, tech, ok2 := strings.Cut(combined, "+")
+		if !ok || !ok2 {
+			return bad("tier %d: rates must read BASE+TECH/FLOOR", i+1)
+		}
+		for _, r := range []struct {
+			dst *PPM
+			src string
+		}{{&t.Base, base}, {&t.Tech, tech}, {&t.Floor, floor}} {
+			v, err := ParsePercent(r.src)
+			if err != nil {
+				return bad("tier %d: %v", i+1, err)
+			}
+			*r.dst = v
+		}
+		out = append(out, t)
+	}
+	if err := out.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	return out, nil
+}
+
+// String writes the schedule as ParseSchedule reads it.
+func (s Schedule) String() string {
+	parts := make([]string, len(s))
+	for i, t := range s {
+		upto := ""
+		if t.UpTo > 0 {
+			upto = strings.TrimSuffix(fenfu.Yuan(t.UpTo), ".00")
+		}
+		pct := func(r PPM) string { // as many decimals as the rate has, at least two
+			frac := strings.TrimRight(fmt.Sprintf("%04d", r%10000), "0")
+			return fmt.Sprintf("%d.%s", r/10000, (frac + "00")[:max(2, len(frac))])
+		}
+		parts[i] = upto + ":" + pct(t.Base) + "+" + pct(t.Tech) + "/" + pct(t.Floor)
+	}
+	return strings.Join(parts, ";")
+}

@@ -139,3 +139,50 @@ func TestParsePercent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestParseSchedule(t *testing.T) {
+	if got := CreditPay.String(); got != "500000:0.60+0.10/0.50;2000000:0.55+0.08/0.40;:0.50+0.05/0.30" {
+		t.Errorf("CreditPay.String() = %q", got)
+	}
+	s, err := ParseSchedule(CreditPay.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.String() != CreditPay.String() || len(s) != 3 || s[1] != CreditPay[1] {
+		t.Errorf("round trip: %+v", s)
+	}
+	s, err = ParseSchedule(" 100.50:0.0125+0/0.01 ; :0.3+0.05/0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s[0].UpTo != 100_50 || s[0].Base != 125 || s[0].Floor != 100 || s[1].Tech != 500 || s.String() != "100.50:0.0125+0.00/0.01;:0.30+0.05/0.20" {
+		t.Errorf("parsed %+v as %q", s, s.String())
+	}
+	for _, bad := range []string{"", ";", "0.6+0.1/0.5", ":0.6+0.1", ":0.6/0.5", "100:0.6+0.1/0.5", ":0.6+0.1/0.5;:0.5+0.1/0.4",
+		"200:0.6+0.1/0.5;100:0.5+0.1/0.4;:0.4+0/0.3", ":0.6+0.1/0.8", ":-1+0/0", "x:0.6+0.1/0.5", ":101+0/0"} {
+		if _, err := ParseSchedule(bad); err == nil {
+			t.Errorf("ParseSchedule(%q) parsed", bad)
+		}
+	}
+}
+
+// FuzzParseSchedule: whatever an operator writes, the parser answers with
+// a valid schedule that writes back to itself, or an error.
+func FuzzParseSchedule(f *testing.F) {
+	f.Add(CreditPay.String())
+	f.Add("100.50:0.0125+0/0.01;:0.3+0.05/0.2")
+	f.Add(":0+0/0")
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseSchedule(in)
+		if err != nil {
+			return
+		}
+		if err := s.Validate(); err != nil {
+			t.Fatalf("%q parsed to an invalid schedule: %v", in, err)
+		}
+		again, err := ParseSchedule(s.String())
+		if err != nil || again.String() != s.String() {
+			t.Fatalf("%q → %q does not parse back: %v", in, s.String(), err)
+		}
+	})
+}

@@ -96,7 +96,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	}
 	a.consumers = consumer.New(a.core, a.credit, a.ids, a.clock)
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
-		IDs: a.ids, Clock: a.clock, Log: log, Fees: ordinaryFees(cfg.OrdinaryFee)}
+		IDs: a.ids, Clock: a.clock, Log: log, Fees: fees(cfg)}
 	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core},
 		IDs: a.ids, Clock: a.clock, Merchants: a.merchants, Sealer: a.merchants.Sealer}
 	if n, err := a.pay.Backfill(ctx); err != nil {
@@ -115,13 +115,15 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	return a, nil
 }
 
-// ordinaryFees prices ordinary payments at rate: fee.Ordinary (with its
-// floor) at its own rate, else one flat tier.
-func ordinaryFees(rate fee.PPM) pay.Fees {
-	if rate == fee.Ordinary[0].Combined() {
-		return pay.Fees{}
+// fees are the schedules payments are priced by: the credit-pay schedule
+// of the settings, and ordinary payments at their rate — fee.Ordinary
+// (with its floor) at its own rate, else one flat tier.
+func fees(cfg Config) pay.Fees {
+	f := pay.Fees{Credit: cfg.CreditFee}
+	if cfg.OrdinaryFee != fee.Ordinary[0].Combined() {
+		f.Ordinary = fee.Flat("ordinary", cfg.OrdinaryFee)
 	}
-	return pay.Fees{Ordinary: fee.Flat("ordinary", rate)}
+	return f
 }
 
 func (a *app) codeURL(token string) string { return a.publicURL + "/q/" + token }

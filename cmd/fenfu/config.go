@@ -34,6 +34,7 @@ type Config struct {
 	LogLevel      slog.Level
 	SettleAt      time.Duration // after midnight, Asia/Shanghai
 	OrdinaryFee   fee.PPM
+	CreditFee     fee.Schedule // the tiered credit-pay schedule
 	NotifyPrivate bool
 	MerchantRate  float64 // requests per second per merchant and node; 0: unlimited
 	// How often serve settles interrupted payments, screens active
@@ -79,6 +80,9 @@ func settings() []setting {
 			func(c *Config) flag.Value { return (*timeOfDayValue)(&c.SettleAt) }},
 		{"ordinary-fee", "FENFU_ORDINARY_FEE", "fee rate of ordinary (balance) payments, e.g. 0.38%", "`0.38%`: the fee rate of ordinary (balance) payments", true,
 			func(c *Config) flag.Value { return (*percentValue)(&c.OrdinaryFee) }},
+		{"credit-fee", "FENFU_CREDIT_FEE", "the credit-pay fee schedule by month-to-date volume: tiers UPTO_YUAN:BASE+TECH/FLOOR (percentages) separated by ';', the last with no UPTO",
+			"`" + fee.CreditPay.String() + "`: SPEC §3's tiers", true,
+			func(c *Config) flag.Value { return (*scheduleValue)(&c.CreditFee) }},
 		{"notify-private", "FENFU_NOTIFY_PRIVATE", "also deliver notifications to private, loopback and link-local addresses (development and on-premise merchants)", "off (`1` turns it on): notifications reach public addresses only", true,
 			func(c *Config) flag.Value { return (*boolValue)(&c.NotifyPrivate) }},
 		{"merchant-rate", "FENFU_MERCHANT_RATE", "requests per second each merchant may make, on average, per node (0: unlimited)", "`5000` requests per second per merchant and node; `0`: unlimited", true,
@@ -108,7 +112,7 @@ const (
 // can be wrong.
 func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
-		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), MerchantRate: 5000,
+		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000,
 		RecoverEvery: RecoverEvery, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA}
 	for _, s := range settings() {
@@ -249,6 +253,7 @@ type (
 	levelValue     slog.Level
 	timeOfDayValue time.Duration
 	percentValue   fee.PPM
+	scheduleValue  fee.Schedule
 )
 
 func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
@@ -317,6 +322,16 @@ func (v *percentValue) Set(s string) error {
 	return nil
 }
 func (v *percentValue) String() string { return fee.PPM(*v).Percent() }
+
+func (v *scheduleValue) Set(s string) error {
+	sch, err := fee.ParseSchedule(s)
+	if err != nil {
+		return err
+	}
+	*v = scheduleValue(sch)
+	return nil
+}
+func (v *scheduleValue) String() string { return fee.Schedule(*v).String() }
 
 // writeConfigMarkdown prints the settings as the README's configuration
 // table.

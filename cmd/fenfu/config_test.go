@@ -85,7 +85,8 @@ func TestServeRefusesBadSettingsBeforeOpening(t *testing.T) {
 // TestSettingsReachTheServices: the hold length and the exception SLA are
 // settings, and the settlement service is built with them.
 func TestSettingsReachTheServices(t *testing.T) {
-	vars := map[string]string{"FENFU_HOLD_FOR": "72h", "FENFU_EXCEPTION_SLA": "4h", "FENFU_DATA_DIR": t.TempDir()}
+	vars := map[string]string{"FENFU_HOLD_FOR": "72h", "FENFU_EXCEPTION_SLA": "4h", "FENFU_DATA_DIR": t.TempDir(),
+		"FENFU_CREDIT_FEE": "100000:0.50+0.10/0.40;:0.45+0.05/0.30"}
 	e := &env{cmd: command{name: "serve"}, getenv: func(k string) string { return vars[k] }}
 	cfg := e.config()
 	if err := cfg.serveEnv(e.getenv); err != nil {
@@ -101,5 +102,13 @@ func TestSettingsReachTheServices(t *testing.T) {
 	defer a.close()
 	if a.settle.HoldLength() != 72*time.Hour || a.settle.ExceptionSLA != 4*time.Hour {
 		t.Errorf("hold %s, exception SLA %s; want 72h and 4h", a.settle.HoldLength(), a.settle.ExceptionSLA)
+	}
+	if got := a.pay.Fees.Credit; len(got) != 2 || got[0].UpTo != 100_000_00 || got.Price(10000, 0, 0).Fee != 60 {
+		t.Errorf("credit fee schedule %s", got)
+	}
+	bad := map[string]string{"FENFU_CREDIT_FEE": "100000:0.50+0.10/0.70;:0.45+0.05/0.30"}
+	badCfg := e.config()
+	if err := badCfg.serveEnv(func(k string) string { return bad[k] }); err == nil || !strings.Contains(err.Error(), "FENFU_CREDIT_FEE") {
+		t.Errorf("a floor above the rate: %v", err)
 	}
 }
