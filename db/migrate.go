@@ -83,7 +83,7 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 				if n, _ := res.RowsAffected(); n == 0 {
 					return nil
 				}
-				for _, stmt := range splitStatements(m.sql) {
+				for _, stmt := range splitStatements(d.dialect(m.sql)) {
 					if _, err := tx.Tx.ExecContext(ctx, stmt); err != nil {
 						return fmt.Errorf("%s: %w", firstLine(stmt), err)
 					}
@@ -100,6 +100,29 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 		}
 	}
 	return applied, nil
+}
+
+// sqliteOnly marks, in a migration, what only SQLite reads; PostgreSQL
+// sees a comment. The migrations use it for WITHOUT ROWID, which stores a
+// table with a text key as one B-tree instead of two.
+const sqliteOnly = "/*sqlite:"
+
+// dialect adapts a migration to the store's engine.
+func (d *DB) dialect(sql string) string {
+	if d.Engine != SQLite {
+		return sql
+	}
+	for {
+		i := strings.Index(sql, sqliteOnly)
+		if i < 0 {
+			return sql
+		}
+		j := strings.Index(sql[i:], "*/")
+		if j < 0 {
+			return sql
+		}
+		sql = sql[:i] + sql[i+len(sqliteOnly):i+j] + sql[i+j+2:]
+	}
 }
 
 // splitStatements splits a migration on semicolons that end a line. The

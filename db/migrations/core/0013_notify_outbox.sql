@@ -12,7 +12,7 @@ CREATE TABLE notify_outbox (
   attempts INTEGER NOT NULL DEFAULT 0,
   due_at BIGINT NOT NULL,
   created_at BIGINT NOT NULL
-);
+) /*sqlite: WITHOUT ROWID*/;
 CREATE INDEX notify_outbox_due ON notify_outbox (due_at) WHERE due_at > 0;
 INSERT INTO notify_outbox (kind, ref, mchid, notify_url, state, attempts, due_at, created_at)
   SELECT 'transaction', id, mchid, notify_url, notify_state, notify_attempts, notify_at, paid_at FROM orders WHERE notify_state <> '';
