@@ -214,7 +214,7 @@ func sameEntries(a, b []Entry) bool {
 		return false
 	}
 	var buf [8]bool
-	used := buf[:0]
+	var used []bool
 	if len(b) <= len(buf) {
 		used = buf[:len(b)]
 	} else {
