@@ -41,10 +41,15 @@ type Line struct {
 	Rating     string    `json:"rating"`
 }
 
+// AttemptState is what became of a payment attempt in the credit store.
+// An attempt is written in its final state, once: capture and recovery's
+// fence race to insert it, and the first wins.
+type AttemptState string
+
 // Attempt states.
 const (
-	Captured = "CAPTURED" // the attempt moved money
-	Void     = "VOID"     // the attempt was fenced off by recovery and can never capture
+	Captured AttemptState = "CAPTURED" // the attempt moved money
+	Void     AttemptState = "VOID"     // the attempt was fenced off by recovery and can never capture
 )
 
 // ErrVoided is returned by Capture for an attempt that recovery fenced off.
@@ -141,7 +146,7 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 	q := sched.Price(p.Amount, mtd, p.Discount)
 	res, err := tx.ExecContext(ctx, `INSERT INTO credit_payments (attempt_id, order_id, state, mchid, consumer_id, amount, created_at,
 		fee, fee_rate, fee_tier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (attempt_id) DO NOTHING`,
-		p.AttemptID, p.OrderID, Captured, p.MchID, p.ConsumerID, p.Amount, db.Micros(tx.Now), q.Fee, int64(q.Rate), q.Tier)
+		p.AttemptID, p.OrderID, string(Captured), p.MchID, p.ConsumerID, p.Amount, db.Micros(tx.Now), q.Fee, int64(q.Rate), q.Tier)
 	if err != nil {
 		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
@@ -183,17 +188,17 @@ var FeeAccount = ledger.AccountOf(ledger.PlatformFee, "credit")
 // VoidAttempt fences off an attempt that has not captured, so it never can,
 // and returns the attempt's final state: Captured (with the fee it was
 // charged) if it had already captured, otherwise Void.
-func VoidAttempt(ctx context.Context, tx *db.Tx, p Payment) (string, fee.Quote, error) {
+func VoidAttempt(ctx context.Context, tx *db.Tx, p Payment) (AttemptState, fee.Quote, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO credit_payments (attempt_id, order_id, state, mchid, consumer_id, amount, created_at)
 		VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (attempt_id) DO NOTHING`,
-		p.AttemptID, p.OrderID, Void, p.MchID, p.ConsumerID, db.Micros(tx.Now)); err != nil {
+		p.AttemptID, p.OrderID, string(Void), p.MchID, p.ConsumerID, db.Micros(tx.Now)); err != nil {
 		return "", fee.Quote{}, fmt.Errorf("credit: void %s: %w", p.AttemptID, err)
 	}
 	return attemptState(ctx, tx, p.AttemptID)
 }
 
-func attemptState(ctx context.Context, tx *db.Tx, attemptID string) (string, fee.Quote, error) {
-	var state string
+func attemptState(ctx context.Context, tx *db.Tx, attemptID string) (AttemptState, fee.Quote, error) {
+	var state AttemptState
 	var q fee.Quote
 	var rate int64
 	if err := tx.QueryRowContext(ctx, `SELECT state, fee, fee_rate, fee_tier FROM credit_payments WHERE attempt_id = $1`, attemptID).
@@ -236,7 +241,7 @@ func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
 	var consumerID string
 	err = tx.QueryRowContext(ctx, `UPDATE credit_payments SET refunded = refunded + $1
 		WHERE attempt_id = $2 AND state = $3 AND refunded + $1 <= amount RETURNING consumer_id`,
-		r.Amount, r.AttemptID, Captured).Scan(&consumerID)
+		r.Amount, r.AttemptID, string(Captured)).Scan(&consumerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fenfu.Errorf(fenfu.NotEnough, "refund exceeds the credit payment's refundable amount")
 	}
@@ -269,7 +274,7 @@ type CapturedPayment struct {
 // either into memory.
 func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error) error {
 	rows, err := d.QueryContext(ctx, `SELECT attempt_id, order_id, mchid, consumer_id, amount, refunded, fee
-		FROM credit_payments WHERE state = $1 ORDER BY `+d.ByteOrder("order_id"), Captured)
+		FROM credit_payments WHERE state = $1 ORDER BY `+d.ByteOrder("order_id"), string(Captured))
 	if err != nil {
 		return err
 	}
@@ -301,7 +306,7 @@ func RefundAmount(ctx context.Context, d *db.DB, refundID string) (amount, feeBa
 func CapturedFee(ctx context.Context, d *db.DB, attemptID string) (q fee.Quote, ok bool, err error) {
 	var rate int64
 	err = d.QueryRowContext(ctx, `SELECT fee, fee_rate, fee_tier FROM credit_payments WHERE attempt_id = $1 AND state = $2`,
-		attemptID, Captured).Scan(&q.Fee, &rate, &q.Tier)
+		attemptID, string(Captured)).Scan(&q.Fee, &rate, &q.Tier)
 	if errors.Is(err, sql.ErrNoRows) {
 		return q, false, nil
 	}

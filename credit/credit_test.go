@@ -173,7 +173,7 @@ func TestCaptureIsIdempotent(t *testing.T) {
 		}
 		line(t, d, "c1", 300, 700)
 		// Voiding a captured attempt reports it captured and changes nothing.
-		var state string
+		var state credit.AttemptState
 		if err := d.Update(ctx, func(tx *db.Tx) (err error) {
 			state, _, err = credit.VoidAttempt(ctx, tx, payment("a1", "c1", 300))
 			return err

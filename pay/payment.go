@@ -291,7 +291,7 @@ func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 		return r, err
 	}
 	for _, x := range list {
-		var state string
+		var state credit.AttemptState
 		var q fee.Quote
 		err := s.Credit.Update(ctx, func(tx *db.Tx) error {
 			var err error

@@ -486,7 +486,7 @@ func cmdSandboxReport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	rep, err := a.sandbox.Report(ctx, *mchid, time.Now())
+	rep, err := a.sandbox.Report(ctx, *mchid, a.clock.Now())
 	if err != nil {
 		return err
 	}
