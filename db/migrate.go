@@ -57,6 +57,13 @@ func load(module string) ([]migration, error) {
 // may migrate at once: the version row is written first, so a concurrent
 // migrator waits on it and then skips the migration.
 func (d *DB) Migrate(ctx context.Context) ([]string, error) {
+	return d.migrate(ctx, nil)
+}
+
+// migrate applies the pending migrations, stopping before the first for
+// which stop (if set) says so; tests use it to build a store as an older
+// release left it.
+func (d *DB) migrate(ctx context.Context, stop func(module string, version int) bool) ([]string, error) {
 	mods, ok := Modules[d.Name]
 	if !ok {
 		return nil, fmt.Errorf("db: unknown store %q", d.Name)
@@ -73,6 +80,9 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 			return applied, err
 		}
 		for _, m := range ms {
+			if stop != nil && stop(m.module, m.version) {
+				break
+			}
 			did := false
 			err := d.Update(ctx, func(tx *Tx) error {
 				res, err := tx.Tx.ExecContext(ctx, `INSERT INTO schema_migrations (module, version, applied_at)
