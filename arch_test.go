@@ -77,6 +77,8 @@ func TestVocabularyHasNoIO(t *testing.T) {
 		"fee":     {"database/sql", "net/http", "os", "github.com/fenfu/fenfu/db"},
 		"wxpay":   {"database/sql", "github.com/fenfu/fenfu/db"},
 		"cashier": {"database/sql", "github.com/fenfu/fenfu/db"},
+		"admin":   {"database/sql", "github.com/fenfu/fenfu/db"},
+		"server":  {"database/sql", "github.com/fenfu/fenfu/db"},
 	}
 	pkgs := packages(t)
 	for dir, bad := range forbidden {

@@ -68,8 +68,12 @@ func (s *Service) RetireKey(ctx context.Context, mchid, serial string) error {
 			Scan(&active); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE merchant_keys SET state = $1 WHERE mchid = $2 AND serial_no = $3 AND state = $4`,
-			KeyRetired, mchid, serial, KeyActive)
+		q, args, err := keys.SQL(db.Move[string]{From: []string{KeyActive}, To: KeyRetired, Where: "mchid = $1 AND serial_no = $2",
+			Args: []any{mchid, serial}})
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}

@@ -57,6 +57,12 @@ const (
 	KeyRetired = "retired"
 )
 
+// keys is a key's state machine: a retired key stays retired (a merchant
+// registers a new key rather than reviving an old one).
+var keys = db.Machine[string]{Table: "merchant_keys", Column: "state", Allowed: map[string][]string{
+	KeyActive: {KeyRetired},
+}}
+
 // Service manages merchants and their keys.
 type Service struct {
 	DB    *db.DB

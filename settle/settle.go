@@ -216,10 +216,7 @@ func (s *Service) RunChannel(ctx context.Context, date string, channel pay.Chann
 			s.Progress(Progress{Date: date, Channel: pay.ChannelName(channel), Done: i + 1, Total: len(merchants)})
 		}
 	}
-	err = s.Core.Update(ctx, func(tx *db.Tx) error {
-		return s.fence(ctx, nil, tx, date, channel, `state = $5, finished_at = $6`, Done, db.Micros(tx.Now))
-	})
-	if err != nil {
+	if err := s.finish(ctx, date, channel); err != nil {
 		return r, err
 	}
 	r.Seconds = time.Since(start).Seconds()
@@ -260,6 +257,29 @@ func (s *Service) acquire(ctx context.Context, date string, channel pay.Channel)
 	return false, nil
 }
 
+// batches is a batch's state machine: it runs, under a lease, until done.
+var batches = db.Machine[string]{Table: "settlement_batches", Column: "state", Allowed: map[string][]string{
+	Running: {Done},
+}}
+
+// finish marks the batch done, if its lease is still this node's.
+func (s *Service) finish(ctx context.Context, date string, channel pay.Channel) error {
+	now := db.Micros(s.Clock.Now())
+	q, args, err := batches.SQL(db.Move[string]{From: []string{Running}, To: Done, Set: ", lease_until = $1, finished_at = $1",
+		Where: "batch_date = $2 AND channel = $3 AND owner = $4", Args: []any{now, date, string(channel), s.Owner}})
+	if err != nil {
+		return fenfu.Internal("settle.finish", err)
+	}
+	res, err := s.Core.Exec(ctx, q, args...)
+	if err != nil {
+		return fenfu.Internal("settle.finish", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errLostLease
+	}
+	return nil
+}
+
 // errLostLease stops a batch whose lease another node took over.
 var errLostLease = fenfu.Errorf(fenfu.BatchRunning, "the batch's lease passed to another node; it continues there")
 
@@ -268,7 +288,7 @@ var errLostLease = fenfu.Errorf(fenfu.BatchRunning, "the batch's lease passed to
 // longer this node's. set's parameters start at $5.
 func (s *Service) fence(ctx context.Context, d *db.DB, tx *db.Tx, date string, channel pay.Channel, set string, args ...any) error {
 	q := `UPDATE settlement_batches SET lease_until = $1, ` + set + `
-		WHERE batch_date = $2 AND channel = $3 AND owner = $4 AND state <> 'DONE'`
+		WHERE batch_date = $2 AND channel = $3 AND owner = $4 AND state = '` + Running + `'`
 	all := append([]any{db.Micros(s.Clock.Now().Add(s.lease())), date, string(channel), s.Owner}, args...)
 	var res sql.Result
 	var err error
