@@ -103,9 +103,12 @@ func (e *Events) Resend(ctx context.Context, mchid, eventID string) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.Exec(ctx, `UPDATE notify_outbox SET due_at = $1, state = $2 WHERE ref = $3`,
-		db.Micros(clock.Now()), string(Pending), sub.ID)
+	q, args, err := events.SQL(db.Move[State]{From: []State{Pending, Delivered, Failed}, To: Pending, Set: ", due_at = $1",
+		Where: "ref = $2", Args: []any{db.Micros(clock.Now()), sub.ID}})
 	if err != nil {
+		return fenfu.Internal("notify.Resend", err)
+	}
+	if _, err = d.Exec(ctx, q, args...); err != nil {
 		return fenfu.Internal("notify.Resend", err)
 	}
 	return nil

@@ -16,6 +16,15 @@ const (
 	Failed    State = "FAILED"    // the retry schedule ran out
 )
 
+// events is an event's state machine: a pending event is attempted until
+// delivered or given up (or attempted again, later); a merchant may have
+// any event sent again, which makes it pending.
+var events = db.Machine[State]{Table: "notify_outbox", Column: "state", Allowed: map[State][]State{
+	Pending:   {Pending, Delivered, Failed},
+	Delivered: {Pending},
+	Failed:    {Pending},
+}}
+
 // Kind is what a notification is about.
 type Kind string
 

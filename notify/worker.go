@@ -266,8 +266,12 @@ func (w *Worker) record(ctx context.Context, claimed []Due, outcomes []outcome, 
 				d.EventID(), attempts, d.MchID, o.eventType, d.NotifyURL, db.Micros(o.at), o.status, o.latency.Microseconds(), o.err); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET due_at = $1, state = $2, attempts = $3
-				WHERE ref = $4 AND due_at = $5`, next, string(state), attempts, d.ID, leaseUntil); err != nil {
+			q, args, err := events.SQL(db.Move[State]{From: []State{Pending}, To: state, Set: ", due_at = $1, attempts = $2",
+				Where: "ref = $3 AND due_at = $4", Args: []any{next, attempts, d.ID, leaseUntil}})
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
 		}
