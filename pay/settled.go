@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 
-	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 )
 
@@ -15,14 +14,9 @@ type SettledTotal struct {
 	SettlementID string
 	// Channel and MchID are those of every order and refund it took, or
 	// "" when they are not all the same.
-	Channel       Channel
-	MchID         string
-	Payments      int
-	PaymentAmount fenfu.Fen
-	PaymentFees   fenfu.Fen
-	Refunds       int
-	RefundAmount  fenfu.Fen
-	RefundFees    fenfu.Fen
+	Channel Channel
+	MchID   string
+	Settled
 }
 
 // SettledTotals streams the totals of the orders and refunds in core that
