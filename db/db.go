@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -118,6 +119,9 @@ func Open(ctx context.Context, name, dsn string, clock fenfu.Clock, opt Options)
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("db: %s store: %w", name, err)
 			}
+		}
+		if err := private(path); err != nil {
+			return nil, fmt.Errorf("db: %s store: %w", name, err)
 		}
 		sync := strings.ToUpper(opt.Synchronous)
 		if sync == "" {
@@ -291,6 +295,33 @@ func transient(err error) bool {
 		}
 	}
 	return false
+}
+
+// private makes a SQLite store readable by its owner only: it holds
+// consumers' phone numbers and PIN hashes. The file is created 0600 before
+// SQLite opens it, so SQLite creates its -wal and -shm files alike; a
+// store an earlier release left group- or world-readable is tightened.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Micros converts t to the integer microseconds stored in *_at columns.

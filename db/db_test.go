@@ -2,6 +2,8 @@ package db_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/fenfu/fenfu"
@@ -61,5 +63,49 @@ func TestUpdateRollsBackOnError(t *testing.T) {
 				t.Fatalf("rows after rollback = %d, want 0", n)
 			}
 		})
+	}
+}
+
+// TestSQLiteStoreIsPrivate: a SQLite store and its WAL files are readable
+// by their owner only, and one an earlier release left readable to all is
+// tightened when it is opened.
+func TestSQLiteStoreIsPrivate(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "core.db")
+	d, err := db.Open(ctx, "core", path, fenfu.SystemClock{}, db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mode := func(p string) os.FileMode {
+		t.Helper()
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	if m := mode(dir); m != 0o700 {
+		t.Errorf("data directory %v, want 0700", m)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if m := mode(p); m != 0o600 {
+			t.Errorf("%s %v, want 0600", filepath.Base(p), m)
+		}
+	}
+	d.Close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err = db.Open(ctx, "core", path, fenfu.SystemClock{}, db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if m := mode(path); m != 0o600 {
+		t.Errorf("a store left 0644 is %v after opening, want 0600", m)
 	}
 }
