@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu/fee"
+	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/settle"
 )
 
@@ -43,6 +44,10 @@ type Config struct {
 	RecoverEvery      time.Duration
 	RescreenEvery     time.Duration
 	OverdueAlertEvery time.Duration
+	// RecoverAfter is how old an interrupted payment or refund must be
+	// before recovery settles it: longer than any payment takes between
+	// its two commits, so no node settles another's payment in flight.
+	RecoverAfter time.Duration
 	// HoldFor is how long a risk hold keeps a payment out of settlement
 	// when staff give no length; ExceptionSLA how long the platform has to
 	// answer a merchant's settlement exception request.
@@ -89,6 +94,8 @@ func settings() []setting {
 			func(c *Config) flag.Value { return (*floatValue)(&c.MerchantRate) }},
 		{"recover-every", "FENFU_RECOVER_EVERY", "how often to settle payments interrupted between the two stores", "`10s`", true,
 			func(c *Config) flag.Value { return (*durationValue)(&c.RecoverEvery) }},
+		{"recover-after", "FENFU_RECOVER_AFTER", "how old an interrupted payment or refund must be before recovery settles it (longer than any payment takes)", "`30s`", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.RecoverAfter) }},
 		{"rescreen-every", "FENFU_RESCREEN_EVERY", "how often to screen active merchants against the risk list again", "`24h`", true,
 			func(c *Config) flag.Value { return (*durationValue)(&c.RescreenEvery) }},
 		{"overdue-alert-every", "FENFU_OVERDUE_ALERT_EVERY", "how often to warn of settlement exception requests past their SLA", "`1h`", true,
@@ -113,7 +120,7 @@ const (
 func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000,
-		RecoverEvery: RecoverEvery, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
+		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
@@ -174,7 +181,7 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"recover-every", c.RecoverEvery}, {"rescreen-every", c.RescreenEvery}, {"overdue-alert-every", c.OverdueAlertEvery},
+	}{{"recover-every", c.RecoverEvery}, {"recover-after", c.RecoverAfter}, {"rescreen-every", c.RescreenEvery}, {"overdue-alert-every", c.OverdueAlertEvery},
 		{"hold-for", c.HoldFor}, {"exception-sla", c.ExceptionSLA}} {
 		if d.v < time.Second {
 			return fmt.Errorf("--%s must be at least 1s", d.flag)
