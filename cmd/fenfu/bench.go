@@ -251,41 +251,60 @@ func storeKind(cfg Config) string {
 
 // spawnServer runs `fenfu serve` on the same stores as a child process.
 func spawnServer(ctx context.Context, cfg Config, profile string, stderr io.Writer) (string, int, func() error, error) {
-	exe, err := os.Executable()
+	var extra []string
+	if profile != "" {
+		extra = append(extra, "--cpuprofile", profile)
+	}
+	c, err := startChild(cfg, extra, stderr)
 	if err != nil {
 		return "", 0, nil, err
+	}
+	stop := func() error {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		return c.cmd.Wait()
+	}
+	return c.url, c.cmd.Process.Pid, stop, nil
+}
+
+// child is a `fenfu serve` child process.
+type child struct {
+	url string
+	cmd *exec.Cmd
+}
+
+// startChild runs `fenfu serve` on cfg's stores, on a free local port,
+// with extra flags, and returns once it serves.
+func startChild(cfg Config, extra []string, stderr io.Writer) (*child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
 	}
 	// The merchants' notify_url is the generator's local sink.
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn", "--notify-private", "--data-dir", cfg.DataDir,
 		"--core-db", cfg.CoreDB, "--credit-db", cfg.CreditDB, "--sqlite-synchronous", cfg.Synchronous}
-	if profile != "" {
-		args = append(args, "--cpuprofile", profile)
-	}
-	cmd := exec.Command(exe, args...)
+	cmd := exec.Command(exe, append(args, extra...)...)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", 0, nil, err
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", 0, nil, err
+		return nil, err
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		_ = cmd.Process.Kill()
-		return "", 0, nil, fmt.Errorf("the server did not start: %w", err)
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("the server did not start: %w", err)
 	}
 	go io.Copy(io.Discard, out)
 	m := regexp.MustCompile(`serving on (http://\S+)`).FindStringSubmatch(line)
 	if m == nil {
 		_ = cmd.Process.Kill()
-		return "", 0, nil, fmt.Errorf("unexpected server output %q", line)
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("unexpected server output %q", line)
 	}
-	stop := func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		return cmd.Wait()
-	}
-	return m[1], cmd.Process.Pid, stop, nil
+	return &child{url: m[1], cmd: cmd}, nil
 }
 
 // cashierLogin logs a consumer in and returns its session cookie.
