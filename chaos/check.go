@@ -28,6 +28,9 @@ const (
 	Doubled = "doubled" // in the store more often, or for more, than the client asked
 	Wrong   = "wrong"   // in the store with another amount, channel or payer than acknowledged
 	Stuck   = "stuck"   // PAYING or PROCESSING after the recovery window
+	// Found by the run rather than the check:
+	Diverged     = "diverged" // a retry of an unknown call did not converge
+	VerifyFailed = "verify"   // the books did not prove
 )
 
 // Finding is one way the stores disagree with what the client was told.

@@ -177,9 +177,9 @@ func Run(ctx context.Context, cfg Config) (Counts, error) {
 					total.Wrong++
 				case Stuck:
 					total.Stuck++
-				case "diverged":
+				case Diverged:
 					total.Diverged++
-				case "verify":
+				case VerifyFailed:
 					total.VerifyFailures++
 				}
 			}
@@ -375,7 +375,7 @@ func (r *runner) cycle(ctx context.Context, cycle int) (Counts, error) {
 	findings = append(findings, more...)
 	verified := "ok"
 	if err := cfg.Verify(ctx); err != nil {
-		findings = append(findings, Finding{"verify", err.Error()})
+		findings = append(findings, Finding{VerifyFailed, err.Error()})
 		verified = "FAILED"
 	}
 	scope := "cycle"
@@ -615,7 +615,7 @@ func (r *runner) resolve(ctx context.Context, cycle int, c *Counts) (Findings, e
 	var out Findings
 	rng := rand.New(rand.NewPCG(uint64(cycle), r.cfg.Seed))
 	diverged := func(format string, args ...any) {
-		out = append(out, Finding{"diverged", fmt.Sprintf(format, args...)})
+		out = append(out, Finding{Diverged, fmt.Sprintf(format, args...)})
 	}
 	st := r.cfg.Store
 	for _, p := range r.touched {
