@@ -208,8 +208,8 @@ func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) 
 		return Authorization{Scheme: auth.Scheme}, signError("%s", err.Error())
 	}
 	now := a.Clock.Now()
-	if d := time.Duration(now.Unix()-auth.Timestamp) * time.Second; d > MaxClockSkew || d < -MaxClockSkew {
-		return auth, signError("timestamp %d is %s from fenfu's clock; it must be within 5 minutes", auth.Timestamp, d.Abs())
+	if err := checkTimestamp(auth.Timestamp, now); err != nil {
+		return auth, err
 	}
 	key, err := a.Merchants.PublicKey(r.Context(), auth.MchID, auth.SerialNo)
 	if err != nil {
@@ -233,6 +233,22 @@ func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) 
 		return auth, signError("nonce_str %s was already used; every request needs a fresh nonce", auth.NonceStr)
 	}
 	return auth, nil
+}
+
+// checkTimestamp checks that a request's timestamp is within MaxClockSkew
+// of now. It compares whole seconds against bounds computed from now, so
+// no timestamp, however far off, overflows into the window: neither
+// now-ts nor its conversion to a Duration is ever computed.
+func checkTimestamp(ts int64, now time.Time) error {
+	skew := int64(MaxClockSkew / time.Second)
+	t := now.Unix() // any clock fenfu runs on is far from int64's ends
+	switch {
+	case ts < t-skew: // t-ts, as unsigned, is exact for any ts
+		return signError("timestamp %d is %d s behind fenfu's clock; it must be within 5 minutes", ts, uint64(t)-uint64(ts))
+	case ts > t+skew:
+		return signError("timestamp %d is %d s ahead of fenfu's clock; it must be within 5 minutes", ts, uint64(ts)-uint64(t))
+	}
+	return nil
 }
 
 // write sends a response signed with the platform key of the request's

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -244,7 +246,71 @@ func FuzzParseAuthorization(f *testing.F) {
 		if a.MchID == "" || a.NonceStr == "" || a.SerialNo == "" || (a.Scheme != scheme.RSA && a.Scheme != scheme.SM2) {
 			t.Fatalf("accepted an incomplete header %q: %+v", h, a)
 		}
+		// The parsed timestamp is accepted exactly when it is within the
+		// clock-skew window of fuzzNow, however far off it is.
+		off := new(big.Int).Sub(big.NewInt(a.Timestamp), big.NewInt(fuzzNow))
+		within := off.CmpAbs(big.NewInt(int64(wxpay.MaxClockSkew/time.Second))) <= 0
+		if err := wxpay.CheckTimestamp(a.Timestamp, time.Unix(fuzzNow, 0)); (err == nil) != within {
+			t.Fatalf("timestamp %d, %s s from now: CheckTimestamp = %v", a.Timestamp, off, err)
+		}
 	})
+}
+
+// fuzzNow is the clock FuzzParseAuthorization checks timestamps against;
+// its corpus's timestamps are relative to it.
+const fuzzNow = 1764201600
+
+// farOff is how far, in seconds, a timestamp was from the clock when it
+// slipped through the clock-skew check: times a billion nanoseconds, it
+// wraps round int64 to within the window (issue 11, finding 4). It is a
+// little over 300,000 years.
+const farOff = 9_500_073_197_960
+
+func TestCheckTimestamp(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
+	for _, tc := range []struct {
+		name string
+		ts   int64
+		ok   bool
+	}{
+		{"now", now.Unix(), true},
+		{"5 minutes ago", now.Unix() - 300, true},
+		{"in 5 minutes", now.Unix() + 300, true},
+		{"5 minutes and a second ago", now.Unix() - 301, false},
+		{"in 5 minutes and a second", now.Unix() + 301, false},
+		{"300,000 years ago", now.Unix() - farOff, false},
+		{"in 300,000 years", now.Unix() + farOff, false},
+		{"the smallest int64", math.MinInt64, false},
+		{"the largest int64", math.MaxInt64, false},
+		{"zero", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := wxpay.CheckTimestamp(tc.ts, now)
+			if got := err == nil; got != tc.ok {
+				t.Fatalf("CheckTimestamp(%d) = %v, want accepted %v", tc.ts, err, tc.ok)
+			}
+			if err != nil && (fenfu.ErrorCode(err) != fenfu.SignError || !strings.Contains(err.Error(), "within 5 minutes")) {
+				t.Fatalf("CheckTimestamp(%d) = %v, want SIGN_ERROR saying the window", tc.ts, err)
+			}
+		})
+	}
+}
+
+// TestTimestampFarOff: a correctly signed request whose timestamp is
+// 300,000 years off is refused, not taken for one within the window.
+func TestTimestampFarOff(t *testing.T) {
+	h := newHarness(t)
+	const uri = "/v3/pay/transactions/native"
+	for _, off := range []int64{-farOff, farOff} {
+		body, _ := json.Marshal(h.order(fmt.Sprintf("far-off-%d", off%1000+1000)))
+		auth, err := h.client.Sign("POST", uri, body, time.Unix(time.Now().Unix()+off, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, eb := h.raw(t, "POST", uri, body, auth); st != 401 || eb.Code != "SIGN_ERROR" || !strings.Contains(eb.Message, "within 5 minutes") {
+			t.Errorf("timestamp %d s off: %d %+v, want 401 SIGN_ERROR about the window", off, st, eb)
+		}
+	}
 }
 
 func TestSM2Merchant(t *testing.T) {

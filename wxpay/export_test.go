@@ -9,3 +9,6 @@ func (l *RateLimiter) Held() int {
 
 // SweepAbove is how many limiters a RateLimiter holds before it sweeps.
 const SweepAbove = sweepAbove
+
+// CheckTimestamp is checkTimestamp.
+var CheckTimestamp = checkTimestamp
