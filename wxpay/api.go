@@ -42,10 +42,14 @@ type API struct {
 	Services // the domain the protocol is a skin over
 
 	// The protocol's own settings.
-	Keys      *keyring.Keyring // the platform keys that sign responses
-	Nonces    Nonces           // replay protection
-	Limits    *RateLimiter     // per-merchant request rate; nil for none
-	PublicURL func() string    // the base of code_url, e.g. https://pay.example.com
+	Keys   *keyring.Keyring // the platform keys that sign responses
+	Nonces Nonces           // replay protection
+	Limits *RateLimiter     // per-merchant rate of authenticated requests; nil for none
+	// Failures limits, per source address, the requests that fail
+	// authentication; an address out of tokens is refused before its
+	// requests are checked. Nil for no limit.
+	Failures  *RateLimiter
+	PublicURL func() string // the base of code_url, e.g. https://pay.example.com
 
 	Clock fenfu.Clock
 	IDs   fenfu.IDs
@@ -142,8 +146,13 @@ func (a *API) v3(h handler) http.Handler {
 }
 
 func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string, error) {
+	src, now := source(r), a.Clock.Now()
+	if a.Failures.Exhausted(src, now) {
+		return 0, nil, Authorization{}, "", failedTooOften()
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
 	if err != nil {
+		a.Failures.Allow(src, now)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return 0, nil, Authorization{}, "", fenfu.Errorf(fenfu.ParamError, "request body exceeds %d bytes", MaxBody)
@@ -152,6 +161,9 @@ func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string
 	}
 	auth, err := a.authenticate(r, body)
 	if err != nil {
+		if fenfu.ErrorCode(err) == fenfu.SignError {
+			a.Failures.Allow(src, now)
+		}
 		return 0, nil, auth, "", err
 	}
 	req := &request{Request: r, MchID: auth.MchID, Body: body}
@@ -198,6 +210,9 @@ func signError(format string, args ...any) *fenfu.Error {
 
 // authenticate checks the Authorization header. It returns what it could
 // parse even on failure, so the answer is signed in the caller's scheme.
+// Only a request that authenticates spends the merchant's rate: it takes
+// its token once the signature has verified, and gives it back if the
+// nonce turns out to be a replay.
 func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -222,14 +237,17 @@ func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) 
 	if err := scheme.Verify(key, msg, auth.Signature); err != nil {
 		return auth, signError("signature does not verify with the key of serial_no %s over METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n", auth.SerialNo)
 	}
-	if !a.Limits.Allow(auth.MchID, now) {
+	ok, giveBack := a.Limits.Take(auth.MchID, now)
+	if !ok {
 		return auth, rateLimited(auth.MchID)
 	}
 	fresh, err := a.Nonces.Use(r.Context(), auth.MchID, auth.NonceStr, now)
 	if err != nil {
+		giveBack()
 		return auth, fenfu.Internal("wxpay.authenticate", err)
 	}
 	if !fresh {
+		giveBack()
 		return auth, signError("nonce_str %s was already used; every request needs a fresh nonce", auth.NonceStr)
 	}
 	return auth, nil

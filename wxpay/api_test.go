@@ -65,6 +65,7 @@ func newHarnessScheme(t *testing.T, sch scheme.Name) *harness {
 	h.api = api
 	mux := http.NewServeMux()
 	api.Register(mux)
+	api.RegisterV2(mux)
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
 	h.client = &wxpay.Client{BaseURL: h.srv.URL, MchID: m.MchID, SerialNo: m.SerialNo, Key: m.PrivateKey,
@@ -114,6 +115,16 @@ func (h *harness) rawWith(t *testing.T, c *wxpay.Client, method, uri string, bod
 	var eb wxpay.ErrorBody
 	_ = json.Unmarshal(rb, &eb)
 	return resp.StatusCode, eb
+}
+
+// sign returns c's Authorization header for a request, now.
+func sign(t *testing.T, c *wxpay.Client, method, uri string, body []byte) string {
+	t.Helper()
+	a, err := c.Sign(method, uri, body, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 func TestAuthentication(t *testing.T) {
@@ -463,6 +474,172 @@ func TestRateLimit(t *testing.T) {
 	}
 	if !limited {
 		t.Fatal("no request was answered 429 FREQUENCY_LIMITED")
+	}
+}
+
+// v2 posts a v2 request with the given parameters, signed with key (MD5)
+// unless key is empty, and returns the answer's parameters and raw body.
+func (h *harness) v2(t *testing.T, path string, p map[string]string, key string) (map[string]string, string) {
+	t.Helper()
+	if key != "" {
+		p["sign"] = wxpay.SignV2(p, key, wxpay.SignMD5)
+	}
+	resp, err := http.Post(h.srv.URL+path, "text/xml", bytes.NewReader(wxpay.EncodeV2(p)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out, err := wxpay.ParseV2(b)
+	if err != nil {
+		t.Fatalf("v2 answer %q: %v", b, err)
+	}
+	return out, string(b)
+}
+
+// v2Query is a v2 order query of the harness's merchant.
+func (h *harness) v2Query(no string) map[string]string {
+	return map[string]string{"appid": h.m.AppID, "mch_id": h.m.MchID, "nonce_str": "n" + no, "out_trade_no": no}
+}
+
+// TestUnsignedRequestsSpendNoMerchantBudget: requests that name a merchant
+// but do not carry its signature (a v2 sign made with the wrong key, a v3
+// signature by another key, a replayed v3 request) leave the merchant's
+// rate alone, so a flood of them cannot get its own calls refused (issue
+// 11, finding 2).
+func TestUnsignedRequestsSpendNoMerchantBudget(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	const burst = 10
+	h.api.Limits = &wxpay.RateLimiter{Rate: 0.001, Burst: burst} // no token comes back during the test
+	v2key, err := h.api.Merchants.SetAPIv2Key(ctx, h.m.MchID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		out, _ := h.v2(t, "/pay/orderquery", h.v2Query(fmt.Sprintf("flood-%04d", i)), strings.Repeat("x", 32))
+		if out["return_code"] != "FAIL" || !strings.Contains(out["return_msg"], "签名错误") {
+			t.Fatalf("badly signed v2 request answered %v", out)
+		}
+	}
+	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	forger := *h.client
+	forger.Key = otherKey
+	q := "/v3/pay/transactions/out-trade-no/budget-1?mchid=" + h.m.MchID
+	for range 20 {
+		if st, eb := h.raw(t, "GET", q, nil, sign(t, &forger, "GET", q, nil)); st != 401 {
+			t.Fatalf("forged v3 request answered %d %+v", st, eb)
+		}
+	}
+	// One request of the merchant's, and replays of it.
+	good := sign(t, h.client, "GET", q, nil)
+	if st, eb := h.raw(t, "GET", q, nil, good); st != 404 {
+		t.Fatalf("the merchant's request answered %d %+v, want 404 ORDER_NOT_EXIST", st, eb)
+	}
+	for range 20 {
+		if st, eb := h.raw(t, "GET", q, nil, good); st != 401 || !strings.Contains(eb.Message, "already used") {
+			t.Fatalf("replayed request answered %d %+v", st, eb)
+		}
+	}
+	// The rest of the merchant's burst is its own, in either protocol.
+	for i := range burst - 2 {
+		if st, eb := h.raw(t, "GET", q, nil, sign(t, h.client, "GET", q, nil)); st != 404 {
+			t.Fatalf("the merchant's v3 request %d of its burst answered %d %+v", i+2, st, eb)
+		}
+	}
+	if out, _ := h.v2(t, "/pay/orderquery", h.v2Query("budget-1"), v2key); out["return_code"] != "SUCCESS" {
+		t.Fatalf("the merchant's v2 request, the last of its burst, answered %v", out)
+	}
+	if st, eb := h.raw(t, "GET", q, nil, sign(t, h.client, "GET", q, nil)); st != 429 || eb.Code != "FREQUENCY_LIMITED" {
+		t.Fatalf("the merchant's request past its burst answered %d %+v, want 429", st, eb)
+	}
+}
+
+// TestV2UnknownMerchantLooksLikeBadSign: an unknown mch_id, a merchant
+// without an API v2 key and a wrong sign get the same answer, so probing
+// cannot tell which merchants exist.
+func TestV2UnknownMerchantLooksLikeBadSign(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	bad := strings.Repeat("k", 32)
+	noKey, _ := h.v2(t, "/pay/orderquery", h.v2Query("probe-1"), bad) // the merchant has no v2 key yet
+	if _, err := h.api.Merchants.SetAPIv2Key(ctx, h.m.MchID, ""); err != nil {
+		t.Fatal(err)
+	}
+	wrongSign, _ := h.v2(t, "/pay/orderquery", h.v2Query("probe-1"), bad)
+	p := h.v2Query("probe-1")
+	p["mch_id"] = "1900000000"
+	unknown, _ := h.v2(t, "/pay/orderquery", p, bad)
+	if wrongSign["return_code"] != "FAIL" || !strings.Contains(wrongSign["return_msg"], "签名错误") {
+		t.Fatalf("wrong sign answered %v, want return_code FAIL, 签名错误", wrongSign)
+	}
+	for name, got := range map[string]map[string]string{"unknown mch_id": unknown, "merchant without a v2 key": noKey} {
+		if fmt.Sprint(got) != fmt.Sprint(wrongSign) {
+			t.Errorf("%s answered %v; a wrong sign answers %v", name, got, wrongSign)
+		}
+	}
+}
+
+// TestFailuresLimitedBySource: an address whose requests keep failing
+// authentication is refused, in either protocol, once it has spent its
+// budget of failures; the requests it made do not count against the
+// merchant.
+func TestFailuresLimitedBySource(t *testing.T) {
+	h := newHarness(t)
+	h.api.Failures = &wxpay.RateLimiter{Rate: 0.001, Burst: 3}
+	q := "/v3/pay/transactions/out-trade-no/source-1?mchid=" + h.m.MchID
+	if st, _ := h.raw(t, "GET", q, nil, sign(t, h.client, "GET", q, nil)); st != 404 {
+		t.Fatalf("a good request answered %d", st)
+	}
+	for range 2 {
+		if st, eb := h.raw(t, "GET", q, nil, "WECHATPAY2-SHA256-RSA2048 lol"); st != 401 {
+			t.Fatalf("a malformed request answered %d %+v", st, eb)
+		}
+	}
+	if out, _ := h.v2(t, "/pay/orderquery", h.v2Query("source-1"), strings.Repeat("k", 32)); !strings.Contains(out["return_msg"], "签名错误") {
+		t.Fatalf("a badly signed v2 request answered %v", out)
+	}
+	// Three failures spent the address's budget: even a good request is
+	// refused now, before it is checked.
+	if st, eb := h.raw(t, "GET", q, nil, sign(t, h.client, "GET", q, nil)); st != 429 || eb.Code != "FREQUENCY_LIMITED" {
+		t.Fatalf("a request from an address out of failures answered %d %+v, want 429", st, eb)
+	}
+	if out, _ := h.v2(t, "/pay/orderquery", h.v2Query("source-1"), strings.Repeat("k", 32)); out["return_code"] != "FAIL" ||
+		!strings.Contains(out["return_msg"], "FREQUENCY_LIMITED") {
+		t.Fatalf("a v2 request from an address out of failures answered %v", out)
+	}
+}
+
+// TestRateLimiterBounded: a limiter with Max holds at most Max keys
+// however many arrive, and refuses nothing it should not.
+func TestRateLimiterBounded(t *testing.T) {
+	l := &wxpay.RateLimiter{Rate: 1, Burst: 2, Max: 100}
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
+	for i := range 1000 {
+		if !l.Allow(fmt.Sprintf("203.0.113.%d/%d", i%256, i), now) {
+			t.Fatalf("key %d refused its first request", i)
+		}
+		if got := l.Held(); got > 100 {
+			t.Fatalf("limiter holds %d keys, more than its Max 100", got)
+		}
+	}
+	if l.Exhausted("never-seen", now) {
+		t.Fatal("a key never seen is exhausted")
+	}
+	l.Allow("k", now)
+	l.Allow("k", now)
+	if !l.Exhausted("k", now) || l.Allow("k", now) {
+		t.Fatal("a key that spent its burst is not exhausted")
+	}
+	ok, giveBack := l.Take("k2", now)
+	if !ok {
+		t.Fatal("Take refused a fresh key")
+	}
+	giveBack()
+	for i := range 2 {
+		if !l.Allow("k2", now) {
+			t.Fatalf("request %d of k2's burst refused after a token was given back", i)
+		}
 	}
 }
 

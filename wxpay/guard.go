@@ -2,6 +2,9 @@ package wxpay
 
 import (
 	"context"
+	"net"
+	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -26,48 +29,96 @@ func (m memoryNonces) Use(_ context.Context, mchid, nonce string, now time.Time)
 	return m.c.Use(mchid, nonce, now), nil
 }
 
-// RateLimiter is a token bucket per merchant (golang.org/x/time/rate):
-// Rate requests per second on average, bursts up to Burst. Each node
-// limits on its own.
+// RateLimiter is a token bucket per key (golang.org/x/time/rate): Rate
+// requests per second on average, bursts up to Burst. Each node limits on
+// its own. The API keeps two: one keyed by merchant, which only
+// authenticated requests spend, and one keyed by source address, which
+// only requests that fail authentication spend.
 //
-// It keeps a limiter for every merchant it has seen recently. Once it holds
-// more than sweepAbove of them, it drops the limiters whose bucket has
-// filled up again: a full bucket is what a merchant new to the node would
-// get, so dropping one changes no merchant's budget, and a merchant that is
-// spending its budget is never reset. It sweeps again only when the count
-// has doubled, so a sweep costs each request O(1) on average.
+// It keeps a limiter for every key it has seen recently. Once it holds
+// more than sweepAbove of them (or Max, if that is set and smaller), it
+// drops the limiters whose bucket has filled up again: a full bucket is
+// what a key new to the node would get, so dropping one changes no key's
+// budget, and a key that is spending its budget is never reset. It sweeps
+// again only when the count has doubled, so a sweep costs each request
+// O(1) on average.
 type RateLimiter struct {
 	Rate  float64
 	Burst float64
+	// Max, if positive, bounds the limiters held: when a sweep leaves Max
+	// or more, every limiter is dropped, which gives every key a full
+	// bucket again. Set it where the keys are not the platform's own, as
+	// source addresses are: otherwise whoever mints keys decides the size.
+	Max int
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 	sweepAt  int // sweep when this many limiters are held
 }
 
-// sweepAbove is how many merchants' limiters a RateLimiter holds before it
-// looks for idle ones to drop.
+// sweepAbove is how many limiters a RateLimiter holds before it looks for
+// idle ones to drop.
 const sweepAbove = 100_000
 
-// Allow takes a token for the merchant, reporting false when it has none.
-func (l *RateLimiter) Allow(mchid string, now time.Time) bool {
+// Allow takes a token for the key, reporting false when it has none.
+func (l *RateLimiter) Allow(key string, now time.Time) bool {
 	if l == nil || l.Rate <= 0 {
 		return true
 	}
+	return l.limiter(key, now).AllowN(now, 1)
+}
+
+// Take takes a token for the key like Allow. When it has one, it also
+// returns a function that gives it back, for a request found afterwards
+// not to be the key's to count (a replayed nonce).
+func (l *RateLimiter) Take(key string, now time.Time) (ok bool, giveBack func()) {
+	if l == nil || l.Rate <= 0 {
+		return true, func() {}
+	}
+	r := l.limiter(key, now).ReserveN(now, 1)
+	if !r.OK() || r.DelayFrom(now) > 0 {
+		r.CancelAt(now)
+		return false, nil
+	}
+	return true, func() { r.CancelAt(now) }
+}
+
+// Exhausted reports, without taking one, whether the key has no token
+// left at now.
+func (l *RateLimiter) Exhausted(key string, now time.Time) bool {
+	if l == nil || l.Rate <= 0 {
+		return false
+	}
+	l.mu.Lock()
+	lim := l.limiters[key]
+	l.mu.Unlock()
+	return lim != nil && lim.TokensAt(now) < 1
+}
+
+// limiter returns the key's limiter, making one with a full bucket for a
+// key it does not hold.
+func (l *RateLimiter) limiter(key string, now time.Time) *rate.Limiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lim, ok := l.limiters[mchid]
+	lim, ok := l.limiters[key]
 	if !ok {
 		if l.limiters == nil {
 			l.limiters = map[string]*rate.Limiter{}
 		}
-		if len(l.limiters) >= max(l.sweepAt, sweepAbove) {
+		limit := max(l.sweepAt, sweepAbove)
+		if l.Max > 0 {
+			limit = min(limit, l.Max)
+		}
+		if len(l.limiters) >= limit {
 			l.sweep(now)
+			if l.Max > 0 && len(l.limiters) >= l.Max {
+				clear(l.limiters)
+			}
 		}
 		lim = rate.NewLimiter(rate.Limit(l.Rate), int(l.Burst))
-		l.limiters[mchid] = lim
+		l.limiters[key] = lim
 	}
-	return lim.AllowN(now, 1)
+	return lim
 }
 
 // sweep drops the limiters that are full at now.
@@ -83,4 +134,30 @@ func (l *RateLimiter) sweep(now time.Time) {
 func rateLimited(mchid string) error {
 	e := fenfu.Errorf(fenfu.FrequencyLimited, "merchant %s is over its request rate", mchid)
 	return e
+}
+
+// failedTooOften is the answer to a source address that has spent its
+// budget of failed authentications.
+func failedTooOften() error {
+	return fenfu.Errorf(fenfu.FrequencyLimited, "too many requests from this address failed authentication; check the signature, then retry after a pause")
+}
+
+// source is the key the failure limiter counts a request under: its peer
+// address, or for IPv6 the address's /64, which one host usually holds
+// whole.
+func source(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }

@@ -33,6 +33,11 @@ var v2Codes = map[fenfu.Code]string{
 	fenfu.NoStatementExist:  "NO_STATEMENT_EXIST",
 }
 
+// unknownV2Key stands in for the API v2 key of a merchant that has none,
+// or does not exist, so that its sign is computed like any other; no sign
+// is accepted with it.
+const unknownV2Key = "fenfu-no-api-v2-key-is-set-here!"
+
 // v2TimeLayout is v2's time format, in Asia/Shanghai.
 const v2TimeLayout = "20060102150405"
 
@@ -61,8 +66,20 @@ func (a *API) v2(h v2handler) http.Handler {
 // failures (unreadable XML, bad signature) answer return_code FAIL;
 // business failures answer return_code SUCCESS, result_code FAIL, with
 // err_code and err_code_des, signed like a success.
+//
+// An unknown mch_id, a merchant without an API v2 key and a wrong sign
+// get one answer, WeChat's 签名错误, so that unsigned requests cannot
+// tell which merchants exist. Only a request whose sign verifies spends
+// the merchant's rate; the others spend their source address's.
 func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
-	fail := func(msg string) map[string]string { return map[string]string{"return_code": "FAIL", "return_msg": msg} }
+	src, now := source(r), a.Clock.Now()
+	if a.Failures.Exhausted(src, now) {
+		return map[string]string{"return_code": "FAIL", "return_msg": "FREQUENCY_LIMITED: " + fenfu.AsError(failedTooOften()).Message}
+	}
+	fail := func(msg string) map[string]string {
+		a.Failures.Allow(src, now)
+		return map[string]string{"return_code": "FAIL", "return_msg": msg}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
 	if err != nil {
 		return fail("request body too large or unreadable")
@@ -86,18 +103,30 @@ func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 		return fail("nonce_str must be at most 32 characters")
 	}
 	m, err := a.Merchants.Get(r.Context(), mchid)
-	if err != nil {
-		return fail("MCHID_NOT_EXIST")
+	if err != nil && fenfu.ErrorCode(err) != fenfu.MchNotExists {
+		a.Log.Log(r.Context(), slog.LevelError, "v2 request failed", "path", r.URL.Path, "mchid", mchid, "error", err.Error())
+		return map[string]string{"return_code": "FAIL", "return_msg": "SYSTEMERROR: " + fenfu.SystemError.Message()}
 	}
-	if !a.Limits.Allow(mchid, a.Clock.Now()) {
-		return fail("FREQUENCY_LIMITED: the merchant is over its request rate; slow down and retry")
+	// The sign is computed whatever the merchant, so that the answer takes
+	// as long for a merchant that does not exist.
+	key := m.APIv2Key
+	if key == "" {
+		key = unknownV2Key
 	}
-	if m.APIv2Key == "" {
-		return fail("the merchant has no API v2 key; set one with `fenfu merchant set-v2-key`")
-	}
-	want := SignV2(p, m.APIv2Key, signType)
-	if subtle.ConstantTimeCompare([]byte(strings.ToUpper(p["sign"])), []byte(want)) != 1 {
+	want := SignV2(p, key, signType)
+	if subtle.ConstantTimeCompare([]byte(strings.ToUpper(p["sign"])), []byte(want)) != 1 || m.APIv2Key == "" {
+		reason := "the sign does not verify"
+		switch {
+		case err != nil:
+			reason = "no such merchant"
+		case m.APIv2Key == "":
+			reason = "the merchant has no API v2 key (fenfu merchant set-v2-key)"
+		}
+		a.Log.Info("v2 request failed", "path", r.URL.Path, "mchid", mchid, "error", reason)
 		return fail("签名错误: SIGNERROR, sign " + signType + " over the sorted non-empty parameters and &key=API v2 key")
+	}
+	if !a.Limits.Allow(mchid, now) {
+		return map[string]string{"return_code": "FAIL", "return_msg": "FREQUENCY_LIMITED: the merchant is over its request rate; slow down and retry"}
 	}
 	out := map[string]string{"return_code": "SUCCESS", "return_msg": "OK", "appid": p["appid"], "mch_id": mchid,
 		"nonce_str": a.IDs.Nonce(32)}

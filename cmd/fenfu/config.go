@@ -37,7 +37,8 @@ type Config struct {
 	OrdinaryFee   fee.PPM
 	CreditFee     fee.Schedule // the tiered credit-pay schedule
 	NotifyPrivate bool
-	MerchantRate  float64 // requests per second per merchant and node; 0: unlimited
+	MerchantRate  float64 // authenticated requests per second per merchant and node; 0: unlimited
+	FailureRate   float64 // failed authentications per second per source address and node; 0: unlimited
 	// How often serve settles interrupted payments, screens active
 	// merchants against the risk list again, and warns of settlement
 	// exception requests past their SLA.
@@ -92,6 +93,9 @@ func settings() []setting {
 			func(c *Config) flag.Value { return (*boolValue)(&c.NotifyPrivate) }},
 		{"merchant-rate", "FENFU_MERCHANT_RATE", "requests per second each merchant may make, on average, per node (0: unlimited)", "`5000` requests per second per merchant and node; `0`: unlimited", true,
 			func(c *Config) flag.Value { return (*floatValue)(&c.MerchantRate) }},
+		{"failure-rate", "FENFU_FAILURE_RATE", "requests failing authentication per second each source address may make, on average, per node (0: unlimited)",
+			"`10` failed requests per second per source address and node, bursts of twice that; `0`: unlimited", true,
+			func(c *Config) flag.Value { return (*floatValue)(&c.FailureRate) }},
 		{"recover-every", "FENFU_RECOVER_EVERY", "how often to settle payments interrupted between the two stores", "`10s`", true,
 			func(c *Config) flag.Value { return (*durationValue)(&c.RecoverEvery) }},
 		{"recover-after", "FENFU_RECOVER_AFTER", "how old an interrupted payment or refund must be before recovery settles it (longer than any payment takes)", "`30s`", true,
@@ -119,7 +123,7 @@ const (
 // can be wrong.
 func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
-		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000,
+		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10,
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA}
 	for _, s := range settings() {
@@ -177,6 +181,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MerchantRate < 0 {
 		return fmt.Errorf("--merchant-rate must be 0 (unlimited) or more")
+	}
+	if c.FailureRate < 0 {
+		return fmt.Errorf("--failure-rate must be 0 (unlimited) or more")
 	}
 	for _, d := range []struct {
 		flag string

@@ -45,6 +45,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.SettleAt = 25 * time.Hour }, "--settle-at"},
 		{func(c *Config) { c.OrdinaryFee = -1 }, "--ordinary-fee"},
 		{func(c *Config) { c.MerchantRate = -1 }, "--merchant-rate"},
+		{func(c *Config) { c.FailureRate = -1 }, "--failure-rate"},
 		{func(c *Config) { c.RecoverEvery = 0 }, "--recover-every"},
 		{func(c *Config) { c.RecoverAfter = 0 }, "--recover-after"},
 		{func(c *Config) { c.RescreenEvery = time.Millisecond }, "--rescreen-every"},

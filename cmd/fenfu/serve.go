@@ -84,6 +84,10 @@ func reachable(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
+// maxFailureSources bounds the source addresses a node keeps a budget of
+// failed authentications for.
+const maxFailureSources = 100_000
+
 // serve serves HTTP on ln until ctx ends, then shuts down gracefully:
 // in-flight requests, including payments between their two commits, run to
 // completion before the stores close.
@@ -101,9 +105,16 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	if rate := a.cfg.MerchantRate; rate > 0 {
 		limits = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate}
 	}
+	// Requests that fail authentication spend their source address's
+	// budget instead; addresses are anyone's to mint, so it holds a bounded
+	// number of them.
+	var failures *wxpay.RateLimiter
+	if rate := a.cfg.FailureRate; rate > 0 {
+		failures = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
+	}
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
 		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox}, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
-		Nonces: nonces, Limits: limits, PublicURL: func() string { return a.publicURL }}
+		Nonces: nonces, Limits: limits, Failures: failures, PublicURL: func() string { return a.publicURL }}
 	// Background work (the loops below, and settlement runs staff start)
 	// runs under one group that shutdown cancels and waits for.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
