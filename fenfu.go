@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Fen is an amount of money in fen (1/100 yuan). All money in fenfu is an
@@ -198,13 +199,43 @@ func FieldError(field, format string, args ...any) *Error {
 // Internal wraps an unexpected failure of op, the operation that met it
 // (package.Function, as "pay.Refund"), as SYSTEM_ERROR: the caller is told
 // to retry, and the cause, named by its operation, is kept for the log.
+//
+// A database error that the same request will meet however often it is
+// sent is not answered SYSTEM_ERROR, whose remedy is to retry: see
+// permanent. It is the one place such errors are mapped, so every call
+// site that wraps a store's error gets it.
 func Internal(op string, err error) *Error {
-	e := Errorf(SystemError, "%s", SystemError.Message())
+	code, msg := SystemError, SystemError.Message()
+	if c, m, ok := permanent(err); ok {
+		code, msg = c, m
+	}
+	e := Errorf(code, "%s", msg)
 	if op != "" {
 		err = fmt.Errorf("%s: %w", op, err)
 	}
 	e.Err = err
 	return e
+}
+
+// permanent classifies a database error by its SQLSTATE (the SQL
+// standard's code, which PostgreSQL's errors carry): class 22, a data
+// exception (a value out of its type's range, a character the encoding
+// does not allow, U+0000 in text), is PARAM_ERROR; class 23, an integrity
+// violation that the code did not turn into its own answer (the
+// idempotency keys are handled where they are written), is
+// INVALID_REQUEST. Neither goes away if the request is sent again.
+func permanent(err error) (Code, string, bool) {
+	var s interface{ SQLState() string }
+	if err == nil || !errors.As(err, &s) {
+		return "", "", false
+	}
+	switch st := s.SQLState(); {
+	case strings.HasPrefix(st, "22"):
+		return ParamError, "a value in the request cannot be stored (a number out of range or a character not allowed); sending it again will fail the same way", true
+	case strings.HasPrefix(st, "23"):
+		return InvalidRequest, "the request conflicts with what is already stored; sending it again will fail the same way", true
+	}
+	return "", "", false
 }
 
 // Op returns a failure of op for the caller: nil for nil, a domain error
@@ -221,7 +252,8 @@ func Op(op string, err error) error {
 }
 
 // ErrorCode returns the code of err: the code of the *Error it wraps, or
-// SYSTEM_ERROR for any other non-nil error, or "" for nil.
+// for any other non-nil error the code Internal would give it, or "" for
+// nil.
 func ErrorCode(err error) Code {
 	if err == nil {
 		return ""
@@ -230,7 +262,29 @@ func ErrorCode(err error) Code {
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	return SystemError
+	return Internal("", err).Code
+}
+
+// Text checks a text field's value: it must be valid UTF-8 made of the
+// characters XML 1.0 allows — no U+0000 or other control character but
+// tab, line feed and carriage return, no U+FFFE or U+FFFF (valid UTF-8
+// holds no surrogates).
+// Every such value can be stored on either engine (PostgreSQL refuses
+// U+0000) and sent back in a v2 XML answer or notification. It returns a
+// PARAM_ERROR naming the field.
+func Text(field, v string) error {
+	for i, r := range v {
+		switch {
+		case r == utf8.RuneError:
+			if _, n := utf8.DecodeRuneInString(v[i:]); n == 1 {
+				return FieldError(field, "%s is not valid UTF-8 (byte %d)", field, i)
+			}
+		case r == '\t' || r == '\n' || r == '\r':
+		case r < 0x20 || r == 0xFFFE || r == 0xFFFF:
+			return FieldError(field, "%s holds the character U+%04X, which text fields do not allow", field, r)
+		}
+	}
+	return nil
 }
 
 // AsError returns err as an *Error, wrapping foreign errors with Internal;

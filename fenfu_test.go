@@ -1,6 +1,8 @@
 package fenfu_test
 
 import (
+	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -95,5 +97,63 @@ func TestEveryCodeHasStatusMessageRemedy(t *testing.T) {
 	}
 	if e := fenfu.Errorf(fenfu.NotEnough, "short"); e.Remedy != fenfu.NotEnough.Remedy() {
 		t.Errorf("Errorf's remedy %q", e.Remedy)
+	}
+}
+
+func TestText(t *testing.T) {
+	for _, tc := range []struct {
+		v  string
+		ok bool
+	}{
+		{"", true}, {"tea", true}, {"茶馆 🍵", true}, {"a\tb\nc\r", true}, {"\u0080\u009f", true}, {"\ufffd", true},
+		{"\x00", false}, {"tea\x00", false}, {"\a", false}, {"\x1f", false}, {"\ufffe", false}, {"\uffff", false},
+		{"\xff", false}, {"\xe4\xb8", false}, {"\xed\xa0\x80", false}, // a surrogate, encoded
+	} {
+		err := fenfu.Text("description", tc.v)
+		if (err == nil) != tc.ok {
+			t.Errorf("Text(%q) = %v, want accepted %v", tc.v, err, tc.ok)
+		}
+		if err != nil {
+			if e := fenfu.AsError(err); e.Code != fenfu.ParamError || e.Field != "description" {
+				t.Errorf("Text(%q) = %+v, want PARAM_ERROR naming description", tc.v, e)
+			}
+		}
+	}
+}
+
+// sqlState is an error with a SQLSTATE, as PostgreSQL's driver gives.
+type sqlState string
+
+func (s sqlState) Error() string    { return "sqlstate " + string(s) }
+func (s sqlState) SQLState() string { return string(s) }
+
+// TestInternalPermanent: Internal answers a data exception (class 22)
+// PARAM_ERROR and an integrity violation (class 23) INVALID_REQUEST,
+// keeping the cause; any other failure, however wrapped, stays
+// SYSTEM_ERROR.
+func TestInternalPermanent(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want fenfu.Code
+	}{
+		{sqlState("22003"), fenfu.ParamError},
+		{sqlState("22021"), fenfu.ParamError},
+		{fmt.Errorf("pay: %w", sqlState("22P02")), fenfu.ParamError},
+		{sqlState("23505"), fenfu.InvalidRequest},
+		{sqlState("23503"), fenfu.InvalidRequest},
+		{sqlState("40001"), fenfu.SystemError},
+		{sqlState("53300"), fenfu.SystemError},
+		{errors.New("connection refused"), fenfu.SystemError},
+	} {
+		e := fenfu.Internal("pay.Refund", tc.err)
+		if e.Code != tc.want || !errors.Is(e, tc.err) {
+			t.Errorf("Internal(%v) = %+v, want %s wrapping the cause", tc.err, e, tc.want)
+		}
+		if got := fenfu.ErrorCode(tc.err); got != tc.want {
+			t.Errorf("ErrorCode(%v) = %s, want %s", tc.err, got, tc.want)
+		}
+		if got := fenfu.AsError(tc.err).Code; got != tc.want {
+			t.Errorf("AsError(%v) = %s, want %s", tc.err, got, tc.want)
+		}
 	}
 }

@@ -242,6 +242,10 @@ var (
 )
 
 func (r *NativeOrder) validate(now time.Time) error {
+	if err := texts([][2]string{{"appid", r.AppID}, {"description", r.Description}, {"out_trade_no", r.OutTradeNo},
+		{"attach", r.Attach}, {"notify_url", r.NotifyURL}, {"goods_tag", r.GoodsTag}, {"amount.currency", r.Currency}}, r.LimitPay...); err != nil {
+		return err
+	}
 	switch {
 	case r.AppID == "":
 		return fenfu.FieldError("appid", "appid is required")
@@ -271,6 +275,23 @@ func (r *NativeOrder) validate(now time.Time) error {
 		}
 		if r.TimeExpire.After(now.Add(MaxExpiry)) {
 			return fenfu.FieldError("time_expire", "time_expire must be within 15 days")
+		}
+	}
+	return nil
+}
+
+// texts checks every text field of a request, given as name and value,
+// with fenfu.Text, and then the limit_pay values, before anything else
+// looks at them.
+func texts(fields [][2]string, limitPay ...string) error {
+	for _, f := range fields {
+		if err := fenfu.Text(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	for _, l := range limitPay {
+		if err := fenfu.Text("limit_pay", l); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -66,6 +66,10 @@ type RefundRecord struct {
 }
 
 func (r *RefundRequest) validate() error {
+	if err := texts([][2]string{{"transaction_id", r.TransactionID}, {"out_trade_no", r.OutTradeNo}, {"out_refund_no", r.OutRefundNo},
+		{"reason", r.Reason}, {"notify_url", r.NotifyURL}, {"amount.currency", r.Currency}}); err != nil {
+		return err
+	}
 	switch {
 	case r.TransactionID == "" && r.OutTradeNo == "":
 		return fenfu.FieldError("out_trade_no", "one of transaction_id and out_trade_no is required")
@@ -73,10 +77,10 @@ func (r *RefundRequest) validate() error {
 		return fenfu.FieldError("out_refund_no", "out_refund_no must be 1 to 64 characters of 0-9, A-Z, a-z, _, -, |, *, @")
 	case utf8.RuneCountInString(r.Reason) > 80:
 		return fenfu.FieldError("reason", "reason must be at most 80 characters")
-	case r.Refund <= 0:
-		return fenfu.FieldError("amount.refund", "amount.refund must be a positive number of fen")
-	case r.Total <= 0:
-		return fenfu.FieldError("amount.total", "amount.total must be the order's total in fen")
+	case r.Refund <= 0 || r.Refund > MaxTotal:
+		return fenfu.FieldError("amount.refund", "amount.refund must be a positive number of fen, at most %d", int64(MaxTotal))
+	case r.Total <= 0 || r.Total > MaxTotal:
+		return fenfu.FieldError("amount.total", "amount.total must be the order's total in fen, at most %d", int64(MaxTotal))
 	case r.Currency != "" && r.Currency != "CNY":
 		return fenfu.FieldError("amount.currency", "amount.currency must be CNY")
 	case len(r.NotifyURL) > 256:

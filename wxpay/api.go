@@ -8,6 +8,7 @@ package wxpay
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -21,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/bill"
@@ -127,11 +129,7 @@ func (a *API) v3(h handler) http.Handler {
 			e := fenfu.AsError(err)
 			status = e.Code.HTTPStatus()
 			out, _ = json.Marshal(Body(e))
-			level := slog.LevelInfo
-			if e.Code == fenfu.SystemError {
-				level = slog.LevelError
-			}
-			a.Log.Log(r.Context(), level, "v3 request failed", "request_id", reqID, "method", r.Method, "path", r.URL.Path,
+			a.Log.Log(r.Context(), errorLevel(e), "v3 request failed", "request_id", reqID, "method", r.Method, "path", r.URL.Path,
 				"mchid", mchid, "status", status, "code", e.Code, "error", err.Error())
 		} else if f, ok := body.(rawFile); ok {
 			out, contentType = f.data, f.contentType
@@ -169,6 +167,20 @@ func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string
 	req := &request{Request: r, MchID: auth.MchID, Body: body}
 	status, out, err := h(r.Context(), req)
 	return status, out, auth, req.note, err
+}
+
+// errorLevel is the level a failed request is logged at: error for a
+// SYSTEM_ERROR, warning for another answer to an unexpected failure (a
+// value the database refused, which validation should have caught), info
+// for the rest, which are the caller's to fix.
+func errorLevel(e *fenfu.Error) slog.Level {
+	switch {
+	case e.Code == fenfu.SystemError:
+		return slog.LevelError
+	case e.Err != nil:
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
 }
 
 // record keeps an authenticated sandbox merchant's call for its report.
@@ -302,10 +314,15 @@ func (a *API) write(w http.ResponseWriter, reqID string, sch scheme.Name, accept
 }
 
 // decode parses a JSON body into v, turning type errors into PARAM_ERROR
-// naming the field.
+// naming the field. Every string in the body must pass fenfu.Text, which
+// encoding/json alone does not see to: it turns invalid UTF-8 into U+FFFD
+// and \u0000 into a NUL that PostgreSQL will not store.
 func decode(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return fenfu.Errorf(fenfu.ParamError, "the request body is empty; send a JSON object")
+	}
+	if err := jsonTexts(body); err != nil {
+		return err
 	}
 	err := json.Unmarshal(body, v)
 	var te *json.UnmarshalTypeError
@@ -320,6 +337,77 @@ func decode(body []byte, v any) error {
 			return fenfu.FieldError("time_expire", "time_expire must be RFC 3339, e.g. 2026-11-27T10:00:00+08:00")
 		}
 		return fenfu.Errorf(fenfu.ParamError, "the request body is not valid JSON: %v", err)
+	}
+}
+
+// jsonTexts checks every string of a JSON body with fenfu.Text, naming
+// the field it is in (amount.currency; an array's elements by the array's
+// name). Only a body that could hold a bad string is walked: one that is
+// not valid UTF-8, or that has a \u escape or a U+FFFE or U+FFFF in it.
+// A body that is not JSON is left to the decoder to report.
+func jsonTexts(body []byte) error {
+	if utf8.Valid(body) && !bytes.Contains(body, []byte(`\u`)) &&
+		!bytes.Contains(body, []byte("\uFFFE")) && !bytes.Contains(body, []byte("\uFFFF")) {
+		return nil
+	}
+	type frame struct {
+		object  bool
+		wantKey bool // the next string is a key
+		key     string
+	}
+	var stack []frame
+	path := func(last string) string {
+		var parts []string
+		for _, f := range stack {
+			if f.object && f.key != "" {
+				parts = append(parts, f.key)
+			}
+		}
+		if last != "" {
+			parts = append(parts, last)
+		}
+		return strings.Join(parts, ".")
+	}
+	// valueDone notes that the innermost object's value has been read.
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	var prev int64
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil
+		}
+		raw := body[prev:d.InputOffset()] // the token, with the separators before it
+		prev = d.InputOffset()
+		switch t := tok.(type) {
+		case json.Delim:
+			if t == '{' || t == '[' {
+				stack = append(stack, frame{object: t == '{', wantKey: true})
+				continue
+			}
+			stack = stack[:len(stack)-1]
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+				if !utf8.Valid(raw) {
+					stack[n-1].key = ""
+					return fenfu.FieldError(path(""), "a field name in %s is not valid UTF-8", cmp.Or(path(""), "the body"))
+				}
+				stack[n-1].key, stack[n-1].wantKey = t, false
+				continue
+			}
+			field := cmp.Or(path(""), "body")
+			if !utf8.Valid(raw) {
+				return fenfu.FieldError(field, "%s is not valid UTF-8", field)
+			}
+			if err := fenfu.Text(field, t); err != nil {
+				return err
+			}
+		}
+		valueDone()
 	}
 }
 

@@ -16,12 +16,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/keyring"
@@ -43,11 +45,14 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness { return newHarnessScheme(t, scheme.RSA) }
 
-func newHarnessScheme(t *testing.T, sch scheme.Name) *harness {
+func newHarnessScheme(t *testing.T, sch scheme.Name) *harness { return newHarnessOn(t, db.SQLite, sch) }
+
+// newHarnessOn is a harness whose stores are on engine.
+func newHarnessOn(t *testing.T, engine db.Engine, sch scheme.Name) *harness {
 	t.Helper()
 	clock := fenfu.SystemClock{}
-	core := dbtest.Open(t, db.SQLite, "core", clock)
-	cr := dbtest.Open(t, db.SQLite, "credit", clock)
+	core := dbtest.Open(t, engine, "core", clock)
+	cr := dbtest.Open(t, engine, "credit", clock)
 	keys, err := keyring.Load(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -640,6 +645,137 @@ func TestRateLimiterBounded(t *testing.T) {
 		if !l.Allow("k2", now) {
 			t.Fatalf("request %d of k2's burst refused after a token was given back", i)
 		}
+	}
+}
+
+// paid creates an order of total fen through the domain and pays it from
+// a new consumer's balance.
+func (h *harness) paid(t *testing.T, no string, total fenfu.Fen) pay.Order {
+	t.Helper()
+	ctx := context.Background()
+	ps := h.api.Pay
+	o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: h.m.MchID, AppID: h.m.AppID, Description: "tea", OutTradeNo: no,
+		NotifyURL: "https://shop.example/n", Total: total})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := consumer.New(ps.Core, ps.Credit, ps.IDs, ps.Clock).Create(ctx, consumer.NewConsumer{Rating: "A", Balance: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err = ps.Pay(ctx, o.Token, c.ID, pay.ChannelBalance); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// signed sends body to uri signed by the harness's merchant, as it is:
+// the SDKs would turn invalid UTF-8 into U+FFFD before signing.
+func (h *harness) signed(t *testing.T, method, uri string, body []byte) (int, wxpay.ErrorBody) {
+	t.Helper()
+	return h.raw(t, method, uri, body, sign(t, h.client, method, uri, body))
+}
+
+// TestUnstorableInput: text that PostgreSQL cannot store (U+0000), that
+// is not valid UTF-8, or that holds another character text fields do not
+// allow, and amounts past the protocol's largest, are PARAM_ERROR naming
+// the field on both engines, never a SYSTEM_ERROR that tells the caller to
+// retry (issue 11, finding 5).
+func TestUnstorableInput(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			h := newHarnessOn(t, engine, scheme.RSA)
+			ctx := context.Background()
+			const native = "/v3/pay/transactions/native"
+			for i, tc := range []struct {
+				field, value string // value: the string's JSON text, as sent
+			}{
+				{"description", `tea\u0000`},
+				{"attach", `\u0000`},
+				{"notify_url", `https://shop.example/n\u0000`},
+				{"goods_tag", `tag\u0000`},
+				{"description", `tea\u0007`},
+				{"attach", `tea\ufffe`},
+				{"attach", "tea\uFFFF"},
+				{"description", "tea\xff"},
+				{"attach", "tea\xe4\xb8"},
+			} {
+				o := h.order(fmt.Sprintf("unstorable-%02d", i))
+				o[tc.field] = "PLACEHOLDER"
+				body, _ := json.Marshal(o)
+				body = bytes.Replace(body, []byte("PLACEHOLDER"), []byte(tc.value), 1)
+				st, eb := h.signed(t, "POST", native, body)
+				if st != 400 || eb.Code != "PARAM_ERROR" || eb.Detail == nil || eb.Detail.Field != tc.field {
+					t.Errorf("%s %q: %d %+v, want 400 PARAM_ERROR naming %s", tc.field, tc.value, st, eb, tc.field)
+				}
+			}
+			// A key with invalid UTF-8 is named by its object.
+			o := h.order("unstorable-key")
+			body, _ := json.Marshal(o)
+			body = bytes.Replace(body, []byte(`"total"`), []byte("\"tot\xffal\""), 1)
+			if st, eb := h.signed(t, "POST", native, body); st != 400 || eb.Code != "PARAM_ERROR" || eb.Detail == nil || eb.Detail.Field != "amount" {
+				t.Errorf("a key that is not UTF-8: %d %+v, want PARAM_ERROR naming amount", st, eb)
+			}
+
+			// Refunds of a partly refunded order.
+			paid := h.paid(t, "unstorable-paid", 1000)
+			refund := func(no string, amount map[string]any) map[string]any {
+				return map[string]any{"out_trade_no": paid.OutTradeNo, "out_refund_no": no, "amount": amount}
+			}
+			if err := h.client.Do(ctx, "POST", "/v3/refund/domestic/refunds", refund("part-1", map[string]any{"refund": 10, "total": 1000, "currency": "CNY"}), nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, tc := range []struct {
+				name  string
+				req   map[string]any
+				field string
+			}{
+				{"refund of int64's largest", refund("huge-1", map[string]any{"refund": int64(math.MaxInt64), "total": 1000, "currency": "CNY"}), "amount.refund"},
+				{"refund past the largest order", refund("huge-2", map[string]any{"refund": pay.MaxTotal + 1, "total": 1000, "currency": "CNY"}), "amount.refund"},
+				{"total of int64's largest", refund("huge-3", map[string]any{"refund": 10, "total": int64(math.MaxInt64), "currency": "CNY"}), "amount.total"},
+				{"reason with U+0000", func() map[string]any {
+					r := refund("nul-1", map[string]any{"refund": 10, "total": 1000, "currency": "CNY"})
+					r["reason"] = "broken\x00"
+					return r
+				}(), "reason"},
+				{"out_trade_no with U+0000", map[string]any{"out_trade_no": "unstorable\x00", "out_refund_no": "nul-2",
+					"amount": map[string]any{"refund": 10, "total": 1000, "currency": "CNY"}}, "out_trade_no"},
+			} {
+				body, _ := json.Marshal(tc.req)
+				st, eb := h.signed(t, "POST", "/v3/refund/domestic/refunds", body)
+				if st != 400 || eb.Code != "PARAM_ERROR" || eb.Detail == nil || eb.Detail.Field != tc.field {
+					t.Errorf("%s: %d %+v, want 400 PARAM_ERROR naming %s", tc.name, st, eb, tc.field)
+				}
+			}
+			// A refund within the protocol's limits but past what is left is
+			// the business error it always was.
+			body, _ = json.Marshal(refund("over-1", map[string]any{"refund": pay.MaxTotal, "total": 1000, "currency": "CNY"}))
+			if st, eb := h.signed(t, "POST", "/v3/refund/domestic/refunds", body); st != 400 || eb.Code != "INVALID_REQUEST" {
+				t.Errorf("a refund past the refundable: %d %+v, want 400 INVALID_REQUEST", st, eb)
+			}
+			// A query naming an order with U+0000 is not a system error.
+			q := "/v3/pay/transactions/out-trade-no/unstorable%00x?mchid=" + h.m.MchID
+			if st, eb := h.signed(t, "GET", q, nil); st == 500 || eb.Code == "SYSTEM_ERROR" {
+				t.Errorf("query with U+0000: %d %+v, want a 4xx", st, eb)
+			}
+
+			// v2: amounts past the largest order, and text XML cannot carry.
+			v2key, err := h.api.Merchants.SetAPIv2Key(ctx, h.m.MchID, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := map[string]string{"appid": h.m.AppID, "mch_id": h.m.MchID, "nonce_str": "n1", "out_trade_no": paid.OutTradeNo,
+				"out_refund_no": "v2-huge-1", "total_fee": "1000", "refund_fee": strconv.FormatInt(math.MaxInt64, 10)}
+			if out, _ := h.v2(t, "/secapi/pay/refund", p, v2key); out["result_code"] != "FAIL" || out["err_code"] != "PARAM_ERROR" ||
+				!strings.Contains(out["err_code_des"], "refund_fee") {
+				t.Errorf("v2 refund of int64's largest: %v, want PARAM_ERROR naming refund_fee", out)
+			}
+			p = map[string]string{"appid": h.m.AppID, "mch_id": h.m.MchID, "nonce_str": "n2", "body": "tea\x00", "out_trade_no": "v2-nul-1",
+				"total_fee": "100", "spbill_create_ip": "203.0.113.7", "notify_url": "https://shop.example/n", "trade_type": "NATIVE"}
+			if out, _ := h.v2(t, "/pay/unifiedorder", p, v2key); out["return_code"] != "FAIL" || !strings.Contains(out["return_msg"], "parameter body") {
+				t.Errorf("v2 order with U+0000 in body: %v, want FAIL naming the parameter", out)
+			}
+		})
 	}
 }
 

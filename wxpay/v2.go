@@ -138,8 +138,8 @@ func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 		if code == "" {
 			code = "SYSTEMERROR"
 		}
-		if e.Code == fenfu.SystemError {
-			a.Log.Log(r.Context(), slog.LevelError, "v2 request failed", "path", r.URL.Path, "mchid", mchid, "error", err.Error())
+		if e.Code == fenfu.SystemError || e.Err != nil {
+			a.Log.Log(r.Context(), errorLevel(e), "v2 request failed", "path", r.URL.Path, "mchid", mchid, "error", err.Error())
 		}
 		out["result_code"], out["err_code"], out["err_code_des"] = "FAIL", code, e.Message
 	} else {
@@ -152,10 +152,12 @@ func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 	return out
 }
 
+// fen reads an amount parameter: a positive number of fen no larger than
+// any order may be (pay.MaxTotal).
 func fen(p map[string]string, field string) (fenfu.Fen, error) {
 	v, err := strconv.ParseInt(p[field], 10, 64)
-	if err != nil || v <= 0 {
-		return 0, fenfu.FieldError(field, "%s must be a positive number of fen", field)
+	if err != nil || v <= 0 || v > pay.MaxTotal {
+		return 0, fenfu.FieldError(field, "%s must be a positive number of fen, at most %d", field, int64(pay.MaxTotal))
 	}
 	return fenfu.Fen(v), nil
 }

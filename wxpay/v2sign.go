@@ -88,6 +88,9 @@ func ParseV2(body []byte) (map[string]string, error) {
 			return params, nil
 		}
 		if err != nil {
+			if depth == 2 { // a text the decoder refused, as U+0000: name its parameter
+				return nil, fmt.Errorf("parameter %s: the body is not XML: %v", name, err)
+			}
 			return nil, fmt.Errorf("the body is not XML: %v", err)
 		}
 		switch t := tok.(type) {
