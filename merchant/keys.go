@@ -49,7 +49,10 @@ func (s *Service) AddKey(ctx context.Context, mchid string, publicKeyPEM []byte)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		return addKey(ctx, tx, mchid, serial, sch.Algorithm(), der)
+		if err := addKey(ctx, tx, mchid, serial, sch.Algorithm(), der); err != nil {
+			return err
+		}
+		return bump(ctx, tx, mchid)
 	})
 	if err != nil {
 		return "", fenfu.Op("merchant.AddKey", err)
@@ -58,9 +61,8 @@ func (s *Service) AddKey(ctx context.Context, mchid string, publicKeyPEM []byte)
 	return serial, nil
 }
 
-// RetireKey stops a key from verifying requests: at once on this node, and
-// within keyCacheTTL on others. The last active key cannot be retired;
-// register its replacement first.
+// RetireKey stops a key from verifying requests, at once on every node.
+// The last active key cannot be retired; register its replacement first.
 func (s *Service) RetireKey(ctx context.Context, mchid, serial string) error {
 	err := s.DB.Update(ctx, func(tx *db.Tx) error {
 		var active int
@@ -83,7 +85,7 @@ func (s *Service) RetireKey(ctx context.Context, mchid, serial string) error {
 		if active <= 1 {
 			return fenfu.Errorf(fenfu.InvalidRequest, "key %s is the merchant's only active key; register its replacement first", serial)
 		}
-		return nil
+		return bump(ctx, tx, mchid)
 	})
 	if err != nil {
 		return fenfu.Op("merchant.RetireKey", err)
@@ -114,8 +116,9 @@ func (s *Service) Keys(ctx context.Context, mchid string) ([]Key, error) {
 }
 
 // RotateAPIv3Key gives a merchant a new API v3 key and returns it; the old
-// key stops decrypting notifications and certificates at once. Coordinate
-// the switch with the merchant.
+// key stops decrypting notifications and certificates at once, on every
+// node (they read the key with Fresh). Coordinate the switch with the
+// merchant.
 func (s *Service) RotateAPIv3Key(ctx context.Context, mchid string) (string, error) {
 	key := s.IDs.Nonce(32)
 	if err := s.setSecret(ctx, mchid, "apiv3_key", key); err != nil {
@@ -135,10 +138,11 @@ func (s *Service) setSecret(ctx context.Context, mchid, column, key string) erro
 }
 
 // update sets columns of a merchant's row (set's parameters from $1, the
-// merchant last), fails with MCH_NOT_EXISTS for an unknown merchant, and
-// drops this node's cached copy.
+// merchant last) and raises its version, fails with MCH_NOT_EXISTS for an
+// unknown merchant, and drops this node's cached copy.
 func (s *Service) update(ctx context.Context, mchid, set string, args ...any) error {
-	res, err := s.DB.Exec(ctx, fmt.Sprintf(`UPDATE merchants SET %s WHERE mchid = $%d`, set, len(args)+1), append(args, mchid)...)
+	res, err := s.DB.Exec(ctx, fmt.Sprintf(`UPDATE merchants SET %s, version = version + 1 WHERE mchid = $%d`, set, len(args)+1),
+		append(args, mchid)...)
 	if err != nil {
 		return fenfu.Internal("merchant.update", err)
 	}
@@ -147,6 +151,13 @@ func (s *Service) update(ctx context.Context, mchid, set string, args ...any) er
 	}
 	s.forget(mchid)
 	return nil
+}
+
+// bump raises a merchant's version in the caller's transaction, for a
+// change to its keys, which live in another table.
+func bump(ctx context.Context, tx *db.Tx, mchid string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE merchants SET version = version + 1 WHERE mchid = $1`, mchid)
+	return err
 }
 
 // forget drops what this node caches about a merchant.

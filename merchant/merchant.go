@@ -79,15 +79,19 @@ type Service struct {
 
 type cachedMerchant struct {
 	m       Merchant
+	version int64 // the merchant's version when m was read
 	expires time.Time
 }
 
 type cachedKey struct {
 	key     crypto.PublicKey
-	expires time.Time
+	version int64 // the merchant's version when key was read
 }
 
-// keyCacheTTL bounds how long a retired key may still verify on a node.
+// keyCacheTTL is how long Get trusts a cached merchant without looking at
+// the store: a change of settings (rollout, discount, credit permission)
+// made on another node reaches this one within it. Keys do not wait for
+// it; see Fresh.
 const keyCacheTTL = 30 * time.Second
 
 // New returns a Service.
@@ -182,8 +186,10 @@ func addKey(ctx context.Context, tx *db.Tx, mchid, serial, alg string, pubDER []
 	return err
 }
 
-// Get returns a merchant, or MCH_NOT_EXISTS. Merchants are cached for a
-// few seconds, like keys: every order reads its merchant.
+// Get returns a merchant, or MCH_NOT_EXISTS. Merchants are cached for
+// keyCacheTTL, since every order reads its merchant, so a setting changed
+// on another node may be that much behind. Where the merchant's API keys
+// are used, call Fresh instead.
 func (s *Service) Get(ctx context.Context, mchid string) (Merchant, error) {
 	now := s.Clock.Now()
 	s.mu.Lock()
@@ -192,7 +198,50 @@ func (s *Service) Get(ctx context.Context, mchid string) (Merchant, error) {
 	if ok && now.Before(c.expires) {
 		return c.m, nil
 	}
-	m, err := s.load(ctx, mchid)
+	return s.reload(ctx, mchid, now)
+}
+
+// Fresh returns a merchant as the store has it now, or MCH_NOT_EXISTS:
+// the cached copy if the merchant's version is still the one it was read
+// at, which costs one primary-key read, else a new load. Every change to
+// a merchant (an API key set, a signing key added or retired, a setting)
+// raises its version in the change's transaction, so Fresh sees it on
+// every node at once. Use it wherever the API v3 or v2 key, or the scheme
+// of the newest signing key, is used: notifications, v2 signs,
+// certificates.
+func (s *Service) Fresh(ctx context.Context, mchid string) (Merchant, error) {
+	now := s.Clock.Now()
+	s.mu.Lock()
+	c, ok := s.merchants[mchid]
+	s.mu.Unlock()
+	if ok {
+		v, err := s.version(ctx, mchid)
+		if err != nil {
+			return Merchant{}, err
+		}
+		if v == c.version {
+			return c.m, nil
+		}
+	}
+	return s.reload(ctx, mchid, now)
+}
+
+// version reads a merchant's version, or fails with MCH_NOT_EXISTS.
+func (s *Service) version(ctx context.Context, mchid string) (int64, error) {
+	var v int64
+	err := s.DB.QueryRowContext(ctx, `SELECT version FROM merchants WHERE mchid = $1`, mchid).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
+	}
+	if err != nil {
+		return 0, fenfu.Internal("merchant.version", err)
+	}
+	return v, nil
+}
+
+// reload loads a merchant and caches it with the version it was read at.
+func (s *Service) reload(ctx context.Context, mchid string, now time.Time) (Merchant, error) {
+	m, version, err := s.load(ctx, mchid)
 	if err != nil {
 		return m, err
 	}
@@ -200,49 +249,53 @@ func (s *Service) Get(ctx context.Context, mchid string) (Merchant, error) {
 	if len(s.merchants) > 100000 {
 		s.merchants = map[string]cachedMerchant{}
 	}
-	s.merchants[mchid] = cachedMerchant{m: m, expires: now.Add(keyCacheTTL)}
+	s.merchants[mchid] = cachedMerchant{m: m, version: version, expires: now.Add(keyCacheTTL)}
 	s.mu.Unlock()
 	return m, nil
 }
 
-func (s *Service) load(ctx context.Context, mchid string) (Merchant, error) {
+// load reads a merchant and the version of what it read. The version is
+// read in the same statement as the row, so a change that lands between
+// load's two reads leaves a version older than the copy, which the next
+// Fresh reloads: a copy is never taken for newer than it is.
+func (s *Service) load(ctx context.Context, mchid string) (Merchant, int64, error) {
 	var m Merchant
-	var created int64
+	var created, version int64
 	var creditPay, suspended int
 	var discount, discountUntil int64
 	err := s.DB.QueryRowContext(ctx, `SELECT mchid, appid, name, env, apiv3_key, apiv2_key, notify_url, created_at, credit_pay, credit_suspended,
-		credit_rollout, fee_discount, fee_discount_until FROM merchants WHERE mchid = $1`, mchid).
+		credit_rollout, fee_discount, fee_discount_until, version FROM merchants WHERE mchid = $1`, mchid).
 		Scan(&m.MchID, &m.AppID, &m.Name, &m.Env, &m.APIv3Key, &m.APIv2Key, &m.NotifyURL, &created, &creditPay, &suspended, &m.CreditRollout,
-			&discount, &discountUntil)
+			&discount, &discountUntil, &version)
 	m.FeeDiscount = fee.PPM(discount)
 	if discountUntil > 0 {
 		m.FeeDiscountUntil = db.Time(discountUntil)
 	}
 	m.CreditPay, m.CreditSuspended = creditPay == 1, suspended == 1
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
+		return m, 0, fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
 	}
 	if err != nil {
-		return m, fenfu.Internal("merchant.load", err)
+		return m, 0, fenfu.Internal("merchant.load", err)
 	}
 	m.CreatedAt = db.Time(created)
 	if m.APIv3Key, err = s.open(m.APIv3Key, "apiv3_key", mchid); err != nil {
-		return m, err
+		return m, 0, err
 	}
 	if m.APIv2Key, err = s.open(m.APIv2Key, "apiv2_key", mchid); err != nil {
-		return m, err
+		return m, 0, err
 	}
 	var alg string
 	err = s.DB.QueryRowContext(ctx, `SELECT algorithm FROM merchant_keys WHERE mchid = $1 AND state = $2
 		ORDER BY created_at DESC LIMIT 1`, mchid, KeyActive).Scan(&alg)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return m, fenfu.Internal("merchant.load", err)
+		return m, 0, fenfu.Internal("merchant.load", err)
 	}
 	m.Scheme = scheme.RSA
 	if alg == "SM2" {
 		m.Scheme = scheme.SM2
 	}
-	return m, nil
+	return m, version, nil
 }
 
 // CreditAllowed explains whether the merchant may take credit payments: a
@@ -266,13 +319,14 @@ func (m Merchant) CreditAllowed() error {
 // SetCreditPay records the product center's credit-pay permission or the
 // risk suspension for a merchant, in the caller's transaction.
 func SetCreditPay(ctx context.Context, tx *db.Tx, mchid string, permitted, suspended bool) error {
-	_, err := tx.ExecContext(ctx, `UPDATE merchants SET credit_pay = $1, credit_suspended = $2 WHERE mchid = $3`,
+	_, err := tx.ExecContext(ctx, `UPDATE merchants SET credit_pay = $1, credit_suspended = $2, version = version + 1 WHERE mchid = $3`,
 		boolInt(permitted), boolInt(suspended), mchid)
 	return err
 }
 
 // Forget drops this node's cached copy of a merchant after a change made
-// elsewhere (other nodes refresh within keyCacheTTL).
+// elsewhere (other nodes' Get refreshes within keyCacheTTL, their Fresh
+// at once).
 func (s *Service) Forget(mchid string) { s.forget(mchid) }
 
 func boolInt(b bool) int {
@@ -283,8 +337,8 @@ func boolInt(b bool) int {
 }
 
 // SetAPIv2Key sets (or, with an empty key, generates) a merchant's API v2
-// key and returns it. The previous key stops working at once on this node
-// and within a few seconds on others.
+// key and returns it. The previous key stops working at once on every
+// node: v2 requests and notifications read the key with Fresh.
 func (s *Service) SetAPIv2Key(ctx context.Context, mchid, key string) (string, error) {
 	if key == "" {
 		key = s.IDs.Nonce(32)
@@ -321,22 +375,29 @@ func (s *Service) open(v, column, mchid string) (string, error) {
 }
 
 // PublicKey returns the active public key a merchant registered under
-// serial. Keys are cached for a few seconds; a retired key stops verifying
-// within keyCacheTTL on every node.
+// serial. Parsed keys are cached, each with the merchant's version when it
+// was read, and used only while the version is unchanged, so a retired key
+// stops verifying on every node at once.
 func (s *Service) PublicKey(ctx context.Context, mchid, serial string) (crypto.PublicKey, error) {
 	k := mchid + "|" + serial
-	now := s.Clock.Now()
+	version, err := s.version(ctx, mchid)
+	if fenfu.ErrorCode(err) == fenfu.MchNotExists {
+		return nil, errNoKey(mchid, serial)
+	}
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	c, ok := s.cache[k]
 	s.mu.Unlock()
-	if ok && now.Before(c.expires) {
+	if ok && c.version == version {
 		if c.key == nil {
 			return nil, errNoKey(mchid, serial)
 		}
 		return c.key, nil
 	}
 	var p string
-	err := s.DB.QueryRowContext(ctx, `SELECT public_key FROM merchant_keys WHERE mchid = $1 AND serial_no = $2 AND state = $3`,
+	err = s.DB.QueryRowContext(ctx, `SELECT public_key FROM merchant_keys WHERE mchid = $1 AND serial_no = $2 AND state = $3`,
 		mchid, serial, KeyActive).Scan(&p)
 	var key crypto.PublicKey
 	switch {
@@ -353,7 +414,7 @@ func (s *Service) PublicKey(ctx context.Context, mchid, serial string) (crypto.P
 	if len(s.cache) > 100000 {
 		s.cache = map[string]cachedKey{}
 	}
-	s.cache[k] = cachedKey{key: key, expires: now.Add(keyCacheTTL)}
+	s.cache[k] = cachedKey{key: key, version: version}
 	s.mu.Unlock()
 	if key == nil {
 		return nil, errNoKey(mchid, serial)

@@ -287,3 +287,113 @@ func TestCachedCopy(t *testing.T) {
 		}
 	})
 }
+
+// TestRetiredKeyStopsOnEveryNode: a signing key retired through one node
+// stops verifying on another that has it cached, at once, with no time
+// passing (issue 11, finding 8).
+func TestRetiredKeyStopsOnEveryNode(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		other := service(t, e.core, e.clock)
+		m, err := e.ms.CreateSandbox(ctx, "Shop", scheme.RSA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, _ := scheme.Generate(scheme.RSA)
+		pem, _ := scheme.PublicKeyPEM(scheme.Public(next))
+		serial, err := e.ms.AddKey(ctx, m.MchID, pem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := verifies(t, other, m.MchID, m.SerialNo, m.PrivateKey); err != nil { // cached on the other node now
+			t.Fatal(err)
+		}
+		if err := e.ms.RetireKey(ctx, m.MchID, m.SerialNo); err != nil {
+			t.Fatal(err)
+		}
+		if err := verifies(t, other, m.MchID, m.SerialNo, m.PrivateKey); code(err) != fenfu.SignError {
+			t.Errorf("the retired key on another node: %v, want SIGN_ERROR at once", err)
+		}
+		if err := verifies(t, other, m.MchID, serial, next); err != nil {
+			t.Errorf("the new key on another node: %v", err)
+		}
+	})
+}
+
+// TestFreshSeesEveryChange: Fresh on one node sees, at once, every change
+// made through another: the API keys, the newest signing key's scheme, and
+// the settings Get may still hold for keyCacheTTL.
+func TestFreshSeesEveryChange(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		other := service(t, e.core, e.clock)
+		m, err := e.ms.CreateSandbox(ctx, "Shop", scheme.RSA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh := func() merchant.Merchant {
+			t.Helper()
+			got, err := other.Fresh(ctx, m.MchID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := fresh(); got.APIv3Key != m.APIv3Key {
+			t.Fatalf("Fresh = %+v, want the created merchant", got)
+		}
+		v3, err := e.ms.RotateAPIv3Key(ctx, m.MchID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fresh(); got.APIv3Key != v3 {
+			t.Errorf("API v3 key on another node after rotation = %q, want %q", got.APIv3Key, v3)
+		}
+		v2, err := e.ms.SetAPIv2Key(ctx, m.MchID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fresh(); got.APIv2Key != v2 {
+			t.Errorf("API v2 key on another node = %q, want %q", got.APIv2Key, v2)
+		}
+		sm2, _ := scheme.Generate(scheme.SM2)
+		pem, _ := scheme.PublicKeyPEM(scheme.Public(sm2))
+		e.clock.Advance(time.Second)
+		if _, err := e.ms.AddKey(ctx, m.MchID, pem); err != nil {
+			t.Fatal(err)
+		}
+		if got := fresh(); got.Scheme != scheme.SM2 {
+			t.Errorf("scheme on another node after an SM2 key = %s, want SM2", got.Scheme)
+		}
+		if err := e.ms.SetRollout(ctx, m.MchID, 42); err != nil {
+			t.Fatal(err)
+		}
+		if got := fresh(); got.CreditRollout != 42 {
+			t.Errorf("rollout through Fresh = %d, want 42", got.CreditRollout)
+		}
+		if _, err := other.Fresh(ctx, "1900000000"); code(err) != fenfu.MchNotExists {
+			t.Errorf("Fresh of an unknown merchant: %v, want MCH_NOT_EXISTS", err)
+		}
+	})
+}
+
+// BenchmarkGet and BenchmarkFresh measure a cached merchant's read: Get
+// takes the copy as it is, Fresh reads the merchant's version first.
+func BenchmarkGet(b *testing.B)   { benchRead(b, (*merchant.Service).Get) }
+func BenchmarkFresh(b *testing.B) { benchRead(b, (*merchant.Service).Fresh) }
+
+func benchRead(b *testing.B, read func(*merchant.Service, context.Context, string) (merchant.Merchant, error)) {
+	ctx := context.Background()
+	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
+	core := dbtest.Open(b, db.SQLite, "core", clock)
+	ms := merchant.New(core, &fenfu.RandomIDs{}, clock)
+	m, err := ms.CreateSandbox(ctx, "bench", scheme.RSA)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := read(ms, ctx, m.MchID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

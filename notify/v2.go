@@ -23,7 +23,7 @@ func (w *Worker) deliverV2(ctx context.Context, d Due, ev Event) (int, bool, err
 	if w.V2 == nil {
 		return 0, false, errors.New("notify: the worker has no v2 codec")
 	}
-	m, err := w.Merchants.Get(ctx, d.MchID)
+	m, err := w.Merchants.Fresh(ctx, d.MchID) // its keys as of now
 	if err != nil {
 		return 0, false, err
 	}

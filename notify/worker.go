@@ -293,7 +293,7 @@ type envelope struct {
 // with its API v3 key (SM4-GCM for SM2 merchants), returned with the
 // scheme to sign it with.
 func (w *Worker) Body(ctx context.Context, d Due, ev Event) ([]byte, scheme.Name, error) {
-	m, err := w.Merchants.Get(ctx, d.MchID)
+	m, err := w.Merchants.Fresh(ctx, d.MchID) // its keys as of now
 	if err != nil {
 		return nil, "", err
 	}

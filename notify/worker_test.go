@@ -290,3 +290,39 @@ func dsnOf(t *testing.T, d *db.DB) string {
 	}
 	return dbtest.SameServer(t, name)
 }
+
+// TestRotatedKeyReachesWorkerAtOnce: once another process (`fenfu merchant
+// rotate-v3-key`, or another node) has rotated a merchant's API v3 key, a
+// running worker that has the merchant cached encrypts the next
+// notification with the new key, without waiting for its cache to expire
+// (issue 11, finding 8).
+func TestRotatedKeyReachesWorkerAtOnce(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine, 0)
+			w := e.worker(e.core)
+			e.paid(t, "rotate-0001")
+			if n, err := w.RunOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("first delivery: %d, %v", n, err)
+			}
+			other := merchant.New(e.core, &fenfu.RandomIDs{}, e.clock) // the CLI's own service
+			key, err := other.RotateAPIv3Key(ctx, e.m.MchID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.ep.mu.Lock()
+			e.ep.apiv3 = key // the merchant switches as it is told
+			e.ep.mu.Unlock()
+			o := e.paid(t, "rotate-0002") // no time passes
+			if n, err := w.RunOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("second delivery: %d, %v", n, err)
+			}
+			e.ep.mu.Lock()
+			defer e.ep.mu.Unlock()
+			if got := e.ep.events["EV-"+o.ID]; got["out_trade_no"] != "rotate-0002" {
+				t.Fatalf("the notification after rotation decrypted to %v with the new key", got)
+			}
+		})
+	}
+}

@@ -779,6 +779,34 @@ func TestUnstorableInput(t *testing.T) {
 	}
 }
 
+// TestV2KeyChangeReachesEveryNode: an API v2 key set through another
+// process takes effect on a running node at once: the new key signs, the
+// old one is refused, and the answer is signed with the new one (issue 11,
+// finding 8).
+func TestV2KeyChangeReachesEveryNode(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	old, err := h.api.Merchants.SetAPIv2Key(ctx, h.m.MchID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := h.v2(t, "/pay/orderquery", h.v2Query("v2key-1"), old); out["return_code"] != "SUCCESS" { // cached now
+		t.Fatalf("with the first key: %v", out)
+	}
+	other := merchant.New(h.api.Pay.Core, &fenfu.RandomIDs{}, fenfu.SystemClock{}) // `fenfu merchant set-v2-key`
+	key, err := other.SetAPIv2Key(ctx, h.m.MchID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := h.v2(t, "/pay/orderquery", h.v2Query("v2key-2"), key)
+	if out["return_code"] != "SUCCESS" || out["sign"] != wxpay.SignV2(out, key, wxpay.SignMD5) {
+		t.Errorf("with the new key: %v, want SUCCESS signed with it", out)
+	}
+	if out, _ := h.v2(t, "/pay/orderquery", h.v2Query("v2key-3"), old); !strings.Contains(out["return_msg"], "签名错误") {
+		t.Errorf("with the replaced key: %v, want 签名错误", out)
+	}
+}
+
 func TestSM2Certificates(t *testing.T) {
 	h := newHarnessScheme(t, scheme.SM2)
 	var out struct {

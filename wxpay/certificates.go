@@ -33,7 +33,7 @@ func (a *API) certificates(ctx context.Context, r *request) (int, any, error) {
 	default:
 		return 0, nil, fenfu.FieldError("algorithm_type", "algorithm_type must be RSA, SM2 or ALL")
 	}
-	m, err := a.Merchants.Get(ctx, r.MchID)
+	m, err := a.Merchants.Fresh(ctx, r.MchID) // its API v3 key as of now
 	if err != nil {
 		return 0, nil, err
 	}

@@ -102,7 +102,7 @@ func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 	if len(p["nonce_str"]) > 32 {
 		return fail("nonce_str must be at most 32 characters")
 	}
-	m, err := a.Merchants.Get(r.Context(), mchid)
+	m, err := a.Merchants.Fresh(r.Context(), mchid) // its v2 key as of now
 	if err != nil && fenfu.ErrorCode(err) != fenfu.MchNotExists {
 		a.Log.Log(r.Context(), slog.LevelError, "v2 request failed", "path", r.URL.Path, "mchid", mchid, "error", err.Error())
 		return map[string]string{"return_code": "FAIL", "return_msg": "SYSTEMERROR: " + fenfu.SystemError.Message()}

@@ -49,10 +49,10 @@ func commands() []command {
 
 		{"merchant create", "--env production|sandbox [--name NAME] [--key-type rsa|sm2]", "provision a merchant, print its keys as JSON", groupKeys, cmdMerchantCreate},
 		{"merchant add-key", "--mchid M --public-key FILE", "register another RSA-2048 or SM2 public key; prints its serial_no", groupKeys, cmdMerchantKeys},
-		{"merchant retire-key", "--mchid M --serial S", "stop a key (at once on this node, within 30 s on others); the last active key cannot be retired", groupKeys, cmdMerchantKeys},
+		{"merchant retire-key", "--mchid M --serial S", "stop a key, at once on every node; the last active key cannot be retired", groupKeys, cmdMerchantKeys},
 		{"merchant keys", "--mchid M", "list a merchant's key serials and states", groupKeys, cmdMerchantKeys},
-		{"merchant rotate-v3-key", "--mchid M", "issue a new API v3 key (effective at once)", groupKeys, cmdMerchantKeys},
-		{"merchant set-v2-key", "--mchid M [--key K]", "set or generate the API v2 key", groupKeys, cmdMerchantSetV2Key},
+		{"merchant rotate-v3-key", "--mchid M", "issue a new API v3 key, effective at once on every node", groupKeys, cmdMerchantKeys},
+		{"merchant set-v2-key", "--mchid M [--key K]", "set or generate the API v2 key, effective at once on every node", groupKeys, cmdMerchantSetV2Key},
 		{"platform rotate-key", "[--scheme rsa|sm2]", "publish a next platform signing key beside the current one", groupKeys, cmdPlatformKeys},
 		{"platform promote-key", "[--scheme rsa|sm2]", "sign with the next platform key; the previous one still verifies", groupKeys, cmdPlatformKeys},
 		{"platform retire-key", "[--scheme rsa|sm2]", "end the overlap: drop the previous platform key", groupKeys, cmdPlatformKeys},
