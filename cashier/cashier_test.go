@@ -194,6 +194,28 @@ func TestCashierJSON(t *testing.T) {
 	}
 }
 
+// TestCashierLoginMalformedPhone: a login with a phone that is not a
+// mainland mobile number is a PARAM_ERROR naming the phone, whatever its
+// size, and never reaches the PIN check.
+func TestCashierLoginMalformedPhone(t *testing.T) {
+	e := newEnv(t)
+	for _, phone := range []string{strings.Repeat("9", 4000), "12345", "+8613800138000"} {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/cashier/login", strings.NewReader(url.Values{"phone": {phone}, "pin": {"000000"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if msg, _ := out["message"].(string); resp.StatusCode != 400 || out["code"] != "PARAM_ERROR" || !strings.Contains(msg, "phone") {
+			t.Errorf("login with phone of %d bytes: %d %v; want 400 PARAM_ERROR naming phone", len(phone), resp.StatusCode, out)
+		}
+	}
+}
+
 func TestCashierPayCredit(t *testing.T) {
 	e := newEnv(t)
 	o := e.order(t, "tea-json-2", 800)

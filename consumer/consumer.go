@@ -69,6 +69,16 @@ var (
 	pinRE   = regexp.MustCompile(`^[0-9]{6}$`)
 )
 
+// checkPhone refuses a phone that is not a mainland mobile number.
+func checkPhone(phone string) error {
+	if !phoneRE.MatchString(phone) {
+		e := fenfu.FieldError("phone", "phone must be an 11-digit mainland mobile number")
+		e.Remedy = "Enter the 11-digit mobile number, starting 13 to 19, without spaces or country code."
+		return e
+	}
+	return nil
+}
+
 // Create creates a consumer with an opening balance (posted as a top-up)
 // and a credit line. It returns the consumer and the PIN (generated if none
 // was given).
@@ -76,8 +86,8 @@ func (s *Service) Create(ctx context.Context, n NewConsumer) (Consumer, string, 
 	if n.Phone == "" {
 		n.Phone = "17" + digitsOnly(s.IDs.Nonce(9))
 	}
-	if !phoneRE.MatchString(n.Phone) {
-		return Consumer{}, "", fenfu.FieldError("phone", "phone must be an 11-digit mainland mobile number")
+	if err := checkPhone(n.Phone); err != nil {
+		return Consumer{}, "", err
 	}
 	if n.PIN == "" {
 		n.PIN = digitsOnly(s.IDs.Nonce(6))
@@ -184,6 +194,10 @@ const (
 // Login checks a phone and PIN and returns the consumer's id. After five
 // wrong PINs the phone is locked for 15 minutes.
 func (s *Service) Login(ctx context.Context, phone, pin string) (string, error) {
+	// A malformed phone is refused before it is looked up or counted.
+	if err := checkPhone(phone); err != nil {
+		return "", err
+	}
 	now := s.Clock.Now()
 	s.mu.Lock()
 	f := s.failures[phone]

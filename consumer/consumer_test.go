@@ -211,3 +211,24 @@ func TestLoginLockout(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginRefusesMalformedPhone: a phone that is not a mainland mobile
+// number is refused before anything is looked up or remembered, so a
+// stream of made-up phones costs the server nothing.
+func TestLoginRefusesMalformedPhone(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		for _, tc := range []struct{ name, phone string }{
+			{"4 KB", strings.Repeat("1", 4096)},
+			{"short", "1380013800"},
+			{"landline", "02112345678"},
+			{"letters", "1380013800a"},
+			{"empty", ""},
+		} {
+			id, err := e.cs.Login(ctx, tc.phone, "246810")
+			if fe := fenfu.AsError(err); err == nil || fe.Code != fenfu.ParamError || fe.Field != "phone" || id != "" {
+				t.Errorf("%s: %q, %v; want PARAM_ERROR on phone", tc.name, id, err)
+			}
+		}
+	})
+}
