@@ -5,14 +5,8 @@ package consumer
 
 import (
 	"context"
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -210,7 +204,11 @@ func (s *Service) Login(ctx context.Context, phone, pin string) (string, error) 
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", fenfu.Internal("consumer.Login", err)
 	}
-	if err != nil || !checkPIN(hash, pin) {
+	ok, stale := false, false
+	if err == nil {
+		ok, stale = checkPIN(hash, pin)
+	}
+	if !ok {
 		s.mu.Lock()
 		f := s.failures[phone]
 		if now.After(f.until) {
@@ -225,33 +223,15 @@ func (s *Service) Login(ctx context.Context, phone, pin string) (string, error) 
 	s.mu.Lock()
 	delete(s.failures, phone)
 	s.mu.Unlock()
+	if stale {
+		s.rehash(ctx, id, hash, pin)
+	}
 	return id, nil
 }
 
-const pinIterations = 20000
-
-func hashPIN(pin string) string {
-	salt := make([]byte, 16)
-	_, _ = rand.Read(salt)
-	key, _ := pbkdf2.Key(sha256.New, pin, salt, pinIterations, 32)
-	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", pinIterations,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
-}
-
-func checkPIN(stored, pin string) bool {
-	parts := strings.Split(stored, "$")
-	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
-		return false
-	}
-	var iter int
-	if _, err := fmt.Sscan(parts[1], &iter); err != nil || iter <= 0 {
-		return false
-	}
-	salt, err1 := base64.RawStdEncoding.DecodeString(parts[2])
-	want, err2 := base64.RawStdEncoding.DecodeString(parts[3])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	got, err := pbkdf2.Key(sha256.New, pin, salt, iter, len(want))
-	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
+// rehash replaces a stale PIN hash with one of today's scheme, once the
+// PIN is known to be right. The login does not depend on it: if it fails,
+// the old hash still verifies and the next login tries again.
+func (s *Service) rehash(ctx context.Context, id, old, pin string) {
+	_, _ = s.Core.Exec(ctx, `UPDATE consumers SET pin_hash = $1 WHERE id = $2 AND pin_hash = $3`, hashPIN(pin), id, old)
 }

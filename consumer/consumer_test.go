@@ -2,6 +2,9 @@ package consumer_test
 
 import (
 	"context"
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +67,7 @@ func TestCreate(t *testing.T) {
 		if err := e.core.R.QueryRowContext(ctx, `SELECT pin_hash FROM consumers WHERE id = $1`, c.ID).Scan(&hash); err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(hash, pin) || !strings.HasPrefix(hash, "pbkdf2-sha256$") {
+		if strings.Contains(hash, pin) || !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
 			t.Errorf("PIN stored as %q", hash)
 		}
 		// Phone and PIN are generated when not given.
@@ -229,6 +232,54 @@ func TestLoginRefusesMalformedPhone(t *testing.T) {
 			if fe := fenfu.AsError(err); err == nil || fe.Code != fenfu.ParamError || fe.Field != "phone" || id != "" {
 				t.Errorf("%s: %q, %v; want PARAM_ERROR on phone", tc.name, id, err)
 			}
+		}
+	})
+}
+
+// TestPINHashUpgrade: PINs are hashed with argon2id; a PIN hashed by the
+// first scheme (PBKDF2-SHA256, 20,000 rounds) still logs in, and its hash
+// is replaced by an argon2id one on that login. A wrong PIN upgrades
+// nothing.
+func TestPINHashUpgrade(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		const phone, pin = "13800138000", "246810"
+		c, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		salt := []byte("sixteen byte salt")[:16]
+		key, _ := pbkdf2.Key(sha256.New, pin, salt, 20000, 32)
+		old := "pbkdf2-sha256$20000$" + base64.RawStdEncoding.EncodeToString(salt) + "$" + base64.RawStdEncoding.EncodeToString(key)
+		if _, err := e.core.W.ExecContext(ctx, `UPDATE consumers SET pin_hash = $1 WHERE id = $2`, old, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		stored := func() string {
+			t.Helper()
+			var h string
+			if err := e.core.R.QueryRowContext(ctx, `SELECT pin_hash FROM consumers WHERE id = $1`, c.ID).Scan(&h); err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+		if _, err := e.cs.Login(ctx, phone, "135791"); code(err) != fenfu.Unauthenticated {
+			t.Fatalf("wrong PIN against the old hash: %v, want UNAUTHENTICATED", err)
+		}
+		if got := stored(); got != old {
+			t.Fatalf("a wrong PIN changed the hash to %q", got)
+		}
+		if id, err := e.cs.Login(ctx, phone, pin); err != nil || id != c.ID {
+			t.Fatalf("login against the old hash = %q, %v", id, err)
+		}
+		h := stored()
+		if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") || strings.Count(h, "$") != 5 {
+			t.Fatalf("hash after login = %q, want argon2id", h)
+		}
+		if id, err := e.cs.Login(ctx, phone, pin); err != nil || id != c.ID {
+			t.Fatalf("login against the upgraded hash = %q, %v", id, err)
+		}
+		if stored() != h {
+			t.Error("an up-to-date hash was replaced")
 		}
 	})
 }
