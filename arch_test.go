@@ -103,8 +103,8 @@ func TestVocabularyHasNoIO(t *testing.T) {
 // table in SQL. Every table the migrations create must be listed.
 var owners = map[string]string{
 	"merchants": "merchant", "merchant_keys": "merchant", "request_nonces": "merchant",
-	"consumers": "consumer",
-	"orders":    "pay", "refunds": "pay", "cashier_views": "pay", "backfills": "pay",
+	"consumers": "consumer", "login_attempts": "consumer",
+	"orders": "pay", "refunds": "pay", "cashier_views": "pay", "backfills": "pay",
 	"notify_outbox": "notify", "notify_log": "notify",
 	"applications": "onboard", "application_events": "onboard", "application_checks": "onboard",
 	"merchant_history": "onboard", "risk_list": "onboard",

@@ -125,7 +125,7 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 	if consumerID != "" {
 		if x, err := c.Consumers.Get(ctx, consumerID); err == nil {
 			cons = &x
-			v.Consumer = &consumerSummary{ID: x.ID, Phone: maskPhone(x.Phone)}
+			v.Consumer = &consumerSummary{ID: x.ID, Phone: consumer.MaskPhone(x.Phone)}
 			cohort = m.Cohort(consumerID)
 			// The view is recorded with its cohort, once per order and
 			// consumer, for the gray release's A/B report.
@@ -179,13 +179,6 @@ func (v View) ExpiresText() string {
 		return v.ExpiresAt
 	}
 	return t.In(fenfu.Shanghai).Format("2006-01-02 15:04")
-}
-
-func maskPhone(p string) string {
-	if len(p) != 11 {
-		return p
-	}
-	return p[:3] + "****" + p[7:]
 }
 
 func wantsJSON(r *http.Request) bool {
@@ -254,7 +247,7 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 	}
 	consumerID := c.session(r)
 	if f.Phone != "" {
-		id, err := c.Consumers.Login(r.Context(), f.Phone, f.PIN)
+		id, err := c.Consumers.Login(r.Context(), f.Phone, f.PIN, r.RemoteAddr)
 		if err != nil {
 			c.fail(w, r, err)
 			return
@@ -293,7 +286,7 @@ func (c *Cashier) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {
 		next = "/"
 	}
-	id, err := c.Consumers.Login(r.Context(), r.PostFormValue("phone"), r.PostFormValue("pin"))
+	id, err := c.Consumers.Login(r.Context(), r.PostFormValue("phone"), r.PostFormValue("pin"), r.RemoteAddr)
 	if err != nil {
 		c.fail(w, r, err)
 		return

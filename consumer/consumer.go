@@ -7,7 +7,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -34,19 +36,25 @@ type Service struct {
 	Core, Credit *db.DB
 	IDs          fenfu.IDs
 	Clock        fenfu.Clock
+	// Log gets a Warn for every failed or refused login, with the phone
+	// masked and the source address; never the PIN.
+	Log *slog.Logger
+	// Limits bounds wrong logins per phone and per source address.
+	Limits LoginLimits
 
-	mu       sync.Mutex
-	failures map[string]failure // login failures by phone
+	checkPIN func(stored, pin string) (ok, stale bool) // checkPIN, or a test's counter
+	hashing  chan struct{}                             // one token per PIN check that may run at once
+
+	mu        sync.Mutex
+	lastSweep time.Time // when expired login counts were last deleted
 }
 
-type failure struct {
-	n     int
-	until time.Time
-}
-
-// New returns a Service.
+// New returns a Service with the default login limits. Its log discards
+// until Log is set.
 func New(core, creditDB *db.DB, ids fenfu.IDs, clock fenfu.Clock) *Service {
-	return &Service{Core: core, Credit: creditDB, IDs: ids, Clock: clock, failures: map[string]failure{}}
+	return &Service{Core: core, Credit: creditDB, IDs: ids, Clock: clock,
+		Log: slog.New(slog.DiscardHandler), Limits: DefaultLoginLimits(),
+		checkPIN: checkPIN, hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // NewConsumer describes a consumer to create.
@@ -177,56 +185,6 @@ func (s *Service) Get(ctx context.Context, id string) (Consumer, error) {
 		return c, fenfu.Internal("consumer.Get", err)
 	}
 	return c, nil
-}
-
-// maxFailures is how many wrong PINs lock a phone for lockout.
-const (
-	maxFailures = 5
-	lockout     = 15 * time.Minute
-)
-
-// Login checks a phone and PIN and returns the consumer's id. After five
-// wrong PINs the phone is locked for 15 minutes.
-func (s *Service) Login(ctx context.Context, phone, pin string) (string, error) {
-	// A malformed phone is refused before it is looked up or counted.
-	if err := checkPhone(phone); err != nil {
-		return "", err
-	}
-	now := s.Clock.Now()
-	s.mu.Lock()
-	f := s.failures[phone]
-	s.mu.Unlock()
-	if f.n >= maxFailures && now.Before(f.until) {
-		return "", fenfu.Errorf(fenfu.FrequencyLimited, "too many wrong PINs; try again after %s", f.until.In(fenfu.Shanghai).Format("15:04"))
-	}
-	var id, hash string
-	err := s.Core.QueryRowContext(ctx, `SELECT id, pin_hash FROM consumers WHERE phone = $1`, phone).Scan(&id, &hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", fenfu.Internal("consumer.Login", err)
-	}
-	ok, stale := false, false
-	if err == nil {
-		ok, stale = checkPIN(hash, pin)
-	}
-	if !ok {
-		s.mu.Lock()
-		f := s.failures[phone]
-		if now.After(f.until) {
-			f.n = 0
-		}
-		f.n++
-		f.until = now.Add(lockout)
-		s.failures[phone] = f
-		s.mu.Unlock()
-		return "", fenfu.Errorf(fenfu.Unauthenticated, "wrong phone number or PIN")
-	}
-	s.mu.Lock()
-	delete(s.failures, phone)
-	s.mu.Unlock()
-	if stale {
-		s.rehash(ctx, id, hash, pin)
-	}
-	return id, nil
 }
 
 // rehash replaces a stale PIN hash with one of today's scheme, once the

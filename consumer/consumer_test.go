@@ -1,11 +1,16 @@
 package consumer_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +83,7 @@ func TestCreate(t *testing.T) {
 		if len(g.Phone) != 11 || len(gpin) != 6 || g.Balance != 0 || g.Credit.Limit != 0 {
 			t.Errorf("generated consumer %+v, PIN %q", g, gpin)
 		}
-		if id, err := e.cs.Login(ctx, g.Phone, gpin); err != nil || id != g.ID {
+		if id, err := e.cs.Login(ctx, g.Phone, gpin, "192.0.2.1:1000"); err != nil || id != g.ID {
 			t.Errorf("login with the generated PIN = %q, %v", id, err)
 		}
 	})
@@ -154,7 +159,7 @@ func TestLogin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if id, err := e.cs.Login(ctx, "13800138000", "246810"); err != nil || id != c.ID {
+		if id, err := e.cs.Login(ctx, "13800138000", "246810", "192.0.2.1:1000"); err != nil || id != c.ID {
 			t.Fatalf("login with the right PIN = %q, %v; want %s", id, err, c.ID)
 		}
 		for _, tc := range []struct{ name, phone, pin string }{
@@ -162,7 +167,7 @@ func TestLogin(t *testing.T) {
 			{"empty PIN", "13800138000", ""},
 			{"unknown phone", "13900139000", "246810"},
 		} {
-			id, err := e.cs.Login(ctx, tc.phone, tc.pin)
+			id, err := e.cs.Login(ctx, tc.phone, tc.pin, "192.0.2.1:1000")
 			if code(err) != fenfu.Unauthenticated || id != "" {
 				t.Errorf("%s: %q, %v; want UNAUTHENTICATED", tc.name, id, err)
 			}
@@ -181,35 +186,35 @@ func TestLoginLockout(t *testing.T) {
 		wrong := func(n int) {
 			t.Helper()
 			for i := range n {
-				if _, err := e.cs.Login(ctx, phone, "000000"); code(err) != fenfu.Unauthenticated {
+				if _, err := e.cs.Login(ctx, phone, "000000", "192.0.2.1:1000"); code(err) != fenfu.Unauthenticated {
 					t.Fatalf("wrong PIN %d: %v, want UNAUTHENTICATED", i+1, err)
 				}
 			}
 		}
 		// Four wrong PINs and then the right one: the count starts over.
 		wrong(4)
-		if _, err := e.cs.Login(ctx, phone, pin); err != nil {
+		if _, err := e.cs.Login(ctx, phone, pin, "192.0.2.1:1000"); err != nil {
 			t.Fatalf("the right PIN after four wrong ones: %v", err)
 		}
 		wrong(4)
-		if _, err := e.cs.Login(ctx, phone, pin); err != nil {
+		if _, err := e.cs.Login(ctx, phone, pin, "192.0.2.1:1000"); err != nil {
 			t.Fatalf("the right PIN after a success and four wrong ones: %v", err)
 		}
 		// Five wrong PINs lock the phone, even against the right PIN.
 		wrong(5)
-		if _, err := e.cs.Login(ctx, phone, pin); code(err) != fenfu.FrequencyLimited {
+		if _, err := e.cs.Login(ctx, phone, pin, "192.0.2.1:1000"); code(err) != fenfu.FrequencyLimited {
 			t.Fatalf("the right PIN while locked: %v, want FREQUENCY_LIMITED", err)
 		}
 		e.clock.Advance(14 * time.Minute)
-		if _, err := e.cs.Login(ctx, phone, pin); code(err) != fenfu.FrequencyLimited {
+		if _, err := e.cs.Login(ctx, phone, pin, "192.0.2.1:1000"); code(err) != fenfu.FrequencyLimited {
 			t.Fatalf("the right PIN 14 minutes on: %v, want FREQUENCY_LIMITED", err)
 		}
 		// Another phone is not locked.
-		if _, err := e.cs.Login(ctx, "13900139000", "000000"); code(err) != fenfu.Unauthenticated {
+		if _, err := e.cs.Login(ctx, "13900139000", "000000", "192.0.2.1:1000"); code(err) != fenfu.Unauthenticated {
 			t.Errorf("another phone: %v, want UNAUTHENTICATED", err)
 		}
 		e.clock.Advance(2 * time.Minute)
-		if id, err := e.cs.Login(ctx, phone, pin); err != nil || id != c.ID {
+		if id, err := e.cs.Login(ctx, phone, pin, "192.0.2.1:1000"); err != nil || id != c.ID {
 			t.Fatalf("the right PIN after the lockout = %q, %v", id, err)
 		}
 	})
@@ -228,7 +233,7 @@ func TestLoginRefusesMalformedPhone(t *testing.T) {
 			{"letters", "1380013800a"},
 			{"empty", ""},
 		} {
-			id, err := e.cs.Login(ctx, tc.phone, "246810")
+			id, err := e.cs.Login(ctx, tc.phone, "246810", "192.0.2.1:1000")
 			if fe := fenfu.AsError(err); err == nil || fe.Code != fenfu.ParamError || fe.Field != "phone" || id != "" {
 				t.Errorf("%s: %q, %v; want PARAM_ERROR on phone", tc.name, id, err)
 			}
@@ -262,24 +267,278 @@ func TestPINHashUpgrade(t *testing.T) {
 			}
 			return h
 		}
-		if _, err := e.cs.Login(ctx, phone, "135791"); code(err) != fenfu.Unauthenticated {
+		if _, err := e.cs.Login(ctx, phone, "135791", "192.0.2.1:1000"); code(err) != fenfu.Unauthenticated {
 			t.Fatalf("wrong PIN against the old hash: %v, want UNAUTHENTICATED", err)
 		}
 		if got := stored(); got != old {
 			t.Fatalf("a wrong PIN changed the hash to %q", got)
 		}
-		if id, err := e.cs.Login(ctx, phone, pin); err != nil || id != c.ID {
+		if id, err := e.cs.Login(ctx, phone, pin, "192.0.2.1:1000"); err != nil || id != c.ID {
 			t.Fatalf("login against the old hash = %q, %v", id, err)
 		}
 		h := stored()
 		if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") || strings.Count(h, "$") != 5 {
 			t.Fatalf("hash after login = %q, want argon2id", h)
 		}
-		if id, err := e.cs.Login(ctx, phone, pin); err != nil || id != c.ID {
+		if id, err := e.cs.Login(ctx, phone, pin, "192.0.2.1:1000"); err != nil || id != c.ID {
 			t.Fatalf("login against the upgraded hash = %q, %v", id, err)
 		}
 		if stored() != h {
 			t.Error("an up-to-date hash was replaced")
+		}
+	})
+}
+
+// params returns the scheme and parameters of a PIN hash, the part that
+// sets what checking it costs.
+func params(hash string) string {
+	parts := strings.Split(hash, "$")
+	if len(parts) < 4 {
+		return hash
+	}
+	return strings.Join(parts[:4], "$")
+}
+
+// TestLoginConcurrentWrongPINs: a burst of wrong PINs for one phone, from
+// many addresses at once, gets at most five PINs checked; every other
+// attempt is refused as FREQUENCY_LIMITED without a check.
+func TestLoginConcurrentWrongPINs(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		const phone = "13800138000"
+		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: "246810", Rating: "B"}); err != nil {
+			t.Fatal(err)
+		}
+		checks := consumer.CountPINChecks(e.cs)
+		const n = 300
+		codes := make(chan fenfu.Code, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, err := e.cs.Login(ctx, phone, fmt.Sprintf("%06d", i), fmt.Sprintf("10.0.%d.%d:4000", i/200, i%200))
+				codes <- code(err)
+			})
+		}
+		wg.Wait()
+		close(codes)
+		got := map[fenfu.Code]int{}
+		for c := range codes {
+			got[c]++
+		}
+		checked := len(checks.Hashes())
+		if checked > 5 || got[fenfu.Unauthenticated] != checked || got[fenfu.FrequencyLimited] != n-checked {
+			t.Errorf("%d concurrent wrong PINs: %d checked, answers %v; want at most 5 checked and the rest FREQUENCY_LIMITED", n, checked, got)
+		}
+	})
+}
+
+// TestLoginConcurrentRightPINs: a program that logs one consumer in for
+// many payments at once is not taken for a guesser: attempts in flight
+// wait for each other instead of being refused.
+func TestLoginConcurrentRightPINs(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		const phone, pin = "13800138000", "246810"
+		c, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Go(func() {
+				if id, err := e.cs.Login(ctx, phone, pin, "192.0.2.1:1000"); err != nil || id != c.ID {
+					t.Errorf("concurrent login %d: %q, %v", i, id, err)
+				}
+			})
+		}
+		wg.Wait()
+	})
+}
+
+// TestLoginLockoutSurvivesRestart: a locked phone stays locked for a
+// service opened afresh on the same store, as after a restart.
+func TestLoginLockoutSurvivesRestart(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		const phone, pin = "13800138000", "246810"
+		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"}); err != nil {
+			t.Fatal(err)
+		}
+		for range 5 {
+			if _, err := e.cs.Login(ctx, phone, "000000", "192.0.2.1:1000"); code(err) != fenfu.Unauthenticated {
+				t.Fatalf("wrong PIN: %v", err)
+			}
+		}
+		restarted := consumer.New(e.core, e.credit, &fenfu.RandomIDs{}, e.clock)
+		if _, err := restarted.Login(ctx, phone, pin, "192.0.2.1:1000"); code(err) != fenfu.FrequencyLimited {
+			t.Fatalf("the right PIN after a restart: %v, want FREQUENCY_LIMITED", err)
+		}
+	})
+}
+
+// TestLoginLockoutShared: two services on one store, as two nodes, share
+// one count of wrong PINs.
+func TestLoginLockoutShared(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		const phone, pin = "13800138000", "246810"
+		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"}); err != nil {
+			t.Fatal(err)
+		}
+		other := consumer.New(e.core, e.credit, &fenfu.RandomIDs{}, e.clock)
+		for i, node := range []*consumer.Service{e.cs, other, e.cs, other, e.cs} {
+			if _, err := node.Login(ctx, phone, "000000", "192.0.2.1:1000"); code(err) != fenfu.Unauthenticated {
+				t.Fatalf("wrong PIN %d: %v", i+1, err)
+			}
+		}
+		for i, node := range []*consumer.Service{e.cs, other} {
+			if _, err := node.Login(ctx, phone, pin, "192.0.2.1:1000"); code(err) != fenfu.FrequencyLimited {
+				t.Errorf("the right PIN on node %d after five wrong ones across both: %v, want FREQUENCY_LIMITED", i+1, err)
+			}
+		}
+	})
+}
+
+// TestLoginSourceLimit: one address gets 20 wrong logins in 15 minutes,
+// whichever phones they name; then it is refused, even with a right PIN,
+// while other addresses are not. Successful logins do not count.
+func TestLoginSourceLimit(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		const phone, pin = "13800138000", "246810"
+		c, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const attacker = "203.0.113.9:5555"
+		for range 30 { // successes cost the address nothing
+			if _, err := e.cs.Login(ctx, phone, pin, attacker); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 20 {
+			if _, err := e.cs.Login(ctx, fmt.Sprintf("139%08d", i), "000000", attacker); code(err) != fenfu.Unauthenticated {
+				t.Fatalf("wrong login %d: %v, want UNAUTHENTICATED", i+1, err)
+			}
+		}
+		if _, err := e.cs.Login(ctx, phone, pin, "203.0.113.9:6666"); code(err) != fenfu.FrequencyLimited {
+			t.Fatalf("a right PIN from the address after 20 wrong logins: %v, want FREQUENCY_LIMITED", err)
+		}
+		// An IPv6 client is one /64: its other addresses share the count.
+		for i := range 20 {
+			if _, err := e.cs.Login(ctx, fmt.Sprintf("137%08d", i), "000000", fmt.Sprintf("[2001:db8:1:2::%x]:443", i)); code(err) != fenfu.Unauthenticated {
+				t.Fatalf("wrong IPv6 login %d: %v, want UNAUTHENTICATED", i+1, err)
+			}
+		}
+		if _, err := e.cs.Login(ctx, phone, pin, "[2001:db8:1:2:ffff::1]:443"); code(err) != fenfu.FrequencyLimited {
+			t.Fatalf("a right PIN from the /64 after 20 wrong logins: %v, want FREQUENCY_LIMITED", err)
+		}
+		if id, err := e.cs.Login(ctx, phone, pin, "198.51.100.1:80"); err != nil || id != c.ID {
+			t.Fatalf("another address: %q, %v", id, err)
+		}
+		e.clock.Advance(16 * time.Minute)
+		if id, err := e.cs.Login(ctx, phone, pin, attacker); err != nil || id != c.ID {
+			t.Fatalf("the address after 16 minutes: %q, %v", id, err)
+		}
+	})
+}
+
+// TestLoginUnknownPhoneChecksAPIN: a wrong login for an unknown phone
+// checks the PIN against a hash of the same scheme and parameters as a
+// registered phone's, so the two cannot be told apart by their time.
+func TestLoginUnknownPhoneChecksAPIN(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: "13800138000", PIN: "246810", Rating: "B"}); err != nil {
+			t.Fatal(err)
+		}
+		checks := consumer.CountPINChecks(e.cs)
+		if _, err := e.cs.Login(ctx, "13800138000", "000000", "192.0.2.1:1"); code(err) != fenfu.Unauthenticated {
+			t.Fatal(err)
+		}
+		if _, err := e.cs.Login(ctx, "13900139000", "000000", "192.0.2.1:1"); code(err) != fenfu.Unauthenticated {
+			t.Fatal(err)
+		}
+		h := checks.Hashes()
+		if len(h) != 2 || params(h[0]) != params(h[1]) {
+			t.Fatalf("PIN checks for a known and an unknown phone: %q; want one each, with the same parameters", h)
+		}
+	})
+}
+
+// TestLoginFailuresLogged: each failed or refused login is logged at Warn
+// with the phone masked and the source address, never the PIN.
+func TestLoginFailuresLogged(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: "13800138000", PIN: "246810", Rating: "B"}); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		e.cs.Log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{} // the wall clock's digits could look like a PIN
+			}
+			return a
+		}}))
+		_, _ = e.cs.Login(ctx, "13800138000", "246810", "192.0.2.7:1")
+		if buf.Len() != 0 {
+			t.Errorf("a successful login logged %s", buf.String())
+		}
+		for _, pin := range []string{"135790", "135791", "135792", "135793", "135794", "246810"} {
+			_, _ = e.cs.Login(ctx, "13800138000", pin, "192.0.2.7:1")
+		}
+		_, _ = e.cs.Login(ctx, "13900139000", "975310", "192.0.2.7:1")
+		var lines []map[string]any
+		for l := range strings.Lines(buf.String()) {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, m)
+		}
+		if len(lines) != 7 {
+			t.Fatalf("%d lines logged for 7 failed logins:\n%s", len(lines), buf.String())
+		}
+		for i, m := range lines {
+			want := "138****8000"
+			if i == 6 {
+				want = "139****9000"
+			}
+			if m["level"] != "WARN" || m["phone"] != want || m["source"] != "192.0.2.7" {
+				t.Errorf("line %d: %v; want WARN with phone %s and source 192.0.2.7", i+1, m, want)
+			}
+		}
+		for _, secret := range []string{"13800138000", "13900139000", "13579", "246810", "975310"} {
+			if strings.Contains(buf.String(), secret) {
+				t.Errorf("the log holds %q:\n%s", secret, buf.String())
+			}
+		}
+	})
+}
+
+// TestLoginAttemptsPruned: the counts of wrong logins are forgotten once
+// their window has passed, so made-up phones do not pile up in the store.
+func TestLoginAttemptsPruned(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		for i := range 10 {
+			_, _ = e.cs.Login(ctx, fmt.Sprintf("139%08d", i), "000000", fmt.Sprintf("192.0.2.%d:1", i))
+		}
+		rows := func() int {
+			var n int
+			if err := e.core.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := rows(); n != 20 {
+			t.Fatalf("%d counts after 10 wrong logins from 10 addresses, want 20", n)
+		}
+		e.clock.Advance(16 * time.Minute)
+		_, _ = e.cs.Login(ctx, "13700137000", "000000", "192.0.2.200:1")
+		if n := rows(); n != 2 {
+			t.Errorf("%d counts after the window passed, want the 2 of the last login", n)
 		}
 	})
 }
