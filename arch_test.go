@@ -103,7 +103,7 @@ func TestVocabularyHasNoIO(t *testing.T) {
 // table in SQL. Every table the migrations create must be listed.
 var owners = map[string]string{
 	"merchants": "merchant", "merchant_keys": "merchant", "request_nonces": "merchant",
-	"consumers": "consumer", "login_attempts": "consumer",
+	"consumers": "consumer", "login_attempts": "consumer", "consumer_sessions": "consumer",
 	"orders": "pay", "refunds": "pay", "cashier_views": "pay", "backfills": "pay",
 	"notify_outbox": "notify", "notify_log": "notify",
 	"applications": "onboard", "application_events": "onboard", "application_checks": "onboard",

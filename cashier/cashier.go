@@ -50,11 +50,12 @@ type Cashier struct {
 	key     []byte
 }
 
-// New returns a Cashier whose sessions are signed with a key derived from
-// secret.
+// New returns a Cashier whose session cookies are signed with a key
+// derived from secret. A cookie names a session the consumer service keeps
+// in the store; the signature only spares the store forged cookies.
 func New(p *pay.Service, cs *consumer.Service, ms *merchant.Service, clock fenfu.Clock, log *slog.Logger, secret []byte, codeURL func(string) string) *Cashier {
 	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("fenfu cashier session v1"))
+	m.Write([]byte("fenfu cashier session v2"))
 	return &Cashier{Orders: p, Consumers: cs, Merchants: ms, Clock: clock, Log: log, CodeURL: codeURL, key: m.Sum(nil)}
 }
 
@@ -192,7 +193,12 @@ func (c *Cashier) handleShow(w http.ResponseWriter, r *http.Request) {
 		c.servePNG(w, r, t)
 		return
 	}
-	v, err := c.view(r.Context(), token, c.session(r))
+	consumerID, err := c.session(r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	v, err := c.view(r.Context(), token, consumerID)
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -245,9 +251,16 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
 		f = payForm{Channel: r.PostFormValue("channel"), Phone: r.PostFormValue("phone"), PIN: r.PostFormValue("pin")}
 	}
-	consumerID := c.session(r)
+	consumerID := ""
 	if f.Phone != "" {
 		id, err := c.Consumers.Login(r.Context(), f.Phone, f.PIN, r.RemoteAddr)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		consumerID = id
+	} else {
+		id, err := c.session(r)
 		if err != nil {
 			c.fail(w, r, err)
 			return
@@ -291,15 +304,31 @@ func (c *Cashier) handleLogin(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: c.sign(id), Path: "/", HttpOnly: true,
+	token, err := c.Consumers.StartSession(r.Context(), id, SessionTTL)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: c.sign(token), Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// handleLogout ends the session in the store, so its cookie is refused by
+// every node from now on, and clears the cookie.
 func (c *Cashier) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site logout requests are refused"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	if err := c.Consumers.EndSession(r.Context(), c.sessionToken(r)); err != nil {
+		c.fail(w, r, err)
+		return
+	}
 	next := r.PostFormValue("next")
-	if !strings.HasPrefix(next, "/q/") {
+	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {
 		next = "/"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -315,15 +344,17 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && u.Host == r.Host
 }
 
-func (c *Cashier) sign(consumerID string) string {
+// sign makes the cookie of a session token: token|expiry|signature.
+func (c *Cashier) sign(token string) string {
 	exp := strconv.FormatInt(c.Clock.Now().Add(SessionTTL).Unix(), 10)
 	m := hmac.New(sha256.New, c.key)
-	m.Write([]byte(consumerID + "|" + exp))
-	return consumerID + "|" + exp + "|" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	m.Write([]byte(token + "|" + exp))
+	return token + "|" + exp + "|" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// session returns the consumer of a valid session cookie, or "".
-func (c *Cashier) session(r *http.Request) string {
+// sessionToken returns the session token of a well-signed, unexpired
+// session cookie, or "".
+func (c *Cashier) sessionToken(r *http.Request) string {
 	ck, err := r.Cookie(cookieName)
 	if err != nil {
 		return ""
@@ -345,6 +376,12 @@ func (c *Cashier) session(r *http.Request) string {
 	return parts[0]
 }
 
+// session returns the consumer of the request's session, or "" if it has
+// none that the store still holds: a cookie outlives its logout nowhere.
+func (c *Cashier) session(r *http.Request) (string, error) {
+	return c.Consumers.Session(r.Context(), c.sessionToken(r))
+}
+
 type errorView struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
@@ -364,7 +401,8 @@ func (c *Cashier) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	// A payment that failed shows the order again with the reason.
 	if tok := r.PathValue("token"); tok != "" && !errors.Is(err, context.Canceled) {
-		if v, verr := c.view(r.Context(), strings.TrimSuffix(tok, ".png"), c.session(r)); verr == nil {
+		consumerID, _ := c.session(r) // the page without the consumer, if the store cannot say
+		if v, verr := c.view(r.Context(), strings.TrimSuffix(tok, ".png"), consumerID); verr == nil {
 			v.Error = e
 			c.render(w, status, "cashier.html", v)
 			return

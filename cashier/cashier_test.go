@@ -34,6 +34,10 @@ type env struct {
 	phone string
 	pin   string
 	id    string
+
+	core, credit *db.DB
+	ms           *merchant.Service
+	secret       []byte
 }
 
 func newEnv(t *testing.T) *env {
@@ -48,22 +52,31 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := []byte("cashier test secret, 32 bytes!!!")
-	e := &env{m: m}
-	e.pay = &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner(secret), IDs: ids, Clock: clock}
-	e.cons = consumer.New(core, cr, ids, clock)
+	e := &env{m: m, core: core, credit: cr, ms: ms, secret: []byte("cashier test secret, 32 bytes!!!")}
+	e.srv, e.pay, e.cons = e.node(t)
 	c, pin, err := e.cons.Create(ctx, consumer.NewConsumer{Phone: "13800138000", CreditLimit: 10000, Rating: "A", Balance: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.phone, e.pin, e.id = c.Phone, pin, c.ID
-	mux := http.NewServeMux()
-	ca := cashier.New(e.pay, e.cons, ms, clock, slog.New(slog.NewTextHandler(io.Discard, nil)), secret,
-		func(tok string) string { return e.srv.URL + "/q/" + tok })
-	ca.Register(mux)
-	e.srv = httptest.NewServer(mux)
-	t.Cleanup(e.srv.Close)
 	return e
+}
+
+// node starts a cashier on e's stores, as one of the nodes of a
+// deployment, and returns its server and services.
+func (e *env) node(t *testing.T) (*httptest.Server, *pay.Service, *consumer.Service) {
+	t.Helper()
+	clock, ids := fenfu.SystemClock{}, &fenfu.RandomIDs{}
+	ps := &pay.Service{Core: e.core, Credit: e.credit, Merchants: e.ms, Tokens: qr.NewSigner(e.secret), IDs: ids, Clock: clock}
+	cs := consumer.New(e.core, e.credit, ids, clock)
+	mux := http.NewServeMux()
+	var srv *httptest.Server
+	ca := cashier.New(ps, cs, e.ms, clock, slog.New(slog.NewTextHandler(io.Discard, nil)), e.secret,
+		func(tok string) string { return srv.URL + "/q/" + tok })
+	ca.Register(mux)
+	srv = httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, ps, cs
 }
 
 func (e *env) order(t *testing.T, no string, total fenfu.Fen) pay.Order {
@@ -212,6 +225,63 @@ func TestCashierLoginMalformedPhone(t *testing.T) {
 		resp.Body.Close()
 		if msg, _ := out["message"].(string); resp.StatusCode != 400 || out["code"] != "PARAM_ERROR" || !strings.Contains(msg, "phone") {
 			t.Errorf("login with phone of %d bytes: %d %v; want 400 PARAM_ERROR naming phone", len(phone), resp.StatusCode, out)
+		}
+	}
+}
+
+// TestCashierLogoutRevokesSession: after logout the session cookie is
+// worth nothing, on the node that logged it out and on any other node of
+// the same stores, though before it worked on both.
+func TestCashierLogoutRevokesSession(t *testing.T) {
+	e := newEnv(t)
+	other, _, _ := e.node(t)
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.PostForm(e.srv.URL+"/cashier/login", url.Values{"phone": {e.phone}, "pin": {e.pin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	u, _ := url.Parse(e.srv.URL)
+	var session *http.Cookie
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "fenfu_session" {
+			session = c
+		}
+	}
+	if session == nil {
+		t.Fatal("no session cookie after login")
+	}
+	// pay pays an order with the cookie alone, as JSON.
+	pay := func(base, no string) (int, map[string]any) {
+		t.Helper()
+		o := e.order(t, no, 100)
+		req, _ := http.NewRequest("POST", base+"/q/"+o.Token+"/pay", strings.NewReader(`{"channel":"balance"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if st, out := pay(e.srv.URL, "logout-1"); st != 200 || out["trade_state"] != "SUCCESS" {
+		t.Fatalf("pay with the session: %d %v", st, out)
+	}
+	if st, out := pay(other.URL, "logout-2"); st != 200 || out["trade_state"] != "SUCCESS" {
+		t.Fatalf("pay with the session on another node: %d %v", st, out)
+	}
+	resp, err = browser.PostForm(e.srv.URL+"/cashier/logout", url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, base := range []string{e.srv.URL, other.URL} {
+		if st, out := pay(base, "logout-3-"+strings.TrimPrefix(base, "http://127.0.0.1:")); st != 401 || out["code"] != "UNAUTHENTICATED" {
+			t.Errorf("pay on %s with the cookie after logout: %d %v; want 401 UNAUTHENTICATED", base, st, out)
 		}
 	}
 }

@@ -542,3 +542,48 @@ func TestLoginAttemptsPruned(t *testing.T) {
 		}
 	})
 }
+
+// TestSessions: a session is found by its token on any service of the
+// store until it ends or expires; the store keeps no usable token.
+func TestSessions(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		c, _, err := e.cs.Create(ctx, consumer.NewConsumer{Rating: "B"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := consumer.New(e.core, e.credit, &fenfu.RandomIDs{}, e.clock)
+		token, err := e.cs.StartSession(ctx, c.ID, 30*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		short, err := e.cs.StartSession(ctx, c.ID, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, node := range map[string]*consumer.Service{"same": e.cs, "other": other} {
+			if id, err := node.Session(ctx, token); err != nil || id != c.ID {
+				t.Errorf("session on the %s service = %q, %v; want %s", name, id, err, c.ID)
+			}
+		}
+		var n int
+		if err := e.core.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM consumer_sessions WHERE token_hash = $1 OR token_hash = $2`, token, short).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%d sessions stored under their token (%v), want none", n, err)
+		}
+		e.clock.Advance(2 * time.Minute)
+		if id, err := e.cs.Session(ctx, short); err != nil || id != "" {
+			t.Errorf("an expired session = %q, %v; want none", id, err)
+		}
+		if err := other.EndSession(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.EndSession(ctx, token); err != nil {
+			t.Errorf("ending an ended session: %v", err)
+		}
+		for _, tok := range []string{token, "", "forged"} {
+			if id, err := e.cs.Session(ctx, tok); err != nil || id != "" {
+				t.Errorf("session %q = %q, %v; want none", tok, id, err)
+			}
+		}
+	})
+}

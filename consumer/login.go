@@ -249,8 +249,8 @@ func (s *Service) check(ctx context.Context, hash, pin string) (ok, stale bool, 
 	return ok, stale, nil
 }
 
-// sweep deletes expired login counts about once a minute, so the table
-// holds only the current windows.
+// sweep deletes expired login counts and sessions about once a minute,
+// so the tables hold only the current windows and sessions.
 func (s *Service) sweep(ctx context.Context, now time.Time) {
 	s.mu.Lock()
 	due := now.Sub(s.lastSweep) > time.Minute
@@ -259,8 +259,10 @@ func (s *Service) sweep(ctx context.Context, now time.Time) {
 	}
 	s.mu.Unlock()
 	if due {
-		if _, err := s.Core.Exec(ctx, `DELETE FROM login_attempts WHERE expires_at <= $1`, db.Micros(now)); err != nil {
-			s.Log.Warn("consumer login counts not swept", "error", err)
+		for _, q := range []string{`DELETE FROM login_attempts WHERE expires_at <= $1`, `DELETE FROM consumer_sessions WHERE expires_at <= $1`} {
+			if _, err := s.Core.Exec(ctx, q, db.Micros(now)); err != nil {
+				s.Log.Warn("consumer logins not swept", "error", err)
+			}
 		}
 	}
 }
