@@ -229,6 +229,36 @@ func TestCashierLoginMalformedPhone(t *testing.T) {
 	}
 }
 
+// TestCashierLoginSourceLimit: failed logins are counted against the
+// connection's address, whatever X-Forwarded-For says: after 20 from one
+// address it is refused, even with the right PIN.
+func TestCashierLoginSourceLimit(t *testing.T) {
+	e := newEnv(t)
+	login := func(phone, pin string, i int) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/cashier/login", strings.NewReader(url.Values{"phone": {phone}, "pin": {pin}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		req.Header.Set("X-Real-IP", fmt.Sprintf("198.51.100.%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	for i := range 20 {
+		if st, out := login(fmt.Sprintf("139%08d", i), "000000", i); st != 401 || out["code"] != "UNAUTHENTICATED" {
+			t.Fatalf("wrong login %d: %d %v", i+1, st, out)
+		}
+	}
+	if st, out := login(e.phone, e.pin, 99); st != 429 || out["code"] != "FREQUENCY_LIMITED" || out["remedy"] == "" {
+		t.Fatalf("the right PIN after 20 wrong logins from one address: %d %v; want 429 FREQUENCY_LIMITED with a remedy", st, out)
+	}
+}
+
 // TestCashierLogoutRevokesSession: after logout the session cookie is
 // worth nothing, on the node that logged it out and on any other node of
 // the same stores, though before it worked on both.
