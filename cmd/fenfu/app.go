@@ -96,6 +96,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	}
 	a.consumers = consumer.New(a.core, a.credit, a.ids, a.clock)
 	a.consumers.Log = log
+	a.consumers.Limits = cfg.Login
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
 		IDs: a.ids, Clock: a.clock, Log: log, Fees: fees(cfg), RecoverAfter: cfg.RecoverAfter}
 	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core},

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/settle"
@@ -54,6 +55,9 @@ type Config struct {
 	// answer a merchant's settlement exception request.
 	HoldFor      time.Duration
 	ExceptionSLA time.Duration
+	// Login limits the cashier's consumer logins, per phone and per
+	// source address.
+	Login consumer.LoginLimits
 }
 
 // setting is one setting: its flag, its variable, what it means and its
@@ -108,6 +112,14 @@ func settings() []setting {
 			func(c *Config) flag.Value { return (*durationValue)(&c.HoldFor) }},
 		{"exception-sla", "FENFU_EXCEPTION_SLA", "how long the platform has to answer a settlement exception request", "`24h`", true,
 			func(c *Config) flag.Value { return (*durationValue)(&c.ExceptionSLA) }},
+		{"login-phone-failures", "FENFU_LOGIN_PHONE_FAILURES", "wrong PINs that lock a consumer's phone", "`5`", true,
+			func(c *Config) flag.Value { return (*intValue)(&c.Login.PhoneFailures) }},
+		{"login-lockout", "FENFU_LOGIN_LOCKOUT", "how long a phone stays locked after its last wrong PIN", "`15m`", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.Login.PhoneLockout) }},
+		{"login-source-failures", "FENFU_LOGIN_SOURCE_FAILURES", "failed logins one address (an IPv6 /64) may make in a window; behind a reverse proxy every consumer shares its address, so raise it there", "`20`", true,
+			func(c *Config) flag.Value { return (*intValue)(&c.Login.SourceFailures) }},
+		{"login-source-window", "FENFU_LOGIN_SOURCE_WINDOW", "the window an address's failed logins are counted over", "`15m`", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.Login.SourceWindow) }},
 	}
 }
 
@@ -125,7 +137,7 @@ func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10,
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
-		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA}
+		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits()}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
 			_ = s.value(&c).Set(v) // a string: it cannot fail
@@ -189,10 +201,14 @@ func (c *Config) Validate() error {
 		flag string
 		v    time.Duration
 	}{{"recover-every", c.RecoverEvery}, {"recover-after", c.RecoverAfter}, {"rescreen-every", c.RescreenEvery}, {"overdue-alert-every", c.OverdueAlertEvery},
-		{"hold-for", c.HoldFor}, {"exception-sla", c.ExceptionSLA}} {
+		{"hold-for", c.HoldFor}, {"exception-sla", c.ExceptionSLA},
+		{"login-lockout", c.Login.PhoneLockout}, {"login-source-window", c.Login.SourceWindow}} {
 		if d.v < time.Second {
 			return fmt.Errorf("--%s must be at least 1s", d.flag)
 		}
+	}
+	if c.Login.PhoneFailures < 1 || c.Login.SourceFailures < 1 {
+		return fmt.Errorf("--login-phone-failures and --login-source-failures must be at least 1")
 	}
 	return nil
 }
@@ -263,6 +279,7 @@ type (
 	stringValue    string
 	boolValue      bool
 	floatValue     float64
+	intValue       int
 	durationValue  time.Duration
 	levelValue     slog.Level
 	timeOfDayValue time.Duration
@@ -283,6 +300,16 @@ func (v *boolValue) Set(s string) error {
 }
 func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
 func (v *boolValue) IsBoolFlag() bool { return true }
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
 
 func (v *floatValue) Set(s string) error {
 	f, err := strconv.ParseFloat(s, 64)

@@ -88,7 +88,7 @@ func TestServeRefusesBadSettingsBeforeOpening(t *testing.T) {
 // settings, and the settlement service is built with them.
 func TestSettingsReachTheServices(t *testing.T) {
 	vars := map[string]string{"FENFU_HOLD_FOR": "72h", "FENFU_EXCEPTION_SLA": "4h", "FENFU_DATA_DIR": t.TempDir(),
-		"FENFU_CREDIT_FEE": "100000:0.50+0.10/0.40;:0.45+0.05/0.30"}
+		"FENFU_CREDIT_FEE": "100000:0.50+0.10/0.40;:0.45+0.05/0.30", "FENFU_LOGIN_SOURCE_FAILURES": "200", "FENFU_LOGIN_LOCKOUT": "1h"}
 	e := &env{cmd: command{name: "serve"}, getenv: func(k string) string { return vars[k] }}
 	cfg := e.config()
 	if err := cfg.serveEnv(e.getenv); err != nil {
@@ -104,6 +104,9 @@ func TestSettingsReachTheServices(t *testing.T) {
 	defer a.close()
 	if a.settle.HoldLength() != 72*time.Hour || a.settle.ExceptionSLA != 4*time.Hour {
 		t.Errorf("hold %s, exception SLA %s; want 72h and 4h", a.settle.HoldLength(), a.settle.ExceptionSLA)
+	}
+	if l := a.consumers.Limits; l.SourceFailures != 200 || l.PhoneLockout != time.Hour || l.PhoneFailures != 5 {
+		t.Errorf("login limits %+v", l)
 	}
 	if got := a.pay.Fees.Credit; len(got) != 2 || got[0].UpTo != 100_000_00 || got.Price(10000, 0, 0).Fee != 60 {
 		t.Errorf("credit fee schedule %s", got)
