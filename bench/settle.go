@@ -8,8 +8,11 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/fee"
+	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/settle"
 )
@@ -41,15 +44,33 @@ type SettlementDay struct {
 	Orders    int      // paid orders, spread over the merchants and the day
 	CreditPct int      // percentage paid on credit; the rest ordinary
 	RefundPct int      // percentage refunded in part the same day
+	// Credit is the credit store. When it is set the day is provable:
+	// the generator also writes what the payment path would have, so
+	// `fenfu verify` proves it (see GenerateSettlementDay).
+	Credit *db.DB
+	// Consumers pay the orders, in runs of a few; 0 chooses one per 200
+	// orders, at most 5,000. Only a provable day has consumers.
+	Consumers int
 }
+
+// consumerRun is how many consecutive orders one consumer pays, so that a
+// batch of orders changes a few lines and balances, not one per order.
+const consumerRun = 16
+
+// maxTotal bounds a generated order's total.
+const maxTotal = 100_100
 
 // GenerateSettlementDay writes a day of paid orders (and same-day partial
 // refunds) straight into the core store, in multi-row inserts of a few
 // thousand rows per transaction, as the payment path would have left
-// them: state, channel, fee, rate and tier, paid time within the day. It
-// writes only what a settlement batch reads; the ledgers are not posted,
-// so the generated store does not prove (see BENCHMARKS.md). It reports
-// progress, in orders, to report (if not nil).
+// them: state, channel, fee, rate and tier, paid time within the day.
+// Without d.Credit it writes only what a settlement batch reads; the
+// ledgers are not posted, so the generated store does not prove. With it,
+// the day is provable: consumers with balances and credit lines long
+// enough, each balance order's payment and refund postings in the core
+// ledger, each credit order's captured payment and refund, line usage and
+// postings in the credit store, built by the entry builders the proofs
+// use. It reports progress, in orders, to report (if not nil).
 func GenerateSettlementDay(ctx context.Context, core *db.DB, d SettlementDay, report Progress) error {
 	day, err := time.ParseInLocation(time.DateOnly, d.Date, fenfu.Shanghai)
 	if err != nil {
@@ -59,6 +80,13 @@ func GenerateSettlementDay(ctx context.Context, core *db.DB, d SettlementDay, re
 		return fmt.Errorf("bench: need merchants and orders")
 	}
 	rng := rand.New(rand.NewPCG(uint64(d.Orders), 7))
+	var consumers []string
+	if d.Credit != nil {
+		var err error
+		if consumers, err = fundConsumers(ctx, core, d); err != nil {
+			return err
+		}
+	}
 	// Rows per statement: a few dozen keep pay.LoadPaid's statements cheap.
 	const batch = 64
 	for done := 0; done < d.Orders; {
@@ -67,7 +95,7 @@ func GenerateSettlementDay(ctx context.Context, core *db.DB, d SettlementDay, re
 		for i := range n {
 			seq := done + i
 			id := fmt.Sprintf("4200%s%010d", strings.ReplaceAll(d.Date, "-", "")+"000000", seq)
-			o := pay.Paid{ID: id, MchID: d.MchIDs[seq%len(d.MchIDs)], OutTradeNo: "B" + id, Total: fenfu.Fen(rng.IntN(100_000) + 100)}
+			o := pay.Paid{ID: id, MchID: d.MchIDs[seq%len(d.MchIDs)], OutTradeNo: "B" + id, Total: fenfu.Fen(rng.IntN(maxTotal-100) + 100)}
 			sched := fee.CreditPay
 			o.Channel = pay.ChannelCredit
 			if rng.IntN(100) >= d.CreditPct {
@@ -79,9 +107,23 @@ func GenerateSettlementDay(ctx context.Context, core *db.DB, d SettlementDay, re
 				o.RefundID, o.Refund, o.RefundedAt = "5030"+id[4:]+"0", o.Total/2, o.PaidAt.Add(30*time.Minute)
 				o.RefundFee = fee.RefundFee(o.Fee.Fee, o.Total, 0, o.Refund)
 			}
+			if consumers != nil {
+				o.ConsumerID, o.AttemptID = consumers[seq/consumerRun%len(consumers)], "A"+id
+			}
 			orders = append(orders, o)
 		}
-		err := core.Update(ctx, func(tx *db.Tx) error { return pay.LoadPaid(ctx, tx, orders) })
+		err := core.Update(ctx, func(tx *db.Tx) error {
+			if err := pay.LoadPaid(ctx, tx, orders); err != nil {
+				return err
+			}
+			if consumers == nil {
+				return nil
+			}
+			return ledger.PostMany(ctx, tx, balancePostings(orders))
+		})
+		if err == nil && consumers != nil {
+			err = d.Credit.Update(ctx, func(tx *db.Tx) error { return credit.LoadCaptured(ctx, tx, captured(orders)) })
+		}
 		if err != nil {
 			return fmt.Errorf("bench: generate orders: %w", err)
 		}
@@ -91,4 +133,73 @@ func GenerateSettlementDay(ctx context.Context, core *db.DB, d SettlementDay, re
 		}
 	}
 	return nil
+}
+
+// fundConsumers loads the consumers of a provable day, each with a balance
+// in the core store and a credit line in the credit store that cover every
+// order it could pay, and returns their ids.
+func fundConsumers(ctx context.Context, core *db.DB, d SettlementDay) ([]string, error) {
+	n := d.Consumers
+	if n < 1 {
+		n = min(max(d.Orders/200, 1), 5000)
+	}
+	runs := (d.Orders + consumerRun - 1) / consumerRun
+	most := fenfu.Fen((runs+n-1)/n*consumerRun) * maxTotal
+	ids := make([]string, n)
+	for lo := 0; lo < n; lo += 500 {
+		hi := min(lo+500, n)
+		cs := make([]consumer.Funded, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			ids[i] = fmt.Sprintf("CB%s%06d", strings.ReplaceAll(d.Date, "-", ""), i)
+			cs = append(cs, consumer.Funded{ID: ids[i], Phone: fmt.Sprintf("19%09d", i), Balance: most})
+		}
+		if err := core.Update(ctx, func(tx *db.Tx) error { return consumer.LoadFunded(ctx, tx, cs) }); err != nil {
+			return nil, fmt.Errorf("bench: generate consumers: %w", err)
+		}
+		err := d.Credit.Update(ctx, func(tx *db.Tx) error {
+			for _, id := range ids[lo:hi] {
+				if err := credit.Open(ctx, tx, id, most, "A"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("bench: generate credit lines: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+// balancePostings returns the core ledger's payment and refund
+// transactions of the balance orders, as the payment path posts them.
+func balancePostings(orders []pay.Paid) []ledger.Txn {
+	var txns []ledger.Txn
+	for _, o := range orders {
+		if o.Channel != pay.ChannelBalance {
+			continue
+		}
+		payer := consumer.BalanceAccount(o.ConsumerID)
+		txns = append(txns, ledger.Txn{Kind: "payment", Ref: o.ID,
+			Entries: ledger.PaymentEntries(payer, o.MchID, o.Total, o.Fee.Fee, pay.OrdinaryFeeAccount)})
+		if o.Refund > 0 {
+			txns = append(txns, ledger.Txn{Kind: "refund", Ref: o.RefundID,
+				Entries: ledger.RefundEntries(payer, o.MchID, o.Refund, o.RefundFee, pay.OrdinaryFeeAccount)})
+		}
+	}
+	return txns
+}
+
+// captured returns the credit orders' captured payments and refunds.
+func captured(orders []pay.Paid) []credit.Load {
+	var ps []credit.Load
+	for _, o := range orders {
+		if o.Channel != pay.ChannelCredit {
+			continue
+		}
+		ps = append(ps, credit.Load{AttemptID: o.AttemptID, OrderID: o.ID, MchID: o.MchID, ConsumerID: o.ConsumerID,
+			Amount: o.Total, Fee: o.Fee, At: o.PaidAt, RefundID: o.RefundID, Refund: o.Refund, RefundFee: o.RefundFee,
+			RefundedAt: o.RefundedAt})
+	}
+	return ps
 }

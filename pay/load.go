@@ -19,6 +19,9 @@ type Paid struct {
 	Total                 fenfu.Fen
 	Fee                   fee.Quote
 	PaidAt                time.Time
+	// The payer and the payment attempt; "c" and "a" if empty, which
+	// do not prove.
+	ConsumerID, AttemptID string
 	// A refund of part of the order, made at RefundedAt, returning
 	// RefundFee of the fee; none if Refund is 0.
 	RefundID   string
@@ -29,9 +32,10 @@ type Paid struct {
 
 // LoadPaid writes paid orders (and their refunds) in the caller's core
 // transaction, in a statement or two, as the payment path would have left
-// them: state, channel, fee, rate and tier. It writes no ledger postings
-// and enqueues no notifications: it loads generated days for the
-// settlement benchmark, whose stores do not prove. Keep a call to a few
+// them: state, channel, payer, attempt, fee, rate and tier. It writes no
+// ledger postings and enqueues no notifications: it loads generated days
+// for the benchmarks, which post them (and capture the credit orders in
+// the credit store) themselves when their stores must prove. Keep a call to a few
 // dozen orders: SQLite resolves $N parameters by a linear search, so a
 // statement's cost grows with the square of its parameters.
 func LoadPaid(ctx context.Context, tx *db.Tx, orders []Paid) error {
@@ -39,7 +43,7 @@ func LoadPaid(ctx context.Context, tx *db.Tx, orders []Paid) error {
 		return nil
 	}
 	var q, rq strings.Builder
-	args := make([]any, 0, len(orders)*15)
+	args := make([]any, 0, len(orders)*17)
 	var rargs []any
 	q.WriteString(`INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach, notify_url, limit_pay,
 		total, currency, params_hash, state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at,
@@ -63,10 +67,17 @@ func LoadPaid(ctx context.Context, tx *db.Tx, orders []Paid) error {
 			q.WriteByte(',')
 		}
 		k := len(args)
-		fmt.Fprintf(&q, "($%d,$%d,$%d,'wxbench','NATIVE','Goods','','https://shop.example/n','',$%d,'CNY','',$%d,$%d,'c','a',$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)",
-			k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8, k+9, k+10, k+11, k+12, k+13, k+14, k+15)
+		fmt.Fprintf(&q, "($%d,$%d,$%d,'wxbench','NATIVE','Goods','','https://shop.example/n','',$%d,'CNY','',$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)",
+			k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8, k+9, k+10, k+11, k+12, k+13, k+14, k+15, k+16, k+17)
 		p := db.Micros(o.PaidAt)
-		args = append(args, o.ID, o.MchID, o.OutTradeNo, o.Total, string(state), string(o.Channel), o.Refund, count,
+		payer, attempt := o.ConsumerID, o.AttemptID
+		if payer == "" {
+			payer = "c"
+		}
+		if attempt == "" {
+			attempt = "a"
+		}
+		args = append(args, o.ID, o.MchID, o.OutTradeNo, o.Total, string(state), string(o.Channel), payer, attempt, o.Refund, count,
 			p, p+int64(time.Hour/time.Microsecond), p, p, o.Fee.Fee, int64(o.Fee.Rate), o.Fee.Tier)
 	}
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {

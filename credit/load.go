@@ -1,0 +1,109 @@
+package credit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/fee"
+	"github.com/fenfu/fenfu/ledger"
+)
+
+// Load is a captured credit payment as Capture leaves it, with at most one
+// refund as ApplyRefund leaves it, for loading many at once.
+type Load struct {
+	AttemptID, OrderID, MchID, ConsumerID string
+	Amount                                fenfu.Fen
+	Fee                                   fee.Quote
+	At                                    time.Time
+	// A refund of part of the payment, returning RefundFee of the fee;
+	// none if Refund is 0.
+	RefundID   string
+	Refund     fenfu.Fen
+	RefundFee  fenfu.Fen
+	RefundedAt time.Time
+}
+
+// LoadCaptured writes captured payments (and their refunds) in the
+// caller's credit transaction as Capture and ApplyRefund would have: the
+// payment and refund rows, the lines' used amounts and the merchants'
+// month-to-date volumes, each changed once by its sum, and the ledger's
+// postings through ledger.PostMany. The consumers' lines must be open and
+// long enough. It loads generated days for the benchmarks; keep a call to
+// a few dozen payments.
+func LoadCaptured(ctx context.Context, tx *db.Tx, ps []Load) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	var q, rq strings.Builder
+	args := make([]any, 0, len(ps)*10)
+	var rargs []any
+	q.WriteString(`INSERT INTO credit_payments (attempt_id, order_id, state, mchid, consumer_id, amount, refunded, created_at,
+		fee, fee_rate, fee_tier) VALUES `)
+	rq.WriteString(`INSERT INTO credit_refunds (refund_id, order_id, attempt_id, amount, created_at, fee) VALUES `)
+	used := map[string]fenfu.Fen{}
+	type vol struct {
+		mchid, month string
+		shard        int
+	}
+	volume := map[vol]fenfu.Fen{}
+	txns := make([]ledger.Txn, 0, len(ps)+len(ps)/4)
+	for i, p := range ps {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		k := len(args)
+		fmt.Fprintf(&q, "($%d,$%d,'%s',$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", k+1, k+2, Captured, k+3, k+4, k+5, k+6, k+7, k+8, k+9, k+10)
+		args = append(args, p.AttemptID, p.OrderID, p.MchID, p.ConsumerID, p.Amount, p.Refund, db.Micros(p.At),
+			p.Fee.Fee, int64(p.Fee.Rate), p.Fee.Tier)
+		used[p.ConsumerID] += p.Amount - p.Refund
+		volume[vol{p.MchID, Month(p.At), shardOf(p.AttemptID)}] += p.Amount
+		txns = append(txns, ledger.Txn{Kind: "payment", Ref: p.OrderID,
+			Entries: ledger.PaymentEntries(Account(p.ConsumerID), p.MchID, p.Amount, p.Fee.Fee, FeeAccount)})
+		if p.Refund > 0 {
+			if len(rargs) > 0 {
+				rq.WriteByte(',')
+			}
+			k := len(rargs)
+			fmt.Fprintf(&rq, "($%d,$%d,$%d,$%d,$%d,$%d)", k+1, k+2, k+3, k+4, k+5, k+6)
+			rargs = append(rargs, p.RefundID, p.OrderID, p.AttemptID, p.Refund, db.Micros(p.RefundedAt), p.RefundFee)
+			txns = append(txns, ledger.Txn{Kind: "refund", Ref: p.RefundID,
+				Entries: ledger.RefundEntries(Account(p.ConsumerID), p.MchID, p.Refund, p.RefundFee, FeeAccount)})
+		}
+	}
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("credit: load captured: %w", err)
+	}
+	if len(rargs) > 0 {
+		if _, err := tx.ExecContext(ctx, rq.String(), rargs...); err != nil {
+			return fmt.Errorf("credit: load refunds: %w", err)
+		}
+	}
+	consumers := make([]string, 0, len(used))
+	for c := range used {
+		consumers = append(consumers, c)
+	}
+	slices.Sort(consumers) // a fixed lock order
+	for _, c := range consumers {
+		res, err := tx.ExecContext(ctx, `UPDATE credit_lines SET used = used + $1, updated_at = $2
+			WHERE consumer_id = $3 AND used + $1 <= credit_limit`, used[c], db.Micros(tx.Now), c)
+		if err != nil {
+			return fmt.Errorf("credit: load captured: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("credit: load captured: consumer %s has no line or too short a one", c)
+		}
+	}
+	for v, amount := range volume {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fee_volume (mchid, month, shard, volume) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (mchid, month, shard) DO UPDATE SET volume = fee_volume.volume + EXCLUDED.volume`,
+			v.mchid, v.month, v.shard, amount); err != nil {
+			return fmt.Errorf("credit: load captured: %w", err)
+		}
+	}
+	return ledger.PostMany(ctx, tx, txns)
+}
