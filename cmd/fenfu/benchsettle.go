@@ -29,6 +29,7 @@ func cmdBenchSettle(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a line of text")
 	outFile := fs.String("o", "", "also write the result as JSON to this file")
 	label := fs.String("label", "", "a name for this run")
+	provable := fs.Bool("provable", false, "also write the ledgers' postings and the credit store's payments, so fenfu verify proves the day")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -38,8 +39,9 @@ func cmdBenchSettle(ctx context.Context, e *env, args []string) error {
 	if *orders < 1 || *merchants < 1 {
 		return e.usagef("--orders and --merchants must be positive")
 	}
-	// A million generated orders do not prove (they have no ledger
-	// postings): they go to a temporary store unless one is named.
+	// A million generated orders do not prove (without --provable they
+	// have no ledger postings): they go to a temporary store unless one
+	// is named.
 	remove, err := cfg.temporaryStore(fs, "fenfu-bench-settle-")
 	if err != nil {
 		return err
@@ -63,8 +65,11 @@ func cmdBenchSettle(ctx context.Context, e *env, args []string) error {
 		ids = append(ids, m.MchID)
 	}
 	start := time.Now()
-	err = bench.GenerateSettlementDay(ctx, a.core, bench.SettlementDay{Date: date, MchIDs: ids, Orders: *orders,
-		CreditPct: *creditPct, RefundPct: *refundPct}, meterOf(e.stderr, "generating "+date, "orders"))
+	day := bench.SettlementDay{Date: date, MchIDs: ids, Orders: *orders, CreditPct: *creditPct, RefundPct: *refundPct}
+	if *provable {
+		day.Credit = a.credit
+	}
+	err = bench.GenerateSettlementDay(ctx, a.core, day, meterOf(e.stderr, "generating "+date, "orders"))
 	a.close()
 	if err != nil {
 		return err

@@ -45,6 +45,7 @@ func commands() []command {
 		{"demo", "[--keep]", "start a server in a temporary directory and walk one credit payment", groupRunning, cmdDemo},
 		{"bench", "[--key rsa|sm2] [--concurrency N | --rate R] [--count N] [--json] [-o FILE.json]", "load-test the payment path, report throughput, latency, CPU and the crypto ceiling, then prove the books (see BENCHMARKS.md)", groupRunning, cmdBench},
 		{"bench settle", "[--orders N] [--merchants M] [--json] [-o FILE.json]", "generate a day of paid orders in a temporary store and measure its settlement (time, CPU, peak memory, rerun)", groupRunning, cmdBenchSettle},
+		{"bench verify", "[--orders N] [--merchants M] [--json] [-o FILE.json]", "generate a provable day of paid orders in a temporary store and measure fenfu verify over it (time, CPU, peak memory)", groupRunning, cmdBenchVerify},
 		{"chaos", "[--cycles N] [--engine sqlite|postgres [--postgres DSN]] [--nodes 1|2] [--concurrency N] [--seed S] [--json] [-o FILE.json]", "drive payments and refunds, SIGKILL a serve node at random moments, restart it, and check that nothing acknowledged is lost or doubled and the books prove (see RELIABILITY.md)", groupRunning, cmdChaos},
 
 		{"merchant create", "--env production|sandbox [--name NAME] [--key-type rsa|sm2]", "provision a merchant, print its keys as JSON", groupKeys, cmdMerchantCreate},
