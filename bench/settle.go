@@ -36,6 +36,20 @@ type SettleRun struct {
 	Results   []settle.Result `json:"results"`
 }
 
+// VerifyRun is what `fenfu bench verify` measured of `fenfu verify` over
+// a generated, provable day, as a child process.
+type VerifyRun struct {
+	Label     string  `json:"label"`
+	Engine    string  `json:"engine"`
+	Orders    int     `json:"orders"`
+	Merchants int     `json:"merchants"`
+	Generate  float64 `json:"generate_seconds"`
+	Seconds   float64 `json:"verify_seconds"` // the whole process: open, proofs
+	CPU       float64 `json:"verify_cpu_seconds"`
+	PeakRSS   int64   `json:"verify_peak_rss_bytes"`
+	Proved    string  `json:"proved"` // what fenfu verify said
+}
+
 // SettlementDay describes a business day of paid orders generated for the
 // settlement benchmark.
 type SettlementDay struct {

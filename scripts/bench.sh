@@ -53,6 +53,19 @@ if psql "$admin" -Atc 'select 1' >/dev/null 2>&1; then
   }
   pg_settle 100000 100
   pg_settle 1000000 100
+  pg_verify() { # orders
+    local base=${admin%%\?*}; base=${base%/*}
+    local q=""; [[ "$admin" == *\?* ]] && q="?${admin#*\?}"
+    for db in fenfu_bench_core fenfu_bench_credit; do
+      psql "$admin" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+    done
+    "$bin" bench verify --core-db "$base/fenfu_bench_core$q" --credit-db "$base/fenfu_bench_credit$q" \
+      --orders "$1" -o "$out/verify/postgres-$1.json"
+    for db in fenfu_bench_core fenfu_bench_credit; do psql "$admin" -qc "DROP DATABASE IF EXISTS $db" >/dev/null; done
+  }
+  mkdir -p "$out/verify"
+  pg_verify 10000
+  pg_verify 100000
 else
   echo "PostgreSQL not reachable at $admin: skipping its runs" >&2
 fi
@@ -65,6 +78,10 @@ settle_run 100000 100
 settle_run 300000 100
 settle_run 1000000 100
 settle_run 1000000 1000
+
+echo "--- proof"
+mkdir -p "$out/verify"
+for n in 10000 100000 1000000; do "$bin" bench verify --orders "$n" -o "$out/verify/sqlite-$n.json"; done
 
 go run ./scripts/benchmd > BENCHMARKS.md
 echo "BENCHMARKS.md written"

@@ -17,20 +17,6 @@ import (
 	"github.com/fenfu/fenfu/settle"
 )
 
-// VerifyRun is what `fenfu bench verify` measured of `fenfu verify` over a
-// generated, provable day, as a child process.
-type VerifyRun struct {
-	Label     string  `json:"label"`
-	Engine    string  `json:"engine"`
-	Orders    int     `json:"orders"`
-	Merchants int     `json:"merchants"`
-	Generate  float64 `json:"generate_seconds"`
-	Seconds   float64 `json:"verify_seconds"` // the whole process: open, proofs
-	CPU       float64 `json:"verify_cpu_seconds"`
-	PeakRSS   int64   `json:"verify_peak_rss_bytes"`
-	Proved    string  `json:"proved"` // what fenfu verify said
-}
-
 var provedRE = regexp.MustCompile(`(\d+) orders, (\d+) paid`)
 
 // cmdBenchVerify generates a provable business day of paid orders and
@@ -84,7 +70,7 @@ func cmdBenchVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	run := VerifyRun{Label: *label, Engine: storeKind(cfg), Orders: *orders, Merchants: *merchants, Generate: time.Since(start).Seconds()}
+	run := bench.VerifyRun{Label: *label, Engine: storeKind(cfg), Orders: *orders, Merchants: *merchants, Generate: time.Since(start).Seconds()}
 	exe, err := os.Executable()
 	if err != nil {
 		return err

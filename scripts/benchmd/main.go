@@ -92,11 +92,61 @@ func main() {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", n, cell("create"), cell("pay"), cell("query"), cell("payment"))
 	}
 	settlement(w)
+	verification(w)
 	fmt.Fprint(w, "\n## Micro-benchmarks\n\n`go test -run XXX -bench . -benchtime 1s ./scheme/ ./qr/ ./ledger/ ./pay/ ./notify/`\n\n```\n")
 	w.Write(micro)
 	fmt.Fprint(w, "```\n")
 	fmt.Fprint(w, narrative)
+	// The hand-written notes follow the generated part, unchanged.
+	if notes, err := os.ReadFile("benchmarks/notes.md"); err == nil {
+		fmt.Fprint(w, "\n<!-- Hand-written: benchmarks/notes.md, copied here by scripts/benchmd. Edit it there. -->\n\n")
+		w.Write(notes)
+	}
 }
+
+// verification writes the proof runs, benchmarks/results/verify/*.json,
+// SQLite first, smallest first.
+func verification(w *os.File) {
+	files, _ := filepath.Glob("benchmarks/results/verify/*.json")
+	var runs []bench.VerifyRun
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			fail(err)
+		}
+		var r bench.VerifyRun
+		if err := json.Unmarshal(b, &r); err != nil {
+			fail(fmt.Errorf("%s: %w", f, err))
+		}
+		runs = append(runs, r)
+	}
+	if len(runs) == 0 {
+		return
+	}
+	sort.Slice(runs, func(i, j int) bool {
+		if runs[i].Engine != runs[j].Engine {
+			return runs[i].Engine > runs[j].Engine // sqlite first
+		}
+		return runs[i].Orders < runs[j].Orders
+	})
+	fmt.Fprint(w, verifyHeader)
+	fmt.Fprint(w, "| orders | merchants | store | generate s | verify s | orders/s | CPU s | peak RSS MiB |\n")
+	fmt.Fprint(w, "|---:|---:|---|---:|---:|---:|---:|---:|\n")
+	for _, r := range runs {
+		fmt.Fprintf(w, "| %d | %d | %s | %.1f | %.2f | %.0f | %.2f | %.0f |\n", r.Orders, r.Merchants, r.Engine,
+			r.Generate, r.Seconds, float64(r.Orders)/r.Seconds, r.CPU, float64(r.PeakRSS)/(1<<20))
+	}
+}
+
+const verifyHeader = `
+## Proof
+
+` + "`fenfu bench verify --orders N`" + ` generates a provable day (as ` + "`bench settle --provable`" + `: consumers
+with balances and credit lines, every balance order's postings in the core ledger, every credit
+order's captured payment, refund and postings in the credit store), then runs ` + "`fenfu verify`" + `
+over both stores as a child process and reads its wall time, CPU and peak RSS from the kernel.
+
+`
 
 // settlement writes the settlement runs, benchmarks/results/settle/*.json,
 // smallest first.
