@@ -62,11 +62,13 @@ func Verify(ctx context.Context, d *db.DB) error {
 	if err != nil {
 		return err
 	}
+	// Materialized, so PostgreSQL does not rescan the aggregate for
+	// every payment to find the first difference (see pay.Verify).
 	var id string
 	var a, b fenfu.Fen
-	err = d.R.QueryRowContext(ctx, `SELECT p.attempt_id, p.refunded, COALESCE(s.total, 0) FROM credit_payments p
+	err = d.R.QueryRowContext(ctx, `WITH bad AS MATERIALIZED (SELECT p.attempt_id, p.refunded, COALESCE(s.total, 0) AS total FROM credit_payments p
 		LEFT JOIN (SELECT attempt_id, SUM(amount) AS total FROM credit_refunds GROUP BY attempt_id) s ON s.attempt_id = p.attempt_id
-		WHERE p.refunded <> COALESCE(s.total, 0) ORDER BY p.attempt_id LIMIT 1`).Scan(&id, &a, &b)
+		WHERE p.refunded <> COALESCE(s.total, 0)) SELECT attempt_id, refunded, total FROM bad ORDER BY attempt_id LIMIT 1`).Scan(&id, &a, &b)
 	if err == nil {
 		return &ledger.Problem{Store: d.Name, What: "refunded amount differs from refunds",
 			Detail: fmt.Sprintf("attempt %s records %d refunded, refunds sum to %d", id, a, b)}

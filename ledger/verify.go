@@ -43,9 +43,11 @@ func Verify(ctx context.Context, d *db.DB) error {
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	err = d.R.QueryRowContext(ctx, `SELECT a.id, a.balance, COALESCE(s.total, 0) FROM ledger_accounts a
+	// Materialized, so PostgreSQL does not rescan the aggregate for
+	// every account to find the first difference.
+	err = d.R.QueryRowContext(ctx, `WITH bad AS MATERIALIZED (SELECT a.id, a.balance, COALESCE(s.total, 0) AS total FROM ledger_accounts a
 		LEFT JOIN (SELECT account, SUM(amount) AS total FROM ledger_entries GROUP BY account) s ON s.account = a.id
-		WHERE a.balance <> COALESCE(s.total, 0) ORDER BY a.id LIMIT 1`).Scan(&id, &a, &b)
+		WHERE a.balance <> COALESCE(s.total, 0)) SELECT id, balance, total FROM bad ORDER BY id LIMIT 1`).Scan(&id, &a, &b)
 	if err == nil {
 		return bad("balance differs from entries", fmt.Sprintf("%s has balance %d but its entries sum to %d", id, a, b))
 	} else if !errors.Is(err, sql.ErrNoRows) {
