@@ -148,7 +148,10 @@ func (a *API) parseBillToken(tok string, now time.Time) (billTicket, error) {
 	enc := base64.RawURLEncoding.Strict()
 	payload, err1 := enc.DecodeString(p)
 	mac, err2 := enc.DecodeString(m)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, a.billMAC(string(payload))) {
+	// The decoder skips \r and \n, so a token with line breaks in it
+	// decodes like the one issued: only the token as issued is accepted.
+	if err1 != nil || err2 != nil || enc.EncodeToString(payload) != p || enc.EncodeToString(mac) != m ||
+		!hmac.Equal(mac, a.billMAC(string(payload))) {
 		return t, errBadBillToken
 	}
 	f := strings.Split(string(payload), "|")
