@@ -18,6 +18,7 @@ import (
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/scheme"
@@ -762,6 +763,55 @@ func TestVerifyNamesCorruptBooks(t *testing.T) {
 						t.Fatalf("verify = %v, want %s store: %s", err, tc.store, tc.what)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestNotificationsFallDueWithSuccess: a payment on either channel, and a
+// refund that asked for one on either channel, enqueue their notification
+// in the transaction that makes them succeed; a refund without a
+// notify_url enqueues none.
+func TestNotificationsFallDueWithSuccess(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine)
+			events := &notify.Events{DB: e.pay.Core, Clock: e.clock}
+			due := func(id string) bool {
+				t.Helper()
+				st, err := events.Lookup(ctx, e.m.MchID, "EV-"+id)
+				if fenfu.ErrorCode(err) == fenfu.ResourceNotExists {
+					return false
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.State != notify.Pending {
+					t.Fatalf("EV-%s is %s, want PENDING", id, st.State)
+				}
+				return true
+			}
+			c := e.consumer(t, 100000, 100000)
+			for i, ch := range []pay.Channel{pay.ChannelCredit, pay.ChannelBalance} {
+				o := e.order(t, fmt.Sprintf("notify-%d", i), 1000)
+				paid, err := e.pay.Pay(ctx, o.Token, c, ch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !due(paid.ID) {
+					t.Errorf("%s payment: no notification enqueued", ch)
+				}
+				for j, url := range []string{"https://shop.example/refunded", ""} {
+					r, err := e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: o.OutTradeNo,
+						OutRefundNo: fmt.Sprintf("notify-%d-r%d", i, j), NotifyURL: url, Refund: 100, Total: 1000})
+					if err != nil || r.Status != pay.RefundSuccess {
+						t.Fatalf("%s refund: %+v, %v", ch, r, err)
+					}
+					if got := due(r.ID); got != (url != "") {
+						t.Errorf("%s refund with notify_url %q: enqueued %v", ch, url, got)
+					}
+				}
 			}
 		})
 	}

@@ -152,11 +152,6 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 		successAt := int64(0)
 		if status == RefundSuccess {
 			successAt = db.Micros(tx.Now)
-			if r.NotifyURL != "" {
-				if err := notify.Enqueue(ctx, tx, notify.Subject{Kind: notify.Refund, ID: id, MchID: r.MchID, NotifyURL: r.NotifyURL}); err != nil {
-					return err
-				}
-			}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, mchid, out_refund_no, order_id, amount, reason, notify_url,
 			params_hash, status, created_at, success_at, channel)
@@ -169,6 +164,12 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errRaced
+		}
+		// A balance refund succeeds here: its notification falls due with it.
+		if status == RefundSuccess && r.NotifyURL != "" {
+			if err := notify.Enqueue(ctx, tx, notify.Subject{Kind: notify.Refund, ID: id, MchID: r.MchID, NotifyURL: r.NotifyURL}); err != nil {
+				return err
+			}
 		}
 		// RETURNING gives the running total and the fee the refund's fee
 		// share is computed from, without reading the row again.
