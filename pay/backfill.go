@@ -30,8 +30,8 @@ func (s *Service) Backfill(ctx context.Context) (int, error) {
 	n := 0
 	// Orders, in id order, 500 at a time.
 	for last := ""; ; {
-		rows, err := s.Core.QueryContext(ctx, `SELECT id, attempt_id FROM orders WHERE channel = 'credit'
-			AND state IN ('SUCCESS', 'REFUND') AND fee_rate = 0 AND id > $1 ORDER BY id LIMIT 500`, last)
+		rows, err := s.Core.QueryContext(ctx, `SELECT id, attempt_id FROM orders WHERE channel = `+sqlCredit+`
+			AND state IN `+paidStates+` AND fee_rate = 0 AND id > $1 ORDER BY id LIMIT 500`, last)
 		if err != nil {
 			return n, err
 		}
@@ -69,7 +69,7 @@ func (s *Service) Backfill(ctx context.Context) (int, error) {
 	}
 	// Credit refunds, whose fee share the credit store computed.
 	for last := ""; ; {
-		ids, err := s.Core.Strings(ctx, `SELECT id FROM refunds WHERE channel = 'credit' AND fee = 0 AND id > $1 ORDER BY id LIMIT 500`, last)
+		ids, err := s.Core.Strings(ctx, `SELECT id FROM refunds WHERE channel = `+sqlCredit+` AND fee = 0 AND id > $1 ORDER BY id LIMIT 500`, last)
 		if err != nil {
 			return n, err
 		}

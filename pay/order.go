@@ -81,9 +81,6 @@ func (c Channel) Name() string {
 	return string(c)
 }
 
-// ChannelName is the name a channel goes by outside fenfu's stores.
-func ChannelName(c Channel) string { return c.Name() }
-
 // ParseChannel accepts credit or ordinary (or balance), in either case.
 func ParseChannel(s string) (Channel, error) {
 	switch strings.ToLower(s) {

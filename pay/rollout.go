@@ -36,10 +36,10 @@ type CohortStats struct {
 // ABReport compares a merchant's cohorts over cashier views in [from, to).
 func (s *Service) ABReport(ctx context.Context, mchid string, from, to time.Time) ([]CohortStats, error) {
 	rows, err := s.Core.QueryContext(ctx, `SELECT v.cohort, COUNT(*),
-		COALESCE(SUM(CASE WHEN o.state IN ('SUCCESS', 'REFUND') AND o.consumer_id = v.consumer_id THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN o.state IN ('SUCCESS', 'REFUND') AND o.consumer_id = v.consumer_id THEN o.total ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN o.state IN ('SUCCESS', 'REFUND') AND o.consumer_id = v.consumer_id THEN o.refunded ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN o.state IN ('SUCCESS', 'REFUND') AND o.consumer_id = v.consumer_id AND o.channel = 'credit' THEN 1 ELSE 0 END), 0)
+		COALESCE(SUM(CASE WHEN o.state IN `+paidStates+` AND o.consumer_id = v.consumer_id THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN o.state IN `+paidStates+` AND o.consumer_id = v.consumer_id THEN o.total ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN o.state IN `+paidStates+` AND o.consumer_id = v.consumer_id THEN o.refunded ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN o.state IN `+paidStates+` AND o.consumer_id = v.consumer_id AND o.channel = `+sqlCredit+` THEN 1 ELSE 0 END), 0)
 		FROM cashier_views v JOIN orders o ON o.id = v.order_id
 		WHERE v.mchid = $1 AND v.at >= $2 AND v.at < $3 GROUP BY v.cohort ORDER BY v.cohort`, mchid, db.Micros(from), db.Micros(to))
 	if err != nil {

@@ -13,6 +13,14 @@ import (
 // literals, so the engines can match the partial indexes built on them.
 const paidStates = "('" + string(Success) + "', '" + string(Refund) + "')"
 
+// The channels and the in-flight state as SQL literals, for the same reason.
+const (
+	sqlCredit  = "'" + string(ChannelCredit) + "'"
+	sqlBalance = "'" + string(ChannelBalance) + "'"
+	sqlPaying  = "'" + string(Paying) + "'"
+	sqlRefund  = "'" + string(Refund) + "'"
+)
+
 // UnsettledMerchants lists, in mchid order, the merchants with paid orders
 // of a channel paid before end and not held past it, or successful refunds
 // made before end, that no settlement has taken yet.

@@ -60,11 +60,11 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 		{"order's refunded amount differs from its refunds", `WITH bad AS MATERIALIZED (SELECT o.id FROM orders o
 			LEFT JOIN (SELECT order_id, SUM(amount) AS total, COUNT(*) AS n FROM refunds GROUP BY order_id) r ON r.order_id = o.id
 			WHERE o.refunded <> COALESCE(r.total, 0) OR o.refund_count <> COALESCE(r.n, 0)
-			   OR (o.refunded > 0 AND o.state <> 'REFUND')) SELECT id FROM bad ORDER BY id LIMIT 1`},
+			   OR (o.refunded > 0 AND o.state <> ` + sqlRefund + `)) SELECT id FROM bad ORDER BY id LIMIT 1`},
 		{"refund on an unpaid order", `SELECT r.id FROM refunds r JOIN orders o ON o.id = r.order_id
-			WHERE o.state <> 'REFUND' ORDER BY r.id LIMIT 1`},
-		{"paid order without payer or channel", `SELECT id FROM orders WHERE state IN ('SUCCESS', 'REFUND', 'PAYING')
-			AND (consumer_id = '' OR attempt_id = '' OR channel NOT IN ('credit', 'balance')) ORDER BY id LIMIT 1`},
+			WHERE o.state <> ` + sqlRefund + ` ORDER BY r.id LIMIT 1`},
+		{"paid order without payer or channel", `SELECT id FROM orders WHERE (state IN ` + paidStates + ` OR state = ` + sqlPaying + `)
+			AND (consumer_id = '' OR attempt_id = '' OR channel NOT IN (` + sqlCredit + `, ` + sqlBalance + `)) ORDER BY id LIMIT 1`},
 	}
 	for _, c := range checks {
 		id, err := first(c.q)
@@ -75,8 +75,8 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 			return p, bad(s.Core.Name, c.what, id)
 		}
 	}
-	if err := core.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN state IN ('SUCCESS','REFUND') THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN state = 'PAYING' THEN 1 ELSE 0 END), 0) FROM orders`).Scan(&p.Orders, &p.Paid, &p.InFlight); err != nil {
+	if err := core.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN state IN `+paidStates+` THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state = `+sqlPaying+` THEN 1 ELSE 0 END), 0) FROM orders`).Scan(&p.Orders, &p.Paid, &p.InFlight); err != nil {
 		return p, err
 	}
 	if err := core.QueryRowContext(ctx, `SELECT COUNT(*) FROM refunds`).Scan(&p.Refunds); err != nil {
@@ -155,7 +155,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	// And every credit order marked paid has its captured payment; every
 	// successful credit refund was applied in the credit store.
 	var creditPaid int
-	if err := core.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE channel = 'credit' AND state IN ('SUCCESS', 'REFUND')`).
+	if err := core.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE channel = `+sqlCredit+` AND state IN `+paidStates+``).
 		Scan(&creditPaid); err != nil {
 		return p, err
 	}
@@ -163,7 +163,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 		return p, bad(s.Core.Name, "paid credit orders without a captured payment",
 			fmt.Sprintf("%d orders paid on credit, %d with a captured payment", creditPaid, matched))
 	}
-	rows, err := core.QueryContext(ctx, `SELECT id, amount, fee, status FROM refunds WHERE channel = 'credit' ORDER BY id`)
+	rows, err := core.QueryContext(ctx, `SELECT id, amount, fee, status FROM refunds WHERE channel = `+sqlCredit+` ORDER BY id`)
 	if err != nil {
 		return p, err
 	}
@@ -201,7 +201,7 @@ func (s *Service) verifyBalancePostings(ctx context.Context) error {
 	_, err := ledger.Prove(ctx, core, ledger.Proof{Kind: "payment", Missing: "balance payment without its postings",
 		Extra: "payment posting without a paid balance order"}, func(yield func(ledger.Want) error) error {
 		rows, err := core.QueryContext(ctx, `SELECT id, consumer_id, mchid, total, fee FROM orders
-			WHERE channel = 'balance' AND state IN ('SUCCESS', 'REFUND') ORDER BY `+core.ByteOrder("id"))
+			WHERE channel = `+sqlBalance+` AND state IN `+paidStates+` ORDER BY `+core.ByteOrder("id"))
 		if err != nil {
 			return err
 		}
@@ -225,7 +225,7 @@ func (s *Service) verifyBalancePostings(ctx context.Context) error {
 	_, err = ledger.Prove(ctx, core, ledger.Proof{Kind: "refund", Missing: "balance refund without its postings",
 		Extra: "refund posting without a balance refund"}, func(yield func(ledger.Want) error) error {
 		rows, err := core.QueryContext(ctx, `SELECT r.id, r.status, r.amount, r.fee, o.consumer_id, o.mchid
-			FROM refunds r JOIN orders o ON o.id = r.order_id WHERE o.channel = 'balance' ORDER BY `+core.ByteOrder("r.id"))
+			FROM refunds r JOIN orders o ON o.id = r.order_id WHERE o.channel = `+sqlBalance+` ORDER BY `+core.ByteOrder("r.id"))
 		if err != nil {
 			return err
 		}

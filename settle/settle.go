@@ -167,7 +167,7 @@ func (s *Service) Run(ctx context.Context, date string) ([]Result, error) {
 // node holds the batch.
 func (s *Service) RunChannel(ctx context.Context, date string, channel pay.Channel) (Result, error) {
 	start := time.Now()
-	r := Result{Date: date, Channel: pay.ChannelName(channel)}
+	r := Result{Date: date, Channel: channel.Name()}
 	cutoff, err := Day(date)
 	if err != nil {
 		return r, err
@@ -204,7 +204,7 @@ func (s *Service) RunChannel(ctx context.Context, date string, channel pay.Chann
 		}
 		st, err := s.settleMerchant(ctx, date, channel, m, cutoff, i+1)
 		if err != nil {
-			return r, fmt.Errorf("settle: %s %s %s: %w", date, pay.ChannelName(channel), m, err)
+			return r, fmt.Errorf("settle: %s %s %s: %w", date, channel.Name(), m, err)
 		}
 		if st != nil {
 			r.Merchants++
@@ -213,7 +213,7 @@ func (s *Service) RunChannel(ctx context.Context, date string, channel pay.Chann
 			r.Net += st.Net
 		}
 		if s.Progress != nil {
-			s.Progress(Progress{Date: date, Channel: pay.ChannelName(channel), Done: i + 1, Total: len(merchants)})
+			s.Progress(Progress{Date: date, Channel: channel.Name(), Done: i + 1, Total: len(merchants)})
 		}
 	}
 	if err := s.finish(ctx, date, channel); err != nil {
@@ -252,7 +252,7 @@ func (s *Service) acquire(ctx context.Context, date string, channel pay.Channel)
 		return true, nil
 	case owner != s.Owner:
 		return false, fenfu.Errorf(fenfu.BatchRunning, "the %s batch of %s is running on %s (lease until %s)",
-			pay.ChannelName(channel), date, owner, db.Time(until).In(fenfu.Shanghai).Format(time.DateTime))
+			channel.Name(), date, owner, db.Time(until).In(fenfu.Shanghai).Format(time.DateTime))
 	}
 	return false, nil
 }
