@@ -172,47 +172,74 @@ func Post(ctx context.Context, tx *db.Tx, t Txn) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%w: %s", ErrDuplicate, id)
 	}
-	var q strings.Builder
-	args := make([]any, 0, 4*len(t.Entries))
-	q.WriteString(`INSERT INTO ledger_entries (txn_id, seq, account, amount) VALUES `)
+	rows := make([]entryRow, len(t.Entries))
 	for i, e := range t.Entries {
+		rows[i] = entryRow{id, i + 1, e}
+	}
+	if err := insertEntries(ctx, tx, rows); err != nil {
+		return fmt.Errorf("ledger: post %s entries: %w", id, err)
+	}
+	for _, e := range t.Entries {
+		if e.Account.Tracked() {
+			if err := applyTracked(ctx, tx, id, e.Account, e.Amount); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// entryRow is an entry with the transaction and position it is stored
+// under.
+type entryRow struct {
+	txn string
+	seq int
+	e   Entry
+}
+
+// insertEntries writes entries in one multi-row statement.
+func insertEntries(ctx context.Context, tx *db.Tx, rows []entryRow) error {
+	var q strings.Builder
+	args := make([]any, 0, 4*len(rows))
+	q.WriteString(`INSERT INTO ledger_entries (txn_id, seq, account, amount) VALUES `)
+	for i, r := range rows {
 		if i > 0 {
 			q.WriteByte(',')
 		}
 		n := len(args)
 		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
-		args = append(args, id, i+1, string(e.Account), e.Amount)
+		args = append(args, r.txn, r.seq, string(r.e.Account), r.e.Amount)
 	}
-	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-		return fmt.Errorf("ledger: post %s entries: %w", id, err)
+	_, err := tx.ExecContext(ctx, q.String(), args...)
+	return err
+}
+
+// applyTracked changes a tracked account's balance row by amount, refusing
+// to take it past zero on its normal side: ErrNoAccount if the account was
+// never opened, ErrInsufficient if it would go below zero. txn names the
+// posting in other errors.
+func applyTracked(ctx context.Context, tx *db.Tx, txn string, a Account, amount fenfu.Fen) error {
+	cond := `balance + $1 >= 0`
+	if kinds[a.Kind()].normal < 0 {
+		cond = `balance + $1 <= 0`
 	}
-	for _, e := range t.Entries {
-		info := kinds[e.Account.Kind()]
-		if !info.tracked {
-			continue
-		}
-		cond := `balance + $1 >= 0`
-		if info.normal < 0 {
-			cond = `balance + $1 <= 0`
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE ledger_accounts SET balance = balance + $1 WHERE id = $2 AND `+cond,
-			e.Amount, string(e.Account))
-		if err != nil {
-			return fmt.Errorf("ledger: post %s to %s: %w", id, e.Account, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM ledger_accounts WHERE id = $1`, string(e.Account)).Scan(&one)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("%w: %s", ErrNoAccount, e.Account)
-			case err != nil:
-				return fmt.Errorf("ledger: post %s: read %s: %w", id, e.Account, err)
-			}
-			return fmt.Errorf("%w: %s", ErrInsufficient, e.Account)
-		}
+	res, err := tx.ExecContext(ctx, `UPDATE ledger_accounts SET balance = balance + $1 WHERE id = $2 AND `+cond,
+		amount, string(a))
+	if err != nil {
+		return fmt.Errorf("ledger: post %s to %s: %w", txn, a, err)
 	}
-	return nil
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM ledger_accounts WHERE id = $1`, string(a)).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%w: %s", ErrNoAccount, a)
+	case err != nil:
+		return fmt.Errorf("ledger: post %s: read %s: %w", txn, a, err)
+	}
+	return fmt.Errorf("%w: %s", ErrInsufficient, a)
 }
 
 // Balance returns the account's balance on its normal side (a consumer's

@@ -123,3 +123,45 @@ func BenchmarkPost(b *testing.B) {
 		}
 	}
 }
+
+// TestPostManyRefusesAsPostDoes: PostMany guards what it posts as Post
+// does — an unopened account, a balance taken below zero and a
+// transaction posted twice are each refused with Post's error, and
+// nothing of the refused call is kept.
+func TestPostManyRefusesAsPostDoes(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			d := dbtest.Open(t, engine, "core", fenfu.SystemClock{})
+			bal := ledger.AccountOf(ledger.ConsumerBalance, "c1")
+			fund := ledger.AccountOf(ledger.PlatformFunding, "topup")
+			m := ledger.AccountOf(ledger.MerchantPending, "m1")
+			if err := d.Update(ctx, func(tx *db.Tx) error { return ledger.Open(ctx, tx, bal) }); err != nil {
+				t.Fatal(err)
+			}
+			postMany := func(txns ...ledger.Txn) error {
+				return d.Update(ctx, func(tx *db.Tx) error { return ledger.PostMany(ctx, tx, txns) })
+			}
+			topUp := ledger.Txn{Kind: "topup", Ref: "t1", Entries: []ledger.Entry{ledger.Debit(fund, 500), ledger.Credit(bal, 500)}}
+			pay := func(ref string, amount fenfu.Fen) ledger.Txn {
+				return ledger.Txn{Kind: "payment", Ref: ref, Entries: []ledger.Entry{ledger.Debit(bal, amount), ledger.Credit(m, amount)}}
+			}
+			if err := postMany(topUp, pay("p1", 300)); err != nil {
+				t.Fatal(err)
+			}
+			if err := postMany(pay("p2", 201)); !errors.Is(err, ledger.ErrInsufficient) {
+				t.Errorf("overdrawing: %v, want ErrInsufficient", err)
+			}
+			other := ledger.AccountOf(ledger.ConsumerBalance, "c2")
+			if err := postMany(ledger.Txn{Kind: "payment", Ref: "p3", Entries: []ledger.Entry{ledger.Debit(other, 1), ledger.Credit(m, 1)}}); !errors.Is(err, ledger.ErrNoAccount) {
+				t.Errorf("an unopened account: %v, want ErrNoAccount", err)
+			}
+			if err := postMany(pay("p4", 1), pay("p1", 300)); !errors.Is(err, ledger.ErrDuplicate) {
+				t.Errorf("posting p1 again: %v, want ErrDuplicate", err)
+			}
+			if got, err := ledger.Balance(ctx, d, bal); err != nil || got != 200 {
+				t.Errorf("balance %d, %v; want 200, the refused calls kept nothing", got, err)
+			}
+		})
+	}
+}
