@@ -226,6 +226,16 @@ func TestLoginLockout(t *testing.T) {
 func TestLoginRefusesMalformedPhone(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
+		checks := consumer.CountPINChecks(e.cs)
+		defer func() {
+			var counted int
+			if err := e.cs.Core.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts`).Scan(&counted); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(checks.Hashes()); n != 0 || counted != 0 {
+				t.Errorf("malformed phones checked %d PINs and counted %d subjects; want none", n, counted)
+			}
+		}()
 		for _, tc := range []struct{ name, phone string }{
 			{"4 KB", strings.Repeat("1", 4096)},
 			{"short", "1380013800"},
@@ -326,8 +336,8 @@ func TestLoginConcurrentWrongPINs(t *testing.T) {
 			got[c]++
 		}
 		checked := len(checks.Hashes())
-		if checked > 5 || got[fenfu.Unauthenticated] != checked || got[fenfu.FrequencyLimited] != n-checked {
-			t.Errorf("%d concurrent wrong PINs: %d checked, answers %v; want at most 5 checked and the rest FREQUENCY_LIMITED", n, checked, got)
+		if checked != 5 || got[fenfu.Unauthenticated] != checked || got[fenfu.FrequencyLimited] != n-checked {
+			t.Errorf("%d concurrent wrong PINs: %d checked, answers %v; want 5 checked and the rest FREQUENCY_LIMITED", n, checked, got)
 		}
 	})
 }
@@ -439,6 +449,27 @@ func TestLoginSourceLimit(t *testing.T) {
 		e.clock.Advance(16 * time.Minute)
 		if id, err := e.cs.Login(ctx, phone, pin, attacker); err != nil || id != c.ID {
 			t.Fatalf("the address after 16 minutes: %q, %v", id, err)
+		}
+		// Right logins do not keep old failures alive: 19 wrong logins,
+		// then a right one every ten minutes for two hours, then one more
+		// wrong login, leave the address open.
+		const office = "192.0.2.77:1000"
+		for i := range 19 {
+			if _, err := e.cs.Login(ctx, fmt.Sprintf("136%08d", i), "000000", office); code(err) != fenfu.Unauthenticated {
+				t.Fatalf("wrong login %d: %v", i+1, err)
+			}
+		}
+		for range 12 {
+			e.clock.Advance(10 * time.Minute)
+			if _, err := e.cs.Login(ctx, phone, pin, office); err != nil {
+				t.Fatalf("a right login from the office: %v", err)
+			}
+		}
+		if _, err := e.cs.Login(ctx, "13599999999", "000000", office); code(err) != fenfu.Unauthenticated {
+			t.Fatalf("one wrong login two hours after the last 19: %v, want UNAUTHENTICATED", err)
+		}
+		if _, err := e.cs.Login(ctx, phone, pin, office); err != nil {
+			t.Fatalf("the office is locked out by failures two hours old: %v", err)
 		}
 	})
 }

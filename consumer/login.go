@@ -158,7 +158,9 @@ type try struct {
 const takeWaits = 30
 
 // take takes a try from subject's count. In one statement it starts a new
-// window if the last has ended, or counts one more attempt in flight if
+// window if the last has ended (only a new window, or a wrong login in
+// settle, moves the window's end: right logins do not keep old failures
+// alive), or counts one more attempt in flight if
 // the wrong logins and the attempts in flight are under limit. When the
 // wrong logins alone have reached the limit it reports locked, changing
 // nothing: a refused attempt does not make the lock longer. When it is
@@ -176,7 +178,7 @@ func (s *Service) take(ctx context.Context, subject string, limit int, window ti
 				ON CONFLICT (subject) DO UPDATE SET
 					failures = CASE WHEN login_attempts.expires_at <= $3 THEN 0 ELSE login_attempts.failures END,
 					pending = CASE WHEN login_attempts.expires_at <= $3 THEN 1 ELSE login_attempts.pending + 1 END,
-					expires_at = EXCLUDED.expires_at
+					expires_at = CASE WHEN login_attempts.expires_at <= $3 THEN EXCLUDED.expires_at ELSE login_attempts.expires_at END
 				WHERE login_attempts.expires_at <= $3 OR login_attempts.failures + login_attempts.pending < $4
 				RETURNING pending`, subject, db.Micros(tx.Now.Add(window)), db.Micros(tx.Now), limit).Scan(&n)
 			if err == nil {
