@@ -200,7 +200,7 @@ func (c *Cashier) handleShow(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := c.view(r.Context(), token, consumerID)
 	if err != nil {
-		c.fail(w, r, err)
+		c.failAs(w, r, consumerID, err)
 		return
 	}
 	if wantsJSON(r) {
@@ -258,6 +258,12 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, err)
 			return
 		}
+		// The login starts a session, as the login form does, so the
+		// consumer's next payment costs a session read, not a PIN check.
+		if err := c.startSession(w, r, id); err != nil {
+			c.fail(w, r, err)
+			return
+		}
 		consumerID = id
 	} else {
 		id, err := c.session(r)
@@ -273,7 +279,7 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 	}
 	o, err := c.Pay(r.Context(), token, consumerID, pay.Channel(f.Channel))
 	if err != nil {
-		c.fail(w, r, err)
+		c.failAs(w, r, consumerID, err)
 		return
 	}
 	if wantsJSON(r) {
@@ -283,7 +289,7 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := c.view(r.Context(), token, consumerID)
 	if err != nil {
-		c.fail(w, r, err)
+		c.failAs(w, r, consumerID, err)
 		return
 	}
 	c.render(w, http.StatusOK, "cashier.html", v)
@@ -295,23 +301,38 @@ func (c *Cashier) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	next := r.PostFormValue("next")
-	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {
-		next = "/"
-	}
 	id, err := c.Consumers.Login(r.Context(), r.PostFormValue("phone"), r.PostFormValue("pin"), r.RemoteAddr)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	token, err := c.Consumers.StartSession(r.Context(), id, SessionTTL)
-	if err != nil {
+	if err := c.startSession(w, r, id); err != nil {
 		c.fail(w, r, err)
 		return
 	}
+	http.Redirect(w, r, safeNext(r), http.StatusSeeOther)
+}
+
+// startSession records a session for the consumer and sets its cookie.
+func (c *Cashier) startSession(w http.ResponseWriter, r *http.Request, consumerID string) error {
+	token, err := c.Consumers.StartSession(r.Context(), consumerID, SessionTTL)
+	if err != nil {
+		return err
+	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: c.sign(token), Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// safeNext is the form's next page if it is one of the cashier's own
+// pages, else the home page: a login or logout never sends the browser
+// elsewhere.
+func safeNext(r *http.Request) string {
+	next := r.PostFormValue("next")
+	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	return next
 }
 
 // handleLogout ends the session in the store, so its cookie is refused by
@@ -327,11 +348,7 @@ func (c *Cashier) handleLogout(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	next := r.PostFormValue("next")
-	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {
-		next = "/"
-	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	http.Redirect(w, r, safeNext(r), http.StatusSeeOther)
 }
 
 // sameOrigin refuses requests a browser sends from another site.
@@ -388,7 +405,13 @@ type errorView struct {
 	Remedy  string `json:"remedy,omitempty"`
 }
 
-func (c *Cashier) fail(w http.ResponseWriter, r *http.Request, err error) {
+// fail answers with err, showing the order again (for a page of one) as
+// no consumer sees it.
+func (c *Cashier) fail(w http.ResponseWriter, r *http.Request, err error) { c.failAs(w, r, "", err) }
+
+// failAs answers with err; a failed page of an order shows the order again,
+// with the reason, as consumerID (if known) sees it.
+func (c *Cashier) failAs(w http.ResponseWriter, r *http.Request, consumerID string, err error) {
 	e := fenfu.AsError(err)
 	status := e.Code.HTTPStatus()
 	if e.Code == fenfu.SystemError {
@@ -401,7 +424,6 @@ func (c *Cashier) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	// A payment that failed shows the order again with the reason.
 	if tok := r.PathValue("token"); tok != "" && !errors.Is(err, context.Canceled) {
-		consumerID, _ := c.session(r) // the page without the consumer, if the store cannot say
 		if v, verr := c.view(r.Context(), strings.TrimSuffix(tok, ".png"), consumerID); verr == nil {
 			v.Error = e
 			c.render(w, status, "cashier.html", v)

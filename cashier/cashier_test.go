@@ -330,6 +330,26 @@ func TestCashierPayCredit(t *testing.T) {
 	if resp.StatusCode != 200 || out["trade_state"] != "SUCCESS" || out["channel"] != "credit" {
 		t.Fatalf("json pay: %d %v", resp.StatusCode, out)
 	}
+	// Paying with phone and PIN logs the consumer in: the next payment
+	// needs only the session cookie it set, not the PIN again.
+	cookies := resp.Cookies()
+	if len(cookies) != 1 || cookies[0].Value == "" {
+		t.Fatalf("a payment with phone and PIN set cookies %v, want the session's", cookies)
+	}
+	o2 := e.order(t, "tea-json-3", 600)
+	req, _ := http.NewRequest("POST", e.srv.URL+"/q/"+o2.Token+"/pay", strings.NewReader(`{"channel":"credit"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.AddCookie(cookies[0])
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	out = nil
+	_ = json.NewDecoder(resp2.Body).Decode(&out)
+	if resp2.StatusCode != 200 || out["trade_state"] != "SUCCESS" {
+		t.Fatalf("pay with the session cookie alone: %d %v", resp2.StatusCode, out)
+	}
 }
 
 // TestGrayRelease: with credit pay rolled out to 30 % of consumers, only

@@ -235,19 +235,13 @@ func (s *Service) settle(ctx context.Context, t *try, wrong, clear bool) {
 // check checks a PIN against a hash, waiting for a free hashing slot so
 // that concurrent logins cannot take more memory than the slots' share.
 func (s *Service) check(ctx context.Context, hash, pin string) (ok, stale bool, err error) {
-	if s.hashing != nil {
-		select {
-		case s.hashing <- struct{}{}:
-			defer func() { <-s.hashing }()
-		case <-ctx.Done():
-			return false, false, fenfu.Internal("consumer.Login", ctx.Err())
-		}
+	select {
+	case s.hashing <- struct{}{}:
+		defer func() { <-s.hashing }()
+	case <-ctx.Done():
+		return false, false, fenfu.Internal("consumer.Login", ctx.Err())
 	}
-	f := s.checkPIN
-	if f == nil {
-		f = checkPIN
-	}
-	ok, stale = f(hash, pin)
+	ok, stale = s.checkPIN(hash, pin)
 	return ok, stale, nil
 }
 

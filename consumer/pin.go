@@ -22,8 +22,9 @@ import (
 // baseline for argon2id; on the reference machine (AMD EPYC, 2 cores)
 // one hash takes about 24 ms (BenchmarkHashPIN), against 4 ms for the
 // PBKDF2-SHA256 at 20,000 rounds it replaces. A consumer logs in once per
-// cashier session, not once per payment, so the payment path does not pay
-// for it.
+// cashier session, not once per payment — a payment that carries a phone
+// and PIN starts a session too — so the payment path does not pay for it,
+// unless a client sends the PIN with every payment and drops the cookie.
 const (
 	pinMemory  = 19 * 1024 // KiB
 	pinTime    = 2

@@ -27,7 +27,6 @@ func (s *Service) StartSession(ctx context.Context, consumerID string, ttl time.
 		tokenHash(token), consumerID, db.Micros(now.Add(ttl)), db.Micros(now)); err != nil {
 		return "", fenfu.Internal("consumer.StartSession", err)
 	}
-	s.sweep(ctx, now)
 	return token, nil
 }
 
