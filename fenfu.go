@@ -7,6 +7,7 @@ package fenfu
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -249,6 +250,20 @@ func Op(op string, err error) error {
 		return e
 	}
 	return Internal(op, err)
+}
+
+// LogLevel is how loud a failure is in the log of whichever surface
+// answered it: an internal error is an error; a refusal with a cause
+// behind it (a store that refused the data) a warning; a plain refusal of
+// the caller's request is information.
+func (e *Error) LogLevel() slog.Level {
+	switch {
+	case e.Code == SystemError:
+		return slog.LevelError
+	case e.Err != nil:
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
 }
 
 // ErrorCode returns the code of err: the code of the *Error it wraps, or

@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"log/slog"
 	"strconv"
 	"testing"
 
@@ -154,6 +155,23 @@ func TestInternalPermanent(t *testing.T) {
 		}
 		if got := fenfu.AsError(tc.err).Code; got != tc.want {
 			t.Errorf("AsError(%v) = %s, want %s", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestLogLevel: every surface logs an internal error as an error, a
+// refusal with a cause behind it as a warning, and a plain refusal of the
+// caller's request as information.
+func TestLogLevel(t *testing.T) {
+	refused := fenfu.Errorf(fenfu.ParamError, "bad")
+	refused.Err = errors.New("the store refused the value")
+	for e, want := range map[*fenfu.Error]slog.Level{
+		fenfu.Internal("x.Y", errors.New("boom")): slog.LevelError,
+		refused:                                slog.LevelWarn,
+		fenfu.Errorf(fenfu.NotEnough, "short"): slog.LevelInfo,
+	} {
+		if got := e.LogLevel(); got != want {
+			t.Errorf("%v: %v, want %v", e, got, want)
 		}
 	}
 }

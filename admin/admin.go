@@ -79,8 +79,8 @@ func (a *API) staff(h handler) http.Handler {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		if err != nil {
 			e := fenfu.AsError(err)
-			if e.Code == fenfu.SystemError {
-				a.Log.Error("admin", "path", r.URL.Path, "error", err.Error())
+			if l := e.LogLevel(); l > slog.LevelInfo {
+				a.Log.Log(r.Context(), l, "admin request failed", "path", r.URL.Path, "code", e.Code, "error", err.Error())
 			}
 			w.WriteHeader(e.Code.HTTPStatus())
 			_ = json.NewEncoder(w).Encode(map[string]string{"code": string(e.Code), "message": e.Message, "remedy": e.Remedy})

@@ -414,8 +414,8 @@ func (c *Cashier) fail(w http.ResponseWriter, r *http.Request, err error) { c.fa
 func (c *Cashier) failAs(w http.ResponseWriter, r *http.Request, consumerID string, err error) {
 	e := fenfu.AsError(err)
 	status := e.Code.HTTPStatus()
-	if e.Code == fenfu.SystemError {
-		c.Log.Error("cashier", "path", r.URL.Path, "error", err.Error())
+	if l := e.LogLevel(); l > slog.LevelInfo {
+		c.Log.Log(r.Context(), l, "cashier request failed", "path", r.URL.Path, "code", e.Code, "error", err.Error())
 	}
 	ev := errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}
 	if wantsJSON(r) {

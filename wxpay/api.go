@@ -129,7 +129,7 @@ func (a *API) v3(h handler) http.Handler {
 			e := fenfu.AsError(err)
 			status = e.Code.HTTPStatus()
 			out, _ = json.Marshal(Body(e))
-			a.Log.Log(r.Context(), errorLevel(e), "v3 request failed", "request_id", reqID, "method", r.Method, "path", r.URL.Path,
+			a.Log.Log(r.Context(), e.LogLevel(), "v3 request failed", "request_id", reqID, "method", r.Method, "path", r.URL.Path,
 				"mchid", mchid, "status", status, "code", e.Code, "error", err.Error())
 		} else if f, ok := body.(rawFile); ok {
 			out, contentType = f.data, f.contentType
@@ -167,20 +167,6 @@ func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string
 	req := &request{Request: r, MchID: auth.MchID, Body: body}
 	status, out, err := h(r.Context(), req)
 	return status, out, auth, req.note, err
-}
-
-// errorLevel is the level a failed request is logged at: error for a
-// SYSTEM_ERROR, warning for another answer to an unexpected failure (a
-// value the database refused, which validation should have caught), info
-// for the rest, which are the caller's to fix.
-func errorLevel(e *fenfu.Error) slog.Level {
-	switch {
-	case e.Code == fenfu.SystemError:
-		return slog.LevelError
-	case e.Err != nil:
-		return slog.LevelWarn
-	}
-	return slog.LevelInfo
 }
 
 // record keeps an authenticated sandbox merchant's call for its report.

@@ -139,7 +139,7 @@ func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 			code = "SYSTEMERROR"
 		}
 		if e.Code == fenfu.SystemError || e.Err != nil {
-			a.Log.Log(r.Context(), errorLevel(e), "v2 request failed", "path", r.URL.Path, "mchid", mchid, "error", err.Error())
+			a.Log.Log(r.Context(), e.LogLevel(), "v2 request failed", "path", r.URL.Path, "mchid", mchid, "error", err.Error())
 		}
 		out["result_code"], out["err_code"], out["err_code_des"] = "FAIL", code, e.Message
 	} else {
