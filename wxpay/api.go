@@ -326,14 +326,33 @@ func decode(body []byte, v any) error {
 	}
 }
 
+// badEscape reports whether body has a \u escape that fenfu.Text may
+// refuse: \u0000 to \u001f, \ufffe or \uffff, in either case.
+func badEscape(body []byte) bool {
+	for rest := body; ; {
+		i := bytes.Index(rest, []byte(`\u`))
+		if i < 0 || len(rest) < i+6 {
+			return false
+		}
+		hex := bytes.ToLower(rest[i+2 : i+6])
+		if bytes.HasPrefix(hex, []byte("000")) || bytes.HasPrefix(hex, []byte("001")) ||
+			bytes.Equal(hex, []byte("fffe")) || bytes.Equal(hex, []byte("ffff")) {
+			return true
+		}
+		rest = rest[i+2:]
+	}
+}
+
 // jsonTexts checks every string of a JSON body with fenfu.Text, naming
 // the field it is in (amount.currency; an array's elements by the array's
 // name). Only a body that could hold a bad string is walked: one that is
-// not valid UTF-8, or that has a \u escape or a U+FFFE or U+FFFF in it.
-// A body that is not JSON is left to the decoder to report.
+// not valid UTF-8, or that has a U+FFFE or U+FFFF, or a \u escape of a
+// control character or of those two, in it — not every \u escape, since
+// many JSON encoders escape &, < and all non-ASCII text by default. A body
+// that is not JSON is left to the decoder to report.
 func jsonTexts(body []byte) error {
-	if utf8.Valid(body) && !bytes.Contains(body, []byte(`\u`)) &&
-		!bytes.Contains(body, []byte("\uFFFE")) && !bytes.Contains(body, []byte("\uFFFF")) {
+	if utf8.Valid(body) && !bytes.Contains(body, []byte("\uFFFE")) && !bytes.Contains(body, []byte("\uFFFF")) &&
+		!badEscape(body) {
 		return nil
 	}
 	type frame struct {
