@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -310,4 +311,33 @@ func AsError(err error) *Error {
 		return e
 	}
 	return Internal("", err)
+}
+
+// Source is the key failures from a network peer are counted under, by
+// the merchant API's failure limit and the cashier's login limit alike:
+// the host of a host:port (or a bare address), unmapped and without zone,
+// and for IPv6 its /64, which one client commonly holds whole. A value that
+// is not an address is kept as it is, cut to 64 bytes.
+func Source(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		if ap, err2 := netip.ParseAddrPort(addr); err2 == nil {
+			a, err = ap.Addr(), nil
+		}
+	}
+	if err != nil {
+		if len(addr) > 64 {
+			addr = addr[:64]
+		}
+		return addr
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }

@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/fenfu/fenfu"
@@ -172,6 +173,24 @@ func TestLogLevel(t *testing.T) {
 	} {
 		if got := e.LogLevel(); got != want {
 			t.Errorf("%v: %v, want %v", e, got, want)
+		}
+	}
+}
+
+func TestSource(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.9:5555":        "203.0.113.9",
+		"203.0.113.9":             "203.0.113.9",
+		"[::ffff:203.0.113.9]:80": "203.0.113.9",
+		"[2001:db8:1:2::7]:443":   "2001:db8:1:2::/64",
+		"[fe80::1%eth0]:443":      "fe80::/64",
+		"2001:db8:1:2:ffff::1":    "2001:db8:1:2::/64",
+		"":                        "",
+		"pipe":                    "pipe",
+		strings.Repeat("x", 100):  strings.Repeat("x", 64),
+	} {
+		if got := fenfu.Source(in); got != want {
+			t.Errorf("Source(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

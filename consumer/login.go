@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -73,7 +72,7 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 		return "", err
 	}
 	lim := s.Limits.orDefaults()
-	src := sourceKey(source)
+	src := fenfu.Source(source)
 	log := s.Log.With("phone", MaskPhone(phone), "source", src)
 	s.sweep(ctx, s.Clock.Now())
 
@@ -261,34 +260,6 @@ func (s *Service) sweep(ctx context.Context, now time.Time) {
 			}
 		}
 	}
-}
-
-// sourceKey is the address a login is counted against: the host of a
-// host:port, and for IPv6 its /64, since one client commonly holds a
-// whole /64. A source that is not an address is kept as it is, cut to 64
-// bytes.
-func sourceKey(source string) string {
-	if source == "" {
-		return ""
-	}
-	a, err := netip.ParseAddr(source)
-	if err != nil {
-		if ap, err2 := netip.ParseAddrPort(source); err2 == nil {
-			a, err = ap.Addr(), nil
-		}
-	}
-	if err != nil {
-		if len(source) > 64 {
-			source = source[:64]
-		}
-		return source
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
 }
 
 // MaskPhone hides the middle of a phone number, 138****1234, for pages and

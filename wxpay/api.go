@@ -144,7 +144,7 @@ func (a *API) v3(h handler) http.Handler {
 }
 
 func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string, error) {
-	src, now := source(r), a.Clock.Now()
+	src, now := fenfu.Source(r.RemoteAddr), a.Clock.Now()
 	if a.Failures.Exhausted(src, now) {
 		return 0, nil, Authorization{}, "", failedTooOften()
 	}

@@ -2,9 +2,6 @@ package wxpay
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -140,24 +137,4 @@ func rateLimited(mchid string) error {
 // budget of failed authentications.
 func failedTooOften() error {
 	return fenfu.Errorf(fenfu.FrequencyLimited, "too many requests from this address failed authentication; check the signature, then retry after a pause")
-}
-
-// source is the key the failure limiter counts a request under: its peer
-// address, or for IPv6 the address's /64, which one host usually holds
-// whole.
-func source(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
 }

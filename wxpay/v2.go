@@ -72,7 +72,7 @@ func (a *API) v2(h v2handler) http.Handler {
 // tell which merchants exist. Only a request whose sign verifies spends
 // the merchant's rate; the others spend their source address's.
 func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
-	src, now := source(r), a.Clock.Now()
+	src, now := fenfu.Source(r.RemoteAddr), a.Clock.Now()
 	if a.Failures.Exhausted(src, now) {
 		return map[string]string{"return_code": "FAIL", "return_msg": "FREQUENCY_LIMITED: " + fenfu.AsError(failedTooOften()).Message}
 	}
