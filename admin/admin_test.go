@@ -131,7 +131,7 @@ func (e *env) fails(t *testing.T, code fenfu.Code, status int, method, path, bod
 	if out["code"] != string(code) || got != status || got != code.HTTPStatus() {
 		t.Errorf("%s %s = %d %v, want %d %s", method, path, got, out, status, code)
 	}
-	if out["message"] == "" || out["remedy"] == "" {
+	if str(out["message"]) == "" || str(out["remedy"]) == "" {
 		t.Errorf("%s %s: error without message or remedy: %v", method, path, out)
 	}
 }
@@ -268,7 +268,7 @@ func TestSettlement(t *testing.T) {
 		e.clock.Advance(24 * time.Hour) // 2026-11-27 10:00: the 26th has ended
 
 		out := e.ok(t, "POST", "/admin/orders/"+o.ID+"/hold", `{"hours": 1, "reason": "complaint"}`)
-		if out["transaction_id"] != o.ID || out["hold_until"] == "" {
+		if out["transaction_id"] != o.ID || str(out["hold_until"]) == "" {
 			t.Errorf("hold answer %v", out)
 		}
 		e.ok(t, "POST", "/admin/orders/"+o.ID+"/release", "")
@@ -316,4 +316,10 @@ func TestSettlementExceptions(t *testing.T) {
 		}
 		e.fails(t, fenfu.ResourceNotExists, http.StatusNotFound, "GET", "/admin/settlement-exceptions/EX-none", "")
 	})
+}
+
+// str is a decoded JSON value as a string, "" if absent or not one.
+func str(v any) string {
+	s, _ := v.(string)
+	return s
 }
