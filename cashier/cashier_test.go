@@ -71,7 +71,7 @@ func (e *env) node(t *testing.T) (*httptest.Server, *pay.Service, *consumer.Serv
 	cs := consumer.New(e.core, e.credit, ids, clock)
 	mux := http.NewServeMux()
 	var srv *httptest.Server
-	ca := cashier.New(ps, cs, e.ms, clock, slog.New(slog.NewTextHandler(io.Discard, nil)), e.secret,
+	ca := cashier.New(ps, cs, e.ms, clock, slog.New(slog.NewTextHandler(io.Discard, nil)),
 		func(tok string) string { return srv.URL + "/q/" + tok })
 	ca.Register(mux)
 	srv = httptest.NewServer(mux)
@@ -436,4 +436,27 @@ func TestGrayRelease(t *testing.T) {
 func nonEmpty(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// TestCashierRefusesUnknownSessions: a cookie the store holds no live
+// session for pays for nothing, whether it is made up, malformed or a
+// token that was never issued.
+func TestCashierRefusesUnknownSessions(t *testing.T) {
+	e := newEnv(t)
+	o := e.order(t, "tea-forged-1", 500)
+	for _, v := range []string{"MADEUPTOKENMADEUPTOKENMADEU", "not|a|token", strings.Repeat("A", 200), "x' OR '1'='1"} {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/q/"+o.Token+"/pay", strings.NewReader(`{"channel":"credit"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.AddCookie(&http.Cookie{Name: "fenfu_session", Value: v})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || out["code"] != "UNAUTHENTICATED" {
+			t.Errorf("cookie %q: %d %v, want 401 UNAUTHENTICATED", v, resp.StatusCode, out)
+		}
+	}
 }

@@ -81,7 +81,7 @@ func newEnv(t *testing.T, withAdmin bool) *env {
 			Clock: clock, Background: func(f func(context.Context)) { go f(context.Background()) }}
 	}
 	cs := consumer.New(core, cr, ids, clock)
-	cash := cashier.New(ps, cs, ms, clock, log, keys.Secret, api.CodeURL)
+	cash := cashier.New(ps, cs, ms, clock, log, api.CodeURL)
 	h := server.New(server.Deps{API: api, Admin: staff, Cashier: cash, Metrics: e.metrics, Log: log,
 		Health: func(ctx context.Context) error { return (*e.health.Load())(ctx) }})
 	e.srv = httptest.NewServer(h)

@@ -113,7 +113,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		OpenID: func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }}
 	a.events = &notify.Events{DB: a.core, Clock: a.clock}
 	a.sandbox = sandbox.New(a.core, a.events, a.ids, log)
-	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, keys.Secret, a.codeURL)
+	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, a.codeURL)
 	return a, nil
 }
 
