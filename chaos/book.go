@@ -65,6 +65,6 @@ type Refund struct {
 	OutRefundNo string
 	Amount      fenfu.Fen
 	Outcome     Outcome
-	RefundID    string // as acknowledged
-	Status      string // as acknowledged: SUCCESS or PROCESSING
+	RefundID    string           // as acknowledged
+	Status      pay.RefundStatus // as acknowledged: SUCCESS or PROCESSING
 }

@@ -136,6 +136,8 @@ func Check(ctx context.Context, st Store, ps []*Payment, wallets Wallets, starts
 				add(Doubled, "refund %s was acknowledged as %s and the store has %s", r.OutRefundNo, r.RefundID, rec.ID)
 			case r.Outcome == Acked && rec.Amount != r.Amount:
 				add(Wrong, "refund %s: acknowledged %d fen, stored %d", r.OutRefundNo, r.Amount, rec.Amount)
+			case r.Outcome == Acked && r.Status == pay.RefundSuccess && rec.Status != pay.RefundSuccess:
+				add(Wrong, "refund %s was acknowledged %s and the store has it %s", r.OutRefundNo, r.Status, rec.Status)
 			case rec.OrderID != o.ID:
 				add(Wrong, "refund %s refunds order %s, not %s", r.OutRefundNo, rec.OrderID, o.ID)
 			}

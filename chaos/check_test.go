@@ -47,7 +47,7 @@ func world() ([]*Payment, *fakeStore, []Start) {
 	ps := []*Payment{
 		{MchID: "m1", OutTradeNo: "X1", ConsumerID: "c1", Channel: pay.ChannelCredit, Total: 1000, AckTotal: 1000, Created: Acked, Paid: Acked},
 		{MchID: "m1", OutTradeNo: "X2", ConsumerID: "c1", Channel: pay.ChannelBalance, Total: 500, AckTotal: 500, Created: Acked, Paid: Acked,
-			Refunds: []*Refund{{OutRefundNo: "X2-1", Amount: 200, Outcome: Acked, RefundID: "R1", Status: "SUCCESS"}}},
+			Refunds: []*Refund{{OutRefundNo: "X2-1", Amount: 200, Outcome: Acked, RefundID: "R1", Status: pay.RefundSuccess}}},
 		{MchID: "m1", OutTradeNo: "X3", ConsumerID: "c1", Channel: pay.ChannelBalance, Total: 300, Created: Acked, Paid: NotSent},
 	}
 	st := &fakeStore{
@@ -77,6 +77,9 @@ func TestCheck(t *testing.T) {
 		what  string
 	}{
 		{"agrees", func([]*Payment, *fakeStore) {}, "", ""},
+		{"refund acknowledged processing has succeeded", func(ps []*Payment, _ *fakeStore) {
+			ps[1].Refunds[0].Status = pay.RefundProcessing
+		}, "", ""},
 		{"lost payment", func(_ []*Payment, st *fakeStore) {
 			delete(st.orders, "X1")
 			st.consumers["c1"].Credit.Used = 0
@@ -112,6 +115,9 @@ func TestCheck(t *testing.T) {
 		{"paid on another channel", func(_ []*Payment, st *fakeStore) {
 			st.orders["X1"].Channel = pay.ChannelBalance
 		}, Wrong, "paid by c1 on credit, stored as c1 on balance"},
+		{"refund acknowledged successful is not", func(_ []*Payment, st *fakeStore) {
+			st.refunds["X2-1"].Status = pay.RefundProcessing
+		}, Wrong, "refund X2-1 was acknowledged SUCCESS and the store has it PROCESSING"},
 		{"refund of another order", func(_ []*Payment, st *fakeStore) {
 			st.refunds["X2-1"].OrderID = "T1"
 		}, Wrong, "refund X2-1 refunds order T1, not T2"},
@@ -151,7 +157,8 @@ func TestCheck(t *testing.T) {
 		{"stuck paying", func(_ []*Payment, st *fakeStore) {
 			st.orders["X3"].State = pay.Paying
 		}, Stuck, "X3 is still PAYING"},
-		{"stuck processing", func(_ []*Payment, st *fakeStore) {
+		{"stuck processing", func(ps []*Payment, st *fakeStore) {
+			ps[1].Refunds[0].Status = pay.RefundProcessing
 			st.refunds["X2-1"].Status = pay.RefundProcessing
 		}, Stuck, "X2-1 is still PROCESSING"},
 	} {

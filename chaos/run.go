@@ -594,8 +594,8 @@ func (r *runner) pay(ctx context.Context, base string, p *Payment, c *Counts) Ou
 
 func (r *runner) refund(ctx context.Context, base string, p *Payment, x *Refund, c *Counts) {
 	var resp struct {
-		RefundID string `json:"refund_id"`
-		Status   string `json:"status"`
+		RefundID string           `json:"refund_id"`
+		Status   pay.RefundStatus `json:"status"`
 	}
 	err := r.client(p, base).Do(ctx, "POST", "/v3/refund/domestic/refunds", map[string]any{
 		"out_trade_no": p.OutTradeNo, "out_refund_no": x.OutRefundNo, "reason": "chaos", "notify_url": r.cfg.NotifyURL,
