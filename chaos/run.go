@@ -120,10 +120,10 @@ func (c *Counts) add(o Counts) {
 
 // Failure is why a run stopped.
 type Failure struct {
-	Cycle    int       `json:"cycle"`
-	Seed     uint64    `json:"seed"`
-	Reason   string    `json:"reason"`
-	Findings []Finding `json:"findings,omitempty"`
+	Cycle    int      `json:"cycle"`
+	Seed     uint64   `json:"seed"`
+	Reason   string   `json:"reason"`
+	Findings Findings `json:"findings,omitempty"`
 }
 
 func (f *Failure) Error() string {
@@ -167,22 +167,12 @@ func Run(ctx context.Context, cfg Config) (Counts, error) {
 		var f *Failure
 		if errors.As(err, &f) {
 			f.Cycle, f.Seed = cycle, cfg.Seed
-			for _, x := range f.Findings {
-				switch x.Kind {
-				case Lost:
-					total.Lost++
-				case Doubled:
-					total.Doubled++
-				case Wrong:
-					total.Wrong++
-				case Stuck:
-					total.Stuck++
-				case Diverged:
-					total.Diverged++
-				case VerifyFailed:
-					total.VerifyFailures++
-				}
-			}
+			total.Lost += f.Findings.Count(Lost)
+			total.Doubled += f.Findings.Count(Doubled)
+			total.Wrong += f.Findings.Count(Wrong)
+			total.Stuck += f.Findings.Count(Stuck)
+			total.Diverged += f.Findings.Count(Diverged)
+			total.VerifyFailures += f.Findings.Count(VerifyFailed)
 		}
 		if err != nil {
 			return total, err
