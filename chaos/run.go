@@ -118,6 +118,16 @@ func (c *Counts) add(o Counts) {
 	}
 }
 
+// paid counts an acknowledged payment.
+func (c *Counts) paid(p *Payment) {
+	c.Payments++
+	if p.Channel == pay.ChannelCredit {
+		c.CreditPayments++
+	} else {
+		c.BalancePayments++
+	}
+}
+
 // Failure is why a run stopped.
 type Failure struct {
 	Cycle    int      `json:"cycle"`
@@ -524,14 +534,6 @@ func (r *runner) create(ctx context.Context, base string, p *Payment, c *Counts)
 	return o
 }
 
-// payError is a cashier answer other than 2xx.
-type payError struct {
-	Status int
-	Code   string
-}
-
-func (e *payError) Error() string { return fmt.Sprintf("HTTP %d %s", e.Status, e.Code) }
-
 // pay pays the order through the cashier's JSON endpoint as its consumer.
 func (r *runner) pay(ctx context.Context, base string, p *Payment, c *Counts) Outcome {
 	if base == "" {
@@ -561,7 +563,7 @@ func (r *runner) pay(ctx context.Context, base string, p *Payment, c *Counts) Ou
 				if resp.StatusCode < 500 {
 					err = &wxpay.APIError{Status: resp.StatusCode, Body: wxpay.ErrorBody{Code: out.Code}}
 				} else {
-					err = &payError{resp.StatusCode, out.Code}
+					err = fmt.Errorf("HTTP %d %s", resp.StatusCode, out.Code)
 				}
 			}
 		}
@@ -572,12 +574,7 @@ func (r *runner) pay(ctx context.Context, base string, p *Payment, c *Counts) Ou
 		if out.TradeState != string(pay.Success) {
 			p.AckTotal = -1 // acknowledged, yet not paid: the check reports it
 		}
-		c.Payments++
-		if p.Channel == pay.ChannelCredit {
-			c.CreditPayments++
-		} else {
-			c.BalancePayments++
-		}
+		c.paid(p)
 	}
 	return o
 }
@@ -643,12 +640,7 @@ func (r *runner) resolve(ctx context.Context, cycle int, c *Counts) (Findings, e
 				diverged("order %s whose payment was unknown is %s after recovery", p.OutTradeNo, o.State)
 			}
 			if p.Paid == Acked {
-				c.Payments++
-				if p.Channel == pay.ChannelCredit {
-					c.CreditPayments++
-				} else {
-					c.BalancePayments++
-				}
+				c.paid(p)
 			}
 		}
 		for _, x := range p.Refunds {
