@@ -278,7 +278,7 @@ func Run(ctx context.Context, cfg Config, work []Work) Sample {
 // payOnce runs one payment's three calls and returns "" or an error key.
 func payOnce(ctx context.Context, hc *http.Client, base string, wk *Work, w *worker, scheduled time.Time) string {
 	t0 := time.Now()
-	st, body, err := do(ctx, hc, "POST", base+"/v3/pay/transactions/native", wk.CreateBody, wk.CreateAuth, "")
+	st, body, err := Do(ctx, hc, "POST", base+"/v3/pay/transactions/native", wk.CreateBody, wk.CreateAuth, "")
 	w.hist["create"].Record(time.Since(t0))
 	if key := errKey("create", st, body, err); key != "" {
 		return key
@@ -289,18 +289,14 @@ func payOnce(ctx context.Context, hc *http.Client, base string, wk *Work, w *wor
 	if json.Unmarshal(body, &created) != nil {
 		return "create: bad body"
 	}
-	path := created.CodeURL
-	if i := strings.Index(path, "/q/"); i >= 0 {
-		path = path[i:]
-	}
 	t1 := time.Now()
-	st, body, err = do(ctx, hc, "POST", base+path+"/pay", []byte(`{"channel":"credit"}`), "", wk.Cookie)
+	st, body, err = Do(ctx, hc, "POST", base+CashierPath(created.CodeURL)+"/pay", []byte(`{"channel":"credit"}`), "", wk.Cookie)
 	w.hist["pay"].Record(time.Since(t1))
 	if key := errKey("pay", st, body, err); key != "" {
 		return key
 	}
 	t2 := time.Now()
-	st, body, err = do(ctx, hc, "GET", base+wk.QueryURI, nil, wk.QueryAuth, "")
+	st, body, err = Do(ctx, hc, "GET", base+wk.QueryURI, nil, wk.QueryAuth, "")
 	w.hist["query"].Record(time.Since(t2))
 	if key := errKey("query", st, body, err); key != "" {
 		return key
@@ -312,7 +308,19 @@ func payOnce(ctx context.Context, hc *http.Client, base string, wk *Work, w *wor
 	return ""
 }
 
-func do(ctx context.Context, hc *http.Client, method, url string, body []byte, auth, cookie string) (int, []byte, error) {
+// CashierPath is the /q/<token> path of an order's code_url, which any
+// node's cashier serves, whatever public URL the code_url names.
+func CashierPath(codeURL string) string {
+	if i := strings.Index(codeURL, "/q/"); i >= 0 {
+		return codeURL[i:]
+	}
+	return codeURL
+}
+
+// Do makes one call as fenfu's clients do, asking for JSON, sending body
+// (if any) as JSON, with auth as the Authorization header and cookie as
+// the Cookie header when given. It returns the status and the whole body.
+func Do(ctx context.Context, hc *http.Client, method, url string, body []byte, auth, cookie string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err

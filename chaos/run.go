@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -526,10 +524,7 @@ func (r *runner) create(ctx context.Context, base string, p *Payment, c *Counts)
 		"notify_url": r.cfg.NotifyURL, "amount": map[string]any{"total": p.Total}}, &resp)
 	o := classify(err, "create", c)
 	if o == Acked {
-		p.token = resp.CodeURL
-		if i := strings.Index(p.token, "/q/"); i >= 0 {
-			p.token = p.token[i:]
-		}
+		p.token = bench.CashierPath(resp.CodeURL)
 	}
 	return o
 }
@@ -540,32 +535,20 @@ func (r *runner) pay(ctx context.Context, base string, p *Payment, c *Counts) Ou
 		return NotSent
 	}
 	body, _ := json.Marshal(map[string]string{"channel": string(p.Channel)})
-	req, err := http.NewRequestWithContext(ctx, "POST", base+p.token+"/pay", bytes.NewReader(body))
-	if err != nil {
-		return NotSent
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Cookie", r.cookies[p.consumer])
+	st, b, err := bench.Do(ctx, r.hc, "POST", base+p.token+"/pay", body, "", r.cookies[p.consumer])
 	var out struct {
 		TradeState string    `json:"trade_state"`
 		Total      fenfu.Fen `json:"total"`
 		Code       string    `json:"code"`
 	}
-	resp, err := r.hc.Do(req)
 	if err == nil {
-		var b []byte
-		b, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err == nil {
-			_ = json.Unmarshal(b, &out)
-			if resp.StatusCode/100 != 2 {
-				if resp.StatusCode < 500 {
-					err = &wxpay.APIError{Status: resp.StatusCode, Body: wxpay.ErrorBody{Code: out.Code}}
-				} else {
-					err = fmt.Errorf("HTTP %d %s", resp.StatusCode, out.Code)
-				}
-			}
+		_ = json.Unmarshal(b, &out)
+		switch {
+		case st/100 == 2:
+		case st < 500:
+			err = &wxpay.APIError{Status: st, Body: wxpay.ErrorBody{Code: out.Code}}
+		default:
+			err = fmt.Errorf("HTTP %d %s", st, out.Code)
 		}
 	}
 	o := classify(err, "pay", c)
