@@ -150,11 +150,17 @@ func (s *Service) TopUp(ctx context.Context, id, ref string, amount fenfu.Fen) e
 	return s.Core.Update(ctx, func(tx *db.Tx) error { return topUp(ctx, tx, id, ref, amount) })
 }
 
-func topUp(ctx context.Context, tx *db.Tx, id, ref string, amount fenfu.Fen) error {
-	err := ledger.Post(ctx, tx, ledger.Txn{Kind: "topup", Ref: ref, Entries: []ledger.Entry{
+// topUpTxn is the ledger transaction of a top-up: the platform's funding
+// pays amount into the consumer's balance.
+func topUpTxn(id, ref string, amount fenfu.Fen) ledger.Txn {
+	return ledger.Txn{Kind: "topup", Ref: ref, Entries: []ledger.Entry{
 		ledger.Debit(ledger.AccountOf(ledger.PlatformFunding, "topup"), amount),
 		ledger.Credit(BalanceAccount(id), amount),
-	}})
+	}}
+}
+
+func topUp(ctx context.Context, tx *db.Tx, id, ref string, amount fenfu.Fen) error {
+	err := ledger.Post(ctx, tx, topUpTxn(id, ref, amount))
 	if errors.Is(err, ledger.ErrNoAccount) {
 		return fenfu.Errorf(fenfu.ResourceNotExists, "no consumer %s", id)
 	}

@@ -30,16 +30,8 @@ func LoadFunded(ctx context.Context, tx *db.Tx, cs []Funded) error {
 			return err
 		}
 		if c.Balance > 0 {
-			txns = append(txns, ledger.Txn{Kind: "topup", Ref: "open:" + c.ID, Entries: []ledger.Entry{
-				ledger.Debit(ledger.AccountOf(ledger.PlatformFunding, "topup"), c.Balance),
-				ledger.Credit(BalanceAccount(c.ID), c.Balance),
-			}})
+			txns = append(txns, topUpTxn(c.ID, "open:"+c.ID, c.Balance))
 		}
 	}
-	for lo := 0; lo < len(txns); lo += 32 {
-		if err := ledger.PostMany(ctx, tx, txns[lo:min(lo+32, len(txns))]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return ledger.PostMany(ctx, tx, txns)
 }
