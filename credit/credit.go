@@ -127,6 +127,27 @@ func shardOf(attempt string) int {
 	return int(h.Sum32() % VolumeShards)
 }
 
+// addVolume adds amount to a merchant's volume for month in one shard.
+func addVolume(ctx context.Context, tx *db.Tx, mchid, month string, shard int, amount fenfu.Fen) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO fee_volume (mchid, month, shard, volume) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (mchid, month, shard) DO UPDATE SET volume = fee_volume.volume + EXCLUDED.volume`,
+		mchid, month, shard, amount)
+	return err
+}
+
+// draw adds amount to what a consumer has used of its line if the line
+// has room for it. It reports false, and changes nothing, if the line is
+// too short or there is none.
+func draw(ctx context.Context, tx *db.Tx, consumerID string, amount fenfu.Fen) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE credit_lines SET used = used + $1, updated_at = $2
+		WHERE consumer_id = $3 AND used + $1 <= credit_limit`, amount, db.Micros(tx.Now), consumerID)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
 // Capture draws p.Amount on the consumer's line and posts it to the ledger
 // with its fee, in the caller's transaction: the consumer owes the amount,
 // the merchant is owed the amount less the fee, the platform earns the
@@ -160,12 +181,11 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 		}
 		return q, nil
 	}
-	res, err = tx.ExecContext(ctx, `UPDATE credit_lines SET used = used + $1, updated_at = $2
-		WHERE consumer_id = $3 AND used + $1 <= credit_limit`, p.Amount, db.Micros(tx.Now), p.ConsumerID)
+	drawn, err := draw(ctx, tx, p.ConsumerID, p.Amount)
 	if err != nil {
 		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !drawn {
 		var avail fenfu.Fen
 		err := tx.QueryRowContext(ctx, `SELECT credit_limit - used FROM credit_lines WHERE consumer_id = $1`, p.ConsumerID).Scan(&avail)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -173,9 +193,7 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 		}
 		return q, fenfu.Errorf(fenfu.NotEnough, "credit line short: %s yuan available, %s yuan needed", fenfu.Yuan(max(avail, 0)), fenfu.Yuan(p.Amount))
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO fee_volume (mchid, month, shard, volume) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (mchid, month, shard) DO UPDATE SET volume = fee_volume.volume + EXCLUDED.volume`,
-		p.MchID, Month(tx.Now), shardOf(p.AttemptID), p.Amount); err != nil {
+	if err := addVolume(ctx, tx, p.MchID, Month(tx.Now), shardOf(p.AttemptID), p.Amount); err != nil {
 		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
 	return q, ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID,

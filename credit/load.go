@@ -1,6 +1,7 @@
 package credit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -89,19 +90,23 @@ func LoadCaptured(ctx context.Context, tx *db.Tx, ps []Load) error {
 	}
 	slices.Sort(consumers) // a fixed lock order
 	for _, c := range consumers {
-		res, err := tx.ExecContext(ctx, `UPDATE credit_lines SET used = used + $1, updated_at = $2
-			WHERE consumer_id = $3 AND used + $1 <= credit_limit`, used[c], db.Micros(tx.Now), c)
+		drawn, err := draw(ctx, tx, c, used[c])
 		if err != nil {
 			return fmt.Errorf("credit: load captured: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if !drawn {
 			return fmt.Errorf("credit: load captured: consumer %s has no line or too short a one", c)
 		}
 	}
-	for v, amount := range volume {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO fee_volume (mchid, month, shard, volume) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (mchid, month, shard) DO UPDATE SET volume = fee_volume.volume + EXCLUDED.volume`,
-			v.mchid, v.month, v.shard, amount); err != nil {
+	vols := make([]vol, 0, len(volume))
+	for v := range volume {
+		vols = append(vols, v)
+	}
+	slices.SortFunc(vols, func(a, b vol) int { // a fixed lock order
+		return cmp.Or(strings.Compare(a.mchid, b.mchid), strings.Compare(a.month, b.month), cmp.Compare(a.shard, b.shard))
+	})
+	for _, v := range vols {
+		if err := addVolume(ctx, tx, v.mchid, v.month, v.shard, volume[v]); err != nil {
 			return fmt.Errorf("credit: load captured: %w", err)
 		}
 	}
