@@ -10,9 +10,9 @@ import (
 	"regexp"
 )
 
-// Scratch is a PostgreSQL database made for one run of a tool that fills
-// stores with generated data (chaos, bench): created empty on a server
-// the tool is given an administrator's DSN for, and dropped afterwards.
+// Scratch is a PostgreSQL database made for one run — of fenfu chaos's
+// stores, or of a test's (dbtest) — created empty on a server given by an
+// administrator's DSN, and dropped afterwards.
 type Scratch struct {
 	DSN   string // the database's own DSN
 	Name  string

@@ -6,9 +6,6 @@ package dbtest
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,34 +40,16 @@ func DSN(tb testing.TB, engine db.Engine, store string) string {
 		if admin == "" {
 			tb.Skip(EnvPostgres + " not set")
 		}
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		name := "fenfu_test_" + store + "_" + hex.EncodeToString(b[:])
-		adb, err := sql.Open("pgx", admin)
+		sc, err := db.CreateScratch(context.Background(), admin, "fenfu_test_"+store+"_")
 		if err != nil {
 			tb.Fatal(err)
-		}
-		defer adb.Close()
-		if _, err := adb.Exec("CREATE DATABASE " + name); err != nil {
-			tb.Fatalf("create test database: %v", err)
 		}
 		tb.Cleanup(func() {
-			adb, err := sql.Open("pgx", admin)
-			if err != nil {
-				tb.Errorf("drop test database: %v", err)
-				return
-			}
-			defer adb.Close()
-			if _, err := adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-				tb.Errorf("drop test database %s: %v", name, err)
+			if err := sc.Drop(context.Background()); err != nil {
+				tb.Error(err)
 			}
 		})
-		u, err := url.Parse(admin)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		u.Path = "/" + name
-		return u.String()
+		return sc.DSN
 	}
 	tb.Fatalf("unknown engine %q", engine)
 	return ""
