@@ -65,7 +65,7 @@ func (r *Registry) Add(name string, n int64, labels ...string) {
 	r.mu.Lock()
 	v, ok := r.counters[name]
 	if !ok && !r.failed[name] {
-		v = prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: r.help[name]}, names)
+		v = prometheus.NewCounterVec(prometheus.CounterOpts{Name: name}, names)
 		if r.register(name, v) {
 			r.counters[name] = v
 		} else {
@@ -90,7 +90,7 @@ func (r *Registry) Observe(name string, d time.Duration, labels ...string) {
 	r.mu.Lock()
 	v, ok := r.hists[name]
 	if !ok && !r.failed[name] {
-		v = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: r.help[name], Buckets: Buckets}, names)
+		v = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Buckets: Buckets}, names)
 		if r.register(name, v) {
 			r.hists[name] = v
 		} else {
@@ -134,8 +134,10 @@ func split(pairs []string) ([]string, prometheus.Labels) {
 	return names, values
 }
 
-// gather collects the metrics with the help texts set so far, including
-// those set after a family's first use.
+// gather collects the metrics with the help texts set so far. Families
+// are created without one, so that help given before or after a family's
+// first use is set in one place, here; a family with none has no HELP
+// line.
 func (r *Registry) gather() ([]*dto.MetricFamily, error) {
 	mfs, err := r.reg.Gather()
 	r.mu.Lock()
@@ -143,7 +145,7 @@ func (r *Registry) gather() ([]*dto.MetricFamily, error) {
 	for _, mf := range mfs {
 		if h := r.help[mf.GetName()]; h != "" {
 			mf.Help = &h
-		} else if mf.GetHelp() == "" {
+		} else {
 			mf.Help = nil
 		}
 	}

@@ -31,6 +31,10 @@ func TestWrite(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, b.String())
 		}
 	}
+	// A family given no help has no HELP line, not an empty one.
+	if strings.Contains(b.String(), "# HELP fenfu_request_seconds") {
+		t.Errorf("output has a HELP line for fenfu_request_seconds:\n%s", b.String())
+	}
 }
 
 // scrape GETs /metrics from r's handler and parses the text format.
