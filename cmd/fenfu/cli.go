@@ -61,7 +61,7 @@ func commands() []command {
 
 		{"settle", "[--date YYYY-MM-DD] [--channel credit|ordinary|all] [--json]", "run (or resume) the T+1 settlement of a day, default yesterday, with progress; then render its trade bills", groupSettle, cmdSettle},
 		{"settle list", "[--mchid M] [--from D] [--to D]", "settlements as JSON", groupSettle, cmdSettleList},
-		{"settle hold", "--order ID [--hours 48] [--reason R]", "hold a paid order out of settlement", groupSettle, cmdHold},
+		{"settle hold", "--order ID --reason R [--hours 48]", "hold a paid order out of settlement", groupSettle, cmdHold},
 		{"settle release", "--order ID", "release a held order; the next batch settles it", groupSettle, cmdHold},
 		{"bill", "--mchid M [--date D] [--kind trade|fundflow] [--type T] [--channel CREDIT|ORDINARY|ALL] [-o FILE]", "a merchant's bill of a day", groupSettle, cmdBill},
 		{"reconcile", "--bill FILE --mine FILE [--json]", "compare a downloaded trade bill with your own records; non-zero exit on any difference", groupSettle, cmdReconcile},
@@ -157,6 +157,15 @@ func (e *env) require(fs *flag.FlagSet, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// stringFlag registers the string flag name, bound to p, if it is one of
+// the flags the command takes: a handler shared by several commands gives
+// each only its own.
+func stringFlag(fs *flag.FlagSet, takes []string, p *string, name, usage string) {
+	if slices.Contains(takes, name) {
+		fs.StringVar(p, name, "", usage)
+	}
 }
 
 // args checks the count of positional arguments, named as in the synopsis.

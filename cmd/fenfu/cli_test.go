@@ -51,6 +51,8 @@ func TestUsageErrors(t *testing.T) {
 		{"missing flag of a key command", append([]string{"merchant", "retire-key", "--mchid", "1900000001"}, store...), 2, "fenfu merchant retire-key: missing required flag --serial", "run 'fenfu help merchant retire-key'"},
 		{"missing argument", append([]string{"sandbox", "pay", "--consumer", "c_1"}, store...), 2, "fenfu sandbox pay: missing CODE_URL", "run 'fenfu help sandbox pay'"},
 		{"extra argument", append([]string{"verify"}, append(store, "now")...), 2, `fenfu verify: unexpected argument "now"`, "run 'fenfu help verify'"},
+		{"a flag of another key command", append([]string{"merchant", "keys", "--mchid", "1900000001", "--serial", "x"}, store...), 2, "fenfu merchant keys: flag provided but not defined: -serial", "run 'fenfu help merchant keys'"},
+		{"a hold without its reason", append([]string{"settle", "hold", "--order", "4200000001"}, store...), 2, "fenfu settle hold: missing required flag --reason", "run 'fenfu help settle hold'"},
 		{"unknown merchant", append([]string{"merchant", "keys", "--mchid", "UNKNOWN"}, store...), 1, "fenfu: MCH_NOT_EXISTS: ", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,6 +120,22 @@ func TestHelp(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("help created the data directory (%v)", err)
+	}
+
+	// A command shares its handler with others but lists only its own
+	// flags, and every flag of its synopsis.
+	if _, out, _ := fenfuCLI(t, nil, "help", "settle", "release"); strings.Contains(out, "--reason") || strings.Contains(out, "--hours") {
+		t.Errorf("help settle release lists hold's flags:\n%s", out)
+	}
+	for _, c := range commands() {
+		_, out, _ := fenfuCLI(t, nil, append([]string{"help"}, strings.Fields(c.name)...)...)
+		flags := out[strings.Index(out, "\n"):]
+		for _, w := range strings.Fields(c.synopsis) {
+			name, ok := strings.CutPrefix(strings.Trim(w, "[]"), "--")
+			if ok && !strings.Contains(flags, "  --"+name+" ") {
+				t.Errorf("help %s does not list --%s of its synopsis:\n%s", c.name, name, out)
+			}
+		}
 	}
 
 	code, out, errs := fenfuCLI(t, nil, "merchant")

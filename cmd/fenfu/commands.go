@@ -208,18 +208,25 @@ func cmdMerchantSetV2Key(ctx context.Context, e *env, args []string) error {
 	return printJSON(e.stdout, map[string]string{"mchid": *mchid, "apiv2_key": k})
 }
 
+// merchantKeyFlags are the flags each merchant key command takes, all
+// required.
+var merchantKeyFlags = map[string][]string{
+	"add-key": {"mchid", "public-key"}, "retire-key": {"mchid", "serial"}, "keys": {"mchid"}, "rotate-v3-key": {"mchid"},
+}
+
 func cmdMerchantKeys(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
 	fs := cfg.flags(e)
-	mchid := fs.String("mchid", "", "the merchant")
-	keyFile := fs.String("public-key", "", "with add-key: the PEM file of the RSA-2048 or SM2 public key")
-	serial := fs.String("serial", "", "with retire-key: the serial_no of the key to retire")
+	sub := e.sub()
+	takes := merchantKeyFlags[sub]
+	var mchid, keyFile, serial string
+	stringFlag(fs, takes, &mchid, "mchid", "the merchant")
+	stringFlag(fs, takes, &keyFile, "public-key", "the PEM file of the RSA-2048 or SM2 public key")
+	stringFlag(fs, takes, &serial, "serial", "the serial_no of the key to retire")
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
-	sub := e.sub()
-	required := map[string][]string{"add-key": {"public-key"}, "retire-key": {"serial"}}[sub]
-	if err := e.require(fs, append([]string{"mchid"}, required...)...); err != nil {
+	if err := e.require(fs, takes...); err != nil {
 		return err
 	}
 	a, err := openQuiet(ctx, cfg, e.stderr)
@@ -229,35 +236,35 @@ func cmdMerchantKeys(ctx context.Context, e *env, args []string) error {
 	defer a.close()
 	switch sub {
 	case "add-key":
-		pemBytes, err := os.ReadFile(*keyFile)
+		pemBytes, err := os.ReadFile(keyFile)
 		if err != nil {
 			return err
 		}
-		s, err := a.merchants.AddKey(ctx, *mchid, pemBytes)
+		s, err := a.merchants.AddKey(ctx, mchid, pemBytes)
 		if err != nil {
 			return err
 		}
-		return printJSON(e.stdout, map[string]string{"mchid": *mchid, "serial_no": s})
+		return printJSON(e.stdout, map[string]string{"mchid": mchid, "serial_no": s})
 	case "retire-key":
-		if err := a.merchants.RetireKey(ctx, *mchid, *serial); err != nil {
+		if err := a.merchants.RetireKey(ctx, mchid, serial); err != nil {
 			return err
 		}
-		return printJSON(e.stdout, map[string]string{"mchid": *mchid, "retired": *serial})
+		return printJSON(e.stdout, map[string]string{"mchid": mchid, "retired": serial})
 	case "rotate-v3-key":
-		k, err := a.merchants.RotateAPIv3Key(ctx, *mchid)
+		k, err := a.merchants.RotateAPIv3Key(ctx, mchid)
 		if err != nil {
 			return err
 		}
-		return printJSON(e.stdout, map[string]string{"mchid": *mchid, "apiv3_key": k})
+		return printJSON(e.stdout, map[string]string{"mchid": mchid, "apiv3_key": k})
 	default:
-		if _, err := a.merchants.Get(ctx, *mchid); err != nil {
+		if _, err := a.merchants.Get(ctx, mchid); err != nil {
 			return err
 		}
-		keys, err := a.merchants.Keys(ctx, *mchid)
+		keys, err := a.merchants.Keys(ctx, mchid)
 		if err != nil {
 			return err
 		}
-		return printJSON(e.stdout, map[string]any{"mchid": *mchid, "keys": list(keys)})
+		return printJSON(e.stdout, map[string]any{"mchid": mchid, "keys": list(keys)})
 	}
 }
 
@@ -342,27 +349,32 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	return printJSON(e.stdout, res)
 }
 
+// onboardFlags are the flags each onboard command takes, all required:
+// who acts is recorded, and a decision or a closing carries its reason.
+var onboardFlags = map[string][]string{
+	"apply": {"mchid", "file"}, "show": {"id"}, "review": {"id", "decision", "reason", "staff"},
+	"deposit": {"id", "ref", "staff"}, "activate": {"id", "staff"}, "close": {"id", "reason", "staff"},
+}
+
 // cmdOnboard runs an application's steps from the command line, as the
 // merchant (apply) or a staff member (the rest).
 func cmdOnboard(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
 	fs := cfg.flags(e)
-	mchid := fs.String("mchid", "", "with apply: the applying merchant")
-	file := fs.String("file", "", "with apply: the application as JSON (- for standard input)")
-	id := fs.String("id", "", "the application")
-	decision := fs.String("decision", "", "with review: approve, reject or request_material")
-	reason := fs.String("reason", "", "with review and close: the reason, recorded and shown to the merchant")
-	ref := fs.String("ref", "", "with deposit: the payment's reference")
-	staff := fs.String("staff", "", "the staff member acting (review, deposit, activate, close)")
+	sub := e.sub()
+	takes := onboardFlags[sub]
+	var mchid, file, id, decision, reason, ref, staff string
+	stringFlag(fs, takes, &mchid, "mchid", "the applying merchant")
+	stringFlag(fs, takes, &file, "file", "the application as JSON (- for standard input)")
+	stringFlag(fs, takes, &id, "id", "the application")
+	stringFlag(fs, takes, &decision, "decision", "approve, reject or request_material")
+	stringFlag(fs, takes, &reason, "reason", "the reason, recorded and shown to the merchant")
+	stringFlag(fs, takes, &ref, "ref", "the deposit payment's reference")
+	stringFlag(fs, takes, &staff, "staff", "the staff member acting")
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
-	sub := e.sub()
-	required := map[string][]string{"apply": {"mchid", "file"}, "show": {"id"}}[sub]
-	if required == nil {
-		required = []string{"id", "staff"} // who acts is recorded
-	}
-	if err := e.require(fs, required...); err != nil {
+	if err := e.require(fs, takes...); err != nil {
 		return err
 	}
 	a, err := openQuiet(ctx, cfg, e.stderr)
@@ -374,8 +386,8 @@ func cmdOnboard(ctx context.Context, e *env, args []string) error {
 	switch sub {
 	case "apply":
 		in := e.stdin
-		if *file != "-" {
-			f, err := os.Open(*file)
+		if file != "-" {
+			f, err := os.Open(file)
 			if err != nil {
 				return err
 			}
@@ -386,19 +398,19 @@ func cmdOnboard(ctx context.Context, e *env, args []string) error {
 		if err := json.NewDecoder(io.LimitReader(in, 1<<20)).Decode(&app); err != nil {
 			return fenfu.Errorf(fenfu.ParamError, "the application is not valid JSON: %v", err)
 		}
-		if rec, err = a.onboard.Create(ctx, *mchid, app); err == nil {
-			rec, err = a.onboard.Submit(ctx, rec.ID, "merchant:"+*mchid)
+		if rec, err = a.onboard.Create(ctx, mchid, app); err == nil {
+			rec, err = a.onboard.Submit(ctx, rec.ID, "merchant:"+mchid)
 		}
 	case "show":
-		rec, err = a.onboard.Get(ctx, *id)
+		rec, err = a.onboard.Get(ctx, id)
 	case "review":
-		rec, err = a.onboard.Review(ctx, *id, *decision, "staff:"+*staff, *reason)
+		rec, err = a.onboard.Review(ctx, id, decision, "staff:"+staff, reason)
 	case "deposit":
-		rec, err = a.onboard.PayDeposit(ctx, *id, *ref, "staff:"+*staff)
+		rec, err = a.onboard.PayDeposit(ctx, id, ref, "staff:"+staff)
 	case "activate":
-		rec, err = a.onboard.Activate(ctx, *id, "staff:"+*staff)
+		rec, err = a.onboard.Activate(ctx, id, "staff:"+staff)
 	case "close":
-		rec, err = a.onboard.Close(ctx, *id, "staff:"+*staff, *reason)
+		rec, err = a.onboard.Close(ctx, id, "staff:"+staff, reason)
 	}
 	if err != nil {
 		return err

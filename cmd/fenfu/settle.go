@@ -220,16 +220,27 @@ func cmdSettleList(ctx context.Context, e *env, args []string) error {
 	return printJSON(e.stdout, list(settlements))
 }
 
+// cmdHold holds a paid order out of settlement (hold), or lets it back
+// in (release).
 func cmdHold(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
 	fs := cfg.flags(e)
+	release := e.sub() == "release"
 	order := fs.String("order", "", "the order (transaction_id)")
-	hours := fs.Int("hours", int(settle.DefaultHold/time.Hour), "with hold: hours to hold the payment out of settlement")
-	reason := fs.String("reason", "", "with hold: why")
+	var hours int
+	var reason string
+	if !release {
+		fs.IntVar(&hours, "hours", int(settle.DefaultHold/time.Hour), "hours to hold the payment out of settlement")
+		fs.StringVar(&reason, "reason", "", "why, recorded with the hold")
+	}
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
-	if err := e.require(fs, "order"); err != nil {
+	required := []string{"order"}
+	if !release {
+		required = append(required, "reason")
+	}
+	if err := e.require(fs, required...); err != nil {
 		return err
 	}
 	a, err := openQuiet(ctx, cfg, e.stderr)
@@ -237,15 +248,15 @@ func cmdHold(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	if e.sub() == "release" {
+	if release {
 		if err := a.settle.Release(ctx, *order); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "fenfu: %s released; the next batch settles it\n", *order)
 		return nil
 	}
-	until := time.Now().Add(time.Duration(*hours) * time.Hour)
-	if err := a.settle.Hold(ctx, *order, until, *reason); err != nil {
+	until := time.Now().Add(time.Duration(hours) * time.Hour)
+	if err := a.settle.Hold(ctx, *order, until, reason); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "fenfu: %s held out of settlement until %s\n", *order, until.In(fenfu.Shanghai).Format(time.DateTime))
