@@ -333,21 +333,8 @@ func writeHelp(w io.Writer, c command, fs *flag.FlagSet) {
 	width := 0
 	fs.VisitAll(func(f *flag.Flag) {
 		typ, usage := flag.UnquoteUsage(f)
-		switch f.Value.(type) {
-		case *stringValue:
-			typ = "string"
-		case *boolValue:
-			typ = ""
-		case *floatValue:
-			typ = "float"
-		case *durationValue:
-			typ = "duration"
-		case *levelValue:
-			typ = "level"
-		case *timeOfDayValue:
-			typ = "HH:MM"
-		case *percentValue:
-			typ = "percent"
+		if v, ok := f.Value.(settingValue); ok {
+			typ = v.Type()
 		}
 		left := "--" + f.Name
 		if len(f.Name) == 1 {

@@ -100,6 +100,12 @@ func TestHelp(t *testing.T) {
 		!strings.Contains(out, "Store flags:\n  --core-db") {
 		t.Errorf("help serve: exit %d\n%s", code, out)
 	}
+	// Every flag's value is named for its kind, never flag's "value".
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[0], "-") && f[1] == "value" {
+			t.Errorf("help serve names no kind of value: %q", line)
+		}
+	}
 	if _, out2, _ := fenfuCLI(t, nil, "serve", "-h"); out2 != out {
 		t.Errorf("serve -h differs from help serve:\n%s", out2)
 	}

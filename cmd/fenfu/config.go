@@ -65,7 +65,14 @@ type Config struct {
 type setting struct {
 	flag, env, usage, def string
 	serve                 bool // serve's only
-	value                 func(*Config) flag.Value
+	value                 func(*Config) settingValue
+}
+
+// settingValue is a setting's flag value. Type is what help shows after
+// the flag's name: its kind of value, or nothing for a switch.
+type settingValue interface {
+	flag.Value
+	Type() string
 }
 
 // settings lists every setting; flags, variables and the README's
@@ -73,53 +80,53 @@ type setting struct {
 func settings() []setting {
 	return []setting{
 		{"data-dir", "FENFU_DATA_DIR", "directory for keys and SQLite files", "`./fenfu-data` — platform keys (0600) and SQLite files", false,
-			func(c *Config) flag.Value { return (*stringValue)(&c.DataDir) }},
+			func(c *Config) settingValue { return (*stringValue)(&c.DataDir) }},
 		{"core-db", "FENFU_CORE_DB", "core store DSN: SQLite path or postgres://…", "`DATA_DIR/core.db`; or `postgres://…`", false,
-			func(c *Config) flag.Value { return (*stringValue)(&c.CoreDB) }},
+			func(c *Config) settingValue { return (*stringValue)(&c.CoreDB) }},
 		{"credit-db", "FENFU_CREDIT_DB", "credit store DSN: SQLite path or postgres://…", "`DATA_DIR/credit.db`; or `postgres://…` (may be another server)", false,
-			func(c *Config) flag.Value { return (*stringValue)(&c.CreditDB) }},
+			func(c *Config) settingValue { return (*stringValue)(&c.CreditDB) }},
 		{"sqlite-synchronous", "FENFU_SQLITE_SYNCHRONOUS", "SQLite durability: NORMAL or FULL", "`NORMAL`; `FULL` for durability against power loss", false,
-			func(c *Config) flag.Value { return (*stringValue)(&c.Synchronous) }},
+			func(c *Config) settingValue { return (*stringValue)(&c.Synchronous) }},
 		{"addr", "FENFU_ADDR", "address to listen on, HOST:PORT", "`:8080`", true,
-			func(c *Config) flag.Value { return (*stringValue)(&c.Addr) }},
+			func(c *Config) settingValue { return (*stringValue)(&c.Addr) }},
 		{"public-url", "FENFU_PUBLIC_URL", "base URL consumers reach this server at, used in code_url (default from --addr)", "`http://` + the listen address; the base of every `code_url` and bill download link", true,
-			func(c *Config) flag.Value { return (*stringValue)(&c.PublicURL) }},
+			func(c *Config) settingValue { return (*stringValue)(&c.PublicURL) }},
 		{"log-level", "FENFU_LOG_LEVEL", "debug, info, warn or error", "`info`", true,
-			func(c *Config) flag.Value { return (*levelValue)(&c.LogLevel) }},
+			func(c *Config) settingValue { return (*levelValue)(&c.LogLevel) }},
 		{"settle-at", "FENFU_SETTLE_AT", "time of day (Asia/Shanghai, HH:MM) the T+1 settlement of yesterday runs", "`03:00`: when, Asia/Shanghai, yesterday's settlement runs", true,
-			func(c *Config) flag.Value { return (*timeOfDayValue)(&c.SettleAt) }},
+			func(c *Config) settingValue { return (*timeOfDayValue)(&c.SettleAt) }},
 		{"ordinary-fee", "FENFU_ORDINARY_FEE", "fee rate of ordinary (balance) payments, e.g. 0.38%", "`0.38%`: the fee rate of ordinary (balance) payments", true,
-			func(c *Config) flag.Value { return (*percentValue)(&c.OrdinaryFee) }},
+			func(c *Config) settingValue { return (*percentValue)(&c.OrdinaryFee) }},
 		{"credit-fee", "FENFU_CREDIT_FEE", "the credit-pay fee schedule by month-to-date volume: tiers UPTO_YUAN:BASE+TECH/FLOOR (percentages) separated by ';', the last with no UPTO",
 			"`" + fee.CreditPay.String() + "`: SPEC §3's tiers", true,
-			func(c *Config) flag.Value { return (*scheduleValue)(&c.CreditFee) }},
+			func(c *Config) settingValue { return (*scheduleValue)(&c.CreditFee) }},
 		{"notify-private", "FENFU_NOTIFY_PRIVATE", "also deliver notifications to private, loopback and link-local addresses (development and on-premise merchants)", "off (`1` turns it on): notifications reach public addresses only", true,
-			func(c *Config) flag.Value { return (*boolValue)(&c.NotifyPrivate) }},
+			func(c *Config) settingValue { return (*boolValue)(&c.NotifyPrivate) }},
 		{"merchant-rate", "FENFU_MERCHANT_RATE", "requests per second each merchant may make, on average, per node (0: unlimited)", "`5000` requests per second per merchant and node; `0`: unlimited", true,
-			func(c *Config) flag.Value { return (*floatValue)(&c.MerchantRate) }},
+			func(c *Config) settingValue { return (*floatValue)(&c.MerchantRate) }},
 		{"failure-rate", "FENFU_FAILURE_RATE", "requests failing authentication per second each source address may make, on average, per node (0: unlimited)",
 			"`10` failed requests per second per source address and node, bursts of twice that; `0`: unlimited", true,
-			func(c *Config) flag.Value { return (*floatValue)(&c.FailureRate) }},
+			func(c *Config) settingValue { return (*floatValue)(&c.FailureRate) }},
 		{"recover-every", "FENFU_RECOVER_EVERY", "how often to settle payments interrupted between the two stores", "`10s`", true,
-			func(c *Config) flag.Value { return (*durationValue)(&c.RecoverEvery) }},
+			func(c *Config) settingValue { return (*durationValue)(&c.RecoverEvery) }},
 		{"recover-after", "FENFU_RECOVER_AFTER", "how old an interrupted payment or refund must be before recovery settles it (longer than any payment takes)", "`30s`", true,
-			func(c *Config) flag.Value { return (*durationValue)(&c.RecoverAfter) }},
+			func(c *Config) settingValue { return (*durationValue)(&c.RecoverAfter) }},
 		{"rescreen-every", "FENFU_RESCREEN_EVERY", "how often to screen active merchants against the risk list again", "`24h`", true,
-			func(c *Config) flag.Value { return (*durationValue)(&c.RescreenEvery) }},
+			func(c *Config) settingValue { return (*durationValue)(&c.RescreenEvery) }},
 		{"overdue-alert-every", "FENFU_OVERDUE_ALERT_EVERY", "how often to warn of settlement exception requests past their SLA", "`1h`", true,
-			func(c *Config) flag.Value { return (*durationValue)(&c.OverdueAlertEvery) }},
+			func(c *Config) settingValue { return (*durationValue)(&c.OverdueAlertEvery) }},
 		{"hold-for", "FENFU_HOLD_FOR", "how long a risk hold keeps a payment out of settlement when staff give no length", "`48h`", true,
-			func(c *Config) flag.Value { return (*durationValue)(&c.HoldFor) }},
+			func(c *Config) settingValue { return (*durationValue)(&c.HoldFor) }},
 		{"exception-sla", "FENFU_EXCEPTION_SLA", "how long the platform has to answer a settlement exception request", "`24h`", true,
-			func(c *Config) flag.Value { return (*durationValue)(&c.ExceptionSLA) }},
+			func(c *Config) settingValue { return (*durationValue)(&c.ExceptionSLA) }},
 		{"login-phone-failures", "FENFU_LOGIN_PHONE_FAILURES", "wrong PINs that lock a consumer's phone", "`5`", true,
-			func(c *Config) flag.Value { return (*intValue)(&c.Login.PhoneFailures) }},
+			func(c *Config) settingValue { return (*intValue)(&c.Login.PhoneFailures) }},
 		{"login-lockout", "FENFU_LOGIN_LOCKOUT", "how long a phone stays locked after its last wrong PIN", "`15m`", true,
-			func(c *Config) flag.Value { return (*durationValue)(&c.Login.PhoneLockout) }},
+			func(c *Config) settingValue { return (*durationValue)(&c.Login.PhoneLockout) }},
 		{"login-source-failures", "FENFU_LOGIN_SOURCE_FAILURES", "failed logins one address (an IPv6 /64) may make in a window; behind a reverse proxy every consumer shares its address, so raise it there", "`20`", true,
-			func(c *Config) flag.Value { return (*intValue)(&c.Login.SourceFailures) }},
+			func(c *Config) settingValue { return (*intValue)(&c.Login.SourceFailures) }},
 		{"login-source-window", "FENFU_LOGIN_SOURCE_WINDOW", "the window an address's failed logins are counted over", "`15m`", true,
-			func(c *Config) flag.Value { return (*durationValue)(&c.Login.SourceWindow) }},
+			func(c *Config) settingValue { return (*durationValue)(&c.Login.SourceWindow) }},
 	}
 }
 
@@ -289,6 +296,7 @@ type (
 
 func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
 func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Type() string       { return "string" }
 
 func (v *boolValue) Set(s string) error {
 	b, err := strconv.ParseBool(s)
@@ -299,6 +307,7 @@ func (v *boolValue) Set(s string) error {
 	return nil
 }
 func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) Type() string     { return "" }
 func (v *boolValue) IsBoolFlag() bool { return true }
 
 func (v *intValue) Set(s string) error {
@@ -310,6 +319,7 @@ func (v *intValue) Set(s string) error {
 	return nil
 }
 func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *intValue) Type() string   { return "int" }
 
 func (v *floatValue) Set(s string) error {
 	f, err := strconv.ParseFloat(s, 64)
@@ -320,6 +330,7 @@ func (v *floatValue) Set(s string) error {
 	return nil
 }
 func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+func (v *floatValue) Type() string   { return "float" }
 
 func (v *durationValue) Set(s string) error {
 	d, err := time.ParseDuration(s)
@@ -330,6 +341,7 @@ func (v *durationValue) Set(s string) error {
 	return nil
 }
 func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) Type() string   { return "duration" }
 
 func (v *levelValue) Set(s string) error {
 	var l slog.Level
@@ -340,6 +352,7 @@ func (v *levelValue) Set(s string) error {
 	return nil
 }
 func (v *levelValue) String() string { return strings.ToLower(slog.Level(*v).String()) }
+func (v *levelValue) Type() string   { return "level" }
 
 func (v *timeOfDayValue) Set(s string) error {
 	t, err := time.Parse("15:04", s)
@@ -353,6 +366,7 @@ func (v *timeOfDayValue) String() string {
 	d := time.Duration(*v)
 	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
+func (v *timeOfDayValue) Type() string { return "HH:MM" }
 
 func (v *percentValue) Set(s string) error {
 	r, err := fee.ParsePercent(s)
@@ -363,6 +377,7 @@ func (v *percentValue) Set(s string) error {
 	return nil
 }
 func (v *percentValue) String() string { return fee.PPM(*v).Percent() }
+func (v *percentValue) Type() string   { return "percent" }
 
 func (v *scheduleValue) Set(s string) error {
 	sch, err := fee.ParseSchedule(s)
@@ -373,6 +388,7 @@ func (v *scheduleValue) Set(s string) error {
 	return nil
 }
 func (v *scheduleValue) String() string { return fee.Schedule(*v).String() }
+func (v *scheduleValue) Type() string   { return "schedule" }
 
 // writeConfigMarkdown prints the settings as the README's configuration
 // table.
