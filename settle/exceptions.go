@@ -79,7 +79,7 @@ type NewException struct {
 }
 
 // FileException records a merchant's settlement exception request and
-// starts its 24-hour SLA.
+// starts its SLA (ExceptionSLA of the service).
 func (s *Service) FileException(ctx context.Context, ids fenfu.IDs, mchid string, in NewException) (Exception, error) {
 	switch {
 	case in.SettleDate == "" && in.OutTradeNo == "":

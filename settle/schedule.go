@@ -147,8 +147,8 @@ func (s *Scheduler) AlertOverdue(ctx context.Context) int {
 		}
 	}
 	if len(ids) > 0 {
-		s.Log.Warn("settlement exception requests past their 24-hour SLA; answer them at /admin/settlement-exceptions",
-			"overdue", len(ids), "oldest", ids[0])
+		s.Log.Warn("settlement exception requests past their SLA; answer them at /admin/settlement-exceptions",
+			"overdue", len(ids), "oldest", ids[0], "sla", s.Settle.exceptionSLA())
 	}
 	return len(ids)
 }

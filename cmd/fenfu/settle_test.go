@@ -147,7 +147,10 @@ func TestRenderBillsPastThreeMonths(t *testing.T) {
 	ctx := t.Context()
 	paidAt := time.Date(2026, 7, 10, 12, 0, 0, 0, fenfu.Shanghai)
 	clock := fenfu.NewFakeClock(paidAt)
-	a, err := openAt(ctx, testConfig(t), discardLogger(), clock)
+	cfg := testConfig(t)
+	cfg.ExceptionSLA = 4 * time.Hour
+	var log strings.Builder
+	a, err := openAt(ctx, cfg, slog.New(slog.NewTextHandler(&log, nil)), clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +186,11 @@ func TestRenderBillsPastThreeMonths(t *testing.T) {
 	if n := a.scheduler().AlertOverdue(ctx); n != 0 {
 		t.Fatalf("%d overdue at once", n)
 	}
-	clock.Advance(settle.ExceptionSLA + time.Minute)
+	clock.Advance(cfg.ExceptionSLA + time.Minute)
 	if n := a.scheduler().AlertOverdue(ctx); n != 1 {
-		t.Fatalf("%d overdue after a day", n)
+		t.Fatalf("%d overdue after the SLA", n)
+	}
+	if !strings.Contains(log.String(), "past their SLA") || !strings.Contains(log.String(), "sla=4h0m0s") {
+		t.Errorf("the warning does not give the SLA of the settings:\n%s", log.String())
 	}
 }
