@@ -118,14 +118,10 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 }
 
 // fees are the schedules payments are priced by: the credit-pay schedule
-// of the settings, and ordinary payments at their rate — fee.Ordinary
-// (with its floor) at its own rate, else one flat tier.
+// of the settings, and ordinary payments at their flat rate. (fee.Ordinary's
+// floor would not matter: ordinary payments have no discount to floor.)
 func fees(cfg Config) pay.Fees {
-	f := pay.Fees{Credit: cfg.CreditFee}
-	if cfg.OrdinaryFee != fee.Ordinary[0].Combined() {
-		f.Ordinary = fee.Flat("ordinary", cfg.OrdinaryFee)
-	}
-	return f
+	return pay.Fees{Credit: cfg.CreditFee, Ordinary: fee.Flat("ordinary", cfg.OrdinaryFee)}
 }
 
 func (a *app) codeURL(token string) string { return a.publicURL + "/q/" + token }

@@ -111,6 +111,9 @@ func TestSettingsReachTheServices(t *testing.T) {
 	if got := a.pay.Fees.Credit; len(got) != 2 || got[0].UpTo != 100_000_00 || got.Price(10000, 0, 0).Fee != 60 {
 		t.Errorf("credit fee schedule %s", got)
 	}
+	if q := a.pay.Fees.Ordinary.Price(10000, 0, 0); q.Rate != 3800 || q.Fee != 38 || q.Tier != "ordinary" {
+		t.Errorf("ordinary fee at the default rate: %+v", q)
+	}
 	bad := map[string]string{"FENFU_CREDIT_FEE": "100000:0.50+0.10/0.70;:0.45+0.05/0.30"}
 	badCfg := e.config()
 	if err := badCfg.serveEnv(func(k string) string { return bad[k] }); err == nil || !strings.Contains(err.Error(), "FENFU_CREDIT_FEE") {
