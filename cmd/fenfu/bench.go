@@ -280,8 +280,7 @@ func startChild(cfg Config, extra []string, stderr io.Writer) (*child, error) {
 		return nil, err
 	}
 	// The merchants' notify_url is the generator's local sink.
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn", "--notify-private", "--data-dir", cfg.DataDir,
-		"--core-db", cfg.CoreDB, "--credit-db", cfg.CreditDB, "--sqlite-synchronous", cfg.Synchronous}
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn", "--notify-private"}, cfg.storeArgs()...)
 	cmd := exec.Command(exe, append(args, extra...)...)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()

@@ -40,7 +40,7 @@ func commands() []command {
 	return []command{
 		{"serve", "[--addr HOST:PORT] [--public-url URL]", "run the merchant API, the cashier, the staff API, /healthz and /metrics; graceful shutdown on SIGINT/SIGTERM", groupRunning, cmdServe},
 		{"migrate", "", "apply the embedded migrations of both stores (also done at every start)", groupRunning, cmdMigrate},
-		{"verify", "", "prove the books of both stores; non-zero exit names the first problem", groupRunning, cmdVerify},
+		{"verify", "[--json]", "prove the books of both stores; non-zero exit names the first problem", groupRunning, cmdVerify},
 		{"recover", "", "settle payments and refunds interrupted between the two stores (serve does this every 10 s)", groupRunning, cmdRecover},
 		{"demo", "[--keep]", "start a server in a temporary directory and walk one credit payment", groupRunning, cmdDemo},
 		{"bench", "[--key rsa|sm2] [--concurrency N | --rate R] [--count N] [--json] [-o FILE.json]", "load-test the payment path, report throughput, latency, CPU and the crypto ceiling, then prove the books (see BENCHMARKS.md)", groupRunning, cmdBench},

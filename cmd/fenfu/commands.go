@@ -611,24 +611,37 @@ func cmdSandboxPay(ctx context.Context, e *env, args []string) error {
 		"mchid": o.MchID, "total": o.Total, "channel": o.Channel, "consumer": o.ConsumerID})
 }
 
+// proof is what fenfu verify proved, as --json prints it.
+type proof struct {
+	pay.Proof
+	Settlements int `json:"settlements"`
+}
+
+func (p proof) String() string {
+	return fmt.Sprintf("the books prove: %d orders, %d paid (%d on credit), %d refunds, %d in flight, %d settlements",
+		p.Orders, p.Paid, p.CreditPaid, p.Refunds, p.InFlight, p.Settlements)
+}
+
 func cmdVerify(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
 	fs := cfg.flags(e)
+	asJSON := fs.Bool("json", false, "print what was proved as JSON")
 	a, err := cfg.open(ctx, e, fs, args)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	p, err := a.pay.Verify(ctx)
-	if err != nil {
+	var p proof
+	if p.Proof, err = a.pay.Verify(ctx); err != nil {
 		return fmt.Errorf("the books do not prove: %w", err)
 	}
-	settlements, err := a.settle.Verify(ctx)
-	if err != nil {
+	if p.Settlements, err = a.settle.Verify(ctx); err != nil {
 		return fmt.Errorf("the books do not prove: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "fenfu: the books prove: %d orders, %d paid (%d on credit), %d refunds, %d in flight, %d settlements\n",
-		p.Orders, p.Paid, p.CreditPaid, p.Refunds, p.InFlight, settlements)
+	if *asJSON {
+		return printJSON(e.stdout, p)
+	}
+	fmt.Fprintf(e.stdout, "fenfu: %s\n", p)
 	return nil
 }
 

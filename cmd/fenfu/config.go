@@ -240,6 +240,17 @@ func (c *Config) bind(fs *flag.FlagSet, serve bool) {
 	}
 }
 
+// storeArgs are the flags that open c's stores in another fenfu process.
+func (c *Config) storeArgs() []string {
+	var args []string
+	for _, s := range settings() {
+		if !s.serve {
+			args = append(args, "--"+s.flag, s.value(c).String())
+		}
+	}
+	return args
+}
+
 // parse parses args into fs and validates c. The command takes the
 // positional arguments named, and no others.
 func (c *Config) parse(e *env, fs *flag.FlagSet, args []string, positional ...string) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
@@ -47,6 +48,16 @@ func TestSettleAndReconcileCLI(t *testing.T) {
 	}
 	if out, err := in.cli("verify"); err != nil || !strings.Contains(out, "0 settlements") {
 		t.Fatalf("verify: %v %q", err, out)
+	}
+	// bench verify reads what verify proved from its JSON.
+	var proved map[string]int
+	if out, err := in.cli("verify", "--json"); err != nil || json.Unmarshal([]byte(out), &proved) != nil {
+		t.Fatalf("verify --json: %v %q", err, out)
+	}
+	for _, k := range []string{"orders", "paid", "credit_paid", "refunds", "in_flight", "settlements"} {
+		if _, ok := proved[k]; !ok {
+			t.Errorf("verify --json has no %q: %v", k, proved)
+		}
 	}
 
 	billFile := filepath.Join("..", "..", "bill", "testdata", "tradebill_all.csv")
