@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/fenfu/fenfu/bench"
@@ -15,7 +14,6 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/scheme"
-	"github.com/fenfu/fenfu/wxpay"
 )
 
 // The chaos run's recovery: a node settles an interrupted payment this
@@ -109,11 +107,8 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 		remove()
 	}()
 	if *engine == "postgres" {
-		pg := func(s string) bool {
-			return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
-		}
 		switch {
-		case pg(cfg.CoreDB) && pg(cfg.CreditDB):
+		case storeKind(cfg) == "postgres":
 		case *admin != "":
 			for _, s := range []struct {
 				store string
@@ -167,21 +162,16 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 		Settle: chaosRecoverAfter + 2*chaosRecoverEvery + 10*time.Second,
 		Login:  cashierLogin, Store: a.pay, Wallets: a.consumers, Log: e.stderr,
 		Verify: func(ctx context.Context) error {
-			if _, err := a.pay.Verify(ctx); err != nil {
-				return err
-			}
-			_, err := a.settle.Verify(ctx)
+			_, err := a.prove(ctx)
 			return err
 		}}
 	sch := scheme.SM2 // the cheaper signatures leave more of the machine for the servers
 	for i := range *merchants {
-		m, err := a.merchants.CreateSandbox(ctx, fmt.Sprintf("Chaos merchant %d", i+1), sch)
+		m, err := a.loadMerchant(ctx, fmt.Sprintf("Chaos merchant %d", i+1), sch)
 		if err != nil {
 			return err
 		}
-		pk := a.keys.Platform(sch)
-		run.Merchants = append(run.Merchants, bench.Merchant{MchID: m.MchID, AppID: m.AppID, Client: &wxpay.Client{MchID: m.MchID,
-			SerialNo: m.SerialNo, Key: m.PrivateKey, PlatformKey: scheme.Public(pk.Key), PlatformKeyID: pk.ID, IDs: a.ids}})
+		run.Merchants = append(run.Merchants, m)
 	}
 	for range *consumers {
 		const balance = 100_000_000 // ¥1,000,000

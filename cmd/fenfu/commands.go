@@ -622,6 +622,18 @@ func (p proof) String() string {
 		p.Orders, p.Paid, p.CreditPaid, p.Refunds, p.InFlight, p.Settlements)
 }
 
+// prove proves the books of both stores: the payments' and the
+// settlements'. It returns the first problem.
+func (a *app) prove(ctx context.Context) (proof, error) {
+	var p proof
+	var err error
+	if p.Proof, err = a.pay.Verify(ctx); err != nil {
+		return p, err
+	}
+	p.Settlements, err = a.settle.Verify(ctx)
+	return p, err
+}
+
 func cmdVerify(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
 	fs := cfg.flags(e)
@@ -631,11 +643,8 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	var p proof
-	if p.Proof, err = a.pay.Verify(ctx); err != nil {
-		return fmt.Errorf("the books do not prove: %w", err)
-	}
-	if p.Settlements, err = a.settle.Verify(ctx); err != nil {
+	p, err := a.prove(ctx)
+	if err != nil {
 		return fmt.Errorf("the books do not prove: %w", err)
 	}
 	if *asJSON {

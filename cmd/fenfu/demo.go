@@ -138,7 +138,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	step("consumer's credit line: used ¥%s, available ¥%s", fenfu.Yuan(after.Credit.Used), fenfu.Yuan(after.Credit.Available))
-	p, err := a.pay.Verify(ctx)
+	p, err := a.prove(ctx)
 	if err != nil {
 		return fmt.Errorf("the books do not prove: %w", err)
 	}
