@@ -4,11 +4,12 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/fenfu/fenfu/bench"
@@ -18,49 +19,28 @@ import (
 var order = []string{"sqlite-rsa", "sqlite-sm2", "sqlite-sm2-rate1500", "sqlite-sm2-full", "sqlite-rsa-full", "postgres-sm2", "postgres-rsa"}
 
 func main() {
-	files, _ := filepath.Glob("benchmarks/results/*.json")
-	runs := map[string]bench.Result{}
-	var names []string
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			fail(err)
-		}
-		var r bench.Result
-		if err := json.Unmarshal(b, &r); err != nil {
-			fail(fmt.Errorf("%s: %w", f, err))
-		}
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		runs[name] = r
-		names = append(names, name)
-	}
 	rank := func(n string) int {
-		for i, o := range order {
-			if o == n {
-				return i
-			}
+		if i := slices.Index(order, n); i >= 0 {
+			return i
 		}
 		return len(order)
 	}
-	sort.Slice(names, func(i, j int) bool {
-		if rank(names[i]) != rank(names[j]) {
-			return rank(names[i]) < rank(names[j])
-		}
-		return names[i] < names[j]
+	runs := load("benchmarks/results/*.json", func(a, b result[bench.Result]) int {
+		return cmp.Or(cmp.Compare(rank(a.name), rank(b.name)), strings.Compare(a.name, b.name))
 	})
 	micro, _ := os.ReadFile("benchmarks/micro.txt")
 
 	w := os.Stdout
 	fmt.Fprint(w, header)
-	if len(names) > 0 {
-		m := runs[names[0]].Machine
+	if len(runs) > 0 {
+		m := runs[0].run.Machine
 		fmt.Fprintf(w, "Machine: %d cores, %s, %s, %s. Server and load generator share the machine.\n\n", m.Cores, m.CPU, m.OS, m.Go)
 	}
 	fmt.Fprint(w, "## Results\n\n")
 	fmt.Fprint(w, "| run | store | key | load | payments/s | server CPU ms/payment | crypto ms/payment | ceiling/s | efficiency | peak MB | errors | notified | proof |\n")
 	fmt.Fprint(w, "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
-	for _, n := range names {
-		r := runs[n]
+	for _, x := range runs {
+		n, r := x.name, x.run
 		store := r.Store
 		if r.Synchronous != "" {
 			store += " " + r.Synchronous
@@ -83,8 +63,8 @@ func main() {
 	}
 	fmt.Fprint(w, "\n### Latency per call (ms: p50 / p90 / p99 / max)\n\n")
 	fmt.Fprint(w, "| run | create | pay | query | whole payment |\n|---|---|---|---|---|\n")
-	for _, n := range names {
-		r := runs[n]
+	for _, x := range runs {
+		n, r := x.name, x.run
 		cell := func(c string) string {
 			s := r.Calls[c]
 			return fmt.Sprintf("%.1f / %.1f / %.1f / %.1f", s.P50, s.P90, s.P99, s.Max)
@@ -107,32 +87,18 @@ func main() {
 // verification writes the proof runs, benchmarks/results/verify/*.json,
 // SQLite first, smallest first.
 func verification(w *os.File) {
-	files, _ := filepath.Glob("benchmarks/results/verify/*.json")
-	var runs []bench.VerifyRun
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			fail(err)
-		}
-		var r bench.VerifyRun
-		if err := json.Unmarshal(b, &r); err != nil {
-			fail(fmt.Errorf("%s: %w", f, err))
-		}
-		runs = append(runs, r)
-	}
+	runs := load("benchmarks/results/verify/*.json", func(a, b result[bench.VerifyRun]) int {
+		return cmp.Or(-strings.Compare(a.run.Engine, b.run.Engine), // sqlite first
+			cmp.Compare(a.run.Orders, b.run.Orders))
+	})
 	if len(runs) == 0 {
 		return
 	}
-	sort.Slice(runs, func(i, j int) bool {
-		if runs[i].Engine != runs[j].Engine {
-			return runs[i].Engine > runs[j].Engine // sqlite first
-		}
-		return runs[i].Orders < runs[j].Orders
-	})
 	fmt.Fprint(w, verifyHeader)
 	fmt.Fprint(w, "| orders | merchants | store | generate s | verify s | orders/s | CPU s | peak RSS MiB |\n")
 	fmt.Fprint(w, "|---:|---:|---|---:|---:|---:|---:|---:|\n")
-	for _, r := range runs {
+	for _, x := range runs {
+		r := x.run
 		fmt.Fprintf(w, "| %d | %d | %s | %.1f | %.2f | %.0f | %.2f | %.0f |\n", r.Orders, r.Merchants, r.Engine,
 			r.Generate, r.Seconds, float64(r.Orders)/r.Seconds, r.CPU, float64(r.PeakRSS)/(1<<20))
 	}
@@ -151,35 +117,18 @@ over both stores as a child process and reads its wall time, CPU and peak RSS fr
 // settlement writes the settlement runs, benchmarks/results/settle/*.json,
 // smallest first.
 func settlement(w *os.File) {
-	files, _ := filepath.Glob("benchmarks/results/settle/*.json")
-	var runs []bench.SettleRun
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			fail(err)
-		}
-		var r bench.SettleRun
-		if err := json.Unmarshal(b, &r); err != nil {
-			fail(fmt.Errorf("%s: %w", f, err))
-		}
-		runs = append(runs, r)
-	}
+	runs := load("benchmarks/results/settle/*.json", func(a, b result[bench.SettleRun]) int {
+		return cmp.Or(-strings.Compare(a.run.Engine, b.run.Engine), // sqlite first
+			cmp.Compare(a.run.Orders, b.run.Orders), cmp.Compare(a.run.Merchants, b.run.Merchants))
+	})
 	if len(runs) == 0 {
 		return
 	}
-	sort.Slice(runs, func(i, j int) bool {
-		if runs[i].Engine != runs[j].Engine {
-			return runs[i].Engine > runs[j].Engine // sqlite first
-		}
-		if runs[i].Orders != runs[j].Orders {
-			return runs[i].Orders < runs[j].Orders
-		}
-		return runs[i].Merchants < runs[j].Merchants
-	})
 	fmt.Fprint(w, settleHeader)
 	fmt.Fprint(w, "| orders | merchants | store | batches s | orders/s | bills | bills s | process s | CPU s | peak RSS MiB | peak Go heap MiB | rerun s |\n")
 	fmt.Fprint(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, r := range runs {
+	for _, x := range runs {
+		r := x.run
 		fmt.Fprintf(w, "| %d | %d | %s | %.1f | %.0f | %d | %.1f | %.1f | %.1f | %.0f | %.1f | %.2f |\n", r.Orders, r.Merchants, r.Engine,
 			r.Batches, float64(r.Orders)/r.Batches, r.Bills, r.BillTime, r.Seconds, r.CPU, float64(r.PeakRSS)/(1<<20),
 			float64(r.PeakHeap)/(1<<20), r.Rerun)
@@ -228,6 +177,32 @@ const settleNarrative = `
   bill, because SQLite uses a partial index only when the query repeats the index's WHERE terms.
   Repeating them took a 100,000-order run from 17 s to 11 s.
 `
+
+// result is one run's result, named after its file.
+type result[T any] struct {
+	name string
+	run  T
+}
+
+// load reads the results in the files matching pattern, each a T, in the
+// order of by.
+func load[T any](pattern string, by func(a, b result[T]) int) []result[T] {
+	files, _ := filepath.Glob(pattern)
+	var runs []result[T]
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			fail(err)
+		}
+		var r T
+		if err := json.Unmarshal(b, &r); err != nil {
+			fail(fmt.Errorf("%s: %w", f, err))
+		}
+		runs = append(runs, result[T]{strings.TrimSuffix(filepath.Base(f), ".json"), r})
+	}
+	slices.SortStableFunc(runs, by)
+	return runs
+}
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "benchmd:", err)
