@@ -19,6 +19,7 @@ import (
 
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/examples/sdkwalk"
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/downloader"
@@ -141,15 +142,6 @@ func (in *instance) mustCLI(v any, args ...string) {
 	}
 }
 
-// toHost sends the SDK's requests for api.mch.weixin.qq.com to fenfu.
-type toHost struct{ u *url.URL }
-
-func (h toHost) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.URL.Scheme, r.URL.Host, r.Host = h.u.Scheme, h.u.Host, h.u.Host
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // sdkClient builds the official SDK client from `fenfu sandbox merchant`
 // output, with the response validator on.
 func sdkClient(t *testing.T, base string, m sandboxMerchant) *core.Client {
@@ -165,7 +157,7 @@ func sdkClient(t *testing.T, base string, m sandboxMerchant) *core.Client {
 	u, _ := url.Parse(base)
 	c, err := core.NewClient(context.Background(),
 		option.WithWechatPayPublicKeyAuthCipher(m.MchID, m.MerchantSerialNo, key, m.PlatformPublicKeyID, pub),
-		option.WithHTTPClient(&http.Client{Transport: toHost{u}, Timeout: 10 * time.Second}))
+		option.WithHTTPClient(&http.Client{Transport: sdkwalk.ToHost{Fenfu: u}, Timeout: 10 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +374,7 @@ func testOfficialSDK(t *testing.T, engine db.Engine) {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(in.base)
-	hc := &http.Client{Transport: toHost{u}, Timeout: 10 * time.Second}
+	hc := &http.Client{Transport: sdkwalk.ToHost{Fenfu: u}, Timeout: 10 * time.Second}
 	bootstrap, err := core.NewClient(ctx, option.WithMerchantCredential(m.MchID, m.MerchantSerialNo, key), option.WithoutValidator(),
 		option.WithHTTPClient(hc))
 	if err != nil {
