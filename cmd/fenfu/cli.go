@@ -286,16 +286,10 @@ func subcommands(table []command, group string) []command {
 
 const intro = "fenfu — credit payments through QR codes, over the WeChat Pay v3 protocol.\n\nUsage: fenfu COMMAND [flags]\n"
 
-const storeFlagsHelp = `Flags of every command that opens the stores:
-  --data-dir DIR              keys and SQLite files (default ./fenfu-data, or $FENFU_DATA_DIR)
-  --core-db DSN               core store: SQLite path or postgres://… (default DIR/core.db, or $FENFU_CORE_DB)
-  --credit-db DSN             credit store: SQLite path or postgres://… (default DIR/credit.db, or $FENFU_CREDIT_DB)
-  --sqlite-synchronous MODE   NORMAL or FULL (default NORMAL, or $FENFU_SQLITE_SYNCHRONOUS)
-`
-
-// writeUsage prints the global usage: every command under its heading.
+// writeUsage prints the global usage: every command under its heading,
+// and the flags of the stores.
 func writeUsage(w io.Writer, table []command) {
-	fmt.Fprint(w, intro+"\n")
+	fmt.Fprint(w, intro)
 	for _, g := range groups {
 		var in []command
 		for _, c := range table {
@@ -303,11 +297,13 @@ func writeUsage(w io.Writer, table []command) {
 				in = append(in, c)
 			}
 		}
-		fmt.Fprintf(w, "%s:\n", g)
+		fmt.Fprintf(w, "\n%s:\n", g)
 		writeList(w, in)
-		fmt.Fprintln(w)
 	}
-	fmt.Fprint(w, storeFlagsHelp)
+	store := flag.NewFlagSet("", flag.ContinueOnError)
+	c := DefaultConfig(func(string) string { return "" })
+	c.bind(store, false)
+	writeFlags(w, store, "Flags of every command that opens the stores")
 	fmt.Fprintln(w, "\nRun 'fenfu help COMMAND' for a command's flags.")
 }
 
@@ -322,13 +318,17 @@ func writeList(w io.Writer, cmds []command) {
 	}
 }
 
-// storeFlags are the flags every store command shares.
-var storeFlags = []string{"data-dir", "core-db", "credit-db", "sqlite-synchronous"}
-
 // writeHelp prints a command's help: its synopsis, what it does, its
 // flags.
 func writeHelp(w io.Writer, c command, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Usage: fenfu %s %s\n\n%s.\n", c.name, c.synopsis, upperFirst(c.summary))
+	writeFlags(w, fs, "Store flags")
+}
+
+// writeFlags prints fs's flags, one a line with its kind of value, its
+// usage and its default: the command's own under "Flags", then the flags
+// of the store settings under storeTitle.
+func writeFlags(w io.Writer, fs *flag.FlagSet, storeTitle string) {
 	var own, store [][2]string
 	width := 0
 	fs.VisitAll(func(f *flag.Flag) {
@@ -347,7 +347,7 @@ func writeHelp(w io.Writer, c command, fs *flag.FlagSet) {
 			usage += fmt.Sprintf(" (default %s)", f.DefValue)
 		}
 		width = max(width, len(left))
-		if slices.Contains(storeFlags, f.Name) {
+		if isStoreFlag(f.Name) {
 			store = append(store, [2]string{left, usage})
 		} else {
 			own = append(own, [2]string{left, usage})
@@ -356,7 +356,7 @@ func writeHelp(w io.Writer, c command, fs *flag.FlagSet) {
 	for _, part := range []struct {
 		title string
 		flags [][2]string
-	}{{"Flags", own}, {"Store flags", store}} {
+	}{{"Flags", own}, {storeTitle, store}} {
 		if len(part.flags) == 0 {
 			continue
 		}
@@ -365,6 +365,12 @@ func writeHelp(w io.Writer, c command, fs *flag.FlagSet) {
 			fmt.Fprintf(w, "  %-*s  %s\n", width, f[0], f[1])
 		}
 	}
+}
+
+// isStoreFlag reports whether name is the flag of a store setting, which
+// every command that opens the stores takes.
+func isStoreFlag(name string) bool {
+	return slices.ContainsFunc(settings(), func(s setting) bool { return !s.serve && s.flag == name })
 }
 
 func upperFirst(s string) string {

@@ -81,9 +81,9 @@ func settings() []setting {
 	return []setting{
 		{"data-dir", "FENFU_DATA_DIR", "directory for keys and SQLite files", "`./fenfu-data` — platform keys (0600) and SQLite files", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.DataDir) }},
-		{"core-db", "FENFU_CORE_DB", "core store DSN: SQLite path or postgres://…", "`DATA_DIR/core.db`; or `postgres://…`", false,
+		{"core-db", "FENFU_CORE_DB", "core store DSN: SQLite path or postgres://… (empty: DATA_DIR/core.db)", "`DATA_DIR/core.db`; or `postgres://…`", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.CoreDB) }},
-		{"credit-db", "FENFU_CREDIT_DB", "credit store DSN: SQLite path or postgres://…", "`DATA_DIR/credit.db`; or `postgres://…` (may be another server)", false,
+		{"credit-db", "FENFU_CREDIT_DB", "credit store DSN: SQLite path or postgres://… (empty: DATA_DIR/credit.db)", "`DATA_DIR/credit.db`; or `postgres://…` (may be another server)", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.CreditDB) }},
 		{"sqlite-synchronous", "FENFU_SQLITE_SYNCHRONOUS", "SQLite durability: NORMAL or FULL", "`NORMAL`; `FULL` for durability against power loss", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.Synchronous) }},
@@ -204,14 +204,9 @@ func (c *Config) Validate() error {
 	if c.FailureRate < 0 {
 		return fmt.Errorf("--failure-rate must be 0 (unlimited) or more")
 	}
-	for _, d := range []struct {
-		flag string
-		v    time.Duration
-	}{{"recover-every", c.RecoverEvery}, {"recover-after", c.RecoverAfter}, {"rescreen-every", c.RescreenEvery}, {"overdue-alert-every", c.OverdueAlertEvery},
-		{"hold-for", c.HoldFor}, {"exception-sla", c.ExceptionSLA},
-		{"login-lockout", c.Login.PhoneLockout}, {"login-source-window", c.Login.SourceWindow}} {
-		if d.v < time.Second {
-			return fmt.Errorf("--%s must be at least 1s", d.flag)
+	for _, s := range settings() {
+		if d, ok := s.value(c).(*durationValue); ok && time.Duration(*d) < time.Second {
+			return fmt.Errorf("--%s must be at least 1s", s.flag)
 		}
 	}
 	if c.Login.PhoneFailures < 1 || c.Login.SourceFailures < 1 {
@@ -231,11 +226,7 @@ func (c *Config) flags(e *env) *flag.FlagSet {
 func (c *Config) bind(fs *flag.FlagSet, serve bool) {
 	for _, s := range settings() {
 		if s.serve == serve {
-			usage := s.usage
-			if s.env != "" {
-				usage += " (or $" + s.env + ")"
-			}
-			fs.Var(s.value(c), s.flag, usage)
+			fs.Var(s.value(c), s.flag, s.usage+" (or $"+s.env+")")
 		}
 	}
 }

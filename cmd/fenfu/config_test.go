@@ -59,6 +59,16 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: %v", tc.want, err)
 		}
 	}
+	// Every duration is at least a second, a new one too.
+	for _, s := range settings() {
+		c := DefaultConfig(func(string) string { return "" })
+		if d, ok := s.value(&c).(*durationValue); ok {
+			*d = durationValue(time.Millisecond)
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--"+s.flag+" ") {
+				t.Errorf("--%s of 1ms: %v", s.flag, err)
+			}
+		}
+	}
 	for _, tc := range []struct{ env, value string }{{"FENFU_SETTLE_AT", "3pm"}, {"FENFU_ORDINARY_FEE", "lots"},
 		{"FENFU_NOTIFY_PRIVATE", "yes please"}, {"FENFU_MERCHANT_RATE", "fast"}, {"FENFU_LOG_LEVEL", "loud"}} {
 		c := DefaultConfig(func(string) string { return "" })
