@@ -20,29 +20,29 @@ type Scheduler struct {
 	// At is when, after midnight in Asia/Shanghai, the day before is
 	// settled.
 	At time.Duration
-	// CheckEvery is how often it checks whether a day is due (a minute if
-	// zero).
-	CheckEvery time.Duration
 	// AlertEvery is how often it warns of exception requests past their
-	// SLA (an hour if zero).
+	// SLA.
 	AlertEvery time.Duration
 	// Bills renders and stores a merchant's trade bills of a day and
-	// returns how many; nil renders none. It answers NO_STATEMENT_EXIST for
-	// a day past the bills' three months.
+	// returns how many. It answers NO_STATEMENT_EXIST for a day past the
+	// bills' three months.
 	Bills func(ctx context.Context, mchid, date string) (int, error)
 	// Observe, if set, is told what each run did: the batches done, and
 	// the error of a run that failed.
 	Observe func(results []Result, err error)
 }
 
-// Run checks at once and then every CheckEvery until ctx ends.
+// checkEvery is how often the scheduler checks whether a day is due.
+const checkEvery = time.Minute
+
+// Run checks at once and then every minute until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
-	t := time.NewTicker(orDefault(s.CheckEvery, time.Minute))
+	t := time.NewTicker(checkEvery)
 	defer t.Stop()
 	var alerted time.Time
 	for {
 		s.Due(ctx)
-		if now := s.Settle.Clock.Now(); now.Sub(alerted) >= orDefault(s.AlertEvery, time.Hour) {
+		if now := s.Settle.Clock.Now(); now.Sub(alerted) >= s.AlertEvery {
 			alerted = now
 			s.AlertOverdue(ctx)
 		}
@@ -52,13 +52,6 @@ func (s *Scheduler) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-}
-
-func orDefault(d, otherwise time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return otherwise
 }
 
 // Due settles yesterday if the settlement time has passed and its batches
@@ -106,9 +99,6 @@ func (s *Scheduler) Due(ctx context.Context) {
 // with settlements that day, so the snapshots are taken once the batch is
 // done. A day past the bills' three months is settled and not billed.
 func (s *Scheduler) RenderBills(ctx context.Context, date string) (int, error) {
-	if s.Bills == nil {
-		return 0, nil
-	}
 	list, err := s.Settle.List(ctx, Filter{Date: date})
 	if err != nil {
 		return 0, err

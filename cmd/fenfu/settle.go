@@ -22,8 +22,7 @@ import (
 // scheduler is serve's settlement scheduler, built from the configuration.
 func (a *app) scheduler() *settle.Scheduler {
 	return &settle.Scheduler{Settle: a.settle, Log: a.log, At: a.cfg.SettleAt, AlertEvery: a.cfg.OverdueAlertEvery,
-		Bills:   func(ctx context.Context, mchid, date string) (int, error) { return a.bills.TradeDay(ctx, mchid, date) },
-		Observe: a.observeSettlement}
+		Bills: a.bills.TradeDay, Observe: a.observeSettlement}
 }
 
 // observeSettlement counts a scheduled run's batches in serve's metrics.
