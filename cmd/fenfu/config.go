@@ -60,12 +60,13 @@ type Config struct {
 	Login consumer.LoginLimits
 }
 
-// setting is one setting: its flag, its variable, what it means and its
-// default as the README shows them, and where its value lives.
+// setting is one setting: its flag, its variable, what it means, what
+// the README says after its default (or for a setting with none, instead
+// of it), and where its value lives.
 type setting struct {
-	flag, env, usage, def string
-	serve                 bool // serve's only
-	value                 func(*Config) settingValue
+	flag, env, usage, note string
+	serve                  bool // serve's only
+	value                  func(*Config) settingValue
 }
 
 // settingValue is a setting's flag value. Type is what help shows after
@@ -79,53 +80,53 @@ type settingValue interface {
 // configuration table come from it.
 func settings() []setting {
 	return []setting{
-		{"data-dir", "FENFU_DATA_DIR", "directory for keys and SQLite files", "`./fenfu-data` — platform keys (0600) and SQLite files", false,
+		{"data-dir", "FENFU_DATA_DIR", "directory for keys and SQLite files", " — platform keys (0600) and SQLite files", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.DataDir) }},
 		{"core-db", "FENFU_CORE_DB", "core store DSN: SQLite path or postgres://… (empty: DATA_DIR/core.db)", "`DATA_DIR/core.db`; or `postgres://…`", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.CoreDB) }},
 		{"credit-db", "FENFU_CREDIT_DB", "credit store DSN: SQLite path or postgres://… (empty: DATA_DIR/credit.db)", "`DATA_DIR/credit.db`; or `postgres://…` (may be another server)", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.CreditDB) }},
-		{"sqlite-synchronous", "FENFU_SQLITE_SYNCHRONOUS", "SQLite durability: NORMAL or FULL", "`NORMAL`; `FULL` for durability against power loss", false,
+		{"sqlite-synchronous", "FENFU_SQLITE_SYNCHRONOUS", "SQLite durability: NORMAL or FULL", "; `FULL` for durability against power loss", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.Synchronous) }},
-		{"addr", "FENFU_ADDR", "address to listen on, HOST:PORT", "`:8080`", true,
+		{"addr", "FENFU_ADDR", "address to listen on, HOST:PORT", "", true,
 			func(c *Config) settingValue { return (*stringValue)(&c.Addr) }},
 		{"public-url", "FENFU_PUBLIC_URL", "base URL consumers reach this server at, used in code_url (default from --addr)", "`http://` + the listen address; the base of every `code_url` and bill download link", true,
 			func(c *Config) settingValue { return (*stringValue)(&c.PublicURL) }},
-		{"log-level", "FENFU_LOG_LEVEL", "debug, info, warn or error", "`info`", true,
+		{"log-level", "FENFU_LOG_LEVEL", "debug, info, warn or error", "", true,
 			func(c *Config) settingValue { return (*levelValue)(&c.LogLevel) }},
-		{"settle-at", "FENFU_SETTLE_AT", "time of day (Asia/Shanghai, HH:MM) the T+1 settlement of yesterday runs", "`03:00`: when, Asia/Shanghai, yesterday's settlement runs", true,
+		{"settle-at", "FENFU_SETTLE_AT", "time of day (Asia/Shanghai, HH:MM) the T+1 settlement of yesterday runs", ": when, Asia/Shanghai, yesterday's settlement runs", true,
 			func(c *Config) settingValue { return (*timeOfDayValue)(&c.SettleAt) }},
-		{"ordinary-fee", "FENFU_ORDINARY_FEE", "fee rate of ordinary (balance) payments, e.g. 0.38%", "`0.38%`: the fee rate of ordinary (balance) payments", true,
+		{"ordinary-fee", "FENFU_ORDINARY_FEE", "fee rate of ordinary (balance) payments, e.g. 0.38%", ": the fee rate of ordinary (balance) payments", true,
 			func(c *Config) settingValue { return (*percentValue)(&c.OrdinaryFee) }},
 		{"credit-fee", "FENFU_CREDIT_FEE", "the credit-pay fee schedule by month-to-date volume: tiers UPTO_YUAN:BASE+TECH/FLOOR (percentages) separated by ';', the last with no UPTO",
-			"`" + fee.CreditPay.String() + "`: SPEC §3's tiers", true,
+			": SPEC §3's tiers", true,
 			func(c *Config) settingValue { return (*scheduleValue)(&c.CreditFee) }},
-		{"notify-private", "FENFU_NOTIFY_PRIVATE", "also deliver notifications to private, loopback and link-local addresses (development and on-premise merchants)", "off (`1` turns it on): notifications reach public addresses only", true,
+		{"notify-private", "FENFU_NOTIFY_PRIVATE", "also deliver notifications to private, loopback and link-local addresses (development and on-premise merchants)", " (`1` or `true` turns it on): notifications reach public addresses only", true,
 			func(c *Config) settingValue { return (*boolValue)(&c.NotifyPrivate) }},
-		{"merchant-rate", "FENFU_MERCHANT_RATE", "requests per second each merchant may make, on average, per node (0: unlimited)", "`5000` requests per second per merchant and node; `0`: unlimited", true,
+		{"merchant-rate", "FENFU_MERCHANT_RATE", "requests per second each merchant may make, on average, per node (0: unlimited)", " requests per second per merchant and node; `0`: unlimited", true,
 			func(c *Config) settingValue { return (*floatValue)(&c.MerchantRate) }},
 		{"failure-rate", "FENFU_FAILURE_RATE", "requests failing authentication per second each source address may make, on average, per node (0: unlimited)",
-			"`10` failed requests per second per source address and node, bursts of twice that; `0`: unlimited", true,
+			" failed requests per second per source address and node, bursts of twice that; `0`: unlimited", true,
 			func(c *Config) settingValue { return (*floatValue)(&c.FailureRate) }},
-		{"recover-every", "FENFU_RECOVER_EVERY", "how often to settle payments interrupted between the two stores", "`10s`", true,
+		{"recover-every", "FENFU_RECOVER_EVERY", "how often to settle payments interrupted between the two stores", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RecoverEvery) }},
-		{"recover-after", "FENFU_RECOVER_AFTER", "how old an interrupted payment or refund must be before recovery settles it (longer than any payment takes)", "`30s`", true,
+		{"recover-after", "FENFU_RECOVER_AFTER", "how old an interrupted payment or refund must be before recovery settles it (longer than any payment takes)", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RecoverAfter) }},
-		{"rescreen-every", "FENFU_RESCREEN_EVERY", "how often to screen active merchants against the risk list again", "`24h`", true,
+		{"rescreen-every", "FENFU_RESCREEN_EVERY", "how often to screen active merchants against the risk list again", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RescreenEvery) }},
-		{"overdue-alert-every", "FENFU_OVERDUE_ALERT_EVERY", "how often to warn of settlement exception requests past their SLA", "`1h`", true,
+		{"overdue-alert-every", "FENFU_OVERDUE_ALERT_EVERY", "how often to warn of settlement exception requests past their SLA", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.OverdueAlertEvery) }},
-		{"hold-for", "FENFU_HOLD_FOR", "how long a risk hold keeps a payment out of settlement when staff give no length", "`48h`", true,
+		{"hold-for", "FENFU_HOLD_FOR", "how long a risk hold keeps a payment out of settlement when staff give no length", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.HoldFor) }},
-		{"exception-sla", "FENFU_EXCEPTION_SLA", "how long the platform has to answer a settlement exception request", "`24h`", true,
+		{"exception-sla", "FENFU_EXCEPTION_SLA", "how long the platform has to answer a settlement exception request", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.ExceptionSLA) }},
-		{"login-phone-failures", "FENFU_LOGIN_PHONE_FAILURES", "wrong PINs that lock a consumer's phone", "`5`", true,
+		{"login-phone-failures", "FENFU_LOGIN_PHONE_FAILURES", "wrong PINs that lock a consumer's phone", "", true,
 			func(c *Config) settingValue { return (*intValue)(&c.Login.PhoneFailures) }},
-		{"login-lockout", "FENFU_LOGIN_LOCKOUT", "how long a phone stays locked after its last wrong PIN", "`15m`", true,
+		{"login-lockout", "FENFU_LOGIN_LOCKOUT", "how long a phone stays locked after its last wrong PIN", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Login.PhoneLockout) }},
-		{"login-source-failures", "FENFU_LOGIN_SOURCE_FAILURES", "failed logins one address (an IPv6 /64) may make in a window; behind a reverse proxy every consumer shares its address, so raise it there", "`20`", true,
+		{"login-source-failures", "FENFU_LOGIN_SOURCE_FAILURES", "failed logins one address (an IPv6 /64) may make in a window; behind a reverse proxy every consumer shares its address, so raise it there", "", true,
 			func(c *Config) settingValue { return (*intValue)(&c.Login.SourceFailures) }},
-		{"login-source-window", "FENFU_LOGIN_SOURCE_WINDOW", "the window an address's failed logins are counted over", "`15m`", true,
+		{"login-source-window", "FENFU_LOGIN_SOURCE_WINDOW", "the window an address's failed logins are counted over", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Login.SourceWindow) }},
 	}
 }
@@ -342,8 +343,20 @@ func (v *durationValue) Set(s string) error {
 	*v = durationValue(d)
 	return nil
 }
-func (v *durationValue) String() string { return time.Duration(*v).String() }
-func (v *durationValue) Type() string   { return "duration" }
+
+// String is the duration as time.Duration writes it, less the zero
+// minutes and seconds of a whole hour or minute: 24h, 15m, 1h30m, 10s.
+func (v *durationValue) String() string {
+	s := time.Duration(*v).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+func (v *durationValue) Type() string { return "duration" }
 
 func (v *levelValue) Set(s string) error {
 	var l slog.Level
@@ -393,8 +406,9 @@ func (v *scheduleValue) String() string { return fee.Schedule(*v).String() }
 func (v *scheduleValue) Type() string   { return "schedule" }
 
 // writeConfigMarkdown prints the settings as the README's configuration
-// table.
+// table: each default is the setting's value in DefaultConfig.
 func writeConfigMarkdown(w io.Writer) {
+	def := DefaultConfig(func(string) string { return "" })
 	fmt.Fprintln(w, "| flag | environment | default |")
 	fmt.Fprintln(w, "|---|---|---|")
 	for _, s := range settings() {
@@ -402,6 +416,10 @@ func writeConfigMarkdown(w io.Writer) {
 		if s.serve {
 			scope = " (serve)"
 		}
-		fmt.Fprintf(w, "| `--%s`%s | `%s` | %s |\n", s.flag, scope, s.env, s.def)
+		cell := s.note
+		if v := s.value(&def).String(); v != "" {
+			cell = "`" + v + "`" + s.note
+		}
+		fmt.Fprintf(w, "| `--%s`%s | `%s` | %s |\n", s.flag, scope, s.env, cell)
 	}
 }

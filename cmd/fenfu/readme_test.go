@@ -47,8 +47,8 @@ func TestREADMEWalk(t *testing.T) {
 
 // TestREADME: the README's generated sections are what the code says: the
 // SDK walk is examples/sdkwalk's code, the command table is fenfu's, the
-// configuration table is its settings. go test -run TestREADME -update
-// rewrites them.
+// configuration table is its settings with DefaultConfig's defaults.
+// go test -run TestREADME -update rewrites them.
 func TestREADME(t *testing.T) {
 	const path = "../../README.md"
 	b, err := os.ReadFile(path)
