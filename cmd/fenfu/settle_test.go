@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/pay"
@@ -88,10 +89,10 @@ func TestSettleAndReconcileCLI(t *testing.T) {
 }
 
 // TestSettleSchedule: serve's check settles yesterday once the settlement
-// time has passed, and only then.
+// time has passed, and only then, and renders the day's trade bills.
 func TestSettleSchedule(t *testing.T) {
 	ctx := t.Context()
-	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 2, 59, 0, 0, fenfu.Shanghai))
+	clock := fenfu.NewFakeClock(time.Date(2026, 11, 26, 12, 0, 0, 0, fenfu.Shanghai))
 	cfg := testConfig(t)
 	cfg.SettleAt = 3 * time.Hour
 	a, err := openAt(ctx, cfg, discardLogger(), clock)
@@ -100,6 +101,24 @@ func TestSettleSchedule(t *testing.T) {
 	}
 	defer a.close()
 	a.metrics = metrics.New()
+	// One order paid on the day.
+	m, err := a.merchants.CreateSandbox(ctx, "Day shop", scheme.SM2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := a.consumers.Create(ctx, consumer.NewConsumer{Balance: 10_000, Rating: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := a.pay.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "x", OutTradeNo: "DAY-0001",
+		NotifyURL: "https://shop.example/n", Total: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.pay.Pay(ctx, o.Token, c.ID, pay.ChannelBalance); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(time.Date(2026, 11, 27, 2, 59, 0, 0, fenfu.Shanghai))
 	a.scheduler().Due(ctx)
 	if b, _ := a.settle.Batches(ctx, "2026-11-26"); len(b) != 0 {
 		t.Fatalf("batches ran before the settlement time: %+v", b)
@@ -114,6 +133,18 @@ func TestSettleSchedule(t *testing.T) {
 	a.metrics.Write(&out)
 	if !strings.Contains(out.String(), `fenfu_settlement_batches_total{channel="credit",result="done"} 1`) {
 		t.Errorf("metrics:\n%s", out.String())
+	}
+	// The day's trade bills are stored, of both channels and of each,
+	// before any merchant asks for them.
+	var bills int
+	if err := a.core.QueryRowContext(ctx, `SELECT COUNT(*) FROM bills WHERE mchid = $1 AND bill_date = $2 AND kind = $3`,
+		m.MchID, "2026-11-26", bill.Trade).Scan(&bills); err != nil || bills != 3 {
+		t.Fatalf("%d trade bills stored for the day: %v", bills, err)
+	}
+	var all string
+	if err := a.core.QueryRowContext(ctx, `SELECT content FROM bills WHERE mchid = $1 AND bill_date = $2 AND kind = $3 AND variant = $4`,
+		m.MchID, "2026-11-26", bill.Trade, bill.All+"/all").Scan(&all); err != nil || !strings.Contains(all, "DAY-0001") {
+		t.Fatalf("the day's bill of all trades: %v\n%s", err, all)
 	}
 	// The next check finds the day done and runs nothing.
 	a.scheduler().Due(ctx)
