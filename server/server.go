@@ -1,6 +1,7 @@
 // Package server assembles fenfu's HTTP surface — the WeChat Pay v3
 // merchant API, the consumer cashier, /healthz and /metrics — behind the
-// middleware they share (request metrics, panic recovery). The whole route
+// middleware they share (the client's address behind trusted proxies,
+// request metrics, panic recovery). The whole route
 // table is in routes.go.
 package server
 
@@ -26,6 +27,8 @@ type Deps struct {
 	Log     *slog.Logger
 	// Health reports whether the stores answer.
 	Health func(ctx context.Context) error
+	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
+	Proxies Proxies
 }
 
 // New returns fenfu's HTTP handler.
@@ -34,7 +37,7 @@ func New(d Deps) http.Handler {
 	routes(mux, d)
 	d.Metrics.Help("fenfu_http_requests_total", "HTTP requests served, by route and status.")
 	d.Metrics.Help("fenfu_http_request_seconds", "HTTP request latency, by route.")
-	return recoverPanics(d.Log, instrument(d.Metrics, mux))
+	return recoverPanics(d.Log, clientAddr(d.Proxies, instrument(d.Metrics, mux)))
 }
 
 func handleHealth(check func(context.Context) error) http.Handler {

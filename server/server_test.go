@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -48,6 +49,13 @@ type env struct {
 // assembles it; withAdmin says whether the staff API is on.
 func newEnv(t *testing.T, withAdmin bool) *env {
 	t.Helper()
+	return newEnvWith(t, withAdmin, nil, nil)
+}
+
+// newEnvWith is newEnv behind the given trusted proxies, with the given
+// limiter of failed authentications per source.
+func newEnvWith(t *testing.T, withAdmin bool, proxies server.Proxies, failures *wxpay.RateLimiter) *env {
+	t.Helper()
 	ctx := context.Background()
 	clock := fenfu.SystemClock{} // the v3 client signs with the real time
 	core := dbtest.Open(t, db.SQLite, "core", clock)
@@ -72,7 +80,7 @@ func newEnv(t *testing.T, withAdmin bool) *env {
 	ok := func(context.Context) error { return nil }
 	e.health.Store(&ok)
 	api := &wxpay.API{Services: wxpay.Services{Pay: ps, Merchants: ms}, Keys: keys, Clock: clock, IDs: ids, Log: log,
-		Nonces: wxpay.MemoryNonces(), PublicURL: func() string { return e.srv.URL }}
+		Nonces: wxpay.MemoryNonces(), Failures: failures, PublicURL: func() string { return e.srv.URL }}
 	var staff *admin.API
 	if withAdmin {
 		staff = &admin.API{Onboard: &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core},
@@ -83,7 +91,7 @@ func newEnv(t *testing.T, withAdmin bool) *env {
 	cs := consumer.New(core, cr, ids, clock)
 	cash := cashier.New(ps, cs, ms, clock, log, api.CodeURL)
 	h := server.New(server.Deps{API: api, Admin: staff, Cashier: cash, Metrics: e.metrics, Log: log,
-		Health: func(ctx context.Context) error { return (*e.health.Load())(ctx) }})
+		Health: func(ctx context.Context) error { return (*e.health.Load())(ctx) }, Proxies: proxies})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	e.client = &wxpay.Client{BaseURL: e.srv.URL, MchID: m.MchID, SerialNo: m.SerialNo, Key: m.PrivateKey,
@@ -283,5 +291,41 @@ func TestPanicRecovery(t *testing.T) {
 	e.health.Store(&ok)
 	if resp, body := e.get(t, "/healthz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("after the panics: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestTrustedProxyLimitsEachClient: behind a trusted proxy, the failed
+// authentications of one client spend that client's budget, not every
+// client's; a client that is not a trusted proxy cannot name another
+// address to escape its own.
+func TestTrustedProxyLimitsEachClient(t *testing.T) {
+	bad := func(e *env, xff string) int {
+		t.Helper()
+		resp, _ := e.get(t, "/v3/pay/transactions/out-trade-no/x?mchid="+e.m.MchID, "Authorization",
+			`WECHATPAY2-SHA256-RSA2048 mchid="`+e.m.MchID+`",nonce_str="n",timestamp="1",serial_no="S",signature="c2ln"`,
+			"X-Forwarded-For", xff)
+		return resp.StatusCode
+	}
+	limiter := func() *wxpay.RateLimiter { return &wxpay.RateLimiter{Rate: 0.001, Burst: 3, Max: 1000} }
+
+	proxied := newEnvWith(t, false, server.Proxies{netip.MustParsePrefix("127.0.0.0/8")}, limiter())
+	for range 3 {
+		if got := bad(proxied, "198.51.100.1"); got != http.StatusUnauthorized {
+			t.Fatalf("a bad signature: %d, want 401", got)
+		}
+	}
+	if got := bad(proxied, "198.51.100.1"); got != http.StatusTooManyRequests {
+		t.Errorf("the client past its budget: %d, want 429", got)
+	}
+	if got := bad(proxied, "198.51.100.2"); got != http.StatusUnauthorized {
+		t.Errorf("another client behind the same proxy: %d, want 401 (its own budget)", got)
+	}
+
+	direct := newEnvWith(t, false, nil, limiter())
+	for range 3 {
+		bad(direct, "198.51.100.1")
+	}
+	if got := bad(direct, "198.51.100.2"); got != http.StatusTooManyRequests {
+		t.Errorf("a peer that is no proxy naming another address: %d, want 429 (its own budget, spent)", got)
 	}
 }

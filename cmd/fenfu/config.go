@@ -16,6 +16,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/settle"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	// Login limits the cashier's consumer logins, per phone and per
 	// source address.
 	Login consumer.LoginLimits
+	// TrustedProxies are the reverse proxies in front of fenfu whose
+	// X-Forwarded-For names the client.
+	TrustedProxies server.Proxies
 }
 
 // setting is one setting: its flag, its variable, what it means, what
@@ -124,10 +128,13 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*intValue)(&c.Login.PhoneFailures) }},
 		{"login-lockout", "FENFU_LOGIN_LOCKOUT", "how long a phone stays locked after its last wrong PIN", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Login.PhoneLockout) }},
-		{"login-source-failures", "FENFU_LOGIN_SOURCE_FAILURES", "failed logins one address (an IPv6 /64) may make in a window; behind a reverse proxy every consumer shares its address, so raise it there", "", true,
+		{"login-source-failures", "FENFU_LOGIN_SOURCE_FAILURES", "failed logins one address (an IPv6 /64) may make in a window", "", true,
 			func(c *Config) settingValue { return (*intValue)(&c.Login.SourceFailures) }},
 		{"login-source-window", "FENFU_LOGIN_SOURCE_WINDOW", "the window an address's failed logins are counted over", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Login.SourceWindow) }},
+		{"trusted-proxies", "FENFU_TRUSTED_PROXIES", "reverse proxies in front of fenfu, as comma-separated addresses or prefixes (10.0.0.0/8,::1): requests from them are taken to come from the address they name in X-Forwarded-For",
+			"none: every request comes from its peer address (behind a proxy, without this, all clients share the proxy's address and its per-source limits)", true,
+			func(c *Config) settingValue { return (*proxiesValue)(&c.TrustedProxies) }},
 	}
 }
 
@@ -295,6 +302,7 @@ type (
 	timeOfDayValue time.Duration
 	percentValue   fee.PPM
 	scheduleValue  fee.Schedule
+	proxiesValue   server.Proxies
 )
 
 func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
@@ -404,6 +412,17 @@ func (v *scheduleValue) Set(s string) error {
 }
 func (v *scheduleValue) String() string { return fee.Schedule(*v).String() }
 func (v *scheduleValue) Type() string   { return "schedule" }
+
+func (v *proxiesValue) Set(s string) error {
+	ps, err := server.ParseProxies(s)
+	if err != nil {
+		return fmt.Errorf("%v: give addresses or prefixes such as 10.0.0.0/8 or 192.0.2.7, separated by commas", err)
+	}
+	*v = proxiesValue(ps)
+	return nil
+}
+func (v *proxiesValue) String() string { return server.Proxies(*v).String() }
+func (v *proxiesValue) Type() string   { return "list" }
 
 // writeConfigMarkdown prints the settings as the README's configuration
 // table: each default is the setting's value in DefaultConfig.

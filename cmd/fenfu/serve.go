@@ -132,7 +132,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	a.metrics.Help("fenfu_settlement_batches_total", "Settlement batches run by this node, by channel and result.")
 	a.metrics.Help("fenfu_settlement_orders_total", "Orders settled by this node's batches, by channel.")
 	a.metrics.Help("fenfu_settlement_batch_seconds", "Time a settlement batch took on this node.")
-	handler := server.New(server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: a.metrics, Log: a.log, Health: a.health})
+	handler := server.New(server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: a.metrics, Log: a.log, Health: a.health,
+		Proxies: a.cfg.TrustedProxies})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// Proxies are the reverse proxies (load balancers, TLS terminators) fenfu
+// sits behind, as address prefixes. A request whose peer is one of them
+// comes from the address the proxies recorded in X-Forwarded-For; any
+// other request comes from its peer, whatever headers it carries.
+type Proxies []netip.Prefix
+
+// ParseProxies reads a comma-separated list of addresses and prefixes
+// (10.0.0.0/8, 192.0.2.7, ::1); an empty list trusts no proxy.
+func ParseProxies(s string) (Proxies, error) {
+	var ps Proxies
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, &net.ParseError{Type: "IP address or prefix", Text: f}
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		ps = append(ps, p.Masked())
+	}
+	return ps, nil
+}
+
+func (ps Proxies) String() string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (ps Proxies) trusts(a netip.Addr) bool {
+	a = a.Unmap().WithZone("")
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxForwarded bounds how many X-Forwarded-For entries are read: a chain
+// of proxies longer than this is not one fenfu is deployed behind.
+const maxForwarded = 16
+
+// Client returns the address a request came from: its peer, or, when the
+// peer is a trusted proxy, the nearest address in X-Forwarded-For that is
+// not one. Entries are read from the right, since each proxy appends the
+// address it was reached from and only the trusted ones' entries can be
+// believed; a malformed entry ends the walk at the last address known
+// good.
+func (ps Proxies) Client(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || len(ps) == 0 || !ps.trusts(peer.Addr()) {
+		return r.RemoteAddr
+	}
+	client := peer.Addr()
+	hops := r.Header.Values("X-Forwarded-For")
+	n := 0
+	for i := len(hops) - 1; i >= 0; i-- {
+		entries := strings.Split(hops[i], ",")
+		for j := len(entries) - 1; j >= 0; j-- {
+			if n++; n > maxForwarded {
+				return client.String()
+			}
+			a, err := netip.ParseAddr(strings.TrimSpace(entries[j]))
+			if err != nil {
+				return client.String()
+			}
+			client = a.Unmap().WithZone("")
+			if !ps.trusts(client) {
+				return client.String()
+			}
+		}
+	}
+	return client.String()
+}
+
+// clientAddr sets each request's RemoteAddr to its client's address, so
+// every per-source limit and log line downstream names the consumer or
+// merchant rather than the proxy in front of them.
+func clientAddr(ps Proxies, next http.Handler) http.Handler {
+	if len(ps) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c := ps.Client(r); c != r.RemoteAddr {
+			r2 := *r
+			r2.RemoteAddr = c
+			r = &r2
+		}
+		next.ServeHTTP(w, r)
+	})
+}
