@@ -112,6 +112,7 @@ var owners = map[string]string{
 	"settlement_batches": "settle", "settlements": "settle", "settlement_exceptions": "settle",
 	"bills":        "bill",
 	"credit_lines": "credit", "credit_payments": "credit", "credit_refunds": "credit", "fee_volume": "credit",
+	"complaints": "complaint", "complaint_history": "complaint", "complaint_notify_urls": "complaint",
 	"ledger_accounts": "ledger", "ledger_txns": "ledger", "ledger_entries": "ledger",
 	"schema_migrations": "db",
 }
@@ -202,7 +203,7 @@ var layers = [][]string{
 	{"notify", "credit"},
 	{"consumer", "sandbox"},
 	{"pay"},
-	{"onboard", "settle"},
+	{"onboard", "settle", "complaint"},
 	{"bill"},
 	{"wxpay", "cashier"},
 	{"admin"},

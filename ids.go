@@ -28,6 +28,7 @@ const (
 	AttemptID                   // internal payment attempt
 	ConsumerID                  // consumer identifier
 	RequestID                   // Request-ID header
+	ComplaintID                 // 27 digits, as WeChat's complaint_id
 )
 
 // RandomIDs is the production identifier source. Identifiers begin with the
@@ -68,6 +69,9 @@ func (g *RandomIDs) New(kind IDKind, now time.Time) string {
 		return "pa_" + t.Format("20060102150405") + g.Nonce(12)
 	case ConsumerID:
 		return "c_" + t.Format("060102") + g.Nonce(10)
+	case ComplaintID:
+		// 2000000 + yyyymmdd + 12 random digits = 27 digits.
+		return "2000000" + t.Format("20060102") + g.digits(12)
 	default:
 		return t.Format("20060102150405") + g.Nonce(16)
 	}
@@ -88,6 +92,8 @@ func (g *SeqIDs) New(kind IDKind, now time.Time) string {
 		return fmt.Sprintf("pa_%012d", n)
 	case ConsumerID:
 		return fmt.Sprintf("c_%010d", n)
+	case ComplaintID:
+		return fmt.Sprintf("2000000%s%012d", now.In(Shanghai).Format("20060102"), n)
 	default:
 		return fmt.Sprintf("id_%012d", n)
 	}

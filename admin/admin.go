@@ -1,9 +1,10 @@
 // Package admin serves the platform staff's HTTP API under /admin/: the
 // onboarding review queue and decisions, deposits, activation, departures,
-// risk screening and the imports behind it, and the gray release of
-// credit pay (rollout percentage, A/B report). Requests carry the staff
-// bearer token (admin_token in the data directory) and the staff member's
-// name in X-Fenfu-Staff, which every recorded decision names.
+// risk screening and the imports behind it, the gray release of credit
+// pay (rollout percentage, A/B report), and the complaints escalated to
+// staff. Requests carry the staff bearer token (admin_token in the data
+// directory) and the staff member's name in X-Fenfu-Staff, which every
+// recorded decision names.
 package admin
 
 import (
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
@@ -30,9 +32,11 @@ type API struct {
 	Merchants *merchant.Service
 	Pay       *pay.Service
 	Settle    *settle.Service
-	Token     string
-	Log       *slog.Logger
-	Clock     fenfu.Clock
+	// Complaints, if set, serves the escalated complaints of the fast lane.
+	Complaints *complaint.Service
+	Token      string
+	Log        *slog.Logger
+	Clock      fenfu.Clock
 	// Background runs work that outlives its request, such as a settlement
 	// run; serve waits for it at shutdown, and cancels its ctx first.
 	Background func(func(ctx context.Context))
@@ -61,6 +65,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/settlement-exceptions", a.staff(a.exceptions))
 	mux.Handle("GET /admin/settlement-exceptions/{id}", a.staff(a.exception))
 	mux.Handle("POST /admin/settlement-exceptions/{id}/resolve", a.staff(a.resolveException))
+	if a.Complaints != nil {
+		a.registerComplaints(mux)
+	}
 }
 
 type call struct {

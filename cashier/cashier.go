@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
@@ -44,6 +45,8 @@ type Cashier struct {
 	Log       *slog.Logger
 	// CodeURL returns the URL a QR code carries for a token.
 	CodeURL func(token string) string
+	// Complaints, if set, lets consumers file and follow complaints.
+	Complaints *complaint.Service
 }
 
 // New returns a Cashier whose session cookies are signed with a key
@@ -59,6 +62,9 @@ func (c *Cashier) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /q/{token}/pay", c.handlePay)
 	mux.HandleFunc("POST /cashier/login", c.handleLogin)
 	mux.HandleFunc("POST /cashier/logout", c.handleLogout)
+	if c.Complaints != nil {
+		c.registerComplaints(mux)
+	}
 }
 
 // Pay pays the order behind token as the consumer. It is the one payment
@@ -87,6 +93,9 @@ type View struct {
 	Token       string           `json:"-"`
 	Error       *fenfu.Error     `json:"-"`
 	Paid        bool             `json:"-"`
+	// CanComplain is set for the consumer who paid the order, who may
+	// file a complaint about it.
+	CanComplain bool `json:"can_complain,omitempty"`
 }
 
 // Channel is a payment option on the cashier.
@@ -121,6 +130,7 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 		if x, err := c.Consumers.Get(ctx, consumerID); err == nil {
 			cons = &x
 			v.Consumer = &consumerSummary{ID: x.ID, Phone: consumer.MaskPhone(x.Phone)}
+			v.CanComplain = v.Paid && o.ConsumerID == x.ID && c.Complaints != nil
 			cohort = m.Cohort(consumerID)
 			// The view is recorded with its cohort, once per order and
 			// consumer, for the gray release's A/B report.
@@ -277,7 +287,7 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"trade_state": o.TradeState(), "out_trade_no": o.OutTradeNo,
+		writeJSON(w, http.StatusOK, map[string]any{"trade_state": o.TradeState(), "transaction_id": o.ID, "out_trade_no": o.OutTradeNo,
 			"total": o.Total, "channel": o.Channel, "paid_at": o.PaidAt.In(fenfu.Shanghai).Format(time.RFC3339)})
 		return
 	}
@@ -319,10 +329,13 @@ func (c *Cashier) startSession(w http.ResponseWriter, r *http.Request, consumerI
 }
 
 // safeNext is the form's next page if it is one of the cashier's own
-// pages, else the home page: a login or logout never sends the browser
-// elsewhere.
+// pages (an order's, or the consumer's complaints), else the home page: a
+// login or logout never sends the browser elsewhere.
 func safeNext(r *http.Request) string {
 	next := r.PostFormValue("next")
+	if next == "/cashier/complaints" {
+		return next
+	}
 	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {
 		return "/"
 	}

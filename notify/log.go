@@ -72,9 +72,19 @@ func (e *Events) Lookup(ctx context.Context, mchid, eventID string) (Status, err
 	if s.State == Pending && next > 0 {
 		s.NextAttempt = db.Time(next)
 	}
-	s.EventType = "TRANSACTION.SUCCESS"
-	if sub.Kind == Refund {
+	switch sub.Kind {
+	case Refund:
 		s.EventType = "REFUND.SUCCESS"
+	case Complaint:
+		// COMPLAINT.CREATE or .STATE_CHANGE, as the attempts rendered it.
+		s.EventType = "COMPLAINT"
+		var et string
+		if err := d.QueryRowContext(ctx, `SELECT event_type FROM notify_log WHERE event_id = $1 ORDER BY attempt LIMIT 1`,
+			eventID).Scan(&et); err == nil && et != "" {
+			s.EventType = et
+		}
+	default:
+		s.EventType = "TRANSACTION.SUCCESS"
 	}
 	rows, err := d.QueryContext(ctx, `SELECT attempt, at, http_status, latency_us, error FROM notify_log
 		WHERE event_id = $1 ORDER BY attempt`, eventID)

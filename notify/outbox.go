@@ -32,12 +32,13 @@ type Kind string
 const (
 	Transaction Kind = "transaction"
 	Refund      Kind = "refund"
+	Complaint   Kind = "complaint" // an act on a consumer's complaint; ID is its history entry's log_id
 )
 
 // Subject is what a notification is about and where it goes.
 type Subject struct {
 	Kind      Kind
-	ID        string // order id (transaction_id) or refund id
+	ID        string // order id (transaction_id), refund id or complaint log_id
 	MchID     string
 	NotifyURL string
 }

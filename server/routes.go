@@ -13,6 +13,10 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   GET  /v3/refund/domestic/refunds/{out_refund_no}
 	//   GET  /v3/fenfu/notifications/{event_id}          delivery state and log (fenfu)
 	//   POST /v3/fenfu/notifications/{event_id}/resend   deliver again now (fenfu)
+	//   GET  /v3/merchant-service/complaints-v2?limit=&offset=&begin_date=&end_date=&complainted_mchid=
+	//   GET  /v3/merchant-service/complaints-v2/{complaint_id}[/negotiation-historys]
+	//   POST /v3/merchant-service/complaints-v2/{complaint_id}/response|complete
+	//   POST|GET|PUT|DELETE /v3/merchant-service/complaint-notifications
 	d.API.Register(mux)
 	// Merchant API, WeChat Pay v2 (XML, MD5 or HMAC-SHA256 sign):
 	//   POST /pay/unifiedorder, /pay/orderquery, /pay/closeorder,
@@ -23,12 +27,15 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   GET  /q/{token}.png      the QR code
 	//   POST /q/{token}/pay      pay (form or JSON)
 	//   POST /cashier/login, /cashier/logout
+	//   POST /q/{token}/complaints, POST|GET /cashier/complaints   a consumer's complaints
 	d.Cashier.Register(mux)
 	// Staff API (bearer admin_token; X-Fenfu-Staff names the actor):
 	//   GET  /admin/applications?state=, GET /admin/applications/{id}
 	//   POST /admin/applications/{id}/review|deposit|activate|close
 	//   POST /admin/rescreen, /admin/risk-list (CSV), /admin/history (CSV)
 	//   POST /admin/merchants/{mchid}/rollout, GET /admin/merchants/{mchid}/ab-report|verification
+	//   GET  /admin/complaints[?mchid=], GET /admin/complaints/{id}
+	//   POST /admin/complaints/{id}/notes|resolve
 	if d.Admin != nil {
 		d.Admin.Register(mux)
 	}

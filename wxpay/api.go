@@ -26,6 +26,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/bill"
+	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/notify"
@@ -70,6 +71,8 @@ type Services struct {
 	// Sandbox, if set, records sandbox merchants' calls and builds their
 	// sandbox test reports.
 	Sandbox Sandbox
+	// Complaints, if set, serves the consumer complaints API.
+	Complaints *complaint.Service
 }
 
 // Sandbox is what the API asks of the sandbox environment; package
@@ -102,6 +105,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v3/fenfu/settlement-exceptions", a.v3(a.fileException))
 	mux.Handle("GET /v3/fenfu/settlement-exceptions", a.v3(a.listExceptions))
 	mux.Handle("GET /v3/fenfu/settlement-exceptions/{id}", a.v3(a.getException))
+	if a.Complaints != nil {
+		a.registerComplaints(mux)
+	}
 }
 
 // request is an authenticated v3 request.

@@ -32,7 +32,8 @@ type refundNotice struct {
 // RenderNotification renders a due notification as WeChat Pay does: for a
 // payment, the transaction object as the query API returns it at the
 // moment of payment (trade_state SUCCESS, even if refunds came since); for
-// a refund, the refund notification object.
+// a refund, the refund notification object; for a complaint, the
+// complaint and what happened to it.
 func (a *API) RenderNotification(ctx context.Context, d notify.Due) (notify.Event, error) {
 	switch d.Kind {
 	case notify.Transaction:
@@ -75,6 +76,11 @@ func (a *API) RenderNotification(ctx context.Context, d notify.Due) (notify.Even
 		}
 		return notify.Event{EventType: "REFUND." + string(r.Status), Summary: "退款成功", OriginalType: "refund",
 			CreateTime: r.SuccessAt, Plaintext: b}, nil
+	case notify.Complaint:
+		if a.Complaints == nil {
+			return notify.Event{}, fmt.Errorf("wxpay: a complaint notification, and no complaint service")
+		}
+		return a.renderComplaint(ctx, d)
 	}
 	return notify.Event{}, fmt.Errorf("wxpay: unknown notification kind %q", d.Kind)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/cashier"
+	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/fee"
@@ -34,22 +35,23 @@ func nodeName() string {
 
 // app is fenfu wired together over its two stores.
 type app struct {
-	cfg       Config
-	core      *db.DB
-	credit    *db.DB
-	keys      *keyring.Keyring
-	clock     fenfu.Clock
-	ids       fenfu.IDs
-	log       *slog.Logger
-	merchants *merchant.Service
-	consumers *consumer.Service
-	pay       *pay.Service
-	cashier   *cashier.Cashier
-	onboard   *onboard.Service
-	settle    *settle.Service
-	bills     *bill.Service
-	sandbox   *sandbox.Service
-	events    *notify.Events
+	cfg        Config
+	core       *db.DB
+	credit     *db.DB
+	keys       *keyring.Keyring
+	clock      fenfu.Clock
+	ids        fenfu.IDs
+	log        *slog.Logger
+	merchants  *merchant.Service
+	consumers  *consumer.Service
+	pay        *pay.Service
+	cashier    *cashier.Cashier
+	onboard    *onboard.Service
+	settle     *settle.Service
+	bills      *bill.Service
+	sandbox    *sandbox.Service
+	events     *notify.Events
+	complaints *complaint.Service
 	// publicURL is the base of code_url: cfg.PublicURL, or serve's
 	// listen address.
 	publicURL string
@@ -113,7 +115,10 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		OpenID: func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }}
 	a.events = &notify.Events{DB: a.core, Clock: a.clock}
 	a.sandbox = sandbox.New(a.core, a.events, a.ids, log)
+	a.complaints = &complaint.Service{Credit: a.credit, Core: a.core, Orders: a.pay, IDs: a.ids, Clock: a.clock, Log: log,
+		SLA: cfg.ComplaintSLA, HoldFor: cfg.ComplaintHold}
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, a.codeURL)
+	a.cashier.Complaints = a.complaints
 	return a, nil
 }
 

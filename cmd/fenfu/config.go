@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/pay"
@@ -56,6 +57,14 @@ type Config struct {
 	// answer a merchant's settlement exception request.
 	HoldFor      time.Duration
 	ExceptionSLA time.Duration
+	// ComplaintSLA is how long a merchant has to first answer a consumer's
+	// complaint before it is escalated to platform staff; ComplaintHold
+	// the longest a complaint keeps its order out of settlement;
+	// ComplaintEvery how often serve escalates overdue complaints and
+	// carries out their notifications and holds.
+	ComplaintSLA   time.Duration
+	ComplaintHold  time.Duration
+	ComplaintEvery time.Duration
 	// Login limits the cashier's consumer logins, per phone and per
 	// source address.
 	Login consumer.LoginLimits
@@ -124,6 +133,12 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*durationValue)(&c.HoldFor) }},
 		{"exception-sla", "FENFU_EXCEPTION_SLA", "how long the platform has to answer a settlement exception request", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.ExceptionSLA) }},
+		{"complaint-sla", "FENFU_COMPLAINT_SLA", "how long a merchant has to first answer a consumer's complaint before platform staff take it up", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.ComplaintSLA) }},
+		{"complaint-hold", "FENFU_COMPLAINT_HOLD", "the longest an open complaint keeps its order out of settlement", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.ComplaintHold) }},
+		{"complaint-every", "FENFU_COMPLAINT_EVERY", "how often to escalate complaints past their SLA and send their pending notifications and holds", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.ComplaintEvery) }},
 		{"login-phone-failures", "FENFU_LOGIN_PHONE_FAILURES", "wrong PINs that lock a consumer's phone", "", true,
 			func(c *Config) settingValue { return (*intValue)(&c.Login.PhoneFailures) }},
 		{"login-lockout", "FENFU_LOGIN_LOCKOUT", "how long a phone stays locked after its last wrong PIN", "", true,
@@ -143,6 +158,7 @@ const (
 	RecoverEvery      = 10 * time.Second
 	RescreenEvery     = 24 * time.Hour
 	OverdueAlertEvery = time.Hour
+	ComplaintEvery    = time.Minute
 )
 
 // DefaultConfig returns the defaults, overridden by the FENFU_* variables
@@ -152,7 +168,8 @@ func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10,
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
-		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits()}
+		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(),
+		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
 			_ = s.value(&c).Set(v) // a string: it cannot fail

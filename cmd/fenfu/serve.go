@@ -113,7 +113,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		failures = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
 	}
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
-		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox}, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
+		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints}, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Failures: failures, PublicURL: func() string { return a.publicURL }}
 	// Background work (the loops below, and settlement runs staff start)
 	// runs under one group that shutdown cancels and waits for.
@@ -126,8 +126,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 			return nil
 		})
 	}
-	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Token: a.keys.AdminToken, Log: a.log,
-		Clock: a.clock, Background: background}
+	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
+		Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background}
 	a.metrics = metrics.New()
 	a.metrics.Help("fenfu_settlement_batches_total", "Settlement batches run by this node, by channel and result.")
 	a.metrics.Help("fenfu_settlement_orders_total", "Orders settled by this node's batches, by channel.")
@@ -147,6 +147,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	background(a.recoverLoop)
 	background(a.rescreenLoop)
 	background(a.notifier(api).Run)
+	background(func(ctx context.Context) { a.complaints.Run(ctx, a.cfg.ComplaintEvery) })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "fenfu: serving on %s (code_url base %s)\n", "http://"+reachable(ln.Addr().String()), a.publicURL)

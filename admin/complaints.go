@@ -1,0 +1,76 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/complaint"
+)
+
+// The complaints fast lane's staff side: the complaints escalated because
+// their merchant missed the SLA, read with their whole history, notes to
+// both sides, and the resolution. Every note and resolution is recorded
+// under the acting staff member, with what they wrote as the reason.
+
+func (a *API) registerComplaints(mux *http.ServeMux) {
+	mux.Handle("GET /admin/complaints", a.staff(a.complaints))
+	mux.Handle("GET /admin/complaints/{id}", a.staff(a.complaint))
+	mux.Handle("POST /admin/complaints/{id}/notes", a.staff(a.complaintNote))
+	mux.Handle("POST /admin/complaints/{id}/resolve", a.staff(a.resolveComplaint))
+}
+
+// complaints lists complaints, newest first: by default the escalated
+// ones awaiting staff; ?mchid= lists a merchant's instead. ?limit= (1 to
+// 50) &offset=.
+func (a *API) complaints(ctx context.Context, c *call) (any, error) {
+	q := c.URL.Query()
+	f := complaint.Filter{MchID: q.Get("mchid"), Escalated: q.Get("mchid") == ""}
+	f.Limit, _ = strconv.Atoi(q.Get("limit"))
+	f.Offset, _ = strconv.Atoi(q.Get("offset"))
+	if err := complaint.ListLimits(f.Limit, f.Offset); err != nil {
+		return nil, err
+	}
+	list, total, err := a.Complaints.List(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"complaints": list, "total_count": total}, nil
+}
+
+// complaint returns a complaint with its whole history, staff named.
+func (a *API) complaint(ctx context.Context, c *call) (any, error) {
+	x, err := a.Complaints.Get(ctx, c.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	h, _, err := a.Complaints.History(ctx, x.ID, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"complaint": x, "history": h}, nil
+}
+
+func (a *API) complaintNote(ctx context.Context, c *call) (any, error) {
+	var in struct {
+		Note string `json:"note"`
+	}
+	if err := decode(c, &in); err != nil {
+		return nil, err
+	}
+	return a.Complaints.Note(ctx, c.Staff, c.PathValue("id"), in.Note)
+}
+
+func (a *API) resolveComplaint(ctx context.Context, c *call) (any, error) {
+	var in struct {
+		Resolution string `json:"resolution"`
+	}
+	if err := decode(c, &in); err != nil {
+		return nil, err
+	}
+	if in.Resolution == "" {
+		return nil, fenfu.FieldError("resolution", "say how the complaint is resolved; it is recorded and shown to both sides")
+	}
+	return a.Complaints.Resolve(ctx, c.Staff, c.PathValue("id"), in.Resolution)
+}

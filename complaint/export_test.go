@@ -1,0 +1,5 @@
+package complaint
+
+// SetCrashAfterCommit makes every act stop after its credit commit, before
+// its notification and hold reach the core store, while f fails.
+func (s *Service) SetCrashAfterCommit(f func() error) { s.crashAfterCommit = f }
