@@ -18,6 +18,7 @@ import (
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/settle"
 )
 
 type world struct {
@@ -343,5 +344,58 @@ func testHolds(t *testing.T, engine db.Engine) {
 	}
 	if err := w.svc.Respond(ctx, mch, c.ID, complaint.Response{Content: "late"}); fenfu.ErrorCode(err) != fenfu.InvalidRequest {
 		t.Errorf("answering a processed complaint: %v", err)
+	}
+}
+
+func TestOpenComplaintKeepsOrderOutOfSettlement(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testSettlement(t, engine) })
+	}
+}
+
+// testSettlement: the T+1 batch leaves out an order with an open
+// complaint; once the merchant completes the complaint, the next batch
+// settles it.
+func testSettlement(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	w := newWorld(t, engine)
+	st := &settle.Service{Core: w.core, Credit: w.pay.Credit, Clock: w.clock, Owner: "node-a"}
+	mch := w.merchants[0].MchID
+	o := w.paid(0, 0, 5_000)
+	plain := w.paid(0, 0, 700)
+	c, err := w.svc.File(ctx, complaint.NewComplaint{ConsumerID: w.consumers[0], TransactionID: o.ID, ProblemType: "OTHERS", Detail: "Cold."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Set(time.Date(2026, 11, 30, 3, 0, 0, 0, fenfu.Shanghai))
+	if _, err := st.Run(ctx, "2026-11-29"); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.order(o.ID); got.SettlementID != "" {
+		t.Fatalf("the order with an open complaint was settled in %s", got.SettlementID)
+	}
+	if got := w.order(plain.ID); got.SettlementID == "" {
+		t.Fatal("the order without a complaint was not settled")
+	}
+	if err := w.svc.Respond(ctx, mch, c.ID, complaint.Response{Content: "A hot one is on its way."}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.Complete(ctx, mch, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Set(time.Date(2026, 12, 1, 3, 0, 0, 0, fenfu.Shanghai))
+	if _, err := st.Run(ctx, "2026-11-30"); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.order(o.ID); got.SettlementID == "" {
+		t.Fatal("the order was not settled after its complaint was completed")
+	}
+	// A complaint on a settled order has nothing to hold.
+	c2, err := w.svc.File(ctx, complaint.NewComplaint{ConsumerID: w.consumers[0], TransactionID: plain.ID, ProblemType: "OTHERS", Detail: "Small."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Hold != complaint.HoldNone {
+		t.Errorf("a complaint on a settled order: hold %s", c2.Hold)
 	}
 }
