@@ -29,7 +29,7 @@ func (a *API) complaints(ctx context.Context, c *call) (any, error) {
 	f := complaint.Filter{MchID: q.Get("mchid"), Escalated: q.Get("mchid") == ""}
 	f.Limit, _ = strconv.Atoi(q.Get("limit"))
 	f.Offset, _ = strconv.Atoi(q.Get("offset"))
-	if err := complaint.ListLimits(f.Limit, f.Offset); err != nil {
+	if err := complaint.Page(f.Limit, f.Offset, complaint.MaxListLimit); err != nil {
 		return nil, err
 	}
 	list, total, err := a.Complaints.List(ctx, f)

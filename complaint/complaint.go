@@ -127,18 +127,18 @@ const (
 
 // Limits on what consumers, merchants and staff write, in characters.
 const (
-	MaxDetail     = 500 // a complaint's description
-	MaxResponse   = 200 // a merchant's response_content, as WeChat
-	MaxJumpText   = 10  // jump_url_text, as WeChat
-	MaxJumpURL    = 255
-	MaxNote       = 500 // a staff note or resolution
-	MaxNotifyURL  = 256
-	DefaultSLA    = 24 * time.Hour
-	DefaultHold   = 90 * 24 * time.Hour      // the longest a complaint keeps its order out of settlement
-	Retention     = 3 * 365 * 24 * time.Hour // risk records are kept 3 years after the last act
-	maxListLimit  = 50
-	maxHistLimit  = 300
-	defaultLimits = 10
+	MaxDetail       = 500 // a complaint's description
+	MaxResponse     = 200 // a merchant's response_content, as WeChat
+	MaxJumpText     = 10  // jump_url_text, as WeChat
+	MaxJumpURL      = 255
+	MaxNote         = 500 // a staff note or resolution
+	MaxNotifyURL    = 256
+	DefaultSLA      = 24 * time.Hour
+	DefaultHold     = 90 * 24 * time.Hour      // the longest a complaint keeps its order out of settlement
+	Retention       = 3 * 365 * 24 * time.Hour // risk records are kept 3 years after the last act
+	MaxListLimit    = 50                       // complaints in a page of a list
+	MaxHistoryLimit = 300                      // entries in a page of a history
+	defaultLimits   = 10
 )
 
 // Operators of history entries other than staff, who are "staff:NAME".
@@ -508,8 +508,8 @@ func (s *Service) Count(ctx context.Context, mchid, consumerID string) (int, err
 // History returns a page of a complaint's negotiation history, oldest
 // first, and how many entries it has.
 func (s *Service) History(ctx context.Context, id string, limit, offset int) ([]Entry, int, error) {
-	if limit <= 0 || limit > maxHistLimit {
-		limit = maxHistLimit
+	if limit <= 0 || limit > MaxHistoryLimit {
+		limit = MaxHistoryLimit
 	}
 	var total int
 	if err := s.Credit.QueryRowContext(ctx, `SELECT COUNT(*) FROM complaint_history WHERE complaint_id = $1`, id).Scan(&total); err != nil {
@@ -537,22 +537,12 @@ func (s *Service) History(ctx context.Context, id string, limit, offset int) ([]
 	return out, total, nil
 }
 
-// ListLimits checks a list page's limit and offset as WeChat's complaint
-// list does: limit 1 to 50 (default 10), offset from 0.
-func ListLimits(limit, offset int) error {
-	if limit < 0 || limit > maxListLimit {
-		return fenfu.FieldError("limit", "limit must be from 1 to %d", maxListLimit)
-	}
-	if offset < 0 {
-		return fenfu.FieldError("offset", "offset must not be negative")
-	}
-	return nil
-}
-
-// HistoryLimits checks a history page's limit (1 to 300) and offset.
-func HistoryLimits(limit, offset int) error {
-	if limit < 0 || limit > maxHistLimit {
-		return fenfu.FieldError("limit", "limit must be from 1 to %d", maxHistLimit)
+// Page checks a page's limit and offset as WeChat's complaint APIs do:
+// limit up to max (0 for the default), offset from 0. A list of
+// complaints pages by at most MaxListLimit, a history by MaxHistoryLimit.
+func Page(limit, offset, max int) error {
+	if limit < 0 || limit > max {
+		return fenfu.FieldError("limit", "limit must be from 1 to %d", max)
 	}
 	if offset < 0 {
 		return fenfu.FieldError("offset", "offset must not be negative")

@@ -115,7 +115,7 @@ func ParseComplaintQuery(q url.Values, signer string) (complaint.Filter, error) 
 	if f.Offset, err = num("offset"); err != nil {
 		return f, err
 	}
-	if err := complaint.ListLimits(f.Limit, f.Offset); err != nil {
+	if err := complaint.Page(f.Limit, f.Offset, complaint.MaxListLimit); err != nil {
 		return f, err
 	}
 	day := func(field string) (time.Time, error) {
@@ -218,7 +218,7 @@ func (a *API) complaintHistory(ctx context.Context, r *request) (int, any, error
 			*p = n
 		}
 	}
-	if err := complaint.HistoryLimits(limit, offset); err != nil {
+	if err := complaint.Page(limit, offset, complaint.MaxHistoryLimit); err != nil {
 		return 0, nil, err
 	}
 	h, total, err := a.Complaints.History(ctx, c.ID, limit, offset)

@@ -80,19 +80,7 @@ func startComplaintServer(t *testing.T, engine db.Engine, sla time.Duration) *co
 		a.close()
 	})
 	s := &complaintServer{a: a, base: "http://" + ln.Addr().String(), clock: clock}
-	for i := 0; ; i++ {
-		resp, err := http.Get(s.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if i > 200 {
-			t.Fatalf("/healthz never answered: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitHealthy(t, s.base)
 	return s
 }
 

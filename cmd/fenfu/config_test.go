@@ -98,7 +98,8 @@ func TestServeRefusesBadSettingsBeforeOpening(t *testing.T) {
 // settings, and the settlement service is built with them.
 func TestSettingsReachTheServices(t *testing.T) {
 	vars := map[string]string{"FENFU_HOLD_FOR": "72h", "FENFU_EXCEPTION_SLA": "4h", "FENFU_DATA_DIR": t.TempDir(),
-		"FENFU_CREDIT_FEE": "100000:0.50+0.10/0.40;:0.45+0.05/0.30", "FENFU_LOGIN_SOURCE_FAILURES": "200", "FENFU_LOGIN_LOCKOUT": "1h"}
+		"FENFU_CREDIT_FEE": "100000:0.50+0.10/0.40;:0.45+0.05/0.30", "FENFU_LOGIN_SOURCE_FAILURES": "200", "FENFU_LOGIN_LOCKOUT": "1h",
+		"FENFU_COMPLAINT_SLA": "12h", "FENFU_COMPLAINT_HOLD": "720h"}
 	e := &env{cmd: command{name: "serve"}, getenv: func(k string) string { return vars[k] }}
 	cfg := e.config()
 	if err := cfg.serveEnv(e.getenv); err != nil {
@@ -114,6 +115,9 @@ func TestSettingsReachTheServices(t *testing.T) {
 	defer a.close()
 	if a.settle.HoldLength() != 72*time.Hour || a.settle.ExceptionSLA != 4*time.Hour {
 		t.Errorf("hold %s, exception SLA %s; want 72h and 4h", a.settle.HoldLength(), a.settle.ExceptionSLA)
+	}
+	if a.complaints.SLA != 12*time.Hour || a.complaints.HoldFor != 30*24*time.Hour {
+		t.Errorf("complaint SLA %s, hold %s; want 12h and 720h", a.complaints.SLA, a.complaints.HoldFor)
 	}
 	if l := a.consumers.Limits; l.SourceFailures != 200 || l.PhoneLockout != time.Hour || l.PhoneFailures != 5 {
 		t.Errorf("login limits %+v", l)

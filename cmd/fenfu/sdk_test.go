@@ -70,12 +70,19 @@ func startServer(t *testing.T, engine db.Engine) *instance {
 			t.Errorf("serve: %v", err)
 		}
 	})
+	waitHealthy(t, inst.base)
+	return inst
+}
+
+// waitHealthy waits for a server at base to answer /healthz.
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
 	for i := 0; ; i++ {
-		resp, err := http.Get(inst.base + "/healthz")
+		resp, err := http.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				break
+				return
 			}
 		}
 		if i > 100 {
@@ -83,7 +90,6 @@ func startServer(t *testing.T, engine db.Engine) *instance {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return inst
 }
 
 // store opens one of the instance's stores directly, as an auditor would.
