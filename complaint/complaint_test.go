@@ -330,7 +330,17 @@ func testHolds(t *testing.T, engine db.Engine) {
 	if err := w.svc.Respond(ctx, mch, c.ID, complaint.Response{Content: "Replacement sent."}); err != nil {
 		t.Fatal(err)
 	}
+	// The process dies after the completion commits: the order stays held
+	// for the complaint until the sweep lifts it.
+	w.svc.SetCrashAfterCommit(func() error { return errors.New("crash") })
 	if err := w.svc.Complete(ctx, mch, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.svc.SetCrashAfterCommit(nil)
+	if h := w.order(o.ID); !strings.HasSuffix(h.HoldReason, "complaint "+c.ID) {
+		t.Fatalf("the hold was lifted before the sweep: %q", h.HoldReason)
+	}
+	if err := w.svc.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if h := w.order(o.ID); h.HoldReason != "risk: 3 in a row" || !h.HoldUntil.Equal(riskUntil) {
@@ -397,5 +407,52 @@ func testSettlement(t *testing.T, engine db.Engine) {
 	}
 	if c2.Hold != complaint.HoldNone {
 		t.Errorf("a complaint on a settled order: hold %s", c2.Hold)
+	}
+}
+
+func TestEscalatedOnce(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testEscalatedOnce(t, engine) })
+	}
+}
+
+// testEscalatedOnce: several nodes escalating the same overdue complaints
+// at once escalate each exactly once.
+func testEscalatedOnce(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	w := newWorld(t, engine)
+	var ids []string
+	for range 5 {
+		o := w.paid(0, 1, 300)
+		c, err := w.svc.File(ctx, complaint.NewComplaint{ConsumerID: w.consumers[1], TransactionID: o.ID, ProblemType: "OTHERS", Detail: "Late."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	w.clock.Advance(complaint.DefaultSLA)
+	const nodes = 4
+	counts := make(chan int, nodes)
+	for range nodes {
+		node := *w.svc // another node on the same stores
+		go func() {
+			n, err := node.Escalate(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			counts <- n
+		}()
+	}
+	total := 0
+	for range nodes {
+		total += <-counts
+	}
+	if total != len(ids) {
+		t.Errorf("%d escalations of %d complaints", total, len(ids))
+	}
+	for _, id := range ids {
+		if _, n, err := w.svc.History(ctx, id, 0, 0); err != nil || n != 2 {
+			t.Errorf("complaint %s has %d history entries: %v", id, n, err)
+		}
 	}
 }

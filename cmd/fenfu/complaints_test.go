@@ -243,6 +243,10 @@ func testComplaintFastLane(t *testing.T, engine db.Engine) {
 		t.Fatalf("pay: %d %+v", st, paid)
 	}
 	var failed struct{ Code, Message string }
+	if st := send(t, browser, "POST", s.base+"/cashier/complaints", map[string]string{"Origin": "https://evil.example"},
+		map[string]any{"transaction_id": o.ID, "problem_type": "OTHERS", "complaint_detail": "x"}, &failed); st != 403 || failed.Code != "NO_AUTH" {
+		t.Fatalf("a cross-site complaint: %d %+v", st, failed)
+	}
 	for _, bad := range []struct {
 		body   map[string]any
 		status int
