@@ -460,7 +460,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Complaint, int, error) 
 		add("created_at < $%d", db.Micros(f.To))
 	}
 	if f.Escalated {
-		add("escalation = $%d", string(Escalated))
+		where = append(where, "escalation = 'ESCALATED'") // a literal, to match complaints_escalated
 	}
 	if len(where) == 0 {
 		return nil, 0, fenfu.Errorf(fenfu.ParamError, "a complaint list needs a merchant, a consumer or the escalated ones")

@@ -19,8 +19,9 @@ import (
 // once: each complaint moves from NONE to ESCALATED once.
 func (s *Service) Escalate(ctx context.Context) (int, error) {
 	now := s.Clock.Now()
-	ids, err := s.Credit.Strings(ctx, `SELECT complaint_id FROM complaints WHERE first_response_at = 0 AND escalation = $1
-		AND respond_by <= $2 ORDER BY respond_by LIMIT 500`, string(NotEscalated), db.Micros(now))
+	// The literals match the partial index complaints_overdue.
+	ids, err := s.Credit.Strings(ctx, `SELECT complaint_id FROM complaints WHERE first_response_at = 0 AND escalation = 'NONE'
+		AND state = 'PENDING' AND respond_by <= $1 ORDER BY respond_by LIMIT 500`, db.Micros(now))
 	if err != nil {
 		return 0, fenfu.Internal("complaint.Escalate", err)
 	}
