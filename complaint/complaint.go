@@ -274,7 +274,8 @@ type NewComplaint struct {
 	ApplyRefund   fenfu.Fen
 }
 
-func (n NewComplaint) validate() error {
+// Validate checks a complaint as filed, before any order is looked up.
+func (n NewComplaint) Validate() error {
 	switch n.ProblemType {
 	case ProblemRefunds, ProblemServiceNotWork, ProblemOthers:
 	default:
@@ -297,7 +298,7 @@ func (n NewComplaint) validate() error {
 // complaint at a time. Any other consumer's order, or an order not paid,
 // is ORDER_NOT_EXIST to the consumer.
 func (s *Service) File(ctx context.Context, n NewComplaint) (Complaint, error) {
-	if err := n.validate(); err != nil {
+	if err := n.Validate(); err != nil {
 		return Complaint{}, err
 	}
 	o, err := s.Orders.Get(ctx, n.TransactionID)

@@ -18,7 +18,8 @@ type Response struct {
 	JumpURLText string // jump_url_text: the link's words, required with jump_url
 }
 
-func (r Response) validate() error {
+// Validate checks an answer as the merchant sent it.
+func (r Response) Validate() error {
 	if err := text("response_content", r.Content, MaxResponse, false); err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func httpURL(field, v string, max int) error {
 // PROCESSING; a complaint staff have taken up may still be answered, and
 // the answer is shown to them.
 func (s *Service) Respond(ctx context.Context, mchid, id string, r Response) error {
-	if err := r.validate(); err != nil {
+	if err := r.Validate(); err != nil {
 		return err
 	}
 	c, err := s.Of(ctx, mchid, id)

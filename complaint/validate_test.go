@@ -1,0 +1,40 @@
+package complaint_test
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/complaint"
+)
+
+// FuzzValidate: what consumers and merchants write is refused with
+// PARAM_ERROR, or accepted only as text that both engines store and that
+// fits its limit.
+func FuzzValidate(f *testing.F) {
+	f.Add("REFUNDS", "The tea never came.", int64(100), "Sorry.", "https://shop.example/r", "查看退款")
+	f.Add("OTHERS", "a\x00b", int64(0), strings.Repeat("好", 201), "javascript:alert(1)", "")
+	f.Add("SERVICE_NOT_WORK", "\xff\xfe", int64(-1), " ", "http://user:pw@shop.example/", "x")
+	f.Fuzz(func(t *testing.T, problem, detail string, refund int64, content, jumpURL, jumpText string) {
+		n := complaint.NewComplaint{ProblemType: problem, Detail: detail, ApplyRefund: fenfu.Fen(refund)}
+		if err := n.Validate(); err != nil {
+			if fenfu.ErrorCode(err) != fenfu.ParamError {
+				t.Fatalf("complaint %+v: %v", n, err)
+			}
+		} else if !utf8.ValidString(detail) || strings.ContainsRune(detail, 0) || utf8.RuneCountInString(detail) > complaint.MaxDetail ||
+			strings.TrimSpace(detail) == "" || refund < 0 {
+			t.Fatalf("accepted complaint %+v", n)
+		}
+		r := complaint.Response{Content: content, JumpURL: jumpURL, JumpURLText: jumpText}
+		if err := r.Validate(); err != nil {
+			if fenfu.ErrorCode(err) != fenfu.ParamError {
+				t.Fatalf("response %+v: %v", r, err)
+			}
+		} else if !utf8.ValidString(content) || strings.ContainsRune(content, 0) || utf8.RuneCountInString(content) > complaint.MaxResponse ||
+			(jumpURL != "" && !strings.HasPrefix(jumpURL, "http")) || (jumpURL == "") != (jumpText == "") ||
+			utf8.RuneCountInString(jumpText) > complaint.MaxJumpText {
+			t.Fatalf("accepted response %+v", r)
+		}
+	})
+}
