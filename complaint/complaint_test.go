@@ -22,7 +22,7 @@ import (
 )
 
 type world struct {
-	t          *testing.T
+	t          testing.TB
 	clock      *fenfu.FakeClock
 	core       *db.DB
 	pay        *pay.Service
@@ -33,7 +33,7 @@ type world struct {
 	orderCount int
 }
 
-func newWorld(t *testing.T, engine db.Engine) *world {
+func newWorld(t testing.TB, engine db.Engine) *world {
 	t.Helper()
 	ctx := context.Background()
 	clock := fenfu.NewFakeClock(time.Date(2026, 11, 29, 10, 0, 0, 0, fenfu.Shanghai))
