@@ -332,6 +332,9 @@ func (a *API) renderComplaint(ctx context.Context, d notify.Due) (notify.Event, 
 	if err != nil {
 		return notify.Event{}, err
 	}
-	return notify.Event{EventType: n.EventType(), Summary: "投诉单有新动态", OriginalType: "complaint", CreateTime: n.At,
-		Plaintext: b}, nil
+	summary := "投诉状态变化"
+	if n.EventType() == "COMPLAINT.CREATE" {
+		summary = "产生新投诉"
+	}
+	return notify.Event{EventType: n.EventType(), Summary: summary, OriginalType: "complaint", CreateTime: n.At, Plaintext: b}, nil
 }
