@@ -141,7 +141,7 @@ func send(t *testing.T, hc *http.Client, method, u string, header map[string]str
 
 // notice is a complaint notification as the merchant's endpoint took it.
 type notice struct {
-	eventType string
+	id, eventType, summary, originalType string
 	wechat.V3DecryptComplaintResult
 }
 
@@ -177,7 +177,7 @@ func testComplaintFastLane(t *testing.T, engine db.Engine) {
 			w.WriteHeader(400)
 			return
 		}
-		n.eventType = req.EventType
+		n.id, n.eventType, n.summary, n.originalType = req.Id, req.EventType, req.Summary, req.Resource.OriginalType
 		notices <- n
 		w.WriteHeader(204)
 	}))
@@ -271,7 +271,8 @@ func testComplaintFastLane(t *testing.T, engine db.Engine) {
 		t.Fatalf("file: %d %+v", st, filed)
 	}
 	id := filed.ComplaintID
-	if n := waitFor("CREATE_COMPLAINT"); n.eventType != "COMPLAINT.CREATE" || n.ComplaintId != id {
+	if n := waitFor("CREATE_COMPLAINT"); n.eventType != "COMPLAINT.CREATE" || n.ComplaintId != id || n.summary != "产生新投诉" ||
+		n.originalType != "complaint" || n.id != "EV-"+id+"001" {
 		t.Fatalf("create notification %+v", n)
 	}
 	if h, _ := a.pay.Get(ctx, o.ID); h.HoldReason != "complaint "+id || !h.HoldUntil.After(s.clock.Now()) {
