@@ -320,10 +320,20 @@ func (s *Service) place(ctx context.Context, c Complaint) error {
 		}
 	}
 	q, args, err := holds.SQL(db.Move[HoldState]{From: []HoldState{HoldWanted}, To: to, Where: "complaint_id = $1", Args: []any{c.ID}})
-	if err == nil {
-		_, err = s.Credit.Exec(ctx, q, args...)
+	if err != nil {
+		return fenfu.Internal("complaint.place", err)
 	}
-	return fenfu.Op("complaint.place", err)
+	res, err := s.Credit.Exec(ctx, q, args...)
+	if err != nil {
+		return fenfu.Internal("complaint.place", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 && to == HoldPlaced {
+		// The complaint closed while its hold was being placed, and its
+		// release may have looked at the order before the hold was on it:
+		// lift it here, as the release would have.
+		return s.restore(ctx, c)
+	}
+	return nil
 }
 
 // release lifts a closed complaint's hold: the order goes back to the
@@ -331,6 +341,19 @@ func (s *Service) place(ctx context.Context, c Complaint) error {
 // A hold that someone has since changed (staff released the order, or
 // held it for something else) is left as it is.
 func (s *Service) release(ctx context.Context, c Complaint) error {
+	if err := s.restore(ctx, c); err != nil {
+		return err
+	}
+	q, args, err := holds.SQL(db.Move[HoldState]{From: []HoldState{HoldReleasing}, To: HoldReleased, Where: "complaint_id = $1", Args: []any{c.ID}})
+	if err == nil {
+		_, err = s.Credit.Exec(ctx, q, args...)
+	}
+	return fenfu.Op("complaint.release", err)
+}
+
+// restore gives the order of a closed complaint the hold it had before,
+// if the complaint's hold is still on it.
+func (s *Service) restore(ctx context.Context, c Complaint) error {
 	o, err := s.Orders.Get(ctx, c.TransactionID)
 	if err != nil {
 		return err
@@ -340,7 +363,7 @@ func (s *Service) release(ctx context.Context, c Complaint) error {
 		var prevReason string
 		if err := s.Credit.QueryRowContext(ctx, `SELECT hold_prev_until, hold_prev_reason FROM complaints WHERE complaint_id = $1`,
 			c.ID).Scan(&prevUntil, &prevReason); err != nil {
-			return fenfu.Internal("complaint.release", err)
+			return fenfu.Internal("complaint.restore", err)
 		}
 		until := db.Time(prevUntil)
 		if !until.After(s.Clock.Now()) {
@@ -350,11 +373,7 @@ func (s *Service) release(ctx context.Context, c Complaint) error {
 			return err
 		}
 	}
-	q, args, err := holds.SQL(db.Move[HoldState]{From: []HoldState{HoldReleasing}, To: HoldReleased, Where: "complaint_id = $1", Args: []any{c.ID}})
-	if err == nil {
-		_, err = s.Credit.Exec(ctx, q, args...)
-	}
-	return fenfu.Op("complaint.release", err)
+	return nil
 }
 
 // Run escalates overdue complaints and sweeps, every interval, until ctx
