@@ -72,9 +72,6 @@ func (c *Cashier) handleFileComplaint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.TransactionID = o.ID
-	} else if !complaint.ValidID(f.TransactionID) || len(f.TransactionID) > 32 {
-		c.failAs(w, r, consumerID, fenfu.FieldError("transaction_id", "transaction_id names the paid order, 28 digits"))
-		return
 	}
 	x, err := c.Complaints.File(r.Context(), complaint.NewComplaint{ConsumerID: consumerID, TransactionID: f.TransactionID,
 		ProblemType: f.ProblemType, Detail: f.Detail, ApplyRefund: f.ApplyRefund})

@@ -276,6 +276,9 @@ type NewComplaint struct {
 
 // Validate checks a complaint as filed, before any order is looked up.
 func (n NewComplaint) Validate() error {
+	if !ValidID(n.TransactionID) || len(n.TransactionID) > 32 {
+		return fenfu.FieldError("transaction_id", "transaction_id names the paid order, 28 digits")
+	}
 	switch n.ProblemType {
 	case ProblemRefunds, ProblemServiceNotWork, ProblemOthers:
 	default:

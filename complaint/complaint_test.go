@@ -125,6 +125,7 @@ func testFastLane(t *testing.T, engine db.Engine) {
 	}{
 		{"unknown order", complaint.NewComplaint{TransactionID: "4200000000000000000000000000", ProblemType: "OTHERS", Detail: "x"}, fenfu.OrderNotExist, ""},
 		{"another consumer's order", complaint.NewComplaint{TransactionID: someone.ID, ProblemType: "OTHERS", Detail: "x"}, fenfu.OrderNotExist, ""},
+		{"transaction id", complaint.NewComplaint{TransactionID: "../4200", ProblemType: "OTHERS", Detail: "x"}, fenfu.ParamError, "transaction_id"},
 		{"problem type", complaint.NewComplaint{TransactionID: o.ID, ProblemType: "ANGRY", Detail: "x"}, fenfu.ParamError, "problem_type"},
 		{"empty detail", complaint.NewComplaint{TransactionID: o.ID, ProblemType: "OTHERS", Detail: "  "}, fenfu.ParamError, "complaint_detail"},
 		{"long detail", complaint.NewComplaint{TransactionID: o.ID, ProblemType: "OTHERS", Detail: long}, fenfu.ParamError, "complaint_detail"},

@@ -17,7 +17,7 @@ func FuzzValidate(f *testing.F) {
 	f.Add("OTHERS", "a\x00b", int64(0), strings.Repeat("好", 201), "javascript:alert(1)", "")
 	f.Add("SERVICE_NOT_WORK", "\xff\xfe", int64(-1), " ", "http://user:pw@shop.example/", "x")
 	f.Fuzz(func(t *testing.T, problem, detail string, refund int64, content, jumpURL, jumpText string) {
-		n := complaint.NewComplaint{ProblemType: problem, Detail: detail, ApplyRefund: fenfu.Fen(refund)}
+		n := complaint.NewComplaint{TransactionID: "4200000000202611291000000001", ProblemType: problem, Detail: detail, ApplyRefund: fenfu.Fen(refund)}
 		if err := n.Validate(); err != nil {
 			if fenfu.ErrorCode(err) != fenfu.ParamError {
 				t.Fatalf("complaint %+v: %v", n, err)
