@@ -1,4 +1,5 @@
-// Package notify owns payment notifications to merchants. So far it holds
+// Package notify owns notifications to merchants — of payments, refunds
+// and complaints — their outbox, delivery and log. It also holds
 // the encryption of a notification's resource as WeChat Pay v3 does it:
 // AEAD_AES_256_GCM under the merchant's API v3 key, or, for merchants on
 // the national-crypto scheme, AEAD_SM4_GCM under the first 128 bits of

@@ -490,6 +490,20 @@ func testComplaintFastLane(t *testing.T, engine db.Engine) {
 		t.Errorf("escalated %d answered complaints: %v", n, err)
 	}
 
+	// The first notification's delivery, as the merchant looks it up.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		st, err := a.events.Lookup(ctx, m.MchID, "EV-"+id+"001")
+		if err == nil && st.State == "DELIVERED" {
+			if st.EventType != "COMPLAINT.CREATE" || len(st.Attempts) != 1 || st.NotifyURL != hook.URL+"/complaints" {
+				t.Errorf("delivery of the first complaint notification: %+v", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the first complaint notification is not recorded delivered: %+v %v", st, err)
+		}
+	}
+
 	// The complaint URL is deleted: no more notifications.
 	if r, err := gp.V3ComplaintNotifyUrlDelete(ctx); err != nil || r.Code != 0 {
 		t.Fatalf("delete: %+v %v", r, err)
