@@ -32,14 +32,14 @@ type API struct {
 	Merchants *merchant.Service
 	Pay       *pay.Service
 	Settle    *settle.Service
-	// Complaints, if set, serves the escalated complaints of the fast lane.
-	Complaints *complaint.Service
-	Token      string
-	Log        *slog.Logger
-	Clock      fenfu.Clock
+	Token     string
+	Log       *slog.Logger
+	Clock     fenfu.Clock
 	// Background runs work that outlives its request, such as a settlement
 	// run; serve waits for it at shutdown, and cancels its ctx first.
 	Background func(func(ctx context.Context))
+	// Complaints, if set, serves the escalated complaints of the fast lane.
+	Complaints *complaint.Service
 }
 
 // Register adds the staff routes to mux.

@@ -35,22 +35,23 @@ func nodeName() string {
 
 // app is fenfu wired together over its two stores.
 type app struct {
-	cfg        Config
-	core       *db.DB
-	credit     *db.DB
-	keys       *keyring.Keyring
-	clock      fenfu.Clock
-	ids        fenfu.IDs
-	log        *slog.Logger
-	merchants  *merchant.Service
-	consumers  *consumer.Service
-	pay        *pay.Service
-	cashier    *cashier.Cashier
-	onboard    *onboard.Service
-	settle     *settle.Service
-	bills      *bill.Service
-	sandbox    *sandbox.Service
-	events     *notify.Events
+	cfg       Config
+	core      *db.DB
+	credit    *db.DB
+	keys      *keyring.Keyring
+	clock     fenfu.Clock
+	ids       fenfu.IDs
+	log       *slog.Logger
+	merchants *merchant.Service
+	consumers *consumer.Service
+	pay       *pay.Service
+	cashier   *cashier.Cashier
+	onboard   *onboard.Service
+	settle    *settle.Service
+	bills     *bill.Service
+	sandbox   *sandbox.Service
+	events    *notify.Events
+	// complaints is the complaints fast lane.
 	complaints *complaint.Service
 	// publicURL is the base of code_url: cfg.PublicURL, or serve's
 	// listen address.
