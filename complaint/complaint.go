@@ -221,6 +221,8 @@ type Service struct {
 	// hold are carried out in the core store; an error simulates the
 	// process dying there.
 	crashAfterCommit func() error
+	// beforeHold, set by tests, runs as a hold is about to be placed.
+	beforeHold func()
 }
 
 func (s *Service) sla() time.Duration {

@@ -457,3 +457,43 @@ func testEscalatedOnce(t *testing.T, engine db.Engine) {
 		}
 	}
 }
+
+func TestClosedWhileHolding(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testClosedWhileHolding(t, engine) })
+	}
+}
+
+// testClosedWhileHolding: a complaint that closes, and has its release run,
+// while its hold is being placed does not leave the order held.
+func testClosedWhileHolding(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	w := newWorld(t, engine)
+	mch := w.merchants[0].MchID
+	o := w.paid(0, 0, 1_000)
+	w.svc.SetCrashAfterCommit(func() error { return errors.New("crash") })
+	c, err := w.svc.File(ctx, complaint.NewComplaint{ConsumerID: w.consumers[0], TransactionID: o.ID, ProblemType: "OTHERS", Detail: "Wrong size."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.svc.SetCrashAfterCommit(nil)
+	other := *w.svc // another node closes the complaint meanwhile
+	w.svc.SetBeforeHold(func() {
+		w.svc.SetBeforeHold(nil)
+		if err := other.Respond(ctx, mch, c.ID, complaint.Response{Content: "Exchanged."}); err != nil {
+			t.Error(err)
+		}
+		if err := other.Complete(ctx, mch, c.ID); err != nil {
+			t.Error(err)
+		}
+		if x, _ := other.Get(ctx, c.ID); x.Hold != complaint.HoldReleased {
+			t.Errorf("the other node's release left hold %s", x.Hold)
+		}
+	})
+	if err := w.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h := w.order(o.ID); !h.HoldUntil.IsZero() || h.HoldReason != "" {
+		t.Errorf("the order of a closed complaint is held until %s for %q", h.HoldUntil, h.HoldReason)
+	}
+}

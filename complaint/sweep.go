@@ -312,6 +312,9 @@ func (s *Service) place(ctx context.Context, c Complaint) error {
 		if prevReason != "" {
 			r = prevReason + "; " + reason
 		}
+		if s.beforeHold != nil {
+			s.beforeHold()
+		}
 		if err := pay.Hold(ctx, s.Core, o.ID, until, r); err != nil {
 			if fenfu.ErrorCode(err) != fenfu.InvalidRequest {
 				return err
