@@ -192,7 +192,7 @@ func (a *API) importRiskList(ctx context.Context, c *call) (any, error) {
 	if src == "" {
 		src = "admin upload by " + c.Staff
 	}
-	return onboard.ImportRiskList(ctx, a.Onboard.DB, strings.NewReader(string(c.Body)), src)
+	return a.Onboard.ImportRiskList(ctx, strings.NewReader(string(c.Body)), src)
 }
 
 func (a *API) rollout(ctx context.Context, c *call) (any, error) {

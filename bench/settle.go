@@ -165,7 +165,7 @@ func fundConsumers(ctx context.Context, core *db.DB, d SettlementDay) ([]string,
 		cs := make([]consumer.Funded, 0, hi-lo)
 		for i := lo; i < hi; i++ {
 			ids[i] = fmt.Sprintf("CB%s%06d", strings.ReplaceAll(d.Date, "-", ""), i)
-			cs = append(cs, consumer.Funded{ID: ids[i], Phone: fmt.Sprintf("19%09d", i), Balance: most})
+			cs = append(cs, consumer.Funded{ID: ids[i], Balance: most})
 		}
 		if err := core.Update(ctx, func(tx *db.Tx) error { return consumer.LoadFunded(ctx, tx, cs) }); err != nil {
 			return nil, fmt.Errorf("bench: generate consumers: %w", err)

@@ -1,6 +1,7 @@
 // Package consumer owns the people who pay: their identity and login (phone
 // and PIN) and their balance, in the core store, and the opening of their
-// credit line in the credit store.
+// credit line in the credit store. A consumer's phone is stored sealed,
+// with a keyed blind index that login finds it by.
 package consumer
 
 import (
@@ -18,6 +19,7 @@ import (
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/seal"
 )
 
 // Consumer is a consumer with its balance and credit line.
@@ -41,6 +43,10 @@ type Service struct {
 	Log *slog.Logger
 	// Limits bounds wrong logins per phone and per source address.
 	Limits LoginLimits
+	// Sealer seals phone numbers at rest and computes their blind index;
+	// every command sets it. Left nil (in tests of other packages), phones
+	// are stored as given and indexed by themselves.
+	Sealer *seal.Sealer
 
 	checkPIN func(stored, pin string) (ok, stale bool) // checkPIN, or a test's counter
 	hashing  chan struct{}                             // one token per PIN check that may run at once
@@ -105,14 +111,18 @@ func (s *Service) Create(ctx context.Context, n NewConsumer) (Consumer, string, 
 	}
 	now := s.Clock.Now()
 	id := s.IDs.New(fenfu.ConsumerID, now)
-	err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO consumers (id, phone, pin_hash, created_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT DO NOTHING`, id, n.Phone, hashPIN(n.PIN), db.Micros(tx.Now))
+	sealed, err := s.sealPhone(id, n.Phone)
+	if err != nil {
+		return Consumer{}, "", fenfu.Internal("consumer.Create", err)
+	}
+	err = s.Core.Update(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO consumers (id, phone, phone_index, pin_hash, created_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT DO NOTHING`, id, sealed, s.phoneIndex(n.Phone), hashPIN(n.PIN), db.Micros(tx.Now))
 		if err != nil {
 			return err
 		}
 		if k, _ := res.RowsAffected(); k == 0 {
-			return fenfu.FieldError("phone", "a consumer with phone %s already exists", n.Phone)
+			return fenfu.FieldError("phone", "a consumer with phone %s already exists", MaskPhone(n.Phone))
 		}
 		if err := ledger.Open(ctx, tx, BalanceAccount(id)); err != nil {
 			return err
@@ -173,11 +183,15 @@ func topUp(ctx context.Context, tx *db.Tx, id, ref string, amount fenfu.Fen) err
 // Get returns a consumer with its balance and credit line.
 func (s *Service) Get(ctx context.Context, id string) (Consumer, error) {
 	c := Consumer{ID: id}
-	err := s.Core.QueryRowContext(ctx, `SELECT phone FROM consumers WHERE id = $1`, id).Scan(&c.Phone)
+	var stored string
+	err := s.Core.QueryRowContext(ctx, `SELECT phone FROM consumers WHERE id = $1`, id).Scan(&stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fenfu.Errorf(fenfu.ResourceNotExists, "no consumer %s", id)
 	}
 	if err != nil {
+		return c, fenfu.Internal("consumer.Get", err)
+	}
+	if c.Phone, err = s.openPhone(id, stored); err != nil {
 		return c, fenfu.Internal("consumer.Get", err)
 	}
 	// The balance account opens with the consumer, in one transaction.

@@ -20,6 +20,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/seal"
 )
 
 type env struct {
@@ -34,9 +35,69 @@ func each(t *testing.T, f func(t *testing.T, e env)) {
 			clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
 			core := dbtest.Open(t, engine, "core", clock)
 			cr := dbtest.Open(t, engine, "credit", clock)
-			f(t, env{core: core, credit: cr, clock: clock, cs: consumer.New(core, cr, &fenfu.RandomIDs{}, clock)})
+			f(t, env{core: core, credit: cr, clock: clock, cs: newService(core, cr, clock)})
 		})
 	}
+}
+
+// testSealer is the master key of every test service: the services of a
+// test share it as a cluster's nodes do.
+var testSealer, _ = seal.New([]byte("consumer-test-mk"))
+
+func newService(core, cr *db.DB, clock fenfu.Clock) *consumer.Service {
+	s := consumer.New(core, cr, &fenfu.RandomIDs{}, clock)
+	s.Sealer = testSealer
+	return s
+}
+
+// TestPhoneSealed: the phone is stored only sealed, with its blind index
+// carrying the uniqueness; login finds the consumer by the index.
+func TestPhoneSealed(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		c, pin, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: "13800138000", Rating: "A"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stored, index string
+		if err := e.core.QueryRowContext(ctx, `SELECT phone, phone_index FROM consumers WHERE id = $1`, c.ID).Scan(&stored, &index); err != nil {
+			t.Fatal(err)
+		}
+		if !seal.Sealed(stored) || strings.Contains(stored, "13800138000") || index != testSealer.Index("consumers.phone", "13800138000") {
+			t.Fatalf("stored phone %q, index %q", stored, index)
+		}
+		if got, err := e.cs.Get(ctx, c.ID); err != nil || got.Phone != "13800138000" {
+			t.Fatalf("Get = %+v, %v", got, err)
+		}
+		if id, err := e.cs.Login(ctx, "13800138000", pin, "192.0.2.1:1000"); err != nil || id != c.ID {
+			t.Fatalf("login = %q, %v", id, err)
+		}
+		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: "13800138000", Rating: "A"}); code(err) != fenfu.ParamError {
+			t.Fatalf("a second consumer with the phone: %v", err)
+		}
+		// Wrong logins are counted by the index, never the phone.
+		if _, err := e.cs.Login(ctx, "13800138000", "000000", "192.0.2.1:1000"); code(err) != fenfu.Unauthenticated {
+			t.Fatalf("wrong PIN: %v", err)
+		}
+		subjects, err := e.core.Strings(ctx, `SELECT subject FROM login_attempts ORDER BY subject`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range subjects {
+			if strings.Contains(s, "13800138000") {
+				t.Fatalf("login counts name the phone: %q", subjects)
+			}
+		}
+		// Another master key neither opens nor finds it.
+		other := consumer.New(e.core, e.credit, &fenfu.RandomIDs{}, e.clock)
+		other.Sealer, _ = seal.New([]byte("another-master-k"))
+		if _, err := other.Get(ctx, c.ID); code(err) != fenfu.SystemError {
+			t.Fatalf("Get under another master key: %v", err)
+		}
+		if _, err := other.Login(ctx, "13800138000", pin, "192.0.2.2:1000"); code(err) != fenfu.Unauthenticated {
+			t.Fatalf("login under another master key: %v", err)
+		}
+	})
 }
 
 func code(err error) fenfu.Code { return fenfu.ErrorCode(err) }
@@ -379,7 +440,7 @@ func TestLoginLockoutSurvivesRestart(t *testing.T) {
 				t.Fatalf("wrong PIN: %v", err)
 			}
 		}
-		restarted := consumer.New(e.core, e.credit, &fenfu.RandomIDs{}, e.clock)
+		restarted := newService(e.core, e.credit, e.clock)
 		if _, err := restarted.Login(ctx, phone, pin, "192.0.2.1:1000"); code(err) != fenfu.FrequencyLimited {
 			t.Fatalf("the right PIN after a restart: %v, want FREQUENCY_LIMITED", err)
 		}
@@ -395,7 +456,7 @@ func TestLoginLockoutShared(t *testing.T) {
 		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"}); err != nil {
 			t.Fatal(err)
 		}
-		other := consumer.New(e.core, e.credit, &fenfu.RandomIDs{}, e.clock)
+		other := newService(e.core, e.credit, e.clock)
 		for i, node := range []*consumer.Service{e.cs, other, e.cs, other, e.cs} {
 			if _, err := node.Login(ctx, phone, "000000", "192.0.2.1:1000"); code(err) != fenfu.Unauthenticated {
 				t.Fatalf("wrong PIN %d: %v", i+1, err)
@@ -583,7 +644,7 @@ func TestSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		other := consumer.New(e.core, e.credit, &fenfu.RandomIDs{}, e.clock)
+		other := newService(e.core, e.credit, e.clock)
 		token, err := e.cs.StartSession(ctx, c.ID, 30*time.Minute)
 		if err != nil {
 			t.Fatal(err)

@@ -90,7 +90,8 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 		}
 		srcTry = &t
 	}
-	phoneTry, err := s.take(ctx, "phone:"+phone, lim.PhoneFailures, lim.PhoneLockout)
+	index := s.phoneIndex(phone)
+	phoneTry, err := s.take(ctx, "phone:"+index, lim.PhoneFailures, lim.PhoneLockout)
 	if err != nil {
 		s.settle(ctx, srcTry, false, false)
 		return "", err
@@ -104,7 +105,7 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 	}
 
 	var id, hash string
-	err = s.Core.QueryRowContext(ctx, `SELECT id, pin_hash FROM consumers WHERE phone = $1`, phone).Scan(&id, &hash)
+	err = s.Core.QueryRowContext(ctx, `SELECT id, pin_hash FROM consumers WHERE phone_index = $1`, index).Scan(&id, &hash)
 	known := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		s.settle(ctx, srcTry, false, false)

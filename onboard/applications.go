@@ -3,7 +3,6 @@ package onboard
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -76,63 +75,11 @@ type Service struct {
 	// Merchants, if set, has its cached merchant dropped when a
 	// permission changes, so this node applies it at once.
 	Merchants *merchant.Service
-	// Sealer encrypts settlement bank accounts at rest. Every command sets
-	// it; without it an application with an account is refused.
+	// Sealer seals the personal fields of applications and of the risk
+	// list at rest (see personal). Every command sets it; without it an
+	// application with an account is refused and the other fields are
+	// stored as given (tests of other packages).
 	Sealer *seal.Sealer
-}
-
-// stored is an application as kept in the database: the bank account
-// only as a sealed envelope.
-type stored struct {
-	Application
-	SealedAccount string `json:"settlement_account_sealed,omitempty"`
-}
-
-func accountContext(id string) string { return "applications.settlement_account:" + id }
-
-// encode prepares an application for storage, sealing its bank account.
-func (s *Service) encode(id string, a Application) (string, error) {
-	st := stored{Application: a}
-	if a.SettlementAccount != nil {
-		if s.Sealer == nil {
-			return "", fenfu.Errorf(fenfu.SystemError, "bank accounts cannot be stored: no sealer is configured")
-		}
-		b, err := json.Marshal(a.SettlementAccount)
-		if err != nil {
-			return "", err
-		}
-		if st.SealedAccount, err = s.Sealer.Seal(string(b), accountContext(id)); err != nil {
-			return "", err
-		}
-		st.SettlementAccount = nil
-	}
-	b, err := json.Marshal(st)
-	return string(b), err
-}
-
-// decode reads a stored application; the bank account comes back whole
-// only when full is set, otherwise masked.
-func (s *Service) decode(id, data string, full bool) (Application, error) {
-	var st stored
-	if err := json.Unmarshal([]byte(data), &st); err != nil {
-		return Application{}, err
-	}
-	a := st.Application
-	if st.SealedAccount != "" && s.Sealer != nil {
-		pt, err := s.Sealer.Open(st.SealedAccount, accountContext(id))
-		if err != nil {
-			return a, err
-		}
-		var acct BankAccount
-		if err := json.Unmarshal([]byte(pt), &acct); err != nil {
-			return a, err
-		}
-		if !full {
-			acct = acct.Masked()
-		}
-		a.SettlementAccount = &acct
-	}
-	return a, nil
 }
 
 // SettlementAccount returns the full settlement bank account of a

@@ -76,12 +76,11 @@ func testApplications(t *testing.T, engine db.Engine) {
 	if res.Rows != 9 || res.Skipped != 2 || len(res.Errors) != 2 {
 		t.Fatalf("history import = %+v", res)
 	}
-	if _, err := onboard.ImportRiskList(ctx, core, strings.NewReader("licence_number,name,reason\n91310000BADBAD001X,Bad Co,fraud ring 2025-17\n"),
+	svc := &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core}, IDs: ids, Clock: clock}
+	if _, err := svc.ImportRiskList(ctx, strings.NewReader("licence_number,name,reason\n91310000BADBAD001X,Bad Co,fraud ring 2025-17\n"),
 		"PBOC-2026-10"); err != nil {
 		t.Fatal(err)
 	}
-
-	svc := &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core}, IDs: ids, Clock: clock}
 	ecom := func(licence string) onboard.Application {
 		return onboard.Application{EntityType: onboard.Enterprise, LicenceNumber: licence, LicenceStatus: "normal",
 			Industry: "ecommerce_retail", Qualifications: map[onboard.Qualification]string{onboard.ICPFiling: "京ICP备12345678号"}}
@@ -213,25 +212,33 @@ func testLifecycle(t *testing.T, engine db.Engine) {
 		t.Fatal(err)
 	}
 	sealer, _ := seal.New([]byte("0123456789abcdef"))
-	svc := &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core}, IDs: ids, Clock: clock,
+	svc := &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core, Sealer: sealer}, IDs: ids, Clock: clock,
 		Merchants: ms, Sealer: sealer}
+	legal := &onboard.Person{Name: "王茶香", IDNumber: "310101199001011234", Phone: "13912345678"}
 	a := onboard.Application{EntityType: onboard.Enterprise, LicenceNumber: "91310000MA1TEA01X", LicenceStatus: "normal",
 		Industry: "ecommerce_retail", Qualifications: map[onboard.Qualification]string{onboard.ICPFiling: "沪ICP备1号"},
-		SettlementAccount: &onboard.BankAccount{Bank: "招商银行", AccountName: "Tea Shop Ltd", AccountNumber: "6225880212345678"}}
+		SettlementAccount: &onboard.BankAccount{Bank: "招商银行", AccountName: "Tea Shop Ltd", AccountNumber: "6225880212345678"},
+		LegalPerson:       legal}
 	r, err := svc.Create(ctx, m.MchID, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The bank account is stored sealed and read back masked.
+	// The personal fields are stored sealed and read back opened, the
+	// bank account masked.
 	var raw string
 	if err := core.QueryRowContext(ctx, `SELECT data FROM applications WHERE id = $1`, r.ID).Scan(&raw); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(raw, "6225880212345678") || !strings.Contains(raw, "sm4env1.") {
-		t.Fatalf("the bank account is stored in the clear: %s", raw)
+	for _, clear := range []string{"6225880212345678", "Tea Shop Ltd", "91310000MA1TEA01X", legal.Name, legal.IDNumber, legal.Phone} {
+		if strings.Contains(raw, clear) || !strings.Contains(raw, "sm4env1.") {
+			t.Fatalf("%s is stored in the clear: %s", clear, raw)
+		}
 	}
 	if got := r.Application.SettlementAccount; got == nil || got.AccountNumber != "************5678" || got.Bank != "招商银行" {
 		t.Fatalf("account as read: %+v", got)
+	}
+	if got := r.Application; got.LicenceNumber != a.LicenceNumber || got.LegalPerson == nil || *got.LegalPerson != *legal {
+		t.Fatalf("application as read: %+v", got)
 	}
 	if r, err = svc.Submit(ctx, r.ID, "merchant"); err != nil || r.State != onboard.InReview {
 		t.Fatalf("submit: %v %s", err, r.State)
@@ -264,8 +271,16 @@ func testLifecycle(t *testing.T, engine db.Engine) {
 	if got, err := svc.Rescreen(ctx); err != nil || got.Suspended != 0 {
 		t.Fatalf("rescreen before listing: %+v %v", got, err)
 	}
-	if _, err := onboard.ImportRiskList(ctx, core, strings.NewReader("licence_number,name,reason\n91310000MA1TEA01X,Tea Shop,chargeback fraud\n"), "list-2"); err != nil {
+	if _, err := svc.ImportRiskList(ctx, strings.NewReader("licence_number,name,reason\n91310000MA1TEA01X,Tea Shop,chargeback fraud\n"), "list-2"); err != nil {
 		t.Fatal(err)
+	}
+	// The list is stored sealed and found by the licence's blind index.
+	var listed, name, index string
+	if err := core.QueryRowContext(ctx, `SELECT licence_number, name, licence_index FROM risk_list`).Scan(&listed, &name, &index); err != nil {
+		t.Fatal(err)
+	}
+	if !seal.Sealed(listed) || !seal.Sealed(name) || index != sealer.Index("risk_list.licence_number", "91310000MA1TEA01X") {
+		t.Fatalf("risk list row stored as %q %q %q", listed, name, index)
 	}
 	if got, err := svc.Rescreen(ctx); err != nil || got.Suspended != 1 || got.Screened != 1 {
 		t.Fatalf("rescreen: %+v %v", got, err)

@@ -27,7 +27,17 @@ type Application struct {
 	// SettlementAccount is where settlements are paid. It is stored sealed
 	// and read back masked; see Service.SettlementAccount.
 	SettlementAccount *BankAccount `json:"settlement_account,omitempty"`
-	SubmittedAt       time.Time    `json:"submitted_at"`
+	// LegalPerson is the business's legal representative (法定代表人) or,
+	// for an individual business, its operator. It is stored sealed.
+	LegalPerson *Person   `json:"legal_person,omitempty"`
+	SubmittedAt time.Time `json:"submitted_at"`
+}
+
+// Person is a natural person named in an application.
+type Person struct {
+	Name     string `json:"name"`
+	IDNumber string `json:"id_number"` // resident identity card number
+	Phone    string `json:"phone"`
 }
 
 // Store is a physical store.
@@ -112,7 +122,7 @@ func Evaluate(p Policy, a Application, f Facts) []Check {
 	case a.LicenceStatus != "normal":
 		out = append(out, Check{CheckLicence, false, fmt.Sprintf("the business licence's status is %q; only a licence in normal standing is accepted", a.LicenceStatus)})
 	default:
-		out = append(out, Check{CheckLicence, true, "business licence " + a.LicenceNumber + " is in normal standing"})
+		out = append(out, Check{CheckLicence, true, "the business licence is in normal standing"})
 	}
 	// Three consecutive full months with successful ordinary payments.
 	months := HistoryMonths(a.SubmittedAt, p.HistoryMonths)

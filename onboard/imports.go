@@ -13,16 +13,22 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/seal"
 )
 
 // ListBureau is the built-in CreditBureau: it answers from the risk list
-// imported with ImportRiskList.
-type ListBureau struct{ DB *db.DB }
+// imported with Service.ImportRiskList, looking the licence up by its
+// blind index. Sealer is the Service's.
+type ListBureau struct {
+	DB     *db.DB
+	Sealer *seal.Sealer
+}
 
 // Listed reports whether the risk list names the licence, and why.
 func (b ListBureau) Listed(ctx context.Context, licence string) (bool, string, error) {
 	var reason, source string
-	err := b.DB.QueryRowContext(ctx, `SELECT reason, source FROM risk_list WHERE licence_number = $1`, licence).Scan(&reason, &source)
+	err := b.DB.QueryRowContext(ctx, `SELECT reason, source FROM risk_list WHERE licence_index = $1`,
+		licenceIndex(b.Sealer, strings.TrimSpace(licence))).Scan(&reason, &source)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, "", nil
 	}
@@ -78,16 +84,32 @@ func readCSV(r io.Reader, header []string, row func(line int, rec []string) erro
 
 // ImportRiskList loads the payment-industry risk list from CSV with the
 // header licence_number,name,reason; source names the list. Rows already
-// present are updated.
-func ImportRiskList(ctx context.Context, d *db.DB, r io.Reader, source string) (ImportResult, error) {
+// present are updated. Licence numbers and names are stored sealed, found
+// by the licence's blind index.
+func (s *Service) ImportRiskList(ctx context.Context, r io.Reader, source string) (ImportResult, error) {
 	return readCSV(r, []string{"licence_number", "name", "reason"}, func(_ int, rec []string) error {
-		if strings.TrimSpace(rec[0]) == "" {
+		licence := strings.TrimSpace(rec[0])
+		if licence == "" {
 			return errors.New("licence_number is empty")
 		}
-		_, err := d.Exec(ctx, `INSERT INTO risk_list (licence_number, name, reason, source, imported_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (licence_number) DO UPDATE SET name = EXCLUDED.name, reason = EXCLUDED.reason, source = EXCLUDED.source,
-			imported_at = EXCLUDED.imported_at`, strings.TrimSpace(rec[0]), rec[1], rec[2], source, db.Micros(d.Clock.Now()))
-		return err
+		idx := licenceIndex(s.Sealer, licence)
+		sl, err1 := sealRisk(s.Sealer, "licence_number", idx, licence)
+		sn, err2 := sealRisk(s.Sealer, "name", idx, rec[1])
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		return s.DB.Update(ctx, func(tx *db.Tx) error {
+			// A row of the same licence stored in clear before the
+			// backfill sealed it gives way to the sealed one.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM risk_list WHERE licence_number = $1 AND licence_index IS NULL`, licence); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO risk_list (licence_number, licence_index, name, reason, source, imported_at)
+				VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (licence_index) DO UPDATE SET name = EXCLUDED.name, reason = EXCLUDED.reason, source = EXCLUDED.source,
+				imported_at = EXCLUDED.imported_at`, sl, idx, sn, rec[2], source, db.Micros(tx.Now))
+			return err
+		})
 	})
 }
 

@@ -3,24 +3,35 @@
 // SM4-GCM, and the master key (a file of the data directory, 0600) wraps
 // the data key with SM4-GCM. Both are bound to a context string naming
 // where the secret lives, so a sealed value copied to another row does not
-// open there.
+// open there. It also computes blind indexes: keyed SM3 digests that let a
+// store find a sealed value by equality without holding it in clear.
 package seal
 
 import (
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"strings"
 
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/sm4"
 )
 
 // prefix marks a sealed value and its format version.
 const prefix = "sm4env1."
 
-// Sealer seals and opens secrets under one master key.
-type Sealer struct{ master cipher.AEAD }
+// Sealer seals and opens secrets under one master key, and computes blind
+// indexes under a key derived from it.
+type Sealer struct {
+	master cipher.AEAD
+	index  []byte // the blind-index key: HMAC-SM3(master, indexKeyLabel)
+}
+
+// indexKeyLabel derives the blind-index key from the master key, so the
+// master key itself never keys a digest that is stored.
+const indexKeyLabel = "fenfu blind index key v1"
 
 // New returns a Sealer for a 16-byte SM4 master key.
 func New(master []byte) (*Sealer, error) {
@@ -28,7 +39,30 @@ func New(master []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{master: a}, nil
+	return &Sealer{master: a, index: hmacSM3(master, indexKeyLabel)}, nil
+}
+
+func hmacSM3(key []byte, parts ...string) []byte {
+	m := hmac.New(sm3.New, key)
+	for _, p := range parts {
+		m.Write([]byte(p))
+		m.Write([]byte{0}) // parts never contain NUL: "a","bc" and "ab","c" differ
+	}
+	return m.Sum(nil)
+}
+
+// indexPrefix marks a blind index and its format version.
+const indexPrefix = "sm3bi1."
+
+// Index returns the blind index of value in a kind of field (such as
+// "consumers.phone"): HMAC-SM3 under the derived index key over the kind
+// and the value. The same value of the same kind always gives the same
+// index, so a store can keep it under a UNIQUE constraint and look rows up
+// by it; without the master key it cannot be computed, so a stolen store
+// cannot be searched by guessing phone numbers. Callers normalise the
+// value first (the index is of the exact bytes).
+func (s *Sealer) Index(kind, value string) string {
+	return indexPrefix + base64.RawURLEncoding.EncodeToString(hmacSM3(s.index, kind, value))
 }
 
 func gcm(key []byte) (cipher.AEAD, error) {

@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 )
@@ -39,4 +40,35 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("opened a forged value to %q", got)
 		}
 	})
+}
+
+func TestIndex(t *testing.T) {
+	s, _ := New([]byte("0123456789abcdef"))
+	other, _ := New([]byte("fedcba9876543210"))
+	a := s.Index("consumers.phone", "13800138000")
+	if a != s.Index("consumers.phone", "13800138000") {
+		t.Fatal("the index of one value is not stable")
+	}
+	if !strings.HasPrefix(a, "sm3bi1.") || strings.Contains(a, "13800138000") {
+		t.Fatalf("index %q", a)
+	}
+	for name, b := range map[string]string{
+		"another value":               s.Index("consumers.phone", "13800138001"),
+		"another kind":                s.Index("risk_list.licence_number", "13800138000"),
+		"another master key":          other.Index("consumers.phone", "13800138000"),
+		"kind and value run together": s.Index("consumers.phone1", "3800138000"),
+	} {
+		if b == a {
+			t.Errorf("%s gives the same index", name)
+		}
+	}
+	// The index key is derived: it is not the master key, and an index
+	// keyed by the master key itself does not match.
+	if string(s.index) == "0123456789abcdef" || a == indexPrefix+encodeMAC([]byte("0123456789abcdef"), "consumers.phone", "13800138000") {
+		t.Fatal("the index is keyed by the master key itself")
+	}
+}
+
+func encodeMAC(key []byte, parts ...string) string {
+	return base64.RawURLEncoding.EncodeToString(hmacSM3(key, parts...))
 }

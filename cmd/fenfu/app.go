@@ -100,15 +100,21 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.consumers = consumer.New(a.core, a.credit, a.ids, a.clock)
 	a.consumers.Log = log
 	a.consumers.Limits = cfg.Login
+	a.consumers.Sealer = a.merchants.Sealer
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
 		IDs: a.ids, Clock: a.clock, Log: log, Fees: fees(cfg), RecoverAfter: cfg.RecoverAfter}
-	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core},
+	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core, Sealer: a.merchants.Sealer},
 		IDs: a.ids, Clock: a.clock, Merchants: a.merchants, Sealer: a.merchants.Sealer}
-	if n, err := a.pay.Backfill(ctx); err != nil {
-		a.close()
-		return nil, fmt.Errorf("backfill: %w", err)
-	} else if n > 0 {
-		log.Info("backfilled", "rows", n)
+	for _, b := range []struct {
+		name string
+		run  func(context.Context) (int, error)
+	}{{"credit fees", a.pay.Backfill}, {"sealed phones", a.consumers.Backfill}, {"sealed applications", a.onboard.Backfill}} {
+		if n, err := b.run(ctx); err != nil {
+			a.close()
+			return nil, fmt.Errorf("backfill %s: %w", b.name, err)
+		} else if n > 0 {
+			log.Info("backfilled", "backfill", b.name, "rows", n)
+		}
 	}
 	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer,
 		HoldFor: cfg.HoldFor, ExceptionSLA: cfg.ExceptionSLA}

@@ -338,11 +338,13 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	load := onboard.ImportHistory
-	if e.cmd.name == "blacklist import" {
-		load = onboard.ImportRiskList
+	load := func(ctx context.Context, r io.Reader, source string) (onboard.ImportResult, error) {
+		return onboard.ImportHistory(ctx, a.core, r, source)
 	}
-	res, err := load(ctx, a.core, in, *source)
+	if e.cmd.name == "blacklist import" {
+		load = a.onboard.ImportRiskList
+	}
+	res, err := load(ctx, in, *source)
 	if err != nil {
 		return err
 	}
