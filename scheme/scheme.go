@@ -2,8 +2,9 @@
 // protocol that fenfu speaks: WECHATPAY2-SHA256-RSA2048 (RSA-2048, PKCS #1
 // v1.5, SHA-256) and the national-crypto WECHATPAY2-SM2-WITH-SM3 (SM2 with
 // the default user ID 1234567812345678, ASN.1 DER signatures), over
-// crypto/rsa and github.com/emmansun/gmsm. It also reads and writes keys of
-// both kinds as PEM.
+// crypto/rsa and github.com/emmansun/gmsm. It also encrypts the sensitive
+// fields of requests and answers to a key of either kind (RSA-OAEP, SM2),
+// and reads and writes keys of both kinds as PEM.
 package scheme
 
 import (

@@ -114,6 +114,7 @@ func (a *API) Register(mux *http.ServeMux) {
 type request struct {
 	*http.Request
 	MchID string
+	Auth  Authorization
 	Body  []byte
 	// note is what the answer said that the sandbox report looks for.
 	note string
@@ -170,7 +171,7 @@ func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string
 		}
 		return 0, nil, auth, "", err
 	}
-	req := &request{Request: r, MchID: auth.MchID, Body: body}
+	req := &request{Request: r, MchID: auth.MchID, Auth: auth, Body: body}
 	status, out, err := h(r.Context(), req)
 	return status, out, auth, req.note, err
 }
