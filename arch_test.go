@@ -338,3 +338,76 @@ func TestNoWallClockOrEnvironmentBelowCmd(t *testing.T) {
 		}
 	}
 }
+
+// creditUse lists the tables that describe a consumer's use of credit:
+// they live only in the credit store (README, "What each store holds").
+// creditUseName catches the ones to come by their names: credit plans,
+// repayments, installments, pre-authorizations, overdue records and
+// consumers' risk records (the core store's risk_list is of merchants).
+var (
+	creditUse     = []string{"credit_lines", "credit_payments", "credit_refunds"}
+	creditUseName = regexp.MustCompile(`^credit_|plan|repayment|installment|pre_?auth|overdue|risk_(record|score|event|assessment)`)
+)
+
+// storeOf names the store each migration module builds: core and credit
+// their own, ledger both.
+var storeOf = map[string]string{"core": "core", "credit": "credit", "ledger": "both"}
+
+// TestStorageIsolation: the tables of a consumer's credit use are created
+// only by credit-store migrations, and the README's table of what each
+// store holds lists exactly the tables the migrations create, each in
+// its store.
+func TestStorageIsolation(t *testing.T) {
+	created := map[string]string{"schema_migrations": "both"} // table → store
+	dropped := map[string]bool{}                              // a table's old self while it is rebuilt
+	for module, store := range storeOf {
+		files, err := filepath.Glob(filepath.Join("db", "migrations", module, "*.sql"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("migrations of %s: %v", module, err)
+		}
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range regexp.MustCompile(`(?i)DROP TABLE(?: IF EXISTS)?\s+(\w+)`).FindAllSubmatch(src, -1) {
+				dropped[string(m[1])] = true
+			}
+			for _, m := range regexp.MustCompile(`(?i)(?:CREATE TABLE(?: IF NOT EXISTS)?|RENAME TO)\s+(\w+)`).FindAllSubmatch(src, -1) {
+				table := string(m[1])
+				if (slices.Contains(creditUse, table) || creditUseName.MatchString(table)) && module != "credit" {
+					t.Errorf("%s creates %s, which describes a consumer's credit use: it belongs in db/migrations/credit", f, table)
+				}
+				created[table] = store
+			}
+		}
+	}
+	for table := range dropped {
+		delete(created, table)
+	}
+	for _, table := range creditUse {
+		if created[table] != "credit" {
+			t.Errorf("%s, a table of credit use, is not created by a credit-store migration", table)
+		}
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]string{}
+	for _, m := range regexp.MustCompile("(?m)^\\| (core|credit|both) \\| `(\\w+)` \\|").FindAllSubmatch(readme, -1) {
+		listed[string(m[2])] = string(m[1])
+	}
+	for table, store := range created {
+		if got := listed[table]; got == "" {
+			t.Errorf("README's \"What each store holds\" does not list %s, which the migrations create in %s", table, store)
+		} else if got != store {
+			t.Errorf("README's \"What each store holds\" lists %s in %q; the migrations create it in %s", table, got, store)
+		}
+	}
+	for table := range listed {
+		if created[table] == "" {
+			t.Errorf("README's \"What each store holds\" lists %s, which no migration creates", table)
+		}
+	}
+}
