@@ -343,9 +343,10 @@ func TestNoWallClockOrEnvironmentBelowCmd(t *testing.T) {
 // they live only in the credit store (README, "What each store holds").
 // creditUseName catches the ones to come by their names: credit plans,
 // repayments, installments, pre-authorizations, overdue records and
-// consumers' risk records (the core store's risk_list is of merchants).
+// consumers' risk records (the core store's risk_list is of merchants);
+// consumers' complaints are risk records.
 var (
-	creditUse     = []string{"credit_lines", "credit_payments", "credit_refunds"}
+	creditUse     = []string{"credit_lines", "credit_payments", "credit_refunds", "complaints", "complaint_history"}
 	creditUseName = regexp.MustCompile(`^credit_|plan|repayment|installment|pre_?auth|overdue|risk_(record|score|event|assessment)`)
 )
 
