@@ -1,10 +1,13 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,14 +25,15 @@ import (
 // sealed (before core migration 18), with phones, a licence number and a
 // risk list in clear, comes out of the upgrade and the start's backfills
 // (run by two nodes at once) with every one of them sealed, each row
-// sealed once, and still usable: the consumer logs in, the application
+// sealed once, with no clear bytes left in a SQLite file once scrubbed, and still usable: the consumer logs in, the application
 // reads back whole, the risk list still screens the licence.
 func TestSealedPersonalDataUpgrade(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			ctx := context.Background()
 			clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
-			core, err := db.Open(ctx, "core", dbtest.DSN(t, engine, "core"), clock, db.Options{})
+			dsn := dbtest.DSN(t, engine, "core")
+			core, err := db.Open(ctx, "core", dsn, clock, db.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +113,26 @@ func TestSealedPersonalDataUpgrade(t *testing.T) {
 				t.Errorf("a second run sealed %d, %v", n, err)
 			}
 
-			// Nothing is left in clear.
+			// Nothing is left in clear: not in the rows, and on SQLite,
+			// once the start has scrubbed the store, not in the file's
+			// free pages or its WAL either.
+			clears := []string{"13800138000", "13900139000", "91310000MA1TEA01X", "91310000LISTED01X", "李四", "6225880212345678"}
+			if err := core.Scrub(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if engine == db.SQLite {
+				for _, f := range []string{dsn, dsn + "-wal"} {
+					b, err := os.ReadFile(f)
+					if err != nil && !os.IsNotExist(err) {
+						t.Fatal(err)
+					}
+					for _, clear := range clears {
+						if bytes.Contains(b, []byte(clear)) {
+							t.Errorf("%s still holds %s after the scrub", filepath.Base(f), clear)
+						}
+					}
+				}
+			}
 			for _, q := range []string{`SELECT phone FROM consumers`, `SELECT COALESCE(phone_index, '') FROM consumers`,
 				`SELECT data FROM applications`, `SELECT licence_number || name FROM risk_list`, `SELECT subject FROM login_attempts`} {
 				vs, err := core.Strings(ctx, q)
@@ -117,7 +140,7 @@ func TestSealedPersonalDataUpgrade(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, v := range vs {
-					for _, clear := range []string{"13800138000", "13900139000", "91310000MA1TEA01X", "91310000LISTED01X", "李四", "6225880212345678"} {
+					for _, clear := range clears {
 						if strings.Contains(v, clear) {
 							t.Errorf("%s: %q still holds %s", q, v, clear)
 						}

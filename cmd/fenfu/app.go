@@ -105,16 +105,28 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		IDs: a.ids, Clock: a.clock, Log: log, Fees: fees(cfg), RecoverAfter: cfg.RecoverAfter}
 	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core, Sealer: a.merchants.Sealer},
 		IDs: a.ids, Clock: a.clock, Merchants: a.merchants, Sealer: a.merchants.Sealer}
+	scrub := false
 	for _, b := range []struct {
-		name string
-		run  func(context.Context) (int, error)
-	}{{"credit fees", a.pay.Backfill}, {"sealed phones", a.consumers.Backfill}, {"sealed applications", a.onboard.Backfill}} {
-		if n, err := b.run(ctx); err != nil {
+		name  string
+		run   func(context.Context) (int, error)
+		seals bool // it seals values in place, whose clear bytes must not linger
+	}{{"credit fees", a.pay.Backfill, false}, {"sealed phones", a.consumers.Backfill, true}, {"sealed applications", a.onboard.Backfill, true}} {
+		n, err := b.run(ctx)
+		if err != nil {
 			a.close()
 			return nil, fmt.Errorf("backfill %s: %w", b.name, err)
-		} else if n > 0 {
+		}
+		if n > 0 {
 			log.Info("backfilled", "backfill", b.name, "rows", n)
 		}
+		scrub = scrub || (b.seals && n > 0)
+	}
+	if scrub {
+		if err := a.core.Scrub(ctx); err != nil {
+			a.close()
+			return nil, err
+		}
+		log.Info("scrubbed the core store of the values sealed in place")
 	}
 	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer,
 		HoldFor: cfg.HoldFor, ExceptionSLA: cfg.ExceptionSLA}
