@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/seal"
@@ -131,4 +133,44 @@ func TestApplicationFieldsEncrypted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzApplicationFields: whatever body and fields a merchant sends, the
+// decoding and decryption of an application answers a PARAM_ERROR or an
+// application whose personal fields are text; it never fails otherwise
+// and never panics.
+func FuzzApplicationFields(f *testing.F) {
+	keys, err := keyring.Load(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	api := &wxpay.API{Keys: keys}
+	for _, sch := range []scheme.Name{scheme.RSA, scheme.SM2} {
+		ct, _ := scheme.EncryptField(scheme.Public(keys.Platform(sch).Key), "310101199001011234")
+		bad, _ := scheme.EncryptField(scheme.Public(keys.Platform(sch).Key), "a\x00b")
+		for _, v := range []string{ct, bad, "310101199001011234", "", "MA=="} {
+			f.Add(string(sch), `{"legal_person":{"name":"`+v+`","id_number":"`+ct+`"},"settlement_account":{"account_number":"`+v+`"}}`)
+		}
+	}
+	f.Add(string(scheme.RSA), `{"legal_person":null}`)
+	f.Fuzz(func(t *testing.T, sch, body string) {
+		n := scheme.Name(sch)
+		if n != scheme.SM2 {
+			n = scheme.RSA
+		}
+		app, err := api.OpenApplication(n, keys.Platform(n).ID, []byte(body))
+		if err != nil {
+			if code := fenfu.ErrorCode(err); code != fenfu.ParamError {
+				t.Fatalf("%s: %v", code, err)
+			}
+			return
+		}
+		if p := app.LegalPerson; p != nil {
+			for _, v := range []string{p.Name, p.IDNumber, p.Phone} {
+				if err := fenfu.Text("field", v); err != nil {
+					t.Fatalf("a field decrypted to %q", v)
+				}
+			}
+		}
+	})
 }

@@ -1,5 +1,12 @@
 package wxpay
 
+import (
+	"net/http"
+
+	"github.com/fenfu/fenfu/onboard"
+	"github.com/fenfu/fenfu/scheme"
+)
+
 // Held is how many merchants' limiters l holds.
 func (l *RateLimiter) Held() int {
 	l.mu.Lock()
@@ -12,3 +19,16 @@ const SweepAbove = sweepAbove
 
 // CheckTimestamp is checkTimestamp.
 var CheckTimestamp = checkTimestamp
+
+// OpenApplication decodes a body as createApplication does and decrypts
+// its personal fields as a request in scheme sch naming serial in
+// Wechatpay-Serial would have them decrypted.
+func (a *API) OpenApplication(sch scheme.Name, serial string, body []byte) (onboard.Application, error) {
+	var app onboard.Application
+	if err := decode(body, &app); err != nil {
+		return app, err
+	}
+	r := &request{Request: &http.Request{Header: http.Header{"Wechatpay-Serial": {serial}}}, Auth: Authorization{Scheme: sch}}
+	err := a.openApplication(r, &app)
+	return app, err
+}
