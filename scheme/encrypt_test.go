@@ -9,12 +9,13 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/fenfu/fenfu/scheme"
+	wechat "github.com/go-pay/gopay/wechat/v3"
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 )
 
 // TestFieldEncryption: a field encrypted to a key decrypts with its
 // private key and no other; the RSA form is the official SDK's, both
-// ways; the SM2 form is C1C3C2 in ASN.1 as gmsm's EncryptASN1 makes it.
+// ways, and gopay's V3EncryptText; the SM2 form is C1C3C2 in ASN.1 as gmsm's EncryptASN1 makes it.
 func TestFieldEncryption(t *testing.T) {
 	const id = "310101199001011234"
 	for _, n := range []scheme.Name{scheme.RSA, scheme.SM2} {
@@ -43,6 +44,19 @@ func TestFieldEncryption(t *testing.T) {
 				}
 				if got, err := utils.DecryptOAEP(ct, k); err != nil || got != id {
 					t.Fatalf("the SDK decrypts ours to %q, %v", got, err)
+				}
+				// gopay's, too.
+				pubPEM, _ := scheme.PublicKeyPEM(&k.PublicKey)
+				privPEM, _ := scheme.PrivateKeyPEM(k)
+				gp, err := wechat.V3EncryptText(id, pubPEM)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err := scheme.DecryptField(key, gp); err != nil || got != id {
+					t.Fatalf("DecryptField of gopay's ciphertext = %q, %v", got, err)
+				}
+				if got, err := wechat.V3DecryptText(ct, privPEM); err != nil || got != id {
+					t.Fatalf("gopay decrypts ours to %q, %v", got, err)
 				}
 			case *sm2.PrivateKey:
 				b, err := sm2.EncryptASN1(rand.Reader, &k.PublicKey, []byte(id))
