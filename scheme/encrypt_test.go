@@ -14,8 +14,9 @@ import (
 )
 
 // TestFieldEncryption: a field encrypted to a key decrypts with its
-// private key and no other; the RSA form is the official SDK's, both
-// ways, and gopay's V3EncryptText; the SM2 form is C1C3C2 in ASN.1 as gmsm's EncryptASN1 makes it.
+// private key and no other; the RSA form is the official SDK's and
+// gopay's, both ways; the SM2 form is C1C3C2 in ASN.1 as gmsm's
+// EncryptASN1 makes it.
 func TestFieldEncryption(t *testing.T) {
 	const id = "310101199001011234"
 	for _, n := range []scheme.Name{scheme.RSA, scheme.SM2} {
