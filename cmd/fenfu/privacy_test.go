@@ -187,6 +187,7 @@ func testNoPersonalDataInClear(t *testing.T, engine db.Engine) {
 		}
 	}
 	for name, b := range dumps {
+		t.Logf("scanning %s: %d bytes for %d values", name, len(b), len(secrets))
 		for _, s := range secrets {
 			if i := bytes.Index(b, []byte(s)); i >= 0 {
 				t.Errorf("%s holds %s in clear: …%q…", name, s, b[max(0, i-40):min(len(b), i+len(s)+20)])
