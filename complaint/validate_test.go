@@ -11,7 +11,8 @@ import (
 
 // FuzzValidate: what consumers and merchants write is refused with
 // PARAM_ERROR, or accepted only as text that both engines store and that
-// fits its limit.
+// fits its limit. A URL's scheme is case-insensitive (RFC 3986 §3.1):
+// hTtp://… is an http URL.
 func FuzzValidate(f *testing.F) {
 	f.Add("REFUNDS", "The tea never came.", int64(100), "Sorry.", "https://shop.example/r", "查看退款")
 	f.Add("OTHERS", "a\x00b", int64(0), strings.Repeat("好", 201), "javascript:alert(1)", "")
@@ -32,7 +33,7 @@ func FuzzValidate(f *testing.F) {
 				t.Fatalf("response %+v: %v", r, err)
 			}
 		} else if !utf8.ValidString(content) || strings.ContainsRune(content, 0) || utf8.RuneCountInString(content) > complaint.MaxResponse ||
-			(jumpURL != "" && !strings.HasPrefix(jumpURL, "http")) || (jumpURL == "") != (jumpText == "") ||
+			(jumpURL != "" && !strings.HasPrefix(strings.ToLower(jumpURL), "http")) || (jumpURL == "") != (jumpText == "") ||
 			utf8.RuneCountInString(jumpText) > complaint.MaxJumpText {
 			t.Fatalf("accepted response %+v", r)
 		}
