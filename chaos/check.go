@@ -29,8 +29,12 @@ const (
 	Wrong   = "wrong"   // in the store with another amount, channel or payer than acknowledged
 	Stuck   = "stuck"   // PAYING or PROCESSING after the recovery window
 	// Found by the run rather than the check:
-	Diverged     = "diverged" // a retry of an unknown call did not converge
-	VerifyFailed = "verify"   // the books did not prove
+	Diverged     = "diverged"    // a retry of an unknown call did not converge
+	VerifyFailed = "verify"      // the books did not prove
+	Unnotified   = "unnotified"  // acknowledged, and never notified to the merchant
+	Misnotified  = "misnotified" // notified with another state, amount or id than acknowledged
+	Unrecovered  = "unrecovered" // a node still failed its health check after the fault was undone
+	Unsettled    = "unsettled"   // a paid order a finished settlement batch should have taken, it did not
 )
 
 // Finding is one way the stores disagree with what the client was told.

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -58,15 +60,29 @@ type Config struct {
 	// Verify proves the books of both stores (fenfu verify).
 	Verify func(ctx context.Context) error
 	Log    io.Writer // a line per cycle
+
+	// Faults are what the cycles do, in turn (default: Kill).
+	Faults Schedule
+	// Sink, when set, is the NotifyURL's receiver: full checks then also
+	// hold the notifications to what the client was told, waiting up to
+	// NotifyWait for the ones still due.
+	Sink       *Sink
+	NotifyWait time.Duration
+	// AfterCycle, when set, runs after a cycle's load and recovery, before
+	// its checks (a settlement batch finishing what a fault interrupted);
+	// it reports findings of its own.
+	AfterCycle func(ctx context.Context, cycle int) (Findings, error)
 }
 
 // Counts is what a run did and found.
 type Counts struct {
-	Kills           int `json:"kills"`
-	Payments        int `json:"payments_acknowledged"`
-	CreditPayments  int `json:"credit_payments"`
-	BalancePayments int `json:"balance_payments"`
-	Refunds         int `json:"refunds_acknowledged"`
+	Cycles          int            `json:"cycles"`
+	Faults          map[string]int `json:"faults"` // cycles by fault
+	Kills           int            `json:"kills"`  // nodes killed with SIGKILL
+	Payments        int            `json:"payments_acknowledged"`
+	CreditPayments  int            `json:"credit_payments"`
+	BalancePayments int            `json:"balance_payments"`
+	Refunds         int            `json:"refunds_acknowledged"`
 	// Calls whose outcome was unknown, by call, and how they resolved:
 	// landed (the store had it) or not (the retry did it).
 	UnknownCreate int `json:"unknown_create"`
@@ -89,10 +105,30 @@ type Counts struct {
 	Diverged            int            `json:"diverged"` // retries of unknown calls that did not converge
 	VerifyFailures      int            `json:"verify_failures"`
 	RefusedByServer     map[string]int `json:"refused_by_server"` // definite errors, by call and code
+	// Calls whose outcome was unknown, by call and what the client got:
+	// an HTTP status and code, or how the connection failed; with the
+	// first message of each.
+	FailedByServer map[string]int    `json:"failed_by_server,omitempty"`
+	FailedMessages map[string]string `json:"failed_messages,omitempty"`
+	// Retries of an unknown call after a fault was undone that had to be
+	// made again, because the first retry failed too.
+	SlowRetries int `json:"slow_retries,omitempty"`
+	// Notifications: payments and refunds whose notification was checked,
+	// extra deliveries of them, deliveries the kills cut off, and what the
+	// checks found.
+	NotifyChecked     int `json:"notify_checked,omitempty"`
+	NotifyDuplicates  int `json:"notify_duplicates,omitempty"`
+	NotifyInterrupted int `json:"notify_interrupted,omitempty"`
+	Unnotified        int `json:"unnotified"`
+	Misnotified       int `json:"misnotified"`
+	Unrecovered       int `json:"unrecovered"`
+	Unsettled         int `json:"unsettled"`
 }
 
 func (c *Counts) add(o Counts) {
+	c.Cycles += o.Cycles
 	c.Kills += o.Kills
+	c.SlowRetries += o.SlowRetries
 	c.Payments += o.Payments
 	c.CreditPayments += o.CreditPayments
 	c.BalancePayments += o.BalancePayments
@@ -108,11 +144,37 @@ func (c *Counts) add(o Counts) {
 	c.ConnRefused += o.ConnRefused
 	c.PayingAfterKill += o.PayingAfterKill
 	c.ProcessingAfterKill += o.ProcessingAfterKill
-	for k, v := range o.RefusedByServer {
-		if c.RefusedByServer == nil {
-			c.RefusedByServer = map[string]int{}
-		}
-		c.RefusedByServer[k] += v
+	if o.NotifyChecked > 0 { // a full check's counts are of the whole run
+		c.NotifyChecked, c.NotifyDuplicates, c.NotifyInterrupted = o.NotifyChecked, o.NotifyDuplicates, o.NotifyInterrupted
+	}
+	addAll(&c.RefusedByServer, o.RefusedByServer)
+	addAll(&c.FailedByServer, o.FailedByServer)
+	addAll(&c.Faults, o.Faults)
+	for k, v := range o.FailedMessages {
+		note(&c.FailedMessages, k, v)
+	}
+}
+
+func addAll(to *map[string]int, from map[string]int) {
+	for k, v := range from {
+		bump(to, k, v)
+	}
+}
+
+func bump(m *map[string]int, k string, n int) {
+	if *m == nil {
+		*m = map[string]int{}
+	}
+	(*m)[k] += n
+}
+
+// note keeps the first message seen of k.
+func note(m *map[string]string, k, msg string) {
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	if _, ok := (*m)[k]; !ok {
+		(*m)[k] = msg
 	}
 }
 
@@ -149,6 +211,9 @@ func (f *Failure) Error() string {
 // Run runs the cycles. It returns the counts so far and, when a cycle
 // fails, a *Failure naming the cycle and seed.
 func Run(ctx context.Context, cfg Config) (Counts, error) {
+	if len(cfg.Faults) == 0 {
+		cfg.Faults = Schedule{Kill()}
+	}
 	r := &runner{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x6368616f73)), nodes: make([]Node, cfg.Nodes),
 		hc:    &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}},
 		runID: fmt.Sprintf("%06d", cfg.Seed%1_000_000)}
@@ -181,6 +246,10 @@ func Run(ctx context.Context, cfg Config) (Counts, error) {
 			total.Stuck += f.Findings.Count(Stuck)
 			total.Diverged += f.Findings.Count(Diverged)
 			total.VerifyFailures += f.Findings.Count(VerifyFailed)
+			total.Unnotified += f.Findings.Count(Unnotified)
+			total.Misnotified += f.Findings.Count(Misnotified)
+			total.Unrecovered += f.Findings.Count(Unrecovered)
+			total.Unsettled += f.Findings.Count(Unsettled)
 		}
 		if err != nil {
 			return total, err
@@ -202,6 +271,7 @@ type runner struct {
 	pool    []*Payment // paid orders with something left to refund, free for a worker to take
 	cookies []string
 	seq     int
+	kills   atomic.Int64
 }
 
 func (r *runner) start(ctx context.Context, i int) error {
@@ -213,6 +283,56 @@ func (r *runner) start(ctx context.Context, i int) error {
 	r.nodes[i] = n
 	r.mu.Unlock()
 	return nil
+}
+
+// Nodes, Kill and Restart make the runner the faults' Cluster.
+func (r *runner) Nodes() int { return len(r.nodes) }
+
+func (r *runner) Kill(i int) error {
+	r.mu.Lock()
+	n := r.nodes[i]
+	r.nodes[i] = nil
+	r.mu.Unlock()
+	if n == nil {
+		return fmt.Errorf("chaos: node %d is already down", i)
+	}
+	r.kills.Add(1)
+	return n.Kill()
+}
+
+func (r *runner) Restart(ctx context.Context, i int) error { return r.start(ctx, i) }
+
+// ready waits until every node answers its health check (both stores
+// reachable), for up to Settle; a node that does not is a finding.
+func (r *runner) ready(ctx context.Context) Findings {
+	deadline := time.Now().Add(r.cfg.Settle)
+	for {
+		var down []string
+		r.mu.Lock()
+		nodes := append([]Node(nil), r.nodes...)
+		r.mu.Unlock()
+		for i, n := range nodes {
+			if n == nil {
+				down = append(down, fmt.Sprintf("node %d is not running", i))
+				continue
+			}
+			st, b, err := bench.Do(ctx, r.hc, "GET", n.URL()+"/healthz", nil, "", "")
+			if err != nil || st != http.StatusOK {
+				down = append(down, fmt.Sprintf("node %d: /healthz answered %d %s %v", i, st, b, err))
+			}
+		}
+		if len(down) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			var out Findings
+			for _, d := range down {
+				out = append(out, Finding{Unrecovered, d})
+			}
+			return out
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func (r *runner) stopAll() {
@@ -297,15 +417,22 @@ func (r *runner) put(p *Payment) {
 	r.mu.Unlock()
 }
 
-// cycle is one cycle: load, a kill, a restart, recovery, resolution of
-// the unknown calls, the check and the proof.
+// cycle is one cycle: load, a fault (a kill, by default) and its undoing
+// (a restart), recovery, resolution of the unknown calls, the check and
+// the proof.
 func (r *runner) cycle(ctx context.Context, cycle int) (Counts, error) {
 	cfg := r.cfg
+	fault := cfg.Faults.At(cycle)
 	load := cfg.MinLoad + time.Duration(r.rng.Int64N(int64(cfg.MaxLoad-cfg.MinLoad)+1))
-	killAt := time.Duration(float64(load) * (0.15 + 0.7*r.rng.Float64()))
-	victim := r.rng.IntN(cfg.Nodes)
+	at := time.Duration(float64(load) * (0.15 + 0.7*r.rng.Float64()))
+	act := fault.Plan(r.rng, r)
 	workerSeed := r.rng.Uint64()
+	if fault.Outage > 0 {
+		// Load goes on through the outage and for a while after it.
+		load = max(load, at+fault.Outage+cfg.MinLoad)
+	}
 	r.touched = nil
+	kills := r.kills.Load()
 
 	counts := make([]Counts, cfg.Concurrency)
 	deadline := time.Now().Add(load)
@@ -321,42 +448,48 @@ func (r *runner) cycle(ctx context.Context, cycle int) (Counts, error) {
 			}
 		}()
 	}
-	select {
-	case <-time.After(killAt):
-	case <-ctx.Done():
+	sleep(ctx, at)
+	faultErr := act.Do(ctx)
+	undone := false
+	if faultErr == nil && fault.Outage > 0 {
+		sleep(ctx, fault.Outage)
+		faultErr, undone = act.Undo(ctx), true
 	}
-	r.mu.Lock()
-	n := r.nodes[victim]
-	r.mu.Unlock()
-	killErr := n.Kill()
-	r.mu.Lock()
-	r.nodes[victim] = nil
-	r.mu.Unlock()
 	wg.Wait()
 	var c Counts
 	for _, x := range counts {
 		c.add(x)
 	}
-	c.Kills = 1
-	if killErr != nil {
-		return c, fmt.Errorf("chaos: kill node %d: %w", victim, killErr)
+	c.Cycles, c.Faults = 1, map[string]int{fault.Name: 1}
+	if faultErr == nil && !undone {
+		faultErr = act.Undo(ctx)
 	}
-	if err := r.start(ctx, victim); err != nil {
-		return c, err
+	c.Kills = int(r.kills.Load() - kills)
+	if faultErr != nil {
+		return c, fmt.Errorf("chaos: %s (%s): %w", fault.Name, act.Note, faultErr)
 	}
+	findings := r.ready(ctx)
 
-	// Let recovery settle what the kill interrupted, then learn what
+	// Let recovery settle what the fault interrupted, then learn what
 	// became of each unknown call and retry it where it did not land.
 	var err error
 	if c.PayingAfterKill, c.ProcessingAfterKill, err = r.settle(ctx); err != nil {
 		return c, err
 	}
-	findings, err := r.resolve(ctx, cycle, &c)
+	more, err := r.resolve(ctx, cycle, &c)
 	if err != nil {
 		return c, err
 	}
+	findings = append(findings, more...)
 	if _, _, err := r.settle(ctx); err != nil {
 		return c, err
+	}
+	if cfg.AfterCycle != nil {
+		more, err := cfg.AfterCycle(ctx, cycle)
+		if err != nil {
+			return c, err
+		}
+		findings = append(findings, more...)
 	}
 	ps, wallets, starts := r.touched, Wallets(nil), []Start(nil)
 	full := cycle == cfg.Cycles || (cfg.FullCheckEvery > 0 && cycle%cfg.FullCheckEvery == 0)
@@ -366,11 +499,28 @@ func (r *runner) cycle(ctx context.Context, cycle int) (Counts, error) {
 			starts = append(starts, Start{x.ID, x.Balance})
 		}
 	}
-	more, err := Check(ctx, cfg.Store, ps, wallets, starts)
+	more, err = Check(ctx, cfg.Store, ps, wallets, starts)
 	if err != nil {
 		return c, err
 	}
 	findings = append(findings, more...)
+	notified := ""
+	if full && cfg.Sink != nil {
+		ids, err := r.orderIDs(ctx, ps)
+		if err != nil {
+			return c, err
+		}
+		checked, dups, more, err := cfg.Sink.awaitNotified(ctx, ps, ids, cfg.NotifyWait)
+		if err != nil {
+			return c, err
+		}
+		findings = append(findings, more...)
+		_, interrupted, _ := cfg.Sink.Delivered()
+		// Each full check counts the run so far: the total keeps the last.
+		c.NotifyChecked, c.NotifyDuplicates, c.NotifyInterrupted = checked, dups, interrupted
+		notified = fmt.Sprintf("; notifications: %d checked, %d duplicates, %d deliveries cut off, %d findings",
+			checked, dups, interrupted, len(more))
+	}
 	verified := "ok"
 	if err := cfg.Verify(ctx); err != nil {
 		findings = append(findings, Finding{VerifyFailed, err.Error()})
@@ -381,14 +531,39 @@ func (r *runner) cycle(ctx context.Context, cycle int) (Counts, error) {
 		scope = "all"
 	}
 	if cfg.Log != nil {
-		fmt.Fprintf(cfg.Log, "cycle %d: load %.1fs, killed node %d at %.1fs; acknowledged %d payments, %d refunds; unknown %d/%d/%d (create/pay/refund); %d PAYING and %d PROCESSING after the kill; checked %d orders (%s): %d findings; verify %s\n",
-			cycle, load.Seconds(), victim, killAt.Seconds(), c.Payments, c.Refunds, c.UnknownCreate, c.UnknownPay, c.UnknownRefund,
-			c.PayingAfterKill, c.ProcessingAfterKill, len(ps), scope, len(findings), verified)
+		fmt.Fprintf(cfg.Log, "cycle %d: %s: load %.1fs, %s at %.1fs; acknowledged %d payments, %d refunds; unknown %d/%d/%d (create/pay/refund); %d PAYING and %d PROCESSING after the fault; checked %d orders (%s): %d findings; verify %s%s\n",
+			cycle, fault.Name, load.Seconds(), act.Note, at.Seconds(), c.Payments, c.Refunds, c.UnknownCreate, c.UnknownPay, c.UnknownRefund,
+			c.PayingAfterKill, c.ProcessingAfterKill, len(ps), scope, len(findings), verified, notified)
 	}
 	if len(findings) > 0 {
 		return c, &Failure{Reason: fmt.Sprintf("%d findings", len(findings)), Findings: findings}
 	}
 	return c, nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+}
+
+// orderIDs are the store's ids (the transaction_id) of the paid orders of
+// ps.
+func (r *runner) orderIDs(ctx context.Context, ps []*Payment) (map[*Payment]string, error) {
+	ids := map[*Payment]string{}
+	for _, p := range ps {
+		if p.Paid != Acked {
+			continue
+		}
+		o, err := r.cfg.Store.QueryByOutTradeNo(ctx, p.MchID, p.OutTradeNo)
+		if err != nil {
+			return nil, fmt.Errorf("chaos: read order %s: %w", p.OutTradeNo, err)
+		}
+		ids[p] = o.ID
+	}
+	return ids, nil
 }
 
 // settle waits until no order or refund the cycle touched is PAYING or
@@ -494,15 +669,20 @@ func classify(err error, call string, c *Counts) Outcome {
 	case err == nil:
 		return Acked
 	case errors.As(err, &api) && api.Status < 500:
-		if c.RefusedByServer == nil {
-			c.RefusedByServer = map[string]int{}
-		}
-		c.RefusedByServer[call+" "+api.Body.Code]++
+		bump(&c.RefusedByServer, call+" "+api.Body.Code, 1)
+		note(&c.FailedMessages, call+" "+api.Body.Code, api.Body.Message)
 		return Refused
 	case errors.Is(err, syscall.ECONNREFUSED):
 		c.ConnRefused++
 		return NotSent
 	}
+	key := call + " " + failure(err)
+	bump(&c.FailedByServer, key, 1)
+	msg := err.Error()
+	if errors.As(err, &api) {
+		msg = api.Body.Message
+	}
+	note(&c.FailedMessages, key, msg)
 	switch call {
 	case "create":
 		c.UnknownCreate++
@@ -512,6 +692,24 @@ func classify(err error, call string, c *Counts) Outcome {
 		c.UnknownRefund++
 	}
 	return Unknown
+}
+
+// failure names how a call whose outcome is unknown failed: the HTTP
+// status and code of a 5xx, or what became of the connection.
+func failure(err error) string {
+	var api *wxpay.APIError
+	var ne net.Error
+	switch {
+	case errors.As(err, &api):
+		return fmt.Sprintf("HTTP %d %s", api.Status, api.Body.Code)
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	return "transport error"
 }
 
 func (r *runner) create(ctx context.Context, base string, p *Payment, c *Counts) Outcome {
@@ -540,15 +738,14 @@ func (r *runner) pay(ctx context.Context, base string, p *Payment, c *Counts) Ou
 		TradeState string    `json:"trade_state"`
 		Total      fenfu.Fen `json:"total"`
 		Code       string    `json:"code"`
+		Message    string    `json:"message"`
 	}
 	if err == nil {
 		_ = json.Unmarshal(b, &out)
 		switch {
 		case st/100 == 2:
-		case st < 500:
-			err = &wxpay.APIError{Status: st, Body: wxpay.ErrorBody{Code: out.Code}}
 		default:
-			err = fmt.Errorf("HTTP %d %s", st, out.Code)
+			err = &wxpay.APIError{Status: st, Body: wxpay.ErrorBody{Code: out.Code, Message: out.Message}}
 		}
 	}
 	o := classify(err, "pay", c)
@@ -577,6 +774,20 @@ func (r *runner) refund(ctx context.Context, base string, p *Payment, x *Refund,
 	}
 }
 
+// again makes a retry of an unknown call until it has a definite answer,
+// up to five times a second apart: a node just back from a fault may
+// fail a call or two before its connections to the stores are new.
+func (r *runner) again(ctx context.Context, c *Counts, call func() Outcome) Outcome {
+	for i := 0; ; i++ {
+		o := call()
+		if (o != Unknown && o != NotSent) || i == 4 || ctx.Err() != nil {
+			return o
+		}
+		c.SlowRetries++
+		sleep(ctx, time.Second)
+	}
+}
+
 // resolve learns what became of each call of the cycle whose outcome was
 // unknown, from the store, and retries it with the same out_trade_no or
 // out_refund_no and parameters, which must succeed: an idempotent retry
@@ -598,7 +809,7 @@ func (r *runner) resolve(ctx context.Context, cycle int, c *Counts) (Findings, e
 				return out, err
 			}
 			var ignore Counts
-			if p.Created = r.create(ctx, r.node(rng), p, &ignore); p.Created != Acked {
+			if p.Created = r.again(ctx, c, func() Outcome { return r.create(ctx, r.node(rng), p, &ignore) }); p.Created != Acked {
 				diverged("creating order %s again: %s", p.OutTradeNo, p.Created)
 			}
 			// An order whose creation was in doubt is left unpaid.
@@ -614,7 +825,7 @@ func (r *runner) resolve(ctx context.Context, cycle int, c *Counts) (Findings, e
 				c.PayLanded++
 			case pay.NotPay:
 				var ignore Counts
-				if p.Paid = r.pay(ctx, r.node(rng), p, &ignore); p.Paid != Acked {
+				if p.Paid = r.again(ctx, c, func() Outcome { return r.pay(ctx, r.node(rng), p, &ignore) }); p.Paid != Acked {
 					diverged("paying order %s again: %v", p.OutTradeNo, ignore.RefusedByServer)
 				} else {
 					c.PayRetried++
@@ -640,7 +851,7 @@ func (r *runner) resolve(ctx context.Context, cycle int, c *Counts) (Findings, e
 				return out, err
 			}
 			var ignore Counts
-			r.refund(ctx, r.node(rng), p, x, &ignore)
+			r.again(ctx, c, func() Outcome { r.refund(ctx, r.node(rng), p, x, &ignore); return x.Outcome })
 			switch {
 			case x.Outcome != Acked:
 				diverged("refund %s again: %s %v", x.OutRefundNo, x.Outcome, ignore.RefusedByServer)
