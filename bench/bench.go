@@ -22,9 +22,10 @@ import (
 
 // Merchant is a provisioned merchant and the client that signs for it.
 type Merchant struct {
-	MchID  string
-	AppID  string
-	Client *wxpay.Client
+	MchID    string
+	AppID    string
+	APIv3Key string // to decrypt its notifications
+	Client   *wxpay.Client
 }
 
 // Consumer is a provisioned consumer with a cashier session cookie.

@@ -9,6 +9,8 @@
 package chaos
 
 import (
+	"time"
+
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/pay"
 )
@@ -40,7 +42,9 @@ type Payment struct {
 	Paid       Outcome
 	// AckTotal is the total the payment's acknowledgement named.
 	AckTotal fenfu.Fen
-	Refunds  []*Refund
+	// AckedAt is when the client learnt the payment was made.
+	AckedAt time.Time
+	Refunds []*Refund
 
 	merchant int    // index into the run's merchants
 	consumer int    // index into the run's consumers

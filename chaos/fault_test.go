@@ -251,7 +251,7 @@ func TestSinkNotified(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewSink([]string{k1, k2}, 0)
 			tc.deliver(s)
-			_, dups, got := s.Notified(ps, ids)
+			_, dups, _, got := s.Notified(ps, ids)
 			if dups != tc.dups {
 				t.Errorf("duplicates %d, want %d", dups, tc.dups)
 			}

@@ -42,10 +42,11 @@ type noticeKey struct{ mchid, no string } // no: out_trade_no, or out_refund_no 
 // how many times it was.
 type Notice struct {
 	Count  int
-	Event  string    // event_type
-	ID     string    // transaction_id or refund_id
-	State  string    // trade_state or refund_status
-	Amount fenfu.Fen // amount.total of a payment, amount.refund of a refund
+	Events map[string]bool // the notification ids it came in
+	Event  string          // event_type
+	ID     string          // transaction_id or refund_id
+	State  string          // trade_state or refund_status
+	Amount fenfu.Fen       // amount.total of a payment, amount.refund of a refund
 }
 
 // NewSink is a sink for merchants with these API v3 keys; Start serves it.
@@ -103,6 +104,7 @@ func (s *Sink) count(f func()) {
 // Receive reads one v3 notification body and records it.
 func (s *Sink) Receive(body []byte) error {
 	var n struct {
+		ID        string          `json:"id"`
 		EventType string          `json:"event_type"`
 		Resource  notify.Resource `json:"resource"`
 	}
@@ -141,10 +143,12 @@ func (s *Sink) Receive(body []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	got.Events = map[string]bool{}
 	if old := s.got[key]; old != nil {
-		got.Count = old.Count
+		got.Count, got.Events = old.Count, old.Events
 	}
 	got.Count++
+	got.Events[n.ID] = true
 	s.got[key] = &got
 	return nil
 }
@@ -175,8 +179,10 @@ func (s *Sink) Delivered() (received, interrupted int, rejected []string) {
 // every refund acknowledged SUCCESS as REFUND.SUCCESS with its refund_id
 // and amount. orderIDs gives the transaction_id of a payment (the store's
 // order id). Duplicates are counted, not findings: delivery is at least
-// once.
-func (s *Sink) Notified(ps []*Payment, orderIDs map[*Payment]string) (checked, duplicates int, out Findings) {
+// once. Duplicates are deliveries beyond the first; events, those of
+// them that came as another notification (another id), not a
+// redelivery of the same one.
+func (s *Sink) Notified(ps []*Payment, orderIDs map[*Payment]string) (checked, duplicates, events int, out Findings) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	add := func(kind, format string, args ...any) {
@@ -185,6 +191,7 @@ func (s *Sink) Notified(ps []*Payment, orderIDs map[*Payment]string) (checked, d
 	seen := func(n *Notice) {
 		checked++
 		duplicates += n.Count - 1
+		events += len(n.Events) - 1
 	}
 	for _, p := range ps {
 		if p.Paid == Acked {
@@ -216,21 +223,21 @@ func (s *Sink) Notified(ps []*Payment, orderIDs map[*Payment]string) (checked, d
 			}
 		}
 	}
-	return checked, duplicates, out
+	return checked, duplicates, events, out
 }
 
 // awaitNotified checks the notifications of ps until none is missing or
 // wait has passed; what is wrong or still missing then is a finding.
-func (s *Sink) awaitNotified(ctx context.Context, ps []*Payment, ids map[*Payment]string, wait time.Duration) (int, int, Findings, error) {
+func (s *Sink) awaitNotified(ctx context.Context, ps []*Payment, ids map[*Payment]string, wait time.Duration) (int, int, int, Findings, error) {
 	deadline := time.Now().Add(wait)
 	for {
-		checked, dups, out := s.Notified(ps, ids)
+		checked, dups, events, out := s.Notified(ps, ids)
 		if out.Count(Unnotified) == 0 || time.Now().After(deadline) {
-			return checked, dups, out, nil
+			return checked, dups, events, out, nil
 		}
 		select {
 		case <-ctx.Done():
-			return checked, dups, out, ctx.Err()
+			return checked, dups, events, out, ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

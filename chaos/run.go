@@ -71,7 +71,7 @@ type Config struct {
 	// AfterCycle, when set, runs after a cycle's load and recovery, before
 	// its checks (a settlement batch finishing what a fault interrupted);
 	// it reports findings of its own.
-	AfterCycle func(ctx context.Context, cycle int) (Findings, error)
+	AfterCycle func(ctx context.Context, cycle int, all []*Payment) (Findings, error)
 }
 
 // Counts is what a run did and found.
@@ -118,6 +118,7 @@ type Counts struct {
 	// checks found.
 	NotifyChecked     int `json:"notify_checked,omitempty"`
 	NotifyDuplicates  int `json:"notify_duplicates,omitempty"`
+	NotifyEvents      int `json:"notify_duplicate_events,omitempty"` // duplicates that came as another event
 	NotifyInterrupted int `json:"notify_interrupted,omitempty"`
 	Unnotified        int `json:"unnotified"`
 	Misnotified       int `json:"misnotified"`
@@ -145,7 +146,7 @@ func (c *Counts) add(o Counts) {
 	c.PayingAfterKill += o.PayingAfterKill
 	c.ProcessingAfterKill += o.ProcessingAfterKill
 	if o.NotifyChecked > 0 { // a full check's counts are of the whole run
-		c.NotifyChecked, c.NotifyDuplicates, c.NotifyInterrupted = o.NotifyChecked, o.NotifyDuplicates, o.NotifyInterrupted
+		c.NotifyChecked, c.NotifyDuplicates, c.NotifyEvents, c.NotifyInterrupted = o.NotifyChecked, o.NotifyDuplicates, o.NotifyEvents, o.NotifyInterrupted
 	}
 	addAll(&c.RefusedByServer, o.RefusedByServer)
 	addAll(&c.FailedByServer, o.FailedByServer)
@@ -485,7 +486,7 @@ func (r *runner) cycle(ctx context.Context, cycle int) (Counts, error) {
 		return c, err
 	}
 	if cfg.AfterCycle != nil {
-		more, err := cfg.AfterCycle(ctx, cycle)
+		more, err := cfg.AfterCycle(ctx, cycle, r.all)
 		if err != nil {
 			return c, err
 		}
@@ -510,16 +511,16 @@ func (r *runner) cycle(ctx context.Context, cycle int) (Counts, error) {
 		if err != nil {
 			return c, err
 		}
-		checked, dups, more, err := cfg.Sink.awaitNotified(ctx, ps, ids, cfg.NotifyWait)
+		checked, dups, events, more, err := cfg.Sink.awaitNotified(ctx, ps, ids, cfg.NotifyWait)
 		if err != nil {
 			return c, err
 		}
 		findings = append(findings, more...)
 		_, interrupted, _ := cfg.Sink.Delivered()
 		// Each full check counts the run so far: the total keeps the last.
-		c.NotifyChecked, c.NotifyDuplicates, c.NotifyInterrupted = checked, dups, interrupted
-		notified = fmt.Sprintf("; notifications: %d checked, %d duplicates, %d deliveries cut off, %d findings",
-			checked, dups, interrupted, len(more))
+		c.NotifyChecked, c.NotifyDuplicates, c.NotifyEvents, c.NotifyInterrupted = checked, dups, events, interrupted
+		notified = fmt.Sprintf("; notifications: %d checked, %d duplicates (%d as another event), %d deliveries cut off, %d findings",
+			checked, dups, events, interrupted, len(more))
 	}
 	verified := "ok"
 	if err := cfg.Verify(ctx); err != nil {
@@ -750,7 +751,7 @@ func (r *runner) pay(ctx context.Context, base string, p *Payment, c *Counts) Ou
 	}
 	o := classify(err, "pay", c)
 	if o == Acked {
-		p.AckTotal = out.Total
+		p.AckTotal, p.AckedAt = out.Total, time.Now()
 		if out.TradeState != string(pay.Success) {
 			p.AckTotal = -1 // acknowledged, yet not paid: the check reports it
 		}
@@ -821,7 +822,7 @@ func (r *runner) resolve(ctx context.Context, cycle int, c *Counts) (Findings, e
 			}
 			switch o.State {
 			case pay.Success, pay.Refund:
-				p.Paid, p.AckTotal = Acked, o.Total
+				p.Paid, p.AckTotal, p.AckedAt = Acked, o.Total, time.Now()
 				c.PayLanded++
 			case pay.NotPay:
 				var ignore Counts

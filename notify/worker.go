@@ -29,6 +29,11 @@ var Schedule = []time.Duration{
 	3 * time.Hour, 6 * time.Hour, 6 * time.Hour,
 }
 
+// DefaultLease is how long a worker holds an event it is delivering
+// before another may attempt it: a worker that dies mid-delivery delays
+// the event by this much.
+const DefaultLease = 2 * time.Minute
+
 // Due is an event whose delivery is due, as claimed by a worker.
 type Due struct {
 	Subject
@@ -67,7 +72,7 @@ type Worker struct {
 	HTTP      *http.Client
 	Log       *slog.Logger
 	Schedule  []time.Duration // default Schedule
-	Lease     time.Duration   // default 2 minutes
+	Lease     time.Duration   // default DefaultLease
 	Batch     int             // rows claimed per round, default 100
 	Parallel  int             // deliveries at once, default 16
 	V2        V2Codec         // for orders made through API v2
@@ -114,7 +119,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	now := w.Clock.Now()
 	lease := w.Lease
 	if lease <= 0 {
-		lease = 2 * time.Minute
+		lease = DefaultLease
 	}
 	leaseUntil := db.Micros(now.Add(lease))
 	due, err := w.due(ctx, now)

@@ -243,7 +243,7 @@ func (a *app) loadMerchant(ctx context.Context, name string, sch scheme.Name) (b
 		return bench.Merchant{}, err
 	}
 	pk := a.keys.Platform(sch)
-	return bench.Merchant{MchID: m.MchID, AppID: m.AppID, Client: &wxpay.Client{MchID: m.MchID, SerialNo: m.SerialNo,
+	return bench.Merchant{MchID: m.MchID, AppID: m.AppID, APIv3Key: m.APIv3Key, Client: &wxpay.Client{MchID: m.MchID, SerialNo: m.SerialNo,
 		Key: m.PrivateKey, PlatformKey: scheme.Public(pk.Key), PlatformKeyID: pk.ID, IDs: a.ids}}, nil
 }
 

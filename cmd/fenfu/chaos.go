@@ -7,6 +7,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/fenfu/fenfu/bench"
@@ -21,6 +24,7 @@ import (
 const (
 	chaosRecoverAfter = 2 * time.Second
 	chaosRecoverEvery = time.Second
+	chaosNotifyLease  = 7 * time.Second
 )
 
 // chaosResult is the report of a chaos run.
@@ -32,15 +36,30 @@ type chaosResult struct {
 	Nodes       int            `json:"nodes"`
 	Seed        uint64         `json:"seed"`
 	Cycles      int            `json:"cycles"`
+	Faults      []string       `json:"faults"`
 	Concurrency int            `json:"concurrency"`
 	ElapsedS    float64        `json:"elapsed_s"`
 	Counts      chaos.Counts   `json:"counts"`
 	Failure     *chaos.Failure `json:"failure,omitempty"`
+	// Settlement is what the settle-kill cycles' batches did.
+	Settlement *settleStats `json:"settlement,omitempty"`
+	// Integrity is SQLite's integrity check of each store after the run.
+	Integrity map[string]string `json:"integrity,omitempty"`
+	// Notifications the sink took, deliveries cut off before they were
+	// answered, and deliveries it could not read.
+	Notifications struct {
+		Received    int      `json:"received"`
+		Interrupted int      `json:"interrupted"`
+		Rejected    []string `json:"rejected,omitempty"`
+	} `json:"notifications"`
 }
 
 func (r chaosResult) table(w io.Writer) {
 	c := r.Counts
 	fmt.Fprintf(w, "chaos: %s, %d node(s), seed %d: %d cycles in %.0fs\n", r.Engine, r.Nodes, r.Seed, r.Cycles, r.ElapsedS)
+	for _, k := range bench.SortedErrors(c.Faults) {
+		fmt.Fprintf(w, "  fault %-16s %d cycles\n", k, c.Faults[k])
+	}
 	fmt.Fprintf(w, "  kills                 %d (SIGKILL)\n", c.Kills)
 	fmt.Fprintf(w, "  payments acknowledged %d (%d credit, %d balance)\n", c.Payments, c.CreditPayments, c.BalancePayments)
 	fmt.Fprintf(w, "  refunds acknowledged  %d\n", c.Refunds)
@@ -49,10 +68,28 @@ func (r chaosResult) table(w io.Writer) {
 	fmt.Fprintf(w, "  left by the kills     %d orders PAYING, %d refunds PROCESSING (all settled by recovery)\n", c.PayingAfterKill, c.ProcessingAfterKill)
 	fmt.Fprintf(w, "  connections refused   %d (a node was down: nothing sent)\n", c.ConnRefused)
 	for _, k := range bench.SortedErrors(c.RefusedByServer) {
-		fmt.Fprintf(w, "  refused by the server %s: %d\n", k, c.RefusedByServer[k])
+		fmt.Fprintf(w, "  refused by the server %s: %d (%s)\n", k, c.RefusedByServer[k], c.FailedMessages[k])
 	}
-	fmt.Fprintf(w, "  lost %d, doubled %d, wrong %d, stuck %d, diverged %d, verify failures %d\n",
-		c.Lost, c.Doubled, c.Wrong, c.Stuck, c.Diverged, c.VerifyFailures)
+	for _, k := range bench.SortedErrors(c.FailedByServer) {
+		fmt.Fprintf(w, "  failed, outcome unknown %s: %d (%s)\n", k, c.FailedByServer[k], c.FailedMessages[k])
+	}
+	if c.SlowRetries > 0 {
+		fmt.Fprintf(w, "  retries of unknown calls made again after a fault: %d\n", c.SlowRetries)
+	}
+	n := r.Notifications
+	fmt.Fprintf(w, "  notifications         %d received, %d deliveries cut off; %d payments and refunds checked, %d duplicates\n",
+		n.Received, n.Interrupted, c.NotifyChecked, c.NotifyDuplicates)
+	if s := r.Settlement; s != nil {
+		fmt.Fprintf(w, "  settlement            %d batches: %d killed mid-batch, %d ended before the kill; reruns settled %d merchants (%d payments), posted %d left pending; %d reruns failed\n",
+			s.Batches, s.Killed, s.Finished, s.Settled, s.Payments, s.Resumed, s.RerunFailed)
+	}
+	for _, k := range []string{"core", "credit"} {
+		if v, ok := r.Integrity[k]; ok {
+			fmt.Fprintf(w, "  integrity_check %-6s %s\n", k, v)
+		}
+	}
+	fmt.Fprintf(w, "  lost %d, doubled %d, wrong %d, stuck %d, diverged %d, verify failures %d, unnotified %d, misnotified %d, unrecovered %d, unsettled %d\n",
+		c.Lost, c.Doubled, c.Wrong, c.Stuck, c.Diverged, c.VerifyFailures, c.Unnotified, c.Misnotified, c.Unrecovered, c.Unsettled)
 	if r.Failure != nil {
 		fmt.Fprintf(w, "FAILED at cycle %d (seed %d): %s\n", r.Failure.Cycle, r.Failure.Seed, r.Failure.Reason)
 	} else {
@@ -75,6 +112,10 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of text")
 	out := fs.String("o", "", "also write the result as JSON to this file")
 	label := fs.String("label", "", "a name for this run in the report")
+	faultList := fs.String("fault", "kill", "the faults the cycles do in turn, comma-separated: kill, pg-restart, credit-partition (postgres), disk-full (sqlite), clock-step, settle-kill; or mix: every one the engine allows")
+	pgBin := fs.String("pg-bin", "/usr/lib/postgresql/15/bin", "with pg-restart: where PostgreSQL's programs are, to run a PostgreSQL of the run's own (as the postgres user)")
+	tmpfsMiB := fs.Int("tmpfs-mb", 256, "with disk-full: the size of the tmpfs the SQLite stores are put on, MiB")
+	notifyWait := fs.Duration("notify-wait", 30*time.Second, "how long a full check waits for notifications still due")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -88,15 +129,41 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 		return e.usagef("--nodes must be 1 or 2")
 	case *nodes == 2 && *engine != "postgres":
 		return e.usagef("--nodes 2 needs --engine postgres: SQLite stores have one host")
-	case *cycles < 1 || *conc < 1 || *merchants < 1 || *consumers < 1:
-		return e.usagef("--cycles, --concurrency, --merchants and --consumers must be positive")
+	case *cycles < 1 || *conc < 1 || *merchants < 1 || *consumers < 1 || *tmpfsMiB < 1:
+		return e.usagef("--cycles, --concurrency, --merchants, --consumers and --tmpfs-mb must be positive")
 	}
+	faults, err := chaos.ParseFaults(*faultList, faultsFor(*engine))
+	if err != nil {
+		return e.usagef("%v (on %s)", err, *engine)
+	}
+	has := func(name string) bool { return slices.Contains(faults, name) }
 	if *seed == 0 {
 		*seed = rand.Uint64() % 1_000_000_000
 	}
+	var run chaos.Config
+	byName := map[string]chaos.Fault{"kill": chaos.Kill()}
 	remove, err := cfg.temporaryStore(fs, "fenfu-chaos-")
 	if err != nil {
 		return err
+	}
+	if has("disk-full") {
+		// The SQLite stores go on a tmpfs of their own, for the fault to
+		// fill; the keys stay in the data directory.
+		disk := filepath.Join(cfg.DataDir, "disk")
+		if err := mountTmpfs(disk, *tmpfsMiB); err != nil {
+			remove()
+			return fmt.Errorf("fenfu chaos: disk-full needs to mount a tmpfs, which is not permitted here: %w", err)
+		}
+		cleanup := remove
+		remove = func() {
+			if err := unmount(disk); err != nil {
+				fmt.Fprintf(e.stderr, "fenfu chaos: %v\n", err)
+			}
+			cleanup()
+		}
+		if cfg.CoreDB == "" && cfg.CreditDB == "" {
+			cfg.CoreDB, cfg.CreditDB = filepath.Join(disk, "core.db"), filepath.Join(disk, "credit.db")
+		}
 	}
 	keep := false
 	defer func() {
@@ -106,6 +173,24 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 		}
 		remove()
 	}()
+	if has("pg-restart") {
+		if storeKind(cfg) == "postgres" {
+			return e.usagef("pg-restart restarts a PostgreSQL of the run's own: give no --core-db and --credit-db")
+		}
+		pg, err := startPostgres(ctx, *pgBin, e.stderr)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if keep {
+				fmt.Fprintf(e.stderr, "fenfu chaos: PostgreSQL is kept running for inspection in %s (%s)\n", pg.dir, pg.DSN())
+				return
+			}
+			pg.remove()
+		}()
+		*admin = pg.DSN()
+		byName["pg-restart"] = pgRestart(pg)
+	}
 	if *engine == "postgres" {
 		switch {
 		case storeKind(cfg) == "postgres":
@@ -153,18 +238,19 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 	}
 	defer a.close()
 
-	fmt.Fprintf(e.stderr, "fenfu chaos: %s, %d node(s), seed %d: provisioning %d merchants and %d consumers\n",
-		*engine, *nodes, *seed, *merchants, *consumers)
-	run := chaos.Config{Cycles: *cycles, Nodes: *nodes, Concurrency: *conc, Seed: *seed,
-		MinLoad: 500 * time.Millisecond, MaxLoad: 3 * time.Second, FullCheckEvery: 10,
-		// Recovery runs at start and then every second; it takes payments
-		// interrupted more than chaosRecoverAfter ago.
-		Settle: chaosRecoverAfter + 2*chaosRecoverEvery + 10*time.Second,
-		Login:  cashierLogin, Store: a.pay, Wallets: a.consumers, Log: e.stderr,
-		Verify: func(ctx context.Context) error {
-			_, err := a.prove(ctx)
-			return err
-		}}
+	fmt.Fprintf(e.stderr, "fenfu chaos: %s, %d node(s), seed %d, faults %s: provisioning %d merchants and %d consumers\n",
+		*engine, *nodes, *seed, strings.Join(faults, ","), *merchants, *consumers)
+	run.Cycles, run.Nodes, run.Concurrency, run.Seed = *cycles, *nodes, *conc, *seed
+	run.MinLoad, run.MaxLoad, run.FullCheckEvery = 500*time.Millisecond, 3*time.Second, 10
+	// Recovery runs at start and then every second; it takes payments
+	// interrupted more than chaosRecoverAfter ago.
+	run.Settle = chaosRecoverAfter + 2*chaosRecoverEvery + 10*time.Second
+	run.Login, run.Store, run.Wallets, run.Log = cashierLogin, a.pay, a.consumers, e.stderr
+	run.Verify = func(ctx context.Context) error {
+		_, err := a.prove(ctx)
+		return err
+	}
+	run.NotifyWait = *notifyWait
 	sch := scheme.SM2 // the cheaper signatures leave more of the machine for the servers
 	for i := range *merchants {
 		m, err := a.loadMerchant(ctx, fmt.Sprintf("Chaos merchant %d", i+1), sch)
@@ -181,16 +267,56 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 		}
 		run.Consumers = append(run.Consumers, chaos.Consumer{ID: c.ID, Phone: c.Phone, PIN: pin, Balance: balance})
 	}
-	sink, err := bench.StartSink()
-	if err != nil {
+	var keys []string
+	for _, m := range run.Merchants {
+		keys = append(keys, m.APIv3Key)
+	}
+	// The sink answers after up to 50 ms, so that kills land in the middle
+	// of deliveries.
+	sink := chaos.NewSink(keys, 50*time.Millisecond)
+	if err := sink.Start(); err != nil {
 		return err
 	}
 	defer sink.Close()
-	run.NotifyURL = sink.URL
+	run.Sink, run.NotifyURL = sink, sink.URL
+	// A node killed mid-delivery holds the notification for the lease:
+	// a short one keeps the checks' wait short.
 	serveFlags := []string{"--recover-after", chaosRecoverAfter.String(), "--recover-every", chaosRecoverEvery.String(),
-		"--merchant-rate", "0"}
+		"--merchant-rate", "0", "--notify-lease", chaosNotifyLease.String()}
+	serveCfg := cfg // the servers' stores: the credit store through the proxy, with credit-partition
+	if has("credit-partition") {
+		through, upstream, err := proxied(cfg.CreditDB)
+		if err != nil {
+			return err
+		}
+		proxy, err := chaos.NewProxy(upstream)
+		if err != nil {
+			return err
+		}
+		defer proxy.Close()
+		serveCfg.CreditDB = through(proxy.Addr())
+		byName["credit-partition"] = creditPartition(proxy)
+	}
+	if has("clock-step") {
+		file := filepath.Join(cfg.DataDir, "clock-offset")
+		serveFlags = append(serveFlags, "--clock-offset-file", file)
+		byName["clock-step"] = clockStep(file)
+	}
+	if has("disk-full") {
+		byName["disk-full"] = diskFull(filepath.Dir(cfg.CoreDB))
+	}
+	var settlement *settleStats
+	if has("settle-kill") {
+		settlement = &settleStats{}
+		sk := &settleKill{cfg: cfg, stats: settlement, dir: cfg.DataDir}
+		byName["settle-kill"] = sk.fault()
+		run.AfterCycle = sk.check(a.pay)
+	}
+	for _, name := range faults {
+		run.Faults = append(run.Faults, byName[name])
+	}
 	run.Start = func(ctx context.Context, node int) (chaos.Node, error) {
-		c, err := startChild(cfg, serveFlags, logs)
+		c, err := startChild(serveCfg, serveFlags, logs)
 		if err != nil {
 			return nil, err
 		}
@@ -198,18 +324,31 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 	}
 
 	res := chaosResult{Label: *label, Time: time.Now().UTC().Format(time.RFC3339), Machine: bench.ThisMachine(),
-		Engine: *engine, Nodes: *nodes, Seed: *seed, Concurrency: *conc}
+		Engine: *engine, Nodes: *nodes, Seed: *seed, Faults: faults, Concurrency: *conc, Settlement: settlement}
 	start := time.Now()
 	counts, runErr := chaos.Run(ctx, run)
 	res.ElapsedS = time.Since(start).Seconds()
 	res.Counts = counts
-	res.Cycles = counts.Kills
+	res.Cycles = counts.Cycles
+	res.Notifications.Received, res.Notifications.Interrupted, res.Notifications.Rejected = sink.Delivered()
+	if *engine == "sqlite" {
+		res.Integrity = map[string]string{"core": integrity(ctx, a.core), "credit": integrity(ctx, a.credit)}
+		for name, v := range res.Integrity {
+			if v != "ok" && runErr == nil {
+				runErr = &chaos.Failure{Cycle: counts.Cycles, Seed: *seed, Reason: fmt.Sprintf("the %s store fails SQLite's integrity check: %s", name, v)}
+			}
+		}
+	}
+	if len(res.Notifications.Rejected) > 0 && runErr == nil {
+		runErr = &chaos.Failure{Cycle: counts.Cycles, Seed: *seed, Reason: fmt.Sprintf("%d notifications could not be read: %s",
+			len(res.Notifications.Rejected), res.Notifications.Rejected[0])}
+	}
 	var f *chaos.Failure
 	if errors.As(runErr, &f) {
 		res.Failure = f
 		keep = true
 	} else if runErr != nil {
-		return fmt.Errorf("%w (seed %d, after %d cycles)", runErr, *seed, counts.Kills)
+		return fmt.Errorf("%w (seed %d, after %d cycles)", runErr, *seed, counts.Cycles)
 	}
 	if err := writeResult(e.stdout, *out, *asJSON, res, func(w io.Writer) error { res.table(w); return nil }); err != nil {
 		return err

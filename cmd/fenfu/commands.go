@@ -24,7 +24,12 @@ import (
 
 // openQuiet opens the app for a one-shot command, logging warnings only.
 func openQuiet(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
-	return open(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	return open(ctx, cfg, quietLog(stderr))
+}
+
+// quietLog logs warnings and errors to w.
+func quietLog(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // open parses a command's flags into c and opens the stores: the start of

@@ -16,6 +16,7 @@ import (
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/fee"
+	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/settle"
@@ -52,6 +53,10 @@ type Config struct {
 	// before recovery settles it: longer than any payment takes between
 	// its two commits, so no node settles another's payment in flight.
 	RecoverAfter time.Duration
+	// NotifyLease is how long a node holds a notification it is
+	// delivering before another attempt may be made: what a node dying
+	// mid-delivery delays the notification by.
+	NotifyLease time.Duration
 	// HoldFor is how long a risk hold keeps a payment out of settlement
 	// when staff give no length; ExceptionSLA how long the platform has to
 	// answer a merchant's settlement exception request.
@@ -125,6 +130,8 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*durationValue)(&c.RecoverEvery) }},
 		{"recover-after", "FENFU_RECOVER_AFTER", "how old an interrupted payment or refund must be before recovery settles it (longer than any payment takes)", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RecoverAfter) }},
+		{"notify-lease", "FENFU_NOTIFY_LEASE", "how long a node holds a notification it is delivering before another attempt may be made (more than the 5s delivery timeout)", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.NotifyLease) }},
 		{"rescreen-every", "FENFU_RESCREEN_EVERY", "how often to screen active merchants against the risk list again", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RescreenEvery) }},
 		{"overdue-alert-every", "FENFU_OVERDUE_ALERT_EVERY", "how often to warn of settlement exception requests past their SLA", "", true,
@@ -167,7 +174,7 @@ const (
 func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10,
-		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
+		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(),
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery}
 	for _, s := range settings() {
@@ -233,6 +240,9 @@ func (c *Config) Validate() error {
 		if d, ok := s.value(c).(*durationValue); ok && time.Duration(*d) < time.Second {
 			return fmt.Errorf("--%s must be at least 1s", s.flag)
 		}
+	}
+	if c.NotifyLease <= notify.DeliveryTimeout {
+		return fmt.Errorf("--notify-lease must be more than the %s delivery timeout", notify.DeliveryTimeout)
 	}
 	if c.Login.PhoneFailures < 1 || c.Login.SourceFailures < 1 {
 		return fmt.Errorf("--login-phone-failures and --login-source-failures must be at least 1")

@@ -48,6 +48,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.FailureRate = -1 }, "--failure-rate"},
 		{func(c *Config) { c.RecoverEvery = 0 }, "--recover-every"},
 		{func(c *Config) { c.RecoverAfter = 0 }, "--recover-after"},
+		{func(c *Config) { c.NotifyLease = 5 * time.Second }, "--notify-lease"},
 		{func(c *Config) { c.RescreenEvery = time.Millisecond }, "--rescreen-every"},
 		{func(c *Config) { c.OverdueAlertEvery = 0 }, "--overdue-alert-every"},
 		{func(c *Config) { c.Synchronous = "OFF" }, "--sqlite-synchronous"},

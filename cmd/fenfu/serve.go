@@ -31,6 +31,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs := cfg.flags(e)
 	cfg.bind(fs, true)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
+	offsetFile := clockOffsetFlag(fs)
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
@@ -40,7 +41,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer stopProfile()
-	a, err := open(ctx, cfg, logger)
+	a, err := openAt(ctx, cfg, logger, clockOf(*offsetFile))
 	if err != nil {
 		return err
 	}
@@ -183,7 +184,7 @@ func (a *app) notifyDialer() *net.Dialer {
 // notifier is the payment-notification worker of this server.
 func (a *app) notifier(api *wxpay.API) *notify.Worker {
 	return &notify.Worker{DB: a.core, Keys: a.keys, Merchants: a.merchants, Render: api.RenderNotification,
-		Clock: a.clock, IDs: a.ids, Log: a.log, V2: wxpay.V2Codec{},
+		Clock: a.clock, IDs: a.ids, Log: a.log, V2: wxpay.V2Codec{}, Lease: a.cfg.NotifyLease,
 		HTTP: &http.Client{
 			Timeout: notify.DeliveryTimeout,
 			// Keep a connection per parallel delivery to each merchant host:

@@ -47,6 +47,7 @@ func cmdSettle(ctx context.Context, e *env, args []string) error {
 	channel := fs.String("channel", "all", "credit, ordinary, or all")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for performance work)")
+	offsetFile := clockOffsetFlag(fs)
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func cmdSettle(ctx context.Context, e *env, args []string) error {
 		}
 		channels = []pay.Channel{ch}
 	}
-	a, err := openQuiet(ctx, cfg, e.stderr)
+	a, err := openAt(ctx, cfg, quietLog(e.stderr), clockOf(*offsetFile))
 	if err != nil {
 		return err
 	}
