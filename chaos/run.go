@@ -583,7 +583,7 @@ func (r *runner) settle(ctx context.Context) (paying, processing int, err error)
 				continue
 			}
 			if err != nil {
-				return paying, processing, err
+				return paying, processing, fmt.Errorf("chaos: read order %s: %w", p.OutTradeNo, err)
 			}
 			if o.State == pay.Paying {
 				busy++
@@ -807,7 +807,7 @@ func (r *runner) resolve(ctx context.Context, cycle int, c *Counts) (Findings, e
 			case err == nil:
 				c.CreateLanded++
 			case fenfu.ErrorCode(err) != fenfu.OrderNotExist:
-				return out, err
+				return out, fmt.Errorf("chaos: read order %s: %w", p.OutTradeNo, err)
 			}
 			var ignore Counts
 			if p.Created = r.again(ctx, c, func() Outcome { return r.create(ctx, r.node(rng), p, &ignore) }); p.Created != Acked {
@@ -849,7 +849,7 @@ func (r *runner) resolve(ctx context.Context, cycle int, c *Counts) (Findings, e
 			case fenfu.ErrorCode(err) == fenfu.ResourceNotExists:
 				c.RefundRetried++
 			default:
-				return out, err
+				return out, fmt.Errorf("chaos: read refund %s: %w", x.OutRefundNo, err)
 			}
 			var ignore Counts
 			r.again(ctx, c, func() Outcome { r.refund(ctx, r.node(rng), p, x, &ignore); return x.Outcome })

@@ -301,6 +301,10 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 		file := filepath.Join(cfg.DataDir, "clock-offset")
 		serveFlags = append(serveFlags, "--clock-offset-file", file)
 		byName["clock-step"] = clockStep(file)
+		// A notification made while the clock was ahead is due when the
+		// clock is back at the time it was made: the wait covers the
+		// largest step forward.
+		run.NotifyWait = max(run.NotifyWait, slices.Max(clockSteps)+chaosNotifyLease+30*time.Second)
 	}
 	if has("disk-full") {
 		byName["disk-full"] = diskFull(filepath.Dir(cfg.CoreDB))
@@ -348,7 +352,8 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 		res.Failure = f
 		keep = true
 	} else if runErr != nil {
-		return fmt.Errorf("%w (seed %d, after %d cycles)", runErr, *seed, counts.Cycles)
+		// The whole chain, not only the code of a fenfu error in it.
+		return fmt.Errorf("%s (seed %d, after %d cycles)", runErr.Error(), *seed, counts.Cycles)
 	}
 	if err := writeResult(e.stdout, *out, *asJSON, res, func(w io.Writer) error { res.table(w); return nil }); err != nil {
 		return err
