@@ -100,7 +100,7 @@ func (r chaosResult) table(w io.Writer) {
 func cmdChaos(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
 	fs := cfg.flags(e)
-	cycles := fs.Int("cycles", 10, "kill-and-restart cycles")
+	cycles := fs.Int("cycles", 10, "cycles: load, a fault and its undoing, recovery and the checks")
 	engine := fs.String("engine", "sqlite", "sqlite, or postgres (with --core-db and --credit-db, or --postgres)")
 	admin := fs.String("postgres", "", "with --engine postgres: an administrator's DSN to create (and afterwards drop) two temporary databases on")
 	nodes := fs.Int("nodes", 1, "serve processes on the same stores, the load spread over them (2 needs postgres)")
