@@ -648,6 +648,50 @@ func TestRateLimiterBounded(t *testing.T) {
 	}
 }
 
+// TestRateLimiterClockStepBack: a key that spent its budget while the
+// clock was ahead is not locked out, once the clock is stepped back, for
+// as long as the step: it gets its tokens back at its rate from the time
+// the clock is back at. (fenfu chaos found it: a server clock 6 minutes
+// ahead refused every request as badly timed, and after the clock was put
+// right the address stayed FREQUENCY_LIMITED for those 6 minutes.)
+func TestRateLimiterClockStepBack(t *testing.T) {
+	for _, step := range []time.Duration{6 * time.Minute, 24 * time.Hour} {
+		l := &wxpay.RateLimiter{Rate: 10, Burst: 20}
+		now := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
+		ahead := now.Add(step)
+		for range 20 {
+			l.Allow("k", ahead)
+		}
+		if !l.Exhausted("k", ahead) {
+			t.Fatal("a key that spent its burst is not exhausted")
+		}
+		// The clock is put right (at that moment, no time has passed for
+		// the key); a second later it has 10 tokens.
+		l.Exhausted("k", now)
+		later := now.Add(time.Second)
+		if l.Exhausted("k", later) {
+			t.Fatalf("step %s: a second after the clock was stepped back the key is still exhausted", step)
+		}
+		for i := range 10 {
+			if !l.Allow("k", later) {
+				t.Fatalf("step %s: request %d of the second after the step back refused", step, i)
+			}
+		}
+		if l.Allow("k", later) {
+			t.Fatalf("step %s: the step back gave the key more than a second's tokens", step)
+		}
+		// The merchant limiter, which only takes: its bucket refills too.
+		m := &wxpay.RateLimiter{Rate: 10, Burst: 20}
+		for range 20 {
+			m.Allow("mch", ahead)
+		}
+		m.Allow("mch", now) // refused, at the step back
+		if !m.Allow("mch", later) {
+			t.Fatalf("step %s: a merchant that spent its burst while the clock was ahead is refused a second after it was put right", step)
+		}
+	}
+}
+
 // paid creates an order of total fen through the domain and pays it from
 // a new consumer's balance.
 func (h *harness) paid(t *testing.T, no string, total fenfu.Fen) pay.Order {

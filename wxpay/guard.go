@@ -62,7 +62,7 @@ func (l *RateLimiter) Allow(key string, now time.Time) bool {
 	if l == nil || l.Rate <= 0 {
 		return true
 	}
-	return l.limiter(key, now).AllowN(now, 1)
+	return at(l.limiter(key, now), now).AllowN(now, 1)
 }
 
 // Take takes a token for the key like Allow. When it has one, it also
@@ -72,7 +72,7 @@ func (l *RateLimiter) Take(key string, now time.Time) (ok bool, giveBack func())
 	if l == nil || l.Rate <= 0 {
 		return true, func() {}
 	}
-	r := l.limiter(key, now).ReserveN(now, 1)
+	r := at(l.limiter(key, now), now).ReserveN(now, 1)
 	if !r.OK() || r.DelayFrom(now) > 0 {
 		r.CancelAt(now)
 		return false, nil
@@ -89,7 +89,19 @@ func (l *RateLimiter) Exhausted(key string, now time.Time) bool {
 	l.mu.Lock()
 	lim := l.limiters[key]
 	l.mu.Unlock()
-	return lim != nil && lim.TokensAt(now) < 1
+	return lim != nil && at(lim, now).TokensAt(now) < 1
+}
+
+// at brings a limiter to now. A clock stepped back finds a limiter last
+// used at a later time, and x/time/rate counts no time as passing until
+// the clock is back there: a key that spent its bucket while the clock
+// was ahead would be refused for as long as the step, hours after a bad
+// step of hours. Taking no tokens at now moves the limiter's time to now,
+// so the step back costs the key the refill of the step and no more; a
+// clock going forward is time passing, as before.
+func at(lim *rate.Limiter, now time.Time) *rate.Limiter {
+	lim.ReserveN(now, 0)
+	return lim
 }
 
 // limiter returns the key's limiter, making one with a full bucket for a
