@@ -511,6 +511,7 @@ func (r *runner) cycle(ctx context.Context, cycle int) (Counts, error) {
 		if err != nil {
 			return c, err
 		}
+		waitFrom := time.Now()
 		checked, dups, events, more, err := cfg.Sink.awaitNotified(ctx, ps, ids, cfg.NotifyWait)
 		if err != nil {
 			return c, err
@@ -519,8 +520,8 @@ func (r *runner) cycle(ctx context.Context, cycle int) (Counts, error) {
 		_, interrupted, _ := cfg.Sink.Delivered()
 		// Each full check counts the run so far: the total keeps the last.
 		c.NotifyChecked, c.NotifyDuplicates, c.NotifyEvents, c.NotifyInterrupted = checked, dups, events, interrupted
-		notified = fmt.Sprintf("; notifications: %d checked, %d duplicates (%d as another event), %d deliveries cut off, %d findings",
-			checked, dups, events, interrupted, len(more))
+		notified = fmt.Sprintf("; notifications: %d checked (all in after %.1fs), %d duplicates (%d as another event), %d deliveries cut off, %d findings",
+			checked, time.Since(waitFrom).Seconds(), dups, events, interrupted, len(more))
 	}
 	verified := "ok"
 	if err := cfg.Verify(ctx); err != nil {
