@@ -153,7 +153,10 @@ func (a *API) v3(h handler) http.Handler {
 func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string, error) {
 	src, now := fenfu.Source(r.RemoteAddr), a.Clock.Now()
 	if a.Failures.Exhausted(src, now) {
-		return 0, nil, Authorization{}, "", failedTooOften()
+		// Unchecked, the Authorization header still names the scheme the
+		// client verifies answers with: sign the refusal in it.
+		claimed, _ := ParseAuthorization(r.Header.Get("Authorization"))
+		return 0, nil, Authorization{Scheme: claimed.Scheme}, "", failedTooOften()
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
 	if err != nil {

@@ -615,6 +615,26 @@ func TestFailuresLimitedBySource(t *testing.T) {
 	}
 }
 
+// TestFailuresLimitedSignedInScheme: a national-crypto merchant refused
+// because its address is out of failures gets the refusal signed with the
+// SM2 platform key its SDK verifies, not RSA's: otherwise its SDK reports
+// a response it cannot verify instead of FREQUENCY_LIMITED. (fenfu chaos
+// found it: with the clock stepped past the signature window, SM2 clients
+// saw their requests fail as unverifiable responses.)
+func TestFailuresLimitedSignedInScheme(t *testing.T) {
+	h := newHarnessScheme(t, scheme.SM2)
+	h.api.Failures = &wxpay.RateLimiter{Rate: 0.001, Burst: 1}
+	q := "/v3/pay/transactions/out-trade-no/source-1?mchid=" + h.m.MchID
+	other := "/v3/pay/transactions/out-trade-no/source-2?mchid=" + h.m.MchID
+	if st, eb := h.raw(t, "GET", q, nil, sign(t, h.client, "GET", other, nil)); st != 401 || eb.Code != "SIGN_ERROR" {
+		t.Fatalf("a request signed for another URL answered %d %+v", st, eb)
+	}
+	// raw verifies the answer with the merchant's (SM2) platform key.
+	if st, eb := h.raw(t, "GET", q, nil, sign(t, h.client, "GET", q, nil)); st != 429 || eb.Code != "FREQUENCY_LIMITED" {
+		t.Fatalf("a request from an address out of failures answered %d %+v, want 429", st, eb)
+	}
+}
+
 // TestRateLimiterBounded: a limiter with Max holds at most Max keys
 // however many arrive, and refuses nothing it should not.
 func TestRateLimiterBounded(t *testing.T) {
