@@ -122,7 +122,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		lease = DefaultLease
 	}
 	leaseUntil := db.Micros(now.Add(lease))
-	due, err := w.due(ctx, now)
+	due, err := w.due(ctx, now, leaseUntil)
 	if err != nil {
 		return 0, err
 	}
@@ -150,10 +150,19 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	return len(claimed), w.record(ctx, claimed, outcomes, leaseUntil)
 }
 
+// isDue is the condition of a row whose delivery is due at $1, for a
+// worker whose lease would end at $2: its time has come; or it has never
+// been attempted and is due further ahead than any lease could make it,
+// which only a clock that was ahead when the event was stored can have
+// done (a clock stepped back, or another node's running fast). Such an
+// event would otherwise wait, undelivered, for as long as the clock was
+// ahead.
+const isDue = `due_at > 0 AND (due_at <= $1 OR (attempts = 0 AND due_at > $2))`
+
 // due lists up to a batch of events whose delivery is due.
-func (w *Worker) due(ctx context.Context, now time.Time) ([]Due, error) {
+func (w *Worker) due(ctx context.Context, now time.Time, leaseUntil int64) ([]Due, error) {
 	rows, err := w.DB.QueryContext(ctx, `SELECT kind, ref, mchid, notify_url, attempts, due_at FROM notify_outbox
-		WHERE due_at > 0 AND due_at <= $1 ORDER BY due_at LIMIT $2`, db.Micros(now), w.batch())
+		WHERE `+isDue+` ORDER BY due_at LIMIT $3`, db.Micros(now), leaseUntil, w.batch())
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +186,7 @@ func (w *Worker) claim(ctx context.Context, due []Due, now time.Time, leaseUntil
 	if len(due) == 0 {
 		return nil, nil
 	}
-	args := []any{leaseUntil, db.Micros(now)}
+	args := []any{db.Micros(now), leaseUntil}
 	ph := make([]string, len(due))
 	byID := make(map[string]Due, len(due))
 	for i, d := range due {
@@ -188,8 +197,8 @@ func (w *Worker) claim(ctx context.Context, due []Due, now time.Time, leaseUntil
 	var got []Due
 	err := w.DB.Update(ctx, func(tx *db.Tx) error {
 		got = got[:0]
-		rows, err := tx.Tx.QueryContext(ctx, `UPDATE notify_outbox SET due_at = $1
-			WHERE due_at > 0 AND due_at <= $2 AND ref IN (`+strings.Join(ph, ", ")+`) RETURNING ref, attempts`, args...)
+		rows, err := tx.Tx.QueryContext(ctx, `UPDATE notify_outbox SET due_at = $2
+			WHERE `+isDue+` AND ref IN (`+strings.Join(ph, ", ")+`) RETURNING ref, attempts`, args...)
 		if err != nil {
 			return err
 		}

@@ -189,6 +189,41 @@ func TestRetrySchedule(t *testing.T) {
 	}
 }
 
+// TestAheadClockNotDelayed: an event stored while the clock was ahead
+// (6 minutes, or a day) is delivered at once by a worker whose clock is
+// right, not when its clock catches up with the event's stamp. (fenfu
+// chaos found it: notifications made during a 6-minute step ahead were
+// delivered 6 minutes late.) An event another worker on the right clock
+// holds is not taken.
+func TestAheadClockNotDelayed(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		for _, ahead := range []time.Duration{6 * time.Minute, 24 * time.Hour} {
+			t.Run(fmt.Sprintf("%s/%s", engine, ahead), func(t *testing.T) {
+				ctx := context.Background()
+				e := newEnv(t, engine, 0)
+				right := fenfu.NewFakeClock(e.clock.Now())
+				e.clock.Advance(ahead) // the stores' clock, which stamps the event
+				o := e.paid(t, "notify-ahead")
+				held := e.paid(t, "notify-held")
+				// A worker on the right clock holds the second event.
+				if _, err := e.core.Exec(ctx, `UPDATE notify_outbox SET due_at = $1 WHERE ref = $2`,
+					db.Micros(right.Now().Add(notify.DefaultLease)), held.ID); err != nil {
+					t.Fatal(err)
+				}
+				w := e.worker(e.core)
+				w.Clock = right
+				n, err := w.RunOnce(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := len(e.ep.hits["EV-"+o.ID]); n != 1 || got != 1 {
+					t.Fatalf("a worker on the right clock attempted %d events and delivered the one stored ahead %d times, want 1 and 1", n, got)
+				}
+			})
+		}
+	}
+}
+
 func TestGiveUpAfterSchedule(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, db.SQLite, 1000) // never acknowledges
