@@ -301,10 +301,6 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 		file := filepath.Join(cfg.DataDir, "clock-offset")
 		serveFlags = append(serveFlags, "--clock-offset-file", file)
 		byName["clock-step"] = clockStep(file)
-		// A notification made while the clock was ahead is due when the
-		// clock is back at the time it was made: the wait covers the
-		// largest step forward.
-		run.NotifyWait = max(run.NotifyWait, slices.Max(clockSteps)+chaosNotifyLease+30*time.Second)
 	}
 	if has("disk-full") {
 		byName["disk-full"] = diskFull(filepath.Dir(cfg.CoreDB))
