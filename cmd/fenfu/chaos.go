@@ -177,7 +177,7 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 		if storeKind(cfg) == "postgres" {
 			return e.usagef("pg-restart restarts a PostgreSQL of the run's own: give no --core-db and --credit-db")
 		}
-		pg, err := startPostgres(ctx, *pgBin, e.stderr)
+		pg, err := startPostgres(ctx, *pgBin)
 		if err != nil {
 			return err
 		}

@@ -57,12 +57,11 @@ func faultsFor(engine string) []string {
 type pgInstance struct {
 	bin, dir string
 	port     int
-	log      io.Writer
 }
 
 // startPostgres makes and starts a PostgreSQL cluster in a new temporary
 // directory, listening on a free local port with trust authentication.
-func startPostgres(ctx context.Context, bin string, log io.Writer) (*pgInstance, error) {
+func startPostgres(ctx context.Context, bin string) (*pgInstance, error) {
 	if _, err := os.Stat(filepath.Join(bin, "initdb")); err != nil {
 		return nil, fmt.Errorf("pg-restart runs a PostgreSQL of its own and needs its programs: %w (set --pg-bin)", err)
 	}
@@ -70,7 +69,7 @@ func startPostgres(ctx context.Context, bin string, log io.Writer) (*pgInstance,
 	if err != nil {
 		return nil, err
 	}
-	p := &pgInstance{bin: bin, dir: dir, log: log}
+	p := &pgInstance{bin: bin, dir: dir}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

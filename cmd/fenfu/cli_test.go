@@ -46,6 +46,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad flag value", []string{"bench", "settle", "--orders", "many"}, 2, `fenfu bench settle: invalid value "many" for flag -orders: parse error`, "run 'fenfu help bench settle'"},
 		{"bad value checked", []string{"bench", "settle", "--orders", "0"}, 2, "fenfu bench settle: --orders and --merchants must be positive", "run 'fenfu help bench settle'"},
 		{"two nodes on SQLite", []string{"chaos", "--nodes", "2"}, 2, "fenfu chaos: --nodes 2 needs --engine postgres", "run 'fenfu help chaos'"},
+		{"a fault the engine cannot do", []string{"chaos", "--fault", "kill,pg-restart"}, 2,
+			`fenfu chaos: chaos: unknown fault "pg-restart": the faults are kill, disk-full, clock-step, settle-kill, or mix (on sqlite)`, "run 'fenfu help chaos'"},
 		{"postgres without a server", []string{"chaos", "--engine", "postgres"}, 2, "fenfu chaos: --engine postgres needs --core-db and --credit-db", "run 'fenfu help chaos'"},
 		{"missing required flag", append([]string{"bill"}, store...), 2, "fenfu bill: missing required flag --mchid", "run 'fenfu help bill'"},
 		{"missing flag of a key command", append([]string{"merchant", "retire-key", "--mchid", "1900000001"}, store...), 2, "fenfu merchant retire-key: missing required flag --serial", "run 'fenfu help merchant retire-key'"},
