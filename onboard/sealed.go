@@ -118,15 +118,6 @@ func sealRisk(sealer *seal.Sealer, column, index, v string) (string, error) {
 	return sealer.Seal(v, "risk_list."+column+":"+index)
 }
 
-// openRisk opens a field of a risk-list row; one not sealed yet is
-// returned as it is.
-func openRisk(sealer *seal.Sealer, column, index, v string) (string, error) {
-	if sealer == nil || !seal.Sealed(v) {
-		return v, nil
-	}
-	return sealer.Open(v, "risk_list."+column+":"+index)
-}
-
 // Backfill seals what was stored in clear before personal data was
 // sealed (migration 0018): applications' licence numbers and bank
 // accounts, and the risk list's licence numbers and names, which it also
