@@ -113,6 +113,7 @@ var owners = map[string]string{
 	"bills":        "bill",
 	"credit_lines": "credit", "credit_payments": "credit", "credit_refunds": "credit", "fee_volume": "credit",
 	"complaints": "complaint", "complaint_history": "complaint", "complaint_notify_urls": "complaint",
+	"risk_rule_sets": "risk", "risk_rules": "risk", "risk_decisions": "risk", "risk_queue": "risk", "risk_actions": "risk",
 	"ledger_accounts": "ledger", "ledger_txns": "ledger", "ledger_entries": "ledger",
 	"schema_migrations": "db",
 }
@@ -200,7 +201,7 @@ var layers = [][]string{
 	{"."},
 	{"db", "fee", "qr", "scheme", "seal", "metrics"},
 	{"keyring", "ledger", "merchant", "db/dbtest"},
-	{"notify", "credit"},
+	{"notify", "credit", "risk"},
 	{"consumer", "sandbox"},
 	{"pay"},
 	{"onboard", "settle", "complaint"},

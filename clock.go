@@ -59,3 +59,16 @@ func (c *FakeClock) Set(t time.Time) {
 	}
 	c.now = t
 }
+
+// DayStart returns the start of the Asia/Shanghai calendar day t falls in.
+func DayStart(t time.Time) time.Time {
+	l := t.In(Shanghai)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, Shanghai)
+}
+
+// MonthStart returns the start of the Asia/Shanghai calendar month t
+// falls in.
+func MonthStart(t time.Time) time.Time {
+	l := t.In(Shanghai)
+	return time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, Shanghai)
+}

@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/emmansun/gmsm v0.44.1
+	github.com/expr-lang/expr v1.17.8
 	github.com/go-pay/gopay v1.5.123
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_golang v1.25.0

@@ -334,3 +334,68 @@ func CapturedFee(ctx context.Context, d *db.DB, attemptID string) (q fee.Quote, 
 	q.Rate = fee.PPM(rate)
 	return q, true, nil
 }
+
+// Lock takes the consumer's credit-line row lock for the rest of the
+// caller's transaction and returns the line; ok is false if the consumer
+// has none. Reads after it see every payment of the consumer that
+// committed before it (PostgreSQL reads each statement at READ COMMITTED;
+// SQLite has one writer), so concurrent payments of one consumer are
+// decided one after the other, each on the other's total.
+func Lock(ctx context.Context, tx *db.Tx, consumerID string) (l Line, ok bool, err error) {
+	l.ConsumerID = consumerID
+	err = tx.QueryRowContext(ctx, `UPDATE credit_lines SET updated_at = $1 WHERE consumer_id = $2 RETURNING credit_limit, used, rating`,
+		db.Micros(tx.Now), consumerID).Scan(&l.Limit, &l.Used, &l.Rating)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, false, nil
+	}
+	if err != nil {
+		return l, false, fmt.Errorf("credit: lock line: %w", err)
+	}
+	l.Available = max(l.Limit-l.Used, 0)
+	return l, true, nil
+}
+
+// History is what a consumer paid on credit before a payment.
+type History struct {
+	Today, Month fenfu.Fen // captured since the start of the Asia/Shanghai day and month
+	CountToday   int
+	// Run counts the consumer's latest payments, newest first, made at
+	// one merchant since the run window began, before a payment
+	// elsewhere.
+	Run int
+}
+
+// maxRun bounds how many recent payments a run is counted over.
+const maxRun = 64
+
+// HistoryOf reads a consumer's credit history before now in the caller's
+// transaction: the totals of the day and month, and the run of payments at
+// mchid since runSince. Take the line's Lock first.
+func HistoryOf(ctx context.Context, tx *db.Tx, consumerID, mchid string, now, runSince time.Time) (History, error) {
+	var h History
+	day, month := fenfu.DayStart(now), fenfu.MonthStart(now)
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN created_at >= $1 THEN amount ELSE 0 END), 0),
+		COALESCE(SUM(amount), 0), COUNT(CASE WHEN created_at >= $1 THEN 1 END)
+		FROM credit_payments WHERE consumer_id = $2 AND state = $3 AND created_at >= $4`,
+		db.Micros(day), consumerID, string(Captured), db.Micros(month)).Scan(&h.Today, &h.Month, &h.CountToday)
+	if err != nil {
+		return h, fmt.Errorf("credit: history: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT mchid FROM credit_payments WHERE consumer_id = $1 AND state = $2 AND created_at >= $3
+		ORDER BY created_at DESC, attempt_id DESC LIMIT `+fmt.Sprint(maxRun), consumerID, string(Captured), db.Micros(runSince))
+	if err != nil {
+		return h, fmt.Errorf("credit: history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			return h, fmt.Errorf("credit: history: %w", err)
+		}
+		if m != mchid {
+			break
+		}
+		h.Run++
+	}
+	return h, rows.Err()
+}

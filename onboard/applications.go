@@ -376,3 +376,17 @@ func failedReasons(cs []Check) string {
 	}
 	return joinReasons(ps)
 }
+
+// Industry returns the industry of a merchant's latest application, or ""
+// for a merchant that never applied (a sandbox merchant).
+func (s *Service) Industry(ctx context.Context, mchid string) (string, error) {
+	var industry string
+	err := s.DB.QueryRowContext(ctx, `SELECT industry FROM applications WHERE mchid = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, mchid).Scan(&industry)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fenfu.Internal("onboard.Industry", err)
+	}
+	return industry, nil
+}

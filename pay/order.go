@@ -186,6 +186,9 @@ type Service struct {
 	afterCreditCommit func(orderID string) error
 	// Log receives what the service recovers from on its own; nil discards.
 	Log *slog.Logger
+	// Risk evaluates every payment against the risk rules; nil evaluates
+	// none.
+	Risk *Risk
 }
 
 // Fees are the schedules payments are priced by.

@@ -16,6 +16,7 @@ import (
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/risk"
 )
 
 // OrderForToken checks a QR token and returns its order. The token's
@@ -51,6 +52,16 @@ func (o Order) Allowed(channel Channel) bool {
 // balance. It returns the paid order, or an error with a code the cashier
 // shows: NOT_ENOUGH, ORDERPAID, ORDER_CLOSED, USERPAYING, RULE_LIMIT.
 func (s *Service) Pay(ctx context.Context, token, consumerID string, channel Channel) (Order, error) {
+	return s.PayFrom(ctx, token, consumerID, channel, Client{})
+}
+
+// PayFrom is Pay with what the client says about itself, which risk rules
+// read. A payment a rule rejects fails with RULE_LIMIT and the rule's
+// message for the payer, and the order stays payable by another channel.
+func (s *Service) PayFrom(ctx context.Context, token, consumerID string, channel Channel, c Client) (Order, error) {
+	if err := c.Check(); err != nil {
+		return Order{}, err
+	}
 	o, err := s.OrderForToken(ctx, token)
 	if err != nil {
 		return Order{}, err
@@ -77,29 +88,39 @@ func (s *Service) Pay(ctx context.Context, token, consumerID string, channel Cha
 			e.Remedy = "Pay from balance; the merchant is rolling credit pay out gradually."
 			return Order{}, e
 		}
-		return s.payCredit(ctx, o, consumerID, m.DiscountAt(s.Clock.Now()))
+		return s.payCredit(ctx, o, consumerID, m.DiscountAt(s.Clock.Now()), c)
 	}
-	return s.payBalance(ctx, o, consumerID)
+	return s.payBalance(ctx, o, consumerID, c)
 }
 
 // claim moves an order out of NOTPAY for a consumer's attempt, to PAYING
 // (a credit payment, whose capture follows in the credit store) or
-// straight to SUCCESS (a balance payment, with its fee), in one statement.
-// The order must not have expired.
-func claim(to State, orderID string, channel Channel, consumerID, attempt string, paidAt, now int64, q fee.Quote) (string, []any, error) {
+// straight to SUCCESS (a balance payment, with its fee and any risk hold),
+// in one statement. The order must not have expired.
+func claim(to State, orderID string, channel Channel, consumerID, attempt string, paidAt, now int64, q fee.Quote, h hold) (string, []any, error) {
 	return orders.SQL(db.Move[State]{From: []State{NotPay}, To: to,
-		Set:   ", channel = $1, consumer_id = $2, attempt_id = $3, paid_at = $4, updated_at = $5, fee = $6, fee_rate = $7, fee_tier = $8",
+		Set: ", channel = $1, consumer_id = $2, attempt_id = $3, paid_at = $4, updated_at = $5, fee = $6, fee_rate = $7, fee_tier = $8" +
+			", hold_until = $10, hold_reason = $11",
 		Where: "id = $9 AND expires_at > $5",
-		Args:  []any{string(channel), consumerID, attempt, paidAt, now, q.Fee, int64(q.Rate), q.Tier, orderID}})
+		Args:  []any{string(channel), consumerID, attempt, paidAt, now, q.Fee, int64(q.Rate), q.Tier, orderID, h.until(paidAt), h.Reason}})
+}
+
+// until is the stored hold_until of a hold on a payment made at paidAt
+// (micros): 0 for none.
+func (h hold) until(paidAt int64) int64 {
+	if h.For <= 0 {
+		return 0
+	}
+	return paidAt + h.For.Microseconds()
 }
 
 // payInTx moves an order straight from NOTPAY to SUCCESS for a balance
-// payment with its fee, and makes its notification due, in the caller's
-// transaction. It fails with the reason when the order is no longer
-// payable.
-func (s *Service) payInTx(ctx context.Context, tx *db.Tx, o Order, consumerID, attempt string, q fee.Quote) error {
+// payment with its fee and risk hold, and makes its notification due, in
+// the caller's transaction. It fails with the reason when the order is no
+// longer payable.
+func (s *Service) payInTx(ctx context.Context, tx *db.Tx, o Order, consumerID, attempt string, q fee.Quote, h hold) error {
 	now := db.Micros(tx.Now)
-	sqlText, args, err := claim(Success, o.ID, ChannelBalance, consumerID, attempt, now, now, q)
+	sqlText, args, err := claim(Success, o.ID, ChannelBalance, consumerID, attempt, now, now, q, h)
 	if err != nil {
 		return err
 	}
@@ -125,15 +146,30 @@ func (s *Service) claimed(ctx context.Context, res sql.Result, orderID string) e
 	return nil
 }
 
-func (s *Service) payBalance(ctx context.Context, o Order, consumerID string) (Order, error) {
+func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c Client) (Order, error) {
 	attempt := s.IDs.New(fenfu.AttemptID, s.Clock.Now())
+	var h hold
+	if s.Risk != nil {
+		f, err := s.features(ctx, o, consumerID, ChannelBalance, c)
+		if err != nil {
+			return Order{}, fenfu.Op("pay.payBalance", err)
+		}
+		out, err := s.decideBalance(ctx, o, consumerID, attempt, f)
+		if err != nil {
+			return Order{}, fenfu.Internal("pay.payBalance", err)
+		}
+		if out.Decision == risk.Reject {
+			return Order{}, rejected(out)
+		}
+		h = s.holdOf(out)
+	}
 	// An ordinary payment's fee is priced by the ordinary schedule and
 	// posted with it: the merchant is owed the amount less the fee.
 	q := s.Fees.ordinary().Price(o.Total, 0, 0)
 	var paidAt time.Time
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		paidAt = db.Time(db.Micros(tx.Now))
-		if err := s.payInTx(ctx, tx, o, consumerID, attempt, q); err != nil {
+		if err := s.payInTx(ctx, tx, o, consumerID, attempt, q, h); err != nil {
 			return err
 		}
 		entries := ledger.PaymentEntries(consumer.BalanceAccount(consumerID), o.MchID, o.Total, q.Fee, OrdinaryFeeAccount)
@@ -152,16 +188,27 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string) (O
 	// The order is what the claim wrote; no need to read it back.
 	o.State, o.Channel, o.ConsumerID, o.AttemptID = Success, ChannelBalance, consumerID, attempt
 	o.PaidAt, o.UpdatedAt, o.Fee = paidAt, paidAt, q
+	o.HoldReason = h.Reason
+	if u := h.until(db.Micros(paidAt)); u > 0 {
+		o.HoldUntil = db.Time(u)
+	}
 	return o, nil
 }
 
 // OrdinaryFeeAccount is the platform's fee income from ordinary payments.
 var OrdinaryFeeAccount = ledger.AccountOf(ledger.PlatformFee, "ordinary")
 
-func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, discount fee.PPM) (Order, error) {
+func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, discount fee.PPM, c Client) (Order, error) {
+	var f risk.Features
+	if s.Risk != nil {
+		var err error
+		if f, err = s.features(ctx, o, consumerID, ChannelCredit, c); err != nil {
+			return Order{}, fenfu.Op("pay.payCredit", err)
+		}
+	}
 	now := s.Clock.Now()
 	attempt := s.IDs.New(fenfu.AttemptID, now)
-	q0, args, err := claim(Paying, o.ID, ChannelCredit, consumerID, attempt, 0, db.Micros(now), fee.Quote{})
+	q0, args, err := claim(Paying, o.ID, ChannelCredit, consumerID, attempt, 0, db.Micros(now), fee.Quote{}, hold{})
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
@@ -175,11 +222,33 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, dis
 	p := credit.Payment{AttemptID: attempt, OrderID: o.ID, MchID: o.MchID, ConsumerID: consumerID, Amount: o.Total,
 		Discount: discount, Schedule: s.Fees.credit()}
 	var q fee.Quote
+	var out risk.Outcome
 	err = s.Credit.Update(ctx, func(tx *db.Tx) error {
+		out = risk.Outcome{}
+		if s.Risk != nil {
+			var err error
+			if out, err = s.decideCredit(ctx, tx, p, f); err != nil {
+				return err
+			}
+			if out.Decision == risk.Reject {
+				// The decision must stay on record, so the transaction
+				// commits: with the attempt fenced off, so neither a retry
+				// nor recovery can ever capture it.
+				_, _, err := credit.VoidAttempt(ctx, tx, p)
+				return err
+			}
+		}
 		var err error
 		q, err = credit.Capture(ctx, tx, p)
 		return err
 	})
+	if err == nil && out.Decision == risk.Reject {
+		if err := s.release(ctx, o.ID, attempt); err != nil {
+			// Recovery releases it: the attempt is void.
+			return Order{}, fenfu.Internal("pay.payCredit", err)
+		}
+		return Order{}, rejected(out)
+	}
 	if err != nil {
 		var de *fenfu.Error
 		if errors.As(err, &de) || errors.Is(err, credit.ErrVoided) {
@@ -200,7 +269,8 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, dis
 			return Order{}, err
 		}
 	}
-	paidAt, done, err := s.complete(ctx, o.ID, attempt, q)
+	h := s.holdOf(out)
+	paidAt, done, err := s.complete(ctx, o.ID, attempt, q, h)
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
@@ -210,21 +280,26 @@ func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, dis
 	o.State, o.Channel, o.ConsumerID, o.AttemptID = Success, ChannelCredit, consumerID, attempt
 	o.PaidAt, o.UpdatedAt = paidAt, paidAt
 	o.Fee = q
+	o.HoldReason = h.Reason
+	if u := h.until(db.Micros(paidAt)); u > 0 {
+		o.HoldUntil = db.Time(u)
+	}
 	return o, nil
 }
 
 // complete marks a PAYING order paid by its captured attempt, with the fee
-// the credit store charged, and makes its notification due, in one
-// transaction. It reports the payment time and whether this call made the
-// change.
-func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Quote) (time.Time, bool, error) {
+// the credit store charged and the risk hold its decision placed, and
+// makes its notification due, in one transaction. It reports the payment
+// time and whether this call made the change.
+func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Quote, h hold) (time.Time, bool, error) {
 	var at time.Time
 	done := false
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		at, done = db.Time(db.Micros(tx.Now)), false
 		sqlText, args, err := orders.SQL(db.Move[State]{From: []State{Paying}, To: Success,
-			Set: ", paid_at = $1, updated_at = $1, fee = $2, fee_rate = $3, fee_tier = $4", Where: "id = $5 AND attempt_id = $6",
-			Returning: "mchid, notify_url", Args: []any{db.Micros(at), q.Fee, int64(q.Rate), q.Tier, orderID, attempt}})
+			Set:   ", paid_at = $1, updated_at = $1, fee = $2, fee_rate = $3, fee_tier = $4, hold_until = $7, hold_reason = $8",
+			Where: "id = $5 AND attempt_id = $6", Returning: "mchid, notify_url",
+			Args: []any{db.Micros(at), q.Fee, int64(q.Rate), q.Tier, orderID, attempt, h.until(db.Micros(at)), h.Reason}})
 		if err != nil {
 			return err
 		}
@@ -293,16 +368,27 @@ func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 	for _, x := range list {
 		var state credit.AttemptState
 		var q fee.Quote
+		var h hold
 		err := s.Credit.Update(ctx, func(tx *db.Tx) error {
 			var err error
 			state, q, err = credit.VoidAttempt(ctx, tx, credit.Payment{AttemptID: x.attempt, OrderID: x.id, MchID: x.mchid, ConsumerID: x.consumer})
+			if err != nil || state != credit.Captured {
+				return err
+			}
+			// A captured payment its decision held is held when
+			// recovery completes it, as the payment itself would have.
+			h = hold{}
+			held, reason, err := risk.HoldOf(ctx, tx, x.attempt)
+			if held {
+				h = hold{For: s.holdLength(), Reason: reason}
+			}
 			return err
 		})
 		if err != nil {
 			return r, fmt.Errorf("pay: recover order %s: %w", x.id, err)
 		}
 		if state == credit.Captured {
-			if _, _, err := s.complete(ctx, x.id, x.attempt, q); err != nil {
+			if _, _, err := s.complete(ctx, x.id, x.attempt, q, h); err != nil {
 				return r, err
 			}
 			r.Completed++

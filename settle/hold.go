@@ -10,7 +10,7 @@ import (
 
 // DefaultHold is how long a risk hold delays a payment's settlement
 // (SPEC §4).
-const DefaultHold = 48 * time.Hour
+const DefaultHold = pay.DefaultHoldFor
 
 // HoldLength is how long a hold lasts when its length is not given: the
 // service's HoldFor, or DefaultHold.

@@ -1,0 +1,200 @@
+package pay
+
+import (
+	"context"
+	"net"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/risk"
+)
+
+// Client is what the payer's side says about a payment, when it says it:
+// the client's address and a device id. Risk rules read them.
+type Client struct {
+	IP     string
+	Device string
+}
+
+var deviceRE = regexp.MustCompile(`^[0-9A-Za-z._:\-]{1,64}$`)
+
+// Check validates a client's fields: an address must be an IP address, a
+// device id 1 to 64 letters, digits, '.', '_', ':' or '-'.
+func (c Client) Check() error {
+	if c.IP != "" && net.ParseIP(c.IP) == nil {
+		return fenfu.FieldError("client_ip", "client_ip must be an IP address")
+	}
+	if c.Device != "" && !deviceRE.MatchString(c.Device) {
+		return fenfu.FieldError("device_id", "device_id must be 1 to 64 letters, digits, '.', '_', ':' or '-'")
+	}
+	return nil
+}
+
+// Risk is how payments are evaluated by the risk engine.
+type Risk struct {
+	Engine *risk.Engine
+	// RunWindow is the window a run of payments by one instrument at one
+	// merchant is counted in (default 10 minutes).
+	RunWindow time.Duration
+	// HoldFor is how long a risk hold keeps a payment out of settlement
+	// (default 48 hours).
+	HoldFor time.Duration
+	// Industry returns a merchant's industry; nil: none is known.
+	Industry func(ctx context.Context, mchid string) (string, error)
+
+	mu        sync.Mutex
+	merchants map[string]merchantFacts
+}
+
+// merchantFacts are the merchant's features, kept for merchantTTL: they
+// change slowly, and reading them on every payment would cost a refund
+// aggregate per payment.
+type merchantFacts struct {
+	industry   string
+	ageDays    int
+	refundRate float64
+	at         time.Time
+}
+
+const (
+	merchantTTL  = time.Minute
+	refundPeriod = 30 * 24 * time.Hour
+)
+
+func (r *Risk) runWindow() time.Duration {
+	if r.RunWindow > 0 {
+		return r.RunWindow
+	}
+	return 10 * time.Minute
+}
+
+// DefaultHoldFor is how long a risk hold lasts when Risk.HoldFor is not
+// set (SPEC §4).
+const DefaultHoldFor = 48 * time.Hour
+
+func (s *Service) holdLength() time.Duration {
+	if s.Risk != nil && s.Risk.HoldFor > 0 {
+		return s.Risk.HoldFor
+	}
+	return DefaultHoldFor
+}
+
+// hold is a risk hold to place on an order when it is marked paid: for
+// how long from the payment, and why. The zero hold places none.
+type hold struct {
+	For    time.Duration
+	Reason string
+}
+
+func (s *Service) holdOf(out risk.Outcome) hold {
+	if out.Decision != risk.Hold {
+		return hold{}
+	}
+	return hold{For: s.holdLength(), Reason: risk.HoldReason(out.HoldRules())}
+}
+
+// merchantFacts returns a merchant's features, from the cache when fresh.
+func (s *Service) merchantFacts(ctx context.Context, m merchant.Merchant) (merchantFacts, error) {
+	now := s.Clock.Now()
+	r := s.Risk
+	r.mu.Lock()
+	f, ok := r.merchants[m.MchID]
+	r.mu.Unlock()
+	if ok && now.Sub(f.at) < merchantTTL {
+		return f, nil
+	}
+	f = merchantFacts{at: now, ageDays: int(now.Sub(m.CreatedAt) / (24 * time.Hour))}
+	if r.Industry != nil {
+		var err error
+		if f.industry, err = r.Industry(ctx, m.MchID); err != nil {
+			return f, err
+		}
+	}
+	var paid, refunded fenfu.Fen
+	if err := s.Core.QueryRowContext(ctx, `SELECT COALESCE(SUM(total), 0), COALESCE(SUM(refunded), 0) FROM orders
+		WHERE mchid = $1 AND paid_at >= $2 AND state IN `+paidStates, m.MchID, db.Micros(now.Add(-refundPeriod))).Scan(&paid, &refunded); err != nil {
+		return f, fenfu.Internal("pay.merchantFacts", err)
+	}
+	if paid > 0 {
+		f.refundRate = float64(refunded) / float64(paid)
+	}
+	r.mu.Lock()
+	if r.merchants == nil {
+		r.merchants = map[string]merchantFacts{}
+	}
+	r.merchants[m.MchID] = f
+	r.mu.Unlock()
+	return f, nil
+}
+
+// features are a payment's features that need no credit-store read.
+func (s *Service) features(ctx context.Context, o Order, consumerID string, channel Channel, c Client) (risk.Features, error) {
+	f := risk.Features{Amount: int64(o.Total), Channel: string(channel), ConsumerID: consumerID, MchID: o.MchID,
+		ClientIP: c.IP, DeviceID: c.Device}
+	m, err := s.Merchants.Get(ctx, o.MchID)
+	if err != nil {
+		return f, err
+	}
+	mf, err := s.merchantFacts(ctx, m)
+	if err != nil {
+		return f, err
+	}
+	f.Industry, f.MerchantAgeDays, f.RefundRate = mf.industry, mf.ageDays, mf.refundRate
+	return f, nil
+}
+
+// decideCredit evaluates a credit payment in the caller's credit-store
+// transaction. It takes the consumer's line lock first, so the day's and
+// month's totals it reads include every payment of the consumer that
+// committed before, and a concurrent payment of the consumer waits for
+// this one's commit and then sees it.
+func (s *Service) decideCredit(ctx context.Context, tx *db.Tx, p credit.Payment, f risk.Features) (risk.Outcome, error) {
+	line, _, err := credit.Lock(ctx, tx, p.ConsumerID)
+	if err != nil {
+		return risk.Outcome{}, err
+	}
+	h, err := credit.HistoryOf(ctx, tx, p.ConsumerID, p.MchID, tx.Now, tx.Now.Add(-s.Risk.runWindow()))
+	if err != nil {
+		return risk.Outcome{}, err
+	}
+	f.Clock(tx.Now)
+	f.Rating, f.CreditLimit, f.Available = line.Rating, int64(line.Limit), int64(line.Available)
+	f.PaidToday, f.PaidMonth, f.FirstToday, f.Run = int64(h.Today), int64(h.Month), h.CountToday == 0, h.Run+1
+	return s.Risk.Engine.Decide(ctx, tx, risk.Payment{AttemptID: p.AttemptID, OrderID: p.OrderID, MchID: p.MchID,
+		ConsumerID: p.ConsumerID, Channel: risk.Credit, Amount: p.Amount}, &f)
+}
+
+// decideBalance evaluates an ordinary (balance) payment before it is
+// made. Its money moves in the core store, but risk records live in the
+// credit store, where retention, the risk queue and backtests find every
+// decision in one place, and a transaction never spans the two stores. So
+// the decision commits first, in a credit transaction of its own: every
+// balance payment that commits has its decision recorded, and a decision
+// whose payment then fails (a short balance) stays as the record of an
+// attempt that moved no money, which is what a decision is: one per
+// attempt. A hold decided here is placed on the order in the same core
+// transaction that marks it paid.
+func (s *Service) decideBalance(ctx context.Context, o Order, consumerID, attempt string, f risk.Features) (risk.Outcome, error) {
+	var out risk.Outcome
+	err := s.Credit.Update(ctx, func(tx *db.Tx) error {
+		f.Clock(tx.Now)
+		var err error
+		out, err = s.Risk.Engine.Decide(ctx, tx, risk.Payment{AttemptID: attempt, OrderID: o.ID, MchID: o.MchID,
+			ConsumerID: consumerID, Channel: risk.Balance, Amount: o.Total}, &f)
+		return err
+	})
+	return out, err
+}
+
+// rejected is the error a payment rejected by a rule answers: RULE_LIMIT
+// with the rule's message for the payer.
+func rejected(out risk.Outcome) error {
+	e := fenfu.Errorf(fenfu.RuleLimit, "%s", out.Message)
+	e.Remedy = "Pay with another channel, or later; this order can still be paid."
+	return e
+}
