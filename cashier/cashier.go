@@ -12,6 +12,7 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -67,10 +68,11 @@ func (c *Cashier) Register(mux *http.ServeMux) {
 	}
 }
 
-// Pay pays the order behind token as the consumer. It is the one payment
-// path of the cashier page, its JSON API and the sandbox CLI.
-func (c *Cashier) Pay(ctx context.Context, token, consumerID string, channel pay.Channel) (pay.Order, error) {
-	o, err := c.Orders.Pay(ctx, token, consumerID, channel)
+// Pay pays the order behind token as the consumer, from the client. It is
+// the one payment path of the cashier page, its JSON API and the sandbox
+// CLI.
+func (c *Cashier) Pay(ctx context.Context, token, consumerID string, channel pay.Channel, client pay.Client) (pay.Order, error) {
+	o, err := c.Orders.PayFrom(ctx, token, consumerID, channel, client)
 	if err != nil {
 		c.Log.Info("cashier payment failed", "consumer", consumerID, "channel", channel, "code", fenfu.ErrorCode(err), "error", err.Error())
 	}
@@ -237,6 +239,22 @@ type payForm struct {
 	Channel string `json:"channel"`
 	Phone   string `json:"phone"`
 	PIN     string `json:"pin"`
+	// Device is the payer's device id, when the page or app supplies one;
+	// risk rules read it.
+	Device string `json:"device_id"`
+}
+
+// client is what the request says about the payer's side: its address and
+// the device id of the form.
+func client(r *http.Request, f payForm) pay.Client {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if net.ParseIP(host) == nil {
+		host = ""
+	}
+	return pay.Client{IP: host, Device: f.Device}
 }
 
 func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
@@ -253,7 +271,8 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		}
 	} else {
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
-		f = payForm{Channel: r.PostFormValue("channel"), Phone: r.PostFormValue("phone"), PIN: r.PostFormValue("pin")}
+		f = payForm{Channel: r.PostFormValue("channel"), Phone: r.PostFormValue("phone"), PIN: r.PostFormValue("pin"),
+			Device: r.PostFormValue("device_id")}
 	}
 	consumerID := ""
 	if f.Phone != "" {
@@ -281,7 +300,7 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, fenfu.Errorf(fenfu.Unauthenticated, "log in to pay"))
 		return
 	}
-	o, err := c.Pay(r.Context(), token, consumerID, pay.Channel(f.Channel))
+	o, err := c.Pay(r.Context(), token, consumerID, pay.Channel(f.Channel), client(r, f))
 	if err != nil {
 		c.failAs(w, r, consumerID, err)
 		return

@@ -21,6 +21,7 @@ import (
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/seal"
 	"github.com/fenfu/fenfu/settle"
@@ -53,6 +54,7 @@ type app struct {
 	events    *notify.Events
 	// complaints is the complaints fast lane.
 	complaints *complaint.Service
+	risk       *risk.Engine
 	// publicURL is the base of code_url: cfg.PublicURL, or serve's
 	// listen address.
 	publicURL string
@@ -105,6 +107,14 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		IDs: a.ids, Clock: a.clock, Log: log, Fees: fees(cfg), RecoverAfter: cfg.RecoverAfter}
 	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core, Sealer: a.merchants.Sealer},
 		IDs: a.ids, Clock: a.clock, Merchants: a.merchants, Sealer: a.merchants.Sealer}
+	// Every payment is decided by the risk rules; a new store starts with
+	// the default rules of the settings as version 1.
+	a.risk = &risk.Engine{DB: a.credit, Clock: a.clock}
+	if err := a.risk.Seed(ctx, cfg.Risk.Rules()); err != nil {
+		a.close()
+		return nil, err
+	}
+	a.pay.Risk = &pay.Risk{Engine: a.risk, RunWindow: cfg.Risk.RunWindow, HoldFor: cfg.HoldFor, Industry: a.onboard.Industry}
 	scrub := false
 	for _, b := range []struct {
 		name  string

@@ -592,6 +592,7 @@ func cmdSandboxPay(ctx context.Context, e *env, args []string) error {
 	fs := cfg.flags(e)
 	cons := fs.String("consumer", "", "the paying consumer's id")
 	channel := fs.String("channel", "credit", "credit or balance")
+	device := fs.String("device-id", "", "the payer's device id, which risk rules may read")
 	if err := cfg.parse(e, fs, args, "CODE_URL"); err != nil {
 		return err
 	}
@@ -610,7 +611,7 @@ func cmdSandboxPay(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	o, err := a.cashier.Pay(ctx, tok, *cons, pay.Channel(*channel))
+	o, err := a.cashier.Pay(ctx, tok, *cons, pay.Channel(*channel), pay.Client{Device: *device})
 	if err != nil {
 		return err
 	}

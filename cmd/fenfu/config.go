@@ -13,11 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/settle"
 )
@@ -76,6 +78,11 @@ type Config struct {
 	// TrustedProxies are the reverse proxies in front of fenfu whose
 	// X-Forwarded-For names the client.
 	TrustedProxies server.Proxies
+	// Risk are the numbers of the default risk rules, seeded as rule-set
+	// version 1 on a store's first start; RiskPollEvery is how often a
+	// node looks for a rule set another node made.
+	Risk          risk.Defaults
+	RiskPollEvery time.Duration
 }
 
 // setting is one setting: its flag, its variable, what it means, what
@@ -157,6 +164,20 @@ func settings() []setting {
 		{"trusted-proxies", "FENFU_TRUSTED_PROXIES", "reverse proxies in front of fenfu, as comma-separated addresses or prefixes (10.0.0.0/8,::1): requests from them are taken to come from the address they name in X-Forwarded-For",
 			"none: every request comes from its peer address (behind a proxy, without this, all clients share the proxy's address and its per-source limits)", true,
 			func(c *Config) settingValue { return (*proxiesValue)(&c.TrustedProxies) }},
+		{"risk-run-length", "FENFU_RISK_RUN_LENGTH", "default rule: credit payments in a row by one instrument at one merchant that alert and hold the last", ", seeded into rule-set version 1", true,
+			func(c *Config) settingValue { return (*intValue)(&c.Risk.RunLength) }},
+		{"risk-run-window", "FENFU_RISK_RUN_WINDOW", "the window a run of payments by one instrument at one merchant is counted in", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.Risk.RunWindow) }},
+		{"risk-daily-credit", "FENFU_RISK_DAILY_CREDIT", "default rule: yuan of credit payments per consumer per Asia/Shanghai day above which a payment is rejected", " yuan, seeded into rule-set version 1", true,
+			func(c *Config) settingValue { return (*yuanValue)(&c.Risk.DailyLimit) }},
+		{"risk-night-from", "FENFU_RISK_NIGHT_FROM", "default rule: when the night starts (Asia/Shanghai, HH:MM)", "", true,
+			func(c *Config) settingValue { return (*timeOfDayValue)(&c.Risk.NightFrom) }},
+		{"risk-night-to", "FENFU_RISK_NIGHT_TO", "default rule: when the night ends (Asia/Shanghai, HH:MM)", "", true,
+			func(c *Config) settingValue { return (*timeOfDayValue)(&c.Risk.NightTo) }},
+		{"risk-night-credit", "FENFU_RISK_NIGHT_CREDIT", "default rule: yuan above which a credit payment in the night is rejected", " yuan, seeded into rule-set version 1", true,
+			func(c *Config) settingValue { return (*yuanValue)(&c.Risk.NightLimit) }},
+		{"risk-poll-every", "FENFU_RISK_POLL_EVERY", "how often serve looks for a new risk rule-set version made on another node", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.RiskPollEvery) }},
 	}
 }
 
@@ -166,6 +187,7 @@ const (
 	RescreenEvery     = 24 * time.Hour
 	OverdueAlertEvery = time.Hour
 	ComplaintEvery    = time.Minute
+	RiskPollEvery     = 2 * time.Second
 )
 
 // DefaultConfig returns the defaults, overridden by the FENFU_* variables
@@ -176,7 +198,8 @@ func DefaultConfig(getenv func(string) string) Config {
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10,
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(),
-		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery}
+		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
+		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
 			_ = s.value(&c).Set(v) // a string: it cannot fail
@@ -243,6 +266,15 @@ func (c *Config) Validate() error {
 	}
 	if c.NotifyLease <= notify.DeliveryTimeout {
 		return fmt.Errorf("--notify-lease must be more than the %s delivery timeout", notify.DeliveryTimeout)
+	}
+	if c.Risk.RunLength < 1 {
+		return fmt.Errorf("--risk-run-length must be at least 1")
+	}
+	if c.Risk.DailyLimit <= 0 || c.Risk.NightLimit <= 0 {
+		return fmt.Errorf("--risk-daily-credit and --risk-night-credit must be more than 0 yuan")
+	}
+	if c.Risk.NightFrom == c.Risk.NightTo {
+		return fmt.Errorf("--risk-night-from and --risk-night-to must differ")
 	}
 	if c.Login.PhoneFailures < 1 || c.Login.SourceFailures < 1 {
 		return fmt.Errorf("--login-phone-failures and --login-source-failures must be at least 1")
@@ -330,7 +362,19 @@ type (
 	percentValue   fee.PPM
 	scheduleValue  fee.Schedule
 	proxiesValue   server.Proxies
+	yuanValue      fenfu.Fen
 )
+
+func (v *yuanValue) Set(s string) error {
+	f, err := fenfu.ParseYuan(s)
+	if err != nil {
+		return fmt.Errorf("%q is not an amount in yuan such as 5000 or 5000.00", s)
+	}
+	*v = yuanValue(f)
+	return nil
+}
+func (v *yuanValue) String() string { return fenfu.Yuan(fenfu.Fen(*v)) }
+func (v *yuanValue) Type() string   { return "yuan" }
 
 func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
 func (v *stringValue) String() string     { return string(*v) }

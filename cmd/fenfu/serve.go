@@ -18,6 +18,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/wxpay"
 	"golang.org/x/sync/errgroup"
@@ -130,6 +131,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
 		Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background}
 	a.metrics = metrics.New()
+	a.risk.Metrics = a.metrics
+	risk.MetricsHelp(a.metrics)
 	a.metrics.Help("fenfu_settlement_batches_total", "Settlement batches run by this node, by channel and result.")
 	a.metrics.Help("fenfu_settlement_orders_total", "Orders settled by this node's batches, by channel.")
 	a.metrics.Help("fenfu_settlement_batch_seconds", "Time a settlement batch took on this node.")
@@ -147,6 +150,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	background(a.sandbox.Run)
 	background(a.recoverLoop)
 	background(a.rescreenLoop)
+	background(func(ctx context.Context) {
+		_ = a.risk.Watch(ctx, a.cfg.RiskPollEvery, func(err error) { a.log.Error("risk rules refresh", "error", err) })
+	})
 	background(a.notifier(api).Run)
 	background(func(ctx context.Context) { a.complaints.Run(ctx, a.cfg.ComplaintEvery) })
 	errc := make(chan error, 1)
