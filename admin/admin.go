@@ -1,10 +1,12 @@
 // Package admin serves the platform staff's HTTP API under /admin/: the
 // onboarding review queue and decisions, deposits, activation, departures,
 // risk screening and the imports behind it, the gray release of credit
-// pay (rollout percentage, A/B report), and the complaints escalated to
-// staff. Requests carry the staff bearer token (admin_token in the data
-// directory) and the staff member's name in X-Fenfu-Staff, which every
-// recorded decision names.
+// pay (rollout percentage, A/B report), the complaints escalated to
+// staff, and risk control: the monitoring rules, the queue of alerts and
+// holds, backtests and the overview of the three levels. Requests carry
+// the staff bearer token (admin_token in the data directory) and the
+// staff member's name in X-Fenfu-Staff, which every recorded decision
+// names.
 package admin
 
 import (
@@ -23,6 +25,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/settle"
 )
 
@@ -32,9 +35,11 @@ type API struct {
 	Merchants *merchant.Service
 	Pay       *pay.Service
 	Settle    *settle.Service
-	Token     string
-	Log       *slog.Logger
-	Clock     fenfu.Clock
+	// Risk, if set, serves risk control: rules, queue, backtests.
+	Risk  *risk.Engine
+	Token string
+	Log   *slog.Logger
+	Clock fenfu.Clock
 	// Background runs work that outlives its request, such as a settlement
 	// run; serve waits for it at shutdown, and cancels its ctx first.
 	Background func(func(ctx context.Context))
@@ -67,6 +72,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/settlement-exceptions/{id}/resolve", a.staff(a.resolveException))
 	if a.Complaints != nil {
 		a.registerComplaints(mux)
+	}
+	if a.Risk != nil {
+		a.registerRisk(mux)
 	}
 }
 

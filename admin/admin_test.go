@@ -22,6 +22,7 @@ import (
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/settle"
 )
@@ -50,14 +51,23 @@ func newEnv(t *testing.T, engine db.Engine) *env {
 	// The business day 2026-11-26 has ended by the staff API's clock and
 	// by the settlement service's.
 	clock := fenfu.NewFakeClock(time.Date(2026, 11, 26, 10, 0, 0, 0, fenfu.Shanghai))
-	core := dbtest.Open(t, engine, "core", clock)
-	cr := dbtest.Open(t, engine, "credit", clock)
+	return newEnvOn(t, dbtest.Open(t, engine, "core", clock), dbtest.Open(t, engine, "credit", clock), clock, nil)
+}
+
+// newEnvOn is an env over the given stores, with risk control by the
+// engine if there is one.
+func newEnvOn(t *testing.T, core, cr *db.DB, clock *fenfu.FakeClock, r *risk.Engine) *env {
+	t.Helper()
 	ids := &fenfu.RandomIDs{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ms := merchant.New(core, ids, clock)
 	ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner([]byte("admin test secret, 32 bytes long")),
 		IDs: ids, Clock: clock, Log: log}
+	if r != nil {
+		ps.Risk = &pay.Risk{Engine: r}
+	}
 	api := &admin.API{
+		Risk: r,
 		Onboard: &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core},
 			IDs: ids, Clock: clock, Merchants: ms},
 		Merchants:  ms,

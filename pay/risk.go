@@ -198,3 +198,54 @@ func rejected(out risk.Outcome) error {
 	e.Remedy = "Pay with another channel, or later; this order can still be paid."
 	return e
 }
+
+// Resolved is a risk-queue item after a staff action, with the refund the
+// action made, if any.
+type Resolved struct {
+	Item   risk.Item     `json:"item"`
+	Refund *RefundRecord `json:"refund,omitempty"`
+}
+
+// Resolve performs a staff action on an alert or hold in the risk queue,
+// then records it with who and why: acknowledge lets the payment stand;
+// release lifts the hold so the next settlement batch takes the order;
+// refund refunds what is left of the payment through the ordinary refund
+// path (fees and ledger included), under out_refund_no RISK<order>, so a
+// retried refund is the same refund.
+func (s *Service) Resolve(ctx context.Context, id string, a risk.Action, actor, reason string) (Resolved, error) {
+	if s.Risk == nil {
+		return Resolved{}, fenfu.Errorf(fenfu.InvalidRequest, "risk control is not running")
+	}
+	e := s.Risk.Engine
+	it, err := e.Item(ctx, id)
+	if err != nil {
+		return Resolved{}, err
+	}
+	if err := it.Check(a, reason); err != nil {
+		return Resolved{}, err
+	}
+	var out Resolved
+	switch a {
+	case risk.Release:
+		if err := Hold(ctx, s.Core, it.OrderID, time.Time{}, ""); err != nil {
+			return Resolved{}, err
+		}
+	case risk.RefundIt:
+		o, err := s.Get(ctx, it.OrderID)
+		if err != nil {
+			return Resolved{}, err
+		}
+		left := o.Total - o.Refunded
+		if left <= 0 {
+			return Resolved{}, fenfu.Errorf(fenfu.InvalidRequest, "order %s is already refunded in full", o.ID)
+		}
+		r, err := s.Refund(ctx, RefundRequest{MchID: o.MchID, TransactionID: o.ID, OutRefundNo: "RISK" + o.ID,
+			Reason: "risk: " + reason, Refund: left, Total: o.Total, Currency: o.Currency})
+		if err != nil {
+			return Resolved{}, err
+		}
+		out.Refund = &r
+	}
+	out.Item, err = e.Act(ctx, it.AttemptID, a, actor, reason)
+	return out, err
+}

@@ -390,3 +390,47 @@ func (o Outcome) HoldRules() []string {
 	}
 	return names
 }
+
+// AddRule makes a new version with rule r added.
+func (e *Engine) AddRule(ctx context.Context, actor, reason string, r Rule) (*RuleSet, error) {
+	return e.Change(ctx, actor, reason, func(rules []Rule) ([]Rule, error) {
+		if index(rules, r.Name) >= 0 {
+			return nil, fenfu.Errorf(fenfu.InvalidRequest, "a rule named %s exists: change it instead", r.Name)
+		}
+		return append(rules, r), nil
+	})
+}
+
+// ReplaceRule makes a new version with the rule of r's name replaced by r.
+func (e *Engine) ReplaceRule(ctx context.Context, actor, reason string, r Rule) (*RuleSet, error) {
+	return e.Change(ctx, actor, reason, func(rules []Rule) ([]Rule, error) {
+		i := index(rules, r.Name)
+		if i < 0 {
+			return nil, fenfu.Errorf(fenfu.ResourceNotExists, "no rule named %s", r.Name)
+		}
+		rules[i] = r
+		return rules, nil
+	})
+}
+
+// EditRule makes a new version with the named rule changed by edit:
+// enabled or disabled, put in or out of shadow mode.
+func (e *Engine) EditRule(ctx context.Context, actor, reason, name string, edit func(*Rule)) (*RuleSet, error) {
+	return e.Change(ctx, actor, reason, func(rules []Rule) ([]Rule, error) {
+		i := index(rules, name)
+		if i < 0 {
+			return nil, fenfu.Errorf(fenfu.ResourceNotExists, "no rule named %s", name)
+		}
+		edit(&rules[i])
+		return rules, nil
+	})
+}
+
+func index(rules []Rule, name string) int {
+	for i, r := range rules {
+		if r.Name == name {
+			return i
+		}
+	}
+	return -1
+}

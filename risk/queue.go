@@ -166,23 +166,14 @@ func (e *Engine) Item(ctx context.Context, id string) (Item, error) {
 // action means (lifting the hold, refunding) first, so a recorded action
 // has always happened; acting twice is refused.
 func (e *Engine) Act(ctx context.Context, attemptID string, a Action, actor, reason string) (Item, error) {
-	if strings.TrimSpace(reason) == "" || len(reason) > 512 {
-		return Item{}, fenfu.FieldError("reason", "say why, in up to 512 bytes; it is recorded with the action")
-	}
-	to, ok := actionTo[a]
-	if !ok {
-		return Item{}, fenfu.FieldError("action", "action must be acknowledge, release or refund, not %q", a)
-	}
 	cur, err := e.Item(ctx, attemptID)
 	if err != nil {
 		return Item{}, err
 	}
-	if !queue.Can(cur.State, to) {
-		return cur, fenfu.Errorf(fenfu.InvalidRequest, "the %s of order %s is %s: it cannot be moved to %s", strings.ToLower(string(cur.Decision)), cur.OrderID, cur.State, to)
+	if err := cur.Check(a, reason); err != nil {
+		return cur, err
 	}
-	if a == Release && cur.Decision != Hold {
-		return cur, fenfu.Errorf(fenfu.InvalidRequest, "order %s has an alert, not a hold: there is nothing to release", cur.OrderID)
-	}
+	to := actionTo[a]
 	err = e.DB.Update(ctx, func(tx *db.Tx) error {
 		q, args, err := queue.SQL(db.Move[QueueState]{From: []QueueState{cur.State}, To: to, Set: ", updated_at = $1",
 			Where: "attempt_id = $2", Args: []any{db.Micros(tx.Now), cur.AttemptID}})
@@ -210,5 +201,22 @@ func (e *Engine) Act(ctx context.Context, attemptID string, a Action, actor, rea
 	return e.Item(ctx, cur.AttemptID)
 }
 
-// Can reports whether an item in a state may take the action.
-func Can(s QueueState, a Action) bool { return queue.Can(s, actionTo[a]) }
+// Check reports why the item may not take the action for reason, if it
+// may not: an action needs a reason, and moves the item to a state it may
+// reach; only a hold is released.
+func (it Item) Check(a Action, reason string) error {
+	if strings.TrimSpace(reason) == "" || len(reason) > 512 {
+		return fenfu.FieldError("reason", "say why, in up to 512 bytes; it is recorded with the action")
+	}
+	to, ok := actionTo[a]
+	if !ok {
+		return fenfu.FieldError("action", "action must be acknowledge, release or refund, not %q", a)
+	}
+	if !queue.Can(it.State, to) {
+		return fenfu.Errorf(fenfu.InvalidRequest, "the %s of order %s is %s: it cannot be moved to %s", strings.ToLower(string(it.Decision)), it.OrderID, it.State, to)
+	}
+	if a == Release && it.Decision != Hold {
+		return fenfu.Errorf(fenfu.InvalidRequest, "order %s has an alert, not a hold: there is nothing to release", it.OrderID)
+	}
+	return nil
+}

@@ -50,6 +50,13 @@ func ParseDecision(s string) (Decision, error) {
 	return d, nil
 }
 
+// UnmarshalText reads a decision in either case; a rule's check refuses
+// one that is not a decision.
+func (d *Decision) UnmarshalText(b []byte) error {
+	*d = Decision(strings.ToUpper(string(b)))
+	return nil
+}
+
 // Queued reports whether a payment so decided enters the risk queue.
 func (d Decision) Queued() bool { return d == Alert || d == Hold }
 

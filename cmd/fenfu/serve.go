@@ -129,7 +129,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		})
 	}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
-		Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background}
+		Risk: a.risk, Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background}
 	a.metrics = metrics.New()
 	a.risk.Metrics = a.metrics
 	risk.MetricsHelp(a.metrics)
