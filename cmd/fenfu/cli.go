@@ -30,10 +30,11 @@ const (
 	groupSettle   = "Settlement and bills"
 	groupSandbox  = "Sandbox"
 	groupOnboard  = "Onboarding"
+	groupRisk     = "Risk control"
 	groupThisTool = "About this tool"
 )
 
-var groups = []string{groupRunning, groupKeys, groupSettle, groupSandbox, groupOnboard, groupThisTool}
+var groups = []string{groupRunning, groupKeys, groupSettle, groupSandbox, groupOnboard, groupRisk, groupThisTool}
 
 // commands is fenfu's command table.
 func commands() []command {
@@ -83,6 +84,19 @@ func commands() []command {
 		{"history import", "[--source NAME] FILE", "load merchants' earlier ordinary payments (CSV: mchid,month,ordinary_count; - for standard input)", groupOnboard, cmdImport},
 		{"blacklist import", "[--source NAME] FILE", "load the payment-industry risk list (CSV: licence_number,name,reason; - for standard input)", groupOnboard, cmdImport},
 
+		{"risk rules", "[--version N]", "the current risk rule set, or a version of it, as JSON", groupRisk, cmdRisk},
+		{"risk versions", "", "the rule-set versions: when, by whom and why each was made", groupRisk, cmdRisk},
+		{"risk add", "--name N --expr E --decision allow|alert|hold|reject --reason R [--message M] [--channels credit,balance] [--shadow] [--disabled] --why W --staff NAME", "add a monitoring rule: a new rule-set version, which every node runs within seconds", groupRisk, cmdRisk},
+		{"risk change", "--name N --expr E --decision D --reason R [--message M] [--channels C] [--shadow] [--disabled] --why W --staff NAME", "replace a rule: a new rule-set version", groupRisk, cmdRisk},
+		{"risk enable", "--name N --why W --staff NAME", "enable a rule: a new rule-set version", groupRisk, cmdRisk},
+		{"risk disable", "--name N --why W --staff NAME", "disable a rule: a new rule-set version", groupRisk, cmdRisk},
+		{"risk queue", "[--state OPEN|ACKNOWLEDGED|RELEASED|REFUNDED|all]", "alerts and holds with their payments, matched rules and features", groupRisk, cmdRisk},
+		{"risk show", "--id ORDER", "one alert or hold with the actions taken on it", groupRisk, cmdRisk},
+		{"risk ack", "--id ORDER --reason R --staff NAME", "acknowledge an alert or hold: the payment stands", groupRisk, cmdRisk},
+		{"risk release", "--id ORDER --reason R --staff NAME", "release a hold early; the next settlement batch takes the order", groupRisk, cmdRisk},
+		{"risk refund", "--id ORDER --reason R --staff NAME", "refund an alerted or held payment in full through the refund path", groupRisk, cmdRisk},
+		{"risk backtest", "--version N --from D --to D [--json]", "replay a rule-set version over the payments decided in a period and report what it would have changed", groupRisk, cmdRisk},
+		{"risk overview", "[--days N]", "the rule set, the decisions of the last days and the risk queue", groupRisk, cmdRisk},
 		{"help", "[COMMAND] [--markdown]", "this list, a command's flags, or the list as the README's Markdown table", groupThisTool, cmdHelp},
 		{"version", "", "the module version, VCS revision and time, and Go version fenfu was built with", groupThisTool, cmdVersion},
 	}
