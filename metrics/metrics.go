@@ -35,6 +35,7 @@ type Registry struct {
 
 	mu       sync.Mutex
 	help     map[string]string
+	buckets  map[string][]float64
 	counters map[string]*prometheus.CounterVec
 	hists    map[string]*prometheus.HistogramVec
 	failed   map[string]bool // names that could not be registered
@@ -42,7 +43,7 @@ type Registry struct {
 
 // New returns an empty registry.
 func New() *Registry {
-	r := &Registry{reg: prometheus.NewRegistry(), help: map[string]string{},
+	r := &Registry{reg: prometheus.NewRegistry(), help: map[string]string{}, buckets: map[string][]float64{},
 		counters: map[string]*prometheus.CounterVec{}, hists: map[string]*prometheus.HistogramVec{}, failed: map[string]bool{}}
 	r.handler = promhttp.HandlerFor(prometheus.GathererFunc(r.gather), promhttp.HandlerOpts{})
 	return r
@@ -53,6 +54,15 @@ func New() *Registry {
 func (r *Registry) Help(name, text string) {
 	r.mu.Lock()
 	r.help[name] = text
+	r.mu.Unlock()
+}
+
+// SetBuckets sets the upper bounds, in seconds, of a histogram family
+// that measures shorter or longer times than Buckets suit. It takes
+// effect if called before the family's first use.
+func (r *Registry) SetBuckets(name string, bounds []float64) {
+	r.mu.Lock()
+	r.buckets[name] = bounds
 	r.mu.Unlock()
 }
 
@@ -90,7 +100,11 @@ func (r *Registry) Observe(name string, d time.Duration, labels ...string) {
 	r.mu.Lock()
 	v, ok := r.hists[name]
 	if !ok && !r.failed[name] {
-		v = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Buckets: Buckets}, names)
+		b := r.buckets[name]
+		if b == nil {
+			b = Buckets
+		}
+		v = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Buckets: b}, names)
 		if r.register(name, v) {
 			r.hists[name] = v
 		} else {

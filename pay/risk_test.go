@@ -13,6 +13,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/scheme"
@@ -30,7 +31,8 @@ type riskEnv struct {
 func newRiskEnv(t *testing.T, engine db.Engine) *riskEnv {
 	t.Helper()
 	e := newEnv(t, engine)
-	re := &riskEnv{env: e, engine: &risk.Engine{DB: e.pay.Credit, Clock: e.clock}}
+	re := &riskEnv{env: e, engine: &risk.Engine{DB: e.pay.Credit, Clock: e.clock, Metrics: metrics.New()}}
+	risk.MetricsHelp(re.engine.Metrics)
 	if err := re.engine.Seed(context.Background(), risk.DefaultDefaults().Rules()); err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +173,14 @@ func testRun(t *testing.T, engine db.Engine) {
 	q, err := e.engine.Queue(ctx, risk.Open, 0)
 	if err != nil || len(q) != 1 || q[0].OrderID != o.ID || q[0].Decision != risk.Hold || q[0].Features.Run != 3 {
 		t.Fatalf("risk queue = %+v, %v; want the held payment with run 3", q, err)
+	}
+	var m strings.Builder
+	e.engine.Metrics.Write(&m)
+	for _, want := range []string{`fenfu_risk_rule_matches_total{decision="HOLD",mode="act",rule="same-instrument-run"} 1`,
+		`fenfu_risk_payments_total{decision="HOLD"} 1`, `fenfu_risk_payments_total{decision="ALLOW"} 4`, "fenfu_risk_evaluation_seconds_count 5", `fenfu_risk_evaluation_seconds_bucket{le="1e-06"}`} {
+		if !strings.Contains(m.String(), want) {
+			t.Errorf("metrics lack %s:\n%s", want, m.String())
+		}
 	}
 	// Beyond the window, a run starts over.
 	e.clock.Advance(11 * time.Minute)

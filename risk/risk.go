@@ -164,6 +164,16 @@ type RuleSet struct {
 	programs  []*vm.Program
 }
 
+// NewRuleSet checks and compiles rules as a rule set of the version, as
+// the engine does when it loads one.
+func NewRuleSet(version int, rules []Rule) (*RuleSet, error) {
+	s := &RuleSet{Version: version, Rules: rules}
+	if err := s.compile(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // compile checks every rule of the set and compiles it, once for the
 // version.
 func (s *RuleSet) compile() error {
