@@ -114,7 +114,9 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		a.close()
 		return nil, err
 	}
-	a.pay.Risk = &pay.Risk{Engine: a.risk, RunWindow: cfg.Risk.RunWindow, HoldFor: cfg.HoldFor, Industry: a.onboard.Industry}
+	if !cfg.RiskOff {
+		a.pay.Risk = &pay.Risk{Engine: a.risk, RunWindow: cfg.Risk.RunWindow, HoldFor: cfg.HoldFor, Industry: a.onboard.Industry}
+	}
 	scrub := false
 	for _, b := range []struct {
 		name  string

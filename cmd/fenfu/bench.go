@@ -38,6 +38,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	out := fs.String("o", "", "also write the result as JSON to this file")
 	label := fs.String("label", "", "a name for this run in the report")
 	profile := fs.String("server-cpuprofile", "", "with --server spawn: have the server write a CPU profile to this file")
+	riskOff := fs.Bool("risk-off", false, "run the server with --risk-off, deciding no payment by the risk rules, to measure what risk control costs")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -64,6 +65,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	// An in-process server delivers to the merchants' notify_url, the
 	// generator's local sink.
 	cfg.NotifyPrivate = *mode == "inprocess" && *target == ""
+	cfg.RiskOff = *riskOff
 	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
@@ -106,7 +108,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	case base != "":
 		res.Server = "external " + base
 	case *mode == "spawn":
-		base, pid, stopServer, err = spawnServer(ctx, cfg, *profile, e.stderr)
+		base, pid, stopServer, err = spawnServer(ctx, cfg, *profile, *riskOff, e.stderr)
 		if err != nil {
 			return err
 		}
@@ -262,10 +264,13 @@ func storeKind(cfg Config) string {
 }
 
 // spawnServer runs `fenfu serve` on the same stores as a child process.
-func spawnServer(ctx context.Context, cfg Config, profile string, stderr io.Writer) (string, int, func() error, error) {
+func spawnServer(ctx context.Context, cfg Config, profile string, riskOff bool, stderr io.Writer) (string, int, func() error, error) {
 	var extra []string
 	if profile != "" {
 		extra = append(extra, "--cpuprofile", profile)
+	}
+	if riskOff {
+		extra = append(extra, "--risk-off")
 	}
 	c, err := startChild(cfg, extra, stderr)
 	if err != nil {

@@ -83,6 +83,9 @@ type Config struct {
 	// node looks for a rule set another node made.
 	Risk          risk.Defaults
 	RiskPollEvery time.Duration
+	// RiskOff decides no payment by the risk rules: only to measure what
+	// risk control costs.
+	RiskOff bool
 }
 
 // setting is one setting: its flag, its variable, what it means, what
@@ -176,6 +179,8 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*timeOfDayValue)(&c.Risk.NightTo) }},
 		{"risk-night-credit", "FENFU_RISK_NIGHT_CREDIT", "default rule: yuan above which a credit payment in the night is rejected", " yuan, seeded into rule-set version 1", true,
 			func(c *Config) settingValue { return (*yuanValue)(&c.Risk.NightLimit) }},
+		{"risk-off", "FENFU_RISK_OFF", "decide no payment by the risk rules: only to measure what risk control costs", " (`1` or `true` turns it on): every payment is decided by the rules", true,
+			func(c *Config) settingValue { return (*boolValue)(&c.RiskOff) }},
 		{"risk-poll-every", "FENFU_RISK_POLL_EVERY", "how often serve looks for a new risk rule-set version made on another node", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RiskPollEvery) }},
 	}
