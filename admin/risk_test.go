@@ -266,7 +266,11 @@ func TestRiskQueue(t *testing.T) {
 			if got, _ := e.pay.Get(ctx, held[0].ID); got.SettlementID == "" {
 				t.Fatal("the released order was not settled by the next batch")
 			}
+			// fenfu verify's proof: the books, and every settlement.
 			if _, err := e.pay.Verify(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Verify(ctx); err != nil {
 				t.Fatal(err)
 			}
 		})
