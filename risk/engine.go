@@ -47,36 +47,39 @@ func (e *Engine) Seed(ctx context.Context, rules []Rule) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM risk_rule_sets`).Scan(&n); err != nil || n > 0 {
 			return err
 		}
-		return insertSet(ctx, tx, set)
+		_, err := insertSet(ctx, tx, set) // another node may have seeded it first
+		return err
 	})
-	if err != nil && !unique(err) {
+	if err != nil {
 		return fenfu.Internal("risk.Seed", err)
 	}
 	return nil
 }
 
-// unique reports whether err is a unique-key violation: another node made
-// the same version first.
-func unique(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint") || strings.Contains(s, "SQLSTATE 23505") || strings.Contains(s, "duplicate key")
-}
-
-func insertSet(ctx context.Context, tx *db.Tx, set *RuleSet) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO risk_rule_sets (version, created_at, actor, reason) VALUES ($1, $2, $3, $4)`,
-		set.Version, db.Micros(tx.Now), set.Actor, set.Reason); err != nil {
-		return err
+// insertSet stores a new version, and reports false, storing nothing, if
+// the version exists: another node made it first.
+func insertSet(ctx context.Context, tx *db.Tx, set *RuleSet) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO risk_rule_sets (version, created_at, actor, reason) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (version) DO NOTHING`, set.Version, db.Micros(tx.Now), set.Actor, set.Reason)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
 	}
 	for i, r := range set.Rules {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO risk_rules (version, position, name, channels, expr, decision, reason, message, enabled, shadow)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, set.Version, i, r.Name, strings.Join(r.Channels, ","), r.Expr,
 			string(r.Decision), r.Reason, r.Message, flag(r.Enabled), flag(r.Shadow)); err != nil {
-			return err
+			return false, err
 		}
 	}
 	set.CreatedAt = tx.Now
-	return nil
+	return true, nil
 }
+
+// errChanged is a change that lost the race for its version number.
+var errChanged = errors.New("risk: the rules changed meanwhile")
 
 func flag(b bool) int {
 	if b {
@@ -231,13 +234,17 @@ func (e *Engine) Change(ctx context.Context, actor, reason string, edit func([]R
 		if err := set.compile(); err != nil {
 			return err
 		}
-		return insertSet(ctx, tx, set)
+		made, err := insertSet(ctx, tx, set)
+		if err == nil && !made {
+			return errChanged
+		}
+		return err
 	})
 	var fe *fenfu.Error
 	switch {
 	case errors.As(err, &fe):
 		return nil, fe
-	case err != nil && unique(err):
+	case errors.Is(err, errChanged):
 		return nil, fenfu.Errorf(fenfu.InvalidRequest, "the rules changed meanwhile; look at the new version and try again")
 	case err != nil:
 		return nil, fenfu.Internal("risk.Change", err)
