@@ -88,7 +88,7 @@ func (s *Service) PayFrom(ctx context.Context, token, consumerID string, channel
 			e.Remedy = "Pay from balance; the merchant is rolling credit pay out gradually."
 			return Order{}, e
 		}
-		return s.payCredit(ctx, o, consumerID, m.DiscountAt(s.Clock.Now()), c)
+		return s.payCredit(ctx, o, m, consumerID, c)
 	}
 	return s.payBalance(ctx, o, consumerID, c)
 }
@@ -150,7 +150,11 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c 
 	attempt := s.IDs.New(fenfu.AttemptID, s.Clock.Now())
 	var h hold
 	if s.Risk != nil {
-		f, err := s.features(ctx, o, consumerID, ChannelBalance, c)
+		m, err := s.Merchants.Get(ctx, o.MchID)
+		if err != nil {
+			return Order{}, fenfu.Op("pay.payBalance", err)
+		}
+		f, err := s.features(ctx, o, m, consumerID, ChannelBalance, c)
 		if err != nil {
 			return Order{}, fenfu.Op("pay.payBalance", err)
 		}
@@ -198,11 +202,12 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c 
 // OrdinaryFeeAccount is the platform's fee income from ordinary payments.
 var OrdinaryFeeAccount = ledger.AccountOf(ledger.PlatformFee, "ordinary")
 
-func (s *Service) payCredit(ctx context.Context, o Order, consumerID string, discount fee.PPM, c Client) (Order, error) {
+func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, consumerID string, c Client) (Order, error) {
+	discount := m.DiscountAt(s.Clock.Now())
 	var f risk.Features
 	if s.Risk != nil {
 		var err error
-		if f, err = s.features(ctx, o, consumerID, ChannelCredit, c); err != nil {
+		if f, err = s.features(ctx, o, m, consumerID, ChannelCredit, c); err != nil {
 			return Order{}, fenfu.Op("pay.payCredit", err)
 		}
 	}

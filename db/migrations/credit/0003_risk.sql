@@ -49,6 +49,7 @@ CREATE TABLE risk_queue (
   retain_until BIGINT NOT NULL
 );
 CREATE INDEX risk_queue_state ON risk_queue (state, created_at);
+CREATE INDEX risk_queue_order ON risk_queue (order_id);
 -- Each action moves a queue item to a state it was never in before, so
 -- an item has each action at most once.
 CREATE TABLE risk_actions (
