@@ -13,7 +13,7 @@ bin=$(mktemp -d)/fenfu
 go build -o "$bin" ./cmd/fenfu
 
 echo "--- micro-benchmarks"
-go test -run XXX -bench . -benchtime 1s ./scheme/ ./qr/ ./ledger/ ./pay/ ./notify/ | grep -E '^(Benchmark|goos|goarch|cpu)' | sort -u > benchmarks/micro.txt
+go test -run XXX -bench . -benchtime 1s ./scheme/ ./qr/ ./ledger/ ./pay/ ./notify/ ./risk/ | grep -E '^(Benchmark|goos|goarch|cpu)' | sort -u > benchmarks/micro.txt
 
 run() { # label, then fenfu bench flags
   local label=$1; shift

@@ -73,7 +73,7 @@ func main() {
 	}
 	settlement(w)
 	verification(w)
-	fmt.Fprint(w, "\n## Micro-benchmarks\n\n`go test -run XXX -bench . -benchtime 1s ./scheme/ ./qr/ ./ledger/ ./pay/ ./notify/`\n\n```\n")
+	fmt.Fprint(w, "\n## Micro-benchmarks\n\n`go test -run XXX -bench . -benchtime 1s ./scheme/ ./qr/ ./ledger/ ./pay/ ./notify/ ./risk/`\n\n```\n")
 	w.Write(micro)
 	fmt.Fprint(w, "```\n")
 	fmt.Fprint(w, narrative)
