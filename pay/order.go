@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"regexp"
 	"strings"
 	"time"
@@ -135,6 +136,7 @@ type Order struct {
 	HoldUntil    time.Time
 	HoldReason   string
 	SettlementID string // the settlement that paid the merchant, once settled
+	Scene        Scene  // the v3 request's scene_info
 	Token        string // the signed QR token; set by CreateNative only (derived, not stored)
 }
 
@@ -233,6 +235,15 @@ type NativeOrder struct {
 	// API is the protocol the order came through, "v3" (default) or
 	// "v2"; its notification is sent in that protocol.
 	API string
+	// Scene is the v3 request's scene_info, when it has one.
+	Scene Scene
+}
+
+// Scene is an order's scene_info: the merchant's terminal and the payer's
+// address as the merchant saw it. Risk rules read them.
+type Scene struct {
+	DeviceID      string // scene_info.device_id
+	PayerClientIP string // scene_info.payer_client_ip
 }
 
 var (
@@ -255,6 +266,10 @@ func (r *NativeOrder) validate(now time.Time) error {
 		return fenfu.FieldError("out_trade_no", "out_trade_no must be 6 to 32 characters of 0-9, A-Z, a-z, _, -, |, *")
 	case utf8.RuneCountInString(r.Attach) > 128:
 		return fenfu.FieldError("attach", "attach must be at most 128 characters")
+	case r.Scene.PayerClientIP != "" && net.ParseIP(r.Scene.PayerClientIP) == nil:
+		return fenfu.FieldError("scene_info.payer_client_ip", "scene_info.payer_client_ip must be an IP address")
+	case r.Scene.DeviceID != "" && !deviceRE.MatchString(r.Scene.DeviceID):
+		return fenfu.FieldError("scene_info.device_id", "scene_info.device_id must be 1 to 64 letters, digits, '.', '_', ':' or '-'")
 	case r.Total <= 0 || r.Total > MaxTotal:
 		return fenfu.FieldError("amount.total", "amount.total must be a positive number of fen, at most %d", int64(MaxTotal))
 	case r.Currency != "" && r.Currency != "CNY":
@@ -303,8 +318,12 @@ func (r *NativeOrder) hash() string {
 	if !r.TimeExpire.IsZero() {
 		exp = r.TimeExpire.UTC().Format(time.RFC3339)
 	}
-	for _, f := range []string{r.AppID, r.Description, r.Attach, r.NotifyURL, r.GoodsTag,
-		strings.Join(r.LimitPay, ","), fmt.Sprint(r.Total), r.Currency, exp} {
+	fields := []string{r.AppID, r.Description, r.Attach, r.NotifyURL, r.GoodsTag,
+		strings.Join(r.LimitPay, ","), fmt.Sprint(r.Total), r.Currency, exp}
+	if r.Scene != (Scene{}) { // so an order without one keeps the hash it always had
+		fields = append(fields, r.Scene.DeviceID, r.Scene.PayerClientIP)
+	}
+	for _, f := range fields {
 		h.Write([]byte(f))
 		h.Write([]byte{0})
 	}
@@ -340,11 +359,11 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		r.API = "v3"
 	}
 	res, err := s.Core.Exec(ctx, `INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach,
-		notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at, api)
-		VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15)
+		notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at, api, scene_device, scene_ip)
+		VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15, $16, $17)
 		ON CONFLICT (mchid, out_trade_no) DO NOTHING`,
 		id, r.MchID, r.OutTradeNo, r.AppID, r.Description, r.Attach, r.NotifyURL, strings.Join(r.LimitPay, ","),
-		r.Total, r.Currency, hash, NotPay, db.Micros(createdAt), db.Micros(expires), r.API)
+		r.Total, r.Currency, hash, NotPay, db.Micros(createdAt), db.Micros(expires), r.API, r.Scene.DeviceID, r.Scene.PayerClientIP)
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.CreateNative", err)
 	}
@@ -354,7 +373,7 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		// The order is exactly what was written; no need to read it back.
 		o := Order{ID: id, MchID: r.MchID, OutTradeNo: r.OutTradeNo, AppID: r.AppID, TradeType: "NATIVE",
 			Description: r.Description, Attach: r.Attach, NotifyURL: r.NotifyURL, LimitPay: r.LimitPay, Total: r.Total,
-			Currency: r.Currency, State: NotPay, API: r.API, CreatedAt: db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
+			Currency: r.Currency, State: NotPay, API: r.API, Scene: r.Scene, CreatedAt: db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
 			UpdatedAt: db.Time(db.Micros(createdAt))}
 		o.Token = s.token(o)
 		return o, nil
@@ -392,7 +411,7 @@ func (s *Service) token(o Order) string {
 
 const orderCols = `id, mchid, out_trade_no, appid, trade_type, description, attach, notify_url, limit_pay, total, currency,
 	state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at, updated_at, paid_at, closed_at, api,
-	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id`
+	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id, scene_device, scene_ip`
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -405,7 +424,8 @@ func getBy(ctx context.Context, q queryer, where string, args ...any) (Order, er
 	err := q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+where, args...).Scan(
 		&o.ID, &o.MchID, &o.OutTradeNo, &o.AppID, &o.TradeType, &o.Description, &o.Attach, &o.NotifyURL, &limit,
 		&o.Total, &o.Currency, &o.State, &o.Channel, &o.ConsumerID, &o.AttemptID, &o.Refunded, &o.RefundCount,
-		&created, &expires, &updated, &paid, &closed, &o.API, &o.Fee.Fee, &rate, &o.Fee.Tier, &hold, &o.HoldReason, &o.SettlementID)
+		&created, &expires, &updated, &paid, &closed, &o.API, &o.Fee.Fee, &rate, &o.Fee.Tier, &hold, &o.HoldReason, &o.SettlementID,
+		&o.Scene.DeviceID, &o.Scene.PayerClientIP)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
 	}

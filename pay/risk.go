@@ -135,7 +135,10 @@ func (s *Service) merchantFacts(ctx context.Context, m merchant.Merchant) (merch
 // features are a payment's features that need no credit-store read.
 func (s *Service) features(ctx context.Context, o Order, m merchant.Merchant, consumerID string, channel Channel, c Client) (risk.Features, error) {
 	f := risk.Features{Amount: int64(o.Total), Channel: string(channel), ConsumerID: consumerID, MchID: o.MchID,
-		ClientIP: c.IP, DeviceID: c.Device}
+		ClientIP: c.IP, DeviceID: c.Device, Terminal: o.Scene.DeviceID}
+	if f.ClientIP == "" { // the cashier did not see the payer; the merchant may have
+		f.ClientIP = o.Scene.PayerClientIP
+	}
 	mf, err := s.merchantFacts(ctx, m)
 	if err != nil {
 		return f, err

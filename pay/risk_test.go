@@ -268,6 +268,29 @@ func testShadowAndBalance(t *testing.T, engine db.Engine) {
 	if _, err := e.env.pay.PayFrom(ctx, bad.Token, c, pay.ChannelBalance, pay.Client{Device: "no spaces"}); fenfu.ErrorCode(err) != fenfu.ParamError {
 		t.Fatalf("a malformed device id: %v, want PARAM_ERROR", err)
 	}
+	// The merchant's scene_info: its terminal, and the payer's address
+	// when the cashier did not see one.
+	if _, err := e.engine.AddRule(ctx, "staff:test", "a cloned terminal", risk.Rule{Name: "cloned-terminal", Channels: []string{risk.Credit},
+		Expr: `terminal == "POS-13" && ip == "198.51.100.7"`, Decision: risk.Reject, Reason: "cloned", Message: "This terminal cannot take credit.", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.native("scene-order-1", 100)
+	r.Scene = pay.Scene{DeviceID: "POS-13", PayerClientIP: "198.51.100.7"}
+	so, err := e.env.pay.CreateNative(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := e.env.pay.CreateNative(ctx, r); err != nil || again.ID != so.ID {
+		t.Fatalf("the same order again: %v", err)
+	}
+	r.Scene.DeviceID = "POS-14"
+	_, err = e.env.pay.CreateNative(ctx, r)
+	wantCode(t, err, fenfu.OutTradeNoUsed)
+	_, err = e.env.pay.Pay(ctx, so.Token, c, pay.ChannelCredit)
+	wantRejected(t, e, so, err, "This terminal cannot take credit.")
+	if _, err := e.env.pay.PayFrom(ctx, so.Token, c, pay.ChannelCredit, pay.Client{IP: "203.0.113.1"}); err != nil {
+		t.Fatalf("the cashier's address comes first: %v", err)
+	}
 	held, err := e.pay(t, e.m, c, 777_00, pay.ChannelBalance)
 	if err != nil {
 		t.Fatal(err)

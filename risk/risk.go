@@ -93,8 +93,13 @@ type Features struct {
 	Industry        string  `expr:"industry" json:"industry"`
 	MerchantAgeDays int     `expr:"merchant_age_days" json:"merchant_age_days"`
 	RefundRate      float64 `expr:"refund_rate" json:"refund_rate"` // refunded ÷ paid over the last 30 days
-	ClientIP        string  `expr:"ip" json:"ip"`
-	DeviceID        string  `expr:"device" json:"device"`
+	// ClientIP is the payer's address as the cashier saw it, else as the
+	// merchant's order gave it (scene_info.payer_client_ip); DeviceID the
+	// payer's device id the cashier was given; Terminal the merchant's
+	// terminal the order names (scene_info.device_id).
+	ClientIP string `expr:"ip" json:"ip"`
+	DeviceID string `expr:"device" json:"device"`
+	Terminal string `expr:"terminal" json:"terminal,omitempty"`
 }
 
 // Clock sets the time features from t, in Asia/Shanghai.
@@ -144,7 +149,7 @@ func (r Rule) check() (*vm.Program, error) {
 	p, err := expr.Compile(r.Expr, expr.Env(Features{}), expr.AsBool())
 	if err != nil {
 		e := fenfu.FieldError("expr", "rule %s: the expression does not compile: %s", r.Name, oneLine(err.Error()))
-		e.Remedy = "Write a boolean expression over the features (amount, channel, hour, minute_of_day, weekday, consumer, rating, credit_limit, available, paid_today, paid_month, run, first_today, mchid, industry, merchant_age_days, refund_rate, ip, device); amounts are in fen."
+		e.Remedy = "Write a boolean expression over the features (amount, channel, hour, minute_of_day, weekday, consumer, rating, credit_limit, available, paid_today, paid_month, run, first_today, mchid, industry, merchant_age_days, refund_rate, ip, device, terminal); amounts are in fen."
 		return nil, e
 	}
 	return p, nil

@@ -199,6 +199,17 @@ func TestRequestChecks(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.Body.Code != "PARAM_ERROR" || apiErr.Body.Detail == nil || apiErr.Body.Detail.Field != "amount.total" {
 		t.Fatalf("type error: %v %+v", err, apiErr)
 	}
+	// scene_info is checked, and a risk rule may read it.
+	o = h.order("scene-bad-ip")
+	o["scene_info"] = map[string]any{"payer_client_ip": "not-an-ip", "device_id": "POS-1"}
+	err = h.client.Do(ctx, "POST", "/v3/pay/transactions/native", o, nil)
+	if !errors.As(err, &apiErr) || apiErr.Body.Code != "PARAM_ERROR" || apiErr.Body.Detail == nil || apiErr.Body.Detail.Field != "scene_info.payer_client_ip" {
+		t.Fatalf("bad scene_info: %v %+v", err, apiErr)
+	}
+	o["scene_info"] = map[string]any{"payer_client_ip": "198.51.100.7", "device_id": "POS-1"}
+	if err := h.client.Do(ctx, "POST", "/v3/pay/transactions/native", o, nil); err != nil {
+		t.Fatalf("scene_info: %v", err)
+	}
 	// Oversized bodies are refused.
 	o = h.order("too-big")
 	o["attach"] = strings.Repeat("x", wxpay.MaxBody)

@@ -25,6 +25,10 @@ type nativeReq struct {
 	GoodsTag    string     `json:"goods_tag"`
 	LimitPay    []string   `json:"limit_pay"`
 	Amount      *amountReq `json:"amount"`
+	SceneInfo   *struct {
+		PayerClientIP string `json:"payer_client_ip"`
+		DeviceID      string `json:"device_id"`
+	} `json:"scene_info"`
 }
 
 func (a *API) createNative(ctx context.Context, r *request) (int, any, error) {
@@ -43,6 +47,9 @@ func (a *API) createNative(ctx context.Context, r *request) (int, any, error) {
 		Total: *req.Amount.Total, Currency: req.Amount.Currency}
 	if req.TimeExpire != nil {
 		n.TimeExpire = *req.TimeExpire
+	}
+	if s := req.SceneInfo; s != nil {
+		n.Scene = pay.Scene{DeviceID: s.DeviceID, PayerClientIP: s.PayerClientIP}
 	}
 	o, err := a.Pay.CreateNative(ctx, n)
 	if err != nil {
