@@ -105,6 +105,15 @@ func claim(to State, orderID string, channel Channel, consumerID, attempt string
 		Args:  []any{string(channel), consumerID, attempt, paidAt, now, q.Fee, int64(q.Rate), q.Tier, orderID, h.until(paidAt), h.Reason}})
 }
 
+// place sets the hold on an order paid at paidAt, as the payment stored
+// it.
+func (h hold) place(o *Order, paidAt time.Time) {
+	o.HoldReason = h.Reason
+	if u := h.until(db.Micros(paidAt)); u > 0 {
+		o.HoldUntil = db.Time(u)
+	}
+}
+
 // until is the stored hold_until of a hold on a payment made at paidAt
 // (micros): 0 for none.
 func (h hold) until(paidAt int64) int64 {
@@ -192,10 +201,7 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c 
 	// The order is what the claim wrote; no need to read it back.
 	o.State, o.Channel, o.ConsumerID, o.AttemptID = Success, ChannelBalance, consumerID, attempt
 	o.PaidAt, o.UpdatedAt, o.Fee = paidAt, paidAt, q
-	o.HoldReason = h.Reason
-	if u := h.until(db.Micros(paidAt)); u > 0 {
-		o.HoldUntil = db.Time(u)
-	}
+	h.place(&o, paidAt)
 	return o, nil
 }
 
@@ -285,10 +291,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 	o.State, o.Channel, o.ConsumerID, o.AttemptID = Success, ChannelCredit, consumerID, attempt
 	o.PaidAt, o.UpdatedAt = paidAt, paidAt
 	o.Fee = q
-	o.HoldReason = h.Reason
-	if u := h.until(db.Micros(paidAt)); u > 0 {
-		o.HoldUntil = db.Time(u)
-	}
+	h.place(&o, paidAt)
 	return o, nil
 }
 
