@@ -27,6 +27,13 @@ run sqlite-sm2-rate1500    --key sm2 --rate 1500       --count 22500
 run sqlite-sm2-full        --key sm2 --concurrency 128 --count 20000 --sqlite-synchronous FULL
 run sqlite-rsa-full        --key rsa --concurrency 64  --count 8000  --sqlite-synchronous FULL
 
+echo "--- risk control on and off, alternated (benchmarks/notes.md reads them)"
+mkdir -p "$out/risk"
+for r in 1 2; do
+  "$bin" bench --label "risk on $r" --count 3000 -o "$out/risk/on$r.json"
+  "$bin" bench --label "risk off $r" --count 3000 --risk-off -o "$out/risk/off$r.json"
+done
+
 admin=${FENFU_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 if psql "$admin" -Atc 'select 1' >/dev/null 2>&1; then
   pg() { # label, then flags: fresh databases for each run
