@@ -245,6 +245,14 @@ func TestRiskQueue(t *testing.T) {
 			}
 			// Actions need a reason; release the first, refund the second.
 			e.fails(t, fenfu.ParamError, http.StatusBadRequest, "POST", "/admin/risk/queue/"+held[0].ID+"/release", `{}`)
+			// A hold that is no longer only the risk decision's is not the
+			// queue's to lift.
+			e.ok(t, "POST", "/admin/orders/"+held[0].ID+"/hold", `{"hours": 72, "reason": "dispute"}`)
+			e.fails(t, fenfu.InvalidRequest, http.StatusBadRequest, "POST", "/admin/risk/queue/"+held[0].ID+"/release", `{"reason": "known customer"}`)
+			if got, _ := e.pay.Get(ctx, held[0].ID); !strings.HasPrefix(got.HoldReason, "dispute") {
+				t.Fatalf("the staff hold became %q", got.HoldReason)
+			}
+			e.ok(t, "POST", "/admin/orders/"+held[0].ID+"/release", `{}`)
 			out = e.ok(t, "POST", "/admin/risk/queue/"+held[0].ID+"/release", `{"reason": "known customer"}`)
 			it := out["item"].(map[string]any)
 			if it["state"] != "RELEASED" || it["actions"].([]any)[0].(map[string]any)["actor"] != "staff:lin" {

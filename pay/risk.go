@@ -226,8 +226,25 @@ func (s *Service) Resolve(ctx context.Context, id string, a risk.Action, actor, 
 	var out Resolved
 	switch a {
 	case risk.Release:
-		if err := Hold(ctx, s.Core, it.OrderID, time.Time{}, ""); err != nil {
+		// Only the hold the decision placed is lifted: a hold joined or
+		// replaced since (a complaint's, a staff member's) is its owner's
+		// to lift.
+		o, err := s.Get(ctx, it.OrderID)
+		if err != nil {
 			return Resolved{}, err
+		}
+		placed := risk.HoldReason(risk.Outcome{Matched: it.Matched}.HoldRules())
+		switch {
+		case o.HoldUntil.IsZero() || !o.HoldUntil.After(s.Clock.Now()):
+			// ended or lifted already: nothing to lift
+		case o.HoldReason != placed:
+			e := fenfu.Errorf(fenfu.InvalidRequest, "order %s is held for %q now, not only by its risk decision", o.ID, o.HoldReason)
+			e.Remedy = "Lift that hold where it was placed (a complaint's lifts when the complaint closes; a staff hold with settle release)."
+			return Resolved{}, e
+		default:
+			if err := Hold(ctx, s.Core, it.OrderID, time.Time{}, ""); err != nil {
+				return Resolved{}, err
+			}
 		}
 	case risk.RefundIt:
 		o, err := s.Get(ctx, it.OrderID)
