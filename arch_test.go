@@ -347,7 +347,8 @@ func TestNoWallClockOrEnvironmentBelowCmd(t *testing.T) {
 // consumers' risk records (the core store's risk_list is of merchants);
 // consumers' complaints are risk records.
 var (
-	creditUse     = []string{"credit_lines", "credit_payments", "credit_refunds", "complaints", "complaint_history"}
+	creditUse = []string{"credit_lines", "credit_payments", "credit_refunds", "complaints", "complaint_history",
+		"risk_decisions", "risk_queue", "risk_actions"}
 	creditUseName = regexp.MustCompile(`^credit_|plan|repayment|installment|pre_?auth|overdue|risk_(record|score|event|assessment)`)
 )
 
