@@ -219,9 +219,16 @@ func testLifecycle(t *testing.T, engine db.Engine) {
 		Industry: "ecommerce_retail", Qualifications: map[onboard.Qualification]string{onboard.ICPFiling: "沪ICP备1号"},
 		SettlementAccount: &onboard.BankAccount{Bank: "招商银行", AccountName: "Tea Shop Ltd", AccountNumber: "6225880212345678"},
 		LegalPerson:       legal}
+	if got, err := svc.Industry(ctx, m.MchID); err != nil || got != "" {
+		t.Fatalf("industry before applying = %q, %v; want none", got, err)
+	}
 	r, err := svc.Create(ctx, m.MchID, a)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Risk rules read the merchant's industry.
+	if got, err := svc.Industry(ctx, m.MchID); err != nil || got != "ecommerce_retail" {
+		t.Fatalf("industry = %q, %v; want ecommerce_retail", got, err)
 	}
 	// The personal fields are stored sealed and read back opened, the
 	// bank account masked.
