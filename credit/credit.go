@@ -105,6 +105,8 @@ type Payment struct {
 	// the merchant's discount off the combined rate.
 	Schedule fee.Schedule
 	Discount fee.PPM
+	// Terms are how the consumer repays it; the zero value is pay in full.
+	Terms Terms
 }
 
 // VolumeShards is how many rows keep a merchant's month-to-date volume.
@@ -151,7 +153,9 @@ func draw(ctx context.Context, tx *db.Tx, consumerID string, amount fenfu.Fen) (
 // Capture draws p.Amount on the consumer's line and posts it to the ledger
 // with its fee, in the caller's transaction: the consumer owes the amount,
 // the merchant is owed the amount less the fee, the platform earns the
-// fee. The fee follows the schedule's tier for the merchant's volume in
+// fee. It creates the payment's repayment plan by p.Terms, with its
+// installment fee owed by the consumer or paid out of the merchant's
+// pending settlement. The fee follows the schedule's tier for the merchant's volume in
 // the month before this payment. Capturing an attempt twice is a no-op; an
 // attempt that recovery voided fails with ErrVoided. A short line fails
 // with NOT_ENOUGH. It returns the fee the payment was charged.
@@ -196,8 +200,11 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 	if err := addVolume(ctx, tx, p.MchID, Month(tx.Now), shardOf(p.AttemptID), p.Amount); err != nil {
 		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
-	return q, ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID,
-		Entries: ledger.PaymentEntries(Account(p.ConsumerID), p.MchID, p.Amount, q.Fee, FeeAccount)})
+	if err := ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID,
+		Entries: ledger.PaymentEntries(Account(p.ConsumerID), p.MchID, p.Amount, q.Fee, FeeAccount)}); err != nil {
+		return q, err
+	}
+	return q, createPlan(ctx, tx, p)
 }
 
 // FeeAccount is the platform's fee income from credit payments.
@@ -240,8 +247,10 @@ type Refund struct {
 	Fee fenfu.Fen
 }
 
-// ApplyRefund returns r.Amount to the consumer's credit line and posts it
-// with the fee it returns, in the caller's transaction. Applying a refund
+// ApplyRefund takes r.Amount off the payment's plan, returns what it takes
+// off the unpaid principal to the consumer's credit line and posts it with
+// the fee it returns, in the caller's transaction. The plan's unpaid
+// installments are recomputed (refundPlan). Applying a refund
 // twice is a no-op.
 func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
 	if r.Fee < 0 || r.Fee > r.Amount {
@@ -266,14 +275,35 @@ func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
 	if err != nil {
 		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE credit_lines SET used = used - $1, updated_at = $2 WHERE consumer_id = $3`,
-		r.Amount, db.Micros(tx.Now), consumerID); err != nil {
+	pr, err := refundPlan(ctx, tx, r.AttemptID, r.RefundID, r.Amount)
+	if err != nil {
 		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
+	if _, err := tx.ExecContext(ctx, `UPDATE credit_lines SET used = used - $1, updated_at = $2 WHERE consumer_id = $3`,
+		pr.Principal, db.Micros(tx.Now), consumerID); err != nil {
+		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+	}
+	if pr.Overpaid > 0 || pr.Fee > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE credit_refunds SET overpaid = $1, plan_fee = $2, plan_fee_overpaid = $3 WHERE refund_id = $4`,
+			pr.Overpaid, pr.Fee, pr.FeeOverpaid, r.RefundID); err != nil {
+			return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+		}
+		if pr.Overpaid > 0 || pr.FeeOverpaid > 0 {
+			if err := ledger.Open(ctx, tx, OverpaidAccount(consumerID)); err != nil {
+				return err
+			}
+		}
+	}
+	if pr.Fee > 0 {
+		if err := ledger.Post(ctx, tx, ledger.Txn{Kind: "installment_fee_refund", Ref: r.RefundID, Entries: planRefundEntries(pr)}); err != nil {
+			return err
+		}
+	}
 	// The refund returns its share of the fee: the merchant gives back the
-	// amount less that share, the platform the share.
+	// amount less that share, the platform the share. What the consumer
+	// had already repaid of the purchase is owed back to it.
 	return ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: r.RefundID,
-		Entries: ledger.RefundEntries(Account(consumerID), r.MchID, r.Amount, r.Fee, FeeAccount)})
+		Entries: refundEntries(consumerID, r.MchID, r.Amount, pr.Overpaid, r.Fee)})
 }
 
 // CapturedPayment is a captured attempt as recorded in the credit store.

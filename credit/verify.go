@@ -15,7 +15,8 @@ import (
 // used amount equals its receivable account and every receivable has its
 // line, every captured payment and every refund has exactly its postings
 // and every payment or refund posting its record, and a payment's
-// refunded amount is the sum of its refunds. The proofs stream, in
+// refunded amount is the sum of its refunds; and the repayment plans
+// (verifyPlans). The proofs stream, in
 // consumer, order or refund id order, so memory does not grow with the
 // store.
 func Verify(ctx context.Context, d *db.DB) error {
@@ -38,28 +39,19 @@ func Verify(ctx context.Context, d *db.DB) error {
 	if err != nil {
 		return err
 	}
-	_, err = ledger.Prove(ctx, d, ledger.Proof{Kind: "refund", Missing: "credit refund without its postings",
-		Extra: "refund posting without a credit refund"}, func(yield func(ledger.Want) error) error {
-		rows, err := d.QueryContext(ctx, `SELECT r.refund_id, r.amount, r.fee, p.consumer_id, p.mchid
-			FROM credit_refunds r JOIN credit_payments p ON p.attempt_id = r.attempt_id ORDER BY `+d.ByteOrder("r.refund_id"))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+	err = proveRows(ctx, d, ledger.Proof{Kind: "refund", Missing: "credit refund without its postings",
+		Extra: "refund posting without a credit refund"}, `SELECT r.refund_id, r.amount, r.fee, r.overpaid, p.consumer_id, p.mchid
+		FROM credit_refunds r JOIN credit_payments p ON p.attempt_id = r.attempt_id ORDER BY `+d.ByteOrder("r.refund_id"),
+		func(rows *sql.Rows) (ledger.Want, error) {
 			var id, consumerID, mchid string
-			var amount, feeBack fenfu.Fen
-			if err := rows.Scan(&id, &amount, &feeBack, &consumerID, &mchid); err != nil {
-				return err
-			}
-			if err := yield(ledger.Want{Ref: id,
-				Entries: ledger.RefundEntries(Account(consumerID), mchid, amount, feeBack, FeeAccount)}); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	})
+			var amount, feeBack, overpaid fenfu.Fen
+			err := rows.Scan(&id, &amount, &feeBack, &overpaid, &consumerID, &mchid)
+			return ledger.Want{Ref: id, Entries: refundEntries(consumerID, mchid, amount, overpaid, feeBack)}, err
+		})
 	if err != nil {
+		return err
+	}
+	if err := verifyPlans(ctx, d); err != nil {
 		return err
 	}
 	// Materialized, so PostgreSQL does not rescan the aggregate for
@@ -121,4 +113,182 @@ func verifyLines(ctx context.Context, d *db.DB) error {
 		return lineWithout()
 	}
 	return nil
+}
+
+// proveRows proves a kind of transaction against the rows of a query in
+// ref byte order, each made a ledger.Want by want.
+func proveRows(ctx context.Context, d *db.DB, p ledger.Proof, query string, want func(*sql.Rows) (ledger.Want, error)) error {
+	_, err := ledger.Prove(ctx, d, p, func(yield func(ledger.Want) error) error {
+		rows, err := d.QueryContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			w, err := want(rows)
+			if err != nil {
+				return err
+			}
+			if err := yield(w); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return err
+}
+
+// verifyPlans proves the repayment plans: every consumer's outstanding
+// principal over its plans equals its receivable, its unpaid plan fee its
+// fee due, and what refunds owe it back its overpaid account; every
+// installment's amounts are its original ones changed by what is recorded,
+// and what is paid of it is what the repayments paid; every plan fee,
+// refund of one, repayment and waiver has exactly its postings.
+func verifyPlans(ctx context.Context, d *db.DB) error {
+	for _, m := range []struct {
+		kind  ledger.Kind
+		what  string
+		query string
+	}{
+		{ledger.ConsumerCredit, "outstanding principal differs from receivable",
+			`SELECT consumer_id, SUM(principal - paid_principal) FROM credit_installments GROUP BY consumer_id`},
+		{ledger.ConsumerFeeDue, "unpaid plan fee differs from fee due",
+			`SELECT consumer_id, SUM(fee - paid_fee) FROM credit_installments GROUP BY consumer_id`},
+		{ledger.ConsumerOverpaid, "refunds owed back differ from overpaid account",
+			`SELECT p.consumer_id, SUM(r.overpaid + r.plan_fee_overpaid) FROM credit_refunds r
+			JOIN credit_payments p ON p.attempt_id = r.attempt_id GROUP BY p.consumer_id`},
+	} {
+		if err := matchBalances(ctx, d, m.kind, m.what, m.query); err != nil {
+			return err
+		}
+	}
+	bad := func(what, detail string) error { return &ledger.Problem{Store: d.Name, What: what, Detail: detail} }
+	var plan string
+	var seq int
+	err := d.R.QueryRowContext(ctx, `WITH c AS MATERIALIZED (SELECT plan_id, seq, SUM(principal) AS p, SUM(fee) AS f
+		FROM credit_plan_changes GROUP BY plan_id, seq), r AS MATERIALIZED (SELECT plan_id, seq, SUM(principal) AS p, SUM(fee) AS f
+		FROM credit_repayment_parts GROUP BY plan_id, seq)
+		SELECT i.plan_id, i.seq FROM credit_installments i
+		LEFT JOIN c ON c.plan_id = i.plan_id AND c.seq = i.seq LEFT JOIN r ON r.plan_id = i.plan_id AND r.seq = i.seq
+		WHERE i.principal <> i.original_principal + COALESCE(c.p, 0) OR i.fee <> i.original_fee + COALESCE(c.f, 0)
+		OR i.paid_principal <> COALESCE(r.p, 0) OR i.paid_fee <> COALESCE(r.f, 0)
+		OR (i.state = 'PAID') <> (i.principal = i.paid_principal AND i.fee = i.paid_fee)
+		ORDER BY i.plan_id, i.seq LIMIT 1`).Scan(&plan, &seq)
+	if err == nil {
+		return bad("installment differs from its changes and repayments", fmt.Sprintf("plan %s installment %d", plan, seq))
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	err = proveRows(ctx, d, ledger.Proof{Kind: "installment_fee", Missing: "plan fee without its postings",
+		Extra: "plan fee posting without a plan"}, `SELECT order_id, consumer_id, mchid, fee_payer, fee FROM credit_plans
+		ORDER BY `+d.ByteOrder("order_id"), func(rows *sql.Rows) (ledger.Want, error) {
+		var w ledger.Want
+		var consumerID, mchid string
+		var payer FeePayer
+		var f fenfu.Fen
+		err := rows.Scan(&w.Ref, &consumerID, &mchid, &payer, &f)
+		if f > 0 {
+			w.Entries = installmentFeeEntries(payer, consumerID, mchid, f)
+		}
+		return w, err
+	})
+	if err != nil {
+		return err
+	}
+	err = proveRows(ctx, d, ledger.Proof{Kind: "installment_fee_refund", Missing: "refund of a plan fee without its postings",
+		Extra: "plan fee refund posting without a refund"}, `SELECT r.refund_id, r.plan_fee, r.plan_fee_overpaid, p.fee_payer,
+		p.consumer_id, p.mchid FROM credit_refunds r JOIN credit_plans p ON p.plan_id = r.attempt_id ORDER BY `+d.ByteOrder("r.refund_id"),
+		func(rows *sql.Rows) (ledger.Want, error) {
+			var w ledger.Want
+			var r planRefund
+			err := rows.Scan(&w.Ref, &r.Fee, &r.FeeOverpaid, &r.FeePayer, &r.ConsumerID, &r.MchID)
+			if r.Fee > 0 {
+				w.Entries = planRefundEntries(r)
+			}
+			return w, err
+		})
+	if err != nil {
+		return err
+	}
+	repayments := `SELECT repayment_id, consumer_id, source, principal, fee, waived FROM credit_repayments WHERE state = 'APPLIED'
+		ORDER BY ` + d.ByteOrder("repayment_id")
+	for _, kind := range []string{"repayment", "fee_waiver"} {
+		err = proveRows(ctx, d, ledger.Proof{Kind: kind, Missing: kind + " without its postings",
+			Extra: kind + " posting without an applied repayment"}, repayments, func(rows *sql.Rows) (ledger.Want, error) {
+			var w ledger.Want
+			var consumerID, source string
+			var principal, f, waived fenfu.Fen
+			err := rows.Scan(&w.Ref, &consumerID, &source, &principal, &f, &waived)
+			switch {
+			case kind == "repayment":
+				w.Entries = repaymentEntries(consumerID, source, principal, f)
+			case waived > 0:
+				w.Entries = waiverEntries(consumerID, waived)
+			}
+			return w, err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// matchBalances merges the tracked accounts of kind, in owner byte order,
+// with the per-consumer sums of query (consumer_id, amount), which must
+// agree; a consumer missing on either side counts as zero.
+func matchBalances(ctx context.Context, d *db.DB, kind ledger.Kind, what, query string) error {
+	rows, err := d.QueryContext(ctx, `SELECT * FROM (`+query+`) s ORDER BY `+d.ByteOrder("s.consumer_id"))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var id string
+	var sum fenfu.Fen
+	more := false
+	next := func() error {
+		if more = rows.Next(); more {
+			return rows.Scan(&id, &sum)
+		}
+		return rows.Err()
+	}
+	if err := next(); err != nil {
+		return err
+	}
+	bad := func(owner string, want, got fenfu.Fen) error {
+		return &ledger.Problem{Store: d.Name, What: what, Detail: fmt.Sprintf("consumer %s: plans and refunds say %d, the %s account %d",
+			owner, want, kind, got)}
+	}
+	// skip passes the query's consumers before owner, which must sum to 0.
+	skip := func(owner string, all bool) error {
+		for more && (all || id < owner) {
+			if sum != 0 {
+				return bad(id, sum, 0)
+			}
+			if err := next(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err = ledger.Balances(ctx, d, kind, func(owner string, balance fenfu.Fen) error {
+		if err := skip(owner, false); err != nil {
+			return err
+		}
+		want := fenfu.Fen(0)
+		if more && id == owner {
+			want = sum
+			if err := next(); err != nil {
+				return err
+			}
+		}
+		if want != balance {
+			return bad(owner, want, balance)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return skip("", true)
 }

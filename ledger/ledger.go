@@ -48,6 +48,15 @@ const (
 	// liability, credit-normal, busy. A day whose refunds exceed its
 	// payments settles negative, which the merchant's next days make up.
 	MerchantSettled Kind = "merchant_settled"
+	// ConsumerFeeDue is the installment fee a consumer owes on its
+	// repayment plans: an asset of the platform, debit-normal, tracked.
+	// It is kept apart from ConsumerCredit, which is the principal and
+	// always equals what the consumer has used of its line.
+	ConsumerFeeDue Kind = "consumer_fee_due"
+	// ConsumerOverpaid is what the platform owes a consumer whose refund
+	// exceeded what it still owed on the refunded purchase: a liability,
+	// credit-normal, tracked.
+	ConsumerOverpaid Kind = "consumer_overpaid"
 )
 
 type kindInfo struct {
@@ -56,13 +65,15 @@ type kindInfo struct {
 }
 
 var kinds = map[Kind]kindInfo{
-	ConsumerCredit:  {+1, true},
-	ConsumerBalance: {-1, true},
-	MerchantPending: {-1, false},
-	PlatformFee:     {-1, false},
-	PlatformFunding: {+1, false},
-	MerchantDeposit: {-1, true},
-	MerchantSettled: {-1, false},
+	ConsumerCredit:   {+1, true},
+	ConsumerBalance:  {-1, true},
+	MerchantPending:  {-1, false},
+	PlatformFee:      {-1, false},
+	PlatformFunding:  {+1, false},
+	MerchantDeposit:  {-1, true},
+	MerchantSettled:  {-1, false},
+	ConsumerFeeDue:   {+1, true},
+	ConsumerOverpaid: {-1, true},
 }
 
 // Account identifies an account as "kind:owner".

@@ -12,6 +12,7 @@ import (
 	"github.com/fenfu/fenfu/cashier"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/keyring"
@@ -139,6 +140,12 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 			return nil, err
 		}
 		log.Info("scrubbed the core store of the values sealed in place")
+	}
+	if n, err := credit.BackfillPlans(ctx, a.credit, credit.DefaultCalendar); err != nil {
+		a.close()
+		return nil, fmt.Errorf("backfill plans: %w", err)
+	} else if n > 0 {
+		log.Info("backfilled repayment plans", "plans", n)
 	}
 	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer,
 		HoldFor: cfg.HoldFor, ExceptionSLA: cfg.ExceptionSLA}
