@@ -72,7 +72,13 @@ func (c *Cashier) Register(mux *http.ServeMux) {
 // the one payment path of the cashier page, its JSON API and the sandbox
 // CLI.
 func (c *Cashier) Pay(ctx context.Context, token, consumerID string, channel pay.Channel, client pay.Client) (pay.Order, error) {
-	o, err := c.Orders.PayFrom(ctx, token, consumerID, channel, client)
+	return c.PayIn(ctx, token, consumerID, channel, client, 0)
+}
+
+// PayIn is Pay in installments: n of the counts the order offers, or in
+// full for 0 or 1.
+func (c *Cashier) PayIn(ctx context.Context, token, consumerID string, channel pay.Channel, client pay.Client, n int) (pay.Order, error) {
+	o, err := c.Orders.PayIn(ctx, token, consumerID, channel, client, n)
 	if err != nil {
 		c.Log.Info("cashier payment failed", "consumer", consumerID, "channel", channel, "code", fenfu.ErrorCode(err), "error", err.Error())
 	}
@@ -81,20 +87,23 @@ func (c *Cashier) Pay(ctx context.Context, token, consumerID string, channel pay
 
 // View is what the cashier shows for an order.
 type View struct {
-	OrderState  string           `json:"trade_state"`
-	Merchant    string           `json:"merchant"`
-	MchID       string           `json:"mchid"`
-	OutTradeNo  string           `json:"out_trade_no"`
-	Description string           `json:"description"`
-	Total       fenfu.Fen        `json:"total"`
-	Currency    string           `json:"currency"`
-	ExpiresAt   string           `json:"expires_at"`
-	Channels    []Channel        `json:"channels"`
-	Consumer    *consumerSummary `json:"consumer,omitempty"`
-	PayURL      string           `json:"pay_url"`
-	Token       string           `json:"-"`
-	Error       *fenfu.Error     `json:"-"`
-	Paid        bool             `json:"-"`
+	OrderState  string    `json:"trade_state"`
+	Merchant    string    `json:"merchant"`
+	MchID       string    `json:"mchid"`
+	OutTradeNo  string    `json:"out_trade_no"`
+	Description string    `json:"description"`
+	Total       fenfu.Fen `json:"total"`
+	Currency    string    `json:"currency"`
+	ExpiresAt   string    `json:"expires_at"`
+	Channels    []Channel `json:"channels"`
+	// Installments are the ways to repay a credit payment: in full, and
+	// each count the merchant offers, with the cost per period and total.
+	Installments []pay.Choice     `json:"installments,omitempty"`
+	Consumer     *consumerSummary `json:"consumer,omitempty"`
+	PayURL       string           `json:"pay_url"`
+	Token        string           `json:"-"`
+	Error        *fenfu.Error     `json:"-"`
+	Paid         bool             `json:"-"`
 	// CanComplain is set for the consumer who paid the order, who may
 	// file a complaint about it.
 	CanComplain bool `json:"can_complain,omitempty"`
@@ -161,6 +170,9 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 			opt.Available, opt.Enough = &avail, &enough
 		}
 		v.Channels = append(v.Channels, opt)
+		if ch.name == pay.ChannelCredit && len(o.Offers) > 0 {
+			v.Installments = c.Orders.Choices(o)
+		}
 	}
 	return v, nil
 }
@@ -242,6 +254,9 @@ type payForm struct {
 	// Device is the payer's device id, when the page or app supplies one;
 	// risk rules read it.
 	Device string `json:"device_id"`
+	// Installments is the count chosen for a credit payment: 0 or 1 in
+	// full, or one the order offers.
+	Installments int `json:"installment_number"`
 }
 
 // client is what the request says about the payer's side: its address and
@@ -273,6 +288,14 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
 		f = payForm{Channel: r.PostFormValue("channel"), Phone: r.PostFormValue("phone"), PIN: r.PostFormValue("pin"),
 			Device: r.PostFormValue("device_id")}
+		if v := r.PostFormValue("installment_number"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 12 {
+				c.fail(w, r, fenfu.FieldError("installment_number", "installment_number must be 1, 3, 6 or 12"))
+				return
+			}
+			f.Installments = n
+		}
 	}
 	consumerID := ""
 	if f.Phone != "" {
@@ -300,14 +323,18 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, fenfu.Errorf(fenfu.Unauthenticated, "log in to pay"))
 		return
 	}
-	o, err := c.Pay(r.Context(), token, consumerID, pay.Channel(f.Channel), client(r, f))
+	o, err := c.PayIn(r.Context(), token, consumerID, pay.Channel(f.Channel), client(r, f), f.Installments)
 	if err != nil {
 		c.failAs(w, r, consumerID, err)
 		return
 	}
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"trade_state": o.TradeState(), "transaction_id": o.ID, "out_trade_no": o.OutTradeNo,
-			"total": o.Total, "channel": o.Channel, "paid_at": o.PaidAt.In(fenfu.Shanghai).Format(time.RFC3339)})
+		out := map[string]any{"trade_state": o.TradeState(), "transaction_id": o.ID, "out_trade_no": o.OutTradeNo,
+			"total": o.Total, "channel": o.Channel, "paid_at": o.PaidAt.In(fenfu.Shanghai).Format(time.RFC3339)}
+		if o.Channel == pay.ChannelCredit {
+			out["installment_number"] = max(o.Installments, 1)
+		}
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	v, err := c.view(r.Context(), token, consumerID)

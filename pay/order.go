@@ -137,6 +137,10 @@ type Order struct {
 	HoldReason   string
 	SettlementID string // the settlement that paid the merchant, once settled
 	Scene        Scene  // the v3 request's scene_info
+	// Offers are the installment counts the merchant offers; Installments
+	// the count the consumer chose when it paid on credit (1: in full).
+	Offers       []Offer
+	Installments int
 	Token        string // the signed QR token; set by CreateNative only (derived, not stored)
 }
 
@@ -182,6 +186,9 @@ type Service struct {
 	// Fees prices payments; the zero value uses fee.CreditPay and
 	// fee.Ordinary.
 	Fees Fees
+	// Plans are the installment settings; the zero value is
+	// DefaultPlans.
+	Plans Plans
 	// afterCreditCommit, set by tests (export_test.go), runs after a credit
 	// payment or refund commits in the credit store and before the core
 	// store is updated; an error simulates the process dying there.
@@ -237,6 +244,8 @@ type NativeOrder struct {
 	API string
 	// Scene is the v3 request's scene_info, when it has one.
 	Scene Scene
+	// Offers are the installment counts offered besides paying in full.
+	Offers []Offer
 }
 
 // Scene is an order's scene_info: the merchant's terminal and the payer's
@@ -284,6 +293,9 @@ func (r *NativeOrder) validate(now time.Time) error {
 			return fenfu.FieldError("limit_pay", "limit_pay value %q is not one of no_balance, no_credit, no_debit, balance_only", l)
 		}
 	}
+	if err := checkOffers(r.Offers); err != nil {
+		return err
+	}
 	if !r.TimeExpire.IsZero() {
 		if !r.TimeExpire.After(now) {
 			return fenfu.FieldError("time_expire", "time_expire must be in the future")
@@ -327,6 +339,10 @@ func (r *NativeOrder) hash() string {
 		h.Write([]byte(f))
 		h.Write([]byte{0})
 	}
+	if len(r.Offers) > 0 { // orders without offers hash as they always did
+		h.Write([]byte(formatOffers(r.Offers)))
+		h.Write([]byte{0})
+	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
@@ -359,11 +375,13 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		r.API = "v3"
 	}
 	res, err := s.Core.Exec(ctx, `INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach,
-		notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at, api, scene_device, scene_ip)
-		VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15, $16, $17)
+		notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at, api, scene_device, scene_ip,
+		installment_offer)
+		VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15, $16, $17, $18)
 		ON CONFLICT (mchid, out_trade_no) DO NOTHING`,
 		id, r.MchID, r.OutTradeNo, r.AppID, r.Description, r.Attach, r.NotifyURL, strings.Join(r.LimitPay, ","),
-		r.Total, r.Currency, hash, NotPay, db.Micros(createdAt), db.Micros(expires), r.API, r.Scene.DeviceID, r.Scene.PayerClientIP)
+		r.Total, r.Currency, hash, NotPay, db.Micros(createdAt), db.Micros(expires), r.API, r.Scene.DeviceID, r.Scene.PayerClientIP,
+		formatOffers(r.Offers))
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.CreateNative", err)
 	}
@@ -373,7 +391,8 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		// The order is exactly what was written; no need to read it back.
 		o := Order{ID: id, MchID: r.MchID, OutTradeNo: r.OutTradeNo, AppID: r.AppID, TradeType: "NATIVE",
 			Description: r.Description, Attach: r.Attach, NotifyURL: r.NotifyURL, LimitPay: r.LimitPay, Total: r.Total,
-			Currency: r.Currency, State: NotPay, API: r.API, Scene: r.Scene, CreatedAt: db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
+			Currency: r.Currency, State: NotPay, API: r.API, Scene: r.Scene, Offers: parseOffers(formatOffers(r.Offers)),
+			CreatedAt: db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
 			UpdatedAt: db.Time(db.Micros(createdAt))}
 		o.Token = s.token(o)
 		return o, nil
@@ -411,7 +430,7 @@ func (s *Service) token(o Order) string {
 
 const orderCols = `id, mchid, out_trade_no, appid, trade_type, description, attach, notify_url, limit_pay, total, currency,
 	state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at, updated_at, paid_at, closed_at, api,
-	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id, scene_device, scene_ip`
+	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id, scene_device, scene_ip, installment_offer, installments`
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -419,13 +438,13 @@ type queryer interface {
 
 func getBy(ctx context.Context, q queryer, where string, args ...any) (Order, error) {
 	var o Order
-	var limit string
+	var limit, offers string
 	var created, expires, updated, paid, closed, rate, hold int64
 	err := q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+where, args...).Scan(
 		&o.ID, &o.MchID, &o.OutTradeNo, &o.AppID, &o.TradeType, &o.Description, &o.Attach, &o.NotifyURL, &limit,
 		&o.Total, &o.Currency, &o.State, &o.Channel, &o.ConsumerID, &o.AttemptID, &o.Refunded, &o.RefundCount,
 		&created, &expires, &updated, &paid, &closed, &o.API, &o.Fee.Fee, &rate, &o.Fee.Tier, &hold, &o.HoldReason, &o.SettlementID,
-		&o.Scene.DeviceID, &o.Scene.PayerClientIP)
+		&o.Scene.DeviceID, &o.Scene.PayerClientIP, &offers, &o.Installments)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
 	}
@@ -435,6 +454,7 @@ func getBy(ctx context.Context, q queryer, where string, args ...any) (Order, er
 	if limit != "" {
 		o.LimitPay = strings.Split(limit, ",")
 	}
+	o.Offers = parseOffers(offers)
 	o.CreatedAt, o.ExpiresAt, o.UpdatedAt = db.Time(created), db.Time(expires), db.Time(updated)
 	o.PaidAt, o.ClosedAt = db.Time(paid), db.Time(closed)
 	o.Fee.Rate = fee.PPM(rate)

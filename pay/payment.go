@@ -59,6 +59,13 @@ func (s *Service) Pay(ctx context.Context, token, consumerID string, channel Cha
 // read. A payment a rule rejects fails with RULE_LIMIT and the rule's
 // message for the payer, and the order stays payable by another channel.
 func (s *Service) PayFrom(ctx context.Context, token, consumerID string, channel Channel, c Client) (Order, error) {
+	return s.PayIn(ctx, token, consumerID, channel, c, 0)
+}
+
+// PayIn is PayFrom in installments: a credit payment repaid in n
+// installments, one of the counts the order offers, or in full for 0 or
+// 1. A count the order does not offer fails with PARAM_ERROR.
+func (s *Service) PayIn(ctx context.Context, token, consumerID string, channel Channel, c Client, installments int) (Order, error) {
 	if err := c.Check(); err != nil {
 		return Order{}, err
 	}
@@ -71,6 +78,9 @@ func (s *Service) PayFrom(ctx context.Context, token, consumerID string, channel
 	}
 	if !o.Allowed(channel) {
 		return Order{}, fenfu.Errorf(fenfu.RuleLimit, "the merchant does not accept %s payment for this order", channel)
+	}
+	if installments < 0 || (installments > 1 && channel != ChannelCredit) {
+		return Order{}, fenfu.FieldError("installment_number", "installments are for credit payments only")
 	}
 	if o.State != NotPay {
 		return Order{}, stateError(o, s.Clock.Now(), Success)
@@ -88,7 +98,11 @@ func (s *Service) PayFrom(ctx context.Context, token, consumerID string, channel
 			e.Remedy = "Pay from balance; the merchant is rolling credit pay out gradually."
 			return Order{}, e
 		}
-		return s.payCredit(ctx, o, m, consumerID, c)
+		t, err := s.terms(o, installments)
+		if err != nil {
+			return Order{}, err
+		}
+		return s.payCredit(ctx, o, m, consumerID, c, t)
 	}
 	return s.payBalance(ctx, o, consumerID, c)
 }
@@ -97,12 +111,13 @@ func (s *Service) PayFrom(ctx context.Context, token, consumerID string, channel
 // (a credit payment, whose capture follows in the credit store) or
 // straight to SUCCESS (a balance payment, with its fee and any risk hold),
 // in one statement. The order must not have expired.
-func claim(to State, orderID string, channel Channel, consumerID, attempt string, paidAt, now int64, q fee.Quote, h hold) (string, []any, error) {
+func claim(to State, orderID string, channel Channel, consumerID, attempt string, paidAt, now int64, q fee.Quote, h hold, installments int) (string, []any, error) {
 	return orders.SQL(db.Move[State]{From: []State{NotPay}, To: to,
 		Set: ", channel = $1, consumer_id = $2, attempt_id = $3, paid_at = $4, updated_at = $5, fee = $6, fee_rate = $7, fee_tier = $8" +
-			", hold_until = $10, hold_reason = $11",
+			", hold_until = $10, hold_reason = $11, installments = $12",
 		Where: "id = $9 AND expires_at > $5",
-		Args:  []any{string(channel), consumerID, attempt, paidAt, now, q.Fee, int64(q.Rate), q.Tier, orderID, h.until(paidAt), h.Reason}})
+		Args: []any{string(channel), consumerID, attempt, paidAt, now, q.Fee, int64(q.Rate), q.Tier, orderID, h.until(paidAt), h.Reason,
+			installments}})
 }
 
 // place sets the hold on an order paid at paidAt, as the payment stored
@@ -129,7 +144,7 @@ func (h hold) until(paidAt int64) int64 {
 // longer payable.
 func (s *Service) payInTx(ctx context.Context, tx *db.Tx, o Order, consumerID, attempt string, q fee.Quote, h hold) error {
 	now := db.Micros(tx.Now)
-	sqlText, args, err := claim(Success, o.ID, ChannelBalance, consumerID, attempt, now, now, q, h)
+	sqlText, args, err := claim(Success, o.ID, ChannelBalance, consumerID, attempt, now, now, q, h, 0)
 	if err != nil {
 		return err
 	}
@@ -208,7 +223,7 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c 
 // OrdinaryFeeAccount is the platform's fee income from ordinary payments.
 var OrdinaryFeeAccount = ledger.AccountOf(ledger.PlatformFee, "ordinary")
 
-func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, consumerID string, c Client) (Order, error) {
+func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, consumerID string, c Client, t credit.Terms) (Order, error) {
 	discount := m.DiscountAt(s.Clock.Now())
 	var f risk.Features
 	if s.Risk != nil {
@@ -219,7 +234,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 	}
 	now := s.Clock.Now()
 	attempt := s.IDs.New(fenfu.AttemptID, now)
-	q0, args, err := claim(Paying, o.ID, ChannelCredit, consumerID, attempt, 0, db.Micros(now), fee.Quote{}, hold{})
+	q0, args, err := claim(Paying, o.ID, ChannelCredit, consumerID, attempt, 0, db.Micros(now), fee.Quote{}, hold{}, t.Installments)
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
@@ -231,7 +246,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 		return Order{}, fenfu.Op("pay.payCredit", err)
 	}
 	p := credit.Payment{AttemptID: attempt, OrderID: o.ID, MchID: o.MchID, ConsumerID: consumerID, Amount: o.Total,
-		Discount: discount, Schedule: s.Fees.credit()}
+		Discount: discount, Schedule: s.Fees.credit(), Terms: t}
 	var q fee.Quote
 	var out risk.Outcome
 	err = s.Credit.Update(ctx, func(tx *db.Tx) error {
@@ -289,7 +304,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 		return s.Get(ctx, o.ID)
 	}
 	o.State, o.Channel, o.ConsumerID, o.AttemptID = Success, ChannelCredit, consumerID, attempt
-	o.PaidAt, o.UpdatedAt = paidAt, paidAt
+	o.PaidAt, o.UpdatedAt, o.Installments = paidAt, paidAt, t.Installments
 	o.Fee = q
 	h.place(&o, paidAt)
 	return o, nil
@@ -328,7 +343,7 @@ func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Q
 // release returns a PAYING order to NOTPAY after its attempt failed.
 func (s *Service) release(ctx context.Context, orderID, attempt string) error {
 	q, args, err := orders.SQL(db.Move[State]{From: []State{Paying}, To: NotPay,
-		Set: ", channel = '', consumer_id = '', attempt_id = '', updated_at = $1", Where: "id = $2 AND attempt_id = $3",
+		Set: ", channel = '', consumer_id = '', attempt_id = '', installments = 0, updated_at = $1", Where: "id = $2 AND attempt_id = $3",
 		Args: []any{db.Micros(s.Clock.Now()), orderID, attempt}})
 	if err != nil {
 		return err

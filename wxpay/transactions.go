@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/pay"
 )
 
@@ -29,6 +30,47 @@ type nativeReq struct {
 		PayerClientIP string `json:"payer_client_ip"`
 		DeviceID      string `json:"device_id"`
 	} `json:"scene_info"`
+	SubsidyInfo *struct {
+		SubsidyDetail []subsidyDetail `json:"subsidy_detail"`
+	} `json:"subsidy_info"`
+}
+
+// subsidyDetail is WeChat Pay's 分付 merchant-subsidy detail: the
+// installment counts offered, each with who bears its fee (100: the
+// merchant, 0: the consumer). fenfu accepts it on Native orders.
+type subsidyDetail struct {
+	SubsidyPeriodType string `json:"subsidy_period_type"`
+	SubsidyPlan       []struct {
+		SubsidyInstallmentNum *int `json:"subsidy_installment_num"`
+		SubsidyPercent        *int `json:"subsidy_percent"`
+	} `json:"subsidy_plan"`
+}
+
+// offers reads the installment offers of a create request.
+func (r nativeReq) offers() ([]pay.Offer, error) {
+	if r.SubsidyInfo == nil {
+		return nil, nil
+	}
+	var out []pay.Offer
+	for _, d := range r.SubsidyInfo.SubsidyDetail {
+		if d.SubsidyPeriodType != "" && d.SubsidyPeriodType != "PERIOD" {
+			return nil, fenfu.FieldError("subsidy_info.subsidy_detail.subsidy_period_type",
+				"subsidy_period_type must be PERIOD: fenfu subsidises whole installments, not days")
+		}
+		for _, p := range d.SubsidyPlan {
+			if p.SubsidyInstallmentNum == nil || p.SubsidyPercent == nil {
+				return nil, fenfu.FieldError("subsidy_info.subsidy_detail.subsidy_plan",
+					"each subsidy_plan needs subsidy_installment_num and subsidy_percent")
+			}
+			payer, ok := credit.FeePayerOf(*p.SubsidyPercent)
+			if !ok {
+				return nil, fenfu.FieldError("subsidy_info.subsidy_detail.subsidy_plan.subsidy_percent",
+					"subsidy_percent must be 0 (the payer bears the fee) or 100 (the merchant does), not %d", *p.SubsidyPercent)
+			}
+			out = append(out, pay.Offer{Count: *p.SubsidyInstallmentNum, MerchantPays: payer == credit.MerchantPays})
+		}
+	}
+	return out, nil
 }
 
 func (a *API) createNative(ctx context.Context, r *request) (int, any, error) {
@@ -42,7 +84,11 @@ func (a *API) createNative(ctx context.Context, r *request) (int, any, error) {
 	if req.Amount == nil || req.Amount.Total == nil {
 		return 0, nil, fenfu.FieldError("amount.total", "amount.total is required")
 	}
-	n := pay.NativeOrder{MchID: r.MchID, AppID: req.AppID, Description: req.Description, OutTradeNo: req.OutTradeNo,
+	offers, err := req.offers()
+	if err != nil {
+		return 0, nil, err
+	}
+	n := pay.NativeOrder{Offers: offers, MchID: r.MchID, AppID: req.AppID, Description: req.Description, OutTradeNo: req.OutTradeNo,
 		Attach: req.Attach, NotifyURL: req.NotifyURL, GoodsTag: req.GoodsTag, LimitPay: req.LimitPay,
 		Total: *req.Amount.Total, Currency: req.Amount.Currency}
 	if req.TimeExpire != nil {
@@ -86,6 +132,16 @@ type Transaction struct {
 	TradeStateDesc string   `json:"trade_state_desc"`
 	TradeType      string   `json:"trade_type,omitempty"`
 	TransactionID  string   `json:"transaction_id,omitempty"`
+	// InstallmentInfo is set for a payment the payer chose to repay in
+	// installments.
+	InstallmentInfo *InstallmentInfo `json:"installment_info,omitempty"`
+}
+
+// InstallmentInfo is WeChat Pay's 分付 installment_info: whether the
+// merchant bears the installment fee, and the count the payer chose.
+type InstallmentInfo struct {
+	UseSubsidy                bool `json:"use_subsidy"`
+	SelectedInstallmentNumber int  `json:"selected_installment_number"`
 }
 
 // Bank types that tell the channel of a paid order.
@@ -113,6 +169,10 @@ func (a *API) TransactionOf(o pay.Order) Transaction {
 		t.TradeType = o.TradeType
 		t.TransactionID = o.ID
 		t.BankType = BankType(string(o.Channel))
+		if o.Channel == pay.ChannelCredit && o.Installments > 1 {
+			x, _ := o.OfferOf(o.Installments)
+			t.InstallmentInfo = &InstallmentInfo{UseSubsidy: x.MerchantPays, SelectedInstallmentNumber: o.Installments}
+		}
 	}
 	return t
 }

@@ -105,7 +105,8 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.consumers.Limits = cfg.Login
 	a.consumers.Sealer = a.merchants.Sealer
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
-		IDs: a.ids, Clock: a.clock, Log: log, Fees: fees(cfg), RecoverAfter: cfg.RecoverAfter}
+		IDs: a.ids, Clock: a.clock, Log: log, Fees: fees(cfg), RecoverAfter: cfg.RecoverAfter,
+		Plans: cfg.Plans.pay()}
 	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core, Sealer: a.merchants.Sealer},
 		IDs: a.ids, Clock: a.clock, Merchants: a.merchants, Sealer: a.merchants.Sealer}
 	// Every payment is decided by the risk rules; a new store starts with
@@ -141,7 +142,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		}
 		log.Info("scrubbed the core store of the values sealed in place")
 	}
-	if n, err := credit.BackfillPlans(ctx, a.credit, credit.DefaultCalendar); err != nil {
+	if n, err := credit.BackfillPlans(ctx, a.credit, a.pay.Plans.Calendar); err != nil {
 		a.close()
 		return nil, fmt.Errorf("backfill plans: %w", err)
 	} else if n > 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
@@ -86,6 +87,24 @@ type Config struct {
 	// RiskOff decides no payment by the risk rules: only to measure what
 	// risk control costs.
 	RiskOff bool
+	// Plans are the installment plans' settings.
+	Plans PlanSettings
+}
+
+// PlanSettings are the settings of installment plans: the fee rate of 3,
+// 6 and 12 installments (of the principal), the statement calendar
+// (Asia/Shanghai) and whether an early payoff charges or waives the fee of
+// installments not yet due.
+type PlanSettings struct {
+	Fee3, Fee6, Fee12    fee.PPM
+	StatementDay, DueDay int
+	EarlyPayoff          string
+}
+
+// pay returns the settings as the payment service takes them.
+func (p PlanSettings) pay() pay.Plans {
+	return pay.Plans{Rates: credit.Rates{3: p.Fee3, 6: p.Fee6, 12: p.Fee12},
+		Calendar: credit.Calendar{StatementDay: p.StatementDay, DueDay: p.DueDay}, Payoff: credit.EarlyPayoff(p.EarlyPayoff)}
 }
 
 // setting is one setting: its flag, its variable, what it means, what
@@ -183,6 +202,18 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*boolValue)(&c.RiskOff) }},
 		{"risk-poll-every", "FENFU_RISK_POLL_EVERY", "how often serve looks for a new risk rule-set version made on another node", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RiskPollEvery) }},
+		{"installment-fee-3", "FENFU_INSTALLMENT_FEE_3", "fee of a credit payment repaid in 3 installments, of the principal", ": borne by the payer, or by the merchant that offers it interest-free", true,
+			func(c *Config) settingValue { return (*percentValue)(&c.Plans.Fee3) }},
+		{"installment-fee-6", "FENFU_INSTALLMENT_FEE_6", "fee of a credit payment repaid in 6 installments, of the principal", "", true,
+			func(c *Config) settingValue { return (*percentValue)(&c.Plans.Fee6) }},
+		{"installment-fee-12", "FENFU_INSTALLMENT_FEE_12", "fee of a credit payment repaid in 12 installments, of the principal", "", true,
+			func(c *Config) settingValue { return (*percentValue)(&c.Plans.Fee12) }},
+		{"statement-day", "FENFU_STATEMENT_DAY", "day of the month (1-28, Asia/Shanghai) a consumer's monthly statement is made", "", true,
+			func(c *Config) settingValue { return (*intValue)(&c.Plans.StatementDay) }},
+		{"due-day", "FENFU_DUE_DAY", "day of the month (1-28, Asia/Shanghai) a statement is due", ": pay in full is due on the next statement's due day, installments monthly on it", true,
+			func(c *Config) settingValue { return (*intValue)(&c.Plans.DueDay) }},
+		{"early-payoff", "FENFU_EARLY_PAYOFF", "what repaying installments before their statement does with their fee: waived or charged", "", true,
+			func(c *Config) settingValue { return (*stringValue)(&c.Plans.EarlyPayoff) }},
 	}
 }
 
@@ -204,13 +235,20 @@ func DefaultConfig(getenv func(string) string) Config {
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(),
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
-		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery}
+		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, Plans: defaultPlans()}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
 			_ = s.value(&c).Set(v) // a string: it cannot fail
 		}
 	}
 	return c
+}
+
+// defaultPlans are the installment settings of pay.DefaultPlans.
+func defaultPlans() PlanSettings {
+	d := pay.DefaultPlans()
+	return PlanSettings{Fee3: d.Rates[3], Fee6: d.Rates[6], Fee12: d.Rates[12], StatementDay: d.Calendar.StatementDay,
+		DueDay: d.Calendar.DueDay, EarlyPayoff: string(d.Payoff)}
 }
 
 // serveEnv applies serve's FENFU_* variables.
@@ -280,6 +318,17 @@ func (c *Config) Validate() error {
 	}
 	if c.Risk.NightFrom == c.Risk.NightTo {
 		return fmt.Errorf("--risk-night-from and --risk-night-to must differ")
+	}
+	for _, r := range []fee.PPM{c.Plans.Fee3, c.Plans.Fee6, c.Plans.Fee12} {
+		if r < 0 || r > 1_000_000 {
+			return fmt.Errorf("--installment-fee-3, -6 and -12 must be percentages from 0 to 100")
+		}
+	}
+	if err := c.Plans.pay().Calendar.Validate(); err != nil {
+		return fmt.Errorf("--statement-day and --due-day: %v", err)
+	}
+	if p := credit.EarlyPayoff(c.Plans.EarlyPayoff); p != credit.PayoffWaived && p != credit.PayoffCharged {
+		return fmt.Errorf("--early-payoff must be waived or charged, not %q", c.Plans.EarlyPayoff)
 	}
 	if c.Login.PhoneFailures < 1 || c.Login.SourceFailures < 1 {
 		return fmt.Errorf("--login-phone-failures and --login-source-failures must be at least 1")
