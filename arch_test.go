@@ -115,8 +115,8 @@ var owners = map[string]string{
 	"complaints": "complaint", "complaint_history": "complaint", "complaint_notify_urls": "complaint",
 	"risk_rule_sets": "risk", "risk_rules": "risk", "risk_decisions": "risk", "risk_queue": "risk", "risk_actions": "risk",
 	"credit_plans": "credit", "credit_installments": "credit", "credit_plan_changes": "credit", "credit_repayments": "credit",
-	"credit_repayment_parts": "credit",
-	"ledger_accounts":        "ledger", "ledger_txns": "ledger", "ledger_entries": "ledger",
+	"credit_repayment_parts": "credit", "repayment_intents": "repay",
+	"ledger_accounts": "ledger", "ledger_txns": "ledger", "ledger_entries": "ledger",
 	"schema_migrations": "db",
 }
 
@@ -205,7 +205,7 @@ var layers = [][]string{
 	{"keyring", "ledger", "merchant", "db/dbtest"},
 	{"notify", "credit", "risk"},
 	{"consumer", "sandbox"},
-	{"pay"},
+	{"pay", "repay"},
 	{"onboard", "settle", "complaint"},
 	{"bill"},
 	{"wxpay", "cashier"},

@@ -287,3 +287,62 @@ func OwedBy(ctx context.Context, d *db.DB, consumerID string, cal Calendar, payo
 	}
 	return o, nil
 }
+
+// RepaymentOf returns a repayment by id; ok is false if there is none.
+func RepaymentOf(ctx context.Context, d *db.DB, id string) (r Repaid, ok bool, err error) {
+	r, err = repaymentBy(ctx, d, `repayment_id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("credit: repayment %s: %w", id, err)
+	}
+	return r, true, nil
+}
+
+// Repayments returns a consumer's repayments, newest first, at most limit.
+func Repayments(ctx context.Context, d *db.DB, consumerID string, limit int) ([]Repaid, error) {
+	return repaymentsWhere(ctx, d, `consumer_id = $1 AND state = 'APPLIED' ORDER BY created_at DESC, repayment_id LIMIT `+fmt.Sprint(limit), consumerID)
+}
+
+func repaymentsWhere(ctx context.Context, d *db.DB, where string, args ...any) ([]Repaid, error) {
+	rows, err := d.QueryContext(ctx, `SELECT repayment_id, consumer_id, state, source, idem_key, amount, principal, fee, waived, created_at
+		FROM credit_repayments WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("credit: repayments: %w", err)
+	}
+	defer rows.Close()
+	var out []Repaid
+	for rows.Next() {
+		var r Repaid
+		var at int64
+		if err := rows.Scan(&r.ID, &r.ConsumerID, &r.State, &r.Source, &r.Key, &r.Amount, &r.Principal, &r.Fee, &r.Waived, &at); err != nil {
+			return nil, fmt.Errorf("credit: repayments: %w", err)
+		}
+		r.CreatedAt = db.Time(at).In(fenfu.Shanghai).Format("2006-01-02T15:04:05-07:00")
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ScanRepayments calls fn for every repayment from source, applied or
+// void, in repayment-id byte order (db.ByteOrder), so another store's
+// records of them can be proved against it without loading either.
+func ScanRepayments(ctx context.Context, d *db.DB, source string, fn func(Repaid) error) error {
+	rows, err := d.QueryContext(ctx, `SELECT repayment_id, state, amount FROM credit_repayments WHERE source = $1
+		ORDER BY `+d.ByteOrder("repayment_id"), source)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r := Repaid{Source: source}
+		if err := rows.Scan(&r.ID, &r.State, &r.Amount); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -50,6 +50,7 @@ CREATE TABLE credit_plan_changes (
   created_at BIGINT NOT NULL,
   PRIMARY KEY (ref, plan_id, seq)
 );
+CREATE INDEX credit_plan_changes_installment ON credit_plan_changes (plan_id, seq, created_at);
 CREATE TABLE credit_repayments (
   repayment_id TEXT PRIMARY KEY,
   consumer_id TEXT NOT NULL,
@@ -74,6 +75,7 @@ CREATE TABLE credit_repayment_parts (
   created_at BIGINT NOT NULL,
   PRIMARY KEY (repayment_id, plan_id, seq)
 );
+CREATE INDEX credit_repayment_parts_installment ON credit_repayment_parts (plan_id, seq, created_at);
 -- What a refund could not take off its plan's unpaid principal and fee
 -- (the consumer had repaid it) is owed back to the consumer.
 ALTER TABLE credit_refunds ADD COLUMN overpaid BIGINT NOT NULL DEFAULT 0;

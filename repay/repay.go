@@ -1,0 +1,363 @@
+// Package repay moves a consumer's repayment of its credit plans from its
+// balance, in the core store, to its plans and credit line, in the credit
+// store, without a distributed transaction, as package pay moves a credit
+// payment the other way. An intent is written in core with the balance
+// debit (PENDING); the credit store applies the repayment under the
+// intent's id; the intent becomes APPLIED. If the process dies in between,
+// Recover settles the intent: it writes a VOID fence for the repayment in
+// the credit store, which either loses to a repayment that already
+// committed (the intent is APPLIED) or stops it forever (the intent is
+// CANCELLED and the balance given back). Money is never lost or moved
+// twice.
+package repay
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/ledger"
+)
+
+// State is an intent's state.
+type State string
+
+// Intent states.
+const (
+	Pending   State = "PENDING"
+	Applied   State = "APPLIED"
+	Cancelled State = "CANCELLED"
+)
+
+var intents = db.Machine[State]{Table: "repayment_intents", Column: "state",
+	Allowed: map[State][]State{Pending: {Applied, Cancelled}}}
+
+// DefaultRecoverAfter is how old a pending intent must be before Recover
+// settles it.
+const DefaultRecoverAfter = 30 * time.Second
+
+// Service repays consumers' plans from their balances.
+type Service struct {
+	Core, Credit *db.DB
+	IDs          fenfu.IDs
+	Clock        fenfu.Clock
+	Calendar     credit.Calendar
+	Payoff       credit.EarlyPayoff
+	// RecoverAfter is how old a pending intent must be before Recover
+	// settles it, longer than any repayment takes between its commits.
+	RecoverAfter time.Duration
+	// beforeCredit and afterCredit, set by tests (export_test.go), run
+	// around the credit store's commit; an error simulates the process
+	// dying there.
+	beforeCredit, afterCredit func(id string) error
+}
+
+// OutAccount is the core store's account of balance money sent to the
+// credit store for repayments.
+var OutAccount = ledger.AccountOf(ledger.PlatformFunding, "credit-repayment")
+
+func debitEntries(consumerID string, amount fenfu.Fen) []ledger.Entry {
+	return []ledger.Entry{ledger.Debit(consumer.BalanceAccount(consumerID), amount), ledger.Credit(OutAccount, amount)}
+}
+
+func refundEntries(consumerID string, amount fenfu.Fen) []ledger.Entry {
+	return []ledger.Entry{ledger.Debit(OutAccount, amount), ledger.Credit(consumer.BalanceAccount(consumerID), amount)}
+}
+
+type intent struct {
+	ID, ConsumerID, Key string
+	Amount              fenfu.Fen
+	State               State
+}
+
+// FromBalance repays amount of the consumer's plans from its balance. key
+// makes it idempotent: the same key again returns the first repayment's
+// outcome. It fails with NOT_ENOUGH if the balance is short, and with
+// PARAM_ERROR (the balance untouched) if the amount is more than is owed.
+func (s *Service) FromBalance(ctx context.Context, consumerID, key string, amount fenfu.Fen) (credit.Repaid, error) {
+	if err := fenfu.Text("idempotency_key", key); err != nil {
+		return credit.Repaid{}, err
+	}
+	if key == "" || len(key) > 64 {
+		return credit.Repaid{}, fenfu.FieldError("idempotency_key", "the idempotency key must be 1 to 64 characters")
+	}
+	if amount <= 0 || amount > 100_000_000_00 {
+		return credit.Repaid{}, fenfu.FieldError("amount", "amount must be a positive number of fen")
+	}
+	in := intent{ID: s.IDs.New(fenfu.AttemptID, s.Clock.Now()), ConsumerID: consumerID, Key: key, Amount: amount, State: Pending}
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO repayment_intents (id, consumer_id, idem_key, amount, state, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING`, in.ID, consumerID, key, amount, string(Pending), db.Micros(tx.Now))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			prev, err := intentBy(ctx, tx, `consumer_id = $1 AND idem_key = $2`, consumerID, key)
+			if err != nil {
+				return err
+			}
+			if prev.Amount != amount {
+				return fenfu.Errorf(fenfu.ParamError, "idempotency key %s was already used for a repayment of %s yuan", key, fenfu.Yuan(prev.Amount))
+			}
+			in = prev
+			return nil
+		}
+		err = ledger.Post(ctx, tx, ledger.Txn{Kind: "credit_repayment", Ref: in.ID, Entries: debitEntries(consumerID, amount)})
+		switch {
+		case errors.Is(err, ledger.ErrInsufficient):
+			return fenfu.Errorf(fenfu.NotEnough, "balance is short of %s yuan", fenfu.Yuan(amount))
+		case errors.Is(err, ledger.ErrNoAccount):
+			return fenfu.Errorf(fenfu.ResourceNotExists, "no consumer %s", consumerID)
+		}
+		return err
+	})
+	if err != nil {
+		return credit.Repaid{}, fenfu.Op("repay.FromBalance", err)
+	}
+	if in.State != Pending {
+		return s.outcome(ctx, in)
+	}
+	if h := s.beforeCredit; h != nil {
+		if err := h(in.ID); err != nil {
+			return credit.Repaid{}, err
+		}
+	}
+	var r credit.Repaid
+	err = s.Credit.Update(ctx, func(tx *db.Tx) error {
+		var err error
+		r, err = credit.Repay(ctx, tx, credit.Repayment{ID: in.ID, ConsumerID: consumerID, Source: credit.SourceBalance, Key: in.ID,
+			Amount: amount, Payoff: s.payoff(), Calendar: s.Calendar})
+		return err
+	})
+	if err != nil {
+		var fe *fenfu.Error
+		if errors.As(err, &fe) || errors.Is(err, credit.ErrRepaymentVoided) {
+			// The credit transaction surely rolled back: give the balance back.
+			if _, serr := s.settle(ctx, in); serr != nil {
+				return credit.Repaid{}, fenfu.Internal("repay.FromBalance", serr)
+			}
+			if fe != nil {
+				return credit.Repaid{}, fe
+			}
+		}
+		// Outcome unknown: Recover settles the intent either way.
+		return credit.Repaid{}, fenfu.Internal("repay.FromBalance", err)
+	}
+	if h := s.afterCredit; h != nil {
+		if err := h(in.ID); err != nil {
+			return credit.Repaid{}, err
+		}
+	}
+	if err := s.move(ctx, in, Applied); err != nil {
+		return credit.Repaid{}, fenfu.Internal("repay.FromBalance", err)
+	}
+	return r, nil
+}
+
+func (s *Service) payoff() credit.EarlyPayoff {
+	if s.Payoff == "" {
+		return credit.PayoffWaived
+	}
+	return s.Payoff
+}
+
+// outcome answers a repeated request with the intent's outcome, settling
+// it first if it is still pending and old enough.
+func (s *Service) outcome(ctx context.Context, in intent) (credit.Repaid, error) {
+	if in.State == Cancelled {
+		return credit.Repaid{}, fenfu.Errorf(fenfu.ParamError, "the repayment with idempotency key %s was not applied and its balance returned", in.Key)
+	}
+	r, ok, err := credit.RepaymentOf(ctx, s.Credit, in.ID)
+	if err != nil {
+		return r, fenfu.Internal("repay.FromBalance", err)
+	}
+	if !ok || r.State != credit.RepaymentApplied {
+		return r, fenfu.Errorf(fenfu.UserPaying, "the repayment with idempotency key %s is still being applied", in.Key)
+	}
+	return r, nil
+}
+
+// move moves a pending intent to APPLIED, or to CANCELLED giving its
+// amount back to the balance, in one core transaction. An intent already
+// moved is left alone.
+func (s *Service) move(ctx context.Context, in intent, to State) error {
+	return s.Core.Update(ctx, func(tx *db.Tx) error {
+		q, args, err := intents.SQL(db.Move[State]{From: []State{Pending}, To: to, Set: ", updated_at = $1", Where: "id = $2",
+			Args: []any{db.Micros(tx.Now), in.ID}})
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 || to != Cancelled {
+			return nil
+		}
+		return ledger.Post(ctx, tx, ledger.Txn{Kind: "credit_repayment_cancel", Ref: in.ID, Entries: refundEntries(in.ConsumerID, in.Amount)})
+	})
+}
+
+// settle decides a pending intent: the VOID fence in the credit store
+// either finds the repayment applied (APPLIED) or stops it (CANCELLED).
+func (s *Service) settle(ctx context.Context, in intent) (State, error) {
+	var r credit.Repaid
+	err := s.Credit.Update(ctx, func(tx *db.Tx) error {
+		var err error
+		r, err = credit.VoidRepayment(ctx, tx, in.ID, in.ConsumerID, credit.SourceBalance)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	to := Cancelled
+	if r.State == credit.RepaymentApplied {
+		to = Applied
+	}
+	return to, s.move(ctx, in, to)
+}
+
+// Recovered counts what Recover settled.
+type Recovered struct{ Applied, Cancelled int }
+
+// Recover settles intents left pending longer than RecoverAfter. It is
+// safe to run on any number of nodes at once.
+func (s *Service) Recover(ctx context.Context) (Recovered, error) {
+	var r Recovered
+	after := s.RecoverAfter
+	if after == 0 {
+		after = DefaultRecoverAfter
+	}
+	list, err := s.intents(ctx, `state = $1 AND updated_at < $2 ORDER BY updated_at LIMIT 1000`,
+		string(Pending), db.Micros(s.Clock.Now().Add(-after)))
+	if err != nil {
+		return r, err
+	}
+	for _, in := range list {
+		to, err := s.settle(ctx, in)
+		if err != nil {
+			return r, fmt.Errorf("repay: recover %s: %w", in.ID, err)
+		}
+		if to == Applied {
+			r.Applied++
+		} else {
+			r.Cancelled++
+		}
+	}
+	return r, nil
+}
+
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const intentCols = `id, consumer_id, idem_key, amount, state`
+
+func intentBy(ctx context.Context, q rowQuerier, where string, args ...any) (intent, error) {
+	var in intent
+	err := q.QueryRowContext(ctx, `SELECT `+intentCols+` FROM repayment_intents WHERE `+where, args...).
+		Scan(&in.ID, &in.ConsumerID, &in.Key, &in.Amount, &in.State)
+	return in, err
+}
+
+func (s *Service) intents(ctx context.Context, where string, args ...any) ([]intent, error) {
+	rows, err := s.Core.QueryContext(ctx, `SELECT `+intentCols+` FROM repayment_intents WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []intent
+	for rows.Next() {
+		var in intent
+		if err := rows.Scan(&in.ID, &in.ConsumerID, &in.Key, &in.Amount, &in.State); err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// Verify proves the repayments from balance: every intent has its balance
+// debit, every cancelled one its return and no other has one, and, merged
+// with the credit store's repayments from balance in id order, every
+// applied intent is a repayment applied for its amount, every cancelled
+// one a voided repayment, and no repayment from balance lacks its intent.
+func (s *Service) Verify(ctx context.Context) error {
+	scan := func(fn func(intent) error) error {
+		rows, err := s.Core.QueryContext(ctx, `SELECT `+intentCols+` FROM repayment_intents ORDER BY `+s.Core.ByteOrder("id"))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var in intent
+			if err := rows.Scan(&in.ID, &in.ConsumerID, &in.Key, &in.Amount, &in.State); err != nil {
+				return err
+			}
+			if err := fn(in); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	for _, kind := range []string{"credit_repayment", "credit_repayment_cancel"} {
+		_, err := ledger.Prove(ctx, s.Core, ledger.Proof{Kind: kind, Missing: "repayment intent without its postings",
+			Extra: kind + " posting without a repayment intent"}, func(yield func(ledger.Want) error) error {
+			return scan(func(in intent) error {
+				w := ledger.Want{Ref: in.ID}
+				switch {
+				case kind == "credit_repayment":
+					w.Entries = debitEntries(in.ConsumerID, in.Amount)
+				case in.State == Cancelled:
+					w.Entries = refundEntries(in.ConsumerID, in.Amount)
+				}
+				return yield(w)
+			})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	bad := func(detail string) error {
+		return &ledger.Problem{Store: s.Core.Name, What: "repayment intent differs from the credit store", Detail: detail}
+	}
+	// Merge: the credit store's repayments from balance, in id order.
+	var list []credit.Repaid
+	next := 0
+	if err := credit.ScanRepayments(ctx, s.Credit, credit.SourceBalance, func(r credit.Repaid) error {
+		list = append(list, r)
+		return nil
+	}); err != nil {
+		return err
+	}
+	err := scan(func(in intent) error {
+		if next < len(list) && list[next].ID < in.ID {
+			return bad(fmt.Sprintf("repayment %s from balance has no intent", list[next].ID))
+		}
+		var r *credit.Repaid
+		if next < len(list) && list[next].ID == in.ID {
+			r = &list[next]
+			next++
+		}
+		switch {
+		case in.State == Applied && (r == nil || r.State != credit.RepaymentApplied || r.Amount != in.Amount):
+			return bad(fmt.Sprintf("intent %s is applied for %d, the credit store has %+v", in.ID, in.Amount, r))
+		case in.State == Cancelled && (r == nil || r.State != credit.RepaymentVoid):
+			return bad(fmt.Sprintf("intent %s is cancelled, the credit store has %+v", in.ID, r))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if next < len(list) {
+		return bad(fmt.Sprintf("repayment %s from balance has no intent", list[next].ID))
+	}
+	return nil
+}
