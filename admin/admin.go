@@ -25,6 +25,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/settle"
 )
@@ -36,7 +37,10 @@ type API struct {
 	Pay       *pay.Service
 	Settle    *settle.Service
 	// Risk, if set, serves risk control: rules, queue, backtests.
-	Risk  *risk.Engine
+	Risk *risk.Engine
+	// Repay, if set, serves consumers' credit: repayments, accounts and
+	// statements.
+	Repay *repay.Service
 	Token string
 	Log   *slog.Logger
 	Clock fenfu.Clock
@@ -75,6 +79,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	if a.Risk != nil {
 		a.registerRisk(mux)
+	}
+	if a.Repay != nil {
+		mux.Handle("POST /admin/consumers/{id}/repayments", a.staff(a.repayment))
+		mux.Handle("GET /admin/consumers/{id}/credit", a.staff(a.creditAccount))
+		mux.Handle("GET /admin/consumers/{id}/statements/{month}", a.staff(a.statement))
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/repay"
 )
 
 //go:embed templates/*.html
@@ -48,6 +49,9 @@ type Cashier struct {
 	CodeURL func(token string) string
 	// Complaints, if set, lets consumers file and follow complaints.
 	Complaints *complaint.Service
+	// Repay, if set, serves the consumer's credit account, repayments and
+	// statements.
+	Repay *repay.Service
 }
 
 // New returns a Cashier whose session cookies are signed with a key
@@ -65,6 +69,11 @@ func (c *Cashier) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /cashier/logout", c.handleLogout)
 	if c.Complaints != nil {
 		c.registerComplaints(mux)
+	}
+	if c.Repay != nil {
+		mux.HandleFunc("GET /cashier/credit", c.handleAccount)
+		mux.HandleFunc("POST /cashier/credit/repay", c.handleRepay)
+		mux.HandleFunc("GET /cashier/credit/statements/{month}", c.handleStatement)
 	}
 }
 

@@ -361,3 +361,62 @@ func (s *Service) Verify(ctx context.Context) error {
 	}
 	return nil
 }
+
+// FromPartner records a funding partner's transfer repaying the
+// consumer's plans, in the credit store alone. key makes it idempotent per
+// consumer and partner.
+func (s *Service) FromPartner(ctx context.Context, consumerID, partner, key string, amount fenfu.Fen) (credit.Repaid, error) {
+	var r credit.Repaid
+	err := s.Credit.Update(ctx, func(tx *db.Tx) error {
+		var err error
+		r, err = credit.Repay(ctx, tx, credit.Repayment{ID: s.IDs.New(fenfu.AttemptID, tx.Now), ConsumerID: consumerID,
+			Source: "partner:" + partner, Key: key, Amount: amount, Payoff: s.payoff(), Calendar: s.Calendar})
+		return err
+	})
+	if errors.Is(err, credit.ErrRepaymentVoided) {
+		return r, fenfu.Errorf(fenfu.ParamError, "idempotency key %s names a repayment that was cancelled", key)
+	}
+	return r, fenfu.Op("repay.FromPartner", err)
+}
+
+// Statement returns the consumer's statement of month (YYYY-MM).
+func (s *Service) Statement(ctx context.Context, consumerID, month string) (credit.Statement, error) {
+	st, err := credit.StatementOf(ctx, s.Credit, consumerID, month, s.Calendar)
+	return st, fenfu.Op("repay.Statement", err)
+}
+
+// Account is a consumer's credit account: its line, what it owes now and
+// its plans.
+type Account struct {
+	credit.Line
+	Owed       credit.Owed     `json:"owed"`
+	Plans      []credit.Plan   `json:"plans"`
+	Repayments []credit.Repaid `json:"recent_repayments"`
+}
+
+// AccountOf returns the consumer's credit account.
+func (s *Service) AccountOf(ctx context.Context, consumerID string) (Account, error) {
+	var a Account
+	var err error
+	if a.Line, err = credit.Get(ctx, s.Credit, consumerID); errors.Is(err, credit.ErrNoLine) {
+		return a, fenfu.Errorf(fenfu.ResourceNotExists, "consumer %s has no credit line", consumerID)
+	} else if err != nil {
+		return a, fenfu.Internal("repay.AccountOf", err)
+	}
+	if a.Owed, err = credit.OwedBy(ctx, s.Credit, consumerID, s.Calendar, s.payoff()); err != nil {
+		return a, fenfu.Internal("repay.AccountOf", err)
+	}
+	if a.Plans, err = credit.Plans(ctx, s.Credit, consumerID); err != nil {
+		return a, fenfu.Internal("repay.AccountOf", err)
+	}
+	if a.Repayments, err = credit.Repayments(ctx, s.Credit, consumerID, 20); err != nil {
+		return a, fenfu.Internal("repay.AccountOf", err)
+	}
+	if a.Plans == nil {
+		a.Plans = []credit.Plan{}
+	}
+	if a.Repayments == nil {
+		a.Repayments = []credit.Repaid{}
+	}
+	return a, nil
+}

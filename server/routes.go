@@ -28,6 +28,9 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   POST /q/{token}/pay      pay (form or JSON)
 	//   POST /cashier/login, /cashier/logout
 	//   POST /q/{token}/complaints, POST|GET /cashier/complaints   a consumer's complaints
+	//   GET  /cashier/credit     the consumer's credit account (JSON)
+	//   POST /cashier/credit/repay                repay plans from balance
+	//   GET  /cashier/credit/statements/{month}   a monthly statement
 	d.Cashier.Register(mux)
 	// Staff API (bearer admin_token; X-Fenfu-Staff names the actor):
 	//   GET  /admin/applications?state=, GET /admin/applications/{id}
@@ -36,6 +39,8 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   POST /admin/merchants/{mchid}/rollout, GET /admin/merchants/{mchid}/ab-report|verification
 	//   GET  /admin/complaints[?mchid=], GET /admin/complaints/{id}
 	//   POST /admin/complaints/{id}/notes|resolve
+	//   POST /admin/consumers/{id}/repayments (a partner's transfer, idempotency_key)
+	//   GET  /admin/consumers/{id}/credit, /admin/consumers/{id}/statements/{month}
 	if d.Admin != nil {
 		d.Admin.Register(mux)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/seal"
@@ -56,6 +57,7 @@ type app struct {
 	// complaints is the complaints fast lane.
 	complaints *complaint.Service
 	risk       *risk.Engine
+	repay      *repay.Service
 	// publicURL is the base of code_url: cfg.PublicURL, or serve's
 	// listen address.
 	publicURL string
@@ -156,8 +158,11 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.sandbox = sandbox.New(a.core, a.events, a.ids, log)
 	a.complaints = &complaint.Service{Credit: a.credit, Core: a.core, Orders: a.pay, IDs: a.ids, Clock: a.clock, Log: log,
 		SLA: cfg.ComplaintSLA, HoldFor: cfg.ComplaintHold}
+	a.repay = &repay.Service{Core: a.core, Credit: a.credit, IDs: a.ids, Clock: a.clock, Calendar: a.pay.Plans.Calendar,
+		Payoff: a.pay.Plans.Payoff, RecoverAfter: cfg.RecoverAfter}
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, a.codeURL)
 	a.cashier.Complaints = a.complaints
+	a.cashier.Repay = a.repay
 	return a, nil
 }
 

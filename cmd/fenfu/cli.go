@@ -31,10 +31,11 @@ const (
 	groupSandbox  = "Sandbox"
 	groupOnboard  = "Onboarding"
 	groupRisk     = "Risk control"
+	groupCredit   = "Consumer credit"
 	groupThisTool = "About this tool"
 )
 
-var groups = []string{groupRunning, groupKeys, groupSettle, groupSandbox, groupOnboard, groupRisk, groupThisTool}
+var groups = []string{groupRunning, groupKeys, groupSettle, groupSandbox, groupOnboard, groupRisk, groupCredit, groupThisTool}
 
 // commands is fenfu's command table.
 func commands() []command {
@@ -72,6 +73,10 @@ func commands() []command {
 		{"sandbox pay", "--consumer ID [--channel credit|balance] CODE_URL", "pay a code_url as that consumer; exit 0 only on success", groupSandbox, cmdSandboxPay},
 		{"sandbox report", "--mchid M [--html FILE]", "a merchant's sandbox test report (JSON, and a page with --html)", groupSandbox, cmdSandboxReport},
 		{"consumer create", "[--credit-limit FEN] [--rating A|B|C|D] [--balance FEN] [--phone P --pin N]", "create a consumer, print JSON with id, phone, pin", groupSandbox, cmdConsumerCreate},
+
+		{"credit repay", "--consumer ID --partner NAME --amount FEN --key K", "record a funding partner's transfer repaying a consumer's plans, oldest due first; the same key again is the same repayment", groupCredit, cmdCredit},
+		{"credit account", "--consumer ID", "a consumer's credit account as JSON: line, what is due, plans and repayments", groupCredit, cmdCredit},
+		{"credit statement", "--consumer ID --month YYYY-MM", "a consumer's monthly statement as JSON", groupCredit, cmdCredit},
 
 		{"onboard apply", "--mchid M --file APPLICATION.json", "apply for credit pay (prints the application and its checks)", groupOnboard, cmdOnboard},
 		{"onboard show", "--id ID", "show an application", groupOnboard, cmdOnboard},

@@ -638,6 +638,9 @@ func (a *app) prove(ctx context.Context) (proof, error) {
 	if p.Proof, err = a.pay.Verify(ctx); err != nil {
 		return p, err
 	}
+	if err := a.repay.Verify(ctx); err != nil {
+		return p, err
+	}
 	p.Settlements, err = a.settle.Verify(ctx)
 	return p, err
 }
@@ -674,6 +677,11 @@ func cmdRecover(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "fenfu: recovered %d payments completed, %d released, %d refunds\n", r.Completed, r.Released, r.Refunds)
+	rr, err := a.repay.Recover(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "fenfu: recovered %d payments completed, %d released, %d refunds; %d repayments applied, %d cancelled\n",
+		r.Completed, r.Released, r.Refunds, rr.Applied, rr.Cancelled)
 	return nil
 }

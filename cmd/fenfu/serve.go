@@ -129,7 +129,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		})
 	}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
-		Risk: a.risk, Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background}
+		Risk: a.risk, Repay: a.repay, Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background}
 	a.metrics = metrics.New()
 	a.risk.Metrics = a.metrics
 	risk.MetricsHelp(a.metrics)
@@ -232,6 +232,11 @@ func (a *app) recoverLoop(ctx context.Context) {
 			a.log.Error("recover", "error", err)
 		} else if r.Completed+r.Released+r.Refunds > 0 {
 			a.log.Info("recovered interrupted payments", "completed", r.Completed, "released", r.Released, "refunds", r.Refunds)
+		}
+		if r, err := a.repay.Recover(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("recover repayments", "error", err)
+		} else if r.Applied+r.Cancelled > 0 {
+			a.log.Info("recovered interrupted repayments", "applied", r.Applied, "cancelled", r.Cancelled)
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/scheme"
+)
+
+// creditWorld is a server on a fake clock, for the credit product's
+// end-to-end tests through the HTTP APIs.
+type creditWorld struct {
+	t     *testing.T
+	a     *app
+	clock *fenfu.FakeClock
+	base  string
+	mchid string
+	appid string
+}
+
+func startCreditWorld(t *testing.T, engine db.Engine) *creditWorld {
+	t.Helper()
+	ctx := t.Context()
+	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
+	cfg := testConfig(t)
+	if engine == db.Postgres {
+		cfg.CoreDB, cfg.CreditDB = dbtest.DSN(t, engine, "core"), dbtest.DSN(t, engine, "credit")
+	}
+	a, err := openAt(ctx, cfg, discardLogger(), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	m, err := a.merchants.CreateSandbox(ctx, "Installment shop", scheme.RSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.serve(sctx, ln, io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return &creditWorld{t: t, a: a, clock: clock, base: "http://" + ln.Addr().String(), mchid: m.MchID, appid: m.AppID}
+}
+
+// payer is a consumer logged in to the cashier.
+type payer struct {
+	id, phone, pin string
+	client         *http.Client
+}
+
+func (w *creditWorld) consumer(limit, balance fenfu.Fen) payer {
+	w.t.Helper()
+	c, pin, err := w.a.consumers.Create(w.t.Context(), consumer.NewConsumer{CreditLimit: limit, Rating: "A", Balance: balance})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	return payer{id: c.ID, phone: c.Phone, pin: pin, client: &http.Client{Jar: jar}}
+}
+
+// do sends a JSON request and decodes the answer into out, failing on any
+// status but 200.
+func (w *creditWorld) do(c *http.Client, method, path string, in, out any, header ...string) {
+	w.t.Helper()
+	if code, body := w.try(c, method, path, in, out, header...); code != 200 {
+		w.t.Fatalf("%s %s: HTTP %d %s", method, path, code, body)
+	}
+}
+
+func (w *creditWorld) try(c *http.Client, method, path string, in, out any, header ...string) (int, string) {
+	w.t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, w.base+path, body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == 200 && out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			w.t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+	return resp.StatusCode, string(b)
+}
+
+func (w *creditWorld) staff(method, path string, in, out any) {
+	w.t.Helper()
+	w.do(http.DefaultClient, method, path, in, out, "Authorization", "Bearer "+w.a.keys.AdminToken, "X-Fenfu-Staff", "li.wei")
+}
+
+// order creates a Native order offering installments and returns its
+// cashier token.
+func (w *creditWorld) order(no string, total fenfu.Fen, offers ...pay.Offer) pay.Order {
+	w.t.Helper()
+	o, err := w.a.pay.CreateNative(w.t.Context(), pay.NativeOrder{MchID: w.mchid, AppID: w.appid, Description: "Sofa", OutTradeNo: no,
+		NotifyURL: "https://shop.example/n", Total: total, Offers: offers, TimeExpire: w.clock.Now().Add(time.Hour)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return o
+}
+
+// pay pays an order on credit in n installments through the cashier's
+// JSON API, logging in with phone and PIN, which starts the session the
+// consumer's account and repayments use.
+func (w *creditWorld) pay(p payer, o pay.Order, n int) {
+	w.t.Helper()
+	form := map[string]any{"channel": "credit", "installment_number": n, "phone": p.phone, "pin": p.pin}
+	var paid map[string]any
+	w.do(p.client, "POST", "/q/"+o.Token+"/pay", form, &paid)
+	if paid["trade_state"] != "SUCCESS" || paid["installment_number"] != float64(max(n, 1)) {
+		w.t.Fatalf("paid %v", paid)
+	}
+}
+
+type account struct {
+	CreditLimit fenfu.Fen `json:"credit_limit"`
+	Used        fenfu.Fen `json:"credit_used"`
+	Available   fenfu.Fen `json:"credit_available"`
+	Owed        struct {
+		NextDue string    `json:"next_due"`
+		DueNow  fenfu.Fen `json:"due_now"`
+		Payoff  fenfu.Fen `json:"payoff"`
+	} `json:"owed"`
+	Plans []credit.Plan `json:"plans"`
+}
+
+func (w *creditWorld) account(p payer) account {
+	w.t.Helper()
+	var a account
+	w.do(p.client, "GET", "/cashier/credit", nil, &a)
+	return a
+}
+
+// toDay moves the clock to noon of a day; the payers' sessions have
+// expired by then, so they log in again.
+func (w *creditWorld) toDay(date string, payers ...payer) {
+	w.t.Helper()
+	v, err := time.ParseInLocation(time.DateTime, date+" 12:00:00", fenfu.Shanghai)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.clock.Set(v)
+	for _, p := range payers {
+		resp, err := p.client.PostForm(w.base+"/cashier/login", url.Values{"phone": {p.phone}, "pin": {p.pin}})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			w.t.Fatalf("login: HTTP %d", resp.StatusCode)
+		}
+	}
+}
+
+func (w *creditWorld) prove() {
+	w.t.Helper()
+	if _, err := w.a.prove(w.t.Context()); err != nil {
+		w.t.Fatalf("verify: %v", err)
+	}
+}
+
+// TestInstallmentsEndToEnd walks the credit product through the HTTP APIs
+// over months of a fake clock, on each engine: a 6-installment purchase
+// with the fee borne by the consumer, repaid from balance on each due day
+// with the line restored to the fen every time; a partial refund in month
+// 2 that recomputes the rest; a merchant-borne 12-installment purchase paid
+// off early by a partner's transfer through the staff API; statements.
+func TestInstallmentsEndToEnd(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testInstallmentsEndToEnd(t, engine) })
+	}
+}
+
+func testInstallmentsEndToEnd(t *testing.T, engine db.Engine) {
+	w := startCreditWorld(t, engine)
+	ctx := t.Context()
+	alice := w.consumer(10_000_00, 2_000_00)
+	sofa := w.order("SOFA-0001", 1200_00, pay.Offer{Count: 3, MerchantPays: true}, pay.Offer{Count: 6}, pay.Offer{Count: 12})
+
+	// The cashier offers pay in full and the three counts with their cost.
+	var view struct {
+		Installments []pay.Choice `json:"installments"`
+	}
+	w.do(http.DefaultClient, "GET", "/q/"+sofa.Token+"?format=json", nil, &view)
+	if len(view.Installments) != 4 {
+		t.Fatalf("choices %+v", view.Installments)
+	}
+	six := view.Installments[2]
+	// 4.5 % of 1200.00 is 54.00: 6 × (200.00 + 9.00).
+	if six.Installments != 6 || six.Fee != 54_00 || six.PerPeriod != 209_00 || six.Total != 1254_00 || six.FirstDue != "2026-12-10" {
+		t.Errorf("6 installments: %+v", six)
+	}
+	if three := view.Installments[1]; !three.MerchantPays || three.Fee != 0 || three.Total != 1200_00 {
+		t.Errorf("3 interest-free installments: %+v", three)
+	}
+	// A count the order does not offer is refused.
+	w.pay(alice, w.order("LAMP-0001", 10_00), 1)
+	if code, body := w.try(alice.client, "POST", "/q/"+sofa.Token+"/pay", map[string]any{"channel": "credit", "installment_number": 4}, nil); code != 400 ||
+		!strings.Contains(body, "4 installments") {
+		t.Errorf("4 installments: HTTP %d %s", code, body)
+	}
+	w.pay(alice, sofa, 6)
+	acct := w.account(alice)
+	if acct.Used != 1210_00 || acct.Available != 8790_00 {
+		t.Fatalf("after paying: %+v", acct)
+	}
+	o, err := w.a.pay.Get(ctx, sofa.ID)
+	if err != nil || o.Installments != 6 {
+		t.Fatalf("order %+v, %v", o, err)
+	}
+
+	// Month 1: repay what is due (the lamp in full and the first
+	// installment) from balance; the line comes back by the principal.
+	w.toDay("2026-12-08", alice)
+	acct = w.account(alice)
+	if acct.Owed.DueNow != 10_00+209_00 {
+		t.Fatalf("due on 2026-12-10: %+v", acct.Owed)
+	}
+	var rep credit.Repaid
+	w.do(alice.client, "POST", "/cashier/credit/repay", map[string]any{"amount": acct.Owed.DueNow, "idempotency_key": "dec"}, &rep)
+	if rep.Principal != 210_00 || rep.Fee != 9_00 {
+		t.Errorf("repaid %+v", rep)
+	}
+	if a := w.account(alice); a.Used != 1000_00 {
+		t.Errorf("used after month 1: %d, want 100000", a.Used)
+	}
+	// The same key again is the same repayment.
+	w.do(alice.client, "POST", "/cashier/credit/repay", map[string]any{"amount": acct.Owed.DueNow, "idempotency_key": "dec"}, &rep)
+	if a := w.account(alice); a.Used != 1000_00 {
+		t.Errorf("used after repeating: %d", a.Used)
+	}
+	w.prove()
+
+	// Month 2: the merchant refunds 300.00; the five installments left
+	// are recomputed, 140.00 of principal each with 6.30 of fee
+	// (54.00 - 13.50 returned - 9.00 paid = 31.50 over five).
+	w.toDay("2026-12-20", alice)
+	if _, err := w.a.pay.Refund(ctx, pay.RefundRequest{MchID: w.mchid, OutTradeNo: "SOFA-0001", OutRefundNo: "SOFA-0001-R1",
+		Refund: 300_00, Total: 1200_00}); err != nil {
+		t.Fatal(err)
+	}
+	acct = w.account(alice)
+	if acct.Used != 700_00 {
+		t.Errorf("used after the refund: %d, want 70000", acct.Used)
+	}
+	var plan credit.Plan
+	for _, p := range acct.Plans {
+		if p.OrderID == sofa.ID {
+			plan = p
+		}
+	}
+	for _, in := range plan.Schedule[1:] {
+		if in.Principal != 140_00 || in.Fee != 6_30 {
+			t.Errorf("installment %d after the refund: %+v", in.Seq, in)
+		}
+	}
+	w.prove()
+
+	// Months 2 to 6: repay each due day; the line is restored by exactly
+	// each installment's principal.
+	used := fenfu.Fen(700_00)
+	for _, due := range []string{"2027-01-10", "2027-02-10", "2027-03-10", "2027-04-10", "2027-05-10"} {
+		w.toDay(due, alice)
+		acct = w.account(alice)
+		if acct.Owed.DueNow != 146_30 {
+			t.Fatalf("%s: due %+v, want 14630", due, acct.Owed)
+		}
+		w.do(alice.client, "POST", "/cashier/credit/repay", map[string]any{"amount": acct.Owed.DueNow, "idempotency_key": "k" + due}, &rep)
+		used -= 140_00
+		if a := w.account(alice); a.Used != used || a.Available != 10_000_00-used {
+			t.Fatalf("%s: used %d available %d, want %d", due, a.Used, a.Available, used)
+		}
+	}
+	c, err := w.a.consumers.Get(ctx, alice.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2000.00 - 219.00 - 5 × 146.30
+	if c.Balance != 2_000_00-219_00-5*146_30 {
+		t.Errorf("balance %d", c.Balance)
+	}
+	w.prove()
+
+	// Statements: the consumer's and the staff's are the same document.
+	var mine, staffs credit.Statement
+	w.do(alice.client, "GET", "/cashier/credit/statements/2027-01", nil, &mine)
+	w.staff("GET", "/admin/consumers/"+alice.id+"/statements/2027-01", nil, &staffs)
+	if mine.TotalDue != 146_30 || len(mine.Refunds) != 1 || len(mine.Repayments) != 1 || fmt.Sprint(mine) != fmt.Sprint(staffs) {
+		t.Errorf("statement of 2027-01: %+v\nstaff's: %+v", mine, staffs)
+	}
+
+	// A merchant-borne 12-installment purchase: the consumer owes the
+	// principal only and the merchant's pending settlement pays the fee;
+	// a partner's transfer pays it off early through the staff API.
+	bob := w.consumer(5_000_00, 0)
+	pending := func() fenfu.Fen {
+		v, err := ledger.Balance(ctx, w.a.credit, ledger.AccountOf(ledger.MerchantPending, w.mchid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := pending()
+	desk := w.order("DESK-0001", 2400_00, pay.Offer{Count: 12, MerchantPays: true})
+	w.pay(bob, desk, 12)
+	deskOrder, _ := w.a.pay.Get(ctx, desk.ID)
+	// 7.5 % of 2400.00 = 180.00 out of the merchant's pending settlement.
+	if got, want := pending()-before, 2400_00-deskOrder.Fee.Fee-180_00; got != want {
+		t.Errorf("merchant pending grew by %d, want %d", got, want)
+	}
+	acct = w.account(bob)
+	if acct.Owed.Payoff != 2400_00 || acct.Used != 2400_00 {
+		t.Fatalf("bob owes %+v", acct)
+	}
+	var partner credit.Repaid
+	w.staff("POST", "/admin/consumers/"+bob.id+"/repayments", map[string]any{"partner": "icbc", "amount": 2400_00, "idempotency_key": "T-1"}, &partner)
+	if partner.Principal != 2400_00 || partner.Source != "partner:icbc" {
+		t.Errorf("partner repayment %+v", partner)
+	}
+	w.staff("POST", "/admin/consumers/"+bob.id+"/repayments", map[string]any{"partner": "icbc", "amount": 2400_00, "idempotency_key": "T-1"}, &partner)
+	if a := w.account(bob); a.Used != 0 || a.Available != 5_000_00 || a.Plans[0].State != credit.PlanPaid {
+		t.Errorf("bob after paying off: %+v", a)
+	}
+	w.prove()
+}
