@@ -31,7 +31,7 @@ type Load struct {
 
 // LoadCaptured writes captured payments (and their refunds) in the
 // caller's credit transaction as Capture and ApplyRefund would have: the
-// payment and refund rows, the lines' used amounts and the merchants'
+// payment and refund rows, their pay-in-full plans, the lines' used amounts and the merchants'
 // month-to-date volumes, each changed once by its sum, and the ledger's
 // postings through ledger.PostMany. The consumers' lines must be open and
 // long enough. It loads generated days for the benchmarks; keep a call to
@@ -79,6 +79,9 @@ func LoadCaptured(ctx context.Context, tx *db.Tx, ps []Load) error {
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("credit: load captured: %w", err)
 	}
+	if err := loadPlans(ctx, tx, ps); err != nil {
+		return fmt.Errorf("credit: load plans: %w", err)
+	}
 	if len(rargs) > 0 {
 		if _, err := tx.ExecContext(ctx, rq.String(), rargs...); err != nil {
 			return fmt.Errorf("credit: load refunds: %w", err)
@@ -111,4 +114,57 @@ func LoadCaptured(ctx context.Context, tx *db.Tx, ps []Load) error {
 		}
 	}
 	return ledger.PostMany(ctx, tx, txns)
+}
+
+// loadPlans writes the pay-in-full plans of loaded payments, each with its
+// one installment less its refund, as Capture and ApplyRefund would have.
+func loadPlans(ctx context.Context, tx *db.Tx, ps []Load) error {
+	var pq, iq, cq strings.Builder
+	var pargs, iargs, cargs []any
+	pq.WriteString(`INSERT INTO credit_plans (plan_id, order_id, consumer_id, mchid, state, installments, principal, fee, fee_payer,
+		fee_rate, refunded, created_at, updated_at) VALUES `)
+	iq.WriteString(`INSERT INTO credit_installments (plan_id, seq, consumer_id, due_on, state, original_principal, original_fee,
+		principal, fee) VALUES `)
+	cq.WriteString(`INSERT INTO credit_plan_changes (ref, plan_id, seq, principal, fee, created_at) VALUES `)
+	for i, p := range ps {
+		if i > 0 {
+			pq.WriteByte(',')
+			iq.WriteByte(',')
+		}
+		state, istate := PlanOpen, InstallmentDue
+		if p.Refund == p.Amount {
+			state, istate = PlanPaid, InstallmentPaid
+		}
+		k := len(pargs)
+		fmt.Fprintf(&pq, "($%d,$%d,$%d,$%d,$%d,1,$%d,0,'',0,$%d,$%d,$%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8, k+9)
+		updated := p.At
+		if p.Refund > 0 {
+			updated = p.RefundedAt
+		}
+		pargs = append(pargs, p.AttemptID, p.OrderID, p.ConsumerID, p.MchID, string(state), p.Amount, p.Refund, db.Micros(p.At), db.Micros(updated))
+		k = len(iargs)
+		fmt.Fprintf(&iq, "($%d,1,$%d,$%d,$%d,$%d,0,$%d,0)", k+1, k+2, k+3, k+4, k+5, k+6)
+		due := DefaultCalendar.DueOf(DefaultCalendar.StatementAfter(p.At)).Format(DateLayout)
+		iargs = append(iargs, p.AttemptID, p.ConsumerID, due, string(istate), p.Amount, p.Amount-p.Refund)
+		if p.Refund > 0 {
+			if len(cargs) > 0 {
+				cq.WriteByte(',')
+			}
+			k = len(cargs)
+			fmt.Fprintf(&cq, "($%d,$%d,1,$%d,0,$%d)", k+1, k+2, k+3, k+4)
+			cargs = append(cargs, "refund:"+p.RefundID, p.AttemptID, -p.Refund, db.Micros(p.RefundedAt))
+		}
+	}
+	if _, err := tx.ExecContext(ctx, pq.String(), pargs...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, iq.String(), iargs...); err != nil {
+		return err
+	}
+	if len(cargs) > 0 {
+		if _, err := tx.ExecContext(ctx, cq.String(), cargs...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -120,6 +120,18 @@ func (w *creditWorld) try(c *http.Client, method, path string, in, out any, head
 	return resp.StatusCode, string(b)
 }
 
+// page gets an HTML page as the payer.
+func (w *creditWorld) page(p payer, path string) string {
+	w.t.Helper()
+	resp, err := p.client.Get(w.base + path)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
 func (w *creditWorld) staff(method, path string, in, out any) {
 	w.t.Helper()
 	w.do(http.DefaultClient, method, path, in, out, "Authorization", "Bearer "+w.a.keys.AdminToken, "X-Fenfu-Staff", "li.wei")
@@ -233,6 +245,14 @@ func testInstallmentsEndToEnd(t *testing.T, engine db.Engine) {
 	}
 	// A count the order does not offer is refused.
 	w.pay(alice, w.order("LAMP-0001", 10_00), 1)
+	// The page shows the logged-in payer the same choices.
+	page := w.page(alice, "/q/"+sofa.Token)
+	for _, want := range []string{`name="installment_number" value="6"`, "6 × ¥209.00", "fee ¥54.00 · total ¥1254.00 · first due 2026-12-10",
+		"3 × ¥400.00", "interest-free, fee paid by the merchant", "Pay ¥1200.00"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the cashier page lacks %q", want)
+		}
+	}
 	if code, body := w.try(alice.client, "POST", "/q/"+sofa.Token+"/pay", map[string]any{"channel": "credit", "installment_number": 4}, nil); code != 400 ||
 		!strings.Contains(body, "4 installments") {
 		t.Errorf("4 installments: HTTP %d %s", code, body)
@@ -358,6 +378,30 @@ func testInstallmentsEndToEnd(t *testing.T, engine db.Engine) {
 	w.staff("POST", "/admin/consumers/"+bob.id+"/repayments", map[string]any{"partner": "icbc", "amount": 2400_00, "idempotency_key": "T-1"}, &partner)
 	if a := w.account(bob); a.Used != 0 || a.Available != 5_000_00 || a.Plans[0].State != credit.PlanPaid {
 		t.Errorf("bob after paying off: %+v", a)
+	}
+	w.prove()
+
+	// An early payoff of a consumer-borne plan: the fee of installments
+	// not yet due is waived (the default setting).
+	w.toDay("2027-05-20")
+	carol := w.consumer(5_000_00, 1_000_00)
+	chair := w.order("CHAIR-0001", 300_00, pay.Offer{Count: 3})
+	w.pay(carol, chair, 3)
+	acct = w.account(carol)
+	// 2.3 % of 300.00 is 6.90, 2.30 an installment; only the first is due
+	// by the next due day.
+	if acct.Owed.DueNow != 102_30 || acct.Owed.Payoff != 302_30 {
+		t.Fatalf("carol owes %+v", acct.Owed)
+	}
+	if code, body := w.try(carol.client, "POST", "/cashier/credit/repay", map[string]any{"amount": 302_31, "idempotency_key": "too-much"}, nil); code != 400 {
+		t.Errorf("repaying more than is owed: HTTP %d %s", code, body)
+	}
+	w.do(carol.client, "POST", "/cashier/credit/repay", map[string]any{"amount": 302_30, "idempotency_key": "all"}, &rep)
+	if rep.Principal != 300_00 || rep.Fee != 2_30 || rep.Waived != 4_60 {
+		t.Errorf("early payoff %+v", rep)
+	}
+	if a := w.account(carol); a.Used != 0 || a.Available != 5_000_00 {
+		t.Errorf("carol after paying off: %+v", a)
 	}
 	w.prove()
 }
