@@ -315,21 +315,24 @@ type CapturedPayment struct {
 	Amount     fenfu.Fen
 	Refunded   fenfu.Fen
 	Fee        fenfu.Fen
+	// Installments is the count of its plan: 1 in full.
+	Installments int
 }
 
 // ScanCaptured calls fn for every captured payment in order-id byte order
 // (db.ByteOrder). It is used to prove the two stores agree without loading
 // either into memory.
 func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error) error {
-	rows, err := d.QueryContext(ctx, `SELECT attempt_id, order_id, mchid, consumer_id, amount, refunded, fee
-		FROM credit_payments WHERE state = $1 ORDER BY `+d.ByteOrder("order_id"), string(Captured))
+	rows, err := d.QueryContext(ctx, `SELECT p.attempt_id, p.order_id, p.mchid, p.consumer_id, p.amount, p.refunded, p.fee,
+		COALESCE(c.installments, 1) FROM credit_payments p LEFT JOIN credit_plans c ON c.plan_id = p.attempt_id
+		WHERE p.state = $1 ORDER BY `+d.ByteOrder("p.order_id"), string(Captured))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var p CapturedPayment
-		if err := rows.Scan(&p.AttemptID, &p.OrderID, &p.MchID, &p.ConsumerID, &p.Amount, &p.Refunded, &p.Fee); err != nil {
+		if err := rows.Scan(&p.AttemptID, &p.OrderID, &p.MchID, &p.ConsumerID, &p.Amount, &p.Refunded, &p.Fee, &p.Installments); err != nil {
 			return err
 		}
 		if err := fn(p); err != nil {

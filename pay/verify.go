@@ -88,6 +88,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	type cap struct {
 		attempt, mchid, consumer string
 		amount, refunded, fee    fenfu.Fen
+		installments             int
 	}
 	batch := map[string]cap{}
 	matched := 0
@@ -101,7 +102,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 			ids = append(ids, id)
 			ph = append(ph, fmt.Sprintf("$%d", len(ids)))
 		}
-		rows, err := core.QueryContext(ctx, `SELECT id, state, channel, attempt_id, consumer_id, mchid, total, refunded, fee
+		rows, err := core.QueryContext(ctx, `SELECT id, state, channel, attempt_id, consumer_id, mchid, total, refunded, fee, installments
 			FROM orders WHERE id IN (`+strings.Join(ph, ",")+`)`, ids...)
 		if err != nil {
 			return err
@@ -112,7 +113,8 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 			var state State
 			var channel Channel
 			var total, refunded, orderFee fenfu.Fen
-			if err := rows.Scan(&id, &state, &channel, &attempt, &consumerID, &mchid, &total, &refunded, &orderFee); err != nil {
+			var installments int
+			if err := rows.Scan(&id, &state, &channel, &attempt, &consumerID, &mchid, &total, &refunded, &orderFee, &installments); err != nil {
 				return err
 			}
 			c := batch[id]
@@ -130,6 +132,9 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 				return bad(s.Credit.Name, "credit refunds exceed the order's refunds", id)
 			case c.fee != orderFee:
 				return bad(s.Core.Name, "order's fee differs from the credit payment's", id)
+			case max(installments, 1) != c.installments:
+				// Orders paid before installments existed record none.
+				return bad(s.Core.Name, "order's installments differ from its plan's", id)
 			}
 			matched++
 		}
@@ -140,7 +145,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	}
 	err := credit.ScanCaptured(ctx, s.Credit, func(cp credit.CapturedPayment) error {
 		p.CreditPaid++
-		batch[cp.OrderID] = cap{cp.AttemptID, cp.MchID, cp.ConsumerID, cp.Amount, cp.Refunded, cp.Fee}
+		batch[cp.OrderID] = cap{cp.AttemptID, cp.MchID, cp.ConsumerID, cp.Amount, cp.Refunded, cp.Fee, cp.Installments}
 		if len(batch) >= 500 {
 			return flush()
 		}
