@@ -245,6 +245,9 @@ type Refund struct {
 	// store computed it when it accepted the refund (fee.RefundFee over the
 	// order's refunds in the order they were accepted).
 	Fee fenfu.Fen
+	// PlanFee is, likewise, the part of a merchant-borne installment fee
+	// the refund returns to the merchant.
+	PlanFee fenfu.Fen
 }
 
 // ApplyRefund takes r.Amount off the payment's plan, returns what it takes
@@ -275,7 +278,7 @@ func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
 	if err != nil {
 		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
-	pr, err := refundPlan(ctx, tx, r.AttemptID, r.RefundID, r.Amount)
+	pr, err := refundPlan(ctx, tx, r.AttemptID, r.RefundID, r.Amount, r.PlanFee)
 	if err != nil {
 		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
@@ -315,8 +318,10 @@ type CapturedPayment struct {
 	Amount     fenfu.Fen
 	Refunded   fenfu.Fen
 	Fee        fenfu.Fen
-	// Installments is the count of its plan: 1 in full.
+	// Installments is the count of its plan: 1 in full; PlanFee the
+	// installment fee its merchant bears.
 	Installments int
+	PlanFee      fenfu.Fen
 }
 
 // ScanCaptured calls fn for every captured payment in order-id byte order
@@ -324,7 +329,7 @@ type CapturedPayment struct {
 // either into memory.
 func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error) error {
 	rows, err := d.QueryContext(ctx, `SELECT p.attempt_id, p.order_id, p.mchid, p.consumer_id, p.amount, p.refunded, p.fee,
-		COALESCE(c.installments, 1) FROM credit_payments p LEFT JOIN credit_plans c ON c.plan_id = p.attempt_id
+		COALESCE(c.installments, 1), CASE WHEN c.fee_payer = 'merchant' THEN c.fee ELSE 0 END FROM credit_payments p LEFT JOIN credit_plans c ON c.plan_id = p.attempt_id
 		WHERE p.state = $1 ORDER BY `+d.ByteOrder("p.order_id"), string(Captured))
 	if err != nil {
 		return err
@@ -332,7 +337,7 @@ func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error)
 	defer rows.Close()
 	for rows.Next() {
 		var p CapturedPayment
-		if err := rows.Scan(&p.AttemptID, &p.OrderID, &p.MchID, &p.ConsumerID, &p.Amount, &p.Refunded, &p.Fee, &p.Installments); err != nil {
+		if err := rows.Scan(&p.AttemptID, &p.OrderID, &p.MchID, &p.ConsumerID, &p.Amount, &p.Refunded, &p.Fee, &p.Installments, &p.PlanFee); err != nil {
 			return err
 		}
 		if err := fn(p); err != nil {

@@ -127,6 +127,15 @@ type Terms struct {
 	Calendar Calendar
 }
 
+// MerchantFee is the installment fee of a payment of amount on these
+// terms that the merchant bears: 0 unless it offered them interest-free.
+func (t Terms) MerchantFee(amount fenfu.Fen) fenfu.Fen {
+	if t.Installments <= 1 || t.FeePayer != MerchantPays {
+		return 0
+	}
+	return fee.Apply(amount, t.Rate)
+}
+
 // Split divides total into n parts that differ by at most a fen, the
 // remainder in the first: 100 in 3 is 34, 33, 33.
 func Split(total fenfu.Fen, n int) []fenfu.Fen {
@@ -433,7 +442,7 @@ type planRefund struct {
 // of it is owed back), the fee by the same proportional share as the
 // merchant fee, and the unpaid installments are recomputed, split evenly
 // with the remainder in the first.
-func refundPlan(ctx context.Context, tx *db.Tx, attemptID, refundID string, amount fenfu.Fen) (planRefund, error) {
+func refundPlan(ctx context.Context, tx *db.Tx, attemptID, refundID string, amount, merchantShare fenfu.Fen) (planRefund, error) {
 	var r planRefund
 	var principal, planFee, refunded fenfu.Fen
 	err := tx.QueryRowContext(ctx, `UPDATE credit_plans SET updated_at = $1 WHERE plan_id = $2
@@ -459,6 +468,14 @@ func refundPlan(ctx context.Context, tx *db.Tx, attemptID, refundID string, amou
 	r.Principal = min(amount, outP)
 	r.Overpaid = amount - r.Principal
 	r.Fee = fee.RefundFee(planFee, principal, refunded, amount)
+	if r.FeePayer == MerchantPays {
+		// The share the core store computed where the order's refunds
+		// are serialised, and took off the merchant's settlement.
+		r.Fee = merchantShare
+		if merchantShare < 0 || merchantShare > planFee {
+			return r, fmt.Errorf("installment fee share %d out of range (fee %d)", merchantShare, planFee)
+		}
+	}
 	feeOff := fenfu.Fen(0)
 	if r.FeePayer == ConsumerPays {
 		feeOff = min(r.Fee, outF)

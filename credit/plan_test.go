@@ -11,6 +11,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
 )
 
@@ -286,8 +287,8 @@ func TestPlansProperty(t *testing.T) {
 			open(t, d, fmt.Sprintf("c%02d", i), 20_000_00)
 		}
 		type bought struct {
-			attempt, consumer string
-			amount, refunded  fenfu.Fen
+			attempt, consumer         string
+			amount, refunded, planFee fenfu.Fen
 		}
 		var all []bought
 		counts := []int{1, 3, 6, 12}
@@ -302,9 +303,10 @@ func TestPlansProperty(t *testing.T) {
 				}
 				a := fmt.Sprintf("a%d", step)
 				amount := fenfu.Fen(1 + rng.IntN(3000_00))
-				_, err := capture(d, planPayment(a, c, amount, n, payer))
+				p := planPayment(a, c, amount, n, payer)
+				_, err := capture(d, p)
 				if err == nil {
-					all = append(all, bought{a, c, amount, 0})
+					all = append(all, bought{a, c, amount, 0, p.Terms.MerchantFee(amount)})
 				} else if fenfu.ErrorCode(err) != fenfu.NotEnough {
 					t.Fatal(err)
 				}
@@ -312,8 +314,11 @@ func TestPlansProperty(t *testing.T) {
 				b := &all[rng.IntN(len(all))]
 				if left := b.amount - b.refunded; left > 0 {
 					amt := fenfu.Fen(1 + rng.IntN(int(left)))
+					// The merchant's share of its installment fee, as the
+					// core store computes it.
+					share := fee.RefundFee(b.planFee, b.amount, b.refunded, amt)
 					if err := refund(d, credit.Refund{RefundID: fmt.Sprintf("f%d", step), AttemptID: b.attempt,
-						OrderID: "O-" + b.attempt, MchID: "m1", Amount: amt}); err != nil {
+						OrderID: "O-" + b.attempt, MchID: "m1", Amount: amt, PlanFee: share}); err != nil {
 						t.Fatal(err)
 					}
 					b.refunded += amt

@@ -141,7 +141,10 @@ type Order struct {
 	// the count the consumer chose when it paid on credit (1: in full).
 	Offers       []Offer
 	Installments int
-	Token        string // the signed QR token; set by CreateNative only (derived, not stored)
+	// PlanFee is the installment fee the merchant bears (subsidy_percent
+	// 100), taken from its settlement beside Fee.
+	PlanFee fenfu.Fen
+	Token   string // the signed QR token; set by CreateNative only (derived, not stored)
 }
 
 // TradeState returns the protocol's trade_state: an order being paid is
@@ -430,7 +433,7 @@ func (s *Service) token(o Order) string {
 
 const orderCols = `id, mchid, out_trade_no, appid, trade_type, description, attach, notify_url, limit_pay, total, currency,
 	state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at, updated_at, paid_at, closed_at, api,
-	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id, scene_device, scene_ip, installment_offer, installments`
+	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id, scene_device, scene_ip, installment_offer, installments, plan_fee`
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -444,7 +447,7 @@ func getBy(ctx context.Context, q queryer, where string, args ...any) (Order, er
 		&o.ID, &o.MchID, &o.OutTradeNo, &o.AppID, &o.TradeType, &o.Description, &o.Attach, &o.NotifyURL, &limit,
 		&o.Total, &o.Currency, &o.State, &o.Channel, &o.ConsumerID, &o.AttemptID, &o.Refunded, &o.RefundCount,
 		&created, &expires, &updated, &paid, &closed, &o.API, &o.Fee.Fee, &rate, &o.Fee.Tier, &hold, &o.HoldReason, &o.SettlementID,
-		&o.Scene.DeviceID, &o.Scene.PayerClientIP, &offers, &o.Installments)
+		&o.Scene.DeviceID, &o.Scene.PayerClientIP, &offers, &o.Installments, &o.PlanFee)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
 	}

@@ -111,13 +111,13 @@ func (s *Service) PayIn(ctx context.Context, token, consumerID string, channel C
 // (a credit payment, whose capture follows in the credit store) or
 // straight to SUCCESS (a balance payment, with its fee and any risk hold),
 // in one statement. The order must not have expired.
-func claim(to State, orderID string, channel Channel, consumerID, attempt string, paidAt, now int64, q fee.Quote, h hold, installments int) (string, []any, error) {
+func claim(to State, orderID string, channel Channel, consumerID, attempt string, paidAt, now int64, q fee.Quote, h hold, installments int, planFee fenfu.Fen) (string, []any, error) {
 	return orders.SQL(db.Move[State]{From: []State{NotPay}, To: to,
 		Set: ", channel = $1, consumer_id = $2, attempt_id = $3, paid_at = $4, updated_at = $5, fee = $6, fee_rate = $7, fee_tier = $8" +
-			", hold_until = $10, hold_reason = $11, installments = $12",
+			", hold_until = $10, hold_reason = $11, installments = $12, plan_fee = $13",
 		Where: "id = $9 AND expires_at > $5",
 		Args: []any{string(channel), consumerID, attempt, paidAt, now, q.Fee, int64(q.Rate), q.Tier, orderID, h.until(paidAt), h.Reason,
-			installments}})
+			installments, planFee}})
 }
 
 // place sets the hold on an order paid at paidAt, as the payment stored
@@ -144,7 +144,7 @@ func (h hold) until(paidAt int64) int64 {
 // longer payable.
 func (s *Service) payInTx(ctx context.Context, tx *db.Tx, o Order, consumerID, attempt string, q fee.Quote, h hold) error {
 	now := db.Micros(tx.Now)
-	sqlText, args, err := claim(Success, o.ID, ChannelBalance, consumerID, attempt, now, now, q, h, 0)
+	sqlText, args, err := claim(Success, o.ID, ChannelBalance, consumerID, attempt, now, now, q, h, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 	}
 	now := s.Clock.Now()
 	attempt := s.IDs.New(fenfu.AttemptID, now)
-	q0, args, err := claim(Paying, o.ID, ChannelCredit, consumerID, attempt, 0, db.Micros(now), fee.Quote{}, hold{}, t.Installments)
+	q0, args, err := claim(Paying, o.ID, ChannelCredit, consumerID, attempt, 0, db.Micros(now), fee.Quote{}, hold{}, t.Installments, t.MerchantFee(o.Total))
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
@@ -304,7 +304,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 		return s.Get(ctx, o.ID)
 	}
 	o.State, o.Channel, o.ConsumerID, o.AttemptID = Success, ChannelCredit, consumerID, attempt
-	o.PaidAt, o.UpdatedAt, o.Installments = paidAt, paidAt, t.Installments
+	o.PaidAt, o.UpdatedAt, o.Installments, o.PlanFee = paidAt, paidAt, t.Installments, t.MerchantFee(o.Total)
 	o.Fee = q
 	h.place(&o, paidAt)
 	return o, nil
@@ -343,7 +343,7 @@ func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Q
 // release returns a PAYING order to NOTPAY after its attempt failed.
 func (s *Service) release(ctx context.Context, orderID, attempt string) error {
 	q, args, err := orders.SQL(db.Move[State]{From: []State{Paying}, To: NotPay,
-		Set: ", channel = '', consumer_id = '', attempt_id = '', installments = 0, updated_at = $1", Where: "id = $2 AND attempt_id = $3",
+		Set: ", channel = '', consumer_id = '', attempt_id = '', installments = 0, plan_fee = 0, updated_at = $1", Where: "id = $2 AND attempt_id = $3",
 		Args: []any{db.Micros(s.Clock.Now()), orderID, attempt}})
 	if err != nil {
 		return err

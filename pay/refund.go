@@ -58,6 +58,7 @@ type RefundRecord struct {
 	OrderID     string
 	Amount      fenfu.Fen
 	Fee         fenfu.Fen // the part of the order's fee the refund returns
+	PlanFee     fenfu.Fen // the part of the merchant-borne installment fee it returns
 	Reason      string
 	Status      RefundStatus
 	CreatedAt   time.Time
@@ -173,15 +174,15 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 		}
 		// RETURNING gives the running total and the fee the refund's fee
 		// share is computed from, without reading the row again.
-		var refundedAfter, paidFee fenfu.Fen
+		var refundedAfter, paidFee, planFee fenfu.Fen
 		q, args, err := orders.SQL(db.Move[State]{From: []State{Success, Refund}, To: Refund,
 			Set:   ", refunded = refunded + $1, refund_count = refund_count + 1, updated_at = $2",
-			Where: "id = $3 AND refunded + $1 <= total AND refund_count < $4", Returning: "refunded, fee",
+			Where: "id = $3 AND refunded + $1 <= total AND refund_count < $4", Returning: "refunded, fee, plan_fee",
 			Args: []any{r.Refund, db.Micros(tx.Now), o.ID, MaxRefunds}})
 		if err != nil {
 			return err
 		}
-		err = tx.QueryRowContext(ctx, q, args...).Scan(&refundedAfter, &paidFee)
+		err = tx.QueryRowContext(ctx, q, args...).Scan(&refundedAfter, &paidFee, &planFee)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -200,8 +201,9 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 		// where refunds of an order are serialised, for either channel; a
 		// credit refund carries it to the credit store.
 		feeBack := fee.RefundFee(paidFee, o.Total, refundedAfter-r.Refund, r.Refund)
-		if feeBack != 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE refunds SET fee = $1 WHERE id = $2`, feeBack, id); err != nil {
+		planBack := fee.RefundFee(planFee, o.Total, refundedAfter-r.Refund, r.Refund)
+		if feeBack != 0 || planBack != 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE refunds SET fee = $1, plan_fee = $2 WHERE id = $3`, feeBack, planBack, id); err != nil {
 				return err
 			}
 		}
@@ -235,7 +237,7 @@ func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRec
 	}
 	err := s.Credit.Update(ctx, func(tx *db.Tx) error {
 		return credit.ApplyRefund(ctx, tx, credit.Refund{RefundID: rec.ID, AttemptID: rec.Order.AttemptID,
-			OrderID: rec.OrderID, MchID: rec.MchID, Amount: rec.Amount, Fee: rec.Fee})
+			OrderID: rec.OrderID, MchID: rec.MchID, Amount: rec.Amount, Fee: rec.Fee, PlanFee: rec.PlanFee})
 	})
 	if err != nil {
 		s.logf("refund %s stays PROCESSING: credit store: %v", rec.ID, err)
@@ -285,9 +287,9 @@ func (s *Service) refundWhere(ctx context.Context, where string, args ...any) (R
 	var r RefundRecord
 	var hash string
 	var created, success int64
-	err := s.Core.QueryRowContext(ctx, `SELECT id, mchid, out_refund_no, order_id, amount, fee, reason, status, params_hash, created_at, success_at
+	err := s.Core.QueryRowContext(ctx, `SELECT id, mchid, out_refund_no, order_id, amount, fee, plan_fee, reason, status, params_hash, created_at, success_at
 		FROM refunds WHERE `+where, args...).Scan(
-		&r.ID, &r.MchID, &r.OutRefundNo, &r.OrderID, &r.Amount, &r.Fee, &r.Reason, &r.Status, &hash, &created, &success)
+		&r.ID, &r.MchID, &r.OutRefundNo, &r.OrderID, &r.Amount, &r.Fee, &r.PlanFee, &r.Reason, &r.Status, &hash, &created, &success)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, "", fenfu.Errorf(fenfu.ResourceNotExists, "refund does not exist")
 	}

@@ -27,7 +27,7 @@ func SettledTotals(ctx context.Context, core *db.DB, fn func(SettledTotal) error
 	// The orders' and the refunds' totals, merged by settlement id.
 	q := func(table, amount string) (*settledRows, error) {
 		id := core.ByteOrder("settlement_id")
-		rows, err := core.QueryContext(ctx, `SELECT settlement_id, COUNT(*), SUM(`+amount+`), SUM(fee),
+		rows, err := core.QueryContext(ctx, `SELECT settlement_id, COUNT(*), SUM(`+amount+`), SUM(fee + plan_fee),
 			MIN(channel), MAX(channel), MIN(mchid), MAX(mchid) FROM `+table+`
 			WHERE settlement_id <> '' GROUP BY settlement_id ORDER BY `+id)
 		if err != nil {

@@ -36,7 +36,8 @@ func UnsettledMerchants(ctx context.Context, core *db.DB, channel Channel, end t
 }
 
 // Settled is what a settlement took: a merchant's payments and refunds of
-// a channel, with their fees.
+// a channel, with their fees (a payment's fee and the installment fee the
+// merchant bears, and the shares of both its refunds return).
 type Settled struct {
 	Payments      int
 	PaymentAmount fenfu.Fen
@@ -74,13 +75,13 @@ func MarkSettled(ctx context.Context, tx *db.Tx, settlementID, mchid string, cha
 	}
 	nRefunds, _ := res.RowsAffected()
 	if nOrders > 0 {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(fee), 0) FROM orders
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(fee + plan_fee), 0) FROM orders
 			WHERE settlement_id = $1 AND settlement_id <> ''`, settlementID).Scan(&t.Payments, &t.PaymentAmount, &t.PaymentFees); err != nil {
 			return t, err
 		}
 	}
 	if nRefunds > 0 {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0) FROM refunds
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee + plan_fee), 0) FROM refunds
 			WHERE settlement_id = $1 AND settlement_id <> ''`, settlementID).Scan(&t.Refunds, &t.RefundAmount, &t.RefundFees); err != nil {
 			return t, err
 		}

@@ -89,6 +89,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 		attempt, mchid, consumer string
 		amount, refunded, fee    fenfu.Fen
 		installments             int
+		planFee                  fenfu.Fen
 	}
 	batch := map[string]cap{}
 	matched := 0
@@ -102,7 +103,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 			ids = append(ids, id)
 			ph = append(ph, fmt.Sprintf("$%d", len(ids)))
 		}
-		rows, err := core.QueryContext(ctx, `SELECT id, state, channel, attempt_id, consumer_id, mchid, total, refunded, fee, installments
+		rows, err := core.QueryContext(ctx, `SELECT id, state, channel, attempt_id, consumer_id, mchid, total, refunded, fee, installments, plan_fee
 			FROM orders WHERE id IN (`+strings.Join(ph, ",")+`)`, ids...)
 		if err != nil {
 			return err
@@ -112,9 +113,9 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 			var id, attempt, consumerID, mchid string
 			var state State
 			var channel Channel
-			var total, refunded, orderFee fenfu.Fen
+			var total, refunded, orderFee, planFee fenfu.Fen
 			var installments int
-			if err := rows.Scan(&id, &state, &channel, &attempt, &consumerID, &mchid, &total, &refunded, &orderFee, &installments); err != nil {
+			if err := rows.Scan(&id, &state, &channel, &attempt, &consumerID, &mchid, &total, &refunded, &orderFee, &installments, &planFee); err != nil {
 				return err
 			}
 			c := batch[id]
@@ -135,6 +136,8 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 			case max(installments, 1) != c.installments:
 				// Orders paid before installments existed record none.
 				return bad(s.Core.Name, "order's installments differ from its plan's", id)
+			case planFee != c.planFee:
+				return bad(s.Core.Name, "order's merchant-borne installment fee differs from its plan's", id)
 			}
 			matched++
 		}
@@ -145,7 +148,7 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	}
 	err := credit.ScanCaptured(ctx, s.Credit, func(cp credit.CapturedPayment) error {
 		p.CreditPaid++
-		batch[cp.OrderID] = cap{cp.AttemptID, cp.MchID, cp.ConsumerID, cp.Amount, cp.Refunded, cp.Fee, cp.Installments}
+		batch[cp.OrderID] = cap{cp.AttemptID, cp.MchID, cp.ConsumerID, cp.Amount, cp.Refunded, cp.Fee, cp.Installments, cp.PlanFee}
 		if len(batch) >= 500 {
 			return flush()
 		}

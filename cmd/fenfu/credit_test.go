@@ -366,18 +366,46 @@ func testInstallmentsEndToEnd(t *testing.T, engine db.Engine) {
 	if got, want := pending()-before, 2400_00-deskOrder.Fee.Fee-180_00; got != want {
 		t.Errorf("merchant pending grew by %d, want %d", got, want)
 	}
+	// A tenth is refunded: the merchant gets a tenth of the fee back.
+	if _, err := w.a.pay.Refund(ctx, pay.RefundRequest{MchID: w.mchid, OutTradeNo: "DESK-0001", OutRefundNo: "DESK-0001-R1",
+		Refund: 240_00, Total: 2400_00}); err != nil {
+		t.Fatal(err)
+	}
 	acct = w.account(bob)
-	if acct.Owed.Payoff != 2400_00 || acct.Used != 2400_00 {
+	if acct.Owed.Payoff != 2160_00 || acct.Used != 2160_00 || acct.Plans[0].FeeReturned != 18_00 {
 		t.Fatalf("bob owes %+v", acct)
 	}
 	var partner credit.Repaid
-	w.staff("POST", "/admin/consumers/"+bob.id+"/repayments", map[string]any{"partner": "icbc", "amount": 2400_00, "idempotency_key": "T-1"}, &partner)
-	if partner.Principal != 2400_00 || partner.Source != "partner:icbc" {
+	w.staff("POST", "/admin/consumers/"+bob.id+"/repayments", map[string]any{"partner": "icbc", "amount": 2160_00, "idempotency_key": "T-1"}, &partner)
+	if partner.Principal != 2160_00 || partner.Source != "partner:icbc" {
 		t.Errorf("partner repayment %+v", partner)
 	}
-	w.staff("POST", "/admin/consumers/"+bob.id+"/repayments", map[string]any{"partner": "icbc", "amount": 2400_00, "idempotency_key": "T-1"}, &partner)
+	w.staff("POST", "/admin/consumers/"+bob.id+"/repayments", map[string]any{"partner": "icbc", "amount": 2160_00, "idempotency_key": "T-1"}, &partner)
 	if a := w.account(bob); a.Used != 0 || a.Available != 5_000_00 || a.Plans[0].State != credit.PlanPaid {
 		t.Errorf("bob after paying off: %+v", a)
+	}
+	w.prove()
+
+	// The merchant's settlement (of every unsettled day, up to this one)
+	// is net of the installment fee it bears: it moves exactly what its
+	// credit-store pending settlement holds, fee taken, to zero.
+	owedMerchant := pending()
+	w.toDay("2027-05-11")
+	results, err := w.a.settle.Run(ctx, "2027-05-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var net fenfu.Fen
+	for _, r := range results {
+		if r.Channel == string(pay.ChannelCredit) {
+			net += r.Net
+		}
+	}
+	if net != owedMerchant || deskOrder.PlanFee != 180_00 {
+		t.Errorf("the credit settlement moved %d, want %d (order's installment fee %d)", net, owedMerchant, deskOrder.PlanFee)
+	}
+	if got := pending(); got != 0 {
+		t.Errorf("merchant pending after settlement %d, want 0", got)
 	}
 	w.prove()
 

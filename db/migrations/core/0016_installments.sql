@@ -5,3 +5,8 @@
 -- credit store.
 ALTER TABLE orders ADD COLUMN installment_offer TEXT NOT NULL DEFAULT '';
 ALTER TABLE orders ADD COLUMN installments INTEGER NOT NULL DEFAULT 0;
+-- A merchant-borne installment fee (subsidy_percent 100) is taken from the
+-- merchant's settlement beside the payment's fee, and a refund returns its
+-- share of it: plan_fee on the order and on each refund.
+ALTER TABLE orders ADD COLUMN plan_fee BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE refunds ADD COLUMN plan_fee BIGINT NOT NULL DEFAULT 0;
