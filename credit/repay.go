@@ -249,14 +249,18 @@ type rowQuerier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func repaymentBy(ctx context.Context, q rowQuerier, where string, args ...any) (Repaid, error) {
+const repaymentCols = `repayment_id, consumer_id, state, source, idem_key, amount, principal, fee, waived, created_at`
+
+func scanRepaid(s scanner) (Repaid, error) {
 	var r Repaid
 	var at int64
-	err := q.QueryRowContext(ctx, `SELECT repayment_id, consumer_id, state, source, idem_key, amount, principal, fee, waived, created_at
-		FROM credit_repayments WHERE `+where, args...).Scan(&r.ID, &r.ConsumerID, &r.State, &r.Source, &r.Key, &r.Amount,
-		&r.Principal, &r.Fee, &r.Waived, &at)
+	err := s.Scan(&r.ID, &r.ConsumerID, &r.State, &r.Source, &r.Key, &r.Amount, &r.Principal, &r.Fee, &r.Waived, &at)
 	r.CreatedAt = db.Time(at).In(fenfu.Shanghai).Format("2006-01-02T15:04:05-07:00")
 	return r, err
+}
+
+func repaymentBy(ctx context.Context, q rowQuerier, where string, args ...any) (Repaid, error) {
+	return scanRepaid(q.QueryRowContext(ctx, `SELECT `+repaymentCols+` FROM credit_repayments WHERE `+where, args...))
 }
 
 // Owed is what a consumer owes on its plans now: what is due by the next
@@ -306,20 +310,17 @@ func Repayments(ctx context.Context, d *db.DB, consumerID string, limit int) ([]
 }
 
 func repaymentsWhere(ctx context.Context, d *db.DB, where string, args ...any) ([]Repaid, error) {
-	rows, err := d.QueryContext(ctx, `SELECT repayment_id, consumer_id, state, source, idem_key, amount, principal, fee, waived, created_at
-		FROM credit_repayments WHERE `+where, args...)
+	rows, err := d.QueryContext(ctx, `SELECT `+repaymentCols+` FROM credit_repayments WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("credit: repayments: %w", err)
 	}
 	defer rows.Close()
 	var out []Repaid
 	for rows.Next() {
-		var r Repaid
-		var at int64
-		if err := rows.Scan(&r.ID, &r.ConsumerID, &r.State, &r.Source, &r.Key, &r.Amount, &r.Principal, &r.Fee, &r.Waived, &at); err != nil {
+		r, err := scanRepaid(rows)
+		if err != nil {
 			return nil, fmt.Errorf("credit: repayments: %w", err)
 		}
-		r.CreatedAt = db.Time(at).In(fenfu.Shanghai).Format("2006-01-02T15:04:05-07:00")
 		out = append(out, r)
 	}
 	return out, rows.Err()

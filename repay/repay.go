@@ -234,8 +234,9 @@ func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 	if after == 0 {
 		after = DefaultRecoverAfter
 	}
-	list, err := s.intents(ctx, `state = $1 AND updated_at < $2 ORDER BY updated_at LIMIT 1000`,
-		string(Pending), db.Micros(s.Clock.Now().Add(-after)))
+	var list []intent
+	err := s.eachIntent(ctx, func(in intent) error { list = append(list, in); return nil },
+		`state = $1 AND updated_at < $2 ORDER BY updated_at LIMIT 1000`, string(Pending), db.Micros(s.Clock.Now().Add(-after)))
 	if err != nil {
 		return r, err
 	}
@@ -259,28 +260,33 @@ type rowQuerier interface {
 
 const intentCols = `id, consumer_id, idem_key, amount, state`
 
-func intentBy(ctx context.Context, q rowQuerier, where string, args ...any) (intent, error) {
+func scanIntent(s interface{ Scan(...any) error }) (intent, error) {
 	var in intent
-	err := q.QueryRowContext(ctx, `SELECT `+intentCols+` FROM repayment_intents WHERE `+where, args...).
-		Scan(&in.ID, &in.ConsumerID, &in.Key, &in.Amount, &in.State)
+	err := s.Scan(&in.ID, &in.ConsumerID, &in.Key, &in.Amount, &in.State)
 	return in, err
 }
 
-func (s *Service) intents(ctx context.Context, where string, args ...any) ([]intent, error) {
+func intentBy(ctx context.Context, q rowQuerier, where string, args ...any) (intent, error) {
+	return scanIntent(q.QueryRowContext(ctx, `SELECT `+intentCols+` FROM repayment_intents WHERE `+where, args...))
+}
+
+// eachIntent calls fn for the intents a query selects, in its order.
+func (s *Service) eachIntent(ctx context.Context, fn func(intent) error, where string, args ...any) error {
 	rows, err := s.Core.QueryContext(ctx, `SELECT `+intentCols+` FROM repayment_intents WHERE `+where, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []intent
 	for rows.Next() {
-		var in intent
-		if err := rows.Scan(&in.ID, &in.ConsumerID, &in.Key, &in.Amount, &in.State); err != nil {
-			return nil, err
+		in, err := scanIntent(rows)
+		if err != nil {
+			return err
 		}
-		out = append(out, in)
+		if err := fn(in); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // Verify proves the repayments from balance: every intent has its balance
@@ -290,21 +296,7 @@ func (s *Service) intents(ctx context.Context, where string, args ...any) ([]int
 // one a voided repayment, and no repayment from balance lacks its intent.
 func (s *Service) Verify(ctx context.Context) error {
 	scan := func(fn func(intent) error) error {
-		rows, err := s.Core.QueryContext(ctx, `SELECT `+intentCols+` FROM repayment_intents ORDER BY `+s.Core.ByteOrder("id"))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var in intent
-			if err := rows.Scan(&in.ID, &in.ConsumerID, &in.Key, &in.Amount, &in.State); err != nil {
-				return err
-			}
-			if err := fn(in); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return s.eachIntent(ctx, fn, `1 = 1 ORDER BY `+s.Core.ByteOrder("id"))
 	}
 	for _, kind := range []string{"credit_repayment", "credit_repayment_cancel"} {
 		_, err := ledger.Prove(ctx, s.Core, ledger.Proof{Kind: kind, Missing: "repayment intent without its postings",
