@@ -278,6 +278,11 @@ func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
 	if err != nil {
 		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
+	// The line first, then the plan: the order a repayment takes them in,
+	// so the two never wait on each other.
+	if _, _, err := Lock(ctx, tx, consumerID); err != nil {
+		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+	}
 	pr, err := refundPlan(ctx, tx, r.AttemptID, r.RefundID, r.Amount, r.PlanFee)
 	if err != nil {
 		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)

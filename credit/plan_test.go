@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -438,5 +439,57 @@ func TestBackfillPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		line(t, d, "c1", 0, 1000_00)
+	})
+}
+
+// Repayments, refunds and purchases of one consumer at once: each is
+// applied whole, one after another, and the store proves.
+func TestConcurrentRepaymentsAndRefunds(t *testing.T) {
+	store(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		open(t, d, "c1", 100_000_00)
+		for i := range 8 {
+			if _, err := capture(d, planPayment(fmt.Sprintf("a%d", i), "c1", 1200_00, 12, credit.ConsumerPays)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 24)
+		for i := range 8 {
+			wg.Add(3)
+			go func() {
+				defer wg.Done()
+				_, err := repay(d, fmt.Sprintf("r%d", i), "c1", 50_00, credit.PayoffCharged)
+				errs <- err
+			}()
+			go func() {
+				defer wg.Done()
+				errs <- refund(d, credit.Refund{RefundID: fmt.Sprintf("f%d", i), AttemptID: fmt.Sprintf("a%d", i),
+					OrderID: fmt.Sprintf("O-a%d", i), MchID: "m1", Amount: 100_00})
+			}()
+			go func() {
+				defer wg.Done()
+				_, err := capture(d, planPayment(fmt.Sprintf("b%d", i), "c1", 300_00, 3, credit.MerchantPays))
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		l, err := credit.Get(ctx, d, "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 8 × 1200.00 + 8 × 300.00 − 8 × 100.00 refunded − what the eight
+		// repayments of 50.00 paid of principal.
+		o := owed(t, d, "c1", credit.PayoffCharged)
+		if l.Used >= 8*1200_00+8*300_00-8*100_00 || o.Payoff <= l.Used {
+			t.Errorf("used %d, owed %+v", l.Used, o)
+		}
+		line(t, d, "c1", l.Used, l.Limit-l.Used)
 	})
 }
