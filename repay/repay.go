@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -319,23 +320,40 @@ func (s *Service) Verify(ctx context.Context) error {
 	bad := func(detail string) error {
 		return &ledger.Problem{Store: s.Core.Name, What: "repayment intent differs from the credit store", Detail: detail}
 	}
-	// Merge: the credit store's repayments from balance, in id order.
-	var list []credit.Repaid
-	next := 0
-	if err := credit.ScanRepayments(ctx, s.Credit, credit.SourceBalance, func(r credit.Repaid) error {
-		list = append(list, r)
+	// Merge the intents with the credit store's repayments from balance,
+	// both streamed in id order.
+	var scanErr error
+	next, stop := iter.Pull(func(yield func(credit.Repaid) bool) {
+		scanErr = credit.ScanRepayments(ctx, s.Credit, credit.SourceBalance, func(r credit.Repaid) error {
+			if !yield(r) {
+				return errStop
+			}
+			return nil
+		})
+	})
+	defer stop()
+	var cur credit.Repaid
+	var more bool
+	read := func() error {
+		if cur, more = next(); !more && scanErr != nil && !errors.Is(scanErr, errStop) {
+			return scanErr
+		}
 		return nil
-	}); err != nil {
+	}
+	if err := read(); err != nil {
 		return err
 	}
 	err := scan(func(in intent) error {
-		if next < len(list) && list[next].ID < in.ID {
-			return bad(fmt.Sprintf("repayment %s from balance has no intent", list[next].ID))
+		if more && cur.ID < in.ID {
+			return bad(fmt.Sprintf("repayment %s from balance has no intent", cur.ID))
 		}
 		var r *credit.Repaid
-		if next < len(list) && list[next].ID == in.ID {
-			r = &list[next]
-			next++
+		if more && cur.ID == in.ID {
+			x := cur
+			r = &x
+			if err := read(); err != nil {
+				return err
+			}
 		}
 		switch {
 		case in.State == Applied && (r == nil || r.State != credit.RepaymentApplied || r.Amount != in.Amount):
@@ -348,11 +366,14 @@ func (s *Service) Verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if next < len(list) {
-		return bad(fmt.Sprintf("repayment %s from balance has no intent", list[next].ID))
+	if more {
+		return bad(fmt.Sprintf("repayment %s from balance has no intent", cur.ID))
 	}
 	return nil
 }
+
+// errStop ends a scan its reader no longer needs.
+var errStop = errors.New("repay: scan stopped")
 
 // FromPartner records a funding partner's transfer repaying the
 // consumer's plans, in the credit store alone. key makes it idempotent per

@@ -98,6 +98,13 @@ func TestFromBalance(t *testing.T) {
 			t.Errorf("repaying more than the balance: %v", err)
 		}
 		w.check(t, 350_00, 750_00)
+		// An intent that no longer agrees with the credit store is found.
+		if _, err := w.s.Core.Exec(ctx, `UPDATE repayment_intents SET amount = amount + 1 WHERE idem_key = 'k1'`); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.s.Verify(ctx); err == nil {
+			t.Error("verify passed with an intent that differs from its postings and the credit store")
+		}
 	})
 }
 
