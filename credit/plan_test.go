@@ -357,6 +357,9 @@ func TestPlansProperty(t *testing.T) {
 			if outstanding != l.Used {
 				t.Fatalf("step %d: %s used %d, plans outstanding %d", step, c, l.Used, outstanding)
 			}
+			if got, err := ledger.Balance(ctx, d, credit.Account(c)); err != nil || got != l.Used {
+				t.Fatalf("step %d: %s used %d, receivable %d (%v)", step, c, l.Used, got, err)
+			}
 			if step%100 == 0 {
 				if err := credit.Verify(ctx, d); err != nil {
 					t.Fatalf("step %d: %v", step, err)
