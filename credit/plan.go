@@ -531,8 +531,13 @@ func refundEntries(consumerID, mchid string, amount, overpaid, feeBack fenfu.Fen
 // BackfillPlans gives every captured payment made before plans existed a
 // pay-in-full plan for what is left of it, due on the due day of the
 // statement after it, so every fen a line has used is on a plan. It
-// returns how many plans it made; running it again makes none.
+// returns how many plans it made; once it has run to the end, running it
+// again reads one row and makes none.
 func BackfillPlans(ctx context.Context, d *db.DB, cal Calendar) (int, error) {
+	var done int
+	if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM credit_backfills WHERE name = 'plans'`).Scan(&done); err != nil || done > 0 {
+		return 0, err
+	}
 	n := 0
 	for {
 		made := 0
@@ -584,7 +589,12 @@ func BackfillPlans(ctx context.Context, d *db.DB, cal Calendar) (int, error) {
 			return nil
 		})
 		n += made
-		if err != nil || made == 0 {
+		if err != nil {
+			return n, err
+		}
+		if made == 0 {
+			_, err := d.Exec(ctx, `INSERT INTO credit_backfills (name, done_at) VALUES ('plans', $1) ON CONFLICT DO NOTHING`,
+				db.Micros(d.Clock.Now()))
 			return n, err
 		}
 	}

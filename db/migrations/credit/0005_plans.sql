@@ -82,3 +82,9 @@ ALTER TABLE credit_refunds ADD COLUMN overpaid BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE credit_refunds ADD COLUMN plan_fee BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE credit_refunds ADD COLUMN plan_fee_overpaid BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX credit_refunds_created ON credit_refunds (created_at);
+-- Payments captured before plans existed are given theirs once, at the
+-- first start after this migration; the row says it was done.
+CREATE TABLE credit_backfills (
+  name TEXT PRIMARY KEY,
+  done_at BIGINT NOT NULL
+);
