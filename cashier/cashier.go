@@ -22,6 +22,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
@@ -31,7 +32,8 @@ import (
 //go:embed templates/*.html
 var templates embed.FS
 
-var pages = template.Must(template.New("").Funcs(template.FuncMap{"yuan": fenfu.Yuan, "deref": func(b *bool) bool { return b != nil && *b }}).ParseFS(templates, "templates/*.html"))
+var pages = template.Must(template.New("").Funcs(template.FuncMap{"yuan": fenfu.Yuan, "deref": func(b *bool) bool { return b != nil && *b },
+	"add": func(a, b fenfu.Fen) fenfu.Fen { return a + b }}).ParseFS(templates, "templates/*.html"))
 
 // SessionTTL is how long a cashier login lasts.
 const SessionTTL = 30 * time.Minute
@@ -107,12 +109,15 @@ type View struct {
 	Channels    []Channel `json:"channels"`
 	// Installments are the ways to repay a credit payment: in full, and
 	// each count the merchant offers, with the cost per period and total.
-	Installments []pay.Choice     `json:"installments,omitempty"`
-	Consumer     *consumerSummary `json:"consumer,omitempty"`
-	PayURL       string           `json:"pay_url"`
-	Token        string           `json:"-"`
-	Error        *fenfu.Error     `json:"-"`
-	Paid         bool             `json:"-"`
+	Installments []pay.Choice `json:"installments,omitempty"`
+	// Plan is, once the viewing consumer paid the order on credit, how it
+	// repays it.
+	Plan     *credit.Plan     `json:"plan,omitempty"`
+	Consumer *consumerSummary `json:"consumer,omitempty"`
+	PayURL   string           `json:"pay_url"`
+	Token    string           `json:"-"`
+	Error    *fenfu.Error     `json:"-"`
+	Paid     bool             `json:"-"`
 	// CanComplain is set for the consumer who paid the order, who may
 	// file a complaint about it.
 	CanComplain bool `json:"can_complain,omitempty"`
@@ -144,6 +149,13 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 		Description: o.Description, Total: o.Total, Currency: o.Currency,
 		ExpiresAt: o.ExpiresAt.In(fenfu.Shanghai).Format(time.RFC3339), PayURL: "/q/" + token + "/pay", Token: token,
 		Paid: o.State == pay.Success || o.State == pay.Refund}
+	if v.Paid && o.Channel == pay.ChannelCredit && consumerID != "" && consumerID == o.ConsumerID && c.Repay != nil {
+		if p, ok, err := c.Repay.PlanOf(ctx, o.AttemptID); err != nil {
+			return View{}, err
+		} else if ok {
+			v.Plan = &p
+		}
+	}
 	var cons *consumer.Consumer
 	cohort := ""
 	if consumerID != "" {

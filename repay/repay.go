@@ -433,3 +433,10 @@ func (s *Service) AccountOf(ctx context.Context, consumerID string) (Account, er
 	}
 	return a, nil
 }
+
+// PlanOf returns the plan of a credit payment attempt; ok is false if it
+// has none.
+func (s *Service) PlanOf(ctx context.Context, attemptID string) (credit.Plan, bool, error) {
+	p, ok, err := credit.PlanOf(ctx, s.Credit, attemptID)
+	return p, ok, fenfu.Op("repay.PlanOf", err)
+}

@@ -266,6 +266,10 @@ func testInstallmentsEndToEnd(t *testing.T, engine db.Engine) {
 	if err != nil || o.Installments != 6 {
 		t.Fatalf("order %+v, %v", o, err)
 	}
+	// The page after paying shows the plan and its first due day.
+	if page := w.page(alice, "/q/"+sofa.Token); !strings.Contains(page, "6 installments; the first, ¥209.00, is due 2026-12-10") {
+		t.Errorf("the page after paying does not show the plan:\n%s", page)
+	}
 
 	// Month 1: repay what is due (the lamp in full and the first
 	// installment) from balance; the line comes back by the principal.
