@@ -27,7 +27,7 @@ func SettledTotals(ctx context.Context, core *db.DB, fn func(SettledTotal) error
 	// The orders' and the refunds' totals, merged by settlement id.
 	q := func(table, amount string) (*settledRows, error) {
 		id := core.ByteOrder("settlement_id")
-		rows, err := core.QueryContext(ctx, `SELECT settlement_id, COUNT(*), SUM(`+amount+`), SUM(fee + plan_fee),
+		rows, err := core.QueryContext(ctx, `SELECT settlement_id, COUNT(*), SUM(`+amount+`), SUM(fee), SUM(plan_fee),
 			MIN(channel), MAX(channel), MIN(mchid), MAX(mchid) FROM `+table+`
 			WHERE settlement_id <> '' GROUP BY settlement_id ORDER BY `+id)
 		if err != nil {
@@ -58,13 +58,13 @@ func SettledTotals(ctx context.Context, core *db.DB, fn func(SettledTotal) error
 			err = orders.next()
 		case !orders.ok || refunds.t.SettlementID < orders.t.SettlementID:
 			t = refunds.t
-			t.Refunds, t.RefundAmount, t.RefundFees = t.Payments, t.PaymentAmount, t.PaymentFees
-			t.Payments, t.PaymentAmount, t.PaymentFees = 0, 0, 0
+			t.Refunds, t.RefundAmount, t.RefundFees, t.RefundPlanFees = t.Payments, t.PaymentAmount, t.PaymentFees, t.PlanFees
+			t.Payments, t.PaymentAmount, t.PaymentFees, t.PlanFees = 0, 0, 0, 0
 			err = refunds.next()
 		default:
 			t = orders.t
 			r := refunds.t
-			t.Refunds, t.RefundAmount, t.RefundFees = r.Payments, r.PaymentAmount, r.PaymentFees
+			t.Refunds, t.RefundAmount, t.RefundFees, t.RefundPlanFees = r.Payments, r.PaymentAmount, r.PaymentFees, r.PlanFees
 			if t.Channel != r.Channel {
 				t.Channel = ""
 			}
@@ -100,7 +100,7 @@ func (r *settledRows) next() error {
 	var minChannel, maxChannel Channel
 	var minMchID, maxMchID string
 	r.t = SettledTotal{}
-	if err := r.rows.Scan(&r.t.SettlementID, &r.t.Payments, &r.t.PaymentAmount, &r.t.PaymentFees,
+	if err := r.rows.Scan(&r.t.SettlementID, &r.t.Payments, &r.t.PaymentAmount, &r.t.PaymentFees, &r.t.PlanFees,
 		&minChannel, &maxChannel, &minMchID, &maxMchID); err != nil {
 		return err
 	}

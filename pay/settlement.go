@@ -36,21 +36,23 @@ func UnsettledMerchants(ctx context.Context, core *db.DB, channel Channel, end t
 }
 
 // Settled is what a settlement took: a merchant's payments and refunds of
-// a channel, with their fees (a payment's fee and the installment fee the
-// merchant bears, and the shares of both its refunds return).
+// a channel, with their fees, and apart from them the installment fees the
+// merchant bore (PlanFees) and the shares of them its refunds returned.
 type Settled struct {
-	Payments      int
-	PaymentAmount fenfu.Fen
-	PaymentFees   fenfu.Fen
-	Refunds       int
-	RefundAmount  fenfu.Fen
-	RefundFees    fenfu.Fen
+	Payments       int
+	PaymentAmount  fenfu.Fen
+	PaymentFees    fenfu.Fen
+	PlanFees       fenfu.Fen
+	Refunds        int
+	RefundAmount   fenfu.Fen
+	RefundFees     fenfu.Fen
+	RefundPlanFees fenfu.Fen
 }
 
-// Net is what the settlement owes the merchant: payments less their fees,
-// less refunds net of the fees they returned.
+// Net is what the settlement owes the merchant: payments less their fees
+// and installment fees, less refunds net of the fees they returned.
 func (t Settled) Net() fenfu.Fen {
-	return (t.PaymentAmount - t.PaymentFees) - (t.RefundAmount - t.RefundFees)
+	return (t.PaymentAmount - t.PaymentFees - t.PlanFees) - (t.RefundAmount - t.RefundFees - t.RefundPlanFees)
 }
 
 // MarkSettled marks, in the caller's core transaction, the merchant's
@@ -75,14 +77,14 @@ func MarkSettled(ctx context.Context, tx *db.Tx, settlementID, mchid string, cha
 	}
 	nRefunds, _ := res.RowsAffected()
 	if nOrders > 0 {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(fee + plan_fee), 0) FROM orders
-			WHERE settlement_id = $1 AND settlement_id <> ''`, settlementID).Scan(&t.Payments, &t.PaymentAmount, &t.PaymentFees); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(fee), 0), COALESCE(SUM(plan_fee), 0) FROM orders
+			WHERE settlement_id = $1 AND settlement_id <> ''`, settlementID).Scan(&t.Payments, &t.PaymentAmount, &t.PaymentFees, &t.PlanFees); err != nil {
 			return t, err
 		}
 	}
 	if nRefunds > 0 {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee + plan_fee), 0) FROM refunds
-			WHERE settlement_id = $1 AND settlement_id <> ''`, settlementID).Scan(&t.Refunds, &t.RefundAmount, &t.RefundFees); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0), COALESCE(SUM(plan_fee), 0) FROM refunds
+			WHERE settlement_id = $1 AND settlement_id <> ''`, settlementID).Scan(&t.Refunds, &t.RefundAmount, &t.RefundFees, &t.RefundPlanFees); err != nil {
 			return t, err
 		}
 	}

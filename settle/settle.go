@@ -104,13 +104,17 @@ type Settlement struct {
 	Payments      int       `json:"payments"`
 	PaymentAmount fenfu.Fen `json:"payment_amount"`
 	PaymentFees   fenfu.Fen `json:"payment_fees"`
-	Refunds       int       `json:"refunds"`
-	RefundAmount  fenfu.Fen `json:"refund_amount"`
-	RefundFees    fenfu.Fen `json:"refund_fees"`
-	Net           fenfu.Fen `json:"net"`
-	State         string    `json:"state"`
-	CreatedAt     time.Time `json:"created_at"`
-	SettledAt     time.Time `json:"settled_at,omitzero"`
+	// PlanFees are the installment fees the merchant bore on payments
+	// it offered interest-free; RefundPlanFees the shares refunds returned.
+	PlanFees       fenfu.Fen `json:"installment_fees"`
+	Refunds        int       `json:"refunds"`
+	RefundAmount   fenfu.Fen `json:"refund_amount"`
+	RefundFees     fenfu.Fen `json:"refund_fees"`
+	RefundPlanFees fenfu.Fen `json:"refund_installment_fees"`
+	Net            fenfu.Fen `json:"net"`
+	State          string    `json:"state"`
+	CreatedAt      time.Time `json:"created_at"`
+	SettledAt      time.Time `json:"settled_at,omitzero"`
 }
 
 // ID returns the id of a merchant's settlement of a day and channel. It is
@@ -334,8 +338,8 @@ func (s *Service) settleMerchant(ctx context.Context, date string, channel pay.C
 			return nil
 		}
 		x := Settlement{ID: id, Date: date, Channel: string(channel), MchID: mchid, State: Pending, CreatedAt: tx.Now,
-			Payments: t.Payments, PaymentAmount: t.PaymentAmount, PaymentFees: t.PaymentFees,
-			Refunds: t.Refunds, RefundAmount: t.RefundAmount, RefundFees: t.RefundFees, Net: t.Net()}
+			Payments: t.Payments, PaymentAmount: t.PaymentAmount, PaymentFees: t.PaymentFees, PlanFees: t.PlanFees,
+			Refunds: t.Refunds, RefundAmount: t.RefundAmount, RefundFees: t.RefundFees, RefundPlanFees: t.RefundPlanFees, Net: t.Net()}
 		// Ordinary money is in this store: post it in this transaction.
 		if channel == pay.ChannelBalance {
 			if err := post(ctx, tx, x); err != nil {
@@ -344,10 +348,10 @@ func (s *Service) settleMerchant(ctx context.Context, date string, channel pay.C
 			x.State, x.SettledAt = Settled, tx.Now
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settlements (id, batch_date, channel, mchid, payments, payment_amount, payment_fees,
-			refunds, refund_amount, refund_fees, net, state, created_at, settled_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			refunds, refund_amount, refund_fees, net, state, created_at, settled_at, plan_fees, refund_plan_fees)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 			x.ID, x.Date, x.Channel, x.MchID, x.Payments, x.PaymentAmount, x.PaymentFees, x.Refunds, x.RefundAmount,
-			x.RefundFees, x.Net, x.State, db.Micros(tx.Now), micros(x.SettledAt)); err != nil {
+			x.RefundFees, x.Net, x.State, db.Micros(tx.Now), micros(x.SettledAt), x.PlanFees, x.RefundPlanFees); err != nil {
 			return err
 		}
 		st = &x
@@ -435,7 +439,7 @@ type Filter struct {
 // List returns the settlements the filter selects, by day and merchant.
 func (s *Service) List(ctx context.Context, f Filter) ([]Settlement, error) {
 	q := `SELECT id, batch_date, channel, mchid, payments, payment_amount, payment_fees, refunds, refund_amount, refund_fees,
-		net, state, created_at, settled_at FROM settlements WHERE 1 = 1`
+		net, state, created_at, settled_at, plan_fees, refund_plan_fees FROM settlements WHERE 1 = 1`
 	var args []any
 	add := func(cond, v string) {
 		if v != "" {
@@ -459,7 +463,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Settlement, error) {
 		var x Settlement
 		var created, settled int64
 		if err := rows.Scan(&x.ID, &x.Date, &x.Channel, &x.MchID, &x.Payments, &x.PaymentAmount, &x.PaymentFees, &x.Refunds,
-			&x.RefundAmount, &x.RefundFees, &x.Net, &x.State, &created, &settled); err != nil {
+			&x.RefundAmount, &x.RefundFees, &x.Net, &x.State, &created, &settled, &x.PlanFees, &x.RefundPlanFees); err != nil {
 			return nil, fenfu.Internal("settle.List", err)
 		}
 		x.CreatedAt = db.Time(created)

@@ -52,7 +52,7 @@ func (s *Service) verifyTotals(ctx context.Context) (int, error) {
 		return &ledger.Problem{Store: s.Core.Name, What: what, Detail: detail}
 	}
 	rows, err := s.Core.QueryContext(ctx, `SELECT id, channel, mchid, payments, payment_amount, payment_fees,
-		refunds, refund_amount, refund_fees, net FROM settlements ORDER BY `+s.Core.ByteOrder("id"))
+		refunds, refund_amount, refund_fees, net, plan_fees, refund_plan_fees FROM settlements ORDER BY `+s.Core.ByteOrder("id"))
 	if err != nil {
 		return 0, fmt.Errorf("settle: verify: %w", err)
 	}
@@ -63,7 +63,7 @@ func (s *Service) verifyTotals(ctx context.Context) (int, error) {
 		if more = rows.Next(); more {
 			n++
 			return rows.Scan(&x.ID, &x.Channel, &x.MchID, &x.Payments, &x.PaymentAmount, &x.PaymentFees,
-				&x.Refunds, &x.RefundAmount, &x.RefundFees, &x.Net)
+				&x.Refunds, &x.RefundAmount, &x.RefundFees, &x.Net, &x.PlanFees, &x.RefundPlanFees)
 		}
 		return rows.Err()
 	}
@@ -72,7 +72,8 @@ func (s *Service) verifyTotals(ctx context.Context) (int, error) {
 		switch {
 		case x.Payments != t.Payments || x.PaymentAmount != t.PaymentAmount || x.PaymentFees != t.PaymentFees ||
 			x.Refunds != t.Refunds || x.RefundAmount != t.RefundAmount || x.RefundFees != t.RefundFees ||
-			x.Net != (x.PaymentAmount-x.PaymentFees)-(x.RefundAmount-x.RefundFees):
+			x.PlanFees != t.PlanFees || x.RefundPlanFees != t.RefundPlanFees ||
+			x.Net != (x.PaymentAmount-x.PaymentFees-x.PlanFees)-(x.RefundAmount-x.RefundFees-x.RefundPlanFees):
 			return bad("settlement differs from the orders and refunds it took", x.ID)
 		case t.Payments+t.Refunds > 0 && (t.Channel != pay.Channel(x.Channel) || t.MchID != x.MchID):
 			return bad("settlement took an order or refund of another channel or merchant", x.ID)

@@ -22,6 +22,7 @@ import (
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/settle"
 )
 
 // creditWorld is a server on a fake clock, for the credit product's
@@ -410,6 +411,12 @@ func testInstallmentsEndToEnd(t *testing.T, engine db.Engine) {
 	}
 	if got := pending(); got != 0 {
 		t.Errorf("merchant pending after settlement %d, want 0", got)
+	}
+	// The settlement shows the installment fee apart from the payment fees.
+	list, err := w.a.settle.List(ctx, settle.Filter{MchID: w.mchid, Channel: string(pay.ChannelCredit)})
+	if err != nil || len(list) != 1 || list[0].PlanFees != 180_00 || list[0].RefundPlanFees != 18_00 ||
+		list[0].Net != list[0].PaymentAmount-list[0].PaymentFees-180_00-(list[0].RefundAmount-list[0].RefundFees-18_00) {
+		t.Errorf("settlements %+v, %v", list, err)
 	}
 	w.prove()
 

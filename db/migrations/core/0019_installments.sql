@@ -10,3 +10,7 @@ ALTER TABLE orders ADD COLUMN installments INTEGER NOT NULL DEFAULT 0;
 -- share of it: plan_fee on the order and on each refund.
 ALTER TABLE orders ADD COLUMN plan_fee BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE refunds ADD COLUMN plan_fee BIGINT NOT NULL DEFAULT 0;
+-- A settlement shows the installment fees merchants bore, and the shares
+-- of them its refunds returned, apart from the payment fees.
+ALTER TABLE settlements ADD COLUMN plan_fees BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE settlements ADD COLUMN refund_plan_fees BIGINT NOT NULL DEFAULT 0;
