@@ -1,8 +1,8 @@
 // Package repay moves a consumer's repayment of its credit plans from its
 // balance, in the core store, to its plans and credit line, in the credit
 // store, without a distributed transaction, as package pay moves a credit
-// payment the other way. An intent is written in core with the balance
-// debit (PENDING); the credit store applies the repayment under the
+// payment the other way. An intent, the core store's balance transfer,
+// is written with the balance debit (PENDING); the credit store applies the repayment under the
 // intent's id; the intent becomes APPLIED. If the process dies in between,
 // Recover settles the intent: it writes a VOID fence for the repayment in
 // the credit store, which either loses to a repayment that already
@@ -36,7 +36,7 @@ const (
 	Cancelled State = "CANCELLED"
 )
 
-var intents = db.Machine[State]{Table: "repayment_intents", Column: "state",
+var intents = db.Machine[State]{Table: "balance_transfers", Column: "state",
 	Allowed: map[State][]State{Pending: {Applied, Cancelled}}}
 
 // DefaultRecoverAfter is how old a pending intent must be before Recover
@@ -93,7 +93,7 @@ func (s *Service) FromBalance(ctx context.Context, consumerID, key string, amoun
 	}
 	in := intent{ID: s.IDs.New(fenfu.AttemptID, s.Clock.Now()), ConsumerID: consumerID, Key: key, Amount: amount, State: Pending}
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO repayment_intents (id, consumer_id, idem_key, amount, state, created_at, updated_at)
+		res, err := tx.ExecContext(ctx, `INSERT INTO balance_transfers (id, consumer_id, idem_key, amount, state, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING`, in.ID, consumerID, key, amount, string(Pending), db.Micros(tx.Now))
 		if err != nil {
 			return err
@@ -268,12 +268,12 @@ func scanIntent(s interface{ Scan(...any) error }) (intent, error) {
 }
 
 func intentBy(ctx context.Context, q rowQuerier, where string, args ...any) (intent, error) {
-	return scanIntent(q.QueryRowContext(ctx, `SELECT `+intentCols+` FROM repayment_intents WHERE `+where, args...))
+	return scanIntent(q.QueryRowContext(ctx, `SELECT `+intentCols+` FROM balance_transfers WHERE `+where, args...))
 }
 
 // eachIntent calls fn for the intents a query selects, in its order.
 func (s *Service) eachIntent(ctx context.Context, fn func(intent) error, where string, args ...any) error {
-	rows, err := s.Core.QueryContext(ctx, `SELECT `+intentCols+` FROM repayment_intents WHERE `+where, args...)
+	rows, err := s.Core.QueryContext(ctx, `SELECT `+intentCols+` FROM balance_transfers WHERE `+where, args...)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,7 @@ func TestFromBalance(t *testing.T) {
 		}
 		w.check(t, 350_00, 750_00)
 		// An intent that no longer agrees with the credit store is found.
-		if _, err := w.s.Core.Exec(ctx, `UPDATE repayment_intents SET amount = amount + 1 WHERE idem_key = 'k1'`); err != nil {
+		if _, err := w.s.Core.Exec(ctx, `UPDATE balance_transfers SET amount = amount + 1 WHERE idem_key = 'k1'`); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.s.Verify(ctx); err == nil {
