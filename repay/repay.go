@@ -1,14 +1,14 @@
 // Package repay moves a consumer's repayment of its credit plans from its
 // balance, in the core store, to its plans and credit line, in the credit
 // store, without a distributed transaction, as package pay moves a credit
-// payment the other way. An intent, the core store's balance transfer,
-// is written with the balance debit (PENDING); the credit store applies the repayment under the
-// intent's id; the intent becomes APPLIED. If the process dies in between,
-// Recover settles the intent: it writes a VOID fence for the repayment in
-// the credit store, which either loses to a repayment that already
-// committed (the intent is APPLIED) or stops it forever (the intent is
-// CANCELLED and the balance given back). Money is never lost or moved
-// twice.
+// payment the other way. An intent, the core store's balance transfer, is
+// written with the balance debit (PENDING); the credit store applies the
+// repayment under the intent's id; the intent becomes APPLIED. If the
+// process dies in between, Recover settles the intent: it writes a VOID
+// fence for the repayment in the credit store, which either loses to a
+// repayment that already committed (the intent is APPLIED) or stops it
+// forever (the intent is CANCELLED and the balance given back). Money is
+// never lost or moved twice.
 package repay
 
 import (

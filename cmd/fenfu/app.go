@@ -126,7 +126,10 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		name  string
 		run   func(context.Context) (int, error)
 		seals bool // it seals values in place, whose clear bytes must not linger
-	}{{"credit fees", a.pay.Backfill, false}, {"sealed phones", a.consumers.Backfill, true}, {"sealed applications", a.onboard.Backfill, true}} {
+	}{{"credit fees", a.pay.Backfill, false}, {"sealed phones", a.consumers.Backfill, true}, {"sealed applications", a.onboard.Backfill, true},
+		{"repayment plans", func(ctx context.Context) (int, error) {
+			return credit.BackfillPlans(ctx, a.credit, a.pay.Plans.Calendar)
+		}, false}} {
 		n, err := b.run(ctx)
 		if err != nil {
 			a.close()
@@ -143,12 +146,6 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 			return nil, err
 		}
 		log.Info("scrubbed the core store of the values sealed in place")
-	}
-	if n, err := credit.BackfillPlans(ctx, a.credit, a.pay.Plans.Calendar); err != nil {
-		a.close()
-		return nil, fmt.Errorf("backfill plans: %w", err)
-	} else if n > 0 {
-		log.Info("backfilled repayment plans", "plans", n)
 	}
 	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer,
 		HoldFor: cfg.HoldFor, ExceptionSLA: cfg.ExceptionSLA}
