@@ -114,7 +114,7 @@ var owners = map[string]string{
 	"credit_lines": "credit", "credit_payments": "credit", "credit_refunds": "credit", "fee_volume": "credit",
 	"complaints": "complaint", "complaint_history": "complaint", "complaint_notify_urls": "complaint",
 	"risk_rule_sets": "risk", "risk_rules": "risk", "risk_decisions": "risk", "risk_queue": "risk", "risk_actions": "risk",
-	"credit_plans": "credit", "credit_installments": "credit", "credit_plan_changes": "credit", "credit_repayments": "credit",
+	"credit_plans": "credit", "credit_installments": "credit", "credit_late_fees": "credit", "credit_line_changes": "credit", "credit_plan_changes": "credit", "credit_repayments": "credit",
 	"credit_repayment_parts": "credit", "balance_transfers": "repay", "credit_backfills": "credit",
 	"ledger_accounts": "ledger", "ledger_txns": "ledger", "ledger_entries": "ledger",
 	"schema_migrations": "db",

@@ -83,6 +83,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	if a.Repay != nil {
 		mux.Handle("POST /admin/consumers/{id}/repayments", a.staff(a.repayment))
 		mux.Handle("GET /admin/consumers/{id}/credit", a.staff(a.creditAccount))
+		mux.Handle("POST /admin/consumers/{id}/line", a.staff(a.changeLine))
+		mux.Handle("GET /admin/consumers/{id}/line/changes", a.staff(a.lineChanges))
+		mux.Handle("POST /admin/credit/overdue", a.staff(a.runOverdue))
 		mux.Handle("GET /admin/consumers/{id}/statements/{month}", a.staff(a.statement))
 	}
 }

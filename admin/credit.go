@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/repay"
 )
 
 // repayment records a funding partner's transfer that repays a consumer's
@@ -33,4 +34,34 @@ func (a *API) creditAccount(ctx context.Context, c *call) (any, error) {
 // statement answers a consumer's statement of a month, YYYY-MM.
 func (a *API) statement(ctx context.Context, c *call) (any, error) {
 	return a.Repay.Statement(ctx, c.PathValue("id"), c.PathValue("month"))
+}
+
+// changeLine changes a consumer's credit line: {credit_limit (fen),
+// rating, frozen, reason}; fields left out stay as they are. The change is
+// recorded under the staff member with its reason.
+func (a *API) changeLine(ctx context.Context, c *call) (any, error) {
+	var req repay.LineRequest
+	if err := decode(c, &req); err != nil {
+		return nil, err
+	}
+	return a.Repay.ChangeLine(ctx, c.PathValue("id"), c.Staff, req)
+}
+
+// lineChanges answers the recorded changes of a consumer's line, newest
+// first.
+func (a *API) lineChanges(ctx context.Context, c *call) (any, error) {
+	ch, err := a.Repay.LineChanges(ctx, c.PathValue("id"))
+	return map[string]any{"changes": ch}, err
+}
+
+// runOverdue runs the overdue job now for {date} (YYYY-MM-DD, default
+// today), as serve does on its own.
+func (a *API) runOverdue(ctx context.Context, c *call) (any, error) {
+	var req struct {
+		Date string `json:"date"`
+	}
+	if err := decode(c, &req); err != nil {
+		return nil, err
+	}
+	return a.Repay.Overdue(ctx, req.Date)
 }

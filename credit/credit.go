@@ -39,6 +39,7 @@ type Line struct {
 	Used       fenfu.Fen `json:"credit_used"`
 	Available  fenfu.Fen `json:"credit_available"`
 	Rating     string    `json:"rating"`
+	State      LineState `json:"state"`
 }
 
 // AttemptState is what became of a payment attempt in the credit store.
@@ -82,8 +83,8 @@ func Open(ctx context.Context, tx *db.Tx, consumerID string, limit fenfu.Fen, ra
 // Get returns a consumer's credit line, or ErrNoLine.
 func Get(ctx context.Context, d *db.DB, consumerID string) (Line, error) {
 	l := Line{ConsumerID: consumerID}
-	err := d.QueryRowContext(ctx, `SELECT credit_limit, used, rating FROM credit_lines WHERE consumer_id = $1`, consumerID).
-		Scan(&l.Limit, &l.Used, &l.Rating)
+	err := d.QueryRowContext(ctx, `SELECT credit_limit, used, rating, state FROM credit_lines WHERE consumer_id = $1`, consumerID).
+		Scan(&l.Limit, &l.Used, &l.Rating, &l.State)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, ErrNoLine
 	}
@@ -184,6 +185,9 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 			return q, ErrVoided
 		}
 		return q, nil
+	}
+	if err := refuseCredit(ctx, tx, p.ConsumerID); err != nil {
+		return q, err
 	}
 	drawn, err := draw(ctx, tx, p.ConsumerID, p.Amount)
 	if err != nil {
@@ -386,8 +390,8 @@ func CapturedFee(ctx context.Context, d *db.DB, attemptID string) (q fee.Quote, 
 // decided one after the other, each on the other's total.
 func Lock(ctx context.Context, tx *db.Tx, consumerID string) (l Line, ok bool, err error) {
 	l.ConsumerID = consumerID
-	err = tx.QueryRowContext(ctx, `UPDATE credit_lines SET updated_at = $1 WHERE consumer_id = $2 RETURNING credit_limit, used, rating`,
-		db.Micros(tx.Now), consumerID).Scan(&l.Limit, &l.Used, &l.Rating)
+	err = tx.QueryRowContext(ctx, `UPDATE credit_lines SET updated_at = $1 WHERE consumer_id = $2 RETURNING credit_limit, used, rating, state`,
+		db.Micros(tx.Now), consumerID).Scan(&l.Limit, &l.Used, &l.Rating, &l.State)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, false, nil
 	}

@@ -200,12 +200,18 @@ type InstallmentState string
 
 // Installment states.
 const (
-	InstallmentDue  InstallmentState = "DUE"
-	InstallmentPaid InstallmentState = "PAID"
+	InstallmentDue     InstallmentState = "DUE"
+	InstallmentOverdue InstallmentState = "OVERDUE" // unpaid after its due day; late fees accrue
+	InstallmentPaid    InstallmentState = "PAID"
 )
 
+// unpaid are the states of an installment something is left to pay of,
+// as a SQL list.
+const unpaid = `('DUE', 'OVERDUE')`
+
 var installmentMachine = db.Machine[InstallmentState]{Table: "credit_installments", Column: "state",
-	Allowed: map[InstallmentState][]InstallmentState{InstallmentDue: {InstallmentPaid}}}
+	Allowed: map[InstallmentState][]InstallmentState{InstallmentDue: {InstallmentPaid, InstallmentOverdue},
+		InstallmentOverdue: {InstallmentPaid}}}
 
 // InstallmentFeeAccount is the platform's income from installment fees.
 var InstallmentFeeAccount = ledger.AccountOf(ledger.PlatformFee, "installment")
@@ -399,7 +405,7 @@ func setInstallment(ctx context.Context, tx *db.Tx, ref string, old, in Installm
 	set := `principal = $1, fee = $2, paid_principal = $3, paid_fee = $4`
 	args := []any{in.Principal, in.Fee, in.PaidPrincipal, in.PaidFee, in.PlanID, in.Seq}
 	if in.Outstanding() == 0 {
-		q, a, err := installmentMachine.SQL(db.Move[InstallmentState]{From: []InstallmentState{InstallmentDue}, To: InstallmentPaid,
+		q, a, err := installmentMachine.SQL(db.Move[InstallmentState]{From: []InstallmentState{InstallmentDue, InstallmentOverdue}, To: InstallmentPaid,
 			Set: ", " + set, Where: "plan_id = $5 AND seq = $6", Args: args})
 		if err != nil {
 			return err
@@ -415,8 +421,8 @@ func setInstallment(ctx context.Context, tx *db.Tx, ref string, old, in Installm
 // due.
 func closePlanIfDone(ctx context.Context, tx *db.Tx, planID string) error {
 	q, a, err := planMachine.SQL(db.Move[PlanState]{From: []PlanState{PlanOpen}, To: PlanPaid, Set: ", updated_at = $1",
-		Where: "plan_id = $2 AND NOT EXISTS (SELECT 1 FROM credit_installments i WHERE i.plan_id = $2 AND i.state = $3)",
-		Args:  []any{db.Micros(tx.Now), planID, string(InstallmentDue)}})
+		Where: "plan_id = $2 AND NOT EXISTS (SELECT 1 FROM credit_installments i WHERE i.plan_id = $2 AND i.state IN " + unpaid + ")",
+		Args:  []any{db.Micros(tx.Now), planID}})
 	if err != nil {
 		return err
 	}
@@ -456,7 +462,7 @@ func refundPlan(ctx context.Context, tx *db.Tx, attemptID, refundID string, amou
 		return r, err
 	}
 	r.HasPlan = true
-	open, err := installmentsOf(ctx, tx, `plan_id = $1 AND state = $2`, attemptID, string(InstallmentDue))
+	open, err := installmentsOf(ctx, tx, `plan_id = $1 AND state IN `+unpaid, attemptID)
 	if err != nil {
 		return r, err
 	}

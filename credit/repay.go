@@ -156,7 +156,7 @@ func Repay(ctx context.Context, tx *db.Tx, r Repayment) (Repaid, error) {
 	} else if !ok {
 		return Repaid{}, fenfu.Errorf(fenfu.ResourceNotExists, "consumer %s has no credit line", r.ConsumerID)
 	}
-	open, err := installmentsOf(ctx, tx, `consumer_id = $1 AND state = $2`, r.ConsumerID, string(InstallmentDue))
+	open, err := installmentsOf(ctx, tx, `consumer_id = $1 AND state IN `+unpaid, r.ConsumerID)
 	if err != nil {
 		return Repaid{}, fmt.Errorf("credit: repayment %s: %w", r.ID, err)
 	}
@@ -274,7 +274,7 @@ type Owed struct {
 
 // OwedBy returns what a consumer owes at now.
 func OwedBy(ctx context.Context, d *db.DB, consumerID string, cal Calendar, payoff EarlyPayoff) (Owed, error) {
-	open, err := installmentsOf(ctx, d, `consumer_id = $1 AND state = $2`, consumerID, string(InstallmentDue))
+	open, err := installmentsOf(ctx, d, `consumer_id = $1 AND state IN `+unpaid, consumerID)
 	if err != nil {
 		return Owed{}, fmt.Errorf("credit: owed: %w", err)
 	}

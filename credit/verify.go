@@ -143,7 +143,7 @@ func proveRows(ctx context.Context, d *db.DB, p ledger.Proof, query string, want
 // fee due, and what refunds owe it back its overpaid account; every
 // installment's amounts are its original ones changed by what is recorded,
 // and what is paid of it is what the repayments paid; every plan fee,
-// refund of one, repayment and waiver has exactly its postings.
+// refund of one, repayment, waiver and late fee has exactly its postings.
 func verifyPlans(ctx context.Context, d *db.DB) error {
 	for _, m := range []struct {
 		kind  ledger.Kind
@@ -207,6 +207,23 @@ func verifyPlans(ctx context.Context, d *db.DB) error {
 			}
 			return w, err
 		})
+	if err != nil {
+		return err
+	}
+	err = proveRows(ctx, d, ledger.Proof{Kind: "late_fee", Missing: "late fee without its postings",
+		Extra: "late fee posting without a late fee"}, `SELECT plan_id, seq, day, consumer_id, fee FROM credit_late_fees
+		ORDER BY `+d.ByteOrder("(plan_id || ':' || CAST(seq AS TEXT) || ':' || day)"), func(rows *sql.Rows) (ledger.Want, error) {
+		var w ledger.Want
+		var plan, day, consumerID string
+		var seq int
+		var f fenfu.Fen
+		err := rows.Scan(&plan, &seq, &day, &consumerID, &f)
+		w.Ref = lateFeeRef(plan, seq, day)
+		if f > 0 {
+			w.Entries = lateFeeEntries(consumerID, f)
+		}
+		return w, err
+	})
 	if err != nil {
 		return err
 	}

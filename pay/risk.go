@@ -161,6 +161,11 @@ func (s *Service) decideCredit(ctx context.Context, tx *db.Tx, p credit.Payment,
 	if err != nil {
 		return risk.Outcome{}, err
 	}
+	od, err := credit.OverdueOf(ctx, tx, p.ConsumerID, tx.Now)
+	if err != nil {
+		return risk.Outcome{}, fenfu.Internal("pay.decideCredit", err)
+	}
+	f.Overdue, f.OverdueDays = od.Amount > 0, od.Days
 	f.Clock(tx.Now)
 	f.Rating, f.CreditLimit, f.Available = line.Rating, int64(line.Limit), int64(line.Available)
 	f.PaidToday, f.PaidMonth, f.FirstToday, f.Run = int64(h.Today), int64(h.Month), h.CountToday == 0, h.Run+1

@@ -8,7 +8,9 @@
 // fence for the repayment in the credit store, which either loses to a
 // repayment that already committed (the intent is APPLIED) or stops it
 // forever (the intent is CANCELLED and the balance given back). Money is
-// never lost or moved twice.
+// never lost or moved twice. The same service serves the consumer credit
+// account around it: statements, the overdue job and staff changes of a
+// line.
 package repay
 
 import (
@@ -23,6 +25,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
 )
 
@@ -50,6 +53,10 @@ type Service struct {
 	Clock        fenfu.Clock
 	Calendar     credit.Calendar
 	Payoff       credit.EarlyPayoff
+	// LateFee is charged per day on the principal of an overdue
+	// installment (credit.DefaultLateFee is the setting's default; 0
+	// charges none).
+	LateFee fee.PPM
 	// RecoverAfter is how old a pending intent must be before Recover
 	// settles it, longer than any repayment takes between its commits.
 	RecoverAfter time.Duration

@@ -87,7 +87,11 @@ type Features struct {
 	// Run counts this payment and the instrument's payments just before
 	// it at the same merchant within the run window; a payment elsewhere
 	// ends a run.
-	Run             int     `expr:"run" json:"run"`
+	Run int `expr:"run" json:"run"`
+	// Overdue is whether the consumer has an installment unpaid after its
+	// due day; OverdueDays how many days ago the earliest of them was due.
+	Overdue         bool    `expr:"overdue" json:"overdue"`
+	OverdueDays     int     `expr:"overdue_days" json:"overdue_days"`
 	FirstToday      bool    `expr:"first_today" json:"first_today"`
 	MchID           string  `expr:"mchid" json:"mchid"`
 	Industry        string  `expr:"industry" json:"industry"`

@@ -156,7 +156,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.complaints = &complaint.Service{Credit: a.credit, Core: a.core, Orders: a.pay, IDs: a.ids, Clock: a.clock, Log: log,
 		SLA: cfg.ComplaintSLA, HoldFor: cfg.ComplaintHold}
 	a.repay = &repay.Service{Core: a.core, Credit: a.credit, IDs: a.ids, Clock: a.clock, Calendar: a.pay.Plans.Calendar,
-		Payoff: a.pay.Plans.Payoff, RecoverAfter: cfg.RecoverAfter}
+		Payoff: a.pay.Plans.Payoff, LateFee: cfg.Plans.LateFee, RecoverAfter: cfg.RecoverAfter}
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, a.codeURL)
 	a.cashier.Complaints = a.complaints
 	a.cashier.Repay = a.repay

@@ -77,6 +77,8 @@ func commands() []command {
 		{"credit repay", "--consumer ID --partner NAME --amount FEN --key K", "record a funding partner's transfer repaying a consumer's plans, oldest due first; the same key again is the same repayment", groupCredit, cmdCredit},
 		{"credit account", "--consumer ID", "a consumer's credit account as JSON: line, what is due, plans and repayments", groupCredit, cmdCredit},
 		{"credit statement", "--consumer ID --month YYYY-MM", "a consumer's monthly statement as JSON", groupCredit, cmdCredit},
+		{"credit overdue", "[--date YYYY-MM-DD]", "run the overdue job for a day (default today, Asia/Shanghai): mark installments unpaid after their due day overdue and charge each day's late fee once", groupCredit, cmdCredit},
+		{"credit line", "--consumer ID --staff NAME --reason R [--limit FEN] [--rating A-D] [--freeze | --unfreeze]", "change a consumer's credit line, recorded with the staff member and reason; a limit below what is used needs a frozen line", groupCredit, cmdCredit},
 
 		{"onboard apply", "--mchid M --file APPLICATION.json", "apply for credit pay (prints the application and its checks)", groupOnboard, cmdOnboard},
 		{"onboard show", "--id ID", "show an application", groupOnboard, cmdOnboard},

@@ -99,6 +99,10 @@ type PlanSettings struct {
 	Fee3, Fee6, Fee12    fee.PPM
 	StatementDay, DueDay int
 	EarlyPayoff          string
+	// LateFee is charged per day on an overdue installment's principal;
+	// OverdueEvery is how often serve runs the overdue job.
+	LateFee      fee.PPM
+	OverdueEvery time.Duration
 }
 
 // pay returns the settings as the payment service takes them.
@@ -214,6 +218,10 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*intValue)(&c.Plans.DueDay) }},
 		{"early-payoff", "FENFU_EARLY_PAYOFF", "what repaying installments before their statement does with their fee: waived or charged", "", true,
 			func(c *Config) settingValue { return (*stringValue)(&c.Plans.EarlyPayoff) }},
+		{"late-fee", "FENFU_LATE_FEE", "late fee per day on the principal of an installment unpaid after its due day", ": charged by the overdue job, daily from the day after the due day", true,
+			func(c *Config) settingValue { return (*percentValue)(&c.Plans.LateFee) }},
+		{"overdue-every", "FENFU_OVERDUE_EVERY", "how often serve runs the overdue job for today (it charges each installment-day once)", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.Plans.OverdueEvery) }},
 	}
 }
 
@@ -223,6 +231,7 @@ const (
 	RescreenEvery     = 24 * time.Hour
 	OverdueAlertEvery = time.Hour
 	ComplaintEvery    = time.Minute
+	OverdueEvery      = 15 * time.Minute
 	RiskPollEvery     = 2 * time.Second
 )
 
@@ -248,7 +257,7 @@ func DefaultConfig(getenv func(string) string) Config {
 func defaultPlans() PlanSettings {
 	d := pay.DefaultPlans()
 	return PlanSettings{Fee3: d.Rates[3], Fee6: d.Rates[6], Fee12: d.Rates[12], StatementDay: d.Calendar.StatementDay,
-		DueDay: d.Calendar.DueDay, EarlyPayoff: string(d.Payoff)}
+		DueDay: d.Calendar.DueDay, EarlyPayoff: string(d.Payoff), LateFee: credit.DefaultLateFee, OverdueEvery: OverdueEvery}
 }
 
 // serveEnv applies serve's FENFU_* variables.
@@ -326,6 +335,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Plans.pay().Calendar.Validate(); err != nil {
 		return fmt.Errorf("--statement-day and --due-day: %v", err)
+	}
+	if c.Plans.LateFee < 0 || c.Plans.LateFee > 100_000 {
+		return fmt.Errorf("--late-fee must be a percentage from 0 to 10 per day")
+	}
+	if c.Plans.OverdueEvery <= 0 {
+		return fmt.Errorf("--overdue-every must be more than 0")
 	}
 	if p := credit.EarlyPayoff(c.Plans.EarlyPayoff); p != credit.PayoffWaived && p != credit.PayoffCharged {
 		return fmt.Errorf("--early-payoff must be waived or charged, not %q", c.Plans.EarlyPayoff)

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/repay"
 )
 
 // cmdCredit runs the consumer credit commands on the stores directly, as
@@ -16,9 +18,19 @@ func cmdCredit(ctx context.Context, e *env, args []string) error {
 	fs := cfg.flags(e)
 	sub := e.sub()
 	cons := fs.String("consumer", "", "the consumer's id")
-	var partner, key, month *string
+	var partner, key, month, date, staff, reason, limit, rating *string
 	var amount *int64
+	var freeze, unfreeze *bool
 	switch sub {
+	case "overdue":
+		date = fs.String("date", "", "the day to run the job for, YYYY-MM-DD (Asia/Shanghai); default today")
+	case "line":
+		staff = fs.String("staff", "", "the staff member making the change")
+		reason = fs.String("reason", "", "why the line is changed (recorded)")
+		limit = fs.String("limit", "", "the new credit limit in fen")
+		rating = fs.String("rating", "", "the new rating: A, B, C or D")
+		freeze = fs.Bool("freeze", false, "freeze the line: it takes no credit payment")
+		unfreeze = fs.Bool("unfreeze", false, "unfreeze the line")
 	case "repay":
 		partner = fs.String("partner", "", "the funding partner that transferred the money (a-z, 0-9, _ and -)")
 		amount = fs.Int64("amount", 0, "the amount in fen")
@@ -31,6 +43,13 @@ func cmdCredit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
+	if sub == "overdue" {
+		r, err := a.repay.Overdue(ctx, *date)
+		if err != nil {
+			return err
+		}
+		return printJSON(e.stdout, r)
+	}
 	if *cons == "" {
 		return e.usagef("--consumer is required")
 	}
@@ -44,6 +63,33 @@ func cmdCredit(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		return printJSON(e.stdout, r)
+	case "line":
+		if *staff == "" || *reason == "" {
+			return e.usagef("--staff and --reason are required")
+		}
+		if *freeze && *unfreeze {
+			return e.usagef("--freeze and --unfreeze exclude each other")
+		}
+		req := repay.LineRequest{Reason: *reason}
+		if *limit != "" {
+			n, err := strconv.ParseInt(*limit, 10, 64)
+			if err != nil {
+				return e.usagef("--limit must be a whole number of fen")
+			}
+			l := fenfu.Fen(n)
+			req.Limit = &l
+		}
+		if *rating != "" {
+			req.Rating = rating
+		}
+		if *freeze || *unfreeze {
+			req.Frozen = freeze
+		}
+		c, err := a.repay.ChangeLine(ctx, *cons, *staff, req)
+		if err != nil {
+			return err
+		}
+		return printJSON(e.stdout, c)
 	case "statement":
 		s, err := a.repay.Statement(ctx, *cons, *month)
 		if err != nil {

@@ -1,0 +1,158 @@
+package credit
+
+// Credit lines managed by staff: a limit raised or lowered, a rating
+// changed, a line frozen or unfrozen, each change recorded with its actor,
+// reason and the line before and after.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+)
+
+// LineState is whether a line takes credit payments.
+type LineState string
+
+// Line states.
+const (
+	LineActive LineState = "ACTIVE"
+	LineFrozen LineState = "FROZEN" // takes no credit payment; its limit may be below what is used
+)
+
+var lineMachine = db.Machine[LineState]{Table: "credit_lines", Column: "state",
+	Allowed: map[LineState][]LineState{LineActive: {LineFrozen}, LineFrozen: {LineActive}}}
+
+// LineChange is a staff change of a consumer's line; a nil field is left
+// as it is.
+type LineChange struct {
+	ID         string
+	ConsumerID string
+	Actor      string
+	Reason     string
+	Limit      *fenfu.Fen
+	Rating     *string
+	Frozen     *bool
+}
+
+// LineChanged is a recorded change: the line before and after.
+type LineChanged struct {
+	ID     string `json:"change_id"`
+	Actor  string `json:"actor"`
+	Reason string `json:"reason"`
+	Before Line   `json:"before"`
+	After  Line   `json:"after"`
+}
+
+// ChangeLine applies a staff change to a line in the caller's
+// transaction. A limit below what is used is refused unless the line is
+// (or is made) frozen; unfreezing a line whose limit is below what is used
+// is refused likewise.
+func ChangeLine(ctx context.Context, tx *db.Tx, c LineChange) (LineChanged, error) {
+	c.Reason = strings.TrimSpace(c.Reason)
+	if c.Reason == "" || len(c.Reason) > 500 {
+		return LineChanged{}, fenfu.FieldError("reason", "give the reason for the change, at most 500 bytes; it is recorded")
+	}
+	if c.Limit == nil && c.Rating == nil && c.Frozen == nil {
+		return LineChanged{}, fenfu.FieldError("credit_limit", "change the credit_limit, rating or frozen")
+	}
+	if c.Limit != nil && (*c.Limit < 0 || *c.Limit > 100_000_000_00) {
+		return LineChanged{}, fenfu.FieldError("credit_limit", "credit limit must be from 0 to 100,000,000 yuan, in fen")
+	}
+	if c.Rating != nil && !ValidRating(*c.Rating) {
+		return LineChanged{}, fenfu.FieldError("rating", "rating must be one of A, B, C, D, not %q", *c.Rating)
+	}
+	before, ok, err := Lock(ctx, tx, c.ConsumerID)
+	if err != nil {
+		return LineChanged{}, err
+	}
+	if !ok {
+		return LineChanged{}, fenfu.Errorf(fenfu.ResourceNotExists, "consumer %s has no credit line", c.ConsumerID)
+	}
+	after := before
+	if c.Limit != nil {
+		after.Limit = *c.Limit
+	}
+	if c.Rating != nil {
+		after.Rating = *c.Rating
+	}
+	if c.Frozen != nil {
+		after.State = LineActive
+		if *c.Frozen {
+			after.State = LineFrozen
+		}
+	}
+	after.Available = max(after.Limit-after.Used, 0)
+	if after.Limit < after.Used && after.State != LineFrozen {
+		e := fenfu.Errorf(fenfu.InvalidRequest, "the limit of %s yuan would be below the %s yuan used of the line", fenfu.Yuan(after.Limit), fenfu.Yuan(after.Used))
+		e.Remedy = fmt.Sprintf("Set a limit of at least %s yuan, or freeze the line with the change.", fenfu.Yuan(after.Used))
+		return LineChanged{}, e
+	}
+	if after.State != before.State {
+		q, a, err := lineMachine.SQL(db.Move[LineState]{From: []LineState{before.State}, To: after.State, Set: ", updated_at = $1",
+			Where: "consumer_id = $2", Args: []any{db.Micros(tx.Now), c.ConsumerID}})
+		if err != nil {
+			return LineChanged{}, err
+		}
+		if _, err := tx.ExecContext(ctx, q, a...); err != nil {
+			return LineChanged{}, fmt.Errorf("credit: change line: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE credit_lines SET credit_limit = $1, rating = $2, updated_at = $3 WHERE consumer_id = $4`,
+		after.Limit, after.Rating, db.Micros(tx.Now), c.ConsumerID); err != nil {
+		return LineChanged{}, fmt.Errorf("credit: change line: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO credit_line_changes (change_id, consumer_id, actor, reason, limit_before, limit_after,
+		rating_before, rating_after, state_before, state_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		c.ID, c.ConsumerID, c.Actor, c.Reason, before.Limit, after.Limit, before.Rating, after.Rating, string(before.State),
+		string(after.State), db.Micros(tx.Now)); err != nil {
+		return LineChanged{}, fmt.Errorf("credit: change line: %w", err)
+	}
+	return LineChanged{ID: c.ID, Actor: c.Actor, Reason: c.Reason, Before: before, After: after}, nil
+}
+
+// LineChanges returns the recorded changes of a consumer's line, newest
+// first, at most limit.
+func LineChanges(ctx context.Context, d *db.DB, consumerID string, limit int) ([]LineChanged, error) {
+	rows, err := d.QueryContext(ctx, `SELECT change_id, actor, reason, limit_before, limit_after, rating_before, rating_after,
+		state_before, state_after FROM credit_line_changes WHERE consumer_id = $1 ORDER BY created_at DESC, change_id LIMIT `+fmt.Sprint(limit), consumerID)
+	if err != nil {
+		return nil, fmt.Errorf("credit: line changes: %w", err)
+	}
+	defer rows.Close()
+	var out []LineChanged
+	for rows.Next() {
+		c := LineChanged{Before: Line{ConsumerID: consumerID}, After: Line{ConsumerID: consumerID}}
+		if err := rows.Scan(&c.ID, &c.Actor, &c.Reason, &c.Before.Limit, &c.After.Limit, &c.Before.Rating, &c.After.Rating,
+			&c.Before.State, &c.After.State); err != nil {
+			return nil, fmt.Errorf("credit: line changes: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// refuseCredit refuses a credit payment on a frozen line or of a consumer
+// with something overdue.
+func refuseCredit(ctx context.Context, tx *db.Tx, consumerID string) error {
+	var state LineState
+	err := tx.QueryRowContext(ctx, `SELECT state FROM credit_lines WHERE consumer_id = $1`, consumerID).Scan(&state)
+	if err != nil {
+		return nil // no line: the draw refuses it
+	}
+	if state == LineFrozen {
+		e := fenfu.Errorf(fenfu.RuleLimit, "the consumer's credit line is frozen and takes no credit payment")
+		e.Remedy = "Pay with another channel; the consumer may ask platform staff why the line is frozen."
+		return e
+	}
+	o, err := OverdueOf(ctx, tx, consumerID, tx.Now)
+	if err != nil {
+		return fmt.Errorf("credit: overdue of %s: %w", consumerID, err)
+	}
+	if o.Amount > 0 {
+		return overdueError(o)
+	}
+	return nil
+}
