@@ -85,7 +85,7 @@ func cmdCredit(ctx context.Context, e *env, args []string) error {
 		if *freeze || *unfreeze {
 			req.Frozen = freeze
 		}
-		c, err := a.repay.ChangeLine(ctx, *cons, *staff, req)
+		c, err := a.repay.ChangeLine(ctx, *cons, "staff:"+*staff, req)
 		if err != nil {
 			return err
 		}
