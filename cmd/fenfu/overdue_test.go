@@ -47,6 +47,15 @@ func testOverdueAndLinesEndToEnd(t *testing.T, engine db.Engine) {
 
 	desk := w.order("DESK-0001", 50_00)
 	form := map[string]any{"channel": "credit", "installment_number": 1, "phone": bob.phone, "pin": bob.pin}
+	// The risk rules read overdue and overdue_days.
+	rule := map[string]any{"name": "late-payers", "channels": []string{"credit"}, "expr": "overdue && overdue_days == 2",
+		"decision": "REJECT", "reason": "two days overdue", "message": "two days overdue", "change_reason": "test"}
+	w.staff("POST", "/admin/risk/rules", rule, nil)
+	if code, body := w.try(bob.client, "POST", "/q/"+desk.Token+"/pay", form, nil); code != 403 || !strings.Contains(body, "two days overdue") {
+		t.Fatalf("the rule on overdue_days: HTTP %d %s", code, body)
+	}
+	rule["enabled"] = false
+	w.staff("POST", "/admin/risk/rules/late-payers", rule, nil)
 	code, body := w.try(bob.client, "POST", "/q/"+desk.Token+"/pay", form, nil)
 	if code != 403 || !strings.Contains(body, "RULE_LIMIT") || !strings.Contains(body, "repay ¥400.40 due on 2026-12-10") ||
 		!strings.Contains(body, "Repay everything overdue") {
