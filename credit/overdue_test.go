@@ -204,3 +204,42 @@ func TestLineChanges(t *testing.T) {
 		verify(t, d)
 	})
 }
+
+// A refund of an overdue purchase keeps the books: its late fees stay
+// owed, spread with the rest of the plan's unpaid fee, and verify proves
+// them.
+func TestRefundOfAnOverduePurchase(t *testing.T) {
+	store(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clock := d.Clock.(*fenfu.FakeClock)
+		open(t, d, "c1", 10_000_00)
+		if _, err := capture(d, planPayment("a1", "c1", 3000_00, 3, credit.ConsumerPays)); err != nil {
+			t.Fatal(err)
+		}
+		toDay(clock, "2026-12-14")
+		if r := markOverdue(t, d, "2026-12-14"); r.LateFees != 4*50 {
+			t.Fatalf("%+v", r)
+		}
+		if err := refund(d, credit.Refund{RefundID: "r1", AttemptID: "a1", OrderID: "O-a1", MchID: "m1", Amount: 1500_00}); err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := credit.PlanOf(ctx, d, "a1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fees fenfu.Fen
+		for _, in := range p.Schedule {
+			fees += in.Fee - in.PaidFee
+		}
+		// 2.3 % of 3000.00 is 69.00, half refunded: 34.50, and 2.00 of late fees.
+		if fees != 34_50+2_00 {
+			t.Errorf("unpaid fee %d, want 3650", fees)
+		}
+		verify(t, d)
+		toDay(clock, "2026-12-15")
+		if r := markOverdue(t, d, "2026-12-15"); r.Charged != 1 || r.LateFees != 25 {
+			t.Fatalf("after the refund: %+v", r)
+		}
+		verify(t, d)
+	})
+}
