@@ -42,6 +42,14 @@ type Line struct {
 	State      LineState `json:"state"`
 }
 
+// available is what the line can still draw: nothing while it is frozen.
+func (l Line) available() fenfu.Fen {
+	if l.State == LineFrozen {
+		return 0
+	}
+	return max(l.Limit-l.Used, 0)
+}
+
 // AttemptState is what became of a payment attempt in the credit store.
 // An attempt is written in its final state, once: capture and recovery's
 // fence race to insert it, and the first wins.
@@ -91,7 +99,7 @@ func Get(ctx context.Context, d *db.DB, consumerID string) (Line, error) {
 	if err != nil {
 		return l, fmt.Errorf("credit: get line: %w", err)
 	}
-	l.Available = max(l.Limit-l.Used, 0)
+	l.Available = l.available()
 	return l, nil
 }
 
@@ -398,7 +406,7 @@ func Lock(ctx context.Context, tx *db.Tx, consumerID string) (l Line, ok bool, e
 	if err != nil {
 		return l, false, fmt.Errorf("credit: lock line: %w", err)
 	}
-	l.Available = max(l.Limit-l.Used, 0)
+	l.Available = l.available()
 	return l, true, nil
 }
 

@@ -84,7 +84,7 @@ func ChangeLine(ctx context.Context, tx *db.Tx, c LineChange) (LineChanged, erro
 			after.State = LineFrozen
 		}
 	}
-	after.Available = max(after.Limit-after.Used, 0)
+	after.Available = after.available()
 	if after.Limit < after.Used && after.State != LineFrozen {
 		e := fenfu.Errorf(fenfu.InvalidRequest, "the limit of %s yuan would be below the %s yuan used of the line", fenfu.Yuan(after.Limit), fenfu.Yuan(after.Used))
 		e.Remedy = fmt.Sprintf("Set a limit of at least %s yuan, or freeze the line with the change.", fenfu.Yuan(after.Used))

@@ -3,6 +3,7 @@ package credit_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/fenfu/fenfu"
@@ -167,7 +168,7 @@ func TestLineChanges(t *testing.T) {
 		}
 		line(t, d, "c1", 600_00, 0)
 		c, err = changeLine(d, credit.LineChange{ID: "x3", ConsumerID: "c1", Actor: "wang", Reason: "fraud report", Limit: fen(100_00), Frozen: yes(true)})
-		if err != nil || c.After.State != credit.LineFrozen || c.After.Limit != 100_00 {
+		if err != nil || c.After.State != credit.LineFrozen || c.After.Limit != 100_00 || c.After.Available != 0 {
 			t.Fatalf("frozen and lowered: %+v %v", c, err)
 		}
 		if _, err := changeLine(d, credit.LineChange{ID: "x4", ConsumerID: "c1", Actor: "wang", Reason: "cleared", Frozen: yes(false)}); fenfu.ErrorCode(err) != fenfu.InvalidRequest {
@@ -196,6 +197,9 @@ func TestLineChanges(t *testing.T) {
 		got := map[string]credit.LineChanged{}
 		for _, c := range ch {
 			got[c.ID] = c
+		}
+		if l, err := credit.Get(ctx, d, "c1"); err != nil || l.State != credit.LineActive || l.Available != 2000_00-601_00 {
+			t.Fatalf("line after unfreezing %+v %v", l, err)
 		}
 		if c := got["x3"]; c.Actor != "wang" || c.Reason != "fraud report" || c.Before.State != credit.LineActive || c.After.State != credit.LineFrozen ||
 			c.Before.Limit != 600_00 || c.After.Limit != 100_00 {
@@ -239,6 +243,40 @@ func TestRefundOfAnOverduePurchase(t *testing.T) {
 		toDay(clock, "2026-12-15")
 		if r := markOverdue(t, d, "2026-12-15"); r.Charged != 1 || r.LateFees != 25 {
 			t.Fatalf("after the refund: %+v", r)
+		}
+		verify(t, d)
+	})
+}
+
+// Two runs of the job for one day at once, as two nodes would, charge
+// each installment-day once between them.
+func TestOverdueRunsAtOnceChargeOnce(t *testing.T) {
+	store(t, func(t *testing.T, d *db.DB) {
+		clock := d.Clock.(*fenfu.FakeClock)
+		for _, c := range []string{"c1", "c2", "c3", "c4"} {
+			open(t, d, c, 10_000_00)
+			if _, err := capture(d, planPayment("a-"+c, c, 3000_00, 3, credit.ConsumerPays)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		toDay(clock, "2026-12-20")
+		runs := make([]credit.OverdueRun, 2)
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i := range runs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runs[i], errs[i] = credit.MarkOverdue(context.Background(), d, "2026-12-20", credit.DefaultLateFee)
+			}()
+		}
+		wg.Wait()
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatal(errs)
+		}
+		// Four installments of 1000.00, ten days each at 0.50.
+		if m, c, f := runs[0].Marked+runs[1].Marked, runs[0].Charged+runs[1].Charged, runs[0].LateFees+runs[1].LateFees; m != 4 || c != 40 || f != 40*50 {
+			t.Fatalf("together marked %d, charged %d days, %d fen: %+v", m, c, f, runs)
 		}
 		verify(t, d)
 	})

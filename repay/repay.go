@@ -410,6 +410,7 @@ func (s *Service) Statement(ctx context.Context, consumerID, month string) (cred
 type Account struct {
 	credit.Line
 	Owed       credit.Owed     `json:"owed"`
+	Overdue    credit.Overdue  `json:"overdue"`
 	Plans      []credit.Plan   `json:"plans"`
 	Repayments []credit.Repaid `json:"recent_repayments"`
 }
@@ -424,6 +425,9 @@ func (s *Service) AccountOf(ctx context.Context, consumerID string) (Account, er
 		return a, fenfu.Internal("repay.AccountOf", err)
 	}
 	if a.Owed, err = credit.OwedBy(ctx, s.Credit, consumerID, s.Calendar, s.payoff()); err != nil {
+		return a, fenfu.Internal("repay.AccountOf", err)
+	}
+	if a.Overdue, err = credit.OverdueOf(ctx, s.Credit, consumerID, s.Clock.Now()); err != nil {
 		return a, fenfu.Internal("repay.AccountOf", err)
 	}
 	if a.Plans, err = credit.Plans(ctx, s.Credit, consumerID); err != nil {
