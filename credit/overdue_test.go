@@ -68,6 +68,19 @@ func TestMissedDueDayIsOverdueWithLateFees(t *testing.T) {
 			t.Fatalf("overdue %+v %v", o, err)
 		}
 		verify(t, d)
+		// verify proves every late fee against its posting.
+		tamper := func(q string) {
+			t.Helper()
+			if err := d.Update(ctx, func(tx *db.Tx) error { _, err := tx.ExecContext(ctx, q); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tamper(`UPDATE credit_late_fees SET fee = fee + 1 WHERE day = '2026-12-14'`)
+		if err := credit.Verify(ctx, d); err == nil || !strings.Contains(err.Error(), "late fee") {
+			t.Fatalf("verify of a late fee without its posting: %v", err)
+		}
+		tamper(`UPDATE credit_late_fees SET fee = fee - 1 WHERE day = '2026-12-14'`)
+		verify(t, d)
 
 		_, err = capture(d, payment("a2", "c1", 10_00))
 		if fenfu.ErrorCode(err) != fenfu.RuleLimit || !strings.Contains(err.Error(), "repay ¥1002.50 due on 2026-12-10") {
