@@ -67,8 +67,11 @@ func MarkOverdue(ctx context.Context, d *db.DB, day string, rate fee.PPM) (Overd
 		seq      int
 		consumer string
 	}
-	rows, err := d.QueryContext(ctx, `SELECT plan_id, seq, consumer_id FROM credit_installments
-		WHERE state IN `+unpaid+` AND due_on < $1 ORDER BY consumer_id, due_on, plan_id, seq`, day)
+	// An installment already charged for day has nothing left to do: a
+	// second run of the day reads, and locks, nothing.
+	rows, err := d.QueryContext(ctx, `SELECT i.plan_id, i.seq, i.consumer_id FROM credit_installments i
+		WHERE i.state IN `+unpaid+` AND i.due_on < $1 AND NOT EXISTS (SELECT 1 FROM credit_late_fees f
+		WHERE f.plan_id = i.plan_id AND f.seq = i.seq AND f.day = $1) ORDER BY i.consumer_id, i.due_on, i.plan_id, i.seq`, day)
 	if err != nil {
 		return run, fmt.Errorf("credit: overdue: %w", err)
 	}
