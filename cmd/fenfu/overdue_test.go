@@ -43,6 +43,13 @@ func testOverdueAndLinesEndToEnd(t *testing.T, engine db.Engine) {
 		"Authorization", "Bearer "+w.a.keys.AdminToken, "X-Fenfu-Staff", "li.wei"); code != 400 || !strings.Contains(body, "after today") {
 		t.Errorf("a day after today: HTTP %d %s", code, body)
 	}
+	var acct struct {
+		Overdue credit.Overdue `json:"overdue"`
+	}
+	w.staff("GET", "/admin/consumers/"+bob.id+"/credit", nil, &acct)
+	if acct.Overdue.Amount != 400_40 || acct.Overdue.DueOn != "2026-12-10" || acct.Overdue.Days != 2 {
+		t.Errorf("the account's overdue %+v", acct.Overdue)
+	}
 	w.prove()
 
 	desk := w.order("DESK-0001", 50_00)
