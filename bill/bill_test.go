@@ -33,9 +33,20 @@ type day struct {
 	clock  *fenfu.FakeClock
 	m      merchant.Sandbox
 	orders []pay.Order
+	pay    *pay.Service
+	buyer  string // the consumer who pays
 }
 
 func knownDay(t *testing.T, engine db.Engine) *day {
+	t.Helper()
+	d := openDay(t, engine)
+	d.trades(t)
+	return d
+}
+
+// openDay opens the stores, a merchant and a consumer, at 09:30 on
+// 2026-11-20, with no trades yet.
+func openDay(t *testing.T, engine db.Engine) *day {
 	t.Helper()
 	ctx := context.Background()
 	clock := fenfu.NewFakeClock(time.Date(2026, 11, 20, 9, 30, 0, 0, fenfu.Shanghai))
@@ -58,7 +69,15 @@ func knownDay(t *testing.T, engine db.Engine) *day {
 		bills: &bill.Service{Core: core, Clock: clock,
 			OpenID:   func(appid, consumerID string) string { return "o_" + appid + "_" + consumerID },
 			BankType: func(ch string) string { return map[string]string{"credit": "FENFU_CREDIT", "balance": "OTHERS"}[ch] }},
-		settle: &settle.Service{Core: core, Credit: cr, Clock: clock, Owner: "test"}}
+		settle: &settle.Service{Core: core, Credit: cr, Clock: clock, Owner: "test"}, pay: ps, buyer: c.ID}
+	return d
+}
+
+// trades makes the known day's trades.
+func (d *day) trades(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	ps, m, c, clock := d.pay, d.m, struct{ ID string }{d.buyer}, d.clock
 	buy := func(no, desc string, total fenfu.Fen, channel pay.Channel) pay.Order {
 		o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: desc, OutTradeNo: no,
 			Attach: "table=7", NotifyURL: "https://shop.example/n", Total: total})
@@ -89,7 +108,6 @@ func knownDay(t *testing.T, engine db.Engine) *day {
 	refund(a, "GOLD-R-0002", 3800)
 	clock.Set(time.Date(2026, 11, 21, 0, 0, 5, 0, fenfu.Shanghai))
 	buy("GOLD-0004", "Next day", 999, pay.ChannelCredit)
-	return d
 }
 
 func golden(t *testing.T, name, got string) {

@@ -18,6 +18,16 @@ var FundFlowColumns = []string{"记账时间", "微信支付业务单号", "资�
 // FundFlowSummaryColumns are the fund-flow bill's summary columns.
 var FundFlowSummaryColumns = []string{"资金流水总笔数", "收入笔数", "收入金额", "支出笔数", "支出金额"}
 
+// The 业务类型 of the lines for an installment fee the merchant bore
+// (offering installments interest-free) and for the share of it a refund
+// returned: on BASIC and FEES each such fee is a line of its own after its
+// payment or refund, so the account still adds up to the settlement that
+// deducted it.
+const (
+	PlanFeeKind       = "扣除分期手续费"
+	PlanFeeRefundKind = "退还分期手续费"
+)
+
 type flow struct {
 	at         int64
 	ref, txn   string
@@ -37,7 +47,9 @@ func channelLabel(ch string) string {
 // fundFlow writes the movements of a day on one of the merchant's accounts,
 // derived from the same rows its ledger postings were made from: payments
 // (net of fee) and successful refunds on BASIC with the settlements that
-// empty it, settlements on OPERATION, fees charged and returned on FEES.
+// empty it, settlements on OPERATION, fees charged and returned on FEES;
+// merchant-borne installment fees, and refunds' shares of them, on BASIC
+// and FEES as lines of their own.
 // 账户结余 is the account's balance after each movement, from its balance
 // when the day began.
 func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to time.Time) error {
@@ -52,6 +64,10 @@ func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to t
 			} else if x.Fee != 0 {
 				flows = append(flows, flow{at: x.At, ref: x.OrderID, txn: "payment:" + x.OrderID, name: channelLabel(ch) + "交易手续费",
 					kind: "扣除交易手续费", amount: -x.Fee, by: "system", voucher: x.OutTradeNo})
+			}
+			if x.PlanFee != 0 {
+				flows = append(flows, flow{at: x.At, ref: x.OrderID, txn: "installment_fee:" + x.OrderID, name: channelLabel(ch) + "分期手续费",
+					kind: PlanFeeKind, amount: -x.PlanFee, by: "system", voucher: x.OutTradeNo})
 			}
 			return nil
 		})
@@ -69,6 +85,10 @@ func (s *Service) fundFlow(ctx context.Context, w *writer, r Request, from, to t
 			} else if x.Fee != 0 {
 				flows = append(flows, flow{at: x.At, ref: x.RefundID, txn: "refund:" + x.RefundID, name: channelLabel(ch) + "退款手续费",
 					kind: "退还交易手续费", amount: x.Fee, by: "system", voucher: x.OutRefundNo})
+			}
+			if x.PlanFee != 0 {
+				flows = append(flows, flow{at: x.At, ref: x.RefundID, txn: "installment_fee_refund:" + x.RefundID, name: channelLabel(ch) + "退款分期手续费",
+					kind: PlanFeeRefundKind, amount: x.PlanFee, by: "system", voucher: x.OutRefundNo})
 			}
 			return nil
 		})

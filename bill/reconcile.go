@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/settle"
 )
 
 // Entry is one side's record of a trade for reconciliation: an order's
@@ -32,25 +33,12 @@ const MaxBillSize = 256 << 20
 // under REFUND. It checks the header and that the summary row agrees with
 // the detail rows, so a truncated or altered file is refused.
 func ParseTrade(r io.Reader) ([]Entry, error) {
-	br := bufio.NewReader(io.LimitReader(r, MaxBillSize))
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("bill: gzip: %w", err)
-		}
-		defer zr.Close()
-		br = bufio.NewReader(io.LimitReader(zr, MaxBillSize))
+	b, err := openBill(r)
+	if err != nil {
+		return nil, err
 	}
-	sc := bufio.NewScanner(br)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	line := 0
-	next := func() (string, bool) {
-		if !sc.Scan() {
-			return "", false
-		}
-		line++
-		return strings.TrimRight(sc.Text(), "\r"), true
-	}
+	defer b.close()
+	next := b.next
 	head, ok := next()
 	if !ok || head != strings.Join(TradeColumns, ",") {
 		return nil, fmt.Errorf("bill: line 1 is not the trade bill's header")
@@ -74,7 +62,7 @@ func ParseTrade(r io.Reader) ([]Entry, error) {
 		}
 		f, err := fields(l, len(TradeColumns))
 		if err != nil {
-			return nil, fmt.Errorf("bill: line %d: %w", line, err)
+			return nil, fmt.Errorf("bill: line %d: %w", b.line, err)
 		}
 		rows++
 		state := f[col["交易状态"]]
@@ -91,7 +79,7 @@ func ParseTrade(r io.Reader) ([]Entry, error) {
 			err = fmt.Errorf("交易状态 %q is neither SUCCESS nor REFUND", state)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("bill: line %d: %w", line, err)
+			return nil, fmt.Errorf("bill: line %d: %w", b.line, err)
 		}
 		k = entryKey{f[col["商户订单号"]], state}
 		if _, seen := sums[k]; !seen {
@@ -117,7 +105,7 @@ func ParseTrade(r io.Reader) ([]Entry, error) {
 	if a, err := fenfu.ParseYuan(f[6]); err != nil || a != totalApplied {
 		return nil, fmt.Errorf("bill: the summary's 申请退款总金额 %s differs from its rows' %s", f[6], fenfu.Yuan(totalApplied))
 	}
-	if err := sc.Err(); err != nil {
+	if err := b.sc.Err(); err != nil {
 		return nil, fmt.Errorf("bill: %w", err)
 	}
 	out := make([]Entry, 0, len(order))
@@ -125,6 +113,130 @@ func ParseTrade(r io.Reader) ([]Entry, error) {
 		out = append(out, Entry{OutTradeNo: k.no, State: k.state, Amount: sums[k]})
 	}
 	return out, nil
+}
+
+// billLines reads a bill's lines, text or gzip, up to MaxBillSize.
+type billLines struct {
+	sc    *bufio.Scanner
+	line  int // the number of the line next returned last
+	close func()
+}
+
+func openBill(r io.Reader) (*billLines, error) {
+	br := bufio.NewReader(io.LimitReader(r, MaxBillSize))
+	b := &billLines{close: func() {}}
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("bill: gzip: %w", err)
+		}
+		b.close = func() { zr.Close() }
+		br = bufio.NewReader(io.LimitReader(zr, MaxBillSize))
+	}
+	b.sc = bufio.NewScanner(br)
+	b.sc.Buffer(make([]byte, 64<<10), 1<<20)
+	return b, nil
+}
+
+// next returns the next line, without its line ending.
+func (b *billLines) next() (string, bool) {
+	if !b.sc.Scan() {
+		return "", false
+	}
+	b.line++
+	return strings.TrimRight(b.sc.Text(), "\r"), true
+}
+
+// FlowTotals are a fund-flow bill's movements summed by 业务类型, in
+// fen, signed (income positive), with the balance the account closed at.
+type FlowTotals struct {
+	Lines   int                  `json:"lines"`
+	ByKind  map[string]fenfu.Fen `json:"by_kind"`
+	Closing fenfu.Fen            `json:"closing"`
+}
+
+// ParseFundFlow reads a fund-flow bill (text or gzip) into its totals. It
+// checks the header, that each row's 账户结余 follows from the one before,
+// and that the summary row agrees with the detail rows, so a truncated or
+// altered file is refused.
+func ParseFundFlow(r io.Reader) (FlowTotals, error) {
+	t := FlowTotals{ByKind: map[string]fenfu.Fen{}}
+	b, err := openBill(r)
+	if err != nil {
+		return t, err
+	}
+	defer b.close()
+	next := b.next
+	if head, ok := next(); !ok || head != strings.Join(FundFlowColumns, ",") {
+		return t, fmt.Errorf("bill: line 1 is not the fund-flow bill's header")
+	}
+	summary := strings.Join(FundFlowSummaryColumns, ",")
+	var in, out int
+	var inSum, outSum fenfu.Fen
+	for {
+		l, ok := next()
+		if !ok {
+			return t, fmt.Errorf("bill: ends without its summary (truncated?)")
+		}
+		if l == summary {
+			break
+		}
+		f, err := fields(l, len(FundFlowColumns))
+		if err != nil {
+			return t, fmt.Errorf("bill: line %d: %w", b.line, err)
+		}
+		amt, err := fenfu.ParseYuan(f[6])
+		if err != nil {
+			return t, fmt.Errorf("bill: line %d: %w", b.line, err)
+		}
+		bal, err := fenfu.ParseYuan(f[7])
+		if err != nil {
+			return t, fmt.Errorf("bill: line %d: %w", b.line, err)
+		}
+		switch f[5] {
+		case "收入":
+			in++
+			inSum += amt
+		case "支出":
+			out++
+			outSum += amt
+			amt = -amt
+		default:
+			return t, fmt.Errorf("bill: line %d: 收支类型 %q is neither 收入 nor 支出", b.line, f[5])
+		}
+		if t.Lines > 0 && bal != t.Closing+amt {
+			return t, fmt.Errorf("bill: line %d: 账户结余 %s does not follow from %s", b.line, f[7], fenfu.Yuan(t.Closing))
+		}
+		t.Lines++
+		t.ByKind[f[4]] += amt
+		t.Closing = bal
+	}
+	l, ok := next()
+	if !ok {
+		return t, fmt.Errorf("bill: the summary row is missing")
+	}
+	f, err := fields(l, len(FundFlowSummaryColumns))
+	if err != nil {
+		return t, fmt.Errorf("bill: summary: %w", err)
+	}
+	is, ierr := fenfu.ParseYuan(f[2])
+	osum, oerr := fenfu.ParseYuan(f[4])
+	if f[0] != strconv.Itoa(t.Lines) || f[1] != strconv.Itoa(in) || f[3] != strconv.Itoa(out) ||
+		ierr != nil || oerr != nil || is != inSum || osum != outSum {
+		return t, fmt.Errorf("bill: the summary %v differs from its rows", f)
+	}
+	if err := b.sc.Err(); err != nil {
+		return t, fmt.Errorf("bill: %w", err)
+	}
+	return t, nil
+}
+
+// SettlementGap is what a BASIC fund-flow bill's trades, refunds and the
+// installment fees the merchant bore (less refunds' shares of them) net
+// to, less the net of the settlement that took them: zero when the bill
+// and the settlement agree to the fen.
+func (t FlowTotals) SettlementGap(x settle.Settlement) fenfu.Fen {
+	return t.ByKind["交易"] + t.ByKind["退款"] + t.ByKind[PlanFeeKind] + t.ByKind[PlanFeeRefundKind] - x.Net
 }
 
 // fields splits a bill row of n backtick-prefixed fields.

@@ -26,6 +26,7 @@ type Trade struct {
 	Attach      string
 	Amount      fenfu.Fen // the order's total, or the refund's amount
 	Fee         fenfu.Fen // the fee charged, or the part a refund returned
+	PlanFee     fenfu.Fen // the installment fee the merchant bore, or the part a refund returned
 	Rate        fee.PPM   // the order's fee rate
 	Tier        string    // the order's fee tier
 	// A refund's own fields; empty for a payment.
@@ -59,7 +60,7 @@ func (f TradeFilter) where(alias, at string) (string, []any) {
 func Payments(ctx context.Context, core *db.DB, f TradeFilter, fn func(Trade) error) error {
 	where, args := f.where("", "paid_at")
 	rows, err := core.QueryContext(ctx, `SELECT paid_at, appid, id, out_trade_no, consumer_id, trade_type, channel, currency,
-		description, attach, total, fee, fee_rate, fee_tier FROM orders
+		description, attach, total, fee, fee_rate, fee_tier, plan_fee FROM orders
 		WHERE paid_at > 0 AND state IN `+paidStates+` AND `+where+` ORDER BY paid_at, id`, args...)
 	if err != nil {
 		return err
@@ -68,7 +69,7 @@ func Payments(ctx context.Context, core *db.DB, f TradeFilter, fn func(Trade) er
 	for rows.Next() {
 		var x Trade
 		if err := rows.Scan(&x.At, &x.AppID, &x.OrderID, &x.OutTradeNo, &x.ConsumerID, &x.TradeType, &x.Channel, &x.Currency,
-			&x.Description, &x.Attach, &x.Amount, &x.Fee, &x.Rate, &x.Tier); err != nil {
+			&x.Description, &x.Attach, &x.Amount, &x.Fee, &x.Rate, &x.Tier, &x.PlanFee); err != nil {
 			return err
 		}
 		if err := fn(x); err != nil {
@@ -83,7 +84,7 @@ func Payments(ctx context.Context, core *db.DB, f TradeFilter, fn func(Trade) er
 func Refunds(ctx context.Context, core *db.DB, f TradeFilter, fn func(Trade) error) error {
 	where, args := f.where("r.", "created_at")
 	rows, err := core.QueryContext(ctx, `SELECT r.created_at, o.appid, o.id, o.out_trade_no, o.consumer_id, o.trade_type, o.channel,
-		o.currency, o.description, o.attach, r.id, r.out_refund_no, r.status, r.amount, r.fee, o.fee_rate, o.fee_tier
+		o.currency, o.description, o.attach, r.id, r.out_refund_no, r.status, r.amount, r.fee, o.fee_rate, o.fee_tier, r.plan_fee
 		FROM refunds r JOIN orders o ON o.id = r.order_id WHERE `+where+` ORDER BY r.created_at, r.id`, args...)
 	if err != nil {
 		return err
@@ -92,7 +93,7 @@ func Refunds(ctx context.Context, core *db.DB, f TradeFilter, fn func(Trade) err
 	for rows.Next() {
 		var x Trade
 		if err := rows.Scan(&x.At, &x.AppID, &x.OrderID, &x.OutTradeNo, &x.ConsumerID, &x.TradeType, &x.Channel, &x.Currency,
-			&x.Description, &x.Attach, &x.RefundID, &x.OutRefundNo, &x.RefundStatus, &x.Amount, &x.Fee, &x.Rate, &x.Tier); err != nil {
+			&x.Description, &x.Attach, &x.RefundID, &x.OutRefundNo, &x.RefundStatus, &x.Amount, &x.Fee, &x.Rate, &x.Tier, &x.PlanFee); err != nil {
 			return err
 		}
 		if err := fn(x); err != nil {
@@ -104,8 +105,8 @@ func Refunds(ctx context.Context, core *db.DB, f TradeFilter, fn func(Trade) err
 
 // PendingAt is what the merchant's pending settlement of a channel (or
 // both, with "") held at the instant at: payments made before it, net of
-// fees, less successful refunds made before it, net of the fees they
-// returned, of those not settled by then — unsettled now, or taken by one
+// fees (and the installment fees the merchant bore), less successful
+// refunds made before it, net of the fees they returned, of those not settled by then — unsettled now, or taken by one
 // of settledSince, the settlements made at or after at.
 func PendingAt(ctx context.Context, core *db.DB, mchid string, channel Channel, at time.Time, settledSince []string) (fenfu.Fen, error) {
 	base := []any{mchid, db.Micros(at)}
@@ -131,11 +132,11 @@ func PendingAt(ctx context.Context, core *db.DB, mchid string, channel Channel, 
 	var total fenfu.Fen
 	for i, t := range taken {
 		var paid, refunded fenfu.Fen
-		if err := core.QueryRowContext(ctx, `SELECT COALESCE(SUM(total - fee), 0) FROM orders WHERE mchid = $1 AND `+t+`
+		if err := core.QueryRowContext(ctx, `SELECT COALESCE(SUM(total - fee - plan_fee), 0) FROM orders WHERE mchid = $1 AND `+t+`
 			AND state IN `+paidStates+` AND paid_at < $2`+chWhere, args[i]...).Scan(&paid); err != nil {
 			return 0, err
 		}
-		if err := core.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount - fee), 0) FROM refunds WHERE mchid = $1 AND `+t+`
+		if err := core.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount - fee - plan_fee), 0) FROM refunds WHERE mchid = $1 AND `+t+`
 			AND status = '`+string(RefundSuccess)+`' AND created_at < $2`+chWhere, args[i]...).Scan(&refunded); err != nil {
 			return 0, err
 		}
@@ -145,18 +146,18 @@ func PendingAt(ctx context.Context, core *db.DB, mchid string, channel Channel, 
 }
 
 // FeesBetween is the fees the merchant was charged on payments of a
-// channel (or both, with "") made in [from, to), less those successful
-// refunds made then returned.
+// channel (or both, with "") made in [from, to), the installment fees it
+// bore among them, less those successful refunds made then returned.
 func FeesBetween(ctx context.Context, core *db.DB, mchid string, channel Channel, from, to time.Time) (fenfu.Fen, error) {
 	f := TradeFilter{MchID: mchid, Channel: channel, From: from, To: to}
 	var charged, returned fenfu.Fen
 	where, args := f.where("", "paid_at")
-	if err := core.QueryRowContext(ctx, `SELECT COALESCE(SUM(fee), 0) FROM orders WHERE paid_at > 0 AND state IN `+paidStates+`
+	if err := core.QueryRowContext(ctx, `SELECT COALESCE(SUM(fee + plan_fee), 0) FROM orders WHERE paid_at > 0 AND state IN `+paidStates+`
 		AND `+where, args...).Scan(&charged); err != nil {
 		return 0, err
 	}
 	where, args = f.where("", "created_at")
-	if err := core.QueryRowContext(ctx, `SELECT COALESCE(SUM(fee), 0) FROM refunds WHERE status = '`+string(RefundSuccess)+`'
+	if err := core.QueryRowContext(ctx, `SELECT COALESCE(SUM(fee + plan_fee), 0) FROM refunds WHERE status = '`+string(RefundSuccess)+`'
 		AND `+where, args...).Scan(&returned); err != nil {
 		return 0, err
 	}
