@@ -101,6 +101,20 @@ func testFundFlowInstallmentFees(t *testing.T, engine db.Engine) {
 		fees.Closing != -(x.PaymentFees+x.PlanFees-x.RefundFees-x.RefundPlanFees) {
 		t.Errorf("the FEES bill: %+v\n%s", fees, text)
 	}
+	// The trade bill keeps WeChat's columns and the gross amounts, so the
+	// merchant's own records still match it entry for entry.
+	tb, err := d.bills.Get(ctx, bill.Request{MchID: d.m.MchID, Date: "2026-11-20", Kind: bill.Trade, Type: bill.All}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := bill.ParseTrade(bytes.NewReader(tb.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := []bill.Entry{{OutTradeNo: "DESK-0001", State: "SUCCESS", Amount: 2400_00}, {OutTradeNo: "DESK-0001", State: "REFUND", Amount: 600_00}}
+	if rep := bill.Reconcile(entries, mine); len(rep.Differences) != 0 || rep.Matched != 2 {
+		t.Errorf("the trade bill against the merchant's records: %+v\n%s", rep, tb.Data)
+	}
 	// A bill altered by a fen is refused.
 	bad := strings.Replace(text, fenfu.Yuan(o.PlanFee), fenfu.Yuan(o.PlanFee+1), 1)
 	if _, err := bill.ParseFundFlow(strings.NewReader(bad)); err == nil {
