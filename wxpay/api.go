@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -115,7 +116,9 @@ type request struct {
 	*http.Request
 	MchID string
 	Auth  Authorization
-	Body  []byte
+	// Key is the merchant's public key the request verified with.
+	Key  crypto.PublicKey
+	Body []byte
 	// note is what the answer said that the sandbox report looks for.
 	note string
 }
@@ -167,14 +170,14 @@ func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string
 		}
 		return 0, nil, Authorization{}, "", fenfu.Errorf(fenfu.ParamError, "could not read the request body")
 	}
-	auth, err := a.authenticate(r, body)
+	auth, key, err := a.authenticate(r, body)
 	if err != nil {
 		if fenfu.ErrorCode(err) == fenfu.SignError {
 			a.Failures.Allow(src, now)
 		}
 		return 0, nil, auth, "", err
 	}
-	req := &request{Request: r, MchID: auth.MchID, Auth: auth, Body: body}
+	req := &request{Request: r, MchID: auth.MchID, Auth: auth, Key: key, Body: body}
 	status, out, err := h(r.Context(), req)
 	return status, out, auth, req.note, err
 }
@@ -216,49 +219,50 @@ func signError(format string, args ...any) *fenfu.Error {
 	return fenfu.Errorf(fenfu.SignError, format, args...)
 }
 
-// authenticate checks the Authorization header. It returns what it could
-// parse even on failure, so the answer is signed in the caller's scheme.
+// authenticate checks the Authorization header and returns the key the
+// request verified with. It returns what it could parse even on failure,
+// so the answer is signed in the caller's scheme.
 // Only a request that authenticates spends the merchant's rate: it takes
 // its token once the signature has verified, and gives it back if the
 // nonce turns out to be a replay.
-func (a *API) authenticate(r *http.Request, body []byte) (Authorization, error) {
+func (a *API) authenticate(r *http.Request, body []byte) (Authorization, crypto.PublicKey, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return Authorization{}, signError("missing Authorization header")
+		return Authorization{}, nil, signError("missing Authorization header")
 	}
 	auth, err := ParseAuthorization(h)
 	if err != nil {
-		return Authorization{Scheme: auth.Scheme}, signError("%s", err.Error())
+		return Authorization{Scheme: auth.Scheme}, nil, signError("%s", err.Error())
 	}
 	now := a.Clock.Now()
 	if err := checkTimestamp(auth.Timestamp, now); err != nil {
-		return auth, err
+		return auth, nil, err
 	}
 	key, err := a.Merchants.PublicKey(r.Context(), auth.MchID, auth.SerialNo)
 	if err != nil {
-		return auth, err
+		return auth, nil, err
 	}
 	if ks, _ := scheme.Of(key); ks != auth.Scheme {
-		return auth, signError("serial_no %s is a %s key; sign with %s", auth.SerialNo, ks.Algorithm(), ks)
+		return auth, nil, signError("serial_no %s is a %s key; sign with %s", auth.SerialNo, ks.Algorithm(), ks)
 	}
 	msg := scheme.Message(r.Method, r.RequestURI, auth.Timestamp, auth.NonceStr, body)
 	if err := scheme.Verify(key, msg, auth.Signature); err != nil {
-		return auth, signError("signature does not verify with the key of serial_no %s over METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n", auth.SerialNo)
+		return auth, nil, signError("signature does not verify with the key of serial_no %s over METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n", auth.SerialNo)
 	}
 	ok, giveBack := a.Limits.Take(auth.MchID, now)
 	if !ok {
-		return auth, rateLimited(auth.MchID)
+		return auth, nil, rateLimited(auth.MchID)
 	}
 	fresh, err := a.Nonces.Use(r.Context(), auth.MchID, auth.NonceStr, now)
 	if err != nil {
 		giveBack()
-		return auth, fenfu.Internal("wxpay.authenticate", err)
+		return auth, nil, fenfu.Internal("wxpay.authenticate", err)
 	}
 	if !fresh {
 		giveBack()
-		return auth, signError("nonce_str %s was already used; every request needs a fresh nonce", auth.NonceStr)
+		return auth, nil, signError("nonce_str %s was already used; every request needs a fresh nonce", auth.NonceStr)
 	}
-	return auth, nil
+	return auth, key, nil
 }
 
 // checkTimestamp checks that a request's timestamp is within MaxClockSkew

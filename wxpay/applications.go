@@ -106,15 +106,12 @@ func (a *API) sealRecord(ctx context.Context, r *request, rec onboard.Record) (o
 	if len(fs) == 0 {
 		return rec, nil
 	}
-	pub, err := a.Merchants.PublicKey(ctx, r.MchID, r.Auth.SerialNo)
-	if err != nil {
-		return rec, err
-	}
 	for _, f := range fs {
 		if *f.v == "" {
 			continue
 		}
-		if *f.v, err = scheme.EncryptField(pub, *f.v); err != nil {
+		var err error
+		if *f.v, err = scheme.EncryptField(r.Key, *f.v); err != nil {
 			return rec, fenfu.Internal("wxpay.sealRecord", err)
 		}
 	}
