@@ -102,6 +102,19 @@ func TestPhoneSealed(t *testing.T) {
 
 func code(err error) fenfu.Code { return fenfu.ErrorCode(err) }
 
+// The phone and PIN of the login tests' consumer.
+const phone, pin = "13800138000", "246810"
+
+// signUp registers the login tests' consumer.
+func (e env) signUp(t *testing.T) consumer.Consumer {
+	t.Helper()
+	c, _, err := e.cs.Create(context.Background(), consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestCreate(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
@@ -216,11 +229,8 @@ func TestTopUp(t *testing.T) {
 func TestLogin(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		c, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: "13800138000", PIN: "246810", Rating: "B"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if id, err := e.cs.Login(ctx, "13800138000", "246810", "192.0.2.1:1000"); err != nil || id != c.ID {
+		c := e.signUp(t)
+		if id, err := e.cs.Login(ctx, phone, pin, "192.0.2.1:1000"); err != nil || id != c.ID {
 			t.Fatalf("login with the right PIN = %q, %v; want %s", id, err, c.ID)
 		}
 		for _, tc := range []struct{ name, phone, pin string }{
@@ -239,11 +249,7 @@ func TestLogin(t *testing.T) {
 func TestLoginLockout(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		const phone, pin = "13800138000", "246810"
-		c, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := e.signUp(t)
 		wrong := func(n int) {
 			t.Helper()
 			for i := range n {
@@ -319,11 +325,7 @@ func TestLoginRefusesMalformedPhone(t *testing.T) {
 func TestPINHashUpgrade(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		const phone, pin = "13800138000", "246810"
-		c, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := e.signUp(t)
 		salt := []byte("sixteen byte salt")[:16]
 		key, _ := pbkdf2.Key(sha256.New, pin, salt, 20000, 32)
 		old := "pbkdf2-sha256$20000$" + base64.RawStdEncoding.EncodeToString(salt) + "$" + base64.RawStdEncoding.EncodeToString(key)
@@ -376,10 +378,7 @@ func params(hash string) string {
 func TestLoginConcurrentWrongPINs(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		const phone = "13800138000"
-		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: "246810", Rating: "B"}); err != nil {
-			t.Fatal(err)
-		}
+		e.signUp(t)
 		checks := consumer.CountPINChecks(e.cs)
 		const n = 300
 		codes := make(chan fenfu.Code, n)
@@ -409,11 +408,7 @@ func TestLoginConcurrentWrongPINs(t *testing.T) {
 func TestLoginConcurrentRightPINs(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		const phone, pin = "13800138000", "246810"
-		c, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := e.signUp(t)
 		var wg sync.WaitGroup
 		for i := range 40 {
 			wg.Go(func() {
@@ -431,10 +426,7 @@ func TestLoginConcurrentRightPINs(t *testing.T) {
 func TestLoginLockoutSurvivesRestart(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		const phone, pin = "13800138000", "246810"
-		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"}); err != nil {
-			t.Fatal(err)
-		}
+		e.signUp(t)
 		for range 5 {
 			if _, err := e.cs.Login(ctx, phone, "000000", "192.0.2.1:1000"); code(err) != fenfu.Unauthenticated {
 				t.Fatalf("wrong PIN: %v", err)
@@ -452,10 +444,7 @@ func TestLoginLockoutSurvivesRestart(t *testing.T) {
 func TestLoginLockoutShared(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		const phone, pin = "13800138000", "246810"
-		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"}); err != nil {
-			t.Fatal(err)
-		}
+		e.signUp(t)
 		other := newService(e.core, e.credit, e.clock)
 		for i, node := range []*consumer.Service{e.cs, other, e.cs, other, e.cs} {
 			if _, err := node.Login(ctx, phone, "000000", "192.0.2.1:1000"); code(err) != fenfu.Unauthenticated {
@@ -476,11 +465,7 @@ func TestLoginLockoutShared(t *testing.T) {
 func TestLoginSourceLimit(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		const phone, pin = "13800138000", "246810"
-		c, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: phone, PIN: pin, Rating: "B"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := e.signUp(t)
 		const attacker = "203.0.113.9:5555"
 		for range 30 { // successes cost the address nothing
 			if _, err := e.cs.Login(ctx, phone, pin, attacker); err != nil {
@@ -541,9 +526,7 @@ func TestLoginSourceLimit(t *testing.T) {
 func TestLoginUnknownPhoneChecksAPIN(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: "13800138000", PIN: "246810", Rating: "B"}); err != nil {
-			t.Fatal(err)
-		}
+		e.signUp(t)
 		checks := consumer.CountPINChecks(e.cs)
 		if _, err := e.cs.Login(ctx, "13800138000", "000000", "192.0.2.1:1"); code(err) != fenfu.Unauthenticated {
 			t.Fatal(err)
@@ -563,9 +546,7 @@ func TestLoginUnknownPhoneChecksAPIN(t *testing.T) {
 func TestLoginFailuresLogged(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		if _, _, err := e.cs.Create(ctx, consumer.NewConsumer{Phone: "13800138000", PIN: "246810", Rating: "B"}); err != nil {
-			t.Fatal(err)
-		}
+		e.signUp(t)
 		var buf bytes.Buffer
 		e.cs.Log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey {
@@ -573,7 +554,7 @@ func TestLoginFailuresLogged(t *testing.T) {
 			}
 			return a
 		}}))
-		_, _ = e.cs.Login(ctx, "13800138000", "246810", "192.0.2.7:1")
+		_, _ = e.cs.Login(ctx, phone, pin, "192.0.2.7:1")
 		if buf.Len() != 0 {
 			t.Errorf("a successful login logged %s", buf.String())
 		}
