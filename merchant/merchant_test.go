@@ -46,6 +46,16 @@ func service(t *testing.T, core *db.DB, clock fenfu.Clock) *merchant.Service {
 
 func code(err error) fenfu.Code { return fenfu.ErrorCode(err) }
 
+// shop creates an RSA sandbox merchant.
+func (e env) shop(t *testing.T) merchant.Sandbox {
+	t.Helper()
+	m, err := e.ms.CreateSandbox(context.Background(), "Shop", scheme.RSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // verifies reports whether a request signed with priv verifies with the key
 // the service holds for the merchant under serial.
 func verifies(t *testing.T, ms *merchant.Service, mchid, serial string, priv crypto.Signer) error {
@@ -135,10 +145,7 @@ func TestUnknownMerchant(t *testing.T) {
 func TestKeys(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		m, err := e.ms.CreateSandbox(ctx, "Shop", scheme.RSA)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := e.shop(t)
 		// Roll an SM2 key out next to the RSA one.
 		next, err := scheme.Generate(scheme.SM2)
 		if err != nil {
@@ -208,10 +215,7 @@ func TestKeys(t *testing.T) {
 func TestRotateAPIKeys(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		m, err := e.ms.CreateSandbox(ctx, "Shop", scheme.RSA)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := e.shop(t)
 		if _, err := e.ms.Get(ctx, m.MchID); err != nil { // cached now
 			t.Fatal(err)
 		}
@@ -246,10 +250,7 @@ func TestCachedCopy(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
 		other := service(t, e.core, e.clock)
-		m, err := e.ms.CreateSandbox(ctx, "Shop", scheme.RSA)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := e.shop(t)
 		rollout := func(ms *merchant.Service) int {
 			t.Helper()
 			got, err := ms.Get(ctx, m.MchID)
@@ -295,10 +296,7 @@ func TestRetiredKeyStopsOnEveryNode(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
 		other := service(t, e.core, e.clock)
-		m, err := e.ms.CreateSandbox(ctx, "Shop", scheme.RSA)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := e.shop(t)
 		next, _ := scheme.Generate(scheme.RSA)
 		pem, _ := scheme.PublicKeyPEM(scheme.Public(next))
 		serial, err := e.ms.AddKey(ctx, m.MchID, pem)
@@ -327,10 +325,7 @@ func TestFreshSeesEveryChange(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
 		other := service(t, e.core, e.clock)
-		m, err := e.ms.CreateSandbox(ctx, "Shop", scheme.RSA)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := e.shop(t)
 		fresh := func() merchant.Merchant {
 			t.Helper()
 			got, err := other.Fresh(ctx, m.MchID)
