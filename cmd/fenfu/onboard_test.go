@@ -54,35 +54,7 @@ func (r appRecord) failed(name string) string {
 func testOnboardingOverHTTP(t *testing.T, engine db.Engine) {
 	ctx := context.Background()
 	in := startServer(t, engine)
-	dataDir := in.args[1]
-	token, err := os.ReadFile(filepath.Join(dataDir, "admin_token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	staff := func(method, path, contentType string, body []byte, out any) int {
-		t.Helper()
-		req, _ := http.NewRequest(method, in.base+path, bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		req.Header.Set("X-Fenfu-Staff", "li.wei")
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if out != nil && resp.StatusCode == 200 {
-			if err := json.Unmarshal(b, out); err != nil {
-				t.Fatalf("%s %s: %s", method, path, b)
-			}
-		}
-		if resp.StatusCode != 200 {
-			t.Logf("%s %s → %d %s", method, path, resp.StatusCode, b)
-		}
-		return resp.StatusCode
-	}
+	staff := staffAPI(t, in)
 	// Staff API without the token is refused.
 	resp, err := http.Get(in.base + "/admin/applications")
 	if err != nil || resp.StatusCode != 401 {
@@ -290,4 +262,38 @@ func testOnboardingOverHTTP(t *testing.T, engine db.Engine) {
 // lastMonths returns the n full calendar months before now, in Shanghai.
 func lastMonths(n int) []string {
 	return onboard.HistoryMonths(time.Now(), n)
+}
+
+// staffAPI returns a caller of the instance's staff API, as staff member
+// li.wei with the admin token. It answers the status, logs any other
+// answer than 200, and decodes a 200's body into out (if not nil).
+func staffAPI(t *testing.T, in *instance) func(method, path, contentType string, body []byte, out any) int {
+	token, err := os.ReadFile(filepath.Join(in.args[1], "admin_token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(method, path, contentType string, body []byte, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, in.base+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		req.Header.Set("X-Fenfu-Staff", "li.wei")
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if out != nil && resp.StatusCode == 200 {
+			if err := json.Unmarshal(b, out); err != nil {
+				t.Fatalf("%s %s: %s", method, path, b)
+			}
+		}
+		if resp.StatusCode != 200 {
+			t.Logf("%s %s → %d %s", method, path, resp.StatusCode, b)
+		}
+		return resp.StatusCode
+	}
 }

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/fenfu/fenfu/db"
@@ -35,31 +32,11 @@ func testNoPersonalDataInClear(t *testing.T, engine db.Engine) {
 	ctx := context.Background()
 	in := startServer(t, engine)
 	dataDir := in.args[1]
-	token, err := os.ReadFile(filepath.Join(dataDir, "admin_token"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	call := staffAPI(t, in)
 	staff := func(method, path, contentType, body string, out any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, in.base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		req.Header.Set("X-Fenfu-Staff", "li.wei")
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s %s → %d %s", method, path, resp.StatusCode, b)
-		}
-		if out != nil {
-			if err := json.Unmarshal(b, out); err != nil {
-				t.Fatal(err)
-			}
+		if st := call(method, path, contentType, []byte(body), out); st != 200 {
+			t.Fatalf("%s %s → %d", method, path, st)
 		}
 	}
 	// What must never be found in clear.
