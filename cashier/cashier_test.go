@@ -177,19 +177,28 @@ func TestCashierPage(t *testing.T) {
 	}
 }
 
+// answer sends req and returns the status and the JSON body it was
+// answered with.
+func answer(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
 func TestCashierJSON(t *testing.T) {
 	e := newEnv(t)
 	o := e.order(t, "tea-json-1", 800)
 	post := func(body map[string]string) (int, map[string]any) {
 		b, _ := json.Marshal(body)
-		resp, err := http.Post(e.srv.URL+"/q/"+o.Token+"/pay", "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		req, _ := http.NewRequest("POST", e.srv.URL+"/q/"+o.Token+"/pay", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		return answer(t, req)
 	}
 	if st, out := post(map[string]string{"channel": "credit"}); st != 401 || out["code"] != "UNAUTHENTICATED" {
 		t.Fatalf("no login: %d %v", st, out)
@@ -216,15 +225,9 @@ func TestCashierLoginMalformedPhone(t *testing.T) {
 		req, _ := http.NewRequest("POST", e.srv.URL+"/cashier/login", strings.NewReader(url.Values{"phone": {phone}, "pin": {"000000"}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if msg, _ := out["message"].(string); resp.StatusCode != 400 || out["code"] != "PARAM_ERROR" || !strings.Contains(msg, "phone") {
-			t.Errorf("login with phone of %d bytes: %d %v; want 400 PARAM_ERROR naming phone", len(phone), resp.StatusCode, out)
+		st, out := answer(t, req)
+		if msg, _ := out["message"].(string); st != 400 || out["code"] != "PARAM_ERROR" || !strings.Contains(msg, "phone") {
+			t.Errorf("login with phone of %d bytes: %d %v; want 400 PARAM_ERROR naming phone", len(phone), st, out)
 		}
 	}
 }
@@ -240,14 +243,7 @@ func TestCashierLoginSourceLimit(t *testing.T) {
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
 		req.Header.Set("X-Real-IP", fmt.Sprintf("198.51.100.%d", i))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return answer(t, req)
 	}
 	for i := range 20 {
 		if st, out := login(fmt.Sprintf("139%08d", i), "000000", i); st != 401 || out["code"] != "UNAUTHENTICATED" {
@@ -289,14 +285,7 @@ func TestCashierLogoutRevokesSession(t *testing.T) {
 		req, _ := http.NewRequest("POST", base+"/q/"+o.Token+"/pay", strings.NewReader(`{"channel":"balance"}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return answer(t, req)
 	}
 	if st, out := pay(e.srv.URL, "logout-1"); st != 200 || out["trade_state"] != "SUCCESS" {
 		t.Fatalf("pay with the session: %d %v", st, out)
@@ -448,15 +437,8 @@ func TestCashierRefusesUnknownSessions(t *testing.T) {
 		req, _ := http.NewRequest("POST", e.srv.URL+"/q/"+o.Token+"/pay", strings.NewReader(`{"channel":"credit"}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.AddCookie(&http.Cookie{Name: "fenfu_session", Value: v})
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if resp.StatusCode != 401 || out["code"] != "UNAUTHENTICATED" {
-			t.Errorf("cookie %q: %d %v, want 401 UNAUTHENTICATED", v, resp.StatusCode, out)
+		if st, out := answer(t, req); st != 401 || out["code"] != "UNAUTHENTICATED" {
+			t.Errorf("cookie %q: %d %v, want 401 UNAUTHENTICATED", v, st, out)
 		}
 	}
 }
