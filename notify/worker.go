@@ -122,11 +122,14 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		lease = DefaultLease
 	}
 	leaseUntil := db.Micros(now.Add(lease))
-	due, err := w.due(ctx, now, leaseUntil)
+	// A lease taken on a clock up to one lease ahead of this one still
+	// ends before ahead: only an event due beyond it was stamped ahead.
+	ahead := db.Micros(now.Add(2 * lease))
+	due, err := w.due(ctx, now, ahead)
 	if err != nil {
 		return 0, err
 	}
-	claimed, err := w.claim(ctx, due, now, leaseUntil)
+	claimed, err := w.claim(ctx, due, now, leaseUntil, ahead)
 	if err != nil {
 		return 0, err
 	}
@@ -150,19 +153,19 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	return len(claimed), w.record(ctx, claimed, outcomes, leaseUntil)
 }
 
-// isDue is the condition of a row whose delivery is due at $1, for a
-// worker whose lease would end at $2: its time has come; or it has never
-// been attempted and is due further ahead than any lease could make it,
-// which only a clock that was ahead when the event was stored can have
-// done (a clock stepped back, or another node's running fast). Such an
-// event would otherwise wait, undelivered, for as long as the clock was
-// ahead.
+// isDue is the condition of a row whose delivery is due at $1: its time
+// has come; or it has never been attempted and is due after $2 (two
+// leases on), further ahead than a worker's lease could make it even on a
+// clock running a lease ahead of this one, which only a clock that was
+// ahead when the event was stored can have done (a clock stepped back, or
+// another node's running fast). Such an event would otherwise wait,
+// undelivered, for as long as the clock was ahead.
 const isDue = `due_at > 0 AND (due_at <= $1 OR (attempts = 0 AND due_at > $2))`
 
 // due lists up to a batch of events whose delivery is due.
-func (w *Worker) due(ctx context.Context, now time.Time, leaseUntil int64) ([]Due, error) {
+func (w *Worker) due(ctx context.Context, now time.Time, ahead int64) ([]Due, error) {
 	rows, err := w.DB.QueryContext(ctx, `SELECT kind, ref, mchid, notify_url, attempts, due_at FROM notify_outbox
-		WHERE `+isDue+` ORDER BY due_at LIMIT $3`, db.Micros(now), leaseUntil, w.batch())
+		WHERE `+isDue+` ORDER BY due_at LIMIT $3`, db.Micros(now), ahead, w.batch())
 	if err != nil {
 		return nil, err
 	}
@@ -182,11 +185,11 @@ func (w *Worker) due(ctx context.Context, now time.Time, leaseUntil int64) ([]Du
 // statement and returns those it moved. An event that another worker
 // holds has due_at beyond now, so it is left out: each event goes to one
 // worker. The attempt count comes back with the claim, so it is fresh.
-func (w *Worker) claim(ctx context.Context, due []Due, now time.Time, leaseUntil int64) ([]Due, error) {
+func (w *Worker) claim(ctx context.Context, due []Due, now time.Time, leaseUntil, ahead int64) ([]Due, error) {
 	if len(due) == 0 {
 		return nil, nil
 	}
-	args := []any{db.Micros(now), leaseUntil}
+	args := []any{db.Micros(now), ahead, leaseUntil}
 	ph := make([]string, len(due))
 	byID := make(map[string]Due, len(due))
 	for i, d := range due {
@@ -197,7 +200,7 @@ func (w *Worker) claim(ctx context.Context, due []Due, now time.Time, leaseUntil
 	var got []Due
 	err := w.DB.Update(ctx, func(tx *db.Tx) error {
 		got = got[:0]
-		rows, err := tx.Tx.QueryContext(ctx, `UPDATE notify_outbox SET due_at = $2
+		rows, err := tx.Tx.QueryContext(ctx, `UPDATE notify_outbox SET due_at = $3
 			WHERE `+isDue+` AND ref IN (`+strings.Join(ph, ", ")+`) RETURNING ref, attempts`, args...)
 		if err != nil {
 			return err
