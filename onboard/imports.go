@@ -92,10 +92,8 @@ func (s *Service) ImportRiskList(ctx context.Context, r io.Reader, source string
 		if licence == "" {
 			return errors.New("licence_number is empty")
 		}
-		idx := licenceIndex(s.Sealer, licence)
-		sl, err1 := sealRisk(s.Sealer, "licence_number", idx, licence)
-		sn, err2 := sealRisk(s.Sealer, "name", idx, rec[1])
-		if err := errors.Join(err1, err2); err != nil {
+		idx, sl, sn, err := sealRisk(s.Sealer, licence, rec[1])
+		if err != nil {
 			return err
 		}
 		return s.DB.Update(ctx, func(tx *db.Tx) error {

@@ -110,12 +110,16 @@ func licenceIndex(sealer *seal.Sealer, licence string) string {
 	return sealer.Index(riskKind, licence)
 }
 
-// sealRisk seals a field of a risk-list row, whose identity is its index.
-func sealRisk(sealer *seal.Sealer, column, index, v string) (string, error) {
+// sealRisk seals a risk-list row's licence number and name, each bound
+// to the row's identity, the licence's blind index, which it returns too.
+func sealRisk(sealer *seal.Sealer, licence, name string) (index, sealedLicence, sealedName string, err error) {
+	index = licenceIndex(sealer, licence)
 	if sealer == nil {
-		return v, nil
+		return index, licence, name, nil
 	}
-	return sealer.Seal(v, "risk_list."+column+":"+index)
+	sl, err1 := sealer.Seal(licence, "risk_list.licence_number:"+index)
+	sn, err2 := sealer.Seal(name, "risk_list.name:"+index)
+	return index, sl, sn, errors.Join(err1, err2)
 }
 
 // Backfill seals what was stored in clear before personal data was
@@ -193,10 +197,8 @@ func (s *Service) Backfill(ctx context.Context) (int, error) {
 			return n, nil
 		}
 		for i, l := range licences {
-			idx := licenceIndex(s.Sealer, l)
-			sl, err1 := sealRisk(s.Sealer, "licence_number", idx, l)
-			sn, err2 := sealRisk(s.Sealer, "name", idx, names[i])
-			if err := errors.Join(err1, err2); err != nil {
+			idx, sl, sn, err := sealRisk(s.Sealer, l, names[i])
+			if err != nil {
 				return n, fmt.Errorf("onboard: backfill: %w", err)
 			}
 			res, err := s.DB.Exec(ctx, `UPDATE risk_list SET licence_number = $1, name = $2, licence_index = $3
