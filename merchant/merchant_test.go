@@ -366,6 +366,12 @@ func TestFreshSeesEveryChange(t *testing.T) {
 		if got := fresh(); got.CreditRollout != 42 {
 			t.Errorf("rollout through Fresh = %d, want 42", got.CreditRollout)
 		}
+		if err := e.core.Update(ctx, func(tx *db.Tx) error { return merchant.SetCreditPay(ctx, tx, m.MchID, true, true) }); err != nil {
+			t.Fatal(err)
+		}
+		if got := fresh(); !got.CreditPay || !got.CreditSuspended {
+			t.Errorf("credit pay through Fresh after a risk suspension = %v, suspended %v; want both set", got.CreditPay, got.CreditSuspended)
+		}
 		if _, err := other.Fresh(ctx, "1900000000"); code(err) != fenfu.MchNotExists {
 			t.Errorf("Fresh of an unknown merchant: %v, want MCH_NOT_EXISTS", err)
 		}
