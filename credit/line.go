@@ -6,6 +6,8 @@ package credit
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -134,13 +136,18 @@ func LineChanges(ctx context.Context, d *db.DB, consumerID string, limit int) ([
 	return out, rows.Err()
 }
 
-// refuseCredit refuses a credit payment on a frozen line or of a consumer
-// with something overdue.
-func refuseCredit(ctx context.Context, tx *db.Tx, consumerID string) error {
+// refuseDraw says why draw refused a credit payment of amount: no line,
+// a frozen line, something of the consumer overdue, or a line too short,
+// in that order.
+func refuseDraw(ctx context.Context, tx *db.Tx, consumerID string, amount fenfu.Fen) error {
 	var state LineState
-	err := tx.QueryRowContext(ctx, `SELECT state FROM credit_lines WHERE consumer_id = $1`, consumerID).Scan(&state)
+	var avail fenfu.Fen
+	err := tx.QueryRowContext(ctx, `SELECT state, credit_limit - used FROM credit_lines WHERE consumer_id = $1`, consumerID).Scan(&state, &avail)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fenfu.Errorf(fenfu.NotEnough, "the consumer has no credit line")
+	}
 	if err != nil {
-		return nil // no line: the draw refuses it
+		return fmt.Errorf("credit: line of %s: %w", consumerID, err)
 	}
 	if state == LineFrozen {
 		e := fenfu.Errorf(fenfu.RuleLimit, "the consumer's credit line is frozen and takes no credit payment")
@@ -154,5 +161,5 @@ func refuseCredit(ctx context.Context, tx *db.Tx, consumerID string) error {
 	if o.Amount > 0 {
 		return overdueError(o)
 	}
-	return nil
+	return fenfu.Errorf(fenfu.NotEnough, "credit line short: %s yuan available, %s yuan needed", fenfu.Yuan(max(avail, 0)), fenfu.Yuan(amount))
 }
