@@ -148,6 +148,11 @@ func chargeOverdue(ctx context.Context, tx *db.Tx, consumerID, planID string, se
 	}
 	principal := old.Principal - old.PaidPrincipal
 	perDay := fee.Apply(principal, rate)
+	if perDay > 0 {
+		if err := ledger.Open(ctx, tx, FeeDueAccount(consumerID)); err != nil {
+			return r, err
+		}
+	}
 	var total fenfu.Fen
 	for t := from; t.Format(DateLayout) <= day; t = t.AddDate(0, 0, 1) {
 		dd := t.Format(DateLayout)
@@ -162,9 +167,6 @@ func chargeOverdue(ctx context.Context, tx *db.Tx, consumerID, planID string, se
 		r.Charged++
 		if perDay == 0 {
 			continue
-		}
-		if err := ledger.Open(ctx, tx, FeeDueAccount(consumerID)); err != nil {
-			return r, err
 		}
 		if err := ledger.Post(ctx, tx, ledger.Txn{Kind: "late_fee", Ref: lateFeeRef(planID, seq, dd),
 			Entries: lateFeeEntries(consumerID, perDay)}); err != nil {
