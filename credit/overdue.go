@@ -202,12 +202,38 @@ func OverdueOf(ctx context.Context, q rowQuerier, consumerID string, now time.Ti
 	if err != nil || o.DueOn == "" {
 		return o, err
 	}
-	due, err := time.ParseInLocation(DateLayout, o.DueOn, fenfu.Shanghai)
-	if err != nil {
-		return o, err
+	o.Days, err = overdueDays(o.DueOn, now)
+	return o, err
+}
+
+// OverdueIn is OverdueOf of a consumer whose unpaid installments (as
+// OwedBy reads them) are open, without reading them again.
+func OverdueIn(open []Installment, now time.Time) (Overdue, error) {
+	var o Overdue
+	for _, in := range open {
+		if in.State != string(InstallmentOverdue) {
+			continue
+		}
+		o.Amount += in.Outstanding()
+		if o.DueOn == "" || in.DueOn < o.DueOn {
+			o.DueOn = in.DueOn
+		}
 	}
-	o.Days = int(fenfu.DayStart(now).Sub(due).Hours()+12) / 24
-	return o, nil
+	if o.DueOn == "" {
+		return o, nil
+	}
+	var err error
+	o.Days, err = overdueDays(o.DueOn, now)
+	return o, err
+}
+
+// overdueDays is how many days before now's day the due day dueOn was.
+func overdueDays(dueOn string, now time.Time) (int, error) {
+	due, err := time.ParseInLocation(DateLayout, dueOn, fenfu.Shanghai)
+	if err != nil {
+		return 0, err
+	}
+	return int(fenfu.DayStart(now).Sub(due).Hours()+12) / 24, nil
 }
 
 // overdueError is the refusal of a credit payment of a consumer with

@@ -67,6 +67,10 @@ func TestMissedDueDayIsOverdueWithLateFees(t *testing.T) {
 		if err != nil || o.Amount != 1002_50 || o.DueOn != "2026-12-10" || o.Days != 5 {
 			t.Fatalf("overdue %+v %v", o, err)
 		}
+		// The same from the unpaid installments the credit account has read.
+		if in, err := credit.OverdueIn(owed(t, d, "c1", credit.PayoffWaived).Upcoming, clock.Now()); err != nil || in != o {
+			t.Fatalf("overdue of the unpaid installments %+v %v, want %+v", in, err, o)
+		}
 		verify(t, d)
 		// verify proves every late fee against its posting.
 		tamper := func(q string) {

@@ -427,7 +427,7 @@ func (s *Service) AccountOf(ctx context.Context, consumerID string) (Account, er
 	if a.Owed, err = credit.OwedBy(ctx, s.Credit, consumerID, s.Calendar, s.payoff()); err != nil {
 		return a, fenfu.Internal("repay.AccountOf", err)
 	}
-	if a.Overdue, err = credit.OverdueOf(ctx, s.Credit, consumerID, s.Clock.Now()); err != nil {
+	if a.Overdue, err = credit.OverdueIn(a.Owed.Upcoming, s.Clock.Now()); err != nil {
 		return a, fenfu.Internal("repay.AccountOf", err)
 	}
 	if a.Plans, err = credit.Plans(ctx, s.Credit, consumerID); err != nil {
