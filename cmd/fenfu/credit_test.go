@@ -244,8 +244,14 @@ func testInstallmentsEndToEnd(t *testing.T, engine db.Engine) {
 	if three := view.Installments[1]; !three.MerchantPays || three.Fee != 0 || three.Total != 1200_00 {
 		t.Errorf("3 interest-free installments: %+v", three)
 	}
-	// A count the order does not offer is refused.
-	w.pay(alice, w.order("LAMP-0001", 10_00), 1)
+	// A count the order does not offer is refused; the lamp is then paid
+	// in full.
+	lamp := w.order("LAMP-0001", 10_00)
+	if code, body := w.try(alice.client, "POST", "/q/"+lamp.Token+"/pay", map[string]any{"channel": "credit", "installment_number": 6,
+		"phone": alice.phone, "pin": alice.pin}, nil); code != 400 || !strings.Contains(body, "does not offer 6 installments") {
+		t.Errorf("6 installments of an order offering none: HTTP %d %s", code, body)
+	}
+	w.pay(alice, lamp, 1)
 	// The page shows the logged-in payer the same choices.
 	page := w.page(alice, "/q/"+sofa.Token)
 	for _, want := range []string{`name="installment_number" value="6"`, "6 × ¥209.00", "fee ¥54.00 · total ¥1254.00 · first due 2026-12-10",
