@@ -492,9 +492,23 @@ func TestConcurrentRepaymentsAndRefunds(t *testing.T) {
 		}
 		// 8 × 1200.00 + 8 × 300.00 − 8 × 100.00 refunded − what the eight
 		// repayments of 50.00 paid of principal.
+		rs, err := credit.Repayments(ctx, d, "c1", 100)
+		if err != nil || len(rs) != 8 {
+			t.Fatalf("repayments %+v, %v", rs, err)
+		}
+		var principal, paidFee fenfu.Fen
+		for _, r := range rs {
+			principal += r.Principal
+			paidFee += r.Fee
+		}
+		// The unpaid fee: 7.5 % of the eight 1200.00 purchases less what
+		// the refunds returned of it (fee.RefundFee, each the first refund
+		// of its plan) and what the repayments paid.
+		unpaidFee := 8 * (fee.Apply(1200_00, 75_000) - fee.RefundFee(fee.Apply(1200_00, 75_000), 1200_00, 0, 100_00))
+		unpaidFee -= paidFee
 		o := owed(t, d, "c1", credit.PayoffCharged)
-		if l.Used >= 8*1200_00+8*300_00-8*100_00 || o.Payoff <= l.Used {
-			t.Errorf("used %d, owed %+v", l.Used, o)
+		if principal <= 0 || l.Used != 8*1200_00+8*300_00-8*100_00-principal || o.Payoff != l.Used+unpaidFee {
+			t.Errorf("used %d, payoff %d; repayments paid %d of principal and %d of fee", l.Used, o.Payoff, principal, paidFee)
 		}
 		line(t, d, "c1", l.Used, l.Limit-l.Used)
 	})
