@@ -73,7 +73,7 @@ func (s *Service) verifyTotals(ctx context.Context) (int, error) {
 		case x.Payments != t.Payments || x.PaymentAmount != t.PaymentAmount || x.PaymentFees != t.PaymentFees ||
 			x.Refunds != t.Refunds || x.RefundAmount != t.RefundAmount || x.RefundFees != t.RefundFees ||
 			x.PlanFees != t.PlanFees || x.RefundPlanFees != t.RefundPlanFees ||
-			x.Net != (x.PaymentAmount-x.PaymentFees-x.PlanFees)-(x.RefundAmount-x.RefundFees-x.RefundPlanFees):
+			x.Net != t.Net():
 			return bad("settlement differs from the orders and refunds it took", x.ID)
 		case t.Payments+t.Refunds > 0 && (t.Channel != pay.Channel(x.Channel) || t.MchID != x.MchID):
 			return bad("settlement took an order or refund of another channel or merchant", x.ID)
