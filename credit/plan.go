@@ -127,13 +127,31 @@ type Terms struct {
 	Calendar Calendar
 }
 
-// MerchantFee is the installment fee of a payment of amount on these
-// terms that the merchant bears: 0 unless it offered them interest-free.
-func (t Terms) MerchantFee(amount fenfu.Fen) fenfu.Fen {
-	if t.Installments <= 1 || t.FeePayer != MerchantPays {
+// Fee is the installment fee of a payment of amount on these terms: none
+// in full.
+func (t Terms) Fee(amount fenfu.Fen) fenfu.Fen {
+	if t.Installments <= 1 {
 		return 0
 	}
 	return fee.Apply(amount, t.Rate)
+}
+
+// MerchantFee is the part of Fee the merchant bears: none unless it
+// offered the terms interest-free.
+func (t Terms) MerchantFee(amount fenfu.Fen) fenfu.Fen {
+	if t.FeePayer != MerchantPays {
+		return 0
+	}
+	return t.Fee(amount)
+}
+
+// ConsumerFee is the part of Fee the consumer owes: all of it unless the
+// merchant bears it.
+func (t Terms) ConsumerFee(amount fenfu.Fen) fenfu.Fen {
+	if t.FeePayer == MerchantPays {
+		return 0
+	}
+	return t.Fee(amount)
 }
 
 // Split divides total into n parts that differ by at most a fen, the
@@ -248,11 +266,7 @@ func createPlan(ctx context.Context, tx *db.Tx, p Payment) error {
 	} else if t.FeePayer != ConsumerPays && t.FeePayer != MerchantPays {
 		return fmt.Errorf("credit: plan of %s: fee payer %q", p.AttemptID, t.FeePayer)
 	}
-	planFee := fee.Apply(p.Amount, t.Rate)
-	consumerFee := fenfu.Fen(0)
-	if t.FeePayer == ConsumerPays {
-		consumerFee = planFee
-	}
+	planFee, consumerFee := t.Fee(p.Amount), t.ConsumerFee(p.Amount)
 	now := db.Micros(tx.Now)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO credit_plans (plan_id, order_id, consumer_id, mchid, state, installments, principal,
 		fee, fee_payer, fee_rate, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/credit"
-	"github.com/fenfu/fenfu/fee"
 )
 
 // Offer is an installment count a merchant offers on an order, and who
@@ -39,6 +38,19 @@ func (s *Service) plans() Plans {
 		return DefaultPlans()
 	}
 	return s.Plans
+}
+
+// terms are the repayment terms of an offer: in full for a count of 1,
+// otherwise at the count's rate with the fee borne as offered.
+func (p Plans) terms(x Offer) credit.Terms {
+	if x.Count <= 1 {
+		return credit.Terms{Installments: 1, Calendar: p.Calendar}
+	}
+	payer := credit.ConsumerPays
+	if x.MerchantPays {
+		payer = credit.MerchantPays
+	}
+	return credit.Terms{Installments: x.Count, FeePayer: payer, Rate: p.Rates[x.Count], Calendar: p.Calendar}
 }
 
 // checkOffers validates the offers of a create request.
@@ -114,24 +126,21 @@ type Choice struct {
 func (s *Service) Choices(o Order) []Choice {
 	cfg := s.plans()
 	now := s.Clock.Now()
-	choice := func(n int, merchantPays bool) Choice {
-		t := credit.Terms{Installments: n, Calendar: cfg.Calendar}
-		consumerFee := fenfu.Fen(0)
-		if n > 1 && !merchantPays {
-			consumerFee = fee.Apply(o.Total, cfg.Rates[n])
-		}
+	choice := func(x Offer) Choice {
+		t := cfg.terms(x)
+		consumerFee := t.ConsumerFee(o.Total)
 		sched := t.Schedule(o.Total, consumerFee, now)
-		c := Choice{Installments: n, MerchantPays: merchantPays, Fee: consumerFee, Total: o.Total + consumerFee,
+		c := Choice{Installments: x.Count, MerchantPays: x.MerchantPays, Fee: consumerFee, Total: o.Total + consumerFee,
 			FirstPeriod: sched[0].Principal + sched[0].Fee, FirstDue: sched[0].DueOn}
 		c.PerPeriod = c.FirstPeriod
-		if n > 1 {
+		if x.Count > 1 {
 			c.PerPeriod = sched[1].Principal + sched[1].Fee
 		}
 		return c
 	}
-	out := []Choice{choice(1, false)}
+	out := []Choice{choice(Offer{Count: 1})}
 	for _, x := range o.Offers {
-		out = append(out, choice(x.Count, x.MerchantPays))
+		out = append(out, choice(x))
 	}
 	return out
 }
@@ -141,7 +150,7 @@ func (s *Service) Choices(o Order) []Choice {
 func (s *Service) terms(o Order, n int) (credit.Terms, error) {
 	cfg := s.plans()
 	if n <= 1 {
-		return credit.Terms{Installments: 1, Calendar: cfg.Calendar}, nil
+		return cfg.terms(Offer{Count: 1}), nil
 	}
 	x, ok := o.OfferOf(n)
 	if !ok {
@@ -153,9 +162,5 @@ func (s *Service) terms(o Order, n int) (credit.Terms, error) {
 		e.Remedy = "Choose one of the offered counts, or pay in full."
 		return credit.Terms{}, e
 	}
-	payer := credit.ConsumerPays
-	if x.MerchantPays {
-		payer = credit.MerchantPays
-	}
-	return credit.Terms{Installments: n, FeePayer: payer, Rate: cfg.Rates[n], Calendar: cfg.Calendar}, nil
+	return cfg.terms(x), nil
 }
