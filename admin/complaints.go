@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/complaint"
@@ -23,13 +22,12 @@ func (a *API) registerComplaints(mux *http.ServeMux) {
 
 // complaints lists complaints, newest first: by default the escalated
 // ones awaiting staff; ?mchid= lists a merchant's instead. ?limit= (1 to
-// 50) &offset=.
+// 50, default 10) &offset=.
 func (a *API) complaints(ctx context.Context, c *call) (any, error) {
 	q := c.URL.Query()
 	f := complaint.Filter{MchID: q.Get("mchid"), Escalated: q.Get("mchid") == ""}
-	f.Limit, _ = strconv.Atoi(q.Get("limit"))
-	f.Offset, _ = strconv.Atoi(q.Get("offset"))
-	if err := complaint.Page(f.Limit, f.Offset, complaint.MaxListLimit); err != nil {
+	var err error
+	if f.Limit, f.Offset, err = complaint.Page(q, complaint.MaxListLimit, complaint.DefaultListLimit); err != nil {
 		return nil, err
 	}
 	list, total, err := a.Complaints.List(ctx, f)

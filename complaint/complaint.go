@@ -23,6 +23,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -138,7 +140,12 @@ const (
 	Retention       = 3 * 365 * 24 * time.Hour // risk records are kept 3 years after the last act
 	MaxListLimit    = 50                       // complaints in a page of a list
 	MaxHistoryLimit = 300                      // entries in a page of a history
-	defaultLimits   = 10
+)
+
+// The pages WeChat's complaint APIs answer when a query gives no limit.
+const (
+	DefaultListLimit    = 10
+	DefaultHistoryLimit = 100
 )
 
 // Operators of history entries other than staff, who are "staff:NAME".
@@ -473,7 +480,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Complaint, int, error) 
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = defaultLimits
+		limit = DefaultListLimit
 	}
 	cond := strings.Join(where, " AND ")
 	var total int
@@ -543,15 +550,25 @@ func (s *Service) History(ctx context.Context, id string, limit, offset int) ([]
 	return out, total, nil
 }
 
-// Page checks a page's limit and offset as WeChat's complaint APIs do:
-// limit up to max (0 for the default), offset from 0. A list of
-// complaints pages by at most MaxListLimit, a history by MaxHistoryLimit.
-func Page(limit, offset, max int) error {
-	if limit < 0 || limit > max {
-		return fenfu.FieldError("limit", "limit must be from 1 to %d", max)
+// Page reads a page's limit and offset from a query as WeChat's complaint
+// APIs take them: limit from 1 to max, def when it is not given; offset
+// from 0. A list of complaints pages by at most MaxListLimit (default
+// DefaultListLimit), a history by MaxHistoryLimit (DefaultHistoryLimit).
+func Page(q url.Values, max, def int) (limit, offset int, err error) {
+	limit = def
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > max {
+			return 0, 0, fenfu.FieldError("limit", "limit must be a whole number from 1 to %d", max)
+		}
+		limit = n
 	}
-	if offset < 0 {
-		return fenfu.FieldError("offset", "offset must not be negative")
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || len(v) > 9 {
+			return 0, 0, fenfu.FieldError("offset", "offset must be a whole number from 0")
+		}
+		offset = n
 	}
-	return nil
+	return limit, offset, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -94,28 +93,8 @@ const maxComplaintSpan = 30
 // days apart) and complainted_mchid (optional; the signer's own).
 func ParseComplaintQuery(q url.Values, signer string) (complaint.Filter, error) {
 	f := complaint.Filter{MchID: signer}
-	num := func(field string) (int, error) {
-		v := q.Get(field)
-		if v == "" {
-			return 0, nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || len(v) > 9 {
-			return 0, fenfu.FieldError(field, "%s must be a whole number", field)
-		}
-		return n, nil
-	}
 	var err error
-	if f.Limit, err = num("limit"); err != nil {
-		return f, err
-	}
-	if q.Has("limit") && f.Limit == 0 {
-		return f, fenfu.FieldError("limit", "limit must be from 1 to 50")
-	}
-	if f.Offset, err = num("offset"); err != nil {
-		return f, err
-	}
-	if err := complaint.Page(f.Limit, f.Offset, complaint.MaxListLimit); err != nil {
+	if f.Limit, f.Offset, err = complaint.Page(q, complaint.MaxListLimit, complaint.DefaultListLimit); err != nil {
 		return f, err
 	}
 	day := func(field string) (time.Time, error) {
@@ -166,11 +145,7 @@ func (a *API) listComplaints(ctx context.Context, r *request) (int, any, error) 
 		}
 		data = append(data, obj)
 	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 10
-	}
-	return http.StatusOK, map[string]any{"data": data, "limit": limit, "offset": f.Offset, "total_count": total}, nil
+	return http.StatusOK, map[string]any{"data": data, "limit": f.Limit, "offset": f.Offset, "total_count": total}, nil
 }
 
 // merchantComplaint returns the signer's complaint named in the path.
@@ -207,18 +182,8 @@ func (a *API) complaintHistory(ctx context.Context, r *request) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	q := r.URL.Query()
-	limit, offset := 100, 0
-	for field, p := range map[string]*int{"limit": &limit, "offset": &offset} {
-		if v := q.Get(field); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || len(v) > 9 || (field == "limit" && n == 0) {
-				return 0, nil, fenfu.FieldError(field, "%s must be a whole number in range", field)
-			}
-			*p = n
-		}
-	}
-	if err := complaint.Page(limit, offset, complaint.MaxHistoryLimit); err != nil {
+	limit, offset, err := complaint.Page(r.URL.Query(), complaint.MaxHistoryLimit, complaint.DefaultHistoryLimit)
+	if err != nil {
 		return 0, nil, err
 	}
 	h, total, err := a.Complaints.History(ctx, c.ID, limit, offset)
