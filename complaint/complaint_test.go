@@ -331,6 +331,12 @@ func testHolds(t *testing.T, engine db.Engine) {
 	if err := w.svc.Respond(ctx, mch, c.ID, complaint.Response{Content: "Replacement sent."}); err != nil {
 		t.Fatal(err)
 	}
+	// Answered in time, the complaint is not escalated when its SLA runs
+	// out while the merchant is still handling it.
+	w.clock.Advance(complaint.DefaultSLA)
+	if n, err := w.svc.Escalate(ctx); err != nil || n != 0 {
+		t.Errorf("escalated a complaint answered in time: %d %v", n, err)
+	}
 	// The process dies after the completion commits: the order stays held
 	// for the complaint until the sweep lifts it.
 	w.svc.SetCrashAfterCommit(func() error { return errors.New("crash") })
@@ -351,7 +357,7 @@ func testHolds(t *testing.T, engine db.Engine) {
 		t.Fatalf("completed %+v", x)
 	}
 	if n, err := w.svc.Escalate(ctx); err != nil || n != 0 {
-		t.Errorf("escalated an answered complaint: %d %v", n, err)
+		t.Errorf("escalated a completed complaint: %d %v", n, err)
 	}
 	if err := w.svc.Respond(ctx, mch, c.ID, complaint.Response{Content: "late"}); fenfu.ErrorCode(err) != fenfu.InvalidRequest {
 		t.Errorf("answering a processed complaint: %v", err)
