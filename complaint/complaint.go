@@ -432,16 +432,6 @@ func (s *Service) Of(ctx context.Context, mchid, id string) (Complaint, error) {
 	return c, err
 }
 
-// ByConsumer returns a complaint the consumer filed, as Of does for
-// merchants.
-func (s *Service) ByConsumer(ctx context.Context, consumerID, id string) (Complaint, error) {
-	c, err := s.Get(ctx, id)
-	if err == nil && c.ConsumerID != consumerID {
-		return Complaint{}, notFound(id)
-	}
-	return c, err
-}
-
 // Filter selects complaints to list: of a merchant or of a consumer (one
 // of the two), filed in [From, To), or escalated and not yet resolved;
 // a page of at most Limit from Offset, newest first.
