@@ -43,7 +43,7 @@ func (a *API) complaint(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, _, err := a.Complaints.History(ctx, x.ID, 0, 0)
+	h, err := a.Complaints.History(ctx, x.ID, 0, 0)
 	if err != nil {
 		return nil, err
 	}

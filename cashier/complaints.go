@@ -122,7 +122,7 @@ type historyView struct {
 func shanghai(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.RFC3339) }
 
 func (c *Cashier) complaintView(r *http.Request, x complaint.Complaint) (complaintView, error) {
-	h, _, err := c.Complaints.History(r.Context(), x.ID, 0, 0)
+	h, err := c.Complaints.History(r.Context(), x.ID, 0, 0)
 	if err != nil {
 		return complaintView{}, err
 	}

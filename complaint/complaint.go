@@ -179,6 +179,7 @@ type Complaint struct {
 	CompletedAt   time.Time  `json:"completed_at,omitzero"`
 	Hold          HoldState  `json:"hold"`
 	RetainUntil   time.Time  `json:"retain_until"`
+	Entries       int        `json:"entries"` // of its negotiation history
 }
 
 // InPlatformService reports whether staff have the complaint now.
@@ -386,14 +387,14 @@ func (s *Service) entry(ctx context.Context, tx *db.Tx, id string, e Entry, acti
 
 const columns = `complaint_id, mchid, transaction_id, out_trade_no, appid, consumer_id, amount, problem_type, detail,
 	apply_refund_amount, state, respond_by, first_response_at, escalation, escalated_at, resolved_at, resolved_by, resolution,
-	completed_at, hold, created_at, retain_until`
+	completed_at, hold, created_at, retain_until, entries`
 
 func scan(row interface{ Scan(...any) error }) (Complaint, error) {
 	var c Complaint
 	var amount, refund, respondBy, first, escAt, resAt, doneAt, created, retain int64
 	err := row.Scan(&c.ID, &c.MchID, &c.TransactionID, &c.OutTradeNo, &c.AppID, &c.ConsumerID, &amount, &c.ProblemType,
 		&c.Detail, &refund, &c.State, &respondBy, &first, &c.Escalation, &escAt, &resAt, &c.ResolvedBy, &c.Resolution,
-		&doneAt, &c.Hold, &created, &retain)
+		&doneAt, &c.Hold, &created, &retain, &c.Entries)
 	c.Amount, c.ApplyRefund = fenfu.Fen(amount), fenfu.Fen(refund)
 	c.RespondBy, c.FirstResponse, c.EscalatedAt, c.ResolvedAt = db.Time(respondBy), db.Time(first), db.Time(escAt), db.Time(resAt)
 	c.CompletedAt, c.CreatedAt, c.RetainUntil = db.Time(doneAt), db.Time(created), db.Time(retain)
@@ -509,19 +510,15 @@ func (s *Service) Count(ctx context.Context, mchid, consumerID string) (int, err
 }
 
 // History returns a page of a complaint's negotiation history, oldest
-// first, and how many entries it has.
-func (s *Service) History(ctx context.Context, id string, limit, offset int) ([]Entry, int, error) {
+// first; the complaint's Entries is how many it has in all.
+func (s *Service) History(ctx context.Context, id string, limit, offset int) ([]Entry, error) {
 	if limit <= 0 || limit > MaxHistoryLimit {
 		limit = MaxHistoryLimit
-	}
-	var total int
-	if err := s.Credit.QueryRowContext(ctx, `SELECT COUNT(*) FROM complaint_history WHERE complaint_id = $1`, id).Scan(&total); err != nil {
-		return nil, 0, fenfu.Internal("complaint.History", err)
 	}
 	rows, err := s.Credit.QueryContext(ctx, `SELECT log_id, operator, operate_type, details, jump_url, jump_url_text, created_at
 		FROM complaint_history WHERE complaint_id = $1 ORDER BY seq LIMIT $2 OFFSET $3`, id, limit, max(offset, 0))
 	if err != nil {
-		return nil, 0, fenfu.Internal("complaint.History", err)
+		return nil, fenfu.Internal("complaint.History", err)
 	}
 	defer rows.Close()
 	out := []Entry{}
@@ -529,15 +526,15 @@ func (s *Service) History(ctx context.Context, id string, limit, offset int) ([]
 		e := Entry{ComplaintID: id}
 		var at int64
 		if err := rows.Scan(&e.LogID, &e.Operator, &e.OperateType, &e.Details, &e.JumpURL, &e.JumpURLText, &at); err != nil {
-			return nil, 0, fenfu.Internal("complaint.History", err)
+			return nil, fenfu.Internal("complaint.History", err)
 		}
 		e.At = db.Time(at)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fenfu.Internal("complaint.History", err)
+		return nil, fenfu.Internal("complaint.History", err)
 	}
-	return out, total, nil
+	return out, nil
 }
 
 // Page reads a page's limit and offset from a query as WeChat's complaint

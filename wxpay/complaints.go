@@ -186,7 +186,7 @@ func (a *API) complaintHistory(ctx context.Context, r *request) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	h, total, err := a.Complaints.History(ctx, c.ID, limit, offset)
+	h, err := a.Complaints.History(ctx, c.ID, limit, offset)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -195,7 +195,7 @@ func (a *API) complaintHistory(ctx context.Context, r *request) (int, any, error
 		data = append(data, historyEntry{LogID: e.LogID, Operator: e.PublicOperator(), OperateTime: timeString(e.At),
 			OperateType: e.OperateType, OperateDetails: e.Details, ImageList: []string{}})
 	}
-	return http.StatusOK, map[string]any{"data": data, "limit": limit, "offset": offset, "total_count": total}, nil
+	return http.StatusOK, map[string]any{"data": data, "limit": limit, "offset": offset, "total_count": c.Entries}, nil
 }
 
 // respondComplaint answers POST …/{complaint_id}/response with 204.
