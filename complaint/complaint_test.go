@@ -505,3 +505,37 @@ func testClosedWhileHolding(t *testing.T, engine db.Engine) {
 		t.Errorf("the order of a closed complaint is held until %s for %q", h.HoldUntil, h.HoldReason)
 	}
 }
+
+func TestHoldFor(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testHoldFor(t, engine) })
+	}
+}
+
+// testHoldFor: a complaint holds its order for the service's HoldFor, and
+// an order already held for longer stays held as long.
+func testHoldFor(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	w := newWorld(t, engine)
+	w.svc.HoldFor = 7 * 24 * time.Hour
+	plain, held := w.paid(0, 0, 600), w.paid(0, 0, 900)
+	riskUntil := w.clock.Now().Add(30 * 24 * time.Hour)
+	if err := pay.Hold(ctx, w.core, held.ID, riskUntil, "risk: review"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		o     pay.Order
+		until time.Time
+	}{
+		{plain, w.clock.Now().Add(w.svc.HoldFor)},
+		{held, riskUntil},
+	} {
+		x, err := w.svc.File(ctx, complaint.NewComplaint{ConsumerID: w.consumers[0], TransactionID: c.o.ID, ProblemType: "OTHERS", Detail: "Late."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := w.order(c.o.ID); !h.HoldUntil.Equal(c.until) || !strings.HasSuffix(h.HoldReason, "complaint "+x.ID) {
+			t.Errorf("order %s held until %s for %q, want until %s", c.o.ID, h.HoldUntil, h.HoldReason, c.until)
+		}
+	}
+}
