@@ -76,17 +76,13 @@ func (e *Events) Lookup(ctx context.Context, mchid, eventID string) (Status, err
 	case Refund:
 		s.EventType = "REFUND.SUCCESS"
 	case Complaint:
-		// COMPLAINT.CREATE or .STATE_CHANGE, as the attempts rendered it.
+		// COMPLAINT.CREATE or .STATE_CHANGE, as the first attempt below
+		// rendered it.
 		s.EventType = "COMPLAINT"
-		var et string
-		if err := d.QueryRowContext(ctx, `SELECT event_type FROM notify_log WHERE event_id = $1 ORDER BY attempt LIMIT 1`,
-			eventID).Scan(&et); err == nil && et != "" {
-			s.EventType = et
-		}
 	default:
 		s.EventType = "TRANSACTION.SUCCESS"
 	}
-	rows, err := d.QueryContext(ctx, `SELECT attempt, at, http_status, latency_us, error FROM notify_log
+	rows, err := d.QueryContext(ctx, `SELECT attempt, at, http_status, latency_us, error, event_type FROM notify_log
 		WHERE event_id = $1 ORDER BY attempt`, eventID)
 	if err != nil {
 		return s, fenfu.Internal("notify.Lookup", err)
@@ -95,8 +91,12 @@ func (e *Events) Lookup(ctx context.Context, mchid, eventID string) (Status, err
 	for rows.Next() {
 		var a Attempt
 		var at, lat int64
-		if err := rows.Scan(&a.Attempt, &at, &a.HTTPStatus, &lat, &a.Error); err != nil {
+		var et string
+		if err := rows.Scan(&a.Attempt, &at, &a.HTTPStatus, &lat, &a.Error, &et); err != nil {
 			return s, fenfu.Internal("notify.Lookup", err)
+		}
+		if sub.Kind == Complaint && len(s.Attempts) == 0 && et != "" {
+			s.EventType = et
 		}
 		a.At, a.LatencyMS = db.Time(at), float64(lat)/1000
 		s.Attempts = append(s.Attempts, a)
