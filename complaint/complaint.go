@@ -332,21 +332,20 @@ func (s *Service) File(ctx context.Context, n NewComplaint) (Complaint, error) {
 			AppID: o.AppID, ConsumerID: n.ConsumerID, Amount: o.Total, ProblemType: n.ProblemType, Detail: n.Detail,
 			ApplyRefund: n.ApplyRefund, State: Pending, CreatedAt: now, RespondBy: now.Add(s.sla()), Escalation: NotEscalated,
 			Hold: HoldWanted, RetainUntil: now.Add(Retention)}
-		var open int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM complaints WHERE transaction_id = $1 AND state <> $2`,
-			o.ID, string(Processed)).Scan(&open); err != nil {
-			return err
-		}
-		if open > 0 {
-			return fenfu.Errorf(fenfu.InvalidRequest, "order %s already has an open complaint; follow it instead of filing another", o.ID)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO complaints (complaint_id, mchid, transaction_id, out_trade_no, appid,
+		// complaints_open_order keeps one open complaint per order, also
+		// against a consumer filing twice at once.
+		res, err := tx.ExecContext(ctx, `INSERT INTO complaints (complaint_id, mchid, transaction_id, out_trade_no, appid,
 			consumer_id, amount, problem_type, detail, apply_refund_amount, state, respond_by, escalation, hold,
-			created_at, updated_at, retain_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)`,
+			created_at, updated_at, retain_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)
+			ON CONFLICT (transaction_id) WHERE state <> 'PROCESSED' DO NOTHING`,
 			c.ID, c.MchID, c.TransactionID, c.OutTradeNo, c.AppID, c.ConsumerID, int64(c.Amount), c.ProblemType, c.Detail,
 			int64(c.ApplyRefund), string(c.State), db.Micros(c.RespondBy), string(c.Escalation), string(c.Hold),
-			db.Micros(now), db.Micros(c.RetainUntil)); err != nil {
+			db.Micros(now), db.Micros(c.RetainUntil))
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fenfu.Errorf(fenfu.InvalidRequest, "order %s already has an open complaint; follow it instead of filing another", o.ID)
 		}
 		return s.record(ctx, tx, c.ID, Entry{Operator: OperatorConsumer, OperateType: OpUserCreate, Details: n.Detail}, ActionCreate)
 	})

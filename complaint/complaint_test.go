@@ -539,3 +539,38 @@ func testHoldFor(t *testing.T, engine db.Engine) {
 		}
 	}
 }
+
+func TestOneOpenComplaint(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testOneOpenComplaint(t, engine) })
+	}
+}
+
+// testOneOpenComplaint: a consumer filing on the same order several times
+// at once gets one complaint, and is told of it every other time.
+func testOneOpenComplaint(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	w := newWorld(t, engine)
+	o := w.paid(0, 0, 400)
+	const tries = 6
+	errs := make(chan error, tries)
+	for range tries {
+		go func() {
+			_, err := w.svc.File(ctx, complaint.NewComplaint{ConsumerID: w.consumers[0], TransactionID: o.ID, ProblemType: "OTHERS", Detail: "Twice."})
+			errs <- err
+		}()
+	}
+	filed := 0
+	for range tries {
+		switch err := <-errs; fenfu.ErrorCode(err) {
+		case "":
+			filed++
+		case fenfu.InvalidRequest:
+		default:
+			t.Errorf("filing at once: %v", err)
+		}
+	}
+	if filed != 1 {
+		t.Errorf("%d complaints filed on one order", filed)
+	}
+}
