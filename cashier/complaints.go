@@ -80,12 +80,12 @@ func (c *Cashier) handleFileComplaint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wantsJSON(r) {
-		v, err := c.complaintView(r, x)
+		h, err := c.Complaints.History(r.Context(), x.ID, 0, 0)
 		if err != nil {
 			c.failAs(w, r, consumerID, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, v)
+		writeJSON(w, http.StatusOK, complaintViewOf(x, h))
 		return
 	}
 	http.Redirect(w, r, "/cashier/complaints", http.StatusSeeOther)
@@ -121,11 +121,9 @@ type historyView struct {
 
 func shanghai(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.RFC3339) }
 
-func (c *Cashier) complaintView(r *http.Request, x complaint.Complaint) (complaintView, error) {
-	h, err := c.Complaints.History(r.Context(), x.ID, 0, 0)
-	if err != nil {
-		return complaintView{}, err
-	}
+// complaintViewOf is complaint x, with its history h, as its consumer
+// sees it.
+func complaintViewOf(x complaint.Complaint, h []complaint.Entry) complaintView {
 	v := complaintView{ComplaintID: x.ID, TransactionID: x.TransactionID, OutTradeNo: x.OutTradeNo, MchID: x.MchID, Amount: x.Amount,
 		ProblemType: x.ProblemType, Detail: x.Detail, ApplyRefund: x.ApplyRefund, State: x.State, Time: shanghai(x.CreatedAt),
 		RespondBy: shanghai(x.RespondBy), InPlatformService: x.InPlatformService(), Resolution: x.Resolution,
@@ -134,7 +132,7 @@ func (c *Cashier) complaintView(r *http.Request, x complaint.Complaint) (complai
 		v.History = append(v.History, historyView{Operator: e.PublicOperator(), OperateType: e.OperateType, Details: e.Details,
 			JumpURL: e.JumpURL, JumpURLText: e.JumpURLText, Time: shanghai(e.At)})
 	}
-	return v, nil
+	return v
 }
 
 // complaintsPage is what the complaints page shows.
@@ -164,14 +162,18 @@ func (c *Cashier) handleComplaints(w http.ResponseWriter, r *http.Request) {
 		c.failAs(w, r, consumerID, err)
 		return
 	}
+	ids := make([]string, len(list))
+	for i, x := range list {
+		ids[i] = x.ID
+	}
+	hs, err := c.Complaints.Histories(r.Context(), ids)
+	if err != nil {
+		c.failAs(w, r, consumerID, err)
+		return
+	}
 	page := complaintsPage{LoggedIn: true, Complaints: make([]complaintView, 0, len(list))}
 	for _, x := range list {
-		v, err := c.complaintView(r, x)
-		if err != nil {
-			c.failAs(w, r, consumerID, err)
-			return
-		}
-		page.Complaints = append(page.Complaints, v)
+		page.Complaints = append(page.Complaints, complaintViewOf(x, hs[x.ID]))
 	}
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]any{"complaints": page.Complaints})

@@ -514,26 +514,58 @@ func (s *Service) History(ctx context.Context, id string, limit, offset int) ([]
 	if limit <= 0 || limit > MaxHistoryLimit {
 		limit = MaxHistoryLimit
 	}
-	rows, err := s.Credit.QueryContext(ctx, `SELECT log_id, operator, operate_type, details, jump_url, jump_url_text, created_at
-		FROM complaint_history WHERE complaint_id = $1 ORDER BY seq LIMIT $2 OFFSET $3`, id, limit, max(offset, 0))
+	rows, err := s.Credit.QueryContext(ctx, `SELECT `+entryColumns+` FROM complaint_history WHERE complaint_id = $1
+		ORDER BY seq LIMIT $2 OFFSET $3`, id, limit, max(offset, 0))
 	if err != nil {
 		return nil, fenfu.Internal("complaint.History", err)
 	}
-	defer rows.Close()
-	out := []Entry{}
-	for rows.Next() {
-		e := Entry{ComplaintID: id}
-		var at int64
-		if err := rows.Scan(&e.LogID, &e.Operator, &e.OperateType, &e.Details, &e.JumpURL, &e.JumpURLText, &at); err != nil {
-			return nil, fenfu.Internal("complaint.History", err)
-		}
-		e.At = db.Time(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out := map[string][]Entry{id: {}}
+	if err := scanEntries(rows, out); err != nil {
 		return nil, fenfu.Internal("complaint.History", err)
 	}
+	return out[id], nil
+}
+
+// Histories returns the histories of several complaints in one query,
+// each as History with no limit returns it: its first MaxHistoryLimit
+// entries, oldest first.
+func (s *Service) Histories(ctx context.Context, ids []string) (map[string][]Entry, error) {
+	out := make(map[string][]Entry, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args, ph := []any{MaxHistoryLimit}, make([]string, len(ids))
+	for i, id := range ids {
+		args, ph[i], out[id] = append(args, id), fmt.Sprintf("$%d", i+2), []Entry{}
+	}
+	// An entry's seq numbers it in its complaint's history from 1.
+	rows, err := s.Credit.QueryContext(ctx, `SELECT `+entryColumns+` FROM complaint_history WHERE seq <= $1
+		AND complaint_id IN (`+strings.Join(ph, ", ")+`) ORDER BY complaint_id, seq`, args...)
+	if err != nil {
+		return nil, fenfu.Internal("complaint.Histories", err)
+	}
+	if err := scanEntries(rows, out); err != nil {
+		return nil, fenfu.Internal("complaint.Histories", err)
+	}
 	return out, nil
+}
+
+const entryColumns = `complaint_id, log_id, operator, operate_type, details, jump_url, jump_url_text, created_at`
+
+// scanEntries appends the entries of rows to their complaints' in out,
+// and closes rows.
+func scanEntries(rows *sql.Rows, out map[string][]Entry) error {
+	defer rows.Close()
+	for rows.Next() {
+		var e Entry
+		var at int64
+		if err := rows.Scan(&e.ComplaintID, &e.LogID, &e.Operator, &e.OperateType, &e.Details, &e.JumpURL, &e.JumpURLText, &at); err != nil {
+			return err
+		}
+		e.At = db.Time(at)
+		out[e.ComplaintID] = append(out[e.ComplaintID], e)
+	}
+	return rows.Err()
 }
 
 // Page reads a page's limit and offset from a query as WeChat's complaint

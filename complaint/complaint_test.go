@@ -457,11 +457,18 @@ func testEscalatedOnce(t *testing.T, engine db.Engine) {
 	if total != len(ids) {
 		t.Errorf("%d escalations of %d complaints", total, len(ids))
 	}
+	hs, err := w.svc.Histories(ctx, ids)
+	if err != nil || len(hs) != len(ids) {
+		t.Fatalf("histories of %d complaints: %d %v", len(ids), len(hs), err)
+	}
 	for _, id := range ids {
 		h, err := w.svc.History(ctx, id, 0, 0)
 		c, _ := w.svc.Get(ctx, id)
 		if err != nil || len(h) != 2 || c.Entries != 2 {
 			t.Errorf("complaint %s has %d history entries, %d counted: %v", id, len(h), c.Entries, err)
+		}
+		if fmt.Sprint(hs[id]) != fmt.Sprint(h) {
+			t.Errorf("complaint %s: Histories gave %v, History %v", id, hs[id], h)
 		}
 	}
 }
