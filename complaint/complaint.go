@@ -500,12 +500,38 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Complaint, int, error) 
 // Count returns how many complaints a consumer has filed against a
 // merchant (WeChat's user_complaint_times).
 func (s *Service) Count(ctx context.Context, mchid, consumerID string) (int, error) {
-	var n int
-	if err := s.Credit.QueryRowContext(ctx, `SELECT COUNT(*) FROM complaints WHERE mchid = $1 AND consumer_id = $2`,
-		mchid, consumerID).Scan(&n); err != nil {
-		return 0, fenfu.Internal("complaint.Count", err)
+	n, err := s.Counts(ctx, mchid, []string{consumerID})
+	return n[consumerID], err
+}
+
+// Counts is Count for several consumers of a merchant, in one query.
+func (s *Service) Counts(ctx context.Context, mchid string, consumerIDs []string) (map[string]int, error) {
+	out := make(map[string]int, len(consumerIDs))
+	if len(consumerIDs) == 0 {
+		return out, nil
 	}
-	return n, nil
+	args, ph := []any{mchid}, make([]string, len(consumerIDs))
+	for i, id := range consumerIDs {
+		args, ph[i] = append(args, id), fmt.Sprintf("$%d", i+2)
+	}
+	rows, err := s.Credit.QueryContext(ctx, `SELECT consumer_id, COUNT(*) FROM complaints WHERE mchid = $1
+		AND consumer_id IN (`+strings.Join(ph, ", ")+`) GROUP BY consumer_id`, args...)
+	if err != nil {
+		return nil, fenfu.Internal("complaint.Counts", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fenfu.Internal("complaint.Counts", err)
+		}
+		out[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fenfu.Internal("complaint.Counts", err)
+	}
+	return out, nil
 }
 
 // History returns a page of a complaint's negotiation history, oldest

@@ -457,6 +457,17 @@ func testEscalatedOnce(t *testing.T, engine db.Engine) {
 	if total != len(ids) {
 		t.Errorf("%d escalations of %d complaints", total, len(ids))
 	}
+	mch := w.merchants[0].MchID
+	if n, err := w.svc.Counts(ctx, mch, []string{w.consumers[1], w.consumers[0], w.consumers[1]}); err != nil ||
+		len(n) != 1 || n[w.consumers[1]] != len(ids) {
+		t.Errorf("complaints of the consumers against the merchant: %v %v", n, err)
+	}
+	if n, err := w.svc.Count(ctx, mch, w.consumers[1]); err != nil || n != len(ids) {
+		t.Errorf("complaints of the consumer against the merchant: %d %v", n, err)
+	}
+	if n, err := w.svc.Count(ctx, w.merchants[1].MchID, w.consumers[1]); err != nil || n != 0 {
+		t.Errorf("complaints of the consumer against another merchant: %d %v", n, err)
+	}
 	hs, err := w.svc.Histories(ctx, ids)
 	if err != nil || len(hs) != len(ids) {
 		t.Fatalf("histories of %d complaints: %d %v", len(ids), len(hs), err)

@@ -66,12 +66,10 @@ var problemDescriptions = map[string]string{
 	complaint.ProblemOthers:         "其他",
 }
 
-func (a *API) complaintObject(ctx context.Context, c complaint.Complaint) (complaintObject, error) {
+// complaintObject answers complaint c, whose consumer has filed times
+// complaints against its merchant.
+func (a *API) complaintObject(ctx context.Context, c complaint.Complaint, times int) (complaintObject, error) {
 	o, err := a.Pay.Get(ctx, c.TransactionID)
-	if err != nil {
-		return complaintObject{}, err
-	}
-	times, err := a.Complaints.Count(ctx, c.MchID, c.ConsumerID)
 	if err != nil {
 		return complaintObject{}, err
 	}
@@ -137,9 +135,17 @@ func (a *API) listComplaints(ctx context.Context, r *request) (int, any, error) 
 	if err != nil {
 		return 0, nil, err
 	}
+	consumers := make([]string, len(list))
+	for i, c := range list {
+		consumers[i] = c.ConsumerID
+	}
+	times, err := a.Complaints.Counts(ctx, f.MchID, consumers)
+	if err != nil {
+		return 0, nil, err
+	}
 	data := make([]complaintObject, 0, len(list))
 	for _, c := range list {
-		obj, err := a.complaintObject(ctx, c)
+		obj, err := a.complaintObject(ctx, c, times[c.ConsumerID])
 		if err != nil {
 			return 0, nil, err
 		}
@@ -159,7 +165,11 @@ func (a *API) getComplaint(ctx context.Context, r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	obj, err := a.complaintObject(ctx, c)
+	times, err := a.Complaints.Count(ctx, c.MchID, c.ConsumerID)
+	if err != nil {
+		return 0, nil, err
+	}
+	obj, err := a.complaintObject(ctx, c, times)
 	if err != nil {
 		return 0, nil, err
 	}
