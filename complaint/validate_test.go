@@ -1,6 +1,8 @@
 package complaint_test
 
 import (
+	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -38,4 +40,36 @@ func FuzzValidate(f *testing.F) {
 			t.Fatalf("accepted response %+v", r)
 		}
 	})
+}
+
+// TestPage: a page's limit and offset as the staff list, the merchant's
+// list and the history read them.
+func TestPage(t *testing.T) {
+	for _, c := range []struct {
+		query         string
+		max, def      int
+		limit, offset int
+		field         string // of the PARAM_ERROR, if refused
+	}{
+		{"", complaint.MaxListLimit, complaint.DefaultListLimit, 10, 0, ""},
+		{"", complaint.MaxHistoryLimit, complaint.DefaultHistoryLimit, 100, 0, ""},
+		{"limit=50&offset=7", complaint.MaxListLimit, complaint.DefaultListLimit, 50, 7, ""},
+		{"limit=300", complaint.MaxHistoryLimit, complaint.DefaultHistoryLimit, 300, 0, ""},
+		{"limit=51", complaint.MaxListLimit, complaint.DefaultListLimit, 0, 0, "limit"},
+		{"limit=0", complaint.MaxListLimit, complaint.DefaultListLimit, 0, 0, "limit"},
+		{"limit=ten", complaint.MaxListLimit, complaint.DefaultListLimit, 0, 0, "limit"},
+		{"offset=-1", complaint.MaxListLimit, complaint.DefaultListLimit, 0, 0, "offset"},
+		{"offset=1e3", complaint.MaxListLimit, complaint.DefaultListLimit, 0, 0, "offset"},
+		{"offset=9999999999", complaint.MaxListLimit, complaint.DefaultListLimit, 0, 0, "offset"},
+	} {
+		q, _ := url.ParseQuery(c.query)
+		limit, offset, err := complaint.Page(q, c.max, c.def)
+		var e *fenfu.Error
+		switch {
+		case c.field != "" && (!errors.As(err, &e) || e.Code != fenfu.ParamError || e.Field != c.field):
+			t.Errorf("%q: %v, want PARAM_ERROR on %s", c.query, err, c.field)
+		case c.field == "" && (err != nil || limit != c.limit || offset != c.offset):
+			t.Errorf("%q: %d, %d, %v; want %d, %d", c.query, limit, offset, err, c.limit, c.offset)
+		}
+	}
 }
