@@ -21,6 +21,7 @@ import (
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/scheme"
 )
 
@@ -472,16 +473,26 @@ func testRandomized(t *testing.T, engine db.Engine) {
 // SQLite, without HTTP or signatures: create the order, claim it in core,
 // capture the line and post in credit, complete it in core.
 func BenchmarkCreditPayment(b *testing.B) {
-	benchPayment(b, pay.ChannelCredit)
+	benchPayment(b, pay.ChannelCredit, false)
 }
 
 // BenchmarkBalancePayment is the same for a balance payment (one core
 // transaction after the create).
 func BenchmarkBalancePayment(b *testing.B) {
-	benchPayment(b, pay.ChannelBalance)
+	benchPayment(b, pay.ChannelBalance, false)
 }
 
-func benchPayment(b *testing.B, channel pay.Channel) {
+// BenchmarkCreditPaymentRisk and BenchmarkBalancePaymentRisk are the same
+// with the risk engine on its default rules, as fenfu serve runs them.
+func BenchmarkCreditPaymentRisk(b *testing.B) {
+	benchPayment(b, pay.ChannelCredit, true)
+}
+
+func BenchmarkBalancePaymentRisk(b *testing.B) {
+	benchPayment(b, pay.ChannelBalance, true)
+}
+
+func benchPayment(b *testing.B, channel pay.Channel, withRisk bool) {
 	ctx := context.Background()
 	clock := fenfu.SystemClock{}
 	core := dbtest.Open(b, db.SQLite, "core", clock)
@@ -493,6 +504,13 @@ func benchPayment(b *testing.B, channel pay.Channel) {
 		b.Fatal(err)
 	}
 	ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner([]byte("bench secret bench secret bench!")), IDs: ids, Clock: clock}
+	if withRisk {
+		engine := &risk.Engine{DB: cr, Clock: clock}
+		if err := engine.Seed(ctx, risk.DefaultDefaults().Rules()); err != nil {
+			b.Fatal(err)
+		}
+		ps.Risk = &pay.Risk{Engine: engine}
+	}
 	c, _, err := consumer.New(core, cr, ids, clock).Create(ctx, consumer.NewConsumer{CreditLimit: 1 << 50, Rating: "A", Balance: 1 << 50})
 	if err != nil {
 		b.Fatal(err)
