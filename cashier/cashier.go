@@ -310,9 +310,11 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		f = payForm{Channel: r.PostFormValue("channel"), Phone: r.PostFormValue("phone"), PIN: r.PostFormValue("pin"),
 			Device: r.PostFormValue("device_id")}
 		if v := r.PostFormValue("installment_number"); v != "" {
+			// The count is the order's to accept (PayIn checks it against
+			// its offers), as it is for the JSON form.
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 12 {
-				c.fail(w, r, fenfu.FieldError("installment_number", "installment_number must be 1, 3, 6 or 12"))
+			if err != nil {
+				c.fail(w, r, fenfu.FieldError("installment_number", "installment_number must be a whole number"))
 				return
 			}
 			f.Installments = n

@@ -79,7 +79,10 @@ func (s *Service) PayIn(ctx context.Context, token, consumerID string, channel C
 	if !o.Allowed(channel) {
 		return Order{}, fenfu.Errorf(fenfu.RuleLimit, "the merchant does not accept %s payment for this order", channel)
 	}
-	if installments < 0 || (installments > 1 && channel != ChannelCredit) {
+	switch {
+	case installments < 0:
+		return Order{}, fenfu.FieldError("installment_number", "installment_number must not be negative")
+	case installments > 1 && channel != ChannelCredit:
 		return Order{}, fenfu.FieldError("installment_number", "installments are for credit payments only")
 	}
 	if o.State != NotPay {
