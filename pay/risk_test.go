@@ -87,6 +87,7 @@ func TestRisk(t *testing.T) {
 			t.Run("concurrent payments under the daily limit", func(t *testing.T) { testConcurrentDaily(t, engine) })
 			t.Run("shadow and balance rules", func(t *testing.T) { testShadowAndBalance(t, engine) })
 			t.Run("recovery keeps the decision", func(t *testing.T) { testRiskRecovery(t, engine) })
+			t.Run("merchant features cached a minute", func(t *testing.T) { testMerchantFacts(t, engine) })
 		})
 	}
 }
@@ -316,6 +317,41 @@ func decisionOf(t *testing.T, e *riskEnv, orderID string) recorded {
 		t.Fatal(err)
 	}
 	return r
+}
+
+func testMerchantFacts(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	e := newRiskEnv(t, engine)
+	if _, err := e.engine.AddRule(ctx, "staff:test", "refund-heavy merchants", risk.Rule{Name: "refund-heavy", Channels: []string{risk.Credit},
+		Expr: "refund_rate > 0.3 && merchant_age_days == 0", Decision: risk.Reject, Reason: "refunds", Message: "Refunds are high here.", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	pays := func() (pay.Order, error) {
+		return e.pay(t, e.m, e.consumer(t, 100_000_00, 0), 100_00, pay.ChannelCredit)
+	}
+	var paid []pay.Order
+	for range 2 {
+		o, err := pays()
+		if err != nil {
+			t.Fatal(err)
+		}
+		paid = append(paid, o)
+	}
+	if _, err := e.env.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: paid[0].OutTradeNo, OutRefundNo: "rf-1",
+		Refund: paid[0].Total, Total: paid[0].Total}); err != nil {
+		t.Fatal(err)
+	}
+	// With the next payment a third of the merchant's payments are
+	// refunded, but its features are read at most once a minute.
+	if _, err := pays(); err != nil {
+		t.Fatalf("a payment within the minute the features are kept: %v", err)
+	}
+	e.clock.Advance(time.Minute)
+	o, err := pays()
+	wantRejected(t, e, o, err, "Refunds are high here.")
+	if d := decisionOf(t, e, o.ID); !strings.Contains(d.matched, `"rule":"refund-heavy"`) {
+		t.Fatalf("decision = %+v; want the refund-heavy match", d)
+	}
 }
 
 func testRiskRecovery(t *testing.T, engine db.Engine) {
