@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"regexp"
 	"strings"
 	"time"
@@ -278,10 +277,6 @@ func (r *NativeOrder) validate(now time.Time) error {
 		return fenfu.FieldError("out_trade_no", "out_trade_no must be 6 to 32 characters of 0-9, A-Z, a-z, _, -, |, *")
 	case utf8.RuneCountInString(r.Attach) > 128:
 		return fenfu.FieldError("attach", "attach must be at most 128 characters")
-	case r.Scene.PayerClientIP != "" && net.ParseIP(r.Scene.PayerClientIP) == nil:
-		return fenfu.FieldError("scene_info.payer_client_ip", "scene_info.payer_client_ip must be an IP address")
-	case r.Scene.DeviceID != "" && !deviceRE.MatchString(r.Scene.DeviceID):
-		return fenfu.FieldError("scene_info.device_id", "scene_info.device_id must be 1 to 64 letters, digits, '.', '_', ':' or '-'")
 	case r.Total <= 0 || r.Total > MaxTotal:
 		return fenfu.FieldError("amount.total", "amount.total must be a positive number of fen, at most %d", int64(MaxTotal))
 	case r.Currency != "" && r.Currency != "CNY":
@@ -295,6 +290,9 @@ func (r *NativeOrder) validate(now time.Time) error {
 		if !limitPayOK[l] {
 			return fenfu.FieldError("limit_pay", "limit_pay value %q is not one of no_balance, no_credit, no_debit, balance_only", l)
 		}
+	}
+	if err := checkPayer("scene_info.payer_client_ip", r.Scene.PayerClientIP, "scene_info.device_id", r.Scene.DeviceID); err != nil {
+		return err
 	}
 	if err := checkOffers(r.Offers); err != nil {
 		return err

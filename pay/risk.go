@@ -25,12 +25,16 @@ var deviceRE = regexp.MustCompile(`^[0-9A-Za-z._:\-]{1,64}$`)
 
 // Check validates a client's fields: an address must be an IP address, a
 // device id 1 to 64 letters, digits, '.', '_', ':' or '-'.
-func (c Client) Check() error {
-	if c.IP != "" && net.ParseIP(c.IP) == nil {
-		return fenfu.FieldError("client_ip", "client_ip must be an IP address")
+func (c Client) Check() error { return checkPayer("client_ip", c.IP, "device_id", c.Device) }
+
+// checkPayer is Client.Check of what a request says about the payer's
+// side, under the request's own field names.
+func checkPayer(ipField, ip, deviceField, device string) error {
+	if ip != "" && net.ParseIP(ip) == nil {
+		return fenfu.FieldError(ipField, "%s must be an IP address", ipField)
 	}
-	if c.Device != "" && !deviceRE.MatchString(c.Device) {
-		return fenfu.FieldError("device_id", "device_id must be 1 to 64 letters, digits, '.', '_', ':' or '-'")
+	if device != "" && !deviceRE.MatchString(device) {
+		return fenfu.FieldError(deviceField, "%s must be 1 to 64 letters, digits, '.', '_', ':' or '-'", deviceField)
 	}
 	return nil
 }
