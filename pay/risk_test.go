@@ -236,7 +236,16 @@ func testConcurrentDaily(t *testing.T, engine db.Engine) {
 func testShadowAndBalance(t *testing.T, engine db.Engine) {
 	ctx := context.Background()
 	e := newRiskEnv(t, engine)
-	_, err := e.engine.Change(ctx, "staff:test", "watch large payments", func(rs []risk.Rule) ([]risk.Rule, error) {
+	// No default rule names balance, yet a balance payment's decision is
+	// recorded: a backtest of a balance rule replays it.
+	early, err := e.pay(t, e.m, e.consumer(t, 0, 100_00), 100_00, pay.ChannelBalance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := decisionsOf(t, e, early.ID); n != 1 {
+		t.Fatalf("a balance payment no rule names recorded %d decisions, want its one", n)
+	}
+	_, err = e.engine.Change(ctx, "staff:test", "watch large payments", func(rs []risk.Rule) ([]risk.Rule, error) {
 		return append(rs,
 			risk.Rule{Name: "large-shadow", Channels: []string{risk.Credit, risk.Balance}, Expr: "amount >= 100000", Decision: risk.Reject,
 				Reason: "watching", Message: "no", Enabled: true, Shadow: true},
@@ -299,6 +308,9 @@ func testShadowAndBalance(t *testing.T, engine db.Engine) {
 	if got, _ := e.env.pay.Get(ctx, held.ID); got.HoldUntil.IsZero() || got.HoldReason != "risk: balance-hold" {
 		t.Fatalf("balance payment held until %v for %q, want held", got.HoldUntil, got.HoldReason)
 	}
+	if d := decisionOf(t, e, held.ID); d.decision != risk.Hold {
+		t.Fatalf("a balance payment the rules hold recorded %+v, want its HOLD", d)
+	}
 	e.verify(t)
 }
 
@@ -352,6 +364,17 @@ func testMerchantFacts(t *testing.T, engine db.Engine) {
 	if d := decisionOf(t, e, o.ID); !strings.Contains(d.matched, `"rule":"refund-heavy"`) {
 		t.Fatalf("decision = %+v; want the refund-heavy match", d)
 	}
+}
+
+// decisionsOf counts the decisions recorded of an order's payments.
+func decisionsOf(t *testing.T, e *riskEnv, orderID string) int {
+	t.Helper()
+	var n int
+	if err := e.env.pay.Credit.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM risk_decisions WHERE order_id = $1`, orderID).
+		Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func testRiskRecovery(t *testing.T, engine db.Engine) {
