@@ -72,14 +72,10 @@ func (e *Engine) Backtest(ctx context.Context, version int, from, to time.Time) 
 		b.Would[out.Decision]++
 		b.Amounts[out.Decision] += c.Amount
 		for _, m := range out.Matched {
-			mode := "act"
-			if m.Shadow {
-				mode = "shadow"
-			}
 			if b.Rules[m.Rule] == nil {
 				b.Rules[m.Rule] = map[string]int{}
 			}
-			b.Rules[m.Rule][mode]++
+			b.Rules[m.Rule][m.Mode()]++
 		}
 		if out.Decision == c.Was {
 			continue

@@ -313,11 +313,7 @@ func (e *Engine) observe(out Outcome, took time.Duration) {
 	e.Metrics.Observe("fenfu_risk_evaluation_seconds", took)
 	e.Metrics.Add("fenfu_risk_payments_total", 1, "decision", string(out.Decision))
 	for _, m := range out.Matched {
-		mode := "act"
-		if m.Shadow {
-			mode = "shadow"
-		}
-		e.Metrics.Add("fenfu_risk_rule_matches_total", 1, "rule", m.Rule, "decision", string(m.Decision), "mode", mode)
+		e.Metrics.Add("fenfu_risk_rule_matches_total", 1, "rule", m.Rule, "decision", string(m.Decision), "mode", m.Mode())
 	}
 }
 

@@ -209,6 +209,15 @@ type Match struct {
 	Shadow   bool     `json:"shadow,omitempty"`
 }
 
+// Mode is how the matched rule ran: "act", or "shadow" when it only
+// recorded what it would decide. Metrics and backtests count by it.
+func (m Match) Mode() string {
+	if m.Shadow {
+		return "shadow"
+	}
+	return "act"
+}
+
 // Outcome is a payment's evaluation: the decision it acts on (shadow
 // rules never count), every rule that matched, and the staff reason and
 // payer message of the strictest acting rule.
