@@ -42,13 +42,31 @@ type Work struct {
 	QueryURI   string
 	QueryAuth  string
 	Cookie     string
+	// PayBody is the cashier's pay request: credit, in full or in the
+	// installments the payment chose.
+	PayBody []byte
+}
+
+// installmentCounts are the counts an installment payment chooses, in
+// turn.
+var installmentCounts = [...]int{3, 6, 12}
+
+// InstallmentShare tells whether payment i of a run chooses installments
+// when share (0 to 1) of them do: every payment whose position in each
+// hundred falls below share×100, spread evenly over merchants and
+// consumers.
+func InstallmentShare(i int, share float64) bool {
+	return float64(i%100) < share*100
 }
 
 // Presign prepares n payments round-robin over merchants and consumers,
 // signing every request now so the generator does no signing while timed.
-// Signatures carry the current time and stay valid for 5 minutes. It uses
-// every core and reports progress, in payments, to report.
-func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, report Progress) ([]Work, error) {
+// Signatures carry the current time and stay valid for 5 minutes. A share
+// (0 to 1) of the payments offers 3, 6 and 12 installments on WeChat's
+// subsidy_info, the fee borne by the consumer on every other one, and pays
+// in 3, 6 or 12 of them in turn. It uses every core and reports progress,
+// in payments, to report.
+func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, installments float64, report Progress) ([]Work, error) {
 	work := make([]Work, n)
 	var next atomic.Int64
 	var done atomic.Int64
@@ -69,8 +87,19 @@ func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, repor
 				}
 				m := ms[i%len(ms)]
 				no := fmt.Sprintf("B%s%08d", runID, i)
-				body, _ := json.Marshal(map[string]any{"appid": m.AppID, "mchid": m.MchID, "description": "bench",
-					"out_trade_no": no, "notify_url": notifyURL, "amount": map[string]any{"total": 100 + i%9000}})
+				req := map[string]any{"appid": m.AppID, "mchid": m.MchID, "description": "bench",
+					"out_trade_no": no, "notify_url": notifyURL, "amount": map[string]any{"total": 100 + i%9000}}
+				pay := []byte(`{"channel":"credit"}`)
+				if InstallmentShare(i, installments) {
+					percent := 100 * (i / 100 % 2) // merchant-borne on every other hundred
+					var plans []map[string]int
+					for _, n := range installmentCounts {
+						plans = append(plans, map[string]int{"subsidy_installment_num": n, "subsidy_percent": percent})
+					}
+					req["subsidy_info"] = map[string]any{"subsidy_detail": []any{map[string]any{"subsidy_period_type": "PERIOD", "subsidy_plan": plans}}}
+					pay = fmt.Appendf(nil, `{"channel":"credit","installment_number":%d}`, installmentCounts[i%len(installmentCounts)])
+				}
+				body, _ := json.Marshal(req)
 				ca, err := m.Client.Sign("POST", "/v3/pay/transactions/native", body, now)
 				q := "/v3/pay/transactions/out-trade-no/" + no + "?mchid=" + m.MchID
 				qa, err2 := m.Client.Sign("GET", q, nil, now)
@@ -81,7 +110,7 @@ func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, repor
 					once.Do(func() { firstErr = err })
 					return
 				}
-				work[i] = Work{OutTradeNo: no, CreateBody: body, CreateAuth: ca, QueryURI: q, QueryAuth: qa, Cookie: cs[i%len(cs)].Cookie}
+				work[i] = Work{OutTradeNo: no, CreateBody: body, CreateAuth: ca, QueryURI: q, QueryAuth: qa, Cookie: cs[i%len(cs)].Cookie, PayBody: pay}
 				done.Add(1)
 			}
 		}()
@@ -291,7 +320,7 @@ func payOnce(ctx context.Context, hc *http.Client, base string, wk *Work, w *wor
 		return "create: bad body"
 	}
 	t1 := time.Now()
-	st, body, err = Do(ctx, hc, "POST", base+CashierPath(created.CodeURL)+"/pay", []byte(`{"channel":"credit"}`), "", wk.Cookie)
+	st, body, err = Do(ctx, hc, "POST", base+CashierPath(created.CodeURL)+"/pay", wk.PayBody, "", wk.Cookie)
 	w.hist["pay"].Record(time.Since(t1))
 	if key := errKey("pay", st, body, err); key != "" {
 		return key

@@ -31,33 +31,37 @@ func StatsOf(h *Histogram) CallStats {
 
 // Result is a bench run's full report, written as JSON.
 type Result struct {
-	Label         string               `json:"label"`
-	Time          string               `json:"time"`
-	Machine       Machine              `json:"machine"`
-	Store         string               `json:"store"`
-	Synchronous   string               `json:"sqlite_synchronous,omitempty"`
-	Scheme        string               `json:"scheme"`
-	Server        string               `json:"server"`
-	Merchants     int                  `json:"merchants"`
-	Consumers     int                  `json:"consumers"`
-	Concurrency   int                  `json:"concurrency,omitempty"`
-	Rate          float64              `json:"rate,omitempty"`
-	Payments      int                  `json:"payments"`
-	ElapsedS      float64              `json:"elapsed_s"`
-	PaymentsPerS  float64              `json:"payments_per_s"`
-	Calls         map[string]CallStats `json:"calls"`
-	Errors        map[string]int       `json:"errors"`
-	ServerCPUS    float64              `json:"server_cpu_s"`
-	CPUScope      string               `json:"cpu_scope"`
-	CPUPerPayMS   float64              `json:"server_cpu_ms_per_payment"`
-	GeneratorCPUS float64              `json:"generator_cpu_s,omitempty"`
-	PeakMemoryMB  float64              `json:"peak_memory_mb"`
-	CryptoPerPay  float64              `json:"crypto_cpu_ms_per_payment"`
-	CeilingPerS   float64              `json:"crypto_ceiling_payments_per_s"`
-	Efficiency    float64              `json:"efficiency"`
-	Notified      int64                `json:"notifications_delivered"`
-	Proof         string               `json:"proof"`
-	ProofOK       bool                 `json:"proof_ok"`
+	Label        string  `json:"label"`
+	Time         string  `json:"time"`
+	Machine      Machine `json:"machine"`
+	Store        string  `json:"store"`
+	Synchronous  string  `json:"sqlite_synchronous,omitempty"`
+	Scheme       string  `json:"scheme"`
+	Server       string  `json:"server"`
+	Merchants    int     `json:"merchants"`
+	Consumers    int     `json:"consumers"`
+	Concurrency  int     `json:"concurrency,omitempty"`
+	Rate         float64 `json:"rate,omitempty"`
+	Installments float64 `json:"installment_share,omitempty"`
+	// InstallmentPayments counts the payments made in installments, each
+	// with its plan in the credit store.
+	InstallmentPayments int                  `json:"installment_payments"`
+	Payments            int                  `json:"payments"`
+	ElapsedS            float64              `json:"elapsed_s"`
+	PaymentsPerS        float64              `json:"payments_per_s"`
+	Calls               map[string]CallStats `json:"calls"`
+	Errors              map[string]int       `json:"errors"`
+	ServerCPUS          float64              `json:"server_cpu_s"`
+	CPUScope            string               `json:"cpu_scope"`
+	CPUPerPayMS         float64              `json:"server_cpu_ms_per_payment"`
+	GeneratorCPUS       float64              `json:"generator_cpu_s,omitempty"`
+	PeakMemoryMB        float64              `json:"peak_memory_mb"`
+	CryptoPerPay        float64              `json:"crypto_cpu_ms_per_payment"`
+	CeilingPerS         float64              `json:"crypto_ceiling_payments_per_s"`
+	Efficiency          float64              `json:"efficiency"`
+	Notified            int64                `json:"notifications_delivered"`
+	Proof               string               `json:"proof"`
+	ProofOK             bool                 `json:"proof_ok"`
 }
 
 // Machine describes where a run happened.
@@ -89,6 +93,9 @@ func (r Result) Table(w io.Writer) {
 	if r.Rate > 0 {
 		load = fmt.Sprintf("arrival rate %.0f/s", r.Rate)
 	}
+	if r.Installments > 0 {
+		load += fmt.Sprintf(", %.0f %% in installments", r.Installments*100)
+	}
 	fmt.Fprintf(w, "%d merchants, %d consumers, %s, %d payments in %.2fs\n\n", r.Merchants, r.Consumers, load, r.Payments, r.ElapsedS)
 	fmt.Fprintf(w, "  payments/s      %10.0f\n", r.PaymentsPerS)
 	fmt.Fprintf(w, "  %-14s %8s %8s %8s %8s %8s\n", "call (ms)", "p50", "p90", "p99", "max", "count")
@@ -110,6 +117,9 @@ func (r Result) Table(w io.Writer) {
 	fmt.Fprintf(w, "  crypto ceiling  %.3f ms CPU per payment → %.0f payments/s on %d cores\n", r.CryptoPerPay, r.CeilingPerS, r.Machine.Cores)
 	fmt.Fprintf(w, "  efficiency      %.2f\n", r.Efficiency)
 	fmt.Fprintf(w, "  notifications   %d delivered to the merchants' notify_url\n", r.Notified)
+	if r.InstallmentPayments > 0 {
+		fmt.Fprintf(w, "  installments    %d payments with a plan\n", r.InstallmentPayments)
+	}
 	fmt.Fprintf(w, "  ledger proof    %s\n", r.Proof)
 }
 

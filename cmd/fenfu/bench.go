@@ -38,6 +38,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	out := fs.String("o", "", "also write the result as JSON to this file")
 	label := fs.String("label", "", "a name for this run in the report")
 	profile := fs.String("server-cpuprofile", "", "with --server spawn: have the server write a CPU profile to this file")
+	installments := fs.Float64("installments", 0, "the share (0 to 1) of payments that offer 3, 6 and 12 installments and pay in one of them")
 	riskOff := fs.Bool("risk-off", false, "run the server with --risk-off, deciding no payment by the risk rules, to measure what risk control costs")
 	if err := e.parse(fs, args); err != nil {
 		return err
@@ -51,6 +52,8 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		return e.usagef("--key must be rsa or sm2")
 	case *mode != "spawn" && *mode != "inprocess":
 		return e.usagef("--server must be spawn or inprocess")
+	case *installments < 0 || *installments > 1:
+		return e.usagef("--installments is a share of the payments, from 0 to 1")
 	case *merchants < 1 || *consumers < 1 || *count < 1 || (*conc < 1 && *rate <= 0):
 		return e.usagef("--merchants, --consumers, --count, and --concurrency or --rate must be positive")
 	}
@@ -94,7 +97,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 
 	// Start or reach the server.
 	res := bench.Result{Label: *label, Time: time.Now().UTC().Format(time.RFC3339), Machine: bench.ThisMachine(),
-		Store: storeKind(cfg), Scheme: string(sch), Merchants: *merchants, Consumers: *consumers, Concurrency: *conc, Rate: *rate}
+		Store: storeKind(cfg), Scheme: string(sch), Merchants: *merchants, Consumers: *consumers, Concurrency: *conc, Rate: *rate, Installments: *installments}
 	if res.Store == "sqlite" {
 		res.Synchronous = strings.ToUpper(cfg.Synchronous)
 	}
@@ -152,7 +155,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	}
 	defer sink.Close()
 	runID := time.Now().Format("150405")
-	work, err := bench.Presign(ms, cs, *count, runID, sink.URL, meterOf(e.stderr, "signing", "payments"))
+	work, err := bench.Presign(ms, cs, *count, runID, sink.URL, *installments, meterOf(e.stderr, "signing", "payments"))
 	if err != nil {
 		return err
 	}
@@ -226,6 +229,9 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	} else {
 		res.ProofOK = true
 		res.Proof = fmt.Sprintf("ok: %d orders, %d paid, %d in flight", p.Orders, p.Paid, p.InFlight)
+	}
+	if err := a.core.QueryRowContext(ctx, `SELECT count(*) FROM orders WHERE installments > 1`).Scan(&res.InstallmentPayments); err != nil {
+		return err
 	}
 	if err := writeResult(e.stdout, *out, *asJSON, res, func(w io.Writer) error { res.Table(w); return nil }); err != nil {
 		return err
