@@ -324,6 +324,15 @@ func private(path string) error {
 	return nil
 }
 
+// Flag converts b to the 0 or 1 stored in INTEGER flag columns, which
+// both engines read back into a bool.
+func Flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // Micros converts t to the integer microseconds stored in *_at columns.
 // Zero time is stored as 0.
 func Micros(t time.Time) int64 {

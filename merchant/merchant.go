@@ -320,7 +320,7 @@ func (m Merchant) CreditAllowed() error {
 // risk suspension for a merchant, in the caller's transaction.
 func SetCreditPay(ctx context.Context, tx *db.Tx, mchid string, permitted, suspended bool) error {
 	_, err := tx.ExecContext(ctx, `UPDATE merchants SET credit_pay = $1, credit_suspended = $2, version = version + 1 WHERE mchid = $3`,
-		boolInt(permitted), boolInt(suspended), mchid)
+		db.Flag(permitted), db.Flag(suspended), mchid)
 	return err
 }
 
@@ -328,13 +328,6 @@ func SetCreditPay(ctx context.Context, tx *db.Tx, mchid string, permitted, suspe
 // elsewhere (other nodes' Get refreshes within keyCacheTTL, their Fresh
 // at once).
 func (s *Service) Forget(mchid string) { s.forget(mchid) }
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // SetAPIv2Key sets (or, with an empty key, generates) a merchant's API v2
 // key and returns it. The previous key stops working at once on every

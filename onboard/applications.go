@@ -185,7 +185,7 @@ func (s *Service) Submit(ctx context.Context, id, actor string) (Record, error) 
 		for _, c := range checks {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO application_checks (application_id, name, passed, reason, at)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (application_id, name) DO UPDATE SET passed = EXCLUDED.passed,
-				reason = EXCLUDED.reason, at = EXCLUDED.at`, id, c.Name, boolInt(c.Passed), c.Reason, db.Micros(tx.Now)); err != nil {
+				reason = EXCLUDED.reason, at = EXCLUDED.at`, id, c.Name, db.Flag(c.Passed), c.Reason, db.Micros(tx.Now)); err != nil {
 				return err
 			}
 		}
@@ -358,13 +358,6 @@ func (s *Service) Get(ctx context.Context, id string) (Record, error) {
 		r.Events = append(r.Events, e)
 	}
 	return r, rows.Err()
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func failedReasons(cs []Check) string {

@@ -70,7 +70,7 @@ func insertSet(ctx context.Context, tx *db.Tx, set *RuleSet) (bool, error) {
 	for i, r := range set.Rules {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO risk_rules (version, position, name, channels, expr, decision, reason, message, enabled, shadow)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, set.Version, i, r.Name, strings.Join(r.Channels, ","), r.Expr,
-			string(r.Decision), r.Reason, r.Message, flag(r.Enabled), flag(r.Shadow)); err != nil {
+			string(r.Decision), r.Reason, r.Message, db.Flag(r.Enabled), db.Flag(r.Shadow)); err != nil {
 			return false, err
 		}
 	}
@@ -80,13 +80,6 @@ func insertSet(ctx context.Context, tx *db.Tx, set *RuleSet) (bool, error) {
 
 // errChanged is a change that lost the race for its version number.
 var errChanged = errors.New("risk: the rules changed meanwhile")
-
-func flag(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // latest returns the newest version in the store, 0 if none.
 func latest(ctx context.Context, q querier) (int, error) {
