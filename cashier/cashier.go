@@ -110,6 +110,9 @@ type View struct {
 	// Installments are the ways to repay a credit payment: in full, and
 	// each count the merchant offers, with the cost per period and total.
 	Installments []pay.Choice `json:"installments,omitempty"`
+	// CreditPreselected is the merchant's "pay with credit" box
+	// (preselect_credit): the page opens on credit whenever it can.
+	CreditPreselected bool `json:"credit_preselected,omitempty"`
 	// Plan is, once the viewing consumer paid the order on credit, how it
 	// repays it.
 	Plan     *credit.Plan     `json:"plan,omitempty"`
@@ -148,7 +151,7 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 	v := View{OrderState: string(o.TradeState()), Merchant: m.Name, MchID: o.MchID, OutTradeNo: o.OutTradeNo,
 		Description: o.Description, Total: o.Total, Currency: o.Currency,
 		ExpiresAt: o.ExpiresAt.In(fenfu.Shanghai).Format(time.RFC3339), PayURL: "/q/" + token + "/pay", Token: token,
-		Paid: o.State == pay.Success || o.State == pay.Refund}
+		Paid: o.State == pay.Success || o.State == pay.Refund, CreditPreselected: o.PreselectCredit}
 	if v.Paid && o.Channel == pay.ChannelCredit && consumerID != "" && consumerID == o.ConsumerID && c.Repay != nil {
 		if p, ok, err := c.Repay.PlanOf(ctx, o.AttemptID); err != nil {
 			return View{}, err
@@ -198,9 +201,17 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 	return v, nil
 }
 
-// Preselected is the channel the page selects first: the first that
+// Preselected is the channel the page selects first: credit when the
+// merchant preselected it and it covers the amount, else the first that
 // covers the amount, or the first at all.
 func (v View) Preselected() string {
+	if v.CreditPreselected {
+		for _, c := range v.Channels {
+			if c.Name == string(pay.ChannelCredit) && (c.Enough == nil || *c.Enough) {
+				return c.Name
+			}
+		}
+	}
 	for _, c := range v.Channels {
 		if c.Enough == nil || *c.Enough {
 			return c.Name

@@ -442,3 +442,28 @@ func TestCashierRefusesUnknownSessions(t *testing.T) {
 		}
 	}
 }
+
+// The page opens on credit when the merchant preselected it and the line
+// covers the amount; otherwise on the first channel that covers it.
+func TestPreselectedChannel(t *testing.T) {
+	yes, no := true, false
+	credit := func(enough *bool) cashier.Channel { return cashier.Channel{Name: "credit", Enough: enough} }
+	balance := cashier.Channel{Name: "balance", Enough: &yes}
+	for _, tc := range []struct {
+		name      string
+		preselect bool
+		channels  []cashier.Channel
+		want      string
+	}{
+		{"balance listed first, no preselection", false, []cashier.Channel{balance, credit(&yes)}, "balance"},
+		{"balance listed first, credit preselected", true, []cashier.Channel{balance, credit(&yes)}, "credit"},
+		{"credit preselected but short", true, []cashier.Channel{balance, credit(&no)}, "balance"},
+		{"credit preselected, nobody logged in", true, []cashier.Channel{{Name: "balance"}, credit(nil)}, "credit"},
+		{"credit preselected but not offered", true, []cashier.Channel{balance}, "balance"},
+	} {
+		v := cashier.View{CreditPreselected: tc.preselect, Channels: tc.channels}
+		if got := v.Preselected(); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

@@ -140,6 +140,9 @@ type Order struct {
 	// the count the consumer chose when it paid on credit (1: in full).
 	Offers       []Offer
 	Installments int
+	// PreselectCredit asks the cashier to open on credit with the
+	// installment choices: the merchant's "pay with credit" box.
+	PreselectCredit bool
 	// PlanFee is the installment fee the merchant bears (subsidy_percent
 	// 100), taken from its settlement beside Fee.
 	PlanFee fenfu.Fen
@@ -248,6 +251,9 @@ type NativeOrder struct {
 	Scene Scene
 	// Offers are the installment counts offered besides paying in full.
 	Offers []Offer
+	// PreselectCredit asks the cashier to open on credit with the
+	// installment choices (fenfu's preselect_credit).
+	PreselectCredit bool
 }
 
 // Scene is an order's scene_info: the merchant's terminal and the payer's
@@ -297,6 +303,10 @@ func (r *NativeOrder) validate(now time.Time) error {
 	if err := checkOffers(r.Offers); err != nil {
 		return err
 	}
+	if r.PreselectCredit && !(Order{LimitPay: r.LimitPay}).Allowed(ChannelCredit) {
+		return fenfu.FieldError("preselect_credit", "preselect_credit asks for 分付, which this order's limit_pay %s rules out; drop one of them",
+			strings.Join(r.LimitPay, ","))
+	}
 	if !r.TimeExpire.IsZero() {
 		if !r.TimeExpire.After(now) {
 			return fenfu.FieldError("time_expire", "time_expire must be in the future")
@@ -344,6 +354,9 @@ func (r *NativeOrder) hash() string {
 		h.Write([]byte(formatOffers(r.Offers)))
 		h.Write([]byte{0})
 	}
+	if r.PreselectCredit { // and so do orders that preselect nothing
+		h.Write([]byte("preselect_credit\x00"))
+	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
@@ -377,12 +390,12 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 	}
 	res, err := s.Core.Exec(ctx, `INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach,
 		notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at, api, scene_device, scene_ip,
-		installment_offer)
-		VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15, $16, $17, $18)
+		installment_offer, preselect_credit)
+		VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15, $16, $17, $18, $19)
 		ON CONFLICT (mchid, out_trade_no) DO NOTHING`,
 		id, r.MchID, r.OutTradeNo, r.AppID, r.Description, r.Attach, r.NotifyURL, strings.Join(r.LimitPay, ","),
 		r.Total, r.Currency, hash, NotPay, db.Micros(createdAt), db.Micros(expires), r.API, r.Scene.DeviceID, r.Scene.PayerClientIP,
-		formatOffers(r.Offers))
+		formatOffers(r.Offers), db.Flag(r.PreselectCredit))
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.CreateNative", err)
 	}
@@ -392,7 +405,7 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		// The order is exactly what was written; no need to read it back.
 		o := Order{ID: id, MchID: r.MchID, OutTradeNo: r.OutTradeNo, AppID: r.AppID, TradeType: "NATIVE",
 			Description: r.Description, Attach: r.Attach, NotifyURL: r.NotifyURL, LimitPay: r.LimitPay, Total: r.Total,
-			Currency: r.Currency, State: NotPay, API: r.API, Scene: r.Scene, Offers: parseOffers(formatOffers(r.Offers)),
+			Currency: r.Currency, State: NotPay, API: r.API, Scene: r.Scene, Offers: parseOffers(formatOffers(r.Offers)), PreselectCredit: r.PreselectCredit,
 			CreatedAt: db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
 			UpdatedAt: db.Time(db.Micros(createdAt))}
 		o.Token = s.token(o)
@@ -431,7 +444,7 @@ func (s *Service) token(o Order) string {
 
 const orderCols = `id, mchid, out_trade_no, appid, trade_type, description, attach, notify_url, limit_pay, total, currency,
 	state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at, updated_at, paid_at, closed_at, api,
-	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id, scene_device, scene_ip, installment_offer, installments, plan_fee`
+	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id, scene_device, scene_ip, installment_offer, installments, plan_fee, preselect_credit`
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -445,7 +458,7 @@ func getBy(ctx context.Context, q queryer, where string, args ...any) (Order, er
 		&o.ID, &o.MchID, &o.OutTradeNo, &o.AppID, &o.TradeType, &o.Description, &o.Attach, &o.NotifyURL, &limit,
 		&o.Total, &o.Currency, &o.State, &o.Channel, &o.ConsumerID, &o.AttemptID, &o.Refunded, &o.RefundCount,
 		&created, &expires, &updated, &paid, &closed, &o.API, &o.Fee.Fee, &rate, &o.Fee.Tier, &hold, &o.HoldReason, &o.SettlementID,
-		&o.Scene.DeviceID, &o.Scene.PayerClientIP, &offers, &o.Installments, &o.PlanFee)
+		&o.Scene.DeviceID, &o.Scene.PayerClientIP, &offers, &o.Installments, &o.PlanFee, &o.PreselectCredit)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
 	}

@@ -110,3 +110,40 @@ func TestInstallmentFields(t *testing.T) {
 		t.Errorf("an order without offers has installment_info: %s", raw)
 	}
 }
+
+// preselect_credit, the merchant's "pay with credit" box, is kept on the
+// order and is part of its parameters; it cannot ask for credit that the
+// order's limit_pay rules out.
+func TestPreselectCredit(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	o := h.order("PRE-0001")
+	o["preselect_credit"] = true
+	if err := h.client.Do(ctx, "POST", "/v3/pay/transactions/native", o, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.api.Pay.QueryByOutTradeNo(ctx, h.m.MchID, "PRE-0001")
+	if err != nil || !got.PreselectCredit {
+		t.Fatalf("stored order: %+v, %v", got, err)
+	}
+	if err := h.client.Do(ctx, "POST", "/v3/pay/transactions/native", o, nil); err != nil {
+		t.Errorf("the same request again: %v", err)
+	}
+	delete(o, "preselect_credit")
+	if err := h.client.Do(ctx, "POST", "/v3/pay/transactions/native", o, nil); err == nil || !strings.Contains(err.Error(), string(fenfu.OutTradeNoUsed)) {
+		t.Errorf("the same out_trade_no without preselect_credit: %v", err)
+	}
+	plain := h.order("PRE-0002")
+	if err := h.client.Do(ctx, "POST", "/v3/pay/transactions/native", plain, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.api.Pay.QueryByOutTradeNo(ctx, h.m.MchID, "PRE-0002"); got.PreselectCredit {
+		t.Error("an order without preselect_credit is stored with it")
+	}
+	body := `{"appid":"` + h.m.AppID + `","mchid":"` + h.m.MchID + `","description":"tea","out_trade_no":"PRE-0003",` +
+		`"notify_url":"https://shop.example/n","amount":{"total":100},"limit_pay":["no_credit"],"preselect_credit":true}`
+	status, eb := h.signed(t, "POST", "/v3/pay/transactions/native", []byte(body))
+	if status != 400 || eb.Code != "PARAM_ERROR" || !strings.Contains(eb.Message, "preselect_credit") {
+		t.Errorf("preselect_credit with limit_pay no_credit: %d %+v", status, eb)
+	}
+}

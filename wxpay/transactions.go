@@ -33,6 +33,10 @@ type nativeReq struct {
 	SubsidyInfo *struct {
 		SubsidyDetail []subsidyDetail `json:"subsidy_detail"`
 	} `json:"subsidy_info"`
+	// PreselectCredit is fenfu's own field, not WeChat Pay's: the
+	// merchant's "pay with credit" box, which opens the cashier on 分付
+	// with the installment choices.
+	PreselectCredit bool `json:"preselect_credit"`
 }
 
 // subsidyDetail is WeChat Pay's 分付 merchant-subsidy detail: the
@@ -88,7 +92,7 @@ func (a *API) createNative(ctx context.Context, r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	n := pay.NativeOrder{Offers: offers, MchID: r.MchID, AppID: req.AppID, Description: req.Description, OutTradeNo: req.OutTradeNo,
+	n := pay.NativeOrder{Offers: offers, PreselectCredit: req.PreselectCredit, MchID: r.MchID, AppID: req.AppID, Description: req.Description, OutTradeNo: req.OutTradeNo,
 		Attach: req.Attach, NotifyURL: req.NotifyURL, GoodsTag: req.GoodsTag, LimitPay: req.LimitPay,
 		Total: *req.Amount.Total, Currency: req.Amount.Currency}
 	if req.TimeExpire != nil {
