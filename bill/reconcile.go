@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -237,6 +238,30 @@ func ParseFundFlow(r io.Reader) (FlowTotals, error) {
 // and the settlement agree to the fen.
 func (t FlowTotals) SettlementGap(x settle.Settlement) fenfu.Fen {
 	return t.ByKind["交易"] + t.ByKind["退款"] + t.ByKind[PlanFeeKind] + t.ByKind[PlanFeeRefundKind] - x.Net
+}
+
+// SettlementCheck is a settlement set against the BASIC fund-flow bill of
+// its day and channel: the platform's own reconciliation of what it paid
+// with what it billed. Gap is zero when the two agree to the fen.
+type SettlementCheck struct {
+	Settlement settle.Settlement `json:"settlement"`
+	Bill       FlowTotals        `json:"bill"`
+	Gap        fenfu.Fen         `json:"gap"`
+}
+
+// CheckSettlement reads (rendering it if it was not yet) the BASIC
+// fund-flow bill of x's day and channel, checks the file itself
+// (ParseFundFlow) and sets its lines against x.
+func (s *Service) CheckSettlement(ctx context.Context, x settle.Settlement) (SettlementCheck, error) {
+	f, err := s.Get(ctx, Request{MchID: x.MchID, Date: x.Date, Kind: FundFlow, Type: Basic, Channel: x.Channel}, false)
+	if err != nil {
+		return SettlementCheck{}, err
+	}
+	t, err := ParseFundFlow(bytes.NewReader(f.Data))
+	if err != nil {
+		return SettlementCheck{}, fmt.Errorf("the fund-flow bill of settlement %s: %w", x.ID, err)
+	}
+	return SettlementCheck{Settlement: x, Bill: t, Gap: t.SettlementGap(x)}, nil
 }
 
 // fields splits a bill row of n backtick-prefixed fields.

@@ -63,6 +63,7 @@ func commands() []command {
 
 		{"settle", "[--date YYYY-MM-DD] [--channel credit|ordinary|all] [--json]", "run (or resume) the T+1 settlement of a day, default yesterday, with progress; then render its trade bills", groupSettle, cmdSettle},
 		{"settle list", "[--mchid M] [--from D] [--to D]", "settlements as JSON", groupSettle, cmdSettleList},
+		{"settle check", "[--mchid M] [--date D] [--channel CREDIT|ORDINARY|ALL] [--json]", "set each settlement of a day against its merchant's BASIC fund-flow bill; non-zero exit if any differs by a fen", groupSettle, cmdSettleCheck},
 		{"settle hold", "--order ID --reason R [--hours 48]", "hold a paid order out of settlement", groupSettle, cmdHold},
 		{"settle release", "--order ID", "release a held order; the next batch settles it", groupSettle, cmdHold},
 		{"bill", "--mchid M [--date D] [--kind trade|fundflow] [--type T] [--channel CREDIT|ORDINARY|ALL] [-o FILE]", "a merchant's bill of a day", groupSettle, cmdBill},

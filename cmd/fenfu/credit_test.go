@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
@@ -449,4 +450,50 @@ func testInstallmentsEndToEnd(t *testing.T, engine db.Engine) {
 		t.Errorf("carol after paying off: %+v", a)
 	}
 	w.prove()
+}
+
+// TestSettleCheck: `fenfu settle check` sets each settlement of a day
+// against its merchant's BASIC fund-flow bill: a day with a
+// merchant-borne installment fee and a refund's share of it agrees to the
+// fen, and a settlement a fen off is named and fails the command.
+func TestSettleCheck(t *testing.T) {
+	w := startCreditWorld(t, db.SQLite)
+	ctx := t.Context()
+	// Days the command's own clock (the system's) still bills.
+	day := time.Now().In(fenfu.Shanghai).AddDate(0, 0, -2).Format(time.DateOnly)
+	next := time.Now().In(fenfu.Shanghai).AddDate(0, 0, -1).Format(time.DateOnly)
+	alice := w.consumer(10_000_00, 0)
+	w.toDay(day, alice)
+	desk := w.order("DESK-0001", 2400_00, pay.Offer{Count: 12, MerchantPays: true})
+	w.pay(alice, desk, 12)
+	if _, err := w.a.pay.Refund(ctx, pay.RefundRequest{MchID: w.mchid, OutTradeNo: "DESK-0001", OutRefundNo: "DESK-0001-R1",
+		Refund: 240_00, Total: 2400_00}); err != nil {
+		t.Fatal(err)
+	}
+	w.toDay(next)
+	if _, err := w.a.settle.Run(ctx, day); err != nil {
+		t.Fatal(err)
+	}
+	check := func() (string, []bill.SettlementCheck, error) {
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, []string{"settle", "check", "--data-dir", w.a.cfg.DataDir, "--date", day, "--channel", "CREDIT", "--json"},
+			func(string) string { return "" }, nil, &stdout, &stderr)
+		var checks []bill.SettlementCheck
+		if jerr := json.Unmarshal(stdout.Bytes(), &checks); jerr != nil {
+			t.Fatalf("settle check: %v %v\n%s%s", err, jerr, stdout.String(), stderr.String())
+		}
+		return stdout.String(), checks, err
+	}
+	out, checks, err := check()
+	if err != nil || len(checks) != 1 || checks[0].Gap != 0 || checks[0].Settlement.PlanFees != 180_00 ||
+		checks[0].Settlement.RefundPlanFees != 18_00 || checks[0].Bill.ByKind[bill.PlanFeeKind] != -180_00 {
+		t.Fatalf("settle check of an agreeing day: %v\n%s", err, out)
+	}
+	if _, err := w.a.core.Exec(ctx, `UPDATE settlements SET net = net + 1 WHERE mchid = $1`, w.mchid); err != nil {
+		t.Fatal(err)
+	}
+	if _, checks, err = check(); err == nil || !strings.Contains(err.Error(), "differs from its settlement") ||
+		len(checks) != 1 || checks[0].Gap != -1 {
+		t.Fatalf("settle check of a settlement a fen off: %v %+v", err, checks)
+	}
 }

@@ -220,6 +220,66 @@ func cmdSettleList(ctx context.Context, e *env, args []string) error {
 	return printJSON(e.stdout, list(settlements))
 }
 
+// errGaps makes settle check exit non-zero when a bill and its
+// settlement differ.
+var errGaps = errors.New("a fund-flow bill differs from its settlement")
+
+// cmdSettleCheck sets each settlement of a day against the BASIC
+// fund-flow bill of its merchant, day and channel, and fails if any
+// differs by a fen.
+func cmdSettleCheck(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
+	var f settle.Filter
+	fs.StringVar(&f.MchID, "mchid", "", "only this merchant")
+	fs.StringVar(&f.Date, "date", settle.Yesterday(time.Now()), "the business day, YYYY-MM-DD (Asia/Shanghai)")
+	channel := fs.String("channel", "ALL", "CREDIT, ORDINARY or ALL")
+	asJSON := fs.Bool("json", false, "print the checks as JSON")
+	a, err := cfg.open(ctx, e, fs, args)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if f.Channel, err = bill.ParseChannel(*channel); err != nil {
+		return err
+	}
+	settlements, err := a.settle.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	checks := []bill.SettlementCheck{}
+	gaps := 0
+	for _, x := range settlements {
+		c, err := a.bills.CheckSettlement(ctx, x)
+		if err != nil {
+			return err
+		}
+		if c.Gap != 0 {
+			gaps++
+		}
+		checks = append(checks, c)
+	}
+	if *asJSON {
+		err = printJSON(e.stdout, checks)
+	} else {
+		for _, c := range checks {
+			verdict := "agrees"
+			if c.Gap != 0 {
+				verdict = fmt.Sprintf("DIFFERS by %s yuan", fenfu.Yuan(c.Gap))
+			}
+			_, err = fmt.Fprintf(e.stdout, "%s  net %s yuan, bill %d lines: %s\n", c.Settlement.ID, fenfu.Yuan(c.Settlement.Net), c.Bill.Lines, verdict)
+			if err != nil {
+				return err
+			}
+		}
+		_, err = fmt.Fprintf(e.stdout, "fenfu: %d settlements of %s checked against their fund-flow bills, %d differ\n", len(checks), f.Date, gaps)
+	}
+	if err == nil && gaps > 0 {
+		err = fmt.Errorf("%w: %d of %d", errGaps, gaps, len(checks))
+	}
+	return err
+}
+
 // cmdHold holds a paid order out of settlement (hold), or lets it back
 // in (release).
 func cmdHold(ctx context.Context, e *env, args []string) error {
