@@ -370,6 +370,51 @@ func RefundAmount(ctx context.Context, d *db.DB, refundID string) (amount, feeBa
 	return amount, feeBack, err == nil, err
 }
 
+// OwedBack is what a refund owes its consumer back: the part of the
+// refunded purchase, and of a consumer-borne installment fee, that the
+// consumer had already repaid. The credit store keeps it in the
+// consumer's overpaid account; the core store pays it to the consumer's
+// balance when the refund succeeds.
+type OwedBack struct {
+	RefundID, ConsumerID string
+	Amount               fenfu.Fen
+}
+
+const owedBackQuery = `SELECT r.refund_id, p.consumer_id, r.overpaid + r.plan_fee_overpaid FROM credit_refunds r
+	JOIN credit_payments p ON p.attempt_id = r.attempt_id WHERE r.overpaid + r.plan_fee_overpaid > 0`
+
+// OwedBackOf returns what an applied refund owes its consumer back; zero
+// Amount if nothing (or if the refund was not applied).
+func OwedBackOf(ctx context.Context, d *db.DB, refundID string) (OwedBack, error) {
+	o := OwedBack{RefundID: refundID}
+	err := d.QueryRowContext(ctx, owedBackQuery+` AND r.refund_id = $1`, refundID).Scan(&o.RefundID, &o.ConsumerID, &o.Amount)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, nil
+	}
+	return o, err
+}
+
+// ScanOwedBack calls fn for every refund that owes its consumer back, in
+// refund-id byte order (db.ByteOrder), so the core store's payouts can be
+// proved against them without loading either.
+func ScanOwedBack(ctx context.Context, d *db.DB, fn func(OwedBack) error) error {
+	rows, err := d.QueryContext(ctx, owedBackQuery+` ORDER BY `+d.ByteOrder("r.refund_id"))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o OwedBack
+		if err := rows.Scan(&o.RefundID, &o.ConsumerID, &o.Amount); err != nil {
+			return err
+		}
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // CapturedFee returns the fee a captured attempt was charged; ok is false
 // if the attempt was never captured.
 func CapturedFee(ctx context.Context, d *db.DB, attemptID string) (q fee.Quote, ok bool, err error) {

@@ -39,6 +39,9 @@ type StatementLine struct {
 	Principal    fenfu.Fen `json:"principal,omitempty"`
 	Waived       fenfu.Fen `json:"waived,omitempty"`
 	Source       string    `json:"source,omitempty"`
+	// ToBalance is, on a refund, what it gave back to the consumer's
+	// balance: the part of the purchase (and of its fee) already repaid.
+	ToBalance fenfu.Fen `json:"to_balance,omitempty"`
 }
 
 // StatementOf returns a consumer's statement of month (YYYY-MM), whose
@@ -91,13 +94,13 @@ func StatementOf(ctx context.Context, d *db.DB, consumerID, month string, cal Ca
 	if err != nil {
 		return s, fmt.Errorf("credit: statement: %w", err)
 	}
-	s.Refunds, err = lines(`SELECT r.refund_id, r.order_id, p.mchid, r.created_at, r.amount FROM credit_refunds r
+	s.Refunds, err = lines(`SELECT r.refund_id, r.order_id, p.mchid, r.created_at, r.amount, r.overpaid + r.plan_fee_overpaid FROM credit_refunds r
 		JOIN credit_payments p ON p.attempt_id = r.attempt_id
 		WHERE p.consumer_id = $1 AND r.created_at >= $2 AND r.created_at < $3 ORDER BY r.created_at, r.refund_id`,
 		func(r scanner) (StatementLine, error) {
 			var l StatementLine
 			var us int64
-			err := r.Scan(&l.ID, &l.OrderID, &l.MchID, &us, &l.Amount)
+			err := r.Scan(&l.ID, &l.OrderID, &l.MchID, &us, &l.Amount, &l.ToBalance)
 			l.At = at(us)
 			return l, err
 		}, consumerID, from, to)

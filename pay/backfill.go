@@ -8,6 +8,7 @@ import (
 
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/ledger"
 )
 
 // feesBackfill names the backfill that gave credit orders and refunds
@@ -15,18 +16,43 @@ import (
 // recorded for them.
 const feesBackfill = "credit-fees-on-orders"
 
+// payoutsBackfill names the backfill that paid to their consumers'
+// balances what refunds succeeded before payouts existed owed them back.
+const payoutsBackfill = "credit-overpaid-payouts"
+
 // Backfill runs the data backfills this store has not had yet, and
 // reports how many rows they changed. Every command runs it at start; it
 // is safe to run on several nodes at once.
 func (s *Service) Backfill(ctx context.Context) (int, error) {
-	var one int
-	err := s.Core.QueryRowContext(ctx, `SELECT 1 FROM backfills WHERE name = $1`, feesBackfill).Scan(&one)
-	if err == nil {
-		return 0, nil
+	n := 0
+	for _, b := range []struct {
+		name string
+		run  func(context.Context) (int, error)
+	}{{feesBackfill, s.backfillFees}, {payoutsBackfill, s.backfillPayouts}} {
+		var one int
+		err := s.Core.QueryRowContext(ctx, `SELECT 1 FROM backfills WHERE name = $1`, b.name).Scan(&one)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return n, err
+		}
+		changed, err := b.run(ctx)
+		n += changed
+		if err != nil {
+			return n, err
+		}
+		if _, err := s.Core.Exec(ctx, `INSERT INTO backfills (name, done_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+			b.name, db.Micros(s.Clock.Now())); err != nil {
+			return n, fmt.Errorf("pay: record backfill %s: %w", b.name, err)
+		}
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, err
-	}
+	return n, nil
+}
+
+// backfillFees gives credit orders and refunds written before orders
+// carried their fee the fee the credit store recorded.
+func (s *Service) backfillFees(ctx context.Context) (int, error) {
 	n := 0
 	// Orders, in id order, 500 at a time.
 	for last := ""; ; {
@@ -91,9 +117,32 @@ func (s *Service) Backfill(ctx context.Context) (int, error) {
 		}
 		last = ids[len(ids)-1]
 	}
-	if _, err := s.Core.Exec(ctx, `INSERT INTO backfills (name, done_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-		feesBackfill, db.Micros(s.Clock.Now())); err != nil {
-		return n, fmt.Errorf("pay: record backfill: %w", err)
-	}
 	return n, nil
+}
+
+// backfillPayouts pays what each successful refund owes its consumer back
+// and was never paid: refunds that succeeded before payouts existed. A
+// payout another node posted meanwhile is left as it is.
+func (s *Service) backfillPayouts(ctx context.Context) (int, error) {
+	n := 0
+	err := credit.ScanOwedBack(ctx, s.Credit, func(o credit.OwedBack) error {
+		var status RefundStatus
+		err := s.Core.QueryRowContext(ctx, `SELECT status FROM refunds WHERE id = $1`, o.RefundID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && status != RefundSuccess) {
+			return nil // not the core's yet: its success pays it
+		}
+		if err != nil {
+			return err
+		}
+		err = s.Core.Update(ctx, func(tx *db.Tx) error { return ledger.Post(ctx, tx, payout(o)) })
+		switch {
+		case errors.Is(err, ledger.ErrDuplicate):
+			return nil
+		case err != nil:
+			return err
+		}
+		n++
+		return nil
+	})
+	return n, err
 }

@@ -228,6 +228,23 @@ func (s *Service) Refund(ctx context.Context, r RefundRequest) (RefundRecord, er
 
 var errRaced = errors.New("pay: raced with an identical request")
 
+// OverpaidAccount is the core store's account of money the credit store
+// owed consumers back from refunds of purchases they had already repaid,
+// paid to their balances.
+var OverpaidAccount = ledger.AccountOf(ledger.PlatformFunding, "credit-overpaid")
+
+// payoutKind is the core ledger's transaction that pays what a refund owes
+// its consumer back to its balance, under the refund's id.
+const payoutKind = "credit_overpaid_payout"
+
+func payout(o credit.OwedBack) ledger.Txn {
+	return ledger.Txn{Kind: payoutKind, Ref: o.RefundID, Entries: payoutEntries(o)}
+}
+
+func payoutEntries(o credit.OwedBack) []ledger.Entry {
+	return []ledger.Entry{ledger.Debit(OverpaidAccount, o.Amount), ledger.Credit(consumer.BalanceAccount(o.ConsumerID), o.Amount)}
+}
+
 // finishRefund applies a PROCESSING credit refund in the credit store and
 // marks it successful. If that fails the refund stays PROCESSING, which the
 // protocol allows, and Recover finishes it.
@@ -248,9 +265,16 @@ func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRec
 			return rec, err
 		}
 	}
+	// What the refund owes the consumer back (of a purchase it had already
+	// repaid), as the credit store's commit fixed it.
+	owed, err := credit.OwedBackOf(ctx, s.Credit, rec.ID)
+	if err != nil {
+		s.logf("refund %s stays PROCESSING: credit store: %v", rec.ID, err)
+		return rec, nil
+	}
 	if err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		// The refund notification falls due in the same transaction, if
-		// the merchant asked for one.
+		// What the refund owes the consumer back is paid to its balance,
+		// and the refund notification falls due, in the same transaction.
 		q, args, err := refunds.SQL(db.Move[RefundStatus]{From: []RefundStatus{RefundProcessing}, To: RefundSuccess,
 			Set: ", success_at = $1", Where: "id = $2", Returning: "notify_url", Args: []any{db.Micros(tx.Now), rec.ID}})
 		if err != nil {
@@ -258,11 +282,19 @@ func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRec
 		}
 		sub := notify.Subject{Kind: notify.Refund, ID: rec.ID, MchID: rec.MchID}
 		err = tx.QueryRowContext(ctx, q, args...).Scan(&sub.NotifyURL)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && sub.NotifyURL == "") {
-			return nil // finished by another call, or no notification asked for
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // finished by another call
 		}
 		if err != nil {
 			return err
+		}
+		if owed.Amount > 0 {
+			if err := ledger.Post(ctx, tx, payout(owed)); err != nil {
+				return err
+			}
+		}
+		if sub.NotifyURL == "" {
+			return nil // no notification asked for
 		}
 		return notify.Enqueue(ctx, tx, sub)
 	}); err != nil {

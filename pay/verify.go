@@ -198,7 +198,35 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 			return p, bad(s.Credit.Name, "credit refund's returned fee differs", id)
 		}
 	}
-	return p, rows.Err()
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	return p, s.verifyPayouts(ctx)
+}
+
+// verifyPayouts proves that what every successful refund owes its consumer
+// back, as the credit store recorded it, was paid to the consumer's
+// balance exactly once, and nothing else was.
+func (s *Service) verifyPayouts(ctx context.Context) error {
+	_, err := ledger.Prove(ctx, s.Core, ledger.Proof{Kind: payoutKind, Missing: "refund owed back without its payout",
+		Extra: "payout without a refund owing it"}, func(yield func(ledger.Want) error) error {
+		return credit.ScanOwedBack(ctx, s.Credit, func(o credit.OwedBack) error {
+			var status RefundStatus
+			err := s.Core.R.QueryRowContext(ctx, `SELECT status FROM refunds WHERE id = $1`, o.RefundID).Scan(&status)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			w := ledger.Want{Ref: o.RefundID}
+			switch status {
+			case RefundSuccess:
+				w.Entries = payoutEntries(o)
+			case RefundProcessing:
+				w.Entries, w.Maybe = payoutEntries(o), true // between the stores' commits
+			}
+			return yield(w)
+		})
+	})
+	return err
 }
 
 // verifyBalancePostings proves the core store's payment and refund

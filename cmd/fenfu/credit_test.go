@@ -497,3 +497,92 @@ func TestSettleCheck(t *testing.T) {
 		t.Fatalf("settle check of a settlement a fen off: %v %+v", err, checks)
 	}
 }
+
+// TestRefundOfRepaidPurchase: a refund of a purchase the consumer had
+// already repaid gives what it repaid back to its balance, in the
+// refund's own transaction, shown on the statement; verify proves every
+// such payout, and a store whose refunds succeeded before payouts existed
+// pays them at its next start.
+func TestRefundOfRepaidPurchase(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testRefundOfRepaidPurchase(t, engine) })
+	}
+}
+
+func testRefundOfRepaidPurchase(t *testing.T, engine db.Engine) {
+	w := startCreditWorld(t, engine)
+	ctx := t.Context()
+	alice := w.consumer(1_000_00, 500_00)
+	balance := func() fenfu.Fen {
+		c, err := w.a.consumers.Get(ctx, alice.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Balance
+	}
+	kettle := w.order("KETTLE-0001", 100_00)
+	w.pay(alice, kettle, 1)
+	var rep credit.Repaid
+	w.do(alice.client, "POST", "/cashier/credit/repay", map[string]any{"amount": 100_00, "idempotency_key": "all"}, &rep)
+	if a := w.account(alice); a.Used != 0 || balance() != 400_00 {
+		t.Fatalf("after repaying: used %d, balance %d", a.Used, balance())
+	}
+	refund := func(no string, amount fenfu.Fen) {
+		t.Helper()
+		if _, err := w.a.pay.Refund(ctx, pay.RefundRequest{MchID: w.mchid, OutTradeNo: "KETTLE-0001", OutRefundNo: no,
+			Refund: amount, Total: 100_00}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refund("KETTLE-R1", 60_00)
+	if a := w.account(alice); a.Used != 0 || balance() != 460_00 {
+		t.Fatalf("after refunding 60.00 of a repaid purchase: used %d, balance %d", a.Used, balance())
+	}
+	w.prove()
+	w.clock.Advance(time.Minute)
+	refund("KETTLE-R2", 40_00)
+	if balance() != 500_00 {
+		t.Fatalf("after refunding the rest: balance %d", balance())
+	}
+	w.prove()
+	w.toDay("2026-12-02", alice)
+	var st credit.Statement
+	w.do(alice.client, "GET", "/cashier/credit/statements/2026-12", nil, &st)
+	if len(st.Refunds) != 2 || st.Refunds[0].ToBalance != 60_00 || st.Refunds[1].ToBalance != 40_00 {
+		t.Errorf("the statement's refunds: %+v", st.Refunds)
+	}
+
+	// A store from before payouts: the second refund's payout was never
+	// posted. Verify names it; the next start's backfill pays it.
+	r2, err := w.a.pay.QueryRefund(ctx, w.mchid, "KETTLE-R2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn := ledger.TxnID("credit_overpaid_payout", r2.ID)
+	for _, q := range []string{
+		`DELETE FROM ledger_entries WHERE txn_id = $1`, `DELETE FROM ledger_txns WHERE id = $1`,
+	} {
+		if _, err := w.a.core.Exec(ctx, q, txn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.a.core.Exec(ctx, `UPDATE ledger_accounts SET balance = balance + 4000 WHERE id = $1`,
+		string(consumer.BalanceAccount(alice.id))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.a.core.Exec(ctx, `DELETE FROM backfills WHERE name = 'credit-overpaid-payouts'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.a.prove(ctx); err == nil || !strings.Contains(err.Error(), "refund owed back without its payout") ||
+		!strings.Contains(err.Error(), r2.ID) {
+		t.Fatalf("verify of a refund whose payout is missing: %v", err)
+	}
+	n, err := w.a.pay.Backfill(ctx)
+	if err != nil || n != 1 || balance() != 500_00 {
+		t.Fatalf("backfill: %d rows, %v; balance %d", n, err, balance())
+	}
+	if n, err := w.a.pay.Backfill(ctx); err != nil || n != 0 {
+		t.Fatalf("backfill again: %d rows, %v", n, err)
+	}
+	w.prove()
+}
