@@ -71,6 +71,9 @@ type Service struct {
 	// Sealer encrypts the API keys at rest; every command sets it. Left
 	// nil (in tests of other packages), keys are stored as given.
 	Sealer *seal.Sealer
+	// SandboxOnly refuses production merchants: the deployment runs a
+	// sandbox clock (serve --sandbox-clock), whose time staff move.
+	SandboxOnly bool
 
 	mu        sync.Mutex
 	cache     map[string]cachedKey // mchid|serial → key
@@ -122,6 +125,9 @@ func (s *Service) Create(ctx context.Context, name, env string, sch scheme.Name)
 	if env != "sandbox" && env != "production" {
 		return Sandbox{}, fenfu.FieldError("env", "env must be sandbox or production")
 	}
+	if err := s.Allowed(env); err != nil {
+		return Sandbox{}, err
+	}
 	if sch == "" {
 		sch = scheme.RSA
 	}
@@ -161,6 +167,26 @@ func (s *Service) Create(ctx context.Context, name, env string, sch scheme.Name)
 		return Sandbox{}, fenfu.Internal("merchant.Create", err)
 	}
 	return Sandbox{Merchant: m, Scheme: sch, SerialNo: serial, PrivateKey: priv}, nil
+}
+
+// Allowed refuses a production merchant on a sandbox-only deployment.
+func (s *Service) Allowed(env string) error {
+	if !s.SandboxOnly || env == "sandbox" {
+		return nil
+	}
+	e := fenfu.Errorf(fenfu.InvalidRequest, "this deployment runs a sandbox clock, whose time staff move: it takes sandbox merchants only")
+	e.Field = "env"
+	e.Remedy = "Create the merchant with --env sandbox, or serve production merchants from a deployment without --sandbox-clock (FENFU_SANDBOX_CLOCK)."
+	return e
+}
+
+// Productions counts the production merchants.
+func (s *Service) Productions(ctx context.Context) (int, error) {
+	var n int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchants WHERE env = 'production'`).Scan(&n); err != nil {
+		return 0, fenfu.Internal("merchant.Productions", err)
+	}
+	return n, nil
 }
 
 func digits(s string) string {

@@ -265,6 +265,13 @@ func testLifecycle(t *testing.T, engine db.Engine) {
 	if err := payCredit(); fenfu.ErrorCode(err) != fenfu.NoAuth {
 		t.Fatalf("credit payment before activation: %v", err)
 	}
+	// A deployment that takes sandbox merchants only (a sandbox clock)
+	// does not activate a production one.
+	ms.SandboxOnly = true
+	if _, err := svc.Activate(ctx, r.ID, "product-center"); fenfu.ErrorCode(err) != fenfu.InvalidRequest || !strings.Contains(err.Error(), "sandbox merchants only") {
+		t.Fatalf("activating a production merchant on a sandbox clock: %v", err)
+	}
+	ms.SandboxOnly = false
 	if r, err = svc.Activate(ctx, r.ID, "product-center"); err != nil || r.State != onboard.Active {
 		t.Fatalf("activate: %v %s", err, r.State)
 	}

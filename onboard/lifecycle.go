@@ -56,10 +56,21 @@ func (s *Service) PayDeposit(ctx context.Context, id, ref, actor string) (Record
 
 // Activate is the product center granting the credit-pay permission to a
 // merchant whose deposit is paid: from then on its credit payments succeed.
+// A deployment that takes sandbox merchants only refuses to activate a
+// production one.
 func (s *Service) Activate(ctx context.Context, id, actor string) (Record, error) {
 	r, err := s.Get(ctx, id)
 	if err != nil {
 		return r, err
+	}
+	if s.Merchants != nil && s.Merchants.SandboxOnly {
+		m, err := s.Merchants.Get(ctx, r.MchID)
+		if err != nil {
+			return r, err
+		}
+		if err := s.Merchants.Allowed(m.Env); err != nil {
+			return r, err
+		}
 	}
 	err = s.DB.Update(ctx, func(tx *db.Tx) error {
 		if err := transition(ctx, tx, id, DepositPaid, Active, actor, "credit-pay permission granted"); err != nil {
