@@ -68,6 +68,10 @@ type Worker struct {
 	Merchants *merchant.Service
 	Render    Renderer
 	Clock     fenfu.Clock
+	// SignClock is the time notifications are signed at, which merchants
+	// check against their own clocks: the system's, also on a sandbox
+	// clock. Nil is Clock.
+	SignClock fenfu.Clock
 	IDs       fenfu.IDs
 	HTTP      *http.Client
 	Log       *slog.Logger
@@ -336,7 +340,11 @@ func (w *Worker) deliver(ctx context.Context, d Due, ev Event) (int, error) {
 		return 0, err
 	}
 	pk := w.Keys.Platform(sch)
-	ts := w.Clock.Now().Unix()
+	signAt := w.Clock
+	if w.SignClock != nil {
+		signAt = w.SignClock
+	}
+	ts := signAt.Now().Unix()
 	nonce := w.IDs.Nonce(32)
 	msg := scheme.ResponseMessage(ts, nonce, body)
 	sig, err := scheme.Sign(pk.Key, msg)

@@ -38,6 +38,7 @@ type endpoint struct {
 	failN  int
 	mu     sync.Mutex
 	hits   map[string][]time.Time // event id → delivery times (fake clock)
+	stamps []int64                // the Wechatpay-Timestamp of each delivery
 	events map[string]map[string]any
 }
 
@@ -69,6 +70,7 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.hits[env.ID] = append(e.hits[env.ID], e.clock.Now())
+	e.stamps = append(e.stamps, ts)
 	e.events[env.ID] = obj
 	if len(e.hits[env.ID]) <= e.failN {
 		http.Error(w, `{"code":"FAIL","message":"失败"}`, 500)
@@ -224,6 +226,26 @@ func TestAheadClockNotDelayed(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// On a sandbox clock, days ahead of the system's, a notification is
+// signed at the system's time (SignClock), which the merchant checks
+// against its own clock, and is still delivered at once.
+func TestSignedAtTheSystemsTime(t *testing.T) {
+	e := newEnv(t, db.SQLite, 0)
+	system := fenfu.NewFakeClock(e.clock.Now())
+	e.clock.Advance(30 * 24 * time.Hour)
+	o := e.paid(t, "notify-sandbox")
+	w := e.worker(e.core)
+	w.SignClock = system
+	if n, err := w.RunOnce(t.Context()); err != nil || n != 1 {
+		t.Fatalf("attempted %d: %v", n, err)
+	}
+	e.ep.mu.Lock()
+	defer e.ep.mu.Unlock()
+	if len(e.ep.hits["EV-"+o.ID]) != 1 || len(e.ep.stamps) != 1 || e.ep.stamps[0] != system.Now().Unix() {
+		t.Errorf("delivered %d times, signed at %v, want once at %d", len(e.ep.hits["EV-"+o.ID]), e.ep.stamps, system.Now().Unix())
 	}
 }
 

@@ -55,6 +55,10 @@ type API struct {
 	Failures  *RateLimiter
 	PublicURL func() string // the base of code_url, e.g. https://pay.example.com
 
+	// Clock is the time of the protocol: signatures' timestamps, nonces,
+	// rate limits, bill links. Merchants check it against their own
+	// clocks, so it is the system's, also on a sandbox clock (whose time
+	// the services keep).
 	Clock fenfu.Clock
 	IDs   fenfu.IDs
 	Log   *slog.Logger
