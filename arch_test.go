@@ -108,7 +108,7 @@ var owners = map[string]string{
 	"notify_outbox": "notify", "notify_log": "notify",
 	"applications": "onboard", "application_events": "onboard", "application_checks": "onboard",
 	"merchant_history": "onboard", "risk_list": "onboard",
-	"sandbox_calls":      "sandbox",
+	"sandbox_calls": "sandbox", "sandbox_clock": "sandbox",
 	"settlement_batches": "settle", "settlements": "settle", "settlement_exceptions": "settle",
 	"bills":        "bill",
 	"credit_lines": "credit", "credit_payments": "credit", "credit_refunds": "credit", "fee_volume": "credit",

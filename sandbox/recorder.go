@@ -2,7 +2,10 @@
 // proving their integration: a record of every signed API call a sandbox
 // merchant makes, and the sandbox test report built from it — which
 // scenarios the merchant's own integration passed, with the calls that
-// show it.
+// show it; and the sandbox clock of a deployment that runs on one, which
+// staff advance to let merchants watch days pass: installments fall due,
+// payments settle, bills appear. It owns the sandbox_calls and
+// sandbox_clock tables.
 package sandbox
 
 import (
