@@ -3,7 +3,8 @@
 // risk screening and the imports behind it, the gray release of credit
 // pay (rollout percentage, A/B report), the complaints escalated to
 // staff, and risk control: the monitoring rules, the queue of alerts and
-// holds, backtests and the overview of the three levels. Requests carry
+// holds, backtests and the overview of the three levels; and the clock of
+// a sandbox deployment, which staff advance. Requests carry
 // the staff bearer token (admin_token in the data directory) and the
 // staff member's name in X-Fenfu-Staff, which every recorded decision
 // names.
@@ -27,6 +28,7 @@ import (
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/risk"
+	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/settle"
 )
 
@@ -49,6 +51,9 @@ type API struct {
 	Background func(func(ctx context.Context))
 	// Complaints, if set, serves the escalated complaints of the fast lane.
 	Complaints *complaint.Service
+	// SandboxClock is the clock of a deployment with --sandbox-clock,
+	// which staff advance; nil without it.
+	SandboxClock *sandbox.Clock
 }
 
 // Register adds the staff routes to mux.
@@ -74,6 +79,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/settlement-exceptions", a.staff(a.exceptions))
 	mux.Handle("GET /admin/settlement-exceptions/{id}", a.staff(a.exception))
 	mux.Handle("POST /admin/settlement-exceptions/{id}/resolve", a.staff(a.resolveException))
+	a.registerSandbox(mux)
 	if a.Complaints != nil {
 		a.registerComplaints(mux)
 	}

@@ -38,11 +38,14 @@ func nodeName() string {
 
 // app is fenfu wired together over its two stores.
 type app struct {
-	cfg       Config
-	core      *db.DB
-	credit    *db.DB
-	keys      *keyring.Keyring
-	clock     fenfu.Clock
+	cfg    Config
+	core   *db.DB
+	credit *db.DB
+	keys   *keyring.Keyring
+	clock  fenfu.Clock
+	// wall is the system's clock, which merchants check signatures'
+	// timestamps against: clock itself, except on a sandbox clock.
+	wall      fenfu.Clock
 	ids       fenfu.IDs
 	log       *slog.Logger
 	merchants *merchant.Service
@@ -63,6 +66,9 @@ type app struct {
 	publicURL string
 	// metrics is serve's registry; nil outside serve.
 	metrics *metrics.Registry
+	// sandboxClock is the clock of a deployment with --sandbox-clock,
+	// also a.clock; nil without it.
+	sandboxClock *sandbox.Clock
 }
 
 // open opens and migrates both stores and builds the services.
@@ -73,7 +79,11 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 // openAt is open on a given clock, which every store and service shares;
 // tests pass a fake one.
 func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock) (*app, error) {
-	a := &app{cfg: cfg, clock: clock, ids: &fenfu.RandomIDs{}, log: log, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+	a := &app{cfg: cfg, clock: clock, wall: clock, ids: &fenfu.RandomIDs{}, log: log, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+	if cfg.SandboxClock {
+		a.sandboxClock = sandbox.NewClock(clock)
+		a.clock = a.sandboxClock
+	}
 	keys, err := keyring.Load(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -97,7 +107,14 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 			log.Info("migrated", "store", d.Name, "migration", m)
 		}
 	}
+	if a.sandboxClock != nil {
+		if err := a.sandboxClock.Attach(ctx, a.core, nodeName()); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
 	a.merchants = merchant.New(a.core, a.ids, a.clock)
+	a.merchants.SandboxOnly = cfg.SandboxClock
 	if a.merchants.Sealer, err = seal.New(keys.Master); err != nil {
 		a.close()
 		return nil, err
@@ -160,6 +177,10 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, a.codeURL)
 	a.cashier.Complaints = a.complaints
 	a.cashier.Repay = a.repay
+	if a.sandboxClock != nil {
+		a.sandboxClock.Jobs = a.clockJobs()
+		a.sandboxClock.Check = a.sandboxOnly
+	}
 	return a, nil
 }
 

@@ -73,6 +73,9 @@ func commands() []command {
 		{"sandbox consumers", "", "create the scripted test consumers (prints JSON)", groupSandbox, cmdSandboxConsumers},
 		{"sandbox pay", "--consumer ID [--channel credit|balance] CODE_URL", "pay a code_url as that consumer; exit 0 only on success", groupSandbox, cmdSandboxPay},
 		{"sandbox report", "--mchid M [--html FILE]", "a merchant's sandbox test report (JSON, and a page with --html)", groupSandbox, cmdSandboxReport},
+		{"sandbox clock", "[show]", "the sandbox clock as JSON: its time, how far it is ahead of the system's, an advance running or unfinished", groupSandbox, cmdSandboxClock},
+		{"sandbox clock show", "", "the same as `sandbox clock`", groupSandbox, cmdSandboxClock},
+		{"sandbox clock advance", "DURATION | --to TIME [--json]", "move the sandbox clock forward (e.g. 720h or 30d, at most 400 days), running every date-driven job at each midnight crossed, a line per day (needs --sandbox-clock)", groupSandbox, cmdSandboxClockAdvance},
 		{"consumer create", "[--credit-limit FEN] [--rating A|B|C|D] [--balance FEN] [--phone P --pin N]", "create a consumer, print JSON with id, phone, pin", groupSandbox, cmdConsumerCreate},
 
 		{"credit repay", "--consumer ID --partner NAME --amount FEN --key K", "record a funding partner's transfer repaying a consumer's plans, oldest due first; the same key again is the same repayment", groupCredit, cmdCredit},
@@ -264,7 +267,7 @@ func (g *groupError) Is(target error) bool { return target == errUsage }
 func lookup(table []command, args []string) (command, []string, error) {
 	var words []string
 	for _, a := range args {
-		if strings.HasPrefix(a, "-") || len(words) == 2 {
+		if strings.HasPrefix(a, "-") || len(words) == 3 {
 			break
 		}
 		words = append(words, a)

@@ -35,6 +35,10 @@ type Config struct {
 	CoreDB      string
 	CreditDB    string
 	Synchronous string
+	// SandboxClock gives the deployment the sandbox clock: the system's
+	// plus an offset in the core store, which staff advance; it then
+	// takes sandbox merchants only.
+	SandboxClock bool
 
 	// serve's settings.
 	Addr          string
@@ -139,6 +143,8 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*stringValue)(&c.CreditDB) }},
 		{"sqlite-synchronous", "FENFU_SQLITE_SYNCHRONOUS", "SQLite durability: NORMAL or FULL", "; `FULL` for durability against power loss", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.Synchronous) }},
+		{"sandbox-clock", "FENFU_SANDBOX_CLOCK", "run on the sandbox clock, which `fenfu sandbox clock advance` moves forward; sandbox merchants only", " (`1` or `true` turns it on, on every node and command of the deployment): the system's time, which cannot be advanced; see [Time travel in the sandbox](#time-travel-in-the-sandbox)", false,
+			func(c *Config) settingValue { return (*boolValue)(&c.SandboxClock) }},
 		{"addr", "FENFU_ADDR", "address to listen on, HOST:PORT", "", true,
 			func(c *Config) settingValue { return (*stringValue)(&c.Addr) }},
 		{"public-url", "FENFU_PUBLIC_URL", "base URL consumers reach this server at, used in code_url (default from --addr)", "`http://` + the listen address; the base of every `code_url` and bill download link", true,
@@ -372,7 +378,7 @@ func (c *Config) storeArgs() []string {
 	var args []string
 	for _, s := range settings() {
 		if !s.serve {
-			args = append(args, "--"+s.flag, s.value(c).String())
+			args = append(args, "--"+s.flag+"="+s.value(c).String()) // one argument: a switch takes no separate value
 		}
 	}
 	return args

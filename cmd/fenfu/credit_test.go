@@ -39,12 +39,18 @@ type creditWorld struct {
 
 func startCreditWorld(t *testing.T, engine db.Engine) *creditWorld {
 	t.Helper()
-	ctx := t.Context()
-	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
 	cfg := testConfig(t)
 	if engine == db.Postgres {
 		cfg.CoreDB, cfg.CreditDB = dbtest.DSN(t, engine, "core"), dbtest.DSN(t, engine, "credit")
 	}
+	return startWorld(t, cfg)
+}
+
+// startWorld is startCreditWorld on the stores and settings of cfg.
+func startWorld(t *testing.T, cfg Config) *creditWorld {
+	t.Helper()
+	ctx := t.Context()
+	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
 	a, err := openAt(ctx, cfg, discardLogger(), clock)
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
+	if cfg.SandboxClock {
+		if err := a.sandboxOnly(ctx); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another fenfu running? choose another --addr)", cfg.Addr, err)
@@ -115,7 +120,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		failures = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
 	}
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
-		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints}, Keys: a.keys, Clock: a.clock, IDs: a.ids, Log: a.log,
+		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Failures: failures, PublicURL: func() string { return a.publicURL }}
 	// Background work (the loops below, and settlement runs staff start)
 	// runs under one group that shutdown cancels and waits for.
@@ -129,7 +134,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		})
 	}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
-		Risk: a.risk, Repay: a.repay, Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background}
+		Risk: a.risk, Repay: a.repay, Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock}
 	a.metrics = metrics.New()
 	a.risk.Metrics = a.metrics
 	risk.MetricsHelp(a.metrics)
@@ -191,7 +196,7 @@ func (a *app) notifyDialer() *net.Dialer {
 // notifier is the payment-notification worker of this server.
 func (a *app) notifier(api *wxpay.API) *notify.Worker {
 	return &notify.Worker{DB: a.core, Keys: a.keys, Merchants: a.merchants, Render: api.RenderNotification,
-		Clock: a.clock, IDs: a.ids, Log: a.log, V2: wxpay.V2Codec{}, Lease: a.cfg.NotifyLease,
+		Clock: a.clock, SignClock: a.wall, IDs: a.ids, Log: a.log, V2: wxpay.V2Codec{}, Lease: a.cfg.NotifyLease,
 		HTTP: &http.Client{
 			Timeout: notify.DeliveryTimeout,
 			// Keep a connection per parallel delivery to each merchant host:
