@@ -43,7 +43,7 @@ func (a *app) observeSettlement(results []settle.Result, err error) {
 func cmdSettle(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
 	fs := cfg.flags(e)
-	date := fs.String("date", settle.Yesterday(time.Now()), "the business day to settle, YYYY-MM-DD (Asia/Shanghai); default yesterday")
+	date := fs.String("date", "", "the business day to settle, YYYY-MM-DD (Asia/Shanghai); default yesterday, by the deployment's clock")
 	channel := fs.String("channel", "all", "credit, ordinary, or all")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for performance work)")
@@ -69,6 +69,9 @@ func cmdSettle(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
+	if *date == "" {
+		*date = settle.Yesterday(a.clock.Now())
+	}
 	a.settle.Progress = progressPrinter(e.stderr)
 	heap := sampleHeap()
 	var results []settle.Result
@@ -315,7 +318,7 @@ func cmdHold(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "fenfu: %s released; the next batch settles it\n", *order)
 		return nil
 	}
-	until := time.Now().Add(time.Duration(hours) * time.Hour)
+	until := a.clock.Now().Add(time.Duration(hours) * time.Hour)
 	if err := a.settle.Hold(ctx, *order, until, reason); err != nil {
 		return err
 	}
@@ -328,7 +331,7 @@ func cmdBill(ctx context.Context, e *env, args []string) error {
 	fs := cfg.flags(e)
 	var r bill.Request
 	fs.StringVar(&r.MchID, "mchid", "", "the merchant")
-	fs.StringVar(&r.Date, "date", settle.Yesterday(time.Now()), "the day, YYYY-MM-DD (Asia/Shanghai)")
+	fs.StringVar(&r.Date, "date", "", "the day, YYYY-MM-DD (Asia/Shanghai); default yesterday, by the deployment's clock")
 	fs.StringVar(&r.Kind, "kind", bill.Trade, "trade or fundflow")
 	fs.StringVar(&r.Type, "type", "", "trade: ALL, SUCCESS or REFUND (default ALL); fundflow: BASIC, OPERATION or FEES (default BASIC)")
 	channel := fs.String("channel", "ALL", "CREDIT, ORDINARY or ALL")
@@ -357,6 +360,9 @@ func cmdBill(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
+	if r.Date == "" {
+		r.Date = settle.Yesterday(a.clock.Now())
+	}
 	f, err := a.bills.Get(ctx, r, false)
 	if err != nil {
 		return err
