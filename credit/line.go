@@ -136,6 +136,22 @@ func LineChanges(ctx context.Context, d *db.DB, consumerID string, limit int) ([
 	return out, rows.Err()
 }
 
+// Paused says why a line in state, of a consumer with o overdue, takes no
+// credit payment whatever its room: it is frozen, or something is overdue,
+// in that order; nil if neither. The payment's refusal (refuseDraw) and
+// the consumer's pages both read it, so they say the same.
+func Paused(state LineState, o Overdue) error {
+	if state == LineFrozen {
+		e := fenfu.Errorf(fenfu.RuleLimit, "the consumer's credit line is frozen and takes no credit payment")
+		e.Remedy = "Pay with another channel; the consumer may ask platform staff why the line is frozen."
+		return e
+	}
+	if o.Amount > 0 {
+		return overdueError(o)
+	}
+	return nil
+}
+
 // refuseDraw says why draw refused a credit payment of amount: no line,
 // a frozen line, something of the consumer overdue, or a line too short,
 // in that order.
@@ -149,17 +165,12 @@ func refuseDraw(ctx context.Context, tx *db.Tx, consumerID string, amount fenfu.
 	if err != nil {
 		return fmt.Errorf("credit: line of %s: %w", consumerID, err)
 	}
-	if state == LineFrozen {
-		e := fenfu.Errorf(fenfu.RuleLimit, "the consumer's credit line is frozen and takes no credit payment")
-		e.Remedy = "Pay with another channel; the consumer may ask platform staff why the line is frozen."
-		return e
-	}
 	o, err := OverdueOf(ctx, tx, consumerID, tx.Now)
 	if err != nil {
 		return fmt.Errorf("credit: overdue of %s: %w", consumerID, err)
 	}
-	if o.Amount > 0 {
-		return overdueError(o)
+	if err := Paused(state, o); err != nil {
+		return err
 	}
 	return fenfu.Errorf(fenfu.NotEnough, "credit line short: %s yuan available, %s yuan needed", fenfu.Yuan(max(avail, 0)), fenfu.Yuan(amount))
 }

@@ -104,6 +104,16 @@ func (c Calendar) DueOf(s time.Time) time.Time {
 	return d
 }
 
+// Statements returns the months (YYYY-MM) of the statements made from the
+// first one after since up to now, newest first, at most most of them.
+func (c Calendar) Statements(since, now time.Time, most int) []string {
+	var out []string
+	for s := c.StatementAfter(now).AddDate(0, -1, 0); !s.Before(c.StatementAfter(since)) && len(out) < most; s = s.AddDate(0, -1, 0) {
+		out = append(out, s.Format("2006-01"))
+	}
+	return out
+}
+
 // NextDue returns the first due day on or after t's day: what is due by
 // then is due now, what is due later is paid early.
 func (c Calendar) NextDue(t time.Time) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,6 +61,37 @@ func TestCalendar(t *testing.T) {
 		if got := cal.NextDue(at(tc.at)); got != tc.next {
 			t.Errorf("%s: next due %s, want %s", tc.at, got, tc.next)
 		}
+	}
+}
+
+// TestStatements: the statements listed for a consumer are those made
+// from the first after its first purchase up to now, newest first.
+func TestStatements(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation(time.DateTime, s, fenfu.Shanghai)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cal := credit.DefaultCalendar
+	for _, tc := range []struct {
+		since, now string
+		most       int
+		want       string
+	}{
+		{"2026-11-27 10:00:00", "2026-11-30 23:59:59", 24, ""},
+		{"2026-11-27 10:00:00", "2026-12-01 00:00:00", 24, "2026-12"},
+		{"2026-11-27 10:00:00", "2027-02-15 12:00:00", 24, "2027-02 2027-01 2026-12"},
+		{"2026-12-01 00:00:00", "2027-02-15 12:00:00", 24, "2027-02 2027-01"},
+		{"2026-11-27 10:00:00", "2027-02-15 12:00:00", 2, "2027-02 2027-01"},
+	} {
+		if got := strings.Join(cal.Statements(at(tc.since), at(tc.now), tc.most), " "); got != tc.want {
+			t.Errorf("since %s, at %s: %q, want %q", tc.since, tc.now, got, tc.want)
+		}
+	}
+	if got := strings.Join(credit.Calendar{StatementDay: 20, DueDay: 5}.Statements(at("2026-11-27 10:00:00"), at("2027-01-20 08:00:00"), 24), " "); got != "2027-01 2026-12" {
+		t.Errorf("statements on the 20th: %q", got)
 	}
 }
 

@@ -78,3 +78,15 @@ func (s *Service) LineChanges(ctx context.Context, consumerID string) ([]credit.
 	}
 	return c, fenfu.Op("repay.LineChanges", err)
 }
+
+// Paused says why line l, as read by credit.Get, takes no credit payment
+// now, as the payment itself would refuse it (credit.Paused): frozen, or
+// something of its consumer overdue. It is nil for a line that takes
+// them.
+func (s *Service) Paused(ctx context.Context, l credit.Line) error {
+	o, err := credit.OverdueOf(ctx, s.Credit, l.ConsumerID, s.Clock.Now())
+	if err != nil {
+		return fenfu.Internal("repay.Paused", err)
+	}
+	return credit.Paused(l.State, o)
+}
