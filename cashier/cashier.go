@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,26 @@ import (
 var templates embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{"yuan": fenfu.Yuan, "deref": func(b *bool) bool { return b != nil && *b },
-	"add": func(a, b fenfu.Fen) fenfu.Fen { return a + b }}).ParseFS(templates, "templates/*.html"))
+	"add":   func(a, b fenfu.Fen) fenfu.Fen { return a + b },
+	"day":   func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) },
+	"stamp": stamp,
+	"form":  func(next, label string) sessionForm { return sessionForm{Next: next, Label: label} }}).ParseFS(templates, "templates/*.html"))
+
+// sessionForm is a login or logout form: the page to come back to, and
+// its label.
+type sessionForm struct{ Next, Label string }
+
+// stamp is a time a page shows, to the minute, Asia/Shanghai: s is
+// RFC 3339, or a Shanghai date and time.
+func stamp(s string) string {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.In(fenfu.Shanghai).Format("2006-01-02 15:04")
+	}
+	if t, err := time.ParseInLocation(time.DateTime, s, fenfu.Shanghai); err == nil {
+		return t.Format("2006-01-02 15:04")
+	}
+	return s
+}
 
 // SessionTTL is how long a cashier login lasts.
 const SessionTTL = 30 * time.Minute
@@ -132,6 +152,10 @@ type Channel struct {
 	Label     string     `json:"label"`
 	Available *fenfu.Fen `json:"available,omitempty"` // for a logged-in consumer
 	Enough    *bool      `json:"enough,omitempty"`
+	// Paused is, for the credit option of a logged-in consumer whose line
+	// takes no credit payment now (frozen, or something overdue), why and
+	// what to do: what the payment would answer.
+	Paused *errorView `json:"paused,omitempty"`
 }
 
 type consumerSummary struct {
@@ -192,6 +216,14 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 			}
 			enough := avail >= o.Total
 			opt.Available, opt.Enough = &avail, &enough
+			if ch.name == pay.ChannelCredit && c.Repay != nil {
+				if err := c.Repay.Paused(ctx, cons.Credit); fenfu.ErrorCode(err) == fenfu.RuleLimit {
+					e := fenfu.AsError(err)
+					opt.Paused = &errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}
+				} else if err != nil {
+					return View{}, err
+				}
+			}
 		}
 		v.Channels = append(v.Channels, opt)
 		if ch.name == pay.ChannelCredit && len(o.Offers) > 0 {
@@ -213,14 +245,27 @@ func (v View) Preselected() string {
 		}
 	}
 	for _, c := range v.Channels {
-		if c.Enough == nil || *c.Enough {
+		if c.Paused == nil && (c.Enough == nil || *c.Enough) {
 			return c.Name
 		}
 	}
-	if len(v.Channels) > 0 {
-		return v.Channels[0].Name
+	for _, c := range v.Channels {
+		if c.Paused == nil {
+			return c.Name
+		}
 	}
 	return ""
+}
+
+// CreditPaused reports whether the credit option is offered but paused
+// for the consumer.
+func (v View) CreditPaused() bool {
+	for _, c := range v.Channels {
+		if c.Name == string(pay.ChannelCredit) {
+			return c.Paused != nil
+		}
+	}
+	return false
 }
 
 // ExpiresText is the expiry as the consumer reads it, in Shanghai time.
@@ -408,12 +453,16 @@ func (c *Cashier) startSession(w http.ResponseWriter, r *http.Request, consumerI
 	return nil
 }
 
+// statementPath is the path of a statement page.
+var statementPath = regexp.MustCompile(`^/cashier/credit/statements/[0-9]{4}-[0-9]{2}$`)
+
 // safeNext is the form's next page if it is one of the cashier's own
-// pages (an order's, or the consumer's complaints), else the home page: a
+// pages (an order's, the consumer's complaints, credit account or
+// statements), else the home page: a
 // login or logout never sends the browser elsewhere.
 func safeNext(r *http.Request) string {
 	next := r.PostFormValue("next")
-	if next == "/cashier/complaints" {
+	if next == "/cashier/complaints" || next == "/cashier/credit" || statementPath.MatchString(next) {
 		return next
 	}
 	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {
@@ -480,9 +529,7 @@ func (c *Cashier) fail(w http.ResponseWriter, r *http.Request, err error) { c.fa
 func (c *Cashier) failAs(w http.ResponseWriter, r *http.Request, consumerID string, err error) {
 	e := fenfu.AsError(err)
 	status := e.Code.HTTPStatus()
-	if l := e.LogLevel(); l > slog.LevelInfo {
-		c.Log.Log(r.Context(), l, "cashier request failed", "path", r.URL.Path, "code", e.Code, "error", err.Error())
-	}
+	c.logFailure(r, e, err)
 	ev := errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}
 	if wantsJSON(r) {
 		writeJSON(w, status, ev)
@@ -497,6 +544,13 @@ func (c *Cashier) failAs(w http.ResponseWriter, r *http.Request, consumerID stri
 		}
 	}
 	c.render(w, status, "error.html", ev)
+}
+
+// logFailure logs a failed request whose error is worth more than Info.
+func (c *Cashier) logFailure(r *http.Request, e *fenfu.Error, err error) {
+	if l := e.LogLevel(); l > slog.LevelInfo {
+		c.Log.Log(r.Context(), l, "cashier request failed", "path", r.URL.Path, "code", e.Code, "error", err.Error())
+	}
 }
 
 func (c *Cashier) render(w http.ResponseWriter, status int, name string, v any) {

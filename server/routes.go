@@ -28,9 +28,9 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   POST /q/{token}/pay      pay (form or JSON)
 	//   POST /cashier/login, /cashier/logout
 	//   POST /q/{token}/complaints, POST|GET /cashier/complaints   a consumer's complaints
-	//   GET  /cashier/credit     the consumer's credit account (JSON)
-	//   POST /cashier/credit/repay                repay plans from balance
-	//   GET  /cashier/credit/statements/{month}   a monthly statement
+	//   GET  /cashier/credit     the consumer's credit account (a page for Accept: text/html, else JSON)
+	//   POST /cashier/credit/repay                repay plans from balance (the page's form, or JSON)
+	//   GET  /cashier/credit/statements/{month}   a monthly statement (a page or JSON, as the account)
 	d.Cashier.Register(mux)
 	// Staff API (bearer admin_token; X-Fenfu-Staff names the actor):
 	//   GET  /admin/applications?state=, GET /admin/applications/{id}
