@@ -7,7 +7,8 @@
 // a sandbox deployment, which staff advance. Requests carry
 // the staff bearer token (admin_token in the data directory) and the
 // staff member's name in X-Fenfu-Staff, which every recorded decision
-// names.
+// names. Every request, done or refused, is recorded in the audit log of
+// the store its data lives in, which staff read at GET /admin/audit.
 package admin
 
 import (
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
@@ -54,6 +56,9 @@ type API struct {
 	// SandboxClock is the clock of a deployment with --sandbox-clock,
 	// which staff advance; nil without it.
 	SandboxClock *sandbox.Clock
+	// Audit, if set, records every request, done or refused, in the audit
+	// log of the store its data lives in, and serves GET /admin/audit.
+	Audit *audit.Stores
 }
 
 // Register adds the staff routes to mux.
@@ -86,6 +91,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	if a.Risk != nil {
 		a.registerRisk(mux)
 	}
+	if a.Audit != nil {
+		mux.Handle("GET /admin/audit", a.staff(a.auditLog))
+	}
 	if a.Repay != nil {
 		mux.Handle("POST /admin/consumers/{id}/repayments", a.staff(a.repayment))
 		mux.Handle("GET /admin/consumers/{id}/credit", a.staff(a.creditAccount))
@@ -108,7 +116,13 @@ const maxBody = 8 << 20 // CSV imports
 
 func (a *API) staff(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		out, err := a.serve(r, h)
+		out, c, err := a.serve(r, h)
+		if aerr := a.record(r, c, err); aerr != nil {
+			a.Log.Error("admin request not recorded in the audit log", "path", r.URL.Path, "error", aerr)
+			if r.Method == http.MethodGet && err == nil {
+				out, err = nil, aerr // a read no one can trace is not answered
+			}
+		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		if err != nil {
 			e := fenfu.AsError(err)
@@ -123,22 +137,27 @@ func (a *API) staff(h handler) http.Handler {
 	})
 }
 
-func (a *API) serve(r *http.Request, h handler) (any, error) {
+// serve authenticates the request and runs h; the call is nil if the
+// request was refused before it named its staff member.
+func (a *API) serve(r *http.Request, h handler) (any, *call, error) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || a.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(a.Token)) != 1 {
 		e := fenfu.Errorf(fenfu.SignError, "the staff API needs Authorization: Bearer <admin_token>")
 		e.Remedy = "Use the token in the data directory's admin_token file."
-		return nil, e
+		return nil, nil, e
 	}
 	staff := strings.TrimSpace(r.Header.Get("X-Fenfu-Staff"))
 	if staff == "" || len(staff) > 64 {
-		return nil, fenfu.FieldError("X-Fenfu-Staff", "name the staff member acting in X-Fenfu-Staff; decisions are recorded under it")
+		return nil, nil, fenfu.FieldError("X-Fenfu-Staff", "name the staff member acting in X-Fenfu-Staff; decisions are recorded under it")
 	}
+	c := &call{Request: r, Staff: "staff:" + staff}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {
-		return nil, fenfu.Errorf(fenfu.ParamError, "the request body is too large or unreadable")
+		return nil, c, fenfu.Errorf(fenfu.ParamError, "the request body is too large or unreadable")
 	}
-	return h(r.Context(), &call{Request: r, Staff: "staff:" + staff, Body: body})
+	c.Body = body
+	out, err := h(r.Context(), c)
+	return out, c, err
 }
 
 func decode(c *call, v any) error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/admin"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
@@ -77,6 +78,7 @@ func newEnvOn(t *testing.T, core, cr *db.DB, clock *fenfu.FakeClock, r *risk.Eng
 		Log:        log,
 		Clock:      clock,
 		Background: background(t),
+		Audit:      &audit.Stores{Core: core, Credit: cr},
 	}
 	mux := http.NewServeMux()
 	api.Register(mux)
