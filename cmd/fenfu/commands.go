@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/keyring"
@@ -195,6 +196,7 @@ func cmdMerchantSetV2Key(ctx context.Context, e *env, args []string) error {
 	fs := cfg.flags(e)
 	mchid := fs.String("mchid", "", "the merchant")
 	key := fs.String("key", "", "the new 32-character key (generated if empty)")
+	actor := actorFlag(fs)
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
@@ -210,7 +212,12 @@ func cmdMerchantSetV2Key(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printJSON(e.stdout, map[string]string{"mchid": *mchid, "apiv2_key": k})
+	rec := recordCLI(ctx, e, a.core, cliActor(*actor), audit.ActionKeyChange, audit.Target{Kind: "merchant", ID: *mchid}, "",
+		map[string]any{"key": "apiv2"})
+	if err := printJSON(e.stdout, map[string]string{"mchid": *mchid, "apiv2_key": k}); err != nil {
+		return err
+	}
+	return rec
 }
 
 // merchantKeyFlags are the flags each merchant key command takes, all
@@ -228,6 +235,10 @@ func cmdMerchantKeys(ctx context.Context, e *env, args []string) error {
 	stringFlag(fs, takes, &mchid, "mchid", "the merchant")
 	stringFlag(fs, takes, &keyFile, "public-key", "the PEM file of the RSA-2048 or SM2 public key")
 	stringFlag(fs, takes, &serial, "serial", "the serial_no of the key to retire")
+	var actor *string
+	if sub != "keys" {
+		actor = actorFlag(fs)
+	}
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
@@ -239,6 +250,15 @@ func cmdMerchantKeys(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
+	// changed records a change of the merchant's keys (never a key
+	// itself), then prints out.
+	changed := func(detail map[string]any, out map[string]string) error {
+		rec := recordCLI(ctx, e, a.core, cliActor(*actor), audit.ActionKeyChange, audit.Target{Kind: "merchant", ID: mchid}, "", detail)
+		if err := printJSON(e.stdout, out); err != nil {
+			return err
+		}
+		return rec
+	}
 	switch sub {
 	case "add-key":
 		pemBytes, err := os.ReadFile(keyFile)
@@ -249,18 +269,18 @@ func cmdMerchantKeys(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		return printJSON(e.stdout, map[string]string{"mchid": mchid, "serial_no": s})
+		return changed(map[string]any{"key": "public key", "added": s}, map[string]string{"mchid": mchid, "serial_no": s})
 	case "retire-key":
 		if err := a.merchants.RetireKey(ctx, mchid, serial); err != nil {
 			return err
 		}
-		return printJSON(e.stdout, map[string]string{"mchid": mchid, "retired": serial})
+		return changed(map[string]any{"key": "public key", "retired": serial}, map[string]string{"mchid": mchid, "retired": serial})
 	case "rotate-v3-key":
 		k, err := a.merchants.RotateAPIv3Key(ctx, mchid)
 		if err != nil {
 			return err
 		}
-		return printJSON(e.stdout, map[string]string{"mchid": mchid, "apiv3_key": k})
+		return changed(map[string]any{"key": "apiv3"}, map[string]string{"mchid": mchid, "apiv3_key": k})
 	default:
 		if _, err := a.merchants.Get(ctx, mchid); err != nil {
 			return err
@@ -281,6 +301,10 @@ func cmdPlatformKeys(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
 	fs := cfg.flags(e)
 	alg := fs.String("scheme", "rsa", "rsa or sm2")
+	var actor *string
+	if e.sub() != "keys" {
+		actor = actorFlag(fs)
+	}
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
@@ -290,6 +314,14 @@ func cmdPlatformKeys(ctx context.Context, e *env, args []string) error {
 	}
 	if _, err := keyring.Load(cfg.DataDir); err != nil {
 		return err
+	}
+	var a *app
+	if actor != nil { // a change: the audit log must be there to record it
+		var err error
+		if a, err = openQuiet(ctx, cfg, e.stderr); err != nil {
+			return err
+		}
+		defer a.close()
 	}
 	switch e.sub() {
 	case "rotate-key":
@@ -310,11 +342,21 @@ func cmdPlatformKeys(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	out := []map[string]string{}
+	ids := []string{}
 	for _, pk := range k.All(sch) {
 		out = append(out, map[string]string{"slot": pk.Slot, "public_key_id": pk.ID, "certificate_serial_no": pk.Certificate.SerialNo,
 			"public_key_path": pk.PublicKeyPath})
+		ids = append(ids, pk.Slot+":"+pk.ID)
 	}
-	return printJSON(e.stdout, map[string]any{"scheme": string(sch), "keys": out})
+	var rec error
+	if actor != nil {
+		rec = recordCLI(ctx, e, a.core, cliActor(*actor), audit.ActionKeyChange, audit.Target{Kind: "platform key", ID: string(sch)}, "",
+			map[string]any{"keys": ids})
+	}
+	if err := printJSON(e.stdout, map[string]any{"scheme": string(sch), "keys": out}); err != nil {
+		return err
+	}
+	return rec
 }
 
 // cmdImport loads a CSV file (or - for standard input) into the history

@@ -93,6 +93,10 @@ type Config struct {
 	RiskOff bool
 	// Plans are the installment plans' settings.
 	Plans PlanSettings
+	// AuditAnchorEvery is how often serve logs the head of each store's
+	// audit log, when it moved: the anchors audit verify checks the log
+	// against.
+	AuditAnchorEvery time.Duration
 }
 
 // PlanSettings are the settings of installment plans: the fee rate of 3,
@@ -226,6 +230,8 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*stringValue)(&c.Plans.EarlyPayoff) }},
 		{"late-fee", "FENFU_LATE_FEE", "late fee per day on the principal of an installment unpaid after its due day", ": charged by the overdue job, daily from the day after the due day", true,
 			func(c *Config) settingValue { return (*percentValue)(&c.Plans.LateFee) }},
+		{"audit-anchor-every", "FENFU_AUDIT_ANCHOR_EVERY", "how often to log each store's audit log head (seq and hash), when it moved, as an anchor for audit verify --anchors", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.AuditAnchorEvery) }},
 		{"overdue-every", "FENFU_OVERDUE_EVERY", "how often serve runs the overdue job for today (it charges each installment-day once)", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Plans.OverdueEvery) }},
 	}
@@ -239,6 +245,7 @@ const (
 	ComplaintEvery    = time.Minute
 	OverdueEvery      = 15 * time.Minute
 	RiskPollEvery     = 2 * time.Second
+	AuditAnchorEvery  = time.Minute
 )
 
 // DefaultConfig returns the defaults, overridden by the FENFU_* variables
@@ -250,7 +257,8 @@ func DefaultConfig(getenv func(string) string) Config {
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(),
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
-		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, Plans: defaultPlans()}
+		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, Plans: defaultPlans(),
+		AuditAnchorEvery: AuditAnchorEvery}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
 			_ = s.value(&c).Set(v) // a string: it cannot fail

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/risk"
 )
 
@@ -110,17 +111,28 @@ func cmdRisk(ctx context.Context, e *env, args []string) error {
 		var v []risk.RuleSet
 		v, err = a.risk.Versions(ctx)
 		out = list(v)
-	case "add", "change":
-		var r risk.Rule
-		if r, err = rule(); err == nil {
-			if sub == "add" {
-				out, err = a.risk.AddRule(ctx, actor, why, r)
-			} else {
-				out, err = a.risk.ReplaceRule(ctx, actor, why, r)
+	case "add", "change", "enable", "disable":
+		var set *risk.RuleSet
+		switch sub {
+		case "enable", "disable":
+			set, err = a.risk.EditRule(ctx, actor, why, name, func(r *risk.Rule) { r.Enabled = sub == "enable" })
+		default:
+			var r risk.Rule
+			if r, err = rule(); err == nil && sub == "add" {
+				set, err = a.risk.AddRule(ctx, actor, why, r)
+			} else if err == nil {
+				set, err = a.risk.ReplaceRule(ctx, actor, why, r)
 			}
 		}
-	case "enable", "disable":
-		out, err = a.risk.EditRule(ctx, actor, why, name, func(r *risk.Rule) { r.Enabled = sub == "enable" })
+		if err != nil {
+			return err
+		}
+		rec := recordCLI(ctx, e, a.credit, actor, audit.ActionRuleChange, audit.Target{Kind: "risk rule", ID: name}, why,
+			map[string]any{"version": set.Version, "os_user": cliActor("")})
+		if err := printJSON(e.stdout, set); err != nil {
+			return err
+		}
+		return rec
 	case "queue":
 		s := risk.QueueState(strings.ToUpper(state))
 		switch s {
@@ -134,7 +146,16 @@ func cmdRisk(ctx context.Context, e *env, args []string) error {
 		out, err = a.risk.Item(ctx, id)
 	case "ack", "release", "refund":
 		act := map[string]risk.Action{"ack": risk.Acknowledge, "release": risk.Release, "refund": risk.RefundIt}[sub]
-		out, err = a.pay.Resolve(ctx, id, act, actor, reason)
+		res, err := a.pay.Resolve(ctx, id, act, actor, reason)
+		if err != nil {
+			return err
+		}
+		rec := recordCLI(ctx, e, a.credit, actor, "risk queue "+sub, audit.Target{Kind: "order", ID: id}, reason,
+			map[string]any{"os_user": cliActor("")})
+		if err := printJSON(e.stdout, res); err != nil {
+			return err
+		}
+		return rec
 	case "backtest":
 		var b risk.Backtest
 		if b, err = backtest(ctx, a, version, from, to); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu/admin"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
@@ -134,7 +135,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		})
 	}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
-		Risk: a.risk, Repay: a.repay, Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock}
+		Risk: a.risk, Repay: a.repay, Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
+		Audit: &audit.Stores{Core: a.core, Credit: a.credit}}
 	a.metrics = metrics.New()
 	a.risk.Metrics = a.metrics
 	risk.MetricsHelp(a.metrics)
@@ -161,6 +163,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	background(a.notifier(api).Run)
 	background(func(ctx context.Context) { a.complaints.Run(ctx, a.cfg.ComplaintEvery) })
 	background(func(ctx context.Context) { a.repay.RunOverdue(ctx, a.cfg.Plans.OverdueEvery, a.log) })
+	background(func(ctx context.Context) { audit.WriteAnchors(ctx, a.log, a.cfg.AuditAnchorEvery, a.core, a.credit) })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "fenfu: serving on %s (code_url base %s)\n", "http://"+reachable(ln.Addr().String()), a.publicURL)
