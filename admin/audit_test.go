@@ -33,8 +33,8 @@ func TestAuditTrail(t *testing.T) {
 
 			core := entries(t, e.core)
 			credit := entries(t, e.credit)
-			if len(core) != 4 || len(credit) != 3 {
-				t.Fatalf("core chain %d entries, credit chain %d; want 4 and 3:\n%+v\n%+v", len(core), len(credit), core, credit)
+			if len(core) != 4 || len(credit) != 5 {
+				t.Fatalf("core chain %d entries, credit chain %d; want 4 and 5:\n%+v\n%+v", len(core), len(credit), core, credit)
 			}
 			for _, c := range []struct {
 				got                   audit.Entry
@@ -49,11 +49,17 @@ func TestAuditTrail(t *testing.T) {
 				{core[2], "unauthenticated", "POST /admin/orders/{id}/hold", "", audit.Target{Kind: "orders", ID: "4200000001"},
 					`{"code":"PARAM_ERROR","path":{"id":"4200000001"},"status":400}`},
 				{core[3], "staff:lin", "POST /admin/orders/{id}/hold", "fraud check", audit.Target{Kind: "orders", ID: "4200000001"}, ""},
-				{credit[0], "staff:lin", "POST /admin/risk/rules", "watch large payments", audit.Target{Kind: "rules"},
+				// A rule change is recorded in its own transaction, then
+				// the request that made it.
+				{credit[0], "staff:lin", audit.ActionRuleChange, "watch large payments", audit.Target{Kind: "risk rule set", ID: "2"},
+					`{"rules":["big"],"version":2}`},
+				{credit[1], "staff:lin", "POST /admin/risk/rules", "watch large payments", audit.Target{Kind: "rules"},
 					`{"code":"OK","status":200}`},
-				{credit[1], "staff:lin", "POST /admin/risk/rules/{name}/{switch}", "too noisy", audit.Target{Kind: "rules", ID: "big"},
+				{credit[2], "staff:lin", audit.ActionRuleChange, "too noisy", audit.Target{Kind: "risk rule set", ID: "3"},
+					`{"rules":["big"],"version":3}`},
+				{credit[3], "staff:lin", "POST /admin/risk/rules/{name}/{switch}", "too noisy", audit.Target{Kind: "rules", ID: "big"},
 					`{"code":"OK","path":{"name":"big","switch":"disable"},"status":200}`},
-				{credit[2], "staff:lin", "GET /admin/risk/rules", "", audit.Target{Kind: "rules"}, `{"code":"OK","status":200}`},
+				{credit[4], "staff:lin", "GET /admin/risk/rules", "", audit.Target{Kind: "rules"}, `{"code":"OK","status":200}`},
 			} {
 				if c.got.Actor != c.actor || c.got.Action != c.action || c.got.Reason != c.reason || c.got.Target != c.target ||
 					(c.detail != "" && string(c.got.Detail) != c.detail) {
@@ -78,10 +84,10 @@ func TestAuditTrail(t *testing.T) {
 			if err := json.Unmarshal(raw, &got); err != nil {
 				t.Fatal(err)
 			}
-			if got.Store != "credit" || got.Head.Seq != 3 || len(got.Entries) != 1 || got.Entries[0].Reason != "too noisy" {
+			if got.Store != "credit" || got.Head.Seq != 5 || len(got.Entries) != 1 || got.Entries[0].Reason != "too noisy" {
 				t.Fatalf("GET /admin/audit: %s", raw)
 			}
-			if after := entries(t, e.credit); len(after) != 4 || after[3].Action != "GET /admin/audit" {
+			if after := entries(t, e.credit); len(after) != 6 || after[5].Action != "GET /admin/audit" {
 				t.Fatalf("the read of the audit log was not recorded in the credit chain: %+v", after)
 			}
 			e.fails(t, fenfu.ParamError, http.StatusBadRequest, "GET", "/admin/audit?store=ledger", "")

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/metrics"
 )
@@ -219,6 +222,7 @@ func (e *Engine) Change(ctx context.Context, actor, reason string, edit func([]R
 			}
 			rules = cur.Rules
 		}
+		before := append([]Rule(nil), rules...)
 		rules, err = edit(rules)
 		if err != nil {
 			return err
@@ -231,6 +235,13 @@ func (e *Engine) Change(ctx context.Context, actor, reason string, edit func([]R
 		if err == nil && !made {
 			return errChanged
 		}
+		if err != nil {
+			return err
+		}
+		// The change and its audit entry commit together, whoever makes it.
+		_, err = audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: audit.ActionRuleChange,
+			Target: audit.Target{Kind: "risk rule set", ID: strconv.Itoa(set.Version)}, Reason: reason,
+			Detail: audit.Detail(map[string]any{"version": set.Version, "rules": changed(before, rules)})})
 		return err
 	})
 	var fe *fenfu.Error
@@ -422,6 +433,29 @@ func (e *Engine) EditRule(ctx context.Context, actor, reason, name string, edit 
 		edit(&rules[i])
 		return rules, nil
 	})
+}
+
+// changed names the rules that after adds, drops or defines otherwise
+// than before.
+func changed(before, after []Rule) []string {
+	was := map[string]string{}
+	for _, r := range before {
+		b, _ := json.Marshal(r)
+		was[r.Name] = string(b)
+	}
+	names := []string{}
+	for _, r := range after {
+		b, _ := json.Marshal(r)
+		if was[r.Name] != string(b) {
+			names = append(names, r.Name)
+		}
+		delete(was, r.Name)
+	}
+	for name := range was {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func index(rules []Rule, name string) int {

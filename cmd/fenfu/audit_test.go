@@ -122,7 +122,7 @@ func TestAuditVerify(t *testing.T) {
 				actor, action, target string
 			}{
 				{core, "staff:ops.zhang", audit.ActionKeyChange, sandbox.MchID},
-				{credit, "staff:li.wei", audit.ActionRuleChange, "night-large-credit"},
+				{credit, "staff:li.wei", audit.ActionRuleChange, "2"},
 			} {
 				list, err := audit.List(context.Background(), c.d, audit.Filter{Action: c.action, TargetID: c.target})
 				if err != nil || len(list) != 1 || list[0].Actor != c.actor || list[0].Target.ID != c.target {

@@ -111,28 +111,17 @@ func cmdRisk(ctx context.Context, e *env, args []string) error {
 		var v []risk.RuleSet
 		v, err = a.risk.Versions(ctx)
 		out = list(v)
-	case "add", "change", "enable", "disable":
-		var set *risk.RuleSet
-		switch sub {
-		case "enable", "disable":
-			set, err = a.risk.EditRule(ctx, actor, why, name, func(r *risk.Rule) { r.Enabled = sub == "enable" })
-		default:
-			var r risk.Rule
-			if r, err = rule(); err == nil && sub == "add" {
-				set, err = a.risk.AddRule(ctx, actor, why, r)
-			} else if err == nil {
-				set, err = a.risk.ReplaceRule(ctx, actor, why, r)
+	case "add", "change": // risk records each change in the audit log
+		var r risk.Rule
+		if r, err = rule(); err == nil {
+			if sub == "add" {
+				out, err = a.risk.AddRule(ctx, actor, why, r)
+			} else {
+				out, err = a.risk.ReplaceRule(ctx, actor, why, r)
 			}
 		}
-		if err != nil {
-			return err
-		}
-		rec := recordCLI(ctx, e, a.credit, actor, audit.ActionRuleChange, audit.Target{Kind: "risk rule", ID: name}, why,
-			map[string]any{"version": set.Version, "os_user": cliActor("")})
-		if err := printJSON(e.stdout, set); err != nil {
-			return err
-		}
-		return rec
+	case "enable", "disable":
+		out, err = a.risk.EditRule(ctx, actor, why, name, func(r *risk.Rule) { r.Enabled = sub == "enable" })
 	case "queue":
 		s := risk.QueueState(strings.ToUpper(state))
 		switch s {
