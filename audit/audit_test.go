@@ -411,6 +411,7 @@ func BenchmarkAppend(b *testing.B) {
 			ctx := context.Background()
 			e := audit.Entry{Actor: "staff:lin", Action: "GET /admin/applications/{id}", Target: audit.Target{Kind: "applications", ID: "app_1"},
 				Detail: audit.Detail(map[string]any{"status": 200, "code": "OK", "path": map[string]string{"id": "app_1"}})}
+			b.ResetTimer() // not the store's creation
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if _, err := audit.Record(ctx, d, e); err != nil {

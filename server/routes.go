@@ -41,6 +41,7 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   POST /admin/complaints/{id}/notes|resolve
 	//   POST /admin/consumers/{id}/repayments (a partner's transfer, idempotency_key)
 	//   GET  /admin/consumers/{id}/credit, /admin/consumers/{id}/statements/{month}
+	//   GET  /admin/audit?store=core|credit   the audit log (every staff request is recorded in it)
 	if d.Admin != nil {
 		d.Admin.Register(mux)
 	}
