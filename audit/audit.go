@@ -128,22 +128,19 @@ func Detail(v any) json.RawMessage {
 	return b
 }
 
-// check validates an entry before it is appended: it names an actor and
-// an action, and its fields are valid UTF-8 of bounded length.
+// check prepares an entry to be appended: it must name an actor and an
+// action; its text is made valid UTF-8 without NUL (which no store keeps
+// in text) and clipped to its bound, so that what was done is recorded
+// even when a caller's input is malformed.
 func (e *Entry) check() error {
 	if e.Actor == "" || e.Action == "" {
 		return fenfu.Errorf(fenfu.ParamError, "an audit entry names its actor and its action")
 	}
 	for _, f := range []struct {
-		name string
-		v    *string
-		max  int
-	}{{"actor", &e.Actor, MaxField}, {"action", &e.Action, MaxField}, {"target kind", &e.Target.Kind, MaxField},
-		{"target id", &e.Target.ID, MaxField}, {"reason", &e.Reason, MaxReason}} {
-		if !utf8.ValidString(*f.v) || strings.ContainsRune(*f.v, 0) {
-			return fenfu.Errorf(fenfu.ParamError, "an audit entry's %s must be UTF-8 text", f.name)
-		}
-		*f.v = clip(*f.v, f.max)
+		v   *string
+		max int
+	}{{&e.Actor, MaxField}, {&e.Action, MaxField}, {&e.Target.Kind, MaxField}, {&e.Target.ID, MaxField}, {&e.Reason, MaxReason}} {
+		*f.v = clip(strings.ReplaceAll(strings.ToValidUTF8(*f.v, "\uFFFD"), "\x00", "\uFFFD"), f.max)
 	}
 	d, err := canonicalDetail(e.Detail)
 	if err != nil {

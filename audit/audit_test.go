@@ -114,15 +114,20 @@ func TestChain(t *testing.T) {
 	}
 }
 
-// TestAppendRefuses: an entry without actor or action, with text that is
-// not UTF-8, or with a detail that is not a JSON object is refused.
+// TestAppendRefuses: an entry without actor or action, or with a detail
+// that is not a JSON object, is refused; text that is not UTF-8, holds a
+// NUL or is too long is recorded mended.
 func TestAppendRefuses(t *testing.T) {
-	d := dbtest.Open(t, "sqlite", "core", clock())
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { appendRefuses(t, engine) })
+	}
+}
+
+func appendRefuses(t *testing.T, engine db.Engine) {
+	d := dbtest.Open(t, engine, "core", clock())
 	for name, e := range map[string]audit.Entry{
 		"no actor":      {Action: "x"},
 		"no action":     {Actor: "x"},
-		"bad utf-8":     {Actor: "staff:\xff", Action: "x"},
-		"nul":           {Actor: "staff:a\x00b", Action: "x"},
 		"detail array":  {Actor: "x", Action: "x", Detail: []byte(`[1]`)},
 		"detail broken": {Actor: "x", Action: "x", Detail: []byte(`{"a":`)},
 		"detail twice":  {Actor: "x", Action: "x", Detail: []byte(`{} {}`)},
@@ -133,6 +138,17 @@ func TestAppendRefuses(t *testing.T) {
 	}
 	if r := verify(t, d); r.Entries != 0 {
 		t.Fatalf("refused entries were appended: %v", r)
+	}
+	e, err := audit.Record(context.Background(), d, audit.Entry{Actor: "staff:a\x00b\xff", Action: "POST /admin/orders/{id}/hold",
+		Target: audit.Target{Kind: "orders", ID: strings.Repeat("9", 300)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Actor != "staff:a\uFFFDb\uFFFD" || len(e.Target.ID) != audit.MaxField || !strings.HasSuffix(e.Target.ID, "…") {
+		t.Fatalf("mended entry: %+v", e)
+	}
+	if r := verify(t, d); !r.OK() || r.Entries != 1 {
+		t.Fatalf("verify: %v", r)
 	}
 }
 
