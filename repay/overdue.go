@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 )
@@ -64,6 +65,16 @@ func (s *Service) ChangeLine(ctx context.Context, consumerID, actor string, req 
 		var err error
 		out, err = credit.ChangeLine(ctx, tx, credit.LineChange{ID: s.IDs.New(fenfu.AttemptID, tx.Now), ConsumerID: consumerID,
 			Actor: actor, Reason: req.Reason, Limit: req.Limit, Rating: req.Rating, Frozen: req.Frozen})
+		if err != nil {
+			return err
+		}
+		// The change and its audit entry commit together.
+		line := func(l credit.Line) map[string]any {
+			return map[string]any{"credit_limit": l.Limit, "rating": l.Rating, "state": l.State}
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: audit.ActionLineChange,
+			Target: audit.Target{Kind: "consumer", ID: consumerID}, Reason: out.Reason,
+			Detail: audit.Detail(map[string]any{"change_id": out.ID, "before": line(out.Before), "after": line(out.After)})})
 		return err
 	})
 	return out, fenfu.Op("repay.ChangeLine", err)

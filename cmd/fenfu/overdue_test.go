@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
@@ -91,6 +92,7 @@ func testOverdueAndLinesEndToEnd(t *testing.T, engine db.Engine) {
 	if ch.Actor != "staff:li.wei" || ch.Before.Limit != 1000_00 || ch.After.Limit != 10_00 || ch.After.State != credit.LineFrozen {
 		t.Fatalf("frozen %+v", ch)
 	}
+	ch0 := ch.ID
 	lamp := w.order("LAMP-0001", 5_00)
 	if code, body := w.try(bob.client, "POST", "/q/"+lamp.Token+"/pay", form, nil); code != 403 || !strings.Contains(body, "frozen") {
 		t.Fatalf("credit payment on a frozen line: HTTP %d %s", code, body)
@@ -109,6 +111,17 @@ func testOverdueAndLinesEndToEnd(t *testing.T, engine db.Engine) {
 	if len(changes.Changes) != 2 || changes.Changes[0].Reason+"|"+changes.Changes[1].Reason != "cleared|fraud report" &&
 		changes.Changes[0].Reason+"|"+changes.Changes[1].Reason != "fraud report|cleared" {
 		t.Fatalf("changes %+v", changes)
+	}
+	// Each change is in the credit store's audit log, committed with it;
+	// the refused ones left nothing there but their requests.
+	logged, err := audit.List(t.Context(), w.a.credit, audit.Filter{Action: audit.ActionLineChange})
+	if err != nil || len(logged) != 2 || logged[1].Reason != "fraud report" || logged[0].Reason != "cleared" ||
+		logged[0].Actor != "staff:li.wei" || logged[0].Target != (audit.Target{Kind: "consumer", ID: bob.id}) ||
+		string(logged[1].Detail) != `{"after":{"credit_limit":1000,"rating":"A","state":"FROZEN"},"before":{"credit_limit":100000,"rating":"A","state":"ACTIVE"},"change_id":"`+ch0+`"}` {
+		t.Fatalf("audit log of line changes: %+v %v", logged, err)
+	}
+	if r, err := audit.Verify(t.Context(), w.a.credit, nil, nil); err != nil || !r.OK() {
+		t.Fatalf("credit audit log: %v %v", r, err)
 	}
 	w.prove()
 }
