@@ -42,9 +42,10 @@ type Line struct {
 	State      LineState `json:"state"`
 }
 
-// available is what the line can still draw: nothing while it is frozen.
+// available is what the line can still draw: nothing while it is frozen
+// or closed.
 func (l Line) available() fenfu.Fen {
-	if l.State == LineFrozen {
+	if l.State != LineActive {
 		return 0
 	}
 	return max(l.Limit-l.Used, 0)

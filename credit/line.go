@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
@@ -22,10 +23,13 @@ type LineState string
 const (
 	LineActive LineState = "ACTIVE"
 	LineFrozen LineState = "FROZEN" // takes no credit payment; its limit may be below what is used
+	// LineClosed is the end of the consumer's credit contract: the line
+	// takes no credit payment again. Only a line with nothing used closes.
+	LineClosed LineState = "CLOSED"
 )
 
 var lineMachine = db.Machine[LineState]{Table: "credit_lines", Column: "state",
-	Allowed: map[LineState][]LineState{LineActive: {LineFrozen}, LineFrozen: {LineActive}}}
+	Allowed: map[LineState][]LineState{LineActive: {LineFrozen, LineClosed}, LineFrozen: {LineActive, LineClosed}}}
 
 // LineChange is a staff change of a consumer's line; a nil field is left
 // as it is.
@@ -37,6 +41,9 @@ type LineChange struct {
 	Limit      *fenfu.Fen
 	Rating     *string
 	Frozen     *bool
+	// Close ends the consumer's credit contract: the line is closed for
+	// good, and retention counts the authorization's period from now.
+	Close bool
 }
 
 // LineChanged is a recorded change: the line before and after.
@@ -57,8 +64,11 @@ func ChangeLine(ctx context.Context, tx *db.Tx, c LineChange) (LineChanged, erro
 	if c.Reason == "" || len(c.Reason) > 500 {
 		return LineChanged{}, fenfu.FieldError("reason", "give the reason for the change, at most 500 bytes; it is recorded")
 	}
-	if c.Limit == nil && c.Rating == nil && c.Frozen == nil {
-		return LineChanged{}, fenfu.FieldError("credit_limit", "change the credit_limit, rating or frozen")
+	if c.Limit == nil && c.Rating == nil && c.Frozen == nil && !c.Close {
+		return LineChanged{}, fenfu.FieldError("credit_limit", "change the credit_limit, rating or frozen, or close the line")
+	}
+	if c.Close && c.Frozen != nil {
+		return LineChanged{}, fenfu.FieldError("close", "a line is closed, or frozen or unfrozen, not both")
 	}
 	if c.Limit != nil && (*c.Limit < 0 || *c.Limit > 100_000_000_00) {
 		return LineChanged{}, fenfu.FieldError("credit_limit", "credit limit must be from 0 to 100,000,000 yuan, in fen")
@@ -73,6 +83,11 @@ func ChangeLine(ctx context.Context, tx *db.Tx, c LineChange) (LineChanged, erro
 	if !ok {
 		return LineChanged{}, fenfu.Errorf(fenfu.ResourceNotExists, "consumer %s has no credit line", c.ConsumerID)
 	}
+	if before.State == LineClosed {
+		e := fenfu.Errorf(fenfu.InvalidRequest, "the credit line of %s is closed: the consumer's credit contract has ended", c.ConsumerID)
+		e.Remedy = "A closed line is not changed again; the consumer applies for a new contract."
+		return LineChanged{}, e
+	}
 	after := before
 	if c.Limit != nil {
 		after.Limit = *c.Limit
@@ -86,15 +101,27 @@ func ChangeLine(ctx context.Context, tx *db.Tx, c LineChange) (LineChanged, erro
 			after.State = LineFrozen
 		}
 	}
+	if c.Close {
+		if before.Used > 0 {
+			e := fenfu.Errorf(fenfu.InvalidRequest, "the credit line of %s still has %s yuan used", c.ConsumerID, fenfu.Yuan(before.Used))
+			e.Remedy = "Close the line once the consumer has repaid everything it used."
+			return LineChanged{}, e
+		}
+		after.State = LineClosed
+	}
 	after.Available = after.available()
-	if after.Limit < after.Used && after.State != LineFrozen {
+	if after.Limit < after.Used && after.State == LineActive {
 		e := fenfu.Errorf(fenfu.InvalidRequest, "the limit of %s yuan would be below the %s yuan used of the line", fenfu.Yuan(after.Limit), fenfu.Yuan(after.Used))
 		e.Remedy = fmt.Sprintf("Set a limit of at least %s yuan, or freeze the line with the change.", fenfu.Yuan(after.Used))
 		return LineChanged{}, e
 	}
 	if after.State != before.State {
-		q, a, err := lineMachine.SQL(db.Move[LineState]{From: []LineState{before.State}, To: after.State, Set: ", updated_at = $1",
-			Where: "consumer_id = $2", Args: []any{db.Micros(tx.Now), c.ConsumerID}})
+		closedAt := int64(0)
+		if after.State == LineClosed {
+			closedAt = db.Micros(tx.Now)
+		}
+		q, a, err := lineMachine.SQL(db.Move[LineState]{From: []LineState{before.State}, To: after.State, Set: ", updated_at = $1, closed_at = $3",
+			Where: "consumer_id = $2", Args: []any{db.Micros(tx.Now), c.ConsumerID, closedAt}})
 		if err != nil {
 			return LineChanged{}, err
 		}
@@ -137,10 +164,15 @@ func LineChanges(ctx context.Context, d *db.DB, consumerID string, limit int) ([
 }
 
 // Paused says why a line in state, of a consumer with o overdue, takes no
-// credit payment whatever its room: it is frozen, or something is overdue,
-// in that order; nil if neither. The payment's refusal (refuseDraw) and
-// the consumer's pages both read it, so they say the same.
+// credit payment whatever its room: it is closed, frozen, or something is
+// overdue, in that order; nil if none. The payment's refusal (refuseDraw)
+// and the consumer's pages both read it, so they say the same.
 func Paused(state LineState, o Overdue) error {
+	if state == LineClosed {
+		e := fenfu.Errorf(fenfu.RuleLimit, "the consumer's credit contract has ended: its line is closed and takes no credit payment")
+		e.Remedy = "Pay with another channel."
+		return e
+	}
 	if state == LineFrozen {
 		e := fenfu.Errorf(fenfu.RuleLimit, "the consumer's credit line is frozen and takes no credit payment")
 		e.Remedy = "Pay with another channel; the consumer may ask platform staff why the line is frozen."
@@ -173,4 +205,33 @@ func refuseDraw(ctx context.Context, tx *db.Tx, consumerID string, amount fenfu.
 		return err
 	}
 	return fenfu.Errorf(fenfu.NotEnough, "credit line short: %s yuan available, %s yuan needed", fenfu.Yuan(max(avail, 0)), fenfu.Yuan(amount))
+}
+
+// ClosedLine is a consumer whose credit contract ended, and when.
+type ClosedLine struct {
+	ConsumerID string
+	ClosedAt   time.Time
+}
+
+// ClosedBefore returns up to limit lines closed before t, after the
+// consumer id after, in id order: the contracts whose end is older than
+// retention's authorization period.
+func ClosedBefore(ctx context.Context, d *db.DB, t time.Time, after string, limit int) ([]ClosedLine, error) {
+	rows, err := d.QueryContext(ctx, `SELECT consumer_id, closed_at FROM credit_lines WHERE state = $1 AND closed_at > 0 AND closed_at < $2
+		AND consumer_id > $3 ORDER BY `+d.ByteOrder("consumer_id")+` LIMIT `+fmt.Sprint(limit), string(LineClosed), db.Micros(t), after)
+	if err != nil {
+		return nil, fmt.Errorf("credit: closed lines: %w", err)
+	}
+	defer rows.Close()
+	var out []ClosedLine
+	for rows.Next() {
+		var l ClosedLine
+		var at int64
+		if err := rows.Scan(&l.ConsumerID, &at); err != nil {
+			return nil, fmt.Errorf("credit: closed lines: %w", err)
+		}
+		l.ClosedAt = db.Time(at)
+		out = append(out, l)
+	}
+	return out, rows.Err()
 }

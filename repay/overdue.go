@@ -54,7 +54,9 @@ type LineRequest struct {
 	Limit  *fenfu.Fen `json:"credit_limit"`
 	Rating *string    `json:"rating"`
 	Frozen *bool      `json:"frozen"`
-	Reason string     `json:"reason"`
+	// Close ends the consumer's credit contract (credit.LineClosed).
+	Close  bool   `json:"close"`
+	Reason string `json:"reason"`
 }
 
 // ChangeLine applies a staff member's change to a consumer's line and
@@ -64,7 +66,7 @@ func (s *Service) ChangeLine(ctx context.Context, consumerID, actor string, req 
 	err := s.Credit.Update(ctx, func(tx *db.Tx) error {
 		var err error
 		out, err = credit.ChangeLine(ctx, tx, credit.LineChange{ID: s.IDs.New(fenfu.AttemptID, tx.Now), ConsumerID: consumerID,
-			Actor: actor, Reason: req.Reason, Limit: req.Limit, Rating: req.Rating, Frozen: req.Frozen})
+			Actor: actor, Reason: req.Reason, Limit: req.Limit, Rating: req.Rating, Frozen: req.Frozen, Close: req.Close})
 		if err != nil {
 			return err
 		}

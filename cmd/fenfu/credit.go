@@ -20,7 +20,7 @@ func cmdCredit(ctx context.Context, e *env, args []string) error {
 	cons := fs.String("consumer", "", "the consumer's id")
 	var partner, key, month, date, staff, reason, limit, rating *string
 	var amount *int64
-	var freeze, unfreeze *bool
+	var freeze, unfreeze, closeLine *bool
 	switch sub {
 	case "overdue":
 		date = fs.String("date", "", "the day to run the job for, YYYY-MM-DD (Asia/Shanghai); default today")
@@ -31,6 +31,7 @@ func cmdCredit(ctx context.Context, e *env, args []string) error {
 		rating = fs.String("rating", "", "the new rating: A, B, C or D")
 		freeze = fs.Bool("freeze", false, "freeze the line: it takes no credit payment")
 		unfreeze = fs.Bool("unfreeze", false, "unfreeze the line")
+		closeLine = fs.Bool("close", false, "close the line for good: the consumer's credit contract ends (nothing may be used)")
 	case "repay":
 		partner = fs.String("partner", "", "the funding partner that transferred the money (a-z, 0-9, _ and -)")
 		amount = fs.Int64("amount", 0, "the amount in fen")
@@ -85,6 +86,7 @@ func cmdCredit(ctx context.Context, e *env, args []string) error {
 		if *freeze || *unfreeze {
 			req.Frozen = freeze
 		}
+		req.Close = *closeLine
 		c, err := a.repay.ChangeLine(ctx, *cons, "staff:"+*staff, req)
 		if err != nil {
 			return err
