@@ -119,6 +119,7 @@ var owners = map[string]string{
 	"ledger_accounts": "ledger", "ledger_txns": "ledger", "ledger_entries": "ledger",
 	"schema_migrations": "db",
 	"audit_log":         "audit", "audit_head": "audit",
+	"legal_holds": "retention", "retention_runs": "retention",
 }
 
 // ownershipDebts are the places that still name another package's table,
@@ -208,7 +209,7 @@ var layers = [][]string{
 	{"consumer", "sandbox"},
 	{"pay", "repay"},
 	{"onboard", "settle", "complaint"},
-	{"bill"},
+	{"bill", "retention"},
 	{"wxpay", "cashier"},
 	{"admin"},
 	{"server"},

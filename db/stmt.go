@@ -3,7 +3,10 @@ package db
 import (
 	"context"
 	"database/sql"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 )
 
 // maxCachedStatements bounds the prepared-statement cache.
@@ -169,4 +172,59 @@ func (d *DB) ByteOrder(col string) string {
 		return col + ` COLLATE "C"`
 	}
 	return col
+}
+
+// In returns the placeholders of values for an IN (…) list, numbered from
+// $first+1, and the values as arguments: `id IN (`+ph+`)`.
+func In(values []string, first int) (string, []any) {
+	ph := make([]string, len(values))
+	args := make([]any, len(values))
+	for i, v := range values {
+		ph[i] = "$" + strconv.Itoa(first+i+1)
+		args[i] = v
+	}
+	return strings.Join(ph, ", "), args
+}
+
+// Aged is a row retention may purge: its key, its merchant and when it
+// was written.
+type Aged struct {
+	Key   string
+	MchID string
+	At    time.Time
+}
+
+// QueryAged runs a read of (key, mchid, at micros) rows.
+func (d *DB) QueryAged(ctx context.Context, q string, args ...any) ([]Aged, error) {
+	rows, err := d.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Aged
+	for rows.Next() {
+		var a Aged
+		var at int64
+		if err := rows.Scan(&a.Key, &a.MchID, &at); err != nil {
+			return nil, err
+		}
+		a.At = Time(at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Delete deletes the rows of table whose column is one of values, in tx,
+// and returns how many it deleted. The owner of table calls it.
+func Delete(ctx context.Context, tx *Tx, table, column string, values []string) (int, error) {
+	if len(values) == 0 {
+		return 0, nil
+	}
+	ph, args := In(values, 0)
+	res, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+column+" IN ("+ph+")", args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

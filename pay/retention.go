@@ -1,0 +1,98 @@
+package pay
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fenfu/fenfu/db"
+)
+
+// Expired is an order whose trade details retention may anonymise: final
+// (closed, expired unpaid, or paid with the payment and every refund
+// settled) and last changed (created, paid, closed or refunded) at At.
+type Expired struct {
+	ID         string
+	MchID      string
+	OutTradeNo string
+	ConsumerID string
+	State      State
+	At         time.Time
+}
+
+// ExpiredTrades returns up to limit orders not yet anonymised, final and
+// last changed before t, after the order id after, in id order.
+func (s *Service) ExpiredTrades(ctx context.Context, t time.Time, after string, limit int) ([]Expired, error) {
+	core := s.Core
+	rows, err := core.QueryContext(ctx, `SELECT o.id, o.mchid, o.out_trade_no, o.consumer_id, o.state, o.updated_at FROM orders o
+		WHERE o.retained_at = 0 AND o.updated_at < $1 AND o.id > $2
+		AND (o.state = $3 OR (o.state = $4 AND o.expires_at < $1)
+		  OR (o.state IN `+paidStates+` AND o.settlement_id <> '' AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id
+		      AND (r.status <> $5 OR r.settlement_id = ''))))
+		ORDER BY `+core.ByteOrder("o.id")+` LIMIT `+fmt.Sprint(limit),
+		db.Micros(t), after, string(Closed), string(NotPay), string(RefundSuccess))
+	if err != nil {
+		return nil, fmt.Errorf("pay: expired trades: %w", err)
+	}
+	defer rows.Close()
+	var out []Expired
+	for rows.Next() {
+		var tr Expired
+		var at int64
+		if err := rows.Scan(&tr.ID, &tr.MchID, &tr.OutTradeNo, &tr.ConsumerID, &tr.State, &at); err != nil {
+			return nil, fmt.Errorf("pay: expired trades: %w", err)
+		}
+		tr.At = db.Time(at)
+		out = append(out, tr)
+	}
+	return out, rows.Err()
+}
+
+// AnonymiseTrades blanks the trade details of the orders ids in the
+// caller's transaction: the order's description, attach, notify_url,
+// payer device and address and hold reason, its refunds' reasons and
+// notify_url, and which consumers saw its cashier. What the books prove
+// the order by (ids, merchant, consumer id, channel, attempt, state,
+// amounts, fees, installments, settlement) stays, so fenfu verify proves
+// it as before. An order already anonymised is left alone; it returns how
+// many orders it changed.
+func AnonymiseTrades(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	ph, args := db.In(ids, 1)
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET description = '', attach = '', notify_url = '', scene_device = '', scene_ip = '',
+		hold_reason = '', retained_at = $1 WHERE retained_at = 0 AND id IN (`+ph+`)`, append([]any{db.Micros(tx.Now)}, args...)...)
+	if err != nil {
+		return 0, fmt.Errorf("pay: anonymise trades: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	ph, args = db.In(ids, 0)
+	if _, err := tx.ExecContext(ctx, `UPDATE refunds SET reason = '', notify_url = '' WHERE order_id IN (`+ph+`)`, args...); err != nil {
+		return 0, fmt.Errorf("pay: anonymise refunds: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM cashier_views WHERE order_id IN (`+ph+`)`, args...); err != nil {
+		return 0, fmt.Errorf("pay: anonymise cashier views: %w", err)
+	}
+	return int(n), nil
+}
+
+// Disputes maps orders to when their last dispute closed, or to the zero
+// time while one is still open.
+type Disputes map[string]time.Time
+
+// Add notes a dispute of the order id: open, or closed at closed. An open
+// dispute outweighs every closed one, and a later close an earlier.
+func (d Disputes) Add(id string, open bool, closed time.Time) {
+	prev, seen := d[id]
+	switch {
+	case open:
+		d[id] = time.Time{}
+	case seen && prev.IsZero():
+	case !seen || closed.After(prev):
+		d[id] = closed
+	}
+}
