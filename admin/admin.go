@@ -29,6 +29,7 @@ import (
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/repay"
+	"github.com/fenfu/fenfu/retention"
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/settle"
@@ -59,6 +60,8 @@ type API struct {
 	// Audit, if set, records every request, done or refused, in the audit
 	// log of the store its data lives in, and serves GET /admin/audit.
 	Audit *audit.Stores
+	// Retention, if set, serves legal holds.
+	Retention *retention.Service
 }
 
 // Register adds the staff routes to mux.
@@ -87,6 +90,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerSandbox(mux)
 	if a.Complaints != nil {
 		a.registerComplaints(mux)
+	}
+	if a.Retention != nil {
+		a.registerRetention(mux)
 	}
 	if a.Risk != nil {
 		a.registerRisk(mux)

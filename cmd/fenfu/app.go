@@ -23,6 +23,7 @@ import (
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/repay"
+	"github.com/fenfu/fenfu/retention"
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/seal"
@@ -61,6 +62,7 @@ type app struct {
 	complaints *complaint.Service
 	risk       *risk.Engine
 	repay      *repay.Service
+	retention  *retention.Service
 	// publicURL is the base of code_url: cfg.PublicURL, or serve's
 	// listen address.
 	publicURL string
@@ -174,6 +176,8 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		SLA: cfg.ComplaintSLA, HoldFor: cfg.ComplaintHold}
 	a.repay = &repay.Service{Core: a.core, Credit: a.credit, IDs: a.ids, Clock: a.clock, Calendar: a.pay.Plans.Calendar,
 		Payoff: a.pay.Plans.Payoff, LateFee: cfg.Plans.LateFee, RecoverAfter: cfg.RecoverAfter}
+	a.retention = &retention.Service{Core: a.core, Credit: a.credit, Pay: a.pay, Consumers: a.consumers, Complaints: a.complaints,
+		Settle: a.settle, IDs: a.ids, Clock: a.clock, Log: log, Periods: cfg.Retention, Owner: nodeName()}
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, a.codeURL)
 	a.cashier.Complaints = a.complaints
 	a.cashier.Repay = a.repay

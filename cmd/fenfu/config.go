@@ -20,6 +20,7 @@ import (
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/retention"
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/settle"
@@ -97,6 +98,10 @@ type Config struct {
 	// audit log, when it moved: the anchors audit verify checks the log
 	// against.
 	AuditAnchorEvery time.Duration
+	// Retention are the retention periods; RetentionEvery is how often
+	// serve looks for a day's retention run not done yet.
+	Retention      retention.Periods
+	RetentionEvery time.Duration
 }
 
 // PlanSettings are the settings of installment plans: the fee rate of 3,
@@ -234,6 +239,17 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*durationValue)(&c.AuditAnchorEvery) }},
 		{"overdue-every", "FENFU_OVERDUE_EVERY", "how often serve runs the overdue job for today (it charges each installment-day once)", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Plans.OverdueEvery) }},
+		{"retain-trades", "FENFU_RETAIN_TRADES", "how long trade details (orders, refunds, notification logs, sandbox calls) are kept after the trade's last change: years (5y) or days (1826d)",
+			": then anonymised, the postings kept (see Retention)", true,
+			func(c *Config) settingValue { return (*periodValue)(&c.Retention.Trades) }},
+		{"retain-disputes", "FENFU_RETAIN_DISPUTES", "how long a disputed trade's details are kept after its complaint or settlement exception closed", "", true,
+			func(c *Config) settingValue { return (*periodValue)(&c.Retention.Disputes) }},
+		{"retain-authorizations", "FENFU_RETAIN_AUTHORIZATIONS", "how long a consumer's authorization (sealed phone, blind index, PIN) is kept after its credit contract ended", "", true,
+			func(c *Config) settingValue { return (*periodValue)(&c.Retention.Authorizations) }},
+		{"retain-risk", "FENFU_RETAIN_RISK", "how long risk decisions, queue items and their actions are kept after the last act on them", "", true,
+			func(c *Config) settingValue { return (*periodValue)(&c.Retention.Risk) }},
+		{"retention-every", "FENFU_RETENTION_EVERY", "how often serve looks for today's retention run not done yet (one node runs each day)", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.RetentionEvery) }},
 	}
 }
 
@@ -246,6 +262,7 @@ const (
 	OverdueEvery      = 15 * time.Minute
 	RiskPollEvery     = 2 * time.Second
 	AuditAnchorEvery  = time.Minute
+	RetentionEvery    = 24 * time.Hour
 )
 
 // DefaultConfig returns the defaults, overridden by the FENFU_* variables
@@ -258,7 +275,7 @@ func DefaultConfig(getenv func(string) string) Config {
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(),
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
 		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, Plans: defaultPlans(),
-		AuditAnchorEvery: AuditAnchorEvery}
+		AuditAnchorEvery: AuditAnchorEvery, Retention: retention.DefaultPeriods(), RetentionEvery: RetentionEvery}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
 			_ = s.value(&c).Set(v) // a string: it cannot fail
@@ -446,7 +463,19 @@ type (
 	scheduleValue  fee.Schedule
 	proxiesValue   server.Proxies
 	yuanValue      fenfu.Fen
+	periodValue    retention.Period
 )
+
+func (v *periodValue) Set(s string) error {
+	p, err := retention.ParsePeriod(s)
+	if err != nil {
+		return err
+	}
+	*v = periodValue(p)
+	return nil
+}
+func (v *periodValue) String() string { return retention.Period(*v).String() }
+func (v *periodValue) Type() string   { return "period" }
 
 func (v *yuanValue) Set(s string) error {
 	f, err := fenfu.ParseYuan(s)

@@ -39,11 +39,7 @@ type creditWorld struct {
 
 func startCreditWorld(t *testing.T, engine db.Engine) *creditWorld {
 	t.Helper()
-	cfg := testConfig(t)
-	if engine == db.Postgres {
-		cfg.CoreDB, cfg.CreditDB = dbtest.DSN(t, engine, "core"), dbtest.DSN(t, engine, "credit")
-	}
-	return startWorld(t, cfg)
+	return startWorld(t, engineConfig(t, engine))
 }
 
 // startWorld is startCreditWorld on the stores and settings of cfg.
@@ -51,11 +47,7 @@ func startWorld(t *testing.T, cfg Config) *creditWorld {
 	t.Helper()
 	ctx := t.Context()
 	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
-	a, err := openAt(ctx, cfg, discardLogger(), clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.close)
+	a := openTest(t, cfg, clock)
 	m, err := a.merchants.CreateSandbox(ctx, "Installment shop", scheme.RSA)
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +66,28 @@ func startWorld(t *testing.T, cfg Config) *creditWorld {
 		}
 	})
 	return &creditWorld{t: t, a: a, clock: clock, base: "http://" + ln.Addr().String(), mchid: m.MchID, appid: m.AppID}
+}
+
+// engineConfig is testConfig on temporary stores of the engine.
+func engineConfig(t *testing.T, engine db.Engine) Config {
+	t.Helper()
+	cfg := testConfig(t)
+	if engine == db.Postgres {
+		cfg.CoreDB, cfg.CreditDB = dbtest.DSN(t, engine, "core"), dbtest.DSN(t, engine, "credit")
+	}
+	return cfg
+}
+
+// openTest opens fenfu on cfg's stores and clock, closed when the test
+// ends.
+func openTest(t *testing.T, cfg Config, clock fenfu.Clock) *app {
+	t.Helper()
+	a, err := openAt(t.Context(), cfg, discardLogger(), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	return a
 }
 
 // payer is a consumer logged in to the cashier.

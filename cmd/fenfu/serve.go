@@ -135,7 +135,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		})
 	}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
-		Risk: a.risk, Repay: a.repay, Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
+		Risk: a.risk, Repay: a.repay, Retention: a.retention, Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
 		Audit: &audit.Stores{Core: a.core, Credit: a.credit}}
 	a.metrics = metrics.New()
 	a.risk.Metrics = a.metrics
@@ -164,6 +164,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	background(func(ctx context.Context) { a.complaints.Run(ctx, a.cfg.ComplaintEvery) })
 	background(func(ctx context.Context) { a.repay.RunOverdue(ctx, a.cfg.Plans.OverdueEvery, a.log) })
 	background(func(ctx context.Context) { audit.WriteAnchors(ctx, a.log, a.cfg.AuditAnchorEvery, a.core, a.credit) })
+	background(func(ctx context.Context) { a.retention.RunDaily(ctx, a.cfg.RetentionEvery) })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "fenfu: serving on %s (code_url base %s)\n", "http://"+reachable(ln.Addr().String()), a.publicURL)
