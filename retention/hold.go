@@ -16,7 +16,7 @@ import (
 type Kind string
 
 // Kinds of hold. A hold on a merchant keeps its orders, refunds,
-// notification logs, sandbox calls and risk records; on a consumer, the
+// notification logs, sandbox calls, bills and risk records; on a consumer, the
 // consumer's authorization, orders and risk records; on an order, the
 // order, its refunds and its risk records.
 const (

@@ -52,8 +52,9 @@ func (p Period) After(t time.Time) time.Time { return t.AddDate(p.Years, 0, p.Da
 
 // Periods are the retention periods of the settings.
 type Periods struct {
-	// Trades: an order's trade details, its refunds, notification logs
-	// and sandbox calls, from the trade's last change.
+	// Trades: an order's trade details and its refunds, from the trade's
+	// last change; notification logs, sandbox calls and bills, from
+	// their writing.
 	Trades Period
 	// Disputes: a disputed order's details, from the dispute's close.
 	Disputes Period

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
@@ -370,8 +371,8 @@ func (r *run) riskRecords(ctx context.Context) error {
 		}})
 }
 
-// logs purges notification delivery logs and sandbox calls older than
-// the trades' period, unless their merchant is held.
+// logs purges notification delivery logs, sandbox calls and rendered
+// bills older than the trades' period, unless their merchant is held.
 func (r *run) logs(ctx context.Context) error {
 	s, p := r.s, r.s.Periods.Trades
 	cutoff := p.Before(r.asOf)
@@ -379,7 +380,8 @@ func (r *run) logs(ctx context.Context) error {
 		table string
 		list  func(context.Context, *db.DB, time.Time, string, int) ([]db.Aged, error)
 		purge func(context.Context, *db.Tx, []string) (int, error)
-	}{{"notify_log", notify.ExpiredLog, notify.PurgeLog}, {"sandbox_calls", sandbox.ExpiredCalls, sandbox.PurgeCalls}} {
+	}{{"notify_log", notify.ExpiredLog, notify.PurgeLog}, {"sandbox_calls", sandbox.ExpiredCalls, sandbox.PurgeCalls},
+		{"bills", bill.ExpiredBills, bill.PurgeBills}} {
 		err := walk(ctx, r, pass[db.Aged]{table: l.table, store: s.Core, act: l.purge,
 			list: func(ctx context.Context, after string) ([]db.Aged, error) {
 				return l.list(ctx, s.Core, cutoff, after, s.batch())

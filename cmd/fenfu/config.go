@@ -239,7 +239,7 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*durationValue)(&c.AuditAnchorEvery) }},
 		{"overdue-every", "FENFU_OVERDUE_EVERY", "how often serve runs the overdue job for today (it charges each installment-day once)", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Plans.OverdueEvery) }},
-		{"retain-trades", "FENFU_RETAIN_TRADES", "how long trade details (orders, refunds, notification logs, sandbox calls) are kept after the trade's last change: years (5y) or days (1826d)",
+		{"retain-trades", "FENFU_RETAIN_TRADES", "how long trade details (orders, refunds, notification logs, sandbox calls, bills) are kept after the trade's last change: years (5y) or days (1826d)",
 			": then anonymised, the postings kept (see Retention)", true,
 			func(c *Config) settingValue { return (*periodValue)(&c.Retention.Trades) }},
 		{"retain-disputes", "FENFU_RETAIN_DISPUTES", "how long a disputed trade's details are kept after its complaint or settlement exception closed", "", true,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
@@ -152,6 +153,14 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 	tradeBefore := buy("2022-03-14", alice)
 	end(erin, "2022-03-16")
 	tradeAfter := buy("2022-03-16", alice)
+	// The merchant fetched the bills of the two days, which carry the
+	// orders' descriptions.
+	for _, date := range []string{"2022-03-14", "2022-03-16"} {
+		if text, err := a.bills.Text(ctx, bill.Request{MchID: shop.MchID, Date: date, Kind: bill.Trade, Type: "ALL"}); err != nil ||
+			!strings.Contains(text, "Armchair for Li Lei") {
+			t.Fatalf("bill of %s: %v\n%s", date, err, text)
+		}
+	}
 	riskBefore := buy("2024-03-14", alice)
 	riskAfter := buy("2024-03-16", alice)
 
@@ -242,6 +251,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		"notify_log ev-before purge",
 		"notify_log ev-held keep " + holdOf[held.MchID],
 		"sandbox_calls sc-before purge",
+		"bills 2022-03-14/" + shop.MchID + " purge",
 		"risk_decisions " + heldOrder.AttemptID + " keep " + holdOf[heldOrder.ID],
 		"risk_decisions " + heldMerchant.AttemptID + " keep " + holdOf[held.MchID],
 		"risk_decisions " + heldConsumer.AttemptID + " keep " + holdOf[carol.ID],
@@ -312,7 +322,8 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		t.Fatal(err)
 	}
 	wantSummary := map[string]int{"orders anonymise": 4, "orders keep": 5, "consumers forget": 1, "consumers keep": 1, "risk_decisions purge": 8,
-		"risk_decisions keep": 3, "notify_log purge": 1, "notify_log keep": 1, "sandbox_calls purge": 1}
+		"risk_decisions keep": 3, "notify_log purge": 1, "notify_log keep": 1, "sandbox_calls purge": 1,
+		"bills purge": 1}
 	if len(rep.Summary) != len(wantSummary) {
 		t.Errorf("summary %+v", rep.Summary)
 	}
@@ -373,7 +384,8 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 	for _, n := range []struct {
 		q    string
 		want int
-	}{{`SELECT COUNT(*) FROM notify_log`, 2}, {`SELECT COUNT(*) FROM sandbox_calls`, 1}, {`SELECT COUNT(*) FROM cashier_views v JOIN orders o ON o.id = v.order_id WHERE o.retained_at > 0`, 0}} {
+	}{{`SELECT COUNT(*) FROM notify_log`, 2}, {`SELECT COUNT(*) FROM sandbox_calls`, 1}, {`SELECT COUNT(*) FROM bills WHERE bill_date < '2022-03-15'`, 0},
+		{`SELECT COUNT(*) FROM bills WHERE bill_date = '2022-03-16'`, 1}, {`SELECT COUNT(*) FROM cashier_views v JOIN orders o ON o.id = v.order_id WHERE o.retained_at > 0`, 0}} {
 		var got int
 		if err := a.core.QueryRowContext(ctx, n.q).Scan(&got); err != nil || got != n.want {
 			t.Errorf("%s: %d, want %d (%v)", n.q, got, n.want, err)
@@ -461,6 +473,7 @@ func snapshot(t *testing.T, a *app) string {
 		{a.core, `SELECT COUNT(*) FROM consumers WHERE forgotten_at > 0 OR pin_hash = ''`},
 		{a.core, `SELECT COUNT(*) FROM notify_log`},
 		{a.core, `SELECT COUNT(*) FROM sandbox_calls`},
+		{a.core, `SELECT COUNT(*) FROM bills`},
 		{a.core, `SELECT COUNT(*) FROM retention_runs`},
 		{a.credit, `SELECT COUNT(*) FROM risk_decisions`},
 	} {

@@ -27,7 +27,6 @@ CREATE TABLE retention_runs (
 -- An order whose trade details retention anonymised: its descriptive and
 -- personal columns are blank, the columns its postings are proved by kept.
 ALTER TABLE orders ADD COLUMN retained_at BIGINT NOT NULL DEFAULT 0;
-CREATE INDEX orders_retention ON orders (updated_at) WHERE retained_at = 0;
 -- A consumer whose authorization retention ended: phone, blind index and
 -- PIN hash gone, the id kept as the opaque key of its postings.
 ALTER TABLE consumers ADD COLUMN forgotten_at BIGINT NOT NULL DEFAULT 0;
