@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
@@ -25,6 +26,15 @@ import (
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/settle"
+)
+
+// Actions retention records in the audit log: a day's run, and staff
+// placing and releasing legal holds from the command line (the staff
+// API records its requests itself).
+const (
+	ActionRun         = "retention run"
+	ActionHold        = "legal hold"
+	ActionHoldRelease = "legal hold release"
 )
 
 // DefaultBatch is how many records a run changes per transaction.
@@ -173,7 +183,13 @@ func (s *Service) Run(ctx context.Context, o Options) (Report, error) {
 			}
 		}
 	}
-	return r.rep, s.finish(ctx, o.AsOf)
+	if err := s.finish(ctx, o.AsOf); err != nil {
+		return r.rep, err
+	}
+	// What the run removed is recorded in the core store's audit log.
+	_, err = audit.Record(ctx, s.Core, audit.Entry{Actor: "fenfu", Action: ActionRun, Target: audit.Target{Kind: "day", ID: o.AsOf},
+		Detail: audit.Detail(map[string]any{"node": s.Owner, "summary": r.rep.Summary})})
+	return r.rep, err
 }
 
 // run is one run's state.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/retention"
 )
 
@@ -63,6 +64,10 @@ func cmdRetention(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := recordCLI(ctx, e, a.core, h.Actor, retention.ActionHold, audit.Target{Kind: string(h.Kind), ID: h.Subject}, h.Reason,
+			map[string]any{"hold_id": h.ID}); err != nil {
+			return err
+		}
 		return printJSON(e.stdout, h)
 	case "holds":
 		list, err := a.retention.Holds(ctx, all)
@@ -73,6 +78,10 @@ func cmdRetention(ctx context.Context, e *env, args []string) error {
 	case "release":
 		h, err := a.retention.Release(ctx, id, "staff:"+staff)
 		if err != nil {
+			return err
+		}
+		if err := recordCLI(ctx, e, a.core, h.ReleasedBy, retention.ActionHoldRelease, audit.Target{Kind: string(h.Kind), ID: h.Subject}, "",
+			map[string]any{"hold_id": h.ID}); err != nil {
 			return err
 		}
 		return printJSON(e.stdout, h)

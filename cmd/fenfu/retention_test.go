@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
@@ -399,6 +400,11 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		t.Fatalf("fenfu verify after the run: %v", err)
 	}
 
+	// Each finished run is in the core store's audit log, with what it did.
+	runs, err := audit.List(ctx, a.core, audit.Filter{Action: retention.ActionRun})
+	if err != nil || len(runs) != 1 || runs[0].Target.ID != "2027-03-15" || !strings.Contains(string(runs[0].Detail), `"action":"forget","count":1,"table":"consumers"`) {
+		t.Errorf("the run's audit entries %+v %v", runs, err)
+	}
 	if ok, err := a.retention.Done(ctx, "2027-03-15"); err != nil || !ok {
 		t.Errorf("the day's run is not done: %v", err)
 	}
@@ -605,5 +611,25 @@ func TestRetentionCLI(t *testing.T) {
 	in.mustCLI(&h, "retention", "release", "--id", h.ID, "--staff", "li.wei")
 	if h.ReleasedBy != "staff:li.wei" {
 		t.Errorf("released %+v", h)
+	}
+	// Both are in the core store's audit log, with the command.
+	core, err := db.Open(t.Context(), "core", filepath.Join(in.args[1], "core.db"), fenfu.SystemClock{}, db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	entries, err := audit.List(t.Context(), core, audit.Filter{TargetKind: "consumer", TargetID: cons.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []string
+	for _, x := range entries {
+		if x.Actor == "staff:li.wei" && strings.Contains(string(x.Detail), h.ID) && strings.Contains(string(x.Detail), "fenfu retention") {
+			acts = append(acts, x.Action)
+		}
+	}
+	slices.Sort(acts)
+	if !slices.Equal(acts, []string{retention.ActionHold, retention.ActionHoldRelease}) {
+		t.Errorf("the audit log of the hold: %+v", entries)
 	}
 }
