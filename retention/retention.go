@@ -186,7 +186,11 @@ func (s *Service) Run(ctx context.Context, o Options) (Report, error) {
 	if err := s.finish(ctx, o.AsOf); err != nil {
 		return r.rep, err
 	}
-	// What the run removed is recorded in the core store's audit log.
+	// What the run removed, if anything, is recorded in the core store's
+	// audit log.
+	if !slices.ContainsFunc(r.rep.Summary, func(c Count) bool { return c.Action != Keep }) {
+		return r.rep, nil
+	}
 	_, err = audit.Record(ctx, s.Core, audit.Entry{Actor: "fenfu", Action: ActionRun, Target: audit.Target{Kind: "day", ID: o.AsOf},
 		Detail: audit.Detail(map[string]any{"node": s.Owner, "summary": r.rep.Summary})})
 	return r.rep, err

@@ -400,7 +400,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		t.Fatalf("fenfu verify after the run: %v", err)
 	}
 
-	// Each finished run is in the core store's audit log, with what it did.
+	// A finished run is in the core store's audit log, with what it did.
 	runs, err := audit.List(ctx, a.core, audit.Filter{Action: retention.ActionRun})
 	if err != nil || len(runs) != 1 || runs[0].Target.ID != "2027-03-15" || !strings.Contains(string(runs[0].Detail), `"action":"forget","count":1,"table":"consumers"`) {
 		t.Errorf("the run's audit entries %+v %v", runs, err)
@@ -416,6 +416,9 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		if c.Action != retention.Keep {
 			t.Errorf("the second run did %+v", c)
 		}
+	}
+	if runs, err := audit.List(ctx, a.core, audit.Filter{Action: retention.ActionRun}); err != nil || len(runs) != 1 {
+		t.Errorf("a run that removed nothing was audited: %+v %v", runs, err)
 	}
 
 	// A released hold lets the next run take what it kept.
