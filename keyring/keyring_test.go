@@ -22,7 +22,7 @@ func TestLoadCreatesPrivateFiles(t *testing.T) {
 		}
 	}
 	raw, _ := os.ReadFile(filepath.Join(dir, "platform_private_key.pem"))
-	if !strings.HasPrefix(string(raw), "sm4env1.") || strings.Contains(string(raw), "PRIVATE KEY") {
+	if !strings.HasPrefix(string(raw), "sm4env") || strings.Contains(string(raw), "PRIVATE KEY") {
 		t.Fatal("the platform private key is stored in the clear")
 	}
 	again, err := Load(dir)

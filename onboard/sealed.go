@@ -33,7 +33,7 @@ func accountContext(id string) string  { return "applications.settlement_account
 
 // sealedMark is how a stored application whose personal fields are sealed
 // begins its envelope; the backfill looks for rows without it.
-const sealedMark = `"sealed":"sm4env1.`
+const sealedMark = `"sealed":"sm4env`
 
 // encode prepares an application for storage, sealing its personal
 // fields.

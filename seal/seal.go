@@ -1,10 +1,13 @@
 // Package seal encrypts secrets at rest with SM4 envelopes: each secret
 // gets a random 128-bit data key; the data encrypts the secret with
-// SM4-GCM, and the master key (a file of the data directory, 0600) wraps
-// the data key with SM4-GCM. Both are bound to a context string naming
-// where the secret lives, so a sealed value copied to another row does not
-// open there. It also computes blind indexes: keyed SM3 digests that let a
-// store find a sealed value by equality without holding it in clear.
+// SM4-GCM, and the master key wraps the data key with SM4-GCM. Both are
+// bound to a context string naming where the secret lives, so a sealed
+// value copied to another row does not open there. An envelope names the
+// master that wrapped it, so a node holding a current and a previous
+// master opens values of either, and Rewrap moves a value to the current
+// master by wrapping its data key again, without touching the data. It
+// also computes blind indexes: keyed SM3 digests that let a store find a
+// sealed value by equality without holding it in clear.
 package seal
 
 import (
@@ -12,6 +15,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strings"
 
@@ -19,27 +23,76 @@ import (
 	"github.com/emmansun/gmsm/sm4"
 )
 
-// prefix marks a sealed value and its format version.
-const prefix = "sm4env1."
+// The envelope formats: version 1 (sm4env1.WRAPPED.DATA) does not name
+// its master and is still read; version 2 (sm4env2.MASTERID.WRAPPED.DATA)
+// is written.
+const (
+	prefix   = "sm4env" // every version
+	prefixV1 = "sm4env1."
+	prefixV2 = "sm4env2."
+)
 
-// Sealer seals and opens secrets under one master key, and computes blind
-// indexes under a key derived from it.
+// master is one master key a Sealer holds.
+type master struct {
+	id   string
+	aead cipher.AEAD
+}
+
+// Sealer seals secrets under its current master key, opens them under
+// the current or a previous one, and computes blind indexes.
 type Sealer struct {
-	master cipher.AEAD
-	index  []byte // the blind-index key: HMAC-SM3(master, indexKeyLabel)
+	masters []master // current first
+	index   []byte   // the blind-index key
+	derived []byte   // the blind-index key derived from the current master
 }
 
 // indexKeyLabel derives the blind-index key from the master key, so the
 // master key itself never keys a digest that is stored.
 const indexKeyLabel = "fenfu blind index key v1"
 
-// New returns a Sealer for a 16-byte SM4 master key.
-func New(master []byte) (*Sealer, error) {
-	a, err := gcm(master)
-	if err != nil {
-		return nil, err
+// New returns a Sealer for a 16-byte SM4 master key that also opens
+// values wrapped by the previous masters given. Its blind-index key is
+// derived from the master (DerivedIndexKey) until WithIndexKey sets the
+// one a store keeps.
+func New(current []byte, previous ...[]byte) (*Sealer, error) {
+	s := &Sealer{}
+	for _, k := range append([][]byte{current}, previous...) {
+		a, err := gcm(k)
+		if err != nil {
+			return nil, err
+		}
+		s.masters = append(s.masters, master{id: MasterID(k), aead: a})
 	}
-	return &Sealer{master: a, index: hmacSM3(master, indexKeyLabel)}, nil
+	s.derived = hmacSM3(current, indexKeyLabel)
+	s.index = s.derived
+	return s, nil
+}
+
+// MasterID names a master key in the envelopes it wraps: 8 hex digits of
+// a labelled SM3 digest of it, which tells masters apart and says nothing
+// of the key.
+func MasterID(key []byte) string {
+	sum := sm3.Sum(append([]byte("fenfu master key id\x00"), key...))
+	return hex.EncodeToString(sum[:4])
+}
+
+// Current is the ID of the master that seals.
+func (s *Sealer) Current() string { return s.masters[0].id }
+
+// DerivedIndexKey is the blind-index key derived from the current master:
+// the key of every index written before the store kept its own.
+func (s *Sealer) DerivedIndexKey() []byte { return append([]byte(nil), s.derived...) }
+
+// WithIndexKey returns a copy of the Sealer whose blind indexes are keyed
+// by key (32 bytes, the one its store keeps), so indexes outlive the
+// master that was current when they were written.
+func (s *Sealer) WithIndexKey(key []byte) (*Sealer, error) {
+	if len(key) != 32 {
+		return nil, errors.New("seal: a blind-index key is 32 bytes")
+	}
+	c := *s
+	c.index = append([]byte(nil), key...)
+	return &c, nil
 }
 
 func hmacSM3(key []byte, parts ...string) []byte {
@@ -55,12 +108,13 @@ func hmacSM3(key []byte, parts ...string) []byte {
 const indexPrefix = "sm3bi1."
 
 // Index returns the blind index of value in a kind of field (such as
-// "consumers.phone"): HMAC-SM3 under the derived index key over the kind
-// and the value. The same value of the same kind always gives the same
-// index, so a store can keep it under a UNIQUE constraint and look rows up
-// by it; without the master key it cannot be computed, so a stolen store
-// cannot be searched by guessing phone numbers. Callers normalise the
-// value first (the index is of the exact bytes).
+// "consumers.phone"): HMAC-SM3 under the index key over the kind and the
+// value. The same value of the same kind always gives the same index, so
+// a store can keep it under a UNIQUE constraint and look rows up by it;
+// without the index key, which the store keeps sealed under the master,
+// it cannot be computed, so a stolen store cannot be searched by guessing
+// phone numbers. Callers normalise the value first (the index is of the
+// exact bytes).
 func (s *Sealer) Index(kind, value string) string {
 	return indexPrefix + base64.RawURLEncoding.EncodeToString(hmacSM3(s.index, kind, value))
 }
@@ -90,46 +144,105 @@ func (s *Sealer) Seal(plaintext, context string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	n1 := make([]byte, s.master.NonceSize())
 	n2 := make([]byte, data.NonceSize())
-	if _, err := rand.Read(n1); err != nil {
-		return "", err
-	}
 	if _, err := rand.Read(n2); err != nil {
 		return "", err
 	}
-	wrapped := s.master.Seal(n1, n1, dek, []byte("dek|"+context))
 	ct := data.Seal(n2, n2, []byte(plaintext), []byte("data|"+context))
-	enc := base64.RawURLEncoding
-	return prefix + enc.EncodeToString(wrapped) + "." + enc.EncodeToString(ct), nil
+	return s.wrap(dek, context, base64.RawURLEncoding.EncodeToString(ct))
+}
+
+// wrap wraps a data key under the current master and makes the envelope
+// of it and the encoded data.
+func (s *Sealer) wrap(dek []byte, context, data string) (string, error) {
+	m := s.masters[0]
+	n1 := make([]byte, m.aead.NonceSize())
+	if _, err := rand.Read(n1); err != nil {
+		return "", err
+	}
+	wrapped := m.aead.Seal(n1, n1, dek, []byte("dek|"+context))
+	return prefixV2 + m.id + "." + base64.RawURLEncoding.EncodeToString(wrapped) + "." + data, nil
 }
 
 // Sealed reports whether a stored value is sealed.
 func Sealed(v string) bool { return strings.HasPrefix(v, prefix) }
 
-// Open decrypts a sealed value for the given context.
-func (s *Sealer) Open(sealed, context string) (string, error) {
-	rest, ok := strings.CutPrefix(sealed, prefix)
-	if !ok {
-		return "", ErrOpen
+// envelope is a parsed sealed value.
+type envelope struct {
+	master  string // "" in a version 1 envelope
+	wrapped []byte
+	data    string // still encoded
+}
+
+// parse splits a sealed value into its parts, or fails with ErrOpen.
+func parse(sealed string) (envelope, error) {
+	var e envelope
+	var rest string
+	if r, ok := strings.CutPrefix(sealed, prefixV2); ok {
+		id, r, ok := strings.Cut(r, ".")
+		if !ok || len(id) != 8 {
+			return e, ErrOpen
+		}
+		e.master, rest = id, r
+	} else if r, ok := strings.CutPrefix(sealed, prefixV1); ok {
+		rest = r
+	} else {
+		return e, ErrOpen
 	}
 	w, c, ok := strings.Cut(rest, ".")
 	if !ok {
-		return "", ErrOpen
+		return e, ErrOpen
 	}
-	enc := base64.RawURLEncoding
-	wrapped, err1 := enc.DecodeString(w)
-	ct, err2 := enc.DecodeString(c)
-	ns := s.master.NonceSize()
-	if err1 != nil || err2 != nil || len(wrapped) < ns || len(ct) < 12 {
-		return "", ErrOpen
+	wrapped, err := base64.RawURLEncoding.DecodeString(w)
+	if err != nil {
+		return e, ErrOpen
 	}
-	dek, err := s.master.Open(nil, wrapped[:ns], wrapped[ns:], []byte("dek|"+context))
+	e.wrapped, e.data = wrapped, c
+	return e, nil
+}
+
+// MasterOf returns the ID of the master that wrapped a sealed value, or
+// "" for a version 1 envelope, which does not say (WrappedBy finds it).
+func MasterOf(sealed string) (string, error) {
+	e, err := parse(sealed)
+	return e.master, err
+}
+
+// unwrap opens an envelope's data key with the master it names, or, for
+// a version 1 envelope, with whichever master opens it, and returns the
+// ID of that master.
+func (s *Sealer) unwrap(e envelope, context string) ([]byte, string, error) {
+	for _, m := range s.masters {
+		if e.master != "" && e.master != m.id {
+			continue
+		}
+		ns := m.aead.NonceSize()
+		if len(e.wrapped) < ns {
+			return nil, "", ErrOpen
+		}
+		if dek, err := m.aead.Open(nil, e.wrapped[:ns], e.wrapped[ns:], []byte("dek|"+context)); err == nil {
+			return dek, m.id, nil
+		}
+	}
+	return nil, "", ErrOpen
+}
+
+// Open decrypts a sealed value for the given context.
+func (s *Sealer) Open(sealed, context string) (string, error) {
+	e, err := parse(sealed)
+	if err != nil {
+		return "", err
+	}
+	dek, _, err := s.unwrap(e, context)
+	if err != nil {
+		return "", err
+	}
+	ct, err := base64.RawURLEncoding.DecodeString(e.data)
 	if err != nil {
 		return "", ErrOpen
 	}
 	data, err := gcm(dek)
-	if err != nil {
+	if err != nil || len(ct) < data.NonceSize() {
 		return "", ErrOpen
 	}
 	pt, err := data.Open(nil, ct[:data.NonceSize()], ct[data.NonceSize():], []byte("data|"+context))
@@ -137,4 +250,35 @@ func (s *Sealer) Open(sealed, context string) (string, error) {
 		return "", ErrOpen
 	}
 	return string(pt), nil
+}
+
+// WrappedBy returns the ID of the master among the Sealer's that wraps a
+// sealed value in its context, or fails with ErrOpen.
+func (s *Sealer) WrappedBy(sealed, context string) (string, error) {
+	e, err := parse(sealed)
+	if err != nil {
+		return "", err
+	}
+	_, id, err := s.unwrap(e, context)
+	return id, err
+}
+
+// Rewrap returns a sealed value with its data key wrapped by the current
+// master, and whether that changed it: the data stays encrypted as it is
+// under its own data key. A value already under the current master comes
+// back as it is.
+func (s *Sealer) Rewrap(sealed, context string) (string, bool, error) {
+	e, err := parse(sealed)
+	if err != nil {
+		return "", false, err
+	}
+	if e.master == s.Current() {
+		return sealed, false, nil
+	}
+	dek, _, err := s.unwrap(e, context)
+	if err != nil {
+		return "", false, err
+	}
+	out, err := s.wrap(dek, context, e.data)
+	return out, err == nil, err
 }

@@ -35,10 +35,24 @@ func FuzzOpen(f *testing.F) {
 	v, _ := s.Seal("secret", "ctx")
 	f.Add(v)
 	f.Add("sm4env1.a.b")
+	f.Add(v1(v))
+	f.Add("sm4env2.00000000.a.b")
+	f.Add("sm4env2..a.b")
 	f.Fuzz(func(t *testing.T, in string) {
-		if got, err := s.Open(in, "ctx"); err == nil && got != "secret" {
+		got, openErr := s.Open(in, "ctx")
+		if openErr == nil && got != "secret" {
 			t.Fatalf("opened a forged value to %q", got)
 		}
+		// A value that opens still opens to the same after Rewrap.
+		if out, _, err := s.Rewrap(in, "ctx"); openErr == nil {
+			if err != nil {
+				t.Fatalf("Rewrap of a value that opens: %v", err)
+			}
+			if again, err := s.Open(out, "ctx"); err != nil || again != got {
+				t.Fatalf("rewrapped to one that opens to %q, %v", again, err)
+			}
+		}
+		_, _ = MasterOf(in)
 	})
 }
 
@@ -71,4 +85,84 @@ func TestIndex(t *testing.T) {
 
 func encodeMAC(key []byte, parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString(hmacSM3(key, parts...))
+}
+
+// v1 turns a version 2 envelope into the version 1 one of the same data
+// key and data: the master's ID is the only difference.
+func v1(v2 string) string {
+	parts := strings.SplitN(v2, ".", 3)
+	return prefixV1 + parts[2]
+}
+
+// TestMasterRotation: a Sealer holding a new master and the old one opens
+// values of both and of the old format; Rewrap moves a value to the new
+// master without changing what it opens to, after which the old master
+// alone no longer opens it.
+func TestMasterRotation(t *testing.T) {
+	oldKey, newKey := []byte("0123456789abcdef"), []byte("fedcba9876543210")
+	old, _ := New(oldKey)
+	both, err := New(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.Current() == both.Current() || both.Current() != MasterID(newKey) {
+		t.Fatal("master IDs do not tell the masters apart")
+	}
+	const ctx = "consumers.phone:c1"
+	v, _ := old.Seal("13800138000", ctx)
+	if id, _ := MasterOf(v); id != old.Current() {
+		t.Fatalf("the envelope names master %q, want %q", id, old.Current())
+	}
+	for name, sealed := range map[string]string{"version 2": v, "version 1": v1(v)} {
+		if got, err := both.Open(sealed, ctx); err != nil || got != "13800138000" {
+			t.Fatalf("%s: the previous master's value does not open: %q, %v", name, got, err)
+		}
+		if id, err := both.WrappedBy(sealed, ctx); err != nil || id != old.Current() {
+			t.Fatalf("%s: WrappedBy = %q, %v", name, id, err)
+		}
+		re, changed, err := both.Rewrap(sealed, ctx)
+		if err != nil || !changed {
+			t.Fatalf("%s: Rewrap: %v %v", name, changed, err)
+		}
+		if !strings.HasSuffix(re, strings.SplitN(v, ".", 4)[3]) {
+			t.Fatalf("%s: Rewrap changed the data, not only its wrapped key", name)
+		}
+		if got, err := both.Open(re, ctx); err != nil || got != "13800138000" {
+			t.Fatalf("%s: the rewrapped value opens to %q, %v", name, got, err)
+		}
+		if _, err := old.Open(re, ctx); err != ErrOpen {
+			t.Fatalf("%s: the old master alone opens a rewrapped value", name)
+		}
+		if again, changed, err := both.Rewrap(re, ctx); err != nil || changed || again != re {
+			t.Fatalf("%s: rewrapping twice changed the value", name)
+		}
+		if _, _, err := both.Rewrap(sealed, "consumers.phone:c2"); err != ErrOpen {
+			t.Fatalf("%s: rewrapped in another context: %v", name, err)
+		}
+	}
+	newOnly, _ := New(newKey)
+	if _, err := newOnly.Open(v, ctx); err != ErrOpen {
+		t.Fatal("a master opened a value another wrapped")
+	}
+}
+
+// TestIndexKeyOutlivesMaster: a Sealer given the stored index key
+// computes the indexes its first master derived, whatever master it holds.
+func TestIndexKeyOutlivesMaster(t *testing.T) {
+	old, _ := New([]byte("0123456789abcdef"))
+	want := old.Index("consumers.phone", "13800138000")
+	next, _ := New([]byte("fedcba9876543210"))
+	if next.Index("consumers.phone", "13800138000") == want {
+		t.Fatal("two masters derive one index key")
+	}
+	kept, err := next.WithIndexKey(old.DerivedIndexKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept.Index("consumers.phone", "13800138000") != want {
+		t.Fatal("the kept index key does not give the indexes written before")
+	}
+	if _, err := next.WithIndexKey([]byte("short")); err == nil {
+		t.Fatal("took a short index key")
+	}
 }

@@ -45,7 +45,7 @@ func testGopayV2(t *testing.T, engine db.Engine) {
 	if err := core.R.QueryRow(`SELECT apiv3_key, apiv2_key FROM merchants WHERE mchid = $1`, m.MchID).Scan(&v3, &v2); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(v3, "sm4env1.") || !strings.HasPrefix(v2, "sm4env1.") || strings.Contains(v3+v2, m.APIv3Key) ||
+	if !strings.HasPrefix(v3, "sm4env2.") || !strings.HasPrefix(v2, "sm4env2.") || strings.Contains(v3+v2, m.APIv3Key) ||
 		strings.Contains(v3+v2, k.Key) {
 		t.Fatalf("merchant secrets stored as %q and %q", v3, v2)
 	}
