@@ -10,6 +10,13 @@ import (
 // phoneKind names consumers' phones to the blind index and the sealer.
 const phoneKind = "consumers.phone"
 
+func phoneContext(id string) string { return phoneKind + ":" + id }
+
+// Columns are the consumers' sealed columns: their phones.
+func Columns() []seal.Column {
+	return []seal.Column{{Table: "consumers", Key: "id", Value: "phone", Context: phoneContext}}
+}
+
 // phoneIndex returns the blind index login finds a phone by.
 func (s *Service) phoneIndex(phone string) string {
 	if s.Sealer == nil {
@@ -23,7 +30,7 @@ func (s *Service) sealPhone(id, phone string) (string, error) {
 	if s.Sealer == nil || phone == "" {
 		return phone, nil
 	}
-	return s.Sealer.Seal(phone, phoneKind+":"+id)
+	return s.Sealer.Seal(phone, phoneContext(id))
 }
 
 // openPhone opens a stored phone. One not sealed yet (the backfill has
@@ -35,7 +42,7 @@ func (s *Service) openPhone(id, stored string) (string, error) {
 	if s.Sealer == nil {
 		return "", fmt.Errorf("consumer %s: the phone is sealed and no sealer is configured", id)
 	}
-	pt, err := s.Sealer.Open(stored, phoneKind+":"+id)
+	pt, err := s.Sealer.Open(stored, phoneContext(id))
 	if err != nil {
 		return "", fmt.Errorf("consumer %s: phone: %w (is this node's master.key the one the store was written with?)", id, err)
 	}

@@ -1,25 +1,34 @@
 // Package keyring holds the platform's own keys and secrets: the RSA and SM2
 // platform keys that sign responses and notifications, with their public
 // key IDs and certificates and their rotation, the secret that signs QR
-// tokens and cashier sessions, and the master key that seals secrets at
-// rest (the platform private keys among them). They are
-// created on first start in the data directory with mode 0600 and read by
-// every command, so a CLI and a running server share them.
+// tokens and cashier sessions, and the blind-index key. They live in the
+// core store, sealed under the master key (package seal), so a node needs
+// only the master key to serve: the first start on a store imports the
+// key files of the data directory when it has them, else makes new keys,
+// and every node sharing the store picks up a rotation step within its
+// poll interval (Watch). The package also finds the master key in the
+// source the settings name (MasterSource) and re-wraps every sealed
+// value under a new master (Reseal).
 package keyring
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/seal"
 )
@@ -31,7 +40,8 @@ type PlatformKey struct {
 	Key    crypto.Signer
 	// ID is the public key ID sent in Wechatpay-Serial (PUB_KEY_ID_…).
 	ID string
-	// PublicKeyPath is the PEM file of the public key merchants verify with.
+	// PublicKeyPath is the PEM file of the public key merchants verify
+	// with, which each node writes into its data directory from the store.
 	PublicKeyPath string
 	// Certificate is a self-signed X.509 certificate of the key, for
 	// merchants whose SDK verifies with platform certificates
@@ -46,85 +56,109 @@ type Certificate struct {
 	NotBefore, NotAfter time.Time
 }
 
-// Keyring is the platform's keys.
+// Keyring is the platform's keys. The platform keys are read at use time
+// through Platform, All and ForSerial, from a snapshot that Refresh swaps
+// whole when a rotation step changes the store, so a request signs with
+// one consistent set.
 type Keyring struct {
-	// RSA signs responses and notifications for RSA merchants.
-	RSA PlatformKey
-	// SM2 signs them for merchants that use the national-crypto scheme.
-	SM2 PlatformKey
 	// Secret signs QR tokens and cashier sessions (32 bytes).
 	Secret []byte
-	// Master is the SM4 master key that wraps the data keys of secrets
-	// stored in the database (16 bytes). Every node sharing a store needs
-	// the same master.key file.
-	Master []byte
+	// Sealer seals and opens secrets at rest under the node's master keys,
+	// with the store's blind-index key.
+	Sealer *seal.Sealer
 
 	// AdminToken authenticates the staff API (/admin/…), as a bearer token.
 	AdminToken string
 
-	others map[scheme.Name][]PlatformKey // next and previous keys during a rotation
+	store *db.DB
+	dir   string
+	set   atomic.Pointer[keySet]
+	mu    sync.Mutex // one Refresh at a time
 }
 
-// Platform returns the platform key of a scheme.
-func (k *Keyring) Platform(n scheme.Name) PlatformKey {
-	if n == scheme.SM2 {
-		return k.SM2
+// keySet is the platform keys of one version of the store.
+type keySet struct {
+	version int64
+	keys    map[scheme.Name][]PlatformKey // current first, then next and previous
+}
+
+// Schemes are the schemes the platform has keys of.
+var Schemes = []scheme.Name{scheme.RSA, scheme.SM2}
+
+// of returns a scheme's keys, current first; RSA's for a request that
+// named no scheme.
+func (k *Keyring) of(n scheme.Name) []PlatformKey {
+	if n != scheme.SM2 {
+		n = scheme.RSA
 	}
-	return k.RSA
+	return k.set.Load().keys[n]
 }
 
-// Load reads the keyring from dir, creating any missing key. Creation is
-// race-free across processes: each file is written to a temporary name and
-// linked into place only if absent.
-func Load(dir string) (*Keyring, error) {
+// Platform returns the current platform key of a scheme.
+func (k *Keyring) Platform(n scheme.Name) PlatformKey { return k.of(n)[0] }
+
+// All returns a scheme's platform keys: current, then next and previous.
+func (k *Keyring) All(n scheme.Name) []PlatformKey { return slices.Clone(k.of(n)) }
+
+// ForSerial returns the key of a scheme that a client asked for by public
+// key ID or certificate serial (its Wechatpay-Serial request header), or
+// the current key.
+func (k *Keyring) ForSerial(n scheme.Name, accept string) PlatformKey {
+	keys := k.of(n)
+	if accept != "" {
+		for _, pk := range keys {
+			if pk.ID == accept || pk.Certificate.SerialNo == accept {
+				return pk
+			}
+		}
+	}
+	return keys[0]
+}
+
+// Version is the version of the store's platform keys this node signs
+// with.
+func (k *Keyring) Version() int64 { return k.set.Load().version }
+
+// Names of the platform's secrets in platform_secrets.
+const (
+	secretName = "secret"
+	indexName  = "blind_index_key"
+)
+
+func keyContext(keyID string) string    { return "platform_keys.private_key:" + keyID }
+func secretContext(name string) string  { return "platform_secrets.value:" + name }
+func storeError(err error) *fenfu.Error { return fenfu.Internal("keyring", err) }
+
+// Open returns the keyring of a core store, filling the store on its first
+// start: with the key files of dir if it has them (an upgrade keeps its
+// key IDs and certificates), else with new keys. Two nodes starting at
+// once fill it once: each inserts only if the store is still empty, and
+// reads what won. sealer holds the node's master keys; the keyring's
+// Sealer is it with the store's blind-index key. dir also receives the
+// public key files (PublicKeyPath) and keeps the admin token.
+func Open(ctx context.Context, store *db.DB, dir string, sealer *seal.Sealer) (*Keyring, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
-	k := &Keyring{others: map[scheme.Name][]PlatformKey{}}
-	master, err := loadOrCreate(filepath.Join(dir, "master.key"), func() ([]byte, error) {
-		b := make([]byte, 16)
-		_, err := rand.Read(b)
-		return []byte(hex.EncodeToString(b)), err
-	})
+	k := &Keyring{store: store, dir: dir}
+	if err := k.fill(ctx, sealer); err != nil {
+		return nil, err
+	}
+	secret, err := k.secret(ctx, sealer, secretName)
 	if err != nil {
 		return nil, err
 	}
-	if k.Master, err = hex.DecodeString(strings.TrimSpace(string(master))); err != nil || len(k.Master) != 16 {
-		return nil, errors.New("keyring: master.key is damaged")
-	}
-	sealer, err := seal.New(k.Master)
+	index, err := k.secret(ctx, sealer, indexName)
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range []scheme.Name{scheme.RSA, scheme.SM2} {
-		priv, pub, _ := files(n, Current)
-		pk, err := loadPlatform(dir, sealer, n, priv, pub)
-		if err != nil {
-			return nil, err
-		}
-		pk.Slot = Current
-		if n == scheme.RSA {
-			k.RSA = pk
-		} else {
-			k.SM2 = pk
-		}
-		if k.others[n], err = loadSlots(dir, sealer, n); err != nil {
-			return nil, err
-		}
-	}
-	secret, err := loadOrCreate(filepath.Join(dir, "secret"), func() ([]byte, error) {
-		b := make([]byte, 32)
-		_, err := rand.Read(b)
-		return []byte(hex.EncodeToString(b)), err
-	})
-	if err != nil {
+	if k.Sealer, err = sealer.WithIndexKey(index); err != nil {
 		return nil, err
 	}
-	sec, err := hex.DecodeString(strings.TrimSpace(string(secret)))
-	if err != nil || len(sec) < 32 {
-		return nil, errors.New("keyring: secret file is damaged")
+	k.Secret = secret
+	if _, err := k.Refresh(ctx); err != nil {
+		return nil, err
 	}
-	k.Secret = sec
 	tok, err := loadOrCreate(filepath.Join(dir, "admin_token"), func() ([]byte, error) {
 		b := make([]byte, 24)
 		_, err := rand.Read(b)
@@ -137,60 +171,244 @@ func Load(dir string) (*Keyring, error) {
 	return k, nil
 }
 
-// loadPlatform loads (or creates) a platform key. The private key file
-// holds the PEM sealed under the master key; a file written before keys
-// were sealed, plain PEM, still loads.
-func loadPlatform(dir string, sealer *seal.Sealer, n scheme.Name, privName, pubName string) (PlatformKey, error) {
-	stored, err := loadOrCreate(filepath.Join(dir, privName), func() ([]byte, error) {
-		k, err := scheme.Generate(n)
-		if err != nil {
-			return nil, err
-		}
-		p, err := scheme.PrivateKeyPEM(k)
-		if err != nil {
-			return nil, err
-		}
-		sealed, err := sealer.Seal(string(p), "platform key")
-		return []byte(sealed), err
-	})
+// secret opens one of the platform's secrets.
+func (k *Keyring) secret(ctx context.Context, sealer *seal.Sealer, name string) ([]byte, error) {
+	var v string
+	if err := k.store.QueryRowContext(ctx, `SELECT value FROM platform_secrets WHERE name = $1`, name).Scan(&v); err != nil {
+		return nil, storeError(fmt.Errorf("the %s: %w", name, err))
+	}
+	pt, err := sealer.Open(v, secretContext(name))
 	if err != nil {
-		return PlatformKey{}, err
+		return nil, wrongMaster(sealer, v, err)
 	}
-	keyPEM := stored
-	if s := strings.TrimSpace(string(stored)); seal.Sealed(s) {
-		p, err := sealer.Open(s, "platform key")
-		if err != nil {
-			return PlatformKey{}, fmt.Errorf("keyring: %s does not open with this master.key: %w", privName, err)
-		}
-		keyPEM = []byte(p)
+	return hex.DecodeString(pt)
+}
+
+// wrongMaster explains a platform secret that does not open: most likely
+// the node's master key is not the one the store was sealed under.
+func wrongMaster(sealer *seal.Sealer, sealed string, err error) error {
+	id, _ := seal.MasterOf(sealed)
+	if id == "" {
+		id = "unnamed (an envelope of before master key IDs)"
 	}
-	key, err := scheme.ParsePrivateKeyPEM(keyPEM)
-	if err != nil {
-		return PlatformKey{}, fmt.Errorf("keyring: %s: %w", privName, err)
-	}
-	if got, _ := scheme.Of(key); got != n {
-		return PlatformKey{}, fmt.Errorf("keyring: %s holds a %s key, want %s", privName, got, n)
-	}
+	return fenfu.Errorf(fenfu.SystemError, "keyring: the store's platform keys are sealed under master key %s and do not open with this node's (%s): %v; "+
+		"give this node the master key the store was made with (--master-key-file, FENFU_MASTER_KEY or --master-key-command), "+
+		"and during a master rotation the old one as --previous-master-key-file or FENFU_PREVIOUS_MASTER_KEY", id, sealer.Current(), err)
+}
+
+// stored is a platform key as a row holds it.
+type stored struct {
+	scheme      scheme.Name
+	slot, keyID string
+	privateKey  string // sealed PEM
+	certificate []byte
+}
+
+// newStored makes a platform key's row: the key sealed under the current
+// master, and a certificate of it if it has none.
+func newStored(sealer *seal.Sealer, n scheme.Name, slot string, key crypto.Signer, cert []byte) (stored, error) {
 	pubDER, err := scheme.MarshalPublicKey(scheme.Public(key))
 	if err != nil {
-		return PlatformKey{}, err
+		return stored{}, err
 	}
-	pubPath := filepath.Join(dir, pubName)
-	if _, err := loadOrCreate(pubPath, func() ([]byte, error) {
-		return scheme.PublicKeyPEM(scheme.Public(key))
-	}); err != nil {
-		return PlatformKey{}, err
+	if cert == nil {
+		if cert, err = selfSigned(key); err != nil {
+			return stored{}, err
+		}
 	}
-	certPath := filepath.Join(dir, strings.Replace(pubName, "public_key", "certificate", 1))
-	certPEM, err := loadOrCreate(certPath, func() ([]byte, error) { return selfSigned(key) })
+	p, err := scheme.PrivateKeyPEM(key)
 	if err != nil {
-		return PlatformKey{}, err
+		return stored{}, err
 	}
-	cert, err := parseCertificate(certPEM)
+	id := KeyID(pubDER)
+	sealed, err := sealer.Seal(string(p), keyContext(id))
 	if err != nil {
-		return PlatformKey{}, fmt.Errorf("keyring: %s: %w", filepath.Base(certPath), err)
+		return stored{}, err
 	}
-	return PlatformKey{Scheme: n, Key: key, ID: KeyID(pubDER), PublicKeyPath: pubPath, Certificate: cert}, nil
+	return stored{scheme: n, slot: slot, keyID: id, privateKey: sealed, certificate: cert}, nil
+}
+
+// generate makes a new platform key of a scheme for a slot.
+func generate(sealer *seal.Sealer, n scheme.Name, slot string) (stored, error) {
+	key, err := scheme.Generate(n)
+	if err != nil {
+		return stored{}, err
+	}
+	return newStored(sealer, n, slot, key, nil)
+}
+
+func insertKey(ctx context.Context, tx *db.Tx, s stored) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO platform_keys (scheme, slot, key_id, private_key, certificate, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, string(s.scheme), s.slot, s.keyID, s.privateKey, string(s.certificate), db.Micros(tx.Now))
+	return err
+}
+
+// fill fills an empty store with the platform's keys and secrets, from
+// the key files of the data directory where it has them.
+func (k *Keyring) fill(ctx context.Context, sealer *seal.Sealer) error {
+	var n int
+	if err := k.store.QueryRowContext(ctx, `SELECT COUNT(*) FROM platform_keyring`).Scan(&n); err != nil {
+		return storeError(err)
+	}
+	if n > 0 {
+		return nil
+	}
+	// Everything slow (reading files, generating keys) is done before the
+	// transaction, which Update may run more than once.
+	imported, secret, err := readFiles(k.dir, sealer)
+	if err != nil {
+		return err
+	}
+	var rows []stored
+	for _, n := range Schemes {
+		has := false
+		for _, s := range imported {
+			has = has || (s.scheme == n && s.slot == Current)
+		}
+		if !has {
+			s, err := generate(sealer, n, Current)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, s)
+		}
+	}
+	rows = append(rows, imported...)
+	if secret == nil {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return err
+		}
+	}
+	secrets := map[string]string{}
+	for name, v := range map[string][]byte{secretName: secret, indexName: sealer.DerivedIndexKey()} {
+		if secrets[name], err = sealer.Seal(hex.EncodeToString(v), secretContext(name)); err != nil {
+			return err
+		}
+	}
+	return k.store.Update(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO platform_keyring (id, version, created_at) VALUES (1, 1, $1) ON CONFLICT DO NOTHING`,
+			db.Micros(tx.Now))
+		if err != nil {
+			return storeError(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // another node filled the store first: its keys win
+		}
+		for _, s := range rows {
+			if err := insertKey(ctx, tx, s); err != nil {
+				return storeError(err)
+			}
+		}
+		for name, v := range secrets {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO platform_secrets (name, value) VALUES ($1, $2)`, name, v); err != nil {
+				return storeError(err)
+			}
+		}
+		return nil
+	})
+}
+
+// Refresh reloads the platform keys if the store's version moved since
+// this node read them, and reports whether it did. The new set replaces
+// the old one whole: a request in flight keeps the set it started with.
+func (k *Keyring) Refresh(ctx context.Context) (bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var version int64
+	if err := k.store.QueryRowContext(ctx, `SELECT version FROM platform_keyring WHERE id = 1`).Scan(&version); err != nil {
+		return false, storeError(err)
+	}
+	if cur := k.set.Load(); cur != nil && cur.version == version {
+		return false, nil
+	}
+	rows, err := k.store.QueryContext(ctx, `SELECT scheme, slot, key_id, private_key, certificate FROM platform_keys`)
+	if err != nil {
+		return false, storeError(err)
+	}
+	var all []stored
+	for rows.Next() {
+		var s stored
+		var sch, cert string
+		if err := rows.Scan(&sch, &s.slot, &s.keyID, &s.privateKey, &cert); err != nil {
+			rows.Close()
+			return false, storeError(err)
+		}
+		s.scheme, s.certificate = scheme.Name(sch), []byte(cert)
+		all = append(all, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, storeError(err)
+	}
+	set := &keySet{version: version, keys: map[scheme.Name][]PlatformKey{}}
+	for _, slot := range []string{Current, Next, Previous} {
+		for _, s := range all {
+			if s.slot != slot {
+				continue
+			}
+			pk, err := k.parse(s)
+			if err != nil {
+				return false, err
+			}
+			set.keys[s.scheme] = append(set.keys[s.scheme], pk)
+		}
+	}
+	for _, n := range Schemes {
+		if len(set.keys[n]) == 0 || set.keys[n][0].Slot != Current {
+			return false, fenfu.Errorf(fenfu.SystemError, "keyring: the store has no current %s platform key", n.Algorithm())
+		}
+	}
+	if err := writePublic(k.dir, set); err != nil {
+		return false, err
+	}
+	k.set.Store(set)
+	return true, nil
+}
+
+// parse opens a stored platform key.
+func (k *Keyring) parse(s stored) (PlatformKey, error) {
+	pemText, err := k.Sealer.Open(s.privateKey, keyContext(s.keyID))
+	if err != nil {
+		return PlatformKey{}, wrongMaster(k.Sealer, s.privateKey, err)
+	}
+	key, err := scheme.ParsePrivateKeyPEM([]byte(pemText))
+	if err != nil {
+		return PlatformKey{}, fmt.Errorf("keyring: platform key %s: %w", s.keyID, err)
+	}
+	if got, _ := scheme.Of(key); got != s.scheme {
+		return PlatformKey{}, fmt.Errorf("keyring: platform key %s is a %s key, stored as %s", s.keyID, got, s.scheme)
+	}
+	cert, err := parseCertificate(s.certificate)
+	if err != nil {
+		return PlatformKey{}, fmt.Errorf("keyring: the certificate of platform key %s: %w", s.keyID, err)
+	}
+	_, pub, _ := files(s.scheme, s.slot)
+	return PlatformKey{Scheme: s.scheme, Slot: s.slot, Key: key, ID: s.keyID, PublicKeyPath: filepath.Join(k.dir, pub), Certificate: cert}, nil
+}
+
+// Watch refreshes the keyring every interval until ctx ends, so a
+// rotation step made on any node reaches this one without a restart.
+func (k *Keyring) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		changed, err := k.Refresh(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("platform keys not refreshed", "error", err)
+			}
+			continue
+		}
+		if changed {
+			log.Info("platform keys changed", "version", k.Version(), "rsa", k.Platform(scheme.RSA).ID, "sm2", k.Platform(scheme.SM2).ID)
+		}
+	}
 }
 
 // KeyID returns the public key ID for a DER-encoded public key:
@@ -198,46 +416,4 @@ func loadPlatform(dir string, sealer *seal.Sealer, n scheme.Name, privName, pubN
 func KeyID(pubDER []byte) string {
 	sum := sha256.Sum256(pubDER)
 	return "PUB_KEY_ID_" + strings.ToUpper(hex.EncodeToString(sum[:16]))
-}
-
-func loadOrCreate(path string, create func() ([]byte, error)) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 && !strings.HasSuffix(path, "public_key.pem") {
-			return nil, fmt.Errorf("keyring: %s is readable by others (mode %v); run chmod 600 on it", path, fi.Mode().Perm())
-		}
-		return b, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("keyring: %w", err)
-	}
-	data, err := create()
-	if err != nil {
-		return nil, fmt.Errorf("keyring: create %s: %w", filepath.Base(path), err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("keyring: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	tmp.Close()
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return os.ReadFile(path) // another process won the race
-		}
-		return nil, fmt.Errorf("keyring: %w", err)
-	}
-	return data, nil
 }

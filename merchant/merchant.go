@@ -371,13 +371,16 @@ func (s *Service) SetAPIv2Key(ctx context.Context, mchid, key string) (string, e
 	return key, nil
 }
 
+// secretContext is the context a merchant's secret is sealed in.
+func secretContext(column, mchid string) string { return "merchants." + column + ":" + mchid }
+
 // seal encrypts a merchant secret for its column; an empty secret stays
 // empty.
 func (s *Service) seal(v, column, mchid string) (string, error) {
 	if s.Sealer == nil || v == "" {
 		return v, nil
 	}
-	return s.Sealer.Seal(v, "merchants."+column+":"+mchid)
+	return s.Sealer.Seal(v, secretContext(column, mchid))
 }
 
 // open decrypts a stored merchant secret; a value stored before secrets
@@ -386,7 +389,7 @@ func (s *Service) open(v, column, mchid string) (string, error) {
 	if s.Sealer == nil || !seal.Sealed(v) {
 		return v, nil
 	}
-	pt, err := s.Sealer.Open(v, "merchants."+column+":"+mchid)
+	pt, err := s.Sealer.Open(v, secretContext(column, mchid))
 	if err != nil {
 		return "", fenfu.Internal("merchant.open", fmt.Errorf("merchant %s: %s: %w (is this node's master.key the one the store was written with?)", mchid, column, err))
 	}
@@ -454,4 +457,14 @@ func Exists(ctx context.Context, tx *db.Tx, mchid string) error {
 		return fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
 	}
 	return err
+}
+
+// Columns are the merchants' sealed columns: their API v3 and v2 keys.
+func Columns() []seal.Column {
+	var out []seal.Column
+	for _, col := range []string{"apiv3_key", "apiv2_key"} {
+		out = append(out, seal.Column{Table: "merchants", Key: "mchid", Value: col,
+			Context: func(mchid string) string { return secretContext(col, mchid) }})
+	}
+	return out
 }

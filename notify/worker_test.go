@@ -19,6 +19,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/keyring/keyringtest"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
@@ -98,10 +99,7 @@ func newEnv(t *testing.T, engine db.Engine, failN int) *env {
 	clock := fenfu.NewFakeClock(time.Now())
 	core := dbtest.Open(t, engine, "core", clock)
 	cr := dbtest.Open(t, engine, "credit", clock)
-	keys, err := keyring.Load(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := keyringtest.Open(t, core)
 	ids := &fenfu.RandomIDs{}
 	ms := merchant.New(core, ids, clock)
 	m, err := ms.CreateSandbox(ctx, "shop", scheme.RSA)

@@ -98,6 +98,23 @@ func (s *Service) decode(id, data string, full bool) (Application, error) {
 	return a, nil
 }
 
+// riskContext is the context a risk-list row's column is sealed in: the
+// row is known by its licence's blind index.
+func riskContext(column, index string) string { return "risk_list." + column + ":" + index }
+
+// Columns are onboarding's sealed columns: the applications' personal
+// fields and bank accounts (envelopes inside their JSON documents), and
+// the risk list's licence numbers and names.
+func Columns() []seal.Column {
+	out := []seal.Column{{Table: "applications", Key: "id", Value: "data",
+		Fields: map[string]func(string) string{"sealed": personalContext, "settlement_account_sealed": accountContext}}}
+	for _, col := range []string{"licence_number", "name"} {
+		out = append(out, seal.Column{Table: "risk_list", Key: "licence_index", Value: col,
+			Context: func(index string) string { return riskContext(col, index) }})
+	}
+	return out
+}
+
 // riskKind names the risk list's licence numbers to the blind index.
 const riskKind = "risk_list.licence_number"
 
@@ -117,8 +134,8 @@ func sealRisk(sealer *seal.Sealer, licence, name string) (index, sealedLicence, 
 	if sealer == nil {
 		return index, licence, name, nil
 	}
-	sl, err1 := sealer.Seal(licence, "risk_list.licence_number:"+index)
-	sn, err2 := sealer.Seal(name, "risk_list.name:"+index)
+	sl, err1 := sealer.Seal(licence, riskContext("licence_number", index))
+	sn, err2 := sealer.Seal(name, riskContext("name", index))
 	return index, sl, sn, errors.Join(err1, err2)
 }
 

@@ -16,7 +16,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -281,4 +284,40 @@ func (s *Sealer) Rewrap(sealed, context string) (string, bool, error) {
 	}
 	out, err := s.wrap(dek, context, e.data)
 	return out, err == nil, err
+}
+
+// Column is a column of a store that holds sealed values, for the tools
+// that count them by master and re-wrap them (fenfu keys status and
+// reseal). Rows are found by Key, a unique column, in its order.
+type Column struct {
+	Table, Key, Value string
+	// Context is the context a row's value is sealed in, from its key.
+	Context func(key string) string
+	// Fields, for a column of JSON documents, name the fields that hold
+	// envelopes, each with its context; Context is then not used.
+	Fields map[string]func(key string) string
+}
+
+// Name is the column's table.column.
+func (c Column) Name() string { return c.Table + "." + c.Value }
+
+// Envelopes returns the sealed values one row's value holds, each with
+// its context.
+func (c Column) Envelopes(key, value string) (sealed, contexts []string) {
+	if c.Fields == nil {
+		if Sealed(value) {
+			return []string{value}, []string{c.Context(key)}
+		}
+		return nil, nil
+	}
+	var doc map[string]any
+	if json.Unmarshal([]byte(value), &doc) != nil {
+		return nil, nil
+	}
+	for _, f := range slices.Sorted(maps.Keys(c.Fields)) {
+		if v, ok := doc[f].(string); ok && Sealed(v) {
+			sealed, contexts = append(sealed, v), append(contexts, c.Fields[f](key))
+		}
+	}
+	return sealed, contexts
 }

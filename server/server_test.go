@@ -20,7 +20,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
-	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/keyring/keyringtest"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/onboard"
@@ -60,10 +60,7 @@ func newEnvWith(t *testing.T, withAdmin bool, proxies server.Proxies, failures *
 	clock := fenfu.SystemClock{} // the v3 client signs with the real time
 	core := dbtest.Open(t, db.SQLite, "core", clock)
 	cr := dbtest.Open(t, db.SQLite, "credit", clock)
-	keys, err := keyring.Load(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := keyringtest.Open(t, core)
 	ids := &fenfu.RandomIDs{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ms := merchant.New(core, ids, clock)

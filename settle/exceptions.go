@@ -237,3 +237,8 @@ func (s *Service) ResolveException(ctx context.Context, id, status, resolution s
 	}
 	return s.Exception(ctx, "", id)
 }
+
+// Columns are settlement's sealed columns: the exceptions' attachments.
+func Columns() []seal.Column {
+	return []seal.Column{{Table: "settlement_exceptions", Key: "id", Value: "attachment", Context: attachmentContext}}
+}

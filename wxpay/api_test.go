@@ -15,7 +15,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,6 +26,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/keyring/keyringtest"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
@@ -53,10 +53,7 @@ func newHarnessOn(t *testing.T, engine db.Engine, sch scheme.Name) *harness {
 	clock := fenfu.SystemClock{}
 	core := dbtest.Open(t, engine, "core", clock)
 	cr := dbtest.Open(t, engine, "credit", clock)
-	keys, err := keyring.Load(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := keyringtest.Open(t, core)
 	ids := &fenfu.RandomIDs{}
 	ms := merchant.New(core, ids, clock)
 	m, err := ms.CreateSandbox(context.Background(), "shop", sch)
@@ -359,7 +356,7 @@ func TestSM2Merchant(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Wechatpay-Signature-Type") != string(scheme.SM2) ||
-		resp.Header.Get("Wechatpay-Serial") != h.keys.SM2.ID {
+		resp.Header.Get("Wechatpay-Serial") != h.keys.Platform(scheme.SM2).ID {
 		t.Fatalf("SM2 response: %d %v", resp.StatusCode, resp.Header)
 	}
 	// The SM2 key under the RSA scheme name is refused.
@@ -367,7 +364,7 @@ func TestSM2Merchant(t *testing.T) {
 	a, _ := h.client.Sign("POST", "/v3/pay/transactions/native", body, time.Now())
 	a = strings.Replace(a, string(scheme.SM2), string(scheme.RSA), 1)
 	rsaView := *h.client // the answer comes in the scheme the request named
-	rsaView.PlatformKey, rsaView.PlatformKeyID = scheme.Public(h.keys.RSA.Key), h.keys.RSA.ID
+	rsaView.PlatformKey, rsaView.PlatformKeyID = scheme.Public(h.keys.Platform(scheme.RSA).Key), h.keys.Platform(scheme.RSA).ID
 	if st, eb := h.rawWith(t, &rsaView, "POST", "/v3/pay/transactions/native", body, a); st != 401 || !strings.Contains(eb.Message, "SM2 key") {
 		t.Fatalf("scheme mismatch: %d %+v", st, eb)
 	}
@@ -893,7 +890,7 @@ func TestSM2Certificates(t *testing.T) {
 	if err := h.client.Do(context.Background(), "GET", "/v3/certificates?algorithm_type=SM2", nil, &out); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Data) != 1 || out.Data[0].SerialNo != h.keys.SM2.Certificate.SerialNo ||
+	if len(out.Data) != 1 || out.Data[0].SerialNo != h.keys.Platform(scheme.SM2).Certificate.SerialNo ||
 		out.Data[0].EncryptCertificate.Algorithm != notify.SM4GCM || out.Data[0].EncryptCertificate.AssociatedData != "certificate" {
 		t.Fatalf("certificates = %+v", out)
 	}
@@ -906,7 +903,7 @@ func TestSM2Certificates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := scheme.MarshalPublicKey(scheme.Public(h.keys.SM2.Key))
+	want, _ := scheme.MarshalPublicKey(scheme.Public(h.keys.Platform(scheme.SM2).Key))
 	got, _ := scheme.MarshalPublicKey(cert.PublicKey)
 	if !bytes.Equal(got, want) {
 		t.Fatal("the SM2 certificate does not hold the SM2 platform key")
@@ -930,7 +927,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 	next := *h.client
 	next.Key, next.SerialNo = newKey, serial
-	next.PlatformKey, next.PlatformKeyID = scheme.Public(h.keys.SM2.Key), h.keys.SM2.ID
+	next.PlatformKey, next.PlatformKeyID = scheme.Public(h.keys.Platform(scheme.SM2).Key), h.keys.Platform(scheme.SM2).ID
 	q := "/v3/pay/transactions/out-trade-no/rot-000001?mchid=" + h.m.MchID
 	var apiErr *wxpay.APIError
 	for name, c := range map[string]*wxpay.Client{"old": h.client, "new": &next} {
@@ -959,20 +956,11 @@ func TestKeyRotation(t *testing.T) {
 func TestPlatformKeyOverlap(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	dir := filepath.Dir(h.keys.RSA.PublicKeyPath)
-	old := h.keys.RSA
-	next, err := keyring.Rotate(dir, scheme.RSA)
+	old := h.keys.Platform(scheme.RSA)
+	next, err := h.keys.Rotate(ctx, scheme.RSA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reload := func() {
-		k, err := keyring.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		*h.keys = *k // a restarted node
-	}
-	reload()
 	verifyWith := func(pk keyring.PlatformKey) error {
 		c := *h.client
 		c.PlatformKey, c.PlatformKeyID = scheme.Public(pk.Key), pk.ID
@@ -989,11 +977,10 @@ func TestPlatformKeyOverlap(t *testing.T) {
 	if err := verifyWith(next); err != nil {
 		t.Fatalf("next key during the overlap: %v", err)
 	}
-	if err := keyring.Promote(dir, scheme.RSA); err != nil {
+	if err := h.keys.Promote(ctx, scheme.RSA); err != nil {
 		t.Fatal(err)
 	}
-	reload()
-	if h.keys.RSA.ID != next.ID {
+	if h.keys.Platform(scheme.RSA).ID != next.ID {
 		t.Fatal("promotion did not make the next key current")
 	}
 	if err := verifyWith(old); err != nil {

@@ -15,7 +15,9 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/fenfu/fenfu"
-	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/keyring/keyringtest"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/seal"
@@ -140,10 +142,7 @@ func TestApplicationFieldsEncrypted(t *testing.T) {
 // application whose personal fields are text; it never fails otherwise
 // and never panics.
 func FuzzApplicationFields(f *testing.F) {
-	keys, err := keyring.Load(f.TempDir())
-	if err != nil {
-		f.Fatal(err)
-	}
+	keys := keyringtest.Open(f, dbtest.Open(f, db.SQLite, "core", fenfu.SystemClock{}))
 	api := &wxpay.API{Keys: keys}
 	for _, sch := range []scheme.Name{scheme.RSA, scheme.SM2} {
 		ct, _ := scheme.EncryptField(scheme.Public(keys.Platform(sch).Key), "310101199001011234")

@@ -23,7 +23,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
-	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/keyring/keyringtest"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
@@ -62,10 +62,7 @@ func testBillsSDK(t *testing.T, engine db.Engine) {
 	clock := fenfu.NewFakeClock(time.Date(yesterday.Year(), yesterday.Month(), yesterday.Day(), 10, 0, 0, 0, fenfu.Shanghai))
 	core_ := dbtest.Open(t, engine, "core", clock)
 	cr := dbtest.Open(t, engine, "credit", clock)
-	keys, err := keyring.Load(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := keyringtest.Open(t, core_)
 	ids := &fenfu.RandomIDs{}
 	ms := merchant.New(core_, ids, clock)
 	m, err := ms.CreateSandbox(ctx, "Bill shop", scheme.RSA)

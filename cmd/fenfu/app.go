@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/fenfu/fenfu"
@@ -86,11 +87,10 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		a.sandboxClock = sandbox.NewClock(clock)
 		a.clock = a.sandboxClock
 	}
-	keys, err := keyring.Load(cfg.DataDir)
+	sealer, err := cfg.sealer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	a.keys = keys
 	opt := db.Options{Synchronous: cfg.Synchronous}
 	if a.core, err = db.Open(ctx, "core", cfg.CoreDB, a.clock, opt); err != nil {
 		return nil, err
@@ -115,12 +115,15 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 			return nil, err
 		}
 	}
-	a.merchants = merchant.New(a.core, a.ids, a.clock)
-	a.merchants.SandboxOnly = cfg.SandboxClock
-	if a.merchants.Sealer, err = seal.New(keys.Master); err != nil {
+	keys, err := keyring.Open(ctx, a.core, cfg.DataDir, sealer)
+	if err != nil {
 		a.close()
 		return nil, err
 	}
+	a.keys = keys
+	a.merchants = merchant.New(a.core, a.ids, a.clock)
+	a.merchants.SandboxOnly = cfg.SandboxClock
+	a.merchants.Sealer = keys.Sealer
 	a.consumers = consumer.New(a.core, a.credit, a.ids, a.clock)
 	a.consumers.Log = log
 	a.consumers.Limits = cfg.Login
@@ -186,6 +189,31 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		a.sandboxClock.Check = a.sandboxOnly
 	}
 	return a, nil
+}
+
+// sealer returns a Sealer of the node's master key and, during a master
+// rotation, the previous one.
+func (c *Config) sealer(ctx context.Context) (*seal.Sealer, error) {
+	cur, prev := c.masters()
+	key, err := cur.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var older [][]byte
+	if prev.Set() {
+		p, err := prev.Load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		older = append(older, p)
+	}
+	return seal.New(key, older...)
+}
+
+// sealedColumns are the columns of the core store that hold sealed
+// values (the credit store holds none).
+func sealedColumns() []seal.Column {
+	return slices.Concat(keyring.Columns(), merchant.Columns(), consumer.Columns(), onboard.Columns(), settle.Columns())
 }
 
 // fees are the schedules payments are priced by: the credit-pay schedule

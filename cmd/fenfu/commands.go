@@ -296,7 +296,8 @@ func cmdMerchantKeys(ctx context.Context, e *env, args []string) error {
 // cmdPlatformKeys rotates the platform keys of a scheme in three steps:
 // rotate-key publishes a next key, promote-key makes it current (the old
 // one stays, for clients that ask for it), retire-key ends the overlap.
-// Running servers pick each step up when they restart.
+// Each step changes the store, and every running server picks it up
+// within its --keys-poll-every.
 func cmdPlatformKeys(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
 	fs := cfg.flags(e)
@@ -312,38 +313,25 @@ func cmdPlatformKeys(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return e.usagef("--scheme must be rsa or sm2")
 	}
-	if _, err := keyring.Load(cfg.DataDir); err != nil {
+	a, err := openQuiet(ctx, cfg, e.stderr)
+	if err != nil {
 		return err
 	}
-	var a *app
-	if actor != nil { // a change: the audit log must be there to record it
-		var err error
-		if a, err = openQuiet(ctx, cfg, e.stderr); err != nil {
-			return err
-		}
-		defer a.close()
-	}
+	defer a.close()
 	switch e.sub() {
 	case "rotate-key":
-		if _, err := keyring.Rotate(cfg.DataDir, sch); err != nil {
-			return err
-		}
+		_, err = a.keys.Rotate(ctx, sch)
 	case "promote-key":
-		if err := keyring.Promote(cfg.DataDir, sch); err != nil {
-			return err
-		}
+		err = a.keys.Promote(ctx, sch)
 	case "retire-key":
-		if err := keyring.RetirePrevious(cfg.DataDir, sch); err != nil {
-			return err
-		}
+		err = a.keys.RetirePrevious(ctx, sch)
 	}
-	k, err := keyring.Load(cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	out := []map[string]string{}
 	ids := []string{}
-	for _, pk := range k.All(sch) {
+	for _, pk := range a.keys.All(sch) {
 		out = append(out, map[string]string{"slot": pk.Slot, "public_key_id": pk.ID, "certificate_serial_no": pk.Certificate.SerialNo,
 			"public_key_path": pk.PublicKeyPath})
 		ids = append(ids, pk.Slot+":"+pk.ID)
@@ -353,10 +341,52 @@ func cmdPlatformKeys(ctx context.Context, e *env, args []string) error {
 		rec = recordCLI(ctx, e, a.core, cliActor(*actor), audit.ActionKeyChange, audit.Target{Kind: "platform key", ID: string(sch)}, "",
 			map[string]any{"keys": ids})
 	}
-	if err := printJSON(e.stdout, map[string]any{"scheme": string(sch), "keys": out}); err != nil {
+	if err := printJSON(e.stdout, map[string]any{"scheme": string(sch), "version": a.keys.Version(), "keys": out}); err != nil {
 		return err
 	}
 	return rec
+}
+
+// cmdKeys shows how many sealed values each master key wraps (status),
+// or wraps every one again under the current master (reseal): the step
+// of a master rotation after every node holds the new master and the old
+// one as the previous.
+func cmdKeys(ctx context.Context, e *env, args []string) error {
+	cfg := e.config()
+	fs := cfg.flags(e)
+	if err := cfg.parse(e, fs, args); err != nil {
+		return err
+	}
+	a, err := openQuiet(ctx, cfg, e.stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	sealer := a.keys.Sealer
+	if e.sub() == "reseal" {
+		done, err := keyring.Reseal(ctx, a.core, sealer, sealedColumns(), func(r keyring.Resealed) {
+			fmt.Fprintf(e.stderr, "fenfu keys reseal: %s: %d rows, %d rewrapped\n", r.Column, r.Rows, r.Rewrapped)
+		})
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, r := range done {
+			n += r.Rewrapped
+		}
+		return printJSON(e.stdout, map[string]any{"master": sealer.Current(), "rewrapped": n, "columns": done})
+	}
+	counts, err := keyring.Status(ctx, a.core, sealer, sealedColumns())
+	if err != nil {
+		return err
+	}
+	total := map[string]int{}
+	for _, c := range counts {
+		for id, n := range c.Masters {
+			total[id] += n
+		}
+	}
+	return printJSON(e.stdout, map[string]any{"master": sealer.Current(), "masters": total, "columns": counts})
 }
 
 // cmdImport loads a CSV file (or - for standard input) into the history

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/fee"
+	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/retention"
@@ -40,6 +42,14 @@ type Config struct {
 	// plus an offset in the core store, which staff advance; it then
 	// takes sandbox merchants only.
 	SandboxClock bool
+	// Where the master key comes from (keyring.MasterSource): the first
+	// set of MasterKeyHex (FENFU_MASTER_KEY, the environment only),
+	// MasterKeyCommand and MasterKeyFile (default DATA_DIR/master.key,
+	// created on first start). The previous master, held during a master
+	// rotation, from PreviousMasterKeyHex (FENFU_PREVIOUS_MASTER_KEY) or
+	// PreviousMasterKeyFile.
+	MasterKeyFile, MasterKeyCommand, MasterKeyHex string
+	PreviousMasterKeyFile, PreviousMasterKeyHex   string
 
 	// serve's settings.
 	Addr          string
@@ -89,6 +99,9 @@ type Config struct {
 	// node looks for a rule set another node made.
 	Risk          risk.Defaults
 	RiskPollEvery time.Duration
+	// KeysPollEvery is how often serve looks for a platform key rotation
+	// step made on another node.
+	KeysPollEvery time.Duration
 	// RiskOff decides no payment by the risk rules: only to measure what
 	// risk control costs.
 	RiskOff bool
@@ -144,7 +157,7 @@ type settingValue interface {
 // configuration table come from it.
 func settings() []setting {
 	return []setting{
-		{"data-dir", "FENFU_DATA_DIR", "directory for keys and SQLite files", " — platform keys (0600) and SQLite files", false,
+		{"data-dir", "FENFU_DATA_DIR", "directory for the master key file, public key files and SQLite files", " — the master key file (0600), public key files and SQLite files", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.DataDir) }},
 		{"core-db", "FENFU_CORE_DB", "core store DSN: SQLite path or postgres://… (empty: DATA_DIR/core.db)", "`DATA_DIR/core.db`; or `postgres://…`", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.CoreDB) }},
@@ -154,6 +167,15 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*stringValue)(&c.Synchronous) }},
 		{"sandbox-clock", "FENFU_SANDBOX_CLOCK", "run on the sandbox clock, which `fenfu sandbox clock advance` moves forward; sandbox merchants only", " (`1` or `true` turns it on, on every node and command of the deployment): the system's time, which cannot be advanced; see [Time travel in the sandbox](#time-travel-in-the-sandbox)", false,
 			func(c *Config) settingValue { return (*boolValue)(&c.SandboxClock) }},
+		{"master-key-file", "FENFU_MASTER_KEY_FILE", "file of the master key, 32 hex digits, mode 0600 (empty: DATA_DIR/master.key, created on first start); FENFU_MASTER_KEY and --master-key-command come first",
+			"`DATA_DIR/master.key`, created on first start; used when neither `FENFU_MASTER_KEY` (the key in hex) nor `--master-key-command` is set", false,
+			func(c *Config) settingValue { return (*stringValue)(&c.MasterKeyFile) }},
+		{"master-key-command", "FENFU_MASTER_KEY_COMMAND", "command (run by /bin/sh) that prints the master key in hex, such as a KMS client; comes before --master-key-file",
+			"none; its output is never logged", false,
+			func(c *Config) settingValue { return (*stringValue)(&c.MasterKeyCommand) }},
+		{"previous-master-key-file", "FENFU_PREVIOUS_MASTER_KEY_FILE", "file of the previous master key during a master rotation (FENFU_PREVIOUS_MASTER_KEY comes first): values it wraps still open",
+			"none: only the master key opens sealed values", false,
+			func(c *Config) settingValue { return (*stringValue)(&c.PreviousMasterKeyFile) }},
 		{"addr", "FENFU_ADDR", "address to listen on, HOST:PORT", "", true,
 			func(c *Config) settingValue { return (*stringValue)(&c.Addr) }},
 		{"public-url", "FENFU_PUBLIC_URL", "base URL consumers reach this server at, used in code_url (default from --addr)", "`http://` + the listen address; the base of every `code_url` and bill download link", true,
@@ -221,6 +243,8 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*boolValue)(&c.RiskOff) }},
 		{"risk-poll-every", "FENFU_RISK_POLL_EVERY", "how often serve looks for a new risk rule-set version made on another node", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RiskPollEvery) }},
+		{"keys-poll-every", "FENFU_KEYS_POLL_EVERY", "how often serve looks for a platform key rotation step made on another node", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.KeysPollEvery) }},
 		{"installment-fee-3", "FENFU_INSTALLMENT_FEE_3", "fee of a credit payment repaid in 3 installments, of the principal", ": borne by the payer, or by the merchant that offers it interest-free", true,
 			func(c *Config) settingValue { return (*percentValue)(&c.Plans.Fee3) }},
 		{"installment-fee-6", "FENFU_INSTALLMENT_FEE_6", "fee of a credit payment repaid in 6 installments, of the principal", "", true,
@@ -263,6 +287,7 @@ const (
 	RiskPollEvery     = 2 * time.Second
 	AuditAnchorEvery  = time.Minute
 	RetentionEvery    = 24 * time.Hour
+	KeysPollEvery     = 5 * time.Second
 )
 
 // DefaultConfig returns the defaults, overridden by the FENFU_* variables
@@ -274,8 +299,9 @@ func DefaultConfig(getenv func(string) string) Config {
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(),
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
-		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, Plans: defaultPlans(),
-		AuditAnchorEvery: AuditAnchorEvery, Retention: retention.DefaultPeriods(), RetentionEvery: RetentionEvery}
+		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),
+		AuditAnchorEvery: AuditAnchorEvery, Retention: retention.DefaultPeriods(), RetentionEvery: RetentionEvery,
+		MasterKeyHex: getenv("FENFU_MASTER_KEY"), PreviousMasterKeyHex: getenv("FENFU_PREVIOUS_MASTER_KEY")}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
 			_ = s.value(&c).Set(v) // a string: it cannot fail
@@ -316,6 +342,17 @@ func (c *Config) Validate() error {
 	}
 	if c.CoreDB == c.CreditDB {
 		return fmt.Errorf("--core-db and --credit-db must be different databases: the credit store is isolated from the core store")
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	for _, v := range []struct{ name, hex string }{{"FENFU_MASTER_KEY", c.MasterKeyHex}, {"FENFU_PREVIOUS_MASTER_KEY", c.PreviousMasterKeyHex}} {
+		if b, err := hex.DecodeString(strings.TrimSpace(v.hex)); v.hex != "" && (err != nil || len(b) != 16) {
+			return fmt.Errorf("%s must be 32 hex digits (an SM4 key of 16 bytes)", v.name)
+		}
+	}
+	if c.PreviousMasterKeyFile != "" && c.PreviousMasterKeyFile == c.MasterKeyFile {
+		return fmt.Errorf("--previous-master-key-file must not be the --master-key-file")
 	}
 	s := strings.ToUpper(c.Synchronous)
 	if s != "NORMAL" && s != "FULL" {
@@ -624,4 +661,13 @@ func writeConfigMarkdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| `--%s`%s | `%s` | %s |\n", s.flag, scope, s.env, cell)
 	}
+}
+
+// masters returns the sources of the master key and of the previous one
+// (not Set when there is none).
+func (c *Config) masters() (current, previous keyring.MasterSource) {
+	current = keyring.MasterSource{Hex: c.MasterKeyHex, Command: c.MasterKeyCommand, File: c.MasterKeyFile,
+		Create: c.MasterKeyFile == filepath.Join(c.DataDir, "master.key")}
+	previous = keyring.MasterSource{Hex: c.PreviousMasterKeyHex, File: c.PreviousMasterKeyFile}
+	return current, previous
 }

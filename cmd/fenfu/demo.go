@@ -157,7 +157,7 @@ func demoClient(base string, m sandboxMerchant, a *app) (*wxpay.Client, error) {
 		return nil, fmt.Errorf("%s: %w", m.MerchantPrivateKeyPath, err)
 	}
 	return &wxpay.Client{BaseURL: base, MchID: m.MchID, SerialNo: m.MerchantSerialNo, Key: k,
-		PlatformKey: scheme.Public(a.keys.RSA.Key), PlatformKeyID: a.keys.RSA.ID, IDs: a.ids,
+		PlatformKey: scheme.Public(a.keys.Platform(scheme.RSA).Key), PlatformKeyID: a.keys.Platform(scheme.RSA).ID, IDs: a.ids,
 		HTTP: &http.Client{Timeout: 10 * time.Second}}, nil
 }
 

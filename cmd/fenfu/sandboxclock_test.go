@@ -51,7 +51,7 @@ func testSandboxTimeTravel(t *testing.T, engine db.Engine) {
 	// The merchant signs at the system's time (the world's fake one),
 	// however far the sandbox clock is ahead.
 	client := &wxpay.Client{BaseURL: w.base, MchID: m.MchID, SerialNo: m.SerialNo, Key: m.PrivateKey,
-		PlatformKey: scheme.Public(w.a.keys.RSA.Key), PlatformKeyID: w.a.keys.RSA.ID, IDs: w.a.ids, Clock: w.clock}
+		PlatformKey: scheme.Public(w.a.keys.Platform(scheme.RSA).Key), PlatformKeyID: w.a.keys.Platform(scheme.RSA).ID, IDs: w.a.ids, Clock: w.clock}
 	bob := w.consumer(5000_00, 0)
 	order := func(no string, total int64, offers ...int) string {
 		t.Helper()

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,9 +34,11 @@ import (
 
 // instance is a fenfu server started through run, as a merchant would.
 type instance struct {
-	t    *testing.T
-	base string
-	args []string // common store flags
+	t      *testing.T
+	base   string
+	args   []string                 // common store flags
+	getenv func(name string) string // the environment of the server and its commands
+	stop   func()                   // shuts the server down and waits for it
 }
 
 func startServer(t *testing.T, engine db.Engine) *instance {
@@ -45,12 +48,23 @@ func startServer(t *testing.T, engine db.Engine) *instance {
 	if engine == db.SQLite {
 		args = []string{"--data-dir", dir}
 	}
+	return startNode(t, args, nil)
+}
+
+// startNode starts a server on the stores and with the settings of args,
+// with an environment of getenv (nil: empty), and stops it when the test
+// ends if stop was not called before.
+func startNode(t *testing.T, args []string, getenv func(string) string, serveArgs ...string) *instance {
+	t.Helper()
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	var stderr bytes.Buffer
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--notify-private"}, args...), func(string) string { return "" }, nil, pw, &stderr)
+		done <- run(ctx, append(append([]string{"serve", "--addr", "127.0.0.1:0", "--notify-private"}, serveArgs...), args...), getenv, nil, pw, &stderr)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -63,13 +77,17 @@ func startServer(t *testing.T, engine db.Engine) *instance {
 	if m == nil {
 		t.Fatalf("unexpected first line %q", line)
 	}
-	inst := &instance{t: t, base: m[1], args: args}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	var once sync.Once
+	inst := &instance{t: t, base: m[1], args: args, getenv: getenv}
+	inst.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(inst.stop)
 	waitHealthy(t, inst.base)
 	return inst
 }
@@ -128,7 +146,11 @@ func (in *instance) cli(args ...string) (string, error) {
 			full = append(append(append([]string{}, args[:n]...), in.args...), args[n:]...)
 		}
 	}
-	err := run(context.Background(), full, func(string) string { return "" }, nil, &out, &errb)
+	getenv := in.getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	err := run(context.Background(), full, getenv, nil, &out, &errb)
 	if err != nil {
 		return out.String(), errors.New(strings.TrimSpace(errb.String()))
 	}

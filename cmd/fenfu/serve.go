@@ -160,6 +160,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	background(func(ctx context.Context) {
 		_ = a.risk.Watch(ctx, a.cfg.RiskPollEvery, func(err error) { a.log.Error("risk rules refresh", "error", err) })
 	})
+	background(func(ctx context.Context) { a.keys.Watch(ctx, a.cfg.KeysPollEvery, a.log) })
 	background(a.notifier(api).Run)
 	background(func(ctx context.Context) { a.complaints.Run(ctx, a.cfg.ComplaintEvery) })
 	background(func(ctx context.Context) { a.repay.RunOverdue(ctx, a.cfg.Plans.OverdueEvery, a.log) })
