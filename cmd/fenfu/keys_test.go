@@ -318,3 +318,41 @@ func TestKeysForManyNodes(t *testing.T) {
 	node(0).mustCLI(&verified, "verify", "--json")
 	t.Logf("%d payments during the master rotation; %d values rewrapped", paid, resealed.Rewrapped)
 }
+
+// TestMasterKeySettings: a master key source that is wrong stops every
+// command with a message that says which and never shows the key.
+func TestMasterKeySettings(t *testing.T) {
+	dir := t.TempDir()
+	secretish := strings.Repeat("ab", 15) + "z" // 31 characters, one not hex
+	bad := filepath.Join(dir, "bad.key")
+	if err := os.WriteFile(bad, []byte(secretish), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		getenv func(string) string
+		args   []string
+		code   int
+		want   string
+	}{
+		{"a key not in hex", func(k string) string {
+			if k == "FENFU_MASTER_KEY" {
+				return secretish
+			}
+			return ""
+		}, nil, 2, "FENFU_MASTER_KEY must be 32 hex digits"},
+		{"a failing command", nil, []string{"--master-key-command", "echo denied >&2; exit 3"}, 1, "denied"},
+		{"a command printing no key", nil, []string{"--master-key-command", "cat " + bad}, 1, "is not 32 hex digits"},
+		{"a file of no key", nil, []string{"--master-key-file", bad}, 1, "is not 32 hex digits"},
+		{"a missing file", nil, []string{"--master-key-file", filepath.Join(dir, "none.key")}, 1, "does not exist"},
+		{"the previous master as the master", nil, []string{"--master-key-file", filepath.Join(dir, "m.key"), "--previous-master-key-file", filepath.Join(dir, "m.key")}, 2,
+			"--previous-master-key-file must not be the --master-key-file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := fenfuCLI(t, tc.getenv, append([]string{"verify", "--data-dir", dir}, tc.args...)...)
+			if code != tc.code || !strings.Contains(errs, tc.want) || strings.Contains(errs, secretish) {
+				t.Fatalf("exit %d, stderr %q; want exit %d and %q, without the key", code, errs, tc.code, tc.want)
+			}
+		})
+	}
+}
