@@ -21,15 +21,17 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/native"
 )
 
-// eventually retries f until it succeeds or bound passes: how a change
-// made on one node is seen reaching another, which polls for it.
-func eventually(t *testing.T, bound time.Duration, what string, f func() error) {
+// eventually retries f until it succeeds or bound passes, and returns
+// how long it took: how a change made on one node is seen reaching
+// another, which polls for it.
+func eventually(t *testing.T, bound time.Duration, what string, f func() error) time.Duration {
 	t.Helper()
-	deadline := time.Now().Add(bound)
+	start := time.Now()
+	deadline := start.Add(bound)
 	for {
 		err := f()
 		if err == nil {
-			return
+			return time.Since(start)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within %s: %v", what, bound, err)
@@ -180,13 +182,14 @@ func TestKeysForManyNodes(t *testing.T) {
 		t.Fatalf("the previous key is %s, want %s", prevID, m.PlatformPublicKeyID)
 	}
 	for i := range nodes {
-		eventually(t, 15*time.Second, fmt.Sprintf("node %d signs with the promoted key by default", i+1), func() error {
+		took := eventually(t, 15*time.Second, fmt.Sprintf("node %d signs with the promoted key by default", i+1), func() error {
 			got, err := servedBy(node(i))
 			if err == nil && got != nextID {
 				err = fmt.Errorf("signed with %s", got)
 			}
 			return err
 		})
+		t.Logf("node %d signed with the promoted key %s after the command", i+1, took.Round(time.Millisecond))
 		if _, _, err := prepay(node(i), prevID, prevPath); err != nil {
 			t.Fatalf("node %d no longer answers a client of the previous key: %v", i+1, err)
 		}
@@ -258,7 +261,9 @@ func TestKeysForManyNodes(t *testing.T) {
 		Rewrapped int    `json:"rewrapped"`
 	}
 	before := payments()
+	start := time.Now()
 	node(0).mustCLI(&resealed, "keys", "reseal")
+	t.Logf("keys reseal took %s beside payments", time.Since(start).Round(time.Millisecond))
 	eventually(t, 60*time.Second, "a payment after the reseal", func() error {
 		if payments() == before {
 			return fmt.Errorf("%d payments", before)
