@@ -191,9 +191,11 @@ func wrongMaster(sealer *seal.Sealer, sealed string, err error) error {
 	if id == "" {
 		id = "unnamed (an envelope of before master key IDs)"
 	}
-	return fenfu.Errorf(fenfu.SystemError, "keyring: the store's platform keys are sealed under master key %s and do not open with this node's (%s): %v; "+
-		"give this node the master key the store was made with (--master-key-file, FENFU_MASTER_KEY or --master-key-command), "+
-		"and during a master rotation the old one as --previous-master-key-file or FENFU_PREVIOUS_MASTER_KEY", id, sealer.Current(), err)
+	e := fenfu.Errorf(fenfu.SystemError, "keyring: the store's platform keys are sealed under master key %s and do not open with this node's (%s): %v",
+		id, sealer.Current(), err)
+	e.Remedy = "Give this node the master key the store was made with (--master-key-file, FENFU_MASTER_KEY or --master-key-command), " +
+		"and during a master rotation the old one as --previous-master-key-file or FENFU_PREVIOUS_MASTER_KEY."
+	return e
 }
 
 // stored is a platform key as a row holds it.

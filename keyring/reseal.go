@@ -2,6 +2,8 @@ package keyring
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -22,7 +24,7 @@ const resealBatch = 500
 
 // scan calls fn with every row of a column that holds a sealed value, a
 // batch at a time in key order.
-func scan(ctx context.Context, store *db.DB, c seal.Column, fn func(key, value string) error) error {
+func scan(ctx context.Context, store *db.DB, c seal.Column, fn func(keys, values []string) error) error {
 	q := fmt.Sprintf(`SELECT %[1]s, %[2]s FROM %[3]s WHERE %[1]s > $1 AND %[2]s LIKE $2 ORDER BY %[1]s LIMIT %[4]d`,
 		c.Key, c.Value, c.Table, resealBatch)
 	like := "sm4env%"
@@ -50,10 +52,8 @@ func scan(ctx context.Context, store *db.DB, c seal.Column, fn func(key, value s
 		if len(keys) == 0 {
 			return nil
 		}
-		for i := range keys {
-			if err := fn(keys[i], values[i]); err != nil {
-				return err
-			}
+		if err := fn(keys, values); err != nil {
+			return err
 		}
 		last = keys[len(keys)-1]
 	}
@@ -73,17 +73,19 @@ func Status(ctx context.Context, store *db.DB, sealer *seal.Sealer, cols []seal.
 	var out []Count
 	for _, c := range cols {
 		n := Count{Column: c.Name(), Masters: map[string]int{}}
-		err := scan(ctx, store, c, func(key, value string) error {
-			sealed, contexts := c.Envelopes(key, value)
-			for i, v := range sealed {
-				id, err := seal.MasterOf(v)
-				if err == nil && id == "" {
-					id, err = sealer.WrappedBy(v, contexts[i])
+		err := scan(ctx, store, c, func(keys, values []string) error {
+			for k, key := range keys {
+				sealed, contexts := c.Envelopes(key, values[k])
+				for i, v := range sealed {
+					id, err := seal.MasterOf(v)
+					if err == nil && id == "" {
+						id, err = sealer.WrappedBy(v, contexts[i])
+					}
+					if err != nil {
+						id = "unknown"
+					}
+					n.Masters[id]++
 				}
-				if err != nil {
-					id = "unknown"
-				}
-				n.Masters[id]++
 			}
 			return nil
 		})
@@ -105,40 +107,57 @@ type Resealed struct {
 
 // Reseal wraps the data key of every sealed value of the columns again
 // under the sealer's current master; the data stays encrypted as it is.
-// It works a batch at a time and updates a row only if it still holds
-// what was read (reading it again if not), so it runs safely beside
-// payments and on two nodes at once, and a rerun continues where a
-// stopped one left off: values already under the current master are left
-// alone. progress, if not nil, is told of each column done.
+// It works a batch at a time, each in one transaction, and updates a row
+// only if it still holds what was read (reading it again if not), so it
+// runs safely beside payments and on two nodes at once, and a rerun
+// continues where a stopped one left off: values already under the
+// current master are left alone. progress, if not nil, is told of each
+// column done.
 func Reseal(ctx context.Context, store *db.DB, sealer *seal.Sealer, cols []seal.Column, progress func(Resealed)) ([]Resealed, error) {
 	var out []Resealed
 	for _, c := range cols {
 		r := Resealed{Column: c.Name()}
 		update := fmt.Sprintf(`UPDATE %s SET %s = $1 WHERE %s = $2 AND %[2]s = $3`, c.Table, c.Value, c.Key)
-		reread := fmt.Sprintf(`SELECT %s FROM %s WHERE %s = $1`, c.Value, c.Table, c.Key)
-		err := scan(ctx, store, c, func(key, value string) error {
-			r.Rows++
-			for attempt := 0; ; attempt++ {
-				next, err := rewrap(sealer, c, key, value)
-				if err != nil || next == value {
+		err := scan(ctx, store, c, func(keys, values []string) error {
+			r.Rows += len(keys)
+			// The batch's values rewrapped, then written in one
+			// transaction, each only if the row still holds what was read.
+			var ks, olds, news []string
+			for i, key := range keys {
+				next, err := rewrap(sealer, c, key, values[i])
+				if err != nil {
 					return err
 				}
-				res, err := store.Exec(ctx, update, next, key, value)
-				if err != nil {
-					return fmt.Errorf("%s %s: %w", c.Name(), key, err)
-				}
-				if n, _ := res.RowsAffected(); n > 0 {
-					r.Rewrapped++
-					return nil
-				}
-				// Changed since it was read: rewrap what it holds now.
-				if attempt == 5 {
-					return fmt.Errorf("%s %s: the row keeps changing; run fenfu keys reseal again", c.Name(), key)
-				}
-				if err := store.QueryRowContext(ctx, reread, key).Scan(&value); err != nil {
-					return fmt.Errorf("%s %s: %w", c.Name(), key, err)
+				if next != values[i] {
+					ks, olds, news = append(ks, key), append(olds, values[i]), append(news, next)
 				}
 			}
+			var changed []int // rows changed since they were read
+			err := store.Update(ctx, func(tx *db.Tx) error {
+				changed = changed[:0]
+				for i := range ks {
+					res, err := tx.ExecContext(ctx, update, news[i], ks[i], olds[i])
+					if err != nil {
+						return fmt.Errorf("%s %s: %w", c.Name(), ks[i], err)
+					}
+					if n, _ := res.RowsAffected(); n == 0 {
+						changed = append(changed, i)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			r.Rewrapped += len(ks) - len(changed)
+			for _, i := range changed {
+				n, err := resealRow(ctx, store, sealer, c, ks[i], update)
+				if err != nil {
+					return err
+				}
+				r.Rewrapped += n
+			}
+			return nil
 		})
 		if err != nil {
 			return out, err
@@ -149,6 +168,33 @@ func Reseal(ctx context.Context, store *db.DB, sealer *seal.Sealer, cols []seal.
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// resealRow rewraps one row that changed since it was read, reading it
+// again until it holds still, and reports whether it rewrapped it.
+func resealRow(ctx context.Context, store *db.DB, sealer *seal.Sealer, c seal.Column, key, update string) (int, error) {
+	reread := fmt.Sprintf(`SELECT %s FROM %s WHERE %s = $1`, c.Value, c.Table, c.Key)
+	for range 5 {
+		var value string
+		if err := store.QueryRowContext(ctx, reread, key).Scan(&value); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return 0, nil // deleted meanwhile
+			}
+			return 0, fmt.Errorf("%s %s: %w", c.Name(), key, err)
+		}
+		next, err := rewrap(sealer, c, key, value)
+		if err != nil || next == value {
+			return 0, err
+		}
+		res, err := store.Exec(ctx, update, next, key, value)
+		if err != nil {
+			return 0, fmt.Errorf("%s %s: %w", c.Name(), key, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return 1, nil
+		}
+	}
+	return 0, fmt.Errorf("%s %s: the row keeps changing; run fenfu keys reseal again", c.Name(), key)
 }
 
 // rewrap returns a row's value with each envelope in it rewrapped under
