@@ -63,7 +63,7 @@ func commands() []command {
 		{"platform retire-key", "[--scheme rsa|sm2] [--actor NAME]", "end the overlap: drop the previous platform key", groupKeys, cmdPlatformKeys},
 		{"platform keys", "[--scheme rsa|sm2]", "list the platform keys of a scheme", groupKeys, cmdPlatformKeys},
 		{"keys status", "", "count the sealed values each master key wraps", groupKeys, cmdKeys},
-		{"keys reseal", "", "wrap every sealed value again under the current master key, resumably, beside running payments", groupKeys, cmdKeys},
+		{"keys reseal", "[--actor NAME]", "wrap every sealed value again under the current master key, resumably, beside running payments", groupKeys, cmdKeys},
 
 		{"settle", "[--date YYYY-MM-DD] [--channel credit|ordinary|all] [--json]", "run (or resume) the T+1 settlement of a day, default yesterday, with progress; then render its trade bills", groupSettle, cmdSettle},
 		{"settle list", "[--mchid M] [--from D] [--to D]", "settlements as JSON", groupSettle, cmdSettleList},

@@ -354,6 +354,10 @@ func cmdPlatformKeys(ctx context.Context, e *env, args []string) error {
 func cmdKeys(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
 	fs := cfg.flags(e)
+	var actor *string
+	if e.sub() == "reseal" {
+		actor = actorFlag(fs)
+	}
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
@@ -374,7 +378,12 @@ func cmdKeys(ctx context.Context, e *env, args []string) error {
 		for _, r := range done {
 			n += r.Rewrapped
 		}
-		return printJSON(e.stdout, map[string]any{"master": sealer.Current(), "rewrapped": n, "columns": done})
+		rec := recordCLI(ctx, e, a.core, cliActor(*actor), audit.ActionKeyChange, audit.Target{Kind: "master key", ID: sealer.Current()}, "",
+			map[string]any{"rewrapped": n})
+		if err := printJSON(e.stdout, map[string]any{"master": sealer.Current(), "rewrapped": n, "columns": done}); err != nil {
+			return err
+		}
+		return rec
 	}
 	counts, err := keyring.Status(ctx, a.core, sealer, sealedColumns())
 	if err != nil {
