@@ -387,10 +387,11 @@ func TestStorageIsolation(t *testing.T) {
 				if (slices.Contains(creditUse, table) || creditUseName.MatchString(table)) && module != "credit" {
 					t.Errorf("%s creates %s, which describes a consumer's credit use: it belongs in db/migrations/credit", f, table)
 				}
+				where := store
 				if prev, ok := created[table]; ok && prev != store {
-					store = "both" // each store keeps its own, as the audit log
+					where = "both" // each store keeps its own, as the audit log
 				}
-				created[table] = store
+				created[table] = where
 			}
 		}
 	}
