@@ -103,7 +103,7 @@ func TestVocabularyHasNoIO(t *testing.T) {
 // table in SQL. Every table the migrations create must be listed.
 var owners = map[string]string{
 	"merchants": "merchant", "merchant_keys": "merchant", "request_nonces": "merchant",
-	"consumers": "consumer", "login_attempts": "consumer", "consumer_sessions": "consumer",
+	"consumers": "consumer", "login_attempts": "login", "consumer_sessions": "consumer",
 	"orders": "pay", "refunds": "pay", "cashier_views": "pay", "backfills": "pay",
 	"notify_outbox": "notify", "notify_log": "notify",
 	"applications": "onboard", "application_events": "onboard", "application_checks": "onboard",
@@ -205,7 +205,7 @@ func TestTableOwnership(t *testing.T) {
 var layers = [][]string{
 	{"."},
 	{"db", "fee", "qr", "scheme", "seal", "metrics"},
-	{"keyring", "ledger", "merchant", "db/dbtest", "audit"},
+	{"keyring", "ledger", "merchant", "login", "db/dbtest", "audit"},
 	{"notify", "credit", "risk", "keyring/keyringtest"},
 	{"consumer", "sandbox"},
 	{"pay", "repay"},

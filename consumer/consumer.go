@@ -10,15 +10,13 @@ import (
 	"errors"
 	"log/slog"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/login"
 	"github.com/fenfu/fenfu/seal"
 )
 
@@ -48,11 +46,9 @@ type Service struct {
 	// are stored as given and indexed by themselves.
 	Sealer *seal.Sealer
 
-	checkPIN func(stored, pin string) (ok, stale bool) // checkPIN, or a test's counter
-	hashing  chan struct{}                             // one token per PIN check that may run at once
-
-	mu        sync.Mutex
-	lastSweep time.Time // when expired login counts were last deleted
+	checkPIN func(stored, pin string) (ok, stale bool) // login.Check, or a test's counter
+	hashing  login.Gate
+	attempts *login.Counter
 }
 
 // New returns a Service with the default login limits. Its log discards
@@ -60,7 +56,7 @@ type Service struct {
 func New(core, creditDB *db.DB, ids fenfu.IDs, clock fenfu.Clock) *Service {
 	return &Service{Core: core, Credit: creditDB, IDs: ids, Clock: clock,
 		Log: slog.New(slog.DiscardHandler), Limits: DefaultLoginLimits(),
-		checkPIN: checkPIN, hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}
+		checkPIN: login.Check, hashing: login.NewGate(), attempts: &login.Counter{DB: core, Clock: clock}}
 }
 
 // NewConsumer describes a consumer to create.
@@ -117,7 +113,7 @@ func (s *Service) Create(ctx context.Context, n NewConsumer) (Consumer, string, 
 	}
 	err = s.Core.Update(ctx, func(tx *db.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO consumers (id, phone, phone_index, pin_hash, created_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT DO NOTHING`, id, sealed, s.phoneIndex(n.Phone), hashPIN(n.PIN), db.Micros(tx.Now))
+			ON CONFLICT DO NOTHING`, id, sealed, s.phoneIndex(n.Phone), login.Hash(n.PIN), db.Micros(tx.Now))
 		if err != nil {
 			return err
 		}
@@ -211,5 +207,5 @@ func (s *Service) Get(ctx context.Context, id string) (Consumer, error) {
 // PIN is known to be right. The login does not depend on it: if it fails,
 // the old hash still verifies and the next login tries again.
 func (s *Service) rehash(ctx context.Context, id, old, pin string) {
-	_, _ = s.Core.Exec(ctx, `UPDATE consumers SET pin_hash = $1 WHERE id = $2 AND pin_hash = $3`, hashPIN(pin), id, old)
+	_, _ = s.Core.Exec(ctx, `UPDATE consumers SET pin_hash = $1 WHERE id = $2 AND pin_hash = $3`, login.Hash(pin), id, old)
 }

@@ -1,6 +1,10 @@
 package consumer
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/fenfu/fenfu/login"
+)
 
 // PINChecks records the PIN checks a Service makes.
 type PINChecks struct {
@@ -16,7 +20,7 @@ func CountPINChecks(s *Service) *PINChecks {
 		c.mu.Lock()
 		c.hashes = append(c.hashes, stored)
 		c.mu.Unlock()
-		return checkPIN(stored, pin)
+		return login.Check(stored, pin)
 	}
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/login"
 )
 
 // Remembered returns those of ids that are consumers not forgotten yet,
@@ -59,11 +60,8 @@ func Forget(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("consumer: forget: %w", err)
 	}
-	if len(subjects) > 0 {
-		sph, sargs := db.In(subjects, 0)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE subject IN (`+sph+`)`, sargs...); err != nil {
-			return 0, fmt.Errorf("consumer: forget: %w", err)
-		}
+	if err := login.Forget(ctx, tx, subjects); err != nil {
+		return 0, fmt.Errorf("consumer: forget: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM consumer_sessions WHERE consumer_id IN (`+ph+`)`, args...); err != nil {
 		return 0, fmt.Errorf("consumer: forget: %w", err)

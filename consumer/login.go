@@ -9,6 +9,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/login"
 )
 
 // LoginLimits bounds wrong logins. A phone with PhoneFailures wrong PINs,
@@ -48,12 +49,6 @@ func (l LoginLimits) orDefaults() LoginLimits {
 	return l
 }
 
-// dummyHash is what the PIN of a phone with no consumer is checked
-// against, so that a wrong login costs the same whether or not the phone
-// is registered. Its PIN is random and forgotten; it has today's
-// parameters (TestDummyHash).
-const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$JSERdOBc42L6pawecwkbxQ$9AjTZrNoRqWLLdYNLGkxnVbSnPHQwGSGs9Dj0iiSpXA"
-
 // Login checks a phone and PIN and returns the consumer's id. source is
 // the address the attempt comes from (the connection's host:port, never
 // a header the client writes); it may be empty only for callers that are
@@ -76,16 +71,16 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 	log := s.Log.With("phone", MaskPhone(phone), "source", src)
 	s.sweep(ctx, s.Clock.Now())
 
-	var srcTry *try
+	var srcTry *login.Try
 	if src != "" {
 		t, err := s.take(ctx, "source:"+src, lim.SourceFailures, lim.SourceWindow)
 		if err != nil {
 			return "", err
 		}
-		if t.locked {
-			log.Warn("consumer login refused", "reason", "source locked", "until", t.until)
-			e := fenfu.Errorf(fenfu.FrequencyLimited, "too many failed logins from this network; try again after %s", hhmm(t.until))
-			e.Remedy = fmt.Sprintf("Wait until %s (Beijing time) and log in again, or log in from another network.", hhmm(t.until))
+		if t.Locked {
+			log.Warn("consumer login refused", "reason", "source locked", "until", t.Until)
+			e := fenfu.Errorf(fenfu.FrequencyLimited, "too many failed logins from this network; try again after %s", hhmm(t.Until))
+			e.Remedy = fmt.Sprintf("Wait until %s (Beijing time) and log in again, or log in from another network.", hhmm(t.Until))
 			return "", e
 		}
 		srcTry = &t
@@ -96,11 +91,11 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 		s.settle(ctx, srcTry, false, false)
 		return "", err
 	}
-	if phoneTry.locked {
+	if phoneTry.Locked {
 		s.settle(ctx, srcTry, false, false) // no PIN was checked
-		log.Warn("consumer login refused", "reason", "phone locked", "until", phoneTry.until)
-		e := fenfu.Errorf(fenfu.FrequencyLimited, "too many wrong PINs; try again after %s", hhmm(phoneTry.until))
-		e.Remedy = fmt.Sprintf("Wait until %s (Beijing time) and log in again with the right PIN.", hhmm(phoneTry.until))
+		log.Warn("consumer login refused", "reason", "phone locked", "until", phoneTry.Until)
+		e := fenfu.Errorf(fenfu.FrequencyLimited, "too many wrong PINs; try again after %s", hhmm(phoneTry.Until))
+		e.Remedy = fmt.Sprintf("Wait until %s (Beijing time) and log in again with the right PIN.", hhmm(phoneTry.Until))
 		return "", e
 	}
 
@@ -113,7 +108,7 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 		return "", fenfu.Internal("consumer.Login", err)
 	}
 	if !known {
-		hash = dummyHash
+		hash = login.DummyHash
 	}
 	match, stale, err := s.check(ctx, hash, pin)
 	if err != nil {
@@ -144,122 +139,37 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 	return id, nil
 }
 
-// try is a try taken from a subject's count: an attempt in flight, until
-// settle says how it went.
-type try struct {
-	subject string
-	window  time.Duration
-	locked  bool      // no try was taken: the count is at its limit
-	until   time.Time // when a locked count's window ends
+// take takes a try from subject's count (login.Counter.Take).
+func (s *Service) take(ctx context.Context, subject string, limit int, window time.Duration) (login.Try, error) {
+	t, err := s.attempts.Take(ctx, subject, limit, window)
+	if err != nil {
+		return t, fenfu.Internal("consumer.Login", err)
+	}
+	return t, nil
 }
 
-// takeWaits bounds how often take waits for attempts in flight to finish
-// before it gives up.
-const takeWaits = 30
-
-// take takes a try from subject's count. In one statement it starts a new
-// window if the last has ended (only a new window, or a wrong login in
-// settle, moves the window's end: right logins do not keep old failures
-// alive), or counts one more attempt in flight if
-// the wrong logins and the attempts in flight are under limit. When the
-// wrong logins alone have reached the limit it reports locked, changing
-// nothing: a refused attempt does not make the lock longer. When it is
-// the attempts in flight that fill the count, as when a consumer's
-// program logs in for many payments at once, it waits for them to finish.
-func (s *Service) take(ctx context.Context, subject string, limit int, window time.Duration) (try, error) {
-	t := try{subject: subject, window: window}
-	for wait := 0; ; wait++ {
-		var taken bool
-		var failures int
-		var until int64
-		err := s.Core.Update(ctx, func(tx *db.Tx) error {
-			var n int
-			err := tx.QueryRowContext(ctx, `INSERT INTO login_attempts (subject, failures, pending, expires_at) VALUES ($1, 0, 1, $2)
-				ON CONFLICT (subject) DO UPDATE SET
-					failures = CASE WHEN login_attempts.expires_at <= $3 THEN 0 ELSE login_attempts.failures END,
-					pending = CASE WHEN login_attempts.expires_at <= $3 THEN 1 ELSE login_attempts.pending + 1 END,
-					expires_at = CASE WHEN login_attempts.expires_at <= $3 THEN EXCLUDED.expires_at ELSE login_attempts.expires_at END
-				WHERE login_attempts.expires_at <= $3 OR login_attempts.failures + login_attempts.pending < $4
-				RETURNING pending`, subject, db.Micros(tx.Now.Add(window)), db.Micros(tx.Now), limit).Scan(&n)
-			if err == nil {
-				taken = true
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			return tx.QueryRowContext(ctx, `SELECT failures, expires_at FROM login_attempts WHERE subject = $1`, subject).Scan(&failures, &until)
-		})
-		if err != nil {
-			return t, fenfu.Internal("consumer.Login", err)
-		}
-		if taken {
-			return t, nil
-		}
-		if failures >= limit || wait == takeWaits {
-			t.locked, t.until = true, db.Time(until)
-			return t, nil
-		}
-		select {
-		case <-time.After(time.Duration(10+10*min(wait, 9)) * time.Millisecond):
-		case <-ctx.Done():
-			return t, fenfu.Internal("consumer.Login", ctx.Err())
-		}
+// settle ends an attempt in flight (login.Counter.Settle), logging a count
+// left unsettled.
+func (s *Service) settle(ctx context.Context, t *login.Try, wrong, clear bool) {
+	if err := s.attempts.Settle(ctx, t, wrong, clear); err != nil {
+		s.Log.Warn("consumer login count not settled", "error", err)
 	}
 }
 
-// settle ends an attempt in flight: a wrong login adds to the count and
-// starts its window again; a right PIN on a phone (clear) starts its
-// count over. It runs even if ctx has ended, so a try is not left taken;
-// if it fails, the count keeps the attempt until its window ends.
-func (s *Service) settle(ctx context.Context, t *try, wrong, clear bool) {
-	if t == nil || t.locked {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	q := `UPDATE login_attempts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END WHERE subject = $1`
-	args := []any{t.subject}
-	switch {
-	case wrong:
-		q = `UPDATE login_attempts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END,
-			failures = failures + 1, expires_at = $2 WHERE subject = $1`
-		args = append(args, db.Micros(s.Clock.Now().Add(t.window)))
-	case clear:
-		q = `UPDATE login_attempts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, failures = 0 WHERE subject = $1`
-	}
-	if _, err := s.Core.Exec(ctx, q, args...); err != nil {
-		s.Log.Warn("consumer login count not settled", "subject", t.subject, "error", err)
-	}
-}
-
-// check checks a PIN against a hash, waiting for a free hashing slot so
-// that concurrent logins cannot take more memory than the slots' share.
+// check checks a PIN against a hash, waiting for a free hashing slot.
 func (s *Service) check(ctx context.Context, hash, pin string) (ok, stale bool, err error) {
-	select {
-	case s.hashing <- struct{}{}:
-		defer func() { <-s.hashing }()
-	case <-ctx.Done():
-		return false, false, fenfu.Internal("consumer.Login", ctx.Err())
-	}
-	ok, stale = s.checkPIN(hash, pin)
-	return ok, stale, nil
+	return s.hashing.Check(ctx, s.checkPIN, hash, pin)
 }
 
 // sweep deletes expired login counts and sessions about once a minute,
 // so the tables hold only the current windows and sessions.
 func (s *Service) sweep(ctx context.Context, now time.Time) {
-	s.mu.Lock()
-	due := now.Sub(s.lastSweep) > time.Minute
-	if due {
-		s.lastSweep = now
+	due, err := s.attempts.Sweep(ctx, now)
+	if err == nil && due {
+		_, err = s.Core.Exec(ctx, `DELETE FROM consumer_sessions WHERE expires_at <= $1`, db.Micros(now))
 	}
-	s.mu.Unlock()
-	if due {
-		for _, q := range []string{`DELETE FROM login_attempts WHERE expires_at <= $1`, `DELETE FROM consumer_sessions WHERE expires_at <= $1`} {
-			if _, err := s.Core.Exec(ctx, q, db.Micros(now)); err != nil {
-				s.Log.Warn("consumer logins not swept", "error", err)
-			}
-		}
+	if err != nil {
+		s.Log.Warn("consumer logins not swept", "error", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package consumer
+package login
 
 import (
 	"strings"
@@ -6,15 +6,15 @@ import (
 )
 
 func TestCheckPIN(t *testing.T) {
-	h := hashPIN("246810")
-	if ok, stale := checkPIN(h, "246810"); !ok || stale {
+	h := Hash("246810")
+	if ok, stale := Check(h, "246810"); !ok || stale {
 		t.Errorf("today's hash with the right PIN: ok %v, stale %v", ok, stale)
 	}
-	if ok, _ := checkPIN(h, "246811"); ok {
+	if ok, _ := Check(h, "246811"); ok {
 		t.Error("a wrong PIN matched")
 	}
 	weaker := encodeArgon2id("246810", []byte("0123456789abcdef"), 8*1024, 1, 1, 32)
-	if ok, stale := checkPIN(weaker, "246810"); !ok || !stale {
+	if ok, stale := Check(weaker, "246810"); !ok || !stale {
 		t.Errorf("an argon2id hash with other parameters: ok %v, stale %v; want a stale match", ok, stale)
 	}
 	parts := strings.Split(h, "$")
@@ -31,37 +31,37 @@ func TestCheckPIN(t *testing.T) {
 		"extra field":   h + "$x",
 		"pbkdf2 rounds": "pbkdf2-sha256$0$AAAA$AAAA",
 	} {
-		if ok, _ := checkPIN(bad, "246810"); ok {
+		if ok, _ := Check(bad, "246810"); ok {
 			t.Errorf("%s: %q matched", name, bad)
 		}
 	}
 }
 
-// BenchmarkHashPIN measures one login's PIN check at today's parameters,
+// BenchmarkHash measures one login's secret check at today's parameters,
 // and the PBKDF2 scheme it replaced, for comparison.
-func BenchmarkHashPIN(b *testing.B) {
-	h := hashPIN("246810")
+func BenchmarkHash(b *testing.B) {
+	h := Hash("246810")
 	b.Run("argon2id", func(b *testing.B) {
 		for b.Loop() {
-			checkPIN(h, "246810")
+			Check(h, "246810")
 		}
 	})
 	old := "pbkdf2-sha256$20000$c2l4dGVlbiBieXRlIHNhbA$9f8bbNJAMjFOMq4F4R2xtgXmYl2JjCpA5K3Q79b3fc0"
 	b.Run("pbkdf2-sha256", func(b *testing.B) {
 		for b.Loop() {
-			checkPIN(old, "246810")
+			Check(old, "246810")
 		}
 	})
 }
 
-// TestDummyHash: the hash unknown phones are checked against has today's
-// parameters, so checking it costs what checking a consumer's PIN does.
+// TestDummyHash: the hash unknown names are checked against has today's
+// parameters, so checking it costs what checking a real secret does.
 func TestDummyHash(t *testing.T) {
-	if _, stale := checkPIN(dummyHash, "000000"); stale {
-		t.Errorf("dummyHash %q is stale: make a new one with hashPIN", dummyHash)
+	if _, stale := Check(DummyHash, "000000"); stale {
+		t.Errorf("DummyHash %q is stale: make a new one with Hash", DummyHash)
 	}
-	h := hashPIN("000000")
-	if got, want := strings.Join(strings.Split(dummyHash, "$")[:4], "$"), strings.Join(strings.Split(h, "$")[:4], "$"); got != want {
-		t.Errorf("dummyHash parameters %s, want %s", got, want)
+	h := Hash("000000")
+	if got, want := strings.Join(strings.Split(DummyHash, "$")[:4], "$"), strings.Join(strings.Split(h, "$")[:4], "$"); got != want {
+		t.Errorf("DummyHash parameters %s, want %s", got, want)
 	}
 }

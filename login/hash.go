@@ -1,4 +1,9 @@
-package consumer
+// Package login holds what every login of fenfu shares: secrets (a
+// consumer's PIN, a staff member's password) kept as argon2id hashes, and
+// the count of wrong logins in the store (table login_attempts), taken
+// and settled in single statements so that a lockout holds across
+// restarts and every node shares one count.
+package login
 
 import (
 	"crypto/pbkdf2"
@@ -13,46 +18,47 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// PINs are kept as argon2id hashes in the PHC string format,
+// Secrets are kept as argon2id hashes in the PHC string format,
 //
 //	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
 //
 // with the parameters in the string, so they can be raised later without
 // losing the hashes made with the old ones. m=19 MiB, t=2, p=1 is OWASP's
 // baseline for argon2id; on the reference machine (AMD EPYC, 2 cores)
-// one hash takes about 24 ms (BenchmarkHashPIN), against 4 ms for the
+// one hash takes about 24 ms (BenchmarkHash), against 4 ms for the
 // PBKDF2-SHA256 at 20,000 rounds it replaces. A consumer logs in once per
 // cashier session, not once per payment — a payment that carries a phone
 // and PIN starts a session too — so the payment path does not pay for it,
 // unless a client sends the PIN with every payment and drops the cookie.
 const (
-	pinMemory  = 19 * 1024 // KiB
-	pinTime    = 2
-	pinThreads = 1
-	pinSaltLen = 16
-	pinKeyLen  = 32
+	hashMemory  = 19 * 1024 // KiB
+	hashTime    = 2
+	hashThreads = 1
+	hashSaltLen = 16
+	hashKeyLen  = 32
 )
 
-// hashPIN returns the argon2id hash of pin with a fresh random salt.
-func hashPIN(pin string) string {
-	salt := make([]byte, pinSaltLen)
+// Hash returns the argon2id hash of secret with a fresh random salt.
+func Hash(secret string) string {
+	salt := make([]byte, hashSaltLen)
 	_, _ = rand.Read(salt)
-	return encodeArgon2id(pin, salt, pinMemory, pinTime, pinThreads, pinKeyLen)
+	return encodeArgon2id(secret, salt, hashMemory, hashTime, hashThreads, hashKeyLen)
 }
 
-func encodeArgon2id(pin string, salt []byte, m, t uint32, p uint8, keyLen uint32) string {
-	key := argon2.IDKey([]byte(pin), salt, t, m, p, keyLen)
+func encodeArgon2id(secret string, salt []byte, m, t uint32, p uint8, keyLen uint32) string {
+	key := argon2.IDKey([]byte(secret), salt, t, m, p, keyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, m, t, p,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
-// checkPIN reports whether pin matches the stored hash, and whether the
+// Check reports whether secret matches the stored hash, and whether the
 // hash is stale: made by PBKDF2, or by argon2id with other parameters than
-// today's, so it should be replaced by hashPIN(pin) once the PIN is known
-// to be right. A hash it cannot read matches nothing.
-func checkPIN(stored, pin string) (ok, stale bool) {
+// today's, so it should be replaced by Hash(secret) once the secret is
+// known to be right. A hash it cannot read matches nothing. The
+// comparison takes constant time.
+func Check(stored, secret string) (ok, stale bool) {
 	if strings.HasPrefix(stored, "pbkdf2-sha256$") {
-		return checkPBKDF2(stored, pin), true
+		return checkPBKDF2(stored, secret), true
 	}
 	parts := strings.Split(stored, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
@@ -72,14 +78,14 @@ func checkPIN(stored, pin string) (ok, stale bool) {
 	if err1 != nil || err2 != nil || len(salt) < 8 || len(want) < 16 || len(want) > 64 {
 		return false, false
 	}
-	got := argon2.IDKey([]byte(pin), salt, t, m, p, uint32(len(want)))
-	stale = m != pinMemory || t != pinTime || p != pinThreads || len(salt) != pinSaltLen || len(want) != pinKeyLen
+	got := argon2.IDKey([]byte(secret), salt, t, m, p, uint32(len(want)))
+	stale = m != hashMemory || t != hashTime || p != hashThreads || len(salt) != hashSaltLen || len(want) != hashKeyLen
 	return subtle.ConstantTimeCompare(got, want) == 1, stale
 }
 
-// checkPBKDF2 checks a PIN against a hash of the first scheme,
+// checkPBKDF2 checks a secret against a hash of the first scheme,
 // pbkdf2-sha256$<rounds>$<salt>$<key>.
-func checkPBKDF2(stored, pin string) bool {
+func checkPBKDF2(stored, secret string) bool {
 	parts := strings.Split(stored, "$")
 	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
 		return false
@@ -93,6 +99,12 @@ func checkPBKDF2(stored, pin string) bool {
 	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 64 {
 		return false
 	}
-	got, err := pbkdf2.Key(sha256.New, pin, salt, iter, len(want))
+	got, err := pbkdf2.Key(sha256.New, secret, salt, iter, len(want))
 	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
 }
+
+// DummyHash is what the secret of an unknown name is checked against, so
+// that a wrong login costs the same whether or not the name exists. Its
+// secret is random and forgotten; it has today's parameters
+// (TestDummyHash).
+const DummyHash = "$argon2id$v=19$m=19456,t=2,p=1$JSERdOBc42L6pawecwkbxQ$9AjTZrNoRqWLLdYNLGkxnVbSnPHQwGSGs9Dj0iiSpXA"
