@@ -204,7 +204,7 @@ func TestTableOwnership(t *testing.T) {
 // the domain never depends on a protocol, a console or a command.
 var layers = [][]string{
 	{"."},
-	{"db", "fee", "qr", "scheme", "seal", "metrics"},
+	{"db", "fee", "qr", "scheme", "seal", "metrics", "mask"},
 	{"keyring", "ledger", "merchant", "login", "db/dbtest", "audit"},
 	{"notify", "credit", "risk", "keyring/keyringtest"},
 	{"consumer", "sandbox"},

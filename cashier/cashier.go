@@ -24,6 +24,7 @@ import (
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
@@ -188,7 +189,7 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 	if consumerID != "" {
 		if x, err := c.Consumers.Get(ctx, consumerID); err == nil {
 			cons = &x
-			v.Consumer = &consumerSummary{ID: x.ID, Phone: consumer.MaskPhone(x.Phone)}
+			v.Consumer = &consumerSummary{ID: x.ID, Phone: mask.Phone(x.Phone)}
 			v.CanComplain = v.Paid && o.ConsumerID == x.ID && c.Complaints != nil
 			cohort = m.Cohort(consumerID)
 			// The view is recorded with its cohort, once per order and

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/fenfu/fenfu"
-	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/repay"
 )
 
@@ -105,7 +105,7 @@ type accountPage struct {
 func (c *Cashier) accountPage(ctx context.Context, consumerID string, a repay.Account) accountPage {
 	p := accountPage{Account: a, LoggedIn: true, Key: formKey(), PayoffKey: formKey()}
 	if x, err := c.Consumers.Get(ctx, consumerID); err == nil {
-		p.Phone, p.Balance = consumer.MaskPhone(x.Phone), x.Balance
+		p.Phone, p.Balance = mask.Phone(x.Phone), x.Balance
 	}
 	if err := credit.Paused(a.State, a.Overdue); err != nil {
 		p.Paused = fenfu.AsError(err)

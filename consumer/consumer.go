@@ -17,6 +17,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/login"
+	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/seal"
 )
 
@@ -118,7 +119,7 @@ func (s *Service) Create(ctx context.Context, n NewConsumer) (Consumer, string, 
 			return err
 		}
 		if k, _ := res.RowsAffected(); k == 0 {
-			return fenfu.FieldError("phone", "a consumer with phone %s already exists", MaskPhone(n.Phone))
+			return fenfu.FieldError("phone", "a consumer with phone %s already exists", mask.Phone(n.Phone))
 		}
 		if err := ledger.Open(ctx, tx, BalanceAccount(id)); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/login"
+	"github.com/fenfu/fenfu/mask"
 )
 
 // LoginLimits bounds wrong logins. A phone with PhoneFailures wrong PINs,
@@ -68,7 +69,7 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 	}
 	lim := s.Limits.orDefaults()
 	src := fenfu.Source(source)
-	log := s.Log.With("phone", MaskPhone(phone), "source", src)
+	log := s.Log.With("phone", mask.Phone(phone), "source", src)
 	s.sweep(ctx, s.Clock.Now())
 
 	var srcTry *login.Try
@@ -171,15 +172,6 @@ func (s *Service) sweep(ctx context.Context, now time.Time) {
 	if err != nil {
 		s.Log.Warn("consumer logins not swept", "error", err)
 	}
-}
-
-// MaskPhone hides the middle of a phone number, 138****1234, for pages and
-// logs.
-func MaskPhone(p string) string {
-	if len(p) != 11 {
-		return "***"
-	}
-	return p[:3] + "****" + p[7:]
 }
 
 func hhmm(t time.Time) string { return t.In(fenfu.Shanghai).Format("15:04") }
