@@ -72,6 +72,7 @@ const (
 	SignError         Code = "SIGN_ERROR"          // the request signature did not verify
 	MchNotExists      Code = "MCH_NOT_EXISTS"      // no such merchant
 	NoAuth            Code = "NO_AUTH"             // the merchant lacks the permission
+	Forbidden         Code = "FORBIDDEN"           // the staff member lacks the permission
 	OrderNotExist     Code = "ORDER_NOT_EXIST"     // no such order
 	OutTradeNoUsed    Code = "OUT_TRADE_NO_USED"   // out_trade_no reused with different parameters
 	OrderPaid         Code = "ORDERPAID"           // the order has already been paid
@@ -112,6 +113,8 @@ var codes = map[Code]codeInfo{
 		"Check the mchid; provision a merchant with `fenfu sandbox merchant`."},
 	NoAuth: {403, "the merchant lacks the permission",
 		"Apply for the permission in the product center, or use the merchant's own resources."},
+	Forbidden: {403, "the staff member lacks the permission",
+		"Ask a director to grant the permission in the access policy, or have someone who holds it do the work."},
 	OrderNotExist: {404, "no such order",
 		"Check out_trade_no / transaction_id and mchid; orders are only visible to the merchant that created them."},
 	OutTradeNoUsed: {403, "out_trade_no was used with different parameters",

@@ -3,14 +3,13 @@ package consumer
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/login"
 )
 
 // A session is a consumer's login on the cashier, kept in the store so
@@ -24,7 +23,7 @@ func (s *Service) StartSession(ctx context.Context, consumerID string, ttl time.
 	token := rand.Text()
 	now := s.Clock.Now()
 	if _, err := s.Core.Exec(ctx, `INSERT INTO consumer_sessions (token_hash, consumer_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
-		tokenHash(token), consumerID, db.Micros(now.Add(ttl)), db.Micros(now)); err != nil {
+		login.TokenHash(token), consumerID, db.Micros(now.Add(ttl)), db.Micros(now)); err != nil {
 		return "", fenfu.Internal("consumer.StartSession", err)
 	}
 	return token, nil
@@ -38,7 +37,7 @@ func (s *Service) Session(ctx context.Context, token string) (string, error) {
 	}
 	var id string
 	err := s.Core.QueryRowContext(ctx, `SELECT consumer_id FROM consumer_sessions WHERE token_hash = $1 AND expires_at > $2`,
-		tokenHash(token), db.Micros(s.Clock.Now())).Scan(&id)
+		login.TokenHash(token), db.Micros(s.Clock.Now())).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -54,13 +53,8 @@ func (s *Service) EndSession(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	if _, err := s.Core.Exec(ctx, `DELETE FROM consumer_sessions WHERE token_hash = $1`, tokenHash(token)); err != nil {
+	if _, err := s.Core.Exec(ctx, `DELETE FROM consumer_sessions WHERE token_hash = $1`, login.TokenHash(token)); err != nil {
 		return fenfu.Internal("consumer.EndSession", err)
 	}
 	return nil
-}
-
-func tokenHash(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -108,3 +109,12 @@ func checkPBKDF2(stored, secret string) bool {
 // secret is random and forgotten; it has today's parameters
 // (TestDummyHash).
 const DummyHash = "$argon2id$v=19$m=19456,t=2,p=1$JSERdOBc42L6pawecwkbxQ$9AjTZrNoRqWLLdYNLGkxnVbSnPHQwGSGs9Dj0iiSpXA"
+
+// TokenHash is what the store keeps of a bearer token (a session's, an
+// API token's): its SHA-256, so that reading the table does not give one.
+// A token is random with 128 bits or more, so no salt or slow hash is
+// needed.
+func TokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}

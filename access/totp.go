@@ -1,0 +1,44 @@
+package access
+
+import (
+	"crypto/subtle"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// TOTP codes are RFC 6238's defaults, which every authenticator app
+// reads: 6 digits, 30-second steps, SHA-1; a code of the step before or
+// after is accepted too, for clocks a little apart.
+var totpOpts = totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+
+// newTOTP makes a TOTP secret for a staff member and its otpauth:// URL.
+func newTOTP(name string) (secret, url string, err error) {
+	k, err := totp.Generate(totp.GenerateOpts{Issuer: "fenfu", AccountName: name, Period: totpOpts.Period,
+		Digits: totpOpts.Digits, Algorithm: totpOpts.Algorithm})
+	if err != nil {
+		return "", "", err
+	}
+	return k.Secret(), k.URL(), nil
+}
+
+// totpStep returns the step whose code code is, among the steps around
+// now that come after last (the step of the last accepted code), so a
+// code is accepted once.
+func totpStep(secret, code string, now time.Time, last int64) (int64, bool) {
+	if len(code) != int(totpOpts.Digits) {
+		return 0, false
+	}
+	step := now.Unix() / int64(totpOpts.Period)
+	found, at := false, int64(0)
+	for off := -int64(totpOpts.Skew); off <= int64(totpOpts.Skew); off++ {
+		t := time.Unix((step+off)*int64(totpOpts.Period), 0)
+		want, err := totp.GenerateCodeCustom(secret, t, totpOpts)
+		// Every step is compared, so the time taken does not say which matched.
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 && step+off > last && !found {
+			found, at = true, step+off
+		}
+	}
+	return at, found
+}
