@@ -23,6 +23,9 @@ const (
 	Credit       Permission = "credit"        // consumers' credit: repayments from partners, lines, statements, bills
 	Complaints   Permission = "complaints"    // escalated complaints and support tickets
 	Keys         Permission = "keys"          // platform keys and their rotation
+	Sandbox      Permission = "sandbox"       // the clock of a sandbox deployment
+	Audit        Permission = "audit"         // the stores' audit logs
+	Retention    Permission = "retention"     // legal holds, which keep data from the retention job
 	StaffAdmin   Permission = "staff"         // staff accounts and their tokens
 	PolicyAdmin  Permission = "policy"        // this policy (directors only unless granted)
 	PersonalData Permission = "personal_data" // every answer's personal data in the clear
@@ -31,7 +34,7 @@ const (
 
 // Permissions lists every permission.
 var Permissions = []Permission{Onboarding, RiskRules, RiskQueue, RiskList, Settlements, Credit, Complaints,
-	Keys, StaffAdmin, PolicyAdmin, PersonalData, Unmask}
+	Keys, Sandbox, Audit, Retention, StaffAdmin, PolicyAdmin, PersonalData, Unmask}
 
 // ParsePermission checks a permission's name.
 func ParsePermission(s string) (Permission, error) {

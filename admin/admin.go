@@ -2,18 +2,20 @@
 // onboarding review queue and decisions, deposits, activation, departures,
 // risk screening and the imports behind it, the gray release of credit
 // pay (rollout percentage, A/B report), the complaints escalated to
-// staff, and risk control: the monitoring rules, the queue of alerts and
-// holds, backtests and the overview of the three levels; and the clock of
-// a sandbox deployment, which staff advance. Requests carry
-// the staff bearer token (admin_token in the data directory) and the
-// staff member's name in X-Fenfu-Staff, which every recorded decision
-// names. Every request, done or refused, is recorded in the audit log of
-// the store its data lives in, which staff read at GET /admin/audit.
+// staff, risk control (the monitoring rules, the queue of alerts and
+// holds, backtests and the overview of the three levels), the clock of a
+// sandbox deployment, which staff advance, and staff accounts and the
+// access policy themselves. A request carries the bearer
+// token of a staff member's session (POST /admin/login) or personal API
+// token; every route names the permission it needs (Routes), every
+// recorded decision names the member, and every answer's personal data is
+// masked for those the policy does not let see it. Every request, done or
+// refused, is recorded in the audit log of the store its data lives in,
+// which staff read at GET /admin/audit.
 package admin
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -23,8 +25,10 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/complaint"
+	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
@@ -46,9 +50,14 @@ type API struct {
 	// Repay, if set, serves consumers' credit: repayments, accounts and
 	// statements.
 	Repay *repay.Service
-	Token string
-	Log   *slog.Logger
-	Clock fenfu.Clock
+	// Access authenticates staff and holds the policy; without it every
+	// request is refused.
+	Access *access.Service
+	// Unmaskings records each field shown in the clear by POST
+	// /admin/unmask; Access when nil.
+	Unmaskings access.Recorder
+	Log        *slog.Logger
+	Clock      fenfu.Clock
 	// Background runs work that outlives its request, such as a settlement
 	// run; serve waits for it at shutdown, and cancels its ctx first.
 	Background func(func(ctx context.Context))
@@ -64,55 +73,121 @@ type API struct {
 	Retention *retention.Service
 }
 
-// Register adds the staff routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("GET /admin/applications", a.staff(a.queue))
-	mux.Handle("GET /admin/applications/{id}", a.staff(a.get))
-	mux.Handle("POST /admin/applications/{id}/review", a.staff(a.review))
-	mux.Handle("POST /admin/applications/{id}/deposit", a.staff(a.deposit))
-	mux.Handle("POST /admin/applications/{id}/activate", a.staff(a.activate))
-	mux.Handle("POST /admin/applications/{id}/close", a.staff(a.close))
-	mux.Handle("POST /admin/rescreen", a.staff(a.rescreen))
-	mux.Handle("POST /admin/risk-list", a.staff(a.importRiskList))
-	mux.Handle("POST /admin/history", a.staff(a.importHistory))
-	mux.Handle("POST /admin/merchants/{mchid}/rollout", a.staff(a.rollout))
-	mux.Handle("GET /admin/merchants/{mchid}/ab-report", a.staff(a.abReport))
-	mux.Handle("GET /admin/merchants/{mchid}/verification", a.staff(a.verification))
-	mux.Handle("POST /admin/merchants/{mchid}/discount", a.staff(a.discount))
-	mux.Handle("GET /admin/settlements", a.staff(a.settlements))
-	mux.Handle("POST /admin/settlements/run", a.staff(a.runSettlement))
-	mux.Handle("GET /admin/settlements/batches", a.staff(a.batchStatus))
-	mux.Handle("POST /admin/orders/{id}/hold", a.staff(a.hold))
-	mux.Handle("POST /admin/orders/{id}/release", a.staff(a.release))
-	mux.Handle("GET /admin/settlement-exceptions", a.staff(a.exceptions))
-	mux.Handle("GET /admin/settlement-exceptions/{id}", a.staff(a.exception))
-	mux.Handle("POST /admin/settlement-exceptions/{id}/resolve", a.staff(a.resolveException))
-	a.registerSandbox(mux)
+// Route is one staff route and the permission it needs ("" for any
+// staff member who is logged in).
+type Route struct {
+	Pattern    string
+	Permission access.Permission
+	handle     handler
+}
+
+// Routes is the one table of the staff routes and the permission each
+// needs; Register serves them, and the README's table lists them.
+func (a *API) Routes() []Route {
+	rs := []Route{
+		{"POST /admin/logout", "", a.logout},
+		{"GET /admin/me", "", a.me},
+		{"POST /admin/tokens", "", a.createOwnToken},
+		{"POST /admin/tokens/{id}/revoke", "", a.revokeToken},
+		{"GET /admin/policy", "", a.policy},
+		{"POST /admin/policy", access.PolicyAdmin, a.grant},
+		{"POST /admin/policy/revoke", access.PolicyAdmin, a.removeGrant},
+		{"GET /admin/staff", access.StaffAdmin, a.staffList},
+		{"POST /admin/staff", access.StaffAdmin, a.staffAdd},
+		{"POST /admin/staff/{name}/disable", access.StaffAdmin, a.staffDisable},
+		{"GET /admin/staff/{name}/tokens", access.StaffAdmin, a.staffTokens},
+		{"POST /admin/staff/{name}/tokens", access.StaffAdmin, a.staffCreateToken},
+		{"GET /admin/unmaskings", access.StaffAdmin, a.unmaskings},
+		{"POST /admin/unmask", access.Unmask, a.unmask},
+		{"GET /admin/applications", access.Onboarding, a.queue},
+		{"GET /admin/applications/{id}", access.Onboarding, a.get},
+		{"POST /admin/applications/{id}/review", access.Onboarding, a.review},
+		{"POST /admin/applications/{id}/deposit", access.Onboarding, a.deposit},
+		{"POST /admin/applications/{id}/activate", access.Onboarding, a.activate},
+		{"POST /admin/applications/{id}/close", access.Onboarding, a.close},
+		{"POST /admin/merchants/{mchid}/rollout", access.Onboarding, a.rollout},
+		{"GET /admin/merchants/{mchid}/ab-report", access.Onboarding, a.abReport},
+		{"GET /admin/merchants/{mchid}/verification", access.Onboarding, a.verification},
+		{"POST /admin/merchants/{mchid}/discount", access.Onboarding, a.discount},
+		{"POST /admin/rescreen", access.RiskList, a.rescreen},
+		{"POST /admin/risk-list", access.RiskList, a.importRiskList},
+		{"POST /admin/history", access.RiskList, a.importHistory},
+		{"GET /admin/settlements", access.Settlements, a.settlements},
+		{"POST /admin/settlements/run", access.Settlements, a.runSettlement},
+		{"GET /admin/settlements/batches", access.Settlements, a.batchStatus},
+		{"GET /admin/settlement-exceptions", access.Settlements, a.exceptions},
+		{"GET /admin/settlement-exceptions/{id}", access.Settlements, a.exception},
+		{"POST /admin/settlement-exceptions/{id}/resolve", access.Settlements, a.resolveException},
+		{"POST /admin/orders/{id}/hold", access.RiskQueue, a.hold},
+		{"POST /admin/orders/{id}/release", access.RiskQueue, a.release},
+		{"GET /admin/sandbox/clock", access.Sandbox, a.sandboxClock},
+		{"POST /admin/sandbox/clock/advance", access.Sandbox, a.advanceClock},
+	}
 	if a.Complaints != nil {
-		a.registerComplaints(mux)
+		rs = append(rs,
+			Route{"GET /admin/complaints", access.Complaints, a.complaints},
+			Route{"GET /admin/complaints/{id}", access.Complaints, a.complaint},
+			Route{"POST /admin/complaints/{id}/notes", access.Complaints, a.complaintNote},
+			Route{"POST /admin/complaints/{id}/resolve", access.Complaints, a.resolveComplaint})
 	}
 	if a.Retention != nil {
-		a.registerRetention(mux)
+		rs = append(rs,
+			Route{"POST /admin/legal-holds", access.Retention, a.placeHold},
+			Route{"GET /admin/legal-holds", access.Retention, a.legalHolds},
+			Route{"POST /admin/legal-holds/{id}/release", access.Retention, a.releaseHold})
 	}
 	if a.Risk != nil {
-		a.registerRisk(mux)
+		rs = append(rs,
+			Route{"GET /admin/risk/overview", access.RiskRules, a.riskOverview},
+			Route{"GET /admin/risk/rules", access.RiskRules, a.riskRules},
+			Route{"GET /admin/risk/versions", access.RiskRules, a.riskVersions},
+			Route{"POST /admin/risk/rules", access.RiskRules, a.riskAddRule},
+			Route{"POST /admin/risk/rules/{name}", access.RiskRules, a.riskChangeRule},
+			Route{"POST /admin/risk/rules/{name}/{switch}", access.RiskRules, a.riskSwitchRule},
+			Route{"POST /admin/risk/backtest", access.RiskRules, a.riskBacktest},
+			Route{"GET /admin/risk/queue", access.RiskQueue, a.riskQueue},
+			Route{"GET /admin/risk/queue/{id}", access.RiskQueue, a.riskItem},
+			Route{"POST /admin/risk/queue/{id}/{action}", access.RiskQueue, a.riskAct})
 	}
 	if a.Audit != nil {
-		mux.Handle("GET /admin/audit", a.staff(a.auditLog))
+		rs = append(rs, Route{"GET /admin/audit", access.Audit, a.auditLog})
 	}
 	if a.Repay != nil {
-		mux.Handle("POST /admin/consumers/{id}/repayments", a.staff(a.repayment))
-		mux.Handle("GET /admin/consumers/{id}/credit", a.staff(a.creditAccount))
-		mux.Handle("POST /admin/consumers/{id}/line", a.staff(a.changeLine))
-		mux.Handle("GET /admin/consumers/{id}/line/changes", a.staff(a.lineChanges))
-		mux.Handle("POST /admin/credit/overdue", a.staff(a.runOverdue))
-		mux.Handle("GET /admin/consumers/{id}/statements/{month}", a.staff(a.statement))
+		rs = append(rs,
+			Route{"POST /admin/consumers/{id}/repayments", access.Credit, a.repayment},
+			Route{"GET /admin/consumers/{id}/credit", access.Credit, a.creditAccount},
+			Route{"POST /admin/consumers/{id}/line", access.Credit, a.changeLine},
+			Route{"GET /admin/consumers/{id}/line/changes", access.Credit, a.lineChanges},
+			Route{"POST /admin/credit/overdue", access.Credit, a.runOverdue},
+			Route{"GET /admin/consumers/{id}/statements/{month}", access.Credit, a.statement})
+	}
+	return rs
+}
+
+// Register adds the staff routes to mux: POST /admin/login, which needs
+// no token, and the table of Routes.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle("POST /admin/login", a.answer(func(r *http.Request) (any, *call, error) {
+		t, err := a.login(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		return t, &call{Request: r, Staff: "staff:" + t.Staff}, nil
+	}))
+	for _, r := range a.Routes() {
+		mux.Handle(r.Pattern, a.staff(r.Permission, r.handle))
 	}
 }
 
 type call struct {
 	*http.Request
+	// Staff names the acting member in recorded actions, "staff:<name>".
 	Staff string
+	Who   access.Staff
+	// Policy is the policy as read for this request.
+	Policy access.Policy
+	// Clear is whether the member sees personal data in the clear.
+	Clear bool
 	Body  []byte
 }
 
@@ -120,9 +195,11 @@ type handler func(ctx context.Context, c *call) (any, error)
 
 const maxBody = 8 << 20 // CSV imports
 
-func (a *API) staff(h handler) http.Handler {
+// answer records a request in the audit log and writes serve's answer or
+// error as JSON.
+func (a *API) answer(serve func(r *http.Request) (any, *call, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		out, c, err := a.serve(r, h)
+		out, c, err := serve(r)
 		if aerr := a.record(r, c, err); aerr != nil {
 			a.Log.Error("admin request not recorded in the audit log", "path", r.URL.Path, "error", aerr)
 			if r.Method == http.MethodGet && err == nil {
@@ -143,27 +220,60 @@ func (a *API) staff(h handler) http.Handler {
 	})
 }
 
-// serve authenticates the request and runs h; the call is nil if the
-// request was refused before it named its staff member.
-func (a *API) serve(r *http.Request, h handler) (any, *call, error) {
+// staff serves a route that needs perm: the request's bearer token names
+// the member, the policy must allow perm, and the answer is masked unless
+// the policy lets the member see personal data. The call is nil if the
+// request was refused before it named its member.
+func (a *API) staff(perm access.Permission, h handler) http.Handler {
+	return a.answer(func(r *http.Request) (any, *call, error) {
+		c, err := a.authorize(r, perm)
+		if err != nil {
+			return nil, c, err
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+		if err != nil {
+			return nil, c, fenfu.Errorf(fenfu.ParamError, "the request body is too large or unreadable")
+		}
+		c.Body = body
+		out, err := h(r.Context(), c)
+		if err != nil || c.Clear || out == nil {
+			return out, c, err
+		}
+		masked, err := mask.JSON(out)
+		if err != nil {
+			return nil, c, fenfu.Internal("admin.mask", err)
+		}
+		return masked, c, nil
+	})
+}
+
+// authorize names the request's member and checks the policy gives them
+// perm. The call is nil if no member is named; a member refused perm is
+// named in it.
+func (a *API) authorize(r *http.Request, perm access.Permission) (*call, error) {
+	if a.Access == nil {
+		e := fenfu.Errorf(fenfu.Unauthenticated, "this server has no staff accounts configured")
+		e.Remedy = "Serve with a core store; create the first director with `fenfu staff bootstrap`."
+		return nil, e
+	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || a.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(a.Token)) != 1 {
-		e := fenfu.Errorf(fenfu.SignError, "the staff API needs Authorization: Bearer <admin_token>")
-		e.Remedy = "Use the token in the data directory's admin_token file."
-		return nil, nil, e
+	if !ok {
+		tok = ""
 	}
-	staff := strings.TrimSpace(r.Header.Get("X-Fenfu-Staff"))
-	if staff == "" || len(staff) > 64 {
-		return nil, nil, fenfu.FieldError("X-Fenfu-Staff", "name the staff member acting in X-Fenfu-Staff; decisions are recorded under it")
-	}
-	c := &call{Request: r, Staff: "staff:" + staff}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	who, err := a.Access.Authenticate(r.Context(), tok)
 	if err != nil {
-		return nil, c, fenfu.Errorf(fenfu.ParamError, "the request body is too large or unreadable")
+		return nil, err
 	}
-	c.Body = body
-	out, err := h(r.Context(), c)
-	return out, c, err
+	pol, err := a.Access.Policy(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	c := &call{Request: r, Staff: who.Actor(), Who: who, Policy: pol, Clear: pol.Allows(who, access.PersonalData)}
+	if perm != "" && !pol.Allows(who, perm) {
+		a.Log.Warn("admin request refused", "path", r.URL.Path, "staff", who.Name, "permission", perm)
+		return c, pol.Forbidden(who, perm)
+	}
+	return c, nil
 }
 
 func decode(c *call, v any) error {
@@ -193,6 +303,9 @@ func (a *API) queue(ctx context.Context, c *call) (any, error) {
 }
 
 func (a *API) get(ctx context.Context, c *call) (any, error) {
+	if c.Clear {
+		return a.Onboard.GetClear(ctx, c.PathValue("id"))
+	}
 	return a.Onboard.Get(ctx, c.PathValue("id"))
 }
 

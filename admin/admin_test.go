@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/access"
+	"github.com/fenfu/fenfu/access/accesstest"
 	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/audit"
+	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
@@ -23,12 +26,12 @@ import (
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/seal"
 	"github.com/fenfu/fenfu/settle"
 )
-
-const token = "staff-token-for-tests"
 
 type env struct {
 	srv       *httptest.Server
@@ -39,6 +42,11 @@ type env struct {
 	pay       *pay.Service
 	consumers *consumer.Service
 	log       *slog.Logger
+	access    *access.Service
+	onboard   *onboard.Service
+	api       *admin.API
+	// bearer is the token of "lin", a director, whom do calls as.
+	bearer string
 }
 
 func each(t *testing.T, f func(t *testing.T, e *env)) {
@@ -67,25 +75,35 @@ func newEnvOn(t *testing.T, core, cr *db.DB, clock *fenfu.FakeClock, r *risk.Eng
 	if r != nil {
 		ps.Risk = &pay.Risk{Engine: r}
 	}
+	staff := access.New(core, clock)
+	sealer, err := seal.New([]byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core},
+		IDs: ids, Clock: clock, Merchants: ms, Sealer: sealer}
 	api := &admin.API{
-		Risk: r,
-		Onboard: &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core},
-			IDs: ids, Clock: clock, Merchants: ms},
+		Risk:       r,
+		Access:     staff,
+		Onboard:    ob,
 		Merchants:  ms,
 		Pay:        ps,
 		Settle:     &settle.Service{Core: core, Credit: cr, Clock: clock, Owner: "staff-node", Log: log},
-		Token:      token,
 		Log:        log,
 		Clock:      clock,
 		Background: background(t),
 		Audit:      &audit.Stores{Core: core, Credit: cr},
+		Complaints: &complaint.Service{Credit: cr, Core: core, Orders: ps, IDs: ids, Clock: clock, Log: log},
+		Repay: &repay.Service{Core: core, Credit: cr, IDs: ids, Clock: clock, Calendar: pay.DefaultPlans().Calendar,
+			Payoff: pay.DefaultPlans().Payoff},
 	}
 	mux := http.NewServeMux()
 	api.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &env{srv: srv, clock: clock, core: core, credit: cr, merchants: ms, pay: ps,
-		consumers: consumer.New(core, cr, ids, clock), log: log}
+		consumers: consumer.New(core, cr, ids, clock), log: log, access: staff, onboard: ob, api: api,
+		bearer: accesstest.Named(t, staff, "lin", access.Engineering, access.Director)}
 }
 
 // background runs work that outlives its request, as serve does, and
@@ -102,16 +120,15 @@ func background(t *testing.T) func(func(context.Context)) {
 	}
 }
 
-// do calls the staff API as staff member "lin" with the right token,
-// unless headers say otherwise, and decodes the JSON answer.
+// do calls the staff API as staff member "lin", a director, unless
+// headers say otherwise, and decodes the JSON answer.
 func (e *env) do(t *testing.T, method, path, body string, headers ...string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("X-Fenfu-Staff", "lin")
+	req.Header.Set("Authorization", "Bearer "+e.bearer)
 	for i := 0; i+1 < len(headers); i += 2 {
 		if headers[i+1] == "" {
 			req.Header.Del(headers[i])
@@ -165,34 +182,34 @@ func TestAuth(t *testing.T) {
 		}{
 			{"no Authorization", []string{"Authorization", ""}},
 			{"wrong token", []string{"Authorization", "Bearer not-the-token"}},
-			{"token without Bearer", []string{"Authorization", token}},
-			{"another scheme", []string{"Authorization", "Basic " + token}},
-			{"wrong token and no staff", []string{"Authorization", "Bearer x", "X-Fenfu-Staff", ""}},
+			{"token without Bearer", []string{"Authorization", e.bearer}},
+			{"another scheme", []string{"Authorization", "Basic " + e.bearer}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				e.fails(t, fenfu.SignError, http.StatusUnauthorized, "GET", "/admin/applications", "", tc.headers...)
-				e.fails(t, fenfu.SignError, http.StatusUnauthorized, "POST", "/admin/rescreen", "", tc.headers...)
+				e.fails(t, fenfu.Unauthenticated, http.StatusUnauthorized, "GET", "/admin/applications", "", tc.headers...)
+				e.fails(t, fenfu.Unauthenticated, http.StatusUnauthorized, "POST", "/admin/rescreen", "", tc.headers...)
 			})
 		}
-		for _, staff := range []string{"", "   ", strings.Repeat("x", 65)} {
-			e.fails(t, fenfu.ParamError, http.StatusBadRequest, "GET", "/admin/applications", "", "X-Fenfu-Staff", staff)
+		// The actor is the token's member whatever a header claims.
+		code, out := e.do(t, "GET", "/admin/me", "", "X-Fenfu-Staff", "somebody-else")
+		if me, _ := out["staff"].(map[string]any); code != 200 || me["name"] != "lin" {
+			t.Errorf("GET /admin/me = %d %v, want lin", code, out)
 		}
 	})
 }
 
-// TestAuthWithoutToken: a server with no admin token refuses everyone,
-// including a request that sends an empty one.
-func TestAuthWithoutToken(t *testing.T) {
-	api := &admin.API{Token: "", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+// TestAuthWithoutStaff: a server with no staff accounts refuses everyone,
+// including a request that sends an empty token.
+func TestAuthWithoutStaff(t *testing.T) {
+	api := &admin.API{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	mux := http.NewServeMux()
 	api.Register(mux)
 	for _, auth := range []string{"Bearer ", "Bearer", ""} {
 		req := httptest.NewRequest("GET", "/admin/applications", nil)
 		req.Header.Set("Authorization", auth)
-		req.Header.Set("X-Fenfu-Staff", "lin")
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, req)
-		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), `"SIGN_ERROR"`) {
+		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), `"UNAUTHENTICATED"`) {
 			t.Errorf("Authorization %q: %d %s", auth, w.Code, w.Body)
 		}
 	}

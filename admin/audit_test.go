@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/access"
+	"github.com/fenfu/fenfu/access/accesstest"
 	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
@@ -23,8 +25,9 @@ func TestAuditTrail(t *testing.T) {
 			ctx := context.Background()
 			e, _ := newRiskEnv(t, engine)
 			e.ok(t, "GET", "/admin/applications?state=in_review", "")
-			e.fails(t, fenfu.SignError, http.StatusUnauthorized, "GET", "/admin/applications", "", "Authorization", "Bearer wrong")
-			e.fails(t, fenfu.ParamError, http.StatusBadRequest, "POST", "/admin/orders/4200000001/hold", `{"reason": "fraud check"}`, "X-Fenfu-Staff", "")
+			e.fails(t, fenfu.Unauthenticated, http.StatusUnauthorized, "GET", "/admin/applications", "", "Authorization", "Bearer wrong")
+			mei := accesstest.Named(t, e.access, "mei", access.Support, access.StaffRank)
+			e.fails(t, fenfu.Forbidden, http.StatusForbidden, "POST", "/admin/orders/4200000001/hold", `{"reason": "fraud check"}`, "Authorization", "Bearer "+mei)
 			_, _ = e.do(t, "POST", "/admin/orders/4200000001/hold", `{"hours": 2, "reason": "fraud check"}`)
 			e.ok(t, "POST", "/admin/risk/rules", `{"name": "big", "channels": ["credit"], "expr": "amount > 5000000", "decision": "alert",
 				"reason": "large payment", "change_reason": "watch large payments"}`)
@@ -45,9 +48,10 @@ func TestAuditTrail(t *testing.T) {
 				{core[0], "staff:lin", "GET /admin/applications", "", audit.Target{Kind: "applications"},
 					`{"code":"OK","query":"state=in_review","status":200}`},
 				{core[1], "unauthenticated", "GET /admin/applications", "", audit.Target{Kind: "applications"},
-					`{"code":"SIGN_ERROR","status":401}`},
-				{core[2], "unauthenticated", "POST /admin/orders/{id}/hold", "", audit.Target{Kind: "orders", ID: "4200000001"},
-					`{"code":"PARAM_ERROR","path":{"id":"4200000001"},"status":400}`},
+					`{"code":"UNAUTHENTICATED","status":401}`},
+				// A member refused a route is recorded by name.
+				{core[2], "staff:mei", "POST /admin/orders/{id}/hold", "", audit.Target{Kind: "orders", ID: "4200000001"},
+					`{"code":"FORBIDDEN","path":{"id":"4200000001"},"status":403}`},
 				{core[3], "staff:lin", "POST /admin/orders/{id}/hold", "fraud check", audit.Target{Kind: "orders", ID: "4200000001"}, ""},
 				// A rule change is recorded in its own transaction, then
 				// the request that made it.

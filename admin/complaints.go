@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/complaint"
@@ -12,13 +11,6 @@ import (
 // their merchant missed the SLA, read with their whole history, notes to
 // both sides, and the resolution. Every note and resolution is recorded
 // under the acting staff member, with what they wrote as the reason.
-
-func (a *API) registerComplaints(mux *http.ServeMux) {
-	mux.Handle("GET /admin/complaints", a.staff(a.complaints))
-	mux.Handle("GET /admin/complaints/{id}", a.staff(a.complaint))
-	mux.Handle("POST /admin/complaints/{id}/notes", a.staff(a.complaintNote))
-	mux.Handle("POST /admin/complaints/{id}/resolve", a.staff(a.resolveComplaint))
-}
 
 // complaints lists complaints, newest first: by default the escalated
 // ones awaiting staff; ?mchid= lists a merchant's instead. ?limit= (1 to

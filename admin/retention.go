@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/retention"
@@ -10,13 +9,8 @@ import (
 
 // Legal holds: staff place a hold on a merchant, a consumer or an order,
 // which keeps it and everything under it from the retention job until
-// they release it; both acts are recorded under the staff member.
-
-func (a *API) registerRetention(mux *http.ServeMux) {
-	mux.Handle("POST /admin/legal-holds", a.staff(a.placeHold))
-	mux.Handle("GET /admin/legal-holds", a.staff(a.legalHolds))
-	mux.Handle("POST /admin/legal-holds/{id}/release", a.staff(a.releaseHold))
-}
+// they release it; both acts are recorded under the staff member. The
+// routes are in Routes.
 
 func (a *API) placeHold(ctx context.Context, c *call) (any, error) {
 	var in retention.NewHold

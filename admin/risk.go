@@ -2,28 +2,12 @@ package admin
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/risk"
 )
-
-// registerRisk adds the risk staff routes: the rules, the queue, the
-// backtest and the overview.
-func (a *API) registerRisk(mux *http.ServeMux) {
-	mux.Handle("GET /admin/risk/overview", a.staff(a.riskOverview))
-	mux.Handle("GET /admin/risk/rules", a.staff(a.riskRules))
-	mux.Handle("GET /admin/risk/versions", a.staff(a.riskVersions))
-	mux.Handle("POST /admin/risk/rules", a.staff(a.riskAddRule))
-	mux.Handle("POST /admin/risk/rules/{name}", a.staff(a.riskChangeRule))
-	mux.Handle("POST /admin/risk/rules/{name}/{switch}", a.staff(a.riskSwitchRule))
-	mux.Handle("GET /admin/risk/queue", a.staff(a.riskQueue))
-	mux.Handle("GET /admin/risk/queue/{id}", a.staff(a.riskItem))
-	mux.Handle("POST /admin/risk/queue/{id}/{action}", a.staff(a.riskAct))
-	mux.Handle("POST /admin/risk/backtest", a.staff(a.riskBacktest))
-}
 
 // riskOverview shows the three levels of risk control (SPEC §4):
 // admission screening by onboarding over the last 30 days, the decisions

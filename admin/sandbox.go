@@ -2,18 +2,13 @@ package admin
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/sandbox"
 )
 
-// registerSandbox adds the routes of the sandbox clock. A deployment
-// without one shows the system's time and refuses to advance it.
-func (a *API) registerSandbox(mux *http.ServeMux) {
-	mux.Handle("GET /admin/sandbox/clock", a.staff(a.sandboxClock))
-	mux.Handle("POST /admin/sandbox/clock/advance", a.staff(a.advanceClock))
-}
+// The routes of the sandbox clock (in Routes). A deployment without one
+// shows the system's time and refuses to advance it.
 
 func (a *API) sandboxClock(ctx context.Context, c *call) (any, error) {
 	if a.SandboxClock == nil {

@@ -198,10 +198,11 @@ func (s *Service) DeleteNotifyURL(ctx context.Context, mchid string) error {
 	return nil
 }
 
-// staffName checks an acting staff member's name as the staff API gives it.
+// staffName checks an acting staff member's name as the staff API gives
+// it: the authenticated member, "staff:<name>".
 func staffName(staff string) error {
 	if !strings.HasPrefix(staff, "staff:") || len(staff) <= len("staff:") {
-		return fenfu.FieldError("X-Fenfu-Staff", "name the staff member acting")
+		return fenfu.FieldError("staff", "name the authenticated staff member acting, staff:<name>")
 	}
 	return nil
 }

@@ -67,9 +67,6 @@ type Keyring struct {
 	// with the store's blind-index key.
 	Sealer *seal.Sealer
 
-	// AdminToken authenticates the staff API (/admin/…), as a bearer token.
-	AdminToken string
-
 	store *db.DB
 	dir   string
 	set   atomic.Pointer[keySet]
@@ -159,15 +156,6 @@ func Open(ctx context.Context, store *db.DB, dir string, sealer *seal.Sealer) (*
 	if _, err := k.Refresh(ctx); err != nil {
 		return nil, err
 	}
-	tok, err := loadOrCreate(filepath.Join(dir, "admin_token"), func() ([]byte, error) {
-		b := make([]byte, 24)
-		_, err := rand.Read(b)
-		return []byte(hex.EncodeToString(b)), err
-	})
-	if err != nil {
-		return nil, err
-	}
-	k.AdminToken = strings.TrimSpace(string(tok))
 	return k, nil
 }
 

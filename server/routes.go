@@ -32,7 +32,9 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   POST /cashier/credit/repay                repay plans from balance (the page's form, or JSON)
 	//   GET  /cashier/credit/statements/{month}   a monthly statement (a page or JSON, as the account)
 	d.Cashier.Register(mux)
-	// Staff API (bearer admin_token; X-Fenfu-Staff names the actor):
+	// Staff API (bearer token of a staff member's session or API token;
+	// POST /admin/login starts a session; admin.API.Routes lists every
+	// route with the permission it needs):
 	//   GET  /admin/applications?state=, GET /admin/applications/{id}
 	//   POST /admin/applications/{id}/review|deposit|activate|close
 	//   POST /admin/rescreen, /admin/risk-list (CSV), /admin/history (CSV)
@@ -42,6 +44,8 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   POST /admin/consumers/{id}/repayments (a partner's transfer, idempotency_key)
 	//   GET  /admin/consumers/{id}/credit, /admin/consumers/{id}/statements/{month}
 	//   GET  /admin/audit?store=core|credit   the audit log (every staff request is recorded in it)
+	//   POST /admin/login|logout, GET /admin/me, POST /admin/tokens, /admin/tokens/{id}/revoke
+	//   GET|POST /admin/staff, /admin/policy; POST /admin/unmask {kind, id, field, reason}
 	if d.Admin != nil {
 		d.Admin.Register(mux)
 	}

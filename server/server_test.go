@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/access"
+	"github.com/fenfu/fenfu/access/accesstest"
 	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/cashier"
 	"github.com/fenfu/fenfu/consumer"
@@ -40,7 +42,7 @@ type env struct {
 	client  *wxpay.Client
 	m       merchant.Sandbox
 	v2Key   string
-	token   string // the staff token
+	token   string // a director's bearer token
 	health  atomic.Pointer[func(context.Context) error]
 	metrics *metrics.Registry
 }
@@ -73,16 +75,18 @@ func newEnvWith(t *testing.T, withAdmin bool, proxies server.Proxies, failures *
 		t.Fatal(err)
 	}
 	ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner(keys.Secret), IDs: ids, Clock: clock, Log: log}
-	e := &env{m: m, v2Key: v2Key, token: "staff-token", metrics: metrics.New()}
+	e := &env{m: m, v2Key: v2Key, metrics: metrics.New()}
 	ok := func(context.Context) error { return nil }
 	e.health.Store(&ok)
 	api := &wxpay.API{Services: wxpay.Services{Pay: ps, Merchants: ms}, Keys: keys, Clock: clock, IDs: ids, Log: log,
 		Nonces: wxpay.MemoryNonces(), Failures: failures, PublicURL: func() string { return e.srv.URL }}
 	var staff *admin.API
 	if withAdmin {
-		staff = &admin.API{Onboard: &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core},
+		people := access.New(core, clock)
+		e.token = accesstest.Director(t, people)
+		staff = &admin.API{Access: people, Onboard: &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core},
 			IDs: ids, Clock: clock, Merchants: ms}, Merchants: ms, Pay: ps,
-			Settle: &settle.Service{Core: core, Credit: cr, Clock: clock, Owner: "test", Log: log}, Token: e.token, Log: log,
+			Settle: &settle.Service{Core: core, Credit: cr, Clock: clock, Owner: "test", Log: log}, Log: log,
 			Clock: clock, Background: func(f func(context.Context)) { go f(context.Background()) }}
 	}
 	cs := consumer.New(core, cr, ids, clock)
@@ -176,12 +180,12 @@ func TestSurfaces(t *testing.T) {
 	}
 
 	// Staff API.
-	resp, body = e.get(t, "/admin/applications", "Authorization", "Bearer "+e.token, "X-Fenfu-Staff", "lin")
+	resp, body = e.get(t, "/admin/applications", "Authorization", "Bearer "+e.token)
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("staff queue: %d %s", resp.StatusCode, body)
 	}
-	resp, body = e.get(t, "/admin/applications", "X-Fenfu-Staff", "lin")
-	if resp.StatusCode != http.StatusUnauthorized || code(t, body) != "SIGN_ERROR" {
+	resp, body = e.get(t, "/admin/applications")
+	if resp.StatusCode != http.StatusUnauthorized || code(t, body) != "UNAUTHENTICATED" {
 		t.Errorf("staff queue without a token: %d %s", resp.StatusCode, body)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/cashier"
 	"github.com/fenfu/fenfu/complaint"
@@ -52,6 +53,7 @@ type app struct {
 	log       *slog.Logger
 	merchants *merchant.Service
 	consumers *consumer.Service
+	access    *access.Service
 	pay       *pay.Service
 	cashier   *cashier.Cashier
 	onboard   *onboard.Service
@@ -128,6 +130,10 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.consumers.Log = log
 	a.consumers.Limits = cfg.Login
 	a.consumers.Sealer = a.merchants.Sealer
+	a.access = access.New(a.core, a.clock)
+	a.access.Log = log
+	a.access.Settings = cfg.Staff
+	a.access.Sealer = a.merchants.Sealer
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
 		IDs: a.ids, Clock: a.clock, Log: log, Fees: fees(cfg), RecoverAfter: cfg.RecoverAfter,
 		Plans: cfg.Plans.pay()}

@@ -67,10 +67,11 @@ func TestAuditVerify(t *testing.T) {
 			go io.Copy(io.Discard, pr)
 			in.base = regexp.MustCompile(`serving on (http://\S+)`).FindStringSubmatch(line)[1]
 			waitHealthy(t, in.base)
-			token, err := os.ReadFile(filepath.Join(dir, "admin_token"))
-			if err != nil {
-				t.Fatal(err)
+			in.mustCLI(nil, "staff", "bootstrap", "--name", "li.wei")
+			var token struct {
+				Token string `json:"token"`
 			}
+			in.mustCLI(&token, "staff", "token", "create", "--name", "li.wei")
 			for _, r := range []struct{ method, path, body string }{
 				{"GET", "/admin/applications", ""},
 				{"GET", "/admin/risk/rules", ""},
@@ -78,8 +79,7 @@ func TestAuditVerify(t *testing.T) {
 				{"GET", "/admin/consumers/nobody/credit", ""},
 			} {
 				req, _ := http.NewRequest(r.method, in.base+r.path, strings.NewReader(r.body))
-				req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-				req.Header.Set("X-Fenfu-Staff", "li.wei")
+				req.Header.Set("Authorization", "Bearer "+token.Token)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Fatal(err)

@@ -33,10 +33,11 @@ const (
 	groupRisk      = "Risk control"
 	groupCredit    = "Consumer credit"
 	groupRetention = "Retention"
+	groupStaff     = "Staff and access"
 	groupThisTool  = "About this tool"
 )
 
-var groups = []string{groupRunning, groupKeys, groupSettle, groupSandbox, groupOnboard, groupRisk, groupCredit, groupRetention, groupThisTool}
+var groups = []string{groupRunning, groupKeys, groupSettle, groupSandbox, groupOnboard, groupRisk, groupCredit, groupRetention, groupStaff, groupThisTool}
 
 // commands is fenfu's command table.
 func commands() []command {
@@ -116,6 +117,12 @@ func commands() []command {
 		{"retention hold", "--kind merchant|consumer|order --subject ID --reason R --staff NAME", "place a legal hold: retention removes nothing of the subject until it is released", groupRetention, cmdRetention},
 		{"retention holds", "[--all]", "the legal holds in force (with --all, released ones too) as JSON", groupRetention, cmdRetention},
 		{"retention release", "--id HOLD --staff NAME", "release a legal hold; the next retention run may remove what it kept", groupRetention, cmdRetention},
+		{"staff bootstrap", "--name N [--password-file F]", "create the first director, once: prints the TOTP secret and otpauth URL (and a generated password) once; refused if any staff exist", groupStaff, cmdStaff},
+		{"staff add", "--name N --department risk|operations|finance|support|engineering --rank staff|supervisor|manager|director [--password-file F] [--actor A]", "add a staff member; prints the TOTP secret once", groupStaff, cmdStaff},
+		{"staff list", "", "staff members with their department, rank and state, as JSON", groupStaff, cmdStaff},
+		{"staff disable", "--name N [--actor A]", "stop a member logging in and end their sessions and tokens on every node", groupStaff, cmdStaff},
+		{"staff token", "create --name N [--label L] [--ttl 2160h] | revoke --id ID | list --name N", "personal API tokens for scripts: create prints the token once, the store keeps its hash", groupStaff, cmdStaff},
+		{"staff policy", "[list | grant --permission P --department D --rank R | revoke --permission P --department D]", "the access policy: which department, from which rank, holds each permission", groupStaff, cmdStaff},
 		{"help", "[COMMAND] [--markdown]", "this list, a command's flags, or the list as the README's Markdown table", groupThisTool, cmdHelp},
 		{"version", "", "the module version, VCS revision and time, and Go version fenfu was built with", groupThisTool, cmdVersion},
 	}

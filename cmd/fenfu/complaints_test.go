@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/access"
+	"github.com/fenfu/fenfu/access/accesstest"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
@@ -328,7 +330,7 @@ func testComplaintFastLane(t *testing.T, engine db.Engine) {
 	if n := waitFor("RESPONSE_BY_PLATFORM"); n.eventType != "COMPLAINT.STATE_CHANGE" || n.ComplaintId != id {
 		t.Fatalf("escalation notification %+v", n)
 	}
-	staff := map[string]string{"Authorization": "Bearer " + a.keys.AdminToken, "X-Fenfu-Staff": "amy"}
+	staff := map[string]string{"Authorization": "Bearer " + accesstest.Named(t, a.access, "amy", access.Support, access.StaffRank)}
 	var queue struct {
 		Complaints []struct {
 			ID         string `json:"complaint_id"`
@@ -340,7 +342,7 @@ func testComplaintFastLane(t *testing.T, engine db.Engine) {
 		queue.Complaints[0].ID != id || queue.Complaints[0].Escalation != "ESCALATED" {
 		t.Fatalf("staff queue: %d %+v", st, queue)
 	}
-	if st := send(t, http.DefaultClient, "GET", s.base+"/admin/complaints", map[string]string{"Authorization": "Bearer nope", "X-Fenfu-Staff": "amy"},
+	if st := send(t, http.DefaultClient, "GET", s.base+"/admin/complaints", map[string]string{"Authorization": "Bearer nope"},
 		nil, nil); st != 401 {
 		t.Errorf("the staff queue with a wrong token: %d", st)
 	}

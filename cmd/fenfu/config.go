@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
@@ -91,6 +92,8 @@ type Config struct {
 	// Login limits the cashier's consumer logins, per phone and per
 	// source address.
 	Login consumer.LoginLimits
+	// Staff bounds staff sessions and wrong staff logins.
+	Staff access.Settings
 	// TrustedProxies are the reverse proxies in front of fenfu whose
 	// X-Forwarded-For names the client.
 	TrustedProxies server.Proxies
@@ -224,6 +227,12 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*intValue)(&c.Login.SourceFailures) }},
 		{"login-source-window", "FENFU_LOGIN_SOURCE_WINDOW", "the window an address's failed logins are counted over", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Login.SourceWindow) }},
+		{"staff-session-ttl", "FENFU_STAFF_SESSION_TTL", "how long a staff login's session lasts", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.Staff.SessionTTL) }},
+		{"staff-lockout-failures", "FENFU_STAFF_LOCKOUT_FAILURES", "wrong logins that lock a staff name, each within the lockout window of the one before", "", true,
+			func(c *Config) settingValue { return (*intValue)(&c.Staff.LockoutFailures) }},
+		{"staff-lockout-window", "FENFU_STAFF_LOCKOUT_WINDOW", "the window a staff name's wrong logins are counted over, and how long it stays locked after the last", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.Staff.LockoutWindow) }},
 		{"trusted-proxies", "FENFU_TRUSTED_PROXIES", "reverse proxies in front of fenfu, as comma-separated addresses or prefixes (10.0.0.0/8,::1): requests from them are taken to come from the address they name in X-Forwarded-For",
 			"none: every request comes from its peer address (behind a proxy, without this, all clients share the proxy's address and its per-source limits)", true,
 			func(c *Config) settingValue { return (*proxiesValue)(&c.TrustedProxies) }},
@@ -297,7 +306,7 @@ func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10,
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
-		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(),
+		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(),
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
 		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),
 		AuditAnchorEvery: AuditAnchorEvery, Retention: retention.DefaultPeriods(), RetentionEvery: RetentionEvery,
@@ -412,6 +421,9 @@ func (c *Config) Validate() error {
 	}
 	if p := credit.EarlyPayoff(c.Plans.EarlyPayoff); p != credit.PayoffWaived && p != credit.PayoffCharged {
 		return fmt.Errorf("--early-payoff must be waived or charged, not %q", c.Plans.EarlyPayoff)
+	}
+	if c.Staff.SessionTTL < time.Minute || c.Staff.LockoutFailures < 1 || c.Staff.LockoutWindow < time.Second {
+		return fmt.Errorf("--staff-session-ttl must be at least 1m, --staff-lockout-failures at least 1 and --staff-lockout-window at least 1s")
 	}
 	if c.Login.PhoneFailures < 1 || c.Login.SourceFailures < 1 {
 		return fmt.Errorf("--login-phone-failures and --login-source-failures must be at least 1")

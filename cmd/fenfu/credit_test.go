@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/access"
+	"github.com/fenfu/fenfu/access/accesstest"
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
@@ -35,6 +37,8 @@ type creditWorld struct {
 	base  string
 	mchid string
 	appid string
+	// staffToken is li.wei's, a finance director's, bearer token.
+	staffToken string
 }
 
 func startCreditWorld(t *testing.T, engine db.Engine) *creditWorld {
@@ -156,7 +160,18 @@ func (w *creditWorld) page(p payer, path string) string {
 
 func (w *creditWorld) staff(method, path string, in, out any) {
 	w.t.Helper()
-	w.do(http.DefaultClient, method, path, in, out, "Authorization", "Bearer "+w.a.keys.AdminToken, "X-Fenfu-Staff", "li.wei")
+	w.do(http.DefaultClient, method, path, in, out, w.staffAuth()...)
+}
+
+// staffAuth returns the header of li.wei's bearer token, adding li.wei,
+// a finance director (who changes lines and, as directors may, risk
+// rules), the first time.
+func (w *creditWorld) staffAuth() []string {
+	w.t.Helper()
+	if w.staffToken == "" {
+		w.staffToken = accesstest.Named(w.t, w.a.access, "li.wei", access.Finance, access.Director)
+	}
+	return []string{"Authorization", "Bearer " + w.staffToken}
 }
 
 // order creates a Native order offering installments and returns its

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -264,19 +262,30 @@ func lastMonths(n int) []string {
 	return onboard.HistoryMonths(time.Now(), n)
 }
 
-// staffAPI returns a caller of the instance's staff API, as staff member
-// li.wei with the admin token. It answers the status, logs any other
-// answer than 200, and decodes a 200's body into out (if not nil).
+// staffAPI returns a caller of the instance's staff API, as li.wei, the
+// first director, made by `fenfu staff bootstrap`, with a personal API
+// token of `fenfu staff token create`. It answers the status, logs any
+// other answer than 200, and decodes a 200's body into out (if not nil).
 func staffAPI(t *testing.T, in *instance) func(method, path, contentType string, body []byte, out any) int {
-	token, err := os.ReadFile(filepath.Join(in.args[1], "admin_token"))
-	if err != nil {
-		t.Fatal(err)
+	var boot struct {
+		TOTPSecret string `json:"totp_secret"`
+		Password   string `json:"password"`
 	}
+	in.mustCLI(&boot, "staff", "bootstrap", "--name", "li.wei")
+	if boot.TOTPSecret == "" || boot.Password == "" {
+		t.Fatalf("bootstrap printed no TOTP secret or password: %+v", boot)
+	}
+	if _, err := in.cli("staff", "bootstrap", "--name", "zhao.min"); err == nil {
+		t.Error("a second bootstrap succeeded")
+	}
+	var token struct {
+		Token string `json:"token"`
+	}
+	in.mustCLI(&token, "staff", "token", "create", "--name", "li.wei", "--label", "onboarding test")
 	return func(method, path, contentType string, body []byte, out any) int {
 		t.Helper()
 		req, _ := http.NewRequest(method, in.base+path, bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		req.Header.Set("X-Fenfu-Staff", "li.wei")
+		req.Header.Set("Authorization", "Bearer "+token.Token)
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}

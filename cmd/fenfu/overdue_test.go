@@ -41,7 +41,7 @@ func testOverdueAndLinesEndToEnd(t *testing.T, engine db.Engine) {
 		t.Fatalf("the same day again %+v", run)
 	}
 	if code, body := w.try(http.DefaultClient, "POST", "/admin/credit/overdue", map[string]any{"date": "2026-12-13"}, nil,
-		"Authorization", "Bearer "+w.a.keys.AdminToken, "X-Fenfu-Staff", "li.wei"); code != 400 || !strings.Contains(body, "after today") {
+		w.staffAuth()...); code != 400 || !strings.Contains(body, "after today") {
 		t.Errorf("a day after today: HTTP %d %s", code, body)
 	}
 	var acct struct {
@@ -78,7 +78,7 @@ func testOverdueAndLinesEndToEnd(t *testing.T, engine db.Engine) {
 	w.prove()
 
 	// Lines: never below what is used (50.00) unless frozen.
-	staff := []string{"Authorization", "Bearer " + w.a.keys.AdminToken, "X-Fenfu-Staff", "li.wei"}
+	staff := w.staffAuth()
 	if code, body := w.try(http.DefaultClient, "POST", "/admin/consumers/"+bob.id+"/line",
 		map[string]any{"credit_limit": 49_99, "reason": "risk review"}, nil, staff...); code != 400 || !strings.Contains(body, "below the 50.00 yuan used") {
 		t.Errorf("lowered below used: HTTP %d %s", code, body)

@@ -507,7 +507,7 @@ func TestLegalHoldsAndContractEnd(t *testing.T) {
 
 func testLegalHoldsAndContractEnd(t *testing.T, engine db.Engine) {
 	w := startCreditWorld(t, engine)
-	staff := []string{"Authorization", "Bearer " + w.a.keys.AdminToken, "X-Fenfu-Staff", "li.wei"}
+	staff := w.staffAuth()
 	var h retention.Hold
 	w.staff("POST", "/admin/legal-holds", map[string]any{"kind": "merchant", "subject": w.mchid, "reason": "police case 7"}, &h)
 	if h.ID == "" || h.Kind != retention.OnMerchant || h.Subject != w.mchid || h.Actor != "staff:li.wei" || h.CreatedAt.IsZero() {

@@ -159,7 +159,7 @@ func testSandboxTimeTravel(t *testing.T, engine db.Engine) {
 		}
 	}
 	if code, body := w.try(http.DefaultClient, "GET", "/admin/consumers/"+bob.id+"/statements/2027-04", nil, nil,
-		"Authorization", "Bearer "+w.a.keys.AdminToken, "X-Fenfu-Staff", "li.wei"); code != 404 {
+		w.staffAuth()...); code != 404 {
 		t.Errorf("the statement of April before its day: HTTP %d %s", code, body)
 	}
 	var shown sandbox.State
@@ -214,7 +214,7 @@ func TestSandboxClockRefusals(t *testing.T) {
 	// Without the setting, the staff API refuses to advance the clock.
 	plain := startCreditWorld(t, db.SQLite)
 	code, body := plain.try(http.DefaultClient, "POST", "/admin/sandbox/clock/advance", map[string]any{"duration": "24h"}, nil,
-		"Authorization", "Bearer "+plain.a.keys.AdminToken, "X-Fenfu-Staff", "li.wei")
+		plain.staffAuth()...)
 	if code != 400 || !strings.Contains(body, "INVALID_REQUEST") || !strings.Contains(body, "FENFU_SANDBOX_CLOCK") {
 		t.Errorf("advance without the setting: HTTP %d %s", code, body)
 	}
@@ -226,7 +226,7 @@ func TestSandboxClockRefusals(t *testing.T) {
 	// Zero, backwards and too far are refused with the field named.
 	for _, req := range []map[string]any{{"duration": "0s"}, {"duration": "-1h"}, {"duration": "401d"}, {"to": "2026-01-01T00:00:00+08:00"}} {
 		code, body := w.try(http.DefaultClient, "POST", "/admin/sandbox/clock/advance", req, nil,
-			"Authorization", "Bearer "+w.a.keys.AdminToken, "X-Fenfu-Staff", "li.wei")
+			w.staffAuth()...)
 		if code != 400 || !strings.Contains(body, "PARAM_ERROR") {
 			t.Errorf("advance %v: HTTP %d %s", req, code, body)
 		}

@@ -135,7 +135,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		})
 	}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
-		Risk: a.risk, Repay: a.repay, Retention: a.retention, Token: a.keys.AdminToken, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
+		Risk: a.risk, Repay: a.repay, Retention: a.retention, Access: a.access, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
 		Audit: &audit.Stores{Core: a.core, Credit: a.credit}}
 	a.metrics = metrics.New()
 	a.risk.Metrics = a.metrics

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/access"
+	"github.com/fenfu/fenfu/access/accesstest"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
@@ -230,8 +232,7 @@ func TestShutdownWaitsForStaffSettlement(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.serve(sctx, ln, io.Discard) }()
 	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/admin/settlements/run", strings.NewReader(`{"date":"2026-11-26"}`))
-	req.Header.Set("Authorization", "Bearer "+a.keys.AdminToken)
-	req.Header.Set("X-Fenfu-Staff", "li.wei")
+	req.Header.Set("Authorization", "Bearer "+accesstest.Named(t, a.access, "li.wei", access.Finance, access.StaffRank))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
