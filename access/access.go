@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/login"
 	"github.com/fenfu/fenfu/seal"
@@ -432,29 +433,34 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Staff, error)
 
 // Login checks a staff member's name, password and TOTP code and starts a
 // session lasting Settings.SessionTTL. source is the connection's
-// address, for the log. Wrong logins of a name are counted in the store
+// address, for the log. Every login and refused login is recorded in the
+// core store's audit log (audit.Login), with why it was refused. Wrong logins of a name are counted in the store
 // (login.Counter): LockoutFailures of them lock the name on every node
 // until LockoutWindow after the last. A wrong name, password or code, or
 // a disabled member, is UNAUTHENTICATED, all alike; a locked name is
 // FREQUENCY_LIMITED.
 func (s *Service) Login(ctx context.Context, name, password, code, source string) (Token, error) {
 	set := s.Settings.orDefaults()
-	log := s.Log.With("staff", name, "source", fenfu.Source(source))
+	src := fenfu.Source(source)
+	log := s.Log.With("staff", name, "source", src)
 	if checkName(name) != nil || len(password) > 256 || len(code) > 16 {
 		log.Warn("staff login failed", "reason", "malformed")
+		s.audit(ctx, "unauthenticated", src, false, "malformed")
 		return Token{}, s.wrongLogin(set)
 	}
+	actor := "staff:" + name
 	if due, err := s.attempts.Sweep(ctx, s.Clock.Now()); err != nil {
 		log.Warn("staff logins not swept", "error", err)
 	} else if due {
 		_, _ = s.DB.Exec(ctx, `DELETE FROM staff_tokens WHERE expires_at <= $1`, db.Micros(s.Clock.Now().Add(-24*time.Hour)))
 	}
-	t, err := s.attempts.Take(ctx, "staff:"+name, set.LockoutFailures, set.LockoutWindow)
+	t, err := s.attempts.Take(ctx, actor, set.LockoutFailures, set.LockoutWindow)
 	if err != nil {
 		return Token{}, err
 	}
 	if t.Locked {
 		log.Warn("staff login refused", "reason", "locked", "until", t.Until)
+		s.audit(ctx, actor, src, false, "locked")
 		e := fenfu.Errorf(fenfu.FrequencyLimited, "too many wrong logins of %s; try again after %s", name, t.Until.In(fenfu.Shanghai).Format("15:04"))
 		e.Remedy = "Wait until the lock ends (Beijing time), or ask a director to check the account."
 		return Token{}, e
@@ -467,14 +473,27 @@ func (s *Service) Login(ctx context.Context, name, password, code, source string
 	if !ok {
 		s.settle(ctx, &t, true, false)
 		log.Warn("staff login failed", "reason", reason)
+		s.audit(ctx, actor, src, false, reason)
 		return Token{}, s.wrongLogin(set)
 	}
 	s.settle(ctx, &t, false, true)
-	tok, err := s.issue(ctx, "staff:"+name, name, SessionToken, "login", set.SessionTTL)
+	// A login no one can trace starts no session.
+	if err := audit.Login(ctx, s.DB, actor, src, true, ""); err != nil {
+		return Token{}, err
+	}
+	tok, err := s.issue(ctx, actor, name, SessionToken, "login", set.SessionTTL)
 	if err == nil {
 		log.Info("staff login", "session", tok.ID, "expires_at", tok.ExpiresAt)
 	}
 	return tok, err
+}
+
+// audit records a refused login in the core store's audit log; if it
+// cannot, the log says so.
+func (s *Service) audit(ctx context.Context, actor, source string, ok bool, reason string) {
+	if err := audit.Login(context.WithoutCancel(ctx), s.DB, actor, source, ok, reason); err != nil {
+		s.Log.Error("staff login not recorded in the audit log", "actor", actor, "error", err)
+	}
 }
 
 func (s *Service) wrongLogin(set Settings) error {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/db"
 )
 
@@ -22,23 +23,29 @@ type Unmasking struct {
 	At     time.Time `json:"at"`
 }
 
-// Recorder records unmaskings. Service records them in its table; an
-// audit log may record them too.
+// Recorder records unmaskings. Service records each in its table and in
+// the core store's audit log, in one transaction.
 type Recorder interface {
 	RecordUnmasking(ctx context.Context, u Unmasking) error
 }
 
-// RecordUnmasking records u, with its time and id.
+// RecordUnmasking records u, with its time and id, in staff_unmasks and
+// as an unmask entry of the core store's audit log, which commit
+// together.
 func (s *Service) RecordUnmasking(ctx context.Context, u Unmasking) error {
 	if strings.TrimSpace(u.Reason) == "" || len(u.Reason) > 500 {
 		return fenfu.FieldError("reason", "say why the field is needed in the clear (at most 500 characters); it is recorded")
 	}
-	if _, err := s.DB.Exec(ctx, `INSERT INTO staff_unmasks (id, staff_name, kind, record_id, field, reason, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, "um_"+strings.ToLower(rand.Text()[:20]), u.Staff, u.Kind, u.Record, u.Field, u.Reason,
-		db.Micros(s.Clock.Now())); err != nil {
-		return fenfu.Internal("access.RecordUnmasking", err)
-	}
-	return nil
+	return s.DB.Update(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staff_unmasks (id, staff_name, kind, record_id, field, reason, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, "um_"+strings.ToLower(rand.Text()[:20]), u.Staff, u.Kind, u.Record, u.Field, u.Reason,
+			db.Micros(tx.Now)); err != nil {
+			return fenfu.Internal("access.RecordUnmasking", err)
+		}
+		_, err := audit.Append(ctx, tx, audit.Entry{Actor: "staff:" + u.Staff, Action: audit.ActionUnmask,
+			Target: audit.Target{Kind: u.Kind, ID: u.Record}, Reason: u.Reason, Detail: audit.Detail(map[string]string{"field": u.Field})})
+		return err
+	})
 }
 
 // Unmaskings lists the recorded unmaskings, newest first; of one staff

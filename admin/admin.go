@@ -167,12 +167,11 @@ func (a *API) Routes() []Route {
 // Register adds the staff routes to mux: POST /admin/login, which needs
 // no token, and the table of Routes.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("POST /admin/login", a.answer(func(r *http.Request) (any, *call, error) {
+	// A login is recorded in the audit log by access, with why it was
+	// refused.
+	mux.Handle("POST /admin/login", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t, err := a.login(r)
-		if err != nil {
-			return nil, nil, err
-		}
-		return t, &call{Request: r, Staff: "staff:" + t.Staff}, nil
+		a.write(w, r, t, err)
 	}))
 	for _, r := range a.Routes() {
 		mux.Handle(r.Pattern, a.staff(r.Permission, r.handle))
@@ -206,18 +205,23 @@ func (a *API) answer(serve func(r *http.Request) (any, *call, error)) http.Handl
 				out, err = nil, aerr // a read no one can trace is not answered
 			}
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		if err != nil {
-			e := fenfu.AsError(err)
-			if l := e.LogLevel(); l > slog.LevelInfo {
-				a.Log.Log(r.Context(), l, "admin request failed", "path", r.URL.Path, "code", e.Code, "error", err.Error())
-			}
-			w.WriteHeader(e.Code.HTTPStatus())
-			_ = json.NewEncoder(w).Encode(map[string]string{"code": string(e.Code), "message": e.Message, "remedy": e.Remedy})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(out)
+		a.write(w, r, out, err)
 	})
+}
+
+// write writes an answer or error as JSON.
+func (a *API) write(w http.ResponseWriter, r *http.Request, out any, err error) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if err != nil {
+		e := fenfu.AsError(err)
+		if l := e.LogLevel(); l > slog.LevelInfo {
+			a.Log.Log(r.Context(), l, "admin request failed", "path", r.URL.Path, "code", e.Code, "error", err.Error())
+		}
+		w.WriteHeader(e.Code.HTTPStatus())
+		_ = json.NewEncoder(w).Encode(map[string]string{"code": string(e.Code), "message": e.Message, "remedy": e.Remedy})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 // staff serves a route that needs perm: the request's bearer token names

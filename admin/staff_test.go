@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/access/accesstest"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/onboard"
@@ -157,6 +159,15 @@ func TestMasking(t *testing.T) {
 			list[0].Reason != "consumer callback, ticket 7" || list[0].Staff != supName || list[0].At.IsZero() {
 			t.Errorf("recorded unmaskings %+v, want the one with its reason", list)
 		}
+		// The audit log has it too, beside the request's own entry.
+		logged, err := audit.List(context.Background(), e.core, audit.Filter{Action: audit.ActionUnmask, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(logged) != 1 || logged[0].Actor != "staff:"+supName || logged[0].Target != (audit.Target{Kind: "application", ID: id}) ||
+			logged[0].Reason != "consumer callback, ticket 7" || string(logged[0].Detail) != `{"field":"application.legal_person.phone"}` {
+			t.Errorf("audit log's unmaskings %+v", logged)
+		}
 	})
 }
 
@@ -238,6 +249,22 @@ func TestLogin(t *testing.T) {
 		}
 		if code, _ := e.do(t, "GET", "/admin/me", "", "Authorization", "Bearer "+session); code != 401 {
 			t.Errorf("after logout = %d, want 401", code)
+		}
+		// Every login and refused login is in the core store's audit log,
+		// with why it was refused.
+		var got []string
+		for _, x := range entries(t, e.core) {
+			if x.Action == audit.ActionLogin || x.Action == audit.ActionLoginRefused {
+				got = append(got, x.Actor+" "+x.Action+" "+x.Reason)
+			}
+		}
+		want := []string{"staff:fang login refused wrong or reused TOTP code", "staff:fang login refused wrong or reused TOTP code",
+			"staff:fang login refused wrong password", "staff:nobody login refused unknown name", "staff:fang login ",
+			"staff:fang login refused wrong or reused TOTP code", "staff:fang login "}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("audit log's logins %q, want %q", got, want)
 		}
 	})
 }
