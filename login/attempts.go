@@ -35,9 +35,12 @@ type Try struct {
 	Until   time.Time // when a locked count's window ends
 }
 
-// takeWaits bounds how often Take waits for attempts in flight to finish
-// before it gives up.
-const takeWaits = 30
+// takeWait bounds how long Take waits for attempts in flight to finish
+// before it refuses the attempt as one too many at once. It is real time,
+// not the business clock: what it waits for is other requests' hashing,
+// which is slow on a loaded machine (40 logins at once with a limit of 5
+// wait for 8 rounds of argon2id).
+var takeWait = 10 * time.Second
 
 // Take takes a try from subject's count. In one statement it starts a new
 // window if the last has ended (only a new window, or a wrong login in
@@ -47,9 +50,12 @@ const takeWaits = 30
 // have reached the limit it reports Locked, changing nothing: a refused
 // attempt does not make the lock longer. When it is the attempts in
 // flight that fill the count, as when a consumer's program logs in for
-// many payments at once, it waits for them to finish.
+// many payments at once, it waits for them to finish, for up to takeWait,
+// and then refuses the attempt with FREQUENCY_LIMITED as one too many at
+// once, not as locked: nothing was wrong.
 func (c *Counter) Take(ctx context.Context, subject string, limit int, window time.Duration) (Try, error) {
 	t := Try{subject: subject, window: window}
+	start := time.Now()
 	for wait := 0; ; wait++ {
 		var taken bool
 		var failures int
@@ -78,9 +84,14 @@ func (c *Counter) Take(ctx context.Context, subject string, limit int, window ti
 		if taken {
 			return t, nil
 		}
-		if failures >= limit || wait == takeWaits {
+		if failures >= limit {
 			t.Locked, t.Until = true, db.Time(until)
 			return t, nil
+		}
+		if time.Since(start) >= takeWait {
+			e := fenfu.Errorf(fenfu.FrequencyLimited, "too many logins at once for this account or network")
+			e.Remedy = "Log in again in a few seconds: the logins already under way are still being checked."
+			return t, e
 		}
 		select {
 		case <-time.After(time.Duration(10+10*min(wait, 9)) * time.Millisecond):
