@@ -106,14 +106,17 @@ func TestAuditVerify(t *testing.T) {
 				Stores  []audit.Report `json:"stores"`
 			}
 			in.mustCLI(&out, "audit", "verify", "--anchors", logFile, "--json")
-			if out.Anchors != 2 || len(out.Stores) != 2 {
+			// An anchor at shutdown for each store, and another for a store
+			// whose head had moved when serve's loop first looked, which
+			// races the first requests.
+			if out.Anchors < 2 || len(out.Stores) != 2 {
 				t.Fatalf("audit verify: %+v\nlog:\n%s", out, log.b.String())
 			}
 			// core: 2 staff requests and 2 key changes; credit: 2 staff
 			// requests and the rule change.
 			for i, want := range []int64{4, 3} {
-				if r := out.Stores[i]; !r.OK() || r.Entries != want || r.Anchors != 1 {
-					t.Errorf("%s: %+v, want %d entries and its anchor", r.Store, r, want)
+				if r := out.Stores[i]; !r.OK() || r.Entries != want || r.Anchors < 1 {
+					t.Errorf("%s: %+v, want %d entries and an anchor", r.Store, r, want)
 				}
 			}
 			core, credit := in.store(t, "core"), in.store(t, "credit")
