@@ -558,11 +558,20 @@ func (s *Service) check(ctx context.Context, name, password, code string) (ok bo
 	return true, "", nil
 }
 
+// totpContext binds a staff member's sealed TOTP secret to its row.
+func totpContext(name string) string { return "staff.totp:" + name }
+
+// Columns are the store's columns this package seals, for the master
+// key's reseal and status.
+func Columns() []seal.Column {
+	return []seal.Column{{Table: "staff", Key: "name", Value: "totp_secret", Context: totpContext}}
+}
+
 func (s *Service) sealTOTP(name, secret string) (string, error) {
 	if s.Sealer == nil {
 		return secret, nil
 	}
-	return s.Sealer.Seal(secret, "staff.totp:"+name)
+	return s.Sealer.Seal(secret, totpContext(name))
 }
 
 func (s *Service) openTOTP(name, stored string) (string, error) {
@@ -572,5 +581,5 @@ func (s *Service) openTOTP(name, stored string) (string, error) {
 	if s.Sealer == nil {
 		return "", fmt.Errorf("the TOTP secret of %s is sealed and no sealer is configured", name)
 	}
-	return s.Sealer.Open(stored, "staff.totp:"+name)
+	return s.Sealer.Open(stored, totpContext(name))
 }

@@ -219,7 +219,7 @@ func (c *Config) sealer(ctx context.Context) (*seal.Sealer, error) {
 // sealedColumns are the columns of the core store that hold sealed
 // values (the credit store holds none).
 func sealedColumns() []seal.Column {
-	return slices.Concat(keyring.Columns(), merchant.Columns(), consumer.Columns(), onboard.Columns(), settle.Columns())
+	return slices.Concat(keyring.Columns(), merchant.Columns(), consumer.Columns(), onboard.Columns(), settle.Columns(), access.Columns())
 }
 
 // fees are the schedules payments are priced by: the credit-pay schedule
