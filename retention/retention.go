@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -163,9 +164,6 @@ func (s *Service) Run(ctx context.Context, o Options) (Report, error) {
 			return r.rep, err
 		}
 	}
-	if r.holds, err = s.inForce(ctx); err != nil {
-		return r.rep, err
-	}
 	for _, step := range []func(context.Context) error{r.trades, r.authorizations, r.riskRecords, r.logs} {
 		if err := step(ctx); err != nil {
 			return r.rep, fenfu.Op("retention.Run", err)
@@ -259,7 +257,7 @@ func walk[T any](ctx context.Context, r *run, p pass[T]) error {
 			return err
 		}
 		after = p.key(batch[len(batch)-1])
-		items, err := p.judge(ctx, batch)
+		items, err := judged(ctx, r, batch, p.judge)
 		if err != nil {
 			return err
 		}
@@ -275,6 +273,32 @@ func walk[T any](ctx context.Context, r *run, p pass[T]) error {
 		}
 		seen += len(batch)
 		r.progress(p.table, seen)
+	}
+}
+
+// judged judges a batch under the legal holds in force now: read before
+// the batch is judged and again after, and judged again if they changed
+// meanwhile, so a hold placed while a run goes on keeps its subject from
+// the next batch on (only a hold placed in the instant between that
+// second read and the batch's write misses the batch).
+func judged[T any](ctx context.Context, r *run, batch []T, judge func(context.Context, []T) ([]Item, error)) ([]Item, error) {
+	for {
+		before, err := r.s.inForce(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.holds = before
+		items, err := judge(ctx, batch)
+		if err != nil {
+			return nil, err
+		}
+		after, err := r.s.inForce(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if maps.EqualFunc(before, after, maps.Equal) {
+			return items, nil
+		}
 	}
 }
 
