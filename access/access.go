@@ -442,12 +442,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Staff, error)
 func (s *Service) Login(ctx context.Context, name, password, code, source string) (Token, error) {
 	set := s.Settings.orDefaults()
 	src := fenfu.Source(source)
-	log := s.Log.With("staff", name, "source", src)
 	if checkName(name) != nil || len(password) > 256 || len(code) > 16 {
-		log.Warn("staff login failed", "reason", "malformed")
-		s.audit(ctx, "unauthenticated", src, false, "malformed")
+		// Not a name anyone has: logged without it (it may be a password
+		// typed in the wrong field), and not chained.
+		s.Log.Warn("staff login failed", "reason", "malformed", "source", src)
 		return Token{}, s.wrongLogin(set)
 	}
+	log := s.Log.With("staff", name, "source", src)
 	actor := "staff:" + name
 	if due, err := s.attempts.Sweep(ctx, s.Clock.Now()); err != nil {
 		log.Warn("staff logins not swept", "error", err)
@@ -459,8 +460,9 @@ func (s *Service) Login(ctx context.Context, name, password, code, source string
 		return Token{}, err
 	}
 	if t.Locked {
+		// The wrong logins that locked it are in the audit log; the
+		// refusals while it is locked, which anyone can send, are not.
 		log.Warn("staff login refused", "reason", "locked", "until", t.Until)
-		s.audit(ctx, actor, src, false, "locked")
 		e := fenfu.Errorf(fenfu.FrequencyLimited, "too many wrong logins of %s; try again after %s", name, t.Until.In(fenfu.Shanghai).Format("15:04"))
 		e.Remedy = "Wait until the lock ends (Beijing time), or ask a director to check the account."
 		return Token{}, e
@@ -473,7 +475,9 @@ func (s *Service) Login(ctx context.Context, name, password, code, source string
 	if !ok {
 		s.settle(ctx, &t, true, false)
 		log.Warn("staff login failed", "reason", reason)
-		s.audit(ctx, actor, src, false, reason)
+		if reason != "unknown name" { // a member's account was tried: at most the lockout's count per window
+			s.audit(ctx, actor, src, false, reason)
+		}
 		return Token{}, s.wrongLogin(set)
 	}
 	s.settle(ctx, &t, false, true)

@@ -44,7 +44,7 @@ func routePath(r *http.Request) string {
 const maxAuditQuery = 1024
 
 // record appends the request to its chain after it was served: the actor
-// (or "unauthenticated" if it was refused before naming one), the route
+// (a request refused before naming one is logged, not chained), the route
 // pattern as the action, the path values, the query, the result and the
 // body's reason or change_reason if it has one. The services commit their
 // own transactions, so the entry commits right after the request's
@@ -52,6 +52,13 @@ const maxAuditQuery = 1024
 // has gone.
 func (a *API) record(r *http.Request, c *call, err error) error {
 	if a.Audit == nil || r.Pattern == "" {
+		return nil
+	}
+	if c == nil {
+		// Refused before naming a staff member: no one's access to
+		// record, and anyone may send such requests without end, so
+		// they go to the log, not into the chain.
+		a.Log.Warn("staff request refused before authentication", "route", r.Pattern, "source", fenfu.Source(r.RemoteAddr))
 		return nil
 	}
 	e := audit.Entry{Actor: "unauthenticated", Action: r.Pattern}

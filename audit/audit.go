@@ -213,11 +213,13 @@ func Record(ctx context.Context, d *db.DB, e Entry) (Entry, error) {
 // to be; source is where it came from (an address); reason, for a refused
 // login, why it was refused. The staff login calls it once per attempt.
 func Login(ctx context.Context, d *db.DB, actor, source string, ok bool, reason string) error {
-	action := ActionLogin
+	action, by := ActionLogin, actor
 	if !ok {
-		action = ActionLoginRefused
+		// A refused login is not the member's act: whoever tried it is
+		// unknown, and the account tried is the target.
+		action, by = ActionLoginRefused, "unauthenticated"
 	}
-	_, err := Record(ctx, d, Entry{Actor: actor, Action: action, Target: Target{Kind: "staff", ID: actor}, Reason: reason,
+	_, err := Record(ctx, d, Entry{Actor: by, Action: action, Target: Target{Kind: "staff", ID: actor}, Reason: reason,
 		Detail: Detail(map[string]string{"source": source})})
 	return err
 }

@@ -102,7 +102,7 @@ func TestChain(t *testing.T) {
 			if err := audit.Login(ctx, d, "staff:wang", "10.0.0.9", false, "wrong password"); err != nil {
 				t.Fatal(err)
 			}
-			refused, err := audit.List(ctx, d, audit.Filter{Actor: "staff:wang", Action: audit.ActionLoginRefused})
+			refused, err := audit.List(ctx, d, audit.Filter{Actor: "unauthenticated", Action: audit.ActionLoginRefused})
 			if err != nil || len(refused) != 1 || refused[0].Reason != "wrong password" || refused[0].Target != (audit.Target{Kind: "staff", ID: "staff:wang"}) {
 				t.Fatalf("refused login: %+v %v", refused, err)
 			}

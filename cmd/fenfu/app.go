@@ -130,7 +130,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.consumers.Log = log
 	a.consumers.Limits = cfg.Login
 	a.consumers.Sealer = a.merchants.Sealer
-	a.access = access.New(a.core, a.clock)
+	a.access = access.New(a.core, a.wall)
 	a.access.Log = log
 	a.access.Settings = cfg.Staff
 	a.access.Sealer = a.merchants.Sealer
