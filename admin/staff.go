@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,9 +80,39 @@ func (a *API) createOwnToken(ctx context.Context, c *call) (any, error) {
 	return a.newToken(ctx, c, c.Who.Name)
 }
 
-// staffCreateToken makes a personal API token of another member's.
+// staffCreateToken makes a personal API token of another member's, for
+// a director only: whoever holds a token acts as its member, so making
+// one for someone else is taking on their rights.
 func (a *API) staffCreateToken(ctx context.Context, c *call) (any, error) {
-	return a.newToken(ctx, c, c.PathValue("name"))
+	name := c.PathValue("name")
+	if _, err := a.Access.Get(ctx, name); err != nil {
+		return nil, err
+	}
+	if name != c.Who.Name && c.Who.Rank != access.Director {
+		e := fenfu.Errorf(fenfu.Forbidden, "staff member %s may not make an API token of %s's", c.Who.Name, name)
+		e.Remedy = "Members make their own tokens (POST /admin/tokens); only a director makes one for someone else."
+		return nil, e
+	}
+	return a.newToken(ctx, c, name)
+}
+
+// outranks refuses a change by who to another member, target, unless who
+// is a director or of a higher rank than target: staff manage only those
+// below them.
+func (a *API) outranks(ctx context.Context, who access.Staff, target, what string) error {
+	if target == who.Name {
+		return nil
+	}
+	t, err := a.Access.Get(ctx, target)
+	if err != nil {
+		return err
+	}
+	if who.Rank == access.Director || (who.Rank.AtLeast(t.Rank) && who.Rank != t.Rank) {
+		return nil
+	}
+	e := fenfu.Errorf(fenfu.Forbidden, "staff member %s (%s) may not %s %s (%s)", who.Name, who.Rank, what, t.Name, t.Rank)
+	e.Remedy = "Ask a director, or a member of a rank above theirs."
+	return e
 }
 
 func (a *API) staffTokens(ctx context.Context, c *call) (any, error) {
@@ -99,6 +130,9 @@ func (a *API) revokeToken(ctx context.Context, c *call) (any, error) {
 	}
 	if owner != c.Who.Name && !c.Policy.Allows(c.Who, access.StaffAdmin) {
 		return nil, c.Policy.Forbidden(c.Who, access.StaffAdmin)
+	}
+	if err := a.outranks(ctx, c.Who, owner, "revoke a token of"); err != nil {
+		return nil, err
 	}
 	if err := a.Access.RevokeToken(ctx, id); err != nil {
 		return nil, err
@@ -163,9 +197,13 @@ func (a *API) staffAdd(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	n := access.NewStaff{Name: in.Name, Department: access.Department(in.Department), Rank: access.Rank(in.Rank), Password: in.Password}
-	if c.Who.Rank != access.Director && (n.Rank == access.Director || !c.Who.Rank.AtLeast(n.Rank)) {
-		e := fenfu.Errorf(fenfu.Forbidden, "staff member %s (%s) may not add a %s", c.Who.Name, c.Who.Rank, n.Rank)
-		e.Remedy = "Ask a director to add members of a rank above your own."
+	// Below a director, members add only to their own department and at
+	// most their own rank, so no one can make an account that may do or
+	// see more than they may.
+	known := slices.Contains(access.Departments, n.Department) && slices.Contains(access.Ranks, n.Rank) // else Add says what is wrong
+	if known && c.Who.Rank != access.Director && (n.Rank == access.Director || !c.Who.Rank.AtLeast(n.Rank) || n.Department != c.Who.Department) {
+		e := fenfu.Errorf(fenfu.Forbidden, "staff member %s (%s %s) may not add a %s %s", c.Who.Name, c.Who.Department, c.Who.Rank, n.Department, n.Rank)
+		e.Remedy = "Ask a director to add members to another department or of a rank above your own."
 		return nil, e
 	}
 	en, err := a.Access.Add(ctx, c.Staff, n)
@@ -177,6 +215,9 @@ func (a *API) staffAdd(ctx context.Context, c *call) (any, error) {
 
 func (a *API) staffDisable(ctx context.Context, c *call) (any, error) {
 	name := c.PathValue("name")
+	if err := a.outranks(ctx, c.Who, name, "disable"); err != nil {
+		return nil, err
+	}
 	if err := a.Access.Disable(ctx, c.Staff, name); err != nil {
 		return nil, err
 	}
@@ -191,10 +232,17 @@ func (a *API) unmaskings(ctx context.Context, c *call) (any, error) {
 
 // readers are the records a field can be unmasked of, by kind: each reads
 // the record in the clear.
-func (a *API) readers() map[string]func(ctx context.Context, id string) (any, error) {
-	return map[string]func(ctx context.Context, id string) (any, error){
-		"application": func(ctx context.Context, id string) (any, error) { return a.Onboard.GetClear(ctx, id) },
+func (a *API) readers() map[string]reader {
+	return map[string]reader{
+		"application": {scope: access.Onboarding, read: func(ctx context.Context, id string) (any, error) { return a.Onboard.GetClear(ctx, id) }},
 	}
+}
+
+// reader reads a kind of record in the clear, for those whose scope,
+// the permission that reads the record at all, it is in.
+type reader struct {
+	scope access.Permission
+	read  func(ctx context.Context, id string) (any, error)
 }
 
 // unmask answers one masked field of one record in the clear and records
@@ -217,6 +265,11 @@ func (a *API) unmask(ctx context.Context, c *call) (any, error) {
 	if !ok {
 		return nil, fenfu.FieldError("kind", "kind must be application")
 	}
+	// Unmasking shows a field of a record the caller must be allowed to
+	// read at all: its scope first, then the clear value.
+	if !c.Policy.Allows(c.Who, read.scope) {
+		return nil, c.Policy.Forbidden(c.Who, read.scope)
+	}
 	path := strings.Split(in.Field, ".")
 	parent := ""
 	if len(path) > 1 {
@@ -225,7 +278,7 @@ func (a *API) unmask(ctx context.Context, c *call) (any, error) {
 	if in.Field == "" || mask.Field(parent, path[len(path)-1]) == nil {
 		return nil, fenfu.FieldError("field", "field %q is not masked: name a masked field by its JSON path, such as application.legal_person.phone", in.Field)
 	}
-	rec, err := read(ctx, in.ID)
+	rec, err := read.read(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
