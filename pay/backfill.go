@@ -28,13 +28,18 @@ func (s *Service) Backfill(ctx context.Context) (int, error) {
 	for _, b := range []struct {
 		name string
 		run  func(context.Context) (int, error)
-	}{{feesBackfill, s.backfillFees}, {payoutsBackfill, s.backfillPayouts}} {
+		// every: run at every start, not once: a node of an older release
+		// may still be finishing refunds without their payouts while
+		// upgraded nodes start (the sweep reads only refunds that owe
+		// something back, which are few).
+		every bool
+	}{{feesBackfill, s.backfillFees, false}, {payoutsBackfill, s.backfillPayouts, true}} {
 		var one int
 		err := s.Core.QueryRowContext(ctx, `SELECT 1 FROM backfills WHERE name = $1`, b.name).Scan(&one)
-		if err == nil {
+		if err == nil && !b.every {
 			continue
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return n, err
 		}
 		changed, err := b.run(ctx)
