@@ -154,6 +154,9 @@ type FlowTotals struct {
 	Lines   int                  `json:"lines"`
 	ByKind  map[string]fenfu.Fen `json:"by_kind"`
 	Closing fenfu.Fen            `json:"closing"`
+	// ByRef nets the lines of each payment and refund (by 微信支付业务单号),
+	// settlements left out: what each brought into the account.
+	ByRef map[string]fenfu.Fen `json:"-"`
 }
 
 // ParseFundFlow reads a fund-flow bill (text or gzip) into its totals. It
@@ -161,7 +164,7 @@ type FlowTotals struct {
 // and that the summary row agrees with the detail rows, so a truncated or
 // altered file is refused.
 func ParseFundFlow(r io.Reader) (FlowTotals, error) {
-	t := FlowTotals{ByKind: map[string]fenfu.Fen{}}
+	t := FlowTotals{ByKind: map[string]fenfu.Fen{}, ByRef: map[string]fenfu.Fen{}}
 	b, err := openBill(r)
 	if err != nil {
 		return t, err
@@ -210,6 +213,9 @@ func ParseFundFlow(r io.Reader) (FlowTotals, error) {
 		}
 		t.Lines++
 		t.ByKind[f[4]] += amt
+		if f[4] != "结算" {
+			t.ByRef[f[1]] += amt
+		}
 		t.Closing = bal
 	}
 	l, ok := next()
@@ -240,28 +246,57 @@ func (t FlowTotals) SettlementGap(x settle.Settlement) fenfu.Fen {
 	return t.ByKind["交易"] + t.ByKind["退款"] + t.ByKind[PlanFeeKind] + t.ByKind[PlanFeeRefundKind] - x.Net
 }
 
-// SettlementCheck is a settlement set against the BASIC fund-flow bill of
-// its day and channel: the platform's own reconciliation of what it paid
-// with what it billed. Gap is zero when the two agree to the fen.
+// SettlementCheck is a settlement set against the BASIC fund-flow bills
+// that list what it took: the platform's own reconciliation of what it
+// paid a merchant with what it billed. Items counts the payments and
+// refunds the settlement took, Billed what their bill lines (trade net of
+// fee, refund, installment fee and its refunded share) net to; Gap,
+// Billed less the settlement's net, is zero when the two agree to the
+// fen, whichever days the items were paid or refunded on (a held payment,
+// or a refund finished late, is settled after its own day).
 type SettlementCheck struct {
 	Settlement settle.Settlement `json:"settlement"`
-	Bill       FlowTotals        `json:"bill"`
+	Days       []string          `json:"bill_days"`
+	Items      int               `json:"items"`
+	Billed     fenfu.Fen         `json:"billed"`
 	Gap        fenfu.Fen         `json:"gap"`
 }
 
-// CheckSettlement reads (rendering it if it was not yet) the BASIC
-// fund-flow bill of x's day and channel, checks the file itself
-// (ParseFundFlow) and sets its lines against x.
+// CheckSettlement reads (rendering them if they were not yet) the BASIC
+// fund-flow bills of the days x's payments and refunds were billed on,
+// checks each file itself (ParseFundFlow) and sets the lines of what x
+// took against x.
 func (s *Service) CheckSettlement(ctx context.Context, x settle.Settlement) (SettlementCheck, error) {
-	f, err := s.Get(ctx, Request{MchID: x.MchID, Date: x.Date, Kind: FundFlow, Type: Basic, Channel: x.Channel}, false)
+	took, err := settle.Took(ctx, s.Core, x.ID)
 	if err != nil {
-		return SettlementCheck{}, err
+		return SettlementCheck{}, fmt.Errorf("bill: what settlement %s took: %w", x.ID, err)
 	}
-	t, err := ParseFundFlow(bytes.NewReader(f.Data))
-	if err != nil {
-		return SettlementCheck{}, fmt.Errorf("the fund-flow bill of settlement %s: %w", x.ID, err)
+	c := SettlementCheck{Settlement: x, Days: []string{}, Items: len(took)}
+	days := map[string]bool{}
+	for _, d := range took {
+		if !days[d] {
+			days[d] = true
+			c.Days = append(c.Days, d)
+		}
 	}
-	return SettlementCheck{Settlement: x, Bill: t, Gap: t.SettlementGap(x)}, nil
+	sort.Strings(c.Days)
+	for _, d := range c.Days {
+		f, err := s.Get(ctx, Request{MchID: x.MchID, Date: d, Kind: FundFlow, Type: Basic, Channel: x.Channel}, false)
+		if err != nil {
+			return c, err
+		}
+		t, err := ParseFundFlow(bytes.NewReader(f.Data))
+		if err != nil {
+			return c, fmt.Errorf("the fund-flow bill of %s: %w", d, err)
+		}
+		for ref, amt := range t.ByRef {
+			if took[ref] == d {
+				c.Billed += amt
+			}
+		}
+	}
+	c.Gap = c.Billed - x.Net
+	return c, nil
 }
 
 // fields splits a bill row of n backtick-prefixed fields.

@@ -521,7 +521,7 @@ func TestSettleCheck(t *testing.T) {
 	}
 	out, checks, err := check()
 	if err != nil || len(checks) != 1 || checks[0].Gap != 0 || checks[0].Settlement.PlanFees != 180_00 ||
-		checks[0].Settlement.RefundPlanFees != 18_00 || checks[0].Bill.ByKind[bill.PlanFeeKind] != -180_00 {
+		checks[0].Settlement.RefundPlanFees != 18_00 || checks[0].Items != 2 || checks[0].Billed != checks[0].Settlement.Net {
 		t.Fatalf("settle check of an agreeing day: %v\n%s", err, out)
 	}
 	if _, err := w.a.core.Exec(ctx, `UPDATE settlements SET net = net + 1 WHERE mchid = $1`, w.mchid); err != nil {
@@ -619,4 +619,42 @@ func testRefundOfRepaidPurchase(t *testing.T, engine db.Engine) {
 		t.Fatalf("backfill again: %d rows, %v", n, err)
 	}
 	w.prove()
+}
+
+// TestSettleCheckWithHeldOrder: a payment held out of its day's
+// settlement is checked against the settlement that took it, so both
+// days' settlements agree with their bills.
+func TestSettleCheckWithHeldOrder(t *testing.T) {
+	w := startCreditWorld(t, db.SQLite)
+	ctx := t.Context()
+	alice := w.consumer(10_000_00, 0)
+	w.toDay("2026-12-01", alice)
+	w.pay(alice, w.order("DESK-0001", 100_00), 1)
+	held := w.order("LAMP-0001", 50_00)
+	w.pay(alice, held, 1)
+	if err := w.a.settle.Hold(ctx, held.ID, w.clock.Now().Add(30*time.Hour), "risk review"); err != nil {
+		t.Fatal(err)
+	}
+	w.toDay("2026-12-02")
+	if _, err := w.a.settle.Run(ctx, "2026-12-01"); err != nil {
+		t.Fatal(err)
+	}
+	w.toDay("2026-12-03")
+	if _, err := w.a.settle.Run(ctx, "2026-12-02"); err != nil {
+		t.Fatal(err)
+	}
+	w.prove()
+	list, err := w.a.settle.List(ctx, settle.Filter{MchID: w.mchid, Channel: string(pay.ChannelCredit)})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("settlements %+v, %v", list, err)
+	}
+	for _, x := range list {
+		c, err := w.a.bills.CheckSettlement(ctx, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Gap != 0 || c.Items != 1 || len(c.Days) != 1 || c.Days[0] != "2026-12-01" {
+			t.Errorf("settlement %s of %s: %+v", x.ID, x.Date, c)
+		}
+	}
 }

@@ -235,7 +235,7 @@ func cmdSettleCheck(ctx context.Context, e *env, args []string) error {
 	fs := cfg.flags(e)
 	var f settle.Filter
 	fs.StringVar(&f.MchID, "mchid", "", "only this merchant")
-	fs.StringVar(&f.Date, "date", settle.Yesterday(time.Now()), "the business day, YYYY-MM-DD (Asia/Shanghai)")
+	fs.StringVar(&f.Date, "date", "", "the business day, YYYY-MM-DD (Asia/Shanghai); default yesterday by the deployment's clock")
 	channel := fs.String("channel", "ALL", "CREDIT, ORDINARY or ALL")
 	asJSON := fs.Bool("json", false, "print the checks as JSON")
 	a, err := cfg.open(ctx, e, fs, args)
@@ -245,6 +245,9 @@ func cmdSettleCheck(ctx context.Context, e *env, args []string) error {
 	defer a.close()
 	if f.Channel, err = bill.ParseChannel(*channel); err != nil {
 		return err
+	}
+	if f.Date == "" {
+		f.Date = settle.Yesterday(a.clock.Now())
 	}
 	settlements, err := a.settle.List(ctx, f)
 	if err != nil {
@@ -270,7 +273,8 @@ func cmdSettleCheck(ctx context.Context, e *env, args []string) error {
 			if c.Gap != 0 {
 				verdict = fmt.Sprintf("DIFFERS by %s yuan", fenfu.Yuan(c.Gap))
 			}
-			_, err = fmt.Fprintf(e.stdout, "%s  net %s yuan, bill %d lines: %s\n", c.Settlement.ID, fenfu.Yuan(c.Settlement.Net), c.Bill.Lines, verdict)
+			_, err = fmt.Fprintf(e.stdout, "%s  net %s yuan, %d payments and refunds billed on %s: %s\n", c.Settlement.ID,
+				fenfu.Yuan(c.Settlement.Net), c.Items, strings.Join(c.Days, ", "), verdict)
 			if err != nil {
 				return err
 			}
