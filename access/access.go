@@ -216,11 +216,29 @@ func (s *Service) add(ctx context.Context, actor string, n NewStaff, first bool)
 		q = `INSERT INTO staff (name, department, rank, password_hash, totp_secret, created_at, created_by)
 			SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM staff)`
 	}
-	res, err := s.DB.Exec(ctx, q, n.Name, string(n.Department), string(n.Rank), login.Hash(n.Password), stored, db.Micros(now), actor)
+	hash := login.Hash(n.Password)
+	var k int64
+	err = s.DB.Update(ctx, func(tx *db.Tx) error {
+		if first && s.DB.Engine == db.Postgres {
+			// NOT EXISTS alone does not see a bootstrap committing at the
+			// same moment under READ COMMITTED; the lock makes the second
+			// wait for the first and then see its row. (A SQLite store has
+			// one writer at a time already.)
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE staff IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, q, n.Name, string(n.Department), string(n.Rank), hash, stored, db.Micros(now), actor)
+		if err != nil {
+			return err
+		}
+		k, _ = res.RowsAffected()
+		return nil
+	})
 	if err != nil {
 		return Enrollment{}, fenfu.Internal("access.Add", err)
 	}
-	if k, _ := res.RowsAffected(); k != 1 {
+	if k != 1 {
 		if first {
 			e := fenfu.Errorf(fenfu.InvalidRequest, "staff already exist; bootstrap makes only the first director")
 			e.Remedy = "Log in as a director and add staff with `fenfu staff add` or POST /admin/staff."
