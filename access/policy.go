@@ -20,7 +20,8 @@ const (
 	RiskQueue    Permission = "risk.queue"    // the queue of alerts and holds, holding and releasing orders
 	RiskList     Permission = "risk.list"     // the risk list, merchant history and rescreening
 	Settlements  Permission = "settlements"   // settlements, their batches and exception requests
-	Credit       Permission = "credit"        // consumers' credit: repayments from partners, lines, statements, bills
+	Credit       Permission = "credit"        // consumers' credit: repayments from partners, accounts, statements, the overdue run
+	CreditLines  Permission = "credit.lines"  // a credit line's limit, rating, freeze and close: a risk decision
 	Complaints   Permission = "complaints"    // escalated complaints and support tickets
 	Keys         Permission = "keys"          // platform keys and their rotation
 	Sandbox      Permission = "sandbox"       // the clock of a sandbox deployment
@@ -33,7 +34,7 @@ const (
 )
 
 // Permissions lists every permission.
-var Permissions = []Permission{Onboarding, RiskRules, RiskQueue, RiskList, Settlements, Credit, Complaints,
+var Permissions = []Permission{Onboarding, RiskRules, RiskQueue, RiskList, Settlements, Credit, CreditLines, Complaints,
 	Keys, Sandbox, Audit, Retention, StaffAdmin, PolicyAdmin, PersonalData, Unmask}
 
 // ParsePermission checks a permission's name.

@@ -156,7 +156,7 @@ func (a *API) Routes() []Route {
 		rs = append(rs,
 			Route{"POST /admin/consumers/{id}/repayments", access.Credit, a.repayment},
 			Route{"GET /admin/consumers/{id}/credit", access.Credit, a.creditAccount},
-			Route{"POST /admin/consumers/{id}/line", access.Credit, a.changeLine},
+			Route{"POST /admin/consumers/{id}/line", access.CreditLines, a.changeLine},
 			Route{"GET /admin/consumers/{id}/line/changes", access.Credit, a.lineChanges},
 			Route{"POST /admin/credit/overdue", access.Credit, a.runOverdue},
 			Route{"GET /admin/consumers/{id}/statements/{month}", access.Credit, a.statement})

@@ -21,7 +21,7 @@ import (
 	"github.com/fenfu/fenfu/scheme"
 )
 
-// seeded is the policy migration 0022 seeds, written out again here: who
+// seeded is the policy migrations 0022 and 0027 seed, written out again here: who
 // holds each permission, from which rank up. Directors hold them all.
 var seeded = map[access.Permission]map[access.Department]access.Rank{
 	access.Onboarding:   {access.Operations: access.StaffRank},
@@ -30,6 +30,7 @@ var seeded = map[access.Permission]map[access.Department]access.Rank{
 	access.RiskList:     {access.Risk: access.StaffRank},
 	access.Settlements:  {access.Finance: access.StaffRank},
 	access.Credit:       {access.Finance: access.StaffRank},
+	access.CreditLines:  {access.Risk: access.Supervisor},
 	access.Complaints:   {access.Support: access.StaffRank},
 	access.Keys:         {access.Engineering: access.StaffRank},
 	access.Sandbox:      {access.Engineering: access.StaffRank},
