@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/settle"
 )
 
@@ -267,7 +268,7 @@ type SettlementCheck struct {
 // checks each file itself (ParseFundFlow) and sets the lines of what x
 // took against x.
 func (s *Service) CheckSettlement(ctx context.Context, x settle.Settlement) (SettlementCheck, error) {
-	took, err := settle.Took(ctx, s.Core, x.ID)
+	took, err := pay.SettledBy(ctx, s.Core, x.ID)
 	if err != nil {
 		return SettlementCheck{}, fmt.Errorf("bill: what settlement %s took: %w", x.ID, err)
 	}

@@ -56,31 +56,3 @@ func NetBefore(ctx context.Context, core *db.DB, mchid string, channel pay.Chann
 	err := core.QueryRowContext(ctx, q, args...).Scan(&net)
 	return net, err
 }
-
-// Took lists what a settlement took: the refs (order and refund ids) of
-// the payments and refunds it settled, each with the Asia/Shanghai day
-// whose bill lists it (a payment's by when it was paid, a refund's by
-// when it was made).
-func Took(ctx context.Context, core *db.DB, settlementID string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, q := range []string{`SELECT id, paid_at FROM orders WHERE settlement_id = $1`, `SELECT id, created_at FROM refunds WHERE settlement_id = $1`} {
-		rows, err := core.QueryContext(ctx, q, settlementID)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id string
-			var at int64
-			if err := rows.Scan(&id, &at); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = db.Time(at).In(fenfu.Shanghai).Format(time.DateOnly)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
