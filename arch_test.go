@@ -360,8 +360,8 @@ var (
 )
 
 // storeOf names the store each migration module builds: core and credit
-// their own, ledger both.
-var storeOf = map[string]string{"core": "core", "credit": "credit", "ledger": "both"}
+// their own, ledger and audit both.
+var storeOf = map[string]string{"core": "core", "credit": "credit", "ledger": "both", "audit": "both"}
 
 // TestStorageIsolation: the tables of a consumer's credit use are created
 // only by credit-store migrations, and the README's table of what each

@@ -16,8 +16,8 @@ var migrations embed.FS
 // Modules lists the migration modules each store is made of. The ledger
 // module is shared: each store keeps its own books.
 var Modules = map[string][]string{
-	"core":   {"ledger", "core"},
-	"credit": {"ledger", "credit"},
+	"core":   {"ledger", "audit", "core"},
+	"credit": {"ledger", "audit", "credit"},
 }
 
 type migration struct {
