@@ -87,8 +87,12 @@ func testFundFlowInstallmentFees(t *testing.T, engine db.Engine) {
 	}
 	// What the day's lines net to is what the settlement paid, to the fen,
 	// and pending settlement held exactly that when the day closed.
-	if gap := day.SettlementGap(x); gap != 0 || day.Closing != x.Net {
-		t.Errorf("the bill differs from the settlement by %d fen (closing %d, net %d):\n%s", gap, day.Closing, x.Net, text)
+	check, err := d.bills.CheckSettlement(ctx, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if check.Gap != 0 || check.Items != 2 || day.Closing != x.Net {
+		t.Errorf("the bill differs from the settlement by %d fen over %d items (closing %d, net %d):\n%s", check.Gap, check.Items, day.Closing, x.Net, text)
 	}
 	// The next day the settlement empties pending settlement.
 	text, next := get("2026-11-21", bill.Basic)

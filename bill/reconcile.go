@@ -239,14 +239,6 @@ func ParseFundFlow(r io.Reader) (FlowTotals, error) {
 	return t, nil
 }
 
-// SettlementGap is what a BASIC fund-flow bill's trades, refunds and the
-// installment fees the merchant bore (less refunds' shares of them) net
-// to, less the net of the settlement that took them: zero when the bill
-// and the settlement agree to the fen.
-func (t FlowTotals) SettlementGap(x settle.Settlement) fenfu.Fen {
-	return t.ByKind["交易"] + t.ByKind["退款"] + t.ByKind[PlanFeeKind] + t.ByKind[PlanFeeRefundKind] - x.Net
-}
-
 // SettlementCheck is a settlement set against the BASIC fund-flow bills
 // that list what it took: the platform's own reconciliation of what it
 // paid a merchant with what it billed. Items counts the payments and
