@@ -262,65 +262,70 @@ type Refund struct {
 // ApplyRefund takes r.Amount off the payment's plan, returns what it takes
 // off the unpaid principal to the consumer's credit line and posts it with
 // the fee it returns, in the caller's transaction. The plan's unpaid
-// installments are recomputed (refundPlan). Applying a refund
-// twice is a no-op.
-func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) error {
+// installments are recomputed (refundPlan). It returns what the refund
+// owes the consumer back, which the core store pays to its balance.
+// Applying a refund twice is a no-op that reports applied false and owes
+// nothing: OwedBackOf reads what the first application owed.
+func ApplyRefund(ctx context.Context, tx *db.Tx, r Refund) (owed OwedBack, applied bool, err error) {
 	if r.Fee < 0 || r.Fee > r.Amount {
-		return fmt.Errorf("credit: refund %s: fee %d out of range", r.RefundID, r.Fee)
+		return owed, false, fmt.Errorf("credit: refund %s: fee %d out of range", r.RefundID, r.Fee)
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO credit_refunds (refund_id, order_id, attempt_id, amount, created_at, fee)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (refund_id) DO NOTHING`,
 		r.RefundID, r.OrderID, r.AttemptID, r.Amount, db.Micros(tx.Now), r.Fee)
 	if err != nil {
-		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+		return owed, false, fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil
+		return owed, false, nil
 	}
 	var consumerID string
 	err = tx.QueryRowContext(ctx, `UPDATE credit_payments SET refunded = refunded + $1
 		WHERE attempt_id = $2 AND state = $3 AND refunded + $1 <= amount RETURNING consumer_id`,
 		r.Amount, r.AttemptID, string(Captured)).Scan(&consumerID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fenfu.Errorf(fenfu.NotEnough, "refund exceeds the credit payment's refundable amount")
+		return owed, false, fenfu.Errorf(fenfu.NotEnough, "refund exceeds the credit payment's refundable amount")
 	}
 	if err != nil {
-		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+		return owed, false, fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
 	// The line first, then the plan: the order a repayment takes them in,
 	// so the two never wait on each other.
 	if _, _, err := Lock(ctx, tx, consumerID); err != nil {
-		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+		return owed, false, fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
 	pr, err := refundPlan(ctx, tx, r.AttemptID, r.RefundID, r.Amount, r.PlanFee)
 	if err != nil {
-		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+		return owed, false, fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE credit_lines SET used = used - $1, updated_at = $2 WHERE consumer_id = $3`,
 		pr.Principal, db.Micros(tx.Now), consumerID); err != nil {
-		return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+		return owed, false, fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 	}
 	if pr.Overpaid > 0 || pr.Fee > 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE credit_refunds SET overpaid = $1, plan_fee = $2, plan_fee_overpaid = $3 WHERE refund_id = $4`,
 			pr.Overpaid, pr.Fee, pr.FeeOverpaid, r.RefundID); err != nil {
-			return fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
+			return owed, false, fmt.Errorf("credit: refund %s: %w", r.RefundID, err)
 		}
 		if pr.Overpaid > 0 || pr.FeeOverpaid > 0 {
 			if err := ledger.Open(ctx, tx, OverpaidAccount(consumerID)); err != nil {
-				return err
+				return owed, false, err
 			}
 		}
 	}
 	if pr.Fee > 0 {
 		if err := ledger.Post(ctx, tx, ledger.Txn{Kind: "installment_fee_refund", Ref: r.RefundID, Entries: planRefundEntries(pr)}); err != nil {
-			return err
+			return owed, false, err
 		}
 	}
 	// The refund returns its share of the fee: the merchant gives back the
 	// amount less that share, the platform the share. What the consumer
 	// had already repaid of the purchase is owed back to it.
-	return ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: r.RefundID,
-		Entries: refundEntries(consumerID, r.MchID, r.Amount, pr.Overpaid, r.Fee)})
+	if err := ledger.Post(ctx, tx, ledger.Txn{Kind: "refund", Ref: r.RefundID,
+		Entries: refundEntries(consumerID, r.MchID, r.Amount, pr.Overpaid, r.Fee)}); err != nil {
+		return owed, false, err
+	}
+	return OwedBack{RefundID: r.RefundID, ConsumerID: consumerID, Amount: pr.Overpaid + pr.FeeOverpaid}, true, nil
 }
 
 // CapturedPayment is a captured attempt as recorded in the credit store.

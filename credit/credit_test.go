@@ -53,7 +53,10 @@ func capture(d *db.DB, p credit.Payment) (fee.Quote, error) {
 }
 
 func refund(d *db.DB, r credit.Refund) error {
-	return d.Update(context.Background(), func(tx *db.Tx) error { return credit.ApplyRefund(context.Background(), tx, r) })
+	return d.Update(context.Background(), func(tx *db.Tx) error {
+		_, _, err := credit.ApplyRefund(context.Background(), tx, r)
+		return err
+	})
 }
 
 // line checks a consumer's line, the ledger's receivable behind it, and

@@ -396,6 +396,35 @@ func testCrash(t *testing.T, engine db.Engine) {
 	if p := e.verify(t); p.InFlight != 0 {
 		t.Fatalf("in flight after recovery = %d", p.InFlight)
 	}
+
+	// A refund of a purchase the consumer had repaid, interrupted between
+	// the stores: recovery, which finds it applied already, reads what it
+	// owes back and pays it to the balance.
+	c = e.consumer(t, 10000, 0)
+	kettle := e.order(t, "crash-repaid", 1000)
+	if _, err := e.pay.Pay(ctx, kettle.Token, c, pay.ChannelCredit); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pay.Credit.Update(ctx, func(tx *db.Tx) error {
+		_, err := credit.Repay(ctx, tx, credit.Repayment{ID: "RP-crash", ConsumerID: c, Source: "partner:icbc", Key: "crash", Amount: 1000, Payoff: credit.PayoffWaived})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e.consumers.Get(ctx, c)
+	pay.SetAfterCreditCommit(e.pay, func(string) error { return errCrash })
+	if _, err := e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: "crash-repaid", OutRefundNo: "crash-rf2", Refund: 400, Total: 1000}); !errors.Is(err, errCrash) {
+		t.Fatalf("refund = %v, want the injected crash", err)
+	}
+	pay.SetAfterCreditCommit(e.pay, nil)
+	e.clock.Advance(pay.DefaultRecoverAfter + time.Second)
+	if r, err := e.pay.Recover(ctx); err != nil || r.Refunds != 1 {
+		t.Fatalf("recover = %+v, %v; want 1 refund", r, err)
+	}
+	if after, _ := e.consumers.Get(ctx, c); after.Balance != before.Balance+400 {
+		t.Fatalf("balance after the recovered refund of a repaid purchase: %d, want %d", after.Balance, before.Balance+400)
+	}
+	e.verify(t)
 }
 
 func testRandomized(t *testing.T, engine db.Engine) {

@@ -252,9 +252,13 @@ func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRec
 	if rec.Status != RefundProcessing {
 		return rec, nil
 	}
+	var owed credit.OwedBack
+	var applied bool
 	err := s.Credit.Update(ctx, func(tx *db.Tx) error {
-		return credit.ApplyRefund(ctx, tx, credit.Refund{RefundID: rec.ID, AttemptID: rec.Order.AttemptID,
+		var err error
+		owed, applied, err = credit.ApplyRefund(ctx, tx, credit.Refund{RefundID: rec.ID, AttemptID: rec.Order.AttemptID,
 			OrderID: rec.OrderID, MchID: rec.MchID, Amount: rec.Amount, Fee: rec.Fee, PlanFee: rec.PlanFee})
+		return err
 	})
 	if err != nil {
 		s.logf("refund %s stays PROCESSING: credit store: %v", rec.ID, err)
@@ -266,11 +270,13 @@ func (s *Service) finishRefund(ctx context.Context, rec RefundRecord) (RefundRec
 		}
 	}
 	// What the refund owes the consumer back (of a purchase it had already
-	// repaid), as the credit store's commit fixed it.
-	owed, err := credit.OwedBackOf(ctx, s.Credit, rec.ID)
-	if err != nil {
-		s.logf("refund %s stays PROCESSING: credit store: %v", rec.ID, err)
-		return rec, nil
+	// repaid), as the credit store's commit fixed it: known from applying
+	// it, or read when an earlier call applied it (a recovery, a race).
+	if !applied {
+		if owed, err = credit.OwedBackOf(ctx, s.Credit, rec.ID); err != nil {
+			s.logf("refund %s stays PROCESSING: credit store: %v", rec.ID, err)
+			return rec, nil
+		}
 	}
 	if err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		// What the refund owes the consumer back is paid to its balance,
