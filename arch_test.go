@@ -104,7 +104,8 @@ func TestVocabularyHasNoIO(t *testing.T) {
 var owners = map[string]string{
 	"merchants": "merchant", "merchant_keys": "merchant", "request_nonces": "merchant",
 	"consumers": "consumer", "login_attempts": "login", "consumer_sessions": "consumer",
-	"orders": "pay", "refunds": "pay", "cashier_views": "pay", "backfills": "pay",
+	"payment_codes": "paycode",
+	"orders":        "pay", "refunds": "pay", "cashier_views": "pay", "backfills": "pay",
 	"notify_outbox": "notify", "notify_log": "notify",
 	"applications": "onboard", "application_events": "onboard", "application_checks": "onboard",
 	"merchant_history": "onboard", "risk_list": "onboard",
@@ -207,7 +208,7 @@ var layers = [][]string{
 	{"."},
 	{"db", "fee", "qr", "scheme", "seal", "metrics", "mask"},
 	{"keyring", "ledger", "merchant", "login", "db/dbtest", "audit"},
-	{"notify", "credit", "risk", "keyring/keyringtest", "access"},
+	{"notify", "credit", "risk", "keyring/keyringtest", "access", "paycode"},
 	{"consumer", "sandbox", "access/accesstest"},
 	{"pay", "repay"},
 	{"onboard", "settle", "complaint"},

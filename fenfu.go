@@ -87,6 +87,9 @@ const (
 	SystemError       Code = "SYSTEM_ERROR"        // an internal failure; safe to retry
 	NoStatementExist  Code = "NO_STATEMENT_EXIST"  // the bill asked for does not exist (yet)
 	BatchRunning      Code = "BATCH_RUNNING"       // a settlement batch is running on another node
+	AuthCodeError     Code = "AUTH_CODE_ERROR"     // auth_code is not the form of a payment code
+	AuthCodeInvalid   Code = "AUTH_CODE_INVALID"   // the payment code is unknown or already used
+	AuthCodeExpire    Code = "AUTHCODEEXPIRE"      // the payment code expired or was replaced
 )
 
 // codeInfo is what fenfu says about a code on every surface: the HTTP
@@ -141,6 +144,12 @@ var codes = map[Code]codeInfo{
 		"Retry with the same parameters; the operation is idempotent. Contact support if it persists."},
 	NoStatementExist: {400, "the bill does not exist",
 		"Bills of a day exist once the day has ended (Asia/Shanghai); check bill_date, which may be at most 3 months old."},
+	AuthCodeError: {400, "auth_code is not a payment code",
+		"Send the 18 digits the till scanned from the consumer's payment code, beginning 10 to 15, unchanged."},
+	AuthCodeInvalid: {400, "the payment code is not valid",
+		"Ask the consumer to show the current payment code on their phone and scan it again; a code pays once."},
+	AuthCodeExpire: {400, "the payment code has expired",
+		"Ask the consumer to refresh the payment code on their phone and scan the new one."},
 	BatchRunning: {409, "a settlement batch is running",
 		"Wait for the running batch to finish; it resumes by itself if its node stops. Query the batch's status to follow it."},
 }

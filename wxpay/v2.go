@@ -31,6 +31,9 @@ var v2Codes = map[fenfu.Code]string{
 	fenfu.FrequencyLimited:  "FREQUENCY_LIMITED",
 	fenfu.SystemError:       "SYSTEMERROR",
 	fenfu.NoStatementExist:  "NO_STATEMENT_EXIST",
+	fenfu.AuthCodeError:     "AUTH_CODE_ERROR",
+	fenfu.AuthCodeInvalid:   "AUTH_CODE_INVALID",
+	fenfu.AuthCodeExpire:    "AUTHCODEEXPIRE",
 }
 
 // unknownV2Key stands in for the API v2 key of a merchant that has none,

@@ -1,0 +1,235 @@
+// Package paycode issues consumers' payment codes (付款码) and redeems
+// them. A payment code is 18 digits beginning 10 to 15, as WeChat Pay's
+// are, shown on the consumer's phone as a barcode and a QR code for a
+// merchant's till to scan. It is bound to its consumer and to the channel
+// the consumer chose (credit or balance), lives for a short window, pays
+// one order, and issuing the consumer a new code ends the earlier ones.
+// The store keeps only a hash of each code.
+package paycode
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/login"
+)
+
+// Length is the number of digits of a payment code.
+const Length = 18
+
+// DefaultTTL is how long a code pays after it is issued. The consumer's
+// page shows a new code every Refresh; a code shown just before a
+// refresh still pays at a slow till.
+const DefaultTTL = 2 * time.Minute
+
+// Refresh is how often the consumer's page shows a new code.
+const Refresh = time.Minute
+
+// keep is how long a code's row is kept after it expires, so that a till
+// sending it is told it expired rather than that it never existed.
+const keep = 24 * time.Hour
+
+// Channels a code pays with; the same words as pay's channels.
+const (
+	Credit  = "credit"
+	Balance = "balance"
+)
+
+// Code is a payment code as the consumer's page shows it.
+type Code struct {
+	// Code is the 18 digits; set only by Issue (the store keeps a hash).
+	Code       string    `json:"code,omitempty"`
+	ConsumerID string    `json:"-"`
+	Channel    string    `json:"channel"`
+	IssuedAt   time.Time `json:"issued_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	// OrderID is the order the code paid (or is paying), "" while unused.
+	OrderID string `json:"transaction_id,omitempty"`
+}
+
+// Service issues codes in the core store.
+type Service struct {
+	Core  *db.DB
+	Clock fenfu.Clock
+	// TTL is how long a code pays; zero is DefaultTTL.
+	TTL time.Duration
+}
+
+func (s *Service) ttl() time.Duration {
+	if s.TTL > 0 {
+		return s.TTL
+	}
+	return DefaultTTL
+}
+
+// Valid reports whether code has the form of a payment code: 18 digits
+// beginning 10 to 15.
+func Valid(code string) bool {
+	if len(code) != Length {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] < '0' || code[i] > '9' {
+			return false
+		}
+	}
+	return code[0] == '1' && code[1] >= '0' && code[1] <= '5'
+}
+
+// first is the smallest code, 10 followed by 16 zeros; codes are first
+// plus a number below span, so they begin 10 to 15.
+var first, span = big.NewInt(100_000_000_000_000_000), big.NewInt(60_000_000_000_000_000)
+
+func newCode() (string, error) {
+	n, err := rand.Int(rand.Reader, span)
+	if err != nil {
+		return "", err
+	}
+	return n.Add(n, first).String(), nil
+}
+
+// Issue gives the consumer a new code for channel, valid for the TTL,
+// and ends the consumer's earlier codes that have not paid. It also
+// forgets the consumer's codes that expired more than a day ago.
+func (s *Service) Issue(ctx context.Context, consumerID, channel string) (Code, error) {
+	if channel != Credit && channel != Balance {
+		return Code{}, fenfu.FieldError("channel", "channel must be credit or balance")
+	}
+	if consumerID == "" {
+		return Code{}, fenfu.Errorf(fenfu.Unauthenticated, "log in to show a payment code")
+	}
+	var c Code
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		now := db.Micros(tx.Now)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM payment_codes WHERE consumer_id = $1 AND expires_at < $2`,
+			consumerID, now-keep.Microseconds()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE payment_codes SET expires_at = $1 WHERE consumer_id = $2 AND order_id = '' AND expires_at > $1`,
+			now, consumerID); err != nil {
+			return err
+		}
+		for range 3 { // a clash of 18 random digits with a kept code is all but impossible; still, draw again
+			code, err := newCode()
+			if err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO payment_codes (code_hash, consumer_id, channel, issued_at, expires_at)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code_hash) DO NOTHING`,
+				login.TokenHash(code), consumerID, channel, now, now+s.ttl().Microseconds())
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				c = Code{Code: code, ConsumerID: consumerID, Channel: channel, IssuedAt: db.Time(now), ExpiresAt: db.Time(now + s.ttl().Microseconds())}
+				return nil
+			}
+		}
+		return errors.New("paycode: no free code after three draws")
+	})
+	if err != nil {
+		return Code{}, fenfu.Op("paycode.Issue", err)
+	}
+	return c, nil
+}
+
+// Redeem uses a code for an order in the caller's transaction and returns
+// its consumer and channel. A code pays one order: of two tills sending
+// the same code at once, one redeems it and the other is refused. A code
+// that is malformed fails with AUTH_CODE_ERROR, unknown or used with
+// AUTH_CODE_INVALID, expired or replaced with AUTHCODEEXPIRE.
+func Redeem(ctx context.Context, tx *db.Tx, code, orderID string) (Code, error) {
+	if !Valid(code) {
+		return Code{}, authCodeError()
+	}
+	now := db.Micros(tx.Now)
+	c := Code{OrderID: orderID}
+	var issued, expires int64
+	err := tx.QueryRowContext(ctx, `UPDATE payment_codes SET order_id = $1, used_at = $2
+		WHERE code_hash = $3 AND order_id = '' AND expires_at > $2 RETURNING consumer_id, channel, issued_at, expires_at`,
+		orderID, now, login.TokenHash(code)).Scan(&c.ConsumerID, &c.Channel, &issued, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Code{}, refusal(ctx, tx, code, orderID)
+	}
+	if err != nil {
+		return Code{}, fmt.Errorf("paycode: redeem: %w", err)
+	}
+	c.IssuedAt, c.ExpiresAt = db.Time(issued), db.Time(expires)
+	return c, nil
+}
+
+// refusal explains a code Redeem could not use.
+func refusal(ctx context.Context, tx *db.Tx, code, orderID string) error {
+	var used string
+	var expires int64
+	err := tx.QueryRowContext(ctx, `SELECT order_id, expires_at FROM payment_codes WHERE code_hash = $1`, login.TokenHash(code)).Scan(&used, &expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		e := fenfu.Errorf(fenfu.AuthCodeInvalid, "the payment code is not one fenfu issued")
+		e.Remedy = "Scan the code again; if it is refused again, ask the consumer to refresh the payment code on their phone."
+		return e
+	case err != nil:
+		return fmt.Errorf("paycode: redeem: %w", err)
+	case used != "":
+		e := fenfu.Errorf(fenfu.AuthCodeInvalid, "the payment code was already used")
+		e.Remedy = "A payment code pays once; ask the consumer to show the new code on their phone."
+		return e
+	}
+	e := fenfu.Errorf(fenfu.AuthCodeExpire, "the payment code expired at %s (Asia/Shanghai)",
+		db.Time(expires).In(fenfu.Shanghai).Format(time.TimeOnly))
+	e.Remedy = "Ask the consumer to refresh the payment code on their phone and scan the new one."
+	return e
+}
+
+func authCodeError() error {
+	e := fenfu.Errorf(fenfu.AuthCodeError, "auth_code must be the 18 digits of a payment code, beginning 10 to 15")
+	e.Field = "auth_code"
+	return e
+}
+
+// Status returns what became of a code the consumer was issued: whether
+// it paid an order, and which. Codes of other consumers read as
+// RESOURCE_NOT_EXISTS.
+func (s *Service) Status(ctx context.Context, consumerID, code string) (Code, error) {
+	if !Valid(code) {
+		return Code{}, authCodeError()
+	}
+	c := Code{ConsumerID: consumerID}
+	var issued, expires int64
+	err := s.Core.QueryRowContext(ctx, `SELECT channel, issued_at, expires_at, order_id FROM payment_codes
+		WHERE code_hash = $1 AND consumer_id = $2`, login.TokenHash(code), consumerID).Scan(&c.Channel, &issued, &expires, &c.OrderID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Code{}, fenfu.Errorf(fenfu.ResourceNotExists, "no such payment code of yours")
+	}
+	if err != nil {
+		return Code{}, fenfu.Internal("paycode.Status", err)
+	}
+	c.IssuedAt, c.ExpiresAt = db.Time(issued), db.Time(expires)
+	return c, nil
+}
+
+// Sweep forgets codes that expired more than a day ago, in batches, and
+// returns how many.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	cutoff := db.Micros(s.Clock.Now().Add(-keep))
+	total := 0
+	for {
+		res, err := s.Core.Exec(ctx, `DELETE FROM payment_codes WHERE code_hash IN
+			(SELECT code_hash FROM payment_codes WHERE expires_at < $1 LIMIT 1000)`, cutoff)
+		if err != nil {
+			return total, fenfu.Internal("paycode.Sweep", err)
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+		if n < 1000 {
+			return total, nil
+		}
+	}
+}

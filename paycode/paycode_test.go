@@ -1,0 +1,160 @@
+package paycode_test
+
+import (
+	"context"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/paycode"
+)
+
+func redeem(ctx context.Context, d *db.DB, code, order string) (paycode.Code, error) {
+	var c paycode.Code
+	err := d.Update(ctx, func(tx *db.Tx) error {
+		var err error
+		c, err = paycode.Redeem(ctx, tx, code, order)
+		return err
+	})
+	return c, err
+}
+
+func TestIssueAndRedeem(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			clock := fenfu.NewFakeClock(time.Date(2026, 12, 7, 10, 0, 0, 0, fenfu.Shanghai))
+			core := dbtest.Open(t, engine, "core", clock)
+			s := &paycode.Service{Core: core, Clock: clock}
+
+			if _, err := s.Issue(ctx, "c1", "cash"); fenfu.ErrorCode(err) != fenfu.ParamError {
+				t.Fatalf("issue for an unknown channel: %v", err)
+			}
+			c, err := s.Issue(ctx, "c1", paycode.Credit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !paycode.Valid(c.Code) || !c.ExpiresAt.Equal(c.IssuedAt.Add(paycode.DefaultTTL)) {
+				t.Fatalf("issued %+v", c)
+			}
+			got, err := redeem(ctx, core, c.Code, "o1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ConsumerID != "c1" || got.Channel != paycode.Credit || got.OrderID != "o1" {
+				t.Fatalf("redeemed %+v", got)
+			}
+			if _, err := redeem(ctx, core, c.Code, "o2"); fenfu.ErrorCode(err) != fenfu.AuthCodeInvalid {
+				t.Fatalf("a used code: %v", err)
+			}
+			st, err := s.Status(ctx, "c1", c.Code)
+			if err != nil || st.OrderID != "o1" {
+				t.Fatalf("status %+v, %v", st, err)
+			}
+			if _, err := s.Status(ctx, "c2", c.Code); fenfu.ErrorCode(err) != fenfu.ResourceNotExists {
+				t.Fatalf("another consumer's code: %v", err)
+			}
+
+			// A new code ends the earlier unused one.
+			old, err := s.Issue(ctx, "c1", paycode.Balance)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur, err := s.Issue(ctx, "c1", paycode.Balance)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := redeem(ctx, core, old.Code, "o3"); fenfu.ErrorCode(err) != fenfu.AuthCodeExpire {
+				t.Fatalf("a replaced code: %v", err)
+			}
+			// An expired code is refused, with the time it expired.
+			clock.Advance(paycode.DefaultTTL)
+			if _, err := redeem(ctx, core, cur.Code, "o4"); fenfu.ErrorCode(err) != fenfu.AuthCodeExpire {
+				t.Fatalf("an expired code: %v", err)
+			}
+			if _, err := redeem(ctx, core, "109999999999999999", "o5"); fenfu.ErrorCode(err) != fenfu.AuthCodeInvalid {
+				t.Fatalf("a code never issued: %v", err)
+			}
+			for _, bad := range []string{"", "16" + "1234567890123456", "10123", "1a1234567890123456", "1012345678901234567"} {
+				if _, err := redeem(ctx, core, bad, "o6"); fenfu.ErrorCode(err) != fenfu.AuthCodeError {
+					t.Fatalf("malformed %q: %v", bad, err)
+				}
+			}
+			// A day after they expire, codes are forgotten.
+			clock.Advance(25 * time.Hour)
+			n, err := s.Sweep(ctx)
+			if err != nil || n != 3 {
+				t.Fatalf("swept %d, %v", n, err)
+			}
+		})
+	}
+}
+
+// Two tills send one code at the same moment: one order gets it.
+func TestRedeemRace(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			core := dbtest.Open(t, engine, "core", fenfu.SystemClock{})
+			s := &paycode.Service{Core: core, Clock: fenfu.SystemClock{}}
+			for round := range 10 {
+				c, err := s.Issue(ctx, "c1", paycode.Balance)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				errs := make([]error, 4)
+				for i := range errs {
+					wg.Go(func() { _, errs[i] = redeem(ctx, core, c.Code, "o"+string(rune('a'+i))) })
+				}
+				wg.Wait()
+				won := 0
+				for _, err := range errs {
+					switch {
+					case err == nil:
+						won++
+					case fenfu.ErrorCode(err) != fenfu.AuthCodeInvalid:
+						t.Fatalf("round %d: %v", round, err)
+					}
+				}
+				if won != 1 {
+					t.Fatalf("round %d: the code paid %d orders", round, won)
+				}
+			}
+		})
+	}
+}
+
+var codeRE = regexp.MustCompile(`^1[0-5][0-9]{16}$`)
+
+func TestNewCodesAreValid(t *testing.T) {
+	ctx := context.Background()
+	core := dbtest.Open(t, db.SQLite, "core", fenfu.SystemClock{})
+	s := &paycode.Service{Core: core, Clock: fenfu.SystemClock{}}
+	seen := map[string]bool{}
+	for range 200 {
+		c, err := s.Issue(ctx, "c1", paycode.Credit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !codeRE.MatchString(c.Code) || seen[c.Code] {
+			t.Fatalf("code %q (seen before: %v)", c.Code, seen[c.Code])
+		}
+		seen[c.Code] = true
+	}
+}
+
+func FuzzValid(f *testing.F) {
+	for _, s := range []string{"", "134567890123456789", "164567890123456789", "1345678901234567890", "13456789012345678x", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if paycode.Valid(s) != codeRE.MatchString(s) {
+			t.Fatalf("Valid(%q) = %v", s, paycode.Valid(s))
+		}
+	})
+}
