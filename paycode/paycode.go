@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"time"
 
@@ -31,6 +32,11 @@ const DefaultTTL = 2 * time.Minute
 
 // Refresh is how often the consumer's page shows a new code.
 const Refresh = time.Minute
+
+// DefaultGap is the least time between two codes of a consumer that the
+// cashier allows: a page refreshes once a minute, and a consumer
+// switching channels waits no longer than this.
+const DefaultGap = 3 * time.Second
 
 // keep is how long a code's row is kept after it expires, so that a till
 // sending it is told it expired rather than that it never existed.
@@ -60,6 +66,10 @@ type Service struct {
 	Clock fenfu.Clock
 	// TTL is how long a code pays; zero is DefaultTTL.
 	TTL time.Duration
+	// Gap, if set, is the least time between two codes of a consumer:
+	// Issue refuses a code sooner with FREQUENCY_LIMITED. It holds on
+	// every node, since it is read from the store.
+	Gap time.Duration
 }
 
 func (s *Service) ttl() time.Duration {
@@ -97,7 +107,9 @@ func newCode() (string, error) {
 
 // Issue gives the consumer a new code for channel, valid for the TTL,
 // and ends the consumer's earlier codes that have not paid. It also
-// forgets the consumer's codes that expired more than a day ago.
+// forgets the consumer's codes that expired more than a day ago. With a
+// Gap, a code sooner than Gap after the consumer's last is refused with
+// FREQUENCY_LIMITED.
 func (s *Service) Issue(ctx context.Context, consumerID, channel string) (Code, error) {
 	if channel != Credit && channel != Balance {
 		return Code{}, fenfu.FieldError("channel", "channel must be credit or balance")
@@ -108,6 +120,15 @@ func (s *Service) Issue(ctx context.Context, consumerID, channel string) (Code, 
 	var c Code
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		now := db.Micros(tx.Now)
+		if s.Gap > 0 {
+			var last sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT MAX(issued_at) FROM payment_codes WHERE consumer_id = $1`, consumerID).Scan(&last); err != nil {
+				return err
+			}
+			if wait := last.Int64 + s.Gap.Microseconds() - now; last.Valid && wait > 0 {
+				return tooSoon(time.Duration(wait) * time.Microsecond)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM payment_codes WHERE consumer_id = $1 AND expires_at < $2`,
 			consumerID, now-keep.Microseconds()); err != nil {
 			return err
@@ -138,6 +159,15 @@ func (s *Service) Issue(ctx context.Context, consumerID, channel string) (Code, 
 		return Code{}, fenfu.Op("paycode.Issue", err)
 	}
 	return c, nil
+}
+
+// tooSoon is Issue's refusal of a code wait before the consumer may have
+// the next.
+func tooSoon(wait time.Duration) error {
+	secs := int((wait + time.Second - 1) / time.Second)
+	e := fenfu.Errorf(fenfu.FrequencyLimited, "a payment code was issued to you a moment ago; the next can be issued in %d s", secs)
+	e.Remedy = fmt.Sprintf("Wait %d seconds and refresh the payment code; the page shows a new code every minute by itself.", secs)
+	return e
 }
 
 // Redeem uses a code for an order in the caller's transaction and returns
@@ -230,6 +260,27 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		total += int(n)
 		if n < 1000 {
 			return total, nil
+		}
+	}
+}
+
+// SweepEvery is how often serve forgets old codes.
+const SweepEvery = time.Hour
+
+// Run sweeps at once and then every interval, until ctx ends.
+func (s *Service) Run(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Error("payment code sweep", "error", err)
+		} else if n > 0 {
+			log.Info("forgot expired payment codes", "codes", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -3,6 +3,7 @@ package paycode_test
 import (
 	"context"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -157,4 +158,36 @@ func FuzzValid(f *testing.F) {
 			t.Fatalf("Valid(%q) = %v", s, paycode.Valid(s))
 		}
 	})
+}
+
+// With a Gap, a consumer's next code waits for it, on every engine; other
+// consumers are not held up.
+func TestIssueGap(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			clock := fenfu.NewFakeClock(time.Date(2026, 12, 7, 10, 0, 0, 0, fenfu.Shanghai))
+			s := &paycode.Service{Core: dbtest.Open(t, engine, "core", clock), Clock: clock, Gap: 3 * time.Second}
+			first, err := s.Issue(ctx, "c1", paycode.Credit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(time.Second)
+			if _, err := s.Issue(ctx, "c1", paycode.Balance); fenfu.ErrorCode(err) != fenfu.FrequencyLimited ||
+				!strings.Contains(err.Error(), "in 2 s") {
+				t.Fatalf("a second code a second later: %v", err)
+			}
+			if _, err := s.Issue(ctx, "c2", paycode.Balance); err != nil {
+				t.Fatalf("another consumer's code: %v", err)
+			}
+			// The refused code ended nothing: the first still pays.
+			if st, err := s.Status(ctx, "c1", first.Code); err != nil || !st.ExpiresAt.After(clock.Now()) {
+				t.Fatalf("the first code after a refused second: %+v, %v", st, err)
+			}
+			clock.Advance(2 * time.Second)
+			if _, err := s.Issue(ctx, "c1", paycode.Balance); err != nil {
+				t.Fatalf("a code the gap later: %v", err)
+			}
+		})
+	}
 }
