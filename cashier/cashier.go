@@ -27,6 +27,7 @@ import (
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/paycode"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/repay"
 )
@@ -75,6 +76,8 @@ type Cashier struct {
 	// Repay, if set, serves the consumer's credit account, repayments and
 	// statements.
 	Repay *repay.Service
+	// Paycodes, if set, serves the consumer's payment code page.
+	Paycodes *paycode.Service
 }
 
 // New returns a Cashier whose session cookies are signed with a key
@@ -97,6 +100,9 @@ func (c *Cashier) Register(mux *http.ServeMux) {
 		mux.HandleFunc("GET /cashier/credit", c.handleAccount)
 		mux.HandleFunc("POST /cashier/credit/repay", c.handleRepay)
 		mux.HandleFunc("GET /cashier/credit/statements/{month}", c.handleStatement)
+	}
+	if c.Paycodes != nil {
+		c.registerPaycode(mux)
 	}
 }
 
@@ -458,12 +464,12 @@ func (c *Cashier) startSession(w http.ResponseWriter, r *http.Request, consumerI
 var statementPath = regexp.MustCompile(`^/cashier/credit/statements/[0-9]{4}-[0-9]{2}$`)
 
 // safeNext is the form's next page if it is one of the cashier's own
-// pages (an order's, the consumer's complaints, credit account or
-// statements), else the home page: a
+// pages (an order's, the consumer's complaints, credit account,
+// statements or payment code), else the home page: a
 // login or logout never sends the browser elsewhere.
 func safeNext(r *http.Request) string {
 	next := r.PostFormValue("next")
-	if next == "/cashier/complaints" || next == "/cashier/credit" || statementPath.MatchString(next) {
+	if next == "/cashier/complaints" || next == "/cashier/credit" || next == "/cashier/paycode" || statementPath.MatchString(next) {
 		return next
 	}
 	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {
@@ -556,7 +562,9 @@ func (c *Cashier) logFailure(r *http.Request, e *fenfu.Error, err error) {
 
 func (c *Cashier) render(w http.ResponseWriter, status int, name string, v any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'")
+	if w.Header().Get("Content-Security-Policy") == "" { // the payment code page sets its own
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'")
+	}
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	if err := pages.ExecuteTemplate(w, name, v); err != nil {

@@ -31,6 +31,10 @@ func wantsPage(r *http.Request) bool {
 func (c *Cashier) loggedIn(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id, err := c.session(r)
 	if err == nil && id == "" {
+		if wantsPage(r) && strings.HasPrefix(r.URL.Path, "/cashier/paycode") {
+			c.renderCode(w, http.StatusUnauthorized, paycodePage{Next: "/cashier/paycode"})
+			return "", false
+		}
 		if wantsPage(r) {
 			p := accountPage{Next: "/cashier/credit"}
 			if statementPath.MatchString(r.URL.Path) {
@@ -40,6 +44,9 @@ func (c *Cashier) loggedIn(w http.ResponseWriter, r *http.Request) (string, bool
 			return "", false
 		}
 		err = fenfu.Errorf(fenfu.Unauthenticated, "log in to see your credit account")
+		if strings.HasPrefix(r.URL.Path, "/cashier/paycode") {
+			err = fenfu.Errorf(fenfu.Unauthenticated, "log in to show your payment code")
+		}
 	}
 	if err != nil {
 		c.failCredit(w, r, err)
@@ -100,10 +107,12 @@ type accountPage struct {
 	Key, PayoffKey string
 	Repaid         *credit.Repaid
 	Error          *fenfu.Error
+	// Paycode links the payment code page, when the cashier serves it.
+	Paycode bool
 }
 
 func (c *Cashier) accountPage(ctx context.Context, consumerID string, a repay.Account) accountPage {
-	p := accountPage{Account: a, LoggedIn: true, Key: formKey(), PayoffKey: formKey()}
+	p := accountPage{Account: a, LoggedIn: true, Key: formKey(), PayoffKey: formKey(), Paycode: c.Paycodes != nil}
 	if x, err := c.Consumers.Get(ctx, consumerID); err == nil {
 		p.Phone, p.Balance = mask.Phone(x.Phone), x.Balance
 	}
@@ -160,21 +169,31 @@ func formKey() string {
 	return "page-" + strings.ToLower(base32.StdEncoding.EncodeToString(b))
 }
 
-// handleRepay repays the logged-in consumer's plans from its balance:
-// {amount (fen), idempotency_key} as JSON, or the account page's form
-// (amount in yuan), which then shows the account again with the
-// repayment.
-func (c *Cashier) handleRepay(w http.ResponseWriter, r *http.Request) {
-	form := strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+// pagePost starts a POST that a page's form or a program sends: it
+// reports whether it is a form, whose answers are pages (a program's are
+// JSON), and refuses, answering it, a request another site sent.
+func (c *Cashier) pagePost(w http.ResponseWriter, r *http.Request, what string) (form, ok bool) {
+	form = strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
 	if form {
-		// The form's answers are pages.
 		r.Header.Set("Accept", "text/html")
 	}
 	if !sameOrigin(r) {
 		if !form {
 			r.Header.Set("Accept", "application/json")
 		}
-		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site repayment requests are refused"))
+		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site %s requests are refused", what))
+		return form, false
+	}
+	return form, true
+}
+
+// handleRepay repays the logged-in consumer's plans from its balance:
+// {amount (fen), idempotency_key} as JSON, or the account page's form
+// (amount in yuan), which then shows the account again with the
+// repayment.
+func (c *Cashier) handleRepay(w http.ResponseWriter, r *http.Request) {
+	form, ok := c.pagePost(w, r, "repayment")
+	if !ok {
 		return
 	}
 	id, ok := c.loggedIn(w, r)

@@ -23,6 +23,7 @@ import (
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/paycode"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/retention"
@@ -66,6 +67,8 @@ type app struct {
 	risk       *risk.Engine
 	repay      *repay.Service
 	retention  *retention.Service
+	// paycodes are consumers' payment codes (付款码).
+	paycodes *paycode.Service
 	// publicURL is the base of code_url: cfg.PublicURL, or serve's
 	// listen address.
 	publicURL string
@@ -190,6 +193,8 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, a.codeURL)
 	a.cashier.Complaints = a.complaints
 	a.cashier.Repay = a.repay
+	a.paycodes = &paycode.Service{Core: a.core, Clock: a.clock, TTL: cfg.PaycodeTTL, Gap: paycode.DefaultGap}
+	a.cashier.Paycodes = a.paycodes
 	if a.sandboxClock != nil {
 		a.sandboxClock.Jobs = a.clockJobs()
 		a.sandboxClock.Check = a.sandboxOnly

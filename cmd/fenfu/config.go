@@ -23,6 +23,7 @@ import (
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/paycode"
 	"github.com/fenfu/fenfu/retention"
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/server"
@@ -118,6 +119,9 @@ type Config struct {
 	// serve looks for a day's retention run not done yet.
 	Retention      retention.Periods
 	RetentionEvery time.Duration
+	// PaycodeTTL is how long a consumer's payment code pays after it is
+	// issued; the page shows a new one every paycode.Refresh.
+	PaycodeTTL time.Duration
 }
 
 // PlanSettings are the settings of installment plans: the fee rate of 3,
@@ -281,6 +285,9 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*periodValue)(&c.Retention.Authorizations) }},
 		{"retain-risk", "FENFU_RETAIN_RISK", "how long risk decisions, queue items and their actions are kept after the last act on them", "", true,
 			func(c *Config) settingValue { return (*periodValue)(&c.Retention.Risk) }},
+		{"paycode-ttl", "FENFU_PAYCODE_TTL", "how long a consumer's payment code (付款码) pays after it is issued (1m to 10m; the page shows a new one every minute)",
+			": a code shown just before the page's refresh still pays at a slow till", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.PaycodeTTL) }},
 		{"retention-every", "FENFU_RETENTION_EVERY", "how often serve looks for today's retention run not done yet (one node runs each day)", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RetentionEvery) }},
 	}
@@ -309,7 +316,7 @@ func DefaultConfig(getenv func(string) string) Config {
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(),
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
 		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),
-		AuditAnchorEvery: AuditAnchorEvery, Retention: retention.DefaultPeriods(), RetentionEvery: RetentionEvery,
+		AuditAnchorEvery: AuditAnchorEvery, Retention: retention.DefaultPeriods(), RetentionEvery: RetentionEvery, PaycodeTTL: paycode.DefaultTTL,
 		MasterKeyHex: getenv("FENFU_MASTER_KEY"), PreviousMasterKeyHex: getenv("FENFU_PREVIOUS_MASTER_KEY")}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
@@ -424,6 +431,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Staff.SessionTTL < time.Minute || c.Staff.LockoutFailures < 1 || c.Staff.LockoutWindow < time.Second {
 		return fmt.Errorf("--staff-session-ttl must be at least 1m, --staff-lockout-failures at least 1 and --staff-lockout-window at least 1s")
+	}
+	if c.PaycodeTTL < paycode.Refresh || c.PaycodeTTL > 10*time.Minute {
+		return fmt.Errorf("--paycode-ttl must be from %s (the page's refresh) to 10m: a code is a bearer instrument", paycode.Refresh)
 	}
 	if c.Login.PhoneFailures < 1 || c.Login.SourceFailures < 1 {
 		return fmt.Errorf("--login-phone-failures and --login-source-failures must be at least 1")

@@ -53,6 +53,8 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.OverdueAlertEvery = 0 }, "--overdue-alert-every"},
 		{func(c *Config) { c.Synchronous = "OFF" }, "--sqlite-synchronous"},
 		{func(c *Config) { c.DataDir = "" }, "--data-dir"},
+		{func(c *Config) { c.PaycodeTTL = 30 * time.Second }, "--paycode-ttl"},
+		{func(c *Config) { c.PaycodeTTL = time.Hour }, "--paycode-ttl"},
 	} {
 		c := DefaultConfig(func(string) string { return "" })
 		tc.set(&c)
@@ -100,7 +102,7 @@ func TestServeRefusesBadSettingsBeforeOpening(t *testing.T) {
 func TestSettingsReachTheServices(t *testing.T) {
 	vars := map[string]string{"FENFU_HOLD_FOR": "72h", "FENFU_EXCEPTION_SLA": "4h", "FENFU_DATA_DIR": t.TempDir(),
 		"FENFU_CREDIT_FEE": "100000:0.50+0.10/0.40;:0.45+0.05/0.30", "FENFU_LOGIN_SOURCE_FAILURES": "200", "FENFU_LOGIN_LOCKOUT": "1h",
-		"FENFU_COMPLAINT_SLA": "12h", "FENFU_COMPLAINT_HOLD": "720h"}
+		"FENFU_COMPLAINT_SLA": "12h", "FENFU_COMPLAINT_HOLD": "720h", "FENFU_PAYCODE_TTL": "90s"}
 	e := &env{cmd: command{name: "serve"}, getenv: func(k string) string { return vars[k] }}
 	cfg := e.config()
 	if err := cfg.serveEnv(e.getenv); err != nil {
@@ -119,6 +121,9 @@ func TestSettingsReachTheServices(t *testing.T) {
 	}
 	if a.complaints.SLA != 12*time.Hour || a.complaints.HoldFor != 30*24*time.Hour {
 		t.Errorf("complaint SLA %s, hold %s; want 12h and 720h", a.complaints.SLA, a.complaints.HoldFor)
+	}
+	if a.paycodes.TTL != 90*time.Second || a.cashier.Paycodes != a.paycodes {
+		t.Errorf("payment codes last %s, want 90s, and the cashier shows them: %v", a.paycodes.TTL, a.cashier.Paycodes != nil)
 	}
 	if l := a.consumers.Limits; l.SourceFailures != 200 || l.PhoneLockout != time.Hour || l.PhoneFailures != 5 {
 		t.Errorf("login limits %+v", l)

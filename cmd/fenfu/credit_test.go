@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -228,14 +227,7 @@ func (w *creditWorld) toDay(date string, payers ...payer) {
 	}
 	w.clock.Set(v)
 	for _, p := range payers {
-		resp, err := p.client.PostForm(w.base+"/cashier/login", url.Values{"phone": {p.phone}, "pin": {p.pin}})
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			w.t.Fatalf("login: HTTP %d", resp.StatusCode)
-		}
+		w.login(p)
 	}
 }
 

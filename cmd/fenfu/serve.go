@@ -19,6 +19,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/paycode"
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/wxpay"
@@ -166,6 +167,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	background(func(ctx context.Context) { a.repay.RunOverdue(ctx, a.cfg.Plans.OverdueEvery, a.log) })
 	background(func(ctx context.Context) { audit.WriteAnchors(ctx, a.log, a.cfg.AuditAnchorEvery, a.core, a.credit) })
 	background(func(ctx context.Context) { a.retention.RunDaily(ctx, a.cfg.RetentionEvery) })
+	background(func(ctx context.Context) { a.paycodes.Run(ctx, paycode.SweepEvery, a.log) })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "fenfu: serving on %s (code_url base %s)\n", "http://"+reachable(ln.Addr().String()), a.publicURL)
