@@ -3,6 +3,9 @@
 // credit and balance options, the phone-and-PIN login, the payment itself,
 // the same as JSON for programs, and the code rendered as a PNG. Browsers
 // and the `fenfu sandbox pay` command pay through the same Pay method.
+// Logged in, a consumer also has pages of its own: the credit account and
+// statements, its complaints, and the payment code (付款码) it shows a
+// merchant's till.
 package cashier
 
 import (

@@ -166,7 +166,7 @@ func pick(chs []codeChannel, asked string) (string, error) {
 			return asked, nil
 		}
 	}
-	return asked, fenfu.FieldError("channel", "channel must be credit or balance")
+	return "", fenfu.FieldError("channel", "channel must be credit or balance")
 }
 
 // issue issues the consumer a code for the channel asked for and renders

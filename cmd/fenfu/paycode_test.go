@@ -272,6 +272,29 @@ func testPaycodeHTTP(t *testing.T, engine db.Engine) {
 		!strings.Contains(page, `id="qr" src="data:image/png;base64,`) || !strings.Contains(page, "<script nonce=") {
 		t.Errorf("the page: HTTP %d %v\n%s", resp.StatusCode, resp.Header, page)
 	}
+	if !strings.Contains(page, `<noscript><meta http-equiv="refresh" content="60;url=/cashier/paycode?channel=balance"></noscript>`) {
+		t.Error("the page does not reload itself each minute without script")
+	}
+	// Reloaded at once, the page has no new code yet: it says so and
+	// reloads itself when it can have one.
+	resp, page = htmlPage(t, alice.client, w.base+"/cashier/paycode?channel=balance")
+	if resp.StatusCode != 200 || !strings.Contains(page, `id="wait"`) || !strings.Contains(page, `<meta http-equiv="refresh" content="3;url=/cashier/paycode?channel=balance">`) ||
+		strings.Contains(page, `id="barcode"`) {
+		t.Errorf("the page reloaded at once: HTTP %d\n%s", resp.StatusCode, page)
+	}
+	// The page's channel buttons, a form of the page's own site, answer
+	// with the page showing a code of the channel.
+	w.clock.Advance(5 * time.Second)
+	freq, _ = http.NewRequest("POST", w.base+"/cashier/paycode", strings.NewReader("channel=credit"))
+	freq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	freq.Header.Set("Origin", w.base)
+	resp, err = alice.client.Do(freq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := readAll(t, resp); resp.StatusCode != 200 || !strings.Contains(page, `data-channel="credit"`) || !strings.Contains(page, `id="barcode"`) {
+		t.Errorf("the channel form: HTTP %d\n%s", resp.StatusCode, page)
+	}
 	if _, account := htmlPage(t, alice.client, w.base+"/cashier/credit"); !strings.Contains(account, `id="paycode-link" href="/cashier/paycode"`) {
 		t.Error("the credit account page does not link the payment code page")
 	}
@@ -290,10 +313,11 @@ func testPaycodeHTTP(t *testing.T, engine db.Engine) {
 	}
 }
 
-// TestPaycodeInBrowser: a consumer logs in on the payment code page,
-// sees the barcode and QR code, whose scans are the digits the page
-// prints; the page fetches the next code by itself; a till redeems and
-// pays the code and the page shows the payment in its place.
+// TestPaycodeInBrowser: a consumer logs in, follows the link from the
+// credit account to the payment code page and sees a credit code's
+// barcode and QR code, whose scans are the digits the page prints; picks
+// balance; the page fetches the next code by itself; a till redeems and
+// pays the code and the page shows the payment in the code's place.
 func TestPaycodeInBrowser(t *testing.T) {
 	p := newPerson(t)
 	w := startCreditWorld(t, db.SQLite)
@@ -326,8 +350,17 @@ func TestPaycodeInBrowser(t *testing.T) {
 	p.scans("barcode", digits)
 	p.scans("qr", digits)
 
-	// The minute's refresh: the page fetches a new code and shows it in
-	// place, with images of the new digits.
+	// The balance button shows a balance code (without script, too: it is
+	// a form).
+	w.clock.Advance(5 * time.Second)
+	p.click(`#channel-balance`, `#barcode`)
+	p.sees("#expiry", "零钱", "valid until 10:02:05")
+	p.do(chromedp.Click(chromedp.CSS(`#digits summary`)))
+	digits = strings.ReplaceAll(p.text("#digits-full"), " ", "")
+	p.scans("barcode", digits)
+
+	// The minute's refresh: the page fetches a new code of the channel
+	// and shows it in place, with images of the new digits.
 	w.clock.Advance(paycode.Refresh)
 	if !p.evalAsync(`window.paycodeRefresh()`) {
 		t.Fatal("the page's refresh failed")
@@ -341,7 +374,8 @@ func TestPaycodeInBrowser(t *testing.T) {
 		t.Fatalf("after the refresh the page shows %q, before %q", next, digits)
 	}
 	p.scans("qr", next)
-	p.sees("#expiry", "valid until 10:03:00")
+	p.scans("barcode", next)
+	p.sees("#expiry", "零钱", "valid until 10:03:05")
 
 	// A till redeems the code shown and the order is paid: the page,
 	// polling the code's status, shows the payment in the code's place.
@@ -352,8 +386,8 @@ func TestPaycodeInBrowser(t *testing.T) {
 		t.Error("the used code is still shown")
 	}
 	p.shot("paycode-paid")
-	if c, err := w.a.consumers.Get(t.Context(), alice.id); err != nil || c.Credit.Used != 23_00 {
-		t.Errorf("the credit used after paying by code: %+v, %v", c.Credit, err)
+	if c, err := w.a.consumers.Get(t.Context(), alice.id); err != nil || c.Balance != 300_00-23_00 || c.Credit.Used != 0 {
+		t.Errorf("the consumer after paying by a balance code: %+v, %v", c, err)
 	}
 	w.prove()
 }
