@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/cashier"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/pay"
@@ -390,6 +391,14 @@ func TestPaycodeInBrowser(t *testing.T) {
 		t.Errorf("the consumer after paying by a balance code: %+v, %v", c, err)
 	}
 	w.prove()
+
+	// Once the session ends, the page's next fetch brings the login form.
+	w.clock.Advance(cashier.SessionTTL)
+	p.eval(`window.paycodeRefresh(), true`)
+	p.do(chromedp.WaitVisible(chromedp.CSS(`input[name=phone]`)))
+	if v := p.value(`input[name=next]`); v != "/cashier/paycode" {
+		t.Errorf("the login form comes back to %q, want the payment code page", v)
+	}
 }
 
 // htmlPage gets a page as a browser does, asking for HTML.
