@@ -121,6 +121,15 @@ func (s *Service) Issue(ctx context.Context, consumerID, channel string) (Code, 
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		now := db.Micros(tx.Now)
 		if s.Gap > 0 {
+			if s.Core.Engine == db.Postgres {
+				// Under READ COMMITTED two of the consumer's requests at
+				// once would both find no recent code; the lock makes the
+				// second wait for the first and then see its code. (A
+				// SQLite store has one writer at a time already.)
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "payment_codes/"+consumerID); err != nil {
+					return err
+				}
+			}
 			var last sql.NullInt64
 			if err := tx.QueryRowContext(ctx, `SELECT MAX(issued_at) FROM payment_codes WHERE consumer_id = $1`, consumerID).Scan(&last); err != nil {
 				return err

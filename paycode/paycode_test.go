@@ -188,6 +188,33 @@ func TestIssueGap(t *testing.T) {
 			if _, err := s.Issue(ctx, "c1", paycode.Balance); err != nil {
 				t.Fatalf("a code the gap later: %v", err)
 			}
+			// Of the consumer's requests at once, one has a code.
+			for round := range 5 {
+				clock.Advance(time.Minute)
+				errs := make([]error, 8)
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				for i := range errs {
+					wg.Go(func() {
+						<-start
+						_, errs[i] = s.Issue(ctx, "c1", paycode.Balance)
+					})
+				}
+				close(start)
+				wg.Wait()
+				issued := 0
+				for _, err := range errs {
+					switch {
+					case err == nil:
+						issued++
+					case fenfu.ErrorCode(err) != fenfu.FrequencyLimited:
+						t.Fatal(err)
+					}
+				}
+				if issued != 1 {
+					t.Errorf("round %d: %d codes of requests at once, want 1", round, issued)
+				}
+			}
 		})
 	}
 }
