@@ -466,13 +466,18 @@ func (c *Cashier) startSession(w http.ResponseWriter, r *http.Request, consumerI
 // statementPath is the path of a statement page.
 var statementPath = regexp.MustCompile(`^/cashier/credit/statements/[0-9]{4}-[0-9]{2}$`)
 
+// confirmPath is the path of the page where a consumer confirms a
+// payment by code that waits for it.
+var confirmPath = regexp.MustCompile(`^/cashier/paycode/orders/[0-9]{1,32}$`)
+
 // safeNext is the form's next page if it is one of the cashier's own
 // pages (an order's, the consumer's complaints, credit account,
-// statements or payment code), else the home page: a
+// statements, payment code or a payment to confirm), else the home page: a
 // login or logout never sends the browser elsewhere.
 func safeNext(r *http.Request) string {
 	next := r.PostFormValue("next")
-	if next == "/cashier/complaints" || next == "/cashier/credit" || next == "/cashier/paycode" || statementPath.MatchString(next) {
+	if next == "/cashier/complaints" || next == "/cashier/credit" || next == "/cashier/paycode" || statementPath.MatchString(next) ||
+		confirmPath.MatchString(next) {
 		return next
 	}
 	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {

@@ -32,7 +32,11 @@ func (c *Cashier) loggedIn(w http.ResponseWriter, r *http.Request) (string, bool
 	id, err := c.session(r)
 	if err == nil && id == "" {
 		if wantsPage(r) && strings.HasPrefix(r.URL.Path, "/cashier/paycode") {
-			c.renderCode(w, http.StatusUnauthorized, paycodePage{Next: "/cashier/paycode"})
+			p := paycodePage{Next: "/cashier/paycode"}
+			if confirmPath.MatchString(r.URL.Path) {
+				p.Next = r.URL.Path
+			}
+			c.renderCode(w, http.StatusUnauthorized, p)
 			return "", false
 		}
 		if wantsPage(r) {

@@ -145,6 +145,22 @@ func testPaycodeHTTP(t *testing.T, engine db.Engine) {
 		t.Errorf("the page logged out: HTTP %d %s", resp.StatusCode, body)
 	}
 
+	// The login form comes back to the payment code page, or to a payment
+	// waiting for the consumer's confirmation, and nowhere else.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	confirm := "/cashier/paycode/orders/4200202611271000001234567890"
+	for next, want := range map[string]string{"/cashier/paycode": "/cashier/paycode", confirm: confirm,
+		"/cashier/paycode/orders/../../admin": "/", "/cashier/paycode/x": "/"} {
+		resp, err := noFollow.PostForm(w.base+"/cashier/login", url.Values{"phone": {alice.phone}, "pin": {alice.pin}, "next": {next}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Location"); resp.StatusCode != 303 || got != want {
+			t.Errorf("login with next %q: HTTP %d to %q, want %q", next, resp.StatusCode, got, want)
+		}
+	}
+
 	w.login(alice)
 	w.login(bob)
 	// The JSON answer, exactly: these keys and no others.
