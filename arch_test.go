@@ -207,7 +207,7 @@ func TestTableOwnership(t *testing.T) {
 var layers = [][]string{
 	{"."},
 	{"db", "fee", "qr", "scheme", "seal", "metrics", "mask"},
-	{"keyring", "ledger", "merchant", "login", "db/dbtest", "audit"},
+	{"keyring", "ledger", "merchant", "login", "db/dbtest", "audit", "receipt"},
 	{"notify", "credit", "risk", "keyring/keyringtest", "access", "paycode"},
 	{"consumer", "sandbox", "access/accesstest"},
 	{"pay", "repay"},
