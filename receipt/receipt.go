@@ -30,8 +30,8 @@ type Receipt struct {
 	PaidAt        time.Time // shown in Asia/Shanghai
 	Total         fenfu.Fen
 	Credit        bool // paid on credit (分付); otherwise from balance (零钱)
-	// Installments is the credit payment's repayment plan, empty for a
-	// payment in full or from balance.
+	// Installments is the credit payment's repayment plan (one
+	// installment for a payment in full), empty for a balance payment.
 	Installments []Installment
 	// Fee is the plan's whole installment fee, and MerchantPaysFee whether
 	// the merchant bears it (the installments then carry none).
@@ -185,7 +185,7 @@ func layout(r Receipt) []line {
 	)
 	if len(r.Installments) > 0 {
 		ls = append(ls, line{kind: rule},
-			line{kind: text, cells: []string{fmt.Sprintf("分期 %d 期 Installments", len(r.Installments))}, bold: true},
+			line{kind: text, cells: []string{fmt.Sprintf("还款计划 %d 期 Repayment plan", len(r.Installments))}, bold: true},
 			line{kind: row, cells: []string{"期", "到期日", "应还", "手续费"}})
 		for _, in := range r.Installments {
 			ls = append(ls, line{kind: row, cells: []string{strconv.Itoa(in.Seq), in.DueOn, fenfu.Yuan(in.Due), fenfu.Yuan(in.Fee)}})

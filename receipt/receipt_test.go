@@ -150,7 +150,7 @@ func TestESCPOSContent(t *testing.T) {
 			t.Fatal(err)
 		}
 		all := strings.Join(printed(t, b, p), "\n")
-		for _, want := range []string{"静安咖啡馆", "￥3200.00", "分期 3 期", "2027-01-10", "1072.66", "POS-013", "48210937",
+		for _, want := range []string{"静安咖啡馆", "￥3200.00", "还款计划 3 期", "2027-01-10", "1072.66", "POS-013", "48210937",
 			"ORDER-20261127-0042", "2026-11-27 10:04:05", "￥18.00"} {
 			if !strings.Contains(all, want) {
 				t.Errorf("%d columns: %q not printed in\n%s", p.Columns, want, all)
@@ -325,7 +325,7 @@ func TestPDF(t *testing.T) {
 		t.Fatalf("pdftotext: %v\n%s", err, out)
 	}
 	txt := string(out)
-	for _, want := range []string{"静安咖啡馆", "3200.00", "分期 3 期", "2026-12-10", "2027-01-10", "2027-02-10", "1072.67", "1072.66",
+	for _, want := range []string{"静安咖啡馆", "3200.00", "还款计划 3 期", "2026-12-10", "2027-01-10", "2027-02-10", "1072.67", "1072.66",
 		"48210937", "ORDER-20261127-0042", "2026-11-27 10:04:05", "POS-013"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("%q is not in the PDF's text:\n%s", want, txt)

@@ -33,6 +33,7 @@ import (
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/settle"
@@ -54,6 +55,11 @@ type API struct {
 	// requests are checked. Nil for no limit.
 	Failures  *RateLimiter
 	PublicURL func() string // the base of code_url, e.g. https://pay.example.com
+	// ReceiptFont is the CJK TrueType font PDF receipts are drawn in, read
+	// at start from ReceiptFontPath; nil when there was none there, and
+	// PDF receipts are then refused with the remedy.
+	ReceiptFont     []byte
+	ReceiptFontPath string
 
 	// Clock is the time of the protocol: signatures' timestamps, nonces,
 	// rate limits, bill links. Merchants check it against their own
@@ -78,6 +84,9 @@ type Services struct {
 	Sandbox Sandbox
 	// Complaints, if set, serves the consumer complaints API.
 	Complaints *complaint.Service
+	// Repay, if set, reads credit payments' repayment plans for their
+	// receipts.
+	Repay *repay.Service
 }
 
 // Sandbox is what the API asks of the sandbox environment; package
@@ -110,6 +119,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v3/fenfu/settlement-exceptions", a.v3(a.fileException))
 	mux.Handle("GET /v3/fenfu/settlement-exceptions", a.v3(a.listExceptions))
 	mux.Handle("GET /v3/fenfu/settlement-exceptions/{id}", a.v3(a.getException))
+	a.registerReceipts(mux)
 	if a.Complaints != nil {
 		a.registerComplaints(mux)
 	}

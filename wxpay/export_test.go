@@ -32,3 +32,6 @@ func (a *API) OpenApplication(sch scheme.Name, serial string, body []byte) (onbo
 	err := a.openApplication(r, &app)
 	return app, err
 }
+
+// LookupParams is lookupParams.
+var LookupParams = lookupParams
