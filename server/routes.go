@@ -13,6 +13,9 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   GET  /v3/refund/domestic/refunds/{out_refund_no}
 	//   GET  /v3/fenfu/notifications/{event_id}          delivery state and log (fenfu)
 	//   POST /v3/fenfu/notifications/{event_id}/resend   deliver again now (fenfu)
+	//   GET  /v3/fenfu/transactions/out-trade-no/{out_trade_no}/receipt?format=escpos-58|escpos-80|pdf
+	//   GET  /v3/fenfu/transactions/id/{transaction_id}/receipt?format=   a paid order's receipt (fenfu)
+	//   GET  /r/{transaction_id}?v=CODE   public: is this receipt genuine (a page, or JSON)
 	//   GET  /v3/merchant-service/complaints-v2?limit=&offset=&begin_date=&end_date=&complainted_mchid=
 	//   GET  /v3/merchant-service/complaints-v2/{complaint_id}[/negotiation-historys]
 	//   POST /v3/merchant-service/complaints-v2/{complaint_id}/response|complete

@@ -71,6 +71,7 @@ func commands() []command {
 		{"settle check", "[--mchid M] [--date D] [--channel CREDIT|ORDINARY|ALL] [--json]", "set each settlement of a day against its merchant's BASIC fund-flow bill; non-zero exit if any differs by a fen", groupSettle, cmdSettleCheck},
 		{"settle hold", "--order ID --reason R [--hours 48]", "hold a paid order out of settlement", groupSettle, cmdHold},
 		{"settle release", "--order ID", "release a held order; the next batch settles it", groupSettle, cmdHold},
+		{"receipt", "--mchid M (--out-trade-no X | --transaction-id T) --format escpos-58|escpos-80|pdf --public-url URL [--receipt-font FILE]", "a paid order's receipt to standard output: ESC/POS bytes for 58 or 80 mm thermal printers, or a PDF", groupSettle, cmdReceipt},
 		{"bill", "--mchid M [--date D] [--kind trade|fundflow] [--type T] [--channel CREDIT|ORDINARY|ALL] [-o FILE]", "a merchant's bill of a day", groupSettle, cmdBill},
 		{"reconcile", "--bill FILE --mine FILE [--json]", "compare a downloaded trade bill with your own records; non-zero exit on any difference", groupSettle, cmdReconcile},
 

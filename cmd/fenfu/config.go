@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/wxpay"
 )
 
 // Config is every setting of fenfu: where the stores are, for every
@@ -63,6 +65,8 @@ type Config struct {
 	NotifyPrivate bool
 	MerchantRate  float64 // authenticated requests per second per merchant and node; 0: unlimited
 	FailureRate   float64 // failed authentications per second per source address and node; 0: unlimited
+	// ReceiptFont is the CJK TrueType font PDF receipts are drawn in.
+	ReceiptFont string
 	// How often serve settles interrupted payments, screens active
 	// merchants against the risk list again, and warns of settlement
 	// exception requests past their SLA.
@@ -203,6 +207,9 @@ func settings() []setting {
 		{"failure-rate", "FENFU_FAILURE_RATE", "requests failing authentication per second each source address may make, on average, per node (0: unlimited)",
 			" failed requests per second per source address and node, bursts of twice that; `0`: unlimited", true,
 			func(c *Config) settingValue { return (*floatValue)(&c.FailureRate) }},
+		{"receipt-font", "FENFU_RECEIPT_FONT", "CJK TrueType font (.ttf, not .ttc) PDF receipts are drawn in, read at start; without it PDF receipts are refused and ESC/POS ones still work",
+			"`" + DefaultReceiptFont + "`, Debian's `" + wxpay.ReceiptFontPackage + "`; without a font there, PDF receipts are refused with this remedy and ESC/POS receipts still work", true,
+			func(c *Config) settingValue { return (*stringValue)(&c.ReceiptFont) }},
 		{"recover-every", "FENFU_RECOVER_EVERY", "how often to settle payments interrupted between the two stores", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RecoverEvery) }},
 		{"recover-after", "FENFU_RECOVER_AFTER", "how old an interrupted payment or refund must be before recovery settles it (longer than any payment takes)", "", true,
@@ -311,7 +318,7 @@ const (
 // can be wrong.
 func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
-		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10,
+		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10, ReceiptFont: DefaultReceiptFont,
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(),
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
@@ -447,6 +454,20 @@ func (c *Config) flags(e *env) *flag.FlagSet {
 	c.bind(fs, false)
 	return fs
 }
+
+// bindSome adds the flags of the named settings to fs: the few of
+// serve's settings another command also reads.
+func (c *Config) bindSome(fs *flag.FlagSet, names ...string) {
+	for _, s := range settings() {
+		if slices.Contains(names, s.flag) {
+			fs.Var(s.value(c), s.flag, s.usage+" (or $"+s.env+")")
+		}
+	}
+}
+
+// DefaultReceiptFont is where Debian's fonts-droid-fallback puts its
+// TrueType font with Chinese glyphs.
+const DefaultReceiptFont = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
 
 // bind adds the flags of the store settings, or of serve's, to fs.
 func (c *Config) bind(fs *flag.FlagSet, serve bool) {

@@ -122,8 +122,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		failures = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
 	}
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
-		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
-		Nonces: nonces, Limits: limits, Failures: failures, PublicURL: func() string { return a.publicURL }}
+		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
+		Nonces: nonces, Limits: limits, Failures: failures, PublicURL: func() string { return a.publicURL },
+		ReceiptFont: loadReceiptFont(a.cfg.ReceiptFont, a.log), ReceiptFontPath: a.cfg.ReceiptFont}
 	// Background work (the loops below, and settlement runs staff start)
 	// runs under one group that shutdown cancels and waits for.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
