@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"codeberg.org/go-pdf/fpdf"
 	"github.com/fenfu/fenfu/qr"
@@ -36,9 +37,9 @@ func RenderPDF(r Receipt, font []byte) ([]byte, error) {
 		return nil, fmt.Errorf("receipt: QR of the lookup URL: %w", err)
 	}
 	ls := layout(r)
-	// The page is as long as the receipt: drawn once to measure, then on
-	// a page of that length.
-	measure, err := drawPDF(ls, font, png, r, 2000)
+	// The page is as long as the receipt: laid out once without drawing
+	// (nor parsing the font) to measure, then drawn on a page that long.
+	measure, err := drawPDF(ls, nil, png, r, 2000)
 	if err != nil {
 		return nil, err
 	}
@@ -56,10 +57,14 @@ func RenderPDF(r Receipt, font []byte) ([]byte, error) {
 // pdfText draws text in two fonts: Latin-1 in Helvetica, which every
 // PDF reader has, and the rest in the CJK font, whose fallback fonts (as
 // Droid Sans Fallback) often have no Latin glyphs.
+//
+// Chinese text is measured as one em a character, as CJK fonts draw it,
+// so the page can be measured without parsing the font.
 type pdfText struct {
 	f    *fpdf.Fpdf
 	tr   func(string) string // UTF-8 to Helvetica's cp1252
 	size float64
+	dry  bool // measure only: no CJK font is loaded, nothing is drawn
 }
 
 // run is a stretch of text in one font.
@@ -82,7 +87,7 @@ func runs(s string) []run {
 }
 
 func (p *pdfText) font(latin bool) {
-	if latin {
+	if latin || p.dry {
 		p.f.SetFont("Helvetica", "", p.size)
 	} else {
 		p.f.SetFont("cjk", "", p.size)
@@ -92,11 +97,11 @@ func (p *pdfText) font(latin bool) {
 func (p *pdfText) width(s string) float64 {
 	w := 0.0
 	for _, r := range runs(s) {
-		p.font(r.latin)
 		if r.latin {
+			p.font(true)
 			w += p.f.GetStringWidth(p.tr(r.s))
 		} else {
-			w += p.f.GetStringWidth(r.s)
+			w += float64(utf8.RuneCountInString(r.s)) * p.size * 25.4 / 72
 		}
 	}
 	return w
@@ -111,15 +116,20 @@ func (p *pdfText) put(x, w, h float64, a align, s string) {
 		x += w - p.width(s)
 	}
 	y := p.f.GetY()
+	if p.dry {
+		return
+	}
 	for _, r := range runs(s) {
 		p.font(r.latin)
 		t := r.s
 		if r.latin {
 			t = p.tr(t)
 		}
+		w := p.width(r.s)
+		p.font(r.latin)
 		p.f.SetXY(x, y)
-		p.f.Cell(p.f.GetStringWidth(t), h, t)
-		x += p.f.GetStringWidth(t)
+		p.f.CellFormat(w, h, t, "", 0, "L", false, 0, "")
+		x += w
 	}
 	p.f.SetXY(margin, y)
 }
@@ -138,6 +148,8 @@ func (p *pdfText) wrap(s string, w float64) []string {
 	return append(out, cur)
 }
 
+// drawPDF draws the receipt on a page of the height; without a font it
+// only lays it out, to measure.
 func drawPDF(ls []line, font, png []byte, r Receipt, height float64) (*fpdf.Fpdf, error) {
 	f := fpdf.NewCustom(&fpdf.InitType{UnitStr: "mm", Size: fpdf.SizeType{Wd: pageWidth, Ht: height}})
 	f.SetMargins(margin, margin, margin)
@@ -147,13 +159,16 @@ func drawPDF(ls []line, font, png []byte, r Receipt, height float64) (*fpdf.Fpdf
 	f.SetModificationDate(r.PaidAt)
 	f.SetTitle("Receipt "+clean(r.TransactionID), true)
 	f.SetProducer("fenfu", false)
-	f.AddUTF8FontFromBytes("cjk", "", font)
-	f.RegisterImageOptionsReader("qr", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
+	dry := font == nil
+	if !dry {
+		f.AddUTF8FontFromBytes("cjk", "", font)
+		f.RegisterImageOptionsReader("qr", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
+	}
 	if err := f.Error(); err != nil {
 		return nil, fmt.Errorf("receipt: PDF font or QR: %w", err)
 	}
 	f.AddPage()
-	p := &pdfText{f: f, tr: f.UnicodeTranslatorFromDescriptor("")}
+	p := &pdfText{f: f, tr: f.UnicodeTranslatorFromDescriptor(""), dry: dry}
 	w := pageWidth - 2*margin
 	for _, l := range ls {
 		p.size = bodySize
@@ -203,7 +218,9 @@ func drawPDF(ls []line, font, png []byte, r Receipt, height float64) (*fpdf.Fpdf
 			f.Ln(h)
 		case code:
 			y := f.GetY() + 1
-			f.ImageOptions("qr", (pageWidth-qrSize)/2, y, qrSize, qrSize, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+			if !dry {
+				f.ImageOptions("qr", (pageWidth-qrSize)/2, y, qrSize, qrSize, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+			}
 			f.SetY(y + qrSize + 1)
 		case blank:
 			f.Ln(h / 2)

@@ -287,7 +287,7 @@ func needTools(t *testing.T) []byte {
 	if err != nil {
 		msg = fmt.Sprintf("no CJK font at %s (apt-get install fonts-droid-fallback)", fontPath())
 	}
-	for _, tool := range []string{"pdftoppm", "pdftotext"} {
+	for _, tool := range []string{"pdftoppm", "pdftotext", "pdffonts"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			msg = tool + " is not installed (apt-get install poppler-utils)"
 		}
@@ -330,6 +330,12 @@ func TestPDF(t *testing.T) {
 		if !strings.Contains(txt, want) {
 			t.Errorf("%q is not in the PDF's text:\n%s", want, txt)
 		}
+	}
+	// Latin text is in Helvetica, the rest in the embedded CJK font,
+	// which may have no Latin glyphs.
+	if fonts, err := exec.Command("pdffonts", pdf).CombinedOutput(); err != nil || !strings.Contains(string(fonts), "Helvetica") ||
+		!strings.Contains(string(fonts), "CID TrueType") {
+		t.Errorf("pdffonts: %v\n%s", err, fonts)
 	}
 	if out, err := exec.Command("pdftoppm", "-png", "-r", "150", "-singlefile", pdf, filepath.Join(dir, "receipt")).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v\n%s", err, out)
@@ -381,5 +387,27 @@ func TestPDFWithoutFont(t *testing.T) {
 	}
 	if _, err := Render(sample(), ESCPOS58, nil); err != nil {
 		t.Fatalf("ESC/POS needs no font: %v", err)
+	}
+}
+
+// BenchmarkRender measures each format; the PDF parses and subsets the
+// CJK font on every receipt.
+func BenchmarkRender(b *testing.B) {
+	font, err := os.ReadFile(fontPath())
+	for _, f := range Formats {
+		b.Run(string(f), func(b *testing.B) {
+			if f == PDF && err != nil {
+				b.Skip(err)
+			}
+			var n int
+			for b.Loop() {
+				out, err := Render(sample(), f, font)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(out)
+			}
+			b.ReportMetric(float64(n), "bytes")
+		})
 	}
 }
