@@ -185,6 +185,24 @@ func TestESCPOSContent(t *testing.T) {
 	}
 }
 
+// A plan whose fee the merchant bears says so.
+func TestESCPOSMerchantPaysFee(t *testing.T) {
+	r := sample()
+	r.MerchantPaysFee = true
+	for i := range r.Installments {
+		r.Installments[i].Due -= r.Installments[i].Fee
+		r.Installments[i].Fee = 0
+	}
+	b, err := ESCPOS(r, Paper58)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(printed(t, b, Paper58), "\n")
+	if !strings.Contains(all, "商户承担") || strings.Contains(all, "您承担") || !strings.Contains(all, "1066.67") {
+		t.Fatalf("printed:\n%s", all)
+	}
+}
+
 // A merchant's name cannot carry printer commands: control characters
 // are dropped before the bytes are made.
 func TestESCPOSNoInjectedCommands(t *testing.T) {
