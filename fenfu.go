@@ -90,6 +90,7 @@ const (
 	AuthCodeError     Code = "AUTH_CODE_ERROR"     // auth_code is not the form of a payment code
 	AuthCodeInvalid   Code = "AUTH_CODE_INVALID"   // the payment code is unknown or already used
 	AuthCodeExpire    Code = "AUTHCODEEXPIRE"      // the payment code expired or was replaced
+	InvalidOrderState Code = "INVALID_ORDER_STATE" // a service order's state does not allow the operation
 )
 
 // codeInfo is what fenfu says about a code on every surface: the HTTP
@@ -150,6 +151,8 @@ var codes = map[Code]codeInfo{
 		"Ask the consumer to show the current payment code on their phone and scan it again; a code pays once."},
 	AuthCodeExpire: {400, "the payment code has expired",
 		"Ask the consumer to refresh the payment code on their phone and scan the new one."},
+	InvalidOrderState: {400, "the service order's state does not allow the operation",
+		"Query the service order and follow its state: the consumer confirms a CREATED order, the merchant completes or cancels a DOING one."},
 	BatchRunning: {409, "a settlement batch is running",
 		"Wait for the running batch to finish; it resumes by itself if its node stops. Query the batch's status to follow it."},
 }

@@ -37,18 +37,21 @@ type Line struct {
 	ConsumerID string    `json:"consumer_id"`
 	Limit      fenfu.Fen `json:"credit_limit"`
 	Used       fenfu.Fen `json:"credit_used"`
-	Available  fenfu.Fen `json:"credit_available"`
-	Rating     string    `json:"rating"`
-	State      LineState `json:"state"`
+	// Frozen is what the consumer's confirmed service orders hold of the
+	// line until they are completed, cancelled or expire (credit holds).
+	Frozen    fenfu.Fen `json:"credit_frozen"`
+	Available fenfu.Fen `json:"credit_available"`
+	Rating    string    `json:"rating"`
+	State     LineState `json:"state"`
 }
 
-// available is what the line can still draw: nothing while it is frozen
-// or closed.
+// available is what the line can still draw, the limit less what is used
+// and what holds keep frozen: nothing while it is frozen or closed.
 func (l Line) available() fenfu.Fen {
 	if l.State != LineActive {
 		return 0
 	}
-	return max(l.Limit-l.Used, 0)
+	return max(l.Limit-l.Used-l.Frozen, 0)
 }
 
 // AttemptState is what became of a payment attempt in the credit store.
@@ -92,8 +95,8 @@ func Open(ctx context.Context, tx *db.Tx, consumerID string, limit fenfu.Fen, ra
 // Get returns a consumer's credit line, or ErrNoLine.
 func Get(ctx context.Context, d *db.DB, consumerID string) (Line, error) {
 	l := Line{ConsumerID: consumerID}
-	err := d.QueryRowContext(ctx, `SELECT credit_limit, used, rating, state FROM credit_lines WHERE consumer_id = $1`, consumerID).
-		Scan(&l.Limit, &l.Used, &l.Rating, &l.State)
+	err := d.QueryRowContext(ctx, `SELECT credit_limit, used, frozen, rating, state FROM credit_lines WHERE consumer_id = $1`, consumerID).
+		Scan(&l.Limit, &l.Used, &l.Frozen, &l.Rating, &l.State)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, ErrNoLine
 	}
@@ -117,6 +120,11 @@ type Payment struct {
 	Discount fee.PPM
 	// Terms are how the consumer repays it; the zero value is pay in full.
 	Terms Terms
+	// HoldID, when set, is the hold the payment captures: the hold is
+	// released and the amount drawn in the same transaction, without the
+	// line's room, state or overdue checks, since the amount was committed
+	// when the hold froze it (captureHold).
+	HoldID string
 }
 
 // VolumeShards is how many rows keep a merchant's month-to-date volume.
@@ -154,7 +162,7 @@ func addVolume(ctx context.Context, tx *db.Tx, mchid, month string, shard int, a
 // statement, so a payment that passes them costs no read of its own.
 func draw(ctx context.Context, tx *db.Tx, consumerID string, amount fenfu.Fen) (bool, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE credit_lines SET used = used + $1, updated_at = $2
-		WHERE consumer_id = $3 AND used + $1 <= credit_limit AND state = $4 AND NOT EXISTS (SELECT 1 FROM credit_installments i
+		WHERE consumer_id = $3 AND used + frozen + $1 <= credit_limit AND state = $4 AND NOT EXISTS (SELECT 1 FROM credit_installments i
 		WHERE i.consumer_id = $3 AND i.state = $5)`, amount, db.Micros(tx.Now), consumerID, string(LineActive), string(InstallmentOverdue))
 	if err != nil {
 		return false, err
@@ -199,12 +207,18 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 		}
 		return q, nil
 	}
-	drawn, err := draw(ctx, tx, p.ConsumerID, p.Amount)
-	if err != nil {
-		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
-	}
-	if !drawn {
-		return q, refuseDraw(ctx, tx, p.ConsumerID, p.Amount)
+	if p.HoldID != "" {
+		if err := captureHold(ctx, tx, p); err != nil {
+			return q, err
+		}
+	} else {
+		drawn, err := draw(ctx, tx, p.ConsumerID, p.Amount)
+		if err != nil {
+			return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
+		}
+		if !drawn {
+			return q, refuseDraw(ctx, tx, p.ConsumerID, p.Amount)
+		}
 	}
 	if err := addVolume(ctx, tx, p.MchID, Month(tx.Now), shardOf(p.AttemptID), p.Amount); err != nil {
 		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
@@ -445,8 +459,8 @@ func CapturedFee(ctx context.Context, d *db.DB, attemptID string) (q fee.Quote, 
 // decided one after the other, each on the other's total.
 func Lock(ctx context.Context, tx *db.Tx, consumerID string) (l Line, ok bool, err error) {
 	l.ConsumerID = consumerID
-	err = tx.QueryRowContext(ctx, `UPDATE credit_lines SET updated_at = $1 WHERE consumer_id = $2 RETURNING credit_limit, used, rating, state`,
-		db.Micros(tx.Now), consumerID).Scan(&l.Limit, &l.Used, &l.Rating, &l.State)
+	err = tx.QueryRowContext(ctx, `UPDATE credit_lines SET updated_at = $1 WHERE consumer_id = $2 RETURNING credit_limit, used, frozen, rating, state`,
+		db.Micros(tx.Now), consumerID).Scan(&l.Limit, &l.Used, &l.Frozen, &l.Rating, &l.State)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, false, nil
 	}

@@ -102,9 +102,10 @@ func ChangeLine(ctx context.Context, tx *db.Tx, c LineChange) (LineChanged, erro
 		}
 	}
 	if c.Close {
-		if before.Used > 0 {
-			e := fenfu.Errorf(fenfu.InvalidRequest, "the credit line of %s still has %s yuan used", c.ConsumerID, fenfu.Yuan(before.Used))
-			e.Remedy = "Close the line once the consumer has repaid everything it used."
+		if before.Used > 0 || before.Frozen > 0 {
+			e := fenfu.Errorf(fenfu.InvalidRequest, "the credit line of %s still has %s yuan used and %s yuan frozen", c.ConsumerID,
+				fenfu.Yuan(before.Used), fenfu.Yuan(before.Frozen))
+			e.Remedy = "Close the line once the consumer has repaid everything it used and its service orders have ended."
 			return LineChanged{}, e
 		}
 		after.State = LineClosed
@@ -190,7 +191,7 @@ func Paused(state LineState, o Overdue) error {
 func refuseDraw(ctx context.Context, tx *db.Tx, consumerID string, amount fenfu.Fen) error {
 	var state LineState
 	var avail fenfu.Fen
-	err := tx.QueryRowContext(ctx, `SELECT state, credit_limit - used FROM credit_lines WHERE consumer_id = $1`, consumerID).Scan(&state, &avail)
+	err := tx.QueryRowContext(ctx, `SELECT state, credit_limit - used - frozen FROM credit_lines WHERE consumer_id = $1`, consumerID).Scan(&state, &avail)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fenfu.Errorf(fenfu.NotEnough, "the consumer has no credit line")
 	}

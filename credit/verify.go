@@ -16,7 +16,7 @@ import (
 // line, every captured payment and every refund has exactly its postings
 // and every payment or refund posting its record, and a payment's
 // refunded amount is the sum of its refunds; and the repayment plans
-// (verifyPlans). The proofs stream, in
+// (verifyPlans), and the holds of service orders (verifyHolds). The proofs stream, in
 // consumer, order or refund id order, so memory does not grow with the
 // store.
 func Verify(ctx context.Context, d *db.DB) error {
@@ -52,6 +52,9 @@ func Verify(ctx context.Context, d *db.DB) error {
 		return err
 	}
 	if err := verifyPlans(ctx, d); err != nil {
+		return err
+	}
+	if err := verifyHolds(ctx, d); err != nil {
 		return err
 	}
 	// Materialized, so PostgreSQL does not rescan the aggregate for

@@ -57,6 +57,15 @@ const (
 	// exceeded what it still owed on the refunded purchase: a liability,
 	// credit-normal, tracked.
 	ConsumerOverpaid Kind = "consumer_overpaid"
+	// ConsumerHeld is the part of a consumer's credit line a
+	// pre-authorization (a service order the consumer confirmed) keeps
+	// frozen: debit-normal, tracked. Nothing is owed on it; it is kept
+	// apart from ConsumerCredit, which stays equal to what is used.
+	ConsumerHeld Kind = "consumer_held"
+	// CreditCommitted is the platform's side of the frozen amounts: what
+	// it has committed to pay merchants for services under way,
+	// credit-normal, busy.
+	CreditCommitted Kind = "credit_committed"
 )
 
 type kindInfo struct {
@@ -74,6 +83,8 @@ var kinds = map[Kind]kindInfo{
 	MerchantSettled:  {-1, false},
 	ConsumerFeeDue:   {+1, true},
 	ConsumerOverpaid: {-1, true},
+	ConsumerHeld:     {+1, true},
+	CreditCommitted:  {-1, false},
 }
 
 // Account identifies an account as "kind:owner".

@@ -75,6 +75,8 @@ func (e *Events) Lookup(ctx context.Context, mchid, eventID string) (Status, err
 	switch sub.Kind {
 	case Refund:
 		s.EventType = "REFUND.SUCCESS"
+	case PayScore:
+		s.EventType = "PAYSCORE." + sub.ID[strings.LastIndexByte(sub.ID, '-')+1:]
 	case Complaint:
 		// COMPLAINT.CREATE or .STATE_CHANGE, as the first attempt below
 		// rendered it.

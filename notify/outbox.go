@@ -33,6 +33,9 @@ const (
 	Transaction Kind = "transaction"
 	Refund      Kind = "refund"
 	Complaint   Kind = "complaint" // an act on a consumer's complaint; ID is its history entry's log_id
+	// PayScore is an event of a service order (pre-authorization): ID is
+	// the service order's id, "-" and the event (USER_CONFIRM, USER_PAID).
+	PayScore Kind = "payscore"
 )
 
 // Subject is what a notification is about and where it goes.

@@ -4,3 +4,8 @@ package pay
 // commits in the credit store and before the core store is updated; an
 // error from fn simulates the process dying there.
 func SetAfterCreditCommit(s *Service, fn func(orderID string) error) { s.afterCreditCommit = fn }
+
+// SetBeforeCapture makes s run fn after a credit payment's order is
+// claimed PAYING and before the credit store is written; an error from fn
+// simulates the process dying there.
+func SetBeforeCapture(s *Service, fn func(orderID string) error) { s.beforeCapture = fn }

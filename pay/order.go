@@ -198,11 +198,18 @@ type Service struct {
 	// payment or refund commits in the credit store and before the core
 	// store is updated; an error simulates the process dying there.
 	afterCreditCommit func(orderID string) error
+	// beforeCapture, likewise, runs after a credit payment's order is
+	// claimed and before the credit store is written.
+	beforeCapture func(orderID string) error
 	// Log receives what the service recovers from on its own; nil discards.
 	Log *slog.Logger
 	// Risk evaluates every payment against the risk rules; nil evaluates
 	// none.
 	Risk *Risk
+	// ServiceGrace is how long after a service order's end its frozen
+	// credit is kept for the merchant to complete it (default
+	// DefaultServiceGrace).
+	ServiceGrace time.Duration
 }
 
 // Fees are the schedules payments are priced by.

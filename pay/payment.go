@@ -105,7 +105,7 @@ func (s *Service) PayIn(ctx context.Context, token, consumerID string, channel C
 		if err != nil {
 			return Order{}, err
 		}
-		return s.payCredit(ctx, o, m, consumerID, c, t)
+		return s.payCredit(ctx, o, m, consumerID, c, t, "")
 	}
 	return s.payBalance(ctx, o, consumerID, c)
 }
@@ -226,7 +226,10 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c 
 // OrdinaryFeeAccount is the platform's fee income from ordinary payments.
 var OrdinaryFeeAccount = ledger.AccountOf(ledger.PlatformFee, "ordinary")
 
-func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, consumerID string, c Client, t credit.Terms) (Order, error) {
+// payCredit pays o on the consumer's credit. holdID, when set, is the
+// service order's hold the payment captures (CompleteServiceOrder); a
+// rule's rejection of such a capture holds the payment for review instead.
+func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, consumerID string, c Client, t credit.Terms, holdID string) (Order, error) {
 	discount := m.DiscountAt(s.Clock.Now())
 	var f risk.Features
 	if s.Risk != nil {
@@ -248,8 +251,13 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 	if err := s.claimed(ctx, res, o.ID); err != nil {
 		return Order{}, fenfu.Op("pay.payCredit", err)
 	}
+	if h := s.beforeCapture; h != nil {
+		if err := h(o.ID); err != nil {
+			return Order{}, err
+		}
+	}
 	p := credit.Payment{AttemptID: attempt, OrderID: o.ID, MchID: o.MchID, ConsumerID: consumerID, Amount: o.Total,
-		Discount: discount, Schedule: s.Fees.credit(), Terms: t}
+		Discount: discount, Schedule: s.Fees.credit(), Terms: t, HoldID: holdID}
 	var q fee.Quote
 	var out risk.Outcome
 	err = s.Credit.Update(ctx, func(tx *db.Tx) error {
@@ -259,7 +267,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 			if out, err = s.decideCredit(ctx, tx, p, f); err != nil {
 				return err
 			}
-			if out.Decision == risk.Reject {
+			if out.Decision == risk.Reject && holdID == "" {
 				// The decision must stay on record, so the transaction
 				// commits: with the attempt fenced off, so neither a retry
 				// nor recovery can ever capture it.
@@ -271,7 +279,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 		q, err = credit.Capture(ctx, tx, p)
 		return err
 	})
-	if err == nil && out.Decision == risk.Reject {
+	if err == nil && out.Decision == risk.Reject && holdID == "" {
 		if err := s.release(ctx, o.ID, attempt); err != nil {
 			// Recovery releases it: the attempt is void.
 			return Order{}, fenfu.Internal("pay.payCredit", err)
@@ -299,6 +307,9 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 		}
 	}
 	h := s.holdOf(out)
+	if out.Decision == risk.Reject { // a capture of a hold: held for review
+		h = hold{For: s.holdLength(), Reason: reviewReason(out)}
+	}
 	paidAt, done, err := s.complete(ctx, o.ID, attempt, q, h)
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.payCredit", err)
@@ -324,13 +335,14 @@ func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Q
 		at, done = db.Time(db.Micros(tx.Now)), false
 		sqlText, args, err := orders.SQL(db.Move[State]{From: []State{Paying}, To: Success,
 			Set:   ", paid_at = $1, updated_at = $1, fee = $2, fee_rate = $3, fee_tier = $4, hold_until = $7, hold_reason = $8",
-			Where: "id = $5 AND attempt_id = $6", Returning: "mchid, notify_url",
+			Where: "id = $5 AND attempt_id = $6", Returning: "mchid, notify_url, trade_type",
 			Args: []any{db.Micros(at), q.Fee, int64(q.Rate), q.Tier, orderID, attempt, h.until(db.Micros(at)), h.Reason}})
 		if err != nil {
 			return err
 		}
 		sub := notify.Subject{Kind: notify.Transaction, ID: orderID}
-		err = tx.QueryRowContext(ctx, sqlText, args...).Scan(&sub.MchID, &sub.NotifyURL)
+		var tradeType string
+		err = tx.QueryRowContext(ctx, sqlText, args...).Scan(&sub.MchID, &sub.NotifyURL, &tradeType)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // recovery, or the payment itself, completed it first
 		}
@@ -338,6 +350,11 @@ func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Q
 			return err
 		}
 		done = true
+		if tradeType == TradePayScore {
+			// A service order's payment is notified as WeChat Pay Score
+			// does, by PAYSCORE.USER_PAID, with the service order DONE.
+			return servicePaid(ctx, tx, orderID)
+		}
 		return notify.Enqueue(ctx, tx, sub)
 	})
 	return at, done, err

@@ -199,6 +199,13 @@ func (s *Service) decideBalance(ctx context.Context, o Order, consumerID, attemp
 	return out, err
 }
 
+// reviewReason is the hold reason of a service order's capture a rule
+// rejected: the merchant delivered the service on the consumer's
+// commitment, so the payment stands and is held for staff to review.
+func reviewReason(out risk.Outcome) string {
+	return "risk: capture of a confirmed service order rejected by " + out.Reason + "; held for review"
+}
+
 // rejected is the error a payment rejected by a rule answers: RULE_LIMIT
 // with the rule's message for the payer.
 func rejected(out risk.Outcome) error {

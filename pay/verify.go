@@ -65,6 +65,15 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 			WHERE o.state <> ` + sqlRefund + ` ORDER BY r.id LIMIT 1`},
 		{"paid order without payer or channel", `SELECT id FROM orders WHERE (state IN ` + paidStates + ` OR state = ` + sqlPaying + `)
 			AND (consumer_id = '' OR attempt_id = '' OR channel NOT IN (` + sqlCredit + `, ` + sqlBalance + `)) ORDER BY id LIMIT 1`},
+		// A completed service order is paid by its PAYSCORE order, of its
+		// total, on its consumer's credit; a paid PAYSCORE order's
+		// service order is completed.
+		{"completed service order without its payment", `SELECT so.id FROM service_orders so LEFT JOIN orders o ON o.id = so.payment_id
+			AND o.state IN ` + paidStates + ` AND o.total = so.total_amount AND o.consumer_id = so.consumer_id AND o.channel = ` + sqlCredit + `
+			WHERE so.state = 'DONE' AND so.total_amount > 0 AND o.id IS NULL ORDER BY so.id LIMIT 1`},
+		{"paid service order payment whose service order is not completed", `SELECT o.id FROM orders o LEFT JOIN service_orders so
+			ON so.payment_id = o.id AND so.state = 'DONE' WHERE o.trade_type = 'PAYSCORE' AND o.state IN ` + paidStates + `
+			AND so.id IS NULL ORDER BY o.id LIMIT 1`},
 	}
 	for _, c := range checks {
 		id, err := first(c.q)

@@ -123,6 +123,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	if a.Complaints != nil {
 		a.registerComplaints(mux)
 	}
+	a.registerPayScore(mux)
 }
 
 // request is an authenticated v3 request.

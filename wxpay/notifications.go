@@ -76,6 +76,8 @@ func (a *API) RenderNotification(ctx context.Context, d notify.Due) (notify.Even
 		}
 		return notify.Event{EventType: "REFUND." + string(r.Status), Summary: "退款成功", OriginalType: "refund",
 			CreateTime: r.SuccessAt, Plaintext: b}, nil
+	case notify.PayScore:
+		return a.renderPayScore(ctx, d)
 	case notify.Complaint:
 		if a.Complaints == nil {
 			return notify.Event{}, fmt.Errorf("wxpay: a complaint notification, and no complaint service")
