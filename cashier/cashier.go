@@ -96,6 +96,8 @@ func (c *Cashier) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /q/{token}/pay", c.handlePay)
 	mux.HandleFunc("POST /cashier/login", c.handleLogin)
 	mux.HandleFunc("POST /cashier/logout", c.handleLogout)
+	mux.HandleFunc("GET "+servicePath, c.handleServiceShow)
+	mux.HandleFunc("POST "+servicePath+"/confirm", c.handleServiceConfirm)
 	if c.Complaints != nil {
 		c.registerComplaints(mux)
 	}
@@ -386,30 +388,9 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 			f.Installments = n
 		}
 	}
-	consumerID := ""
-	if f.Phone != "" {
-		id, err := c.Consumers.Login(r.Context(), f.Phone, f.PIN, r.RemoteAddr)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		// The login starts a session, as the login form does, so the
-		// consumer's next payment costs a session read, not a PIN check.
-		if err := c.startSession(w, r, id); err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		consumerID = id
-	} else {
-		id, err := c.session(r)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		consumerID = id
-	}
-	if consumerID == "" {
-		c.fail(w, r, fenfu.Errorf(fenfu.Unauthenticated, "log in to pay"))
+	consumerID, err := c.payer(w, r, f.Phone, f.PIN, "log in to pay")
+	if err != nil {
+		c.fail(w, r, err)
 		return
 	}
 	o, err := c.PayIn(r.Context(), token, consumerID, pay.Channel(f.Channel), client(r, f), f.Installments)
@@ -463,6 +444,10 @@ func (c *Cashier) startSession(w http.ResponseWriter, r *http.Request, consumerI
 	return nil
 }
 
+// servicePackage is what a service order's package may look like in a
+// confirm page's address: a token's characters only.
+var servicePackage = regexp.MustCompile(`^[0-9A-Za-z_.\-]{1,512}$`)
+
 // statementPath is the path of a statement page.
 var statementPath = regexp.MustCompile(`^/cashier/credit/statements/[0-9]{4}-[0-9]{2}$`)
 
@@ -478,6 +463,9 @@ func safeNext(r *http.Request) string {
 	next := r.PostFormValue("next")
 	if next == "/cashier/complaints" || next == "/cashier/credit" || next == "/cashier/paycode" || statementPath.MatchString(next) ||
 		confirmPath.MatchString(next) {
+		return next
+	}
+	if pkg, ok := strings.CutPrefix(next, servicePath+"?package="); ok && servicePackage.MatchString(pkg) {
 		return next
 	}
 	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {

@@ -126,6 +126,11 @@ type Config struct {
 	// PaycodeTTL is how long a consumer's payment code pays after it is
 	// issued; the page shows a new one every paycode.Refresh.
 	PaycodeTTL time.Duration
+	// ServiceGrace is how long after a service order's end its frozen
+	// credit is kept for the merchant to complete it; ServiceExpireEvery
+	// how often serve releases what is past it.
+	ServiceGrace       time.Duration
+	ServiceExpireEvery time.Duration
 }
 
 // PlanSettings are the settings of installment plans: the fee rate of 3,
@@ -295,6 +300,10 @@ func settings() []setting {
 		{"paycode-ttl", "FENFU_PAYCODE_TTL", "how long a consumer's payment code (付款码) pays after it is issued (1m to 10m; the page shows a new one every minute)",
 			": a code shown just before the page's refresh still pays at a slow till", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.PaycodeTTL) }},
+		{"service-order-grace", "FENFU_SERVICE_ORDER_GRACE", "how long after a service order's end_time its frozen credit is kept for the merchant to complete it; then it is released and the order EXPIRED", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.ServiceGrace) }},
+		{"service-order-expire-every", "FENFU_SERVICE_ORDER_EXPIRE_EVERY", "how often serve releases the frozen credit of service orders past their end_time and grace", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.ServiceExpireEvery) }},
 		{"retention-every", "FENFU_RETENTION_EVERY", "how often serve looks for today's retention run not done yet (one node runs each day)", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RetentionEvery) }},
 	}
@@ -302,15 +311,16 @@ func settings() []setting {
 
 // Defaults of serve's intervals.
 const (
-	RecoverEvery      = 10 * time.Second
-	RescreenEvery     = 24 * time.Hour
-	OverdueAlertEvery = time.Hour
-	ComplaintEvery    = time.Minute
-	OverdueEvery      = 15 * time.Minute
-	RiskPollEvery     = 2 * time.Second
-	AuditAnchorEvery  = time.Minute
-	RetentionEvery    = 24 * time.Hour
-	KeysPollEvery     = 5 * time.Second
+	RecoverEvery       = 10 * time.Second
+	RescreenEvery      = 24 * time.Hour
+	OverdueAlertEvery  = time.Hour
+	ComplaintEvery     = time.Minute
+	OverdueEvery       = 15 * time.Minute
+	RiskPollEvery      = 2 * time.Second
+	AuditAnchorEvery   = time.Minute
+	RetentionEvery     = 24 * time.Hour
+	KeysPollEvery      = 5 * time.Second
+	ServiceExpireEvery = time.Minute
 )
 
 // DefaultConfig returns the defaults, overridden by the FENFU_* variables
@@ -324,6 +334,7 @@ func DefaultConfig(getenv func(string) string) Config {
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
 		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),
 		AuditAnchorEvery: AuditAnchorEvery, Retention: retention.DefaultPeriods(), RetentionEvery: RetentionEvery, PaycodeTTL: paycode.DefaultTTL,
+		ServiceGrace: pay.DefaultServiceGrace, ServiceExpireEvery: ServiceExpireEvery,
 		MasterKeyHex: getenv("FENFU_MASTER_KEY"), PreviousMasterKeyHex: getenv("FENFU_PREVIOUS_MASTER_KEY")}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
@@ -432,6 +443,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Plans.OverdueEvery <= 0 {
 		return fmt.Errorf("--overdue-every must be more than 0")
+	}
+	if c.ServiceExpireEvery <= 0 || c.ServiceGrace < 0 {
+		return fmt.Errorf("--service-order-expire-every must be more than 0 and --service-order-grace at least 0")
 	}
 	if p := credit.EarlyPayoff(c.Plans.EarlyPayoff); p != credit.PayoffWaived && p != credit.PayoffCharged {
 		return fmt.Errorf("--early-payoff must be waived or charged, not %q", c.Plans.EarlyPayoff)

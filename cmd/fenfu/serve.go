@@ -169,6 +169,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	background(func(ctx context.Context) { audit.WriteAnchors(ctx, a.log, a.cfg.AuditAnchorEvery, a.core, a.credit) })
 	background(func(ctx context.Context) { a.retention.RunDaily(ctx, a.cfg.RetentionEvery) })
 	background(func(ctx context.Context) { a.paycodes.Run(ctx, paycode.SweepEvery, a.log) })
+	background(func(ctx context.Context) { a.pay.RunServiceExpiry(ctx, a.cfg.ServiceExpireEvery, a.log) })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "fenfu: serving on %s (code_url base %s)\n", "http://"+reachable(ln.Addr().String()), a.publicURL)

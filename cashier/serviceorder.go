@@ -1,0 +1,181 @@
+package cashier
+
+// The confirm page of a service order (pre-authorization): the consumer
+// opens the confirm_url the merchant shows it, sees the merchant, the
+// service, the most it may cost and until when, logs in, chooses to repay
+// in full or in installments, and confirms, which freezes that much of
+// its credit line until the merchant completes or cancels the order.
+// Browsers get the page; programs (Accept: application/json, or
+// ?format=json) the same as JSON.
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/mask"
+	"github.com/fenfu/fenfu/pay"
+)
+
+// ServiceView is what the confirm page shows of a service order.
+type ServiceView struct {
+	State        string       `json:"state"`
+	Merchant     string       `json:"merchant"`
+	MchID        string       `json:"mchid"`
+	OutOrderNo   string       `json:"out_order_no"`
+	Service      string       `json:"service_introduction"`
+	RiskFundName string       `json:"risk_fund_name"`
+	MaxAmount    fenfu.Fen    `json:"risk_fund_amount"`
+	EndTime      string       `json:"end_time"`
+	Installments []pay.Choice `json:"installments"`
+	// Available is the logged-in consumer's available credit.
+	Available  *fenfu.Fen       `json:"credit_available,omitempty"`
+	Credit     fenfu.Fen        `json:"-"` // Available, for the page
+	Consumer   *consumerSummary `json:"consumer,omitempty"`
+	ConfirmURL string           `json:"confirm_url"`
+	Package    string           `json:"-"`
+	Error      *fenfu.Error     `json:"-"`
+	Confirmed  bool             `json:"-"`
+}
+
+// Next is the page's own address, to come back to after a login.
+func (v ServiceView) Next() string { return servicePath + "?package=" + url.QueryEscape(v.Package) }
+
+const servicePath = "/cashier/serviceorder"
+
+func (c *Cashier) serviceView(r *http.Request, pkg, consumerID string) (ServiceView, error) {
+	ctx := r.Context()
+	so, err := c.Orders.ServiceOrderForPackage(ctx, pkg)
+	if err != nil {
+		return ServiceView{}, err
+	}
+	m, err := c.Merchants.Get(ctx, so.MchID)
+	if err != nil {
+		return ServiceView{}, err
+	}
+	v := ServiceView{State: string(so.State), Merchant: m.Name, MchID: so.MchID, OutOrderNo: so.OutOrderNo, Service: so.ServiceIntroduction,
+		RiskFundName: so.RiskFund.Name, MaxAmount: so.RiskFund.Amount, EndTime: so.EndAt.In(fenfu.Shanghai).Format(time.RFC3339),
+		Installments: c.Orders.ServiceChoices(so), ConfirmURL: servicePath + "/confirm", Package: pkg,
+		Confirmed: so.State == pay.ServiceDoing && so.ConsumerID == consumerID && consumerID != ""}
+	if consumerID != "" {
+		if x, err := c.Consumers.Get(ctx, consumerID); err == nil {
+			v.Consumer = &consumerSummary{ID: x.ID, Phone: mask.Phone(x.Phone)}
+			avail := x.Credit.Available
+			v.Available, v.Credit = &avail, avail
+		}
+	}
+	return v, nil
+}
+
+func (c *Cashier) handleServiceShow(w http.ResponseWriter, r *http.Request) {
+	consumerID, err := c.session(r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	v, err := c.serviceView(r, r.URL.Query().Get("package"), consumerID)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	c.render(w, http.StatusOK, "serviceorder.html", v)
+}
+
+// serviceForm is a confirmation: the package, the installment count,
+// and, instead of a session, the consumer's phone and PIN.
+type serviceForm struct {
+	Package      string `json:"package"`
+	Installments int    `json:"installment_number"`
+	Phone        string `json:"phone"`
+	PIN          string `json:"pin"`
+	Device       string `json:"device_id"`
+}
+
+func (c *Cashier) handleServiceConfirm(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site confirmations are refused"))
+		return
+	}
+	var f serviceForm
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&f); err != nil {
+			c.fail(w, r, fenfu.Errorf(fenfu.ParamError, "the body must be a JSON object {package, installment_number, phone, pin}"))
+			return
+		}
+	} else {
+		r.Body = http.MaxBytesReader(w, r.Body, 4096)
+		f = serviceForm{Package: r.PostFormValue("package"), Phone: r.PostFormValue("phone"), PIN: r.PostFormValue("pin"),
+			Device: r.PostFormValue("device_id")}
+		if s := r.PostFormValue("installment_number"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				c.fail(w, r, fenfu.FieldError("installment_number", "installment_number must be a whole number"))
+				return
+			}
+			f.Installments = n
+		}
+	}
+	consumerID, err := c.payer(w, r, f.Phone, f.PIN, "log in to confirm")
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	so, err := c.Orders.ConfirmServiceOrder(r.Context(), f.Package, consumerID, client(r, payForm{Device: f.Device}), f.Installments)
+	if err != nil {
+		c.Log.Info("service order confirmation failed", "consumer", consumerID, "code", fenfu.ErrorCode(err), "error", err.Error())
+		if wantsJSON(r) {
+			c.fail(w, r, err)
+			return
+		}
+		v, verr := c.serviceView(r, f.Package, consumerID)
+		if verr != nil {
+			c.fail(w, r, err)
+			return
+		}
+		v.Error = fenfu.AsError(err)
+		c.render(w, fenfu.AsError(err).Code.HTTPStatus(), "serviceorder.html", v)
+		return
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"state": so.State, "state_description": so.StateDescription(), "out_order_no": so.OutOrderNo,
+			"order_id": so.ID, "risk_fund_amount": so.RiskFund.Amount, "installment_number": max(so.Installments, 1)})
+		return
+	}
+	v, err := c.serviceView(r, f.Package, consumerID)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.render(w, http.StatusOK, "serviceorder.html", v)
+}
+
+// payer is the consumer a payment or confirmation is made as: the one
+// whose phone and PIN it carries, which starts a session as the login
+// form does, so the consumer's next request costs a session read, not a
+// PIN check; or else the session's. Without either it fails with
+// UNAUTHENTICATED and the message.
+func (c *Cashier) payer(w http.ResponseWriter, r *http.Request, phone, pin, message string) (string, error) {
+	if phone != "" {
+		id, err := c.Consumers.Login(r.Context(), phone, pin, r.RemoteAddr)
+		if err != nil {
+			return "", err
+		}
+		return id, c.startSession(w, r, id)
+	}
+	id, err := c.session(r)
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		return "", fenfu.Errorf(fenfu.Unauthenticated, "%s", message)
+	}
+	return id, nil
+}
