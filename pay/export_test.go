@@ -1,5 +1,7 @@
 package pay
 
+import "time"
+
 // SetAfterCreditCommit makes s run fn after a credit payment or refund
 // commits in the credit store and before the core store is updated; an
 // error from fn simulates the process dying there.
@@ -9,3 +11,7 @@ func SetAfterCreditCommit(s *Service, fn func(orderID string) error) { s.afterCr
 // claimed PAYING and before the credit store is written; an error from fn
 // simulates the process dying there.
 func SetBeforeCapture(s *Service, fn func(orderID string) error) { s.beforeCapture = fn }
+
+// ValidateServiceOrder is NewServiceOrder's validation at now, returning
+// the end time it read.
+func ValidateServiceOrder(r NewServiceOrder, now time.Time) (time.Time, error) { return r.validate(now) }

@@ -51,7 +51,8 @@ func (s *Service) ExpiredTrades(ctx context.Context, t time.Time, after string, 
 // AnonymiseTrades blanks the trade details of the orders ids in the
 // caller's transaction: the order's description, attach, notify_url,
 // payer device and address and hold reason, its refunds' reasons and
-// notify_url, and which consumers saw its cashier. What the books prove
+// notify_url, which consumers saw its cashier, and, for a PAYSCORE order,
+// its service order's attach, notify_url, items and cancel reason. What the books prove
 // the order by (ids, merchant, consumer id, channel, attempt, state,
 // amounts, fees, installments, settlement) stays, so fenfu verify proves
 // it as before. An order already anonymised is left alone; it returns how
@@ -76,6 +77,11 @@ func AnonymiseTrades(ctx context.Context, tx *db.Tx, ids []string) (int, error) 
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM cashier_views WHERE order_id IN (`+ph+`)`, args...); err != nil {
 		return 0, fmt.Errorf("pay: anonymise cashier views: %w", err)
+	}
+	// A PAYSCORE order's service order carries the same details.
+	if _, err := tx.ExecContext(ctx, `UPDATE service_orders SET attach = '', notify_url = '', post_payments = '', cancel_reason = ''
+		WHERE payment_id IN (`+ph+`)`, args...); err != nil {
+		return 0, fmt.Errorf("pay: anonymise service orders: %w", err)
 	}
 	return int(n), nil
 }

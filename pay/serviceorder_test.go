@@ -369,3 +369,29 @@ func testServiceConcurrent(t *testing.T, engine db.Engine) {
 	}
 	e.verify(t)
 }
+
+// FuzzServiceOrderRequest: whatever a create request says, validating it
+// never panics and fails only with PARAM_ERROR; an accepted one ends in
+// the future within 90 days, at the end_time it gave, and freezes a
+// positive amount.
+func FuzzServiceOrderRequest(f *testing.F) {
+	f.Add("stay-1", "500001", "Hotel stay", "DEPOSIT", int64(50000), "OnAccept", "20261129100000", "https://h.example/n")
+	f.Add("x", "1", "房间", "ESTIMATE_ORDER_COST", int64(1), "20261127100000", "20261127100001", "http://h/n")
+	f.Add("", "", "", "", int64(-1), "", "", "")
+	f.Add("a|b*c@d", "svc_1", "0123456789012345678901", "ADVANCE", int64(100_000_000_01), "2026-11-27", "20270301000000", "ftp://x")
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
+	f.Fuzz(func(t *testing.T, no, service, intro, fund string, amount int64, start, end, notifyURL string) {
+		r := pay.NewServiceOrder{MchID: "1900000001", AppID: "wx1", OutOrderNo: no, ServiceID: service, ServiceIntroduction: intro,
+			RiskFund: pay.RiskFund{Name: fund, Amount: fenfu.Fen(amount)}, StartTime: start, EndTime: end, NotifyURL: notifyURL}
+		at, err := pay.ValidateServiceOrder(r, now)
+		if err != nil {
+			if fenfu.ErrorCode(err) != fenfu.ParamError {
+				t.Fatalf("validate: %v, want PARAM_ERROR", err)
+			}
+			return
+		}
+		if !at.After(now) || at.After(now.Add(pay.MaxServiceDuration)) || at.In(fenfu.Shanghai).Format(pay.ServiceTimeLayout) != end || amount <= 0 {
+			t.Fatalf("accepted end %s (%v) amount %d", end, at, amount)
+		}
+	})
+}
