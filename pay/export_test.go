@@ -14,4 +14,6 @@ func SetBeforeCapture(s *Service, fn func(orderID string) error) { s.beforeCaptu
 
 // ValidateServiceOrder is NewServiceOrder's validation at now, returning
 // the end time it read.
-func ValidateServiceOrder(r NewServiceOrder, now time.Time) (time.Time, error) { return r.validate(now) }
+func ValidateServiceOrder(r NewServiceOrder, now time.Time) (time.Time, error) {
+	return r.validate(now)
+}
