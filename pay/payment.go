@@ -227,8 +227,9 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c 
 var OrdinaryFeeAccount = ledger.AccountOf(ledger.PlatformFee, "ordinary")
 
 // payCredit pays o on the consumer's credit. holdID, when set, is the
-// service order's hold the payment captures (CompleteServiceOrder); a
-// rule's rejection of such a capture holds the payment for review instead.
+// service order's hold the payment captures (CompleteServiceOrder); the
+// risk engine holds such a capture for review where a rule would reject
+// it (risk.Payment.Committed).
 func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, consumerID string, c Client, t credit.Terms, holdID string) (Order, error) {
 	discount := m.DiscountAt(s.Clock.Now())
 	var f risk.Features
@@ -267,7 +268,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 			if out, err = s.decideCredit(ctx, tx, p, f); err != nil {
 				return err
 			}
-			if out.Decision == risk.Reject && holdID == "" {
+			if out.Decision == risk.Reject {
 				// The decision must stay on record, so the transaction
 				// commits: with the attempt fenced off, so neither a retry
 				// nor recovery can ever capture it.
@@ -279,7 +280,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 		q, err = credit.Capture(ctx, tx, p)
 		return err
 	})
-	if err == nil && out.Decision == risk.Reject && holdID == "" {
+	if err == nil && out.Decision == risk.Reject {
 		if err := s.release(ctx, o.ID, attempt); err != nil {
 			// Recovery releases it: the attempt is void.
 			return Order{}, fenfu.Internal("pay.payCredit", err)
@@ -307,9 +308,6 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 		}
 	}
 	h := s.holdOf(out)
-	if out.Decision == risk.Reject { // a capture of a hold: held for review
-		h = hold{For: s.holdLength(), Reason: reviewReason(out)}
-	}
 	paidAt, done, err := s.complete(ctx, o.ID, attempt, q, h)
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.payCredit", err)

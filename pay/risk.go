@@ -174,7 +174,7 @@ func (s *Service) decideCredit(ctx context.Context, tx *db.Tx, p credit.Payment,
 	f.Rating, f.CreditLimit, f.Available = line.Rating, int64(line.Limit), int64(line.Available)
 	f.PaidToday, f.PaidMonth, f.FirstToday, f.Run = int64(h.Today), int64(h.Month), h.CountToday == 0, h.Run+1
 	return s.Risk.Engine.Decide(ctx, tx, risk.Payment{AttemptID: p.AttemptID, OrderID: p.OrderID, MchID: p.MchID,
-		ConsumerID: p.ConsumerID, Channel: risk.Credit, Amount: p.Amount}, &f)
+		ConsumerID: p.ConsumerID, Channel: risk.Credit, Amount: p.Amount, Committed: p.HoldID != ""}, &f)
 }
 
 // decideBalance evaluates an ordinary (balance) payment before it is
@@ -197,13 +197,6 @@ func (s *Service) decideBalance(ctx context.Context, o Order, consumerID, attemp
 		return err
 	})
 	return out, err
-}
-
-// reviewReason is the hold reason of a service order's capture a rule
-// rejected: the merchant delivered the service on the consumer's
-// commitment, so the payment stands and is held for staff to review.
-func reviewReason(out risk.Outcome) string {
-	return "risk: capture of a confirmed service order rejected by " + out.Reason + "; held for review"
 }
 
 // rejected is the error a payment rejected by a rule answers: RULE_LIMIT

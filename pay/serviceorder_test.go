@@ -2,7 +2,9 @@ package pay_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/risk"
 )
 
 func TestServiceOrders(t *testing.T) {
@@ -65,6 +68,9 @@ func (e *env) line(t *testing.T, consumerID string) credit.Line {
 func (e *env) balance(t *testing.T, a ledger.Account) fenfu.Fen {
 	t.Helper()
 	b, err := ledger.Balance(context.Background(), e.pay.Credit, a)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0 // never opened: the consumer never froze anything
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,4 +400,50 @@ func FuzzServiceOrderRequest(f *testing.F) {
 			t.Fatalf("accepted end %s (%v) amount %d", end, at, amount)
 		}
 	})
+}
+
+// TestServiceOrderRisk: the risk rules decide a confirmation as a credit
+// payment of the risk fund (a rejection freezes nothing), and a capture
+// as the payment it is, except that a rule that would reject the capture
+// of a confirmed order holds it for review: the service was delivered.
+func TestServiceOrderRisk(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newRiskEnv(t, engine)
+			c := e.consumer(t, 100000, 0)
+			for _, r := range []risk.Rule{
+				{Name: "big-deposit", Channels: []string{risk.Credit}, Expr: "amount == 60000", Decision: risk.Reject, Reason: "test",
+					Message: "deposits of 600 yuan are refused", Enabled: true},
+				{Name: "odd-capture", Channels: []string{risk.Credit}, Expr: "amount == 32100", Decision: risk.Reject, Reason: "test",
+					Message: "refused", Enabled: true},
+			} {
+				if _, err := e.engine.AddRule(ctx, "staff:test", "test", r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			big := e.serviceOrder(t, "risk-big", 60000)
+			_, err := e.env.pay.ConfirmServiceOrder(ctx, big.Package, c, pay.Client{}, 0)
+			wantCode(t, err, fenfu.RuleLimit)
+			if !strings.Contains(err.Error(), "deposits of 600 yuan are refused") {
+				t.Fatalf("rejection %v", err)
+			}
+			e.wantLine(t, c, 0, 0, 100000)
+			if so, _ := e.env.pay.ServiceOrderOf(ctx, e.m.MchID, "risk-big"); so.State != pay.ServiceCreated {
+				t.Fatalf("rejected confirmation left the order %s", so.State)
+			}
+			so := e.serviceOrder(t, "risk-capture", 50000)
+			e.confirm(t, so, c, 0)
+			done, err := e.env.pay.CompleteServiceOrder(ctx, e.m.MchID, "risk-capture", 32100, "")
+			if err != nil {
+				t.Fatalf("a committed capture was refused: %v", err)
+			}
+			o, _ := e.env.pay.Get(ctx, done.PaymentID)
+			if o.State != pay.Success || o.HoldUntil.IsZero() || !strings.Contains(o.HoldReason, "odd-capture") {
+				t.Fatalf("capture %s held until %v for %q, want held by odd-capture", o.State, o.HoldUntil, o.HoldReason)
+			}
+			e.wantLine(t, c, 32100, 0, 67900)
+			e.verify(t)
+		})
+	}
 }

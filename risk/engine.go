@@ -290,6 +290,11 @@ type Payment struct {
 	ConsumerID string
 	Channel    string // credit or balance
 	Amount     fenfu.Fen
+	// Committed marks the capture of an amount the consumer committed
+	// before the service was delivered (a confirmed service order): it
+	// is not refused, so a rule that would reject it holds it instead,
+	// for staff to review in the queue.
+	Committed bool
 }
 
 // Decide evaluates the payment's features with the current rule set and
@@ -303,6 +308,9 @@ func (e *Engine) Decide(ctx context.Context, tx *db.Tx, p Payment, f *Features) 
 	}
 	start := time.Now()
 	out := set.Evaluate(f)
+	if p.Committed && out.Decision == Reject {
+		out = out.committed()
+	}
 	e.observe(out, time.Since(start))
 	if err := record(ctx, tx, p, f, out); err != nil {
 		return out, fmt.Errorf("risk: record %s: %w", p.AttemptID, err)
@@ -388,6 +396,19 @@ func holdReason(matched string) string {
 
 // HoldReason is the hold reason recorded on an order held by rules.
 func HoldReason(rules []string) string { return "risk: " + strings.Join(rules, ", ") }
+
+// committed is a rejecting outcome of a committed capture as it acts: a
+// hold, by the rules that rejected it.
+func (o Outcome) committed() Outcome {
+	o.Decision = Hold
+	o.Matched = append([]Match(nil), o.Matched...)
+	for i, m := range o.Matched {
+		if m.Decision == Reject && !m.Shadow {
+			o.Matched[i].Decision = Hold
+		}
+	}
+	return o
+}
 
 // HoldRules names the acting hold rules of an outcome.
 func (o Outcome) HoldRules() []string {
