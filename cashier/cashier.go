@@ -346,6 +346,33 @@ type payForm struct {
 	// Installments is the count chosen for a credit payment: 0 or 1 in
 	// full, or one the order offers.
 	Installments int `json:"installment_number"`
+	// Package is, for a service order's confirmation, its package.
+	Package string `json:"package"`
+}
+
+// readPayForm reads a payment's or confirmation's form, or its JSON
+// object (shaped as what).
+func readPayForm(w http.ResponseWriter, r *http.Request, what string) (payForm, error) {
+	var f payForm
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&f); err != nil {
+			return f, fenfu.Errorf(fenfu.ParamError, "the body must be a JSON object %s", what)
+		}
+		return f, nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	f = payForm{Channel: r.PostFormValue("channel"), Phone: r.PostFormValue("phone"), PIN: r.PostFormValue("pin"),
+		Device: r.PostFormValue("device_id"), Package: r.PostFormValue("package")}
+	if v := r.PostFormValue("installment_number"); v != "" {
+		// The count is the order's to accept (PayIn checks it against its
+		// offers), as it is for the JSON form.
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return f, fenfu.FieldError("installment_number", "installment_number must be a whole number")
+		}
+		f.Installments = n
+	}
+	return f, nil
 }
 
 // client is what the request says about the payer's side: its address and
@@ -367,26 +394,10 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.PathValue("token")
-	var f payForm
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&f); err != nil {
-			c.fail(w, r, fenfu.Errorf(fenfu.ParamError, "the body must be a JSON object {channel, phone, pin}"))
-			return
-		}
-	} else {
-		r.Body = http.MaxBytesReader(w, r.Body, 4096)
-		f = payForm{Channel: r.PostFormValue("channel"), Phone: r.PostFormValue("phone"), PIN: r.PostFormValue("pin"),
-			Device: r.PostFormValue("device_id")}
-		if v := r.PostFormValue("installment_number"); v != "" {
-			// The count is the order's to accept (PayIn checks it against
-			// its offers), as it is for the JSON form.
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				c.fail(w, r, fenfu.FieldError("installment_number", "installment_number must be a whole number"))
-				return
-			}
-			f.Installments = n
-		}
+	f, err := readPayForm(w, r, "{channel, phone, pin}")
+	if err != nil {
+		c.fail(w, r, err)
+		return
 	}
 	consumerID, err := c.payer(w, r, f.Phone, f.PIN, "log in to pay")
 	if err != nil {

@@ -9,11 +9,8 @@ package cashier
 // ?format=json) the same as JSON.
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -89,46 +86,22 @@ func (c *Cashier) handleServiceShow(w http.ResponseWriter, r *http.Request) {
 	c.render(w, http.StatusOK, "serviceorder.html", v)
 }
 
-// serviceForm is a confirmation: the package, the installment count,
-// and, instead of a session, the consumer's phone and PIN.
-type serviceForm struct {
-	Package      string `json:"package"`
-	Installments int    `json:"installment_number"`
-	Phone        string `json:"phone"`
-	PIN          string `json:"pin"`
-	Device       string `json:"device_id"`
-}
-
 func (c *Cashier) handleServiceConfirm(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
 		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site confirmations are refused"))
 		return
 	}
-	var f serviceForm
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&f); err != nil {
-			c.fail(w, r, fenfu.Errorf(fenfu.ParamError, "the body must be a JSON object {package, installment_number, phone, pin}"))
-			return
-		}
-	} else {
-		r.Body = http.MaxBytesReader(w, r.Body, 4096)
-		f = serviceForm{Package: r.PostFormValue("package"), Phone: r.PostFormValue("phone"), PIN: r.PostFormValue("pin"),
-			Device: r.PostFormValue("device_id")}
-		if s := r.PostFormValue("installment_number"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil {
-				c.fail(w, r, fenfu.FieldError("installment_number", "installment_number must be a whole number"))
-				return
-			}
-			f.Installments = n
-		}
+	f, err := readPayForm(w, r, "{package, installment_number, phone, pin}")
+	if err != nil {
+		c.fail(w, r, err)
+		return
 	}
 	consumerID, err := c.payer(w, r, f.Phone, f.PIN, "log in to confirm")
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	so, err := c.Orders.ConfirmServiceOrder(r.Context(), f.Package, consumerID, client(r, payForm{Device: f.Device}), f.Installments)
+	so, err := c.Orders.ConfirmServiceOrder(r.Context(), f.Package, consumerID, client(r, f), f.Installments)
 	if err != nil {
 		c.Log.Info("service order confirmation failed", "consumer", consumerID, "code", fenfu.ErrorCode(err), "error", err.Error())
 		if wantsJSON(r) {

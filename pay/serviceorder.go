@@ -510,6 +510,20 @@ func (s *Service) releaseHold(ctx context.Context, id string) (credit.HoldState,
 	return state, err
 }
 
+// releaseUncaptured releases a service order's hold before the order
+// ends without a payment. A hold a completion captured meanwhile is left
+// alone: USERPAYING, and the completion (or Recover) finishes the order.
+func (s *Service) releaseUncaptured(ctx context.Context, so ServiceOrder, op string) error {
+	state, err := s.releaseHold(ctx, so.ID)
+	if err != nil {
+		return fenfu.Internal(op, err)
+	}
+	if state == credit.HoldCaptured {
+		return fenfu.Errorf(fenfu.UserPaying, "service order %s is being completed", so.OutOrderNo)
+	}
+	return nil
+}
+
 // CancelServiceOrder cancels a service order not yet completed: its
 // frozen credit, if any, is released and it becomes REVOKED. Cancelling a
 // cancelled order returns it; a completed, expired or completing one
@@ -549,14 +563,10 @@ func (s *Service) endServiceOrder(ctx context.Context, so ServiceOrder, to Servi
 			return so, fenfu.Errorf(fenfu.UserPaying, "service order %s is being completed", so.OutOrderNo)
 		}
 	}
-	state, err := s.releaseHold(ctx, so.ID)
-	if err != nil {
-		return so, fenfu.Internal("pay.endServiceOrder", err)
+	if err := s.releaseUncaptured(ctx, so, "pay.endServiceOrder"); err != nil {
+		return so, err
 	}
-	if state == credit.HoldCaptured {
-		return so, fenfu.Errorf(fenfu.UserPaying, "service order %s is being completed", so.OutOrderNo)
-	}
-	err = s.Core.Update(ctx, func(tx *db.Tx) error {
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		q, args, err := serviceOrders.SQL(db.Move[ServiceState]{From: []ServiceState{ServiceCreated, ServiceDoing}, To: to,
 			Set: ", cancel_reason = $1, updated_at = $2", Where: "id = $3", Args: []any{reason, db.Micros(tx.Now), so.ID}})
 		if err != nil {
@@ -697,14 +707,10 @@ func (s *Service) completeFree(ctx context.Context, so ServiceOrder, postPayment
 	if so.PaymentID != "" {
 		return so, fenfu.Errorf(fenfu.InvalidOrderState, "service order %s was completed with an amount before", so.OutOrderNo)
 	}
-	state, err := s.releaseHold(ctx, so.ID)
-	if err != nil {
-		return so, fenfu.Internal("pay.completeFree", err)
+	if err := s.releaseUncaptured(ctx, so, "pay.completeFree"); err != nil {
+		return so, err
 	}
-	if state == credit.HoldCaptured {
-		return so, fenfu.Errorf(fenfu.UserPaying, "service order %s is being completed", so.OutOrderNo)
-	}
-	err = s.Core.Update(ctx, func(tx *db.Tx) error {
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		q, args, err := serviceOrders.SQL(db.Move[ServiceState]{From: []ServiceState{ServiceDoing}, To: ServiceDone,
 			Set: ", total_amount = 0, post_payments = $1, updated_at = $2", Where: "id = $3 AND payment_id = ''",
 			Args: []any{postPayments, db.Micros(tx.Now), so.ID}})

@@ -56,6 +56,14 @@ func (e *env) confirm(t *testing.T, so pay.ServiceOrder, consumerID string, n in
 	return so
 }
 
+// confirmed is a consumer with a ¥1,000 line who confirmed a service
+// order of amount, paid in full.
+func (e *env) confirmed(t *testing.T, no string, amount fenfu.Fen) (string, pay.ServiceOrder) {
+	t.Helper()
+	c := e.consumer(t, 100000, 0)
+	return c, e.confirm(t, e.serviceOrder(t, no, amount), c, 0)
+}
+
 func (e *env) line(t *testing.T, consumerID string) credit.Line {
 	t.Helper()
 	l, err := credit.Get(context.Background(), e.pay.Credit, consumerID)
@@ -226,9 +234,7 @@ func has(t *testing.T, e *env, ref string) bool {
 func testServiceRelease(t *testing.T, engine db.Engine) {
 	ctx := context.Background()
 	e := newEnv(t, engine)
-	c := e.consumer(t, 100000, 0)
-	so := e.serviceOrder(t, "cancel-1", 50000)
-	e.confirm(t, so, c, 0)
+	c, _ := e.confirmed(t, "cancel-1", 50000)
 	e.wantLine(t, c, 0, 50000, 50000)
 	got, err := e.pay.CancelServiceOrder(ctx, e.m.MchID, "cancel-1", "guest cancelled")
 	if err != nil || got.State != pay.ServiceRevoked {
@@ -265,9 +271,7 @@ func testServiceRelease(t *testing.T, engine db.Engine) {
 func testServiceCrash(t *testing.T, engine db.Engine) {
 	ctx := context.Background()
 	e := newEnv(t, engine)
-	c := e.consumer(t, 100000, 0)
-	so := e.serviceOrder(t, "crash-1", 50000)
-	e.confirm(t, so, c, 0)
+	c, so := e.confirmed(t, "crash-1", 50000)
 	pay.SetAfterCreditCommit(e.pay, func(string) error { return errCrash })
 	if _, err := e.pay.CompleteServiceOrder(ctx, e.m.MchID, "crash-1", 32000, ""); !errors.Is(err, errCrash) {
 		t.Fatalf("complete = %v, want the injected crash", err)
@@ -333,9 +337,7 @@ func testServiceCrash(t *testing.T, engine db.Engine) {
 func testServiceConcurrent(t *testing.T, engine db.Engine) {
 	ctx := context.Background()
 	e := newEnv(t, engine)
-	c := e.consumer(t, 100000, 0)
-	so := e.serviceOrder(t, "race-1", 50000)
-	e.confirm(t, so, c, 0)
+	c, so := e.confirmed(t, "race-1", 50000)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range errs {

@@ -169,17 +169,9 @@ func testServiceOrdersEndToEnd(t *testing.T, engine db.Engine) {
 		if view["merchant"] != "Lakeside Hotel" || view["risk_fund_amount"] != float64(so.RiskFund.Amount) || view["state"] != "CREATED" {
 			t.Fatalf("confirm page %v", view)
 		}
-		req, _ := http.NewRequest("GET", so.ConfirmURL, nil)
-		req.Header.Set("Accept", "text/html")
-		resp, err := p.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if page := string(b); resp.StatusCode != 200 || !strings.Contains(page, "Lakeside room") ||
+		if page := htmlPage(t, p, so.ConfirmURL); !strings.Contains(page, "Lakeside room") ||
 			!(strings.Contains(page, "Log in to confirm") || strings.Contains(page, `name="installment_number" value="12"`)) {
-			t.Fatalf("confirm page HTTP %d:\n%s", resp.StatusCode, page)
+			t.Fatalf("confirm page:\n%s", page)
 		}
 		var got map[string]any
 		w.do(p.client, "POST", "/cashier/serviceorder/confirm", map[string]any{"package": so.Package, "installment_number": n,
@@ -217,15 +209,7 @@ func testServiceOrdersEndToEnd(t *testing.T, engine db.Engine) {
 	if a := w.account(p); a.Available != 50000 || a.Used != 0 {
 		t.Fatalf("account %+v", a)
 	}
-	req, _ := http.NewRequest("GET", w.base+"/cashier/credit", nil)
-	req.Header.Set("Accept", "text/html")
-	resp, err := p.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if page := string(b); !strings.Contains(page, `id="frozen"`) || !strings.Contains(page, "¥500.00") {
+	if page := htmlPage(t, p, w.base+"/cashier/credit"); !strings.Contains(page, `id="frozen"`) || !strings.Contains(page, "¥500.00") {
 		t.Fatalf("credit page does not show the frozen ¥500:\n%s", page)
 	}
 	confirmed := waitEvent("PAYSCORE.USER_CONFIRM stay-500")
@@ -326,6 +310,24 @@ func testServiceOrdersEndToEnd(t *testing.T, engine db.Engine) {
 func fee320(t *testing.T, w *creditWorld) fenfu.Fen {
 	t.Helper()
 	return w.a.pay.Fees.Credit.Price(32000, 0, 0).Fee
+}
+
+// htmlPage gets a page as a browser does, as the payer; anything but 200
+// fails the test.
+func htmlPage(t *testing.T, p payer, u string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: HTTP %d\n%s", u, resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 func decodeBody(t *testing.T, r *http.Response, v any) {
