@@ -169,7 +169,7 @@ func testServiceOrdersEndToEnd(t *testing.T, engine db.Engine) {
 		if view["merchant"] != "Lakeside Hotel" || view["risk_fund_amount"] != float64(so.RiskFund.Amount) || view["state"] != "CREATED" {
 			t.Fatalf("confirm page %v", view)
 		}
-		if page := htmlPage(t, p, so.ConfirmURL); !strings.Contains(page, "Lakeside room") ||
+		if page := okPage(t, p, so.ConfirmURL); !strings.Contains(page, "Lakeside room") ||
 			!(strings.Contains(page, "Log in to confirm") || strings.Contains(page, `name="installment_number" value="12"`)) {
 			t.Fatalf("confirm page:\n%s", page)
 		}
@@ -209,7 +209,7 @@ func testServiceOrdersEndToEnd(t *testing.T, engine db.Engine) {
 	if a := w.account(p); a.Available != 50000 || a.Used != 0 {
 		t.Fatalf("account %+v", a)
 	}
-	if page := htmlPage(t, p, w.base+"/cashier/credit"); !strings.Contains(page, `id="frozen"`) || !strings.Contains(page, "¥500.00") {
+	if page := okPage(t, p, w.base+"/cashier/credit"); !strings.Contains(page, `id="frozen"`) || !strings.Contains(page, "¥500.00") {
 		t.Fatalf("credit page does not show the frozen ¥500:\n%s", page)
 	}
 	confirmed := waitEvent("PAYSCORE.USER_CONFIRM stay-500")
@@ -312,22 +312,15 @@ func fee320(t *testing.T, w *creditWorld) fenfu.Fen {
 	return w.a.pay.Fees.Credit.Price(32000, 0, 0).Fee
 }
 
-// htmlPage gets a page as a browser does, as the payer; anything but 200
+// okPage gets a page as the payer's browser does; anything but 200
 // fails the test.
-func htmlPage(t *testing.T, p payer, u string) string {
+func okPage(t *testing.T, p payer, u string) string {
 	t.Helper()
-	req, _ := http.NewRequest("GET", u, nil)
-	req.Header.Set("Accept", "text/html")
-	resp, err := p.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, page := htmlPage(t, p.client, u)
 	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: HTTP %d\n%s", u, resp.StatusCode, b)
+		t.Fatalf("GET %s: HTTP %d\n%s", u, resp.StatusCode, page)
 	}
-	return string(b)
+	return page
 }
 
 func decodeBody(t *testing.T, r *http.Response, v any) {
