@@ -272,3 +272,27 @@ func verifyHolds(ctx context.Context, d *db.DB) error {
 	}
 	return nil
 }
+
+// ScanHolds calls fn for every hold in hold-id byte order (db.ByteOrder),
+// so the core store's service orders can be proved against them without
+// loading either.
+func ScanHolds(ctx context.Context, d *db.DB, fn func(Hold) error) error {
+	rows, err := d.QueryContext(ctx, `SELECT hold_id, consumer_id, mchid, amount, state, attempt_id, release_after FROM credit_holds
+		ORDER BY `+d.ByteOrder("hold_id"))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h Hold
+		var after int64
+		if err := rows.Scan(&h.ID, &h.ConsumerID, &h.MchID, &h.Amount, &h.State, &h.AttemptID, &after); err != nil {
+			return err
+		}
+		h.ReleaseAfter = db.Time(after)
+		if err := fn(h); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -36,6 +36,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/qr"
@@ -835,4 +836,68 @@ func (s *Service) RunServiceExpiry(ctx context.Context, every time.Duration, log
 		case <-t.C:
 		}
 	}
+}
+
+// verifyServiceOrders proves the service orders against the credit
+// store's holds, merged in id byte order: every confirmed (DOING) or paid
+// (DONE, for more than 0) service order has its hold, of its consumer and
+// risk fund; a paid one's hold was captured; a captured hold's service
+// order is completed or being completed (DOING, its payment in flight);
+// and every hold has its service order. A hold frozen or released while
+// its service order is in another state is a confirmation or an end
+// between its two commits, which the expiry job settles.
+func (s *Service) verifyServiceOrders(ctx context.Context) error {
+	bad := func(store, what, detail string) error { return &ledger.Problem{Store: store, What: what, Detail: detail} }
+	rows, err := s.Core.QueryContext(ctx, `SELECT id, state, consumer_id, risk_amount, total_amount FROM service_orders
+		ORDER BY `+s.Core.ByteOrder("id"))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var so ServiceOrder
+	more := false
+	next := func() error {
+		if more = rows.Next(); more {
+			return rows.Scan(&so.ID, &so.State, &so.ConsumerID, &so.RiskFund.Amount, &so.TotalAmount)
+		}
+		return rows.Err()
+	}
+	confirmed := func() bool { return so.State == ServiceDoing || (so.State == ServiceDone && so.TotalAmount > 0) }
+	if err := next(); err != nil {
+		return err
+	}
+	err = credit.ScanHolds(ctx, s.Credit, func(h credit.Hold) error {
+		for more && so.ID < h.ID {
+			if confirmed() {
+				return bad(s.Credit.Name, "confirmed service order without its hold", so.ID)
+			}
+			if err := next(); err != nil {
+				return err
+			}
+		}
+		if !more || so.ID != h.ID {
+			return bad(s.Core.Name, "hold without its service order", h.ID)
+		}
+		switch {
+		case so.ConsumerID != "" && so.ConsumerID != h.ConsumerID, h.Amount != so.RiskFund.Amount:
+			return bad(s.Credit.Name, "hold differs from its service order", h.ID)
+		case h.State == credit.HoldCaptured && so.State != ServiceDone && so.State != ServiceDoing:
+			return bad(s.Core.Name, "captured hold of a service order that was not completed", h.ID)
+		case so.State == ServiceDone && so.TotalAmount > 0 && h.State != credit.HoldCaptured:
+			return bad(s.Credit.Name, "paid service order whose hold was not captured", h.ID)
+		}
+		return next()
+	})
+	if err != nil {
+		return err
+	}
+	for ; more; err = next() {
+		if err != nil {
+			return err
+		}
+		if confirmed() {
+			return bad(s.Credit.Name, "confirmed service order without its hold", so.ID)
+		}
+	}
+	return rows.Err()
 }

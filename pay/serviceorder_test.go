@@ -211,6 +211,16 @@ func testServiceComplete(t *testing.T, engine db.Engine) {
 	}
 	e.wantLine(t, c, 62000, 0, 38000)
 	e.verify(t)
+
+	// The proof sets the service orders against the holds: a confirmed
+	// order whose credit store never froze anything is found.
+	ghost := e.serviceOrder(t, "stay-ghost", 100)
+	if _, err := e.pay.Core.W.ExecContext(ctx, `UPDATE service_orders SET state = 'DOING', consumer_id = $1 WHERE id = $2`, c, ghost.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pay.Verify(ctx); err == nil || !strings.Contains(err.Error(), "without its hold") {
+		t.Fatalf("verify of a confirmed order without its hold = %v", err)
+	}
 }
 
 func wantEvents(t *testing.T, e *env, refs ...string) {

@@ -210,6 +210,9 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 	if err := rows.Err(); err != nil {
 		return p, err
 	}
+	if err := s.verifyServiceOrders(ctx); err != nil {
+		return p, err
+	}
 	return p, s.verifyPayouts(ctx)
 }
 
