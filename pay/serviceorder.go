@@ -847,7 +847,9 @@ func (s *Service) RunServiceExpiry(ctx context.Context, every time.Duration, log
 // its service order is in another state is a confirmation or an end
 // between its two commits, which the expiry job settles.
 func (s *Service) verifyServiceOrders(ctx context.Context) error {
-	bad := func(store, what, detail string) error { return &ledger.Problem{Store: store, What: what, Detail: detail} }
+	bad := func(store, what, detail string) error {
+		return &ledger.Problem{Store: store, What: what, Detail: detail}
+	}
 	rows, err := s.Core.QueryContext(ctx, `SELECT id, state, consumer_id, risk_amount, total_amount FROM service_orders
 		ORDER BY `+s.Core.ByteOrder("id"))
 	if err != nil {
