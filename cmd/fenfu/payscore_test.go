@@ -18,8 +18,10 @@ import (
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/scheme"
+	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 )
 
@@ -31,7 +33,8 @@ import (
 // it with ¥320 (captured with its fee as a PAYSCORE order, ¥180
 // released); a completion above the frozen amount is refused; a cancel
 // after confirmation and the expiry job release all; installments chosen
-// at confirmation give the capture its plan; verify proves the books.
+// at confirmation give the capture its plan; a partial refund of the
+// capture returns to the line; verify proves the books.
 func TestServiceOrdersEndToEnd(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(string(engine), func(t *testing.T) { testServiceOrdersEndToEnd(t, engine) })
@@ -289,10 +292,21 @@ func testServiceOrdersEndToEnd(t *testing.T, engine db.Engine) {
 		t.Fatalf("plans %+v, want one of 3 installments for ¥300", a.Plans)
 	}
 
+	// The capture is an ordinary payment: the merchant refunds part of
+	// it by its transaction_id, and the line gets it back.
+	rf, _, err := (&refunddomestic.RefundsApiService{Client: client}).Create(ctx, refunddomestic.CreateRequest{
+		TransactionId: core.String(o.ID), OutRefundNo: core.String("stay-500-minibar"), Reason: core.String("minibar"),
+		Amount: &refunddomestic.AmountReq{Refund: core.Int64(2000), Total: core.Int64(32000), Currency: core.String("CNY")},
+	})
+	if err != nil || *rf.Status != refunddomestic.STATUS_SUCCESS {
+		t.Fatalf("refund of the capture = %+v, %v", rf, err)
+	}
+	line(60000, 0, 40000)
+
 	// Expiry: past the end and the grace period, the job releases it.
 	so = create("stay-expire", 10000)
 	confirm(so, 0)
-	line(62000, 10000, 28000)
+	line(60000, 10000, 30000)
 	w.clock.Advance(48*time.Hour + pay.DefaultServiceGrace)
 	if n, err := w.a.pay.ExpireServiceOrders(ctx); err != nil || n != 1 {
 		t.Fatalf("expire = %d, %v", n, err)
@@ -301,7 +315,8 @@ func testServiceOrdersEndToEnd(t *testing.T, engine db.Engine) {
 	if q, err := w.a.pay.ServiceOrderOf(ctx, m.MchID, "stay-expire"); err != nil || q.State != pay.ServiceExpired {
 		t.Fatalf("after expiry %+v, %v", q, err)
 	}
-	line(62000, 0, 38000)
+	line(60000, 0, 40000)
+
 	w.prove()
 }
 
