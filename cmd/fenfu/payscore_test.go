@@ -19,10 +19,7 @@ import (
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
-	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
-	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
-	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 )
 
 // TestServiceOrdersEndToEnd walks a pre-authorization through the signed
@@ -85,14 +82,7 @@ func testServiceOrdersEndToEnd(t *testing.T, engine db.Engine) {
 	const api = "https://api.mch.weixin.qq.com/v3/payscore/serviceorder"
 
 	// The hotel's notify_url, served by the SDK's notify handler.
-	pub, err := utils.LoadPublicKeyWithPath(m.PlatformPublicKeyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler, err := notify.NewRSANotifyHandler(m.APIv3Key, verifiers.NewSHA256WithRSAPubkeyVerifier(m.PlatformPublicKeyID, *pub))
-	if err != nil {
-		t.Fatal(err)
-	}
+	handler := sdkNotifyHandler(t, m)
 	var mu sync.Mutex
 	events := map[string]serviceOrderWire{} // event type + out_order_no
 	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {

@@ -192,6 +192,22 @@ func sdkClient(t *testing.T, base string, m sandboxMerchant) *core.Client {
 	return c
 }
 
+// sdkNotifyHandler is the official SDK's notification handler of the
+// merchant: it verifies fenfu's signature with the platform public key
+// and decrypts with the merchant's API v3 key.
+func sdkNotifyHandler(t *testing.T, m sandboxMerchant) *notify.Handler {
+	t.Helper()
+	pub, err := utils.LoadPublicKeyWithPath(m.PlatformPublicKeyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, err := notify.NewRSANotifyHandler(m.APIv3Key, verifiers.NewSHA256WithRSAPubkeyVerifier(m.PlatformPublicKeyID, *pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return handler
+}
+
 func TestOfficialSDK(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(string(engine), func(t *testing.T) { testOfficialSDK(t, engine) })
@@ -220,14 +236,7 @@ func testOfficialSDK(t *testing.T, engine db.Engine) {
 	svc := native.NativeApiService{Client: client}
 
 	// The merchant's notify_url, served by the SDK's own notify handler.
-	pub, err := utils.LoadPublicKeyWithPath(m.PlatformPublicKeyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler, err := notify.NewRSANotifyHandler(m.APIv3Key, verifiers.NewSHA256WithRSAPubkeyVerifier(m.PlatformPublicKeyID, *pub))
-	if err != nil {
-		t.Fatal(err)
-	}
+	handler := sdkNotifyHandler(t, m)
 	notices := make(chan any, 8)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var tx payments.Transaction
