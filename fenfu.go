@@ -91,6 +91,7 @@ const (
 	AuthCodeInvalid   Code = "AUTH_CODE_INVALID"   // the payment code is unknown or already used
 	AuthCodeExpire    Code = "AUTHCODEEXPIRE"      // the payment code expired or was replaced
 	InvalidOrderState Code = "INVALID_ORDER_STATE" // a service order's state does not allow the operation
+	ReverseExpire     Code = "REVERSE_EXPIRE"      // the order is past its reverse window
 )
 
 // codeInfo is what fenfu says about a code on every surface: the HTTP
@@ -153,6 +154,8 @@ var codes = map[Code]codeInfo{
 		"Ask the consumer to refresh the payment code on their phone and scan the new one."},
 	InvalidOrderState: {400, "the service order's state does not allow the operation",
 		"Query the service order and follow its state: the consumer confirms a CREATED order, the merchant completes or cancels a DOING one."},
+	ReverseExpire: {400, "the order can no longer be reversed",
+		"A code payment can be reversed within its reverse window after it was created; refund it instead."},
 	BatchRunning: {409, "a settlement batch is running",
 		"Wait for the running batch to finish; it resumes by itself if its node stops. Query the batch's status to follow it."},
 }

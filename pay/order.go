@@ -45,16 +45,31 @@ const (
 	Success State = "SUCCESS"
 	Refund  State = "REFUND"
 	Closed  State = "CLOSED"
+
+	// Revoked is an unpaid code-payment order the merchant reversed
+	// (撤销); it can never be paid. A paid one reversed is refunded in
+	// full, keeps REFUND, and answers REVOKED (Order.ReversedAt).
+	Revoked State = "REVOKED"
+	// PayError is a code-payment order whose payment failed after its
+	// code was spent (NOT_ENOUGH, RULE_LIMIT), or that its consumer did
+	// not confirm in time: the till needs a new code and a new
+	// out_trade_no.
+	PayError State = "PAYERROR"
+	// UserPaying is never stored: it is the trade_state of a code-payment
+	// order waiting for its consumer to confirm, or being paid.
+	UserPaying State = "USERPAYING"
 )
 
 // orders is the order state machine: every change of an order's state
 // goes through it, and a transition not listed here is an error.
 var orders = db.Machine[State]{Table: "orders", Column: "state", Allowed: map[State][]State{
-	NotPay:  {Paying, Success, Closed},
-	Paying:  {Success, NotPay},
-	Success: {Refund},
-	Refund:  {Refund},
-	Closed:  nil,
+	NotPay:   {Paying, Success, Closed, Revoked, PayError},
+	Paying:   {Success, NotPay},
+	Success:  {Refund},
+	Refund:   {Refund},
+	Closed:   nil,
+	PayError: {Revoked},
+	Revoked:  nil,
 }}
 
 // CanTransition reports whether the order state machine allows from → to.
@@ -146,16 +161,29 @@ type Order struct {
 	// PlanFee is the installment fee the merchant bears (subsidy_percent
 	// 100), taken from its settlement beside Fee.
 	PlanFee fenfu.Fen
-	Token   string // the signed QR token; set by CreateNative only (derived, not stored)
+	// ReversedAt is when the merchant reversed the paid code-payment
+	// order (refunding it in full); zero if it did not.
+	ReversedAt time.Time
+	Token      string // the signed QR token; set by CreateNative only (derived, not stored)
 }
 
 // TradeState returns the protocol's trade_state: an order being paid is
 // still NOTPAY to the merchant, and a paid order with any refund is REFUND.
 func (o Order) TradeState() State {
 	switch o.State {
+	case NotPay:
+		if o.AwaitingConfirmation() {
+			return UserPaying
+		}
 	case Paying:
+		if o.TradeType == Micropay {
+			return UserPaying
+		}
 		return NotPay
-	case Success:
+	case Success, Refund:
+		if !o.ReversedAt.IsZero() {
+			return Revoked
+		}
 		if o.Refunded > 0 {
 			return Refund
 		}
@@ -172,6 +200,12 @@ func (o Order) TradeStateDesc() string {
 		return "转入退款"
 	case Closed:
 		return "已关闭"
+	case Revoked:
+		return "已撤销（付款码支付）"
+	case UserPaying:
+		return "用户支付中（付款码支付）"
+	case PayError:
+		return "支付失败"
 	default:
 		return "未支付"
 	}
@@ -194,6 +228,9 @@ type Service struct {
 	// Plans are the installment settings; the zero value is
 	// DefaultPlans.
 	Plans Plans
+	// Counter are the code-payment settings; the zero value uses the
+	// defaults.
+	Counter Counter
 	// afterCreditCommit, set by tests (export_test.go), runs after a credit
 	// payment or refund commits in the credit store and before the core
 	// store is updated; an error simulates the process dying there.
@@ -261,6 +298,9 @@ type NativeOrder struct {
 	// PreselectCredit asks the cashier to open on credit with the
 	// installment choices (fenfu's preselect_credit).
 	PreselectCredit bool
+	// counter: a code payment's order (CodeOrder), whose notify_url is
+	// optional.
+	counter bool
 }
 
 // Scene is an order's scene_info: the merchant's terminal and the payer's
@@ -295,7 +335,9 @@ func (r *NativeOrder) validate(now time.Time) error {
 	case r.Currency != "" && r.Currency != "CNY":
 		return fenfu.FieldError("amount.currency", "amount.currency must be CNY")
 	}
-	if r.NotifyURL == "" || len(r.NotifyURL) > 256 ||
+	if r.counter && r.NotifyURL == "" {
+		// a code payment has no notification
+	} else if r.NotifyURL == "" || len(r.NotifyURL) > 256 ||
 		!(strings.HasPrefix(r.NotifyURL, "https://") || strings.HasPrefix(r.NotifyURL, "http://")) {
 		return fenfu.FieldError("notify_url", "notify_url must be an http(s) URL of at most 256 characters")
 	}
@@ -372,18 +414,8 @@ func (r *NativeOrder) hash() string {
 // out_trade_no with different parameters fails with OUT_TRADE_NO_USED.
 func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error) {
 	now := s.Clock.Now()
-	if r.Currency == "" {
-		r.Currency = "CNY"
-	}
-	if err := r.validate(now); err != nil {
+	if err := s.admit(ctx, &r, now); err != nil {
 		return Order{}, err
-	}
-	m, err := s.Merchants.Get(ctx, r.MchID)
-	if err != nil {
-		return Order{}, err
-	}
-	if m.AppID != r.AppID {
-		return Order{}, fenfu.FieldError("appid", "appid %s is not bound to merchant %s", r.AppID, r.MchID)
 	}
 	hash := r.hash()
 	expires := now.Add(DefaultExpiry)
@@ -441,6 +473,25 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 	return o, nil
 }
 
+// admit defaults an order request's currency and checks it, and that its
+// appid is its merchant's.
+func (s *Service) admit(ctx context.Context, r *NativeOrder, now time.Time) error {
+	if r.Currency == "" {
+		r.Currency = "CNY"
+	}
+	if err := r.validate(now); err != nil {
+		return err
+	}
+	m, err := s.Merchants.Get(ctx, r.MchID)
+	if err != nil {
+		return err
+	}
+	if m.AppID != r.AppID {
+		return fenfu.FieldError("appid", "appid %s is not bound to merchant %s", r.AppID, r.MchID)
+	}
+	return nil
+}
+
 func (s *Service) token(o Order) string {
 	exp := o.CreatedAt.Add(CodeURLTTL)
 	if o.ExpiresAt.Before(exp) {
@@ -451,7 +502,7 @@ func (s *Service) token(o Order) string {
 
 const orderCols = `id, mchid, out_trade_no, appid, trade_type, description, attach, notify_url, limit_pay, total, currency,
 	state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at, updated_at, paid_at, closed_at, api,
-	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id, scene_device, scene_ip, installment_offer, installments, plan_fee, preselect_credit`
+	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id, scene_device, scene_ip, installment_offer, installments, plan_fee, preselect_credit, reversed_at`
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -460,12 +511,12 @@ type queryer interface {
 func getBy(ctx context.Context, q queryer, where string, args ...any) (Order, error) {
 	var o Order
 	var limit, offers string
-	var created, expires, updated, paid, closed, rate, hold int64
+	var created, expires, updated, paid, closed, rate, hold, reversed int64
 	err := q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+where, args...).Scan(
 		&o.ID, &o.MchID, &o.OutTradeNo, &o.AppID, &o.TradeType, &o.Description, &o.Attach, &o.NotifyURL, &limit,
 		&o.Total, &o.Currency, &o.State, &o.Channel, &o.ConsumerID, &o.AttemptID, &o.Refunded, &o.RefundCount,
 		&created, &expires, &updated, &paid, &closed, &o.API, &o.Fee.Fee, &rate, &o.Fee.Tier, &hold, &o.HoldReason, &o.SettlementID,
-		&o.Scene.DeviceID, &o.Scene.PayerClientIP, &offers, &o.Installments, &o.PlanFee, &o.PreselectCredit)
+		&o.Scene.DeviceID, &o.Scene.PayerClientIP, &offers, &o.Installments, &o.PlanFee, &o.PreselectCredit, &reversed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
 	}
@@ -482,6 +533,9 @@ func getBy(ctx context.Context, q queryer, where string, args ...any) (Order, er
 	if hold > 0 {
 		o.HoldUntil = db.Time(hold)
 	}
+	if reversed > 0 {
+		o.ReversedAt = db.Time(reversed)
+	}
 	return o, nil
 }
 
@@ -491,14 +545,17 @@ func (s *Service) Get(ctx context.Context, id string) (Order, error) {
 	return getBy(ctx, s.Core, `id = $1`, id)
 }
 
-// QueryByOutTradeNo returns a merchant's order by out_trade_no.
+// QueryByOutTradeNo returns a merchant's order by out_trade_no. A
+// code-payment order whose consumer did not confirm it in time is read as
+// what it became, PAYERROR.
 func (s *Service) QueryByOutTradeNo(ctx context.Context, mchid, outTradeNo string) (Order, error) {
-	return getBy(ctx, s.Core, `mchid = $1 AND out_trade_no = $2`, mchid, outTradeNo)
+	return s.lapse(ctx)(getBy(ctx, s.Core, `mchid = $1 AND out_trade_no = $2`, mchid, outTradeNo))
 }
 
-// QueryByID returns a merchant's order by transaction_id.
+// QueryByID returns a merchant's order by transaction_id, as
+// QueryByOutTradeNo does.
 func (s *Service) QueryByID(ctx context.Context, mchid, id string) (Order, error) {
-	return getBy(ctx, s.Core, `id = $1 AND mchid = $2`, id, mchid)
+	return s.lapse(ctx)(getBy(ctx, s.Core, `id = $1 AND mchid = $2`, id, mchid))
 }
 
 // Close closes an unpaid order. Closing a closed order succeeds; a paid

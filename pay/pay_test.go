@@ -769,6 +769,8 @@ func TestVerifyNamesCorruptBooks(t *testing.T) {
 					WHERE txn_id LIKE 'payment:%' AND account LIKE 'merchant_pending:%'`, "credit payment without its postings"},
 				{"credit refund moved", "credit", `UPDATE ledger_entries SET account = 'merchant_pending:other'
 					WHERE txn_id LIKE 'refund:%' AND account LIKE 'merchant_pending:%'`, "credit refund without its postings"},
+				{"partly refunded order marked reversed", "core", `UPDATE orders SET reversed_at = 1 WHERE refunded < total`,
+					"reversed order not refunded in full"},
 				{"credit line used", "credit", `UPDATE credit_lines SET used = used + 1`, "credit line differs from ledger"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {

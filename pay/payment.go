@@ -73,6 +73,11 @@ func (s *Service) PayIn(ctx context.Context, token, consumerID string, channel C
 	if err != nil {
 		return Order{}, err
 	}
+	return s.payOrder(ctx, o, consumerID, channel, c, installments)
+}
+
+// payOrder pays o as the consumer: the one payment path of every door.
+func (s *Service) payOrder(ctx context.Context, o Order, consumerID string, channel Channel, c Client, installments int) (Order, error) {
 	if channel != ChannelCredit && channel != ChannelBalance {
 		return Order{}, fenfu.FieldError("channel", "channel must be credit or balance")
 	}
@@ -158,6 +163,9 @@ func (s *Service) payInTx(ctx context.Context, tx *db.Tx, o Order, consumerID, a
 	if err := s.claimed(ctx, res, o.ID); err != nil {
 		return err
 	}
+	if o.NotifyURL == "" { // a code payment: the till queries it, as WeChat's tills do
+		return nil
+	}
 	return notify.Enqueue(ctx, tx, notify.Subject{Kind: notify.Transaction, ID: o.ID, MchID: o.MchID, NotifyURL: o.NotifyURL})
 }
 
@@ -189,8 +197,8 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c 
 		if err != nil {
 			return Order{}, fenfu.Internal("pay.payBalance", err)
 		}
-		if out.Decision == risk.Reject {
-			return Order{}, rejected(out)
+		if stopsFor(out, c) {
+			return Order{}, stopped(out)
 		}
 		h = s.holdOf(out)
 	}
@@ -268,7 +276,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 			if out, err = s.decideCredit(ctx, tx, p, f); err != nil {
 				return err
 			}
-			if out.Decision == risk.Reject {
+			if stopsFor(out, c) {
 				// The decision must stay on record, so the transaction
 				// commits: with the attempt fenced off, so neither a retry
 				// nor recovery can ever capture it.
@@ -280,12 +288,12 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 		q, err = credit.Capture(ctx, tx, p)
 		return err
 	})
-	if err == nil && out.Decision == risk.Reject {
+	if err == nil && stopsFor(out, c) {
 		if err := s.release(ctx, o.ID, attempt); err != nil {
 			// Recovery releases it: the attempt is void.
 			return Order{}, fenfu.Internal("pay.payCredit", err)
 		}
-		return Order{}, rejected(out)
+		return Order{}, stopped(out)
 	}
 	if err != nil {
 		var de *fenfu.Error
@@ -348,20 +356,26 @@ func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Q
 			return err
 		}
 		done = true
-		if tradeType == TradePayScore {
+		switch {
+		case tradeType == TradePayScore:
 			// A service order's payment is notified as WeChat Pay Score
 			// does, by PAYSCORE.USER_PAID, with the service order DONE.
 			return servicePaid(ctx, tx, orderID)
+		case sub.NotifyURL == "": // a code payment has no notification
+			return nil
 		}
 		return notify.Enqueue(ctx, tx, sub)
 	})
 	return at, done, err
 }
 
-// release returns a PAYING order to NOTPAY after its attempt failed.
+// release returns a PAYING order to NOTPAY after its attempt failed. A
+// code-payment order keeps its payer and channel, which its code named:
+// it is again waiting for that consumer.
 func (s *Service) release(ctx context.Context, orderID, attempt string) error {
 	q, args, err := orders.SQL(db.Move[State]{From: []State{Paying}, To: NotPay,
-		Set: ", channel = '', consumer_id = '', attempt_id = '', installments = 0, plan_fee = 0, updated_at = $1", Where: "id = $2 AND attempt_id = $3",
+		Set: ", channel = " + keepPayer("channel") + ", consumer_id = " + keepPayer("consumer_id") +
+			", attempt_id = '', installments = 0, plan_fee = 0, updated_at = $1", Where: "id = $2 AND attempt_id = $3",
 		Args: []any{db.Micros(s.Clock.Now()), orderID, attempt}})
 	if err != nil {
 		return err

@@ -26,11 +26,11 @@ func (s *Service) ExpiredTrades(ctx context.Context, t time.Time, after string, 
 	core := s.Core
 	rows, err := core.QueryContext(ctx, `SELECT o.id, o.mchid, o.out_trade_no, o.consumer_id, o.state, o.updated_at FROM orders o
 		WHERE o.retained_at = 0 AND o.updated_at < $1 AND o.id > $2
-		AND (o.state = $3 OR (o.state = $4 AND o.expires_at < $1)
+		AND (o.state IN ($3, $6, $7) OR (o.state = $4 AND o.expires_at < $1)
 		  OR (o.state IN `+paidStates+` AND o.settlement_id <> '' AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id
 		      AND (r.status <> $5 OR r.settlement_id = ''))))
 		ORDER BY `+core.ByteOrder("o.id")+` LIMIT `+fmt.Sprint(limit),
-		db.Micros(t), after, string(Closed), string(NotPay), string(RefundSuccess))
+		db.Micros(t), after, string(Closed), string(NotPay), string(RefundSuccess), string(Revoked), string(PayError))
 	if err != nil {
 		return nil, fmt.Errorf("pay: expired trades: %w", err)
 	}

@@ -2,6 +2,7 @@ package pay
 
 import (
 	"context"
+	"errors"
 	"net"
 	"regexp"
 	"sync"
@@ -19,6 +20,28 @@ import (
 type Client struct {
 	IP     string
 	Device string
+	// atCounter: the payment comes from a merchant's till with the
+	// consumer's payment code, not from the consumer on fenfu's pages, so
+	// a risk decision asking for the payer's confirmation stops it.
+	atCounter bool
+}
+
+// errConfirm stops a code payment a risk rule wants its payer to confirm.
+var errConfirm = errors.New("pay: the payer must confirm the payment")
+
+// stopsFor reports whether the outcome stops a payment by client c
+// before money moves: a rejection, or a request for the payer's
+// confirmation of a payment the payer is not confirming.
+func stopsFor(out risk.Outcome, c Client) bool {
+	return out.Decision == risk.Reject || (c.atCounter && out.AsksConfirmation())
+}
+
+// stopped is the error of a payment stopped by its outcome.
+func stopped(out risk.Outcome) error {
+	if out.Decision == risk.Reject {
+		return rejected(out)
+	}
+	return errConfirm
 }
 
 var deviceRE = regexp.MustCompile(`^[0-9A-Za-z._:\-]{1,64}$`)

@@ -63,6 +63,8 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 			   OR (o.refunded > 0 AND o.state <> ` + sqlRefund + `)) SELECT id FROM bad ORDER BY id LIMIT 1`},
 		{"refund on an unpaid order", `SELECT r.id FROM refunds r JOIN orders o ON o.id = r.order_id
 			WHERE o.state <> ` + sqlRefund + ` ORDER BY r.id LIMIT 1`},
+		{"reversed order not refunded in full", `SELECT id FROM orders WHERE reversed_at <> 0
+			AND (state <> ` + sqlRefund + ` OR refunded <> total) ORDER BY id LIMIT 1`},
 		{"paid order without payer or channel", `SELECT id FROM orders WHERE (state IN ` + paidStates + ` OR state = ` + sqlPaying + `)
 			AND (consumer_id = '' OR attempt_id = '' OR channel NOT IN (` + sqlCredit + `, ` + sqlBalance + `)) ORDER BY id LIMIT 1`},
 		// A completed service order is paid by its PAYSCORE order, of its

@@ -410,6 +410,18 @@ func (o Outcome) committed() Outcome {
 	return o
 }
 
+// AsksConfirmation reports whether an acting rule the payment matched
+// asks its payer to confirm it (CONFIRM), whatever the outcome's
+// decision.
+func (o Outcome) AsksConfirmation() bool {
+	for _, m := range o.Matched {
+		if m.Decision == Confirm && !m.Shadow {
+			return true
+		}
+	}
+	return false
+}
+
 // HoldRules names the acting hold rules of an outcome.
 func (o Outcome) HoldRules() []string {
 	var names []string

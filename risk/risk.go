@@ -28,14 +28,21 @@ type Decision string
 
 // Decisions, from the mildest to the strictest.
 const (
-	Allow  Decision = "ALLOW"  // the payment goes through
-	Alert  Decision = "ALERT"  // the payment goes through; an alert enters the risk queue
-	Hold   Decision = "HOLD"   // the payment goes through; its settlement is held, and it enters the risk queue
-	Reject Decision = "REJECT" // the payment fails with RULE_LIMIT and the payer's message
+	Allow Decision = "ALLOW" // the payment goes through
+	Alert Decision = "ALERT" // the payment goes through; an alert enters the risk queue
+	// Confirm asks the payer to confirm the payment with their PIN. A
+	// payment the consumer makes on fenfu's own pages (the cashier) is
+	// confirmed already, and goes through as with ALLOW; a code payment a
+	// merchant's till sends waits for its consumer (USERPAYING) whatever
+	// else the payment matched, and is decided again when the consumer
+	// confirms.
+	Confirm Decision = "CONFIRM"
+	Hold    Decision = "HOLD"   // the payment goes through; its settlement is held, and it enters the risk queue
+	Reject  Decision = "REJECT" // the payment fails with RULE_LIMIT and the payer's message
 )
 
 // Decisions lists the decisions, mildest first.
-var Decisions = []Decision{Allow, Alert, Hold, Reject}
+var Decisions = []Decision{Allow, Alert, Confirm, Hold, Reject}
 
 // strictness orders decisions: the strictest decision of the rules a
 // payment matches is the payment's.
@@ -45,7 +52,7 @@ func (d Decision) strictness() int { return slices.Index(Decisions, d) }
 func ParseDecision(s string) (Decision, error) {
 	d := Decision(strings.ToUpper(s))
 	if !slices.Contains(Decisions, d) {
-		return "", fenfu.FieldError("decision", "decision must be allow, alert, hold or reject, not %q", s)
+		return "", fenfu.FieldError("decision", "decision must be allow, alert, confirm, hold or reject, not %q", s)
 	}
 	return d, nil
 }
@@ -135,7 +142,7 @@ func (r Rule) check() (*vm.Program, error) {
 	case len(r.Channels) == 0:
 		return nil, fenfu.FieldError("channels", "rule %s applies to no channel: name credit, balance or both", r.Name)
 	case !slices.Contains(Decisions, r.Decision):
-		return nil, fenfu.FieldError("decision", "rule %s: decision must be allow, alert, hold or reject, not %q", r.Name, r.Decision)
+		return nil, fenfu.FieldError("decision", "rule %s: decision must be allow, alert, confirm, hold or reject, not %q", r.Name, r.Decision)
 	case strings.TrimSpace(r.Reason) == "" || len(r.Reason) > 256:
 		return nil, fenfu.FieldError("reason", "rule %s needs a reason for staff, up to 256 bytes", r.Name)
 	case r.Decision == Reject && strings.TrimSpace(r.Message) == "":
