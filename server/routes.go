@@ -9,6 +9,8 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   GET  /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=
 	//   GET  /v3/pay/transactions/id/{transaction_id}?mchid=
 	//   POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close
+	//   POST /v3/pay/transactions/codepay                   code payment (付款码)
+	//   POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse
 	//   POST /v3/refund/domestic/refunds
 	//   GET  /v3/refund/domestic/refunds/{out_refund_no}
 	//   GET  /v3/fenfu/notifications/{event_id}          delivery state and log (fenfu)
@@ -23,13 +25,15 @@ func routes(mux *http.ServeMux, d Deps) {
 	d.API.Register(mux)
 	// Merchant API, WeChat Pay v2 (XML, MD5 or HMAC-SHA256 sign):
 	//   POST /pay/unifiedorder, /pay/orderquery, /pay/closeorder,
-	//        /secapi/pay/refund, /pay/refundquery
+	//        /secapi/pay/refund, /pay/refundquery, /pay/micropay, /secapi/pay/reverse
 	d.API.RegisterV2(mux)
 	// Consumer cashier:
 	//   GET  /q/{token}          the cashier page (JSON with ?format=json)
 	//   GET  /q/{token}.png      the QR code
 	//   POST /q/{token}/pay      pay (form or JSON)
 	//   POST /cashier/login, /cashier/logout
+	//   GET  /cashier/paycode/orders/{transaction_id}          a code payment waiting for the consumer's PIN
+	//   POST /cashier/paycode/orders/{transaction_id}/confirm  confirm it with the PIN
 	//   POST /q/{token}/complaints, POST|GET /cashier/complaints   a consumer's complaints
 	//   GET  /cashier/credit     the consumer's credit account (a page for Accept: text/html, else JSON)
 	//   POST /cashier/credit/repay                repay plans from balance (the page's form, or JSON)

@@ -102,6 +102,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v3/pay/transactions/out-trade-no/{out_trade_no}", a.v3(a.queryByOutTradeNo))
 	mux.Handle("GET /v3/pay/transactions/id/{transaction_id}", a.v3(a.queryByID))
 	mux.Handle("POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close", a.v3(a.closeOrder))
+	mux.Handle("POST /v3/pay/transactions/codepay", a.v3(a.codepay))
+	mux.Handle("POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse", a.v3(a.reverse))
 	mux.Handle("POST /v3/refund/domestic/refunds", a.v3(a.createRefund))
 	mux.Handle("GET /v3/refund/domestic/refunds/{out_refund_no}", a.v3(a.queryRefund))
 	mux.Handle("GET /v3/certificates", a.v3(a.certificates))

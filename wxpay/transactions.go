@@ -139,6 +139,13 @@ type Transaction struct {
 	// InstallmentInfo is set for a payment the payer chose to repay in
 	// installments.
 	InstallmentInfo *InstallmentInfo `json:"installment_info,omitempty"`
+	// SceneInfo is a code payment's terminal, as the till sent it.
+	SceneInfo *TxScene `json:"scene_info,omitempty"`
+}
+
+// TxScene is a code payment transaction's scene_info.
+type TxScene struct {
+	DeviceID string `json:"device_id"`
 }
 
 // InstallmentInfo is WeChat Pay's 分付 installment_info: whether the
@@ -164,6 +171,9 @@ func (a *API) TransactionOf(o pay.Order) Transaction {
 		OutTradeNo:     o.OutTradeNo,
 		TradeState:     string(o.TradeState()),
 		TradeStateDesc: o.TradeStateDesc(),
+	}
+	if o.TradeType == pay.Micropay && o.Scene.DeviceID != "" {
+		t.SceneInfo = &TxScene{DeviceID: o.Scene.DeviceID}
 	}
 	if o.State == pay.Success || o.State == pay.Refund {
 		total := o.Total

@@ -34,6 +34,8 @@ var v2Codes = map[fenfu.Code]string{
 	fenfu.AuthCodeError:     "AUTH_CODE_ERROR",
 	fenfu.AuthCodeInvalid:   "AUTH_CODE_INVALID",
 	fenfu.AuthCodeExpire:    "AUTHCODEEXPIRE",
+	fenfu.TradeError:        "TRADE_ERROR",
+	fenfu.ReverseExpire:     "REVERSE_EXPIRE",
 }
 
 // unknownV2Key stands in for the API v2 key of a merchant that has none,
@@ -49,6 +51,8 @@ func (a *API) RegisterV2(mux *http.ServeMux) {
 	mux.Handle("POST /pay/unifiedorder", a.v2(a.v2UnifiedOrder))
 	mux.Handle("POST /pay/orderquery", a.v2(a.v2OrderQuery))
 	mux.Handle("POST /pay/closeorder", a.v2(a.v2CloseOrder))
+	mux.Handle("POST /pay/micropay", a.v2(a.v2Micropay))
+	mux.Handle("POST /secapi/pay/reverse", a.v2(a.v2Reverse))
 	mux.Handle("POST /secapi/pay/refund", a.v2(a.v2Refund))
 	mux.Handle("POST /pay/refundquery", a.v2(a.v2RefundQuery))
 	mux.Handle("POST /pay/downloadbill", http.HandlerFunc(a.v2DownloadBill))
@@ -68,7 +72,8 @@ func (a *API) v2(h v2handler) http.Handler {
 // serveV2 reads, authenticates and answers one v2 request. Communication
 // failures (unreadable XML, bad signature) answer return_code FAIL;
 // business failures answer return_code SUCCESS, result_code FAIL, with
-// err_code and err_code_des, signed like a success.
+// err_code and err_code_des and any fields the handler returned with its
+// error, signed like a success.
 //
 // An unknown mch_id, a merchant without an API v2 key and a wrong sign
 // get one answer, WeChat's 签名错误, so that unsigned requests cannot
@@ -145,6 +150,9 @@ func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 			a.Log.Log(r.Context(), e.LogLevel(), "v2 request failed", "path", r.URL.Path, "mchid", mchid, "error", err.Error())
 		}
 		out["result_code"], out["err_code"], out["err_code_des"] = "FAIL", code, e.Message
+		for k, v := range fields { // what a failure answers too, as reverse's recall
+			out[k] = v
+		}
 	} else {
 		out["result_code"] = "SUCCESS"
 		for k, v := range fields {
@@ -211,6 +219,9 @@ func (a *API) V2Transaction(o pay.Order) map[string]string {
 	t := a.TransactionOf(o)
 	out := map[string]string{"trade_state": t.TradeState, "trade_state_desc": t.TradeStateDesc, "out_trade_no": o.OutTradeNo,
 		"total_fee": strconv.FormatInt(int64(o.Total), 10), "fee_type": o.Currency, "attach": o.Attach, "device_info": ""}
+	if o.TradeType == pay.Micropay { // a code payment's till reads its type and terminal whatever its state
+		out["trade_type"], out["device_info"] = o.TradeType, o.Scene.DeviceID
+	}
 	if t.TransactionID != "" {
 		out["transaction_id"] = t.TransactionID
 		out["openid"] = t.Payer.OpenID
