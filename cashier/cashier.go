@@ -98,6 +98,8 @@ func (c *Cashier) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /cashier/logout", c.handleLogout)
 	mux.HandleFunc("GET "+servicePath, c.handleServiceShow)
 	mux.HandleFunc("POST "+servicePath+"/confirm", c.handleServiceConfirm)
+	mux.HandleFunc("GET /cashier/paycode/orders/{transaction_id}", c.handleConfirmShow)
+	mux.HandleFunc("POST /cashier/paycode/orders/{transaction_id}/confirm", c.handleConfirm)
 	if c.Complaints != nil {
 		c.registerComplaints(mux)
 	}
