@@ -103,7 +103,7 @@ func commands() []command {
 
 		{"risk rules", "[--version N]", "the current risk rule set, or a version of it, as JSON", groupRisk, cmdRisk},
 		{"risk versions", "", "the rule-set versions: when, by whom and why each was made", groupRisk, cmdRisk},
-		{"risk add", "--name N --expr E --decision allow|alert|hold|reject --reason R [--message M] [--channels credit,balance] [--shadow] [--disabled] --why W --staff NAME", "add a monitoring rule: a new rule-set version, which every node runs within seconds", groupRisk, cmdRisk},
+		{"risk add", "--name N --expr E --decision allow|alert|confirm|hold|reject --reason R [--message M] [--channels credit,balance] [--shadow] [--disabled] --why W --staff NAME", "add a monitoring rule: a new rule-set version, which every node runs within seconds", groupRisk, cmdRisk},
 		{"risk change", "--name N --expr E --decision D --reason R [--message M] [--channels C] [--shadow] [--disabled] --why W --staff NAME", "replace a rule: a new rule-set version", groupRisk, cmdRisk},
 		{"risk enable", "--name N --why W --staff NAME", "enable a rule: a new rule-set version", groupRisk, cmdRisk},
 		{"risk disable", "--name N --why W --staff NAME", "disable a rule: a new rule-set version", groupRisk, cmdRisk},

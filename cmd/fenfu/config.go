@@ -86,6 +86,10 @@ type Config struct {
 	// answer a merchant's settlement exception request.
 	HoldFor      time.Duration
 	ExceptionSLA time.Duration
+	// Counter are the settings of code payments (付款码支付): the amount
+	// above which a payment waits for the consumer's PIN, how long it
+	// waits, and how old an order may be reversed.
+	Counter pay.Counter
 	// ComplaintSLA is how long a merchant has to first answer a consumer's
 	// complaint before it is escalated to platform staff; ComplaintHold
 	// the longest a complaint keeps its order out of settlement;
@@ -227,6 +231,12 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*durationValue)(&c.OverdueAlertEvery) }},
 		{"hold-for", "FENFU_HOLD_FOR", "how long a risk hold keeps a payment out of settlement when staff give no length", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.HoldFor) }},
+		{"code-pin-above", "FENFU_CODE_PIN_ABOVE", "code payments above this many yuan wait for the consumer to confirm with their PIN (USERPAYING)", " yuan", true,
+			func(c *Config) settingValue { return (*yuanValue)(&c.Counter.NoPINLimit) }},
+		{"code-confirm-within", "FENFU_CODE_CONFIRM_WITHIN", "how long a code payment waits for its consumer's PIN before it fails (PAYERROR)", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.Counter.ConfirmWithin) }},
+		{"code-reverse-window", "FENFU_CODE_REVERSE_WINDOW", "how old a code payment may be and still be reversed (撤销)", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.Counter.ReverseWindow) }},
 		{"exception-sla", "FENFU_EXCEPTION_SLA", "how long the platform has to answer a settlement exception request", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.ExceptionSLA) }},
 		{"complaint-sla", "FENFU_COMPLAINT_SLA", "how long a merchant has to first answer a consumer's complaint before platform staff take it up", "", true,
@@ -331,6 +341,7 @@ func DefaultConfig(getenv func(string) string) Config {
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10, ReceiptFont: DefaultReceiptFont,
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(),
+		Counter:      pay.Counter{NoPINLimit: pay.DefaultNoPINLimit, ConfirmWithin: pay.DefaultConfirmWithin, ReverseWindow: pay.DefaultReverseWindow},
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
 		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),
 		AuditAnchorEvery: AuditAnchorEvery, Retention: retention.DefaultPeriods(), RetentionEvery: RetentionEvery, PaycodeTTL: paycode.DefaultTTL,
@@ -420,6 +431,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NotifyLease <= notify.DeliveryTimeout {
 		return fmt.Errorf("--notify-lease must be more than the %s delivery timeout", notify.DeliveryTimeout)
+	}
+	if c.Counter.NoPINLimit <= 0 {
+		return fmt.Errorf("--code-pin-above must be more than 0 yuan")
 	}
 	if c.Risk.RunLength < 1 {
 		return fmt.Errorf("--risk-run-length must be at least 1")

@@ -47,7 +47,7 @@ func cmdRisk(ctx context.Context, e *env, args []string) error {
 	stringFlag(fs, f.takes, &name, "name", "the rule's name")
 	stringFlag(fs, f.takes, &channels, "channels", "the channels the rule applies to: credit, balance or credit,balance (default credit)")
 	stringFlag(fs, f.takes, &expr, "expr", "the rule's expression over the payment's features (amounts in fen)")
-	stringFlag(fs, f.takes, &decision, "decision", "allow, alert, hold or reject")
+	stringFlag(fs, f.takes, &decision, "decision", "allow, alert, confirm, hold or reject")
 	if sub == "add" || sub == "change" {
 		stringFlag(fs, f.takes, &reason, "reason", "the reason staff see for the rule")
 	} else {
