@@ -335,7 +335,9 @@ func (c *Cashier) handleCodeStatus(w http.ResponseWriter, r *http.Request) {
 	var o *pay.Order
 	var merchant string
 	if pc.OrderID != "" {
-		if x, err := c.Orders.Get(r.Context(), pc.OrderID); err == nil {
+		// Read as the confirm page reads it: a payment its consumer did
+		// not confirm in time is no longer waiting.
+		if x, err := c.Orders.Waiting(r.Context(), pc.OrderID, id); err == nil {
 			o = &x
 			merchant = x.MchID
 			if m, err := c.Merchants.Get(r.Context(), x.MchID); err == nil {

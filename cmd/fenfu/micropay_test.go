@@ -137,7 +137,8 @@ func testCodePayment(t *testing.T, engine db.Engine) {
 	}
 
 	// Above ¥1,000: USERPAYING until the consumer confirms with their PIN.
-	r = micropay("CODE-3", 120000, issue(paycode.Credit), "selected_installment_number", "6")
+	large := issue(paycode.Credit)
+	r = micropay("CODE-3", 120000, large, "selected_installment_number", "6")
 	if r.ResultCode != "FAIL" || r.ErrCode != "USERPAYING" {
 		t.Fatalf("large code payment = %+v", r)
 	}
@@ -153,6 +154,15 @@ func testCodePayment(t *testing.T, engine db.Engine) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	// The consumer's payment-code page, following the code, links here.
+	var st struct {
+		State      string `json:"state"`
+		ConfirmURL string `json:"confirm_url"`
+	}
+	if code, body := call(t, phone, "GET", in.base+"/cashier/paycode/status?code="+large, nil, &st); code != 200 || st.State != "confirm" ||
+		st.ConfirmURL != "/cashier/paycode/orders/"+id {
+		t.Fatalf("code status = %d %s", code, body)
+	}
 	var page struct {
 		Waiting      bool  `json:"waiting"`
 		Total        int64 `json:"total"`
