@@ -40,26 +40,17 @@ func (w *creditWorld) login(p payer) {
 	}
 }
 
-// till stands in for a merchant's till: it redeems the consumer's code for
-// a new order of total and pays the order as the code's consumer, on the
-// code's channel, through the cashier's payment path.
+// till is a merchant's till: it sends the consumer's code with a new
+// order of total, a code payment (pay.Micropay), which the code's consumer
+// pays on the code's channel.
 func (w *creditWorld) till(code, no string, total fenfu.Fen) pay.Order {
 	w.t.Helper()
-	ctx := w.t.Context()
-	o := w.order(no, total)
-	var pc paycode.Code
-	if err := w.a.core.Update(ctx, func(tx *db.Tx) error {
-		var err error
-		pc, err = paycode.Redeem(ctx, tx, code, o.ID)
-		return err
-	}); err != nil {
-		w.t.Fatalf("redeem %s: %v", code, err)
-	}
-	paid, err := w.a.cashier.PayIn(ctx, o.Token, pc.ConsumerID, pay.Channel(pc.Channel), pay.Client{}, 0)
+	o, err := w.a.pay.Micropay(w.t.Context(), pay.CodeOrder{MchID: w.mchid, AppID: w.appid, Description: "Sofa", OutTradeNo: no,
+		Total: total, AuthCode: code})
 	if err != nil {
-		w.t.Fatalf("pay by code: %v", err)
+		w.t.Fatalf("pay by code %s: %v", code, err)
 	}
-	return paid
+	return o
 }
 
 // issued is the JSON of an issued code.
