@@ -198,6 +198,7 @@ func testReverse(t *testing.T, engine db.Engine) {
 	// A waiting order reversed: REVOKED, and the consumer can no longer pay it.
 	w, err := e.pay.Micropay(ctx, e.codeOrder("till-4-0001", pay.DefaultNoPINLimit+1, e.code(t, c, paycode.Credit)))
 	wantCode(t, err, fenfu.UserPaying)
+	wantCode(t, e.pay.Close(ctx, e.m.MchID, "till-4-0001"), fenfu.TradeError)
 	rv, err := e.pay.Reverse(ctx, e.m.MchID, "", "till-4-0001")
 	if err != nil || rv.Recall || rv.Order.State != pay.Revoked || rv.Order.TradeState() != pay.Revoked {
 		t.Fatalf("reverse of a waiting order = %+v, %v", rv, err)

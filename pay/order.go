@@ -559,10 +559,11 @@ func (s *Service) QueryByID(ctx context.Context, mchid, id string) (Order, error
 }
 
 // Close closes an unpaid order. Closing a closed order succeeds; a paid
-// order fails with ORDERPAID and one being paid with USERPAYING.
+// order fails with ORDERPAID and one being paid with USERPAYING. A code
+// payment is reversed, not closed (TRADE_ERROR).
 func (s *Service) Close(ctx context.Context, mchid, outTradeNo string) error {
 	q, args, err := orders.SQL(db.Move[State]{From: []State{NotPay}, To: Closed, Set: ", closed_at = $1, updated_at = $1",
-		Where: "mchid = $2 AND out_trade_no = $3", Args: []any{db.Micros(s.Clock.Now()), mchid, outTradeNo}})
+		Where: "mchid = $2 AND out_trade_no = $3 AND trade_type <> $4", Args: []any{db.Micros(s.Clock.Now()), mchid, outTradeNo, Micropay}})
 	if err != nil {
 		return fenfu.Internal("pay.Close", err)
 	}
@@ -576,6 +577,11 @@ func (s *Service) Close(ctx context.Context, mchid, outTradeNo string) error {
 	o, err := s.QueryByOutTradeNo(ctx, mchid, outTradeNo)
 	if err != nil {
 		return err
+	}
+	if o.TradeType == Micropay {
+		e := fenfu.Errorf(fenfu.TradeError, "order %s is a code payment, which is reversed rather than closed", outTradeNo)
+		e.Remedy = "Reverse it (/secapi/pay/reverse, or POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse)."
+		return e
 	}
 	return stateError(o, s.Clock.Now(), Closed)
 }
