@@ -3,6 +3,7 @@ package pay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -337,6 +338,31 @@ func (s *Service) lapse(ctx context.Context) func(Order, error) (Order, error) {
 			return o, fenfu.Internal("pay.lapse", err)
 		}
 		return getBy(ctx, s.Core, `id = $1`, o.ID)
+	}
+}
+
+// lapseAll moves the code payments their consumers did not confirm in
+// time to PAYERROR, as a read of each would, in batches, and returns how
+// many: Recover runs it, so no order waits past its window unread.
+func (s *Service) lapseAll(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		now := db.Micros(s.Clock.Now())
+		q, args, err := orders.SQL(db.Move[State]{From: []State{NotPay}, To: PayError, Set: ", updated_at = $1",
+			Where: "id IN (SELECT id FROM orders WHERE state = $2 AND consumer_id <> '' AND trade_type = $3 AND expires_at <= $1 LIMIT 500)",
+			Args:  []any{now, string(NotPay), Micropay}})
+		if err != nil {
+			return total, err
+		}
+		res, err := s.Core.Exec(ctx, q, args...)
+		if err != nil {
+			return total, fmt.Errorf("pay: lapse waiting code payments: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+		if n < 500 {
+			return total, nil
+		}
 	}
 }
 

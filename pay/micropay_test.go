@@ -147,6 +147,19 @@ func testMicropayConfirm(t *testing.T, engine db.Engine) {
 	}
 	_, err = e.pay.Confirm(ctx, o2.ID, c, pay.Client{})
 	wantCode(t, err, fenfu.OrderClosed)
+	// Unread, an order past its window is moved by recovery.
+	o3, err := e.pay.Micropay(ctx, e.codeOrder("till-2-0003", pay.DefaultNoPINLimit+1, e.code(t, c, paycode.Credit)))
+	wantCode(t, err, fenfu.UserPaying)
+	if r, err := e.pay.Recover(ctx); err != nil || r.Lapsed != 0 {
+		t.Fatalf("recover within the window = %+v, %v", r, err)
+	}
+	e.clock.Advance(pay.DefaultConfirmWithin)
+	if r, err := e.pay.Recover(ctx); err != nil || r.Lapsed != 1 {
+		t.Fatalf("recover past the window = %+v, %v", r, err)
+	}
+	if q, _ := e.pay.Get(ctx, o3.ID); q.State != pay.PayError {
+		t.Fatalf("order past its window after recovery = %s", q.State)
+	}
 	// The till resending it is told it failed.
 	_, err = e.pay.Micropay(ctx, e.codeOrder("till-2-0002", pay.DefaultNoPINLimit+1, "100000000000000001"))
 	wantCode(t, err, fenfu.OutTradeNoUsed)

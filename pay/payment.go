@@ -389,6 +389,7 @@ type Recovered struct {
 	Completed int // payments found captured: orders marked paid
 	Released  int // payments found never captured: orders released
 	Refunds   int // refunds applied and marked successful
+	Lapsed    int // code payments their consumers did not confirm in time: PAYERROR
 }
 
 // Recover settles payments and refunds interrupted between the two stores
@@ -456,5 +457,9 @@ func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 	}
 	n, err := s.recoverRefunds(ctx, cutoff)
 	r.Refunds = n
+	if err != nil {
+		return r, err
+	}
+	r.Lapsed, err = s.lapseAll(ctx)
 	return r, err
 }

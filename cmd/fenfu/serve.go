@@ -245,8 +245,9 @@ func (a *app) recoverLoop(ctx context.Context) {
 		r, err := a.pay.Recover(ctx)
 		if err != nil && ctx.Err() == nil {
 			a.log.Error("recover", "error", err)
-		} else if r.Completed+r.Released+r.Refunds > 0 {
-			a.log.Info("recovered interrupted payments", "completed", r.Completed, "released", r.Released, "refunds", r.Refunds)
+		} else if r.Completed+r.Released+r.Refunds+r.Lapsed > 0 {
+			a.log.Info("recovered interrupted payments", "completed", r.Completed, "released", r.Released, "refunds", r.Refunds,
+				"lapsed", r.Lapsed)
 		}
 		if r, err := a.repay.Recover(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("recover repayments", "error", err)
