@@ -9,16 +9,12 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
-	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
-	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/paycode"
-	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/risk"
-	"github.com/fenfu/fenfu/scheme"
 )
 
 func TestMicropay(t *testing.T) {
@@ -475,25 +471,12 @@ func BenchmarkCodePayment(b *testing.B) {
 	for _, ch := range []string{paycode.Credit, paycode.Balance} {
 		b.Run(ch, func(b *testing.B) {
 			ctx := context.Background()
-			clock := fenfu.SystemClock{}
-			core := dbtest.Open(b, db.SQLite, "core", clock)
-			cr := dbtest.Open(b, db.SQLite, "credit", clock)
-			ids := &fenfu.RandomIDs{}
-			ms := merchant.New(core, ids, clock)
-			m, err := ms.CreateSandbox(ctx, "bench", scheme.RSA)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ps := &pay.Service{Core: core, Credit: cr, Merchants: ms, Tokens: qr.NewSigner([]byte("bench secret bench secret bench!")), IDs: ids, Clock: clock}
-			c, _, err := consumer.New(core, cr, ids, clock).Create(ctx, consumer.NewConsumer{CreditLimit: 1 << 50, Rating: "A", Balance: 1 << 50})
-			if err != nil {
-				b.Fatal(err)
-			}
-			codes := &paycode.Service{Core: core, Clock: clock}
+			ps, m, consumerID := benchService(b, false)
+			codes := &paycode.Service{Core: ps.Core, Clock: ps.Clock}
 			i := 0
 			for b.Loop() {
 				i++
-				code, err := codes.Issue(ctx, c.ID, ch)
+				code, err := codes.Issue(ctx, consumerID, ch)
 				if err != nil {
 					b.Fatal(err)
 				}

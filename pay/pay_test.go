@@ -523,6 +523,25 @@ func BenchmarkBalancePaymentRisk(b *testing.B) {
 
 func benchPayment(b *testing.B, channel pay.Channel, withRisk bool) {
 	ctx := context.Background()
+	ps, m, consumerID := benchService(b, withRisk)
+	i := 0
+	for b.Loop() {
+		i++
+		o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "bench",
+			OutTradeNo: fmt.Sprintf("bench-%08d", i), NotifyURL: "https://b.example/n", Total: 100})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ps.Pay(ctx, o.Token, consumerID, channel); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchService is a payment service on SQLite stores with the system's
+// clock, a merchant and a consumer whose line and balance never run out.
+func benchService(b *testing.B, withRisk bool) (*pay.Service, merchant.Sandbox, string) {
+	ctx := context.Background()
 	clock := fenfu.SystemClock{}
 	core := dbtest.Open(b, db.SQLite, "core", clock)
 	cr := dbtest.Open(b, db.SQLite, "credit", clock)
@@ -544,18 +563,7 @@ func benchPayment(b *testing.B, channel pay.Channel, withRisk bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	i := 0
-	for b.Loop() {
-		i++
-		o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "bench",
-			OutTradeNo: fmt.Sprintf("bench-%08d", i), NotifyURL: "https://b.example/n", Total: 100})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := ps.Pay(ctx, o.Token, c.ID, channel); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return ps, m, c.ID
 }
 
 // TestFeesAcrossTheTierBoundary: a payment that takes a merchant past
