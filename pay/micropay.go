@@ -127,9 +127,10 @@ func (r CodeOrder) hash() string {
 
 // AwaitingConfirmation reports whether the order is a code payment
 // waiting for its consumer to confirm it with their PIN: unpaid, with the
-// consumer its code named. Its trade_state is USERPAYING.
+// consumer its code named (no other order keeps a consumer while unpaid).
+// Its trade_state is USERPAYING.
 func (o Order) AwaitingConfirmation() bool {
-	return o.State == NotPay && o.ConsumerID != ""
+	return o.State == NotPay && o.ConsumerID != "" && o.TradeType == Micropay
 }
 
 // asked is the installment count the consumer chose at the counter.
