@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -60,6 +61,13 @@ type API struct {
 	// PDF receipts are then refused with the remedy.
 	ReceiptFont     []byte
 	ReceiptFontPath string
+	// Lookups limits, per source address, the public receipt lookups that
+	// find no genuine receipt. It is a budget of its own, so consumers
+	// checking receipts from a shop's address never spend the failures
+	// budget of the shop's tills. Nil for no limit.
+	Lookups *RateLimiter
+	pdfOnce sync.Once
+	pdfs    chan struct{} // slots for PDF receipts drawn at once
 
 	// Clock is the time of the protocol: signatures' timestamps, nonces,
 	// rate limits, bill links. Merchants check it against their own

@@ -1,6 +1,7 @@
 package wxpay
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/fenfu/fenfu/onboard"
@@ -35,3 +36,21 @@ func (a *API) OpenApplication(sch scheme.Name, serial string, body []byte) (onbo
 
 // LookupParams is lookupParams.
 var LookupParams = lookupParams
+
+// HoldPDFSlots takes every slot for drawing PDF receipts until the
+// returned func gives them back.
+func HoldPDFSlots(a *API) (release func()) {
+	var held []func()
+	for {
+		r, err := a.pdfSlot(context.Background())
+		if err != nil {
+			break
+		}
+		held = append(held, r)
+	}
+	return func() {
+		for _, r := range held {
+			r()
+		}
+	}
+}

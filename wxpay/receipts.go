@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -87,6 +88,13 @@ func (a *API) RenderReceipt(ctx context.Context, o pay.Order, f receipt.Format) 
 	if err != nil {
 		return nil, err
 	}
+	if f == receipt.PDF {
+		release, err := a.pdfSlot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	data, err := receipt.Render(rc, f, a.ReceiptFont)
 	if errors.Is(err, receipt.ErrNoFont) {
 		e := fenfu.Errorf(fenfu.SystemError, "this server has no CJK font for PDF receipts: none at --receipt-font (FENFU_RECEIPT_FONT) %s", a.ReceiptFontPath)
@@ -98,6 +106,31 @@ func (a *API) RenderReceipt(ctx context.Context, o pay.Order, f receipt.Format) 
 		return nil, fenfu.Internal("wxpay.RenderReceipt", err)
 	}
 	return data, nil
+}
+
+// pdfWait is how long a PDF receipt waits for a slot before it is
+// refused.
+const pdfWait = 2 * time.Second
+
+// pdfSlot takes one of the slots for drawing a PDF receipt, one a core:
+// each PDF parses the CJK font anew (some 27 MB and 30 to 50 ms of a
+// core), so many at once would take the server's memory and CPU from
+// every other request. A receipt that finds no slot within pdfWait is
+// refused with FREQUENCY_LIMITED.
+func (a *API) pdfSlot(ctx context.Context) (release func(), err error) {
+	a.pdfOnce.Do(func() { a.pdfs = make(chan struct{}, runtime.GOMAXPROCS(0)) })
+	t := time.NewTimer(pdfWait)
+	defer t.Stop()
+	select {
+	case a.pdfs <- struct{}{}:
+		return func() { <-a.pdfs }, nil
+	case <-t.C:
+		e := fenfu.Errorf(fenfu.FrequencyLimited, "too many PDF receipts are being drawn at once")
+		e.Remedy = "Retry in a moment, one receipt at a time; escpos-58 and escpos-80 receipts are not limited this way."
+		return nil, e
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func paid(o pay.Order) bool { return o.State == pay.Success || o.State == pay.Refund }
@@ -204,14 +237,15 @@ func (a *API) lookup(ctx context.Context, transactionID, code string) (Lookup, e
 // lookupReceipt answers GET /r/{transaction_id}?v=CODE, the page a
 // receipt's QR leads to: HTML for browsers, JSON with ?format=json or
 // for a client that does not ask for HTML. A lookup that finds no genuine
-// receipt spends the source address's budget of failed requests, as a
-// failed authentication does; an address out of it is refused.
+// receipt spends the source address's budget of failed lookups (Lookups,
+// apart from the failed authentications of the merchant API); an address
+// out of it is refused.
 func (a *API) lookupReceipt(w http.ResponseWriter, r *http.Request) {
 	src, now := fenfu.Source(r.RemoteAddr), a.Clock.Now()
 	html := r.URL.Query().Get("format") != "json" && strings.Contains(r.Header.Get("Accept"), "text/html")
 	status := http.StatusOK
 	var l Lookup
-	if a.Failures.Exhausted(src, now) {
+	if a.Lookups.Exhausted(src, now) {
 		status, l = http.StatusTooManyRequests, Lookup{Message: "Too many receipts looked up from this address were not genuine; retry after a pause."}
 	} else {
 		var err error
@@ -220,7 +254,7 @@ func (a *API) lookupReceipt(w http.ResponseWriter, r *http.Request) {
 			a.Log.Error("receipt lookup", "error", err)
 			status, l = http.StatusInternalServerError, Lookup{Message: "The receipt could not be checked now; retry in a moment."}
 		} else if !l.Genuine {
-			a.Failures.Allow(src, now)
+			a.Lookups.Allow(src, now)
 			status = http.StatusNotFound
 		}
 	}

@@ -208,10 +208,14 @@ func TestReceipt(t *testing.T) {
 	}
 }
 
-// Failed lookups spend the source address's budget of failures; an
-// address out of it is refused, the right code too.
+// Failed lookups spend the source address's budget of failed lookups; an
+// address out of it is refused, the right code too. That budget is not
+// the merchant API's: a signed request from the same address still
+// passes, so consumers checking receipts on a shop's Wi-Fi never lock
+// out its tills.
 func TestReceiptLookupLimited(t *testing.T) {
 	h := newHarness(t)
+	h.api.Lookups = &wxpay.RateLimiter{Rate: 0.0001, Burst: 2}
 	h.api.Failures = &wxpay.RateLimiter{Rate: 0.0001, Burst: 2}
 	o := h.paid(t, "RCPT-L", 5_00)
 	rc, err := h.api.Receipt(context.Background(), o)
@@ -228,6 +232,32 @@ func TestReceiptLookupLimited(t *testing.T) {
 	}
 	if st, l, _ := h.lookup(t, "/r/"+o.ID+"?v="+rc.Code); st != 429 || l.Genuine {
 		t.Fatalf("out of budget: %d %+v", st, l)
+	}
+	uri := "/v3/fenfu/transactions/id/" + o.ID + "/receipt?format=escpos-58"
+	if st, _, body := h.fetchReceipt(t, uri); st != 200 {
+		t.Errorf("a signed receipt request after wrong lookups from its address: HTTP %d %s", st, body)
+	}
+}
+
+// PDF receipts are drawn a few at once: each parses the CJK font anew,
+// and a merchant asking for many at once would take the server's memory.
+// With every slot taken, a PDF waits, then is refused as too frequent;
+// ESC/POS receipts are not held back.
+func TestPDFReceiptsBounded(t *testing.T) {
+	h := newHarness(t)
+	o := h.paid(t, "RCPT-B", 5_00)
+	release := wxpay.HoldPDFSlots(h.api)
+	uri := "/v3/fenfu/transactions/id/" + o.ID + "/receipt?format="
+	st, _, body := h.fetchReceipt(t, uri+"pdf")
+	if st != 429 || !strings.Contains(string(body), "FREQUENCY_LIMITED") {
+		t.Fatalf("a PDF with every slot taken: HTTP %d %s", st, body)
+	}
+	if st, _, body := h.fetchReceipt(t, uri+"escpos-80"); st != 200 {
+		t.Fatalf("ESC/POS with every PDF slot taken: HTTP %d %s", st, body)
+	}
+	release()
+	if st, _, body := h.fetchReceipt(t, uri+"pdf"); st == 429 {
+		t.Fatalf("a PDF once the slots are free: HTTP %d %s", st, body)
 	}
 }
 

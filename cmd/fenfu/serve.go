@@ -117,13 +117,17 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	// Requests that fail authentication spend their source address's
 	// budget instead; addresses are anyone's to mint, so it holds a bounded
 	// number of them.
-	var failures *wxpay.RateLimiter
+	// Public receipt lookups that find nothing genuine spend a budget of
+	// their own at the same rate, so consumers checking receipts from a
+	// shop's address never lock the shop's tills out.
+	var failures, lookups *wxpay.RateLimiter
 	if rate := a.cfg.FailureRate; rate > 0 {
 		failures = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
+		lookups = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
 	}
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
 		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
-		Nonces: nonces, Limits: limits, Failures: failures, PublicURL: func() string { return a.publicURL },
+		Nonces: nonces, Limits: limits, Failures: failures, Lookups: lookups, PublicURL: func() string { return a.publicURL },
 		ReceiptFont: loadReceiptFont(a.cfg.ReceiptFont, a.log), ReceiptFontPath: a.cfg.ReceiptFont}
 	// Background work (the loops below, and settlement runs staff start)
 	// runs under one group that shutdown cancels and waits for.
