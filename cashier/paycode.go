@@ -314,9 +314,8 @@ const (
 )
 
 // handleCodeStatus answers what became of one of the consumer's codes:
-// the code in the X-Payment-Code header (the page's way, which keeps it out
-// of URLs that are logged) or ?code=. Another consumer's code reads as
-// RESOURCE_NOT_EXISTS.
+// the code in the X-Payment-Code header, never in the URL, which proxies
+// log. Another consumer's code reads as RESOURCE_NOT_EXISTS.
 func (c *Cashier) handleCodeStatus(w http.ResponseWriter, r *http.Request) {
 	r.Header.Set("Accept", "application/json")
 	id, ok := c.loggedIn(w, r)
@@ -324,9 +323,6 @@ func (c *Cashier) handleCodeStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := r.Header.Get(codeHeader)
-	if code == "" {
-		code = r.URL.Query().Get("code")
-	}
 	pc, err := c.Paycodes.Status(r.Context(), id, code)
 	if err != nil {
 		c.fail(w, r, err)

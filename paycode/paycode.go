@@ -3,7 +3,7 @@
 // are, shown on the consumer's phone as a barcode and a QR code for a
 // merchant's till to scan. It is bound to its consumer and to the channel
 // the consumer chose (credit or balance), lives for a short window, pays
-// one order, and issuing the consumer a new code ends the earlier ones.
+// one order, and issuing the consumer a new code cuts the earlier ones short.
 // The store keeps only a hash of each code.
 package paycode
 
@@ -32,6 +32,11 @@ const DefaultTTL = 2 * time.Minute
 
 // Refresh is how often the consumer's page shows a new code.
 const Refresh = time.Minute
+
+// Overlap is how long a code still pays after the consumer is issued the
+// next one: the page refreshes every minute, and a code a till scanned
+// just before a refresh reaches fenfu a moment after it.
+const Overlap = 30 * time.Second
 
 // DefaultGap is the least time between two codes of a consumer that the
 // cashier allows: a page refreshes once a minute, and a consumer
@@ -106,7 +111,8 @@ func newCode() (string, error) {
 }
 
 // Issue gives the consumer a new code for channel, valid for the TTL,
-// and ends the consumer's earlier codes that have not paid. It also
+// and cuts the consumer's earlier codes that have not paid to at most
+// Overlap more. It also
 // forgets the consumer's codes that expired more than a day ago. With a
 // Gap, a code sooner than Gap after the consumer's last is refused with
 // FREQUENCY_LIMITED.
@@ -143,7 +149,7 @@ func (s *Service) Issue(ctx context.Context, consumerID, channel string) (Code, 
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE payment_codes SET expires_at = $1 WHERE consumer_id = $2 AND order_id = '' AND expires_at > $1`,
-			now, consumerID); err != nil {
+			now+Overlap.Microseconds(), consumerID); err != nil {
 			return err
 		}
 		for range 3 { // a clash of 18 random digits with a kept code is all but impossible; still, draw again

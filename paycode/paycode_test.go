@@ -60,7 +60,13 @@ func TestIssueAndRedeem(t *testing.T) {
 				t.Fatalf("another consumer's code: %v", err)
 			}
 
-			// A new code ends the earlier unused one.
+			// A new code cuts the earlier unused ones to Overlap more: a
+			// code scanned just before the page refreshed still pays, and
+			// a replaced one no longer does once the overlap is over.
+			scanned, err := s.Issue(ctx, "c1", paycode.Balance)
+			if err != nil {
+				t.Fatal(err)
+			}
 			old, err := s.Issue(ctx, "c1", paycode.Balance)
 			if err != nil {
 				t.Fatal(err)
@@ -69,8 +75,13 @@ func TestIssueAndRedeem(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			clock.Advance(paycode.Overlap - time.Second)
+			if _, err := redeem(ctx, core, scanned.Code, "o7"); err != nil {
+				t.Fatalf("a code scanned before the refresh, within the overlap: %v", err)
+			}
+			clock.Advance(time.Second)
 			if _, err := redeem(ctx, core, old.Code, "o3"); fenfu.ErrorCode(err) != fenfu.AuthCodeExpire {
-				t.Fatalf("a replaced code: %v", err)
+				t.Fatalf("a replaced code after the overlap: %v", err)
 			}
 			// An expired code is refused, with the time it expired.
 			clock.Advance(paycode.DefaultTTL)
@@ -88,7 +99,7 @@ func TestIssueAndRedeem(t *testing.T) {
 			// A day after they expire, codes are forgotten.
 			clock.Advance(25 * time.Hour)
 			n, err := s.Sweep(ctx)
-			if err != nil || n != 3 {
+			if err != nil || n != 4 {
 				t.Fatalf("swept %d, %v", n, err)
 			}
 		})

@@ -159,7 +159,7 @@ func testCodePayment(t *testing.T, engine db.Engine) {
 		State      string `json:"state"`
 		ConfirmURL string `json:"confirm_url"`
 	}
-	if code, body := call(t, phone, "GET", in.base+"/cashier/paycode/status?code="+large, nil, &st); code != 200 || st.State != "confirm" ||
+	if code, body := call(t, phone, "GET", in.base+"/cashier/paycode/status", nil, &st, "X-Payment-Code", large); code != 200 || st.State != "confirm" ||
 		st.ConfirmURL != "/cashier/paycode/orders/"+id {
 		t.Fatalf("code status = %d %s", code, body)
 	}
@@ -377,7 +377,8 @@ func waitingOrder(t *testing.T, in *instance, outTradeNo string) string {
 }
 
 // call sends a JSON request with c and decodes a 200 answer into out.
-func call(t *testing.T, c *http.Client, method, url string, in, out any) (int, string) {
+// header is pairs of a request header's name and value.
+func call(t *testing.T, c *http.Client, method, url string, in, out any, header ...string) (int, string) {
 	t.Helper()
 	var body io.Reader
 	if in != nil {
@@ -387,6 +388,9 @@ func call(t *testing.T, c *http.Client, method, url string, in, out any) (int, s
 	req, _ := http.NewRequest(method, url, body)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)

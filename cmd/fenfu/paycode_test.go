@@ -79,7 +79,7 @@ type codeStatus struct {
 func (w *creditWorld) status(p payer, code string) codeStatus {
 	w.t.Helper()
 	var s codeStatus
-	w.do(p.client, "GET", "/cashier/paycode/status?code="+code, nil, &s)
+	w.do(p.client, "GET", "/cashier/paycode/status", nil, &s, "X-Payment-Code", code)
 	return s
 }
 
@@ -118,8 +118,8 @@ func testPaycodeHTTP(t *testing.T, engine db.Engine) {
 	alice, bob := w.consumer(1000_00, 200_00), w.consumer(1000_00, 0)
 	anon := &http.Client{}
 
-	for _, path := range []string{"/cashier/paycode", "/cashier/paycode/status?code=134567890123456789"} {
-		if code, body := w.try(anon, "GET", path, nil, nil); code != 401 || !strings.Contains(body, "UNAUTHENTICATED") {
+	for _, path := range []string{"/cashier/paycode", "/cashier/paycode/status"} {
+		if code, body := w.try(anon, "GET", path, nil, nil, "X-Payment-Code", "134567890123456789"); code != 401 || !strings.Contains(body, "UNAUTHENTICATED") {
 			t.Errorf("GET %s logged out: HTTP %d %s", path, code, body)
 		}
 	}
@@ -211,21 +211,26 @@ func testPaycodeHTTP(t *testing.T, engine db.Engine) {
 		t.Errorf("the status by header: %+v", s)
 	}
 	// Another consumer cannot read the code's status.
-	if code, body := w.try(bob.client, "GET", "/cashier/paycode/status?code="+first.Code, nil, nil); code != 404 ||
+	if code, body := w.try(bob.client, "GET", "/cashier/paycode/status", nil, nil, "X-Payment-Code", first.Code); code != 404 ||
 		!strings.Contains(body, "RESOURCE_NOT_EXISTS") {
 		t.Errorf("bob reads alice's code: HTTP %d %s", code, body)
 	}
-	if code, body := w.try(alice.client, "GET", "/cashier/paycode/status?code=12", nil, nil); code != 400 || !strings.Contains(body, "AUTH_CODE_ERROR") {
+	if code, body := w.try(alice.client, "GET", "/cashier/paycode/status", nil, nil, "X-Payment-Code", "12"); code != 400 || !strings.Contains(body, "AUTH_CODE_ERROR") {
 		t.Errorf("a malformed code: HTTP %d %s", code, body)
 	}
 
-	// A new code ends the old one: it reads as expired, and no till can
-	// use it.
+	// A new code cuts the old one short: it still pays for the overlap (a
+	// till may have scanned it just before the page refreshed), then reads
+	// as expired, and no till can use it.
 	var second issued
 	w.do(alice.client, "POST", "/cashier/paycode", map[string]string{"channel": "balance"}, &second)
 	if second.Channel != "balance" || second.Code == first.Code {
 		t.Fatalf("the second code: %+v", second)
 	}
+	if s := w.status(alice, first.Code); s.State != "unused" {
+		t.Errorf("the replaced code within the overlap: %+v", s)
+	}
+	w.clock.Advance(paycode.Overlap)
 	if s := w.status(alice, first.Code); s.State != "expired" {
 		t.Errorf("the replaced code: %+v", s)
 	}
