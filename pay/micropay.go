@@ -196,7 +196,7 @@ func (s *Service) Micropay(ctx context.Context, r CodeOrder) (Order, error) {
 		Description: r.Description, Attach: r.Attach, LimitPay: r.LimitPay, Total: r.Total, Currency: r.Currency, State: NotPay,
 		API: r.API, Scene: r.Scene, Offers: n.Offers}
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		c, err := paycode.Redeem(ctx, tx, r.AuthCode, o.ID)
+		c, err := s.codes().Redeem(ctx, tx, r.AuthCode, o.ID)
 		if err != nil {
 			return err
 		}

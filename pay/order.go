@@ -31,6 +31,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/paycode"
 	"github.com/fenfu/fenfu/qr"
 )
 
@@ -247,6 +248,16 @@ type Service struct {
 	// credit is kept for the merchant to complete it (default
 	// DefaultServiceGrace).
 	ServiceGrace time.Duration
+	// Codes redeems the consumers' payment codes code payments carry; nil
+	// is a paycode.Service on Core without a secret (tests).
+	Codes *paycode.Service
+}
+
+func (s *Service) codes() *paycode.Service {
+	if s.Codes != nil {
+		return s.Codes
+	}
+	return &paycode.Service{Core: s.Core, Clock: s.Clock}
 }
 
 // Fees are the schedules payments are priced by.

@@ -4,13 +4,16 @@
 // merchant's till to scan. It is bound to its consumer and to the channel
 // the consumer chose (credit or balance), lives for a short window, pays
 // one order, and issuing the consumer a new code cuts the earlier ones short.
-// The store keeps only a hash of each code.
+// The store keeps only a keyed hash of each code.
 package paycode
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,7 +22,6 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
-	"github.com/fenfu/fenfu/login"
 )
 
 // Length is the number of digits of a payment code.
@@ -69,12 +71,27 @@ type Code struct {
 type Service struct {
 	Core  *db.DB
 	Clock fenfu.Clock
+	// Secret is the platform secret codes are hashed under (keyring's
+	// Secret): a code has only some 56 bits, which an unkeyed hash would
+	// give up to whoever reads the table within the code's lifetime.
+	// Every node issuing and redeeming codes must hold the same one.
+	Secret []byte
 	// TTL is how long a code pays; zero is DefaultTTL.
 	TTL time.Duration
 	// Gap, if set, is the least time between two codes of a consumer:
 	// Issue refuses a code sooner with FREQUENCY_LIMITED. It holds on
 	// every node, since it is read from the store.
 	Gap time.Duration
+}
+
+// hash is what the store keeps of a code: an HMAC-SHA256 under a key
+// derived from the platform secret for payment codes alone.
+func (s *Service) hash(code string) string {
+	k := hmac.New(sha256.New, s.Secret)
+	k.Write([]byte("fenfu payment code v1"))
+	m := hmac.New(sha256.New, k.Sum(nil))
+	m.Write([]byte(code))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func (s *Service) ttl() time.Duration {
@@ -159,7 +176,7 @@ func (s *Service) Issue(ctx context.Context, consumerID, channel string) (Code, 
 			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO payment_codes (code_hash, consumer_id, channel, issued_at, expires_at)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code_hash) DO NOTHING`,
-				login.TokenHash(code), consumerID, channel, now, now+s.ttl().Microseconds())
+				s.hash(code), consumerID, channel, now, now+s.ttl().Microseconds())
 			if err != nil {
 				return err
 			}
@@ -190,7 +207,7 @@ func tooSoon(wait time.Duration) error {
 // the same code at once, one redeems it and the other is refused. A code
 // that is malformed fails with AUTH_CODE_ERROR, unknown or used with
 // AUTH_CODE_INVALID, expired or replaced with AUTHCODEEXPIRE.
-func Redeem(ctx context.Context, tx *db.Tx, code, orderID string) (Code, error) {
+func (s *Service) Redeem(ctx context.Context, tx *db.Tx, code, orderID string) (Code, error) {
 	if !Valid(code) {
 		return Code{}, authCodeError()
 	}
@@ -199,9 +216,9 @@ func Redeem(ctx context.Context, tx *db.Tx, code, orderID string) (Code, error) 
 	var issued, expires int64
 	err := tx.QueryRowContext(ctx, `UPDATE payment_codes SET order_id = $1, used_at = $2
 		WHERE code_hash = $3 AND order_id = '' AND expires_at > $2 RETURNING consumer_id, channel, issued_at, expires_at`,
-		orderID, now, login.TokenHash(code)).Scan(&c.ConsumerID, &c.Channel, &issued, &expires)
+		orderID, now, s.hash(code)).Scan(&c.ConsumerID, &c.Channel, &issued, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Code{}, refusal(ctx, tx, code, orderID)
+		return Code{}, s.refusal(ctx, tx, code, orderID)
 	}
 	if err != nil {
 		return Code{}, fmt.Errorf("paycode: redeem: %w", err)
@@ -211,10 +228,10 @@ func Redeem(ctx context.Context, tx *db.Tx, code, orderID string) (Code, error) 
 }
 
 // refusal explains a code Redeem could not use.
-func refusal(ctx context.Context, tx *db.Tx, code, orderID string) error {
+func (s *Service) refusal(ctx context.Context, tx *db.Tx, code, orderID string) error {
 	var used string
 	var expires int64
-	err := tx.QueryRowContext(ctx, `SELECT order_id, expires_at FROM payment_codes WHERE code_hash = $1`, login.TokenHash(code)).Scan(&used, &expires)
+	err := tx.QueryRowContext(ctx, `SELECT order_id, expires_at FROM payment_codes WHERE code_hash = $1`, s.hash(code)).Scan(&used, &expires)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		e := fenfu.Errorf(fenfu.AuthCodeInvalid, "the payment code is not one fenfu issued")
@@ -249,7 +266,7 @@ func (s *Service) Status(ctx context.Context, consumerID, code string) (Code, er
 	c := Code{ConsumerID: consumerID}
 	var issued, expires int64
 	err := s.Core.QueryRowContext(ctx, `SELECT channel, issued_at, expires_at, order_id FROM payment_codes
-		WHERE code_hash = $1 AND consumer_id = $2`, login.TokenHash(code), consumerID).Scan(&c.Channel, &issued, &expires, &c.OrderID)
+		WHERE code_hash = $1 AND consumer_id = $2`, s.hash(code), consumerID).Scan(&c.Channel, &issued, &expires, &c.OrderID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Code{}, fenfu.Errorf(fenfu.ResourceNotExists, "no such payment code of yours")
 	}

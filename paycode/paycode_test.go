@@ -14,11 +14,11 @@ import (
 	"github.com/fenfu/fenfu/paycode"
 )
 
-func redeem(ctx context.Context, d *db.DB, code, order string) (paycode.Code, error) {
+func redeem(ctx context.Context, s *paycode.Service, code, order string) (paycode.Code, error) {
 	var c paycode.Code
-	err := d.Update(ctx, func(tx *db.Tx) error {
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		var err error
-		c, err = paycode.Redeem(ctx, tx, code, order)
+		c, err = s.Redeem(ctx, tx, code, order)
 		return err
 	})
 	return c, err
@@ -30,7 +30,7 @@ func TestIssueAndRedeem(t *testing.T) {
 			ctx := context.Background()
 			clock := fenfu.NewFakeClock(time.Date(2026, 12, 7, 10, 0, 0, 0, fenfu.Shanghai))
 			core := dbtest.Open(t, engine, "core", clock)
-			s := &paycode.Service{Core: core, Clock: clock}
+			s := &paycode.Service{Core: core, Clock: clock, Secret: []byte("test secret test secret test sec")}
 
 			if _, err := s.Issue(ctx, "c1", "cash"); fenfu.ErrorCode(err) != fenfu.ParamError {
 				t.Fatalf("issue for an unknown channel: %v", err)
@@ -42,14 +42,14 @@ func TestIssueAndRedeem(t *testing.T) {
 			if !paycode.Valid(c.Code) || !c.ExpiresAt.Equal(c.IssuedAt.Add(paycode.DefaultTTL)) {
 				t.Fatalf("issued %+v", c)
 			}
-			got, err := redeem(ctx, core, c.Code, "o1")
+			got, err := redeem(ctx, s, c.Code, "o1")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got.ConsumerID != "c1" || got.Channel != paycode.Credit || got.OrderID != "o1" {
 				t.Fatalf("redeemed %+v", got)
 			}
-			if _, err := redeem(ctx, core, c.Code, "o2"); fenfu.ErrorCode(err) != fenfu.AuthCodeInvalid {
+			if _, err := redeem(ctx, s, c.Code, "o2"); fenfu.ErrorCode(err) != fenfu.AuthCodeInvalid {
 				t.Fatalf("a used code: %v", err)
 			}
 			st, err := s.Status(ctx, "c1", c.Code)
@@ -76,23 +76,23 @@ func TestIssueAndRedeem(t *testing.T) {
 				t.Fatal(err)
 			}
 			clock.Advance(paycode.Overlap - time.Second)
-			if _, err := redeem(ctx, core, scanned.Code, "o7"); err != nil {
+			if _, err := redeem(ctx, s, scanned.Code, "o7"); err != nil {
 				t.Fatalf("a code scanned before the refresh, within the overlap: %v", err)
 			}
 			clock.Advance(time.Second)
-			if _, err := redeem(ctx, core, old.Code, "o3"); fenfu.ErrorCode(err) != fenfu.AuthCodeExpire {
+			if _, err := redeem(ctx, s, old.Code, "o3"); fenfu.ErrorCode(err) != fenfu.AuthCodeExpire {
 				t.Fatalf("a replaced code after the overlap: %v", err)
 			}
 			// An expired code is refused, with the time it expired.
 			clock.Advance(paycode.DefaultTTL)
-			if _, err := redeem(ctx, core, cur.Code, "o4"); fenfu.ErrorCode(err) != fenfu.AuthCodeExpire {
+			if _, err := redeem(ctx, s, cur.Code, "o4"); fenfu.ErrorCode(err) != fenfu.AuthCodeExpire {
 				t.Fatalf("an expired code: %v", err)
 			}
-			if _, err := redeem(ctx, core, "109999999999999999", "o5"); fenfu.ErrorCode(err) != fenfu.AuthCodeInvalid {
+			if _, err := redeem(ctx, s, "109999999999999999", "o5"); fenfu.ErrorCode(err) != fenfu.AuthCodeInvalid {
 				t.Fatalf("a code never issued: %v", err)
 			}
 			for _, bad := range []string{"", "16" + "1234567890123456", "10123", "1a1234567890123456", "1012345678901234567"} {
-				if _, err := redeem(ctx, core, bad, "o6"); fenfu.ErrorCode(err) != fenfu.AuthCodeError {
+				if _, err := redeem(ctx, s, bad, "o6"); fenfu.ErrorCode(err) != fenfu.AuthCodeError {
 					t.Fatalf("malformed %q: %v", bad, err)
 				}
 			}
@@ -121,7 +121,7 @@ func TestRedeemRace(t *testing.T) {
 				var wg sync.WaitGroup
 				errs := make([]error, 4)
 				for i := range errs {
-					wg.Go(func() { _, errs[i] = redeem(ctx, core, c.Code, "o"+string(rune('a'+i))) })
+					wg.Go(func() { _, errs[i] = redeem(ctx, s, c.Code, "o"+string(rune('a'+i))) })
 				}
 				wg.Wait()
 				won := 0

@@ -193,8 +193,9 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, a.codeURL)
 	a.cashier.Complaints = a.complaints
 	a.cashier.Repay = a.repay
-	a.paycodes = &paycode.Service{Core: a.core, Clock: a.clock, TTL: cfg.PaycodeTTL, Gap: paycode.DefaultGap}
+	a.paycodes = &paycode.Service{Core: a.core, Clock: a.clock, Secret: keys.Secret, TTL: cfg.PaycodeTTL, Gap: paycode.DefaultGap}
 	a.cashier.Paycodes = a.paycodes
+	a.pay.Codes = a.paycodes
 	if a.sandboxClock != nil {
 		a.sandboxClock.Jobs = a.clockJobs()
 		a.sandboxClock.Check = a.sandboxOnly

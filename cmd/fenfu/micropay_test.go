@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
@@ -48,15 +47,18 @@ func testCodePayment(t *testing.T, engine db.Engine) {
 		PIN   string `json:"pin"`
 	}
 	in.mustCLI(&cons, "consumer", "create", "--credit-limit", "1000000", "--rating", "A", "--balance", "100000")
-	codes := &paycode.Service{Core: in.store(t, "core")}
-	issue := func(channel string) string {
+	// The consumer's phone stands in as fenfu sandbox paycode, which
+	// issues codes as the payment code page does.
+	issueFor := func(consumer, channel string, flags ...string) paycode.Code {
 		t.Helper()
-		c, err := codes.Issue(ctx, cons.ID, channel)
-		if err != nil {
-			t.Fatal(err)
+		var c paycode.Code
+		in.mustCLI(&c, append([]string{"sandbox", "paycode", "--consumer", consumer, "--channel", channel}, flags...)...)
+		if !paycode.Valid(c.Code) || c.Channel != channel {
+			t.Fatalf("sandbox paycode gave %+v", c)
 		}
-		return c.Code
+		return c
 	}
+	issue := func(channel string) string { return issueFor(cons.ID, channel).Code }
 
 	c := wechat.NewClient(m.AppID, m.MchID, k.Key, true)
 	c.BaseURL = in.base + "/"
@@ -125,10 +127,7 @@ func testCodePayment(t *testing.T, engine db.Engine) {
 	if r := micropay("CODE-2", 100, code); r.ResultCode != "FAIL" || r.ErrCode != "AUTH_CODE_INVALID" {
 		t.Fatalf("reused code = %+v", r)
 	}
-	expired, err := (&paycode.Service{Core: codes.Core, TTL: time.Microsecond}).Issue(ctx, cons.ID, paycode.Credit)
-	if err != nil {
-		t.Fatal(err)
-	}
+	expired := issueFor(cons.ID, paycode.Credit, "--ttl", "1ms")
 	if r := micropay("CODE-2", 100, expired.Code); r.ResultCode != "FAIL" || r.ErrCode != "AUTHCODEEXPIRE" {
 		t.Fatalf("expired code = %+v", r)
 	}
@@ -329,10 +328,7 @@ func testCodePayment(t *testing.T, engine db.Engine) {
 		PIN   string `json:"pin"`
 	}
 	in.mustCLI(&other, "consumer", "create", "--credit-limit", "1000000", "--rating", "A")
-	oc, err := codes.Issue(ctx, other.ID, paycode.Credit)
-	if err != nil {
-		t.Fatal(err)
-	}
+	oc := issueFor(other.ID, paycode.Credit)
 	if r := micropay("CODE-5", 130000, oc.Code); r.ErrCode != "USERPAYING" {
 		t.Fatalf("large code payment = %+v", r)
 	}

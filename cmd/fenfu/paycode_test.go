@@ -235,7 +235,7 @@ func testPaycodeHTTP(t *testing.T, engine db.Engine) {
 		t.Errorf("the replaced code: %+v", s)
 	}
 	if err := w.a.core.Update(t.Context(), func(tx *db.Tx) error {
-		_, err := paycode.Redeem(t.Context(), tx, first.Code, "no-such-order")
+		_, err := w.a.paycodes.Redeem(t.Context(), tx, first.Code, "no-such-order")
 		return err
 	}); fenfu.ErrorCode(err) != fenfu.AuthCodeExpire {
 		t.Errorf("a till redeems the replaced code: %v", err)
@@ -259,7 +259,7 @@ func testPaycodeHTTP(t *testing.T, engine db.Engine) {
 		t.Errorf("with no channel asked, the code is for %q, want credit", third.Channel)
 	}
 	if err := w.a.core.Update(t.Context(), func(tx *db.Tx) error {
-		_, err := paycode.Redeem(t.Context(), tx, third.Code, "no-such-order")
+		_, err := w.a.paycodes.Redeem(t.Context(), tx, third.Code, "no-such-order")
 		return err
 	}); err != nil {
 		t.Fatal(err)
