@@ -268,7 +268,9 @@ func (s *Service) Status(ctx context.Context, consumerID, code string) (Code, er
 	err := s.Core.QueryRowContext(ctx, `SELECT channel, issued_at, expires_at, order_id FROM payment_codes
 		WHERE code_hash = $1 AND consumer_id = $2`, s.hash(code), consumerID).Scan(&c.Channel, &issued, &expires, &c.OrderID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Code{}, fenfu.Errorf(fenfu.ResourceNotExists, "no such payment code of yours")
+		e := fenfu.Errorf(fenfu.ResourceNotExists, "no such payment code of yours")
+		e.Remedy = "Open the payment code page again for a new code; codes are forgotten a day after they expire."
+		return Code{}, e
 	}
 	if err != nil {
 		return Code{}, fenfu.Internal("paycode.Status", err)
