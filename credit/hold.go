@@ -69,41 +69,43 @@ func releaseEntries(consumerID string, amount fenfu.Fen) []ledger.Entry {
 // active, with room for it beside what is used and frozen, and nothing of
 // the consumer overdue (else NOT_ENOUGH or RULE_LIMIT, as refuseDraw
 // says). Freezing the same hold again for the same consumer and amount is
-// a no-op; a hold that has moved on fails with INVALID_REQUEST.
-func Freeze(ctx context.Context, tx *db.Tx, h Hold) error {
+// a no-op; a hold that has moved on fails with INVALID_REQUEST. inserted
+// reports whether this call made the hold, so that only its maker undoes
+// it: a confirmation sent twice must not release the other one's freeze.
+func Freeze(ctx context.Context, tx *db.Tx, h Hold) (inserted bool, err error) {
 	if h.Amount <= 0 {
-		return fenfu.FieldError("risk_fund.amount", "the amount to freeze must be positive")
+		return false, fenfu.FieldError("risk_fund.amount", "the amount to freeze must be positive")
 	}
 	now := db.Micros(tx.Now)
 	res, err := tx.ExecContext(ctx, `INSERT INTO credit_holds (hold_id, consumer_id, mchid, amount, state, release_after, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (hold_id) DO NOTHING`,
 		h.ID, h.ConsumerID, h.MchID, h.Amount, string(HoldFrozen), db.Micros(h.ReleaseAfter), now)
 	if err != nil {
-		return fmt.Errorf("credit: freeze %s: %w", h.ID, err)
+		return false, fmt.Errorf("credit: freeze %s: %w", h.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		cur, err := HoldOf(ctx, tx, h.ID)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if cur.State == HoldFrozen && cur.ConsumerID == h.ConsumerID && cur.Amount == h.Amount {
-			return nil
+			return false, nil
 		}
-		return fenfu.Errorf(fenfu.InvalidRequest, "the service order's credit is already %s", cur.State)
+		return false, fenfu.Errorf(fenfu.InvalidRequest, "the service order's credit is already %s", cur.State)
 	}
 	res, err = tx.ExecContext(ctx, `UPDATE credit_lines SET frozen = frozen + $1, updated_at = $2
 		WHERE consumer_id = $3 AND used + frozen + $1 <= credit_limit AND state = $4 AND NOT EXISTS (SELECT 1 FROM credit_installments i
 		WHERE i.consumer_id = $3 AND i.state = $5)`, h.Amount, now, h.ConsumerID, string(LineActive), string(InstallmentOverdue))
 	if err != nil {
-		return fmt.Errorf("credit: freeze %s: %w", h.ID, err)
+		return false, fmt.Errorf("credit: freeze %s: %w", h.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return refuseDraw(ctx, tx, h.ConsumerID, h.Amount)
+		return false, refuseDraw(ctx, tx, h.ConsumerID, h.Amount)
 	}
 	if err := ledger.Open(ctx, tx, HeldAccount(h.ConsumerID)); err != nil {
-		return err
+		return false, err
 	}
-	return ledger.Post(ctx, tx, ledger.Txn{Kind: "hold", Ref: h.ID, Entries: holdEntries(h.ConsumerID, h.Amount)})
+	return true, ledger.Post(ctx, tx, ledger.Txn{Kind: "hold", Ref: h.ID, Entries: holdEntries(h.ConsumerID, h.Amount)})
 }
 
 // ErrNoHold is returned for a hold that does not exist.

@@ -118,14 +118,16 @@ func (s *Service) payOrder(ctx context.Context, o Order, consumerID string, chan
 // claim moves an order out of NOTPAY for a consumer's attempt, to PAYING
 // (a credit payment, whose capture follows in the credit store) or
 // straight to SUCCESS (a balance payment, with its fee and any risk hold),
-// in one statement. The order must not have expired.
-func claim(to State, orderID string, channel Channel, consumerID, attempt string, paidAt, now int64, q fee.Quote, h hold, installments int, planFee fenfu.Fen) (string, []any, error) {
+// in one statement. The order must not have expired, and must still be of
+// the total the payment was read with: a PAYSCORE order's total is set
+// anew by a retried completion, and the capture is of the total read.
+func claim(to State, o Order, channel Channel, consumerID, attempt string, paidAt, now int64, q fee.Quote, h hold, installments int, planFee fenfu.Fen) (string, []any, error) {
 	return orders.SQL(db.Move[State]{From: []State{NotPay}, To: to,
 		Set: ", channel = $1, consumer_id = $2, attempt_id = $3, paid_at = $4, updated_at = $5, fee = $6, fee_rate = $7, fee_tier = $8" +
 			", hold_until = $10, hold_reason = $11, installments = $12, plan_fee = $13",
-		Where: "id = $9 AND expires_at > $5",
-		Args: []any{string(channel), consumerID, attempt, paidAt, now, q.Fee, int64(q.Rate), q.Tier, orderID, h.until(paidAt), h.Reason,
-			installments, planFee}})
+		Where: "id = $9 AND expires_at > $5 AND total = $14",
+		Args: []any{string(channel), consumerID, attempt, paidAt, now, q.Fee, int64(q.Rate), q.Tier, o.ID, h.until(paidAt), h.Reason,
+			installments, planFee, o.Total}})
 }
 
 // place sets the hold on an order paid at paidAt, as the payment stored
@@ -152,7 +154,7 @@ func (h hold) until(paidAt int64) int64 {
 // longer payable.
 func (s *Service) payInTx(ctx context.Context, tx *db.Tx, o Order, consumerID, attempt string, q fee.Quote, h hold) error {
 	now := db.Micros(tx.Now)
-	sqlText, args, err := claim(Success, o.ID, ChannelBalance, consumerID, attempt, now, now, q, h, 0, 0)
+	sqlText, args, err := claim(Success, o, ChannelBalance, consumerID, attempt, now, now, q, h, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -160,7 +162,7 @@ func (s *Service) payInTx(ctx context.Context, tx *db.Tx, o Order, consumerID, a
 	if err != nil {
 		return err
 	}
-	if err := s.claimed(ctx, res, o.ID); err != nil {
+	if err := s.claimed(ctx, res, o); err != nil {
 		return err
 	}
 	if o.NotifyURL == "" { // a code payment: the till queries it, as WeChat's tills do
@@ -170,15 +172,28 @@ func (s *Service) payInTx(ctx context.Context, tx *db.Tx, o Order, consumerID, a
 }
 
 // claimed explains a claim that changed no row.
-func (s *Service) claimed(ctx context.Context, res sql.Result, orderID string) error {
+func (s *Service) claimed(ctx context.Context, res sql.Result, o Order) error {
 	if n, _ := res.RowsAffected(); n == 0 {
-		cur, err := s.Get(ctx, orderID)
+		cur, err := s.Get(ctx, o.ID)
 		if err != nil {
 			return err
+		}
+		if cur.State == NotPay && cur.Total != o.Total {
+			return totalChanged(cur, o.Total)
 		}
 		return stateError(cur, s.Clock.Now(), Success)
 	}
 	return nil
+}
+
+// totalChanged explains a payment of total refused because its order is
+// now of another: a service order's completion retried with another
+// total_amount while this one was paying.
+func totalChanged(cur Order, total fenfu.Fen) error {
+	e := fenfu.Errorf(fenfu.InvalidRequest, "order %s is now of %s yuan, not the %s yuan this request paid: another completion changed it",
+		cur.OutTradeNo, fenfu.Yuan(cur.Total), fenfu.Yuan(total))
+	e.Remedy = "Query the service order, and complete it once with its final total_amount."
+	return e
 }
 
 func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c Client) (Order, error) {
@@ -249,7 +264,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 	}
 	now := s.Clock.Now()
 	attempt := s.IDs.New(fenfu.AttemptID, now)
-	q0, args, err := claim(Paying, o.ID, ChannelCredit, consumerID, attempt, 0, db.Micros(now), fee.Quote{}, hold{}, t.Installments, t.MerchantFee(o.Total))
+	q0, args, err := claim(Paying, o, ChannelCredit, consumerID, attempt, 0, db.Micros(now), fee.Quote{}, hold{}, t.Installments, t.MerchantFee(o.Total))
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
@@ -257,7 +272,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
-	if err := s.claimed(ctx, res, o.ID); err != nil {
+	if err := s.claimed(ctx, res, o); err != nil {
 		return Order{}, fenfu.Op("pay.payCredit", err)
 	}
 	if h := s.beforeCapture; h != nil {

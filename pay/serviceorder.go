@@ -417,8 +417,9 @@ func (s *Service) ConfirmServiceOrder(ctx context.Context, pkg, consumerID strin
 	h := credit.Hold{ID: so.ID, ConsumerID: consumerID, MchID: so.MchID, Amount: so.RiskFund.Amount,
 		ReleaseAfter: so.EndAt.Add(s.serviceGrace())}
 	var out risk.Outcome
+	inserted := false
 	err = s.Credit.Update(ctx, func(tx *db.Tx) error {
-		out = risk.Outcome{}
+		out, inserted = risk.Outcome{}, false
 		if s.Risk != nil {
 			var err error
 			p := credit.Payment{AttemptID: s.IDs.New(fenfu.AttemptID, now), OrderID: so.ID, MchID: so.MchID, ConsumerID: consumerID, Amount: h.Amount}
@@ -426,7 +427,9 @@ func (s *Service) ConfirmServiceOrder(ctx context.Context, pkg, consumerID strin
 				return err // a rejection stays on record, and nothing is frozen
 			}
 		}
-		return credit.Freeze(ctx, tx, h)
+		var err error
+		inserted, err = credit.Freeze(ctx, tx, h)
+		return err
 	})
 	if err != nil {
 		return so, fenfu.Op("pay.ConfirmServiceOrder", err)
@@ -459,15 +462,23 @@ func (s *Service) ConfirmServiceOrder(ctx context.Context, pkg, consumerID strin
 		return so, fenfu.Internal("pay.ConfirmServiceOrder", err)
 	}
 	if !moved {
-		// Cancelled, expired or confirmed by another consumer meanwhile:
-		// what this confirmation froze goes back. Should this fail, the
-		// expiry job releases it after the order's end.
-		if _, err := s.releaseHold(ctx, so.ID); err != nil {
-			return so, fenfu.Internal("pay.ConfirmServiceOrder", err)
-		}
 		cur, err := s.ServiceOrder(ctx, so.ID)
 		if err != nil {
 			return so, err
+		}
+		if cur.State == ServiceDoing && cur.ConsumerID == consumerID {
+			// The same consumer's other confirmation (a double tap, a
+			// second tab) moved it first: the hold is that order's.
+			return cur, nil
+		}
+		// Cancelled or expired meanwhile: what this confirmation froze
+		// goes back, and only that; a freeze another call made is that
+		// call's to undo. Should this fail, the expiry job releases it
+		// after the order's end.
+		if inserted {
+			if _, err := s.releaseHold(ctx, so.ID); err != nil {
+				return so, fenfu.Internal("pay.ConfirmServiceOrder", err)
+			}
 		}
 		return cur, serviceStateError(cur, "confirmed")
 	}
@@ -512,17 +523,18 @@ func (s *Service) releaseHold(ctx context.Context, id string) (credit.HoldState,
 }
 
 // releaseUncaptured releases a service order's hold before the order
-// ends without a payment. A hold a completion captured meanwhile is left
-// alone: USERPAYING, and the completion (or Recover) finishes the order.
-func (s *Service) releaseUncaptured(ctx context.Context, so ServiceOrder, op string) error {
+// ends without a payment, and returns the hold's state ("" if it has
+// none). A hold a completion captured meanwhile is left alone:
+// USERPAYING, and the completion (or Recover) finishes the order.
+func (s *Service) releaseUncaptured(ctx context.Context, so ServiceOrder, op string) (credit.HoldState, error) {
 	state, err := s.releaseHold(ctx, so.ID)
 	if err != nil {
-		return fenfu.Internal(op, err)
+		return state, fenfu.Internal(op, err)
 	}
 	if state == credit.HoldCaptured {
-		return fenfu.Errorf(fenfu.UserPaying, "service order %s is being completed", so.OutOrderNo)
+		return state, fenfu.Errorf(fenfu.UserPaying, "service order %s is being completed", so.OutOrderNo)
 	}
-	return nil
+	return state, nil
 }
 
 // CancelServiceOrder cancels a service order not yet completed: its
@@ -551,46 +563,82 @@ func (s *Service) CancelServiceOrder(ctx context.Context, mchid, outOrderNo, rea
 // (REVOKED or EXPIRED), closing its PAYSCORE order if it has one still
 // unpaid. An order whose hold was captured is being completed: it fails
 // with USERPAYING and is left for the completion (or Recover) to finish.
+// The move is made only from the states the release covered: an order
+// with no hold yet moves only from CREATED, so a confirmation that froze
+// and moved it to DOING after the release looked is not ended with its
+// freeze kept; the order is read again and its new hold released.
 func (s *Service) endServiceOrder(ctx context.Context, so ServiceOrder, to ServiceState, reason string) (ServiceOrder, error) {
-	if so.State != ServiceCreated && so.State != ServiceDoing {
-		return so, serviceStateError(so, "ended")
-	}
-	if so.PaymentID != "" {
-		o, err := s.Get(ctx, so.PaymentID)
+	for try := 0; ; try++ {
+		if so.State != ServiceCreated && so.State != ServiceDoing {
+			if so.State == to && try > 0 {
+				return so, nil // ended by another call meanwhile
+			}
+			return so, serviceStateError(so, "ended")
+		}
+		if so.PaymentID != "" {
+			o, err := s.Get(ctx, so.PaymentID)
+			if err != nil {
+				return so, err
+			}
+			if o.State != NotPay && o.State != Closed {
+				return so, fenfu.Errorf(fenfu.UserPaying, "service order %s is being completed", so.OutOrderNo)
+			}
+		}
+		state, err := s.releaseUncaptured(ctx, so, "pay.endServiceOrder")
 		if err != nil {
 			return so, err
 		}
-		if o.State != NotPay && o.State != Closed {
-			return so, fenfu.Errorf(fenfu.UserPaying, "service order %s is being completed", so.OutOrderNo)
+		from := []ServiceState{ServiceCreated, ServiceDoing}
+		if state == "" {
+			from = from[:1] // nothing was frozen: only a CREATED order ends
 		}
+		moved, err := s.moveServiceOrder(ctx, db.Move[ServiceState]{From: from, To: to,
+			Set: ", cancel_reason = $1, updated_at = $2", Where: "id = $3"}, so.ID, reason)
+		if err != nil {
+			return so, fenfu.Internal("pay.endServiceOrder", err)
+		}
+		cur, err := s.ServiceOrder(ctx, so.ID)
+		if err != nil || moved {
+			return cur, err
+		}
+		if try == 2 {
+			return cur, fenfu.Errorf(fenfu.UserPaying, "service order %s is being confirmed or completed", so.OutOrderNo)
+		}
+		so = cur
 	}
-	if err := s.releaseUncaptured(ctx, so, "pay.endServiceOrder"); err != nil {
-		return so, err
-	}
+}
+
+// moveServiceOrder makes m, whose Set and Where take $1 (text), $2 (now)
+// and $3 (the service order's id), in one core transaction with the close
+// of the service order's PAYSCORE order if it has one unpaid (as it is
+// then, not as the caller read it), and reports whether the service order
+// moved; nothing changes if it did not.
+func (s *Service) moveServiceOrder(ctx context.Context, m db.Move[ServiceState], id, text string) (bool, error) {
+	moved := false
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		q, args, err := serviceOrders.SQL(db.Move[ServiceState]{From: []ServiceState{ServiceCreated, ServiceDoing}, To: to,
-			Set: ", cancel_reason = $1, updated_at = $2", Where: "id = $3", Args: []any{reason, db.Micros(tx.Now), so.ID}})
+		moved = false
+		m.Args = []any{text, db.Micros(tx.Now), id}
+		q, args, err := serviceOrders.SQL(m)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
 			return err
 		}
-		if so.PaymentID == "" {
+		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
+		moved = true
 		q, args, err = orders.SQL(db.Move[State]{From: []State{NotPay}, To: Closed, Set: ", closed_at = $1, updated_at = $1",
-			Where: "id = $2", Args: []any{db.Micros(tx.Now), so.PaymentID}})
+			Where: "id = (SELECT payment_id FROM service_orders WHERE id = $2)", Args: []any{db.Micros(tx.Now), id}})
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, q, args...)
 		return err
 	})
-	if err != nil {
-		return so, fenfu.Internal("pay.endServiceOrder", err)
-	}
-	return s.ServiceOrder(ctx, so.ID)
+	return moved, err
 }
 
 // CompleteServiceOrder completes a confirmed service order with what the
@@ -634,8 +682,19 @@ func (s *Service) CompleteServiceOrder(ctx context.Context, mchid, outOrderNo st
 	}
 	switch o.State {
 	case Success, Refund:
-		return s.ServiceOrder(ctx, so.ID) // completed first by another call, or by Recover
+		// Completed first by another call, or by Recover.
+		cur, err := s.ServiceOrder(ctx, so.ID)
+		if err == nil && cur.TotalAmount != total {
+			e := fenfu.Errorf(fenfu.InvalidOrderState, "service order %s was completed with %s yuan, not %s", so.OutOrderNo,
+				fenfu.Yuan(cur.TotalAmount), fenfu.Yuan(total))
+			e.Remedy = "The order was paid; refund the difference with the payment's transaction_id (collection.details)."
+			return cur, e
+		}
+		return cur, err
 	case NotPay:
+		if o.Total != total {
+			return so, totalChanged(o, total)
+		}
 	default:
 		return so, stateError(o, s.Clock.Now(), Success)
 	}
@@ -652,7 +711,10 @@ func (s *Service) CompleteServiceOrder(ctx context.Context, mchid, outOrderNo st
 
 // servicePayment returns the PAYSCORE order that pays a service order's
 // completion, creating it on the first completion; a completion retried
-// after its capture failed sets the order's total anew.
+// after its capture failed sets the order's total (and the service
+// order's) anew while the order is unpaid, and changes nothing once it is
+// being paid. A payment claims the order only at the total it read, so a
+// capture never disagrees with its order.
 func (s *Service) servicePayment(ctx context.Context, so ServiceOrder, total fenfu.Fen, postPayments string) (string, error) {
 	id := so.PaymentID
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
@@ -660,11 +722,15 @@ func (s *Service) servicePayment(ctx context.Context, so ServiceOrder, total fen
 		expires := db.Micros(tx.Now.Add(DefaultExpiry))
 		if so.PaymentID != "" {
 			id = so.PaymentID
-			if _, err := tx.ExecContext(ctx, `UPDATE orders SET total = $1, expires_at = $2, updated_at = $3 WHERE id = $4 AND state = $5`,
-				total, expires, now, id, string(NotPay)); err != nil {
+			res, err := tx.ExecContext(ctx, `UPDATE orders SET total = $1, expires_at = $2, updated_at = $3 WHERE id = $4 AND state = $5`,
+				total, expires, now, id, string(NotPay))
+			if err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE service_orders SET total_amount = $1, post_payments = $2, updated_at = $3
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil // being paid, or paid: the caller answers by its state
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE service_orders SET total_amount = $1, post_payments = $2, updated_at = $3
 				WHERE id = $4 AND state = $5`, total, postPayments, now, so.ID, string(ServiceDoing))
 			return err
 		}
@@ -703,28 +769,30 @@ func (s *Service) servicePayment(ctx context.Context, so ServiceOrder, total fen
 }
 
 // completeFree completes a service order that cost nothing: all of its
-// hold is released and no payment is made.
+// hold is released and no payment is made. Once the hold is released no
+// capture can follow, so the order ends DONE even if a completion for an
+// amount made its PAYSCORE order meanwhile (that order is closed with
+// it); an order that moved on otherwise is answered with its state.
 func (s *Service) completeFree(ctx context.Context, so ServiceOrder, postPayments string) (ServiceOrder, error) {
 	if so.PaymentID != "" {
 		return so, fenfu.Errorf(fenfu.InvalidOrderState, "service order %s was completed with an amount before", so.OutOrderNo)
 	}
-	if err := s.releaseUncaptured(ctx, so, "pay.completeFree"); err != nil {
+	if _, err := s.releaseUncaptured(ctx, so, "pay.completeFree"); err != nil {
 		return so, err
 	}
-	err := s.Core.Update(ctx, func(tx *db.Tx) error {
-		q, args, err := serviceOrders.SQL(db.Move[ServiceState]{From: []ServiceState{ServiceDoing}, To: ServiceDone,
-			Set: ", total_amount = 0, post_payments = $1, updated_at = $2", Where: "id = $3 AND payment_id = ''",
-			Args: []any{postPayments, db.Micros(tx.Now), so.ID}})
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, q, args...)
-		return err
-	})
+	moved, err := s.moveServiceOrder(ctx, db.Move[ServiceState]{From: []ServiceState{ServiceDoing}, To: ServiceDone,
+		Set: ", total_amount = 0, post_payments = $1, updated_at = $2", Where: "id = $3"}, so.ID, postPayments)
 	if err != nil {
 		return so, fenfu.Internal("pay.completeFree", err)
 	}
-	return s.ServiceOrder(ctx, so.ID)
+	cur, err := s.ServiceOrder(ctx, so.ID)
+	if err != nil {
+		return cur, err
+	}
+	if !moved && (cur.State != ServiceDone || cur.TotalAmount != 0) {
+		return cur, serviceStateError(cur, "completed")
+	}
+	return cur, nil
 }
 
 // servicePaid marks the service order a PAYSCORE order pays DONE and
@@ -843,13 +911,17 @@ func (s *Service) RunServiceExpiry(ctx context.Context, every time.Duration, log
 // (DONE, for more than 0) service order has its hold, of its consumer and
 // risk fund; a paid one's hold was captured; a captured hold's service
 // order is completed or being completed (DOING, its payment in flight);
-// and every hold has its service order. A hold frozen or released while
-// its service order is in another state is a confirmation or an end
-// between its two commits, which the expiry job settles.
+// and every hold has its service order; a confirmed order's hold was not
+// released; and an order ended without a payment (REVOKED, EXPIRED, DONE
+// for 0) has no hold still frozen once the hold's release time has
+// passed. A hold frozen while its order is CREATED or ended is a
+// confirmation or an end between its two commits, which the confirmation
+// undoes or else the expiry job releases by that time.
 func (s *Service) verifyServiceOrders(ctx context.Context) error {
 	bad := func(store, what, detail string) error {
 		return &ledger.Problem{Store: store, What: what, Detail: detail}
 	}
+	now := s.Clock.Now()
 	rows, err := s.Core.QueryContext(ctx, `SELECT id, state, consumer_id, risk_amount, total_amount FROM service_orders
 		ORDER BY `+s.Core.ByteOrder("id"))
 	if err != nil {
@@ -887,6 +959,10 @@ func (s *Service) verifyServiceOrders(ctx context.Context) error {
 			return bad(s.Core.Name, "captured hold of a service order that was not completed", h.ID)
 		case so.State == ServiceDone && so.TotalAmount > 0 && h.State != credit.HoldCaptured:
 			return bad(s.Credit.Name, "paid service order whose hold was not captured", h.ID)
+		case so.State == ServiceDoing && h.State == credit.HoldReleased:
+			return bad(s.Credit.Name, "confirmed service order whose hold was released", h.ID)
+		case !confirmed() && so.State != ServiceCreated && h.State == credit.HoldFrozen && !now.Before(h.ReleaseAfter):
+			return bad(s.Credit.Name, "ended service order whose hold is still frozen past its release", h.ID)
 		}
 		return next()
 	})
