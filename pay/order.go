@@ -322,6 +322,8 @@ type Scene struct {
 }
 
 var (
+	// outTradeNoRE is WeChat's out_trade_no. "@", which it leaves out, is
+	// fenfu's own: PayScoreOutTradeNo.
 	outTradeNoRE  = regexp.MustCompile(`^[0-9A-Za-z_\-|*]{6,32}$`)
 	outRefundNoRE = regexp.MustCompile(`^[0-9A-Za-z_\-|*@]{1,64}$`)
 	limitPayOK    = map[string]bool{"no_balance": true, "no_credit": true, "no_debit": true, "balance_only": true}
@@ -574,7 +576,8 @@ func (s *Service) QueryByID(ctx context.Context, mchid, id string) (Order, error
 // payment is reversed, not closed (TRADE_ERROR).
 func (s *Service) Close(ctx context.Context, mchid, outTradeNo string) error {
 	q, args, err := orders.SQL(db.Move[State]{From: []State{NotPay}, To: Closed, Set: ", closed_at = $1, updated_at = $1",
-		Where: "mchid = $2 AND out_trade_no = $3 AND trade_type <> $4", Args: []any{db.Micros(s.Clock.Now()), mchid, outTradeNo, Micropay}})
+		Where: "mchid = $2 AND out_trade_no = $3 AND trade_type NOT IN ($4, $5)",
+		Args:  []any{db.Micros(s.Clock.Now()), mchid, outTradeNo, Micropay, TradePayScore}})
 	if err != nil {
 		return fenfu.Internal("pay.Close", err)
 	}
@@ -589,12 +592,33 @@ func (s *Service) Close(ctx context.Context, mchid, outTradeNo string) error {
 	if err != nil {
 		return err
 	}
-	if o.TradeType == Micropay {
-		e := fenfu.Errorf(fenfu.TradeError, "order %s is a code payment, which is reversed rather than closed", outTradeNo)
-		e.Remedy = "Reverse it (/secapi/pay/reverse, or POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse)."
-		return e
+	if err := s.unclosable(ctx, o); err != nil {
+		return err
 	}
 	return stateError(o, s.Clock.Now(), Closed)
+}
+
+// unclosable refuses the close route an order that another route ends:
+// a code payment is reversed; a service order's PAYSCORE order is closed
+// by the service order's cancel, which also releases the consumer's
+// frozen credit (closing the order alone would leave the service order
+// confirmed, its credit frozen, and no completion able to pay it).
+func (s *Service) unclosable(ctx context.Context, o Order) error {
+	switch o.TradeType {
+	case Micropay:
+		e := fenfu.Errorf(fenfu.TradeError, "order %s is a code payment, which is reversed rather than closed", o.OutTradeNo)
+		e.Remedy = "Reverse it (/secapi/pay/reverse, or POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse)."
+		return e
+	case TradePayScore:
+		e := fenfu.Errorf(fenfu.TradeError, "order %s pays a service order, which is cancelled rather than its payment closed", o.OutTradeNo)
+		e.Remedy = "Cancel the service order (POST /v3/payscore/serviceorder/{out_order_no}/cancel), or complete it again."
+		if so, err := serviceOrderBy(ctx, s.Core, `payment_id = $1`, o.ID); err == nil {
+			e.Remedy = "Cancel service order " + so.OutOrderNo + " (POST /v3/payscore/serviceorder/" + so.OutOrderNo +
+				"/cancel), or complete it again."
+		}
+		return e
+	}
+	return nil
 }
 
 // stateError explains why an order in its current state cannot move on.

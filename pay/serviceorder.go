@@ -64,6 +64,12 @@ var serviceOrders = db.Machine[ServiceState]{Table: "service_orders", Column: "s
 // is paid by.
 const TradePayScore = "PAYSCORE"
 
+// PayScoreOutTradeNo is the out_trade_no of the PAYSCORE order that pays
+// service order id: "PS@" and the order_id. A merchant's out_trade_no may
+// not hold "@" (outTradeNoRE), so no order of the merchant's can take it
+// and keep the service order from being completed.
+func PayScoreOutTradeNo(id string) string { return "PS@" + id }
+
 // Service order limits.
 const (
 	// DefaultServiceGrace is how long after a service order's end time
@@ -747,7 +753,7 @@ func (s *Service) servicePayment(ctx context.Context, so ServiceOrder, total fen
 			notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at, api, scene_device, scene_ip,
 			installment_offer, preselect_credit)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $9, 'CNY', '', $10, $11, $12, $11, 'v3', '', '', '', $13)`,
-			id, so.MchID, so.ID, so.AppID, TradePayScore, so.ServiceIntroduction, so.Attach, so.NotifyURL, total,
+			id, so.MchID, PayScoreOutTradeNo(so.ID), so.AppID, TradePayScore, so.ServiceIntroduction, so.Attach, so.NotifyURL, total,
 			string(NotPay), now, expires, db.Flag(false))
 		return err
 	})
