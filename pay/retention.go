@@ -86,6 +86,56 @@ func AnonymiseTrades(ctx context.Context, tx *db.Tx, ids []string) (int, error) 
 	return int(n), nil
 }
 
+// ExpiredServiceOrders returns up to limit service orders that ended
+// without a payment — REVOKED, EXPIRED, or DONE for nothing — not yet
+// anonymised and last changed before t, after the id after, in id order.
+// Their details have no PAYSCORE order to be anonymised through
+// (AnonymiseTrades): retention counts their period from their own end.
+// An Expired's OutTradeNo is the service order's out_order_no.
+func (s *Service) ExpiredServiceOrders(ctx context.Context, t time.Time, after string, limit int) ([]Expired, error) {
+	core := s.Core
+	rows, err := core.QueryContext(ctx, `SELECT id, mchid, out_order_no, consumer_id, updated_at FROM service_orders
+		WHERE notify_url <> '' AND updated_at < $1 AND id > $2 AND (state IN ($3, $4) OR (state = $5 AND total_amount = 0))
+		ORDER BY `+core.ByteOrder("id")+` LIMIT `+fmt.Sprint(limit),
+		db.Micros(t), after, string(ServiceRevoked), string(ServiceExpired), string(ServiceDone))
+	if err != nil {
+		return nil, fmt.Errorf("pay: expired service orders: %w", err)
+	}
+	defer rows.Close()
+	var out []Expired
+	for rows.Next() {
+		var so Expired
+		var at int64
+		if err := rows.Scan(&so.ID, &so.MchID, &so.OutTradeNo, &so.ConsumerID, &at); err != nil {
+			return nil, fmt.Errorf("pay: expired service orders: %w", err)
+		}
+		so.At = db.Time(at)
+		out = append(out, so)
+	}
+	return out, rows.Err()
+}
+
+// AnonymiseServiceOrders blanks the details of the service orders ids
+// (ended without a payment) in the caller's transaction, as
+// AnonymiseTrades blanks a PAYSCORE order's: attach, notify_url, items
+// and cancel reason. Ids, merchant, consumer id, state and amounts stay,
+// so fenfu verify proves them as before; a service order already
+// anonymised (its notify_url blank) is left alone. It returns how many it
+// changed.
+func AnonymiseServiceOrders(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	ph, args := db.In(ids, 0)
+	res, err := tx.ExecContext(ctx, `UPDATE service_orders SET attach = '', notify_url = '', post_payments = '', cancel_reason = ''
+		WHERE notify_url <> '' AND id IN (`+ph+`)`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("pay: anonymise service orders: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // Disputes maps orders to when their last dispute closed, or to the zero
 // time while one is still open.
 type Disputes map[string]time.Time

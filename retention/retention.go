@@ -164,7 +164,7 @@ func (s *Service) Run(ctx context.Context, o Options) (Report, error) {
 			return r.rep, err
 		}
 	}
-	for _, step := range []func(context.Context) error{r.trades, r.authorizations, r.riskRecords, r.logs} {
+	for _, step := range []func(context.Context) error{r.trades, r.serviceOrders, r.authorizations, r.riskRecords, r.logs} {
 		if err := step(ctx); err != nil {
 			return r.rep, fenfu.Op("retention.Run", err)
 		}
@@ -343,6 +343,28 @@ func (r *run) trades(ctx context.Context) error {
 					it.Reason = fmt.Sprintf("a disputed trade's details are kept %s after the dispute closed", p.Disputes)
 				}
 				items[i] = it
+			}
+			return items, nil
+		}})
+}
+
+// serviceOrders anonymises the details of service orders that ended
+// without a payment (cancelled, expired, completed for nothing) once the
+// trades' period has passed since they ended, unless a hold keeps them;
+// one paid is anonymised with its PAYSCORE order (trades).
+func (r *run) serviceOrders(ctx context.Context) error {
+	s, p := r.s, r.s.Periods.Trades
+	cutoff := p.Before(r.asOf)
+	return walk(ctx, r, pass[pay.Expired]{table: "service_orders", store: s.Core, act: pay.AnonymiseServiceOrders,
+		list: func(ctx context.Context, after string) ([]pay.Expired, error) {
+			return s.Pay.ExpiredServiceOrders(ctx, cutoff, after, s.batch())
+		},
+		key: func(so pay.Expired) string { return so.ID },
+		judge: func(ctx context.Context, batch []pay.Expired) ([]Item, error) {
+			items := make([]Item, len(batch))
+			for i, so := range batch {
+				items[i] = r.item(s.Core, "service_orders", so.ID, Anonymise, p, so.At,
+					fmt.Sprintf("trade details are kept %s after the trade's last change", p), so.MchID, so.ConsumerID, so.ID)
 			}
 			return items, nil
 		}})
