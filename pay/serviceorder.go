@@ -183,9 +183,20 @@ func (r *NewServiceOrder) validate(now time.Time) (time.Time, error) {
 		!(strings.HasPrefix(r.NotifyURL, "https://") || strings.HasPrefix(r.NotifyURL, "http://")) {
 		return time.Time{}, fenfu.FieldError("notify_url", "notify_url must be an http(s) URL of at most 256 characters")
 	}
+	start := now
 	if r.StartTime != "OnAccept" {
-		if _, err := time.ParseInLocation(ServiceTimeLayout, r.StartTime, fenfu.Shanghai); err != nil {
+		var err error
+		if start, err = time.ParseInLocation(ServiceTimeLayout, r.StartTime, fenfu.Shanghai); err != nil {
 			return time.Time{}, fenfu.FieldError("time_range.start_time", "time_range.start_time must be yyyyMMddHHmmss or OnAccept")
+		}
+		// WeChat refuses a start before the call; fenfu counts by the day
+		// (Asia/Shanghai), so a clock a little behind, or the same
+		// request sent again later that day, is not refused.
+		y, m, d := now.In(fenfu.Shanghai).Date()
+		if start.Before(time.Date(y, m, d, 0, 0, 0, 0, fenfu.Shanghai)) {
+			e := fenfu.FieldError("time_range.start_time", "time_range.start_time %s is in the past", r.StartTime)
+			e.Remedy = "Send the time the service starts, today or later, or OnAccept for when the consumer confirms."
+			return time.Time{}, e
 		}
 	}
 	end, err := time.ParseInLocation(ServiceTimeLayout, r.EndTime, fenfu.Shanghai)
@@ -196,6 +207,9 @@ func (r *NewServiceOrder) validate(now time.Time) (time.Time, error) {
 	}
 	if !end.After(now) || end.After(now.Add(MaxServiceDuration)) {
 		return time.Time{}, fenfu.FieldError("time_range.end_time", "time_range.end_time must be in the future, within 90 days")
+	}
+	if !end.After(start) {
+		return time.Time{}, fenfu.FieldError("time_range.end_time", "time_range.end_time %s must be after time_range.start_time %s", r.EndTime, r.StartTime)
 	}
 	return end, nil
 }
