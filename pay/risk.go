@@ -195,6 +195,17 @@ func (s *Service) decideCredit(ctx context.Context, tx *db.Tx, p credit.Payment,
 	f.Overdue, f.OverdueDays = od.Amount > 0, od.Days
 	f.Clock(tx.Now)
 	f.Rating, f.CreditLimit, f.Available = line.Rating, int64(line.Limit), int64(line.Available)
+	if p.HoldID != "" {
+		// A capture draws on its own hold: what the hold freezes is
+		// available to it, as it is once the capture releases the hold.
+		hold, err := credit.HoldOf(ctx, tx, p.HoldID)
+		if err != nil {
+			return risk.Outcome{}, fenfu.Internal("pay.decideCredit", err)
+		}
+		if hold.State == credit.HoldFrozen && hold.ConsumerID == p.ConsumerID {
+			f.Available += int64(hold.Amount)
+		}
+	}
 	f.PaidToday, f.PaidMonth, f.FirstToday, f.Run = int64(h.Today), int64(h.Month), h.CountToday == 0, h.Run+1
 	return s.Risk.Engine.Decide(ctx, tx, risk.Payment{AttemptID: p.AttemptID, OrderID: p.OrderID, MchID: p.MchID,
 		ConsumerID: p.ConsumerID, Channel: risk.Credit, Amount: p.Amount, Committed: p.HoldID != ""}, &f)
