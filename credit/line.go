@@ -111,9 +111,14 @@ func ChangeLine(ctx context.Context, tx *db.Tx, c LineChange) (LineChanged, erro
 		after.State = LineClosed
 	}
 	after.Available = after.available()
-	if after.Limit < after.Used && after.State == LineActive {
-		e := fenfu.Errorf(fenfu.InvalidRequest, "the limit of %s yuan would be below the %s yuan used of the line", fenfu.Yuan(after.Limit), fenfu.Yuan(after.Used))
-		e.Remedy = fmt.Sprintf("Set a limit of at least %s yuan, or freeze the line with the change.", fenfu.Yuan(after.Used))
+	// What is frozen is committed to service orders, whose captures draw
+	// on it without checking the limit again: an active line's limit
+	// covers both, or a capture would leave it with more used than its
+	// limit.
+	if after.Limit < after.Used+after.Frozen && after.State == LineActive {
+		e := fenfu.Errorf(fenfu.InvalidRequest, "the limit of %s yuan would be below the %s yuan used and %s yuan frozen of the line",
+			fenfu.Yuan(after.Limit), fenfu.Yuan(after.Used), fenfu.Yuan(after.Frozen))
+		e.Remedy = fmt.Sprintf("Set a limit of at least %s yuan, or freeze the line with the change.", fenfu.Yuan(after.Used+after.Frozen))
 		return LineChanged{}, e
 	}
 	if after.State != before.State {

@@ -89,7 +89,7 @@ func commands() []command {
 		{"credit account", "--consumer ID", "a consumer's credit account as JSON: line, what is due, plans and repayments", groupCredit, cmdCredit},
 		{"credit statement", "--consumer ID --month YYYY-MM", "a consumer's monthly statement as JSON", groupCredit, cmdCredit},
 		{"credit overdue", "[--date YYYY-MM-DD]", "run the overdue job for a day (default today, Asia/Shanghai): mark installments unpaid after their due day overdue and charge each day's late fee once", groupCredit, cmdCredit},
-		{"credit line", "--consumer ID --staff NAME --reason R [--limit FEN] [--rating A-D] [--freeze | --unfreeze | --close]", "change a consumer's credit line, recorded with the staff member and reason; a limit below what is used needs a frozen line; --close ends the consumer's credit contract (nothing used), from which retention counts its authorization's period", groupCredit, cmdCredit},
+		{"credit line", "--consumer ID --staff NAME --reason R [--limit FEN] [--rating A-D] [--freeze | --unfreeze | --close]", "change a consumer's credit line, recorded with the staff member and reason; a limit below what is used and frozen needs a frozen line; --close ends the consumer's credit contract (nothing used), from which retention counts its authorization's period", groupCredit, cmdCredit},
 
 		{"onboard apply", "--mchid M --file APPLICATION.json", "apply for credit pay (prints the application and its checks)", groupOnboard, cmdOnboard},
 		{"onboard show", "--id ID", "show an application", groupOnboard, cmdOnboard},
@@ -115,7 +115,7 @@ func commands() []command {
 		{"risk refund", "--id ORDER --reason R --staff NAME", "refund an alerted or held payment in full through the refund path", groupRisk, cmdRisk},
 		{"risk backtest", "--version N --from D --to D [--json]", "replay a rule-set version over the payments decided in a period and report what it would have changed", groupRisk, cmdRisk},
 		{"risk overview", "[--days N]", "the rule set, the decisions of the last days and the risk queue", groupRisk, cmdRisk},
-		{"retention run", "[--dry-run] [--json] [--as-of YYYY-MM-DD] [--retain-trades 5y] [--retain-disputes 2y] [--retain-authorizations 5y] [--retain-risk 3y]", "run (or resume) the retention job: anonymise expired trade details, forget consumers whose authorization expired, purge expired risk records and logs; --dry-run lists each record it would change or keeps by a hold or dispute, and writes nothing", groupRetention, cmdRetention},
+		{"retention run", "[--dry-run] [--json] [--as-of YYYY-MM-DD] [--retain-trades 5y] [--retain-disputes 2y] [--retain-authorizations 5y] [--retain-risk 3y]", "run (or resume) the retention job: anonymise expired trade details (orders, and service orders ended without a payment), forget consumers whose authorization expired, purge expired risk records and logs; --dry-run lists each record it would change or keeps by a hold or dispute, and writes nothing", groupRetention, cmdRetention},
 		{"retention hold", "--kind merchant|consumer|order --subject ID --reason R --staff NAME", "place a legal hold: retention removes nothing of the subject until it is released", groupRetention, cmdRetention},
 		{"retention holds", "[--all]", "the legal holds in force (with --all, released ones too) as JSON", groupRetention, cmdRetention},
 		{"retention release", "--id HOLD --staff NAME", "release a legal hold; the next retention run may remove what it kept", groupRetention, cmdRetention},
