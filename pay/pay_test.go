@@ -35,7 +35,14 @@ type env struct {
 func newEnv(t *testing.T, engine db.Engine) *env {
 	t.Helper()
 	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
-	core := dbtest.Open(t, engine, "core", clock)
+	return newEnvOn(t, engine, clock, clock)
+}
+
+// newEnvOn is newEnv on clock, with the core store's transactions on
+// coreClock.
+func newEnvOn(t *testing.T, engine db.Engine, clock *fenfu.FakeClock, coreClock fenfu.Clock) *env {
+	t.Helper()
+	core := dbtest.Open(t, engine, "core", coreClock)
 	cr := dbtest.Open(t, engine, "credit", clock)
 	ids := &fenfu.RandomIDs{}
 	ms := merchant.New(core, ids, clock)

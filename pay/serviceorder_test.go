@@ -397,6 +397,8 @@ func FuzzServiceOrderRequest(f *testing.F) {
 	f.Add("x", "1", "房间", "ESTIMATE_ORDER_COST", int64(1), "20261127100000", "20261127100001", "http://h/n")
 	f.Add("", "", "", "", int64(-1), "", "", "")
 	f.Add("a|b*c@d", "svc_1", "0123456789012345678901", "ADVANCE", int64(100_000_000_01), "2026-11-27", "20270301000000", "ftp://x")
+	f.Add("late-1", "500001", "Hotel stay", "DEPOSIT", int64(50000), "20261201100000", "20261128100000", "https://h.example/n")
+	f.Add("old-1", "500001", "Hotel stay", "DEPOSIT", int64(50000), "20261126235959", "20261128100000", "https://h.example/n")
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
 	f.Fuzz(func(t *testing.T, no, service, intro, fund string, amount int64, start, end, notifyURL string) {
 		r := pay.NewServiceOrder{MchID: "1900000001", AppID: "wx1", OutOrderNo: no, ServiceID: service, ServiceIntroduction: intro,
@@ -410,6 +412,9 @@ func FuzzServiceOrderRequest(f *testing.F) {
 		}
 		if !at.After(now) || at.After(now.Add(pay.MaxServiceDuration)) || at.In(fenfu.Shanghai).Format(pay.ServiceTimeLayout) != end || amount <= 0 {
 			t.Fatalf("accepted end %s (%v) amount %d", end, at, amount)
+		}
+		if start != "OnAccept" && (start >= end || start < "20261127000000") {
+			t.Fatalf("accepted time_range %s..%s on %v", start, end, now)
 		}
 	})
 }
