@@ -135,6 +135,23 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 	if err := a.pay.Close(ctx, shop.MchID, "CLOSED-1"); err != nil {
 		t.Fatal(err)
 	}
+	// Service orders cancelled before anyone confirmed them: one long
+	// ago, one after the boundary.
+	cancelled := func(no, date string) pay.ServiceOrder {
+		h.at(date, "09:30:00")
+		end := h.clock.Now().Add(48 * time.Hour).In(fenfu.Shanghai).Format(pay.ServiceTimeLayout)
+		if _, err := a.pay.CreateServiceOrder(ctx, pay.NewServiceOrder{MchID: shop.MchID, AppID: shop.AppID, OutOrderNo: no, ServiceID: "500001",
+			ServiceIntroduction: "Armchair rental", RiskFund: pay.RiskFund{Name: "DEPOSIT", Amount: 500_00}, StartTime: "OnAccept", EndTime: end,
+			Attach: "for Li Lei, room 1203", NotifyURL: "https://shop.example/so"}); err != nil {
+			t.Fatal(err)
+		}
+		so, err := a.pay.CancelServiceOrder(ctx, shop.MchID, no, "Li Lei changed his mind")
+		if err != nil || so.State != pay.ServiceRevoked {
+			t.Fatalf("cancel %s: %s %v", no, so.State, err)
+		}
+		return so
+	}
+	serviceGone := cancelled("SO-GONE", "2021-04-02")
 	complaintKept := buy("2021-05-01", alice)
 	complaintGone := buy("2021-05-02", alice)
 	refunded := buy("2021-06-01", alice)
@@ -154,6 +171,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 	tradeBefore := buy("2022-03-14", alice)
 	end(erin, "2022-03-16")
 	tradeAfter := buy("2022-03-16", alice)
+	serviceKept := cancelled("SO-KEPT", "2022-03-17")
 	// The merchant fetched the bills of the two days, which carry the
 	// orders' descriptions.
 	for _, date := range []string{"2022-03-14", "2022-03-16"} {
@@ -238,6 +256,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 
 	want := []string{
 		"orders " + closed.ID + " anonymise",
+		"service_orders " + serviceGone.ID + " anonymise",
 		"orders " + refunded.ID + " anonymise",
 		"orders " + complaintGone.ID + " anonymise",
 		"orders " + onCredit.ID + " anonymise",
@@ -324,7 +343,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 	}
 	wantSummary := map[string]int{"orders anonymise": 4, "orders keep": 5, "consumers forget": 1, "consumers keep": 1, "risk_decisions purge": 8,
 		"risk_decisions keep": 3, "notify_log purge": 1, "notify_log keep": 1, "sandbox_calls purge": 1,
-		"bills purge": 1}
+		"bills purge": 1, "service_orders anonymise": 1}
 	if len(rep.Summary) != len(wantSummary) {
 		t.Errorf("summary %+v", rep.Summary)
 	}
@@ -344,6 +363,13 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 	}
 	if rs, err := a.pay.RefundsOf(ctx, refunded.ID); err != nil || len(rs) != 1 || rs[0].Reason != "" || rs[0].Amount != 30_00 {
 		t.Errorf("refund after the run %+v %v", rs, err)
+	}
+	if got, err := a.pay.ServiceOrder(ctx, serviceGone.ID); err != nil || got.Attach != "" || got.NotifyURL != "" || got.CancelReason != "" ||
+		got.State != pay.ServiceRevoked || got.RiskFund.Amount != 500_00 {
+		t.Errorf("service order %s after the run: %+v %v", serviceGone.ID, got, err)
+	}
+	if got, err := a.pay.ServiceOrder(ctx, serviceKept.ID); err != nil || got.Attach != serviceKept.Attach || got.CancelReason != serviceKept.CancelReason {
+		t.Errorf("kept service order %s after the run: %+v %v", serviceKept.ID, got, err)
 	}
 	for _, o := range []pay.Order{complaintKept, excepted, heldOrder, heldMerchant, heldConsumer, tradeAfter, riskAfter} {
 		if got, err := a.pay.Get(ctx, o.ID); err != nil || got.Description != "Armchair for Li Lei" || got.Scene.PayerClientIP != "203.0.113.9" {
@@ -479,6 +505,7 @@ func snapshot(t *testing.T, a *app) string {
 		q string
 	}{
 		{a.core, `SELECT COUNT(*) FROM orders WHERE retained_at > 0 OR description = ''`},
+		{a.core, `SELECT COUNT(*) FROM service_orders WHERE notify_url = ''`},
 		{a.core, `SELECT COUNT(*) FROM consumers WHERE forgotten_at > 0 OR pin_hash = ''`},
 		{a.core, `SELECT COUNT(*) FROM notify_log`},
 		{a.core, `SELECT COUNT(*) FROM sandbox_calls`},
