@@ -460,6 +460,7 @@ func (s *Service) ConfirmServiceOrder(ctx context.Context, pkg, consumerID strin
 		return so, e
 	}
 	moved := false
+	var cur ServiceOrder
 	err = s.Core.Update(ctx, func(tx *db.Tx) error {
 		moved = false
 		q, args, err := serviceOrders.SQL(db.Move[ServiceState]{From: []ServiceState{ServiceCreated}, To: ServiceDoing,
@@ -472,20 +473,21 @@ func (s *Service) ConfirmServiceOrder(ctx context.Context, pkg, consumerID strin
 		if err != nil {
 			return err
 		}
-		if k, _ := res.RowsAffected(); k == 0 {
-			return nil
+		if k, _ := res.RowsAffected(); k > 0 {
+			moved = true
+			if err := notify.Enqueue(ctx, tx, serviceEvent(so, EventUserConfirm)); err != nil {
+				return err
+			}
 		}
-		moved = true
-		return notify.Enqueue(ctx, tx, serviceEvent(so, EventUserConfirm))
+		// Read as the writer sees it: a reader may not see yet the move
+		// of another confirmation committed in the same batch.
+		cur, err = serviceOrderBy(ctx, tx, `id = $1`, so.ID)
+		return err
 	})
 	if err != nil {
-		return so, fenfu.Internal("pay.ConfirmServiceOrder", err)
+		return so, fenfu.Op("pay.ConfirmServiceOrder", err)
 	}
 	if !moved {
-		cur, err := s.ServiceOrder(ctx, so.ID)
-		if err != nil {
-			return so, err
-		}
 		if cur.State == ServiceDoing && cur.ConsumerID == consumerID {
 			// The same consumer's other confirmation (a double tap, a
 			// second tab) moved it first: the hold is that order's.
@@ -502,7 +504,7 @@ func (s *Service) ConfirmServiceOrder(ctx context.Context, pkg, consumerID strin
 		}
 		return cur, serviceStateError(cur, "confirmed")
 	}
-	return s.ServiceOrder(ctx, so.ID)
+	return cur, nil
 }
 
 // Service order events, as WeChat Pay Score names them.
@@ -612,14 +614,13 @@ func (s *Service) endServiceOrder(ctx context.Context, so ServiceOrder, to Servi
 		if state == "" {
 			from = from[:1] // nothing was frozen: only a CREATED order ends
 		}
-		moved, err := s.moveServiceOrder(ctx, db.Move[ServiceState]{From: from, To: to,
+		moved, cur, err := s.moveServiceOrder(ctx, db.Move[ServiceState]{From: from, To: to,
 			Set: ", cancel_reason = $1, updated_at = $2", Where: "id = $3"}, so.ID, reason)
 		if err != nil {
-			return so, fenfu.Internal("pay.endServiceOrder", err)
+			return so, fenfu.Op("pay.endServiceOrder", err)
 		}
-		cur, err := s.ServiceOrder(ctx, so.ID)
-		if err != nil || moved {
-			return cur, err
+		if moved {
+			return cur, nil
 		}
 		if try == 2 {
 			return cur, fenfu.Errorf(fenfu.UserPaying, "service order %s is being confirmed or completed", so.OutOrderNo)
@@ -631,10 +632,13 @@ func (s *Service) endServiceOrder(ctx context.Context, so ServiceOrder, to Servi
 // moveServiceOrder makes m, whose Set and Where take $1 (text), $2 (now)
 // and $3 (the service order's id), in one core transaction with the close
 // of the service order's PAYSCORE order if it has one unpaid (as it is
-// then, not as the caller read it), and reports whether the service order
-// moved; nothing changes if it did not.
-func (s *Service) moveServiceOrder(ctx context.Context, m db.Move[ServiceState], id, text string) (bool, error) {
+// then, not as the caller read it). It reports whether the service order
+// moved, and the order as that transaction left it (a reader may not see
+// yet what another writer of the same batch committed); nothing changes
+// if it did not move.
+func (s *Service) moveServiceOrder(ctx context.Context, m db.Move[ServiceState], id, text string) (bool, ServiceOrder, error) {
 	moved := false
+	var cur ServiceOrder
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		moved = false
 		m.Args = []any{text, db.Micros(tx.Now), id}
@@ -646,19 +650,21 @@ func (s *Service) moveServiceOrder(ctx context.Context, m db.Move[ServiceState],
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
+		if n, _ := res.RowsAffected(); n > 0 {
+			moved = true
+			q, args, err = orders.SQL(db.Move[State]{From: []State{NotPay}, To: Closed, Set: ", closed_at = $1, updated_at = $1",
+				Where: "id = (SELECT payment_id FROM service_orders WHERE id = $2)", Args: []any{db.Micros(tx.Now), id}})
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
 		}
-		moved = true
-		q, args, err = orders.SQL(db.Move[State]{From: []State{NotPay}, To: Closed, Set: ", closed_at = $1, updated_at = $1",
-			Where: "id = (SELECT payment_id FROM service_orders WHERE id = $2)", Args: []any{db.Micros(tx.Now), id}})
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, q, args...)
+		cur, err = serviceOrderBy(ctx, tx, `id = $1`, id)
 		return err
 	})
-	return moved, err
+	return moved, cur, err
 }
 
 // CompleteServiceOrder completes a confirmed service order with what the
@@ -800,14 +806,10 @@ func (s *Service) completeFree(ctx context.Context, so ServiceOrder, postPayment
 	if _, err := s.releaseUncaptured(ctx, so, "pay.completeFree"); err != nil {
 		return so, err
 	}
-	moved, err := s.moveServiceOrder(ctx, db.Move[ServiceState]{From: []ServiceState{ServiceDoing}, To: ServiceDone,
+	moved, cur, err := s.moveServiceOrder(ctx, db.Move[ServiceState]{From: []ServiceState{ServiceDoing}, To: ServiceDone,
 		Set: ", total_amount = 0, post_payments = $1, updated_at = $2", Where: "id = $3"}, so.ID, postPayments)
 	if err != nil {
-		return so, fenfu.Internal("pay.completeFree", err)
-	}
-	cur, err := s.ServiceOrder(ctx, so.ID)
-	if err != nil {
-		return cur, err
+		return so, fenfu.Op("pay.completeFree", err)
 	}
 	if !moved && (cur.State != ServiceDone || cur.TotalAmount != 0) {
 		return cur, serviceStateError(cur, "completed")
