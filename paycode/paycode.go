@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -84,9 +85,10 @@ type Service struct {
 	Gap time.Duration
 }
 
-// hash is what the store keeps of a code: an HMAC-SHA256 under a key
-// derived from the platform secret for payment codes alone.
-func (s *Service) hash(code string) string {
+// Hash is what the store keeps of a code, and what the order a code
+// pays keeps to name it: an HMAC-SHA256 under a key derived from the
+// platform secret for payment codes alone.
+func (s *Service) Hash(code string) string {
 	k := hmac.New(sha256.New, s.Secret)
 	k.Write([]byte("fenfu payment code v1"))
 	m := hmac.New(sha256.New, k.Sum(nil))
@@ -176,7 +178,7 @@ func (s *Service) Issue(ctx context.Context, consumerID, channel string) (Code, 
 			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO payment_codes (code_hash, consumer_id, channel, issued_at, expires_at)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code_hash) DO NOTHING`,
-				s.hash(code), consumerID, channel, now, now+s.ttl().Microseconds())
+				s.Hash(code), consumerID, channel, now, now+s.ttl().Microseconds())
 			if err != nil {
 				return err
 			}
@@ -206,7 +208,9 @@ func tooSoon(wait time.Duration) error {
 // its consumer and channel. A code pays one order: of two tills sending
 // the same code at once, one redeems it and the other is refused. A code
 // that is malformed fails with AUTH_CODE_ERROR, unknown or used with
-// AUTH_CODE_INVALID, expired or replaced with AUTHCODEEXPIRE.
+// AUTH_CODE_INVALID, expired or replaced with AUTHCODEEXPIRE. A used
+// code's refusal comes with the Code's OrderID the order it paid, so a
+// till resending its own request is answered with that order.
 func (s *Service) Redeem(ctx context.Context, tx *db.Tx, code, orderID string) (Code, error) {
 	if !Valid(code) {
 		return Code{}, authCodeError()
@@ -216,9 +220,10 @@ func (s *Service) Redeem(ctx context.Context, tx *db.Tx, code, orderID string) (
 	var issued, expires int64
 	err := tx.QueryRowContext(ctx, `UPDATE payment_codes SET order_id = $1, used_at = $2
 		WHERE code_hash = $3 AND order_id = '' AND expires_at > $2 RETURNING consumer_id, channel, issued_at, expires_at`,
-		orderID, now, s.hash(code)).Scan(&c.ConsumerID, &c.Channel, &issued, &expires)
+		orderID, now, s.Hash(code)).Scan(&c.ConsumerID, &c.Channel, &issued, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Code{}, s.refusal(ctx, tx, code, orderID)
+		used, err := s.refusal(ctx, tx, code)
+		return Code{OrderID: used}, err
 	}
 	if err != nil {
 		return Code{}, fmt.Errorf("paycode: redeem: %w", err)
@@ -227,27 +232,28 @@ func (s *Service) Redeem(ctx context.Context, tx *db.Tx, code, orderID string) (
 	return c, nil
 }
 
-// refusal explains a code Redeem could not use.
-func (s *Service) refusal(ctx context.Context, tx *db.Tx, code, orderID string) error {
+// refusal explains a code Redeem could not use, and names the order a
+// used code paid.
+func (s *Service) refusal(ctx context.Context, tx *db.Tx, code string) (string, error) {
 	var used string
-	var expires int64
-	err := tx.QueryRowContext(ctx, `SELECT order_id, expires_at FROM payment_codes WHERE code_hash = $1`, s.hash(code)).Scan(&used, &expires)
+	err := tx.QueryRowContext(ctx, `SELECT order_id FROM payment_codes WHERE code_hash = $1`, s.Hash(code)).Scan(&used)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		e := fenfu.Errorf(fenfu.AuthCodeInvalid, "the payment code is not one fenfu issued")
 		e.Remedy = "Scan the code again; if it is refused again, ask the consumer to refresh the payment code on their phone."
-		return e
+		return "", e
 	case err != nil:
-		return fmt.Errorf("paycode: redeem: %w", err)
+		return "", fmt.Errorf("paycode: redeem: %w", err)
 	case used != "":
 		e := fenfu.Errorf(fenfu.AuthCodeInvalid, "the payment code was already used")
 		e.Remedy = "A payment code pays once; ask the consumer to show the new code on their phone."
-		return e
+		return used, e
 	}
-	e := fenfu.Errorf(fenfu.AuthCodeExpire, "the payment code expired at %s (Asia/Shanghai)",
-		db.Time(expires).In(fenfu.Shanghai).Format(time.TimeOnly))
+	// Not when it expired: that tells whoever holds the code when its
+	// consumer opened the page.
+	e := fenfu.Errorf(fenfu.AuthCodeExpire, "the payment code expired")
 	e.Remedy = "Ask the consumer to refresh the payment code on their phone and scan the new one."
-	return e
+	return "", e
 }
 
 func authCodeError() error {
@@ -266,7 +272,7 @@ func (s *Service) Status(ctx context.Context, consumerID, code string) (Code, er
 	c := Code{ConsumerID: consumerID}
 	var issued, expires int64
 	err := s.Core.QueryRowContext(ctx, `SELECT channel, issued_at, expires_at, order_id FROM payment_codes
-		WHERE code_hash = $1 AND consumer_id = $2`, s.hash(code), consumerID).Scan(&c.Channel, &issued, &expires, &c.OrderID)
+		WHERE code_hash = $1 AND consumer_id = $2`, s.Hash(code), consumerID).Scan(&c.Channel, &issued, &expires, &c.OrderID)
 	if errors.Is(err, sql.ErrNoRows) {
 		e := fenfu.Errorf(fenfu.ResourceNotExists, "no such payment code of yours")
 		e.Remedy = "Open the payment code page again for a new code; codes are forgotten a day after they expire."
@@ -277,6 +283,73 @@ func (s *Service) Status(ctx context.Context, consumerID, code string) (Code, er
 	}
 	c.IssuedAt, c.ExpiresAt = db.Time(issued), db.Time(expires)
 	return c, nil
+}
+
+// Link is a used code as fenfu verify reads it: its hash and the order
+// it paid.
+type Link struct {
+	Hash    string
+	OrderID string
+}
+
+// Used returns up to limit used codes whose hashes sort after after, in
+// hash order.
+func (s *Service) Used(ctx context.Context, after string, limit int) ([]Link, error) {
+	rows, err := s.Core.R.QueryContext(ctx, `SELECT code_hash, order_id FROM payment_codes WHERE order_id <> '' AND code_hash > $1
+		ORDER BY code_hash LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("paycode: used codes: %w", err)
+	}
+	defer rows.Close()
+	var out []Link
+	for rows.Next() {
+		var l Link
+		if err := rows.Scan(&l.Hash, &l.OrderID); err != nil {
+			return nil, fmt.Errorf("paycode: used codes: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Orders returns the order each kept code of hashes names, "" for one
+// unused; a hash whose row was forgotten is not in the map.
+func (s *Service) Orders(ctx context.Context, hashes []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(hashes) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(hashes))
+	ph := make([]string, len(hashes))
+	for i, h := range hashes {
+		args[i], ph[i] = h, fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := s.Core.R.QueryContext(ctx, `SELECT code_hash, order_id FROM payment_codes WHERE code_hash IN (`+strings.Join(ph, ",")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("paycode: codes' orders: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h, order string
+		if err := rows.Scan(&h, &order); err != nil {
+			return nil, fmt.Errorf("paycode: codes' orders: %w", err)
+		}
+		out[h] = order
+	}
+	return out, rows.Err()
+}
+
+// Oldest returns when the oldest kept code was issued; zero when no code
+// is kept. No order made before it can name a kept code.
+func (s *Service) Oldest(ctx context.Context) (time.Time, error) {
+	var issued sql.NullInt64
+	if err := s.Core.R.QueryRowContext(ctx, `SELECT MIN(issued_at) FROM payment_codes`).Scan(&issued); err != nil {
+		return time.Time{}, fmt.Errorf("paycode: oldest code: %w", err)
+	}
+	if !issued.Valid {
+		return time.Time{}, nil
+	}
+	return db.Time(issued.Int64), nil
 }
 
 // Sweep forgets codes that expired more than a day ago, in batches, and

@@ -49,8 +49,10 @@ func TestIssueAndRedeem(t *testing.T) {
 			if got.ConsumerID != "c1" || got.Channel != paycode.Credit || got.OrderID != "o1" {
 				t.Fatalf("redeemed %+v", got)
 			}
-			if _, err := redeem(ctx, s, c.Code, "o2"); fenfu.ErrorCode(err) != fenfu.AuthCodeInvalid {
-				t.Fatalf("a used code: %v", err)
+			// A used code's refusal names the order it paid, so a till
+			// resending its own request is answered with that order.
+			if used, err := redeem(ctx, s, c.Code, "o2"); fenfu.ErrorCode(err) != fenfu.AuthCodeInvalid || used.OrderID != "o1" {
+				t.Fatalf("a used code: %+v, %v", used, err)
 			}
 			st, err := s.Status(ctx, "c1", c.Code)
 			if err != nil || st.OrderID != "o1" {
@@ -83,9 +85,12 @@ func TestIssueAndRedeem(t *testing.T) {
 			if _, err := redeem(ctx, s, old.Code, "o3"); fenfu.ErrorCode(err) != fenfu.AuthCodeExpire {
 				t.Fatalf("a replaced code after the overlap: %v", err)
 			}
-			// An expired code is refused, with the time it expired.
+			// An expired code is refused, without the time it expired,
+			// which would tell whoever holds it when its consumer opened
+			// the page.
 			clock.Advance(paycode.DefaultTTL)
-			if _, err := redeem(ctx, s, cur.Code, "o4"); fenfu.ErrorCode(err) != fenfu.AuthCodeExpire {
+			if _, err := redeem(ctx, s, cur.Code, "o4"); fenfu.ErrorCode(err) != fenfu.AuthCodeExpire ||
+				fenfu.AsError(err).Message != "the payment code expired" {
 				t.Fatalf("an expired code: %v", err)
 			}
 			if _, err := redeem(ctx, s, "109999999999999999", "o5"); fenfu.ErrorCode(err) != fenfu.AuthCodeInvalid {
