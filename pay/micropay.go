@@ -195,9 +195,11 @@ func (s *Service) Micropay(ctx context.Context, r CodeOrder) (Order, error) {
 	o := Order{ID: s.IDs.New(fenfu.TransactionID, now), MchID: r.MchID, OutTradeNo: r.OutTradeNo, AppID: r.AppID, TradeType: Micropay,
 		Description: r.Description, Attach: r.Attach, LimitPay: r.LimitPay, Total: r.Total, Currency: r.Currency, State: NotPay,
 		API: r.API, Scene: r.Scene, Offers: n.Offers}
+	usedBy := "" // the order the code already paid, if it did
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
 		c, err := s.codes().Redeem(ctx, tx, r.AuthCode, o.ID)
 		if err != nil {
+			usedBy = c.OrderID
 			return err
 		}
 		o.ConsumerID, o.Channel = c.ConsumerID, Channel(c.Channel)
@@ -216,11 +218,12 @@ func (s *Service) Micropay(ctx context.Context, r CodeOrder) (Order, error) {
 		o.CreatedAt, o.UpdatedAt, o.ExpiresAt = db.Time(at), db.Time(at), db.Time(db.Micros(expires))
 		res, err := tx.ExecContext(ctx, `INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach,
 			notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at, api, scene_device, scene_ip,
-			installment_offer, channel, consumer_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $13, $15, $16, $17, $18, $19, $20)
+			installment_offer, channel, consumer_id, code_hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $13, $15, $16, $17, $18, $19, $20, $21)
 			ON CONFLICT (mchid, out_trade_no) DO NOTHING`,
 			o.ID, o.MchID, o.OutTradeNo, o.AppID, Micropay, o.Description, o.Attach, strings.Join(o.LimitPay, ","), o.Total, o.Currency, hash,
-			NotPay, at, db.Micros(expires), o.API, o.Scene.DeviceID, o.Scene.PayerClientIP, formatOffers(o.Offers), string(o.Channel), o.ConsumerID)
+			NotPay, at, db.Micros(expires), o.API, o.Scene.DeviceID, o.Scene.PayerClientIP, formatOffers(o.Offers), string(o.Channel), o.ConsumerID,
+			s.codes().Hash(r.AuthCode))
 		if err != nil {
 			return err
 		}
@@ -235,6 +238,17 @@ func (s *Service) Micropay(ctx context.Context, r CodeOrder) (Order, error) {
 			return Order{}, err
 		}
 		return s.again(ctx, cur, hash)
+	}
+	if usedBy != "" && fenfu.ErrorCode(err) == fenfu.AuthCodeInvalid {
+		// The code paid an order of this merchant under this out_trade_no:
+		// the till resent its request while the first was being handled
+		// (it found no order when it looked, and the first's transaction
+		// committed before its redeem). It gets the first's answer, as a
+		// resend after it does, not a refusal that has the cashier ask
+		// for a new code while the first pays.
+		if cur, gerr := s.QueryByID(ctx, r.MchID, usedBy); gerr == nil && cur.OutTradeNo == r.OutTradeNo {
+			return s.again(ctx, cur, hash)
+		}
 	}
 	if err != nil {
 		return Order{}, fenfu.Op("pay.Micropay", err)
@@ -392,13 +406,29 @@ func (s *Service) Confirm(ctx context.Context, orderID, consumerID string, c Cli
 	switch {
 	case o.State == Success || o.State == Refund:
 		return o, fenfu.Errorf(fenfu.OrderPaid, "this payment is already made")
+	case o.State == Paying:
+		return o, beingPaid()
 	case !o.AwaitingConfirmation():
 		e := fenfu.Errorf(fenfu.OrderClosed, "this payment can no longer be confirmed (%s)", o.TradeStateDesc())
 		e.Remedy = "Ask the cashier to scan a new payment code."
 		return o, e
 	}
 	c.atCounter = false // the consumer confirms it: a rule asking for confirmation has it
-	return s.payWaiting(ctx, o, c)
+	paid, err := s.payWaiting(ctx, o, c)
+	if fenfu.ErrorCode(err) == fenfu.UserPaying {
+		// Another confirmation holds the payment: it is being made.
+		return paid, beingPaid()
+	}
+	return paid, err
+}
+
+// beingPaid is Confirm's answer while another confirmation of the order
+// is paying it: USERPAYING, wait. Told to ask for a new code instead, a
+// consumer whose first confirmation then succeeds would pay twice.
+func beingPaid() error {
+	e := fenfu.Errorf(fenfu.UserPaying, "this payment is being made")
+	e.Remedy = "Wait a few seconds and reload this page for its result; do not ask the cashier for a new payment code."
+	return e
 }
 
 // Reversal is what a reverse did: whether the till must call it again.
@@ -433,6 +463,9 @@ func (s *Service) Reverse(ctx context.Context, mchid, transactionID, outTradeNo 
 		e := fenfu.Errorf(fenfu.TradeError, "order %s is a %s order; only code payments are reversed", o.OutTradeNo, o.TradeType)
 		e.Remedy = "Close an unpaid order, or refund a paid one."
 		return Reversal{Order: o}, e
+	}
+	if o.TradeState() == Revoked {
+		return Reversal{Order: o}, nil // reversing again changes nothing, inside the window or past it
 	}
 	if s.Clock.Now().Sub(o.CreatedAt) > s.Counter.reverseWindow() {
 		return Reversal{Order: o}, fenfu.Errorf(fenfu.ReverseExpire, "order %s is older than the reverse window of %s", o.OutTradeNo,
@@ -483,12 +516,34 @@ func (s *Service) reversePaid(ctx context.Context, o Order) (Reversal, error) {
 	if !o.ReversedAt.IsZero() {
 		return Reversal{Order: o}, nil
 	}
-	if left := o.Total - o.Refunded; left > 0 {
+	// A partial refund of the merchant's may land between the read and the
+	// reverse's refund, which then exceeds what is left: read the order
+	// again and refund what is left now. The refund that failed wrote
+	// nothing, so its out_refund_no is free for the smaller amount.
+	for try := 0; ; try++ {
+		left := o.Total - o.Refunded
+		if left <= 0 {
+			break
+		}
 		_, err := s.Refund(ctx, RefundRequest{MchID: o.MchID, TransactionID: o.ID, OutRefundNo: ReverseRefundNo(o.ID), Reason: "撤销",
 			Refund: left, Total: o.Total})
-		if err != nil {
+		if err == nil {
+			break
+		}
+		if fenfu.ErrorCode(err) != fenfu.InvalidRequest {
 			return Reversal{Order: o, Recall: fenfu.ErrorCode(err) == fenfu.SystemError}, err
 		}
+		cur, gerr := s.Get(ctx, o.ID)
+		if gerr != nil {
+			return Reversal{Order: o, Recall: true}, gerr
+		}
+		if cur.Refunded == o.Refunded {
+			return Reversal{Order: o}, err // refused for a reason of its own
+		}
+		if try == 2 {
+			return Reversal{Order: cur, Recall: true}, fenfu.Errorf(fenfu.UserPaying, "order %s is being refunded; call reverse again", o.OutTradeNo)
+		}
+		o = cur
 	}
 	q, args, err := orders.SQL(db.Move[State]{From: []State{Refund}, To: Refund, Set: ", reversed_at = $1, updated_at = $1",
 		Where: "id = $2 AND reversed_at = 0 AND refunded = total", Args: []any{db.Micros(s.Clock.Now()), o.ID}})

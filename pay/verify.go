@@ -10,6 +10,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ledger"
 )
 
@@ -51,6 +52,9 @@ func (s *Service) Verify(ctx context.Context) (Proof, error) {
 		return id, err
 	}
 	if err := s.verifyBalancePostings(ctx); err != nil {
+		return p, err
+	}
+	if err := s.verifyCodes(ctx); err != nil {
 		return p, err
 	}
 	// A join with an aggregate is materialized before its first row is
@@ -301,4 +305,91 @@ func (s *Service) verifyBalancePostings(ctx context.Context) error {
 		return rows.Err()
 	})
 	return err
+}
+
+// verifyCodes proves that code payments and the payment codes that paid
+// them name each other while the codes' rows are kept (a day past
+// expiry): a used code names an order that names it back, and an order
+// names a kept code that names it. A code edited back to unused, which
+// would pay a second order, fails both ways.
+func (s *Service) verifyCodes(ctx context.Context) error {
+	codes := s.codes()
+	bad := func(what, id string) error { return &ledger.Problem{Store: s.Core.Name, What: what, Detail: id} }
+	for after := ""; ; {
+		links, err := codes.Used(ctx, after, 500)
+		if err != nil {
+			return err
+		}
+		if len(links) == 0 {
+			break
+		}
+		ids := make([]any, len(links))
+		ph := make([]string, len(links))
+		for i, l := range links {
+			ids[i], ph[i] = l.OrderID, fmt.Sprintf("$%d", i+1)
+		}
+		named := map[string]string{}
+		rows, err := s.Core.R.QueryContext(ctx, `SELECT id, code_hash FROM orders WHERE id IN (`+strings.Join(ph, ",")+`)`, ids...)
+		if err != nil {
+			return fmt.Errorf("pay: verify codes: %w", err)
+		}
+		for rows.Next() {
+			var id, h string
+			if err := rows.Scan(&id, &h); err != nil {
+				rows.Close()
+				return fmt.Errorf("pay: verify codes: %w", err)
+			}
+			named[id] = h
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("pay: verify codes: %w", err)
+		}
+		for _, l := range links {
+			if h, ok := named[l.OrderID]; !ok || h != l.Hash {
+				return bad("payment code names an order that does not name it", l.OrderID)
+			}
+		}
+		if len(links) < 500 {
+			break
+		}
+		after = links[len(links)-1].Hash
+	}
+	oldest, err := codes.Oldest(ctx)
+	if err != nil || oldest.IsZero() {
+		return err
+	}
+	for after := ""; ; {
+		rows, err := s.Core.R.QueryContext(ctx, `SELECT id, code_hash FROM orders WHERE trade_type = $1 AND code_hash <> ''
+			AND created_at >= $2 AND id > $3 ORDER BY id LIMIT 500`, Micropay, db.Micros(oldest), after)
+		if err != nil {
+			return fmt.Errorf("pay: verify codes: %w", err)
+		}
+		var ids, hashes []string
+		for rows.Next() {
+			var id, h string
+			if err := rows.Scan(&id, &h); err != nil {
+				rows.Close()
+				return fmt.Errorf("pay: verify codes: %w", err)
+			}
+			ids, hashes = append(ids, id), append(hashes, h)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("pay: verify codes: %w", err)
+		}
+		orders, err := codes.Orders(ctx, hashes)
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			if order, kept := orders[hashes[i]]; kept && order != id {
+				return bad("code payment whose payment code no longer names it", id)
+			}
+		}
+		if len(ids) < 500 {
+			return nil
+		}
+		after = ids[len(ids)-1]
+	}
 }
