@@ -52,14 +52,12 @@ func (req codepayReq) order(mchid string) (pay.CodeOrder, error) {
 	if req.SceneInfo == nil {
 		return pay.CodeOrder{}, fenfu.FieldError("scene_info", "scene_info is required")
 	}
-	if ip := req.SceneInfo.DeviceIP; ip != "" {
-		if err := (pay.Client{IP: ip}).Check(); err != nil {
-			return pay.CodeOrder{}, fenfu.FieldError("scene_info.device_ip", "scene_info.device_ip must be an IP address")
-		}
+	if err := tillIP("scene_info.device_ip", req.SceneInfo.DeviceIP); err != nil {
+		return pay.CodeOrder{}, err
 	}
 	o := pay.CodeOrder{MchID: mchid, AppID: req.AppID, Description: req.Description, OutTradeNo: req.OutTradeNo, Attach: req.Attach,
 		GoodsTag: req.GoodsTag, Total: *req.Amount.Total, Currency: req.Amount.Currency, API: "v3", AuthCode: req.Payer.AuthCode,
-		Scene: pay.Scene{DeviceID: req.SceneInfo.DeviceID}}
+		Scene: pay.Scene{DeviceID: req.SceneInfo.DeviceID, PayerClientIP: req.SceneInfo.DeviceIP}}
 	if i := req.InstallmentInfo; i != nil && i.SelectedInstallmentNumber != nil {
 		o.Installments = *i.SelectedInstallmentNumber
 		if o.Installments < 1 {
@@ -67,6 +65,20 @@ func (req codepayReq) order(mchid string) (pay.CodeOrder, error) {
 		}
 	}
 	return o, nil
+}
+
+// tillIP checks the till's address a code payment carries (v3
+// scene_info.device_ip, v2 spbill_create_ip). It becomes the order's
+// scene address, which the risk engine sees as the payment's client
+// address, as a Native order's scene_info.payer_client_ip.
+func tillIP(field, ip string) error {
+	if ip == "" {
+		return nil
+	}
+	if err := (pay.Client{IP: ip}).Check(); err != nil {
+		return fenfu.FieldError(field, "%s must be an IP address", field)
+	}
+	return nil
 }
 
 // codepay answers a v3 code payment: 200 with the paid transaction; 202
@@ -107,12 +119,20 @@ func (a *API) reverse(ctx context.Context, r *request) (int, any, error) {
 	if err := requireMchID(r.MchID, req.MchID, "mchid"); err != nil {
 		return 0, nil, err
 	}
-	rv, err := a.Pay.Reverse(ctx, r.MchID, "", r.PathValue("out_trade_no"))
+	// WeChat Pay requires appid; it is checked before anything is reversed.
+	if req.AppID == "" {
+		return 0, nil, fenfu.FieldError("appid", "appid is required")
+	}
+	m, err := a.Merchants.Get(ctx, r.MchID)
 	if err != nil {
 		return 0, nil, err
 	}
-	if req.AppID != "" && req.AppID != rv.Order.AppID {
-		return 0, nil, fenfu.FieldError("appid", "appid %s is not the order's", req.AppID)
+	if req.AppID != m.AppID {
+		return 0, nil, fenfu.FieldError("appid", "appid %s is not bound to merchant %s", req.AppID, r.MchID)
+	}
+	rv, err := a.Pay.Reverse(ctx, r.MchID, "", r.PathValue("out_trade_no"))
+	if err != nil {
+		return 0, nil, err
 	}
 	r.note = string(rv.Order.TradeState())
 	return http.StatusOK, map[string]string{"appid": rv.Order.AppID, "mchid": rv.Order.MchID, "out_trade_no": rv.Order.OutTradeNo}, nil
@@ -123,6 +143,9 @@ func v2CodeOrder(mchid string, p map[string]string) (pay.CodeOrder, error) {
 	if p["spbill_create_ip"] == "" {
 		return pay.CodeOrder{}, fenfu.FieldError("spbill_create_ip", "spbill_create_ip is required")
 	}
+	if err := tillIP("spbill_create_ip", p["spbill_create_ip"]); err != nil {
+		return pay.CodeOrder{}, err
+	}
 	if p["auth_code"] == "" {
 		return pay.CodeOrder{}, fenfu.FieldError("auth_code", "auth_code, the payment code the till scanned, is required")
 	}
@@ -132,7 +155,7 @@ func v2CodeOrder(mchid string, p map[string]string) (pay.CodeOrder, error) {
 	}
 	o := pay.CodeOrder{MchID: mchid, AppID: p["appid"], Description: p["body"], OutTradeNo: p["out_trade_no"], Attach: p["attach"],
 		GoodsTag: p["goods_tag"], Total: total, Currency: p["fee_type"], API: "v2", AuthCode: p["auth_code"],
-		Scene: pay.Scene{DeviceID: p["device_info"]}}
+		Scene: pay.Scene{DeviceID: p["device_info"], PayerClientIP: p["spbill_create_ip"]}}
 	switch p["limit_pay"] {
 	case "":
 	case "no_credit":
