@@ -25,6 +25,7 @@ type confirmPage struct {
 	TransactionID string       `json:"transaction_id,omitempty"`
 	TradeState    string       `json:"trade_state,omitempty"`
 	Waiting       bool         `json:"waiting"`
+	Paying        bool         `json:"paying"` // a confirmation is paying it: wait, do not ask for a new code
 	Merchant      string       `json:"merchant,omitempty"`
 	Description   string       `json:"description,omitempty"`
 	Total         fenfu.Fen    `json:"total,omitempty"`
@@ -42,7 +43,7 @@ func (c *Cashier) confirmView(ctx context.Context, id, consumerID string) (confi
 		return confirmPage{}, err
 	}
 	p := confirmPage{Next: "/cashier/paycode/orders/" + o.ID, LoggedIn: true, TransactionID: o.ID, TradeState: string(o.TradeState()),
-		Waiting: o.AwaitingConfirmation(), Description: o.Description, Total: o.Total, Channel: o.Channel.Name(),
+		Waiting: o.AwaitingConfirmation(), Paying: o.State == pay.Paying, Description: o.Description, Total: o.Total, Channel: o.Channel.Name(),
 		ExpiresAt: o.ExpiresAt.In(fenfu.Shanghai).Format(time.RFC3339)}
 	if m, err := c.Merchants.Get(ctx, o.MchID); err == nil {
 		p.Merchant = m.Name
@@ -94,7 +95,9 @@ func (c *Cashier) showConfirm(w http.ResponseWriter, r *http.Request, orderID, c
 // handleConfirm answers POST /cashier/paycode/orders/{transaction_id}/confirm:
 // the logged-in consumer's PIN (form field pin, or JSON {pin}), checked
 // as a login of the consumer's phone, so wrong PINs count toward its
-// lockout; a right one pays the order.
+// lockout (an unreadable body or a missing PIN does not); a right one
+// pays the order. While another confirmation is paying it, USERPAYING:
+// wait.
 func (c *Cashier) handleConfirm(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
 		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site confirmations are refused"))
@@ -112,7 +115,17 @@ func (c *Cashier) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		pin = f.PIN
 	} else {
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
-		pin = r.PostFormValue("pin")
+		if err := r.ParseForm(); err != nil {
+			c.fail(w, r, fenfu.Errorf(fenfu.ParamError, "the body must be a form with the field pin"))
+			return
+		}
+		pin = r.PostForm.Get("pin")
+	}
+	// A body that could not be read, or names no PIN, checks no PIN: it
+	// does not count toward the phone's lockout as a wrong one.
+	if pin == "" {
+		c.fail(w, r, fenfu.FieldError("pin", "pin, the consumer's 6-digit PIN, is required"))
+		return
 	}
 	consumerID, err := c.session(r)
 	if err == nil && consumerID == "" {
