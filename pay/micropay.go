@@ -32,6 +32,10 @@ const (
 	DefaultConfirmWithin = time.Minute
 	// DefaultReverseWindow: WeChat Pay reverses orders up to 7 days old.
 	DefaultReverseWindow = 7 * 24 * time.Hour
+	// MinTimeExpire is the least time ahead a code payment's time_expire
+	// may be, as WeChat Pay's (最短失效时间间隔需大于1分钟): an order that
+	// lapses sooner leaves its consumer no time to confirm it.
+	MinTimeExpire = time.Minute
 )
 
 // Counter are the settings of code payments.
@@ -187,6 +191,13 @@ func (s *Service) Micropay(ctx context.Context, r CodeOrder) (Order, error) {
 		return s.again(ctx, o, hash)
 	} else if fenfu.ErrorCode(err) != fenfu.OrderNotExist {
 		return Order{}, err
+	}
+	if !r.TimeExpire.IsZero() && r.TimeExpire.Before(now.Add(MinTimeExpire)) {
+		// Checked once no order answers the request: a resend of an order
+		// made earlier gets that order.
+		e := fenfu.FieldError("time_expire", "time_expire must be at least %s from now", MinTimeExpire)
+		e.Remedy = "Leave time_expire out, or set it a minute or more ahead: the consumer may need that long to confirm the payment."
+		return Order{}, e
 	}
 	expires := now.Add(s.Counter.confirmWithin())
 	if !r.TimeExpire.IsZero() && r.TimeExpire.Before(expires) {

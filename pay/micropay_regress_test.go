@@ -211,3 +211,26 @@ func TestMicropayReverseAgainAfterWindow(t *testing.T) {
 		t.Fatalf("reverse of a reversed order after the window = %v (trade_state %s)", err, rv.Order.TradeState())
 	}
 }
+
+// TestMicropayTimeExpireTooSoon: a time_expire less than a minute ahead,
+// WeChat Pay's least, leaves the consumer no time to confirm: it is
+// refused before the code is spent, and one a minute ahead is taken.
+func TestMicropayTimeExpireTooSoon(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, dbtest.Engines()[0])
+	c := e.consumer(t, 500000, 0)
+	code := e.code(t, c, paycode.Credit)
+	r := e.codeOrder("cp-expire-1", pay.DefaultNoPINLimit+1, code)
+	r.TimeExpire = e.clock.Now().Add(30 * time.Second)
+	_, err := e.pay.Micropay(ctx, r)
+	wantCode(t, err, fenfu.ParamError)
+	if f := fenfu.AsError(err).Field; f != "time_expire" {
+		t.Fatalf("refused field %q", f)
+	}
+	r.TimeExpire = e.clock.Now().Add(pay.MinTimeExpire)
+	w, err := e.pay.Micropay(ctx, r) // the code was not spent by the refusal
+	wantCode(t, err, fenfu.UserPaying)
+	if !w.ExpiresAt.Equal(r.TimeExpire) {
+		t.Fatalf("waiting order expires at %v, want %v", w.ExpiresAt, r.TimeExpire)
+	}
+}
