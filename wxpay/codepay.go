@@ -191,6 +191,11 @@ func (a *API) v2Micropay(ctx context.Context, mchid string, p map[string]string)
 	}
 	o, err := a.Pay.Micropay(ctx, c)
 	if err != nil {
+		if o.TradeState() == pay.Revoked {
+			// WeChat Pay's micropay answers an order resent after it was
+			// reversed with ORDERREVERSED.
+			return map[string]string{"err_code": "ORDERREVERSED"}, err
+		}
 		return nil, err
 	}
 	out := a.V2Transaction(o)

@@ -88,6 +88,32 @@ func TestReverseWire(t *testing.T) {
 				map[string]string{"mchid": m.MchID}); err == nil {
 				t.Errorf("v3 reverse without appid accepted; order %s", state("RV-W-2"))
 			}
+			if s := state("RV-W-2"); s != "NOTPAY" {
+				t.Errorf("order after a reverse without appid = %s", s)
+			}
+
+			// A v2 micropay resent after its order was reversed answers
+			// ORDERREVERSED, as WeChat Pay's does, and pays nothing.
+			var mk struct {
+				Key string `json:"apiv2_key"`
+			}
+			in.mustCLI(&mk, "merchant", "set-v2-key", "--mchid", m.MchID)
+			mc := wechat.NewClient(m.AppID, m.MchID, mk.Key, true)
+			mc.BaseURL = in.base + "/"
+			bm = gopay.BodyMap{}
+			bm.Set("nonce_str", "rvw3").Set("body", "Tea").Set("out_trade_no", "RV-W-3").Set("total_fee", 300).
+				Set("spbill_create_ip", "10.0.0.9").Set("auth_code", issue())
+			if rsp, err := mc.Micropay(ctx, bm); err != nil || rsp.ResultCode != "SUCCESS" {
+				t.Fatalf("v2 micropay = %+v, %v", rsp, err)
+			}
+			rv := gopay.BodyMap{}
+			rv.Set("nonce_str", "rvw4").Set("out_trade_no", "RV-W-3")
+			if rsp, err := mc.Reverse(ctx, rv); err != nil || rsp.ResultCode != "SUCCESS" {
+				t.Fatalf("v2 reverse = %+v, %v", rsp, err)
+			}
+			if rsp, err := mc.Micropay(ctx, bm); err != nil || rsp.ResultCode != "FAIL" || rsp.ErrCode != "ORDERREVERSED" {
+				t.Errorf("v2 micropay resent after the reverse = %+v, %v", rsp, err)
+			}
 		})
 	}
 }
