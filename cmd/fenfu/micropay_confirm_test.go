@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -42,13 +41,7 @@ func TestConfirmPageWhilePaying(t *testing.T) {
 				t.Fatalf("codepay = %v", err)
 			}
 			id := waitingOrder(t, in, "CONFIRM-P-1")
-			jar, _ := cookiejar.New(nil)
-			phone := &http.Client{Jar: jar}
-			resp, err := phone.PostForm(in.base+"/cashier/login", url.Values{"phone": {cons.Phone}, "pin": {cons.PIN}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			phone := loggedIn(t, in, cons.Phone, cons.PIN)
 			confirm := in.base + "/cashier/paycode/orders/" + id + "/confirm"
 
 			// An unreadable form body and a missing PIN check no PIN.
@@ -82,7 +75,7 @@ func TestConfirmPageWhilePaying(t *testing.T) {
 			req, _ := http.NewRequest("POST", confirm, strings.NewReader(url.Values{"pin": {cons.PIN}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Accept", "text/html")
-			resp, err = phone.Do(req)
+			resp, err := phone.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -146,13 +146,7 @@ func testCodePayment(t *testing.T, engine db.Engine) {
 		t.Fatalf("waiting order = %v", q)
 	}
 	id := waitingOrder(t, in, "CODE-3")
-	jar, _ := cookiejar.New(nil)
-	phone := &http.Client{Jar: jar}
-	resp, err := phone.PostForm(in.base+"/cashier/login", url.Values{"phone": {cons.Phone}, "pin": {cons.PIN}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	phone := loggedIn(t, in, cons.Phone, cons.PIN)
 	// The consumer's payment-code page, following the code, links here.
 	var st struct {
 		State      string `json:"state"`
@@ -332,13 +326,7 @@ func testCodePayment(t *testing.T, engine db.Engine) {
 	if r := micropay("CODE-5", 130000, oc.Code); r.ErrCode != "USERPAYING" {
 		t.Fatalf("large code payment = %+v", r)
 	}
-	jar2, _ := cookiejar.New(nil)
-	phone2 := &http.Client{Jar: jar2}
-	if resp, err := phone2.PostForm(in.base+"/cashier/login", url.Values{"phone": {other.Phone}, "pin": {other.PIN}}); err != nil {
-		t.Fatal(err)
-	} else {
-		resp.Body.Close()
-	}
+	phone2 := loggedIn(t, in, other.Phone, other.PIN)
 	id5 := waitingOrder(t, in, "CODE-5")
 	// The first consumer cannot confirm the second's payment.
 	if code, _ := call(t, phone, "POST", in.base+"/cashier/paycode/orders/"+id5+"/confirm", map[string]string{"pin": cons.PIN}, nil); code != 404 {
@@ -370,6 +358,19 @@ func waitingOrder(t *testing.T, in *instance, outTradeNo string) string {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// loggedIn is a consumer's phone logged in to the cashier.
+func loggedIn(t *testing.T, in *instance, phone, pin string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(in.base+"/cashier/login", url.Values{"phone": {phone}, "pin": {pin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return c
 }
 
 // call sends a JSON request with c and decodes a 200 answer into out.
