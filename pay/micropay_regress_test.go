@@ -13,6 +13,7 @@ import (
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/paycode"
+	"github.com/fenfu/fenfu/risk"
 )
 
 // TestMicropayConfirmWhilePaying: the consumer taps "confirm" twice (or the
@@ -232,5 +233,31 @@ func TestMicropayTimeExpireTooSoon(t *testing.T) {
 	wantCode(t, err, fenfu.UserPaying)
 	if !w.ExpiresAt.Equal(r.TimeExpire) {
 		t.Fatalf("waiting order expires at %v, want %v", w.ExpiresAt, r.TimeExpire)
+	}
+}
+
+// TestMicropayCounterIPReachesRisk: the till's address a code payment
+// carries is the order's scene address, kept with the order, and the
+// address the risk engine's IP rules see.
+func TestMicropayCounterIPReachesRisk(t *testing.T) {
+	ctx := context.Background()
+	e := newRiskEnv(t, dbtest.Engines()[0])
+	if _, err := e.engine.AddRule(ctx, "staff:test", "a till on a blocked network", risk.Rule{Name: "blocked-till",
+		Channels: []string{risk.Balance}, Expr: `ip == "198.51.100.8"`, Decision: risk.Reject, Reason: "blocked",
+		Message: "This till cannot take payments.", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.env.consumer(t, 0, 100000)
+	r := e.env.codeOrder("cp-ip-1", 1000, e.env.code(t, c, paycode.Balance))
+	r.Scene = pay.Scene{DeviceID: "till-9", PayerClientIP: "198.51.100.8"}
+	o, err := e.env.pay.Micropay(ctx, r)
+	wantCode(t, err, fenfu.RuleLimit)
+	if got, _ := e.env.pay.Get(ctx, o.ID); got.Scene.PayerClientIP != "198.51.100.8" || got.State != pay.PayError {
+		t.Fatalf("refused order = %+v", got)
+	}
+	r = e.env.codeOrder("cp-ip-2", 1000, e.env.code(t, c, paycode.Balance))
+	r.Scene = pay.Scene{DeviceID: "till-9", PayerClientIP: "198.51.100.9"}
+	if _, err := e.env.pay.Micropay(ctx, r); err != nil {
+		t.Fatalf("a till elsewhere: %v", err)
 	}
 }
