@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/pay"
@@ -122,8 +123,13 @@ func TestMicropayVerifyRearmedCode(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantProblem(e, "code payment whose payment code no longer names it")
-			if _, err := e.pay.Micropay(ctx, e.codeOrder("cp-verify-2", 1000, code)); err != nil {
-				t.Fatal(err) // the re-armed code pays a second order
+			// Nor does the re-armed code pay a second order: no two orders
+			// may name one code.
+			if o, err := e.pay.Micropay(ctx, e.codeOrder("cp-verify-2", 1000, code)); err == nil {
+				t.Fatalf("the re-armed code paid a second order: %+v", o)
+			}
+			if bal, err := ledger.Balance(ctx, e.pay.Core, consumer.BalanceAccount(c)); err != nil || bal != 100000-1000 {
+				t.Fatalf("balance after the re-armed code was refused: %d, %v", bal, err)
 			}
 			wantProblem(e, "code payment whose payment code no longer names it")
 
