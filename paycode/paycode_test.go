@@ -2,6 +2,8 @@ package paycode_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"regexp"
 	"strings"
 	"sync"
@@ -232,5 +234,37 @@ func TestIssueGap(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The store keeps a code only as an HMAC under the platform secret: a
+// code has some 56 bits, which a bare SHA-256 would give up to whoever
+// reads the table within the code's life. The same code under another
+// secret is not found.
+func TestStoredHashIsKeyed(t *testing.T) {
+	ctx := context.Background()
+	core := dbtest.Open(t, db.SQLite, "core", fenfu.SystemClock{})
+	s := &paycode.Service{Core: core, Clock: fenfu.SystemClock{}, Secret: []byte("one secret one secret one secret")}
+	c, err := s.Issue(ctx, "c1", paycode.Credit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := core.QueryRowContext(ctx, `SELECT code_hash FROM payment_codes`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	bare := sha256.Sum256([]byte(c.Code))
+	if stored == hex.EncodeToString(bare[:]) || strings.Contains(stored, c.Code) {
+		t.Fatalf("the store keeps %s for code %s: not keyed", stored, c.Code)
+	}
+	if stored != s.Hash(c.Code) {
+		t.Fatalf("stored %s, Hash %s", stored, s.Hash(c.Code))
+	}
+	other := &paycode.Service{Core: core, Clock: fenfu.SystemClock{}, Secret: []byte("another secret, another secret!!")}
+	if _, err := redeem(ctx, other, c.Code, "o1"); fenfu.ErrorCode(err) != fenfu.AuthCodeInvalid {
+		t.Fatalf("the code under another secret: %v", err)
+	}
+	if _, err := redeem(ctx, s, c.Code, "o1"); err != nil {
+		t.Fatalf("the code under its own secret: %v", err)
 	}
 }
