@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
@@ -111,6 +113,33 @@ type Sandbox struct {
 	PrivateKey crypto.Signer
 }
 
+// MaxNameLength is the most characters a merchant's name has.
+const MaxNameLength = 64
+
+// checkName refuses a merchant name that would not show as one line of
+// text: control characters (a tab, a newline, ESC or GS, which a thermal
+// printer would take as commands on a receipt), Unicode format
+// characters (the bidirectional overrides that make a name read as
+// another), or more than MaxNameLength characters. Consumers see the name
+// on the cashier, on their statements and on receipts.
+func checkName(name string) error {
+	if err := fenfu.Text("name", name); err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(name); n > MaxNameLength {
+		return fenfu.FieldError("name", "name must be at most %d characters, not %d", MaxNameLength, n)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return fenfu.FieldError("name", "name holds the character U+%04X, which a merchant name may not hold: it must read as one line of plain text", r)
+		}
+	}
+	if name != "" && strings.TrimSpace(name) == "" {
+		return fenfu.FieldError("name", "name must not be only spaces")
+	}
+	return nil
+}
+
 // CreateSandbox provisions a sandbox merchant with a fresh key pair of the
 // given scheme (RSA-2048 or SM2), registered under a new serial number, and
 // a fresh API v3 key.
@@ -124,6 +153,9 @@ func (s *Service) CreateSandbox(ctx context.Context, name string, sch scheme.Nam
 func (s *Service) Create(ctx context.Context, name, env string, sch scheme.Name) (Sandbox, error) {
 	if env != "sandbox" && env != "production" {
 		return Sandbox{}, fenfu.FieldError("env", "env must be sandbox or production")
+	}
+	if err := checkName(name); err != nil {
+		return Sandbox{}, err
 	}
 	if err := s.Allowed(env); err != nil {
 		return Sandbox{}, err

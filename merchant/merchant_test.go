@@ -105,6 +105,17 @@ func TestCreate(t *testing.T) {
 		if _, err := e.ms.Create(ctx, "x", "staging", scheme.RSA); code(err) != fenfu.ParamError {
 			t.Errorf("unknown env: %v, want PARAM_ERROR", err)
 		}
+		// A name shows as one line of plain text on the cashier and on
+		// receipts: no printer commands, no reordering of what it reads.
+		for _, bad := range []string{"Tea\x1b@house", "Tea\x1dV house", "Tea\nhouse", "Tea\thouse", "\u202egnp.exe", "Tea\u200bhouse",
+			strings.Repeat("茶", 65), "   ", "bad\xffutf8"} {
+			if _, err := e.ms.Create(ctx, bad, "sandbox", scheme.RSA); code(err) != fenfu.ParamError {
+				t.Errorf("name %q: %v, want PARAM_ERROR", bad, err)
+			}
+		}
+		if _, err := e.ms.Create(ctx, strings.Repeat("茶", 64), "sandbox", scheme.RSA); err != nil {
+			t.Errorf("a name of 64 characters: %v", err)
+		}
 		p, err := e.ms.Create(ctx, "", "production", "")
 		if err != nil {
 			t.Fatal(err)

@@ -53,7 +53,7 @@ func commands() []command {
 		{"bench verify", "[--orders N] [--merchants M] [--json] [-o FILE.json]", "generate a provable day of paid orders in a temporary store and measure fenfu verify over it (time, CPU, peak memory)", groupRunning, cmdBenchVerify},
 		{"chaos", "[--cycles N] [--engine sqlite|postgres [--postgres DSN]] [--nodes 1|2] [--fault kill|pg-restart|credit-partition|disk-full|clock-step|settle-kill|mix,…] [--concurrency N] [--seed S] [--json] [-o FILE.json]", "drive payments and refunds, and in each cycle SIGKILL a serve node at a random moment (or restart PostgreSQL, cut the credit store off, fill the disk, step the servers' clock, kill a settlement batch), recover, and check that nothing acknowledged is lost, doubled or left unnotified and the books prove (see RELIABILITY.md)", groupRunning, cmdChaos},
 
-		{"merchant create", "--env production|sandbox [--name NAME] [--key-type rsa|sm2]", "provision a merchant, print its keys as JSON", groupKeys, cmdMerchantCreate},
+		{"merchant create", "--env production|sandbox [--name NAME] [--key-type rsa|sm2]", "provision a merchant, print its keys as JSON; NAME is one line of plain text, at most 64 characters, as consumers see it", groupKeys, cmdMerchantCreate},
 		{"merchant add-key", "--mchid M --public-key FILE [--actor NAME]", "register another RSA-2048 or SM2 public key; prints its serial_no", groupKeys, cmdMerchantKeys},
 		{"merchant retire-key", "--mchid M --serial S [--actor NAME]", "stop a key, at once on every node; the last active key cannot be retired", groupKeys, cmdMerchantKeys},
 		{"merchant keys", "--mchid M", "list a merchant's key serials and states", groupKeys, cmdMerchantKeys},
