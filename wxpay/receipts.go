@@ -179,7 +179,7 @@ type Lookup struct {
 	Total    fenfu.Fen `json:"total,omitempty"`
 	Currency string    `json:"currency,omitempty"`
 	PaidAt   string    `json:"paid_at,omitempty"`
-	State    string    `json:"state,omitempty"` // paid or refunded
+	State    string    `json:"state,omitempty"` // paid, partly_refunded or refunded
 	Message  string    `json:"message"`
 }
 
@@ -227,9 +227,13 @@ func (a *API) lookup(ctx context.Context, transactionID, code string) (Lookup, e
 	}
 	l := Lookup{Genuine: true, Merchant: m.Name, Total: o.Total, Currency: o.Currency, PaidAt: timeString(o.PaidAt), State: "paid",
 		Message: "This receipt is genuine: the payment was made on fenfu."}
-	if o.Refunded > 0 {
+	switch {
+	case o.Refunded >= o.Total:
 		l.State = "refunded"
 		l.Message = "This receipt is genuine, and the payment was refunded since."
+	case o.Refunded > 0:
+		l.State = "partly_refunded"
+		l.Message = "This receipt is genuine, and part of the payment was refunded since."
 	}
 	return l, nil
 }
@@ -295,7 +299,7 @@ var lookupPage = template.Must(template.New("receipt").Parse(`<!doctype html>
 <dl><dt>商户 Merchant</dt><dd>{{.Merchant}}</dd>
 <dt>金额 Amount</dt><dd>￥{{.Amount}}</dd>
 <dt>支付时间 Paid</dt><dd>{{.Paid}}</dd>
-<dt>状态 State</dt><dd>{{if eq .State "refunded"}}已退款 refunded{{else}}已支付 paid{{end}}</dd></dl>
+<dt>状态 State</dt><dd>{{if eq .State "refunded"}}已退款 refunded{{else if eq .State "partly_refunded"}}部分退款 partly refunded{{else}}已支付 paid{{end}}</dd></dl>
 {{else if not .Unchecked}}<p class="bad"><strong>✗ 非真实凭证 Not genuine</strong></p>{{end}}
 <p>{{.Message}}</p></body></html>
 `))

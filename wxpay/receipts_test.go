@@ -142,8 +142,14 @@ func TestReceipt(t *testing.T) {
 			if _, err := ps.Refund(ctx, pay.RefundRequest{MchID: h.m.MchID, OutTradeNo: "RCPT-1", OutRefundNo: "RCPT-1-R", Refund: 100_00, Total: 600_00}); err != nil {
 				t.Fatal(err)
 			}
+			if _, l, _ := h.lookup(t, "/r/"+o.ID+"?v="+code); !l.Genuine || l.State != "partly_refunded" {
+				t.Errorf("after a partial refund: %+v", l)
+			}
+			if _, err := ps.Refund(ctx, pay.RefundRequest{MchID: h.m.MchID, OutTradeNo: "RCPT-1", OutRefundNo: "RCPT-1-R2", Refund: 500_00, Total: 600_00}); err != nil {
+				t.Fatal(err)
+			}
 			if _, l, _ := h.lookup(t, "/r/"+o.ID+"?v="+code); !l.Genuine || l.State != "refunded" {
-				t.Errorf("after a refund: %+v", l)
+				t.Errorf("after refunds of the whole amount: %+v", l)
 			}
 			// A wrong code, transaction, or a malformed one: the same answer.
 			wrong := []byte(code)
@@ -172,7 +178,7 @@ func TestReceipt(t *testing.T) {
 			page, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != 200 || !strings.Contains(string(page), "Genuine") || !strings.Contains(string(page), "600.00") ||
-				!strings.Contains(string(page), "refunded") {
+				!strings.Contains(string(page), "已退款 refunded") {
 				t.Errorf("page: %d %s", resp.StatusCode, page)
 			}
 
