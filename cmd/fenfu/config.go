@@ -198,7 +198,7 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*stringValue)(&c.PreviousMasterKeyFile) }},
 		{"addr", "FENFU_ADDR", "address to listen on, HOST:PORT", "", true,
 			func(c *Config) settingValue { return (*stringValue)(&c.Addr) }},
-		{"public-url", "FENFU_PUBLIC_URL", "base URL consumers reach this server at, used in code_url (default from --addr)", "`http://` + the listen address; the base of every `code_url` and bill download link", true,
+		{"public-url", "FENFU_PUBLIC_URL", "base URL consumers reach this server at, used in code_url (default from --addr)", "`http://` + the listen address; the base of every `code_url`, bill download link and receipt lookup; at most 160 bytes", true,
 			func(c *Config) settingValue { return (*stringValue)(&c.PublicURL) }},
 		{"log-level", "FENFU_LOG_LEVEL", "debug, info, warn or error", "", true,
 			func(c *Config) settingValue { return (*levelValue)(&c.LogLevel) }},
@@ -374,6 +374,11 @@ func (c *Config) serveEnv(getenv func(string) string) error {
 	return nil
 }
 
+// maxPublicURL is the longest --public-url: a receipt's QR carries
+// PUBLIC_URL/r/{transaction_id}?v=CODE (42 bytes more), and the printer's
+// QR store takes 213 bytes (receipt.maxQR).
+const maxPublicURL = 160
+
 // Validate fills derived defaults and checks every setting.
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
@@ -410,6 +415,10 @@ func (c *Config) Validate() error {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			return fmt.Errorf("--public-url must be an http:// or https:// URL without query, not %q", c.PublicURL)
+		}
+		if len(c.PublicURL) > maxPublicURL {
+			return fmt.Errorf("--public-url must be at most %d bytes, not %d: a receipt's QR carries it with the transaction and its code, "+
+				"and a thermal printer's QR holds 213 bytes", maxPublicURL, len(c.PublicURL))
 		}
 	}
 	if c.SettleAt < 0 || c.SettleAt >= 24*time.Hour {

@@ -42,6 +42,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{func(c *Config) { c.Addr = "8080" }, "--addr"},
 		{func(c *Config) { c.PublicURL = "ftp://x" }, "--public-url"},
+		{func(c *Config) { c.PublicURL = "https://pay.example.com/" + strings.Repeat("p", 140) }, "--public-url"},
 		{func(c *Config) { c.SettleAt = 25 * time.Hour }, "--settle-at"},
 		{func(c *Config) { c.OrdinaryFee = -1 }, "--ordinary-fee"},
 		{func(c *Config) { c.MerchantRate = -1 }, "--merchant-rate"},
