@@ -27,7 +27,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -907,25 +906,6 @@ func (s *Service) ModifyServiceOrder(ctx context.Context, mchid, outOrderNo stri
 	e := fenfu.Errorf(fenfu.InvalidOrderState, "service order %s is %s: only a completed order's amount is modified", outOrderNo, so.State)
 	e.Remedy = "fenfu pays a service order when it is completed: complete it with the final total_amount."
 	return so, e
-}
-
-// RunServiceExpiry runs ExpireServiceOrders now and then every every
-// until ctx ends.
-func (s *Service) RunServiceExpiry(ctx context.Context, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if n, err := s.ExpireServiceOrders(ctx); err != nil && ctx.Err() == nil {
-			log.Error("service order expiry", "error", err)
-		} else if n > 0 {
-			log.Info("expired service orders", "released", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // verifyServiceOrders proves the service orders against the credit

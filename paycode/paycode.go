@@ -16,7 +16,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"strings"
 	"time"
@@ -373,21 +372,3 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 
 // SweepEvery is how often serve forgets old codes.
 const SweepEvery = time.Hour
-
-// Run sweeps at once and then every interval, until ctx ends.
-func (s *Service) Run(ctx context.Context, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-			log.Error("payment code sweep", "error", err)
-		} else if n > 0 {
-			log.Info("forgot expired payment codes", "codes", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

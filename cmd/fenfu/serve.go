@@ -161,8 +161,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	}
 	background(a.scheduler().Run)
 	background(a.sandbox.Run)
-	background(a.recoverLoop)
-	background(a.rescreenLoop)
+	background(func(ctx context.Context) { every(ctx, a.cfg.RecoverEvery, a.recover) })
+	background(func(ctx context.Context) { every(ctx, a.cfg.RescreenEvery, a.rescreen) })
 	background(func(ctx context.Context) {
 		_ = a.risk.Watch(ctx, a.cfg.RiskPollEvery, func(err error) { a.log.Error("risk rules refresh", "error", err) })
 	})
@@ -172,8 +172,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	background(func(ctx context.Context) { a.repay.RunOverdue(ctx, a.cfg.Plans.OverdueEvery, a.log) })
 	background(func(ctx context.Context) { audit.WriteAnchors(ctx, a.log, a.cfg.AuditAnchorEvery, a.core, a.credit) })
 	background(func(ctx context.Context) { a.retention.RunDaily(ctx, a.cfg.RetentionEvery) })
-	background(func(ctx context.Context) { a.paycodes.Run(ctx, paycode.SweepEvery, a.log) })
-	background(func(ctx context.Context) { a.pay.RunServiceExpiry(ctx, a.cfg.ServiceExpireEvery, a.log) })
+	background(func(ctx context.Context) { every(ctx, paycode.SweepEvery, a.sweepPaycodes) })
+	background(func(ctx context.Context) { every(ctx, a.cfg.ServiceExpireEvery, a.expireServiceOrders) })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "fenfu: serving on %s (code_url base %s)\n", "http://"+reachable(ln.Addr().String()), a.publicURL)
@@ -223,17 +223,13 @@ func (a *app) notifier(api *wxpay.API) *notify.Worker {
 			}}}
 }
 
-// rescreenLoop screens active merchants at start and then daily.
-func (a *app) rescreenLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.RescreenEvery)
+// every runs job now and then every interval until ctx ends: the loop of
+// serve's housekeeping, each job logging what it did.
+func every(ctx context.Context, interval time.Duration, job func(ctx context.Context)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		r, err := a.onboard.Rescreen(ctx)
-		if err != nil && ctx.Err() == nil {
-			a.log.Error("risk screening", "error", err)
-		} else if r.Suspended > 0 {
-			a.log.Warn("risk screening suspended merchants", "screened", r.Screened, "suspended", r.Suspended)
-		}
+		job(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -242,26 +238,49 @@ func (a *app) rescreenLoop(ctx context.Context) {
 	}
 }
 
-func (a *app) recoverLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.RecoverEvery)
-	defer t.Stop()
-	for {
-		r, err := a.pay.Recover(ctx)
-		if err != nil && ctx.Err() == nil {
-			a.log.Error("recover", "error", err)
-		} else if r.Completed+r.Released+r.Refunds+r.Lapsed > 0 {
-			a.log.Info("recovered interrupted payments", "completed", r.Completed, "released", r.Released, "refunds", r.Refunds,
-				"lapsed", r.Lapsed)
-		}
-		if r, err := a.repay.Recover(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("recover repayments", "error", err)
-		} else if r.Applied+r.Cancelled > 0 {
-			a.log.Info("recovered interrupted repayments", "applied", r.Applied, "cancelled", r.Cancelled)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// rescreen screens active merchants against the risk list (at start and
+// then every --rescreen-every).
+func (a *app) rescreen(ctx context.Context) {
+	r, err := a.onboard.Rescreen(ctx)
+	if err != nil && ctx.Err() == nil {
+		a.log.Error("risk screening", "error", err)
+	} else if r.Suspended > 0 {
+		a.log.Warn("risk screening suspended merchants", "screened", r.Screened, "suspended", r.Suspended)
+	}
+}
+
+// recover settles payments, refunds and repayments interrupted between
+// the stores.
+func (a *app) recover(ctx context.Context) {
+	r, err := a.pay.Recover(ctx)
+	if err != nil && ctx.Err() == nil {
+		a.log.Error("recover", "error", err)
+	} else if r.Completed+r.Released+r.Refunds+r.Lapsed > 0 {
+		a.log.Info("recovered interrupted payments", "completed", r.Completed, "released", r.Released, "refunds", r.Refunds,
+			"lapsed", r.Lapsed)
+	}
+	if r, err := a.repay.Recover(ctx); err != nil && ctx.Err() == nil {
+		a.log.Error("recover repayments", "error", err)
+	} else if r.Applied+r.Cancelled > 0 {
+		a.log.Info("recovered interrupted repayments", "applied", r.Applied, "cancelled", r.Cancelled)
+	}
+}
+
+// sweepPaycodes forgets payment codes a day after they expired.
+func (a *app) sweepPaycodes(ctx context.Context) {
+	if n, err := a.paycodes.Sweep(ctx); err != nil && ctx.Err() == nil {
+		a.log.Error("payment code sweep", "error", err)
+	} else if n > 0 {
+		a.log.Info("forgot expired payment codes", "codes", n)
+	}
+}
+
+// expireServiceOrders releases the service orders past their end and
+// grace.
+func (a *app) expireServiceOrders(ctx context.Context) {
+	if n, err := a.pay.ExpireServiceOrders(ctx); err != nil && ctx.Err() == nil {
+		a.log.Error("service order expiry", "error", err)
+	} else if n > 0 {
+		a.log.Info("expired service orders", "released", n)
 	}
 }
