@@ -291,6 +291,16 @@ func (v View) ExpiresText() string {
 	return t.In(fenfu.Shanghai).Format("2006-01-02 15:04")
 }
 
+// answer writes v to a program as JSON, or to a browser as the page
+// name, both 200.
+func (c *Cashier) answer(w http.ResponseWriter, r *http.Request, name string, v any) {
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	c.render(w, http.StatusOK, name, v)
+}
+
 func wantsJSON(r *http.Request) bool {
 	return r.URL.Query().Get("format") == "json" || strings.Contains(r.Header.Get("Accept"), "application/json") ||
 		strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
@@ -312,11 +322,7 @@ func (c *Cashier) handleShow(w http.ResponseWriter, r *http.Request) {
 		c.failAs(w, r, consumerID, err)
 		return
 	}
-	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, v)
-		return
-	}
-	c.render(w, http.StatusOK, "cashier.html", v)
+	c.answer(w, r, "cashier.html", v)
 }
 
 func (c *Cashier) servePNG(w http.ResponseWriter, r *http.Request, token string) {

@@ -85,11 +85,7 @@ func (c *Cashier) showConfirm(w http.ResponseWriter, r *http.Request, orderID, c
 		c.fail(w, r, err)
 		return
 	}
-	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, p)
-		return
-	}
-	c.render(w, http.StatusOK, "confirm.html", p)
+	c.answer(w, r, "confirm.html", p)
 }
 
 // handleConfirm answers POST /cashier/paycode/orders/{transaction_id}/confirm:

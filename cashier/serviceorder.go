@@ -79,11 +79,7 @@ func (c *Cashier) handleServiceShow(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, v)
-		return
-	}
-	c.render(w, http.StatusOK, "serviceorder.html", v)
+	c.answer(w, r, "serviceorder.html", v)
 }
 
 func (c *Cashier) handleServiceConfirm(w http.ResponseWriter, r *http.Request) {
