@@ -23,12 +23,13 @@ type IDKind int
 
 // Identifier kinds.
 const (
-	TransactionID IDKind = iota // 28 digits, as WeChat's transaction_id
-	RefundID                    // 29 digits, as WeChat's refund_id
-	AttemptID                   // internal payment attempt
-	ConsumerID                  // consumer identifier
-	RequestID                   // Request-ID header
-	ComplaintID                 // 27 digits, as WeChat's complaint_id
+	TransactionID   IDKind = iota // 28 digits, as WeChat's transaction_id
+	RefundID                      // 29 digits, as WeChat's refund_id
+	AttemptID                     // internal payment attempt
+	ConsumerID                    // consumer identifier
+	RequestID                     // Request-ID header
+	ComplaintID                   // 27 digits, as WeChat's complaint_id
+	AggregateCodeID               // a merchant's aggregate code (聚合码)
 )
 
 // RandomIDs is the production identifier source. Identifiers begin with the
@@ -72,6 +73,8 @@ func (g *RandomIDs) New(kind IDKind, now time.Time) string {
 	case ComplaintID:
 		// 2000000 + yyyymmdd + 12 random digits = 27 digits.
 		return "2000000" + t.Format("20060102") + g.digits(12)
+	case AggregateCodeID:
+		return "agc_" + t.Format("060102") + g.Nonce(12)
 	default:
 		return t.Format("20060102150405") + g.Nonce(16)
 	}
@@ -94,6 +97,8 @@ func (g *SeqIDs) New(kind IDKind, now time.Time) string {
 		return fmt.Sprintf("c_%010d", n)
 	case ComplaintID:
 		return fmt.Sprintf("2000000%s%012d", now.In(Shanghai).Format("20060102"), n)
+	case AggregateCodeID:
+		return fmt.Sprintf("agc_%012d", n)
 	default:
 		return fmt.Sprintf("id_%012d", n)
 	}

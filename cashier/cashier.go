@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/aggregate"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
@@ -81,6 +82,13 @@ type Cashier struct {
 	Repay *repay.Service
 	// Paycodes, if set, serves the consumer's payment code page.
 	Paycodes *paycode.Service
+	// Aggregate, if set, serves merchants' aggregate codes (聚合码):
+	// the amount page, which makes an order and sends the consumer on to
+	// it. AggregatePerMinute is how many orders a consumer may start so
+	// in a minute, on each node (0: no limit).
+	Aggregate          *aggregate.Service
+	AggregatePerMinute int
+	aggregateLimit     consumerLimit
 }
 
 // New returns a Cashier whose session cookies are signed with a key
@@ -110,6 +118,9 @@ func (c *Cashier) Register(mux *http.ServeMux) {
 	}
 	if c.Paycodes != nil {
 		c.registerPaycode(mux)
+	}
+	if c.Aggregate != nil {
+		c.registerAggregate(mux)
 	}
 }
 
@@ -475,7 +486,7 @@ var statementPath = regexp.MustCompile(`^/cashier/credit/statements/[0-9]{4}-[0-
 var confirmPath = regexp.MustCompile(`^/cashier/paycode/orders/[0-9]{1,32}$`)
 
 // safeNext is the form's next page if it is one of the cashier's own
-// pages (an order's, the consumer's complaints, credit account,
+// pages (an order's, an aggregate code's, the consumer's complaints, credit account,
 // statements, payment code or a payment to confirm), else the home page: a
 // login or logout never sends the browser elsewhere.
 func safeNext(r *http.Request) string {
@@ -487,7 +498,7 @@ func safeNext(r *http.Request) string {
 	if pkg, ok := strings.CutPrefix(next, servicePath+"?package="); ok && servicePackage.MatchString(pkg) {
 		return next
 	}
-	if !strings.HasPrefix(next, "/q/") || strings.ContainsAny(next, "\\\r\n") {
+	if !(strings.HasPrefix(next, "/q/") || strings.HasPrefix(next, "/a/")) || strings.ContainsAny(next, "\\\r\n") {
 		return "/"
 	}
 	return next

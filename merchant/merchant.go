@@ -117,25 +117,30 @@ type Sandbox struct {
 const MaxNameLength = 64
 
 // checkName refuses a merchant name that would not show as one line of
+// text (see Line). Consumers see the name on the cashier, on their
+// statements and on receipts.
+func checkName(name string) error { return Line("name", name, MaxNameLength) }
+
+// Line refuses a value of field that would not show as one line of plain
 // text: control characters (a tab, a newline, ESC or GS, which a thermal
-// printer would take as commands on a receipt), Unicode format
-// characters (the bidirectional overrides that make a name read as
-// another), or more than MaxNameLength characters. Consumers see the name
-// on the cashier, on their statements and on receipts.
-func checkName(name string) error {
-	if err := fenfu.Text("name", name); err != nil {
+// printer would take as commands on a receipt), Unicode format characters
+// (the bidirectional overrides that make a text read as another), only
+// spaces, or more than max characters. Merchant names, and the labels of
+// the codes a merchant prints, are such lines.
+func Line(field, v string, max int) error {
+	if err := fenfu.Text(field, v); err != nil {
 		return err
 	}
-	if n := utf8.RuneCountInString(name); n > MaxNameLength {
-		return fenfu.FieldError("name", "name must be at most %d characters, not %d", MaxNameLength, n)
+	if n := utf8.RuneCountInString(v); n > max {
+		return fenfu.FieldError(field, "%s must be at most %d characters, not %d", field, max, n)
 	}
-	for _, r := range name {
+	for _, r := range v {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return fenfu.FieldError("name", "name holds the character U+%04X, which a merchant name may not hold: it must read as one line of plain text", r)
+			return fenfu.FieldError(field, "%s holds the character U+%04X, which it may not hold: it must read as one line of plain text", field, r)
 		}
 	}
-	if name != "" && strings.TrimSpace(name) == "" {
-		return fenfu.FieldError("name", "name must not be only spaces")
+	if v != "" && strings.TrimSpace(v) == "" {
+		return fenfu.FieldError(field, "%s must not be only spaces", field)
 	}
 	return nil
 }

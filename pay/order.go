@@ -165,7 +165,11 @@ type Order struct {
 	// ReversedAt is when the merchant reversed the paid code-payment
 	// order (refunding it in full); zero if it did not.
 	ReversedAt time.Time
-	Token      string // the signed QR token; set by CreateNative only (derived, not stored)
+	// AggregateCode is the merchant's aggregate code (聚合码) the order
+	// was made from, when a consumer scanned one and entered the amount;
+	// "" for every other order.
+	AggregateCode string
+	Token         string // the signed QR token; set by CreateNative only (derived, not stored)
 }
 
 // TradeState returns the protocol's trade_state: an order being paid is
@@ -309,6 +313,10 @@ type NativeOrder struct {
 	// PreselectCredit asks the cashier to open on credit with the
 	// installment choices (fenfu's preselect_credit).
 	PreselectCredit bool
+	// AggregateCode is the aggregate code (聚合码) the order is made
+	// from (package aggregate). Such an order's notify_url is optional:
+	// without one the merchant queries it.
+	AggregateCode string
 	// counter: a code payment's order (CodeOrder), whose notify_url is
 	// optional.
 	counter bool
@@ -348,11 +356,11 @@ func (r *NativeOrder) validate(now time.Time) error {
 	case r.Currency != "" && r.Currency != "CNY":
 		return fenfu.FieldError("amount.currency", "amount.currency must be CNY")
 	}
-	if r.counter && r.NotifyURL == "" {
-		// a code payment has no notification
-	} else if r.NotifyURL == "" || len(r.NotifyURL) > 256 ||
-		!(strings.HasPrefix(r.NotifyURL, "https://") || strings.HasPrefix(r.NotifyURL, "http://")) {
-		return fenfu.FieldError("notify_url", "notify_url must be an http(s) URL of at most 256 characters")
+	if (r.counter || r.AggregateCode != "") && r.NotifyURL == "" {
+		// a code payment has no notification, nor an aggregate code's
+		// order without a notify_url
+	} else if err := CheckNotifyURL("notify_url", r.NotifyURL); err != nil {
+		return err
 	}
 	for _, l := range r.LimitPay {
 		if !limitPayOK[l] {
@@ -376,6 +384,15 @@ func (r *NativeOrder) validate(now time.Time) error {
 		if r.TimeExpire.After(now.Add(MaxExpiry)) {
 			return fenfu.FieldError("time_expire", "time_expire must be within 15 days")
 		}
+	}
+	return nil
+}
+
+// CheckNotifyURL refuses a notify_url a Native order would refuse: empty,
+// not http(s), or longer than 256 characters.
+func CheckNotifyURL(field, u string) error {
+	if u == "" || len(u) > 256 || !(strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
+		return fenfu.FieldError(field, "%s must be an http(s) URL of at most 256 characters", field)
 	}
 	return nil
 }
@@ -419,6 +436,9 @@ func (r *NativeOrder) hash() string {
 	if r.PreselectCredit { // and so do orders that preselect nothing
 		h.Write([]byte("preselect_credit\x00"))
 	}
+	if r.AggregateCode != "" { // and orders of no aggregate code
+		h.Write([]byte("aggregate_code\x00" + r.AggregateCode + "\x00"))
+	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
@@ -442,12 +462,12 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 	}
 	res, err := s.Core.Exec(ctx, `INSERT INTO orders (id, mchid, out_trade_no, appid, trade_type, description, attach,
 		notify_url, limit_pay, total, currency, params_hash, state, created_at, expires_at, updated_at, api, scene_device, scene_ip,
-		installment_offer, preselect_credit)
-		VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15, $16, $17, $18, $19)
+		installment_offer, preselect_credit, aggregate_code)
+		VALUES ($1, $2, $3, $4, 'NATIVE', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $15, $16, $17, $18, $19, $20)
 		ON CONFLICT (mchid, out_trade_no) DO NOTHING`,
 		id, r.MchID, r.OutTradeNo, r.AppID, r.Description, r.Attach, r.NotifyURL, strings.Join(r.LimitPay, ","),
 		r.Total, r.Currency, hash, NotPay, db.Micros(createdAt), db.Micros(expires), r.API, r.Scene.DeviceID, r.Scene.PayerClientIP,
-		formatOffers(r.Offers), db.Flag(r.PreselectCredit))
+		formatOffers(r.Offers), db.Flag(r.PreselectCredit), r.AggregateCode)
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.CreateNative", err)
 	}
@@ -458,7 +478,8 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		o := Order{ID: id, MchID: r.MchID, OutTradeNo: r.OutTradeNo, AppID: r.AppID, TradeType: "NATIVE",
 			Description: r.Description, Attach: r.Attach, NotifyURL: r.NotifyURL, LimitPay: r.LimitPay, Total: r.Total,
 			Currency: r.Currency, State: NotPay, API: r.API, Scene: r.Scene, Offers: parseOffers(formatOffers(r.Offers)), PreselectCredit: r.PreselectCredit,
-			CreatedAt: db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
+			AggregateCode: r.AggregateCode,
+			CreatedAt:     db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
 			UpdatedAt: db.Time(db.Micros(createdAt))}
 		o.Token = s.token(o)
 		return o, nil
@@ -515,26 +536,36 @@ func (s *Service) token(o Order) string {
 
 const orderCols = `id, mchid, out_trade_no, appid, trade_type, description, attach, notify_url, limit_pay, total, currency,
 	state, channel, consumer_id, attempt_id, refunded, refund_count, created_at, expires_at, updated_at, paid_at, closed_at, api,
-	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id, scene_device, scene_ip, installment_offer, installments, plan_fee, preselect_credit, reversed_at`
+	fee, fee_rate, fee_tier, hold_until, hold_reason, settlement_id, scene_device, scene_ip, installment_offer, installments, plan_fee, preselect_credit, reversed_at,
+	aggregate_code`
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func getBy(ctx context.Context, q queryer, where string, args ...any) (Order, error) {
-	var o Order
-	var limit, offers string
-	var created, expires, updated, paid, closed, rate, hold, reversed int64
-	err := q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+where, args...).Scan(
-		&o.ID, &o.MchID, &o.OutTradeNo, &o.AppID, &o.TradeType, &o.Description, &o.Attach, &o.NotifyURL, &limit,
-		&o.Total, &o.Currency, &o.State, &o.Channel, &o.ConsumerID, &o.AttemptID, &o.Refunded, &o.RefundCount,
-		&created, &expires, &updated, &paid, &closed, &o.API, &o.Fee.Fee, &rate, &o.Fee.Tier, &hold, &o.HoldReason, &o.SettlementID,
-		&o.Scene.DeviceID, &o.Scene.PayerClientIP, &offers, &o.Installments, &o.PlanFee, &o.PreselectCredit, &reversed)
+	o, err := scanOrder(q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
 	}
 	if err != nil {
 		return o, fenfu.Internal("pay.getBy", err)
+	}
+	return o, nil
+}
+
+// scanOrder reads an order of orderCols from a row.
+func scanOrder(row interface{ Scan(dest ...any) error }) (Order, error) {
+	var o Order
+	var limit, offers string
+	var created, expires, updated, paid, closed, rate, hold, reversed int64
+	err := row.Scan(
+		&o.ID, &o.MchID, &o.OutTradeNo, &o.AppID, &o.TradeType, &o.Description, &o.Attach, &o.NotifyURL, &limit,
+		&o.Total, &o.Currency, &o.State, &o.Channel, &o.ConsumerID, &o.AttemptID, &o.Refunded, &o.RefundCount,
+		&created, &expires, &updated, &paid, &closed, &o.API, &o.Fee.Fee, &rate, &o.Fee.Tier, &hold, &o.HoldReason, &o.SettlementID,
+		&o.Scene.DeviceID, &o.Scene.PayerClientIP, &offers, &o.Installments, &o.PlanFee, &o.PreselectCredit, &reversed, &o.AggregateCode)
+	if err != nil {
+		return o, err
 	}
 	if limit != "" {
 		o.LimitPay = strings.Split(limit, ",")
@@ -550,6 +581,33 @@ func getBy(ctx context.Context, q queryer, where string, args ...any) (Order, er
 		o.ReversedAt = db.Time(reversed)
 	}
 	return o, nil
+}
+
+// OrdersOfCode returns a page of the merchant's orders made from one of
+// its aggregate codes, newest first, and how many there are in all.
+func (s *Service) OrdersOfCode(ctx context.Context, mchid, code string, limit, offset int) ([]Order, int, error) {
+	var total int
+	if err := s.Core.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE mchid = $1 AND aggregate_code = $2`, mchid, code).Scan(&total); err != nil {
+		return nil, 0, fenfu.Internal("pay.OrdersOfCode", err)
+	}
+	rows, err := s.Core.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE mchid = $1 AND aggregate_code = $2
+		ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4`, mchid, code, limit, offset)
+	if err != nil {
+		return nil, 0, fenfu.Internal("pay.OrdersOfCode", err)
+	}
+	defer rows.Close()
+	out := []Order{}
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, 0, fenfu.Internal("pay.OrdersOfCode", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fenfu.Internal("pay.OrdersOfCode", err)
+	}
+	return out, total, nil
 }
 
 // Get returns an order by id without checking its merchant; for the

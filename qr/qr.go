@@ -1,7 +1,8 @@
 // Package qr makes the payment codes consumers scan: signed, expiring
 // tokens that name an order, its merchant and its amount, so a code cannot
-// be altered to pay someone else or a different sum, and their rendering as
-// PNG images.
+// be altered to pay someone else or a different sum; signed, lasting
+// tokens of merchants' aggregate codes (聚合码), which name the code and
+// its merchant; and their rendering as PNG images.
 package qr
 
 import (
@@ -29,10 +30,13 @@ type Signer struct{ key []byte }
 
 // NewSigner returns a Signer for the secret. The key is derived so the same
 // secret can serve other purposes without cross-use.
-func NewSigner(secret []byte) *Signer {
+func NewSigner(secret []byte) *Signer { return &Signer{key: derive(secret, "fenfu qr token v1")} }
+
+// derive is the key of one use of the secret, named by label.
+func derive(secret []byte, label string) []byte {
 	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("fenfu qr token v1"))
-	return &Signer{key: m.Sum(nil)}
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 const version = "1"
@@ -42,16 +46,7 @@ var strict = base64.RawURLEncoding.Strict()
 
 // Token returns the token for p: base64url(payload) "." base64url(mac).
 func (s *Signer) Token(p Payload) string {
-	body := strings.Join([]string{version, p.OrderID, p.MchID, strconv.FormatInt(int64(p.Total), 10),
-		strconv.FormatInt(p.Expires.Unix(), 10)}, "|")
-	enc := base64.RawURLEncoding.EncodeToString([]byte(body))
-	return enc + "." + base64.RawURLEncoding.EncodeToString(s.mac(enc))
-}
-
-func (s *Signer) mac(enc string) []byte {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(enc))
-	return m.Sum(nil)[:16]
+	return sign(s.key, version, p.OrderID, p.MchID, strconv.FormatInt(int64(p.Total), 10), strconv.FormatInt(p.Expires.Unix(), 10))
 }
 
 // Parse checks a token's signature and expiry and returns its payload. An
@@ -60,28 +55,8 @@ func (s *Signer) mac(enc string) []byte {
 func (s *Signer) Parse(token string, now time.Time) (Payload, error) {
 	bad := fenfu.Errorf(fenfu.ParamError, "the payment code is not valid: it was altered or not issued by this platform")
 	bad.Remedy = "Scan the merchant's code again, or ask the merchant for a new one."
-	if len(token) > 512 {
-		return Payload{}, bad
-	}
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return Payload{}, bad
-		}
-	}
-	enc, sig, ok := strings.Cut(token, ".")
+	f, ok := open(s.key, token, version, 5)
 	if !ok {
-		return Payload{}, bad
-	}
-	got, err := strict.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, s.mac(enc)) {
-		return Payload{}, bad
-	}
-	raw, err := strict.DecodeString(enc)
-	if err != nil {
-		return Payload{}, bad
-	}
-	f := strings.Split(string(raw), "|")
-	if len(f) != 5 || f[0] != version {
 		return Payload{}, bad
 	}
 	total, err1 := strconv.ParseInt(f[3], 10, 64)
@@ -96,6 +71,53 @@ func (s *Signer) Parse(token string, now time.Time) (Payload, error) {
 		return p, e
 	}
 	return p, nil
+}
+
+// sign returns the token of fields, the first of which is the kind and
+// version of the token: base64url(fields joined by "|") "." base64url(mac
+// under key).
+func sign(key []byte, fields ...string) string {
+	enc := base64.RawURLEncoding.EncodeToString([]byte(strings.Join(fields, "|")))
+	return enc + "." + base64.RawURLEncoding.EncodeToString(mac(key, enc))
+}
+
+func mac(key []byte, enc string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(enc))
+	return m.Sum(nil)[:16]
+}
+
+// open checks a token's signature under key and returns its n fields, the
+// first of which must be version; ok is false for anything else: too
+// long, a character outside base64url and ".", a MAC that does not
+// verify (compared in constant time), a non-canonical encoding, or
+// another kind or shape of payload.
+func open(key []byte, token, version string, n int) (fields []string, ok bool) {
+	if len(token) > 512 {
+		return nil, false
+	}
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, false
+		}
+	}
+	enc, sig, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, false
+	}
+	got, err := strict.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, mac(key, enc)) {
+		return nil, false
+	}
+	raw, err := strict.DecodeString(enc)
+	if err != nil {
+		return nil, false
+	}
+	f := strings.Split(string(raw), "|")
+	if len(f) != n || f[0] != version {
+		return nil, false
+	}
+	return f, true
 }
 
 // PNG renders text as a QR code image, medium error correction, with the

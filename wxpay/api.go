@@ -27,6 +27,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/aggregate"
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/keyring"
@@ -95,6 +96,8 @@ type Services struct {
 	// Repay, if set, reads credit payments' repayment plans for their
 	// receipts.
 	Repay *repay.Service
+	// Aggregate, if set, serves merchants' aggregate codes (聚合码).
+	Aggregate *aggregate.Service
 }
 
 // Sandbox is what the API asks of the sandbox environment; package
@@ -134,6 +137,9 @@ func (a *API) Register(mux *http.ServeMux) {
 		a.registerComplaints(mux)
 	}
 	a.registerPayScore(mux)
+	if a.Aggregate != nil {
+		a.registerAggregate(mux)
+	}
 }
 
 // request is an authenticated v3 request.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/access"
+	"github.com/fenfu/fenfu/aggregate"
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/cashier"
 	"github.com/fenfu/fenfu/complaint"
@@ -69,6 +70,8 @@ type app struct {
 	retention  *retention.Service
 	// paycodes are consumers' payment codes (付款码).
 	paycodes *paycode.Service
+	// aggregate are merchants' aggregate codes (聚合码).
+	aggregate *aggregate.Service
 	// publicURL is the base of code_url: cfg.PublicURL, or serve's
 	// listen address.
 	publicURL string
@@ -195,6 +198,9 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.cashier.Repay = a.repay
 	a.paycodes = &paycode.Service{Core: a.core, Clock: a.clock, Secret: keys.Secret, TTL: cfg.PaycodeTTL, Gap: paycode.DefaultGap}
 	a.cashier.Paycodes = a.paycodes
+	a.aggregate = &aggregate.Service{DB: a.core, Pay: a.pay, Merchants: a.merchants, Tokens: qr.NewCodeSigner(keys.Secret),
+		IDs: a.ids, Clock: a.clock}
+	a.cashier.Aggregate, a.cashier.AggregatePerMinute = a.aggregate, cfg.AggregatePerMinute
 	a.pay.Codes = a.paycodes
 	if a.sandboxClock != nil {
 		a.sandboxClock.Jobs = a.clockJobs()
@@ -236,6 +242,9 @@ func fees(cfg Config) pay.Fees {
 }
 
 func (a *app) codeURL(token string) string { return a.publicURL + "/q/" + token }
+
+// aggregateURL is the URL an aggregate code's QR carries.
+func (a *app) aggregateURL(token string) string { return a.publicURL + "/a/" + token }
 
 func (a *app) close() {
 	if a.core != nil {

@@ -63,6 +63,10 @@ func commands() []command {
 		{"platform promote-key", "[--scheme rsa|sm2] [--actor NAME]", "sign with the next platform key; the previous one still verifies", groupKeys, cmdPlatformKeys},
 		{"platform retire-key", "[--scheme rsa|sm2] [--actor NAME]", "end the overlap: drop the previous platform key", groupKeys, cmdPlatformKeys},
 		{"platform keys", "[--scheme rsa|sm2]", "list the platform keys of a scheme", groupKeys, cmdPlatformKeys},
+		{"aggregate create", "--mchid M --label L [--description D] [--notify-url U] [--public-url URL] [--png FILE]", "create a merchant's aggregate code (聚合码) for a till or a table: print it with its code URL as JSON, and with --png write its QR code", groupKeys, cmdAggregate},
+		{"aggregate list", "--mchid M [--limit N] [--offset N] [--public-url URL]", "a merchant's aggregate codes with their code URLs, newest first, as JSON", groupKeys, cmdAggregate},
+		{"aggregate show", "--mchid M --id CODE [--public-url URL] [--png FILE]", "one aggregate code as JSON, and with --png its QR code", groupKeys, cmdAggregate},
+		{"aggregate revoke", "--mchid M --id CODE [--public-url URL]", "stop an aggregate code for good: every scan of it is refused from then on", groupKeys, cmdAggregate},
 		{"keys status", "", "count the sealed values each master key wraps", groupKeys, cmdKeys},
 		{"keys reseal", "[--actor NAME]", "wrap every sealed value again under the current master key, resumably, beside running payments", groupKeys, cmdKeys},
 

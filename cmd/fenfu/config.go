@@ -135,6 +135,9 @@ type Config struct {
 	// how often serve releases what is past it.
 	ServiceGrace       time.Duration
 	ServiceExpireEvery time.Duration
+	// AggregatePerMinute is how many orders a consumer may start from
+	// merchants' aggregate codes in a minute, on each node; 0: no limit.
+	AggregatePerMinute int
 }
 
 // PlanSettings are the settings of installment plans: the fee rate of 3,
@@ -314,6 +317,9 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*durationValue)(&c.ServiceGrace) }},
 		{"service-order-expire-every", "FENFU_SERVICE_ORDER_EXPIRE_EVERY", "how often serve releases the frozen credit of service orders past their end_time and grace", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.ServiceExpireEvery) }},
+		{"aggregate-per-minute", "FENFU_AGGREGATE_PER_MINUTE", "orders a consumer may start from merchants' aggregate codes (聚合码) in a minute, per node (0: no limit)",
+			" orders per consumer and node, in bursts of as many; `0`: no limit", true,
+			func(c *Config) settingValue { return (*intValue)(&c.AggregatePerMinute) }},
 		{"retention-every", "FENFU_RETENTION_EVERY", "how often serve looks for today's retention run not done yet (one node runs each day)", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RetentionEvery) }},
 	}
@@ -333,6 +339,10 @@ const (
 	ServiceExpireEvery = time.Minute
 )
 
+// DefaultAggregatePerMinute is how many orders a consumer may start from
+// aggregate codes in a minute: more than a person paying at tills does.
+const DefaultAggregatePerMinute = 10
+
 // DefaultConfig returns the defaults, overridden by the FENFU_* variables
 // of the stores. serve reads its own variables with serveEnv, whose values
 // can be wrong.
@@ -345,7 +355,7 @@ func DefaultConfig(getenv func(string) string) Config {
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
 		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),
 		AuditAnchorEvery: AuditAnchorEvery, Retention: retention.DefaultPeriods(), RetentionEvery: RetentionEvery, PaycodeTTL: paycode.DefaultTTL,
-		ServiceGrace: pay.DefaultServiceGrace, ServiceExpireEvery: ServiceExpireEvery,
+		ServiceGrace: pay.DefaultServiceGrace, ServiceExpireEvery: ServiceExpireEvery, AggregatePerMinute: DefaultAggregatePerMinute,
 		MasterKeyHex: getenv("FENFU_MASTER_KEY"), PreviousMasterKeyHex: getenv("FENFU_PREVIOUS_MASTER_KEY")}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
@@ -481,6 +491,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Login.PhoneFailures < 1 || c.Login.SourceFailures < 1 {
 		return fmt.Errorf("--login-phone-failures and --login-source-failures must be at least 1")
+	}
+	if c.AggregatePerMinute < 0 {
+		return fmt.Errorf("--aggregate-per-minute must be at least 0 (0: no limit), not %d", c.AggregatePerMinute)
 	}
 	return nil
 }

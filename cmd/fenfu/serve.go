@@ -126,7 +126,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		lookups = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
 	}
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
-		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
+		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay,
+		Aggregate: a.aggregate}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Failures: failures, Lookups: lookups, PublicURL: func() string { return a.publicURL },
 		ReceiptFont: loadReceiptFont(a.cfg.ReceiptFont, a.log), ReceiptFontPath: a.cfg.ReceiptFont}
 	// Background work (the loops below, and settlement runs staff start)
