@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -8,15 +9,20 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/native"
 
+	"github.com/fenfu/fenfu/aggregate"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 )
@@ -305,4 +311,178 @@ func prepayCode(t *testing.T, svc native.NativeApiService, m sandboxMerchant, no
 		t.Fatal(err)
 	}
 	return *resp.CodeUrl
+}
+
+// aggregateWorld is a credit world with an aggregate code of its
+// merchant's ("Table 12") and a consumer who is logged in.
+func aggregateWorld(t *testing.T, cfg Config) (*creditWorld, string, *shopper) {
+	t.Helper()
+	w := startWorld(t, cfg)
+	c, err := w.a.aggregate.Create(t.Context(), aggregate.NewCode{MchID: w.mchid, Label: "Table 12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := w.consumer(1000_00, 1000_00)
+	s := newShopper(t, w.base, p.phone, p.pin)
+	if status, _, _ := s.send("POST", "/cashier/login", url.Values{"phone": {p.phone}, "pin": {p.pin}}); status != 303 {
+		t.Fatalf("login: HTTP %d", status)
+	}
+	return w, "/a/" + c.Token, s
+}
+
+// TestAggregateAmountForm: the amounts the form refuses, each with what
+// to enter and the amount shown again, making no order; another site's
+// form refused; and a consumer starting more orders a minute than
+// --aggregate-per-minute refused until the minute has passed.
+func TestAggregateAmountForm(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AggregatePerMinute = 3
+	w, path, s := aggregateWorld(t, cfg)
+	code := strings.TrimPrefix(path, "/a/")
+	codeID := func() string {
+		p, err := w.a.aggregate.Tokens.Parse(code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.CodeID
+	}()
+	orders := func() int {
+		_, n, err := w.a.aggregate.Orders(t.Context(), w.mchid, codeID, 10, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	_, _, page := s.send("GET", path, nil)
+	nonce := amountForm(page)
+	for _, c := range []struct{ amount, says string }{
+		{"0", "more than ¥0.00"},
+		{"-1", "enter the amount in yuan"},
+		{"0.001", "enter the amount in yuan"},
+		{"abc", "enter the amount in yuan"},
+		{"100000000.01", "at most ¥100000000.00"},
+		{"1e9", "enter the amount in yuan"},
+		{"", "enter the amount in yuan"},
+	} {
+		status, _, page := s.send("POST", path, url.Values{"amount": {c.amount}, "nonce": {nonce}})
+		if status != 400 || !strings.Contains(page, c.says) || !strings.Contains(page, `id="error"`) ||
+			!strings.Contains(page, `value="`+c.amount+`"`) || amountForm(page) == "" {
+			t.Errorf("amount %q: HTTP %d, want 400 saying %q with the amount and a form again:\n%s", c.amount, status, c.says, page)
+		}
+	}
+	if n := orders(); n != 0 {
+		t.Fatalf("refused amounts made %d orders", n)
+	}
+	req, _ := http.NewRequest("POST", w.base+path, strings.NewReader(url.Values{"amount": {"5"}, "nonce": {nonce}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != 403 || !strings.Contains(body, "cross-site") {
+		t.Errorf("another site's form: HTTP %d %s", resp.StatusCode, body)
+	}
+	// Three orders a minute, each a new form; the fourth waits.
+	for i := range 4 {
+		_, _, page := s.send("GET", path, nil)
+		status, _, body := s.send("POST", path, url.Values{"amount": {"5.00"}, "nonce": {amountForm(page)}})
+		if i < 3 && status != 303 {
+			t.Fatalf("order %d: HTTP %d %s", i+1, status, body)
+		}
+		if i == 3 && (status != 429 || !strings.Contains(body, "in the last minute")) {
+			t.Errorf("the fourth order in a minute: HTTP %d, want 429\n%s", status, body)
+		}
+	}
+	w.clock.Advance(time.Minute)
+	_, _, page = s.send("GET", path, nil)
+	if status, _, body := s.send("POST", path, url.Values{"amount": {"5.00"}, "nonce": {amountForm(page)}}); status != 303 {
+		t.Errorf("a minute later: HTTP %d %s", status, body)
+	}
+	if n := orders(); n != 4 {
+		t.Errorf("%d orders, want 4", n)
+	}
+}
+
+// TestAggregateCLI: `fenfu aggregate create` prints the code with its
+// URL and writes a PNG that a decoder reads as that URL; list and revoke.
+func TestAggregateCLI(t *testing.T) {
+	in := startServer(t, db.SQLite)
+	var m sandboxMerchant
+	in.mustCLI(&m, "sandbox", "merchant")
+	png := filepath.Join(t.TempDir(), "till3.png")
+	var c aggregateCodeJSON
+	in.mustCLI(&c, "aggregate", "create", "--mchid", m.MchID, "--label", "Till 3", "--public-url", "https://pay.example.com/", "--png", png)
+	if c.Label != "Till 3" || c.State != "active" || !strings.HasPrefix(c.CodeURL, "https://pay.example.com/a/") {
+		t.Fatalf("created %+v", c)
+	}
+	if _, err := in.cli("aggregate", "create", "--mchid", m.MchID, "--label", "Till 3"); err == nil || !strings.Contains(err.Error(), "--public-url") {
+		t.Errorf("create without a public URL: %v", err)
+	}
+	if _, err := in.cli("aggregate", "create", "--mchid", m.MchID, "--label", strings.Repeat("x", 33), "--public-url", "https://pay.example.com"); err == nil ||
+		!strings.Contains(err.Error(), "at most 32 characters") {
+		t.Errorf("a label of 33 characters: %v", err)
+	}
+	var list struct {
+		Data       []aggregateCodeJSON `json:"data"`
+		TotalCount int                 `json:"total_count"`
+	}
+	in.mustCLI(&list, "aggregate", "list", "--mchid", m.MchID, "--public-url", "https://pay.example.com")
+	if list.TotalCount != 1 || len(list.Data) != 1 || list.Data[0].CodeURL != c.CodeURL {
+		t.Errorf("listed %+v", list)
+	}
+	var r aggregateCodeJSON
+	in.mustCLI(&r, "aggregate", "revoke", "--mchid", m.MchID, "--id", c.CodeID, "--public-url", "https://pay.example.com")
+	if r.State != "revoked" || r.CodeURL != c.CodeURL {
+		t.Errorf("revoked %+v", r)
+	}
+	zbar, err := exec.LookPath("zbarimg")
+	if err != nil {
+		if os.Getenv("FENFU_REQUIRE_BROWSER") == "1" {
+			t.Fatal("zbarimg is not installed (apt-get install zbar-tools), and FENFU_REQUIRE_BROWSER=1 requires it")
+		}
+		t.Skip("zbarimg is not installed (apt-get install zbar-tools)")
+	}
+	out, err := exec.CommandContext(context.Background(), zbar, "--quiet", "--raw", png).Output()
+	if err != nil {
+		t.Fatalf("zbarimg: %v", err)
+	}
+	if got := strings.TrimSpace(string(out)); got != c.CodeURL {
+		t.Errorf("the PNG scans as %q, want %q", got, c.CodeURL)
+	}
+}
+
+// TestAggregateCodeInBrowser: at phone size, a consumer opens a table's
+// code, logs in, enters the amount in the labelled field, continues, and
+// lands on the order's cashier with the amount and the payment options.
+func TestAggregateCodeInBrowser(t *testing.T) {
+	p := newPerson(t)
+	w := startCreditWorld(t, db.SQLite)
+	c, err := w.a.aggregate.Create(t.Context(), aggregate.NewCode{MchID: w.mchid, Label: "Table 12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := w.consumer(1000_00, 1000_00)
+	p.open(w.a.aggregateURL(c.Token), `input[name=phone]`)
+	p.sees("body", "Installment shop", "Table 12", "Log in to pay")
+	if p.eval(`document.getElementById('amount') !== null`) {
+		t.Error("the amount field shows before the login")
+	}
+	p.shot("aggregate-login")
+	p.login(alice, `#amount`)
+	p.sees(`label[for=amount]`, "Amount")
+	if !p.eval(`document.getElementById('amount').inputMode === 'decimal'`) {
+		t.Error("the amount field does not ask for a decimal keypad")
+	}
+	if !p.eval(`document.documentElement.scrollWidth <= window.innerWidth`) {
+		t.Error("the amount page is wider than the phone")
+	}
+	p.do(chromedp.SendKeys(chromedp.CSS(`#amount`), "23.45"))
+	p.shot("aggregate-amount")
+	p.click(`#continue`, `input[name=channel][value=credit]`)
+	p.sees("body", "Installment shop", "¥23.45", "Table 12 · Installment shop", "Pay ¥23.45")
+	if !p.eval(`location.pathname.startsWith('/q/')`) {
+		t.Error("the form did not lead to the order's cashier page")
+	}
+	p.shot("aggregate-cashier")
 }
