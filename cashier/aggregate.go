@@ -81,18 +81,24 @@ func (c *Cashier) renderAggregate(w http.ResponseWriter, status int, p aggregate
 	c.render(w, status, "aggregate.html", p)
 }
 
-func (c *Cashier) handleAggregate(w http.ResponseWriter, r *http.Request) {
+// openAggregate reads the request's session and the code of its path
+// into the page, or answers why it cannot: a code altered or revoked.
+func (c *Cashier) openAggregate(w http.ResponseWriter, r *http.Request) (aggregatePage, string, bool) {
 	consumerID, err := c.session(r)
-	if err != nil {
-		c.fail(w, r, err)
-		return
+	if err == nil {
+		var p aggregatePage
+		if p, err = c.aggregatePage(r, consumerID); err == nil {
+			return p, consumerID, true
+		}
 	}
-	p, err := c.aggregatePage(r, consumerID)
-	if err != nil {
-		c.fail(w, r, err)
-		return
+	c.fail(w, r, err)
+	return aggregatePage{}, "", false
+}
+
+func (c *Cashier) handleAggregate(w http.ResponseWriter, r *http.Request) {
+	if p, _, ok := c.openAggregate(w, r); ok {
+		c.renderAggregate(w, http.StatusOK, p)
 	}
-	c.renderAggregate(w, http.StatusOK, p)
 }
 
 // handleAggregateOrder makes the order of the amount form and sends the
@@ -104,14 +110,8 @@ func (c *Cashier) handleAggregateOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	consumerID, err := c.session(r)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	p, err := c.aggregatePage(r, consumerID)
-	if err != nil {
-		c.fail(w, r, err)
+	p, consumerID, ok := c.openAggregate(w, r)
+	if !ok {
 		return
 	}
 	entered := strings.TrimSpace(r.PostFormValue("amount"))
