@@ -478,9 +478,8 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		o := Order{ID: id, MchID: r.MchID, OutTradeNo: r.OutTradeNo, AppID: r.AppID, TradeType: "NATIVE",
 			Description: r.Description, Attach: r.Attach, NotifyURL: r.NotifyURL, LimitPay: r.LimitPay, Total: r.Total,
 			Currency: r.Currency, State: NotPay, API: r.API, Scene: r.Scene, Offers: parseOffers(formatOffers(r.Offers)), PreselectCredit: r.PreselectCredit,
-			AggregateCode: r.AggregateCode,
-			CreatedAt:     db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
-			UpdatedAt: db.Time(db.Micros(createdAt))}
+			CreatedAt: db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
+			UpdatedAt: db.Time(db.Micros(createdAt)), AggregateCode: r.AggregateCode}
 		o.Token = s.token(o)
 		return o, nil
 	}
