@@ -159,6 +159,17 @@ func testAggregateCodeSDK(t *testing.T, engine db.Engine) {
 		apiErr.StatusCode != 400 || apiErr.Code != "PARAM_ERROR" {
 		t.Errorf("a two-line label: %v", err)
 	}
+	var mine struct {
+		Data       []aggregateCodeJSON `json:"data"`
+		TotalCount int                 `json:"total_count"`
+	}
+	if err := sdkJSON(t, client, "GET", "/v3/fenfu/aggregate-codes?limit=5&offset=0", nil, &mine); err != nil || mine.TotalCount != 1 ||
+		len(mine.Data) != 1 || mine.Data[0] != code {
+		t.Errorf("the merchant's codes: %+v, %v; want the one created", mine, err)
+	}
+	if err := sdkJSON(t, client, "GET", "/v3/fenfu/aggregate-codes?limit=0", nil, nil); !errors.As(err, &apiErr) || apiErr.Code != "PARAM_ERROR" {
+		t.Errorf("limit=0: %v, want PARAM_ERROR", err)
+	}
 	path := strings.TrimPrefix(code.CodeURL, in.base)
 	alice := newShopper(t, in.base, cons.Phone, cons.PIN)
 
