@@ -3,39 +3,12 @@ package paycode_test
 import (
 	"bytes"
 	"image/png"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/paycode"
+	"github.com/fenfu/fenfu/qr/qrtest"
 )
-
-// zbarimg decodes the codes of a PNG with zbar (Debian zbar-tools), as a
-// till's scanner would, and returns what they carry, one per line. Without
-// it the test is skipped, unless FENFU_REQUIRE_BROWSER=1 (as CI sets it)
-// makes that a failure.
-func zbarimg(t *testing.T, img []byte) string {
-	t.Helper()
-	path, err := exec.LookPath("zbarimg")
-	if err != nil {
-		if os.Getenv("FENFU_REQUIRE_BROWSER") == "1" {
-			t.Fatal("zbarimg is not installed (apt-get install zbar-tools)")
-		}
-		t.Skip("zbarimg is not installed (apt-get install zbar-tools)")
-	}
-	f := filepath.Join(t.TempDir(), "code.png")
-	if err := os.WriteFile(f, img, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(path, "--quiet", "--raw", f).Output()
-	if err != nil {
-		t.Fatalf("zbarimg: %v", err)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // TestImagesScan renders a code both ways and reads each back with a
 // scanner's decoder.
@@ -59,7 +32,7 @@ func TestImagesScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, b := range map[string][]byte{"barcode": bar, "qr": qr} {
-		if got := zbarimg(t, b); got != code {
+		if got := qrtest.Scan(t, b); got != code {
 			t.Errorf("the %s scans as %q, want %q", name, got, code)
 		}
 	}

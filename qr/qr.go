@@ -2,7 +2,10 @@
 // tokens that name an order, its merchant and its amount, so a code cannot
 // be altered to pay someone else or a different sum; signed, lasting
 // tokens of merchants' aggregate codes (聚合码), which name the code and
-// its merchant; and their rendering as PNG images.
+// its merchant; the anti-counterfeit mark printed under a code, which
+// changes every minute and which the platform verifies; and the drawing
+// of codes, plain, or in the credit-pay style as PNG and SVG for a screen
+// and for print.
 package qr
 
 import (

@@ -2,15 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"image/png"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -24,6 +20,7 @@ import (
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/paycode"
+	"github.com/fenfu/fenfu/qr/qrtest"
 )
 
 // login logs the payer in to the cashier with the login form, which
@@ -437,30 +434,14 @@ func (p *person) evalAsync(expr string) bool {
 }
 
 // scans reads the page's image img as it was shown, scans it with zbarimg
-// as a till would, and fails unless it carries want. Without zbarimg the
-// test is skipped, unless FENFU_REQUIRE_BROWSER=1.
+// as a till would, and fails unless it carries want.
 func (p *person) scans(img, want string) {
 	p.t.Helper()
-	path, err := exec.LookPath("zbarimg")
-	if err != nil {
-		if os.Getenv("FENFU_REQUIRE_BROWSER") == "1" {
-			p.t.Fatal("zbarimg is not installed (apt-get install zbar-tools), and FENFU_REQUIRE_BROWSER=1 requires it")
-		}
-		p.t.Skip("zbarimg is not installed (apt-get install zbar-tools)")
-	}
 	src, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.getElementById('`+img+`').src`))
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	f := filepath.Join(p.t.TempDir(), img+".png")
-	if err := os.WriteFile(f, pngOf(p.t, src), 0o600); err != nil {
-		p.t.Fatal(err)
-	}
-	out, err := exec.CommandContext(context.Background(), path, "--quiet", "--raw", f).Output()
-	if err != nil {
-		p.t.Fatalf("zbarimg %s: %v", img, err)
-	}
-	if got := strings.TrimSpace(string(out)); got != want {
+	if got := qrtest.Scan(p.t, pngOf(p.t, src)); got != want {
 		p.t.Errorf("the %s scans as %q, want the digits %q", img, got, want)
 	}
 }
