@@ -27,6 +27,7 @@ const (
 	Sandbox      Permission = "sandbox"       // the clock of a sandbox deployment
 	Audit        Permission = "audit"         // the stores' audit logs
 	Retention    Permission = "retention"     // legal holds, which keep data from the retention job
+	QRVerify     Permission = "qr.verify"     // the marks under any merchant's codes, as an inspector checks them
 	StaffAdmin   Permission = "staff"         // staff accounts and their tokens
 	PolicyAdmin  Permission = "policy"        // this policy (directors only unless granted)
 	PersonalData Permission = "personal_data" // every answer's personal data in the clear
@@ -35,7 +36,7 @@ const (
 
 // Permissions lists every permission.
 var Permissions = []Permission{Onboarding, RiskRules, RiskQueue, RiskList, Settlements, Credit, CreditLines, Complaints,
-	Keys, Sandbox, Audit, Retention, StaffAdmin, PolicyAdmin, PersonalData, Unmask}
+	Keys, Sandbox, Audit, Retention, QRVerify, StaffAdmin, PolicyAdmin, PersonalData, Unmask}
 
 // ParsePermission checks a permission's name.
 func ParsePermission(s string) (Permission, error) {

@@ -3,7 +3,8 @@
 // risk screening and the imports behind it, the gray release of credit
 // pay (rollout percentage, A/B report), the complaints escalated to
 // staff, risk control (the monitoring rules, the queue of alerts and
-// holds, backtests and the overview of the three levels), the clock of a
+// holds, backtests and the overview of the three levels), inspectors'
+// checks of the marks under any merchant's codes, the clock of a
 // sandbox deployment, which staff advance, and staff accounts and the
 // access policy themselves. A request carries the bearer
 // token of a staff member's session (POST /admin/login) or personal API
@@ -32,6 +33,7 @@ import (
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/retention"
 	"github.com/fenfu/fenfu/risk"
@@ -71,6 +73,8 @@ type API struct {
 	Audit *audit.Stores
 	// Retention, if set, serves legal holds.
 	Retention *retention.Service
+	// Codes, if set, verifies the marks under any merchant's codes.
+	Codes *qr.Checker
 }
 
 // Route is one staff route and the permission it needs ("" for any
@@ -121,6 +125,7 @@ func (a *API) Routes() []Route {
 		{"POST /admin/orders/{id}/hold", access.RiskQueue, a.hold},
 		{"POST /admin/orders/{id}/release", access.RiskQueue, a.release},
 		{"GET /admin/sandbox/clock", access.Sandbox, a.sandboxClock},
+		{"GET /admin/qrcodes/verify", access.QRVerify, a.verifyCode},
 		{"POST /admin/sandbox/clock/advance", access.Sandbox, a.advanceClock},
 	}
 	if a.Complaints != nil {

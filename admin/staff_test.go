@@ -21,7 +21,7 @@ import (
 	"github.com/fenfu/fenfu/scheme"
 )
 
-// seeded is the policy migrations 0022 and 0027 seed, written out again here: who
+// seeded is the policy migrations 0022, 0027 and 0040 seed, written out again here: who
 // holds each permission, from which rank up. Directors hold them all.
 var seeded = map[access.Permission]map[access.Department]access.Rank{
 	access.Onboarding:   {access.Operations: access.StaffRank},
@@ -36,6 +36,7 @@ var seeded = map[access.Permission]map[access.Department]access.Rank{
 	access.Sandbox:      {access.Engineering: access.StaffRank},
 	access.Audit:        {access.Engineering: access.StaffRank, access.Risk: access.Supervisor},
 	access.Retention:    {access.Risk: access.Supervisor},
+	access.QRVerify:     {access.Risk: access.StaffRank, access.Support: access.StaffRank},
 	access.StaffAdmin:   {access.Engineering: access.StaffRank},
 	access.PersonalData: {access.Risk: access.Supervisor},
 	access.Unmask:       {access.Risk: access.Supervisor, access.Support: access.Supervisor, access.Operations: access.Supervisor},

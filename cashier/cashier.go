@@ -1,8 +1,9 @@
 // Package cashier serves what a consumer sees after scanning a fenfu QR
 // code: the cashier page with the merchant, amount and description and the
 // credit and balance options, the phone-and-PIN login, the payment itself,
-// the same as JSON for programs, and the code rendered as a PNG. Browsers
-// and the `fenfu sandbox pay` command pay through the same Pay method.
+// the same as JSON for programs, and the code drawn in the credit-pay
+// style with its per-minute mark, as PNG or SVG. Browsers and the
+// `fenfu sandbox pay` command pay through the same Pay method.
 // Logged in, a consumer also has pages of its own: the credit account and
 // statements, its complaints, and the payment code (付款码) it shows a
 // merchant's till.
@@ -89,6 +90,16 @@ type Cashier struct {
 	Aggregate          *aggregate.Service
 	AggregatePerMinute int
 	aggregateLimit     consumerLimit
+	// Pictures draws orders' codes.
+	Pictures Pictures
+}
+
+// Pictures are how the cashier draws a code: the marks it prints, the
+// style, and the sizes for a screen and for print.
+type Pictures struct {
+	Marks         *qr.Marker
+	Style         qr.Style
+	Screen, Print qr.Size
 }
 
 // New returns a Cashier whose session cookies are signed with a key
@@ -319,9 +330,11 @@ func wantsJSON(r *http.Request) bool {
 
 func (c *Cashier) handleShow(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	if t, ok := strings.CutSuffix(token, ".png"); ok {
-		c.servePNG(w, r, t)
-		return
+	for _, f := range []string{"png", "svg"} {
+		if t, ok := strings.CutSuffix(token, "."+f); ok {
+			c.servePicture(w, r, t, f)
+			return
+		}
 	}
 	consumerID, err := c.session(r)
 	if err != nil {
@@ -336,23 +349,46 @@ func (c *Cashier) handleShow(w http.ResponseWriter, r *http.Request) {
 	c.answer(w, r, "cashier.html", v)
 }
 
-func (c *Cashier) servePNG(w http.ResponseWriter, r *http.Request, token string) {
+// servePicture answers GET /q/{token}.png and .svg: the order's code in
+// the credit-pay style with this minute's mark, ?size=screen (the
+// default) or print, ?lang=en for the English label and note, and
+// ?scale=N, kept from the plain PNG, for N pixels a module on screen. The
+// picture changes every minute, so it is cached until the minute ends.
+func (c *Cashier) servePicture(w http.ResponseWriter, r *http.Request, token, format string) {
 	if _, err := c.Orders.OrderForToken(r.Context(), token); err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	scale := 6
-	if s, err := strconv.Atoi(r.URL.Query().Get("scale")); err == nil && s >= 1 && s <= 20 {
-		scale = s
-	}
-	png, err := qr.PNG(c.CodeURL(token), scale)
-	if err != nil {
-		c.fail(w, r, fenfu.Internal("cashier.servePNG", err))
+	q := r.URL.Query()
+	size := c.Pictures.Screen
+	switch q.Get("size") {
+	case "", "screen":
+	case "print":
+		size = c.Pictures.Print
+	default:
+		e := fenfu.FieldError("size", "size must be screen or print, not %q", q.Get("size"))
+		e.Remedy = "Ask for ?size=screen (the default) or ?size=print."
+		c.fail(w, r, e)
 		return
 	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "private, max-age=60")
-	_, _ = w.Write(png)
+	if s, err := strconv.Atoi(q.Get("scale")); err == nil && s >= 1 && s <= 20 && q.Get("size") == "" {
+		size = qr.Size{Px: s * qr.Modules(c.CodeURL(token))}
+	}
+	now := c.Clock.Now()
+	mark, minute := c.Pictures.Marks.Now(token, now)
+	p := qr.Picture{Text: c.CodeURL(token), Mark: mark, Minute: minute, English: q.Get("lang") == "en"}
+	draw, contentType := c.Pictures.Style.PNG, "image/png"
+	if format == "svg" {
+		draw, contentType = c.Pictures.Style.SVG, "image/svg+xml"
+	}
+	img, err := draw(p, size)
+	if err != nil {
+		c.fail(w, r, fenfu.Internal("cashier.servePicture", err))
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "private, max-age="+strconv.Itoa(qr.SecondsLeft(now)))
+	_, _ = w.Write(img)
 }
 
 type payForm struct {

@@ -73,6 +73,7 @@ func (e *env) node(t *testing.T) (*httptest.Server, *pay.Service, *consumer.Serv
 	var srv *httptest.Server
 	ca := cashier.New(ps, cs, e.ms, clock, slog.New(slog.NewTextHandler(io.Discard, nil)),
 		func(tok string) string { return srv.URL + "/q/" + tok })
+	ca.Pictures = cashier.Pictures{Marks: qr.NewMarker(e.secret), Screen: qr.Size{Px: 360}, Print: qr.PrintSize(40, 300)}
 	ca.Register(mux)
 	srv = httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -128,7 +129,7 @@ func TestCashierPage(t *testing.T) {
 	other := e.order(t, "tea-0002", 1)
 	oenc, _, _ := strings.Cut(other.Token, ".")
 	for _, bad := range []string{oenc + "." + sig, enc + "." + sig[:len(sig)-2] + "AA", "x"} {
-		for _, suffix := range []string{"", "?format=json", ".png"} {
+		for _, suffix := range []string{"", "?format=json", ".png", ".svg"} {
 			st, body, _ := get(t, browser, e.srv.URL+"/q/"+bad+suffix, "")
 			if st != 400 || !strings.Contains(body, "PARAM_ERROR") {
 				t.Fatalf("tampered %q%s: %d %s", bad, suffix, st, body)

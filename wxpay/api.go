@@ -35,6 +35,7 @@ import (
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/scheme"
@@ -67,6 +68,8 @@ type API struct {
 	// checking receipts from a shop's address never spend the failures
 	// budget of the shop's tills. Nil for no limit.
 	Lookups *RateLimiter
+	// Codes, if set, verifies the marks under codes for their merchants.
+	Codes   *qr.Checker
 	pdfOnce sync.Once
 	pdfs    chan struct{} // slots for PDF receipts drawn at once
 
@@ -133,6 +136,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v3/fenfu/settlement-exceptions", a.v3(a.listExceptions))
 	mux.Handle("GET /v3/fenfu/settlement-exceptions/{id}", a.v3(a.getException))
 	a.registerReceipts(mux)
+	mux.Handle("GET /v3/fenfu/qrcodes/verify", a.v3(a.verifyCode))
 	if a.Complaints != nil {
 		a.registerComplaints(mux)
 	}

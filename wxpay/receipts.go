@@ -97,9 +97,9 @@ func (a *API) RenderReceipt(ctx context.Context, o pay.Order, f receipt.Format) 
 	}
 	data, err := receipt.Render(rc, f, a.ReceiptFont)
 	if errors.Is(err, receipt.ErrNoFont) {
-		e := fenfu.Errorf(fenfu.SystemError, "this server has no CJK font for PDF receipts: none at --receipt-font (FENFU_RECEIPT_FONT) %s", a.ReceiptFontPath)
+		e := fenfu.Errorf(fenfu.SystemError, "this server has no CJK font for PDF receipts: none at --cjk-font (FENFU_CJK_FONT, formerly --receipt-font) %s", a.ReceiptFontPath)
 		e.Remedy = "The platform's operators install " + ReceiptFontPackage + " (apt-get install " + ReceiptFontPackage +
-			") or set --receipt-font to a CJK TrueType (.ttf) font, and restart; escpos-58 and escpos-80 receipts work meanwhile."
+			") or set --cjk-font to a CJK TrueType (.ttf) font, and restart; escpos-58 and escpos-80 receipts work meanwhile."
 		return nil, e
 	}
 	if err != nil {

@@ -196,6 +196,8 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, a.codeURL)
 	a.cashier.Complaints = a.complaints
 	a.cashier.Repay = a.repay
+	a.cashier.Pictures = cashier.Pictures{Marks: qr.NewMarker(keys.Secret), Screen: qr.Size{Px: cfg.QR.ScreenPx},
+		Print: qr.PrintSize(cfg.QR.PrintMM, cfg.QR.PrintDPI)}
 	a.paycodes = &paycode.Service{Core: a.core, Clock: a.clock, Secret: keys.Secret, TTL: cfg.PaycodeTTL, Gap: paycode.DefaultGap}
 	a.cashier.Paycodes = a.paycodes
 	a.aggregate = &aggregate.Service{DB: a.core, Pay: a.pay, Merchants: a.merchants, Tokens: qr.NewCodeSigner(keys.Secret),
@@ -245,6 +247,11 @@ func (a *app) codeURL(token string) string { return a.publicURL + "/q/" + token 
 
 // aggregateURL is the URL an aggregate code's QR carries.
 func (a *app) aggregateURL(token string) string { return a.publicURL + "/a/" + token }
+
+// codes is the check of codes' marks.
+func (a *app) codes() *qr.Checker {
+	return &qr.Checker{Marks: a.cashier.Pictures.Marks, Tokens: a.pay.Tokens}
+}
 
 func (a *app) close() {
 	if a.core != nil {

@@ -75,7 +75,7 @@ func commands() []command {
 		{"settle check", "[--mchid M] [--date D] [--channel CREDIT|ORDINARY|ALL] [--json]", "set each settlement of a day against its merchant's BASIC fund-flow bill; non-zero exit if any differs by a fen", groupSettle, cmdSettleCheck},
 		{"settle hold", "--order ID --reason R [--hours 48]", "hold a paid order out of settlement", groupSettle, cmdHold},
 		{"settle release", "--order ID", "release a held order; the next batch settles it", groupSettle, cmdHold},
-		{"receipt", "--mchid M (--out-trade-no X | --transaction-id T) --format escpos-58|escpos-80|pdf --public-url URL [--receipt-font FILE]", "a paid order's receipt to standard output: ESC/POS bytes for 58 or 80 mm thermal printers, or a PDF", groupSettle, cmdReceipt},
+		{"receipt", "--mchid M (--out-trade-no X | --transaction-id T) --format escpos-58|escpos-80|pdf --public-url URL [--cjk-font FILE]", "a paid order's receipt to standard output: ESC/POS bytes for 58 or 80 mm thermal printers, or a PDF", groupSettle, cmdReceipt},
 		{"bill", "--mchid M [--date D] [--kind trade|fundflow] [--type T] [--channel CREDIT|ORDINARY|ALL] [-o FILE]", "a merchant's bill of a day", groupSettle, cmdBill},
 		{"reconcile", "--bill FILE --mine FILE [--json]", "compare a downloaded trade bill with your own records; non-zero exit on any difference", groupSettle, cmdReconcile},
 
@@ -119,6 +119,8 @@ func commands() []command {
 		{"risk refund", "--id ORDER --reason R --staff NAME", "refund an alerted or held payment in full through the refund path", groupRisk, cmdRisk},
 		{"risk backtest", "--version N --from D --to D [--json]", "replay a rule-set version over the payments decided in a period and report what it would have changed", groupRisk, cmdRisk},
 		{"risk overview", "[--days N]", "the rule set, the decisions of the last days and the risk queue", groupRisk, cmdRisk},
+		{"qr verify", "--token T --mark M", "check the mark (防伪码) under a code, as inspectors do: the verdict as JSON; non-zero exit unless it is this minute's or the last one's", groupRisk, cmdQRVerify},
+		{"qr render", "--token T --public-url URL [--format png|svg] [--size screen|print] [--english]", "an open order's code in the credit-pay style with this minute's mark, to standard output", groupRisk, cmdQRRender},
 		{"retention run", "[--dry-run] [--json] [--as-of YYYY-MM-DD] [--retain-trades 5y] [--retain-disputes 2y] [--retain-authorizations 5y] [--retain-risk 3y]", "run (or resume) the retention job: anonymise expired trade details (orders, and service orders ended without a payment), forget consumers whose authorization expired, purge expired risk records and logs; --dry-run lists each record it would change or keeps by a hold or dispute, and writes nothing", groupRetention, cmdRetention},
 		{"retention hold", "--kind merchant|consumer|order --subject ID --reason R --staff NAME", "place a legal hold: retention removes nothing of the subject until it is released", groupRetention, cmdRetention},
 		{"retention holds", "[--all]", "the legal holds in force (with --all, released ones too) as JSON", groupRetention, cmdRetention},

@@ -65,8 +65,12 @@ type Config struct {
 	NotifyPrivate bool
 	MerchantRate  float64 // authenticated requests per second per merchant and node; 0: unlimited
 	FailureRate   float64 // failed authentications per second per source address and node; 0: unlimited
-	// ReceiptFont is the CJK TrueType font PDF receipts are drawn in.
-	ReceiptFont string
+	// CJKFont is the TrueType font with Chinese glyphs that PDF receipts
+	// and the label and note of QR pictures in PNG are drawn in.
+	CJKFont string
+	// QR are the sizes of QR pictures and the budget of failed mark
+	// verifications.
+	QR QRSettings
 	// How often serve settles interrupted payments, screens active
 	// merchants against the risk list again, and warns of settlement
 	// exception requests past their SLA.
@@ -138,6 +142,20 @@ type Config struct {
 	// AggregatePerMinute is how many orders a consumer may start from
 	// merchants' aggregate codes in a minute, on each node; 0: no limit.
 	AggregatePerMinute int
+}
+
+// QRSettings are the sizes orders' QR codes are drawn at, and how many
+// wrong marks a verifier may try a minute.
+type QRSettings struct {
+	ScreenPx, PrintDPI int
+	PrintMM            float64
+	VerifyFailures     int
+}
+
+// DefaultQR are the default QR settings: a code of 360 pixels on screen,
+// and 40 mm at 300 dpi in print; 20 wrong marks a minute.
+func DefaultQR() QRSettings {
+	return QRSettings{ScreenPx: 360, PrintMM: 40, PrintDPI: 300, VerifyFailures: 20}
 }
 
 // PlanSettings are the settings of installment plans: the fee rate of 3,
@@ -219,9 +237,19 @@ func settings() []setting {
 		{"failure-rate", "FENFU_FAILURE_RATE", "requests failing authentication per second each source address may make, on average, per node (0: unlimited)",
 			" failed requests per second per source address and node, bursts of twice that; `0`: unlimited", true,
 			func(c *Config) settingValue { return (*floatValue)(&c.FailureRate) }},
-		{"receipt-font", "FENFU_RECEIPT_FONT", "CJK TrueType font (.ttf, not .ttc) PDF receipts are drawn in, read at start; without it PDF receipts are refused and ESC/POS ones still work",
-			"`" + DefaultReceiptFont + "`, Debian's `" + wxpay.ReceiptFontPackage + "`; without a font there, PDF receipts are refused with this remedy and ESC/POS receipts still work", true,
-			func(c *Config) settingValue { return (*stringValue)(&c.ReceiptFont) }},
+		{"receipt-font", "FENFU_RECEIPT_FONT", "the former name of --cjk-font, still read", "; the former name of `--cjk-font` (which comes after it)", true,
+			func(c *Config) settingValue { return (*stringValue)(&c.CJKFont) }},
+		{"cjk-font", "FENFU_CJK_FONT", "TrueType font with Chinese glyphs (.ttf, not .ttc), read at start, that PDF receipts and the label and note of PNG QR codes are drawn in; without it PDF receipts are refused, ESC/POS ones still work and PNG codes print their note in English",
+			", Debian's `" + wxpay.ReceiptFontPackage + "`; without a font there, PDF receipts are refused with this remedy, ESC/POS receipts still work and PNG codes print their label and note in English", true,
+			func(c *Config) settingValue { return (*stringValue)(&c.CJKFont) }},
+		{"qr-screen-px", "FENFU_QR_SCREEN_PX", "pixels across an order's QR code (with its quiet zone) drawn for a screen, ?size=screen", ", rounded to whole pixels a module", true,
+			func(c *Config) settingValue { return (*intValue)(&c.QR.ScreenPx) }},
+		{"qr-print-mm", "FENFU_QR_PRINT_MM", "millimetres across an order's QR code (with its quiet zone) drawn for print, ?size=print", " mm", true,
+			func(c *Config) settingValue { return (*floatValue)(&c.QR.PrintMM) }},
+		{"qr-print-dpi", "FENFU_QR_PRINT_DPI", "dots per inch of the printer a print-size QR code is drawn for", " dpi: the payment note is then under 8 pt", true,
+			func(c *Config) settingValue { return (*intValue)(&c.QR.PrintDPI) }},
+		{"qr-verify-failures", "FENFU_QR_VERIFY_FAILURES", "wrong marks each merchant or staff member may verify per minute, per node, before verification is refused for a while", " a minute, bursts of as many; see [Verifying a code's mark](#verifying-a-codes-mark)", true,
+			func(c *Config) settingValue { return (*intValue)(&c.QR.VerifyFailures) }},
 		{"recover-every", "FENFU_RECOVER_EVERY", "how often to settle payments interrupted between the two stores", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RecoverEvery) }},
 		{"recover-after", "FENFU_RECOVER_AFTER", "how old an interrupted payment or refund must be before recovery settles it (longer than any payment takes)", "", true,
@@ -348,7 +376,7 @@ const DefaultAggregatePerMinute = 10
 // can be wrong.
 func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
-		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10, ReceiptFont: DefaultReceiptFont,
+		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10, CJKFont: DefaultCJKFont, QR: DefaultQR(),
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(),
 		Counter:      pay.Counter{NoPINLimit: pay.DefaultNoPINLimit, ConfirmWithin: pay.DefaultConfirmWithin, ReverseWindow: pay.DefaultReverseWindow},
@@ -489,6 +517,12 @@ func (c *Config) Validate() error {
 	if c.PaycodeTTL < paycode.Refresh || c.PaycodeTTL > 10*time.Minute {
 		return fmt.Errorf("--paycode-ttl must be from %s (the page's refresh) to 10m: a code is a bearer instrument", paycode.Refresh)
 	}
+	if c.QR.ScreenPx < 50 || c.QR.ScreenPx > 4000 || c.QR.PrintDPI < 72 || c.QR.PrintDPI > 2400 || c.QR.PrintMM < 10 || c.QR.PrintMM > 500 {
+		return fmt.Errorf("--qr-screen-px must be from 50 to 4000, --qr-print-dpi from 72 to 2400 and --qr-print-mm from 10 to 500")
+	}
+	if c.QR.VerifyFailures < 1 {
+		return fmt.Errorf("--qr-verify-failures must be at least 1")
+	}
 	if c.Login.PhoneFailures < 1 || c.Login.SourceFailures < 1 {
 		return fmt.Errorf("--login-phone-failures and --login-source-failures must be at least 1")
 	}
@@ -515,9 +549,9 @@ func (c *Config) bindSome(fs *flag.FlagSet, names ...string) {
 	}
 }
 
-// DefaultReceiptFont is where Debian's fonts-droid-fallback puts its
+// DefaultCJKFont is where Debian's fonts-droid-fallback puts its
 // TrueType font with Chinese glyphs.
-const DefaultReceiptFont = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
+const DefaultCJKFont = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
 
 // bind adds the flags of the store settings, or of serve's, to fs.
 func (c *Config) bind(fs *flag.FlagSet, serve bool) {

@@ -7,26 +7,35 @@ import (
 	"log/slog"
 	"os"
 
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/font/sfnt"
+
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/receipt"
 	"github.com/fenfu/fenfu/wxpay"
 )
 
-// loadReceiptFont reads the receipt font at start. A font that is not
-// there, or not a TrueType font fpdf can embed (a .ttc collection, an
-// OpenType font of CFF outlines), is nil: PDF receipts are then refused
-// with the remedy, and the warning says so once here.
-func loadReceiptFont(path string, log *slog.Logger) []byte {
+// loadCJKFont reads the font with Chinese glyphs at start: its bytes
+// for PDF receipts, parsed for the label and note of PNG codes. A font
+// that is not there, or not a TrueType font fpdf can embed (a .ttc
+// collection, an OpenType font of CFF outlines), is nil: PDF receipts are
+// then refused with the remedy, PNG codes print their note in English,
+// and the warning says so once here.
+func loadCJKFont(path string, log *slog.Logger) ([]byte, *sfnt.Font) {
 	b, err := os.ReadFile(path)
 	if err == nil && !(bytes.HasPrefix(b, []byte{0, 1, 0, 0}) || bytes.HasPrefix(b, []byte("true"))) {
 		err = fmt.Errorf("%s is not a TrueType font (.ttf)", path)
 	}
-	if err != nil {
-		log.Warn("PDF receipts are refused until a CJK TrueType font is at --receipt-font (apt-get install "+wxpay.ReceiptFontPackage+
-			"); ESC/POS receipts work", "receipt_font", path, "error", err.Error())
-		return nil
+	var f *sfnt.Font
+	if err == nil {
+		f, err = opentype.Parse(b)
 	}
-	return b
+	if err != nil {
+		log.Warn("PDF receipts are refused, and PNG codes print their note in English, until a TrueType font with Chinese glyphs is at --cjk-font (apt-get install "+wxpay.ReceiptFontPackage+
+			"); ESC/POS receipts work", "cjk_font", path, "error", err.Error())
+		return nil, nil
+	}
+	return b, f
 }
 
 // cmdReceipt writes a paid order's receipt to standard output, as the
@@ -37,7 +46,7 @@ func cmdReceipt(ctx context.Context, e *env, args []string) error {
 		return e.usagef("%v", err)
 	}
 	fs := cfg.flags(e)
-	cfg.bindSome(fs, "public-url", "receipt-font")
+	cfg.bindSome(fs, "public-url", "receipt-font", "cjk-font")
 	mchid := fs.String("mchid", "", "the merchant of the order")
 	outTradeNo := fs.String("out-trade-no", "", "the order's out_trade_no (or --transaction-id)")
 	txID := fs.String("transaction-id", "", "the order's transaction_id")
@@ -62,7 +71,7 @@ func cmdReceipt(ctx context.Context, e *env, args []string) error {
 	defer a.close()
 	api := a.receiptAPI()
 	if f == receipt.PDF {
-		api.ReceiptFont = loadReceiptFont(cfg.ReceiptFont, a.log)
+		api.ReceiptFont, _ = loadCJKFont(cfg.CJKFont, a.log)
 	}
 	var o pay.Order
 	if *txID != "" {
@@ -86,5 +95,5 @@ func cmdReceipt(ctx context.Context, e *env, args []string) error {
 // by, and the public URL of their lookup page.
 func (a *app) receiptAPI() *wxpay.API {
 	return &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Repay: a.repay}, Keys: a.keys,
-		PublicURL: func() string { return a.publicURL }, ReceiptFontPath: a.cfg.ReceiptFont, Clock: a.wall, IDs: a.ids, Log: a.log}
+		PublicURL: func() string { return a.publicURL }, ReceiptFontPath: a.cfg.CJKFont, Clock: a.wall, IDs: a.ids, Log: a.log}
 }

@@ -88,7 +88,7 @@ func testOfficialSDKReceipt(t *testing.T, engine db.Engine) {
 	if res.StatusCode != 200 || !l.Genuine || l.Merchant != "收据小店" || l.Total != 4500 {
 		t.Fatalf("lookup %s: %d %+v", lookup, res.StatusCode, l)
 	}
-	if _, err := os.Stat(DefaultReceiptFont); err == nil {
+	if _, err := os.Stat(DefaultCJKFont); err == nil {
 		pdf, ct := get("pdf")
 		if ct != "application/pdf" || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 			t.Errorf("pdf: %s %q", ct, pdf[:min(16, len(pdf))])

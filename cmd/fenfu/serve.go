@@ -125,11 +125,17 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		failures = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
 		lookups = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
 	}
+	// Wrong marks spend their verifier's budget, merchants' and staff
+	// members' alike: verification tells whether a mark is right.
+	codes := a.codes()
+	codes.WrongMarks = &wxpay.RateLimiter{Rate: float64(a.cfg.QR.VerifyFailures) / 60, Burst: float64(a.cfg.QR.VerifyFailures)}
+	receiptFont, cjk := loadCJKFont(a.cfg.CJKFont, a.log)
+	a.cashier.Pictures.Style.Font = cjk
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
 		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay,
 		Aggregate: a.aggregate}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Failures: failures, Lookups: lookups, PublicURL: func() string { return a.publicURL },
-		ReceiptFont: loadReceiptFont(a.cfg.ReceiptFont, a.log), ReceiptFontPath: a.cfg.ReceiptFont}
+		ReceiptFont: receiptFont, ReceiptFontPath: a.cfg.CJKFont, Codes: codes}
 	// Background work (the loops below, and settlement runs staff start)
 	// runs under one group that shutdown cancels and waits for.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -143,7 +149,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
 		Risk: a.risk, Repay: a.repay, Retention: a.retention, Access: a.access, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
-		Audit: &audit.Stores{Core: a.core, Credit: a.credit}}
+		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes}
 	a.metrics = metrics.New()
 	a.risk.Metrics = a.metrics
 	risk.MetricsHelp(a.metrics)
