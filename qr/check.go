@@ -24,6 +24,13 @@ type Budget interface {
 	Allow(key string, now time.Time) bool
 }
 
+// NoChecker is the answer of a server that verifies no marks.
+func NoChecker() error {
+	e := fenfu.Errorf(fenfu.ResourceNotExists, "this server verifies no code marks")
+	e.Remedy = "Verify marks on a fenfu serve node, which checks them under the platform secret, or with fenfu qr verify."
+	return e
+}
+
 // Why a mark is not genuine.
 const (
 	NotIssued    = "CODE_NOT_ISSUED" // the token was altered or is not fenfu's

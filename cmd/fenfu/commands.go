@@ -668,6 +668,17 @@ func tokenOf(codeURL string) (string, error) {
 	return tok, nil
 }
 
+// openForCode reads a code's token from its code_url (or the token
+// itself) and opens the stores.
+func openForCode(ctx context.Context, cfg Config, e *env, codeURL string) (*app, string, error) {
+	tok, err := tokenOf(codeURL)
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := openQuiet(ctx, cfg, e.stderr)
+	return a, tok, err
+}
+
 func cmdSandboxPay(ctx context.Context, e *env, args []string) error {
 	cfg := e.config()
 	fs := cfg.flags(e)
@@ -683,11 +694,7 @@ func cmdSandboxPay(ctx context.Context, e *env, args []string) error {
 	if ch := pay.Channel(*channel); ch != pay.ChannelCredit && ch != pay.ChannelBalance {
 		return e.usagef("--channel must be credit or balance")
 	}
-	tok, err := tokenOf(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	a, err := openQuiet(ctx, cfg, e.stderr)
+	a, tok, err := openForCode(ctx, cfg, e, fs.Arg(0))
 	if err != nil {
 		return err
 	}

@@ -517,8 +517,14 @@ func (c *Config) Validate() error {
 	if c.PaycodeTTL < paycode.Refresh || c.PaycodeTTL > 10*time.Minute {
 		return fmt.Errorf("--paycode-ttl must be from %s (the page's refresh) to 10m: a code is a bearer instrument", paycode.Refresh)
 	}
-	if c.QR.ScreenPx < 50 || c.QR.ScreenPx > 4000 || c.QR.PrintDPI < 72 || c.QR.PrintDPI > 2400 || c.QR.PrintMM < 10 || c.QR.PrintMM > 500 {
-		return fmt.Errorf("--qr-screen-px must be from 50 to 4000, --qr-print-dpi from 72 to 2400 and --qr-print-mm from 10 to 500")
+	if c.QR.ScreenPx < 50 || c.QR.ScreenPx > 4000 {
+		return fmt.Errorf("--qr-screen-px must be from 50 to 4000")
+	}
+	if c.QR.PrintDPI < 72 || c.QR.PrintDPI > 2400 {
+		return fmt.Errorf("--qr-print-dpi must be from 72 to 2400")
+	}
+	if c.QR.PrintMM < 10 || c.QR.PrintMM > 500 {
+		return fmt.Errorf("--qr-print-mm must be from 10 to 500")
 	}
 	if c.QR.VerifyFailures < 1 {
 		return fmt.Errorf("--qr-verify-failures must be at least 1")

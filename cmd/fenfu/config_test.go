@@ -34,6 +34,36 @@ func TestConfigLayers(t *testing.T) {
 	}
 }
 
+// TestCJKFontFormerName: --receipt-font and FENFU_RECEIPT_FONT still set
+// the font, and --cjk-font comes after them.
+func TestCJKFontFormerName(t *testing.T) {
+	for _, tc := range []struct {
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"FENFU_RECEIPT_FONT": "/old.ttf"}, nil, "/old.ttf"},
+		{nil, []string{"--receipt-font", "/old.ttf"}, "/old.ttf"},
+		{map[string]string{"FENFU_RECEIPT_FONT": "/old.ttf", "FENFU_CJK_FONT": "/new.ttf"}, nil, "/new.ttf"},
+		{map[string]string{"FENFU_RECEIPT_FONT": "/old.ttf"}, []string{"--cjk-font", "/new.ttf"}, "/new.ttf"},
+		{nil, nil, DefaultCJKFont},
+	} {
+		e := &env{cmd: command{name: "serve"}, getenv: func(k string) string { return tc.vars[k] }}
+		cfg := e.config()
+		if err := cfg.serveEnv(e.getenv); err != nil {
+			t.Fatal(err)
+		}
+		fs := cfg.flags(e)
+		cfg.bind(fs, true)
+		if err := cfg.parse(e, fs, tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.CJKFont != tc.want {
+			t.Errorf("%v %v: the font is %q, want %q", tc.vars, tc.args, cfg.CJKFont, tc.want)
+		}
+	}
+}
+
 // TestConfigValidate: every bad setting is refused with a message naming it.
 func TestConfigValidate(t *testing.T) {
 	for _, tc := range []struct {
@@ -56,6 +86,10 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.DataDir = "" }, "--data-dir"},
 		{func(c *Config) { c.PaycodeTTL = 30 * time.Second }, "--paycode-ttl"},
 		{func(c *Config) { c.PaycodeTTL = time.Hour }, "--paycode-ttl"},
+		{func(c *Config) { c.QR.ScreenPx = 20 }, "--qr-screen-px"},
+		{func(c *Config) { c.QR.PrintDPI = 9600 }, "--qr-print-dpi"},
+		{func(c *Config) { c.QR.PrintMM = 0 }, "--qr-print-mm"},
+		{func(c *Config) { c.QR.VerifyFailures = 0 }, "--qr-verify-failures"},
 	} {
 		c := DefaultConfig(func(string) string { return "" })
 		tc.set(&c)

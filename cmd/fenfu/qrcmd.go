@@ -25,11 +25,7 @@ func cmdQRVerify(ctx context.Context, e *env, args []string) error {
 	if err := e.require(fs, "token", "mark"); err != nil {
 		return err
 	}
-	tok, err := tokenOf(*token)
-	if err != nil {
-		return err
-	}
-	a, err := openQuiet(ctx, cfg, e.stderr)
+	a, tok, err := openForCode(ctx, cfg, e, *token)
 	if err != nil {
 		return err
 	}
@@ -72,11 +68,7 @@ func cmdQRRender(ctx context.Context, e *env, args []string) error {
 	if *size != "screen" && *size != "print" {
 		return e.usagef("--size must be screen or print")
 	}
-	tok, err := tokenOf(*token)
-	if err != nil {
-		return err
-	}
-	a, err := openQuiet(ctx, cfg, e.stderr)
+	a, tok, err := openForCode(ctx, cfg, e, *token)
 	if err != nil {
 		return err
 	}
