@@ -18,6 +18,7 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   GET  /v3/fenfu/transactions/out-trade-no/{out_trade_no}/receipt?format=escpos-58|escpos-80|pdf
 	//   GET  /v3/fenfu/transactions/id/{transaction_id}/receipt?format=   a paid order's receipt (fenfu)
 	//   GET  /r/{transaction_id}?v=CODE   public: is this receipt genuine (a page, or JSON)
+	//   GET  /v3/fenfu/qrcodes/verify?token=&mark=   is the mark under one of the merchant's codes genuine (fenfu)
 	//   GET  /v3/merchant-service/complaints-v2?limit=&offset=&begin_date=&end_date=&complainted_mchid=
 	//   GET  /v3/merchant-service/complaints-v2/{complaint_id}[/negotiation-historys]
 	//   POST /v3/merchant-service/complaints-v2/{complaint_id}/response|complete
@@ -29,7 +30,7 @@ func routes(mux *http.ServeMux, d Deps) {
 	d.API.RegisterV2(mux)
 	// Consumer cashier:
 	//   GET  /q/{token}          the cashier page (JSON with ?format=json)
-	//   GET  /q/{token}.png      the QR code
+	//   GET  /q/{token}.png|.svg?size=screen|print   the QR code in the credit-pay style, with this minute's mark
 	//   POST /q/{token}/pay      pay (form or JSON)
 	//   POST /cashier/login, /cashier/logout
 	//   GET  /cashier/paycode/orders/{transaction_id}          a code payment waiting for the consumer's PIN
@@ -51,6 +52,7 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   POST /admin/consumers/{id}/repayments (a partner's transfer, idempotency_key)
 	//   GET  /admin/consumers/{id}/credit, /admin/consumers/{id}/statements/{month}
 	//   GET  /admin/audit?store=core|credit   the audit log (every staff request is recorded in it)
+	//   GET  /admin/qrcodes/verify?token=&mark=   an inspector's check of the mark under any code
 	//   POST /admin/login|logout, GET /admin/me, POST /admin/tokens, /admin/tokens/{id}/revoke
 	//   GET|POST /admin/staff, /admin/policy; POST /admin/unmask {kind, id, field, reason}
 	if d.Admin != nil {
