@@ -2,13 +2,16 @@ package qr
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/png"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +84,25 @@ func (s Style) PNG(p Picture, size Size) ([]byte, error) {
 	if err := png.Encode(&b, img); err != nil {
 		return nil, fenfu.Internal("qr.PNG", err)
 	}
+	if size.DPI > 0 {
+		return withDPI(b.Bytes(), size.DPI), nil
+	}
 	return b.Bytes(), nil
+}
+
+// withDPI adds a pHYs chunk to a PNG, after its header, saying it has dpi
+// pixels an inch, so it prints at its size.
+func withDPI(p []byte, dpi int) []byte {
+	const header = 8 + 4 + 4 + 13 + 4 // signature, then IHDR's length, type, data and CRC
+	chunk := make([]byte, 4+4+9+4)
+	binary.BigEndian.PutUint32(chunk, 9)
+	copy(chunk[4:], "pHYs")
+	ppm := uint32(math.Round(float64(dpi) / 0.0254)) // pixels a metre
+	binary.BigEndian.PutUint32(chunk[8:], ppm)
+	binary.BigEndian.PutUint32(chunk[12:], ppm)
+	chunk[16] = 1 // the unit is the metre
+	binary.BigEndian.PutUint32(chunk[17:], crc32.ChecksumIEEE(chunk[4:17]))
+	return slices.Concat(p[:header], chunk, p[header:])
 }
 
 // drawLine draws a line of text centred, shrunk to fit the width: the

@@ -2,6 +2,7 @@ package qr
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"image"
 	"image/color"
@@ -68,6 +69,11 @@ func TestStyledPNGScans(t *testing.T) {
 			}
 			if got := qrtest.Scan(t, b); got != codeURL {
 				t.Errorf("%s at %d px scans as %q", st.name, size.Px, got)
+			}
+			// A print-size PNG says its resolution (pHYs: pixels a metre).
+			i := bytes.Index(b, []byte("pHYs"))
+			if (i > 0) != (size.DPI > 0) || i > 0 && binary.BigEndian.Uint32(b[i+4:]) != 11811 {
+				t.Errorf("%s at %+v: pHYs at %d", st.name, size, i)
 			}
 		}
 	}
