@@ -23,7 +23,7 @@ import (
 const codeURL = "https://pay.example.com/q/MXw0MjAwMjAyNjExMjcyMTM2NDM5NjczOTgzMzQxfDE5ODExODU0Mjh8NjgwMHwxNzk1NzkzODAz.wyhsYyVp4p7qFAm20UqAkg"
 
 // cjkFont is Debian's fonts-droid-fallback font, or nil without it.
-func cjkFont(t *testing.T) *sfnt.Font {
+func cjkFont(t testing.TB) *sfnt.Font {
 	b, err := os.ReadFile("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
 	if err != nil {
 		t.Log("no CJK font: the PNG's label and note are in English")
@@ -197,6 +197,23 @@ func TestSVG(t *testing.T) {
 		}
 		if !strings.Contains(got["mark"], "7KQ2XZ") || !strings.Contains(got["mark"], "16:00") || got["note"] != c.note {
 			t.Errorf("texts %q", got)
+		}
+	}
+}
+
+func BenchmarkStyledPNG(b *testing.B) {
+	f := cjkFont(b)
+	for b.Loop() {
+		if _, err := (Style{Font: f}).PNG(picture(), PrintSize(40, 300)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStyledSVG(b *testing.B) {
+	for b.Loop() {
+		if _, err := (Style{}).SVG(picture(), Size{Px: 360}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
