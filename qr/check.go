@@ -34,7 +34,7 @@ func NoChecker() error {
 // Why a mark is not genuine.
 const (
 	NotIssued    = "CODE_NOT_ISSUED" // the token was altered or is not fenfu's
-	CodeExpired  = "CODE_EXPIRED"    // the code expired before the mark's minutes, so no genuine picture shows one
+	CodeExpired  = "CODE_EXPIRED"    // the code expired before the minute of its mark, so no genuine picture shows that mark
 	MarkMismatch = "MARK_MISMATCH"   // not this minute's mark nor the last one's
 )
 
