@@ -8,11 +8,12 @@ import (
 
 // Checker answers whether a code's mark is genuine, with what the code
 // is: the one check of the merchant route, the staff route and the CLI.
-// Tokens reads order tokens; other kinds of fenfu code join it here with
-// their own reader.
+// Tokens reads orders' tokens, Aggregates (if set) aggregate codes'; a
+// new kind of fenfu code joins them here with its own reader.
 type Checker struct {
-	Marks  *Marker
-	Tokens *Signer
+	Marks      *Marker
+	Tokens     *Signer
+	Aggregates *CodeSigner
 	// WrongMarks, if set, is each verifier's budget of wrong marks: a
 	// verifier out of it is refused before its mark is checked.
 	WrongMarks Budget
@@ -49,8 +50,9 @@ type Verdict struct {
 	Minute string `json:"minute,omitempty"`
 	// CheckedAt is when the mark was checked.
 	CheckedAt string `json:"checked_at"`
-	// Kind is what the token names ("order"), and MchID whose code it
-	// is; both empty for a token fenfu did not issue.
+	// Kind is what the token names ("order", or "aggregate" for an
+	// aggregate code), and MchID whose code it is; both empty for a token
+	// fenfu did not issue.
 	Kind  string `json:"kind,omitempty"`
 	MchID string `json:"mchid,omitempty"`
 	// CodeExpiresAt is when an order's code stops paying.
@@ -62,7 +64,7 @@ type Verdict struct {
 type Code struct {
 	Kind    string
 	MchID   string
-	Expires time.Time // zero for a code that does not expire
+	Expires time.Time // zero for a code that does not expire (an aggregate code's)
 }
 
 // read returns what token names; ok is false for a token fenfu did not
@@ -71,11 +73,15 @@ func (c *Checker) read(token string, now time.Time) (code Code, ok bool, err err
 	if err := checkToken(token); err != nil {
 		return Code{}, false, err
 	}
-	p, err := c.Tokens.Parse(token, now)
-	if err != nil && fenfu.ErrorCode(err) != fenfu.OrderClosed {
-		return Code{}, false, nil
+	if p, err := c.Tokens.Parse(token, now); err == nil || fenfu.ErrorCode(err) == fenfu.OrderClosed {
+		return Code{Kind: "order", MchID: p.MchID, Expires: p.Expires}, true, nil
 	}
-	return Code{Kind: "order", MchID: p.MchID, Expires: p.Expires}, true, nil
+	if c.Aggregates != nil {
+		if p, err := c.Aggregates.Parse(token); err == nil {
+			return Code{Kind: "aggregate", MchID: p.MchID}, true, nil
+		}
+	}
+	return Code{}, false, nil
 }
 
 // Check checks mark against token at now for verifier, a key of its

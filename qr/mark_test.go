@@ -126,8 +126,9 @@ func TestCheck(t *testing.T) {
 	expired := s.Token(Payload{"4200002", "1900000001", 1234, now.Add(-3 * time.Minute)})
 	closing := s.Token(Payload{"4200003", "1900000001", 1234, now.Add(-7 * time.Second)}) // expired this minute
 	closed := s.Token(Payload{"4200004", "1900000001", 1234, now.Add(-30 * time.Second)}) // expired in the last one
-	b := &budget{n: 3, used: map[string]int{}}
-	c := &Checker{Marks: NewMarker(testSecret), Tokens: s, WrongMarks: b}
+	b := &budget{n: 5, used: map[string]int{}}
+	c := &Checker{Marks: NewMarker(testSecret), Tokens: s, Aggregates: NewCodeSigner(testSecret), WrongMarks: b}
+	till := c.Aggregates.Token(CodePayload{CodeID: "agc_1", MchID: "1900000003"})
 	mark := func(tok string) string { m, _ := c.Marks.Now(tok, now); return m }
 	lastMark := c.Marks.Mark(closed, Minute(now)-1)
 	for _, tc := range []struct {
@@ -141,6 +142,9 @@ func TestCheck(t *testing.T) {
 		{"this minute's mark of a code that expired in the last", closed, mark(closed), CodeExpired, "1900000001"},
 		{"code expired before the mark's minutes", expired, mark(expired), CodeExpired, "1900000001"},
 		{"altered token", flip(open, 5), mark(flip(open, 5)), NotIssued, ""},
+		{"an aggregate code's", till, mark(till), "", "1900000003"},
+		{"an aggregate code's, wrong mark", till, mark(open), MarkMismatch, "1900000003"},
+		{"an altered aggregate code's", flip(till, 4), mark(flip(till, 4)), NotIssued, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := c.Check("mch:1900000001", tc.token, tc.mark, now, nil)
@@ -150,13 +154,16 @@ func TestCheck(t *testing.T) {
 			if v.Valid != (tc.reason == "") || v.Reason != tc.reason || v.MchID != tc.mchid {
 				t.Fatalf("Check = %+v, want reason %q of %q", v, tc.reason, tc.mchid)
 			}
+			if kind := map[string]string{"1900000001": "order", "1900000003": "aggregate"}[tc.mchid]; v.Kind != kind {
+				t.Errorf("kind %q, want %q", v.Kind, kind)
+			}
 			if v.Valid && v.Minute != "2027-01-15T16:00:00+08:00" && v.Minute != "2027-01-15T15:59:00+08:00" {
 				t.Errorf("minute %s", v.Minute)
 			}
 		})
 	}
-	if got := b.used["mch:1900000001"]; got != 2 {
-		t.Errorf("the wrong mark and the foreign token spent %d of the budget, want 2", got)
+	if got := b.used["mch:1900000001"]; got != 4 {
+		t.Errorf("the wrong marks and the foreign tokens spent %d of the budget, want 4", got)
 	}
 	refused := fenfu.Errorf(fenfu.NoAuth, "not yours")
 	if _, err := c.Check("mch:1900000002", open, mark(open), now, func(Code) error { return refused }); err != refused {
@@ -165,7 +172,7 @@ func TestCheck(t *testing.T) {
 	if b.used["mch:1900000002"] != 0 {
 		t.Error("a refused code spent the budget")
 	}
-	for range 2 {
+	for range 4 {
 		if _, err := c.Check("staff:li", open, "000000", now, nil); err != nil {
 			t.Fatal(err)
 		}

@@ -250,7 +250,7 @@ func (a *app) aggregateURL(token string) string { return a.publicURL + "/a/" + t
 
 // codes is the check of codes' marks.
 func (a *app) codes() *qr.Checker {
-	return &qr.Checker{Marks: a.cashier.Pictures.Marks, Tokens: a.pay.Tokens}
+	return &qr.Checker{Marks: a.cashier.Pictures.Marks, Tokens: a.pay.Tokens, Aggregates: a.aggregate.Tokens}
 }
 
 func (a *app) close() {

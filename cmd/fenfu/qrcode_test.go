@@ -126,6 +126,19 @@ func testVerifyMarks(t *testing.T, engine db.Engine) {
 		t.Errorf("no mark: %v", err)
 	}
 
+	// An aggregate code's token is read as one: its kind and merchant.
+	var till struct {
+		CodeURL string `json:"code_url"`
+	}
+	in.mustCLI(&till, "aggregate", "create", "--mchid", a.MchID, "--label", "Till 3", "--public-url", in.base)
+	tillToken := till.CodeURL[strings.LastIndex(till.CodeURL, "/")+1:]
+	if v, err := verify(ca, tillToken, "000000"); err != nil || v.Valid || v.Reason != qr.MarkMismatch || v.Kind != "aggregate" || v.MchID != a.MchID {
+		t.Errorf("an aggregate code's wrong mark: %+v %v", v, err)
+	}
+	if _, err := verify(cb, tillToken, "000000"); !apiErr(err, 403, "NO_AUTH") {
+		t.Errorf("another merchant's aggregate code: %v", err)
+	}
+
 	// Inspectors: support staff hold qr.verify, finance staff do not.
 	in.mustCLI(nil, "staff", "add", "--name", "wang.fang", "--department", "support", "--rank", "staff")
 	in.mustCLI(nil, "staff", "add", "--name", "zhou.li", "--department", "finance", "--rank", "staff")
