@@ -606,7 +606,7 @@ func (c *Cashier) failAs(w http.ResponseWriter, r *http.Request, consumerID stri
 	}
 	// A payment that failed shows the order again with the reason.
 	if tok := r.PathValue("token"); tok != "" && !errors.Is(err, context.Canceled) {
-		if v, verr := c.view(r.Context(), strings.TrimSuffix(tok, ".png"), consumerID); verr == nil {
+		if v, verr := c.view(r.Context(), strings.TrimSuffix(strings.TrimSuffix(tok, ".png"), ".svg"), consumerID); verr == nil {
 			v.Error = e
 			c.render(w, status, "cashier.html", v)
 			return
