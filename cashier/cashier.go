@@ -29,6 +29,7 @@ import (
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
@@ -92,6 +93,9 @@ type Cashier struct {
 	aggregateLimit     consumerLimit
 	// Pictures draws orders' codes.
 	Pictures Pictures
+	// Display decides which channels the page shows; New makes one over
+	// the order service's store, serve gives the node's shared one.
+	Display *display.Service
 }
 
 // Pictures are how the cashier draws a code: the marks it prints, the
@@ -106,7 +110,7 @@ type Pictures struct {
 // derived from secret. A cookie names a session the consumer service keeps
 // in the store; the signature only spares the store forged cookies.
 func New(p *pay.Service, cs *consumer.Service, ms *merchant.Service, clock fenfu.Clock, log *slog.Logger, codeURL func(string) string) *Cashier {
-	return &Cashier{Orders: p, Consumers: cs, Merchants: ms, Clock: clock, Log: log, CodeURL: codeURL}
+	return &Cashier{Orders: p, Consumers: cs, Merchants: ms, Clock: clock, Log: log, CodeURL: codeURL, Display: display.New(p, nil, clock)}
 }
 
 // Register adds the cashier routes to mux.
@@ -180,6 +184,8 @@ type View struct {
 	// CanComplain is set for the consumer who paid the order, who may
 	// file a complaint about it.
 	CanComplain bool `json:"can_complain,omitempty"`
+	// Exposure is the id of this view's recorded exposure.
+	Exposure string `json:"exposure_id,omitempty"`
 }
 
 // Channel is a payment option on the cashier.
@@ -192,6 +198,27 @@ type Channel struct {
 	// takes no credit payment now (frozen, or something overdue), why and
 	// what to do: what the payment would answer.
 	Paused *errorView `json:"paused,omitempty"`
+	// Reason is why the display rules show the channel; Blocked, why it
+	// is shown but cannot pay, with the next step; Rank, for credit, why
+	// it is listed first or not (package display's codes).
+	Reason  display.Reason  `json:"reason"`
+	Blocked *display.Reason `json:"blocked,omitempty"`
+	Rank    *display.Reason `json:"rank,omitempty"`
+	First   bool            `json:"first,omitempty"`
+}
+
+// labels are the channels' names on the page.
+var labels = map[string]string{string(pay.ChannelCredit): "分付 · pay later on credit", string(pay.ChannelBalance): "零钱 · balance"}
+
+// pausedError is what a credit payment of the consumer would answer while
+// its line is paused.
+func (c *Cashier) pausedError(ctx context.Context, cons *consumer.Consumer) error {
+	if c.Repay != nil {
+		if err := c.Repay.Paused(ctx, cons.Credit); err != nil {
+			return err
+		}
+	}
+	return credit.Paused(cons.Credit.State, credit.Overdue{})
 }
 
 type consumerSummary struct {
@@ -220,49 +247,37 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 		}
 	}
 	var cons *consumer.Consumer
-	cohort := ""
 	if consumerID != "" {
 		if x, err := c.Consumers.Get(ctx, consumerID); err == nil {
 			cons = &x
 			v.Consumer = &consumerSummary{ID: x.ID, Phone: mask.Phone(x.Phone)}
 			v.CanComplain = v.Paid && o.ConsumerID == x.ID && c.Complaints != nil
-			cohort = m.Cohort(consumerID)
-			// The view is recorded with its cohort, once per order and
-			// consumer, for the gray release's A/B report.
-			if err := c.Orders.RecordView(ctx, o, consumerID, cohort); err != nil {
-				c.Log.Warn("cashier view not recorded", "error", err)
-			}
 		}
 	}
-	for _, ch := range []struct {
-		name  pay.Channel
-		label string
-	}{{pay.ChannelCredit, "分付 · pay later on credit"}, {pay.ChannelBalance, "零钱 · balance"}} {
-		if !o.Allowed(ch.name) {
-			continue
-		}
-		if ch.name == pay.ChannelCredit && (cohort == merchant.CohortControl || m.CreditAllowed() != nil) {
-			continue // not offered to this consumer (gray release) or by this merchant now
-		}
-		opt := Channel{Name: string(ch.name), Label: ch.label}
+	// The display rules decide which channels are listed, in what order
+	// and why; every view is recorded as an exposure, with the consumer's
+	// cohort for the gray release's A/B report.
+	d, err := c.Display.Expose(ctx, display.Ask{Order: &o, Merchant: m, Consumer: cons, Surface: pay.SurfaceCashier})
+	if err != nil {
+		return View{}, err
+	}
+	v.Exposure = d.Exposure.ID
+	for _, ch := range d.Shown() {
+		opt := Channel{Name: ch.Name, Label: labels[ch.Name], Reason: ch.Reason, Blocked: ch.Blocked, Rank: ch.Rank, First: ch.First}
 		if cons != nil {
 			avail := cons.Balance
-			if ch.name == pay.ChannelCredit {
+			if ch.Name == string(pay.ChannelCredit) {
 				avail = cons.Credit.Available
 			}
 			enough := avail >= o.Total
 			opt.Available, opt.Enough = &avail, &enough
-			if ch.name == pay.ChannelCredit && c.Repay != nil {
-				if err := c.Repay.Paused(ctx, cons.Credit); fenfu.ErrorCode(err) == fenfu.RuleLimit {
-					e := fenfu.AsError(err)
-					opt.Paused = &errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}
-				} else if err != nil {
-					return View{}, err
-				}
+			if ch.Blocked != nil && (ch.Blocked.Code == display.LineFrozen || ch.Blocked.Code == display.LineOverdue) {
+				e := fenfu.AsError(c.pausedError(ctx, cons))
+				opt.Paused = &errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}
 			}
 		}
 		v.Channels = append(v.Channels, opt)
-		if ch.name == pay.ChannelCredit && len(o.Offers) > 0 {
+		if ch.Name == string(pay.ChannelCredit) && len(o.Offers) > 0 {
 			v.Installments = c.Orders.Choices(o)
 		}
 	}
@@ -270,18 +285,19 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 }
 
 // Preselected is the channel the page selects first: credit when the
-// merchant preselected it and it covers the amount, else the first that
-// covers the amount, or the first at all.
+// merchant preselected it (or a market_exposure_token did) and it is
+// usable, else the first usable channel in the decided order, or the
+// first not paused.
 func (v View) Preselected() string {
 	if v.CreditPreselected {
 		for _, c := range v.Channels {
-			if c.Name == string(pay.ChannelCredit) && (c.Enough == nil || *c.Enough) {
+			if c.Name == string(pay.ChannelCredit) && c.usable() {
 				return c.Name
 			}
 		}
 	}
 	for _, c := range v.Channels {
-		if c.Paused == nil && (c.Enough == nil || *c.Enough) {
+		if c.usable() {
 			return c.Name
 		}
 	}
@@ -291,6 +307,11 @@ func (v View) Preselected() string {
 		}
 	}
 	return ""
+}
+
+// usable: the channel can pay the order, as far as the page knows.
+func (c Channel) usable() bool {
+	return c.Paused == nil && (c.Blocked == nil || c.Blocked.Code == display.BalanceShort) && (c.Enough == nil || *c.Enough)
 }
 
 // CreditPaused reports whether the credit option is offered but paused

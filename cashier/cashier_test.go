@@ -20,6 +20,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
@@ -117,7 +118,10 @@ func TestCashierPage(t *testing.T) {
 	}
 	st, body, _ = get(t, browser, e.srv.URL+"/q/"+o.Token+"?format=json", "")
 	var v cashier.View
-	if err := json.Unmarshal([]byte(body), &v); st != 200 || err != nil || v.Total != 1234 || len(v.Channels) != 2 || v.Channels[0].Name != "credit" {
+	if err := json.Unmarshal([]byte(body), &v); st != 200 || err != nil || v.Total != 1234 || len(v.Channels) != 2 || v.Channels[0].Name != "balance" ||
+		v.Channels[1].Reason.Code != display.AmountAtLeastMin || v.Channels[1].Rank == nil || v.Channels[1].Rank.Code != display.NoConsumer {
+		// Nobody logged in: the consumer's rules are not applied, and
+		// credit is not listed first.
 		t.Fatalf("json view: %d %s", st, body)
 	}
 	st, body, h := get(t, browser, e.srv.URL+"/q/"+o.Token+".png", "")

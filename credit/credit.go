@@ -486,8 +486,12 @@ const maxRun = 64
 
 // HistoryOf reads a consumer's credit history before now in the caller's
 // transaction: the totals of the day and month, and the run of payments at
-// mchid since runSince. Take the line's Lock first.
-func HistoryOf(ctx context.Context, tx *db.Tx, consumerID, mchid string, now, runSince time.Time) (History, error) {
+// mchid since runSince. Take the line's Lock first; a read that decides
+// nothing (the display rules' risk probe) may read the store itself.
+func HistoryOf(ctx context.Context, tx interface {
+	rowQuerier
+	querier
+}, consumerID, mchid string, now, runSince time.Time) (History, error) {
 	var h History
 	day, month := fenfu.DayStart(now), fenfu.MonthStart(now)
 	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN created_at >= $1 THEN amount ELSE 0 END), 0),

@@ -75,8 +75,8 @@ func AnonymiseTrades(ctx context.Context, tx *db.Tx, ids []string) (int, error) 
 	if _, err := tx.ExecContext(ctx, `UPDATE refunds SET reason = '', notify_url = '' WHERE order_id IN (`+ph+`)`, args...); err != nil {
 		return 0, fmt.Errorf("pay: anonymise refunds: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM cashier_views WHERE order_id IN (`+ph+`)`, args...); err != nil {
-		return 0, fmt.Errorf("pay: anonymise cashier views: %w", err)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM exposures WHERE order_id IN (`+ph+`)`, args...); err != nil {
+		return 0, fmt.Errorf("pay: anonymise exposures: %w", err)
 	}
 	// A PAYSCORE order's service order carries the same details.
 	if _, err := tx.ExecContext(ctx, `UPDATE service_orders SET attach = '', notify_url = '', post_payments = '', cancel_reason = ''

@@ -2,6 +2,7 @@ package pay
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net"
 	"regexp"
@@ -184,17 +185,9 @@ func (s *Service) decideCredit(ctx context.Context, tx *db.Tx, p credit.Payment,
 	if err != nil {
 		return risk.Outcome{}, err
 	}
-	h, err := credit.HistoryOf(ctx, tx, p.ConsumerID, p.MchID, tx.Now, tx.Now.Add(-s.Risk.runWindow()))
-	if err != nil {
-		return risk.Outcome{}, err
-	}
-	od, err := credit.OverdueOf(ctx, tx, p.ConsumerID, tx.Now)
-	if err != nil {
+	if err := s.creditFeatures(ctx, tx, &f, line, p.MchID, tx.Now); err != nil {
 		return risk.Outcome{}, fenfu.Internal("pay.decideCredit", err)
 	}
-	f.Overdue, f.OverdueDays = od.Amount > 0, od.Days
-	f.Clock(tx.Now)
-	f.Rating, f.CreditLimit, f.Available = line.Rating, int64(line.Limit), int64(line.Available)
 	if p.HoldID != "" {
 		// A capture draws on its own hold: what the hold freezes is
 		// available to it, as it is once the capture releases the hold.
@@ -206,7 +199,6 @@ func (s *Service) decideCredit(ctx context.Context, tx *db.Tx, p credit.Payment,
 			f.Available += int64(hold.Amount)
 		}
 	}
-	f.PaidToday, f.PaidMonth, f.FirstToday, f.Run = int64(h.Today), int64(h.Month), h.CountToday == 0, h.Run+1
 	return s.Risk.Engine.Decide(ctx, tx, risk.Payment{AttemptID: p.AttemptID, OrderID: p.OrderID, MchID: p.MchID,
 		ConsumerID: p.ConsumerID, Channel: risk.Credit, Amount: p.Amount, Committed: p.HoldID != ""}, &f)
 }
@@ -231,6 +223,28 @@ func (s *Service) decideBalance(ctx context.Context, o Order, consumerID, attemp
 		return err
 	})
 	return out, err
+}
+
+// creditFeatures sets a credit payment's features of the consumer's line
+// and credit history at now, read through q: the payment's transaction,
+// or the credit store for a probe.
+func (s *Service) creditFeatures(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}, f *risk.Features, line credit.Line, mchid string, now time.Time) error {
+	h, err := credit.HistoryOf(ctx, q, line.ConsumerID, mchid, now, now.Add(-s.Risk.runWindow()))
+	if err != nil {
+		return err
+	}
+	od, err := credit.OverdueOf(ctx, q, line.ConsumerID, now)
+	if err != nil {
+		return err
+	}
+	f.Overdue, f.OverdueDays = od.Amount > 0, od.Days
+	f.Clock(now)
+	f.Rating, f.CreditLimit, f.Available = line.Rating, int64(line.Limit), int64(line.Available)
+	f.PaidToday, f.PaidMonth, f.FirstToday, f.Run = int64(h.Today), int64(h.Month), h.CountToday == 0, h.Run+1
+	return nil
 }
 
 // rejected is the error a payment rejected by a rule answers: RULE_LIMIT
@@ -307,4 +321,27 @@ func (s *Service) Resolve(ctx context.Context, id string, a risk.Action, actor, 
 	}
 	out.Item, err = e.Act(ctx, it.AttemptID, a, actor, reason)
 	return out, err
+}
+
+// ProbeCredit evaluates, read-only, whether the current risk rules would
+// refuse a credit payment of order o by the consumer: the features are
+// read as decideCredit reads them, but outside a payment, without the
+// line's lock, and no decision is recorded or counted. With no risk
+// engine nothing is refused.
+func (s *Service) ProbeCredit(ctx context.Context, o Order, m merchant.Merchant, line credit.Line) (risk.Outcome, error) {
+	if s.Risk == nil || s.Risk.Engine == nil {
+		return risk.Outcome{Decision: risk.Allow}, nil
+	}
+	f, err := s.features(ctx, o, m, line.ConsumerID, ChannelCredit, Client{})
+	if err != nil {
+		return risk.Outcome{}, err
+	}
+	if err := s.creditFeatures(ctx, s.Credit, &f, line, o.MchID, s.Clock.Now()); err != nil {
+		return risk.Outcome{}, fenfu.Internal("pay.ProbeCredit", err)
+	}
+	set, err := s.Risk.Engine.Current(ctx)
+	if err != nil {
+		return risk.Outcome{}, err
+	}
+	return set.Evaluate(&f), nil
 }

@@ -8,12 +8,75 @@ import (
 	"github.com/fenfu/fenfu/db"
 )
 
-// RecordView records that a consumer saw an order at the cashier, with
-// the gray-release cohort it was in, once per order and consumer.
-func (s *Service) RecordView(ctx context.Context, o Order, consumerID, cohort string) error {
-	_, err := s.Core.Exec(ctx, `INSERT INTO cashier_views (order_id, consumer_id, mchid, cohort, at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, o.ID, consumerID, o.MchID, cohort, db.Micros(s.Clock.Now()))
-	return err
+// Surfaces an exposure of the payment channels is made on.
+const (
+	SurfaceCashier      = "cashier"          // fenfu's cashier page (or its JSON)
+	SurfaceInstalAPI    = "instal_api"       // POST /v3/pay/instal/exposure
+	SurfaceTransactions = "transactions_api" // POST /v3/pay/transactions/exposure
+)
+
+// Exposure is one showing of the payment channels to a consumer, or one
+// answer to a merchant asking whether to show credit pay: what was decided
+// for credit, the display reason that decided it and the rule-set version.
+type Exposure struct {
+	ID         string    `json:"id"`
+	Surface    string    `json:"surface"`
+	MchID      string    `json:"mchid"`
+	OrderID    string    `json:"order_id,omitempty"`
+	ConsumerID string    `json:"consumer_id,omitempty"`
+	Cohort     string    `json:"cohort,omitempty"`
+	Shown      bool      `json:"credit_shown"`
+	First      bool      `json:"credit_first"`
+	Usable     bool      `json:"credit_usable"`
+	Reason     string    `json:"reason"`
+	Version    int       `json:"version"`
+	At         time.Time `json:"at"`
+}
+
+// RecordExposure records an exposure, giving it an id and its time when it
+// has none, and returns it.
+func (s *Service) RecordExposure(ctx context.Context, x Exposure) (Exposure, error) {
+	if x.At.IsZero() {
+		x.At = s.Clock.Now()
+	}
+	if x.ID == "" {
+		x.ID = "EX" + s.IDs.New(fenfu.AttemptID, x.At)
+	}
+	_, err := s.Core.Exec(ctx, `INSERT INTO exposures (id, surface, mchid, order_id, consumer_id, cohort, credit_shown, credit_first,
+		credit_usable, reason, version, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
+		x.ID, x.Surface, x.MchID, x.OrderID, x.ConsumerID, x.Cohort, db.Flag(x.Shown), db.Flag(x.First), db.Flag(x.Usable),
+		x.Reason, x.Version, db.Micros(x.At))
+	if err != nil {
+		return x, fenfu.Internal("pay.RecordExposure", err)
+	}
+	return x, nil
+}
+
+// ExposureOf returns a recorded exposure of merchant mchid.
+func (s *Service) ExposureOf(ctx context.Context, mchid, id string) (Exposure, error) {
+	x := Exposure{ID: id}
+	var shown, first, usable int
+	var at int64
+	err := s.Core.QueryRowContext(ctx, `SELECT surface, mchid, order_id, consumer_id, cohort, credit_shown, credit_first, credit_usable,
+		reason, version, at FROM exposures WHERE id = $1 AND mchid = $2`, id, mchid).Scan(&x.Surface, &x.MchID, &x.OrderID,
+		&x.ConsumerID, &x.Cohort, &shown, &first, &usable, &x.Reason, &x.Version, &at)
+	if err != nil {
+		return x, fenfu.Errorf(fenfu.ResourceNotExists, "no exposure %s", id)
+	}
+	x.Shown, x.First, x.Usable, x.At = shown == 1, first == 1, usable == 1, db.Time(at)
+	return x, nil
+}
+
+// PaidSince reports whether the consumer has an order paid at or after t
+// (orders_consumer_paid answers it from the index).
+func (s *Service) PaidSince(ctx context.Context, consumerID string, t time.Time) (bool, error) {
+	var n int
+	err := s.Core.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM orders WHERE consumer_id = $1 AND paid_at >= $2 AND paid_at > 0
+		LIMIT 1) x`, consumerID, db.Micros(t)).Scan(&n)
+	if err != nil {
+		return false, fenfu.Internal("pay.PaidSince", err)
+	}
+	return n > 0, nil
 }
 
 // CohortStats compare one cohort of a gray release.
@@ -33,6 +96,13 @@ type CohortStats struct {
 	CreditShare float64 `json:"credit_share"`
 }
 
+// cashierViews are the cashier exposures of a merchant in [$2, $3) to a
+// known consumer, once per order and consumer, with the cohort of the
+// first.
+const cashierViews = `(SELECT order_id, consumer_id, MIN(cohort) AS cohort FROM exposures
+	WHERE mchid = $1 AND at >= $2 AND at < $3 AND surface = '` + SurfaceCashier + `' AND consumer_id <> '' AND order_id <> ''
+	GROUP BY order_id, consumer_id)`
+
 // ABReport compares a merchant's cohorts over cashier views in [from, to).
 func (s *Service) ABReport(ctx context.Context, mchid string, from, to time.Time) ([]CohortStats, error) {
 	rows, err := s.Core.QueryContext(ctx, `SELECT v.cohort, COUNT(*),
@@ -40,8 +110,8 @@ func (s *Service) ABReport(ctx context.Context, mchid string, from, to time.Time
 		COALESCE(SUM(CASE WHEN o.state IN `+paidStates+` AND o.consumer_id = v.consumer_id THEN o.total ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN o.state IN `+paidStates+` AND o.consumer_id = v.consumer_id THEN o.refunded ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN o.state IN `+paidStates+` AND o.consumer_id = v.consumer_id AND o.channel = `+sqlCredit+` THEN 1 ELSE 0 END), 0)
-		FROM cashier_views v JOIN orders o ON o.id = v.order_id
-		WHERE v.mchid = $1 AND v.at >= $2 AND v.at < $3 GROUP BY v.cohort ORDER BY v.cohort`, mchid, db.Micros(from), db.Micros(to))
+		FROM `+cashierViews+` v JOIN orders o ON o.id = v.order_id
+		GROUP BY v.cohort ORDER BY v.cohort`, mchid, db.Micros(from), db.Micros(to))
 	if err != nil {
 		return nil, fenfu.Internal("pay.ABReport", err)
 	}
@@ -65,6 +135,45 @@ func (s *Service) ABReport(ctx context.Context, mchid string, from, to time.Time
 			c.RefundRate = float64(refunded) / float64(amount)
 		}
 		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// FunnelStep is the exposure → conversion funnel of one display reason:
+// how many exposures the reason decided, how many of their orders were
+// then paid by the consumer shown them, and how many of those on credit.
+// An exposure without an order (the instal exposure API) counts as
+// exposed only.
+type FunnelStep struct {
+	Reason       string `json:"reason"`
+	Exposures    int    `json:"exposures"`
+	CreditShown  int    `json:"credit_shown"`
+	Paid         int    `json:"paid"`
+	PaidOnCredit int    `json:"paid_on_credit"`
+}
+
+// Funnel counts a merchant's exposures in [from, to) by the reason that
+// decided credit, and their conversions: an order counts once per reason
+// however often it was shown.
+func (s *Service) Funnel(ctx context.Context, mchid string, from, to time.Time) ([]FunnelStep, error) {
+	rows, err := s.Core.QueryContext(ctx, `SELECT x.reason, SUM(x.n), SUM(x.shown),
+		COALESCE(SUM(CASE WHEN o.state IN `+paidStates+` AND (x.consumer_id = '' OR o.consumer_id = x.consumer_id) THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN o.state IN `+paidStates+` AND (x.consumer_id = '' OR o.consumer_id = x.consumer_id) AND o.channel = `+sqlCredit+` THEN 1 ELSE 0 END), 0)
+		FROM (SELECT reason, order_id, consumer_id, COUNT(*) AS n, MAX(credit_shown) AS shown FROM exposures
+			WHERE mchid = $1 AND at >= $2 AND at < $3 GROUP BY reason, order_id, consumer_id) x
+		LEFT JOIN orders o ON o.id = x.order_id AND x.order_id <> ''
+		GROUP BY x.reason ORDER BY x.reason`, mchid, db.Micros(from), db.Micros(to))
+	if err != nil {
+		return nil, fenfu.Internal("pay.Funnel", err)
+	}
+	defer rows.Close()
+	out := []FunnelStep{}
+	for rows.Next() {
+		var f FunnelStep
+		if err := rows.Scan(&f.Reason, &f.Exposures, &f.CreditShown, &f.Paid, &f.PaidOnCredit); err != nil {
+			return nil, fenfu.Internal("pay.Funnel", err)
+		}
+		out = append(out, f)
 	}
 	return out, rows.Err()
 }

@@ -1,0 +1,128 @@
+package display
+
+import (
+	"context"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/repay"
+	"github.com/fenfu/fenfu/risk"
+)
+
+// Service decides the display of an order's or a merchant's channels to a
+// consumer from the facts it reads, and records the exposure.
+type Service struct {
+	Rules *Store
+	Pay   *pay.Service
+	// Repay, if set, says why a line is paused (frozen, overdue); without
+	// it a frozen line is still seen, overdue ones are not.
+	Repay *repay.Service
+	Clock fenfu.Clock
+}
+
+// New returns a display service over the core store of p.
+func New(p *pay.Service, r *repay.Service, clock fenfu.Clock) *Service {
+	return &Service{Rules: &Store{DB: p.Core}, Pay: p, Repay: r, Clock: clock}
+}
+
+// Ask is what an exposure is asked about: an order (nil for the instal
+// exposure API), its merchant, and the consumer if known.
+type Ask struct {
+	Order    *pay.Order
+	Merchant merchant.Merchant
+	Consumer *consumer.Consumer
+	Surface  string
+}
+
+// Exposed is a decision and the exposure recorded for it.
+type Exposed struct {
+	Decision
+	Exposure pay.Exposure
+	Cohort   string
+}
+
+// Decide decides what to show for a, without recording it.
+func (s *Service) Decide(ctx context.Context, a Ask) (Decision, string, error) {
+	set, err := s.Rules.Current(ctx)
+	if err != nil {
+		return Decision{}, "", err
+	}
+	f := Facts{CreditAllowed: true, BalanceAllowed: true, MerchantCredit: a.Merchant.CreditAllowed()}
+	if o := a.Order; o != nil {
+		f.Amount, f.HasAmount = o.Total, true
+		f.CreditAllowed, f.BalanceAllowed = o.Allowed(pay.ChannelCredit), o.Allowed(pay.ChannelBalance)
+	}
+	if c := a.Consumer; c != nil {
+		f.Consumer, f.Balance = c.ID, c.Balance
+		f.Cohort = a.Merchant.Cohort(c.ID)
+		f.Control = f.Cohort == merchant.CohortControl
+		if f.FirstToday, err = s.firstToday(ctx, c.ID); err != nil {
+			return Decision{}, "", err
+		}
+		if f.Line, err = s.line(ctx, c.Credit); err != nil {
+			return Decision{}, "", err
+		}
+		// Only what could change the answer is asked of the risk rules.
+		if f.CreditAllowed && f.MerchantCredit == nil && !f.Control && f.Line != nil {
+			o := pay.Order{MchID: a.Merchant.MchID}
+			if a.Order != nil {
+				o = *a.Order
+			}
+			out, err := s.Pay.ProbeCredit(ctx, o, a.Merchant, c.Credit)
+			if err != nil {
+				return Decision{}, "", err
+			}
+			if out.Decision == risk.Reject {
+				f.RiskReject = out.Message
+			}
+		}
+	}
+	return set.Decide(f), f.Cohort, nil
+}
+
+// Expose decides what to show for a and records the exposure.
+func (s *Service) Expose(ctx context.Context, a Ask) (Exposed, error) {
+	d, cohort, err := s.Decide(ctx, a)
+	if err != nil {
+		return Exposed{}, err
+	}
+	cr := d.Credit()
+	x := pay.Exposure{Surface: a.Surface, MchID: a.Merchant.MchID, Cohort: cohort, Shown: cr.Shown, First: cr.First,
+		Usable: cr.Usable, Reason: string(cr.Reason.Code), Version: d.Version}
+	if a.Order != nil {
+		x.OrderID = a.Order.ID
+	}
+	if a.Consumer != nil {
+		x.ConsumerID = a.Consumer.ID
+	}
+	x, err = s.Pay.RecordExposure(ctx, x)
+	return Exposed{Decision: d, Exposure: x, Cohort: cohort}, err
+}
+
+// firstToday reports whether the consumer has paid no order since
+// 00:00:00 Asia/Shanghai today.
+func (s *Service) firstToday(ctx context.Context, consumerID string) (bool, error) {
+	paid, err := s.Pay.PaidSince(ctx, consumerID, fenfu.DayStart(s.Clock.Now()))
+	return !paid, err
+}
+
+// line is what the decision reads of a consumer's credit line; nil if it
+// has none.
+func (s *Service) line(ctx context.Context, l credit.Line) (*Line, error) {
+	if l.Limit == 0 && l.State == "" {
+		return nil, nil
+	}
+	out := &Line{Rating: l.Rating, Available: l.Available, Frozen: l.State == credit.LineFrozen || l.State == credit.LineClosed}
+	if s.Repay != nil {
+		err := s.Repay.Paused(ctx, l)
+		if fenfu.ErrorCode(err) == fenfu.RuleLimit {
+			out.Paused, out.Overdue = err, !out.Frozen
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
