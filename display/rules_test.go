@@ -12,7 +12,9 @@ import (
 // of the package doc.
 func TestDecideTable(t *testing.T) {
 	set := &display.RuleSet{Version: 3, Rules: display.Defaults()}
-	line := func(rating string, avail fenfu.Fen) *display.Line { return &display.Line{Rating: rating, Available: avail} }
+	line := func(rating string, avail fenfu.Fen) *display.Line {
+		return &display.Line{Rating: rating, Available: avail}
+	}
 	known := func(amount fenfu.Fen, l *display.Line) display.Facts {
 		return display.Facts{Amount: amount, HasAmount: true, CreditAllowed: true, BalanceAllowed: true, Consumer: "c1",
 			Cohort: "credit", Line: l, Balance: 100_00}
