@@ -105,7 +105,7 @@ var owners = map[string]string{
 	"merchants": "merchant", "merchant_keys": "merchant", "request_nonces": "merchant",
 	"consumers": "consumer", "login_attempts": "login", "consumer_sessions": "consumer",
 	"payment_codes": "paycode", "aggregate_codes": "aggregate",
-	"orders": "pay", "service_orders": "pay", "refunds": "pay", "exposures": "pay", "display_rule_sets": "display", "backfills": "pay",
+	"orders": "pay", "service_orders": "pay", "refunds": "pay", "cashier_views": "pay", "exposures": "pay", "display_rule_sets": "display", "backfills": "pay",
 	"notify_outbox": "notify", "notify_log": "notify",
 	"applications": "onboard", "application_events": "onboard", "application_checks": "onboard",
 	"merchant_history": "onboard", "risk_list": "onboard",

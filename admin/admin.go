@@ -1,7 +1,7 @@
 // Package admin serves the platform staff's HTTP API under /admin/: the
 // onboarding review queue and decisions, deposits, activation, departures,
 // risk screening and the imports behind it, the gray release of credit
-// pay (rollout percentage, A/B report), the complaints escalated to
+// pay (rollout percentage, A/B report, exposure funnel), the display rules of credit pay, the complaints escalated to
 // staff, risk control (the monitoring rules, the queue of alerts and
 // holds, backtests and the overview of the three levels), inspectors'
 // checks of the marks under any merchant's codes, the clock of a
@@ -29,6 +29,7 @@ import (
 	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/complaint"
+	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
@@ -49,6 +50,9 @@ type API struct {
 	Settle    *settle.Service
 	// Risk, if set, serves risk control: rules, queue, backtests.
 	Risk *risk.Engine
+	// Display, if set, serves the display rules of credit pay, which risk
+	// staff change.
+	Display *display.Store
 	// Repay, if set, serves consumers' credit: repayments, accounts and
 	// statements.
 	Repay *repay.Service
@@ -111,6 +115,7 @@ func (a *API) Routes() []Route {
 		{"POST /admin/applications/{id}/close", access.Onboarding, a.close},
 		{"POST /admin/merchants/{mchid}/rollout", access.Onboarding, a.rollout},
 		{"GET /admin/merchants/{mchid}/ab-report", access.Onboarding, a.abReport},
+		{"GET /admin/merchants/{mchid}/exposure-funnel", access.Onboarding, a.exposureFunnel},
 		{"GET /admin/merchants/{mchid}/verification", access.Onboarding, a.verification},
 		{"POST /admin/merchants/{mchid}/discount", access.Onboarding, a.discount},
 		{"POST /admin/rescreen", access.RiskList, a.rescreen},
@@ -153,6 +158,12 @@ func (a *API) Routes() []Route {
 			Route{"GET /admin/risk/queue", access.RiskQueue, a.riskQueue},
 			Route{"GET /admin/risk/queue/{id}", access.RiskQueue, a.riskItem},
 			Route{"POST /admin/risk/queue/{id}/{action}", access.RiskQueue, a.riskAct})
+	}
+	if a.Display != nil {
+		rs = append(rs,
+			Route{"GET /admin/display/rules", access.RiskRules, a.displayRules},
+			Route{"GET /admin/display/versions", access.RiskRules, a.displayVersions},
+			Route{"POST /admin/display/rules", access.RiskRules, a.displayChange})
 	}
 	if a.Audit != nil {
 		rs = append(rs, Route{"GET /admin/audit", access.Audit, a.auditLog})
@@ -387,27 +398,48 @@ func (a *API) rollout(ctx context.Context, c *call) (any, error) {
 // abReport compares the gray release's cohorts over cashier views in
 // [from, to) (RFC 3339; default the last 7 days).
 func (a *API) abReport(ctx context.Context, c *call) (any, error) {
-	to := a.Clock.Now()
-	from := to.AddDate(0, 0, -7)
-	if s := c.URL.Query().Get("from"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return nil, fenfu.FieldError("from", "from must be RFC 3339")
-		}
-		from = t
-	}
-	if s := c.URL.Query().Get("to"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return nil, fenfu.FieldError("to", "to must be RFC 3339")
-		}
-		to = t
+	from, to, err := a.period(c)
+	if err != nil {
+		return nil, err
 	}
 	cohorts, err := a.Pay.ABReport(ctx, c.PathValue("mchid"), from, to)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{"mchid": c.PathValue("mchid"), "from": from, "to": to, "cohorts": cohorts}, nil
+}
+
+// exposureFunnel counts a merchant's exposures in [from, to) (RFC 3339;
+// default the last 7 days) by the display reason that decided credit, and
+// how many were paid, and paid on credit.
+func (a *API) exposureFunnel(ctx context.Context, c *call) (any, error) {
+	from, to, err := a.period(c)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := a.Pay.Funnel(ctx, c.PathValue("mchid"), from, to)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"mchid": c.PathValue("mchid"), "from": from, "to": to, "reasons": steps}, nil
+}
+
+// period is a report's ?from= and ?to= (RFC 3339), by default the last 7
+// days.
+func (a *API) period(c *call) (from, to time.Time, err error) {
+	to = a.Clock.Now()
+	from = to.AddDate(0, 0, -7)
+	if s := c.URL.Query().Get("from"); s != "" {
+		if from, err = time.Parse(time.RFC3339, s); err != nil {
+			return from, to, fenfu.FieldError("from", "from must be RFC 3339")
+		}
+	}
+	if s := c.URL.Query().Get("to"); s != "" {
+		if to, err = time.Parse(time.RFC3339, s); err != nil {
+			return from, to, fenfu.FieldError("to", "to must be RFC 3339")
+		}
+	}
+	return from, to, nil
 }
 
 // verification reports a merchant's first days live, per day: orders

@@ -31,6 +31,7 @@ const (
 	ActionLoginRefused = "login refused"
 	ActionUnmask       = "unmask"
 	ActionRuleChange   = "risk rule change"
+	ActionDisplayRules = "display rule change"
 	ActionLineChange   = "credit line change"
 	ActionKeyChange    = "key change"
 )

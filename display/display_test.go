@@ -54,7 +54,7 @@ func newEnv(t *testing.T, engine db.Engine) *env {
 	rp := &repay.Service{Core: core, Credit: cr, IDs: ids, Clock: clock}
 	e := &env{clock: clock, pay: ps, cons: consumer.New(core, cr, ids, clock), ms: ms, m: m, risk: re, repay: rp,
 		dis: display.New(ps, rp, clock)}
-	if err := e.dis.Rules.Seed(ctx); err != nil {
+	if err := e.dis.Rules.Seed(ctx, display.Defaults()); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -188,7 +188,7 @@ func TestRuleVersions(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t, engine)
-			if err := e.dis.Rules.Seed(ctx); err != nil {
+			if err := e.dis.Rules.Seed(ctx, display.Defaults()); err != nil {
 				t.Fatal(err)
 			}
 			other := &display.Store{DB: e.pay.Core}

@@ -38,15 +38,19 @@ type querier interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-// Seed stores version 1, the defaults, if the store has no version yet.
-// It is safe to run on every start, by any number of nodes.
-func (s *Store) Seed(ctx context.Context) error {
+// Seed stores version 1 of rules (the settings' defaults) if the store
+// has no version yet. It is safe to run on every start, by any number of
+// nodes.
+func (s *Store) Seed(ctx context.Context, rules Rules) error {
+	if err := rules.Check(); err != nil {
+		return err
+	}
 	err := s.DB.Update(ctx, func(tx *db.Tx) error {
 		v, err := latest(ctx, tx)
 		if err != nil || v > 0 {
 			return err
 		}
-		_, err = insert(ctx, tx, &RuleSet{Version: 1, Rules: Defaults(), Actor: "fenfu", Reason: "the default rules"})
+		_, err = insert(ctx, tx, &RuleSet{Version: 1, Rules: rules, Actor: "fenfu", Reason: "the default rules"})
 		return err
 	})
 	if err != nil {
@@ -184,7 +188,7 @@ func (s *Store) Change(ctx context.Context, actor, reason string, edit func(*Rul
 		if !made {
 			return fenfu.Errorf(fenfu.InvalidRequest, "the display rules changed meanwhile; look at the new version and try again")
 		}
-		_, err = audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: audit.ActionRuleChange,
+		_, err = audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: audit.ActionDisplayRules,
 			Target: audit.Target{Kind: "display rule set", ID: strconv.Itoa(set.Version)}, Reason: reason,
 			Detail: audit.Detail(map[string]any{"version": set.Version, "before": before, "after": rules})})
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/keyring"
@@ -66,6 +67,7 @@ type app struct {
 	// complaints is the complaints fast lane.
 	complaints *complaint.Service
 	risk       *risk.Engine
+	display    *display.Service
 	repay      *repay.Service
 	retention  *retention.Service
 	// paycodes are consumers' payment codes (付款码).
@@ -198,6 +200,14 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.cashier.Repay = a.repay
 	a.cashier.Pictures = cashier.Pictures{Marks: qr.NewMarker(keys.Secret), Screen: qr.Size{Px: cfg.QR.ScreenPx},
 		Print: qr.PrintSize(cfg.QR.PrintMM, cfg.QR.PrintDPI)}
+	// The display rules: a new store starts with the settings' rules as
+	// version 1; serve refreshes them from the store.
+	a.display = display.New(a.pay, a.repay, a.clock)
+	if err := a.display.Rules.Seed(ctx, cfg.Display); err != nil {
+		a.close()
+		return nil, err
+	}
+	a.cashier.Display = a.display
 	a.paycodes = &paycode.Service{Core: a.core, Clock: a.clock, Secret: keys.Secret, TTL: cfg.PaycodeTTL, Gap: paycode.DefaultGap}
 	a.cashier.Paycodes = a.paycodes
 	a.aggregate = &aggregate.Service{DB: a.core, Pay: a.pay, Merchants: a.merchants, Tokens: qr.NewCodeSigner(keys.Secret),

@@ -20,6 +20,7 @@ import (
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/notify"
@@ -115,6 +116,11 @@ type Config struct {
 	// node looks for a rule set another node made.
 	Risk          risk.Defaults
 	RiskPollEvery time.Duration
+	// Display are the display rules seeded as version 1 on a store's first
+	// start (SPEC §6); DisplayPollEvery is how often a node looks for a
+	// version another node made.
+	Display          display.Rules
+	DisplayPollEvery time.Duration
 	// KeysPollEvery is how often serve looks for a platform key rotation
 	// step made on another node.
 	KeysPollEvery time.Duration
@@ -309,6 +315,14 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*boolValue)(&c.RiskOff) }},
 		{"risk-poll-every", "FENFU_RISK_POLL_EVERY", "how often serve looks for a new risk rule-set version made on another node", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.RiskPollEvery) }},
+		{"display-min-amount", "FENFU_DISPLAY_MIN_AMOUNT", "display rule: yuan from which the cashier shows credit pay by default", " yuan, seeded into display rule-set version 1", true,
+			func(c *Config) settingValue { return (*yuanValue)(&c.Display.MinAmount) }},
+		{"display-first-rating", "FENFU_DISPLAY_FIRST_RATING", "display rule: the lowest rating (A-D) whose consumers see credit pay listed first", ", seeded into display rule-set version 1", true,
+			func(c *Config) settingValue { return (*stringValue)(&c.Display.FirstRating) }},
+		{"display-first-of-day", "FENFU_DISPLAY_FIRST_OF_DAY", "display rule: show credit pay on a consumer's first transaction of the Asia/Shanghai day, whatever the amount", ", seeded into display rule-set version 1", true,
+			func(c *Config) settingValue { return (*boolValue)(&c.Display.FirstOfDay) }},
+		{"display-poll-every", "FENFU_DISPLAY_POLL_EVERY", "how often serve looks for a new display rule-set version made on another node", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.DisplayPollEvery) }},
 		{"keys-poll-every", "FENFU_KEYS_POLL_EVERY", "how often serve looks for a platform key rotation step made on another node", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.KeysPollEvery) }},
 		{"installment-fee-3", "FENFU_INSTALLMENT_FEE_3", "fee of a credit payment repaid in 3 installments, of the principal", ": borne by the payer, or by the merchant that offers it interest-free", true,
@@ -361,6 +375,7 @@ const (
 	ComplaintEvery     = time.Minute
 	OverdueEvery       = 15 * time.Minute
 	RiskPollEvery      = 2 * time.Second
+	DisplayPollEvery   = 2 * time.Second
 	AuditAnchorEvery   = time.Minute
 	RetentionEvery     = 24 * time.Hour
 	KeysPollEvery      = 5 * time.Second
@@ -381,7 +396,7 @@ func DefaultConfig(getenv func(string) string) Config {
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(),
 		Counter:      pay.Counter{NoPINLimit: pay.DefaultNoPINLimit, ConfirmWithin: pay.DefaultConfirmWithin, ReverseWindow: pay.DefaultReverseWindow},
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
-		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),
+		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, Display: display.Defaults(), DisplayPollEvery: DisplayPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),
 		AuditAnchorEvery: AuditAnchorEvery, Retention: retention.DefaultPeriods(), RetentionEvery: RetentionEvery, PaycodeTTL: paycode.DefaultTTL,
 		ServiceGrace: pay.DefaultServiceGrace, ServiceExpireEvery: ServiceExpireEvery, AggregatePerMinute: DefaultAggregatePerMinute,
 		MasterKeyHex: getenv("FENFU_MASTER_KEY"), PreviousMasterKeyHex: getenv("FENFU_PREVIOUS_MASTER_KEY")}
@@ -487,6 +502,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Risk.DailyLimit <= 0 || c.Risk.NightLimit <= 0 {
 		return fmt.Errorf("--risk-daily-credit and --risk-night-credit must be more than 0 yuan")
+	}
+	if err := c.Display.Check(); err != nil {
+		return fmt.Errorf("--display-min-amount and --display-first-rating: %v", err)
+	}
+	if c.DisplayPollEvery <= 0 {
+		return fmt.Errorf("--display-poll-every must be more than 0")
 	}
 	if c.Risk.NightFrom == c.Risk.NightTo {
 		return fmt.Errorf("--risk-night-from and --risk-night-to must differ")

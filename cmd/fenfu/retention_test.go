@@ -412,7 +412,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		q    string
 		want int
 	}{{`SELECT COUNT(*) FROM notify_log`, 2}, {`SELECT COUNT(*) FROM sandbox_calls`, 1}, {`SELECT COUNT(*) FROM bills WHERE bill_date < '2022-03-15'`, 0},
-		{`SELECT COUNT(*) FROM bills WHERE bill_date = '2022-03-16'`, 1}, {`SELECT COUNT(*) FROM cashier_views v JOIN orders o ON o.id = v.order_id WHERE o.retained_at > 0`, 0}} {
+		{`SELECT COUNT(*) FROM bills WHERE bill_date = '2022-03-16'`, 1}, {`SELECT COUNT(*) FROM exposures v JOIN orders o ON o.id = v.order_id WHERE o.retained_at > 0`, 0}} {
 		var got int
 		if err := a.core.QueryRowContext(ctx, n.q).Scan(&got); err != nil || got != n.want {
 			t.Errorf("%s: %d, want %d (%v)", n.q, got, n.want, err)

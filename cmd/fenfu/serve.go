@@ -148,7 +148,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		})
 	}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
-		Risk: a.risk, Repay: a.repay, Retention: a.retention, Access: a.access, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
+		Risk: a.risk, Display: a.display.Rules, Repay: a.repay, Retention: a.retention, Access: a.access, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
 		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes}
 	a.metrics = metrics.New()
 	a.risk.Metrics = a.metrics
@@ -173,6 +173,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	background(func(ctx context.Context) {
 		_ = a.risk.Watch(ctx, a.cfg.RiskPollEvery, func(err error) { a.log.Error("risk rules refresh", "error", err) })
 	})
+	background(func(ctx context.Context) { every(ctx, a.cfg.DisplayPollEvery, a.refreshDisplay) })
 	background(func(ctx context.Context) { a.keys.Watch(ctx, a.cfg.KeysPollEvery, a.log) })
 	background(a.notifier(api).Run)
 	background(func(ctx context.Context) { a.complaints.Run(ctx, a.cfg.ComplaintEvery) })
@@ -270,6 +271,15 @@ func (a *app) recover(ctx context.Context) {
 		a.log.Error("recover repayments", "error", err)
 	} else if r.Applied+r.Cancelled > 0 {
 		a.log.Info("recovered interrupted repayments", "applied", r.Applied, "cancelled", r.Cancelled)
+	}
+}
+
+// refreshDisplay picks up a display rule-set version another node made.
+func (a *app) refreshDisplay(ctx context.Context) {
+	if ok, err := a.display.Rules.Refresh(ctx); err != nil && ctx.Err() == nil {
+		a.log.Error("display rules refresh", "error", err)
+	} else if ok {
+		a.log.Info("display rules refreshed")
 	}
 }
 
