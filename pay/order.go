@@ -252,9 +252,20 @@ type Service struct {
 	// credit is kept for the merchant to complete it (default
 	// DefaultServiceGrace).
 	ServiceGrace time.Duration
+	// OpenID is the consumer's openid under an appid (wxpay.OpenID under
+	// the platform secret), stored on the orders it pays so the exposure
+	// API resolves an openid back to its consumer; nil stores none.
+	OpenID func(appid, consumerID string) string
 	// Codes redeems the consumers' payment codes code payments carry; nil
 	// is a paycode.Service on Core without a secret (tests).
 	Codes *paycode.Service
+}
+
+func (s *Service) openID(appid, consumerID string) string {
+	if s.OpenID == nil {
+		return ""
+	}
+	return s.OpenID(appid, consumerID)
 }
 
 func (s *Service) codes() *paycode.Service {

@@ -121,13 +121,16 @@ func (s *Service) payOrder(ctx context.Context, o Order, consumerID string, chan
 // in one statement. The order must not have expired, and must still be of
 // the total the payment was read with: a PAYSCORE order's total is set
 // anew by a retried completion, and the capture is of the total read.
-func claim(to State, o Order, channel Channel, consumerID, attempt string, paidAt, now int64, q fee.Quote, h hold, installments int, planFee fenfu.Fen) (string, []any, error) {
+// The payer's openid under the order's appid is stored with the payer, so
+// the exposure API can resolve an openid the merchant was shown back to
+// the consumer.
+func claim(to State, o Order, channel Channel, consumerID, openid, attempt string, paidAt, now int64, q fee.Quote, h hold, installments int, planFee fenfu.Fen) (string, []any, error) {
 	return orders.SQL(db.Move[State]{From: []State{NotPay}, To: to,
 		Set: ", channel = $1, consumer_id = $2, attempt_id = $3, paid_at = $4, updated_at = $5, fee = $6, fee_rate = $7, fee_tier = $8" +
-			", hold_until = $10, hold_reason = $11, installments = $12, plan_fee = $13",
+			", hold_until = $10, hold_reason = $11, installments = $12, plan_fee = $13, payer_openid = $15",
 		Where: "id = $9 AND expires_at > $5 AND total = $14",
 		Args: []any{string(channel), consumerID, attempt, paidAt, now, q.Fee, int64(q.Rate), q.Tier, o.ID, h.until(paidAt), h.Reason,
-			installments, planFee, o.Total}})
+			installments, planFee, o.Total, openid}})
 }
 
 // place sets the hold on an order paid at paidAt, as the payment stored
@@ -154,7 +157,7 @@ func (h hold) until(paidAt int64) int64 {
 // longer payable.
 func (s *Service) payInTx(ctx context.Context, tx *db.Tx, o Order, consumerID, attempt string, q fee.Quote, h hold) error {
 	now := db.Micros(tx.Now)
-	sqlText, args, err := claim(Success, o, ChannelBalance, consumerID, attempt, now, now, q, h, 0, 0)
+	sqlText, args, err := claim(Success, o, ChannelBalance, consumerID, s.openID(o.AppID, consumerID), attempt, now, now, q, h, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -264,7 +267,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 	}
 	now := s.Clock.Now()
 	attempt := s.IDs.New(fenfu.AttemptID, now)
-	q0, args, err := claim(Paying, o, ChannelCredit, consumerID, attempt, 0, db.Micros(now), fee.Quote{}, hold{}, t.Installments, t.MerchantFee(o.Total))
+	q0, args, err := claim(Paying, o, ChannelCredit, consumerID, s.openID(o.AppID, consumerID), attempt, 0, db.Micros(now), fee.Quote{}, hold{}, t.Installments, t.MerchantFee(o.Total))
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
@@ -390,7 +393,7 @@ func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Q
 func (s *Service) release(ctx context.Context, orderID, attempt string) error {
 	q, args, err := orders.SQL(db.Move[State]{From: []State{Paying}, To: NotPay,
 		Set: ", channel = " + keepPayer("channel") + ", consumer_id = " + keepPayer("consumer_id") +
-			", attempt_id = '', installments = 0, plan_fee = 0, updated_at = $1", Where: "id = $2 AND attempt_id = $3",
+			", payer_openid = " + keepPayer("payer_openid") + ", attempt_id = '', installments = 0, plan_fee = 0, updated_at = $1", Where: "id = $2 AND attempt_id = $3",
 		Args: []any{db.Micros(s.Clock.Now()), orderID, attempt}})
 	if err != nil {
 		return err

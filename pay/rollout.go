@@ -2,6 +2,8 @@ package pay
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -176,4 +178,19 @@ func (s *Service) Funnel(ctx context.Context, mchid string, from, to time.Time) 
 		out = append(out, f)
 	}
 	return out, rows.Err()
+}
+
+// ConsumerByOpenID returns the consumer a merchant knows by openid: the
+// payer of one of its paid orders under appid ("" if none).
+func (s *Service) ConsumerByOpenID(ctx context.Context, mchid, appid, openid string) (string, error) {
+	var id string
+	err := s.Core.QueryRowContext(ctx, `SELECT consumer_id FROM orders WHERE payer_openid = $1 AND mchid = $2 AND appid = $3 AND paid_at > 0
+		LIMIT 1`, openid, mchid, appid).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fenfu.Internal("pay.ConsumerByOpenID", err)
+	}
+	return id, nil
 }

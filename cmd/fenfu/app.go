@@ -142,8 +142,11 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.access.Log = log
 	a.access.Settings = cfg.Staff
 	a.access.Sealer = a.merchants.Sealer
+	// A payer's openid, stored on the orders it pays and written in bills.
+	openID := func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
-		IDs: a.ids, Clock: a.clock, Log: log, Fees: fees(cfg), RecoverAfter: cfg.RecoverAfter, ServiceGrace: cfg.ServiceGrace,
+		OpenID: openID,
+		IDs:    a.ids, Clock: a.clock, Log: log, Fees: fees(cfg), RecoverAfter: cfg.RecoverAfter, ServiceGrace: cfg.ServiceGrace,
 		Plans: cfg.Plans.pay(), Counter: cfg.Counter}
 	a.onboard = &onboard.Service{DB: a.core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: a.core, Sealer: a.merchants.Sealer},
 		IDs: a.ids, Clock: a.clock, Merchants: a.merchants, Sealer: a.merchants.Sealer}
@@ -186,7 +189,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer,
 		HoldFor: cfg.HoldFor, ExceptionSLA: cfg.ExceptionSLA}
 	a.bills = &bill.Service{Core: a.core, Clock: a.clock, BankType: wxpay.BankType,
-		OpenID: func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }}
+		OpenID: openID}
 	a.events = &notify.Events{DB: a.core, Clock: a.clock}
 	a.sandbox = sandbox.New(a.core, a.events, a.ids, log)
 	a.complaints = &complaint.Service{Credit: a.credit, Core: a.core, Orders: a.pay, IDs: a.ids, Clock: a.clock, Log: log,
