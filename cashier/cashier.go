@@ -184,8 +184,12 @@ type View struct {
 	// CanComplain is set for the consumer who paid the order, who may
 	// file a complaint about it.
 	CanComplain bool `json:"can_complain,omitempty"`
-	// Exposure is the id of this view's recorded exposure.
-	Exposure string `json:"exposure_id,omitempty"`
+	// Exposure is the id of this view's recorded exposure;
+	// MarketExposure, the merchant's exposure whose market_exposure_token
+	// opened the page.
+	Exposure       string `json:"exposure_id,omitempty"`
+	MarketExposure string `json:"market_exposure_id,omitempty"`
+	orderID        string
 }
 
 // Channel is a payment option on the cashier.
@@ -238,7 +242,7 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 	v := View{OrderState: string(o.TradeState()), Merchant: m.Name, MchID: o.MchID, OutTradeNo: o.OutTradeNo,
 		Description: o.Description, Total: o.Total, Currency: o.Currency,
 		ExpiresAt: o.ExpiresAt.In(fenfu.Shanghai).Format(time.RFC3339), PayURL: "/q/" + token + "/pay", Token: token,
-		Paid: o.State == pay.Success || o.State == pay.Refund, CreditPreselected: o.PreselectCredit}
+		Paid: o.State == pay.Success || o.State == pay.Refund, CreditPreselected: o.PreselectCredit, orderID: o.ID}
 	if v.Paid && o.Channel == pay.ChannelCredit && consumerID != "" && consumerID == o.ConsumerID && c.Repay != nil {
 		if p, ok, err := c.Repay.PlanOf(ctx, o.AttemptID); err != nil {
 			return View{}, err
@@ -282,6 +286,34 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 		}
 	}
 	return v, nil
+}
+
+// marketExposure applies a market_exposure_token the merchant's page got
+// from POST /v3/pay/transactions/exposure for this order: the page opens
+// on credit when it is usable, and the view names the exposure, so the
+// payment counts as its conversion. A token of another order or consumer,
+// altered or expired, is ignored with a log: the page is the same without
+// it.
+func (c *Cashier) marketExposure(v *View, token, consumerID, mt string) {
+	ignore := func(why string) {
+		c.Log.Info("market_exposure_token ignored", "order_token", token[:min(len(token), 12)], "why", why)
+	}
+	if c.Display == nil || c.Display.Tokens == nil {
+		ignore("no token signer")
+		return
+	}
+	t, ok := c.Display.Tokens.Open(mt, c.Clock.Now())
+	switch {
+	case !ok:
+		ignore("altered, foreign or expired")
+	case t.OrderID != v.orderID:
+		ignore("issued for another order")
+	case t.ConsumerID != "" && consumerID != "" && t.ConsumerID != consumerID:
+		ignore("issued for another consumer")
+	default:
+		v.CreditPreselected = true
+		v.MarketExposure = t.ExposureID
+	}
 }
 
 // Preselected is the channel the page selects first: credit when the
@@ -366,6 +398,9 @@ func (c *Cashier) handleShow(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c.failAs(w, r, consumerID, err)
 		return
+	}
+	if mt := r.URL.Query().Get("market_exposure_token"); mt != "" {
+		c.marketExposure(&v, token, consumerID, mt)
 	}
 	c.answer(w, r, "cashier.html", v)
 }

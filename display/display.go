@@ -21,11 +21,34 @@ type Service struct {
 	// it a frozen line is still seen, overdue ones are not.
 	Repay *repay.Service
 	Clock fenfu.Clock
+	// Consumers, if set, reads the consumers the exposure API resolves.
+	Consumers *consumer.Service
+	// Tokens, if set, signs market_exposure_token values; without it the
+	// transactions exposure API issues none and the cashier takes none.
+	Tokens *Tokens
 }
 
 // New returns a display service over the core store of p.
 func New(p *pay.Service, r *repay.Service, clock fenfu.Clock) *Service {
 	return &Service{Rules: &Store{DB: p.Core}, Pay: p, Repay: r, Clock: clock}
+}
+
+// Resolve returns the consumer a merchant names by the openid fenfu
+// revealed to it as a paid order's payer under appid, or nil if it names
+// none fenfu knows.
+func (s *Service) Resolve(ctx context.Context, mchid, appid, openid string) (*consumer.Consumer, error) {
+	if openid == "" || s.Consumers == nil {
+		return nil, nil
+	}
+	id, err := s.Pay.ConsumerByOpenID(ctx, mchid, appid, openid)
+	if err != nil || id == "" {
+		return nil, err
+	}
+	c, err := s.Consumers.Get(ctx, id)
+	if fenfu.ErrorCode(err) == fenfu.ResourceNotExists {
+		return nil, nil
+	}
+	return &c, err
 }
 
 // Ask is what an exposure is asked about: an order (nil for the instal

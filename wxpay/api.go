@@ -30,6 +30,7 @@ import (
 	"github.com/fenfu/fenfu/aggregate"
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/complaint"
+	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/notify"
@@ -101,6 +102,8 @@ type Services struct {
 	Repay *repay.Service
 	// Aggregate, if set, serves merchants' aggregate codes (聚合码).
 	Aggregate *aggregate.Service
+	// Display, if set, serves the exposure API: whether to show 分付.
+	Display *display.Service
 }
 
 // Sandbox is what the API asks of the sandbox environment; package
@@ -118,6 +121,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close", a.v3(a.closeOrder))
 	mux.Handle("POST /v3/pay/transactions/codepay", a.v3(a.codepay))
 	mux.Handle("POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse", a.v3(a.reverse))
+	if a.Display != nil {
+		mux.Handle("POST /v3/pay/instal/exposure", a.v3(a.instalExposure))
+		mux.Handle("POST /v3/pay/transactions/exposure", a.v3(a.transactionsExposure))
+		mux.Handle("GET /v3/fenfu/exposures/funnel", a.v3(a.exposureFunnel))
+	}
 	mux.Handle("POST /v3/refund/domestic/refunds", a.v3(a.createRefund))
 	mux.Handle("GET /v3/refund/domestic/refunds/{out_refund_no}", a.v3(a.queryRefund))
 	mux.Handle("GET /v3/certificates", a.v3(a.certificates))

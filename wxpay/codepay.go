@@ -116,19 +116,9 @@ func (a *API) reverse(ctx context.Context, r *request) (int, any, error) {
 	if err := decode(r.Body, &req); err != nil {
 		return 0, nil, err
 	}
-	if err := requireMchID(r.MchID, req.MchID, "mchid"); err != nil {
-		return 0, nil, err
-	}
 	// WeChat Pay requires appid; it is checked before anything is reversed.
-	if req.AppID == "" {
-		return 0, nil, fenfu.FieldError("appid", "appid is required")
-	}
-	m, err := a.Merchants.Get(ctx, r.MchID)
-	if err != nil {
+	if _, err := a.merchantApp(ctx, r, req.MchID, req.AppID); err != nil {
 		return 0, nil, err
-	}
-	if req.AppID != m.AppID {
-		return 0, nil, fenfu.FieldError("appid", "appid %s is not bound to merchant %s", req.AppID, r.MchID)
 	}
 	rv, err := a.Pay.Reverse(ctx, r.MchID, "", r.PathValue("out_trade_no"))
 	if err != nil {

@@ -206,6 +206,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	// The display rules: a new store starts with the settings' rules as
 	// version 1; serve refreshes them from the store.
 	a.display = display.New(a.pay, a.repay, a.clock)
+	a.display.Consumers, a.display.Tokens = a.consumers, display.NewTokens(keys.Secret)
 	if err := a.display.Rules.Seed(ctx, cfg.Display); err != nil {
 		a.close()
 		return nil, err

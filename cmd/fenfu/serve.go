@@ -133,7 +133,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	a.cashier.Pictures.Style.Font = cjk
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
 		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay,
-		Aggregate: a.aggregate}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
+		Aggregate: a.aggregate, Display: a.display}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Failures: failures, Lookups: lookups, PublicURL: func() string { return a.publicURL },
 		ReceiptFont: receiptFont, ReceiptFontPath: a.cfg.CJKFont, Codes: codes}
 	// Background work (the loops below, and settlement runs staff start)
