@@ -113,8 +113,9 @@ func (s *Service) Create(ctx context.Context, n NewConsumer) (Consumer, string, 
 		return Consumer{}, "", fenfu.Internal("consumer.Create", err)
 	}
 	err = s.Core.Update(ctx, func(tx *db.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO consumers (id, phone, phone_index, pin_hash, created_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT DO NOTHING`, id, sealed, s.phoneIndex(n.Phone), login.Hash(n.PIN), db.Micros(tx.Now))
+		res, err := tx.ExecContext(ctx, `INSERT INTO consumers (id, phone, phone_index, pin_hash, created_at, phone_hash_index)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, id, sealed, s.phoneIndex(n.Phone), login.Hash(n.PIN), db.Micros(tx.Now),
+			s.phoneHashIndex(PhoneHash(n.Phone)))
 		if err != nil {
 			return err
 		}

@@ -66,7 +66,7 @@ func Forget(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM consumer_sessions WHERE consumer_id IN (`+ph+`)`, args...); err != nil {
 		return 0, fmt.Errorf("consumer: forget: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE consumers SET phone = '', phone_index = NULL, pin_hash = '', forgotten_at = $`+fmt.Sprint(len(ids)+1)+`
+	res, err := tx.ExecContext(ctx, `UPDATE consumers SET phone = '', phone_index = NULL, phone_hash_index = NULL, pin_hash = '', forgotten_at = $`+fmt.Sprint(len(ids)+1)+`
 		WHERE forgotten_at = 0 AND id IN (`+ph+`)`, append(args, db.Micros(tx.Now))...)
 	if err != nil {
 		return 0, fmt.Errorf("consumer: forget: %w", err)

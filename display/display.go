@@ -34,15 +34,27 @@ func New(p *pay.Service, r *repay.Service, clock fenfu.Clock) *Service {
 }
 
 // Resolve returns the consumer a merchant names by the openid fenfu
-// revealed to it as a paid order's payer under appid, or nil if it names
+// revealed to it as a paid order's payer under appid, else by the
+// phone_number_hash of its phone (consumer.PhoneHash), or nil if it names
 // none fenfu knows.
-func (s *Service) Resolve(ctx context.Context, mchid, appid, openid string) (*consumer.Consumer, error) {
-	if openid == "" || s.Consumers == nil {
+func (s *Service) Resolve(ctx context.Context, mchid, appid, openid, phoneHash string) (*consumer.Consumer, error) {
+	if s.Consumers == nil {
 		return nil, nil
 	}
-	id, err := s.Pay.ConsumerByOpenID(ctx, mchid, appid, openid)
-	if err != nil || id == "" {
-		return nil, err
+	id := ""
+	var err error
+	if openid != "" {
+		if id, err = s.Pay.ConsumerByOpenID(ctx, mchid, appid, openid); err != nil {
+			return nil, err
+		}
+	}
+	if id == "" && phoneHash != "" {
+		if id, err = s.Consumers.ByPhoneHash(ctx, phoneHash); err != nil {
+			return nil, fenfu.Internal("display.Resolve", err)
+		}
+	}
+	if id == "" {
+		return nil, nil
 	}
 	c, err := s.Consumers.Get(ctx, id)
 	if fenfu.ErrorCode(err) == fenfu.ResourceNotExists {

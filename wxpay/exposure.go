@@ -60,10 +60,10 @@ func (a *API) merchantApp(ctx context.Context, r *request, mchid, appid string) 
 }
 
 // consumerOf resolves the consumer a merchant names, nil if none is
-// known: the openid of a payer fenfu revealed to the merchant. A phone
-// number hash is not resolved: fenfu keeps no index of it.
-func (a *API) consumerOf(ctx context.Context, m merchant.Merchant, openid string) (*consumer.Consumer, error) {
-	return a.Display.Resolve(ctx, m.MchID, m.AppID, openid)
+// known: the openid of a payer fenfu revealed to the merchant, else the
+// hash of the consumer's phone.
+func (a *API) consumerOf(ctx context.Context, m merchant.Merchant, openid, phoneHash string) (*consumer.Consumer, error) {
+	return a.Display.Resolve(ctx, m.MchID, m.AppID, openid, phoneHash)
 }
 
 // instalExposure answers POST /v3/pay/instal/exposure: whether the
@@ -100,7 +100,7 @@ func (a *API) instalExposure(ctx context.Context, r *request) (int, any, error) 
 	case slices.Contains([]string{"OPENID", "SP_OPENID", "SUB_OPENID"}, req.UserIDType) && req.OpenID == "":
 		return 0, nil, fenfu.FieldError("openid", "user_id_type %s needs openid", req.UserIDType)
 	}
-	c, err := a.consumerOf(ctx, m, req.OpenID)
+	c, err := a.consumerOf(ctx, m, req.OpenID, req.PhoneHash)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -154,7 +154,7 @@ func (a *API) transactionsExposure(ctx context.Context, r *request) (int, any, e
 	if !a.Clock.Now().Before(o.ExpiresAt) {
 		return 0, nil, fenfu.Errorf(fenfu.OrderClosed, "order %s has expired", req.OutTradeNo)
 	}
-	c, err := a.consumerOf(ctx, m, req.Payer.OpenID)
+	c, err := a.consumerOf(ctx, m, req.Payer.OpenID, req.Payer.PhoneHash)
 	if err != nil {
 		return 0, nil, err
 	}

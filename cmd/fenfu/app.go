@@ -165,7 +165,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		name  string
 		run   func(context.Context) (int, error)
 		seals bool // it seals values in place, whose clear bytes must not linger
-	}{{"credit fees", a.pay.Backfill, false}, {"sealed phones", a.consumers.Backfill, true}, {"sealed applications", a.onboard.Backfill, true},
+	}{{"credit fees", a.pay.Backfill, false}, {"sealed phones", a.consumers.Backfill, true}, {"phone hash index", a.consumers.BackfillPhoneHashes, false}, {"sealed applications", a.onboard.Backfill, true},
 		{"repayment plans", func(ctx context.Context) (int, error) {
 			return credit.BackfillPlans(ctx, a.credit, a.pay.Plans.Calendar)
 		}, false}} {

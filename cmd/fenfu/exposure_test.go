@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fenfu/fenfu/cashier"
+	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/display"
@@ -118,6 +119,17 @@ func testExposureAPI(t *testing.T, engine db.Engine) {
 	}
 	if rec, err := instal(map[string]any{"mchid": m.MchID, "appid": m.AppID, "user_id_type": "OPENID", "openid": openid}); err != nil || rec {
 		t.Fatalf("known consumer, frozen line: %v %v; want no exposure recommended", rec, err)
+	}
+	// The phone's hash names the same consumer; the store keeps only a
+	// keyed index of it, never the bare SHA-256.
+	phoneHash := consumer.PhoneHash(cons.Phone)
+	if rec, err := instal(map[string]any{"mchid": m.MchID, "appid": m.AppID, "user_id_type": "PHONE_NO", "phone_number_hash": phoneHash}); err != nil || rec {
+		t.Fatalf("consumer named by phone hash, frozen line: %v %v; want no exposure recommended", rec, err)
+	}
+	var kept string
+	if err := in.store(t, "core").R.QueryRow(`SELECT phone_hash_index FROM consumers WHERE id = $1`, cons.ID).Scan(&kept); err != nil ||
+		kept == "" || strings.Contains(kept, phoneHash) {
+		t.Fatalf("phone_hash_index %q (%v): want a keyed index, not the hash %s", kept, err, phoneHash)
 	}
 	if _, err := credit.W.Exec(`UPDATE credit_lines SET state = 'ACTIVE' WHERE consumer_id = $1`, cons.ID); err != nil {
 		t.Fatal(err)
