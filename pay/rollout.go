@@ -194,3 +194,37 @@ func (s *Service) ConsumerByOpenID(ctx context.Context, mchid, appid, openid str
 	}
 	return id, nil
 }
+
+// FunnelReport is a merchant's funnel over Asia/Shanghai days.
+type FunnelReport struct {
+	MchID     string       `json:"mchid"`
+	BeginDate string       `json:"begin_date"`
+	EndDate   string       `json:"end_date"`
+	Reasons   []FunnelStep `json:"reasons"`
+}
+
+// FunnelDays is Funnel over the Asia/Shanghai days begin to end, both
+// included, given as YYYY-MM-DD: by default the 7 days to today, at most
+// 92 days.
+func (s *Service) FunnelDays(ctx context.Context, mchid, begin, end string) (FunnelReport, error) {
+	last := fenfu.DayStart(s.Clock.Now())
+	first := last.AddDate(0, 0, -6)
+	for _, d := range []struct {
+		field, value string
+		to           *time.Time
+	}{{"begin_date", begin, &first}, {"end_date", end, &last}} {
+		if d.value == "" {
+			continue
+		}
+		t, err := time.ParseInLocation(time.DateOnly, d.value, fenfu.Shanghai)
+		if err != nil {
+			return FunnelReport{}, fenfu.FieldError(d.field, "%s is a date like 2026-11-27", d.field)
+		}
+		*d.to = t
+	}
+	if last.Before(first) || last.Sub(first) > 92*24*time.Hour {
+		return FunnelReport{}, fenfu.FieldError("end_date", "end_date must be on or after begin_date, and at most 92 days later")
+	}
+	steps, err := s.Funnel(ctx, mchid, first, last.AddDate(0, 0, 1))
+	return FunnelReport{MchID: mchid, BeginDate: first.Format(time.DateOnly), EndDate: last.Format(time.DateOnly), Reasons: steps}, err
+}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/consumer"
@@ -181,27 +180,9 @@ func (a *API) transactionsExposure(ctx context.Context, r *request) (int, any, e
 // 分付, and how many of them were paid, and paid on 分付.
 func (a *API) exposureFunnel(ctx context.Context, r *request) (int, any, error) {
 	q := r.URL.Query()
-	end := fenfu.DayStart(a.Clock.Now())
-	begin := end.AddDate(0, 0, -6)
-	for _, p := range []struct {
-		field string
-		to    *time.Time
-	}{{"begin_date", &begin}, {"end_date", &end}} {
-		if s := q.Get(p.field); s != "" {
-			t, err := time.ParseInLocation(time.DateOnly, s, fenfu.Shanghai)
-			if err != nil {
-				return 0, nil, fenfu.FieldError(p.field, "%s is a date like 2026-11-27", p.field)
-			}
-			*p.to = t
-		}
-	}
-	if end.Before(begin) || end.Sub(begin) > 92*24*time.Hour {
-		return 0, nil, fenfu.FieldError("end_date", "end_date must be on or after begin_date, and at most 92 days later")
-	}
-	steps, err := a.Pay.Funnel(ctx, r.MchID, begin, end.AddDate(0, 0, 1))
+	rep, err := a.Pay.FunnelDays(ctx, r.MchID, q.Get("begin_date"), q.Get("end_date"))
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"mchid": r.MchID, "begin_date": begin.Format(time.DateOnly), "end_date": end.Format(time.DateOnly),
-		"reasons": steps}, nil
+	return http.StatusOK, rep, nil
 }

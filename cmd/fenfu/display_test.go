@@ -4,12 +4,14 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/fenfu/fenfu/cashier"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/display"
+	"github.com/fenfu/fenfu/pay"
 )
 
 // TestDisplayRuleChangeReachesRunningNodes: a display rule changed through
@@ -94,4 +96,33 @@ func (w *creditWorld) node(cfg Config) string {
 		<-done
 	})
 	return "http://" + ln.Addr().String()
+}
+
+// TestDisplayCLI: the display rules shown and changed from the command
+// line, recorded with who and why, and a bad change refused.
+func TestDisplayCLI(t *testing.T) {
+	cfg := testConfig(t)
+	in := &instance{t: t, args: []string{"--data-dir", cfg.DataDir}}
+	var set display.RuleSet
+	in.mustCLI(&set, "display", "rules")
+	if set.Version != 1 || set.Rules != display.Defaults() {
+		t.Fatalf("seeded: %+v", set)
+	}
+	in.mustCLI(&set, "display", "change", "--min-amount", "5", "--first-rating", "a", "--why", "small tickets", "--staff", "lin")
+	if set.Version != 2 || set.MinAmount != 500 || set.FirstRating != "A" || !set.FirstOfDay || set.Actor != "staff:lin" {
+		t.Fatalf("changed: %+v", set)
+	}
+	if _, err := in.cli("display", "change", "--first-rating", "E", "--why", "x", "--staff", "lin"); err == nil || !strings.Contains(err.Error(), "first_rating") {
+		t.Fatalf("a bad rating: %v", err)
+	}
+	var versions []display.RuleSet
+	in.mustCLI(&versions, "display", "versions")
+	if len(versions) != 2 || versions[0].Reason != "small tickets" {
+		t.Fatalf("versions: %+v", versions)
+	}
+	var funnel pay.FunnelReport
+	in.mustCLI(&funnel, "display", "funnel", "--mchid", "1900000001", "--from", "2026-12-01", "--to", "2026-12-07")
+	if funnel.BeginDate != "2026-12-01" || funnel.Reasons == nil {
+		t.Fatalf("funnel: %+v", funnel)
+	}
 }
