@@ -152,3 +152,22 @@ func (d Disputes) Add(id string, open bool, closed time.Time) {
 		d[id] = closed
 	}
 }
+
+// ExpiredExposures lists up to limit exposures without an order (the
+// instal exposure API's answers, which name a consumer) made before t,
+// after the id after. An exposure with an order goes with its order
+// (AnonymiseTrades).
+func ExpiredExposures(ctx context.Context, d *db.DB, t time.Time, after string, limit int) ([]db.Aged, error) {
+	out, err := d.QueryAged(ctx, `SELECT id, mchid, at FROM exposures WHERE order_id = '' AND id > $1 AND at < $2
+		ORDER BY `+d.ByteOrder("id")+` LIMIT `+fmt.Sprint(limit), after, db.Micros(t))
+	if err != nil {
+		return nil, fmt.Errorf("pay: expired exposures: %w", err)
+	}
+	return out, nil
+}
+
+// PurgeExposures deletes the exposures ids in the caller's transaction
+// and returns how many it deleted.
+func PurgeExposures(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
+	return db.Delete(ctx, tx, "exposures", "id", ids)
+}

@@ -437,8 +437,9 @@ func (r *run) riskRecords(ctx context.Context) error {
 		}})
 }
 
-// logs purges notification delivery logs, sandbox calls and rendered
-// bills older than the trades' period, unless their merchant is held.
+// logs purges notification delivery logs, sandbox calls, rendered bills
+// and exposures without an order older than the trades' period, unless
+// their merchant is held.
 func (r *run) logs(ctx context.Context) error {
 	s, p := r.s, r.s.Periods.Trades
 	cutoff := p.Before(r.asOf)
@@ -447,7 +448,7 @@ func (r *run) logs(ctx context.Context) error {
 		list  func(context.Context, *db.DB, time.Time, string, int) ([]db.Aged, error)
 		purge func(context.Context, *db.Tx, []string) (int, error)
 	}{{"notify_log", notify.ExpiredLog, notify.PurgeLog}, {"sandbox_calls", sandbox.ExpiredCalls, sandbox.PurgeCalls},
-		{"bills", bill.ExpiredBills, bill.PurgeBills}} {
+		{"bills", bill.ExpiredBills, bill.PurgeBills}, {"exposures", pay.ExpiredExposures, pay.PurgeExposures}} {
 		err := walk(ctx, r, pass[db.Aged]{table: l.table, store: s.Core, act: l.purge,
 			list: func(ctx context.Context, after string) ([]db.Aged, error) {
 				return l.list(ctx, s.Core, cutoff, after, s.batch())

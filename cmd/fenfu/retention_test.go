@@ -229,6 +229,11 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 			[]any{"sc-before", shop.MchID, day(t, "2022-03-14")}},
 		{`INSERT INTO sandbox_calls (id, mchid, at, method, route, status, code, note) VALUES ($1, $2, $3, 'POST', '/v3/pay/transactions/native', 200, '', '')`,
 			[]any{"sc-after", shop.MchID, day(t, "2022-03-16")}},
+		// The instal exposure API's answers name a consumer and no order.
+		{`INSERT INTO exposures (id, surface, mchid, consumer_id, reason, at) VALUES ($1, 'instal_api', $2, 'c-asked', 'NO_AMOUNT', $3)`,
+			[]any{"ex-before", shop.MchID, day(t, "2022-03-14")}},
+		{`INSERT INTO exposures (id, surface, mchid, consumer_id, reason, at) VALUES ($1, 'instal_api', $2, 'c-asked', 'NO_AMOUNT', $3)`,
+			[]any{"ex-after", shop.MchID, day(t, "2022-03-16")}},
 	} {
 		if _, err := a.core.Exec(ctx, l.q, l.args...); err != nil {
 			t.Fatal(err)
@@ -271,6 +276,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		"notify_log ev-before purge",
 		"notify_log ev-held keep " + holdOf[held.MchID],
 		"sandbox_calls sc-before purge",
+		"exposures ex-before purge",
 		"bills 2022-03-14/" + shop.MchID + " purge",
 		"risk_decisions " + heldOrder.AttemptID + " keep " + holdOf[heldOrder.ID],
 		"risk_decisions " + heldMerchant.AttemptID + " keep " + holdOf[held.MchID],
@@ -343,7 +349,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 	}
 	wantSummary := map[string]int{"orders anonymise": 4, "orders keep": 5, "consumers forget": 1, "consumers keep": 1, "risk_decisions purge": 8,
 		"risk_decisions keep": 3, "notify_log purge": 1, "notify_log keep": 1, "sandbox_calls purge": 1,
-		"bills purge": 1, "service_orders anonymise": 1}
+		"bills purge": 1, "exposures purge": 1, "service_orders anonymise": 1}
 	if len(rep.Summary) != len(wantSummary) {
 		t.Errorf("summary %+v", rep.Summary)
 	}
@@ -412,7 +418,8 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		q    string
 		want int
 	}{{`SELECT COUNT(*) FROM notify_log`, 2}, {`SELECT COUNT(*) FROM sandbox_calls`, 1}, {`SELECT COUNT(*) FROM bills WHERE bill_date < '2022-03-15'`, 0},
-		{`SELECT COUNT(*) FROM bills WHERE bill_date = '2022-03-16'`, 1}, {`SELECT COUNT(*) FROM exposures v JOIN orders o ON o.id = v.order_id WHERE o.retained_at > 0`, 0}} {
+		{`SELECT COUNT(*) FROM bills WHERE bill_date = '2022-03-16'`, 1}, {`SELECT COUNT(*) FROM exposures v JOIN orders o ON o.id = v.order_id WHERE o.retained_at > 0`, 0},
+		{`SELECT COUNT(*) FROM exposures WHERE order_id = ''`, 1}} {
 		var got int
 		if err := a.core.QueryRowContext(ctx, n.q).Scan(&got); err != nil || got != n.want {
 			t.Errorf("%s: %d, want %d (%v)", n.q, got, n.want, err)
