@@ -259,13 +259,22 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 		}
 	}
 	// The display rules decide which channels are listed, in what order
-	// and why; every view is recorded as an exposure, with the consumer's
-	// cohort for the gray release's A/B report.
-	d, err := c.Display.Expose(ctx, display.Ask{Order: &o, Merchant: m, Consumer: cons, Surface: pay.SurfaceCashier})
-	if err != nil {
+	// and why; every view of an order still to pay is recorded as an
+	// exposure, with the consumer's cohort for the gray release's A/B
+	// report. A paid or closed order's page exposes nothing: what the
+	// rules say after the payment (no longer the first of the day) is not
+	// what converted.
+	ask := display.Ask{Order: &o, Merchant: m, Consumer: cons, Surface: pay.SurfaceCashier}
+	var d display.Decision
+	if o.State == pay.NotPay {
+		x, err := c.Display.Expose(ctx, ask)
+		if err != nil {
+			return View{}, err
+		}
+		d, v.Exposure = x.Decision, x.Exposure.ID
+	} else if d, _, err = c.Display.Decide(ctx, ask); err != nil {
 		return View{}, err
 	}
-	v.Exposure = d.Exposure.ID
 	for _, ch := range d.Shown() {
 		opt := Channel{Name: ch.Name, Label: labels[ch.Name], Reason: ch.Reason, Blocked: ch.Blocked, Rank: ch.Rank, First: ch.First}
 		if cons != nil {
