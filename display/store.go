@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -30,8 +29,7 @@ type RuleSet struct {
 type Store struct {
 	DB *db.DB // the core store
 
-	mu  sync.RWMutex
-	set *RuleSet
+	newest db.Newest[RuleSet]
 }
 
 type querier interface {
@@ -103,51 +101,29 @@ func (s *Store) Version(ctx context.Context, version int) (*RuleSet, error) {
 // Current returns the rule set this node applies, loading the newest on
 // first use; the defaults (version 0) while none is stored.
 func (s *Store) Current(ctx context.Context) (*RuleSet, error) {
-	s.mu.RLock()
-	set := s.set
-	s.mu.RUnlock()
-	if set != nil {
-		return set, nil
-	}
-	if _, err := s.Refresh(ctx); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.set, nil
+	return s.newest.Current(ctx, s.source())
 }
 
 // Refresh loads the newest version if the store has one newer than this
 // node's, and reports whether it did.
 func (s *Store) Refresh(ctx context.Context) (bool, error) {
-	v, err := latest(ctx, s.DB)
+	ok, err := s.newest.Refresh(ctx, s.source())
 	if err != nil {
-		return false, fenfu.Internal("display.Refresh", err)
+		return false, fenfu.Op("display.Refresh", err)
 	}
-	s.mu.RLock()
-	have := s.set
-	s.mu.RUnlock()
-	if have != nil && have.Version >= v {
-		return false, nil
-	}
-	set := &RuleSet{Rules: Defaults(), Actor: "fenfu", Reason: "the default rules"}
-	if v > 0 {
-		if set, err = load(ctx, s.DB, v); err != nil {
-			return false, err
-		}
-	}
-	return s.use(set), nil
+	return ok, nil
 }
 
-// use makes set this node's, unless it has a newer one.
-func (s *Store) use(set *RuleSet) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.set != nil && s.set.Version >= set.Version {
-		return false
-	}
-	s.set = set
-	return true
+// source reads the versions of the store.
+func (s *Store) source() db.Source[RuleSet] {
+	return db.Source[RuleSet]{
+		Latest: func(ctx context.Context) (int, error) { return latest(ctx, s.DB) },
+		Load: func(ctx context.Context, v int) (*RuleSet, error) {
+			if v == 0 {
+				return &RuleSet{Rules: Defaults(), Actor: "fenfu", Reason: "the default rules"}, nil
+			}
+			return load(ctx, s.DB, v)
+		}}
 }
 
 // Change makes a new version from the newest by edit, made by actor for
@@ -200,7 +176,7 @@ func (s *Store) Change(ctx context.Context, actor, reason string, edit func(*Rul
 	if err != nil {
 		return nil, fenfu.Internal("display.Change", err)
 	}
-	s.use(set)
+	s.newest.Use(set, set.Version)
 	return set, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -27,8 +26,7 @@ type Engine struct {
 	Clock   fenfu.Clock
 	Metrics *metrics.Registry // nil: no metrics
 
-	mu  sync.RWMutex
-	set *RuleSet
+	newest db.Newest[RuleSet]
 }
 
 // querier is a transaction or a store: what reads run on.
@@ -141,46 +139,29 @@ func (e *Engine) Version(ctx context.Context, version int) (*RuleSet, error) {
 // Current returns the rule set the engine evaluates with, loading the
 // newest one on first use. An empty set (version 0) allows everything.
 func (e *Engine) Current(ctx context.Context) (*RuleSet, error) {
-	e.mu.RLock()
-	set := e.set
-	e.mu.RUnlock()
-	if set != nil {
-		return set, nil
-	}
-	if _, err := e.Refresh(ctx); err != nil {
-		return nil, err
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.set, nil
+	return e.newest.Current(ctx, e.source())
 }
 
 // Refresh loads the newest rule set if the store has one newer than the
 // engine's, and reports whether it did.
 func (e *Engine) Refresh(ctx context.Context) (bool, error) {
-	v, err := latest(ctx, e.DB)
+	ok, err := e.newest.Refresh(ctx, e.source())
 	if err != nil {
 		return false, fenfu.Internal("risk.Refresh", err)
 	}
-	e.mu.RLock()
-	have := e.set
-	e.mu.RUnlock()
-	if have != nil && have.Version >= v {
-		return false, nil
-	}
-	set := &RuleSet{}
-	if v > 0 {
-		if set, err = load(ctx, e.DB, v); err != nil {
-			return false, fenfu.Internal("risk.Refresh", err)
-		}
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.set != nil && e.set.Version >= set.Version {
-		return false, nil
-	}
-	e.set = set
-	return true, nil
+	return ok, nil
+}
+
+// source reads the rule sets of the engine's store.
+func (e *Engine) source() db.Source[RuleSet] {
+	return db.Source[RuleSet]{
+		Latest: func(ctx context.Context) (int, error) { return latest(ctx, e.DB) },
+		Load: func(ctx context.Context, v int) (*RuleSet, error) {
+			if v == 0 {
+				return &RuleSet{}, nil
+			}
+			return load(ctx, e.DB, v)
+		}}
 }
 
 // Watch refreshes the rule set every interval until ctx ends, so a new
@@ -253,11 +234,7 @@ func (e *Engine) Change(ctx context.Context, actor, reason string, edit func([]R
 	case err != nil:
 		return nil, fenfu.Internal("risk.Change", err)
 	}
-	e.mu.Lock()
-	if e.set == nil || e.set.Version < set.Version {
-		e.set = set
-	}
-	e.mu.Unlock()
+	e.newest.Use(set, set.Version)
 	return set, nil
 }
 
