@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/cashier"
+	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/pay"
@@ -124,5 +126,39 @@ func TestDisplayCLI(t *testing.T) {
 	in.mustCLI(&funnel, "display", "funnel", "--mchid", "1900000001", "--from", "2026-12-01", "--to", "2026-12-07")
 	if funnel.BeginDate != "2026-12-01" || funnel.Reasons == nil {
 		t.Fatalf("funnel: %+v", funnel)
+	}
+}
+
+// TestPhoneHashBackfill: a consumer made before the keyed phone-hash
+// index was kept gets it at the next start, and is then found by the
+// SHA-256 of its phone.
+func TestPhoneHashBackfill(t *testing.T) {
+	ctx := t.Context()
+	cfg := testConfig(t)
+	clock := fenfu.NewFakeClock(time.Date(2026, 12, 7, 10, 0, 0, 0, fenfu.Shanghai))
+	a, err := openAt(ctx, cfg, discardLogger(), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := a.consumers.Create(ctx, consumer.NewConsumer{CreditLimit: 1000, Rating: "C"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := a.consumers.ByPhoneHash(ctx, consumer.PhoneHash(c.Phone)); err != nil || id != c.ID {
+		t.Fatalf("a new consumer by its phone hash: %q %v", id, err)
+	}
+	if _, err := a.core.Exec(ctx, `UPDATE consumers SET phone_hash_index = NULL WHERE id = $1`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := a.consumers.ByPhoneHash(ctx, consumer.PhoneHash(c.Phone)); id != "" {
+		t.Fatalf("found %q without an index", id)
+	}
+	a.close()
+	a = openTest(t, cfg, clock)
+	if id, err := a.consumers.ByPhoneHash(ctx, consumer.PhoneHash(c.Phone)); err != nil || id != c.ID {
+		t.Fatalf("after the backfill: %q %v", id, err)
+	}
+	if id, _ := a.consumers.ByPhoneHash(ctx, consumer.PhoneHash("13900000000")); id != "" {
+		t.Fatalf("another phone found %q", id)
 	}
 }
