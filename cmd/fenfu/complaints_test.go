@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -277,9 +278,14 @@ func testComplaintFastLane(t *testing.T, engine db.Engine) {
 		n.originalType != "complaint" || n.id != "EV-"+id+"001" {
 		t.Fatalf("create notification %+v", n)
 	}
-	if h, _ := a.pay.Get(ctx, o.ID); h.HoldReason != "complaint "+id || !h.HoldUntil.After(s.clock.Now()) {
-		t.Fatalf("the order is not held for the open complaint: %s %q", h.HoldUntil, h.HoldReason)
-	}
+	// The hold is placed by the complaint sweep, which may run after the
+	// notification went out.
+	eventually(t, 10*time.Second, "the order held for the open complaint", func() error {
+		if h, _ := a.pay.Get(ctx, o.ID); h.HoldReason != "complaint "+id || !h.HoldUntil.After(s.clock.Now()) {
+			return fmt.Errorf("held until %s for %q", h.HoldUntil, h.HoldReason)
+		}
+		return nil
+	})
 
 	// The merchant lists and reads it through gopay; the other merchant
 	// cannot see it.
