@@ -17,3 +17,6 @@ func SetBeforeCapture(s *Service, fn func(orderID string) error) { s.beforeCaptu
 func ValidateServiceOrder(r NewServiceOrder, now time.Time) (time.Time, error) {
 	return r.validate(now)
 }
+
+// OrdersOfCodeSQL are the queries of OrdersOfCode, counting and listing.
+var OrdersOfCodeSQL = []string{countOfCode, ordersOfCode}
