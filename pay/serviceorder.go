@@ -178,9 +178,8 @@ func (r *NewServiceOrder) validate(now time.Time) (time.Time, error) {
 	case utf8.RuneCountInString(r.Attach) > 256:
 		return time.Time{}, fenfu.FieldError("attach", "attach must be at most 256 characters")
 	}
-	if r.NotifyURL == "" || len(r.NotifyURL) > 256 ||
-		!(strings.HasPrefix(r.NotifyURL, "https://") || strings.HasPrefix(r.NotifyURL, "http://")) {
-		return time.Time{}, fenfu.FieldError("notify_url", "notify_url must be an http(s) URL of at most 256 characters")
+	if err := CheckNotifyURL("notify_url", r.NotifyURL); err != nil {
+		return time.Time{}, err
 	}
 	start := now
 	if r.StartTime != "OnAccept" {
