@@ -203,6 +203,13 @@ func (s *Service) Revoke(ctx context.Context, mchid, id string) (Code, error) {
 	return s.Get(ctx, mchid, id)
 }
 
+// withdrawn is the answer for a scan of a revoked code.
+func withdrawn(c Code) error {
+	e := fenfu.Errorf(fenfu.InvalidRequest, "the merchant has withdrawn this code (%s); it takes no more payments", c.Label)
+	e.Remedy = "Ask the merchant for the code it uses now, or to pay another way."
+	return e
+}
+
 // Open returns the active code behind a scanned token and its merchant.
 // A token that was altered or not issued here fails with PARAM_ERROR; a
 // revoked code with INVALID_REQUEST.
@@ -223,9 +230,7 @@ func (s *Service) Open(ctx context.Context, token string) (Code, merchant.Mercha
 		return Code{}, merchant.Merchant{}, err
 	}
 	if c.State != Active {
-		e := fenfu.Errorf(fenfu.InvalidRequest, "the merchant has withdrawn this code (%s); it takes no more payments", c.Label)
-		e.Remedy = "Ask the merchant for the code it uses now, or to pay another way."
-		return c, merchant.Merchant{}, e
+		return c, merchant.Merchant{}, withdrawn(c)
 	}
 	m, err := s.Merchants.Get(ctx, c.MchID)
 	if err != nil {
@@ -320,21 +325,30 @@ func (s *Service) issued(nonce string) (time.Time, error) {
 // The order's description is the code's, or "label · merchant"; its
 // notify_url the code's, or the merchant's; its attach the code's id.
 // The same form (nonce) sent again by the same consumer answers the same
-// order; once that is paid, with ORDERPAID beside it.
-func (s *Service) Order(ctx context.Context, token, consumerID, nonce string, amount fenfu.Fen) (pay.Order, error) {
+// order; once that is paid, with ORDERPAID beside it. made says whether
+// this call made the order, rather than answering the one the form made
+// before or refusing.
+//
+// A code revoked while its order is written makes none: once the order
+// is written the code is read again, and if the revoke came first the
+// order made is closed (pay.Service.Close) and the form refused as a
+// scan of a revoked code is. An order whose code was still active after
+// it was written was made before the revoke answered, and stays
+// payable.
+func (s *Service) Order(ctx context.Context, token, consumerID, nonce string, amount fenfu.Fen) (o pay.Order, made bool, err error) {
 	if consumerID == "" {
-		return pay.Order{}, fenfu.Errorf(fenfu.Unauthenticated, "log in to pay the merchant")
+		return pay.Order{}, false, fenfu.Errorf(fenfu.Unauthenticated, "log in to pay the merchant")
 	}
 	c, m, err := s.Open(ctx, token)
 	if err != nil {
-		return pay.Order{}, err
+		return pay.Order{}, false, err
 	}
 	if err := checkAmount(amount); err != nil {
-		return pay.Order{}, err
+		return pay.Order{}, false, err
 	}
 	issued, err := s.issued(nonce)
 	if err != nil {
-		return pay.Order{}, err
+		return pay.Order{}, false, err
 	}
 	desc := c.Description
 	if desc == "" {
@@ -344,8 +358,24 @@ func (s *Service) Order(ctx context.Context, token, consumerID, nonce string, am
 	if notifyURL == "" {
 		notifyURL = m.NotifyURL
 	}
-	return s.Pay.CreateNative(ctx, pay.NativeOrder{MchID: c.MchID, AppID: m.AppID, Description: desc,
+	o, made, err = s.Pay.CreateOrLoadNative(ctx, pay.NativeOrder{MchID: c.MchID, AppID: m.AppID, Description: desc,
 		OutTradeNo: OutTradeNo(c.ID, consumerID, nonce, issued), Attach: c.ID, NotifyURL: notifyURL, Total: amount, AggregateCode: c.ID})
+	if err != nil {
+		return o, made, err
+	}
+	now, err := s.Get(ctx, c.MchID, c.ID)
+	if err != nil {
+		return pay.Order{}, made, err
+	}
+	if now.State == Active {
+		return o, made, nil
+	}
+	if made {
+		if err := s.Pay.Close(ctx, o.MchID, o.OutTradeNo); err != nil {
+			return pay.Order{}, made, err
+		}
+	}
+	return pay.Order{}, false, withdrawn(now)
 }
 
 // Orders returns a page of the orders made from the merchant's code,

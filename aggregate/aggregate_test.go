@@ -153,8 +153,8 @@ func testOpen(t *testing.T, w *world) {
 	if _, _, err := w.svc.Open(ctx, c.Token); fenfu.ErrorCode(err) != fenfu.InvalidRequest || !strings.Contains(err.Error(), "withdrawn") {
 		t.Errorf("a revoked code: Open = %v, want INVALID_REQUEST, withdrawn", err)
 	}
-	if _, err := w.svc.Order(ctx, c.Token, "c_1", w.svc.Nonce(), 100); fenfu.ErrorCode(err) != fenfu.InvalidRequest {
-		t.Errorf("an order on a revoked code: %v", err)
+	if _, made, err := w.svc.Order(ctx, c.Token, "c_1", w.svc.Nonce(), 100); made || fenfu.ErrorCode(err) != fenfu.InvalidRequest {
+		t.Errorf("an order on a revoked code: made %v, %v", made, err)
 	}
 }
 
@@ -172,9 +172,9 @@ func testOrder(t *testing.T, w *world) {
 	plain := w.code(t, aggregate.NewCode{Label: "Till 3"})
 	described := w.code(t, aggregate.NewCode{Label: "Table 12", Description: "Dinner at table 12", NotifyURL: "https://shop.example/agg"})
 	nonce := w.svc.Nonce()
-	o, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2345)
-	if err != nil {
-		t.Fatal(err)
+	o, made, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2345)
+	if err != nil || !made {
+		t.Fatalf("the form: made %v, %v", made, err)
 	}
 	if o.Total != 2345 || o.MchID != w.shop.MchID || o.TradeType != "NATIVE" || o.Description != "Till 3 · Noodle House" ||
 		o.AggregateCode != plain.ID || o.Attach != plain.ID || o.NotifyURL != "" || o.Token == "" {
@@ -189,31 +189,31 @@ func testOrder(t *testing.T, w *world) {
 	// The same form sent again: the same order. Another consumer's, or a
 	// new form: another.
 	w.clock.Advance(2 * time.Second)
-	if again, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2345); err != nil || again.ID != o.ID || again.Token != o.Token {
-		t.Errorf("the form sent twice: %+v, %v; want order %s", again, err, o.ID)
+	if again, made, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2345); err != nil || made || again.ID != o.ID || again.Token != o.Token {
+		t.Errorf("the form sent twice: %+v, made %v, %v; want order %s, not made again", again, made, err, o.ID)
 	}
-	if _, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2346); fenfu.ErrorCode(err) != fenfu.OutTradeNoUsed {
-		t.Errorf("the same form with another amount: %v, want OUT_TRADE_NO_USED", err)
+	if _, made, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2346); made || fenfu.ErrorCode(err) != fenfu.OutTradeNoUsed {
+		t.Errorf("the same form with another amount: made %v, %v, want OUT_TRADE_NO_USED", made, err)
 	}
-	bob, err := w.svc.Order(ctx, plain.Token, "c_bob", nonce, 2345)
-	if err != nil || bob.ID == o.ID {
-		t.Errorf("another consumer with the same nonce: %+v, %v; want an order of its own", bob, err)
+	bob, made, err := w.svc.Order(ctx, plain.Token, "c_bob", nonce, 2345)
+	if err != nil || !made || bob.ID == o.ID {
+		t.Errorf("another consumer with the same nonce: %+v, made %v, %v; want an order of its own", bob, made, err)
 	}
-	d, err := w.svc.Order(ctx, described.Token, "c_alice", w.svc.Nonce(), 100)
+	d, _, err := w.svc.Order(ctx, described.Token, "c_alice", w.svc.Nonce(), 100)
 	if err != nil || d.Description != "Dinner at table 12" || d.NotifyURL != "https://shop.example/agg" {
 		t.Errorf("the described code's order: %+v, %v", d, err)
 	}
 	for name, n := range map[string]string{"empty": "", "no time": "abcdefghijklmnopqrst", "not ours": "1.abc",
 		"an hour and a second old": w.nonceAt(-aggregate.NonceTTL - time.Second), "from the future": w.nonceAt(2 * time.Minute)} {
-		if _, err := w.svc.Order(ctx, plain.Token, "c_alice", n, 100); fenfu.ErrorCode(err) != fenfu.ParamError {
+		if _, _, err := w.svc.Order(ctx, plain.Token, "c_alice", n, 100); fenfu.ErrorCode(err) != fenfu.ParamError {
 			t.Errorf("nonce %s: %v, want PARAM_ERROR", name, err)
 		}
 	}
-	if _, err := w.svc.Order(ctx, plain.Token, "", w.svc.Nonce(), 100); fenfu.ErrorCode(err) != fenfu.Unauthenticated {
+	if _, _, err := w.svc.Order(ctx, plain.Token, "", w.svc.Nonce(), 100); fenfu.ErrorCode(err) != fenfu.Unauthenticated {
 		t.Errorf("no consumer: %v, want UNAUTHENTICATED", err)
 	}
 	for _, amount := range []fenfu.Fen{0, -1, aggregate.MaxAmount + 1} {
-		if _, err := w.svc.Order(ctx, plain.Token, "c_alice", w.svc.Nonce(), amount); fenfu.ErrorCode(err) != fenfu.ParamError {
+		if _, _, err := w.svc.Order(ctx, plain.Token, "c_alice", w.svc.Nonce(), amount); fenfu.ErrorCode(err) != fenfu.ParamError {
 			t.Errorf("amount %d: %v, want PARAM_ERROR", amount, err)
 		}
 	}

@@ -142,7 +142,7 @@ func (c *Cashier) handleAggregateOrder(w http.ResponseWriter, r *http.Request) {
 		refuse(e)
 		return
 	}
-	o, err := c.Aggregate.Order(r.Context(), p.Token, consumerID, r.PostFormValue("nonce"), amount)
+	o, _, err := c.Aggregate.Order(r.Context(), p.Token, consumerID, r.PostFormValue("nonce"), amount)
 	if err != nil && !(fenfu.ErrorCode(err) == fenfu.OrderPaid && o.Token != "") {
 		if fenfu.ErrorCode(err) == fenfu.OutTradeNoUsed {
 			e := fenfu.Errorf(fenfu.OutTradeNoUsed, "this form was already sent with another amount")

@@ -476,9 +476,18 @@ func (r *NativeOrder) hash() string {
 // the same out_trade_no is sent again with the same parameters. The same
 // out_trade_no with different parameters fails with OUT_TRADE_NO_USED.
 func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error) {
+	o, _, err := s.CreateOrLoadNative(ctx, r)
+	return o, err
+}
+
+// CreateOrLoadNative is CreateNative that also says whether this call
+// wrote the order (true) or answered the one the same request made
+// before (false), for a caller that counts the orders it makes or undoes
+// one it should not have made.
+func (s *Service) CreateOrLoadNative(ctx context.Context, r NativeOrder) (Order, bool, error) {
 	now := s.Clock.Now()
 	if err := s.admit(ctx, &r, now); err != nil {
-		return Order{}, err
+		return Order{}, false, err
 	}
 	hash := r.hash()
 	expires := now.Add(DefaultExpiry)
@@ -499,11 +508,9 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 		r.Total, r.Currency, hash, NotPay, db.Micros(createdAt), db.Micros(expires), r.API, r.Scene.DeviceID, r.Scene.PayerClientIP,
 		formatOffers(r.Offers), db.Flag(r.PreselectCredit), r.AggregateCode)
 	if err != nil {
-		return Order{}, fenfu.Internal("pay.CreateNative", err)
+		return Order{}, false, fenfu.Internal("pay.CreateNative", err)
 	}
-	n, _ := res.RowsAffected()
-	created := n == 1
-	if created {
+	if n, _ := res.RowsAffected(); n == 1 {
 		// The order is exactly what was written; no need to read it back.
 		o := Order{ID: id, MchID: r.MchID, OutTradeNo: r.OutTradeNo, AppID: r.AppID, TradeType: "NATIVE",
 			Description: r.Description, Attach: r.Attach, NotifyURL: r.NotifyURL, LimitPay: r.LimitPay, Total: r.Total,
@@ -511,29 +518,29 @@ func (s *Service) CreateNative(ctx context.Context, r NativeOrder) (Order, error
 			CreatedAt: db.Time(db.Micros(createdAt)), ExpiresAt: db.Time(db.Micros(expires)),
 			UpdatedAt: db.Time(db.Micros(createdAt)), AggregateCode: r.AggregateCode}
 		o.Token = s.token(o)
-		return o, nil
+		return o, true, nil
 	}
 	o, err := getBy(ctx, s.Core, `mchid = $1 AND out_trade_no = $2`, r.MchID, r.OutTradeNo)
 	if err != nil {
-		return Order{}, err
+		return Order{}, false, err
 	}
 	o.Token = s.token(o)
 	{
 		var stored string
 		if err := s.Core.QueryRowContext(ctx, `SELECT params_hash FROM orders WHERE id = $1`, o.ID).Scan(&stored); err != nil {
-			return Order{}, fenfu.Internal("pay.CreateNative", err)
+			return Order{}, false, fenfu.Internal("pay.CreateNative", err)
 		}
 		if stored != hash {
-			return Order{}, fenfu.Errorf(fenfu.OutTradeNoUsed, "out_trade_no %s was already used with different parameters", r.OutTradeNo)
+			return Order{}, false, fenfu.Errorf(fenfu.OutTradeNoUsed, "out_trade_no %s was already used with different parameters", r.OutTradeNo)
 		}
 		switch o.State {
 		case Success, Refund:
-			return o, fenfu.Errorf(fenfu.OrderPaid, "order %s is already paid", r.OutTradeNo)
+			return o, false, fenfu.Errorf(fenfu.OrderPaid, "order %s is already paid", r.OutTradeNo)
 		case Closed:
-			return o, fenfu.Errorf(fenfu.OrderClosed, "order %s is closed", r.OutTradeNo)
+			return o, false, fenfu.Errorf(fenfu.OrderClosed, "order %s is closed", r.OutTradeNo)
 		}
 	}
-	return o, nil
+	return o, false, nil
 }
 
 // admit defaults an order request's currency and checks it, and that its
