@@ -329,13 +329,19 @@ func (s *Service) issued(nonce string) (time.Time, error) {
 // this call made the order, rather than answering the one the form made
 // before or refusing.
 //
+// admit, if not nil, is asked before a form that has no order yet makes
+// one (a caller's limit of the orders a consumer starts); its error
+// refuses the form. A form sent again answers its order without asking.
+// Two copies of a form sent at once may both be admitted; one makes the
+// order, and made says which.
+//
 // A code revoked while its order is written makes none: once the order
 // is written the code is read again, and if the revoke came first the
 // order made is closed (pay.Service.Close) and the form refused as a
 // scan of a revoked code is. An order whose code was still active after
 // it was written was made before the revoke answered, and stays
 // payable.
-func (s *Service) Order(ctx context.Context, token, consumerID, nonce string, amount fenfu.Fen) (o pay.Order, made bool, err error) {
+func (s *Service) Order(ctx context.Context, token, consumerID, nonce string, amount fenfu.Fen, admit func() error) (o pay.Order, made bool, err error) {
 	if consumerID == "" {
 		return pay.Order{}, false, fenfu.Errorf(fenfu.Unauthenticated, "log in to pay the merchant")
 	}
@@ -358,8 +364,18 @@ func (s *Service) Order(ctx context.Context, token, consumerID, nonce string, am
 	if notifyURL == "" {
 		notifyURL = m.NotifyURL
 	}
+	no := OutTradeNo(c.ID, consumerID, nonce, issued)
+	if admit != nil {
+		if _, err := s.Pay.QueryByOutTradeNo(ctx, c.MchID, no); fenfu.ErrorCode(err) == fenfu.OrderNotExist {
+			if err := admit(); err != nil {
+				return pay.Order{}, false, err
+			}
+		} else if err != nil {
+			return pay.Order{}, false, err
+		}
+	}
 	o, made, err = s.Pay.CreateOrLoadNative(ctx, pay.NativeOrder{MchID: c.MchID, AppID: m.AppID, Description: desc,
-		OutTradeNo: OutTradeNo(c.ID, consumerID, nonce, issued), Attach: c.ID, NotifyURL: notifyURL, Total: amount, AggregateCode: c.ID})
+		OutTradeNo: no, Attach: c.ID, NotifyURL: notifyURL, Total: amount, AggregateCode: c.ID})
 	if err != nil {
 		return o, made, err
 	}

@@ -153,7 +153,7 @@ func testOpen(t *testing.T, w *world) {
 	if _, _, err := w.svc.Open(ctx, c.Token); fenfu.ErrorCode(err) != fenfu.InvalidRequest || !strings.Contains(err.Error(), "withdrawn") {
 		t.Errorf("a revoked code: Open = %v, want INVALID_REQUEST, withdrawn", err)
 	}
-	if _, made, err := w.svc.Order(ctx, c.Token, "c_1", w.svc.Nonce(), 100); made || fenfu.ErrorCode(err) != fenfu.InvalidRequest {
+	if _, made, err := w.svc.Order(ctx, c.Token, "c_1", w.svc.Nonce(), 100, nil); made || fenfu.ErrorCode(err) != fenfu.InvalidRequest {
 		t.Errorf("an order on a revoked code: made %v, %v", made, err)
 	}
 }
@@ -172,7 +172,7 @@ func testOrder(t *testing.T, w *world) {
 	plain := w.code(t, aggregate.NewCode{Label: "Till 3"})
 	described := w.code(t, aggregate.NewCode{Label: "Table 12", Description: "Dinner at table 12", NotifyURL: "https://shop.example/agg"})
 	nonce := w.svc.Nonce()
-	o, made, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2345)
+	o, made, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2345, nil)
 	if err != nil || !made {
 		t.Fatalf("the form: made %v, %v", made, err)
 	}
@@ -189,31 +189,31 @@ func testOrder(t *testing.T, w *world) {
 	// The same form sent again: the same order. Another consumer's, or a
 	// new form: another.
 	w.clock.Advance(2 * time.Second)
-	if again, made, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2345); err != nil || made || again.ID != o.ID || again.Token != o.Token {
+	if again, made, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2345, nil); err != nil || made || again.ID != o.ID || again.Token != o.Token {
 		t.Errorf("the form sent twice: %+v, made %v, %v; want order %s, not made again", again, made, err, o.ID)
 	}
-	if _, made, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2346); made || fenfu.ErrorCode(err) != fenfu.OutTradeNoUsed {
+	if _, made, err := w.svc.Order(ctx, plain.Token, "c_alice", nonce, 2346, nil); made || fenfu.ErrorCode(err) != fenfu.OutTradeNoUsed {
 		t.Errorf("the same form with another amount: made %v, %v, want OUT_TRADE_NO_USED", made, err)
 	}
-	bob, made, err := w.svc.Order(ctx, plain.Token, "c_bob", nonce, 2345)
+	bob, made, err := w.svc.Order(ctx, plain.Token, "c_bob", nonce, 2345, nil)
 	if err != nil || !made || bob.ID == o.ID {
 		t.Errorf("another consumer with the same nonce: %+v, made %v, %v; want an order of its own", bob, made, err)
 	}
-	d, _, err := w.svc.Order(ctx, described.Token, "c_alice", w.svc.Nonce(), 100)
+	d, _, err := w.svc.Order(ctx, described.Token, "c_alice", w.svc.Nonce(), 100, nil)
 	if err != nil || d.Description != "Dinner at table 12" || d.NotifyURL != "https://shop.example/agg" {
 		t.Errorf("the described code's order: %+v, %v", d, err)
 	}
 	for name, n := range map[string]string{"empty": "", "no time": "abcdefghijklmnopqrst", "not ours": "1.abc",
 		"an hour and a second old": w.nonceAt(-aggregate.NonceTTL - time.Second), "from the future": w.nonceAt(2 * time.Minute)} {
-		if _, _, err := w.svc.Order(ctx, plain.Token, "c_alice", n, 100); fenfu.ErrorCode(err) != fenfu.ParamError {
+		if _, _, err := w.svc.Order(ctx, plain.Token, "c_alice", n, 100, nil); fenfu.ErrorCode(err) != fenfu.ParamError {
 			t.Errorf("nonce %s: %v, want PARAM_ERROR", name, err)
 		}
 	}
-	if _, _, err := w.svc.Order(ctx, plain.Token, "", w.svc.Nonce(), 100); fenfu.ErrorCode(err) != fenfu.Unauthenticated {
+	if _, _, err := w.svc.Order(ctx, plain.Token, "", w.svc.Nonce(), 100, nil); fenfu.ErrorCode(err) != fenfu.Unauthenticated {
 		t.Errorf("no consumer: %v, want UNAUTHENTICATED", err)
 	}
 	for _, amount := range []fenfu.Fen{0, -1, aggregate.MaxAmount + 1} {
-		if _, _, err := w.svc.Order(ctx, plain.Token, "c_alice", w.svc.Nonce(), amount); fenfu.ErrorCode(err) != fenfu.ParamError {
+		if _, _, err := w.svc.Order(ctx, plain.Token, "c_alice", w.svc.Nonce(), amount, nil); fenfu.ErrorCode(err) != fenfu.ParamError {
 			t.Errorf("amount %d: %v, want PARAM_ERROR", amount, err)
 		}
 	}
@@ -299,4 +299,36 @@ func FuzzParseAmount(f *testing.F) {
 			t.Fatalf("ParseAmount(%q) = %d, but its yuan %q reads %d, %v", s, got, fenfu.Yuan(got), again, err)
 		}
 	})
+}
+
+// TestOrderAdmitsOnlyAFormWithNoOrder: the caller's admit (its limit of
+// orders a consumer starts) is asked once for a form that makes an order,
+// not for the same form sent again nor for one refused before; its error
+// refuses the form and makes no order.
+func TestOrderAdmitsOnlyAFormWithNoOrder(t *testing.T) {
+	w := newWorld(t, db.SQLite)
+	ctx := t.Context()
+	c := w.code(t, aggregate.NewCode{Label: "Till 3"})
+	asked := 0
+	admit := func() error { asked++; return nil }
+	nonce := w.svc.Nonce()
+	o, made, err := w.svc.Order(ctx, c.Token, "c_alice", nonce, 2345, admit)
+	if err != nil || !made || asked != 1 {
+		t.Fatalf("a new form: made %v, %v, admit asked %d times; want made, asked once", made, err, asked)
+	}
+	for _, amount := range []fenfu.Fen{2345, 2346} {
+		if again, made, err := w.svc.Order(ctx, c.Token, "c_alice", nonce, amount, admit); made || asked != 1 || (amount == 2345 && again.ID != o.ID) {
+			t.Errorf("the form sent again for ¥%s: %s made %v, %v; admit asked %d times, want once in all", fenfu.Yuan(amount), again.ID, made, err, asked)
+		}
+	}
+	if _, _, err := w.svc.Order(ctx, c.Token, "c_alice", "1.abc", 100, admit); fenfu.ErrorCode(err) != fenfu.ParamError || asked != 1 {
+		t.Errorf("a form not issued here: %v, admit asked %d times", err, asked)
+	}
+	limited := fenfu.Errorf(fenfu.FrequencyLimited, "too many")
+	if _, made, err := w.svc.Order(ctx, c.Token, "c_alice", w.svc.Nonce(), 100, func() error { return limited }); made || err != limited {
+		t.Errorf("a new form admit refuses: made %v, %v; want its error", made, err)
+	}
+	if _, n, err := w.svc.Orders(ctx, w.shop.MchID, c.ID, 10, 0); err != nil || n != 1 {
+		t.Errorf("the code has %d orders (%v), want 1", n, err)
+	}
 }

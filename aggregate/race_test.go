@@ -49,7 +49,7 @@ func TestCodeRevokedWhileAnOrderIsMadeMakesNoOrder(t *testing.T) {
 			consumer := *w.svc
 			consumer.Clock = clock
 			clock.armed.Store(true)
-			o, made, err := consumer.Order(ctx, c.Token, "c_alice", nonce, 2345)
+			o, made, err := consumer.Order(ctx, c.Token, "c_alice", nonce, 2345, nil)
 			if revokedAt.IsZero() {
 				t.Fatal("the code was not revoked while the order was made")
 			}

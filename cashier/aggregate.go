@@ -136,13 +136,23 @@ func (c *Cashier) handleAggregateOrder(w http.ResponseWriter, r *http.Request) {
 		refuse(err)
 		return
 	}
-	if !c.aggregateLimit.allow(consumerID, c.AggregatePerMinute, c.Clock.Now()) {
-		e := fenfu.Errorf(fenfu.FrequencyLimited, "you started %d payments in the last minute", c.AggregatePerMinute)
-		e.Remedy = "Wait a minute, then pay the order you started last, or enter the amount again."
-		refuse(e)
-		return
+	// The limit counts the orders a consumer starts: a form sent again
+	// answers its order without a slot, and a form that makes no order
+	// after all gives its slot back.
+	var taken slot
+	admit := func() error {
+		var ok bool
+		if taken, ok = c.aggregateLimit.take(consumerID, c.AggregatePerMinute, c.Clock.Now()); !ok {
+			e := fenfu.Errorf(fenfu.FrequencyLimited, "you started %d payments in the last minute", c.AggregatePerMinute)
+			e.Remedy = "Wait a minute, then pay the order you started last, or enter the amount again."
+			return e
+		}
+		return nil
 	}
-	o, _, err := c.Aggregate.Order(r.Context(), p.Token, consumerID, r.PostFormValue("nonce"), amount)
+	o, made, err := c.Aggregate.Order(r.Context(), p.Token, consumerID, r.PostFormValue("nonce"), amount, admit)
+	if !made {
+		taken.giveBack(c.Clock.Now())
+	}
 	if err != nil && !(fenfu.ErrorCode(err) == fenfu.OrderPaid && o.Token != "") {
 		if fenfu.ErrorCode(err) == fenfu.OutTradeNoUsed {
 			e := fenfu.Errorf(fenfu.OutTradeNoUsed, "this form was already sent with another amount")
@@ -171,9 +181,23 @@ type consumerLimit struct {
 // it, every bucket starts full again.
 const maxLimited = 100_000
 
-func (l *consumerLimit) allow(consumerID string, perMinute int, now time.Time) bool {
+// slot is an order a consumer was let start; the zero slot (no limit)
+// gives nothing back.
+type slot struct{ r *rate.Reservation }
+
+// giveBack returns the slot to the consumer's bucket: the order was not
+// started after all.
+func (s slot) giveBack(now time.Time) {
+	if s.r != nil {
+		s.r.CancelAt(now)
+	}
+}
+
+// take lets the consumer start an order now if its bucket holds one, and
+// says so.
+func (l *consumerLimit) take(consumerID string, perMinute int, now time.Time) (slot, bool) {
 	if perMinute <= 0 {
-		return true
+		return slot{}, true
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -185,5 +209,13 @@ func (l *consumerLimit) allow(consumerID string, perMinute int, now time.Time) b
 		b = rate.NewLimiter(rate.Limit(float64(perMinute)/60), perMinute)
 		l.m[consumerID] = b
 	}
-	return b.AllowN(now, 1)
+	r := b.ReserveN(now, 1)
+	if !r.OK() {
+		return slot{}, false
+	}
+	if r.DelayFrom(now) > 0 {
+		r.CancelAt(now)
+		return slot{}, false
+	}
+	return slot{r}, true
 }

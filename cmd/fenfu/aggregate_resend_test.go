@@ -9,8 +9,9 @@ import (
 // TestAggregateFormSentAgainIsNotAnotherOrder: a form sent again (a
 // double tap, a resend after a slow answer, the back button after
 // paying) makes no order, so it answers the order it made even when the
-// consumer has started as many orders as --aggregate-per-minute allows:
-// the limit counts orders started, not the same form seen twice.
+// consumer has started as many orders as --aggregate-per-minute allows,
+// and with another amount is refused as such: the limit counts orders
+// started, not the same form seen twice.
 func TestAggregateFormSentAgainIsNotAnotherOrder(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.AggregatePerMinute = 1
@@ -25,6 +26,10 @@ func TestAggregateFormSentAgainIsNotAnotherOrder(t *testing.T) {
 		if status, again, body := s.send("POST", path, form); status != 303 || again != cashier {
 			t.Errorf("the same form sent again (%d): HTTP %d to %q, want 303 to its order %s\n%s", i+1, status, again, cashier, body)
 		}
+	}
+	form.Set("amount", "12.01")
+	if status, _, body := s.send("POST", path, form); status == 429 || !strings.Contains(body, "already sent with another amount") {
+		t.Errorf("the same form with another amount: HTTP %d, want it refused as sent with another amount, not FREQUENCY_LIMITED\n%s", status, body)
 	}
 	p, err := w.a.aggregate.Tokens.Parse(strings.TrimPrefix(path, "/a/"))
 	if err != nil {
