@@ -206,7 +206,7 @@ func TestTableOwnership(t *testing.T) {
 // the domain never depends on a protocol, a console or a command.
 var layers = [][]string{
 	{"."},
-	{"db", "fee", "qr", "qr/qrtest", "scheme", "seal", "metrics", "mask"},
+	{"db", "fee", "qr", "qr/qrtest", "scheme", "seal", "metrics", "mask", "catalog"},
 	{"keyring", "ledger", "merchant", "login", "db/dbtest", "audit", "receipt"},
 	{"notify", "credit", "risk", "keyring/keyringtest", "access", "paycode"},
 	{"consumer", "sandbox", "access/accesstest"},
