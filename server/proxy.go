@@ -92,15 +92,23 @@ func (ps Proxies) Client(r *http.Request) string {
 
 // clientAddr sets each request's RemoteAddr to its client's address, so
 // every per-source limit and log line downstream names the consumer or
-// merchant rather than the proxy in front of them.
+// merchant rather than the proxy in front of them. X-Forwarded-Proto (the
+// scheme the client used, which makes the cashier's cookies Secure) is
+// kept only on a request from a trusted proxy; anyone else's is removed.
 func clientAddr(ps Proxies, next http.Handler) http.Handler {
-	if len(ps) == 0 {
-		return next
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c := ps.Client(r); c != r.RemoteAddr {
+		trusted := false
+		if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && len(ps) > 0 {
+			trusted = ps.trusts(peer.Addr())
+		}
+		c := ps.Client(r)
+		if c != r.RemoteAddr || (!trusted && r.Header.Get("X-Forwarded-Proto") != "") {
 			r2 := *r
 			r2.RemoteAddr = c
+			if !trusted {
+				r2.Header = r.Header.Clone()
+				r2.Header.Del("X-Forwarded-Proto")
+			}
 			r = &r2
 		}
 		next.ServeHTTP(w, r)
