@@ -28,10 +28,12 @@ type Merchant struct {
 	Client   *wxpay.Client
 }
 
-// Consumer is a provisioned consumer with a cashier session cookie.
+// Consumer is a provisioned consumer with a cashier session cookie and
+// the PIN that confirms its payments.
 type Consumer struct {
 	ID     string
 	Cookie string
+	PIN    string
 }
 
 // Work is one payment, signed before the timed phase.
@@ -89,7 +91,8 @@ func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, insta
 				no := fmt.Sprintf("B%s%08d", runID, i)
 				req := map[string]any{"appid": m.AppID, "mchid": m.MchID, "description": "bench",
 					"out_trade_no": no, "notify_url": notifyURL, "amount": map[string]any{"total": 100 + i%9000}}
-				pay := []byte(`{"channel":"credit"}`)
+				c := cs[i%len(cs)]
+				pay := fmt.Appendf(nil, `{"channel":"credit","pin":%q}`, c.PIN)
 				if InstallmentShare(i, installments) {
 					percent := 100 * (i / 100 % 2) // merchant-borne on every other hundred
 					var plans []map[string]int
@@ -97,7 +100,7 @@ func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, insta
 						plans = append(plans, map[string]int{"subsidy_installment_num": n, "subsidy_percent": percent})
 					}
 					req["subsidy_info"] = map[string]any{"subsidy_detail": []any{map[string]any{"subsidy_period_type": "PERIOD", "subsidy_plan": plans}}}
-					pay = fmt.Appendf(nil, `{"channel":"credit","installment_number":%d}`, installmentCounts[i%len(installmentCounts)])
+					pay = fmt.Appendf(nil, `{"channel":"credit","pin":%q,"installment_number":%d}`, c.PIN, installmentCounts[i%len(installmentCounts)])
 				}
 				body, _ := json.Marshal(req)
 				ca, err := m.Client.Sign("POST", "/v3/pay/transactions/native", body, now)
@@ -110,7 +113,7 @@ func Presign(ms []Merchant, cs []Consumer, n int, runID, notifyURL string, insta
 					once.Do(func() { firstErr = err })
 					return
 				}
-				work[i] = Work{OutTradeNo: no, CreateBody: body, CreateAuth: ca, QueryURI: q, QueryAuth: qa, Cookie: cs[i%len(cs)].Cookie, PayBody: pay}
+				work[i] = Work{OutTradeNo: no, CreateBody: body, CreateAuth: ca, QueryURI: q, QueryAuth: qa, Cookie: c.Cookie, PayBody: pay}
 				done.Add(1)
 			}
 		}()

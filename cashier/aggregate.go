@@ -8,6 +8,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/aggregate"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/mask"
 	"golang.org/x/time/rate"
 )
@@ -51,10 +52,10 @@ type aggregatePage struct {
 	// Nonce is the form's: the same form sent twice makes one order.
 	Nonce string
 	// Amount is what the consumer entered, shown again with an error.
-	Amount string
-	Max    string // the most it may enter, in yuan
-	Error  *fenfu.Error
-	T      any // the words
+	Amount  string
+	Max     string // the most it may enter, in yuan
+	Problem *problem
+	T       any // the words
 }
 
 func (c *Cashier) aggregatePage(r *http.Request, consumerID string) (aggregatePage, error) {
@@ -76,9 +77,9 @@ func (c *Cashier) aggregatePage(r *http.Request, consumerID string) (aggregatePa
 
 // renderAggregate answers the amount page, never from a cache: each
 // showing has a nonce of its own.
-func (c *Cashier) renderAggregate(w http.ResponseWriter, status int, p aggregatePage) {
+func (c *Cashier) renderAggregate(w http.ResponseWriter, r *http.Request, status int, p aggregatePage) {
 	w.Header().Set("Cache-Control", "no-store")
-	c.render(w, status, "aggregate.html", p)
+	c.render(w, r, status, "aggregate.html", p)
 }
 
 // openAggregate reads the request's session and the code of its path
@@ -97,7 +98,7 @@ func (c *Cashier) openAggregate(w http.ResponseWriter, r *http.Request) (aggrega
 
 func (c *Cashier) handleAggregate(w http.ResponseWriter, r *http.Request) {
 	if p, _, ok := c.openAggregate(w, r); ok {
-		c.renderAggregate(w, http.StatusOK, p)
+		c.renderAggregate(w, r, http.StatusOK, p)
 	}
 }
 
@@ -105,8 +106,8 @@ func (c *Cashier) handleAggregate(w http.ResponseWriter, r *http.Request) {
 // browser to its cashier page (303); a refused form shows the page again
 // with the reason and the amount entered.
 func (c *Cashier) handleAggregateOrder(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site payment requests are refused"))
+	if !c.sameOrigin(r) {
+		c.fail(w, r, as(catalog.CrossSite, fenfu.Errorf(fenfu.NoAuth, "cross-site payment requests are refused")))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
@@ -122,8 +123,8 @@ func (c *Cashier) handleAggregateOrder(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, e.Code.HTTPStatus(), errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy})
 			return
 		}
-		p.Error, p.Amount = e, entered
-		c.renderAggregate(w, e.Code.HTTPStatus(), p)
+		p.Problem, p.Amount = c.problemOf(r, err, "", nil), entered
+		c.renderAggregate(w, r, e.Code.HTTPStatus(), p)
 	}
 	if consumerID == "" {
 		e := fenfu.Errorf(fenfu.Unauthenticated, "log in to pay the merchant")

@@ -14,7 +14,6 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/aggregate"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
@@ -40,12 +40,6 @@ import (
 
 //go:embed templates/*.html
 var templates embed.FS
-
-var pages = template.Must(template.New("").Funcs(template.FuncMap{"yuan": fenfu.Yuan, "deref": func(b *bool) bool { return b != nil && *b },
-	"add":   func(a, b fenfu.Fen) fenfu.Fen { return a + b },
-	"day":   func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) },
-	"stamp": stamp,
-	"form":  func(next, label string) sessionForm { return sessionForm{Next: next, Label: label} }}).ParseFS(templates, "templates/*.html"))
 
 // sessionForm is a login or logout form: the page to come back to, and
 // its label.
@@ -96,6 +90,13 @@ type Cashier struct {
 	// Display decides which channels the page shows; New makes one over
 	// the order service's store, serve gives the node's shared one.
 	Display *display.Service
+	// PINFreeBelow is the amount below which a logged-in consumer pays
+	// without entering the PIN; 0 asks for it on every payment.
+	PINFreeBelow fenfu.Fen
+	// PublicURL, if set, is the base URL consumers reach the cashier at
+	// (behind a reverse proxy, another host than the one fenfu sees):
+	// forms posted from its origin are the cashier's own.
+	PublicURL func() string
 }
 
 // Pictures are how the cashier draws a code: the marks it prints, the
@@ -137,6 +138,10 @@ func (c *Cashier) Register(mux *http.ServeMux) {
 	if c.Aggregate != nil {
 		c.registerAggregate(mux)
 	}
+	mux.HandleFunc("GET /favicon.ico", serveFavicon)
+	// Any other cashier address is the cashier's 404 page.
+	mux.HandleFunc("/q/", c.handleNotFound)
+	mux.HandleFunc("/cashier/", c.handleNotFound)
 }
 
 // Pay pays the order behind token as the consumer, from the client. It is
@@ -178,9 +183,25 @@ type View struct {
 	Plan     *credit.Plan     `json:"plan,omitempty"`
 	Consumer *consumerSummary `json:"consumer,omitempty"`
 	PayURL   string           `json:"pay_url"`
-	Token    string           `json:"-"`
-	Error    *fenfu.Error     `json:"-"`
-	Paid     bool             `json:"-"`
+	// PaidAt, PaidWith and Refunded are, once the order is paid, when, on
+	// which channel, and how much of it was refunded.
+	PaidAt   string    `json:"paid_at,omitempty"`
+	PaidWith string    `json:"paid_with,omitempty"`
+	Refunded fenfu.Fen `json:"refunded,omitempty"`
+	// Remaining is, for the consumer who paid the order, the credit or
+	// balance (of the channel it paid on) left now.
+	Remaining *fenfu.Fen `json:"-"`
+	// PINFree is set when the order is below the amount a logged-in
+	// consumer pays without entering the PIN.
+	PINFree bool `json:"-"`
+	// Expired is set for an order closed by its time running out.
+	Expired bool     `json:"-"`
+	Token   string   `json:"-"`
+	Problem *problem `json:"-"`
+	// Failed is the channel a payment just failed on, which the form does
+	// not select again.
+	Failed string `json:"-"`
+	Paid   bool   `json:"-"`
 	// CanComplain is set for the consumer who paid the order, who may
 	// file a complaint about it.
 	CanComplain bool `json:"can_complain,omitempty"`
@@ -209,6 +230,8 @@ type Channel struct {
 	Blocked *display.Reason `json:"blocked,omitempty"`
 	Rank    *display.Reason `json:"rank,omitempty"`
 	First   bool            `json:"first,omitempty"`
+	// Said is Paused as the page says it, in its language.
+	Said *catalog.Said `json:"-"`
 }
 
 // labels are the channels' names on the page.
@@ -235,6 +258,33 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 	if err != nil {
 		return View{}, err
 	}
+	return c.viewOf(ctx, o, token, consumerID)
+}
+
+// expiredView is the view of the order behind a token that expired, which
+// OrderForToken refuses: its merchant and amount stay on the page that
+// says it expired. The token must still be genuine and name its order.
+func (c *Cashier) expiredView(ctx context.Context, token, consumerID string) (View, error) {
+	p, err := c.Orders.Tokens.Parse(token, c.Clock.Now())
+	if fenfu.ErrorCode(err) != fenfu.OrderClosed || p.OrderID == "" {
+		return View{}, fenfu.Errorf(fenfu.ParamError, "not an expired payment code")
+	}
+	o, err := c.Orders.Get(ctx, p.OrderID)
+	if err != nil {
+		return View{}, err
+	}
+	if o.MchID != p.MchID || o.Total != p.Total {
+		return View{}, fenfu.Errorf(fenfu.ParamError, "the payment code does not match its order")
+	}
+	v, err := c.viewOf(ctx, o, token, consumerID)
+	if !v.Paid {
+		v.Expired, v.ExpiresAt = true, p.Expires.In(fenfu.Shanghai).Format(time.RFC3339)
+	}
+	return v, err
+}
+
+// viewOf is the view of order o, reached by token.
+func (c *Cashier) viewOf(ctx context.Context, o pay.Order, token, consumerID string) (View, error) {
 	m, err := c.Merchants.Get(ctx, o.MchID)
 	if err != nil {
 		return View{}, err
@@ -242,7 +292,11 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 	v := View{OrderState: string(o.TradeState()), Merchant: m.Name, MchID: o.MchID, OutTradeNo: o.OutTradeNo,
 		Description: o.Description, Total: o.Total, Currency: o.Currency,
 		ExpiresAt: o.ExpiresAt.In(fenfu.Shanghai).Format(time.RFC3339), PayURL: "/q/" + token + "/pay", Token: token,
-		Paid: o.State == pay.Success || o.State == pay.Refund, CreditPreselected: o.PreselectCredit, orderID: o.ID}
+		Paid: o.State == pay.Success || o.State == pay.Refund, CreditPreselected: o.PreselectCredit, orderID: o.ID,
+		PINFree: o.Total < c.PINFreeBelow, Expired: (o.State == pay.NotPay || o.State == pay.Closed) && !o.ExpiresAt.After(c.Clock.Now())}
+	if v.Paid {
+		v.PaidAt, v.PaidWith, v.Refunded = o.PaidAt.In(fenfu.Shanghai).Format(time.RFC3339), string(o.Channel), o.Refunded
+	}
 	if v.Paid && o.Channel == pay.ChannelCredit && consumerID != "" && consumerID == o.ConsumerID && c.Repay != nil {
 		if p, ok, err := c.Repay.PlanOf(ctx, o.AttemptID); err != nil {
 			return View{}, err
@@ -256,6 +310,13 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 			cons = &x
 			v.Consumer = &consumerSummary{ID: x.ID, Phone: mask.Phone(x.Phone)}
 			v.CanComplain = v.Paid && o.ConsumerID == x.ID && c.Complaints != nil
+			if v.Paid && o.ConsumerID == x.ID {
+				left := x.Balance
+				if o.Channel == pay.ChannelCredit {
+					left = x.Credit.Available
+				}
+				v.Remaining = &left
+			}
 		}
 	}
 	// The display rules decide which channels are listed, in what order
@@ -266,7 +327,7 @@ func (c *Cashier) view(ctx context.Context, token, consumerID string) (View, err
 	// what converted.
 	ask := display.Ask{Order: &o, Merchant: m, Consumer: cons, Surface: pay.SurfaceCashier}
 	var d display.Decision
-	if o.State == pay.NotPay {
+	if o.State == pay.NotPay && !v.Expired {
 		x, err := c.Display.Expose(ctx, ask)
 		if err != nil {
 			return View{}, err
@@ -330,7 +391,7 @@ func (c *Cashier) marketExposure(v *View, token, consumerID, mt string) {
 // usable, else the first usable channel in the decided order, or the
 // first not paused.
 func (v View) Preselected() string {
-	if v.CreditPreselected {
+	if v.CreditPreselected && v.Failed != string(pay.ChannelCredit) {
 		for _, c := range v.Channels {
 			if c.Name == string(pay.ChannelCredit) && c.usable() {
 				return c.Name
@@ -338,7 +399,12 @@ func (v View) Preselected() string {
 		}
 	}
 	for _, c := range v.Channels {
-		if c.usable() {
+		if c.usable() && c.Name != v.Failed {
+			return c.Name
+		}
+	}
+	for _, c := range v.Channels {
+		if c.Paused == nil && c.Name != v.Failed {
 			return c.Name
 		}
 	}
@@ -382,7 +448,7 @@ func (c *Cashier) answer(w http.ResponseWriter, r *http.Request, name string, v 
 		writeJSON(w, http.StatusOK, v)
 		return
 	}
-	c.render(w, http.StatusOK, name, v)
+	c.render(w, r, http.StatusOK, name, v)
 }
 
 func wantsJSON(r *http.Request) bool {
@@ -411,6 +477,7 @@ func (c *Cashier) handleShow(w http.ResponseWriter, r *http.Request) {
 	if mt := r.URL.Query().Get("market_exposure_token"); mt != "" {
 		c.marketExposure(&v, token, consumerID, mt)
 	}
+	c.localize(r, &v)
 	c.answer(w, r, "cashier.html", v)
 }
 
@@ -509,8 +576,8 @@ func client(r *http.Request, f payForm) pay.Client {
 }
 
 func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site payment requests are refused"))
+	if !c.sameOrigin(r) {
+		c.fail(w, r, as(catalog.CrossSite, fenfu.Errorf(fenfu.NoAuth, "cross-site payment requests are refused")))
 		return
 	}
 	token := r.PathValue("token")
@@ -524,9 +591,17 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
+	if f.Phone == "" {
+		// Logged in, the consumer still confirms the payment with the
+		// PIN, unless it is below the amount that needs none.
+		if err := c.confirmPIN(r, token, consumerID, f.PIN); err != nil {
+			c.failPay(w, r, consumerID, f.Channel, err)
+			return
+		}
+	}
 	o, err := c.PayIn(r.Context(), token, consumerID, pay.Channel(f.Channel), client(r, f), f.Installments)
 	if err != nil {
-		c.failAs(w, r, consumerID, err)
+		c.failPay(w, r, consumerID, f.Channel, err)
 		return
 	}
 	if wantsJSON(r) {
@@ -538,27 +613,77 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	v, err := c.view(r.Context(), token, consumerID)
-	if err != nil {
-		c.failAs(w, r, consumerID, err)
-		return
-	}
-	c.render(w, http.StatusOK, "cashier.html", v)
+	// The browser is sent to the order's page, which shows it paid: a
+	// reload or a step back and forth reads the order and pays nothing.
+	http.Redirect(w, r, "/q/"+token, http.StatusSeeOther)
 }
 
+// confirmPIN checks the PIN a logged-in consumer confirms the payment of
+// the order behind token with, unless the order is below PINFreeBelow. A
+// wrong PIN counts toward the phone's lockout, as a wrong login does.
+func (c *Cashier) confirmPIN(r *http.Request, token, consumerID, pin string) error {
+	o, err := c.Orders.OrderForToken(r.Context(), token)
+	if err != nil {
+		return err
+	}
+	if o.Total < c.PINFreeBelow {
+		return nil
+	}
+	if pin == "" {
+		return as(catalog.NoPINCheck, fenfu.FieldError("pin", "pin, the consumer's 6-digit PIN, confirms each payment"))
+	}
+	return c.checkPIN(r, consumerID, pin)
+}
+
+// checkPIN checks pin as the logged-in consumer's, as a login of its
+// phone, so wrong PINs count toward the phone's lockout.
+func (c *Cashier) checkPIN(r *http.Request, consumerID, pin string) error {
+	cons, err := c.Consumers.Get(r.Context(), consumerID)
+	if err != nil {
+		return err
+	}
+	checked, err := c.Consumers.Login(r.Context(), cons.Phone, pin, r.RemoteAddr)
+	if err == nil && checked != consumerID {
+		err = fenfu.Errorf(fenfu.Unauthenticated, "the PIN is not right")
+	}
+	return pinErr(err)
+}
+
+// failPay answers a payment that failed on channel: the order's page
+// again, with the reason, the form on another channel.
+func (c *Cashier) failPay(w http.ResponseWriter, r *http.Request, consumerID, channel string, err error) {
+	if fenfu.ErrorCode(err) == fenfu.NotEnough || fenfu.ErrorCode(err) == fenfu.RuleLimit || fenfu.ErrorCode(err) == fenfu.TradeError {
+		err = &failedOn{error: err, channel: channel}
+	}
+	c.failAs(w, r, consumerID, err)
+}
+
+// failedOn is an error of a payment on a channel.
+type failedOn struct {
+	error
+	channel string
+}
+
+func (f *failedOn) Unwrap() error { return f.error }
+
 func (c *Cashier) handleLogin(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site login requests are refused"))
+	if !c.sameOrigin(r) {
+		c.fail(w, r, as(catalog.CrossSite, fenfu.Errorf(fenfu.NoAuth, "cross-site login requests are refused")))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	id, err := c.Consumers.Login(r.Context(), r.PostFormValue("phone"), r.PostFormValue("pin"), r.RemoteAddr)
-	if err != nil {
-		c.fail(w, r, err)
-		return
+	if err == nil {
+		err = c.startSession(w, r, id)
 	}
-	if err := c.startSession(w, r, id); err != nil {
-		c.fail(w, r, err)
+	if err != nil {
+		// The login form comes back on the page it was on (an order's
+		// shows the order), with the reason.
+		next := safeNext(r)
+		if tok, ok := strings.CutPrefix(next, "/q/"); ok && !strings.Contains(tok, "/") {
+			r.SetPathValue("token", tok)
+		}
+		c.failNext(w, r, "", pinErr(err), next)
 		return
 	}
 	http.Redirect(w, r, safeNext(r), http.StatusSeeOther)
@@ -571,7 +696,7 @@ func (c *Cashier) startSession(w http.ResponseWriter, r *http.Request, consumerI
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(SessionTTL.Seconds())})
+		SameSite: http.SameSiteStrictMode, Secure: secure(r), MaxAge: int(SessionTTL.Seconds())})
 	return nil
 }
 
@@ -608,12 +733,12 @@ func safeNext(r *http.Request) string {
 // handleLogout ends the session in the store, so its cookie is refused by
 // every node from now on, and clears the cookie.
 func (c *Cashier) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site logout requests are refused"))
+	if !c.sameOrigin(r) {
+		c.fail(w, r, as(catalog.CrossSite, fenfu.Errorf(fenfu.NoAuth, "cross-site logout requests are refused")))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure(r)})
 	if err := c.Consumers.EndSession(r.Context(), c.sessionToken(r)); err != nil {
 		c.fail(w, r, err)
 		return
@@ -621,14 +746,26 @@ func (c *Cashier) handleLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, safeNext(r), http.StatusSeeOther)
 }
 
-// sameOrigin refuses requests a browser sends from another site.
-func sameOrigin(r *http.Request) bool {
+// sameOrigin refuses requests a browser sends from another site: an
+// Origin must be the host the request reached, or the origin of the
+// public URL (behind a reverse proxy that passes another Host on).
+func (c *Cashier) sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" || o == "null" {
 		return o == ""
 	}
 	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
+	if err != nil {
+		return false
+	}
+	if u.Host == r.Host {
+		return true
+	}
+	if c.PublicURL == nil {
+		return false
+	}
+	p, err := url.Parse(c.PublicURL())
+	return err == nil && p.Host != "" && strings.EqualFold(u.Scheme, p.Scheme) && strings.EqualFold(u.Host, p.Host)
 }
 
 // sessionToken returns the session token a request's cookie carries, or
@@ -661,6 +798,12 @@ func (c *Cashier) fail(w http.ResponseWriter, r *http.Request, err error) { c.fa
 // failAs answers with err; a failed page of an order shows the order again,
 // with the reason, as consumerID (if known) sees it.
 func (c *Cashier) failAs(w http.ResponseWriter, r *http.Request, consumerID string, err error) {
+	c.failNext(w, r, consumerID, err, r.URL.Path)
+}
+
+// failNext is failAs, whose error page's next step (log in again) comes
+// back to next.
+func (c *Cashier) failNext(w http.ResponseWriter, r *http.Request, consumerID string, err error, next string) {
 	e := fenfu.AsError(err)
 	status := e.Code.HTTPStatus()
 	c.logFailure(r, e, err)
@@ -671,13 +814,65 @@ func (c *Cashier) failAs(w http.ResponseWriter, r *http.Request, consumerID stri
 	}
 	// A payment that failed shows the order again with the reason.
 	if tok := r.PathValue("token"); tok != "" && !errors.Is(err, context.Canceled) {
-		if v, verr := c.view(r.Context(), strings.TrimSuffix(strings.TrimSuffix(tok, ".png"), ".svg"), consumerID); verr == nil {
-			v.Error = e
-			c.render(w, status, "cashier.html", v)
+		v, verr := c.view(r.Context(), strings.TrimSuffix(strings.TrimSuffix(tok, ".png"), ".svg"), consumerID)
+		if e.Code == fenfu.OrderClosed && verr != nil {
+			v, verr = c.expiredView(r.Context(), strings.TrimSuffix(strings.TrimSuffix(tok, ".png"), ".svg"), consumerID)
+		}
+		if verr == nil {
+			var f *failedOn
+			if errors.As(err, &f) {
+				v.Failed = f.channel
+			}
+			kind, args := kindOf(err), map[string]string{"time": v.ExpiresText()}
+			switch {
+			case e.Code == fenfu.OrderClosed && v.Expired:
+				kind = catalog.Expired
+			case e.Code == fenfu.RuleLimit && v.CreditPaused():
+				kind = catalog.Paused
+			case e.Code == fenfu.NotEnough && v.Failed == string(pay.ChannelBalance):
+				kind = catalog.OfBalance
+			}
+			v.Problem = c.problemOf(r, err, kind, args)
+			if v.Problem.Action == catalog.View {
+				v.Problem.Href, v.Problem.HrefLabel = "/q/"+tok, word(langOf(r), "see-order")
+			}
+			c.localize(r, &v)
+			c.render(w, r, status, "cashier.html", v)
 			return
 		}
 	}
-	c.render(w, status, "error.html", ev)
+	p := c.problemOf(r, err, "", nil)
+	if p.Action == catalog.Login {
+		p.Href = next
+	}
+	c.render(w, r, status, "error.html", p)
+}
+
+// localize says what the view of an order shows in the page's language:
+// why a channel is paused.
+func (c *Cashier) localize(r *http.Request, v *View) {
+	for i, ch := range v.Channels {
+		if ch.Paused != nil {
+			s := catalog.Say(langOf(r), fenfu.Code(ch.Paused.Code), catalog.Paused, nil)
+			v.Channels[i].Said = &s
+		}
+	}
+}
+
+// handleNotFound answers a cashier address that is no page: the 404
+// page, or JSON for a program.
+func (c *Cashier) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	c.fail(w, r, as(catalog.NotFound, fenfu.Errorf(fenfu.ResourceNotExists, "no cashier page at %s", r.URL.Path)))
+}
+
+//go:embed favicon.ico
+var favicon []byte
+
+// serveFavicon serves the pages' icon.
+func serveFavicon(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "image/x-icon")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = w.Write(favicon)
 }
 
 // logFailure logs a failed request whose error is worth more than Info.
@@ -687,18 +882,19 @@ func (c *Cashier) logFailure(r *http.Request, e *fenfu.Error, err error) {
 	}
 }
 
-func (c *Cashier) render(w http.ResponseWriter, status int, name string, v any) {
+func (c *Cashier) render(w http.ResponseWriter, r *http.Request, status int, name string, v any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if w.Header().Get("Content-Security-Policy") == "" { // the payment code page sets its own
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'")
 	}
 	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Vary", "Accept-Language, Cookie")
+	rememberLang(w, r)
 	w.WriteHeader(status)
-	if err := pages.ExecuteTemplate(w, name, v); err != nil {
+	if err := pagesIn[langOf(r)].ExecuteTemplate(w, name, v); err != nil {
 		c.Log.Error("render", "template", name, "error", err)
 	}
 }
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

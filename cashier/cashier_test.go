@@ -63,9 +63,8 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// node starts a cashier on e's stores, as one of the nodes of a
-// deployment, and returns its server and services.
-func (e *env) node(t *testing.T) (*httptest.Server, *pay.Service, *consumer.Service) {
+// nodeWith is node, also returning the cashier to set before it serves.
+func (e *env) nodeWith(t *testing.T) (*httptest.Server, *cashier.Cashier) {
 	t.Helper()
 	clock, ids := fenfu.SystemClock{}, &fenfu.RandomIDs{}
 	ps := &pay.Service{Core: e.core, Credit: e.credit, Merchants: e.ms, Tokens: qr.NewSigner(e.secret), IDs: ids, Clock: clock}
@@ -78,7 +77,15 @@ func (e *env) node(t *testing.T) (*httptest.Server, *pay.Service, *consumer.Serv
 	ca.Register(mux)
 	srv = httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return srv, ps, cs
+	return srv, ca
+}
+
+// node starts a cashier on e's stores, as one of the nodes of a
+// deployment, and returns its server and services.
+func (e *env) node(t *testing.T) (*httptest.Server, *pay.Service, *consumer.Service) {
+	t.Helper()
+	srv, ca := e.nodeWith(t)
+	return srv, ca.Orders, ca.Consumers
 }
 
 func (e *env) order(t *testing.T, no string, total fenfu.Fen) pay.Order {
@@ -113,7 +120,7 @@ func TestCashierPage(t *testing.T) {
 	browser := &http.Client{Jar: jar}
 	st, body, _ := get(t, browser, e.srv.URL+"/q/"+o.Token, "text/html")
 	if st != 200 || !strings.Contains(body, "Tea House") || !strings.Contains(body, "¥12.34") || !strings.Contains(body, "Oolong") ||
-		!strings.Contains(body, "Log in to pay") {
+		!strings.Contains(body, "登录并付款") || !strings.Contains(body, `<html lang="zh-CN">`) {
 		t.Fatalf("page: %d\n%s", st, body)
 	}
 	st, body, _ = get(t, browser, e.srv.URL+"/q/"+o.Token+"?format=json", "")
@@ -149,23 +156,24 @@ func TestCashierPage(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(b), "Pay ¥12.34") || !strings.Contains(string(b), "138****8000") {
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "付款 ¥12.34") || !strings.Contains(string(b), "138****8000") ||
+		!strings.Contains(string(b), `<label class="field" for="pay-pin">`) {
 		t.Fatalf("after login: %d\n%s", resp.StatusCode, b)
 	}
-	resp, err = browser.PostForm(e.srv.URL+"/q/"+o.Token+"/pay", url.Values{"channel": {"credit"}})
+	resp, err = browser.PostForm(e.srv.URL+"/q/"+o.Token+"/pay", url.Values{"channel": {"credit"}, "pin": {e.pin}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(b), "支付成功") {
-		t.Fatalf("pay: %d\n%s", resp.StatusCode, b)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "支付成功") || resp.Request.Method != "GET" || resp.Request.URL.Path != "/q/"+o.Token {
+		t.Fatalf("pay: %d, at %s %s\n%s", resp.StatusCode, resp.Request.Method, resp.Request.URL, b)
 	}
 	if got, _ := e.pay.Get(context.Background(), o.ID); got.State != pay.Success || got.ConsumerID != e.id {
 		t.Fatalf("order after browser payment: %+v", got)
 	}
 	// Paying again shows the reason.
-	resp, _ = browser.PostForm(e.srv.URL+"/q/"+o.Token+"/pay", url.Values{"channel": {"balance"}})
+	resp, _ = browser.PostForm(e.srv.URL+"/q/"+o.Token+"/pay", url.Values{"channel": {"balance"}, "pin": {e.pin}})
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 400 || !strings.Contains(string(b), "ORDERPAID") {
@@ -287,7 +295,7 @@ func TestCashierLogoutRevokesSession(t *testing.T) {
 	pay := func(base, no string) (int, map[string]any) {
 		t.Helper()
 		o := e.order(t, no, 100)
-		req, _ := http.NewRequest("POST", base+"/q/"+o.Token+"/pay", strings.NewReader(`{"channel":"balance"}`))
+		req, _ := http.NewRequest("POST", base+"/q/"+o.Token+"/pay", strings.NewReader(`{"channel":"balance","pin":"`+e.pin+`"}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
 		return answer(t, req)
@@ -324,25 +332,71 @@ func TestCashierPayCredit(t *testing.T) {
 	if resp.StatusCode != 200 || out["trade_state"] != "SUCCESS" || out["channel"] != "credit" {
 		t.Fatalf("json pay: %d %v", resp.StatusCode, out)
 	}
-	// Paying with phone and PIN logs the consumer in: the next payment
-	// needs only the session cookie it set, not the PIN again.
+	// Paying with phone and PIN logs the consumer in; the next payment
+	// is made with the session cookie it set, and still confirmed with
+	// the PIN: the session alone pays nothing.
 	cookies := resp.Cookies()
 	if len(cookies) != 1 || cookies[0].Value == "" {
 		t.Fatalf("a payment with phone and PIN set cookies %v, want the session's", cookies)
 	}
 	o2 := e.order(t, "tea-json-3", 600)
-	req, _ := http.NewRequest("POST", e.srv.URL+"/q/"+o2.Token+"/pay", strings.NewReader(`{"channel":"credit"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.AddCookie(cookies[0])
-	resp2, err := http.DefaultClient.Do(req)
+	payWith := func(body string) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/q/"+o2.Token+"/pay", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.AddCookie(cookies[0])
+		return answer(t, req)
+	}
+	if st, out := payWith(`{"channel":"credit"}`); st != 400 || out["code"] != "PARAM_ERROR" || !strings.Contains(nonEmpty(out["message"]), "pin") {
+		t.Fatalf("pay with the session cookie alone: %d %v, want PARAM_ERROR naming the pin", st, out)
+	}
+	if st, out := payWith(`{"channel":"credit","pin":"000000"}`); st != 401 || out["code"] != "UNAUTHENTICATED" {
+		t.Fatalf("pay with the session and a wrong PIN: %d %v", st, out)
+	}
+	if got, _ := e.pay.Get(context.Background(), o2.ID); got.State != pay.NotPay {
+		t.Fatalf("the order after a wrong PIN: %s", got.State)
+	}
+	if st, out := payWith(`{"channel":"credit","pin":"` + e.pin + `"}`); st != 200 || out["trade_state"] != "SUCCESS" {
+		t.Fatalf("pay with the session and the PIN: %d %v", st, out)
+	}
+}
+
+// TestCashierPINFreeBelow: below the PIN-free amount a logged-in consumer
+// pays with the session alone; at it, the PIN is asked for, and the page
+// shows the PIN field only where it is needed.
+func TestCashierPINFreeBelow(t *testing.T) {
+	e := newEnv(t)
+	srv, ca := e.nodeWith(t)
+	ca.PINFreeBelow = 500
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	small, big := e.order(t, "tea-free-1", 499), e.order(t, "tea-free-2", 500)
+	resp, err := browser.PostForm(srv.URL+"/cashier/login", url.Values{"phone": {e.phone}, "pin": {e.pin}, "next": {"/q/" + small.Token}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp2.Body.Close()
-	out = nil
-	_ = json.NewDecoder(resp2.Body).Decode(&out)
-	if resp2.StatusCode != 200 || out["trade_state"] != "SUCCESS" {
-		t.Fatalf("pay with the session cookie alone: %d %v", resp2.StatusCode, out)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(b), `name="pin"`) {
+		t.Errorf("the page of a ¥4.99 order asks for the PIN below ¥5.00:\n%s", b)
+	}
+	if _, body, _ := get(t, browser, srv.URL+"/q/"+big.Token, ""); !strings.Contains(body, `id="pay-pin"`) {
+		t.Errorf("the page of a ¥5.00 order does not ask for the PIN:\n%s", body)
+	}
+	for _, tc := range []struct {
+		o    pay.Order
+		want int
+	}{{small, 200}, {big, 400}} {
+		resp, err := browser.PostForm(srv.URL+"/q/"+tc.o.Token+"/pay", url.Values{"channel": {"balance"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("¥%s without the PIN: %d, want %d", fenfu.Yuan(tc.o.Total), resp.StatusCode, tc.want)
+		}
+	}
+	if got, _ := e.pay.Get(context.Background(), big.ID); got.State != pay.NotPay {
+		t.Errorf("the ¥5.00 order was paid without the PIN: %s", got.State)
 	}
 }
 

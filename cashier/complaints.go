@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/complaint"
 )
 
@@ -34,8 +35,8 @@ type complaintForm struct {
 const maxComplaintBody = 4*complaint.MaxDetail + 1024
 
 func (c *Cashier) handleFileComplaint(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site complaint requests are refused"))
+	if !c.sameOrigin(r) {
+		c.fail(w, r, as(catalog.CrossSite, fenfu.Errorf(fenfu.NoAuth, "cross-site complaint requests are refused")))
 		return
 	}
 	consumerID, err := c.session(r)
@@ -154,7 +155,7 @@ func (c *Cashier) handleComplaints(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, fenfu.Errorf(fenfu.Unauthenticated, "log in to see your complaints"))
 			return
 		}
-		c.render(w, http.StatusUnauthorized, "complaints.html", complaintsPage{})
+		c.render(w, r, http.StatusUnauthorized, "complaints.html", complaintsPage{})
 		return
 	}
 	list, _, err := c.Complaints.List(r.Context(), complaint.Filter{ConsumerID: consumerID, Limit: 50})
@@ -179,5 +180,5 @@ func (c *Cashier) handleComplaints(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"complaints": page.Complaints})
 		return
 	}
-	c.render(w, http.StatusOK, "complaints.html", page)
+	c.render(w, r, http.StatusOK, "complaints.html", page)
 }

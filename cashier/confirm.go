@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/pay"
 )
 
@@ -20,20 +21,20 @@ import (
 
 // confirmPage is what the confirm page shows.
 type confirmPage struct {
-	Next          string       `json:"-"`
-	LoggedIn      bool         `json:"-"`
-	TransactionID string       `json:"transaction_id,omitempty"`
-	TradeState    string       `json:"trade_state,omitempty"`
-	Waiting       bool         `json:"waiting"`
-	Paying        bool         `json:"paying"` // a confirmation is paying it: wait, do not ask for a new code
-	Merchant      string       `json:"merchant,omitempty"`
-	Description   string       `json:"description,omitempty"`
-	Total         fenfu.Fen    `json:"total,omitempty"`
-	Channel       string       `json:"channel,omitempty"`
-	ExpiresAt     string       `json:"expires_at,omitempty"`
-	Installments  *pay.Choice  `json:"installments,omitempty"` // the count the till sent, with what it costs
-	PaidAt        string       `json:"paid_at,omitempty"`
-	Error         *fenfu.Error `json:"-"`
+	Next          string      `json:"-"`
+	LoggedIn      bool        `json:"-"`
+	TransactionID string      `json:"transaction_id,omitempty"`
+	TradeState    string      `json:"trade_state,omitempty"`
+	Waiting       bool        `json:"waiting"`
+	Paying        bool        `json:"paying"` // a confirmation is paying it: wait, do not ask for a new code
+	Merchant      string      `json:"merchant,omitempty"`
+	Description   string      `json:"description,omitempty"`
+	Total         fenfu.Fen   `json:"total,omitempty"`
+	Channel       string      `json:"channel,omitempty"`
+	ExpiresAt     string      `json:"expires_at,omitempty"`
+	Installments  *pay.Choice `json:"installments,omitempty"` // the count the till sent, with what it costs
+	PaidAt        string      `json:"paid_at,omitempty"`
+	Problem       *problem    `json:"-"`
 }
 
 // confirmView reads the consumer's code payment for the page.
@@ -71,7 +72,7 @@ func (c *Cashier) handleConfirmShow(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, fenfu.Errorf(fenfu.Unauthenticated, "log in to confirm a payment"))
 			return
 		}
-		c.render(w, http.StatusUnauthorized, "confirm.html", confirmPage{Next: r.URL.Path})
+		c.render(w, r, http.StatusUnauthorized, "confirm.html", confirmPage{Next: r.URL.Path})
 		return
 	}
 	c.showConfirm(w, r, r.PathValue("transaction_id"), id)
@@ -95,8 +96,8 @@ func (c *Cashier) showConfirm(w http.ResponseWriter, r *http.Request, orderID, c
 // pays the order. While another confirmation is paying it, USERPAYING:
 // wait.
 func (c *Cashier) handleConfirm(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site confirmations are refused"))
+	if !c.sameOrigin(r) {
+		c.fail(w, r, as(catalog.CrossSite, fenfu.Errorf(fenfu.NoAuth, "cross-site confirmations are refused")))
 		return
 	}
 	var pin string
@@ -137,15 +138,7 @@ func (c *Cashier) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	cons, err := c.Consumers.Get(r.Context(), consumerID)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	checked, err := c.Consumers.Login(r.Context(), cons.Phone, pin, r.RemoteAddr)
-	if err == nil && checked != consumerID {
-		err = fenfu.Errorf(fenfu.Unauthenticated, "the PIN is not right")
-	}
+	err = c.checkPIN(r, consumerID, pin)
 	if err == nil {
 		_, err = c.Orders.Confirm(r.Context(), orderID, consumerID, client(r, payForm{}))
 	}
@@ -155,8 +148,8 @@ func (c *Cashier) handleConfirm(w http.ResponseWriter, r *http.Request) {
 			if p, verr := c.confirmView(r.Context(), orderID, consumerID); verr == nil {
 				e := fenfu.AsError(err)
 				c.logFailure(r, e, err)
-				p.Error = e
-				c.render(w, e.Code.HTTPStatus(), "confirm.html", p)
+				p.Problem = c.problemOf(r, err, "", nil)
+				c.render(w, r, e.Code.HTTPStatus(), "confirm.html", p)
 				return
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/repay"
@@ -36,7 +37,7 @@ func (c *Cashier) loggedIn(w http.ResponseWriter, r *http.Request) (string, bool
 			if confirmPath.MatchString(r.URL.Path) {
 				p.Next = r.URL.Path
 			}
-			c.renderCode(w, http.StatusUnauthorized, p)
+			c.renderCode(w, r, http.StatusUnauthorized, p)
 			return "", false
 		}
 		if wantsPage(r) {
@@ -44,7 +45,7 @@ func (c *Cashier) loggedIn(w http.ResponseWriter, r *http.Request) (string, bool
 			if statementPath.MatchString(r.URL.Path) {
 				p.Next = r.URL.Path
 			}
-			c.render(w, http.StatusUnauthorized, "credit.html", p)
+			c.render(w, r, http.StatusUnauthorized, "credit.html", p)
 			return "", false
 		}
 		err = fenfu.Errorf(fenfu.Unauthenticated, "log in to see your credit account")
@@ -83,7 +84,7 @@ func (c *Cashier) handleAccount(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	c.render(w, http.StatusOK, "credit.html", p)
+	c.render(w, r, http.StatusOK, "credit.html", p)
 }
 
 // accountPage is what the account page shows.
@@ -110,7 +111,7 @@ type accountPage struct {
 	// payoff button: submitting a form twice repays once.
 	Key, PayoffKey string
 	Repaid         *credit.Repaid
-	Error          *fenfu.Error
+	Problem        *problem
 	// Paycode links the payment code page, when the cashier serves it.
 	Paycode bool
 }
@@ -181,11 +182,11 @@ func (c *Cashier) pagePost(w http.ResponseWriter, r *http.Request, what string) 
 	if form {
 		r.Header.Set("Accept", "text/html")
 	}
-	if !sameOrigin(r) {
+	if !c.sameOrigin(r) {
 		if !form {
 			r.Header.Set("Accept", "application/json")
 		}
-		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site %s requests are refused", what))
+		c.fail(w, r, as(catalog.CrossSite, fenfu.Errorf(fenfu.NoAuth, "cross-site %s requests are refused", what)))
 		return form, false
 	}
 	return form, true
@@ -253,7 +254,7 @@ func (c *Cashier) handleStatement(w http.ResponseWriter, r *http.Request) {
 			mchids = append(mchids, l.MchID)
 		}
 	}
-	c.render(w, http.StatusOK, "statement.html", statementPage{Statement: s, Merchants: c.merchantNames(r.Context(), mchids)})
+	c.render(w, r, http.StatusOK, "statement.html", statementPage{Statement: s, Merchants: c.merchantNames(r.Context(), mchids)})
 }
 
 // failCredit answers err: as JSON to programs, as failAs does; to a
@@ -270,8 +271,8 @@ func (c *Cashier) failCredit(w http.ResponseWriter, r *http.Request, err error) 
 		if a, aerr := c.Repay.AccountOf(r.Context(), id); aerr == nil {
 			c.logFailure(r, e, err)
 			p := c.accountPage(r.Context(), id, a)
-			p.Error = e
-			c.render(w, e.Code.HTTPStatus(), "credit.html", p)
+			p.Problem = c.problemOf(r, err, "", nil)
+			c.render(w, r, e.Code.HTTPStatus(), "credit.html", p)
 			return
 		}
 	}

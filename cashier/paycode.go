@@ -109,9 +109,9 @@ type paycodePage struct {
 	Code     *Issued
 	// Wait is, when a code was issued a moment ago, the seconds until the
 	// page can show another.
-	Wait  int
-	Nonce string
-	Error *fenfu.Error
+	Wait    int
+	Nonce   string
+	Problem *problem
 }
 
 // Label is the label of the channel the code is for.
@@ -265,25 +265,25 @@ func (c *Cashier) showCode(w http.ResponseWriter, r *http.Request, channel strin
 			return
 		}
 		c.logFailure(r, e, err)
-		p.Error, status = e, e.Code.HTTPStatus()
+		p.Problem, status = c.problemOf(r, err, "", nil), e.Code.HTTPStatus()
 		if e.Code == fenfu.FrequencyLimited {
-			p.Wait, p.Error, status = max(int(c.Paycodes.Gap/time.Second), 1), nil, http.StatusOK
+			p.Wait, p.Problem, status = max(int(c.Paycodes.Gap/time.Second), 1), nil, http.StatusOK
 		}
 	}
-	c.renderCode(w, status, p)
+	c.renderCode(w, r, status, p)
 }
 
 // renderCode renders the payment code page, whose inline script runs
 // under the response's nonce and whose images are data: URIs; a page
 // with a code is never stored.
-func (c *Cashier) renderCode(w http.ResponseWriter, status int, p paycodePage) {
+func (c *Cashier) renderCode(w http.ResponseWriter, r *http.Request, status int, p paycodePage) {
 	b := make([]byte, 18)
 	_, _ = rand.Read(b)
 	p.Nonce = base64.StdEncoding.EncodeToString(b)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; script-src 'nonce-"+
 		p.Nonce+"'; connect-src 'self'; form-action 'self'")
-	c.render(w, status, "paycode.html", p)
+	c.render(w, r, status, "paycode.html", p)
 }
 
 // CodeStatus is what became of a code, as the page polls it.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/pay"
 )
@@ -35,7 +36,7 @@ type ServiceView struct {
 	Consumer   *consumerSummary `json:"consumer,omitempty"`
 	ConfirmURL string           `json:"confirm_url"`
 	Package    string           `json:"-"`
-	Error      *fenfu.Error     `json:"-"`
+	Problem    *problem         `json:"-"`
 	Confirmed  bool             `json:"-"`
 }
 
@@ -83,8 +84,8 @@ func (c *Cashier) handleServiceShow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Cashier) handleServiceConfirm(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		c.fail(w, r, fenfu.Errorf(fenfu.NoAuth, "cross-site confirmations are refused"))
+	if !c.sameOrigin(r) {
+		c.fail(w, r, as(catalog.CrossSite, fenfu.Errorf(fenfu.NoAuth, "cross-site confirmations are refused")))
 		return
 	}
 	f, err := readPayForm(w, r, "{package, installment_number, phone, pin}")
@@ -109,8 +110,8 @@ func (c *Cashier) handleServiceConfirm(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, err)
 			return
 		}
-		v.Error = fenfu.AsError(err)
-		c.render(w, fenfu.AsError(err).Code.HTTPStatus(), "serviceorder.html", v)
+		v.Problem = c.problemOf(r, err, "", nil)
+		c.render(w, r, fenfu.AsError(err).Code.HTTPStatus(), "serviceorder.html", v)
 		return
 	}
 	if wantsJSON(r) {
@@ -123,7 +124,7 @@ func (c *Cashier) handleServiceConfirm(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, http.StatusOK, "serviceorder.html", v)
+	c.render(w, r, http.StatusOK, "serviceorder.html", v)
 }
 
 // payer is the consumer a payment or confirmation is made as: the one

@@ -50,6 +50,9 @@ func (l LoginLimits) orDefaults() LoginLimits {
 	return l
 }
 
+// LoginLimits are the limits Login keeps, defaults filled in.
+func (s *Service) LoginLimits() LoginLimits { return s.Limits.orDefaults() }
+
 // Login checks a phone and PIN and returns the consumer's id. source is
 // the address the attempt comes from (the connection's host:port, never
 // a header the client writes); it may be empty only for callers that are

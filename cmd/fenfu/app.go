@@ -212,6 +212,8 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		return nil, err
 	}
 	a.cashier.Display = a.display
+	a.cashier.PINFreeBelow = cfg.CashierPINFreeBelow
+	a.cashier.PublicURL = func() string { return a.publicURL }
 	a.paycodes = &paycode.Service{Core: a.core, Clock: a.clock, Secret: keys.Secret, TTL: cfg.PaycodeTTL, Gap: paycode.DefaultGap}
 	a.cashier.Paycodes = a.paycodes
 	a.aggregate = &aggregate.Service{DB: a.core, Pay: a.pay, Merchants: a.merchants, Tokens: qr.NewCodeSigner(keys.Secret),

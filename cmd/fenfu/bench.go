@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/bench"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/scheme"
@@ -69,6 +70,11 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	// generator's local sink.
 	cfg.NotifyPrivate = *mode == "inprocess" && *target == ""
 	cfg.RiskOff = *riskOff
+	// The servers it starts take payments below benchPINFree without the
+	// PIN, as before every payment was confirmed with it: the bench
+	// measures the payment path, and a PIN check is a login's cost. The
+	// payments send the PIN all the same, for a server that asks for it.
+	cfg.CashierPINFreeBelow = benchPINFree
 	a, err := openQuiet(ctx, cfg, e.stderr)
 	if err != nil {
 		return err
@@ -146,7 +152,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("log in consumer %s: %w", l.id, err)
 		}
-		cs = append(cs, bench.Consumer{ID: l.id, Cookie: cookie})
+		cs = append(cs, bench.Consumer{ID: l.id, Cookie: cookie, PIN: l.pin})
 	}
 
 	sink, err := bench.StartSink()
@@ -270,6 +276,10 @@ func storeKind(cfg Config) string {
 }
 
 // spawnServer runs `fenfu serve` on the same stores as a child process.
+// benchPINFree is the amount below which the servers the bench starts
+// take a cashier payment without the PIN: above every bench payment.
+const benchPINFree = 1_000_000_00
+
 func spawnServer(ctx context.Context, cfg Config, profile string, riskOff bool, stderr io.Writer) (string, int, func() error, error) {
 	var extra []string
 	if profile != "" {
@@ -278,6 +288,7 @@ func spawnServer(ctx context.Context, cfg Config, profile string, riskOff bool, 
 	if riskOff {
 		extra = append(extra, "--risk-off")
 	}
+	extra = append(extra, "--cashier-pin-free-below", fenfu.Yuan(benchPINFree))
 	c, err := startChild(cfg, extra, stderr)
 	if err != nil {
 		return "", 0, nil, err

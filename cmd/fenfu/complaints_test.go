@@ -453,7 +453,7 @@ func testComplaintFastLane(t *testing.T, engine db.Engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := send(t, browser, "POST", s.base+"/q/"+o2.Token+"/pay", nil, map[string]any{"channel": "credit"}, nil); st != 200 {
+	if st := send(t, browser, "POST", s.base+"/q/"+o2.Token+"/pay", nil, map[string]any{"channel": "credit", "pin": "246810"}, nil); st != 200 {
 		t.Fatalf("pay the second order: %d", st)
 	}
 	page, err := browser.Get(s.base + "/q/" + o2.Token)

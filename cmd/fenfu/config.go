@@ -95,6 +95,10 @@ type Config struct {
 	// above which a payment waits for the consumer's PIN, how long it
 	// waits, and how old an order may be reversed.
 	Counter pay.Counter
+	// CashierPINFreeBelow is the amount below which a consumer logged in
+	// to the cashier pays without entering the PIN again (the cashier's
+	// analogue of Counter.NoPINLimit); 0 asks for it on every payment.
+	CashierPINFreeBelow fenfu.Fen
 	// ComplaintSLA is how long a merchant has to first answer a consumer's
 	// complaint before it is escalated to platform staff; ComplaintHold
 	// the longest a complaint keeps its order out of settlement;
@@ -270,6 +274,9 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*durationValue)(&c.HoldFor) }},
 		{"code-pin-above", "FENFU_CODE_PIN_ABOVE", "code payments above this many yuan wait for the consumer to confirm with their PIN (USERPAYING)", " yuan", true,
 			func(c *Config) settingValue { return (*yuanValue)(&c.Counter.NoPINLimit) }},
+		{"cashier-pin-free-below", "FENFU_CASHIER_PIN_FREE_BELOW", "cashier payments below this many yuan need no PIN from a logged-in consumer (0: every payment asks for the PIN)",
+			" yuan: every payment on the cashier page is confirmed with the PIN; like `--code-pin-above` for code payments", true,
+			func(c *Config) settingValue { return (*yuanValue)(&c.CashierPINFreeBelow) }},
 		{"code-confirm-within", "FENFU_CODE_CONFIRM_WITHIN", "how long a code payment waits for its consumer's PIN before it fails (PAYERROR)", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Counter.ConfirmWithin) }},
 		{"code-reverse-window", "FENFU_CODE_REVERSE_WINDOW", "how old a code payment may be and still be reversed (撤销)", "", true,
@@ -493,6 +500,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NotifyLease <= notify.DeliveryTimeout {
 		return fmt.Errorf("--notify-lease must be more than the %s delivery timeout", notify.DeliveryTimeout)
+	}
+	if c.CashierPINFreeBelow < 0 {
+		return fmt.Errorf("--cashier-pin-free-below must be 0 (always ask for the PIN) or more yuan")
 	}
 	if c.Counter.NoPINLimit <= 0 {
 		return fmt.Errorf("--code-pin-above must be more than 0 yuan")

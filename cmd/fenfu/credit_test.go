@@ -281,14 +281,14 @@ func testInstallmentsEndToEnd(t *testing.T, engine db.Engine) {
 	}
 	w.pay(alice, lamp, 1)
 	// The page shows the logged-in payer the same choices.
-	page := w.page(alice, "/q/"+sofa.Token)
-	for _, want := range []string{`name="installment_number" value="6"`, "6 × ¥209.00", "fee ¥54.00 · total ¥1254.00 · first due 2026-12-10",
-		"3 × ¥400.00", "interest-free, fee paid by the merchant", "Pay ¥1200.00"} {
+	page := w.page(alice, "/q/"+sofa.Token+"?lang=en")
+	for _, want := range []string{`name="installment_number" value="6"`, "6 × ¥209.00", "fee ¥54.00 · total ¥1,254.00 · first due 2026-12-10",
+		"3 × ¥400.00", "interest-free, fee paid by the merchant", "Pay ¥1,200.00"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the cashier page lacks %q", want)
 		}
 	}
-	if code, body := w.try(alice.client, "POST", "/q/"+sofa.Token+"/pay", map[string]any{"channel": "credit", "installment_number": 4}, nil); code != 400 ||
+	if code, body := w.try(alice.client, "POST", "/q/"+sofa.Token+"/pay", map[string]any{"channel": "credit", "installment_number": 4, "pin": alice.pin}, nil); code != 400 ||
 		!strings.Contains(body, "4 installments") {
 		t.Errorf("4 installments: HTTP %d %s", code, body)
 	}
@@ -302,7 +302,8 @@ func testInstallmentsEndToEnd(t *testing.T, engine db.Engine) {
 		t.Fatalf("order %+v, %v", o, err)
 	}
 	// The page after paying shows the plan and its first due day.
-	if page := w.page(alice, "/q/"+sofa.Token); !strings.Contains(page, "6 installments; the first, ¥209.00, is due 2026-12-10") {
+	if page := w.page(alice, "/q/"+sofa.Token+"?lang=en"); !strings.Contains(page, `<td id="first-due">2026-12-10 · ¥209.00</td>`) ||
+		!strings.Contains(page, "Credit (分付) · 6 installments · fee ¥54.00") {
 		t.Errorf("the page after paying does not show the plan:\n%s", page)
 	}
 

@@ -176,7 +176,7 @@ func testCodePayment(t *testing.T, engine db.Engine) {
 	} else {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(b), `action="/cashier/paycode/orders/`+id+`/confirm"`) || !strings.Contains(string(b), "¥1200.00") {
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `action="/cashier/paycode/orders/`+id+`/confirm"`) || !strings.Contains(string(b), "¥1,200.00") {
 			t.Fatalf("confirm page = %d\n%s", resp.StatusCode, b)
 		}
 	}

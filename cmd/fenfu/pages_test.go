@@ -209,11 +209,11 @@ func testCreditPagesInBrowser(t *testing.T, engine db.Engine) {
 	sofa := w.order("SOFA-0001", 1200_00, pay.Offer{Count: 3, MerchantPays: true}, pay.Offer{Count: 6}, pay.Offer{Count: 12})
 
 	p.open(w.a.codeURL(sofa.Token), `input[name=phone]`)
-	p.sees("body", "Installment shop", "¥1200.00", "Log in to pay")
+	p.sees("body", "Installment shop", "¥1,200.00", "Log in to pay")
 	p.shot("cashier-login")
 	p.login(alice, `input[name=installment_number][value="6"]`)
-	p.sees(".plans", "In full, ¥1200.00 due 2026-12-10", "3 × ¥400.00", "interest-free, fee paid by the merchant",
-		"6 × ¥209.00", "fee ¥54.00 · total ¥1254.00 · first due 2026-12-10", "12 × ¥")
+	p.sees(".plans", "In full, ¥1,200.00 due 2026-12-10", "3 × ¥400.00", "interest-free, fee paid by the merchant",
+		"6 × ¥209.00", "fee ¥54.00 · total ¥1,254.00 · first due 2026-12-10", "12 × ¥")
 	if !p.eval(`document.querySelector('input[name=channel][value=credit]').checked`) {
 		t.Error("the credit option is not selected first")
 	}
@@ -223,18 +223,21 @@ func testCreditPagesInBrowser(t *testing.T, engine db.Engine) {
 	if !p.eval(`document.querySelector('input[name=installment_number][value="6"]').checked`) {
 		t.Fatal("6 installments not chosen")
 	}
+	p.do(chromedp.SendKeys(chromedp.CSS(`#pay-pin`), alice.pin))
 	p.click(`form[action$="/pay"] button[type=submit]`, `#plan`)
-	p.sees("body", "支付成功 · Paid", "6 installments; the first, ¥209.00, is due 2026-12-10", "fee ¥54.00")
+	p.sees("#paid", "Paid")
+	p.sees("#first-due", "2026-12-10 · ¥209.00")
+	p.sees("#plan", "6 installments · fee ¥54.00")
 	p.sees("#plan .schedule", "2026-12-10", "2027-05-10", "¥200.00", "¥9.00", "待还 due")
 	p.shot("paid")
 
 	p.click(`#account-link`, `#available`)
-	p.sees("#used", "¥1200.00")
-	p.sees("#available", "¥8800.00")
-	p.sees("#limit", "¥10000.00")
-	p.sees(".plan", "Installment shop", "¥1200.00", "6 installments", "fee ¥54.00", "2027-05-10")
-	p.sees("#due", "Due now ¥209.00 by 2026-12-10", "To pay off everything now: ¥1209.00")
-	p.sees("#payoff-button", "Pay off ¥1209.00")
+	p.sees("#used", "¥1,200.00")
+	p.sees("#available", "¥8,800.00")
+	p.sees("#limit", "¥10,000.00")
+	p.sees(".plan", "Installment shop", "¥1,200.00", "6 installments", "fee ¥54.00", "2027-05-10")
+	p.sees("#due", "Due now ¥209.00 by 2026-12-10", "To pay off everything now: ¥1,209.00")
+	p.sees("#payoff-button", "Pay off ¥1,209.00")
 	if v := p.value(`#amount`); v != "209.00" {
 		t.Errorf("the repay form offers %q, want what is due now, 209.00", v)
 	}
@@ -243,17 +246,17 @@ func testCreditPagesInBrowser(t *testing.T, engine db.Engine) {
 
 	p.click(`#repay-button`, `#repaid`)
 	p.sees("#repaid", "Repaid ¥209.00", "principal ¥200.00, fee ¥9.00")
-	p.sees("#available", "¥9000.00")
+	p.sees("#available", "¥9,000.00")
 	// Nothing is due now: the form offers paying everything off early,
 	// the fee of the installments not yet due waived.
-	p.sees("#due", "Nothing due by 2026-12-10", "To pay off everything now: ¥1000.00")
+	p.sees("#due", "Nothing due by 2026-12-10", "To pay off everything now: ¥1,000.00")
 	if v := p.value(`#amount`); v != "1000.00" {
 		t.Errorf("the repay form offers %q after the due amount is repaid, want the payoff, 1000.00", v)
 	}
 	p.shot("account-repaid-due")
 	p.click(`#repay-button`, `#repaid`)
-	p.sees("#repaid", "Repaid ¥1000.00", "fee waived ¥45.00")
-	p.sees("#available", "¥10000.00")
+	p.sees("#repaid", "Repaid ¥1,000.00", "fee waived ¥45.00")
+	p.sees("#available", "¥10,000.00")
 	p.sees("#used", "¥0.00")
 	p.sees("#due", "Nothing to repay")
 	p.sees(".plan", "paid off", "已还 paid")
@@ -271,8 +274,8 @@ func testCreditPagesInBrowser(t *testing.T, engine db.Engine) {
 	p.login(alice, `#available`)
 	p.click(`a.statement[href$="2026-12"]`, `#total-due`)
 	p.sees("h1", "Statement 2026-12")
-	p.sees("#purchases", "¥1200.00", "6 期", "¥54.00")
-	p.sees("#repayments", "¥209.00", "¥1000.00", "¥45.00 waived")
+	p.sees("#purchases", "¥1,200.00", "6 期", "¥54.00")
+	p.sees("#repayments", "¥209.00", "¥1,000.00", "¥45.00 waived")
 	p.sees("#total-due", "¥0.00")
 	p.sees("#due-date", "2026-12-10")
 	p.shot("statement")
@@ -293,8 +296,10 @@ func TestOverdueNoticeInBrowser(t *testing.T) {
 
 	p.open(w.a.codeURL(desk.Token), `input[name=phone]`)
 	p.login(bob, `#credit-paused`)
-	p.sees("#credit-paused", "credit payments are paused while a repayment is overdue: repay ¥400.40 due on 2026-12-10",
-		"Repay everything overdue", "Repay now")
+	p.sees("#credit-paused", "Credit paused", "a repayment is overdue", "Repay what is overdue", "Repay now")
+	if !p.eval(`document.querySelector('#credit-paused details').textContent.includes('credit payments are paused while a repayment is overdue: repay ¥400.40 due on 2026-12-10')`) {
+		t.Error("the paused credit option's detail does not say what is overdue")
+	}
 	if !p.eval(`document.querySelector('input[name=channel][value=credit]').disabled`) ||
 		!p.eval(`document.querySelector('input[name=channel][value=balance]').checked`) {
 		t.Error("the credit option is not disabled with balance chosen instead")
@@ -312,7 +317,7 @@ func TestOverdueNoticeInBrowser(t *testing.T) {
 	if p.eval(`document.getElementById('paused') !== null`) {
 		t.Error("the overdue notice stays after repaying")
 	}
-	p.sees("#available", "¥1000.00")
+	p.sees("#available", "¥1,000.00")
 
 	p.open(w.a.codeURL(desk.Token), `input[name=channel][value=credit]`)
 	if p.eval(`document.getElementById('credit-paused') !== null || document.querySelector('input[name=channel][value=credit]').disabled`) {
@@ -321,7 +326,10 @@ func TestOverdueNoticeInBrowser(t *testing.T) {
 
 	w.staff("POST", "/admin/consumers/"+bob.id+"/line", map[string]any{"frozen": true, "reason": "checking the account"}, nil)
 	p.open(w.a.codeURL(desk.Token), `#credit-paused`)
-	p.sees("#credit-paused", "the consumer's credit line is frozen", "Pay with another channel")
+	p.sees("#credit-paused", "Credit paused", "the line is frozen")
+	if !p.eval(`document.querySelector('#credit-paused details').textContent.includes("the consumer's credit line is frozen")`) {
+		t.Error("the frozen credit option's detail does not say it is frozen")
+	}
 	p.open(w.base+"/cashier/credit", `#paused`)
 	p.sees("#paused", "Frozen", "frozen")
 	p.sees("#available", "¥0.00")

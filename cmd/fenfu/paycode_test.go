@@ -336,7 +336,7 @@ func TestPaycodeInBrowser(t *testing.T) {
 	p.open(w.base+"/cashier/credit", `input[name=phone]`)
 	p.login(alice, `#paycode-link`)
 	p.click(`#paycode-link`, `#barcode`)
-	p.sees("#channels", "分付", "available ¥1000.00", "零钱", "¥300.00")
+	p.sees("#channels", "分付", "available ¥1,000.00", "零钱", "¥300.00")
 	p.sees("#expiry", "分付", "valid until 10:02:00")
 	if !p.eval(`document.getElementById('channel-credit').classList.contains('on')`) {
 		t.Error("the credit channel is not the one shown")

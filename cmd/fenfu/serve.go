@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/fenfu/fenfu/admin"
@@ -81,6 +83,21 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
+// loopback reports whether a URL's host is a loopback address (or
+// localhost), which no consumer's phone reaches.
+func loopback(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	h := p.Hostname()
+	if strings.EqualFold(h, "localhost") || strings.HasSuffix(strings.ToLower(h), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
 // reachable turns a listen address into one a local client can dial.
 func reachable(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
@@ -103,6 +120,10 @@ const maxFailureSources = 100_000
 func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) error {
 	if a.publicURL == "" {
 		a.publicURL = "http://" + reachable(ln.Addr().String())
+	}
+	if loopback(a.publicURL) {
+		a.log.Warn("the public URL is a loopback address: consumers' phones cannot open code_url, and the cashier's forms are accepted only from it; set --public-url to the address consumers reach",
+			"public_url", a.publicURL)
 	}
 	// Nodes on PostgreSQL share the nonce set through the store; a SQLite
 	// store has one host, and keeps it in memory.

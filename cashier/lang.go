@@ -1,0 +1,211 @@
+package cashier
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/catalog"
+)
+
+// The pages speak Chinese first and English on request: the language of
+// ?lang= (which the page's switch sets, and a cookie then remembers), else
+// of the cookie, else of Accept-Language, else Chinese. Each language has
+// its own parse of the templates, whose t function reads the words below
+// and whose lang function is the <html lang> tag; errors are said through
+// the catalogue (package catalog), the developer's code and message kept
+// in a collapsed detail.
+
+// langCookie remembers the language the switch chose.
+const langCookie = "fenfu_lang"
+
+// langOf is the language a request's page is in.
+func langOf(r *http.Request) catalog.Lang {
+	if l, ok := catalog.ParseLang(r.URL.Query().Get("lang")); ok {
+		return l
+	}
+	if ck, err := r.Cookie(langCookie); err == nil {
+		if l, ok := catalog.ParseLang(ck.Value); ok {
+			return l
+		}
+	}
+	return catalog.Negotiate(r.Header.Get("Accept-Language"))
+}
+
+// rememberLang sets the language cookie when the request switched
+// language with ?lang=.
+func rememberLang(w http.ResponseWriter, r *http.Request) {
+	if l, ok := catalog.ParseLang(r.URL.Query().Get("lang")); ok && r.URL.Query().Has("lang") {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
+			SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: secure(r)})
+	}
+}
+
+// money formats an amount for a page: yuan with thousands separators
+// (12,345.67). APIs and form values keep fenfu.Yuan's plain form.
+func money(f fenfu.Fen) string {
+	s := fenfu.Yuan(f)
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, d := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	return sign + b.String() + "." + frac
+}
+
+// zoneName names Shanghai time in each language, as pages print it after
+// a time.
+var zoneName = catalog.Text{ZH: "北京时间", EN: "China Standard Time (UTC+8)"}
+
+// pagesIn are the templates of each language.
+var pagesIn = func() map[catalog.Lang]*template.Template {
+	out := map[catalog.Lang]*template.Template{}
+	for _, l := range catalog.Langs {
+		out[l] = template.Must(template.New("").Funcs(funcs(l)).ParseFS(templates, "templates/*.html"))
+	}
+	return out
+}()
+
+// funcs are the template functions of language l.
+func funcs(l catalog.Lang) template.FuncMap {
+	return template.FuncMap{
+		"yuan":  money,
+		"plain": fenfu.Yuan,
+		"deref": func(b *bool) bool { return b != nil && *b },
+		"add":   func(a, b fenfu.Fen) fenfu.Fen { return a + b },
+		"day":   func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) },
+		"stamp": stamp,
+		"form":  func(next, label string) sessionForm { return sessionForm{Next: next, Label: label} },
+		"t":     func(key string) string { return word(l, key) },
+		"lang":  func() string { return l.Tag() },
+		"in":    func() string { return string(l) },
+		"zone":  func() string { return zoneName.In(l) },
+		// other is the language the switch offers: the one the page is
+		// not in.
+		"other": func() catalog.Lang {
+			if l == catalog.EN {
+				return catalog.ZH
+			}
+			return catalog.EN
+		},
+	}
+}
+
+// word is a page's word in l; a key with none is shown as itself, which
+// TestWordsOfTemplates keeps from happening.
+func word(l catalog.Lang, key string) string {
+	if w, ok := words[key]; ok {
+		return w.In(l)
+	}
+	return key
+}
+
+// problem is an error as a page shows it: the catalogue's title, message
+// and next step in the page's language, the link of the next step, and
+// the developer's code and message for the collapsed detail.
+type problem struct {
+	catalog.Said
+	// Href is where the next step's button goes, "" for none.
+	Href, HrefLabel string
+	Dev             errorView
+}
+
+// variant is an error the cashier knows more of than its code: which of
+// the code's catalogue variants it is.
+type variant struct {
+	err  error
+	kind string
+}
+
+func (v *variant) Error() string { return v.err.Error() }
+func (v *variant) Unwrap() error { return v.err }
+
+// as marks err as the kind of its code, if it is an error.
+func as(kind string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &variant{err: err, kind: kind}
+}
+
+// kindOf is the variant err was marked with, or "".
+func kindOf(err error) string {
+	var v *variant
+	if errors.As(err, &v) {
+		return v.kind
+	}
+	return ""
+}
+
+// pinErr marks the errors of a PIN check as a PIN's: a wrong one, or a
+// phone locked by them.
+func pinErr(err error) error {
+	if c := fenfu.ErrorCode(err); c == fenfu.Unauthenticated || c == fenfu.FrequencyLimited {
+		return as(catalog.WrongPIN, err)
+	}
+	return err
+}
+
+// hhmm finds the time of day a lockout's message names.
+var hhmm = regexp.MustCompile(`\b([0-2][0-9]:[0-5][0-9])\b`)
+
+// problemOf is err as the page of r says it: args fill the catalogue's
+// blanks beyond what the cashier knows itself (the PIN limits, a
+// lockout's end).
+func (c *Cashier) problemOf(r *http.Request, err error, kind string, args map[string]string) *problem {
+	if err == nil {
+		return nil
+	}
+	e := fenfu.AsError(err)
+	if kind == "" {
+		kind = kindOf(err)
+	}
+	l := langOf(r)
+	if args == nil {
+		args = map[string]string{}
+	}
+	lim := c.Consumers.LoginLimits()
+	args["failures"] = strconv.Itoa(lim.PhoneFailures)
+	args["lockout"] = duration(l, lim.PhoneLockout)
+	if m := hhmm.FindString(e.Message); m != "" {
+		args["until"] = m
+	} else {
+		args["until"] = duration(l, lim.PhoneLockout)
+	}
+	p := &problem{Said: catalog.Say(l, e.Code, kind, args), Dev: errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}}
+	switch p.Action {
+	case catalog.Repay:
+		p.Href, p.HrefLabel = "/cashier/credit", word(l, "go-repay")
+	case catalog.Login:
+		p.HrefLabel = word(l, "login-again")
+	}
+	return p
+}
+
+// duration is d as a page says it, in minutes.
+func duration(l catalog.Lang, d time.Duration) string {
+	m := strconv.Itoa(int(d.Round(time.Minute) / time.Minute))
+	if l == catalog.EN {
+		return m + " minutes"
+	}
+	return m + " 分钟"
+}
+
+// secure reports whether the consumer reached the request over HTTPS:
+// directly, or through a trusted proxy that says so (the server keeps
+// X-Forwarded-Proto only from the proxies it trusts).
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+}
