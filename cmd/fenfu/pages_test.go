@@ -50,6 +50,25 @@ func TestMain(m *testing.M) {
 // FENFU_REQUIRE_BROWSER=1 makes that a failure.
 func tab(t *testing.T) context.Context {
 	t.Helper()
+	return tabAt(t, phone)
+}
+
+// screen is a viewport a test sees the pages at.
+type screen struct {
+	name          string
+	width, height int64
+	mobile        bool
+}
+
+// The screens: a phone's and a desktop's.
+var (
+	phone   = screen{"phone", 390, 844, true}
+	desktop = screen{"desktop", 1280, 800, false}
+)
+
+// tabAt is tab on the screen s.
+func tabAt(t *testing.T, s screen) context.Context {
+	t.Helper()
 	path, err := exec.LookPath(chromiumPath)
 	if err != nil {
 		msg := "chromium is not installed (apt-get install chromium); the browser tests need it"
@@ -71,7 +90,11 @@ func tab(t *testing.T) context.Context {
 	}
 	ctx, cancel := chromedp.NewContext(browserOnce.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+	opts := []chromedp.EmulateViewportOption{}
+	if s.mobile {
+		opts = append(opts, chromedp.EmulateMobile)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(s.width, s.height, opts...)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, tcancel := context.WithTimeout(ctx, time.Minute)
@@ -87,7 +110,10 @@ type person struct {
 	n     int
 }
 
-func newPerson(t *testing.T) *person {
+func newPerson(t *testing.T) *person { return newPersonAt(t, phone) }
+
+// newPersonAt is newPerson on the screen s.
+func newPersonAt(t *testing.T, s screen) *person {
 	dir := os.Getenv("FENFU_SCREENSHOTS")
 	if dir == "" {
 		dir = t.TempDir()
@@ -97,7 +123,7 @@ func newPerson(t *testing.T) *person {
 			t.Fatal(err)
 		}
 	}
-	return &person{t: t, ctx: tab(t), shots: dir}
+	return &person{t: t, ctx: tabAt(t, s), shots: dir}
 }
 
 func (p *person) do(steps ...chromedp.Action[chromedp.Void]) {
