@@ -14,7 +14,6 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/cashier"
-	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/pay"
 )
 
@@ -104,7 +103,7 @@ func TestCashierErrorsForConsumers(t *testing.T) {
 	// A wrong PIN at the login form: the order's page again, with the
 	// login form and the reason.
 	st, page, _ := postForm(t, b, e.srv.URL+"/cashier/login", url.Values{"phone": {e.phone}, "pin": {"000000"}, "next": {"/q/" + big.Token}})
-	shows(t, "wrong PIN at login", page, "Tea House", "¥150.00", "支付密码不正确", "连续输错 5 次，将锁定 15 分钟", `name="phone"`,
+	shows(t, "wrong PIN at login", page, "Tea House", "¥150.00", "支付密码不正确", "还可以再试 4 次，之后将锁定 15 分钟", `name="phone"`,
 		`<details id="error-detail"><summary>`, "UNAUTHENTICATED")
 	if st != 401 || strings.Contains(page, `id="error-detail" open`) {
 		t.Errorf("wrong PIN at login: %d", st)
@@ -113,10 +112,13 @@ func TestCashierErrorsForConsumers(t *testing.T) {
 
 	// A wrong PIN confirming the payment: the form again, still logged in.
 	st, page, _ = postForm(t, b, e.srv.URL+"/q/"+big.Token+"/pay", url.Values{"channel": {"credit"}, "pin": {"000000"}})
-	shows(t, "wrong PIN paying", page, "Tea House", "¥150.00", "支付密码不正确", `id="pay-pin"`, "138****8000")
+	shows(t, "wrong PIN paying", page, "Tea House", "¥150.00", "支付密码不正确", "还可以再试 4 次", `id="pay-pin"`, "138****8000")
 	if st != 401 {
 		t.Errorf("wrong PIN paying: %d", st)
 	}
+	// The count of tries left goes down with each wrong PIN.
+	_, page, _ = postForm(t, b, e.srv.URL+"/q/"+big.Token+"/pay", url.Values{"channel": {"credit"}, "pin": {"000001"}})
+	shows(t, "second wrong PIN paying", page, "还可以再试 3 次")
 
 	// A credit line too short: the message, and the form on balance.
 	st, page, _ = postForm(t, b, e.srv.URL+"/q/"+big.Token+"/pay", url.Values{"channel": {"credit"}, "pin": {e.pin}})
@@ -244,22 +246,14 @@ func TestCashierPaidPage(t *testing.T) {
 // TestWordsOfTemplates: every word a template asks for has both
 // languages.
 func TestWordsOfTemplates(t *testing.T) {
-	dir, err := os.ReadDir("templates")
-	if err != nil {
-		t.Fatal(err)
-	}
 	key := regexp.MustCompile(`\{\{[^}]*\bt "([a-z0-9-]+)"`)
 	n := 0
-	for _, f := range dir {
-		b, err := os.ReadFile("templates/" + f.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range key.FindAllStringSubmatch(string(b), -1) {
+	for name, text := range templateTexts(t) {
+		for _, m := range key.FindAllStringSubmatch(text, -1) {
 			n++
 			w, ok := cashier.Words[m[1]]
 			if !ok || w.ZH == "" || w.EN == "" {
-				t.Errorf("%s: the word %q has no entry in both languages", f.Name(), m[1])
+				t.Errorf("%s: the word %q has no entry in both languages", name, m[1])
 			}
 		}
 	}
@@ -275,32 +269,41 @@ func TestMoney(t *testing.T) {
 			t.Errorf("Money(%d) = %s, want %s", f, got, want)
 		}
 	}
-	_ = catalog.ZH
 }
 
-// TestInputsLabelled: every field a consumer fills in on any page has an
-// id and a <label for> naming it.
-func TestInputsLabelled(t *testing.T) {
+// templateTexts are the page templates' texts, by file name.
+func templateTexts(t *testing.T) map[string]string {
+	t.Helper()
 	dir, err := os.ReadDir("templates")
 	if err != nil {
 		t.Fatal(err)
 	}
-	field := regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`)
-	id := regexp.MustCompile(`\bid="([^"]+)"`)
-	n := 0
+	out := map[string]string{}
 	for _, f := range dir {
 		b, err := os.ReadFile("templates/" + f.Name())
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range field.FindAllString(string(b), -1) {
+		out[f.Name()] = string(b)
+	}
+	return out
+}
+
+// TestInputsLabelled: every field a consumer fills in on any page has an
+// id and a <label for> naming it.
+func TestInputsLabelled(t *testing.T) {
+	field := regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`)
+	id := regexp.MustCompile(`\bid="([^"]+)"`)
+	n := 0
+	for name, text := range templateTexts(t) {
+		for _, m := range field.FindAllString(text, -1) {
 			if strings.Contains(m, `type="hidden"`) {
 				continue
 			}
 			n++
 			i := id.FindStringSubmatch(m)
-			if i == nil || !strings.Contains(string(b), `for="`+i[1]+`"`) {
-				t.Errorf("%s: %s has no <label for>", f.Name(), m)
+			if i == nil || !strings.Contains(text, `for="`+i[1]+`"`) {
+				t.Errorf("%s: %s has no <label for>", name, m)
 			}
 		}
 	}

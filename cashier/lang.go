@@ -11,6 +11,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/catalog"
+	"github.com/fenfu/fenfu/consumer"
 )
 
 // The pages speak Chinese first and English on request: the language of
@@ -177,7 +178,11 @@ func (c *Cashier) problemOf(r *http.Request, err error, kind string, args map[st
 		args = map[string]string{}
 	}
 	lim := c.Consumers.LoginLimits()
-	args["failures"] = strconv.Itoa(lim.PhoneFailures)
+	args["left"] = strconv.Itoa(lim.PhoneFailures)
+	var wrong *consumer.WrongPIN
+	if errors.As(err, &wrong) {
+		args["left"] = strconv.Itoa(wrong.Left)
+	}
 	args["lockout"] = duration(l, lim.PhoneLockout)
 	if m := hhmm.FindString(e.Message); m != "" {
 		args["until"] = m

@@ -121,7 +121,7 @@ const (
 )
 
 // Entry is what a page says about one code (or variant). Texts may name
-// {time}, {until}, {failures} and {lockout}, which the page fills in.
+// {time}, {until}, {left} and {lockout}, which the page fills in.
 type Entry struct {
 	Title, Message, Next Text
 	Action               Action
@@ -183,7 +183,7 @@ var entries = map[key]Entry{
 		t("用手机号和支付密码重新登录，再继续。", "Log in again with your phone number and PIN, then carry on."), Login},
 	{fenfu.Unauthenticated, WrongPIN}: {t("支付密码不正确", "Wrong PIN"),
 		t("手机号或支付密码不正确，本次没有付款。", "The phone number or PIN is not right. Nothing was paid."),
-		t("请重新输入。连续输错 {failures} 次，将锁定 {lockout}。", "Enter it again. After {failures} wrong PINs in a row it is locked for {lockout}."), Retry},
+		t("请重新输入。还可以再试 {left} 次，之后将锁定 {lockout}。", "Enter it again. {left} more wrong PINs lock it for {lockout}."), Retry},
 	{fenfu.FrequencyLimited, ""}: {t("操作太频繁", "Too many tries"),
 		t("短时间内请求太多次。", "There were too many requests in a short time."),
 		t("请稍等片刻再试。", "Wait a moment and try again."), Retry},

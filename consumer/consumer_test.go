@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -659,4 +660,40 @@ func TestSessions(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWrongPINLeft: each wrong PIN says how many more the phone may take
+// before it is locked; a right one starts the count over.
+func TestWrongPINLeft(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			clock := fenfu.SystemClock{}
+			s := consumer.New(dbtest.Open(t, engine, "core", clock), dbtest.Open(t, engine, "credit", clock), &fenfu.RandomIDs{}, clock)
+			c, pin, err := s.Create(ctx, consumer.NewConsumer{Phone: "13800138123", CreditLimit: 100, Rating: "A"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wrong := func(want int) {
+				t.Helper()
+				_, err := s.Login(ctx, c.Phone, "000000", "")
+				var w *consumer.WrongPIN
+				if !errors.As(err, &w) || w.Left != want || fenfu.ErrorCode(err) != fenfu.Unauthenticated {
+					t.Fatalf("wrong PIN: %v (%+v), want UNAUTHENTICATED with %d left", err, w, want)
+				}
+			}
+			wrong(4)
+			wrong(3)
+			if _, err := s.Login(ctx, c.Phone, pin, ""); err != nil {
+				t.Fatal(err)
+			}
+			wrong(4)
+			for left := 3; left >= 0; left-- {
+				wrong(left)
+			}
+			if _, err := s.Login(ctx, c.Phone, pin, ""); fenfu.ErrorCode(err) != fenfu.FrequencyLimited {
+				t.Fatalf("after 5 wrong PINs: %v, want FREQUENCY_LIMITED", err)
+			}
+		})
+	}
 }

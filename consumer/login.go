@@ -50,6 +50,17 @@ func (l LoginLimits) orDefaults() LoginLimits {
 	return l
 }
 
+// WrongPIN is Login's refusal of a wrong PIN (or an unknown phone): an
+// UNAUTHENTICATED error, with how many more wrong PINs the phone may take
+// before it is locked.
+type WrongPIN struct {
+	Err  *fenfu.Error
+	Left int
+}
+
+func (w *WrongPIN) Error() string { return w.Err.Error() }
+func (w *WrongPIN) Unwrap() error { return w.Err }
+
 // LoginLimits are the limits Login keeps, defaults filled in.
 func (s *Service) LoginLimits() LoginLimits { return s.Limits.orDefaults() }
 
@@ -131,7 +142,7 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 		e := fenfu.Errorf(fenfu.Unauthenticated, "wrong phone number or PIN")
 		e.Remedy = fmt.Sprintf("Check the phone number and PIN and log in again; after %d wrong PINs the phone is locked for %s.",
 			lim.PhoneFailures, minutes(lim.PhoneLockout))
-		return "", e
+		return "", &WrongPIN{Err: e, Left: max(lim.PhoneFailures-phoneTry.Failures, 0)}
 	}
 	// The right PIN: the phone's count starts over; the address keeps
 	// its count of wrong logins, which this one does not add to.

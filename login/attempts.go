@@ -33,6 +33,9 @@ type Try struct {
 	window  time.Duration
 	Locked  bool      // no try was taken: the count is at its limit
 	Until   time.Time // when a locked count's window ends
+	// Failures is, once Settle counted the try as a wrong login, the
+	// wrong logins of the window with it.
+	Failures int
 }
 
 // takeWait bounds how long Take waits for attempts in flight to finish
@@ -115,9 +118,19 @@ func (c *Counter) Settle(ctx context.Context, t *Try, wrong, clear bool) error {
 	args := []any{t.subject}
 	switch {
 	case wrong:
-		q = `UPDATE login_attempts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END,
-			failures = failures + 1, expires_at = $2 WHERE subject = $1`
-		args = append(args, db.Micros(c.Clock.Now().Add(t.window)))
+		err := c.DB.Update(ctx, func(tx *db.Tx) error {
+			err := tx.QueryRowContext(ctx, `UPDATE login_attempts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END,
+				failures = failures + 1, expires_at = $2 WHERE subject = $1 RETURNING failures`,
+				t.subject, db.Micros(c.Clock.Now().Add(t.window))).Scan(&t.Failures)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // swept meanwhile: nothing left to count in
+			}
+			return err
+		})
+		if err != nil {
+			return fenfu.Internal("login.Settle", err)
+		}
+		return nil
 	case clear:
 		q = `UPDATE login_attempts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, failures = 0 WHERE subject = $1`
 	}

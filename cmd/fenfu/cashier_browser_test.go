@@ -49,7 +49,7 @@ func testConsumerCashierInBrowser(t *testing.T, s screen) {
 	// developer's code folded away, and the form to try again.
 	p.do(chromedp.SendKeys(chromedp.CSS(`input[name=phone]`), carol.phone), chromedp.SendKeys(chromedp.CSS(`input[name=pin]`), "000000"))
 	p.click(`form[action="/cashier/login"] button`, `#error`)
-	p.sees("#error", "支付密码不正确", "连续输错 5 次，将锁定 15 分钟")
+	p.sees("#error", "支付密码不正确", "还可以再试 4 次，之后将锁定 15 分钟")
 	p.sees("#merchant", "Installment shop")
 	p.sees("#amount", "¥150.00")
 	if strings.Contains(p.text("#error"), "UNAUTHENTICATED") || p.eval(`document.getElementById('error-detail').open`) {
