@@ -842,7 +842,11 @@ func (c *Cashier) failNext(w http.ResponseWriter, r *http.Request, consumerID st
 		}
 	}
 	p := c.problemOf(r, err, "", nil)
-	if p.Action == catalog.Login {
+	if (p.Action == catalog.Login || p.Action == catalog.Retry) && next != r.URL.Path {
+		// A form that failed (a login from the credit account's page)
+		// offers its page again.
+		p.Href, p.HrefLabel = next, word(langOf(r), "try-again")
+	} else if p.Action == catalog.Login {
 		p.Href = next
 	}
 	c.render(w, r, status, "error.html", p)

@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -259,6 +260,25 @@ func TestWordsOfTemplates(t *testing.T) {
 	}
 	if n < 30 {
 		t.Errorf("found %d words in the templates; the pattern is broken", n)
+	}
+	// And every word the code asks for.
+	files, _ := filepath.Glob("*.go")
+	call := regexp.MustCompile(`\bword\([^,()]+(?:\([^)]*\))?, "([a-z0-9-]+)"\)`)
+	n = 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range call.FindAllStringSubmatch(string(b), -1) {
+			n++
+			if w, ok := cashier.Words[m[1]]; !ok || w.ZH == "" || w.EN == "" {
+				t.Errorf("%s: the word %q has no entry in both languages", f, m[1])
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("found %d words in the code; the pattern is broken", n)
 	}
 }
 

@@ -13,6 +13,8 @@ var words = map[string]catalog.Text{
 	"pay-pin":                {ZH: "输入支付密码确认付款", EN: "Enter your PIN to confirm the payment"},
 	"logout":                 {ZH: "退出登录", EN: "log out"},
 	"login-again":            {ZH: "重新登录", EN: "Log in again"},
+	"try-again":              {ZH: "返回重试", EN: "Go back and try again"},
+	"see-order":              {ZH: "查看订单", EN: "See the order"},
 	"login-to-pay":           {ZH: "登录并付款", EN: "Log in to pay"},
 	"paid":                   {ZH: "支付成功", EN: "Paid"},
 	"refunded":               {ZH: "已退款", EN: "Refunded"},

@@ -39,6 +39,7 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   GET  /cashier/credit     the consumer's credit account (a page for Accept: text/html, else JSON)
 	//   POST /cashier/credit/repay                repay plans from balance (the page's form, or JSON)
 	//   GET  /cashier/credit/statements/{month}   a monthly statement (a page or JSON, as the account)
+	//   GET  /favicon.ico; any other /q/… or /cashier/… address: the cashier's 404 page
 	d.Cashier.Register(mux)
 	// Staff API (bearer token of a staff member's session or API token;
 	// POST /admin/login starts a session; admin.API.Routes lists every
