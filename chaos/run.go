@@ -729,12 +729,13 @@ func (r *runner) create(ctx context.Context, base string, p *Payment, c *Counts)
 	return o
 }
 
-// pay pays the order through the cashier's JSON endpoint as its consumer.
+// pay pays the order through the cashier's JSON endpoint as its consumer,
+// confirmed with the consumer's PIN as every cashier payment is.
 func (r *runner) pay(ctx context.Context, base string, p *Payment, c *Counts) Outcome {
 	if base == "" {
 		return NotSent
 	}
-	body, _ := json.Marshal(map[string]string{"channel": string(p.Channel)})
+	body, _ := json.Marshal(map[string]string{"channel": string(p.Channel), "pin": r.cfg.Consumers[p.consumer].PIN})
 	st, b, err := bench.Do(ctx, r.hc, "POST", base+p.token+"/pay", body, "", r.cookies[p.consumer])
 	var out struct {
 		TradeState string    `json:"trade_state"`
