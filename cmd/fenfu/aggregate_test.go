@@ -217,7 +217,7 @@ func testAggregateCodeSDK(t *testing.T, engine db.Engine) {
 		if status != 200 || !strings.Contains(page, "¥"+amount) || !strings.Contains(page, "Till 3 · Noodle House") {
 			t.Fatalf("the order's cashier: HTTP %d\n%s", status, page)
 		}
-		req, _ := http.NewRequest("POST", in.base+cashier+"/pay", strings.NewReader(`{"channel":"`+channel+`"}`))
+		req, _ := http.NewRequest("POST", in.base+cashier+"/pay", strings.NewReader(`{"channel":"`+channel+`","pin":"`+cons.PIN+`"}`))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := alice.client.Do(req)
 		if err != nil {
