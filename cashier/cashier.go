@@ -626,7 +626,13 @@ func (c *Cashier) confirmPIN(r *http.Request, token, consumerID, pin string) err
 	if err != nil {
 		return err
 	}
-	if o.Total < c.PINFreeBelow {
+	return c.confirmAmount(r, o.Total, consumerID, pin)
+}
+
+// confirmAmount checks the PIN a logged-in consumer confirms a payment of
+// amount with, unless it is below PINFreeBelow.
+func (c *Cashier) confirmAmount(r *http.Request, amount fenfu.Fen, consumerID, pin string) error {
+	if amount < c.PINFreeBelow {
 		return nil
 	}
 	if pin == "" {

@@ -38,6 +38,9 @@ type ServiceView struct {
 	Package    string           `json:"-"`
 	Problem    *problem         `json:"-"`
 	Confirmed  bool             `json:"-"`
+	// PINFree is set when the amount is below what a logged-in consumer
+	// confirms without the PIN.
+	PINFree bool `json:"-"`
 }
 
 // Next is the page's own address, to come back to after a login.
@@ -58,7 +61,7 @@ func (c *Cashier) serviceView(r *http.Request, pkg, consumerID string) (ServiceV
 	v := ServiceView{State: string(so.State), Merchant: m.Name, MchID: so.MchID, OutOrderNo: so.OutOrderNo, Service: so.ServiceIntroduction,
 		RiskFundName: so.RiskFund.Name, MaxAmount: so.RiskFund.Amount, EndTime: so.EndAt.In(fenfu.Shanghai).Format(time.RFC3339),
 		Installments: c.Orders.ServiceChoices(so), ConfirmURL: servicePath + "/confirm", Package: pkg,
-		Confirmed: so.State == pay.ServiceDoing && so.ConsumerID == consumerID && consumerID != ""}
+		Confirmed: so.State == pay.ServiceDoing && so.ConsumerID == consumerID && consumerID != "", PINFree: so.RiskFund.Amount < c.PINFreeBelow}
 	if consumerID != "" {
 		if x, err := c.Consumers.Get(ctx, consumerID); err == nil {
 			v.Consumer = &consumerSummary{ID: x.ID, Phone: mask.Phone(x.Phone)}
@@ -98,7 +101,18 @@ func (c *Cashier) handleServiceConfirm(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	so, err := c.Orders.ConfirmServiceOrder(r.Context(), f.Package, consumerID, client(r, f), f.Installments)
+	var so pay.ServiceOrder
+	if f.Phone == "" {
+		// Logged in, the consumer still confirms with the PIN what it
+		// lets the merchant charge, as it does a payment.
+		so, err = c.Orders.ServiceOrderForPackage(r.Context(), f.Package)
+		if err == nil {
+			err = c.confirmAmount(r, so.RiskFund.Amount, consumerID, f.PIN)
+		}
+	}
+	if err == nil {
+		so, err = c.Orders.ConfirmServiceOrder(r.Context(), f.Package, consumerID, client(r, f), f.Installments)
+	}
 	if err != nil {
 		c.Log.Info("service order confirmation failed", "consumer", consumerID, "code", fenfu.ErrorCode(err), "error", err.Error())
 		if wantsJSON(r) {

@@ -162,11 +162,29 @@ func testServiceOrdersEndToEnd(t *testing.T, engine db.Engine) {
 		if view["merchant"] != "Lakeside Hotel" || view["risk_fund_amount"] != float64(so.RiskFund.Amount) || view["state"] != "CREATED" {
 			t.Fatalf("confirm page %v", view)
 		}
-		if page := okPage(t, p, so.ConfirmURL); !strings.Contains(page, "Lakeside room") ||
+		page := okPage(t, p, so.ConfirmURL)
+		if !strings.Contains(page, "Lakeside room") ||
 			!(strings.Contains(page, "Log in to confirm") || strings.Contains(page, `name="installment_number" value="12"`)) {
 			t.Fatalf("confirm page:\n%s", page)
 		}
 		var got map[string]any
+		if loggedIn := strings.Contains(page, `name="installment_number"`); loggedIn && n == 0 {
+			// Logged in already: the session alone confirms nothing;
+			// the PIN does, and a wrong one is refused.
+			if !strings.Contains(page, `id="service-pin"`) {
+				t.Fatalf("the logged-in confirm page asks for no PIN:\n%s", page)
+			}
+			for pin, want := range map[string]int{"": 400, "000000": 401} {
+				if code, body := w.try(p.client, "POST", "/cashier/serviceorder/confirm", map[string]any{"package": so.Package, "pin": pin}, nil); code != want {
+					t.Fatalf("confirming with the session and PIN %q: HTTP %d %s, want %d", pin, code, body, want)
+				}
+			}
+			w.do(p.client, "POST", "/cashier/serviceorder/confirm", map[string]any{"package": so.Package, "pin": p.pin}, &got)
+			if got["state"] != "DOING" {
+				t.Fatalf("confirmed with the session and the PIN: %v", got)
+			}
+			return
+		}
 		w.do(p.client, "POST", "/cashier/serviceorder/confirm", map[string]any{"package": so.Package, "installment_number": n,
 			"phone": p.phone, "pin": p.pin}, &got)
 		if got["state"] != "DOING" || got["state_description"] != "USER_CONFIRM" {
