@@ -819,10 +819,10 @@ func (c *Cashier) failNext(w http.ResponseWriter, r *http.Request, consumerID st
 		return
 	}
 	// A payment that failed shows the order again with the reason.
-	if tok := r.PathValue("token"); tok != "" && !errors.Is(err, context.Canceled) {
-		v, verr := c.view(r.Context(), strings.TrimSuffix(strings.TrimSuffix(tok, ".png"), ".svg"), consumerID)
+	if tok := strings.TrimSuffix(strings.TrimSuffix(r.PathValue("token"), ".png"), ".svg"); tok != "" && !errors.Is(err, context.Canceled) {
+		v, verr := c.view(r.Context(), tok, consumerID)
 		if e.Code == fenfu.OrderClosed && verr != nil {
-			v, verr = c.expiredView(r.Context(), strings.TrimSuffix(strings.TrimSuffix(tok, ".png"), ".svg"), consumerID)
+			v, verr = c.expiredView(r.Context(), tok, consumerID)
 		}
 		if verr == nil {
 			var f *failedOn
