@@ -70,7 +70,7 @@ func testExposureAPI(t *testing.T, engine db.Engine) {
 	payOn := func(path, channel string) {
 		t.Helper()
 		var paid map[string]any
-		if code, body := call(t, phone, "POST", in.base+path+"/pay", map[string]any{"channel": channel}, &paid); code != 200 {
+		if code, body := call(t, phone, "POST", in.base+path+"/pay", map[string]any{"channel": channel, "pin": cons.PIN}, &paid); code != 200 {
 			t.Fatalf("pay %s: %d %s", path, code, body)
 		}
 	}
