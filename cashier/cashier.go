@@ -230,7 +230,7 @@ type Channel struct {
 	Blocked *display.Reason `json:"blocked,omitempty"`
 	Rank    *display.Reason `json:"rank,omitempty"`
 	First   bool            `json:"first,omitempty"`
-	// Said is Paused as the page says it, in its language.
+	// Said is Paused, or Blocked, as the page says it, in its language.
 	Said *catalog.Said `json:"-"`
 }
 
@@ -859,13 +859,23 @@ func (c *Cashier) failNext(w http.ResponseWriter, r *http.Request, consumerID st
 }
 
 // localize says what the view of an order shows in the page's language:
-// why a channel is paused.
+// why a channel is paused, or else why the display rules found it shown
+// but not usable (a short line or balance), through the catalogue.
 func (c *Cashier) localize(r *http.Request, v *View) {
 	for i, ch := range v.Channels {
-		if ch.Paused != nil {
-			s := catalog.Say(langOf(r), fenfu.Code(ch.Paused.Code), catalog.Paused, nil)
-			v.Channels[i].Said = &s
+		code, kind := fenfu.Code(""), ""
+		switch {
+		case ch.Paused != nil:
+			code, kind = fenfu.Code(ch.Paused.Code), catalog.Paused
+		case ch.Blocked != nil && ch.Blocked.Code == display.LineShort:
+			code = fenfu.NotEnough
+		case ch.Blocked != nil && ch.Blocked.Code == display.BalanceShort:
+			code, kind = fenfu.NotEnough, catalog.OfBalance
+		default:
+			continue
 		}
+		s := catalog.Say(langOf(r), code, kind, nil)
+		v.Channels[i].Said = &s
 	}
 }
 

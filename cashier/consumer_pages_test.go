@@ -110,6 +110,10 @@ func TestCashierErrorsForConsumers(t *testing.T) {
 		t.Errorf("wrong PIN at login: %d", st)
 	}
 	e.login(t, b, "/q/"+big.Token)
+	// The display rules find the line short: the option says why, in the
+	// catalogue's words.
+	_, page, _ = get(t, b, e.srv.URL+"/q/"+big.Token, "")
+	shows(t, "short line before paying", page, `id="why-credit">分付额度不足 · 可以改用零钱支付`)
 
 	// A wrong PIN confirming the payment: the form again, still logged in.
 	st, page, _ = postForm(t, b, e.srv.URL+"/q/"+big.Token+"/pay", url.Values{"channel": {"credit"}, "pin": {"000000"}})
