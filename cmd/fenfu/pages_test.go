@@ -45,14 +45,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// tab opens a tab of the shared browser in a profile of its own, on a
-// phone-sized viewport. Without Chromium the test is skipped, unless
-// FENFU_REQUIRE_BROWSER=1 makes that a failure.
-func tab(t *testing.T) context.Context {
-	t.Helper()
-	return tabAt(t, phone)
-}
-
 // screen is a viewport a test sees the pages at.
 type screen struct {
 	name          string
@@ -66,7 +58,9 @@ var (
 	desktop = screen{"desktop", 1280, 800, false}
 )
 
-// tabAt is tab on the screen s.
+// tabAt opens a tab of the shared browser in a profile of its own, on
+// the screen s. Without Chromium the test is skipped, unless
+// FENFU_REQUIRE_BROWSER=1 makes that a failure.
 func tabAt(t *testing.T, s screen) context.Context {
 	t.Helper()
 	path, err := exec.LookPath(chromiumPath)

@@ -173,6 +173,9 @@ func testVerifyMarks(t *testing.T, engine db.Engine) {
 
 	// The command, offline, under the same secret.
 	out, err := in.cli("qr", "verify", "--token", codeURL, "--mark", mark)
+	if err != nil {
+		t.Errorf("fenfu qr verify of the right mark: %v %s", err, out)
+	}
 	if err := json.Unmarshal([]byte(out), &v); err != nil || !v.Valid || v.MchID != a.MchID {
 		t.Errorf("fenfu qr verify: %v %s", err, out)
 	}
