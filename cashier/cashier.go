@@ -771,7 +771,28 @@ func (c *Cashier) sameOrigin(r *http.Request) bool {
 		return false
 	}
 	p, err := url.Parse(c.PublicURL())
-	return err == nil && p.Host != "" && strings.EqualFold(u.Scheme, p.Scheme) && strings.EqualFold(u.Host, p.Host)
+	return err == nil && p.Host != "" && sameOriginURL(u, p)
+}
+
+// sameOriginURL reports whether a and b are one origin: the same scheme,
+// host name and port, a port left out being its scheme's default
+// (https://x:443 is https://x).
+func sameOriginURL(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && portOf(a) == portOf(b)
+}
+
+// portOf is u's port, or its scheme's default.
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }
 
 // sessionToken returns the session token a request's cookie carries, or
