@@ -183,8 +183,9 @@ type View struct {
 	Plan     *credit.Plan     `json:"plan,omitempty"`
 	Consumer *consumerSummary `json:"consumer,omitempty"`
 	PayURL   string           `json:"pay_url"`
-	// PaidAt, PaidWith and Refunded are, once the order is paid, when, on
-	// which channel, and how much of it was refunded.
+	// PaidAt, PaidWith and Refunded are, once the order is paid, when
+	// and on which channel (for its payer only), and how much of it was
+	// refunded.
 	PaidAt   string    `json:"paid_at,omitempty"`
 	PaidWith string    `json:"paid_with,omitempty"`
 	Refunded fenfu.Fen `json:"refunded,omitempty"`
@@ -295,7 +296,12 @@ func (c *Cashier) viewOf(ctx context.Context, o pay.Order, token, consumerID str
 		Paid: o.State == pay.Success || o.State == pay.Refund, CreditPreselected: o.PreselectCredit, orderID: o.ID,
 		PINFree: o.Total < c.PINFreeBelow, Expired: (o.State == pay.NotPay || o.State == pay.Closed) && !o.ExpiresAt.After(c.Clock.Now())}
 	if v.Paid {
-		v.PaidAt, v.PaidWith, v.Refunded = o.PaidAt.In(fenfu.Shanghai).Format(time.RFC3339), string(o.Channel), o.Refunded
+		// Anyone with the code learns that it is paid (or refunded); only
+		// its payer learns when, and whether it borrowed for it.
+		v.Refunded = o.Refunded
+		if consumerID != "" && consumerID == o.ConsumerID {
+			v.PaidAt, v.PaidWith = o.PaidAt.In(fenfu.Shanghai).Format(time.RFC3339), string(o.Channel)
+		}
 	}
 	if v.Paid && o.Channel == pay.ChannelCredit && consumerID != "" && consumerID == o.ConsumerID && c.Repay != nil {
 		if p, ok, err := c.Repay.PlanOf(ctx, o.AttemptID); err != nil {
