@@ -199,6 +199,8 @@ type View struct {
 	Expired bool     `json:"-"`
 	Token   string   `json:"-"`
 	Problem *problem `json:"-"`
+	// Switch is the address of the language switch (see switchTo).
+	Switch string `json:"-"`
 	// Failed is the channel a payment just failed on, which the form does
 	// not select again.
 	Failed string `json:"-"`
@@ -937,6 +939,17 @@ func (c *Cashier) render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Vary", "Accept-Language, Cookie")
 	rememberLang(w, r)
+	switch x := v.(type) {
+	case View:
+		x.Switch = switchTo(r)
+		v = x
+	case *problem:
+		if x != nil {
+			p := *x
+			p.Switch = switchTo(r)
+			v = &p
+		}
+	}
 	w.WriteHeader(status)
 	if err := pagesIn[langOf(r)].ExecuteTemplate(w, name, v); err != nil {
 		c.Log.Error("render", "template", name, "error", err)

@@ -81,7 +81,7 @@ func TestCashierLanguages(t *testing.T) {
 	// The switch: English, remembered by cookie, then Chinese again.
 	b := browserOf("zh-CN")
 	st, page, h := get(t, b, e.srv.URL+"/q/"+o.Token+"?lang=en", "")
-	shows(t, "?lang=en", page, `<html lang="en">`, "Log in to pay", `href="?lang=zh"`, "China Standard Time (UTC&#43;8)")
+	shows(t, "?lang=en", page, `<html lang="en">`, "Log in to pay", `href="/q/`+o.Token+`?lang=zh"`, "China Standard Time (UTC&#43;8)")
 	if st != 200 || !strings.Contains(h.Get("Set-Cookie"), "fenfu_lang=en") {
 		t.Fatalf("?lang=en set no cookie: %d %v", st, h)
 	}
@@ -89,6 +89,9 @@ func TestCashierLanguages(t *testing.T) {
 	shows(t, "after the switch", page, `<html lang="en">`, "Log in to pay")
 	_, page, _ = get(t, b, e.srv.URL+"/q/"+o.Token+"?lang=zh", "")
 	shows(t, "?lang=zh", page, `<html lang="zh-CN">`, "登录并付款", "北京时间")
+	// The switch keeps the page's other query values.
+	_, page, _ = get(t, b, e.srv.URL+"/q/"+o.Token+"?market_exposure_token=mt-1", "")
+	shows(t, "a page opened with a market_exposure_token", page, `href="/q/`+o.Token+`?lang=en&amp;market_exposure_token=mt-1"`)
 }
 
 // TestCashierErrorsForConsumers: each error a consumer meets paying says

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -45,6 +46,61 @@ func rememberLang(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
 			SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: secure(r)})
 	}
+}
+
+// switchTo is the address of the language switch of the page r shows:
+// the page's own GET address, its query values kept, in the other
+// language. A page shown for a form that failed is at the form's address
+// (POST /q/{token}/pay, /cashier/login), which is no page: its switch
+// goes to the page the form was on, the order's (/q/{token}) or the
+// form's next, or the form's address without its action.
+func switchTo(r *http.Request) string {
+	u := &url.URL{Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Only a form already read is read: the body of a refused one
+		// stays unread.
+		next := r.PostForm.Get("next")
+		switch tok := r.PathValue("token"); {
+		case tok != "" && strings.HasPrefix(r.URL.Path, "/q/") && !strings.Contains(tok, "?"):
+			u.Path = "/q/" + tok
+		case next != "":
+			if n, err := url.Parse(safeNext(r)); err == nil {
+				u.Path, u.RawQuery = n.Path, mergeQuery(n.RawQuery, r.URL.RawQuery)
+			}
+		default:
+			for _, action := range []string{"/pay", "/confirm", "/repay"} {
+				u.Path = strings.TrimSuffix(u.Path, action)
+			}
+			if pkg := r.PostForm.Get("package"); u.Path == servicePath && pkg != "" {
+				u.RawQuery = mergeQuery("package="+url.QueryEscape(pkg), u.RawQuery)
+			}
+		}
+	}
+	q := u.Query()
+	q.Set("lang", string(otherLang(langOf(r))))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// mergeQuery is query a with the values of b it does not set.
+func mergeQuery(a, b string) string {
+	qa, _ := url.ParseQuery(a)
+	qb, _ := url.ParseQuery(b)
+	for k, vs := range qb {
+		if !qa.Has(k) {
+			qa[k] = vs
+		}
+	}
+	return qa.Encode()
+}
+
+// otherLang is the language the switch offers: the one the page is not
+// in.
+func otherLang(l catalog.Lang) catalog.Lang {
+	if l == catalog.EN {
+		return catalog.ZH
+	}
+	return catalog.EN
 }
 
 // money formats an amount for a page: yuan with thousands separators
@@ -93,14 +149,8 @@ func funcs(l catalog.Lang) template.FuncMap {
 		"lang":  func() string { return l.Tag() },
 		"in":    func() string { return string(l) },
 		"zone":  func() string { return zoneName.In(l) },
-		// other is the language the switch offers: the one the page is
-		// not in.
-		"other": func() catalog.Lang {
-			if l == catalog.EN {
-				return catalog.ZH
-			}
-			return catalog.EN
-		},
+		// other is the language the switch offers.
+		"other": func() catalog.Lang { return otherLang(l) },
 	}
 }
 
@@ -121,6 +171,8 @@ type problem struct {
 	// Href is where the next step's button goes, "" for none.
 	Href, HrefLabel string
 	Dev             errorView
+	// Switch is the address of the language switch (see switchTo).
+	Switch string
 }
 
 // variant is an error the cashier knows more of than its code: which of
