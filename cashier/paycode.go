@@ -298,7 +298,10 @@ type CodeStatus struct {
 	TransactionID string    `json:"transaction_id,omitempty"`
 	Merchant      string    `json:"merchant,omitempty"`
 	Amount        fenfu.Fen `json:"amount,omitempty"`
-	PaidAt        string    `json:"paid_at,omitempty"`
+	// AmountText is Amount as the pages print it, in yuan with thousands
+	// separators (12,345.67).
+	AmountText string `json:"amount_text,omitempty"`
+	PaidAt     string `json:"paid_at,omitempty"`
 	// ConfirmURL is the page where the consumer confirms the payment.
 	ConfirmURL string `json:"confirm_url,omitempty"`
 }
@@ -361,7 +364,7 @@ func codeStatus(code paycode.Code, o *pay.Order, merchant string, now time.Time)
 		s.State = CodeUsed
 		return s
 	}
-	s.TransactionID, s.Merchant, s.Amount = o.ID, merchant, o.Total
+	s.TransactionID, s.Merchant, s.Amount, s.AmountText = o.ID, merchant, o.Total, money(o.Total)
 	switch {
 	case o.State == pay.Success || o.State == pay.Refund:
 		s.State, s.PaidAt = CodePaid, rfc3339(o.PaidAt)

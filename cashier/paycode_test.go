@@ -20,6 +20,8 @@ func TestCodeStatus(t *testing.T) {
 	order := func(state pay.State, consumer string) *pay.Order {
 		return &pay.Order{ID: "4200000001", State: state, ConsumerID: consumer, Total: 23_00, PaidAt: now}
 	}
+	large := order(pay.Success, "c1")
+	large.Total = 1_234_567_89
 	for _, tc := range []struct {
 		name  string
 		code  paycode.Code
@@ -30,13 +32,15 @@ func TestCodeStatus(t *testing.T) {
 		{"expired", func() paycode.Code { c := code; c.ExpiresAt = now; return c }(), nil, cashier.CodeStatus{State: cashier.CodeExpired}},
 		{"order not to be read", used, nil, cashier.CodeStatus{State: cashier.CodeUsed}},
 		{"paid", used, order(pay.Success, "c1"), cashier.CodeStatus{State: cashier.CodePaid, TransactionID: "4200000001", Merchant: "Tea House",
-			Amount: 23_00, PaidAt: "2026-12-07T10:00:30+08:00"}},
+			Amount: 23_00, AmountText: "23.00", PaidAt: "2026-12-07T10:00:30+08:00"}},
 		{"paid, then refunded", used, order(pay.Refund, "c1"), cashier.CodeStatus{State: cashier.CodePaid, TransactionID: "4200000001",
-			Merchant: "Tea House", Amount: 23_00, PaidAt: "2026-12-07T10:00:30+08:00"}},
+			Merchant: "Tea House", Amount: 23_00, AmountText: "23.00", PaidAt: "2026-12-07T10:00:30+08:00"}},
 		{"waiting for the consumer", used, order(pay.NotPay, "c1"), cashier.CodeStatus{State: cashier.CodeConfirm, TransactionID: "4200000001",
-			Merchant: "Tea House", Amount: 23_00, ConfirmURL: "/cashier/paycode/orders/4200000001"}},
+			Merchant: "Tea House", Amount: 23_00, AmountText: "23.00", ConfirmURL: "/cashier/paycode/orders/4200000001"}},
 		{"paying", used, order(pay.Paying, "c1"), cashier.CodeStatus{State: cashier.CodePaying, TransactionID: "4200000001",
-			Merchant: "Tea House", Amount: 23_00}},
+			Merchant: "Tea House", Amount: 23_00, AmountText: "23.00"}},
+		{"paid, a large amount", used, large, cashier.CodeStatus{State: cashier.CodePaid, TransactionID: "4200000001", Merchant: "Tea House",
+			Amount: 1_234_567_89, AmountText: "1,234,567.89", PaidAt: "2026-12-07T10:00:30+08:00"}},
 		{"closed", used, order(pay.Closed, "c1"), cashier.CodeStatus{State: cashier.CodeUsed}},
 		{"another consumer's order", used, order(pay.Success, "c2"), cashier.CodeStatus{State: cashier.CodeUsed}},
 	} {
