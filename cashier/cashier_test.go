@@ -266,6 +266,18 @@ func TestCashierLoginSourceLimit(t *testing.T) {
 	if st, out := login(e.phone, e.pin, 99); st != 429 || out["code"] != "FREQUENCY_LIMITED" || nonEmpty(out["remedy"]) == "" {
 		t.Fatalf("the right PIN after 20 wrong logins from one address: %d %v; want 429 FREQUENCY_LIMITED with a remedy", st, out)
 	}
+	// The page says the network is locked, not the phone's PIN, which
+	// had no wrong try.
+	for _, tc := range []struct{ accept, says, not string }{
+		{"zh-CN", "此网络登录失败太多", "支付密码已锁定"},
+		{"en", "Too many failed logins on this network", "PIN locked"},
+	} {
+		st, page, _ := postForm(t, browserOf(tc.accept), e.srv.URL+"/cashier/login", url.Values{"phone": {e.phone}, "pin": {e.pin}})
+		shows(t, "a login from a locked network ("+tc.accept+")", page, tc.says)
+		if st != 429 || strings.Contains(page, tc.not) {
+			t.Errorf("a login from a locked network (%s): %d, says %q", tc.accept, st, tc.not)
+		}
+	}
 }
 
 // TestCashierLogoutRevokesSession: after logout the session cookie is

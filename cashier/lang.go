@@ -203,8 +203,13 @@ func kindOf(err error) string {
 }
 
 // pinErr marks the errors of a PIN check as a PIN's: a wrong one, or a
-// phone locked by them.
+// phone locked by them; or as a network's, locked by the failed logins
+// from its address, whichever phones they tried.
 func pinErr(err error) error {
+	var n *consumer.NetworkLocked
+	if errors.As(err, &n) {
+		return as(catalog.Network, err)
+	}
 	if c := fenfu.ErrorCode(err); c == fenfu.Unauthenticated || c == fenfu.FrequencyLimited {
 		return as(catalog.WrongPIN, err)
 	}

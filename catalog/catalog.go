@@ -110,6 +110,7 @@ const (
 // differently.
 const (
 	WrongPIN   = "pin"     // UNAUTHENTICATED, FREQUENCY_LIMITED: the PIN was wrong, or too many were
+	Network    = "network" // FREQUENCY_LIMITED: too many failed logins from the consumer's network
 	Expired    = "expired" // ORDER_CLOSED: the order's time ran out
 	Paused     = "paused"  // RULE_LIMIT: the credit line takes no payment now (frozen, overdue)
 	OfBalance  = "balance" // NOT_ENOUGH: the balance, not the credit line, is short
@@ -190,6 +191,10 @@ var entries = map[key]Entry{
 	{fenfu.FrequencyLimited, WrongPIN}: {t("支付密码已锁定", "PIN locked"),
 		t("支付密码错误次数太多，已暂时锁定，本次没有付款。", "Too many wrong PINs: it is locked for now. Nothing was paid."),
 		t("请在 {until}（北京时间）之后再试。", "Try again after {until} China Standard Time (UTC+8)."), None},
+	{fenfu.FrequencyLimited, Network}: {t("此网络登录失败太多", "Too many failed logins on this network"),
+		t("从你所在的网络登录失败的次数太多，暂时不能从这里登录，本次没有付款。你的支付密码没有被锁定。",
+			"Too many logins from the network you are on failed, so it cannot log in for now. Nothing was paid. Your PIN is not locked."),
+		t("请在 {until}（北京时间）之后再试，或换一个网络（例如手机流量）登录。", "Try again after {until} China Standard Time (UTC+8), or log in from another network (mobile data, say)."), None},
 	{fenfu.NotEnough, ""}: {t("分付额度不足", "Not enough credit"),
 		t("你的分付可用额度不够支付这笔订单。", "Your available credit does not cover this order."),
 		t("可以改用零钱支付，或先还款恢复额度。", "Pay from your balance instead, or repay to free up credit."), Balance},

@@ -50,6 +50,14 @@ func (l LoginLimits) orDefaults() LoginLimits {
 	return l
 }
 
+// NetworkLocked is Login's refusal of an attempt from an address that
+// had too many failed logins: FREQUENCY_LIMITED, as a locked phone's, but
+// no PIN was checked and the phone is not locked.
+type NetworkLocked struct{ Err *fenfu.Error }
+
+func (n *NetworkLocked) Error() string { return n.Err.Error() }
+func (n *NetworkLocked) Unwrap() error { return n.Err }
+
 // WrongPIN is Login's refusal of a wrong PIN (or an unknown phone): an
 // UNAUTHENTICATED error, with how many more wrong PINs the phone may take
 // before it is locked.
@@ -74,8 +82,8 @@ func (s *Service) LoginLimits() LoginLimits { return s.Limits.orDefaults() }
 // the wrong logins and the attempts in flight reach the limit, so
 // concurrent attempts on any number of nodes never check more PINs than
 // the limits allow. A malformed phone is a PARAM_ERROR; a wrong PIN or
-// unknown phone is UNAUTHENTICATED; a locked phone or address is
-// FREQUENCY_LIMITED. Every failure is logged at Warn.
+// unknown phone is UNAUTHENTICATED (a *WrongPIN); a locked phone or
+// address is FREQUENCY_LIMITED (for an address, a *NetworkLocked). Every failure is logged at Warn.
 func (s *Service) Login(ctx context.Context, phone, pin, source string) (string, error) {
 	// A malformed phone is refused before it is looked up or counted.
 	if err := checkPhone(phone); err != nil {
@@ -96,7 +104,7 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 			log.Warn("consumer login refused", "reason", "source locked", "until", t.Until)
 			e := fenfu.Errorf(fenfu.FrequencyLimited, "too many failed logins from this network; try again after %s", hhmm(t.Until))
 			e.Remedy = fmt.Sprintf("Wait until %s (Beijing time) and log in again, or log in from another network.", hhmm(t.Until))
-			return "", e
+			return "", &NetworkLocked{Err: e}
 		}
 		srcTry = &t
 	}
