@@ -97,6 +97,28 @@ func TestCashierBehindProxy(t *testing.T) {
 	}
 }
 
+// TestLoopbackUnproxied: serve warns of a --public-url consumers reach
+// with no trusted proxy, not of one left to its default, a loopback one,
+// or one with proxies.
+func TestLoopbackUnproxied(t *testing.T) {
+	proxies, err := server.ParseProxies("10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		public  string
+		proxies server.Proxies
+		want    bool
+	}{
+		{"https://pay.example.com", nil, true}, {"http://10.0.0.5:8080", nil, true},
+		{"https://pay.example.com", proxies, false}, {"", nil, false}, {"http://127.0.0.1:8080", nil, false}, {"http://localhost", nil, false},
+	} {
+		if got := unproxied(tc.public, tc.proxies); got != tc.want {
+			t.Errorf("unproxied(%q, %v) = %v", tc.public, tc.proxies, got)
+		}
+	}
+}
+
 func TestLoopback(t *testing.T) {
 	for u, want := range map[string]bool{"http://127.0.0.1:8080": true, "http://localhost": true, "http://[::1]:80/x": true,
 		"https://pay.example.com": false, "http://10.0.0.5:8080": false, "http://app.localhost": true, "http://127.8.9.1": true} {

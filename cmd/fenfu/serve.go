@@ -98,6 +98,14 @@ func loopback(u string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// unproxied reports whether --public-url names a host consumers reach
+// (set, not loopback) while no proxy is trusted: behind a reverse proxy,
+// every consumer then comes from the proxy's one address, and all share
+// its budget of failed logins.
+func unproxied(publicURL string, proxies server.Proxies) bool {
+	return publicURL != "" && !loopback(publicURL) && len(proxies) == 0
+}
+
 // reachable turns a listen address into one a local client can dial.
 func reachable(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
@@ -123,6 +131,10 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	}
 	if loopback(a.publicURL) {
 		a.log.Warn("the public URL is a loopback address: consumers' phones cannot open code_url, and the cashier's forms are accepted only from it; set --public-url to the address consumers reach",
+			"public_url", a.publicURL)
+	}
+	if unproxied(a.cfg.PublicURL, a.cfg.TrustedProxies) {
+		a.log.Warn("--public-url is set but --trusted-proxies is empty: behind a reverse proxy every consumer comes from its address, and one address's failed logins lock all of them out; set --trusted-proxies to the proxy's address",
 			"public_url", a.publicURL)
 	}
 	// Nodes on PostgreSQL share the nonce set through the store; a SQLite
