@@ -3,7 +3,8 @@
 // credit and balance options, the phone-and-PIN login, the payment itself,
 // the same as JSON for programs, and the code drawn in the credit-pay
 // style with its per-minute mark, as PNG or SVG. Browsers and the
-// `fenfu sandbox pay` command pay through the same Pay method.
+// `fenfu sandbox pay` command (a sandbox merchant's orders only) pay
+// through the same Pay method.
 // Logged in, a consumer also has pages of its own: the credit account and
 // statements, its complaints, and the payment code (付款码) it shows a
 // merchant's till.
@@ -149,6 +150,27 @@ func (c *Cashier) Register(mux *http.ServeMux) {
 // CLI.
 func (c *Cashier) Pay(ctx context.Context, token, consumerID string, channel pay.Channel, client pay.Client) (pay.Order, error) {
 	return c.PayIn(ctx, token, consumerID, channel, client, 0)
+}
+
+// SandboxPay is Pay without the consumer's PIN, for `fenfu sandbox pay`:
+// it pays only sandbox merchants' orders, and refuses a production
+// merchant's with NO_AUTH, whose consumers pay on the cashier page with
+// their PIN.
+func (c *Cashier) SandboxPay(ctx context.Context, token, consumerID string, channel pay.Channel, client pay.Client) (pay.Order, error) {
+	o, err := c.Orders.OrderForToken(ctx, token)
+	if err != nil {
+		return pay.Order{}, err
+	}
+	m, err := c.Merchants.Get(ctx, o.MchID)
+	if err != nil {
+		return pay.Order{}, err
+	}
+	if m.Env != "sandbox" {
+		e := fenfu.Errorf(fenfu.NoAuth, "the order is production merchant %s's: a payment without the consumer's PIN is for sandbox merchants' orders only", o.MchID)
+		e.Remedy = "Pay it on the cashier page (its code_url) with the consumer's phone and PIN, or test with an order of a sandbox merchant (fenfu sandbox merchant)."
+		return pay.Order{}, e
+	}
+	return c.Pay(ctx, token, consumerID, channel, client)
 }
 
 // PayIn is Pay in installments: n of the counts the order offers, or in

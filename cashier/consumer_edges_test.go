@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/scheme"
 )
 
 // switchOf follows the page's language switch from the address the page
@@ -122,5 +125,34 @@ func TestPaidOrderDetailsOnlyForItsPayer(t *testing.T) {
 		if strings.Contains(js, `"paid_with"`) || strings.Contains(js, `"paid_at"`) {
 			t.Errorf("%s reads the payment's channel or time as JSON: %s", name, js)
 		}
+	}
+}
+
+// TestSandboxPayOnlySandboxOrders: the sandbox's payment, which needs no
+// PIN, pays a sandbox merchant's order and refuses a production
+// merchant's, which stays unpaid.
+func TestSandboxPayOnlySandboxOrders(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, ca := e.nodeWith(t)
+	prod, err := e.ms.Create(ctx, "Big Shop", "production", scheme.RSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	po, err := e.pay.CreateNative(ctx, pay.NativeOrder{MchID: prod.MchID, AppID: prod.AppID, Description: "Sofa",
+		OutTradeNo: "sofa-sandbox-1", NotifyURL: "https://shop.example/n", Total: 2_00})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ca.SandboxPay(ctx, po.Token, e.id, pay.ChannelBalance, pay.Client{})
+	if fe := fenfu.AsError(err); err == nil || fe.Code != fenfu.NoAuth || !strings.Contains(fe.Message, "sandbox") || fe.Remedy == "" {
+		t.Fatalf("sandbox payment of a production merchant's order: %v; want NO_AUTH with a remedy", err)
+	}
+	if got, err := e.pay.Get(ctx, po.ID); err != nil || got.State != pay.NotPay {
+		t.Fatalf("the production order after the refusal: %+v %v", got.State, err)
+	}
+	so := e.order(t, "tea-sandbox-1", 2_00)
+	if got, err := ca.SandboxPay(ctx, so.Token, e.id, pay.ChannelBalance, pay.Client{}); err != nil || got.State != pay.Success {
+		t.Fatalf("sandbox payment of a sandbox merchant's order: %+v %v", got.State, err)
 	}
 }

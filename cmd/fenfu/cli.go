@@ -81,7 +81,7 @@ func commands() []command {
 
 		{"sandbox merchant", "[--name NAME] [--key-type rsa|sm2]", "provision a sandbox merchant, print its keys as JSON", groupSandbox, cmdSandboxMerchant},
 		{"sandbox consumers", "", "create the scripted test consumers (prints JSON)", groupSandbox, cmdSandboxConsumers},
-		{"sandbox pay", "--consumer ID [--channel credit|balance] CODE_URL", "pay a code_url as that consumer; exit 0 only on success", groupSandbox, cmdSandboxPay},
+		{"sandbox pay", "--consumer ID [--channel credit|balance] CODE_URL", "pay a sandbox merchant's code_url as that consumer, without its PIN; exit 0 only on success", groupSandbox, cmdSandboxPay},
 		{"sandbox paycode", "--consumer ID [--channel credit|balance] [--ttl D]", "issue that consumer a payment code (付款码), as its phone would, for a till's tests; print it as JSON", groupSandbox, cmdSandboxPaycode},
 		{"sandbox report", "--mchid M [--html FILE]", "a merchant's sandbox test report (JSON, and a page with --html)", groupSandbox, cmdSandboxReport},
 		{"sandbox clock", "[show]", "the sandbox clock as JSON: its time, how far it is ahead of the system's, an advance running or unfinished", groupSandbox, cmdSandboxClock},

@@ -699,7 +699,7 @@ func cmdSandboxPay(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	o, err := a.cashier.Pay(ctx, tok, *cons, pay.Channel(*channel), pay.Client{Device: *device})
+	o, err := a.cashier.SandboxPay(ctx, tok, *cons, pay.Channel(*channel), pay.Client{Device: *device})
 	if err != nil {
 		return err
 	}

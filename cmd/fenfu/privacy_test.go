@@ -130,7 +130,7 @@ func testNoPersonalDataInClear(t *testing.T, engine db.Engine) {
 			t.Fatal(err)
 		}
 		_ = json.NewDecoder(res.Response.Body).Decode(&created)
-		if _, err := in.cli("sandbox", "pay", "--consumer", cons.ID, "--channel", "credit", created.CodeURL); err != nil {
+		if err := payAs(ctx, created.CodeURL, phone1, pin, "credit"); err != nil {
 			t.Fatalf("payment: %v", err)
 		}
 	}
