@@ -1,0 +1,107 @@
+package display_test
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/display"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/paycode"
+)
+
+// TestFunnelCountsAPaidOrderOnceWhenShownBeforeAndAfterLogin: a consumer
+// opens a ¥20 order before logging in, logs in and pays it. Both views
+// are decided by the amount rule; the funnel says an order counts once
+// per reason however often it was shown, so the reason converted one
+// order, not two.
+func TestFunnelCountsAPaidOrderOnceWhenShownBeforeAndAfterLogin(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine)
+			e.clock.Set(time.Date(2026, 12, 7, 10, 0, 0, 0, fenfu.Shanghai))
+			c := e.consumer(t, "C", 500_00)
+			// The day's first payment is made, so the next view is decided
+			// by the amount, as the logged-out one is.
+			if _, err := e.pay.Pay(ctx, e.order(t, 100).Token, c.ID, pay.ChannelBalance); err != nil {
+				t.Fatal(err)
+			}
+			o := e.order(t, 2000)
+			if got := e.credit(t, o, nil); got.Reason.Code != display.AmountAtLeastMin {
+				t.Fatalf("logged out: %+v", got)
+			}
+			if got := e.credit(t, o, c); got.Reason.Code != display.AmountAtLeastMin {
+				t.Fatalf("logged in: %+v", got)
+			}
+			if _, err := e.pay.Pay(ctx, o.Token, c.ID, pay.ChannelCredit); err != nil {
+				t.Fatal(err)
+			}
+			steps, err := e.pay.Funnel(ctx, e.m.MchID, e.clock.Now().Add(-time.Hour), e.clock.Now().Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range steps {
+				if s.Reason == string(display.AmountAtLeastMin) && (s.Paid != 1 || s.PaidOnCredit != 1) {
+					t.Fatalf("one order paid on credit counted as %d paid, %d on credit: %+v", s.Paid, s.PaidOnCredit, steps)
+				}
+			}
+		})
+	}
+}
+
+// TestReversedCodePaymentLeavesTheDaysFirstPaymentToCome: a code payment
+// the merchant reversed (撤销) is voided, refunded in full and answers
+// REVOKED; the consumer has not transacted today, so the next order is
+// still the day's first and shows credit below ¥10.
+func TestReversedCodePaymentLeavesTheDaysFirstPaymentToCome(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine)
+			e.clock.Set(time.Date(2026, 12, 7, 10, 0, 0, 0, fenfu.Shanghai))
+			c := e.consumer(t, "C", 500_00)
+			code, err := (&paycode.Service{Core: e.pay.Core, Clock: e.clock}).Issue(ctx, c.ID, paycode.Balance)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.pay.Micropay(ctx, pay.CodeOrder{MchID: e.m.MchID, AppID: e.m.AppID, Description: "Milk tea",
+				OutTradeNo: "till-reversed", Total: 300, AuthCode: code.Code, Scene: pay.Scene{DeviceID: "till-01"}}); err != nil {
+				t.Fatal(err)
+			}
+			rv, err := e.pay.Reverse(ctx, e.m.MchID, "", "till-reversed")
+			if err != nil || rv.Order.TradeState() != pay.Revoked {
+				t.Fatalf("reverse: %+v %v", rv, err)
+			}
+			if got := e.credit(t, e.order(t, 500), c); !got.Shown || got.Reason.Code != display.FirstOfDay {
+				t.Fatalf("¥5 after the day's only payment was reversed: %+v", got)
+			}
+		})
+	}
+}
+
+// TestMarketExposureTokenKeepsTheConsumerFromTheMerchant: the token goes
+// to the merchant's page, so it must not carry fenfu's own consumer id, an
+// identifier the same for every merchant (openids differ per appid so
+// that merchants cannot link a consumer among themselves).
+func TestMarketExposureTokenKeepsTheConsumerFromTheMerchant(t *testing.T) {
+	tokens := display.NewTokens([]byte("token test secret, 32 bytes!!!!!"))
+	const consumerID = "C20261207ABCDEF0123456789"
+	tok := tokens.Sign(display.Token{OrderID: "4200000001", ConsumerID: consumerID, ExposureID: "EX1",
+		Expires: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)})
+	if got, ok := tokens.Open(tok, time.Date(2026, 12, 7, 11, 0, 0, 0, time.UTC)); !ok || got.ConsumerID != consumerID {
+		t.Fatalf("open: %+v %v", got, ok)
+	}
+	body, _, _ := strings.Cut(tok, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil {
+		return // an encrypted or binary body is not read this way
+	}
+	if strings.Contains(string(raw), consumerID) {
+		t.Fatalf("the merchant reads the consumer id in the token: %q", raw)
+	}
+}
