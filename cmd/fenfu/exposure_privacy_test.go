@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/url"
@@ -85,6 +87,59 @@ func TestExposureAPIDoesNotTellAMerchantWhenAStrangerPaysElsewhere(t *testing.T)
 			if afterTx, afterInstal := ask(); afterTx != beforeTx || afterInstal != beforeInstal {
 				t.Fatalf("the watcher learns the stranger paid elsewhere: fqf_exposure %v then %v, recommend_exposure %v then %v",
 					beforeTx, afterTx, beforeInstal, afterInstal)
+			}
+		})
+	}
+}
+
+// TestExposureAPIDoesNotTellAMerchantWhichPhonesAreConsumers: the hash of
+// a phone number is a guessable name (a merchant hashes every number of a
+// prefix), so for a consumer who never paid the merchant the answers must
+// be those for a phone fenfu does not know; else the exposure API, at the
+// merchant's request rate, lists which phone numbers are fenfu's
+// consumers.
+func TestExposureAPIDoesNotTellAMerchantWhichPhonesAreConsumers(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			in := startServer(t, engine)
+			var m sandboxMerchant
+			in.mustCLI(&m, "sandbox", "merchant")
+			var cons struct {
+				Phone string `json:"phone"`
+			}
+			in.mustCLI(&cons, "consumer", "create", "--credit-limit", "1000000", "--balance", "100000", "--rating", "A")
+			sdk := sdkClient(t, in.base, m)
+			const api = "https://api.mch.weixin.qq.com"
+			post := func(path string, body, out any) {
+				t.Helper()
+				res, err := sdk.Post(ctx, api+path, body)
+				if err != nil {
+					t.Fatalf("%s: %v", path, err)
+				}
+				defer res.Response.Body.Close()
+				b, _ := io.ReadAll(res.Response.Body)
+				if err := json.Unmarshal(b, out); err != nil {
+					t.Fatalf("%s: %v in %s", path, err, b)
+				}
+			}
+			post("/v3/pay/transactions/native", map[string]any{"appid": m.AppID, "mchid": m.MchID, "description": "Tea",
+				"out_trade_no": "PROBE-0001", "notify_url": "https://shop.example/n", "amount": map[string]any{"total": 500}}, new(any))
+			show := func(hash string) bool {
+				t.Helper()
+				var tx struct {
+					Show *bool `json:"fqf_exposure"`
+				}
+				post("/v3/pay/transactions/exposure", map[string]any{"mchid": m.MchID, "appid": m.AppID, "out_trade_no": "PROBE-0001",
+					"payer": map[string]any{"phone_number_hash": hash}}, &tx)
+				if tx.Show == nil {
+					t.Fatal("no fqf_exposure in the answer")
+				}
+				return *tx.Show
+			}
+			nobody := sha256.Sum256([]byte("19999999999"))
+			if stranger, unknown := show(consumer.PhoneHash(cons.Phone)), show(hex.EncodeToString(nobody[:])); stranger != unknown {
+				t.Fatalf("a consumer's phone answers fqf_exposure %v, a phone fenfu does not know %v: the merchant tells them apart", stranger, unknown)
 			}
 		})
 	}
