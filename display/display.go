@@ -33,10 +33,16 @@ func New(p *pay.Service, r *repay.Service, clock fenfu.Clock) *Service {
 	return &Service{Rules: &Store{DB: p.Core}, Pay: p, Repay: r, Clock: clock}
 }
 
-// Resolve returns the consumer a merchant names by the openid fenfu
-// revealed to it as a paid order's payer under appid, else by the
-// phone_number_hash of its phone (consumer.PhoneHash), or nil if it names
-// none fenfu knows.
+// Resolve returns the consumer a merchant names, or nil if it names none
+// fenfu may tell it about. A consumer is resolved only if it already has
+// a paid order at the merchant, a relationship the merchant knows: by the
+// openid fenfu revealed to the merchant as a paid order's payer under
+// appid, else by the phone_number_hash of its phone (consumer.PhoneHash)
+// when one of the merchant's orders was paid by that consumer. Anyone
+// else is decided as an unknown consumer: the answers for a consumer who
+// never paid the merchant are those for a phone that is no consumer's, so
+// the exposure API tells a merchant neither which phones are fenfu's
+// consumers nor when they pay elsewhere.
 func (s *Service) Resolve(ctx context.Context, mchid, appid, openid, phoneHash string) (*consumer.Consumer, error) {
 	if s.Consumers == nil {
 		return nil, nil
@@ -49,8 +55,18 @@ func (s *Service) Resolve(ctx context.Context, mchid, appid, openid, phoneHash s
 		}
 	}
 	if id == "" && phoneHash != "" {
+		// A forgotten consumer has no phone hash to be found by.
 		if id, err = s.Consumers.ByPhoneHash(ctx, phoneHash); err != nil {
 			return nil, fenfu.Internal("display.Resolve", err)
+		}
+		if id != "" {
+			paid, err := s.Pay.PaidAt(ctx, mchid, id)
+			if err != nil {
+				return nil, err
+			}
+			if !paid {
+				id = ""
+			}
 		}
 	}
 	if id == "" {

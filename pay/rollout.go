@@ -195,6 +195,18 @@ func (s *Service) ConsumerByOpenID(ctx context.Context, mchid, appid, openid str
 	return id, nil
 }
 
+// PaidAt reports whether the consumer has paid an order of merchant
+// mchid (orders_consumer_paid answers it from the index).
+func (s *Service) PaidAt(ctx context.Context, mchid, consumerID string) (bool, error) {
+	var n int
+	err := s.Core.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM orders WHERE consumer_id = $1 AND paid_at > 0 AND mchid = $2
+		LIMIT 1) x`, consumerID, mchid).Scan(&n)
+	if err != nil {
+		return false, fenfu.Internal("pay.PaidAt", err)
+	}
+	return n > 0, nil
+}
+
 // FunnelReport is a merchant's funnel over Asia/Shanghai days.
 type FunnelReport struct {
 	MchID     string       `json:"mchid"`
