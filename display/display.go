@@ -23,7 +23,7 @@ type Service struct {
 	Clock fenfu.Clock
 	// Consumers, if set, reads the consumers the exposure API resolves.
 	Consumers *consumer.Service
-	// Tokens, if set, signs market_exposure_token values; without it the
+	// Tokens, if set, seals market_exposure_token values; without it the
 	// transactions exposure API issues none and the cashier takes none.
 	Tokens *Tokens
 }
