@@ -155,16 +155,22 @@ type FunnelStep struct {
 }
 
 // Funnel counts a merchant's exposures in [from, to) by the reason that
-// decided credit, and their conversions: an order counts once per reason
-// however often it was shown.
+// decided credit, and their conversions: a paid order counts once per
+// reason however often, and to however many consumers (anonymous, then
+// logged in), it was shown.
 func (s *Service) Funnel(ctx context.Context, mchid string, from, to time.Time) ([]FunnelStep, error) {
-	rows, err := s.Core.QueryContext(ctx, `SELECT x.reason, SUM(x.n), SUM(x.shown),
-		COALESCE(SUM(CASE WHEN o.state IN `+paidStates+` AND (x.consumer_id = '' OR o.consumer_id = x.consumer_id) THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN o.state IN `+paidStates+` AND (x.consumer_id = '' OR o.consumer_id = x.consumer_id) AND o.channel = `+sqlCredit+` THEN 1 ELSE 0 END), 0)
+	// x: the exposures of one reason, order and consumer; y: of one reason
+	// and order, paid if any consumer shown it (or the anonymous view)
+	// paid it, so an order shown before and after login counts once.
+	rows, err := s.Core.QueryContext(ctx, `SELECT y.reason, SUM(y.n), SUM(y.shown), SUM(y.paid), SUM(y.credit) FROM (
+		SELECT x.reason, x.order_id, SUM(x.n) AS n, SUM(x.shown) AS shown,
+			MAX(CASE WHEN o.state IN `+paidStates+` AND (x.consumer_id = '' OR o.consumer_id = x.consumer_id) THEN 1 ELSE 0 END) AS paid,
+			MAX(CASE WHEN o.state IN `+paidStates+` AND (x.consumer_id = '' OR o.consumer_id = x.consumer_id) AND o.channel = `+sqlCredit+` THEN 1 ELSE 0 END) AS credit
 		FROM (SELECT reason, order_id, consumer_id, COUNT(*) AS n, MAX(credit_shown) AS shown FROM exposures
 			WHERE mchid = $1 AND at >= $2 AND at < $3 GROUP BY reason, order_id, consumer_id) x
 		LEFT JOIN orders o ON o.id = x.order_id AND x.order_id <> ''
-		GROUP BY x.reason ORDER BY x.reason`, mchid, db.Micros(from), db.Micros(to))
+		GROUP BY x.reason, x.order_id) y
+		GROUP BY y.reason ORDER BY y.reason`, mchid, db.Micros(from), db.Micros(to))
 	if err != nil {
 		return nil, fenfu.Internal("pay.Funnel", err)
 	}
