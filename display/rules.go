@@ -24,7 +24,8 @@
 //
 // Credit that is shown may still not be usable: the line frozen or closed
 // (LINE_FROZEN), something overdue (LINE_OVERDUE), or less available than
-// the amount (LINE_SHORT); the channel says so with the next step. Shown
+// the amount, or with no amount known, nothing available (LINE_SHORT);
+// the channel says so with the next step. Shown
 // and usable credit is listed first for a consumer rated first_rating or
 // better (RATING_FIRST), after balance otherwise (RATING_NOT_FIRST). An
 // unknown consumer (not logged in, or not resolved by the exposure API) is
@@ -258,6 +259,12 @@ func (s *RuleSet) credit(f Facts) Channel {
 	case l.Overdue:
 		c.Usable = false
 		c.Blocked = &Reason{Code: LineOverdue, Message: paused(l, "something of the credit line is overdue"), Next: "repay what is overdue, or choose balance"}
+	case !f.HasAmount && l.Available <= 0:
+		// Without an amount (the instal exposure API) only a line with
+		// nothing available is known to be short.
+		c.Usable = false
+		c.Blocked = &Reason{Code: LineShort, Message: fmt.Sprintf("the credit available is %s", yuan(l.Available)),
+			Next: "choose balance or repay"}
 	case f.HasAmount && l.Available < f.Amount:
 		c.Usable = false
 		c.Blocked = &Reason{Code: LineShort, Message: fmt.Sprintf("the credit available %s is less than the amount %s", yuan(l.Available),
