@@ -17,8 +17,9 @@
 //     that the current risk rules would reject hides credit (RISK). It is
 //     evaluated read-only; no decision is recorded.
 //  3. The consumer's first transaction of the Asia/Shanghai day (no order
-//     paid since 00:00:00) shows credit, even below min_amount
-//     (FIRST_OF_DAY), when first_of_day is on.
+//     paid since 00:00:00, a reversed code payment not counted) shows
+//     credit, even below min_amount (FIRST_OF_DAY), when first_of_day is
+//     on.
 //  4. The amount: credit is shown at min_amount or more
 //     (AMOUNT_AT_LEAST_MIN), hidden below it (AMOUNT_BELOW_MIN).
 //

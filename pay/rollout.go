@@ -70,11 +70,14 @@ func (s *Service) ExposureOf(ctx context.Context, mchid, id string) (Exposure, e
 }
 
 // PaidSince reports whether the consumer has an order paid at or after t
-// (orders_consumer_paid answers it from the index).
+// and not reversed: a code payment the merchant reversed (撤销) is void,
+// refunded in full and answers REVOKED, so it is no transaction of the
+// consumer. orders_consumer_paid finds the day's paid orders; reversed_at
+// is read of those rows only.
 func (s *Service) PaidSince(ctx context.Context, consumerID string, t time.Time) (bool, error) {
 	var n int
 	err := s.Core.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM orders WHERE consumer_id = $1 AND paid_at >= $2 AND paid_at > 0
-		LIMIT 1) x`, consumerID, db.Micros(t)).Scan(&n)
+		AND reversed_at = 0 LIMIT 1) x`, consumerID, db.Micros(t)).Scan(&n)
 	if err != nil {
 		return false, fenfu.Internal("pay.PaidSince", err)
 	}
