@@ -39,7 +39,7 @@ func New(p *pay.Service, r *repay.Service, clock fenfu.Clock) *Service {
 // openid fenfu revealed to the merchant as a paid order's payer under
 // appid, else by the phone_number_hash of its phone (consumer.PhoneHash)
 // when one of the merchant's orders was paid by that consumer. Anyone
-// else is decided as an unknown consumer: the answers for a consumer who
+// else, and a forgotten consumer, is decided as an unknown consumer: the answers for a consumer who
 // never paid the merchant are those for a phone that is no consumer's, so
 // the exposure API tells a merchant neither which phones are fenfu's
 // consumers nor when they pay elsewhere.
@@ -52,6 +52,17 @@ func (s *Service) Resolve(ctx context.Context, mchid, appid, openid, phoneHash s
 	if openid != "" {
 		if id, err = s.Pay.ConsumerByOpenID(ctx, mchid, appid, openid); err != nil {
 			return nil, err
+		}
+		// Retention clears a forgotten consumer's openids from the orders;
+		// one forgotten otherwise is no one either.
+		if id != "" {
+			remembered, err := s.Consumers.Remembered(ctx, []string{id})
+			if err != nil {
+				return nil, fenfu.Internal("display.Resolve", err)
+			}
+			if len(remembered) == 0 {
+				id = ""
+			}
 		}
 	}
 	if id == "" && phoneHash != "" {

@@ -48,6 +48,25 @@ func (s *Service) ExpiredTrades(ctx context.Context, t time.Time, after string, 
 	return out, rows.Err()
 }
 
+// ForgetPayers clears, in the caller's transaction, the openids the
+// consumers ids paid under (orders.payer_openid), so an openid a merchant
+// kept names no one once its consumer is forgotten. Only a paid order's
+// openid resolves, so only paid orders are read (orders_consumer_paid
+// finds them). It returns how many orders it changed.
+func ForgetPayers(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	ph, args := db.In(ids, 0)
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET payer_openid = '' WHERE consumer_id IN (`+ph+`) AND paid_at > 0
+		AND payer_openid <> ''`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("pay: forget payers: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // AnonymiseTrades blanks the trade details of the orders ids in the
 // caller's transaction: the order's description, attach, notify_url,
 // payer device and address and hold reason, its refunds' reasons and

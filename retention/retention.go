@@ -392,7 +392,7 @@ func (r *run) disputes(ctx context.Context, list []pay.Expired) (pay.Disputes, e
 func (r *run) authorizations(ctx context.Context) error {
 	s, p := r.s, r.s.Periods.Authorizations
 	cutoff := p.Before(r.asOf)
-	return walk(ctx, r, pass[credit.ClosedLine]{table: "consumers", store: s.Core, act: consumer.Forget,
+	return walk(ctx, r, pass[credit.ClosedLine]{table: "consumers", store: s.Core, act: forgetConsumers,
 		list: func(ctx context.Context, after string) ([]credit.ClosedLine, error) {
 			return credit.ClosedBefore(ctx, s.Credit, cutoff, after, s.batch())
 		},
@@ -415,6 +415,18 @@ func (r *run) authorizations(ctx context.Context) error {
 			}
 			return items, nil
 		}})
+}
+
+// forgetConsumers forgets the consumers ids and clears the openids they
+// paid under from their orders, in one transaction of the core store, so
+// an openid a merchant kept no longer resolves to them.
+func forgetConsumers(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
+	n, err := consumer.Forget(ctx, tx, ids)
+	if err != nil {
+		return n, err
+	}
+	_, err = pay.ForgetPayers(ctx, tx, ids)
+	return n, err
 }
 
 // riskRecords purges risk decisions, with their queue items and actions,

@@ -167,6 +167,8 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 	heldConsumer := buy("2021-10-01", carol)
 	onCredit := h.paid(shop.MchID, shop.AppID, "2021-11-01", frank.ID, pay.ChannelCredit)
 	end(carol, "2021-11-05")
+	// dave paid the shop, which keeps the openid it was told as the payer.
+	daveBought := buy("2021-12-01", dave)
 	end(dave, "2022-03-14")
 	tradeBefore := buy("2022-03-14", alice)
 	end(erin, "2022-03-16")
@@ -266,6 +268,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		"orders " + complaintGone.ID + " anonymise",
 		"orders " + onCredit.ID + " anonymise",
 		"orders " + tradeBefore.ID + " anonymise",
+		"orders " + daveBought.ID + " anonymise",
 		"orders " + complaintKept.ID + " keep",
 		"orders " + excepted.ID + " keep",
 		"orders " + heldOrder.ID + " keep " + holdOf[heldOrder.ID],
@@ -282,7 +285,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		"risk_decisions " + heldMerchant.AttemptID + " keep " + holdOf[held.MchID],
 		"risk_decisions " + heldConsumer.AttemptID + " keep " + holdOf[carol.ID],
 	}
-	for _, o := range []pay.Order{complaintKept, complaintGone, refunded, excepted, onCredit, tradeBefore, tradeAfter, riskBefore} {
+	for _, o := range []pay.Order{complaintKept, complaintGone, refunded, excepted, onCredit, tradeBefore, daveBought, tradeAfter, riskBefore} {
 		want = append(want, "risk_decisions "+o.AttemptID+" purge")
 	}
 	slices.Sort(want)
@@ -326,6 +329,16 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		t.Fatalf("the dry run wrote:\n%s\nthen\n%s", before, after)
 	}
 	_, daveRow := consumerRow(t, a, dave.ID)
+	payerOpenID := func() string {
+		var openid string
+		if err := a.core.QueryRowContext(ctx, `SELECT payer_openid FROM orders WHERE id = $1`, daveBought.ID).Scan(&openid); err != nil {
+			t.Fatal(err)
+		}
+		return openid
+	}
+	if payerOpenID() == "" {
+		t.Fatal("dave's order keeps no payer openid to forget")
+	}
 
 	// A run stopped after its first batch (the oldest order) keeps its
 	// claim: another node is refused the day until the claim expires, and
@@ -347,7 +360,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSummary := map[string]int{"orders anonymise": 4, "orders keep": 5, "consumers forget": 1, "consumers keep": 1, "risk_decisions purge": 8,
+	wantSummary := map[string]int{"orders anonymise": 5, "orders keep": 5, "consumers forget": 1, "consumers keep": 1, "risk_decisions purge": 9,
 		"risk_decisions keep": 3, "notify_log purge": 1, "notify_log keep": 1, "sandbox_calls purge": 1,
 		"bills purge": 1, "exposures purge": 1, "service_orders anonymise": 1}
 	if len(rep.Summary) != len(wantSummary) {
@@ -358,7 +371,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 			t.Errorf("summary %+v, want %v", rep.Summary, wantSummary)
 		}
 	}
-	for _, o := range []pay.Order{closed, refunded, complaintGone, onCredit, tradeBefore} {
+	for _, o := range []pay.Order{closed, refunded, complaintGone, onCredit, tradeBefore, daveBought} {
 		got, err := a.pay.Get(ctx, o.ID)
 		if err != nil || got.Description != "" || got.Attach != "" || got.NotifyURL != "" || got.Scene.PayerClientIP != "" || got.Scene.DeviceID != "" {
 			t.Errorf("order %s after the run: %+v %v", o.ID, got, err)
@@ -402,6 +415,10 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 	}
 	if forgotten, _ := consumerRow(t, a, dave.ID); !forgotten {
 		t.Errorf("dave was not forgotten")
+	}
+	// The openid the shop kept from dave's order names no one now.
+	if got := payerOpenID(); got != "" {
+		t.Errorf("dave's order still names the payer's openid %q", got)
 	}
 	for _, c := range []consumer.Consumer{carol, erin, alice} {
 		if forgotten, _ := consumerRow(t, a, c.ID); forgotten {
