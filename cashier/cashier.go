@@ -194,6 +194,10 @@ type View struct {
 	Currency    string    `json:"currency"`
 	ExpiresAt   string    `json:"expires_at"`
 	Channels    []Channel `json:"channels"`
+	// HiddenChannels are the channels the display rules hide, each with
+	// why; apart from Channels, so a client listing Channels lists only
+	// what can be chosen.
+	HiddenChannels []HiddenChannel `json:"hidden_channels,omitempty"`
 	// Installments are the ways to repay a credit payment: in full, and
 	// each count the merchant offers, with the cost per period and total.
 	Installments []pay.Choice `json:"installments,omitempty"`
@@ -257,6 +261,13 @@ type Channel struct {
 	First   bool            `json:"first,omitempty"`
 	// Said is Paused, or Blocked, as the page says it, in its language.
 	Said *catalog.Said `json:"-"`
+}
+
+// HiddenChannel is a channel the display rules hide, and why (package
+// display's codes, as the exposure recorded for the view).
+type HiddenChannel struct {
+	Name   string         `json:"name"`
+	Reason display.Reason `json:"reason"`
 }
 
 // labels are the channels' names on the page.
@@ -365,6 +376,11 @@ func (c *Cashier) viewOf(ctx context.Context, o pay.Order, token, consumerID str
 		d, v.Exposure = x.Decision, x.Exposure.ID
 	} else if d, _, err = c.Display.Decide(ctx, ask); err != nil {
 		return View{}, err
+	}
+	for _, ch := range d.Channels {
+		if !ch.Shown {
+			v.HiddenChannels = append(v.HiddenChannels, HiddenChannel{Name: ch.Name, Reason: ch.Reason})
+		}
 	}
 	for _, ch := range d.Shown() {
 		opt := Channel{Name: ch.Name, Label: labels[ch.Name], Reason: ch.Reason, Blocked: ch.Blocked, Rank: ch.Rank, First: ch.First}
