@@ -145,6 +145,10 @@ func (s *Service) Decide(ctx context.Context, a Ask) (Decision, string, error) {
 	return set.Decide(f), f.Cohort, nil
 }
 
+// anonymousView prefixes the id of the exposure of an order's cashier
+// viewed with no one logged in.
+const anonymousView = "EXanon_"
+
 // Expose decides what to show for a and records the exposure.
 func (s *Service) Expose(ctx context.Context, a Ask) (Exposed, error) {
 	d, cohort, err := s.Decide(ctx, a)
@@ -159,6 +163,13 @@ func (s *Service) Expose(ctx context.Context, a Ask) (Exposed, error) {
 	}
 	if a.Consumer != nil {
 		x.ConsumerID = a.Consumer.ID
+	}
+	if a.Consumer == nil && a.Order != nil && a.Surface == pay.SurfaceCashier {
+		// An anonymous view of the cashier is recorded once per order and
+		// reason: link previewers and reloads fetch the page with no one
+		// logged in, and would inflate the funnel. The id is the key; a
+		// view again records nothing and names the first.
+		x.ID = anonymousView + a.Order.ID + "_" + x.Reason
 	}
 	x, err = s.Pay.RecordExposure(ctx, x)
 	return Exposed{Decision: d, Exposure: x, Cohort: cohort}, err

@@ -105,3 +105,52 @@ func TestMarketExposureTokenKeepsTheConsumerFromTheMerchant(t *testing.T) {
 		t.Fatalf("the merchant reads the consumer id in the token: %q", raw)
 	}
 }
+
+// TestAnonymousCashierViewsCountOncePerOrderAndReason: a link previewer
+// or a reload fetches an order's cashier with no one logged in, again and
+// again; the funnel counts those views once per order and reason, while
+// every view of a logged-in consumer still counts.
+func TestAnonymousCashierViewsCountOncePerOrderAndReason(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine)
+			e.clock.Set(time.Date(2026, 12, 7, 10, 0, 0, 0, fenfu.Shanghai))
+			c := e.consumer(t, "C", 500_00)
+			o, other := e.order(t, 2000), e.order(t, 2000)
+			var ids []string
+			for range 3 {
+				if got := e.credit(t, o, nil); got.Reason.Code != display.AmountAtLeastMin {
+					t.Fatalf("logged out: %+v", got)
+				}
+				x, err := e.dis.Expose(ctx, display.Ask{Order: &o, Merchant: e.m, Surface: pay.SurfaceCashier})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, x.Exposure.ID)
+				e.clock.Advance(time.Minute)
+			}
+			if ids[0] != ids[1] || ids[1] != ids[2] {
+				t.Fatalf("anonymous views of one order name exposures %v", ids)
+			}
+			e.credit(t, other, nil)
+			e.credit(t, o, c)
+			e.credit(t, o, c)
+			steps, err := e.pay.Funnel(ctx, e.m.MchID, e.clock.Now().Add(-time.Hour), e.clock.Now().Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One anonymous view of each order, two of the consumer: the
+			// day's first payment is to come, so first of day decides those.
+			want := map[string]int{string(display.AmountAtLeastMin): 2, string(display.FirstOfDay): 2}
+			for _, s := range steps {
+				if s.Exposures != want[s.Reason] {
+					t.Errorf("%s: %d exposures, want %d (%+v)", s.Reason, s.Exposures, want[s.Reason], steps)
+				}
+			}
+			if len(steps) != len(want) {
+				t.Errorf("funnel %+v, want reasons %v", steps, want)
+			}
+		})
+	}
+}

@@ -36,7 +36,8 @@ type Exposure struct {
 }
 
 // RecordExposure records an exposure, giving it an id and its time when it
-// has none, and returns it.
+// has none, and returns it; an exposure whose id is recorded already is
+// not recorded again.
 func (s *Service) RecordExposure(ctx context.Context, x Exposure) (Exposure, error) {
 	if x.At.IsZero() {
 		x.At = s.Clock.Now()
