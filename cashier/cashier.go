@@ -274,12 +274,11 @@ type HiddenChannel struct {
 var labels = map[string]string{string(pay.ChannelCredit): "分付 · pay later on credit", string(pay.ChannelBalance): "零钱 · balance"}
 
 // pausedError is what a credit payment of the consumer would answer while
-// its line is paused.
-func (c *Cashier) pausedError(ctx context.Context, cons *consumer.Consumer) error {
-	if c.Repay != nil {
-		if err := c.Repay.Paused(ctx, cons.Credit); err != nil {
-			return err
-		}
+// its line is paused: the refusal the display decision read (the overdue
+// amounts are read once a view), else the line's state's.
+func pausedError(ch display.Channel, cons *consumer.Consumer) error {
+	if ch.Paused != nil {
+		return ch.Paused
 	}
 	return credit.Paused(cons.Credit.State, credit.Overdue{})
 }
@@ -392,7 +391,7 @@ func (c *Cashier) viewOf(ctx context.Context, o pay.Order, token, consumerID str
 			enough := avail >= o.Total
 			opt.Available, opt.Enough = &avail, &enough
 			if ch.Blocked != nil && (ch.Blocked.Code == display.LineFrozen || ch.Blocked.Code == display.LineOverdue) {
-				e := fenfu.AsError(c.pausedError(ctx, cons))
+				e := fenfu.AsError(pausedError(ch, cons))
 				opt.Paused = &errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}
 			}
 		}

@@ -147,7 +147,10 @@ func TestDecideFromTheStores(t *testing.T) {
 				t.Fatal(err)
 			}
 			fb, _ := e.cons.Get(ctx, b.ID)
-			if got := e.credit(t, e.order(t, 1000), &fb); !got.Shown || got.Usable || got.Blocked.Code != display.LineFrozen {
+			// The refusal a payment would answer comes with the decision,
+			// so the cashier does not read the line's overdue amounts again.
+			if got := e.credit(t, e.order(t, 1000), &fb); !got.Shown || got.Usable || got.Blocked.Code != display.LineFrozen ||
+				fenfu.ErrorCode(got.Paused) != fenfu.RuleLimit {
 				t.Fatalf("frozen line: %+v", got)
 			}
 			// A risk rule that would reject the payment hides credit, and

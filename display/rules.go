@@ -130,6 +130,10 @@ type Channel struct {
 	Blocked *Reason `json:"blocked,omitempty"`
 	// Rank is, for credit shown, why it is listed first or not.
 	Rank *Reason `json:"rank,omitempty"`
+	// Paused is, for credit blocked by its line (LINE_FROZEN,
+	// LINE_OVERDUE), the refusal a credit payment would answer, as the
+	// decision read it; nil if it was not read (no repay service).
+	Paused error `json:"-"`
 }
 
 // Decision is what to show: the channels in the order they are listed,
@@ -257,9 +261,11 @@ func (s *RuleSet) credit(f Facts) Channel {
 	case l.Frozen:
 		c.Usable = false
 		c.Blocked = &Reason{Code: LineFrozen, Message: paused(l, "the credit line is frozen"), Next: "choose balance"}
+		c.Paused = l.Paused
 	case l.Overdue:
 		c.Usable = false
 		c.Blocked = &Reason{Code: LineOverdue, Message: paused(l, "something of the credit line is overdue"), Next: "repay what is overdue, or choose balance"}
+		c.Paused = l.Paused
 	case !f.HasAmount && l.Available <= 0:
 		// Without an amount (the instal exposure API) only a line with
 		// nothing available is known to be short.
