@@ -13,6 +13,21 @@ import (
 	"github.com/fenfu/fenfu/db/dbtest"
 )
 
+// postV3 sends a signed v3 request of merchant m and reads its JSON
+// answer into out.
+func postV3(ctx context.Context, t *testing.T, in *instance, m sandboxMerchant, path string, body, out any) {
+	t.Helper()
+	res, err := sdkClient(t, in.base, m).Post(ctx, "https://api.mch.weixin.qq.com"+path, body)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	defer res.Response.Body.Close()
+	b, _ := io.ReadAll(res.Response.Body)
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("%s: %v in %s", path, err, b)
+	}
+}
+
 // TestExposureAPIDoesNotTellAMerchantWhenAStrangerPaysElsewhere: a
 // merchant names by the hash of a phone number a consumer who never paid
 // it. Whatever it is told must not change when that consumer pays
@@ -33,18 +48,9 @@ func TestExposureAPIDoesNotTellAMerchantWhenAStrangerPaysElsewhere(t *testing.T)
 				PIN   string `json:"pin"`
 			}
 			in.mustCLI(&cons, "consumer", "create", "--credit-limit", "1000000", "--balance", "100000", "--rating", "A")
-			const api = "https://api.mch.weixin.qq.com"
 			post := func(m sandboxMerchant, path string, body, out any) {
 				t.Helper()
-				res, err := sdkClient(t, in.base, m).Post(ctx, api+path, body)
-				if err != nil {
-					t.Fatalf("%s: %v", path, err)
-				}
-				defer res.Response.Body.Close()
-				b, _ := io.ReadAll(res.Response.Body)
-				if err := json.Unmarshal(b, out); err != nil {
-					t.Fatalf("%s: %v in %s", path, err, b)
-				}
+				postV3(ctx, t, in, m, path, body, out)
 			}
 			order := func(m sandboxMerchant, no string, total int) string {
 				t.Helper()
@@ -109,19 +115,9 @@ func TestExposureAPIDoesNotTellAMerchantWhichPhonesAreConsumers(t *testing.T) {
 				Phone string `json:"phone"`
 			}
 			in.mustCLI(&cons, "consumer", "create", "--credit-limit", "1000000", "--balance", "100000", "--rating", "A")
-			sdk := sdkClient(t, in.base, m)
-			const api = "https://api.mch.weixin.qq.com"
 			post := func(path string, body, out any) {
 				t.Helper()
-				res, err := sdk.Post(ctx, api+path, body)
-				if err != nil {
-					t.Fatalf("%s: %v", path, err)
-				}
-				defer res.Response.Body.Close()
-				b, _ := io.ReadAll(res.Response.Body)
-				if err := json.Unmarshal(b, out); err != nil {
-					t.Fatalf("%s: %v in %s", path, err, b)
-				}
+				postV3(ctx, t, in, m, path, body, out)
 			}
 			post("/v3/pay/transactions/native", map[string]any{"appid": m.AppID, "mchid": m.MchID, "description": "Tea",
 				"out_trade_no": "PROBE-0001", "notify_url": "https://shop.example/n", "amount": map[string]any{"total": 500}}, new(any))
