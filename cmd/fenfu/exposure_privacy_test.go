@@ -86,7 +86,7 @@ func TestExposureAPIDoesNotTellAMerchantWhenAStrangerPaysElsewhere(t *testing.T)
 			// The consumer pays at another merchant.
 			phone := loggedIn(t, in, cons.Phone, cons.PIN)
 			var paid map[string]any
-			if code, body := call(t, phone, "POST", in.base+order(shop, "SHOP-0001", 800)+"/pay", map[string]any{"channel": "balance"}, &paid); code != 200 {
+			if code, body := call(t, phone, "POST", in.base+order(shop, "SHOP-0001", 800)+"/pay", map[string]any{"channel": "balance", "pin": cons.PIN}, &paid); code != 200 {
 				t.Fatalf("pay at the other merchant: %d %s", code, body)
 			}
 
