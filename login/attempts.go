@@ -17,7 +17,8 @@ import (
 // that a lockout holds across restarts and every node shares one count.
 // failures counts the wrong logins of a window, pending the attempts
 // whose secret is being checked now; an attempt may start only while
-// failures + pending is under the limit.
+// failures + pending is under the limit. Attempts in flight with none
+// started for PendingLease are forgotten: their node died unsettled.
 type Counter struct {
 	DB    *db.DB
 	Clock fenfu.Clock
@@ -45,6 +46,13 @@ type Try struct {
 // wait for 8 rounds of argon2id).
 var takeWait = 10 * time.Second
 
+// PendingLease is how long the attempts in flight of a count are believed
+// after the last of them started. A PIN check ends within seconds; attempts
+// counted in flight with none started for longer are ones whose node was
+// killed before it settled them, and Take forgets them instead of letting
+// them fill the count until its window ends.
+const PendingLease = 30 * time.Second
+
 // Take takes a try from subject's count. In one statement it starts a new
 // window if the last has ended (only a new window, or a wrong login in
 // Settle, moves the window's end: right logins do not keep old failures
@@ -65,13 +73,15 @@ func (c *Counter) Take(ctx context.Context, subject string, limit int, window ti
 		var until int64
 		err := c.DB.Update(ctx, func(tx *db.Tx) error {
 			var n int
-			err := tx.QueryRowContext(ctx, `INSERT INTO login_attempts (subject, failures, pending, expires_at) VALUES ($1, 0, 1, $2)
+			err := tx.QueryRowContext(ctx, `INSERT INTO login_attempts (subject, failures, pending, expires_at, pending_at) VALUES ($1, 0, 1, $2, $3)
 				ON CONFLICT (subject) DO UPDATE SET
 					failures = CASE WHEN login_attempts.expires_at <= $3 THEN 0 ELSE login_attempts.failures END,
-					pending = CASE WHEN login_attempts.expires_at <= $3 THEN 1 ELSE login_attempts.pending + 1 END,
-					expires_at = CASE WHEN login_attempts.expires_at <= $3 THEN EXCLUDED.expires_at ELSE login_attempts.expires_at END
-				WHERE login_attempts.expires_at <= $3 OR login_attempts.failures + login_attempts.pending < $4
-				RETURNING pending`, subject, db.Micros(tx.Now.Add(window)), db.Micros(tx.Now), limit).Scan(&n)
+					pending = CASE WHEN login_attempts.expires_at <= $3 OR login_attempts.pending_at <= $5 THEN 1 ELSE login_attempts.pending + 1 END,
+					expires_at = CASE WHEN login_attempts.expires_at <= $3 THEN EXCLUDED.expires_at ELSE login_attempts.expires_at END,
+					pending_at = $3
+				WHERE login_attempts.expires_at <= $3
+					OR login_attempts.failures + CASE WHEN login_attempts.pending_at <= $5 THEN 0 ELSE login_attempts.pending END < $4
+				RETURNING pending`, subject, db.Micros(tx.Now.Add(window)), db.Micros(tx.Now), limit, db.Micros(tx.Now.Add(-PendingLease))).Scan(&n)
 			if err == nil {
 				taken = true
 				return nil
