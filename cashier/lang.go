@@ -210,6 +210,10 @@ func pinErr(err error) error {
 	if errors.As(err, &n) {
 		return as(catalog.Network, err)
 	}
+	var busy *consumer.Busy
+	if errors.As(err, &busy) {
+		return err // nothing locked: the catalogue's FREQUENCY_LIMITED, try again
+	}
 	if c := fenfu.ErrorCode(err); c == fenfu.Unauthenticated || c == fenfu.FrequencyLimited {
 		return as(catalog.WrongPIN, err)
 	}

@@ -58,6 +58,14 @@ type NetworkLocked struct{ Err *fenfu.Error }
 func (n *NetworkLocked) Error() string { return n.Err.Error() }
 func (n *NetworkLocked) Unwrap() error { return n.Err }
 
+// Busy is Login's refusal of an attempt while the phone's or the
+// address's count is full of attempts still being checked:
+// FREQUENCY_LIMITED, with nothing wrong and nothing locked.
+type Busy struct{ Err *fenfu.Error }
+
+func (b *Busy) Error() string { return b.Err.Error() }
+func (b *Busy) Unwrap() error { return b.Err }
+
 // WrongPIN is Login's refusal of a wrong PIN (or an unknown phone): an
 // UNAUTHENTICATED error, with how many more wrong PINs the phone may take
 // before it is locked.
@@ -165,10 +173,12 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 // take takes a try from subject's count (login.Counter.Take).
 func (s *Service) take(ctx context.Context, subject string, limit int, window time.Duration) (login.Try, error) {
 	t, err := s.attempts.Take(ctx, subject, limit, window)
-	if err != nil {
-		return t, fenfu.Internal("consumer.Login", err)
+	if fenfu.ErrorCode(err) == fenfu.FrequencyLimited {
+		// Too many logins at once: the consumer's to try again in a few
+		// seconds, not a system error, nor a lock.
+		return t, &Busy{Err: fenfu.AsError(err)}
 	}
-	return t, nil
+	return t, fenfu.Op("consumer.Login", err)
 }
 
 // settle ends an attempt in flight (login.Counter.Settle), logging a count
