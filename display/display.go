@@ -121,14 +121,22 @@ func (s *Service) Decide(ctx context.Context, a Ask) (Decision, string, error) {
 		f.Consumer, f.Balance = c.ID, c.Balance
 		f.Cohort = a.Merchant.Cohort(c.ID)
 		f.Control = f.Cohort == merchant.CohortControl
-		if f.FirstToday, err = s.firstToday(ctx, c.ID); err != nil {
-			return Decision{}, "", err
+		// Only what could change the answer is read: credit hidden by the
+		// order, the merchant or the cohort is hidden whatever the
+		// consumer's day, line and risk, which a view of a merchant
+		// without credit pay would otherwise read for nothing.
+		if !f.CreditAllowed || f.MerchantCredit != nil || f.Control {
+			return set.Decide(f), f.Cohort, nil
+		}
+		if set.FirstOfDay {
+			if f.FirstToday, err = s.firstToday(ctx, c.ID); err != nil {
+				return Decision{}, "", err
+			}
 		}
 		if f.Line, err = s.line(ctx, c.Credit); err != nil {
 			return Decision{}, "", err
 		}
-		// Only what could change the answer is asked of the risk rules.
-		if f.CreditAllowed && f.MerchantCredit == nil && !f.Control && f.Line != nil {
+		if f.Line != nil {
 			o := pay.Order{MchID: a.Merchant.MchID}
 			if a.Order != nil {
 				o = *a.Order

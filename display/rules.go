@@ -195,7 +195,8 @@ type Facts struct {
 	// RiskReject is the risk rules' message for a credit payment they
 	// would reject, "" if they would not.
 	RiskReject string
-	// FirstToday is whether the consumer has paid no order yet today.
+	// FirstToday is whether the consumer has paid no order yet today;
+	// Service.Decide reads it only while first_of_day is on.
 	FirstToday bool
 	Line       *Line // nil: no credit line
 	Balance    fenfu.Fen
