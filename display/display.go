@@ -99,11 +99,11 @@ type Ask struct {
 	Surface  string
 }
 
-// Exposed is a decision and the exposure recorded for it.
+// Exposed is a decision and the exposure recorded for it, which carries
+// the consumer's cohort.
 type Exposed struct {
 	Decision
 	Exposure pay.Exposure
-	Cohort   string
 }
 
 // Decide decides what to show for a, without recording it.
@@ -180,7 +180,7 @@ func (s *Service) Expose(ctx context.Context, a Ask) (Exposed, error) {
 		x.ID = anonymousView + a.Order.ID + "_" + x.Reason
 	}
 	x, err = s.Pay.RecordExposure(ctx, x)
-	return Exposed{Decision: d, Exposure: x, Cohort: cohort}, err
+	return Exposed{Decision: d, Exposure: x}, err
 }
 
 // firstToday reports whether the consumer has paid no order since
