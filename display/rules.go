@@ -2,7 +2,7 @@
 // are shown for an order, or for a merchant, to a consumer (SPEC §6), and
 // records each showing as an exposure. The rules are data: a versioned
 // rule set in the core store that risk staff change without a restart
-// (Seed, Current, Refresh, Watch, Change, Versions, as risk's rule sets).
+// (Seed, Current, Refresh, Change, Versions, as risk's rule sets).
 // The cashier page, its JSON and the WeChat Pay exposure API
 // (POST /v3/pay/instal/exposure, POST /v3/pay/transactions/exposure) all
 // ask Decide, so they say the same, each channel with a stable reason.

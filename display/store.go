@@ -24,8 +24,8 @@ type RuleSet struct {
 }
 
 // Store holds the versions of the display rules in the core store and
-// the one this node applies; Refresh (run by Watch) picks up a version
-// another node made.
+// the one this node applies; Refresh (which serve runs every
+// --display-poll-every) picks up a version another node made.
 type Store struct {
 	DB *db.DB // the core store
 
@@ -140,7 +140,6 @@ func (s *Store) Change(ctx context.Context, actor, reason string, edit func(*Rul
 			return err
 		}
 		rules := Defaults()
-		var before Rules
 		if v > 0 {
 			cur, err := load(ctx, tx, v)
 			if err != nil {
@@ -148,7 +147,7 @@ func (s *Store) Change(ctx context.Context, actor, reason string, edit func(*Rul
 			}
 			rules = cur.Rules
 		}
-		before = rules
+		before := rules
 		if err := edit(&rules); err != nil {
 			return err
 		}
@@ -169,12 +168,8 @@ func (s *Store) Change(ctx context.Context, actor, reason string, edit func(*Rul
 			Detail: audit.Detail(map[string]any{"version": set.Version, "before": before, "after": rules})})
 		return err
 	})
-	var fe *fenfu.Error
-	if errors.As(err, &fe) {
-		return nil, fe
-	}
 	if err != nil {
-		return nil, fenfu.Internal("display.Change", err)
+		return nil, fenfu.Op("display.Change", err)
 	}
 	s.newest.Use(set, set.Version)
 	return set, nil
