@@ -55,21 +55,6 @@ func (s *Service) RecordExposure(ctx context.Context, x Exposure) (Exposure, err
 	return x, nil
 }
 
-// ExposureOf returns a recorded exposure of merchant mchid.
-func (s *Service) ExposureOf(ctx context.Context, mchid, id string) (Exposure, error) {
-	x := Exposure{ID: id}
-	var shown, first, usable int
-	var at int64
-	err := s.Core.QueryRowContext(ctx, `SELECT surface, mchid, order_id, consumer_id, cohort, credit_shown, credit_first, credit_usable,
-		reason, version, at FROM exposures WHERE id = $1 AND mchid = $2`, id, mchid).Scan(&x.Surface, &x.MchID, &x.OrderID,
-		&x.ConsumerID, &x.Cohort, &shown, &first, &usable, &x.Reason, &x.Version, &at)
-	if err != nil {
-		return x, fenfu.Errorf(fenfu.ResourceNotExists, "no exposure %s", id)
-	}
-	x.Shown, x.First, x.Usable, x.At = shown == 1, first == 1, usable == 1, db.Time(at)
-	return x, nil
-}
-
 // PaidSince reports whether the consumer has an order paid at or after t
 // and not reversed: a code payment the merchant reversed (撤销) is void,
 // refunded in full and answers REVOKED, so it is no transaction of the
