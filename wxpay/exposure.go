@@ -150,7 +150,9 @@ func (a *API) transactionsExposure(ctx context.Context, r *request) (int, any, e
 	default:
 		return 0, nil, fenfu.Errorf(fenfu.OrderClosed, "order %s is %s: only an unpaid order is shown", req.OutTradeNo, o.TradeState())
 	}
-	if !a.Clock.Now().Before(o.ExpiresAt) {
+	// The order's time is the services' (a sandbox clock's), not the
+	// protocol's: the cashier decides the same way.
+	if !a.Pay.Clock.Now().Before(o.ExpiresAt) {
 		return 0, nil, fenfu.Errorf(fenfu.OrderClosed, "order %s has expired", req.OutTradeNo)
 	}
 	c, err := a.consumerOf(ctx, m, req.Payer.OpenID, req.Payer.PhoneHash)
