@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/fenfu/fenfu"
-	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/pay"
@@ -58,13 +58,6 @@ func (a *API) merchantApp(ctx context.Context, r *request, mchid, appid string) 
 	return m, nil
 }
 
-// consumerOf resolves the consumer a merchant names, nil if none is
-// known: the openid of a payer fenfu revealed to the merchant, else the
-// hash of the consumer's phone.
-func (a *API) consumerOf(ctx context.Context, m merchant.Merchant, openid, phoneHash string) (*consumer.Consumer, error) {
-	return a.Display.Resolve(ctx, m.MchID, m.AppID, openid, phoneHash)
-}
-
 // instalExposure answers POST /v3/pay/instal/exposure: whether the
 // merchant's page should show 分付 to the consumer, decided on the
 // merchant and the consumer (cohort, line, rating, risk) without an
@@ -88,7 +81,7 @@ func (a *API) instalExposure(ctx context.Context, r *request) (int, any, error) 
 		return 0, nil, fenfu.FieldError("user_id_type", "user_id_type is required")
 	}
 	if !slices.Contains(UserIDTypes, req.UserIDType) {
-		return 0, nil, fenfu.FieldError("user_id_type", "user_id_type must be one of UNKNOWN_USER_ID_TYPE, OPENID, PHONE_NO, SP_OPENID, SUB_OPENID")
+		return 0, nil, fenfu.FieldError("user_id_type", "user_id_type must be one of %s", strings.Join(UserIDTypes, ", "))
 	}
 	if err := payerFields("", req.OpenID, req.PhoneHash); err != nil {
 		return 0, nil, err
@@ -99,7 +92,7 @@ func (a *API) instalExposure(ctx context.Context, r *request) (int, any, error) 
 	case slices.Contains([]string{"OPENID", "SP_OPENID", "SUB_OPENID"}, req.UserIDType) && req.OpenID == "":
 		return 0, nil, fenfu.FieldError("openid", "user_id_type %s needs openid", req.UserIDType)
 	}
-	c, err := a.consumerOf(ctx, m, req.OpenID, req.PhoneHash)
+	c, err := a.Display.Resolve(ctx, m.MchID, m.AppID, req.OpenID, req.PhoneHash)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -155,7 +148,7 @@ func (a *API) transactionsExposure(ctx context.Context, r *request) (int, any, e
 	if !a.Pay.Clock.Now().Before(o.ExpiresAt) {
 		return 0, nil, fenfu.Errorf(fenfu.OrderClosed, "order %s has expired", req.OutTradeNo)
 	}
-	c, err := a.consumerOf(ctx, m, req.Payer.OpenID, req.Payer.PhoneHash)
+	c, err := a.Display.Resolve(ctx, m.MchID, m.AppID, req.Payer.OpenID, req.Payer.PhoneHash)
 	if err != nil {
 		return 0, nil, err
 	}
