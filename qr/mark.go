@@ -32,7 +32,8 @@ const MarkLength = 6
 // markAlphabet is Crockford's base32 alphabet.
 const markAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// MaxTokenLength is the longest token a mark is made or checked for.
+// MaxTokenLength is the longest token of a fenfu code: no longer one is
+// parsed, marked or checked.
 const MaxTokenLength = 512
 
 // Marker makes and verifies the marks of codes' tokens. It is generic
@@ -42,11 +43,7 @@ type Marker struct{ key []byte }
 
 // NewMarker returns a Marker under a key derived from the platform
 // secret with a label of its own, so the key serves no other purpose.
-func NewMarker(secret []byte) *Marker {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("fenfu qr mark v1"))
-	return &Marker{key: m.Sum(nil)}
-}
+func NewMarker(secret []byte) *Marker { return &Marker{key: derive(secret, "fenfu qr mark v1")} }
 
 // Minute is the Unix minute of t: floor(unix seconds / 60), the same
 // anywhere on Earth.

@@ -96,7 +96,7 @@ func mac(key []byte, enc string) []byte {
 // verify (compared in constant time), a non-canonical encoding, or
 // another kind or shape of payload.
 func open(key []byte, token, version string, n int) (fields []string, ok bool) {
-	if len(token) > 512 {
+	if len(token) > MaxTokenLength {
 		return nil, false
 	}
 	for i := 0; i < len(token); i++ {
