@@ -153,9 +153,15 @@ func (s *Service) Decide(ctx context.Context, a Ask) (Decision, string, error) {
 	return set.Decide(f), f.Cohort, nil
 }
 
-// anonymousView prefixes the id of the exposure of an order's cashier
-// viewed with no one logged in.
-const anonymousView = "EXanon_"
+// viewID is the id of the exposure of an order's cashier viewed by
+// consumerID (” for no one logged in) for reason: a view again under the
+// same reason records nothing more.
+func viewID(orderID, consumerID, reason string) string {
+	if consumerID == "" {
+		consumerID = "anon"
+	}
+	return "EXv_" + orderID + "_" + consumerID + "_" + reason
+}
 
 // Expose decides what to show for a and records the exposure.
 func (s *Service) Expose(ctx context.Context, a Ask) (Exposed, error) {
@@ -172,12 +178,14 @@ func (s *Service) Expose(ctx context.Context, a Ask) (Exposed, error) {
 	if a.Consumer != nil {
 		x.ConsumerID = a.Consumer.ID
 	}
-	if a.Consumer == nil && a.Order != nil && a.Surface == pay.SurfaceCashier {
-		// An anonymous view of the cashier is recorded once per order and
-		// reason: link previewers and reloads fetch the page with no one
-		// logged in, and would inflate the funnel. The id is the key; a
-		// view again records nothing and names the first.
-		x.ID = anonymousView + a.Order.ID + "_" + x.Reason
+	if a.Order != nil && a.Surface == pay.SurfaceCashier {
+		// A view of the cashier is recorded once per order, viewer and
+		// reason: reloads, and link previewers with no one logged in,
+		// would inflate the funnel, which counts an order once per reason
+		// and the A/B report a consumer once, and grow the table by a row
+		// per page load. The id is the key; a view again records nothing
+		// and names the first.
+		x.ID = viewID(a.Order.ID, x.ConsumerID, x.Reason)
 	}
 	x, err = s.Pay.RecordExposure(ctx, x)
 	return Exposed{Decision: d, Exposure: x}, err
