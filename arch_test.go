@@ -77,6 +77,7 @@ func TestVocabularyHasNoIO(t *testing.T) {
 		"fee":     {"database/sql", "net/http", "os", "github.com/fenfu/fenfu/db"},
 		"wxpay":   {"database/sql", "github.com/fenfu/fenfu/db"},
 		"cashier": {"database/sql", "github.com/fenfu/fenfu/db"},
+		"web":     {"database/sql", "github.com/fenfu/fenfu/db"},
 		"admin":   {"database/sql", "github.com/fenfu/fenfu/db"},
 		"server":  {"database/sql", "github.com/fenfu/fenfu/db"},
 	}
@@ -207,7 +208,7 @@ func TestTableOwnership(t *testing.T) {
 var layers = [][]string{
 	{"."},
 	{"db", "fee", "qr", "qr/qrtest", "scheme", "seal", "metrics", "mask", "catalog"},
-	{"keyring", "ledger", "merchant", "login", "db/dbtest", "audit", "receipt"},
+	{"keyring", "ledger", "merchant", "login", "db/dbtest", "audit", "receipt", "web"},
 	{"notify", "credit", "risk", "keyring/keyringtest", "access", "paycode"},
 	{"consumer", "sandbox", "access/accesstest"},
 	{"pay", "repay"},

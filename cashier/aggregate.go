@@ -10,6 +10,7 @@ import (
 	"github.com/fenfu/fenfu/aggregate"
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/mask"
+	"github.com/fenfu/fenfu/web"
 	"golang.org/x/time/rate"
 )
 
@@ -120,7 +121,7 @@ func (c *Cashier) handleAggregateOrder(w http.ResponseWriter, r *http.Request) {
 		e := fenfu.AsError(err)
 		c.logFailure(r, e, err)
 		if wantsJSON(r) {
-			writeJSON(w, e.Code.HTTPStatus(), errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy})
+			web.WriteJSON(w, e.Code.HTTPStatus(), errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy})
 			return
 		}
 		p.Problem, p.Amount = c.problemOf(r, err, "", nil), entered
@@ -165,7 +166,7 @@ func (c *Cashier) handleAggregateOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	// The form sent again after its order was paid shows the paid order.
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"out_trade_no": o.OutTradeNo, "total": o.Total, "cashier_url": "/q/" + o.Token})
+		web.WriteJSON(w, http.StatusOK, map[string]any{"out_trade_no": o.OutTradeNo, "total": o.Total, "cashier_url": "/q/" + o.Token})
 		return
 	}
 	http.Redirect(w, r, "/q/"+o.Token, http.StatusSeeOther)

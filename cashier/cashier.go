@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -37,6 +36,7 @@ import (
 	"github.com/fenfu/fenfu/paycode"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/repay"
+	"github.com/fenfu/fenfu/web"
 )
 
 //go:embed templates/*.html
@@ -61,7 +61,8 @@ func stamp(s string) string {
 // SessionTTL is how long a cashier login lasts.
 const SessionTTL = 30 * time.Minute
 
-const cookieName = "fenfu_session"
+// sessionCookie carries a consumer's session on every cashier page.
+var sessionCookie = web.Session{Name: "fenfu_session", Path: "/"}
 
 // Cashier serves the consumer pages.
 type Cashier struct {
@@ -490,7 +491,7 @@ func (v View) ExpiresText() string {
 // name, both 200.
 func (c *Cashier) answer(w http.ResponseWriter, r *http.Request, name string, v any) {
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, v)
+		web.WriteJSON(w, http.StatusOK, v)
 		return
 	}
 	c.render(w, r, http.StatusOK, name, v)
@@ -655,7 +656,7 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		if o.Channel == pay.ChannelCredit {
 			out["installment_number"] = max(o.Installments, 1)
 		}
-		writeJSON(w, http.StatusOK, out)
+		web.WriteJSON(w, http.StatusOK, out)
 		return
 	}
 	// The browser is sent to the order's page, which shows it paid: a
@@ -746,8 +747,7 @@ func (c *Cashier) startSession(w http.ResponseWriter, r *http.Request, consumerI
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: secure(r), MaxAge: int(SessionTTL.Seconds())})
+	sessionCookie.Start(w, r, token, SessionTTL)
 	return nil
 }
 
@@ -789,7 +789,7 @@ func (c *Cashier) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure(r)})
+	sessionCookie.End(w, r)
 	if err := c.Consumers.EndSession(r.Context(), c.sessionToken(r)); err != nil {
 		c.fail(w, r, err)
 		return
@@ -797,58 +797,17 @@ func (c *Cashier) handleLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, safeNext(r), http.StatusSeeOther)
 }
 
-// sameOrigin refuses requests a browser sends from another site: an
-// Origin must be the host the request reached, or the origin of the
-// public URL (behind a reverse proxy that passes another Host on).
+// sameOrigin refuses requests a browser sends from another site
+// (web.SameOrigin), the public URL's origin being the cashier's too.
 func (c *Cashier) sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		return o == ""
-	}
-	u, err := url.Parse(o)
-	if err != nil {
-		return false
-	}
-	if u.Host == r.Host {
-		return true
-	}
-	if c.PublicURL == nil {
-		return false
-	}
-	p, err := url.Parse(c.PublicURL())
-	return err == nil && p.Host != "" && sameOriginURL(u, p)
-}
-
-// sameOriginURL reports whether a and b are one origin: the same scheme,
-// host name and port, a port left out being its scheme's default
-// (https://x:443 is https://x).
-func sameOriginURL(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && portOf(a) == portOf(b)
-}
-
-// portOf is u's port, or its scheme's default.
-func portOf(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return "443"
-	case "http":
-		return "80"
-	}
-	return ""
+	return web.SameOrigin(r, c.PublicURL)
 }
 
 // sessionToken returns the session token a request's cookie carries, or
 // "" for none or one that cannot be a token. The store decides whether it
 // is a live session: it holds the token's hash and the session's expiry.
 func (c *Cashier) sessionToken(r *http.Request) string {
-	ck, err := r.Cookie(cookieName)
-	if err != nil || len(ck.Value) > 64 || strings.Trim(ck.Value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
-		return ""
-	}
-	return ck.Value
+	return sessionCookie.Token(r)
 }
 
 // session returns the consumer of the request's session, or "" if it has
@@ -881,7 +840,7 @@ func (c *Cashier) failNext(w http.ResponseWriter, r *http.Request, consumerID st
 	c.logFailure(r, e, err)
 	ev := errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}
 	if wantsJSON(r) {
-		writeJSON(w, status, ev)
+		web.WriteJSON(w, status, ev)
 		return
 	}
 	// A payment that failed shows the order again with the reason.
@@ -906,7 +865,7 @@ func (c *Cashier) failNext(w http.ResponseWriter, r *http.Request, consumerID st
 			}
 			v.Problem = c.problemOf(r, err, kind, args)
 			if v.Problem.Action == catalog.View {
-				v.Problem.Href, v.Problem.HrefLabel = "/q/"+tok, word(langOf(r), "see-order")
+				v.Problem.Href, v.Problem.HrefLabel = "/q/"+tok, word(web.LangOf(r), "see-order")
 			}
 			c.localize(r, &v)
 			c.render(w, r, status, "cashier.html", v)
@@ -917,7 +876,7 @@ func (c *Cashier) failNext(w http.ResponseWriter, r *http.Request, consumerID st
 	if (p.Action == catalog.Login || p.Action == catalog.Retry) && next != r.URL.Path {
 		// A form that failed (a login from the credit account's page)
 		// offers its page again.
-		p.Href, p.HrefLabel = next, word(langOf(r), "try-again")
+		p.Href, p.HrefLabel = next, word(web.LangOf(r), "try-again")
 	} else if p.Action == catalog.Login {
 		p.Href = next
 	}
@@ -940,7 +899,7 @@ func (c *Cashier) localize(r *http.Request, v *View) {
 		default:
 			continue
 		}
-		s := catalog.Say(langOf(r), code, kind, nil)
+		s := catalog.Say(web.LangOf(r), code, kind, nil)
 		v.Channels[i].Said = &s
 	}
 }
@@ -969,13 +928,8 @@ func (c *Cashier) logFailure(r *http.Request, e *fenfu.Error, err error) {
 }
 
 func (c *Cashier) render(w http.ResponseWriter, r *http.Request, status int, name string, v any) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if w.Header().Get("Content-Security-Policy") == "" { // the payment code page sets its own
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'")
-	}
-	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Vary", "Accept-Language, Cookie")
-	rememberLang(w, r)
+	web.PageHeaders(w) // the payment code page sets its own policy first
+	web.RememberLang(w, r)
 	switch x := v.(type) {
 	case View:
 		x.Switch = switchTo(r)
@@ -988,12 +942,7 @@ func (c *Cashier) render(w http.ResponseWriter, r *http.Request, status int, nam
 		}
 	}
 	w.WriteHeader(status)
-	if err := pagesIn[langOf(r)].ExecuteTemplate(w, name, v); err != nil {
+	if err := pagesIn[web.LangOf(r)].ExecuteTemplate(w, name, v); err != nil {
 		c.Log.Error("render", "template", name, "error", err)
 	}
-}
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

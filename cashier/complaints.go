@@ -9,6 +9,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/complaint"
+	"github.com/fenfu/fenfu/web"
 )
 
 // The consumer's side of the complaints fast lane: a logged-in consumer
@@ -86,7 +87,7 @@ func (c *Cashier) handleFileComplaint(w http.ResponseWriter, r *http.Request) {
 			c.failAs(w, r, consumerID, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, complaintViewOf(x, h))
+		web.WriteJSON(w, http.StatusOK, complaintViewOf(x, h))
 		return
 	}
 	http.Redirect(w, r, "/cashier/complaints", http.StatusSeeOther)
@@ -177,7 +178,7 @@ func (c *Cashier) handleComplaints(w http.ResponseWriter, r *http.Request) {
 		page.Complaints = append(page.Complaints, complaintViewOf(x, hs[x.ID]))
 	}
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"complaints": page.Complaints})
+		web.WriteJSON(w, http.StatusOK, map[string]any{"complaints": page.Complaints})
 		return
 	}
 	c.render(w, r, http.StatusOK, "complaints.html", page)

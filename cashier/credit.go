@@ -13,6 +13,7 @@ import (
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/repay"
+	"github.com/fenfu/fenfu/web"
 )
 
 // The consumer's credit account: JSON for programs, as it always was, and
@@ -73,7 +74,7 @@ func (c *Cashier) handleAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !wantsPage(r) {
-		writeJSON(w, http.StatusOK, a)
+		web.WriteJSON(w, http.StatusOK, a)
 		return
 	}
 	p := c.accountPage(r.Context(), id, a)
@@ -230,7 +231,7 @@ func (c *Cashier) handleRepay(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/cashier/credit?repaid="+rep.ID, http.StatusSeeOther)
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
+	web.WriteJSON(w, http.StatusOK, rep)
 }
 
 // handleStatement answers the logged-in consumer's statement of a month.
@@ -245,7 +246,7 @@ func (c *Cashier) handleStatement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !wantsPage(r) {
-		writeJSON(w, http.StatusOK, s)
+		web.WriteJSON(w, http.StatusOK, s)
 		return
 	}
 	mchids := make([]string, 0, len(s.Purchases)+len(s.Refunds))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/catalog"
+	"github.com/fenfu/fenfu/web"
 )
 
 // CodeStatusOf is codeStatus, for the tests of every state an order can
@@ -12,7 +13,7 @@ import (
 var CodeStatusOf = codeStatus
 
 // Money is how pages print amounts.
-var Money = money
+var Money = web.Money
 
 // Words are the pages' own words.
 var Words = words

@@ -13,6 +13,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/web"
 )
 
 // The pages speak Chinese first and English on request: the language of
@@ -22,31 +23,6 @@ import (
 // and whose lang function is the <html lang> tag; errors are said through
 // the catalogue (package catalog), the developer's code and message kept
 // in a collapsed detail.
-
-// langCookie remembers the language the switch chose.
-const langCookie = "fenfu_lang"
-
-// langOf is the language a request's page is in.
-func langOf(r *http.Request) catalog.Lang {
-	if l, ok := catalog.ParseLang(r.URL.Query().Get("lang")); ok {
-		return l
-	}
-	if ck, err := r.Cookie(langCookie); err == nil {
-		if l, ok := catalog.ParseLang(ck.Value); ok {
-			return l
-		}
-	}
-	return catalog.Negotiate(r.Header.Get("Accept-Language"))
-}
-
-// rememberLang sets the language cookie when the request switched
-// language with ?lang=.
-func rememberLang(w http.ResponseWriter, r *http.Request) {
-	if l, ok := catalog.ParseLang(r.URL.Query().Get("lang")); ok && r.URL.Query().Has("lang") {
-		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
-			SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: secure(r)})
-	}
-}
 
 // switchTo is the address of the language switch of the page r shows:
 // the page's own GET address, its query values kept, in the other
@@ -77,7 +53,7 @@ func switchTo(r *http.Request) string {
 		}
 	}
 	q := u.Query()
-	q.Set("lang", string(otherLang(langOf(r))))
+	q.Set("lang", string(web.OtherLang(web.LangOf(r))))
 	u.RawQuery = q.Encode()
 	return u.String()
 }
@@ -92,34 +68,6 @@ func mergeQuery(a, b string) string {
 		}
 	}
 	return qa.Encode()
-}
-
-// otherLang is the language the switch offers: the one the page is not
-// in.
-func otherLang(l catalog.Lang) catalog.Lang {
-	if l == catalog.EN {
-		return catalog.ZH
-	}
-	return catalog.EN
-}
-
-// money formats an amount for a page: yuan with thousands separators
-// (12,345.67). APIs and form values keep fenfu.Yuan's plain form.
-func money(f fenfu.Fen) string {
-	s := fenfu.Yuan(f)
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, d := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(d)
-	}
-	return sign + b.String() + "." + frac
 }
 
 // zoneName names Shanghai time in each language, as pages print it after
@@ -138,7 +86,7 @@ var pagesIn = func() map[catalog.Lang]*template.Template {
 // funcs are the template functions of language l.
 func funcs(l catalog.Lang) template.FuncMap {
 	return template.FuncMap{
-		"yuan":  money,
+		"yuan":  web.Money,
 		"plain": fenfu.Yuan,
 		"deref": func(b *bool) bool { return b != nil && *b },
 		"add":   func(a, b fenfu.Fen) fenfu.Fen { return a + b },
@@ -150,7 +98,7 @@ func funcs(l catalog.Lang) template.FuncMap {
 		"in":    func() string { return string(l) },
 		"zone":  func() string { return zoneName.In(l) },
 		// other is the language the switch offers.
-		"other": func() catalog.Lang { return otherLang(l) },
+		"other": func() catalog.Lang { return web.OtherLang(l) },
 	}
 }
 
@@ -234,7 +182,7 @@ func (c *Cashier) problemOf(r *http.Request, err error, kind string, args map[st
 	if kind == "" {
 		kind = kindOf(err)
 	}
-	l := langOf(r)
+	l := web.LangOf(r)
 	if args == nil {
 		args = map[string]string{}
 	}
@@ -267,11 +215,4 @@ func duration(l catalog.Lang, d time.Duration) string {
 		return m + " minutes"
 	}
 	return m + " 分钟"
-}
-
-// secure reports whether the consumer reached the request over HTTPS:
-// directly, or through a trusted proxy that says so (the server keeps
-// X-Forwarded-Proto only from the proxies it trusts).
-func secure(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
 }

@@ -2,7 +2,6 @@ package cashier
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/paycode"
+	"github.com/fenfu/fenfu/web"
 )
 
 // The consumer's payment code (付款码): a page that shows a code for the
@@ -254,7 +254,7 @@ func (c *Cashier) showCode(w http.ResponseWriter, r *http.Request, channel strin
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, p.Code)
+		web.WriteJSON(w, http.StatusOK, p.Code)
 		return
 	}
 	status := http.StatusOK
@@ -277,12 +277,9 @@ func (c *Cashier) showCode(w http.ResponseWriter, r *http.Request, channel strin
 // under the response's nonce and whose images are data: URIs; a page
 // with a code is never stored.
 func (c *Cashier) renderCode(w http.ResponseWriter, r *http.Request, status int, p paycodePage) {
-	b := make([]byte, 18)
-	_, _ = rand.Read(b)
-	p.Nonce = base64.StdEncoding.EncodeToString(b)
+	p.Nonce = web.Nonce()
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; script-src 'nonce-"+
-		p.Nonce+"'; connect-src 'self'; form-action 'self'")
+	w.Header().Set("Content-Security-Policy", web.ScriptPolicy(p.Nonce))
 	c.render(w, r, status, "paycode.html", p)
 }
 
@@ -345,7 +342,7 @@ func (c *Cashier) handleCodeStatus(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, codeStatus(pc, o, merchant, c.Clock.Now()))
+	web.WriteJSON(w, http.StatusOK, codeStatus(pc, o, merchant, c.Clock.Now()))
 }
 
 // codeStatus is what became of code: o is the order it paid or is paying,
@@ -364,7 +361,7 @@ func codeStatus(code paycode.Code, o *pay.Order, merchant string, now time.Time)
 		s.State = CodeUsed
 		return s
 	}
-	s.TransactionID, s.Merchant, s.Amount, s.AmountText = o.ID, merchant, o.Total, money(o.Total)
+	s.TransactionID, s.Merchant, s.Amount, s.AmountText = o.ID, merchant, o.Total, web.Money(o.Total)
 	switch {
 	case o.State == pay.Success || o.State == pay.Refund:
 		s.State, s.PaidAt = CodePaid, rfc3339(o.PaidAt)

@@ -17,6 +17,7 @@ import (
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/web"
 )
 
 // ServiceView is what the confirm page shows of a service order.
@@ -129,7 +130,7 @@ func (c *Cashier) handleServiceConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"state": so.State, "state_description": so.StateDescription(), "out_order_no": so.OutOrderNo,
+		web.WriteJSON(w, http.StatusOK, map[string]any{"state": so.State, "state_description": so.StateDescription(), "out_order_no": so.OutOrderNo,
 			"order_id": so.ID, "risk_fund_amount": so.RiskFund.Amount, "installment_number": max(so.Installments, 1)})
 		return
 	}
