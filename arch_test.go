@@ -208,7 +208,7 @@ func TestTableOwnership(t *testing.T) {
 var layers = [][]string{
 	{"."},
 	{"db", "fee", "qr", "qr/qrtest", "scheme", "seal", "metrics", "mask", "catalog"},
-	{"keyring", "ledger", "merchant", "login", "db/dbtest", "audit", "receipt", "web"},
+	{"keyring", "ledger", "merchant", "login", "db/dbtest", "audit", "receipt", "web", "chart"},
 	{"notify", "credit", "risk", "keyring/keyringtest", "access", "paycode"},
 	{"consumer", "sandbox", "access/accesstest"},
 	{"pay", "repay"},
