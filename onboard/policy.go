@@ -30,7 +30,10 @@ const (
 
 // IndustryRule is what the policy asks of one industry class.
 type IndustryRule struct {
-	Name                      string          `json:"name"`
+	Name string `json:"name"`
+	// NameZH is the industry's name in Chinese, for pages and charts;
+	// Name stands in for it when it is empty.
+	NameZH                    string          `json:"name_zh,omitempty"`
 	Required                  []Qualification `json:"required"`
 	MinMonthlyAvgTransactions int             `json:"min_monthly_avg_transactions,omitempty"`
 	MinStores                 int             `json:"min_stores,omitempty"`
