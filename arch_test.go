@@ -213,7 +213,7 @@ var layers = [][]string{
 	{"consumer", "sandbox", "access/accesstest"},
 	{"pay", "repay"},
 	{"onboard", "settle", "complaint", "aggregate", "display"},
-	{"bill"},
+	{"bill", "figures"},
 	{"retention"},
 	{"wxpay", "cashier"},
 	{"admin"},

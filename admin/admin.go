@@ -4,8 +4,8 @@
 // pay (rollout percentage, A/B report, exposure funnel), the display rules of credit pay, the complaints escalated to
 // staff, risk control (the monitoring rules, the queue of alerts and
 // holds, backtests and the overview of the three levels), inspectors'
-// checks of the marks under any merchant's codes, the clock of a
-// sandbox deployment, which staff advance, and staff accounts and the
+// checks of the marks under any merchant's codes, the charts of the
+// platform's figures (as JSON and SVG), the clock of a sandbox deployment, which staff advance, and staff accounts and the
 // access policy themselves. A request carries the bearer
 // token of a staff member's session (POST /admin/login) or personal API
 // token; every route names the permission it needs (Routes), every
@@ -30,6 +30,7 @@ import (
 	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/display"
+	"github.com/fenfu/fenfu/figures"
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
@@ -79,6 +80,8 @@ type API struct {
 	Retention *retention.Service
 	// Codes, if set, verifies the marks under any merchant's codes.
 	Codes *qr.Checker
+	// Figures, if set, serves the charts of the platform's figures.
+	Figures *figures.Service
 }
 
 // Route is one staff route and the permission it needs ("" for any
@@ -168,6 +171,9 @@ func (a *API) Routes() []Route {
 	if a.Audit != nil {
 		rs = append(rs, Route{"GET /admin/audit", access.Audit, a.auditLog})
 	}
+	if a.Figures != nil {
+		rs = append(rs, a.chartRoutes()...)
+	}
 	if a.Repay != nil {
 		rs = append(rs,
 			Route{"POST /admin/consumers/{id}/repayments", access.Credit, a.repayment},
@@ -225,8 +231,18 @@ func (a *API) answer(serve func(r *http.Request) (any, *call, error)) http.Handl
 	})
 }
 
-// write writes an answer or error as JSON.
+// write writes an answer or error as JSON, or a document (a chart) as
+// itself.
 func (a *API) write(w http.ResponseWriter, r *http.Request, out any, err error) {
+	if doc, ok := out.(document); ok && err == nil {
+		h := w.Header()
+		h.Set("Content-Type", doc.contentType)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "default-src 'none'")
+		h.Set("Cache-Control", "no-store")
+		_, _ = w.Write(doc.body)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if err != nil {
 		e := fenfu.AsError(err)
@@ -256,7 +272,7 @@ func (a *API) staff(perm access.Permission, h handler) http.Handler {
 		}
 		c.Body = body
 		out, err := h(r.Context(), c)
-		if err != nil || c.Clear || out == nil {
+		if _, doc := out.(document); err != nil || c.Clear || out == nil || doc {
 			return out, c, err
 		}
 		masked, err := mask.JSON(out)

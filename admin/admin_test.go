@@ -22,6 +22,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/figures"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
@@ -82,13 +83,15 @@ func newEnvOn(t *testing.T, core, cr *db.DB, clock *fenfu.FakeClock, r *risk.Eng
 	}
 	ob := &onboard.Service{DB: core, Policy: onboard.DefaultPolicy(), Bureau: onboard.ListBureau{DB: core},
 		IDs: ids, Clock: clock, Merchants: ms, Sealer: sealer}
+	settleSvc := &settle.Service{Core: core, Credit: cr, Clock: clock, Owner: "staff-node", Log: log}
 	api := &admin.API{
 		Risk:       r,
 		Access:     staff,
 		Onboard:    ob,
 		Merchants:  ms,
 		Pay:        ps,
-		Settle:     &settle.Service{Core: core, Credit: cr, Clock: clock, Owner: "staff-node", Log: log},
+		Settle:     settleSvc,
+		Figures:    &figures.Service{Onboard: ob, Pay: ps, Risk: r, Settle: settleSvc},
 		Log:        log,
 		Clock:      clock,
 		Background: background(t),
@@ -142,6 +145,12 @@ func (e *env) do(t *testing.T, method, path, body string, headers ...string) (in
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	if strings.HasSuffix(req.URL.Path, ".svg") && resp.StatusCode == http.StatusOK {
+		if ct := resp.Header.Get("Content-Type"); ct != "image/svg+xml; charset=utf-8" {
+			t.Errorf("%s %s: Content-Type %q", method, path, ct)
+		}
+		return resp.StatusCode, map[string]any{"svg": string(raw)}
+	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("%s %s: Content-Type %q", method, path, ct)
 	}

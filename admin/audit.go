@@ -14,9 +14,10 @@ import (
 
 // creditRoutes are the staff routes whose data lives in the credit store:
 // consumers' credit (accounts, repayments, lines, statements, overdue),
-// risk control (rules, queue, backtests) and complaints. Every other route
-// is recorded in the core store's chain.
-var creditRoutes = []string{"/admin/consumers/", "/admin/credit/", "/admin/risk/", "/admin/complaints"}
+// risk control (rules, queue, backtests, the chart of the rules'
+// decisions) and complaints. Every other route is recorded in the core
+// store's chain.
+var creditRoutes = []string{"/admin/consumers/", "/admin/credit/", "/admin/risk/", "/admin/complaints", "/admin/charts/risk"}
 
 // storeOf names the store whose audit log a request is recorded in: the
 // store its data lives in. GET /admin/audit reads the log it asks for and

@@ -70,6 +70,9 @@ type Series struct {
 	// Stack names the pile a Stacked chart puts the series on; series of
 	// one stack pile up, different stacks stand side by side.
 	Stack string
+	// TableOnly keeps the series out of the drawing: it is a column of
+	// the data table only, for numbers that would dwarf the rest.
+	TableOnly bool
 }
 
 // Chart is a chart's data and words.

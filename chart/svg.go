@@ -161,7 +161,7 @@ func (c Chart) description() string {
 func (c Chart) hasData() bool {
 	for _, s := range c.Series {
 		for i := range c.Labels {
-			if _, ok := s.value(i); ok {
+			if _, ok := s.value(i); ok && !s.TableOnly {
 				return true
 			}
 		}
@@ -199,6 +199,9 @@ func (c Chart) layout() layout {
 	x := pad
 	rowY := y
 	for i, s := range c.Series {
+		if s.TableOnly {
+			continue
+		}
 		text := fit(c.legendName(s), inner-swatch-24, textSize)
 		w := swatch + 6 + textWidth(text, textSize) + 18
 		if x > pad && x+w > l.w-pad {
@@ -207,14 +210,14 @@ func (c Chart) layout() layout {
 		l.legend = append(l.legend, legendItem{series: i, text: text, x: x, y: rowY})
 		x += w
 	}
-	if len(c.Series) > 0 {
+	if len(l.legend) > 0 {
 		y = rowY + 20 + 6
 	}
 	// The scales and their ticks decide the margins.
 	lo, hi, lo2, hi2 := c.extent()
 	l.ys = niceScale(lo, hi, c.Y.Unit)
 	for _, s := range c.Series {
-		if s.Right {
+		if s.Right && !s.TableOnly {
 			l.hasY2 = true
 		}
 	}
@@ -278,7 +281,7 @@ func (c Chart) extent() (lo, hi, lo2, hi2 float64) {
 		pos, neg := map[stackKey]float64{}, map[stackKey]float64{}
 		for si, s := range c.Series {
 			v, ok := s.value(i)
-			if !ok {
+			if !ok || s.TableOnly {
 				continue
 			}
 			if !c.drawnAsLine(s) {
@@ -323,7 +326,7 @@ func (c Chart) stacks() []stackKey {
 	var out []stackKey
 	seen := map[stackKey]bool{}
 	for si, s := range c.Series {
-		if c.drawnAsLine(s) {
+		if c.drawnAsLine(s) || s.TableOnly {
 			continue
 		}
 		if k := c.stackOf(si); !seen[k] {
@@ -479,7 +482,7 @@ func (c Chart) drawBars(b *svg, l layout, id string) {
 			x := x0 + float64(k)*barW
 			total, drawn := 0.0, 0
 			for si, s := range c.Series {
-				if c.drawnAsLine(s) || c.stackOf(si) != st {
+				if c.drawnAsLine(s) || s.TableOnly || c.stackOf(si) != st {
 					continue
 				}
 				v, ok := s.value(i)
@@ -523,7 +526,7 @@ func (c Chart) drawBars(b *svg, l layout, id string) {
 // values, and a marker at every point.
 func (c Chart) drawLines(b *svg, l layout) {
 	for si, s := range c.Series {
-		if !c.drawnAsLine(s) {
+		if !c.drawnAsLine(s) || s.TableOnly {
 			continue
 		}
 		sc := l.ys

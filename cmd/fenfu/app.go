@@ -19,6 +19,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/fee"
+	"github.com/fenfu/fenfu/figures"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
@@ -74,6 +75,8 @@ type app struct {
 	paycodes *paycode.Service
 	// aggregate are merchants' aggregate codes (聚合码).
 	aggregate *aggregate.Service
+	// figures are the staff's charts of the platform's figures.
+	figures *figures.Service
 	// publicURL is the base of code_url: cfg.PublicURL, or serve's
 	// listen address.
 	publicURL string
@@ -220,6 +223,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		IDs: a.ids, Clock: a.clock}
 	a.cashier.Aggregate, a.cashier.AggregatePerMinute = a.aggregate, cfg.AggregatePerMinute
 	a.pay.Codes = a.paycodes
+	a.figures = &figures.Service{Onboard: a.onboard, Pay: a.pay, Risk: a.risk, Settle: a.settle}
 	if a.sandboxClock != nil {
 		a.sandboxClock.Jobs = a.clockJobs()
 		a.sandboxClock.Check = a.sandboxOnly

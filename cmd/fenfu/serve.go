@@ -182,7 +182,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
 		Risk: a.risk, Display: a.display.Rules, Repay: a.repay, Retention: a.retention, Access: a.access, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
-		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes}
+		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes, Figures: a.figures}
 	a.metrics = metrics.New()
 	a.risk.Metrics = a.metrics
 	risk.MetricsHelp(a.metrics)

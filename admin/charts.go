@@ -1,0 +1,69 @@
+package admin
+
+import (
+	"context"
+
+	"github.com/fenfu/fenfu/access"
+	"github.com/fenfu/fenfu/figures"
+)
+
+// chartPermission is the permission of the department that owns each
+// figure's data: operations for onboarding, the gray release and the
+// payments production verification watches; risk for its rules;
+// finance for settlements.
+var chartPermission = map[figures.Name]access.Permission{
+	figures.Onboarding:  access.Onboarding,
+	figures.AB:          access.Onboarding,
+	figures.Payments:    access.Onboarding,
+	figures.Risk:        access.RiskRules,
+	figures.Settlements: access.Settlements,
+}
+
+// chartRoutes are each figure's routes: GET /admin/charts/<name> answers
+// its numbers as JSON, GET /admin/charts/<name>.svg its chart. Both take
+// ?from= &to= (RFC 3339 or a date), and the A/B figure ?mchid=; the SVG
+// ?lang=zh|en.
+func (a *API) chartRoutes() []Route {
+	var rs []Route
+	for _, n := range figures.Names {
+		if n == figures.Risk && a.Figures.Risk == nil {
+			continue
+		}
+		rs = append(rs,
+			Route{"GET /admin/charts/" + string(n), chartPermission[n], a.figure(n)},
+			Route{"GET /admin/charts/" + string(n) + ".svg", chartPermission[n], a.figureSVG(n)})
+	}
+	return rs
+}
+
+func (a *API) figure(n figures.Name) handler {
+	return func(ctx context.Context, c *call) (any, error) {
+		q, err := figures.ParseQuery(n, c.URL.Query(), a.Clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		return a.Figures.Figure(ctx, n, q)
+	}
+}
+
+func (a *API) figureSVG(n figures.Name) handler {
+	return func(ctx context.Context, c *call) (any, error) {
+		q, err := figures.ParseQuery(n, c.URL.Query(), a.Clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		svg, err := a.Figures.SVG(ctx, n, q)
+		if err != nil {
+			return nil, err
+		}
+		return document{contentType: "image/svg+xml; charset=utf-8", body: svg}, nil
+	}
+}
+
+// document is an answer that is not JSON: a chart. It holds no personal
+// data (its labels are industries, cohorts, channels, rules and days),
+// so it is not masked.
+type document struct {
+	contentType string
+	body        []byte
+}
