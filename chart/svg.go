@@ -29,9 +29,9 @@ const (
 
 // Sizes of the chart's text, in viewBox units.
 const (
-	titleSize = 17
-	textSize  = 14
-	smallSize = 12
+	titleSize = 18
+	textSize  = 15
+	smallSize = 13
 	pad       = 12.0
 	plotH     = 220.0
 	swatch    = 14.0
