@@ -54,6 +54,7 @@ func routes(mux *http.ServeMux, d Deps) {
 	//   GET  /admin/consumers/{id}/credit, /admin/consumers/{id}/statements/{month}
 	//   GET  /admin/audit?store=core|credit   the audit log (every staff request is recorded in it)
 	//   GET  /admin/qrcodes/verify?token=&mark=   an inspector's check of the mark under any code
+	//   GET  /admin/charts/onboarding|ab|payments|risk|settlements[.svg]?from=&to=&lang=   figures as JSON or SVG
 	//   POST /admin/login|logout, GET /admin/me, POST /admin/tokens, /admin/tokens/{id}/revoke
 	//   GET|POST /admin/staff, /admin/policy; POST /admin/unmask {kind, id, field, reason}
 	if d.Admin != nil {
