@@ -27,7 +27,7 @@ func FuzzSVG(fz *testing.F) {
 	fz.Add(uint8(1), "", "", []byte{})
 	fz.Add(uint8(2), "one", "x", vals(42))
 	fz.Add(uint8(0), "a|b", "x", vals(1e308, -1e308))
-	fz.Add(uint8(1), "a|b|c", "x|y", vals(math.NaN(), math.Inf(1), math.Inf(-1), -0.0, 5e-324, -3))
+	fz.Add(uint8(1), "a|b|c", "x|y", vals(math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 5e-324, -3))
 	fz.Add(uint8(2), "\xff\xfe|<&>\x00|\x1b[31m", "\"'|]]>", vals(1, -1, 0.5, 2))
 	fz.Add(uint8(5), "日|月|火|水|木|金|土", "收入", vals(-5, -4, -3, -2, -1, 0, 1))
 	fz.Fuzz(func(t *testing.T, kind uint8, labels, names string, raw []byte) {
