@@ -76,13 +76,14 @@ var defaultSpan = map[Name]time.Duration{
 }
 
 // maxSpan bounds the period of each figure, so no query reads without
-// end.
+// end. A daily figure's period widens to whole days, by up to a day, so
+// its bound leaves the owner's a day to spare.
 var maxSpan = map[Name]time.Duration{
 	Onboarding:  366 * 24 * time.Hour,
 	AB:          92 * 24 * time.Hour,
 	Payments:    pay.MaxHourlySpan,
-	Risk:        risk.MaxDailySpan,
-	Settlements: settle.MaxDailyDays * 24 * time.Hour,
+	Risk:        risk.MaxDailySpan - 24*time.Hour,
+	Settlements: (settle.MaxDailyDays - 1) * 24 * time.Hour,
 }
 
 // ParseQuery reads a figure's query: from and to, each RFC 3339 or a

@@ -500,3 +500,34 @@ func sameBars(got, want map[string]float64) bool {
 	}
 	return true
 }
+
+// TestLongestPeriods: a daily figure's longest period, not on day
+// boundaries, widens to whole days its owner still answers.
+func TestLongestPeriods(t *testing.T) {
+	w := newWorld(t, db.SQLite, time.Date(2026, 12, 1, 9, 0, 0, 0, fenfu.Shanghai))
+	to := w.clock.Now()
+	for _, name := range []figures.Name{figures.Risk, figures.Settlements, figures.Payments, figures.Onboarding} {
+		for _, span := range []string{"longest", "longer"} {
+			v := url.Values{"to": {to.Format(time.RFC3339)}}
+			longest := map[figures.Name]time.Duration{figures.Risk: 91 * 24 * time.Hour, figures.Settlements: 91 * 24 * time.Hour,
+				figures.Payments: pay.MaxHourlySpan, figures.Onboarding: 366 * 24 * time.Hour}[name]
+			v.Set("from", to.Add(-longest).Format(time.RFC3339))
+			if span == "longer" {
+				v.Set("from", to.Add(-longest-time.Hour).Format(time.RFC3339))
+			}
+			q, err := figures.ParseQuery(name, v, to)
+			if span == "longer" {
+				if fenfu.ErrorCode(err) != fenfu.ParamError {
+					t.Errorf("%s over its longest period: %v", name, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if _, err := w.figures.Figure(w.ctx, name, q); err != nil {
+				t.Errorf("%s over its longest period: %v", name, err)
+			}
+		}
+	}
+}
