@@ -436,3 +436,26 @@ func TestSeriesToldApartWithoutColour(t *testing.T) {
 		t.Errorf("%d patterns", len(seen))
 	}
 }
+
+// TestValuesOverBars: a chart of few bars writes each value over its bar,
+// in its unit, where it fits; a stack's total only where there is one.
+func TestValuesOverBars(t *testing.T) {
+	c := chart.Chart{Lang: catalog.EN, Title: "t", Kind: chart.Bars, Labels: []string{"a", "b"}, Y: chart.Axis{Unit: chart.Ratio},
+		Series: []chart.Series{{Name: "rate", Values: []float64{0.5, 0}}}}
+	var got []string
+	for _, e := range byClass(parse(t, c.SVG()), "value") {
+		got = append(got, e.text)
+	}
+	if strings.Join(got, " ") != "50.0% 0.0%" {
+		t.Errorf("values %q", got)
+	}
+	c.Kind, c.Y.Unit = chart.Stacked, chart.Count
+	c.Series = []chart.Series{{Name: "x", Values: []float64{2, 0}}, {Name: "y", Values: []float64{3, 0}}}
+	got = nil
+	for _, e := range byClass(parse(t, c.SVG()), "value") {
+		got = append(got, e.text)
+	}
+	if strings.Join(got, " ") != "5" {
+		t.Errorf("stack totals %q, want only the one that is not zero", got)
+	}
+}

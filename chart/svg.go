@@ -507,13 +507,15 @@ func (c Chart) drawBars(b *svg, l layout, id string) {
 				total += v
 				drawn++
 			}
-			if showValues && drawn > 0 && neg == 0 {
+			// A value is written over its bar where it fits the bar; a
+			// stack's total only where there is one.
+			if showValues && drawn > 0 && neg == 0 && (c.Kind != Stacked || total != 0) {
 				unit := c.Y.Unit
 				if st.right {
 					unit = c.Y2.Unit
 				}
 				txt := unit.Format(total, c.Lang)
-				if textWidth(txt, smallSize) <= l.band*0.9 {
+				if textWidth(txt, smallSize) <= barW+4 {
 					b.text(x+barW/2, sc.at(pos, l.bottom, l.top)-4, smallSize, "middle", ink, txt, ` class="value"`)
 				}
 			}
