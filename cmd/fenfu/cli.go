@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
+
+	"github.com/fenfu/fenfu/version"
 )
 
 // command is one fenfu command. The table of them gives dispatch, the
@@ -136,7 +136,7 @@ func commands() []command {
 		{"staff token", "create --name N [--label L] [--ttl 2160h] | revoke --id ID | list --name N", "personal API tokens for scripts: create prints the token once, the store keeps its hash", groupStaff, cmdStaff},
 		{"staff policy", "[list | grant --permission P --department D --rank R | revoke --permission P --department D]", "the access policy: which department, from which rank, holds each permission", groupStaff, cmdStaff},
 		{"help", "[COMMAND] [--markdown]", "this list, a command's flags, or the list as the README's Markdown table", groupThisTool, cmdHelp},
-		{"version", "", "the module version, VCS revision and time, and Go version fenfu was built with", groupThisTool, cmdVersion},
+		{"version", "[--json]", "the module version, VCS revision and time, whether the tree was modified, and Go version fenfu was built with (release builds set them with -ldflags -X, see docs/deploy.md)", groupThisTool, cmdVersion},
 	}
 }
 
@@ -480,47 +480,36 @@ func writeMarkdown(w io.Writer, table []command) {
 // cmdVersion prints what fenfu was built from.
 func cmdVersion(ctx context.Context, e *env, args []string) error {
 	fs := e.flagSet()
+	asJSON := fs.Bool("json", false, "print it as JSON")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	if err := e.args(fs); err != nil {
 		return err
 	}
-	writeVersion(e.stdout, debug.ReadBuildInfo)
+	if *asJSON {
+		return printJSON(e.stdout, version.Get())
+	}
+	writeVersion(e.stdout, version.Get())
 	return nil
 }
 
-// writeVersion prints the module version, the VCS revision and time when
-// the build recorded them, and the Go version.
-func writeVersion(w io.Writer, read func() (*debug.BuildInfo, bool)) {
-	version, goVersion := "(unknown)", runtime.Version()
-	var revision, at, modified string
-	if bi, ok := read(); ok {
-		version, goVersion = bi.Main.Version, bi.GoVersion
-		if version == "" {
-			version = "(devel)"
+// writeVersion prints the module version, the VCS revision (and whether
+// the tree had uncommitted changes) and its time when the build recorded
+// them, and the Go version.
+func writeVersion(w io.Writer, v version.Info) {
+	fmt.Fprintf(w, "fenfu %s\n", v.Version)
+	if v.Revision != "" {
+		modified := ""
+		if v.Modified {
+			modified = " (modified)"
 		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				revision = s.Value
-			case "vcs.time":
-				at = s.Value
-			case "vcs.modified":
-				if s.Value == "true" {
-					modified = " (modified)"
-				}
-			}
-		}
+		fmt.Fprintf(w, "revision %s%s\n", v.Revision, modified)
 	}
-	fmt.Fprintf(w, "fenfu %s\n", version)
-	if revision != "" {
-		fmt.Fprintf(w, "revision %s%s\n", revision, modified)
+	if v.Time != "" {
+		fmt.Fprintf(w, "time %s\n", v.Time)
 	}
-	if at != "" {
-		fmt.Fprintf(w, "time %s\n", at)
-	}
-	fmt.Fprintf(w, "go %s\n", goVersion)
+	fmt.Fprintf(w, "go %s\n", v.Go)
 }
 
 // isTerminal reports whether w is a terminal, where progress redraws its line.

@@ -3,13 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fenfu/fenfu/version"
 )
 
 // fenfuCLI runs fenfu as a user would and returns its exit code and output.
@@ -179,12 +181,14 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: exit %d\n%s", code, out)
 	}
 	var b strings.Builder
-	writeVersion(&b, func() (*debug.BuildInfo, bool) {
-		return &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
-			{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-11-27T08:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}, true
-	})
+	writeVersion(&b, version.Info{Version: "v1.2.3", Revision: "0123abcd", Time: "2026-11-27T08:00:00Z", Modified: true, Go: "go1.26.8"})
 	if got, want := b.String(), "fenfu v1.2.3\nrevision 0123abcd (modified)\ntime 2026-11-27T08:00:00Z\ngo go1.26.8\n"; got != want {
 		t.Errorf("version:\n%s\nwant\n%s", got, want)
+	}
+	code, out, _ = fenfuCLI(t, nil, "version", "--json")
+	var v version.Info
+	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil || v != version.Get() || v.Go != runtime.Version() {
+		t.Errorf("version --json: exit %d, %v\n%s", code, err, out)
 	}
 }
 
