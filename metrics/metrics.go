@@ -1,12 +1,17 @@
-// Package metrics is fenfu's metrics registry: counters and latency
-// histograms with labels, exposed at /metrics over the Prometheus client
-// library (github.com/prometheus/client_golang), which writes the
-// exposition formats and escapes label values as they require. It has no
-// global state: each server owns a Registry, and each Registry its own
+// Package metrics is fenfu's metrics registry: counters, gauges and
+// latency histograms with labels, gauges read from the stores when
+// Prometheus scrapes (cached, so scrapes cannot load a store), the pools
+// of the stores' connections, and the Go runtime and process, exposed at
+// /metrics over the Prometheus client library
+// (github.com/prometheus/client_golang), which writes the exposition
+// formats and escapes label values as they require. It has no global
+// state: each server owns a Registry, and each Registry its own
 // prometheus.Registry.
 package metrics
 
 import (
+	"context"
+	"database/sql"
 	"io"
 	"net/http"
 	"strings"
@@ -14,7 +19,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fenfu/fenfu"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -37,14 +44,19 @@ type Registry struct {
 	help     map[string]string
 	buckets  map[string][]float64
 	counters map[string]*prometheus.CounterVec
+	gauges   map[string]*prometheus.GaugeVec
 	hists    map[string]*prometheus.HistogramVec
 	failed   map[string]bool // names that could not be registered
 }
 
-// New returns an empty registry.
+// New returns a registry with the Go runtime's metrics (go_*: memory,
+// garbage collection, goroutines) and the process's (process_*: CPU, open
+// files, resident memory), and nothing of fenfu's own yet.
 func New() *Registry {
 	r := &Registry{reg: prometheus.NewRegistry(), help: map[string]string{}, buckets: map[string][]float64{},
-		counters: map[string]*prometheus.CounterVec{}, hists: map[string]*prometheus.HistogramVec{}, failed: map[string]bool{}}
+		counters: map[string]*prometheus.CounterVec{}, gauges: map[string]*prometheus.GaugeVec{},
+		hists: map[string]*prometheus.HistogramVec{}, failed: map[string]bool{}}
+	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	r.handler = promhttp.HandlerFor(prometheus.GathererFunc(r.gather), promhttp.HandlerOpts{})
 	return r
 }
@@ -89,6 +101,122 @@ func (r *Registry) Add(name string, n int64, labels ...string) {
 	if c, err := v.GetMetricWith(values); err == nil {
 		c.Add(float64(n))
 	}
+}
+
+// Set sets a gauge; labels are name, value pairs.
+func (r *Registry) Set(name string, v float64, labels ...string) {
+	names, values := split(labels)
+	r.mu.Lock()
+	g, ok := r.gauges[name]
+	if !ok && !r.failed[name] {
+		g = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name}, names)
+		if r.register(name, g) {
+			r.gauges[name] = g
+		} else {
+			g = nil
+		}
+	}
+	r.mu.Unlock()
+	if g == nil {
+		return
+	}
+	if m, err := g.GetMetricWith(values); err == nil {
+		m.Set(v)
+	}
+}
+
+// Pool exports the statistics of a store's connection pool when scraped,
+// as client_golang's go_sql_* metrics (open, in use and idle connections,
+// the most allowed, and the count and time of waits for one), labelled
+// db_name with the store and pool with the pool's part: "read" or "write"
+// for SQLite's two pools, "shared" for PostgreSQL's one.
+func (r *Registry) Pool(store, pool string, d *sql.DB) error {
+	return r.reg.Register(prometheus.WrapCollectorWith(prometheus.Labels{"pool": pool}, collectors.NewDBStatsCollector(d, store)))
+}
+
+// Gauge sets one gauge of a sampled family: its name, value and labels
+// (name, value pairs).
+type Gauge func(name string, v float64, labels ...string)
+
+// Sample exports gauges that read calls set from a store when Prometheus
+// scrapes. A scrape within every of the last read is answered from it,
+// so however often and from however many scrapers, read runs at most once
+// an interval on this node; a read that fails or takes more than
+// SampleTimeout keeps the gauges of the last good one and counts
+// fenfu_metrics_sample_errors_total{sample=name}. clock times the interval.
+func (r *Registry) Sample(name string, every time.Duration, clock fenfu.Clock, read func(ctx context.Context, set Gauge) error) {
+	s := &sampled{r: r, name: name, every: every, clock: clock, read: read}
+	r.Add("fenfu_metrics_sample_errors_total", 0, "sample", name) // the family exists before a scrape needs it
+	if err := r.reg.Register(s); err != nil {
+		r.mu.Lock()
+		r.failed[name] = true
+		r.mu.Unlock()
+	}
+}
+
+// SampleTimeout bounds one read of a Sample.
+const SampleTimeout = 2 * time.Second
+
+// sampled is a Sample's collector. It describes no metric in advance
+// (an unchecked collector): its families are what its read sets.
+type sampled struct {
+	r     *Registry
+	name  string
+	every time.Duration
+	clock fenfu.Clock
+	read  func(ctx context.Context, set Gauge) error
+
+	mu   sync.Mutex // held through a read, so concurrent scrapes share it
+	at   time.Time  // of the last read, good or not
+	last []prometheus.Metric
+}
+
+func (s *sampled) Describe(chan<- *prometheus.Desc) {}
+
+func (s *sampled) Collect(ch chan<- prometheus.Metric) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now := s.clock.Now(); s.at.IsZero() || now.Sub(s.at) >= s.every || now.Before(s.at) {
+		s.at = now
+		if got, err := s.collect(); err != nil {
+			s.r.Add("fenfu_metrics_sample_errors_total", 1, "sample", s.name)
+		} else {
+			s.last = got
+		}
+	}
+	for _, m := range s.last {
+		ch <- m
+	}
+}
+
+// collect runs a read and turns what it set into metrics; a gauge the
+// exposition format cannot carry (a bad name, labels unlike its family's
+// earlier ones) is dropped.
+func (s *sampled) collect() ([]prometheus.Metric, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), SampleTimeout)
+	defer cancel()
+	var out []prometheus.Metric
+	descs := map[string]*prometheus.Desc{}
+	err := s.read(ctx, func(name string, v float64, labels ...string) {
+		names, values := split(labels)
+		key := name + "\xff" + strings.Join(names, "\xff")
+		d, ok := descs[key]
+		if !ok {
+			s.r.mu.Lock()
+			help := s.r.help[name]
+			s.r.mu.Unlock()
+			d = prometheus.NewDesc(name, help, names, nil)
+			descs[key] = d
+		}
+		vals := make([]string, len(names))
+		for i, n := range names {
+			vals[i] = values[n]
+		}
+		if m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, vals...); err == nil {
+			out = append(out, m)
+		}
+	})
+	return out, err
 }
 
 // Observe records a duration in a histogram, in seconds.
