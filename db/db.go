@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -58,6 +59,37 @@ type DB struct {
 	writer         *writer // SQLite's group commit; nil on PostgreSQL
 	stopCheckpoint chan struct{}
 	checkpointDone chan struct{}
+	commits        atomic.Pointer[func(time.Duration)] // ObserveCommits
+}
+
+// ObserveCommits has f told how long each commit of a write transaction
+// (Update) took: on SQLite a group commit, which several transactions
+// share, once. It replaces any f given before; nil stops the telling.
+func (d *DB) ObserveCommits(f func(time.Duration)) {
+	if f == nil {
+		d.commits.Store(nil)
+		return
+	}
+	d.commits.Store(&f)
+}
+
+// commit commits a write transaction, timed for ObserveCommits.
+func (d *DB) commit(stx *sql.Tx) error {
+	start := time.Now()
+	err := stx.Commit()
+	if f := d.commits.Load(); f != nil {
+		(*f)(time.Since(start))
+	}
+	return err
+}
+
+// Pools returns the store's connection pools by their part: "read" and
+// "write" on SQLite, "shared" on PostgreSQL, whose one pool does both.
+func (d *DB) Pools() map[string]*sql.DB {
+	if d.R == d.W {
+		return map[string]*sql.DB{"shared": d.W}
+	}
+	return map[string]*sql.DB{"read": d.R, "write": d.W}
 }
 
 // checkpointEvery is how often SQLite's WAL is copied back into the
@@ -275,7 +307,7 @@ func (d *DB) update(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err = fn(tx); err != nil {
 		return err
 	}
-	return stx.Commit()
+	return d.commit(stx)
 }
 
 // transient reports whether err is a conflict that the same work may not

@@ -147,7 +147,7 @@ func (w *writer) commit(batch []*job) {
 			j.err = err
 		}
 	}
-	if err := stx.Commit(); err != nil {
+	if err := w.d.commit(stx); err != nil {
 		for _, j := range batch {
 			if j.err == nil && j.panic == nil {
 				j.err = err
