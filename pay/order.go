@@ -33,6 +33,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/paycode"
 	"github.com/fenfu/fenfu/qr"
 )
@@ -261,6 +262,9 @@ type Service struct {
 	// Codes redeems the consumers' payment codes code payments carry; nil
 	// is a paycode.Service on Core without a secret (tests).
 	Codes *paycode.Service
+	// Metrics counts payment attempts by channel and outcome
+	// (fenfu_payments_total); nil counts nothing.
+	Metrics *metrics.Registry
 }
 
 func (s *Service) openID(appid, consumerID string) string {

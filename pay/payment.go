@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/risk"
 )
@@ -199,7 +201,8 @@ func totalChanged(cur Order, total fenfu.Fen) error {
 	return e
 }
 
-func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c Client) (Order, error) {
+func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c Client) (_ Order, err error) {
+	defer func() { s.count(ChannelBalance, err) }()
 	attempt := s.IDs.New(fenfu.AttemptID, s.Clock.Now())
 	var h hold
 	if s.Risk != nil {
@@ -224,7 +227,7 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c 
 	// posted with it: the merchant is owed the amount less the fee.
 	q := s.Fees.ordinary().Price(o.Total, 0, 0)
 	var paidAt time.Time
-	err := s.Core.Update(ctx, func(tx *db.Tx) error {
+	err = s.Core.Update(ctx, func(tx *db.Tx) error {
 		paidAt = db.Time(db.Micros(tx.Now))
 		if err := s.payInTx(ctx, tx, o, consumerID, attempt, q, h); err != nil {
 			return err
@@ -249,6 +252,39 @@ func (s *Service) payBalance(ctx context.Context, o Order, consumerID string, c 
 	return o, nil
 }
 
+// Outcomes of a payment attempt, as fenfu_payments_total counts them.
+const (
+	OutcomeSuccess  = "success"  // paid
+	OutcomeDeclined = "declined" // refused for the payer's, the order's or the merchant's reasons: NOT_ENOUGH, RULE_LIMIT, ORDERPAID, …
+	OutcomeConfirm  = "confirm"  // waits for the payer to confirm with the PIN (a CONFIRM risk rule)
+	OutcomeFailed   = "failed"   // a system error: fenfu answered SYSTEM_ERROR, and Recover settles an attempt left in flight
+)
+
+// count counts a payment attempt in fenfu_payments_total by channel and
+// outcome.
+func (s *Service) count(channel Channel, err error) {
+	if s.Metrics == nil {
+		return
+	}
+	outcome := OutcomeFailed
+	var e *fenfu.Error
+	switch {
+	case err == nil:
+		outcome = OutcomeSuccess
+	case errors.Is(err, errConfirm):
+		outcome = OutcomeConfirm
+	case errors.As(err, &e) && e.LogLevel() <= slog.LevelInfo:
+		outcome = OutcomeDeclined
+	}
+	s.Metrics.Add("fenfu_payments_total", 1, "channel", string(channel), "outcome", outcome)
+}
+
+// MetricsHelp sets the help text of the payment metrics.
+func MetricsHelp(r *metrics.Registry) {
+	r.Help("fenfu_payments_total", "Payment attempts made on this node, by channel (credit, balance) and outcome "+
+		"(success; declined: refused for the payer's, order's or merchant's reasons; confirm: waits for the payer's PIN; failed: a system error).")
+}
+
 // OrdinaryFeeAccount is the platform's fee income from ordinary payments.
 var OrdinaryFeeAccount = ledger.AccountOf(ledger.PlatformFee, "ordinary")
 
@@ -256,7 +292,8 @@ var OrdinaryFeeAccount = ledger.AccountOf(ledger.PlatformFee, "ordinary")
 // service order's hold the payment captures (CompleteServiceOrder); the
 // risk engine holds such a capture for review where a rule would reject
 // it (risk.Payment.Committed).
-func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, consumerID string, c Client, t credit.Terms, holdID string) (Order, error) {
+func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, consumerID string, c Client, t credit.Terms, holdID string) (_ Order, err error) {
+	defer func() { s.count(ChannelCredit, err) }()
 	discount := m.DiscountAt(s.Clock.Now())
 	var f risk.Features
 	if s.Risk != nil {
