@@ -109,13 +109,16 @@ func (e *Events) Lookup(ctx context.Context, mchid, eventID string) (Status, err
 // Resend makes a merchant's event due again now, whatever its state. It is
 // one more attempt: if it fails, the retry schedule goes on from where the
 // event was, so a resend of a given-up event is given up again at once.
+// An event delivered or given up is pending again from now; one still
+// pending stays pending since when it was.
 func (e *Events) Resend(ctx context.Context, mchid, eventID string) error {
 	d, clock := e.DB, e.Clock
 	sub, _, _, err := find(ctx, d, mchid, eventID)
 	if err != nil {
 		return err
 	}
-	q, args, err := events.SQL(db.Move[State]{From: []State{Pending, Delivered, Failed}, To: Pending, Set: ", due_at = $1",
+	q, args, err := events.SQL(db.Move[State]{From: []State{Pending, Delivered, Failed}, To: Pending,
+		Set:   ", due_at = $1, pending_since = CASE WHEN state = '" + string(Pending) + "' THEN pending_since ELSE $1 END",
 		Where: "ref = $2", Args: []any{db.Micros(clock.Now()), sub.ID}})
 	if err != nil {
 		return fenfu.Internal("notify.Resend", err)

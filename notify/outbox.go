@@ -55,8 +55,8 @@ func (s Subject) EventID() string { return "EV-" + s.ID }
 // nothing; a notification is sent once per event (Resend sends it again).
 func Enqueue(ctx context.Context, tx *db.Tx, s Subject) error {
 	now := db.Micros(tx.Now)
-	_, err := tx.ExecContext(ctx, `INSERT INTO notify_outbox (kind, ref, mchid, notify_url, state, due_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (ref) DO NOTHING`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO notify_outbox (kind, ref, mchid, notify_url, state, due_at, created_at, pending_since)
+		VALUES ($1, $2, $3, $4, $5, $6, $6, $6) ON CONFLICT (ref) DO NOTHING`,
 		string(s.Kind), s.ID, s.MchID, s.NotifyURL, string(Pending), now)
 	return err
 }

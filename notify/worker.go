@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/scheme"
 	"golang.org/x/sync/errgroup"
 )
@@ -80,6 +83,9 @@ type Worker struct {
 	Batch     int             // rows claimed per round, default 100
 	Parallel  int             // deliveries at once, default 16
 	V2        V2Codec         // for orders made through API v2
+	// Metrics counts delivery attempts by outcome
+	// (fenfu_notify_attempts_total); nil counts nothing.
+	Metrics *metrics.Registry
 }
 
 func (w *Worker) schedule() []time.Duration {
@@ -232,7 +238,8 @@ type outcome struct {
 	status    int
 	latency   time.Duration
 	ok        bool
-	err       string
+	err       string // as the merchant's delivery log shows it
+	logged    string // as fenfu's log shows it: err without the notify_url's query
 }
 
 // attempt delivers one claimed event once.
@@ -240,7 +247,8 @@ func (w *Worker) attempt(ctx context.Context, d Due) outcome {
 	ev, err := w.Render(ctx, d)
 	if err != nil {
 		w.Log.Error("notify", "event", d.EventID(), "error", err)
-		return outcome{at: w.Clock.Now(), err: "fenfu could not render the event: " + err.Error()}
+		msg := "fenfu could not render the event: " + err.Error()
+		return outcome{at: w.Clock.Now(), err: msg, logged: msg}
 	}
 	start := time.Now()
 	var o outcome
@@ -258,8 +266,9 @@ func (w *Worker) attempt(ctx context.Context, d Due) outcome {
 		}
 	}
 	o.latency = time.Since(start)
+	o.logged = o.err
 	if derr != nil {
-		o.err = derr.Error()
+		o.err, o.logged = derr.Error(), redact(derr)
 	}
 	o.eventType, o.at = ev.EventType, w.Clock.Now()
 	return o
@@ -267,28 +276,32 @@ func (w *Worker) attempt(ctx context.Context, d Due) outcome {
 
 // record logs a round's attempts and schedules each event's next attempt,
 // or marks it delivered or given up, in one transaction. A row whose lease
-// another worker has since taken over (due_at moved) is left alone.
+// another worker has since taken over (due_at moved) is left alone. Once
+// it has committed, each failed attempt is logged at warn, with when the
+// next is due, and each event given up at error.
 func (w *Worker) record(ctx context.Context, claimed []Due, outcomes []outcome, leaseUntil int64) error {
 	sched := w.schedule()
-	return w.DB.Update(ctx, func(tx *db.Tx) error {
+	next := make([]int64, len(claimed))
+	err := w.DB.Update(ctx, func(tx *db.Tx) error {
 		for i, d := range claimed {
 			o := outcomes[i]
 			attempts := d.Attempts + 1
-			next, state := int64(0), Delivered
+			due, state := int64(0), Delivered
 			if !o.ok {
 				if attempts > len(sched) {
 					state = Failed
 				} else {
-					next, state = db.Micros(o.at.Add(sched[attempts-1])), Pending
+					due, state = db.Micros(o.at.Add(sched[attempts-1])), Pending
 				}
 			}
+			next[i] = due
 			if _, err := tx.ExecContext(ctx, `INSERT INTO notify_log (event_id, attempt, mchid, event_type, notify_url, at,
 				http_status, latency_us, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
 				d.EventID(), attempts, d.MchID, o.eventType, d.NotifyURL, db.Micros(o.at), o.status, o.latency.Microseconds(), o.err); err != nil {
 				return err
 			}
 			q, args, err := events.SQL(db.Move[State]{From: []State{Pending}, To: state, Set: ", due_at = $1, attempts = $2",
-				Where: "ref = $3 AND due_at = $4", Args: []any{next, attempts, d.ID, leaseUntil}})
+				Where: "ref = $3 AND due_at = $4", Args: []any{due, attempts, d.ID, leaseUntil}})
 			if err != nil {
 				return err
 			}
@@ -298,6 +311,67 @@ func (w *Worker) record(ctx context.Context, claimed []Due, outcomes []outcome, 
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for i, d := range claimed {
+		w.report(d, outcomes[i], next[i])
+	}
+	return nil
+}
+
+// report logs and counts one recorded attempt: nothing is logged of a
+// delivery, a failed attempt is logged at warn with when the next is due,
+// and one that ends the schedule at error. The log names the merchant,
+// the event, the attempt and the error, never the body, and the error
+// without the notify_url's query, which may carry the merchant's token.
+func (w *Worker) report(d Due, o outcome, next int64) {
+	result := "delivered"
+	switch {
+	case o.ok:
+	case next > 0:
+		result = "retry"
+		w.Log.Warn("notification delivery failed; it is retried", "mchid", d.MchID, "event_id", d.EventID(), "event_type", o.eventType,
+			"attempt", d.Attempts+1, "http_status", o.status, "next_attempt_at", db.Time(next).UTC().Format(time.RFC3339), "error", o.logged)
+	default:
+		result = "given_up"
+		w.Log.Error("notification given up: its retry schedule ran out; the merchant may resend it", "mchid", d.MchID, "event_id", d.EventID(),
+			"event_type", o.eventType, "attempt", d.Attempts+1, "http_status", o.status, "error", o.logged)
+	}
+	if w.Metrics != nil {
+		w.Metrics.Add("fenfu_notify_attempts_total", 1, "result", result)
+	}
+}
+
+// redact is a delivery error as fenfu's log shows it: a request's error
+// names the notify_url without its query or user, which may carry the
+// merchant's secrets.
+func redact(err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err.Error()
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil {
+		return ue.Op + " (notify_url unparsable): " + ue.Err.Error()
+	}
+	u.RawQuery, u.User, u.Fragment = "", nil, ""
+	return ue.Op + " " + u.String() + ": " + ue.Err.Error()
+}
+
+// Backlog is the notifications waiting to be delivered.
+type Backlog struct {
+	Pending int   // pending events: due, being attempted, or waiting to be retried
+	Oldest  int64 // when the longest-pending one became pending, in microseconds; 0 when none is
+}
+
+// PendingBacklog reads the backlog in one statement over the index of the
+// pending events (notify_outbox_pending), for /metrics.
+func PendingBacklog(ctx context.Context, d *db.DB) (Backlog, error) {
+	var b Backlog
+	err := d.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(pending_since), 0) FROM notify_outbox WHERE due_at > 0`).
+		Scan(&b.Pending, &b.Oldest)
+	return b, err
 }
 
 // envelope is the body of a v3 notification.
