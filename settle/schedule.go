@@ -54,6 +54,18 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 }
 
+// DueDay returns the latest business day whose settlement was due by now,
+// and when it became due: yesterday once today's settlement time has
+// passed, the day before until then.
+func (s *Scheduler) DueDay(now time.Time) (date string, due time.Time) {
+	now = now.In(fenfu.Shanghai)
+	due = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, fenfu.Shanghai).Add(s.At)
+	if now.Before(due) {
+		due = due.AddDate(0, 0, -1)
+	}
+	return due.AddDate(0, 0, -1).Format(time.DateOnly), due
+}
+
 // Due settles yesterday if the settlement time has passed and its batches
 // are not done, then renders its bills.
 func (s *Scheduler) Due(ctx context.Context) {
