@@ -61,6 +61,7 @@ func routes(mux *http.ServeMux, d Deps) {
 		d.Admin.Register(mux)
 	}
 	mux.Handle("GET /healthz", handleHealth(d.Health))
+	mux.Handle("GET /version", handleVersion(d.Build))
 	mux.Handle("GET /metrics", d.Metrics)
 	mux.Handle("GET /{$}", handleIndex())
 }

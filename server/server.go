@@ -10,11 +10,13 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/cashier"
 	"github.com/fenfu/fenfu/metrics"
+	"github.com/fenfu/fenfu/version"
 	"github.com/fenfu/fenfu/wxpay"
 )
 
@@ -29,6 +31,9 @@ type Deps struct {
 	Health func(ctx context.Context) error
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
 	Proxies Proxies
+	// Build is what the binary was built from, answered at /version and
+	// exported as fenfu_build_info.
+	Build version.Info
 }
 
 // New returns fenfu's HTTP handler.
@@ -37,6 +42,9 @@ func New(d Deps) http.Handler {
 	routes(mux, d)
 	d.Metrics.Help("fenfu_http_requests_total", "HTTP requests served, by route and status.")
 	d.Metrics.Help("fenfu_http_request_seconds", "HTTP request latency, by route.")
+	d.Metrics.Help("fenfu_build_info", "Always 1, labelled with what this node was built from: version, revision, modified, goversion.")
+	d.Metrics.Set("fenfu_build_info", 1, "version", d.Build.Version, "revision", d.Build.Revision,
+		"modified", strconv.FormatBool(d.Build.Modified), "goversion", d.Build.Go)
 	return recoverPanics(d.Log, clientAddr(d.Proxies, instrument(d.Metrics, mux)))
 }
 
@@ -54,11 +62,20 @@ func handleHealth(check func(context.Context) error) http.Handler {
 	})
 }
 
+// handleVersion answers what the node was built from, as fenfu version
+// --json prints it: during a rolling upgrade, which nodes run what.
+func handleVersion(v version.Info) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v)
+	})
+}
+
 func handleIndex() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("fenfu: credit payments through QR codes.\n" +
-			"Merchant API: WeChat Pay API v3 at /v3/...; cashier pages at /q/<token>; /healthz; /metrics.\n"))
+			"Merchant API: WeChat Pay API v3 at /v3/...; cashier pages at /q/<token>; /healthz; /version; /metrics; the API document at /openapi.json.\n"))
 	})
 }
 

@@ -25,12 +25,7 @@ import (
 
 // openQuiet opens the app for a one-shot command, logging warnings only.
 func openQuiet(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
-	return open(ctx, cfg, quietLog(stderr))
-}
-
-// quietLog logs warnings and errors to w.
-func quietLog(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return open(ctx, cfg, cfg.logger(stderr, slog.LevelWarn))
 }
 
 // open parses a command's flags into c and opens the stores: the start of
@@ -94,8 +89,7 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(e.stdout, nil))
-	a, err := open(ctx, cfg, logger)
+	a, err := open(ctx, cfg, cfg.logger(e.stdout, slog.LevelInfo))
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,10 @@ type Config struct {
 	// PreviousMasterKeyFile.
 	MasterKeyFile, MasterKeyCommand, MasterKeyHex string
 	PreviousMasterKeyFile, PreviousMasterKeyHex   string
+	// LogFormat is how every command logs to standard error: text
+	// (slog's key=value lines) or json (one JSON object a line, slog's
+	// JSONHandler), for a log collector.
+	LogFormat string
 
 	// serve's settings.
 	Addr          string
@@ -227,6 +231,9 @@ func settings() []setting {
 		{"previous-master-key-file", "FENFU_PREVIOUS_MASTER_KEY_FILE", "file of the previous master key during a master rotation (FENFU_PREVIOUS_MASTER_KEY comes first): values it wraps still open",
 			"none: only the master key opens sealed values", false,
 			func(c *Config) settingValue { return (*stringValue)(&c.PreviousMasterKeyFile) }},
+		{"log-format", "FENFU_LOG_FORMAT", "how serve and every command log: text (key=value lines) or json (a JSON object a line)",
+			": `key=value` lines; `json` writes a JSON object a line (slog's JSONHandler) for a log collector", false,
+			func(c *Config) settingValue { return (*stringValue)(&c.LogFormat) }},
 		{"addr", "FENFU_ADDR", "address to listen on, HOST:PORT", "", true,
 			func(c *Config) settingValue { return (*stringValue)(&c.Addr) }},
 		{"public-url", "FENFU_PUBLIC_URL", "base URL consumers reach this server at, used in code_url (default from --addr)", "`http://` + the listen address; the base of every `code_url`, bill download link and receipt lookup; at most 160 bytes", true,
@@ -397,7 +404,7 @@ const DefaultAggregatePerMinute = 10
 // of the stores. serve reads its own variables with serveEnv, whose values
 // can be wrong.
 func DefaultConfig(getenv func(string) string) Config {
-	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", Addr: ":8080", LogLevel: slog.LevelInfo,
+	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", LogFormat: "text", Addr: ":8080", LogLevel: slog.LevelInfo,
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10, CJKFont: DefaultCJKFont, QR: DefaultQR(),
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(),
@@ -463,6 +470,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PreviousMasterKeyFile != "" && c.PreviousMasterKeyFile == c.MasterKeyFile {
 		return fmt.Errorf("--previous-master-key-file must not be the --master-key-file")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
 	}
 	s := strings.ToUpper(c.Synchronous)
 	if s != "NORMAL" && s != "FULL" {
@@ -567,6 +577,16 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--aggregate-per-minute must be at least 0 (0: no limit), not %d", c.AggregatePerMinute)
 	}
 	return nil
+}
+
+// logger returns a logger of the configured format writing records of
+// level and above to w.
+func (c *Config) logger(w io.Writer, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // flags returns the command's flag set with the store flags bound to c.

@@ -44,7 +44,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	step := func(format string, args ...any) { fmt.Fprintf(e.stdout, "==> "+format+"\n", args...) }
 
 	step("opening the stores in %s", cfg.DataDir)
-	a, err := open(ctx, cfg, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	a, err := open(ctx, cfg, cfg.logger(e.stderr, slog.LevelWarn))
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,25 @@ type instance struct {
 	args   []string                 // common store flags
 	getenv func(name string) string // the environment of the server and its commands
 	stop   func()                   // shuts the server down and waits for it
+	stderr *syncBuffer              // what the server logged
+}
+
+// syncBuffer is a buffer a server writes while a test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func startServer(t *testing.T, engine db.Engine) *instance {
@@ -62,9 +81,9 @@ func startNode(t *testing.T, args []string, getenv func(string) string, serveArg
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	var stderr bytes.Buffer
+	stderr := &syncBuffer{}
 	go func() {
-		done <- run(ctx, append(append([]string{"serve", "--addr", "127.0.0.1:0", "--notify-private"}, serveArgs...), args...), getenv, nil, pw, &stderr)
+		done <- run(ctx, append(append([]string{"serve", "--addr", "127.0.0.1:0", "--notify-private"}, serveArgs...), args...), getenv, nil, pw, stderr)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -78,7 +97,7 @@ func startNode(t *testing.T, args []string, getenv func(string) string, serveArg
 		t.Fatalf("unexpected first line %q", line)
 	}
 	var once sync.Once
-	inst := &instance{t: t, base: m[1], args: args, getenv: getenv}
+	inst := &instance{t: t, base: m[1], args: args, getenv: getenv, stderr: stderr}
 	inst.stop = func() {
 		once.Do(func() {
 			cancel()

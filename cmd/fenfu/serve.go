@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -22,8 +21,8 @@ import (
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/paycode"
-	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/server"
+	"github.com/fenfu/fenfu/version"
 	"github.com/fenfu/fenfu/wxpay"
 	"golang.org/x/sync/errgroup"
 )
@@ -40,7 +39,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := cfg.parse(e, fs, args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logger := cfg.logger(e.stderr, cfg.LogLevel)
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err != nil {
 		return err
@@ -183,14 +182,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
 		Risk: a.risk, Display: a.display.Rules, Repay: a.repay, Retention: a.retention, Access: a.access, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
 		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes, Figures: a.figures}
-	a.metrics = metrics.New()
-	a.risk.Metrics = a.metrics
-	risk.MetricsHelp(a.metrics)
-	a.metrics.Help("fenfu_settlement_batches_total", "Settlement batches run by this node, by channel and result.")
-	a.metrics.Help("fenfu_settlement_orders_total", "Orders settled by this node's batches, by channel.")
-	a.metrics.Help("fenfu_settlement_batch_seconds", "Time a settlement batch took on this node.")
+	a.observe(metrics.New())
 	handler := server.New(server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: a.metrics, Log: a.log, Health: a.health,
-		Proxies: a.cfg.TrustedProxies})
+		Proxies: a.cfg.TrustedProxies, Build: version.Get()})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -250,7 +244,7 @@ func (a *app) notifyDialer() *net.Dialer {
 // notifier is the payment-notification worker of this server.
 func (a *app) notifier(api *wxpay.API) *notify.Worker {
 	return &notify.Worker{DB: a.core, Keys: a.keys, Merchants: a.merchants, Render: api.RenderNotification,
-		Clock: a.clock, SignClock: a.wall, IDs: a.ids, Log: a.log, V2: wxpay.V2Codec{}, Lease: a.cfg.NotifyLease,
+		Clock: a.clock, SignClock: a.wall, IDs: a.ids, Log: a.log, V2: wxpay.V2Codec{}, Lease: a.cfg.NotifyLease, Metrics: a.metrics,
 		HTTP: &http.Client{
 			Timeout: notify.DeliveryTimeout,
 			// Keep a connection per parallel delivery to each merchant host:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/metrics"
 	"strings"
@@ -38,6 +39,12 @@ func (a *app) observeSettlement(results []settle.Result, err error) {
 	if err != nil {
 		a.metrics.Add("fenfu_settlement_batches_total", 1, "channel", "", "result", "failed")
 	}
+	a.metrics.Set("fenfu_settlement_last_run_timestamp_seconds", float64(a.clock.Now().Unix()))
+	success := 1.0
+	if err != nil {
+		success = 0
+	}
+	a.metrics.Set("fenfu_settlement_last_run_success", success)
 }
 
 func cmdSettle(ctx context.Context, e *env, args []string) error {
@@ -64,7 +71,7 @@ func cmdSettle(ctx context.Context, e *env, args []string) error {
 		}
 		channels = []pay.Channel{ch}
 	}
-	a, err := openAt(ctx, cfg, quietLog(e.stderr), clockOf(*offsetFile))
+	a, err := openAt(ctx, cfg, cfg.logger(e.stderr, slog.LevelWarn), clockOf(*offsetFile))
 	if err != nil {
 		return err
 	}
