@@ -39,6 +39,7 @@ import (
 	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/retention"
 	"github.com/fenfu/fenfu/risk"
+	"github.com/fenfu/fenfu/route"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/settle"
 )
@@ -188,7 +189,7 @@ func (a *API) Routes() []Route {
 
 // Register adds the staff routes to mux: POST /admin/login, which needs
 // no token, and the table of Routes.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux route.Mux) {
 	// A login is recorded in the audit log by access, with why it was
 	// refused.
 	mux.Handle("POST /admin/login", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"github.com/fenfu/fenfu/aggregate"
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/mask"
+	"github.com/fenfu/fenfu/route"
 	"github.com/fenfu/fenfu/web"
 	"golang.org/x/time/rate"
 )
@@ -25,7 +26,7 @@ import (
 // one order.
 
 // registerAggregate adds the aggregate code routes.
-func (c *Cashier) registerAggregate(mux *http.ServeMux) {
+func (c *Cashier) registerAggregate(mux route.Mux) {
 	mux.HandleFunc("GET /a/{code}", c.handleAggregate)
 	mux.HandleFunc("POST /a/{code}", c.handleAggregateOrder)
 }

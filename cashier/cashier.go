@@ -36,6 +36,7 @@ import (
 	"github.com/fenfu/fenfu/paycode"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/repay"
+	"github.com/fenfu/fenfu/route"
 	"github.com/fenfu/fenfu/web"
 )
 
@@ -117,7 +118,7 @@ func New(p *pay.Service, cs *consumer.Service, ms *merchant.Service, clock fenfu
 }
 
 // Register adds the cashier routes to mux.
-func (c *Cashier) Register(mux *http.ServeMux) {
+func (c *Cashier) Register(mux route.Mux) {
 	mux.HandleFunc("GET /q/{token}", c.handleShow)
 	mux.HandleFunc("POST /q/{token}/pay", c.handlePay)
 	mux.HandleFunc("POST /cashier/login", c.handleLogin)

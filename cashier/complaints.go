@@ -9,6 +9,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/complaint"
+	"github.com/fenfu/fenfu/route"
 	"github.com/fenfu/fenfu/web"
 )
 
@@ -17,7 +18,7 @@ import (
 // or as JSON naming the order's transaction_id — and reads their
 // complaints with the merchant's and the platform's answers.
 
-func (c *Cashier) registerComplaints(mux *http.ServeMux) {
+func (c *Cashier) registerComplaints(mux route.Mux) {
 	mux.HandleFunc("POST /q/{token}/complaints", c.handleFileComplaint)
 	mux.HandleFunc("POST /cashier/complaints", c.handleFileComplaint)
 	mux.HandleFunc("GET /cashier/complaints", c.handleComplaints)

@@ -17,6 +17,7 @@ import (
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/paycode"
+	"github.com/fenfu/fenfu/route"
 	"github.com/fenfu/fenfu/web"
 )
 
@@ -36,7 +37,7 @@ import (
 const codeHeader = "X-Payment-Code"
 
 // registerPaycode adds the payment code routes.
-func (c *Cashier) registerPaycode(mux *http.ServeMux) {
+func (c *Cashier) registerPaycode(mux route.Mux) {
 	mux.HandleFunc("GET /cashier/paycode", c.handlePaycode)
 	mux.HandleFunc("POST /cashier/paycode", c.handleIssue)
 	mux.HandleFunc("GET /cashier/paycode/status", c.handleCodeStatus)

@@ -1,9 +1,15 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
 
-// routes is fenfu's whole HTTP surface in one place.
-func routes(mux *http.ServeMux, d Deps) {
+	"github.com/fenfu/fenfu/openapi"
+	"github.com/fenfu/fenfu/route"
+)
+
+// routes is fenfu's whole HTTP surface in one place. openapi/fenfu.json
+// documents every route, and a test fails on one it lacks.
+func routes(mux route.Mux, d Deps) {
 	// Merchant API, WeChat Pay v3:
 	//   POST /v3/pay/transactions/native
 	//   GET  /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=
@@ -63,5 +69,22 @@ func routes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /healthz", handleHealth(d.Health))
 	mux.Handle("GET /version", handleVersion(d.Build))
 	mux.Handle("GET /metrics", d.Metrics)
+	mux.Handle("GET /openapi.json", handleDocument())
 	mux.Handle("GET /{$}", handleIndex())
+}
+
+// Patterns returns the pattern of every route a server of d serves, in the
+// order routes registers them.
+func Patterns(d Deps) []string {
+	rec := &route.Recorder{Mux: http.NewServeMux()}
+	routes(rec, d)
+	return rec.Patterns
+}
+
+// handleDocument serves the OpenAPI document of fenfu's routes.
+func handleDocument() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.Document())
+	})
 }

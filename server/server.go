@@ -1,5 +1,6 @@
 // Package server assembles fenfu's HTTP surface — the WeChat Pay v3
-// merchant API, the consumer cashier, /healthz and /metrics — behind the
+// merchant API, the consumer cashier, /healthz, /version, /metrics and the
+// API document at /openapi.json — behind the
 // middleware they share (the client's address behind trusted proxies,
 // request metrics, panic recovery). The whole route
 // table is in routes.go.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fenfu/fenfu/aggregate"
 	"github.com/fenfu/fenfu/complaint"
+	"github.com/fenfu/fenfu/route"
 )
 
 // Aggregate codes (聚合码), fenfu's own routes beside WeChat Pay's:
@@ -16,7 +17,7 @@ import (
 //	GET  /v3/fenfu/aggregate-codes/{code_id}           one code
 //	POST /v3/fenfu/aggregate-codes/{code_id}/revoke    stop it for good
 //	GET  /v3/fenfu/aggregate-codes/{code_id}/orders    the orders made from it (limit, offset)
-func (a *API) registerAggregate(mux *http.ServeMux) {
+func (a *API) registerAggregate(mux route.Mux) {
 	mux.Handle("POST /v3/fenfu/aggregate-codes", a.v3(a.createAggregateCode))
 	mux.Handle("GET /v3/fenfu/aggregate-codes", a.v3(a.listAggregateCodes))
 	mux.Handle("GET /v3/fenfu/aggregate-codes/{code_id}", a.v3(a.getAggregateCode))

@@ -38,6 +38,7 @@ import (
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/repay"
+	"github.com/fenfu/fenfu/route"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/settle"
@@ -114,7 +115,7 @@ type Sandbox interface {
 }
 
 // Register adds the v3 routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux route.Mux) {
 	mux.Handle("POST /v3/pay/transactions/native", a.v3(a.createNative))
 	mux.Handle("GET /v3/pay/transactions/out-trade-no/{out_trade_no}", a.v3(a.queryByOutTradeNo))
 	mux.Handle("GET /v3/pay/transactions/id/{transaction_id}", a.v3(a.queryByID))

@@ -10,6 +10,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/route"
 )
 
 // The consumer complaints API 2.0, /v3/merchant-service/complaints-v2…
@@ -19,7 +20,7 @@ import (
 // notifications go to.
 
 // registerComplaints adds the complaint routes to mux.
-func (a *API) registerComplaints(mux *http.ServeMux) {
+func (a *API) registerComplaints(mux route.Mux) {
 	mux.Handle("GET /v3/merchant-service/complaints-v2", a.v3(a.listComplaints))
 	mux.Handle("GET /v3/merchant-service/complaints-v2/{complaint_id}", a.v3(a.getComplaint))
 	mux.Handle("GET /v3/merchant-service/complaints-v2/{complaint_id}/negotiation-historys", a.v3(a.complaintHistory))

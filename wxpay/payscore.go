@@ -10,6 +10,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/route"
 )
 
 // Service orders (pre-authorization), as WeChat Pay Score's
@@ -17,7 +18,7 @@ import (
 // fenfu captures a completion at once on the consumer's credit, so a
 // completed order is DONE/USER_PAID.
 
-func (a *API) registerPayScore(mux *http.ServeMux) {
+func (a *API) registerPayScore(mux route.Mux) {
 	mux.Handle("POST /v3/payscore/serviceorder", a.v3(a.createServiceOrder))
 	mux.Handle("GET /v3/payscore/serviceorder", a.v3(a.queryServiceOrder))
 	mux.Handle("POST /v3/payscore/serviceorder/{out_order_no}/cancel", a.v3(a.cancelServiceOrder))

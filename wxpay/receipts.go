@@ -15,6 +15,7 @@ import (
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/receipt"
+	"github.com/fenfu/fenfu/route"
 )
 
 // Receipts of paid orders: the merchant's signed route answers a receipt
@@ -25,7 +26,7 @@ import (
 // ReceiptFontPackage is the Debian package of the default receipt font.
 const ReceiptFontPackage = "fonts-droid-fallback"
 
-func (a *API) registerReceipts(mux *http.ServeMux) {
+func (a *API) registerReceipts(mux route.Mux) {
 	mux.Handle("GET /v3/fenfu/transactions/out-trade-no/{out_trade_no}/receipt", a.v3(a.receiptByOutTradeNo))
 	mux.Handle("GET /v3/fenfu/transactions/id/{transaction_id}/receipt", a.v3(a.receiptByID))
 	mux.HandleFunc("GET /r/{transaction_id}", a.lookupReceipt)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/route"
 )
 
 // v2Codes maps fenfu's codes to API v2 err_code values.
@@ -47,7 +48,7 @@ const unknownV2Key = "fenfu-no-api-v2-key-is-set-here!"
 const v2TimeLayout = "20060102150405"
 
 // RegisterV2 adds the API v2 (XML) routes to mux.
-func (a *API) RegisterV2(mux *http.ServeMux) {
+func (a *API) RegisterV2(mux route.Mux) {
 	mux.Handle("POST /pay/unifiedorder", a.v2(a.v2UnifiedOrder))
 	mux.Handle("POST /pay/orderquery", a.v2(a.v2OrderQuery))
 	mux.Handle("POST /pay/closeorder", a.v2(a.v2CloseOrder))

@@ -98,6 +98,11 @@ func TestOperatorKit(t *testing.T) {
 				t.Errorf("/version = %+v, want %+v", v, version.Get())
 			}
 
+			var doc map[string]any
+			if err := getJSON(context.Background(), in.base+"/openapi.json", &doc); err != nil || doc["openapi"] != "3.1.0" {
+				t.Errorf("/openapi.json: %v %v", err, doc["openapi"])
+			}
+
 			mfs := scrape(t, in.base)
 			check := func(name string, ok func(float64) bool, labels ...string) {
 				t.Helper()

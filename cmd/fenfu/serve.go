@@ -136,38 +136,6 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		a.log.Warn("--public-url is set but --trusted-proxies is empty: behind a reverse proxy every consumer comes from its address, and one address's failed logins lock all of them out; set --trusted-proxies to the proxy's address",
 			"public_url", a.publicURL)
 	}
-	// Nodes on PostgreSQL share the nonce set through the store; a SQLite
-	// store has one host, and keeps it in memory.
-	var nonces wxpay.Nonces = wxpay.MemoryNonces()
-	if a.core.Engine == db.Postgres {
-		nonces = &merchant.SharedNonces{DB: a.core, Window: 2 * wxpay.MaxClockSkew}
-	}
-	var limits *wxpay.RateLimiter
-	if rate := a.cfg.MerchantRate; rate > 0 {
-		limits = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate}
-	}
-	// Requests that fail authentication spend their source address's
-	// budget instead; addresses are anyone's to mint, so it holds a bounded
-	// number of them.
-	// Public receipt lookups that find nothing genuine spend a budget of
-	// their own at the same rate, so consumers checking receipts from a
-	// shop's address never lock the shop's tills out.
-	var failures, lookups *wxpay.RateLimiter
-	if rate := a.cfg.FailureRate; rate > 0 {
-		failures = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
-		lookups = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
-	}
-	// Wrong marks spend their verifier's budget, merchants' and staff
-	// members' alike: verification tells whether a mark is right.
-	codes := a.codes()
-	codes.WrongMarks = &wxpay.RateLimiter{Rate: float64(a.cfg.QR.VerifyFailures) / 60, Burst: float64(a.cfg.QR.VerifyFailures)}
-	receiptFont, cjk := loadCJKFont(a.cfg.CJKFont, a.log)
-	a.cashier.Pictures.Style.Font = cjk
-	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
-		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay,
-		Aggregate: a.aggregate, Display: a.display}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
-		Nonces: nonces, Limits: limits, Failures: failures, Lookups: lookups, PublicURL: func() string { return a.publicURL },
-		ReceiptFont: receiptFont, ReceiptFontPath: a.cfg.CJKFont, Codes: codes}
 	// Background work (the loops below, and settlement runs staff start)
 	// runs under one group that shutdown cancels and waits for.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -179,12 +147,10 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 			return nil
 		})
 	}
-	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
-		Risk: a.risk, Display: a.display.Rules, Repay: a.repay, Retention: a.retention, Access: a.access, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
-		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes, Figures: a.figures}
 	a.observe(metrics.New())
-	handler := server.New(server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: a.metrics, Log: a.log, Health: a.health,
-		Proxies: a.cfg.TrustedProxies, Build: version.Get()})
+	deps := a.deps(background)
+	api := deps.API
+	handler := server.New(deps)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -229,6 +195,49 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		err = nil
 	}
 	return err
+}
+
+// deps are the parts of this node's HTTP surface: the merchant API, the
+// staff API, the cashier and the rest; background runs work that outlives
+// a request. a.metrics must be set.
+func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
+	// Nodes on PostgreSQL share the nonce set through the store; a SQLite
+	// store has one host, and keeps it in memory.
+	var nonces wxpay.Nonces = wxpay.MemoryNonces()
+	if a.core.Engine == db.Postgres {
+		nonces = &merchant.SharedNonces{DB: a.core, Window: 2 * wxpay.MaxClockSkew}
+	}
+	var limits *wxpay.RateLimiter
+	if rate := a.cfg.MerchantRate; rate > 0 {
+		limits = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate}
+	}
+	// Requests that fail authentication spend their source address's
+	// budget instead; addresses are anyone's to mint, so it holds a bounded
+	// number of them.
+	// Public receipt lookups that find nothing genuine spend a budget of
+	// their own at the same rate, so consumers checking receipts from a
+	// shop's address never lock the shop's tills out.
+	var failures, lookups *wxpay.RateLimiter
+	if rate := a.cfg.FailureRate; rate > 0 {
+		failures = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
+		lookups = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
+	}
+	// Wrong marks spend their verifier's budget, merchants' and staff
+	// members' alike: verification tells whether a mark is right.
+	codes := a.codes()
+	codes.WrongMarks = &wxpay.RateLimiter{Rate: float64(a.cfg.QR.VerifyFailures) / 60, Burst: float64(a.cfg.QR.VerifyFailures)}
+	receiptFont, cjk := loadCJKFont(a.cfg.CJKFont, a.log)
+	a.cashier.Pictures.Style.Font = cjk
+	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
+		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay,
+		Aggregate: a.aggregate, Display: a.display}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
+		Nonces: nonces, Limits: limits, Failures: failures, Lookups: lookups, PublicURL: func() string { return a.publicURL },
+		ReceiptFont: receiptFont, ReceiptFontPath: a.cfg.CJKFont, Codes: codes}
+	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
+		Risk: a.risk, Display: a.display.Rules, Repay: a.repay, Retention: a.retention, Access: a.access, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
+		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes, Figures: a.figures}
+	return server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: a.metrics, Log: a.log, Health: a.health,
+		Proxies: a.cfg.TrustedProxies, Build: version.Get()}
 }
 
 // notifyDialer dials merchants' notify_url hosts: public addresses only,
