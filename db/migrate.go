@@ -3,11 +3,14 @@ package db
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 //go:embed migrations
@@ -68,10 +71,15 @@ func (d *DB) migrate(ctx context.Context, stop func(module string, version int) 
 	if !ok {
 		return nil, fmt.Errorf("db: unknown store %q", d.Name)
 	}
-	if _, err := d.W.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		module TEXT NOT NULL, version INTEGER NOT NULL, applied_at BIGINT NOT NULL,
-		PRIMARY KEY (module, version))`); err != nil {
-		return nil, fmt.Errorf("db: %s store: create schema_migrations: %w", d.Name, err)
+	// A store that has its table of migrations is not asked to create it,
+	// which needs the right to create tables: a role with only the right
+	// to read and write rows starts on a store its owner migrated.
+	if _, err := d.W.ExecContext(ctx, `SELECT 1 FROM schema_migrations WHERE 1 = 0`); err != nil {
+		if _, err := d.W.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			module TEXT NOT NULL, version INTEGER NOT NULL, applied_at BIGINT NOT NULL,
+			PRIMARY KEY (module, version))`); err != nil {
+			return nil, fmt.Errorf("db: %s store: create schema_migrations: %w%s", d.Name, err, ownerHint(err))
+		}
 	}
 	var applied []string
 	for _, mod := range mods {
@@ -102,7 +110,7 @@ func (d *DB) migrate(ctx context.Context, stop func(module string, version int) 
 				return nil
 			})
 			if err != nil {
-				return applied, fmt.Errorf("db: %s store: migration %s/%s: %w", d.Name, m.module, m.name, err)
+				return applied, fmt.Errorf("db: %s store: migration %s/%s: %w%s", d.Name, m.module, m.name, err, ownerHint(err))
 			}
 			if did {
 				applied = append(applied, m.module+"/"+m.name)
@@ -110,6 +118,16 @@ func (d *DB) migrate(ctx context.Context, stop func(module string, version int) 
 		}
 	}
 	return applied, nil
+}
+
+// ownerHint is the remedy of a migration the store's role may not run
+// (PostgreSQL's insufficient_privilege, 42501).
+func ownerHint(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42501" {
+		return " (this role may not change the schema: run fenfu migrate as the database's owner, then start again)"
+	}
+	return ""
 }
 
 // sqliteOnly marks, in a migration, what only SQLite reads; PostgreSQL
