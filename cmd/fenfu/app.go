@@ -104,7 +104,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	if err != nil {
 		return nil, err
 	}
-	opt := db.Options{Synchronous: cfg.Synchronous}
+	opt := db.Options{Synchronous: cfg.Synchronous, MaxConns: cfg.DBPool}
 	if a.core, err = db.Open(ctx, "core", cfg.CoreDB, a.clock, opt); err != nil {
 		return nil, err
 	}

@@ -43,6 +43,10 @@ type Config struct {
 	CoreDB      string
 	CreditDB    string
 	Synchronous string
+	// DBPool caps each store's connections on a serve node: PostgreSQL's
+	// pool, SQLite's readers (its writer is one connection); 0 is the
+	// engine's default, db.Options.MaxConns's.
+	DBPool int
 	// SandboxClock gives the deployment the sandbox clock: the system's
 	// plus an offset in the core store, which staff advance; it then
 	// takes sandbox merchants only.
@@ -240,6 +244,9 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*stringValue)(&c.PublicURL) }},
 		{"log-level", "FENFU_LOG_LEVEL", "debug, info, warn or error", "", true,
 			func(c *Config) settingValue { return (*levelValue)(&c.LogLevel) }},
+		{"db-pool", "FENFU_DB_POOL", "connections each store may hold open on this node: PostgreSQL's pool, or SQLite's readers (0: 16 on PostgreSQL, 4 on SQLite)",
+			": 16 connections per PostgreSQL store and node (one-shot commands keep this default), 4 SQLite readers; see [docs/deploy.md](docs/deploy.md) for sizing against `max_connections`", true,
+			func(c *Config) settingValue { return (*intValue)(&c.DBPool) }},
 		{"settle-at", "FENFU_SETTLE_AT", "time of day (Asia/Shanghai, HH:MM) the T+1 settlement of yesterday runs", ": when, Asia/Shanghai, yesterday's settlement runs", true,
 			func(c *Config) settingValue { return (*timeOfDayValue)(&c.SettleAt) }},
 		{"ordinary-fee", "FENFU_ORDINARY_FEE", "fee rate of ordinary (balance) payments, e.g. 0.38%", ": the fee rate of ordinary (balance) payments", true,
@@ -470,6 +477,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PreviousMasterKeyFile != "" && c.PreviousMasterKeyFile == c.MasterKeyFile {
 		return fmt.Errorf("--previous-master-key-file must not be the --master-key-file")
+	}
+	if c.DBPool < 0 || c.DBPool > 1000 {
+		return fmt.Errorf("--db-pool must be from 0 (the engine's default) to 1000, not %d", c.DBPool)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
