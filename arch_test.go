@@ -427,3 +427,38 @@ func TestStorageIsolation(t *testing.T) {
 		}
 	}
 }
+
+// TestPortableSQL: fenfu's SQL stays within what PostgreSQL-compatible
+// distributed databases accept (docs/deploy.md, "Past one PostgreSQL
+// server"): no sequences or identity columns, no SKIP LOCKED, no
+// LISTEN/NOTIFY, no triggers or procedures, and the one advisory lock only
+// where docs/deploy.md lists it.
+func TestPortableSQL(t *testing.T) {
+	banned := regexp.MustCompile(`\b(SERIAL|BIGSERIAL|nextval|CREATE SEQUENCE|GENERATED (ALWAYS|BY DEFAULT) AS IDENTITY|SKIP LOCKED|LISTEN|NOTIFY|CREATE TRIGGER|CREATE (OR REPLACE )?(FUNCTION|PROCEDURE)|CREATE EXTENSION)\b`)
+	advisory := regexp.MustCompile(`pg_(try_)?advisory`)
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != "." {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || strings.HasSuffix(path, "_test.go") || !(strings.HasSuffix(path, ".go") || strings.HasSuffix(path, ".sql")) {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if m := banned.Find(src); m != nil {
+			t.Errorf("%s: %s, which docs/deploy.md keeps fenfu's SQL without", path, m)
+		}
+		if advisory.Match(src) && path != filepath.Join("paycode", "paycode.go") {
+			t.Errorf("%s: an advisory lock beyond the one docs/deploy.md lists (paycode)", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
