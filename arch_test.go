@@ -104,7 +104,7 @@ func TestVocabularyHasNoIO(t *testing.T) {
 // table in SQL. Every table the migrations create must be listed.
 var owners = map[string]string{
 	"merchants": "merchant", "merchant_keys": "merchant", "request_nonces": "merchant",
-	"consumers": "consumer", "login_attempts": "login", "consumer_sessions": "consumer",
+	"consumers": "consumer", "login_attempts": "login", "login_in_flight": "login", "consumer_sessions": "consumer",
 	"payment_codes": "paycode", "aggregate_codes": "aggregate",
 	"orders": "pay", "service_orders": "pay", "refunds": "pay", "cashier_views": "pay", "exposures": "pay", "display_rule_sets": "display", "backfills": "pay",
 	"notify_outbox": "notify", "notify_log": "notify",

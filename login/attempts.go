@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"time"
@@ -15,10 +16,15 @@ import (
 // Counter counts wrong logins per subject ('phone:<index>',
 // 'source:<address>', 'staff:<name>') in the store's login_attempts, so
 // that a lockout holds across restarts and every node shares one count.
-// failures counts the wrong logins of a window, pending the attempts
-// whose secret is being checked now; an attempt may start only while
-// failures + pending is under the limit. Attempts in flight with none
-// started for PendingLease are forgotten: their node died unsettled.
+// Each attempt whose secret is being checked now is a row of its own in
+// login_in_flight, with when it started; an attempt may start only while
+// the window's wrong logins and the subject's attempts in flight are
+// under the limit. An attempt in flight counts for PendingLease after it
+// started at most: one left unsettled by a node that died stops counting
+// then, however many attempts start after it.
+//
+// Its times are its Clock's, not the store's, so that staff logins keep
+// the system's clock in a sandbox whose clock was moved.
 type Counter struct {
 	DB    *db.DB
 	Clock fenfu.Clock
@@ -32,6 +38,8 @@ type Counter struct {
 type Try struct {
 	subject string
 	window  time.Duration
+	started int64     // its row in login_in_flight: when it started, in micros,
+	id      int64     // and a random number telling it from others started then
 	Locked  bool      // no try was taken: the count is at its limit
 	Until   time.Time // when a locked count's window ends
 	// Failures is, once Settle counted the try as a wrong login, the
@@ -46,47 +54,53 @@ type Try struct {
 // wait for 8 rounds of argon2id).
 var takeWait = 10 * time.Second
 
-// PendingLease is how long the attempts in flight of a count are believed
-// after the last of them started. A PIN check ends within seconds; attempts
-// counted in flight with none started for longer are ones whose node was
-// killed before it settled them, and Take forgets them instead of letting
-// them fill the count until its window ends.
+// PendingLease is how long an attempt in flight is counted after it
+// started. A secret's check ends within seconds; an attempt still
+// unsettled after PendingLease is one whose node was killed before it
+// settled it, and counting it until its window ends would refuse logins
+// that nothing stands against.
 const PendingLease = 30 * time.Second
 
-// Take takes a try from subject's count. In one statement it starts a new
-// window if the last has ended (only a new window, or a wrong login in
-// Settle, moves the window's end: right logins do not keep old failures
-// alive), or counts one more attempt in flight if the wrong logins and
-// the attempts in flight are under limit. When the wrong logins alone
-// have reached the limit it reports Locked, changing nothing: a refused
-// attempt does not make the lock longer. When it is the attempts in
-// flight that fill the count, as when a consumer's program logs in for
-// many payments at once, it waits for them to finish, for up to takeWait,
-// and then refuses the attempt with FREQUENCY_LIMITED as one too many at
-// once, not as locked: nothing was wrong.
+// Take takes a try from subject's count. In one transaction it starts a
+// new window if the last has ended (only a new window, or a wrong login
+// in Settle, moves the window's end: right logins do not keep old
+// failures alive), counts the subject's attempts in flight younger than
+// PendingLease, and adds its own if the wrong logins and they are under
+// limit. The subject's row in login_attempts is the count's lock: on
+// PostgreSQL the upsert locks it, so attempts on any number of nodes
+// count and add one at a time and never pass the limit together. When
+// the wrong logins alone have reached the limit it reports Locked,
+// changing nothing: a refused attempt does not make the lock longer.
+// When it is the attempts in flight that fill the count, as when a
+// consumer's program logs in for many payments at once, it waits for
+// them to finish, for up to takeWait, and then refuses the attempt with
+// FREQUENCY_LIMITED as one too many at once, not as locked: nothing was
+// wrong.
 func (c *Counter) Take(ctx context.Context, subject string, limit int, window time.Duration) (Try, error) {
-	t := Try{subject: subject, window: window}
+	t := Try{subject: subject, window: window, id: rand.Int64()}
 	start := time.Now()
 	for wait := 0; ; wait++ {
 		var taken bool
 		var failures int
 		var until int64
 		err := c.DB.Update(ctx, func(tx *db.Tx) error {
-			var n int
-			err := tx.QueryRowContext(ctx, `INSERT INTO login_attempts (subject, failures, pending, expires_at, pending_at) VALUES ($1, 0, 1, $2, $3)
-				ON CONFLICT (subject) DO UPDATE SET
-					failures = CASE WHEN login_attempts.expires_at <= $3 THEN 0 ELSE login_attempts.failures END,
-					pending = CASE WHEN login_attempts.expires_at <= $3 OR login_attempts.pending_at <= $5 THEN 1 ELSE login_attempts.pending + 1 END,
-					expires_at = CASE WHEN login_attempts.expires_at <= $3 THEN EXCLUDED.expires_at ELSE login_attempts.expires_at END,
-					pending_at = $3
-				WHERE login_attempts.expires_at <= $3
-					OR login_attempts.failures + CASE WHEN login_attempts.pending_at <= $5 THEN 0 ELSE login_attempts.pending END < $4
-				RETURNING pending`, subject, db.Micros(tx.Now.Add(window)), db.Micros(tx.Now), limit, db.Micros(tx.Now.Add(-PendingLease))).Scan(&n)
-			if err == nil {
-				taken = true
-				return nil
+			taken = false // a run again after a conflict starts over
+			now := c.Clock.Now()
+			// pending (0039) has no default; nothing reads it any more.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO login_attempts (subject, failures, pending, expires_at) VALUES ($1, 0, 0, $2)
+				ON CONFLICT (subject) DO UPDATE SET failures = 0, expires_at = EXCLUDED.expires_at
+				WHERE login_attempts.expires_at <= $3`, subject, db.Micros(now.Add(window)), db.Micros(now)); err != nil {
+				return err
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
+			res, err := tx.ExecContext(ctx, `INSERT INTO login_in_flight (subject, started_at, id)
+				SELECT subject, CAST($2 AS BIGINT), CAST($3 AS BIGINT) FROM login_attempts
+				WHERE subject = $1 AND failures + (SELECT COUNT(*) FROM login_in_flight WHERE subject = $1 AND started_at > $4) < $5`,
+				subject, db.Micros(now), t.id, db.Micros(now.Add(-PendingLease)), limit)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 1 {
+				taken, t.started = err == nil, db.Micros(now)
 				return err
 			}
 			return tx.QueryRowContext(ctx, `SELECT failures, expires_at FROM login_attempts WHERE subject = $1`, subject).Scan(&failures, &until)
@@ -114,44 +128,45 @@ func (c *Counter) Take(ctx context.Context, subject string, limit int, window ti
 	}
 }
 
-// Settle ends an attempt in flight: a wrong login adds to the count and
-// starts its window again; a right one with clear starts the count over.
-// It runs even if ctx has ended, so a try is not left taken; if it fails,
-// the count keeps the attempt until its window ends, and the error says
-// so for the caller's log.
+// Settle ends an attempt in flight, deleting its row: a wrong login adds
+// to the count and starts its window again, in the same transaction, so
+// the count never drops between the two; a right one with clear starts
+// the count over. It runs even if ctx has ended, so a try is not left
+// taken; if it fails, the attempt counts until PendingLease after it
+// started, and the error says so for the caller's log.
 func (c *Counter) Settle(ctx context.Context, t *Try, wrong, clear bool) error {
 	if t == nil || t.Locked {
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx)
-	q := `UPDATE login_attempts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END WHERE subject = $1`
-	args := []any{t.subject}
-	switch {
-	case wrong:
-		err := c.DB.Update(ctx, func(tx *db.Tx) error {
-			err := tx.QueryRowContext(ctx, `UPDATE login_attempts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END,
-				failures = failures + 1, expires_at = $2 WHERE subject = $1 RETURNING failures`,
-				t.subject, db.Micros(c.Clock.Now().Add(t.window))).Scan(&t.Failures)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil // swept meanwhile: nothing left to count in
+	const end = `DELETE FROM login_in_flight WHERE subject = $1 AND started_at = $2 AND id = $3`
+	var err error
+	if !wrong && !clear {
+		_, err = c.DB.Exec(ctx, end, t.subject, t.started, t.id)
+	} else {
+		err = c.DB.Update(ctx, func(tx *db.Tx) error {
+			if wrong {
+				err := tx.QueryRowContext(ctx, `UPDATE login_attempts SET failures = failures + 1, expires_at = $2 WHERE subject = $1 RETURNING failures`,
+					t.subject, db.Micros(c.Clock.Now().Add(t.window))).Scan(&t.Failures)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) { // no row: swept meanwhile, nothing left to count in
+					return err
+				}
+			} else if _, err := tx.ExecContext(ctx, `UPDATE login_attempts SET failures = 0 WHERE subject = $1 AND failures > 0`, t.subject); err != nil {
+				return err
 			}
+			_, err := tx.ExecContext(ctx, end, t.subject, t.started, t.id)
 			return err
 		})
-		if err != nil {
-			return fenfu.Internal("login.Settle", err)
-		}
-		return nil
-	case clear:
-		q = `UPDATE login_attempts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, failures = 0 WHERE subject = $1`
 	}
-	if _, err := c.DB.Exec(ctx, q, args...); err != nil {
+	if err != nil {
 		return fenfu.Internal("login.Settle", err)
 	}
 	return nil
 }
 
-// Sweep deletes expired counts about once a minute, so the table holds
-// only the current windows. It reports whether it was due, so that its
+// Sweep deletes expired counts, and attempts in flight past
+// PendingLease, about once a minute, so the tables hold only the current
+// windows and attempts. It reports whether it was due, so that its
 // caller can sweep its own expired rows (sessions) at the same pace.
 func (c *Counter) Sweep(ctx context.Context, now time.Time) (due bool, err error) {
 	c.mu.Lock()
@@ -160,12 +175,16 @@ func (c *Counter) Sweep(ctx context.Context, now time.Time) (due bool, err error
 		c.lastSweep = now
 	}
 	c.mu.Unlock()
-	if due {
-		if _, err := c.DB.Exec(ctx, `DELETE FROM login_attempts WHERE expires_at <= $1`, db.Micros(now)); err != nil {
-			return true, fenfu.Internal("login.Sweep", err)
-		}
+	if !due {
+		return false, nil
 	}
-	return due, nil
+	if _, err := c.DB.Exec(ctx, `DELETE FROM login_attempts WHERE expires_at <= $1`, db.Micros(now)); err != nil {
+		return true, fenfu.Internal("login.Sweep", err)
+	}
+	if _, err := c.DB.Exec(ctx, `DELETE FROM login_in_flight WHERE started_at <= $1`, db.Micros(now.Add(-PendingLease))); err != nil {
+		return true, fenfu.Internal("login.Sweep", err)
+	}
+	return true, nil
 }
 
 // Gate bounds how many secrets are checked at once, so that concurrent
@@ -195,6 +214,9 @@ func Forget(ctx context.Context, tx *db.Tx, subjects []string) error {
 		return nil
 	}
 	ph, args := db.In(subjects, 0)
-	_, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE subject IN (`+ph+`)`, args...)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE subject IN (`+ph+`)`, args...); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM login_in_flight WHERE subject IN (`+ph+`)`, args...)
 	return err
 }

@@ -1,8 +1,8 @@
 // Package login holds what every login of fenfu shares: secrets (a
 // consumer's PIN, a staff member's password) kept as argon2id hashes, and
-// the count of wrong logins in the store (table login_attempts), taken
-// and settled in single statements so that a lockout holds across
-// restarts and every node shares one count.
+// the count of wrong logins and of attempts in flight in the store
+// (tables login_attempts and login_in_flight), so that a lockout holds
+// across restarts and every node shares one count.
 package login
 
 import (
