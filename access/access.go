@@ -510,6 +510,15 @@ func (s *Service) Login(ctx context.Context, name, password, code, source string
 	return tok, err
 }
 
+// Start names the node that takes staff logins (login.Counter's Node)
+// and forgets the attempts in flight its previous process left
+// (login.Counter.Start), reporting how many. serve calls it before it
+// serves.
+func (s *Service) Start(ctx context.Context, node string) (forgotten int, err error) {
+	s.attempts.Node = node
+	return s.attempts.Start(ctx)
+}
+
 // audit records a refused login in the core store's audit log; if it
 // cannot, the log says so.
 func (s *Service) audit(ctx context.Context, actor, source string, ok bool, reason string) {

@@ -194,6 +194,15 @@ func (s *Service) check(ctx context.Context, hash, pin string) (ok, stale bool, 
 	return s.hashing.Check(ctx, s.checkPIN, hash, pin)
 }
 
+// Start names the node that takes this service's logins (login.Counter's
+// Node) and forgets the attempts in flight its previous process left
+// (login.Counter.Start), reporting how many. serve calls it before it
+// serves.
+func (s *Service) Start(ctx context.Context, node string) (forgotten int, err error) {
+	s.attempts.Node = node
+	return s.attempts.Start(ctx)
+}
+
 // sweep deletes expired login counts and sessions about once a minute,
 // so the tables hold only the current windows and sessions.
 func (s *Service) sweep(ctx context.Context, now time.Time) {

@@ -21,13 +21,21 @@ import (
 // the window's wrong logins and the subject's attempts in flight are
 // under the limit. An attempt in flight counts for PendingLease after it
 // started at most: one left unsettled by a node that died stops counting
-// then, however many attempts start after it.
+// then, however many attempts start after it, or as soon as its node
+// starts again (Start).
 //
 // Its times are its Clock's, not the store's, so that staff logins keep
 // the system's clock in a sandbox whose clock was moved.
 type Counter struct {
 	DB    *db.DB
 	Clock fenfu.Clock
+	// Node names the node whose attempts it takes; each row in flight
+	// carries it, so that the node, started again under the same name,
+	// forgets what its previous process left (Start). Nodes running at
+	// once must have different names: a node starting under a live
+	// node's name forgets that node's attempts in flight, which then no
+	// longer count until they end.
+	Node string
 
 	mu        sync.Mutex
 	lastSweep time.Time // when expired counts were last deleted
@@ -92,10 +100,10 @@ func (c *Counter) Take(ctx context.Context, subject string, limit int, window ti
 				WHERE login_attempts.expires_at <= $3`, subject, db.Micros(now.Add(window)), db.Micros(now)); err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO login_in_flight (subject, started_at, id)
-				SELECT subject, CAST($2 AS BIGINT), CAST($3 AS BIGINT) FROM login_attempts
+			res, err := tx.ExecContext(ctx, `INSERT INTO login_in_flight (subject, started_at, id, node)
+				SELECT subject, CAST($2 AS BIGINT), CAST($3 AS BIGINT), CAST($6 AS TEXT) FROM login_attempts
 				WHERE subject = $1 AND failures + (SELECT COUNT(*) FROM login_in_flight WHERE subject = $1 AND started_at > $4) < $5`,
-				subject, db.Micros(now), t.id, db.Micros(now.Add(-PendingLease)), limit)
+				subject, db.Micros(now), t.id, db.Micros(now.Add(-PendingLease)), limit, c.Node)
 			if err != nil {
 				return err
 			}
@@ -162,6 +170,24 @@ func (c *Counter) Settle(ctx context.Context, t *Try, wrong, clear bool) error {
 		return fenfu.Internal("login.Settle", err)
 	}
 	return nil
+}
+
+// Start forgets the attempts in flight that Node's previous process
+// left, and reports how many: a node killed while checking secrets never
+// settles them, and once it is started again none of them can still be
+// being checked. A node calls it as it starts, before it takes a try, as
+// it deletes every row of its name. Attempts of a node that does not
+// come back stop counting PendingLease after they started.
+func (c *Counter) Start(ctx context.Context) (forgotten int, err error) {
+	res, err := c.DB.Exec(ctx, `DELETE FROM login_in_flight WHERE node = $1`, c.Node)
+	if err != nil {
+		return 0, fenfu.Internal("login.Start", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fenfu.Internal("login.Start", err)
+	}
+	return int(n), nil
 }
 
 // Sweep deletes expired counts, and attempts in flight past

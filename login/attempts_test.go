@@ -142,18 +142,7 @@ func TestTakeLimitAcrossNodes(t *testing.T) {
 			ctx := context.Background()
 			clock := fenfu.NewFakeClock(time.Date(2026, 12, 7, 12, 0, 0, 0, fenfu.Shanghai))
 			dsn := dbtest.DSN(t, engine, "core")
-			node := func() *Counter {
-				d, err := db.Open(ctx, "core", dsn, clock, db.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { d.Close() })
-				if _, err := d.Migrate(ctx); err != nil {
-					t.Fatal(err)
-				}
-				return &Counter{DB: d, Clock: clock}
-			}
-			nodes := []*Counter{node(), node()}
+			nodes := []*Counter{openNode(t, dsn, clock, "a:8080"), openNode(t, dsn, clock, "b:8080")}
 			const subject, limit, window = "source:y", 4, time.Hour
 
 			var mu sync.Mutex
@@ -213,6 +202,78 @@ func TestTakeLimitAcrossNodes(t *testing.T) {
 				if err != nil || !tr.Locked || !tr.Until.Equal(clock.Now().Add(window)) {
 					t.Fatalf("a try after %d wrong logins on two nodes: %+v, %v; want locked until %s", limit, tr, err, clock.Now().Add(window))
 				}
+			}
+		})
+	}
+}
+
+// openNode is a node's Counter, on its own handle on the store of dsn,
+// closed when the test ends.
+func openNode(t *testing.T, dsn string, clock fenfu.Clock, name string) *Counter {
+	t.Helper()
+	d, err := db.Open(t.Context(), "core", dsn, clock, db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return &Counter{DB: d, Clock: clock, Node: name}
+}
+
+// TestStartForgetsItsNodesAttempts: a node started again under its name
+// forgets at once the attempts in flight its previous process left, long
+// before their lease ends, while another node's stay counted; the count
+// of wrong logins is not touched.
+func TestStartForgetsItsNodesAttempts(t *testing.T) {
+	defer func(w time.Duration) { takeWait = w }(takeWait)
+	takeWait = time.Millisecond
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			clock := fenfu.NewFakeClock(time.Date(2026, 12, 7, 12, 0, 0, 0, fenfu.Shanghai))
+			dsn := dbtest.DSN(t, engine, "core")
+			a, b := openNode(t, dsn, clock, "a:8080"), openNode(t, dsn, clock, "b:8080")
+			const subject, limit, window = "source:z", 6, time.Hour
+			wrong, err := b.Take(ctx, subject, limit, window)
+			if err != nil || wrong.Locked {
+				t.Fatalf("the wrong login: %+v, %v", wrong, err)
+			}
+			if err := b.Settle(ctx, &wrong, true, false); err != nil {
+				t.Fatal(err)
+			}
+			// a is killed with three attempts in flight; b has two.
+			for i, c := range []*Counter{a, a, a, b, b} {
+				if tr, err := c.Take(ctx, subject, limit, window); err != nil || tr.Locked {
+					t.Fatalf("attempt %d: %+v, %v", i+1, tr, err)
+				}
+			}
+			if tr, err := b.Take(ctx, subject, limit, window); fenfu.ErrorCode(err) != fenfu.FrequencyLimited || tr.Locked {
+				t.Fatalf("a try with one wrong login and five in flight: %+v, %v; want FREQUENCY_LIMITED", tr, err)
+			}
+			clock.Advance(time.Second)
+			restarted := openNode(t, dsn, clock, "a:8080")
+			if n, err := restarted.Start(ctx); err != nil || n != 3 {
+				t.Fatalf("a started again: forgot %d, %v; want the 3 attempts of its previous process", n, err)
+			}
+			// The wrong login and b's two attempts still count: three
+			// fit, on either node, and a fourth does not.
+			for i, c := range []*Counter{restarted, b, restarted} {
+				if tr, err := c.Take(ctx, subject, limit, window); err != nil || tr.Locked {
+					t.Fatalf("try %d after a started again: %+v, %v", i+1, tr, err)
+				}
+			}
+			if tr, err := restarted.Take(ctx, subject, limit, window); fenfu.ErrorCode(err) != fenfu.FrequencyLimited || tr.Locked {
+				t.Fatalf("a try with one wrong login, b's two attempts and three new ones in flight: %+v, %v; want FREQUENCY_LIMITED", tr, err)
+			}
+			// b started again forgets its own three, not the two a took since.
+			if n, err := openNode(t, dsn, clock, "b:8080").Start(ctx); err != nil || n != 3 {
+				t.Fatalf("b started again: forgot %d, %v; want its 3 attempts", n, err)
+			}
+			var left int
+			if err := a.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_in_flight WHERE subject = $1 AND node = 'a:8080'`, subject).Scan(&left); err != nil || left != 2 {
+				t.Fatalf("a's attempts in flight after b started again: %d, %v; want 2", left, err)
 			}
 		})
 	}
