@@ -37,7 +37,10 @@ import (
 	"github.com/fenfu/fenfu/wxpay"
 )
 
-// nodeName names this process in settlement batch leases.
+// nodeName names this process, by its host and pid, in settlement batch
+// leases and in the claims of retention runs and sandbox clock advances:
+// a node started again is another process there, whose leases are new. The
+// node's own name, which a restart keeps, is --node-name (Config.node).
 func nodeName() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s:%d", host, os.Getpid())

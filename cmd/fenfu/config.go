@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/access"
@@ -65,7 +67,12 @@ type Config struct {
 	LogFormat string
 
 	// serve's settings.
-	Addr          string
+	Addr string
+	// NodeName names the node, the same across its restarts, in its
+	// login attempts in flight, which it forgets when it starts again
+	// (login.Counter.Start); "": the host name and Addr (node). It is not
+	// nodeName(), the process's name in leases, which a restart changes.
+	NodeName      string
 	PublicURL     string // "": http:// and the listen address
 	LogLevel      slog.Level
 	SettleAt      time.Duration // after midnight, Asia/Shanghai
@@ -240,6 +247,9 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*stringValue)(&c.LogFormat) }},
 		{"addr", "FENFU_ADDR", "address to listen on, HOST:PORT", "", true,
 			func(c *Config) settingValue { return (*stringValue)(&c.Addr) }},
+		{"node-name", "FENFU_NODE_NAME", "this node's name, the same across its restarts, which must differ from every other node's running at once: a node started again forgets the login attempts its previous process left in flight (default: the host name and --addr)",
+			"the host name and the listen address (`HOST:8080`, `HOST/10.0.0.5:8080`): the name a node's cashier and staff logins in flight carry, which its next start forgets at once instead of counting them for 30 seconds (see [Consumer login](#consumer-login)); at most 255 bytes. Nodes running at once need names of their own (give each its own when several listen on one host and port, as on port 0): a node started under a running node's name forgets that node's logins in flight, so they stop counting against their limits until they end. Settlement batch leases and the claims of retention runs and sandbox clock advances name a process by its host and pid instead, which a restart changes", true,
+			func(c *Config) settingValue { return (*stringValue)(&c.NodeName) }},
 		{"public-url", "FENFU_PUBLIC_URL", "base URL consumers reach this server at, used in code_url (default from --addr)", "`http://` + the listen address; the base of every `code_url`, bill download link and receipt lookup; at most 160 bytes", true,
 			func(c *Config) settingValue { return (*stringValue)(&c.PublicURL) }},
 		{"log-level", "FENFU_LOG_LEVEL", "debug, info, warn or error", "", true,
@@ -453,6 +463,24 @@ func (c *Config) serveEnv(getenv func(string) string) error {
 // QR store takes 213 bytes (receipt.maxQR).
 const maxPublicURL = 160
 
+// maxNodeName is the longest --node-name: a host name's 253 bytes are
+// already more than a name needs.
+const maxNodeName = 255
+
+// node is the node's name (--node-name), by default the host name and
+// the listen address: "host:8080" for ":8080", "host/10.0.0.5:8080" for
+// an address with a host.
+func (c *Config) node() string {
+	if c.NodeName != "" {
+		return c.NodeName
+	}
+	host, _ := os.Hostname()
+	if h, _, err := net.SplitHostPort(c.Addr); err == nil && h == "" {
+		return host + c.Addr
+	}
+	return host + "/" + c.Addr
+}
+
 // Validate fills derived defaults and checks every setting.
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
@@ -490,6 +518,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr must be HOST:PORT or :PORT, not %q", c.Addr)
+	}
+	if len(c.NodeName) > maxNodeName || !utf8.ValidString(c.NodeName) || strings.IndexFunc(c.NodeName, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) }) >= 0 {
+		return fmt.Errorf("--node-name must be at most %d bytes of printable characters without spaces, not %q", maxNodeName, c.NodeName)
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

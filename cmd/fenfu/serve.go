@@ -136,6 +136,18 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		a.log.Warn("--public-url is set but --trusted-proxies is empty: behind a reverse proxy every consumer comes from its address, and one address's failed logins lock all of them out; set --trusted-proxies to the proxy's address",
 			"public_url", a.publicURL)
 	}
+	// Logins a previous process of this node was checking when it died
+	// are forgotten before any of this one's can start.
+	node := a.cfg.node()
+	for _, start := range []func(context.Context, string) (int, error){a.consumers.Start, a.access.Start} {
+		n, err := start(ctx, node)
+		if err != nil {
+			return fmt.Errorf("forget the logins in flight this node (%s) left: %w", node, err)
+		}
+		if n > 0 {
+			a.log.Info("forgot the logins in flight this node's previous process left", "node", node, "attempts", n)
+		}
+	}
 	// Background work (the loops below, and settlement runs staff start)
 	// runs under one group that shutdown cancels and waits for.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
