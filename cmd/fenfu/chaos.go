@@ -281,14 +281,8 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 	run.Sink, run.NotifyURL = sink, sink.URL
 	// A node killed mid-delivery holds the notification for the lease:
 	// a short one keeps the checks' wait short.
-	//
-	// Its payments are taken without the PIN (below --cashier-pin-free-below),
-	// as the bench's are: a node killed while checking PINs leaves its
-	// attempts counted in flight for login.PendingLease, and the retries
-	// that follow a kill at once would be refused as too many logins at
-	// once from the run's one address, which is not what the run checks.
 	serveFlags := []string{"--recover-after", chaosRecoverAfter.String(), "--recover-every", chaosRecoverEvery.String(),
-		"--merchant-rate", "0", "--notify-lease", chaosNotifyLease.String(), "--cashier-pin-free-below", "1000000"}
+		"--merchant-rate", "0", "--notify-lease", chaosNotifyLease.String()}
 	serveCfg := cfg // the servers' stores: the credit store through the proxy, with credit-partition
 	if has("credit-partition") {
 		through, upstream, err := proxied(cfg.CreditDB)
@@ -321,8 +315,12 @@ func cmdChaos(ctx context.Context, e *env, args []string) error {
 	for _, name := range faults {
 		run.Faults = append(run.Faults, byName[name])
 	}
+	// Each node keeps its name across its restarts, as a deployment's
+	// would: started again, it forgets the logins its killed process was
+	// checking (all of them from the run's one address) instead of
+	// counting them for login.PendingLease.
 	run.Start = func(ctx context.Context, node int) (chaos.Node, error) {
-		c, err := startChild(serveCfg, serveFlags, logs)
+		c, err := startChild(serveCfg, append(slices.Clip(serveFlags), "--node-name", fmt.Sprintf("chaos-%d", node)), logs)
 		if err != nil {
 			return nil, err
 		}
