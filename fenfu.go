@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -60,130 +59,6 @@ func ParseYuan(s string) (Fen, error) {
 	v, err := ParseDecimal(s, 2)
 	return Fen(v), err
 }
-
-// Code is a stable, machine-readable error code. Where the WeChat Pay
-// protocol defines a code, fenfu uses the same spelling.
-type Code string
-
-// Error codes. Each has one HTTP status, message and remedy, in codes.
-const (
-	ParamError        Code = "PARAM_ERROR"         // a field is missing or malformed
-	InvalidRequest    Code = "INVALID_REQUEST"     // the request is well-formed but not allowed in this state
-	SignError         Code = "SIGN_ERROR"          // the request signature did not verify
-	MchNotExists      Code = "MCH_NOT_EXISTS"      // no such merchant
-	NoAuth            Code = "NO_AUTH"             // the merchant lacks the permission
-	Forbidden         Code = "FORBIDDEN"           // the staff member lacks the permission
-	OrderNotExist     Code = "ORDER_NOT_EXIST"     // no such order
-	OutTradeNoUsed    Code = "OUT_TRADE_NO_USED"   // out_trade_no reused with different parameters
-	OrderPaid         Code = "ORDERPAID"           // the order has already been paid
-	OrderClosed       Code = "ORDER_CLOSED"        // the order is closed or expired
-	UserPaying        Code = "USERPAYING"          // a payment of the order is in progress
-	NotEnough         Code = "NOT_ENOUGH"          // the credit line or balance is short
-	RuleLimit         Code = "RULE_LIMIT"          // a business rule forbids the operation
-	TradeError        Code = "TRADE_ERROR"         // the trade cannot proceed
-	ResourceNotExists Code = "RESOURCE_NOT_EXISTS" // a refund or other resource does not exist
-	FrequencyLimited  Code = "FREQUENCY_LIMITED"   // too many requests
-	Unauthenticated   Code = "UNAUTHENTICATED"     // a consumer must log in first
-	SystemError       Code = "SYSTEM_ERROR"        // an internal failure; safe to retry
-	NoStatementExist  Code = "NO_STATEMENT_EXIST"  // the bill asked for does not exist (yet)
-	BatchRunning      Code = "BATCH_RUNNING"       // a settlement batch is running on another node
-	AuthCodeError     Code = "AUTH_CODE_ERROR"     // auth_code is not the form of a payment code
-	AuthCodeInvalid   Code = "AUTH_CODE_INVALID"   // the payment code is unknown or already used
-	AuthCodeExpire    Code = "AUTHCODEEXPIRE"      // the payment code expired or was replaced
-	InvalidOrderState Code = "INVALID_ORDER_STATE" // a service order's state does not allow the operation
-	ReverseExpire     Code = "REVERSE_EXPIRE"      // the order is past its reverse window
-)
-
-// codeInfo is what fenfu says about a code on every surface: the HTTP
-// status the v3, v2, staff, cashier and portal adapters answer with (the
-// WeChat Pay v3 status where the protocol defines the code), a default
-// message, and the default advice given to the caller (SPEC §8).
-type codeInfo struct {
-	status  int
-	message string
-	remedy  string
-}
-
-// codes is the one table from error code to transport status, message and
-// remedy. The statuses are HTTP's; the root package names them as numbers
-// so that it stays free of I/O packages.
-var codes = map[Code]codeInfo{
-	ParamError: {400, "a field is missing or malformed",
-		"Check the named field against the API reference and send the request again."},
-	InvalidRequest: {400, "the operation is not allowed in the object's current state",
-		"Query the object's current state before retrying; the operation is not allowed in it."},
-	SignError: {401, "the request signature did not verify",
-		"Sign METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n with the private key of the registered serial_no, use a fresh nonce and a clock within 5 minutes of fenfu's."},
-	MchNotExists: {400, "no such merchant",
-		"Check the mchid; provision a merchant with `fenfu sandbox merchant`."},
-	NoAuth: {403, "the merchant lacks the permission",
-		"Apply for the permission in the product center, or use the merchant's own resources."},
-	Forbidden: {403, "the staff member lacks the permission",
-		"Ask a director to grant the permission in the access policy, or have someone who holds it do the work."},
-	OrderNotExist: {404, "no such order",
-		"Check out_trade_no / transaction_id and mchid; orders are only visible to the merchant that created them."},
-	OutTradeNoUsed: {403, "out_trade_no was used with different parameters",
-		"Use a new out_trade_no, or resend the original parameters unchanged."},
-	OrderPaid: {400, "the order has already been paid",
-		"The order is paid; query it instead of paying or closing it again."},
-	OrderClosed: {400, "the order is closed",
-		"Create a new order with a new out_trade_no."},
-	UserPaying: {400, "a payment of the order is in progress",
-		"Wait a few seconds and query the order."},
-	NotEnough: {403, "the credit line or balance is short",
-		"Choose another payment method or a smaller amount; check the available credit line or balance."},
-	RuleLimit: {403, "a platform rule forbids the operation",
-		"The operation breaks a platform rule; see the message for which one."},
-	TradeError: {403, "the trade cannot proceed",
-		"See the message; the trade cannot proceed as requested."},
-	ResourceNotExists: {404, "no such resource",
-		"Check the identifier; the resource is only visible to the merchant that created it."},
-	FrequencyLimited: {429, "too many requests",
-		"Slow down and retry after a short pause."},
-	Unauthenticated: {401, "log in first",
-		"Log in with the consumer's phone number and PIN."},
-	SystemError: {500, "system error, please retry",
-		"Retry with the same parameters; the operation is idempotent. Contact support if it persists."},
-	NoStatementExist: {400, "the bill does not exist",
-		"Bills of a day exist once the day has ended (Asia/Shanghai); check bill_date, which may be at most 3 months old."},
-	AuthCodeError: {400, "auth_code is not a payment code",
-		"Send the 18 digits the till scanned from the consumer's payment code, beginning 10 to 15, unchanged."},
-	AuthCodeInvalid: {400, "the payment code is not valid",
-		"Ask the consumer to show the current payment code on their phone and scan it again; a code pays once."},
-	AuthCodeExpire: {400, "the payment code has expired",
-		"Ask the consumer to refresh the payment code on their phone and scan the new one."},
-	InvalidOrderState: {400, "the service order's state does not allow the operation",
-		"Query the service order and follow its state: the consumer confirms a CREATED order, the merchant completes or cancels a DOING one."},
-	ReverseExpire: {400, "the order can no longer be reversed",
-		"A code payment can be reversed within its reverse window after it was created; refund it instead."},
-	BatchRunning: {409, "a settlement batch is running",
-		"Wait for the running batch to finish; it resumes by itself if its node stops. Query the batch's status to follow it."},
-}
-
-// Codes returns every error code fenfu answers with.
-func Codes() []Code {
-	out := make([]Code, 0, len(codes))
-	for c := range codes {
-		out = append(out, c)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// HTTPStatus is the HTTP status every surface answers the code with; an
-// unknown code is an internal error, 500.
-func (c Code) HTTPStatus() int {
-	if i, ok := codes[c]; ok {
-		return i.status
-	}
-	return 500
-}
-
-// Message is the code's default message, safe to show to the caller.
-func (c Code) Message() string { return codes[c].message }
-
-// Remedy is the code's default advice to the caller.
-func (c Code) Remedy() string { return codes[c].remedy }
 
 // Error is the one domain error type. Message is safe to show to the caller;
 // Err, if set, is internal detail that is logged but never sent.

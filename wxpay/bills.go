@@ -341,13 +341,13 @@ func (a *API) v2DownloadBill(w http.ResponseWriter, r *http.Request) {
 	}
 	// WeChat's error_code: 20002 for a bill that does not exist, 20001
 	// for anything else.
-	msg, code := out["return_msg"], "20001"
+	msg, code := out["return_msg"], fenfu.V2BillFailed
 	if out["return_code"] == "SUCCESS" {
 		msg = out["err_code_des"]
 	}
 	if missing {
-		code = "20002"
+		code = fenfu.V2NoBill
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	_, _ = w.Write(EncodeV2(map[string]string{"return_code": "FAIL", "return_msg": msg, "error_code": code}))
+	_, _ = w.Write(EncodeV2(map[string]string{"return_code": "FAIL", "return_msg": msg, "error_code": string(code)}))
 }

@@ -184,7 +184,7 @@ func (a *API) v2Micropay(ctx context.Context, mchid string, p map[string]string)
 		if o.TradeState() == pay.Revoked {
 			// WeChat Pay's micropay answers an order resent after it was
 			// reversed with ORDERREVERSED.
-			return map[string]string{"err_code": "ORDERREVERSED"}, err
+			return map[string]string{"err_code": string(fenfu.V2OrderReversed)}, err
 		}
 		return nil, err
 	}

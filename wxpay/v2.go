@@ -15,30 +15,6 @@ import (
 	"github.com/fenfu/fenfu/route"
 )
 
-// v2Codes maps fenfu's codes to API v2 err_code values.
-var v2Codes = map[fenfu.Code]string{
-	fenfu.ParamError:        "PARAM_ERROR",
-	fenfu.InvalidRequest:    "INVALID_REQUEST",
-	fenfu.OrderPaid:         "ORDERPAID",
-	fenfu.OrderClosed:       "ORDERCLOSED",
-	fenfu.OrderNotExist:     "ORDERNOTEXIST",
-	fenfu.ResourceNotExists: "REFUNDNOTEXIST",
-	fenfu.OutTradeNoUsed:    "OUT_TRADE_NO_USED",
-	fenfu.NotEnough:         "NOTENOUGH",
-	fenfu.RuleLimit:         "RULELIMIT",
-	fenfu.UserPaying:        "USERPAYING",
-	fenfu.MchNotExists:      "MCHID_NOT_EXIST",
-	fenfu.NoAuth:            "NOAUTH",
-	fenfu.FrequencyLimited:  "FREQUENCY_LIMITED",
-	fenfu.SystemError:       "SYSTEMERROR",
-	fenfu.NoStatementExist:  "NO_STATEMENT_EXIST",
-	fenfu.AuthCodeError:     "AUTH_CODE_ERROR",
-	fenfu.AuthCodeInvalid:   "AUTH_CODE_INVALID",
-	fenfu.AuthCodeExpire:    "AUTHCODEEXPIRE",
-	fenfu.TradeError:        "TRADE_ERROR",
-	fenfu.ReverseExpire:     "REVERSE_EXPIRE",
-}
-
 // unknownV2Key stands in for the API v2 key of a merchant that has none,
 // or does not exist, so that its sign is computed like any other; no sign
 // is accepted with it.
@@ -83,7 +59,7 @@ func (a *API) v2(h v2handler) http.Handler {
 func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 	src, now := fenfu.Source(r.RemoteAddr), a.Clock.Now()
 	if a.Failures.Exhausted(src, now) {
-		return map[string]string{"return_code": "FAIL", "return_msg": "FREQUENCY_LIMITED: " + fenfu.AsError(failedTooOften()).Message}
+		return map[string]string{"return_code": "FAIL", "return_msg": string(fenfu.FrequencyLimited) + ": " + fenfu.AsError(failedTooOften()).Message}
 	}
 	fail := func(msg string) map[string]string {
 		a.Failures.Allow(src, now)
@@ -91,11 +67,11 @@ func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
 	if err != nil {
-		return fail("request body too large or unreadable")
+		return fail(string(fenfu.V2XMLFormatError) + ": request body too large or unreadable")
 	}
 	p, err := ParseV2(body)
 	if err != nil {
-		return fail("XML_FORMAT_ERROR: " + err.Error())
+		return fail(string(fenfu.V2XMLFormatError) + ": " + err.Error())
 	}
 	mchid := p["mch_id"]
 	signType := p["sign_type"]
@@ -103,18 +79,18 @@ func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 		signType = SignMD5
 	}
 	if signType != SignMD5 && signType != SignHMACSHA256 {
-		return fail("sign_type must be MD5 or HMAC-SHA256")
+		return fail(string(fenfu.ParamError) + ": sign_type must be MD5 or HMAC-SHA256")
 	}
 	if mchid == "" || p["nonce_str"] == "" || p["sign"] == "" || p["appid"] == "" {
-		return fail("LACK_PARAMS: appid, mch_id, nonce_str and sign are required")
+		return fail(string(fenfu.V2LackParams) + ": appid, mch_id, nonce_str and sign are required")
 	}
 	if len(p["nonce_str"]) > 32 {
-		return fail("nonce_str must be at most 32 characters")
+		return fail(string(fenfu.ParamError) + ": nonce_str must be at most 32 characters")
 	}
 	m, err := a.Merchants.Fresh(r.Context(), mchid) // its v2 key as of now
 	if err != nil && fenfu.ErrorCode(err) != fenfu.MchNotExists {
 		a.Log.Log(r.Context(), slog.LevelError, "v2 request failed", "path", r.URL.Path, "mchid", mchid, "error", err.Error())
-		return map[string]string{"return_code": "FAIL", "return_msg": "SYSTEMERROR: " + fenfu.SystemError.Message()}
+		return map[string]string{"return_code": "FAIL", "return_msg": fenfu.SystemError.V2() + ": " + fenfu.SystemError.Message()}
 	}
 	// The sign is computed whatever the merchant, so that the answer takes
 	// as long for a merchant that does not exist.
@@ -132,21 +108,18 @@ func (a *API) serveV2(r *http.Request, h v2handler) map[string]string {
 			reason = "the merchant has no API v2 key (fenfu merchant set-v2-key)"
 		}
 		a.Log.Info("v2 request failed", "path", r.URL.Path, "mchid", mchid, "error", reason)
-		return fail("签名错误: SIGNERROR, sign " + signType + " over the sorted non-empty parameters and &key=API v2 key")
+		return fail("签名错误: " + string(fenfu.V2SignError) + ", sign " + signType + " over the sorted non-empty parameters and &key=API v2 key")
 	}
 	if !a.Limits.Allow(mchid, now) {
-		return map[string]string{"return_code": "FAIL", "return_msg": "FREQUENCY_LIMITED: the merchant is over its request rate; slow down and retry"}
+		return map[string]string{"return_code": "FAIL", "return_msg": string(fenfu.FrequencyLimited) + ": the merchant is over its request rate; slow down and retry"}
 	}
 	out := map[string]string{"return_code": "SUCCESS", "return_msg": "OK", "appid": p["appid"], "mch_id": mchid,
 		"nonce_str": a.IDs.Nonce(32)}
 	if p["appid"] != m.AppID {
-		out["result_code"], out["err_code"], out["err_code_des"] = "FAIL", "APPID_MCHID_NOT_MATCH", "appid and mch_id do not match"
+		out["result_code"], out["err_code"], out["err_code_des"] = "FAIL", string(fenfu.V2AppIDMismatch), fenfu.V2AppIDMismatch.Message()
 	} else if fields, err := h(r.Context(), mchid, p); err != nil {
 		e := fenfu.AsError(err)
-		code := v2Codes[e.Code]
-		if code == "" {
-			code = "SYSTEMERROR"
-		}
+		code := e.Code.V2()
 		if e.Code == fenfu.SystemError || e.Err != nil {
 			a.Log.Log(r.Context(), e.LogLevel(), "v2 request failed", "path", r.URL.Path, "mchid", mchid, "error", err.Error())
 		}
