@@ -406,7 +406,9 @@ func f(m map[string]string) {
 // remedy in Chinese and in English; a code requests are answered with has
 // an HTTP status and what a page says of it; the others neither.
 func TestCatalogueEntries(t *testing.T) {
-	han := func(s string) bool { return strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) }
+	han := func(s string) bool {
+		return strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) })
+	}
 	for _, c := range fenfu.Catalogue() {
 		e, _ := fenfu.Lookup(c)
 		for what, p := range map[string]fenfu.Phrase{"message": e.Message, "remedy": e.Remedy} {
