@@ -522,3 +522,41 @@ func (c Code) Message() string { return codes[c].Message.EN }
 
 // Remedy is the code's default advice to the caller.
 func (c Code) Remedy() string { return codes[c].Remedy.EN }
+
+// Problem is one of the common problems of SPEC §8 (seed §8): what a
+// merchant calls it, the remedy, how soon the platform answers a request
+// for help with it, and the codes it shows as.
+type Problem struct {
+	ID            string // its anchor, "interface-timeout"
+	Title, Remedy Phrase
+	Response      Phrase
+	Codes         []Code
+}
+
+// problems are the common problems, in the seed's order.
+var problems = []Problem{
+	{ID: "interface-timeout", Title: both("接口超时错误", "Interface timeout"),
+		Remedy: both("检查 HTTPS 证书有效性，调整网络防火墙规则，放行 fenfu 对回调地址的访问；用 fenfu doctor 检查回调地址、证书和时钟。",
+			"Check that the HTTPS certificate is valid and change the firewall rules to let fenfu reach the notify URL; fenfu doctor checks the notify URL, its certificate and the clock."),
+		Response: both("30 分钟内", "within 30 minutes"),
+		Codes:    []Code{NotifyUnreachable, NotifyTLSUntrusted, NotifyTLSExpired, NotifyFailing}},
+	{ID: "payment-failed", Title: both("用户支付失败", "Payment failed"),
+		Remedy: both("引导用户把付款所用的 App 更新到最新版本，检查分付额度；额度不足时可改用零钱支付或先还款。",
+			"Ask the payer to update the app they pay with to the latest version, and check their credit quota (分付额度); short of credit, they can pay from balance or repay first."),
+		Response: both("实时响应", "in real time"),
+		Codes:    []Code{NotEnough, RuleLimit, TradeError, AuthCodeError, AuthCodeInvalid, AuthCodeExpire}},
+	{ID: "settlement-delayed", Title: both("资金结算延迟", "Settlement delayed"),
+		Remedy: both("提交分付结算异常申请（POST /v3/fenfu/settlement-exceptions），附交易流水：填写 settle_date 或 out_trade_no，并把交易流水（账单摘录或截图）作为附件。",
+			"File a settlement exception request (POST /v3/fenfu/settlement-exceptions) with the transaction record: its settle_date or out_trade_no, and the transaction flow (a bill extract or a screenshot) as the attachment."),
+		Response: both("24 小时内反馈", "an answer within 24 hours"),
+		Codes:    []Code{BatchRunning}},
+}
+
+// Problems returns the common problems.
+func Problems() []Problem {
+	out := slices.Clone(problems)
+	for i := range out {
+		out[i].Codes = slices.Clone(out[i].Codes)
+	}
+	return out
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/audit"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/figures"
@@ -251,7 +252,7 @@ func (a *API) write(w http.ResponseWriter, r *http.Request, out any, err error) 
 			a.Log.Log(r.Context(), l, "admin request failed", "path", r.URL.Path, "code", e.Code, "error", err.Error())
 		}
 		w.WriteHeader(e.Code.HTTPStatus())
-		_ = json.NewEncoder(w).Encode(map[string]string{"code": string(e.Code), "message": e.Message, "remedy": e.Remedy})
+		_ = json.NewEncoder(w).Encode(map[string]string{"code": string(e.Code), "message": e.Message, "remedy": e.Remedy, "help": catalog.Href(e.Code)})
 		return
 	}
 	_ = json.NewEncoder(w).Encode(out)

@@ -169,8 +169,8 @@ func (e *env) fails(t *testing.T, code fenfu.Code, status int, method, path, bod
 	if out["code"] != string(code) || got != status || got != code.HTTPStatus() {
 		t.Errorf("%s %s = %d %v, want %d %s", method, path, got, out, status, code)
 	}
-	if str(out["message"]) == "" || str(out["remedy"]) == "" {
-		t.Errorf("%s %s: error without message or remedy: %v", method, path, out)
+	if str(out["message"]) == "" || str(out["remedy"]) == "" || out["help"] != "/errors#"+string(code) {
+		t.Errorf("%s %s: error without message, remedy or the catalogue's link: %v", method, path, out)
 	}
 }
 

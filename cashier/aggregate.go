@@ -122,7 +122,7 @@ func (c *Cashier) handleAggregateOrder(w http.ResponseWriter, r *http.Request) {
 		e := fenfu.AsError(err)
 		c.logFailure(r, e, err)
 		if wantsJSON(r) {
-			web.WriteJSON(w, e.Code.HTTPStatus(), errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy})
+			web.WriteJSON(w, e.Code.HTTPStatus(), viewOf(e))
 			return
 		}
 		p.Problem, p.Amount = c.problemOf(r, err, "", nil), entered

@@ -394,7 +394,8 @@ func (c *Cashier) viewOf(ctx context.Context, o pay.Order, token, consumerID str
 			opt.Available, opt.Enough = &avail, &enough
 			if ch.Blocked != nil && (ch.Blocked.Code == display.LineFrozen || ch.Blocked.Code == display.LineOverdue) {
 				e := fenfu.AsError(pausedError(ch, cons))
-				opt.Paused = &errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}
+				pv := viewOf(e)
+				opt.Paused = &pv
 			}
 		}
 		v.Channels = append(v.Channels, opt)
@@ -821,6 +822,13 @@ type errorView struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Remedy  string `json:"remedy,omitempty"`
+	// Help is the code's entry on the error catalogue's page.
+	Help string `json:"help,omitempty"`
+}
+
+// viewOf is an error as the JSON and the page's detail give it.
+func viewOf(e *fenfu.Error) errorView {
+	return errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy, Help: catalog.Href(e.Code)}
 }
 
 // fail answers with err, showing the order again (for a page of one) as
@@ -839,7 +847,7 @@ func (c *Cashier) failNext(w http.ResponseWriter, r *http.Request, consumerID st
 	e := fenfu.AsError(err)
 	status := e.Code.HTTPStatus()
 	c.logFailure(r, e, err)
-	ev := errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}
+	ev := viewOf(e)
 	if wantsJSON(r) {
 		web.WriteJSON(w, status, ev)
 		return

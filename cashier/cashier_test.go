@@ -263,7 +263,8 @@ func TestCashierLoginSourceLimit(t *testing.T) {
 			t.Fatalf("wrong login %d: %d %v", i+1, st, out)
 		}
 	}
-	if st, out := login(e.phone, e.pin, 99); st != 429 || out["code"] != "FREQUENCY_LIMITED" || nonEmpty(out["remedy"]) == "" {
+	if st, out := login(e.phone, e.pin, 99); st != 429 || out["code"] != "FREQUENCY_LIMITED" || nonEmpty(out["remedy"]) == "" ||
+		out["help"] != "/errors#FREQUENCY_LIMITED" {
 		t.Fatalf("the right PIN after 20 wrong logins from one address: %d %v; want 429 FREQUENCY_LIMITED with a remedy", st, out)
 	}
 	// The page says the network is locked, not the phone's PIN, which

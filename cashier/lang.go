@@ -198,7 +198,7 @@ func (c *Cashier) problemOf(r *http.Request, err error, kind string, args map[st
 	} else {
 		args["until"] = duration(l, lim.PhoneLockout)
 	}
-	p := &problem{Said: catalog.Say(l, e.Code, kind, args), Dev: errorView{Code: string(e.Code), Message: e.Message, Remedy: e.Remedy}}
+	p := &problem{Said: catalog.Say(l, e.Code, kind, args), Dev: viewOf(e)}
 	switch p.Action {
 	case catalog.Repay:
 		p.Href, p.HrefLabel = "/cashier/credit", word(l, "go-repay")

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/openapi"
 	"github.com/fenfu/fenfu/route"
 )
@@ -66,6 +67,11 @@ func routes(mux route.Mux, d Deps) {
 	if d.Admin != nil {
 		d.Admin.Register(mux)
 	}
+	// The error catalogue, public: every code with its message and
+	// remedy in Chinese and English, and the common problems.
+	//   GET /errors.json, GET /errors?q=&lang=zh|en (anchors /errors#CODE)
+	mux.Handle("GET /errors.json", catalog.JSONHandler())
+	mux.Handle("GET /errors", catalog.PageHandler(d.Log))
 	mux.Handle("GET /healthz", handleHealth(d.Health))
 	mux.Handle("GET /version", handleVersion(d.Build))
 	mux.Handle("GET /metrics", d.Metrics)

@@ -76,7 +76,7 @@ func handleIndex() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("fenfu: credit payments through QR codes.\n" +
-			"Merchant API: WeChat Pay API v3 at /v3/...; cashier pages at /q/<token>; /healthz; /version; /metrics; the API document at /openapi.json.\n"))
+			"Merchant API: WeChat Pay API v3 at /v3/...; cashier pages at /q/<token>; every error and its remedy at /errors; /healthz; /version; /metrics; the API document at /openapi.json.\n"))
 	})
 }
 
