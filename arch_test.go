@@ -212,7 +212,7 @@ var layers = [][]string{
 	{"notify", "credit", "risk", "keyring/keyringtest", "access", "paycode"},
 	{"consumer", "sandbox", "access/accesstest"},
 	{"pay", "repay"},
-	{"onboard", "settle", "complaint", "aggregate", "display"},
+	{"onboard", "settle", "complaint", "aggregate", "display", "doctor"},
 	{"bill", "figures"},
 	{"retention"},
 	{"wxpay", "cashier"},

@@ -145,3 +145,63 @@ func (e *Events) FirstRetriedDelivery(ctx context.Context, mchid string) (eventI
 	}
 	return eventID, db.Time(us), true, nil
 }
+
+// Recent is what a merchant's latest delivery attempts say.
+type Recent struct {
+	Attempts int // attempts read: of the window, at most the limit asked
+	Failures int // of them, the attempts that failed
+	// Last is the newest attempt, LastFailure the newest that failed,
+	// each with its event; zero if none.
+	Last, LastFailure Attempt
+	LastEvent         string
+	LastFailedEvent   string
+}
+
+// Recent reads a merchant's newest delivery attempts made since since, at
+// most limit of them.
+func (e *Events) Recent(ctx context.Context, mchid string, since time.Time, limit int) (Recent, error) {
+	rows, err := e.DB.QueryContext(ctx, `SELECT event_id, attempt, at, http_status, latency_us, error FROM notify_log
+		WHERE mchid = $1 AND at >= $2 ORDER BY at DESC, attempt DESC LIMIT $3`, mchid, db.Micros(since), limit)
+	if err != nil {
+		return Recent{}, fenfu.Internal("notify.Recent", err)
+	}
+	defer rows.Close()
+	var r Recent
+	for rows.Next() {
+		var a Attempt
+		var ev string
+		var at, lat int64
+		if err := rows.Scan(&ev, &a.Attempt, &at, &a.HTTPStatus, &lat, &a.Error); err != nil {
+			return Recent{}, fenfu.Internal("notify.Recent", err)
+		}
+		a.At, a.LatencyMS = db.Time(at), float64(lat)/1000
+		if r.Attempts == 0 {
+			r.Last, r.LastEvent = a, ev
+		}
+		r.Attempts++
+		if a.Error != "" {
+			if r.Failures == 0 {
+				r.LastFailure, r.LastFailedEvent = a, ev
+			}
+			r.Failures++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Recent{}, fenfu.Internal("notify.Recent", err)
+	}
+	return r, nil
+}
+
+// LastURL is the notify URL of a merchant's newest delivery attempt, or
+// "" if it has none.
+func (e *Events) LastURL(ctx context.Context, mchid string) (string, error) {
+	var u string
+	err := e.DB.QueryRowContext(ctx, `SELECT notify_url FROM notify_log WHERE mchid = $1 ORDER BY at DESC LIMIT 1`, mchid).Scan(&u)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fenfu.Internal("notify.LastURL", err)
+	}
+	return u, nil
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/display"
+	"github.com/fenfu/fenfu/doctor"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/notify"
@@ -105,6 +106,9 @@ type Services struct {
 	Aggregate *aggregate.Service
 	// Display, if set, serves the exposure API: whether to show 分付.
 	Display *display.Service
+	// Doctor, if set, checks merchants' integrations for
+	// GET /v3/fenfu/doctor.
+	Doctor *doctor.Doctor
 }
 
 // Sandbox is what the API asks of the sandbox environment; package
@@ -134,6 +138,7 @@ func (a *API) Register(mux route.Mux) {
 	mux.Handle("POST /v3/fenfu/applications/{id}/submit", a.v3(a.submitApplication))
 	mux.Handle("GET /v3/fenfu/applications/{id}", a.v3(a.getApplication))
 	mux.Handle("GET /v3/fenfu/sandbox/report", a.v3(a.sandboxReport))
+	mux.Handle("GET /v3/fenfu/doctor", a.v3(a.doctorReport))
 	mux.Handle("GET /v3/fenfu/notifications/{event_id}", a.v3(a.notificationStatus))
 	mux.Handle("POST /v3/fenfu/notifications/{event_id}/resend", a.v3(a.resendNotification))
 	mux.Handle("GET /v3/bill/tradebill", a.v3(a.tradeBill))

@@ -85,6 +85,9 @@ type app struct {
 	publicURL string
 	// metrics is serve's registry; nil outside serve.
 	metrics *metrics.Registry
+	// notifyTo is how serve reaches merchants' notify URLs, for
+	// deliveries and the doctor's probes (notifyClient).
+	notifyTo notify.Client
 	// sandboxClock is the clock of a deployment with --sandbox-clock,
 	// also a.clock; nil without it.
 	sandboxClock *sandbox.Clock

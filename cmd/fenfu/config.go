@@ -79,6 +79,10 @@ type Config struct {
 	OrdinaryFee   fee.PPM
 	CreditFee     fee.Schedule // the tiered credit-pay schedule
 	NotifyPrivate bool
+	// NotifyCAFile is a PEM file of certificate authorities trusted for
+	// notify URLs beside the system's: deliveries and fenfu doctor's
+	// probes verify with them.
+	NotifyCAFile string
 	MerchantRate  float64 // authenticated requests per second per merchant and node; 0: unlimited
 	FailureRate   float64 // failed authentications per second per source address and node; 0: unlimited
 	// CJKFont is the TrueType font with Chinese glyphs that PDF receipts
@@ -266,6 +270,9 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*scheduleValue)(&c.CreditFee) }},
 		{"notify-private", "FENFU_NOTIFY_PRIVATE", "also deliver notifications to private, loopback and link-local addresses (development and on-premise merchants)", " (`1` or `true` turns it on): notifications reach public addresses only", true,
 			func(c *Config) settingValue { return (*boolValue)(&c.NotifyPrivate) }},
+		{"notify-ca-file", "FENFU_NOTIFY_CA_FILE", "PEM file of certificate authorities trusted for notify URLs' certificates beside the system's, for deliveries and the doctor's probes (a private CA of on-premise merchants, or tests)",
+			"none: the system's certificate authorities only", true,
+			func(c *Config) settingValue { return (*stringValue)(&c.NotifyCAFile) }},
 		{"merchant-rate", "FENFU_MERCHANT_RATE", "requests per second each merchant may make, on average, per node (0: unlimited)", " requests per second per merchant and node; `0`: unlimited", true,
 			func(c *Config) settingValue { return (*floatValue)(&c.MerchantRate) }},
 		{"failure-rate", "FENFU_FAILURE_RATE", "requests failing authentication per second each source address may make, on average, per node (0: unlimited)",

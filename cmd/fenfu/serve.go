@@ -17,6 +17,7 @@ import (
 	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/doctor"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
@@ -159,6 +160,10 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 			return nil
 		})
 	}
+	var err error
+	if a.notifyTo, err = a.notifyClient(); err != nil {
+		return err
+	}
 	a.observe(metrics.New())
 	deps := a.deps(background)
 	api := deps.API
@@ -191,7 +196,6 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "fenfu: serving on %s (code_url base %s)\n", "http://"+reachable(ln.Addr().String()), a.publicURL)
 	a.log.Info("serving", "addr", ln.Addr().String(), "public_url", a.publicURL, "core", a.core.Engine, "credit", a.credit.Engine)
-	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -242,7 +246,9 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 	a.cashier.Pictures.Style.Font = cjk
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
 		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay,
-		Aggregate: a.aggregate, Display: a.display}, Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
+		Aggregate: a.aggregate, Display: a.display,
+		Doctor: &doctor.Doctor{Client: a.notifyTo, Keys: a.keys, Events: a.events, Clock: a.wall, SkewFail: wxpay.MaxClockSkew}},
+		Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Failures: failures, Lookups: lookups, PublicURL: func() string { return a.publicURL },
 		ReceiptFont: receiptFont, ReceiptFontPath: a.cfg.CJKFont, Codes: codes}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
@@ -252,31 +258,31 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 		Proxies: a.cfg.TrustedProxies, Build: version.Get()}
 }
 
-// notifyDialer dials merchants' notify_url hosts: public addresses only,
-// unless the server allows private ones (--notify-private).
-func (a *app) notifyDialer() *net.Dialer {
-	d := &net.Dialer{Timeout: notify.DeliveryTimeout, KeepAlive: 30 * time.Second}
-	if !a.cfg.NotifyPrivate {
-		d.Control = notify.PublicOnly
+// notifyClient is how this server reaches merchants' notify URLs: public
+// addresses only unless --notify-private, and the system's certificate
+// authorities with those of --notify-ca-file.
+func (a *app) notifyClient() (notify.Client, error) {
+	c := notify.Client{Private: a.cfg.NotifyPrivate}
+	if a.cfg.NotifyCAFile == "" {
+		return c, nil
 	}
-	return d
+	b, err := os.ReadFile(a.cfg.NotifyCAFile)
+	if err != nil {
+		return c, fmt.Errorf("--notify-ca-file: %w", err)
+	}
+	pool, ok := notify.CertPool(b)
+	if !ok {
+		return c, fmt.Errorf("--notify-ca-file %s holds no PEM certificate", a.cfg.NotifyCAFile)
+	}
+	c.RootCAs = pool
+	return c, nil
 }
 
 // notifier is the payment-notification worker of this server.
 func (a *app) notifier(api *wxpay.API) *notify.Worker {
 	return &notify.Worker{DB: a.core, Keys: a.keys, Merchants: a.merchants, Render: api.RenderNotification,
 		Clock: a.clock, SignClock: a.wall, IDs: a.ids, Log: a.log, V2: wxpay.V2Codec{}, Lease: a.cfg.NotifyLease, Metrics: a.metrics,
-		HTTP: &http.Client{
-			Timeout: notify.DeliveryTimeout,
-			// Keep a connection per parallel delivery to each merchant host:
-			// Go's default of two would make most notifications open a new
-			// connection (and, to an HTTPS notify_url, a new TLS handshake).
-			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConns: 256, MaxIdleConnsPerHost: 32,
-				IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: notify.DeliveryTimeout, ForceAttemptHTTP2: true,
-				DialContext: a.notifyDialer().DialContext},
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse // a notify_url that redirects is not followed
-			}}}
+		HTTP: a.notifyTo.HTTP()}
 }
 
 // every runs job now and then every interval until ctx ends: the loop of

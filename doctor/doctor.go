@@ -1,0 +1,466 @@
+// Package doctor checks a merchant's integration with fenfu (SPEC §8):
+// that its notify URL resolves and answers over HTTPS, with a certificate
+// chain that verifies and is not expired or about to be, that its clock
+// agrees with fenfu's, that its request verified with its registered key,
+// that it holds a current platform key, and that its notifications of the
+// last day were delivered. Each check passes, warns or fails, with the
+// remedy of the error catalogue. The merchant API's GET /v3/fenfu/doctor
+// runs the checks; the fenfu doctor command runs them through it and adds
+// what only the merchant's side can see.
+package doctor
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/catalog"
+	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/scheme"
+)
+
+// Verdict is a check's outcome.
+type Verdict string
+
+// The verdicts, from best to worst; Skip is a check not made because one
+// it depends on failed.
+const (
+	Pass Verdict = "pass"
+	Skip Verdict = "skip"
+	Warn Verdict = "warn"
+	Fail Verdict = "fail"
+)
+
+// rank orders the verdicts for a report's: the worst of its checks'.
+func (v Verdict) rank() int {
+	switch v {
+	case Warn:
+		return 1
+	case Fail:
+		return 2
+	}
+	return 0
+}
+
+// The checks' names, in the order a report lists them.
+const (
+	CheckNotifyURL     = "notify_url"
+	CheckDNS           = "dns"
+	CheckHTTPS         = "https"
+	CheckTLSChain      = "tls_chain"
+	CheckTLSExpiry     = "tls_expiry"
+	CheckClock         = "clock"
+	CheckMerchantKey   = "merchant_key"
+	CheckPlatformKey   = "platform_key"
+	CheckNotifications = "notifications"
+)
+
+// Thresholds of the checks.
+const (
+	// SkewWarn is the clock skew above which the clock check warns; it
+	// fails above the v3 timestamp window (Doctor.SkewFail).
+	SkewWarn = 60 * time.Second
+	// ExpiryWarn is how soon before its certificate expires the notify
+	// URL's expiry check warns.
+	ExpiryWarn = 30 * 24 * time.Hour
+	// ProbeTimeout bounds the probe of a notify URL: a delivery's
+	// timeout.
+	ProbeTimeout = notify.DeliveryTimeout
+	// RecentWindow and RecentLimit are the deliveries the notifications
+	// check reads: the newest RecentLimit of the last RecentWindow.
+	RecentWindow = 24 * time.Hour
+	RecentLimit  = 100
+)
+
+// Check is one check's outcome: what it found, and for a warning or a
+// failure, the catalogue's code, remedy and the address of its entry.
+type Check struct {
+	Name    string     `json:"name"`
+	Verdict Verdict    `json:"verdict"`
+	Detail  string     `json:"detail"`
+	Code    fenfu.Code `json:"code,omitempty"`
+	Remedy  string     `json:"remedy,omitempty"`
+	Help    string     `json:"help,omitempty"`
+}
+
+// Found is a check's outcome; for any verdict but Pass and Skip, code's
+// remedy is said in l.
+func Found(name string, v Verdict, code fenfu.Code, l catalog.Lang, format string, args ...any) Check {
+	c := Check{Name: name, Verdict: v, Detail: fmt.Sprintf(format, args...)}
+	if v == Warn || v == Fail {
+		e, _ := fenfu.Lookup(code)
+		c.Code, c.Remedy, c.Help = code, catalog.Text(e.Remedy).In(l), catalog.Href(code)
+	}
+	return c
+}
+
+// Report is the outcome of every check of one merchant.
+type Report struct {
+	MchID     string    `json:"mchid"`
+	CheckedAt time.Time `json:"checked_at"`
+	NotifyURL string    `json:"notify_url,omitempty"`
+	Verdict   Verdict   `json:"verdict"`
+	Checks    []Check   `json:"checks"`
+}
+
+// Judge sets the report's verdict: the worst of its checks'.
+func (r *Report) Judge() {
+	r.Verdict = Pass
+	for _, c := range r.Checks {
+		if c.Verdict.rank() > r.Verdict.rank() {
+			r.Verdict = c.Verdict
+		}
+	}
+}
+
+// Doctor runs the checks.
+type Doctor struct {
+	// Client is how fenfu reaches notify URLs; the probe dials and
+	// trusts as deliveries do.
+	Client notify.Client
+	Keys   *keyring.Keyring
+	Events *notify.Events
+	// Clock is the protocol's: the time signed requests' timestamps are
+	// checked against.
+	Clock fenfu.Clock
+	// SkewFail is the v3 timestamp window, past which requests are
+	// refused: the clock check fails above it.
+	SkewFail time.Duration
+	// Resolve looks a host's addresses up; nil is the system's resolver.
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+}
+
+// Subject is the merchant a report is of, and what its signed request
+// said.
+type Subject struct {
+	MchID   string
+	Sandbox bool
+	// NotifyURL is the URL to probe: the merchant's choice, else the one
+	// it registered, else the one of its newest delivery.
+	NotifyURL, Registered string
+	// SignedAt is its request's timestamp, KeySerial the serial of the
+	// key the request verified with, Scheme its scheme.
+	SignedAt  time.Time
+	KeySerial string
+	Scheme    scheme.Name
+	// PlatformSerial is the platform key the merchant holds, as it said
+	// (Wechatpay-Serial or platform_serial).
+	PlatformSerial string
+}
+
+// Run checks a merchant's integration.
+func (d *Doctor) Run(ctx context.Context, s Subject, l catalog.Lang) (Report, error) {
+	now := d.Clock.Now()
+	r := Report{MchID: s.MchID, CheckedAt: now.UTC(), NotifyURL: s.NotifyURL}
+	if r.NotifyURL == "" {
+		r.NotifyURL = s.Registered
+	}
+	if r.NotifyURL == "" && d.Events != nil {
+		u, err := d.Events.LastURL(ctx, s.MchID)
+		if err != nil {
+			return Report{}, err
+		}
+		r.NotifyURL = u
+	}
+	r.Checks = append(r.Checks, d.Probe(ctx, r.NotifyURL, s.Sandbox, now, l)...)
+	r.Checks = append(r.Checks, ClockCheck(now.Sub(s.SignedAt), d.SkewFail, l),
+		Found(CheckMerchantKey, Pass, "", l, "the request signed with the key of serial %s verified with its registered public key", s.KeySerial),
+		d.platformKey(s.Scheme, s.PlatformSerial, l))
+	n, err := d.notifications(ctx, s.MchID, now, l)
+	if err != nil {
+		return Report{}, err
+	}
+	r.Checks = append(r.Checks, n)
+	r.Judge()
+	return r, nil
+}
+
+// ClockCheck judges a clock skew: fenfu's clock minus the merchant's.
+func ClockCheck(skew, failAbove time.Duration, l catalog.Lang) Check {
+	way := "behind"
+	if skew < 0 {
+		way, skew = "ahead of", -skew
+	}
+	s := skew.Round(time.Second)
+	switch {
+	case skew > failAbove:
+		return Found(CheckClock, Fail, fenfu.ClockSkew, l, "the merchant's clock is %s %s fenfu's, past the %s fenfu accepts: every signed request is refused", s, way, failAbove)
+	case skew > SkewWarn:
+		return Found(CheckClock, Warn, fenfu.ClockSkew, l, "the merchant's clock is %s %s fenfu's (more than %s; requests are refused past %s)", s, way, SkewWarn, failAbove)
+	}
+	return Found(CheckClock, Pass, "", l, "the merchant's clock is %s %s fenfu's", s, way)
+}
+
+// platformKey judges the platform key the merchant says it holds against
+// the platform's keys of its scheme: the current one or the next, the
+// previous one (retired at the end of the rotation), or none.
+func (d *Doctor) platformKey(sch scheme.Name, serial string, l catalog.Lang) Check {
+	if serial == "" {
+		return Found(CheckPlatformKey, Warn, fenfu.PlatformKeyUnstated, l, "the request named no platform key (Wechatpay-Serial or platform_serial)")
+	}
+	for _, n := range keyring.Schemes {
+		for _, pk := range d.Keys.All(n) {
+			if serial != pk.ID && serial != pk.Certificate.SerialNo {
+				continue
+			}
+			what := "public key " + pk.ID
+			if serial == pk.Certificate.SerialNo {
+				what = "certificate " + serial
+			}
+			switch pk.Slot {
+			case keyring.Previous:
+				return Found(CheckPlatformKey, Warn, fenfu.PlatformKeyRetiring, l, "the %s platform %s is the previous key, which the rotation retires; the current one is %s", n, what, d.Keys.Platform(n).ID)
+			case keyring.Next:
+				return Found(CheckPlatformKey, Pass, "", l, "the %s platform %s is the next key, which fenfu signs with once it is promoted", n, what)
+			}
+			if sch != "" && n != sch {
+				return Found(CheckPlatformKey, Warn, fenfu.PlatformKeyUnknown, l, "the platform %s is of %s, but the merchant signs with %s: answers and notifications come signed with fenfu's %s key", what, n, sch, sch)
+			}
+			return Found(CheckPlatformKey, Pass, "", l, "the %s platform %s is current", n, what)
+		}
+	}
+	return Found(CheckPlatformKey, Fail, fenfu.PlatformKeyUnknown, l, "%q is none of fenfu's platform keys or certificates", serial)
+}
+
+// notifications judges a merchant's delivery attempts of the last day: a
+// failure the newest attempt has not followed with a success fails, one
+// it has warns.
+func (d *Doctor) notifications(ctx context.Context, mchid string, now time.Time, l catalog.Lang) (Check, error) {
+	if d.Events == nil {
+		return Found(CheckNotifications, Skip, "", l, "this server keeps no notification log"), nil
+	}
+	rec, err := d.Events.Recent(ctx, mchid, now.Add(-RecentWindow), RecentLimit)
+	if err != nil {
+		return Check{}, err
+	}
+	last := func() string {
+		f := rec.LastFailure
+		return fmt.Sprintf("the last failure: %s attempt %d at %s: %s", rec.LastFailedEvent, f.Attempt, f.At.UTC().Format(time.RFC3339), f.Error)
+	}
+	switch {
+	case rec.Attempts == 0:
+		return Found(CheckNotifications, Pass, "", l, "no delivery attempts in the last %s", RecentWindow), nil
+	case rec.Failures == 0:
+		return Found(CheckNotifications, Pass, "", l, "the last %d delivery attempts of the last %s were acknowledged", rec.Attempts, RecentWindow), nil
+	case rec.Last.Error == "":
+		return Found(CheckNotifications, Warn, fenfu.NotifyFailing, l, "%d of the last %d delivery attempts of the last %s failed, though the newest was acknowledged; %s",
+			rec.Failures, rec.Attempts, RecentWindow, last()), nil
+	}
+	return Found(CheckNotifications, Fail, fenfu.NotifyFailing, l, "%d of the last %d delivery attempts of the last %s failed, the newest among them; %s",
+		rec.Failures, rec.Attempts, RecentWindow, last()), nil
+}
+
+// Probe checks a notify URL as fenfu reaches it: that it is https (http
+// fails in production and warns in the sandbox), that its host resolves
+// to addresses fenfu delivers to, that it answers a HEAD request within
+// ProbeTimeout, and over HTTPS that its certificate chain verifies for
+// the host and when it expires, judged at now.
+func (d *Doctor) Probe(ctx context.Context, raw string, sandbox bool, now time.Time, l catalog.Lang) []Check {
+	skip := func(why string, names ...string) []Check {
+		var out []Check
+		for _, n := range names {
+			out = append(out, Found(n, Skip, "", l, "%s", why))
+		}
+		return out
+	}
+	if raw == "" {
+		return append([]Check{Found(CheckNotifyURL, Warn, fenfu.NotifyURLMissing, l, "the merchant has registered no notify URL and has had no notification delivered")},
+			skip("no notify URL", CheckDNS, CheckHTTPS, CheckTLSChain, CheckTLSExpiry)...)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
+		return append([]Check{Found(CheckNotifyURL, Fail, fenfu.NotifyURLMissing, l, "%q is not an http(s) URL", raw)},
+			skip("no notify URL", CheckDNS, CheckHTTPS, CheckTLSChain, CheckTLSExpiry)...)
+	}
+	var out []Check
+	secure := u.Scheme == "https"
+	switch {
+	case secure:
+		out = append(out, Found(CheckNotifyURL, Pass, "", l, "%s is https", raw))
+	case sandbox:
+		out = append(out, Found(CheckNotifyURL, Warn, fenfu.NotifyNotHTTPS, l, "%s is http: the sandbox delivers to it, production would not", raw))
+	default:
+		out = append(out, Found(CheckNotifyURL, Fail, fenfu.NotifyNotHTTPS, l, "%s is http: production notify URLs must be https", raw))
+	}
+	tlsChecks := []string{CheckTLSChain, CheckTLSExpiry}
+	if !secure {
+		tlsChecks = nil
+	}
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = map[bool]string{true: "443", false: "80"}[secure]
+	}
+	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	defer cancel()
+
+	// DNS.
+	addrs, err := d.resolve(ctx, host)
+	if err != nil {
+		return append(append(out, Found(CheckDNS, Fail, fenfu.NotifyDNSFailed, l, "%s does not resolve: %v", host, err)),
+			skip(host+" does not resolve", append([]string{CheckHTTPS}, tlsChecks...)...)...)
+	}
+	var private []string
+	for _, a := range addrs {
+		if !notify.Public(a) {
+			private = append(private, a.String())
+		}
+	}
+	if len(private) > 0 && !d.Client.Private {
+		return append(append(out, Found(CheckDNS, Fail, fenfu.NotifyPrivateAddress, l, "%s resolves to %s, where fenfu delivers no notification", host, strings.Join(private, ", "))),
+			skip(host+" resolves to a private address", append([]string{CheckHTTPS}, tlsChecks...)...)...)
+	}
+	out = append(out, Found(CheckDNS, Pass, "", l, "%s resolves to %s", host, join(addrs)))
+
+	// The connection, and over HTTPS the handshake.
+	start := time.Now()
+	conn, err := d.Client.Dialer().DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return append(append(out, Found(CheckHTTPS, Fail, fenfu.NotifyUnreachable, l, "no connection to %s within %s: %v", net.JoinHostPort(host, port), ProbeTimeout, err)),
+			skip("no connection", tlsChecks...)...)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	var certs []*x509.Certificate
+	if secure {
+		// The chain is verified below, at the protocol's time, so that
+		// what is wrong with it is told apart.
+		tc := tls.Client(conn, &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}) //nolint:gosec // verified below
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return append(append(out, Found(CheckHTTPS, Fail, fenfu.NotifyUnreachable, l, "connected to %s, but the TLS handshake failed: %v", net.JoinHostPort(host, port), err)),
+				skip("no TLS handshake", tlsChecks...)...)
+		}
+		certs = tc.ConnectionState().PeerCertificates
+		conn = tc
+	}
+	// The answer to a HEAD request: any status is an answer.
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	req, _ := http.NewRequest(http.MethodHead, u.Scheme+"://"+u.Host+path, nil)
+	req.Header.Set("User-Agent", "fenfu-doctor")
+	req.Close = true
+	var answer string
+	if err := req.Write(conn); err == nil {
+		resp, rerr := http.ReadResponse(bufio.NewReader(conn), req)
+		if rerr == nil {
+			resp.Body.Close()
+			answer = resp.Status
+		}
+		err = rerr
+	}
+	if answer == "" {
+		out = append(out, Found(CheckHTTPS, Fail, fenfu.NotifyUnreachable, l, "connected to %s, but it did not answer a HEAD request within %s", net.JoinHostPort(host, port), ProbeTimeout))
+	} else {
+		out = append(out, Found(CheckHTTPS, Pass, "", l, "%s answered a HEAD request with %s in %d ms", u.Scheme+"://"+u.Host, answer, time.Since(start).Milliseconds()))
+	}
+	if secure {
+		out = append(out, d.chain(certs, host, now, l), expiry(certs, now, l))
+	}
+	return out
+}
+
+// chain checks that the certificates verify to an authority fenfu trusts,
+// for host. Expiry is judged apart: the chain is verified at a moment the
+// leaf is valid.
+func (d *Doctor) chain(certs []*x509.Certificate, host string, now time.Time, l catalog.Lang) Check {
+	if len(certs) == 0 {
+		return Found(CheckTLSChain, Fail, fenfu.NotifyTLSUntrusted, l, "the server sent no certificate")
+	}
+	leaf := certs[0]
+	at := now
+	if at.After(leaf.NotAfter) {
+		at = leaf.NotAfter
+	}
+	if at.Before(leaf.NotBefore) {
+		at = leaf.NotBefore
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: d.Client.RootCAs, Intermediates: inter, DNSName: host, CurrentTime: at})
+	var hostErr x509.HostnameError
+	var authErr x509.UnknownAuthorityError
+	switch {
+	case err == nil:
+		root := chains[0][len(chains[0])-1]
+		return Found(CheckTLSChain, Pass, "", l, "the certificate of %s (%s) verifies to %s", host, leaf.Subject.CommonName, root.Subject.CommonName)
+	case errors.As(err, &hostErr):
+		return Found(CheckTLSChain, Fail, fenfu.NotifyTLSUntrusted, l, "the certificate does not name %s: %v", host, err)
+	case errors.As(err, &authErr):
+		return Found(CheckTLSChain, Fail, fenfu.NotifyTLSUntrusted, l, "the certificate of %s (%s, issued by %s) does not chain to an authority fenfu trusts", host, leaf.Subject.CommonName, leaf.Issuer.CommonName)
+	}
+	return Found(CheckTLSChain, Fail, fenfu.NotifyTLSUntrusted, l, "the certificate chain of %s does not verify: %v", host, err)
+}
+
+// expiry judges the certificates' validity at now: expired or not yet
+// valid fails, expiring within ExpiryWarn warns.
+func expiry(certs []*x509.Certificate, now time.Time, l catalog.Lang) Check {
+	if len(certs) == 0 {
+		return Found(CheckTLSExpiry, Skip, "", l, "no certificate")
+	}
+	first := certs[0]
+	for _, c := range certs {
+		if c.NotAfter.Before(first.NotAfter) {
+			first = c
+		}
+		if now.Before(c.NotBefore) {
+			return Found(CheckTLSExpiry, Fail, fenfu.NotifyTLSExpired, l, "the certificate %s is not valid until %s", c.Subject.CommonName, c.NotBefore.UTC().Format(time.RFC3339))
+		}
+	}
+	left := first.NotAfter.Sub(now)
+	day := first.NotAfter.UTC().Format(time.DateOnly)
+	switch {
+	case left < 0:
+		return Found(CheckTLSExpiry, Fail, fenfu.NotifyTLSExpired, l, "the certificate %s expired on %s, %d days ago", first.Subject.CommonName, day, int(-left.Hours()/24))
+	case left < ExpiryWarn:
+		return Found(CheckTLSExpiry, Warn, fenfu.NotifyTLSExpiring, l, "the certificate %s expires on %s, in %d days", first.Subject.CommonName, day, int(left.Hours()/24))
+	}
+	return Found(CheckTLSExpiry, Pass, "", l, "the certificate %s is valid until %s, %d days from now", first.Subject.CommonName, day, int(left.Hours()/24))
+}
+
+// resolve looks host up, or takes it as the address it is.
+func (d *Doctor) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{a}, nil
+	}
+	if d.Resolve != nil {
+		return d.Resolve(ctx, host)
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err == nil && len(addrs) == 0 {
+		err = errors.New("no address")
+	}
+	return addrs, err
+}
+
+func join(addrs []netip.Addr) string {
+	s := make([]string, len(addrs))
+	for i, a := range addrs {
+		s[i] = a.Unmap().String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// Lang is the language a request asks remedies in: ?lang=zh|en, English
+// when it names none.
+func Lang(param string) catalog.Lang {
+	if l, ok := catalog.ParseLang(param); ok {
+		return l
+	}
+	return catalog.EN
+}
