@@ -83,8 +83,8 @@ type Config struct {
 	// notify URLs beside the system's: deliveries and fenfu doctor's
 	// probes verify with them.
 	NotifyCAFile string
-	MerchantRate  float64 // authenticated requests per second per merchant and node; 0: unlimited
-	FailureRate   float64 // failed authentications per second per source address and node; 0: unlimited
+	MerchantRate float64 // authenticated requests per second per merchant and node; 0: unlimited
+	FailureRate  float64 // failed authentications per second per source address and node; 0: unlimited
 	// CJKFont is the TrueType font with Chinese glyphs that PDF receipts
 	// and the label and note of QR pictures in PNG are drawn in.
 	CJKFont string
