@@ -67,6 +67,7 @@ func commands() []command {
 		{"aggregate list", "--mchid M [--limit N] [--offset N] [--public-url URL]", "a merchant's aggregate codes with their code URLs, newest first, as JSON", groupKeys, cmdAggregate},
 		{"aggregate show", "--mchid M --id CODE [--public-url URL] [--png FILE]", "one aggregate code as JSON, and with --png its QR code", groupKeys, cmdAggregate},
 		{"aggregate revoke", "--mchid M --id CODE [--public-url URL]", "stop an aggregate code for good: every scan of it is refused from then on", groupKeys, cmdAggregate},
+		{"doctor", "--server URL --mchid M --private-key FILE --serial S --platform-key FILE [--platform-serial ID] [--notify-url U] [--lang zh|en] [--json]", "check a merchant's integration against a fenfu server, from the merchant's side: the notify URL's DNS, HTTPS answer, certificate chain and expiry, clock skew, its key, the platform key it holds, its failed notifications of the last day; each check passes, warns or fails with its remedy; non-zero exit on a failure", groupKeys, cmdDoctor},
 		{"keys status", "", "count the sealed values each master key wraps", groupKeys, cmdKeys},
 		{"keys reseal", "[--actor NAME]", "wrap every sealed value again under the current master key, resumably, beside running payments", groupKeys, cmdKeys},
 
