@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -169,10 +170,19 @@ func testDoctor(t *testing.T, engine db.Engine) {
 	if engine == db.Postgres {
 		args = append(args, "--core-db", dbtest.DSN(t, engine, "core"), "--credit-db", dbtest.DSN(t, engine, "credit"))
 	}
-	in := startNode(t, args, nil, "--notify-ca-file", caFile, "--clock-offset-file", offsetFile)
+	in := startNode(t, args, nil, "--notify-ca-file", caFile, "--clock-offset-file", offsetFile, "--keys-poll-every", "1s")
 	var m sandboxMerchant
 	in.mustCLI(&m, "sandbox", "merchant")
 	sdk := sdkClient(t, in.base, m)
+	// The merchant keeps its own copy of the platform key it downloaded.
+	pub, err := os.ReadFile(m.PlatformPublicKeyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.PlatformPublicKeyPath = filepath.Join(dir, "platform.pem")
+	if err := os.WriteFile(m.PlatformPublicKeyPath, pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	now := time.Now()
 	good := ca.endpoint(t, "good.example", now.Add(-time.Hour), now.Add(90*24*time.Hour))
@@ -338,7 +348,7 @@ func testDoctor(t *testing.T, engine db.Engine) {
 			offset string
 			v      doctor.Verdict
 			what   string
-		}{{"-2m", doctor.Warn, "2m0s behind fenfu's"}, {"-10m", doctor.Fail, "past the 5m0s fenfu accepts"}} {
+		}{{"-2m", doctor.Warn, "behind fenfu's (more than 1m0s"}, {"-10m", doctor.Fail, "past the 5m0s fenfu accepts"}} {
 			if err := os.WriteFile(clockFile, []byte(c.offset), 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -368,5 +378,25 @@ func testDoctor(t *testing.T, engine db.Engine) {
 		}
 		_ = os.Remove(offsetFile)
 		time.Sleep(1100 * time.Millisecond)
+	})
+	t.Run("platform key rotation", func(t *testing.T) {
+		// Once the platform key is rotated and the next one promoted, the
+		// merchant still holding the old one is warned: it is retired at
+		// the end of the rotation.
+		var promoted platformKeys
+		in.mustCLI(nil, "platform", "rotate-key")
+		in.mustCLI(&promoted, "platform", "promote-key")
+		curID, _ := promoted.slot(t, "current")
+		var rep doctor.Report
+		eventually(t, 15*time.Second, "the server promotes the key", func() error {
+			var err error
+			if rep, err = doctorSDK(t, sdk, in, good); err == nil && rep.Checks[7].Verdict != doctor.Warn {
+				err = fmt.Errorf("%+v", rep.Checks[7])
+			}
+			return err
+		})
+		want(t, rep, doctor.CheckPlatformKey, doctor.Warn, fenfu.PlatformKeyRetiring, "the current one is "+curID)
+		rep, _ = doctorCLI(t, in, m, "--notify-url", good)
+		want(t, rep, doctor.CheckPlatformKey, doctor.Warn, fenfu.PlatformKeyRetiring, m.PlatformPublicKeyID+" is the previous key")
 	})
 }
