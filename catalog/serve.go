@@ -173,7 +173,7 @@ func PageHandler(log *slog.Logger) http.Handler {
 		}
 		query := strings.TrimSpace(q.Get("q"))
 		if len(query) > maxQuery {
-			query = query[:maxQuery]
+			query = strings.ToValidUTF8(query[:maxQuery], "")
 		}
 		v := pageView{Lang: l, Nonce: nonce(), Query: query, Problems: doc.Problems}
 		other := url.Values{"lang": {string(EN)}}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -195,4 +196,25 @@ func TestErrorsPage(t *testing.T) {
 	if resp.StatusCode != 404 || !strings.Contains(page, `id="no-match"`) || strings.Contains(page, "<script>") {
 		t.Errorf("a search that finds nothing: %d %q", resp.StatusCode, page)
 	}
+}
+
+// FuzzErrorsPage: any search and language render the page, never with the
+// search's markup in it.
+func FuzzErrorsPage(f *testing.F) {
+	for _, s := range []string{"", "NOT_ENOUGH", "额度", "<script>", "%ff", strings.Repeat("x", 200)} {
+		f.Add(s, "en")
+	}
+	h := catalog.PageHandler(nil)
+	f.Fuzz(func(t *testing.T, q, lang string) {
+		r := httptest.NewRequest("GET", "/errors", nil)
+		r.URL.RawQuery = (url.Values{"q": {q}, "lang": {lang}}).Encode()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 && w.Code != 404 {
+			t.Fatalf("status %d", w.Code)
+		}
+		if strings.Contains(q, "<") && strings.Contains(w.Body.String(), q) {
+			t.Fatalf("the search %q is in the page unescaped", q)
+		}
+	})
 }

@@ -30,6 +30,7 @@ func routes(mux route.Mux, d Deps) {
 	//   GET  /v3/merchant-service/complaints-v2/{complaint_id}[/negotiation-historys]
 	//   POST /v3/merchant-service/complaints-v2/{complaint_id}/response|complete
 	//   POST|GET|PUT|DELETE /v3/merchant-service/complaint-notifications
+	//   GET  /v3/fenfu/doctor?notify_url=&platform_serial=&lang=   fenfu doctor's checks of the merchant's integration (fenfu)
 	d.API.Register(mux)
 	// Merchant API, WeChat Pay v2 (XML, MD5 or HMAC-SHA256 sign):
 	//   POST /pay/unifiedorder, /pay/orderquery, /pay/closeorder,
