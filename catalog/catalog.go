@@ -1,11 +1,12 @@
-// Package catalog speaks fenfu's error catalogue (fenfu.Lookup) to people
-// and serves it: the languages a page speaks (Lang, Negotiate), what a
-// page says about a code — a title, a message and the next step, and
-// which action the page offers — and the whole catalogue as JSON
-// (/errors.json) and as a page (/errors), with the developer's message and
-// remedy of every code, in Chinese and in English. A code can have
-// variants where one code covers situations a consumer meets differently
-// (a wrong PIN and a session that ended are both UNAUTHENTICATED).
+// Package catalog speaks fenfu's error catalogue (fenfu.Lookup) to people:
+// the languages a page speaks (Lang, Negotiate), what a page says about a
+// code — a title, a message and the next step, and which action the page
+// offers — and the whole catalogue as a document, with the developer's
+// message and remedy of every code in Chinese and in English, which
+// package server serves as /errors.json and the page /errors. A code can
+// have variants where one code covers situations a consumer meets
+// differently (a wrong PIN and a session that ended are both
+// UNAUTHENTICATED).
 package catalog
 
 import (
@@ -82,7 +83,10 @@ func Negotiate(header string) Lang {
 }
 
 // Text is one text in each language, as the catalogue's fenfu.Phrase.
-type Text struct{ ZH, EN string }
+type Text struct {
+	ZH string `json:"zh"`
+	EN string `json:"en"`
+}
 
 // In is the text in l.
 func (t Text) In(l Lang) string {

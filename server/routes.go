@@ -71,8 +71,8 @@ func routes(mux route.Mux, d Deps) {
 	// The error catalogue, public: every code with its message and
 	// remedy in Chinese and English, and the common problems.
 	//   GET /errors.json, GET /errors?q=&lang=zh|en (anchors /errors#CODE)
-	mux.Handle("GET /errors.json", catalog.JSONHandler())
-	mux.Handle("GET /errors", catalog.PageHandler(d.Log))
+	mux.Handle("GET /errors.json", handleErrorsJSON())
+	mux.Handle("GET "+catalog.PagePath, handleErrorsPage(d.Log))
 	mux.Handle("GET /healthz", handleHealth(d.Health))
 	mux.Handle("GET /version", handleVersion(d.Build))
 	mux.Handle("GET /metrics", d.Metrics)
