@@ -21,6 +21,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -139,6 +140,8 @@ type Doctor struct {
 	SkewFail time.Duration
 	// Resolve looks a host's addresses up; nil is the system's resolver.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+
+	running sync.Map // mchid → struct{}: the merchants whose checks run now
 }
 
 // Subject is the merchant a report is of, and what its signed request
@@ -159,8 +162,14 @@ type Subject struct {
 	PlatformSerial string
 }
 
-// Run checks a merchant's integration.
+// Run checks a merchant's integration. A merchant's checks run one at a
+// time on a node: a request while its checks run is refused as
+// FREQUENCY_LIMITED, so the probes fenfu makes for it stay one at a time.
 func (d *Doctor) Run(ctx context.Context, s Subject, l catalog.Lang) (Report, error) {
+	if _, busy := d.running.LoadOrStore(s.MchID, struct{}{}); busy {
+		return Report{}, fenfu.Errorf(fenfu.FrequencyLimited, "the merchant's checks are running already; ask again once they have answered")
+	}
+	defer d.running.Delete(s.MchID)
 	now := d.Clock.Now()
 	r := Report{MchID: s.MchID, CheckedAt: now.UTC(), NotifyURL: s.NotifyURL}
 	if r.NotifyURL == "" {

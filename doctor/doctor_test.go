@@ -70,3 +70,16 @@ func TestJudge(t *testing.T) {
 		t.Errorf("with a failure: %s", r.Verdict)
 	}
 }
+
+// TestOneRunAtATime: a merchant's request while its checks run is
+// refused, and the refusal does not end the running checks' turn.
+func TestOneRunAtATime(t *testing.T) {
+	d := &Doctor{Clock: fenfu.SystemClock{}}
+	d.running.Store("1900000001", struct{}{})
+	if _, err := d.Run(t.Context(), Subject{MchID: "1900000001"}, catalog.EN); fenfu.ErrorCode(err) != fenfu.FrequencyLimited {
+		t.Errorf("a second run: %v", err)
+	}
+	if _, ok := d.running.Load("1900000001"); !ok {
+		t.Error("the refused request ended the running checks' turn")
+	}
+}
