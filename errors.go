@@ -148,7 +148,7 @@ var codes = map[Code]Entry{
 	SignError: {Kind: KindAnswer, Status: 401,
 		Message: both("请求签名校验失败", "the request signature did not verify"),
 		Remedy: both("用所登记 serial_no 对应的私钥对 METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n 签名，每次使用新的 nonce，并让时钟与 fenfu 相差不超过 5 分钟；用 fenfu doctor 检查密钥与时钟。",
-			"Sign METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n with the private key of the registered serial_no, use a fresh nonce and a clock within 5 minutes of fenfu's."),
+			"Sign METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n with the private key of the registered serial_no, use a fresh nonce and a clock within 5 minutes of fenfu's; fenfu doctor checks the key and the clock."),
 		Pages: map[string]Page{
 			"": page(both("签名错误", "Signature not valid"),
 				both("请求的签名校验失败。", "The request's signature did not verify."),
@@ -233,7 +233,7 @@ var codes = map[Code]Entry{
 	NotEnough: {Kind: KindAnswer, Status: 403, V2: "NOTENOUGH",
 		Message: both("分付额度或余额不足", "the credit line or balance is short"),
 		Remedy: both("请付款人改用其他付款方式或更小的金额，并检查分付可用额度或余额；请付款人把付款所用的 App 更新到最新版本。",
-			"Choose another payment method or a smaller amount; check the available credit line or balance."),
+			"Choose another payment method or a smaller amount; check the available credit line (the payer's credit quota) or balance, and ask the payer to update the app they pay with to the latest version."),
 		Pages: map[string]Page{
 			"": page(both("分付额度不足", "Not enough credit"),
 				both("你的分付可用额度不够支付这笔订单。", "Your available credit does not cover this order."),
@@ -248,7 +248,7 @@ var codes = map[Code]Entry{
 	RuleLimit: {Kind: KindAnswer, Status: 403, V2: "RULELIMIT",
 		Message: both("平台规则不允许此操作", "a platform rule forbids the operation"),
 		Remedy: both("此操作违反了平台规则，消息中写明是哪一条；付款人可改用零钱支付，或还清逾期款项后再用分付。",
-			"The operation breaks a platform rule; see the message for which one."),
+			"The operation breaks a platform rule; see the message for which one. The payer can pay from balance, or on credit again once what is overdue is repaid."),
 		Pages: map[string]Page{
 			"": page(both("暂时无法使用分付", "Credit not available now"),
 				both("出于安全考虑，这笔付款暂时不能使用分付。", "For your safety, this payment cannot be made on credit now."),
@@ -295,7 +295,7 @@ var codes = map[Code]Entry{
 	Unauthenticated: {Kind: KindAnswer, Status: 401,
 		Message: both("请先登录", "log in first"),
 		Remedy: both("用消费者的手机号和支付密码登录（员工：用员工账号登录或带上有效的令牌）。",
-			"Log in with the consumer's phone number and PIN."),
+			"Log in with the consumer's phone number and PIN (staff: log in, or send a valid token)."),
 		Pages: map[string]Page{
 			"": page(both("请先登录", "Please log in"),
 				both("登录已结束或尚未登录。", "You are not logged in, or your login has ended."),
@@ -370,7 +370,7 @@ var codes = map[Code]Entry{
 	BatchRunning: {Kind: KindAnswer, Status: 409,
 		Message: both("结算批次正在运行", "a settlement batch is running"),
 		Remedy: both("等待运行中的批次结束；其节点停止时它会自行续跑。查询批次状态跟进；结算延迟超过一天，请提交结算异常申请并附交易流水。",
-			"Wait for the running batch to finish; it resumes by itself if its node stops. Query the batch's status to follow it."),
+			"Wait for the running batch to finish; it resumes by itself if its node stops. Query the batch's status to follow it; a settlement late by more than a day, file a settlement exception request with the transaction record."),
 		Pages: map[string]Page{
 			"": page(both("正在处理", "Being processed"),
 				both("系统正在处理，请稍候。", "This is being processed."), both("请稍后再试。", "Try again in a moment."), "retry"),
