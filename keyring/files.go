@@ -162,8 +162,13 @@ func loadOrCreate(path string, create func() ([]byte, error)) ([]byte, error) {
 }
 
 // writeFile writes a 0600 file through a temporary one: replacing what
-// path holds, or only if path is absent (fs.ErrExist otherwise).
+// path holds, or only if path is absent (fs.ErrExist otherwise). The
+// directory is made (0700) if it does not exist yet, as on a first start
+// with a new --data-dir.
 func writeFile(path string, data []byte, replace bool) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("keyring: %w", err)

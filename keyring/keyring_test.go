@@ -341,3 +341,20 @@ func TestMasterSource(t *testing.T) {
 		}
 	}
 }
+
+// TestMasterKeyInANewDirectory: a first start with a --data-dir that does
+// not exist yet makes it (0700) and its master key file (0600), rather
+// than failing to write the key.
+func TestMasterKeyInANewDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	key, err := MasterSource{File: filepath.Join(dir, "master.key"), Create: true}.Load(context.Background())
+	if err != nil || len(key) == 0 {
+		t.Fatalf("master key in a new directory: %v", err)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "master.key"): 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: %v, %v; want mode %v", path, fi.Mode().Perm(), err, want)
+		}
+	}
+}
