@@ -124,6 +124,7 @@ var owners = map[string]string{
 	"schema_migrations": "db",
 	"audit_log":         "audit", "audit_head": "audit",
 	"legal_holds": "retention", "retention_runs": "retention",
+	"ticket_lanes": "ticket", "tickets": "ticket", "ticket_events": "ticket", "ticket_attachments": "ticket", "ticket_alerts": "ticket",
 }
 
 // ownershipDebts are the places that still name another package's table,
@@ -212,6 +213,7 @@ var layers = [][]string{
 	{"notify", "credit", "risk", "keyring/keyringtest", "access", "paycode"},
 	{"consumer", "sandbox", "access/accesstest"},
 	{"pay", "repay"},
+	{"ticket"},
 	{"onboard", "settle", "complaint", "aggregate", "display", "doctor"},
 	{"bill", "figures"},
 	{"retention"},

@@ -2,7 +2,7 @@
 // onboarding review queue and decisions, deposits, activation, departures,
 // risk screening and the imports behind it, the gray release of credit
 // pay (rollout percentage, A/B report, exposure funnel), the display rules of credit pay, the complaints escalated to
-// staff, risk control (the monitoring rules, the queue of alerts and
+// staff, support tickets and their SLA lanes, risk control (the monitoring rules, the queue of alerts and
 // holds, backtests and the overview of the three levels), inspectors'
 // checks of the marks under any merchant's codes, the charts of the
 // platform's figures (as JSON and SVG), the clock of a sandbox deployment, which staff advance, and staff accounts and the
@@ -43,6 +43,7 @@ import (
 	"github.com/fenfu/fenfu/route"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/ticket"
 )
 
 // API is the staff API.
@@ -84,6 +85,8 @@ type API struct {
 	Codes *qr.Checker
 	// Figures, if set, serves the charts of the platform's figures.
 	Figures *figures.Service
+	// Tickets, if set, serves support tickets and their SLA lanes.
+	Tickets *ticket.Service
 }
 
 // Route is one staff route and the permission it needs ("" for any
@@ -144,6 +147,18 @@ func (a *API) Routes() []Route {
 			Route{"GET /admin/complaints/{id}", access.Complaints, a.complaint},
 			Route{"POST /admin/complaints/{id}/notes", access.Complaints, a.complaintNote},
 			Route{"POST /admin/complaints/{id}/resolve", access.Complaints, a.resolveComplaint})
+	}
+	if a.Tickets != nil {
+		rs = append(rs,
+			Route{"GET /admin/tickets", access.Complaints, a.tickets},
+			Route{"GET /admin/tickets/{id}", access.Complaints, a.ticket},
+			Route{"GET /admin/tickets/{id}/attachments/{attachment_id}", access.Complaints, a.ticketAttachment},
+			Route{"POST /admin/tickets/{id}/replies", access.Complaints, a.ticketReply},
+			Route{"POST /admin/tickets/{id}/assign", access.Complaints, a.assignTicket},
+			Route{"POST /admin/tickets/{id}/resolve", access.Complaints, a.resolveTicket},
+			Route{"POST /admin/tickets/{id}/close", access.Complaints, a.closeTicket},
+			Route{"GET /admin/ticket-lanes", access.Complaints, a.ticketLanes},
+			Route{"POST /admin/ticket-lanes/{type}", access.Complaints, a.changeLane})
 	}
 	if a.Retention != nil {
 		rs = append(rs,

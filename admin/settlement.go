@@ -7,6 +7,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/ticket"
 )
 
 // discount sets a merchant's credit-pay discount: {"discount_ppm": 1000,
@@ -175,5 +176,5 @@ func (a *API) resolveException(ctx context.Context, c *call) (any, error) {
 	if err := decode(c, &in); err != nil {
 		return nil, err
 	}
-	return a.Settle.ResolveException(ctx, c.PathValue("id"), in.Status, in.Resolution+" — "+c.Staff)
+	return a.Settle.ResolveExceptionAs(ctx, ticket.Staff(c.Who.Name), c.PathValue("id"), in.Status, in.Resolution+" — "+c.Staff)
 }

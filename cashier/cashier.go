@@ -37,6 +37,7 @@ import (
 	"github.com/fenfu/fenfu/qr"
 	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/route"
+	"github.com/fenfu/fenfu/ticket"
 	"github.com/fenfu/fenfu/web"
 )
 
@@ -76,6 +77,8 @@ type Cashier struct {
 	CodeURL func(token string) string
 	// Complaints, if set, lets consumers file and follow complaints.
 	Complaints *complaint.Service
+	// Tickets, if set, lets consumers open and follow support tickets.
+	Tickets *ticket.Service
 	// Repay, if set, serves the consumer's credit account, repayments and
 	// statements.
 	Repay *repay.Service
@@ -140,6 +143,9 @@ func (c *Cashier) Register(mux route.Mux) {
 	}
 	if c.Aggregate != nil {
 		c.registerAggregate(mux)
+	}
+	if c.Tickets != nil {
+		c.registerTickets(mux)
 	}
 	mux.HandleFunc("GET /favicon.ico", serveFavicon)
 	// Any other cashier address is the cashier's 404 page.

@@ -26,7 +26,7 @@ import (
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/sandbox"
-	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/ticket"
 )
 
 // Actions retention records in the audit log: a day's run, and staff
@@ -51,11 +51,13 @@ type Service struct {
 	Pay          *pay.Service
 	Consumers    *consumer.Service
 	Complaints   *complaint.Service
-	Settle       *settle.Service
-	IDs          fenfu.IDs
-	Clock        fenfu.Clock
-	Log          *slog.Logger
-	Periods      Periods
+	// Tickets are support tickets, settlement exception requests among
+	// them: the disputes' records that keep the orders they name.
+	Tickets *ticket.Service
+	IDs     fenfu.IDs
+	Clock   fenfu.Clock
+	Log     *slog.Logger
+	Periods Periods
 	// Owner names this node in the claim of a day's run.
 	Owner string
 	// Batch is how many records one transaction changes (DefaultBatch
@@ -335,7 +337,7 @@ func (r *run) trades(ctx context.Context) error {
 				switch {
 				case it.Action == Keep || !disputed:
 				case closed.IsZero():
-					it.Action, it.Reason = Keep, "kept while its dispute (a complaint or settlement exception) is open"
+					it.Action, it.Reason = Keep, "kept while its dispute (a complaint, or a ticket such as a settlement exception) is open"
 				case !closed.Before(p.Disputes.Before(r.asOf)):
 					it.Action, it.Reason = Keep, fmt.Sprintf("kept until %s, %s after its dispute closed", day(p.Disputes.After(closed)), p.Disputes)
 				default:
@@ -370,14 +372,14 @@ func (r *run) serviceOrders(ctx context.Context) error {
 		}})
 }
 
-// disputes merges the complaints' and settlement exceptions' disputes of
-// orders.
+// disputes merges the complaints' and the tickets' (settlement exception
+// requests') disputes of orders.
 func (r *run) disputes(ctx context.Context, list []pay.Expired) (pay.Disputes, error) {
 	out, err := r.s.Complaints.Disputes(ctx, list)
 	if err != nil {
 		return nil, err
 	}
-	more, err := r.s.Settle.Disputes(ctx, list)
+	more, err := r.s.Tickets.Disputes(ctx, list)
 	if err != nil {
 		return nil, err
 	}
@@ -417,15 +419,19 @@ func (r *run) authorizations(ctx context.Context) error {
 		}})
 }
 
-// forgetConsumers forgets the consumers ids and clears the openids they
-// paid under from their orders, in one transaction of the core store, so
-// an openid a merchant kept no longer resolves to them.
+// forgetConsumers forgets the consumers ids, clears the openids they
+// paid under from their orders, so an openid a merchant kept no longer
+// resolves to them, and clears whom to call back from their tickets, in
+// one transaction of the core store.
 func forgetConsumers(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
 	n, err := consumer.Forget(ctx, tx, ids)
 	if err != nil {
 		return n, err
 	}
-	_, err = pay.ForgetPayers(ctx, tx, ids)
+	if _, err = pay.ForgetPayers(ctx, tx, ids); err != nil {
+		return n, err
+	}
+	_, err = ticket.ForgetConsumers(ctx, tx, ids)
 	return n, err
 }
 

@@ -15,35 +15,25 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/seal"
+	"github.com/fenfu/fenfu/ticket"
 )
 
-// ExceptionSLA is how long the platform has to answer a settlement
-// exception request (SPEC §8).
-const ExceptionSLA = 24 * time.Hour
-
-func (s *Service) exceptionSLA() time.Duration {
-	if s.ExceptionSLA > 0 {
-		return s.ExceptionSLA
-	}
-	return ExceptionSLA
-}
+// ExceptionSLA is how long the platform has by default to answer a
+// settlement exception request (SPEC §8): the SLA of the settlement-delay
+// lane a new store is seeded with (--exception-sla).
+const ExceptionSLA = ticket.DefaultSettlementDelaySLA
 
 // MaxAttachment bounds an exception's attachment (the transaction record
 // the merchant sends along).
-const MaxAttachment = 40 << 10
+const MaxAttachment = ticket.MaxAttachment
 
-// Exception states.
+// Exception states, as the request's ticket stands: open until staff
+// answer it, resolved, or rejected (its ticket closed without a fix).
 const (
 	ExceptionOpen     = "OPEN"
 	ExceptionResolved = "RESOLVED"
 	ExceptionRejected = "REJECTED"
 )
-
-// exceptions is an exception request's state machine: open until staff
-// resolve or reject it.
-var exceptions = db.Machine[string]{Table: "settlement_exceptions", Column: "status", Allowed: map[string][]string{
-	ExceptionOpen: {ExceptionResolved, ExceptionRejected},
-}}
 
 // Exception is a merchant's settlement exception request: a settlement
 // that is late, short or missing, against a business day or an order.
@@ -78,8 +68,20 @@ type NewException struct {
 	Attachment     []byte
 }
 
-// FileException records a merchant's settlement exception request and
-// starts its SLA (ExceptionSLA of the service).
+// tickets is the ticket service exception requests are filed with: the
+// service's, or one over its own store.
+func (s *Service) tickets() *ticket.Service {
+	if s.Tickets != nil {
+		return s.Tickets
+	}
+	return &ticket.Service{DB: s.Core, Clock: s.Clock, Sealer: s.Sealer, Log: s.Log}
+}
+
+// FileException records a merchant's settlement exception request and, in
+// the same transaction, files it as the SETTLEMENT_DELAY ticket of the
+// same id, whose lane's SLA it is answered within: the request keeps the
+// day or order it is about and its attachment, the ticket its
+// description, timer, escalation and history.
 func (s *Service) FileException(ctx context.Context, ids fenfu.IDs, mchid string, in NewException) (Exception, error) {
 	switch {
 	case in.SettleDate == "" && in.OutTradeNo == "":
@@ -91,6 +93,7 @@ func (s *Service) FileException(ctx context.Context, ids fenfu.IDs, mchid string
 	case len(in.Attachment) > 0 && (in.AttachmentName == "" || len(in.AttachmentName) > 128):
 		return Exception{}, fenfu.FieldError("attachment.name", "name the attachment (at most 128 bytes)")
 	}
+	subject := "Settlement exception: " + in.SettleDate
 	if in.SettleDate != "" {
 		if _, err := Day(in.SettleDate); err != nil {
 			return Exception{}, fenfu.FieldError("settle_date", "settle_date must be a date, YYYY-MM-DD")
@@ -104,43 +107,49 @@ func (s *Service) FileException(ctx context.Context, ids fenfu.IDs, mchid string
 		if err != nil {
 			return Exception{}, err
 		}
+		subject = "Settlement exception: order " + in.OutTradeNo
 	}
-	now := s.Clock.Now()
-	x := Exception{ID: "SE" + ids.New(fenfu.RequestID, now), MchID: mchid, SettleDate: in.SettleDate, OutTradeNo: in.OutTradeNo,
-		Description: in.Description, AttachmentName: in.AttachmentName, Attachment: in.Attachment, Status: ExceptionOpen,
-		CreatedAt: db.Time(db.Micros(now)), DueAt: db.Time(db.Micros(now.Add(s.exceptionSLA())))}
+	id := "SE" + ids.New(fenfu.RequestID, s.Clock.Now())
+	var sum string
 	if len(in.Attachment) > 0 {
-		sum := sha256.Sum256(in.Attachment)
-		x.AttachmentSHA256 = hex.EncodeToString(sum[:])
+		h := sha256.Sum256(in.Attachment)
+		sum = hex.EncodeToString(h[:])
 	}
-	att := base64.StdEncoding.EncodeToString(x.Attachment)
-	if s.Sealer != nil && len(x.Attachment) > 0 {
+	att := base64.StdEncoding.EncodeToString(in.Attachment)
+	if s.Sealer != nil && len(in.Attachment) > 0 {
 		var err error
-		if att, err = s.Sealer.Seal(att, attachmentContext(x.ID)); err != nil {
+		if att, err = s.Sealer.Seal(att, attachmentContext(id)); err != nil {
 			return Exception{}, fenfu.Internal("settle.FileException", err)
 		}
 	}
-	_, err := s.Core.Exec(ctx, `INSERT INTO settlement_exceptions (id, mchid, settle_date, out_trade_no, description, attachment_name,
-		attachment, attachment_sha256, status, created_at, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		x.ID, mchid, x.SettleDate, x.OutTradeNo, x.Description, x.AttachmentName, att,
-		x.AttachmentSHA256, x.Status, db.Micros(x.CreatedAt), db.Micros(x.DueAt))
+	var t ticket.Ticket
+	err := s.Core.Update(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settlement_exceptions (id, mchid, settle_date, out_trade_no, attachment_name,
+			attachment, attachment_sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			id, mchid, in.SettleDate, in.OutTradeNo, in.AttachmentName, att, sum, db.Micros(tx.Now)); err != nil {
+			return err
+		}
+		var err error
+		t, err = s.tickets().File(ctx, tx, ticket.Merchant(mchid), ticket.New{ID: id, Type: ticket.SettlementDelay, Subject: subject,
+			Description: in.Description, OutTradeNo: in.OutTradeNo})
+		return err
+	})
 	if err != nil {
-		return Exception{}, fenfu.Internal("settle.FileException", err)
+		return Exception{}, fenfu.Op("settle.FileException", err)
 	}
-	return s.Exception(ctx, mchid, x.ID)
+	s.tickets().Opened(ctx, t)
+	return s.Exception(ctx, mchid, id)
 }
 
 func attachmentContext(id string) string { return "settlement_exceptions.attachment:" + id }
 
-const exceptionCols = `id, mchid, settle_date, out_trade_no, description, attachment_name, attachment, attachment_sha256, status,
-	resolution, created_at, due_at, resolved_at`
+const exceptionCols = `id, mchid, settle_date, out_trade_no, attachment_name, attachment, attachment_sha256, created_at`
 
 func (s *Service) scanException(row interface{ Scan(...any) error }) (Exception, error) {
 	var x Exception
 	var att string
-	var created, due, resolved int64
-	if err := row.Scan(&x.ID, &x.MchID, &x.SettleDate, &x.OutTradeNo, &x.Description, &x.AttachmentName, &att,
-		&x.AttachmentSHA256, &x.Status, &x.Resolution, &created, &due, &resolved); err != nil {
+	var created int64
+	if err := row.Scan(&x.ID, &x.MchID, &x.SettleDate, &x.OutTradeNo, &x.AttachmentName, &att, &x.AttachmentSHA256, &created); err != nil {
 		return x, err
 	}
 	if seal.Sealed(att) {
@@ -154,12 +163,44 @@ func (s *Service) scanException(row interface{ Scan(...any) error }) (Exception,
 		att = pt
 	}
 	x.Attachment, _ = base64.StdEncoding.DecodeString(att)
-	x.CreatedAt, x.DueAt = db.Time(created), db.Time(due)
-	if resolved > 0 {
-		x.ResolvedAt = db.Time(resolved)
-	}
-	x.Overdue = x.Status == ExceptionOpen && s.Clock.Now().After(x.DueAt)
+	x.CreatedAt = db.Time(created)
 	return x, nil
+}
+
+// of fills in what a request's ticket keeps: its description, its due
+// time and whether it is past it unanswered, its status and answer. A
+// request is open while its ticket is open or answered, resolved once its
+// ticket was resolved, and rejected when its ticket was closed without.
+func (x *Exception) of(t ticket.Ticket) {
+	x.Description, x.DueAt, x.Overdue, x.Resolution = t.Description, t.DueAt, t.Overdue, t.Resolution
+	switch {
+	case t.Status == ticket.Open || t.Status == ticket.Answered:
+		x.Status = ExceptionOpen
+	case !t.ResolvedAt.IsZero():
+		x.Status, x.ResolvedAt = ExceptionResolved, t.ResolvedAt
+	default:
+		x.Status, x.ResolvedAt = ExceptionRejected, t.ClosedAt
+	}
+}
+
+// withTickets fills in each request's ticket.
+func (s *Service) withTickets(ctx context.Context, xs []Exception) error {
+	ids := make([]string, len(xs))
+	for i, x := range xs {
+		ids[i] = x.ID
+	}
+	ts, err := s.tickets().Of(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range xs {
+		t, ok := ts[xs[i].ID]
+		if !ok {
+			return fmt.Errorf("settle: exception %s has no ticket", xs[i].ID)
+		}
+		xs[i].of(t)
+	}
+	return nil
 }
 
 // Exception returns a merchant's exception request with the settlements
@@ -172,6 +213,11 @@ func (s *Service) Exception(ctx context.Context, mchid, id string) (Exception, e
 	if err != nil {
 		return Exception{}, fenfu.Internal("settle.Exception", err)
 	}
+	xs := []Exception{x}
+	if err := s.withTickets(ctx, xs); err != nil {
+		return Exception{}, fenfu.Op("settle.Exception", err)
+	}
+	x = xs[0]
 	f := Filter{MchID: x.MchID, Date: x.SettleDate}
 	if x.OutTradeNo != "" {
 		sid, err := pay.SettlementOf(ctx, s.Core, x.MchID, x.OutTradeNo)
@@ -187,23 +233,74 @@ func (s *Service) Exception(ctx context.Context, mchid, id string) (Exception, e
 	return x, err
 }
 
-// Exceptions lists exception requests, oldest due first: a merchant's
-// (mchid set), or every open one for the staff (mchid "").
+// Exceptions lists exception requests: a merchant's (mchid set), newest
+// first, or every open one for the staff (mchid ""), the earliest due
+// first.
 func (s *Service) Exceptions(ctx context.Context, mchid string) ([]Exception, error) {
-	q, args := `SELECT `+exceptionCols+` FROM settlement_exceptions WHERE status = 'OPEN' ORDER BY due_at, id`, []any{}
+	out := []Exception{}
 	if mchid != "" {
-		q, args = `SELECT `+exceptionCols+` FROM settlement_exceptions WHERE mchid = $1 ORDER BY created_at DESC, id`, []any{mchid}
+		rows, err := s.Core.QueryContext(ctx, `SELECT `+exceptionCols+` FROM settlement_exceptions WHERE mchid = $1 ORDER BY created_at DESC, id`, mchid)
+		if err != nil {
+			return nil, fenfu.Internal("settle.Exceptions", err)
+		}
+		if out, err = s.scanExceptions(rows); err != nil {
+			return nil, fenfu.Internal("settle.Exceptions", err)
+		}
+		for i := 0; i < len(out); i += 500 {
+			if err := s.withTickets(ctx, out[i:min(i+500, len(out))]); err != nil {
+				return nil, fenfu.Op("settle.Exceptions", err)
+			}
+		}
+		return out, nil
 	}
-	rows, err := s.Core.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fenfu.Internal("settle.Exceptions", err)
+	// The open ones are the open settlement-delay tickets that are
+	// exception requests, in the order of their tickets.
+	f := ticket.Filter{Type: ticket.SettlementDelay, Order: ticket.Urgent, Limit: ticket.MaxLimit}
+	for {
+		page, err := s.tickets().List(ctx, ticket.Platform, f)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(page.Tickets))
+		for i, t := range page.Tickets {
+			ids[i] = t.ID
+		}
+		if len(ids) > 0 {
+			ph, args := db.In(ids, 0)
+			rows, err := s.Core.QueryContext(ctx, `SELECT `+exceptionCols+` FROM settlement_exceptions WHERE id IN (`+ph+`)`, args...)
+			if err != nil {
+				return nil, fenfu.Internal("settle.Exceptions", err)
+			}
+			xs, err := s.scanExceptions(rows)
+			if err != nil {
+				return nil, fenfu.Internal("settle.Exceptions", err)
+			}
+			byID := make(map[string]Exception, len(xs))
+			for _, x := range xs {
+				byID[x.ID] = x
+			}
+			for _, t := range page.Tickets {
+				if x, ok := byID[t.ID]; ok {
+					x.of(t)
+					out = append(out, x)
+				}
+			}
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		f.Cursor = page.Next
 	}
+}
+
+// scanExceptions reads the requests of rows, and closes rows.
+func (s *Service) scanExceptions(rows *sql.Rows) ([]Exception, error) {
 	defer rows.Close()
 	out := []Exception{}
 	for rows.Next() {
 		x, err := s.scanException(rows)
 		if err != nil {
-			return nil, fenfu.Internal("settle.Exceptions", err)
+			return nil, err
 		}
 		out = append(out, x)
 	}
@@ -211,31 +308,44 @@ func (s *Service) Exceptions(ctx context.Context, mchid string) ([]Exception, er
 }
 
 // ResolveException closes an open request as RESOLVED or REJECTED with
-// the staff's answer, which the merchant sees.
+// the answer, which the merchant sees, on behalf of the platform; see
+// ResolveExceptionAs.
 func (s *Service) ResolveException(ctx context.Context, id, status, resolution string) (Exception, error) {
+	return s.ResolveExceptionAs(ctx, ticket.Platform, id, status, resolution)
+}
+
+// ResolveExceptionAs closes an open request as RESOLVED or REJECTED with
+// the answer, which the merchant sees: its ticket is resolved, or closed
+// without a fix, by the staff member by, which stops its timer.
+func (s *Service) ResolveExceptionAs(ctx context.Context, by ticket.Actor, id, status, resolution string) (Exception, error) {
 	if status != ExceptionResolved && status != ExceptionRejected {
 		return Exception{}, fenfu.FieldError("status", "status must be RESOLVED or REJECTED")
 	}
 	if resolution == "" || utf8.RuneCountInString(resolution) > 1000 {
 		return Exception{}, fenfu.FieldError("resolution", "answer the merchant in 1 to 1000 characters")
 	}
-	q, args, err := exceptions.SQL(db.Move[string]{From: []string{ExceptionOpen}, To: status, Set: ", resolution = $1, resolved_at = $2",
-		Where: "id = $3", Args: []any{resolution, db.Micros(s.Clock.Now()), id}})
+	x, err := s.Exception(ctx, "", id)
 	if err != nil {
-		return Exception{}, fenfu.Internal("settle.ResolveException", err)
+		return x, err
 	}
-	res, err := s.Core.Exec(ctx, q, args...)
-	if err != nil {
-		return Exception{}, fenfu.Internal("settle.ResolveException", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		x, err := s.Exception(ctx, "", id)
-		if err != nil {
+	if x.Status == ExceptionOpen {
+		if status == ExceptionResolved {
+			_, err = s.tickets().Resolve(ctx, by, id, resolution)
+		} else {
+			_, err = s.tickets().Close(ctx, by, id, resolution)
+		}
+		if fenfu.ErrorCode(err) != fenfu.InvalidRequest {
+			if err != nil {
+				return Exception{}, err
+			}
+			return s.Exception(ctx, "", id)
+		}
+		// Answered meanwhile.
+		if x, err = s.Exception(ctx, "", id); err != nil {
 			return x, err
 		}
-		return x, fenfu.Errorf(fenfu.InvalidRequest, "settlement exception %s is already %s", id, x.Status)
 	}
-	return s.Exception(ctx, "", id)
+	return x, fenfu.Errorf(fenfu.InvalidRequest, "settlement exception %s is already %s", id, x.Status)
 }
 
 // Columns are settlement's sealed columns: the exceptions' attachments.

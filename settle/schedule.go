@@ -7,6 +7,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/ticket"
 )
 
 // Scheduler settles each day once its settlement time has passed: the T+1
@@ -149,8 +150,12 @@ func (s *Scheduler) AlertOverdue(ctx context.Context) int {
 		}
 	}
 	if len(ids) > 0 {
+		lane, err := s.Settle.tickets().Lane(ctx, ticket.SettlementDelay)
+		if err != nil {
+			s.Log.Error("settlement exceptions", "error", err)
+		}
 		s.Log.Warn("settlement exception requests past their SLA; answer them at /admin/settlement-exceptions",
-			"overdue", len(ids), "oldest", ids[0], "sla", s.Settle.exceptionSLA())
+			"overdue", len(ids), "oldest", ids[0], "sla", time.Duration(lane.SLA))
 	}
 	return len(ids)
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/seal"
+	"github.com/fenfu/fenfu/ticket"
 )
 
 // Batch and settlement states.
@@ -55,9 +56,9 @@ type Service struct {
 	Owner string
 	// Lease is how long a lease lasts unrenewed (DefaultLease if zero).
 	Lease time.Duration
-	// ExceptionSLA is how long the platform has to answer a settlement
-	// exception request (ExceptionSLA if zero).
-	ExceptionSLA time.Duration
+	// Tickets files settlement exception requests as tickets; nil is a
+	// ticket service over Core.
+	Tickets *ticket.Service
 	// HoldFor is how long a hold lasts when its length is not given
 	// (DefaultHold if zero).
 	HoldFor time.Duration

@@ -43,6 +43,7 @@ import (
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/ticket"
 )
 
 // MaxBody is the largest request body accepted.
@@ -109,6 +110,8 @@ type Services struct {
 	// Doctor, if set, checks merchants' integrations for
 	// GET /v3/fenfu/doctor.
 	Doctor *doctor.Doctor
+	// Tickets, if set, serves merchants' support tickets.
+	Tickets *ticket.Service
 }
 
 // Sandbox is what the API asks of the sandbox environment; package
@@ -157,6 +160,9 @@ func (a *API) Register(mux route.Mux) {
 	a.registerPayScore(mux)
 	if a.Aggregate != nil {
 		a.registerAggregate(mux)
+	}
+	if a.Tickets != nil {
+		a.registerTickets(mux)
 	}
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/seal"
 	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/ticket"
 	"github.com/fenfu/fenfu/wxpay"
 )
 
@@ -70,10 +71,12 @@ type app struct {
 	events    *notify.Events
 	// complaints is the complaints fast lane.
 	complaints *complaint.Service
-	risk       *risk.Engine
-	display    *display.Service
-	repay      *repay.Service
-	retention  *retention.Service
+	// tickets are support tickets with their SLA lanes.
+	tickets   *ticket.Service
+	risk      *risk.Engine
+	display   *display.Service
+	repay     *repay.Service
+	retention *retention.Service
 	// paycodes are consumers' payment codes (付款码).
 	paycodes *paycode.Service
 	// aggregate are merchants' aggregate codes (聚合码).
@@ -195,8 +198,25 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 		}
 		log.Info("scrubbed the core store of the values sealed in place")
 	}
+	// Support tickets: a new store's lanes are the defaults, the
+	// settlement-delay lane's SLA the setting's.
+	lanes := ticket.DefaultLanes()
+	for i := range lanes {
+		if lanes[i].Type == ticket.SettlementDelay {
+			lanes[i].SLA = ticket.Duration(cfg.ExceptionSLA)
+		}
+	}
+	if err := ticket.Seed(ctx, a.core, lanes); err != nil {
+		a.close()
+		return nil, err
+	}
+	a.tickets = &ticket.Service{DB: a.core, Orders: a.pay, Staff: a.access, IDs: a.ids, Clock: a.clock, Log: log, Sealer: a.merchants.Sealer,
+		Link: func(id string) string { return a.publicURL + "/admin/tickets/" + id }}
+	if cfg.OnDutyURL != "" {
+		a.tickets.Alerts = &ticket.Alerter{URL: cfg.OnDutyURL}
+	}
 	a.settle = &settle.Service{Core: a.core, Credit: a.credit, Clock: a.clock, Owner: nodeName(), Log: log, Sealer: a.merchants.Sealer,
-		HoldFor: cfg.HoldFor, ExceptionSLA: cfg.ExceptionSLA}
+		HoldFor: cfg.HoldFor, Tickets: a.tickets}
 	a.bills = &bill.Service{Core: a.core, Clock: a.clock, BankType: wxpay.BankType,
 		OpenID: openID}
 	a.events = &notify.Events{DB: a.core, Clock: a.clock}
@@ -206,9 +226,10 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.repay = &repay.Service{Core: a.core, Credit: a.credit, IDs: a.ids, Clock: a.clock, Calendar: a.pay.Plans.Calendar,
 		Payoff: a.pay.Plans.Payoff, LateFee: cfg.Plans.LateFee, RecoverAfter: cfg.RecoverAfter}
 	a.retention = &retention.Service{Core: a.core, Credit: a.credit, Pay: a.pay, Consumers: a.consumers, Complaints: a.complaints,
-		Settle: a.settle, IDs: a.ids, Clock: a.clock, Log: log, Periods: cfg.Retention, Owner: nodeName()}
+		Tickets: a.tickets, IDs: a.ids, Clock: a.clock, Log: log, Periods: cfg.Retention, Owner: nodeName()}
 	a.cashier = cashier.New(a.pay, a.consumers, a.merchants, a.clock, log, a.codeURL)
 	a.cashier.Complaints = a.complaints
+	a.cashier.Tickets = a.tickets
 	a.cashier.Repay = a.repay
 	a.cashier.Pictures = cashier.Pictures{Marks: qr.NewMarker(keys.Secret), Screen: qr.Size{Px: cfg.QR.ScreenPx},
 		Print: qr.PrintSize(cfg.QR.PrintMM, cfg.QR.PrintDPI)}
@@ -259,7 +280,8 @@ func (c *Config) sealer(ctx context.Context) (*seal.Sealer, error) {
 // sealedColumns are the columns of the core store that hold sealed
 // values (the credit store holds none).
 func sealedColumns() []seal.Column {
-	return slices.Concat(keyring.Columns(), merchant.Columns(), consumer.Columns(), onboard.Columns(), settle.Columns(), access.Columns())
+	return slices.Concat(keyring.Columns(), merchant.Columns(), consumer.Columns(), onboard.Columns(), settle.Columns(), access.Columns(),
+		ticket.Columns())
 }
 
 // fees are the schedules payments are priced by: the credit-pay schedule

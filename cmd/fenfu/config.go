@@ -32,6 +32,7 @@ import (
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/ticket"
 	"github.com/fenfu/fenfu/wxpay"
 )
 
@@ -107,9 +108,15 @@ type Config struct {
 	NotifyLease time.Duration
 	// HoldFor is how long a risk hold keeps a payment out of settlement
 	// when staff give no length; ExceptionSLA how long the platform has to
-	// answer a merchant's settlement exception request.
+	// answer a merchant's settlement exception request: the SLA the
+	// settlement-delay ticket lane of a new store is seeded with.
 	HoldFor      time.Duration
 	ExceptionSLA time.Duration
+	// OnDutyURL is where on-duty alerts of tickets are posted ("": they
+	// are logged at error level); TicketEvery how often serve escalates
+	// tickets past their SLA and delivers the alerts due.
+	OnDutyURL   string
+	TicketEvery time.Duration
 	// Counter are the settings of code payments (付款码支付): the amount
 	// above which a payment waits for the consumer's PIN, how long it
 	// waits, and how old an order may be reversed.
@@ -312,8 +319,14 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*durationValue)(&c.Counter.ConfirmWithin) }},
 		{"code-reverse-window", "FENFU_CODE_REVERSE_WINDOW", "how old a code payment may be and still be reversed (撤销)", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Counter.ReverseWindow) }},
-		{"exception-sla", "FENFU_EXCEPTION_SLA", "how long the platform has to answer a settlement exception request", "", true,
+		{"exception-sla", "FENFU_EXCEPTION_SLA", "how long the platform has to answer a settlement exception request: the SLA the settlement-delay ticket lane of a new store is seeded with",
+			", seeded into the settlement-delay ticket lane; then staff change it (see [Tickets](#tickets))", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.ExceptionSLA) }},
+		{"on-duty-url", "FENFU_ON_DUTY_URL", "http(s) URL on-duty alerts of tickets are posted to as JSON (a paging service's or chat bot's webhook)",
+			"none: each alert is logged at error level instead; see [Tickets](#tickets)", true,
+			func(c *Config) settingValue { return (*stringValue)(&c.OnDutyURL) }},
+		{"ticket-every", "FENFU_TICKET_EVERY", "how often to escalate tickets past their SLA and deliver the on-duty alerts due", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.TicketEvery) }},
 		{"complaint-sla", "FENFU_COMPLAINT_SLA", "how long a merchant has to first answer a consumer's complaint before platform staff take it up", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.ComplaintSLA) }},
 		{"complaint-hold", "FENFU_COMPLAINT_HOLD", "the longest an open complaint keeps its order out of settlement", "", true,
@@ -384,7 +397,7 @@ func settings() []setting {
 		{"retain-trades", "FENFU_RETAIN_TRADES", "how long trade details (orders, refunds, notification logs, sandbox calls, bills) are kept after the trade's last change: years (5y) or days (1826d)",
 			": then anonymised, the postings kept (see Retention)", true,
 			func(c *Config) settingValue { return (*periodValue)(&c.Retention.Trades) }},
-		{"retain-disputes", "FENFU_RETAIN_DISPUTES", "how long a disputed trade's details are kept after its complaint or settlement exception closed", "", true,
+		{"retain-disputes", "FENFU_RETAIN_DISPUTES", "how long a disputed trade's details are kept after its complaint or ticket (a settlement exception among them) closed", "", true,
 			func(c *Config) settingValue { return (*periodValue)(&c.Retention.Disputes) }},
 		{"retain-authorizations", "FENFU_RETAIN_AUTHORIZATIONS", "how long a consumer's authorization (sealed phone, blind index, PIN) is kept after its credit contract ended", "", true,
 			func(c *Config) settingValue { return (*periodValue)(&c.Retention.Authorizations) }},
@@ -411,6 +424,7 @@ const (
 	RescreenEvery      = 24 * time.Hour
 	OverdueAlertEvery  = time.Hour
 	ComplaintEvery     = time.Minute
+	TicketEvery        = 30 * time.Second
 	OverdueEvery       = 15 * time.Minute
 	RiskPollEvery      = 2 * time.Second
 	DisplayPollEvery   = 2 * time.Second
@@ -431,7 +445,7 @@ func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", LogFormat: "text", Addr: ":8080", LogLevel: slog.LevelInfo,
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10, CJKFont: DefaultCJKFont, QR: DefaultQR(),
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
-		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(),
+		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, TicketEvery: TicketEvery, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(),
 		Counter:      pay.Counter{NoPINLimit: pay.DefaultNoPINLimit, ConfirmWithin: pay.DefaultConfirmWithin, ReverseWindow: pay.DefaultReverseWindow},
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
 		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, Display: display.Defaults(), DisplayPollEvery: DisplayPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),
@@ -538,6 +552,15 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("--public-url must be at most %d bytes, not %d: a receipt's QR carries it with the transaction and its code, "+
 				"and a thermal printer's QR holds 213 bytes", maxPublicURL, len(c.PublicURL))
 		}
+	}
+	if c.OnDutyURL != "" {
+		u, err := url.Parse(c.OnDutyURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--on-duty-url must be an http:// or https:// URL")
+		}
+	}
+	if c.ExceptionSLA < ticket.MinSLA || c.ExceptionSLA > ticket.MaxSLA {
+		return fmt.Errorf("--exception-sla must be from %s to %s", ticket.MinSLA, ticket.MaxSLA)
 	}
 	if c.SettleAt < 0 || c.SettleAt >= 24*time.Hour {
 		return fmt.Errorf("--settle-at must be a time of day, 00:00 to 23:59")

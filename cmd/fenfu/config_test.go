@@ -11,6 +11,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/fee"
+	"github.com/fenfu/fenfu/ticket"
 )
 
 // TestConfigLayers: a setting is its default, then its FENFU_* variable,
@@ -133,7 +134,8 @@ func TestServeRefusesBadSettingsBeforeOpening(t *testing.T) {
 }
 
 // TestSettingsReachTheServices: the hold length and the exception SLA are
-// settings, and the settlement service is built with them.
+// settings, and the settlement service is built with them (the exception
+// SLA seeds the settlement-delay ticket lane its requests are filed in).
 func TestSettingsReachTheServices(t *testing.T) {
 	vars := map[string]string{"FENFU_HOLD_FOR": "72h", "FENFU_EXCEPTION_SLA": "4h", "FENFU_DATA_DIR": t.TempDir(),
 		"FENFU_CREDIT_FEE": "100000:0.50+0.10/0.40;:0.45+0.05/0.30", "FENFU_LOGIN_SOURCE_FAILURES": "200", "FENFU_LOGIN_LOCKOUT": "1h",
@@ -151,8 +153,12 @@ func TestSettingsReachTheServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.close()
-	if a.settle.HoldLength() != 72*time.Hour || a.settle.ExceptionSLA != 4*time.Hour {
-		t.Errorf("hold %s, exception SLA %s; want 72h and 4h", a.settle.HoldLength(), a.settle.ExceptionSLA)
+	lane, err := a.tickets.Lane(context.Background(), ticket.SettlementDelay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.settle.HoldLength() != 72*time.Hour || time.Duration(lane.SLA) != 4*time.Hour || a.settle.Tickets != a.tickets {
+		t.Errorf("hold %s, exception SLA (the settlement-delay lane's) %s; want 72h and 4h", a.settle.HoldLength(), time.Duration(lane.SLA))
 	}
 	if a.complaints.SLA != 12*time.Hour || a.complaints.HoldFor != 30*24*time.Hour {
 		t.Errorf("complaint SLA %s, hold %s; want 12h and 720h", a.complaints.SLA, a.complaints.HoldFor)

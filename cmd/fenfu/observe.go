@@ -10,6 +10,7 @@ import (
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/ticket"
 )
 
 // sampleEvery is how long a scrape's reading of the stores (the
@@ -32,6 +33,8 @@ func (a *app) observe(r *metrics.Registry) {
 	pay.MetricsHelp(r)
 	a.risk.Metrics = r
 	risk.MetricsHelp(r)
+	a.tickets.Metrics = r
+	ticket.MetricsHelp(r)
 	r.Help("fenfu_settlement_batches_total", "Settlement batches run by this node, by channel and result.")
 	r.Help("fenfu_settlement_orders_total", "Orders settled by this node's batches, by channel.")
 	r.Help("fenfu_settlement_batch_seconds", "Time a settlement batch took on this node.")

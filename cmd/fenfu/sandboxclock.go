@@ -40,6 +40,10 @@ func (a *app) clockJobs() []sandbox.Job {
 			}
 			return map[string]int64{"escalated": int64(n)}, a.complaints.Sweep(ctx)
 		}},
+		{Name: "tickets", Run: func(ctx context.Context, _ sandbox.Step) (map[string]int64, error) {
+			n, d, err := a.tickets.Run(ctx)
+			return map[string]int64{"escalated": int64(n), "alerts": int64(d)}, err
+		}},
 		{Name: "rescreen", Run: func(ctx context.Context, _ sandbox.Step) (map[string]int64, error) {
 			r, err := a.onboard.Rescreen(ctx)
 			return map[string]int64{"screened": int64(r.Screened), "suspended": int64(r.Suspended)}, err

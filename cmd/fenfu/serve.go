@@ -165,6 +165,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 		return err
 	}
 	a.observe(metrics.New())
+	// The on-duty alerts a ticket's act raises are delivered in the
+	// background, after its answer.
+	a.tickets.Go = background
 	deps := a.deps(background)
 	api := deps.API
 	handler := server.New(deps)
@@ -187,6 +190,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	background(func(ctx context.Context) { a.keys.Watch(ctx, a.cfg.KeysPollEvery, a.log) })
 	background(a.notifier(api).Run)
 	background(func(ctx context.Context) { a.complaints.Run(ctx, a.cfg.ComplaintEvery) })
+	background(func(ctx context.Context) { every(ctx, a.cfg.TicketEvery, a.runTickets) })
 	background(func(ctx context.Context) { a.repay.RunOverdue(ctx, a.cfg.Plans.OverdueEvery, a.log) })
 	background(func(ctx context.Context) { audit.WriteAnchors(ctx, a.log, a.cfg.AuditAnchorEvery, a.core, a.credit) })
 	background(func(ctx context.Context) { a.retention.RunDaily(ctx, a.cfg.RetentionEvery) })
@@ -246,14 +250,14 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 	a.cashier.Pictures.Style.Font = cjk
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
 		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay,
-		Aggregate: a.aggregate, Display: a.display,
+		Aggregate: a.aggregate, Display: a.display, Tickets: a.tickets,
 		Doctor: &doctor.Doctor{Client: a.notifyTo, Keys: a.keys, Events: a.events, Clock: a.wall, SkewFail: wxpay.MaxClockSkew}},
 		Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Failures: failures, Lookups: lookups, PublicURL: func() string { return a.publicURL },
 		ReceiptFont: receiptFont, ReceiptFontPath: a.cfg.CJKFont, Codes: codes}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
 		Risk: a.risk, Display: a.display.Rules, Repay: a.repay, Retention: a.retention, Access: a.access, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
-		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes, Figures: a.figures}
+		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes, Figures: a.figures, Tickets: a.tickets}
 	return server.Deps{API: api, Admin: staff, Cashier: a.cashier, Metrics: a.metrics, Log: a.log, Health: a.health,
 		Proxies: a.cfg.TrustedProxies, Build: version.Get()}
 }
@@ -334,6 +338,14 @@ func (a *app) refreshDisplay(ctx context.Context) {
 		a.log.Error("display rules refresh", "error", err)
 	} else if ok {
 		a.log.Info("display rules refreshed")
+	}
+}
+
+// runTickets escalates the tickets past their SLA and delivers the
+// on-duty alerts due (at start and then every --ticket-every).
+func (a *app) runTickets(ctx context.Context) {
+	if _, _, err := a.tickets.Run(ctx); err != nil && ctx.Err() == nil {
+		a.log.Error("tickets", "error", err)
 	}
 }
 

@@ -1,0 +1,74 @@
+package ticket
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/pay"
+)
+
+// Disputes returns, for each of the orders a ticket names (by its
+// transaction_id, or by its merchant and out_trade_no, as a settlement
+// exception request does), when its last ticket was resolved or closed,
+// or the zero time while one is still open or answered: a ticket is a
+// dispute's record, and retention keeps a disputed order's details until
+// the dispute is closed and its own period has passed.
+func (s *Service) Disputes(ctx context.Context, orders []pay.Expired) (pay.Disputes, error) {
+	out := pay.Disputes{}
+	if len(orders) == 0 {
+		return out, nil
+	}
+	byID := make(map[string]string, len(orders))
+	byRef := make(map[[2]string]string, len(orders))
+	ids := make([]string, 0, len(orders))
+	nos := make([]string, 0, len(orders))
+	for _, o := range orders {
+		byID[o.ID] = o.ID
+		byRef[[2]string{o.MchID, o.OutTradeNo}] = o.ID
+		ids, nos = append(ids, o.ID), append(nos, o.OutTradeNo)
+	}
+	phIDs, args := db.In(ids, 0)
+	phNos, more := db.In(nos, len(args))
+	// The conditions on '' match the partial indexes tickets_transaction
+	// and tickets_out_trade_no.
+	rows, err := s.DB.QueryContext(ctx, `SELECT transaction_id, mchid, out_trade_no, status, resolved_at, closed_at FROM tickets
+		WHERE (transaction_id IN (`+phIDs+`) AND transaction_id <> '') OR (out_trade_no IN (`+phNos+`) AND out_trade_no <> '')`,
+		append(args, more...)...)
+	if err != nil {
+		return nil, fmt.Errorf("ticket: disputes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var txn, mchid, no string
+		var status Status
+		var resolved, closed int64
+		if err := rows.Scan(&txn, &mchid, &no, &status, &resolved, &closed); err != nil {
+			return nil, fmt.Errorf("ticket: disputes: %w", err)
+		}
+		id, ok := byID[txn]
+		if !ok {
+			id, ok = byRef[[2]string{mchid, no}]
+		}
+		if ok {
+			out.Add(id, status == Open || status == Answered, db.Time(max(resolved, closed)))
+		}
+	}
+	return out, rows.Err()
+}
+
+// ForgetConsumers clears, in the caller's transaction, whom to call back
+// from the tickets the consumers ids opened, as retention forgets them.
+// It returns how many tickets it changed.
+func ForgetConsumers(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	ph, args := db.In(ids, 0)
+	res, err := tx.ExecContext(ctx, `UPDATE tickets SET contact = '' WHERE consumer_id IN (`+ph+`) AND consumer_id <> '' AND contact <> ''`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("ticket: forget consumers: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
