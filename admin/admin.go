@@ -152,6 +152,7 @@ func (a *API) Routes() []Route {
 		rs = append(rs,
 			Route{"GET /admin/tickets", access.Complaints, a.tickets},
 			Route{"GET /admin/tickets/{id}", access.Complaints, a.ticket},
+			Route{"POST /admin/tickets/escalate", access.Complaints, a.escalateTickets},
 			Route{"GET /admin/tickets/{id}/attachments/{attachment_id}", access.Complaints, a.ticketAttachment},
 			Route{"POST /admin/tickets/{id}/replies", access.Complaints, a.ticketReply},
 			Route{"POST /admin/tickets/{id}/assign", access.Complaints, a.assignTicket},

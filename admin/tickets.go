@@ -86,6 +86,17 @@ func (a *API) closeTicket(ctx context.Context, c *call) (any, error) {
 	return a.Tickets.Close(ctx, ticket.Staff(c.Who.Name), c.PathValue("id"), in.Reason)
 }
 
+// escalateTickets runs the escalation now, as serve does every
+// --ticket-every: it escalates the tickets past their SLA and delivers the
+// on-duty alerts due.
+func (a *API) escalateTickets(ctx context.Context, c *call) (any, error) {
+	n, d, err := a.Tickets.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"escalated": n, "alerts_delivered": d}, nil
+}
+
 func (a *API) ticketLanes(ctx context.Context, c *call) (any, error) {
 	lanes, err := a.Tickets.Lanes(ctx)
 	if err != nil {

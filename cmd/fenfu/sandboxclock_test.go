@@ -103,7 +103,7 @@ func testSandboxTimeTravel(t *testing.T, engine db.Engine) {
 	if len(out.Days) != 1 || out.Days[0].Day != "2026-11-28" || ran(out, "settlement", "payments") != 1 || ran(out, "settlement", "bills") < 1 {
 		t.Fatalf("a day advanced %+v", out)
 	}
-	if names := jobNames(out.Days[0]); names != "recover settlement overdue complaints rescreen" {
+	if names := jobNames(out.Days[0]); names != "recover settlement overdue complaints tickets rescreen" {
 		t.Errorf("the jobs ran in the order %s", names)
 	}
 	var batches struct {
