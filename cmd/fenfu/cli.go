@@ -33,11 +33,12 @@ const (
 	groupRisk      = "Risk control"
 	groupCredit    = "Consumer credit"
 	groupRetention = "Retention"
+	groupSupport   = "Support"
 	groupStaff     = "Staff and access"
 	groupThisTool  = "About this tool"
 )
 
-var groups = []string{groupRunning, groupKeys, groupSettle, groupSandbox, groupOnboard, groupRisk, groupCredit, groupRetention, groupStaff, groupThisTool}
+var groups = []string{groupRunning, groupKeys, groupSettle, groupSandbox, groupOnboard, groupRisk, groupCredit, groupRetention, groupSupport, groupStaff, groupThisTool}
 
 // commands is fenfu's command table.
 func commands() []command {
@@ -130,6 +131,13 @@ func commands() []command {
 		{"retention hold", "--kind merchant|consumer|order --subject ID --reason R --staff NAME", "place a legal hold: retention removes nothing of the subject until it is released", groupRetention, cmdRetention},
 		{"retention holds", "[--all]", "the legal holds in force (with --all, released ones too) as JSON", groupRetention, cmdRetention},
 		{"retention release", "--id HOLD --staff NAME", "release a legal hold; the next retention run may remove what it kept", groupRetention, cmdRetention},
+		{"tickets list", "[--type T] [--status S] [--mchid M] [--assignee NAME] [--escalated] [--overdue] [--order newest|due] [--limit N] [--cursor C]", "support tickets as JSON, newest first or the most urgent first, a page at a time (next_cursor)", groupSupport, cmdTickets},
+		{"tickets show", "--id ID", "a ticket with its whole history and its attachments, as JSON", groupSupport, cmdTickets},
+		{"tickets reply", "--id ID --content TEXT --staff NAME", "answer a ticket, which its opener sees; the first staff answer meets its SLA", groupSupport, cmdTickets},
+		{"tickets assign", "--id ID --assignee NAME [--reason R] --staff NAME", "give a ticket to a staff member, recorded in the audit log", groupSupport, cmdTickets},
+		{"tickets resolve", "--id ID --resolution R --staff NAME", "resolve a ticket; its opener sees the resolution and may answer back, which reopens it", groupSupport, cmdTickets},
+		{"tickets close", "--id ID --reason R --staff NAME", "close a ticket for good, resolved or not", groupSupport, cmdTickets},
+		{"tickets lanes", "", "each ticket type's SLA lane as JSON: how soon staff must first answer, and whether the on-duty staff are alerted on open", groupSupport, cmdTickets},
 		{"staff bootstrap", "--name N [--password-file F]", "create the first director, once: prints the TOTP secret and otpauth URL (and a generated password) once; refused if any staff exist", groupStaff, cmdStaff},
 		{"staff add", "--name N --department risk|operations|finance|support|engineering --rank staff|supervisor|manager|director [--password-file F] [--actor A]", "add a staff member; prints the TOTP secret once", groupStaff, cmdStaff},
 		{"staff list", "", "staff members with their department, rank and state, as JSON", groupStaff, cmdStaff},

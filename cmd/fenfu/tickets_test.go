@@ -18,6 +18,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/access/accesstest"
+	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/examples/sdkwalk"
@@ -444,5 +445,74 @@ func TestServeEscalatesTickets(t *testing.T) {
 				t.Errorf("the lane's change in the audit log %+v", log)
 			}
 		})
+	}
+}
+
+// TestTicketsCLI: staff list, read, answer, assign and resolve tickets
+// from the command line, on the store directly; each act is in the audit
+// log under the staff member named, and a command missing what it needs
+// exits 2.
+func TestTicketsCLI(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testTicketsCLI(t, engine) })
+	}
+}
+
+func testTicketsCLI(t *testing.T, engine db.Engine) {
+	ctx := t.Context()
+	cfg := engineConfig(t, engine)
+	a := openTest(t, cfg, fenfu.SystemClock{})
+	accesstest.Named(t, a.access, "amy", access.Support, access.StaffRank)
+	tk, err := a.tickets.Open(ctx, ticket.Merchant("1900000109"), ticket.New{Type: ticket.General, Description: "Where is my invoice?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) string {
+		return map[string]string{"FENFU_DATA_DIR": cfg.DataDir, "FENFU_CORE_DB": cfg.CoreDB, "FENFU_CREDIT_DB": cfg.CreditDB}[k]
+	}
+	cli := func(out any, args ...string) {
+		t.Helper()
+		code, stdout, stderr := fenfuCLI(t, env, append([]string{"tickets"}, args...)...)
+		if code != 0 {
+			t.Fatalf("fenfu tickets %s: exit %d: %s", strings.Join(args, " "), code, stderr)
+		}
+		if out != nil {
+			if err := json.Unmarshal([]byte(stdout), out); err != nil {
+				t.Fatalf("fenfu tickets %s printed %s: %v", strings.Join(args, " "), stdout, err)
+			}
+		}
+	}
+	var page ticket.Page
+	cli(&page, "list", "--type", "GENERAL", "--order", "due")
+	if len(page.Tickets) != 1 || page.Tickets[0].ID != tk.ID {
+		t.Fatalf("list: %+v", page)
+	}
+	var got ticketJSON
+	cli(&got, "reply", "--id", tk.ID, "--content", "Sent to your billing address today.", "--staff", "amy")
+	if got.Status != "ANSWERED" {
+		t.Errorf("after the reply: %+v", got)
+	}
+	cli(&got, "assign", "--id", tk.ID, "--assignee", "amy", "--reason", "billing", "--staff", "amy")
+	cli(&got, "resolve", "--id", tk.ID, "--resolution", "Invoice sent.", "--staff", "amy")
+	cli(&got, "show", "--id", tk.ID)
+	if got.Status != "RESOLVED" || got.Assignee != "amy" || got.actors() != "merchant:1900000109 OPENED, staff:amy REPLIED, staff:amy ASSIGNED, staff:amy RESOLVED" {
+		t.Errorf("shown: %+v %s", got, got.actors())
+	}
+	var lanes []ticket.Lane
+	cli(&lanes, "lanes")
+	if len(lanes) != 4 || lanes[0].Type != ticket.InterfaceTimeout {
+		t.Errorf("lanes: %+v", lanes)
+	}
+	for _, action := range []string{"tickets reply", ticket.ActionAssign, "tickets resolve"} {
+		list, err := audit.List(ctx, a.core, audit.Filter{Action: action, TargetID: tk.ID})
+		if err != nil || len(list) != 1 || list[0].Actor != "staff:amy" {
+			t.Errorf("%s in the audit log: %+v %v", action, list, err)
+		}
+	}
+	if code, _, stderr := fenfuCLI(t, env, "tickets", "reply", "--id", tk.ID, "--staff", "amy"); code != 2 || !strings.Contains(stderr, "--content") {
+		t.Errorf("a reply without words: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := fenfuCLI(t, env, "tickets", "show", "--id", "TKnone"); code != 1 || !strings.Contains(stderr, "RESOURCE_NOT_EXISTS") {
+		t.Errorf("an unknown ticket: exit %d %s", code, stderr)
 	}
 }
