@@ -31,6 +31,8 @@ func routes(mux route.Mux, d Deps) {
 	//   POST /v3/merchant-service/complaints-v2/{complaint_id}/response|complete
 	//   POST|GET|PUT|DELETE /v3/merchant-service/complaint-notifications
 	//   GET  /v3/fenfu/doctor?notify_url=&platform_serial=&lang=   fenfu doctor's checks of the merchant's integration (fenfu)
+	//   POST|GET /v3/fenfu/tickets, GET /v3/fenfu/tickets/{id}, POST /v3/fenfu/tickets/{id}/replies
+	//   GET  /v3/fenfu/tickets/{id}/attachments/{attachment_id}, GET /v3/fenfu/ticket-lanes   support tickets (fenfu)
 	d.API.Register(mux)
 	// Merchant API, WeChat Pay v2 (XML, MD5 or HMAC-SHA256 sign):
 	//   POST /pay/unifiedorder, /pay/orderquery, /pay/closeorder,
@@ -44,6 +46,8 @@ func routes(mux route.Mux, d Deps) {
 	//   GET  /cashier/paycode/orders/{transaction_id}          a code payment waiting for the consumer's PIN
 	//   POST /cashier/paycode/orders/{transaction_id}/confirm  confirm it with the PIN
 	//   POST /q/{token}/complaints, POST|GET /cashier/complaints   a consumer's complaints
+	//   POST|GET /cashier/tickets, GET /cashier/tickets/{id}, POST /cashier/tickets/{id}/replies,
+	//   GET  /cashier/tickets/{id}/attachments/{attachment_id}, /cashier/ticket-lanes   a consumer's support tickets (JSON)
 	//   GET  /cashier/credit     the consumer's credit account (a page for Accept: text/html, else JSON)
 	//   POST /cashier/credit/repay                repay plans from balance (the page's form, or JSON)
 	//   GET  /cashier/credit/statements/{month}   a monthly statement (a page or JSON, as the account)
@@ -58,6 +62,9 @@ func routes(mux route.Mux, d Deps) {
 	//   POST /admin/merchants/{mchid}/rollout, GET /admin/merchants/{mchid}/ab-report|verification
 	//   GET  /admin/complaints[?mchid=], GET /admin/complaints/{id}
 	//   POST /admin/complaints/{id}/notes|resolve
+	//   GET  /admin/tickets[?type=&status=&order=due…], GET /admin/tickets/{id}[/attachments/{attachment_id}]
+	//   POST /admin/tickets/{id}/replies|assign|resolve|close, POST /admin/tickets/escalate
+	//   GET  /admin/ticket-lanes, POST /admin/ticket-lanes/{type}   SLA lanes (audited)
 	//   POST /admin/consumers/{id}/repayments (a partner's transfer, idempotency_key)
 	//   GET  /admin/consumers/{id}/credit, /admin/consumers/{id}/statements/{month}
 	//   GET  /admin/audit?store=core|credit   the audit log (every staff request is recorded in it)
