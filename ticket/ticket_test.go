@@ -582,6 +582,11 @@ func TestListPages(t *testing.T) {
 				if len(seen) != 25 || pages != 3 {
 					t.Errorf("%s: %d tickets in %d pages", order, len(seen), pages)
 				}
+				for _, id := range all {
+					if !seen[id] {
+						t.Errorf("%s: %s was never listed", order, id)
+					}
+				}
 				if _, err := w.s.List(ctx, shop, ticket.Filter{Order: ticket.Newest, Cursor: f.Cursor}); order == ticket.Urgent && code(err) != fenfu.ParamError {
 					t.Errorf("a cursor of another order: %v", err)
 				}
