@@ -196,6 +196,23 @@ func Text(field, v string) error {
 	return nil
 }
 
+// Words checks a field people write (a description, an answer, a note):
+// text as Text allows, of 1 to max characters (0 to max if optional), and
+// not only space. It returns a PARAM_ERROR naming the field.
+func Words(field, v string, max int, optional bool) error {
+	if err := Text(field, v); err != nil {
+		return err
+	}
+	n := utf8.RuneCountInString(v)
+	switch {
+	case n == 0 && !optional, strings.TrimSpace(v) == "" && n > 0:
+		return FieldError(field, "%s must not be empty", field)
+	case n > max:
+		return FieldError(field, "%s is %d characters; at most %d are allowed", field, n, max)
+	}
+	return nil
+}
+
 // AsError returns err as an *Error, wrapping foreign errors with Internal;
 // the adapters use it to turn any error into an answer.
 func AsError(err error) *Error {

@@ -56,6 +56,24 @@ func TestText(t *testing.T) {
 	}
 }
 
+// TestWords: a written field is valid text of 1 to max characters, not
+// only space; empty is allowed only where it is optional.
+func TestWords(t *testing.T) {
+	for _, tc := range []struct {
+		v        string
+		optional bool
+		ok       bool
+	}{
+		{"茶", false, true}, {"", false, false}, {"", true, true}, {"  \n", true, false}, {"五个字符啊", false, true},
+		{"六个字符啊啊", false, false}, {"a\x00", false, false},
+	} {
+		err := fenfu.Words("note", tc.v, 5, tc.optional)
+		if (err == nil) != tc.ok || err != nil && fenfu.AsError(err).Field != "note" {
+			t.Errorf("Words(%q, optional %v) = %v, want accepted %v", tc.v, tc.optional, err, tc.ok)
+		}
+	}
+}
+
 // sqlState is an error with a SQLSTATE, as PostgreSQL's driver gives.
 type sqlState string
 

@@ -27,7 +27,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
@@ -254,22 +253,6 @@ func (s *Service) log() *slog.Logger {
 	return s.Log
 }
 
-// text checks a field that people write: valid text of 1 to max
-// characters (0 to max if optional).
-func text(field, v string, max int, optional bool) error {
-	if err := fenfu.Text(field, v); err != nil {
-		return err
-	}
-	n := utf8.RuneCountInString(v)
-	switch {
-	case n == 0 && !optional, strings.TrimSpace(v) == "" && n > 0:
-		return fenfu.FieldError(field, "%s must not be empty", field)
-	case n > max:
-		return fenfu.FieldError(field, "%s is %d characters; at most %d are allowed", field, n, max)
-	}
-	return nil
-}
-
 // ValidID reports whether id can be a complaint id: digits, 1 to 64 of them.
 func ValidID(id string) bool {
 	return id != "" && len(id) <= 64 && strings.Trim(id, "0123456789") == ""
@@ -294,7 +277,7 @@ func (n NewComplaint) Validate() error {
 	default:
 		return fenfu.FieldError("problem_type", "problem_type must be REFUNDS, SERVICE_NOT_WORK or OTHERS")
 	}
-	if err := text("complaint_detail", n.Detail, MaxDetail, false); err != nil {
+	if err := fenfu.Words("complaint_detail", n.Detail, MaxDetail, false); err != nil {
 		return err
 	}
 	if n.ApplyRefund < 0 {

@@ -20,7 +20,7 @@ type Response struct {
 
 // Validate checks an answer as the merchant sent it.
 func (r Response) Validate() error {
-	if err := text("response_content", r.Content, MaxResponse, false); err != nil {
+	if err := fenfu.Words("response_content", r.Content, MaxResponse, false); err != nil {
 		return err
 	}
 	if r.JumpURL == "" {
@@ -32,7 +32,7 @@ func (r Response) Validate() error {
 	if err := httpURL("jump_url", r.JumpURL, MaxJumpURL); err != nil {
 		return err
 	}
-	return text("jump_url_text", r.JumpURLText, MaxJumpText, false)
+	return fenfu.Words("jump_url_text", r.JumpURLText, MaxJumpText, false)
 }
 
 // httpURL checks a URL a merchant gives: http(s), with a host, at most max

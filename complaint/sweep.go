@@ -66,7 +66,7 @@ func (s *Service) Note(ctx context.Context, staff, id, note string) (Entry, erro
 	if err := staffName(staff); err != nil {
 		return Entry{}, err
 	}
-	if err := text("note", note, MaxNote, false); err != nil {
+	if err := fenfu.Words("note", note, MaxNote, false); err != nil {
 		return Entry{}, err
 	}
 	c, err := s.Get(ctx, id)
@@ -94,7 +94,7 @@ func (s *Service) Resolve(ctx context.Context, staff, id, resolution string) (Co
 	if err := staffName(staff); err != nil {
 		return Complaint{}, err
 	}
-	if err := text("resolution", resolution, MaxNote, false); err != nil {
+	if err := fenfu.Words("resolution", resolution, MaxNote, false); err != nil {
 		return Complaint{}, err
 	}
 	c, err := s.Get(ctx, id)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/audit"
@@ -60,7 +61,7 @@ type Message struct {
 
 // Validate checks a reply.
 func (m Message) Validate() error {
-	if err := text("content", m.Body, MaxText, false); err != nil {
+	if err := fenfu.Words("content", m.Body, MaxText, false); err != nil {
 		return err
 	}
 	return checkAttachments(m.Attachments)
@@ -114,7 +115,7 @@ func (s *Service) Assign(ctx context.Context, by Actor, id, assignee, reason str
 	if by.Kind != KindStaff || by.ID == "" {
 		return Ticket{}, fenfu.Errorf(fenfu.InvalidRequest, "a ticket is assigned by a staff member")
 	}
-	if err := text("reason", reason, MaxText, true); err != nil {
+	if err := fenfu.Words("reason", reason, MaxText, true); err != nil {
 		return Ticket{}, err
 	}
 	if assignee != "" && s.Staff != nil {
@@ -158,42 +159,27 @@ func (s *Service) Assign(ctx context.Context, by Actor, id, assignee, reason str
 // which its opener sees; it answers the ticket if no one had. by is a
 // staff member, or Platform for a caller that answers for the platform.
 func (s *Service) Resolve(ctx context.Context, by Actor, id, resolution string) (Ticket, error) {
-	if !by.platform() {
-		return Ticket{}, fenfu.Errorf(fenfu.InvalidRequest, "a ticket is resolved by staff")
-	}
-	if err := text("resolution", resolution, MaxText, false); err != nil {
-		return Ticket{}, err
-	}
-	err := s.DB.Update(ctx, func(tx *db.Tx) error {
-		h, err := lock(ctx, tx, by, id)
-		if err != nil {
-			return err
-		}
-		if h.Status != Open && h.Status != Answered {
-			return fenfu.Errorf(fenfu.InvalidRequest, "ticket %s is already %s", id, h.Status)
-		}
-		now := db.Micros(tx.Now)
-		if err := move(ctx, tx, id, []Status{Open, Answered}, Resolved, `, resolution = $1, resolved_at = $2, escalate_at = 0,
-			first_response_at = CASE WHEN first_response_at = 0 THEN $2 ELSE first_response_at END`, resolution, now); err != nil {
-			return err
-		}
-		_, err = s.record(ctx, tx, id, by, EventResolved, resolution, nil, nil)
-		return err
-	})
-	if err != nil {
-		return Ticket{}, fenfu.Op("ticket.Resolve", err)
-	}
-	return s.Get(ctx, by, id)
+	return s.end(ctx, by, id, Resolved, resolution)
 }
 
 // Close ends a ticket for good: a resolved one, or one that needs no fix
 // (a duplicate, not a fault), whose reason is then its resolution. by is
 // a staff member, or Platform.
 func (s *Service) Close(ctx context.Context, by Actor, id, reason string) (Ticket, error) {
-	if !by.platform() {
-		return Ticket{}, fenfu.Errorf(fenfu.InvalidRequest, "a ticket is closed by staff")
+	return s.end(ctx, by, id, Closed, reason)
+}
+
+// end moves a ticket to Resolved or Closed with words: its resolution,
+// or why it is closed, which is its resolution if it had none.
+func (s *Service) end(ctx context.Context, by Actor, id string, to Status, words string) (Ticket, error) {
+	field, event, at, op := "resolution", EventResolved, "resolved_at", "ticket.Resolve"
+	if to == Closed {
+		field, event, at, op = "reason", EventClosed, "closed_at", "ticket.Close"
 	}
-	if err := text("reason", reason, MaxText, false); err != nil {
+	if !by.platform() {
+		return Ticket{}, fenfu.Errorf(fenfu.InvalidRequest, "a ticket is %s by staff", strings.ToLower(string(to)))
+	}
+	if err := fenfu.Words(field, words, MaxText, false); err != nil {
 		return Ticket{}, err
 	}
 	err := s.DB.Update(ctx, func(tx *db.Tx) error {
@@ -202,23 +188,23 @@ func (s *Service) Close(ctx context.Context, by Actor, id, reason string) (Ticke
 			return err
 		}
 		now := db.Micros(tx.Now)
-		switch h.Status {
-		case Closed:
+		switch {
+		case h.Status == Closed || h.Status == to:
 			return fenfu.Errorf(fenfu.InvalidRequest, "ticket %s is already %s", id, h.Status)
-		case Resolved:
-			err = move(ctx, tx, id, []Status{Resolved}, Closed, ", closed_at = $1", now)
+		case h.Status == Resolved: // closing what was resolved keeps its resolution
+			err = move(ctx, tx, id, []Status{Resolved}, to, ", closed_at = $1", now)
 		default:
-			err = move(ctx, tx, id, []Status{Open, Answered}, Closed, `, resolution = $1, closed_at = $2, escalate_at = 0,
-				first_response_at = CASE WHEN first_response_at = 0 THEN $2 ELSE first_response_at END`, reason, now)
+			err = move(ctx, tx, id, []Status{Open, Answered}, to, `, resolution = $1, `+at+` = $2, escalate_at = 0,
+				first_response_at = CASE WHEN first_response_at = 0 THEN $2 ELSE first_response_at END`, words, now)
 		}
 		if err != nil {
 			return err
 		}
-		_, err = s.record(ctx, tx, id, by, EventClosed, reason, nil, nil)
+		_, err = s.record(ctx, tx, id, by, event, words, nil, nil)
 		return err
 	})
 	if err != nil {
-		return Ticket{}, fenfu.Op("ticket.Close", err)
+		return Ticket{}, fenfu.Op(op, err)
 	}
 	return s.Get(ctx, by, id)
 }

@@ -176,7 +176,7 @@ func (s *Service) SetLane(ctx context.Context, by Actor, t Type, ch LaneChange) 
 			return Lane{}, err
 		}
 	}
-	if err := text("reason", ch.Reason, MaxText, false); err != nil {
+	if err := fenfu.Words("reason", ch.Reason, MaxText, false); err != nil {
 		return Lane{}, err
 	}
 	var out Lane

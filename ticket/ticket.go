@@ -23,7 +23,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/access"
@@ -323,22 +322,6 @@ func MetricsHelp(m *metrics.Registry) {
 	m.Help("fenfu_ticket_alerts_total", "On-duty alerts this node delivered, logged (no --on-duty-url) or gave up on, by result.")
 }
 
-// text checks a field people write: valid text of 1 to max characters
-// (0 to max if optional), not only space.
-func text(field, v string, max int, optional bool) error {
-	if err := fenfu.Text(field, v); err != nil {
-		return err
-	}
-	n := utf8.RuneCountInString(v)
-	switch {
-	case n == 0 && !optional, strings.TrimSpace(v) == "" && n > 0:
-		return fenfu.FieldError(field, "%s must not be empty", field)
-	case n > max:
-		return fenfu.FieldError(field, "%s is %d characters; at most %d are allowed", field, n, max)
-	}
-	return nil
-}
-
 // ValidID reports whether id can be a ticket's: 1 to 64 letters, digits
 // and underscores.
 func ValidID(id string) bool {
@@ -393,13 +376,13 @@ func (n New) Validate() error {
 	if n.ID != "" && !ValidID(n.ID) {
 		return fenfu.FieldError("ticket_id", "a ticket id is 1 to 64 letters, digits and underscores")
 	}
-	if err := text("subject", n.Subject, MaxSubject, true); err != nil {
+	if err := fenfu.Words("subject", n.Subject, MaxSubject, true); err != nil {
 		return err
 	}
 	if strings.ContainsAny(n.Subject, "\r\n") {
 		return fenfu.FieldError("subject", "subject is one line")
 	}
-	if err := text("description", n.Description, MaxText, false); err != nil {
+	if err := fenfu.Words("description", n.Description, MaxText, false); err != nil {
 		return err
 	}
 	if n.OutTradeNo != "" && !validOutTradeNo(n.OutTradeNo) {
@@ -408,7 +391,7 @@ func (n New) Validate() error {
 	if n.TransactionID != "" && (len(n.TransactionID) > 32 || strings.Trim(n.TransactionID, "0123456789") != "") {
 		return fenfu.FieldError("transaction_id", "transaction_id names a fenfu order: digits, at most 32")
 	}
-	if err := text("contact_name", n.ContactName, MaxContactName, true); err != nil {
+	if err := fenfu.Words("contact_name", n.ContactName, MaxContactName, true); err != nil {
 		return err
 	}
 	if n.ContactPhone != "" && !validPhone(n.ContactPhone) {
