@@ -147,12 +147,17 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Limits of what people write and send, in characters and bytes.
 const (
-	MaxSubject      = 100      // a ticket's subject
-	MaxText         = 1000     // a description, reply, resolution or reason
-	MaxAttachment   = 40 << 10 // one attachment's bytes, as a settlement exception's
-	MaxAttachments  = 3        // attachments of one message
-	MaxPerTicket    = 20       // attachments of one ticket
-	MaxContactName  = 32
+	MaxSubject     = 100      // a ticket's subject
+	MaxText        = 1000     // a description, reply, resolution or reason
+	MaxAttachment  = 40 << 10 // one attachment's bytes, as a settlement exception's
+	MaxAttachments = 3        // attachments of one message
+	MaxPerTicket   = 20       // attachments of one ticket
+	MaxContactName = 32
+	// A consumer may have MaxOpenConsumer tickets not yet resolved at once,
+	// a merchant MaxOpenMerchant, so that no one opener can flood the
+	// on-duty staff's alerts.
+	MaxOpenConsumer = 5
+	MaxOpenMerchant = 100
 	DefaultLimit    = 20  // tickets in a page of a list when none is asked
 	MaxLimit        = 100 // tickets in a page of a list
 	MaxHistory      = 500 // events of a history a ticket is read with
@@ -443,6 +448,9 @@ func (s *Service) Open(ctx context.Context, by Actor, n New) (Ticket, error) {
 	}
 	var t Ticket
 	err := s.DB.Update(ctx, func(tx *db.Tx) error {
+		if err := unresolved(ctx, tx, by); err != nil {
+			return err
+		}
 		var err error
 		t, err = s.File(ctx, tx, by, n)
 		return err
@@ -452,6 +460,25 @@ func (s *Service) Open(ctx context.Context, by Actor, n New) (Ticket, error) {
 	}
 	s.Opened(ctx, t)
 	return s.Get(ctx, by, t.ID)
+}
+
+// unresolved refuses a new ticket of an opener who has as many not yet
+// resolved as it may.
+func unresolved(ctx context.Context, tx *db.Tx, by Actor) error {
+	q, most := `SELECT COUNT(*) FROM tickets WHERE consumer_id = $1 AND consumer_id <> '' AND status IN ('OPEN', 'ANSWERED')`, MaxOpenConsumer
+	if by.Kind == KindMerchant {
+		q, most = `SELECT COUNT(*) FROM tickets WHERE mchid = $1 AND source = 'MERCHANT' AND status IN ('OPEN', 'ANSWERED')`, MaxOpenMerchant
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, by.ID).Scan(&n); err != nil {
+		return err
+	}
+	if n >= most {
+		e := fenfu.Errorf(fenfu.FrequencyLimited, "you have %d tickets not yet resolved, as many as may be open at once", n)
+		e.Remedy = "Follow your open tickets and answer them there; open another once one is resolved."
+		return e
+	}
+	return nil
 }
 
 // order resolves the order a new ticket names, as its opener may see it.

@@ -652,6 +652,34 @@ func TestDisputes(t *testing.T) {
 	}
 }
 
+// TestOpenTicketsBounded: a consumer has at most MaxOpenConsumer tickets
+// not yet resolved, so no one can flood the on-duty staff with payment
+// failures; one resolved makes room.
+func TestOpenTicketsBounded(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := t.Context()
+			w := newWorld(t, engine)
+			var first ticket.Ticket
+			for i := range ticket.MaxOpenConsumer {
+				tk := w.open(payer, ticket.PaymentFailure, "failed")
+				if i == 0 {
+					first = tk
+				}
+			}
+			_, err := w.s.Open(ctx, payer, ticket.New{Type: ticket.PaymentFailure, Description: "failed again"})
+			if code(err) != fenfu.FrequencyLimited {
+				t.Fatalf("one too many: %v", err)
+			}
+			w.open(second, ticket.PaymentFailure, "another consumer's own")
+			if _, err := w.s.Resolve(ctx, amy, first.ID, "Your line was frozen; it is open again."); err != nil {
+				t.Fatal(err)
+			}
+			w.open(payer, ticket.PaymentFailure, "failed again")
+		})
+	}
+}
+
 // FuzzFilterOf: any query either reads as a filter or is refused with
 // PARAM_ERROR.
 func FuzzFilterOf(f *testing.F) {
