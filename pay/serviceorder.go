@@ -707,14 +707,7 @@ func (s *Service) CompleteServiceOrder(ctx context.Context, mchid, outOrderNo st
 	switch o.State {
 	case Success, Refund:
 		// Completed first by another call, or by Recover.
-		cur, err := s.ServiceOrder(ctx, so.ID)
-		if err == nil && cur.TotalAmount != total {
-			e := fenfu.Errorf(fenfu.InvalidOrderState, "service order %s was completed with %s yuan, not %s", so.OutOrderNo,
-				fenfu.Yuan(cur.TotalAmount), fenfu.Yuan(total))
-			e.Remedy = "The order was paid; refund the difference with the payment's transaction_id (collection.details)."
-			return cur, e
-		}
-		return cur, err
+		return s.completedElsewhere(ctx, so, total)
 	case NotPay:
 		if o.Total != total {
 			return so, totalChanged(o, total)
@@ -728,9 +721,28 @@ func (s *Service) CompleteServiceOrder(ctx context.Context, mchid, outOrderNo st
 	}
 	t := s.plans().terms(Offer{Count: so.Installments})
 	if _, err := s.payCredit(ctx, o, m, so.ConsumerID, Client{}, t, so.ID); err != nil {
+		if fenfu.ErrorCode(err) == fenfu.OrderPaid {
+			// Another call paid it between the read above and this
+			// claim: the completion is done, as on a retry after it.
+			return s.completedElsewhere(ctx, so, total)
+		}
 		return so, err
 	}
 	return s.ServiceOrder(ctx, so.ID)
+}
+
+// completedElsewhere answers a completion whose payment another call (or
+// Recover) made: the service order as it is now, or, if that call
+// completed it with another total, an error saying so.
+func (s *Service) completedElsewhere(ctx context.Context, so ServiceOrder, total fenfu.Fen) (ServiceOrder, error) {
+	cur, err := s.ServiceOrder(ctx, so.ID)
+	if err == nil && cur.TotalAmount != total {
+		e := fenfu.Errorf(fenfu.InvalidOrderState, "service order %s was completed with %s yuan, not %s", so.OutOrderNo,
+			fenfu.Yuan(cur.TotalAmount), fenfu.Yuan(total))
+		e.Remedy = "The order was paid; refund the difference with the payment's transaction_id (collection.details)."
+		return cur, e
+	}
+	return cur, err
 }
 
 // servicePayment returns the PAYSCORE order that pays a service order's
