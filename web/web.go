@@ -8,6 +8,8 @@ package web
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -110,9 +112,11 @@ func portOf(u *url.URL) string {
 
 // Session is a surface's session cookie: its name and the path it is
 // sent to. Its value is the token a login service issued; the store
-// decides whether the session lives.
+// decides whether the session lives. Prefix is what the service's tokens
+// begin with before their base32 characters ("fss_" for staff sessions),
+// "" for none.
 type Session struct {
-	Name, Path string
+	Name, Path, Prefix string
 }
 
 // Start sets the cookie to token for ttl: HttpOnly, SameSite=Strict, and
@@ -129,14 +133,41 @@ func (s Session) End(w http.ResponseWriter, r *http.Request) {
 }
 
 // Token is the token the request's cookie carries, or "" for none or one
-// that cannot be a token (fenfu's session tokens are at most 64 base32
-// characters), so nothing else reaches the store.
+// that cannot be a token (fenfu's session tokens are the surface's Prefix
+// and at most 64 base32 characters), so nothing else reaches the store.
 func (s Session) Token(r *http.Request) string {
 	ck, err := r.Cookie(s.Name)
-	if err != nil || len(ck.Value) > 64 || strings.Trim(ck.Value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
+	if err != nil {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(ck.Value, s.Prefix)
+	if !ok || rest == "" || len(rest) > 64 || strings.Trim(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
 		return ""
 	}
 	return ck.Value
+}
+
+// FormField is the name of the field that carries a form's token.
+const FormField = "form_token"
+
+// FormToken is the token every form of a session carries (FormField):
+// derived from the session's token, which only its HttpOnly cookie holds,
+// so a page of another site can neither read nor make it. It changes
+// with each login and needs nothing stored.
+func FormToken(session string) string {
+	sum := sha256.Sum256([]byte("fenfu form token\x00" + session))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// ValidForm reports whether the request's form carries the session's
+// form token, compared in constant time; a request without a session
+// never does.
+func ValidForm(r *http.Request, session string) bool {
+	if session == "" {
+		return false
+	}
+	got := r.PostFormValue(FormField)
+	return subtle.ConstantTimeCompare([]byte(got), []byte(FormToken(session))) == 1
 }
 
 // Nonce is a fresh nonce for one response's Content-Security-Policy.

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -86,6 +87,40 @@ func TestSession(t *testing.T) {
 	s.End(w, httptest.NewRequest("POST", "http://fenfu.test/console/logout", nil))
 	if ck := w.Result().Cookies()[0]; ck.MaxAge >= 0 || ck.Value != "" {
 		t.Fatalf("ended cookie %+v", ck)
+	}
+}
+
+// TestSessionPrefix: a surface whose tokens carry a prefix reads its
+// own tokens only.
+func TestSessionPrefix(t *testing.T) {
+	s := web.Session{Name: "fenfu_staff", Path: "/console/", Prefix: "fss_"}
+	for v, want := range map[string]string{"fss_ABCDEF234567": "fss_ABCDEF234567", "ABCDEF234567": "", "fss_": "",
+		"fst_ABCDEF234567": "", "fss_abc": "", "fss_" + strings.Repeat("A", 65): ""} {
+		r := httptest.NewRequest("GET", "/console/", nil)
+		r.AddCookie(&http.Cookie{Name: "fenfu_staff", Value: v})
+		if got := s.Token(r); got != want {
+			t.Errorf("token of %q: %q, want %q", v, got, want)
+		}
+	}
+}
+
+// TestFormToken: a form carries its session's token, and no other
+// session's, nor none.
+func TestFormToken(t *testing.T) {
+	a, b := web.FormToken("fss_AAAA"), web.FormToken("fss_BBBB")
+	if a == b || a == "" || strings.Contains(a, "AAAA") {
+		t.Fatalf("form tokens %q and %q", a, b)
+	}
+	post := func(tok string) *http.Request {
+		r := httptest.NewRequest("POST", "/console/x", strings.NewReader(url.Values{web.FormField: {tok}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return r
+	}
+	if !web.ValidForm(post(a), "fss_AAAA") {
+		t.Error("the session's own token is refused")
+	}
+	if web.ValidForm(post(b), "fss_AAAA") || web.ValidForm(post(""), "fss_AAAA") || web.ValidForm(post(web.FormToken("")), "") {
+		t.Error("another session's token, or none, is accepted")
 	}
 }
 
