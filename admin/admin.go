@@ -249,18 +249,9 @@ func (a *API) answer(serve func(r *http.Request) (any, *call, error)) http.Handl
 	})
 }
 
-// write writes an answer or error as JSON, or a document (a chart) as
-// itself.
+// write writes an answer or error as JSON, or a File (a chart, a
+// document, a bill) as itself.
 func (a *API) write(w http.ResponseWriter, r *http.Request, out any, err error) {
-	if doc, ok := out.(document); ok && err == nil {
-		h := w.Header()
-		h.Set("Content-Type", doc.contentType)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", "default-src 'none'")
-		h.Set("Cache-Control", "no-store")
-		_, _ = w.Write(doc.body)
-		return
-	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if err != nil {
 		e := fenfu.AsError(err)
@@ -269,6 +260,10 @@ func (a *API) write(w http.ResponseWriter, r *http.Request, out any, err error) 
 		}
 		w.WriteHeader(e.Code.HTTPStatus())
 		_ = json.NewEncoder(w).Encode(map[string]string{"code": string(e.Code), "message": e.Message, "remedy": e.Remedy, "help": catalog.Href(e.Code)})
+		return
+	}
+	if f, ok := out.(File); ok {
+		f.serve(w)
 		return
 	}
 	_ = json.NewEncoder(w).Encode(out)
@@ -280,52 +275,60 @@ func (a *API) write(w http.ResponseWriter, r *http.Request, out any, err error) 
 // request was refused before it named its member.
 func (a *API) staff(perm access.Permission, h handler) http.Handler {
 	return a.answer(func(r *http.Request) (any, *call, error) {
-		c, err := a.authorize(r, perm)
-		if err != nil {
-			return nil, c, err
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
-		if err != nil {
-			return nil, c, fenfu.Errorf(fenfu.ParamError, "the request body is too large or unreadable")
-		}
-		c.Body = body
-		out, err := h(r.Context(), c)
-		if _, doc := out.(document); err != nil || c.Clear || out == nil || doc {
-			return out, c, err
-		}
-		masked, err := mask.JSON(out)
-		if err != nil {
-			return nil, c, fenfu.Internal("admin.mask", err)
-		}
-		return masked, c, nil
+		return a.serveStaff(r, bearer(r), perm, h)
 	})
 }
 
-// authorize names the request's member and checks the policy gives them
-// perm. The call is nil if no member is named; a member refused perm is
-// named in it.
-func (a *API) authorize(r *http.Request, perm access.Permission) (*call, error) {
-	if a.Access == nil {
-		e := fenfu.Errorf(fenfu.Unauthenticated, "this server has no staff accounts configured")
-		e.Remedy = "Serve with a core store; create the first director with `fenfu staff bootstrap`."
-		return nil, e
-	}
+// bearer is the token of the request's Authorization: Bearer header, ""
+// for none.
+func bearer(r *http.Request) string {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		tok = ""
+		return ""
 	}
-	who, err := a.Access.Authenticate(r.Context(), tok)
+	return tok
+}
+
+// serveStaff serves a request of the member of token to a route that
+// needs perm: the policy must allow perm, and the answer is masked unless
+// the policy lets the member see personal data. The call is nil if the
+// request was refused before it named its member.
+func (a *API) serveStaff(r *http.Request, token string, perm access.Permission, h handler) (any, *call, error) {
+	c, err := a.authorize(r, token, perm)
+	if err != nil {
+		return nil, c, err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return nil, c, fenfu.Errorf(fenfu.ParamError, "the request body is too large or unreadable")
+	}
+	c.Body = body
+	out, err := h(r.Context(), c)
+	if err != nil || c.Clear || out == nil {
+		return out, c, err
+	}
+	if _, ok := out.(File); ok {
+		return out, c, nil // a file is the record itself; its route's permission is its mask
+	}
+	masked, err := mask.JSON(out)
+	if err != nil {
+		return nil, c, fenfu.Internal("admin.mask", err)
+	}
+	return masked, c, nil
+}
+
+// authorize names the member of token and checks the policy gives them
+// perm. The call is nil if no member is named; a member refused perm is
+// named in it.
+func (a *API) authorize(r *http.Request, token string, perm access.Permission) (*call, error) {
+	m, err := a.Member(r.Context(), token)
 	if err != nil {
 		return nil, err
 	}
-	pol, err := a.Access.Policy(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	c := &call{Request: r, Staff: who.Actor(), Who: who, Policy: pol, Clear: pol.Allows(who, access.PersonalData)}
-	if perm != "" && !pol.Allows(who, perm) {
-		a.Log.Warn("admin request refused", "path", r.URL.Path, "staff", who.Name, "permission", perm)
-		return c, pol.Forbidden(who, perm)
+	c := &call{Request: r, Staff: m.Actor(), Who: m.Staff, Policy: m.Policy, Clear: m.Clear}
+	if !m.Allows(perm) {
+		a.Log.Warn("admin request refused", "path", r.URL.Path, "staff", m.Name, "permission", perm)
+		return c, m.Policy.Forbidden(m.Staff, perm)
 	}
 	return c, nil
 }

@@ -56,14 +56,8 @@ func (a *API) figureSVG(n figures.Name) handler {
 		if err != nil {
 			return nil, err
 		}
-		return document{contentType: "image/svg+xml; charset=utf-8", body: svg}, nil
+		// A chart holds no personal data: its labels are industries,
+		// cohorts, channels, rules and days.
+		return File{Name: string(n) + ".svg", ContentType: "image/svg+xml; charset=utf-8", Data: svg}, nil
 	}
-}
-
-// document is an answer that is not JSON: a chart. It holds no personal
-// data (its labels are industries, cohorts, channels, rules and days),
-// so it is not masked.
-type document struct {
-	contentType string
-	body        []byte
 }
