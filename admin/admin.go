@@ -343,20 +343,28 @@ func decode(c *call, v any) error {
 	return nil
 }
 
+// queue lists applications for review, oldest submission first:
+// ?state= (in_review by default) &industry= &from= &to= (business days,
+// YYYY-MM-DD, inclusive) &q= (a merchant's name or mchid) &after= (the
+// next cursor of the page before) &limit= (1 to 200, default 50).
 func (a *API) queue(ctx context.Context, c *call) (any, error) {
-	state := onboard.InReview
-	if v := c.URL.Query().Get("state"); v != "" {
-		var err error
-		if state, err = onboard.ParseState(v); err != nil {
-			return nil, err
-		}
+	q := c.URL.Query()
+	f := onboard.Filter{State: onboard.State(q.Get("state")), Industry: q.Get("industry"), Search: q.Get("q")}
+	var err error
+	if f.From, f.To, err = days(q); err != nil {
+		return nil, err
 	}
-	limit, _ := strconv.Atoi(c.URL.Query().Get("limit"))
-	list, err := a.Onboard.Queue(ctx, state, limit)
+	if f.Keyset, err = page(q); err != nil {
+		return nil, err
+	}
+	list, next, err := a.Onboard.List(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"state": state, "applications": list}, nil
+	if f.State == "" {
+		f.State = onboard.InReview
+	}
+	return map[string]any{"state": f.State, "applications": list, "next": next}, nil
 }
 
 func (a *API) get(ctx context.Context, c *call) (any, error) {

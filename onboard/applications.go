@@ -292,26 +292,6 @@ func (s *Service) facts(ctx context.Context, mchid string, a Application) (Facts
 	return f, nil
 }
 
-// Queue lists applications in a state, oldest submission first, for staff.
-func (s *Service) Queue(ctx context.Context, state State, limit int) ([]Record, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
-	ids, err := s.DB.Strings(ctx, `SELECT id FROM applications WHERE state = $1 ORDER BY submitted_at, id LIMIT $2`, string(state), limit)
-	if err != nil {
-		return nil, fenfu.Internal("onboard.Queue", err)
-	}
-	out := []Record{}
-	for _, id := range ids {
-		r, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
 // Get returns an application with its checks and history.
 func (s *Service) Get(ctx context.Context, id string) (Record, error) {
 	return s.get(ctx, id, false)
