@@ -189,6 +189,15 @@ func ScriptPolicy(nonce string) string {
 		"'; connect-src 'self'; form-action 'self'"
 }
 
+// SheetPolicy is the Content-Security-Policy of a page styled by a
+// stylesheet fenfu serves (no inline style), whose inline script, if it
+// has any, runs under nonce: nothing from elsewhere, no framing, no
+// <base>, forms only to fenfu itself.
+func SheetPolicy(nonce string) string {
+	return "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'nonce-" + nonce +
+		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
 // PageHeaders sets what every HTML page answers with: its type, the
 // Content-Security-Policy (PagePolicy unless the handler set one), no
 // framing, and that the page varies with the language and the session.

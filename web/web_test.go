@@ -140,6 +140,10 @@ func TestPageHeaders(t *testing.T) {
 	if got := w.Header().Get("Content-Security-Policy"); !strings.Contains(got, "'nonce-"+n+"'") {
 		t.Fatalf("a handler's policy was replaced: %q", got)
 	}
+	if p := web.SheetPolicy(n); !strings.Contains(p, "script-src 'nonce-"+n+"'") || !strings.Contains(p, "style-src 'self';") ||
+		strings.Contains(p, "unsafe-inline") || !strings.Contains(p, "frame-ancestors 'none'") {
+		t.Errorf("sheet policy %q", p)
+	}
 	if w.Header().Get("X-Frame-Options") != "DENY" {
 		t.Fatal("framing allowed")
 	}
