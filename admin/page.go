@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
-	"github.com/fenfu/fenfu/db"
 )
 
 // Every staff list reads a page at a time in its key's order: ?after= is
@@ -14,8 +13,8 @@ import (
 // last page), ?limit= the page's size, up to the list's cap.
 
 // page reads a list's ?after= and ?limit=.
-func page(q url.Values) (db.Keyset, error) {
-	p := db.Keyset{After: q.Get("after")}
+func page(q url.Values) (fenfu.Keyset, error) {
+	p := fenfu.Keyset{After: q.Get("after")}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {

@@ -19,7 +19,7 @@ type Filter struct {
 	Industry string
 	From, To time.Time
 	Search   string
-	db.Keyset
+	fenfu.Keyset
 }
 
 // Listed is an application in a list: the record with its merchant's
@@ -115,7 +115,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Listed, string, error) 
 	if len(found) > limit {
 		found = found[:limit]
 		last := found[limit-1]
-		next = db.Cursor(strconv.FormatInt(last.at, 10), last.id)
+		next = fenfu.Cursor(strconv.FormatInt(last.at, 10), last.id)
 	}
 	out := make([]Listed, 0, len(found))
 	var mchids []string

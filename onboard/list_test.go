@@ -86,12 +86,12 @@ func testList(t *testing.T, engine db.Engine) {
 	// Two at a time: three pages, in submission order, the last without a
 	// next cursor; an application decided meanwhile leaves the queue
 	// without moving the next page.
-	p1, next := list(onboard.Filter{Page: db.Keyset{Limit: 2}})
+	p1, next := list(onboard.Filter{Keyset: fenfu.Keyset{Limit: 2}})
 	same("page 1", p1, ids[:2])
 	if _, err := svc.Review(ctx, ids[2], "reject", "staff:test", "no"); err != nil {
 		t.Fatal(err)
 	}
-	p2, next := list(onboard.Filter{Page: db.Keyset{Limit: 2, After: next}})
+	p2, next := list(onboard.Filter{Keyset: fenfu.Keyset{Limit: 2, After: next}})
 	same("page 2", p2, ids[3:5])
 	if next != "" {
 		t.Errorf("the last page has a next cursor %q", next)
@@ -105,7 +105,7 @@ func testList(t *testing.T, engine db.Engine) {
 	day := time.Date(2026, 11, 21, 0, 0, 0, 0, fenfu.Shanghai)
 	same("submitted on 11-21 and 11-22", must(list(onboard.Filter{From: day, To: day.AddDate(0, 0, 2)})), ids[1:2])
 
-	for _, f := range []onboard.Filter{{Page: db.Keyset{After: "not a cursor"}}, {State: "pending"}} {
+	for _, f := range []onboard.Filter{{Keyset: fenfu.Keyset{After: "not a cursor"}}, {State: "pending"}} {
 		if _, _, err := svc.List(ctx, f); fenfu.ErrorCode(err) != fenfu.ParamError {
 			t.Errorf("List(%+v): %v, want PARAM_ERROR", f, err)
 		}

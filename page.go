@@ -1,10 +1,8 @@
-package db
+package fenfu
 
 import (
 	"encoding/base64"
 	"strings"
-
-	"github.com/fenfu/fenfu"
 )
 
 // Keyset is one page of a list read in the order of its key (keyset
@@ -36,7 +34,7 @@ func (p Keyset) Key(n int) ([]string, error) {
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(p.After)
 	parts := strings.Split(string(raw), "\x1f")
 	if err != nil || len(parts) != n || len(p.After) > 512 {
-		e := fenfu.FieldError("after", "after is the next cursor a page answered, passed back as it was")
+		e := FieldError("after", "after is the next cursor a page answered, passed back as it was")
 		e.Remedy = "Start again from the first page, without after."
 		return nil, e
 	}
