@@ -79,6 +79,7 @@ func TestVocabularyHasNoIO(t *testing.T) {
 		"cashier": {"database/sql", "github.com/fenfu/fenfu/db"},
 		"web":     {"database/sql", "github.com/fenfu/fenfu/db"},
 		"admin":   {"database/sql", "github.com/fenfu/fenfu/db"},
+		"console": {"database/sql", "github.com/fenfu/fenfu/db"},
 		"server":  {"database/sql", "github.com/fenfu/fenfu/db"},
 	}
 	pkgs := packages(t)
@@ -219,6 +220,7 @@ var layers = [][]string{
 	{"retention"},
 	{"wxpay", "cashier"},
 	{"admin"},
+	{"console"},
 	{"server"},
 	{"bench", "examples/sdkwalk"},
 	{"chaos"},

@@ -263,7 +263,7 @@ func (a *API) write(w http.ResponseWriter, r *http.Request, out any, err error) 
 		return
 	}
 	if f, ok := out.(File); ok {
-		f.serve(w)
+		f.ServeHTTP(w, r)
 		return
 	}
 	_ = json.NewEncoder(w).Encode(out)

@@ -30,10 +30,10 @@ type File struct {
 	Data        []byte
 }
 
-// serve writes the file as a download that is never run: no sniffing,
-// nothing it may load or script, shown in the browser only if it is an
-// image or a PDF.
-func (f File) serve(w http.ResponseWriter) {
+// ServeHTTP writes the file as a download that is never run: no
+// sniffing, nothing it may load or script, shown in the browser only if
+// it is an image or a PDF.
+func (f File) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", f.ContentType)
 	disp := "attachment"

@@ -80,6 +80,12 @@ func routes(mux route.Mux, d Deps) {
 	//   GET /errors.json, GET /errors?q=&lang=zh|en (anchors /errors#CODE)
 	mux.Handle("GET /errors.json", handleErrorsJSON())
 	mux.Handle("GET "+catalog.PagePath, handleErrorsPage(d.Log))
+	// Staff console (web pages over the staff routes above, in-process;
+	// session cookie fenfu_staff): GET|POST /console/login, POST
+	// /console/logout, and the pages under /console/ (console.Register).
+	if d.Console != nil {
+		d.Console.Register(mux)
+	}
 	mux.Handle("GET /healthz", handleHealth(d.Health))
 	mux.Handle("GET /version", handleVersion(d.Build))
 	mux.Handle("GET /metrics", d.Metrics)

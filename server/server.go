@@ -1,6 +1,6 @@
 // Package server assembles fenfu's HTTP surface — the WeChat Pay v3
-// merchant API, the consumer cashier, /healthz, /version, /metrics and the
-// API document at /openapi.json — behind the
+// merchant API, the consumer cashier, the staff API and console, /healthz,
+// /version, /metrics and the API document at /openapi.json — behind the
 // middleware they share (the client's address behind trusted proxies,
 // request metrics, panic recovery). The whole route
 // table is in routes.go.
@@ -16,6 +16,7 @@ import (
 
 	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/cashier"
+	"github.com/fenfu/fenfu/console"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/version"
 	"github.com/fenfu/fenfu/wxpay"
@@ -23,8 +24,10 @@ import (
 
 // Deps are the parts the server is made of.
 type Deps struct {
-	API     *wxpay.API
-	Admin   *admin.API
+	API   *wxpay.API
+	Admin *admin.API
+	// Console, if set, is the staff's web console over Admin.
+	Console *console.Console
 	Cashier *cashier.Cashier
 	Metrics *metrics.Registry
 	Log     *slog.Logger
