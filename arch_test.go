@@ -109,7 +109,7 @@ var owners = map[string]string{
 	"payment_codes": "paycode", "aggregate_codes": "aggregate",
 	"orders": "pay", "service_orders": "pay", "refunds": "pay", "cashier_views": "pay", "exposures": "pay", "display_rule_sets": "display", "backfills": "pay",
 	"notify_outbox": "notify", "notify_log": "notify",
-	"applications": "onboard", "application_events": "onboard", "application_checks": "onboard",
+	"applications": "onboard", "application_events": "onboard", "application_checks": "onboard", "application_documents": "onboard",
 	"merchant_history": "onboard", "risk_list": "onboard",
 	"sandbox_calls": "sandbox", "sandbox_clock": "sandbox",
 	"settlement_batches": "settle", "settlements": "settle", "settlement_exceptions": "settle",

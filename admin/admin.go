@@ -117,6 +117,7 @@ func (a *API) Routes() []Route {
 		{"POST /admin/unmask", access.Unmask, a.unmask},
 		{"GET /admin/applications", access.Onboarding, a.queue},
 		{"GET /admin/applications/{id}", access.Onboarding, a.get},
+		{"GET /admin/applications/{id}/documents/{sha256}", access.Onboarding, a.document},
 		{"POST /admin/applications/{id}/review", access.Onboarding, a.review},
 		{"POST /admin/applications/{id}/deposit", access.Onboarding, a.deposit},
 		{"POST /admin/applications/{id}/activate", access.Onboarding, a.activate},
@@ -372,6 +373,16 @@ func (a *API) get(ctx context.Context, c *call) (any, error) {
 		return a.Onboard.GetClear(ctx, c.PathValue("id"))
 	}
 	return a.Onboard.Get(ctx, c.PathValue("id"))
+}
+
+// document answers one of an application's uploaded documents, the file
+// itself: an image or a PDF.
+func (a *API) document(ctx context.Context, c *call) (any, error) {
+	f, err := a.Onboard.Document(ctx, c.PathValue("id"), c.PathValue("sha256"))
+	if err != nil {
+		return nil, err
+	}
+	return File{Name: f.Filename, ContentType: f.ContentType, Data: f.Data}, nil
 }
 
 func (a *API) review(ctx context.Context, c *call) (any, error) {

@@ -103,11 +103,12 @@ func (s *Service) decode(id, data string, full bool) (Application, error) {
 func riskContext(column, index string) string { return "risk_list." + column + ":" + index }
 
 // Columns are onboarding's sealed columns: the applications' personal
-// fields and bank accounts (envelopes inside their JSON documents), and
-// the risk list's licence numbers and names.
+// fields and bank accounts (envelopes inside their JSON documents), their
+// uploaded documents, and the risk list's licence numbers and names.
 func Columns() []seal.Column {
 	out := []seal.Column{{Table: "applications", Key: "id", Value: "data",
-		Fields: map[string]func(string) string{"sealed": personalContext, "settlement_account_sealed": accountContext}}}
+		Fields: map[string]func(string) string{"sealed": personalContext, "settlement_account_sealed": accountContext}},
+		{Table: "application_documents", Key: "id", Value: "data", Context: documentContext}}
 	for _, col := range []string{"licence_number", "name"} {
 		out = append(out, seal.Column{Table: "risk_list", Key: "licence_index", Value: col,
 			Context: func(index string) string { return riskContext(col, index) }})

@@ -140,6 +140,7 @@ func (a *API) Register(mux route.Mux) {
 	mux.Handle("POST /v3/fenfu/applications", a.v3(a.createApplication))
 	mux.Handle("POST /v3/fenfu/applications/{id}/submit", a.v3(a.submitApplication))
 	mux.Handle("GET /v3/fenfu/applications/{id}", a.v3(a.getApplication))
+	mux.Handle("POST /v3/merchant/media/upload", a.v3Body(a.uploadMedia, readUpload))
 	mux.Handle("GET /v3/fenfu/sandbox/report", a.v3(a.sandboxReport))
 	mux.Handle("GET /v3/fenfu/doctor", a.v3(a.doctorReport))
 	mux.Handle("GET /v3/fenfu/notifications/{event_id}", a.v3(a.notificationStatus))
@@ -174,6 +175,8 @@ type request struct {
 	// Key is the merchant's public key the request verified with.
 	Key  crypto.PublicKey
 	Body []byte
+	// Upload is the file of a media upload, whose meta is Body.
+	Upload *upload
 	// note is what the answer said that the sandbox report looks for.
 	note string
 }
@@ -182,11 +185,14 @@ type request struct {
 // encode as JSON (nil for none), or an error.
 type handler func(ctx context.Context, r *request) (int, any, error)
 
-func (a *API) v3(h handler) http.Handler {
+func (a *API) v3(h handler) http.Handler { return a.v3Body(h, readBody) }
+
+// v3Body serves a v3 route whose body read reads.
+func (a *API) v3Body(h handler, read bodyReader) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		reqID := a.IDs.New(fenfu.RequestID, a.Clock.Now())
-		status, body, auth, note, err := a.serve(r, h)
+		status, body, auth, note, err := a.serveBody(r, h, read)
 		mchid := auth.MchID
 		var out []byte
 		contentType := "application/json; charset=utf-8"
@@ -208,7 +214,25 @@ func (a *API) v3(h handler) http.Handler {
 	})
 }
 
-func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string, error) {
+// bodyReader reads a request's body into the request and answers the
+// bytes its signature covers.
+type bodyReader func(r *http.Request, req *request) (signed []byte, err error)
+
+// readBody reads a JSON body of at most MaxBody bytes, all of it signed.
+func readBody(r *http.Request, req *request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, fenfu.Errorf(fenfu.ParamError, "request body exceeds %d bytes", MaxBody)
+		}
+		return nil, fenfu.Errorf(fenfu.ParamError, "could not read the request body")
+	}
+	req.Body = body
+	return body, nil
+}
+
+func (a *API) serveBody(r *http.Request, h handler, read bodyReader) (int, any, Authorization, string, error) {
 	src, now := fenfu.Source(r.RemoteAddr), a.Clock.Now()
 	if a.Failures.Exhausted(src, now) {
 		// Unchecked, the Authorization header still names the scheme the
@@ -216,23 +240,20 @@ func (a *API) serve(r *http.Request, h handler) (int, any, Authorization, string
 		claimed, _ := ParseAuthorization(r.Header.Get("Authorization"))
 		return 0, nil, Authorization{Scheme: claimed.Scheme}, "", failedTooOften()
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+	req := &request{Request: r}
+	signed, err := read(r, req)
 	if err != nil {
 		a.Failures.Allow(src, now)
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return 0, nil, Authorization{}, "", fenfu.Errorf(fenfu.ParamError, "request body exceeds %d bytes", MaxBody)
-		}
-		return 0, nil, Authorization{}, "", fenfu.Errorf(fenfu.ParamError, "could not read the request body")
+		return 0, nil, Authorization{}, "", err
 	}
-	auth, key, err := a.authenticate(r, body)
+	auth, key, err := a.authenticate(r, signed)
 	if err != nil {
 		if fenfu.ErrorCode(err) == fenfu.SignError {
 			a.Failures.Allow(src, now)
 		}
 		return 0, nil, auth, "", err
 	}
-	req := &request{Request: r, MchID: auth.MchID, Auth: auth, Key: key, Body: body}
+	req.MchID, req.Auth, req.Key = auth.MchID, auth, key
 	status, out, err := h(r.Context(), req)
 	return status, out, auth, req.note, err
 }

@@ -1,6 +1,7 @@
 package wxpay
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 
@@ -53,4 +54,17 @@ func HoldPDFSlots(a *API) (release func()) {
 			r()
 		}
 	}
+}
+
+// ReadUpload reads a media upload's body of the given Content-Type as
+// the upload route does, and answers its meta and file.
+func ReadUpload(contentType string, body []byte) (meta, file []byte, err error) {
+	r, _ := http.NewRequest("POST", "/v3/merchant/media/upload", bytes.NewReader(body))
+	r.Header.Set("Content-Type", contentType)
+	req := &request{}
+	meta, err = readUpload(r, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return meta, req.Upload.data, nil
 }
