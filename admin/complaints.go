@@ -13,20 +13,33 @@ import (
 // under the acting staff member, with what they wrote as the reason.
 
 // complaints lists complaints, newest first: by default the escalated
-// ones awaiting staff; ?mchid= lists a merchant's instead. ?limit= (1 to
-// 50, default 10) &offset=.
+// ones awaiting staff; ?mchid= lists a merchant's instead. A page at a
+// time: ?after= (the next cursor of the page before) &limit= (1 to 50,
+// default 10); ?offset= pages by offset instead, and counts them all in
+// total_count.
 func (a *API) complaints(ctx context.Context, c *call) (any, error) {
 	q := c.URL.Query()
 	f := complaint.Filter{MchID: q.Get("mchid"), Escalated: q.Get("mchid") == ""}
-	var err error
-	if f.Limit, f.Offset, err = complaint.Page(q, complaint.MaxListLimit, complaint.DefaultListLimit); err != nil {
-		return nil, err
+	if q.Has("offset") {
+		var err error
+		if f.Limit, f.Offset, err = complaint.Page(q, complaint.MaxListLimit, complaint.DefaultListLimit); err != nil {
+			return nil, err
+		}
+		list, total, err := a.Complaints.List(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"complaints": list, "total_count": total}, nil
 	}
-	list, total, err := a.Complaints.List(ctx, f)
+	p, err := page(q)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"complaints": list, "total_count": total}, nil
+	list, next, err := a.Complaints.ListAfter(ctx, f, p)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"complaints": list, "next": next}, nil
 }
 
 // complaint returns a complaint with its whole history, staff named.

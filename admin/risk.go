@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -129,21 +130,27 @@ func (a *API) riskSwitchRule(ctx context.Context, c *call) (any, error) {
 	return set, err
 }
 
-// riskQueue lists alerts and holds: ?state=OPEN (default) &limit=.
+// riskQueue lists alerts and holds, oldest first: ?state=OPEN (default;
+// all for every state) &decision=ALERT|HOLD &mchid= &after= (the next
+// cursor of the page before) &limit= (1 to 500, default 100).
 func (a *API) riskQueue(ctx context.Context, c *call) (any, error) {
-	state := risk.Open
-	if s := c.URL.Query().Get("state"); s != "" {
-		state = risk.QueueState(s)
+	q := c.URL.Query()
+	f := risk.QueueFilter{State: risk.Open, Decision: risk.Decision(strings.ToUpper(q.Get("decision"))), MchID: q.Get("mchid")}
+	if s := q.Get("state"); s != "" {
+		f.State = risk.QueueState(strings.ToUpper(s))
 		if s == "all" {
-			state = ""
+			f.State = ""
 		}
 	}
-	limit, _ := strconv.Atoi(c.URL.Query().Get("limit"))
-	items, err := a.Risk.Queue(ctx, state, limit)
+	var err error
+	if f.Keyset, err = page(q); err != nil {
+		return nil, err
+	}
+	items, next, err := a.Risk.Queue(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"state": state, "items": items}, nil
+	return map[string]any{"state": f.State, "items": items, "next": next}, nil
 }
 
 func (a *API) riskItem(ctx context.Context, c *call) (any, error) {

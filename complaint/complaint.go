@@ -425,8 +425,8 @@ type Filter struct {
 	Limit, Offset     int
 }
 
-// List returns a page of complaints and how many the filter selects.
-func (s *Service) List(ctx context.Context, f Filter) ([]Complaint, int, error) {
+// where is the filter's condition and its arguments.
+func (f Filter) where() (string, []any, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -449,35 +449,84 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Complaint, int, error) 
 		where = append(where, "escalation = 'ESCALATED'") // a literal, to match complaints_escalated
 	}
 	if len(where) == 0 {
-		return nil, 0, fenfu.Errorf(fenfu.ParamError, "a complaint list needs a merchant, a consumer or the escalated ones")
+		return "", nil, fenfu.Errorf(fenfu.ParamError, "a complaint list needs a merchant, a consumer or the escalated ones")
+	}
+	return strings.Join(where, " AND "), args, nil
+}
+
+// List returns a page of complaints and how many the filter selects.
+func (s *Service) List(ctx context.Context, f Filter) ([]Complaint, int, error) {
+	cond, args, err := f.where()
+	if err != nil {
+		return nil, 0, err
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultListLimit
 	}
-	cond := strings.Join(where, " AND ")
 	var total int
 	if err := s.Credit.QueryRowContext(ctx, `SELECT COUNT(*) FROM complaints WHERE `+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fenfu.Internal("complaint.List", err)
 	}
-	rows, err := s.Credit.QueryContext(ctx, `SELECT `+columns+` FROM complaints WHERE `+cond+
-		fmt.Sprintf(` ORDER BY created_at DESC, complaint_id DESC LIMIT %d OFFSET %d`, limit, max(f.Offset, 0)), args...)
+	out, err := s.list(ctx, `SELECT `+columns+` FROM complaints WHERE `+cond+
+		fmt.Sprintf(` ORDER BY created_at DESC, complaint_id DESC LIMIT %d OFFSET %d`, limit, max(f.Offset, 0)), args)
+	return out, total, err
+}
+
+// ListAfter returns the page p of the complaints f selects (its Limit
+// and Offset aside), newest first, read after p's cursor instead of by
+// offset, and the cursor of the next page ("" after the last).
+func (s *Service) ListAfter(ctx context.Context, f Filter, p fenfu.Keyset) ([]Complaint, string, error) {
+	cond, args, err := f.where()
 	if err != nil {
-		return nil, 0, fenfu.Internal("complaint.List", err)
+		return nil, "", err
+	}
+	key, err := p.Key(2)
+	if err != nil {
+		return nil, "", err
+	}
+	if key != nil {
+		at, err := strconv.ParseInt(key[0], 10, 64)
+		if err != nil {
+			return nil, "", fenfu.FieldError("after", "after is the next cursor a page answered, passed back as it was")
+		}
+		args = append(args, at, key[1])
+		n := len(args)
+		cond += fmt.Sprintf(" AND (created_at < $%d OR (created_at = $%d AND complaint_id < $%d))", n-1, n-1, n)
+	}
+	limit := p.Size(DefaultListLimit, MaxListLimit)
+	out, err := s.list(ctx, `SELECT `+columns+` FROM complaints WHERE `+cond+
+		fmt.Sprintf(` ORDER BY created_at DESC, complaint_id DESC LIMIT %d`, limit+1), args)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = fenfu.Cursor(strconv.FormatInt(db.Micros(last.CreatedAt), 10), last.ID)
+	}
+	return out, next, nil
+}
+
+func (s *Service) list(ctx context.Context, q string, args []any) ([]Complaint, error) {
+	rows, err := s.Credit.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fenfu.Internal("complaint.List", err)
 	}
 	defer rows.Close()
 	out := []Complaint{}
 	for rows.Next() {
 		c, err := scan(rows)
 		if err != nil {
-			return nil, 0, fenfu.Internal("complaint.List", err)
+			return nil, fenfu.Internal("complaint.List", err)
 		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fenfu.Internal("complaint.List", err)
+		return nil, fenfu.Internal("complaint.List", err)
 	}
-	return out, total, nil
+	return out, nil
 }
 
 // Count returns how many complaints a consumer has filed against a

@@ -171,7 +171,7 @@ func testRun(t *testing.T, engine db.Engine) {
 	if got.State != pay.Success || !got.HoldUntil.Equal(got.PaidAt.Add(48*time.Hour)) || got.HoldReason != "risk: same-instrument-run" {
 		t.Fatalf("third payment in a row: state %s, held until %v (paid %v) for %q; want held 48 h", got.State, got.HoldUntil, got.PaidAt, got.HoldReason)
 	}
-	q, err := e.engine.Queue(ctx, risk.Open, 0)
+	q, _, err := e.engine.Queue(ctx, risk.QueueFilter{State: risk.Open})
 	if err != nil || len(q) != 1 || q[0].OrderID != o.ID || q[0].Decision != risk.Hold || q[0].Features.Run != 3 {
 		t.Fatalf("risk queue = %+v, %v; want the held payment with run 3", q, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,35 +103,85 @@ func scanItem(sc interface{ Scan(...any) error }) (Item, error) {
 	return it, nil
 }
 
-// Queue lists queue items in a state (all states if empty), oldest first,
-// up to limit (default and most 500).
-func (e *Engine) Queue(ctx context.Context, state QueueState, limit int) ([]Item, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 500
-	}
-	q := `SELECT ` + itemColumns + ` FROM risk_queue q JOIN risk_decisions d ON d.attempt_id = q.attempt_id`
-	args := []any{limit}
-	if state != "" {
-		if _, ok := queue.Allowed[state]; !ok && state != Refunded {
-			return nil, fenfu.FieldError("state", "state must be OPEN, ACKNOWLEDGED, RELEASED or REFUNDED, not %q", state)
+// QueueFilter selects queue items: of State (every state if empty), of
+// Decision (ALERT or HOLD) and MchID if set; a Page of them, oldest
+// first.
+type QueueFilter struct {
+	State    QueueState
+	Decision Decision
+	MchID    string
+	fenfu.Keyset
+}
+
+// Page sizes of Queue.
+const (
+	DefaultQueuePage = 100
+	MaxQueuePage     = 500
+)
+
+// Queue returns a page of the queue items f selects, oldest first, and
+// the cursor of the next page ("" after the last). A state's page reads
+// the index of the queue by state and time.
+func (e *Engine) Queue(ctx context.Context, f QueueFilter) ([]Item, string, error) {
+	if f.State != "" {
+		if _, ok := queue.Allowed[f.State]; !ok && f.State != Refunded {
+			return nil, "", fenfu.FieldError("state", "state must be OPEN, ACKNOWLEDGED, RELEASED or REFUNDED, not %q", f.State)
 		}
-		q += ` WHERE q.state = $2`
-		args = append(args, string(state))
 	}
-	rows, err := e.DB.QueryContext(ctx, q+` ORDER BY q.created_at, q.attempt_id LIMIT $1`, args...)
+	if f.Decision != "" && !f.Decision.Queued() {
+		return nil, "", fenfu.FieldError("decision", "decision must be ALERT or HOLD, not %q", f.Decision)
+	}
+	key, err := f.Key(2)
 	if err != nil {
-		return nil, fenfu.Internal("risk.Queue", err)
+		return nil, "", err
+	}
+	limit := f.Size(DefaultQueuePage, MaxQueuePage)
+	q := `SELECT ` + itemColumns + ` FROM risk_queue q JOIN risk_decisions d ON d.attempt_id = q.attempt_id WHERE 1 = 1`
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.State != "" {
+		q += ` AND q.state = ` + arg(string(f.State))
+	}
+	if f.Decision != "" {
+		q += ` AND q.decision = ` + arg(string(f.Decision))
+	}
+	if f.MchID != "" {
+		q += ` AND d.mchid = ` + arg(f.MchID)
+	}
+	if key != nil {
+		at, err := strconv.ParseInt(key[0], 10, 64)
+		if err != nil {
+			return nil, "", fenfu.FieldError("after", "after is the next cursor a page answered, passed back as it was")
+		}
+		a, b := arg(at), arg(key[1])
+		q += ` AND (q.created_at > ` + a + ` OR (q.created_at = ` + a + ` AND q.attempt_id > ` + b + `))`
+	}
+	rows, err := e.DB.QueryContext(ctx, q+` ORDER BY q.created_at, q.attempt_id LIMIT `+arg(limit+1), args...)
+	if err != nil {
+		return nil, "", fenfu.Internal("risk.Queue", err)
 	}
 	defer rows.Close()
 	out := []Item{}
 	for rows.Next() {
 		it, err := scanItem(rows)
 		if err != nil {
-			return nil, fenfu.Internal("risk.Queue", err)
+			return nil, "", fenfu.Internal("risk.Queue", err)
 		}
 		out = append(out, it)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, "", fenfu.Internal("risk.Queue", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = fenfu.Cursor(strconv.FormatInt(db.Micros(last.CreatedAt), 10), last.AttemptID)
+	}
+	return out, next, nil
 }
 
 // Item returns a queue item by its payment attempt or its order, with its
@@ -199,6 +250,18 @@ func (e *Engine) Act(ctx context.Context, attemptID string, a Action, actor, rea
 		return cur, fenfu.Internal("risk.Act", err)
 	}
 	return e.Item(ctx, cur.AttemptID)
+}
+
+// Allowed are the actions the item's state and decision allow, in the
+// order staff weigh them: acknowledge, release, refund.
+func (it Item) Allowed() []Action {
+	var out []Action
+	for _, a := range []Action{Acknowledge, Release, RefundIt} {
+		if it.Check(a, "-") == nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Check reports why the item may not take the action for reason, if it

@@ -130,7 +130,7 @@ func cmdRisk(ctx context.Context, e *env, args []string) error {
 		case "ALL":
 			s = ""
 		}
-		out, err = a.risk.Queue(ctx, s, 0)
+		out, _, err = a.risk.Queue(ctx, risk.QueueFilter{State: s})
 	case "show":
 		out, err = a.risk.Item(ctx, id)
 	case "ack", "release", "refund":
