@@ -2,7 +2,6 @@ package console
 
 import "github.com/fenfu/fenfu/route"
 
-func (c *Console) riskPages(mux route.Mux)        {}
 func (c *Console) consumerPages(mux route.Mux)    {}
 func (c *Console) financePages(mux route.Mux)     {}
 func (c *Console) engineeringPages(mux route.Mux) {}

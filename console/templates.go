@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,13 +38,16 @@ var pages = func() map[catalog.Lang]map[string]*template.Template {
 // funcs are the template functions of language l.
 func funcs(l catalog.Lang) template.FuncMap {
 	return template.FuncMap{
-		"t":     func(key string) string { return word(l, key) },
-		"in":    func() string { return string(l) },
-		"dept":  func(d access.Department) string { return word(l, "dept-"+string(d)) },
-		"rank":  func(r access.Rank) string { return word(l, "rank-"+string(r)) },
-		"yuan":  func(f fenfu.Fen) string { return "¥" + web.Money(f) },
-		"stamp": stamp,
-		"day":   func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) },
+		"t":    func(key string) string { return word(l, key) },
+		"in":   func() string { return string(l) },
+		"dept": func(d access.Department) string { return word(l, "dept-"+string(d)) },
+		"rank": func(r access.Rank) string { return word(l, "rank-"+string(r)) },
+		"yuan": func(f fenfu.Fen) string { return "¥" + web.Money(f) },
+		// yuanInt is yuan of a count of fen kept as a plain integer.
+		"yuanInt": func(f int64) string { return "¥" + web.Money(fenfu.Fen(f)) },
+		"percent": func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
+		"stamp":   stamp,
+		"day":     func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) },
 		// short is the start of a long id or hash, for a caption.
 		"short": func(s string) string {
 			if len(s) > 12 {

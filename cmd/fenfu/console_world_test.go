@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +16,13 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/onboard"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/risk"
 	"github.com/fenfu/fenfu/scheme"
 )
 
@@ -173,4 +177,25 @@ func (d *desk) audited(store *db.DB, actor, action, id string) bool {
 		d.t.Fatal(err)
 	}
 	return len(list) > 0
+}
+
+// held pays an order of total on credit under a rule that holds every
+// credit payment of ¥500 or more, and answers it: in the risk queue, and
+// held out of settlement.
+func (d *desk) held(no string, total fenfu.Fen) pay.Order {
+	d.t.Helper()
+	ctx := d.t.Context()
+	if cur, err := d.a.risk.Current(ctx); err == nil && !slices.ContainsFunc(cur.Rules, func(r risk.Rule) bool { return r.Name == "big-hold" }) {
+		if _, err := d.a.risk.AddRule(ctx, "staff:test", "hold large credit payments for review", risk.Rule{Name: "big-hold",
+			Channels: []string{risk.Credit}, Expr: `amount >= 50000`, Decision: risk.Hold, Reason: "large credit payment", Enabled: true}); err != nil {
+			d.t.Fatal(err)
+		}
+	}
+	o := d.order(no, total)
+	d.pay(d.consumer(100_000_00, 0), o, 1)
+	o, err := d.a.pay.Get(ctx, o.ID)
+	if err != nil || o.HoldUntil.IsZero() {
+		d.t.Fatalf("order %s is not held: %+v, %v", no, o, err)
+	}
+	return o
 }
