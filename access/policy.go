@@ -20,10 +20,12 @@ const (
 	RiskQueue    Permission = "risk.queue"    // the queue of alerts and holds, holding and releasing orders
 	RiskList     Permission = "risk.list"     // the risk list, merchant history and rescreening
 	Settlements  Permission = "settlements"   // settlements, their batches and exception requests
-	Credit       Permission = "credit"        // consumers' credit: repayments from partners, accounts, statements, the overdue run
+	Credit       Permission = "credit"        // consumers' credit: repayments from partners and the overdue run
+	Consumers    Permission = "consumers"     // looking up consumers: by phone or id, their credit account, plans and statements, masked by policy
 	CreditLines  Permission = "credit.lines"  // a credit line's limit, rating, freeze and close: a risk decision
 	Complaints   Permission = "complaints"    // escalated complaints and support tickets
 	Keys         Permission = "keys"          // platform keys and their rotation
+	Notify       Permission = "notifications" // the backlog of merchants' notifications
 	Sandbox      Permission = "sandbox"       // the clock of a sandbox deployment
 	Audit        Permission = "audit"         // the stores' audit logs
 	Retention    Permission = "retention"     // legal holds, which keep data from the retention job
@@ -35,8 +37,8 @@ const (
 )
 
 // Permissions lists every permission.
-var Permissions = []Permission{Onboarding, RiskRules, RiskQueue, RiskList, Settlements, Credit, CreditLines, Complaints,
-	Keys, Sandbox, Audit, Retention, QRVerify, StaffAdmin, PolicyAdmin, PersonalData, Unmask}
+var Permissions = []Permission{Onboarding, RiskRules, RiskQueue, RiskList, Settlements, Credit, Consumers, CreditLines, Complaints,
+	Keys, Notify, Sandbox, Audit, Retention, QRVerify, StaffAdmin, PolicyAdmin, PersonalData, Unmask}
 
 // ParsePermission checks a permission's name.
 func ParsePermission(s string) (Permission, error) {

@@ -28,12 +28,16 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/audit"
+	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/complaint"
+	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/figures"
+	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
@@ -60,6 +64,8 @@ type API struct {
 	// Repay, if set, serves consumers' credit: repayments, accounts and
 	// statements.
 	Repay *repay.Service
+	// Consumers, if set, serves the lookup of consumers by phone or id.
+	Consumers *consumer.Service
 	// Access authenticates staff and holds the policy; without it every
 	// request is refused.
 	Access *access.Service
@@ -87,6 +93,14 @@ type API struct {
 	Figures *figures.Service
 	// Tickets, if set, serves support tickets and their SLA lanes.
 	Tickets *ticket.Service
+	// Bills, if set, lists and serves the merchants' bills, and checks a
+	// settlement against them.
+	Bills *bill.Service
+	// Keys, if set, shows the platform keys and their rotation.
+	Keys *keyring.Keyring
+	// Notifications, if set, shows the backlog of merchants'
+	// notifications.
+	Notifications *notify.Events
 }
 
 // Route is one staff route and the permission it needs ("" for any
@@ -133,6 +147,7 @@ func (a *API) Routes() []Route {
 		{"GET /admin/settlements", access.Settlements, a.settlements},
 		{"POST /admin/settlements/run", access.Settlements, a.runSettlement},
 		{"GET /admin/settlements/batches", access.Settlements, a.batchStatus},
+		{"GET /admin/settlements/{id}/check", access.Settlements, a.checkSettlement},
 		{"GET /admin/settlement-exceptions", access.Settlements, a.exceptions},
 		{"GET /admin/settlement-exceptions/{id}", access.Settlements, a.exception},
 		{"POST /admin/settlement-exceptions/{id}/resolve", access.Settlements, a.resolveException},
@@ -193,14 +208,28 @@ func (a *API) Routes() []Route {
 	if a.Figures != nil {
 		rs = append(rs, a.chartRoutes()...)
 	}
+	if a.Bills != nil {
+		rs = append(rs,
+			Route{"GET /admin/bills", access.Settlements, a.bills},
+			Route{"GET /admin/bills/file", access.Settlements, a.billFile})
+	}
+	if a.Keys != nil {
+		rs = append(rs, Route{"GET /admin/keys", access.Keys, a.platformKeys})
+	}
+	if a.Notifications != nil {
+		rs = append(rs, Route{"GET /admin/notifications/backlog", access.Notify, a.backlog})
+	}
 	if a.Repay != nil {
 		rs = append(rs,
 			Route{"POST /admin/consumers/{id}/repayments", access.Credit, a.repayment},
-			Route{"GET /admin/consumers/{id}/credit", access.Credit, a.creditAccount},
+			Route{"GET /admin/consumers/{id}/credit", access.Consumers, a.creditAccount},
 			Route{"POST /admin/consumers/{id}/line", access.CreditLines, a.changeLine},
-			Route{"GET /admin/consumers/{id}/line/changes", access.Credit, a.lineChanges},
+			Route{"GET /admin/consumers/{id}/line/changes", access.Consumers, a.lineChanges},
 			Route{"POST /admin/credit/overdue", access.Credit, a.runOverdue},
-			Route{"GET /admin/consumers/{id}/statements/{month}", access.Credit, a.statement})
+			Route{"GET /admin/consumers/{id}/statements/{month}", access.Consumers, a.statement})
+	}
+	if a.Consumers != nil {
+		rs = append(rs, Route{"GET /admin/consumers", access.Consumers, a.consumerLookup})
 	}
 	return rs
 }

@@ -18,12 +18,14 @@ import (
 	"github.com/fenfu/fenfu/access/accesstest"
 	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/audit"
+	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/figures"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
@@ -99,6 +101,9 @@ func newEnvOn(t *testing.T, core, cr *db.DB, clock *fenfu.FakeClock, r *risk.Eng
 		Complaints: &complaint.Service{Credit: cr, Core: core, Orders: ps, IDs: ids, Clock: clock, Log: log},
 		Repay: &repay.Service{Core: core, Credit: cr, IDs: ids, Clock: clock, Calendar: pay.DefaultPlans().Calendar,
 			Payoff: pay.DefaultPlans().Payoff},
+		Consumers:     consumer.New(core, cr, ids, clock),
+		Bills:         &bill.Service{Core: core, Clock: clock},
+		Notifications: &notify.Events{DB: core, Clock: clock},
 	}
 	mux := http.NewServeMux()
 	api.Register(mux)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/repay"
 )
 
@@ -64,4 +65,27 @@ func (a *API) runOverdue(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	return a.Repay.Overdue(ctx, req.Date)
+}
+
+// consumerLookup finds a consumer by ?phone= (an 11-digit mobile number)
+// or ?id=, with their balance and credit line; the phone is masked
+// unless the policy shows the member personal data.
+func (a *API) consumerLookup(ctx context.Context, c *call) (any, error) {
+	q := c.URL.Query()
+	var (
+		found consumer.Consumer
+		err   error
+	)
+	switch {
+	case q.Get("phone") != "":
+		found, err = a.Consumers.ByPhone(ctx, q.Get("phone"))
+	case q.Get("id") != "":
+		found, err = a.Consumers.Get(ctx, q.Get("id"))
+	default:
+		return nil, fenfu.FieldError("phone", "look a consumer up by ?phone= or ?id=")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"consumer": found}, nil
 }

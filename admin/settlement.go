@@ -38,25 +38,50 @@ func (a *API) discount(ctx context.Context, c *call) (any, error) {
 	return map[string]any{"mchid": c.PathValue("mchid"), "discount_ppm": *in.Discount, "until": in.Until}, nil
 }
 
-// settlements lists settlements: ?mchid=&from=&to=&state=.
+// settlements lists settlements, the newest business day first:
+// ?mchid= &from= &to= (YYYY-MM-DD, inclusive) &state=PENDING|SETTLED
+// &negative=true (those below zero) &after= (the next cursor of the page
+// before) &limit= (1 to 500, default 50).
 func (a *API) settlements(ctx context.Context, c *call) (any, error) {
 	q := c.URL.Query()
-	for _, name := range []string{"from", "to"} {
-		if v := q.Get(name); v != "" {
-			if _, err := settle.Day(v); err != nil {
-				return nil, fenfu.FieldError(name, "%s must be a date, YYYY-MM-DD", name)
-			}
-		}
-	}
 	state := q.Get("state")
 	if state != "" && state != settle.Pending && state != settle.Settled {
 		return nil, fenfu.FieldError("state", "state must be PENDING or SETTLED")
 	}
-	list, err := a.Settle.List(ctx, settle.Filter{MchID: q.Get("mchid"), From: q.Get("from"), To: q.Get("to"), State: state})
+	neg := q.Get("negative")
+	if neg != "" && neg != "true" && neg != "false" {
+		return nil, fenfu.FieldError("negative", "negative must be true or false")
+	}
+	p, err := page(q)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"data": list, "total_count": len(list)}, nil
+	list, next, err := a.Settle.ListPage(ctx, settle.Filter{MchID: q.Get("mchid"), From: q.Get("from"), To: q.Get("to"), State: state,
+		Negative: neg == "true"}, p)
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []settle.Settlement{}
+	}
+	return map[string]any{"data": list, "total_count": len(list), "next": next}, nil
+}
+
+// checkSettlement reconciles a settlement with the BASIC fund-flow bills
+// of the days its payments and refunds were billed on: the gap is zero
+// when they agree to the fen.
+func (a *API) checkSettlement(ctx context.Context, c *call) (any, error) {
+	if a.Bills == nil {
+		return nil, fenfu.Errorf(fenfu.ResourceNotExists, "this server keeps no bills")
+	}
+	list, err := a.Settle.List(ctx, settle.Filter{ID: c.PathValue("id")})
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, fenfu.Errorf(fenfu.ResourceNotExists, "settlement %s does not exist", c.PathValue("id"))
+	}
+	return a.Bills.CheckSettlement(ctx, list[0])
 }
 
 // runSettlement starts (or resumes) a day's batches now, {"date":

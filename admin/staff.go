@@ -235,6 +235,13 @@ func (a *API) unmaskings(ctx context.Context, c *call) (any, error) {
 func (a *API) readers() map[string]reader {
 	return map[string]reader{
 		"application": {scope: access.Onboarding, read: func(ctx context.Context, id string) (any, error) { return a.Onboard.GetClear(ctx, id) }},
+		"consumer": {scope: access.Consumers, read: func(ctx context.Context, id string) (any, error) {
+			if a.Consumers == nil {
+				return nil, fenfu.Errorf(fenfu.ResourceNotExists, "this server does not look up consumers")
+			}
+			found, err := a.Consumers.Get(ctx, id)
+			return map[string]any{"consumer": found}, err
+		}},
 	}
 }
 
@@ -263,7 +270,7 @@ func (a *API) unmask(ctx context.Context, c *call) (any, error) {
 	}
 	read, ok := a.readers()[in.Kind]
 	if !ok {
-		return nil, fenfu.FieldError("kind", "kind must be application")
+		return nil, fenfu.FieldError("kind", "kind must be application or consumer")
 	}
 	// Unmasking shows a field of a record the caller must be allowed to
 	// read at all: its scope first, then the clear value.

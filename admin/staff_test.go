@@ -30,6 +30,8 @@ var seeded = map[access.Permission]map[access.Department]access.Rank{
 	access.RiskList:     {access.Risk: access.StaffRank},
 	access.Settlements:  {access.Finance: access.StaffRank},
 	access.Credit:       {access.Finance: access.StaffRank},
+	access.Consumers:    {access.Finance: access.StaffRank, access.Support: access.StaffRank, access.Risk: access.StaffRank},
+	access.Notify:       {access.Engineering: access.StaffRank},
 	access.CreditLines:  {access.Risk: access.Supervisor},
 	access.Complaints:   {access.Support: access.StaffRank},
 	access.Keys:         {access.Engineering: access.StaffRank},
@@ -68,7 +70,7 @@ func testPolicyRoutes(t *testing.T, engine db.Engine) {
 					}
 					method, path, _ := strings.Cut(rt.Pattern, " ")
 					path = strings.NewReplacer("{id}", "x", "{mchid}", "x", "{name}", "x", "{switch}", "x",
-						"{action}", "x", "{month}", "x").Replace(path)
+						"{action}", "x", "{month}", "x", "{sha256}", "x").Replace(path)
 					min, granted := seeded[rt.Permission][d]
 					want := rt.Permission == "" || r == access.Director || (granted && r.AtLeast(min))
 					code, out := e.do(t, method, path, "", "Authorization", "Bearer "+bearer)

@@ -432,15 +432,22 @@ func (s *Service) postPending(ctx context.Context, date string, channel pay.Chan
 
 // Filter selects settlements; empty fields match all.
 type Filter struct {
-	MchID, Date, Channel, State string
+	ID, MchID, Date, Channel, State string
 	// From and To bound the business day (inclusive), YYYY-MM-DD.
 	From, To string
+	// Negative selects the settlements whose net is below zero: days a
+	// merchant's refunds outweighed its payments, which its next days
+	// make up.
+	Negative bool
 }
 
-// List returns the settlements the filter selects, by day and merchant.
-func (s *Service) List(ctx context.Context, f Filter) ([]Settlement, error) {
-	q := `SELECT id, batch_date, channel, mchid, payments, payment_amount, payment_fees, refunds, refund_amount, refund_fees,
-		net, state, created_at, settled_at, plan_fees, refund_plan_fees FROM settlements WHERE 1 = 1`
+// settlementColumns are what a Settlement is scanned from.
+const settlementColumns = `id, batch_date, channel, mchid, payments, payment_amount, payment_fees, refunds, refund_amount, refund_fees,
+		net, state, created_at, settled_at, plan_fees, refund_plan_fees`
+
+// where is the filter's condition (after WHERE 1 = 1) and arguments.
+func (f Filter) where() (string, []any) {
+	q := ""
 	var args []any
 	add := func(cond, v string) {
 		if v != "" {
@@ -448,13 +455,69 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Settlement, error) {
 			q += fmt.Sprintf(" AND "+cond, len(args))
 		}
 	}
+	add("id = $%d", f.ID)
 	add("mchid = $%d", f.MchID)
 	add("batch_date = $%d", f.Date)
 	add("channel = $%d", f.Channel)
 	add("state = $%d", f.State)
 	add("batch_date >= $%d", f.From)
 	add("batch_date <= $%d", f.To)
-	rows, err := s.Core.QueryContext(ctx, q+` ORDER BY batch_date, mchid, channel`, args...)
+	if f.Negative {
+		q += " AND net < 0"
+	}
+	return q, args
+}
+
+// List returns the settlements the filter selects, by day and merchant.
+func (s *Service) List(ctx context.Context, f Filter) ([]Settlement, error) {
+	cond, args := f.where()
+	return s.scan(ctx, `SELECT `+settlementColumns+` FROM settlements WHERE 1 = 1`+cond+` ORDER BY batch_date, mchid, channel`, args)
+}
+
+// Page sizes of ListPage.
+const (
+	DefaultPage = 50
+	MaxPage     = 500
+)
+
+// ListPage returns the page p of the settlements f selects, the newest
+// business day first, and the cursor of the next page ("" after the
+// last): a range of the index of settlements by day (or by merchant and
+// day, or of the negative ones).
+func (s *Service) ListPage(ctx context.Context, f Filter, p fenfu.Keyset) ([]Settlement, string, error) {
+	for _, d := range []struct{ name, v string }{{"from", f.From}, {"to", f.To}, {"date", f.Date}} {
+		if d.v != "" {
+			if _, err := Day(d.v); err != nil {
+				return nil, "", fenfu.FieldError(d.name, "%s must be a date, YYYY-MM-DD", d.name)
+			}
+		}
+	}
+	key, err := p.Key(2)
+	if err != nil {
+		return nil, "", err
+	}
+	cond, args := f.where()
+	if key != nil {
+		args = append(args, key[0], key[1])
+		n := len(args)
+		cond += fmt.Sprintf(" AND (batch_date < $%d OR (batch_date = $%d AND id < $%d))", n-1, n-1, n)
+	}
+	limit := p.Size(DefaultPage, MaxPage)
+	out, err := s.scan(ctx, `SELECT `+settlementColumns+` FROM settlements WHERE 1 = 1`+cond+
+		fmt.Sprintf(` ORDER BY batch_date DESC, id DESC LIMIT %d`, limit+1), args)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = fenfu.Cursor(out[limit-1].Date, out[limit-1].ID)
+	}
+	return out, next, nil
+}
+
+func (s *Service) scan(ctx context.Context, q string, args []any) ([]Settlement, error) {
+	rows, err := s.Core.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fenfu.Internal("settle.List", err)
 	}

@@ -258,7 +258,8 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 		ReceiptFont: receiptFont, ReceiptFontPath: a.cfg.CJKFont, Codes: codes}
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
 		Risk: a.risk, Display: a.display.Rules, Repay: a.repay, Retention: a.retention, Access: a.access, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
-		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes, Figures: a.figures, Tickets: a.tickets}
+		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes, Figures: a.figures, Tickets: a.tickets, Consumers: a.consumers,
+		Bills: a.bills, Keys: a.keys, Notifications: a.events}
 	desk := &console.Console{Admin: staff, Access: a.access, Log: a.log, Clock: a.clock, PublicURL: func() string { return a.publicURL }}
 	return server.Deps{API: api, Admin: staff, Console: desk, Cashier: a.cashier, Metrics: a.metrics, Log: a.log, Health: a.health,
 		Proxies: a.cfg.TrustedProxies, Build: version.Get()}
