@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/complaint"
+	"github.com/fenfu/fenfu/mask"
 )
 
 // creditRoutes are the staff routes whose data lives in the credit store:
@@ -98,7 +100,7 @@ func (a *API) record(r *http.Request, c *call, err error) error {
 	if len(path) > 0 {
 		detail["path"] = path
 	}
-	if q := r.URL.RawQuery; q != "" {
+	if q := maskedQuery(r); q != "" {
 		if len(q) > maxAuditQuery {
 			q = q[:maxAuditQuery]
 		}
@@ -107,6 +109,29 @@ func (a *API) record(r *http.Request, c *call, err error) error {
 	e.Detail = audit.Detail(detail)
 	_, rerr := audit.Record(context.WithoutCancel(r.Context()), a.Audit.Of(storeOf(r)), e)
 	return rerr
+}
+
+// maskedQuery is the request's query as the audit log keeps it: a value
+// of a parameter that carries personal data (a consumer looked up by
+// ?phone=) masked, as the answer masks it, for the log outlives them.
+func maskedQuery(r *http.Request) string {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return r.URL.RawQuery
+	}
+	masked := false
+	for k, vs := range q {
+		if f := mask.Field("", k); f != nil {
+			for i := range vs {
+				vs[i], masked = f(vs[i]), true
+			}
+		}
+	}
+	if !masked {
+		return r.URL.RawQuery
+	}
+	return strings.ReplaceAll(q.Encode(), "%2A", "*") // 138****8000 reads as it is shown
+
 }
 
 // auditLog answers GET /admin/audit: a store's audit entries, newest
