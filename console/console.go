@@ -153,9 +153,18 @@ func (c *Console) page(h func(r *http.Request, v *view) error) http.Handler {
 		}
 		if err := h(r, v); err != nil {
 			v.Problem = problemOf(v.Lang, err)
-			if v.Problem.Code == fenfu.Unauthenticated {
+			switch v.Problem.Code {
+			case fenfu.Unauthenticated:
 				c.toLogin(w, r)
 				return
+			case fenfu.ParamError, fenfu.InvalidRequest:
+				// The page stays, its filters there to be put right.
+			default:
+				// Refused or missing: the page says so and nothing else.
+				if _, back := v.Data.(string); !back {
+					v.Data = nil
+				}
+				v.Title = "problem"
 			}
 		}
 		if v.answered && v.Problem == nil {

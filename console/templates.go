@@ -11,6 +11,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/catalog"
+	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/web"
 )
 
@@ -48,6 +49,15 @@ func funcs(l catalog.Lang) template.FuncMap {
 		"percent": func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
 		"stamp":   stamp,
 		"day":     func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) },
+		// left is how long until due from now, or how long past it.
+		"left": func(now, due time.Time) string { return left(l, due.Sub(now)) },
+		// billChannel is a stored bill's channel as a download names it.
+		"billChannel": func(ch string) string {
+			if ch == "all" {
+				return "ALL"
+			}
+			return pay.Channel(ch).Name()
+		},
 		// short is the start of a long id or hash, for a caption.
 		"short": func(s string) string {
 			if len(s) > 12 {
@@ -73,6 +83,35 @@ func funcs(l catalog.Lang) template.FuncMap {
 			return toString(s)
 		},
 	}
+}
+
+// left says a duration to a deadline: what is left, or how far past it.
+func left(l catalog.Lang, d time.Duration) string {
+	over := d < 0
+	if over {
+		d = -d
+	}
+	m := int(d.Round(time.Minute) / time.Minute)
+	text := fmt.Sprintf("%dm", m%60)
+	if l != catalog.EN {
+		text = fmt.Sprintf("%d 分钟", m%60)
+	}
+	if h := m / 60; h > 0 {
+		if l == catalog.EN {
+			text = fmt.Sprintf("%dh ", h) + text
+		} else {
+			text = fmt.Sprintf("%d 小时 ", h) + text
+		}
+	}
+	switch {
+	case over && l == catalog.EN:
+		return text + " over"
+	case over:
+		return "已超时 " + text
+	case l == catalog.EN:
+		return text + " left"
+	}
+	return "剩余 " + text
 }
 
 func toString(v any) string { return fmt.Sprint(v) }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -33,11 +36,13 @@ import (
 // desk is a server with its console, for the console's tests.
 type desk struct {
 	*creditWorld
+	// docs are the documents of the applications inReview made.
+	docs map[string]doc
 }
 
 func startDesk(t *testing.T, engine db.Engine) *desk {
 	t.Helper()
-	return &desk{startCreditWorld(t, engine)}
+	return &desk{creditWorld: startCreditWorld(t, engine), docs: map[string]doc{}}
 }
 
 // member is a staff member as they log in.
@@ -140,8 +145,9 @@ func text(page string) string {
 }
 
 // inReview makes a merchant named name with three months of history and
-// submits its life-services application, with a legal person, into
-// review; it answers the application's id.
+// submits its life-services application, with a legal person and an
+// uploaded licence (withDocument), into review; it answers the
+// application's id.
 func (d *desk) inReview(name string) string {
 	d.t.Helper()
 	ctx := d.t.Context()
@@ -156,15 +162,22 @@ func (d *desk) inReview(name string) string {
 	if _, err := onboard.ImportHistory(ctx, d.a.core, strings.NewReader(hist), "test"); err != nil {
 		d.t.Fatal(err)
 	}
+	pic := licencePNG(d.t)
+	up, err := d.a.onboard.Upload(ctx, m.MchID, "licence.png", pic)
+	if err != nil {
+		d.t.Fatal(err)
+	}
 	r, err := d.a.onboard.Create(ctx, m.MchID, onboard.Application{EntityType: onboard.Enterprise, LicenceNumber: "91310000MA1K00002Y",
 		LicenceStatus: "normal", Industry: "life_services", Qualifications: map[onboard.Qualification]string{onboard.IndustryPermit: "沪-2026-001"},
-		LegalPerson: &onboard.Person{Name: "张三丰", IDNumber: "11010519491231002X", Phone: "13812345678"}})
+		LegalPerson: &onboard.Person{Name: "张三丰", IDNumber: "11010519491231002X", Phone: "13812345678"},
+		Documents:   []onboard.Document{{Kind: "licence", SHA256: up.MediaID}}})
 	if err != nil {
 		d.t.Fatal(err)
 	}
 	if r, err = d.a.onboard.Submit(ctx, r.ID, "merchant:"+m.MchID); err != nil || r.State != onboard.InReview {
 		d.t.Fatalf("submitted: %+v, %v", r, err)
 	}
+	d.docs[r.ID] = doc{id: r.ID, sha: up.MediaID, data: pic}
 	return r.ID
 }
 
@@ -198,4 +211,35 @@ func (d *desk) held(no string, total fenfu.Fen) pay.Order {
 		d.t.Fatalf("order %s is not held: %+v, %v", no, o, err)
 	}
 	return o
+}
+
+// doc is an application's uploaded document.
+type doc struct {
+	id, sha string
+	data    []byte
+}
+
+// withDocument is the document of an application inReview made: a PNG
+// of its business licence.
+func (d *desk) withDocument(id string) doc {
+	d.t.Helper()
+	x, ok := d.docs[id]
+	if !ok {
+		d.t.Fatalf("application %s has no document", id)
+	}
+	return x
+}
+
+// licencePNG is a small image standing for a scanned licence.
+func licencePNG(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 40, 24))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i)
+	}
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
