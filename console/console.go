@@ -21,6 +21,7 @@
 package console
 
 import (
+	"bytes"
 	"embed"
 	"errors"
 	"io/fs"
@@ -93,8 +94,9 @@ type view struct {
 	Nav    []section
 	// Active is the path of the navigation item the page is under.
 	Active string
-	// Title is the page's heading, a word key.
-	Title string
+	// Title is the page's heading, a word key, and the name of its
+	// template unless Page names another.
+	Title, Page string
 	// Form is the session's form token every form carries.
 	Form  string
 	Nonce string
@@ -164,7 +166,7 @@ func (c *Console) page(h func(r *http.Request, v *view) error) http.Handler {
 				if _, back := v.Data.(string); !back {
 					v.Data = nil
 				}
-				v.Title = "problem"
+				v.Title, v.Page = "problem", ""
 			}
 		}
 		if v.answered && v.Problem == nil {
@@ -230,7 +232,7 @@ func (c *Console) action(h func(r *http.Request, v *view) (string, error)) http.
 		switch {
 		case err != nil:
 			v.Problem = problemOf(v.Lang, err)
-			v.Title = "problem"
+			v.Title, v.Page = "problem", ""
 			v.Data = backTo(r)
 			c.render(w, v)
 		case next == "":
@@ -298,20 +300,34 @@ func switchTo(r *http.Request) string {
 // render writes the view's page.
 func (c *Console) render(w http.ResponseWriter, v *view) {
 	name := v.Title
+	if v.Page != "" {
+		name = v.Page
+	}
 	if v.Problem != nil && (v.Data == nil || name == "") {
 		name, v.Title = "problem", "problem"
 	}
 	t, ok := pages[v.Lang][name]
 	if !ok {
 		c.Log.Error("console page has no template", "page", name)
-		name, v.Title = "problem", "problem"
 		v.Problem = problemOf(v.Lang, fenfu.Internal("console.render", errors.New("no template "+name)))
+		name, v.Title = "problem", "problem"
 		t = pages[v.Lang][name]
 	}
 	nonce := v.Nonce
 	if nonce == "" {
 		nonce = web.Nonce()
 		v.Nonce = nonce
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout", v); err != nil {
+		c.Log.Error("console page not rendered", "page", name, "error", err)
+		if name == "problem" {
+			http.Error(w, "the console could not show this page", http.StatusInternalServerError)
+			return
+		}
+		v.Title, v.Data, v.Problem = "problem", nil, problemOf(v.Lang, fenfu.Internal("console.render", err))
+		c.render(w, v)
+		return
 	}
 	w.Header().Set("Content-Security-Policy", web.SheetPolicy(nonce))
 	w.Header().Set("Cache-Control", "no-store")
@@ -321,9 +337,7 @@ func (c *Console) render(w http.ResponseWriter, v *view) {
 		status = v.Problem.Status
 	}
 	w.WriteHeader(status)
-	if err := t.ExecuteTemplate(w, "layout", v); err != nil {
-		c.Log.Error("console page not rendered", "page", name, "error", err)
-	}
+	_, _ = w.Write(b.Bytes())
 }
 
 // home is the console's first page: who the member is and what their

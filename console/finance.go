@@ -78,7 +78,7 @@ type settlementsAnswer struct {
 type settlementsPage struct {
 	Negative    bool
 	Settlements []settle.Settlement
-	listing
+	Listing
 }
 
 var settlementHeader = []string{"settlement_id", "settle_date", "channel", "mchid", "payments", "payment_amount", "payment_fees",
@@ -92,7 +92,7 @@ func (c *Console) settlements(negative bool) func(r *http.Request, v *view) erro
 		name := "settlements.csv"
 		q := v.filters("mchid", "from", "to", "state")
 		if negative {
-			v.Title, v.Active, name = "negative", "/console/finance/negative", "negative-settlements.csv"
+			v.Title, v.Page, v.Active, name = "negative", "settlements", "/console/finance/negative", "negative-settlements.csv"
 			q.Set("negative", "true")
 		}
 		call := admin.Call{Route: "GET /admin/settlements", Query: q}
@@ -115,7 +115,7 @@ func (c *Console) settlements(negative bool) func(r *http.Request, v *view) erro
 		if err := v.do(call, &out); err != nil {
 			return err
 		}
-		d.Settlements, d.listing = out.Data, v.listing(out.Next)
+		d.Settlements, d.Listing = out.Data, v.Listing(out.Next)
 		return nil
 	}
 }
@@ -186,7 +186,7 @@ func (c *Console) resolveException(r *http.Request, v *view) (string, error) {
 
 type billsPage struct {
 	Bills []bill.Stored
-	listing
+	Listing
 }
 
 // bills lists the bills rendered and kept, the newest day first:
@@ -216,7 +216,7 @@ func (c *Console) bills(r *http.Request, v *view) error {
 	if err := v.do(call, &out); err != nil {
 		return err
 	}
-	d.Bills, d.listing = out.Bills, v.listing(out.Next)
+	d.Bills, d.Listing = out.Bills, v.Listing(out.Next)
 	return nil
 }
 

@@ -13,14 +13,14 @@ import (
 // cursor the page before answered (?after=), never by OFFSET; the
 // route caps the page's size. Its filters are the route's query.
 
-// listing is a list page's links: to its first page (when not on it),
+// Listing is a list page's links: to its first page (when not on it),
 // to the next (when there is one) and to its CSV download.
-type listing struct {
+type Listing struct {
 	First, Next, CSV string
 }
 
-// listing is the links of the page v shows, whose route answered next.
-func (v *view) listing(next string) listing {
+// Listing is the links of the page v shows, whose route answered next.
+func (v *view) Listing(next string) Listing {
 	q := url.Values{}
 	for k, vs := range v.Query {
 		if k != "after" && k != "format" && k != "done" && k != "lang" {
@@ -28,7 +28,7 @@ func (v *view) listing(next string) listing {
 		}
 	}
 	path := v.r.URL.Path
-	l := listing{CSV: link(path, q, "format", "csv")}
+	l := Listing{CSV: link(path, q, "format", "csv")}
 	if v.Query.Get("after") != "" {
 		l.First = link(path, q)
 	}

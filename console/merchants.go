@@ -29,7 +29,7 @@ type queuePage struct {
 	States       []onboard.State
 	Industries   []string
 	Applications []onboard.Listed
-	listing
+	Listing
 }
 
 var queueStates = []onboard.State{onboard.InReview, onboard.MoreMaterial, onboard.Approved, onboard.Rejected, onboard.DepositPaid,
@@ -66,7 +66,7 @@ func (c *Console) applications(r *http.Request, v *view) error {
 	if err := v.do(call, &out); err != nil {
 		return err
 	}
-	d.State, d.Applications, d.listing = out.State, out.Applications, v.listing(out.Next)
+	d.State, d.Applications, d.Listing = out.State, out.Applications, v.Listing(out.Next)
 	return nil
 }
 

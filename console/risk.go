@@ -46,7 +46,7 @@ type queueAnswer struct {
 type riskQueuePage struct {
 	States []risk.QueueState
 	Items  []risk.Item
-	listing
+	Listing
 }
 
 func (c *Console) riskQueue(r *http.Request, v *view) error {
@@ -71,7 +71,7 @@ func (c *Console) riskQueue(r *http.Request, v *view) error {
 	if err := v.do(call, &out); err != nil {
 		return err
 	}
-	d.Items, d.listing = out.Items, v.listing(out.Next)
+	d.Items, d.Listing = out.Items, v.Listing(out.Next)
 	return nil
 }
 
@@ -225,7 +225,9 @@ func (c *Console) backtest(r *http.Request, v *view) (string, error) {
 	}
 	d := v.Data.(*backtestPage)
 	d.From, d.To = r.PostForm.Get("from"), r.PostForm.Get("to")
-	d.Version, _ = strconv.Atoi(r.PostForm.Get("version"))
+	if s := r.PostForm.Get("version"); s != "" {
+		d.Version, _ = strconv.Atoi(s)
+	}
 	from, err := time.ParseInLocation(time.DateOnly, d.From, fenfu.Shanghai)
 	if err != nil {
 		return "", fenfu.FieldError("from", "from is a date, YYYY-MM-DD")
@@ -245,7 +247,7 @@ func (c *Console) backtest(r *http.Request, v *view) (string, error) {
 
 type complaintsPage struct {
 	Complaints []complaint.Complaint
-	listing
+	Listing
 }
 
 func (c *Console) complaints(r *http.Request, v *view) error {
@@ -274,7 +276,7 @@ func (c *Console) complaints(r *http.Request, v *view) error {
 	if err := v.do(call, &out); err != nil {
 		return err
 	}
-	d.Complaints, d.listing = out.Complaints, v.listing(out.Next)
+	d.Complaints, d.Listing = out.Complaints, v.Listing(out.Next)
 	return nil
 }
 

@@ -162,7 +162,7 @@ func (d *desk) inReview(name string) string {
 	if _, err := onboard.ImportHistory(ctx, d.a.core, strings.NewReader(hist), "test"); err != nil {
 		d.t.Fatal(err)
 	}
-	pic := licencePNG(d.t)
+	pic := licencePNG(d.t, name)
 	up, err := d.a.onboard.Upload(ctx, m.MchID, "licence.png", pic)
 	if err != nil {
 		d.t.Fatal(err)
@@ -230,13 +230,14 @@ func (d *desk) withDocument(id string) doc {
 	return x
 }
 
-// licencePNG is a small image standing for a scanned licence.
-func licencePNG(t *testing.T) []byte {
+// licencePNG is a small image standing for the scanned licence of the
+// merchant named name.
+func licencePNG(t *testing.T, name string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	img := image.NewRGBA(image.Rect(0, 0, 40, 24))
 	for i := range img.Pix {
-		img.Pix[i] = byte(i)
+		img.Pix[i] = byte(i) ^ name[i%len(name)]
 	}
 	if err := png.Encode(&b, img); err != nil {
 		t.Fatal(err)

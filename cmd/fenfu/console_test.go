@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu/access"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/risk"
+	"github.com/fenfu/fenfu/settle"
+)
+
+// TestConsolePagesHTTP: each of the console's pages over HTTP, on each
+// engine, as a director sees them: the lists a page at a time after a
+// cursor, their filters and searches, their CSV downloads (formula-safe),
+// an application's document, a settlement run and checked against its
+// bills, an exception's SLA running out, a consumer found by phone; and
+// every page with its security headers and no inline style.
+func TestConsolePagesHTTP(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testConsolePagesHTTP(t, engine) })
+	}
+}
+
+// rows counts the rows of a list page's table: those with a data- key.
+func rows(page, table string) int {
+	i := strings.Index(page, `id="`+table+`"`)
+	if i < 0 {
+		return -1
+	}
+	end := strings.Index(page[i:], "</table>")
+	return len(regexp.MustCompile(`<tr data-`).FindAllString(page[i:i+end], -1))
+}
+
+// href is the address of the link with id on page, unescaped.
+func href(page, id string) string {
+	m := regexp.MustCompile(`id="` + id + `" href="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return strings.ReplaceAll(m[1], "&amp;", "&")
+}
+
+// download fetches a CSV and answers its records, checking it is a
+// download in UTF-8 with a byte-order mark.
+func (d *desk) download(c *http.Client, path string) [][]string {
+	d.t.Helper()
+	resp, err := c.Get(d.base + path)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
+		!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") || !bytes.HasPrefix(b, []byte("\ufeff")) {
+		d.t.Fatalf("%s: %d %s %q", path, resp.StatusCode, resp.Header, b)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff")))).ReadAll()
+	if err != nil {
+		d.t.Fatalf("%s: %v", path, err)
+	}
+	return recs
+}
+
+func testConsolePagesHTTP(t *testing.T, engine db.Engine) {
+	d := startDesk(t, engine)
+	ctx := t.Context()
+	// Each a minute after the one before, so pages have an order to keep.
+	var apps []string
+	for _, name := range []string{"Tea house one", "=cmd|' /C calc'!A0 Noodle bar", "Tea house three"} {
+		apps = append(apps, d.inReview(name))
+		d.clock.Advance(time.Minute)
+	}
+	held := d.held("SOFA-H-1", 600_00)
+	d.clock.Advance(time.Minute)
+	d.held("SOFA-H-2", 700_00)
+	d.clock.Advance(time.Minute)
+	d.held("SOFA-H-3", 900_00)
+	paid := d.order("LAMP-1", 120_00)
+	shopper := d.consumer(10_000_00, 0)
+	d.pay(shopper, paid, 1)
+	lin := d.member("lin", access.Engineering, access.Director)
+	c := d.client(lin)
+	var b []byte
+
+	// Applications: two a page, then the last; searches and filters.
+	code, page := d.get(c, "/console/applications?limit=2")
+	if code != 200 || rows(page, "applications") != 2 || href(page, "next-page") == "" || strings.Contains(page, `id="first-page"`) {
+		t.Fatalf("applications' first page: %d, %d rows\n%s", code, rows(page, "applications"), page)
+	}
+	_, page = d.get(c, href(page, "next-page"))
+	if rows(page, "applications") != 1 || !strings.Contains(page, apps[2]) || strings.Contains(page, `id="next-page"`) || href(page, "first-page") == "" {
+		t.Errorf("applications' second page: %d rows\n%s", rows(page, "applications"), text(page))
+	}
+	for q, want := range map[string]int{"q=noodle": 1, "q=tea": 2, "industry=catering": 0, "industry=life_services": 3,
+		"state=approved": 0, "from=2026-11-27&to=2026-11-27": 3, "from=2026-11-28": 0} {
+		if _, page := d.get(c, "/console/applications?"+q); rows(page, "applications") != want {
+			t.Errorf("applications ?%s: %d rows, want %d", q, rows(page, "applications"), want)
+		}
+	}
+	if code, page := d.get(c, "/console/applications?after=not-a-cursor"); code != 400 || !strings.Contains(page, "after") {
+		t.Errorf("a broken cursor: %d %s", code, text(page))
+	}
+	recs := d.download(c, "/console/applications?format=csv&limit=1")
+	if len(recs) != 4 || recs[0][0] != "id" || recs[2][0] != apps[1] || recs[2][2] != "'=cmd|' /C calc'!A0 Noodle bar" {
+		t.Errorf("applications CSV: %q", recs)
+	}
+	// An application's page shows its document, which is served through
+	// the console only, as the image it is.
+	doc := d.withDocument(apps[0])
+	_, page = d.get(c, "/console/applications/"+apps[0])
+	if !strings.Contains(page, `/console/applications/`+apps[0]+`/documents/`+doc.sha) {
+		t.Errorf("the application's page does not show its document")
+	}
+	resp, err := c.Get(d.base + "/console/applications/" + apps[0] + "/documents/" + doc.sha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" || !bytes.Equal(b, doc.data) ||
+		resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Errorf("the document: %d %v, %d bytes", resp.StatusCode, resp.Header, len(b))
+	}
+	if code, _ := d.get(c, "/console/applications/"+apps[1]+"/documents/"+doc.sha); code != 404 {
+		t.Errorf("another application's document: %d, want 404", code)
+	}
+	if code, _ := d.get(&http.Client{}, "/console/applications/"+apps[0]+"/documents/"+doc.sha); code != 200 {
+		// A browser without the session is sent to log in (the login page).
+		t.Logf("without a session: %d", code)
+	}
+
+	// Risk queue: the holds two a page; by decision; CSV.
+	_, page = d.get(c, "/console/risk/queue?limit=2")
+	if rows(page, "risk-queue") != 2 || href(page, "next-page") == "" || !strings.Contains(page, held.ID) {
+		t.Errorf("risk queue's first page: %d rows\n%s", rows(page, "risk-queue"), text(page))
+	}
+	if _, page = d.get(c, href(page, "next-page")); rows(page, "risk-queue") != 1 {
+		t.Errorf("risk queue's second page: %d rows", rows(page, "risk-queue"))
+	}
+	for q, want := range map[string]int{"decision=ALERT": 0, "decision=HOLD": 3, "state=RELEASED": 0, "mchid=" + d.mchid: 3, "mchid=1": 0} {
+		if _, page := d.get(c, "/console/risk/queue?"+q); rows(page, "risk-queue") != want {
+			t.Errorf("risk queue ?%s: %d rows, want %d", q, rows(page, "risk-queue"), want)
+		}
+	}
+	if recs := d.download(c, "/console/risk/queue?format=csv"); len(recs) != 4 || recs[1][5] != "600.00" {
+		t.Errorf("risk queue CSV: %q", recs)
+	}
+	// A backtest of the rules over today: the four credit payments, the
+	// three holds by big-hold.
+	resp = d.post(c, "/console/risk/backtest", "/console/risk/backtest", url.Values{"from": {"2026-11-27"}, "to": {"2026-11-27"}})
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `id="bt-payments">4<`) || !strings.Contains(string(b), `<td>big-hold</td><td class="n">3</td>`) {
+		t.Errorf("backtest: %d %s", resp.StatusCode, text(string(b)))
+	}
+	// A rule switched off from its page: a new version, recorded.
+	resp = d.post(c, "/console/risk/rules", "/console/risk/rules/big-hold/disable", url.Values{"change_reason": {"too many holds"}})
+	resp.Body.Close()
+	if resp.StatusCode != 303 {
+		t.Errorf("switching a rule off: %d", resp.StatusCode)
+	}
+	if set, err := d.a.risk.Current(ctx); err != nil || set.Reason != "too many holds" || set.Actor != "staff:lin" ||
+		!slices.ContainsFunc(set.Rules, func(r risk.Rule) bool { return r.Name == "big-hold" && !r.Enabled }) {
+		t.Errorf("after the switch: %+v, %v", set, err)
+	}
+
+	// A day's settlement run from its page, its batches done; the
+	// settlement checked against its bills to the fen.
+	d.clock.Advance(24 * time.Hour)
+	c = d.client(lin) // the session of yesterday has ended
+	resp = d.post(c, "/console/finance/batches?date=2026-11-27", "/console/finance/batches", url.Values{"date": {"2026-11-27"}})
+	resp.Body.Close()
+	if resp.StatusCode != 303 || !strings.Contains(resp.Header.Get("Location"), "done=settle-run") {
+		t.Fatalf("running the settlement: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	waitBatches(t, d, "2026-11-27")
+	if _, page = d.get(c, "/console/finance/batches?date=2026-11-27"); !strings.Contains(page, "已完成") || strings.Contains(page, `http-equiv="refresh"`) {
+		t.Errorf("batches page: %s", text(page))
+	}
+	_, page = d.get(c, "/console/finance/settlements?mchid="+d.mchid)
+	if rows(page, "settlements") != 1 || !strings.Contains(page, "¥120.00") {
+		t.Fatalf("settlements: %d rows\n%s", rows(page, "settlements"), text(page))
+	}
+	sid := settle.ID("2026-11-27", "credit", d.mchid)
+	if _, page = d.get(c, "/console/finance/settlements/"+sid); !strings.Contains(page, `id="gap"`) || !strings.Contains(page, "一致") {
+		t.Errorf("the settlement's reconciliation: %s", text(page))
+	}
+	if _, page = d.get(c, "/console/finance/settlements?from=2026-11-28"); rows(page, "settlements") != 0 {
+		t.Errorf("settlements from a later day: %d rows", rows(page, "settlements"))
+	}
+	if _, page = d.get(c, "/console/finance/negative"); rows(page, "settlements") != 0 || !strings.Contains(page, `id="empty"`) {
+		t.Errorf("negative settlements: %d rows", rows(page, "settlements"))
+	}
+	if recs := d.download(c, "/console/finance/settlements?format=csv"); len(recs) != 2 || recs[1][0] != sid || recs[1][11] == "" {
+		t.Errorf("settlements CSV: %q", recs)
+	}
+	// The day's trade bill downloads as the merchant's, and is then
+	// listed.
+	resp, err = c.Get(d.base + "/console/finance/bills/file?mchid=" + d.mchid + "&date=2026-11-27&kind=trade&type=ALL&channel=ALL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.Contains(string(b), "LAMP-1") {
+		t.Errorf("the bill: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	if _, page = d.get(c, "/console/finance/bills?date=2026-11-27"); rows(page, "bills") < 1 || !strings.Contains(page, "/console/finance/bills/file?") {
+		t.Errorf("bills: %d rows %s", rows(page, "bills"), text(page))
+	}
+	if recs := d.download(c, "/console/finance/bills?format=csv&mchid="+d.mchid); len(recs) < 2 || recs[1][0] != d.mchid {
+		t.Errorf("bills CSV: %q", recs)
+	}
+
+	// An exception request's SLA: due, then overdue.
+	x, err := d.a.settle.FileException(ctx, d.a.ids, d.mchid, settle.NewException{SettleDate: "2026-11-27", Description: "missing a payment"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, page = d.get(c, "/console/finance/exceptions"); !strings.Contains(page, x.ID) || !strings.Contains(page, "剩余 24 小时") {
+		t.Errorf("exceptions: %s", text(page))
+	}
+	d.clock.Advance(25 * time.Hour)
+	c = d.client(lin)
+	if _, page = d.get(c, "/console/finance/exceptions"); !strings.Contains(page, "已超时 1 小时") || !strings.Contains(page, `class="tag bad"`) {
+		t.Errorf("an exception past its SLA: %s", text(page))
+	}
+	if recs := d.download(c, "/console/finance/exceptions?format=csv"); len(recs) != 2 || recs[1][0] != x.ID || recs[1][8] != "true" {
+		t.Errorf("exceptions CSV: %q", recs)
+	}
+
+	// A consumer found by phone: the form posts, the page is at the
+	// consumer's id; a director sees the phone in the clear.
+	resp = d.post(c, "/console/consumers", "/console/consumers", url.Values{"q": {shopper.phone}})
+	resp.Body.Close()
+	if resp.StatusCode != 303 || strings.Contains(resp.Header.Get("Location"), shopper.phone) {
+		t.Fatalf("lookup: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page = d.get(c, resp.Header.Get("Location"))
+	if !strings.Contains(page, shopper.id) || !strings.Contains(page, shopper.phone) || !strings.Contains(page, "LAMP") && rows(page, "plans") < 0 {
+		t.Errorf("the consumer's page: %s", text(page))
+	}
+	if code, page := d.get(c, "/console/consumers/"+shopper.id+"/statements/2026-11"); code != 200 || !strings.Contains(page, `id="total-due"`) {
+		t.Errorf("statement: %d %s", code, text(page))
+	}
+
+	// Every page of the navigation answers, with its policy and no inline
+	// style; tickets and charts, not served by this build, are not in it.
+	_, home := d.get(c, "/console/")
+	visited := 0
+	for _, m := range regexp.MustCompile(`data-nav="[a-z-]+"[^>]*|href="(/console/[a-z/-]+)" data-nav`).FindAllStringSubmatch(home, -1) {
+		if m[1] == "" {
+			continue
+		}
+		visited++
+		resp, err := c.Get(d.base + m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		csp := resp.Header.Get("Content-Security-Policy")
+		if resp.StatusCode != 200 || !strings.Contains(csp, "script-src 'nonce-") || strings.Contains(csp, "unsafe-inline") ||
+			strings.Contains(string(b), ` style="`) || resp.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: %d, policy %q\n%s", m[1], resp.StatusCode, csp, text(string(b)))
+		}
+	}
+	if visited < 14 {
+		t.Errorf("visited %d pages of the navigation; the pattern is broken", visited)
+	}
+	if strings.Contains(home, `href="/console/tickets"`) || strings.Contains(home, `href="/console/charts"`) {
+		t.Error("the navigation offers tickets or charts, which this build does not serve")
+	}
+	if code, page := d.get(c, "/console/tickets"); code != 404 || !strings.Contains(page, "/admin/tickets") {
+		t.Errorf("tickets: %d %s", code, text(page))
+	}
+}
+
+// waitBatches waits for the day's batches to finish.
+func waitBatches(t *testing.T, d *desk, date string) {
+	t.Helper()
+	for range 200 {
+		list, err := d.a.settle.Batches(t.Context(), date)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := len(list) > 0
+		for _, b := range list {
+			done = done && b.State == settle.Done
+		}
+		if done {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the batches of %s did not finish", date)
+}
