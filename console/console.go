@@ -83,6 +83,7 @@ func (c *Console) Register(mux route.Mux) {
 	c.financePages(mux)
 	c.engineeringPages(mux)
 	c.supportPages(mux)
+	c.chartPages(mux)
 }
 
 // view is what every page's template gets: the page's language, the

@@ -1,5 +1,7 @@
 package console
 
+import "slices"
+
 // section is a part of the navigation: its heading (a word key) and the
 // items the member may open.
 type section struct {
@@ -8,47 +10,49 @@ type section struct {
 }
 
 // item is a page in the navigation: its address, its name (a word key),
-// and the staff route the page reads, whose permission decides whether
-// the member sees it.
+// and the staff routes the page reads, whose permissions decide whether
+// the member sees it: any one of them will do.
 type item struct {
 	Path, Title string
-	route       string
+	routes      []string
 }
+
+func entry(path, title string, routes ...string) item { return item{path, title, routes} }
 
 // sitemap is the whole navigation, in the order staff use it most.
 var sitemap = []section{
 	{"nav-merchants", []item{
-		{"/console/applications", "applications", "GET /admin/applications"},
+		entry("/console/applications", "applications", "GET /admin/applications"),
 	}},
 	{"nav-risk", []item{
-		{"/console/risk/queue", "risk-queue", "GET /admin/risk/queue"},
-		{"/console/risk/rules", "risk-rules", "GET /admin/risk/rules"},
-		{"/console/risk/overview", "risk-overview", "GET /admin/risk/overview"},
-		{"/console/risk/backtest", "backtest", "POST /admin/risk/backtest"},
-		{"/console/complaints", "complaints", "GET /admin/complaints"},
+		entry("/console/risk/queue", "risk-queue", "GET /admin/risk/queue"),
+		entry("/console/risk/rules", "risk-rules", "GET /admin/risk/rules"),
+		entry("/console/risk/overview", "risk-overview", "GET /admin/risk/overview"),
+		entry("/console/risk/backtest", "backtest", "POST /admin/risk/backtest"),
+		entry("/console/complaints", "complaints", "GET /admin/complaints"),
 	}},
 	{"nav-consumers", []item{
-		{"/console/consumers", "consumers", "GET /admin/consumers"},
+		entry("/console/consumers", "consumers", "GET /admin/consumers"),
 	}},
 	{"nav-finance", []item{
-		{"/console/finance/batches", "batches", "GET /admin/settlements/batches"},
-		{"/console/finance/settlements", "settlements", "GET /admin/settlements"},
-		{"/console/finance/exceptions", "exceptions", "GET /admin/settlement-exceptions"},
-		{"/console/finance/bills", "bills", "GET /admin/bills"},
-		{"/console/finance/negative", "negative", "GET /admin/settlements"},
+		entry("/console/finance/batches", "batches", "GET /admin/settlements/batches"),
+		entry("/console/finance/settlements", "settlements", "GET /admin/settlements"),
+		entry("/console/finance/exceptions", "exceptions", "GET /admin/settlement-exceptions"),
+		entry("/console/finance/bills", "bills", "GET /admin/bills"),
+		entry("/console/finance/negative", "negative", "GET /admin/settlements"),
 	}},
 	{"nav-engineering", []item{
-		{"/console/engineering/keys", "keys", "GET /admin/keys"},
-		{"/console/engineering/notifications", "notifications", "GET /admin/notifications/backlog"},
+		entry("/console/engineering/keys", "keys", "GET /admin/keys"),
+		entry("/console/engineering/notifications", "notifications", "GET /admin/notifications/backlog"),
 	}},
-	// Tickets and charts are served by the staff routes of their own
-	// packages; until this server has those routes, their items stay
-	// hidden and their pages say they are not served (support.go).
+	// Tickets are served by staff routes of their own package; until this
+	// server has them, the item stays hidden and the page says they are
+	// not served (support.go).
 	{"nav-support", []item{
-		{"/console/tickets", "tickets", ticketsRoute},
+		entry("/console/tickets", "tickets", ticketsRoute),
 	}},
 	{"nav-charts", []item{
-		{"/console/charts", "charts", chartsRoute},
+		entry("/console/charts", "charts", chartRoutes()...),
 	}},
 }
 
@@ -59,7 +63,7 @@ func (c *Console) nav(v *view) []section {
 	for _, s := range sitemap {
 		var items []item
 		for _, it := range s.Items {
-			if v.allows(it.route) {
+			if slices.ContainsFunc(it.routes, v.allows) {
 				items = append(items, it)
 			}
 		}

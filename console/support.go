@@ -7,18 +7,15 @@ import (
 	"github.com/fenfu/fenfu"
 )
 
-// Support's tickets and the charts are served by staff routes of their
-// own packages. Until this server serves those routes, their navigation
-// items stay hidden (nav.go) and their pages say so; each page reads its
-// route through admin.API.Do as every other page does once it is.
-const (
-	ticketsRoute = "GET /admin/tickets"
-	chartsRoute  = "GET /admin/charts"
-)
+// Support's tickets are served by staff routes of their own package
+// (ticket). Until this server serves them, the navigation item stays
+// hidden (nav.go) and the page says so; the pages of the list, a ticket,
+// its reply and its assignment belong here, each reading its route
+// through admin.API.Do as every other page does.
+const ticketsRoute = "GET /admin/tickets"
 
 func (c *Console) supportPages(mux route.Mux) {
 	mux.Handle("GET /console/tickets", c.page(c.notServed("tickets", ticketsRoute)))
-	mux.Handle("GET /console/charts", c.page(c.notServed("charts", chartsRoute)))
 }
 
 // notServed is a page whose staff route this server does not serve.

@@ -330,8 +330,15 @@ var words = map[string]text{
 	"no-backlog":         {ZH: "没有积压的通知", EN: "Nothing is waiting"},
 
 	// Support and charts.
-	"tickets": {ZH: "工单", EN: "Tickets"},
-	"charts":  {ZH: "图表", EN: "Charts"},
+	"tickets":           {ZH: "工单", EN: "Tickets"},
+	"charts":            {ZH: "图表", EN: "Charts"},
+	"chart-onboarding":  {ZH: "入网：首次通过率与开通天数（按行业）", EN: "Onboarding: first-time approval and days to activation, by industry"},
+	"chart-ab":          {ZH: "灰度：各分组的转化、退款率与分付占比", EN: "Gray release: each cohort's conversion, refund rate and credit share"},
+	"chart-payments":    {ZH: "支付：每小时各渠道成功笔数与成功率", EN: "Payments: paid per hour by channel, and the success rate"},
+	"chart-risk":        {ZH: "风控：各规则每日的复核与拒绝", EN: "Risk: each rule's reviews and rejections per day"},
+	"chart-settlements": {ZH: "结算：每日各渠道结算净额", EN: "Settlements: net settled per day, by channel"},
+	"ab-needs-mchid":    {ZH: "填写商户号可查看该商户的灰度分组图。", EN: "Give a mchid to see that merchant's gray-release cohorts."},
+	"no-charts":         {ZH: "您的权限没有可查看的图表。", EN: "Your policy shows you no chart."},
 
 	"state-pending":    {ZH: "待处理", EN: "Pending"},
 	"state-settled":    {ZH: "已结算", EN: "Settled"},

@@ -275,11 +275,39 @@ func testConsolePagesHTTP(t *testing.T, engine db.Engine) {
 			t.Errorf("%s: %d, policy %q\n%s", m[1], resp.StatusCode, csp, text(string(b)))
 		}
 	}
-	if visited < 14 {
+	if visited < 15 {
 		t.Errorf("visited %d pages of the navigation; the pattern is broken", visited)
 	}
-	if strings.Contains(home, `href="/console/tickets"`) || strings.Contains(home, `href="/console/charts"`) {
-		t.Error("the navigation offers tickets or charts, which this build does not serve")
+	if strings.Contains(home, `href="/console/tickets"`) {
+		t.Error("the navigation offers tickets, which this build does not serve")
+	}
+	// The charts the member may see, each drawn through its staff route;
+	// risk staff see only risk's.
+	_, page = d.get(c, "/console/charts?from=2026-11-27&to=2026-11-28")
+	srcs := regexp.MustCompile(`<img src="(/console/charts/[a-z]+\.svg\?[^"]+)"`).FindAllStringSubmatch(page, -1)
+	if len(srcs) != 4 || strings.Contains(page, "chart-ab") {
+		t.Errorf("charts: %d images\n%s", len(srcs), text(page))
+	}
+	for _, m := range srcs {
+		resp, err := c.Get(d.base + strings.ReplaceAll(m[1], "&amp;", "&"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml; charset=utf-8" || !bytes.Contains(b, []byte("<svg")) {
+			t.Errorf("%s: %d %s", m[1], resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	if _, page = d.get(c, "/console/charts?mchid="+d.mchid); !strings.Contains(page, `id="chart-ab"`) {
+		t.Error("the A/B chart is not shown for a merchant")
+	}
+	risky := d.client(d.member("risk.wu", access.Risk, access.StaffRank))
+	if _, page = d.get(risky, "/console/charts"); !strings.Contains(page, `id="chart-risk"`) || strings.Contains(page, `id="chart-settlements"`) {
+		t.Errorf("risk staff's charts: %s", text(page))
+	}
+	if code, _ := d.get(risky, "/console/charts/settlements.svg"); code != 403 {
+		t.Errorf("risk staff reading the settlements chart: %d, want 403", code)
 	}
 	if code, page := d.get(c, "/console/tickets"); code != 404 || !strings.Contains(page, "/admin/tickets") {
 		t.Errorf("tickets: %d %s", code, text(page))
