@@ -24,7 +24,6 @@ import (
 	"bytes"
 	"embed"
 	"errors"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -58,24 +57,27 @@ var session = web.Session{Name: "fenfu_staff", Path: "/console/", Prefix: "fss_"
 //go:embed templates/*.html
 var templateFS embed.FS
 
-//go:embed static
-var staticFS embed.FS
+//go:embed console.css
+var stylesheet []byte
 
 // Register adds the console's pages to mux, under /console/.
 func (c *Console) Register(mux route.Mux) {
-	static, _ := fs.Sub(staticFS, "static")
-	files := http.StripPrefix("/console/static/", http.FileServerFS(static))
-	mux.Handle("GET /console/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /console/console.css", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		files.ServeHTTP(w, r)
+		_, _ = w.Write(stylesheet)
 	}))
 	mux.Handle("GET /console/login", http.HandlerFunc(c.loginPage))
 	mux.Handle("POST /console/login", http.HandlerFunc(c.login))
 	mux.Handle("POST /console/logout", c.action(c.logout))
-	mux.Handle("GET /console/{$}", c.page(c.home))
+	// The home page, and any other address under /console/: a page that
+	// is not there.
 	mux.Handle("/console/", c.page(func(r *http.Request, v *view) error {
-		return fenfu.Errorf(fenfu.ResourceNotExists, "the console has no page at %s", r.URL.Path)
+		if r.URL.Path == "/console/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			return c.home(r, v)
+		}
+		return fenfu.Errorf(fenfu.ResourceNotExists, "the console has no page at %s %s", r.Method, r.URL.Path)
 	}))
 	c.merchantPages(mux)
 	c.riskPages(mux)
