@@ -66,8 +66,9 @@ func (s *Service) List(ctx context.Context, mchid, date string, p fenfu.Keyset) 
 	if key != nil {
 		args = append(args, key[0], key[1], key[2], key[3])
 		n := len(args) - 3
-		q += fmt.Sprintf(` AND (bill_date < $%d OR (bill_date = $%d AND (mchid < $%d OR (mchid = $%d AND (kind < $%d OR (kind = $%d AND variant < $%d))))))`,
-			n, n, n+1, n+1, n+2, n+2, n+3)
+		// The bound on the index's day, then the row after the cursor: an
+		// index range however deep the page.
+		q += fmt.Sprintf(` AND bill_date <= $%d AND (bill_date, mchid, kind, variant) < ($%d, $%d, $%d, $%d)`, n, n, n+1, n+2, n+3)
 	}
 	limit := p.Size(DefaultPage, MaxPage)
 	rows, err := s.Core.QueryContext(ctx, q+fmt.Sprintf(` ORDER BY bill_date DESC, mchid DESC, kind DESC, variant DESC LIMIT %d`, limit+1), args...)

@@ -492,7 +492,9 @@ func (s *Service) ListAfter(ctx context.Context, f Filter, p fenfu.Keyset) ([]Co
 		}
 		args = append(args, at, key[1])
 		n := len(args)
-		cond += fmt.Sprintf(" AND (created_at < $%d OR (created_at = $%d AND complaint_id < $%d))", n-1, n-1, n)
+		// An index range however deep the page (an OR would scan from the
+		// index's start).
+		cond += fmt.Sprintf(" AND created_at <= $%d AND (created_at, complaint_id) < ($%d, $%d)", n-1, n-1, n)
 	}
 	limit := p.Size(DefaultListLimit, MaxListLimit)
 	out, err := s.list(ctx, `SELECT `+columns+` FROM complaints WHERE `+cond+

@@ -87,7 +87,10 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Listed, string, error) 
 			return nil, "", fenfu.FieldError("after", "after is the next cursor a page answered, passed back as it was")
 		}
 		a, b := arg(at), arg(key[1])
-		q += ` AND (submitted_at > ` + a + ` OR (submitted_at = ` + a + ` AND id > ` + b + `))`
+		// The bound on the index's column, then the row after the cursor:
+		// an index range however deep the page, where an OR of the two
+		// would scan the index from its start.
+		q += ` AND submitted_at >= ` + a + ` AND (submitted_at, id) > (` + a + `, ` + b + `)`
 	}
 	q += ` ORDER BY submitted_at, id LIMIT ` + arg(limit+1)
 	rows, err := s.DB.QueryContext(ctx, q, args...)

@@ -157,7 +157,10 @@ func (e *Engine) Queue(ctx context.Context, f QueueFilter) ([]Item, string, erro
 			return nil, "", fenfu.FieldError("after", "after is the next cursor a page answered, passed back as it was")
 		}
 		a, b := arg(at), arg(key[1])
-		q += ` AND (q.created_at > ` + a + ` OR (q.created_at = ` + a + ` AND q.attempt_id > ` + b + `))`
+		// The bound on the index's column, then the row after the cursor:
+		// an index range however deep the page, where an OR of the two
+		// would scan the index from its start.
+		q += ` AND q.created_at >= ` + a + ` AND (q.created_at, q.attempt_id) > (` + a + `, ` + b + `)`
 	}
 	rows, err := e.DB.QueryContext(ctx, q+` ORDER BY q.created_at, q.attempt_id LIMIT `+arg(limit+1), args...)
 	if err != nil {

@@ -500,7 +500,10 @@ func (s *Service) ListPage(ctx context.Context, f Filter, p fenfu.Keyset) ([]Set
 	if key != nil {
 		args = append(args, key[0], key[1])
 		n := len(args)
-		cond += fmt.Sprintf(" AND (batch_date < $%d OR (batch_date = $%d AND id < $%d))", n-1, n-1, n)
+		// The bound on the indexes' day, then the row after the cursor: an
+		// index range however deep the page, where an OR of the two would
+		// scan the index from its start.
+		cond += fmt.Sprintf(" AND batch_date <= $%d AND (batch_date, id) < ($%d, $%d)", n-1, n-1, n)
 	}
 	limit := p.Size(DefaultPage, MaxPage)
 	out, err := s.scan(ctx, `SELECT `+settlementColumns+` FROM settlements WHERE 1 = 1`+cond+
