@@ -333,3 +333,75 @@ func waitBatches(t *testing.T, d *desk, date string) {
 	}
 	t.Fatalf("the batches of %s did not finish", date)
 }
+
+// TestConsoleLoginHTTP: a wrong code is refused on the login page and
+// recorded as a refused login; the right one starts a session whose
+// cookie is HttpOnly, SameSite=Strict and scoped to /console/; logging
+// out ends the session in the store, so the old cookie opens nothing.
+func TestConsoleLoginHTTP(t *testing.T) {
+	d := startDesk(t, db.SQLite)
+	mei := d.member("ops.mei", access.Operations, access.StaffRank)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login := func(code string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", d.base+"/console/login", strings.NewReader(url.Values{"name": {"ops.mei"},
+			"password": {mei.password}, "totp": {code}, "next": {"//evil.example/x"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := login("000000")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(string(b), `id="login-form"`) || !strings.Contains(string(b), "UNAUTHENTICATED") ||
+		len(resp.Cookies()) != 0 {
+		t.Errorf("a wrong code: %d %s", resp.StatusCode, text(string(b)))
+	}
+	if !d.audited(d.a.core, "unauthenticated", "login refused", "staff:ops.mei") {
+		t.Error("the refused login is not in the audit log")
+	}
+	resp = login(d.code(mei))
+	resp.Body.Close()
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "fenfu_staff" {
+			ck = c
+		}
+	}
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/console/" || ck == nil || !ck.HttpOnly ||
+		ck.SameSite != http.SameSiteStrictMode || ck.Path != "/console/" {
+		t.Fatalf("login: %d to %q, cookie %+v", resp.StatusCode, resp.Header.Get("Location"), ck)
+	}
+	get := func() int {
+		req, _ := http.NewRequest("GET", d.base+"/console/applications", nil)
+		req.AddCookie(ck)
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get(); got != 200 {
+		t.Fatalf("with the session: %d", got)
+	}
+	req, _ := http.NewRequest("GET", d.base+"/console/", nil)
+	req.AddCookie(ck)
+	resp, _ = noFollow.Do(req)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	token := regexp.MustCompile(`name="form_token" value="([^"]+)"`).FindStringSubmatch(string(page))
+	req, _ = http.NewRequest("POST", d.base+"/console/logout", strings.NewReader(url.Values{"form_token": {token[1]}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", d.base)
+	req.AddCookie(ck)
+	if resp, err := noFollow.Do(req); err != nil || resp.StatusCode != 303 {
+		t.Fatalf("logout: %v %v", resp, err)
+	}
+	if got := get(); got != 303 {
+		t.Errorf("the old cookie after logout: %d, want 303 to the login page", got)
+	}
+}
