@@ -77,7 +77,7 @@ func (c *Console) Register(mux route.Mux) {
 		if r.URL.Path == "/console/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			return c.home(r, v)
 		}
-		return fenfu.Errorf(fenfu.ResourceNotExists, "the console has no page at %s %s", r.Method, r.URL.Path)
+		return errNoPage(r)
 	}))
 	c.merchantPages(mux)
 	c.riskPages(mux)
@@ -86,6 +86,11 @@ func (c *Console) Register(mux route.Mux) {
 	c.engineeringPages(mux)
 	c.supportPages(mux)
 	c.chartPages(mux)
+}
+
+// errNoPage is the answer to an address the console has no page at.
+func errNoPage(r *http.Request) error {
+	return fenfu.Errorf(fenfu.ResourceNotExists, "the console has no page at %s %s", r.Method, r.URL.Path)
 }
 
 // view is what every page's template gets: the page's language, the

@@ -20,20 +20,24 @@ type Listing struct {
 }
 
 // Listing is the links of the page v shows, whose route answered next.
-func (v *view) Listing(next string) Listing {
+func (v *view) Listing(next string) Listing { return v.listingBy("after", next) }
+
+// listingBy is Listing of a route whose cursor is the query parameter
+// param.
+func (v *view) listingBy(param, next string) Listing {
 	q := url.Values{}
 	for k, vs := range v.Query {
-		if k != "after" && k != "format" && k != "done" && k != "lang" {
+		if k != param && k != "format" && k != "done" && k != "lang" {
 			q[k] = vs
 		}
 	}
 	path := v.r.URL.Path
 	l := Listing{CSV: link(path, q, "format", "csv")}
-	if v.Query.Get("after") != "" {
+	if v.Query.Get(param) != "" {
 		l.First = link(path, q)
 	}
 	if next != "" {
-		l.Next = link(path, q, "after", next)
+		l.Next = link(path, q, param, next)
 	}
 	return l
 }
@@ -79,13 +83,19 @@ const exportPage = 200
 // in call.Query), each page read through the route, so each is
 // permitted, masked and recorded as the page itself is.
 func (v *view) export(filename string, header []string, call admin.Call, rows csvRows) error {
+	return v.exportBy("after", exportPage, filename, header, call, rows)
+}
+
+// exportBy is export of a route whose cursor is the query parameter
+// param and whose pages hold at most size rows.
+func (v *view) exportBy(param string, size int, filename string, header []string, call admin.Call, rows csvRows) error {
 	q := url.Values{}
 	for k, vs := range call.Query {
-		if k != "after" && k != "limit" {
+		if k != param && k != "limit" {
 			q[k] = vs
 		}
 	}
-	q.Set("limit", strconv.Itoa(exportPage))
+	q.Set("limit", strconv.Itoa(size))
 	call.Query = q
 	var first json.RawMessage
 	if err := v.do(call, &first); err != nil {
@@ -117,7 +127,7 @@ func (v *view) export(filename string, header []string, call admin.Call, rows cs
 		if next == "" {
 			break
 		}
-		q.Set("after", next)
+		q.Set(param, next)
 		page = nil
 		if err := v.do(call, &page); err != nil {
 			_ = out.Row("…", err.Error())
