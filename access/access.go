@@ -201,7 +201,7 @@ func (s *Service) add(ctx context.Context, actor string, n NewStaff, first bool)
 	if err := checkPassword(n.Password); err != nil {
 		return Enrollment{}, err
 	}
-	secret, url, err := newTOTP(n.Name)
+	secret, url, err := login.NewTOTP(n.Name)
 	if err != nil {
 		return Enrollment{}, fenfu.Internal("access.Add", err)
 	}
@@ -570,7 +570,7 @@ func (s *Service) check(ctx context.Context, name, password, code string) (ok bo
 	if err != nil {
 		return false, "", fenfu.Internal("access.Login", err)
 	}
-	at, ok := totpStep(secret, code, s.Clock.Now(), step)
+	at, ok := login.TOTPStep(secret, code, s.Clock.Now(), step)
 	if !ok {
 		return false, "wrong or reused TOTP code", nil
 	}

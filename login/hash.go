@@ -1,8 +1,9 @@
 // Package login holds what every login of fenfu shares: secrets (a
-// consumer's PIN, a staff member's password) kept as argon2id hashes, and
-// the count of wrong logins and of attempts in flight in the store
-// (tables login_attempts and login_in_flight), so that a lockout holds
-// across restarts and every node shares one count.
+// consumer's PIN, a staff member's or a merchant user's password) kept as
+// argon2id hashes, TOTP second factors, and the count of wrong logins and
+// of attempts in flight in the store (tables login_attempts and
+// login_in_flight), so that a lockout holds across restarts and every
+// node shares one count.
 package login
 
 import (

@@ -1,4 +1,4 @@
-package access
+package login
 
 import (
 	"crypto/subtle"
@@ -13,9 +13,11 @@ import (
 // after is accepted too, for clocks a little apart.
 var totpOpts = totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
 
-// newTOTP makes a TOTP secret for a staff member and its otpauth:// URL.
-func newTOTP(name string) (secret, url string, err error) {
-	k, err := totp.Generate(totp.GenerateOpts{Issuer: "fenfu", AccountName: name, Period: totpOpts.Period,
+// NewTOTP makes a TOTP second factor for an account (a staff member's
+// name, a merchant user's login) and its otpauth:// URL, which an
+// authenticator app reads from a QR code or a link.
+func NewTOTP(account string) (secret, url string, err error) {
+	k, err := totp.Generate(totp.GenerateOpts{Issuer: "fenfu", AccountName: account, Period: totpOpts.Period,
 		Digits: totpOpts.Digits, Algorithm: totpOpts.Algorithm})
 	if err != nil {
 		return "", "", err
@@ -23,10 +25,11 @@ func newTOTP(name string) (secret, url string, err error) {
 	return k.Secret(), k.URL(), nil
 }
 
-// totpStep returns the step whose code code is, among the steps around
+// TOTPStep returns the step whose code code is, among the steps around
 // now that come after last (the step of the last accepted code), so a
-// code is accepted once.
-func totpStep(secret, code string, now time.Time, last int64) (int64, bool) {
+// code is accepted once: the caller stores the step it returns in the
+// same statement that checks it is above the stored one.
+func TOTPStep(secret, code string, now time.Time, last int64) (int64, bool) {
 	if len(code) != int(totpOpts.Digits) {
 		return 0, false
 	}
