@@ -99,7 +99,7 @@ func (n NewCode) validate() error {
 		if err := fenfu.Text("notify_url", n.NotifyURL); err != nil {
 			return err
 		}
-		return pay.CheckNotifyURL("notify_url", n.NotifyURL)
+		return merchant.CheckNotifyURL("notify_url", n.NotifyURL)
 	}
 	return nil
 }

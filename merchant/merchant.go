@@ -1,7 +1,7 @@
 // Package merchant owns merchants and their API credentials in the core
-// store: identity (mchid, appid), environment, the API v3 key and the
+// store: identity (mchid, appid), environment, the API v3 key, the
 // registered public keys, each known by its serial number, with which
-// merchants sign their requests.
+// merchants sign their requests, and the notify_url notifications go to.
 package merchant
 
 import (

@@ -22,11 +22,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/fenfu/fenfu"
@@ -376,7 +374,7 @@ func (r *NativeOrder) validate(now time.Time) error {
 	if (r.counter || r.AggregateCode != "") && r.NotifyURL == "" {
 		// a code payment has no notification, nor an aggregate code's
 		// order without a notify_url
-	} else if err := CheckNotifyURL("notify_url", r.NotifyURL); err != nil {
+	} else if err := merchant.CheckNotifyURL("notify_url", r.NotifyURL); err != nil {
 		return err
 	}
 	for _, l := range r.LimitPay {
@@ -401,32 +399,6 @@ func (r *NativeOrder) validate(now time.Time) error {
 		if r.TimeExpire.After(now.Add(MaxExpiry)) {
 			return fenfu.FieldError("time_expire", "time_expire must be within 15 days")
 		}
-	}
-	return nil
-}
-
-// MaxNotifyURL is the longest notify_url, in bytes.
-const MaxNotifyURL = 256
-
-// CheckNotifyURL refuses a notify_url no notification can be delivered
-// to, as a Native order does: empty, longer than MaxNotifyURL, holding a
-// space or a control character (a line break or a tab a copy and paste
-// brought along), not an http(s) URL, without a host ("https://",
-// "https:///notify"), or with a user and password, which every log of
-// its deliveries would show.
-func CheckNotifyURL(field, u string) error {
-	bad := func() error {
-		e := fenfu.FieldError(field, "%s must be an http(s) URL of at most %d characters", field, MaxNotifyURL)
-		e.Remedy = "Give the full URL notifications are sent to, such as https://shop.example/notify: with its host, without spaces or line breaks."
-		return e
-	}
-	if u == "" || len(u) > MaxNotifyURL || !(strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) ||
-		strings.IndexFunc(u, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError }) >= 0 {
-		return bad()
-	}
-	p, err := url.Parse(u)
-	if err != nil || p.Hostname() == "" || p.User != nil {
-		return bad()
 	}
 	return nil
 }

@@ -178,7 +178,7 @@ func (r *NewServiceOrder) validate(now time.Time) (time.Time, error) {
 	case utf8.RuneCountInString(r.Attach) > 256:
 		return time.Time{}, fenfu.FieldError("attach", "attach must be at most 256 characters")
 	}
-	if err := CheckNotifyURL("notify_url", r.NotifyURL); err != nil {
+	if err := merchant.CheckNotifyURL("notify_url", r.NotifyURL); err != nil {
 		return time.Time{}, err
 	}
 	start := now

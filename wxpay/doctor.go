@@ -7,7 +7,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/doctor"
-	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/merchant"
 )
 
 // doctorReport answers GET /v3/fenfu/doctor?notify_url=&platform_serial=&lang=zh|en:
@@ -23,7 +23,7 @@ func (a *API) doctorReport(ctx context.Context, r *request) (int, any, error) {
 	q := r.URL.Query()
 	u := q.Get("notify_url")
 	if u != "" {
-		if err := pay.CheckNotifyURL("notify_url", u); err != nil {
+		if err := merchant.CheckNotifyURL("notify_url", u); err != nil {
 			return 0, nil, err
 		}
 	}
