@@ -500,7 +500,7 @@ func (s *Service) Login(ctx context.Context, name, password, code, source string
 	}
 	s.settle(ctx, &t, false, true)
 	// A login no one can trace starts no session.
-	if err := audit.Login(ctx, s.DB, actor, src, true, ""); err != nil {
+	if err := audit.Login(ctx, s.DB, "staff", actor, src, true, ""); err != nil {
 		return Token{}, err
 	}
 	tok, err := s.issue(ctx, actor, name, SessionToken, "login", set.SessionTTL)
@@ -522,7 +522,7 @@ func (s *Service) Start(ctx context.Context, node string) (forgotten int, err er
 // audit records a refused login in the core store's audit log; if it
 // cannot, the log says so.
 func (s *Service) audit(ctx context.Context, actor, source string, ok bool, reason string) {
-	if err := audit.Login(context.WithoutCancel(ctx), s.DB, actor, source, ok, reason); err != nil {
+	if err := audit.Login(context.WithoutCancel(ctx), s.DB, "staff", actor, source, ok, reason); err != nil {
 		s.Log.Error("staff login not recorded in the audit log", "actor", actor, "error", err)
 	}
 }

@@ -209,18 +209,19 @@ func Record(ctx context.Context, d *db.DB, e Entry) (Entry, error) {
 	return out, err
 }
 
-// Login records a staff member's login, or a refused one, in the core
-// store's chain (d): actor is who logged in, or who the attempt claimed
-// to be; source is where it came from (an address); reason, for a refused
-// login, why it was refused. The staff login calls it once per attempt.
-func Login(ctx context.Context, d *db.DB, actor, source string, ok bool, reason string) error {
+// Login records a login, or a refused one, of an account of kind
+// ("staff", "merchant user") in the core store's chain (d): actor is who
+// logged in, or who the attempt claimed to be; source is where it came
+// from (an address); reason, for a refused login, why it was refused. The
+// staff login and the merchant portal's call it once per attempt.
+func Login(ctx context.Context, d *db.DB, kind, actor, source string, ok bool, reason string) error {
 	action, by := ActionLogin, actor
 	if !ok {
 		// A refused login is not the member's act: whoever tried it is
 		// unknown, and the account tried is the target.
 		action, by = ActionLoginRefused, "unauthenticated"
 	}
-	_, err := Record(ctx, d, Entry{Actor: by, Action: action, Target: Target{Kind: "staff", ID: actor}, Reason: reason,
+	_, err := Record(ctx, d, Entry{Actor: by, Action: action, Target: Target{Kind: kind, ID: actor}, Reason: reason,
 		Detail: Detail(map[string]string{"source": source})})
 	return err
 }

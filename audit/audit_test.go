@@ -99,7 +99,7 @@ func TestChain(t *testing.T) {
 			if got, want := string(list[0].Detail), `{"code":"OK","n":2,"status":200}`; got != want {
 				t.Errorf("detail stored as %s, want canonical %s", got, want)
 			}
-			if err := audit.Login(ctx, d, "staff:wang", "10.0.0.9", false, "wrong password"); err != nil {
+			if err := audit.Login(ctx, d, "staff", "staff:wang", "10.0.0.9", false, "wrong password"); err != nil {
 				t.Fatal(err)
 			}
 			refused, err := audit.List(ctx, d, audit.Filter{Actor: "unauthenticated", Action: audit.ActionLoginRefused})

@@ -505,3 +505,18 @@ func Columns() []seal.Column {
 	}
 	return out
 }
+
+// Lock takes a merchant's row for the rest of the caller's transaction,
+// so that decisions about the merchant made in it (such as whether it
+// has an owner left) are taken one at a time on every node; it fails
+// with MCH_NOT_EXISTS for an unknown merchant. It changes nothing.
+func Lock(ctx context.Context, tx *db.Tx, mchid string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE merchants SET version = version WHERE mchid = $1`, mchid)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", mchid)
+	}
+	return nil
+}

@@ -1,0 +1,670 @@
+// Package merchantuser owns merchants' own users of the merchant portal,
+// apart from the platform's staff (package access): each belongs to one
+// merchant and has a role (owner, finance, developer, support) that says
+// what it may do (Role.Can), an argon2id password and a TOTP second
+// factor (required of owners and developers, optional for the others),
+// and portal sessions that expire. Platform staff make a merchant's
+// first owner; owners add the others. Wrong logins are counted in the
+// store (login.Counter), logins and every portal action are recorded in
+// the core store's audit log naming the user. Tables merchant_users and
+// merchant_user_sessions in the core store.
+package merchantuser
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/login"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/seal"
+)
+
+// Role is what a merchant's user does for it.
+type Role string
+
+// The roles.
+const (
+	Owner     Role = "owner"     // runs the merchant's account: everything, and its users
+	Finance   Role = "finance"   // money: refunds, bills, settlements, fee statements
+	Developer Role = "developer" // the integration: keys, notify_url, notifications, the sandbox
+	Support   Role = "support"   // consumers: orders, complaints, tickets
+)
+
+// Roles lists the roles.
+var Roles = []Role{Owner, Finance, Developer, Support}
+
+// ParseRole checks a role's name.
+func ParseRole(s string) (Role, error) {
+	if r := Role(s); slices.Contains(Roles, r) {
+		return r, nil
+	}
+	return "", fenfu.FieldError("role", "role must be one of owner, finance, developer, support")
+}
+
+// NeedsTOTP reports whether users of the role must have a TOTP second
+// factor: owners and developers, who hold the merchant's keys.
+func (r Role) NeedsTOTP() bool { return r == Owner || r == Developer }
+
+// Permission names what a portal page or action needs.
+type Permission string
+
+// The permissions, each with what it allows.
+const (
+	Orders        Permission = "orders"        // orders with their refunds, and their CSV
+	Refund        Permission = "refund"        // issuing a refund
+	Bills         Permission = "bills"         // the trade and fund-flow bills of a day
+	Settlements   Permission = "settlements"   // settlements, their CSV, and fee statements
+	Notifications Permission = "notifications" // the notification delivery log
+	Resend        Permission = "resend"        // sending a notification again
+	Keys          Permission = "keys"          // public keys, the API v3 key and the notify_url
+	Sandbox       Permission = "sandbox"       // the sandbox test report
+	Rollout       Permission = "rollout"       // the gray-release percentage
+	ABReport      Permission = "ab_report"     // the gray release's A/B report
+	Complaints    Permission = "complaints"    // consumers' complaints and the merchant's answers
+	Tickets       Permission = "tickets"       // tickets to the platform
+	Users         Permission = "users"         // the merchant's users
+)
+
+// Grants is the table of who may do what: for each permission, the roles
+// that hold it. Owners hold every one.
+var Grants = []struct {
+	Permission Permission
+	Roles      []Role
+}{
+	{Orders, Roles},
+	{Refund, []Role{Owner, Finance}},
+	{Bills, []Role{Owner, Finance, Developer}},
+	{Settlements, []Role{Owner, Finance}},
+	{Notifications, []Role{Owner, Developer, Support}},
+	{Resend, []Role{Owner, Developer}},
+	{Keys, []Role{Owner, Developer}},
+	{Sandbox, []Role{Owner, Developer}},
+	{Rollout, []Role{Owner}},
+	{ABReport, []Role{Owner, Finance, Developer}},
+	{Complaints, []Role{Owner, Support}},
+	{Tickets, []Role{Owner, Support}},
+	{Users, []Role{Owner}},
+}
+
+// Can reports whether users of role r hold p.
+func (r Role) Can(p Permission) bool {
+	for _, g := range Grants {
+		if g.Permission == p {
+			return slices.Contains(g.Roles, r)
+		}
+	}
+	return false
+}
+
+// Holders names the roles that hold p, for a refusal's remedy.
+func Holders(p Permission) []Role {
+	for _, g := range Grants {
+		if g.Permission == p {
+			return g.Roles
+		}
+	}
+	return nil
+}
+
+// User is a merchant's user as others see it: never a secret.
+type User struct {
+	ID        string    `json:"id"`
+	MchID     string    `json:"mchid"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	TOTP      bool      `json:"totp"` // has a TOTP second factor
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+}
+
+// Actor is how recorded actions name the user:
+// "merchant_user:<mchid>/<name>".
+func (u User) Actor() string { return "merchant_user:" + u.MchID + "/" + u.Name }
+
+// Can reports whether the user may do what p allows.
+func (u User) Can(p Permission) bool { return !u.Disabled && u.Role.Can(p) }
+
+// Forbidden is the refusal of a user without p: it names the permission
+// and the roles that hold it.
+func (u User) Forbidden(p Permission) error {
+	var roles []string
+	for _, r := range Holders(p) {
+		roles = append(roles, string(r))
+	}
+	e := fenfu.Errorf(fenfu.Forbidden, "%s's role %s does not allow %s", u.Name, u.Role, p)
+	e.Remedy = fmt.Sprintf("It is allowed to the roles %s; ask an owner of the merchant to do it, or to add a user of such a role.",
+		strings.Join(roles, ", "))
+	return e
+}
+
+// Settings bound sessions and wrong logins. Zero fields take the defaults
+// (DefaultSettings).
+type Settings struct {
+	SessionTTL      time.Duration // how long a login's session lasts
+	LockoutFailures int           // wrong logins of a user that lock it
+	LockoutWindow   time.Duration // each within this of the one before; the lock lasts as long after the last
+}
+
+// DefaultSettings: sessions of 8 hours; 5 wrong logins lock a user for 15
+// minutes.
+func DefaultSettings() Settings {
+	return Settings{SessionTTL: 8 * time.Hour, LockoutFailures: 5, LockoutWindow: 15 * time.Minute}
+}
+
+func (s Settings) orDefaults() Settings {
+	d := DefaultSettings()
+	if s.SessionTTL <= 0 {
+		s.SessionTTL = d.SessionTTL
+	}
+	if s.LockoutFailures <= 0 {
+		s.LockoutFailures = d.LockoutFailures
+	}
+	if s.LockoutWindow <= 0 {
+		s.LockoutWindow = d.LockoutWindow
+	}
+	return s
+}
+
+// Service manages merchants' users in the core store.
+type Service struct {
+	DB       *db.DB
+	Clock    fenfu.Clock
+	Settings Settings
+	// Sealer seals TOTP secrets at rest; every command sets it. Left nil
+	// (in tests of other packages) they are stored as given.
+	Sealer *seal.Sealer
+	// Log gets a Warn for every failed or refused login, never a secret.
+	Log *slog.Logger
+
+	attempts *login.Counter
+	hashing  login.Gate
+}
+
+// New returns a Service with the default settings. Its log discards until
+// Log is set.
+func New(core *db.DB, clock fenfu.Clock) *Service {
+	return &Service{DB: core, Clock: clock, Settings: DefaultSettings(), Log: slog.New(slog.DiscardHandler),
+		attempts: &login.Counter{DB: core, Clock: clock}, hashing: login.NewGate()}
+}
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9._-]{1,31}$`)
+
+func checkName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fenfu.FieldError("name", "a user's name is 2 to 32 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter")
+	}
+	return nil
+}
+
+var mchidRE = regexp.MustCompile(`^[0-9]{6,32}$`)
+
+func checkMchID(mchid string) error {
+	if !mchidRE.MatchString(mchid) {
+		return fenfu.FieldError("mchid", "a merchant number (mchid) is 6 to 32 digits")
+	}
+	return nil
+}
+
+// MinPassword is the shortest password a user may have.
+const MinPassword = 12
+
+func checkPassword(p string) error {
+	if n := len([]rune(p)); n < MinPassword || len(p) > 256 {
+		return fenfu.FieldError("password", "a password is %d to 256 characters", MinPassword)
+	}
+	return nil
+}
+
+// NewUser describes a user to add.
+type NewUser struct {
+	MchID    string
+	Name     string
+	Role     Role
+	Password string // MinPassword characters or more
+	// TOTP gives the user a second factor; owners and developers always
+	// have one.
+	TOTP bool
+}
+
+// Enrollment is what a new user needs to log in, shown once: the TOTP
+// secret and its otpauth:// URL for an authenticator app, if it has one.
+type Enrollment struct {
+	User       User   `json:"user"`
+	TOTPSecret string `json:"totp_secret,omitempty"`
+	TOTPURL    string `json:"totp_url,omitempty"`
+}
+
+// AddOwner adds an owner of a merchant, recorded as added by actor (a
+// platform staff member, or the command line). It is how a merchant gets
+// its first owner, and a new one if it has lost every owner it had; it is
+// refused while the merchant has an owner who may log in, whose business
+// adding users then is.
+func (s *Service) AddOwner(ctx context.Context, actor string, n NewUser) (Enrollment, error) {
+	n.Role = Owner
+	return s.add(ctx, actor, n, true)
+}
+
+// Add adds a user to by's merchant, by an owner.
+func (s *Service) Add(ctx context.Context, by User, n NewUser) (Enrollment, error) {
+	if !by.Can(Users) {
+		return Enrollment{}, by.Forbidden(Users)
+	}
+	n.MchID = by.MchID
+	return s.add(ctx, by.Actor(), n, false)
+}
+
+func (s *Service) add(ctx context.Context, actor string, n NewUser, firstOwner bool) (Enrollment, error) {
+	if err := checkMchID(n.MchID); err != nil {
+		return Enrollment{}, err
+	}
+	if err := checkName(n.Name); err != nil {
+		return Enrollment{}, err
+	}
+	if _, err := ParseRole(string(n.Role)); err != nil {
+		return Enrollment{}, err
+	}
+	if err := checkPassword(n.Password); err != nil {
+		return Enrollment{}, err
+	}
+	id := "mu_" + strings.ToLower(rand.Text()[:20])
+	en := Enrollment{User: User{ID: id, MchID: n.MchID, Name: n.Name, Role: n.Role, CreatedBy: actor}}
+	stored := ""
+	if n.TOTP || n.Role.NeedsTOTP() {
+		secret, url, err := login.NewTOTP(n.MchID + "/" + n.Name)
+		if err != nil {
+			return Enrollment{}, fenfu.Internal("merchantuser.Add", err)
+		}
+		if stored, err = s.sealTOTP(id, secret); err != nil {
+			return Enrollment{}, fenfu.Internal("merchantuser.Add", err)
+		}
+		en.TOTPSecret, en.TOTPURL, en.User.TOTP = secret, url, true
+	}
+	hash := login.Hash(n.Password)
+	err := s.DB.Update(ctx, func(tx *db.Tx) error {
+		// The merchant's row is taken first, so two owners made at once
+		// for a merchant without one are made one after the other, and
+		// the second sees the first.
+		if err := merchant.Lock(ctx, tx, n.MchID); err != nil {
+			return err
+		}
+		if firstOwner {
+			var owners int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchant_users WHERE mchid = $1 AND role = $2 AND disabled_at = 0`,
+				n.MchID, string(Owner)).Scan(&owners); err != nil {
+				return err
+			}
+			if owners > 0 {
+				e := fenfu.Errorf(fenfu.InvalidRequest, "merchant %s already has an owner who can log in; its owners add its users", n.MchID)
+				e.Remedy = "Ask an owner of the merchant to add the user in the merchant portal (Users); platform staff make an owner only for a merchant that has none."
+				return e
+			}
+		}
+		en.User.CreatedAt = tx.Now.Truncate(time.Microsecond)
+		res, err := tx.ExecContext(ctx, `INSERT INTO merchant_users (id, mchid, name, role, password_hash, totp_secret, created_at, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`, id, n.MchID, n.Name, string(n.Role), hash, stored,
+			db.Micros(tx.Now), actor)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return fenfu.Errorf(fenfu.InvalidRequest, "merchant %s already has a user named %s", n.MchID, n.Name)
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: ActionAdd, Target: audit.Target{Kind: TargetKind, ID: en.User.Actor()},
+			Detail: audit.Detail(map[string]any{"role": n.Role, "totp": en.User.TOTP})})
+		return err
+	})
+	if err != nil {
+		return Enrollment{}, fenfu.Op("merchantuser.Add", err)
+	}
+	return en, nil
+}
+
+// What the audit log records of merchant users besides their logins.
+const (
+	TargetKind    = "merchant user"         // the kind of target a merchant user is
+	ActionAdd     = "merchant user add"     // a user added, by staff or an owner
+	ActionDisable = "merchant user disable" // a user disabled by an owner
+)
+
+const userCols = `id, mchid, name, role, totp_secret, disabled_at, created_at, created_by`
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var totp string
+	var disabled, created int64
+	err := row.Scan(&u.ID, &u.MchID, &u.Name, &u.Role, &totp, &disabled, &created, &u.CreatedBy)
+	u.TOTP, u.Disabled, u.CreatedAt = totp != "", disabled != 0, db.Time(created)
+	return u, err
+}
+
+// Get returns a merchant's user.
+func (s *Service) Get(ctx context.Context, mchid, name string) (User, error) {
+	u, err := scanUser(s.DB.QueryRowContext(ctx, `SELECT `+userCols+` FROM merchant_users WHERE mchid = $1 AND name = $2`, mchid, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, fenfu.Errorf(fenfu.ResourceNotExists, "merchant %s has no user named %s", mchid, name)
+	}
+	if err != nil {
+		return u, fenfu.Internal("merchantuser.Get", err)
+	}
+	return u, nil
+}
+
+// List returns a merchant's users, by name.
+func (s *Service) List(ctx context.Context, mchid string) ([]User, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+userCols+` FROM merchant_users WHERE mchid = $1 ORDER BY name`, mchid)
+	if err != nil {
+		return nil, fenfu.Internal("merchantuser.List", err)
+	}
+	defer rows.Close()
+	out := []User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fenfu.Internal("merchantuser.List", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fenfu.Internal("merchantuser.List", err)
+	}
+	return out, nil
+}
+
+// Disable stops one of by's merchant's users logging in and ends its
+// sessions on every node, by an owner. The merchant's last owner who can
+// log in is not disabled: platform staff would have to make a new one.
+func (s *Service) Disable(ctx context.Context, by User, name string) error {
+	if !by.Can(Users) {
+		return by.Forbidden(Users)
+	}
+	err := s.DB.Update(ctx, func(tx *db.Tx) error {
+		if err := merchant.Lock(ctx, tx, by.MchID); err != nil {
+			return err
+		}
+		var id string
+		var role Role
+		var disabled int64
+		err := tx.QueryRowContext(ctx, `SELECT id, role, disabled_at FROM merchant_users WHERE mchid = $1 AND name = $2`, by.MchID, name).
+			Scan(&id, &role, &disabled)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fenfu.Errorf(fenfu.ResourceNotExists, "merchant %s has no user named %s", by.MchID, name)
+		}
+		if err != nil {
+			return err
+		}
+		if disabled != 0 {
+			return fenfu.Errorf(fenfu.InvalidRequest, "user %s is already disabled", name)
+		}
+		if role == Owner {
+			var owners int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchant_users WHERE mchid = $1 AND role = $2 AND disabled_at = 0`,
+				by.MchID, string(Owner)).Scan(&owners); err != nil {
+				return err
+			}
+			if owners <= 1 {
+				e := fenfu.Errorf(fenfu.InvalidRequest, "%s is the merchant's only owner who can log in", name)
+				e.Remedy = "Add another owner first, then disable this one."
+				return e
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE merchant_users SET disabled_at = $1, disabled_by = $2 WHERE id = $3`,
+			db.Micros(tx.Now), by.Actor(), id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE merchant_user_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`,
+			db.Micros(tx.Now), id); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{Actor: by.Actor(), Action: ActionDisable,
+			Target: audit.Target{Kind: TargetKind, ID: User{MchID: by.MchID, Name: name}.Actor()}})
+		return err
+	})
+	return fenfu.Op("merchantuser.Disable", err)
+}
+
+// Session is a portal session as it is handed out, once: Token is the
+// secret, which the store keeps only the hash of.
+type Session struct {
+	ID        string    `json:"id"`
+	Token     string    `json:"-"`
+	User      User      `json:"user"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Login checks a user's merchant, name, password and, if the user has a
+// second factor, its TOTP code, and starts a session lasting
+// Settings.SessionTTL. source is the connection's address, for the log
+// and the audit log, which records every login and refused login of a
+// user that exists, with why it was refused. Wrong logins of a user are
+// counted in the store (login.Counter): LockoutFailures of them lock it
+// on every node until LockoutWindow after the last. A wrong merchant,
+// name, password or code, or a disabled user, is UNAUTHENTICATED, all
+// alike; a locked user is FREQUENCY_LIMITED.
+func (s *Service) Login(ctx context.Context, mchid, name, password, code, source string) (Session, error) {
+	set := s.Settings.orDefaults()
+	src := fenfu.Source(source)
+	if checkMchID(mchid) != nil || checkName(name) != nil || len(password) > 256 || len(code) > 16 {
+		// No user anyone has: logged without the name (it may be a
+		// password typed in the wrong field), and not chained.
+		s.Log.Warn("merchant user login failed", "reason", "malformed", "source", src)
+		return Session{}, s.wrongLogin(set)
+	}
+	who := User{MchID: mchid, Name: name}
+	log := s.Log.With("merchant_user", who.Actor(), "source", src)
+	if due, err := s.attempts.Sweep(ctx, s.Clock.Now()); err != nil {
+		log.Warn("merchant user logins not swept", "error", err)
+	} else if due {
+		_, _ = s.DB.Exec(ctx, `DELETE FROM merchant_user_sessions WHERE expires_at <= $1`, db.Micros(s.Clock.Now().Add(-24*time.Hour)))
+	}
+	t, err := s.attempts.Take(ctx, who.Actor(), set.LockoutFailures, set.LockoutWindow)
+	if err != nil {
+		return Session{}, err
+	}
+	if t.Locked {
+		// The wrong logins that locked it are in the audit log; the
+		// refusals while it is locked, which anyone can send, are not.
+		log.Warn("merchant user login refused", "reason", "locked", "until", t.Until)
+		e := fenfu.Errorf(fenfu.FrequencyLimited, "too many wrong logins of %s; try again after %s", name, t.Until.In(fenfu.Shanghai).Format("15:04"))
+		e.Remedy = "Wait until the lock ends (Beijing time), or ask an owner of the merchant to check the account."
+		return Session{}, e
+	}
+	u, reason, err := s.check(ctx, mchid, name, password, code)
+	if err != nil {
+		s.settle(ctx, &t, false, false)
+		return Session{}, err
+	}
+	if reason != "" {
+		s.settle(ctx, &t, true, false)
+		log.Warn("merchant user login failed", "reason", reason)
+		if reason != "unknown user" { // a user's account was tried: at most the lockout's count per window
+			s.audit(ctx, who.Actor(), src, false, reason)
+		}
+		return Session{}, s.wrongLogin(set)
+	}
+	s.settle(ctx, &t, false, true)
+	// A login no one can trace starts no session.
+	if err := audit.Login(ctx, s.DB, TargetKind, u.Actor(), src, true, ""); err != nil {
+		return Session{}, err
+	}
+	sess := Session{ID: "mus_" + strings.ToLower(rand.Text()[:16]), Token: rand.Text() + rand.Text(), User: u,
+		ExpiresAt: s.Clock.Now().Add(set.SessionTTL).Truncate(time.Microsecond)}
+	if _, err := s.DB.Exec(ctx, `INSERT INTO merchant_user_sessions (token_hash, id, user_id, expires_at, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, login.TokenHash(sess.Token), sess.ID, u.ID, db.Micros(sess.ExpiresAt),
+		db.Micros(s.Clock.Now())); err != nil {
+		return Session{}, fenfu.Internal("merchantuser.Login", err)
+	}
+	log.Info("merchant user login", "session", sess.ID, "expires_at", sess.ExpiresAt)
+	return sess, nil
+}
+
+// audit records a refused login in the core store's audit log; if it
+// cannot, the log says so.
+func (s *Service) audit(ctx context.Context, actor, source string, ok bool, reason string) {
+	if err := audit.Login(context.WithoutCancel(ctx), s.DB, TargetKind, actor, source, ok, reason); err != nil {
+		s.Log.Error("merchant user login not recorded in the audit log", "actor", actor, "error", err)
+	}
+}
+
+func (s *Service) wrongLogin(set Settings) error {
+	e := fenfu.Errorf(fenfu.Unauthenticated, "wrong merchant number, name, password or TOTP code")
+	e.Remedy = fmt.Sprintf("Check the merchant number, the name, the password and the current code of the authenticator app and log in again; after %d wrong logins the user is locked for %d minutes.",
+		set.LockoutFailures, set.LockoutWindow/time.Minute)
+	return e
+}
+
+func (s *Service) settle(ctx context.Context, t *login.Try, wrong, clear bool) {
+	if err := s.attempts.Settle(ctx, t, wrong, clear); err != nil {
+		s.Log.Warn("merchant user login count not settled", "error", err)
+	}
+}
+
+// check checks a password and, for a user with a second factor, a TOTP
+// code; a user that does not exist costs the same password check. It
+// says why a login fails, for the logs only: "" when it succeeds.
+func (s *Service) check(ctx context.Context, mchid, name, password, code string) (User, string, error) {
+	var hash string
+	var step int64
+	row := s.DB.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash, totp_step FROM merchant_users WHERE mchid = $1 AND name = $2`,
+		mchid, name)
+	u, err := scanUser(scanner{row, []any{&hash, &step}})
+	known := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return u, "", fenfu.Internal("merchantuser.Login", err)
+	}
+	if !known {
+		hash = login.DummyHash
+	}
+	match, stale, err := s.hashing.Check(ctx, login.Check, hash, password)
+	switch {
+	case err != nil:
+		return u, "", err
+	case !known:
+		return u, "unknown user", nil
+	case !match:
+		return u, "wrong password", nil
+	case u.Disabled:
+		return u, "disabled", nil
+	}
+	if u.TOTP {
+		secret, err := s.totpSecret(ctx, u.ID)
+		if err != nil {
+			return u, "", err
+		}
+		at, ok := login.TOTPStep(secret, code, s.Clock.Now(), step)
+		if !ok {
+			return u, "wrong or reused TOTP code", nil
+		}
+		// The step is taken in one statement, so a code logs in once even
+		// when sent to two nodes at the same moment.
+		res, err := s.DB.Exec(ctx, `UPDATE merchant_users SET totp_step = $1 WHERE id = $2 AND totp_step < $1`, at, u.ID)
+		if err != nil {
+			return u, "", fenfu.Internal("merchantuser.Login", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return u, "reused TOTP code", nil
+		}
+	}
+	if stale {
+		_, _ = s.DB.Exec(ctx, `UPDATE merchant_users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`,
+			login.Hash(password), u.ID, hash)
+	}
+	return u, "", nil
+}
+
+// scanner scans a row of userCols followed by more columns into extra.
+type scanner struct {
+	row   *sql.Row
+	extra []any
+}
+
+func (s scanner) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }
+
+// totpSecret reads and opens a user's TOTP secret.
+func (s *Service) totpSecret(ctx context.Context, id string) (string, error) {
+	var stored string
+	if err := s.DB.QueryRowContext(ctx, `SELECT totp_secret FROM merchant_users WHERE id = $1`, id).Scan(&stored); err != nil {
+		return "", fenfu.Internal("merchantuser.Login", err)
+	}
+	secret, err := s.openTOTP(id, stored)
+	if err != nil {
+		return "", fenfu.Internal("merchantuser.Login", err)
+	}
+	return secret, nil
+}
+
+// Authenticate returns the user of a session token that is neither
+// revoked nor expired, of a user not disabled. Any other token is
+// UNAUTHENTICATED.
+func (s *Service) Authenticate(ctx context.Context, token string) (User, error) {
+	if token != "" && len(token) <= 200 {
+		u, err := scanUser(s.DB.QueryRowContext(ctx, `SELECT u.id, u.mchid, u.name, u.role, u.totp_secret, u.disabled_at, u.created_at, u.created_by
+			FROM merchant_user_sessions t JOIN merchant_users u ON u.id = t.user_id
+			WHERE t.token_hash = $1 AND t.revoked_at = 0 AND t.expires_at > $2 AND u.disabled_at = 0`,
+			login.TokenHash(token), db.Micros(s.Clock.Now())))
+		if err == nil {
+			return u, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return User{}, fenfu.Internal("merchantuser.Authenticate", err)
+		}
+	}
+	e := fenfu.Errorf(fenfu.Unauthenticated, "the merchant portal needs a session that has neither expired nor ended")
+	e.Remedy = "Log in to the merchant portal again."
+	return User{}, e
+}
+
+// Logout ends the session of a token. Ending one that has ended is not an
+// error.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	if _, err := s.DB.Exec(ctx, `UPDATE merchant_user_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at = 0`,
+		db.Micros(s.Clock.Now()), login.TokenHash(token)); err != nil {
+		return fenfu.Internal("merchantuser.Logout", err)
+	}
+	return nil
+}
+
+// Record appends what a user did in the portal to the core store's audit
+// log: action (the portal's route), the target and a small detail.
+func (s *Service) Record(ctx context.Context, u User, action string, target audit.Target, detail map[string]any) error {
+	_, err := audit.Record(context.WithoutCancel(ctx), s.DB, audit.Entry{Actor: u.Actor(), Action: action, Target: target,
+		Detail: audit.Detail(detail)})
+	return err
+}
+
+// totpContext binds a user's sealed TOTP secret to its row.
+func totpContext(id string) string { return "merchant_users.totp:" + id }
+
+// Columns are the store's columns this package seals, for the master
+// key's reseal and status: the users' TOTP secrets.
+func Columns() []seal.Column {
+	return []seal.Column{{Table: "merchant_users", Key: "id", Value: "totp_secret", Context: totpContext}}
+}
+
+func (s *Service) sealTOTP(id, secret string) (string, error) {
+	if s.Sealer == nil {
+		return secret, nil
+	}
+	return s.Sealer.Seal(secret, totpContext(id))
+}
+
+func (s *Service) openTOTP(id, stored string) (string, error) {
+	if !seal.Sealed(stored) {
+		return stored, nil
+	}
+	if s.Sealer == nil {
+		return "", fmt.Errorf("the TOTP secret of merchant user %s is sealed and no sealer is configured", id)
+	}
+	return s.Sealer.Open(stored, totpContext(id))
+}
