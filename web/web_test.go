@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/catalog"
@@ -213,4 +214,59 @@ func FuzzDefuse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCursor(t *testing.T) {
+	c := web.Cursor("1764201600000000", "4200000001202612070000000001")
+	parts, err := web.ParseCursor(c, 2)
+	if err != nil || parts[0] != "1764201600000000" || parts[1] != "4200000001202612070000000001" {
+		t.Fatalf("%q: %q, %v", c, parts, err)
+	}
+	for _, bad := range []string{c + "=", c + "\n", "!!", c[:len(c)-1] + "~", strings.Repeat("A", web.MaxCursor+1), web.Cursor("a", "b", "c")} {
+		if _, err := web.ParseCursor(bad, 2); fenfu.ErrorCode(err) != fenfu.ParamError || fenfu.AsError(err).Field != "after" {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func FuzzParseCursor(f *testing.F) {
+	for _, s := range []string{"", web.Cursor("1", "x"), web.Cursor("a", "b", "c"), "A", "AA=="} {
+		f.Add(s, 2)
+	}
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		parts, err := web.ParseCursor(s, n)
+		if err != nil {
+			return
+		}
+		if len(parts) != n || web.Cursor(parts...) != s {
+			t.Fatalf("%q read as %q, which is cursor %q", s, parts, web.Cursor(parts...))
+		}
+	})
+}
+
+func TestDates(t *testing.T) {
+	for q, want := range map[string][2]string{
+		"":                              {"", ""},
+		"from=2026-12-01":               {"2026-12-01", ""},
+		"from=2026-12-01&to=2026-12-01": {"2026-12-01", "2026-12-02"},
+		"to=2026-12-31":                 {"", "2027-01-01"},
+	} {
+		v, _ := url.ParseQuery(q)
+		from, to, err := web.Dates(v)
+		day := func(d time.Time) string {
+			if d.IsZero() {
+				return ""
+			}
+			return d.In(fenfu.Shanghai).Format(time.DateOnly)
+		}
+		if err != nil || day(from) != want[0] || day(to) != want[1] {
+			t.Errorf("%s: %v %v %v", q, from, to, err)
+		}
+	}
+	for q, field := range map[string]string{"from=2026-13-01": "from", "to=12/01/2026": "to", "from=2026-12-02&to=2026-12-01": "to"} {
+		v, _ := url.ParseQuery(q)
+		if _, _, err := web.Dates(v); fenfu.AsError(err).Field != field {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
 }
