@@ -1,0 +1,114 @@
+package pay_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/scheme"
+)
+
+// TestOrders: a merchant's order list pages newest first by keyset and
+// reads each order once; it filters by out_trade_no, transaction_id,
+// dates, trade state and channel; and it never shows another merchant's
+// orders.
+func TestOrders(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine)
+			c := e.consumer(t, 100_000, 100_000)
+			var made []string
+			for i := range 7 {
+				o := e.order(t, fmt.Sprintf("LIST-%d", i), 100)
+				made = append(made, o.OutTradeNo)
+				switch i {
+				case 1, 4:
+					if _, err := e.pay.Pay(ctx, o.Token, c, pay.ChannelCredit); err != nil {
+						t.Fatal(err)
+					}
+				case 2:
+					if _, err := e.pay.Pay(ctx, o.Token, c, pay.ChannelBalance); err != nil {
+						t.Fatal(err)
+					}
+				case 3:
+					if err := e.pay.Close(ctx, e.m.MchID, o.OutTradeNo); err != nil {
+						t.Fatal(err)
+					}
+				}
+				e.clock.Advance(time.Minute)
+				if i == 3 {
+					e.clock.Advance(24 * time.Hour) // the last three the next day
+				}
+			}
+			if _, err := e.pay.Refund(ctx, pay.RefundRequest{MchID: e.m.MchID, OutTradeNo: "LIST-4", OutRefundNo: "LIST-4-R", Refund: 50, Total: 100}); err != nil {
+				t.Fatal(err)
+			}
+			other, err := e.pay.Merchants.CreateSandbox(ctx, "Other", scheme.RSA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.pay.CreateNative(ctx, pay.NativeOrder{MchID: other.MchID, AppID: other.AppID, Description: "x", OutTradeNo: "LIST-0",
+				NotifyURL: "https://shop.example/n", Total: 100}); err != nil {
+				t.Fatal(err)
+			}
+			nos := func(f pay.OrderFilter) []string {
+				t.Helper()
+				f.MchID = e.m.MchID
+				var out []string
+				for range 10 {
+					page, err := e.pay.Orders(ctx, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, o := range page {
+						if o.MchID != e.m.MchID {
+							t.Fatalf("another merchant's order %+v", o)
+						}
+						out = append(out, o.OutTradeNo)
+					}
+					if len(page) < f.Limit || f.Limit == 0 {
+						return out
+					}
+					last := page[len(page)-1]
+					f.AfterAt, f.AfterID = last.CreatedAt, last.ID
+				}
+				return out
+			}
+			want := slices.Clone(made)
+			slices.Reverse(want)
+			if got := nos(pay.OrderFilter{Limit: 2}); !slices.Equal(got, want) {
+				t.Errorf("paged by 2: %v, want %v", got, want)
+			}
+			day2 := e.clock.Now().Truncate(24 * time.Hour)
+			for name, c := range map[string]struct {
+				f    pay.OrderFilter
+				want []string
+			}{
+				"out_trade_no": {pay.OrderFilter{OutTradeNo: "LIST-2"}, []string{"LIST-2"}},
+				"success":      {pay.OrderFilter{State: pay.Success}, []string{"LIST-2", "LIST-1"}},
+				"refund":       {pay.OrderFilter{State: pay.Refund}, []string{"LIST-4"}},
+				"closed":       {pay.OrderFilter{State: pay.Closed}, []string{"LIST-3"}},
+				"notpay":       {pay.OrderFilter{State: pay.NotPay}, []string{"LIST-6", "LIST-5", "LIST-0"}},
+				"credit":       {pay.OrderFilter{Channel: pay.ChannelCredit}, []string{"LIST-4", "LIST-1"}},
+				"to":           {pay.OrderFilter{To: day2.Add(-8 * time.Hour)}, []string{"LIST-3", "LIST-2", "LIST-1", "LIST-0"}},
+				"from":         {pay.OrderFilter{From: day2.Add(-8 * time.Hour), Limit: 1}, []string{"LIST-6", "LIST-5", "LIST-4"}},
+			} {
+				if got := nos(c.f); !slices.Equal(got, c.want) {
+					t.Errorf("%s: %v, want %v", name, got, c.want)
+				}
+			}
+			o2, _ := e.pay.QueryByOutTradeNo(ctx, e.m.MchID, "LIST-2")
+			if got := nos(pay.OrderFilter{TransactionID: o2.ID}); !slices.Equal(got, []string{"LIST-2"}) {
+				t.Errorf("by transaction_id: %v", got)
+			}
+			if _, err := e.pay.Orders(ctx, pay.OrderFilter{MchID: e.m.MchID, State: "PAID"}); err == nil {
+				t.Error("an unknown state was accepted")
+			}
+		})
+	}
+}
