@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -204,4 +206,118 @@ func (e *Events) LastURL(ctx context.Context, mchid string) (string, error) {
 		return "", fenfu.Internal("notify.LastURL", err)
 	}
 	return u, nil
+}
+
+// LogEntry is one delivery attempt of a merchant's event, with the
+// event's delivery state now.
+type LogEntry struct {
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	NotifyURL string `json:"notify_url"`
+	Attempt
+	State State `json:"state"` // the event's, now: PENDING, DELIVERED or FAILED
+}
+
+// LogFilter selects a merchant's delivery attempts, newest first; empty
+// fields select all.
+type LogFilter struct {
+	MchID    string // required
+	EventID  string
+	Failed   bool      // only attempts the endpoint refused or missed
+	From, To time.Time // attempted in [From, To)
+	// AfterAt, AfterEvent and AfterAttempt are where the previous page
+	// ended: its last entry's At, EventID and Attempt. Zero for the
+	// first page.
+	AfterAt      time.Time
+	AfterEvent   string
+	AfterAttempt int
+	Limit        int // at most MaxLogPage; 0 is DefaultLogPage
+}
+
+// Page sizes of Log.
+const (
+	DefaultLogPage = 50
+	MaxLogPage     = 500
+)
+
+// Log returns a page of a merchant's delivery log: each attempt, newest
+// first, with its HTTP status, latency and error, and its event's state
+// now. It reads by keyset from the index of the merchant's attempts.
+func (e *Events) Log(ctx context.Context, f LogFilter) ([]LogEntry, error) {
+	if f.MchID == "" {
+		return nil, fenfu.Errorf(fenfu.ParamError, "a delivery log needs its merchant")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultLogPage
+	}
+	limit = min(limit, MaxLogPage)
+	where, args := []string{"mchid = $1"}, []any{f.MchID}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.EventID != "" {
+		add("event_id = $?", f.EventID)
+	}
+	if f.Failed {
+		where = append(where, "error <> ''")
+	}
+	if !f.From.IsZero() {
+		add("at >= $?", db.Micros(f.From))
+	}
+	if !f.To.IsZero() {
+		add("at < $?", db.Micros(f.To))
+	}
+	if f.AfterEvent != "" {
+		cond, vals := db.After([]string{"at", "event_id", "attempt"}, []any{db.Micros(f.AfterAt), f.AfterEvent, f.AfterAttempt}, len(args))
+		where, args = append(where, cond), append(args, vals...)
+	}
+	rows, err := e.DB.QueryContext(ctx, `SELECT event_id, attempt, event_type, notify_url, at, http_status, latency_us, error FROM notify_log
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY at DESC, event_id DESC, attempt DESC LIMIT `+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, fenfu.Internal("notify.Log", err)
+	}
+	defer rows.Close()
+	out := []LogEntry{}
+	var refs []string
+	for rows.Next() {
+		var l LogEntry
+		var at, lat int64
+		if err := rows.Scan(&l.EventID, &l.Attempt.Attempt, &l.EventType, &l.NotifyURL, &at, &l.HTTPStatus, &lat, &l.Error); err != nil {
+			return nil, fenfu.Internal("notify.Log", err)
+		}
+		l.At, l.LatencyMS = db.Time(at), float64(lat)/1000
+		out = append(out, l)
+		refs = append(refs, strings.TrimPrefix(l.EventID, "EV-"))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fenfu.Internal("notify.Log", err)
+	}
+	if len(refs) == 0 {
+		return out, nil
+	}
+	ph, refArgs := db.In(slices.Compact(slices.Sorted(slices.Values(refs))), 1)
+	srows, err := e.DB.QueryContext(ctx, `SELECT ref, state FROM notify_outbox WHERE mchid = $1 AND ref IN (`+ph+`)`,
+		append([]any{f.MchID}, refArgs...)...)
+	if err != nil {
+		return nil, fenfu.Internal("notify.Log", err)
+	}
+	defer srows.Close()
+	states := map[string]State{}
+	for srows.Next() {
+		var ref string
+		var st State
+		if err := srows.Scan(&ref, &st); err != nil {
+			return nil, fenfu.Internal("notify.Log", err)
+		}
+		states["EV-"+ref] = st
+	}
+	if err := srows.Err(); err != nil {
+		return nil, fenfu.Internal("notify.Log", err)
+	}
+	for i := range out {
+		out[i].State = states[out[i].EventID]
+	}
+	return out, nil
 }
