@@ -511,6 +511,19 @@ func (s *Service) ListAfter(ctx context.Context, f Filter, p fenfu.Keyset) ([]Co
 	return out, next, nil
 }
 
+// Newest returns a page of the complaints the filter selects, newest
+// first: ListAfter after the complaint whose CreatedAt and ID are
+// afterAt and afterID ("" for the first page), at most the filter's
+// Limit.
+func (s *Service) Newest(ctx context.Context, f Filter, afterAt time.Time, afterID string) ([]Complaint, error) {
+	p := fenfu.Keyset{Limit: f.Limit}
+	if afterID != "" {
+		p.After = fenfu.Cursor(strconv.FormatInt(db.Micros(afterAt), 10), afterID)
+	}
+	out, _, err := s.ListAfter(ctx, f, p)
+	return out, err
+}
+
 func (s *Service) list(ctx context.Context, q string, args []any) ([]Complaint, error) {
 	rows, err := s.Credit.QueryContext(ctx, q, args...)
 	if err != nil {

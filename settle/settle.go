@@ -480,6 +480,19 @@ const (
 	MaxPage     = 500
 )
 
+// Newest returns a page of the settlements the filter selects, newest
+// first (by business day, then id): ListPage after the settlement whose
+// Date and ID are afterDate and afterID ("" for the first page), at most
+// limit (0: DefaultPage) and MaxPage.
+func (s *Service) Newest(ctx context.Context, f Filter, afterDate, afterID string, limit int) ([]Settlement, error) {
+	p := fenfu.Keyset{Limit: limit}
+	if afterID != "" {
+		p.After = fenfu.Cursor(afterDate, afterID)
+	}
+	out, _, err := s.ListPage(ctx, f, p)
+	return out, err
+}
+
 // ListPage returns the page p of the settlements f selects, the newest
 // business day first, and the cursor of the next page ("" after the
 // last): a range of the index of settlements by day (or by merchant and
@@ -540,7 +553,10 @@ func (s *Service) scan(ctx context.Context, q string, args []any) ([]Settlement,
 		x.Channel = pay.Channel(x.Channel).Name()
 		out = append(out, x)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fenfu.Internal("settle.List", err)
+	}
+	return out, nil
 }
 
 // BatchStatus is a batch's row.
