@@ -80,6 +80,7 @@ func TestVocabularyHasNoIO(t *testing.T) {
 		"web":     {"database/sql", "github.com/fenfu/fenfu/db"},
 		"admin":   {"database/sql", "github.com/fenfu/fenfu/db"},
 		"console": {"database/sql", "github.com/fenfu/fenfu/db"},
+		"portal":  {"database/sql", "github.com/fenfu/fenfu/db"},
 		"server":  {"database/sql", "github.com/fenfu/fenfu/db"},
 	}
 	pkgs := packages(t)
@@ -219,7 +220,7 @@ var layers = [][]string{
 	{"onboard", "settle", "complaint", "aggregate", "display", "doctor"},
 	{"bill", "figures"},
 	{"retention"},
-	{"wxpay", "cashier"},
+	{"wxpay", "cashier", "portal"},
 	{"admin"},
 	{"console"},
 	{"server"},

@@ -5,10 +5,11 @@
 // staff, support tickets and their SLA lanes, risk control (the monitoring rules, the queue of alerts and
 // holds, backtests and the overview of the three levels), inspectors'
 // checks of the marks under any merchant's codes, the charts of the
-// platform's figures (as JSON and SVG), the clock of a sandbox deployment, which staff advance, and staff accounts and the
-// access policy themselves. A request carries the bearer
-// token of a staff member's session (POST /admin/login) or personal API
-// token; every route names the permission it needs (Routes), every
+// platform's figures (as JSON and SVG), the clock of a sandbox deployment,
+// which staff advance, merchants' first owners in the merchant portal,
+// and staff accounts and the access policy themselves. A request carries
+// the bearer token of a staff member's session (POST /admin/login) or
+// personal API token; every route names the permission it needs (Routes), every
 // recorded decision names the member, and every answer's personal data is
 // masked for those the policy does not let see it. Every request, done or
 // refused, is recorded in the audit log of the store its data lives in,
@@ -38,6 +39,7 @@ import (
 	"github.com/fenfu/fenfu/mask"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/merchantuser"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
@@ -101,6 +103,9 @@ type API struct {
 	// Notifications, if set, shows the backlog of merchants'
 	// notifications.
 	Notifications *notify.Events
+	// MerchantUsers, if set, makes merchants' owners in the merchant
+	// portal.
+	MerchantUsers *merchantuser.Service
 }
 
 // Route is one staff route and the permission it needs ("" for any
@@ -176,6 +181,11 @@ func (a *API) Routes() []Route {
 			Route{"POST /admin/tickets/{id}/close", access.Complaints, a.closeTicket},
 			Route{"GET /admin/ticket-lanes", access.Complaints, a.ticketLanes},
 			Route{"POST /admin/ticket-lanes/{type}", access.Complaints, a.changeLane})
+	}
+	if a.MerchantUsers != nil {
+		rs = append(rs,
+			Route{"POST /admin/merchants/{mchid}/users", access.Onboarding, a.addMerchantOwner},
+			Route{"GET /admin/merchants/{mchid}/users", access.Onboarding, a.merchantUsers})
 	}
 	if a.Retention != nil {
 		rs = append(rs,

@@ -76,25 +76,27 @@ const (
 	Users         Permission = "users"         // the merchant's users
 )
 
-// Grants is the table of who may do what: for each permission, the roles
-// that hold it. Owners hold every one.
+// Grants is the table of who may do what: for each permission, what it
+// allows and the roles that hold it. Owners hold every one. The README's
+// table of roles is this table.
 var Grants = []struct {
 	Permission Permission
+	What       string
 	Roles      []Role
 }{
-	{Orders, Roles},
-	{Refund, []Role{Owner, Finance}},
-	{Bills, []Role{Owner, Finance, Developer}},
-	{Settlements, []Role{Owner, Finance}},
-	{Notifications, []Role{Owner, Developer, Support}},
-	{Resend, []Role{Owner, Developer}},
-	{Keys, []Role{Owner, Developer}},
-	{Sandbox, []Role{Owner, Developer}},
-	{Rollout, []Role{Owner}},
-	{ABReport, []Role{Owner, Finance, Developer}},
-	{Complaints, []Role{Owner, Support}},
-	{Tickets, []Role{Owner, Support}},
-	{Users, []Role{Owner}},
+	{Orders, "orders with search, an order's refunds, the orders' CSV", Roles},
+	{Refund, "issue a refund", []Role{Owner, Finance}},
+	{Bills, "download a day's trade and fund-flow bills", []Role{Owner, Finance, Developer}},
+	{Settlements, "settlements, their CSV, fee statements", []Role{Owner, Finance}},
+	{Notifications, "the notification delivery log", []Role{Owner, Developer, Support}},
+	{Resend, "send a notification again", []Role{Owner, Developer}},
+	{Keys, "public keys (register, retire), the API v3 key (rotate), the notify URL", []Role{Owner, Developer}},
+	{Sandbox, "the sandbox test report", []Role{Owner, Developer}},
+	{Rollout, "change the gray release's percentage", []Role{Owner}},
+	{ABReport, "the gray release and its A/B report", []Role{Owner, Finance, Developer}},
+	{Complaints, "consumers' complaints: read, answer, mark handled", []Role{Owner, Support}},
+	{Tickets, "tickets to the platform", []Role{Owner, Support}},
+	{Users, "the merchant's users: add, disable", []Role{Owner}},
 }
 
 // Can reports whether users of role r hold p.

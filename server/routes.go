@@ -72,8 +72,23 @@ func routes(mux route.Mux, d Deps) {
 	//   GET  /admin/charts/onboarding|ab|payments|risk|settlements[.svg]?from=&to=&lang=   figures as JSON or SVG
 	//   POST /admin/login|logout, GET /admin/me, POST /admin/tokens, /admin/tokens/{id}/revoke
 	//   GET|POST /admin/staff, /admin/policy; POST /admin/unmask {kind, id, field, reason}
+	//   POST /admin/merchants/{mchid}/users   a merchant's first owner in the portal
 	if d.Admin != nil {
 		d.Admin.Register(mux)
+	}
+	// Merchant portal (a merchant user's session cookie, fenfu_merchant;
+	// portal.Portal.Routes lists every route with the permission it needs):
+	//   GET|POST /portal/login, POST /portal/logout
+	//   GET  /portal/orders[.csv], /portal/orders/{transaction_id}; POST …/refunds
+	//   GET  /portal/bills, /portal/bills/download?kind=&date=&type=&channel=&gzip=
+	//   GET  /portal/notifications; POST /portal/notifications/{event_id}/resend
+	//   GET  /portal/settlements[.csv], /portal/fees?month=
+	//   GET|POST /portal/keys, POST /portal/keys/{serial}/retire|apiv3, POST /portal/notify-url
+	//   GET  /portal/sandbox, GET|POST /portal/rollout
+	//   GET  /portal/complaints[/{id}]; POST /portal/complaints/{id}/response|complete
+	//   GET|POST /portal/users, POST /portal/users/{name}/disable
+	if d.Portal != nil {
+		d.Portal.Register(mux)
 	}
 	// The error catalogue, public: every code with its message and
 	// remedy in Chinese and English, and the common problems.

@@ -1,9 +1,9 @@
 // Package server assembles fenfu's HTTP surface — the WeChat Pay v3
-// merchant API, the consumer cashier, the staff API and console, /healthz,
-// /version, /metrics and the API document at /openapi.json — behind the
-// middleware they share (the client's address behind trusted proxies,
-// request metrics, panic recovery). The whole route
-// table is in routes.go.
+// merchant API, the consumer cashier, the staff API and console, the
+// merchant portal, /healthz, /version, /metrics and the API document at
+// /openapi.json — behind the middleware they share (the client's address
+// behind trusted proxies, request metrics, panic recovery). The whole
+// route table is in routes.go.
 package server
 
 import (
@@ -18,6 +18,7 @@ import (
 	"github.com/fenfu/fenfu/cashier"
 	"github.com/fenfu/fenfu/console"
 	"github.com/fenfu/fenfu/metrics"
+	"github.com/fenfu/fenfu/portal"
 	"github.com/fenfu/fenfu/version"
 	"github.com/fenfu/fenfu/wxpay"
 )
@@ -29,6 +30,8 @@ type Deps struct {
 	// Console, if set, is the staff's web console over Admin.
 	Console *console.Console
 	Cashier *cashier.Cashier
+	// Portal, if set, serves the merchant portal.
+	Portal  *portal.Portal
 	Metrics *metrics.Registry
 	Log     *slog.Logger
 	// Health reports whether the stores answer.

@@ -22,6 +22,7 @@ import (
 	"github.com/fenfu/fenfu/figures"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/merchantuser"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/onboard"
@@ -62,13 +63,15 @@ type app struct {
 	merchants *merchant.Service
 	consumers *consumer.Service
 	access    *access.Service
-	pay       *pay.Service
-	cashier   *cashier.Cashier
-	onboard   *onboard.Service
-	settle    *settle.Service
-	bills     *bill.Service
-	sandbox   *sandbox.Service
-	events    *notify.Events
+	// merchantUsers are merchants' own users of the merchant portal.
+	merchantUsers *merchantuser.Service
+	pay           *pay.Service
+	cashier       *cashier.Cashier
+	onboard       *onboard.Service
+	settle        *settle.Service
+	bills         *bill.Service
+	sandbox       *sandbox.Service
+	events        *notify.Events
 	// complaints is the complaints fast lane.
 	complaints *complaint.Service
 	// tickets are support tickets with their SLA lanes.
@@ -154,6 +157,10 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.access.Log = log
 	a.access.Settings = cfg.Staff
 	a.access.Sealer = a.merchants.Sealer
+	a.merchantUsers = merchantuser.New(a.core, a.wall)
+	a.merchantUsers.Log = log
+	a.merchantUsers.Settings = cfg.Portal
+	a.merchantUsers.Sealer = a.merchants.Sealer
 	// A payer's openid, stored on the orders it pays and written in bills.
 	openID := func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }
 	a.pay = &pay.Service{Core: a.core, Credit: a.credit, Merchants: a.merchants, Tokens: qr.NewSigner(keys.Secret),
@@ -281,7 +288,7 @@ func (c *Config) sealer(ctx context.Context) (*seal.Sealer, error) {
 // values (the credit store holds none).
 func sealedColumns() []seal.Column {
 	return slices.Concat(keyring.Columns(), merchant.Columns(), consumer.Columns(), onboard.Columns(), settle.Columns(), access.Columns(),
-		ticket.Columns())
+		ticket.Columns(), merchantuser.Columns())
 }
 
 // fees are the schedules payments are priced by: the credit-pay schedule

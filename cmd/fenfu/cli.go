@@ -69,6 +69,8 @@ func commands() []command {
 		{"aggregate show", "--mchid M --id CODE [--public-url URL] [--png FILE]", "one aggregate code as JSON, and with --png its QR code", groupKeys, cmdAggregate},
 		{"aggregate revoke", "--mchid M --id CODE [--public-url URL]", "stop an aggregate code for good: every scan of it is refused from then on", groupKeys, cmdAggregate},
 		{"doctor", "--server URL --mchid M --private-key FILE --serial S --platform-key FILE [--platform-serial ID] [--notify-url U] [--lang zh|en] [--json]", "check a merchant's integration against a fenfu server, from the merchant's side: the notify URL's DNS, HTTPS answer, certificate chain and expiry, clock skew, its key, the platform key it holds, its failed notifications of the last day; each check passes, warns or fails with its remedy; non-zero exit on a failure", groupKeys, cmdDoctor},
+		{"merchant-users add", "--mchid M --name N [--password-file F] [--actor A]", "make a merchant's owner in the merchant portal, for a merchant without one: prints the TOTP secret (and a generated password) once; owners add the merchant's other users in the portal", groupKeys, cmdMerchantUsers},
+		{"merchant-users list", "--mchid M", "a merchant's users of the merchant portal with their roles, as JSON", groupKeys, cmdMerchantUsers},
 		{"keys status", "", "count the sealed values each master key wraps", groupKeys, cmdKeys},
 		{"keys reseal", "[--actor NAME]", "wrap every sealed value again under the current master key, resumably, beside running payments", groupKeys, cmdKeys},
 

@@ -25,6 +25,7 @@ import (
 	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/merchantuser"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/paycode"
@@ -138,6 +139,9 @@ type Config struct {
 	Login consumer.LoginLimits
 	// Staff bounds staff sessions and wrong staff logins.
 	Staff access.Settings
+	// Portal bounds merchant users' portal sessions and their wrong
+	// logins.
+	Portal merchantuser.Settings
 	// TrustedProxies are the reverse proxies in front of fenfu whose
 	// X-Forwarded-For names the client.
 	TrustedProxies server.Proxies
@@ -347,6 +351,12 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*intValue)(&c.Staff.LockoutFailures) }},
 		{"staff-lockout-window", "FENFU_STAFF_LOCKOUT_WINDOW", "the window a staff name's wrong logins are counted over, and how long it stays locked after the last", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Staff.LockoutWindow) }},
+		{"portal-session-ttl", "FENFU_PORTAL_SESSION_TTL", "how long a merchant user's login to the merchant portal lasts", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.Portal.SessionTTL) }},
+		{"portal-lockout-failures", "FENFU_PORTAL_LOCKOUT_FAILURES", "wrong logins that lock a merchant user of the portal, each within the lockout window of the one before", "", true,
+			func(c *Config) settingValue { return (*intValue)(&c.Portal.LockoutFailures) }},
+		{"portal-lockout-window", "FENFU_PORTAL_LOCKOUT_WINDOW", "the window a merchant user's wrong logins are counted over, and how long it stays locked after the last", "", true,
+			func(c *Config) settingValue { return (*durationValue)(&c.Portal.LockoutWindow) }},
 		{"trusted-proxies", "FENFU_TRUSTED_PROXIES", "reverse proxies in front of fenfu, as comma-separated addresses or prefixes (10.0.0.0/8,::1): requests from them are taken to come from the address they name in X-Forwarded-For",
 			"none: every request comes from its peer address (behind a proxy, without this, all clients share the proxy's address and its per-source limits)", true,
 			func(c *Config) settingValue { return (*proxiesValue)(&c.TrustedProxies) }},
@@ -445,7 +455,7 @@ func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", LogFormat: "text", Addr: ":8080", LogLevel: slog.LevelInfo,
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10, CJKFont: DefaultCJKFont, QR: DefaultQR(),
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
-		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, TicketEvery: TicketEvery, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(),
+		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, TicketEvery: TicketEvery, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(), Portal: merchantuser.DefaultSettings(),
 		Counter:      pay.Counter{NoPINLimit: pay.DefaultNoPINLimit, ConfirmWithin: pay.DefaultConfirmWithin, ReverseWindow: pay.DefaultReverseWindow},
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
 		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, Display: display.Defaults(), DisplayPollEvery: DisplayPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),
@@ -625,6 +635,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Staff.SessionTTL < time.Minute || c.Staff.LockoutFailures < 1 || c.Staff.LockoutWindow < time.Second {
 		return fmt.Errorf("--staff-session-ttl must be at least 1m, --staff-lockout-failures at least 1 and --staff-lockout-window at least 1s")
+	}
+	if c.Portal.SessionTTL < time.Minute || c.Portal.LockoutFailures < 1 || c.Portal.LockoutWindow < time.Second {
+		return fmt.Errorf("--portal-session-ttl must be at least 1m, --portal-lockout-failures at least 1 and --portal-lockout-window at least 1s")
 	}
 	if c.PaycodeTTL < paycode.Refresh || c.PaycodeTTL > 10*time.Minute {
 		return fmt.Errorf("--paycode-ttl must be from %s (the page's refresh) to 10m: a code is a bearer instrument", paycode.Refresh)

@@ -48,8 +48,14 @@ func startCreditWorld(t *testing.T, engine db.Engine) *creditWorld {
 // startWorld is startCreditWorld on the stores and settings of cfg.
 func startWorld(t *testing.T, cfg Config) *creditWorld {
 	t.Helper()
+	return startWorldAt(t, cfg, time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
+}
+
+// startWorldAt is startWorld with its fake clock at start.
+func startWorldAt(t *testing.T, cfg Config, start time.Time) *creditWorld {
+	t.Helper()
 	ctx := t.Context()
-	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
+	clock := fenfu.NewFakeClock(start)
 	a := openTest(t, cfg, clock)
 	m, err := a.merchants.CreateSandbox(ctx, "Installment shop", scheme.RSA)
 	if err != nil {

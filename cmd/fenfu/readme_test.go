@@ -11,6 +11,7 @@ import (
 
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/examples/sdkwalk"
+	"github.com/fenfu/fenfu/merchantuser"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's generated sections")
@@ -47,7 +48,8 @@ func TestREADMEWalk(t *testing.T) {
 
 // TestREADME: the README's generated sections are what the code says: the
 // SDK walk is examples/sdkwalk's code, the command table is fenfu's, the
-// configuration table is its settings with DefaultConfig's defaults.
+// configuration table is its settings with DefaultConfig's defaults, the
+// merchant portal's roles are merchantuser.Grants.
 // go test -run TestREADME -update rewrites them.
 func TestREADME(t *testing.T) {
 	const path = "../../README.md"
@@ -60,13 +62,15 @@ func TestREADME(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var table, config bytes.Buffer
+	var table, config, roles bytes.Buffer
 	writeMarkdown(&table, commands())
 	writeConfigMarkdown(&config)
+	writeRolesMarkdown(&roles)
 	for _, s := range []struct{ name, want string }{
 		{"sdk walk", "```go\n" + region(t, string(src), "sdk walk") + "```\n"},
 		{"commands", table.String()},
 		{"configuration", config.String()},
+		{"portal roles", roles.String()},
 	} {
 		begin := "<!-- begin: " + s.name
 		i := strings.Index(readme, begin)
@@ -92,6 +96,27 @@ func TestREADME(t *testing.T) {
 		if err := os.WriteFile(path, []byte(readme), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// writeRolesMarkdown writes the merchant portal's table of roles:
+// merchantuser.Grants, a permission a row.
+func writeRolesMarkdown(w *bytes.Buffer) {
+	w.WriteString("| permission | allows |")
+	for _, r := range merchantuser.Roles {
+		w.WriteString(" " + string(r) + " |")
+	}
+	w.WriteString("\n|---|---|" + strings.Repeat("---|", len(merchantuser.Roles)) + "\n")
+	for _, g := range merchantuser.Grants {
+		w.WriteString("| `" + string(g.Permission) + "` | " + g.What + " |")
+		for _, r := range merchantuser.Roles {
+			mark := " |"
+			if r.Can(g.Permission) {
+				mark = " ✓ |"
+			}
+			w.WriteString(mark)
+		}
+		w.WriteString("\n")
 	}
 }
 

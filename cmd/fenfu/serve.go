@@ -23,6 +23,7 @@ import (
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/paycode"
+	"github.com/fenfu/fenfu/portal"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/version"
 	"github.com/fenfu/fenfu/wxpay"
@@ -259,10 +260,17 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 	staff := &admin.API{Onboard: a.onboard, Merchants: a.merchants, Pay: a.pay, Settle: a.settle, Complaints: a.complaints,
 		Risk: a.risk, Display: a.display.Rules, Repay: a.repay, Retention: a.retention, Access: a.access, Log: a.log, Clock: a.clock, Background: background, SandboxClock: a.sandboxClock,
 		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes, Figures: a.figures, Tickets: a.tickets, Consumers: a.consumers,
-		Bills: a.bills, Keys: a.keys, Notifications: a.events}
+		Bills: a.bills, Keys: a.keys, Notifications: a.events, MerchantUsers: a.merchantUsers}
 	desk := &console.Console{Admin: staff, Access: a.access, Log: a.log, Clock: a.clock, PublicURL: func() string { return a.publicURL }}
-	return server.Deps{API: api, Admin: staff, Console: desk, Cashier: a.cashier, Metrics: a.metrics, Log: a.log, Health: a.health,
+	return server.Deps{API: api, Admin: staff, Console: desk, Cashier: a.cashier, Portal: a.portal(), Metrics: a.metrics, Log: a.log, Health: a.health,
 		Proxies: a.cfg.TrustedProxies, Build: version.Get()}
+}
+
+// portal is the merchant portal of this node, over the services the
+// merchant API calls.
+func (a *app) portal() *portal.Portal {
+	return &portal.Portal{Users: a.merchantUsers, Merchants: a.merchants, Pay: a.pay, Bills: a.bills, Settle: a.settle, Events: a.events,
+		Sandbox: a.sandbox, Complaints: a.complaints, Clock: a.clock, Log: a.log, PublicURL: func() string { return a.publicURL }}
 }
 
 // notifyClient is how this server reaches merchants' notify URLs: public

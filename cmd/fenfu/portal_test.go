@@ -1,0 +1,646 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+	"github.com/wechatpay-apiv3/wechatpay-go/core"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
+	"github.com/fenfu/fenfu/complaint"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/examples/sdkwalk"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/wxpay"
+)
+
+// portalWorld is a server on a fake clock that starts at the real time
+// (so the official SDK's signatures fall within the allowed skew), a
+// sandbox merchant with its keys, and the merchant's notify endpoint.
+type portalWorld struct {
+	*creditWorld
+	m    merchant.Sandbox
+	hook *notifyHook
+}
+
+// notifyHook is a merchant's notify_url: it decrypts each notification
+// with the merchant's API v3 key and keeps it, by event id.
+type notifyHook struct {
+	t      *testing.T
+	apiv3  string
+	srv    *httptest.Server
+	mu     sync.Mutex
+	events map[string][]map[string]any
+}
+
+func (h *notifyHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var env struct {
+		ID        string          `json:"id"`
+		EventType string          `json:"event_type"`
+		Resource  notify.Resource `json:"resource"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &env); err != nil {
+		h.t.Errorf("a notification that is not JSON: %s", body)
+		w.WriteHeader(400)
+		return
+	}
+	h.mu.Lock()
+	key := h.apiv3
+	h.mu.Unlock()
+	pt, err := notify.Decrypt(env.Resource, key)
+	if err != nil {
+		h.t.Errorf("a notification the merchant's key does not decrypt: %v", err)
+		w.WriteHeader(400)
+		return
+	}
+	var obj map[string]any
+	_ = json.Unmarshal(pt, &obj)
+	obj["event_type"] = env.EventType
+	h.mu.Lock()
+	h.events[env.ID] = append(h.events[env.ID], obj)
+	h.mu.Unlock()
+	w.WriteHeader(204)
+}
+
+// got returns the notifications of an event the hook has received.
+func (h *notifyHook) got(event string) []map[string]any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]map[string]any(nil), h.events[event]...)
+}
+
+// wait waits until the hook has received n notifications of an event.
+func (h *notifyHook) wait(event string, n int) []map[string]any {
+	h.t.Helper()
+	for i := 0; i < 200; i++ {
+		if got := h.got(event); len(got) >= n {
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.t.Fatalf("the merchant's endpoint received %d notifications of %s, want %d", len(h.got(event)), event, n)
+	return nil
+}
+
+func startPortalWorld(t *testing.T, engine db.Engine) *portalWorld {
+	t.Helper()
+	cfg := engineConfig(t, engine)
+	cfg.NotifyPrivate = true // the merchant's endpoint is on this machine
+	w := startWorldAt(t, cfg, time.Now().Truncate(time.Second))
+	m, err := w.a.merchants.CreateSandbox(t.Context(), "Portal shop", scheme.RSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &notifyHook{t: t, apiv3: m.APIv3Key, events: map[string][]map[string]any{}}
+	h.srv = httptest.NewServer(h)
+	t.Cleanup(h.srv.Close)
+	return &portalWorld{creditWorld: w, m: m, hook: h}
+}
+
+// portalUser is a merchant's user of the portal, with a browser-like
+// client that keeps cookies and does not follow redirects.
+type portalUser struct {
+	mchid, name, password, totp string
+	client                      *http.Client
+}
+
+var totpSecretRE = regexp.MustCompile(`id="enrolled-totp">([A-Z2-7]+)<`)
+
+// owner has staff make the merchant's owner, as onboarding staff do.
+func (w *portalWorld) owner(mchid, name string) *portalUser {
+	w.t.Helper()
+	var en struct {
+		User struct {
+			Role string `json:"role"`
+		} `json:"user"`
+		TOTPSecret string `json:"totp_secret"`
+	}
+	w.staff("POST", "/admin/merchants/"+mchid+"/users", map[string]any{"name": name, "password": "owner's long password"}, &en)
+	if en.User.Role != "owner" || en.TOTPSecret == "" {
+		w.t.Fatalf("the owner made: %+v", en)
+	}
+	return w.user(mchid, name, "owner's long password", en.TOTPSecret)
+}
+
+func (w *portalWorld) user(mchid, name, password, secret string) *portalUser {
+	jar, _ := cookiejar.New(nil)
+	return &portalUser{mchid: mchid, name: name, password: password, totp: secret, client: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// send sends a request as the user, a form for a POST from the portal's
+// own origin unless origin says otherwise; it returns the status, the
+// redirect's location and the body.
+func (w *portalWorld) send(u *portalUser, method, path string, form url.Values, origin ...string) (int, string, string) {
+	w.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, w.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if method == "POST" {
+		req.Header.Set("Origin", w.base)
+		if len(origin) > 0 {
+			req.Header.Set("Origin", origin[0])
+		}
+	}
+	resp, err := u.client.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	b := readAll(w.t, resp)
+	return resp.StatusCode, resp.Header.Get("Location"), b
+}
+
+// login logs the user in with the current TOTP code (if it has a second
+// factor); the clock moves on a step first, so no code is used twice.
+func (w *portalWorld) login(u *portalUser) {
+	w.t.Helper()
+	w.clock.Advance(30 * time.Second)
+	code := ""
+	if u.totp != "" {
+		code, _ = totp.GenerateCode(u.totp, w.clock.Now())
+	}
+	status, loc, body := w.send(u, "POST", "/portal/login", url.Values{"mchid": {u.mchid}, "name": {u.name}, "password": {u.password},
+		"totp": {code}, "next": {"/portal/"}})
+	if status != 303 || loc != "/portal/" {
+		w.t.Fatalf("%s logs in: HTTP %d to %q\n%s", u.name, status, loc, body)
+	}
+}
+
+// add has an owner add a user in the portal and returns it.
+func (w *portalWorld) add(owner *portalUser, name, role string, withTOTP bool) *portalUser {
+	w.t.Helper()
+	form := url.Values{"name": {name}, "role": {role}, "password": {name + "'s long password"}}
+	if withTOTP {
+		form.Set("totp", "1")
+	}
+	status, _, body := w.send(owner, "POST", "/portal/users", form)
+	if status != 200 || !strings.Contains(body, `id="enrolled"`) {
+		w.t.Fatalf("adding %s: HTTP %d\n%s", name, status, body)
+	}
+	secret := ""
+	if m := totpSecretRE.FindStringSubmatch(body); m != nil {
+		secret = m[1]
+	}
+	if want := withTOTP || role == "owner" || role == "developer"; want != (secret != "") {
+		w.t.Fatalf("%s added with a second factor %v, want %v", name, secret != "", want)
+	}
+	return w.user(owner.mchid, name, name+"'s long password", secret)
+}
+
+// paid makes an order of the merchant, whose notifications go to the
+// hook, and has a consumer pay it.
+func (w *portalWorld) paid(no string, total fenfu.Fen, ch pay.Channel) pay.Order {
+	w.t.Helper()
+	ctx := w.t.Context()
+	w.clock.Advance(time.Second) // orders made in turn
+	o, err := w.a.pay.CreateNative(ctx, pay.NativeOrder{MchID: w.m.MchID, AppID: w.m.AppID, Description: "Teapot", OutTradeNo: no,
+		NotifyURL: w.hook.srv.URL + "/notify", Total: total})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if ch == "" {
+		return o
+	}
+	c := w.consumer(100_000_00, 100_000_00)
+	if o, err = w.a.pay.Pay(ctx, o.Token, c.id, ch); err != nil {
+		w.t.Fatal(err)
+	}
+	return o
+}
+
+// sdk is the official SDK's client of the merchant.
+func (w *portalWorld) sdk() *core.Client {
+	w.t.Helper()
+	u, _ := url.Parse(w.base)
+	pk := w.a.keys.Platform(scheme.RSA)
+	c, err := core.NewClient(context.Background(),
+		option.WithWechatPayPublicKeyAuthCipher(w.m.MchID, w.m.SerialNo, w.m.PrivateKey.(*rsa.PrivateKey), pk.ID,
+			scheme.Public(pk.Key).(*rsa.PublicKey)),
+		option.WithHTTPClient(&http.Client{Transport: sdkwalk.ToHost{Fenfu: u}, Timeout: 10 * time.Second}))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+// v3 is fenfu's own v3 client of the merchant, signing at the world's
+// time: for what runs after the clock moved ahead of the real one.
+func (w *portalWorld) v3() *wxpay.Client {
+	pk := w.a.keys.Platform(scheme.RSA)
+	return &wxpay.Client{BaseURL: w.base, MchID: w.m.MchID, SerialNo: w.m.SerialNo, Key: w.m.PrivateKey, PlatformKey: scheme.Public(pk.Key),
+		PlatformKeyID: pk.ID, IDs: w.a.ids, Clock: w.clock}
+}
+
+// v3Bill is a day's trade bill as the v3 API serves it: the download_url
+// of GET /v3/bill/tradebill, fetched.
+func (w *portalWorld) v3Bill(date string) []byte {
+	w.t.Helper()
+	c := w.v3()
+	var link struct {
+		DownloadURL string `json:"download_url"`
+	}
+	if err := c.Do(w.t.Context(), "GET", "/v3/bill/tradebill?bill_date="+date, nil, &link); err != nil {
+		w.t.Fatalf("the v3 trade bill of %s: %v", date, err)
+	}
+	uri := strings.TrimPrefix(link.DownloadURL, w.base)
+	auth, err := c.Sign("GET", uri, nil, w.clock.Now())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", w.base+uri, nil)
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || len(b) == 0 {
+		w.t.Fatalf("the v3 bill download: HTTP %d %s", resp.StatusCode, b)
+	}
+	return b
+}
+
+var refundNoRE = regexp.MustCompile(`name="out_refund_no" value="([^"]+)"`)
+
+// TestPortalHTTP: the merchant portal over HTTP, on each engine. Staff
+// make a merchant's owner, who adds users of each role; a finance user
+// refunds from an order's page through the path the v3 API takes (the
+// same notification, the refund in the SDK's refund query, once however
+// often the form is sent); a support user cannot refund; a form from
+// another site is refused; another merchant's user sees none of the
+// merchant's orders by any address; every request is in the audit log
+// under its user; bills, notifications, settlements, fees, keys, users
+// and complaints work from their pages, in both languages.
+func TestPortalHTTP(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { testPortalHTTP(t, engine) })
+	}
+}
+
+func testPortalHTTP(t *testing.T, engine db.Engine) {
+	ctx := context.Background()
+	w := startPortalWorld(t, engine)
+	owner := w.owner(w.m.MchID, "ann")
+	if code, body := w.try(http.DefaultClient, "POST", "/admin/merchants/"+w.m.MchID+"/users",
+		map[string]any{"name": "eve", "password": "another long password"}, nil, w.staffAuth()...); code != 400 || !strings.Contains(body, "already has an owner") {
+		t.Errorf("a second owner by staff: HTTP %d %s", code, body)
+	}
+	// The owner's second factor is required.
+	status, _, body := w.send(owner, "POST", "/portal/login", url.Values{"mchid": {owner.mchid}, "name": {"ann"}, "password": {owner.password}})
+	if status != 401 || !strings.Contains(body, "UNAUTHENTICATED") {
+		t.Errorf("the owner without a code: HTTP %d", status)
+	}
+	w.login(owner)
+	if status, loc, _ := w.send(owner, "GET", "/portal/", nil); status != 303 || loc != "/portal/orders" {
+		t.Errorf("the portal's first page: HTTP %d to %q", status, loc)
+	}
+	fin := w.add(owner, "fin", "finance", false)
+	sup := w.add(owner, "sup", "support", false)
+	dev := w.add(owner, "dev", "developer", false) // a developer always has a second factor
+	if dev.totp == "" {
+		t.Fatal("a developer added without a second factor")
+	}
+	for _, u := range []*portalUser{fin, sup, dev} {
+		w.login(u)
+	}
+	// Another merchant, with an owner of its own.
+	other, err := w.a.merchants.CreateSandbox(ctx, "Other shop", scheme.RSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger := w.owner(other.MchID, "bo")
+	w.login(stranger)
+
+	credit := w.paid("TEA-0001", 120_00, pay.ChannelCredit)
+	balance := w.paid("TEA-0002", 30_00, pay.ChannelBalance)
+	unpaid := w.paid("TEA-0003", 8_00, "")
+	w.hook.wait("EV-"+credit.ID, 1)
+
+	// Orders: the list, its search and CSV.
+	_, _, list := w.send(fin, "GET", "/portal/orders", nil)
+	for _, no := range []string{"TEA-0001", "TEA-0002", "TEA-0003", "¥120.00"} {
+		if !strings.Contains(list, no) {
+			t.Errorf("the order list lacks %s", no)
+		}
+	}
+	if _, _, paidOnly := w.send(fin, "GET", "/portal/orders?state=SUCCESS", nil); !strings.Contains(paidOnly, "TEA-0001") ||
+		strings.Contains(paidOnly, "TEA-0003") {
+		t.Error("the list of paid orders shows an unpaid one, or not a paid one")
+	}
+	if _, _, one := w.send(fin, "GET", "/portal/orders?out_trade_no=TEA-0002&channel=ordinary", nil); !strings.Contains(one, balance.ID) ||
+		strings.Contains(one, "TEA-0001") {
+		t.Error("the search by out_trade_no and channel")
+	}
+	status, _, csvBody := w.send(fin, "GET", "/portal/orders.csv", nil)
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(csvBody, "\ufeff"))).ReadAll()
+	if status != 200 || err != nil || len(rows) != 4 || rows[0][0] != "transaction_id" || rows[3][1] != "TEA-0001" || rows[3][5] != "120.00" {
+		t.Errorf("the orders' CSV: HTTP %d %v %q", status, err, rows)
+	}
+
+	// Another merchant's user sees none of them, by any address.
+	if _, _, l := w.send(stranger, "GET", "/portal/orders?transaction_id="+credit.ID, nil); strings.Contains(l, "TEA-0001") {
+		t.Error("another merchant's user finds the order by its transaction_id")
+	}
+	if _, _, l := w.send(stranger, "GET", "/portal/orders", nil); strings.Contains(l, "TEA-000") {
+		t.Error("another merchant's user lists the merchant's orders")
+	}
+	if _, _, c := w.send(stranger, "GET", "/portal/orders.csv?out_trade_no=TEA-0001", nil); strings.Contains(c, "TEA-0001") {
+		t.Error("another merchant's user exports the merchant's orders")
+	}
+	if status, _, body := w.send(stranger, "GET", "/portal/orders/"+credit.ID, nil); status != 404 || strings.Contains(body, "TEA-0001") {
+		t.Errorf("another merchant's order page: HTTP %d", status)
+	}
+	if status, _, _ := w.send(stranger, "POST", "/portal/orders/"+credit.ID+"/refunds", url.Values{"out_refund_no": {"X-1"}, "amount": {"1.00"}}); status != 404 {
+		t.Errorf("another merchant's user refunding the order: HTTP %d", status)
+	}
+	if status, _, _ := w.send(stranger, "GET", "/portal/notifications?event_id=EV-"+credit.ID, nil); status != 200 {
+		t.Errorf("the stranger's log: HTTP %d", status)
+	} else if _, _, l := w.send(stranger, "GET", "/portal/notifications?event_id=EV-"+credit.ID, nil); strings.Contains(l, `data-event="EV-`+credit.ID) {
+		t.Error("another merchant's user reads the merchant's delivery log")
+	}
+
+	// A support user reads the order but cannot refund it.
+	status, _, page := w.send(sup, "GET", "/portal/orders/"+credit.ID, nil)
+	if status != 200 || !strings.Contains(page, "TEA-0001") || strings.Contains(page, `id="refund-form"`) {
+		t.Errorf("the support user's order page: HTTP %d, refund form shown %v", status, strings.Contains(page, `id="refund-form"`))
+	}
+	status, _, body = w.send(sup, "POST", "/portal/orders/"+credit.ID+"/refunds", url.Values{"out_refund_no": {"SUP-1"}, "amount": {"1.00"}})
+	if status != 403 || !strings.Contains(body, "FORBIDDEN") || !strings.Contains(body, "owner, finance") {
+		t.Errorf("a support user's refund: HTTP %d\n%s", status, body)
+	}
+	// A form another site sent is refused.
+	status, _, body = w.send(fin, "POST", "/portal/orders/"+credit.ID+"/refunds", url.Values{"out_refund_no": {"EVIL-1"}, "amount": {"1.00"}},
+		"https://evil.example")
+	if status != 403 || !strings.Contains(body, "NO_AUTH") {
+		t.Errorf("a cross-site refund: HTTP %d\n%s", status, body)
+	}
+	if refunds, _ := w.a.pay.RefundsOf(ctx, credit.ID); len(refunds) != 0 {
+		t.Fatalf("refused refunds were made: %+v", refunds)
+	}
+
+	// The finance user refunds from the order's page; the form sent again
+	// refunds once.
+	_, _, page = w.send(fin, "GET", "/portal/orders/"+credit.ID, nil)
+	m := refundNoRE.FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, `id="refund-form"`) {
+		t.Fatalf("the finance user's order page has no refund form:\n%s", page)
+	}
+	form := url.Values{"out_refund_no": {m[1]}, "amount": {"20.00"}, "reason": {"chipped lid"}}
+	for range 2 {
+		status, loc, body := w.send(fin, "POST", "/portal/orders/"+credit.ID+"/refunds", form)
+		if status != 303 || !strings.HasPrefix(loc, "/portal/orders/"+credit.ID+"?refund=") {
+			t.Fatalf("the refund form: HTTP %d to %q\n%s", status, loc, body)
+		}
+	}
+	if refunds, _ := w.a.pay.RefundsOf(ctx, credit.ID); len(refunds) != 1 || refunds[0].Amount != 20_00 || refunds[0].OutRefundNo != m[1] {
+		t.Fatalf("the form sent twice made %+v, want one refund of 2000", refunds)
+	}
+	_, _, page = w.send(fin, "GET", "/portal/orders/"+credit.ID+"?refund="+url.QueryEscape(m[1]), nil)
+	if !strings.Contains(page, `id="notice"`) || !strings.Contains(page, m[1]) || !strings.Contains(page, "¥20.00") || !strings.Contains(page, ">REFUND<") {
+		t.Errorf("the order page after the refund:\n%s", page)
+	}
+	form.Set("amount", "21.00")
+	if status, _, body := w.send(fin, "POST", "/portal/orders/"+credit.ID+"/refunds", form); status != 400 || !strings.Contains(body, "different parameters") {
+		t.Errorf("the same out_refund_no with another amount: HTTP %d", status)
+	}
+	// The refund is the API's: in the official SDK's refund query, and
+	// notified as a refund made through the API is.
+	refunds := refunddomestic.RefundsApiService{Client: w.sdk()}
+	got, _, err := refunds.QueryByOutRefundNo(ctx,
+		refunddomestic.QueryByOutRefundNoRequest{OutRefundNo: core.String(m[1])})
+	if err != nil || *got.Amount.Refund != 20_00 || *got.OutTradeNo != "TEA-0001" || *got.Status != refunddomestic.STATUS_SUCCESS {
+		t.Fatalf("the SDK's refund query: %v, %v", got, err)
+	}
+	if n := w.hook.wait("EV-"+*got.RefundId, 1); n[0]["out_refund_no"] != m[1] || n[0]["event_type"] != "REFUND.SUCCESS" {
+		t.Errorf("the refund's notification: %+v", n)
+	}
+
+	// Every request is in the audit log under its user.
+	entries, err := audit.List(ctx, w.a.core, audit.Filter{Action: "POST /portal/orders/{transaction_id}/refunds", Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, e := range entries {
+		var d struct {
+			Code string `json:"code"`
+		}
+		_ = json.Unmarshal(e.Detail, &d)
+		seen[e.Actor] += d.Code + " "
+	}
+	for actor, want := range map[string]string{
+		"merchant_user:" + w.m.MchID + "/fin":  "OK",
+		"merchant_user:" + w.m.MchID + "/sup":  "FORBIDDEN",
+		"merchant_user:" + other.MchID + "/bo": "ORDER_NOT_EXIST",
+	} {
+		if !strings.Contains(seen[actor], want) {
+			t.Errorf("the audit log has %s's refunds as %q, want %s among them", actor, seen[actor], want)
+		}
+	}
+	if reads, _ := audit.List(ctx, w.a.core, audit.Filter{Actor: "merchant_user:" + w.m.MchID + "/sup", Action: "GET /portal/orders/{transaction_id}"}); len(reads) == 0 {
+		t.Error("a page read is not in the audit log")
+	}
+
+	// Notifications: the delivery log, and a resend the worker delivers as
+	// a new attempt.
+	_, _, log := w.send(dev, "GET", "/portal/notifications?event_id=EV-"+credit.ID, nil)
+	if !strings.Contains(log, `data-event="EV-`+credit.ID+`" data-attempt="1"`) || !strings.Contains(log, "DELIVERED") {
+		t.Fatalf("the delivery log:\n%s", log)
+	}
+	if status, loc, _ := w.send(dev, "POST", "/portal/notifications/EV-"+credit.ID+"/resend", url.Values{}); status != 303 || !strings.Contains(loc, "resent=") {
+		t.Fatalf("resend: HTTP %d to %q", status, loc)
+	}
+	if again := w.hook.wait("EV-"+credit.ID, 2); again[1]["out_trade_no"] != "TEA-0001" {
+		t.Errorf("the resent notification: %+v", again[1])
+	}
+	if status, _, _ := w.send(fin, "POST", "/portal/notifications/EV-"+credit.ID+"/resend", url.Values{}); status != 403 {
+		t.Errorf("a finance user's resend: HTTP %d", status)
+	}
+
+	// Keys: register, retire the old one, rotate the API v3 key (shown
+	// once), the notify URL.
+	priv, err := scheme.Generate(scheme.RSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := scheme.MarshalPublicKey(scheme.Public(priv))
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	status, loc, _ := w.send(dev, "POST", "/portal/keys", url.Values{"public_key": {string(pemKey)}})
+	serial := merchant.SerialOf(der)
+	if status != 303 || loc != "/portal/keys?added="+serial {
+		t.Fatalf("registering a key: HTTP %d to %q", status, loc)
+	}
+	if status, loc, _ := w.send(dev, "POST", "/portal/keys/"+w.m.SerialNo+"/retire", url.Values{}); status != 303 || !strings.Contains(loc, "retired=") {
+		t.Errorf("retiring the first key: HTTP %d to %q", status, loc)
+	}
+	if status, _, body := w.send(dev, "POST", "/portal/keys/"+serial+"/retire", url.Values{}); status != 400 || !strings.Contains(body, "only active key") {
+		t.Errorf("retiring the last key: HTTP %d", status)
+	}
+	w.m.PrivateKey, w.m.SerialNo = priv, serial // the merchant signs with its new key from now on
+	keys, _ := w.a.merchants.Keys(ctx, w.m.MchID)
+	if len(keys) != 2 || keys[0].State != merchant.KeyActive || keys[1].State != merchant.KeyRetired {
+		t.Errorf("the keys after: %+v", keys)
+	}
+	_, _, page = w.send(dev, "POST", "/portal/keys/apiv3", url.Values{})
+	if fresh, _ := w.a.merchants.Fresh(ctx, w.m.MchID); len(fresh.APIv3Key) != 32 || !strings.Contains(page, `id="apiv3-key">`+fresh.APIv3Key+`<`) {
+		t.Errorf("the rotated API v3 key is not the one shown")
+	} else {
+		if _, _, again := w.send(dev, "GET", "/portal/keys", nil); strings.Contains(again, fresh.APIv3Key) {
+			t.Error("the API v3 key is shown again")
+		}
+		w.hook.mu.Lock()
+		w.hook.apiv3 = fresh.APIv3Key // the merchant's endpoint decrypts with the new key
+		w.hook.mu.Unlock()
+	}
+	if status, _, _ := w.send(dev, "POST", "/portal/notify-url", url.Values{"notify_url": {"http://127.0.0.1:9/n"}}); status != 303 {
+		t.Errorf("a sandbox merchant's http notify URL: HTTP %d", status)
+	}
+	if status, _, body := w.send(dev, "POST", "/portal/notify-url", url.Values{"notify_url": {"ftp://shop.example/n"}}); status != 400 || !strings.Contains(body, "PARAM_ERROR") {
+		t.Errorf("a notify URL no delivery reaches: HTTP %d", status)
+	}
+	if status, _, _ := w.send(sup, "GET", "/portal/keys", nil); status != 403 {
+		t.Errorf("a support user's keys page: HTTP %d", status)
+	}
+
+	// Complaints: the support user answers one.
+	cons := w.consumer(1000_00, 1000_00)
+	cake := w.paid("CAKE-0001", 50_00, "")
+	if _, err := w.a.pay.Pay(ctx, cake.Token, cons.id, pay.ChannelCredit); err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.a.complaints.File(ctx, complaint.NewComplaint{ConsumerID: cons.id, TransactionID: cake.ID, ProblemType: "OTHERS", Detail: "stale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, l := w.send(sup, "GET", "/portal/complaints", nil); !strings.Contains(l, c.ID) {
+		t.Error("the complaint list lacks the complaint")
+	}
+	if status, loc, _ := w.send(sup, "POST", "/portal/complaints/"+c.ID+"/response", url.Values{"response_content": {"We will bake another."}}); status != 303 ||
+		!strings.Contains(loc, "done=response") {
+		t.Errorf("answering: HTTP %d to %q", status, loc)
+	}
+	if x, _ := w.a.complaints.Of(ctx, w.m.MchID, c.ID); x.State != complaint.Processing {
+		t.Errorf("the answered complaint is %s", x.State)
+	}
+	if status, _, _ := w.send(stranger, "GET", "/portal/complaints/"+c.ID, nil); status != 404 {
+		t.Errorf("another merchant's complaint: HTTP %d", status)
+	}
+
+	// The next day: the bill equals the API's, the day settles.
+	day := w.clock.Now().In(fenfu.Shanghai).Format(time.DateOnly)
+	w.clock.Set(fenfu.DayStart(w.clock.Now()).AddDate(0, 0, 1).Add(10 * time.Hour))
+	for _, u := range []*portalUser{owner, fin, sup, dev} { // the sessions of yesterday have ended
+		if status, _, _ := w.send(u, "GET", "/portal/orders", nil); status != 401 {
+			t.Errorf("%s's session of yesterday: HTTP %d", u.name, status)
+		}
+		w.login(u)
+	}
+	status, _, bill := w.send(fin, "GET", "/portal/bills/download?kind=trade&date="+day+"&type=ALL&channel=ALL", nil)
+	if want := w.v3Bill(day); status != 200 || !bytes.Equal([]byte(bill), want) {
+		t.Errorf("the portal's bill (HTTP %d) differs from the v3 API's:\n%s\nwant:\n%s", status, bill, want)
+	}
+	if status, _, _ := w.send(sup, "GET", "/portal/bills/download?kind=trade&date="+day, nil); status != 403 {
+		t.Errorf("a support user's bill: HTTP %d", status)
+	}
+	if _, err := w.a.settle.Run(ctx, day); err != nil {
+		t.Fatal(err)
+	}
+	_, _, sl := w.send(fin, "GET", "/portal/settlements", nil)
+	if !strings.Contains(sl, day) || !strings.Contains(sl, "SETTLED") {
+		t.Errorf("the settlements page:\n%s", sl)
+	}
+	_, _, sc := w.send(fin, "GET", "/portal/settlements.csv?from="+day+"&to="+day, nil)
+	if rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(sc, "\ufeff"))).ReadAll(); err != nil || len(rows) != 3 || rows[0][0] != "settlement_id" {
+		t.Errorf("the settlements' CSV: %v %q", err, rows)
+	}
+	_, _, fees := w.send(fin, "GET", "/portal/fees?month="+day[:7]+"&lang=en", nil)
+	if !strings.Contains(fees, `id="fees-total"`) || !strings.Contains(fees, "Fee statements") {
+		t.Errorf("the fee statement:\n%s", fees)
+	}
+
+	// Every page of the owner's, in both languages.
+	for _, p := range []struct{ path, zh, en string }{
+		{"/portal/orders", "订单", "Orders"}, {"/portal/orders/" + unpaid.ID, "订单详情", "Order"}, {"/portal/bills", "账单下载", "Bills"},
+		{"/portal/notifications", "通知记录", "Notifications"}, {"/portal/settlements", "结算记录", "Settlements"},
+		{"/portal/fees", "手续费账单", "Fee statements"}, {"/portal/keys", "商户公钥", "Public keys"},
+		{"/portal/sandbox", "沙箱测试报告", "Sandbox test report"}, {"/portal/rollout", "A/B 对比", "A/B report"},
+		{"/portal/complaints", "消费者投诉", "Complaints"}, {"/portal/users", "用户管理", "Users"},
+	} {
+		for lang, want := range map[string]string{"zh": p.zh, "en": p.en} {
+			sep := "?"
+			if strings.Contains(p.path, "?") {
+				sep = "&"
+			}
+			status, _, body := w.send(owner, "GET", p.path+sep+"lang="+lang, nil)
+			if status != 200 || !strings.Contains(body, want) || !strings.Contains(body, `<html lang="`) {
+				t.Errorf("%s in %s: HTTP %d, without %q", p.path, lang, status, want)
+			}
+		}
+	}
+
+	// Rollout: the owner sets it; a developer sees the report but may not.
+	if status, _, _ := w.send(owner, "POST", "/portal/rollout", url.Values{"percent": {"30"}}); status != 303 {
+		t.Errorf("setting the rollout: HTTP %d", status)
+	}
+	if fresh, _ := w.a.merchants.Fresh(ctx, w.m.MchID); fresh.CreditRollout != 30 {
+		t.Errorf("the rollout is %d", fresh.CreditRollout)
+	}
+	if status, _, _ := w.send(dev, "POST", "/portal/rollout", url.Values{"percent": {"100"}}); status != 403 {
+		t.Errorf("a developer setting the rollout: HTTP %d", status)
+	}
+
+	// Users: the owner disables the support user, whose session ends; the
+	// last owner stays.
+	if status, _, _ := w.send(owner, "POST", "/portal/users/sup/disable", url.Values{}); status != 303 {
+		t.Errorf("disabling: HTTP %d", status)
+	}
+	if status, _, body := w.send(sup, "GET", "/portal/orders", nil); status != 401 || !strings.Contains(body, `action="/portal/login"`) {
+		t.Errorf("a disabled user's session: HTTP %d", status)
+	}
+	if status, _, _ := w.send(owner, "POST", "/portal/users/ann/disable", url.Values{}); status != 400 {
+		t.Errorf("disabling the last owner: HTTP %d", status)
+	}
+	// Logout ends the session; the login page sends the user back where
+	// it was going.
+	if status, loc, _ := w.send(fin, "POST", "/portal/logout", url.Values{}); status != 303 || loc != "/portal/login" {
+		t.Errorf("logout: HTTP %d to %q", status, loc)
+	}
+	if status, _, body := w.send(fin, "GET", "/portal/settlements?from="+day, nil); status != 401 ||
+		!strings.Contains(body, `name="next" value="/portal/settlements?from=`+day+`"`) {
+		t.Errorf("after logout: HTTP %d\n%s", status, body)
+	}
+	// A login form another site sent is refused.
+	status, _, _ = w.send(fin, "POST", "/portal/login", url.Values{"mchid": {fin.mchid}, "name": {"fin"}, "password": {fin.password}}, "https://evil.example")
+	if status != 403 {
+		t.Errorf("a cross-site login: HTTP %d", status)
+	}
+}

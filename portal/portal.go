@@ -1,0 +1,504 @@
+// Package portal serves the merchant portal under /portal/: the web pages
+// a merchant's own users (package merchantuser) work in — orders with
+// search and their refunds, the day's bills, the notification delivery
+// log with resend, settlements and fee statements, keys and the notify
+// URL, the sandbox test report, the gray release and its A/B report,
+// complaints to answer, and the merchant's users. It is another door to
+// the paths the merchant API takes, never a second one: a refund is
+// pay.Refund, a bill bill.Service.Get, a resend notify.Events.Resend,
+// keys merchant's own functions. Pages are html/template with embedded
+// templates and CSS and no script, in Chinese and English (catalog.Lang),
+// usable on a phone and a desktop; forms are refused from other sites
+// (web.SameOrigin) and the session cookie is SameSite=Strict. Every
+// request of a logged-in user, done or refused, is recorded in the core
+// store's audit log under the user: a read before it is answered, a
+// change with its outcome.
+package portal
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/audit"
+	"github.com/fenfu/fenfu/bill"
+	"github.com/fenfu/fenfu/catalog"
+	"github.com/fenfu/fenfu/complaint"
+	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/merchantuser"
+	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/route"
+	"github.com/fenfu/fenfu/sandbox"
+	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/web"
+)
+
+//go:embed templates/*.html templates/portal.css
+var templates embed.FS
+
+// Session is the portal's session cookie: sent to /portal/ only.
+var Session = web.Session{Name: "fenfu_merchant", Path: "/portal/"}
+
+// Portal serves the merchant portal.
+type Portal struct {
+	Users     *merchantuser.Service
+	Merchants *merchant.Service
+	Pay       *pay.Service
+	Bills     *bill.Service
+	Settle    *settle.Service
+	Events    *notify.Events
+	// Sandbox, if set, serves the sandbox test report.
+	Sandbox *sandbox.Service
+	// Complaints, if set, serves the complaints to answer.
+	Complaints *complaint.Service
+	Clock      fenfu.Clock
+	Log        *slog.Logger
+	// PublicURL, if set, is the base URL merchants reach fenfu at (behind
+	// a reverse proxy, another host than the one fenfu sees): forms posted
+	// from its origin are the portal's own.
+	PublicURL func() string
+}
+
+// Route is one portal route and the permission it needs ("" for any
+// user who is logged in).
+type Route struct {
+	Pattern    string
+	Permission merchantuser.Permission
+	handle     handler
+}
+
+// handler serves a request of a logged-in user who holds the route's
+// permission. It writes its answer, or returns the error the page shows.
+type handler func(ctx context.Context, c *call) error
+
+// Routes is the one table of the portal's routes and the permission each
+// needs; Register serves them.
+func (p *Portal) Routes() []Route {
+	rs := []Route{
+		{"GET /portal/orders", merchantuser.Orders, p.orders},
+		{"GET /portal/orders.csv", merchantuser.Orders, p.ordersCSV},
+		{"GET /portal/orders/{transaction_id}", merchantuser.Orders, p.order},
+		{"POST /portal/orders/{transaction_id}/refunds", merchantuser.Refund, p.refund},
+		{"GET /portal/bills", merchantuser.Bills, p.bills},
+		{"GET /portal/bills/download", merchantuser.Bills, p.downloadBill},
+		{"GET /portal/notifications", merchantuser.Notifications, p.notifications},
+		{"POST /portal/notifications/{event_id}/resend", merchantuser.Resend, p.resend},
+		{"GET /portal/settlements", merchantuser.Settlements, p.settlements},
+		{"GET /portal/settlements.csv", merchantuser.Settlements, p.settlementsCSV},
+		{"GET /portal/fees", merchantuser.Settlements, p.fees},
+		{"GET /portal/keys", merchantuser.Keys, p.keys},
+		{"POST /portal/keys", merchantuser.Keys, p.addKey},
+		{"POST /portal/keys/{serial}/retire", merchantuser.Keys, p.retireKey},
+		{"POST /portal/keys/apiv3", merchantuser.Keys, p.rotateAPIv3Key},
+		{"POST /portal/notify-url", merchantuser.Keys, p.setNotifyURL},
+		{"GET /portal/rollout", merchantuser.ABReport, p.rollout},
+		{"POST /portal/rollout", merchantuser.Rollout, p.setRollout},
+		{"GET /portal/users", merchantuser.Users, p.users},
+		{"POST /portal/users", merchantuser.Users, p.addUser},
+		{"POST /portal/users/{name}/disable", merchantuser.Users, p.disableUser},
+	}
+	if p.Sandbox != nil {
+		rs = append(rs, Route{"GET /portal/sandbox", merchantuser.Sandbox, p.sandboxReport})
+	}
+	if p.Complaints != nil {
+		rs = append(rs,
+			Route{"GET /portal/complaints", merchantuser.Complaints, p.complaints},
+			Route{"GET /portal/complaints/{id}", merchantuser.Complaints, p.complaint},
+			Route{"POST /portal/complaints/{id}/response", merchantuser.Complaints, p.respond},
+			Route{"POST /portal/complaints/{id}/complete", merchantuser.Complaints, p.complete})
+	}
+	// Tickets to the platform take their place here, under
+	// merchantuser.Tickets, once fenfu has tickets.
+	return rs
+}
+
+// Register adds the portal's routes to mux: the login and logout, which
+// need no session, and the table of Routes; /portal/ itself sends the
+// user on to the first list its role may see, and any other /portal/
+// address is the portal's 404 page.
+func (p *Portal) Register(mux route.Mux) {
+	mux.HandleFunc("GET /portal/login", p.loginPage)
+	mux.HandleFunc("POST /portal/login", p.login)
+	mux.HandleFunc("POST /portal/logout", p.logout)
+	for _, r := range p.Routes() {
+		mux.Handle(r.Pattern, p.serve(r.Permission, r.handle))
+	}
+	mux.Handle("/portal/", p.serve("", func(ctx context.Context, c *call) error {
+		if c.r.URL.Path == "/portal/" && (c.r.Method == http.MethodGet || c.r.Method == http.MethodHead) {
+			return p.home(ctx, c)
+		}
+		return fenfu.Errorf(fenfu.ResourceNotExists, "the merchant portal has no page at %s", c.r.URL.Path)
+	}))
+}
+
+// call is one request of a logged-in user.
+type call struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	user merchantuser.User
+	lang catalog.Lang
+	p    *Portal
+	// done is what a change did, for the audit log's detail.
+	done map[string]any
+}
+
+// maxForm bounds a form's body: a public key's PEM is the largest.
+const maxForm = 64 << 10
+
+// serve serves a route that needs perm: the session cookie names the
+// user, the user's role must hold perm, and a form must come from the
+// portal's own pages. The request is recorded in the audit log under the
+// user, whatever its outcome; a read is recorded before it is answered,
+// so a read no one can trace is not answered.
+func (p *Portal) serve(perm merchantuser.Permission, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		u, err := p.Users.Authenticate(ctx, Session.Token(r))
+		if err != nil {
+			if fenfu.ErrorCode(err) == fenfu.Unauthenticated {
+				p.renderLogin(w, r, http.StatusUnauthorized, loginView{Next: nextOf(r)})
+				return
+			}
+			p.fail(w, r, nil, err)
+			return
+		}
+		c := &call{w: w, r: r, user: u, lang: web.LangOf(r), p: p}
+		write := r.Method != http.MethodGet && r.Method != http.MethodHead
+		switch {
+		case write && !web.SameOrigin(r, p.PublicURL):
+			err = crossSite()
+		case perm != "" && !u.Can(perm):
+			p.Log.Warn("portal request refused", "path", r.URL.Path, "merchant_user", u.Actor(), "permission", perm)
+			err = u.Forbidden(perm)
+		case write:
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if perr := r.ParseForm(); perr != nil {
+				err = fenfu.Errorf(fenfu.ParamError, "the form is too large or unreadable")
+			}
+		}
+		if err == nil && !write {
+			if err = p.record(r, u, nil, nil); err != nil {
+				p.fail(w, r, &u, err)
+				return
+			}
+		}
+		if err == nil {
+			err = h(ctx, c)
+		}
+		if err != nil {
+			p.fail(w, r, &u, err)
+		}
+		if write || err != nil {
+			if rerr := p.record(r, u, err, c.done); rerr != nil {
+				p.Log.Error("portal request not recorded in the audit log", "path", r.URL.Path, "error", rerr)
+			}
+		}
+	})
+}
+
+// maxAuditQuery bounds the query string an entry keeps.
+const maxAuditQuery = 1024
+
+// record appends a request of u to the core store's audit log: the route
+// pattern as the action, the merchant as the target, the path values,
+// the query, the outcome (for a change, or a refusal) and what a change
+// did.
+func (p *Portal) record(r *http.Request, u merchantuser.User, err error, done map[string]any) error {
+	if r.Pattern == "" {
+		return nil
+	}
+	detail := map[string]any{}
+	path := map[string]string{}
+	for _, seg := range strings.Split(r.Pattern[strings.IndexByte(r.Pattern, ' ')+1:], "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok && name != "$}" {
+			name = strings.TrimSuffix(name, "}")
+			path[name] = r.PathValue(name)
+		}
+	}
+	if len(path) > 0 {
+		detail["path"] = path
+	}
+	if q := r.URL.RawQuery; q != "" {
+		detail["query"] = q[:min(len(q), maxAuditQuery)]
+	}
+	if r.Method != http.MethodGet || err != nil {
+		detail["status"], detail["code"] = http.StatusOK, "OK"
+		if err != nil {
+			e := fenfu.AsError(err)
+			detail["status"], detail["code"] = e.Code.HTTPStatus(), e.Code
+		}
+	}
+	for k, v := range done {
+		detail[k] = v
+	}
+	return p.Users.Record(r.Context(), u, r.Pattern, audit.Target{Kind: "merchant", ID: u.MchID}, detail)
+}
+
+// crossSite is the refusal of a form another site sent.
+func crossSite() error {
+	e := fenfu.Errorf(fenfu.NoAuth, "cross-site requests to the merchant portal are refused")
+	e.Remedy = "Use the forms of the merchant portal's own pages; a page of another site cannot act in it."
+	return e
+}
+
+// nextOf is where a login sends the browser back to: the page a GET asked
+// for, else the portal's first page.
+func nextOf(r *http.Request) string {
+	if r.Method == http.MethodGet && safeNext(r.URL.RequestURI()) {
+		return r.URL.RequestURI()
+	}
+	return "/portal/"
+}
+
+// safeNext reports whether next is a page of the portal, which a login
+// may send the browser on to: a path under /portal/, never another host.
+func safeNext(next string) bool {
+	u, err := url.Parse(next)
+	return err == nil && u.Scheme == "" && u.Host == "" && strings.HasPrefix(next, "/portal/") && !strings.Contains(next, "//") &&
+		!strings.ContainsAny(next, "\\\r\n") && len(next) < 2048
+}
+
+// home sends the user on to the first list of the navigation its role
+// may see.
+func (p *Portal) home(ctx context.Context, c *call) error {
+	if nav := p.nav(c.user); len(nav) > 0 {
+		return c.redirect(nav[0].Href)
+	}
+	return c.user.Forbidden(merchantuser.Orders)
+}
+
+// loginView is the login page's data.
+type loginView struct {
+	Next, MchID, Name string
+	Problem           *problem
+}
+
+func (p *Portal) loginPage(w http.ResponseWriter, r *http.Request) {
+	if _, err := p.Users.Authenticate(r.Context(), Session.Token(r)); err == nil {
+		http.Redirect(w, r, "/portal/", http.StatusSeeOther)
+		return
+	}
+	next := r.URL.Query().Get("next")
+	if !safeNext(next) {
+		next = "/portal/"
+	}
+	p.renderLogin(w, r, http.StatusOK, loginView{Next: next})
+}
+
+// login checks the form's merchant number, name, password and TOTP code
+// (merchantuser.Login, which records it in the audit log) and starts the
+// session.
+func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	_ = r.ParseForm()
+	v := loginView{Next: r.PostForm.Get("next"), MchID: strings.TrimSpace(r.PostForm.Get("mchid")), Name: strings.TrimSpace(r.PostForm.Get("name"))}
+	if !safeNext(v.Next) {
+		v.Next = "/portal/"
+	}
+	if !web.SameOrigin(r, p.PublicURL) {
+		v.Problem = problemOf(web.LangOf(r), crossSite())
+		p.renderLogin(w, r, http.StatusForbidden, v)
+		return
+	}
+	sess, err := p.Users.Login(r.Context(), v.MchID, v.Name, r.PostForm.Get("password"), strings.TrimSpace(r.PostForm.Get("totp")), r.RemoteAddr)
+	if err != nil {
+		v.Problem = problemOf(web.LangOf(r), err)
+		p.renderLogin(w, r, fenfu.AsError(err).Code.HTTPStatus(), v)
+		return
+	}
+	Session.Start(w, r, sess.Token, time.Until(sess.ExpiresAt))
+	http.Redirect(w, r, v.Next, http.StatusSeeOther)
+}
+
+// logout ends the session, on every node.
+func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
+	if !web.SameOrigin(r, p.PublicURL) {
+		p.renderLogin(w, r, http.StatusForbidden, loginView{Next: "/portal/", Problem: problemOf(web.LangOf(r), crossSite())})
+		return
+	}
+	if tok := Session.Token(r); tok != "" {
+		if u, err := p.Users.Authenticate(r.Context(), tok); err == nil {
+			if err := p.Users.Logout(r.Context(), tok); err != nil {
+				p.fail(w, r, &u, err)
+				return
+			}
+			_ = p.record(r, u, nil, nil)
+		}
+	}
+	Session.End(w, r)
+	http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+}
+
+// redirect sends the browser on to a page of the portal after a change
+// (303 See Other), so a reload does not send the form again.
+func (c *call) redirect(to string) error {
+	http.Redirect(c.w, c.r, to, http.StatusSeeOther)
+	return nil
+}
+
+// fail answers an error as the portal's error page, in the request's
+// language, with the status of its code.
+func (p *Portal) fail(w http.ResponseWriter, r *http.Request, u *merchantuser.User, err error) {
+	e := fenfu.AsError(err)
+	if l := e.LogLevel(); l > slog.LevelInfo {
+		p.Log.Log(r.Context(), l, "portal request failed", "path", r.URL.Path, "code", e.Code, "error", err.Error())
+	}
+	v := view{Problem: problemOf(web.LangOf(r), err), Back: backOf(r)}
+	if u != nil {
+		v.User = *u
+	}
+	p.render(w, r, e.Code.HTTPStatus(), "error", v)
+}
+
+// backOf is the page an error page's link goes back to: the list the
+// request's page belongs to.
+func backOf(r *http.Request) string {
+	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/portal/"), "/", 3)
+	switch {
+	case len(parts) >= 2 && (parts[0] == "orders" || parts[0] == "complaints"):
+		return "/portal/" + parts[0] + "/" + parts[1]
+	case parts[0] != "":
+		return "/portal/" + strings.TrimSuffix(parts[0], ".csv")
+	}
+	return "/portal/"
+}
+
+// problem is an error as a page shows it: the catalogue's title in the
+// page's language, and the developer's code, message and remedy, which
+// name what to fix.
+type problem struct {
+	Title, Code, Message, Remedy, Field string
+}
+
+func problemOf(l catalog.Lang, err error) *problem {
+	if err == nil {
+		return nil
+	}
+	e := fenfu.AsError(err)
+	remedy := e.Remedy
+	if remedy == "" {
+		remedy = e.Code.Remedy()
+	}
+	return &problem{Title: catalog.Say(l, e.Code, "", nil).Title, Code: string(e.Code), Message: e.Message, Remedy: remedy, Field: e.Field}
+}
+
+// view is what every page shows around its own data: the user and the
+// navigation, the language switch, a notice of what was just done, a
+// problem, and the link an error page goes back by.
+type view struct {
+	User    merchantuser.User
+	Active  string
+	Switch  string
+	Notice  string
+	Problem *problem
+	Back    string
+	Data    any
+}
+
+// navItem is an entry of the navigation, shown to the roles that hold
+// its permission.
+type navItem struct {
+	Key, Href string
+	perm      merchantuser.Permission
+}
+
+// navItems is the navigation, in the order of what merchants use most.
+var navItems = []navItem{
+	{"orders", "/portal/orders", merchantuser.Orders},
+	{"bills", "/portal/bills", merchantuser.Bills},
+	{"notifications", "/portal/notifications", merchantuser.Notifications},
+	{"settlements", "/portal/settlements", merchantuser.Settlements},
+	{"fees", "/portal/fees", merchantuser.Settlements},
+	{"keys", "/portal/keys", merchantuser.Keys},
+	{"sandbox", "/portal/sandbox", merchantuser.Sandbox},
+	{"rollout", "/portal/rollout", merchantuser.ABReport},
+	{"complaints", "/portal/complaints", merchantuser.Complaints},
+	{"users", "/portal/users", merchantuser.Users},
+}
+
+// nav is the navigation u sees.
+func (p *Portal) nav(u merchantuser.User) []navItem {
+	var out []navItem
+	for _, n := range navItems {
+		if (n.Key == "sandbox" && p.Sandbox == nil) || (n.Key == "complaints" && p.Complaints == nil) {
+			continue
+		}
+		if u.Can(n.perm) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// page renders a page of the user's.
+func (c *call) page(name, active string, data any, notice string) error {
+	c.p.render(c.w, c.r, http.StatusOK, name, view{User: c.user, Active: active, Notice: notice, Data: data})
+	return nil
+}
+
+// render writes a page: rendered whole first, so a template that fails
+// answers an error, not half a page.
+func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	l := web.LangOf(r)
+	v.Switch = switchTo(r, l)
+	var b bytes.Buffer
+	if err := pagesIn[l].ExecuteTemplate(&b, name, pageData{view: v, Nav: p.nav(v.User)}); err != nil {
+		p.Log.Error("portal render", "template", name, "error", err)
+		http.Error(w, "the page could not be shown", http.StatusInternalServerError)
+		return
+	}
+	web.PageHeaders(w)
+	web.RememberLang(w, r)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// pageData is what a template gets: the view and the navigation.
+type pageData struct {
+	view
+	Nav []navItem
+}
+
+func (p *Portal) renderLogin(w http.ResponseWriter, r *http.Request, status int, v loginView) {
+	p.render(w, r, status, "login", view{Problem: v.Problem, Data: v})
+}
+
+// switchTo is the address of the language switch of the page r shows:
+// the page's own GET address, its query kept, in the other language; a
+// page shown for a form is at the form's address, which is no page, and
+// switches at the page the form was on.
+func switchTo(r *http.Request, l catalog.Lang) string {
+	u := &url.URL{Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		u = &url.URL{Path: backOf(r)}
+		if r.URL.Path == "/portal/login" {
+			u.Path = "/portal/login"
+		}
+	}
+	q := u.Query()
+	q.Set("lang", string(web.OtherLang(l)))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// pagesIn are the templates of each language.
+var pagesIn = func() map[catalog.Lang]*template.Template {
+	css, err := templates.ReadFile("templates/portal.css")
+	if err != nil {
+		panic(err)
+	}
+	out := map[catalog.Lang]*template.Template{}
+	for _, l := range catalog.Langs {
+		out[l] = template.Must(template.New("").Funcs(funcs(l, template.CSS(css))).ParseFS(templates, "templates/*.html"))
+	}
+	return out
+}()
