@@ -259,11 +259,12 @@ func nextOf(r *http.Request) string {
 }
 
 // safeNext reports whether next is a page of the portal, which a login
-// may send the browser on to: a path under /portal/, never another host.
+// may send the browser on to: a path under /portal/, never another host
+// or another part of fenfu.
 func safeNext(next string) bool {
 	u, err := url.Parse(next)
 	return err == nil && u.Scheme == "" && u.Host == "" && strings.HasPrefix(next, "/portal/") && !strings.Contains(next, "//") &&
-		!strings.ContainsAny(next, "\\\r\n") && len(next) < 2048
+		!strings.Contains(u.Path, "/..") && !strings.ContainsAny(next, "\\\r\n") && len(next) < 2048
 }
 
 // home sends the user on to the first list of the navigation its role
