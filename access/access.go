@@ -87,34 +87,23 @@ type Staff struct {
 // Actor is how recorded actions name the staff member: "staff:<name>".
 func (s Staff) Actor() string { return "staff:" + s.Name }
 
-// Settings bound sessions and wrong logins. Zero fields take the
-// defaults (DefaultSettings).
+// Settings bound sessions, wrong logins and API tokens. Zero fields take
+// the defaults (DefaultSettings).
 type Settings struct {
-	SessionTTL      time.Duration // how long a login's session lasts
-	LockoutFailures int           // wrong logins of a name that lock it
-	LockoutWindow   time.Duration // each within this of the one before; the lock lasts as long after the last
-	MaxTokenTTL     time.Duration // the longest an API token may last
+	login.Limits               // staff sessions and wrong logins of a name
+	MaxTokenTTL  time.Duration // the longest an API token may last
 }
 
 // DefaultSettings: sessions of 8 hours; 5 wrong logins lock a name for 15
-// minutes; API tokens last at most a year.
+// minutes (login.DefaultLimits); API tokens last at most a year.
 func DefaultSettings() Settings {
-	return Settings{SessionTTL: 8 * time.Hour, LockoutFailures: 5, LockoutWindow: 15 * time.Minute, MaxTokenTTL: 365 * 24 * time.Hour}
+	return Settings{Limits: login.DefaultLimits(), MaxTokenTTL: 365 * 24 * time.Hour}
 }
 
 func (s Settings) orDefaults() Settings {
-	d := DefaultSettings()
-	if s.SessionTTL <= 0 {
-		s.SessionTTL = d.SessionTTL
-	}
-	if s.LockoutFailures <= 0 {
-		s.LockoutFailures = d.LockoutFailures
-	}
-	if s.LockoutWindow <= 0 {
-		s.LockoutWindow = d.LockoutWindow
-	}
+	s.Limits = s.Limits.OrDefaults()
 	if s.MaxTokenTTL <= 0 {
-		s.MaxTokenTTL = d.MaxTokenTTL
+		s.MaxTokenTTL = DefaultSettings().MaxTokenTTL
 	}
 	return s
 }
@@ -150,22 +139,12 @@ func checkName(name string) error {
 	return nil
 }
 
-// MinPassword is the shortest password a staff member may have.
-const MinPassword = 12
-
-func checkPassword(p string) error {
-	if n := len([]rune(p)); n < MinPassword || len(p) > 256 {
-		return fenfu.FieldError("password", "a staff password is %d to 256 characters", MinPassword)
-	}
-	return nil
-}
-
 // NewStaff describes a staff member to add.
 type NewStaff struct {
 	Name       string
 	Department Department
 	Rank       Rank
-	Password   string // MinPassword characters or more
+	Password   string // login.MinPassword characters or more
 }
 
 // Enrollment is what a new staff member needs to log in, shown once: the
@@ -198,14 +177,14 @@ func (s *Service) add(ctx context.Context, actor string, n NewStaff, first bool)
 	if _, err := ParseRank(string(n.Rank)); err != nil {
 		return Enrollment{}, err
 	}
-	if err := checkPassword(n.Password); err != nil {
+	if err := login.CheckPassword(n.Password); err != nil {
 		return Enrollment{}, err
 	}
 	secret, url, err := login.NewTOTP(n.Name)
 	if err != nil {
 		return Enrollment{}, fenfu.Internal("access.Add", err)
 	}
-	stored, err := s.sealTOTP(n.Name, secret)
+	stored, err := seal.SealWith(s.Sealer, secret, totpContext(n.Name))
 	if err != nil {
 		return Enrollment{}, fenfu.Internal("access.Add", err)
 	}
@@ -481,9 +460,7 @@ func (s *Service) Login(ctx context.Context, name, password, code, source string
 		// The wrong logins that locked it are in the audit log; the
 		// refusals while it is locked, which anyone can send, are not.
 		log.Warn("staff login refused", "reason", "locked", "until", t.Until)
-		e := fenfu.Errorf(fenfu.FrequencyLimited, "too many wrong logins of %s; try again after %s", name, t.Until.In(fenfu.Shanghai).Format("15:04"))
-		e.Remedy = "Wait until the lock ends (Beijing time), or ask a director to check the account."
-		return Token{}, e
+		return Token{}, t.Refusal(name, "Wait until the lock ends (Beijing time), or ask a director to check the account.")
 	}
 	ok, reason, err := s.check(ctx, name, password, code)
 	if err != nil {
@@ -566,7 +543,7 @@ func (s *Service) check(ctx context.Context, name, password, code string) (ok bo
 	case disabled != 0:
 		return false, "disabled", nil
 	}
-	secret, err := s.openTOTP(name, sealed)
+	secret, err := seal.OpenWith(s.Sealer, sealed, totpContext(name))
 	if err != nil {
 		return false, "", fenfu.Internal("access.Login", err)
 	}
@@ -596,21 +573,4 @@ func totpContext(name string) string { return "staff.totp:" + name }
 // key's reseal and status.
 func Columns() []seal.Column {
 	return []seal.Column{{Table: "staff", Key: "name", Value: "totp_secret", Context: totpContext}}
-}
-
-func (s *Service) sealTOTP(name, secret string) (string, error) {
-	if s.Sealer == nil {
-		return secret, nil
-	}
-	return s.Sealer.Seal(secret, totpContext(name))
-}
-
-func (s *Service) openTOTP(name, stored string) (string, error) {
-	if !seal.Sealed(stored) {
-		return stored, nil
-	}
-	if s.Sealer == nil {
-		return "", fmt.Errorf("the TOTP secret of %s is sealed and no sealer is configured", name)
-	}
-	return s.Sealer.Open(stored, totpContext(name))
 }

@@ -246,3 +246,43 @@ func Forget(ctx context.Context, tx *db.Tx, subjects []string) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM login_in_flight WHERE subject IN (`+ph+`)`, args...)
 	return err
 }
+
+// Limits bound an account's sessions and wrong logins: a login's session
+// lasts SessionTTL; LockoutFailures wrong logins of the account, each
+// within LockoutWindow of the one before, lock it on every node until
+// LockoutWindow after the last. Staff and merchant users have their own.
+type Limits struct {
+	SessionTTL      time.Duration
+	LockoutFailures int
+	LockoutWindow   time.Duration
+}
+
+// DefaultLimits: sessions of 8 hours; 5 wrong logins lock the account
+// for 15 minutes.
+func DefaultLimits() Limits {
+	return Limits{SessionTTL: 8 * time.Hour, LockoutFailures: 5, LockoutWindow: 15 * time.Minute}
+}
+
+// OrDefaults is l with each zero field at DefaultLimits'.
+func (l Limits) OrDefaults() Limits {
+	d := DefaultLimits()
+	if l.SessionTTL <= 0 {
+		l.SessionTTL = d.SessionTTL
+	}
+	if l.LockoutFailures <= 0 {
+		l.LockoutFailures = d.LockoutFailures
+	}
+	if l.LockoutWindow <= 0 {
+		l.LockoutWindow = d.LockoutWindow
+	}
+	return l
+}
+
+// Refusal is the answer to a login of an account whose count is locked
+// (Try.Locked): FREQUENCY_LIMITED, naming the account and when, Beijing
+// time, it may try again, with remedy.
+func (t Try) Refusal(account, remedy string) error {
+	e := fenfu.Errorf(fenfu.FrequencyLimited, "too many wrong logins of %s; try again after %s", account, t.Until.In(fenfu.Shanghai).Format("15:04"))
+	e.Remedy = remedy
+	return e
+}

@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/fenfu/fenfu"
 )
 
 // Secrets are kept as argon2id hashes in the PHC string format,
@@ -118,4 +120,18 @@ const DummyHash = "$argon2id$v=19$m=19456,t=2,p=1$JSERdOBc42L6pawecwkbxQ$9AjTZrN
 func TokenHash(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
+}
+
+// MinPassword is the shortest password of a staff member or a merchant
+// user.
+const MinPassword = 12
+
+// CheckPassword refuses a new password shorter than MinPassword
+// characters or longer than 256 bytes (which argon2id would hash, at a
+// cost no login should make).
+func CheckPassword(p string) error {
+	if n := len([]rune(p)); n < MinPassword || len(p) > 256 {
+		return fenfu.FieldError("password", "a password is %d to 256 characters", MinPassword)
+	}
+	return nil
 }

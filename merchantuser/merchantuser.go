@@ -151,39 +151,13 @@ func (u User) Forbidden(p Permission) error {
 	return e
 }
 
-// Settings bound sessions and wrong logins. Zero fields take the defaults
-// (DefaultSettings).
-type Settings struct {
-	SessionTTL      time.Duration // how long a login's session lasts
-	LockoutFailures int           // wrong logins of a user that lock it
-	LockoutWindow   time.Duration // each within this of the one before; the lock lasts as long after the last
-}
-
-// DefaultSettings: sessions of 8 hours; 5 wrong logins lock a user for 15
-// minutes.
-func DefaultSettings() Settings {
-	return Settings{SessionTTL: 8 * time.Hour, LockoutFailures: 5, LockoutWindow: 15 * time.Minute}
-}
-
-func (s Settings) orDefaults() Settings {
-	d := DefaultSettings()
-	if s.SessionTTL <= 0 {
-		s.SessionTTL = d.SessionTTL
-	}
-	if s.LockoutFailures <= 0 {
-		s.LockoutFailures = d.LockoutFailures
-	}
-	if s.LockoutWindow <= 0 {
-		s.LockoutWindow = d.LockoutWindow
-	}
-	return s
-}
-
 // Service manages merchants' users in the core store.
 type Service struct {
-	DB       *db.DB
-	Clock    fenfu.Clock
-	Settings Settings
+	DB    *db.DB
+	Clock fenfu.Clock
+	// Limits bound the users' sessions and wrong logins; zero fields take
+	// login.DefaultLimits'.
+	Limits login.Limits
 	// Sealer seals TOTP secrets at rest; every command sets it. Left nil
 	// (in tests of other packages) they are stored as given.
 	Sealer *seal.Sealer
@@ -194,10 +168,10 @@ type Service struct {
 	hashing  login.Gate
 }
 
-// New returns a Service with the default settings. Its log discards until
+// New returns a Service with the default limits. Its log discards until
 // Log is set.
 func New(core *db.DB, clock fenfu.Clock) *Service {
-	return &Service{DB: core, Clock: clock, Settings: DefaultSettings(), Log: slog.New(slog.DiscardHandler),
+	return &Service{DB: core, Clock: clock, Limits: login.DefaultLimits(), Log: slog.New(slog.DiscardHandler),
 		attempts: &login.Counter{DB: core, Clock: clock}, hashing: login.NewGate()}
 }
 
@@ -219,22 +193,12 @@ func checkMchID(mchid string) error {
 	return nil
 }
 
-// MinPassword is the shortest password a user may have.
-const MinPassword = 12
-
-func checkPassword(p string) error {
-	if n := len([]rune(p)); n < MinPassword || len(p) > 256 {
-		return fenfu.FieldError("password", "a password is %d to 256 characters", MinPassword)
-	}
-	return nil
-}
-
 // NewUser describes a user to add.
 type NewUser struct {
 	MchID    string
 	Name     string
 	Role     Role
-	Password string // MinPassword characters or more
+	Password string // login.MinPassword characters or more
 	// TOTP gives the user a second factor; owners and developers always
 	// have one.
 	TOTP bool
@@ -277,7 +241,7 @@ func (s *Service) add(ctx context.Context, actor string, n NewUser, firstOwner b
 	if _, err := ParseRole(string(n.Role)); err != nil {
 		return Enrollment{}, err
 	}
-	if err := checkPassword(n.Password); err != nil {
+	if err := login.CheckPassword(n.Password); err != nil {
 		return Enrollment{}, err
 	}
 	id := "mu_" + strings.ToLower(rand.Text()[:20])
@@ -288,7 +252,7 @@ func (s *Service) add(ctx context.Context, actor string, n NewUser, firstOwner b
 		if err != nil {
 			return Enrollment{}, fenfu.Internal("merchantuser.Add", err)
 		}
-		if stored, err = s.sealTOTP(id, secret); err != nil {
+		if stored, err = seal.SealWith(s.Sealer, secret, totpContext(id)); err != nil {
 			return Enrollment{}, fenfu.Internal("merchantuser.Add", err)
 		}
 		en.TOTPSecret, en.TOTPURL, en.User.TOTP = secret, url, true
@@ -447,7 +411,7 @@ type Session struct {
 
 // Login checks a user's merchant, name, password and, if the user has a
 // second factor, its TOTP code, and starts a session lasting
-// Settings.SessionTTL. source is the connection's address, for the log
+// Limits.SessionTTL. source is the connection's address, for the log
 // and the audit log, which records every login and refused login of a
 // user that exists, with why it was refused. Wrong logins of a user are
 // counted in the store (login.Counter): LockoutFailures of them lock it
@@ -455,7 +419,7 @@ type Session struct {
 // name, password or code, or a disabled user, is UNAUTHENTICATED, all
 // alike; a locked user is FREQUENCY_LIMITED.
 func (s *Service) Login(ctx context.Context, mchid, name, password, code, source string) (Session, error) {
-	set := s.Settings.orDefaults()
+	set := s.Limits.OrDefaults()
 	src := fenfu.Source(source)
 	if checkMchID(mchid) != nil || checkName(name) != nil || len(password) > 256 || len(code) > 16 {
 		// No user anyone has: logged without the name (it may be a
@@ -478,9 +442,7 @@ func (s *Service) Login(ctx context.Context, mchid, name, password, code, source
 		// The wrong logins that locked it are in the audit log; the
 		// refusals while it is locked, which anyone can send, are not.
 		log.Warn("merchant user login refused", "reason", "locked", "until", t.Until)
-		e := fenfu.Errorf(fenfu.FrequencyLimited, "too many wrong logins of %s; try again after %s", name, t.Until.In(fenfu.Shanghai).Format("15:04"))
-		e.Remedy = "Wait until the lock ends (Beijing time), or ask an owner of the merchant to check the account."
-		return Session{}, e
+		return Session{}, t.Refusal(name, "Wait until the lock ends (Beijing time), or ask an owner of the merchant to check the account.")
 	}
 	u, reason, err := s.check(ctx, mchid, name, password, code)
 	if err != nil {
@@ -519,7 +481,7 @@ func (s *Service) audit(ctx context.Context, actor, source string, ok bool, reas
 	}
 }
 
-func (s *Service) wrongLogin(set Settings) error {
+func (s *Service) wrongLogin(set login.Limits) error {
 	e := fenfu.Errorf(fenfu.Unauthenticated, "wrong merchant number, name, password or TOTP code")
 	e.Remedy = fmt.Sprintf("Check the merchant number, the name, the password and the current code of the authenticator app and log in again; after %d wrong logins the user is locked for %d minutes.",
 		set.LockoutFailures, set.LockoutWindow/time.Minute)
@@ -599,7 +561,7 @@ func (s *Service) totpSecret(ctx context.Context, id string) (string, error) {
 	if err := s.DB.QueryRowContext(ctx, `SELECT totp_secret FROM merchant_users WHERE id = $1`, id).Scan(&stored); err != nil {
 		return "", fenfu.Internal("merchantuser.Login", err)
 	}
-	secret, err := s.openTOTP(id, stored)
+	secret, err := seal.OpenWith(s.Sealer, stored, totpContext(id))
 	if err != nil {
 		return "", fenfu.Internal("merchantuser.Login", err)
 	}
@@ -652,21 +614,4 @@ func totpContext(id string) string { return "merchant_users.totp:" + id }
 // key's reseal and status: the users' TOTP secrets.
 func Columns() []seal.Column {
 	return []seal.Column{{Table: "merchant_users", Key: "id", Value: "totp_secret", Context: totpContext}}
-}
-
-func (s *Service) sealTOTP(id, secret string) (string, error) {
-	if s.Sealer == nil {
-		return secret, nil
-	}
-	return s.Sealer.Seal(secret, totpContext(id))
-}
-
-func (s *Service) openTOTP(id, stored string) (string, error) {
-	if !seal.Sealed(stored) {
-		return stored, nil
-	}
-	if s.Sealer == nil {
-		return "", fmt.Errorf("the TOTP secret of merchant user %s is sealed and no sealer is configured", id)
-	}
-	return s.Sealer.Open(stored, totpContext(id))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/login"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/merchantuser"
 	"github.com/fenfu/fenfu/scheme"
@@ -239,7 +240,7 @@ func TestLogin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Advance(merchantuser.DefaultSettings().SessionTTL)
+		e.clock.Advance(login.DefaultLimits().SessionTTL)
 		if _, err := e.s.Authenticate(ctx, s2.Token); fenfu.ErrorCode(err) != fenfu.Unauthenticated {
 			t.Errorf("an expired session: %v", err)
 		}

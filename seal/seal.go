@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -253,6 +254,28 @@ func (s *Sealer) Open(sealed, context string) (string, error) {
 		return "", ErrOpen
 	}
 	return string(pt), nil
+}
+
+// SealWith seals plaintext in context with s; without a sealer (a nil s,
+// as in tests of the packages that store sealed values) it keeps
+// plaintext as it is.
+func SealWith(s *Sealer, plaintext, context string) (string, error) {
+	if s == nil {
+		return plaintext, nil
+	}
+	return s.Seal(plaintext, context)
+}
+
+// OpenWith opens a value SealWith stored: a sealed one with s, any other
+// as it is. A sealed value without a sealer is an error.
+func OpenWith(s *Sealer, stored, context string) (string, error) {
+	if !Sealed(stored) {
+		return stored, nil
+	}
+	if s == nil {
+		return "", fmt.Errorf("seal: a value sealed in %s, and no sealer is configured", context)
+	}
+	return s.Open(stored, context)
 }
 
 // WrappedBy returns the ID of the master among the Sealer's that wraps a

@@ -166,3 +166,32 @@ func TestIndexKeyOutlivesMaster(t *testing.T) {
 		t.Fatal("took a short index key")
 	}
 }
+
+// TestSealWith: with a sealer a value is stored sealed and opens in its
+// context; without one it is kept as given, and a sealed value does not
+// open.
+func TestSealWith(t *testing.T) {
+	s, err := New([]byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := SealWith(s, "JBSWY3DPEHPK3PXP", "staff.totp:ann")
+	if err != nil || !Sealed(stored) {
+		t.Fatalf("sealed %q, %v", stored, err)
+	}
+	if got, err := OpenWith(s, stored, "staff.totp:ann"); err != nil || got != "JBSWY3DPEHPK3PXP" {
+		t.Errorf("opened %q, %v", got, err)
+	}
+	if _, err := OpenWith(s, stored, "staff.totp:bo"); err == nil {
+		t.Error("opened in another context")
+	}
+	if _, err := OpenWith(nil, stored, "staff.totp:ann"); err == nil {
+		t.Error("a sealed value opened without a sealer")
+	}
+	if kept, err := SealWith(nil, "JBSWY3DPEHPK3PXP", "x"); err != nil || kept != "JBSWY3DPEHPK3PXP" {
+		t.Errorf("without a sealer: %q, %v", kept, err)
+	}
+	if got, err := OpenWith(nil, "JBSWY3DPEHPK3PXP", "x"); err != nil || got != "JBSWY3DPEHPK3PXP" {
+		t.Errorf("a value stored unsealed: %q, %v", got, err)
+	}
+}

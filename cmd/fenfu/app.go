@@ -159,7 +159,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.access.Sealer = a.merchants.Sealer
 	a.merchantUsers = merchantuser.New(a.core, a.wall)
 	a.merchantUsers.Log = log
-	a.merchantUsers.Settings = cfg.Portal
+	a.merchantUsers.Limits = cfg.Portal
 	a.merchantUsers.Sealer = a.merchants.Sealer
 	// A payer's openid, stored on the orders it pays and written in bills.
 	openID := func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }

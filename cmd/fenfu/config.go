@@ -25,7 +25,7 @@ import (
 	"github.com/fenfu/fenfu/display"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/keyring"
-	"github.com/fenfu/fenfu/merchantuser"
+	"github.com/fenfu/fenfu/login"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/paycode"
@@ -141,7 +141,7 @@ type Config struct {
 	Staff access.Settings
 	// Portal bounds merchant users' portal sessions and their wrong
 	// logins.
-	Portal merchantuser.Settings
+	Portal login.Limits
 	// TrustedProxies are the reverse proxies in front of fenfu whose
 	// X-Forwarded-For names the client.
 	TrustedProxies server.Proxies
@@ -455,7 +455,7 @@ func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", LogFormat: "text", Addr: ":8080", LogLevel: slog.LevelInfo,
 		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10, CJKFont: DefaultCJKFont, QR: DefaultQR(),
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
-		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, TicketEvery: TicketEvery, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(), Portal: merchantuser.DefaultSettings(),
+		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, TicketEvery: TicketEvery, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(), Portal: login.DefaultLimits(),
 		Counter:      pay.Counter{NoPINLimit: pay.DefaultNoPINLimit, ConfirmWithin: pay.DefaultConfirmWithin, ReverseWindow: pay.DefaultReverseWindow},
 		ComplaintSLA: complaint.DefaultSLA, ComplaintHold: complaint.DefaultHold, ComplaintEvery: ComplaintEvery,
 		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, Display: display.Defaults(), DisplayPollEvery: DisplayPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),

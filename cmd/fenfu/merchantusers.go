@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/fenfu/fenfu/merchantuser"
 )
@@ -38,14 +35,9 @@ func cmdMerchantUsers(ctx context.Context, e *env, args []string) error {
 	}
 	password, generated := "", false
 	if add {
-		if pwFile != "" {
-			b, err := os.ReadFile(pwFile)
-			if err != nil {
-				return err
-			}
-			password = strings.TrimRight(string(b), "\r\n")
-		} else {
-			password, generated = rand.Text(), true
+		var err error
+		if password, generated, err = readPassword(pwFile); err != nil {
+			return err
 		}
 	}
 	a, err := openQuiet(ctx, cfg, e.stderr)

@@ -91,14 +91,9 @@ func cmdStaff(ctx context.Context, e *env, args []string) error {
 	actor = "cli:" + actor
 	password, generated := "", false
 	if sub == "bootstrap" || sub == "add" {
-		if pwFile != "" {
-			b, err := os.ReadFile(pwFile)
-			if err != nil {
-				return err
-			}
-			password = strings.TrimRight(string(b), "\r\n")
-		} else {
-			password, generated = rand.Text(), true
+		var err error
+		if password, generated, err = readPassword(pwFile); err != nil {
+			return err
 		}
 	}
 	a, err := openQuiet(ctx, cfg, e.stderr)
@@ -154,4 +149,17 @@ func cmdStaff(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return printJSON(e.stdout, out)
+}
+
+// readPassword reads a new account's password from --password-file, or
+// generates one (generated), which the command prints once.
+func readPassword(file string) (password string, generated bool, err error) {
+	if file == "" {
+		return rand.Text(), true, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", false, err
+	}
+	return strings.TrimRight(string(b), "\r\n"), false, nil
 }
