@@ -644,3 +644,56 @@ func testPortalHTTP(t *testing.T, engine db.Engine) {
 		t.Errorf("a cross-site login: HTTP %d", status)
 	}
 }
+
+// TestMerchantUsersCLI: `fenfu merchant-users add` makes a merchant's
+// first owner on a running server's stores, printing a generated password
+// and the TOTP secret once, with which the owner logs in to the portal;
+// a second owner is refused, and `list` shows the merchant's users.
+func TestMerchantUsersCLI(t *testing.T) {
+	in := startServer(t, db.SQLite)
+	var m sandboxMerchant
+	in.mustCLI(&m, "sandbox", "merchant")
+	var en struct {
+		User struct {
+			Name, Role, MchID string
+		} `json:"user"`
+		Password   string `json:"password"`
+		TOTPSecret string `json:"totp_secret"`
+	}
+	in.mustCLI(&en, "merchant-users", "add", "--mchid", m.MchID, "--name", "ann", "--actor", "li.wei")
+	if en.User.Role != "owner" || en.User.MchID != m.MchID || len(en.Password) < 12 || en.TOTPSecret == "" {
+		t.Fatalf("merchant-users add printed %+v", en)
+	}
+	if _, err := in.cli("merchant-users", "add", "--mchid", m.MchID, "--name", "bo"); err == nil || !strings.Contains(err.Error(), "already has an owner") {
+		t.Errorf("a second owner from the command line: %v", err)
+	}
+	var list []struct{ Name, Role string }
+	in.mustCLI(&list, "merchant-users", "list", "--mchid", m.MchID)
+	if len(list) != 1 || list[0].Name != "ann" || list[0].Role != "owner" {
+		t.Errorf("merchant-users list: %+v", list)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	code, _ := totp.GenerateCode(en.TOTPSecret, time.Now())
+	req, _ := http.NewRequest("POST", in.base+"/portal/login", strings.NewReader(url.Values{"mchid": {m.MchID}, "name": {"ann"},
+		"password": {en.Password}, "totp": {code}, "next": {"/portal/keys"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != 200 || resp.Request.URL.Path != "/portal/keys" || !strings.Contains(body, m.MerchantSerialNo) {
+		t.Errorf("the owner's first login: HTTP %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+	entries, err := audit.List(t.Context(), in.store(t, "core"), audit.Filter{TargetKind: "merchant user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]string{}
+	for _, e := range entries {
+		actions[e.Action] = e.Actor
+	}
+	if actions["merchant user add"] != "staff:li.wei" || actions[audit.ActionLogin] != "merchant_user:"+m.MchID+"/ann" {
+		t.Errorf("the audit log of the owner's making and login: %v", actions)
+	}
+}
