@@ -24,7 +24,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/audit"
@@ -315,7 +314,10 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 		p.renderLogin(w, r, fenfu.AsError(err).Code.HTTPStatus(), v)
 		return
 	}
-	Session.Start(w, r, sess.Token, time.Until(sess.ExpiresAt))
+	// The cookie lasts as the session does, on the clock the session was
+	// made on (the system's, in production): a test's or a sandbox's clock
+	// may be far from the real one the browser keeps.
+	Session.Start(w, r, sess.Token, sess.ExpiresAt.Sub(p.Users.Clock.Now()))
 	http.Redirect(w, r, v.Next, http.StatusSeeOther)
 }
 

@@ -697,3 +697,18 @@ func TestMerchantUsersCLI(t *testing.T) {
 		t.Errorf("the audit log of the owner's making and login: %v", actions)
 	}
 }
+
+// TestPortalSessionOnAFakeClock: the session cookie lasts as the session
+// does on fenfu's clock, not until a time on the browser's: on a clock
+// days behind the real one a login still keeps its session.
+func TestPortalSessionOnAFakeClock(t *testing.T) {
+	w := &portalWorld{creditWorld: startCreditWorld(t, db.SQLite)} // 2026-11-27, whatever today is
+	if w.clock.Now().After(time.Now().Add(-24 * time.Hour)) {
+		t.Skip("the world's clock is not behind the real one")
+	}
+	owner := w.owner(w.mchid, "ann")
+	w.login(owner)
+	if status, _, _ := w.send(owner, "GET", "/portal/orders", nil); status != 200 {
+		t.Errorf("a page after logging in on a clock behind the browser's: HTTP %d", status)
+	}
+}
