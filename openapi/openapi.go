@@ -2,9 +2,9 @@
 // routes (fenfu.json): the merchant API's /v3/fenfu/… routes, the staff
 // API under /admin/ and its console's pages under /console/, the
 // consumer's cashier under /q/, /a/ and /cashier/, the merchant portal
-// under /portal/, and the public ones; the WeChat-compatible routes are listed with a
-// pointer to WeChat Pay's documentation. The server serves it at
-// /openapi.json, and a test checks it against the routes the server
+// under /portal/, and the public ones; the WeChat-compatible routes are
+// listed with a pointer to WeChat Pay's documentation. The server serves
+// it at /openapi.json, and a test checks it against the routes the server
 // registers.
 package openapi
 
