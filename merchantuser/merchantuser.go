@@ -38,7 +38,7 @@ const (
 	Owner     Role = "owner"     // runs the merchant's account: everything, and its users
 	Finance   Role = "finance"   // money: refunds, bills, settlements, fee statements
 	Developer Role = "developer" // the integration: keys, notify_url, notifications, the sandbox
-	Support   Role = "support"   // consumers: orders, complaints, tickets
+	Support   Role = "support"   // consumers: orders, complaints, the delivery log
 )
 
 // Roles lists the roles.
@@ -95,7 +95,7 @@ var Grants = []struct {
 	{Rollout, "change the gray release's percentage", []Role{Owner}},
 	{ABReport, "the gray release and its A/B report", []Role{Owner, Finance, Developer}},
 	{Complaints, "consumers' complaints: read, answer, mark handled", []Role{Owner, Support}},
-	{Tickets, "tickets to the platform", []Role{Owner, Support}},
+	{Tickets, "tickets to the platform: open, follow, answer", Roles},
 	{Users, "the merchant's users: add, disable", []Role{Owner}},
 }
 

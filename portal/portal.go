@@ -3,10 +3,11 @@
 // search and their refunds, the day's bills, the notification delivery
 // log with resend, settlements and fee statements, keys and the notify
 // URL, the sandbox test report, the gray release and its A/B report,
-// complaints to answer, and the merchant's users. It is another door to
-// the paths the merchant API takes, never a second one: a refund is
-// pay.Refund, a bill bill.Service.Get, a resend notify.Events.Resend,
-// keys merchant's own functions. Pages are html/template with embedded
+// complaints to answer, tickets to the platform, and the merchant's
+// users. It is another door to the paths the merchant API takes, never a
+// second one: a refund is pay.Refund, a bill bill.Service.Get, a resend
+// notify.Events.Resend, keys merchant's own functions, a ticket
+// ticket.Service's. Pages are html/template with embedded
 // templates and CSS and no script, in Chinese and English (catalog.Lang),
 // usable on a phone and a desktop; forms are refused from other sites
 // (web.SameOrigin) and the session cookie is SameSite=Strict. Every
@@ -37,6 +38,7 @@ import (
 	"github.com/fenfu/fenfu/route"
 	"github.com/fenfu/fenfu/sandbox"
 	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/ticket"
 	"github.com/fenfu/fenfu/web"
 )
 
@@ -58,8 +60,10 @@ type Portal struct {
 	Sandbox *sandbox.Service
 	// Complaints, if set, serves the complaints to answer.
 	Complaints *complaint.Service
-	Clock      fenfu.Clock
-	Log        *slog.Logger
+	// Tickets, if set, serves the merchant's tickets to the platform.
+	Tickets *ticket.Service
+	Clock   fenfu.Clock
+	Log     *slog.Logger
 	// PublicURL, if set, is the base URL merchants reach fenfu at (behind
 	// a reverse proxy, another host than the one fenfu sees): forms posted
 	// from its origin are the portal's own.
@@ -114,8 +118,14 @@ func (p *Portal) Routes() []Route {
 			Route{"POST /portal/complaints/{id}/response", merchantuser.Complaints, p.respond},
 			Route{"POST /portal/complaints/{id}/complete", merchantuser.Complaints, p.complete})
 	}
-	// Tickets to the platform take their place here, under
-	// merchantuser.Tickets, once fenfu has tickets.
+	if p.Tickets != nil {
+		rs = append(rs,
+			Route{"GET /portal/tickets", merchantuser.Tickets, p.tickets},
+			Route{"POST /portal/tickets", merchantuser.Tickets, p.openTicket},
+			Route{"GET /portal/tickets/{id}", merchantuser.Tickets, p.ticket},
+			Route{"POST /portal/tickets/{id}/replies", merchantuser.Tickets, p.replyTicket},
+			Route{"GET /portal/tickets/{id}/attachments/{attachment_id}", merchantuser.Tickets, p.ticketFile})
+	}
 	return rs
 }
 
@@ -366,7 +376,7 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, u *merchantuser.Us
 func backOf(r *http.Request) string {
 	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/portal/"), "/", 3)
 	switch {
-	case len(parts) >= 2 && (parts[0] == "orders" || parts[0] == "complaints"):
+	case len(parts) >= 2 && (parts[0] == "orders" || parts[0] == "complaints" || parts[0] == "tickets"):
 		return "/portal/" + parts[0] + "/" + parts[1]
 	case parts[0] != "":
 		return "/portal/" + strings.TrimSuffix(parts[0], ".csv")
@@ -424,6 +434,7 @@ var navItems = []navItem{
 	{"sandbox", "/portal/sandbox", merchantuser.Sandbox},
 	{"rollout", "/portal/rollout", merchantuser.ABReport},
 	{"complaints", "/portal/complaints", merchantuser.Complaints},
+	{"tickets", "/portal/tickets", merchantuser.Tickets},
 	{"users", "/portal/users", merchantuser.Users},
 }
 
@@ -431,7 +442,7 @@ var navItems = []navItem{
 func (p *Portal) nav(u merchantuser.User) []navItem {
 	var out []navItem
 	for _, n := range navItems {
-		if (n.Key == "sandbox" && p.Sandbox == nil) || (n.Key == "complaints" && p.Complaints == nil) {
+		if (n.Key == "sandbox" && p.Sandbox == nil) || (n.Key == "complaints" && p.Complaints == nil) || (n.Key == "tickets" && p.Tickets == nil) {
 			continue
 		}
 		if u.Can(n.perm) {

@@ -86,6 +86,7 @@ func routes(mux route.Mux, d Deps) {
 	//   GET|POST /portal/keys, POST /portal/keys/{serial}/retire|apiv3, POST /portal/notify-url
 	//   GET  /portal/sandbox, GET|POST /portal/rollout
 	//   GET  /portal/complaints[/{id}]; POST /portal/complaints/{id}/response|complete
+	//   GET|POST /portal/tickets, GET /portal/tickets/{id}[/attachments/{attachment_id}], POST …/replies
 	//   GET|POST /portal/users, POST /portal/users/{name}/disable
 	if d.Portal != nil {
 		d.Portal.Register(mux)

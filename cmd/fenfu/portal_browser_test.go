@@ -114,7 +114,7 @@ func testPortalInBrowser(t *testing.T, engine db.Engine) {
 	phoneUser := newPersonAt(t, phone)
 	w.portalLogin(phoneUser, owner)
 	for _, page := range []string{"orders", "orders/" + o.ID, "bills", "notifications", "settlements", "fees", "keys", "sandbox", "rollout",
-		"complaints", "users"} {
+		"complaints", "tickets", "users"} {
 		phoneUser.open(w.base+"/portal/"+page+"?lang=zh", `main`)
 		if !phoneUser.eval(`document.documentElement.scrollWidth <= window.innerWidth + 1`) {
 			t.Errorf("/portal/%s is wider than a phone's screen", page)

@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"regexp"
 	"strings"
@@ -33,6 +35,7 @@ import (
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/scheme"
+	"github.com/fenfu/fenfu/ticket"
 	"github.com/fenfu/fenfu/wxpay"
 )
 
@@ -176,6 +179,32 @@ func (w *portalWorld) send(u *portalUser, method, path string, form url.Values, 
 	}
 	b := readAll(w.t, resp)
 	return resp.StatusCode, resp.Header.Get("Location"), b
+}
+
+// sendFile posts a multipart form with one file as the user, from the
+// portal's own origin.
+func (w *portalWorld) sendFile(u *portalUser, path string, fields map[string]string, name, contentType string, content []byte) (int, string, string) {
+	w.t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="attachment"; filename="`+name+`"`)
+	h.Set("Content-Type", contentType)
+	fw, _ := mw.CreatePart(h)
+	_, _ = fw.Write(content)
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", w.base+path, &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", w.base)
+	resp, err := u.client.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	body := readAll(w.t, resp)
+	return resp.StatusCode, resp.Header.Get("Location"), body
 }
 
 // login logs the user in with the current TOTP code (if it has a second
@@ -555,6 +584,44 @@ func testPortalHTTP(t *testing.T, engine db.Engine) {
 		t.Errorf("another merchant's complaint: HTTP %d", status)
 	}
 
+	// Tickets: a developer opens one about an order with a file, staff
+	// answer it, the developer answers back; it is the merchant's ticket,
+	// as the v3 API's, and no other merchant's user reaches it.
+	callLog := []byte("2026-12-07 10:00:03 POST /v3/pay/transactions/native timeout after 10s\n")
+	status, loc, body = w.sendFile(dev, "/portal/tickets", map[string]string{"type": "INTERFACE_TIMEOUT", "subject": "Timeouts at noon",
+		"description": "Our calls time out between 12:00 and 12:05.", "order": "TEA-0002"}, "calls.txt", "text/plain", callLog)
+	if status != 303 || !strings.HasPrefix(loc, "/portal/tickets/TK") {
+		t.Fatalf("opening a ticket: HTTP %d to %q\n%s", status, loc, body)
+	}
+	tkID := strings.TrimPrefix(strings.Split(loc, "?")[0], "/portal/tickets/")
+	tk, err := w.a.tickets.Get(ctx, ticket.Merchant(w.m.MchID), tkID)
+	if err != nil || tk.Type != ticket.InterfaceTimeout || tk.OutTradeNo != "TEA-0002" || len(tk.Attachments) != 1 || tk.Status != ticket.Open {
+		t.Fatalf("the ticket opened in the portal: %+v, %v", tk, err)
+	}
+	w.staffAuth() // li.wei, who answers it
+	if _, err := w.a.tickets.Reply(ctx, ticket.Staff("li.wei"), tkID, ticket.Message{Body: "Your notify host answered slowly; we have raised the timeout."}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, page = w.send(dev, "GET", "/portal/tickets/"+tkID, nil)
+	if !strings.Contains(page, "raised the timeout") || !strings.Contains(page, "ANSWERED") || !strings.Contains(page, "calls.txt") || strings.Contains(page, "li.wei") {
+		t.Errorf("the ticket's page:\n%s", page)
+	}
+	if status, loc, _ := w.send(dev, "POST", "/portal/tickets/"+tkID+"/replies", url.Values{"content": {"Thank you, it works now."}}); status != 303 || !strings.Contains(loc, "done=replied") {
+		t.Errorf("answering the ticket: HTTP %d to %q", status, loc)
+	}
+	if status, _, file := w.send(fin, "GET", "/portal/tickets/"+tkID+"/attachments/"+tk.Attachments[0].ID, nil); status != 200 || file != string(callLog) {
+		t.Errorf("the ticket's file: HTTP %d %q", status, file)
+	}
+	if _, _, l := w.send(sup, "GET", "/portal/tickets", nil); !strings.Contains(l, tkID) || !strings.Contains(l, "Timeouts at noon") {
+		t.Error("the ticket list lacks the ticket")
+	}
+	if status, _, _ := w.send(stranger, "GET", "/portal/tickets/"+tkID, nil); status != 404 {
+		t.Errorf("another merchant's ticket: HTTP %d", status)
+	}
+	if _, _, l := w.send(stranger, "GET", "/portal/tickets", nil); strings.Contains(l, tkID) {
+		t.Error("another merchant's user lists the merchant's ticket")
+	}
+
 	// The next day: the bill equals the API's, the day settles.
 	day := w.clock.Now().In(fenfu.Shanghai).Format(time.DateOnly)
 	w.clock.Set(fenfu.DayStart(w.clock.Now()).AddDate(0, 0, 1).Add(10 * time.Hour))
@@ -593,7 +660,7 @@ func testPortalHTTP(t *testing.T, engine db.Engine) {
 		{"/portal/notifications", "通知记录", "Notifications"}, {"/portal/settlements", "结算记录", "Settlements"},
 		{"/portal/fees", "手续费账单", "Fee statements"}, {"/portal/keys", "商户公钥", "Public keys"},
 		{"/portal/sandbox", "沙箱测试报告", "Sandbox test report"}, {"/portal/rollout", "A/B 对比", "A/B report"},
-		{"/portal/complaints", "消费者投诉", "Complaints"}, {"/portal/users", "用户管理", "Users"},
+		{"/portal/complaints", "消费者投诉", "Complaints"}, {"/portal/tickets", "提交工单", "Open a ticket"}, {"/portal/users", "用户管理", "Users"},
 	} {
 		for lang, want := range map[string]string{"zh": p.zh, "en": p.en} {
 			sep := "?"

@@ -270,7 +270,7 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 // merchant API calls.
 func (a *app) portal() *portal.Portal {
 	return &portal.Portal{Users: a.merchantUsers, Merchants: a.merchants, Pay: a.pay, Bills: a.bills, Settle: a.settle, Events: a.events,
-		Sandbox: a.sandbox, Complaints: a.complaints, Clock: a.clock, Log: a.log, PublicURL: func() string { return a.publicURL }}
+		Sandbox: a.sandbox, Complaints: a.complaints, Tickets: a.tickets, Clock: a.clock, Log: a.log, PublicURL: func() string { return a.publicURL }}
 }
 
 // notifyClient is how this server reaches merchants' notify URLs: public
