@@ -185,7 +185,8 @@ func (a *API) Routes() []Route {
 	if a.MerchantUsers != nil {
 		rs = append(rs,
 			Route{"POST /admin/merchants/{mchid}/users", access.Onboarding, a.addMerchantOwner},
-			Route{"GET /admin/merchants/{mchid}/users", access.Onboarding, a.merchantUsers})
+			Route{"GET /admin/merchants/{mchid}/users", access.Onboarding, a.merchantUsers},
+			Route{"POST /admin/merchants/{mchid}/users/{name}/disable", access.Onboarding, a.disableMerchantUser})
 	}
 	if a.Retention != nil {
 		rs = append(rs,

@@ -2,7 +2,9 @@ package admin
 
 import (
 	"context"
+	"strings"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/merchantuser"
 )
 
@@ -34,4 +36,24 @@ func (a *API) merchantUsers(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"mchid": c.PathValue("mchid"), "users": list}, nil
+}
+
+// disableMerchantUser answers POST /admin/merchants/{mchid}/users/{name}/disable
+// {reason}: the user can no longer log in to the portal and its sessions
+// end. Staff may disable a merchant's last owner (one who lost the phone
+// with the second factor), and then make it a new one.
+func (a *API) disableMerchantUser(ctx context.Context, c *call) (any, error) {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(c, &in); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		return nil, fenfu.FieldError("reason", "say why the merchant's user is disabled; it is recorded")
+	}
+	if err := a.MerchantUsers.DisableByStaff(ctx, c.Staff, c.PathValue("mchid"), c.PathValue("name")); err != nil {
+		return nil, err
+	}
+	return map[string]any{"mchid": c.PathValue("mchid"), "name": c.PathValue("name"), "disabled": true}, nil
 }

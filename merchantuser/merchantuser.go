@@ -301,7 +301,7 @@ func (s *Service) add(ctx context.Context, actor string, n NewUser, firstOwner b
 const (
 	TargetKind    = "merchant user"         // the kind of target a merchant user is
 	ActionAdd     = "merchant user add"     // a user added, by staff or an owner
-	ActionDisable = "merchant user disable" // a user disabled by an owner
+	ActionDisable = "merchant user disable" // a user disabled, by an owner or staff
 )
 
 const userCols = `id, mchid, name, role, totp_secret, disabled_at, created_at, created_by`
@@ -355,17 +355,31 @@ func (s *Service) Disable(ctx context.Context, by User, name string) error {
 	if !by.Can(Users) {
 		return by.Forbidden(Users)
 	}
+	return s.disable(ctx, by.Actor(), by.MchID, name, true)
+}
+
+// DisableByStaff stops a merchant's user logging in and ends its
+// sessions, by platform staff (actor). It may disable a merchant's last
+// owner — one who lost the phone with the second factor, or left —
+// after which staff make the merchant a new owner (AddOwner).
+func (s *Service) DisableByStaff(ctx context.Context, actor, mchid, name string) error {
+	return s.disable(ctx, actor, mchid, name, false)
+}
+
+// disable disables a merchant's user, recorded as done by actor; with
+// keepOwner, not the merchant's last owner who can log in.
+func (s *Service) disable(ctx context.Context, actor, mchid, name string, keepOwner bool) error {
 	err := s.DB.Update(ctx, func(tx *db.Tx) error {
-		if err := merchant.Lock(ctx, tx, by.MchID); err != nil {
+		if err := merchant.Lock(ctx, tx, mchid); err != nil {
 			return err
 		}
 		var id string
 		var role Role
 		var disabled int64
-		err := tx.QueryRowContext(ctx, `SELECT id, role, disabled_at FROM merchant_users WHERE mchid = $1 AND name = $2`, by.MchID, name).
+		err := tx.QueryRowContext(ctx, `SELECT id, role, disabled_at FROM merchant_users WHERE mchid = $1 AND name = $2`, mchid, name).
 			Scan(&id, &role, &disabled)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fenfu.Errorf(fenfu.ResourceNotExists, "merchant %s has no user named %s", by.MchID, name)
+			return fenfu.Errorf(fenfu.ResourceNotExists, "merchant %s has no user named %s", mchid, name)
 		}
 		if err != nil {
 			return err
@@ -373,10 +387,10 @@ func (s *Service) Disable(ctx context.Context, by User, name string) error {
 		if disabled != 0 {
 			return fenfu.Errorf(fenfu.InvalidRequest, "user %s is already disabled", name)
 		}
-		if role == Owner {
+		if role == Owner && keepOwner {
 			var owners int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchant_users WHERE mchid = $1 AND role = $2 AND disabled_at = 0`,
-				by.MchID, string(Owner)).Scan(&owners); err != nil {
+				mchid, string(Owner)).Scan(&owners); err != nil {
 				return err
 			}
 			if owners <= 1 {
@@ -386,15 +400,15 @@ func (s *Service) Disable(ctx context.Context, by User, name string) error {
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE merchant_users SET disabled_at = $1, disabled_by = $2 WHERE id = $3`,
-			db.Micros(tx.Now), by.Actor(), id); err != nil {
+			db.Micros(tx.Now), actor, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE merchant_user_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`,
 			db.Micros(tx.Now), id); err != nil {
 			return err
 		}
-		_, err = audit.Append(ctx, tx, audit.Entry{Actor: by.Actor(), Action: ActionDisable,
-			Target: audit.Target{Kind: TargetKind, ID: User{MchID: by.MchID, Name: name}.Actor()}})
+		_, err = audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: ActionDisable,
+			Target: audit.Target{Kind: TargetKind, ID: User{MchID: mchid, Name: name}.Actor()}})
 		return err
 	})
 	return fenfu.Op("merchantuser.Disable", err)

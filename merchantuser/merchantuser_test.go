@@ -108,6 +108,15 @@ func TestFirstOwner(t *testing.T) {
 		if err != nil || len(entries) != 1 || entries[0].Actor != "staff:li.wei" || !strings.HasPrefix(entries[0].Target.ID, "merchant_user:"+e.mchid+"/") {
 			t.Errorf("the audit log of the owner made: %+v, %v", entries, err)
 		}
+		// An owner who lost the second factor: staff disable it, which an
+		// owner may not do to the last owner, and make a new one.
+		list, _ := e.s.List(ctx, e.mchid)
+		if err := e.s.DisableByStaff(ctx, "staff:li.wei", e.mchid, list[0].Name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.AddOwner(ctx, "staff:li.wei", merchantuser.NewUser{MchID: e.mchid, Name: "eve", Password: password}); err != nil {
+			t.Errorf("a new owner once the last was disabled: %v", err)
+		}
 	})
 }
 

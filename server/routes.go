@@ -72,7 +72,7 @@ func routes(mux route.Mux, d Deps) {
 	//   GET  /admin/charts/onboarding|ab|payments|risk|settlements[.svg]?from=&to=&lang=   figures as JSON or SVG
 	//   POST /admin/login|logout, GET /admin/me, POST /admin/tokens, /admin/tokens/{id}/revoke
 	//   GET|POST /admin/staff, /admin/policy; POST /admin/unmask {kind, id, field, reason}
-	//   POST /admin/merchants/{mchid}/users   a merchant's first owner in the portal
+	//   GET|POST /admin/merchants/{mchid}/users, POST …/users/{name}/disable   merchants' owners in the portal
 	if d.Admin != nil {
 		d.Admin.Register(mux)
 	}

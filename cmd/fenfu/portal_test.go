@@ -696,6 +696,14 @@ func testPortalHTTP(t *testing.T, engine db.Engine) {
 	if status, _, _ := w.send(owner, "POST", "/portal/users/ann/disable", url.Values{}); status != 400 {
 		t.Errorf("disabling the last owner: HTTP %d", status)
 	}
+	// Staff disable the last owner (a lost phone), whose session ends, and
+	// make a new one.
+	w.staff("POST", "/admin/merchants/"+w.m.MchID+"/users/ann/disable", map[string]any{"reason": "lost the phone with the second factor"}, nil)
+	if status, _, _ := w.send(owner, "GET", "/portal/orders", nil); status != 401 {
+		t.Errorf("the owner staff disabled: HTTP %d", status)
+	}
+	amy := w.owner(w.m.MchID, "amy")
+	w.login(amy)
 	// Logout ends the session; the login page sends the user back where
 	// it was going.
 	if status, loc, _ := w.send(fin, "POST", "/portal/logout", url.Values{}); status != 303 || loc != "/portal/login" {
