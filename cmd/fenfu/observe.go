@@ -38,8 +38,14 @@ func (a *app) observe(r *metrics.Registry) {
 	r.Help("fenfu_settlement_batches_total", "Settlement batches run by this node, by channel and result.")
 	r.Help("fenfu_settlement_orders_total", "Orders settled by this node's batches, by channel.")
 	r.Help("fenfu_settlement_batch_seconds", "Time a settlement batch took on this node.")
-	r.Help("fenfu_settlement_last_run_timestamp_seconds", "When this node's settlement scheduler last ran a day's batches (Unix time).")
-	r.Help("fenfu_settlement_last_run_success", "Whether this node's last settlement run succeeded (1) or failed (0).")
+	r.Help("fenfu_settlement_last_run_timestamp_seconds", "When this node's settlement scheduler last ran a day's batches (Unix time); 0 before its first run.")
+	r.Help("fenfu_settlement_last_run_success", "Whether this node's last settlement run succeeded (1) or failed (0); 1 before its first run, which has not failed.")
+	// Both exist from the start, not only after the first run: a node
+	// started after the day's run (most of a day) would otherwise export
+	// neither until the next, and the dashboard and alerts would read
+	// nothing rather than "not run yet".
+	r.Set("fenfu_settlement_last_run_timestamp_seconds", 0)
+	r.Set("fenfu_settlement_last_run_success", 1)
 	r.Help("fenfu_notify_attempts_total", "Notification delivery attempts made by this node, by result: delivered, retry (failed, retried later), given_up (failed, schedule ran out).")
 	r.Help("fenfu_metrics_sample_errors_total", "Reads of the stores for /metrics that failed or timed out, by sample; the last good values are shown meanwhile.")
 
