@@ -56,7 +56,8 @@ type Periods struct {
 	// last change; notification logs, sandbox calls and bills, from
 	// their writing.
 	Trades Period
-	// Disputes: a disputed order's details, from the dispute's close.
+	// Disputes: a disputed order's details, from the dispute's close;
+	// support tickets, from when they were resolved or closed.
 	Disputes Period
 	// Authorizations: a consumer's authorization, from the end of its
 	// credit contract.

@@ -1,8 +1,8 @@
 // Package retention owns how long fenfu keeps what it stores: the
 // retention periods, legal holds, and the retention job that anonymises
 // trade details, forgets consumers whose authorization expired and purges
-// risk records and logs once their period has passed, without touching a
-// ledger posting.
+// risk records, logs and support tickets once their period has passed,
+// without touching a ledger posting.
 package retention
 
 import (
@@ -166,7 +166,7 @@ func (s *Service) Run(ctx context.Context, o Options) (Report, error) {
 			return r.rep, err
 		}
 	}
-	for _, step := range []func(context.Context) error{r.trades, r.serviceOrders, r.authorizations, r.riskRecords, r.logs} {
+	for _, step := range []func(context.Context) error{r.trades, r.serviceOrders, r.authorizations, r.riskRecords, r.logs, r.tickets} {
 		if err := step(ctx); err != nil {
 			return r.rep, fenfu.Op("retention.Run", err)
 		}
@@ -484,6 +484,29 @@ func (r *run) logs(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// tickets purges support tickets resolved or closed longer ago than the
+// disputes' period (a ticket is a dispute's record, kept as long as the
+// order it names would be), unless a hold on their merchant, consumer or
+// order keeps them. Settlement exception requests stay with the
+// settlement records.
+func (r *run) tickets(ctx context.Context) error {
+	s, p := r.s, r.s.Periods.Disputes
+	cutoff := p.Before(r.asOf)
+	return walk(ctx, r, pass[ticket.Ended]{table: "tickets", store: s.Core, act: ticket.PurgeTickets,
+		list: func(ctx context.Context, after string) ([]ticket.Ended, error) {
+			return ticket.ExpiredTickets(ctx, s.Core, cutoff, after, s.batch())
+		},
+		key: func(x ticket.Ended) string { return x.ID },
+		judge: func(ctx context.Context, batch []ticket.Ended) ([]Item, error) {
+			items := make([]Item, len(batch))
+			for i, x := range batch {
+				items[i] = r.item(s.Core, "tickets", x.ID, Purge, p, x.At, fmt.Sprintf("tickets are kept %s after they were resolved or closed", p),
+					x.MchID, x.ConsumerID, x.TransactionID)
+			}
+			return items, nil
+		}})
 }
 
 // errLostClaim stops a run whose claim another node took over.

@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/pay"
@@ -71,4 +72,53 @@ func ForgetConsumers(ctx context.Context, tx *db.Tx, ids []string) (int, error) 
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// Ended is a ticket retention may purge: resolved or closed, with whom
+// and what it concerns, so a legal hold on any of them keeps it.
+type Ended struct {
+	ID, MchID, ConsumerID, TransactionID string
+	// At is when it was last resolved or closed.
+	At time.Time
+}
+
+// ExpiredTickets returns up to limit tickets resolved or closed before
+// t and not since reopened, after the id after, in id order. Settlement
+// delay tickets are not among them: a settlement exception request is
+// kept with the settlement records it disputes.
+func ExpiredTickets(ctx context.Context, d *db.DB, t time.Time, after string, limit int) ([]Ended, error) {
+	rows, err := d.QueryContext(ctx, `SELECT id, mchid, consumer_id, transaction_id, resolved_at, closed_at FROM tickets
+		WHERE id > $1 AND status IN ('RESOLVED', 'CLOSED') AND type <> 'SETTLEMENT_DELAY' AND resolved_at < $2 AND closed_at < $2
+		ORDER BY `+d.ByteOrder("id")+` LIMIT `+fmt.Sprint(limit), after, db.Micros(t))
+	if err != nil {
+		return nil, fmt.Errorf("ticket: expired: %w", err)
+	}
+	defer rows.Close()
+	var out []Ended
+	for rows.Next() {
+		var e Ended
+		var resolved, closed int64
+		if err := rows.Scan(&e.ID, &e.MchID, &e.ConsumerID, &e.TransactionID, &resolved, &closed); err != nil {
+			return nil, fmt.Errorf("ticket: expired: %w", err)
+		}
+		e.At = db.Time(max(resolved, closed))
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// PurgeTickets deletes the tickets ids with their history, attachments
+// and on-duty alerts in the caller's transaction, and returns how many
+// tickets it deleted.
+func PurgeTickets(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
+	for _, table := range []string{"ticket_events", "ticket_attachments", "ticket_alerts"} {
+		if _, err := db.Delete(ctx, tx, table, "ticket_id", ids); err != nil {
+			return 0, fmt.Errorf("ticket: purge: %w", err)
+		}
+	}
+	n, err := db.Delete(ctx, tx, "tickets", "id", ids)
+	if err != nil {
+		return 0, fmt.Errorf("ticket: purge: %w", err)
+	}
+	return n, nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/fenfu/fenfu/retention"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/settle"
+	"github.com/fenfu/fenfu/ticket"
 )
 
 // TestRetentionOverSixYears writes six years of history through the
@@ -200,11 +201,35 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		}
 		complaints = append(complaints, c)
 	}
+	// Support tickets resolved or closed a day before and a day after the
+	// disputes' boundary, one of a held merchant, and one still open.
+	var tickets []ticket.Ticket
+	for _, mchid := range []string{shop.MchID, shop.MchID, held.MchID, shop.MchID} {
+		h.at("2025-03-01", "11:00:00")
+		tk, err := a.tickets.Open(ctx, ticket.Merchant(mchid), ticket.New{Type: ticket.General, Description: "call Li Lei at 13800138000",
+			ContactName: "Li Lei", ContactPhone: "13800138000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tickets = append(tickets, tk)
+	}
+	h.at("2025-03-14", "09:00:00")
+	if _, err := a.tickets.Resolve(ctx, ticket.Staff("li.wei"), tickets[0].ID, "answered"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.tickets.Close(ctx, ticket.Staff("li.wei"), tickets[2].ID, "answered"); err != nil {
+		t.Fatal(err)
+	}
 	for i, closedOn := range []string{"2025-03-14", "2025-03-16"} {
 		h.at(closedOn, "10:00:00")
 		if err := a.complaints.Complete(ctx, complaints[i].MchID, complaints[i].ID); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// (the one closed since the boundary)
+	h.at("2025-03-16", "11:00:00")
+	if _, err := a.tickets.Close(ctx, ticket.Staff("li.wei"), tickets[1].ID, "answered"); err != nil {
+		t.Fatal(err)
 	}
 	h.at("2025-06-01", "10:00:00")
 	x, err := a.settle.FileException(ctx, a.ids, shop.MchID, settle.NewException{OutTradeNo: excepted.OutTradeNo, Description: "short by 1 yuan"})
@@ -281,6 +306,8 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		"sandbox_calls sc-before purge",
 		"exposures ex-before purge",
 		"bills 2022-03-14/" + shop.MchID + " purge",
+		"tickets " + tickets[0].ID + " purge",
+		"tickets " + tickets[2].ID + " keep " + holdOf[held.MchID],
 		"risk_decisions " + heldOrder.AttemptID + " keep " + holdOf[heldOrder.ID],
 		"risk_decisions " + heldMerchant.AttemptID + " keep " + holdOf[held.MchID],
 		"risk_decisions " + heldConsumer.AttemptID + " keep " + holdOf[carol.ID],
@@ -362,7 +389,7 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 	}
 	wantSummary := map[string]int{"orders anonymise": 5, "orders keep": 5, "consumers forget": 1, "consumers keep": 1, "risk_decisions purge": 9,
 		"risk_decisions keep": 3, "notify_log purge": 1, "notify_log keep": 1, "sandbox_calls purge": 1,
-		"bills purge": 1, "exposures purge": 1, "service_orders anonymise": 1}
+		"bills purge": 1, "exposures purge": 1, "service_orders anonymise": 1, "tickets purge": 1, "tickets keep": 1}
 	if len(rep.Summary) != len(wantSummary) {
 		t.Errorf("summary %+v", rep.Summary)
 	}
@@ -440,6 +467,24 @@ func testRetentionOverSixYears(t *testing.T, engine db.Engine) {
 		var got int
 		if err := a.core.QueryRowContext(ctx, n.q).Scan(&got); err != nil || got != n.want {
 			t.Errorf("%s: %d, want %d (%v)", n.q, got, n.want, err)
+		}
+	}
+	// The ticket past its period is gone with its history; the one of the
+	// held merchant, the one closed since, the open one and the
+	// settlement exception request remain.
+	for _, tk := range tickets {
+		_, err := a.tickets.Get(ctx, ticket.Staff("li.wei"), tk.ID)
+		if gone := tk.ID == tickets[0].ID; gone != (fenfu.ErrorCode(err) == fenfu.ResourceNotExists) || (!gone && err != nil) {
+			t.Errorf("ticket %s after the run: %v", tk.ID, err)
+		}
+	}
+	if _, err := a.tickets.Get(ctx, ticket.Staff("li.wei"), x.ID); err != nil {
+		t.Errorf("the settlement exception's ticket after the run: %v", err)
+	}
+	for _, table := range []string{"ticket_events", "ticket_attachments", "ticket_alerts"} {
+		var n int
+		if err := a.core.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE ticket_id = $1`, tickets[0].ID).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s of the purged ticket: %d %v", table, n, err)
 		}
 	}
 	var decisions int
