@@ -325,6 +325,17 @@ func MetricsHelp(m *metrics.Registry) {
 	m.Help("fenfu_tickets_opened_total", "Support tickets opened through this node, by type.")
 	m.Help("fenfu_ticket_escalations_total", "Tickets this node escalated for an SLA missed, by type and level.")
 	m.Help("fenfu_ticket_alerts_total", "On-duty alerts this node delivered, logged (no --on-duty-url) or gave up on, by result.")
+	// The series the alert rules and the dashboard read exist from the
+	// start, at 0, so an increase is seen from the first one.
+	for _, t := range Types {
+		m.Add("fenfu_tickets_opened_total", 0, "type", string(t))
+		for _, level := range []string{"1", "2"} {
+			m.Add("fenfu_ticket_escalations_total", 0, "type", string(t), "level", level)
+		}
+	}
+	for _, result := range []string{"sent", "logged", "failed", "retry"} {
+		m.Add("fenfu_ticket_alerts_total", 0, "result", result)
+	}
 }
 
 // ValidID reports whether id can be a ticket's: 1 to 64 letters, digits

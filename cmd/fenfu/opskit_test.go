@@ -145,6 +145,8 @@ func TestOperatorKit(t *testing.T) {
 				check("fenfu_settlement_batch_merchants_done", atLeast0, "channel", ch)
 			}
 			check("fenfu_http_requests_total", one, "route", "POST /q/{token}/pay", "status", "OK")
+			check("fenfu_ticket_alerts_total", atLeast0, "result", "failed")
+			check("fenfu_ticket_escalations_total", atLeast0, "type", "PAYMENT_FAILURE", "level", "2")
 			check("go_goroutines", positive)
 			check("go_memstats_heap_inuse_bytes", positive)
 			check("go_gc_duration_seconds", atLeast0)
@@ -367,7 +369,7 @@ func alertRules(t *testing.T) []rule {
 		}
 	}
 	for _, want := range []string{"FenfuInstanceDown", "FenfuHighErrorRate", "FenfuNotificationBacklogOld", "FenfuCommitLatencyHigh",
-		"FenfuSettlementLate", "FenfuDBPoolSaturated"} {
+		"FenfuSettlementLate", "FenfuDBPoolSaturated", "FenfuOnDutyAlertFailed", "FenfuTicketSLAMissedTwice"} {
 		if !names[want] {
 			t.Errorf("alerts.yml has no %s", want)
 		}
