@@ -5,6 +5,16 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
+)
+
+// A download streams for as long as its rows keep coming: each csvEvery
+// it is written to, the connection's write deadline moves csvGrace ahead,
+// so the server's write timeout (60 s) does not cut a long export short
+// while a client that stops reading is still let go within csvGrace.
+var (
+	csvEvery = 5 * time.Second
+	csvGrace = 60 * time.Second
 )
 
 // CSV writes a download of rows under header: UTF-8 with a byte-order
@@ -12,9 +22,12 @@ import (
 // that a spreadsheet would read as a formula (starting with =, +, -, @, a
 // tab or a carriage return) prefixed with a single quote, so a merchant's
 // or consumer's text never runs as one on a staff member's machine.
-// Rows may be streamed: next is called until it returns false.
+// Rows may be streamed, however long the download takes, as long as rows
+// keep coming.
 type CSV struct {
-	w *csv.Writer
+	w        *csv.Writer
+	rc       *http.ResponseController
+	extended time.Time
 }
 
 // StartCSV answers with the headers of a CSV download named filename and
@@ -27,7 +40,8 @@ func StartCSV(w http.ResponseWriter, filename string, header []string) (*CSV, er
 	if _, err := w.Write([]byte("\ufeff")); err != nil {
 		return nil, err
 	}
-	c := &CSV{w: csv.NewWriter(w)}
+	c := &CSV{w: csv.NewWriter(w), rc: http.NewResponseController(w)}
+	c.extend()
 	return c, c.Row(header...)
 }
 
@@ -37,7 +51,17 @@ func (c *CSV) Row(cells ...string) error {
 	for i, s := range cells {
 		out[i] = Defuse(s)
 	}
+	if time.Since(c.extended) >= csvEvery {
+		c.extend()
+	}
 	return c.w.Write(out)
+}
+
+// extend moves the connection's write deadline csvGrace ahead; a writer
+// that cannot (a test's recorder) keeps its own.
+func (c *CSV) extend() {
+	c.extended = time.Now()
+	_ = c.rc.SetWriteDeadline(c.extended.Add(csvGrace))
 }
 
 // Flush ends the download: what is buffered is written, and the first
