@@ -113,7 +113,7 @@ type view struct {
 	// Notice says what the last action did, a word key; "" for none.
 	Notice string
 	// Problem is why the page could not show what was asked.
-	Problem *problem
+	Problem *web.Problem
 	// Query is the request's query, for filters and paging links.
 	Query url.Values
 	Data  any
@@ -137,20 +137,6 @@ func (v *view) allows(route string) bool {
 	return ok && v.Member.Allows(perm)
 }
 
-// problem is an error as a page shows it: the catalogue's title in the
-// page's language, the developer's message and remedy, and the code.
-type problem struct {
-	Title, Message, Remedy string
-	Code                   fenfu.Code
-	Status                 int
-}
-
-func problemOf(l catalog.Lang, err error) *problem {
-	e := fenfu.AsError(err)
-	return &problem{Title: catalog.Say(l, e.Code, "", nil).Title, Message: e.Message, Remedy: e.Remedy, Code: e.Code,
-		Status: e.Code.HTTPStatus()}
-}
-
 // page serves a page for a logged-in member: h fills the view, whose
 // "content" template (named by the view's Title's page) is rendered in
 // the layout. Without a session the browser goes to the login page; an
@@ -162,7 +148,7 @@ func (c *Console) page(h func(r *http.Request, v *view) error) http.Handler {
 			return
 		}
 		if err := h(r, v); err != nil {
-			v.Problem = problemOf(v.Lang, err)
+			v.Problem = web.ProblemOf(v.Lang, err)
 			switch v.Problem.Code {
 			case fenfu.Unauthenticated:
 				c.toLogin(w, r)
@@ -202,7 +188,7 @@ func (c *Console) start(w http.ResponseWriter, r *http.Request) (*view, bool) {
 			return nil, false
 		}
 		v := &view{Lang: l, r: r, c: c, Query: r.URL.Query(), Switch: switchTo(r)}
-		v.Problem = problemOf(l, err)
+		v.Problem = web.ProblemOf(l, err)
 		c.render(w, v)
 		return nil, false
 	}
@@ -239,7 +225,7 @@ func (c *Console) action(h func(r *http.Request, v *view) (string, error)) http.
 		next, err := h(r, v)
 		switch {
 		case err != nil:
-			v.Problem = problemOf(v.Lang, err)
+			v.Problem = web.ProblemOf(v.Lang, err)
 			v.Title, v.Page = "problem", ""
 			v.Data = backTo(r)
 			c.render(w, v)
@@ -259,7 +245,7 @@ func (c *Console) crossSite(w http.ResponseWriter, r *http.Request) {
 	e := fenfu.Errorf(fenfu.NoAuth, "the form did not come from this console's own pages, or its page is from an earlier session")
 	e.Remedy = "Open the page again from the console and send the form from there."
 	v := &view{Lang: web.LangOf(r), Title: "problem", Switch: switchTo(r), r: r, c: c, Query: url.Values{}}
-	v.Problem = problemOf(v.Lang, e)
+	v.Problem = web.ProblemOf(v.Lang, e)
 	v.Problem.Status = http.StatusForbidden
 	c.render(w, v)
 }
@@ -317,7 +303,7 @@ func (c *Console) render(w http.ResponseWriter, v *view) {
 	t, ok := pages[v.Lang][name]
 	if !ok {
 		c.Log.Error("console page has no template", "page", name)
-		v.Problem = problemOf(v.Lang, fenfu.Internal("console.render", errors.New("no template "+name)))
+		v.Problem = web.ProblemOf(v.Lang, fenfu.Internal("console.render", errors.New("no template "+name)))
 		name, v.Title = "problem", "problem"
 		t = pages[v.Lang][name]
 	}
@@ -333,7 +319,7 @@ func (c *Console) render(w http.ResponseWriter, v *view) {
 			http.Error(w, "the console could not show this page", http.StatusInternalServerError)
 			return
 		}
-		v.Title, v.Data, v.Problem = "problem", nil, problemOf(v.Lang, fenfu.Internal("console.render", err))
+		v.Title, v.Data, v.Problem = "problem", nil, web.ProblemOf(v.Lang, fenfu.Internal("console.render", err))
 		c.render(w, v)
 		return
 	}

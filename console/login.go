@@ -42,7 +42,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		v := &view{Lang: web.LangOf(r), Title: "login", Switch: switchTo(r), Query: url.Values{}, r: r, c: c,
 			Data: loginForm{Next: next, Name: name}}
-		v.Problem = problemOf(v.Lang, err)
+		v.Problem = web.ProblemOf(v.Lang, err)
 		c.render(w, v)
 		return
 	}

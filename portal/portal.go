@@ -288,7 +288,7 @@ func (p *Portal) home(ctx context.Context, c *call) error {
 // loginView is the login page's data.
 type loginView struct {
 	Next, MchID, Name string
-	Problem           *problem
+	Problem           *web.Problem
 }
 
 func (p *Portal) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -314,13 +314,13 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 		v.Next = "/portal/"
 	}
 	if !web.SameOrigin(r, p.PublicURL) {
-		v.Problem = problemOf(web.LangOf(r), crossSite())
+		v.Problem = web.ProblemOf(web.LangOf(r), crossSite())
 		p.renderLogin(w, r, http.StatusForbidden, v)
 		return
 	}
 	sess, err := p.Users.Login(r.Context(), v.MchID, v.Name, r.PostForm.Get("password"), strings.TrimSpace(r.PostForm.Get("totp")), r.RemoteAddr)
 	if err != nil {
-		v.Problem = problemOf(web.LangOf(r), err)
+		v.Problem = web.ProblemOf(web.LangOf(r), err)
 		p.renderLogin(w, r, fenfu.AsError(err).Code.HTTPStatus(), v)
 		return
 	}
@@ -334,7 +334,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 // logout ends the session, on every node.
 func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
 	if !web.SameOrigin(r, p.PublicURL) {
-		p.renderLogin(w, r, http.StatusForbidden, loginView{Next: "/portal/", Problem: problemOf(web.LangOf(r), crossSite())})
+		p.renderLogin(w, r, http.StatusForbidden, loginView{Next: "/portal/", Problem: web.ProblemOf(web.LangOf(r), crossSite())})
 		return
 	}
 	if tok := Session.Token(r); tok != "" {
@@ -364,7 +364,7 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, u *merchantuser.Us
 	if l := e.LogLevel(); l > slog.LevelInfo {
 		p.Log.Log(r.Context(), l, "portal request failed", "path", r.URL.Path, "code", e.Code, "error", err.Error())
 	}
-	v := view{Problem: problemOf(web.LangOf(r), err), Back: backOf(r)}
+	v := view{Problem: web.ProblemOf(web.LangOf(r), err), Back: backOf(r)}
 	if u != nil {
 		v.User = *u
 	}
@@ -384,25 +384,6 @@ func backOf(r *http.Request) string {
 	return "/portal/"
 }
 
-// problem is an error as a page shows it: the catalogue's title in the
-// page's language, and the developer's code, message and remedy, which
-// name what to fix.
-type problem struct {
-	Title, Code, Message, Remedy, Field string
-}
-
-func problemOf(l catalog.Lang, err error) *problem {
-	if err == nil {
-		return nil
-	}
-	e := fenfu.AsError(err)
-	remedy := e.Remedy
-	if remedy == "" {
-		remedy = e.Code.Remedy()
-	}
-	return &problem{Title: catalog.Say(l, e.Code, "", nil).Title, Code: string(e.Code), Message: e.Message, Remedy: remedy, Field: e.Field}
-}
-
 // view is what every page shows around its own data: the user and the
 // navigation, the language switch, a notice of what was just done, a
 // problem, and the link an error page goes back by.
@@ -411,7 +392,7 @@ type view struct {
 	Active  string
 	Switch  string
 	Notice  string
-	Problem *problem
+	Problem *web.Problem
 	Back    string
 	Data    any
 }
