@@ -41,6 +41,16 @@ func testConsoleReviewInBrowser(t *testing.T, s screen) {
 	p.click(`#nav a[href="/console/applications"]`, `#applications`)
 	p.sees("#applications", "Tea house", "待人工审核")
 	p.shot("queue")
+	// On a phone the queue's rows read as cards, each cell under its
+	// column's heading, and nothing runs off the screen's side.
+	if s == phone && !p.eval(`(() => {
+		const t = document.querySelector("#applications"), td = t.querySelector("tbody td");
+		return t.classList.contains("cards") && td.dataset.label === t.querySelector("thead th").textContent.trim() &&
+			getComputedStyle(td).display === "grid" && t.getBoundingClientRect().right <= window.innerWidth &&
+			document.documentElement.scrollWidth <= window.innerWidth;
+	})()`) {
+		t.Error("on a phone the queue is not laid out as cards within the screen")
+	}
 	p.click(`#applications a[href="/console/applications/`+id+`"]`, `#application`)
 	p.sees("#legal-person", "张**", "138****5678")
 	if got := p.text("body"); strings.Contains(got, "13812345678") || strings.Contains(got, "张三丰") {
