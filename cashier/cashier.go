@@ -776,8 +776,8 @@ var confirmPath = regexp.MustCompile(`^/cashier/paycode/orders/[0-9]{1,32}$`)
 // login or logout never sends the browser elsewhere.
 func safeNext(r *http.Request) string {
 	next := r.PostFormValue("next")
-	if next == "/cashier/complaints" || next == "/cashier/credit" || next == "/cashier/paycode" || statementPath.MatchString(next) ||
-		confirmPath.MatchString(next) {
+	if next == "/cashier/complaints" || next == "/cashier/credit" || next == "/cashier/paycode" || next == "/cashier/tickets" ||
+		statementPath.MatchString(next) || confirmPath.MatchString(next) || ticketPath.MatchString(next) {
 		return next
 	}
 	if pkg, ok := strings.CutPrefix(next, servicePath+"?package="); ok && servicePackage.MatchString(pkg) {

@@ -13,6 +13,7 @@ import (
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/consumer"
+	"github.com/fenfu/fenfu/ticket"
 	"github.com/fenfu/fenfu/web"
 )
 
@@ -94,9 +95,29 @@ func funcs(l catalog.Lang) template.FuncMap {
 		"stamp": stamp,
 		"form":  func(next, label string) sessionForm { return sessionForm{Next: next, Label: label} },
 		"t":     func(key string) string { return word(l, key) },
-		"lang":  func() string { return l.Tag() },
-		"in":    func() string { return string(l) },
-		"zone":  func() string { return zoneName.In(l) },
+		// The ticket pages' words: a status, who acted, what they did,
+		// and a lane's time to answer.
+		"status": func(s ticket.Status) string { return word(l, "ticket-status-"+string(s)) },
+		"who":    func(actor string) string { return word(l, "who-"+actor) },
+		"event":  func(e ticket.EventType) string { return word(l, "event-"+string(e)) },
+		"ttype": func(t ticket.Type) string {
+			for _, lane := range ticket.DefaultLanes() {
+				if lane.Type == t {
+					return map[bool]string{true: lane.Name, false: lane.NameZH}[l == catalog.EN]
+				}
+			}
+			return string(t)
+		},
+		"when": func(t time.Time) string { return t.In(fenfu.Shanghai).Format("2006-01-02 15:04") },
+		"sla": func(d ticket.Duration) string {
+			if m := time.Duration(d); m%time.Hour != 0 || m < time.Hour {
+				return strconv.Itoa(int(m/time.Minute)) + " " + word(l, "minutes")
+			}
+			return strconv.Itoa(int(time.Duration(d)/time.Hour)) + " " + word(l, "hours")
+		},
+		"lang": func() string { return l.Tag() },
+		"in":   func() string { return string(l) },
+		"zone": func() string { return zoneName.In(l) },
 		// other is the language the switch offers.
 		"other": func() catalog.Lang { return web.OtherLang(l) },
 	}
