@@ -271,6 +271,7 @@ func TestDependencyDirection(t *testing.T) {
 // wallClockFiles may read the wall clock below cmd, each for its reason.
 var wallClockFiles = map[string]string{
 	"keyring/cert.go": "a platform certificate's validity is checked by clients against their own clocks",
+	"web/csv.go":      "a connection's write deadline is set in the network's own wall-clock time",
 }
 
 // TestNoWallClockOrEnvironmentBelowCmd: below cmd, time is read through a
