@@ -36,6 +36,21 @@ func TestNotifyURL(t *testing.T) {
 	}
 }
 
+// TestNotifyURLRefusesZone: a notify_url whose host is an IPv6 address
+// with a zone ("[::1%25lo]", "[fe80::1%25eth0]") is refused with
+// PARAM_ERROR on its field, saying why and what to give: a zone names one
+// of fenfu's own network interfaces, and no public address needs one.
+func TestNotifyURLRefusesZone(t *testing.T) {
+	for _, u := range []string{"https://[::1%25lo]:8443/notify", "http://[fe80::1%25eth0]/n", "https://[fd00:ec2::254%25eth0]/n",
+		"https://[2001:db8::1%25eth0]/n", "https://[::ffff:127.0.0.1%25lo]/n"} {
+		err := merchant.CheckNotifyURL("notify_url", u)
+		if e := fenfu.AsError(err); err == nil || e.Code != fenfu.ParamError || e.Field != "notify_url" ||
+			!strings.Contains(e.Message, "zone") || e.Remedy == "" {
+			t.Errorf("%q: %v, want PARAM_ERROR on notify_url saying the zone is refused, with a remedy", u, err)
+		}
+	}
+}
+
 // FuzzNotifyURL: every notify_url kept is one net/http sends a request
 // to, to a host, with no space or control character in it.
 func FuzzNotifyURL(f *testing.F) {

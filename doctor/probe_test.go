@@ -1,0 +1,154 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/catalog"
+	"github.com/fenfu/fenfu/notify"
+)
+
+// TestProbeRefusesZonedLoopback: with public addresses only (no
+// --notify-private), the probe of https://[::1%25lo]:port/ fails the DNS
+// check and never connects to the node's own loopback: a zone does not
+// make an address public, and the probe's answer would tell the merchant
+// what listens there.
+func TestProbeRefusesZonedLoopback(t *testing.T) {
+	var lo string
+	ifs, _ := net.Interfaces()
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback != 0 {
+			lo = i.Name
+		}
+	}
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if lo == "" || err != nil {
+		t.Skip("no IPv6 loopback")
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	d := &Doctor{Client: notify.Client{}}
+	u := fmt.Sprintf("https://[::1%%25%s]:%d/", lo, ln.Addr().(*net.TCPAddr).Port)
+	checks := d.Probe(t.Context(), u, false, time.Now(), catalog.EN)
+	if accepted.Load() > 0 {
+		t.Errorf("the probe of %s connected to the node's loopback; it must refuse it as NOTIFY_PRIVATE_ADDRESS", u)
+	}
+	for _, c := range checks {
+		if c.Name == CheckDNS && c.Verdict == Pass {
+			t.Errorf("dns check passed a loopback address: %s", c.Detail)
+		}
+		if c.Name == CheckHTTPS {
+			t.Logf("https check told the merchant: %s", c.Detail)
+		}
+	}
+}
+
+// TestProbeBoundsAnswerHeader: the probe stops reading a HEAD answer's
+// status line and headers at a bound, as deliveries do: a notify URL
+// that streams one endless header line does not make fenfu read (and
+// hold in memory) all it sends for as long as ProbeTimeout.
+func TestProbeBoundsAnswerHeader(t *testing.T) {
+	const most = 32 << 20 // far past any header a delivery accepts
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var written atomic.Int64
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf) // the HEAD request
+		if n, err := c.Write([]byte("HTTP/1.1 200 OK\r\nX-Pad: ")); err == nil {
+			written.Add(int64(n))
+		}
+		chunk := []byte(strings.Repeat("a", 64<<10))
+		for written.Load() < most {
+			_ = c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			n, err := c.Write(chunk)
+			written.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	d := &Doctor{Client: notify.Client{Private: true}}
+	d.Probe(t.Context(), "http://"+ln.Addr().String()+"/", true, time.Now(), catalog.EN)
+	if n := written.Load(); n >= most {
+		t.Errorf("the probe read %d MiB of one answer's header and more was on offer; it must stop at a bound as deliveries do", n>>20)
+	}
+}
+
+// TestProbesRateLimited: a merchant that asks again as soon as it is
+// answered does not make fenfu open a connection to the host and port of
+// its choosing each time: the merchant API's own rate limit is 5000
+// requests a second by default, and fifty requests in a row must not be
+// fifty probes of a third party's host.
+func TestProbesRateLimited(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var probes atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			probes.Add(1)
+			c.Close() // a closed door: the quickest answer
+		}
+	}()
+	d := &Doctor{Client: notify.Client{Private: true}, Clock: fenfu.SystemClock{}, SkewFail: 5 * time.Minute}
+	const asks = 50
+	start := time.Now()
+	for range asks {
+		if _, err := d.Run(t.Context(), Subject{MchID: "1900000001", NotifyURL: "http://" + ln.Addr().String() + "/", Sandbox: true,
+			SignedAt: time.Now()}, catalog.EN); err != nil && fenfu.ErrorCode(err) != fenfu.FrequencyLimited {
+			t.Fatal(err)
+		}
+	}
+	if n := probes.Load(); n > 10 {
+		t.Errorf("%d requests in %s made fenfu probe the merchant's chosen host %d times; a merchant's probes must be rate-limited",
+			asks, time.Since(start).Round(time.Millisecond), n)
+	}
+}
+
+// TestProbeHidesInsideAddresses: the dns check does not tell the
+// merchant the private addresses fenfu's own resolver gives a name: a
+// name only fenfu's network resolves (its split-horizon DNS, a cloud's
+// metadata.google.internal) would be mapped to its inside address for
+// whoever asks, though fenfu refuses to connect to it.
+func TestProbeHidesInsideAddresses(t *testing.T) {
+	d := &Doctor{Client: notify.Client{}, Resolve: func(_ context.Context, host string) ([]netip.Addr, error) {
+		return []netip.Addr{netip.MustParseAddr("10.20.30.40")}, nil
+	}}
+	for _, c := range d.Probe(t.Context(), "https://postgres.core.svc.cluster.local/", false, time.Now(), catalog.EN) {
+		if c.Name == CheckDNS && strings.Contains(c.Detail, "10.20.30.40") {
+			t.Errorf("the dns check tells the merchant an inside address: %q", c.Detail)
+		}
+	}
+}
