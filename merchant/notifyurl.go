@@ -17,8 +17,10 @@ const MaxNotifyURL = 256
 // to, as a Native order does: empty, longer than MaxNotifyURL, holding a
 // space or a control character (a line break or a tab a copy and paste
 // brought along), not an http(s) URL, without a host ("https://",
-// "https:///notify"), or with a user and password, which every log of
-// its deliveries would show.
+// "https:///notify"), with a user and password, which every log of its
+// deliveries would show, or with an IPv6 address with a zone
+// ("[fe80::1%25eth0]"), which names one of fenfu's own network interfaces
+// and which deliveries refuse.
 func CheckNotifyURL(field, u string) error {
 	bad := func() error {
 		e := fenfu.FieldError(field, "%s must be an http(s) URL of at most %d characters", field, MaxNotifyURL)
@@ -32,6 +34,11 @@ func CheckNotifyURL(field, u string) error {
 	p, err := url.Parse(u)
 	if err != nil || p.Hostname() == "" || p.User != nil {
 		return bad()
+	}
+	if strings.Contains(p.Hostname(), "%") {
+		e := fenfu.FieldError(field, "%s names an IPv6 address with a zone (%s), which reaches only fenfu's own network", field, p.Hostname())
+		e.Remedy = "Give the notify server's host name or public address without a zone (the %25 and what follows it inside the brackets); fenfu delivers to public addresses only."
+		return e
 	}
 	return nil
 }

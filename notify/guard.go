@@ -30,8 +30,15 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("ff00::/8"),       // multicast
 }
 
-// Public reports whether an address is one notifications may reach.
+// Public reports whether an address is one notifications may reach. An
+// IPv6 address with a zone ("fe80::1%eth0", "::1%lo") never is: the zone
+// names one of the node's own interfaces, which no public address needs,
+// and netip.Prefix.Contains is false for every zoned address, so the
+// ranges below would not see it.
 func Public(ip netip.Addr) bool {
+	if ip.Zone() != "" {
+		return false
+	}
 	ip = ip.Unmap()
 	for _, p := range nonPublic {
 		if p.Contains(ip) {
