@@ -52,19 +52,20 @@ const (
 // What fenfu doctor finds wrong with a merchant's integration: no request
 // is answered with these, each is a check's finding, with its remedy.
 const (
-	NotifyURLMissing     Code = "NOTIFY_URL_MISSING"     // there is no notify URL to check
-	NotifyNotHTTPS       Code = "NOTIFY_NOT_HTTPS"       // the notify URL is http://
-	NotifyDNSFailed      Code = "NOTIFY_DNS_FAILED"      // its host does not resolve
-	NotifyPrivateAddress Code = "NOTIFY_PRIVATE_ADDRESS" // its host resolves to an address fenfu does not deliver to
-	NotifyUnreachable    Code = "NOTIFY_UNREACHABLE"     // no connection or no answer in time (the interface timeout)
-	NotifyTLSUntrusted   Code = "NOTIFY_TLS_UNTRUSTED"   // its certificate chain does not verify, or names another host
-	NotifyTLSExpired     Code = "NOTIFY_TLS_EXPIRED"     // its certificate has expired or is not yet valid
-	NotifyTLSExpiring    Code = "NOTIFY_TLS_EXPIRING"    // its certificate expires soon
-	NotifyFailing        Code = "NOTIFY_FAILING"         // deliveries of the last day failed
-	ClockSkew            Code = "CLOCK_SKEW"             // the merchant's clock is off fenfu's
-	PlatformKeyUnstated  Code = "PLATFORM_KEY_UNSTATED"  // the merchant did not say which platform key it holds
-	PlatformKeyRetiring  Code = "PLATFORM_KEY_RETIRING"  // it holds the platform key being retired
-	PlatformKeyUnknown   Code = "PLATFORM_KEY_UNKNOWN"   // it holds no platform key of fenfu's
+	NotifyURLMissing     Code = "NOTIFY_URL_MISSING"      // there is no notify URL to check
+	NotifyNotHTTPS       Code = "NOTIFY_NOT_HTTPS"        // the notify URL is http://
+	NotifyDNSFailed      Code = "NOTIFY_DNS_FAILED"       // its host does not resolve
+	NotifyPrivateAddress Code = "NOTIFY_PRIVATE_ADDRESS"  // its host resolves to an address fenfu does not deliver to
+	NotifyUnreachable    Code = "NOTIFY_UNREACHABLE"      // no connection or no answer in time (the interface timeout)
+	NotifyHeaderTooLarge Code = "NOTIFY_HEADER_TOO_LARGE" // its answer's header goes on past what fenfu reads
+	NotifyTLSUntrusted   Code = "NOTIFY_TLS_UNTRUSTED"    // its certificate chain does not verify, or names another host
+	NotifyTLSExpired     Code = "NOTIFY_TLS_EXPIRED"      // its certificate has expired or is not yet valid
+	NotifyTLSExpiring    Code = "NOTIFY_TLS_EXPIRING"     // its certificate expires soon
+	NotifyFailing        Code = "NOTIFY_FAILING"          // deliveries of the last day failed
+	ClockSkew            Code = "CLOCK_SKEW"              // the merchant's clock is off fenfu's
+	PlatformKeyUnstated  Code = "PLATFORM_KEY_UNSTATED"   // the merchant did not say which platform key it holds
+	PlatformKeyRetiring  Code = "PLATFORM_KEY_RETIRING"   // it holds the platform key being retired
+	PlatformKeyUnknown   Code = "PLATFORM_KEY_UNKNOWN"    // it holds no platform key of fenfu's
 )
 
 // Kind is what kind of code an entry of the catalogue is.
@@ -425,6 +426,10 @@ var codes = map[Code]Entry{
 		Message: both("回调地址连不上或超时（接口超时）", "the notify URL does not connect or answer in time (interface timeout)"),
 		Remedy: both("检查 HTTPS 证书是否有效，并调整网络防火墙规则放行 fenfu 的访问；确认回调服务在该端口监听，且 5 秒内应答。",
 			"Check the HTTPS certificate is valid and change the firewall rules to let fenfu in; make sure the notify server listens on the port and answers within 5 seconds.")},
+	NotifyHeaderTooLarge: {Kind: KindFinding,
+		Message: both("回调地址应答的头部过大", "the notify URL's answer has too large a header"),
+		Remedy: both("回调服务的应答头（状态行和全部头部）须小于 64 KiB：超过时 fenfu 不再读取，按未应答处理，通知会失败重试。",
+			"Keep the notify server's answer header (the status line and every header) under 64 KiB: fenfu reads no further, counts it as no answer, and the notification fails and is retried.")},
 	NotifyTLSUntrusted: {Kind: KindFinding,
 		Message: both("回调地址的证书链校验失败", "the notify URL's certificate chain does not verify"),
 		Remedy: both("使用公认 CA 签发、包含该主机名的证书，并在服务器上配置完整的中间证书链。",

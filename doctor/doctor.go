@@ -16,6 +16,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -362,18 +363,22 @@ func (d *Doctor) Probe(ctx context.Context, raw string, sandbox bool, now time.T
 	req, _ := http.NewRequest(http.MethodHead, u.Scheme+"://"+u.Host+path, nil)
 	req.Header.Set("User-Agent", "fenfu-doctor")
 	req.Close = true
+	// The answer is read no further than deliveries read it.
 	var answer string
+	head := &io.LimitedReader{R: conn, N: notify.MaxAnswerHeader}
 	if err := req.Write(conn); err == nil {
-		resp, rerr := http.ReadResponse(bufio.NewReader(conn), req)
-		if rerr == nil {
+		if resp, err := http.ReadResponse(bufio.NewReader(head), req); err == nil {
 			resp.Body.Close()
 			answer = resp.Status
 		}
-		err = rerr
 	}
-	if answer == "" {
+	switch {
+	case answer == "" && head.N <= 0:
+		out = append(out, Found(CheckHTTPS, Fail, fenfu.NotifyHeaderTooLarge, l, "connected to %s, but its answer to a HEAD request had no end of its header within %d KiB, where fenfu stops reading, as deliveries do",
+			net.JoinHostPort(host, port), notify.MaxAnswerHeader>>10))
+	case answer == "":
 		out = append(out, Found(CheckHTTPS, Fail, fenfu.NotifyUnreachable, l, "connected to %s, but it did not answer a HEAD request within %s", net.JoinHostPort(host, port), ProbeTimeout))
-	} else {
+	default:
 		out = append(out, Found(CheckHTTPS, Pass, "", l, "%s answered a HEAD request with %s in %d ms", u.Scheme+"://"+u.Host, answer, time.Since(start).Milliseconds()))
 	}
 	if secure {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -94,9 +95,16 @@ func TestProbeBoundsAnswerHeader(t *testing.T) {
 		}
 	}()
 	d := &Doctor{Client: notify.Client{Private: true}}
-	d.Probe(t.Context(), "http://"+ln.Addr().String()+"/", true, time.Now(), catalog.EN)
+	checks := d.Probe(t.Context(), "http://"+ln.Addr().String()+"/", true, time.Now(), catalog.EN)
 	if n := written.Load(); n >= most {
 		t.Errorf("the probe read %d MiB of one answer's header and more was on offer; it must stop at a bound as deliveries do", n>>20)
+	}
+	https := slices.IndexFunc(checks, func(c Check) bool { return c.Name == CheckHTTPS })
+	if https < 0 {
+		t.Fatalf("no https check in %+v", checks)
+	}
+	if c := checks[https]; c.Verdict != Fail || c.Code != fenfu.NotifyHeaderTooLarge || !strings.Contains(c.Detail, "64 KiB") || c.Remedy == "" {
+		t.Errorf("the https check: %+v; it must fail as NOTIFY_HEADER_TOO_LARGE, naming the bound", c)
 	}
 }
 

@@ -34,8 +34,15 @@ func (c Client) TLS() *tls.Config {
 	return &tls.Config{RootCAs: c.RootCAs, MinVersion: tls.VersionTLS12}
 }
 
+// MaxAnswerHeader bounds the status line and headers of a notify URL's
+// answer that fenfu reads, for deliveries and fenfu doctor's probes
+// alike: an answer whose header goes on past it is not read further, and
+// counts as no answer.
+const MaxAnswerHeader = 64 << 10
+
 // HTTP is the client deliveries are made with: each attempt within
-// DeliveryTimeout, a notify_url that redirects not followed.
+// DeliveryTimeout, an answer's header within MaxAnswerHeader, a
+// notify_url that redirects not followed.
 func (c Client) HTTP() *http.Client {
 	return &http.Client{
 		Timeout: DeliveryTimeout,
@@ -43,7 +50,7 @@ func (c Client) HTTP() *http.Client {
 		// Go's default of two would make most notifications open a new
 		// connection (and, to an HTTPS notify_url, a new TLS handshake).
 		Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConns: 256, MaxIdleConnsPerHost: 32,
-			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: DeliveryTimeout, ForceAttemptHTTP2: true,
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: DeliveryTimeout, ForceAttemptHTTP2: true, MaxResponseHeaderBytes: MaxAnswerHeader,
 			DialContext: c.Dialer().DialContext, TLSClientConfig: c.TLS()},
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a notify_url that redirects is not followed
