@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -320,14 +321,10 @@ func (d *Doctor) Probe(ctx context.Context, raw string, sandbox bool, now time.T
 		return append(append(out, Found(CheckDNS, Fail, fenfu.NotifyDNSFailed, l, "%s does not resolve: %v", host, err)),
 			skip(host+" does not resolve", append([]string{CheckHTTPS}, tlsChecks...)...)...)
 	}
-	var private []string
-	for _, a := range addrs {
-		if !notify.Public(a) {
-			private = append(private, a.String())
-		}
-	}
-	if len(private) > 0 && !d.Client.Private {
-		return append(append(out, Found(CheckDNS, Fail, fenfu.NotifyPrivateAddress, l, "%s resolves to %s, where fenfu delivers no notification", host, strings.Join(private, ", "))),
+	// Which private address a name resolves to is fenfu's network's to
+	// know, not whoever asks.
+	if !d.Client.Private && slices.ContainsFunc(addrs, func(a netip.Addr) bool { return !notify.Public(a) }) {
+		return append(append(out, Found(CheckDNS, Fail, fenfu.NotifyPrivateAddress, l, "%s resolves to a private or reserved address, where fenfu delivers no notification", host)),
 			skip(host+" resolves to a private address", append([]string{CheckHTTPS}, tlsChecks...)...)...)
 	}
 	out = append(out, Found(CheckDNS, Pass, "", l, "%s resolves to %s", host, join(addrs)))
@@ -336,7 +333,7 @@ func (d *Doctor) Probe(ctx context.Context, raw string, sandbox bool, now time.T
 	start := time.Now()
 	conn, err := d.Client.Dialer().DialContext(ctx, "tcp", net.JoinHostPort(host, port))
 	if err != nil {
-		return append(append(out, Found(CheckHTTPS, Fail, fenfu.NotifyUnreachable, l, "no connection to %s within %s: %v", net.JoinHostPort(host, port), ProbeTimeout, err)),
+		return append(append(out, Found(CheckHTTPS, Fail, fenfu.NotifyUnreachable, l, "no connection to %s within %s: %s", net.JoinHostPort(host, port), ProbeTimeout, notify.ForMerchant(err))),
 			skip("no connection", tlsChecks...)...)
 	}
 	defer conn.Close()

@@ -159,4 +159,19 @@ func TestProbeHidesInsideAddresses(t *testing.T) {
 			t.Errorf("the dns check tells the merchant an inside address: %q", c.Detail)
 		}
 	}
+	// A name that resolved to a public address for the dns check and to
+	// a private one when dialled (its DNS rebinding) is refused by the
+	// dialer, whose refusal the https check tells without the address.
+	d.Resolve = func(context.Context, string) ([]netip.Addr, error) {
+		return []netip.Addr{netip.MustParseAddr("192.0.2.1")}, nil
+	}
+	checks := d.Probe(t.Context(), "http://localhost:1/", true, time.Now(), catalog.EN)
+	https := slices.IndexFunc(checks, func(c Check) bool { return c.Name == CheckHTTPS })
+	if https < 0 {
+		t.Fatalf("no https check in %+v", checks)
+	}
+	if c := checks[https]; c.Verdict != Fail || !strings.Contains(c.Detail, "private or reserved address") ||
+		strings.Contains(c.Detail, "127.0.0.1") || strings.Contains(c.Detail, "::1") {
+		t.Errorf("the https check of a name dialled at loopback: %+v; it must tell the refusal without the address", c)
+	}
 }

@@ -1,9 +1,11 @@
 package notify
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"syscall"
 )
 
@@ -48,6 +50,10 @@ func Public(ip netip.Addr) bool {
 	return ip.IsValid()
 }
 
+// errNotPublic is PublicOnly's refusal. It names no address: the dial
+// error it comes wrapped in does, and ForMerchant leaves that out.
+var errNotPublic = errors.New("notify: notify_url resolves to a private or reserved address; fenfu delivers only to public addresses unless serve runs with --notify-private")
+
 // PublicOnly is a net.Dialer Control function that refuses connections to
 // non-public addresses. It sees the address after DNS resolution, so a
 // host name that resolves (or later re-resolves) to an internal address is
@@ -62,7 +68,24 @@ func PublicOnly(network, address string, _ syscall.RawConn) error {
 		return fmt.Errorf("notify: dial %s: not an IP address", address)
 	}
 	if !Public(ip) {
-		return fmt.Errorf("notify: notify_url resolves to %s, a private or reserved address; fenfu delivers only to public addresses unless serve runs with --notify-private", ip)
+		return errNotPublic
 	}
 	return nil
+}
+
+// ForMerchant is a delivery's or a probe's error as the merchant is told
+// it, in the notification log (the portal, fenfu doctor, the v3 route)
+// and in fenfu doctor's checks: a refusal of PublicOnly's without the
+// address the notify_url's host resolved to, which would tell whoever
+// sets a notify_url the inside address of a name only fenfu's network
+// resolves. fenfu's own log keeps the whole error.
+func ForMerchant(err error) string {
+	if !errors.Is(err, errNotPublic) {
+		return err.Error()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return (&url.Error{Op: ue.Op, URL: ue.URL, Err: errNotPublic}).Error()
+	}
+	return errNotPublic.Error()
 }

@@ -268,7 +268,7 @@ func (w *Worker) attempt(ctx context.Context, d Due) outcome {
 	o.latency = time.Since(start)
 	o.logged = o.err
 	if derr != nil {
-		o.err, o.logged = derr.Error(), redact(derr)
+		o.err, o.logged = ForMerchant(derr), redact(derr)
 	}
 	o.eventType, o.at = ev.EventType, w.Clock.Now()
 	return o
