@@ -211,7 +211,7 @@ func TestTableOwnership(t *testing.T) {
 // the domain never depends on a protocol, a console or a command.
 var layers = [][]string{
 	{"."},
-	{"db", "fee", "qr", "qr/qrtest", "scheme", "seal", "metrics", "mask", "catalog", "version", "route", "openapi"},
+	{"db", "fee", "qr", "qr/qrtest", "scheme", "seal", "metrics", "mask", "catalog", "version", "route", "openapi", "ratelimit"},
 	{"keyring", "ledger", "merchant", "login", "db/dbtest", "audit", "receipt", "web", "chart"},
 	{"notify", "credit", "risk", "keyring/keyringtest", "access", "merchantuser", "paycode"},
 	{"consumer", "sandbox", "access/accesstest"},

@@ -19,7 +19,7 @@ type Checker struct {
 	WrongMarks Budget
 }
 
-// Budget is a budget per key, as wxpay.RateLimiter keeps them.
+// Budget is a budget per key, as ratelimit.Limiter keeps them.
 type Budget interface {
 	Exhausted(key string, now time.Time) bool
 	Allow(key string, now time.Time) bool

@@ -28,6 +28,7 @@ import (
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/ratelimit"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/settle"
@@ -56,7 +57,7 @@ func newEnv(t *testing.T, withAdmin bool) *env {
 
 // newEnvWith is newEnv behind the given trusted proxies, with the given
 // limiter of failed authentications per source.
-func newEnvWith(t *testing.T, withAdmin bool, proxies server.Proxies, failures *wxpay.RateLimiter) *env {
+func newEnvWith(t *testing.T, withAdmin bool, proxies server.Proxies, failures *ratelimit.Limiter) *env {
 	t.Helper()
 	ctx := context.Background()
 	clock := fenfu.SystemClock{} // the v3 client signs with the real time
@@ -312,7 +313,7 @@ func TestTrustedProxyLimitsEachClient(t *testing.T) {
 			"X-Forwarded-For", xff)
 		return resp.StatusCode
 	}
-	limiter := func() *wxpay.RateLimiter { return &wxpay.RateLimiter{Rate: 0.001, Burst: 3, Max: 1000} }
+	limiter := func() *ratelimit.Limiter { return &ratelimit.Limiter{Rate: 0.001, Burst: 3, Max: 1000} }
 
 	proxied := newEnvWith(t, false, server.Proxies{netip.MustParsePrefix("127.0.0.0/8")}, limiter())
 	for range 3 {

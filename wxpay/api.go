@@ -38,6 +38,7 @@ import (
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/ratelimit"
 	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/route"
 	"github.com/fenfu/fenfu/sandbox"
@@ -54,13 +55,13 @@ type API struct {
 	Services // the domain the protocol is a skin over
 
 	// The protocol's own settings.
-	Keys   *keyring.Keyring // the platform keys that sign responses
-	Nonces Nonces           // replay protection
-	Limits *RateLimiter     // per-merchant rate of authenticated requests; nil for none
+	Keys   *keyring.Keyring   // the platform keys that sign responses
+	Nonces Nonces             // replay protection
+	Limits *ratelimit.Limiter // per-merchant rate of authenticated requests; nil for none
 	// Failures limits, per source address, the requests that fail
 	// authentication; an address out of tokens is refused before its
 	// requests are checked. Nil for no limit.
-	Failures  *RateLimiter
+	Failures  *ratelimit.Limiter
 	PublicURL func() string // the base of code_url, e.g. https://pay.example.com
 	// ReceiptFont is the CJK TrueType font PDF receipts are drawn in, read
 	// at start from ReceiptFontPath; nil when there was none there, and
@@ -71,7 +72,7 @@ type API struct {
 	// find no genuine receipt. It is a budget of its own, so consumers
 	// checking receipts from a shop's address never spend the failures
 	// budget of the shop's tills. Nil for no limit.
-	Lookups *RateLimiter
+	Lookups *ratelimit.Limiter
 	// Codes, if set, verifies the marks under codes for their merchants.
 	Codes   *qr.Checker
 	pdfOnce sync.Once

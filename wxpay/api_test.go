@@ -31,6 +31,7 @@ import (
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
+	"github.com/fenfu/fenfu/ratelimit"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/wxpay"
 )
@@ -78,7 +79,7 @@ func newHarnessOn(t *testing.T, engine db.Engine, sch scheme.Name) *harness {
 // limit sets the per-merchant rate limit, once.
 func (h *harness) limit(rate, burst float64) {
 	if h.api.Limits == nil {
-		h.api.Limits = &wxpay.RateLimiter{Rate: rate, Burst: burst}
+		h.api.Limits = &ratelimit.Limiter{Rate: rate, Burst: burst}
 	}
 }
 
@@ -414,50 +415,8 @@ func TestStoreNoncesAcrossNodes(t *testing.T) {
 	}
 }
 
-// TestRateLimitManyMerchants: a node that sees more merchants than it
-// keeps limiters for drops only the idle ones; a merchant spending its
-// budget keeps what it has spent.
-func TestRateLimitManyMerchants(t *testing.T) {
-	l := &wxpay.RateLimiter{Rate: 1, Burst: 3}
-	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
-	for i := range wxpay.SweepAbove {
-		if !l.Allow(fmt.Sprintf("idle-%d", i), t0) {
-			t.Fatalf("merchant %d refused its first request", i)
-		}
-	}
-	// Three seconds on, the idle merchants' buckets are full again, and the
-	// busy one spends all of its own.
-	now := t0.Add(3 * time.Second)
-	for range 3 {
-		if !l.Allow("busy", now) {
-			t.Fatal("busy merchant refused within its burst")
-		}
-	}
-	if l.Allow("busy", now) {
-		t.Fatal("busy merchant allowed past its burst")
-	}
-	// More new merchants than the node keeps limiters for arrive at once.
-	for i := range wxpay.SweepAbove + 1 {
-		l.Allow(fmt.Sprintf("new-%d", i), now)
-	}
-	if l.Allow("busy", now) {
-		t.Fatal("busy merchant's spent budget came back when new merchants arrived")
-	}
-	if !l.Allow("busy", now.Add(time.Second)) {
-		t.Fatal("busy merchant's token did not come back after 1/rate")
-	}
-	if got := l.Held(); got > wxpay.SweepAbove+2 {
-		t.Errorf("limiters held = %d; the idle merchants' were not dropped", got)
-	}
-	// The new merchants are still within their window: none is dropped,
-	// however many there are.
-	if got := l.Held(); got < wxpay.SweepAbove+2 {
-		t.Errorf("limiters held = %d, want the %d merchants active now", got, wxpay.SweepAbove+2)
-	}
-}
-
 func TestRateLimit(t *testing.T) {
-	l := &wxpay.RateLimiter{Rate: 10, Burst: 3}
+	l := &ratelimit.Limiter{Rate: 10, Burst: 3}
 	now := time.Now()
 	for i := range 3 {
 		if !l.Allow("m", now) {
@@ -524,7 +483,7 @@ func TestUnsignedRequestsSpendNoMerchantBudget(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	const burst = 10
-	h.api.Limits = &wxpay.RateLimiter{Rate: 0.001, Burst: burst} // no token comes back during the test
+	h.api.Limits = &ratelimit.Limiter{Rate: 0.001, Burst: burst} // no token comes back during the test
 	v2key, err := h.api.Merchants.SetAPIv2Key(ctx, h.m.MchID, "")
 	if err != nil {
 		t.Fatal(err)
@@ -599,7 +558,7 @@ func TestV2UnknownMerchantLooksLikeBadSign(t *testing.T) {
 // merchant.
 func TestFailuresLimitedBySource(t *testing.T) {
 	h := newHarness(t)
-	h.api.Failures = &wxpay.RateLimiter{Rate: 0.001, Burst: 3}
+	h.api.Failures = &ratelimit.Limiter{Rate: 0.001, Burst: 3}
 	q := "/v3/pay/transactions/out-trade-no/source-1?mchid=" + h.m.MchID
 	if st, _ := h.raw(t, "GET", q, nil, sign(t, h.client, "GET", q, nil)); st != 404 {
 		t.Fatalf("a good request answered %d", st)
@@ -631,7 +590,7 @@ func TestFailuresLimitedBySource(t *testing.T) {
 // saw their requests fail as unverifiable responses.)
 func TestFailuresLimitedSignedInScheme(t *testing.T) {
 	h := newHarnessScheme(t, scheme.SM2)
-	h.api.Failures = &wxpay.RateLimiter{Rate: 0.001, Burst: 1}
+	h.api.Failures = &ratelimit.Limiter{Rate: 0.001, Burst: 1}
 	q := "/v3/pay/transactions/out-trade-no/source-1?mchid=" + h.m.MchID
 	other := "/v3/pay/transactions/out-trade-no/source-2?mchid=" + h.m.MchID
 	if st, eb := h.raw(t, "GET", q, nil, sign(t, h.client, "GET", other, nil)); st != 401 || eb.Code != "SIGN_ERROR" {
@@ -640,83 +599,6 @@ func TestFailuresLimitedSignedInScheme(t *testing.T) {
 	// raw verifies the answer with the merchant's (SM2) platform key.
 	if st, eb := h.raw(t, "GET", q, nil, sign(t, h.client, "GET", q, nil)); st != 429 || eb.Code != "FREQUENCY_LIMITED" {
 		t.Fatalf("a request from an address out of failures answered %d %+v, want 429", st, eb)
-	}
-}
-
-// TestRateLimiterBounded: a limiter with Max holds at most Max keys
-// however many arrive, and refuses nothing it should not.
-func TestRateLimiterBounded(t *testing.T) {
-	l := &wxpay.RateLimiter{Rate: 1, Burst: 2, Max: 100}
-	now := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
-	for i := range 1000 {
-		if !l.Allow(fmt.Sprintf("203.0.113.%d/%d", i%256, i), now) {
-			t.Fatalf("key %d refused its first request", i)
-		}
-		if got := l.Held(); got > 100 {
-			t.Fatalf("limiter holds %d keys, more than its Max 100", got)
-		}
-	}
-	if l.Exhausted("never-seen", now) {
-		t.Fatal("a key never seen is exhausted")
-	}
-	l.Allow("k", now)
-	l.Allow("k", now)
-	if !l.Exhausted("k", now) || l.Allow("k", now) {
-		t.Fatal("a key that spent its burst is not exhausted")
-	}
-	ok, giveBack := l.Take("k2", now)
-	if !ok {
-		t.Fatal("Take refused a fresh key")
-	}
-	giveBack()
-	for i := range 2 {
-		if !l.Allow("k2", now) {
-			t.Fatalf("request %d of k2's burst refused after a token was given back", i)
-		}
-	}
-}
-
-// TestRateLimiterClockStepBack: a key that spent its budget while the
-// clock was ahead is not locked out, once the clock is stepped back, for
-// as long as the step: it gets its tokens back at its rate from the time
-// the clock is back at. (fenfu chaos found it: a server clock 6 minutes
-// ahead refused every request as badly timed, and after the clock was put
-// right the address stayed FREQUENCY_LIMITED for those 6 minutes.)
-func TestRateLimiterClockStepBack(t *testing.T) {
-	for _, step := range []time.Duration{6 * time.Minute, 24 * time.Hour} {
-		l := &wxpay.RateLimiter{Rate: 10, Burst: 20}
-		now := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
-		ahead := now.Add(step)
-		for range 20 {
-			l.Allow("k", ahead)
-		}
-		if !l.Exhausted("k", ahead) {
-			t.Fatal("a key that spent its burst is not exhausted")
-		}
-		// The clock is put right (at that moment, no time has passed for
-		// the key); a second later it has 10 tokens.
-		l.Exhausted("k", now)
-		later := now.Add(time.Second)
-		if l.Exhausted("k", later) {
-			t.Fatalf("step %s: a second after the clock was stepped back the key is still exhausted", step)
-		}
-		for i := range 10 {
-			if !l.Allow("k", later) {
-				t.Fatalf("step %s: request %d of the second after the step back refused", step, i)
-			}
-		}
-		if l.Allow("k", later) {
-			t.Fatalf("step %s: the step back gave the key more than a second's tokens", step)
-		}
-		// The merchant limiter, which only takes: its bucket refills too.
-		m := &wxpay.RateLimiter{Rate: 10, Burst: 20}
-		for range 20 {
-			m.Allow("mch", ahead)
-		}
-		m.Allow("mch", now) // refused, at the step back
-		if !m.Allow("mch", later) {
-			t.Fatalf("step %s: a merchant that spent its burst while the clock was ahead is refused a second after it was put right", step)
-		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/ratelimit"
 	"github.com/fenfu/fenfu/repay"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/fenfu/fenfu/wxpay"
@@ -221,8 +222,8 @@ func TestReceipt(t *testing.T) {
 // out its tills.
 func TestReceiptLookupLimited(t *testing.T) {
 	h := newHarness(t)
-	h.api.Lookups = &wxpay.RateLimiter{Rate: 0.0001, Burst: 2}
-	h.api.Failures = &wxpay.RateLimiter{Rate: 0.0001, Burst: 2}
+	h.api.Lookups = &ratelimit.Limiter{Rate: 0.0001, Burst: 2}
+	h.api.Failures = &ratelimit.Limiter{Rate: 0.0001, Burst: 2}
 	o := h.paid(t, "RCPT-L", 5_00)
 	rc, err := h.api.Receipt(context.Background(), o)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/paycode"
 	"github.com/fenfu/fenfu/portal"
+	"github.com/fenfu/fenfu/ratelimit"
 	"github.com/fenfu/fenfu/server"
 	"github.com/fenfu/fenfu/version"
 	"github.com/fenfu/fenfu/wxpay"
@@ -229,9 +230,9 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 	if a.core.Engine == db.Postgres {
 		nonces = &merchant.SharedNonces{DB: a.core, Window: 2 * wxpay.MaxClockSkew}
 	}
-	var limits *wxpay.RateLimiter
+	var limits *ratelimit.Limiter
 	if rate := a.cfg.MerchantRate; rate > 0 {
-		limits = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate}
+		limits = &ratelimit.Limiter{Rate: rate, Burst: 2 * rate}
 	}
 	// Requests that fail authentication spend their source address's
 	// budget instead; addresses are anyone's to mint, so it holds a bounded
@@ -239,15 +240,15 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 	// Public receipt lookups that find nothing genuine spend a budget of
 	// their own at the same rate, so consumers checking receipts from a
 	// shop's address never lock the shop's tills out.
-	var failures, lookups *wxpay.RateLimiter
+	var failures, lookups *ratelimit.Limiter
 	if rate := a.cfg.FailureRate; rate > 0 {
-		failures = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
-		lookups = &wxpay.RateLimiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
+		failures = &ratelimit.Limiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
+		lookups = &ratelimit.Limiter{Rate: rate, Burst: 2 * rate, Max: maxFailureSources}
 	}
 	// Wrong marks spend their verifier's budget, merchants' and staff
 	// members' alike: verification tells whether a mark is right.
 	codes := a.codes()
-	codes.WrongMarks = &wxpay.RateLimiter{Rate: float64(a.cfg.QR.VerifyFailures) / 60, Burst: float64(a.cfg.QR.VerifyFailures)}
+	codes.WrongMarks = &ratelimit.Limiter{Rate: float64(a.cfg.QR.VerifyFailures) / 60, Burst: float64(a.cfg.QR.VerifyFailures)}
 	receiptFont, cjk := loadCJKFont(a.cfg.CJKFont, a.log)
 	a.cashier.Pictures.Style.Font = cjk
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
