@@ -11,6 +11,7 @@ package doctor
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -30,6 +31,7 @@ import (
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/notify"
+	"github.com/fenfu/fenfu/ratelimit"
 	"github.com/fenfu/fenfu/scheme"
 )
 
@@ -84,6 +86,9 @@ const (
 	// check reads: the newest RecentLimit of the last RecentWindow.
 	RecentWindow = 24 * time.Hour
 	RecentLimit  = 100
+	// DefaultPerMinute is how many times a minute a merchant's checks may
+	// run on a node, in bursts of as many: one every 20 s, three at once.
+	DefaultPerMinute = 3
 )
 
 // Check is one check's outcome: what it found, and for a warning or a
@@ -142,8 +147,14 @@ type Doctor struct {
 	SkewFail time.Duration
 	// Resolve looks a host's addresses up; nil is the system's resolver.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+	// PerMinute is how many times a minute each merchant's checks may run
+	// on this node, in bursts of as many; 0 is DefaultPerMinute. Each run
+	// probes the host and port of the merchant's choosing.
+	PerMinute int
 
-	running sync.Map // mchid → struct{}: the merchants whose checks run now
+	running   sync.Map // mchid → struct{}: the merchants whose checks run now
+	limitOnce sync.Once
+	limits    *ratelimit.Limiter // each merchant's runs
 }
 
 // Subject is the merchant a report is of, and what its signed request
@@ -165,14 +176,18 @@ type Subject struct {
 }
 
 // Run checks a merchant's integration. A merchant's checks run one at a
-// time on a node: a request while its checks run is refused as
-// FREQUENCY_LIMITED, so the probes fenfu makes for it stay one at a time.
+// time on a node, and at most PerMinute times a minute: a request while
+// its checks run, or past its budget, is refused as FREQUENCY_LIMITED, so
+// a merchant cannot have fenfu probe a host of its choosing over and over.
 func (d *Doctor) Run(ctx context.Context, s Subject, l catalog.Lang) (Report, error) {
 	if _, busy := d.running.LoadOrStore(s.MchID, struct{}{}); busy {
 		return Report{}, fenfu.Errorf(fenfu.FrequencyLimited, "the merchant's checks are running already; ask again once they have answered")
 	}
 	defer d.running.Delete(s.MchID)
 	now := d.Clock.Now()
+	if err := d.allow(s.MchID, now); err != nil {
+		return Report{}, err
+	}
 	r := Report{MchID: s.MchID, CheckedAt: now.UTC(), NotifyURL: s.NotifyURL}
 	if r.NotifyURL == "" {
 		r.NotifyURL = s.Registered
@@ -195,6 +210,23 @@ func (d *Doctor) Run(ctx context.Context, s Subject, l catalog.Lang) (Report, er
 	r.Checks = append(r.Checks, n)
 	r.Judge()
 	return r, nil
+}
+
+// allow takes one of the merchant's runs at now, or refuses it saying
+// when the next may be made.
+func (d *Doctor) allow(mchid string, now time.Time) error {
+	d.limitOnce.Do(func() {
+		n := cmp.Or(d.PerMinute, DefaultPerMinute)
+		d.limits = &ratelimit.Limiter{Rate: float64(n) / 60, Burst: float64(n)}
+	})
+	if d.limits.Allow(mchid, now) {
+		return nil
+	}
+	secs := int((d.limits.Wait(mchid, now) + time.Second - 1) / time.Second)
+	n := int(d.limits.Burst)
+	e := fenfu.Errorf(fenfu.FrequencyLimited, "the merchant's checks have run as often as they may on this node (%d a minute); they can run again in %d s", n, secs)
+	e.Remedy = fmt.Sprintf("Wait %d seconds, then run the checks again: each run probes the notify URL, so a merchant's checks run at most %d times a minute on each node.", secs, n)
+	return e
 }
 
 // ClockCheck judges a clock skew: fenfu's clock minus the merchant's.

@@ -175,3 +175,43 @@ func TestProbeHidesInsideAddresses(t *testing.T) {
 		t.Errorf("the https check of a name dialled at loopback: %+v; it must tell the refusal without the address", c)
 	}
 }
+
+// TestRunsPerMinute: a merchant's checks run DefaultPerMinute times at
+// once, then once every 60/DefaultPerMinute seconds; a run past that is
+// refused as FREQUENCY_LIMITED with a remedy saying when to try again.
+// Another merchant's runs are its own, and PerMinute sets the budget.
+func TestRunsPerMinute(t *testing.T) {
+	clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
+	d := &Doctor{Clock: clock, SkewFail: 5 * time.Minute}
+	run := func(mchid string) error {
+		_, err := d.Run(t.Context(), Subject{MchID: mchid, SignedAt: clock.Now()}, catalog.EN)
+		return err
+	}
+	for i := range DefaultPerMinute {
+		if err := run("1900000001"); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	err := run("1900000001")
+	if e := fenfu.AsError(err); err == nil || e.Code != fenfu.FrequencyLimited || !strings.Contains(e.Remedy, "Wait 20 seconds") ||
+		!strings.Contains(e.Message, "again in 20 s") {
+		t.Errorf("a run past the burst: %v (remedy %q); want FREQUENCY_LIMITED saying to wait 20 seconds", err, e.Remedy)
+	}
+	if err := run("1900000002"); err != nil {
+		t.Errorf("another merchant's run: %v", err)
+	}
+	clock.Advance(15 * time.Second)
+	if e := fenfu.AsError(run("1900000001")); e == nil || !strings.Contains(e.Remedy, "Wait 5 seconds") {
+		t.Errorf("15 s on: %v, want a refusal saying to wait 5 seconds", e)
+	}
+	clock.Advance(5 * time.Second)
+	if err := run("1900000001"); err != nil {
+		t.Errorf("20 s after the burst: %v", err)
+	}
+	many := &Doctor{Clock: clock, SkewFail: 5 * time.Minute, PerMinute: 50}
+	for i := range 50 {
+		if _, err := many.Run(t.Context(), Subject{MchID: "1900000001", SignedAt: clock.Now()}, catalog.EN); err != nil {
+			t.Fatalf("with PerMinute 50, run %d: %v", i, err)
+		}
+	}
+}

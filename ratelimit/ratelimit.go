@@ -75,6 +75,25 @@ func (l *Limiter) Exhausted(key string, now time.Time) bool {
 	return lim != nil && at(lim, now).TokensAt(now) < 1
 }
 
+// Wait is how long after now the key has a token again, without taking
+// one: 0 when it has one now.
+func (l *Limiter) Wait(key string, now time.Time) time.Duration {
+	if l == nil || l.Rate <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	lim := l.limiters[key]
+	l.mu.Unlock()
+	if lim == nil {
+		return 0
+	}
+	short := 1 - at(lim, now).TokensAt(now)
+	if short <= 0 {
+		return 0
+	}
+	return time.Duration(short / l.Rate * float64(time.Second))
+}
+
 // at brings a limiter to now. A clock stepped back finds a limiter last
 // used at a later time, and x/time/rate counts no time as passing until
 // the clock is back there: a key that spent its bucket while the clock

@@ -127,3 +127,31 @@ func TestRateLimiterClockStepBack(t *testing.T) {
 		}
 	}
 }
+
+// TestWait: a key that spent its burst waits 1/Rate for its next token,
+// less as time passes, and a key with a token (or never seen) waits for
+// nothing; asking takes no token.
+func TestWait(t *testing.T) {
+	l := &ratelimit.Limiter{Rate: 1.0 / 20, Burst: 3}
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai)
+	if w := l.Wait("k", now); w != 0 {
+		t.Errorf("a key never seen waits %s", w)
+	}
+	for i := range 3 {
+		if w := l.Wait("k", now); w != 0 {
+			t.Errorf("before request %d of the burst the key waits %s", i, w)
+		}
+		if !l.Allow("k", now) {
+			t.Fatalf("request %d of the burst refused", i)
+		}
+	}
+	if w := l.Wait("k", now); w != 20*time.Second {
+		t.Errorf("after its burst the key waits %s, want 20s", w)
+	}
+	if w := l.Wait("k", now.Add(15*time.Second)); w != 5*time.Second {
+		t.Errorf("15 s on the key waits %s, want 5s", w)
+	}
+	if l.Allow("k", now.Add(19*time.Second)) || !l.Allow("k", now.Add(20*time.Second)) {
+		t.Error("the key's next token did not come when Wait said")
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/display"
+	"github.com/fenfu/fenfu/doctor"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/login"
@@ -87,6 +88,9 @@ type Config struct {
 	NotifyCAFile string
 	MerchantRate float64 // authenticated requests per second per merchant and node; 0: unlimited
 	FailureRate  float64 // failed authentications per second per source address and node; 0: unlimited
+	// DoctorPerMinute is how many times a minute each merchant's fenfu
+	// doctor checks may run on a node, in bursts of as many.
+	DoctorPerMinute int
 	// CJKFont is the TrueType font with Chinese glyphs that PDF receipts
 	// and the label and note of QR pictures in PNG are drawn in.
 	CJKFont string
@@ -292,6 +296,9 @@ func settings() []setting {
 		{"failure-rate", "FENFU_FAILURE_RATE", "requests failing authentication per second each source address may make, on average, per node (0: unlimited)",
 			" failed requests per second per source address and node, bursts of twice that; `0`: unlimited", true,
 			func(c *Config) settingValue { return (*floatValue)(&c.FailureRate) }},
+		{"doctor-per-minute", "FENFU_DOCTOR_PER_MINUTE", "times a minute each merchant's fenfu doctor checks may run, per node, in bursts of as many: each run probes the merchant's notify URL",
+			" a minute per merchant and node, in bursts of as many: one run every 20 s; see [fenfu doctor](#fenfu-doctor-checking-an-integration)", true,
+			func(c *Config) settingValue { return (*intValue)(&c.DoctorPerMinute) }},
 		{"receipt-font", "FENFU_RECEIPT_FONT", "the former name of --cjk-font, still read", "; the former name of `--cjk-font` (which comes after it)", true,
 			func(c *Config) settingValue { return (*stringValue)(&c.CJKFont) }},
 		{"cjk-font", "FENFU_CJK_FONT", "TrueType font with Chinese glyphs (.ttf, not .ttc), read at start, that PDF receipts and the label and note of PNG QR codes are drawn in; without it PDF receipts are refused, ESC/POS ones still work and PNG codes print their note in English",
@@ -453,7 +460,7 @@ const DefaultAggregatePerMinute = 10
 // can be wrong.
 func DefaultConfig(getenv func(string) string) Config {
 	c := Config{DataDir: "./fenfu-data", Synchronous: "NORMAL", LogFormat: "text", Addr: ":8080", LogLevel: slog.LevelInfo,
-		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10, CJKFont: DefaultCJKFont, QR: DefaultQR(),
+		SettleAt: 3 * time.Hour, OrdinaryFee: fee.Ordinary[0].Combined(), CreditFee: fee.CreditPay, MerchantRate: 5000, FailureRate: 10, DoctorPerMinute: doctor.DefaultPerMinute, CJKFont: DefaultCJKFont, QR: DefaultQR(),
 		RecoverEvery: RecoverEvery, RecoverAfter: pay.DefaultRecoverAfter, NotifyLease: notify.DefaultLease, RescreenEvery: RescreenEvery, OverdueAlertEvery: OverdueAlertEvery,
 		HoldFor: settle.DefaultHold, ExceptionSLA: settle.ExceptionSLA, TicketEvery: TicketEvery, Login: consumer.DefaultLoginLimits(), Staff: access.DefaultSettings(), Portal: login.DefaultLimits(),
 		Counter:      pay.Counter{NoPINLimit: pay.DefaultNoPINLimit, ConfirmWithin: pay.DefaultConfirmWithin, ReverseWindow: pay.DefaultReverseWindow},
@@ -583,6 +590,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FailureRate < 0 {
 		return fmt.Errorf("--failure-rate must be 0 (unlimited) or more")
+	}
+	if c.DoctorPerMinute < 1 {
+		return fmt.Errorf("--doctor-per-minute must be at least 1")
 	}
 	for _, s := range settings() {
 		if d, ok := s.value(c).(*durationValue); ok && time.Duration(*d) < time.Second {

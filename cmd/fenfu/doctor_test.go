@@ -170,7 +170,10 @@ func testDoctor(t *testing.T, engine db.Engine) {
 	if engine == db.Postgres {
 		args = append(args, "--core-db", dbtest.DSN(t, engine, "core"), "--credit-db", dbtest.DSN(t, engine, "credit"))
 	}
-	in := startNode(t, args, nil, "--notify-ca-file", caFile, "--clock-offset-file", offsetFile, "--keys-poll-every", "1s")
+	// The test runs the merchant's checks many times in a row, more than
+	// a merchant may in a minute.
+	in := startNode(t, args, nil, "--notify-ca-file", caFile, "--clock-offset-file", offsetFile, "--keys-poll-every", "1s",
+		"--doctor-per-minute", "1000")
 	var m sandboxMerchant
 	in.mustCLI(&m, "sandbox", "merchant")
 	sdk := sdkClient(t, in.base, m)

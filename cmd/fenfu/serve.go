@@ -254,7 +254,8 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
 		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay,
 		Aggregate: a.aggregate, Display: a.display, Tickets: a.tickets,
-		Doctor: &doctor.Doctor{Client: a.notifyTo, Keys: a.keys, Events: a.events, Clock: a.wall, SkewFail: wxpay.MaxClockSkew}},
+		Doctor: &doctor.Doctor{Client: a.notifyTo, Keys: a.keys, Events: a.events, Clock: a.wall, SkewFail: wxpay.MaxClockSkew,
+			PerMinute: a.cfg.DoctorPerMinute}},
 		Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Failures: failures, Lookups: lookups, PublicURL: func() string { return a.publicURL },
 		ReceiptFont: receiptFont, ReceiptFontPath: a.cfg.CJKFont, Codes: codes}
