@@ -135,7 +135,8 @@ func (r *Report) Judge() {
 // Doctor runs the checks.
 type Doctor struct {
 	// Client is how fenfu reaches notify URLs; the probe dials and
-	// trusts as deliveries do.
+	// trusts as deliveries do, but from the node itself: it does not go
+	// through the outbound proxy deliveries take (HTTPS_PROXY), if any.
 	Client notify.Client
 	Keys   *keyring.Keyring
 	Events *notify.Events
