@@ -20,3 +20,6 @@ func ValidateServiceOrder(r NewServiceOrder, now time.Time) (time.Time, error) {
 
 // OrdersOfCodeSQL are the queries of OrdersOfCode, counting and listing.
 var OrdersOfCodeSQL = []string{countOfCode, ordersOfCode}
+
+// ValidateRefund is a refund request's validation.
+func ValidateRefund(r RefundRequest) error { return r.validate() }

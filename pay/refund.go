@@ -16,6 +16,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/notify"
 )
 
@@ -84,8 +85,9 @@ func (r *RefundRequest) validate() error {
 		return fenfu.FieldError("amount.total", "amount.total must be the order's total in fen, at most %d", int64(MaxTotal))
 	case r.Currency != "" && r.Currency != "CNY":
 		return fenfu.FieldError("amount.currency", "amount.currency must be CNY")
-	case len(r.NotifyURL) > 256:
-		return fenfu.FieldError("notify_url", "notify_url must be at most 256 characters")
+	case r.NotifyURL != "":
+		// as an order's: a refund's notification is delivered the same way
+		return merchant.CheckNotifyURL("notify_url", r.NotifyURL)
 	}
 	return nil
 }
