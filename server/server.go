@@ -52,7 +52,9 @@ func New(d Deps) http.Handler {
 	d.Metrics.Help("fenfu_build_info", "Always 1, labelled with what this node was built from: version, revision, modified, goversion.")
 	d.Metrics.Set("fenfu_build_info", 1, "version", d.Build.Version, "revision", d.Build.Revision,
 		"modified", strconv.FormatBool(d.Build.Modified), "goversion", d.Build.Go)
-	return recoverPanics(d.Log, clientAddr(d.Proxies, instrument(d.Metrics, mux)))
+	// Recovery sits inside instrument, so a panicking handler's 500 is
+	// counted and timed like any other answer.
+	return clientAddr(d.Proxies, instrument(d.Metrics, recoverPanics(d.Log, mux)))
 }
 
 func handleHealth(check func(context.Context) error) http.Handler {

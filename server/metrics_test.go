@@ -12,12 +12,11 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// TestReviewPanicAnswersAreNotCounted: a handler that panics is answered
-// 500 SYSTEM_ERROR by recoverPanics, which wraps instrument, so the panic
-// unwinds past instrument's count: fenfu_http_requests_total never has
-// the 500, and the FenfuHighErrorRate alert, which reads
-// status="Internal Server Error" from it, never sees these failures.
-func TestReviewPanicAnswersAreNotCounted(t *testing.T) {
+// TestPanicAnswersAreCounted: a handler that panics is answered 500
+// SYSTEM_ERROR inside instrument, so fenfu_http_requests_total counts the
+// 500 and the FenfuHighErrorRate alert, which reads
+// status="Internal Server Error" from it, sees these failures.
+func TestPanicAnswersAreCounted(t *testing.T) {
 	e := newEnv(t, false)
 	boom := func(context.Context) error { panic("boom") }
 	e.health.Store(&boom)
