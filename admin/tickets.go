@@ -9,7 +9,7 @@ import (
 )
 
 // The staff's side of support tickets (package ticket): the list with
-// filters, a ticket with its whole history (staff named), its
+// filters, a ticket with its history (staff named), its
 // attachments, replies, assignment, resolution and closing, and the SLA
 // lanes. Every act is recorded under the acting staff member; an
 // assignment and a lane's change are also entries of the core store's

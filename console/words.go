@@ -387,6 +387,7 @@ var words = map[string]text{
 	"tevent-RESOLVED":         {ZH: "解决", EN: "Resolved"},
 	"tevent-REOPENED":         {ZH: "重新打开", EN: "Reopened"},
 	"tevent-CLOSED":           {ZH: "关闭", EN: "Closed"},
+	"history-omitted":         {ZH: "更早的记录未列出，条数：", EN: "Earlier events not listed:"},
 	"tstatus-OPEN":            {ZH: "待答复", EN: "Open"},
 	"tstatus-ANSWERED":        {ZH: "已答复", EN: "Answered"},
 	"tstatus-RESOLVED":        {ZH: "已解决", EN: "Resolved"},

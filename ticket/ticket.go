@@ -160,7 +160,12 @@ const (
 	MaxOpenMerchant = 100
 	DefaultLimit    = 20  // tickets in a page of a list when none is asked
 	MaxLimit        = 100 // tickets in a page of a list
-	MaxHistory      = 500 // events of a history a ticket is read with
+	// A ticket is read with the newest MaxHistory events of its history
+	// and takes replies until it has MaxEvents events, so that no ticket
+	// grows without end: a conversation longer than that goes on in a
+	// new ticket naming it.
+	MaxHistory      = 500
+	MaxEvents       = 1000
 	maxAttachedName = 128
 )
 
@@ -195,6 +200,11 @@ type Ticket struct {
 	UpdatedAt   time.Time    `json:"updated_at"`
 	History     []Event      `json:"history,omitempty"`
 	Attachments []Attachment `json:"attachments,omitempty"`
+
+	// HistoryOmitted is how many earlier events of the history, as the
+	// viewer sees it, are left out of History, which holds the newest
+	// MaxHistory.
+	HistoryOmitted int `json:"history_omitted,omitempty"`
 }
 
 // EventType is what happened to a ticket.
@@ -237,6 +247,10 @@ type Attachment struct {
 	Content     []byte    `json:"content,omitempty"`
 }
 
+// hiddenFromOpener are the events of a history that the merchant or
+// consumer who opened the ticket does not see.
+var hiddenFromOpener = []string{string(EventAssigned), string(EventAlerted)}
+
 // For returns the ticket as viewer sees it. Staff see it whole; the
 // merchant or consumer who opened it sees staff as the platform, never by
 // name, and neither the assignment nor the on-duty alerts.
@@ -248,7 +262,7 @@ func (t Ticket) For(viewer Actor) Ticket {
 	if t.History != nil {
 		h := make([]Event, 0, len(t.History))
 		for _, e := range t.History {
-			if e.Type == EventAssigned || e.Type == EventAlerted {
+			if slices.Contains(hiddenFromOpener, string(e.Type)) {
 				continue
 			}
 			e.Actor = publicActor(e.Actor)
@@ -666,7 +680,8 @@ func (s *Service) get(ctx context.Context, viewer Actor, id string) (Ticket, err
 	return t, nil
 }
 
-// Get returns a ticket with its history and its attachments (without
+// Get returns a ticket with the newest MaxHistory events of its history,
+// saying how many earlier ones are left out, and its attachments (without
 // their content) as viewer sees it (Ticket.For). Any ticket viewer may
 // not see is RESOURCE_NOT_EXISTS to it, as one that does not exist.
 func (s *Service) Get(ctx context.Context, viewer Actor, id string) (Ticket, error) {
@@ -674,7 +689,7 @@ func (s *Service) Get(ctx context.Context, viewer Actor, id string) (Ticket, err
 	if err != nil {
 		return t, err
 	}
-	if t.History, err = s.history(ctx, id); err != nil {
+	if t.History, t.HistoryOmitted, err = s.history(ctx, viewer, id); err != nil {
 		return Ticket{}, fenfu.Internal("ticket.Get", err)
 	}
 	if t.Attachments, err = s.attachments(ctx, id); err != nil {
@@ -690,11 +705,18 @@ func (s *Service) Get(ctx context.Context, viewer Actor, id string) (Ticket, err
 	return t.For(viewer), nil
 }
 
-func (s *Service) history(ctx context.Context, id string) ([]Event, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT seq, at, actor, type, body, detail FROM ticket_events WHERE ticket_id = $1
-		ORDER BY seq LIMIT `+fmt.Sprint(MaxHistory), id)
+// history reads the newest MaxHistory events of a ticket's history that
+// viewer may see, in order, and how many earlier ones it leaves out.
+func (s *Service) history(ctx context.Context, viewer Actor, id string) ([]Event, int, error) {
+	where, args := `ticket_id = $1`, []any{id}
+	if !viewer.platform() {
+		ph, hidden := db.In(hiddenFromOpener, len(args))
+		where, args = where+` AND type NOT IN (`+ph+`)`, append(args, hidden...)
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT seq, at, actor, type, body, detail FROM ticket_events WHERE `+where+`
+		ORDER BY seq DESC LIMIT `+fmt.Sprint(MaxHistory), args...)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rows.Close()
 	out := []Event{}
@@ -703,7 +725,7 @@ func (s *Service) history(ctx context.Context, id string) ([]Event, error) {
 		var at int64
 		var detail string
 		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Type, &e.Body, &detail); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		e.At = db.Time(at)
 		if detail != "" {
@@ -711,7 +733,16 @@ func (s *Service) history(ctx context.Context, id string) ([]Event, error) {
 		}
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	slices.Reverse(out)
+	omitted := 0
+	if len(out) == MaxHistory {
+		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_events WHERE `+where+fmt.Sprintf(` AND seq < $%d`, len(args)+1),
+			append(args, out[0].Seq)...).Scan(&omitted)
+	}
+	return out, omitted, err
 }
 
 // Of returns the tickets of ids that exist, by id, without their

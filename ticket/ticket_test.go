@@ -680,6 +680,93 @@ func TestOpenTicketsBounded(t *testing.T) {
 	}
 }
 
+// TestHistoryShowsNewestEvents: a ticket is read with the newest
+// MaxHistory events of its history, in order, and says how many earlier
+// ones are left out: past MaxHistory events, staff's answer is still in
+// the history the merchant reads.
+func TestHistoryShowsNewestEvents(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := t.Context()
+			w := newWorld(t, engine)
+			tk := w.open(shop, ticket.General, "our settlement file is missing lines")
+			for i := range ticket.MaxHistory {
+				if _, err := w.s.Reply(ctx, shop, tk.ID, ticket.Message{Body: fmt.Sprintf("still missing, %d", i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const answer = "Found it: the file is regenerated; download it again."
+			got, err := w.s.Reply(ctx, amy, tk.ID, ticket.Message{Body: answer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := false
+			for _, e := range got.History {
+				seen = seen || e.Body == answer
+			}
+			if !seen {
+				last := got.History[len(got.History)-1]
+				t.Errorf("staff's answer is not in the history the merchant reads (%d events shown, the last seq %d %q); "+
+					"a ticket's newest events must not fall out of its history", len(got.History), last.Seq, last.Body)
+			}
+			// The merchant's view: the newest MaxHistory events in seq
+			// order, the opening and the first reply left out.
+			mine, err := w.s.Get(ctx, shop, tk.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, omitted := len(mine.History), mine.HistoryOmitted; n != ticket.MaxHistory || omitted != 2 {
+				t.Errorf("the merchant reads %d events with %d left out, want %d with 2", n, omitted, ticket.MaxHistory)
+			}
+			for i, e := range mine.History {
+				if want := i + 3; e.Seq != want {
+					t.Fatalf("history[%d] is seq %d, want %d: the newest events in order", i, e.Seq, want)
+				}
+			}
+			if last := mine.History[len(mine.History)-1]; last.Body != answer || last.Actor != "platform" {
+				t.Errorf("the last event the merchant reads: %s %q, want staff's answer as the platform's", last.Actor, last.Body)
+			}
+		})
+	}
+}
+
+// TestRepliesBoundedPerTicket: a ticket with MaxEvents events takes no
+// more replies, from its opener or from staff, with a remedy that says
+// to open a new ticket naming it; staff can still resolve and close it.
+// The ticket's event counter is set near the bound rather than filled by
+// a thousand replies.
+func TestRepliesBoundedPerTicket(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := t.Context()
+			w := newWorld(t, engine)
+			tk := w.open(shop, ticket.General, "our settlement file is missing lines")
+			if _, err := w.core.Exec(ctx, `UPDATE tickets SET events = $1 WHERE id = $2`, ticket.MaxEvents-1, tk.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.s.Reply(ctx, shop, tk.ID, ticket.Message{Body: "still missing"}); err != nil {
+				t.Fatalf("the reply that fills the ticket: %v", err)
+			}
+			for _, by := range []ticket.Actor{shop, amy} {
+				_, err := w.s.Reply(ctx, by, tk.ID, ticket.Message{Body: "one more"})
+				if e := fenfu.AsError(err); code(err) != fenfu.InvalidRequest || !strings.Contains(e.Remedy, "new ticket naming this one ("+tk.ID+")") {
+					t.Errorf("a reply by %s to a ticket of %d events: %v (remedy %q); want INVALID_REQUEST with a remedy to open a new ticket naming it",
+						by, ticket.MaxEvents, err, e.Remedy)
+				}
+			}
+			if got := w.get(tk.ID); got.History[len(got.History)-1].Body != "still missing" {
+				t.Errorf("a refused reply was kept: the last event is %q", got.History[len(got.History)-1].Body)
+			}
+			if _, err := w.s.Resolve(ctx, amy, tk.ID, "The file is regenerated."); err != nil {
+				t.Errorf("staff resolving a full ticket: %v", err)
+			}
+			if _, err := w.s.Close(ctx, amy, tk.ID, "Resolved."); err != nil {
+				t.Errorf("staff closing a full ticket: %v", err)
+			}
+		})
+	}
+}
+
 // FuzzFilterOf: any query either reads as a filter or is refused with
 // PARAM_ERROR.
 func FuzzFilterOf(f *testing.F) {

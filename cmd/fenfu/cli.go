@@ -134,7 +134,7 @@ func commands() []command {
 		{"retention holds", "[--all]", "the legal holds in force (with --all, released ones too) as JSON", groupRetention, cmdRetention},
 		{"retention release", "--id HOLD --staff NAME", "release a legal hold; the next retention run may remove what it kept", groupRetention, cmdRetention},
 		{"tickets list", "[--type T] [--status S] [--mchid M] [--assignee NAME] [--escalated] [--overdue] [--order newest|due] [--limit N] [--cursor C]", "support tickets as JSON, newest first or the most urgent first, a page at a time (next_cursor)", groupSupport, cmdTickets},
-		{"tickets show", "--id ID", "a ticket with its whole history and its attachments, as JSON", groupSupport, cmdTickets},
+		{"tickets show", "--id ID", "a ticket with its history (the newest 500 events) and its attachments, as JSON", groupSupport, cmdTickets},
 		{"tickets reply", "--id ID --content TEXT --staff NAME", "answer a ticket, which its opener sees; the first staff answer meets its SLA", groupSupport, cmdTickets},
 		{"tickets assign", "--id ID --assignee NAME [--reason R] --staff NAME", "give a ticket to a staff member, recorded in the audit log", groupSupport, cmdTickets},
 		{"tickets resolve", "--id ID --resolution R --staff NAME", "resolve a ticket; its opener sees the resolution and may answer back, which reopens it", groupSupport, cmdTickets},

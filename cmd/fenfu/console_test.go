@@ -317,6 +317,13 @@ func testConsolePagesHTTP(t *testing.T, engine db.Engine) {
 	if _, page = d.get(c, "/console/tickets/"+tks[0]); !strings.Contains(page, "we are on it") || !strings.Contains(page, "已答复") {
 		t.Errorf("the ticket's page: %s", text(page))
 	}
+	// A history longer than a page shows its newest events and says how
+	// many earlier ones it leaves out: here the opening.
+	padHistory(t, d.a.core, tks[1], ticket.MaxHistory)
+	if _, page = d.get(c, "/console/tickets/"+tks[1]); !regexp.MustCompile(`id="history-omitted">[^<]* 1</p>`).MatchString(page) ||
+		!strings.Contains(page, fmt.Sprintf("still waiting, %d<", ticket.MaxHistory-1)) {
+		t.Errorf("a ticket of %d events: no word of the one left out, or not its newest\n%s", ticket.MaxHistory+1, text(page))
+	}
 	// The charts the member may see, each drawn through its staff route;
 	// risk staff see only risk's.
 	_, page = d.get(c, "/console/charts?from=2026-11-27&to=2026-11-28")

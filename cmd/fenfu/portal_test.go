@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -620,6 +621,16 @@ func testPortalHTTP(t *testing.T, engine db.Engine) {
 	}
 	if _, _, l := w.send(stranger, "GET", "/portal/tickets", nil); strings.Contains(l, tkID) {
 		t.Error("another merchant's user lists the merchant's ticket")
+	}
+	// A history longer than a page shows its newest events and says how
+	// many earlier ones it leaves out.
+	padHistory(t, w.a.core, tkID, ticket.MaxHistory)
+	if tk, err = w.a.tickets.Get(ctx, ticket.Merchant(w.m.MchID), tkID); err != nil || tk.HistoryOmitted == 0 {
+		t.Fatalf("a ticket of more than %d events: %d left out, %v", ticket.MaxHistory, tk.HistoryOmitted, err)
+	}
+	if _, _, page = w.send(dev, "GET", "/portal/tickets/"+tkID, nil); !strings.Contains(page, `id="history-omitted">`) ||
+		!strings.Contains(page, fmt.Sprintf(" %d</p>", tk.HistoryOmitted)) || !strings.Contains(page, fmt.Sprintf("still waiting, %d", ticket.MaxHistory-1)) {
+		t.Errorf("the page of a ticket with %d earlier events left out:\n%s", tk.HistoryOmitted, page)
 	}
 
 	// The next day: the bill equals the API's, the day settles.

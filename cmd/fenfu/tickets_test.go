@@ -30,6 +30,31 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 )
 
+// padHistory appends n replies of the ticket's opener to its history
+// straight in the store, as a long conversation would have left them.
+func padHistory(t *testing.T, core *db.DB, id string, n int) {
+	t.Helper()
+	err := core.Update(t.Context(), func(tx *db.Tx) error {
+		var seq int
+		var opener string
+		if err := tx.QueryRowContext(t.Context(), `SELECT t.events, e.actor FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id AND e.seq = 1
+			WHERE t.id = $1`, id).Scan(&seq, &opener); err != nil {
+			return err
+		}
+		for i := range n {
+			if _, err := tx.ExecContext(t.Context(), `INSERT INTO ticket_events (ticket_id, seq, at, actor, type, body) VALUES ($1, $2, $3, $4, 'REPLIED', $5)`,
+				id, seq+i+1, db.Micros(tx.Now), opener, fmt.Sprintf("still waiting, %d", i)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(t.Context(), `UPDATE tickets SET events = events + $1 WHERE id = $2`, n, id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // onDuty is the on-duty staff's webhook (--on-duty-url): it keeps every
 // alert posted to it.
 type onDuty struct {
