@@ -128,6 +128,7 @@ var owners = map[string]string{
 	"audit_log":         "audit", "audit_head": "audit",
 	"legal_holds": "retention", "retention_runs": "retention",
 	"ticket_lanes": "ticket", "tickets": "ticket", "ticket_events": "ticket", "ticket_attachments": "ticket", "ticket_alerts": "ticket",
+	"ticket_openers": "ticket",
 }
 
 // ownershipDebts are the places that still name another package's table,

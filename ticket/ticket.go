@@ -10,7 +10,8 @@
 // SETTLEMENT_DELAY ticket, filed in the request's own transaction.
 //
 // The lanes, the tickets, every event of their histories, their
-// attachments (sealed) and the on-duty alerts live in the core store.
+// attachments (sealed), the on-duty alerts and the row each opener's
+// openings lock live in the core store.
 package ticket
 
 import (
@@ -488,8 +489,15 @@ func (s *Service) Open(ctx context.Context, by Actor, n New) (Ticket, error) {
 }
 
 // unresolved refuses a new ticket of an opener who has as many not yet
-// resolved as it may.
+// resolved as it may. The opener's row in ticket_openers is the count's
+// lock: on PostgreSQL the upsert locks it until tx ends, so openings of
+// one opener on any number of nodes count and file one at a time and
+// never pass the bound together.
 func unresolved(ctx context.Context, tx *db.Tx, by Actor) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_openers (opener, opened_at) VALUES ($1, $2)
+		ON CONFLICT (opener) DO UPDATE SET opened_at = EXCLUDED.opened_at`, by.String(), db.Micros(tx.Now)); err != nil {
+		return err
+	}
 	q, most := `SELECT COUNT(*) FROM tickets WHERE consumer_id = $1 AND consumer_id <> '' AND status IN ('OPEN', 'ANSWERED')`, MaxOpenConsumer
 	if by.Kind == KindMerchant {
 		q, most = `SELECT COUNT(*) FROM tickets WHERE mchid = $1 AND source = 'MERCHANT' AND status IN ('OPEN', 'ANSWERED')`, MaxOpenMerchant

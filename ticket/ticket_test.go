@@ -767,6 +767,91 @@ func TestRepliesBoundedPerTicket(t *testing.T) {
 	}
 }
 
+// TestOpenBoundHoldsAtOnce: openings of one consumer at once, on
+// PostgreSQL's READ COMMITTED as on SQLite, count and file one at a time
+// under the opener's lock, so no more than MaxOpenConsumer succeed — each
+// PAYMENT_FAILURE one an on-duty alert, which the bound is there to hold
+// back — and the rest are FREQUENCY_LIMITED.
+func TestOpenBoundHoldsAtOnce(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			w := newWorld(t, engine)
+			const tries = 30
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			opened := 0
+			start := make(chan struct{})
+			for range tries {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, err := w.s.Open(t.Context(), payer, ticket.New{Type: ticket.PaymentFailure, Description: "it failed"})
+					if err == nil {
+						mu.Lock()
+						opened++
+						mu.Unlock()
+					} else if fenfu.ErrorCode(err) != fenfu.FrequencyLimited {
+						t.Error(err)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if opened > ticket.MaxOpenConsumer {
+				t.Errorf("%d of %d openings at once succeeded; a consumer may have at most %d tickets not yet resolved",
+					opened, tries, ticket.MaxOpenConsumer)
+			}
+		})
+	}
+}
+
+// TestPurgeForgetsOpenersWithNoTicket: purging tickets deletes the row
+// an opener's openings lock once the opener has no ticket left, and an
+// opener whose row is gone opens as before.
+func TestPurgeForgetsOpenersWithNoTicket(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := t.Context()
+			w := newWorld(t, engine)
+			first, next := w.open(payer, ticket.General, "one"), w.open(payer, ticket.General, "two")
+			theirs := w.open(shop, ticket.General, "ours")
+			openers := func() string {
+				t.Helper()
+				got, err := w.core.Strings(ctx, `SELECT opener FROM ticket_openers ORDER BY opener`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return strings.Join(got, " ")
+			}
+			purge := func(ids ...string) {
+				t.Helper()
+				if err := w.core.Update(ctx, func(tx *db.Tx) error {
+					_, err := ticket.PurgeTickets(ctx, tx, ids)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, want := openers(), "consumer:c_0000000001 merchant:1900000109"; got != want {
+				t.Fatalf("openers %q, want %q", got, want)
+			}
+			purge(first.ID, theirs.ID)
+			if got, want := openers(), "consumer:c_0000000001"; got != want {
+				t.Errorf("after purging the merchant's only ticket and one of the consumer's two: openers %q, want %q", got, want)
+			}
+			purge(next.ID)
+			if got := openers(); got != "" {
+				t.Errorf("after purging the consumer's last ticket: openers %q", got)
+			}
+			w.open(payer, ticket.General, "three")
+			if got, want := openers(), "consumer:c_0000000001"; got != want {
+				t.Errorf("after the consumer opens again: openers %q, want %q", got, want)
+			}
+		})
+	}
+}
+
 // FuzzFilterOf: any query either reads as a filter or is refused with
 // PARAM_ERROR.
 func FuzzFilterOf(f *testing.F) {
