@@ -52,7 +52,7 @@ type Exception struct {
 	CreatedAt        time.Time `json:"created_at"`
 	DueAt            time.Time `json:"due_at"`
 	ResolvedAt       time.Time `json:"resolved_at,omitzero"`
-	// Overdue is set while an open request is past its SLA.
+	// Overdue is set while an open request is at or past its due time.
 	Overdue bool `json:"overdue"`
 	// Settlements are the merchant's settlements the request concerns:
 	// those of its day, or the one that took its order.

@@ -30,7 +30,7 @@ type Filter struct {
 	ConsumerID string
 	Assignee   string
 	// Escalated selects tickets escalated at least once; Overdue those
-	// open and past their due time.
+	// open at or past their due time.
 	Escalated, Overdue bool
 	Order              Order
 	// Limit is the page's size (DefaultLimit if zero, at most MaxLimit);
@@ -138,7 +138,7 @@ func (s *Service) List(ctx context.Context, viewer Actor, f Filter) (Page, error
 		where = append(where, "escalation > 0")
 	}
 	if f.Overdue {
-		add("status = 'OPEN' AND due_at < $%d", db.Micros(s.Clock.Now()))
+		add("status = 'OPEN' AND due_at <= $%d", db.Micros(s.Clock.Now()))
 	}
 	key, order := "created_at", "created_at DESC, id DESC"
 	if f.Order == Urgent {

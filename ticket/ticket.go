@@ -189,8 +189,8 @@ type Ticket struct {
 	CreatedAt       time.Time `json:"created_at"`
 	DueAt           time.Time `json:"due_at"`
 	FirstResponseAt time.Time `json:"first_response_at,omitzero"`
-	// Overdue is set while an open ticket is past its due time with no
-	// answer from staff.
+	// Overdue is set while an open ticket is at or past its due time
+	// with no answer from staff.
 	Overdue     bool         `json:"overdue"`
 	Escalation  int          `json:"escalation_level"`
 	EscalatedAt time.Time    `json:"escalated_at,omitzero"`
@@ -655,7 +655,8 @@ func (s *Service) scan(row interface{ Scan(...any) error }) (Ticket, error) {
 	if t.ContactName, t.ContactPhone, err = s.openContact(t.ID, contact); err != nil {
 		return t, err
 	}
-	t.Overdue = t.Status == Open && s.Clock.Now().After(t.DueAt)
+	// Overdue from the due time on, as Escalate escalates at it.
+	t.Overdue = t.Status == Open && !s.Clock.Now().Before(t.DueAt)
 	return t, nil
 }
 

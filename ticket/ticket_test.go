@@ -895,3 +895,31 @@ func FuzzForm(f *testing.F) {
 		}
 	})
 }
+
+// TestOverdueAtDueAsEscalated: at exactly its due time a ticket is
+// escalated, and it is overdue and in the ?overdue=true list as well: the
+// list of overdue tickets staff work from has every ticket the on-duty
+// staff were just paged for.
+func TestOverdueAtDueAsEscalated(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := t.Context()
+			w := newWorld(t, engine)
+			tk := w.open(shop, ticket.InterfaceTimeout, "our calls time out")
+			w.clock.Set(tk.DueAt)
+			if _, err := w.s.Escalate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := w.get(tk.ID)
+			p, err := w.s.List(ctx, amy, ticket.Filter{Overdue: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed := len(p.Tickets) == 1
+			if (got.Escalation > 0) != got.Overdue || got.Overdue != listed {
+				t.Errorf("at its due time %s: escalation level %d, overdue %v, in ?overdue=true %v; an escalated open ticket is overdue",
+					tk.DueAt.Format(time.RFC3339), got.Escalation, got.Overdue, listed)
+			}
+		})
+	}
+}
