@@ -223,6 +223,22 @@ func AsError(err error) *Error {
 	return Internal("", err)
 }
 
+// AddrOf returns the address of a host:port or of a bare address (a
+// request's RemoteAddr, before or after a trusted proxy's X-Forwarded-For
+// named the client), unmapped and without zone; ok is false for anything
+// else.
+func AddrOf(s string) (a netip.Addr, ok bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
+	}
+	return a.Unmap().WithZone(""), true
+}
+
 // Source is the key failures from a network peer are counted under, by
 // the merchant API's failure limit and the cashier's login limit alike:
 // the host of a host:port (or a bare address), unmapped and without zone,
@@ -232,19 +248,13 @@ func Source(addr string) string {
 	if addr == "" {
 		return ""
 	}
-	a, err := netip.ParseAddr(addr)
-	if err != nil {
-		if ap, err2 := netip.ParseAddrPort(addr); err2 == nil {
-			a, err = ap.Addr(), nil
-		}
-	}
-	if err != nil {
+	a, ok := AddrOf(addr)
+	if !ok {
 		if len(addr) > 64 {
 			addr = addr[:64]
 		}
 		return addr
 	}
-	a = a.Unmap().WithZone("")
 	if a.Is6() {
 		p, _ := a.Prefix(64)
 		return p.String()

@@ -5,18 +5,17 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/fenfu/fenfu"
 )
 
-// Proxies are the reverse proxies (load balancers, TLS terminators) fenfu
-// sits behind, as address prefixes. A request whose peer is one of them
-// comes from the address the proxies recorded in X-Forwarded-For; any
-// other request comes from its peer, whatever headers it carries.
-type Proxies []netip.Prefix
+// Networks are address prefixes: whom a setting names by address.
+type Networks []netip.Prefix
 
-// ParseProxies reads a comma-separated list of addresses and prefixes
-// (10.0.0.0/8, 192.0.2.7, ::1); an empty list trusts no proxy.
-func ParseProxies(s string) (Proxies, error) {
-	var ps Proxies
+// ParseNetworks reads a comma-separated list of addresses and prefixes
+// (10.0.0.0/8, 192.0.2.7, ::1); an address is the prefix of itself alone.
+func ParseNetworks(s string) (Networks, error) {
+	var ns Networks
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
@@ -30,28 +29,54 @@ func ParseProxies(s string) (Proxies, error) {
 			}
 			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
 		}
-		ps = append(ps, p.Masked())
+		ns = append(ns, p.Masked())
 	}
-	return ps, nil
+	return ns, nil
 }
 
-func (ps Proxies) String() string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
+func (ns Networks) String() string {
+	s := make([]string, len(ns))
+	for i, p := range ns {
 		s[i] = p.String()
 	}
 	return strings.Join(s, ",")
 }
 
-func (ps Proxies) trusts(a netip.Addr) bool {
+// Contains reports whether a is in one of the networks.
+func (ns Networks) Contains(a netip.Addr) bool {
 	a = a.Unmap().WithZone("")
-	for _, p := range ps {
+	for _, p := range ns {
 		if p.Contains(a) {
 			return true
 		}
 	}
 	return false
 }
+
+// admits reports whether the client of a request that clientAddr has
+// resolved (its RemoteAddr: the peer's host:port, or the address a
+// trusted proxy named) is in one of the networks.
+func (ns Networks) admits(r *http.Request) bool {
+	a, ok := fenfu.AddrOf(r.RemoteAddr)
+	return ok && ns.Contains(a)
+}
+
+// Proxies are the reverse proxies (load balancers, TLS terminators) fenfu
+// sits behind, as address prefixes. A request whose peer is one of them
+// comes from the address the proxies recorded in X-Forwarded-For; any
+// other request comes from its peer, whatever headers it carries.
+type Proxies Networks
+
+// ParseProxies reads a comma-separated list of addresses and prefixes
+// (10.0.0.0/8, 192.0.2.7, ::1); an empty list trusts no proxy.
+func ParseProxies(s string) (Proxies, error) {
+	ns, err := ParseNetworks(s)
+	return Proxies(ns), err
+}
+
+func (ps Proxies) String() string { return Networks(ps).String() }
+
+func (ps Proxies) trusts(a netip.Addr) bool { return Networks(ps).Contains(a) }
 
 // maxForwarded bounds how many X-Forwarded-For entries are read: a chain
 // of proxies longer than this is not one fenfu is deployed behind.

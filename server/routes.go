@@ -104,9 +104,10 @@ func routes(mux route.Mux, d Deps) {
 	}
 	mux.Handle("GET /healthz", handleHealth(d.Health))
 	mux.Handle("GET /version", handleVersion(d.Build))
-	mux.Handle("GET /metrics", d.Metrics)
+	// /metrics only to the clients in MetricsFrom; anyone else 403.
+	mux.Handle("GET /metrics", onlyFrom(d.MetricsFrom, d.Metrics))
 	mux.Handle("GET /openapi.json", handleDocument())
-	mux.Handle("GET /{$}", handleIndex())
+	mux.Handle("GET /{$}", handleIndex(d.MetricsFrom))
 }
 
 // Patterns returns the pattern of every route a server of d serves, in the

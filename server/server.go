@@ -14,12 +14,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/cashier"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/console"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/portal"
 	"github.com/fenfu/fenfu/version"
+	"github.com/fenfu/fenfu/web"
 	"github.com/fenfu/fenfu/wxpay"
 )
 
@@ -38,6 +41,9 @@ type Deps struct {
 	Health func(ctx context.Context) error
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
 	Proxies Proxies
+	// MetricsFrom are the networks whose clients may read /metrics, by
+	// the client's address as Proxies resolve it; nil lets no one.
+	MetricsFrom Networks
 	// Build is what the binary was built from, answered at /version and
 	// exported as fenfu_build_info.
 	Build version.Info
@@ -80,11 +86,43 @@ func handleVersion(v version.Info) http.Handler {
 	})
 }
 
-func handleIndex() http.Handler {
+// handleIndex says what fenfu serves where; /metrics only to the clients
+// that may read it.
+func handleIndex(metricsFrom Networks) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		metrics := ""
+		if metricsFrom.admits(r) {
+			metrics = " /metrics;"
+		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("fenfu: credit payments through QR codes.\n" +
-			"Merchant API: WeChat Pay API v3 at /v3/...; cashier pages at /q/<token>; every error and its remedy at /errors; /healthz; /version; /metrics; the API document at /openapi.json.\n"))
+			"Merchant API: WeChat Pay API v3 at /v3/...; cashier pages at /q/<token>; every error and its remedy at /errors; /healthz; /version;" +
+			metrics + " the API document at /openapi.json.\n"))
+	})
+}
+
+// DefaultMetricsFrom are the networks whose clients may read /metrics
+// unless serve's --metrics-from says otherwise: loopback and the private
+// ranges, where a Prometheus beside fenfu scrapes from.
+func DefaultMetricsFrom() Networks {
+	ns, _ := ParseNetworks("127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7") // constant: it parses
+	return ns
+}
+
+// onlyFrom serves next to the clients in ns, by the address clientAddr
+// resolved, and answers anyone else 403 FORBIDDEN: /metrics names the
+// risk rules and how often each matches, and the payments' volumes.
+func onlyFrom(ns Networks, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ns.admits(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		e := fenfu.Errorf(fenfu.Forbidden, "%s is not served to %s", r.URL.Path, r.RemoteAddr)
+		e.Remedy = "Read it from an address in serve's --metrics-from (FENFU_METRICS_FROM; loopback and private networks by default), " +
+			"or add the scraper's network there; behind a reverse proxy, list the proxy in --trusted-proxies."
+		web.WriteJSON(w, e.Code.HTTPStatus(), map[string]string{"code": string(e.Code), "message": e.Message, "remedy": e.Remedy,
+			"help": catalog.Href(e.Code)})
 	})
 }
 

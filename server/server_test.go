@@ -93,7 +93,7 @@ func newEnvWith(t *testing.T, withAdmin bool, proxies server.Proxies, failures *
 	cs := consumer.New(core, cr, ids, clock)
 	cash := cashier.New(ps, cs, ms, clock, log, api.CodeURL)
 	h := server.New(server.Deps{API: api, Admin: staff, Cashier: cash, Metrics: e.metrics, Log: log,
-		Health: func(ctx context.Context) error { return (*e.health.Load())(ctx) }, Proxies: proxies})
+		Health: func(ctx context.Context) error { return (*e.health.Load())(ctx) }, Proxies: proxies, MetricsFrom: server.DefaultMetricsFrom()})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	e.client = &wxpay.Client{BaseURL: e.srv.URL, MchID: m.MchID, SerialNo: m.SerialNo, Key: m.PrivateKey,

@@ -149,6 +149,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies in front of fenfu whose
 	// X-Forwarded-For names the client.
 	TrustedProxies server.Proxies
+	// MetricsFrom are the networks whose clients, as TrustedProxies
+	// resolve them, may read /metrics.
+	MetricsFrom server.Networks
 	// Risk are the numbers of the default risk rules, seeded as rule-set
 	// version 1 on a store's first start; RiskPollEvery is how often a
 	// node looks for a rule set another node made.
@@ -366,7 +369,10 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*durationValue)(&c.Portal.LockoutWindow) }},
 		{"trusted-proxies", "FENFU_TRUSTED_PROXIES", "reverse proxies in front of fenfu, as comma-separated addresses or prefixes (10.0.0.0/8,::1): requests from them are taken to come from the address they name in X-Forwarded-For",
 			"none: every request comes from its peer address (behind a proxy, without this, all clients share the proxy's address and its per-source limits)", true,
-			func(c *Config) settingValue { return (*proxiesValue)(&c.TrustedProxies) }},
+			func(c *Config) settingValue { return (*networksValue)(&c.TrustedProxies) }},
+		{"metrics-from", "FENFU_METRICS_FROM", "networks whose clients may read /metrics, as comma-separated addresses or prefixes, judged on the client's address behind --trusted-proxies; anyone else is answered 403",
+			": loopback and the private ranges; empty: no one", true,
+			func(c *Config) settingValue { return (*networksValue)(&c.MetricsFrom) }},
 		{"risk-run-length", "FENFU_RISK_RUN_LENGTH", "default rule: credit payments in a row by one instrument at one merchant that alert and hold the last", ", seeded into rule-set version 1", true,
 			func(c *Config) settingValue { return (*intValue)(&c.Risk.RunLength) }},
 		{"risk-run-window", "FENFU_RISK_RUN_WINDOW", "the window a run of payments by one instrument at one merchant is counted in", "", true,
@@ -468,6 +474,7 @@ func DefaultConfig(getenv func(string) string) Config {
 		Risk: risk.DefaultDefaults(), RiskPollEvery: RiskPollEvery, Display: display.Defaults(), DisplayPollEvery: DisplayPollEvery, KeysPollEvery: KeysPollEvery, Plans: defaultPlans(),
 		AuditAnchorEvery: AuditAnchorEvery, Retention: retention.DefaultPeriods(), RetentionEvery: RetentionEvery, PaycodeTTL: paycode.DefaultTTL,
 		ServiceGrace: pay.DefaultServiceGrace, ServiceExpireEvery: ServiceExpireEvery, AggregatePerMinute: DefaultAggregatePerMinute,
+		MetricsFrom:  server.DefaultMetricsFrom(),
 		MasterKeyHex: getenv("FENFU_MASTER_KEY"), PreviousMasterKeyHex: getenv("FENFU_PREVIOUS_MASTER_KEY")}
 	for _, s := range settings() {
 		if v := getenv(s.env); v != "" && !s.serve {
@@ -776,7 +783,7 @@ type (
 	timeOfDayValue time.Duration
 	percentValue   fee.PPM
 	scheduleValue  fee.Schedule
-	proxiesValue   server.Proxies
+	networksValue  server.Networks
 	yuanValue      fenfu.Fen
 	periodValue    retention.Period
 )
@@ -911,16 +918,16 @@ func (v *scheduleValue) Set(s string) error {
 func (v *scheduleValue) String() string { return fee.Schedule(*v).String() }
 func (v *scheduleValue) Type() string   { return "schedule" }
 
-func (v *proxiesValue) Set(s string) error {
-	ps, err := server.ParseProxies(s)
+func (v *networksValue) Set(s string) error {
+	ns, err := server.ParseNetworks(s)
 	if err != nil {
 		return fmt.Errorf("%v: give addresses or prefixes such as 10.0.0.0/8 or 192.0.2.7, separated by commas", err)
 	}
-	*v = proxiesValue(ps)
+	*v = networksValue(ns)
 	return nil
 }
-func (v *proxiesValue) String() string { return server.Proxies(*v).String() }
-func (v *proxiesValue) Type() string   { return "list" }
+func (v *networksValue) String() string { return server.Networks(*v).String() }
+func (v *networksValue) Type() string   { return "list" }
 
 // writeConfigMarkdown prints the settings as the README's configuration
 // table: each default is the setting's value in DefaultConfig.

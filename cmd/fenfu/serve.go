@@ -265,7 +265,7 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 		Bills: a.bills, Keys: a.keys, Notifications: a.events, MerchantUsers: a.merchantUsers}
 	desk := &console.Console{Admin: staff, Access: a.access, Log: a.log, Clock: a.clock, PublicURL: func() string { return a.publicURL }}
 	return server.Deps{API: api, Admin: staff, Console: desk, Cashier: a.cashier, Portal: a.portal(), Metrics: a.metrics, Log: a.log, Health: a.health,
-		Proxies: a.cfg.TrustedProxies, Build: version.Get()}
+		Proxies: a.cfg.TrustedProxies, MetricsFrom: a.cfg.MetricsFrom, Build: version.Get()}
 }
 
 // portal is the merchant portal of this node, over the services the
