@@ -35,6 +35,7 @@ var words = map[string]catalog.Text{
 	"event-RESOLVED":         {ZH: "已解决", EN: "resolved"},
 	"event-REOPENED":         {ZH: "重新打开", EN: "reopened"},
 	"event-CLOSED":           {ZH: "关闭", EN: "closed"},
+	"history-omitted":        {ZH: "更早的记录未显示，条数：", EN: "Earlier entries not shown:"},
 	"minutes":                {ZH: "分钟", EN: "minutes"},
 	"hours":                  {ZH: "小时", EN: "hours"},
 	"dev-detail":             {ZH: "技术详情（给商户或客服）", EN: "Technical detail (for the merchant or support)"},

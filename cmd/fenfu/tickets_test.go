@@ -32,9 +32,9 @@ import (
 
 // padHistory appends n replies of the ticket's opener to its history
 // straight in the store, as a long conversation would have left them.
-func padHistory(t *testing.T, core *db.DB, id string, n int) {
+func padHistory(t *testing.T, store *db.DB, id string, n int) {
 	t.Helper()
-	err := core.Update(t.Context(), func(tx *db.Tx) error {
+	err := store.Update(t.Context(), func(tx *db.Tx) error {
 		var seq int
 		var opener string
 		if err := tx.QueryRowContext(t.Context(), `SELECT t.events, e.actor FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id AND e.seq = 1
@@ -162,7 +162,8 @@ type ticketJSON struct {
 		Body        string   `json:"body"`
 		Attachments []string `json:"attachments"`
 	} `json:"history"`
-	Attachments []struct {
+	HistoryOmitted int `json:"history_omitted"`
+	Attachments    []struct {
 		ID   string `json:"attachment_id"`
 		Name string `json:"name"`
 	} `json:"attachments"`
@@ -397,6 +398,15 @@ func testTicketsOverHTTP(t *testing.T, engine db.Engine) {
 	w.do(bob.client, "GET", "/cashier/tickets", nil, &list)
 	if len(list.Tickets) != 1 || list.Tickets[0].ID != pf.ID {
 		t.Errorf("the consumer's list %+v", list)
+	}
+	// A history longer than a page: the consumer's page shows the newest
+	// events and says how many earlier ones it leaves out.
+	padHistory(t, w.a.core, pf.ID, ticket.MaxHistory)
+	w.do(bob.client, "GET", "/cashier/tickets/"+pf.ID, nil, &mine)
+	if code, page := w.try(bob.client, "GET", "/cashier/tickets/"+pf.ID, nil, nil, "Accept", "text/html"); code != 200 ||
+		!strings.Contains(page, `id="history-omitted">`) || !strings.Contains(page, fmt.Sprintf(" %d</small>", mine.HistoryOmitted)) ||
+		mine.HistoryOmitted == 0 || !strings.Contains(page, fmt.Sprintf("still waiting, %d", ticket.MaxHistory-1)) {
+		t.Errorf("the consumer's page of a ticket with %d earlier events left out: HTTP %d\n%s", mine.HistoryOmitted, code, page)
 	}
 
 	// The assignment is in the audit log; the escalations are counted.
