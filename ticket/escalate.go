@@ -26,13 +26,22 @@ const (
 
 // Alert states: waiting to be delivered (or being delivered by the node
 // whose claim runs to next_at), delivered, written to the log for want of
-// an on-duty URL, or given up on after MaxAlertClaims deliveries failed.
+// an on-duty URL, given up on after MaxAlertClaims deliveries failed, or
+// dropped undelivered because its ticket was no longer open when its
+// delivery came.
 const (
 	alertPending = "PENDING"
 	alertSent    = "SENT"
 	alertLogged  = "LOGGED"
 	alertFailed  = "FAILED"
+	alertDropped = "DROPPED"
 )
+
+// alertResults are the alert states' names in history events and in
+// fenfu_ticket_alerts_total{result}; "retry" counts a failed delivery
+// left pending.
+var alertResults = map[string]string{alertSent: "sent", alertLogged: "logged", alertFailed: "failed", alertDropped: "dropped",
+	alertPending: "retry"}
 
 // How alerts are retried: a delivery posts up to Alerter.Tries times; a
 // delivery that failed is tried again AlertRetry later, MaxAlertClaims
@@ -164,10 +173,12 @@ func (s *Service) deliverAll(ctx context.Context, ticketID string) (int, error) 
 	return n, errors.Join(errs...)
 }
 
-// deliver claims an alert and delivers it; it reports whether the alert
-// reached the on-duty URL or the log. A failed delivery leaves the alert
-// to be tried again AlertRetry later, until MaxAlertClaims deliveries
-// have failed.
+// deliver claims an alert and delivers it while it still stands, its
+// ticket still open; it reports whether the alert reached the on-duty URL
+// or the log. An alert of a ticket staff have answered, resolved or
+// closed since it was raised is dropped. A failed delivery leaves the
+// alert to be tried again AlertRetry later, until MaxAlertClaims
+// deliveries have failed.
 func (s *Service) deliver(ctx context.Context, id string) (bool, error) {
 	now := s.Clock.Now()
 	res, err := s.DB.Exec(ctx, `UPDATE ticket_alerts SET attempts = attempts + 1, next_at = $1 WHERE id = $2 AND state = 'PENDING' AND next_at <= $3`,
@@ -181,8 +192,9 @@ func (s *Service) deliver(ctx context.Context, id string) (bool, error) {
 	var al Alert
 	var attempts int
 	var due int64
-	err = s.DB.QueryRowContext(ctx, `SELECT a.ticket_id, a.level, a.attempts, t.type, t.due_at FROM ticket_alerts a
-		JOIN tickets t ON t.id = a.ticket_id WHERE a.id = $1`, id).Scan(&al.TicketID, &al.Level, &attempts, &al.Lane, &due)
+	var status Status
+	err = s.DB.QueryRowContext(ctx, `SELECT a.ticket_id, a.level, a.attempts, t.type, t.due_at, t.status FROM ticket_alerts a
+		JOIN tickets t ON t.id = a.ticket_id WHERE a.id = $1`, id).Scan(&al.TicketID, &al.Level, &attempts, &al.Lane, &due, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -197,7 +209,11 @@ func (s *Service) deliver(ctx context.Context, id string) (bool, error) {
 		al.Link = s.Link(al.TicketID)
 	}
 	state, sendErr := alertSent, error(nil)
-	if s.Alerts == nil || s.Alerts.URL == "" {
+	if status != Open {
+		state = alertDropped
+		s.log().Info("on-duty alert dropped: the ticket is no longer open", "event", al.Event, "ticket_id", al.TicketID,
+			"level", al.Level, "status", status)
+	} else if s.Alerts == nil || s.Alerts.URL == "" {
 		state = alertLogged
 		s.log().Error("on-duty alert: no --on-duty-url is set, so the log carries it", "event", al.Event, "ticket_id", al.TicketID,
 			"lane", al.Lane, "level", al.Level, "due", al.Due, "link", al.Link)
@@ -228,16 +244,14 @@ func (s *Service) deliver(ctx context.Context, id string) (bool, error) {
 		if state == alertPending {
 			return nil
 		}
-		result := map[string]string{alertSent: "sent", alertLogged: "logged", alertFailed: "failed"}[state]
-		_, err := s.record(ctx, tx, al.TicketID, Platform, EventAlerted, "", map[string]any{"level": al.Level, "result": result,
+		_, err := s.record(ctx, tx, al.TicketID, Platform, EventAlerted, "", map[string]any{"level": al.Level, "result": alertResults[state],
 			"attempts": attempts}, nil)
 		return err
 	})
 	if err != nil {
 		return false, fenfu.Internal("ticket.deliver", err)
 	}
-	s.count("fenfu_ticket_alerts_total", "result", map[string]string{alertSent: "sent", alertLogged: "logged", alertFailed: "failed",
-		alertPending: "retry"}[state])
+	s.count("fenfu_ticket_alerts_total", "result", alertResults[state])
 	return state == alertSent || state == alertLogged, nil
 }
 

@@ -217,7 +217,7 @@ const (
 	EventReplied   EventType = "REPLIED"
 	EventAssigned  EventType = "ASSIGNED"
 	EventEscalated EventType = "ESCALATED"
-	EventAlerted   EventType = "ALERTED" // an on-duty alert delivered, or given up on
+	EventAlerted   EventType = "ALERTED" // an on-duty alert delivered, given up on, or dropped
 	EventResolved  EventType = "RESOLVED"
 	EventReopened  EventType = "REOPENED"
 	EventClosed    EventType = "CLOSED"
@@ -339,7 +339,7 @@ func (s *Service) count(name string, labels ...string) {
 func MetricsHelp(m *metrics.Registry) {
 	m.Help("fenfu_tickets_opened_total", "Support tickets opened through this node, by type.")
 	m.Help("fenfu_ticket_escalations_total", "Tickets this node escalated for an SLA missed, by type and level.")
-	m.Help("fenfu_ticket_alerts_total", "On-duty alerts this node delivered, logged (no --on-duty-url) or gave up on, by result.")
+	m.Help("fenfu_ticket_alerts_total", "On-duty alerts this node delivered, logged (no --on-duty-url), gave up on, or dropped (the ticket answered or ended first), by result.")
 	// The series the alert rules and the dashboard read exist from the
 	// start, at 0, so an increase is seen from the first one.
 	for _, t := range Types {
@@ -348,7 +348,7 @@ func MetricsHelp(m *metrics.Registry) {
 			m.Add("fenfu_ticket_escalations_total", 0, "type", string(t), "level", level)
 		}
 	}
-	for _, result := range []string{"sent", "logged", "failed", "retry"} {
+	for _, result := range alertResults {
 		m.Add("fenfu_ticket_alerts_total", 0, "result", result)
 	}
 }

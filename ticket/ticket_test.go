@@ -321,6 +321,57 @@ func TestAlertDelivery(t *testing.T) {
 	}
 }
 
+// TestAlertsOfTicketsNoLongerOpenAreDropped: an on-duty alert still
+// pending when staff answer or close its ticket — the alert on open the
+// on-duty URL refused, an escalation's alert the run has not yet
+// delivered — is not delivered after: it is dropped, an ALERTED event
+// of the history and a count of fenfu_ticket_alerts_total{result="dropped"},
+// and never tried again.
+func TestAlertsOfTicketsNoLongerOpenAreDropped(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := t.Context()
+			w := newWorld(t, engine)
+			p := newPager(t)
+			w.s.Alerts = &ticket.Alerter{URL: p.URL, Backoff: time.Millisecond}
+			p.fail = ticket.DefaultTries
+			failed := w.open(payer, ticket.PaymentFailure, "付款失败")
+			if _, err := w.s.Reply(ctx, amy, failed.ID, ticket.Message{Body: "Your line is open again; please pay once more."}); err != nil {
+				t.Fatal(err)
+			}
+			slow := w.open(shop, ticket.InterfaceTimeout, "our calls time out")
+			w.clock.Set(slow.DueAt)
+			if n, err := w.s.Escalate(ctx); n != 1 || err != nil {
+				t.Fatalf("escalated %d, %v; want the timeout's ticket", n, err)
+			}
+			if _, err := w.s.Close(ctx, amy, slow.ID, "A duplicate of the ticket answered by phone."); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				w.clock.Advance(ticket.AlertRetry)
+				if n, err := w.s.Deliver(ctx); n != 0 || err != nil {
+					t.Errorf("delivered %d, %v; want none", n, err)
+				}
+			}
+			if p.posts != ticket.DefaultTries || len(p.got(failed.ID)) != 0 || len(p.got(slow.ID)) != 0 {
+				t.Errorf("%d posts after the tickets were answered and closed, alerts %v %v; want only the %d refused before",
+					p.posts, p.got(failed.ID), p.got(slow.ID), ticket.DefaultTries)
+			}
+			for _, id := range []string{failed.ID, slow.ID} {
+				h := w.get(id).History
+				if last := h[len(h)-1]; last.Type != ticket.EventAlerted || !strings.Contains(string(last.Detail), `"result":"dropped"`) {
+					t.Errorf("ticket %s: the history does not say its alert was dropped: %+v", id, last)
+				}
+			}
+			var m strings.Builder
+			w.s.Metrics.Write(&m)
+			if line := `fenfu_ticket_alerts_total{result="dropped"} 2`; !strings.Contains(m.String(), line) {
+				t.Errorf("metrics lack %s:\n%s", line, m.String())
+			}
+		})
+	}
+}
+
 // TestWhoSeesWhat: a merchant or consumer reads, lists, answers and
 // fetches only its own tickets, and sees staff as the platform; staff see
 // everything; the status follows the answers.
