@@ -66,6 +66,8 @@ const (
 	PlatformKeyUnstated  Code = "PLATFORM_KEY_UNSTATED"   // the merchant did not say which platform key it holds
 	PlatformKeyRetiring  Code = "PLATFORM_KEY_RETIRING"   // it holds the platform key being retired
 	PlatformKeyUnknown   Code = "PLATFORM_KEY_UNKNOWN"    // it holds no platform key of fenfu's
+	PlatformCertExpiring Code = "PLATFORM_CERT_EXPIRING"  // the platform certificate it holds expires within 30 days
+	PlatformCertExpired  Code = "PLATFORM_CERT_EXPIRED"   // the platform certificate it holds has expired
 )
 
 // Kind is what kind of code an entry of the catalogue is.
@@ -462,6 +464,14 @@ var codes = map[Code]Entry{
 		Message: both("持有的不是 fenfu 的平台密钥", "the platform key held is not one of fenfu's"),
 		Remedy: both("下载当前平台证书（GET /v3/certificates）或平台公钥，用它验证应答和通知的签名。",
 			"Download the current platform certificate (GET /v3/certificates) or public key, and verify answers and notifications with it.")},
+	PlatformCertExpiring: {Kind: KindFinding,
+		Message: both("持有的平台证书将在 30 天内过期", "the platform certificate held expires within 30 days"),
+		Remedy: both("在过期前重新下载平台证书（GET /v3/certificates），或改用平台公钥验签；过期后，校验证书有效期的 SDK 将拒绝应答与通知。",
+			"Download the platform certificate again before it expires (GET /v3/certificates), or verify with the platform public key; once it expires, SDKs that check the certificate's validity refuse answers and notifications.")},
+	PlatformCertExpired: {Kind: KindFinding,
+		Message: both("持有的平台证书已过期", "the platform certificate held has expired"),
+		Remedy: both("重新下载平台证书（GET /v3/certificates），或改用平台公钥验签。",
+			"Download the platform certificate again (GET /v3/certificates), or verify with the platform public key.")},
 }
 
 // Codes returns every error code fenfu answers requests with, the codes

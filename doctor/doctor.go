@@ -203,7 +203,7 @@ func (d *Doctor) Run(ctx context.Context, s Subject, l catalog.Lang) (Report, er
 	r.Checks = append(r.Checks, d.Probe(ctx, r.NotifyURL, s.Sandbox, now, l)...)
 	r.Checks = append(r.Checks, ClockCheck(now.Sub(s.SignedAt), d.SkewFail, l),
 		Found(CheckMerchantKey, Pass, "", l, "the request signed with the key of serial %s verified with its registered public key", s.KeySerial),
-		d.platformKey(s.Scheme, s.PlatformSerial, l))
+		d.platformKey(s.Scheme, s.PlatformSerial, now, l))
 	n, err := d.notifications(ctx, s.MchID, now, l)
 	if err != nil {
 		return Report{}, err
@@ -249,7 +249,7 @@ func ClockCheck(skew, failAbove time.Duration, l catalog.Lang) Check {
 // platformKey judges the platform key the merchant says it holds against
 // the platform's keys of its scheme: the current one or the next, the
 // previous one (retired at the end of the rotation), or none.
-func (d *Doctor) platformKey(sch scheme.Name, serial string, l catalog.Lang) Check {
+func (d *Doctor) platformKey(sch scheme.Name, serial string, now time.Time, l catalog.Lang) Check {
 	if serial == "" {
 		return Found(CheckPlatformKey, Warn, fenfu.PlatformKeyUnstated, l, "the request named no platform key (Wechatpay-Serial or platform_serial)")
 	}
@@ -270,6 +270,14 @@ func (d *Doctor) platformKey(sch scheme.Name, serial string, l catalog.Lang) Che
 			}
 			if sch != "" && n != sch {
 				return Found(CheckPlatformKey, Warn, fenfu.PlatformKeyUnknown, l, "the platform %s is of %s, but the merchant signs with %s: answers and notifications come signed with fenfu's %s key", what, n, sch, sch)
+			}
+			if serial == pk.Certificate.SerialNo && !now.Before(pk.Certificate.NotAfter) {
+				return Found(CheckPlatformKey, Fail, fenfu.PlatformCertExpired, l, "the %s platform %s expired at %s", n, what,
+					pk.Certificate.NotAfter.UTC().Format(time.RFC3339))
+			}
+			if serial == pk.Certificate.SerialNo && now.Add(ExpiryWarn).After(pk.Certificate.NotAfter) {
+				return Found(CheckPlatformKey, Warn, fenfu.PlatformCertExpiring, l, "the %s platform %s expires at %s, in %d days", n, what,
+					pk.Certificate.NotAfter.UTC().Format(time.RFC3339), int(pk.Certificate.NotAfter.Sub(now).Hours()/24))
 			}
 			return Found(CheckPlatformKey, Pass, "", l, "the %s platform %s is current", n, what)
 		}

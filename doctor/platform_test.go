@@ -1,0 +1,52 @@
+package doctor
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/catalog"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
+	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/seal"
+)
+
+// TestPlatformCertificateExpiry: a merchant holding the current platform
+// certificate passes while it has more than 30 days left, is warned
+// within 30 days (saying when it expires), and fails once it has expired;
+// one holding the public key is never told of the certificate's expiry.
+func TestPlatformCertificateExpiry(t *testing.T) {
+	sealer, err := seal.New([]byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := dbtest.Open(t, db.SQLite, "core", fenfu.SystemClock{})
+	keys, err := keyring.Open(t.Context(), store, t.TempDir(), sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Doctor{Keys: keys}
+	for _, n := range keyring.Schemes {
+		pk := keys.Platform(n)
+		cert, notAfter := pk.Certificate.SerialNo, pk.Certificate.NotAfter
+		for _, c := range []struct {
+			serial string
+			now    time.Time
+			v      Verdict
+			code   fenfu.Code
+			what   string
+		}{
+			{cert, notAfter.Add(-31 * 24 * time.Hour), Pass, "", "is current"},
+			{cert, notAfter.Add(-10 * 24 * time.Hour), Warn, fenfu.PlatformCertExpiring, "in 10 days"},
+			{cert, notAfter, Fail, fenfu.PlatformCertExpired, "expired at " + notAfter.UTC().Format(time.RFC3339)},
+			{pk.ID, notAfter.Add(time.Hour), Pass, "", "is current"},
+		} {
+			got := d.platformKey(n, c.serial, c.now, catalog.EN)
+			if got.Verdict != c.v || got.Code != c.code || !strings.Contains(got.Detail, c.what) {
+				t.Errorf("%s %s at %s: %+v, want %s %s %q", n, c.serial, c.now, got, c.v, c.code, c.what)
+			}
+		}
+	}
+}
