@@ -9,18 +9,15 @@ package access
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/fenfu/fenfu"
-	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/login"
 	"github.com/fenfu/fenfu/seal"
@@ -311,22 +308,6 @@ const (
 	APIToken     = "api"
 )
 
-// issue records a new token of a staff member and returns it with its
-// secret.
-func (s *Service) issue(ctx context.Context, actor, name, kind, label string, ttl time.Duration) (Token, error) {
-	prefix := map[string]string{SessionToken: "fss_", APIToken: "fst_"}[kind]
-	secret := prefix + rand.Text() + rand.Text()
-	now := s.Clock.Now()
-	t := Token{ID: "tok_" + strings.ToLower(rand.Text()[:16]), Token: secret, Staff: name, Kind: kind, Label: label,
-		ExpiresAt: now.Add(ttl).Truncate(time.Microsecond)}
-	if _, err := s.DB.Exec(ctx, `INSERT INTO staff_tokens (token_hash, id, staff_name, kind, label, expires_at, created_at, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, login.TokenHash(secret), t.ID, name, kind, label,
-		db.Micros(t.ExpiresAt), db.Micros(now), actor); err != nil {
-		return Token{}, fenfu.Internal("access.issue", err)
-	}
-	return t, nil
-}
-
 // CreateToken makes a personal API token of a staff member for scripts,
 // lasting ttl (at most Settings.MaxTokenTTL), recorded as made by actor.
 // Its secret is in the answer only: the store keeps its hash.
@@ -345,7 +326,11 @@ func (s *Service) CreateToken(ctx context.Context, actor, name, label string, tt
 	if st.Disabled {
 		return Token{}, fenfu.Errorf(fenfu.InvalidRequest, "staff member %s is disabled", name)
 	}
-	return s.issue(ctx, actor, name, APIToken, label, ttl)
+	t, err := s.door().Issue(ctx, "fst_", name, ttl, APIToken, label, actor)
+	if err != nil {
+		return Token{}, err
+	}
+	return Token{ID: t.ID, Token: t.Token, Staff: name, Kind: APIToken, Label: label, ExpiresAt: t.ExpiresAt}, nil
 }
 
 // Tokens lists a staff member's API tokens that are neither revoked nor
@@ -400,28 +385,23 @@ func (s *Service) RevokeToken(ctx context.Context, id string) error {
 // Logout ends the session or token presented. Ending one that has ended
 // is not an error.
 func (s *Service) Logout(ctx context.Context, token string) error {
-	if _, err := s.DB.Exec(ctx, `UPDATE staff_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at = 0`,
-		db.Micros(s.Clock.Now()), login.TokenHash(token)); err != nil {
-		return fenfu.Internal("access.Logout", err)
-	}
-	return nil
+	return s.door().End(ctx, token)
 }
 
 // Authenticate returns the staff member of a bearer token (a session or
 // an API token) that is neither revoked nor expired, of a member not
 // disabled. Any other token is UNAUTHENTICATED.
 func (s *Service) Authenticate(ctx context.Context, token string) (Staff, error) {
-	if token != "" && len(token) <= 200 {
-		st, err := scanStaff(s.DB.QueryRowContext(ctx, `SELECT s.name, s.department, s.rank, s.disabled_at, s.created_at, s.created_by
-			FROM staff_tokens t JOIN staff s ON s.name = t.staff_name
-			WHERE t.token_hash = $1 AND t.revoked_at = 0 AND t.expires_at > $2 AND s.disabled_at = 0`,
-			login.TokenHash(token), db.Micros(s.Clock.Now())))
-		if err == nil {
-			return st, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return Staff{}, fenfu.Internal("access.Authenticate", err)
-		}
+	var st Staff
+	ok, err := s.door().Account(ctx, token, func(row *sql.Row) (err error) {
+		st, err = scanStaff(row)
+		return err
+	})
+	if err != nil {
+		return Staff{}, err
+	}
+	if ok {
+		return st, nil
 	}
 	e := fenfu.Errorf(fenfu.Unauthenticated, "the staff API needs Authorization: Bearer <token> of a session or an API token that has neither expired nor been revoked")
 	e.Remedy = "Log in with POST /admin/login {name, password, totp} and send the session token it answers, or use a personal API token from `fenfu staff token create`."
@@ -429,62 +409,34 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Staff, error)
 }
 
 // Login checks a staff member's name, password and TOTP code and starts a
-// session lasting Settings.SessionTTL. source is the connection's
-// address, for the log. Every login and refused login is recorded in the
-// core store's audit log (audit.Login), with why it was refused. Wrong logins of a name are counted in the store
+// session lasting Settings.SessionTTL (login.Door.Login). source is the
+// connection's address, for the log. Every login and refused login is
+// recorded in the core store's audit log (audit.Login), with why it was
+// refused. Wrong logins of a name are counted in the store
 // (login.Counter): LockoutFailures of them lock the name on every node
 // until LockoutWindow after the last. A wrong name, password or code, or
 // a disabled member, is UNAUTHENTICATED, all alike; a locked name is
 // FREQUENCY_LIMITED.
 func (s *Service) Login(ctx context.Context, name, password, code, source string) (Token, error) {
-	set := s.Settings.orDefaults()
-	src := fenfu.Source(source)
-	if checkName(name) != nil || len(password) > 256 || len(code) > 16 {
-		// Not a name anyone has: logged without it (it may be a password
-		// typed in the wrong field), and not chained.
-		s.Log.Warn("staff login failed", "reason", "malformed", "source", src)
-		return Token{}, s.wrongLogin(set)
-	}
-	log := s.Log.With("staff", name, "source", src)
-	actor := "staff:" + name
-	if due, err := s.attempts.Sweep(ctx, s.Clock.Now()); err != nil {
-		log.Warn("staff logins not swept", "error", err)
-	} else if due {
-		_, _ = s.DB.Exec(ctx, `DELETE FROM staff_tokens WHERE expires_at <= $1`, db.Micros(s.Clock.Now().Add(-24*time.Hour)))
-	}
-	t, err := s.attempts.Take(ctx, actor, set.LockoutFailures, set.LockoutWindow)
+	actor := Staff{Name: name}.Actor()
+	t, err := s.door().Login(ctx, login.Attempt{Subject: actor, Name: name, LogAs: slog.String("staff", name),
+		Malformed: checkName(name) != nil, Password: password, Code: code, Source: source,
+		Find: func(ctx context.Context) (login.Account, bool, error) {
+			a := login.Account{Key: name, TOTP: true, SecretContext: totpContext(name)}
+			var disabled int64
+			err := s.DB.QueryRowContext(ctx, `SELECT password_hash, totp_secret, totp_step, disabled_at FROM staff WHERE name = $1`, name).
+				Scan(&a.Hash, &a.Secret, &a.Step, &disabled)
+			a.Disabled = disabled != 0
+			if errors.Is(err, sql.ErrNoRows) {
+				return a, false, nil
+			}
+			return a, err == nil, err
+		},
+		Args: []any{SessionToken, "login", actor}})
 	if err != nil {
 		return Token{}, err
 	}
-	if t.Locked {
-		// The wrong logins that locked it are in the audit log; the
-		// refusals while it is locked, which anyone can send, are not.
-		log.Warn("staff login refused", "reason", "locked", "until", t.Until)
-		return Token{}, t.Refusal(name, "Wait until the lock ends (Beijing time), or ask a director to check the account.")
-	}
-	ok, reason, err := s.check(ctx, name, password, code)
-	if err != nil {
-		s.settle(ctx, &t, false, false)
-		return Token{}, err
-	}
-	if !ok {
-		s.settle(ctx, &t, true, false)
-		log.Warn("staff login failed", "reason", reason)
-		if reason != "unknown name" { // a member's account was tried: at most the lockout's count per window
-			s.audit(ctx, actor, src, false, reason)
-		}
-		return Token{}, s.wrongLogin(set)
-	}
-	s.settle(ctx, &t, false, true)
-	// A login no one can trace starts no session.
-	if err := audit.Login(ctx, s.DB, "staff", actor, src, true, ""); err != nil {
-		return Token{}, err
-	}
-	tok, err := s.issue(ctx, actor, name, SessionToken, "login", set.SessionTTL)
-	if err == nil {
-		log.Info("staff login", "session", tok.ID, "expires_at", tok.ExpiresAt)
-	}
-	return tok, err
+	return Token{ID: t.ID, Token: t.Token, Staff: name, Kind: SessionToken, Label: "login", ExpiresAt: t.ExpiresAt}, nil
 }
 
 // Start names the node that takes staff logins (login.Counter's Node)
@@ -496,74 +448,40 @@ func (s *Service) Start(ctx context.Context, node string) (forgotten int, err er
 	return s.attempts.Start(ctx)
 }
 
-// audit records a refused login in the core store's audit log; if it
-// cannot, the log says so.
-func (s *Service) audit(ctx context.Context, actor, source string, ok bool, reason string) {
-	if err := audit.Login(context.WithoutCancel(ctx), s.DB, "staff", actor, source, ok, reason); err != nil {
-		s.Log.Error("staff login not recorded in the audit log", "actor", actor, "error", err)
-	}
+// door is where staff log in and their tokens are issued, checked and
+// ended, with the service's settings as they are now.
+func (s *Service) door() *login.Door {
+	return &login.Door{DB: s.DB, Clock: s.Clock, Log: s.Log, Sealer: s.Sealer, Limits: s.Settings.Limits,
+		Counter: s.attempts, Gate: s.hashing, Kind: "staff", Owner: "access", Unknown: "unknown name",
+		Wrong: wrongLogin, LockedRemedy: "Wait until the lock ends (Beijing time), or ask a director to check the account.",
+		Accounts: staffAccounts, Sessions: staffTokens}
 }
 
-func (s *Service) wrongLogin(set Settings) error {
+// The statements a login and a token run on the tables of staff and of
+// their tokens: sessions and API tokens alike.
+var (
+	staffAccounts = login.Accounts{
+		TakeStep: `UPDATE staff SET totp_step = $1 WHERE name = $2 AND totp_step < $1`,
+		Rehash:   `UPDATE staff SET password_hash = $1 WHERE name = $2 AND password_hash = $3`,
+	}
+	staffTokens = login.Sessions{
+		IDPrefix:    "tok_",
+		TokenPrefix: "fss_",
+		Issue: `INSERT INTO staff_tokens (token_hash, id, staff_name, expires_at, created_at, kind, label, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		Account: `SELECT s.name, s.department, s.rank, s.disabled_at, s.created_at, s.created_by
+			FROM staff_tokens t JOIN staff s ON s.name = t.staff_name
+			WHERE t.token_hash = $1 AND t.revoked_at = 0 AND t.expires_at > $2 AND s.disabled_at = 0`,
+		End:   `UPDATE staff_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at = 0`,
+		Sweep: `DELETE FROM staff_tokens WHERE expires_at <= $1`,
+	}
+)
+
+func wrongLogin(l login.Limits) error {
 	e := fenfu.Errorf(fenfu.Unauthenticated, "wrong name, password or TOTP code")
 	e.Remedy = fmt.Sprintf("Check the name, the password and the current code of the authenticator app and log in again; after %d wrong logins the name is locked for %d minutes.",
-		set.LockoutFailures, set.LockoutWindow/time.Minute)
+		l.LockoutFailures, l.LockoutWindow/time.Minute)
 	return e
-}
-
-func (s *Service) settle(ctx context.Context, t *login.Try, wrong, clear bool) {
-	if err := s.attempts.Settle(ctx, t, wrong, clear); err != nil {
-		s.Log.Warn("staff login count not settled", "error", err)
-	}
-}
-
-// check checks a password and a TOTP code; a name that does not exist
-// costs the same password check. It reports why a login fails, for the
-// log only.
-func (s *Service) check(ctx context.Context, name, password, code string) (ok bool, reason string, err error) {
-	var hash, sealed string
-	var disabled, step int64
-	err = s.DB.QueryRowContext(ctx, `SELECT password_hash, totp_secret, totp_step, disabled_at FROM staff WHERE name = $1`, name).
-		Scan(&hash, &sealed, &step, &disabled)
-	known := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return false, "", fenfu.Internal("access.Login", err)
-	}
-	if !known {
-		hash = login.DummyHash
-	}
-	match, stale, err := s.hashing.Check(ctx, login.Check, hash, password)
-	switch {
-	case err != nil:
-		return false, "", err
-	case !known:
-		return false, "unknown name", nil
-	case !match:
-		return false, "wrong password", nil
-	case disabled != 0:
-		return false, "disabled", nil
-	}
-	secret, err := seal.OpenWith(s.Sealer, sealed, totpContext(name))
-	if err != nil {
-		return false, "", fenfu.Internal("access.Login", err)
-	}
-	at, ok := login.TOTPStep(secret, code, s.Clock.Now(), step)
-	if !ok {
-		return false, "wrong or reused TOTP code", nil
-	}
-	// The step is taken in one statement, so a code logs in once even
-	// when sent to two nodes at the same moment.
-	res, err := s.DB.Exec(ctx, `UPDATE staff SET totp_step = $1 WHERE name = $2 AND totp_step < $1`, at, name)
-	if err != nil {
-		return false, "", fenfu.Internal("access.Login", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return false, "reused TOTP code", nil
-	}
-	if stale {
-		_, _ = s.DB.Exec(ctx, `UPDATE staff SET password_hash = $1 WHERE name = $2 AND password_hash = $3`, login.Hash(password), name, hash)
-	}
-	return true, "", nil
 }
 
 // totpContext binds a staff member's sealed TOTP secret to its row.

@@ -3,7 +3,10 @@
 // argon2id hashes, TOTP second factors, and the count of wrong logins and
 // of attempts in flight in the store (tables login_attempts and
 // login_in_flight), so that a lockout holds across restarts and every
-// node shares one count.
+// node shares one count. A Door is the login of accounts with a password
+// and a TOTP code — staff (package access), merchants' users (package
+// merchantuser) — and their sessions, run on the tables of the package
+// that owns them, with the statements it writes.
 package login
 
 import (

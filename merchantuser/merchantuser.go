@@ -306,11 +306,13 @@ const (
 
 const userCols = `id, mchid, name, role, totp_secret, disabled_at, created_at, created_by`
 
-func scanUser(row interface{ Scan(...any) error }) (User, error) {
+// scanUser scans a row of userCols, and into extra the columns after
+// them.
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
 	var totp string
 	var disabled, created int64
-	err := row.Scan(&u.ID, &u.MchID, &u.Name, &u.Role, &totp, &disabled, &created, &u.CreatedBy)
+	err := row.Scan(append([]any{&u.ID, &u.MchID, &u.Name, &u.Role, &totp, &disabled, &created, &u.CreatedBy}, extra...)...)
 	u.TOTP, u.Disabled, u.CreatedAt = totp != "", disabled != 0, db.Time(created)
 	return u, err
 }
@@ -425,178 +427,88 @@ type Session struct {
 
 // Login checks a user's merchant, name, password and, if the user has a
 // second factor, its TOTP code, and starts a session lasting
-// Limits.SessionTTL. source is the connection's address, for the log
-// and the audit log, which records every login and refused login of a
-// user that exists, with why it was refused. Wrong logins of a user are
-// counted in the store (login.Counter): LockoutFailures of them lock it
-// on every node until LockoutWindow after the last. A wrong merchant,
-// name, password or code, or a disabled user, is UNAUTHENTICATED, all
-// alike; a locked user is FREQUENCY_LIMITED.
+// Limits.SessionTTL (login.Door.Login). source is the connection's
+// address, for the log and the audit log, which records every login and
+// refused login of a user that exists, with why it was refused. Wrong
+// logins of a user are counted in the store (login.Counter):
+// LockoutFailures of them lock it on every node until LockoutWindow
+// after the last. A wrong merchant, name, password or code, or a
+// disabled user, is UNAUTHENTICATED, all alike; a locked user is
+// FREQUENCY_LIMITED.
 func (s *Service) Login(ctx context.Context, mchid, name, password, code, source string) (Session, error) {
-	set := s.Limits.OrDefaults()
-	src := fenfu.Source(source)
-	if checkMchID(mchid) != nil || checkName(name) != nil || len(password) > 256 || len(code) > 16 {
-		// No user anyone has: logged without the name (it may be a
-		// password typed in the wrong field), and not chained.
-		s.Log.Warn("merchant user login failed", "reason", "malformed", "source", src)
-		return Session{}, s.wrongLogin(set)
-	}
 	who := User{MchID: mchid, Name: name}
-	log := s.Log.With("merchant_user", who.Actor(), "source", src)
-	if due, err := s.attempts.Sweep(ctx, s.Clock.Now()); err != nil {
-		log.Warn("merchant user logins not swept", "error", err)
-	} else if due {
-		_, _ = s.DB.Exec(ctx, `DELETE FROM merchant_user_sessions WHERE expires_at <= $1`, db.Micros(s.Clock.Now().Add(-24*time.Hour)))
-	}
-	t, err := s.attempts.Take(ctx, who.Actor(), set.LockoutFailures, set.LockoutWindow)
+	var u User
+	t, err := s.door().Login(ctx, login.Attempt{Subject: who.Actor(), Name: name, LogAs: slog.String("merchant_user", who.Actor()),
+		Malformed: checkMchID(mchid) != nil || checkName(name) != nil, Password: password, Code: code, Source: source,
+		Find: func(ctx context.Context) (login.Account, bool, error) {
+			var a login.Account
+			// totp_secret again, after the user's columns: the user's
+			// says only whether it has one.
+			row := s.DB.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash, totp_secret, totp_step FROM merchant_users WHERE mchid = $1 AND name = $2`,
+				mchid, name)
+			var err error
+			u, err = scanUser(row, &a.Hash, &a.Secret, &a.Step)
+			a.Key, a.Disabled, a.TOTP, a.SecretContext = u.ID, u.Disabled, u.TOTP, totpContext(u.ID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return a, false, nil
+			}
+			return a, err == nil, err
+		}})
 	if err != nil {
 		return Session{}, err
 	}
-	if t.Locked {
-		// The wrong logins that locked it are in the audit log; the
-		// refusals while it is locked, which anyone can send, are not.
-		log.Warn("merchant user login refused", "reason", "locked", "until", t.Until)
-		return Session{}, t.Refusal(name, "Wait until the lock ends (Beijing time), or ask an owner of the merchant to check the account.")
-	}
-	u, reason, err := s.check(ctx, mchid, name, password, code)
-	if err != nil {
-		s.settle(ctx, &t, false, false)
-		return Session{}, err
-	}
-	if reason != "" {
-		s.settle(ctx, &t, true, false)
-		log.Warn("merchant user login failed", "reason", reason)
-		if reason != "unknown user" { // a user's account was tried: at most the lockout's count per window
-			s.audit(ctx, who.Actor(), src, false, reason)
-		}
-		return Session{}, s.wrongLogin(set)
-	}
-	s.settle(ctx, &t, false, true)
-	// A login no one can trace starts no session.
-	if err := audit.Login(ctx, s.DB, TargetKind, u.Actor(), src, true, ""); err != nil {
-		return Session{}, err
-	}
-	sess := Session{ID: "mus_" + strings.ToLower(rand.Text()[:16]), Token: rand.Text() + rand.Text(), User: u,
-		ExpiresAt: s.Clock.Now().Add(set.SessionTTL).Truncate(time.Microsecond)}
-	if _, err := s.DB.Exec(ctx, `INSERT INTO merchant_user_sessions (token_hash, id, user_id, expires_at, created_at)
-		VALUES ($1, $2, $3, $4, $5)`, login.TokenHash(sess.Token), sess.ID, u.ID, db.Micros(sess.ExpiresAt),
-		db.Micros(s.Clock.Now())); err != nil {
-		return Session{}, fenfu.Internal("merchantuser.Login", err)
-	}
-	log.Info("merchant user login", "session", sess.ID, "expires_at", sess.ExpiresAt)
-	return sess, nil
+	return Session{ID: t.ID, Token: t.Token, User: u, ExpiresAt: t.ExpiresAt}, nil
 }
 
-// audit records a refused login in the core store's audit log; if it
-// cannot, the log says so.
-func (s *Service) audit(ctx context.Context, actor, source string, ok bool, reason string) {
-	if err := audit.Login(context.WithoutCancel(ctx), s.DB, TargetKind, actor, source, ok, reason); err != nil {
-		s.Log.Error("merchant user login not recorded in the audit log", "actor", actor, "error", err)
-	}
+// door is where merchants' users log in and their sessions are issued,
+// checked and ended, with the service's settings as they are now.
+func (s *Service) door() *login.Door {
+	return &login.Door{DB: s.DB, Clock: s.Clock, Log: s.Log, Sealer: s.Sealer, Limits: s.Limits,
+		Counter: s.attempts, Gate: s.hashing, Kind: TargetKind, Owner: "merchantuser", Unknown: "unknown user",
+		Wrong: wrongLogin, LockedRemedy: "Wait until the lock ends (Beijing time), or ask an owner of the merchant to check the account.",
+		Accounts: userAccounts, Sessions: userSessions}
 }
 
-func (s *Service) wrongLogin(set login.Limits) error {
+// The statements a login and a session run on the tables of merchants'
+// users and of their sessions.
+var (
+	userAccounts = login.Accounts{
+		TakeStep: `UPDATE merchant_users SET totp_step = $1 WHERE id = $2 AND totp_step < $1`,
+		Rehash:   `UPDATE merchant_users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`,
+	}
+	userSessions = login.Sessions{
+		IDPrefix: "mus_",
+		Issue: `INSERT INTO merchant_user_sessions (token_hash, id, user_id, expires_at, created_at)
+			VALUES ($1, $2, $3, $4, $5)`,
+		Account: `SELECT u.id, u.mchid, u.name, u.role, u.totp_secret, u.disabled_at, u.created_at, u.created_by
+			FROM merchant_user_sessions t JOIN merchant_users u ON u.id = t.user_id
+			WHERE t.token_hash = $1 AND t.revoked_at = 0 AND t.expires_at > $2 AND u.disabled_at = 0`,
+		End:   `UPDATE merchant_user_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at = 0`,
+		Sweep: `DELETE FROM merchant_user_sessions WHERE expires_at <= $1`,
+	}
+)
+
+func wrongLogin(l login.Limits) error {
 	e := fenfu.Errorf(fenfu.Unauthenticated, "wrong merchant number, name, password or TOTP code")
 	e.Remedy = fmt.Sprintf("Check the merchant number, the name, the password and the current code of the authenticator app and log in again; after %d wrong logins the user is locked for %d minutes.",
-		set.LockoutFailures, set.LockoutWindow/time.Minute)
+		l.LockoutFailures, l.LockoutWindow/time.Minute)
 	return e
-}
-
-func (s *Service) settle(ctx context.Context, t *login.Try, wrong, clear bool) {
-	if err := s.attempts.Settle(ctx, t, wrong, clear); err != nil {
-		s.Log.Warn("merchant user login count not settled", "error", err)
-	}
-}
-
-// check checks a password and, for a user with a second factor, a TOTP
-// code; a user that does not exist costs the same password check. It
-// says why a login fails, for the logs only: "" when it succeeds.
-func (s *Service) check(ctx context.Context, mchid, name, password, code string) (User, string, error) {
-	var hash string
-	var step int64
-	row := s.DB.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash, totp_step FROM merchant_users WHERE mchid = $1 AND name = $2`,
-		mchid, name)
-	u, err := scanUser(scanner{row, []any{&hash, &step}})
-	known := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return u, "", fenfu.Internal("merchantuser.Login", err)
-	}
-	if !known {
-		hash = login.DummyHash
-	}
-	match, stale, err := s.hashing.Check(ctx, login.Check, hash, password)
-	switch {
-	case err != nil:
-		return u, "", err
-	case !known:
-		return u, "unknown user", nil
-	case !match:
-		return u, "wrong password", nil
-	case u.Disabled:
-		return u, "disabled", nil
-	}
-	if u.TOTP {
-		secret, err := s.totpSecret(ctx, u.ID)
-		if err != nil {
-			return u, "", err
-		}
-		at, ok := login.TOTPStep(secret, code, s.Clock.Now(), step)
-		if !ok {
-			return u, "wrong or reused TOTP code", nil
-		}
-		// The step is taken in one statement, so a code logs in once even
-		// when sent to two nodes at the same moment.
-		res, err := s.DB.Exec(ctx, `UPDATE merchant_users SET totp_step = $1 WHERE id = $2 AND totp_step < $1`, at, u.ID)
-		if err != nil {
-			return u, "", fenfu.Internal("merchantuser.Login", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return u, "reused TOTP code", nil
-		}
-	}
-	if stale {
-		_, _ = s.DB.Exec(ctx, `UPDATE merchant_users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`,
-			login.Hash(password), u.ID, hash)
-	}
-	return u, "", nil
-}
-
-// scanner scans a row of userCols followed by more columns into extra.
-type scanner struct {
-	row   *sql.Row
-	extra []any
-}
-
-func (s scanner) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }
-
-// totpSecret reads and opens a user's TOTP secret.
-func (s *Service) totpSecret(ctx context.Context, id string) (string, error) {
-	var stored string
-	if err := s.DB.QueryRowContext(ctx, `SELECT totp_secret FROM merchant_users WHERE id = $1`, id).Scan(&stored); err != nil {
-		return "", fenfu.Internal("merchantuser.Login", err)
-	}
-	secret, err := seal.OpenWith(s.Sealer, stored, totpContext(id))
-	if err != nil {
-		return "", fenfu.Internal("merchantuser.Login", err)
-	}
-	return secret, nil
 }
 
 // Authenticate returns the user of a session token that is neither
 // revoked nor expired, of a user not disabled. Any other token is
 // UNAUTHENTICATED.
 func (s *Service) Authenticate(ctx context.Context, token string) (User, error) {
-	if token != "" && len(token) <= 200 {
-		u, err := scanUser(s.DB.QueryRowContext(ctx, `SELECT u.id, u.mchid, u.name, u.role, u.totp_secret, u.disabled_at, u.created_at, u.created_by
-			FROM merchant_user_sessions t JOIN merchant_users u ON u.id = t.user_id
-			WHERE t.token_hash = $1 AND t.revoked_at = 0 AND t.expires_at > $2 AND u.disabled_at = 0`,
-			login.TokenHash(token), db.Micros(s.Clock.Now())))
-		if err == nil {
-			return u, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return User{}, fenfu.Internal("merchantuser.Authenticate", err)
-		}
+	var u User
+	ok, err := s.door().Account(ctx, token, func(row *sql.Row) (err error) {
+		u, err = scanUser(row)
+		return err
+	})
+	if err != nil {
+		return User{}, err
+	}
+	if ok {
+		return u, nil
 	}
 	e := fenfu.Errorf(fenfu.Unauthenticated, "the merchant portal needs a session that has neither expired nor ended")
 	e.Remedy = "Log in to the merchant portal again."
@@ -606,11 +518,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (User, error) 
 // Logout ends the session of a token. Ending one that has ended is not an
 // error.
 func (s *Service) Logout(ctx context.Context, token string) error {
-	if _, err := s.DB.Exec(ctx, `UPDATE merchant_user_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at = 0`,
-		db.Micros(s.Clock.Now()), login.TokenHash(token)); err != nil {
-		return fenfu.Internal("merchantuser.Logout", err)
-	}
-	return nil
+	return s.door().End(ctx, token)
 }
 
 // Record appends what a user did in the portal to the core store's audit
