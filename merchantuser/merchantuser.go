@@ -460,6 +460,15 @@ func (s *Service) Login(ctx context.Context, mchid, name, password, code, source
 	return Session{ID: t.ID, Token: t.Token, User: u, ExpiresAt: t.ExpiresAt}, nil
 }
 
+// Start names the node that takes merchant users' logins
+// (login.Counter's Node) and forgets the attempts in flight its previous
+// process left (login.Counter.Start), reporting how many. serve calls it
+// before it serves.
+func (s *Service) Start(ctx context.Context, node string) (forgotten int, err error) {
+	s.attempts.Node = node
+	return s.attempts.Start(ctx)
+}
+
 // door is where merchants' users log in and their sessions are issued,
 // checked and ended, with the service's settings as they are now.
 func (s *Service) door() *login.Door {

@@ -285,3 +285,26 @@ func TestRoles(t *testing.T) {
 		}
 	}
 }
+
+// TestStart: a node started again under its name forgets the attempts in
+// flight its killed process left on a user's count, so the user logs in
+// at once instead of being refused as one login too many at once.
+func TestStart(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		en := e.owner(t, "ann")
+		lim := login.DefaultLimits()
+		killed := &login.Counter{DB: e.core, Clock: e.clock, Node: "till-1"}
+		for range lim.LockoutFailures {
+			if tr, err := killed.Take(ctx, en.User.Actor(), lim.LockoutFailures, lim.LockoutWindow); err != nil || tr.Locked {
+				t.Fatalf("an attempt in flight of the killed process: %+v, %v", tr, err)
+			}
+		}
+		if n, err := e.s.Start(ctx, "till-1"); err != nil || n != lim.LockoutFailures {
+			t.Fatalf("started again: forgot %d, %v; want the %d attempts of its previous process", n, err, lim.LockoutFailures)
+		}
+		if _, err := e.s.Login(ctx, e.mchid, "ann", password, e.code(t, en), "10.0.0.9:1234"); err != nil {
+			t.Errorf("a login once the node forgot its attempts in flight: %v", err)
+		}
+	})
+}

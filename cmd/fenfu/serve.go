@@ -143,7 +143,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	// Logins a previous process of this node was checking when it died
 	// are forgotten before any of this one's can start.
 	node := a.cfg.node()
-	for _, start := range []func(context.Context, string) (int, error){a.consumers.Start, a.access.Start} {
+	for _, start := range []func(context.Context, string) (int, error){a.consumers.Start, a.access.Start, a.merchantUsers.Start} {
 		n, err := start(ctx, node)
 		if err != nil {
 			return fmt.Errorf("forget the logins in flight this node (%s) left: %w", node, err)
