@@ -110,137 +110,136 @@ type API struct {
 
 // Route is one staff route and the permission it needs ("" for any
 // staff member who is logged in).
-type Route struct {
-	Pattern    string
-	Permission access.Permission
-	handle     handler
-}
+type Route = route.Route[access.Permission, handler]
+
+// Table is the staff routes.
+type Table = route.Table[access.Permission, handler]
 
 // Routes is the one table of the staff routes and the permission each
 // needs; Register serves them, and the README's table lists them.
-func (a *API) Routes() []Route {
-	rs := []Route{
-		{"POST /admin/logout", "", a.logout},
-		{"GET /admin/me", "", a.me},
-		{"POST /admin/tokens", "", a.createOwnToken},
-		{"POST /admin/tokens/{id}/revoke", "", a.revokeToken},
-		{"GET /admin/policy", "", a.policy},
-		{"POST /admin/policy", access.PolicyAdmin, a.grant},
-		{"POST /admin/policy/revoke", access.PolicyAdmin, a.removeGrant},
-		{"GET /admin/staff", access.StaffAdmin, a.staffList},
-		{"POST /admin/staff", access.StaffAdmin, a.staffAdd},
-		{"POST /admin/staff/{name}/disable", access.StaffAdmin, a.staffDisable},
-		{"GET /admin/staff/{name}/tokens", access.StaffAdmin, a.staffTokens},
-		{"POST /admin/staff/{name}/tokens", access.StaffAdmin, a.staffCreateToken},
-		{"GET /admin/unmaskings", access.StaffAdmin, a.unmaskings},
-		{"POST /admin/unmask", access.Unmask, a.unmask},
-		{"GET /admin/applications", access.Onboarding, a.queue},
-		{"GET /admin/applications/{id}", access.Onboarding, a.get},
-		{"GET /admin/applications/{id}/documents/{sha256}", access.Onboarding, a.document},
-		{"POST /admin/applications/{id}/review", access.Onboarding, a.review},
-		{"POST /admin/applications/{id}/deposit", access.Onboarding, a.deposit},
-		{"POST /admin/applications/{id}/activate", access.Onboarding, a.activate},
-		{"POST /admin/applications/{id}/close", access.Onboarding, a.close},
-		{"POST /admin/merchants/{mchid}/rollout", access.Onboarding, a.rollout},
-		{"GET /admin/merchants/{mchid}/ab-report", access.Onboarding, a.abReport},
-		{"GET /admin/merchants/{mchid}/exposure-funnel", access.Onboarding, a.exposureFunnel},
-		{"GET /admin/merchants/{mchid}/verification", access.Onboarding, a.verification},
-		{"POST /admin/merchants/{mchid}/discount", access.Onboarding, a.discount},
-		{"POST /admin/rescreen", access.RiskList, a.rescreen},
-		{"POST /admin/risk-list", access.RiskList, a.importRiskList},
-		{"POST /admin/history", access.RiskList, a.importHistory},
-		{"GET /admin/settlements", access.Settlements, a.settlements},
-		{"POST /admin/settlements/run", access.Settlements, a.runSettlement},
-		{"GET /admin/settlements/batches", access.Settlements, a.batchStatus},
-		{"GET /admin/settlements/{id}/check", access.Settlements, a.checkSettlement},
-		{"GET /admin/settlement-exceptions", access.Settlements, a.exceptions},
-		{"GET /admin/settlement-exceptions/{id}", access.Settlements, a.exception},
-		{"POST /admin/settlement-exceptions/{id}/resolve", access.Settlements, a.resolveException},
-		{"POST /admin/orders/{id}/hold", access.RiskQueue, a.hold},
-		{"POST /admin/orders/{id}/release", access.RiskQueue, a.release},
-		{"GET /admin/sandbox/clock", access.Sandbox, a.sandboxClock},
-		{"GET /admin/qrcodes/verify", access.QRVerify, a.verifyCode},
-		{"POST /admin/sandbox/clock/advance", access.Sandbox, a.advanceClock},
+func (a *API) Routes() Table {
+	rs := Table{
+		{Pattern: "POST /admin/logout", Permission: "", Handle: a.logout},
+		{Pattern: "GET /admin/me", Permission: "", Handle: a.me},
+		{Pattern: "POST /admin/tokens", Permission: "", Handle: a.createOwnToken},
+		{Pattern: "POST /admin/tokens/{id}/revoke", Permission: "", Handle: a.revokeToken},
+		{Pattern: "GET /admin/policy", Permission: "", Handle: a.policy},
+		{Pattern: "POST /admin/policy", Permission: access.PolicyAdmin, Handle: a.grant},
+		{Pattern: "POST /admin/policy/revoke", Permission: access.PolicyAdmin, Handle: a.removeGrant},
+		{Pattern: "GET /admin/staff", Permission: access.StaffAdmin, Handle: a.staffList},
+		{Pattern: "POST /admin/staff", Permission: access.StaffAdmin, Handle: a.staffAdd},
+		{Pattern: "POST /admin/staff/{name}/disable", Permission: access.StaffAdmin, Handle: a.staffDisable},
+		{Pattern: "GET /admin/staff/{name}/tokens", Permission: access.StaffAdmin, Handle: a.staffTokens},
+		{Pattern: "POST /admin/staff/{name}/tokens", Permission: access.StaffAdmin, Handle: a.staffCreateToken},
+		{Pattern: "GET /admin/unmaskings", Permission: access.StaffAdmin, Handle: a.unmaskings},
+		{Pattern: "POST /admin/unmask", Permission: access.Unmask, Handle: a.unmask},
+		{Pattern: "GET /admin/applications", Permission: access.Onboarding, Handle: a.queue},
+		{Pattern: "GET /admin/applications/{id}", Permission: access.Onboarding, Handle: a.get},
+		{Pattern: "GET /admin/applications/{id}/documents/{sha256}", Permission: access.Onboarding, Handle: a.document},
+		{Pattern: "POST /admin/applications/{id}/review", Permission: access.Onboarding, Handle: a.review},
+		{Pattern: "POST /admin/applications/{id}/deposit", Permission: access.Onboarding, Handle: a.deposit},
+		{Pattern: "POST /admin/applications/{id}/activate", Permission: access.Onboarding, Handle: a.activate},
+		{Pattern: "POST /admin/applications/{id}/close", Permission: access.Onboarding, Handle: a.close},
+		{Pattern: "POST /admin/merchants/{mchid}/rollout", Permission: access.Onboarding, Handle: a.rollout},
+		{Pattern: "GET /admin/merchants/{mchid}/ab-report", Permission: access.Onboarding, Handle: a.abReport},
+		{Pattern: "GET /admin/merchants/{mchid}/exposure-funnel", Permission: access.Onboarding, Handle: a.exposureFunnel},
+		{Pattern: "GET /admin/merchants/{mchid}/verification", Permission: access.Onboarding, Handle: a.verification},
+		{Pattern: "POST /admin/merchants/{mchid}/discount", Permission: access.Onboarding, Handle: a.discount},
+		{Pattern: "POST /admin/rescreen", Permission: access.RiskList, Handle: a.rescreen},
+		{Pattern: "POST /admin/risk-list", Permission: access.RiskList, Handle: a.importRiskList},
+		{Pattern: "POST /admin/history", Permission: access.RiskList, Handle: a.importHistory},
+		{Pattern: "GET /admin/settlements", Permission: access.Settlements, Handle: a.settlements},
+		{Pattern: "POST /admin/settlements/run", Permission: access.Settlements, Handle: a.runSettlement},
+		{Pattern: "GET /admin/settlements/batches", Permission: access.Settlements, Handle: a.batchStatus},
+		{Pattern: "GET /admin/settlements/{id}/check", Permission: access.Settlements, Handle: a.checkSettlement},
+		{Pattern: "GET /admin/settlement-exceptions", Permission: access.Settlements, Handle: a.exceptions},
+		{Pattern: "GET /admin/settlement-exceptions/{id}", Permission: access.Settlements, Handle: a.exception},
+		{Pattern: "POST /admin/settlement-exceptions/{id}/resolve", Permission: access.Settlements, Handle: a.resolveException},
+		{Pattern: "POST /admin/orders/{id}/hold", Permission: access.RiskQueue, Handle: a.hold},
+		{Pattern: "POST /admin/orders/{id}/release", Permission: access.RiskQueue, Handle: a.release},
+		{Pattern: "GET /admin/sandbox/clock", Permission: access.Sandbox, Handle: a.sandboxClock},
+		{Pattern: "GET /admin/qrcodes/verify", Permission: access.QRVerify, Handle: a.verifyCode},
+		{Pattern: "POST /admin/sandbox/clock/advance", Permission: access.Sandbox, Handle: a.advanceClock},
 	}
 	if a.Complaints != nil {
 		rs = append(rs,
-			Route{"GET /admin/complaints", access.Complaints, a.complaints},
-			Route{"GET /admin/complaints/{id}", access.Complaints, a.complaint},
-			Route{"POST /admin/complaints/{id}/notes", access.Complaints, a.complaintNote},
-			Route{"POST /admin/complaints/{id}/resolve", access.Complaints, a.resolveComplaint})
+			Route{Pattern: "GET /admin/complaints", Permission: access.Complaints, Handle: a.complaints},
+			Route{Pattern: "GET /admin/complaints/{id}", Permission: access.Complaints, Handle: a.complaint},
+			Route{Pattern: "POST /admin/complaints/{id}/notes", Permission: access.Complaints, Handle: a.complaintNote},
+			Route{Pattern: "POST /admin/complaints/{id}/resolve", Permission: access.Complaints, Handle: a.resolveComplaint})
 	}
 	if a.Tickets != nil {
 		rs = append(rs,
-			Route{"GET /admin/tickets", access.Complaints, a.tickets},
-			Route{"GET /admin/tickets/{id}", access.Complaints, a.ticket},
-			Route{"POST /admin/tickets/escalate", access.Complaints, a.escalateTickets},
-			Route{"GET /admin/tickets/{id}/attachments/{attachment_id}", access.Complaints, a.ticketAttachment},
-			Route{"POST /admin/tickets/{id}/replies", access.Complaints, a.ticketReply},
-			Route{"POST /admin/tickets/{id}/assign", access.Complaints, a.assignTicket},
-			Route{"POST /admin/tickets/{id}/resolve", access.Complaints, a.resolveTicket},
-			Route{"POST /admin/tickets/{id}/close", access.Complaints, a.closeTicket},
-			Route{"GET /admin/ticket-lanes", access.Complaints, a.ticketLanes},
-			Route{"POST /admin/ticket-lanes/{type}", access.Complaints, a.changeLane})
+			Route{Pattern: "GET /admin/tickets", Permission: access.Complaints, Handle: a.tickets},
+			Route{Pattern: "GET /admin/tickets/{id}", Permission: access.Complaints, Handle: a.ticket},
+			Route{Pattern: "POST /admin/tickets/escalate", Permission: access.Complaints, Handle: a.escalateTickets},
+			Route{Pattern: "GET /admin/tickets/{id}/attachments/{attachment_id}", Permission: access.Complaints, Handle: a.ticketAttachment},
+			Route{Pattern: "POST /admin/tickets/{id}/replies", Permission: access.Complaints, Handle: a.ticketReply},
+			Route{Pattern: "POST /admin/tickets/{id}/assign", Permission: access.Complaints, Handle: a.assignTicket},
+			Route{Pattern: "POST /admin/tickets/{id}/resolve", Permission: access.Complaints, Handle: a.resolveTicket},
+			Route{Pattern: "POST /admin/tickets/{id}/close", Permission: access.Complaints, Handle: a.closeTicket},
+			Route{Pattern: "GET /admin/ticket-lanes", Permission: access.Complaints, Handle: a.ticketLanes},
+			Route{Pattern: "POST /admin/ticket-lanes/{type}", Permission: access.Complaints, Handle: a.changeLane})
 	}
 	if a.MerchantUsers != nil {
 		rs = append(rs,
-			Route{"POST /admin/merchants/{mchid}/users", access.Onboarding, a.addMerchantOwner},
-			Route{"GET /admin/merchants/{mchid}/users", access.Onboarding, a.merchantUsers},
-			Route{"POST /admin/merchants/{mchid}/users/{name}/disable", access.Onboarding, a.disableMerchantUser})
+			Route{Pattern: "POST /admin/merchants/{mchid}/users", Permission: access.Onboarding, Handle: a.addMerchantOwner},
+			Route{Pattern: "GET /admin/merchants/{mchid}/users", Permission: access.Onboarding, Handle: a.merchantUsers},
+			Route{Pattern: "POST /admin/merchants/{mchid}/users/{name}/disable", Permission: access.Onboarding, Handle: a.disableMerchantUser})
 	}
 	if a.Retention != nil {
 		rs = append(rs,
-			Route{"POST /admin/legal-holds", access.Retention, a.placeHold},
-			Route{"GET /admin/legal-holds", access.Retention, a.legalHolds},
-			Route{"POST /admin/legal-holds/{id}/release", access.Retention, a.releaseHold})
+			Route{Pattern: "POST /admin/legal-holds", Permission: access.Retention, Handle: a.placeHold},
+			Route{Pattern: "GET /admin/legal-holds", Permission: access.Retention, Handle: a.legalHolds},
+			Route{Pattern: "POST /admin/legal-holds/{id}/release", Permission: access.Retention, Handle: a.releaseHold})
 	}
 	if a.Risk != nil {
 		rs = append(rs,
-			Route{"GET /admin/risk/overview", access.RiskRules, a.riskOverview},
-			Route{"GET /admin/risk/rules", access.RiskRules, a.riskRules},
-			Route{"GET /admin/risk/versions", access.RiskRules, a.riskVersions},
-			Route{"POST /admin/risk/rules", access.RiskRules, a.riskAddRule},
-			Route{"POST /admin/risk/rules/{name}", access.RiskRules, a.riskChangeRule},
-			Route{"POST /admin/risk/rules/{name}/{switch}", access.RiskRules, a.riskSwitchRule},
-			Route{"POST /admin/risk/backtest", access.RiskRules, a.riskBacktest},
-			Route{"GET /admin/risk/queue", access.RiskQueue, a.riskQueue},
-			Route{"GET /admin/risk/queue/{id}", access.RiskQueue, a.riskItem},
-			Route{"POST /admin/risk/queue/{id}/{action}", access.RiskQueue, a.riskAct})
+			Route{Pattern: "GET /admin/risk/overview", Permission: access.RiskRules, Handle: a.riskOverview},
+			Route{Pattern: "GET /admin/risk/rules", Permission: access.RiskRules, Handle: a.riskRules},
+			Route{Pattern: "GET /admin/risk/versions", Permission: access.RiskRules, Handle: a.riskVersions},
+			Route{Pattern: "POST /admin/risk/rules", Permission: access.RiskRules, Handle: a.riskAddRule},
+			Route{Pattern: "POST /admin/risk/rules/{name}", Permission: access.RiskRules, Handle: a.riskChangeRule},
+			Route{Pattern: "POST /admin/risk/rules/{name}/{switch}", Permission: access.RiskRules, Handle: a.riskSwitchRule},
+			Route{Pattern: "POST /admin/risk/backtest", Permission: access.RiskRules, Handle: a.riskBacktest},
+			Route{Pattern: "GET /admin/risk/queue", Permission: access.RiskQueue, Handle: a.riskQueue},
+			Route{Pattern: "GET /admin/risk/queue/{id}", Permission: access.RiskQueue, Handle: a.riskItem},
+			Route{Pattern: "POST /admin/risk/queue/{id}/{action}", Permission: access.RiskQueue, Handle: a.riskAct})
 	}
 	if a.Display != nil {
 		rs = append(rs,
-			Route{"GET /admin/display/rules", access.RiskRules, a.displayRules},
-			Route{"GET /admin/display/versions", access.RiskRules, a.displayVersions},
-			Route{"POST /admin/display/rules", access.RiskRules, a.displayChange})
+			Route{Pattern: "GET /admin/display/rules", Permission: access.RiskRules, Handle: a.displayRules},
+			Route{Pattern: "GET /admin/display/versions", Permission: access.RiskRules, Handle: a.displayVersions},
+			Route{Pattern: "POST /admin/display/rules", Permission: access.RiskRules, Handle: a.displayChange})
 	}
 	if a.Audit != nil {
-		rs = append(rs, Route{"GET /admin/audit", access.Audit, a.auditLog})
+		rs = append(rs, Route{Pattern: "GET /admin/audit", Permission: access.Audit, Handle: a.auditLog})
 	}
 	if a.Figures != nil {
 		rs = append(rs, a.chartRoutes()...)
 	}
 	if a.Bills != nil {
 		rs = append(rs,
-			Route{"GET /admin/bills", access.Settlements, a.bills},
-			Route{"GET /admin/bills/file", access.Settlements, a.billFile})
+			Route{Pattern: "GET /admin/bills", Permission: access.Settlements, Handle: a.bills},
+			Route{Pattern: "GET /admin/bills/file", Permission: access.Settlements, Handle: a.billFile})
 	}
 	if a.Keys != nil {
-		rs = append(rs, Route{"GET /admin/keys", access.Keys, a.platformKeys})
+		rs = append(rs, Route{Pattern: "GET /admin/keys", Permission: access.Keys, Handle: a.platformKeys})
 	}
 	if a.Notifications != nil {
-		rs = append(rs, Route{"GET /admin/notifications/backlog", access.Notify, a.backlog})
+		rs = append(rs, Route{Pattern: "GET /admin/notifications/backlog", Permission: access.Notify, Handle: a.backlog})
 	}
 	if a.Repay != nil {
 		rs = append(rs,
-			Route{"POST /admin/consumers/{id}/repayments", access.Credit, a.repayment},
-			Route{"GET /admin/consumers/{id}/credit", access.Consumers, a.creditAccount},
-			Route{"POST /admin/consumers/{id}/line", access.CreditLines, a.changeLine},
-			Route{"GET /admin/consumers/{id}/line/changes", access.Consumers, a.lineChanges},
-			Route{"POST /admin/credit/overdue", access.Credit, a.runOverdue},
-			Route{"GET /admin/consumers/{id}/statements/{month}", access.Consumers, a.statement})
+			Route{Pattern: "POST /admin/consumers/{id}/repayments", Permission: access.Credit, Handle: a.repayment},
+			Route{Pattern: "GET /admin/consumers/{id}/credit", Permission: access.Consumers, Handle: a.creditAccount},
+			Route{Pattern: "POST /admin/consumers/{id}/line", Permission: access.CreditLines, Handle: a.changeLine},
+			Route{Pattern: "GET /admin/consumers/{id}/line/changes", Permission: access.Consumers, Handle: a.lineChanges},
+			Route{Pattern: "POST /admin/credit/overdue", Permission: access.Credit, Handle: a.runOverdue},
+			Route{Pattern: "GET /admin/consumers/{id}/statements/{month}", Permission: access.Consumers, Handle: a.statement})
 	}
 	if a.Consumers != nil {
-		rs = append(rs, Route{"GET /admin/consumers", access.Consumers, a.consumerLookup})
+		rs = append(rs, Route{Pattern: "GET /admin/consumers", Permission: access.Consumers, Handle: a.consumerLookup})
 	}
 	return rs
 }
@@ -254,9 +253,7 @@ func (a *API) Register(mux route.Mux) {
 		t, err := a.login(r)
 		a.write(w, r, t, err)
 	}))
-	for _, r := range a.Routes() {
-		mux.Handle(r.Pattern, a.staff(r.Permission, r.handle))
-	}
+	a.Routes().Register(mux, a.staff)
 }
 
 type call struct {
@@ -310,13 +307,13 @@ func (a *API) write(w http.ResponseWriter, r *http.Request, out any, err error) 
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-// staff serves a route that needs perm: the request's bearer token names
-// the member, the policy must allow perm, and the answer is masked unless
-// the policy lets the member see personal data. The call is nil if the
-// request was refused before it named its member.
-func (a *API) staff(perm access.Permission, h handler) http.Handler {
+// staff serves a route: the request's bearer token names the member,
+// the policy must allow the route's permission, and the answer is masked
+// unless the policy lets the member see personal data. The call is nil
+// if the request was refused before it named its member.
+func (a *API) staff(rt Route) http.Handler {
 	return a.answer(func(r *http.Request) (any, *call, error) {
-		return a.serveStaff(r, bearer(r), perm, h)
+		return a.serveStaff(r, bearer(r), rt)
 	})
 }
 
@@ -330,12 +327,12 @@ func bearer(r *http.Request) string {
 	return tok
 }
 
-// serveStaff serves a request of the member of token to a route that
-// needs perm: the policy must allow perm, and the answer is masked unless
-// the policy lets the member see personal data. The call is nil if the
-// request was refused before it named its member.
-func (a *API) serveStaff(r *http.Request, token string, perm access.Permission, h handler) (any, *call, error) {
-	c, err := a.authorize(r, token, perm)
+// serveStaff serves a request of the member of token to a route: the
+// policy must allow the route's permission, and the answer is masked
+// unless the policy lets the member see personal data. The call is nil
+// if the request was refused before it named its member.
+func (a *API) serveStaff(r *http.Request, token string, rt Route) (any, *call, error) {
+	c, err := a.authorize(r, token, rt)
 	if err != nil {
 		return nil, c, err
 	}
@@ -344,7 +341,7 @@ func (a *API) serveStaff(r *http.Request, token string, perm access.Permission, 
 		return nil, c, fenfu.Errorf(fenfu.ParamError, "the request body is too large or unreadable")
 	}
 	c.Body = body
-	out, err := h(r.Context(), c)
+	out, err := rt.Handle(r.Context(), c)
 	if err != nil || c.Clear || out == nil {
 		return out, c, err
 	}
@@ -359,17 +356,17 @@ func (a *API) serveStaff(r *http.Request, token string, perm access.Permission, 
 }
 
 // authorize names the member of token and checks the policy gives them
-// perm. The call is nil if no member is named; a member refused perm is
-// named in it.
-func (a *API) authorize(r *http.Request, token string, perm access.Permission) (*call, error) {
+// the route's permission. The call is nil if no member is named; a
+// member refused the route is named in it.
+func (a *API) authorize(r *http.Request, token string, rt Route) (*call, error) {
 	m, err := a.Member(r.Context(), token)
 	if err != nil {
 		return nil, err
 	}
 	c := &call{Request: r, Staff: m.Actor(), Who: m.Staff, Policy: m.Policy, Clear: m.Clear}
-	if !m.Allows(perm) {
-		a.Log.Warn("admin request refused", "path", r.URL.Path, "staff", m.Name, "permission", perm)
-		return c, m.Policy.Forbidden(m.Staff, perm)
+	if err := rt.Check(m.Allows, m.Forbidden); err != nil {
+		a.Log.Warn("admin request refused", "path", r.URL.Path, "staff", m.Name, "permission", rt.Permission)
+		return c, err
 	}
 	return c, nil
 }

@@ -30,8 +30,8 @@ func (a *API) chartRoutes() []Route {
 			continue
 		}
 		rs = append(rs,
-			Route{"GET /admin/charts/" + string(n), chartPermission[n], a.figure(n)},
-			Route{"GET /admin/charts/" + string(n) + ".svg", chartPermission[n], a.figureSVG(n)})
+			Route{Pattern: "GET /admin/charts/" + string(n), Permission: chartPermission[n], Handle: a.figure(n)},
+			Route{Pattern: "GET /admin/charts/" + string(n) + ".svg", Permission: chartPermission[n], Handle: a.figureSVG(n)})
 	}
 	return rs
 }

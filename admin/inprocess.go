@@ -64,6 +64,10 @@ func (m Member) Allows(perm access.Permission) bool {
 	return perm == "" || m.Policy.Allows(m.Staff, perm)
 }
 
+// Forbidden is the refusal of perm to the member: FORBIDDEN, naming who
+// holds it.
+func (m Member) Forbidden(perm access.Permission) error { return m.Policy.Forbidden(m.Staff, perm) }
+
 // Member names the member of a session or API token, with the policy;
 // any token that names no one is UNAUTHENTICATED. It reads nothing else,
 // so it is not recorded: a surface asks it what to offer its member.
@@ -87,17 +91,8 @@ func (a *API) Member(ctx context.Context, token string) (Member, error) {
 // Permission is the permission a route of Routes needs; ok is false for a
 // route this server does not serve.
 func (a *API) Permission(route string) (perm access.Permission, ok bool) {
-	r, ok := a.route(route)
+	r, ok := a.Routes().Find(route)
 	return r.Permission, ok
-}
-
-func (a *API) route(pattern string) (Route, bool) {
-	for _, r := range a.Routes() {
-		if r.Pattern == pattern {
-			return r, true
-		}
-	}
-	return Route{}, false
 }
 
 // Call is one staff route called in-process.
@@ -119,7 +114,7 @@ type Call struct {
 // decoded into out, a pointer to what the route's JSON answers, or to a
 // File for a route that answers one; out may be nil.
 func (a *API) Do(r *http.Request, token string, c Call, out any) error {
-	rt, ok := a.route(c.Route)
+	rt, ok := a.Routes().Find(c.Route)
 	if !ok {
 		return fenfu.Internal("admin.Do", fmt.Errorf("no staff route %q", c.Route))
 	}
@@ -127,7 +122,7 @@ func (a *API) Do(r *http.Request, token string, c Call, out any) error {
 	if err != nil {
 		return fenfu.Internal("admin.Do", err)
 	}
-	answer, cl, err := a.serveStaff(ir, token, rt.Permission, rt.handle)
+	answer, cl, err := a.serveStaff(ir, token, rt)
 	if aerr := a.record(ir, cl, err); aerr != nil {
 		a.Log.Error("admin request not recorded in the audit log", "path", ir.URL.Path, "error", aerr)
 		if ir.Method == http.MethodGet && err == nil {

@@ -72,11 +72,10 @@ type Portal struct {
 
 // Route is one portal route and the permission it needs ("" for any
 // user who is logged in).
-type Route struct {
-	Pattern    string
-	Permission merchantuser.Permission
-	handle     handler
-}
+type Route = route.Route[merchantuser.Permission, handler]
+
+// Table is the portal's routes.
+type Table = route.Table[merchantuser.Permission, handler]
 
 // handler serves a request of a logged-in user who holds the route's
 // permission. It writes its answer, or returns the error the page shows.
@@ -84,47 +83,47 @@ type handler func(ctx context.Context, c *call) error
 
 // Routes is the one table of the portal's routes and the permission each
 // needs; Register serves them.
-func (p *Portal) Routes() []Route {
-	rs := []Route{
-		{"GET /portal/orders", merchantuser.Orders, p.orders},
-		{"GET /portal/orders.csv", merchantuser.Orders, p.ordersCSV},
-		{"GET /portal/orders/{transaction_id}", merchantuser.Orders, p.order},
-		{"POST /portal/orders/{transaction_id}/refunds", merchantuser.Refund, p.refund},
-		{"GET /portal/bills", merchantuser.Bills, p.bills},
-		{"GET /portal/bills/download", merchantuser.Bills, p.downloadBill},
-		{"GET /portal/notifications", merchantuser.Notifications, p.notifications},
-		{"POST /portal/notifications/{event_id}/resend", merchantuser.Resend, p.resend},
-		{"GET /portal/settlements", merchantuser.Settlements, p.settlements},
-		{"GET /portal/settlements.csv", merchantuser.Settlements, p.settlementsCSV},
-		{"GET /portal/fees", merchantuser.Settlements, p.fees},
-		{"GET /portal/keys", merchantuser.Keys, p.keys},
-		{"POST /portal/keys", merchantuser.Keys, p.addKey},
-		{"POST /portal/keys/{serial}/retire", merchantuser.Keys, p.retireKey},
-		{"POST /portal/keys/apiv3", merchantuser.Keys, p.rotateAPIv3Key},
-		{"POST /portal/notify-url", merchantuser.Keys, p.setNotifyURL},
-		{"GET /portal/rollout", merchantuser.ABReport, p.rollout},
-		{"POST /portal/rollout", merchantuser.Rollout, p.setRollout},
-		{"GET /portal/users", merchantuser.Users, p.users},
-		{"POST /portal/users", merchantuser.Users, p.addUser},
-		{"POST /portal/users/{name}/disable", merchantuser.Users, p.disableUser},
+func (p *Portal) Routes() Table {
+	rs := Table{
+		{Pattern: "GET /portal/orders", Permission: merchantuser.Orders, Handle: p.orders},
+		{Pattern: "GET /portal/orders.csv", Permission: merchantuser.Orders, Handle: p.ordersCSV},
+		{Pattern: "GET /portal/orders/{transaction_id}", Permission: merchantuser.Orders, Handle: p.order},
+		{Pattern: "POST /portal/orders/{transaction_id}/refunds", Permission: merchantuser.Refund, Handle: p.refund},
+		{Pattern: "GET /portal/bills", Permission: merchantuser.Bills, Handle: p.bills},
+		{Pattern: "GET /portal/bills/download", Permission: merchantuser.Bills, Handle: p.downloadBill},
+		{Pattern: "GET /portal/notifications", Permission: merchantuser.Notifications, Handle: p.notifications},
+		{Pattern: "POST /portal/notifications/{event_id}/resend", Permission: merchantuser.Resend, Handle: p.resend},
+		{Pattern: "GET /portal/settlements", Permission: merchantuser.Settlements, Handle: p.settlements},
+		{Pattern: "GET /portal/settlements.csv", Permission: merchantuser.Settlements, Handle: p.settlementsCSV},
+		{Pattern: "GET /portal/fees", Permission: merchantuser.Settlements, Handle: p.fees},
+		{Pattern: "GET /portal/keys", Permission: merchantuser.Keys, Handle: p.keys},
+		{Pattern: "POST /portal/keys", Permission: merchantuser.Keys, Handle: p.addKey},
+		{Pattern: "POST /portal/keys/{serial}/retire", Permission: merchantuser.Keys, Handle: p.retireKey},
+		{Pattern: "POST /portal/keys/apiv3", Permission: merchantuser.Keys, Handle: p.rotateAPIv3Key},
+		{Pattern: "POST /portal/notify-url", Permission: merchantuser.Keys, Handle: p.setNotifyURL},
+		{Pattern: "GET /portal/rollout", Permission: merchantuser.ABReport, Handle: p.rollout},
+		{Pattern: "POST /portal/rollout", Permission: merchantuser.Rollout, Handle: p.setRollout},
+		{Pattern: "GET /portal/users", Permission: merchantuser.Users, Handle: p.users},
+		{Pattern: "POST /portal/users", Permission: merchantuser.Users, Handle: p.addUser},
+		{Pattern: "POST /portal/users/{name}/disable", Permission: merchantuser.Users, Handle: p.disableUser},
 	}
 	if p.Sandbox != nil {
-		rs = append(rs, Route{"GET /portal/sandbox", merchantuser.Sandbox, p.sandboxReport})
+		rs = append(rs, Route{Pattern: "GET /portal/sandbox", Permission: merchantuser.Sandbox, Handle: p.sandboxReport})
 	}
 	if p.Complaints != nil {
 		rs = append(rs,
-			Route{"GET /portal/complaints", merchantuser.Complaints, p.complaints},
-			Route{"GET /portal/complaints/{id}", merchantuser.Complaints, p.complaint},
-			Route{"POST /portal/complaints/{id}/response", merchantuser.Complaints, p.respond},
-			Route{"POST /portal/complaints/{id}/complete", merchantuser.Complaints, p.complete})
+			Route{Pattern: "GET /portal/complaints", Permission: merchantuser.Complaints, Handle: p.complaints},
+			Route{Pattern: "GET /portal/complaints/{id}", Permission: merchantuser.Complaints, Handle: p.complaint},
+			Route{Pattern: "POST /portal/complaints/{id}/response", Permission: merchantuser.Complaints, Handle: p.respond},
+			Route{Pattern: "POST /portal/complaints/{id}/complete", Permission: merchantuser.Complaints, Handle: p.complete})
 	}
 	if p.Tickets != nil {
 		rs = append(rs,
-			Route{"GET /portal/tickets", merchantuser.Tickets, p.tickets},
-			Route{"POST /portal/tickets", merchantuser.Tickets, p.openTicket},
-			Route{"GET /portal/tickets/{id}", merchantuser.Tickets, p.ticket},
-			Route{"POST /portal/tickets/{id}/replies", merchantuser.Tickets, p.replyTicket},
-			Route{"GET /portal/tickets/{id}/attachments/{attachment_id}", merchantuser.Tickets, p.ticketFile})
+			Route{Pattern: "GET /portal/tickets", Permission: merchantuser.Tickets, Handle: p.tickets},
+			Route{Pattern: "POST /portal/tickets", Permission: merchantuser.Tickets, Handle: p.openTicket},
+			Route{Pattern: "GET /portal/tickets/{id}", Permission: merchantuser.Tickets, Handle: p.ticket},
+			Route{Pattern: "POST /portal/tickets/{id}/replies", Permission: merchantuser.Tickets, Handle: p.replyTicket},
+			Route{Pattern: "GET /portal/tickets/{id}/attachments/{attachment_id}", Permission: merchantuser.Tickets, Handle: p.ticketFile})
 	}
 	return rs
 }
@@ -137,15 +136,13 @@ func (p *Portal) Register(mux route.Mux) {
 	mux.HandleFunc("GET /portal/login", p.loginPage)
 	mux.HandleFunc("POST /portal/login", p.login)
 	mux.HandleFunc("POST /portal/logout", p.logout)
-	for _, r := range p.Routes() {
-		mux.Handle(r.Pattern, p.serve(r.Permission, r.handle))
-	}
-	mux.Handle("/portal/", p.serve("", func(ctx context.Context, c *call) error {
+	p.Routes().Register(mux, p.serve)
+	mux.Handle("/portal/", p.serve(Route{Pattern: "/portal/", Handle: func(ctx context.Context, c *call) error {
 		if c.r.URL.Path == "/portal/" && (c.r.Method == http.MethodGet || c.r.Method == http.MethodHead) {
 			return p.home(ctx, c)
 		}
 		return fenfu.Errorf(fenfu.ResourceNotExists, "the merchant portal has no page at %s", c.r.URL.Path)
-	}))
+	}}))
 }
 
 // call is one request of a logged-in user.
@@ -162,12 +159,12 @@ type call struct {
 // maxForm bounds a form's body: a public key's PEM is the largest.
 const maxForm = 64 << 10
 
-// serve serves a route that needs perm: the session cookie names the
-// user, the user's role must hold perm, and a form must come from the
+// serve serves a route: the session cookie names the user, the user's
+// role must hold the route's permission, and a form must come from the
 // portal's own pages. The request is recorded in the audit log under the
 // user, whatever its outcome; a read is recorded before it is answered,
 // so a read no one can trace is not answered.
-func (p *Portal) serve(perm merchantuser.Permission, h handler) http.Handler {
+func (p *Portal) serve(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		u, err := p.Users.Authenticate(ctx, Session.Token(r))
@@ -181,13 +178,11 @@ func (p *Portal) serve(perm merchantuser.Permission, h handler) http.Handler {
 		}
 		c := &call{w: w, r: r, user: u, lang: web.LangOf(r), p: p}
 		write := r.Method != http.MethodGet && r.Method != http.MethodHead
-		switch {
-		case write && !web.SameOrigin(r, p.PublicURL):
+		if write && !web.SameOrigin(r, p.PublicURL) {
 			err = crossSite()
-		case perm != "" && !u.Can(perm):
-			p.Log.Warn("portal request refused", "path", r.URL.Path, "merchant_user", u.Actor(), "permission", perm)
-			err = u.Forbidden(perm)
-		case write:
+		} else if err = rt.Check(u.Can, u.Forbidden); err != nil {
+			p.Log.Warn("portal request refused", "path", r.URL.Path, "merchant_user", u.Actor(), "permission", rt.Permission)
+		} else if write {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if perr := r.ParseForm(); perr != nil {
 				err = fenfu.Errorf(fenfu.ParamError, "the form is too large or unreadable")
@@ -200,7 +195,7 @@ func (p *Portal) serve(perm merchantuser.Permission, h handler) http.Handler {
 			}
 		}
 		if err == nil {
-			err = h(ctx, c)
+			err = rt.Handle(ctx, c)
 		}
 		if err != nil {
 			p.fail(w, r, &u, err)
