@@ -2,6 +2,9 @@ package access_test
 
 import (
 	"context"
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/base64"
 	"strings"
 	"sync"
 	"testing"
@@ -132,4 +135,35 @@ func TestPolicyAllows(t *testing.T) {
 			t.Errorf("%+v: Allows = %v, want %v", tc.st, got, tc.want)
 		}
 	}
+}
+
+// TestPasswordHashUpgrade: a password hashed by the first scheme
+// (PBKDF2-SHA256) still logs in, and its hash is replaced by an argon2id
+// one on that login.
+func TestPasswordHashUpgrade(t *testing.T) {
+	each(t, func(t *testing.T, s *access.Service, clock *fenfu.FakeClock, core *db.DB) {
+		ctx := context.Background()
+		en, err := s.Add(ctx, "test", access.NewStaff{Name: "ok", Department: access.Risk, Rank: access.StaffRank, Password: password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		salt := []byte("sixteen byte sal")
+		key, _ := pbkdf2.Key(sha256.New, password, salt, 20000, 32)
+		old := "pbkdf2-sha256$20000$" + base64.RawStdEncoding.EncodeToString(salt) + "$" + base64.RawStdEncoding.EncodeToString(key)
+		if _, err := core.Exec(ctx, `UPDATE staff SET password_hash = $1 WHERE name = 'ok'`, old); err != nil {
+			t.Fatal(err)
+		}
+		code, _ := totp.GenerateCode(en.TOTPSecret, clock.Now())
+		if _, err := s.Login(ctx, "ok", password, code, ""); err != nil {
+			t.Fatalf("login against the old hash: %v", err)
+		}
+		if h, err := core.Strings(ctx, `SELECT password_hash FROM staff WHERE name = 'ok'`); err != nil || len(h) != 1 || !strings.HasPrefix(h[0], "$argon2id$") {
+			t.Fatalf("hash after login = %q, %v; want argon2id", h, err)
+		}
+		clock.Advance(30 * time.Second)
+		code, _ = totp.GenerateCode(en.TOTPSecret, clock.Now())
+		if _, err := s.Login(ctx, "ok", password, code, ""); err != nil {
+			t.Errorf("login against the upgraded hash: %v", err)
+		}
+	})
 }

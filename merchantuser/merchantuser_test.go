@@ -2,6 +2,9 @@ package merchantuser_test
 
 import (
 	"context"
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/base64"
 	"strings"
 	"sync"
 	"testing"
@@ -305,6 +308,32 @@ func TestStart(t *testing.T) {
 		}
 		if _, err := e.s.Login(ctx, e.mchid, "ann", password, e.code(t, en), "10.0.0.9:1234"); err != nil {
 			t.Errorf("a login once the node forgot its attempts in flight: %v", err)
+		}
+	})
+}
+
+// TestPasswordHashUpgrade: a password hashed by the first scheme
+// (PBKDF2-SHA256) still logs in, and its hash is replaced by an argon2id
+// one on that login.
+func TestPasswordHashUpgrade(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		en := e.owner(t, "ann")
+		salt := []byte("sixteen byte sal")
+		key, _ := pbkdf2.Key(sha256.New, password, salt, 20000, 32)
+		old := "pbkdf2-sha256$20000$" + base64.RawStdEncoding.EncodeToString(salt) + "$" + base64.RawStdEncoding.EncodeToString(key)
+		if _, err := e.core.Exec(ctx, `UPDATE merchant_users SET password_hash = $1 WHERE id = $2`, old, en.User.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.Login(ctx, e.mchid, "ann", password, e.code(t, en), ""); err != nil {
+			t.Fatalf("login against the old hash: %v", err)
+		}
+		if h, err := e.core.Strings(ctx, `SELECT password_hash FROM merchant_users WHERE id = $1`, en.User.ID); err != nil || len(h) != 1 || !strings.HasPrefix(h[0], "$argon2id$") {
+			t.Fatalf("hash after login = %q, %v; want argon2id", h, err)
+		}
+		e.clock.Advance(30 * time.Second)
+		if _, err := e.s.Login(ctx, e.mchid, "ann", password, e.code(t, en), ""); err != nil {
+			t.Errorf("login against the upgraded hash: %v", err)
 		}
 	})
 }
