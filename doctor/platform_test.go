@@ -18,15 +18,7 @@ import (
 // within 30 days (saying when it expires), and fails once it has expired;
 // one holding the public key is never told of the certificate's expiry.
 func TestPlatformCertificateExpiry(t *testing.T) {
-	sealer, err := seal.New([]byte("0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := dbtest.Open(t, db.SQLite, "core", fenfu.SystemClock{})
-	keys, err := keyring.Open(t.Context(), store, t.TempDir(), sealer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, _ := openKeys(t, fenfu.SystemClock{})
 	d := &Doctor{Keys: keys}
 	for _, n := range keyring.Schemes {
 		pk := keys.Platform(n)
@@ -49,4 +41,19 @@ func TestPlatformCertificateExpiry(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openKeys opens a core store and the platform's keys in it.
+func openKeys(t *testing.T, clock fenfu.Clock) (*keyring.Keyring, *db.DB) {
+	t.Helper()
+	sealer, err := seal.New([]byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := dbtest.Open(t, db.SQLite, "core", clock)
+	keys, err := keyring.Open(t.Context(), store, t.TempDir(), sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, store
 }

@@ -37,7 +37,7 @@ func cmdDoctor(ctx context.Context, e *env, args []string) error {
 	platformFile := fs.String("platform-key", "", "PEM file of the platform public key or certificate the merchant verifies fenfu with")
 	platformSerial := fs.String("platform-serial", "", "that public key's ID (PUB_KEY_ID_…); a certificate's serial is read from the certificate")
 	notifyURL := fs.String("notify-url", "", "the notify URL to check (default: the registered one, else the one of the newest delivery)")
-	lang := fs.String("lang", "en", "the language of the remedies: zh or en")
+	lang := fs.String("lang", "en", "the language of the details and remedies: zh or en")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 20*time.Second, "how long to wait for fenfu's answer")
 	offset := clockOffsetFlag(fs)
@@ -156,7 +156,7 @@ func diagnose(ctx context.Context, c *wxpay.Client, hc *http.Client, notifyURL s
 	received := c.Clock.Now()
 
 	// The clock: the answer's signed time against ours when it came.
-	clk := doctor.Found(doctor.CheckClock, doctor.Skip, "", l, "fenfu's answer carries no time")
+	clk := doctor.Found(doctor.CheckClock, doctor.Skip, "", l, catalog.Text{ZH: "fenfu 的应答没有带时间", EN: "fenfu's answer carries no time"})
 	if ts, err := strconv.ParseInt(resp.Header.Get("Wechatpay-Timestamp"), 10, 64); err == nil {
 		clk = doctor.ClockCheck(time.Unix(ts, 0).Sub(received), wxpay.MaxClockSkew, l)
 	} else if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
@@ -165,7 +165,8 @@ func diagnose(ctx context.Context, c *wxpay.Client, hc *http.Client, notifyURL s
 	// The platform key: does the answer verify with the one we hold?
 	var pk doctor.Check
 	if err := c.VerifyResponse(resp.Header, body); err != nil {
-		pk = doctor.Found(doctor.CheckPlatformKey, doctor.Fail, fenfu.PlatformKeyUnknown, l, "fenfu's answer does not verify with the platform key held: %v", err)
+		pk = doctor.Found(doctor.CheckPlatformKey, doctor.Fail, fenfu.PlatformKeyUnknown, l,
+			catalog.Text{ZH: "fenfu 的应答无法用所持平台密钥验签：%v", EN: "fenfu's answer does not verify with the platform key held: %v"}, err)
 	}
 
 	rep := doctor.Report{MchID: c.MchID, CheckedAt: received.UTC(), NotifyURL: notifyURL}
@@ -192,21 +193,23 @@ func diagnose(ctx context.Context, c *wxpay.Client, hc *http.Client, notifyURL s
 		return doctor.Report{}, &fenfu.Error{Code: fenfu.Code(eb.Code), Message: eb.Message, Remedy: eb.Remedy}
 	}
 	// fenfu refused the request: what it checks could not be checked.
-	refused := fmt.Sprintf("fenfu refused the request: %s: %s", eb.Code, eb.Message)
+	refused, why := catalog.Text{ZH: "fenfu 拒绝了请求：%s：%s", EN: "fenfu refused the request: %s: %s"}, []any{eb.Code, eb.Message}
 	var key doctor.Check
 	switch {
 	case clk.Verdict == doctor.Fail:
-		key = doctor.Found(doctor.CheckMerchantKey, doctor.Skip, "", l, "fenfu refused the request's timestamp before checking its signature")
+		key = doctor.Found(doctor.CheckMerchantKey, doctor.Skip, "", l,
+			catalog.Text{ZH: "fenfu 在验签之前就拒绝了请求的时间戳", EN: "fenfu refused the request's timestamp before checking its signature"})
 	default:
-		key = doctor.Found(doctor.CheckMerchantKey, doctor.Fail, fenfu.SignError, l, "%s", refused)
+		key = doctor.Found(doctor.CheckMerchantKey, doctor.Fail, fenfu.SignError, l, refused, why...)
 	}
 	if pk.Name == "" {
-		pk = doctor.Found(doctor.CheckPlatformKey, doctor.Pass, "", l, "fenfu's answer verified with the platform key held")
+		pk = doctor.Found(doctor.CheckPlatformKey, doctor.Pass, "", l,
+			catalog.Text{ZH: "fenfu 的应答已用所持平台密钥验签通过", EN: "fenfu's answer verified with the platform key held"})
 	}
 	for _, name := range []string{doctor.CheckNotifyURL, doctor.CheckDNS, doctor.CheckHTTPS, doctor.CheckTLSChain, doctor.CheckTLSExpiry} {
-		rep.Checks = append(rep.Checks, doctor.Found(name, doctor.Skip, "", l, "%s", refused))
+		rep.Checks = append(rep.Checks, doctor.Found(name, doctor.Skip, "", l, refused, why...))
 	}
-	rep.Checks = append(rep.Checks, clk, key, pk, doctor.Found(doctor.CheckNotifications, doctor.Skip, "", l, "%s", refused))
+	rep.Checks = append(rep.Checks, clk, key, pk, doctor.Found(doctor.CheckNotifications, doctor.Skip, "", l, refused, why...))
 	rep.Judge()
 	return rep, nil
 }

@@ -234,7 +234,7 @@ func testDoctor(t *testing.T, engine db.Engine) {
 			"--serial", m.MerchantSerialNo, "--platform-key", m.PlatformPublicKeyPath, "--platform-serial", m.PlatformPublicKeyID,
 			"--notify-url", expired, "--lang", "zh"}, func(string) string { return "" }, nil, &out, &errb)
 		e, _ := fenfu.Lookup(fenfu.NotifyTLSExpired)
-		for _, line := range []string{"  PASS  tls_chain", "  FAIL  tls_expiry     the certificate expired.example expired on",
+		for _, line := range []string{"  PASS  tls_chain", "  FAIL  tls_expiry     证书 expired.example 已于 " + now.Add(-24*time.Hour).UTC().Format(time.DateOnly) + " 过期",
 			"        NOTIFY_TLS_EXPIRED: " + e.Remedy.ZH, "        see " + in.base + "/errors#NOTIFY_TLS_EXPIRED", "verdict: FAIL (8 passed, 0 warnings, 1 failed, 0 skipped)"} {
 			if !strings.Contains(out.String(), line) {
 				t.Errorf("the report does not say %q:\n%s", line, out.String())
@@ -311,6 +311,14 @@ func testDoctor(t *testing.T, engine db.Engine) {
 		}
 		want(t, rep, doctor.CheckMerchantKey, doctor.Fail, fenfu.SignError, "SIGN_ERROR")
 		want(t, rep, doctor.CheckDNS, doctor.Skip, "", "fenfu refused the request")
+		// In Chinese, what the command finds itself is said in Chinese too.
+		rep, _ = doctorCLI(t, in, wrong, "--notify-url", good, "--lang", "zh")
+		for _, c := range rep.Checks {
+			if w := map[string]string{doctor.CheckMerchantKey: "fenfu 拒绝了请求：SIGN_ERROR：", doctor.CheckDNS: "fenfu 拒绝了请求：SIGN_ERROR：",
+				doctor.CheckPlatformKey: "fenfu 的应答已用所持平台密钥验签通过", doctor.CheckClock: "商户时钟比 fenfu "}[c.Name]; w != "" && !strings.HasPrefix(c.Detail, w) {
+				t.Errorf("%s in Chinese: %q, want it to begin %q", c.Name, c.Detail, w)
+			}
+		}
 		// A platform key ID fenfu does not have: its answer is signed
 		// with the current key, which is not the one held.
 		rep, _ = doctorCLI(t, in, m, "--notify-url", good, "--platform-serial", "PUB_KEY_ID_0000")
