@@ -3,35 +3,23 @@ package admin
 import (
 	"context"
 
-	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/figures"
 )
-
-// chartPermission is the permission of the department that owns each
-// figure's data: operations for onboarding, the gray release and the
-// payments production verification watches; risk for its rules;
-// finance for settlements.
-var chartPermission = map[figures.Name]access.Permission{
-	figures.Onboarding:  access.Onboarding,
-	figures.AB:          access.Onboarding,
-	figures.Payments:    access.Onboarding,
-	figures.Risk:        access.RiskRules,
-	figures.Settlements: access.Settlements,
-}
 
 // chartRoutes are each figure's routes: GET /admin/charts/<name> answers
 // its numbers as JSON, GET /admin/charts/<name>.svg its chart. Both take
 // ?from= &to= (RFC 3339 or a date), and the A/B figure ?mchid=; the SVG
-// ?lang=zh|en.
+// ?lang=zh|en. Each is behind the permission of the department that
+// owns the figure's data.
 func (a *API) chartRoutes() []Route {
 	var rs []Route
 	for _, n := range figures.Names {
-		if n == figures.Risk && a.Figures.Risk == nil {
+		if !a.Figures.Serves(n) {
 			continue
 		}
 		rs = append(rs,
-			Route{Pattern: "GET /admin/charts/" + string(n), Permission: chartPermission[n], Handle: a.figure(n)},
-			Route{Pattern: "GET /admin/charts/" + string(n) + ".svg", Permission: chartPermission[n], Handle: a.figureSVG(n)})
+			Route{Pattern: "GET /admin/charts/" + string(n), Permission: n.Permission(), Handle: a.figure(n)},
+			Route{Pattern: "GET /admin/charts/" + string(n) + ".svg", Permission: n.Permission(), Handle: a.figureSVG(n)})
 	}
 	return rs
 }

@@ -8,10 +8,14 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/chart"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/risk"
+	"github.com/fenfu/fenfu/settle"
 )
 
 type text = catalog.Text
@@ -73,6 +77,101 @@ var (
 	netSettled = text{ZH: "结算净额", EN: "Net settled"}
 )
 
+// table is the figures, in the order staff see them. A figure's
+// permission is that of the department that owns its data: operations
+// for onboarding, the gray release and the payments production
+// verification watches; risk for its rules; finance for settlements. A
+// daily figure's period widens to whole days, by up to a day, so its
+// longest period leaves its owner's a day to spare.
+var table = []figure{
+	{name: Onboarding, permission: access.Onboarding, span: 90 * 24 * time.Hour, maxSpan: 366 * 24 * time.Hour,
+		title: onboardingTitle, desc: onboardingDesc, note: onboardingNote, kind: chart.Bars,
+		x: industry, y: axis{approvalRate, chart.Ratio}, y2: axis{daysToActive, chart.Days},
+		draw: drawn((*Service).industryStats, (*Service).industries)},
+	{name: AB, permission: access.Onboarding, span: 7 * 24 * time.Hour, maxSpan: 92 * 24 * time.Hour, merchant: true,
+		title: abTitle, desc: abDesc, note: abNote, kind: chart.Bars,
+		x: cohort, y: axis{share, chart.Ratio}, y2: axis{averageTicket, chart.Money},
+		draw: drawn((*Service).cohortStats, (*Service).cohorts)},
+	{name: Payments, permission: access.Onboarding, span: 24 * time.Hour, maxSpan: pay.MaxHourlySpan,
+		title: paymentsTitle, desc: paymentsDesc, note: paymentsNote, kind: chart.Stacked,
+		x: hour, y: axis{orders, chart.Count}, y2: axis{successRate, chart.Ratio},
+		draw: drawn((*Service).hourStats, (*Service).hours)},
+	{name: Risk, permission: access.RiskRules, span: 14 * 24 * time.Hour, maxSpan: risk.MaxDailySpan - 24*time.Hour, daily: true,
+		title: riskTitle, desc: riskDesc, note: riskNote, kind: chart.Stacked,
+		x: day, y: axis{payments, chart.Count},
+		draw: drawn((*Service).ruleDays, (*Service).rules)},
+	{name: Settlements, permission: access.Settlements, span: 14 * 24 * time.Hour, maxSpan: (settle.MaxDailyDays - 1) * 24 * time.Hour, daily: true,
+		title: settleTitle, desc: settleDesc, note: settleNote, kind: chart.Stacked,
+		x: day, y: axis{netSettled, chart.Money},
+		draw: drawn((*Service).dayTotals, (*Service).netByChannel)},
+}
+
+// figure is an entry of the table.
+type figure struct {
+	name       Name
+	permission access.Permission
+	// span is the period the figure covers when its query names none,
+	// ending now; maxSpan bounds it, so no query reads without end.
+	span, maxSpan time.Duration
+	// merchant: the figure is of one merchant, named in its query and
+	// its title.
+	merchant bool
+	// daily: the figure has a bar a business day, over its period
+	// widened to whole days.
+	daily bool
+	// The chart's words and kind, and its axes: y2 for the series drawn
+	// on the right, if any.
+	title, desc, note text
+	kind              chart.Kind
+	x                 text
+	y, y2             axis
+	// draw reads the figure's numbers from their owner for the period
+	// and draws them as the chart's series (and, but for a daily figure,
+	// its labels); it answers the numbers.
+	draw func(s *Service, ctx context.Context, q Query, c *chart.Chart) (any, error)
+}
+
+// axis is a value axis's title and unit.
+type axis struct {
+	title text
+	unit  chart.Unit
+}
+
+// lookup is the named figure's entry.
+func lookup(n Name) (figure, bool) {
+	for _, f := range table {
+		if f.name == n {
+			return f, true
+		}
+	}
+	return figure{}, false
+}
+
+// drawn is a figure's draw: its owner's rows for the period (read),
+// drawn as series.
+func drawn[T any](read func(*Service, context.Context, Query) ([]T, error), series func(*Service, Query, []T, *chart.Chart)) func(*Service, context.Context, Query, *chart.Chart) (any, error) {
+	return func(s *Service, ctx context.Context, q Query, c *chart.Chart) (any, error) {
+		rows, err := read(s, ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		series(s, q, rows, c)
+		return rows, nil
+	}
+}
+
+// chart is the figure's chart for the query, without its series.
+func (f figure) chart(q Query) chart.Chart {
+	var args []any
+	if f.merchant {
+		args = append(args, q.MchID)
+	}
+	return chart.Chart{Title: in(q, f.title, args...), Desc: describe(q, f.desc), Note: in(q, f.note), Kind: f.kind,
+		XTitle: in(q, f.x), Y: f.y.in(q), Y2: f.y2.in(q)}
+}
+
+func (a axis) in(q Query) chart.Axis { return chart.Axis{Title: in(q, a.title), Unit: a.unit} }
+
 // in is a text in the query's language, with args filled in.
 func in(q Query, t text, args ...any) string {
 	if len(args) == 0 {
@@ -94,14 +193,13 @@ func or(v float64, ok bool) float64 {
 	return v
 }
 
-func (s *Service) onboarding(ctx context.Context, q Query, f *Figure) error {
-	stats, err := s.Onboard.Report(ctx, q.From, q.To)
-	if err != nil {
-		return err
-	}
-	f.Data = stats
-	c := chart.Chart{Title: in(q, onboardingTitle), Desc: describe(q, onboardingDesc), Note: in(q, onboardingNote), Kind: chart.Bars,
-		XTitle: in(q, industry), Y: chart.Axis{Title: in(q, approvalRate), Unit: chart.Ratio}, Y2: chart.Axis{Title: in(q, daysToActive), Unit: chart.Days}}
+func (s *Service) industryStats(ctx context.Context, q Query) ([]onboard.IndustryStats, error) {
+	return s.Onboard.Report(ctx, q.From, q.To)
+}
+
+// industries are a bar an industry: its first-time approval rate, and
+// its days to activation on the right.
+func (s *Service) industries(q Query, stats []onboard.IndustryStats, c *chart.Chart) {
 	rate := chart.Series{Name: in(q, approvalRate)}
 	days := chart.Series{Name: in(q, daysToActive), Right: true}
 	for _, st := range stats {
@@ -110,8 +208,6 @@ func (s *Service) onboarding(ctx context.Context, q Query, f *Figure) error {
 		days.Values = append(days.Values, or(st.MeanDaysToActivation, st.Activated > 0))
 	}
 	c.Series = []chart.Series{rate, days}
-	f.Chart = c
-	return nil
 }
 
 // industryName is the industry's name in the policy, in l.
@@ -126,14 +222,13 @@ func (s *Service) industryName(id string, l catalog.Lang) string {
 	return r.Name
 }
 
-func (s *Service) ab(ctx context.Context, q Query, f *Figure) error {
-	cohorts, err := s.Pay.ABReport(ctx, q.MchID, q.From, q.To)
-	if err != nil {
-		return err
-	}
-	f.Data = cohorts
-	c := chart.Chart{Title: in(q, abTitle, q.MchID), Desc: describe(q, abDesc), Note: in(q, abNote), Kind: chart.Bars,
-		XTitle: in(q, cohort), Y: chart.Axis{Title: in(q, share), Unit: chart.Ratio}, Y2: chart.Axis{Title: in(q, averageTicket), Unit: chart.Money}}
+func (s *Service) cohortStats(ctx context.Context, q Query) ([]pay.CohortStats, error) {
+	return s.Pay.ABReport(ctx, q.MchID, q.From, q.To)
+}
+
+// cohorts are a bar a cohort: its conversion, refund rate and credit
+// share, and its average ticket on the right.
+func (s *Service) cohorts(q Query, cohorts []pay.CohortStats, c *chart.Chart) {
 	conv := chart.Series{Name: in(q, conversion)}
 	refunds := chart.Series{Name: in(q, refundRate)}
 	credit := chart.Series{Name: in(q, creditShare)}
@@ -150,18 +245,15 @@ func (s *Service) ab(ctx context.Context, q Query, f *Figure) error {
 		ticket.Values = append(ticket.Values, or(float64(st.AverageTicket), st.Paid > 0))
 	}
 	c.Series = []chart.Series{conv, refunds, credit, ticket}
-	f.Chart = c
-	return nil
 }
 
-func (s *Service) payments(ctx context.Context, q Query, f *Figure) error {
-	hours, err := s.Pay.Hourly(ctx, q.From, q.To)
-	if err != nil {
-		return err
-	}
-	f.Data = hours
-	c := chart.Chart{Title: in(q, paymentsTitle), Desc: describe(q, paymentsDesc), Note: in(q, paymentsNote), Kind: chart.Stacked,
-		XTitle: in(q, hour), Y: chart.Axis{Title: in(q, orders), Unit: chart.Count}, Y2: chart.Axis{Title: in(q, successRate), Unit: chart.Ratio}}
+func (s *Service) hourStats(ctx context.Context, q Query) ([]pay.HourStats, error) {
+	return s.Pay.Hourly(ctx, q.From, q.To)
+}
+
+// hours are a stack an hour: the orders paid on each channel and those
+// ended unpaid, and the success rate as a line on the right.
+func (s *Service) hours(q Query, hours []pay.HourStats, c *chart.Chart) {
 	var series []chart.Series
 	for _, ch := range pay.Channels {
 		series = append(series, chart.Series{Name: in(q, paidOn, channelNames[ch.Name()].In(q.Lang)), Stack: "orders"})
@@ -185,19 +277,15 @@ func (s *Service) payments(ctx context.Context, q Query, f *Figure) error {
 		}
 	}
 	c.Series = append(series, unpaid, rate)
-	f.Chart = c
-	return nil
 }
 
-func (s *Service) risk(ctx context.Context, q Query, f *Figure) error {
-	days, err := s.Risk.RuleDays(ctx, q.From, q.To)
-	if err != nil {
-		return err
-	}
-	f.Data = days
-	c := chart.Chart{Title: in(q, riskTitle), Desc: describe(q, riskDesc), Note: in(q, riskNote), Kind: chart.Stacked,
-		XTitle: in(q, day), Y: chart.Axis{Title: in(q, payments), Unit: chart.Count}}
-	c.Labels, f.From, f.To = dayLabels(q)
+func (s *Service) ruleDays(ctx context.Context, q Query) ([]risk.RuleDay, error) {
+	return s.Risk.RuleDays(ctx, q.From, q.To)
+}
+
+// rules are a stack a rule and day: the payments it sent to review and
+// those it rejected; its passes are in the data table only.
+func (s *Service) rules(q Query, days []risk.RuleDay, c *chart.Chart) {
 	index := map[string]int{}
 	for i, l := range c.Labels {
 		index[l] = i
@@ -238,8 +326,6 @@ func (s *Service) risk(ctx context.Context, q Query, f *Figure) error {
 		c.Series = quiet
 	}
 	c.Series = append(c.Series, passes...)
-	f.Chart = c
-	return nil
 }
 
 // nans are n values not drawn.
@@ -263,21 +349,19 @@ func dayLabels(q Query) ([]string, time.Time, time.Time) {
 	return out, from, to
 }
 
-func (s *Service) settlements(ctx context.Context, q Query, f *Figure) error {
-	labels, from, to := dayLabels(q)
-	totals, err := s.Settle.Daily(ctx, from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly))
-	if err != nil {
-		return err
-	}
-	f.Data, f.From, f.To = totals, from, to
-	c := chart.Chart{Title: in(q, settleTitle), Desc: describe(q, settleDesc), Note: in(q, settleNote), Kind: chart.Stacked,
-		XTitle: in(q, day), Y: chart.Axis{Title: in(q, netSettled), Unit: chart.Money}, Labels: labels}
+func (s *Service) dayTotals(ctx context.Context, q Query) ([]settle.DayTotal, error) {
+	return s.Settle.Daily(ctx, q.From.Format(time.DateOnly), q.To.AddDate(0, 0, -1).Format(time.DateOnly))
+}
+
+// netByChannel are a stack a business day: the net settled on each
+// channel.
+func (s *Service) netByChannel(q Query, totals []settle.DayTotal, c *chart.Chart) {
 	index := map[string]int{}
-	for i, d := 0, from; i < len(labels); i, d = i+1, d.AddDate(0, 0, 1) {
+	for i, d := 0, q.From; i < len(c.Labels); i, d = i+1, d.AddDate(0, 0, 1) {
 		index[d.Format(time.DateOnly)] = i
 	}
 	for _, ch := range pay.Channels {
-		sr := chart.Series{Name: channelNames[ch.Name()].In(q.Lang), Stack: "net", Values: make([]float64, len(labels))}
+		sr := chart.Series{Name: channelNames[ch.Name()].In(q.Lang), Stack: "net", Values: make([]float64, len(c.Labels))}
 		for _, t := range totals {
 			if i, ok := index[t.Date]; ok && t.Channel == ch.Name() {
 				sr.Values[i] += float64(t.Net)
@@ -285,6 +369,4 @@ func (s *Service) settlements(ctx context.Context, q Query, f *Figure) error {
 		}
 		c.Series = append(c.Series, sr)
 	}
-	f.Chart = c
-	return nil
 }

@@ -5,8 +5,10 @@
 // and settlement totals per day. Each figure's numbers come from the
 // package that owns their tables (onboard, pay, risk, settle), read-only
 // and bounded by a period; figures turns them into a chart.Chart in
-// Chinese or English. The staff API serves both, as JSON and as SVG, and
-// the ops console calls Figure or SVG directly.
+// Chinese or English. One table says, for each figure, who may see it,
+// the period it covers, where its numbers come from and how they are
+// drawn. The staff API serves a figure's numbers as JSON and its chart
+// as SVG; the ops console shows the SVG through that route.
 package figures
 
 import (
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/chart"
 	"github.com/fenfu/fenfu/onboard"
@@ -37,8 +40,14 @@ const (
 	Settlements Name = "settlements" // net settled per day by channel
 )
 
-// Names lists the figures.
-var Names = []Name{Onboarding, AB, Payments, Risk, Settlements}
+// Names lists the figures, in the order of their table.
+var Names = func() []Name {
+	var out []Name
+	for _, f := range table {
+		out = append(out, f.name)
+	}
+	return out
+}()
 
 // ParseName reads a figure's name.
 func ParseName(s string) (Name, error) {
@@ -46,6 +55,13 @@ func ParseName(s string) (Name, error) {
 		return n, nil
 	}
 	return "", fenfu.FieldError("name", "there is no figure %q: ask for onboarding, ab, payments, risk or settlements", s)
+}
+
+// Permission is the permission staff need to see the figure: that of
+// the department that owns its data.
+func (n Name) Permission() access.Permission {
+	f, _ := lookup(n)
+	return f.permission
 }
 
 // Service computes figures from their owners' stores.
@@ -57,33 +73,19 @@ type Service struct {
 	Settle *settle.Service
 }
 
+// Serves says whether the service draws the figure: each of Names, but
+// the risk figure only with a risk engine.
+func (s *Service) Serves(n Name) bool {
+	_, ok := lookup(n)
+	return ok && (n != Risk || s.Risk != nil)
+}
+
 // Query is the period a figure covers, [From, To), its language and, for
 // the A/B figure, the merchant.
 type Query struct {
 	From, To time.Time
 	MchID    string
 	Lang     catalog.Lang
-}
-
-// defaultSpan is the period a figure covers when its query names none,
-// ending now.
-var defaultSpan = map[Name]time.Duration{
-	Onboarding:  90 * 24 * time.Hour,
-	AB:          7 * 24 * time.Hour,
-	Payments:    24 * time.Hour,
-	Risk:        14 * 24 * time.Hour,
-	Settlements: 14 * 24 * time.Hour,
-}
-
-// maxSpan bounds the period of each figure, so no query reads without
-// end. A daily figure's period widens to whole days, by up to a day, so
-// its bound leaves the owner's a day to spare.
-var maxSpan = map[Name]time.Duration{
-	Onboarding:  366 * 24 * time.Hour,
-	AB:          92 * 24 * time.Hour,
-	Payments:    pay.MaxHourlySpan,
-	Risk:        risk.MaxDailySpan - 24*time.Hour,
-	Settlements: (settle.MaxDailyDays - 1) * 24 * time.Hour,
 }
 
 // ParseQuery reads a figure's query: from and to, each RFC 3339 or a
@@ -98,7 +100,8 @@ func ParseQuery(name Name, v url.Values, now time.Time) (Query, error) {
 			return q, fenfu.FieldError("to", "to must be RFC 3339 or a date like 2026-11-27, not %q", s)
 		}
 	}
-	q.From = q.To.Add(-defaultSpan[name])
+	f, _ := lookup(name)
+	q.From = q.To.Add(-f.span)
 	if s := v.Get("from"); s != "" {
 		if q.From, err = instant(s, false); err != nil {
 			return q, fenfu.FieldError("from", "from must be RFC 3339 or a date like 2026-11-27, not %q", s)
@@ -107,9 +110,9 @@ func ParseQuery(name Name, v url.Values, now time.Time) (Query, error) {
 	switch {
 	case !q.To.After(q.From):
 		return q, fenfu.FieldError("to", "to must be after from")
-	case q.To.Sub(q.From) > maxSpan[name]:
-		return q, fenfu.FieldError("from", "the %s figure covers at most %d days; narrow from and to", name, int(maxSpan[name]/(24*time.Hour)))
-	case name == AB && q.MchID == "":
+	case q.To.Sub(q.From) > f.maxSpan:
+		return q, fenfu.FieldError("from", "the %s figure covers at most %d days; narrow from and to", name, int(f.maxSpan/(24*time.Hour)))
+	case f.merchant && q.MchID == "":
 		return q, fenfu.FieldError("mchid", "the A/B figure is of one merchant: give its mchid")
 	}
 	if s := v.Get("lang"); s != "" {
@@ -156,33 +159,29 @@ type Figure struct {
 // Figure computes the figure for the query and draws its chart in the
 // query's language.
 func (s *Service) Figure(ctx context.Context, name Name, q Query) (Figure, error) {
-	f := Figure{Name: name, From: q.From, To: q.To, MchID: q.MchID}
-	if name != AB {
-		f.MchID = ""
+	f := Figure{Name: name, From: q.From, To: q.To}
+	e, ok := lookup(name)
+	if !ok {
+		_, err := ParseName(string(name))
+		return f, fenfu.Op("figures.Figure", err)
 	}
-	var err error
-	switch name {
-	case Onboarding:
-		err = s.onboarding(ctx, q, &f)
-	case AB:
-		err = s.ab(ctx, q, &f)
-	case Payments:
-		err = s.payments(ctx, q, &f)
-	case Risk:
-		if s.Risk == nil {
-			return f, fenfu.Errorf(fenfu.ResourceNotExists, "this server runs no risk control")
-		}
-		err = s.risk(ctx, q, &f)
-	case Settlements:
-		err = s.settlements(ctx, q, &f)
-	default:
-		_, err = ParseName(string(name))
+	if !s.Serves(name) {
+		return f, fenfu.Errorf(fenfu.ResourceNotExists, "this server runs no risk control")
 	}
+	if e.merchant {
+		f.MchID = q.MchID
+	}
+	c, read := e.chart(q), q
+	if e.daily {
+		c.Labels, read.From, read.To = dayLabels(q)
+		f.From, f.To = read.From, read.To
+	}
+	data, err := e.draw(s, ctx, read, &c)
 	if err != nil {
 		return f, fenfu.Op("figures.Figure", err)
 	}
-	f.Chart.Lang = q.Lang
-	f.Definition = f.Chart.Note
+	c.Lang = q.Lang
+	f.Data, f.Chart, f.Definition = data, c, c.Note
 	return f, nil
 }
 
