@@ -32,16 +32,8 @@ func TestSealedPersonalDataUpgrade(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			ctx := context.Background()
 			clock := fenfu.NewFakeClock(time.Date(2026, 11, 27, 10, 0, 0, 0, fenfu.Shanghai))
-			dsn := dbtest.DSN(t, engine, "core")
-			core, err := db.Open(ctx, "core", dsn, clock, db.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer core.Close()
+			core, dsn := oldCore(t, ctx, engine, 18, clock)
 			cr := dbtest.Open(t, engine, "credit", clock)
-			if _, err := db.MigrateBefore(ctx, core, "core", 18); err != nil {
-				t.Fatal(err)
-			}
 			sealer, _ := seal.New([]byte("upgrade-test-mk!"))
 			const pin = "246810"
 			salt := []byte("sixteen byte sal")
@@ -49,9 +41,7 @@ func TestSealedPersonalDataUpgrade(t *testing.T) {
 			pinHash := "pbkdf2-sha256$20000$" + base64.RawStdEncoding.EncodeToString(salt) + "$" + base64.RawStdEncoding.EncodeToString(key)
 			phones := map[string]string{"C1": "13800138000", "C2": "13900139000"}
 			for id, phone := range phones {
-				if _, err := core.Exec(ctx, `INSERT INTO consumers (id, phone, pin_hash, created_at) VALUES ($1, $2, $3, 1)`, id, phone, pinHash); err != nil {
-					t.Fatal(err)
-				}
+				exec(t, ctx, core, `INSERT INTO consumers (id, phone, pin_hash, created_at) VALUES ($1, $2, $3, 1)`, id, phone, pinHash)
 			}
 			// An application as the release before left it: the bank
 			// account alone sealed, the licence number in clear.
@@ -69,9 +59,7 @@ func TestSealedPersonalDataUpgrade(t *testing.T) {
 					"settlement_account_sealed":"` + acct + `"}', 1, 1)`,
 				`INSERT INTO risk_list (licence_number, name, reason, source, imported_at) VALUES ('91310000LISTED01X', '李四小吃店', 'fraud ring', 'PBOC', 1)`,
 			} {
-				if _, err := core.Exec(ctx, q); err != nil {
-					t.Fatal(err)
-				}
+				exec(t, ctx, core, q)
 			}
 			if _, err := core.Migrate(ctx); err != nil {
 				t.Fatal(err)
