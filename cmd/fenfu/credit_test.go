@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -36,6 +37,8 @@ type creditWorld struct {
 	base  string
 	mchid string
 	appid string
+	// log is what the server logged, in cfg's --log-format.
+	log *syncBuffer
 	// staffToken is li.wei's, a finance director's, bearer token.
 	staffToken string
 }
@@ -56,7 +59,8 @@ func startWorldAt(t *testing.T, cfg Config, start time.Time) *creditWorld {
 	t.Helper()
 	ctx := t.Context()
 	clock := fenfu.NewFakeClock(start)
-	a := openTest(t, cfg, clock)
+	log := &syncBuffer{}
+	a := openLogging(t, cfg, clock, cfg.logger(log, cfg.LogLevel))
 	m, err := a.merchants.CreateSandbox(ctx, "Installment shop", scheme.RSA)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +78,7 @@ func startWorldAt(t *testing.T, cfg Config, start time.Time) *creditWorld {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &creditWorld{t: t, a: a, clock: clock, base: "http://" + ln.Addr().String(), mchid: m.MchID, appid: m.AppID}
+	return &creditWorld{t: t, a: a, clock: clock, base: "http://" + ln.Addr().String(), mchid: m.MchID, appid: m.AppID, log: log}
 }
 
 // engineConfig is testConfig on temporary stores of the engine.
@@ -88,10 +92,16 @@ func engineConfig(t *testing.T, engine db.Engine) Config {
 }
 
 // openTest opens fenfu on cfg's stores and clock, closed when the test
-// ends.
+// ends, logging nowhere.
 func openTest(t *testing.T, cfg Config, clock fenfu.Clock) *app {
 	t.Helper()
-	a, err := openAt(t.Context(), cfg, discardLogger(), clock)
+	return openLogging(t, cfg, clock, discardLogger())
+}
+
+// openLogging is openTest logging to log.
+func openLogging(t *testing.T, cfg Config, clock fenfu.Clock, log *slog.Logger) *app {
+	t.Helper()
+	a, err := openAt(t.Context(), cfg, log, clock)
 	if err != nil {
 		t.Fatal(err)
 	}

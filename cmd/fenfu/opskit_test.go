@@ -1,10 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -13,170 +12,176 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
-	"github.com/fenfu/fenfu/examples/sdkwalk"
 	"github.com/fenfu/fenfu/version"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
 
-// TestOperatorKit runs serve with --log-format json (from its variable),
-// pays one order on credit and fails another for a short credit line
-// through the cashier, and scrapes /metrics: every family an operator's
-// dashboard and alerts read is there with sane values, the failed
-// notification of the payment is in the log as JSON, and /version tells
-// what fenfu version does. The dashboard and the alert rules in deploy/
-// name only metrics this scrape has.
+// TestOperatorKit runs serve's server in process on a fake clock, with
+// --log-format json (from its variable), pays one order on credit and
+// fails another for a short credit line through the cashier, and scrapes
+// /metrics: every family an operator's dashboard and alerts read is
+// there with sane values, the failed notification of the payment is in
+// the log as JSON, and /version tells what fenfu version does. The
+// dashboard and the alert rules in deploy/ name only metrics this scrape
+// has. It does so on both sides of --settle-at (03:00): at 01:00, when
+// the scheduler has not settled yesterday yet, and at 10:00, when it has
+// on starting.
 func TestOperatorKit(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
-			dir := t.TempDir()
-			args := []string{"--data-dir", dir, "--core-db", dbtest.DSN(t, engine, "core"), "--credit-db", dbtest.DSN(t, engine, "credit")}
-			if engine == db.SQLite {
-				args = []string{"--data-dir", dir}
-			}
-			in := startNode(t, args, func(k string) string {
-				if k == "FENFU_LOG_FORMAT" {
-					return "json"
-				}
-				return ""
-			})
-			var m sdkwalk.Merchant
-			in.mustCLI(&m, "sandbox", "merchant")
-			var rich, poor struct{ ID, Phone, PIN string }
-			in.mustCLI(&rich, "consumer", "create", "--credit-limit", "500000", "--rating", "A")
-			in.mustCLI(&poor, "consumer", "create", "--credit-limit", "100", "--rating", "A")
-			pay := func(who struct{ ID, Phone, PIN string }, no string, want int) {
-				t.Helper()
-				codeURL, err := sdkwalk.Prepay(context.Background(), in.base, m, no)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := json.Marshal(map[string]any{"channel": "credit", "phone": who.Phone, "pin": who.PIN})
-				req, _ := http.NewRequest("POST", codeURL+"/pay", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json")
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != want {
-					t.Fatalf("pay %s: HTTP %d %s, want %d", no, resp.StatusCode, b, want)
-				}
-			}
-			pay(rich, "OPS-0001", 200)
-			pay(poor, "OPS-0002", 403) // NOT_ENOUGH: ¥32 on a ¥1 line
-
-			// The payment's notification goes to shop.example, which does
-			// not answer here: its failed attempt is logged as JSON.
-			var failed map[string]any
-			for deadline := time.Now().Add(10 * time.Second); failed == nil && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-				for _, line := range strings.Split(in.stderr.String(), "\n") {
-					var r map[string]any
-					if line == "" {
-						continue
-					}
-					if err := json.Unmarshal([]byte(line), &r); err != nil {
-						t.Fatalf("serve --log-format json wrote a line that is not JSON: %q", line)
-					}
-					if strings.HasPrefix(r["msg"].(string), "notification delivery failed") {
-						failed = r
-					}
-				}
-			}
-			if failed == nil || failed["level"] != "WARN" || failed["mchid"] != m.MchID || failed["attempt"] != 1.0 ||
-				failed["next_attempt_at"] == nil || failed["error"] == "" {
-				t.Fatalf("no warning of the failed notification in the JSON log: %v\n%s", failed, in.stderr.String())
-			}
-
-			var v version.Info
-			if err := getJSON(context.Background(), in.base+"/version", &v); err != nil || v != version.Get() || v.Go == "" {
-				t.Errorf("/version = %+v, want %+v", v, version.Get())
-			}
-
-			var doc map[string]any
-			if err := getJSON(context.Background(), in.base+"/openapi.json", &doc); err != nil || doc["openapi"] != "3.1.0" {
-				t.Errorf("/openapi.json: %v %v", err, doc["openapi"])
-			}
-
-			mfs := scrape(t, in.base)
-			check := func(name string, ok func(float64) bool, labels ...string) {
-				t.Helper()
-				v, found := sample(mfs[name], labels...)
-				if !found || !ok(v) {
-					t.Errorf("%s%v = %v (found %v)", name, labels, v, found)
-				}
-			}
-			positive := func(v float64) bool { return v > 0 }
-			one := func(v float64) bool { return v == 1 }
-			atLeast0 := func(v float64) bool { return v >= 0 }
-			check("fenfu_build_info", one, "version", v.Version, "goversion", v.Go)
-			check("fenfu_payments_total", one, "channel", "credit", "outcome", "success")
-			check("fenfu_payments_total", one, "channel", "credit", "outcome", "declined")
-			check("fenfu_notify_attempts_total", positive, "result", "retry")
-			check("fenfu_notify_pending", one)
-			check("fenfu_notify_oldest_pending_age_seconds", func(v float64) bool { return v >= 0 && v < 600 })
-			for _, store := range []string{"core", "credit"} {
-				check("fenfu_db_commit_seconds", positive, "store", store)
-				pool := "shared"
-				if engine == db.SQLite {
-					pool = "write"
-					check("go_sql_max_open_connections", one, "db_name", store, "pool", pool)
-				}
-				check("go_sql_open_connections", positive, "db_name", store, "pool", pool)
-				check("go_sql_in_use_connections", atLeast0, "db_name", store, "pool", pool)
-				check("go_sql_idle_connections", atLeast0, "db_name", store, "pool", pool)
-				check("go_sql_wait_count_total", atLeast0, "db_name", store, "pool", pool)
-				check("go_sql_wait_duration_seconds_total", atLeast0, "db_name", store, "pool", pool)
-			}
-			due := func(v float64) bool {
-				ago := time.Since(time.Unix(int64(v), 0))
-				return ago >= 0 && ago < 48*time.Hour
-			}
-			check("fenfu_settlement_due_timestamp_seconds", due)
-			for _, ch := range []string{"credit", "ordinary"} {
-				// 0, or 1 once serve's scheduler has settled the empty day.
-				check("fenfu_settlement_batch_done", func(v float64) bool { return v == 0 || v == 1 }, "channel", ch)
-				check("fenfu_settlement_batch_merchants", atLeast0, "channel", ch)
-				check("fenfu_settlement_batch_merchants_done", atLeast0, "channel", ch)
-			}
-			check("fenfu_http_requests_total", one, "route", "POST /q/{token}/pay", "status", "OK")
-			check("fenfu_ticket_alerts_total", atLeast0, "result", "failed")
-			check("fenfu_ticket_escalations_total", atLeast0, "type", "PAYMENT_FAILURE", "level", "2")
-			check("go_goroutines", positive)
-			check("go_memstats_heap_inuse_bytes", positive)
-			check("go_gc_duration_seconds", atLeast0)
-			check("process_resident_memory_bytes", positive)
-			check("process_cpu_seconds_total", positive)
-
-			// Every metric the dashboard's panels and the alert rules read
-			// is one fenfu exports (or Prometheus's own up).
-			have := map[string]bool{"up": true}
-			for name, mf := range mfs {
-				have[name] = true
-				if mf.GetType() == dto.MetricType_HISTOGRAM || mf.GetType() == dto.MetricType_SUMMARY {
-					have[name+"_bucket"], have[name+"_sum"], have[name+"_count"] = true, true, true
-				}
-			}
-			for _, e := range dashboardExprs(t) {
-				for _, name := range metricNames(e) {
-					if !have[name] {
-						t.Errorf("the dashboard reads %s, which /metrics lacks: %s", name, e)
-					}
-				}
-			}
-			for _, r := range alertRules(t) {
-				for _, name := range metricNames(r.Expr) {
-					if !have[name] {
-						t.Errorf("alert %s reads %s, which /metrics lacks: %s", r.Alert, name, r.Expr)
-					}
-				}
+			for _, hour := range []int{1, 10} {
+				t.Run(fmt.Sprintf("%02d:00", hour), func(t *testing.T) {
+					testOperatorKit(t, engine, time.Date(2026, 11, 27, hour, 0, 0, 0, fenfu.Shanghai))
+				})
 			}
 		})
+	}
+}
+
+func testOperatorKit(t *testing.T, engine db.Engine, now time.Time) {
+	cfg := engineConfig(t, engine)
+	// The log format as every command reads it: from its variable.
+	cfg.LogFormat = DefaultConfig(func(k string) string {
+		if k == "FENFU_LOG_FORMAT" {
+			return "json"
+		}
+		return ""
+	}).LogFormat
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, fenfu.Shanghai)
+	settled := !now.Before(midnight.Add(cfg.SettleAt))
+	w := startWorldAt(t, cfg, now)
+	rich, poor := w.consumer(500000, 0), w.consumer(100, 0)
+	pay := func(who payer, no string, want int) {
+		t.Helper()
+		o := w.order(no, 3200)
+		if code, body := w.try(who.client, "POST", "/q/"+o.Token+"/pay", map[string]any{"channel": "credit", "phone": who.phone, "pin": who.pin}, nil); code != want {
+			t.Fatalf("pay %s: HTTP %d %s, want %d", no, code, body, want)
+		}
+	}
+	pay(rich, "OPS-0001", 200)
+	pay(poor, "OPS-0002", 403) // NOT_ENOUGH: ¥32 on a ¥1 line
+
+	// The payment's notification goes to shop.example, which does not
+	// answer here: its failed attempt is logged as JSON. After
+	// --settle-at, the scheduler logs that it settled yesterday.
+	var failed, done map[string]any
+	for deadline := time.Now().Add(10 * time.Second); (failed == nil || settled && done == nil) && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for _, line := range strings.Split(w.log.String(), "\n") {
+			var r map[string]any
+			if line == "" {
+				continue
+			}
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("serve --log-format json wrote a line that is not JSON: %q", line)
+			}
+			switch msg := r["msg"].(string); {
+			case strings.HasPrefix(msg, "notification delivery failed"):
+				failed = r
+			case msg == "settled":
+				done = r
+			}
+		}
+	}
+	if failed == nil || failed["level"] != "WARN" || failed["mchid"] != w.mchid || failed["attempt"] != 1.0 ||
+		failed["next_attempt_at"] == nil || failed["error"] == "" {
+		t.Fatalf("no warning of the failed notification in the JSON log: %v\n%s", failed, w.log.String())
+	}
+	if yesterday := midnight.AddDate(0, 0, -1).Format(time.DateOnly); (done != nil) != settled || settled && done["date"] != yesterday {
+		t.Fatalf("at %s the scheduler logged %v; want %s settled: %v", now.Format("15:04"), done, yesterday, settled)
+	}
+
+	var v version.Info
+	if err := getJSON(context.Background(), w.base+"/version", &v); err != nil || v != version.Get() || v.Go == "" {
+		t.Errorf("/version = %+v, want %+v", v, version.Get())
+	}
+
+	var doc map[string]any
+	if err := getJSON(context.Background(), w.base+"/openapi.json", &doc); err != nil || doc["openapi"] != "3.1.0" {
+		t.Errorf("/openapi.json: %v %v", err, doc["openapi"])
+	}
+
+	mfs := scrape(t, w.base)
+	check := func(name string, ok func(float64) bool, labels ...string) {
+		t.Helper()
+		v, found := sample(mfs[name], labels...)
+		if !found || !ok(v) {
+			t.Errorf("%s%v = %v (found %v)", name, labels, v, found)
+		}
+	}
+	is := func(want float64) func(float64) bool { return func(v float64) bool { return v == want } }
+	positive := func(v float64) bool { return v > 0 }
+	one := is(1)
+	atLeast0 := func(v float64) bool { return v >= 0 }
+	check("fenfu_build_info", one, "version", v.Version, "goversion", v.Go)
+	check("fenfu_payments_total", one, "channel", "credit", "outcome", "success")
+	check("fenfu_payments_total", one, "channel", "credit", "outcome", "declined")
+	check("fenfu_notify_attempts_total", positive, "result", "retry")
+	check("fenfu_notify_pending", one)
+	check("fenfu_notify_oldest_pending_age_seconds", func(v float64) bool { return v >= 0 && v < 600 })
+	for _, store := range []string{"core", "credit"} {
+		check("fenfu_db_commit_seconds", positive, "store", store)
+		pool := "shared"
+		if engine == db.SQLite {
+			pool = "write"
+			check("go_sql_max_open_connections", one, "db_name", store, "pool", pool)
+		}
+		check("go_sql_open_connections", positive, "db_name", store, "pool", pool)
+		check("go_sql_in_use_connections", atLeast0, "db_name", store, "pool", pool)
+		check("go_sql_idle_connections", atLeast0, "db_name", store, "pool", pool)
+		check("go_sql_wait_count_total", atLeast0, "db_name", store, "pool", pool)
+		check("go_sql_wait_duration_seconds_total", atLeast0, "db_name", store, "pool", pool)
+	}
+	// The business day last due is yesterday after --settle-at, the day
+	// before until then; the scheduler's run is there from the start,
+	// never run (0) and not failed (1) until it runs.
+	due, lastRun, batchDone := midnight.Add(cfg.SettleAt), float64(now.Unix()), 1.0
+	if !settled {
+		due, lastRun, batchDone = due.AddDate(0, 0, -1), 0, 0
+	}
+	check("fenfu_settlement_due_timestamp_seconds", is(float64(due.Unix())))
+	check("fenfu_settlement_last_run_timestamp_seconds", is(lastRun))
+	check("fenfu_settlement_last_run_success", one)
+	for _, ch := range []string{"credit", "ordinary"} {
+		check("fenfu_settlement_batch_done", is(batchDone), "channel", ch)
+		check("fenfu_settlement_batch_merchants", atLeast0, "channel", ch)
+		check("fenfu_settlement_batch_merchants_done", atLeast0, "channel", ch)
+	}
+	check("fenfu_http_requests_total", one, "route", "POST /q/{token}/pay", "status", "OK")
+	check("fenfu_ticket_alerts_total", atLeast0, "result", "failed")
+	check("fenfu_ticket_escalations_total", atLeast0, "type", "PAYMENT_FAILURE", "level", "2")
+	check("go_goroutines", positive)
+	check("go_memstats_heap_inuse_bytes", positive)
+	check("go_gc_duration_seconds", atLeast0)
+	check("process_resident_memory_bytes", positive)
+	check("process_cpu_seconds_total", positive)
+
+	// Every metric the dashboard's panels and the alert rules read is one
+	// fenfu exports (or Prometheus's own up).
+	have := map[string]bool{"up": true}
+	for name, mf := range mfs {
+		have[name] = true
+		if mf.GetType() == dto.MetricType_HISTOGRAM || mf.GetType() == dto.MetricType_SUMMARY {
+			have[name+"_bucket"], have[name+"_sum"], have[name+"_count"] = true, true, true
+		}
+	}
+	for _, e := range dashboardExprs(t) {
+		for _, name := range metricNames(e) {
+			if !have[name] {
+				t.Errorf("the dashboard reads %s, which /metrics lacks: %s", name, e)
+			}
+		}
+	}
+	for _, r := range alertRules(t) {
+		for _, name := range metricNames(r.Expr) {
+			if !have[name] {
+				t.Errorf("alert %s reads %s, which /metrics lacks: %s", r.Alert, name, r.Expr)
+			}
+		}
 	}
 }
 
