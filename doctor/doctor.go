@@ -234,6 +234,10 @@ type Subject struct {
 	// PlatformSerial is the platform key the merchant holds, as it said
 	// (Wechatpay-Serial or platform_serial).
 	PlatformSerial string
+	// Unsigned is set when the checks are asked for without a signed
+	// request (a user of the merchant portal): the merchant's clock and
+	// key are then not checked, and the platform key only if named.
+	Unsigned bool
 }
 
 // Run checks a merchant's integration. A merchant's checks run one at a
@@ -261,10 +265,20 @@ func (d *Doctor) Run(ctx context.Context, s Subject, l catalog.Lang) (Report, er
 		r.NotifyURL = u
 	}
 	r.Checks = append(r.Checks, d.Probe(ctx, r.NotifyURL, s.Sandbox, now, l)...)
-	r.Checks = append(r.Checks, ClockCheck(now.Sub(s.SignedAt), d.SkewFail, l),
-		Found(CheckMerchantKey, Pass, "", l, say("请求以序列号 %s 的密钥签名，已用商户登记的公钥验签通过",
-			"the request signed with the key of serial %s verified with its registered public key"), s.KeySerial),
-		d.platformKey(s.Scheme, s.PlatformSerial, now, l))
+	if s.Unsigned {
+		unsigned := say("从商户平台发起的检查不带签名请求：请在商户服务器上运行 fenfu doctor 或调用 GET /v3/fenfu/doctor 检查",
+			"checks asked for from the merchant portal carry no signed request: run fenfu doctor, or GET /v3/fenfu/doctor, from the merchant's server to check it")
+		pk := Found(CheckPlatformKey, Skip, "", l, say("未指明商户代码持有的平台公钥或证书", "no platform key or certificate named as the one the merchant's code holds"))
+		if s.PlatformSerial != "" {
+			pk = d.platformKey(s.Scheme, s.PlatformSerial, now, l)
+		}
+		r.Checks = append(r.Checks, Found(CheckClock, Skip, "", l, unsigned), Found(CheckMerchantKey, Skip, "", l, unsigned), pk)
+	} else {
+		r.Checks = append(r.Checks, ClockCheck(now.Sub(s.SignedAt), d.SkewFail, l),
+			Found(CheckMerchantKey, Pass, "", l, say("请求以序列号 %s 的密钥签名，已用商户登记的公钥验签通过",
+				"the request signed with the key of serial %s verified with its registered public key"), s.KeySerial),
+			d.platformKey(s.Scheme, s.PlatformSerial, now, l))
+	}
 	n, err := d.notifications(ctx, s.MchID, now, l)
 	if err != nil {
 		return Report{}, err

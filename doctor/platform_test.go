@@ -57,3 +57,26 @@ func openKeys(t *testing.T, clock fenfu.Clock) (*keyring.Keyring, *db.DB) {
 	}
 	return keys, store
 }
+
+// TestUnsignedChecks: checks asked for without a signed request (from
+// the merchant portal) skip the merchant's clock and key, saying where
+// they are checked, and judge the platform key only when one is named.
+func TestUnsignedChecks(t *testing.T) {
+	d := &Doctor{Clock: fenfu.SystemClock{}}
+	rep, err := d.Run(t.Context(), Subject{MchID: "1900000001", Unsigned: true}, catalog.EN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]Check{}
+	for _, c := range rep.Checks {
+		seen[c.Name] = c
+	}
+	for _, name := range []string{CheckClock, CheckMerchantKey} {
+		if c := seen[name]; c.Verdict != Skip || !strings.Contains(c.Detail, "fenfu doctor") {
+			t.Errorf("%s of unsigned checks: %+v", name, c)
+		}
+	}
+	if c := seen[CheckPlatformKey]; c.Verdict != Skip || c.Code != "" {
+		t.Errorf("the platform key, none named: %+v", c)
+	}
+}
