@@ -3,6 +3,7 @@ package console_test
 import (
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -60,5 +61,18 @@ func TestWords(t *testing.T) {
 	}
 	if n < 20 {
 		t.Errorf("found %d words in the code; the pattern is broken", n)
+	}
+}
+
+// TestSafeNextStaysInTheConsole: a login's next page is a console page,
+// or the home page, never a path that climbs out of /console/ with ".."
+// (the login's redirect, as http.Redirect cleans the path, would send
+// the member to /admin/me, /portal/… or /cashier/…).
+func TestSafeNextStaysInTheConsole(t *testing.T) {
+	for _, next := range []string{"/console/../admin/me", "/console/../portal/orders", "/console/x/../../cashier/"} {
+		got := console.SafeNext(next)
+		if where := path.Clean(strings.SplitN(got, "?", 2)[0]); !strings.HasPrefix(where+"/", "/console/") {
+			t.Errorf("SafeNext(%q) = %q: the login sends the browser to %s, outside the console", next, got, where)
+		}
 	}
 }

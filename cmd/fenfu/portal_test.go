@@ -798,3 +798,128 @@ func TestPortalSessionOnAFakeClock(t *testing.T) {
 		t.Errorf("a page after logging in on a clock behind the browser's: HTTP %d", status)
 	}
 }
+
+// TestPortalTicketFormKeepsItsInputWhenRefused: a ticket refused for its
+// file (or any field) answers the page again with the problem and the
+// form as it was sent: the type, subject and description the merchant
+// wrote are still there to put right.
+func TestPortalTicketFormKeepsItsInputWhenRefused(t *testing.T) {
+	w := startPortalWorld(t, db.SQLite)
+	owner := w.owner(w.m.MchID, "ann")
+	w.login(owner)
+	desc := "昨天 12:00 至 12:30 的订单都没有收到支付通知，请核实。"
+	status, _, body := w.sendFile(owner, "/portal/tickets?lang=zh", map[string]string{"type": "INTERFACE_TIMEOUT", "subject": "通知未到",
+		"description": desc}, "record.txt", "text/plain", []byte("<html><body>not text</body></html>"))
+	if status != 400 {
+		t.Fatalf("a ticket with a file that is not what it says: HTTP %d", status)
+	}
+	if !strings.Contains(body, `id="open-ticket"`) || !strings.Contains(body, desc) {
+		t.Errorf("the refusal does not give back the form (%v) nor the description written (%v)", strings.Contains(body, `id="open-ticket"`),
+			strings.Contains(body, desc))
+	}
+}
+
+// TestPortalTicketPagesSayWordsNotCodes: the portal's ticket list
+// and ticket page, in Chinese, say the types, states, history events and
+// actors in Chinese, never as the API's codes (GENERAL, OPEN, OPENED,
+// merchant).
+func TestPortalTicketPagesSayWordsNotCodes(t *testing.T) {
+	w := startPortalWorld(t, db.SQLite)
+	owner := w.owner(w.m.MchID, "ann")
+	w.login(owner)
+	status, loc, _ := w.send(owner, "POST", "/portal/tickets", url.Values{"type": {"GENERAL"}, "subject": {"结算问题"}, "description": {"请核实"}})
+	if status != 303 {
+		t.Fatalf("opening a ticket: HTTP %d", status)
+	}
+	id := strings.TrimPrefix(strings.Split(loc, "?")[0], "/portal/tickets/")
+	for _, path := range []string{"/portal/tickets?lang=zh", "/portal/tickets/" + id + "?lang=zh"} {
+		_, _, page := w.send(owner, "GET", path, nil)
+		for _, code := range []string{">GENERAL<", ">OPEN<", ">OPENED<", ">merchant<"} {
+			if strings.Contains(page, code) {
+				t.Errorf("%s shows %s untranslated on a Chinese page", path, strings.Trim(code, "<>"))
+			}
+		}
+	}
+}
+
+// TestPortalBillDownloadAuditedWithItsHash: a bill download's audit
+// entry records the bill's SHA-1, so the entry says which bytes left.
+func TestPortalBillDownloadAuditedWithItsHash(t *testing.T) {
+	w := startPortalWorld(t, db.SQLite)
+	owner := w.owner(w.m.MchID, "ann")
+	w.paid("TEA-0001", 120_00, pay.ChannelCredit)
+	day := w.clock.Now().In(fenfu.Shanghai).Format(time.DateOnly)
+	w.clock.Set(fenfu.DayStart(w.clock.Now()).AddDate(0, 0, 1).Add(10 * time.Hour))
+	w.login(owner)
+	if status, _, body := w.send(owner, "GET", "/portal/bills/download?kind=trade&date="+day, nil); status != 200 || !strings.Contains(body, "TEA-0001") {
+		t.Fatalf("the day's bill: HTTP %d\n%s", status, body)
+	}
+	entries, err := audit.List(t.Context(), w.a.core, audit.Filter{Actor: "merchant_user:" + w.m.MchID + "/ann",
+		Action: "GET /portal/bills/download", Limit: 10})
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("the download's audit entries: %v, %v", entries, err)
+	}
+	for _, e := range entries {
+		var d map[string]any
+		_ = json.Unmarshal(e.Detail, &d)
+		if d["sha1"] != nil {
+			return
+		}
+	}
+	t.Errorf("no audit entry of the bill download records the bill's sha1: %s", entries[0].Detail)
+}
+
+// TestPortalNoticeIsNeverALinksText: /portal/users?disabled= never
+// shows the text the link carries as the portal's own notice
+// ("已停用用户：…"), so no link can make the portal say what it likes.
+func TestPortalNoticeIsNeverALinksText(t *testing.T) {
+	w := startPortalWorld(t, db.SQLite)
+	owner := w.owner(w.m.MchID, "ann")
+	w.login(owner)
+	const bait = "请致电4008001234重置密钥"
+	_, _, page := w.send(owner, "GET", "/portal/users?lang=zh&disabled="+url.QueryEscape(bait), nil)
+	if strings.Contains(page, bait) {
+		t.Errorf("the users page shows a link's text as its notice: %q", bait)
+	}
+}
+
+// TestPortalAndConsoleLoginsLimitedPerAddress: the portal's and the
+// console's logins count wrong logins per address as well as per user,
+// as the consumers' login does: one address cannot try a password on any
+// number of users without end (password spraying).
+func TestPortalAndConsoleLoginsLimitedPerAddress(t *testing.T) {
+	w := startPortalWorld(t, db.SQLite)
+	const tries = 40
+	limited := false
+	for i := range tries {
+		u := w.user(w.m.MchID, fmt.Sprintf("user%02d", i), "Summer2026!pass", "")
+		status, _, _ := w.send(u, "POST", "/portal/login", url.Values{"mchid": {u.mchid}, "name": {u.name}, "password": {u.password}})
+		if status == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+		if status != http.StatusUnauthorized {
+			t.Fatalf("a wrong login: HTTP %d", status)
+		}
+	}
+	if !limited {
+		t.Errorf("one address made %d wrong portal logins, each on another user, and none was refused", tries)
+	}
+	limited = false
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i := range tries {
+		resp, err := noFollow.PostForm(w.base+"/console/login", url.Values{"name": {fmt.Sprintf("staff%02d", i)}, "password": {"Summer2026!pass"},
+			"totp": {"123456"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Errorf("one address made %d wrong console logins, each on another name, and none was refused", tries)
+	}
+}
