@@ -42,10 +42,12 @@ import (
 type Console struct {
 	// Admin serves the staff routes every page goes through.
 	Admin *admin.API
-	// Access logs staff in and out.
+	// Access logs staff in and out, on its own clock (the system's).
 	Access *access.Service
 	Log    *slog.Logger
-	Clock  fenfu.Clock
+	// Clock is the clock pages go by (a sandbox's, which may be moved
+	// ahead), never the sessions'.
+	Clock fenfu.Clock
 	// PublicURL is the address staff reach fenfu at, whose origin forms
 	// may come from besides the request's host; nil for none.
 	PublicURL func() string

@@ -46,7 +46,10 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, v)
 		return
 	}
-	session.Start(w, r, tok.Token, tok.ExpiresAt.Sub(c.Clock.Now()).Truncate(time.Second))
+	// The cookie lasts as the session does, on the clock the session was
+	// made on (the system's): a sandbox's clock, which pages go by, may be
+	// days ahead of the one the browser keeps.
+	session.Start(w, r, tok.Token, tok.ExpiresAt.Sub(c.Access.Clock.Now()).Truncate(time.Second))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
