@@ -783,7 +783,7 @@ func safeNext(r *http.Request) string {
 	if pkg, ok := strings.CutPrefix(next, servicePath+"?package="); ok && servicePackage.MatchString(pkg) {
 		return next
 	}
-	if !(strings.HasPrefix(next, "/q/") || strings.HasPrefix(next, "/a/")) || strings.ContainsAny(next, "\\\r\n") {
+	if !web.Within(next, "/q/") && !web.Within(next, "/a/") {
 		return "/"
 	}
 	return next

@@ -271,14 +271,13 @@ func backTo(r *http.Request) string {
 	return "/console/"
 }
 
-// safeNext is a login's next page: a console page, or the home page.
+// safeNext is a login's next page: a console page (web.Within), or the
+// home page.
 func safeNext(next string) string {
-	u, err := url.Parse(next)
-	if err != nil || u.Host != "" || u.Scheme != "" || !strings.HasPrefix(u.Path, "/console/") || strings.HasPrefix(next, "//") ||
-		strings.Contains(next, "\\") {
-		return "/console/"
+	if web.Within(next, "/console/") {
+		return next
 	}
-	return u.RequestURI()
+	return "/console/"
 }
 
 // switchTo is the address of the page r shows in the other language.

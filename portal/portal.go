@@ -256,19 +256,10 @@ func crossSite() error {
 // nextOf is where a login sends the browser back to: the page a GET asked
 // for, else the portal's first page.
 func nextOf(r *http.Request) string {
-	if r.Method == http.MethodGet && safeNext(r.URL.RequestURI()) {
+	if r.Method == http.MethodGet && web.Within(r.URL.RequestURI(), "/portal/") {
 		return r.URL.RequestURI()
 	}
 	return "/portal/"
-}
-
-// safeNext reports whether next is a page of the portal, which a login
-// may send the browser on to: a path under /portal/, never another host
-// or another part of fenfu.
-func safeNext(next string) bool {
-	u, err := url.Parse(next)
-	return err == nil && u.Scheme == "" && u.Host == "" && strings.HasPrefix(next, "/portal/") && !strings.Contains(next, "//") &&
-		!strings.Contains(u.Path, "/..") && !strings.ContainsAny(next, "\\\r\n") && len(next) < 2048
 }
 
 // home sends the user on to the first list of the navigation its role
@@ -292,7 +283,7 @@ func (p *Portal) loginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := r.URL.Query().Get("next")
-	if !safeNext(next) {
+	if !web.Within(next, "/portal/") {
 		next = "/portal/"
 	}
 	p.renderLogin(w, r, http.StatusOK, loginView{Next: next})
@@ -305,7 +296,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	_ = r.ParseForm()
 	v := loginView{Next: r.PostForm.Get("next"), MchID: strings.TrimSpace(r.PostForm.Get("mchid")), Name: strings.TrimSpace(r.PostForm.Get("name"))}
-	if !safeNext(v.Next) {
+	if !web.Within(v.Next, "/portal/") {
 		v.Next = "/portal/"
 	}
 	if !web.SameOrigin(r, p.PublicURL) {
