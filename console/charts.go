@@ -51,6 +51,9 @@ func (c *Console) charts(r *http.Request, v *view) error {
 	v.Title, v.Active = "charts", "/console/charts"
 	d := &chartsPage{}
 	v.Data = d
+	if !slices.ContainsFunc(chartRoutes(), v.allows) {
+		return v.may(chartRoute(figures.Names[0])) // no chart the member may see: the page is refused
+	}
 	for _, n := range figures.Names {
 		if !v.allows(chartRoute(n)) || (n == figures.AB && v.Query.Get("mchid") == "") {
 			continue

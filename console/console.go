@@ -139,6 +139,22 @@ func (v *view) allows(route string) bool {
 	return ok && v.Member.Allows(perm)
 }
 
+// may is nil if the member's policy lets them use route, else the
+// refusal the route answers (403): for a page that shows a form before
+// it calls its route, so that the form of a route the member may not use
+// is refused as the route would be.
+func (v *view) may(route string) error {
+	perm, ok := v.c.Admin.Permission(route)
+	if !ok {
+		return fenfu.Internal("console.may", errors.New("no staff route "+route))
+	}
+	if !v.Member.Allows(perm) {
+		v.c.Log.Warn("console page refused", "path", v.r.URL.Path, "staff", v.Member.Name, "permission", perm)
+		return v.Member.Forbidden(perm)
+	}
+	return nil
+}
+
 // page serves a page for a logged-in member: h fills the view, whose
 // "content" template (named by the view's Title's page) is rendered in
 // the layout. Without a session the browser goes to the login page; an

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"github.com/fenfu/fenfu/route"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/repay"
+	"github.com/fenfu/fenfu/route"
 )
 
 // The consumers' pages: a consumer looked up by phone or id, with the
@@ -31,10 +31,11 @@ func (c *Console) consumerPages(mux route.Mux) {
 // phoneLike is what a search is taken for a phone number by.
 var phoneLike = regexp.MustCompile(`^1[0-9]{10}$`)
 
-// consumerLookup is the lookup's form.
+// consumerLookup is the lookup's form, for members who may look
+// consumers up.
 func (c *Console) consumerLookup(r *http.Request, v *view) error {
 	v.Title, v.Active, v.Data = "consumers", "/console/consumers", &consumerPage{}
-	return nil
+	return v.may("GET /admin/consumers")
 }
 
 // findConsumer looks a consumer up by the form's q, a phone number or an

@@ -566,11 +566,19 @@ func TestConsoleLogoutIsAudited(t *testing.T) {
 // TestConsoleConsumersPageNeedsItsPermission: every page opened
 // without its route's permission answers 403 (README, Ops console), the
 // consumer lookup too: its form is not shown to members the policy does
-// not let look consumers up (operations, engineering).
+// not let look consumers up (operations, engineering). So is the charts
+// page to a member who may see none of its charts (support).
 func TestConsoleConsumersPageNeedsItsPermission(t *testing.T) {
 	d := startDesk(t, db.SQLite)
 	c := d.client(d.member("ops.mei", access.Operations, access.StaffRank))
 	if code, page := d.get(c, "/console/consumers"); code != http.StatusForbidden {
 		t.Errorf("an operations member opens the consumer lookup: HTTP %d, want 403 (its form: %v)", code, strings.Contains(page, `id="lookup"`))
+	}
+	if code, _ := d.get(c, "/console/charts"); code != http.StatusOK {
+		t.Errorf("an operations member opens the charts: HTTP %d, want 200", code)
+	}
+	sup := d.client(d.member("sup.wang", access.Support, access.StaffRank))
+	if code, _ := d.get(sup, "/console/charts"); code != http.StatusForbidden {
+		t.Errorf("a support member, who may see no chart, opens the charts: HTTP %d, want 403", code)
 	}
 }
