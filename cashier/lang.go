@@ -108,7 +108,9 @@ func funcs(l catalog.Lang) template.FuncMap {
 			}
 			return string(t)
 		},
-		"when": func(t time.Time) string { return t.In(fenfu.Shanghai).Format("2006-01-02 15:04") },
+		// maxText is the most a ticket's text field takes.
+		"maxText": func() int { return ticket.MaxText },
+		"when":    func(t time.Time) string { return t.In(fenfu.Shanghai).Format("2006-01-02 15:04") },
 		"sla": func(d ticket.Duration) string {
 			if m := time.Duration(d); m%time.Hour != 0 || m < time.Hour {
 				return strconv.Itoa(int(m/time.Minute)) + " " + word(l, "minutes")

@@ -12,6 +12,7 @@ import (
 	"github.com/fenfu/fenfu/access"
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/ticket"
 	"github.com/fenfu/fenfu/web"
 )
 
@@ -48,6 +49,8 @@ func funcs(l catalog.Lang) template.FuncMap {
 		"yuanInt": func(f int64) string { return "¥" + web.Money(fenfu.Fen(f)) },
 		"percent": func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
 		"stamp":   stamp,
+		// maxText is the most a ticket's text field takes.
+		"maxText": func() int { return ticket.MaxText },
 		"day":     func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) },
 		// left is how long until due from now, or how long past it.
 		"left": func(now, due time.Time) string { return left(l, due.Sub(now)) },

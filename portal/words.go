@@ -7,6 +7,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/catalog"
+	"github.com/fenfu/fenfu/ticket"
 	"github.com/fenfu/fenfu/web"
 )
 
@@ -24,7 +25,9 @@ func funcs(l catalog.Lang, css template.CSS) template.FuncMap {
 		"pct":   func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
 		"zone":  func() string { return zoneName.In(l) },
 		"sla":   sla,
-		"zh":    func() bool { return l == catalog.ZH },
+		// maxText is the most a ticket's text field takes.
+		"maxText": func() int { return ticket.MaxText },
+		"zh":      func() bool { return l == catalog.ZH },
 	}
 }
 
