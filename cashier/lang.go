@@ -111,12 +111,9 @@ func funcs(l catalog.Lang) template.FuncMap {
 		// maxText is the most a ticket's text field takes.
 		"maxText": func() int { return ticket.MaxText },
 		"when":    func(t time.Time) string { return t.In(fenfu.Shanghai).Format("2006-01-02 15:04") },
-		"sla": func(d ticket.Duration) string {
-			if m := time.Duration(d); m%time.Hour != 0 || m < time.Hour {
-				return strconv.Itoa(int(m/time.Minute)) + " " + word(l, "minutes")
-			}
-			return strconv.Itoa(int(time.Duration(d)/time.Hour)) + " " + word(l, "hours")
-		},
+		// say is a value's name in the page's language (catalog.Named):
+		// a ticket's SLA, type, status or event.
+		"say":  func(v catalog.Named) string { return v.Text().In(l) },
 		"lang": func() string { return l.Tag() },
 		"in":   func() string { return string(l) },
 		"zone": func() string { return zoneName.In(l) },
@@ -231,11 +228,5 @@ func (c *Cashier) problemOf(r *http.Request, err error, kind string, args map[st
 	return p
 }
 
-// duration is d as a page says it, in minutes.
-func duration(l catalog.Lang, d time.Duration) string {
-	m := strconv.Itoa(int(d.Round(time.Minute) / time.Minute))
-	if l == catalog.EN {
-		return m + " minutes"
-	}
-	return m + " 分钟"
-}
+// duration is d as a page says it (catalog.Duration).
+func duration(l catalog.Lang, d time.Duration) string { return catalog.Duration(d).In(l) }

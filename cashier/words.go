@@ -36,8 +36,6 @@ var words = map[string]catalog.Text{
 	"event-REOPENED":         {ZH: "重新打开", EN: "reopened"},
 	"event-CLOSED":           {ZH: "关闭", EN: "closed"},
 	"history-omitted":        {ZH: "更早的记录未显示，条数：", EN: "Earlier entries not shown:"},
-	"minutes":                {ZH: "分钟", EN: "minutes"},
-	"hours":                  {ZH: "小时", EN: "hours"},
 	"dev-detail":             {ZH: "技术详情（给商户或客服）", EN: "Technical detail (for the merchant or support)"},
 	"phone":                  {ZH: "手机号", EN: "Phone number"},
 	"phone-hint":             {ZH: "11 位手机号", EN: "11-digit mobile number"},

@@ -6,7 +6,9 @@
 // package server serves as /errors.json and the page /errors. A code can
 // have variants where one code covers situations a consumer meets
 // differently (a wrong PIN and a session that ended are both
-// UNAUTHENTICATED).
+// UNAUTHENTICATED). Pages also say through it a length of time
+// (Duration) and the names of the values they show (Named), the same on
+// every surface.
 package catalog
 
 import (

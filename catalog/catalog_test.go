@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/catalog"
@@ -93,4 +94,24 @@ func FuzzNegotiate(f *testing.F) {
 			t.Fatalf("Negotiate(%q) = %q", h, l)
 		}
 	})
+}
+
+func TestDuration(t *testing.T) {
+	for _, c := range []struct {
+		d      time.Duration
+		zh, en string
+	}{
+		{5 * time.Minute, "5 分钟", "5 minutes"},
+		{time.Minute, "1 分钟", "1 minute"},
+		{30*time.Minute + 20*time.Second, "30 分钟", "30 minutes"},
+		{0, "0 分钟", "0 minutes"},
+		{time.Hour, "1 小时", "1 hour"},
+		{24 * time.Hour, "24 小时", "24 hours"},
+		{90 * time.Minute, "1 小时 30 分钟", "1 hour 30 minutes"},
+		{-61 * time.Minute, "1 小时 1 分钟", "1 hour 1 minute"},
+	} {
+		if got := catalog.Duration(c.d); got.ZH != c.zh || got.EN != c.en {
+			t.Errorf("Duration(%s) = %q / %q, want %q / %q", c.d, got.ZH, got.EN, c.zh, c.en)
+		}
+	}
 }

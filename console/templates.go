@@ -49,6 +49,9 @@ func funcs(l catalog.Lang) template.FuncMap {
 		"yuanInt": func(f int64) string { return "¥" + web.Money(fenfu.Fen(f)) },
 		"percent": func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
 		"stamp":   stamp,
+		// say is a value's name in the page's language (catalog.Named):
+		// a ticket's SLA, type, status or event.
+		"say": func(v catalog.Named) string { return v.Text().In(l) },
 		// maxText is the most a ticket's text field takes.
 		"maxText": func() int { return ticket.MaxText },
 		"day":     func(t time.Time) string { return t.In(fenfu.Shanghai).Format(time.DateOnly) },
@@ -94,18 +97,7 @@ func left(l catalog.Lang, d time.Duration) string {
 	if over {
 		d = -d
 	}
-	m := int(d.Round(time.Minute) / time.Minute)
-	text := fmt.Sprintf("%dm", m%60)
-	if l != catalog.EN {
-		text = fmt.Sprintf("%d 分钟", m%60)
-	}
-	if h := m / 60; h > 0 {
-		if l == catalog.EN {
-			text = fmt.Sprintf("%dh ", h) + text
-		} else {
-			text = fmt.Sprintf("%d 小时 ", h) + text
-		}
-	}
+	text := catalog.Duration(d).In(l)
 	switch {
 	case over && l == catalog.EN:
 		return text + " over"

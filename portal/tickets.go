@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/ticket"
@@ -174,13 +173,4 @@ func (p *Portal) ticketFile(ctx context.Context, c *call) error {
 	c.w.WriteHeader(http.StatusOK)
 	_, _ = c.w.Write(a.Content)
 	return nil
-}
-
-// sla is a lane's or ticket's SLA as a page says it.
-func sla(d ticket.Duration) string {
-	t := time.Duration(d)
-	if t%time.Hour == 0 {
-		return strconv.Itoa(int(t/time.Hour)) + " h"
-	}
-	return strconv.Itoa(int(t/time.Minute)) + " min"
 }

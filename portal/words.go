@@ -24,7 +24,9 @@ func funcs(l catalog.Lang, css template.CSS) template.FuncMap {
 		"stamp": stamp,
 		"pct":   func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
 		"zone":  func() string { return zoneName.In(l) },
-		"sla":   sla,
+		// say is a value's name in the page's language (catalog.Named):
+		// a ticket's SLA, type, status or event.
+		"say": func(v catalog.Named) string { return v.Text().In(l) },
 		// maxText is the most a ticket's text field takes.
 		"maxText": func() int { return ticket.MaxText },
 		"zh":      func() bool { return l == catalog.ZH },

@@ -27,6 +27,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/access"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/pay"
@@ -134,6 +135,9 @@ type Duration time.Duration
 
 // MarshalJSON writes the duration as text.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Text is the duration as a page says it (catalog.Duration).
+func (d Duration) Text() catalog.Text { return catalog.Duration(time.Duration(d)) }
 
 // UnmarshalJSON reads a duration written as text.
 func (d *Duration) UnmarshalJSON(b []byte) error {
