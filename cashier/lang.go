@@ -95,19 +95,8 @@ func funcs(l catalog.Lang) template.FuncMap {
 		"stamp": stamp,
 		"form":  func(next, label string) sessionForm { return sessionForm{Next: next, Label: label} },
 		"t":     func(key string) string { return word(l, key) },
-		// The ticket pages' words: a status, who acted, what they did,
-		// and a lane's time to answer.
-		"status": func(s ticket.Status) string { return word(l, "ticket-status-"+string(s)) },
-		"who":    func(actor string) string { return word(l, "who-"+actor) },
-		"event":  func(e ticket.EventType) string { return word(l, "event-"+string(e)) },
-		"ttype": func(t ticket.Type) string {
-			for _, lane := range ticket.DefaultLanes() {
-				if lane.Type == t {
-					return map[bool]string{true: lane.Name, false: lane.NameZH}[l == catalog.EN]
-				}
-			}
-			return string(t)
-		},
+		// who names the actor of a ticket's event to the consumer.
+		"who": func(actor string) string { return ticket.Who(actor, ticket.Consumer("")).In(l) },
 		// maxText is the most a ticket's text field takes.
 		"maxText": func() int { return ticket.MaxText },
 		"when":    func(t time.Time) string { return t.In(fenfu.Shanghai).Format("2006-01-02 15:04") },

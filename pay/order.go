@@ -28,6 +28,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/fee"
 	"github.com/fenfu/fenfu/merchant"
@@ -198,23 +199,27 @@ func (o Order) TradeState() State {
 }
 
 // TradeStateDesc describes the trade state in the protocol's words.
-func (o Order) TradeStateDesc() string {
-	switch o.TradeState() {
-	case Success:
-		return "支付成功"
-	case Refund:
-		return "转入退款"
-	case Closed:
-		return "已关闭"
-	case Revoked:
-		return "已撤销（付款码支付）"
-	case UserPaying:
-		return "用户支付中（付款码支付）"
-	case PayError:
-		return "支付失败"
-	default:
-		return "未支付"
+func (o Order) TradeStateDesc() string { return o.TradeState().Text().ZH }
+
+// tradeStateText names each trade state: in Chinese the protocol's
+// trade_state_desc, in English the same said plainly.
+var tradeStateText = map[State]catalog.Text{
+	Success:    {ZH: "支付成功", EN: "Paid"},
+	Refund:     {ZH: "转入退款", EN: "Refunded"},
+	Closed:     {ZH: "已关闭", EN: "Closed"},
+	Revoked:    {ZH: "已撤销（付款码支付）", EN: "Reversed (code payment)"},
+	UserPaying: {ZH: "用户支付中（付款码支付）", EN: "Payer paying (code payment)"},
+	PayError:   {ZH: "支付失败", EN: "Payment failed"},
+	NotPay:     {ZH: "未支付", EN: "Not paid"},
+}
+
+// Text is the trade state as a page names it (Order.TradeState); any
+// other state, not one a merchant sees, is not paid.
+func (s State) Text() catalog.Text {
+	if t, ok := tradeStateText[s]; ok {
+		return t
 	}
+	return tradeStateText[NotPay]
 }
 
 // Service runs the order lifecycle over the two stores.

@@ -112,3 +112,23 @@ func TestOrders(t *testing.T) {
 		})
 	}
 }
+
+// TestTradeStateText: every trade state a list filters by has a name in
+// both languages, the Chinese the protocol's trade_state_desc, and no
+// two the same.
+func TestTradeStateText(t *testing.T) {
+	seen := map[string]pay.State{}
+	for _, s := range pay.TradeStates {
+		w := s.Text()
+		if w.ZH == "" || w.EN == "" || w.EN == string(s) {
+			t.Errorf("%s is named %q / %q", s, w.ZH, w.EN)
+		}
+		if other, ok := seen[w.ZH]; ok {
+			t.Errorf("%s and %s are both %q", s, other, w.ZH)
+		}
+		seen[w.ZH] = s
+	}
+	if got := pay.Success.Text().ZH; got != "支付成功" {
+		t.Errorf("SUCCESS is %q, want the protocol's 支付成功", got)
+	}
+}

@@ -25,8 +25,10 @@ func funcs(l catalog.Lang, css template.CSS) template.FuncMap {
 		"pct":   func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
 		"zone":  func() string { return zoneName.In(l) },
 		// say is a value's name in the page's language (catalog.Named):
-		// a ticket's SLA, type, status or event.
+		// a ticket's SLA, type, status or event, an order's trade state.
 		"say": func(v catalog.Named) string { return v.Text().In(l) },
+		// who names the actor of a ticket's event to the merchant.
+		"who": func(actor string) string { return ticket.Who(actor, ticket.Merchant("")).In(l) },
 		// maxText is the most a ticket's text field takes.
 		"maxText": func() int { return ticket.MaxText },
 		"zh":      func() bool { return l == catalog.ZH },

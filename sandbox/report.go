@@ -9,17 +9,35 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/db"
 )
 
 // Scenario is one thing a merchant's integration must show it handles.
+// What it is, the call that showed it and how to pass it are said in
+// English and in Chinese (the _zh fields), as the merchant portal shows
+// them in either.
 type Scenario struct {
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Passed      bool      `json:"passed"`
-	Evidence    string    `json:"evidence,omitempty"`
-	At          time.Time `json:"at,omitzero"`
-	Hint        string    `json:"hint,omitempty"`
+	Name          string    `json:"name"`
+	Description   string    `json:"description"`
+	DescriptionZH string    `json:"description_zh"`
+	Passed        bool      `json:"passed"`
+	Evidence      string    `json:"evidence,omitempty"`
+	EvidenceZH    string    `json:"evidence_zh,omitempty"`
+	At            time.Time `json:"at,omitzero"`
+	Hint          string    `json:"hint,omitempty"`
+	HintZH        string    `json:"hint_zh,omitempty"`
+}
+
+// scenarioOf is a scenario not passed yet: what it is and how to pass
+// it.
+func scenarioOf(name string, description, hint catalog.Text) Scenario {
+	return Scenario{Name: name, Description: description.EN, DescriptionZH: description.ZH, Hint: hint.EN, HintZH: hint.ZH}
+}
+
+// pass marks s passed at at, shown by evidence.
+func (s *Scenario) pass(at time.Time, evidence catalog.Text) {
+	s.Passed, s.At, s.Evidence, s.EvidenceZH, s.Hint, s.HintZH = true, at, evidence.EN, evidence.ZH, "", ""
 }
 
 // Report is the sandbox test report of a merchant.
@@ -34,28 +52,42 @@ type Report struct {
 
 // scenario is a check over the merchant's recorded calls.
 type scenario struct {
-	name, description, hint string
-	route                   string // a route pattern prefix, e.g. "POST /v3/pay/transactions/native"
-	status                  []int
-	note                    []string // every fragment must appear in the call's note
+	name              string
+	description, hint catalog.Text
+	route             string // a route pattern prefix, e.g. "POST /v3/pay/transactions/native"
+	status            []int
+	note              []string // every fragment must appear in the call's note
 }
 
+type text = catalog.Text
+
 var scenarios = []scenario{
-	{"create_order", "creates a Native order and shows its code_url", "POST /v3/pay/transactions/native with your appid and a new out_trade_no",
+	{"create_order", text{EN: "creates a Native order and shows its code_url", ZH: "创建 Native 订单并展示其 code_url"},
+		text{EN: "POST /v3/pay/transactions/native with your appid and a new out_trade_no",
+			ZH: "用你的 appid 和一个新的 out_trade_no 调用 POST /v3/pay/transactions/native"},
 		"POST /v3/pay/transactions/native", []int{200}, nil},
-	{"credit_payment_success", "sees a credit payment succeed: queries a paid order and finds SUCCESS with bank_type FENFU_CREDIT",
-		"pay an order with `fenfu sandbox pay --channel credit`, then query it",
+	{"credit_payment_success", text{EN: "sees a credit payment succeed: queries a paid order and finds SUCCESS with bank_type FENFU_CREDIT",
+		ZH: "确认分付支付成功：查询已支付的订单，得到 SUCCESS，bank_type 为 FENFU_CREDIT"},
+		text{EN: "pay an order with `fenfu sandbox pay --channel credit`, then query it",
+			ZH: "用 `fenfu sandbox pay --channel credit` 支付一笔订单，再查询它"},
 		"GET /v3/pay/transactions/", []int{200}, []string{"SUCCESS", "FENFU_CREDIT"}},
-	{"credit_line_short", "handles a payment that did not happen: queries an order that is still NOTPAY (as after a short credit line)",
-		"have a test consumer with a small line fail to pay (NOT_ENOUGH), then query the order",
+	{"credit_line_short", text{EN: "handles a payment that did not happen: queries an order that is still NOTPAY (as after a short credit line)",
+		ZH: "处理没有成功的支付：查询仍为 NOTPAY 的订单（如分付额度不足之后）"},
+		text{EN: "have a test consumer with a small line fail to pay (NOT_ENOUGH), then query the order",
+			ZH: "让额度较小的测试用户支付失败（NOT_ENOUGH），再查询该订单"},
 		"GET /v3/pay/transactions/", []int{200}, []string{"NOTPAY"}},
-	{"close_order", "closes an unpaid order", "POST /v3/pay/transactions/out-trade-no/{no}/close",
+	{"close_order", text{EN: "closes an unpaid order", ZH: "关闭未支付的订单"},
+		text{EN: "POST /v3/pay/transactions/out-trade-no/{no}/close", ZH: "调用 POST /v3/pay/transactions/out-trade-no/{no}/close"},
 		"POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close", []int{204}, nil},
-	{"partial_refund", "refunds part of a paid order", "POST /v3/refund/domestic/refunds with amount.refund below amount.total",
+	{"partial_refund", text{EN: "refunds part of a paid order", ZH: "对已支付的订单部分退款"},
+		text{EN: "POST /v3/refund/domestic/refunds with amount.refund below amount.total",
+			ZH: "调用 POST /v3/refund/domestic/refunds，amount.refund 小于 amount.total"},
 		"POST /v3/refund/domestic/refunds", []int{200}, []string{"partial"}},
-	{"refund_query", "queries a refund", "GET /v3/refund/domestic/refunds/{out_refund_no}",
+	{"refund_query", text{EN: "queries a refund", ZH: "查询退款"},
+		text{EN: "GET /v3/refund/domestic/refunds/{out_refund_no}", ZH: "调用 GET /v3/refund/domestic/refunds/{out_refund_no}"},
 		"GET /v3/refund/domestic/refunds/", []int{200}, nil},
-	{"error_answer", "receives an error answer (4xx with a code) without breaking", "for example, query an order that does not exist",
+	{"error_answer", text{EN: "receives an error answer (4xx with a code) without breaking", ZH: "收到错误应答（带错误码的 4xx）时正常处理"},
+		text{EN: "for example, query an order that does not exist", ZH: "例如，查询一笔不存在的订单"},
 		"", []int{400, 401, 403, 404}, nil},
 }
 
@@ -87,7 +119,7 @@ func (svc *Service) Report(ctx context.Context, mchid string, now time.Time) (Re
 	rows.Close()
 	r.Calls = len(calls)
 	for _, sc := range scenarios {
-		s := Scenario{Name: sc.name, Description: sc.description, Hint: sc.hint}
+		s := scenarioOf(sc.name, sc.description, sc.hint)
 	search:
 		for _, c := range calls {
 			if !strings.HasPrefix(c.route, sc.route) || !contains(sc.status, c.status) {
@@ -98,28 +130,31 @@ func (svc *Service) Report(ctx context.Context, mchid string, now time.Time) (Re
 					continue search
 				}
 			}
-			s.Passed, s.At, s.Hint = true, db.Time(c.at), ""
-			s.Evidence = c.route + " → " + strconv.Itoa(c.status)
+			ev := c.route + " → " + strconv.Itoa(c.status)
 			if c.code != "" {
-				s.Evidence += " " + c.code
+				ev += " " + c.code
 			}
 			if c.note != "" {
-				s.Evidence += " (" + c.note + ")"
+				ev += " (" + c.note + ")"
 			}
+			s.pass(db.Time(c.at), text{EN: ev, ZH: ev})
 			break
 		}
 		r.Scenarios = append(r.Scenarios, s)
 	}
 	// Notification retries: an event the merchant's endpoint refused at
 	// first and acknowledged later.
-	retry := Scenario{Name: "notification_retries", Description: "acknowledges a notification after refusing or missing it first (retried on schedule)",
-		Hint: "answer a payment notification with an error once; fenfu retries 15 s later; answer 200 or 204"}
+	retry := scenarioOf("notification_retries",
+		text{EN: "acknowledges a notification after refusing or missing it first (retried on schedule)",
+			ZH: "先拒收或错过一次通知，之后在按计划的重试中确认"},
+		text{EN: "answer a payment notification with an error once; fenfu retries 15 s later; answer 200 or 204",
+			ZH: "对一次支付通知先应答错误；fenfu 15 秒后重试；再应答 200 或 204"})
 	ev, at, ok, err := svc.events.FirstRetriedDelivery(ctx, mchid)
 	if err != nil {
 		return r, err
 	}
 	if ok {
-		retry.Passed, retry.At, retry.Evidence, retry.Hint = true, at, ev+" acknowledged after a failed attempt", ""
+		retry.pass(at, text{EN: ev + " acknowledged after a failed attempt", ZH: ev + " 在一次失败之后确认"})
 	}
 	r.Scenarios = append(r.Scenarios, retry)
 	r.Total = len(r.Scenarios)

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"regexp"
 	"testing"
 	"time"
 
@@ -47,8 +48,15 @@ func TestReportFromCalls(t *testing.T) {
 		if !s.Passed && s.Hint == "" {
 			t.Errorf("%s fails without a hint", s.Name)
 		}
+		// Said in Chinese as well, as the portal shows it.
+		if !chinese.MatchString(s.DescriptionZH) || !s.Passed && !chinese.MatchString(s.HintZH) || s.Passed && s.EvidenceZH == "" {
+			t.Errorf("%s is not said in Chinese: %q, %q, %q", s.Name, s.DescriptionZH, s.HintZH, s.EvidenceZH)
+		}
 	}
 	if r.Calls != 4 || r.Passed != 3 || r.Total != len(want) {
 		t.Fatalf("report = %+v", r)
 	}
 }
+
+// chinese finds a Chinese character.
+var chinese = regexp.MustCompile(`\p{Han}`)

@@ -227,6 +227,9 @@ const (
 	EventClosed    EventType = "CLOSED"
 )
 
+// EventTypes lists the event types.
+var EventTypes = []EventType{EventOpened, EventReplied, EventAssigned, EventEscalated, EventAlerted, EventResolved, EventReopened, EventClosed}
+
 // Event is one entry of a ticket's history: what happened, who did it and
 // when.
 type Event struct {

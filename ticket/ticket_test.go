@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/audit"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/metrics"
@@ -972,5 +974,40 @@ func TestOverdueAtDueAsEscalated(t *testing.T) {
 					tk.DueAt.Format(time.RFC3339), got.Escalation, got.Overdue, listed)
 			}
 		})
+	}
+}
+
+// TestWords: every type, status and event of a ticket, and every actor a
+// history shows a merchant or consumer, has a name in both languages, in
+// Chinese on a Chinese page, never its code.
+func TestWords(t *testing.T) {
+	names := map[string]catalog.Text{}
+	for _, x := range ticket.Types {
+		names[string(x)] = x.Text()
+	}
+	for _, x := range ticket.Statuses {
+		names[string(x)] = x.Text()
+	}
+	for _, x := range ticket.EventTypes {
+		names[string(x)] = x.Text()
+	}
+	for _, who := range []string{"merchant", "consumer", "platform", "merchant:1900000001", "staff:li.wei", "fenfu"} {
+		names[who+" to a merchant"] = ticket.Who(who, ticket.Merchant("1900000001"))
+		names[who+" to a consumer"] = ticket.Who(who, ticket.Consumer("C1"))
+	}
+	chinese := regexp.MustCompile(`\p{Han}`)
+	for code, w := range names {
+		if w.EN == "" || !chinese.MatchString(w.ZH) || strings.ToUpper(w.EN) == w.EN {
+			t.Errorf("%s is named %q / %q", code, w.ZH, w.EN)
+		}
+	}
+	if got := ticket.Who("merchant", ticket.Merchant("1900000001")).EN; got != "You" {
+		t.Errorf("a merchant's own events are %q to it, want You", got)
+	}
+	if got := ticket.Who("merchant", ticket.Consumer("C1")).EN; got != "Merchant" {
+		t.Errorf("a merchant's events are %q to a consumer, want Merchant", got)
+	}
+	if got := ticket.Who("platform", ticket.Merchant("1900000001")).ZH; got != "平台客服" {
+		t.Errorf("the platform's events are %q to a merchant, want 平台客服", got)
 	}
 }

@@ -317,7 +317,7 @@ func testConsolePagesHTTP(t *testing.T, engine db.Engine) {
 		tk.History[len(tk.History)-1].Actor != "staff:lin" {
 		t.Errorf("after the reply: %+v, %v", tk, err)
 	}
-	if _, page = d.get(c, "/console/tickets/"+tks[0]); !strings.Contains(page, "we are on it") || !strings.Contains(page, "已答复") {
+	if _, page = d.get(c, "/console/tickets/"+tks[0]); !strings.Contains(page, "we are on it") || !strings.Contains(page, "已回复") {
 		t.Errorf("the ticket's page: %s", text(page))
 	}
 	// A history longer than a page shows its newest events and says how
