@@ -266,6 +266,9 @@ type call struct {
 	// Clear is whether the member sees personal data in the clear.
 	Clear bool
 	Body  []byte
+	// token is the session or API token the member was named by: the
+	// Authorization header's, or the one an in-process call passed.
+	token string
 }
 
 type handler func(ctx context.Context, c *call) (any, error)
@@ -363,7 +366,7 @@ func (a *API) authorize(r *http.Request, token string, rt Route) (*call, error) 
 	if err != nil {
 		return nil, err
 	}
-	c := &call{Request: r, Staff: m.Actor(), Who: m.Staff, Policy: m.Policy, Clear: m.Clear}
+	c := &call{Request: r, Staff: m.Actor(), Who: m.Staff, Policy: m.Policy, Clear: m.Clear, token: token}
 	if err := rt.Check(m.Allows, m.Forbidden); err != nil {
 		a.Log.Warn("admin request refused", "path", r.URL.Path, "staff", m.Name, "permission", rt.Permission)
 		return c, err

@@ -40,10 +40,10 @@ func (a *API) login(r *http.Request) (access.Token, error) {
 	return a.Access.Login(r.Context(), in.Name, in.Password, in.TOTP, r.RemoteAddr)
 }
 
-// logout ends the session (or token) the request carries.
+// logout ends the session (or token) the member was named by: the
+// request's, or the console's session in-process (API.Do).
 func (a *API) logout(ctx context.Context, c *call) (any, error) {
-	tok, _ := strings.CutPrefix(c.Header.Get("Authorization"), "Bearer ")
-	if err := a.Access.Logout(ctx, tok); err != nil {
+	if err := a.Access.Logout(ctx, c.token); err != nil {
 		return nil, err
 	}
 	return map[string]any{"logged_out": true}, nil

@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/admin"
 	"github.com/fenfu/fenfu/web"
 )
 
@@ -53,10 +53,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// logout ends the session in the store and clears its cookie.
+// logout ends the session in the store through POST /admin/logout, which
+// records it in the audit log under the member, and clears its cookie.
 func (c *Console) logout(r *http.Request, v *view) (string, error) {
-	if err := c.Access.Logout(r.Context(), v.token); err != nil {
-		return "", fenfu.Op("console.logout", err)
+	if err := v.do(admin.Call{Route: "POST /admin/logout"}, nil); err != nil {
+		return "", err
 	}
 	session.End(v.w, r)
 	return "/console/login?done=logout", nil
