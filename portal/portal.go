@@ -11,9 +11,10 @@
 // templates and CSS and no script, in Chinese and English (catalog.Lang),
 // usable on a phone and a desktop; forms are refused from other sites
 // (web.SameOrigin) and the session cookie is SameSite=Strict. Every
-// request of a logged-in user, done or refused, is recorded in the core
-// store's audit log under the user: a read before it is answered, a
-// change with its outcome.
+// request of a logged-in user, done or refused, is recorded once in the
+// core store's audit log under the user: a read as it is answered (a
+// bill's download with the bill's hash), never answered if it cannot be
+// recorded, and a change with its outcome.
 package portal
 
 import (
@@ -152,8 +153,12 @@ type call struct {
 	user merchantuser.User
 	lang catalog.Lang
 	p    *Portal
-	// done is what a change did, for the audit log's detail.
+	// done is what a change did, or what a read answered (a bill's
+	// hash), for the audit log's detail.
 	done map[string]any
+	// refused is the error the request was refused with, for the audit
+	// log's outcome.
+	refused error
 }
 
 // maxForm bounds a form's body: a public key's PEM is the largest.
@@ -162,8 +167,9 @@ const maxForm = 64 << 10
 // serve serves a route: the session cookie names the user, the user's
 // role must hold the route's permission, and a form must come from the
 // portal's own pages. The request is recorded in the audit log under the
-// user, whatever its outcome; a read is recorded before it is answered,
-// so a read no one can trace is not answered.
+// user, once, whatever its outcome: a change after it is done, and a read
+// as it is answered (tracedRead), with what its handler set by then, so
+// a read no one can trace is not answered.
 func (p *Portal) serve(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -178,6 +184,12 @@ func (p *Portal) serve(rt Route) http.Handler {
 		}
 		c := &call{w: w, r: r, user: u, lang: web.LangOf(r), p: p}
 		write := r.Method != http.MethodGet && r.Method != http.MethodHead
+		var read *tracedRead
+		if !write {
+			read = &tracedRead{ResponseWriter: w, record: func() error { return p.record(r, u, c.refused, c.done) },
+				fail: func(err error) { p.fail(w, r, &u, err) }}
+			c.w = read
+		}
 		if write && !web.SameOrigin(r, p.PublicURL) {
 			err = crossSite()
 		} else if err = rt.Check(u.Can, u.Forbidden); err != nil {
@@ -188,20 +200,18 @@ func (p *Portal) serve(rt Route) http.Handler {
 				err = fenfu.Errorf(fenfu.ParamError, "the form is too large or unreadable")
 			}
 		}
-		if err == nil && !write {
-			if err = p.record(r, u, nil, nil); err != nil {
-				p.fail(w, r, &u, err)
-				return
-			}
-		}
 		if err == nil {
 			err = rt.Handle(ctx, c)
 		}
 		if err != nil {
-			p.fail(w, r, &u, err)
+			c.refused = err
+			p.fail(c.w, r, &u, err)
 		}
-		if write || err != nil {
-			if rerr := p.record(r, u, err, c.done); rerr != nil {
+		if read != nil {
+			read.answer() // a handler that wrote nothing answered 200
+		}
+		if write {
+			if rerr := p.record(r, u, c.refused, c.done); rerr != nil {
 				p.Log.Error("portal request not recorded in the audit log", "path", r.URL.Path, "error", rerr)
 			}
 		}

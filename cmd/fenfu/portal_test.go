@@ -843,7 +843,8 @@ func TestPortalTicketPagesSayWordsNotCodes(t *testing.T) {
 }
 
 // TestPortalBillDownloadAuditedWithItsHash: a bill download's audit
-// entry records the bill's SHA-1, so the entry says which bytes left.
+// entry records the bill's SHA-1, so the entry says which bytes left; a
+// read is recorded once, a refused one too, with its outcome.
 func TestPortalBillDownloadAuditedWithItsHash(t *testing.T) {
 	w := startPortalWorld(t, db.SQLite)
 	owner := w.owner(w.m.MchID, "ann")
@@ -859,14 +860,34 @@ func TestPortalBillDownloadAuditedWithItsHash(t *testing.T) {
 	if err != nil || len(entries) == 0 {
 		t.Fatalf("the download's audit entries: %v, %v", entries, err)
 	}
+	hashed := false
 	for _, e := range entries {
 		var d map[string]any
 		_ = json.Unmarshal(e.Detail, &d)
 		if d["sha1"] != nil {
-			return
+			hashed = true
 		}
 	}
-	t.Errorf("no audit entry of the bill download records the bill's sha1: %s", entries[0].Detail)
+	if !hashed {
+		t.Errorf("no audit entry of the bill download records the bill's sha1: %s", entries[0].Detail)
+	}
+	if len(entries) != 1 {
+		t.Errorf("the download is in the audit log %d times, want once", len(entries))
+	}
+	if status, _, _ := w.send(owner, "GET", "/portal/bills/download?kind=nope&date="+day, nil); status != 400 {
+		t.Fatalf("a download of no kind of bill: HTTP %d", status)
+	}
+	entries, err = audit.List(t.Context(), w.a.core, audit.Filter{Actor: "merchant_user:" + w.m.MchID + "/ann",
+		Action: "GET /portal/bills/download", Limit: 10})
+	var refused []string
+	for _, e := range entries {
+		if strings.Contains(string(e.Detail), "kind=nope") {
+			refused = append(refused, string(e.Detail))
+		}
+	}
+	if err != nil || len(refused) != 1 || !strings.Contains(refused[0], `"PARAM_ERROR"`) {
+		t.Errorf("the refused download's audit entries: %q, %v; want one, with its code", refused, err)
+	}
 }
 
 // TestPortalNoticeIsNeverALinksText: /portal/users?disabled= never
