@@ -21,34 +21,41 @@ type complaintsView struct {
 
 func (p *Portal) complaints(ctx context.Context, c *call) error {
 	q := c.r.URL.Query()
-	f := complaint.Filter{MchID: c.user.MchID, Limit: complaint.MaxListLimit}
-	var err error
-	if f.From, f.To, err = web.Dates(q); err != nil {
-		return err
+	v := complaintsView{Q: q}
+	f, at, id, err := c.complaintFilter(q)
+	if err == nil {
+		v.Complaints, err = p.Complaints.Newest(ctx, f, at, id)
 	}
-	var at time.Time
-	id := ""
-	if s := q.Get("after"); s != "" {
-		parts, err := web.ParseCursor(s, 2)
-		if err != nil {
-			return err
-		}
-		us, perr := strconv.ParseInt(parts[0], 10, 64)
-		if perr != nil || parts[1] == "" {
-			return fenfu.FieldError("after", "the page's cursor is not one this list made")
-		}
-		at, id = time.UnixMicro(us), parts[1]
-	}
-	list, err := p.Complaints.Newest(ctx, f, at, id)
 	if err != nil {
-		return err
+		return c.again(ctx, err, c.only("complaints", "complaints", v))
 	}
-	v := complaintsView{Q: q, Complaints: list}
+	list := v.Complaints
 	if len(list) == f.Limit {
 		last := list[len(list)-1]
 		v.Next = nextPage("/portal/complaints", q, web.Cursor(strconv.FormatInt(last.CreatedAt.UnixMicro(), 10), last.ID))
 	}
 	return c.page("complaints", "complaints", v, "")
+}
+
+// complaintFilter reads the complaint list's filter, and where its page
+// starts: the user's merchant's complaints only.
+func (c *call) complaintFilter(q url.Values) (f complaint.Filter, at time.Time, id string, err error) {
+	f = complaint.Filter{MchID: c.user.MchID, Limit: complaint.MaxListLimit}
+	if f.From, f.To, err = web.Dates(q); err != nil {
+		return f, at, id, err
+	}
+	if s := q.Get("after"); s != "" {
+		parts, err := web.ParseCursor(s, 2)
+		if err != nil {
+			return f, at, id, err
+		}
+		us, perr := strconv.ParseInt(parts[0], 10, 64)
+		if perr != nil || parts[1] == "" {
+			return f, at, id, fenfu.FieldError("after", "the page's cursor is not one this list made")
+		}
+		at, id = time.UnixMicro(us), parts[1]
+	}
+	return f, at, id, nil
 }
 
 // complaintView is one complaint with its negotiation history.
@@ -84,7 +91,7 @@ func (p *Portal) respond(ctx context.Context, c *call) error {
 	f := c.r.PostForm
 	if err := p.Complaints.Respond(ctx, c.user.MchID, id, complaint.Response{Content: strings.TrimSpace(f.Get("response_content")),
 		JumpURL: strings.TrimSpace(f.Get("jump_url")), JumpURLText: strings.TrimSpace(f.Get("jump_url_text"))}); err != nil {
-		return err
+		return c.again(ctx, err, p.complaint)
 	}
 	return c.redirect("/portal/complaints/" + url.PathEscape(id) + "?done=response")
 }
@@ -93,7 +100,7 @@ func (p *Portal) respond(ctx context.Context, c *call) error {
 func (p *Portal) complete(ctx context.Context, c *call) error {
 	id := c.r.PathValue("id")
 	if err := p.Complaints.Complete(ctx, c.user.MchID, id); err != nil {
-		return err
+		return c.again(ctx, err, p.complaint)
 	}
 	return c.redirect("/portal/complaints/" + url.PathEscape(id) + "?done=complete")
 }

@@ -26,31 +26,15 @@ type notificationsView struct {
 
 func (p *Portal) notifications(ctx context.Context, c *call) error {
 	q := c.r.URL.Query()
-	f := notify.LogFilter{MchID: c.user.MchID, Failed: q.Get("failed") == "1", Limit: notify.DefaultLogPage}
-	var err error
-	if f.EventID, err = text(q, "event_id"); err != nil {
-		return err
+	v := notificationsView{Q: q, CanResend: c.user.Can(merchantuser.Resend)}
+	f, err := c.logFilter(q)
+	if err == nil {
+		v.Entries, err = p.Events.Log(ctx, f)
 	}
-	if f.From, f.To, err = web.Dates(q); err != nil {
-		return err
-	}
-	if s := q.Get("after"); s != "" {
-		parts, err := web.ParseCursor(s, 3)
-		if err != nil {
-			return err
-		}
-		us, err1 := strconv.ParseInt(parts[0], 10, 64)
-		n, err2 := strconv.Atoi(parts[2])
-		if err1 != nil || err2 != nil || parts[1] == "" {
-			return fenfu.FieldError("after", "the page's cursor is not one this list made")
-		}
-		f.AfterAt, f.AfterEvent, f.AfterAttempt = time.UnixMicro(us), parts[1], n
-	}
-	list, err := p.Events.Log(ctx, f)
 	if err != nil {
-		return err
+		return c.again(ctx, err, c.only("notifications", "notifications", v))
 	}
-	v := notificationsView{Q: q, Entries: list, CanResend: c.user.Can(merchantuser.Resend)}
+	list := v.Entries
 	if len(list) == f.Limit {
 		last := list[len(list)-1]
 		v.Next = nextPage("/portal/notifications", q, web.Cursor(strconv.FormatInt(last.At.UnixMicro(), 10), last.EventID,
@@ -63,12 +47,38 @@ func (p *Portal) notifications(ctx context.Context, c *call) error {
 	return c.page("notifications", "notifications", v, notice)
 }
 
+// logFilter reads the delivery log's filter: the user's merchant's
+// deliveries only.
+func (c *call) logFilter(q url.Values) (notify.LogFilter, error) {
+	f := notify.LogFilter{MchID: c.user.MchID, Failed: q.Get("failed") == "1", Limit: notify.DefaultLogPage}
+	var err error
+	if f.EventID, err = text(q, "event_id"); err != nil {
+		return f, err
+	}
+	if f.From, f.To, err = web.Dates(q); err != nil {
+		return f, err
+	}
+	if s := q.Get("after"); s != "" {
+		parts, err := web.ParseCursor(s, 3)
+		if err != nil {
+			return f, err
+		}
+		us, err1 := strconv.ParseInt(parts[0], 10, 64)
+		n, err2 := strconv.Atoi(parts[2])
+		if err1 != nil || err2 != nil || parts[1] == "" {
+			return f, fenfu.FieldError("after", "the page's cursor is not one this list made")
+		}
+		f.AfterAt, f.AfterEvent, f.AfterAttempt = time.UnixMicro(us), parts[1], n
+	}
+	return f, nil
+}
+
 // resend makes an event due again now, through notify's own Resend: the
 // worker delivers it as one more attempt, which the log then shows.
 func (p *Portal) resend(ctx context.Context, c *call) error {
 	ev := c.r.PathValue("event_id")
 	if err := p.Events.Resend(ctx, c.user.MchID, ev); err != nil {
-		return err
+		return c.again(ctx, err, p.notifications)
 	}
 	return c.redirect("/portal/notifications?event_id=" + url.QueryEscape(ev) + "&resent=" + url.QueryEscape(ev))
 }
@@ -118,7 +128,7 @@ func serialRE(s string) bool {
 func (p *Portal) addKey(ctx context.Context, c *call) error {
 	serial, err := p.Merchants.AddKey(ctx, c.user.MchID, []byte(c.r.PostForm.Get("public_key")))
 	if err != nil {
-		return err
+		return c.again(ctx, err, p.keys)
 	}
 	c.done = map[string]any{"key": "public key", "added": serial}
 	return c.redirect("/portal/keys?added=" + serial)
@@ -129,7 +139,7 @@ func (p *Portal) addKey(ctx context.Context, c *call) error {
 func (p *Portal) retireKey(ctx context.Context, c *call) error {
 	serial := c.r.PathValue("serial")
 	if err := p.Merchants.RetireKey(ctx, c.user.MchID, serial); err != nil {
-		return err
+		return c.again(ctx, err, p.keys)
 	}
 	c.done = map[string]any{"key": "public key", "retired": serial}
 	return c.redirect("/portal/keys?retired=" + url.QueryEscape(serial))
@@ -141,7 +151,7 @@ func (p *Portal) retireKey(ctx context.Context, c *call) error {
 func (p *Portal) rotateAPIv3Key(ctx context.Context, c *call) error {
 	k, err := p.Merchants.RotateAPIv3Key(ctx, c.user.MchID)
 	if err != nil {
-		return err
+		return c.again(ctx, err, p.keys)
 	}
 	c.done = map[string]any{"key": "apiv3"}
 	return p.keysPage(ctx, c, k, "")
@@ -152,7 +162,7 @@ func (p *Portal) rotateAPIv3Key(ctx context.Context, c *call) error {
 func (p *Portal) setNotifyURL(ctx context.Context, c *call) error {
 	u := strings.TrimSpace(c.r.PostForm.Get("notify_url"))
 	if err := p.Merchants.SetNotifyURL(ctx, c.user.MchID, u); err != nil {
-		return err
+		return c.again(ctx, err, p.keys)
 	}
 	c.done = map[string]any{"notify_url": u}
 	return c.redirect("/portal/keys?notify=1")
@@ -180,9 +190,14 @@ type rolloutView struct {
 // (days; by default the last 7).
 func (p *Portal) rollout(ctx context.Context, c *call) error {
 	q := c.r.URL.Query()
-	from, to, err := web.Dates(q)
+	m, err := p.Merchants.Fresh(ctx, c.user.MchID)
 	if err != nil {
 		return err
+	}
+	v := rolloutView{Percent: m.CreditRollout, CanSet: c.user.Can(merchantuser.Rollout), From: q.Get("from"), To: q.Get("to")}
+	from, to, err := web.Dates(q)
+	if err != nil {
+		return c.again(ctx, err, c.only("rollout", "rollout", v))
 	}
 	if to.IsZero() {
 		to = fenfu.DayStart(p.Clock.Now()).AddDate(0, 0, 1)
@@ -190,16 +205,10 @@ func (p *Portal) rollout(ctx context.Context, c *call) error {
 	if from.IsZero() {
 		from = to.AddDate(0, 0, -7)
 	}
-	m, err := p.Merchants.Fresh(ctx, c.user.MchID)
-	if err != nil {
-		return err
+	if v.Cohorts, err = p.Pay.ABReport(ctx, c.user.MchID, from, to); err != nil {
+		return c.again(ctx, err, c.only("rollout", "rollout", v))
 	}
-	cohorts, err := p.Pay.ABReport(ctx, c.user.MchID, from, to)
-	if err != nil {
-		return err
-	}
-	v := rolloutView{Percent: m.CreditRollout, CanSet: c.user.Can(merchantuser.Rollout), Cohorts: cohorts,
-		From: from.In(fenfu.Shanghai).Format(time.DateOnly), To: to.AddDate(0, 0, -1).In(fenfu.Shanghai).Format(time.DateOnly)}
+	v.From, v.To = from.In(fenfu.Shanghai).Format(time.DateOnly), to.AddDate(0, 0, -1).In(fenfu.Shanghai).Format(time.DateOnly)
 	notice := ""
 	if q.Get("set") == "1" {
 		notice = word(c.lang, "rollout-set")
@@ -212,10 +221,12 @@ func (p *Portal) rollout(ctx context.Context, c *call) error {
 func (p *Portal) setRollout(ctx context.Context, c *call) error {
 	n, err := strconv.Atoi(strings.TrimSpace(c.r.PostForm.Get("percent")))
 	if err != nil {
-		return fenfu.FieldError("percent", "the rollout is a percentage from 0 to 100")
+		err = fenfu.FieldError("percent", "the rollout is a percentage from 0 to 100")
+	} else {
+		err = p.Merchants.SetRollout(ctx, c.user.MchID, n)
 	}
-	if err := p.Merchants.SetRollout(ctx, c.user.MchID, n); err != nil {
-		return err
+	if err != nil {
+		return c.again(ctx, err, p.rollout)
 	}
 	c.done = map[string]any{"credit_rollout": n}
 	return c.redirect("/portal/rollout?set=1")

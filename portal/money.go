@@ -21,6 +21,8 @@ type billsView struct {
 	Yesterday string
 }
 
+// bills is the bills page; a download refused for what it asked shows it
+// again (again).
 func (p *Portal) bills(ctx context.Context, c *call) error {
 	y := p.Clock.Now().In(fenfu.Shanghai).AddDate(0, 0, -1).Format(time.DateOnly)
 	return c.page("bills", "bills", billsView{Yesterday: y}, "")
@@ -45,16 +47,16 @@ func (p *Portal) downloadBill(ctx context.Context, c *call) error {
 			req.Type = bill.Basic
 		}
 	default:
-		return fenfu.FieldError("kind", "kind must be trade or fundflow")
+		return c.again(ctx, fenfu.FieldError("kind", "kind must be trade or fundflow"), p.bills)
 	}
 	var err error
 	if req.Channel, err = bill.ParseChannel(q.Get("channel")); err != nil {
-		return err
+		return c.again(ctx, err, p.bills)
 	}
 	gz := q.Get("gzip") == "1"
 	f, err := p.Bills.Get(ctx, req, gz)
 	if err != nil {
-		return err
+		return c.again(ctx, err, p.bills)
 	}
 	c.done = map[string]any{"sha1": f.SHA1}
 	name := req.Kind + "bill_" + c.user.MchID + "_" + req.Date + "_" + req.Type
@@ -123,15 +125,16 @@ func (c *call) settleFilter(q url.Values) (settle.Filter, string, string, error)
 
 func (p *Portal) settlements(ctx context.Context, c *call) error {
 	q := c.r.URL.Query()
+	v := settlementsView{Q: q, CSV: "/portal/settlements.csv?" + without(q)}
 	f, date, id, err := c.settleFilter(q)
 	if err != nil {
-		return err
+		return c.again(ctx, err, c.only("settlements", "settlements", v))
 	}
 	list, err := p.Settle.Newest(ctx, f, date, id, settle.DefaultPage)
 	if err != nil {
-		return err
+		return c.again(ctx, err, c.only("settlements", "settlements", v))
 	}
-	v := settlementsView{Q: q, Settlements: list, CSV: "/portal/settlements.csv?" + without(q)}
+	v.Settlements = list
 	if len(list) == settle.DefaultPage {
 		last := list[len(list)-1]
 		v.Next = nextPage("/portal/settlements", q, web.Cursor(last.Date, last.ID))
@@ -144,11 +147,11 @@ func (p *Portal) settlements(ctx context.Context, c *call) error {
 func (p *Portal) settlementsCSV(ctx context.Context, c *call) error {
 	f, date, id, err := c.settleFilter(c.r.URL.Query())
 	if err != nil {
-		return err
+		return c.again(ctx, err, p.settlements)
 	}
 	page, err := p.Settle.Newest(ctx, f, date, id, settle.MaxPage)
 	if err != nil {
-		return err
+		return c.again(ctx, err, p.settlements)
 	}
 	out, err := web.StartCSV(c.w, "settlements-"+c.user.MchID+"-"+p.Clock.Now().In(fenfu.Shanghai).Format("20060102-150405")+".csv",
 		[]string{"settlement_id", "settle_date", "channel", "payments", "payment_amount", "payment_fees", "installment_fees",
@@ -197,7 +200,8 @@ func (p *Portal) fees(ctx context.Context, c *call) error {
 	}
 	st, err := p.Settle.FeeStatement(ctx, c.user.MchID, month)
 	if err != nil {
-		return err
+		return c.again(ctx, err, c.only("fees", "fees", feesView{Statement: settle.FeeStatement{Month: month},
+			Prev: now.AddDate(0, -1, 0).Format("2006-01"), ThisMonth: now.Format("2006-01"), IsThisMonth: true}))
 	}
 	first, _ := time.ParseInLocation("2006-01", month, fenfu.Shanghai)
 	v := feesView{Statement: st, Prev: first.AddDate(0, -1, 0).Format("2006-01"), Next: first.AddDate(0, 1, 0).Format("2006-01"),

@@ -101,16 +101,17 @@ func without(q url.Values) string {
 
 func (p *Portal) orders(ctx context.Context, c *call) error {
 	q := c.r.URL.Query()
+	v := ordersView{Q: q, States: pay.TradeStates, CSV: "/portal/orders.csv?" + without(q)}
 	f, err := c.orderFilter(q)
 	if err != nil {
-		return err
+		return c.again(ctx, err, c.only("orders", "orders", v))
 	}
 	f.Limit = pay.DefaultOrderPage
 	list, err := p.Pay.Orders(ctx, f)
 	if err != nil {
-		return err
+		return c.again(ctx, err, c.only("orders", "orders", v))
 	}
-	v := ordersView{Q: q, States: pay.TradeStates, Orders: list, CSV: "/portal/orders.csv?" + without(q)}
+	v.Orders = list
 	if len(list) == f.Limit {
 		last := list[len(list)-1]
 		v.Next = nextPage("/portal/orders", q, web.Cursor(strconv.FormatInt(last.CreatedAt.UnixMicro(), 10), last.ID))
@@ -124,12 +125,12 @@ func (p *Portal) orders(ctx context.Context, c *call) error {
 func (p *Portal) ordersCSV(ctx context.Context, c *call) error {
 	f, err := c.orderFilter(c.r.URL.Query())
 	if err != nil {
-		return err
+		return c.again(ctx, err, p.orders)
 	}
 	f.Limit = pay.MaxOrderPage
 	first, err := p.Pay.Orders(ctx, f) // an error is answered as a page before the download starts
 	if err != nil {
-		return err
+		return c.again(ctx, err, p.orders)
 	}
 	out, err := web.StartCSV(c.w, "orders-"+c.user.MchID+"-"+p.Clock.Now().In(fenfu.Shanghai).Format("20060102-150405")+".csv",
 		[]string{"transaction_id", "out_trade_no", "created_at", "trade_state", "channel", "total", "refunded", "fee", "paid_at", "description"})
@@ -232,7 +233,7 @@ func (p *Portal) refund(ctx context.Context, c *call) error {
 	form := c.r.PostForm
 	amount, err := fenfu.ParseYuan(strings.TrimSpace(form.Get("amount")))
 	if err != nil {
-		return fenfu.FieldError("amount", "the amount to refund is yuan, like 12.30")
+		return c.again(ctx, fenfu.FieldError("amount", "the amount to refund is yuan, like 12.30"), p.order)
 	}
 	m, err := p.Merchants.Fresh(ctx, c.user.MchID)
 	if err != nil {
@@ -245,7 +246,7 @@ func (p *Portal) refund(ctx context.Context, c *call) error {
 	rec, err := p.Pay.Refund(ctx, pay.RefundRequest{MchID: c.user.MchID, TransactionID: o.ID, OutRefundNo: strings.TrimSpace(form.Get("out_refund_no")),
 		Reason: strings.TrimSpace(form.Get("reason")), NotifyURL: notifyURL, Refund: amount, Total: o.Total})
 	if err != nil {
-		return err
+		return c.again(ctx, err, p.order)
 	}
 	c.done = map[string]any{"refund_id": rec.ID, "out_refund_no": rec.OutRefundNo, "amount": rec.Amount}
 	return c.redirect("/portal/orders/" + url.PathEscape(o.ID) + "?refund=" + url.QueryEscape(rec.OutRefundNo))

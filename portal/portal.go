@@ -391,6 +391,17 @@ type view struct {
 	Problem *web.Problem
 	Back    string
 	Data    any
+	// Form is the form as sent, on a page shown again for it (again).
+	Form url.Values
+}
+
+// Sent is the value of a form's field as it was sent, on a page shown
+// again for the form; else def, what the form offers first.
+func (v view) Sent(name, def string) string {
+	if v.Form.Has(name) {
+		return v.Form.Get(name)
+	}
+	return def
 }
 
 // navItem is an entry of the navigation, shown to the roles that hold
@@ -429,10 +440,45 @@ func (p *Portal) nav(u merchantuser.User) []navItem {
 	return out
 }
 
-// page renders a page of the user's.
+// page renders a page of the user's: for a request refused for what it
+// sent (again), the page with the problem and the form as it was sent,
+// with the refusal's status.
 func (c *call) page(name, active string, data any, notice string) error {
-	c.p.render(c.w, c.r, http.StatusOK, name, view{User: c.user, Active: active, Notice: notice, Data: data})
+	v, status := view{User: c.user, Active: active, Notice: notice, Data: data}, http.StatusOK
+	if c.refused != nil {
+		v.Problem, v.Notice = web.ProblemOf(c.lang, c.refused), ""
+		v.Form, status = c.r.URL.Query(), v.Problem.Status
+		if c.r.Method == http.MethodPost {
+			v.Form = c.r.PostForm
+		}
+	}
+	c.p.render(c.w, c.r, status, name, v)
 	return nil
+}
+
+// again answers a request refused for what it sent (400: a field at
+// fault, or what the form asked refused) with page, the page its form is
+// on, shown again with the problem above the form as it was sent, so
+// nothing written is lost, where the error page would show only the
+// problem. Any other refusal, or a page that cannot be shown, is err's
+// error page.
+func (c *call) again(ctx context.Context, err error, page handler) error {
+	if err == nil || fenfu.AsError(err).Code.HTTPStatus() != http.StatusBadRequest {
+		return err
+	}
+	if c.refused == nil {
+		c.refused = err
+	}
+	if page(ctx, c) != nil {
+		return err
+	}
+	return nil
+}
+
+// only is a list's page with nothing listed: the page a query refused
+// for its filter is shown again as (again).
+func (c *call) only(name, active string, data any) handler {
+	return func(context.Context, *call) error { return c.page(name, active, data, "") }
 }
 
 // render writes a page: rendered whole first, so a template that fails

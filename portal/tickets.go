@@ -31,31 +31,26 @@ type ticketsView struct {
 
 func (p *Portal) tickets(ctx context.Context, c *call) error {
 	q := c.r.URL.Query()
-	f := ticket.Filter{Order: ticket.Newest, Limit: ticket.DefaultLimit, Cursor: q.Get("after")}
-	var err error
-	if s := q.Get("type"); s != "" {
-		if f.Type, err = ticket.ParseType(s); err != nil {
-			return err
-		}
-	}
-	if s := q.Get("status"); s != "" {
-		if f.Status, err = ticket.ParseStatus(s); err != nil {
-			return err
-		}
-	}
-	page, err := p.Tickets.List(ctx, ticket.Merchant(c.user.MchID), f)
-	if err != nil {
-		return err
-	}
 	lanes, err := p.Tickets.Lanes(ctx)
 	if err != nil {
 		return err
 	}
-	v := ticketsView{Q: q, Tickets: page.Tickets, Lanes: lanes, Types: ticket.Types, Status: ticket.Statuses}
+	v := ticketsView{Q: q, Lanes: lanes, Types: ticket.Types, Status: ticket.Statuses}
+	page, err := p.Tickets.List(ctx, ticket.Merchant(c.user.MchID), ticketFilter(q))
+	if err != nil {
+		return c.again(ctx, err, c.only("tickets", "tickets", v))
+	}
+	v.Tickets = page.Tickets
 	if page.Next != "" {
 		v.Next = nextPage("/portal/tickets", q, page.Next)
 	}
 	return c.page("tickets", "tickets", v, "")
+}
+
+// ticketFilter reads the ticket list's filter, which ticket.List checks.
+func ticketFilter(q url.Values) ticket.Filter {
+	return ticket.Filter{Order: ticket.Newest, Limit: ticket.DefaultLimit, Cursor: q.Get("after"), Type: ticket.Type(q.Get("type")),
+		Status: ticket.Status(q.Get("status"))}
 }
 
 // attached reads the form's one optional file (a multipart form's
@@ -91,13 +86,23 @@ func (c *call) form(name string) string { return strings.TrimSpace(c.r.PostFormV
 // openTicket opens a ticket as the merchant (ticket.Service.Open, as POST
 // /v3/fenfu/tickets does).
 func (p *Portal) openTicket(ctx context.Context, c *call) error {
+	t, err := p.open(ctx, c)
+	if err != nil {
+		return c.again(ctx, err, p.tickets)
+	}
+	c.done = map[string]any{"ticket_id": t.ID, "type": t.Type}
+	return c.redirect("/portal/tickets/" + url.PathEscape(t.ID) + "?done=opened")
+}
+
+// open opens the ticket the form describes.
+func (p *Portal) open(ctx context.Context, c *call) (ticket.Ticket, error) {
 	files, err := c.attached()
 	if err != nil {
-		return err
+		return ticket.Ticket{}, err
 	}
 	typ, err := ticket.ParseType(c.form("type"))
 	if err != nil {
-		return err
+		return ticket.Ticket{}, err
 	}
 	n := ticket.New{Type: typ, Subject: c.form("subject"), Description: c.form("description"), ContactName: c.form("contact_name"),
 		ContactPhone: c.form("contact_phone"), Attachments: files}
@@ -108,12 +113,7 @@ func (p *Portal) openTicket(ctx context.Context, c *call) error {
 			n.OutTradeNo = no
 		}
 	}
-	t, err := p.Tickets.Open(ctx, ticket.Merchant(c.user.MchID), n)
-	if err != nil {
-		return err
-	}
-	c.done = map[string]any{"ticket_id": t.ID, "type": t.Type}
-	return c.redirect("/portal/tickets/" + url.PathEscape(t.ID) + "?done=opened")
+	return p.Tickets.Open(ctx, ticket.Merchant(c.user.MchID), n)
 }
 
 // ticketView is a ticket with its history, the files sent with it, and
@@ -146,12 +146,12 @@ func (p *Portal) ticket(ctx context.Context, c *call) error {
 // replyTicket answers a ticket as the merchant (ticket.Service.Reply).
 func (p *Portal) replyTicket(ctx context.Context, c *call) error {
 	files, err := c.attached()
-	if err != nil {
-		return err
-	}
 	id := c.r.PathValue("id")
-	if _, err := p.Tickets.Reply(ctx, ticket.Merchant(c.user.MchID), id, ticket.Message{Body: c.form("content"), Attachments: files}); err != nil {
-		return err
+	if err == nil {
+		_, err = p.Tickets.Reply(ctx, ticket.Merchant(c.user.MchID), id, ticket.Message{Body: c.form("content"), Attachments: files})
+	}
+	if err != nil {
+		return c.again(ctx, err, p.ticket)
 	}
 	return c.redirect("/portal/tickets/" + url.PathEscape(id) + "?done=replied")
 }

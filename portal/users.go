@@ -39,7 +39,7 @@ func (p *Portal) addUser(ctx context.Context, c *call) error {
 	en, err := p.Users.Add(ctx, c.user, merchantuser.NewUser{Name: strings.TrimSpace(f.Get("name")), Role: merchantuser.Role(f.Get("role")),
 		Password: f.Get("password"), TOTP: f.Get("totp") == "1"})
 	if err != nil {
-		return err
+		return c.again(ctx, err, p.users)
 	}
 	c.done = map[string]any{"user": en.User.Actor(), "role": en.User.Role}
 	return p.usersPage(ctx, c, &en, "")
@@ -50,7 +50,7 @@ func (p *Portal) addUser(ctx context.Context, c *call) error {
 func (p *Portal) disableUser(ctx context.Context, c *call) error {
 	name := c.r.PathValue("name")
 	if err := p.Users.Disable(ctx, c.user, name); err != nil {
-		return err
+		return c.again(ctx, err, p.users)
 	}
 	return c.redirect("/portal/users?disabled=" + url.QueryEscape(name))
 }

@@ -819,6 +819,35 @@ func TestPortalTicketFormKeepsItsInputWhenRefused(t *testing.T) {
 	}
 }
 
+// TestPortalPagesKeepTheirFormsWhenRefused: a list's filter refused for
+// what it asks (a date that is no date) and a form refused for a field
+// answer their page again, 400, with the problem and the filter or form
+// as sent; a CSV export of a refused filter answers the list's page.
+func TestPortalPagesKeepTheirFormsWhenRefused(t *testing.T) {
+	w := startPortalWorld(t, db.SQLite)
+	owner := w.owner(w.m.MchID, "ann")
+	w.login(owner)
+	for _, path := range []string{"/portal/orders?out_trade_no=LAMP-0042&from=2026-13-01", "/portal/orders.csv?out_trade_no=LAMP-0042&from=2026-13-01"} {
+		status, _, page := w.send(owner, "GET", path, nil)
+		if status != 400 || !strings.Contains(page, `id="error"`) || !strings.Contains(page, `action="/portal/orders"`) ||
+			!strings.Contains(page, `value="LAMP-0042"`) || !strings.Contains(page, `value="2026-13-01"`) {
+			t.Errorf("%s: HTTP %d, the orders' filter as sent with the problem: %v %v %v", path, status, strings.Contains(page, `id="error"`),
+				strings.Contains(page, `action="/portal/orders"`), strings.Contains(page, `value="LAMP-0042"`))
+		}
+	}
+	status, _, page := w.send(owner, "GET", "/portal/settlements?state=LOST&channel=credit", nil)
+	if status != 400 || !strings.Contains(page, `id="error-code">PARAM_ERROR`) || !strings.Contains(page, `value="credit" selected`) {
+		t.Errorf("settlements of no state: HTTP %d\n%s", status, page)
+	}
+	status, _, page = w.send(owner, "POST", "/portal/users", url.Values{"name": {"Bad Name"}, "role": {"finance"}, "password": {"Summer2026!pass"},
+		"totp": {""}})
+	if status != 400 || !strings.Contains(page, `id="add-user"`) || !strings.Contains(page, `value="Bad Name"`) ||
+		!strings.Contains(page, `value="finance" selected`) || strings.Contains(page, "Summer2026!pass") {
+		t.Errorf("a user of a name no user can have: HTTP %d, the form as sent, its password not: %v %v %v", status,
+			strings.Contains(page, `value="Bad Name"`), strings.Contains(page, `value="finance" selected`), !strings.Contains(page, "Summer2026!pass"))
+	}
+}
+
 // TestPortalTicketPagesSayWordsNotCodes: the portal's ticket list
 // and ticket page, in Chinese, say the types, states, history events and
 // actors in Chinese, never as the API's codes (GENERAL, OPEN, OPENED,
