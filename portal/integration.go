@@ -40,9 +40,13 @@ func (p *Portal) notifications(ctx context.Context, c *call) error {
 		v.Next = nextPage("/portal/notifications", q, web.Cursor(strconv.FormatInt(last.At.UnixMicro(), 10), last.EventID,
 			strconv.Itoa(last.Attempt.Attempt)))
 	}
+	// The notice of a resend names an event the log shows, never the
+	// link's text.
 	notice := ""
-	if ev := q.Get("resent"); ev != "" && strings.HasPrefix(ev, "EV-") && len(ev) <= 64 {
-		notice = word(c.lang, "resent") + ev
+	for _, e := range list {
+		if ev := q.Get("resent"); ev != "" && e.EventID == ev {
+			notice = word(c.lang, "resent") + e.EventID
+		}
 	}
 	return c.page("notifications", "notifications", v, notice)
 }
@@ -92,7 +96,7 @@ type keysView struct {
 	APIv3Key  string
 }
 
-func (p *Portal) keysPage(ctx context.Context, c *call, apiv3, notice string) error {
+func (p *Portal) keysPage(ctx context.Context, c *call, apiv3 string) error {
 	m, err := p.Merchants.Fresh(ctx, c.user.MchID)
 	if err != nil {
 		return err
@@ -101,28 +105,25 @@ func (p *Portal) keysPage(ctx context.Context, c *call, apiv3, notice string) er
 	if err != nil {
 		return err
 	}
+	// A notice names a key of the merchant's, never the link's text.
+	notice := ""
+	q := c.r.URL.Query()
+	for _, k := range keys {
+		switch {
+		case apiv3 != "":
+		case q.Get("added") == k.SerialNo && k.State == merchant.KeyActive:
+			notice = word(c.lang, "key-added") + k.SerialNo
+		case q.Get("retired") == k.SerialNo && k.State == merchant.KeyRetired:
+			notice = word(c.lang, "key-retired") + k.SerialNo
+		}
+	}
+	if q.Get("notify") == "1" && apiv3 == "" {
+		notice = word(c.lang, "notify-url-set")
+	}
 	return c.page("keys", "keys", keysView{Keys: keys, Env: m.Env, NotifyURL: m.NotifyURL, APIv3Key: apiv3}, notice)
 }
 
-func (p *Portal) keys(ctx context.Context, c *call) error {
-	q := c.r.URL.Query()
-	notice := ""
-	switch {
-	case serialRE(q.Get("added")):
-		notice = word(c.lang, "key-added") + q.Get("added")
-	case serialRE(q.Get("retired")):
-		notice = word(c.lang, "key-retired") + q.Get("retired")
-	case q.Get("notify") == "1":
-		notice = word(c.lang, "notify-url-set")
-	}
-	return p.keysPage(ctx, c, "", notice)
-}
-
-// serialRE reports whether s reads as a key's serial, which a notice may
-// repeat.
-func serialRE(s string) bool {
-	return len(s) == 40 && strings.Trim(s, "0123456789ABCDEF") == ""
-}
+func (p *Portal) keys(ctx context.Context, c *call) error { return p.keysPage(ctx, c, "") }
 
 // addKey registers a public key through merchant.AddKey, as the CLI does.
 func (p *Portal) addKey(ctx context.Context, c *call) error {
@@ -154,7 +155,7 @@ func (p *Portal) rotateAPIv3Key(ctx context.Context, c *call) error {
 		return c.again(ctx, err, p.keys)
 	}
 	c.done = map[string]any{"key": "apiv3"}
-	return p.keysPage(ctx, c, k, "")
+	return p.keysPage(ctx, c, k)
 }
 
 // setNotifyURL sets the merchant's own notify_url (merchant.SetNotifyURL:

@@ -16,21 +16,25 @@ type usersView struct {
 	Enrolled *merchantuser.Enrollment
 }
 
-func (p *Portal) usersPage(ctx context.Context, c *call, en *merchantuser.Enrollment, notice string) error {
+func (p *Portal) usersPage(ctx context.Context, c *call, en *merchantuser.Enrollment) error {
 	list, err := p.Users.List(ctx, c.user.MchID)
 	if err != nil {
 		return err
 	}
+	// The notice of a user just disabled names a disabled user of the
+	// merchant's, never the link's text.
+	notice := ""
+	if name := c.r.URL.Query().Get("disabled"); name != "" && en == nil {
+		for _, u := range list {
+			if u.Name == name && u.Disabled {
+				notice = word(c.lang, "user-disabled") + u.Name
+			}
+		}
+	}
 	return c.page("users", "users", usersView{Users: list, Roles: merchantuser.Roles, Enrolled: en}, notice)
 }
 
-func (p *Portal) users(ctx context.Context, c *call) error {
-	notice := ""
-	if n := c.r.URL.Query().Get("disabled"); n != "" && len(n) <= 32 {
-		notice = word(c.lang, "user-disabled") + n
-	}
-	return p.usersPage(ctx, c, nil, notice)
-}
+func (p *Portal) users(ctx context.Context, c *call) error { return p.usersPage(ctx, c, nil) }
 
 // addUser adds a user to the owner's merchant (merchantuser.Add), and
 // shows its TOTP secret on this answer only.
@@ -42,7 +46,7 @@ func (p *Portal) addUser(ctx context.Context, c *call) error {
 		return c.again(ctx, err, p.users)
 	}
 	c.done = map[string]any{"user": en.User.Actor(), "role": en.User.Role}
-	return p.usersPage(ctx, c, &en, "")
+	return p.usersPage(ctx, c, &en)
 }
 
 // disableUser disables a user of the owner's merchant

@@ -921,7 +921,9 @@ func TestPortalBillDownloadAuditedWithItsHash(t *testing.T) {
 
 // TestPortalNoticeIsNeverALinksText: /portal/users?disabled= never
 // shows the text the link carries as the portal's own notice
-// ("已停用用户：…"), so no link can make the portal say what it likes.
+// ("已停用用户：…"), so no link can make the portal say what it likes;
+// nor do the keys' and the delivery log's notices, which name only a key
+// or an event the merchant has.
 func TestPortalNoticeIsNeverALinksText(t *testing.T) {
 	w := startPortalWorld(t, db.SQLite)
 	owner := w.owner(w.m.MchID, "ann")
@@ -930,6 +932,13 @@ func TestPortalNoticeIsNeverALinksText(t *testing.T) {
 	_, _, page := w.send(owner, "GET", "/portal/users?lang=zh&disabled="+url.QueryEscape(bait), nil)
 	if strings.Contains(page, bait) {
 		t.Errorf("the users page shows a link's text as its notice: %q", bait)
+	}
+	const serial = "4008001234400800123440080012344008001234" // reads as a serial, is none of the merchant's
+	for _, path := range []string{"/portal/keys?added=" + serial, "/portal/keys?retired=" + serial,
+		"/portal/notifications?resent=" + url.QueryEscape("EV-"+bait)} {
+		if _, _, page := w.send(owner, "GET", path+"&lang=zh", nil); strings.Contains(page, `id="notice"`) {
+			t.Errorf("%s shows a notice of a link's text", path)
+		}
 	}
 }
 
