@@ -17,20 +17,20 @@ import (
 // each within PhoneLockout of the one before, is locked until PhoneLockout
 // after the last; a source address with SourceFailures failed logins, each
 // within SourceWindow of the one before, is refused until SourceWindow
-// after the last. A right PIN clears its phone's count and does not count
+// after the last (login.Sources, as staff's and merchant users' logins
+// count theirs). A right PIN clears its phone's count and does not count
 // against its address. Zero fields take the defaults.
 type LoginLimits struct {
-	PhoneFailures  int
-	PhoneLockout   time.Duration
-	SourceFailures int
-	SourceWindow   time.Duration
+	PhoneFailures int
+	PhoneLockout  time.Duration
+	login.Sources
 }
 
 // DefaultLoginLimits returns the limits of a new Service: 5 wrong PINs
 // lock a phone for 15 minutes; 20 failed logins from one address (one
-// /64 for IPv6) refuse it for 15 minutes.
+// /64 for IPv6) refuse it for 15 minutes (login.DefaultLimits).
 func DefaultLoginLimits() LoginLimits {
-	return LoginLimits{PhoneFailures: 5, PhoneLockout: 15 * time.Minute, SourceFailures: 20, SourceWindow: 15 * time.Minute}
+	return LoginLimits{PhoneFailures: 5, PhoneLockout: 15 * time.Minute, Sources: login.DefaultLimits().Sources}
 }
 
 func (l LoginLimits) orDefaults() LoginLimits {
@@ -110,9 +110,7 @@ func (s *Service) Login(ctx context.Context, phone, pin, source string) (string,
 		}
 		if t.Locked {
 			log.Warn("consumer login refused", "reason", "source locked", "until", t.Until)
-			e := fenfu.Errorf(fenfu.FrequencyLimited, "too many failed logins from this network; try again after %s", hhmm(t.Until))
-			e.Remedy = fmt.Sprintf("Wait until %s (Beijing time) and log in again, or log in from another network.", hhmm(t.Until))
-			return "", &NetworkLocked{Err: e}
+			return "", &NetworkLocked{Err: t.SourceRefusal()}
 		}
 		srcTry = &t
 	}

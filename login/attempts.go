@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -251,16 +252,32 @@ func Forget(ctx context.Context, tx *db.Tx, subjects []string) error {
 // lasts SessionTTL; LockoutFailures wrong logins of the account, each
 // within LockoutWindow of the one before, lock it on every node until
 // LockoutWindow after the last. Staff and merchant users have their own.
+// Sources bound the failed logins of one address, whichever accounts
+// they name.
 type Limits struct {
 	SessionTTL      time.Duration
 	LockoutFailures int
 	LockoutWindow   time.Duration
+	Sources
+}
+
+// Sources bound the failed logins of one address (fenfu.Source: an IPv6
+// client counts as its /64): SourceFailures of them, each within
+// SourceWindow of the one before, refuse the address on every node until
+// SourceWindow after the last, so that one address cannot try a password
+// on account after account. A right login does not count against its
+// address.
+type Sources struct {
+	SourceFailures int
+	SourceWindow   time.Duration
 }
 
 // DefaultLimits: sessions of 8 hours; 5 wrong logins lock the account
-// for 15 minutes.
+// for 15 minutes; 20 failed logins from one address refuse it for 15
+// minutes.
 func DefaultLimits() Limits {
-	return Limits{SessionTTL: 8 * time.Hour, LockoutFailures: 5, LockoutWindow: 15 * time.Minute}
+	return Limits{SessionTTL: 8 * time.Hour, LockoutFailures: 5, LockoutWindow: 15 * time.Minute,
+		Sources: Sources{SourceFailures: 20, SourceWindow: 15 * time.Minute}}
 }
 
 // OrDefaults is l with each zero field at DefaultLimits'.
@@ -275,7 +292,24 @@ func (l Limits) OrDefaults() Limits {
 	if l.LockoutWindow <= 0 {
 		l.LockoutWindow = d.LockoutWindow
 	}
+	if l.SourceFailures <= 0 {
+		l.SourceFailures = d.SourceFailures
+	}
+	if l.SourceWindow <= 0 {
+		l.SourceWindow = d.SourceWindow
+	}
 	return l
+}
+
+// SourceRefusal is the answer to a login from an address whose count of
+// failed logins is locked (Try.Locked, of a Sources count):
+// FREQUENCY_LIMITED, saying when, Beijing time, the address may try
+// again, or to log in from another network.
+func (t Try) SourceRefusal() *fenfu.Error {
+	at := t.Until.In(fenfu.Shanghai).Format("15:04")
+	e := fenfu.Errorf(fenfu.FrequencyLimited, "too many failed logins from this network; try again after %s", at)
+	e.Remedy = fmt.Sprintf("Wait until %s (Beijing time) and log in again, or log in from another network.", at)
+	return e
 }
 
 // Refusal is the answer to a login of an account whose count is locked

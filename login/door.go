@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -21,10 +22,10 @@ import (
 // stay their owner's: the package that owns the accounts and their
 // sessions reads an account (Attempt.Find) and writes every statement on
 // its tables (Accounts, Sessions), and the door runs them in the order
-// every login keeps: the wrong logins counted (Counter), the password
-// checked by argon2id in the Gate, the TOTP code's step taken once, the
-// login or refusal recorded in the core store's audit log, the session
-// issued.
+// every login keeps: the failed logins counted (Counter) of the address
+// and of the account, the password checked by argon2id in the Gate, the
+// TOTP code's step taken once, the login or refusal recorded in the core
+// store's audit log, the session issued.
 //
 // Its owner builds it for each call from its own settings, so that
 // DB, Clock, Log, Sealer and Limits are the owner's as they are then;
@@ -144,9 +145,14 @@ type Session struct {
 // the core store's audit log, with why it was refused; a login that
 // cannot be recorded starts no session. Wrong logins of an account are
 // counted in the store (Counter): LockoutFailures of them lock it on
-// every node until LockoutWindow after the last. A wrong name, password
-// or code, or a disabled account, is Wrong, all alike; a locked account
-// is FREQUENCY_LIMITED.
+// every node until LockoutWindow after the last. Failed logins from the
+// attempt's address, of any accounts, known or not, are counted too
+// (Sources), on the door's own count of the address: SourceFailures of
+// them refuse the address until SourceWindow after the last, and the
+// failed login that reaches the limit is recorded in the audit log. A
+// wrong name, password or code, or a disabled account, is Wrong, all
+// alike; a locked account or address is FREQUENCY_LIMITED, saying when
+// to try again.
 func (d *Door) Login(ctx context.Context, a Attempt) (Session, error) {
 	lim := d.Limits.OrDefaults()
 	src := fenfu.Source(a.Source)
@@ -160,24 +166,47 @@ func (d *Door) Login(ctx context.Context, a Attempt) (Session, error) {
 	} else if due {
 		_, _ = d.DB.Exec(ctx, d.Sessions.Sweep, db.Micros(d.Clock.Now().Add(-24*time.Hour)))
 	}
+	// The address first: one refused for its failed logins checks no
+	// password, whichever account it names.
+	var from *Try
+	if src != "" {
+		st, err := d.Counter.Take(ctx, sourceSubject(a.Subject, src), lim.SourceFailures, lim.SourceWindow)
+		if err != nil {
+			return Session{}, err
+		}
+		if st.Locked {
+			// The failed login that locked it is in the audit log; the
+			// refusals while it is locked, which anyone can send, are not.
+			log.Warn(d.Kind+" login refused", "reason", "source locked", "until", st.Until)
+			return Session{}, st.SourceRefusal()
+		}
+		from = &st
+	}
 	t, err := d.Counter.Take(ctx, a.Subject, lim.LockoutFailures, lim.LockoutWindow)
 	if err != nil {
+		d.settle(ctx, from, false, false)
 		return Session{}, err
 	}
 	if t.Locked {
 		// The wrong logins that locked it are in the audit log; the
 		// refusals while it is locked, which anyone can send, are not.
+		d.settle(ctx, from, false, false) // nothing was checked
 		log.Warn(d.Kind+" login refused", "reason", "locked", "until", t.Until)
 		return Session{}, t.Refusal(a.Name, d.LockedRemedy)
 	}
 	acct, reason, err := d.check(ctx, a)
 	if err != nil {
+		d.settle(ctx, from, false, false)
 		d.settle(ctx, &t, false, false)
 		return Session{}, err
 	}
 	if reason != "" {
+		d.settle(ctx, from, true, false)
 		d.settle(ctx, &t, true, false)
 		log.Warn(d.Kind+" login failed", "reason", reason)
+		if from != nil && from.Failures == lim.SourceFailures {
+			d.sourceLocked(ctx, src, lim)
+		}
 		if reason != d.Unknown { // an account was tried: at most the lockout's count per window
 			if err := audit.Login(context.WithoutCancel(ctx), d.DB, d.Kind, a.Subject, src, false, reason); err != nil {
 				d.Log.Error(d.Kind+" login not recorded in the audit log", "actor", a.Subject, "error", err)
@@ -185,6 +214,9 @@ func (d *Door) Login(ctx context.Context, a Attempt) (Session, error) {
 		}
 		return Session{}, d.Wrong(lim)
 	}
+	// The right login: the account's count starts over; the address keeps
+	// its count of failed logins, which this one does not add to.
+	d.settle(ctx, from, false, false)
 	d.settle(ctx, &t, false, true)
 	// A login no one can trace starts no session.
 	if err := audit.Login(ctx, d.DB, d.Kind, a.Subject, src, true, ""); err != nil {
@@ -195,6 +227,29 @@ func (d *Door) Login(ctx context.Context, a Attempt) (Session, error) {
 		log.Info(d.Kind+" login", "session", sess.ID, "expires_at", sess.ExpiresAt)
 	}
 	return sess, err
+}
+
+// sourceSubject is the count of an address's failed logins at the door
+// whose accounts' subjects are like subject: "staff-source:<address>",
+// "merchant_user-source:<address>", each door's its own, and none the
+// consumers' ("source:<address>").
+func sourceSubject(subject, src string) string {
+	kind, _, _ := strings.Cut(subject, ":")
+	return kind + "-source:" + src
+}
+
+// sourceLocked records in the audit log that src's failed logins reached
+// the limit, once for each time they do.
+func (d *Door) sourceLocked(ctx context.Context, src string, lim Limits) {
+	until := d.Clock.Now().Add(lim.SourceWindow).In(fenfu.Shanghai).Format("15:04")
+	d.Log.Warn(d.Kind+" logins from an address refused", "source", src, "failures", lim.SourceFailures, "until", until)
+	_, err := audit.Record(context.WithoutCancel(ctx), d.DB, audit.Entry{Actor: "unauthenticated", Action: audit.ActionLoginRefused,
+		Target: audit.Target{Kind: "login source", ID: src},
+		Reason: fmt.Sprintf("%d failed %s logins from the address: it is refused until %s", lim.SourceFailures, d.Kind, until),
+		Detail: audit.Detail(map[string]string{"source": src, "kind": d.Kind})})
+	if err != nil {
+		d.Log.Error(d.Kind+" address's lock not recorded in the audit log", "source", src, "error", err)
+	}
 }
 
 func (d *Door) settle(ctx context.Context, t *Try, wrong, clear bool) {

@@ -259,6 +259,45 @@ func TestLogin(t *testing.T) {
 	})
 }
 
+// TestLoginLimitedPerSource: one address's failed logins are counted
+// whichever users they name, known or not: at the limit the address is
+// refused, the right password too, with when to try again, and the lock
+// is in the audit log once; another address is not refused, a right login
+// does not count against its address, and the window's end frees it.
+func TestLoginLimitedPerSource(t *testing.T) {
+	each(t, func(t *testing.T, e env) {
+		ctx := context.Background()
+		e.s.Limits.Sources = login.Sources{SourceFailures: 3, SourceWindow: 15 * time.Minute}
+		en := e.owner(t, "ann")
+		const from = "10.0.0.9:1234"
+		if _, err := e.s.Login(ctx, e.mchid, "ann", password, e.code(t, en), from); err != nil {
+			t.Fatal(err)
+		}
+		for i, name := range []string{"bob", "cat", "ann"} {
+			if _, err := e.s.Login(ctx, e.mchid, name, "Summer2026!pass", "", from); fenfu.ErrorCode(err) != fenfu.Unauthenticated {
+				t.Fatalf("wrong login %d: %v", i+1, err)
+			}
+		}
+		e.clock.Advance(30 * time.Second)
+		_, err := e.s.Login(ctx, e.mchid, "ann", password, e.code(t, en), "10.0.0.9:5678")
+		if fe := fenfu.AsError(err); fe == nil || fe.Code != fenfu.FrequencyLimited || !strings.Contains(fe.Message, "10:15") ||
+			!strings.Contains(fe.Remedy, "another network") {
+			t.Errorf("the right login from the address refused: %v, want FREQUENCY_LIMITED until 10:15", err)
+		}
+		if _, err := e.s.Login(ctx, e.mchid, "ann", password, e.code(t, en), "10.0.0.10:1234"); err != nil {
+			t.Errorf("from another address: %v", err)
+		}
+		entries, err := audit.List(ctx, e.core, audit.Filter{TargetKind: "login source"})
+		if err != nil || len(entries) != 1 || entries[0].Target.ID != "10.0.0.9" || entries[0].Action != audit.ActionLoginRefused {
+			t.Errorf("the address's lock in the audit log: %+v, %v", entries, err)
+		}
+		e.clock.Advance(15 * time.Minute)
+		if _, err := e.s.Login(ctx, e.mchid, "ann", password, e.code(t, en), from); err != nil {
+			t.Errorf("from the address once its window ended: %v", err)
+		}
+	})
+}
+
 // TestRoles: what each role may do, as the README's table says.
 func TestRoles(t *testing.T) {
 	for _, c := range []struct {

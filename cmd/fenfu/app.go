@@ -156,10 +156,14 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	a.access = access.New(a.core, a.wall)
 	a.access.Log = log
 	a.access.Settings = cfg.Staff
+	// One address's failed logins are limited alike at every door: the
+	// cashier's, the console's and the staff API's, the portal's.
+	a.access.Settings.Sources = cfg.Login.Sources
 	a.access.Sealer = a.merchants.Sealer
 	a.merchantUsers = merchantuser.New(a.core, a.wall)
 	a.merchantUsers.Log = log
 	a.merchantUsers.Limits = cfg.Portal
+	a.merchantUsers.Limits.Sources = cfg.Login.Sources
 	a.merchantUsers.Sealer = a.merchants.Sealer
 	// A payer's openid, stored on the orders it pays and written in bills.
 	openID := func(appid, consumerID string) string { return wxpay.OpenID(keys.Secret, appid, consumerID) }

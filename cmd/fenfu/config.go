@@ -351,7 +351,7 @@ func settings() []setting {
 			func(c *Config) settingValue { return (*intValue)(&c.Login.PhoneFailures) }},
 		{"login-lockout", "FENFU_LOGIN_LOCKOUT", "how long a phone stays locked after its last wrong PIN", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Login.PhoneLockout) }},
-		{"login-source-failures", "FENFU_LOGIN_SOURCE_FAILURES", "failed logins one address (an IPv6 /64) may make in a window", "", true,
+		{"login-source-failures", "FENFU_LOGIN_SOURCE_FAILURES", "failed logins one address (an IPv6 /64) may make in a window, at each login: the cashier's, the console's and staff API's, the portal's", "", true,
 			func(c *Config) settingValue { return (*intValue)(&c.Login.SourceFailures) }},
 		{"login-source-window", "FENFU_LOGIN_SOURCE_WINDOW", "the window an address's failed logins are counted over", "", true,
 			func(c *Config) settingValue { return (*durationValue)(&c.Login.SourceWindow) }},

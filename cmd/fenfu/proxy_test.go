@@ -127,3 +127,46 @@ func TestLoopback(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleLoginsBehindProxyCountEachClient: behind a trusted reverse
+// proxy, the console's failed logins are counted per client, by the
+// address the proxy names in X-Forwarded-For, never per proxy: one client
+// trying name after name is refused, 429 with when to try again, and
+// another client behind the same proxy is not.
+func TestConsoleLoginsBehindProxyCountEachClient(t *testing.T) {
+	cfg := testConfig(t)
+	ps, err := server.ParseProxies("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TrustedProxies = ps
+	cfg.Login.SourceFailures = 3
+	w := startWorld(t, cfg)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login := func(client, name string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", w.base+"/console/login?lang=en", strings.NewReader(url.Values{"name": {name},
+			"password": {"Summer2026!pass"}, "totp": {"123456"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for i, name := range []string{"ops.a", "ops.b", "ops.c"} {
+		if status, _ := login("203.0.113.9", name); status != http.StatusUnauthorized {
+			t.Fatalf("wrong login %d: HTTP %d", i+1, status)
+		}
+	}
+	status, page := login("203.0.113.9", "ops.d")
+	if status != http.StatusTooManyRequests || !strings.Contains(page, "FREQUENCY_LIMITED") || !strings.Contains(page, "another network") {
+		t.Errorf("a fourth name from the same client: HTTP %d, want 429 saying when to try again", status)
+	}
+	if status, _ := login("203.0.113.10", "ops.a"); status != http.StatusUnauthorized {
+		t.Errorf("another client behind the same proxy: HTTP %d, want 401", status)
+	}
+}
