@@ -32,6 +32,7 @@ import (
 	"github.com/fenfu/fenfu/bill"
 	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/complaint"
+	"github.com/fenfu/fenfu/doctor"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/merchantuser"
 	"github.com/fenfu/fenfu/notify"
@@ -63,6 +64,10 @@ type Portal struct {
 	Complaints *complaint.Service
 	// Tickets, if set, serves the merchant's tickets to the platform.
 	Tickets *ticket.Service
+	// Doctor, if set, checks the merchant's integration (fenfu doctor):
+	// the one the merchant API's GET /v3/fenfu/doctor runs, so a
+	// merchant's runs share one budget.
+	Doctor *doctor.Doctor
 	Clock   fenfu.Clock
 	Log     *slog.Logger
 	// PublicURL, if set, is the base URL merchants reach fenfu at (behind
@@ -117,6 +122,11 @@ func (p *Portal) Routes() Table {
 			Route{Pattern: "GET /portal/complaints/{id}", Permission: merchantuser.Complaints, Handle: p.complaint},
 			Route{Pattern: "POST /portal/complaints/{id}/response", Permission: merchantuser.Complaints, Handle: p.respond},
 			Route{Pattern: "POST /portal/complaints/{id}/complete", Permission: merchantuser.Complaints, Handle: p.complete})
+	}
+	if p.Doctor != nil {
+		rs = append(rs,
+			Route{Pattern: "GET /portal/doctor", Permission: merchantuser.Keys, Handle: p.doctorForm},
+			Route{Pattern: "POST /portal/doctor", Permission: merchantuser.Keys, Handle: p.runDoctor})
 	}
 	if p.Tickets != nil {
 		rs = append(rs,
@@ -419,6 +429,7 @@ var navItems = []navItem{
 	{"settlements", "/portal/settlements", merchantuser.Settlements},
 	{"fees", "/portal/fees", merchantuser.Settlements},
 	{"keys", "/portal/keys", merchantuser.Keys},
+	{"doctor", "/portal/doctor", merchantuser.Keys},
 	{"sandbox", "/portal/sandbox", merchantuser.Sandbox},
 	{"rollout", "/portal/rollout", merchantuser.ABReport},
 	{"complaints", "/portal/complaints", merchantuser.Complaints},
@@ -430,7 +441,8 @@ var navItems = []navItem{
 func (p *Portal) nav(u merchantuser.User) []navItem {
 	var out []navItem
 	for _, n := range navItems {
-		if (n.Key == "sandbox" && p.Sandbox == nil) || (n.Key == "complaints" && p.Complaints == nil) || (n.Key == "tickets" && p.Tickets == nil) {
+		if (n.Key == "sandbox" && p.Sandbox == nil) || (n.Key == "complaints" && p.Complaints == nil) || (n.Key == "tickets" && p.Tickets == nil) ||
+			(n.Key == "doctor" && p.Doctor == nil) {
 			continue
 		}
 		if u.Can(n.perm) {

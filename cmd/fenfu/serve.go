@@ -251,11 +251,14 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 	codes.WrongMarks = &ratelimit.Limiter{Rate: float64(a.cfg.QR.VerifyFailures) / 60, Burst: float64(a.cfg.QR.VerifyFailures)}
 	receiptFont, cjk := loadCJKFont(a.cfg.CJKFont, a.log)
 	a.cashier.Pictures.Style.Font = cjk
+	// One doctor serves the merchant API and the portal, so a merchant's
+	// runs on this node share one budget.
+	doc := &doctor.Doctor{Client: a.notifyTo, Keys: a.keys, Events: a.events, Clock: a.wall, SkewFail: wxpay.MaxClockSkew,
+		PerMinute: a.cfg.DoctorPerMinute}
 	api := &wxpay.API{Services: wxpay.Services{Pay: a.pay, Merchants: a.merchants, Onboard: a.onboard, Bills: a.bills,
 		Settle: a.settle, Notifications: a.events, Sandbox: a.sandbox, Complaints: a.complaints, Repay: a.repay,
 		Aggregate: a.aggregate, Display: a.display, Tickets: a.tickets,
-		Doctor: &doctor.Doctor{Client: a.notifyTo, Keys: a.keys, Events: a.events, Clock: a.wall, SkewFail: wxpay.MaxClockSkew,
-			PerMinute: a.cfg.DoctorPerMinute}},
+		Doctor: doc},
 		Keys: a.keys, Clock: a.wall, IDs: a.ids, Log: a.log,
 		Nonces: nonces, Limits: limits, Failures: failures, Lookups: lookups, PublicURL: func() string { return a.publicURL },
 		ReceiptFont: receiptFont, ReceiptFontPath: a.cfg.CJKFont, Codes: codes}
@@ -264,7 +267,7 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 		Audit: &audit.Stores{Core: a.core, Credit: a.credit}, Codes: codes, Figures: a.figures, Tickets: a.tickets, Consumers: a.consumers,
 		Bills: a.bills, Keys: a.keys, Notifications: a.events, MerchantUsers: a.merchantUsers}
 	desk := &console.Console{Admin: staff, Access: a.access, Log: a.log, Clock: a.clock, PublicURL: func() string { return a.publicURL }}
-	return server.Deps{API: api, Admin: staff, Console: desk, Cashier: a.cashier, Portal: a.portal(), Metrics: a.metrics, Log: a.log, Health: a.health,
+	return server.Deps{API: api, Admin: staff, Console: desk, Cashier: a.cashier, Portal: a.portalWith(doc), Metrics: a.metrics, Log: a.log, Health: a.health,
 		Proxies: a.cfg.TrustedProxies, MetricsFrom: a.cfg.MetricsFrom, Build: version.Get()}
 }
 
@@ -273,6 +276,13 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 func (a *app) portal() *portal.Portal {
 	return &portal.Portal{Users: a.merchantUsers, Merchants: a.merchants, Pay: a.pay, Bills: a.bills, Settle: a.settle, Events: a.events,
 		Sandbox: a.sandbox, Complaints: a.complaints, Tickets: a.tickets, Clock: a.clock, Log: a.log, PublicURL: func() string { return a.publicURL }}
+}
+
+// portalWith is the portal of this node with the integration check doc.
+func (a *app) portalWith(doc *doctor.Doctor) *portal.Portal {
+	p := a.portal()
+	p.Doctor = doc
+	return p
 }
 
 // notifyClient is how this server reaches merchants' notify URLs: public
