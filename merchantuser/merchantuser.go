@@ -90,7 +90,7 @@ var Grants = []struct {
 	{Settlements, "settlements, their CSV, fee statements", []Role{Owner, Finance}},
 	{Notifications, "the notification delivery log", []Role{Owner, Developer, Support}},
 	{Resend, "send a notification again", []Role{Owner, Developer}},
-	{Keys, "public keys (register, retire), the API v3 key (rotate), the notify URL", []Role{Owner, Developer}},
+	{Keys, "public keys (register, retire), the API v3 key (rotate), the notify URL, the integration check (fenfu doctor)", []Role{Owner, Developer}},
 	{Sandbox, "the sandbox test report", []Role{Owner, Developer}},
 	{Rollout, "change the gray release's percentage", []Role{Owner}},
 	{ABReport, "the gray release and its A/B report", []Role{Owner, Finance, Developer}},

@@ -68,8 +68,8 @@ type Portal struct {
 	// the one the merchant API's GET /v3/fenfu/doctor runs, so a
 	// merchant's runs share one budget.
 	Doctor *doctor.Doctor
-	Clock   fenfu.Clock
-	Log     *slog.Logger
+	Clock  fenfu.Clock
+	Log    *slog.Logger
 	// PublicURL, if set, is the base URL merchants reach fenfu at (behind
 	// a reverse proxy, another host than the one fenfu sees): forms posted
 	// from its origin are the portal's own.
