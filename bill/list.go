@@ -91,11 +91,6 @@ func (s *Service) List(ctx context.Context, mchid, date string, p fenfu.Keyset) 
 	if err := rows.Err(); err != nil {
 		return nil, "", fenfu.Internal("bill.List", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		b := out[limit-1]
-		next = fenfu.Cursor(b.Date, b.MchID, b.Kind, b.Type+"/"+b.Channel)
-	}
+	out, next := fenfu.NextPage(out, limit, func(b Stored) []string { return []string{b.Date, b.MchID, b.Kind, b.Type + "/" + b.Channel} })
 	return out, next, nil
 }

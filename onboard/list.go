@@ -82,9 +82,9 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Listed, string, error) 
 		args = append(args, more...)
 	}
 	if key != nil {
-		at, err := strconv.ParseInt(key[0], 10, 64)
+		at, err := f.Int(key[0])
 		if err != nil {
-			return nil, "", fenfu.FieldError("after", "after is the next cursor a page answered, passed back as it was")
+			return nil, "", err
 		}
 		a, b := arg(at), arg(key[1])
 		// The bound on the index's column, then the row after the cursor:
@@ -114,12 +114,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Listed, string, error) 
 	if err := rows.Err(); err != nil {
 		return nil, "", fenfu.Internal("onboard.List", err)
 	}
-	next := ""
-	if len(found) > limit {
-		found = found[:limit]
-		last := found[limit-1]
-		next = fenfu.Cursor(strconv.FormatInt(last.at, 10), last.id)
-	}
+	found, next := fenfu.NextPage(found, limit, func(r row) []string { return []string{strconv.FormatInt(r.at, 10), r.id} })
 	out := make([]Listed, 0, len(found))
 	var mchids []string
 	for _, r := range found {

@@ -152,9 +152,9 @@ func (e *Engine) Queue(ctx context.Context, f QueueFilter) ([]Item, string, erro
 		q += ` AND d.mchid = ` + arg(f.MchID)
 	}
 	if key != nil {
-		at, err := strconv.ParseInt(key[0], 10, 64)
+		at, err := f.Int(key[0])
 		if err != nil {
-			return nil, "", fenfu.FieldError("after", "after is the next cursor a page answered, passed back as it was")
+			return nil, "", err
 		}
 		a, b := arg(at), arg(key[1])
 		// The bound on the index's column, then the row after the cursor:
@@ -178,12 +178,7 @@ func (e *Engine) Queue(ctx context.Context, f QueueFilter) ([]Item, string, erro
 	if err := rows.Err(); err != nil {
 		return nil, "", fenfu.Internal("risk.Queue", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = fenfu.Cursor(strconv.FormatInt(db.Micros(last.CreatedAt), 10), last.AttemptID)
-	}
+	out, next := fenfu.NextPage(out, limit, func(it Item) []string { return []string{strconv.FormatInt(db.Micros(it.CreatedAt), 10), it.AttemptID} })
 	return out, next, nil
 }
 
