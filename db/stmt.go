@@ -228,28 +228,3 @@ func Delete(ctx context.Context, tx *Tx, table, column string, values []string) 
 	n, err := res.RowsAffected()
 	return int(n), err
 }
-
-// After is the condition of the rows that come after a row whose cols
-// hold vals, in a list ordered by cols, each descending (newest first),
-// with its parameters numbered from $first+1: keyset pagination, which
-// reads any page of a list from an index at the cost of the first, where
-// OFFSET reads and drops every row before the page. The condition is
-// spelled out rather than a row comparison, which some engines that
-// speak PostgreSQL's dialect plan worse.
-func After(cols []string, vals []any, first int) (string, []any) {
-	if len(cols) == 0 || len(cols) != len(vals) {
-		panic("db.After: as many columns as values, at least one")
-	}
-	// c1 < v1 OR (c1 = v1 AND (c2 < v2 OR (c2 = v2 AND …)))
-	var b strings.Builder
-	for i, c := range cols {
-		p := "$" + strconv.Itoa(first+i+1)
-		if i == len(cols)-1 {
-			b.WriteString(c + " < " + p)
-		} else {
-			b.WriteString("(" + c + " < " + p + " OR (" + c + " = " + p + " AND ")
-		}
-	}
-	b.WriteString(strings.Repeat("))", len(cols)-1))
-	return "(" + b.String() + ")", vals
-}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/notify"
 )
@@ -126,7 +127,7 @@ func TestRefusalHidesTheAddress(t *testing.T) {
 			if _, err := w.RunOnce(ctx); err != nil {
 				t.Fatal(err)
 			}
-			got, err := (&notify.Events{DB: e.core, Clock: e.clock}).Log(ctx, notify.LogFilter{MchID: e.m.MchID})
+			got, _, err := (&notify.Events{DB: e.core, Clock: e.clock}).Log(ctx, notify.LogFilter{MchID: e.m.MchID}, fenfu.Keyset{})
 			if err != nil || len(got) != 1 {
 				t.Fatalf("the log: %+v, %v", got, err)
 			}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -225,13 +226,6 @@ type LogFilter struct {
 	EventID  string
 	Failed   bool      // only attempts the endpoint refused or missed
 	From, To time.Time // attempted in [From, To)
-	// AfterAt, AfterEvent and AfterAttempt are where the previous page
-	// ended: its last entry's At, EventID and Attempt. Zero for the
-	// first page.
-	AfterAt      time.Time
-	AfterEvent   string
-	AfterAttempt int
-	Limit        int // at most MaxLogPage; 0 is DefaultLogPage
 }
 
 // Page sizes of Log.
@@ -240,18 +234,19 @@ const (
 	MaxLogPage     = 500
 )
 
-// Log returns a page of a merchant's delivery log: each attempt, newest
-// first, with its HTTP status, latency and error, and its event's state
-// now. It reads by keyset from the index of the merchant's attempts.
-func (e *Events) Log(ctx context.Context, f LogFilter) ([]LogEntry, error) {
+// Log returns the page p of a merchant's delivery log f selects: each
+// attempt, newest first, with its HTTP status, latency and error, and its
+// event's state now; and the cursor of the next page ("" after the
+// last). The page is a range of the index of the merchant's attempts by
+// time.
+func (e *Events) Log(ctx context.Context, f LogFilter, p fenfu.Keyset) ([]LogEntry, string, error) {
 	if f.MchID == "" {
-		return nil, fenfu.Errorf(fenfu.ParamError, "a delivery log needs its merchant")
+		return nil, "", fenfu.Errorf(fenfu.ParamError, "a delivery log needs its merchant")
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = DefaultLogPage
+	key, err := p.Key(3)
+	if err != nil {
+		return nil, "", err
 	}
-	limit = min(limit, MaxLogPage)
 	where, args := []string{"mchid = $1"}, []any{f.MchID}
 	add := func(cond string, v any) {
 		args = append(args, v)
@@ -269,14 +264,28 @@ func (e *Events) Log(ctx context.Context, f LogFilter) ([]LogEntry, error) {
 	if !f.To.IsZero() {
 		add("at < $?", db.Micros(f.To))
 	}
-	if f.AfterEvent != "" {
-		cond, vals := db.After([]string{"at", "event_id", "attempt"}, []any{db.Micros(f.AfterAt), f.AfterEvent, f.AfterAttempt}, len(args))
-		where, args = append(where, cond), append(args, vals...)
+	if key != nil {
+		at, err := p.Int(key[0])
+		if err != nil {
+			return nil, "", err
+		}
+		attempt, err := p.Int(key[2])
+		if err != nil {
+			return nil, "", err
+		}
+		// The bound on the index's time, then the attempt after the
+		// cursor's: a range of the index however deep the page (see
+		// fenfu.Keyset).
+		add("at <= $?", at)
+		n := len(args)
+		args = append(args, key[1], attempt)
+		where = append(where, fmt.Sprintf("(at, event_id, attempt) < ($%d, $%d, $%d)", n, n+1, n+2))
 	}
+	limit := p.Size(DefaultLogPage, MaxLogPage)
 	rows, err := e.DB.QueryContext(ctx, `SELECT event_id, attempt, event_type, notify_url, at, http_status, latency_us, error FROM notify_log
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY at DESC, event_id DESC, attempt DESC LIMIT `+strconv.Itoa(limit), args...)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY at DESC, event_id DESC, attempt DESC LIMIT `+strconv.Itoa(limit+1), args...)
 	if err != nil {
-		return nil, fenfu.Internal("notify.Log", err)
+		return nil, "", fenfu.Internal("notify.Log", err)
 	}
 	defer rows.Close()
 	out := []LogEntry{}
@@ -285,23 +294,27 @@ func (e *Events) Log(ctx context.Context, f LogFilter) ([]LogEntry, error) {
 		var l LogEntry
 		var at, lat int64
 		if err := rows.Scan(&l.EventID, &l.Attempt.Attempt, &l.EventType, &l.NotifyURL, &at, &l.HTTPStatus, &lat, &l.Error); err != nil {
-			return nil, fenfu.Internal("notify.Log", err)
+			return nil, "", fenfu.Internal("notify.Log", err)
 		}
 		l.At, l.LatencyMS = db.Time(at), float64(lat)/1000
 		out = append(out, l)
 		refs = append(refs, strings.TrimPrefix(l.EventID, "EV-"))
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fenfu.Internal("notify.Log", err)
+		return nil, "", fenfu.Internal("notify.Log", err)
 	}
+	out, next := fenfu.NextPage(out, limit, func(l LogEntry) []string {
+		return []string{strconv.FormatInt(db.Micros(l.At), 10), l.EventID, strconv.Itoa(l.Attempt.Attempt)}
+	})
+	refs = refs[:len(out)]
 	if len(refs) == 0 {
-		return out, nil
+		return out, next, nil
 	}
 	ph, refArgs := db.In(slices.Compact(slices.Sorted(slices.Values(refs))), 1)
 	srows, err := e.DB.QueryContext(ctx, `SELECT ref, state FROM notify_outbox WHERE mchid = $1 AND ref IN (`+ph+`)`,
 		append([]any{f.MchID}, refArgs...)...)
 	if err != nil {
-		return nil, fenfu.Internal("notify.Log", err)
+		return nil, "", fenfu.Internal("notify.Log", err)
 	}
 	defer srows.Close()
 	states := map[string]State{}
@@ -309,15 +322,15 @@ func (e *Events) Log(ctx context.Context, f LogFilter) ([]LogEntry, error) {
 		var ref string
 		var st State
 		if err := srows.Scan(&ref, &st); err != nil {
-			return nil, fenfu.Internal("notify.Log", err)
+			return nil, "", fenfu.Internal("notify.Log", err)
 		}
 		states["EV-"+ref] = st
 	}
 	if err := srows.Err(); err != nil {
-		return nil, fenfu.Internal("notify.Log", err)
+		return nil, "", fenfu.Internal("notify.Log", err)
 	}
 	for i := range out {
 		out[i].State = states[out[i].EventID]
 	}
-	return out, nil
+	return out, next, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/scheme"
@@ -29,7 +30,7 @@ func TestLog(t *testing.T) {
 				e.clock.Advance(time.Second)
 			}
 			ev := &notify.Events{DB: e.core, Clock: e.clock}
-			all, err := ev.Log(ctx, notify.LogFilter{MchID: e.m.MchID})
+			all, _, err := ev.Log(ctx, notify.LogFilter{MchID: e.m.MchID}, fenfu.Keyset{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,18 +49,20 @@ func TestLog(t *testing.T) {
 				t.Errorf("newest and oldest attempts: %+v, %+v", all[0], all[3])
 			}
 			var paged []notify.LogEntry
-			f := notify.LogFilter{MchID: e.m.MchID, Limit: 1}
+			p := fenfu.Keyset{Limit: 1}
 			for range 10 {
-				page, err := ev.Log(ctx, f)
+				page, next, err := ev.Log(ctx, notify.LogFilter{MchID: e.m.MchID}, p)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(page) == 0 {
-					break
+				if len(page) != 1 {
+					t.Fatalf("a page of %d after %d attempts", len(page), len(paged))
 				}
 				paged = append(paged, page...)
-				last := page[len(page)-1]
-				f.AfterAt, f.AfterEvent, f.AfterAttempt = last.At, last.EventID, last.Attempt.Attempt
+				if next == "" {
+					break
+				}
+				p.After = next
 			}
 			if len(paged) != 4 {
 				t.Errorf("paged one at a time: %d attempts, want 4", len(paged))
@@ -69,10 +72,15 @@ func TestLog(t *testing.T) {
 					t.Errorf("page %d: %s #%d, want %s #%d", i, paged[i].EventID, paged[i].Attempt.Attempt, all[i].EventID, all[i].Attempt.Attempt)
 				}
 			}
-			if failed, _ := ev.Log(ctx, notify.LogFilter{MchID: e.m.MchID, Failed: true}); len(failed) != 2 || failed[0].HTTPStatus != 500 {
+			for _, bad := range []string{fenfu.Cursor("soon", "EV-1", "1"), fenfu.Cursor("1", "EV-1", "one"), fenfu.Cursor("1", "EV-1")} {
+				if _, _, err := ev.Log(ctx, notify.LogFilter{MchID: e.m.MchID}, fenfu.Keyset{After: bad}); fenfu.ErrorCode(err) != fenfu.ParamError {
+					t.Errorf("cursor %q: %v", bad, err)
+				}
+			}
+			if failed, _, _ := ev.Log(ctx, notify.LogFilter{MchID: e.m.MchID, Failed: true}, fenfu.Keyset{}); len(failed) != 2 || failed[0].HTTPStatus != 500 {
 				t.Errorf("the failed attempts: %+v", failed)
 			}
-			if one, _ := ev.Log(ctx, notify.LogFilter{MchID: e.m.MchID, EventID: "EV-" + a.ID}); len(one) != 2 || one[0].EventID != "EV-"+a.ID {
+			if one, _, _ := ev.Log(ctx, notify.LogFilter{MchID: e.m.MchID, EventID: "EV-" + a.ID}, fenfu.Keyset{}); len(one) != 2 || one[0].EventID != "EV-"+a.ID {
 				t.Errorf("one event's attempts: %+v", one)
 			}
 			// A resend is one more attempt, in the log with its event
@@ -83,7 +91,7 @@ func TestLog(t *testing.T) {
 			if _, err := w.RunOnce(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := ev.Log(ctx, notify.LogFilter{MchID: e.m.MchID, Limit: 1}); len(got) != 1 || got[0].EventID != "EV-"+b.ID ||
+			if got, _, _ := ev.Log(ctx, notify.LogFilter{MchID: e.m.MchID}, fenfu.Keyset{Limit: 1}); len(got) != 1 || got[0].EventID != "EV-"+b.ID ||
 				got[0].Attempt.Attempt != 3 || got[0].HTTPStatus != 204 || got[0].State != notify.Delivered {
 				t.Errorf("after the resend: %+v", got)
 			}
@@ -91,7 +99,7 @@ func TestLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := ev.Log(ctx, notify.LogFilter{MchID: other.MchID}); len(got) != 0 {
+			if got, _, _ := ev.Log(ctx, notify.LogFilter{MchID: other.MchID}, fenfu.Keyset{}); len(got) != 0 {
 				t.Errorf("another merchant sees %d attempts", len(got))
 			}
 		})

@@ -3,6 +3,7 @@ package pay
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,11 +22,6 @@ type OrderFilter struct {
 	// CLOSED, REVOKED or PAYERROR.
 	State   State
 	Channel Channel
-	// AfterAt and AfterID are where the previous page ended: its last
-	// order's CreatedAt and ID. Zero for the first page.
-	AfterAt time.Time
-	AfterID string
-	Limit   int // at most MaxOrderPage; 0 is DefaultOrderPage
 }
 
 // Page sizes of Orders.
@@ -66,19 +62,19 @@ func stateWhere(st State) (string, []any) {
 	return `state = $?`, []any{string(st)}
 }
 
-// Orders returns a page of a merchant's orders, newest first (by when
-// they were made), read by keyset from the index of the merchant's
-// orders (core 0050), so a page deep in millions of orders costs what the
-// first does.
-func (s *Service) Orders(ctx context.Context, f OrderFilter) ([]Order, error) {
+// Orders returns the page p of a merchant's orders f selects, newest
+// first (by when they were made), and the cursor of the next page (""
+// after the last). The page is a range of the index of the merchant's
+// orders (core 0050) or of all orders by time (core 0046), so a page deep
+// in millions of orders costs what the first does.
+func (s *Service) Orders(ctx context.Context, f OrderFilter, p fenfu.Keyset) ([]Order, string, error) {
 	if f.MchID == "" {
-		return nil, fenfu.Errorf(fenfu.ParamError, "an order list needs its merchant")
+		return nil, "", fenfu.Errorf(fenfu.ParamError, "an order list needs its merchant")
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = DefaultOrderPage
+	key, err := p.Key(2)
+	if err != nil {
+		return nil, "", err
 	}
-	limit = min(limit, MaxOrderPage)
 	where := []string{"mchid = $1"}
 	args := []any{f.MchID}
 	add := func(cond string, vals ...any) {
@@ -102,7 +98,7 @@ func (s *Service) Orders(ctx context.Context, f OrderFilter) ([]Order, error) {
 	}
 	if f.State != "" {
 		if _, err := ParseTradeState(string(f.State)); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		cond, vals := stateWhere(f.State)
 		add(cond, vals...)
@@ -110,26 +106,33 @@ func (s *Service) Orders(ctx context.Context, f OrderFilter) ([]Order, error) {
 	if f.Channel != "" {
 		add("channel = $?", string(f.Channel))
 	}
-	if f.AfterID != "" {
-		cond, vals := db.After([]string{"created_at", "id"}, []any{db.Micros(f.AfterAt), f.AfterID}, len(args))
-		where, args = append(where, cond), append(args, vals...)
+	if key != nil {
+		at, err := p.Int(key[0])
+		if err != nil {
+			return nil, "", err
+		}
+		// The bound on the index's time, then the order after the cursor's:
+		// a range of the index however deep the page (see fenfu.Keyset).
+		add("created_at <= $? AND (created_at, id) < ($?, $?)", at, at, key[1])
 	}
+	limit := p.Size(DefaultOrderPage, MaxOrderPage)
 	rows, err := s.Core.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+strings.Join(where, " AND ")+
-		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT %d`, limit), args...)
+		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT %d`, limit+1), args...)
 	if err != nil {
-		return nil, fenfu.Internal("pay.Orders", err)
+		return nil, "", fenfu.Internal("pay.Orders", err)
 	}
 	defer rows.Close()
 	out := []Order{}
 	for rows.Next() {
 		o, err := scanOrder(rows)
 		if err != nil {
-			return nil, fenfu.Internal("pay.Orders", err)
+			return nil, "", fenfu.Internal("pay.Orders", err)
 		}
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fenfu.Internal("pay.Orders", err)
+		return nil, "", fenfu.Internal("pay.Orders", err)
 	}
-	return out, nil
+	out, next := fenfu.NextPage(out, limit, func(o Order) []string { return []string{strconv.FormatInt(db.Micros(o.CreatedAt), 10), o.ID} })
+	return out, next, nil
 }

@@ -28,22 +28,20 @@ func (p *Portal) notifications(ctx context.Context, c *call) error {
 	q := c.r.URL.Query()
 	v := notificationsView{Q: q, CanResend: c.user.Can(merchantuser.Resend)}
 	f, err := c.logFilter(q)
+	next := ""
 	if err == nil {
-		v.Entries, err = p.Events.Log(ctx, f)
+		v.Entries, next, err = p.Events.Log(ctx, f, fenfu.Keyset{After: q.Get("after"), Limit: notify.DefaultLogPage})
 	}
 	if err != nil {
 		return c.again(ctx, err, c.only("notifications", "notifications", v))
 	}
-	list := v.Entries
-	if len(list) == f.Limit {
-		last := list[len(list)-1]
-		v.Next = nextPage("/portal/notifications", q, web.Cursor(strconv.FormatInt(last.At.UnixMicro(), 10), last.EventID,
-			strconv.Itoa(last.Attempt.Attempt)))
+	if next != "" {
+		v.Next = nextPage("/portal/notifications", q, next)
 	}
 	// The notice of a resend names an event the log shows, never the
 	// link's text.
 	notice := ""
-	for _, e := range list {
+	for _, e := range v.Entries {
 		if ev := q.Get("resent"); ev != "" && e.EventID == ev {
 			notice = word(c.lang, "resent") + e.EventID
 		}
@@ -54,25 +52,13 @@ func (p *Portal) notifications(ctx context.Context, c *call) error {
 // logFilter reads the delivery log's filter: the user's merchant's
 // deliveries only.
 func (c *call) logFilter(q url.Values) (notify.LogFilter, error) {
-	f := notify.LogFilter{MchID: c.user.MchID, Failed: q.Get("failed") == "1", Limit: notify.DefaultLogPage}
+	f := notify.LogFilter{MchID: c.user.MchID, Failed: q.Get("failed") == "1"}
 	var err error
 	if f.EventID, err = text(q, "event_id"); err != nil {
 		return f, err
 	}
 	if f.From, f.To, err = web.Dates(q); err != nil {
 		return f, err
-	}
-	if s := q.Get("after"); s != "" {
-		parts, err := web.ParseCursor(s, 3)
-		if err != nil {
-			return f, err
-		}
-		us, err1 := strconv.ParseInt(parts[0], 10, 64)
-		n, err2 := strconv.Atoi(parts[2])
-		if err1 != nil || err2 != nil || parts[1] == "" {
-			return f, fenfu.FieldError("after", "the page's cursor is not one this list made")
-		}
-		f.AfterAt, f.AfterEvent, f.AfterAttempt = time.UnixMicro(us), parts[1], n
 	}
 	return f, nil
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/merchantuser"
@@ -61,17 +59,6 @@ func (c *call) orderFilter(q url.Values) (pay.OrderFilter, error) {
 			return f, err
 		}
 	}
-	if s := q.Get("after"); s != "" {
-		parts, err := web.ParseCursor(s, 2)
-		if err != nil {
-			return f, err
-		}
-		us, perr := strconv.ParseInt(parts[0], 10, 64)
-		if perr != nil || parts[1] == "" {
-			return f, fenfu.FieldError("after", "the page's cursor is not one this list made")
-		}
-		f.AfterAt, f.AfterID = time.UnixMicro(us), parts[1]
-	}
 	return f, nil
 }
 
@@ -106,15 +93,13 @@ func (p *Portal) orders(ctx context.Context, c *call) error {
 	if err != nil {
 		return c.again(ctx, err, c.only("orders", "orders", v))
 	}
-	f.Limit = pay.DefaultOrderPage
-	list, err := p.Pay.Orders(ctx, f)
+	list, next, err := p.Pay.Orders(ctx, f, fenfu.Keyset{After: q.Get("after"), Limit: pay.DefaultOrderPage})
 	if err != nil {
 		return c.again(ctx, err, c.only("orders", "orders", v))
 	}
 	v.Orders = list
-	if len(list) == f.Limit {
-		last := list[len(list)-1]
-		v.Next = nextPage("/portal/orders", q, web.Cursor(strconv.FormatInt(last.CreatedAt.UnixMicro(), 10), last.ID))
+	if next != "" {
+		v.Next = nextPage("/portal/orders", q, next)
 	}
 	return c.page("orders", "orders", v, "")
 }
@@ -123,12 +108,13 @@ func (p *Portal) orders(ctx context.Context, c *call) error {
 // a time by keyset, so an export of millions of orders holds one page in
 // memory.
 func (p *Portal) ordersCSV(ctx context.Context, c *call) error {
-	f, err := c.orderFilter(c.r.URL.Query())
+	q := c.r.URL.Query()
+	f, err := c.orderFilter(q)
 	if err != nil {
 		return c.again(ctx, err, p.orders)
 	}
-	f.Limit = pay.MaxOrderPage
-	first, err := p.Pay.Orders(ctx, f) // an error is answered as a page before the download starts
+	page := fenfu.Keyset{After: q.Get("after"), Limit: pay.MaxOrderPage}
+	list, next, err := p.Pay.Orders(ctx, f, page) // an error is answered as a page before the download starts
 	if err != nil {
 		return c.again(ctx, err, p.orders)
 	}
@@ -137,8 +123,8 @@ func (p *Portal) ordersCSV(ctx context.Context, c *call) error {
 	if err != nil {
 		return nil
 	}
-	for page := first; len(page) > 0; {
-		for _, o := range page {
+	for {
+		for _, o := range list {
 			paid := ""
 			if !o.PaidAt.IsZero() {
 				paid = stamp(o.PaidAt)
@@ -148,12 +134,11 @@ func (p *Portal) ordersCSV(ctx context.Context, c *call) error {
 				return nil // the browser has gone
 			}
 		}
-		if len(page) < f.Limit {
+		if next == "" {
 			break
 		}
-		last := page[len(page)-1]
-		f.AfterAt, f.AfterID = last.CreatedAt, last.ID
-		if page, err = p.Pay.Orders(ctx, f); err != nil {
+		page.After = next
+		if list, next, err = p.Pay.Orders(ctx, f, page); err != nil {
 			p.Log.Error("portal orders CSV cut short", "merchant", c.user.MchID, "error", err)
 			break
 		}
