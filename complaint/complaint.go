@@ -486,9 +486,9 @@ func (s *Service) ListAfter(ctx context.Context, f Filter, p fenfu.Keyset) ([]Co
 		return nil, "", err
 	}
 	if key != nil {
-		at, err := strconv.ParseInt(key[0], 10, 64)
+		at, err := p.Int(key[0])
 		if err != nil {
-			return nil, "", fenfu.FieldError("after", "after is the next cursor a page answered, passed back as it was")
+			return nil, "", err
 		}
 		args = append(args, at, key[1])
 		n := len(args)
@@ -502,26 +502,8 @@ func (s *Service) ListAfter(ctx context.Context, f Filter, p fenfu.Keyset) ([]Co
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = fenfu.Cursor(strconv.FormatInt(db.Micros(last.CreatedAt), 10), last.ID)
-	}
+	out, next := fenfu.NextPage(out, limit, func(c Complaint) []string { return []string{strconv.FormatInt(db.Micros(c.CreatedAt), 10), c.ID} })
 	return out, next, nil
-}
-
-// Newest returns a page of the complaints the filter selects, newest
-// first: ListAfter after the complaint whose CreatedAt and ID are
-// afterAt and afterID ("" for the first page), at most the filter's
-// Limit.
-func (s *Service) Newest(ctx context.Context, f Filter, afterAt time.Time, afterID string) ([]Complaint, error) {
-	p := fenfu.Keyset{Limit: f.Limit}
-	if afterID != "" {
-		p.After = fenfu.Cursor(strconv.FormatInt(db.Micros(afterAt), 10), afterID)
-	}
-	out, _, err := s.ListAfter(ctx, f, p)
-	return out, err
 }
 
 func (s *Service) list(ctx context.Context, q string, args []any) ([]Complaint, error) {

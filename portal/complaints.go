@@ -3,9 +3,7 @@ package portal
 import (
 	"context"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/complaint"
@@ -22,40 +20,26 @@ type complaintsView struct {
 func (p *Portal) complaints(ctx context.Context, c *call) error {
 	q := c.r.URL.Query()
 	v := complaintsView{Q: q}
-	f, at, id, err := c.complaintFilter(q)
+	f, err := c.complaintFilter(q)
+	next := ""
 	if err == nil {
-		v.Complaints, err = p.Complaints.Newest(ctx, f, at, id)
+		v.Complaints, next, err = p.Complaints.ListAfter(ctx, f, fenfu.Keyset{After: q.Get("after"), Limit: complaint.MaxListLimit})
 	}
 	if err != nil {
 		return c.again(ctx, err, c.only("complaints", "complaints", v))
 	}
-	list := v.Complaints
-	if len(list) == f.Limit {
-		last := list[len(list)-1]
-		v.Next = nextPage("/portal/complaints", q, web.Cursor(strconv.FormatInt(last.CreatedAt.UnixMicro(), 10), last.ID))
+	if next != "" {
+		v.Next = nextPage("/portal/complaints", q, next)
 	}
 	return c.page("complaints", "complaints", v, "")
 }
 
-// complaintFilter reads the complaint list's filter, and where its page
-// starts: the user's merchant's complaints only.
-func (c *call) complaintFilter(q url.Values) (f complaint.Filter, at time.Time, id string, err error) {
-	f = complaint.Filter{MchID: c.user.MchID, Limit: complaint.MaxListLimit}
-	if f.From, f.To, err = web.Dates(q); err != nil {
-		return f, at, id, err
-	}
-	if s := q.Get("after"); s != "" {
-		parts, err := web.ParseCursor(s, 2)
-		if err != nil {
-			return f, at, id, err
-		}
-		us, perr := strconv.ParseInt(parts[0], 10, 64)
-		if perr != nil || parts[1] == "" {
-			return f, at, id, fenfu.FieldError("after", "the page's cursor is not one this list made")
-		}
-		at, id = time.UnixMicro(us), parts[1]
-	}
-	return f, at, id, nil
+// complaintFilter reads the complaint list's filter: the user's
+// merchant's complaints only.
+func (c *call) complaintFilter(q url.Values) (f complaint.Filter, err error) {
+	f = complaint.Filter{MchID: c.user.MchID}
+	f.From, f.To, err = web.Dates(q)
+	return f, err
 }
 
 // complaintView is one complaint with its negotiation history.

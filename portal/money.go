@@ -88,11 +88,11 @@ type settlementsView struct {
 
 // settleFilter reads the settlement list's filter: the user's merchant's
 // settlements only.
-func (c *call) settleFilter(q url.Values) (settle.Filter, string, string, error) {
+func (c *call) settleFilter(q url.Values) (settle.Filter, error) {
 	f := settle.Filter{MchID: c.user.MchID}
 	from, to, err := web.Dates(q)
 	if err != nil {
-		return f, "", "", err
+		return f, err
 	}
 	if !from.IsZero() {
 		f.From = from.Format(time.DateOnly)
@@ -103,7 +103,7 @@ func (c *call) settleFilter(q url.Values) (settle.Filter, string, string, error)
 	if s := q.Get("channel"); s != "" {
 		ch, err := pay.ParseChannel(s)
 		if err != nil {
-			return f, "", "", err
+			return f, err
 		}
 		f.Channel = string(ch)
 	}
@@ -111,33 +111,25 @@ func (c *call) settleFilter(q url.Values) (settle.Filter, string, string, error)
 	case "", settle.Pending, settle.Settled:
 		f.State = s
 	default:
-		return f, "", "", fenfu.FieldError("state", "state must be PENDING or SETTLED")
+		return f, fenfu.FieldError("state", "state must be PENDING or SETTLED")
 	}
-	if s := q.Get("after"); s != "" {
-		parts, err := web.ParseCursor(s, 2)
-		if err != nil {
-			return f, "", "", err
-		}
-		return f, parts[0], parts[1], nil
-	}
-	return f, "", "", nil
+	return f, nil
 }
 
 func (p *Portal) settlements(ctx context.Context, c *call) error {
 	q := c.r.URL.Query()
 	v := settlementsView{Q: q, CSV: "/portal/settlements.csv?" + without(q)}
-	f, date, id, err := c.settleFilter(q)
+	f, err := c.settleFilter(q)
 	if err != nil {
 		return c.again(ctx, err, c.only("settlements", "settlements", v))
 	}
-	list, err := p.Settle.Newest(ctx, f, date, id, settle.DefaultPage)
+	list, next, err := p.Settle.ListPage(ctx, f, fenfu.Keyset{After: q.Get("after"), Limit: settle.DefaultPage})
 	if err != nil {
 		return c.again(ctx, err, c.only("settlements", "settlements", v))
 	}
 	v.Settlements = list
-	if len(list) == settle.DefaultPage {
-		last := list[len(list)-1]
-		v.Next = nextPage("/portal/settlements", q, web.Cursor(last.Date, last.ID))
+	if next != "" {
+		v.Next = nextPage("/portal/settlements", q, next)
 	}
 	return c.page("settlements", "settlements", v, "")
 }
@@ -145,11 +137,13 @@ func (p *Portal) settlements(ctx context.Context, c *call) error {
 // settlementsCSV answers every settlement the filter selects as CSV, a
 // page at a time.
 func (p *Portal) settlementsCSV(ctx context.Context, c *call) error {
-	f, date, id, err := c.settleFilter(c.r.URL.Query())
+	q := c.r.URL.Query()
+	f, err := c.settleFilter(q)
 	if err != nil {
 		return c.again(ctx, err, p.settlements)
 	}
-	page, err := p.Settle.Newest(ctx, f, date, id, settle.MaxPage)
+	page := fenfu.Keyset{After: q.Get("after"), Limit: settle.MaxPage}
+	list, next, err := p.Settle.ListPage(ctx, f, page)
 	if err != nil {
 		return c.again(ctx, err, p.settlements)
 	}
@@ -159,8 +153,8 @@ func (p *Portal) settlementsCSV(ctx context.Context, c *call) error {
 	if err != nil {
 		return nil
 	}
-	for len(page) > 0 {
-		for _, x := range page {
+	for {
+		for _, x := range list {
 			settled := ""
 			if !x.SettledAt.IsZero() {
 				settled = stamp(x.SettledAt)
@@ -171,11 +165,11 @@ func (p *Portal) settlementsCSV(ctx context.Context, c *call) error {
 				return nil
 			}
 		}
-		if len(page) < settle.MaxPage {
+		if next == "" {
 			break
 		}
-		last := page[len(page)-1]
-		if page, err = p.Settle.Newest(ctx, f, last.Date, last.ID, settle.MaxPage); err != nil {
+		page.After = next
+		if list, next, err = p.Settle.ListPage(ctx, f, page); err != nil {
 			p.Log.Error("portal settlements CSV cut short", "merchant", c.user.MchID, "error", err)
 			break
 		}

@@ -12,10 +12,10 @@ import (
 	"github.com/fenfu/fenfu/settle"
 )
 
-// TestNewestAndFeeStatement: a merchant's settlements page newest first
+// TestListPageAndFeeStatement: a merchant's settlements page newest first
 // by keyset, each read once and none of another merchant's; the month's
 // fee statement adds up what its settlements charged and returned.
-func TestNewestAndFeeStatement(t *testing.T) {
+func TestListPageAndFeeStatement(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			ctx := context.Background()
@@ -52,17 +52,17 @@ func TestNewestAndFeeStatement(t *testing.T) {
 				t.Fatalf("%d settlements (%v), want 8", len(all), err)
 			}
 			var paged []settle.Settlement
-			date, id := "", ""
+			p := fenfu.Keyset{Limit: 3}
 			for range 10 {
-				page, err := w.settle.Newest(ctx, settle.Filter{MchID: m}, date, id, 3)
+				page, next, err := w.settle.ListPage(ctx, settle.Filter{MchID: m}, p)
 				if err != nil {
 					t.Fatal(err)
 				}
 				paged = append(paged, page...)
-				if len(page) < 3 {
+				if next == "" {
 					break
 				}
-				date, id = page[len(page)-1].Date, page[len(page)-1].ID
+				p.After = next
 			}
 			if len(paged) != 8 || paged[0].Date != "2026-12-01" || paged[7].Date != "2026-11-28" {
 				t.Fatalf("paged newest first: %d, %+v", len(paged), paged)

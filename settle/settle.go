@@ -480,19 +480,6 @@ const (
 	MaxPage     = 500
 )
 
-// Newest returns a page of the settlements the filter selects, newest
-// first (by business day, then id): ListPage after the settlement whose
-// Date and ID are afterDate and afterID ("" for the first page), at most
-// limit (0: DefaultPage) and MaxPage.
-func (s *Service) Newest(ctx context.Context, f Filter, afterDate, afterID string, limit int) ([]Settlement, error) {
-	p := fenfu.Keyset{Limit: limit}
-	if afterID != "" {
-		p.After = fenfu.Cursor(afterDate, afterID)
-	}
-	out, _, err := s.ListPage(ctx, f, p)
-	return out, err
-}
-
 // ListPage returns the page p of the settlements f selects, the newest
 // business day first, and the cursor of the next page ("" after the
 // last): a range of the index of settlements by day (or by merchant and
@@ -524,11 +511,7 @@ func (s *Service) ListPage(ctx context.Context, f Filter, p fenfu.Keyset) ([]Set
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = fenfu.Cursor(out[limit-1].Date, out[limit-1].ID)
-	}
+	out, next := fenfu.NextPage(out, limit, func(x Settlement) []string { return []string{x.Date, x.ID} })
 	return out, next, nil
 }
 

@@ -2,8 +2,8 @@
 // cashier, the staff console and the merchant portal: the language a page
 // is in, the same-origin check a form must pass, session cookies, the
 // pages a login may send the browser on to, a page's security headers and
-// script nonce, money as a page prints it, the cursors and date filters
-// of lists that page by keyset, and CSV downloads. Each surface keeps its own templates and words; what a
+// script nonce, money as a page prints it, the date filters of lists, and
+// CSV downloads. Each surface keeps its own templates and words; what a
 // browser sees the same way on every surface lives here once.
 package web
 

@@ -216,34 +216,6 @@ func FuzzDefuse(f *testing.F) {
 	})
 }
 
-func TestCursor(t *testing.T) {
-	c := web.Cursor("1764201600000000", "4200000001202612070000000001")
-	parts, err := web.ParseCursor(c, 2)
-	if err != nil || parts[0] != "1764201600000000" || parts[1] != "4200000001202612070000000001" {
-		t.Fatalf("%q: %q, %v", c, parts, err)
-	}
-	for _, bad := range []string{c + "=", c + "\n", "!!", c[:len(c)-1] + "~", strings.Repeat("A", web.MaxCursor+1), web.Cursor("a", "b", "c")} {
-		if _, err := web.ParseCursor(bad, 2); fenfu.ErrorCode(err) != fenfu.ParamError || fenfu.AsError(err).Field != "after" {
-			t.Errorf("%q: %v", bad, err)
-		}
-	}
-}
-
-func FuzzParseCursor(f *testing.F) {
-	for _, s := range []string{"", web.Cursor("1", "x"), web.Cursor("a", "b", "c"), "A", "AA=="} {
-		f.Add(s, 2)
-	}
-	f.Fuzz(func(t *testing.T, s string, n int) {
-		parts, err := web.ParseCursor(s, n)
-		if err != nil {
-			return
-		}
-		if len(parts) != n || web.Cursor(parts...) != s {
-			t.Fatalf("%q read as %q, which is cursor %q", s, parts, web.Cursor(parts...))
-		}
-	})
-}
-
 func TestDates(t *testing.T) {
 	for q, want := range map[string][2]string{
 		"":                              {"", ""},

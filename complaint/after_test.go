@@ -5,13 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/db/dbtest"
 )
 
-// TestNewest: a merchant's complaints page newest first by keyset, each
+// TestListAfter: a merchant's complaints page newest first by keyset, each
 // read once, and none of another merchant's.
-func TestNewest(t *testing.T) {
+func TestListAfter(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			ctx := context.Background()
@@ -29,20 +30,19 @@ func TestNewest(t *testing.T) {
 			if _, err := w.svc.File(ctx, complaint.NewComplaint{ConsumerID: o.ConsumerID, TransactionID: o.ID, ProblemType: "OTHERS", Detail: "x"}); err != nil {
 				t.Fatal(err)
 			}
-			f := complaint.Filter{MchID: w.merchants[0].MchID, Limit: 2}
+			f := complaint.Filter{MchID: w.merchants[0].MchID}
 			var got []complaint.Complaint
-			var at time.Time
-			id := ""
+			p := fenfu.Keyset{Limit: 2}
 			for range 10 {
-				page, err := w.svc.Newest(ctx, f, at, id)
+				page, next, err := w.svc.ListAfter(ctx, f, p)
 				if err != nil {
 					t.Fatal(err)
 				}
 				got = append(got, page...)
-				if len(page) < f.Limit {
+				if next == "" {
 					break
 				}
-				at, id = page[len(page)-1].CreatedAt, page[len(page)-1].ID
+				p.After = next
 			}
 			if len(got) != 5 {
 				t.Fatalf("paged %d complaints, want 5", len(got))
