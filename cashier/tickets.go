@@ -268,7 +268,7 @@ func (c *Cashier) renderTickets(w http.ResponseWriter, r *http.Request, id strin
 		c.failAs(w, r, id, err)
 		return
 	}
-	p, err := c.Tickets.List(r.Context(), ticket.Consumer(id), ticket.Filter{Order: ticket.Newest, Limit: ticketsShown})
+	p, err := c.Tickets.List(r.Context(), ticket.Consumer(id), ticket.Filter{Order: ticket.Newest, Keyset: fenfu.Keyset{Limit: ticketsShown}})
 	if err != nil {
 		c.failAs(w, r, id, err)
 		return

@@ -49,8 +49,8 @@ func (p *Portal) tickets(ctx context.Context, c *call) error {
 
 // ticketFilter reads the ticket list's filter, which ticket.List checks.
 func ticketFilter(q url.Values) ticket.Filter {
-	return ticket.Filter{Order: ticket.Newest, Limit: ticket.DefaultLimit, Cursor: q.Get("after"), Type: ticket.Type(q.Get("type")),
-		Status: ticket.Status(q.Get("status"))}
+	return ticket.Filter{Order: ticket.Newest, Keyset: fenfu.Keyset{After: q.Get("after"), Limit: ticket.DefaultLimit},
+		Type: ticket.Type(q.Get("type")), Status: ticket.Status(q.Get("status"))}
 }
 
 // attached reads the form's one optional file (a multipart form's

@@ -255,7 +255,7 @@ func (s *Service) Exceptions(ctx context.Context, mchid string) ([]Exception, er
 	}
 	// The open ones are the open settlement-delay tickets that are
 	// exception requests, in the order of their tickets.
-	f := ticket.Filter{Type: ticket.SettlementDelay, Order: ticket.Urgent, Limit: ticket.MaxLimit}
+	f := ticket.Filter{Type: ticket.SettlementDelay, Order: ticket.Urgent, Keyset: fenfu.Keyset{Limit: ticket.MaxLimit}}
 	for {
 		page, err := s.tickets().List(ctx, ticket.Platform, f)
 		if err != nil {
@@ -289,7 +289,7 @@ func (s *Service) Exceptions(ctx context.Context, mchid string) ([]Exception, er
 		if page.Next == "" {
 			return out, nil
 		}
-		f.Cursor = page.Next
+		f.After = page.Next
 	}
 }
 

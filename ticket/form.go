@@ -80,7 +80,7 @@ func filesOf(ff []FileForm) ([]NewAttachment, error) {
 // assignee, escalated=true and overdue=true. A merchant's or consumer's
 // list is narrowed to its own tickets whatever the query says.
 func FilterOf(q url.Values) (Filter, error) {
-	f := Filter{Type: Type(q.Get("type")), Status: Status(q.Get("status")), Order: Order(q.Get("order")), Cursor: q.Get("cursor"),
+	f := Filter{Type: Type(q.Get("type")), Status: Status(q.Get("status")), Order: Order(q.Get("order")), Keyset: fenfu.Keyset{After: q.Get("cursor")},
 		MchID: q.Get("mchid"), ConsumerID: q.Get("consumer_id"), Assignee: q.Get("assignee")}
 	if f.Type != "" {
 		if _, err := ParseType(string(f.Type)); err != nil {
@@ -102,10 +102,9 @@ func FilterOf(q url.Values) (Filter, error) {
 		}
 		f.Limit = n
 	}
-	if f.Cursor != "" {
-		if _, err := parseCursor(f.Cursor, f.order()); err != nil {
-			return f, err
-		}
+	if _, _, err := after(f.Keyset, f.order()); err != nil {
+		// The list's cursor is ?cursor= here.
+		return f, fenfu.FieldError("cursor", "cursor must be the next_cursor of the page before, unchanged, with the same order")
 	}
 	for _, b := range []struct {
 		name string

@@ -2,7 +2,6 @@ package ticket
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
@@ -33,10 +32,9 @@ type Filter struct {
 	// open at or past their due time.
 	Escalated, Overdue bool
 	Order              Order
-	// Limit is the page's size (DefaultLimit if zero, at most MaxLimit);
-	// Cursor the Next of the page before, empty for the first.
-	Limit  int
-	Cursor string
+	// Keyset is the page: After the Next of the page before, empty for
+	// the first; Limit its size, DefaultLimit if zero, at most MaxLimit.
+	fenfu.Keyset
 }
 
 // Page is one page of a list. Next, when set, is the cursor of the page
@@ -46,38 +44,22 @@ type Page struct {
 	Next    string   `json:"next_cursor,omitempty"`
 }
 
-// cursor is where a page starts: after the ticket id, whose sort key
-// (created_at or due_at) was key.
-type cursor struct {
-	order Order
-	key   int64
-	id    string
-}
-
-// String encodes the cursor for a client to send back as it is.
-func (c cursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(string(c.order) + "." + strconv.FormatInt(c.key, 10) + "." + c.id))
-}
-
-// parseCursor decodes a page's cursor of a list in order o.
-func parseCursor(s string, o Order) (cursor, error) {
-	bad := fenfu.FieldError("cursor", "cursor must be the next_cursor of the page before, unchanged, with the same order")
-	if len(s) > 128 {
-		return cursor{}, bad
+// after is where the page p of a list in order o starts: after the
+// ticket id, whose sort key (created_at or due_at) was at; id is "" on
+// the first page. A cursor carries its list's order: one of a list in
+// another order is PARAM_ERROR, as any cursor the list did not answer.
+func after(p fenfu.Keyset, o Order) (at int64, id string, err error) {
+	key, err := p.Key(3)
+	if err != nil || key == nil {
+		return 0, "", err
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, bad
+	if at, err = p.Int(key[1]); err != nil {
+		return 0, "", err
 	}
-	parts := strings.SplitN(string(b), ".", 3)
-	if len(parts) != 3 || Order(parts[0]) != o || !ValidID(parts[2]) {
-		return cursor{}, bad
+	if Order(key[0]) != o || at < 0 || !ValidID(key[2]) {
+		return 0, "", fenfu.FieldError("after", "after is the next cursor a page of this list, in the same order, answered")
 	}
-	key, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || key < 0 || strconv.FormatInt(key, 10) != parts[1] {
-		return cursor{}, bad
-	}
-	return cursor{order: o, key: key, id: parts[2]}, nil
+	return at, key[2], nil
 }
 
 // List returns a page of the tickets the filter selects that viewer may
@@ -146,17 +128,20 @@ func (s *Service) List(ctx context.Context, viewer Actor, f Filter) (Page, error
 		where = append(where, "status IN ('OPEN', 'ANSWERED')")
 		key, order = "due_at", "due_at, id"
 	}
-	if f.Cursor != "" {
-		c, err := parseCursor(f.Cursor, f.Order)
-		if err != nil {
-			return Page{}, err
-		}
+	at, id, err := after(f.Keyset, f.Order)
+	if err != nil {
+		return Page{}, err
+	}
+	if id != "" {
 		cmp := "<"
 		if f.Order == Urgent {
 			cmp = ">"
 		}
-		args = append(args, c.key, c.id)
-		where = append(where, fmt.Sprintf("(%s, id) %s ($%d, $%d)", key, cmp, len(args)-1, len(args)))
+		args = append(args, at, id)
+		n := len(args)
+		// The bound on the index's key, then the ticket after the
+		// cursor's: a range of the index (see fenfu.Keyset).
+		where = append(where, fmt.Sprintf("%s %s= $%d AND (%s, id) %s ($%d, $%d)", key, cmp, n-1, key, cmp, n-1, n))
 	}
 	q := `SELECT ` + columns + ` FROM tickets`
 	if len(where) > 0 {
@@ -179,14 +164,12 @@ func (s *Service) List(ctx context.Context, viewer Actor, f Filter) (Page, error
 	if err := rows.Err(); err != nil {
 		return Page{}, fenfu.Internal("ticket.List", err)
 	}
-	if len(p.Tickets) > f.Limit {
-		p.Tickets = p.Tickets[:f.Limit]
-		last := p.Tickets[f.Limit-1]
-		c := cursor{order: f.Order, key: db.Micros(last.CreatedAt), id: last.ID}
+	p.Tickets, p.Next = fenfu.NextPage(p.Tickets, f.Limit, func(t Ticket) []string {
+		at := t.CreatedAt
 		if f.Order == Urgent {
-			c.key = db.Micros(last.DueAt)
+			at = t.DueAt
 		}
-		p.Next = c.String()
-	}
+		return []string{string(f.Order), strconv.FormatInt(db.Micros(at), 10), t.ID}
+	})
 	return p, nil
 }

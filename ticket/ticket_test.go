@@ -607,7 +607,7 @@ func TestListPages(t *testing.T) {
 				w.clock.Advance(time.Second)
 			}
 			for _, order := range []ticket.Order{ticket.Newest, ticket.Urgent} {
-				f := ticket.Filter{Order: order, Limit: 10}
+				f := ticket.Filter{Order: order, Keyset: fenfu.Keyset{Limit: 10}}
 				seen := map[string]bool{}
 				var last time.Time
 				pages := 0
@@ -630,7 +630,7 @@ func TestListPages(t *testing.T) {
 					if p.Next == "" {
 						break
 					}
-					f.Cursor = p.Next
+					f.After = p.Next
 				}
 				if len(seen) != 25 || pages != 3 {
 					t.Errorf("%s: %d tickets in %d pages", order, len(seen), pages)
@@ -640,21 +640,28 @@ func TestListPages(t *testing.T) {
 						t.Errorf("%s: %s was never listed", order, id)
 					}
 				}
-				if _, err := w.s.List(ctx, shop, ticket.Filter{Order: ticket.Newest, Cursor: f.Cursor}); order == ticket.Urgent && code(err) != fenfu.ParamError {
+				if _, err := w.s.List(ctx, shop, ticket.Filter{Order: ticket.Newest, Keyset: fenfu.Keyset{After: f.After}}); order == ticket.Urgent && code(err) != fenfu.ParamError {
 					t.Errorf("a cursor of another order: %v", err)
 				}
+				// The routes read the cursor as ?cursor=, and name it so.
+				if _, err := ticket.FilterOf(url.Values{"cursor": {f.After}}); order == ticket.Urgent && fenfu.AsError(err).Field != "cursor" {
+					t.Errorf("a cursor of another order: %v", err)
+				}
+				if got, err := ticket.FilterOf(url.Values{"cursor": {f.After}, "order": {string(order)}}); err != nil || got.After != f.After {
+					t.Errorf("?cursor=: %+v, %v", got, err)
+				}
 			}
-			p, err := w.s.List(ctx, amy, ticket.Filter{Type: ticket.PaymentFailure, Limit: 100})
+			p, err := w.s.List(ctx, amy, ticket.Filter{Type: ticket.PaymentFailure, Keyset: fenfu.Keyset{Limit: 100}})
 			if err != nil || len(p.Tickets) != 8 || p.Next != "" {
 				t.Errorf("payment failures: %d %v", len(p.Tickets), err)
 			}
-			for _, bad := range []ticket.Filter{{Cursor: "!!"}, {Limit: 101}, {Order: "oldest"}, {Type: "OTHER"}, {Status: "DONE"}} {
+			for _, bad := range []ticket.Filter{{Keyset: fenfu.Keyset{After: "!!"}}, {Keyset: fenfu.Keyset{Limit: 101}}, {Order: "oldest"}, {Type: "OTHER"}, {Status: "DONE"}} {
 				if _, err := w.s.List(ctx, amy, bad); code(err) != fenfu.ParamError {
 					t.Errorf("%+v: %v", bad, err)
 				}
 			}
 			w.clock.Advance(time.Hour)
-			if p, err := w.s.List(ctx, amy, ticket.Filter{Overdue: true, Limit: 100}); err != nil || len(p.Tickets) != 16 {
+			if p, err := w.s.List(ctx, amy, ticket.Filter{Overdue: true, Keyset: fenfu.Keyset{Limit: 100}}); err != nil || len(p.Tickets) != 16 {
 				t.Errorf("overdue: %d %v", len(p.Tickets), err) // the interface timeouts and payment failures
 			}
 		})
@@ -908,7 +915,7 @@ func TestPurgeForgetsOpenersWithNoTicket(t *testing.T) {
 // FuzzFilterOf: any query either reads as a filter or is refused with
 // PARAM_ERROR.
 func FuzzFilterOf(f *testing.F) {
-	for _, q := range []string{"type=PAYMENT_FAILURE&status=OPEN&limit=10", "order=due&cursor=ZHVlLjEuVEsx", "escalated=true&overdue=maybe",
+	for _, q := range []string{"type=PAYMENT_FAILURE&status=OPEN&limit=10", "order=due&cursor=ZHVlLjEuVEsx", "order=due&cursor=" + fenfu.Cursor("due", "1", "TK1"), "escalated=true&overdue=maybe",
 		"limit=0", "mchid=" + strings.Repeat("x", 70), "cursor=%00"} {
 		f.Add(q)
 	}

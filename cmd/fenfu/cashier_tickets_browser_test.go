@@ -6,6 +6,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/ticket"
 )
@@ -66,7 +67,7 @@ func testConsumerTicketInBrowser(t *testing.T, s screen) {
 	p.sees("#done", "已提交")
 	p.sees("#ticket-status", "待回复")
 
-	page, err := w.a.tickets.List(ctx, ticket.Consumer(dan.id), ticket.Filter{Order: ticket.Newest, Limit: 10})
+	page, err := w.a.tickets.List(ctx, ticket.Consumer(dan.id), ticket.Filter{Order: ticket.Newest, Keyset: fenfu.Keyset{Limit: 10}})
 	if err != nil || len(page.Tickets) != 1 {
 		t.Fatalf("dan's tickets %+v %v", page, err)
 	}

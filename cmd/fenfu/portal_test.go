@@ -396,6 +396,15 @@ func testPortalHTTP(t *testing.T, engine db.Engine) {
 		t.Errorf("the orders' CSV: HTTP %d %v %q", status, err, rows)
 	}
 
+	// A list's page after a cursor it did not answer is refused, naming
+	// after.
+	for _, list := range []string{"/portal/orders", "/portal/orders.csv", "/portal/notifications", "/portal/settlements", "/portal/settlements.csv",
+		"/portal/complaints", "/portal/tickets"} {
+		if status, _, body := w.send(owner, "GET", list+"?after=bm90IGEgY3Vyc29y", nil); status != 400 || !strings.Contains(body, "after") {
+			t.Errorf("%s after a cursor it did not answer: HTTP %d\n%s", list, status, body)
+		}
+	}
+
 	// Another merchant's user sees none of them, by any address.
 	if _, _, l := w.send(stranger, "GET", "/portal/orders?transaction_id="+credit.ID, nil); strings.Contains(l, "TEA-0001") {
 		t.Error("another merchant's user finds the order by its transaction_id")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/ticket"
 )
@@ -63,7 +64,7 @@ func cmdTickets(ctx context.Context, e *env, args []string) error {
 	switch sub {
 	case "list":
 		out, err = a.tickets.List(ctx, ticket.Platform, ticket.Filter{Type: ticket.Type(typ), Status: ticket.Status(status), MchID: mchid,
-			Assignee: assignee, Escalated: escalated, Overdue: overdue, Order: ticket.Order(order), Limit: limit, Cursor: cursor})
+			Assignee: assignee, Escalated: escalated, Overdue: overdue, Order: ticket.Order(order), Keyset: fenfu.Keyset{After: cursor, Limit: limit}})
 	case "show":
 		out, err = a.tickets.Get(ctx, ticket.Platform, id)
 	case "assign": // the ticket service records the assignment in the audit log
