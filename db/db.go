@@ -1,7 +1,8 @@
 // Package db opens fenfu's stores on SQLite or PostgreSQL, applies their
-// embedded migrations and runs transactions. It keeps the few differences
-// between the two engines in one place; every other package writes one SQL
-// dialect ($n placeholders, RETURNING, ON CONFLICT) that both accept.
+// embedded migrations, runs transactions and reads a query's rows (All,
+// Collect, Each). It keeps the few differences between the two engines in
+// one place; every other package writes one SQL dialect ($n placeholders,
+// RETURNING, ON CONFLICT) that both accept.
 package db
 
 import (

@@ -147,20 +147,10 @@ func (d *DB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows
 // Strings runs a read that returns one text column and collects it, for
 // the lists of identifiers that callers then look up one by one.
 func (d *DB) Strings(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := d.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return All(ctx, d, func(r Scanner) (s string, err error) {
+		err = r.Scan(&s)
+		return s, err
+	}, q, args...)
 }
 
 // ByteOrder is an ORDER BY term that sorts a text column by its bytes, as
@@ -196,22 +186,12 @@ type Aged struct {
 
 // QueryAged runs a read of (key, mchid, at micros) rows.
 func (d *DB) QueryAged(ctx context.Context, q string, args ...any) ([]Aged, error) {
-	rows, err := d.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Aged
-	for rows.Next() {
-		var a Aged
+	return All(ctx, d, func(r Scanner) (a Aged, err error) {
 		var at int64
-		if err := rows.Scan(&a.Key, &a.MchID, &at); err != nil {
-			return nil, err
-		}
+		err = r.Scan(&a.Key, &a.MchID, &at)
 		a.At = Time(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, err
+	}, q, args...)
 }
 
 // Delete deletes the rows of table whose column is one of values, in tx,
