@@ -75,20 +75,15 @@ func (s *Service) List(ctx context.Context, mchid, date string, p fenfu.Keyset) 
 	if err != nil {
 		return nil, "", fenfu.Internal("bill.List", err)
 	}
-	defer rows.Close()
-	out := []Stored{}
-	for rows.Next() {
-		var b Stored
+	out, err := db.Collect(rows, func(r db.Scanner) (b Stored, err error) {
 		var variant string
 		var created int64
-		if err := rows.Scan(&b.MchID, &b.Date, &b.Kind, &variant, &b.Size, &created); err != nil {
-			return nil, "", fenfu.Internal("bill.List", err)
-		}
+		err = r.Scan(&b.MchID, &b.Date, &b.Kind, &variant, &b.Size, &created)
 		b.Type, b.Channel, _ = strings.Cut(variant, "/")
 		b.CreatedAt = db.Time(created)
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
+		return b, err
+	})
+	if err != nil {
 		return nil, "", fenfu.Internal("bill.List", err)
 	}
 	out, next := fenfu.NextPage(out, limit, func(b Stored) []string { return []string{b.Date, b.MchID, b.Kind, b.Type + "/" + b.Channel} })

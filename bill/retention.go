@@ -20,20 +20,21 @@ func ExpiredBills(ctx context.Context, d *db.DB, t time.Time, after string, limi
 	if err != nil {
 		return nil, fmt.Errorf("bill: expired bills: %w", err)
 	}
-	defer rows.Close()
-	var out []db.Aged
-	for rows.Next() {
+	out, err := db.Collect(rows, func(r db.Scanner) (db.Aged, error) {
 		var date, mchid string
-		if err := rows.Scan(&date, &mchid); err != nil {
-			return nil, fmt.Errorf("bill: expired bills: %w", err)
+		if err := r.Scan(&date, &mchid); err != nil {
+			return db.Aged{}, err
 		}
 		at, err := time.ParseInLocation(time.DateOnly, date, fenfu.Shanghai)
 		if err != nil {
-			return nil, fmt.Errorf("bill: expired bills: stored date %q: %w", date, err)
+			return db.Aged{}, fmt.Errorf("stored date %q: %w", date, err)
 		}
-		out = append(out, db.Aged{Key: date + "/" + mchid, MchID: mchid, At: at})
+		return db.Aged{Key: date + "/" + mchid, MchID: mchid, At: at}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bill: expired bills: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // PurgeBills deletes the stored bills of the merchant-days keys

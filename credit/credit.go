@@ -367,17 +367,10 @@ func ScanCaptured(ctx context.Context, d *db.DB, fn func(CapturedPayment) error)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var p CapturedPayment
-		if err := rows.Scan(&p.AttemptID, &p.OrderID, &p.MchID, &p.ConsumerID, &p.Amount, &p.Refunded, &p.Fee, &p.Installments, &p.PlanFee); err != nil {
-			return err
-		}
-		if err := fn(p); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return db.Each(rows, func(r db.Scanner) (p CapturedPayment, err error) {
+		err = r.Scan(&p.AttemptID, &p.OrderID, &p.MchID, &p.ConsumerID, &p.Amount, &p.Refunded, &p.Fee, &p.Installments, &p.PlanFee)
+		return p, err
+	}, fn)
 }
 
 // RefundAmount returns the amount of an applied credit refund and the fee
@@ -422,17 +415,10 @@ func ScanOwedBack(ctx context.Context, d *db.DB, fn func(OwedBack) error) error 
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var o OwedBack
-		if err := rows.Scan(&o.RefundID, &o.ConsumerID, &o.Amount); err != nil {
-			return err
-		}
-		if err := fn(o); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return db.Each(rows, func(r db.Scanner) (o OwedBack, err error) {
+		err = r.Scan(&o.RefundID, &o.ConsumerID, &o.Amount)
+		return o, err
+	}, fn)
 }
 
 // CapturedFee returns the fee a captured attempt was charged; ok is false
@@ -490,7 +476,7 @@ const maxRun = 64
 // nothing (the display rules' risk probe) may read the store itself.
 func HistoryOf(ctx context.Context, tx interface {
 	rowQuerier
-	querier
+	db.Querier
 }, consumerID, mchid string, now, runSince time.Time) (History, error) {
 	var h History
 	day, month := fenfu.DayStart(now), fenfu.MonthStart(now)

@@ -211,21 +211,12 @@ func captureHold(ctx context.Context, tx *db.Tx, p Payment) error {
 // DueHolds returns up to limit holds still frozen whose release is due
 // at now, oldest first.
 func DueHolds(ctx context.Context, d *db.DB, now time.Time, limit int) ([]string, error) {
-	rows, err := d.QueryContext(ctx, `SELECT hold_id FROM credit_holds WHERE state = $1 AND release_after <= $2
+	ids, err := d.Strings(ctx, `SELECT hold_id FROM credit_holds WHERE state = $1 AND release_after <= $2
 		ORDER BY release_after, hold_id LIMIT `+fmt.Sprint(limit), string(HoldFrozen), db.Micros(now))
 	if err != nil {
 		return nil, fmt.Errorf("credit: due holds: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return ids, nil
 }
 
 // verifyHolds proves the holds: every line's frozen amount is the sum of
@@ -244,7 +235,7 @@ func verifyHolds(ctx context.Context, d *db.DB) error {
 	}
 	order := d.ByteOrder("hold_id")
 	if err := proveRows(ctx, d, ledger.Proof{Kind: "hold", Missing: "hold without its freeze posted", Extra: "freeze posting without a hold"},
-		`SELECT hold_id, consumer_id, amount FROM credit_holds ORDER BY `+order, func(rows *sql.Rows) (ledger.Want, error) {
+		`SELECT hold_id, consumer_id, amount FROM credit_holds ORDER BY `+order, func(rows db.Scanner) (ledger.Want, error) {
 			var id, consumerID string
 			var amount fenfu.Fen
 			err := rows.Scan(&id, &consumerID, &amount)
@@ -254,7 +245,7 @@ func verifyHolds(ctx context.Context, d *db.DB) error {
 	}
 	if err := proveRows(ctx, d, ledger.Proof{Kind: "hold_release", Missing: "ended hold without its release posted",
 		Extra: "release posting without an ended hold"},
-		`SELECT hold_id, consumer_id, amount FROM credit_holds WHERE state <> 'FROZEN' ORDER BY `+order, func(rows *sql.Rows) (ledger.Want, error) {
+		`SELECT hold_id, consumer_id, amount FROM credit_holds WHERE state <> 'FROZEN' ORDER BY `+order, func(rows db.Scanner) (ledger.Want, error) {
 			var id, consumerID string
 			var amount fenfu.Fen
 			err := rows.Scan(&id, &consumerID, &amount)
@@ -284,17 +275,10 @@ func ScanHolds(ctx context.Context, d *db.DB, fn func(Hold) error) error {
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var h Hold
+	return db.Each(rows, func(r db.Scanner) (h Hold, err error) {
 		var after int64
-		if err := rows.Scan(&h.ID, &h.ConsumerID, &h.MchID, &h.Amount, &h.State, &h.AttemptID, &after); err != nil {
-			return err
-		}
+		err = r.Scan(&h.ID, &h.ConsumerID, &h.MchID, &h.Amount, &h.State, &h.AttemptID, &after)
 		h.ReleaseAfter = db.Time(after)
-		if err := fn(h); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+		return h, err
+	}, fn)
 }

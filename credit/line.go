@@ -156,17 +156,16 @@ func LineChanges(ctx context.Context, d *db.DB, consumerID string, limit int) ([
 	if err != nil {
 		return nil, fmt.Errorf("credit: line changes: %w", err)
 	}
-	defer rows.Close()
-	var out []LineChanged
-	for rows.Next() {
+	out, err := db.Collect(rows, func(r db.Scanner) (LineChanged, error) {
 		c := LineChanged{Before: Line{ConsumerID: consumerID}, After: Line{ConsumerID: consumerID}}
-		if err := rows.Scan(&c.ID, &c.Actor, &c.Reason, &c.Before.Limit, &c.After.Limit, &c.Before.Rating, &c.After.Rating,
-			&c.Before.State, &c.After.State); err != nil {
-			return nil, fmt.Errorf("credit: line changes: %w", err)
-		}
-		out = append(out, c)
+		err := r.Scan(&c.ID, &c.Actor, &c.Reason, &c.Before.Limit, &c.After.Limit, &c.Before.Rating, &c.After.Rating,
+			&c.Before.State, &c.After.State)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("credit: line changes: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Paused says why a line in state, of a consumer with o overdue, takes no
@@ -228,16 +227,14 @@ func ClosedBefore(ctx context.Context, d *db.DB, t time.Time, after string, limi
 	if err != nil {
 		return nil, fmt.Errorf("credit: closed lines: %w", err)
 	}
-	defer rows.Close()
-	var out []ClosedLine
-	for rows.Next() {
-		var l ClosedLine
+	out, err := db.Collect(rows, func(r db.Scanner) (l ClosedLine, err error) {
 		var at int64
-		if err := rows.Scan(&l.ConsumerID, &at); err != nil {
-			return nil, fmt.Errorf("credit: closed lines: %w", err)
-		}
+		err = r.Scan(&l.ConsumerID, &at)
 		l.ClosedAt = db.Time(at)
-		out = append(out, l)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("credit: closed lines: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

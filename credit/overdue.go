@@ -69,23 +69,13 @@ func MarkOverdue(ctx context.Context, d *db.DB, day string, rate fee.PPM) (Overd
 	}
 	// An installment already charged for day has nothing left to do: a
 	// second run of the day reads, and locks, nothing.
-	rows, err := d.QueryContext(ctx, `SELECT i.plan_id, i.seq, i.consumer_id FROM credit_installments i
+	todo, err := db.All(ctx, d, func(r db.Scanner) (k key, err error) {
+		err = r.Scan(&k.plan, &k.seq, &k.consumer)
+		return k, err
+	}, `SELECT i.plan_id, i.seq, i.consumer_id FROM credit_installments i
 		WHERE i.state IN `+unpaid+` AND i.due_on < $1 AND NOT EXISTS (SELECT 1 FROM credit_late_fees f
 		WHERE f.plan_id = i.plan_id AND f.seq = i.seq AND f.day = $1) ORDER BY i.consumer_id, i.due_on, i.plan_id, i.seq`, day)
 	if err != nil {
-		return run, fmt.Errorf("credit: overdue: %w", err)
-	}
-	var todo []key
-	for rows.Next() {
-		var k key
-		if err := rows.Scan(&k.plan, &k.seq, &k.consumer); err != nil {
-			rows.Close()
-			return run, fmt.Errorf("credit: overdue: %w", err)
-		}
-		todo = append(todo, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return run, fmt.Errorf("credit: overdue: %w", err)
 	}
 	for _, k := range todo {

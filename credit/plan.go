@@ -331,9 +331,7 @@ type Plan struct {
 
 const planCols = `plan_id, order_id, consumer_id, mchid, state, installments, principal, fee, fee_payer, refunded, fee_returned, created_at`
 
-type scanner interface{ Scan(...any) error }
-
-func scanPlan(r scanner) (Plan, error) {
+func scanPlan(r db.Scanner) (Plan, error) {
 	var p Plan
 	var at int64
 	err := r.Scan(&p.PlanID, &p.OrderID, &p.ConsumerID, &p.MchID, &p.State, &p.Installments, &p.Principal, &p.Fee, &p.FeePayer,
@@ -342,46 +340,19 @@ func scanPlan(r scanner) (Plan, error) {
 	return p, err
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // installmentsOf reads installments in due order.
-func installmentsOf(ctx context.Context, q querier, where string, args ...any) ([]Installment, error) {
-	rows, err := q.QueryContext(ctx, `SELECT plan_id, seq, due_on, state, principal, fee, paid_principal, paid_fee
+func installmentsOf(ctx context.Context, q db.Querier, where string, args ...any) ([]Installment, error) {
+	return db.All(ctx, q, func(r db.Scanner) (in Installment, err error) {
+		err = r.Scan(&in.PlanID, &in.Seq, &in.DueOn, &in.State, &in.Principal, &in.Fee, &in.PaidPrincipal, &in.PaidFee)
+		return in, err
+	}, `SELECT plan_id, seq, due_on, state, principal, fee, paid_principal, paid_fee
 		FROM credit_installments WHERE `+where+` ORDER BY due_on, plan_id, seq`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Installment
-	for rows.Next() {
-		var in Installment
-		if err := rows.Scan(&in.PlanID, &in.Seq, &in.DueOn, &in.State, &in.Principal, &in.Fee, &in.PaidPrincipal, &in.PaidFee); err != nil {
-			return nil, err
-		}
-		out = append(out, in)
-	}
-	return out, rows.Err()
 }
 
 // Plans returns a consumer's plans, newest first, with their schedules.
 func Plans(ctx context.Context, d *db.DB, consumerID string) ([]Plan, error) {
-	rows, err := d.QueryContext(ctx, `SELECT `+planCols+` FROM credit_plans WHERE consumer_id = $1 ORDER BY created_at DESC, plan_id`, consumerID)
+	out, err := db.All(ctx, d, scanPlan, `SELECT `+planCols+` FROM credit_plans WHERE consumer_id = $1 ORDER BY created_at DESC, plan_id`, consumerID)
 	if err != nil {
-		return nil, fmt.Errorf("credit: plans: %w", err)
-	}
-	var out []Plan
-	for rows.Next() {
-		p, err := scanPlan(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("credit: plans: %w", err)
-		}
-		out = append(out, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("credit: plans: %w", err)
 	}
 	ins, err := installmentsOf(ctx, d, `consumer_id = $1`, consumerID)
@@ -573,28 +544,18 @@ func BackfillPlans(ctx context.Context, d *db.DB, cal Calendar) (int, error) {
 		made := 0
 		err := d.Update(ctx, func(tx *db.Tx) error {
 			made = 0
-			rows, err := tx.QueryContext(ctx, `SELECT attempt_id, order_id, mchid, consumer_id, amount, refunded, created_at
-				FROM credit_payments p WHERE state = $1 AND NOT EXISTS (SELECT 1 FROM credit_plans c WHERE c.plan_id = p.attempt_id)
-				ORDER BY attempt_id LIMIT 500`, string(Captured))
-			if err != nil {
-				return err
-			}
 			type old struct {
 				p        Payment
 				refunded fenfu.Fen
 				at       int64
 			}
-			var list []old
-			for rows.Next() {
-				var o old
-				if err := rows.Scan(&o.p.AttemptID, &o.p.OrderID, &o.p.MchID, &o.p.ConsumerID, &o.p.Amount, &o.refunded, &o.at); err != nil {
-					rows.Close()
-					return err
-				}
-				list = append(list, o)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			list, err := db.All(ctx, tx, func(r db.Scanner) (o old, err error) {
+				err = r.Scan(&o.p.AttemptID, &o.p.OrderID, &o.p.MchID, &o.p.ConsumerID, &o.p.Amount, &o.refunded, &o.at)
+				return o, err
+			}, `SELECT attempt_id, order_id, mchid, consumer_id, amount, refunded, created_at
+				FROM credit_payments p WHERE state = $1 AND NOT EXISTS (SELECT 1 FROM credit_plans c WHERE c.plan_id = p.attempt_id)
+				ORDER BY attempt_id LIMIT 500`, string(Captured))
+			if err != nil {
 				return err
 			}
 			for _, o := range list {

@@ -251,7 +251,7 @@ type rowQuerier interface {
 
 const repaymentCols = `repayment_id, consumer_id, state, source, idem_key, amount, principal, fee, waived, created_at`
 
-func scanRepaid(s scanner) (Repaid, error) {
+func scanRepaid(s db.Scanner) (Repaid, error) {
 	var r Repaid
 	var at int64
 	err := s.Scan(&r.ID, &r.ConsumerID, &r.State, &r.Source, &r.Key, &r.Amount, &r.Principal, &r.Fee, &r.Waived, &at)
@@ -310,20 +310,11 @@ func Repayments(ctx context.Context, d *db.DB, consumerID string, limit int) ([]
 }
 
 func repaymentsWhere(ctx context.Context, d *db.DB, where string, args ...any) ([]Repaid, error) {
-	rows, err := d.QueryContext(ctx, `SELECT `+repaymentCols+` FROM credit_repayments WHERE `+where, args...)
+	out, err := db.All(ctx, d, scanRepaid, `SELECT `+repaymentCols+` FROM credit_repayments WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("credit: repayments: %w", err)
 	}
-	defer rows.Close()
-	var out []Repaid
-	for rows.Next() {
-		r, err := scanRepaid(rows)
-		if err != nil {
-			return nil, fmt.Errorf("credit: repayments: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ScanRepayments calls fn for every repayment from source, applied or
@@ -335,15 +326,9 @@ func ScanRepayments(ctx context.Context, d *db.DB, source string, fn func(Repaid
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
+	return db.Each(rows, func(row db.Scanner) (Repaid, error) {
 		r := Repaid{Source: source}
-		if err := rows.Scan(&r.ID, &r.State, &r.Amount); err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+		err := row.Scan(&r.ID, &r.State, &r.Amount)
+		return r, err
+	}, fn)
 }

@@ -63,59 +63,43 @@ func StatementOf(ctx context.Context, d *db.DB, consumerID, month string, cal Ca
 		DueDate: cal.DueOf(end).Format(DateLayout), Purchases: []StatementLine{}, Refunds: []StatementLine{},
 		Repayments: []StatementLine{}, Due: []Installment{}}
 	from, to := db.Micros(start), db.Micros(end)
-	lines := func(q string, scan func(scanner) (StatementLine, error), args ...any) ([]StatementLine, error) {
-		rows, err := d.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		out := []StatementLine{}
-		for rows.Next() {
-			l, err := scan(rows)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, l)
-		}
-		return out, rows.Err()
-	}
 	at := func(us int64) string { return db.Time(us).In(fenfu.Shanghai).Format(time.DateTime) }
-	s.Purchases, err = lines(`SELECT p.attempt_id, p.order_id, p.mchid, p.created_at, p.amount, COALESCE(c.installments, 1),
+	s.Purchases, err = db.All(ctx, d, func(r db.Scanner) (StatementLine, error) {
+		var l StatementLine
+		var us int64
+		err := r.Scan(&l.ID, &l.OrderID, &l.MchID, &us, &l.Amount, &l.Installments, &l.Fee)
+		l.At = at(us)
+		return l, err
+	}, `SELECT p.attempt_id, p.order_id, p.mchid, p.created_at, p.amount, COALESCE(c.installments, 1),
 		CASE WHEN c.fee_payer = 'consumer' THEN c.fee ELSE 0 END
 		FROM credit_payments p LEFT JOIN credit_plans c ON c.plan_id = p.attempt_id
 		WHERE p.consumer_id = $1 AND p.state = $2 AND p.created_at >= $3 AND p.created_at < $4 ORDER BY p.created_at, p.attempt_id`,
-		func(r scanner) (StatementLine, error) {
-			var l StatementLine
-			var us int64
-			err := r.Scan(&l.ID, &l.OrderID, &l.MchID, &us, &l.Amount, &l.Installments, &l.Fee)
-			l.At = at(us)
-			return l, err
-		}, consumerID, string(Captured), from, to)
+		consumerID, string(Captured), from, to)
 	if err != nil {
 		return s, fmt.Errorf("credit: statement: %w", err)
 	}
-	s.Refunds, err = lines(`SELECT r.refund_id, r.order_id, p.mchid, r.created_at, r.amount, r.overpaid + r.plan_fee_overpaid FROM credit_refunds r
+	s.Refunds, err = db.All(ctx, d, func(r db.Scanner) (StatementLine, error) {
+		var l StatementLine
+		var us int64
+		err := r.Scan(&l.ID, &l.OrderID, &l.MchID, &us, &l.Amount, &l.ToBalance)
+		l.At = at(us)
+		return l, err
+	}, `SELECT r.refund_id, r.order_id, p.mchid, r.created_at, r.amount, r.overpaid + r.plan_fee_overpaid FROM credit_refunds r
 		JOIN credit_payments p ON p.attempt_id = r.attempt_id
 		WHERE p.consumer_id = $1 AND r.created_at >= $2 AND r.created_at < $3 ORDER BY r.created_at, r.refund_id`,
-		func(r scanner) (StatementLine, error) {
-			var l StatementLine
-			var us int64
-			err := r.Scan(&l.ID, &l.OrderID, &l.MchID, &us, &l.Amount, &l.ToBalance)
-			l.At = at(us)
-			return l, err
-		}, consumerID, from, to)
+		consumerID, from, to)
 	if err != nil {
 		return s, fmt.Errorf("credit: statement: %w", err)
 	}
-	s.Repayments, err = lines(`SELECT repayment_id, created_at, amount, principal, fee, waived, source FROM credit_repayments
+	s.Repayments, err = db.All(ctx, d, func(r db.Scanner) (StatementLine, error) {
+		var l StatementLine
+		var us int64
+		err := r.Scan(&l.ID, &us, &l.Amount, &l.Principal, &l.Fee, &l.Waived, &l.Source)
+		l.At = at(us)
+		return l, err
+	}, `SELECT repayment_id, created_at, amount, principal, fee, waived, source FROM credit_repayments
 		WHERE consumer_id = $1 AND state = $2 AND created_at >= $3 AND created_at < $4 ORDER BY created_at, repayment_id`,
-		func(r scanner) (StatementLine, error) {
-			var l StatementLine
-			var us int64
-			err := r.Scan(&l.ID, &us, &l.Amount, &l.Principal, &l.Fee, &l.Waived, &l.Source)
-			l.At = at(us)
-			return l, err
-		}, consumerID, string(RepaymentApplied), from, to)
+		consumerID, string(RepaymentApplied), from, to)
 	if err != nil {
 		return s, fmt.Errorf("credit: statement: %w", err)
 	}

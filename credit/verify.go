@@ -42,7 +42,7 @@ func Verify(ctx context.Context, d *db.DB) error {
 	err = proveRows(ctx, d, ledger.Proof{Kind: "refund", Missing: "credit refund without its postings",
 		Extra: "refund posting without a credit refund"}, `SELECT r.refund_id, r.amount, r.fee, r.overpaid, p.consumer_id, p.mchid
 		FROM credit_refunds r JOIN credit_payments p ON p.attempt_id = r.attempt_id ORDER BY `+d.ByteOrder("r.refund_id"),
-		func(rows *sql.Rows) (ledger.Want, error) {
+		func(rows db.Scanner) (ledger.Want, error) {
 			var id, consumerID, mchid string
 			var amount, feeBack, overpaid fenfu.Fen
 			err := rows.Scan(&id, &amount, &feeBack, &overpaid, &consumerID, &mchid)
@@ -120,23 +120,13 @@ func verifyLines(ctx context.Context, d *db.DB) error {
 
 // proveRows proves a kind of transaction against the rows of a query in
 // ref byte order, each made a ledger.Want by want.
-func proveRows(ctx context.Context, d *db.DB, p ledger.Proof, query string, want func(*sql.Rows) (ledger.Want, error)) error {
+func proveRows(ctx context.Context, d *db.DB, p ledger.Proof, query string, want func(db.Scanner) (ledger.Want, error)) error {
 	_, err := ledger.Prove(ctx, d, p, func(yield func(ledger.Want) error) error {
 		rows, err := d.QueryContext(ctx, query)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			w, err := want(rows)
-			if err != nil {
-				return err
-			}
-			if err := yield(w); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return db.Each(rows, want, yield)
 	})
 	return err
 }
@@ -184,7 +174,7 @@ func verifyPlans(ctx context.Context, d *db.DB) error {
 	}
 	err = proveRows(ctx, d, ledger.Proof{Kind: "installment_fee", Missing: "plan fee without its postings",
 		Extra: "plan fee posting without a plan"}, `SELECT order_id, consumer_id, mchid, fee_payer, fee FROM credit_plans
-		ORDER BY `+d.ByteOrder("order_id"), func(rows *sql.Rows) (ledger.Want, error) {
+		ORDER BY `+d.ByteOrder("order_id"), func(rows db.Scanner) (ledger.Want, error) {
 		var w ledger.Want
 		var consumerID, mchid string
 		var payer FeePayer
@@ -201,7 +191,7 @@ func verifyPlans(ctx context.Context, d *db.DB) error {
 	err = proveRows(ctx, d, ledger.Proof{Kind: "installment_fee_refund", Missing: "refund of a plan fee without its postings",
 		Extra: "plan fee refund posting without a refund"}, `SELECT r.refund_id, r.plan_fee, r.plan_fee_overpaid, p.fee_payer,
 		p.consumer_id, p.mchid FROM credit_refunds r JOIN credit_plans p ON p.plan_id = r.attempt_id ORDER BY `+d.ByteOrder("r.refund_id"),
-		func(rows *sql.Rows) (ledger.Want, error) {
+		func(rows db.Scanner) (ledger.Want, error) {
 			var w ledger.Want
 			var r planRefund
 			err := rows.Scan(&w.Ref, &r.Fee, &r.FeeOverpaid, &r.FeePayer, &r.ConsumerID, &r.MchID)
@@ -215,7 +205,7 @@ func verifyPlans(ctx context.Context, d *db.DB) error {
 	}
 	err = proveRows(ctx, d, ledger.Proof{Kind: "late_fee", Missing: "late fee without its postings",
 		Extra: "late fee posting without a late fee"}, `SELECT plan_id, seq, day, consumer_id, fee FROM credit_late_fees
-		ORDER BY `+d.ByteOrder("(plan_id || ':' || CAST(seq AS TEXT) || ':' || day)"), func(rows *sql.Rows) (ledger.Want, error) {
+		ORDER BY `+d.ByteOrder("(plan_id || ':' || CAST(seq AS TEXT) || ':' || day)"), func(rows db.Scanner) (ledger.Want, error) {
 		var w ledger.Want
 		var plan, day, consumerID string
 		var seq int
@@ -234,7 +224,7 @@ func verifyPlans(ctx context.Context, d *db.DB) error {
 		ORDER BY ` + d.ByteOrder("repayment_id")
 	for _, kind := range []string{"repayment", "fee_waiver"} {
 		err = proveRows(ctx, d, ledger.Proof{Kind: kind, Missing: kind + " without its postings",
-			Extra: kind + " posting without an applied repayment"}, repayments, func(rows *sql.Rows) (ledger.Want, error) {
+			Extra: kind + " posting without an applied repayment"}, repayments, func(rows db.Scanner) (ledger.Want, error) {
 			var w ledger.Want
 			var consumerID, source string
 			var principal, f, waived fenfu.Fen

@@ -287,28 +287,24 @@ func (e *Events) Log(ctx context.Context, f LogFilter, p fenfu.Keyset) ([]LogEnt
 	if err != nil {
 		return nil, "", fenfu.Internal("notify.Log", err)
 	}
-	defer rows.Close()
-	out := []LogEntry{}
-	var refs []string
-	for rows.Next() {
-		var l LogEntry
+	out, err := db.Collect(rows, func(r db.Scanner) (l LogEntry, err error) {
 		var at, lat int64
-		if err := rows.Scan(&l.EventID, &l.Attempt.Attempt, &l.EventType, &l.NotifyURL, &at, &l.HTTPStatus, &lat, &l.Error); err != nil {
-			return nil, "", fenfu.Internal("notify.Log", err)
-		}
+		err = r.Scan(&l.EventID, &l.Attempt.Attempt, &l.EventType, &l.NotifyURL, &at, &l.HTTPStatus, &lat, &l.Error)
 		l.At, l.LatencyMS = db.Time(at), float64(lat)/1000
-		out = append(out, l)
-		refs = append(refs, strings.TrimPrefix(l.EventID, "EV-"))
-	}
-	if err := rows.Err(); err != nil {
+		return l, err
+	})
+	if err != nil {
 		return nil, "", fenfu.Internal("notify.Log", err)
 	}
 	out, next := fenfu.NextPage(out, limit, func(l LogEntry) []string {
 		return []string{strconv.FormatInt(db.Micros(l.At), 10), l.EventID, strconv.Itoa(l.Attempt.Attempt)}
 	})
-	refs = refs[:len(out)]
-	if len(refs) == 0 {
+	if len(out) == 0 {
 		return out, next, nil
+	}
+	refs := make([]string, len(out))
+	for i, l := range out {
+		refs[i] = strings.TrimPrefix(l.EventID, "EV-")
 	}
 	ph, refArgs := db.In(slices.Compact(slices.Sorted(slices.Values(refs))), 1)
 	srows, err := e.DB.QueryContext(ctx, `SELECT ref, state FROM notify_outbox WHERE mchid = $1 AND ref IN (`+ph+`)`,

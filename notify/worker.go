@@ -179,16 +179,10 @@ func (w *Worker) due(ctx context.Context, now time.Time, ahead int64) ([]Due, er
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var due []Due
-	for rows.Next() {
-		var d Due
-		if err := rows.Scan(&d.Kind, &d.ID, &d.MchID, &d.NotifyURL, &d.Attempts, &d.At); err != nil {
-			return nil, err
-		}
-		due = append(due, d)
-	}
-	return due, rows.Err()
+	return db.Collect(rows, func(r db.Scanner) (d Due, err error) {
+		err = r.Scan(&d.Kind, &d.ID, &d.MchID, &d.NotifyURL, &d.Attempts, &d.At)
+		return d, err
+	})
 }
 
 // claim moves the due events' due_at to the lease deadline in one
@@ -208,25 +202,17 @@ func (w *Worker) claim(ctx context.Context, due []Due, now time.Time, leaseUntil
 		byID[d.ID] = d
 	}
 	var got []Due
-	err := w.DB.Update(ctx, func(tx *db.Tx) error {
-		got = got[:0]
-		rows, err := tx.Tx.QueryContext(ctx, `UPDATE notify_outbox SET due_at = $3
-			WHERE `+isDue+` AND ref IN (`+strings.Join(ph, ", ")+`) RETURNING ref, attempts`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+	err := w.DB.Update(ctx, func(tx *db.Tx) (err error) {
+		got, err = db.All(ctx, tx.Tx, func(r db.Scanner) (Due, error) {
 			var id string
 			var attempts int
-			if err := rows.Scan(&id, &attempts); err != nil {
-				return err
-			}
+			err := r.Scan(&id, &attempts)
 			d := byID[id]
 			d.Attempts = attempts
-			got = append(got, d)
-		}
-		return rows.Err()
+			return d, err
+		}, `UPDATE notify_outbox SET due_at = $3
+			WHERE `+isDue+` AND ref IN (`+strings.Join(ph, ", ")+`) RETURNING ref, attempts`, args...)
+		return err
 	})
 	return got, err
 }

@@ -621,20 +621,8 @@ func (s *Service) OrdersOfCode(ctx context.Context, mchid, code string, limit, o
 	if err := s.Core.QueryRowContext(ctx, countOfCode, mchid, code).Scan(&total); err != nil {
 		return nil, 0, fenfu.Internal("pay.OrdersOfCode", err)
 	}
-	rows, err := s.Core.QueryContext(ctx, ordersOfCode, mchid, code, limit, offset)
+	out, err := db.All(ctx, s.Core, scanOrder, ordersOfCode, mchid, code, limit, offset)
 	if err != nil {
-		return nil, 0, fenfu.Internal("pay.OrdersOfCode", err)
-	}
-	defer rows.Close()
-	out := []Order{}
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return nil, 0, fenfu.Internal("pay.OrdersOfCode", err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, fenfu.Internal("pay.OrdersOfCode", err)
 	}
 	return out, total, nil

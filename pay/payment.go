@@ -458,22 +458,12 @@ func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 	}
 	cutoff := db.Micros(s.Clock.Now().Add(-after))
 	type stuck struct{ id, attempt, mchid, consumer string }
-	var list []stuck
-	rows, err := s.Core.QueryContext(ctx, `SELECT id, attempt_id, mchid, consumer_id FROM orders
-		WHERE state = $1 AND updated_at < $2 ORDER BY updated_at LIMIT 1000`, string(Paying), cutoff)
+	list, err := db.All(ctx, s.Core, func(row db.Scanner) (x stuck, err error) {
+		err = row.Scan(&x.id, &x.attempt, &x.mchid, &x.consumer)
+		return x, err
+	}, `SELECT id, attempt_id, mchid, consumer_id FROM orders WHERE state = $1 AND updated_at < $2 ORDER BY updated_at LIMIT 1000`,
+		string(Paying), cutoff)
 	if err != nil {
-		return r, err
-	}
-	for rows.Next() {
-		var x stuck
-		if err := rows.Scan(&x.id, &x.attempt, &x.mchid, &x.consumer); err != nil {
-			rows.Close()
-			return r, err
-		}
-		list = append(list, x)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return r, err
 	}
 	for _, x := range list {

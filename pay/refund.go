@@ -365,21 +365,14 @@ func (s *Service) QueryRefund(ctx context.Context, mchid, outRefundNo string) (R
 }
 
 func (s *Service) recoverRefunds(ctx context.Context, cutoff int64) (int, error) {
-	rows, err := s.Core.QueryContext(ctx, `SELECT mchid, out_refund_no FROM refunds WHERE status = $1 AND created_at < $2
-		ORDER BY created_at LIMIT 1000`, string(RefundProcessing), cutoff)
+	keys, err := db.All(ctx, s.Core, func(r db.Scanner) (k [2]string, err error) {
+		err = r.Scan(&k[0], &k[1])
+		return k, err
+	}, `SELECT mchid, out_refund_no FROM refunds WHERE status = $1 AND created_at < $2 ORDER BY created_at LIMIT 1000`,
+		string(RefundProcessing), cutoff)
 	if err != nil {
 		return 0, err
 	}
-	var keys [][2]string
-	for rows.Next() {
-		var k [2]string
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		keys = append(keys, k)
-	}
-	rows.Close()
 	n := 0
 	for _, k := range keys {
 		rec, _, err := s.refundBy(ctx, k[0], k[1])
@@ -394,5 +387,5 @@ func (s *Service) recoverRefunds(ctx context.Context, cutoff int64) (int, error)
 			n++
 		}
 	}
-	return n, rows.Err()
+	return n, nil
 }

@@ -34,18 +34,16 @@ func (s *Service) ExpiredTrades(ctx context.Context, t time.Time, after string, 
 	if err != nil {
 		return nil, fmt.Errorf("pay: expired trades: %w", err)
 	}
-	defer rows.Close()
-	var out []Expired
-	for rows.Next() {
-		var tr Expired
+	out, err := db.Collect(rows, func(r db.Scanner) (tr Expired, err error) {
 		var at int64
-		if err := rows.Scan(&tr.ID, &tr.MchID, &tr.OutTradeNo, &tr.ConsumerID, &tr.State, &at); err != nil {
-			return nil, fmt.Errorf("pay: expired trades: %w", err)
-		}
+		err = r.Scan(&tr.ID, &tr.MchID, &tr.OutTradeNo, &tr.ConsumerID, &tr.State, &at)
 		tr.At = db.Time(at)
-		out = append(out, tr)
+		return tr, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pay: expired trades: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ForgetPayers clears, in the caller's transaction, the openids the
@@ -120,18 +118,16 @@ func (s *Service) ExpiredServiceOrders(ctx context.Context, t time.Time, after s
 	if err != nil {
 		return nil, fmt.Errorf("pay: expired service orders: %w", err)
 	}
-	defer rows.Close()
-	var out []Expired
-	for rows.Next() {
-		var so Expired
+	out, err := db.Collect(rows, func(r db.Scanner) (so Expired, err error) {
 		var at int64
-		if err := rows.Scan(&so.ID, &so.MchID, &so.OutTradeNo, &so.ConsumerID, &at); err != nil {
-			return nil, fmt.Errorf("pay: expired service orders: %w", err)
-		}
+		err = r.Scan(&so.ID, &so.MchID, &so.OutTradeNo, &so.ConsumerID, &at)
 		so.At = db.Time(at)
-		out = append(out, so)
+		return so, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pay: expired service orders: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AnonymiseServiceOrders blanks the details of the service orders ids

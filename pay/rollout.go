@@ -106,14 +106,11 @@ func (s *Service) ABReport(ctx context.Context, mchid string, from, to time.Time
 	if err != nil {
 		return nil, fenfu.Internal("pay.ABReport", err)
 	}
-	defer rows.Close()
-	out := []CohortStats{}
-	for rows.Next() {
-		var c CohortStats
+	out, err := db.Collect(rows, func(r db.Scanner) (c CohortStats, err error) {
 		var amount, refunded fenfu.Fen
 		var credit int
-		if err := rows.Scan(&c.Cohort, &c.Views, &c.Paid, &amount, &refunded, &credit); err != nil {
-			return nil, fenfu.Internal("pay.ABReport", err)
+		if err := r.Scan(&c.Cohort, &c.Views, &c.Paid, &amount, &refunded, &credit); err != nil {
+			return c, err
 		}
 		if c.Views > 0 {
 			c.Conversion = float64(c.Paid) / float64(c.Views)
@@ -125,9 +122,12 @@ func (s *Service) ABReport(ctx context.Context, mchid string, from, to time.Time
 		if amount > 0 {
 			c.RefundRate = float64(refunded) / float64(amount)
 		}
-		out = append(out, c)
+		return c, nil
+	})
+	if err != nil {
+		return nil, fenfu.Internal("pay.ABReport", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // FunnelStep is the exposure → conversion funnel of one display reason:
@@ -163,16 +163,14 @@ func (s *Service) Funnel(ctx context.Context, mchid string, from, to time.Time) 
 	if err != nil {
 		return nil, fenfu.Internal("pay.Funnel", err)
 	}
-	defer rows.Close()
-	out := []FunnelStep{}
-	for rows.Next() {
-		var f FunnelStep
-		if err := rows.Scan(&f.Reason, &f.Exposures, &f.CreditShown, &f.Paid, &f.PaidOnCredit); err != nil {
-			return nil, fenfu.Internal("pay.Funnel", err)
-		}
-		out = append(out, f)
+	out, err := db.Collect(rows, func(r db.Scanner) (f FunnelStep, err error) {
+		err = r.Scan(&f.Reason, &f.Exposures, &f.CreditShown, &f.Paid, &f.PaidOnCredit)
+		return f, err
+	})
+	if err != nil {
+		return nil, fenfu.Internal("pay.Funnel", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ConsumerByOpenID returns the consumer a merchant knows by openid: the

@@ -116,21 +116,9 @@ func (s *Service) Orders(ctx context.Context, f OrderFilter, p fenfu.Keyset) ([]
 		add("created_at <= $? AND (created_at, id) < ($?, $?)", at, at, key[1])
 	}
 	limit := p.Size(DefaultOrderPage, MaxOrderPage)
-	rows, err := s.Core.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+strings.Join(where, " AND ")+
+	out, err := db.All(ctx, s.Core, scanOrder, `SELECT `+orderCols+` FROM orders WHERE `+strings.Join(where, " AND ")+
 		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT %d`, limit+1), args...)
 	if err != nil {
-		return nil, "", fenfu.Internal("pay.Orders", err)
-	}
-	defer rows.Close()
-	out := []Order{}
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return nil, "", fenfu.Internal("pay.Orders", err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, "", fenfu.Internal("pay.Orders", err)
 	}
 	out, next := fenfu.NextPage(out, limit, func(o Order) []string { return []string{strconv.FormatInt(db.Micros(o.CreatedAt), 10), o.ID} })

@@ -863,22 +863,9 @@ func (s *Service) ExpireServiceOrders(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	rows, err := s.Core.QueryContext(ctx, `SELECT id FROM service_orders WHERE state IN ($1, $2) AND end_at <= $3 ORDER BY end_at LIMIT 1000`,
+	ids, err := s.Core.Strings(ctx, `SELECT id FROM service_orders WHERE state IN ($1, $2) AND end_at <= $3 ORDER BY end_at LIMIT 1000`,
 		string(ServiceCreated), string(ServiceDoing), db.Micros(now.Add(-s.serviceGrace())))
 	if err != nil {
-		return 0, err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	n := 0

@@ -65,18 +65,11 @@ func Payments(ctx context.Context, core *db.DB, f TradeFilter, fn func(Trade) er
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var x Trade
-		if err := rows.Scan(&x.At, &x.AppID, &x.OrderID, &x.OutTradeNo, &x.ConsumerID, &x.TradeType, &x.Channel, &x.Currency,
-			&x.Description, &x.Attach, &x.Amount, &x.Fee, &x.Rate, &x.Tier, &x.PlanFee); err != nil {
-			return err
-		}
-		if err := fn(x); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return db.Each(rows, func(r db.Scanner) (x Trade, err error) {
+		err = r.Scan(&x.At, &x.AppID, &x.OrderID, &x.OutTradeNo, &x.ConsumerID, &x.TradeType, &x.Channel, &x.Currency,
+			&x.Description, &x.Attach, &x.Amount, &x.Fee, &x.Rate, &x.Tier, &x.PlanFee)
+		return x, err
+	}, fn)
 }
 
 // Refunds streams the merchant's refunds of every status made in the
@@ -89,18 +82,11 @@ func Refunds(ctx context.Context, core *db.DB, f TradeFilter, fn func(Trade) err
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var x Trade
-		if err := rows.Scan(&x.At, &x.AppID, &x.OrderID, &x.OutTradeNo, &x.ConsumerID, &x.TradeType, &x.Channel, &x.Currency,
-			&x.Description, &x.Attach, &x.RefundID, &x.OutRefundNo, &x.RefundStatus, &x.Amount, &x.Fee, &x.Rate, &x.Tier, &x.PlanFee); err != nil {
-			return err
-		}
-		if err := fn(x); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return db.Each(rows, func(r db.Scanner) (x Trade, err error) {
+		err = r.Scan(&x.At, &x.AppID, &x.OrderID, &x.OutTradeNo, &x.ConsumerID, &x.TradeType, &x.Channel, &x.Currency,
+			&x.Description, &x.Attach, &x.RefundID, &x.OutRefundNo, &x.RefundStatus, &x.Amount, &x.Fee, &x.Rate, &x.Tier, &x.PlanFee)
+		return x, err
+	}, fn)
 }
 
 // PendingAt is what the merchant's pending settlement of a channel (or

@@ -259,19 +259,13 @@ func (s *Service) verifyBalancePostings(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
+		return db.Each(rows, func(r db.Scanner) (ledger.Want, error) {
 			var id, consumerID, mchid string
 			var total, orderFee fenfu.Fen
-			if err := rows.Scan(&id, &consumerID, &mchid, &total, &orderFee); err != nil {
-				return err
-			}
-			if err := yield(ledger.Want{Ref: id, Entries: ledger.PaymentEntries(consumer.BalanceAccount(consumerID), mchid,
-				total, orderFee, OrdinaryFeeAccount)}); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+			err := r.Scan(&id, &consumerID, &mchid, &total, &orderFee)
+			return ledger.Want{Ref: id, Entries: ledger.PaymentEntries(consumer.BalanceAccount(consumerID), mchid,
+				total, orderFee, OrdinaryFeeAccount)}, err
+		}, yield)
 	})
 	if err != nil {
 		return err
@@ -283,26 +277,22 @@ func (s *Service) verifyBalancePostings(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
+		return db.Each(rows, func(r db.Scanner) (ledger.Want, error) {
 			var id, consumerID, mchid string
 			var status RefundStatus
 			var amount, feeBack fenfu.Fen
-			if err := rows.Scan(&id, &status, &amount, &feeBack, &consumerID, &mchid); err != nil {
-				return err
+			if err := r.Scan(&id, &status, &amount, &feeBack, &consumerID, &mchid); err != nil {
+				return ledger.Want{}, err
 			}
 			// A balance refund commits with its postings: it is never
 			// in flight.
 			if status != RefundSuccess {
-				return &ledger.Problem{Store: core.Name, What: "balance refund without its postings",
+				return ledger.Want{}, &ledger.Problem{Store: core.Name, What: "balance refund without its postings",
 					Detail: fmt.Sprintf("%s is %s", id, status)}
 			}
-			if err := yield(ledger.Want{Ref: id, Entries: ledger.RefundEntries(consumer.BalanceAccount(consumerID), mchid,
-				amount, feeBack, OrdinaryFeeAccount)}); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+			return ledger.Want{Ref: id, Entries: ledger.RefundEntries(consumer.BalanceAccount(consumerID), mchid,
+				amount, feeBack, OrdinaryFeeAccount)}, nil
+		}, yield)
 	})
 	return err
 }

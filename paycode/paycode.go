@@ -299,16 +299,14 @@ func (s *Service) Used(ctx context.Context, after string, limit int) ([]Link, er
 	if err != nil {
 		return nil, fmt.Errorf("paycode: used codes: %w", err)
 	}
-	defer rows.Close()
-	var out []Link
-	for rows.Next() {
-		var l Link
-		if err := rows.Scan(&l.Hash, &l.OrderID); err != nil {
-			return nil, fmt.Errorf("paycode: used codes: %w", err)
-		}
-		out = append(out, l)
+	out, err := db.Collect(rows, func(r db.Scanner) (l Link, err error) {
+		err = r.Scan(&l.Hash, &l.OrderID)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("paycode: used codes: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Orders returns the order each kept code of hashes names, "" for one

@@ -284,17 +284,7 @@ func (s *Service) eachIntent(ctx context.Context, fn func(intent) error, where s
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		in, err := scanIntent(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(in); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return db.Each(rows, scanIntent, fn)
 }
 
 // Verify proves the repayments from balance: every intent has its balance

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/pay"
 )
 
@@ -54,16 +55,13 @@ func (s *Service) Daily(ctx context.Context, from, to string) ([]DayTotal, error
 	if err != nil {
 		return nil, fenfu.Internal("settle.Daily", err)
 	}
-	defer rows.Close()
-	out := []DayTotal{}
-	for rows.Next() {
-		var d DayTotal
-		if err := rows.Scan(&d.Date, &d.Channel, &d.Merchants, &d.Payments, &d.PaymentAmount, &d.Refunds, &d.RefundAmount,
-			&d.Fees, &d.Net); err != nil {
-			return nil, fenfu.Internal("settle.Daily", err)
-		}
+	out, err := db.Collect(rows, func(r db.Scanner) (d DayTotal, err error) {
+		err = r.Scan(&d.Date, &d.Channel, &d.Merchants, &d.Payments, &d.PaymentAmount, &d.Refunds, &d.RefundAmount, &d.Fees, &d.Net)
 		d.Channel = pay.Channel(d.Channel).Name()
-		out = append(out, d)
+		return d, err
+	})
+	if err != nil {
+		return nil, fenfu.Internal("settle.Daily", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -239,11 +239,8 @@ func (s *Service) Exception(ctx context.Context, mchid, id string) (Exception, e
 func (s *Service) Exceptions(ctx context.Context, mchid string) ([]Exception, error) {
 	out := []Exception{}
 	if mchid != "" {
-		rows, err := s.Core.QueryContext(ctx, `SELECT `+exceptionCols+` FROM settlement_exceptions WHERE mchid = $1 ORDER BY created_at DESC, id`, mchid)
+		out, err := db.All(ctx, s.Core, s.scanException, `SELECT `+exceptionCols+` FROM settlement_exceptions WHERE mchid = $1 ORDER BY created_at DESC, id`, mchid)
 		if err != nil {
-			return nil, fenfu.Internal("settle.Exceptions", err)
-		}
-		if out, err = s.scanExceptions(rows); err != nil {
 			return nil, fenfu.Internal("settle.Exceptions", err)
 		}
 		for i := 0; i < len(out); i += 500 {
@@ -267,11 +264,7 @@ func (s *Service) Exceptions(ctx context.Context, mchid string) ([]Exception, er
 		}
 		if len(ids) > 0 {
 			ph, args := db.In(ids, 0)
-			rows, err := s.Core.QueryContext(ctx, `SELECT `+exceptionCols+` FROM settlement_exceptions WHERE id IN (`+ph+`)`, args...)
-			if err != nil {
-				return nil, fenfu.Internal("settle.Exceptions", err)
-			}
-			xs, err := s.scanExceptions(rows)
+			xs, err := db.All(ctx, s.Core, s.scanException, `SELECT `+exceptionCols+` FROM settlement_exceptions WHERE id IN (`+ph+`)`, args...)
 			if err != nil {
 				return nil, fenfu.Internal("settle.Exceptions", err)
 			}
@@ -291,20 +284,6 @@ func (s *Service) Exceptions(ctx context.Context, mchid string) ([]Exception, er
 		}
 		f.After = page.Next
 	}
-}
-
-// scanExceptions reads the requests of rows, and closes rows.
-func (s *Service) scanExceptions(rows *sql.Rows) ([]Exception, error) {
-	defer rows.Close()
-	out := []Exception{}
-	for rows.Next() {
-		x, err := s.scanException(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
 }
 
 // ResolveException closes an open request as RESOLVED or REJECTED with

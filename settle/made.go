@@ -31,16 +31,10 @@ func MadeBetween(ctx context.Context, core *db.DB, mchid string, channel pay.Cha
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Made
-	for rows.Next() {
-		var m Made
-		if err := rows.Scan(&m.ID, &m.At, &m.Channel, &m.Net); err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return db.Collect(rows, func(r db.Scanner) (m Made, err error) {
+		err = r.Scan(&m.ID, &m.At, &m.Channel, &m.Net)
+		return m, err
+	})
 }
 
 // NetBefore is what the merchant's settlements of a channel (or both, with

@@ -516,30 +516,25 @@ func (s *Service) ListPage(ctx context.Context, f Filter, p fenfu.Keyset) ([]Set
 }
 
 func (s *Service) scan(ctx context.Context, q string, args []any) ([]Settlement, error) {
-	rows, err := s.Core.QueryContext(ctx, q, args...)
+	out, err := db.All(ctx, s.Core, scanSettlement, q, args...)
 	if err != nil {
 		return nil, fenfu.Internal("settle.List", err)
 	}
-	defer rows.Close()
-	var out []Settlement
-	for rows.Next() {
-		var x Settlement
-		var created, settled int64
-		if err := rows.Scan(&x.ID, &x.Date, &x.Channel, &x.MchID, &x.Payments, &x.PaymentAmount, &x.PaymentFees, &x.Refunds,
-			&x.RefundAmount, &x.RefundFees, &x.Net, &x.State, &created, &settled, &x.PlanFees, &x.RefundPlanFees); err != nil {
-			return nil, fenfu.Internal("settle.List", err)
-		}
-		x.CreatedAt = db.Time(created)
-		if settled > 0 {
-			x.SettledAt = db.Time(settled)
-		}
-		x.Channel = pay.Channel(x.Channel).Name()
-		out = append(out, x)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fenfu.Internal("settle.List", err)
-	}
 	return out, nil
+}
+
+// scanSettlement reads a Settlement from its settlementColumns.
+func scanSettlement(r db.Scanner) (Settlement, error) {
+	var x Settlement
+	var created, settled int64
+	err := r.Scan(&x.ID, &x.Date, &x.Channel, &x.MchID, &x.Payments, &x.PaymentAmount, &x.PaymentFees, &x.Refunds,
+		&x.RefundAmount, &x.RefundFees, &x.Net, &x.State, &created, &settled, &x.PlanFees, &x.RefundPlanFees)
+	x.CreatedAt = db.Time(created)
+	if settled > 0 {
+		x.SettledAt = db.Time(settled)
+	}
+	x.Channel = pay.Channel(x.Channel).Name()
+	return x, err
 }
 
 // BatchStatus is a batch's row.
@@ -561,20 +556,18 @@ func (s *Service) Batches(ctx context.Context, date string) ([]BatchStatus, erro
 	if err != nil {
 		return nil, fenfu.Internal("settle.Batches", err)
 	}
-	defer rows.Close()
-	var out []BatchStatus
-	for rows.Next() {
-		var b BatchStatus
+	out, err := db.Collect(rows, func(r db.Scanner) (b BatchStatus, err error) {
 		var started, finished int64
-		if err := rows.Scan(&b.Date, &b.Channel, &b.State, &b.Owner, &b.Merchants, &b.Done, &started, &finished); err != nil {
-			return nil, fenfu.Internal("settle.Batches", err)
-		}
+		err = r.Scan(&b.Date, &b.Channel, &b.State, &b.Owner, &b.Merchants, &b.Done, &started, &finished)
 		b.Channel = pay.Channel(b.Channel).Name()
 		b.StartedAt = db.Time(started)
 		if finished > 0 {
 			b.FinishedAt = db.Time(finished)
 		}
-		out = append(out, b)
+		return b, err
+	})
+	if err != nil {
+		return nil, fenfu.Internal("settle.Batches", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -121,20 +121,14 @@ func (s *Service) verifyPostings(ctx context.Context, books *db.DB, channels []a
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
+		return db.Each(rows, func(r db.Scanner) (ledger.Want, error) {
 			var id, mchid, state string
 			var net fenfu.Fen
-			if err := rows.Scan(&id, &mchid, &net, &state); err != nil {
-				return err
-			}
+			err := r.Scan(&id, &mchid, &net, &state)
 			// A pending settlement is recorded and may be posted too,
 			// until it is marked settled.
-			if err := yield(ledger.Want{Ref: id, Entries: ledger.SettlementEntries(mchid, net), Maybe: state == Pending}); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+			return ledger.Want{Ref: id, Entries: ledger.SettlementEntries(mchid, net), Maybe: state == Pending}, err
+		}, yield)
 	})
 	return err
 }
