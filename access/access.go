@@ -250,20 +250,8 @@ func (s *Service) Get(ctx context.Context, name string) (Staff, error) {
 
 // List returns every staff member, by name.
 func (s *Service) List(ctx context.Context) ([]Staff, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+staffCols+` FROM staff ORDER BY name`)
+	out, err := db.All(ctx, s.DB, scanStaff, `SELECT `+staffCols+` FROM staff ORDER BY name`)
 	if err != nil {
-		return nil, fenfu.Internal("access.List", err)
-	}
-	defer rows.Close()
-	out := []Staff{}
-	for rows.Next() {
-		st, err := scanStaff(rows)
-		if err != nil {
-			return nil, fenfu.Internal("access.List", err)
-		}
-		out = append(out, st)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fenfu.Internal("access.List", err)
 	}
 	return out, nil
@@ -342,18 +330,17 @@ func (s *Service) Tokens(ctx context.Context, name string) ([]Token, error) {
 	if err != nil {
 		return nil, fenfu.Internal("access.Tokens", err)
 	}
-	defer rows.Close()
-	out := []Token{}
-	for rows.Next() {
+	out, err := db.Collect(rows, func(r db.Scanner) (Token, error) {
 		t := Token{Staff: name}
 		var exp int64
-		if err := rows.Scan(&t.ID, &t.Kind, &t.Label, &exp); err != nil {
-			return nil, fenfu.Internal("access.Tokens", err)
-		}
+		err := r.Scan(&t.ID, &t.Kind, &t.Label, &exp)
 		t.ExpiresAt = db.Time(exp)
-		out = append(out, t)
+		return t, err
+	})
+	if err != nil {
+		return nil, fenfu.Internal("access.Tokens", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // TokenOwner returns whose token id is.

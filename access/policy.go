@@ -62,20 +62,11 @@ type Policy []Grant
 
 // Policy reads the policy.
 func (s *Service) Policy(ctx context.Context) (Policy, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT permission, department, min_rank, changed_by FROM staff_policy ORDER BY permission, department`)
+	p, err := db.All(ctx, s.DB, func(r db.Scanner) (g Grant, err error) {
+		err = r.Scan(&g.Permission, &g.Department, &g.MinRank, &g.ChangedBy)
+		return g, err
+	}, `SELECT permission, department, min_rank, changed_by FROM staff_policy ORDER BY permission, department`)
 	if err != nil {
-		return nil, fenfu.Internal("access.Policy", err)
-	}
-	defer rows.Close()
-	p := Policy{}
-	for rows.Next() {
-		var g Grant
-		if err := rows.Scan(&g.Permission, &g.Department, &g.MinRank, &g.ChangedBy); err != nil {
-			return nil, fenfu.Internal("access.Policy", err)
-		}
-		p = append(p, g)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fenfu.Internal("access.Policy", err)
 	}
 	return p, nil

@@ -59,16 +59,14 @@ func (s *Service) Unmaskings(ctx context.Context, name string, limit int) ([]Unm
 	if err != nil {
 		return nil, fenfu.Internal("access.Unmaskings", err)
 	}
-	defer rows.Close()
-	out := []Unmasking{}
-	for rows.Next() {
-		var u Unmasking
+	out, err := db.Collect(rows, func(r db.Scanner) (u Unmasking, err error) {
 		var at int64
-		if err := rows.Scan(&u.ID, &u.Staff, &u.Kind, &u.Record, &u.Field, &u.Reason, &at); err != nil {
-			return nil, fenfu.Internal("access.Unmaskings", err)
-		}
+		err = r.Scan(&u.ID, &u.Staff, &u.Kind, &u.Record, &u.Field, &u.Reason, &at)
 		u.At = db.Time(at)
-		out = append(out, u)
+		return u, err
+	})
+	if err != nil {
+		return nil, fenfu.Internal("access.Unmaskings", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

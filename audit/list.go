@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -14,26 +13,17 @@ import (
 
 const columns = `seq, at, actor, action, target_kind, target_id, reason, detail, prev_hash, hash`
 
-func scan(rows *sql.Rows) ([]Entry, error) {
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		var e Entry
-		var at int64
-		var detail string
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Target.Kind, &e.Target.ID, &e.Reason, &detail, &e.PrevHash, &e.Hash); err != nil {
-			return nil, fenfu.Internal("audit.scan", err)
-		}
-		e.At = time.UnixMicro(at)
-		if detail != "" {
-			e.Detail = json.RawMessage(detail)
-		}
-		out = append(out, e)
+// scanEntry reads an Entry from its columns.
+func scanEntry(r db.Scanner) (Entry, error) {
+	var e Entry
+	var at int64
+	var detail string
+	err := r.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Target.Kind, &e.Target.ID, &e.Reason, &detail, &e.PrevHash, &e.Hash)
+	e.At = time.UnixMicro(at)
+	if detail != "" {
+		e.Detail = json.RawMessage(detail)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fenfu.Internal("audit.scan", err)
-	}
-	return out, nil
+	return e, err
 }
 
 // Filter selects entries for List; empty fields select all.
@@ -78,13 +68,9 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Entry, error) {
 	}
 	args = append(args, f.Limit, max(f.Offset, 0))
 	q += ` ORDER BY seq DESC LIMIT $` + strconv.Itoa(len(args)-1) + ` OFFSET $` + strconv.Itoa(len(args))
-	rows, err := d.QueryContext(ctx, q, args...)
+	out, err := db.All(ctx, d, scanEntry, q, args...)
 	if err != nil {
 		return nil, fenfu.Internal("audit.List", err)
 	}
-	out, err := scan(rows)
-	if out == nil && err == nil {
-		out = []Entry{}
-	}
-	return out, err
+	return out, nil
 }

@@ -150,10 +150,10 @@ func link(prev, e Entry) *Break {
 
 // walk reads the entries after seq, up to head, a page at a time.
 func walk(ctx context.Context, d *db.DB, after, head int64) ([]Entry, error) {
-	rows, err := d.QueryContext(ctx, `SELECT `+columns+` FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`,
+	out, err := db.All(ctx, d, scanEntry, `SELECT `+columns+` FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`,
 		after, head, verifyPage)
 	if err != nil {
 		return nil, fenfu.Internal("audit.Verify", err)
 	}
-	return scan(rows)
+	return out, nil
 }

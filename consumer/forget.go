@@ -43,21 +43,12 @@ func Forget(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
 		return 0, nil
 	}
 	ph, args := db.In(ids, 0)
-	rows, err := tx.QueryContext(ctx, `SELECT phone_index FROM consumers WHERE forgotten_at = 0 AND phone_index IS NOT NULL AND id IN (`+ph+`)`, args...)
-	if err != nil {
-		return 0, fmt.Errorf("consumer: forget: %w", err)
-	}
-	var subjects []string
-	for rows.Next() {
+	subjects, err := db.All(ctx, tx, func(r db.Scanner) (string, error) {
 		var index string
-		if err := rows.Scan(&index); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("consumer: forget: %w", err)
-		}
-		subjects = append(subjects, "phone:"+index)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		err := r.Scan(&index)
+		return "phone:" + index, err
+	}, `SELECT phone_index FROM consumers WHERE forgotten_at = 0 AND phone_index IS NOT NULL AND id IN (`+ph+`)`, args...)
+	if err != nil {
 		return 0, fmt.Errorf("consumer: forget: %w", err)
 	}
 	if err := login.Forget(ctx, tx, subjects); err != nil {

@@ -182,17 +182,15 @@ func (s *Store) Versions(ctx context.Context) ([]RuleSet, error) {
 	if err != nil {
 		return nil, fenfu.Internal("display.Versions", err)
 	}
-	defer rows.Close()
-	out := []RuleSet{}
-	for rows.Next() {
-		var r RuleSet
+	out, err := db.Collect(rows, func(row db.Scanner) (r RuleSet, err error) {
 		var at int64
 		var first int
-		if err := rows.Scan(&r.Version, &at, &r.Actor, &r.Reason, &r.MinAmount, &r.FirstRating, &first); err != nil {
-			return nil, fenfu.Internal("display.Versions", err)
-		}
+		err = row.Scan(&r.Version, &at, &r.Actor, &r.Reason, &r.MinAmount, &r.FirstRating, &first)
 		r.CreatedAt, r.FirstOfDay = db.Time(at), first == 1
-		out = append(out, r)
+		return r, err
+	})
+	if err != nil {
+		return nil, fenfu.Internal("display.Versions", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

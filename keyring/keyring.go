@@ -312,23 +312,13 @@ func (k *Keyring) Refresh(ctx context.Context) (bool, error) {
 	if cur := k.set.Load(); cur != nil && cur.version == version {
 		return false, nil
 	}
-	rows, err := k.store.QueryContext(ctx, `SELECT scheme, slot, key_id, private_key, certificate FROM platform_keys`)
-	if err != nil {
-		return false, storeError(err)
-	}
-	var all []stored
-	for rows.Next() {
-		var s stored
+	all, err := db.All(ctx, k.store, func(r db.Scanner) (s stored, err error) {
 		var sch, cert string
-		if err := rows.Scan(&sch, &s.slot, &s.keyID, &s.privateKey, &cert); err != nil {
-			rows.Close()
-			return false, storeError(err)
-		}
+		err = r.Scan(&sch, &s.slot, &s.keyID, &s.privateKey, &cert)
 		s.scheme, s.certificate = scheme.Name(sch), []byte(cert)
-		all = append(all, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return s, err
+	}, `SELECT scheme, slot, key_id, private_key, certificate FROM platform_keys`)
+	if err != nil {
 		return false, storeError(err)
 	}
 	set := &keySet{version: version, keys: map[scheme.Name][]PlatformKey{}}

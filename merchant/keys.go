@@ -101,18 +101,16 @@ func (s *Service) Keys(ctx context.Context, mchid string) ([]Key, error) {
 	if err != nil {
 		return nil, fenfu.Internal("merchant.Keys", err)
 	}
-	defer rows.Close()
-	var out []Key
-	for rows.Next() {
-		var k Key
+	out, err := db.Collect(rows, func(r db.Scanner) (k Key, err error) {
 		var at int64
-		if err := rows.Scan(&k.SerialNo, &k.Algorithm, &k.State, &at); err != nil {
-			return nil, fenfu.Internal("merchant.Keys", err)
-		}
+		err = r.Scan(&k.SerialNo, &k.Algorithm, &k.State, &at)
 		k.CreatedAt = db.Time(at)
-		out = append(out, k)
+		return k, err
+	})
+	if err != nil {
+		return nil, fenfu.Internal("merchant.Keys", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RotateAPIv3Key gives a merchant a new API v3 key and returns it; the old

@@ -331,20 +331,8 @@ func (s *Service) Get(ctx context.Context, mchid, name string) (User, error) {
 
 // List returns a merchant's users, by name.
 func (s *Service) List(ctx context.Context, mchid string) ([]User, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+userCols+` FROM merchant_users WHERE mchid = $1 ORDER BY name`, mchid)
+	out, err := db.All(ctx, s.DB, func(r db.Scanner) (User, error) { return scanUser(r) }, `SELECT `+userCols+` FROM merchant_users WHERE mchid = $1 ORDER BY name`, mchid)
 	if err != nil {
-		return nil, fenfu.Internal("merchantuser.List", err)
-	}
-	defer rows.Close()
-	out := []User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fenfu.Internal("merchantuser.List", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fenfu.Internal("merchantuser.List", err)
 	}
 	return out, nil

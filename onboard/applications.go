@@ -317,37 +317,25 @@ func (s *Service) get(ctx context.Context, id string, full bool) (Record, error)
 	if r.Application, err = s.decode(id, data, full); err != nil {
 		return r, fenfu.Internal("onboard.Get", err)
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT name, passed, reason FROM application_checks WHERE application_id = $1 ORDER BY name`, id)
-	if err != nil {
-		return r, fenfu.Internal("onboard.Get", err)
-	}
-	for rows.Next() {
-		var c Check
+	r.Checks, err = db.All(ctx, s.DB, func(sc db.Scanner) (c Check, err error) {
 		var passed int
-		if err := rows.Scan(&c.Name, &passed, &c.Reason); err != nil {
-			rows.Close()
-			return r, fenfu.Internal("onboard.Get", err)
-		}
+		err = sc.Scan(&c.Name, &passed, &c.Reason)
 		c.Passed = passed == 1
-		r.Checks = append(r.Checks, c)
-	}
-	rows.Close()
-	rows, err = s.DB.QueryContext(ctx, `SELECT from_state, to_state, actor, reason, at FROM application_events
-		WHERE application_id = $1 ORDER BY seq`, id)
+		return c, err
+	}, `SELECT name, passed, reason FROM application_checks WHERE application_id = $1 ORDER BY name`, id)
 	if err != nil {
 		return r, fenfu.Internal("onboard.Get", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var e Event
+	r.Events, err = db.All(ctx, s.DB, func(sc db.Scanner) (e Event, err error) {
 		var at int64
-		if err := rows.Scan(&e.From, &e.To, &e.Actor, &e.Reason, &at); err != nil {
-			return r, fenfu.Internal("onboard.Get", err)
-		}
+		err = sc.Scan(&e.From, &e.To, &e.Actor, &e.Reason, &at)
 		e.At = db.Time(at)
-		r.Events = append(r.Events, e)
+		return e, err
+	}, `SELECT from_state, to_state, actor, reason, at FROM application_events WHERE application_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return r, fenfu.Internal("onboard.Get", err)
 	}
-	return r, rows.Err()
+	return r, nil
 }
 
 func failedReasons(cs []Check) string {

@@ -93,25 +93,15 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Listed, string, error) 
 		q += ` AND submitted_at >= ` + a + ` AND (submitted_at, id) > (` + a + `, ` + b + `)`
 	}
 	q += ` ORDER BY submitted_at, id LIMIT ` + arg(limit+1)
-	rows, err := s.DB.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", fenfu.Internal("onboard.List", err)
-	}
 	type row struct {
 		id string
 		at int64
 	}
-	var found []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.id, &r.at); err != nil {
-			rows.Close()
-			return nil, "", fenfu.Internal("onboard.List", err)
-		}
-		found = append(found, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	found, err := db.All(ctx, s.DB, func(sc db.Scanner) (r row, err error) {
+		err = sc.Scan(&r.id, &r.at)
+		return r, err
+	}, q, args...)
+	if err != nil {
 		return nil, "", fenfu.Internal("onboard.List", err)
 	}
 	found, next := fenfu.NextPage(found, limit, func(r row) []string { return []string{strconv.FormatInt(r.at, 10), r.id} })

@@ -88,20 +88,11 @@ func (s *Service) Holds(ctx context.Context, all bool) ([]Hold, error) {
 	if !all {
 		q += ` WHERE released_at = 0`
 	}
-	rows, err := s.Core.QueryContext(ctx, q+` ORDER BY created_at DESC, id`)
+	out, err := db.All(ctx, s.Core, scanHold, q+` ORDER BY created_at DESC, id`)
 	if err != nil {
 		return nil, fenfu.Internal("retention.Holds", err)
 	}
-	defer rows.Close()
-	out := []Hold{}
-	for rows.Next() {
-		h, err := scanHold(rows)
-		if err != nil {
-			return nil, fenfu.Internal("retention.Holds", err)
-		}
-		out = append(out, h)
-	}
-	return out, fenfu.Op("retention.Holds", rows.Err())
+	return out, nil
 }
 
 // Release releases a hold, recorded with the staff member releasing it;

@@ -55,22 +55,14 @@ func (e *Engine) RuleDays(ctx context.Context, from, to time.Time) ([]RuleDay, e
 		matched []Match
 		n       int
 	}
-	var groups []group
-	for rows.Next() {
-		var g group
+	groups, err := db.Collect(rows, func(r db.Scanner) (g group, err error) {
 		var matched string
-		if err := rows.Scan(&g.day, &g.version, &g.channel, &matched, &g.n); err != nil {
-			rows.Close()
-			return nil, fenfu.Internal("risk.RuleDays", err)
+		if err := r.Scan(&g.day, &g.version, &g.channel, &matched, &g.n); err != nil {
+			return g, err
 		}
-		if err := json.Unmarshal([]byte(matched), &g.matched); err != nil {
-			rows.Close()
-			return nil, fenfu.Internal("risk.RuleDays", err)
-		}
-		groups = append(groups, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return g, json.Unmarshal([]byte(matched), &g.matched)
+	})
+	if err != nil {
 		return nil, fenfu.Internal("risk.RuleDays", err)
 	}
 	sets := map[int]*RuleSet{}

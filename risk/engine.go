@@ -102,23 +102,14 @@ func load(ctx context.Context, q querier, version int) (*RuleSet, error) {
 		return nil, err
 	}
 	set.CreatedAt = db.Time(at)
-	rows, err := q.QueryContext(ctx, `SELECT name, channels, expr, decision, reason, message, enabled, shadow
-		FROM risk_rules WHERE version = $1 ORDER BY position`, version)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r Rule
+	set.Rules, err = db.All(ctx, q, func(row db.Scanner) (r Rule, err error) {
 		var channels string
 		var enabled, shadow int
-		if err := rows.Scan(&r.Name, &channels, &r.Expr, &r.Decision, &r.Reason, &r.Message, &enabled, &shadow); err != nil {
-			return nil, err
-		}
+		err = row.Scan(&r.Name, &channels, &r.Expr, &r.Decision, &r.Reason, &r.Message, &enabled, &shadow)
 		r.Channels, r.Enabled, r.Shadow = strings.Split(channels, ","), enabled == 1, shadow == 1
-		set.Rules = append(set.Rules, r)
-	}
-	if err := rows.Err(); err != nil {
+		return r, err
+	}, `SELECT name, channels, expr, decision, reason, message, enabled, shadow FROM risk_rules WHERE version = $1 ORDER BY position`, version)
+	if err != nil {
 		return nil, err
 	}
 	if err := set.compile(); err != nil {
@@ -241,22 +232,16 @@ func (e *Engine) Change(ctx context.Context, actor, reason string, edit func([]R
 // Versions lists the stored rule-set versions, newest first, without their
 // rules.
 func (e *Engine) Versions(ctx context.Context) ([]RuleSet, error) {
-	rows, err := e.DB.QueryContext(ctx, `SELECT version, created_at, actor, reason FROM risk_rule_sets ORDER BY version DESC LIMIT 100`)
+	out, err := db.All(ctx, e.DB, func(r db.Scanner) (s RuleSet, err error) {
+		var at int64
+		err = r.Scan(&s.Version, &at, &s.Actor, &s.Reason)
+		s.CreatedAt = db.Time(at)
+		return s, err
+	}, `SELECT version, created_at, actor, reason FROM risk_rule_sets ORDER BY version DESC LIMIT 100`)
 	if err != nil {
 		return nil, fenfu.Internal("risk.Versions", err)
 	}
-	defer rows.Close()
-	var out []RuleSet
-	for rows.Next() {
-		var s RuleSet
-		var at int64
-		if err := rows.Scan(&s.Version, &at, &s.Actor, &s.Reason); err != nil {
-			return nil, fenfu.Internal("risk.Versions", err)
-		}
-		s.CreatedAt = db.Time(at)
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Payment names the payment attempt being decided.

@@ -162,20 +162,8 @@ func (e *Engine) Queue(ctx context.Context, f QueueFilter) ([]Item, string, erro
 		// would scan the index from its start.
 		q += ` AND q.created_at >= ` + a + ` AND (q.created_at, q.attempt_id) > (` + a + `, ` + b + `)`
 	}
-	rows, err := e.DB.QueryContext(ctx, q+` ORDER BY q.created_at, q.attempt_id LIMIT `+arg(limit+1), args...)
+	out, err := db.All(ctx, e.DB, scanItem, q+` ORDER BY q.created_at, q.attempt_id LIMIT `+arg(limit+1), args...)
 	if err != nil {
-		return nil, "", fenfu.Internal("risk.Queue", err)
-	}
-	defer rows.Close()
-	out := []Item{}
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, "", fenfu.Internal("risk.Queue", err)
-		}
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, "", fenfu.Internal("risk.Queue", err)
 	}
 	out, next := fenfu.NextPage(out, limit, func(it Item) []string { return []string{strconv.FormatInt(db.Micros(it.CreatedAt), 10), it.AttemptID} })
@@ -193,21 +181,16 @@ func (e *Engine) Item(ctx context.Context, id string) (Item, error) {
 	if err != nil {
 		return it, fenfu.Internal("risk.Item", err)
 	}
-	rows, err := e.DB.QueryContext(ctx, `SELECT action, actor, reason, created_at FROM risk_actions WHERE attempt_id = $1 ORDER BY created_at`, it.AttemptID)
+	it.Actions, err = db.All(ctx, e.DB, func(row db.Scanner) (r Recorded, err error) {
+		var at int64
+		err = row.Scan(&r.Action, &r.Actor, &r.Reason, &at)
+		r.At = db.Time(at)
+		return r, err
+	}, `SELECT action, actor, reason, created_at FROM risk_actions WHERE attempt_id = $1 ORDER BY created_at`, it.AttemptID)
 	if err != nil {
 		return it, fenfu.Internal("risk.Item", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var r Recorded
-		var at int64
-		if err := rows.Scan(&r.Action, &r.Actor, &r.Reason, &at); err != nil {
-			return it, fenfu.Internal("risk.Item", err)
-		}
-		r.At = db.Time(at)
-		it.Actions = append(it.Actions, r)
-	}
-	return it, rows.Err()
+	return it, nil
 }
 
 // Act records a staff action on a queue item: it moves the item to the

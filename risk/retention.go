@@ -30,18 +30,16 @@ func ExpiredRecords(ctx context.Context, d *db.DB, t time.Time, after string, li
 	if err != nil {
 		return nil, fmt.Errorf("risk: expired records: %w", err)
 	}
-	defer rows.Close()
-	var out []Record
-	for rows.Next() {
-		var r Record
+	out, err := db.Collect(rows, func(row db.Scanner) (r Record, err error) {
 		var at int64
-		if err := rows.Scan(&r.AttemptID, &r.OrderID, &r.MchID, &r.ConsumerID, &at); err != nil {
-			return nil, fmt.Errorf("risk: expired records: %w", err)
-		}
+		err = row.Scan(&r.AttemptID, &r.OrderID, &r.MchID, &r.ConsumerID, &at)
 		r.At = db.Time(at)
-		out = append(out, r)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("risk: expired records: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // PurgeRecords deletes the risk records of the attempts ids in the

@@ -107,16 +107,13 @@ func (svc *Service) Report(ctx context.Context, mchid string, now time.Time) (Re
 	if err != nil {
 		return r, fenfu.Internal("sandbox.Report", err)
 	}
-	var calls []call
-	for rows.Next() {
-		var c call
-		if err := rows.Scan(&c.at, &c.route, &c.status, &c.code, &c.note); err != nil {
-			rows.Close()
-			return r, fenfu.Internal("sandbox.Report", err)
-		}
-		calls = append(calls, c)
+	calls, err := db.Collect(rows, func(row db.Scanner) (c call, err error) {
+		err = row.Scan(&c.at, &c.route, &c.status, &c.code, &c.note)
+		return c, err
+	})
+	if err != nil {
+		return r, fenfu.Internal("sandbox.Report", err)
 	}
-	rows.Close()
 	r.Calls = len(calls)
 	for _, sc := range scenarios {
 		s := scenarioOf(sc.name, sc.description, sc.hint)

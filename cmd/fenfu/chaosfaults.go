@@ -443,20 +443,11 @@ func (s *settleKill) check(st chaos.Store) func(ctx context.Context, cycle int, 
 // integrity runs SQLite's integrity check on a store: "ok", or what it
 // found.
 func integrity(ctx context.Context, d *db.DB) string {
-	rows, err := d.R.QueryContext(ctx, "PRAGMA integrity_check")
+	lines, err := db.All(ctx, d.R, func(r db.Scanner) (s string, err error) {
+		err = r.Scan(&s)
+		return s, err
+	}, "PRAGMA integrity_check")
 	if err != nil {
-		return err.Error()
-	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return err.Error()
-		}
-		lines = append(lines, s)
-	}
-	if err := rows.Err(); err != nil {
 		return err.Error()
 	}
 	return strings.Join(lines, "; ")
