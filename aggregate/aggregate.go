@@ -174,16 +174,11 @@ func (s *Service) List(ctx context.Context, mchid string, limit, offset int) ([]
 	if err != nil {
 		return nil, 0, fenfu.Internal("aggregate.List", err)
 	}
-	defer rows.Close()
-	out := []Code{}
-	for rows.Next() {
-		c, err := scanCode(rows)
-		if err != nil {
-			return nil, 0, fenfu.Internal("aggregate.List", err)
-		}
-		out = append(out, s.signed(c))
-	}
-	if err := rows.Err(); err != nil {
+	out, err := db.Collect(rows, func(r db.Scanner) (Code, error) {
+		c, err := scanCode(r)
+		return s.signed(c), err
+	})
+	if err != nil {
 		return nil, 0, fenfu.Internal("aggregate.List", err)
 	}
 	return out, total, nil

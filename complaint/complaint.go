@@ -507,20 +507,8 @@ func (s *Service) ListAfter(ctx context.Context, f Filter, p fenfu.Keyset) ([]Co
 }
 
 func (s *Service) list(ctx context.Context, q string, args []any) ([]Complaint, error) {
-	rows, err := s.Credit.QueryContext(ctx, q, args...)
+	out, err := db.All(ctx, s.Credit, scan, q, args...)
 	if err != nil {
-		return nil, fenfu.Internal("complaint.List", err)
-	}
-	defer rows.Close()
-	out := []Complaint{}
-	for rows.Next() {
-		c, err := scan(rows)
-		if err != nil {
-			return nil, fenfu.Internal("complaint.List", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fenfu.Internal("complaint.List", err)
 	}
 	return out, nil

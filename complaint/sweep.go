@@ -205,41 +205,24 @@ func (s *Service) sweep(ctx context.Context, id string) error {
 	if id != "" {
 		one, args = " AND c.complaint_id = $1", []any{id}
 	}
-	notes, err := s.Credit.QueryContext(ctx, `SELECT h.log_id, c.mchid FROM complaint_history h JOIN complaints c
+	type note struct{ logID, mchid string }
+	pending, err := db.All(ctx, s.Credit, func(r db.Scanner) (n note, err error) {
+		err = r.Scan(&n.logID, &n.mchid)
+		return n, err
+	}, `SELECT h.log_id, c.mchid FROM complaint_history h JOIN complaints c
 		ON c.complaint_id = h.complaint_id WHERE h.notify = 'PENDING'`+one+` ORDER BY h.created_at LIMIT 200`, args...)
 	if err != nil {
 		return fenfu.Internal("complaint.Sweep", err)
 	}
-	type note struct{ logID, mchid string }
-	var pending []note
-	for notes.Next() {
-		var n note
-		if err := notes.Scan(&n.logID, &n.mchid); err != nil {
-			notes.Close()
-			return fenfu.Internal("complaint.Sweep", err)
-		}
-		pending = append(pending, n)
-	}
-	notes.Close()
 	var errs []error
 	for _, n := range pending {
 		errs = append(errs, s.enqueue(ctx, n.logID, n.mchid))
 	}
-	rows, err := s.Credit.QueryContext(ctx, `SELECT `+columns+` FROM complaints c WHERE hold IN ('WANTED', 'RELEASING')`+one+
+	cs, err := db.All(ctx, s.Credit, scan, `SELECT `+columns+` FROM complaints c WHERE hold IN ('WANTED', 'RELEASING')`+one+
 		` ORDER BY updated_at LIMIT 200`, args...)
 	if err != nil {
 		return errors.Join(append(errs, fenfu.Internal("complaint.Sweep", err))...)
 	}
-	var cs []Complaint
-	for rows.Next() {
-		c, err := scan(rows)
-		if err != nil {
-			rows.Close()
-			return fenfu.Internal("complaint.Sweep", err)
-		}
-		cs = append(cs, c)
-	}
-	rows.Close()
 	for _, c := range cs {
 		if c.Hold == HoldWanted {
 			errs = append(errs, s.place(ctx, c))

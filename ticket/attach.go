@@ -103,22 +103,12 @@ const attachmentColumns = `id, seq, name, content_type, size, sha256, created_at
 
 // attachments lists a ticket's attachments without their content.
 func (s *Service) attachments(ctx context.Context, ticketID string) ([]Attachment, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+attachmentColumns+` FROM ticket_attachments WHERE ticket_id = $1 ORDER BY seq, id`, ticketID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Attachment
-	for rows.Next() {
-		var a Attachment
+	return db.All(ctx, s.DB, func(r db.Scanner) (a Attachment, err error) {
 		var at int64
-		if err := rows.Scan(&a.ID, &a.Seq, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &at); err != nil {
-			return nil, err
-		}
+		err = r.Scan(&a.ID, &a.Seq, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &at)
 		a.CreatedAt = db.Time(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, err
+	}, `SELECT `+attachmentColumns+` FROM ticket_attachments WHERE ticket_id = $1 ORDER BY seq, id`, ticketID)
 }
 
 // Attachment returns one of a ticket's attachments with its content, to

@@ -148,23 +148,15 @@ func (s *Service) List(ctx context.Context, viewer Actor, f Filter) (Page, error
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += fmt.Sprintf(` ORDER BY %s LIMIT %d`, order, f.Limit+1)
-	rows, err := s.DB.QueryContext(ctx, q, args...)
+	tickets, err := db.All(ctx, s.DB, func(r db.Scanner) (Ticket, error) {
+		t, err := s.scan(r)
+		return t.For(viewer), err
+	}, q, args...)
 	if err != nil {
 		return Page{}, fenfu.Internal("ticket.List", err)
 	}
-	defer rows.Close()
-	p := Page{Tickets: []Ticket{}}
-	for rows.Next() {
-		t, err := s.scan(rows)
-		if err != nil {
-			return Page{}, fenfu.Internal("ticket.List", err)
-		}
-		p.Tickets = append(p.Tickets, t.For(viewer))
-	}
-	if err := rows.Err(); err != nil {
-		return Page{}, fenfu.Internal("ticket.List", err)
-	}
-	p.Tickets, p.Next = fenfu.NextPage(p.Tickets, f.Limit, func(t Ticket) []string {
+	var p Page
+	p.Tickets, p.Next = fenfu.NextPage(tickets, f.Limit, func(t Ticket) []string {
 		at := t.CreatedAt
 		if f.Order == Urgent {
 			at = t.DueAt

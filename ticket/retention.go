@@ -93,18 +93,16 @@ func ExpiredTickets(ctx context.Context, d *db.DB, t time.Time, after string, li
 	if err != nil {
 		return nil, fmt.Errorf("ticket: expired: %w", err)
 	}
-	defer rows.Close()
-	var out []Ended
-	for rows.Next() {
-		var e Ended
+	out, err := db.Collect(rows, func(r db.Scanner) (e Ended, err error) {
 		var resolved, closed int64
-		if err := rows.Scan(&e.ID, &e.MchID, &e.ConsumerID, &e.TransactionID, &resolved, &closed); err != nil {
-			return nil, fmt.Errorf("ticket: expired: %w", err)
-		}
+		err = r.Scan(&e.ID, &e.MchID, &e.ConsumerID, &e.TransactionID, &resolved, &closed)
 		e.At = db.Time(max(resolved, closed))
-		out = append(out, e)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ticket: expired: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // PurgeTickets deletes the tickets ids with their history, attachments
@@ -116,26 +114,16 @@ func PurgeTickets(ctx context.Context, tx *db.Tx, ids []string) (int, error) {
 		return 0, nil
 	}
 	ph, args := db.In(ids, 0)
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT source, mchid, consumer_id FROM tickets WHERE id IN (`+ph+`)`, args...)
-	if err != nil {
-		return 0, fmt.Errorf("ticket: purge: %w", err)
-	}
-	var openers []Actor
-	for rows.Next() {
+	openers, err := db.All(ctx, tx, func(r db.Scanner) (Actor, error) {
 		var source Source
 		var mchid, consumer string
-		if err := rows.Scan(&source, &mchid, &consumer); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("ticket: purge: %w", err)
-		}
+		err := r.Scan(&source, &mchid, &consumer)
 		if source == FromConsumer {
-			openers = append(openers, Consumer(consumer))
-		} else {
-			openers = append(openers, Merchant(mchid))
+			return Consumer(consumer), err
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return Merchant(mchid), err
+	}, `SELECT DISTINCT source, mchid, consumer_id FROM tickets WHERE id IN (`+ph+`)`, args...)
+	if err != nil {
 		return 0, fmt.Errorf("ticket: purge: %w", err)
 	}
 	for _, table := range []string{"ticket_events", "ticket_attachments", "ticket_alerts"} {

@@ -729,27 +729,17 @@ func (s *Service) history(ctx context.Context, viewer Actor, id string) ([]Event
 		ph, hidden := db.In(hiddenFromOpener, len(args))
 		where, args = where+` AND type NOT IN (`+ph+`)`, append(args, hidden...)
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT seq, at, actor, type, body, detail FROM ticket_events WHERE `+where+`
-		ORDER BY seq DESC LIMIT `+fmt.Sprint(MaxHistory), args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []Event{}
-	for rows.Next() {
-		var e Event
+	out, err := db.All(ctx, s.DB, func(r db.Scanner) (e Event, err error) {
 		var at int64
 		var detail string
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Type, &e.Body, &detail); err != nil {
-			return nil, 0, err
-		}
+		err = r.Scan(&e.Seq, &at, &e.Actor, &e.Type, &e.Body, &detail)
 		e.At = db.Time(at)
 		if detail != "" {
 			e.Detail = json.RawMessage(detail)
 		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		return e, err
+	}, `SELECT seq, at, actor, type, body, detail FROM ticket_events WHERE `+where+` ORDER BY seq DESC LIMIT `+fmt.Sprint(MaxHistory), args...)
+	if err != nil {
 		return nil, 0, err
 	}
 	slices.Reverse(out)
