@@ -435,24 +435,43 @@ func forgetConsumers(ctx context.Context, tx *db.Tx, ids []string) (int, error) 
 	return n, err
 }
 
+// purged is what a purge pass needs of a record: its key, when its
+// period began, and the merchant, consumer and order a hold may name.
+type purged struct {
+	key                      string
+	at                       time.Time
+	mchid, consumer, orderID string
+}
+
+// purge walks a pass that purges the records of table in store whose
+// period p, from their purged.at, ended before the run's day, unless a
+// hold keeps them; list reads a batch of those expired at a cutoff.
+func purge[T any](ctx context.Context, r *run, table string, store *db.DB, p Period, reason string,
+	list func(ctx context.Context, cutoff time.Time, after string, limit int) ([]T, error), of func(T) purged,
+	act func(context.Context, *db.Tx, []string) (int, error)) error {
+	cutoff := p.Before(r.asOf)
+	return walk(ctx, r, pass[T]{table: table, store: store, act: act,
+		list: func(ctx context.Context, after string) ([]T, error) { return list(ctx, cutoff, after, r.s.batch()) },
+		key:  func(x T) string { return of(x).key },
+		judge: func(ctx context.Context, batch []T) ([]Item, error) {
+			items := make([]Item, len(batch))
+			for i, x := range batch {
+				o := of(x)
+				items[i] = r.item(store, table, o.key, Purge, p, o.at, reason, o.mchid, o.consumer, o.orderID)
+			}
+			return items, nil
+		}})
+}
+
 // riskRecords purges risk decisions, with their queue items and actions,
 // last acted on longer than the period ago.
 func (r *run) riskRecords(ctx context.Context) error {
 	s, p := r.s, r.s.Periods.Risk
-	cutoff := p.Before(r.asOf)
-	return walk(ctx, r, pass[risk.Record]{table: "risk_decisions", store: s.Credit, act: risk.PurgeRecords,
-		list: func(ctx context.Context, after string) ([]risk.Record, error) {
-			return risk.ExpiredRecords(ctx, s.Credit, cutoff, after, s.batch())
+	return purge(ctx, r, "risk_decisions", s.Credit, p, fmt.Sprintf("risk records are kept %s after the last act on them", p),
+		func(ctx context.Context, cutoff time.Time, after string, limit int) ([]risk.Record, error) {
+			return risk.ExpiredRecords(ctx, s.Credit, cutoff, after, limit)
 		},
-		key: func(x risk.Record) string { return x.AttemptID },
-		judge: func(ctx context.Context, batch []risk.Record) ([]Item, error) {
-			items := make([]Item, len(batch))
-			for i, x := range batch {
-				items[i] = r.item(s.Credit, "risk_decisions", x.AttemptID, Purge, p, x.At, fmt.Sprintf("risk records are kept %s after the last act on them", p),
-					x.MchID, x.ConsumerID, x.OrderID)
-			}
-			return items, nil
-		}})
+		func(x risk.Record) purged { return purged{x.AttemptID, x.At, x.MchID, x.ConsumerID, x.OrderID} }, risk.PurgeRecords)
 }
 
 // logs purges notification delivery logs, sandbox calls, rendered bills
@@ -460,25 +479,17 @@ func (r *run) riskRecords(ctx context.Context) error {
 // their merchant is held.
 func (r *run) logs(ctx context.Context) error {
 	s, p := r.s, r.s.Periods.Trades
-	cutoff := p.Before(r.asOf)
 	for _, l := range []struct {
 		table string
 		list  func(context.Context, *db.DB, time.Time, string, int) ([]db.Aged, error)
 		purge func(context.Context, *db.Tx, []string) (int, error)
 	}{{"notify_log", notify.ExpiredLog, notify.PurgeLog}, {"sandbox_calls", sandbox.ExpiredCalls, sandbox.PurgeCalls},
 		{"bills", bill.ExpiredBills, bill.PurgeBills}, {"exposures", pay.ExpiredExposures, pay.PurgeExposures}} {
-		err := walk(ctx, r, pass[db.Aged]{table: l.table, store: s.Core, act: l.purge,
-			list: func(ctx context.Context, after string) ([]db.Aged, error) {
-				return l.list(ctx, s.Core, cutoff, after, s.batch())
+		err := purge(ctx, r, l.table, s.Core, p, fmt.Sprintf("trade logs are kept %s", p),
+			func(ctx context.Context, cutoff time.Time, after string, limit int) ([]db.Aged, error) {
+				return l.list(ctx, s.Core, cutoff, after, limit)
 			},
-			key: func(x db.Aged) string { return x.Key },
-			judge: func(ctx context.Context, batch []db.Aged) ([]Item, error) {
-				items := make([]Item, len(batch))
-				for i, x := range batch {
-					items[i] = r.item(s.Core, l.table, x.Key, Purge, p, x.At, fmt.Sprintf("trade logs are kept %s", p), x.MchID, "", "")
-				}
-				return items, nil
-			}})
+			func(x db.Aged) purged { return purged{key: x.Key, at: x.At, mchid: x.MchID} }, l.purge)
 		if err != nil {
 			return err
 		}
@@ -493,20 +504,11 @@ func (r *run) logs(ctx context.Context) error {
 // settlement records.
 func (r *run) tickets(ctx context.Context) error {
 	s, p := r.s, r.s.Periods.Disputes
-	cutoff := p.Before(r.asOf)
-	return walk(ctx, r, pass[ticket.Ended]{table: "tickets", store: s.Core, act: ticket.PurgeTickets,
-		list: func(ctx context.Context, after string) ([]ticket.Ended, error) {
-			return ticket.ExpiredTickets(ctx, s.Core, cutoff, after, s.batch())
+	return purge(ctx, r, "tickets", s.Core, p, fmt.Sprintf("tickets are kept %s after they were resolved or closed", p),
+		func(ctx context.Context, cutoff time.Time, after string, limit int) ([]ticket.Ended, error) {
+			return ticket.ExpiredTickets(ctx, s.Core, cutoff, after, limit)
 		},
-		key: func(x ticket.Ended) string { return x.ID },
-		judge: func(ctx context.Context, batch []ticket.Ended) ([]Item, error) {
-			items := make([]Item, len(batch))
-			for i, x := range batch {
-				items[i] = r.item(s.Core, "tickets", x.ID, Purge, p, x.At, fmt.Sprintf("tickets are kept %s after they were resolved or closed", p),
-					x.MchID, x.ConsumerID, x.TransactionID)
-			}
-			return items, nil
-		}})
+		func(x ticket.Ended) purged { return purged{x.ID, x.At, x.MchID, x.ConsumerID, x.TransactionID} }, ticket.PurgeTickets)
 }
 
 // errLostClaim stops a run whose claim another node took over.
