@@ -41,12 +41,7 @@ func (l LoginLimits) orDefaults() LoginLimits {
 	if l.PhoneLockout <= 0 {
 		l.PhoneLockout = d.PhoneLockout
 	}
-	if l.SourceFailures <= 0 {
-		l.SourceFailures = d.SourceFailures
-	}
-	if l.SourceWindow <= 0 {
-		l.SourceWindow = d.SourceWindow
-	}
+	l.Sources = l.Sources.OrDefaults()
 	return l
 }
 

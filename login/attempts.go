@@ -292,13 +292,20 @@ func (l Limits) OrDefaults() Limits {
 	if l.LockoutWindow <= 0 {
 		l.LockoutWindow = d.LockoutWindow
 	}
-	if l.SourceFailures <= 0 {
-		l.SourceFailures = d.SourceFailures
-	}
-	if l.SourceWindow <= 0 {
-		l.SourceWindow = d.SourceWindow
-	}
+	l.Sources = l.Sources.OrDefaults()
 	return l
+}
+
+// OrDefaults is s with each zero field at DefaultLimits'.
+func (s Sources) OrDefaults() Sources {
+	d := DefaultLimits().Sources
+	if s.SourceFailures <= 0 {
+		s.SourceFailures = d.SourceFailures
+	}
+	if s.SourceWindow <= 0 {
+		s.SourceWindow = d.SourceWindow
+	}
+	return s
 }
 
 // SourceRefusal is the answer to a login from an address whose count of
