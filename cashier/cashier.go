@@ -52,13 +52,16 @@ type sessionForm struct{ Next, Label string }
 // RFC 3339, or a Shanghai date and time.
 func stamp(s string) string {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.In(fenfu.Shanghai).Format("2006-01-02 15:04")
+		return minute(t)
 	}
 	if t, err := time.ParseInLocation(time.DateTime, s, fenfu.Shanghai); err == nil {
-		return t.Format("2006-01-02 15:04")
+		return minute(t)
 	}
 	return s
 }
+
+// minute is a time as the pages print it: to the minute, in Shanghai.
+func minute(t time.Time) string { return t.In(fenfu.Shanghai).Format("2006-01-02 15:04") }
 
 // SessionTTL is how long a cashier login lasts.
 const SessionTTL = 30 * time.Minute
@@ -492,7 +495,7 @@ func (v View) ExpiresText() string {
 	if err != nil {
 		return v.ExpiresAt
 	}
-	return t.In(fenfu.Shanghai).Format("2006-01-02 15:04")
+	return minute(t)
 }
 
 // answer writes v to a program as JSON, or to a browser as the page

@@ -99,7 +99,7 @@ func funcs(l catalog.Lang) template.FuncMap {
 		"who": func(actor string) string { return ticket.Who(actor, ticket.Consumer("")).In(l) },
 		// maxText is the most a ticket's text field takes.
 		"maxText": func() int { return ticket.MaxText },
-		"when":    func(t time.Time) string { return t.In(fenfu.Shanghai).Format("2006-01-02 15:04") },
+		"when":    minute,
 		// say is a value's name in the page's language (catalog.Named):
 		// a ticket's SLA, type, status or event.
 		"say":  func(v catalog.Named) string { return v.Text().In(l) },
