@@ -2,6 +2,8 @@ package login
 
 import (
 	"crypto/subtle"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -23,6 +25,19 @@ func NewTOTP(account string) (secret, url string, err error) {
 		return "", "", err
 	}
 	return k.Secret(), k.URL(), nil
+}
+
+// TOTPURL is the otpauth:// URL of a secret NewTOTP made for account, as
+// NewTOTP returned it, for a secret shown again.
+func TOTPURL(account, secret string) string {
+	q := url.Values{}
+	q.Set("secret", secret)
+	q.Set("issuer", "fenfu")
+	q.Set("period", strconv.Itoa(int(totpOpts.Period)))
+	q.Set("algorithm", totpOpts.Algorithm.String())
+	q.Set("digits", totpOpts.Digits.String())
+	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/fenfu:" + account, RawQuery: q.Encode()}
+	return u.String()
 }
 
 // TOTPStep returns the step whose code code is, among the steps around

@@ -35,3 +35,14 @@ func TestTOTPStep(t *testing.T) {
 		t.Error("a five-digit code was accepted")
 	}
 }
+
+// TestTOTPURL: the URL of a secret shown again is the one NewTOTP gave.
+func TestTOTPURL(t *testing.T) {
+	secret, want, err := NewTOTP("1900000109/ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := TOTPURL("1900000109/ann", secret); got != want {
+		t.Errorf("TOTPURL = %s, want %s", got, want)
+	}
+}

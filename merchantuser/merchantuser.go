@@ -96,7 +96,7 @@ var Grants = []struct {
 	{ABReport, "the gray release and its A/B report", []Role{Owner, Finance, Developer}},
 	{Complaints, "consumers' complaints: read, answer, mark handled", []Role{Owner, Support}},
 	{Tickets, "tickets to the platform: open, follow, answer", Roles},
-	{Users, "the merchant's users: add, disable", []Role{Owner}},
+	{Users, "the merchant's users: add, change the role, reset the password or the second factor, disable", []Role{Owner}},
 }
 
 // Can reports whether users of role r hold p.
@@ -121,14 +121,20 @@ func Holders(p Permission) []Role {
 
 // User is a merchant's user as others see it: never a secret.
 type User struct {
-	ID        string    `json:"id"`
-	MchID     string    `json:"mchid"`
-	Name      string    `json:"name"`
-	Role      Role      `json:"role"`
-	TOTP      bool      `json:"totp"` // has a TOTP second factor
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
-	CreatedBy string    `json:"created_by"`
+	ID       string `json:"id"`
+	MchID    string `json:"mchid"`
+	Name     string `json:"name"`
+	Role     Role   `json:"role"`
+	TOTP     bool   `json:"totp"` // has a TOTP second factor
+	Disabled bool   `json:"disabled"`
+	// PasswordChange is set while the user logs in with a temporary
+	// password an owner set (ResetPassword), and TOTPEnrol while it must
+	// enrol a second factor (ResetTOTP, or a role that needs one): the
+	// portal serves it only its account page until both are done.
+	PasswordChange bool      `json:"password_change,omitempty"`
+	TOTPEnrol      bool      `json:"totp_enrol,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	CreatedBy      string    `json:"created_by"`
 }
 
 // Actor is how recorded actions name the user:
@@ -302,18 +308,30 @@ const (
 	TargetKind    = "merchant user"         // the kind of target a merchant user is
 	ActionAdd     = "merchant user add"     // a user added, by staff or an owner
 	ActionDisable = "merchant user disable" // a user disabled, by an owner or staff
+	ActionRole    = "merchant user role"    // a user's role changed, by an owner or staff
+	// ActionResetPassword is a temporary password set, by an owner or
+	// staff; ActionResetTOTP a second factor cleared for enrolment anew.
+	ActionResetPassword = "merchant user password reset"
+	ActionResetTOTP     = "merchant user totp reset"
+	// ActionPassword is a user's own new password; ActionEnrolTOTP its
+	// new second factor confirmed.
+	ActionPassword  = "merchant user password change"
+	ActionEnrolTOTP = "merchant user totp enrol"
 )
 
-const userCols = `id, mchid, name, role, totp_secret, disabled_at, created_at, created_by`
+const userCols = `id, mchid, name, role, totp_secret, disabled_at, created_at, created_by, password_change, totp_enrol`
 
 // scanUser scans a row of userCols, and into extra the columns after
 // them.
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
 	var totp string
-	var disabled, created int64
-	err := row.Scan(append([]any{&u.ID, &u.MchID, &u.Name, &u.Role, &totp, &disabled, &created, &u.CreatedBy}, extra...)...)
-	u.TOTP, u.Disabled, u.CreatedAt = totp != "", disabled != 0, db.Time(created)
+	var disabled, created, change, enrol int64
+	err := row.Scan(append([]any{&u.ID, &u.MchID, &u.Name, &u.Role, &totp, &disabled, &created, &u.CreatedBy, &change, &enrol}, extra...)...)
+	// A secret kept while the user enrols is no second factor yet: its
+	// logins take the password alone until a code of it is confirmed.
+	u.TOTP, u.Disabled, u.CreatedAt = totp != "" && enrol == 0, disabled != 0, db.Time(created)
+	u.PasswordChange, u.TOTPEnrol = change != 0, enrol != 0
 	return u, err
 }
 
@@ -477,7 +495,7 @@ var (
 		IDPrefix: "mus_",
 		Issue: `INSERT INTO merchant_user_sessions (token_hash, id, user_id, expires_at, created_at)
 			VALUES ($1, $2, $3, $4, $5)`,
-		Account: `SELECT u.id, u.mchid, u.name, u.role, u.totp_secret, u.disabled_at, u.created_at, u.created_by
+		Account: `SELECT u.id, u.mchid, u.name, u.role, u.totp_secret, u.disabled_at, u.created_at, u.created_by, u.password_change, u.totp_enrol
 			FROM merchant_user_sessions t JOIN merchant_users u ON u.id = t.user_id
 			WHERE t.token_hash = $1 AND t.revoked_at = 0 AND t.expires_at > $2 AND u.disabled_at = 0`,
 		End:   `UPDATE merchant_user_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at = 0`,
