@@ -144,6 +144,10 @@ func (u User) Actor() string { return "merchant_user:" + u.MchID + "/" + u.Name 
 // Can reports whether the user may do what p allows.
 func (u User) Can(p Permission) bool { return !u.Disabled && u.Role.Can(p) }
 
+// Setup reports whether the user must choose its password or enrol a
+// second factor before it does anything else.
+func (u User) Setup() bool { return u.PasswordChange || u.TOTPEnrol }
+
 // Forbidden is the refusal of a user without p: it names the permission
 // and the roles that hold it.
 func (u User) Forbidden(p Permission) error {

@@ -112,6 +112,13 @@ func (p *Portal) Routes() Table {
 		{Pattern: "GET /portal/users", Permission: merchantuser.Users, Handle: p.users},
 		{Pattern: "POST /portal/users", Permission: merchantuser.Users, Handle: p.addUser},
 		{Pattern: "POST /portal/users/{name}/disable", Permission: merchantuser.Users, Handle: p.disableUser},
+		{Pattern: "POST /portal/users/{name}/role", Permission: merchantuser.Users, Handle: p.setUserRole},
+		{Pattern: "POST /portal/users/{name}/password", Permission: merchantuser.Users, Handle: p.resetUserPassword},
+		{Pattern: "POST /portal/users/{name}/totp", Permission: merchantuser.Users, Handle: p.resetUserTOTP},
+		{Pattern: "GET /portal/account", Handle: p.account},
+		{Pattern: "POST /portal/account/password", Handle: p.changePassword},
+		{Pattern: "POST /portal/account/totp", Handle: p.startTOTP},
+		{Pattern: "POST /portal/account/totp/confirm", Handle: p.confirmTOTP},
 	}
 	if p.Sandbox != nil {
 		rs = append(rs, Route{Pattern: "GET /portal/sandbox", Permission: merchantuser.Sandbox, Handle: p.sandboxReport})
@@ -200,8 +207,17 @@ func (p *Portal) serve(rt Route) http.Handler {
 				fail: func(err error) { p.fail(w, r, &u, err) }}
 			c.w = read
 		}
+		handle := rt.Handle
 		if write && !web.SameOrigin(r, p.PublicURL) {
 			err = crossSite()
+		} else if u.Setup() && !setupRoutes[rt.Pattern] {
+			// A user who must choose a password or enrol a second
+			// factor is served its account page alone until it has.
+			err = setupFirst()
+			if !write {
+				handle = func(_ context.Context, c *call) error { return c.redirect("/portal/account") }
+				err = nil
+			}
 		} else if err = rt.Check(u.Can, u.Forbidden); err != nil {
 			p.Log.Warn("portal request refused", "path", r.URL.Path, "merchant_user", u.Actor(), "permission", rt.Permission)
 		} else if write {
@@ -211,7 +227,7 @@ func (p *Portal) serve(rt Route) http.Handler {
 			}
 		}
 		if err == nil {
-			err = rt.Handle(ctx, c)
+			err = handle(ctx, c)
 		}
 		if err != nil {
 			c.refused = err
@@ -435,6 +451,7 @@ var navItems = []navItem{
 	{"complaints", "/portal/complaints", merchantuser.Complaints},
 	{"tickets", "/portal/tickets", merchantuser.Tickets},
 	{"users", "/portal/users", merchantuser.Users},
+	{"account", "/portal/account", ""},
 }
 
 // nav is the navigation u sees.
@@ -445,7 +462,7 @@ func (p *Portal) nav(u merchantuser.User) []navItem {
 			(n.Key == "doctor" && p.Doctor == nil) {
 			continue
 		}
-		if u.Can(n.perm) {
+		if (n.perm == "" && !u.Disabled) || (!u.Setup() && u.Can(n.perm)) {
 			out = append(out, n)
 		}
 	}

@@ -87,7 +87,8 @@ func routes(mux route.Mux, d Deps) {
 	//   GET  /portal/sandbox, GET|POST /portal/rollout
 	//   GET  /portal/complaints[/{id}]; POST /portal/complaints/{id}/response|complete
 	//   GET|POST /portal/tickets, GET /portal/tickets/{id}[/attachments/{attachment_id}], POST …/replies
-	//   GET|POST /portal/users, POST /portal/users/{name}/disable
+	//   GET|POST /portal/users, POST /portal/users/{name}/disable|role|password|totp
+	//   GET /portal/account, POST /portal/account/password|totp|totp/confirm
 	if d.Portal != nil {
 		d.Portal.Register(mux)
 	}

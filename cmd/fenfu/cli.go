@@ -71,6 +71,9 @@ func commands() []command {
 		{"doctor", "--server URL --mchid M --private-key FILE --serial S --platform-key FILE [--platform-serial ID] [--notify-url U] [--lang zh|en] [--json]", "check a merchant's integration against a fenfu server, from the merchant's side: the notify URL's DNS, HTTPS answer, certificate chain and expiry, clock skew, its key, the platform key it holds, its failed notifications of the last day; each check passes, warns or fails with its remedy; non-zero exit on a failure", groupKeys, cmdDoctor},
 		{"merchant-users add", "--mchid M --name N [--password-file F] [--actor A]", "make a merchant's owner in the merchant portal, for a merchant without one: prints the TOTP secret (and a generated password) once; owners add the merchant's other users in the portal", groupKeys, cmdMerchantUsers},
 		{"merchant-users list", "--mchid M", "a merchant's users of the merchant portal with their roles, as JSON", groupKeys, cmdMerchantUsers},
+		{"merchant-users role", "--mchid M --name N --role R [--actor A]", "give a merchant's user of the portal another role (owner, finance, developer, support), ending its sessions; the merchant's last owner who can log in keeps the owner role", groupKeys, cmdMerchantUsers},
+		{"merchant-users reset-password", "--mchid M --name N [--actor A]", "give a merchant's user of the portal a temporary password, printed once, which it must change at its next login; ends its sessions", groupKeys, cmdMerchantUsers},
+		{"merchant-users reset-totp", "--mchid M --name N [--actor A]", "clear a merchant's user's second factor (a lost phone): its next login takes the password alone and enrols a new authenticator; ends its sessions", groupKeys, cmdMerchantUsers},
 		{"keys status", "", "count the sealed values each master key wraps", groupKeys, cmdKeys},
 		{"keys reseal", "[--actor NAME]", "wrap every sealed value again under the current master key, resumably, beside running payments", groupKeys, cmdKeys},
 
