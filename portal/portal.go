@@ -21,8 +21,10 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"html/template"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -221,7 +223,11 @@ func (p *Portal) serve(rt Route) http.Handler {
 		} else if err = rt.Check(u.Can, u.Forbidden); err != nil {
 			p.Log.Warn("portal request refused", "path", r.URL.Path, "merchant_user", u.Actor(), "permission", rt.Permission)
 		} else if write {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			limit := int64(maxForm)
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+				limit = maxUpload // a message's files
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if perr := r.ParseForm(); perr != nil {
 				err = fenfu.Errorf(fenfu.ParamError, "the form is too large or unreadable")
 			}
@@ -280,6 +286,29 @@ func (p *Portal) record(r *http.Request, u merchantuser.User, err error, done ma
 		detail[k] = v
 	}
 	return p.Users.Record(r.Context(), u, r.Pattern, audit.Target{Kind: "merchant", ID: u.MchID}, detail)
+}
+
+// saidError is a refusal whose message the portal's pages say in their
+// own language, where the error's own is English.
+type saidError struct {
+	error
+	text catalog.Text
+}
+
+func (s saidError) Unwrap() error { return s.error }
+
+// said is err, shown on a page as text in the page's language.
+func said(err error, text catalog.Text) error { return saidError{err, text} }
+
+// problemOf is err as a page in l shows it (web.ProblemOf), in l's words
+// where the portal has them (said).
+func problemOf(l catalog.Lang, err error) *web.Problem {
+	p := web.ProblemOf(l, err)
+	var s saidError
+	if p != nil && errors.As(err, &s) {
+		p.Message, p.Detail = s.text.In(l), ""
+	}
+	return p
 }
 
 // crossSite is the refusal of a form another site sent.
@@ -386,7 +415,7 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, u *merchantuser.Us
 	if l := e.LogLevel(); l > slog.LevelInfo {
 		p.Log.Log(r.Context(), l, "portal request failed", "path", r.URL.Path, "code", e.Code, "error", err.Error())
 	}
-	v := view{Problem: web.ProblemOf(web.LangOf(r), err), Back: backOf(r)}
+	v := view{Problem: problemOf(web.LangOf(r), err), Back: backOf(r)}
 	if u != nil {
 		v.User = *u
 	}
@@ -475,7 +504,7 @@ func (p *Portal) nav(u merchantuser.User) []navItem {
 func (c *call) page(name, active string, data any, notice string) error {
 	v, status := view{User: c.user, Active: active, Notice: notice, Data: data}, http.StatusOK
 	if c.refused != nil {
-		v.Problem, v.Notice = web.ProblemOf(c.lang, c.refused), ""
+		v.Problem, v.Notice = problemOf(c.lang, c.refused), ""
 		v.Form, status = c.r.URL.Query(), v.Problem.Status
 		if c.r.Method == http.MethodPost {
 			v.Form = c.r.PostForm

@@ -5,10 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/merchantuser"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/ticket"
 )
 
 // TestWords: every word a template or the code asks for, and every word
@@ -77,5 +81,16 @@ func TestRoutes(t *testing.T) {
 	}
 	if own != len(setupRoutes) {
 		t.Errorf("%d of the %d account routes are in the table", own, len(setupRoutes))
+	}
+}
+
+// TestAttachmentLabel: the file input's label says the limits package
+// ticket keeps, in each language.
+func TestAttachmentLabel(t *testing.T) {
+	for _, l := range catalog.Langs {
+		w := word(l, "attachment")
+		if !strings.Contains(w, strconv.Itoa(ticket.MaxAttachments)) || !strings.Contains(w, strconv.Itoa(ticket.MaxAttachment>>10)) {
+			t.Errorf("%s: %q does not say at most %d files of %d KB", l, w, ticket.MaxAttachments, ticket.MaxAttachment>>10)
+		}
 	}
 }

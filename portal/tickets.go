@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/catalog"
 	"github.com/fenfu/fenfu/ticket"
 	"github.com/fenfu/fenfu/web"
 )
@@ -53,31 +55,65 @@ func ticketFilter(q url.Values) ticket.Filter {
 		Type: ticket.Type(q.Get("type")), Status: ticket.Status(q.Get("status"))}
 }
 
-// attached reads the form's one optional file (a multipart form's
-// "attachment") as a ticket's attachment; its type is the one the
-// browser declares, which package ticket checks against the content.
+// maxUpload bounds a multipart form's body: a ticket's message with its
+// most files, each of the most bytes, and its fields.
+const maxUpload = ticket.MaxAttachments*ticket.MaxAttachment + maxForm
+
+// attached reads the form's optional files (a multipart form's
+// "attachment", a file input that takes several) as a message's
+// attachments; each one's type is the one the browser declares, which
+// package ticket checks against the content. More files than a message
+// takes, or a file over the limit, is refused here, in the page's
+// language, naming the file.
 func (c *call) attached() ([]ticket.NewAttachment, error) {
 	if err := c.r.ParseMultipartForm(maxForm); err != nil && err != http.ErrNotMultipart {
-		return nil, fenfu.Errorf(fenfu.ParamError, "the form is too large or unreadable: a file is at most %d KiB", ticket.MaxAttachment>>10)
+		return nil, said(fenfu.Errorf(fenfu.ParamError, "the form is too large or unreadable: at most %d files of %d KiB each",
+			ticket.MaxAttachments, ticket.MaxAttachment>>10), tooLarge)
 	}
-	if c.r.MultipartForm == nil || len(c.r.MultipartForm.File["attachment"]) == 0 {
+	if c.r.MultipartForm == nil {
 		return nil, nil
 	}
-	fh := c.r.MultipartForm.File["attachment"][0]
-	if fh.Size == 0 && fh.Filename == "" {
-		return nil, nil // the file field left empty
+	var out []ticket.NewAttachment
+	for _, fh := range c.r.MultipartForm.File["attachment"] {
+		if fh.Size == 0 && fh.Filename == "" {
+			continue // the file field left empty
+		}
+		if len(out) == ticket.MaxAttachments {
+			return nil, said(fenfu.FieldError("attachments", "at most %d files go with one message", ticket.MaxAttachments), tooMany)
+		}
+		if fh.Size > ticket.MaxAttachment {
+			return nil, said(fenfu.FieldError("attachments", "%s is %d KiB: a file is at most %d KiB", fh.Filename, (fh.Size+1023)>>10,
+				ticket.MaxAttachment>>10), tooBig(fh.Filename))
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return nil, fenfu.Errorf(fenfu.ParamError, "the attached file cannot be read")
+		}
+		b, err := io.ReadAll(io.LimitReader(f, ticket.MaxAttachment+1))
+		f.Close()
+		if err != nil {
+			return nil, fenfu.Errorf(fenfu.ParamError, "the attached file cannot be read")
+		}
+		ct, _, _ := mime.ParseMediaType(fh.Header.Get("Content-Type"))
+		out = append(out, ticket.NewAttachment{Name: fh.Filename, ContentType: ct, Content: b})
 	}
-	f, err := fh.Open()
-	if err != nil {
-		return nil, fenfu.Errorf(fenfu.ParamError, "the attached file cannot be read")
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, ticket.MaxAttachment+1))
-	if err != nil {
-		return nil, fenfu.Errorf(fenfu.ParamError, "the attached file cannot be read")
-	}
-	ct, _, _ := mime.ParseMediaType(fh.Header.Get("Content-Type"))
-	return []ticket.NewAttachment{{Name: fh.Filename, ContentType: ct, Content: b}}, nil
+	return out, nil
+}
+
+// The refusals of a message's files, as the page says them.
+var (
+	tooMany = catalog.Text{
+		ZH: fmt.Sprintf("每条消息最多附 %d 个文件，请删去多余的文件后再提交。", ticket.MaxAttachments),
+		EN: fmt.Sprintf("A message takes at most %d files: leave out the others and send it again.", ticket.MaxAttachments)}
+	tooLarge = catalog.Text{
+		ZH: fmt.Sprintf("提交的内容过大：最多 %d 个文件，每个不超过 %d KB。", ticket.MaxAttachments, ticket.MaxAttachment>>10),
+		EN: fmt.Sprintf("What was sent is too large: at most %d files of %d KB each.", ticket.MaxAttachments, ticket.MaxAttachment>>10)}
+)
+
+// tooBig is the refusal of a file over the limit, naming it.
+func tooBig(name string) catalog.Text {
+	return catalog.Text{ZH: fmt.Sprintf("文件 %s 超过 %d KB，请压缩或截取后再提交。", name, ticket.MaxAttachment>>10),
+		EN: fmt.Sprintf("The file %s is larger than %d KB: make it smaller and send it again.", name, ticket.MaxAttachment>>10)}
 }
 
 // form is a value of the request's form, url-encoded or multipart.

@@ -229,7 +229,7 @@ var words = map[string]catalog.Text{
 	"order-no":               {ZH: "相关订单（商户订单号或微信支付订单号，可不填）", EN: "The order (out_trade_no or transaction_id; optional)"},
 	"contact-name":           {ZH: "联系人（可不填）", EN: "Contact (optional)"},
 	"contact-phone":          {ZH: "联系电话（可不填）", EN: "Contact phone (optional)"},
-	"attachment":             {ZH: "附件（图片、PDF、文本，40 KB 以内，可不填）", EN: "File (picture, PDF or text, up to 40 KB; optional)"},
+	"attachment":             {ZH: "附件（最多 3 个：图片、PDF、文本，每个 40 KB 以内，可不填）", EN: "Files (up to 3: pictures, PDFs or text, 40 KB each; optional)"},
 	"sla":                    {ZH: "响应时限", EN: "SLA"},
 	"due":                    {ZH: "应答截止", EN: "Due"},
 	"overdue":                {ZH: "已超时", EN: "overdue"},
