@@ -10,8 +10,11 @@ import (
 	"testing"
 
 	"github.com/fenfu/fenfu/catalog"
+	"github.com/fenfu/fenfu/complaint"
 	"github.com/fenfu/fenfu/merchantuser"
+	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
+	"github.com/fenfu/fenfu/settle"
 	"github.com/fenfu/fenfu/ticket"
 )
 
@@ -92,5 +95,32 @@ func TestAttachmentLabel(t *testing.T) {
 		if !strings.Contains(w, strconv.Itoa(ticket.MaxAttachments)) || !strings.Contains(w, strconv.Itoa(ticket.MaxAttachment>>10)) {
 			t.Errorf("%s: %q does not say at most %d files of %d KB", l, w, ticket.MaxAttachments, ticket.MaxAttachment>>10)
 		}
+	}
+}
+
+// TestStateWords: every state of a refund, a settlement, a notification
+// delivery and a complaint has a word in each language, and none is its
+// code.
+func TestStateWords(t *testing.T) {
+	check := func(kind, code string, n catalog.Named) {
+		tx := n.Text()
+		if tx.ZH == "" || tx.EN == "" || tx.ZH == code || tx.EN == code {
+			t.Errorf("%s state %s is named %+v", kind, code, tx)
+		}
+	}
+	for _, s := range []pay.RefundStatus{pay.RefundProcessing, pay.RefundSuccess, pay.RefundAbnormal, pay.RefundClosed} {
+		check("refund", string(s), stateFuncs["refundState"].(func(pay.RefundStatus) catalog.Named)(s))
+	}
+	for _, s := range []string{settle.Pending, settle.Settled} {
+		check("settlement", s, stateFuncs["settlementState"].(func(string) catalog.Named)(s))
+	}
+	for _, s := range []notify.State{notify.Pending, notify.Delivered, notify.Failed} {
+		check("delivery", string(s), stateFuncs["deliveryState"].(func(notify.State) catalog.Named)(s))
+	}
+	for _, s := range []complaint.State{complaint.Pending, complaint.Processing, complaint.Processed} {
+		check("complaint", string(s), stateFuncs["complaintState"].(func(complaint.State) catalog.Named)(s))
+	}
+	if got := (named[string]{"NEW", settlementText}).Text(); got.ZH != "NEW" || got.EN != "NEW" {
+		t.Errorf("a state without a word is named %+v, want its code", got)
 	}
 }

@@ -7,13 +7,14 @@ import (
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/catalog"
+	"github.com/fenfu/fenfu/settle"
 	"github.com/fenfu/fenfu/ticket"
 	"github.com/fenfu/fenfu/web"
 )
 
 // funcs are the template functions of language l.
 func funcs(l catalog.Lang, css template.CSS) template.FuncMap {
-	return template.FuncMap{
+	fm := template.FuncMap{
 		"t":     func(key string) string { return word(l, key) },
 		"lang":  func() string { return l.Tag() },
 		"in":    func() string { return string(l) },
@@ -32,7 +33,13 @@ func funcs(l catalog.Lang, css template.CSS) template.FuncMap {
 		// maxText is the most a ticket's text field takes.
 		"maxText": func() int { return ticket.MaxText },
 		"zh":      func() bool { return l == catalog.ZH },
+		// settlementStates are the states a settlement is listed by.
+		"settlementStates": func() []string { return []string{settle.Pending, settle.Settled} },
 	}
+	for k, f := range stateFuncs {
+		fm[k] = f
+	}
+	return fm
 }
 
 // stamp is a time as a page shows it, to the second, Asia/Shanghai; the

@@ -88,7 +88,7 @@ func testPortalInBrowser(t *testing.T, engine db.Engine) {
 	// The delivery log, and a resend from it.
 	p.click(`#nav-notifications`, `#log`)
 	row := `tr.attempt[data-event="` + event + `"]`
-	p.sees(row, "TRANSACTION.SUCCESS", "204", "DELIVERED")
+	p.sees(row, "TRANSACTION.SUCCESS", "204", "Delivered", "DELIVERED")
 	p.shot("notifications")
 	p.click(row+` button.resend`, `#notice`)
 	p.sees("#notice", "Resend scheduled", event)

@@ -460,9 +460,13 @@ func testPortalHTTP(t *testing.T, engine db.Engine) {
 			t.Fatalf("the refund form: HTTP %d to %q\n%s", status, loc, body)
 		}
 	}
-	if refunds, _ := w.a.pay.RefundsOf(ctx, credit.ID); len(refunds) != 1 || refunds[0].Amount != 20_00 || refunds[0].OutRefundNo != m[1] {
-		t.Fatalf("the form sent twice made %+v, want one refund of 2000", refunds)
+	made, _ := w.a.pay.RefundsOf(ctx, credit.ID)
+	if len(made) != 1 || made[0].Amount != 20_00 || made[0].OutRefundNo != m[1] {
+		t.Fatalf("the form sent twice made %+v, want one refund of 2000", made)
 	}
+	_, _, page = w.send(fin, "GET", "/portal/orders/"+credit.ID+"?lang=zh", nil)
+	saysState(t, "the order page's refund", page, map[string]string{"SUCCESS": "退款成功", "PROCESSING": "退款处理中"}[string(made[0].Status)],
+		string(made[0].Status))
 	_, _, page = w.send(fin, "GET", "/portal/orders/"+credit.ID+"?refund="+url.QueryEscape(m[1]), nil)
 	if !strings.Contains(page, `id="notice"`) || !strings.Contains(page, m[1]) || !strings.Contains(page, "¥20.00") || !strings.Contains(page, ">REFUND<") {
 		t.Errorf("the order page after the refund:\n%s", page)
@@ -515,6 +519,7 @@ func testPortalHTTP(t *testing.T, engine db.Engine) {
 	if !strings.Contains(log, `data-event="EV-`+credit.ID+`" data-attempt="1"`) || !strings.Contains(log, "DELIVERED") {
 		t.Fatalf("the delivery log:\n%s", log)
 	}
+	saysState(t, "the delivery log", log, "已送达", "DELIVERED")
 	if status, loc, _ := w.send(dev, "POST", "/portal/notifications/EV-"+credit.ID+"/resend", url.Values{}); status != 303 || !strings.Contains(loc, "resent=") {
 		t.Fatalf("resend: HTTP %d to %q", status, loc)
 	}
@@ -590,6 +595,10 @@ func testPortalHTTP(t *testing.T, engine db.Engine) {
 	if x, _ := w.a.complaints.Of(ctx, w.m.MchID, c.ID); x.State != complaint.Processing {
 		t.Errorf("the answered complaint is %s", x.State)
 	}
+	_, _, cp := w.send(sup, "GET", "/portal/complaints/"+c.ID+"?lang=zh", nil)
+	saysState(t, "the complaint page", cp, "处理中", "PROCESSING")
+	_, _, cl := w.send(sup, "GET", "/portal/complaints?lang=zh", nil)
+	saysState(t, "the complaints list", cl, "处理中", "PROCESSING")
 	if status, _, _ := w.send(stranger, "GET", "/portal/complaints/"+c.ID, nil); status != 404 {
 		t.Errorf("another merchant's complaint: HTTP %d", status)
 	}
@@ -665,6 +674,7 @@ func testPortalHTTP(t *testing.T, engine db.Engine) {
 	if !strings.Contains(sl, day) || !strings.Contains(sl, "SETTLED") {
 		t.Errorf("the settlements page:\n%s", sl)
 	}
+	saysState(t, "the settlements page", sl, "已结算", "SETTLED")
 	_, _, sc := w.send(fin, "GET", "/portal/settlements.csv?from="+day+"&to="+day, nil)
 	if rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(sc, "\ufeff"))).ReadAll(); err != nil || len(rows) != 3 || rows[0][0] != "settlement_id" {
 		t.Errorf("the settlements' CSV: %v %q", err, rows)
