@@ -76,7 +76,13 @@ func (a *API) platformKeys(ctx context.Context, c *call) (any, error) {
 }
 
 // backlog answers the notifications waiting to be delivered: in all, the
-// age of the oldest, and per merchant; ?mchid= for one.
+// age of the oldest, and a page of them per merchant in mchid order
+// (?after= &limit=, up to notify.MaxWaitingPage); ?mchid= for one.
 func (a *API) backlog(ctx context.Context, c *call) (any, error) {
-	return a.Notifications.Waiting(ctx, c.URL.Query().Get("mchid"))
+	q := c.URL.Query()
+	p, err := page(q)
+	if err != nil {
+		return nil, err
+	}
+	return a.Notifications.Waiting(ctx, q.Get("mchid"), p)
 }

@@ -172,8 +172,23 @@ func (a *API) release(ctx context.Context, c *call) (any, error) {
 }
 
 // exceptions lists open settlement exception requests, the most urgent
-// first, each with whether it is past its 24-hour SLA.
+// first, each with whether it is past its 24-hour SLA; with ?mchid=, a
+// page of the merchant's requests of every status, newest first
+// (?after= &limit=, up to settle.MaxExceptionPage), and the next page's
+// cursor.
 func (a *API) exceptions(ctx context.Context, c *call) (any, error) {
+	q := c.URL.Query()
+	if mchid := q.Get("mchid"); mchid != "" {
+		p, err := page(q)
+		if err != nil {
+			return nil, err
+		}
+		list, next, err := a.Settle.ExceptionsPage(ctx, mchid, p)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"data": list, "next": next}, nil
+	}
 	list, err := a.Settle.Exceptions(ctx, "")
 	if err != nil {
 		return nil, err

@@ -52,10 +52,12 @@ func (c *Console) keys(r *http.Request, v *view) error {
 
 type notificationsPage struct {
 	notify.Waiting
+	Listing
 }
 
 // notifications shows the notifications waiting to be delivered, in all
-// and per merchant (?mchid= for one).
+// and per merchant (?mchid= for one), the merchants a page at a time in
+// mchid order after the cursor (?after=).
 func (c *Console) notifications(r *http.Request, v *view) error {
 	v.Title, v.Active = "notifications", "/console/engineering/notifications"
 	call := admin.Call{Route: "GET /admin/notifications/backlog", Query: v.filters("mchid")}
@@ -68,10 +70,14 @@ func (c *Console) notifications(r *http.Request, v *view) error {
 				for _, m := range b.Merchants {
 					rows = append(rows, []string{m.MchID, strconv.Itoa(m.Pending), stamp(m.Oldest)})
 				}
-				return rows, "", err
+				return rows, b.Next, err
 			})
 	}
 	d := &notificationsPage{}
 	v.Data = d
-	return v.do(call, &d.Waiting)
+	if err := v.do(call, &d.Waiting); err != nil {
+		return err
+	}
+	d.Listing = v.Listing(d.Waiting.Next)
+	return nil
 }

@@ -132,15 +132,22 @@ func (c *Console) checkSettlement(r *http.Request, v *view) error {
 type exceptionsPage struct {
 	Open, Overdue int
 	Exceptions    []settle.Exception `json:"data"`
+	Next          string             `json:"next"`
 	Now           time.Time
+	// MchID is the merchant whose requests of every status are listed, a
+	// page at a time, newest first; "" lists the open ones of every
+	// merchant, the most urgent first.
+	MchID string `json:"-"`
+	Listing
 }
 
 // exceptions lists the open settlement exception requests, the most
 // urgent first, each with its SLA: when it is due, and whether it is
-// overdue.
+// overdue; with ?mchid=, a merchant's requests of every status, newest
+// first, a page at a time after the cursor (?after=).
 func (c *Console) exceptions(r *http.Request, v *view) error {
 	v.Title, v.Active = "exceptions", "/console/finance/exceptions"
-	call := admin.Call{Route: "GET /admin/settlement-exceptions"}
+	call := admin.Call{Route: "GET /admin/settlement-exceptions", Query: v.filters("mchid")}
 	if v.Query.Get("format") == "csv" {
 		return v.export("settlement-exceptions.csv", []string{"exception_id", "mchid", "settle_date", "out_trade_no", "description",
 			"status", "created_at", "due_at", "overdue"}, call, func(raw json.RawMessage) ([][]string, string, error) {
@@ -151,12 +158,16 @@ func (c *Console) exceptions(r *http.Request, v *view) error {
 				rows = append(rows, []string{x.ID, x.MchID, x.SettleDate, x.OutTradeNo, x.Description, x.Status, stamp(x.CreatedAt),
 					stamp(x.DueAt), strconv.FormatBool(x.Overdue)})
 			}
-			return rows, "", err
+			return rows, p.Next, err
 		})
 	}
-	d := &exceptionsPage{Now: c.Clock.Now()}
+	d := &exceptionsPage{Now: c.Clock.Now(), MchID: call.Query.Get("mchid")}
 	v.Data = d
-	return v.do(call, d)
+	if err := v.do(call, d); err != nil {
+		return err
+	}
+	d.Listing = v.Listing(d.Next)
+	return nil
 }
 
 type exceptionPage struct {

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -10,13 +11,15 @@ import (
 
 // Waiting is the notifications waiting to be delivered as staff read
 // them: how many, since when the longest has waited (pending_since, as
-// PendingBacklog dates it), and the same per merchant, the longest
-// backlogs first.
+// PendingBacklog dates it), and a page of the same per merchant, in the
+// order of the merchants' numbers; Next is the cursor of the page after
+// it, "" after the last.
 type Waiting struct {
 	Pending   int               `json:"pending"`
 	Oldest    time.Time         `json:"oldest_since,omitzero"`
 	OldestAge string            `json:"oldest_age,omitempty"`
 	Merchants []MerchantWaiting `json:"merchants"`
+	Next      string            `json:"next,omitempty"`
 }
 
 // MerchantWaiting is one merchant's waiting notifications.
@@ -26,41 +29,63 @@ type MerchantWaiting struct {
 	Oldest  time.Time `json:"oldest_since"`
 }
 
-// MaxWaitingMerchants is the most merchants Waiting lists.
-const MaxWaitingMerchants = 200
+// Page sizes of Waiting's merchants.
+const (
+	DefaultWaitingPage = 50
+	MaxWaitingPage     = 200
+)
 
-// Waiting reads the notifications pending delivery over the index of the
-// pending events (due_at > 0), of mchid if set: in all, and per
-// merchant, the MaxWaitingMerchants with the most first.
-func (e *Events) Waiting(ctx context.Context, mchid string) (Waiting, error) {
-	var w Waiting
-	rows, err := e.DB.QueryContext(ctx, `SELECT mchid, COUNT(*), MIN(pending_since) FROM notify_outbox
-		WHERE due_at > 0 AND ($1 = '' OR mchid = $1) GROUP BY mchid ORDER BY COUNT(*) DESC, mchid`, mchid)
+// Waiting reads the notifications pending delivery, of mchid if set: in
+// all, over the index of the pending events (PendingBacklog's statement),
+// and the page p of the merchants that have any, each with its count and
+// oldest, in mchid order after the cursor's merchant. Each page reads the
+// index of the pending events by merchant (notify_outbox_waiting) from
+// the cursor's merchant on, for the page's merchants alone; it never
+// groups every merchant's backlog to sort it.
+func (e *Events) Waiting(ctx context.Context, mchid string, p fenfu.Keyset) (Waiting, error) {
+	w := Waiting{Merchants: []MerchantWaiting{}}
+	key, err := p.Key(1)
+	if err != nil {
+		return w, err
+	}
+	var oldest int64
+	if mchid == "" {
+		err = e.DB.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(pending_since), 0) FROM notify_outbox WHERE due_at > 0`).
+			Scan(&w.Pending, &oldest)
+	} else {
+		err = e.DB.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(pending_since), 0) FROM notify_outbox WHERE mchid = $1 AND due_at > 0`,
+			mchid).Scan(&w.Pending, &oldest)
+	}
 	if err != nil {
 		return w, fenfu.Internal("notify.Waiting", err)
 	}
-	defer rows.Close()
-	w.Merchants = []MerchantWaiting{}
-	for rows.Next() {
-		var m MerchantWaiting
-		var oldest int64
-		if err := rows.Scan(&m.MchID, &m.Pending, &oldest); err != nil {
-			return w, fenfu.Internal("notify.Waiting", err)
-		}
-		m.Oldest = db.Time(oldest)
-		w.Pending += m.Pending
-		if w.Oldest.IsZero() || m.Oldest.Before(w.Oldest) {
-			w.Oldest = m.Oldest
-		}
-		if len(w.Merchants) < MaxWaitingMerchants {
-			w.Merchants = append(w.Merchants, m)
-		}
+	if oldest > 0 {
+		w.Oldest = db.Time(oldest)
+		w.OldestAge = e.Clock.Now().Sub(w.Oldest).Round(time.Second).String()
 	}
-	if err := rows.Err(); err != nil {
+	limit := p.Size(DefaultWaitingPage, MaxWaitingPage)
+	q, args := `SELECT mchid, COUNT(*), MIN(pending_since) FROM notify_outbox WHERE due_at > 0`, []any{}
+	if mchid != "" {
+		args = append(args, mchid)
+		q += ` AND mchid = $1`
+	}
+	if key != nil {
+		args = append(args, key[0])
+		q += ` AND mchid > $` + strconv.Itoa(len(args))
+	}
+	q += ` GROUP BY mchid ORDER BY mchid LIMIT ` + strconv.Itoa(limit+1)
+	list, err := db.All(ctx, e.DB, func(r db.Scanner) (m MerchantWaiting, err error) {
+		var at int64
+		err = r.Scan(&m.MchID, &m.Pending, &at)
+		m.Oldest = db.Time(at)
+		return m, err
+	}, q, args...)
+	if err != nil {
 		return w, fenfu.Internal("notify.Waiting", err)
 	}
-	if !w.Oldest.IsZero() {
-		w.OldestAge = e.Clock.Now().Sub(w.Oldest).Round(time.Second).String()
+	w.Merchants, w.Next = fenfu.NextPage(list, limit, func(m MerchantWaiting) []string { return []string{m.MchID} })
+	if w.Merchants == nil {
+		w.Merchants = []MerchantWaiting{}
 	}
 	return w, nil
 }
