@@ -16,9 +16,25 @@ import (
 )
 
 // order is how the runs appear; others follow by name.
-var order = []string{"sqlite-rsa", "sqlite-sm2", "sqlite-sm2-rate1500", "sqlite-sm2-full", "sqlite-rsa-full", "postgres-sm2", "postgres-rsa"}
+var order = []string{"sqlite-rsa", "sqlite-sm2", "sqlite-sm2-halfrate", "sqlite-sm2-rate1500", "sqlite-sm2-full", "sqlite-rsa-full", "postgres-sm2", "postgres-rsa"}
+
+// results is where scripts/bench.sh leaves the runs' JSON.
+const results = "benchmarks/results"
 
 func main() {
+	// benchmd half FILE prints half the payments/s of a bench result: the
+	// open-loop rate scripts/bench.sh runs after the closed-loop maximum.
+	if len(os.Args) == 3 && os.Args[1] == "half" {
+		var r bench.Result
+		if !readJSON(os.Args[2], &r) || r.PaymentsPerS <= 0 {
+			fail(fmt.Errorf("%s: no payments/s", os.Args[2]))
+		}
+		fmt.Printf("%.0f\n", r.PaymentsPerS/2)
+		return
+	}
+	if len(os.Args) > 1 {
+		fail(fmt.Errorf("usage: benchmd [half RESULT.json] > BENCHMARKS.md"))
+	}
 	rank := func(n string) int {
 		if i := slices.Index(order, n); i >= 0 {
 			return i
@@ -31,6 +47,8 @@ func main() {
 	micro, _ := os.ReadFile("benchmarks/micro.txt")
 
 	w := os.Stdout
+	fmt.Fprint(w, title)
+	writeTargets(w, results)
 	fmt.Fprint(w, header)
 	if len(runs) > 0 {
 		m := runs[0].run.Machine
@@ -71,6 +89,7 @@ func main() {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", n, cell("create"), cell("pay"), cell("query"), cell("payment"))
 	}
+	writeLedger(w, results)
 	settlement(w)
 	verification(w)
 	fmt.Fprint(w, "\n## Micro-benchmarks\n\n`go test -run XXX -bench . -benchtime 1s ./scheme/ ./qr/ ./ledger/ ./pay/ ./notify/ ./risk/`\n\n```\n")
@@ -209,12 +228,14 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-const header = `# fenfu benchmarks
+const title = `# fenfu benchmarks
 
 This file is generated: ` + "`scripts/bench.sh`" + ` runs every configuration below and rewrites it
 (about twenty minutes, most of it the settlement of 1,000,000 orders). The raw results are in ` + "`benchmarks/results/*.json`" + `.
 
-## Method
+`
+
+const header = `## Method
 
 ` + "`fenfu bench`" + ` provisions merchants and consumers in fresh stores, logs each consumer in to the
 cashier once, signs every request of the run in advance (so the generator does no signing while
