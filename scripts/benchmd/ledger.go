@@ -19,10 +19,18 @@ func writeLedger(w io.Writer, dir string) {
 		return
 	}
 	fmt.Fprint(w, ledgerHeader)
-	fmt.Fprint(w, "| store | variant | clients | round | transactions | tx/s | p50 ms | p99 ms | CPU ms/tx | retries | errors | load | × Formance |\n")
-	fmt.Fprint(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprint(w, "| store | variant | clients | round | transactions | tx/s | p50 ms | p99 ms | CPU ms/tx | retries | errors | load | × Formance | ÷ pgbench tps |\n")
+	fmt.Fprint(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, x := range results {
+		var pg float64 // the mean of the run's pgbench figures
+		for _, p := range x.run.Pgbench {
+			pg += p.TPS / float64(len(x.run.Pgbench))
+		}
 		for _, r := range x.run.Runs {
+			per := "–"
+			if pg > 0 {
+				per = fmt.Sprintf("%.2f", r.TxPerS/pg)
+			}
 			errs := 0
 			for _, v := range r.Errors {
 				errs += v
@@ -31,8 +39,8 @@ func writeLedger(w io.Writer, dir string) {
 			if f := bench.FormanceRatio(r.Variant, r.TxPerS); f > 0 {
 				vs = fmt.Sprintf("%.1f×", f)
 			}
-			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | **%.0f** | %.2f | %.2f | %.3f | %d | %d | %.2f | %s |\n", x.run.Engine, r.Variant,
-				r.Clients, r.Round, r.Transactions, r.TxPerS, r.Latency.P50, r.Latency.P99, r.CPUPerTxMS, r.Retries, errs, r.Load[0], vs)
+			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | **%.0f** | %.2f | %.2f | %.3f | %d | %d | %.2f | %s | %s |\n", x.run.Engine, r.Variant,
+				r.Clients, r.Round, r.Transactions, r.TxPerS, r.Latency.P50, r.Latency.P99, r.CPUPerTxMS, r.Retries, errs, r.Load[0], vs, per)
 		}
 	}
 	fmt.Fprintln(w)
@@ -54,6 +62,7 @@ func writeLedger(w io.Writer, dir string) {
 	}
 	fmt.Fprintf(w, "\n× Formance is tx/s over Formance's best figure in the variant (hot %.0f, no-hot %.0f tx/s; a tracked hot account is set against its hot one): %s.\n",
 		bench.Formance[bench.LedgerHot][1], bench.Formance[bench.LedgerNoHot][1], bench.FormanceNote)
+	fmt.Fprint(w, "÷ pgbench tps is tx/s over the mean of the same run's pgbench figures: a ratio to the day's PostgreSQL, to set against a Formance run measured with pgbench beside it.\n")
 }
 
 const ledgerHeader = `

@@ -89,7 +89,7 @@ func TestTargetsHalfRateAndSpeedup(t *testing.T) {
 func TestLedgerSection(t *testing.T) {
 	var b bytes.Buffer
 	writeLedger(&b, "testdata/results")
-	for _, want := range []string{"| postgres | hot | 16 | 1 | 40000 | **4000** |", "55.6× |", "| postgres | tracked-hot | 16 | 1 | 8000 | **800** |",
+	for _, want := range []string{"| postgres | hot | 16 | 1 | 40000 | **4000** |", "55.6× | 4.32 |", "| postgres | tracked-hot | 16 | 1 | 8000 | **800** |",
 		"**900 tps**", "**950 tps**", "proxy 403"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("no %q in\n%s", want, b.String())
