@@ -108,8 +108,8 @@ type LedgerResult struct {
 	CPUScope string       `json:"cpu_scope"`
 	Load     [3]float64   `json:"load_average_start"`
 	Pgbench  []PgbenchRun `json:"pgbench,omitempty"`
-	// PgbenchNote says why there is no pgbench reference, if there is
-	// none on PostgreSQL.
+	// PgbenchNote says what of the pgbench reference was not measured,
+	// and why.
 	PgbenchNote string      `json:"pgbench_note,omitempty"`
 	Runs        []LedgerRun `json:"runs"`
 	Formance    struct {
