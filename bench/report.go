@@ -60,8 +60,11 @@ type Result struct {
 	CeilingPerS         float64              `json:"crypto_ceiling_payments_per_s"`
 	Efficiency          float64              `json:"efficiency"`
 	Notified            int64                `json:"notifications_delivered"`
-	Proof               string               `json:"proof"`
-	ProofOK             bool                 `json:"proof_ok"`
+	// RoundTrips counts the server's database round trips per payment,
+	// on PostgreSQL (nil on SQLite, which makes none).
+	RoundTrips *RoundTrips `json:"roundtrips_per_payment,omitempty"`
+	Proof      string      `json:"proof"`
+	ProofOK    bool        `json:"proof_ok"`
 }
 
 // Machine describes where a run happened.
@@ -117,6 +120,9 @@ func (r Result) Table(w io.Writer) {
 	fmt.Fprintf(w, "  crypto ceiling  %.3f ms CPU per payment → %.0f payments/s on %d cores\n", r.CryptoPerPay, r.CeilingPerS, r.Machine.Cores)
 	fmt.Fprintf(w, "  efficiency      %.2f\n", r.Efficiency)
 	fmt.Fprintf(w, "  notifications   %d delivered to the merchants' notify_url\n", r.Notified)
+	if r.RoundTrips != nil {
+		tripsTable(w, r.RoundTrips)
+	}
 	if r.InstallmentPayments > 0 {
 		fmt.Fprintf(w, "  installments    %d payments with a plan\n", r.InstallmentPayments)
 	}

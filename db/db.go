@@ -19,9 +19,10 @@ import (
 	"time"
 
 	"github.com/fenfu/fenfu"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	"modernc.org/sqlite"               // registers the "sqlite" driver
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite" // registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -61,6 +62,7 @@ type DB struct {
 	stopCheckpoint chan struct{}
 	checkpointDone chan struct{}
 	commits        atomic.Pointer[func(time.Duration)] // ObserveCommits
+	trips          atomic.Int64                        // RoundTrips
 }
 
 // ObserveCommits has f told how long each commit of a write transaction
@@ -127,10 +129,14 @@ func Open(ctx context.Context, name, dsn string, clock fenfu.Clock, opt Options)
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		d.Engine = Postgres
-		pool, err := sql.Open("pgx", dsn)
+		pc, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("db: open %s store: %w", name, err)
 		}
+		// Every connection counts its round trips (RoundTrips, Tally).
+		pc.DialFunc = d.dial(pc.DialFunc)
+		pc.Tracer = tracer{d}
+		pool := stdlib.OpenDB(*pc)
 		n := opt.MaxConns
 		if n <= 0 {
 			n = 16

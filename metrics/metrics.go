@@ -134,6 +134,17 @@ func (r *Registry) Pool(store, pool string, d *sql.DB) error {
 	return r.reg.Register(prometheus.WrapCollectorWith(prometheus.Labels{"pool": pool}, collectors.NewDBStatsCollector(d, store)))
 }
 
+// CounterFunc exports a counter whose value read returns when scraped,
+// for a count kept elsewhere (an atomic in the code that counts); labels
+// are name, value pairs, fixed for this series.
+func (r *Registry) CounterFunc(name string, read func() float64, labels ...string) error {
+	_, values := split(labels)
+	r.mu.Lock()
+	help := r.help[name]
+	r.mu.Unlock()
+	return r.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: values}, read))
+}
+
 // Gauge sets one gauge of a sampled family: its name, value and labels
 // (name, value pairs).
 type Gauge func(name string, v float64, labels ...string)

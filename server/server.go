@@ -47,6 +47,12 @@ type Deps struct {
 	// Build is what the binary was built from, answered at /version and
 	// exported as fenfu_build_info.
 	Build version.Info
+	// RoundTrips, if set, has each request's database round trips
+	// counted and exported as fenfu_db_request_roundtrips_total{store,
+	// route}: it returns the request's context with a count attached and
+	// what reads the count, by store, once the request is served. Set it
+	// when a store is on PostgreSQL (SQLite has none to count).
+	RoundTrips func(context.Context) (context.Context, func() map[string]int64)
 }
 
 // New returns fenfu's HTTP handler.
@@ -60,7 +66,10 @@ func New(d Deps) http.Handler {
 		"modified", strconv.FormatBool(d.Build.Modified), "goversion", d.Build.Go)
 	// Recovery sits inside instrument, so a panicking handler's 500 is
 	// counted and timed like any other answer.
-	return clientAddr(d.Proxies, instrument(d.Metrics, recoverPanics(d.Log, mux)))
+	if d.RoundTrips != nil {
+		d.Metrics.Help("fenfu_db_request_roundtrips_total", "Database round trips made while serving HTTP requests, by store and route.")
+	}
+	return clientAddr(d.Proxies, instrument(d.Metrics, d.RoundTrips, recoverPanics(d.Log, mux)))
 }
 
 func handleHealth(check func(context.Context) error) http.Handler {
@@ -145,10 +154,16 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-func instrument(m *metrics.Registry, next http.Handler) http.Handler {
+func instrument(m *metrics.Registry, trips func(context.Context) (context.Context, func() map[string]int64), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		var counts func() map[string]int64
+		if trips != nil {
+			var ctx context.Context
+			ctx, counts = trips(r.Context())
+			r = r.WithContext(ctx)
+		}
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
 		if route == "" {
@@ -159,6 +174,11 @@ func instrument(m *metrics.Registry, next http.Handler) http.Handler {
 		}
 		m.Add("fenfu_http_requests_total", 1, "route", route, "status", http.StatusText(sw.status))
 		m.Observe("fenfu_http_request_seconds", time.Since(start), "route", route)
+		if counts != nil {
+			for store, n := range counts() {
+				m.Add("fenfu_db_request_roundtrips_total", n, "store", store, "route", route)
+			}
+		}
 	})
 }
 

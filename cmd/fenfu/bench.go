@@ -174,6 +174,9 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		}
 		return bench.SelfCPU()
 	}
+	// The server's database round trips, read from its /metrics around
+	// the run (PostgreSQL only; a server that does not answer has none).
+	tripsBefore, terr := bench.ReadTrips(ctx, base)
 	selfBefore, _ := bench.SelfCPU()
 	cpuBefore, _ := measure()
 	s := bench.Run(ctx, bench.Config{BaseURL: base, Concurrency: *conc, Rate: *rate, Duration: *duration,
@@ -185,6 +188,9 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	}
 	res.Notified = sink.Received()
 	cpuAfter, peak := measure()
+	if tripsAfter, err := bench.ReadTrips(ctx, base); err == nil && terr == nil {
+		res.RoundTrips = bench.PerPayment(tripsBefore, tripsAfter, s.Payments)
+	}
 	selfAfter, selfPeak := bench.SelfCPU()
 	res.CPUScope = "server process"
 	if pid == 0 {

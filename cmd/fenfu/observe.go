@@ -51,7 +51,13 @@ func (a *app) observe(r *metrics.Registry) {
 
 	r.Help("fenfu_db_commit_seconds", "Time to commit a write transaction, by store (on SQLite a group commit, shared by the transactions in it).")
 	r.SetBuckets("fenfu_db_commit_seconds", commitBuckets)
+	r.Help("fenfu_db_roundtrips_total", "Round trips to a PostgreSQL store, by store: every one, whatever made it (requests, background work, connecting).")
 	for _, d := range []*db.DB{a.core, a.credit} {
+		if d.Engine == db.Postgres {
+			if err := r.CounterFunc("fenfu_db_roundtrips_total", func() float64 { return float64(d.RoundTrips()) }, "store", d.Name); err != nil {
+				a.log.Warn("metrics: the store's round trips are not exported", "store", d.Name, "error", err)
+			}
+		}
 		d.ObserveCommits(func(took time.Duration) { r.Observe("fenfu_db_commit_seconds", took, "store", d.Name) })
 		for pool, p := range d.Pools() {
 			if err := r.Pool(d.Name, pool, p); err != nil {

@@ -268,7 +268,8 @@ func (a *app) deps(background func(func(ctx context.Context))) server.Deps {
 		Bills: a.bills, Keys: a.keys, Notifications: a.events, MerchantUsers: a.merchantUsers}
 	desk := &console.Console{Admin: staff, Access: a.access, Log: a.log, Clock: a.clock, PublicURL: func() string { return a.publicURL }}
 	return server.Deps{API: api, Admin: staff, Console: desk, Cashier: a.cashier, Portal: a.portalWith(doc), Metrics: a.metrics, Log: a.log, Health: a.health,
-		Proxies: a.cfg.TrustedProxies, MetricsFrom: a.cfg.MetricsFrom, Build: version.Get()}
+		Proxies: a.cfg.TrustedProxies, MetricsFrom: a.cfg.MetricsFrom, Build: version.Get(),
+		RoundTrips: a.roundTrips()}
 }
 
 // portal is the merchant portal of this node, over the services the
@@ -388,5 +389,17 @@ func (a *app) expireServiceOrders(ctx context.Context) {
 		a.log.Error("service order expiry", "error", err)
 	} else if n > 0 {
 		a.log.Info("expired service orders", "released", n)
+	}
+}
+
+// roundTrips is what counts a request's database round trips for the
+// server's metrics, when a store is on PostgreSQL; nil on SQLite.
+func (a *app) roundTrips() func(context.Context) (context.Context, func() map[string]int64) {
+	if a.core.Engine != db.Postgres && a.credit.Engine != db.Postgres {
+		return nil
+	}
+	return func(ctx context.Context) (context.Context, func() map[string]int64) {
+		ctx, t := db.WithTally(ctx, false)
+		return ctx, t.Counts
 	}
 }
