@@ -186,6 +186,9 @@ func Post(ctx context.Context, tx *db.Tx, t Txn) error {
 		return err
 	}
 	id := t.ID()
+	if tx.Engine == db.Postgres && distinctTracked(t) {
+		return postOne(ctx, tx, t)
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO ledger_txns (id, kind, ref, created_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT DO NOTHING`, id, t.Kind, t.Ref, db.Micros(tx.Now))
 	if err != nil {
@@ -206,6 +209,86 @@ func Post(ctx context.Context, tx *db.Tx, t Txn) error {
 			if err := applyTracked(ctx, tx, id, e.Account, e.Amount); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// distinctTracked reports whether no tracked account has two entries in
+// t: one statement changes a row once, so postOne applies each tracked
+// account's entry in its own part of the statement.
+func distinctTracked(t Txn) bool {
+	for i, e := range t.Entries {
+		if !e.Account.Tracked() {
+			continue
+		}
+		for _, f := range t.Entries[:i] {
+			if f.Account == e.Account {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// postOne is Post on PostgreSQL in one statement, one round trip instead
+// of two and one per tracked account: the transaction row, its entries
+// and each tracked account's guarded balance change are parts of one
+// statement (data-modifying WITH), the entries and balances written only
+// if the transaction row was (not a duplicate). It reads back how many
+// rows each part wrote and fails as Post does: ErrDuplicate, or, for a
+// balance that was not changed, ErrNoAccount or ErrInsufficient.
+func postOne(ctx context.Context, tx *db.Tx, t Txn) error {
+	id := t.ID()
+	var q strings.Builder
+	args := []any{id, t.Kind, t.Ref, db.Micros(tx.Now)}
+	q.WriteString(`WITH t AS (INSERT INTO ledger_txns (id, kind, ref, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING RETURNING id),
+	e AS (INSERT INTO ledger_entries (txn_id, seq, account, amount) SELECT t.id, v.seq, v.account, v.amount FROM t, (VALUES `)
+	for i, e := range t.Entries {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($%d::integer, $%d::text, $%d::bigint)", n+1, n+2, n+3)
+		args = append(args, i+1, string(e.Account), e.Amount)
+	}
+	q.WriteString(`) AS v (seq, account, amount))`)
+	var tracked []Account
+	for _, e := range t.Entries {
+		if !e.Account.Tracked() {
+			continue
+		}
+		cond := `>= 0`
+		if kinds[e.Account.Kind()].normal < 0 {
+			cond = `<= 0`
+		}
+		n := len(args)
+		fmt.Fprintf(&q, `,
+	a%d AS (UPDATE ledger_accounts SET balance = balance + $%d::bigint WHERE id = $%d AND balance + $%d::bigint %s
+		AND EXISTS (SELECT 1 FROM t) RETURNING 1)`, len(tracked), n+1, n+2, n+1, cond)
+		args = append(args, e.Amount, string(e.Account))
+		tracked = append(tracked, e.Account)
+	}
+	q.WriteString(`
+	SELECT (SELECT count(*) FROM t)`)
+	for i := range tracked {
+		fmt.Fprintf(&q, `, (SELECT count(*) FROM a%d)`, i)
+	}
+	got := make([]int64, 1+len(tracked))
+	dest := make([]any, len(got))
+	for i := range got {
+		dest[i] = &got[i]
+	}
+	if err := tx.QueryRowContext(ctx, q.String(), args...).Scan(dest...); err != nil {
+		return fmt.Errorf("ledger: post %s: %w", id, err)
+	}
+	if got[0] == 0 {
+		return fmt.Errorf("%w: %s", ErrDuplicate, id)
+	}
+	for i, a := range tracked {
+		if got[1+i] == 0 {
+			return refused(ctx, tx, id, a)
 		}
 	}
 	return nil
@@ -253,8 +336,15 @@ func applyTracked(ctx context.Context, tx *db.Tx, txn string, a Account, amount 
 	if n, _ := res.RowsAffected(); n > 0 {
 		return nil
 	}
+	return refused(ctx, tx, txn, a)
+}
+
+// refused is the error of a tracked account's balance change that changed
+// no row: ErrNoAccount if the account was never opened, else
+// ErrInsufficient.
+func refused(ctx context.Context, tx *db.Tx, txn string, a Account) error {
 	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM ledger_accounts WHERE id = $1`, string(a)).Scan(&one)
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM ledger_accounts WHERE id = $1`, string(a)).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("%w: %s", ErrNoAccount, a)

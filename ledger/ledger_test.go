@@ -165,3 +165,64 @@ func TestPostManyRefusesAsPostDoes(t *testing.T) {
 		})
 	}
 }
+
+// TestPostRoundTrips posts on PostgreSQL in one round trip, whatever the
+// count of entries and tracked accounts, and keeps Post's guards: a
+// tracked account never below zero, every balance changed or none.
+func TestPostRoundTrips(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		if engine != db.Postgres {
+			continue
+		}
+		ctx := context.Background()
+		d := dbtest.Open(t, engine, "credit", fenfu.SystemClock{})
+		c1 := ledger.AccountOf(ledger.ConsumerBalance, "c1")
+		c2 := ledger.AccountOf(ledger.ConsumerBalance, "c2")
+		fund := ledger.AccountOf(ledger.PlatformFunding, "topup")
+		m := ledger.AccountOf(ledger.MerchantPending, "m1")
+		if err := d.Update(ctx, func(tx *db.Tx) error {
+			if err := ledger.Open(ctx, tx, c1); err != nil {
+				return err
+			}
+			return ledger.Open(ctx, tx, c2)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		post := func(txn ledger.Txn) (int64, error) {
+			var trips int64
+			err := d.Update(ctx, func(tx *db.Tx) error {
+				tctx, tally := db.WithTally(ctx, false)
+				err := ledger.Post(tctx, tx, txn)
+				trips = tally.Total()
+				return err
+			})
+			return trips, err
+		}
+		for i := range 3 { // the first prepares the statement on its connection
+			trips, err := post(ledger.Txn{"topup", fmt.Sprint("t", i), []ledger.Entry{ledger.Debit(fund, 300), ledger.Credit(c1, 100), ledger.Credit(c2, 200)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i > 0 && trips != 1 {
+				t.Errorf("post %d: %d round trips, want 1", i, trips)
+			}
+		}
+		// c2 has 600, c1 300: taking 400 from each must fail whole.
+		_, err := post(ledger.Txn{"payment", "o1", []ledger.Entry{ledger.Debit(c2, 400), ledger.Debit(c1, 400), ledger.Credit(m, 800)}})
+		if !errors.Is(err, ledger.ErrInsufficient) {
+			t.Fatalf("overdraft of c1: %v, want ErrInsufficient", err)
+		}
+		// One tracked account twice takes Post's statement-per-part path.
+		if _, err := post(ledger.Txn{"payment", "o2", []ledger.Entry{ledger.Debit(c1, 100), ledger.Debit(c1, 50), ledger.Credit(m, 150)}}); err != nil {
+			t.Fatal(err)
+		}
+		for acct, want := range map[ledger.Account]fenfu.Fen{c1: 150, c2: 600, m: 150} {
+			if got, err := ledger.Balance(ctx, d, acct); err != nil || got != want {
+				t.Errorf("balance of %s = %d, %v, want %d", acct, got, err, want)
+			}
+		}
+		if err := ledger.Verify(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
