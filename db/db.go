@@ -136,7 +136,7 @@ func Open(ctx context.Context, name, dsn string, clock fenfu.Clock, opt Options)
 		// Every connection counts its round trips (RoundTrips, Tally).
 		pc.DialFunc = d.dial(pc.DialFunc)
 		pc.Tracer = tracer{d}
-		pool := stdlib.OpenDB(*pc)
+		pool := sql.OpenDB(lazyConnector{stdlib.GetConnector(*pc)})
 		n := opt.MaxConns
 		if n <= 0 {
 			n = 16

@@ -202,7 +202,9 @@ func (tr tracer) TraceQueryEnd(_ context.Context, conn *pgx.Conn, _ pgx.TraceQue
 }
 
 func (tr tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	tr.start(ctx, conn, "-- batch")
+	if c := counting(conn); c != nil {
+		c.tally.Store(tallyOf(ctx)) // TraceBatchQuery notes each statement
+	}
 	return ctx
 }
 

@@ -1,0 +1,230 @@
+package db
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// A write transaction on PostgreSQL begins with BEGIN, which
+// database/sql sends alone and waits for: a round trip that carries
+// nothing. lazyConn, the PostgreSQL driver connection, instead holds the
+// BEGIN back and sends it with the transaction's first statement, in one
+// pgx batch, so a transaction costs its statements and COMMIT. A
+// transaction that runs no statement sends nothing at all. Transactions
+// with options (isolation, read only) begin as before.
+
+// lazyConnector makes lazyConns over pgx's stdlib connections.
+type lazyConnector struct{ driver.Connector }
+
+func (c lazyConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := dc.(*stdlib.Conn)
+	if !ok {
+		return dc, nil
+	}
+	return &lazyConn{Conn: sc}, nil
+}
+
+// lazyConn is a pgx stdlib connection whose BEGIN waits for the first
+// statement. database/sql uses a connection from one goroutine at a time.
+type lazyConn struct {
+	*stdlib.Conn
+	pending context.Context // the BEGIN not yet sent: its transaction's context; nil if none
+}
+
+func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if opts.Isolation != 0 || opts.ReadOnly {
+		return c.Conn.BeginTx(ctx, opts)
+	}
+	if c.Conn.Conn().IsClosed() {
+		return nil, driver.ErrBadConn
+	}
+	c.pending = ctx
+	return &lazyTx{c: c, ctx: ctx}, nil
+}
+
+func args(argsV []driver.NamedValue) []any {
+	out := make([]any, len(argsV))
+	for i, v := range argsV {
+		out[i] = v.Value
+	}
+	return out
+}
+
+// begin sends BEGIN and q in one batch and returns the batch's results,
+// BEGIN's read; the caller reads q's and closes the batch.
+func (c *lazyConn) begin(ctx context.Context, q string, argsV []driver.NamedValue) (pgx.BatchResults, error) {
+	c.pending = nil
+	b := &pgx.Batch{}
+	b.Queue("begin")
+	b.Queue(q, args(argsV)...)
+	br := c.Conn.Conn().SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		if pgconn.SafeToRetry(err) {
+			return nil, driver.ErrBadConn
+		}
+		return nil, err
+	}
+	return br, nil
+}
+
+func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.NamedValue) (driver.Result, error) {
+	if c.pending == nil {
+		return c.Conn.ExecContext(ctx, q, argsV)
+	}
+	br, err := c.begin(ctx, q, argsV)
+	if err != nil {
+		return nil, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return driver.RowsAffected(tag.RowsAffected()), nil
+}
+
+func (c *lazyConn) QueryContext(ctx context.Context, q string, argsV []driver.NamedValue) (driver.Rows, error) {
+	if c.pending == nil {
+		return c.Conn.QueryContext(ctx, q, argsV)
+	}
+	br, err := c.begin(ctx, q, argsV)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	// Read the first row now, as pgx's stdlib does, so that a failed
+	// statement fails here and the columns are known.
+	r := &batchRows{br: br, rows: rows}
+	r.more = rows.Next()
+	if err := rows.Err(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// lazyTx is a transaction whose BEGIN may not have been sent.
+type lazyTx struct {
+	c   *lazyConn
+	ctx context.Context
+}
+
+func (t *lazyTx) Commit() error {
+	if t.c.pending != nil {
+		t.c.pending = nil // nothing was sent: nothing to commit
+		return nil
+	}
+	tag, err := t.c.Conn.Conn().Exec(t.ctx, "commit")
+	if err == nil && tag.String() == "ROLLBACK" {
+		// A statement failed and the caller went on: PostgreSQL answers
+		// COMMIT of a failed transaction by rolling it back.
+		err = pgx.ErrTxCommitRollback
+	}
+	return err
+}
+
+func (t *lazyTx) Rollback() error {
+	if t.c.pending != nil {
+		t.c.pending = nil
+		return nil
+	}
+	_, err := t.c.Conn.Conn().Exec(t.ctx, "rollback")
+	return err
+}
+
+// batchRows are the rows of a statement sent with BEGIN, as
+// database/sql reads them: each value as one of driver.Value's types.
+type batchRows struct {
+	br      pgx.BatchResults
+	rows    pgx.Rows
+	more    bool // the first row is read and not yet returned
+	started bool
+	closed  bool
+}
+
+func (r *batchRows) Columns() []string {
+	fds := r.rows.FieldDescriptions()
+	out := make([]string, len(fds))
+	for i, fd := range fds {
+		out[i] = fd.Name
+	}
+	return out
+}
+
+func (r *batchRows) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.rows.Close()
+	err := r.rows.Err()
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (r *batchRows) Next(dest []driver.Value) error {
+	more := r.more
+	if r.started {
+		more = r.rows.Next()
+	}
+	r.started = true
+	if !more {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return io.EOF
+	}
+	vals, err := r.rows.Values()
+	if err != nil {
+		return err
+	}
+	for i, v := range vals {
+		if dest[i], err = driverValue(v); err != nil {
+			return fmt.Errorf("db: column %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// driverValue converts a value pgx decoded to one database/sql takes.
+func driverValue(v any) (driver.Value, error) {
+	switch x := v.(type) {
+	case nil, int64, float64, bool, string, time.Time:
+		return x, nil
+	case []byte:
+		return append([]byte(nil), x...), nil
+	case int32:
+		return int64(x), nil
+	case int16:
+		return int64(x), nil
+	case int8:
+		return int64(x), nil
+	case uint32:
+		return int64(x), nil
+	case float32:
+		return float64(x), nil
+	case driver.Valuer:
+		return x.Value()
+	}
+	return nil, fmt.Errorf("unsupported type %T", v)
+}
