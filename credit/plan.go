@@ -278,17 +278,22 @@ func createPlan(ctx context.Context, tx *db.Tx, p Payment) error {
 	}
 	planFee, consumerFee := t.Fee(p.Amount), t.ConsumerFee(p.Amount)
 	now := db.Micros(tx.Now)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO credit_plans (plan_id, order_id, consumer_id, mchid, state, installments, principal,
-		fee, fee_payer, fee_rate, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
-		p.AttemptID, p.OrderID, p.ConsumerID, p.MchID, string(PlanOpen), t.Installments, p.Amount, planFee, string(t.FeePayer),
-		int64(t.Rate), now); err != nil {
+	const insertPlan = `INSERT INTO credit_plans (plan_id, order_id, consumer_id, mchid, state, installments, principal,
+		fee, fee_payer, fee_rate, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`
+	planArgs := []any{p.AttemptID, p.OrderID, p.ConsumerID, p.MchID, string(PlanOpen), t.Installments, p.Amount, planFee, string(t.FeePayer),
+		int64(t.Rate), now}
+	var q strings.Builder
+	args := make([]any, 0, len(planArgs)+7*12)
+	if tx.Engine == db.Postgres {
+		// The plan and its installments in one statement: one round trip.
+		q.WriteString(`WITH plan AS (` + insertPlan + `) `)
+		args = append(args, planArgs...)
+	} else if _, err := tx.ExecContext(ctx, insertPlan, planArgs...); err != nil {
 		return fmt.Errorf("credit: plan of %s: %w", p.AttemptID, err)
 	}
 	sched := t.Schedule(p.Amount, consumerFee, tx.Now)
-	var q strings.Builder
 	q.WriteString(`INSERT INTO credit_installments (plan_id, seq, consumer_id, due_on, state, original_principal, original_fee,
 		principal, fee) VALUES `)
-	args := make([]any, 0, 6*len(sched))
 	for i, in := range sched {
 		if i > 0 {
 			q.WriteByte(',')

@@ -232,11 +232,7 @@ func (s *Service) creditFeatures(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }, f *risk.Features, line credit.Line, mchid string, now time.Time) error {
-	h, err := credit.HistoryOf(ctx, q, line.ConsumerID, mchid, now, now.Add(-s.Risk.runWindow()))
-	if err != nil {
-		return err
-	}
-	od, err := credit.OverdueOf(ctx, q, line.ConsumerID, now)
+	h, od, err := credit.StandingOf(ctx, q, line.ConsumerID, mchid, now, now.Add(-s.Risk.runWindow()))
 	if err != nil {
 		return err
 	}

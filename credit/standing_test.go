@@ -1,0 +1,111 @@
+package credit_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/fenfu/fenfu"
+	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/db"
+)
+
+// StandingOf reads in one statement what HistoryOf and OverdueOf read in
+// three: the day's and month's totals, the run at a merchant, and what is
+// overdue.
+func TestStandingIsHistoryAndOverdue(t *testing.T) {
+	store(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clock := d.Clock.(*fenfu.FakeClock)
+		open(t, d, "c1", 10_000_00)
+		pay := func(attempt, mchid string, amount fenfu.Fen) {
+			t.Helper()
+			p := payment(attempt, "c1", amount)
+			p.MchID = mchid
+			if _, err := capture(d, p); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(time.Minute)
+		}
+		check := func(mchid string, wantRun int) credit.Overdue {
+			t.Helper()
+			now, since := clock.Now(), clock.Now().Add(-24*time.Hour)
+			h, err := credit.HistoryOf(ctx, d, "c1", mchid, now, since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := credit.OverdueOf(ctx, d, "c1", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh, so, err := credit.StandingOf(ctx, d, "c1", mchid, now, since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sh != h || so != o || h.Run != wantRun {
+				t.Fatalf("standing %+v %+v, want %+v %+v (run %d)", sh, so, h, o, wantRun)
+			}
+			return so
+		}
+		check("m1", 0)
+		pay("a1", "m1", 1000_00)
+		toDay(clock, "2026-12-13") // a1's installment is overdue since the 11th
+		markOverdue(t, d, "2026-12-13")
+		if o := check("m1", 0); o.Amount == 0 || o.Days != 3 {
+			t.Fatalf("overdue %+v, want a1's installment, 3 days", o)
+		}
+		if _, err := repay(d, "r1", "c1", 1001_50, credit.PayoffWaived); err != nil {
+			t.Fatal(err)
+		}
+		pay("a2", "m2", 5_00)
+		pay("a3", "m1", 7_00)
+		pay("a4", "m1", 9_00)
+		check("m1", 2)
+		check("m2", 0)
+		if h, _, _ := credit.StandingOf(ctx, d, "c1", "m1", clock.Now(), clock.Now().Add(-time.Hour)); h.CountToday != 3 || h.Today != 21_00 {
+			t.Fatalf("today %+v, want the three payments of the 13th", h)
+		}
+	})
+}
+
+// On PostgreSQL a capture costs four round trips: the merchant's volume,
+// then the payment, draw and volume in one statement, the posting in one,
+// and the plan with its installments in one.
+func TestCaptureRoundTrips(t *testing.T) {
+	store(t, func(t *testing.T, d *db.DB) {
+		if d.Engine != db.Postgres {
+			return
+		}
+		ctx := context.Background()
+		open(t, d, "c1", 10_000_00)
+		for i := range 3 { // the first prepares the statements on its connection
+			var trips int64
+			err := d.Update(ctx, func(tx *db.Tx) error {
+				tctx, tally := db.WithTally(ctx, false)
+				_, err := credit.Capture(tctx, tx, payment(fmt.Sprint("a", i), "c1", 10_00))
+				trips = tally.Total()
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i > 0 && trips != 4 {
+				t.Errorf("capture %d: %d round trips, want 4", i, trips)
+			}
+		}
+		// Again: the first capture's fee, nothing drawn twice.
+		if _, err := capture(d, payment("a1", "c1", 10_00)); err != nil {
+			t.Fatal(err)
+		}
+		// More than the line has left: NOT_ENOUGH, nothing kept.
+		if _, err := capture(d, payment("big", "c1", 10_000_00)); fenfu.ErrorCode(err) != fenfu.NotEnough {
+			t.Fatalf("capture past the limit: %v, want NOT_ENOUGH", err)
+		}
+		l, err := credit.Get(ctx, d, "c1")
+		if err != nil || l.Used != 30_00 {
+			t.Fatalf("line %+v %v, want 30.00 used", l, err)
+		}
+		verify(t, d)
+	})
+}
