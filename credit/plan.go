@@ -302,7 +302,9 @@ func createPlan(ctx context.Context, tx *db.Tx, p Payment) error {
 		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+6, n+7)
 		args = append(args, p.AttemptID, in.Seq, p.ConsumerID, in.DueOn, in.State, in.Principal, in.Fee)
 	}
-	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+	// Nothing reads what it wrote: it goes with the transaction's next
+	// statement or its commit (db.Tx.Later).
+	if err := tx.Later(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("credit: plan of %s: %w", p.AttemptID, err)
 	}
 	if planFee == 0 {

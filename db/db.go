@@ -238,6 +238,21 @@ type Tx struct {
 	Now    time.Time
 	Engine Engine
 	db     *DB
+	later  *laterQueue // PostgreSQL: the writes run Later, not sent yet
+}
+
+// Later runs a write in the transaction whose outcome the caller does
+// not read: no rows, no count of them. On PostgreSQL it is held back and
+// sent with the transaction's next statement or its COMMIT, in the same
+// round trip; if it fails, that statement or the commit fails with its
+// error, and the transaction keeps nothing. On SQLite it runs at once.
+func (tx *Tx) Later(ctx context.Context, q string, args ...any) error {
+	if tx.later == nil {
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	}
+	tx.later.stmts = append(tx.later.stmts, laterStmt{q, args})
+	return nil
 }
 
 // Update runs fn in a write transaction and commits it if fn returns nil;
@@ -297,11 +312,12 @@ func (d *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error
 }
 
 func (d *DB) update(ctx context.Context, fn func(*Tx) error) (err error) {
-	stx, err := d.W.BeginTx(ctx, nil)
+	later := &laterQueue{}
+	stx, err := d.W.BeginTx(context.WithValue(ctx, laterKey{}, later), nil)
 	if err != nil {
 		return err
 	}
-	tx := &Tx{Tx: stx, Now: d.Clock.Now(), Engine: d.Engine, db: d}
+	tx := &Tx{Tx: stx, Now: d.Clock.Now(), Engine: d.Engine, db: d, later: later}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,8 +18,10 @@ import (
 // nothing. lazyConn, the PostgreSQL driver connection, instead holds the
 // BEGIN back and sends it with the transaction's first statement, in one
 // pgx batch, so a transaction costs its statements and COMMIT. A
-// transaction that runs no statement sends nothing at all. Transactions
-// with options (isolation, read only) begin as before.
+// transaction that runs no statement sends nothing at all. Likewise the
+// writes a transaction runs Later wait for its next statement or its
+// COMMIT. Transactions with options (isolation, read only) begin as
+// before.
 
 // lazyConnector makes lazyConns over pgx's stdlib connections.
 type lazyConnector struct{ driver.Connector }
@@ -36,11 +39,25 @@ func (c lazyConnector) Connect(ctx context.Context) (driver.Conn, error) {
 }
 
 // lazyConn is a pgx stdlib connection whose BEGIN waits for the first
-// statement. database/sql uses a connection from one goroutine at a time.
+// statement, as do the statements a transaction runs Later: they are sent
+// before the next statement, or before COMMIT, in its batch. database/sql
+// uses a connection from one goroutine at a time.
 type lazyConn struct {
 	*stdlib.Conn
-	pending context.Context // the BEGIN not yet sent: its transaction's context; nil if none
+	begin bool        // the transaction's BEGIN is not sent yet
+	later *laterQueue // the transaction's statements held back, if it has a queue
 }
+
+// laterQueue holds a transaction's statements run Later until its next
+// statement or its commit carries them.
+type laterQueue struct{ stmts []laterStmt }
+
+type laterStmt struct {
+	q    string
+	args []any
+}
+
+type laterKey struct{}
 
 func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	if opts.Isolation != 0 || opts.ReadOnly {
@@ -49,8 +66,14 @@ func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.T
 	if c.Conn.Conn().IsClosed() {
 		return nil, driver.ErrBadConn
 	}
-	c.pending = ctx
+	c.begin = true
+	c.later, _ = ctx.Value(laterKey{}).(*laterQueue)
 	return &lazyTx{c: c, ctx: ctx}, nil
+}
+
+// holding reports whether anything waits to go with the next statement.
+func (c *lazyConn) holding() bool {
+	return c.begin || c.later != nil && len(c.later.stmts) > 0
 }
 
 func args(argsV []driver.NamedValue) []any {
@@ -61,29 +84,58 @@ func args(argsV []driver.NamedValue) []any {
 	return out
 }
 
-// begin sends BEGIN and q in one batch and returns the batch's results,
-// BEGIN's read; the caller reads q's and closes the batch.
-func (c *lazyConn) begin(ctx context.Context, q string, argsV []driver.NamedValue) (pgx.BatchResults, error) {
-	c.pending = nil
+// send sends what waits (BEGIN, statements run Later) and q in one batch
+// and returns the batch's results, read up to q's; the caller reads q's
+// and closes the batch. A statement run Later that failed fails q.
+func (c *lazyConn) send(ctx context.Context, q string, qargs []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	b.Queue("begin")
-	b.Queue(q, args(argsV)...)
-	br := c.Conn.Conn().SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		if pgconn.SafeToRetry(err) {
-			return nil, driver.ErrBadConn
+	began := c.begin
+	if began {
+		b.Queue("begin")
+	}
+	if c.later != nil {
+		for _, s := range c.later.stmts {
+			b.Queue(s.q, s.args...)
 		}
-		return nil, err
+		c.later.stmts = c.later.stmts[:0]
+	}
+	before := b.Len()
+	c.begin = false
+	b.Queue(q, qargs...)
+	br := c.Conn.Conn().SendBatch(ctx, b)
+	for i := range before {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			if i == 0 && began && pgconn.SafeToRetry(err) {
+				return nil, driver.ErrBadConn
+			}
+			return nil, err
+		}
 	}
 	return br, nil
 }
 
 func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.NamedValue) (driver.Result, error) {
-	if c.pending == nil {
+	if !c.holding() {
 		return c.Conn.ExecContext(ctx, q, argsV)
 	}
-	br, err := c.begin(ctx, q, argsV)
+	if len(argsV) == 0 && strings.Contains(q, ";") {
+		// Several statements in one text (a migration) go by the simple
+		// protocol, which a batch cannot carry: what waits goes first.
+		br, err := c.send(ctx, "SELECT 1", nil)
+		if err != nil {
+			return nil, err
+		}
+		_, err = br.Exec()
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		return c.Conn.ExecContext(ctx, q, argsV)
+	}
+	br, err := c.send(ctx, q, args(argsV))
 	if err != nil {
 		return nil, err
 	}
@@ -98,10 +150,10 @@ func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.Nam
 }
 
 func (c *lazyConn) QueryContext(ctx context.Context, q string, argsV []driver.NamedValue) (driver.Rows, error) {
-	if c.pending == nil {
+	if !c.holding() {
 		return c.Conn.QueryContext(ctx, q, argsV)
 	}
-	br, err := c.begin(ctx, q, argsV)
+	br, err := c.send(ctx, q, args(argsV))
 	if err != nil {
 		return nil, err
 	}
@@ -128,25 +180,45 @@ type lazyTx struct {
 }
 
 func (t *lazyTx) Commit() error {
-	if t.c.pending != nil {
-		t.c.pending = nil // nothing was sent: nothing to commit
+	c := t.c
+	defer func() { c.later = nil }()
+	if c.begin && (c.later == nil || len(c.later.stmts) == 0) {
+		c.begin = false // nothing was sent: nothing to commit
 		return nil
 	}
-	tag, err := t.c.Conn.Conn().Exec(t.ctx, "commit")
+	var tag pgconn.CommandTag
+	var err error
+	if c.holding() {
+		var br pgx.BatchResults
+		if br, err = c.send(t.ctx, "commit", nil); err == nil {
+			tag, err = br.Exec()
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
+		}
+	} else {
+		tag, err = c.Conn.Conn().Exec(t.ctx, "commit")
+	}
 	if err == nil && tag.String() == "ROLLBACK" {
 		// A statement failed and the caller went on: PostgreSQL answers
 		// COMMIT of a failed transaction by rolling it back.
 		err = pgx.ErrTxCommitRollback
 	}
+	if err != nil && c.Conn.Conn().PgConn().TxStatus() != 'I' {
+		// A statement run Later failed before COMMIT, which was not run.
+		_, _ = c.Conn.Conn().Exec(t.ctx, "rollback")
+	}
 	return err
 }
 
 func (t *lazyTx) Rollback() error {
-	if t.c.pending != nil {
-		t.c.pending = nil
+	c := t.c
+	c.later = nil
+	if c.begin {
+		c.begin = false
 		return nil
 	}
-	_, err := t.c.Conn.Conn().Exec(t.ctx, "rollback")
+	_, err := c.Conn.Conn().Exec(t.ctx, "rollback")
 	return err
 }
 

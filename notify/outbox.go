@@ -53,10 +53,11 @@ func (s Subject) EventID() string { return "EV-" + s.ID }
 // one that makes the payment or refund succeed, so the two commit
 // together or not at all. Enqueuing the same subject again changes
 // nothing; a notification is sent once per event (Resend sends it again).
+// The row goes with the transaction's next statement or its commit
+// (db.Tx.Later): on PostgreSQL no round trip of its own.
 func Enqueue(ctx context.Context, tx *db.Tx, s Subject) error {
 	now := db.Micros(tx.Now)
-	_, err := tx.ExecContext(ctx, `INSERT INTO notify_outbox (kind, ref, mchid, notify_url, state, due_at, created_at, pending_since)
+	return tx.Later(ctx, `INSERT INTO notify_outbox (kind, ref, mchid, notify_url, state, due_at, created_at, pending_since)
 		VALUES ($1, $2, $3, $4, $5, $6, $6, $6) ON CONFLICT (ref) DO NOTHING`,
 		string(s.Kind), s.ID, s.MchID, s.NotifyURL, string(Pending), now)
-	return err
 }

@@ -310,14 +310,28 @@ func record(ctx context.Context, tx *db.Tx, p Payment, f *Features, out Outcome)
 		return err
 	}
 	now, keep := db.Micros(tx.Now), db.Micros(retainUntil(tx.Now))
-	res, err := tx.ExecContext(ctx, `INSERT INTO risk_decisions (attempt_id, order_id, mchid, consumer_id, channel, amount, version,
+	const insertDecision = `INSERT INTO risk_decisions (attempt_id, order_id, mchid, consumer_id, channel, amount, version,
 		decision, matched, features, created_at, retain_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-		ON CONFLICT (attempt_id) DO NOTHING`, p.AttemptID, p.OrderID, p.MchID, p.ConsumerID, p.Channel, p.Amount, out.Version,
-		string(out.Decision), string(matched), string(features), now, keep)
+		ON CONFLICT (attempt_id) DO NOTHING`
+	args := []any{p.AttemptID, p.OrderID, p.MchID, p.ConsumerID, p.Channel, p.Amount, out.Version,
+		string(out.Decision), string(matched), string(features), now, keep}
+	if !out.Decision.Queued() {
+		// Nothing depends on whether the decision is new: it goes with
+		// the transaction's next statement (db.Tx.Later).
+		return tx.Later(ctx, insertDecision, args...)
+	}
+	if tx.Engine == db.Postgres {
+		// The decision and its queue item in one statement, the item only
+		// if the decision is new, sent with the next statement.
+		return tx.Later(ctx, `WITH d AS (`+insertDecision+` RETURNING attempt_id)
+			INSERT INTO risk_queue (attempt_id, order_id, decision, state, created_at, updated_at, retain_until)
+			SELECT $1, $2, $8, $13::text, $11, $11, $12 FROM d`, append(args, string(Open))...)
+	}
+	res, err := tx.ExecContext(ctx, insertDecision, args...)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 || !out.Decision.Queued() {
+	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO risk_queue (attempt_id, order_id, decision, state, created_at, updated_at, retain_until)

@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/fenfu/fenfu/bench"
+	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
 )
 
 // TestBench runs a small in-process bench for each key type and checks its
@@ -89,5 +93,51 @@ func TestBenchLedger(t *testing.T) {
 		if err == nil {
 			t.Errorf("bench ledger %v ran", args)
 		}
+	}
+}
+
+// TestBenchRoundTrips runs a small bench on PostgreSQL and checks that it
+// reports the server's round trips per payment, by call and by store, and
+// that a payment takes no more than it did when they were last cut.
+func TestBenchRoundTrips(t *testing.T) {
+	if !slices.Contains(dbtest.Engines(), db.Postgres) {
+		t.Skip("FENFU_TEST_POSTGRES is not set")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "result.json")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--server", "inprocess", "--key", "sm2",
+		"--core-db", dbtest.DSN(t, db.Postgres, "core"), "--credit-db", dbtest.DSN(t, db.Postgres, "credit"),
+		"--merchants", "2", "--consumers", "5", "--count", "60", "--concurrency", "4", "-o", out},
+		func(string) string { return "" }, nil, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r bench.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	rt := r.RoundTrips
+	if r.Payments != 60 || !r.ProofOK || rt == nil {
+		t.Fatalf("result: %s", b)
+	}
+	// Each call reaches the core store at least once, the payment the
+	// credit store too; the stores add up to the whole.
+	if rt.Calls["create"] < 1 || rt.Calls["pay"] < 2 || rt.Calls["query"] < 1 || rt.Store["credit"]["pay"] < 1 ||
+		math.Abs(rt.Store["core"]["total"]+rt.Store["credit"]["total"]-rt.Total) > 1e-6 {
+		t.Fatalf("round trips: %+v", rt)
+	}
+	t.Logf("round trips per payment: %.2f, by call %v", rt.Total, rt.Calls)
+	// The statements prepared on each new connection add a little to a
+	// run this short; the steady state is about 27.
+	if rt.Total > 32 {
+		t.Errorf("%.2f round trips per payment, more than the 32 allowed", rt.Total)
+	}
+	if !strings.Contains(stdout.String(), "round trips") {
+		t.Fatalf("table:\n%s", stdout.String())
 	}
 }
