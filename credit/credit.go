@@ -514,13 +514,26 @@ type History struct {
 // maxRun bounds how many recent payments a run is counted over.
 const maxRun = 64
 
-// StandingOf is HistoryOf and OverdueOf in one statement, one round trip
-// on PostgreSQL instead of three: what a payment's risk features read of
-// the consumer. Its rows are, in order, the totals of the day and month,
-// what is overdue, then the recent payments the run is counted over.
-func StandingOf(ctx context.Context, q db.Querier, consumerID, mchid string, now, runSince time.Time) (History, Overdue, error) {
+// StandingOf is HistoryOf and OverdueOf: what a payment's risk features
+// read of the consumer, through q (a *db.Tx or a *db.DB). On PostgreSQL
+// it reads them in one statement, one round trip instead of three, whose
+// rows are, in order, the totals of the day and month, what is overdue,
+// then the recent payments the run is counted over. SQLite, which has no
+// round trips, runs the three statements, each cheaper than the one.
+func StandingOf(ctx context.Context, q interface {
+	rowQuerier
+	db.Querier
+}, consumerID, mchid string, now, runSince time.Time) (History, Overdue, error) {
 	var h History
 	var o Overdue
+	if engineOf(q) != db.Postgres {
+		h, err := HistoryOf(ctx, q, consumerID, mchid, now, runSince)
+		if err != nil {
+			return h, o, err
+		}
+		o, err = OverdueOf(ctx, q, consumerID, now)
+		return h, o, err
+	}
 	day, month := fenfu.DayStart(now), fenfu.MonthStart(now)
 	rows, err := q.QueryContext(ctx, `SELECT 0, COALESCE(SUM(CASE WHEN created_at >= $1 THEN amount ELSE 0 END), 0),
 		COALESCE(SUM(amount), 0), COUNT(CASE WHEN created_at >= $1 THEN 1 END), '', 0, ''
@@ -567,6 +580,17 @@ func StandingOf(ctx context.Context, q db.Querier, consumerID, mchid string, now
 		o.Days, err = overdueDays(o.DueOn, now)
 	}
 	return h, o, err
+}
+
+// engineOf is the engine under q, a *db.Tx or a *db.DB; "" if neither.
+func engineOf(q any) db.Engine {
+	switch x := q.(type) {
+	case *db.Tx:
+		return x.Engine
+	case *db.DB:
+		return x.Engine
+	}
+	return ""
 }
 
 // HistoryOf reads a consumer's credit history before now in the caller's
