@@ -2,7 +2,10 @@
 // embedded migrations, runs transactions and reads a query's rows (All,
 // Collect, Each). It keeps the few differences between the two engines in
 // one place; every other package writes one SQL dialect ($n placeholders,
-// RETURNING, ON CONFLICT) that both accept.
+// RETURNING, ON CONFLICT) that both accept. On PostgreSQL it counts round
+// trips (RoundTrips, Tally), sends a transaction's BEGIN with its first
+// statement, and holds the writes run Later for the next statement or the
+// COMMIT.
 package db
 
 import (
