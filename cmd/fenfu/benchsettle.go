@@ -15,6 +15,7 @@ import (
 func cmdBenchSettle(ctx context.Context, e *env, args []string) error {
 	b := newDayBench(e, 1_000_000, "settle")
 	provable := b.fs.Bool("provable", false, "also write the ledgers' postings and the credit store's payments, so fenfu verify proves the day")
+	profile := b.fs.String("settle-cpuprofile", "", "have the first fenfu settle write a CPU profile to this file")
 	if err := b.parse(e, args); err != nil {
 		return err
 	}
@@ -27,9 +28,9 @@ func cmdBenchSettle(ctx context.Context, e *env, args []string) error {
 	}
 	defer remove()
 	run := bench.SettleRun{Label: b.label, Engine: storeKind(b.cfg), Orders: b.orders, Merchants: b.merchants, Generate: took.Seconds()}
-	settleDay := func() (childRun, settleOutput, error) {
+	settleDay := func(extra ...string) (childRun, settleOutput, error) {
 		var out settleOutput
-		c, err := runChild(ctx, b.cfg, e.stderr, "settle", "--date", date, "--json")
+		c, err := runChild(ctx, b.cfg, e.stderr, append([]string{"settle", "--date", date, "--json"}, extra...)...)
 		if err != nil {
 			return c, out, err
 		}
@@ -38,7 +39,11 @@ func cmdBenchSettle(ctx context.Context, e *env, args []string) error {
 		}
 		return c, out, nil
 	}
-	c, first, err := settleDay()
+	var extra []string
+	if *profile != "" {
+		extra = []string{"--cpuprofile", *profile}
+	}
+	c, first, err := settleDay(extra...)
 	if err != nil {
 		return err
 	}
