@@ -59,34 +59,47 @@ func (t Settled) Net() fenfu.Fen {
 // unsettled paid orders of a channel paid before end and not held past
 // it, and its unsettled successful refunds made before end, as taken by
 // settlementID, and returns their totals.
+//
+// Each UPDATE returns the amounts of the rows it marks, so the totals cost
+// no second read of rows the update has just written. On SQLite the
+// updates are OR FAIL: a multi-row UPDATE that may abort keeps a statement
+// journal of every page it changes, one page per order (the orders of a
+// merchant are scattered through the table), to undo the statement alone;
+// here a failure fails the whole transaction, which undoes it anyway.
 func MarkSettled(ctx context.Context, tx *db.Tx, settlementID, mchid string, channel Channel, end time.Time) (Settled, error) {
 	var t Settled
 	at := db.Micros(end)
-	res, err := tx.ExecContext(ctx, `UPDATE orders SET settlement_id = $1
+	update := "UPDATE"
+	if tx.Engine == db.SQLite {
+		update = "UPDATE OR FAIL"
+	}
+	sum := func(q string, n *int, amount, fees, planFees *fenfu.Fen) error {
+		rows, err := tx.QueryContext(ctx, q, settlementID, mchid, string(channel), at)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a, f, p fenfu.Fen
+			if err := rows.Scan(&a, &f, &p); err != nil {
+				return err
+			}
+			*n++
+			*amount += a
+			*fees += f
+			*planFees += p
+		}
+		return rows.Err()
+	}
+	if err := sum(update+` orders SET settlement_id = $1
 		WHERE mchid = $2 AND channel = $3 AND settlement_id = '' AND state IN `+paidStates+`
-		AND paid_at < $4 AND hold_until < $4`, settlementID, mchid, string(channel), at)
-	if err != nil {
+		AND paid_at < $4 AND hold_until < $4 RETURNING total, fee, plan_fee`, &t.Payments, &t.PaymentAmount, &t.PaymentFees, &t.PlanFees); err != nil {
 		return t, err
 	}
-	nOrders, _ := res.RowsAffected()
-	res, err = tx.ExecContext(ctx, `UPDATE refunds SET settlement_id = $1
-		WHERE mchid = $2 AND channel = $3 AND settlement_id = '' AND status = '`+string(RefundSuccess)+`' AND created_at < $4`,
-		settlementID, mchid, string(channel), at)
-	if err != nil {
+	if err := sum(update+` refunds SET settlement_id = $1
+		WHERE mchid = $2 AND channel = $3 AND settlement_id = '' AND status = '`+string(RefundSuccess)+`' AND created_at < $4
+		RETURNING amount, fee, plan_fee`, &t.Refunds, &t.RefundAmount, &t.RefundFees, &t.RefundPlanFees); err != nil {
 		return t, err
-	}
-	nRefunds, _ := res.RowsAffected()
-	if nOrders > 0 {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(fee), 0), COALESCE(SUM(plan_fee), 0) FROM orders
-			WHERE settlement_id = $1 AND settlement_id <> ''`, settlementID).Scan(&t.Payments, &t.PaymentAmount, &t.PaymentFees, &t.PlanFees); err != nil {
-			return t, err
-		}
-	}
-	if nRefunds > 0 {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0), COALESCE(SUM(plan_fee), 0) FROM refunds
-			WHERE settlement_id = $1 AND settlement_id <> ''`, settlementID).Scan(&t.Refunds, &t.RefundAmount, &t.RefundFees, &t.RefundPlanFees); err != nil {
-			return t, err
-		}
 	}
 	return t, nil
 }
