@@ -41,16 +41,9 @@ func (s *Service) trade(ctx context.Context, w *writer, r Request, from, to time
 // tradeRows reads a bill's payments and refunds, each in time order.
 func (s *Service) tradeRows(ctx context.Context, r Request, from, to time.Time) (pays, refunds []tradeRow, err error) {
 	f := pay.TradeFilter{MchID: r.MchID, Channel: pay.Channel(r.Channel), From: from, To: to}
-	row := func(x pay.Trade) tradeRow {
-		return tradeRow{at: x.At, appid: x.AppID, orderID: x.OrderID, outTradeNo: x.OutTradeNo, consumer: x.ConsumerID,
-			tradeType: x.TradeType, channel: string(x.Channel), currency: x.Currency, description: x.Description, attach: x.Attach,
-			rate: x.Rate, tier: x.Tier}
-	}
 	if r.Type != Refund {
 		err := pay.Payments(ctx, s.Core, f, func(x pay.Trade) error {
-			t := row(x)
-			t.settle, t.orderAmount, t.fee = x.Amount, x.Amount, x.Fee
-			pays = append(pays, t)
+			pays = append(pays, paymentRow(x))
 			return nil
 		})
 		if err != nil {
@@ -59,10 +52,7 @@ func (s *Service) tradeRows(ctx context.Context, r Request, from, to time.Time) 
 	}
 	if r.Type != Success {
 		err := pay.Refunds(ctx, s.Core, f, func(x pay.Trade) error {
-			t := row(x)
-			t.isRefund, t.refundID, t.outRefundNo, t.refundStatus = true, x.RefundID, x.OutRefundNo, string(x.RefundStatus)
-			t.refund, t.applied, t.fee = x.Amount, x.Amount, -x.Fee
-			refunds = append(refunds, t)
+			refunds = append(refunds, refundRow(x))
 			return nil
 		})
 		if err != nil {
@@ -70,6 +60,27 @@ func (s *Service) tradeRows(ctx context.Context, r Request, from, to time.Time) 
 		}
 	}
 	return pays, refunds, nil
+}
+
+func tradeOf(x pay.Trade) tradeRow {
+	return tradeRow{at: x.At, appid: x.AppID, orderID: x.OrderID, outTradeNo: x.OutTradeNo, consumer: x.ConsumerID,
+		tradeType: x.TradeType, channel: string(x.Channel), currency: x.Currency, description: x.Description, attach: x.Attach,
+		rate: x.Rate, tier: x.Tier}
+}
+
+// paymentRow is a payment's trade bill row.
+func paymentRow(x pay.Trade) tradeRow {
+	t := tradeOf(x)
+	t.settle, t.orderAmount, t.fee = x.Amount, x.Amount, x.Fee
+	return t
+}
+
+// refundRow is a refund's trade bill row.
+func refundRow(x pay.Trade) tradeRow {
+	t := tradeOf(x)
+	t.isRefund, t.refundID, t.outRefundNo, t.refundStatus = true, x.RefundID, x.OutRefundNo, string(x.RefundStatus)
+	t.refund, t.applied, t.fee = x.Amount, x.Amount, -x.Fee
+	return t
 }
 
 // writeTrade writes a trade bill of the rows of one channel (or, with
@@ -84,14 +95,7 @@ func (s *Service) writeTrade(w *writer, mchid, channel string, pays, refunds []t
 		sum.fee += x.fee
 		sum.order += x.orderAmount
 		sum.applied += x.applied
-		state, refundID, outRefundNo, refundType := "SUCCESS", "0", "0", ""
-		if x.isRefund {
-			state, refundID, outRefundNo, refundType = "REFUND", x.refundID, x.outRefundNo, "ORIGINAL"
-		}
-		w.row(stamp(x.at), x.appid, mchid, "0", "", x.orderID, x.outTradeNo, s.OpenID(x.appid, x.consumer),
-			x.tradeType, state, s.BankType(x.channel), x.currency, fenfu.Yuan(x.settle), "0.00", refundID, outRefundNo,
-			fenfu.Yuan(x.refund), "0.00", refundType, x.refundStatus, x.description, x.attach, fenfu.Yuan(x.fee),
-			x.rate.Percent(), fenfu.Yuan(x.orderAmount), fenfu.Yuan(x.applied), x.tier)
+		s.tradeLine(w, mchid, x)
 	}
 	// Payments and refunds merged in time order.
 	i, j := 0, 0
@@ -113,9 +117,27 @@ func (s *Service) writeTrade(w *writer, mchid, channel string, pays, refunds []t
 		fenfu.Yuan(sum.order), fenfu.Yuan(sum.applied))
 }
 
+// tradeLine writes a trade bill's detail row of x.
+func (s *Service) tradeLine(w *writer, mchid string, x tradeRow) {
+	state, refundID, outRefundNo, refundType := "SUCCESS", "0", "0", ""
+	if x.isRefund {
+		state, refundID, outRefundNo, refundType = "REFUND", x.refundID, x.outRefundNo, "ORIGINAL"
+	}
+	w.row(stamp(x.at), x.appid, mchid, "0", "", x.orderID, x.outTradeNo, s.OpenID(x.appid, x.consumer),
+		x.tradeType, state, s.BankType(x.channel), x.currency, fenfu.Yuan(x.settle), "0.00", refundID, outRefundNo,
+		fenfu.Yuan(x.refund), "0.00", refundType, x.refundStatus, x.description, x.attach, fenfu.Yuan(x.fee),
+		x.rate.Percent(), fenfu.Yuan(x.orderAmount), fenfu.Yuan(x.applied), x.tier)
+}
+
 // TradeDay renders a merchant's ALL trade bills of a day, of both channels
 // and of each, from one read of the day's trades, and stores those not yet
 // stored. It returns how many bills it stored.
+//
+// The payments stream from the index of a merchant's paid orders by time
+// (which holds every column the bill shows) and each is written once, to
+// the bill of both channels and to its channel's; only the day's refunds,
+// a fraction of its trades, are read ahead to be merged in. So what the
+// day holds in memory is the bills' text, not its trades as well.
 func (s *Service) TradeDay(ctx context.Context, mchid, date string) (int, error) {
 	r := Request{MchID: mchid, Date: date, Kind: Trade, Type: All}
 	from, to, err := s.Check(r)
@@ -130,19 +152,52 @@ func (s *Service) TradeDay(ctx context.Context, mchid, date string) (int, error)
 	if have == 3 {
 		return 0, nil
 	}
-	pays, refunds, err := s.tradeRows(ctx, r, from, to)
+	days := []*tradeBill{{}, {channel: string(pay.ChannelCredit)}, {channel: string(pay.ChannelBalance)}}
+	for _, b := range days {
+		b.w.header(TradeColumns...)
+	}
+	// line renders a row once; the bill of both channels and the row's
+	// channel's take the same bytes.
+	var line writer
+	add := func(x tradeRow) {
+		line.b.Reset()
+		s.tradeLine(&line, mchid, x)
+		for _, b := range days {
+			if b.channel == "" || b.channel == x.channel {
+				b.add(x, line.b.String())
+			}
+		}
+	}
+	f := pay.TradeFilter{MchID: mchid, From: from, To: to}
+	var refunds []tradeRow
+	err = pay.Refunds(ctx, s.Core, f, func(x pay.Trade) error {
+		refunds = append(refunds, refundRow(x))
+		return nil
+	})
 	if err != nil {
 		return 0, fenfu.Internal("bill.TradeDay", err)
 	}
-	n := 0
-	for _, ch := range []string{"", string(pay.ChannelCredit), string(pay.ChannelBalance)} {
-		var w writer
-		s.writeTrade(&w, mchid, ch, pays, refunds)
-		text := w.b.String()
-		if w.rows == 0 {
-			text = empty
+	// Payments and refunds merged in time order, a payment before a
+	// refund of the same instant.
+	j := 0
+	err = pay.Payments(ctx, s.Core, f, func(x pay.Trade) error {
+		p := paymentRow(x)
+		for ; j < len(refunds) && refunds[j].at < p.at; j++ {
+			add(refunds[j])
 		}
-		r.Channel = ch
+		add(p)
+		return nil
+	})
+	if err != nil {
+		return 0, fenfu.Internal("bill.TradeDay", err)
+	}
+	for ; j < len(refunds); j++ {
+		add(refunds[j])
+	}
+	n := 0
+	for _, b := range days {
+		text := b.finish()
+		r.Channel = b.channel
 		stored, err := s.store(ctx, r, text)
 		if err != nil {
 			return n, err
@@ -152,4 +207,34 @@ func (s *Service) TradeDay(ctx context.Context, mchid, date string) (int, error)
 		}
 	}
 	return n, nil
+}
+
+// tradeBill is a trade bill being written row by row.
+type tradeBill struct {
+	channel string // "" for both
+	w       writer
+	sum     struct{ settle, refund, fee, order, applied fenfu.Fen }
+}
+
+// add appends x's rendered line.
+func (b *tradeBill) add(x tradeRow, line string) {
+	b.w.rows++
+	b.sum.settle += x.settle
+	b.sum.refund += x.refund
+	b.sum.fee += x.fee
+	b.sum.order += x.orderAmount
+	b.sum.applied += x.applied
+	b.w.b.WriteString(line)
+}
+
+// finish writes the summary and returns the bill's text, or empty if it
+// has no detail rows.
+func (b *tradeBill) finish() string {
+	if b.w.rows == 0 {
+		return empty
+	}
+	b.w.header(TradeSummaryColumns...)
+	b.w.row(fmtInt(b.w.rows), fenfu.Yuan(b.sum.settle), fenfu.Yuan(b.sum.refund), "0.00", fenfu.Yuan(b.sum.fee),
+		fenfu.Yuan(b.sum.order), fenfu.Yuan(b.sum.applied))
+	return b.w.b.String()
 }
