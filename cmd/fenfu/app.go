@@ -116,7 +116,7 @@ func openAt(ctx context.Context, cfg Config, log *slog.Logger, clock fenfu.Clock
 	if err != nil {
 		return nil, err
 	}
-	opt := db.Options{Synchronous: cfg.Synchronous, MaxConns: cfg.DBPool}
+	opt := db.Options{Synchronous: cfg.Synchronous, MaxConns: cfg.DBPool, CacheKiB: cfg.cacheKiB}
 	if a.core, err = db.Open(ctx, "core", cfg.CoreDB, a.clock, opt); err != nil {
 		return nil, err
 	}

@@ -52,6 +52,9 @@ type Config struct {
 	// pool, SQLite's readers (its writer is one connection); 0 is the
 	// engine's default, db.Options.MaxConns's.
 	DBPool int
+	// cacheKiB is SQLite's page cache per connection (0: the db package's
+	// default); one-shot commands that read a store once set it lower.
+	cacheKiB int
 	// SandboxClock gives the deployment the sandbox clock: the system's
 	// plus an offset in the core store, which staff advance; it then
 	// takes sandbox merchants only.
