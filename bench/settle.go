@@ -20,20 +20,25 @@ import (
 // SettleRun is what `fenfu bench settle` measured of one settlement run:
 // `fenfu settle` over a generated day, as a child process.
 type SettleRun struct {
-	Label     string          `json:"label"`
-	Engine    string          `json:"engine"`
-	Orders    int             `json:"orders"`
-	Merchants int             `json:"merchants"`
-	Generate  float64         `json:"generate_seconds"`
-	Seconds   float64         `json:"settle_seconds"` // the whole process: open, batches, bills
-	CPU       float64         `json:"settle_cpu_seconds"`
-	PeakRSS   int64           `json:"settle_peak_rss_bytes"`
-	PeakHeap  uint64          `json:"settle_peak_heap_bytes"`
-	Rerun     float64         `json:"rerun_seconds"`
-	Batches   float64         `json:"batch_seconds"` // the batches alone, without rendering bills
-	Bills     int             `json:"bills"`
-	BillTime  float64         `json:"bill_seconds"`
-	Results   []settle.Result `json:"results"`
+	Label     string  `json:"label"`
+	Engine    string  `json:"engine"`
+	Orders    int     `json:"orders"`
+	Merchants int     `json:"merchants"`
+	Generate  float64 `json:"generate_seconds"`
+	Seconds   float64 `json:"settle_seconds"` // the whole process: open, batches, bills
+	CPU       float64 `json:"settle_cpu_seconds"`
+	PeakRSS   int64   `json:"settle_peak_rss_bytes"`
+	PeakHeap  uint64  `json:"settle_peak_heap_bytes"`
+	Rerun     float64 `json:"rerun_seconds"`
+	Batches   float64 `json:"batch_seconds"` // the batches alone, without rendering bills
+	Bills     int     `json:"bills"`
+	BillTime  float64 `json:"bill_seconds"`
+	// BatchCPU and BillCPU are fenfu settle's CPU time over the batches
+	// and over the bills, user and system: on a busy machine, steadier
+	// than their wall times.
+	BatchCPU float64         `json:"batch_cpu_seconds"`
+	BillCPU  float64         `json:"bill_cpu_seconds"`
+	Results  []settle.Result `json:"results"`
 }
 
 // VerifyRun is what `fenfu bench verify` measured of `fenfu verify` over

@@ -48,6 +48,7 @@ func cmdBenchSettle(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	run.Results, run.Bills, run.BillTime, run.PeakHeap = first.Results, first.Bills, first.BillSeconds, first.PeakHeap
+	run.BatchCPU, run.BillCPU = first.BatchCPU, first.BillCPU
 	for _, r := range run.Results {
 		run.Batches += r.Seconds
 	}
@@ -70,8 +71,8 @@ func cmdBenchSettle(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("settled %d of %d orders", settled, b.orders)
 	}
 	return writeResult(e.stdout, b.out, b.asJSON, run, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "settlement of %d orders over %d merchants (%s): batches %.1f s, %d bills %.1f s; process %.1f s wall, %.1f s CPU, peak RSS %.0f MiB (Go heap %.1f MiB); rerun %.2f s, changed nothing\n",
-			run.Orders, run.Merchants, run.Engine, run.Batches, run.Bills, run.BillTime, run.Seconds, run.CPU, float64(run.PeakRSS)/(1<<20),
+		_, err := fmt.Fprintf(w, "settlement of %d orders over %d merchants (%s): batches %.1f s (CPU %.1f s), %d bills %.1f s (CPU %.1f s); process %.1f s wall, %.1f s CPU, peak RSS %.0f MiB (Go heap %.1f MiB); rerun %.2f s, changed nothing\n",
+			run.Orders, run.Merchants, run.Engine, run.Batches, run.BatchCPU, run.Bills, run.BillTime, run.BillCPU, run.Seconds, run.CPU, float64(run.PeakRSS)/(1<<20),
 			float64(run.PeakHeap)/(1<<20), run.Rerun)
 		return err
 	})

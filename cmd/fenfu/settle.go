@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -85,6 +86,7 @@ func cmdSettle(ctx context.Context, e *env, args []string) error {
 	}
 	a.settle.Progress = progressPrinter(e.stderr)
 	heap := sampleHeap()
+	cpu0 := processCPU()
 	var results []settle.Result
 	for _, ch := range channels {
 		r, err := a.settle.RunChannel(ctx, *date, ch)
@@ -93,14 +95,15 @@ func cmdSettle(ctx context.Context, e *env, args []string) error {
 		}
 		results = append(results, r)
 	}
-	t0 := time.Now()
+	t0, cpu1 := time.Now(), processCPU()
 	nBills, err := a.scheduler().RenderBills(ctx, *date)
 	if err != nil {
 		return err
 	}
-	billTime := time.Since(t0)
+	billTime, cpu2 := time.Since(t0), processCPU()
 	if *asJSON {
-		return printJSON(e.stdout, settleOutput{Results: results, Bills: nBills, BillSeconds: billTime.Seconds(), PeakHeap: heap()})
+		return printJSON(e.stdout, settleOutput{Results: results, Bills: nBills, BillSeconds: billTime.Seconds(), PeakHeap: heap(),
+			BatchCPU: (cpu1 - cpu0).Seconds(), BillCPU: (cpu2 - cpu1).Seconds()})
 	}
 	for _, r := range results {
 		if r.Already {
@@ -131,6 +134,20 @@ type settleOutput struct {
 	// PeakHeap is the most Go heap in use, sampled every 50 ms: what fenfu
 	// itself holds, apart from SQLite's page caches.
 	PeakHeap uint64 `json:"peak_heap_bytes"`
+	// BatchCPU and BillCPU are the process's CPU time (user and system,
+	// every thread) over the batches and over the bills: what a busy
+	// machine's wall times hide.
+	BatchCPU float64 `json:"batch_cpu_seconds"`
+	BillCPU  float64 `json:"bill_cpu_seconds"`
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // sampleHeap samples the Go heap in use until the returned function is
