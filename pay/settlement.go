@@ -2,6 +2,7 @@ package pay
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -24,15 +25,34 @@ const (
 // UnsettledMerchants lists, in mchid order, the merchants with paid orders
 // of a channel paid before end and not held past it, or successful refunds
 // made before end, that no settlement has taken yet.
+//
+// It skips from merchant to merchant: each step asks each index of
+// unsettled rows for the first qualifying row after the last merchant
+// found, so the list costs a few rows a merchant, not a read of every
+// unsettled order (whose hold only the row knows).
 func UnsettledMerchants(ctx context.Context, core *db.DB, channel Channel, end time.Time) ([]string, error) {
-	ids, err := core.Strings(ctx, `SELECT mchid FROM orders WHERE settlement_id = '' AND state IN `+paidStates+`
-		AND channel = $1 AND paid_at < $2 AND hold_until < $2
-		UNION SELECT mchid FROM refunds WHERE settlement_id = '' AND status = '`+string(RefundSuccess)+`' AND channel = $1 AND created_at < $2
-		ORDER BY 1`, string(channel), db.Micros(end))
-	if err != nil {
-		return nil, fenfu.Internal("pay.UnsettledMerchants", err)
+	var ids []string
+	for after := ""; ; {
+		var order, refund sql.NullString
+		err := core.QueryRowContext(ctx, `SELECT (SELECT mchid FROM orders WHERE settlement_id = '' AND state IN `+paidStates+`
+			AND channel = $1 AND mchid > $3 AND paid_at < $2 AND hold_until < $2 ORDER BY mchid LIMIT 1),
+			(SELECT mchid FROM refunds WHERE settlement_id = '' AND status = '`+string(RefundSuccess)+`' AND channel = $1
+			AND mchid > $3 AND created_at < $2 ORDER BY mchid LIMIT 1)`, string(channel), db.Micros(end), after).Scan(&order, &refund)
+		if err != nil {
+			return nil, fenfu.Internal("pay.UnsettledMerchants", err)
+		}
+		switch {
+		case order.Valid && refund.Valid:
+			after = min(order.String, refund.String)
+		case order.Valid:
+			after = order.String
+		case refund.Valid:
+			after = refund.String
+		default:
+			return ids, nil
+		}
+		ids = append(ids, after)
 	}
-	return ids, nil
 }
 
 // Settled is what a settlement took: a merchant's payments and refunds of
