@@ -122,9 +122,11 @@ func cmdSettle(ctx context.Context, e *env, args []string) error {
 }
 
 // settleCacheKiB is the SQLite page cache per connection of fenfu settle:
-// 16 MiB, where a server keeps 64. The writer and a reader fill theirs in
-// a large batch; at the default they alone held about 300 MiB.
-const settleCacheKiB = 16 << 10
+// 8 MiB, where a server keeps 64. The writer and a reader fill theirs in a
+// large batch; at the default they alone held about 300 MiB. At 16 MiB a
+// 1,000,000-order day peaked at 259 MiB, at 8 MiB at 155 MiB, for about a
+// tenth more CPU in the batches (see BENCHMARKS.md).
+const settleCacheKiB = 8 << 10
 
 // settleOutput is what `fenfu settle --json` prints.
 type settleOutput struct {

@@ -177,7 +177,7 @@ const settleNarrative = `
 - **On PostgreSQL** the RSS is fenfu's alone: the pages are cached in the database server, whose
   memory is not counted. Its CPU column is likewise fenfu's only.
 - **SQLite's page caches** make most of the resident size: each cached 4 KiB page takes an 8 KiB
-  slot of the allocator. ` + "`fenfu settle`" + ` keeps 16 MiB per connection, where a server keeps 64.
+  slot of the allocator. ` + "`fenfu settle`" + ` keeps 8 MiB per connection, where a server keeps 64.
 - **Time** is mostly SQLite reading and writing pages. Each merchant's orders are scattered over the
   table, as real traffic leaves them, so once the store outgrows the cache each batch step reads and
   writes about a page per order; the bills read their index in order.
