@@ -148,6 +148,9 @@ func settlement(w *os.File) {
 	fmt.Fprint(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, x := range runs {
 		r := x.run
+		if r.Orders == 0 {
+			continue // not a run: speedup.json, the A/B ratios the targets read
+		}
 		fmt.Fprintf(w, "| %d | %d | %s | %.1f | %.0f | %d | %.1f | %.1f | %.1f | %.0f | %.1f | %.2f |\n", r.Orders, r.Merchants, r.Engine,
 			r.Batches, float64(r.Orders)/r.Batches, r.Bills, r.BillTime, r.Seconds, r.CPU, float64(r.PeakRSS)/(1<<20),
 			float64(r.PeakHeap)/(1<<20), r.Rerun)
