@@ -130,18 +130,31 @@ func ownerHint(err error) string {
 	return ""
 }
 
-// sqliteOnly marks, in a migration, what only SQLite reads; PostgreSQL
-// sees a comment. The migrations use it for WITHOUT ROWID, which stores a
-// table with a text key as one B-tree instead of two.
-const sqliteOnly = "/*sqlite:"
+// sqliteOnly and postgresOnly mark, in a migration, what only one engine
+// reads; the other never sees it. The migrations use sqliteOnly for WITHOUT
+// ROWID, which stores a table with a text key as one B-tree instead of
+// two, and either for whole statements where the engines differ (ledger
+// 0002 gives ledger_txns its commit order in each engine's own way).
+const (
+	sqliteOnly   = "/*sqlite:"
+	postgresOnly = "/*postgres:"
+)
 
-// dialect adapts a migration to the store's engine.
+// dialect adapts a migration to the store's engine: its own engine's
+// marked parts are kept, the other's removed.
 func (d *DB) dialect(sql string) string {
-	if d.Engine != SQLite {
-		return sql
+	keep, drop := postgresOnly, sqliteOnly
+	if d.Engine == SQLite {
+		keep, drop = sqliteOnly, postgresOnly
 	}
+	return marked(marked(sql, keep, true), drop, false)
+}
+
+// marked keeps (without its marks) or removes each part of sql between
+// mark and the next "*/".
+func marked(sql, mark string, keep bool) string {
 	for {
-		i := strings.Index(sql, sqliteOnly)
+		i := strings.Index(sql, mark)
 		if i < 0 {
 			return sql
 		}
@@ -149,7 +162,11 @@ func (d *DB) dialect(sql string) string {
 		if j < 0 {
 			return sql
 		}
-		sql = sql[:i] + sql[i+len(sqliteOnly):i+j] + sql[i+j+2:]
+		inner := ""
+		if keep {
+			inner = sql[i+len(mark) : i+j]
+		}
+		sql = sql[:i] + inner + sql[i+j+2:]
 	}
 }
 
