@@ -17,7 +17,9 @@ import (
 	"github.com/fenfu/fenfu/audit"
 	"github.com/fenfu/fenfu/consumer"
 	"github.com/fenfu/fenfu/credit"
+	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/keyring"
+	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/onboard"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/scheme"
@@ -743,26 +745,52 @@ func cmdSandboxPaycode(ctx context.Context, e *env, args []string) error {
 type proof struct {
 	pay.Proof
 	Settlements int `json:"settlements"`
+	// Chains are the stores' ledger chains, each verified after
+	// everything committed before the proof began was sealed.
+	Chains []ledger.ChainReport `json:"ledger_chains"`
 }
 
 func (p proof) String() string {
-	return fmt.Sprintf("the books prove: %d orders, %d paid (%d on credit), %d refunds, %d in flight, %d settlements",
+	s := fmt.Sprintf("the books prove: %d orders, %d paid (%d on credit), %d refunds, %d in flight, %d settlements",
 		p.Orders, p.Paid, p.CreditPaid, p.Refunds, p.InFlight, p.Settlements)
+	for _, c := range p.Chains {
+		s += fmt.Sprintf("; %s ledger chain %d positions", c.Store, c.Checked)
+	}
+	return s
 }
 
-// prove proves the books of both stores: the payments' and the
-// settlements'. It returns the first problem.
+// prove proves the books of both stores: the payments', the
+// settlements', and each store's ledger chain, once everything committed
+// before the proof began is sealed. It returns the first problem.
 func (a *app) prove(ctx context.Context) (proof, error) {
 	var p proof
 	var err error
+	stores := []*db.DB{a.core, a.credit}
+	for _, d := range stores {
+		if _, err := ledger.SealCommitted(ctx, d); err != nil {
+			return p, err
+		}
+	}
 	if p.Proof, err = a.pay.Verify(ctx); err != nil {
 		return p, err
 	}
 	if err := a.repay.Verify(ctx); err != nil {
 		return p, err
 	}
-	p.Settlements, err = a.settle.Verify(ctx)
-	return p, err
+	if p.Settlements, err = a.settle.Verify(ctx); err != nil {
+		return p, err
+	}
+	for _, d := range stores {
+		r, err := ledger.VerifyChain(ctx, d)
+		if err != nil {
+			return p, err
+		}
+		if err := r.Err(); err != nil {
+			return p, err
+		}
+		p.Chains = append(p.Chains, r)
+	}
+	return p, nil
 }
 
 func cmdVerify(ctx context.Context, e *env, args []string) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/fenfu/fenfu/console"
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/doctor"
+	"github.com/fenfu/fenfu/ledger"
 	"github.com/fenfu/fenfu/merchant"
 	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
@@ -196,6 +197,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, stdout io.Writer) erro
 	background(func(ctx context.Context) { every(ctx, a.cfg.TicketEvery, a.runTickets) })
 	background(func(ctx context.Context) { a.repay.RunOverdue(ctx, a.cfg.Plans.OverdueEvery, a.log) })
 	background(func(ctx context.Context) { audit.WriteAnchors(ctx, a.log, a.cfg.AuditAnchorEvery, a.core, a.credit) })
+	background(func(ctx context.Context) { ledger.RunSealer(ctx, a.log, ledger.SealEvery, a.core, a.credit) })
 	background(func(ctx context.Context) { a.retention.RunDaily(ctx, a.cfg.RetentionEvery) })
 	background(func(ctx context.Context) { every(ctx, paycode.SweepEvery, a.sweepPaycodes) })
 	background(func(ctx context.Context) { every(ctx, a.cfg.ServiceExpireEvery, a.expireServiceOrders) })

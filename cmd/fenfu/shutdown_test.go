@@ -183,6 +183,38 @@ func TestVerifyFailsOnCorruption(t *testing.T) {
 	}
 }
 
+// TestVerifyFailsOnChainTamper: books changed in a way their own proof
+// does not see (a sealed transaction's time) fail fenfu verify at the
+// transaction's position in its store's ledger chain.
+func TestVerifyFailsOnChainTamper(t *testing.T) {
+	dir := t.TempDir()
+	in := &instance{t: t, args: []string{"--data-dir", dir}}
+	if out, err := in.cli("demo", "--data-dir", dir); err != nil {
+		t.Fatalf("demo: %v %s", err, out)
+	}
+	out, err := in.cli("verify")
+	if err != nil || !strings.Contains(out, "credit ledger chain") {
+		t.Fatalf("verify clean: %v %s", err, out)
+	}
+	d, err := sql.Open("sqlite", filepath.Join(dir, "credit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pos int64
+	var id string
+	if err := d.QueryRow(`SELECT pos, txn_id FROM ledger_chain WHERE txn_id LIKE 'payment:%' ORDER BY pos LIMIT 1`).Scan(&pos, &id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec(`UPDATE ledger_txns SET created_at = created_at + 1 WHERE id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	_, err = in.cli("verify")
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("ledger chain broken at position %d (edited)", pos)) || !strings.Contains(err.Error(), "credit store") {
+		t.Fatalf("verify of a changed sealed transaction: %v, want the credit chain broken at position %d", err, pos)
+	}
+}
+
 // TestShutdownWaitsForStaffSettlement: a settlement run that staff start
 // is serve's background work: shutdown cancels it and returns only once
 // it has ended, before the stores close.
