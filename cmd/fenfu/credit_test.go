@@ -603,6 +603,7 @@ func testRefundOfRepaidPurchase(t *testing.T, engine db.Engine) {
 		t.Fatal(err)
 	}
 	txn := ledger.TxnID("credit_overpaid_payout", r2.ID)
+	rewindChain(t, w.a.core, txn) // such a store's chain never sealed it
 	for _, q := range []string{
 		`DELETE FROM ledger_entries WHERE txn_id = $1`, `DELETE FROM ledger_txns WHERE id = $1`,
 	} {
@@ -628,6 +629,35 @@ func testRefundOfRepaidPurchase(t *testing.T, engine db.Engine) {
 		t.Fatalf("backfill again: %d rows, %v", n, err)
 	}
 	w.prove()
+}
+
+// rewindChain takes d's ledger chain back to just before the position
+// that sealed txn, as if the sealer had not reached it yet: for tests
+// that make a store as an earlier release left it.
+func rewindChain(t *testing.T, d *db.DB, txn string) {
+	t.Helper()
+	ctx := context.Background()
+	var pos int64
+	if err := d.QueryRowContext(ctx, `SELECT pos FROM ledger_chain WHERE txn_id = $1`, txn).Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	order, hash := int64(-1), ""
+	if pos > 1 {
+		if err := d.QueryRowContext(ctx, `SELECT t.commit_order, c.hash FROM ledger_chain c JOIN ledger_txns t ON t.id = c.txn_id
+			WHERE c.pos = $1`, pos-1).Scan(&order, &hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := d.Update(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ledger_chain WHERE pos >= $1`, pos); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE ledger_seal SET pos = $1, commit_order = $2, hash = $3`, pos-1, order, hash)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestSettleCheckWithHeldOrder: a payment held out of its day's

@@ -51,11 +51,11 @@ func TestSettleAndReconcileCLI(t *testing.T) {
 		t.Fatalf("verify: %v %q", err, out)
 	}
 	// bench verify reads what verify proved from its JSON.
-	var proved map[string]int
+	var proved map[string]json.RawMessage
 	if out, err := in.cli("verify", "--json"); err != nil || json.Unmarshal([]byte(out), &proved) != nil {
 		t.Fatalf("verify --json: %v %q", err, out)
 	}
-	for _, k := range []string{"orders", "paid", "credit_paid", "refunds", "in_flight", "settlements"} {
+	for _, k := range []string{"orders", "paid", "credit_paid", "refunds", "in_flight", "settlements", "ledger_chains"} {
 		if _, ok := proved[k]; !ok {
 			t.Errorf("verify --json has no %q: %v", k, proved)
 		}
