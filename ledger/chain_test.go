@@ -67,6 +67,11 @@ func TestCanonicalIsUnambiguous(t *testing.T) {
 	if want := "10:payment:ab,7:payment,2:ab,1:1,1:1,3:x:1,2:12,"; string(a) != want {
 		t.Errorf("Canonical = %q, want %q", a, want)
 	}
+	// README's example.
+	if got, want := ledger.Canonical(nil, "p:ab12", "p", "ab12", 7, []ledger.Entry{{Account: "x:1a", Amount: 12}, {Account: "x:2b", Amount: -12}}),
+		"6:p:ab12,1:p,4:ab12,1:7,1:2,4:x:1a,2:12,4:x:2b,3:-12,"; string(got) != want {
+		t.Errorf("Canonical = %q, want %q", got, want)
+	}
 }
 
 // chainBooks posts six payments on d, each in its own transaction, and
