@@ -759,6 +759,10 @@ func (p proof) String() string {
 	return s
 }
 
+// sealWait bounds how long prove waits for the transactions in flight
+// when it began to finish, so that it can seal them.
+const sealWait = 2 * time.Minute
+
 // prove proves the books of both stores: the payments', the
 // settlements', and each store's ledger chain, once everything committed
 // before the proof began is sealed. It returns the first problem.
@@ -767,7 +771,12 @@ func (a *app) prove(ctx context.Context) (proof, error) {
 	var err error
 	stores := []*db.DB{a.core, a.credit}
 	for _, d := range stores {
-		if _, err := ledger.SealCommitted(ctx, d); err != nil {
+		// On PostgreSQL, sealing waits for the transactions running when
+		// it began, anywhere on the server; an idle one would hold it.
+		sctx, cancel := context.WithTimeout(ctx, sealWait)
+		_, err := ledger.SealCommitted(sctx, d)
+		cancel()
+		if err != nil {
 			return p, err
 		}
 	}

@@ -603,14 +603,7 @@ func testRefundOfRepaidPurchase(t *testing.T, engine db.Engine) {
 		t.Fatal(err)
 	}
 	txn := ledger.TxnID("credit_overpaid_payout", r2.ID)
-	rewindChain(t, w.a.core, txn) // such a store's chain never sealed it
-	for _, q := range []string{
-		`DELETE FROM ledger_entries WHERE txn_id = $1`, `DELETE FROM ledger_txns WHERE id = $1`,
-	} {
-		if _, err := w.a.core.Exec(ctx, q, txn); err != nil {
-			t.Fatal(err)
-		}
-	}
+	unpost(t, w.a.core, txn)
 	if _, err := w.a.core.Exec(ctx, `UPDATE ledger_accounts SET balance = balance + 4000 WHERE id = $1`,
 		string(consumer.BalanceAccount(alice.id))); err != nil {
 		t.Fatal(err)
@@ -631,29 +624,43 @@ func testRefundOfRepaidPurchase(t *testing.T, engine db.Engine) {
 	w.prove()
 }
 
-// rewindChain takes d's ledger chain back to just before the position
-// that sealed txn, as if the sealer had not reached it yet: for tests
-// that make a store as an earlier release left it.
-func rewindChain(t *testing.T, d *db.DB, txn string) {
+// unpost deletes a sealed transaction from d's books and takes the
+// ledger chain back to just before its position, in one transaction, as
+// if it had never been posted: for tests that make a store as an earlier
+// release left it. A sealer running meanwhile seals what follows again.
+func unpost(t *testing.T, d *db.DB, txn string) {
 	t.Helper()
 	ctx := context.Background()
-	var pos int64
-	if err := d.QueryRowContext(ctx, `SELECT pos FROM ledger_chain WHERE txn_id = $1`, txn).Scan(&pos); err != nil {
-		t.Fatal(err)
-	}
-	order, hash := int64(-1), ""
-	if pos > 1 {
-		if err := d.QueryRowContext(ctx, `SELECT t.commit_order, c.hash FROM ledger_chain c JOIN ledger_txns t ON t.id = c.txn_id
-			WHERE c.pos = $1`, pos-1).Scan(&order, &hash); err != nil {
-			t.Fatal(err)
-		}
-	}
 	err := d.Update(ctx, func(tx *db.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM ledger_chain WHERE pos >= $1`, pos); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE ledger_seal SET pos = pos`); err != nil { // holds the head
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE ledger_seal SET pos = $1, commit_order = $2, hash = $3`, pos-1, order, hash)
-		return err
+		var pos int64
+		if err := tx.QueryRowContext(ctx, `SELECT pos FROM ledger_chain WHERE txn_id = $1`, txn).Scan(&pos); err != nil {
+			return err
+		}
+		order, hash := int64(-1), ""
+		if pos > 1 {
+			if err := tx.QueryRowContext(ctx, `SELECT t.commit_order, c.hash FROM ledger_chain c JOIN ledger_txns t ON t.id = c.txn_id
+				WHERE c.pos = $1`, pos-1).Scan(&order, &hash); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{`DELETE FROM ledger_chain WHERE pos >= $1`, `UPDATE ledger_seal SET pos = $1 - 1, commit_order = $2, hash = $3`} {
+			args := []any{pos}
+			if strings.HasPrefix(q, "UPDATE") {
+				args = []any{pos, order, hash}
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{`DELETE FROM ledger_entries WHERE txn_id = $1`, `DELETE FROM ledger_txns WHERE id = $1`} {
+			if _, err := tx.ExecContext(ctx, q, txn); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
