@@ -239,6 +239,11 @@ func sealPostgres(ctx context.Context, d *db.DB, limit int) (int64, Head, int64,
 		if horizon, err = d.FinishedBelow(ctx, tx); err != nil {
 			return err
 		}
+		if horizon <= head.CommitOrder {
+			// The server's ids only grow: these are another server's.
+			return fmt.Errorf("%w: the server's transaction ids (%d) are below the chain's head (%d): was the store restored onto another server?",
+				ErrIDsBehind, horizon, head.CommitOrder)
+		}
 		// The batch ends with the group of the limit-th transaction
 		// below the horizon, or at the horizon.
 		hi := horizon - 1
@@ -293,6 +298,12 @@ func sealPostgres(ctx context.Context, d *db.DB, limit int) (int64, Head, int64,
 	}
 	return n, head, horizon, busy, nil
 }
+
+// ErrIDsBehind: PostgreSQL's transaction ids are below the chain's head,
+// as on a server a store was copied to by dump and restore; what it posts
+// would be chained below what is sealed, so nothing is sealed until the
+// chain is re-based.
+var ErrIDsBehind = errors.New("ledger: transaction ids behind the chain")
 
 // errHeadMoved: another sealer moved the head between a SQLite round's
 // read and its write.

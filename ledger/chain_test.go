@@ -364,3 +364,21 @@ func TestChainWaitsForLateCommit(t *testing.T) {
 		t.Fatalf("the late transaction is at position %d (%v), want 2: in its xid's place", pos, err)
 	}
 }
+
+// TestChainRefusesIDsBehindItsHead: on a PostgreSQL server whose
+// transaction ids are below the chain's head (a store restored onto
+// another server), sealing refuses rather than chain new postings below
+// what is sealed.
+func TestChainRefusesIDsBehindItsHead(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t, db.Postgres, "core", fenfu.SystemClock{})
+	post(t, d, pay("p1", 10))
+	seal(t, d)
+	if _, err := d.Exec(ctx, `UPDATE ledger_seal SET commit_order = commit_order + 1000000000`); err != nil {
+		t.Fatal(err)
+	}
+	post(t, d, pay("p2", 10))
+	if _, err := ledger.Seal(ctx, d); !errors.Is(err, ledger.ErrIDsBehind) {
+		t.Fatalf("sealing below the head: %v, want ErrIDsBehind", err)
+	}
+}
