@@ -45,7 +45,7 @@ func commands() []command {
 	return []command{
 		{"serve", "[--addr HOST:PORT] [--public-url URL]", "run the merchant API, the cashier, the staff API, /healthz and /metrics; graceful shutdown on SIGINT/SIGTERM", groupRunning, cmdServe},
 		{"migrate", "", "apply the embedded migrations of both stores (also done at every start)", groupRunning, cmdMigrate},
-		{"verify", "[--json]", "prove the books of both stores and their ledger chains, once what committed before is sealed; non-zero exit names the first problem", groupRunning, cmdVerify},
+		{"verify", "[--json]", "prove the books of both stores and their ledger chains, sealing first what is sealable; non-zero exit names the first problem", groupRunning, cmdVerify},
 		{"audit verify", "[--store core|credit|both] [--anchors FILE] [--json]", "walk the stores' audit logs and recompute every SM3 link, and check them against the anchors serve logged; non-zero exit names the first broken entry", groupRunning, cmdAuditVerify},
 		{"recover", "", "settle payments and refunds interrupted between the two stores (serve does this every 10 s)", groupRunning, cmdRecover},
 		{"demo", "[--keep]", "start a server in a temporary directory and walk one credit payment", groupRunning, cmdDemo},

@@ -745,8 +745,8 @@ func cmdSandboxPaycode(ctx context.Context, e *env, args []string) error {
 type proof struct {
 	pay.Proof
 	Settlements int `json:"settlements"`
-	// Chains are the stores' ledger chains, each verified after
-	// everything committed before the proof began was sealed.
+	// Chains are the stores' ledger chains, each verified once what was
+	// sealable was sealed.
 	Chains []ledger.ChainReport `json:"ledger_chains"`
 }
 
@@ -759,24 +759,19 @@ func (p proof) String() string {
 	return s
 }
 
-// sealWait bounds how long prove waits for the transactions in flight
-// when it began to finish, so that it can seal them.
-const sealWait = 2 * time.Minute
-
 // prove proves the books of both stores: the payments', the
-// settlements', and each store's ledger chain, once everything committed
-// before the proof began is sealed. It returns the first problem.
+// settlements', and each store's ledger chain, once what is sealable is
+// sealed. It returns the first problem.
 func (a *app) prove(ctx context.Context) (proof, error) {
 	var p proof
 	var err error
 	stores := []*db.DB{a.core, a.credit}
 	for _, d := range stores {
-		// On PostgreSQL, sealing waits for the transactions running when
-		// it began, anywhere on the server; an idle one would hold it.
-		sctx, cancel := context.WithTimeout(ctx, sealWait)
-		_, err := ledger.SealCommitted(sctx, d)
-		cancel()
-		if err != nil {
+		// What is sealable: on PostgreSQL, what committed below the
+		// oldest transaction still running on the server (those after it
+		// wait for the next proof); if serve's sealer is in a round, what
+		// it has sealed.
+		if _, err := ledger.Seal(ctx, d); err != nil {
 			return p, err
 		}
 	}
