@@ -273,3 +273,43 @@ func TestConcurrentCapturesNeverOverspend(t *testing.T) {
 		line(t, d, "c1", 1000, 0)
 	})
 }
+
+// TestHistoryIsNotCompiledAgain: the risk features' history, read in every
+// credit payment, runs from the statements prepared the first time, not
+// compiled again at each payment (SQLite does that to a statement whose
+// plan looked at a bound value).
+func TestHistoryIsNotCompiledAgain(t *testing.T) {
+	store(t, func(t *testing.T, d *db.DB) {
+		compiles := dbtest.Compiles(t, d)
+		open(t, d, "c1", 1_000_000)
+		if _, err := capture(d, payment("A1", "c1", 100)); err != nil {
+			t.Fatal(err)
+		}
+		now := d.Clock.Now()
+		history := func() credit.History {
+			var h credit.History
+			if err := d.Update(context.Background(), func(tx *db.Tx) error {
+				var err error
+				h, err = credit.HistoryOf(context.Background(), tx, "c1", "m1", now, now.Add(-time.Hour))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+		history() // prepared after this transaction
+		history() // runs prepared
+		if compiles.Load() == 0 {
+			t.Fatal("no compilation was seen at all: the watch is not on the writer's connection")
+		}
+		before := compiles.Load()
+		for range 3 {
+			if h := history(); h.Today != 100 || h.Month != 100 || h.CountToday != 1 || h.Run != 1 {
+				t.Fatalf("history = %+v, want 100 today and this month, 1 payment, a run of 1", h)
+			}
+		}
+		if n := compiles.Load() - before; n != 0 {
+			t.Errorf("reading the history three more times compiled statements again (%d tables authorized)", n)
+		}
+	})
+}
