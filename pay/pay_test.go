@@ -547,7 +547,7 @@ func benchPayment(b *testing.B, channel pay.Channel, withRisk bool) {
 
 // benchService is a payment service on SQLite stores with the system's
 // clock, a merchant and a consumer whose line and balance never run out.
-func benchService(b *testing.B, withRisk bool) (*pay.Service, merchant.Sandbox, string) {
+func benchService(b testing.TB, withRisk bool) (*pay.Service, merchant.Sandbox, string) {
 	ctx := context.Background()
 	clock := fenfu.SystemClock{}
 	core := dbtest.Open(b, db.SQLite, "core", clock)
@@ -571,6 +571,41 @@ func benchService(b *testing.B, withRisk bool) (*pay.Service, merchant.Sandbox, 
 		b.Fatal(err)
 	}
 	return ps, m, c.ID
+}
+
+// TestPaymentCompilesNothingAgain: once a credit payment (risk on) has run
+// a few times, the next ones run every statement as it was prepared, on
+// both stores' writers: SQLite compiling a statement again for each
+// payment (as it does to a statement whose plan looked at a bound value)
+// costs a payment more CPU than most of its statements do.
+func TestPaymentCompilesNothingAgain(t *testing.T) {
+	ctx := context.Background()
+	ps, m, consumerID := benchService(t, true)
+	core, cr := dbtest.Compiles(t, ps.Core), dbtest.Compiles(t, ps.Credit)
+	payOne := func(i int) {
+		t.Helper()
+		o, err := ps.CreateNative(ctx, pay.NativeOrder{MchID: m.MchID, AppID: m.AppID, Description: "compiles",
+			OutTradeNo: fmt.Sprintf("compiles-%03d", i), NotifyURL: "https://b.example/n", Total: 100 + fenfu.Fen(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ps.Pay(ctx, o.Token, consumerID, pay.ChannelCredit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		payOne(i)
+	}
+	if core.Load() == 0 || cr.Load() == 0 {
+		t.Fatal("no compilation was seen: the watch is not on the writers' connections")
+	}
+	beforeCore, beforeCredit := core.Load(), cr.Load()
+	for i := 3; i < 6; i++ {
+		payOne(i)
+	}
+	if n, k := core.Load()-beforeCore, cr.Load()-beforeCredit; n != 0 || k != 0 {
+		t.Errorf("three more payments compiled statements again: %d tables authorized on the core store, %d on the credit store", n, k)
+	}
 }
 
 // TestFeesAcrossTheTierBoundary: a payment that takes a merchant past
