@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -76,6 +77,7 @@ type DB struct {
 	checkpointDone chan struct{}
 	commits        atomic.Pointer[func(time.Duration)] // ObserveCommits
 	trips          atomic.Int64                        // RoundTrips
+	bells          sync.Map                            // name → *Bell
 }
 
 // ObserveCommits has f told how long each commit of a write transaction
@@ -256,6 +258,7 @@ type Tx struct {
 	Engine Engine
 	db     *DB
 	later  *laterQueue // PostgreSQL: the writes run Later, not sent yet
+	after  []func()    // AfterCommit
 }
 
 // Later runs a write in the transaction whose outcome the caller does
@@ -347,7 +350,11 @@ func (d *DB) update(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err = fn(tx); err != nil {
 		return err
 	}
-	return d.commit(stx)
+	if err = d.commit(stx); err != nil {
+		return err
+	}
+	tx.committed()
+	return nil
 }
 
 // transient reports whether err is a conflict that the same work may not

@@ -29,6 +29,7 @@ type job struct {
 	fn    func(*Tx) error
 	err   error
 	panic any
+	tx    *Tx // the transaction it ran in, once it has run
 	done  chan struct{}
 }
 
@@ -117,6 +118,7 @@ func (w *writer) commit(batch []*job) {
 			continue
 		}
 		tx := &Tx{Tx: stx, Now: w.d.Clock.Now(), Engine: w.d.Engine, db: w.d}
+		j.tx = tx
 		if !single {
 			if _, err := stx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
 				j.err = err
@@ -152,6 +154,12 @@ func (w *writer) commit(batch []*job) {
 			if j.err == nil && j.panic == nil {
 				j.err = err
 			}
+		}
+		return
+	}
+	for _, j := range batch {
+		if j.err == nil && j.panic == nil && j.tx != nil {
+			j.tx.committed()
 		}
 	}
 }

@@ -129,6 +129,7 @@ func (e *Events) Resend(ctx context.Context, mchid, eventID string) error {
 	if _, err = d.Exec(ctx, q, args...); err != nil {
 		return fenfu.Internal("notify.Resend", err)
 	}
+	d.Bell(OutboxBell).Ring()
 	return nil
 }
 

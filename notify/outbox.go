@@ -57,6 +57,7 @@ func (s Subject) EventID() string { return "EV-" + s.ID }
 // (db.Tx.Later): on PostgreSQL no round trip of its own.
 func Enqueue(ctx context.Context, tx *db.Tx, s Subject) error {
 	now := db.Micros(tx.Now)
+	tx.Ring(OutboxBell) // wake this process's worker once the transaction commits
 	return tx.Later(ctx, `INSERT INTO notify_outbox (kind, ref, mchid, notify_url, state, due_at, created_at, pending_since)
 		VALUES ($1, $2, $3, $4, $5, $6, $6, $6) ON CONFLICT (ref) DO NOTHING`,
 		string(s.Kind), s.ID, s.MchID, s.NotifyURL, string(Pending), now)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/fenfu/fenfu/merchant"
 )
 
 // V2Codec is API v2's wire format (sign, XML), supplied by the protocol
@@ -19,13 +21,9 @@ type V2Codec interface {
 
 // deliverV2 posts a v2 notification and reports whether the merchant
 // acknowledged it with return_code SUCCESS.
-func (w *Worker) deliverV2(ctx context.Context, d Due, ev Event) (int, bool, error) {
+func (w *Worker) deliverV2(ctx context.Context, d Due, ev Event, m merchant.Merchant) (int, bool, error) {
 	if w.V2 == nil {
 		return 0, false, errors.New("notify: the worker has no v2 codec")
-	}
-	m, err := w.Merchants.Fresh(ctx, d.MchID) // its keys as of now
-	if err != nil {
-		return 0, false, err
 	}
 	if m.APIv2Key == "" {
 		return 0, false, errors.New("the merchant has no API v2 key to sign the notification with")

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/fenfu/fenfu"
@@ -40,9 +39,18 @@ const DefaultLease = 2 * time.Minute
 // Due is an event whose delivery is due, as claimed by a worker.
 type Due struct {
 	Subject
-	Attempts int   // attempts made before this one
-	At       int64 // due_at as seen; the claim compares against it
+	Attempts int // attempts made before this one
 }
+
+// OutboxBell is the name of the core store's bell (db.Bell) that rings
+// when a transaction that made a notification due commits in this
+// process: the worker wakes to it instead of waiting for its next look.
+const OutboxBell = "notify_outbox"
+
+// DefaultGather is how long a worker woken by the bell waits before its
+// round, so that the notifications of payments committing together go in
+// one round, and one claim and one record, instead of a round each.
+const DefaultGather = 10 * time.Millisecond
 
 // Event is a notification before encryption.
 type Event struct {
@@ -60,6 +68,10 @@ type Event struct {
 // Renderer renders a due row as its event; the protocol adapter supplies it.
 type Renderer func(ctx context.Context, d Due) (Event, error)
 
+// RoundRenderer renders a round's due rows at once, reading what they are
+// about together: events[i] and errs[i] answer ds[i].
+type RoundRenderer func(ctx context.Context, ds []Due) (events []Event, errs []error)
+
 // Worker delivers due notifications. Any number of workers, on any number
 // of nodes sharing the store, may run at once: a row is claimed by moving
 // its due_at to a lease deadline with a compare-and-set, so each
@@ -70,7 +82,10 @@ type Worker struct {
 	Keys      *keyring.Keyring
 	Merchants *merchant.Service
 	Render    Renderer
-	Clock     fenfu.Clock
+	// RenderRound, when set, renders each round's events in one call
+	// instead of Render once an event.
+	RenderRound RoundRenderer
+	Clock       fenfu.Clock
 	// SignClock is the time notifications are signed at, which merchants
 	// check against their own clocks: the system's, also on a sandbox
 	// clock. Nil is Clock.
@@ -82,7 +97,13 @@ type Worker struct {
 	Lease     time.Duration   // default DefaultLease
 	Batch     int             // rows claimed per round, default 100
 	Parallel  int             // deliveries at once, default 16
-	V2        V2Codec         // for orders made through API v2
+	// Gather is how long a worker woken by the bell waits before its
+	// round (default DefaultGather; negative: not at all).
+	Gather time.Duration
+	// Poll is how often Run looks for due rows without being woken
+	// (default a second).
+	Poll time.Duration
+	V2   V2Codec // for orders made through API v2
 	// Metrics counts delivery attempts by outcome
 	// (fenfu_notify_attempts_total); nil counts nothing.
 	Metrics *metrics.Registry
@@ -95,11 +116,25 @@ func (w *Worker) schedule() []time.Duration {
 	return Schedule
 }
 
-// Run delivers until ctx ends, looking for due rows every second.
+// Run delivers until ctx ends. It looks for due rows as soon as a
+// transaction of this process that made one due commits (the store's
+// OutboxBell), gathering for Gather the others committing with it, and
+// every Poll: for events made due by other nodes sharing the store, and
+// retries coming due.
 func (w *Worker) Run(ctx context.Context) {
-	t := time.NewTicker(time.Second)
+	poll := w.Poll
+	if poll <= 0 {
+		poll = time.Second
+	}
+	t := time.NewTicker(poll)
 	defer t.Stop()
+	bell := w.DB.Bell(OutboxBell)
+	gather := w.Gather
+	if gather == 0 {
+		gather = DefaultGather
+	}
 	for {
+		rung := bell.Wait() // before the round, so a ring during it is heard
 		n, err := w.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			w.Log.Error("notify", "error", err)
@@ -111,6 +146,16 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-rung:
+			if gather > 0 {
+				g := time.NewTimer(gather)
+				select {
+				case <-ctx.Done():
+					g.Stop()
+					return
+				case <-g.C:
+				}
+			}
 		}
 	}
 }
@@ -123,8 +168,10 @@ func (w *Worker) batch() int {
 }
 
 // RunOnce claims the rows due now and attempts each once. It returns how
-// many it attempted. A round costs one claiming statement and
-// one transaction to record every outcome, whatever its size.
+// many it attempted. A round costs one claiming statement, one read of
+// what its events are about (with RenderRound), one read of each of its
+// merchants' version, and one transaction to record every outcome,
+// whatever its size.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	now := w.Clock.Now()
 	lease := w.Lease
@@ -135,17 +182,15 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	// A lease taken on a clock up to one lease ahead of this one still
 	// ends before ahead: only an event due beyond it was stamped ahead.
 	ahead := db.Micros(now.Add(2 * lease))
-	due, err := w.due(ctx, now, ahead)
-	if err != nil {
-		return 0, err
-	}
-	claimed, err := w.claim(ctx, due, now, leaseUntil, ahead)
+	claimed, err := w.claim(ctx, now, leaseUntil, ahead)
 	if err != nil {
 		return 0, err
 	}
 	if len(claimed) == 0 {
 		return 0, nil
 	}
+	events, errs := w.render(ctx, claimed)
+	merchants := w.merchantsOf(ctx, claimed)
 	par := w.Parallel
 	if par <= 0 {
 		par = 16
@@ -155,12 +200,47 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	g.SetLimit(par)
 	for i, d := range claimed {
 		g.Go(func() error {
-			outcomes[i] = w.attempt(ctx, d)
+			outcomes[i] = w.attempt(ctx, d, events[i], errs[i], merchants[d.MchID])
 			return nil
 		})
 	}
 	_ = g.Wait() // an attempt's failure is its outcome, recorded below
 	return len(claimed), w.record(ctx, claimed, outcomes, leaseUntil)
+}
+
+// render renders a round's events: with RenderRound at once, else one
+// by one.
+func (w *Worker) render(ctx context.Context, ds []Due) ([]Event, []error) {
+	if w.RenderRound != nil {
+		evs, errs := w.RenderRound(ctx, ds)
+		if len(evs) == len(ds) && len(errs) == len(ds) {
+			return evs, errs
+		}
+	}
+	evs, errs := make([]Event, len(ds)), make([]error, len(ds))
+	for i, d := range ds {
+		evs[i], errs[i] = w.Render(ctx, d)
+	}
+	return evs, errs
+}
+
+// fresh is a merchant as the store had it at the start of a round.
+type fresh struct {
+	m   merchant.Merchant
+	err error
+}
+
+// merchantsOf reads each merchant of a round once, as of now (its keys
+// and scheme), for all its events.
+func (w *Worker) merchantsOf(ctx context.Context, ds []Due) map[string]fresh {
+	ms := make(map[string]fresh, 4)
+	for _, d := range ds {
+		if _, ok := ms[d.MchID]; !ok {
+			m, err := w.Merchants.Fresh(ctx, d.MchID)
+			ms[d.MchID] = fresh{m, err}
+		}
+	}
+	return ms
 }
 
 // isDue is the condition of a row whose delivery is due at $1: its time
@@ -172,46 +252,22 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 // undelivered, for as long as the clock was ahead.
 const isDue = `due_at > 0 AND (due_at <= $1 OR (attempts = 0 AND due_at > $2))`
 
-// due lists up to a batch of events whose delivery is due.
-func (w *Worker) due(ctx context.Context, now time.Time, ahead int64) ([]Due, error) {
-	rows, err := w.DB.QueryContext(ctx, `SELECT kind, ref, mchid, notify_url, attempts, due_at FROM notify_outbox
-		WHERE `+isDue+` ORDER BY due_at LIMIT $3`, db.Micros(now), ahead, w.batch())
-	if err != nil {
-		return nil, err
-	}
-	return db.Collect(rows, func(r db.Scanner) (d Due, err error) {
-		err = r.Scan(&d.Kind, &d.ID, &d.MchID, &d.NotifyURL, &d.Attempts, &d.At)
-		return d, err
-	})
-}
-
-// claim moves the due events' due_at to the lease deadline in one
-// statement and returns those it moved. An event that another worker
-// holds has due_at beyond now, so it is left out: each event goes to one
-// worker. The attempt count comes back with the claim, so it is fresh.
-func (w *Worker) claim(ctx context.Context, due []Due, now time.Time, leaseUntil, ahead int64) ([]Due, error) {
-	if len(due) == 0 {
-		return nil, nil
-	}
-	args := []any{db.Micros(now), ahead, leaseUntil}
-	ph := make([]string, len(due))
-	byID := make(map[string]Due, len(due))
-	for i, d := range due {
-		args = append(args, d.ID)
-		ph[i] = fmt.Sprintf("$%d", len(args))
-		byID[d.ID] = d
-	}
+// claim takes up to a batch of the events whose delivery is due, oldest
+// first, in one statement: it moves their due_at to the lease deadline
+// and returns them. An event that another worker holds has due_at beyond
+// now, so it is left out, and the outer condition repeats the inner one,
+// so an event a concurrent claim took first (PostgreSQL re-reads a row it
+// waited for) is left out too: each event goes to one worker. The attempt
+// count comes back with the claim, so it is fresh.
+func (w *Worker) claim(ctx context.Context, now time.Time, leaseUntil, ahead int64) ([]Due, error) {
 	var got []Due
 	err := w.DB.Update(ctx, func(tx *db.Tx) (err error) {
-		got, err = db.All(ctx, tx.Tx, func(r db.Scanner) (Due, error) {
-			var id string
-			var attempts int
-			err := r.Scan(&id, &attempts)
-			d := byID[id]
-			d.Attempts = attempts
+		got, err = db.All(ctx, tx.Tx, func(r db.Scanner) (d Due, err error) {
+			err = r.Scan(&d.Kind, &d.ID, &d.MchID, &d.NotifyURL, &d.Attempts)
 			return d, err
 		}, `UPDATE notify_outbox SET due_at = $3
-			WHERE `+isDue+` AND ref IN (`+strings.Join(ph, ", ")+`) RETURNING ref, attempts`, args...)
+			WHERE `+isDue+` AND ref IN (SELECT ref FROM notify_outbox WHERE `+isDue+` ORDER BY due_at LIMIT $4)
+			RETURNING kind, ref, mchid, notify_url, attempts`, db.Micros(now), ahead, leaseUntil, w.batch())
 		return err
 	})
 	return got, err
@@ -228,9 +284,9 @@ type outcome struct {
 	logged    string // as fenfu's log shows it: err without the notify_url's query
 }
 
-// attempt delivers one claimed event once.
-func (w *Worker) attempt(ctx context.Context, d Due) outcome {
-	ev, err := w.Render(ctx, d)
+// attempt delivers one claimed event once: ev as rendered (or the error
+// rendering it met), to the merchant as read at the round's start.
+func (w *Worker) attempt(ctx context.Context, d Due, ev Event, err error, m fresh) outcome {
 	if err != nil {
 		w.Log.Error("notify", "event", d.EventID(), "error", err)
 		msg := "fenfu could not render the event: " + err.Error()
@@ -239,13 +295,15 @@ func (w *Worker) attempt(ctx context.Context, d Due) outcome {
 	start := time.Now()
 	var o outcome
 	var derr error
-	if ev.V2 != nil {
-		o.status, o.ok, derr = w.deliverV2(ctx, d, ev)
+	if m.err != nil {
+		derr = m.err
+	} else if ev.V2 != nil {
+		o.status, o.ok, derr = w.deliverV2(ctx, d, ev, m.m)
 		if derr == nil && !o.ok {
 			o.err = fmt.Sprintf("merchant answered HTTP %d without <return_code>SUCCESS</return_code>", o.status)
 		}
 	} else {
-		o.status, derr = w.deliver(ctx, d, ev)
+		o.status, derr = w.deliver(ctx, d, ev, m.m)
 		o.ok = derr == nil && (o.status == http.StatusOK || o.status == http.StatusNoContent)
 		if derr == nil && !o.ok {
 			o.err = fmt.Sprintf("merchant answered HTTP %d; only 200 or 204 acknowledge", o.status)
@@ -378,6 +436,11 @@ func (w *Worker) Body(ctx context.Context, d Due, ev Event) ([]byte, scheme.Name
 	if err != nil {
 		return nil, "", err
 	}
+	return w.body(m, d, ev)
+}
+
+// body is Body for the merchant as read.
+func (w *Worker) body(m merchant.Merchant, d Due, ev Event) ([]byte, scheme.Name, error) {
 	alg := AES256GCM
 	if m.Scheme == scheme.SM2 {
 		alg = SM4GCM
@@ -394,8 +457,8 @@ func (w *Worker) Body(ctx context.Context, d Due, ev Event) ([]byte, scheme.Name
 // DeliveryTimeout bounds one attempt.
 const DeliveryTimeout = 5 * time.Second
 
-func (w *Worker) deliver(ctx context.Context, d Due, ev Event) (int, error) {
-	body, sch, err := w.Body(ctx, d, ev)
+func (w *Worker) deliver(ctx context.Context, d Due, ev Event, m merchant.Merchant) (int, error) {
+	body, sch, err := w.body(m, d, ev)
 	if err != nil {
 		return 0, err
 	}

@@ -119,7 +119,7 @@ func newEnv(t *testing.T, engine db.Engine, failN int) *env {
 }
 
 func (e *env) worker(d *db.DB) *notify.Worker {
-	return &notify.Worker{DB: d, Keys: e.keys, Merchants: e.ms, Render: e.api.RenderNotification, Clock: e.clock,
+	return &notify.Worker{DB: d, Keys: e.keys, Merchants: e.ms, Render: e.api.RenderNotification, RenderRound: e.api.RenderRound, Clock: e.clock,
 		IDs: &fenfu.RandomIDs{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
@@ -380,6 +380,123 @@ func TestRotatedKeyReachesWorkerAtOnce(t *testing.T) {
 			defer e.ep.mu.Unlock()
 			if got := e.ep.events["EV-"+o.ID]; got["out_trade_no"] != "rotate-0002" {
 				t.Fatalf("the notification after rotation decrypted to %v with the new key", got)
+			}
+		})
+	}
+}
+
+// TestWokenByTheCommit: a running worker delivers a payment's
+// notification as soon as the payment commits, woken by the store's bell,
+// not at its next look (here an hour away, so only the bell can explain
+// a delivery within the minute the test waits).
+func TestWokenByTheCommit(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			e := newEnv(t, engine, 0)
+			w := e.worker(e.core)
+			w.Poll = time.Hour
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan struct{})
+			go func() { defer close(done); w.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			for i := range 3 {
+				o := e.paid(t, fmt.Sprintf("woken-%d", i))
+				ev := "EV-" + o.ID
+				for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+					e.ep.mu.Lock()
+					n := len(e.ep.hits[ev])
+					e.ep.mu.Unlock()
+					if n == 1 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("payment %d's notification was not delivered within a minute of its commit", i)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestBellRingsOnCommitOnly: the outbox's bell rings when the transaction
+// that enqueued a notification commits, and not when it rolls back.
+func TestBellRingsOnCommitOnly(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine, 0)
+			rung := func(ch <-chan struct{}) bool {
+				select {
+				case <-ch:
+					return true
+				default:
+					return false
+				}
+			}
+			bell := e.core.Bell(notify.OutboxBell)
+			ch := bell.Wait()
+			fail := fmt.Errorf("roll back")
+			err := e.core.Update(ctx, func(tx *db.Tx) error {
+				if err := notify.Enqueue(ctx, tx, notify.Subject{Kind: notify.Transaction, ID: "rolled-back", MchID: e.m.MchID, NotifyURL: e.url}); err != nil {
+					return err
+				}
+				if rung(ch) {
+					t.Error("the bell rang before the commit")
+				}
+				return fail
+			})
+			if err != fail || rung(ch) {
+				t.Fatalf("a rolled-back enqueue (%v) rang the bell: %v", err, rung(ch))
+			}
+			if err := e.core.Update(ctx, func(tx *db.Tx) error {
+				return notify.Enqueue(ctx, tx, notify.Subject{Kind: notify.Transaction, ID: "committed", MchID: e.m.MchID, NotifyURL: e.url})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !rung(ch) {
+				t.Fatal("a committed enqueue did not ring the bell")
+			}
+		})
+	}
+}
+
+// TestRoundRenderedAsOneByOne: a round rendered at once (the payments'
+// orders read in one query) renders each event as rendering it alone
+// does, and fails alone an event whose order is missing.
+func TestRoundRenderedAsOneByOne(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine, 0)
+			var ds []notify.Due
+			for i := range 5 {
+				o := e.paid(t, fmt.Sprintf("round-%d", i))
+				ds = append(ds, notify.Due{Subject: notify.Subject{Kind: notify.Transaction, ID: o.ID, MchID: e.m.MchID}})
+			}
+			missing := notify.Due{Subject: notify.Subject{Kind: notify.Transaction, ID: "4200000000000000000000000000", MchID: e.m.MchID}}
+			refund := notify.Due{Subject: notify.Subject{Kind: notify.Refund, ID: "no-such-refund", MchID: e.m.MchID}}
+			ds = append([]notify.Due{ds[0], missing, refund}, ds[1:]...)
+			ds = append(ds, ds[2]) // the same order twice in a round
+			evs, errs := e.api.RenderRound(ctx, ds)
+			if len(evs) != len(ds) || len(errs) != len(ds) {
+				t.Fatalf("%d events and %d errors for %d rows", len(evs), len(errs), len(ds))
+			}
+			for i, d := range ds {
+				want, werr := e.api.RenderNotification(ctx, d)
+				if (werr == nil) != (errs[i] == nil) {
+					t.Fatalf("row %d (%s %s): error %v, alone %v", i, d.Kind, d.ID, errs[i], werr)
+				}
+				if werr != nil {
+					continue
+				}
+				got := evs[i]
+				if got.EventType != want.EventType || !got.CreateTime.Equal(want.CreateTime) || string(got.Plaintext) != string(want.Plaintext) {
+					t.Errorf("row %d: rendered in a round %s %v %s, alone %s %v %s", i, got.EventType, got.CreateTime, got.Plaintext,
+						want.EventType, want.CreateTime, want.Plaintext)
+				}
+			}
+			if errs[1] == nil || errs[2] == nil {
+				t.Errorf("the missing order and refund rendered without error: %v, %v", errs[1], errs[2])
 			}
 		})
 	}

@@ -41,25 +41,7 @@ func (a *API) RenderNotification(ctx context.Context, d notify.Due) (notify.Even
 		if err != nil {
 			return notify.Event{}, err
 		}
-		snap := o
-		snap.State, snap.Refunded = pay.Success, 0
-		ev := notify.Event{EventType: "TRANSACTION.SUCCESS", Summary: "支付成功", OriginalType: "transaction", CreateTime: o.PaidAt}
-		if o.API == "v2" {
-			// v2's payment notification: the order query's fields, with
-			// return_code and result_code SUCCESS.
-			ev.V2 = a.V2Transaction(snap)
-			delete(ev.V2, "trade_state")
-			delete(ev.V2, "trade_state_desc")
-			ev.V2["return_code"], ev.V2["result_code"] = "SUCCESS", "SUCCESS"
-			ev.V2["appid"], ev.V2["mch_id"] = o.AppID, o.MchID
-			return ev, nil
-		}
-		b, err := json.Marshal(a.TransactionOf(snap))
-		if err != nil {
-			return notify.Event{}, err
-		}
-		ev.Plaintext = b
-		return ev, nil
+		return a.transactionEvent(o)
 	case notify.Refund:
 		r, err := a.Pay.RefundByID(ctx, d.ID)
 		if err != nil {
@@ -85,6 +67,61 @@ func (a *API) RenderNotification(ctx context.Context, d notify.Due) (notify.Even
 		return a.renderComplaint(ctx, d)
 	}
 	return notify.Event{}, fmt.Errorf("wxpay: unknown notification kind %q", d.Kind)
+}
+
+// transactionEvent is a payment's notification: the transaction object
+// as the query API returned it at the moment of payment (trade_state
+// SUCCESS, even if refunds came since).
+func (a *API) transactionEvent(o pay.Order) (notify.Event, error) {
+	snap := o
+	snap.State, snap.Refunded = pay.Success, 0
+	ev := notify.Event{EventType: "TRANSACTION.SUCCESS", Summary: "支付成功", OriginalType: "transaction", CreateTime: o.PaidAt}
+	if o.API == "v2" {
+		// v2's payment notification: the order query's fields, with
+		// return_code and result_code SUCCESS.
+		ev.V2 = a.V2Transaction(snap)
+		delete(ev.V2, "trade_state")
+		delete(ev.V2, "trade_state_desc")
+		ev.V2["return_code"], ev.V2["result_code"] = "SUCCESS", "SUCCESS"
+		ev.V2["appid"], ev.V2["mch_id"] = o.AppID, o.MchID
+		return ev, nil
+	}
+	b, err := json.Marshal(a.TransactionOf(snap))
+	if err != nil {
+		return notify.Event{}, err
+	}
+	ev.Plaintext = b
+	return ev, nil
+}
+
+// RenderRound renders a round of due notifications as RenderNotification
+// does, the payments' orders read together in one query; the other kinds
+// are rendered one by one.
+func (a *API) RenderRound(ctx context.Context, ds []notify.Due) ([]notify.Event, []error) {
+	evs, errs := make([]notify.Event, len(ds)), make([]error, len(ds))
+	var ids []string
+	for _, d := range ds {
+		if d.Kind == notify.Transaction {
+			ids = append(ids, d.ID)
+		}
+	}
+	orders, err := a.Pay.GetMany(ctx, ids)
+	for i, d := range ds {
+		switch {
+		case d.Kind != notify.Transaction:
+			evs[i], errs[i] = a.RenderNotification(ctx, d)
+		case err != nil:
+			errs[i] = err
+		default:
+			o, ok := orders[d.ID]
+			if !ok {
+				errs[i] = fenfu.Errorf(fenfu.OrderNotExist, "order does not exist")
+				continue
+			}
+			evs[i], errs[i] = a.transactionEvent(o)
+		}
+	}
+	return evs, errs
 }
 
 // notificationStatus answers GET /v3/fenfu/notifications/{event_id}: the
