@@ -677,13 +677,15 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 
 // confirmPIN checks the PIN a logged-in consumer confirms the payment of
 // the order behind token with, unless the order is below PINFreeBelow. A
-// wrong PIN counts toward the phone's lockout, as a wrong login does.
+// wrong PIN counts toward the phone's lockout, as a wrong login does. The
+// amount is the one the token was signed for, which the payment then
+// requires the order to have, so the order is read once, by the payment.
 func (c *Cashier) confirmPIN(r *http.Request, token, consumerID, pin string) error {
-	o, err := c.Orders.OrderForToken(r.Context(), token)
+	total, err := c.Orders.TotalForToken(token)
 	if err != nil {
 		return err
 	}
-	return c.confirmAmount(r, o.Total, consumerID, pin)
+	return c.confirmAmount(r, total, consumerID, pin)
 }
 
 // confirmAmount checks the PIN a logged-in consumer confirms a payment of

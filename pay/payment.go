@@ -38,6 +38,17 @@ func (s *Service) OrderForToken(ctx context.Context, token string) (Order, error
 	return o, nil
 }
 
+// TotalForToken checks a QR token and returns the amount it was signed
+// for, without reading its order: the amount OrderForToken requires the
+// order to have.
+func (s *Service) TotalForToken(token string) (fenfu.Fen, error) {
+	p, err := s.Tokens.Parse(token, s.Clock.Now())
+	if err != nil {
+		return 0, err
+	}
+	return p.Total, nil
+}
+
 // Allowed reports whether the order lets the consumer pay with channel,
 // by its limit_pay.
 func (o Order) Allowed(channel Channel) bool {
