@@ -78,6 +78,35 @@ type DB struct {
 	commits        atomic.Pointer[func(time.Duration)] // ObserveCommits
 	trips          atomic.Int64                        // RoundTrips
 	bells          sync.Map                            // name → *Bell
+	retries        atomic.Pointer[func(string)]        // ObserveRetries
+}
+
+// Reasons a transaction is run again, as ObserveRetries is told them.
+const (
+	RetrySerialization = "serialization" // PostgreSQL 40001
+	RetryDeadlock      = "deadlock"      // PostgreSQL 40P01
+	RetryBusy          = "busy"          // SQLite BUSY (another connection writes)
+	RetryLocked        = "locked"        // SQLite LOCKED (a table lock in this connection's cache)
+)
+
+// ObserveRetries has f told, with its reason (RetrySerialization,
+// RetryDeadlock, RetryBusy or RetryLocked), each time a write is run again
+// because the engine reported a transient conflict: the conflicts between
+// this process's writers and those of any other node on the same store.
+// It replaces any f given before; nil stops the telling.
+func (d *DB) ObserveRetries(f func(reason string)) {
+	if f == nil {
+		d.retries.Store(nil)
+		return
+	}
+	d.retries.Store(&f)
+}
+
+// retried tells ObserveRetries's f of a retry.
+func (d *DB) retried(reason string) {
+	if f := d.retries.Load(); f != nil {
+		(*f)(reason)
+	}
 }
 
 // ObserveCommits has f told how long each commit of a write transaction
@@ -282,7 +311,7 @@ func (tx *Tx) Later(ctx context.Context, q string, args ...any) error {
 // the transaction. On SQLite, fn may share its commit with other callers'
 // functions (group commit); it must not call Update on the same store.
 func (d *DB) Update(ctx context.Context, fn func(*Tx) error) error {
-	return retry(ctx, func() error {
+	return retry(ctx, d.retried, func() error {
 		if d.writer != nil {
 			return d.writer.run(ctx, fn)
 		}
@@ -292,12 +321,19 @@ func (d *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 
 // retry runs op again, with growing pauses, while the engine reports a
 // transient conflict (SQLite busy, PostgreSQL serialization failure or
-// deadlock), up to eight times.
-func retry(ctx context.Context, op func() error) error {
+// deadlock), up to eight times, telling observe (if not nil) the reason
+// of each rerun.
+func retry(ctx context.Context, observe func(reason string), op func() error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
 		if err = op(); err == nil || !transient(err) {
 			return err
+		}
+		if attempt == 7 {
+			break // no rerun follows
+		}
+		if observe != nil {
+			observe(retryReason(err))
 		}
 		select {
 		case <-ctx.Done():
@@ -323,7 +359,7 @@ func (d *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error
 		return res, err
 	}
 	var res sql.Result
-	err := retry(ctx, func() error {
+	err := retry(ctx, d.retried, func() error {
 		var err error
 		res, err = d.W.ExecContext(ctx, q, args...)
 		return err
@@ -374,6 +410,22 @@ func transient(err error) bool {
 		}
 	}
 	return false
+}
+
+// retryReason names the transient conflict err is, for ObserveRetries.
+func retryReason(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		if pe.Code == "40P01" {
+			return RetryDeadlock
+		}
+		return RetrySerialization
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_LOCKED {
+		return RetryLocked
+	}
+	return RetryBusy
 }
 
 // private makes a SQLite store readable by its owner only: it holds

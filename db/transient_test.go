@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/fenfu/fenfu"
@@ -77,7 +78,9 @@ func TestRetryBusy(t *testing.T) {
 	ctx := context.Background()
 	busy := busyError(t)
 	calls := 0
-	err := retry(ctx, func() error {
+	var reasons []string
+	observe := func(reason string) { reasons = append(reasons, reason) }
+	err := retry(ctx, observe, func() error {
 		calls++
 		if calls < 3 {
 			return fmt.Errorf("begin: %w", busy)
@@ -87,9 +90,12 @@ func TestRetryBusy(t *testing.T) {
 	if err != nil || calls != 3 {
 		t.Fatalf("retry = %v after %d calls, want nil after 3", err, calls)
 	}
-	calls = 0
+	if want := []string{RetryBusy, RetryBusy}; !slices.Equal(reasons, want) {
+		t.Fatalf("retries observed %v, want %v", reasons, want)
+	}
+	calls, reasons = 0, nil
 	boom := fenfu.Errorf(fenfu.ParamError, "boom")
-	if err := retry(ctx, func() error { calls++; return boom }); err != boom || calls != 1 {
-		t.Fatalf("retry of a lasting error = %v after %d calls, want it once", err, calls)
+	if err := retry(ctx, observe, func() error { calls++; return boom }); err != boom || calls != 1 || len(reasons) != 0 {
+		t.Fatalf("retry of a lasting error = %v after %d calls, %v observed, want it once and no retry", err, calls, reasons)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/fenfu/fenfu/keyring"
 	"github.com/fenfu/fenfu/keyring/keyringtest"
 	"github.com/fenfu/fenfu/merchant"
+	"github.com/fenfu/fenfu/metrics"
 	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/qr"
@@ -305,9 +307,11 @@ func TestTwoWorkersDeliverOnce(t *testing.T) {
 			}
 			defer d2.Close()
 			workers := []*notify.Worker{e.worker(e.core), e.worker(d2)}
+			regs := []*metrics.Registry{metrics.New(), metrics.New()}
 			var wg sync.WaitGroup
-			for _, w := range workers {
+			for i, w := range workers {
 				w.Batch = 7 // many small rounds, so the two interleave
+				w.Metrics = regs[i]
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -327,8 +331,36 @@ func TestTwoWorkersDeliverOnce(t *testing.T) {
 					t.Fatalf("%s delivered %d times", ev, len(h))
 				}
 			}
+			// Each worker counts what it delivered and the rows it found
+			// due that the other claimed first; the race is counted, as a
+			// number, on both.
+			delivered := 0.0
+			for i, r := range regs {
+				d, _ := counter(r, `fenfu_notify_attempts_total{result="delivered"}`)
+				if _, found := counter(r, "fenfu_notify_claims_lost_total"); !found {
+					t.Fatalf("worker %d does not export fenfu_notify_claims_lost_total", i)
+				}
+				delivered += d
+			}
+			if delivered != n {
+				t.Fatalf("the workers count %v deliveries, want %d", delivered, n)
+			}
 		})
 	}
+}
+
+// counter reads one sample of a registry's exposition by its name and
+// labels as written, e.g. `x_total{result="delivered"}`.
+func counter(r *metrics.Registry, series string) (float64, bool) {
+	var b strings.Builder
+	r.Write(&b)
+	for _, line := range strings.Split(b.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }
 
 // dsnOf finds the DSN a test store was opened with, to open a second

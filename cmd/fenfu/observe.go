@@ -23,6 +23,14 @@ const sampleEvery = 5 * time.Second
 // trip and a WAL flush.
 var commitBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}
 
+// dbRetryReasons are the reasons a store on engine e reruns a write.
+func dbRetryReasons(e db.Engine) []string {
+	if e == db.Postgres {
+		return []string{db.RetrySerialization, db.RetryDeadlock}
+	}
+	return []string{db.RetryBusy, db.RetryLocked}
+}
+
 // observe gives serve's metrics registry what it exports beyond the HTTP
 // requests: payments by channel and outcome, notification deliveries and
 // the backlog, the stores' pools and commit latency, the settlement of the
@@ -47,11 +55,13 @@ func (a *app) observe(r *metrics.Registry) {
 	r.Set("fenfu_settlement_last_run_timestamp_seconds", 0)
 	r.Set("fenfu_settlement_last_run_success", 1)
 	r.Help("fenfu_notify_attempts_total", "Notification delivery attempts made by this node, by result: delivered, retry (failed, retried later), given_up (failed, schedule ran out).")
+	r.Help("fenfu_notify_claims_lost_total", "Notifications this node found due but another worker (usually another node's) claimed first; a row read in vain, not an error.")
 	r.Help("fenfu_metrics_sample_errors_total", "Reads of the stores for /metrics that failed or timed out, by sample; the last good values are shown meanwhile.")
 
 	r.Help("fenfu_db_commit_seconds", "Time to commit a write transaction, by store (on SQLite a group commit, shared by the transactions in it).")
 	r.SetBuckets("fenfu_db_commit_seconds", commitBuckets)
 	r.Help("fenfu_db_roundtrips_total", "Round trips to a PostgreSQL store, by store: every one, whatever made it (requests, background work, connecting).")
+	r.Help("fenfu_db_retries_total", "Write transactions this node ran again after a transient conflict with another writer (on this node or another on the same store), by store and reason: serialization or deadlock (PostgreSQL), busy or locked (SQLite).")
 	for _, d := range []*db.DB{a.core, a.credit} {
 		if d.Engine == db.Postgres {
 			if err := r.CounterFunc("fenfu_db_roundtrips_total", func() float64 { return float64(d.RoundTrips()) }, "store", d.Name); err != nil {
@@ -59,6 +69,12 @@ func (a *app) observe(r *metrics.Registry) {
 			}
 		}
 		d.ObserveCommits(func(took time.Duration) { r.Observe("fenfu_db_commit_seconds", took, "store", d.Name) })
+		// Every store and reason exists from the start at 0, so a
+		// dashboard or a bench reads "no retries", not "no data".
+		for _, reason := range dbRetryReasons(d.Engine) {
+			r.Add("fenfu_db_retries_total", 0, "store", d.Name, "reason", reason)
+		}
+		d.ObserveRetries(func(reason string) { r.Add("fenfu_db_retries_total", 1, "store", d.Name, "reason", reason) })
 		for pool, p := range d.Pools() {
 			if err := r.Pool(d.Name, pool, p); err != nil {
 				a.log.Warn("metrics: the store's pool is not exported", "store", d.Name, "pool", pool, "error", err)

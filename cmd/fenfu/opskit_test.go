@@ -125,6 +125,9 @@ func testOperatorKit(t *testing.T, engine db.Engine, now time.Time) {
 	check("fenfu_notify_oldest_pending_age_seconds", func(v float64) bool { return v >= 0 && v < 600 })
 	for _, store := range []string{"core", "credit"} {
 		check("fenfu_db_commit_seconds", positive, "store", store)
+		for _, reason := range dbRetryReasons(engine) {
+			check("fenfu_db_retries_total", atLeast0, "store", store, "reason", reason)
+		}
 		pool := "shared"
 		if engine == db.SQLite {
 			pool = "write"
