@@ -185,6 +185,12 @@ type Config struct {
 	Rate        float64       // open loop: payments started per second (overrides Concurrency)
 	Duration    time.Duration // stop after this long (0: when the work runs out)
 	Progress    Progress      // told the payments done of the work
+
+	// Nodes, if set, are several servers on the same stores to spread the
+	// payments over instead of BaseURL: payment i makes its three calls
+	// on Nodes[i%len(Nodes)], as a load balancer without affinity
+	// would place whole payments round-robin.
+	Nodes []string
 }
 
 // Calls names the timed calls of a payment.
@@ -196,12 +202,17 @@ type Sample struct {
 	Payments int
 	Errors   map[string]int
 	Hist     map[string]*Histogram
+
+	// NodePayments counts the payments done on each of Config.Nodes (or
+	// on BaseURL alone), in their order.
+	NodePayments []int
 }
 
 type worker struct {
 	hist   map[string]*Histogram
 	errors map[string]int
 	ok     int
+	byNode []int // payments done, by node
 }
 
 // Run drives the work against cfg.BaseURL and returns what it measured.
@@ -223,10 +234,14 @@ func Run(ctx context.Context, cfg Config, work []Work) Sample {
 	}
 	stop := make(chan struct{})
 	go progress(cfg.Progress, stop, func() (int, int) { return int(okCount.Load() + errCount.Load()), len(work) })
+	nodes := cfg.Nodes
+	if len(nodes) == 0 {
+		nodes = []string{cfg.BaseURL}
+	}
 	var mu sync.Mutex
 	var workers []*worker
 	newWorker := func() *worker {
-		w := &worker{hist: map[string]*Histogram{}, errors: map[string]int{}}
+		w := &worker{hist: map[string]*Histogram{}, errors: map[string]int{}, byNode: make([]int, len(nodes))}
 		for _, c := range Calls {
 			w.hist[c] = new(Histogram)
 		}
@@ -235,13 +250,15 @@ func Run(ctx context.Context, cfg Config, work []Work) Sample {
 		mu.Unlock()
 		return w
 	}
-	one := func(w *worker, wk *Work, scheduled time.Time) {
-		if err := payOnce(ctx, hc, cfg.BaseURL, wk, w, scheduled); err != "" {
+	one := func(w *worker, i int, scheduled time.Time) {
+		node := i % len(nodes)
+		if err := payOnce(ctx, hc, nodes[node], &work[i], w, scheduled); err != "" {
 			w.errors[err]++
 			errCount.Add(1)
 			return
 		}
 		w.ok++
+		w.byNode[node]++
 		okCount.Add(1)
 	}
 	var wg sync.WaitGroup
@@ -257,7 +274,7 @@ func Run(ctx context.Context, cfg Config, work []Work) Sample {
 				defer wg.Done()
 				w := newWorker()
 				for i := range jobs {
-					one(w, &work[i], start.Add(time.Duration(i)*interval))
+					one(w, i, start.Add(time.Duration(i)*interval))
 				}
 			}()
 		}
@@ -283,19 +300,22 @@ func Run(ctx context.Context, cfg Config, work []Work) Sample {
 					if i >= len(work) {
 						return
 					}
-					one(w, &work[i], time.Now())
+					one(w, i, time.Now())
 				}
 			}()
 		}
 	}
 	wg.Wait()
 	close(stop)
-	s := Sample{Elapsed: time.Since(start), Errors: map[string]int{}, Hist: map[string]*Histogram{}}
+	s := Sample{Elapsed: time.Since(start), Errors: map[string]int{}, Hist: map[string]*Histogram{}, NodePayments: make([]int, len(nodes))}
 	for _, c := range Calls {
 		s.Hist[c] = new(Histogram)
 	}
 	for _, w := range workers {
 		s.Payments += w.ok
+		for n, ok := range w.byNode {
+			s.NodePayments[n] += ok
+		}
 		for k, v := range w.errors {
 			s.Errors[k] += v
 		}

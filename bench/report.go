@@ -65,6 +65,15 @@ type Result struct {
 	RoundTrips *RoundTrips `json:"roundtrips_per_payment,omitempty"`
 	Proof      string      `json:"proof"`
 	ProofOK    bool        `json:"proof_ok"`
+	// Nodes are the servers the run spread its payments over (spawn mode,
+	// --nodes), each with its share, CPU, memory and conflict counts;
+	// ServerCPUS and PeakMemoryMB are their sums.
+	Nodes []Node `json:"nodes,omitempty"`
+	// Conflicts are the nodes' conflict counts summed: writes rerun after
+	// a transient conflict by reason, and notifications claimed first by
+	// another worker (retries, retries_by_store, notify_claims_lost).
+	// Absent when the servers' /metrics were not read.
+	*Conflicts
 }
 
 // Machine describes where a run happened.
@@ -117,6 +126,14 @@ func (r Result) Table(w io.Writer) {
 		fmt.Fprintf(w, "  generator CPU   %.2f s\n", r.GeneratorCPUS)
 	}
 	fmt.Fprintf(w, "  peak memory     %.1f MB\n", r.PeakMemoryMB)
+	if r.Conflicts != nil {
+		fmt.Fprintf(w, "  retries         %s\n", conflictLine(*r.Conflicts))
+	}
+	if len(r.Nodes) > 1 {
+		for i, n := range r.Nodes {
+			fmt.Fprintf(w, "  node %-10d %d payments, CPU %.2f s, peak memory %.1f MB, retries %s\n", i+1, n.Payments, n.ServerCPUS, n.PeakMemoryMB, conflictLine(n.Conflicts))
+		}
+	}
 	fmt.Fprintf(w, "  crypto ceiling  %.3f ms CPU per payment → %.0f payments/s on %d cores\n", r.CryptoPerPay, r.CeilingPerS, r.Machine.Cores)
 	fmt.Fprintf(w, "  efficiency      %.2f\n", r.Efficiency)
 	fmt.Fprintf(w, "  notifications   %d delivered to the merchants' notify_url\n", r.Notified)

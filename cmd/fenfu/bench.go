@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	profile := fs.String("server-cpuprofile", "", "with --server spawn: have the server write a CPU profile to this file")
 	installments := fs.Float64("installments", 0, "the share (0 to 1) of payments that offer 3, 6 and 12 installments and pay in one of them")
 	riskOff := fs.Bool("risk-off", false, "run the server with --risk-off, deciding no payment by the risk rules, to measure what risk control costs")
+	nodes := fs.Int("nodes", 1, "with --server spawn on PostgreSQL: run `N` nodes (fenfu serve) on the same stores and give each whole payment to the next in turn")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +59,10 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		return e.usagef("--installments is a share of the payments, from 0 to 1")
 	case *merchants < 1 || *consumers < 1 || *count < 1 || (*conc < 1 && *rate <= 0):
 		return e.usagef("--merchants, --consumers, --count, and --concurrency or --rate must be positive")
+	case *nodes < 1 || *nodes > 16:
+		return e.usagef("--nodes must be from 1 to 16")
+	case *nodes > 1 && (*mode != "spawn" || *target != ""):
+		return e.usagef("--nodes needs --server spawn: the bench starts the nodes itself")
 	}
 	remove, err := cfg.temporaryStore(fs, "fenfu-bench-")
 	if err != nil {
@@ -65,6 +71,9 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	defer remove()
 	if err := cfg.Validate(); err != nil {
 		return e.usagef("%v", err)
+	}
+	if *nodes > 1 && storeKind(cfg) != "postgres" {
+		return e.usagef("--nodes %d needs both stores on PostgreSQL (--core-db and --credit-db postgres://…): a SQLite store is a file on one machine, which one node serves", *nodes)
 	}
 	// An in-process server delivers to the merchants' notify_url, the
 	// generator's local sink.
@@ -113,15 +122,45 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	base := strings.TrimRight(*target, "/")
 	pid := *serverPID
 	var stopServer func() error
+	// spawned are the nodes of spawn mode, each with its URL and process.
+	type node struct {
+		url  string
+		pid  int
+		stop func() error
+	}
+	var spawned []node
 	switch {
 	case base != "":
 		res.Server = "external " + base
 	case *mode == "spawn":
-		base, pid, stopServer, err = spawnServer(ctx, cfg, *profile, *riskOff, e.stderr)
-		if err != nil {
-			return err
+		for i := range *nodes {
+			prof := *profile
+			if prof != "" && i > 0 {
+				prof = fmt.Sprintf("%s.%d", prof, i+1)
+			}
+			u, p, stop, err := spawnServer(ctx, cfg, prof, *riskOff, e.stderr, "--node-name", fmt.Sprintf("bench-%d", i+1))
+			if err != nil {
+				for _, n := range spawned {
+					_ = n.stop()
+				}
+				return err
+			}
+			spawned = append(spawned, node{u, p, stop})
+		}
+		base, pid = spawned[0].url, spawned[0].pid
+		stopServer = func() error {
+			var first error
+			for _, n := range spawned {
+				if err := n.stop(); err != nil && first == nil {
+					first = err
+				}
+			}
+			return first
 		}
 		res.Server = "child process"
+		if *nodes > 1 {
+			res.Server = fmt.Sprintf("%d child processes (nodes) on the same stores", *nodes)
+		}
 	default:
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -166,6 +205,18 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	measure := func() (time.Duration, int64) {
+		if len(spawned) > 1 {
+			var cpu time.Duration
+			var rss int64
+			for _, n := range spawned {
+				c, r, err := bench.ProcStat(n.pid)
+				if err != nil {
+					return bench.SelfCPU()
+				}
+				cpu, rss = cpu+c, rss+r
+			}
+			return cpu, rss
+		}
 		if pid > 0 {
 			cpu, rss, err := bench.ProcStat(pid)
 			if err == nil {
@@ -176,10 +227,30 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	}
 	// The server's database round trips, read from its /metrics around
 	// the run (PostgreSQL only; a server that does not answer has none).
-	tripsBefore, terr := bench.ReadTrips(ctx, base)
+	// With several nodes, theirs summed.
+	tripURLs := []string{base}
+	for _, n := range spawned[min(1, len(spawned)):] {
+		tripURLs = append(tripURLs, n.url)
+	}
+	tripsBefore, terr := readTrips(ctx, tripURLs)
 	selfBefore, _ := bench.SelfCPU()
+	nodeCPU := func() []time.Duration {
+		var cpus []time.Duration
+		for _, n := range spawned {
+			c, _, _ := bench.ProcStat(n.pid)
+			cpus = append(cpus, c)
+		}
+		return cpus
+	}
+	nodeCPUBefore := nodeCPU()
 	cpuBefore, _ := measure()
-	s := bench.Run(ctx, bench.Config{BaseURL: base, Concurrency: *conc, Rate: *rate, Duration: *duration,
+	var urls []string
+	if len(spawned) > 1 {
+		for _, n := range spawned {
+			urls = append(urls, n.url)
+		}
+	}
+	s := bench.Run(ctx, bench.Config{BaseURL: base, Nodes: urls, Concurrency: *conc, Rate: *rate, Duration: *duration,
 		Progress: meterOf(e.stderr, "running", "payments")}, work)
 	// Every payment's notification is part of its cost: let the server
 	// deliver them all before reading its CPU time.
@@ -188,11 +259,42 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	}
 	res.Notified = sink.Received()
 	cpuAfter, peak := measure()
-	if tripsAfter, err := bench.ReadTrips(ctx, base); err == nil && terr == nil {
+	nodeCPUAfter := nodeCPU()
+	// What each node counted of its conflicts with the others: writes
+	// rerun, notifications another node claimed first.
+	for i, n := range spawned {
+		nr := bench.Node{URL: n.url}
+		if i < len(s.NodePayments) {
+			nr.Payments = s.NodePayments[i]
+		}
+		if i < len(nodeCPUAfter) && i < len(nodeCPUBefore) {
+			nr.ServerCPUS = (nodeCPUAfter[i] - nodeCPUBefore[i]).Seconds()
+		}
+		if _, rss, err := bench.ProcStat(n.pid); err == nil {
+			nr.PeakMemoryMB = float64(rss) / (1 << 20)
+		}
+		c, err := bench.ReadConflicts(ctx, n.url)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "fenfu bench: node %d's conflict counts unread: %v\n", i+1, err)
+			res.Nodes = nil
+			res.Conflicts = nil
+			break
+		}
+		nr.Conflicts = c
+		if res.Conflicts == nil {
+			res.Conflicts = &bench.Conflicts{}
+		}
+		res.Conflicts.Add(c)
+		res.Nodes = append(res.Nodes, nr)
+	}
+	if tripsAfter, err := readTrips(ctx, tripURLs); err == nil && terr == nil {
 		res.RoundTrips = bench.PerPayment(tripsBefore, tripsAfter, s.Payments)
 	}
 	selfAfter, selfPeak := bench.SelfCPU()
 	res.CPUScope = "server process"
+	if len(spawned) > 1 {
+		res.CPUScope = fmt.Sprintf("server processes, the %d nodes' summed", len(spawned))
+	}
 	if pid == 0 {
 		res.CPUScope = "whole process: server and generator"
 		if base != "" && stopServer == nil {
@@ -254,6 +356,30 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// readTrips reads the database round trips of the servers at urls from
+// their /metrics and sums them.
+func readTrips(ctx context.Context, urls []string) (bench.Trips, error) {
+	sum := bench.Trips{Store: map[string]float64{}, Route: map[string]map[string]float64{}}
+	for _, u := range urls {
+		t, err := bench.ReadTrips(ctx, u)
+		if err != nil {
+			return bench.Trips{}, err
+		}
+		for s, v := range t.Store {
+			sum.Store[s] += v
+		}
+		for s, routes := range t.Route {
+			if sum.Route[s] == nil {
+				sum.Route[s] = map[string]float64{}
+			}
+			for r, v := range routes {
+				sum.Route[s][r] += v
+			}
+		}
+	}
+	return sum, nil
+}
+
 // loadMerchant provisions a sandbox merchant of scheme sch to drive load
 // with: its client signs as the merchant and checks the platform's
 // signatures; the caller points it at a server (BaseURL).
@@ -286,8 +412,8 @@ func storeKind(cfg Config) string {
 // take a cashier payment without the PIN: above every bench payment.
 const benchPINFree = 1_000_000_00
 
-func spawnServer(ctx context.Context, cfg Config, profile string, riskOff bool, stderr io.Writer) (string, int, func() error, error) {
-	var extra []string
+func spawnServer(ctx context.Context, cfg Config, profile string, riskOff bool, stderr io.Writer, flags ...string) (string, int, func() error, error) {
+	extra := slices.Clone(flags)
 	if profile != "" {
 		extra = append(extra, "--cpuprofile", profile)
 	}

@@ -142,3 +142,26 @@ func TestBenchRoundTrips(t *testing.T) {
 		t.Fatalf("table:\n%s", stdout.String())
 	}
 }
+// TestBenchNodesNeedPostgres: several nodes share stores only on
+// PostgreSQL; asked on SQLite, the bench refuses before it provisions.
+func TestBenchNodesNeedPostgres(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nodes", "2"}, "needs both stores on PostgreSQL"},
+		{[]string{"--nodes", "2", "--server", "inprocess"}, "--nodes needs --server spawn"},
+		{[]string{"--nodes", "0"}, "--nodes must be from 1 to 16"},
+	} {
+		dir := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), append([]string{"bench", "--data-dir", dir, "--count", "10"}, tc.args...),
+			func(string) string { return "" }, nil, &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error()+stderr.String(), tc.want) {
+			t.Errorf("bench %v = %v (%s), want a refusal saying %q", tc.args, err, stderr.String(), tc.want)
+		}
+		if strings.Contains(stderr.String(), "provisioning") {
+			t.Errorf("bench %v provisioned before refusing", tc.args)
+		}
+	}
+}
