@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -142,6 +145,7 @@ func TestBenchRoundTrips(t *testing.T) {
 		t.Fatalf("table:\n%s", stdout.String())
 	}
 }
+
 // TestBenchNodesNeedPostgres: several nodes share stores only on
 // PostgreSQL; asked on SQLite, the bench refuses before it provisions.
 func TestBenchNodesNeedPostgres(t *testing.T) {
@@ -163,5 +167,26 @@ func TestBenchNodesNeedPostgres(t *testing.T) {
 		if strings.Contains(stderr.String(), "provisioning") {
 			t.Errorf("bench %v provisioned before refusing", tc.args)
 		}
+	}
+}
+
+// TestReadTripsSumsNodes: with several nodes, the round trips per payment
+// are every node's, summed by store and by route.
+func TestReadTripsSumsNodes(t *testing.T) {
+	var urls []string
+	for _, n := range []int{10, 32} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "fenfu_db_roundtrips_total{store=\"core\"} %d\n", n)
+			fmt.Fprintf(w, "fenfu_db_request_roundtrips_total{route=\"POST /v3/pay/transactions/native\",store=\"core\"} %d\n", n/2)
+		}))
+		defer srv.Close()
+		urls = append(urls, srv.URL)
+	}
+	sum, err := readTrips(context.Background(), urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Store["core"] != 42 || sum.Route["core"]["POST /v3/pay/transactions/native"] != 21 {
+		t.Fatalf("summed trips %+v, want 42 and 21", sum)
 	}
 }
