@@ -31,8 +31,6 @@ type Conflicts struct {
 	Retries map[string]int64 `json:"retries"`
 	// RetriesByStore are fenfu_db_retries_total by "store/reason".
 	RetriesByStore map[string]int64 `json:"retries_by_store,omitempty"`
-	// NotifyClaimsLost is fenfu_notify_claims_lost_total.
-	NotifyClaimsLost int64 `json:"notify_claims_lost"`
 }
 
 // Add adds o's counts to c's.
@@ -49,7 +47,6 @@ func (c *Conflicts) Add(o Conflicts) {
 	for k, v := range o.RetriesByStore {
 		c.RetriesByStore[k] += v
 	}
-	c.NotifyClaimsLost += o.NotifyClaimsLost
 }
 
 // TotalRetries is the sum of c.Retries.
@@ -108,11 +105,6 @@ func ParseConflicts(r io.Reader) (Conflicts, error) {
 		c.Retries[reason] += n
 		c.RetriesByStore[store+"/"+reason] += n
 	}
-	if mf, ok := mfs["fenfu_notify_claims_lost_total"]; ok {
-		for _, m := range mf.GetMetric() {
-			c.NotifyClaimsLost += int64(m.GetCounter().GetValue())
-		}
-	}
 	return c, nil
 }
 
@@ -136,5 +128,5 @@ func conflictLine(c Conflicts) string {
 	if len(parts) == 0 {
 		parts = []string{"none"}
 	}
-	return fmt.Sprintf("%d (%s); %d notifications claimed first by another worker", c.TotalRetries(), strings.Join(parts, ", "), c.NotifyClaimsLost)
+	return fmt.Sprintf("%d (%s)", c.TotalRetries(), strings.Join(parts, ", "))
 }

@@ -91,8 +91,6 @@ fenfu_db_retries_total{reason="deadlock",store="core"} 0
 fenfu_db_retries_total{reason="deadlock",store="credit"} 2
 fenfu_db_retries_total{reason="serialization",store="core"} 3
 fenfu_db_retries_total{reason="serialization",store="credit"} 0
-# TYPE fenfu_notify_claims_lost_total counter
-fenfu_notify_claims_lost_total 5
 # TYPE go_goroutines gauge
 go_goroutines 12
 `
@@ -101,13 +99,13 @@ go_goroutines 12
 		t.Fatal(err)
 	}
 	if c.Retries["deadlock"] != 2 || c.Retries["serialization"] != 3 || c.RetriesByStore["credit/deadlock"] != 2 ||
-		c.RetriesByStore["core/serialization"] != 3 || c.NotifyClaimsLost != 5 || c.TotalRetries() != 5 {
+		c.RetriesByStore["core/serialization"] != 3 || c.TotalRetries() != 5 {
 		t.Fatalf("conflicts %+v", c)
 	}
 	var sum Conflicts
 	sum.Add(c)
 	sum.Add(c)
-	if sum.Retries["serialization"] != 6 || sum.NotifyClaimsLost != 10 || sum.TotalRetries() != 10 {
+	if sum.Retries["serialization"] != 6 || sum.TotalRetries() != 10 {
 		t.Fatalf("two nodes' sum %+v", sum)
 	}
 	if _, err := ParseConflicts(strings.NewReader("# TYPE go_goroutines gauge\ngo_goroutines 12\n")); err == nil {

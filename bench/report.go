@@ -70,8 +70,7 @@ type Result struct {
 	// ServerCPUS and PeakMemoryMB are their sums.
 	Nodes []Node `json:"nodes,omitempty"`
 	// Conflicts are the nodes' conflict counts summed: writes rerun after
-	// a transient conflict by reason, and notifications claimed first by
-	// another worker (retries, retries_by_store, notify_claims_lost).
+	// a transient conflict by reason (retries, retries_by_store).
 	// Absent when the servers' /metrics were not read.
 	*Conflicts
 }

@@ -109,8 +109,7 @@ type Worker struct {
 	Poll time.Duration
 	V2   V2Codec // for orders made through API v2
 	// Metrics counts delivery attempts by outcome
-	// (fenfu_notify_attempts_total) and the due rows another worker
-	// claimed first (fenfu_notify_claims_lost_total); nil counts nothing.
+	// (fenfu_notify_attempts_total); nil counts nothing.
 	Metrics *metrics.Registry
 }
 
@@ -190,12 +189,6 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	claimed, err := w.claim(ctx, now, leaseUntil, ahead)
 	if err != nil {
 		return 0, err
-	}
-	if w.Metrics != nil && len(due) > 0 {
-		// Rows listed as due that another worker (on this node or
-		// another) claimed first: the cost of the race between nodes,
-		// which is a row read in vain, never an error or a retry.
-		w.Metrics.Add("fenfu_notify_claims_lost_total", int64(len(due)-len(claimed)))
 	}
 	if len(claimed) == 0 {
 		return 0, nil

@@ -55,7 +55,6 @@ func (a *app) observe(r *metrics.Registry) {
 	r.Set("fenfu_settlement_last_run_timestamp_seconds", 0)
 	r.Set("fenfu_settlement_last_run_success", 1)
 	r.Help("fenfu_notify_attempts_total", "Notification delivery attempts made by this node, by result: delivered, retry (failed, retried later), given_up (failed, schedule ran out).")
-	r.Help("fenfu_notify_claims_lost_total", "Notifications this node found due but another worker (usually another node's) claimed first; a row read in vain, not an error.")
 	r.Help("fenfu_metrics_sample_errors_total", "Reads of the stores for /metrics that failed or timed out, by sample; the last good values are shown meanwhile.")
 
 	r.Help("fenfu_db_commit_seconds", "Time to commit a write transaction, by store (on SQLite a group commit, shared by the transactions in it).")
