@@ -599,13 +599,20 @@ func TestPaymentCompilesNothingAgain(t *testing.T) {
 	if core.Load() == 0 || cr.Load() == 0 {
 		t.Fatal("no compilation was seen: the watch is not on the writers' connections")
 	}
-	beforeCore, beforeCredit := core.Load(), cr.Load()
-	for i := 3; i < 6; i++ {
-		payOne(i)
+	// A statement first met inside a transaction is prepared once the
+	// writer lets its connection go, which may fall in the next window;
+	// a statement compiled again at every payment shows in every window.
+	var n, k int64
+	for w := 1; w <= 3; w++ {
+		beforeCore, beforeCredit := core.Load(), cr.Load()
+		for i := 3 * w; i < 3*w+3; i++ {
+			payOne(i)
+		}
+		if n, k = core.Load()-beforeCore, cr.Load()-beforeCredit; n == 0 && k == 0 {
+			return
+		}
 	}
-	if n, k := core.Load()-beforeCore, cr.Load()-beforeCredit; n != 0 || k != 0 {
-		t.Errorf("three more payments compiled statements again: %d tables authorized on the core store, %d on the credit store", n, k)
-	}
+	t.Errorf("every three more payments compiled statements again: the last three %d tables authorized on the core store, %d on the credit store", n, k)
 }
 
 // TestFeesAcrossTheTierBoundary: a payment that takes a merchant past
