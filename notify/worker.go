@@ -69,11 +69,9 @@ type Event struct {
 	V2 map[string]string
 }
 
-// Renderer renders a due row as its event; the protocol adapter supplies it.
-type Renderer func(ctx context.Context, d Due) (Event, error)
-
-// RoundRenderer renders a round's due rows at once, reading what they are
-// about together: events[i] and errs[i] answer ds[i].
+// RoundRenderer renders a round's due rows as their events, reading what
+// they are about together: events[i] and errs[i] answer ds[i]. The
+// protocol adapter supplies it.
 type RoundRenderer func(ctx context.Context, ds []Due) (events []Event, errs []error)
 
 // Worker delivers due notifications. Any number of workers, on any number
@@ -85,9 +83,7 @@ type Worker struct {
 	DB        *db.DB // the core store
 	Keys      *keyring.Keyring
 	Merchants *merchant.Service
-	Render    Renderer
-	// RenderRound, when set, renders each round's events in one call
-	// instead of Render once an event.
+	// RenderRound renders each round's events in one call.
 	RenderRound RoundRenderer
 	Clock       fenfu.Clock
 	// SignClock is the time notifications are signed at, which merchants
@@ -193,7 +189,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if len(claimed) == 0 {
 		return 0, nil
 	}
-	events, errs := w.render(ctx, claimed)
+	events, errs := w.RenderRound(ctx, claimed)
 	merchants := w.merchantsOf(ctx, claimed)
 	par := w.Parallel
 	if par <= 0 {
@@ -210,22 +206,6 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	_ = g.Wait() // an attempt's failure is its outcome, recorded below
 	return len(claimed), w.record(ctx, claimed, outcomes, leaseUntil)
-}
-
-// render renders a round's events: with RenderRound at once, else one
-// by one.
-func (w *Worker) render(ctx context.Context, ds []Due) ([]Event, []error) {
-	if w.RenderRound != nil {
-		evs, errs := w.RenderRound(ctx, ds)
-		if len(evs) == len(ds) && len(errs) == len(ds) {
-			return evs, errs
-		}
-	}
-	evs, errs := make([]Event, len(ds)), make([]error, len(ds))
-	for i, d := range ds {
-		evs[i], errs[i] = w.Render(ctx, d)
-	}
-	return evs, errs
 }
 
 // fresh is a merchant as the store had it at the start of a round.
@@ -432,18 +412,9 @@ type envelope struct {
 	Resource     Resource `json:"resource"`
 }
 
-// Body builds the notification body for a merchant: the resource encrypted
-// with its API v3 key (SM4-GCM for SM2 merchants), returned with the
-// scheme to sign it with.
-func (w *Worker) Body(ctx context.Context, d Due, ev Event) ([]byte, scheme.Name, error) {
-	m, err := w.Merchants.Fresh(ctx, d.MchID) // its keys as of now
-	if err != nil {
-		return nil, "", err
-	}
-	return w.body(m, d, ev)
-}
-
-// body is Body for the merchant as read.
+// body builds the notification body for a merchant as the round read it:
+// the resource encrypted with its API v3 key (SM4-GCM for SM2 merchants),
+// returned with the scheme to sign it with.
 func (w *Worker) body(m merchant.Merchant, d Due, ev Event) ([]byte, scheme.Name, error) {
 	alg := AES256GCM
 	if m.Scheme == scheme.SM2 {

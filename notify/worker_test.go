@@ -121,7 +121,7 @@ func newEnv(t *testing.T, engine db.Engine, failN int) *env {
 }
 
 func (e *env) worker(d *db.DB) *notify.Worker {
-	return &notify.Worker{DB: d, Keys: e.keys, Merchants: e.ms, Render: e.api.RenderNotification, RenderRound: e.api.RenderRound, Clock: e.clock,
+	return &notify.Worker{DB: d, Keys: e.keys, Merchants: e.ms, RenderRound: e.api.RenderRound, Clock: e.clock,
 		IDs: &fenfu.RandomIDs{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 

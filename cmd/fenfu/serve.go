@@ -310,7 +310,7 @@ func (a *app) notifyClient() (notify.Client, error) {
 
 // notifier is the payment-notification worker of this server.
 func (a *app) notifier(api *wxpay.API) *notify.Worker {
-	return &notify.Worker{DB: a.core, Keys: a.keys, Merchants: a.merchants, Render: api.RenderNotification, RenderRound: api.RenderRound,
+	return &notify.Worker{DB: a.core, Keys: a.keys, Merchants: a.merchants, RenderRound: api.RenderRound,
 		Clock: a.clock, SignClock: a.wall, IDs: a.ids, Log: a.log, V2: wxpay.V2Codec{}, Lease: a.cfg.NotifyLease, Metrics: a.metrics,
 		HTTP: a.notifyTo.HTTP()}
 }
