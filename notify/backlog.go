@@ -48,19 +48,13 @@ func (e *Events) Waiting(ctx context.Context, mchid string, p fenfu.Keyset) (Wai
 	if err != nil {
 		return w, err
 	}
-	var oldest int64
-	if mchid == "" {
-		err = e.DB.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(pending_since), 0) FROM notify_outbox WHERE due_at > 0`).
-			Scan(&w.Pending, &oldest)
-	} else {
-		err = e.DB.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(pending_since), 0) FROM notify_outbox WHERE mchid = $1 AND due_at > 0`,
-			mchid).Scan(&w.Pending, &oldest)
-	}
+	b, err := backlogOf(ctx, e.DB, mchid)
 	if err != nil {
 		return w, fenfu.Internal("notify.Waiting", err)
 	}
-	if oldest > 0 {
-		w.Oldest = db.Time(oldest)
+	w.Pending = b.Pending
+	if b.Oldest > 0 {
+		w.Oldest = db.Time(b.Oldest)
 		w.OldestAge = e.Clock.Now().Sub(w.Oldest).Round(time.Second).String()
 	}
 	limit := p.Size(DefaultWaitingPage, MaxWaitingPage)

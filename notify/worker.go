@@ -396,9 +396,17 @@ type Backlog struct {
 // PendingBacklog reads the backlog in one statement over the index of the
 // pending events (notify_outbox_pending), for /metrics.
 func PendingBacklog(ctx context.Context, d *db.DB) (Backlog, error) {
+	return backlogOf(ctx, d, "")
+}
+
+// backlogOf is PendingBacklog, of mchid alone if set.
+func backlogOf(ctx context.Context, d *db.DB, mchid string) (Backlog, error) {
+	q, args := `SELECT COUNT(*), COALESCE(MIN(pending_since), 0) FROM notify_outbox WHERE due_at > 0`, []any{}
+	if mchid != "" {
+		q, args = q+` AND mchid = $1`, append(args, mchid)
+	}
 	var b Backlog
-	err := d.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(pending_since), 0) FROM notify_outbox WHERE due_at > 0`).
-		Scan(&b.Pending, &b.Oldest)
+	err := d.QueryRowContext(ctx, q, args...).Scan(&b.Pending, &b.Oldest)
 	return b, err
 }
 
