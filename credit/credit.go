@@ -201,14 +201,7 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		state, q, err := attemptState(ctx, tx, p.AttemptID)
-		if err != nil {
-			return q, err
-		}
-		if state == Void {
-			return q, ErrVoided
-		}
-		return q, nil
+		return capturedAgain(ctx, tx, p.AttemptID)
 	}
 	if p.HoldID != "" {
 		if err := captureHold(ctx, tx, p); err != nil {
@@ -226,11 +219,7 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 	if err := addVolume(ctx, tx, p.MchID, Month(tx.Now), shardOf(p.AttemptID), p.Amount); err != nil {
 		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
-	if err := ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID,
-		Entries: ledger.PaymentEntries(Account(p.ConsumerID), p.MchID, p.Amount, q.Fee, FeeAccount)}); err != nil {
-		return q, err
-	}
-	return q, createPlan(ctx, tx, p)
+	return q, post(ctx, tx, p, q)
 }
 
 // captureOne is the rest of Capture of a payment without a hold on
@@ -255,23 +244,35 @@ func captureOne(ctx context.Context, tx *db.Tx, p Payment, q fee.Quote) (fee.Quo
 		return q, fmt.Errorf("credit: capture %s: %w", p.AttemptID, err)
 	}
 	if inserted == 0 {
-		state, q, err := attemptState(ctx, tx, p.AttemptID)
-		if err != nil {
-			return q, err
-		}
-		if state == Void {
-			return q, ErrVoided
-		}
-		return q, nil
+		return capturedAgain(ctx, tx, p.AttemptID)
 	}
 	if drawn == 0 {
 		return q, refuseDraw(ctx, tx, p.ConsumerID, p.Amount)
 	}
-	if err := ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID,
-		Entries: ledger.PaymentEntries(Account(p.ConsumerID), p.MchID, p.Amount, q.Fee, FeeAccount)}); err != nil {
+	return q, post(ctx, tx, p, q)
+}
+
+// capturedAgain is Capture of an attempt whose payment row exists: the fee
+// it was charged, or ErrVoided if recovery voided it.
+func capturedAgain(ctx context.Context, tx *db.Tx, attemptID string) (fee.Quote, error) {
+	state, q, err := attemptState(ctx, tx, attemptID)
+	if err != nil {
 		return q, err
 	}
-	return q, createPlan(ctx, tx, p)
+	if state == Void {
+		return q, ErrVoided
+	}
+	return q, nil
+}
+
+// post is the rest of Capture once the line took the payment: its ledger
+// posting with fee q, and its repayment plan.
+func post(ctx context.Context, tx *db.Tx, p Payment, q fee.Quote) error {
+	if err := ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID,
+		Entries: ledger.PaymentEntries(Account(p.ConsumerID), p.MchID, p.Amount, q.Fee, FeeAccount)}); err != nil {
+		return err
+	}
+	return createPlan(ctx, tx, p)
 }
 
 // FeeAccount is the platform's fee income from credit payments.
