@@ -86,35 +86,26 @@ func refundRow(x pay.Trade) tradeRow {
 // writeTrade writes a trade bill of the rows of one channel (or, with
 // channel "", all).
 func (s *Service) writeTrade(w *writer, mchid, channel string, pays, refunds []tradeRow) {
+	b := tradeBill{channel: channel, w: w}
 	w.header(TradeColumns...)
-	var sum struct{ settle, refund, fee, order, applied fenfu.Fen }
 	emit := func(x tradeRow) {
-		w.rows++
-		sum.settle += x.settle
-		sum.refund += x.refund
-		sum.fee += x.fee
-		sum.order += x.orderAmount
-		sum.applied += x.applied
-		s.tradeLine(w, mchid, x)
+		if b.takes(x) {
+			b.add(x)
+			s.tradeLine(w, mchid, x)
+		}
 	}
 	// Payments and refunds merged in time order.
 	i, j := 0, 0
 	for i < len(pays) || j < len(refunds) {
-		var x tradeRow
 		if j == len(refunds) || (i < len(pays) && pays[i].at <= refunds[j].at) {
-			x = pays[i]
+			emit(pays[i])
 			i++
 		} else {
-			x = refunds[j]
+			emit(refunds[j])
 			j++
 		}
-		if channel == "" || x.channel == channel {
-			emit(x)
-		}
 	}
-	w.header(TradeSummaryColumns...)
-	w.row(fmtInt(w.rows), fenfu.Yuan(sum.settle), fenfu.Yuan(sum.refund), "0.00", fenfu.Yuan(sum.fee),
-		fenfu.Yuan(sum.order), fenfu.Yuan(sum.applied))
+	b.summary()
 }
 
 // tradeLine writes a trade bill's detail row of x.
@@ -152,7 +143,7 @@ func (s *Service) TradeDay(ctx context.Context, mchid, date string) (int, error)
 	if have == 3 {
 		return 0, nil
 	}
-	days := []*tradeBill{{}, {channel: string(pay.ChannelCredit)}, {channel: string(pay.ChannelBalance)}}
+	days := []*tradeBill{{w: &writer{}}, {channel: string(pay.ChannelCredit), w: &writer{}}, {channel: string(pay.ChannelBalance), w: &writer{}}}
 	for _, b := range days {
 		b.w.header(TradeColumns...)
 	}
@@ -163,8 +154,9 @@ func (s *Service) TradeDay(ctx context.Context, mchid, date string) (int, error)
 		line.b.Reset()
 		s.tradeLine(&line, mchid, x)
 		for _, b := range days {
-			if b.channel == "" || b.channel == x.channel {
-				b.add(x, line.b.String())
+			if b.takes(x) {
+				b.add(x)
+				b.w.b.WriteString(line.b.String())
 			}
 		}
 	}
@@ -196,7 +188,11 @@ func (s *Service) TradeDay(ctx context.Context, mchid, date string) (int, error)
 	}
 	n := 0
 	for _, b := range days {
-		text := b.finish()
+		text := empty
+		if b.w.rows > 0 {
+			b.summary()
+			text = b.w.b.String()
+		}
 		r.Channel = b.channel
 		stored, err := s.store(ctx, r, text)
 		if err != nil {
@@ -209,32 +205,30 @@ func (s *Service) TradeDay(ctx context.Context, mchid, date string) (int, error)
 	return n, nil
 }
 
-// tradeBill is a trade bill being written row by row.
+// tradeBill is a trade bill being written row by row: the detail rows
+// its writer holds, and their sums for its summary.
 type tradeBill struct {
 	channel string // "" for both
-	w       writer
+	w       *writer
 	sum     struct{ settle, refund, fee, order, applied fenfu.Fen }
 }
 
-// add appends x's rendered line.
-func (b *tradeBill) add(x tradeRow, line string) {
+// takes reports whether x is a row of this bill's channel.
+func (b *tradeBill) takes(x tradeRow) bool { return b.channel == "" || b.channel == x.channel }
+
+// add counts x, whose detail line the caller writes, in the summary.
+func (b *tradeBill) add(x tradeRow) {
 	b.w.rows++
 	b.sum.settle += x.settle
 	b.sum.refund += x.refund
 	b.sum.fee += x.fee
 	b.sum.order += x.orderAmount
 	b.sum.applied += x.applied
-	b.w.b.WriteString(line)
 }
 
-// finish writes the summary and returns the bill's text, or empty if it
-// has no detail rows.
-func (b *tradeBill) finish() string {
-	if b.w.rows == 0 {
-		return empty
-	}
+// summary writes the bill's summary rows after its detail rows.
+func (b *tradeBill) summary() {
 	b.w.header(TradeSummaryColumns...)
 	b.w.row(fmtInt(b.w.rows), fenfu.Yuan(b.sum.settle), fenfu.Yuan(b.sum.refund), "0.00", fenfu.Yuan(b.sum.fee),
 		fenfu.Yuan(b.sum.order), fenfu.Yuan(b.sum.applied))
-	return b.w.b.String()
 }
