@@ -78,8 +78,5 @@ func (e *Events) Waiting(ctx context.Context, mchid string, p fenfu.Keyset) (Wai
 		return w, fenfu.Internal("notify.Waiting", err)
 	}
 	w.Merchants, w.Next = fenfu.NextPage(list, limit, func(m MerchantWaiting) []string { return []string{m.MchID} })
-	if w.Merchants == nil {
-		w.Merchants = []MerchantWaiting{}
-	}
 	return w, nil
 }

@@ -51,8 +51,6 @@ func (s *Service) ExceptionsPage(ctx context.Context, mchid string, p fenfu.Keys
 		if err := s.withTickets(ctx, out); err != nil {
 			return nil, "", fenfu.Op("settle.ExceptionsPage", err)
 		}
-	} else {
-		out = []Exception{}
 	}
 	return out, next, nil
 }

@@ -71,6 +71,10 @@ func TestExceptionsPage(t *testing.T) {
 			if got[0].Status != settle.ExceptionOpen || got[0].DueAt.IsZero() {
 				t.Errorf("the newest request: %+v", got[0])
 			}
+			// A merchant without requests: an empty list, not null.
+			if none, next, err := w.settle.ExceptionsPage(ctx, "1900000099", fenfu.Keyset{}); err != nil || none == nil || len(none) != 0 || next != "" {
+				t.Errorf("a merchant without requests: %v %q %v", none, next, err)
+			}
 			if _, _, err := w.settle.ExceptionsPage(ctx, a, fenfu.Keyset{After: fenfu.Cursor("x")}); fenfu.ErrorCode(err) != fenfu.ParamError {
 				t.Errorf("a cursor it did not answer: %v", err)
 			}
