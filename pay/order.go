@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -648,20 +647,16 @@ func (s *Service) GetMany(ctx context.Context, ids []string) (map[string]Order, 
 	for n < len(ids) {
 		n *= 2
 	}
-	args := make([]any, n)
-	var ph strings.Builder
-	for i := range n {
-		args[i] = ids[min(i, len(ids)-1)]
-		if i > 0 {
-			ph.WriteString(", ")
-		}
-		ph.WriteString("$" + strconv.Itoa(i+1))
+	padded := make([]string, n)
+	for i := range padded {
+		padded[i] = ids[min(i, len(ids)-1)]
 	}
-	rows, err := s.Core.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE id IN (`+ph.String()+`)`, args...)
+	ph, args := db.In(padded, 0)
+	rows, err := s.Core.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE id IN (`+ph+`)`, args...)
 	if err != nil {
 		return nil, fenfu.Internal("pay.GetMany", err)
 	}
-	err = db.Each(rows, func(r db.Scanner) (Order, error) { return scanOrder(r) }, func(o Order) error {
+	err = db.Each(rows, scanOrder, func(o Order) error {
 		out[o.ID] = o
 		return nil
 	})
