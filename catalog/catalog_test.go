@@ -115,3 +115,16 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestWords: a value is named by its table, and one the table lacks by
+// its code, in both languages, as a page says it (Named).
+func TestWords(t *testing.T) {
+	type state string
+	w := catalog.Words[state]{"DONE": {ZH: "已完成", EN: "Done"}}
+	if got := w.Name("DONE").Text(); got != (catalog.Text{ZH: "已完成", EN: "Done"}) {
+		t.Errorf("DONE is named %+v", got)
+	}
+	if got := w.Name("NEW").Text(); got != (catalog.Text{ZH: "NEW", EN: "NEW"}) {
+		t.Errorf("a value without a word is named %+v, want its code", got)
+	}
+}

@@ -36,3 +36,27 @@ func Duration(d time.Duration) Text {
 	}
 	return Text{ZH: strings.Join(zh, " "), EN: strings.Join(en, " ")}
 }
+
+// Words name the values of one kind in each language: a ticket's
+// statuses, a refund's states. A value the table lacks is named by its
+// code, in both languages, so a new one shows as it is until it has a
+// name.
+type Words[K ~string] map[K]Text
+
+// Of is k's name.
+func (w Words[K]) Of(k K) Text {
+	if t, ok := w[k]; ok {
+		return t
+	}
+	return Text{ZH: string(k), EN: string(k)}
+}
+
+// Name is k as a value a page names (Named), by w.
+func (w Words[K]) Name(k K) Named { return word[K]{k, w} }
+
+type word[K ~string] struct {
+	k K
+	w Words[K]
+}
+
+func (n word[K]) Text() Text { return n.w.Of(n.k) }

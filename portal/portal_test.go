@@ -120,7 +120,7 @@ func TestStateWords(t *testing.T) {
 	for _, s := range []complaint.State{complaint.Pending, complaint.Processing, complaint.Processed} {
 		check("complaint", string(s), stateFuncs["complaintState"].(func(complaint.State) catalog.Named)(s))
 	}
-	if got := (named[string]{"NEW", settlementText}).Text(); got.ZH != "NEW" || got.EN != "NEW" {
+	if got := settlementText.Name("NEW").Text(); got.ZH != "NEW" || got.EN != "NEW" {
 		t.Errorf("a state without a word is named %+v, want its code", got)
 	}
 }

@@ -17,7 +17,7 @@ func (t Type) Text() catalog.Text {
 	return catalog.Text{ZH: l.NameZH, EN: l.Name}
 }
 
-var statusText = map[Status]catalog.Text{
+var statusText = catalog.Words[Status]{
 	Open:     {ZH: "待回复", EN: "Awaiting an answer"},
 	Answered: {ZH: "已回复", EN: "Answered"},
 	Resolved: {ZH: "已解决", EN: "Resolved"},
@@ -25,9 +25,9 @@ var statusText = map[Status]catalog.Text{
 }
 
 // Text is the status's name; one fenfu does not know is its code.
-func (s Status) Text() catalog.Text { return textOf(statusText, s) }
+func (s Status) Text() catalog.Text { return statusText.Of(s) }
 
-var eventText = map[EventType]catalog.Text{
+var eventText = catalog.Words[EventType]{
 	EventOpened:    {ZH: "提交", EN: "Opened"},
 	EventReplied:   {ZH: "回复", EN: "Replied"},
 	EventAssigned:  {ZH: "指派", EN: "Assigned"},
@@ -39,14 +39,7 @@ var eventText = map[EventType]catalog.Text{
 }
 
 // Text is what the event did; one fenfu does not know is its code.
-func (e EventType) Text() catalog.Text { return textOf(eventText, e) }
-
-func textOf[K ~string](table map[K]catalog.Text, k K) catalog.Text {
-	if t, ok := table[k]; ok {
-		return t
-	}
-	return catalog.Text{ZH: string(k), EN: string(k)}
-}
+func (e EventType) Text() catalog.Text { return eventText.Of(e) }
 
 // Who names the actor of a history's event (Event.Actor) on viewer's
 // page: the viewer's own kind is "you" (the merchant or consumer who
