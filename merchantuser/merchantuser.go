@@ -276,12 +276,11 @@ func (s *Service) add(ctx context.Context, actor string, n NewUser, firstOwner b
 			return err
 		}
 		if firstOwner {
-			var owners int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchant_users WHERE mchid = $1 AND role = $2 AND disabled_at = 0`,
-				n.MchID, string(Owner)).Scan(&owners); err != nil {
+			k, err := owners(ctx, tx, n.MchID)
+			if err != nil {
 				return err
 			}
-			if owners > 0 {
+			if k > 0 {
 				e := fenfu.Errorf(fenfu.InvalidRequest, "merchant %s already has an owner who can log in; its owners add its users", n.MchID)
 				e.Remedy = "Ask an owner of the merchant to add the user in the merchant portal (Users); platform staff make an owner only for a merchant that has none."
 				return e
@@ -381,49 +380,16 @@ func (s *Service) DisableByStaff(ctx context.Context, actor, mchid, name string)
 // disable disables a merchant's user, recorded as done by actor; with
 // keepOwner, not the merchant's last owner who can log in.
 func (s *Service) disable(ctx context.Context, actor, mchid, name string, keepOwner bool) error {
-	err := s.DB.Update(ctx, func(tx *db.Tx) error {
-		if err := merchant.Lock(ctx, tx, mchid); err != nil {
-			return err
-		}
-		var id string
-		var role Role
-		var disabled int64
-		err := tx.QueryRowContext(ctx, `SELECT id, role, disabled_at FROM merchant_users WHERE mchid = $1 AND name = $2`, mchid, name).
-			Scan(&id, &role, &disabled)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fenfu.Errorf(fenfu.ResourceNotExists, "merchant %s has no user named %s", mchid, name)
-		}
-		if err != nil {
-			return err
-		}
-		if disabled != 0 {
-			return fenfu.Errorf(fenfu.InvalidRequest, "user %s is already disabled", name)
-		}
-		if role == Owner && keepOwner {
-			var owners int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchant_users WHERE mchid = $1 AND role = $2 AND disabled_at = 0`,
-				mchid, string(Owner)).Scan(&owners); err != nil {
-				return err
-			}
-			if owners <= 1 {
-				e := fenfu.Errorf(fenfu.InvalidRequest, "%s is the merchant's only owner who can log in", name)
-				e.Remedy = "Add another owner first, then disable this one."
-				return e
+	return s.change(ctx, "merchantuser.Disable", ActionDisable, actor, mchid, name, func(tx *db.Tx, t target) (map[string]any, error) {
+		if t.Role == Owner && keepOwner {
+			if err := lastOwner(ctx, tx, mchid, name, "Add another owner first, then disable this one."); err != nil {
+				return nil, err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE merchant_users SET disabled_at = $1, disabled_by = $2 WHERE id = $3`,
-			db.Micros(tx.Now), actor, id); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE merchant_user_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`,
-			db.Micros(tx.Now), id); err != nil {
-			return err
-		}
-		_, err = audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: ActionDisable,
-			Target: audit.Target{Kind: TargetKind, ID: User{MchID: mchid, Name: name}.Actor()}})
-		return err
+		_, err := tx.ExecContext(ctx, `UPDATE merchant_users SET disabled_at = $1, disabled_by = $2 WHERE id = $3`,
+			db.Micros(tx.Now), actor, t.ID)
+		return nil, err
 	})
-	return fenfu.Op("merchantuser.Disable", err)
 }
 
 // Session is a portal session as it is handed out, once: Token is the

@@ -243,6 +243,13 @@ func TestLogin(t *testing.T) {
 		if _, err := e.s.Authenticate(ctx, fin.Token); fenfu.ErrorCode(err) != fenfu.Unauthenticated {
 			t.Errorf("a disabled user's session: %v", err)
 		}
+		if err := e.s.Disable(ctx, owner, "fin"); fenfu.ErrorCode(err) != fenfu.InvalidRequest || !strings.Contains(err.Error(), "already disabled") {
+			t.Errorf("disabling a disabled user: %v", err)
+		}
+		if entries, err := audit.List(ctx, e.core, audit.Filter{Action: merchantuser.ActionDisable, TargetID: "merchant_user:" + e.mchid + "/fin"}); err != nil || len(entries) != 1 ||
+			entries[0].Target.ID != "merchant_user:"+e.mchid+"/fin" || len(entries[0].Detail) != 0 {
+			t.Errorf("the audit log's disables: %+v, %v", entries, err)
+		}
 		if err := e.s.Disable(ctx, owner, "ann"); fenfu.ErrorCode(err) != fenfu.InvalidRequest || !strings.Contains(err.Error(), "only owner") {
 			t.Errorf("disabling the last owner: %v", err)
 		}

@@ -32,8 +32,8 @@ type target struct {
 // change makes a change to the user name of merchant mchid, recorded as
 // done by actor under action: apply runs in the transaction on the
 // user's row, which must exist and not be disabled, and returns the
-// audit entry's detail; then the user's sessions end and the entry is
-// appended.
+// audit entry's detail, if any; then the user's sessions end and the
+// entry is appended. Disabling a user (ActionDisable) is such a change.
 func (s *Service) change(ctx context.Context, op, action, actor, mchid, name string,
 	apply func(tx *db.Tx, t target) (map[string]any, error)) error {
 	err := s.DB.Update(ctx, func(tx *db.Tx) error {
@@ -50,6 +50,9 @@ func (s *Service) change(ctx context.Context, op, action, actor, mchid, name str
 		if err != nil {
 			return err
 		}
+		if disabled != 0 && action == ActionDisable {
+			return fenfu.Errorf(fenfu.InvalidRequest, "user %s is already disabled", name)
+		}
 		if disabled != 0 {
 			e := fenfu.Errorf(fenfu.InvalidRequest, "user %s is disabled", name)
 			e.Remedy = "A disabled user stays disabled; add a new user instead."
@@ -63,24 +66,33 @@ func (s *Service) change(ctx context.Context, op, action, actor, mchid, name str
 			db.Micros(tx.Now), t.ID); err != nil {
 			return err
 		}
-		_, err = audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: action,
-			Target: audit.Target{Kind: TargetKind, ID: User{MchID: mchid, Name: name}.Actor()}, Detail: audit.Detail(detail)})
+		e := audit.Entry{Actor: actor, Action: action, Target: audit.Target{Kind: TargetKind, ID: User{MchID: mchid, Name: name}.Actor()}}
+		if detail != nil {
+			e.Detail = audit.Detail(detail)
+		}
+		_, err = audit.Append(ctx, tx, e)
 		return err
 	})
 	return fenfu.Op(op, err)
 }
 
+// owners counts a merchant's owners who can log in.
+func owners(ctx context.Context, tx *db.Tx, mchid string) (n int, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchant_users WHERE mchid = $1 AND role = $2 AND disabled_at = 0`,
+		mchid, string(Owner)).Scan(&n)
+	return n, err
+}
+
 // lastOwner refuses to take the owner's role from name when it is its
-// merchant's only owner who can log in.
-func lastOwner(ctx context.Context, tx *db.Tx, mchid, name, what string) error {
-	var owners int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM merchant_users WHERE mchid = $1 AND role = $2 AND disabled_at = 0`,
-		mchid, string(Owner)).Scan(&owners); err != nil {
+// merchant's only owner who can log in, with remedy.
+func lastOwner(ctx context.Context, tx *db.Tx, mchid, name, remedy string) error {
+	n, err := owners(ctx, tx, mchid)
+	if err != nil {
 		return err
 	}
-	if owners <= 1 {
+	if n <= 1 {
 		e := fenfu.Errorf(fenfu.InvalidRequest, "%s is the merchant's only owner who can log in", name)
-		e.Remedy = "Make another user an owner first, then " + what + "."
+		e.Remedy = remedy
 		return e
 	}
 	return nil
@@ -123,7 +135,7 @@ func (s *Service) setRole(ctx context.Context, actor, mchid, name string, role R
 			return nil, fenfu.Errorf(fenfu.InvalidRequest, "user %s's role is %s already", name, role)
 		}
 		if t.Role == Owner {
-			if err := lastOwner(ctx, tx, mchid, name, "change this one's role"); err != nil {
+			if err := lastOwner(ctx, tx, mchid, name, "Make another user an owner first, then change this one's role."); err != nil {
 				return nil, err
 			}
 		}
