@@ -10,17 +10,15 @@ import (
 
 // A user's own account page: its password, which it must choose after an
 // owner reset it (merchantuser.ResetPassword), and the enrolment of a
-// second factor after an owner cleared it (merchantuser.ResetTOTP). While
-// either is due (merchantuser.User.Setup) these routes are the only ones
-// the portal serves it.
+// second factor after an owner cleared it (merchantuser.ResetTOTP). Its
+// routes are every user's: they need no permission. While either is due
+// (merchantuser.User.Setup) they are the only ones the portal serves it
+// (setupDue).
 
-// setupRoutes are the routes of a user whose setup is due.
-var setupRoutes = map[string]bool{
-	"GET /portal/account":               true,
-	"POST /portal/account/password":     true,
-	"POST /portal/account/totp":         true,
-	"POST /portal/account/totp/confirm": true,
-}
+// setupDue reports whether u is refused what needs p until it has chosen
+// its password and enrolled its second factor: whatever needs a
+// permission, all but its own account.
+func setupDue(u merchantuser.User, p merchantuser.Permission) bool { return u.Setup() && p != "" }
 
 // setupFirst is the refusal of a form of a user whose setup is due.
 func setupFirst() error {

@@ -212,7 +212,7 @@ func (p *Portal) serve(rt Route) http.Handler {
 		handle := rt.Handle
 		if write && !web.SameOrigin(r, p.PublicURL) {
 			err = crossSite()
-		} else if u.Setup() && !setupRoutes[rt.Pattern] {
+		} else if setupDue(u, rt.Permission) {
 			// A user who must choose a password or enrol a second
 			// factor is served its account page alone until it has.
 			err = setupFirst()
@@ -491,7 +491,7 @@ func (p *Portal) nav(u merchantuser.User) []navItem {
 			(n.Key == "doctor" && p.Doctor == nil) {
 			continue
 		}
-		if (n.perm == "" && !u.Disabled) || (!u.Setup() && u.Can(n.perm)) {
+		if !setupDue(u, n.perm) && ((n.perm == "" && !u.Disabled) || u.Can(n.perm)) {
 			out = append(out, n)
 		}
 	}
