@@ -445,14 +445,17 @@ type purged struct {
 
 // purge walks a pass that purges the records of table in store whose
 // period p, from their purged.at, ended before the run's day, unless a
-// hold keeps them; list reads a batch of those expired at a cutoff.
+// hold keeps them; list reads a batch of those expired at a cutoff, as
+// each owning package's Expired... does.
 func purge[T any](ctx context.Context, r *run, table string, store *db.DB, p Period, reason string,
-	list func(ctx context.Context, cutoff time.Time, after string, limit int) ([]T, error), of func(T) purged,
+	list func(ctx context.Context, d *db.DB, cutoff time.Time, after string, limit int) ([]T, error), of func(T) purged,
 	act func(context.Context, *db.Tx, []string) (int, error)) error {
 	cutoff := p.Before(r.asOf)
 	return walk(ctx, r, pass[T]{table: table, store: store, act: act,
-		list: func(ctx context.Context, after string) ([]T, error) { return list(ctx, cutoff, after, r.s.batch()) },
-		key:  func(x T) string { return of(x).key },
+		list: func(ctx context.Context, after string) ([]T, error) {
+			return list(ctx, store, cutoff, after, r.s.batch())
+		},
+		key: func(x T) string { return of(x).key },
 		judge: func(ctx context.Context, batch []T) ([]Item, error) {
 			items := make([]Item, len(batch))
 			for i, x := range batch {
@@ -468,10 +471,7 @@ func purge[T any](ctx context.Context, r *run, table string, store *db.DB, p Per
 func (r *run) riskRecords(ctx context.Context) error {
 	s, p := r.s, r.s.Periods.Risk
 	return purge(ctx, r, "risk_decisions", s.Credit, p, fmt.Sprintf("risk records are kept %s after the last act on them", p),
-		func(ctx context.Context, cutoff time.Time, after string, limit int) ([]risk.Record, error) {
-			return risk.ExpiredRecords(ctx, s.Credit, cutoff, after, limit)
-		},
-		func(x risk.Record) purged { return purged{x.AttemptID, x.At, x.MchID, x.ConsumerID, x.OrderID} }, risk.PurgeRecords)
+		risk.ExpiredRecords, func(x risk.Record) purged { return purged{x.AttemptID, x.At, x.MchID, x.ConsumerID, x.OrderID} }, risk.PurgeRecords)
 }
 
 // logs purges notification delivery logs, sandbox calls, rendered bills
@@ -486,10 +486,7 @@ func (r *run) logs(ctx context.Context) error {
 	}{{"notify_log", notify.ExpiredLog, notify.PurgeLog}, {"sandbox_calls", sandbox.ExpiredCalls, sandbox.PurgeCalls},
 		{"bills", bill.ExpiredBills, bill.PurgeBills}, {"exposures", pay.ExpiredExposures, pay.PurgeExposures}} {
 		err := purge(ctx, r, l.table, s.Core, p, fmt.Sprintf("trade logs are kept %s", p),
-			func(ctx context.Context, cutoff time.Time, after string, limit int) ([]db.Aged, error) {
-				return l.list(ctx, s.Core, cutoff, after, limit)
-			},
-			func(x db.Aged) purged { return purged{key: x.Key, at: x.At, mchid: x.MchID} }, l.purge)
+			l.list, func(x db.Aged) purged { return purged{key: x.Key, at: x.At, mchid: x.MchID} }, l.purge)
 		if err != nil {
 			return err
 		}
@@ -505,10 +502,7 @@ func (r *run) logs(ctx context.Context) error {
 func (r *run) tickets(ctx context.Context) error {
 	s, p := r.s, r.s.Periods.Disputes
 	return purge(ctx, r, "tickets", s.Core, p, fmt.Sprintf("tickets are kept %s after they were resolved or closed", p),
-		func(ctx context.Context, cutoff time.Time, after string, limit int) ([]ticket.Ended, error) {
-			return ticket.ExpiredTickets(ctx, s.Core, cutoff, after, limit)
-		},
-		func(x ticket.Ended) purged { return purged{x.ID, x.At, x.MchID, x.ConsumerID, x.TransactionID} }, ticket.PurgeTickets)
+		ticket.ExpiredTickets, func(x ticket.Ended) purged { return purged{x.ID, x.At, x.MchID, x.ConsumerID, x.TransactionID} }, ticket.PurgeTickets)
 }
 
 // errLostClaim stops a run whose claim another node took over.
