@@ -2,8 +2,8 @@ package login
 
 import (
 	"crypto/subtle"
-	"net/url"
-	"strconv"
+	"encoding/base32"
+	"errors"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -19,25 +19,29 @@ var totpOpts = totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Alg
 // name, a merchant user's login) and its otpauth:// URL, which an
 // authenticator app reads from a QR code or a link.
 func NewTOTP(account string) (secret, url string, err error) {
-	k, err := totp.Generate(totp.GenerateOpts{Issuer: "fenfu", AccountName: account, Period: totpOpts.Period,
-		Digits: totpOpts.Digits, Algorithm: totpOpts.Algorithm})
-	if err != nil {
-		return "", "", err
-	}
-	return k.Secret(), k.URL(), nil
+	return totpKey(account, nil)
 }
 
 // TOTPURL is the otpauth:// URL of a secret NewTOTP made for account, as
 // NewTOTP returned it, for a secret shown again.
-func TOTPURL(account, secret string) string {
-	q := url.Values{}
-	q.Set("secret", secret)
-	q.Set("issuer", "fenfu")
-	q.Set("period", strconv.Itoa(int(totpOpts.Period)))
-	q.Set("algorithm", totpOpts.Algorithm.String())
-	q.Set("digits", totpOpts.Digits.String())
-	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/fenfu:" + account, RawQuery: q.Encode()}
-	return u.String()
+func TOTPURL(account, secret string) (string, error) {
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
+	if err != nil || len(raw) == 0 {
+		return "", errors.New("login: a TOTP secret is base32 without padding")
+	}
+	_, url, err := totpKey(account, raw)
+	return url, err
+}
+
+// totpKey is the second factor of account whose secret is raw, a new
+// one if raw is nil, and its URL.
+func totpKey(account string, raw []byte) (secret, url string, err error) {
+	k, err := totp.Generate(totp.GenerateOpts{Issuer: "fenfu", AccountName: account, Period: totpOpts.Period,
+		Digits: totpOpts.Digits, Algorithm: totpOpts.Algorithm, Secret: raw})
+	if err != nil {
+		return "", "", err
+	}
+	return k.Secret(), k.URL(), nil
 }
 
 // TOTPStep returns the step whose code code is, among the steps around

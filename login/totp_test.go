@@ -42,7 +42,10 @@ func TestTOTPURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := TOTPURL("1900000109/ann", secret); got != want {
-		t.Errorf("TOTPURL = %s, want %s", got, want)
+	if got, err := TOTPURL("1900000109/ann", secret); got != want || err != nil {
+		t.Errorf("TOTPURL = %s, %v, want %s", got, err, want)
+	}
+	if _, err := TOTPURL("1900000109/ann", "not base32!"); err == nil {
+		t.Error("the URL of a secret that is not base32")
 	}
 }

@@ -308,7 +308,11 @@ func (s *Service) PendingTOTP(ctx context.Context, u User) (en Enrollment, ok bo
 	if err != nil {
 		return Enrollment{}, false, fenfu.Internal("merchantuser.PendingTOTP", err)
 	}
-	return Enrollment{User: u, TOTPSecret: secret, TOTPURL: login.TOTPURL(u.MchID+"/"+u.Name, secret)}, true, nil
+	url, err := login.TOTPURL(u.MchID+"/"+u.Name, secret)
+	if err != nil {
+		return Enrollment{}, false, fenfu.Internal("merchantuser.PendingTOTP", err)
+	}
+	return Enrollment{User: u, TOTPSecret: secret, TOTPURL: url}, true, nil
 }
 
 // ConfirmTOTP ends u's enrolment with a code of the second factor it
