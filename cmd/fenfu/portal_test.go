@@ -9,11 +9,9 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/textproto"
 	"net/url"
 	"regexp"
 	"strings"
@@ -183,29 +181,10 @@ func (w *portalWorld) send(u *portalUser, method, path string, form url.Values, 
 }
 
 // sendFile posts a multipart form with one file as the user, from the
-// portal's own origin.
+// portal's own origin (sendFiles).
 func (w *portalWorld) sendFile(u *portalUser, path string, fields map[string]string, name, contentType string, content []byte) (int, string, string) {
 	w.t.Helper()
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	for k, v := range fields {
-		_ = mw.WriteField(k, v)
-	}
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="attachment"; filename="`+name+`"`)
-	h.Set("Content-Type", contentType)
-	fw, _ := mw.CreatePart(h)
-	_, _ = fw.Write(content)
-	_ = mw.Close()
-	req, _ := http.NewRequest("POST", w.base+path, &b)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Origin", w.base)
-	resp, err := u.client.Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	body := readAll(w.t, resp)
-	return resp.StatusCode, resp.Header.Get("Location"), body
+	return w.sendFiles(u, path, fields, portalFile{name, contentType, content})
 }
 
 // login logs the user in with the current TOTP code (if it has a second
