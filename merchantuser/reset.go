@@ -3,6 +3,7 @@ package merchantuser
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 
@@ -232,7 +233,15 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, next stri
 	if err != nil {
 		return fenfu.Internal("merchantuser.ChangePassword", err)
 	}
-	if !u.PasswordChange {
+	// The new password against the one the hash keeps: the current one
+	// once it is checked, compared as it is; a temporary one, not typed
+	// here, by its hash.
+	var same bool
+	if u.PasswordChange {
+		if same, _, err = s.hashing.Check(ctx, login.Check, hash, next); err != nil {
+			return err
+		}
+	} else {
 		ok, _, err := s.hashing.Check(ctx, login.Check, hash, current)
 		if err != nil {
 			return err
@@ -240,10 +249,7 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, next stri
 		if !ok {
 			return fenfu.FieldError("current", "the current password is wrong")
 		}
-	}
-	same, _, err := s.hashing.Check(ctx, login.Check, hash, next)
-	if err != nil {
-		return err
+		same = subtle.ConstantTimeCompare([]byte(current), []byte(next)) == 1
 	}
 	if same {
 		return fenfu.FieldError("password", "choose a password other than the one you have")

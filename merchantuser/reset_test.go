@@ -132,7 +132,7 @@ func TestResetPassword(t *testing.T) {
 		if !s.User.PasswordChange {
 			t.Errorf("bo logged in with the temporary password: %+v, want PasswordChange", s.User)
 		}
-		if err := e.s.ChangePassword(ctx, s.User, "", temp); fenfu.ErrorCode(err) != fenfu.ParamError {
+		if err := e.s.ChangePassword(ctx, s.User, "", temp); fenfu.ErrorCode(err) != fenfu.ParamError || fenfu.AsError(err).Field != "password" {
 			t.Errorf("keeping the temporary password: %v", err)
 		}
 		if err := e.s.ChangePassword(ctx, s.User, "", "bo's very own password"); err != nil {
@@ -148,6 +148,10 @@ func TestResetPassword(t *testing.T) {
 		// Its own change, later, needs the current password.
 		if err := e.s.ChangePassword(ctx, u, "wrong password!", "yet another password"); fenfu.ErrorCode(err) != fenfu.ParamError {
 			t.Errorf("a change with a wrong current password: %v", err)
+		}
+		if err := e.s.ChangePassword(ctx, u, "bo's very own password", "bo's very own password"); fenfu.ErrorCode(err) != fenfu.ParamError ||
+			fenfu.AsError(err).Field != "password" {
+			t.Errorf("a change to the password it has: %v", err)
 		}
 		if err := e.s.ChangePassword(ctx, u, "bo's very own password", "yet another password"); err != nil {
 			t.Error(err)
