@@ -16,6 +16,7 @@ import (
 	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/ledger"
+	"github.com/fenfu/fenfu/notify"
 	"github.com/fenfu/fenfu/pay"
 	"github.com/fenfu/fenfu/scheme"
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
@@ -315,6 +316,22 @@ func testServiceOrdersEndToEnd(t *testing.T, engine db.Engine) {
 	so = create("stay-expire", 10000)
 	confirm(so, 0)
 	line(60000, 10000, 30000)
+	// Every notification so far is delivered before the clock moves 48
+	// hours on: one signed after the move would carry a time the SDK,
+	// checking against the system's clock, refuses as expired.
+	for i := 0; ; i++ {
+		b, err := notify.PendingBacklog(ctx, w.a.core)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Pending == 0 {
+			break
+		}
+		if i == 1500 {
+			t.Fatalf("%d notifications still pending before the clock moves", b.Pending)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	w.clock.Advance(48*time.Hour + pay.DefaultServiceGrace)
 	if n, err := w.a.pay.ExpireServiceOrders(ctx); err != nil || n != 1 {
 		t.Fatalf("expire = %d, %v", n, err)
