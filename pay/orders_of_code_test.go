@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fenfu/fenfu/db"
 	"github.com/fenfu/fenfu/db/dbtest"
 	"github.com/fenfu/fenfu/pay"
 )
@@ -48,60 +47,10 @@ func TestOrdersOfCodeAreReadThroughTheirIndex(t *testing.T) {
 				t.Fatalf("the code's orders: %v of %d, %v; want %v, newest first", got, n, err, made)
 			}
 			for _, q := range pay.OrdersOfCodeSQL {
-				if p := plan(t, e.pay.Core, q, e.m.MchID, "agg_till3", 10, 0); !strings.Contains(p, "orders_aggregate_code") {
+				if p := dbtest.Plan(t, e.pay.Core, q, e.m.MchID, "agg_till3", 10, 0); !strings.Contains(p, "orders_aggregate_code") {
 					t.Errorf("%s\nis planned as\n%s\nnot through the index of the codes' orders", q, p)
 				}
 			}
 		})
 	}
-}
-
-// plan returns how the store plans q with args (as many as q takes).
-func plan(t *testing.T, d *db.DB, q string, args ...any) string {
-	t.Helper()
-	ctx := t.Context()
-	args = args[:strings.Count(q, "$")]
-	if _, err := d.Exec(ctx, `ANALYZE`); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := d.R.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	explain := `EXPLAIN QUERY PLAN ` + q
-	if d.Engine == db.Postgres {
-		var lits []string
-		for _, a := range args {
-			lits = append(lits, "'"+strings.ReplaceAll(fmt.Sprint(a), "'", "''")+"'")
-		}
-		for _, s := range []string{`SET plan_cache_mode = force_generic_plan`, `PREPARE q AS ` + q} {
-			if _, err := conn.ExecContext(ctx, s); err != nil {
-				t.Fatal(s, err)
-			}
-		}
-		defer conn.ExecContext(ctx, `DEALLOCATE q`)
-		explain, args = `EXPLAIN EXECUTE q(`+strings.Join(lits, ", ")+`)`, nil
-	}
-	rows, err := conn.QueryContext(ctx, explain, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var lines []string
-	for rows.Next() {
-		v := make([]any, len(cols))
-		for i := range v {
-			v[i] = new(any)
-		}
-		if err := rows.Scan(v...); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, fmt.Sprint(*v[len(v)-1].(*any)))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
 }
