@@ -538,16 +538,16 @@ func StandingOf(ctx context.Context, q interface {
 	day, month := fenfu.DayStart(now), fenfu.MonthStart(now)
 	rows, err := q.QueryContext(ctx, `SELECT 0, COALESCE(SUM(CASE WHEN created_at >= $1 THEN amount ELSE 0 END), 0),
 		COALESCE(SUM(amount), 0), COUNT(CASE WHEN created_at >= $1 THEN 1 END), '', 0, ''
-		FROM credit_payments WHERE consumer_id = $2 AND state = $3 AND created_at >= $4
+		FROM credit_payments WHERE consumer_id = $2 AND state = '`+string(Captured)+`' AND created_at >= $3
 	UNION ALL
 	SELECT 1, COALESCE(SUM(principal - paid_principal + fee - paid_fee), 0), 0, 0, COALESCE(MIN(due_on), ''), 0, ''
-		FROM credit_installments WHERE consumer_id = $2 AND state = $6
+		FROM credit_installments WHERE consumer_id = $2 AND state = $5
 	UNION ALL
 	SELECT * FROM (SELECT 2, 0, 0, 0, mchid, created_at, attempt_id FROM credit_payments
-		WHERE consumer_id = $2 AND state = $3 AND created_at >= $5
+		WHERE consumer_id = $2 AND state = '`+string(Captured)+`' AND created_at >= $4
 		ORDER BY created_at DESC, attempt_id DESC LIMIT `+fmt.Sprint(maxRun)+`) r
 	ORDER BY 1, 6 DESC, 7 DESC`,
-		db.Micros(day), consumerID, string(Captured), db.Micros(month), db.Micros(runSince), string(InstallmentOverdue))
+		db.Micros(day), consumerID, db.Micros(month), db.Micros(runSince), string(InstallmentOverdue))
 	if err != nil {
 		return h, o, fmt.Errorf("credit: standing: %w", err)
 	}
@@ -594,6 +594,21 @@ func engineOf(q any) db.Engine {
 	return ""
 }
 
+// historySQL are HistoryOf's two reads: the totals of the day ($1) and the
+// month ($3) of a consumer ($2), then the merchants of the consumer's ($1)
+// latest payments since $2, newest first. Both name the state in their text, not bound:
+// SQLite's planner compares a bound value with the WHERE of the partial
+// index credit_payments_captured, and a statement whose plan looked at a
+// parameter's value is prepared again at every bind of it. The index holds
+// every column they read, so they read no table row.
+var historySQL = [2]string{
+	`SELECT COALESCE(SUM(CASE WHEN created_at >= $1 THEN amount ELSE 0 END), 0),
+		COALESCE(SUM(amount), 0), COUNT(CASE WHEN created_at >= $1 THEN 1 END)
+		FROM credit_payments WHERE consumer_id = $2 AND state = '` + string(Captured) + `' AND created_at >= $3`,
+	`SELECT mchid FROM credit_payments WHERE consumer_id = $1 AND state = '` + string(Captured) + `' AND created_at >= $2
+		ORDER BY created_at DESC, attempt_id DESC LIMIT ` + fmt.Sprint(maxRun),
+}
+
 // HistoryOf reads a consumer's credit history before now in the caller's
 // transaction: the totals of the day and month, and the run of payments at
 // mchid since runSince. Take the line's Lock first; a read that decides
@@ -604,20 +619,12 @@ func HistoryOf(ctx context.Context, tx interface {
 }, consumerID, mchid string, now, runSince time.Time) (History, error) {
 	var h History
 	day, month := fenfu.DayStart(now), fenfu.MonthStart(now)
-	// The state is written into both statements, not bound: SQLite's
-	// planner compares a bound value with the WHERE of the partial index
-	// credit_payments_order (state = 'CAPTURED'), and a statement whose
-	// plan looked at a parameter's value is prepared again at every bind
-	// of it, which cost every payment two compilations.
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN created_at >= $1 THEN amount ELSE 0 END), 0),
-		COALESCE(SUM(amount), 0), COUNT(CASE WHEN created_at >= $1 THEN 1 END)
-		FROM credit_payments WHERE consumer_id = $2 AND state = '`+string(Captured)+`' AND created_at >= $3`,
+	err := tx.QueryRowContext(ctx, historySQL[0],
 		db.Micros(day), consumerID, db.Micros(month)).Scan(&h.Today, &h.Month, &h.CountToday)
 	if err != nil {
 		return h, fmt.Errorf("credit: history: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT mchid FROM credit_payments WHERE consumer_id = $1 AND state = '`+string(Captured)+`' AND created_at >= $2
-		ORDER BY created_at DESC, attempt_id DESC LIMIT `+fmt.Sprint(maxRun), consumerID, db.Micros(runSince))
+	rows, err := tx.QueryContext(ctx, historySQL[1], consumerID, db.Micros(runSince))
 	if err != nil {
 		return h, fmt.Errorf("credit: history: %w", err)
 	}

@@ -3,12 +3,14 @@ package credit_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/fenfu/fenfu"
 	"github.com/fenfu/fenfu/credit"
 	"github.com/fenfu/fenfu/db"
+	"github.com/fenfu/fenfu/db/dbtest"
 )
 
 // StandingOf reads in one statement what HistoryOf and OverdueOf read in
@@ -108,5 +110,32 @@ func TestCaptureRoundTrips(t *testing.T) {
 			t.Fatalf("line %+v %v, want 30.00 used", l, err)
 		}
 		verify(t, d)
+	})
+}
+
+// TestHistoryReadsNoTableRow: a payment's history reads (the day's and
+// month's totals, the latest run) are answered from the index of captured
+// payments alone, on SQLite as a covering index, so a consumer with a
+// month of payments costs no lookup of each payment's row.
+func TestHistoryReadsNoTableRow(t *testing.T) {
+	store(t, func(t *testing.T, d *db.DB) {
+		if d.Engine != db.SQLite {
+			return
+		}
+		open(t, d, "c1", 10_000_00)
+		for i := range 50 {
+			p := payment(fmt.Sprint("a", i), "c1", 1_00)
+			p.MchID = fmt.Sprint("m", i%3)
+			if _, err := capture(d, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := d.Clock.Now()
+		args := [][]any{{db.Micros(now), "c1", db.Micros(now.Add(-time.Hour))}, {"c1", db.Micros(now.Add(-time.Hour))}}
+		for i, q := range credit.HistorySQL {
+			if p := dbtest.Plan(t, d, q, args[i]...); !strings.Contains(p, "COVERING INDEX credit_payments_captured") || strings.Contains(p, "TEMP B-TREE") {
+				t.Errorf("%s\nis planned as\n%s\nnot read from the covering index of captured payments, in its order", q, p)
+			}
+		}
 	})
 }

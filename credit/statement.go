@@ -73,8 +73,8 @@ func StatementOf(ctx context.Context, d *db.DB, consumerID, month string, cal Ca
 	}, `SELECT p.attempt_id, p.order_id, p.mchid, p.created_at, p.amount, COALESCE(c.installments, 1),
 		CASE WHEN c.fee_payer = 'consumer' THEN c.fee ELSE 0 END
 		FROM credit_payments p LEFT JOIN credit_plans c ON c.plan_id = p.attempt_id
-		WHERE p.consumer_id = $1 AND p.state = $2 AND p.created_at >= $3 AND p.created_at < $4 ORDER BY p.created_at, p.attempt_id`,
-		consumerID, string(Captured), from, to)
+		WHERE p.consumer_id = $1 AND p.state = '`+string(Captured)+`' AND p.created_at >= $2 AND p.created_at < $3 ORDER BY p.created_at, p.attempt_id`,
+		consumerID, from, to)
 	if err != nil {
 		return s, fmt.Errorf("credit: statement: %w", err)
 	}

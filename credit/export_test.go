@@ -1,0 +1,4 @@
+package credit
+
+// HistorySQL is historySQL, for the tests of its plan.
+var HistorySQL = historySQL
