@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -287,6 +288,58 @@ func (s *Service) Fresh(ctx context.Context, mchid string) (Merchant, error) {
 		}
 	}
 	return s.reload(ctx, mchid, now)
+}
+
+// FreshAll is Fresh for several merchants at once, for work that uses the
+// keys of many (a round of notifications): their versions are read in one
+// statement, and only a merchant whose version moved, or that is not
+// cached, is loaded again. Each mchid asked for is in ms or in errs (MCH_NOT_EXISTS,
+// or the error of its read).
+func (s *Service) FreshAll(ctx context.Context, mchids []string) (ms map[string]Merchant, errs map[string]error) {
+	ids := slices.Compact(slices.Sorted(slices.Values(mchids)))
+	ms, errs = make(map[string]Merchant, len(ids)), map[string]error{}
+	q, args := `SELECT mchid, version FROM merchants WHERE mchid = ANY($1)`, []any{ids}
+	if s.DB.Engine != db.Postgres {
+		var ph string
+		ph, args = db.In(ids, 0)
+		q = `SELECT mchid, version FROM merchants WHERE mchid IN (` + ph + `)`
+	}
+	type versioned struct {
+		mchid   string
+		version int64
+	}
+	vs, err := db.All(ctx, s.DB, func(r db.Scanner) (v versioned, err error) {
+		err = r.Scan(&v.mchid, &v.version)
+		return v, err
+	}, q, args...)
+	if err != nil {
+		for _, id := range ids {
+			errs[id] = fenfu.Internal("merchant.FreshAll", err)
+		}
+		return ms, errs
+	}
+	now := s.Clock.Now()
+	for _, v := range vs {
+		s.mu.Lock()
+		c, ok := s.merchants[v.mchid]
+		s.mu.Unlock()
+		if ok && c.version == v.version {
+			ms[v.mchid] = c.m
+			continue
+		}
+		m, err := s.reload(ctx, v.mchid, now)
+		if err != nil {
+			errs[v.mchid] = err
+			continue
+		}
+		ms[v.mchid] = m
+	}
+	for _, id := range ids {
+		if _, ok := ms[id]; !ok && errs[id] == nil {
+			errs[id] = fenfu.Errorf(fenfu.MchNotExists, "merchant %s does not exist", id)
+		}
+	}
+	return ms, errs
 }
 
 // version reads a merchant's version, or fails with MCH_NOT_EXISTS.

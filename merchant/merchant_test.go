@@ -3,6 +3,7 @@ package merchant_test
 import (
 	"context"
 	"crypto"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -336,12 +337,17 @@ func TestFreshSeesEveryChange(t *testing.T) {
 	each(t, func(t *testing.T, e env) {
 		ctx := context.Background()
 		other := service(t, e.core, e.clock)
+		many := service(t, e.core, e.clock) // a third node, reading with FreshAll
 		m := e.shop(t)
 		fresh := func() merchant.Merchant {
 			t.Helper()
 			got, err := other.Fresh(ctx, m.MchID)
 			if err != nil {
 				t.Fatal(err)
+			}
+			all, errs := many.FreshAll(ctx, []string{m.MchID, "1900000000", m.MchID})
+			if len(all) != 1 || !reflect.DeepEqual(all[m.MchID], got) || len(errs) != 1 || code(errs["1900000000"]) != fenfu.MchNotExists {
+				t.Errorf("FreshAll = %+v, %v; want what Fresh has, %+v, and MCH_NOT_EXISTS for the unknown merchant", all, errs, got)
 			}
 			return got
 		}
