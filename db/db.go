@@ -367,6 +367,27 @@ func (d *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	return res, err
 }
 
+// WriteAll runs one write statement that returns rows (RETURNING) as its
+// own transaction, as Exec does, and collects its rows with scan: on
+// PostgreSQL it is sent alone, without BEGIN and COMMIT, one round trip;
+// on SQLite it joins the group commit. It is run again, whole, on a
+// transient conflict.
+func WriteAll[T any](ctx context.Context, d *DB, scan func(Scanner) (T, error), q string, args ...any) ([]T, error) {
+	var out []T
+	if d.writer != nil {
+		err := d.Update(ctx, func(tx *Tx) (err error) {
+			out, err = All(ctx, tx, scan, q, args...)
+			return err
+		})
+		return out, err
+	}
+	err := retry(ctx, d.retried, func() (err error) {
+		out, err = All(ctx, d.W, scan, q, args...)
+		return err
+	})
+	return out, err
+}
+
 func (d *DB) update(ctx context.Context, fn func(*Tx) error) (err error) {
 	later := &laterQueue{}
 	stx, err := d.W.BeginTx(context.WithValue(ctx, laterKey{}, later), nil)

@@ -169,9 +169,9 @@ func (w *Worker) batch() int {
 
 // RunOnce claims the rows due now and attempts each once. It returns how
 // many it attempted. A round costs one claiming statement, one read of
-// what its events are about (with RenderRound), one read of each of its
-// merchants' version, and one transaction to record every outcome,
-// whatever its size.
+// what its events are about (with RenderRound), one read of its
+// merchants' versions, and one statement (on SQLite one transaction) to
+// record every outcome, whatever its size: on PostgreSQL four round trips.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	now := w.Clock.Now()
 	lease := w.Lease
@@ -214,15 +214,22 @@ type fresh struct {
 	err error
 }
 
-// merchantsOf reads each merchant of a round once, as of now (its keys
-// and scheme), for all its events.
+// merchantsOf reads the merchants of a round as of now (their keys and
+// scheme), for all its events: their versions in one read
+// (merchant.Service.FreshAll), a merchant changed since it was cached
+// loaded again.
 func (w *Worker) merchantsOf(ctx context.Context, ds []Due) map[string]fresh {
-	ms := make(map[string]fresh, 4)
-	for _, d := range ds {
-		if _, ok := ms[d.MchID]; !ok {
-			m, err := w.Merchants.Fresh(ctx, d.MchID)
-			ms[d.MchID] = fresh{m, err}
-		}
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.MchID
+	}
+	got, errs := w.Merchants.FreshAll(ctx, ids)
+	ms := make(map[string]fresh, len(got)+len(errs))
+	for id, m := range got {
+		ms[id] = fresh{m: m}
+	}
+	for id, err := range errs {
+		ms[id] = fresh{err: err}
 	}
 	return ms
 }
@@ -242,19 +249,15 @@ const isDue = `due_at > 0 AND (due_at <= $1 OR (attempts = 0 AND due_at > $2))`
 // now, so it is left out, and the outer condition repeats the inner one,
 // so an event a concurrent claim took first (PostgreSQL re-reads a row it
 // waited for) is left out too: each event goes to one worker. The attempt
-// count comes back with the claim, so it is fresh.
+// count comes back with the claim, so it is fresh. The statement is its
+// own transaction (db.WriteAll): on PostgreSQL one round trip.
 func (w *Worker) claim(ctx context.Context, now time.Time, leaseUntil, ahead int64) ([]Due, error) {
-	var got []Due
-	err := w.DB.Update(ctx, func(tx *db.Tx) (err error) {
-		got, err = db.All(ctx, tx.Tx, func(r db.Scanner) (d Due, err error) {
-			err = r.Scan(&d.Kind, &d.ID, &d.MchID, &d.NotifyURL, &d.Attempts)
-			return d, err
-		}, `UPDATE notify_outbox SET due_at = $3
-			WHERE `+isDue+` AND ref IN (SELECT ref FROM notify_outbox WHERE `+isDue+` ORDER BY due_at LIMIT $4)
-			RETURNING kind, ref, mchid, notify_url, attempts`, db.Micros(now), ahead, leaseUntil, w.batch())
-		return err
-	})
-	return got, err
+	return db.WriteAll(ctx, w.DB, func(r db.Scanner) (d Due, err error) {
+		err = r.Scan(&d.Kind, &d.ID, &d.MchID, &d.NotifyURL, &d.Attempts)
+		return d, err
+	}, `UPDATE notify_outbox SET due_at = $3
+		WHERE `+isDue+` AND ref IN (SELECT ref FROM notify_outbox WHERE `+isDue+` ORDER BY due_at LIMIT $4)
+		RETURNING kind, ref, mchid, notify_url, attempts`, db.Micros(now), ahead, leaseUntil, w.batch())
 }
 
 // outcome is one delivery attempt's result.
@@ -303,42 +306,57 @@ func (w *Worker) attempt(ctx context.Context, d Due, ev Event, err error, m fres
 }
 
 // record logs a round's attempts and schedules each event's next attempt,
-// or marks it delivered or given up, in one transaction. A row whose lease
-// another worker has since taken over (due_at moved) is left alone. Once
-// it has committed, each failed attempt is logged at warn, with when the
-// next is due, and each event given up at error.
+// or marks it delivered or given up, at once: on PostgreSQL in one
+// statement, on SQLite in one transaction. A row whose lease another
+// worker has since taken over (due_at moved) is left alone; its attempt
+// is logged all the same. Once recorded, each failed attempt is logged at
+// warn, with when the next is due, and each event given up at error. If
+// the round's outcomes are lost (the process dies first), the rows keep
+// their lease and are attempted again when it runs out.
 func (w *Worker) record(ctx context.Context, claimed []Due, outcomes []outcome, leaseUntil int64) error {
 	sched := w.schedule()
 	next := make([]int64, len(claimed))
-	err := w.DB.Update(ctx, func(tx *db.Tx) error {
-		for i, d := range claimed {
-			o := outcomes[i]
-			attempts := d.Attempts + 1
-			due, state := int64(0), Delivered
-			if !o.ok {
-				if attempts > len(sched) {
-					state = Failed
-				} else {
-					due, state = db.Micros(o.at.Add(sched[attempts-1])), Pending
-				}
-			}
-			next[i] = due
-			if _, err := tx.ExecContext(ctx, `INSERT INTO notify_log (event_id, attempt, mchid, event_type, notify_url, at,
-				http_status, latency_us, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-				d.EventID(), attempts, d.MchID, o.eventType, d.NotifyURL, db.Micros(o.at), o.status, o.latency.Microseconds(), o.err); err != nil {
-				return err
-			}
-			q, args, err := events.SQL(db.Move[State]{From: []State{Pending}, To: state, Set: ", due_at = $1, attempts = $2",
-				Where: "ref = $3 AND due_at = $4", Args: []any{due, attempts, d.ID, leaseUntil}})
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				return err
+	states := make([]State, len(claimed))
+	for i, d := range claimed {
+		attempts := d.Attempts + 1
+		due, state := int64(0), Delivered
+		if !outcomes[i].ok {
+			if attempts > len(sched) {
+				state = Failed
+			} else {
+				due, state = db.Micros(outcomes[i].at.Add(sched[attempts-1])), Pending
 			}
 		}
-		return nil
-	})
+		if !events.Can(Pending, state) {
+			return fmt.Errorf("notify: notify_outbox transition %s → %s is not in the state machine", Pending, state)
+		}
+		next[i], states[i] = due, state
+	}
+	var err error
+	if w.DB.Engine == db.Postgres {
+		err = w.recordPostgres(ctx, claimed, outcomes, states, next, leaseUntil)
+	} else {
+		err = w.DB.Update(ctx, func(tx *db.Tx) error {
+			for i, d := range claimed {
+				o := outcomes[i]
+				attempts := d.Attempts + 1
+				if _, err := tx.ExecContext(ctx, `INSERT INTO notify_log (event_id, attempt, mchid, event_type, notify_url, at,
+					http_status, latency_us, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+					d.EventID(), attempts, d.MchID, o.eventType, d.NotifyURL, db.Micros(o.at), o.status, o.latency.Microseconds(), o.err); err != nil {
+					return err
+				}
+				q, args, err := events.SQL(db.Move[State]{From: []State{Pending}, To: states[i], Set: ", due_at = $1, attempts = $2",
+					Where: "ref = $3 AND due_at = $4", Args: []any{next[i], attempts, d.ID, leaseUntil}})
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -346,6 +364,37 @@ func (w *Worker) record(ctx context.Context, claimed []Due, outcomes []outcome, 
 		w.report(d, outcomes[i], next[i])
 	}
 	return nil
+}
+
+// recordPostgres is record's one statement on PostgreSQL: the round's
+// outcomes go as arrays, whatever their number, so its text is always the
+// same (prepared once a connection); the attempts are logged by the
+// statement's CTE and the events moved by its UPDATE, the two in one
+// implicit transaction. It does what SQLite's loop does, row for row: the
+// same notify_log rows (ON CONFLICT DO NOTHING), the same moves out of
+// PENDING, each under the round's lease (the transitions checked against
+// the state machine by record).
+func (w *Worker) recordPostgres(ctx context.Context, claimed []Due, outcomes []outcome, states []State, next []int64, leaseUntil int64) error {
+	n := len(claimed)
+	var (
+		eventIDs, refs, mchids, types, urls, errs, to = make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		attempts, ats, statuses, latencies = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	)
+	for i, d := range claimed {
+		o := outcomes[i]
+		eventIDs[i], refs[i], mchids[i], types[i], urls[i], errs[i], to[i] = d.EventID(), d.ID, d.MchID, o.eventType, d.NotifyURL, o.err, string(states[i])
+		attempts[i], ats[i], statuses[i], latencies[i] = int64(d.Attempts+1), db.Micros(o.at), int64(o.status), o.latency.Microseconds()
+	}
+	_, err := w.DB.Exec(ctx, `WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+			$7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::bigint[])
+			AS v (event_id, ref, attempt, mchid, event_type, notify_url, at, http_status, latency_us, error, state, due_at)),
+		logged AS (INSERT INTO notify_log (event_id, attempt, mchid, event_type, notify_url, at, http_status, latency_us, error)
+			SELECT event_id, attempt, mchid, event_type, notify_url, at, http_status, latency_us, error FROM v ON CONFLICT DO NOTHING)
+		UPDATE notify_outbox o SET state = v.state, due_at = v.due_at, attempts = v.attempt FROM v
+		WHERE o.ref = v.ref AND o.state = $13 AND o.due_at = $14`,
+		eventIDs, refs, attempts, mchids, types, urls, ats, statuses, latencies, errs, to, next, string(Pending), leaseUntil)
+	return err
 }
 
 // report logs and counts one recorded attempt: nothing is logged of a

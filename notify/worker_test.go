@@ -529,3 +529,87 @@ func TestRoundRenderedAsOneByOne(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundRecordedAtOnce: a round of several merchants' notifications,
+// some acknowledged and some refused, is logged and scheduled row for row
+// as each outcome says; on PostgreSQL the round costs four round trips
+// whatever its size and its merchants: the claim, the orders' read, the
+// merchants' versions and the record.
+func TestRoundRecordedAtOnce(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, engine, 1) // the first merchant refuses each event's first attempt
+			m2, err := e.ms.CreateSandbox(ctx, "shop2", scheme.SM2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ep2 := &endpoint{t: t, keys: e.keys, apiv3: m2.APIv3Key, clock: e.clock, hits: map[string][]time.Time{}, events: map[string]map[string]any{}}
+			srv2 := httptest.NewServer(ep2)
+			defer srv2.Close()
+			paid2 := func(no string) pay.Order {
+				o, err := e.pay.CreateNative(ctx, pay.NativeOrder{MchID: m2.MchID, AppID: m2.AppID, Description: "tea", OutTradeNo: no,
+					NotifyURL: srv2.URL + "/notify", Total: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o, err = e.pay.Pay(ctx, o.Token, e.consumer, pay.ChannelCredit); err != nil {
+					t.Fatal(err)
+				}
+				return o
+			}
+			w := e.worker(e.core)
+			// A first round of the same size prepares the statements on
+			// their connection and caches both merchants.
+			var refused, acknowledged []string
+			for round := range 2 {
+				refused, acknowledged = nil, nil
+				for i := range 3 {
+					refused = append(refused, e.paid(t, fmt.Sprintf("once-a%d%d", round, i)).ID)
+					acknowledged = append(acknowledged, paid2(fmt.Sprintf("once-b%d%d", round, i)).ID)
+				}
+				if round == 1 {
+					break
+				}
+				if n, err := w.RunOnce(ctx); err != nil || n != 6 {
+					t.Fatalf("first round: %d, %v", n, err)
+				}
+			}
+			tctx, tally := db.WithTally(ctx, false)
+			if n, err := w.RunOnce(tctx); err != nil || n != 6 {
+				t.Fatalf("second round: %d, %v", n, err)
+			}
+			if got := tally.Total(); engine == db.Postgres && got != 4 {
+				t.Errorf("a round of 6 notifications of 2 merchants: %d round trips, want 4", got)
+			}
+			row := func(ref string) (state string, attempts int, due int64) {
+				t.Helper()
+				if err := e.core.QueryRowContext(ctx, `SELECT state, attempts, due_at FROM notify_outbox WHERE ref = $1`, ref).
+					Scan(&state, &attempts, &due); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			ev := &notify.Events{DB: e.core, Clock: e.clock}
+			for _, id := range refused {
+				st, err := ev.Lookup(ctx, e.m.MchID, "EV-"+id)
+				state, attempts, due := row(id)
+				if err != nil || state != string(notify.Pending) || attempts != 1 || len(st.Attempts) != 1 || st.Attempts[0].HTTPStatus != 500 ||
+					due != db.Micros(st.Attempts[0].At.Add(notify.Schedule[0])) {
+					t.Errorf("refused %s: %s, attempts %d, due %d; log %+v, %v", id, state, attempts, due, st, err)
+				}
+			}
+			for _, id := range acknowledged {
+				st, err := ev.Lookup(ctx, m2.MchID, "EV-"+id)
+				state, attempts, due := row(id)
+				if err != nil || state != string(notify.Delivered) || attempts != 1 || due != 0 || len(st.Attempts) != 1 ||
+					st.Attempts[0].HTTPStatus != 204 || st.Attempts[0].Error != "" {
+					t.Errorf("acknowledged %s: %s, attempts %d, due %d; log %+v, %v", id, state, attempts, due, st, err)
+				}
+			}
+			if b, err := notify.PendingBacklog(ctx, e.core); err != nil || b.Pending != 6 {
+				t.Errorf("backlog %+v, %v, want the first merchant's 6 refused", b, err)
+			}
+		})
+	}
+}
