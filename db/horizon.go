@@ -18,8 +18,13 @@ import (
 // rows visible to this snapshot and any later one, and no transaction can
 // take a smaller id any more.
 func (d *DB) FinishedBelow(ctx context.Context, tx *Tx) (int64, error) {
-	return d.xactID(ctx, tx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`)
+	return d.xactID(ctx, tx, `SELECT `+FinishedBelowSQL)
 }
+
+// FinishedBelowSQL is FinishedBelow as a PostgreSQL expression, for a
+// statement that reads the horizon together with the rows below it, in
+// the one snapshot.
+const FinishedBelowSQL = `pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
 
 // NextXact returns the xmax of a new snapshot: every transaction that
 // committed before the call has a smaller id.

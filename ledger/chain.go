@@ -209,24 +209,51 @@ func sealRound(ctx context.Context, d *db.DB, limit int) (int64, Head, int64, bo
 	return sealSQLite(ctx, d, limit)
 }
 
-// sealPostgres runs a round in one transaction that first claims the
-// head: a compare-and-set UPDATE that moves nothing but holds the row
-// until the round commits, and matches no row if another sealer moved the
-// head since it was read (a sealer that waited on the row lock finds it
-// moved, and skips the round). It reads the horizon, bounds the batch,
-// streams the batch's transactions from another connection of the pool
-// (they have finished, so any later snapshot sees the same rows) and
-// writes the chain rows in chunks, then moves the head.
+// sealPostgres runs a round. One statement, outside any transaction,
+// reads the head, the horizon (db.FinishedBelowSQL) and, below it, the
+// first unsealed transaction's commit_order and the end of the batch, all
+// in one snapshot: every transaction below that snapshot's horizon has
+// finished and is visible to it. A round with nothing to seal ends there.
+// Otherwise one transaction claims the head: a compare-and-set UPDATE
+// that moves nothing but holds the row until the round commits, and
+// matches no row if another sealer moved the head since it was read (a
+// sealer that waited on the row lock finds it moved, and skips the
+// round). It streams the batch's transactions from another connection of
+// the pool (they have finished, so any later snapshot sees the same rows),
+// and writes the chain rows in chunks and moves the head Later, with the
+// COMMIT: four round trips a round that seals, one a round that finds
+// nothing.
 func sealPostgres(ctx context.Context, d *db.DB, limit int) (int64, Head, int64, bool, error) {
 	var n, horizon int64
 	var head Head
+	var first, hi sql.NullInt64
+	err := d.QueryRowContext(ctx, `SELECT s.pos, s.commit_order, s.hash, x.horizon,
+		(SELECT MIN(t.commit_order) FROM ledger_txns t WHERE t.commit_order > s.commit_order AND t.commit_order < x.horizon),
+		(SELECT t.commit_order FROM ledger_txns t WHERE t.commit_order > s.commit_order AND t.commit_order < x.horizon
+			ORDER BY t.commit_order OFFSET $1 LIMIT 1)
+		FROM ledger_seal s CROSS JOIN (SELECT `+db.FinishedBelowSQL+` AS horizon) x WHERE s.id = 1`, limit-1).
+		Scan(&head.Pos, &head.CommitOrder, &head.Hash, &horizon, &first, &hi)
+	if err != nil {
+		return 0, head, 0, false, fmt.Errorf("ledger: seal %s: %w", d.Name, err)
+	}
+	if horizon <= head.CommitOrder {
+		// The server's ids only grow: these are another server's.
+		return 0, head, 0, false, fmt.Errorf("ledger: seal %s: %w: the server's transaction ids (%d) are below the chain's head (%d): was the store restored onto another server?",
+			d.Name, ErrIDsBehind, horizon, head.CommitOrder)
+	}
+	if !first.Valid {
+		return 0, head, horizon, false, nil // nothing finished since: the head stays, unwritten
+	}
+	// The batch ends with the group of the limit-th transaction below the
+	// horizon, or at the horizon.
+	end := horizon - 1
+	if hi.Valid {
+		end = hi.Int64
+	}
+	from := head
 	busy := false
-	err := d.Update(ctx, func(tx *db.Tx) error {
-		var err error
-		n, busy = 0, false
-		if head, err = ChainHead(ctx, d); err != nil {
-			return err
-		}
+	err = d.Update(ctx, func(tx *db.Tx) error {
+		n, busy, head = 0, false, from
 		res, err := tx.ExecContext(ctx, `UPDATE ledger_seal SET pos = pos WHERE id = 1 AND pos = $1 AND commit_order = $2`,
 			head.Pos, head.CommitOrder)
 		if err != nil {
@@ -234,25 +261,6 @@ func sealPostgres(ctx context.Context, d *db.DB, limit int) (int64, Head, int64,
 		}
 		if k, _ := res.RowsAffected(); k != 1 {
 			busy = true
-			return nil
-		}
-		if horizon, err = d.FinishedBelow(ctx, tx); err != nil {
-			return err
-		}
-		if horizon <= head.CommitOrder {
-			// The server's ids only grow: these are another server's.
-			return fmt.Errorf("%w: the server's transaction ids (%d) are below the chain's head (%d): was the store restored onto another server?",
-				ErrIDsBehind, horizon, head.CommitOrder)
-		}
-		// The batch ends with the group of the limit-th transaction
-		// below the horizon, or at the horizon.
-		hi := horizon - 1
-		err = tx.QueryRowContext(ctx, `SELECT commit_order FROM ledger_txns WHERE commit_order > $1 AND commit_order < $2
-			ORDER BY commit_order OFFSET $3 LIMIT 1`, head.CommitOrder, horizon, limit-1).Scan(&hi)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if hi <= head.CommitOrder {
 			return nil
 		}
 		var pending []chainRow
@@ -268,7 +276,7 @@ func sealPostgres(ctx context.Context, d *db.DB, limit int) (int64, Head, int64,
 		if err != nil {
 			return err
 		}
-		err = streamTxns(ctx, d, head.CommitOrder, hi, func(t chainTxn) error {
+		err = streamTxns(ctx, d, head.CommitOrder, end, func(t chainTxn) error {
 			head.Pos++
 			next = chainHash(next, t.canonical)
 			pending = append(pending, chainRow{head.Pos, t.id, hex.EncodeToString(next[:])})
@@ -287,14 +295,16 @@ func sealPostgres(ctx context.Context, d *db.DB, limit int) (int64, Head, int64,
 		if n == 0 {
 			return nil // nothing finished since: the head stays, unwritten
 		}
-		head.CommitOrder = hi
+		head.CommitOrder = end
 		head.Hash = hex.EncodeToString(next[:])
-		_, err = tx.ExecContext(ctx, `UPDATE ledger_seal SET pos = $1, commit_order = $2, hash = $3 WHERE id = 1`,
+		return tx.Later(ctx, `UPDATE ledger_seal SET pos = $1, commit_order = $2, hash = $3 WHERE id = 1`,
 			head.Pos, head.CommitOrder, head.Hash)
-		return err
 	})
 	if err != nil {
 		return 0, Head{}, 0, false, fmt.Errorf("ledger: seal %s: %w", d.Name, err)
+	}
+	if busy {
+		head = from
 	}
 	return n, head, horizon, busy, nil
 }
@@ -384,8 +394,19 @@ type chainRow struct {
 	hash string
 }
 
-// insertChain writes chain rows in one multi-row statement.
+// insertChain writes chain rows in one statement, Later: on PostgreSQL
+// with the transaction's next statement or its COMMIT, the rows as
+// arrays, so the statement's text is the same whatever their number (it
+// is prepared once a connection); on SQLite as a multi-row VALUES.
 func insertChain(ctx context.Context, tx *db.Tx, rows []chainRow) error {
+	if tx.Engine == db.Postgres {
+		pos, ids, hashes := make([]int64, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+		for i, r := range rows {
+			pos[i], ids[i], hashes[i] = r.pos, r.txn, r.hash
+		}
+		return tx.Later(ctx, `INSERT INTO ledger_chain (pos, txn_id, hash) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])`,
+			pos, ids, hashes)
+	}
 	var q strings.Builder
 	args := make([]any, 0, 3*len(rows))
 	q.WriteString(`INSERT INTO ledger_chain (pos, txn_id, hash) VALUES `)
@@ -397,8 +418,7 @@ func insertChain(ctx context.Context, tx *db.Tx, rows []chainRow) error {
 		fmt.Fprintf(&q, "($%d, $%d, $%d)", n+1, n+2, n+3)
 		args = append(args, r.pos, r.txn, r.hash)
 	}
-	_, err := tx.ExecContext(ctx, q.String(), args...)
-	return err
+	return tx.Later(ctx, q.String(), args...)
 }
 
 // chainTxn is a transaction as the chain reads it: its commit_order, id

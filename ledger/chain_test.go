@@ -382,3 +382,53 @@ func TestChainRefusesIDsBehindItsHead(t *testing.T) {
 		t.Fatalf("sealing below the head: %v, want ErrIDsBehind", err)
 	}
 }
+
+// TestSealRoundTrips: on PostgreSQL a sealing round that finds nothing to
+// seal costs one round trip, and one that seals four (the look, the
+// head's claim, the batch's stream, and the chain rows and the head moved
+// with the COMMIT), whatever the batch's size.
+func TestSealRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t, db.Postgres, "credit", fenfu.SystemClock{})
+	var posted int64
+	// sealAll seals until every transaction posted is, checking each
+	// call's round trips if asked. (Another database's transaction still
+	// running in the cluster may hold the horizon back for a while.)
+	sealAll := func(check bool) {
+		t.Helper()
+		for {
+			tctx, tally := db.WithTally(ctx, false)
+			s, err := ledger.Seal(tctx, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := int64(1)
+			if s.Sealed > 0 {
+				want = 4
+			}
+			if trips := tally.Total(); check && (trips != want || s.Busy) {
+				t.Errorf("a round that sealed %d: %d round trips (busy %v), want %d", s.Sealed, trips, s.Busy, want)
+			}
+			if s.Head.Pos == posted {
+				return
+			}
+		}
+	}
+	for i := range 4 {
+		var txns []ledger.Txn
+		for j := range 1 + i*150 { // the last, 451 transactions: three chunks of chain rows
+			txns = append(txns, pay(fmt.Sprintf("r%d-%d", i, j), 10))
+		}
+		post(t, d, txns[:len(txns)/2]...)
+		post(t, d, txns[len(txns)/2:]...)
+		posted += int64(len(txns))
+		sealAll(i > 0) // the first prepares the statements on their connections
+		sealAll(i > 0) // and now nothing is left: one round trip
+	}
+	if r := verifyChain(t, d); r.Break != nil || r.Checked != posted {
+		t.Fatalf("chain: %v, want %d positions", r, posted)
+	}
+	if err := ledger.Verify(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+}
