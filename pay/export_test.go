@@ -1,6 +1,10 @@
 package pay
 
-import "time"
+import (
+	"time"
+
+	"github.com/fenfu/fenfu/db"
+)
 
 // SetAfterCreditCommit makes s run fn after a credit payment or refund
 // commits in the credit store and before the core store is updated; an
@@ -18,8 +22,9 @@ func ValidateServiceOrder(r NewServiceOrder, now time.Time) (time.Time, error) {
 	return r.validate(now)
 }
 
-// OrdersOfCodeSQL are the queries of OrdersOfCode, counting and listing.
-var OrdersOfCodeSQL = []string{countOfCode, ordersOfCode}
+// OrdersOfCodeSQL are the queries of OrdersOfCode on an engine, counting
+// and listing.
+func OrdersOfCodeSQL(e db.Engine) []string { return []string{countOfCode[e], ordersOfCode[e]} }
 
 // ValidateRefund is a refund request's validation.
 func ValidateRefund(r RefundRequest) error { return r.validate() }

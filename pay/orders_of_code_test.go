@@ -46,7 +46,7 @@ func TestOrdersOfCodeAreReadThroughTheirIndex(t *testing.T) {
 			if err != nil || n != 3 || strings.Join(got, " ") != strings.Join(made, " ") {
 				t.Fatalf("the code's orders: %v of %d, %v; want %v, newest first", got, n, err, made)
 			}
-			for _, q := range pay.OrdersOfCodeSQL {
+			for _, q := range pay.OrdersOfCodeSQL(engine) {
 				if p := dbtest.Plan(t, e.pay.Core, q, e.m.MchID, "agg_till3", 10, 0); !strings.Contains(p, "orders_aggregate_code") {
 					t.Errorf("%s\nis planned as\n%s\nnot through the index of the codes' orders", q, p)
 				}
