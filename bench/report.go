@@ -69,6 +69,12 @@ type Result struct {
 	// --nodes), each with its share, CPU, memory and conflict counts;
 	// ServerCPUS and PeakMemoryMB are their sums.
 	Nodes []Node `json:"nodes,omitempty"`
+	// LoadStart and LoadEnd are the machine's load averages over 1, 5 and
+	// 15 minutes when the timed payments began and when they ended: on a
+	// machine shared with other work they say how far its figures can be
+	// trusted. Zero in runs made before they were recorded.
+	LoadStart [3]float64 `json:"load_average_start"`
+	LoadEnd   [3]float64 `json:"load_average_end"`
 	// Conflicts are the nodes' conflict counts summed: writes rerun after
 	// a transient conflict by reason (retries, retries_by_store).
 	// Absent when the servers' /metrics were not read.
@@ -141,6 +147,9 @@ func (r Result) Table(w io.Writer) {
 	}
 	if r.InstallmentPayments > 0 {
 		fmt.Fprintf(w, "  installments    %d payments with a plan\n", r.InstallmentPayments)
+	}
+	if r.LoadStart != ([3]float64{}) || r.LoadEnd != ([3]float64{}) {
+		fmt.Fprintf(w, "  load average    %.2f at the start, %.2f at the end (1 minute)\n", r.LoadStart[0], r.LoadEnd[0])
 	}
 	fmt.Fprintf(w, "  ledger proof    %s\n", r.Proof)
 }

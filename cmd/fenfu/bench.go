@@ -250,8 +250,10 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 			urls = append(urls, n.url)
 		}
 	}
+	res.LoadStart = bench.LoadAverage()
 	s := bench.Run(ctx, bench.Config{BaseURL: base, Nodes: urls, Concurrency: *conc, Rate: *rate, Duration: *duration,
 		Progress: meterOf(e.stderr, "running", "payments")}, work)
+	res.LoadEnd = bench.LoadAverage()
 	// Every payment's notification is part of its cost: let the server
 	// deliver them all before reading its CPU time.
 	for deadline := time.Now().Add(15 * time.Second); sink.Received() < int64(s.Payments) && time.Now().Before(deadline); {

@@ -51,6 +51,11 @@ func TestBench(t *testing.T) {
 				r.Calls["create"].P50 <= 0 || r.CeilingPerS <= 0 || r.Efficiency <= 0 || r.InstallmentPayments != plans {
 				t.Fatalf("result: %s", b)
 			}
+			// The machine's load around the run is recorded (unless the
+			// machine is so idle that /proc/loadavg reads zeros).
+			if now := bench.LoadAverage(); now[2] > 0 && r.LoadStart[2] <= 0 && r.LoadEnd[2] <= 0 {
+				t.Fatalf("no load average recorded (now %v): %s", now, b)
+			}
 			if !strings.Contains(stdout.String(), "payments/s") || !strings.Contains(stdout.String(), "ledger proof    ok") {
 				t.Fatalf("table:\n%s", stdout.String())
 			}
