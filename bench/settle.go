@@ -53,6 +53,10 @@ type VerifyRun struct {
 	CPU       float64 `json:"verify_cpu_seconds"`
 	PeakRSS   int64   `json:"verify_peak_rss_bytes"`
 	Proved    string  `json:"proved"` // what fenfu verify said
+	// ChainPositions are the positions of each store's ledger chain
+	// that fenfu verify checked (after sealing what was sealable), by
+	// store; absent in runs made before the chain existed.
+	ChainPositions map[string]int64 `json:"chain_positions,omitempty"`
 }
 
 // SettlementDay describes a business day of paid orders generated for the

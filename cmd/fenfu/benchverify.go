@@ -33,6 +33,7 @@ func cmdBenchVerify(ctx context.Context, e *env, args []string) error {
 	}
 	run.Seconds, run.CPU, run.PeakRSS = c.wall.Seconds(), c.cpu.Seconds(), c.peakRSS
 	run.Proved = "fenfu: " + p.String()
+	run.ChainPositions = p.chainPositions()
 	if p.Orders != b.orders || p.Paid != b.orders {
 		return fmt.Errorf("fenfu verify proved %s, not %d paid orders", p, b.orders)
 	}

@@ -759,6 +759,19 @@ func (p proof) String() string {
 	return s
 }
 
+// chainPositions are the positions of each store's ledger chain that
+// the proof checked, by store.
+func (p proof) chainPositions() map[string]int64 {
+	if len(p.Chains) == 0 {
+		return nil
+	}
+	m := map[string]int64{}
+	for _, c := range p.Chains {
+		m[c.Store] += c.Checked
+	}
+	return m
+}
+
 // prove proves the books of both stores: the payments', the
 // settlements', and each store's ledger chain, once what is sealable is
 // sealed. It returns the first problem.

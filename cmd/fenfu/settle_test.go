@@ -52,13 +52,22 @@ func TestSettleAndReconcileCLI(t *testing.T) {
 	}
 	// bench verify reads what verify proved from its JSON.
 	var proved map[string]json.RawMessage
-	if out, err := in.cli("verify", "--json"); err != nil || json.Unmarshal([]byte(out), &proved) != nil {
+	out, err = in.cli("verify", "--json")
+	if err != nil || json.Unmarshal([]byte(out), &proved) != nil {
 		t.Fatalf("verify --json: %v %q", err, out)
 	}
 	for _, k := range []string{"orders", "paid", "credit_paid", "refunds", "in_flight", "settlements", "ledger_chains"} {
 		if _, ok := proved[k]; !ok {
 			t.Errorf("verify --json has no %q: %v", k, proved)
 		}
+	}
+	// and each store's chain positions checked, which its result records.
+	var p proof
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatal(err)
+	}
+	if c := p.chainPositions(); len(c) != 2 || !hasKeys(c, "core", "credit") {
+		t.Errorf("chain positions %v of %s", c, out)
 	}
 
 	billFile := filepath.Join("..", "..", "bill", "testdata", "tradebill_all.csv")
@@ -235,4 +244,14 @@ func TestRenderBillsPastThreeMonths(t *testing.T) {
 	if !strings.Contains(log.String(), "past their SLA") || !strings.Contains(log.String(), "sla=4h0m0s") {
 		t.Errorf("the warning does not give the SLA of the settings:\n%s", log.String())
 	}
+}
+
+// hasKeys says whether m has every one of keys.
+func hasKeys[V any](m map[string]V, keys ...string) bool {
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
