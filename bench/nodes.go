@@ -118,9 +118,9 @@ func sortedKeys(m map[string]int64) []string {
 	return keys
 }
 
-// conflictLine writes c as "serialization 0, deadlock 0; 0 notifications
-// claimed first by another worker".
-func conflictLine(c Conflicts) string {
+// ConflictLine writes c's retries as "0 (deadlock 0, serialization 0)",
+// or "0 (none)" when no reason was counted.
+func ConflictLine(c Conflicts) string {
 	var parts []string
 	for _, k := range sortedKeys(c.Retries) {
 		parts = append(parts, fmt.Sprintf("%s %d", k, c.Retries[k]))

@@ -132,11 +132,11 @@ func (r Result) Table(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  peak memory     %.1f MB\n", r.PeakMemoryMB)
 	if r.Conflicts != nil {
-		fmt.Fprintf(w, "  retries         %s\n", conflictLine(*r.Conflicts))
+		fmt.Fprintf(w, "  retries         %s\n", ConflictLine(*r.Conflicts))
 	}
 	if len(r.Nodes) > 1 {
 		for i, n := range r.Nodes {
-			fmt.Fprintf(w, "  node %-10d %d payments, CPU %.2f s, peak memory %.1f MB, retries %s\n", i+1, n.Payments, n.ServerCPUS, n.PeakMemoryMB, conflictLine(n.Conflicts))
+			fmt.Fprintf(w, "  node %-10d %d payments, CPU %.2f s, peak memory %.1f MB, retries %s\n", i+1, n.Payments, n.ServerCPUS, n.PeakMemoryMB, ConflictLine(n.Conflicts))
 		}
 	}
 	fmt.Fprintf(w, "  crypto ceiling  %.3f ms CPU per payment → %.0f payments/s on %d cores\n", r.CryptoPerPay, r.CeilingPerS, r.Machine.Cores)

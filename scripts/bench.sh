@@ -60,6 +60,16 @@ if psql "$admin" -Atc 'select 1' >/dev/null 2>&1; then
   }
   pg postgres-sm2 --key sm2 --concurrency 64 --count 12000
   pg postgres-rsa --key rsa --concurrency 64 --count 6000
+  # One node against two on the same PostgreSQL at the same total load
+  # (each whole payment to the next node in turn), alternated 1, 2, 1, 2
+  # so a change in the machine's other work falls on both sides; the
+  # targets table reads each pair's ratio and the nodes' retries.
+  mkdir -p "$out/two-nodes"
+  for pair in 1 2; do
+    for n in 1 2; do
+      pg "two-nodes/pair$pair-nodes$n" --key sm2 --concurrency 64 --count 6000 --nodes "$n"
+    done
+  done
   pg_ledger() { # the ledger alone, with pgbench before and after as the day's speed of PostgreSQL
     local base=${admin%%\?*}; base=${base%/*}
     local q=""; [[ "$admin" == *\?* ]] && q="?${admin#*\?}"
