@@ -161,6 +161,20 @@ func TestTargetsVerifyChain(t *testing.T) {
 	if x := row(t, targets(dir), name); x.status != met || x.figure != "25.0 s, 10.0× the 100,000-order run's 2.5 s; ledger chain on: 1100000 positions sealed and checked" {
 		t.Errorf("chain on: %q %s", x.figure, x.status)
 	}
+	// With the runs' CPU, the ratio is judged on it, not on the wall time
+	// a busy machine stretches.
+	write(t, filepath.Join(dir, "verify", "sqlite-1000000.json"),
+		`{"engine": "sqlite", "orders": 1000000, "verify_seconds": 40, "verify_cpu_seconds": 26, "chain_positions": {"core": 900000, "credit": 200000}}`)
+	write(t, filepath.Join(dir, "verify", "sqlite-100000.json"),
+		`{"engine": "sqlite", "orders": 100000, "verify_seconds": 2.5, "verify_cpu_seconds": 2.5, "chain_positions": {"core": 90000, "credit": 20000}}`)
+	if x := row(t, targets(dir), name); x.status != met || !strings.HasPrefix(x.figure, "40.0 s wall, 16.0× the 100,000-order run's 2.5 s; CPU 26.0 s, **10.4×** its 2.5 s") {
+		t.Errorf("judged on CPU: %q %s", x.figure, x.status)
+	}
+	write(t, filepath.Join(dir, "verify", "sqlite-1000000.json"),
+		`{"engine": "sqlite", "orders": 1000000, "verify_seconds": 25, "verify_cpu_seconds": 31, "chain_positions": {"core": 900000, "credit": 200000}}`)
+	if x := row(t, targets(dir), name); x.status != missed {
+		t.Errorf("CPU 12.4×: %q %s", x.figure, x.status)
+	}
 }
 
 // TestLedgerSection writes the fixture's ledger runs with the day's
