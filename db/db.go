@@ -4,8 +4,8 @@
 // one place; every other package writes one SQL dialect ($n placeholders,
 // RETURNING, ON CONFLICT) that both accept. On PostgreSQL it counts round
 // trips (RoundTrips, Tally), sends a transaction's BEGIN with its first
-// statement, and holds the writes run Later for the next statement or the
-// COMMIT.
+// statement, holds the writes run Later for the next statement or the
+// COMMIT, and sends a request's Guard with its next statement.
 package db
 
 import (
@@ -180,7 +180,7 @@ func Open(ctx context.Context, name, dsn string, clock fenfu.Clock, opt Options)
 		// Every connection counts its round trips (RoundTrips, Tally).
 		pc.DialFunc = d.dial(pc.DialFunc)
 		pc.Tracer = tracer{d}
-		pool := sql.OpenDB(lazyConnector{stdlib.GetConnector(*pc)})
+		pool := sql.OpenDB(lazyConnector{Connector: stdlib.GetConnector(*pc), d: d})
 		n := opt.MaxConns
 		if n <= 0 {
 			n = 16

@@ -23,8 +23,11 @@ import (
 // COMMIT. Transactions with options (isolation, read only) begin as
 // before.
 
-// lazyConnector makes lazyConns over pgx's stdlib connections.
-type lazyConnector struct{ driver.Connector }
+// lazyConnector makes lazyConns over pgx's stdlib connections to store d.
+type lazyConnector struct {
+	driver.Connector
+	d *DB
+}
 
 func (c lazyConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	dc, err := c.Connector.Connect(ctx)
@@ -35,7 +38,7 @@ func (c lazyConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if !ok {
 		return dc, nil
 	}
-	return &lazyConn{Conn: sc}, nil
+	return &lazyConn{Conn: sc, d: c.d}, nil
 }
 
 // lazyConn is a pgx stdlib connection whose BEGIN waits for the first
@@ -44,6 +47,7 @@ func (c lazyConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // uses a connection from one goroutine at a time.
 type lazyConn struct {
 	*stdlib.Conn
+	d     *DB         // the store
 	begin bool        // the transaction's BEGIN is not sent yet
 	later *laterQueue // the transaction's statements held back, if it has a queue
 }
@@ -60,6 +64,12 @@ type laterStmt struct {
 type laterKey struct{}
 
 func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if g := guardFor(ctx, c.d); g != nil {
+		// A transaction's rollback would undo the guard's writes.
+		if err := c.alone(ctx, g); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Isolation != 0 || opts.ReadOnly {
 		return c.Conn.BeginTx(ctx, opts)
 	}
@@ -84,11 +94,25 @@ func args(argsV []driver.NamedValue) []any {
 	return out
 }
 
-// send sends what waits (BEGIN, statements run Later) and q in one batch
-// and returns the batch's results, read up to q's; the caller reads q's
-// and closes the batch. A statement run Later that failed fails q.
-func (c *lazyConn) send(ctx context.Context, q string, qargs []any) (pgx.BatchResults, error) {
+// guard takes the guard ctx holds for the store if one waits and the
+// connection is in no transaction, which would undo the guard's writes
+// if it rolled back.
+func (c *lazyConn) guard(ctx context.Context) *Guard {
+	if c.holding() || c.Conn.Conn().PgConn().TxStatus() != 'I' {
+		return nil
+	}
+	return guardFor(ctx, c.d)
+}
+
+// send sends what waits (a guard, BEGIN, statements run Later) and q in
+// one batch and returns the batch's results, read up to q's; the caller
+// reads q's and closes the batch. A guard or a statement run Later that
+// failed fails q.
+func (c *lazyConn) send(ctx context.Context, g *Guard, q string, qargs []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
+	if g != nil {
+		b.Queue(g.q, g.args...)
+	}
 	began := c.begin
 	if began {
 		b.Queue("begin")
@@ -103,6 +127,13 @@ func (c *lazyConn) send(ctx context.Context, q string, qargs []any) (pgx.BatchRe
 	c.begin = false
 	b.Queue(q, qargs...)
 	br := c.Conn.Conn().SendBatch(ctx, b)
+	if g != nil {
+		if err := g.read(br); err != nil {
+			br.Close()
+			return nil, err
+		}
+		before--
+	}
 	for i := range before {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
@@ -116,13 +147,21 @@ func (c *lazyConn) send(ctx context.Context, q string, qargs []any) (pgx.BatchRe
 }
 
 func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.NamedValue) (driver.Result, error) {
-	if !c.holding() {
+	g := c.guard(ctx)
+	multi := len(argsV) == 0 && strings.Contains(q, ";")
+	if g != nil && multi {
+		if err := c.alone(ctx, g); err != nil {
+			return nil, err
+		}
+		g = nil
+	}
+	if g == nil && !c.holding() {
 		return c.Conn.ExecContext(ctx, q, argsV)
 	}
-	if len(argsV) == 0 && strings.Contains(q, ";") {
+	if multi {
 		// Several statements in one text (a migration) go by the simple
 		// protocol, which a batch cannot carry: what waits goes first.
-		br, err := c.send(ctx, "SELECT 1", nil)
+		br, err := c.send(ctx, nil, "SELECT 1", nil)
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +174,7 @@ func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.Nam
 		}
 		return c.Conn.ExecContext(ctx, q, argsV)
 	}
-	br, err := c.send(ctx, q, args(argsV))
+	br, err := c.send(ctx, g, q, args(argsV))
 	if err != nil {
 		return nil, err
 	}
@@ -150,10 +189,11 @@ func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.Nam
 }
 
 func (c *lazyConn) QueryContext(ctx context.Context, q string, argsV []driver.NamedValue) (driver.Rows, error) {
-	if !c.holding() {
+	g := c.guard(ctx)
+	if g == nil && !c.holding() {
 		return c.Conn.QueryContext(ctx, q, argsV)
 	}
-	br, err := c.send(ctx, q, args(argsV))
+	br, err := c.send(ctx, g, q, args(argsV))
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +230,7 @@ func (t *lazyTx) Commit() error {
 	var err error
 	if c.holding() {
 		var br pgx.BatchResults
-		if br, err = c.send(t.ctx, "commit", nil); err == nil {
+		if br, err = c.send(t.ctx, nil, "commit", nil); err == nil {
 			tag, err = br.Exec()
 			if cerr := br.Close(); err == nil {
 				err = cerr
