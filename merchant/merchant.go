@@ -534,6 +534,21 @@ func (s *Service) PublicKey(ctx context.Context, mchid, serial string) (crypto.P
 	return key, nil
 }
 
+// CachedKey returns the key PublicKey last read for a merchant's serial,
+// with the merchant's version it was read at, without reading the store;
+// ok is false if none is cached. The key may have been retired since:
+// whoever verifies with it must see the merchant's version unchanged
+// before the request's work stands, as SharedNonces.Guard does.
+func (s *Service) CachedKey(mchid, serial string) (key crypto.PublicKey, version int64, ok bool) {
+	s.mu.Lock()
+	c, ok := s.cache[mchid+"|"+serial]
+	s.mu.Unlock()
+	if !ok || c.key == nil {
+		return nil, 0, false
+	}
+	return c.key, c.version, true
+}
+
 func errNoKey(mchid, serial string) error {
 	return fenfu.Errorf(fenfu.SignError, "merchant %s has no active key with serial_no %s", mchid, serial)
 }

@@ -124,9 +124,9 @@ type Sandbox interface {
 
 // Register adds the v3 routes to mux.
 func (a *API) Register(mux route.Mux) {
-	mux.Handle("POST /v3/pay/transactions/native", a.v3(a.createNative))
-	mux.Handle("GET /v3/pay/transactions/out-trade-no/{out_trade_no}", a.v3(a.queryByOutTradeNo))
-	mux.Handle("GET /v3/pay/transactions/id/{transaction_id}", a.v3(a.queryByID))
+	mux.Handle("POST /v3/pay/transactions/native", a.v3Guarded(a.createNative))
+	mux.Handle("GET /v3/pay/transactions/out-trade-no/{out_trade_no}", a.v3Guarded(a.queryByOutTradeNo))
+	mux.Handle("GET /v3/pay/transactions/id/{transaction_id}", a.v3Guarded(a.queryByID))
 	mux.Handle("POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close", a.v3(a.closeOrder))
 	mux.Handle("POST /v3/pay/transactions/codepay", a.v3(a.codepay))
 	mux.Handle("POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse", a.v3(a.reverse))
@@ -188,12 +188,23 @@ type handler func(ctx context.Context, r *request) (int, any, error)
 
 func (a *API) v3(h handler) http.Handler { return a.v3Body(h, readBody) }
 
+// v3Guarded serves a v3 route whose handler may run before the request's
+// nonce and its merchant's key are checked in the store, the checks going
+// with its first statement on the core store (see authenticate). Its
+// handler must do nothing before that statement that the checks failing
+// would have to undo (no write elsewhere, no statement on the core store
+// in a transaction or outside its context), since it is then run again.
+func (a *API) v3Guarded(h handler) http.Handler { return a.serve(h, readBody, true) }
+
 // v3Body serves a v3 route whose body read reads.
-func (a *API) v3Body(h handler, read bodyReader) http.Handler {
+func (a *API) v3Body(h handler, read bodyReader) http.Handler { return a.serve(h, read, false) }
+
+// serve serves a v3 route; guarded as v3Guarded.
+func (a *API) serve(h handler, read bodyReader, guarded bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		reqID := a.IDs.New(fenfu.RequestID, a.Clock.Now())
-		status, body, auth, note, err := a.serveBody(r, h, read)
+		status, body, auth, note, err := a.serveBody(r, h, read, guarded)
 		mchid := auth.MchID
 		var out []byte
 		contentType := "application/json; charset=utf-8"
@@ -233,7 +244,7 @@ func readBody(r *http.Request, req *request) ([]byte, error) {
 	return body, nil
 }
 
-func (a *API) serveBody(r *http.Request, h handler, read bodyReader) (int, any, Authorization, string, error) {
+func (a *API) serveBody(r *http.Request, h handler, read bodyReader, guarded bool) (int, any, Authorization, string, error) {
 	src, now := fenfu.Source(r.RemoteAddr), a.Clock.Now()
 	if a.Failures.Exhausted(src, now) {
 		// Unchecked, the Authorization header still names the scheme the
@@ -247,16 +258,38 @@ func (a *API) serveBody(r *http.Request, h handler, read bodyReader) (int, any, 
 		a.Failures.Allow(src, now)
 		return 0, nil, Authorization{}, "", err
 	}
-	auth, key, err := a.authenticate(r, signed)
+	au, err := a.authenticate(r, signed, guarded)
 	if err != nil {
 		if fenfu.ErrorCode(err) == fenfu.SignError {
 			a.Failures.Allow(src, now)
 		}
-		return 0, nil, auth, "", err
+		return 0, nil, au.Authorization, "", err
 	}
-	req.MchID, req.Auth, req.Key = auth.MchID, auth, key
-	status, out, err := h(r.Context(), req)
-	return status, out, auth, req.note, err
+	req.MchID, req.Auth, req.Key = au.MchID, au.Authorization, au.key
+	status, out, err := h(au.ctx, req)
+	if au.guard == nil {
+		return status, out, au.Authorization, req.note, err
+	}
+	held, gerr := au.guard.Hold(r.Context())
+	if gerr != nil {
+		au.giveBack()
+		return 0, nil, au.Authorization, "", fenfu.Internal("wxpay.authenticate", gerr)
+	}
+	if !held {
+		// The nonce was used before, or the merchant's keys changed
+		// since its key was cached: nothing the handler did on the core
+		// store stood. Check the request the long way, and if it
+		// passes, run it again.
+		if req.Key, err = a.check(r, au.Authorization, signed, au.now, au.giveBack); err != nil {
+			if fenfu.ErrorCode(err) == fenfu.SignError {
+				a.Failures.Allow(src, now)
+			}
+			return 0, nil, au.Authorization, "", err
+		}
+		req.note = ""
+		status, out, err = h(r.Context(), req)
+	}
+	return status, out, au.Authorization, req.note, err
 }
 
 // record keeps an authenticated sandbox merchant's call for its report.
@@ -296,50 +329,127 @@ func signError(format string, args ...any) *fenfu.Error {
 	return fenfu.Errorf(fenfu.SignError, format, args...)
 }
 
+// guardedNonces is Nonces that can hand a request's checks to its first
+// statement on the store that keeps the nonces, so that they cost no
+// round trip of their own: merchant.SharedNonces on PostgreSQL.
+type guardedNonces interface {
+	Nonces
+	Guard(ctx context.Context, mchid, nonce string, now time.Time, version int64) (context.Context, *merchant.Guard)
+}
+
+// authn is an authenticated request: its Authorization, the key it
+// verified with and the context to serve it under. With a guard, its
+// nonce and its merchant's key are still to be checked in the store (the
+// guard goes with the handler's first statement on the core store);
+// giveBack returns its rate token if they fail.
+type authn struct {
+	Authorization
+	key      crypto.PublicKey
+	ctx      context.Context
+	now      time.Time
+	guard    *merchant.Guard
+	giveBack func()
+}
+
 // authenticate checks the Authorization header and returns the key the
 // request verified with. It returns what it could parse even on failure,
 // so the answer is signed in the caller's scheme.
 // Only a request that authenticates spends the merchant's rate: it takes
 // its token once the signature has verified, and gives it back if the
 // nonce turns out to be a replay.
-func (a *API) authenticate(r *http.Request, body []byte) (Authorization, crypto.PublicKey, error) {
+//
+// On a guarded route, with nonces in the store, a request whose key this
+// node has cached verifies with it at once, and its nonce and the
+// merchant's version (unchanged, the key is not retired) are checked by a
+// guard that goes with the handler's first statement on the core store:
+// one round trip for both checks and the handler's work. If the guard
+// fails, nothing of that work stands, and serveBody checks the request
+// the long way and runs it again.
+func (a *API) authenticate(r *http.Request, body []byte, guarded bool) (authn, error) {
+	au := authn{ctx: r.Context(), now: a.Clock.Now(), giveBack: func() {}}
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return Authorization{}, nil, signError("missing Authorization header")
+		return au, signError("missing Authorization header")
 	}
 	auth, err := ParseAuthorization(h)
 	if err != nil {
-		return Authorization{Scheme: auth.Scheme}, nil, signError("%s", err.Error())
+		au.Scheme = auth.Scheme
+		return au, signError("%s", err.Error())
 	}
-	now := a.Clock.Now()
-	if err := checkTimestamp(auth.Timestamp, now); err != nil {
-		return auth, nil, err
+	au.Authorization = auth
+	if err := checkTimestamp(auth.Timestamp, au.now); err != nil {
+		return au, err
 	}
-	key, err := a.Merchants.PublicKey(r.Context(), auth.MchID, auth.SerialNo)
-	if err != nil {
-		return auth, nil, err
+	ctx, g := r.Context(), (*merchant.Guard)(nil)
+	var key crypto.PublicKey
+	if gn, ok := a.Nonces.(guardedNonces); ok && guarded {
+		if k, version, cached := a.Merchants.CachedKey(auth.MchID, auth.SerialNo); cached {
+			key = k
+			ctx, g = gn.Guard(ctx, auth.MchID, auth.NonceStr, au.now, version)
+		}
 	}
-	if ks, _ := scheme.Of(key); ks != auth.Scheme {
-		return auth, nil, signError("serial_no %s is a %s key; sign with %s", auth.SerialNo, ks.Algorithm(), ks)
+	if g == nil {
+		if key, err = a.Merchants.PublicKey(r.Context(), auth.MchID, auth.SerialNo); err != nil {
+			return au, err
+		}
 	}
-	msg := scheme.Message(r.Method, r.RequestURI, auth.Timestamp, auth.NonceStr, body)
-	if err := scheme.Verify(key, msg, auth.Signature); err != nil {
-		return auth, nil, signError("signature does not verify with the key of serial_no %s over METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n", auth.SerialNo)
+	// A key cached under a serial is the key registered under it (the
+	// serial is its hash): if the signature does not verify with it, it
+	// verifies with no key of that serial.
+	if err := verify(r, auth, key, body); err != nil {
+		return au, err
 	}
-	ok, giveBack := a.Limits.Take(auth.MchID, now)
+	ok, giveBack := a.Limits.Take(auth.MchID, au.now)
 	if !ok {
-		return auth, nil, rateLimited(auth.MchID)
+		return au, rateLimited(auth.MchID)
 	}
-	fresh, err := a.Nonces.Use(r.Context(), auth.MchID, auth.NonceStr, now)
+	au.key, au.giveBack = key, giveBack
+	if g != nil {
+		au.ctx, au.guard = ctx, g
+		return au, nil
+	}
+	return au, a.spend(r.Context(), auth, au.now, giveBack)
+}
+
+// check verifies a request with its merchant's key as the store has it
+// now and spends its nonce, giving its rate token back if it fails.
+func (a *API) check(r *http.Request, auth Authorization, body []byte, now time.Time, giveBack func()) (crypto.PublicKey, error) {
+	key, err := a.Merchants.PublicKey(r.Context(), auth.MchID, auth.SerialNo)
+	if err == nil {
+		err = verify(r, auth, key, body)
+	}
 	if err != nil {
 		giveBack()
-		return auth, nil, fenfu.Internal("wxpay.authenticate", err)
+		return nil, err
+	}
+	return key, a.spend(r.Context(), auth, now, giveBack)
+}
+
+// spend records a request's nonce, refusing a replay and giving its rate
+// token back if it fails.
+func (a *API) spend(ctx context.Context, auth Authorization, now time.Time, giveBack func()) error {
+	fresh, err := a.Nonces.Use(ctx, auth.MchID, auth.NonceStr, now)
+	if err != nil {
+		giveBack()
+		return fenfu.Internal("wxpay.authenticate", err)
 	}
 	if !fresh {
 		giveBack()
-		return auth, nil, signError("nonce_str %s was already used; every request needs a fresh nonce", auth.NonceStr)
+		return signError("nonce_str %s was already used; every request needs a fresh nonce", auth.NonceStr)
 	}
-	return auth, key, nil
+	return nil
+}
+
+// verify checks a request's signature with key.
+func verify(r *http.Request, auth Authorization, key crypto.PublicKey, body []byte) error {
+	if ks, _ := scheme.Of(key); ks != auth.Scheme {
+		return signError("serial_no %s is a %s key; sign with %s", auth.SerialNo, ks.Algorithm(), ks)
+	}
+	msg := scheme.Message(r.Method, r.RequestURI, auth.Timestamp, auth.NonceStr, body)
+	if err := scheme.Verify(key, msg, auth.Signature); err != nil {
+		return signError("signature does not verify with the key of serial_no %s over METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n", auth.SerialNo)
+	}
+	return nil
 }
 
 // checkTimestamp checks that a request's timestamp is within MaxClockSkew
