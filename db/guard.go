@@ -19,7 +19,8 @@ import (
 // next statement its context runs on the store, before it, in one pgx
 // batch. Outside a transaction the batch is one implicit transaction, so
 // a guard that fails undoes itself and the statement after it, which does
-// not run. A transaction does not carry a guard, since its rollback would
+// not run, and a statement that fails undoes the guard, which then does
+// not hold either. A transaction does not carry a guard, since its rollback would
 // undo the guard's own writes: the guard is sent alone before its BEGIN.
 // Work that runs no statement on the store sends its guard with Hold.
 // Once a guard failed, the work's context is cancelled (its cause
@@ -77,14 +78,10 @@ func (d *DB) Guard(ctx context.Context, q string, args ...any) (context.Context,
 func (g *Guard) Hold(ctx context.Context) (bool, error) {
 	if g.take() {
 		_, err := g.d.Exec(ctx, g.q, g.args...)
-		var pe *pgconn.PgError
-		switch {
-		case err == nil:
-			g.settle(guardHeld, nil)
-		case errors.As(err, &pe) || g.d.Engine == SQLite:
+		if err != nil && g.d.Engine == SQLite {
 			g.settle(guardFailed, err)
-		default:
-			g.settle(guardBroken, err)
+		} else {
+			g.finish(err)
 		}
 	}
 	select {
@@ -124,6 +121,10 @@ func (g *Guard) restore() {
 
 func (g *Guard) settle(s guardState, err error) {
 	g.mu.Lock()
+	if g.state != guardSending {
+		g.mu.Unlock()
+		return // settled before
+	}
 	g.state, g.err = s, err
 	g.mu.Unlock()
 	if s != guardHeld {
@@ -141,18 +142,18 @@ func guardFor(ctx context.Context, d *DB) *Guard {
 	return g
 }
 
-// read settles a guard sent in a batch by reading its result, the
-// batch's next; it returns the error that fails the statement after it.
+// read reads the result of a guard sent first in a batch, the batch's
+// next, and returns the error that fails the statement after it. A guard
+// that failed is settled; one that ran waits for the outcome of the
+// statement it rode with (finish); one not sent at all is put back, to go
+// with the statement when it is tried again on another connection.
 func (g *Guard) read(br pgx.BatchResults) error {
 	_, err := br.Exec()
 	var pe *pgconn.PgError
 	switch {
 	case err == nil:
-		g.settle(guardHeld, nil)
 		return nil
 	case pgconn.SafeToRetry(err):
-		// Nothing was sent: the statement is tried again on another
-		// connection, and the guard with it.
 		g.restore()
 		return driver.ErrBadConn
 	case errors.As(err, &pe):
@@ -164,6 +165,21 @@ func (g *Guard) read(br pgx.BatchResults) error {
 	}
 }
 
+// finish settles a guard that ran by the outcome of its implicit
+// transaction, err (that of the statement it rode with and of the batch's
+// end): its writes stand only if that committed.
+func (g *Guard) finish(err error) {
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		g.settle(guardHeld, nil)
+	case errors.As(err, &pe):
+		g.settle(guardFailed, err)
+	default:
+		g.settle(guardBroken, err)
+	}
+}
+
 // alone sends a guard by itself, before a transaction that cannot carry
 // it, and returns the error that fails what was to follow it.
 func (c *lazyConn) alone(ctx context.Context, g *Guard) error {
@@ -171,8 +187,13 @@ func (c *lazyConn) alone(ctx context.Context, g *Guard) error {
 	b.Queue(g.q, g.args...)
 	br := c.Conn.Conn().SendBatch(ctx, b)
 	err := g.read(br)
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = cerr
+	cerr := br.Close()
+	if err != nil {
+		return err
 	}
-	return err
+	g.finish(cerr)
+	if cerr != nil {
+		return fmt.Errorf("%w: %w", ErrGuard, cerr)
+	}
+	return nil
 }

@@ -13,7 +13,8 @@ import (
 
 // TestGuard: on PostgreSQL a guard rides with the next statement of its
 // context, in its round trip, and a guard that fails undoes that
-// statement; a transaction sends it alone first, so the transaction's
+// statement, and a statement that fails undoes the guard, which then
+// does not hold; a transaction sends it alone first, so the transaction's
 // rollback keeps the guard's writes; work that reaches no statement
 // sends it with Hold. On either engine nothing runs under a guard that
 // failed.
@@ -113,6 +114,19 @@ func TestGuard(t *testing.T) {
 			}
 			if _, held, _ = guarded("h1", nothing); held {
 				t.Fatal("no statement, a failing guard: held")
+			}
+			// The statement fails: on PostgreSQL the guard's write, in
+			// its implicit transaction, is undone, and the guard does not
+			// hold; on SQLite the guard ran first, alone, and held.
+			for i, work := range []func(context.Context) error{write("w0"), func(ctx context.Context) error {
+				var n int
+				return d.QueryRowContext(ctx, `SELECT 1 / (count(*) - count(*)) FROM guard_work`).Scan(&n)
+			}} {
+				f := fmt.Sprint("f", i)
+				err, held, _ = guarded(f, work)
+				if err == nil || held != !pg || nonced(f) != !pg {
+					t.Fatalf("failed statement %d: %v, held %v, nonce recorded %v", i, err, held, nonced(f))
+				}
 			}
 			// A transaction sends the guard alone first: its rollback
 			// keeps the guard's write.

@@ -182,6 +182,9 @@ func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.Nam
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
+	if g != nil {
+		g.finish(err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +203,14 @@ func (c *lazyConn) QueryContext(ctx context.Context, q string, argsV []driver.Na
 	rows, err := br.Query()
 	if err != nil {
 		br.Close()
+		if g != nil {
+			g.finish(err)
+		}
 		return nil, err
 	}
 	// Read the first row now, as pgx's stdlib does, so that a failed
 	// statement fails here and the columns are known.
-	r := &batchRows{br: br, rows: rows}
+	r := &batchRows{br: br, rows: rows, guard: g}
 	r.more = rows.Next()
 	if err := rows.Err(); err != nil {
 		r.Close()
@@ -267,7 +273,8 @@ func (t *lazyTx) Rollback() error {
 type batchRows struct {
 	br      pgx.BatchResults
 	rows    pgx.Rows
-	more    bool // the first row is read and not yet returned
+	more    bool   // the first row is read and not yet returned
+	guard   *Guard // sent with the statement, settled by its outcome on Close
 	started bool
 	closed  bool
 }
@@ -290,6 +297,9 @@ func (r *batchRows) Close() error {
 	err := r.rows.Err()
 	if cerr := r.br.Close(); err == nil {
 		err = cerr
+	}
+	if r.guard != nil {
+		r.guard.finish(err)
 	}
 	return err
 }
