@@ -40,8 +40,8 @@ func TestGuard(t *testing.T) {
 			done := func(k string) bool { return has("guard_work", "k", k) }
 			// guarded runs work under a guard that records nonce, which
 			// fails if the nonce was recorded before, and returns the
-			// work's error, whether the guard held and the round trips.
-			guarded := func(nonce string, work func(ctx context.Context) error) (error, bool, int64) {
+			// whether the guard held, the round trips and the work's error.
+			guarded := func(nonce string, work func(ctx context.Context) error) (bool, int64, error) {
 				t.Helper()
 				tctx, tally := db.WithTally(ctx, false)
 				gctx, g := d.Guard(tctx, `INSERT INTO guard_nonces (n) VALUES ($1)`, nonce)
@@ -54,7 +54,7 @@ func TestGuard(t *testing.T) {
 				if err != nil || again != held {
 					t.Fatalf("Hold again: %v, %v; first %v", again, err, held)
 				}
-				return werr, held, tally.Total()
+				return held, tally.Total(), werr
 			}
 			write := func(k string) func(context.Context) error {
 				return func(ctx context.Context) error {
@@ -71,7 +71,7 @@ func TestGuard(t *testing.T) {
 			for i := range 3 {
 				w, r, h := fmt.Sprint("w", i), fmt.Sprint("r", i), fmt.Sprint("h", i)
 				// A single statement carries the guard: one round trip.
-				err, held, trips := guarded(w, write(w))
+				held, trips, err := guarded(w, write(w))
 				if err != nil || !held || !nonced(w) || !done(w) {
 					t.Fatalf("write %d: %v, held %v", i, err, held)
 				}
@@ -79,7 +79,7 @@ func TestGuard(t *testing.T) {
 					t.Errorf("write %d under a guard: %d round trips, want 1", i, trips)
 				}
 				// A read carries it too.
-				err, held, trips = guarded(r, read)
+				held, trips, err = guarded(r, read)
 				if err != nil || !held || n != i+1 || !nonced(r) {
 					t.Fatalf("read %d: %v, held %v, %d rows", i, err, held, n)
 				}
@@ -87,7 +87,7 @@ func TestGuard(t *testing.T) {
 					t.Errorf("read %d under a guard: %d round trips, want 1", i, trips)
 				}
 				// Work that runs no statement: Hold sends the guard.
-				err, held, trips = guarded(h, nothing)
+				held, trips, err = guarded(h, nothing)
 				if err != nil || !held || !nonced(h) {
 					t.Fatalf("no statement %d: held %v", i, held)
 				}
@@ -97,7 +97,7 @@ func TestGuard(t *testing.T) {
 			}
 			// The guard fails: the statement it rode with is undone, in
 			// the same one round trip, and nothing after it runs.
-			err, held, trips := guarded("w1", func(ctx context.Context) error {
+			held, trips, err := guarded("w1", func(ctx context.Context) error {
 				if err := write("wx")(ctx); err == nil || pg && !errors.Is(err, db.ErrGuard) {
 					t.Errorf("write under a failed guard: %v, want ErrGuard", err)
 				}
@@ -109,10 +109,10 @@ func TestGuard(t *testing.T) {
 			if pg && trips != 1 {
 				t.Errorf("write under a failed guard: %d round trips, want 1", trips)
 			}
-			if _, held, _ = guarded("r1", read); held {
+			if held, _, _ = guarded("r1", read); held {
 				t.Fatal("read under a failed guard: held")
 			}
-			if _, held, _ = guarded("h1", nothing); held {
+			if held, _, _ = guarded("h1", nothing); held {
 				t.Fatal("no statement, a failing guard: held")
 			}
 			// The statement fails: on PostgreSQL the guard's write, in
@@ -123,7 +123,7 @@ func TestGuard(t *testing.T) {
 				return d.QueryRowContext(ctx, `SELECT 1 / (count(*) - count(*)) FROM guard_work`).Scan(&n)
 			}} {
 				f := fmt.Sprint("f", i)
-				err, held, _ = guarded(f, work)
+				held, _, err = guarded(f, work)
 				if err == nil || held != !pg || nonced(f) != !pg {
 					t.Fatalf("failed statement %d: %v, held %v, nonce recorded %v", i, err, held, nonced(f))
 				}
@@ -131,7 +131,7 @@ func TestGuard(t *testing.T) {
 			// A transaction sends the guard alone first: its rollback
 			// keeps the guard's write.
 			boom := errors.New("boom")
-			err, held, _ = guarded("t", func(ctx context.Context) error {
+			held, _, err = guarded("t", func(ctx context.Context) error {
 				return d.Update(ctx, func(tx *db.Tx) error {
 					if _, err := tx.ExecContext(ctx, `INSERT INTO guard_work (k) VALUES ('t')`); err != nil {
 						return err
@@ -142,7 +142,7 @@ func TestGuard(t *testing.T) {
 			if !errors.Is(err, boom) || !held || !nonced("t") || done("t") {
 				t.Fatalf("transaction: %v, held %v", err, held)
 			}
-			_, held, _ = guarded("t", func(ctx context.Context) error {
+			held, _, _ = guarded("t", func(ctx context.Context) error {
 				return d.Update(ctx, func(tx *db.Tx) error {
 					_, err := tx.ExecContext(ctx, `INSERT INTO guard_work (k) VALUES ('tx')`)
 					return err
