@@ -143,10 +143,10 @@ func TestBenchRoundTrips(t *testing.T) {
 	// The statements prepared on each new connection, and the work that
 	// costs by the second rather than by the payment (the notification
 	// worker's and the sealer's looks), add a little to a run this short
-	// (about 21 of it); the steady state is about 18, and was 37 before
+	// (about 16 of it); the steady state is about 14, and was 37 before
 	// the cuts.
-	if rt.Total > 24 {
-		t.Errorf("%.2f round trips per payment, more than the 24 allowed", rt.Total)
+	if rt.Total > 19 {
+		t.Errorf("%.2f round trips per payment, more than the 19 allowed", rt.Total)
 	}
 	// A create and a query verified with a cached key take one round
 	// trip each, their checks (nonce, the merchant's keys) going with
