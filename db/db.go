@@ -5,7 +5,9 @@
 // RETURNING, ON CONFLICT) that both accept. On PostgreSQL it counts round
 // trips (RoundTrips, Tally), sends a transaction's BEGIN with its first
 // statement, holds the writes run Later for the next statement or the
-// COMMIT, and sends a request's Guard with its next statement.
+// COMMIT, sends a request's Guard with its next statement, sends the
+// reads run Ahead with the next statement, and the COMMIT too when told
+// to CommitNext.
 package db
 
 import (
@@ -302,6 +304,35 @@ func (tx *Tx) Later(ctx context.Context, q string, args ...any) error {
 	}
 	tx.later.stmts = append(tx.later.stmts, laterStmt{q, args})
 	return nil
+}
+
+// Ahead sends a read with the transaction's next statement, right after
+// it in the same round trip, on PostgreSQL, and keeps its rows: the
+// transaction's first query of the same text and arguments (QueryContext
+// or QueryRowContext) reads them instead of going to the server. The read
+// sees what it would see run then, after the next statement. Use it for a
+// read the caller will make once the next statement has answered, whose
+// arguments do not depend on that answer. A read sent Ahead that the
+// transaction never runs costs nothing more; the COMMIT does not carry
+// reads. On SQLite it does nothing: the read runs when the caller runs it.
+func (tx *Tx) Ahead(q string, args ...any) {
+	if tx.later != nil {
+		tx.later.ahead = append(tx.later.ahead, laterStmt{q, args})
+	}
+}
+
+// CommitNext has the transaction's next statement be its last: on
+// PostgreSQL the COMMIT is sent right after it, in the same round trip,
+// whatever the statement's rows say, and the commit's outcome is what
+// Update returns. If the statement fails, the COMMIT is not run and the
+// transaction rolls back as usual. The function must run no statement
+// after it, and return nil unless that statement failed (an error would
+// not undo the commit). On SQLite it does nothing: Update commits after
+// the function, as always.
+func (tx *Tx) CommitNext() {
+	if tx.later != nil {
+		tx.later.commitNext = true
+	}
 }
 
 // Update runs fn in a write transaction and commits it if fn returns nil;

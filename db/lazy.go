@@ -3,8 +3,10 @@ package db
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"time"
 
@@ -20,8 +22,11 @@ import (
 // pgx batch, so a transaction costs its statements and COMMIT. A
 // transaction that runs no statement sends nothing at all. Likewise the
 // writes a transaction runs Later wait for its next statement or its
-// COMMIT. Transactions with options (isolation, read only) begin as
-// before.
+// COMMIT. The reads a transaction runs Ahead go right after its next
+// statement, in the same batch, and their rows are kept for when the
+// transaction runs them; and a transaction told to CommitNext sends its
+// COMMIT right after its next statement, in the same batch too.
+// Transactions with options (isolation, read only) begin as before.
 
 // lazyConnector makes lazyConns over pgx's stdlib connections to store d.
 type lazyConnector struct {
@@ -53,13 +58,47 @@ type lazyConn struct {
 }
 
 // laterQueue holds a transaction's statements run Later until its next
-// statement or its commit carries them.
-type laterQueue struct{ stmts []laterStmt }
+// statement or its commit carries them, the reads run Ahead until its next
+// statement carries them and their rows until the transaction reads them,
+// and whether its next statement carries its COMMIT.
+type laterQueue struct {
+	stmts      []laterStmt
+	ahead      []laterStmt // reads to send right after the next statement
+	kept       []keptRows  // the rows of reads sent Ahead, not read yet
+	commitNext bool        // COMMIT goes right after the next statement
+	ended      bool        // the COMMIT sent with a statement was answered
+	commitErr  error       // its error, which Commit returns
+}
 
 type laterStmt struct {
 	q    string
 	args []any
 }
+
+// keptRows are the rows a read sent Ahead returned, or its error, kept
+// for the transaction's query of the same text and arguments.
+type keptRows struct {
+	laterStmt
+	cols []string
+	rows [][]driver.Value
+	err  error
+}
+
+// take returns the kept rows of the read q with args, if it was sent
+// Ahead and not read yet, and forgets them.
+func (l *laterQueue) take(q string, args []any) (keptRows, bool) {
+	for i, k := range l.kept {
+		if k.q == q && reflect.DeepEqual(k.args, args) {
+			l.kept = append(l.kept[:i], l.kept[i+1:]...)
+			return k, true
+		}
+	}
+	return keptRows{}, false
+}
+
+// errEnded is the error of a statement run after its transaction
+// committed with the statement before it (CommitNext).
+var errEnded = errors.New("db: statement after the transaction's last (CommitNext)")
 
 type laterKey struct{}
 
@@ -81,9 +120,10 @@ func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.T
 	return &lazyTx{c: c, ctx: ctx}, nil
 }
 
-// holding reports whether anything waits to go with the next statement.
+// holding reports whether anything waits to go with the next statement,
+// or a read sent Ahead may answer it.
 func (c *lazyConn) holding() bool {
-	return c.begin || c.later != nil && len(c.later.stmts) > 0
+	return c.begin || c.later != nil && (len(c.later.stmts) > 0 || len(c.later.ahead) > 0 || len(c.later.kept) > 0 || c.later.commitNext || c.later.ended)
 }
 
 func args(argsV []driver.NamedValue) []any {
@@ -105,10 +145,11 @@ func (c *lazyConn) guard(ctx context.Context) *Guard {
 }
 
 // send sends what waits (a guard, BEGIN, statements run Later) and q in
-// one batch and returns the batch's results, read up to q's; the caller
-// reads q's and closes the batch. A guard or a statement run Later that
-// failed fails q.
-func (c *lazyConn) send(ctx context.Context, g *Guard, q string, qargs []any) (pgx.BatchResults, error) {
+// one batch, followed, with tail, by the reads run Ahead and the COMMIT if
+// it goes next, and returns the batch's results, read up to q's; the
+// caller reads q's, then the tail's (finish), and closes the batch. A
+// guard or a statement run Later that failed fails q.
+func (c *lazyConn) send(ctx context.Context, g *Guard, q string, qargs []any, tail bool) (pgx.BatchResults, *batchTail, error) {
 	b := &pgx.Batch{}
 	if g != nil {
 		b.Queue(g.q, g.args...)
@@ -117,6 +158,7 @@ func (c *lazyConn) send(ctx context.Context, g *Guard, q string, qargs []any) (p
 	if began {
 		b.Queue("begin")
 	}
+	var t *batchTail
 	if c.later != nil {
 		for _, s := range c.later.stmts {
 			b.Queue(s.q, s.args...)
@@ -126,11 +168,21 @@ func (c *lazyConn) send(ctx context.Context, g *Guard, q string, qargs []any) (p
 	before := b.Len()
 	c.begin = false
 	b.Queue(q, qargs...)
+	if l := c.later; tail && l != nil && (len(l.ahead) > 0 || l.commitNext) {
+		t = &batchTail{ahead: l.ahead, commit: l.commitNext}
+		for _, s := range l.ahead {
+			b.Queue(s.q, s.args...)
+		}
+		if l.commitNext {
+			b.Queue("commit")
+		}
+		l.ahead, l.commitNext = nil, false
+	}
 	br := c.Conn.Conn().SendBatch(ctx, b)
 	if g != nil {
 		if err := g.read(br); err != nil {
 			br.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		before--
 	}
@@ -138,12 +190,70 @@ func (c *lazyConn) send(ctx context.Context, g *Guard, q string, qargs []any) (p
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			if i == 0 && began && pgconn.SafeToRetry(err) {
-				return nil, driver.ErrBadConn
+				return nil, nil, driver.ErrBadConn
 			}
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return br, nil
+	return br, t, nil
+}
+
+// batchTail is what a batch carries after its statement: reads run
+// Ahead, and the COMMIT if it went with the statement.
+type batchTail struct {
+	ahead  []laterStmt
+	commit bool
+}
+
+// finish reads the results of what the batch carried after its
+// statement, which failed with qerr or not: it keeps the rows of the reads
+// run Ahead, and records the COMMIT's answer for the transaction's Commit.
+// A COMMIT the server skipped (a statement before it failed) leaves the
+// transaction open, failed, for Commit or Rollback to end as usual.
+func (c *lazyConn) finish(br pgx.BatchResults, t *batchTail, qerr error) {
+	if t == nil {
+		return
+	}
+	failed := qerr != nil
+	for _, s := range t.ahead {
+		k := keptRows{laterStmt: s}
+		rows, err := br.Query()
+		if err == nil {
+			for _, fd := range rows.FieldDescriptions() {
+				k.cols = append(k.cols, fd.Name)
+			}
+			for err == nil && rows.Next() {
+				var vals []any
+				if vals, err = rows.Values(); err != nil {
+					break
+				}
+				row := make([]driver.Value, len(vals))
+				for i, v := range vals {
+					if row[i], err = driverValue(v); err != nil {
+						err = fmt.Errorf("db: column %d: %w", i, err)
+						break
+					}
+				}
+				k.rows = append(k.rows, row)
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+		}
+		k.err = err
+		failed = failed || err != nil
+		c.later.kept = append(c.later.kept, k)
+	}
+	if t.commit {
+		tag, err := br.Exec()
+		if err == nil && tag.String() == "ROLLBACK" {
+			err = pgx.ErrTxCommitRollback
+		}
+		if !failed { // the server ran the COMMIT: the transaction ended
+			c.later.ended, c.later.commitErr = true, err
+		}
+	}
 }
 
 func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.NamedValue) (driver.Result, error) {
@@ -158,10 +268,13 @@ func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.Nam
 	if g == nil && !c.holding() {
 		return c.Conn.ExecContext(ctx, q, argsV)
 	}
+	if c.later != nil && c.later.ended {
+		return nil, errEnded
+	}
 	if multi {
 		// Several statements in one text (a migration) go by the simple
 		// protocol, which a batch cannot carry: what waits goes first.
-		br, err := c.send(ctx, nil, "SELECT 1", nil)
+		br, _, err := c.send(ctx, nil, "SELECT 1", nil, false)
 		if err != nil {
 			return nil, err
 		}
@@ -174,11 +287,12 @@ func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.Nam
 		}
 		return c.Conn.ExecContext(ctx, q, argsV)
 	}
-	br, err := c.send(ctx, g, q, args(argsV))
+	br, tail, err := c.send(ctx, g, q, args(argsV), true)
 	if err != nil {
 		return nil, err
 	}
 	tag, err := br.Exec()
+	c.finish(br, tail, err)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -196,12 +310,24 @@ func (c *lazyConn) QueryContext(ctx context.Context, q string, argsV []driver.Na
 	if g == nil && !c.holding() {
 		return c.Conn.QueryContext(ctx, q, argsV)
 	}
-	br, err := c.send(ctx, g, q, args(argsV))
+	if l := c.later; l != nil {
+		if l.ended {
+			return nil, errEnded
+		}
+		if k, ok := l.take(q, args(argsV)); ok {
+			if k.err != nil {
+				return nil, k.err
+			}
+			return &keptRowsReader{k: k}, nil
+		}
+	}
+	br, tail, err := c.send(ctx, g, q, args(argsV), true)
 	if err != nil {
 		return nil, err
 	}
 	rows, err := br.Query()
 	if err != nil {
+		c.finish(br, tail, err)
 		br.Close()
 		if g != nil {
 			g.finish(err)
@@ -210,13 +336,31 @@ func (c *lazyConn) QueryContext(ctx context.Context, q string, argsV []driver.Na
 	}
 	// Read the first row now, as pgx's stdlib does, so that a failed
 	// statement fails here and the columns are known.
-	r := &batchRows{br: br, rows: rows, guard: g}
+	r := &batchRows{c: c, br: br, rows: rows, tail: tail, guard: g}
 	r.more = rows.Next()
 	if err := rows.Err(); err != nil {
 		r.Close()
 		return nil, err
 	}
 	return r, nil
+}
+
+// keptRowsReader reads the kept rows of a read sent Ahead.
+type keptRowsReader struct {
+	k keptRows
+	i int
+}
+
+func (r *keptRowsReader) Columns() []string { return r.k.cols }
+func (r *keptRowsReader) Close() error      { return nil }
+
+func (r *keptRowsReader) Next(dest []driver.Value) error {
+	if r.i >= len(r.k.rows) {
+		return io.EOF
+	}
+	copy(dest, r.k.rows[r.i])
+	r.i++
+	return nil
 }
 
 // lazyTx is a transaction whose BEGIN may not have been sent.
@@ -228,6 +372,9 @@ type lazyTx struct {
 func (t *lazyTx) Commit() error {
 	c := t.c
 	defer func() { c.later = nil }()
+	if c.later != nil && c.later.ended {
+		return c.later.commitErr // its last statement carried the COMMIT
+	}
 	if c.begin && (c.later == nil || len(c.later.stmts) == 0) {
 		c.begin = false // nothing was sent: nothing to commit
 		return nil
@@ -236,7 +383,7 @@ func (t *lazyTx) Commit() error {
 	var err error
 	if c.holding() {
 		var br pgx.BatchResults
-		if br, err = c.send(t.ctx, nil, "commit", nil); err == nil {
+		if br, _, err = c.send(t.ctx, nil, "commit", nil, false); err == nil {
 			tag, err = br.Exec()
 			if cerr := br.Close(); err == nil {
 				err = cerr
@@ -259,7 +406,11 @@ func (t *lazyTx) Commit() error {
 
 func (t *lazyTx) Rollback() error {
 	c := t.c
+	ended := c.later != nil && c.later.ended
 	c.later = nil
+	if ended {
+		return nil // the COMMIT carried by its last statement ended it
+	}
 	if c.begin {
 		c.begin = false
 		return nil
@@ -271,8 +422,10 @@ func (t *lazyTx) Rollback() error {
 // batchRows are the rows of a statement sent with BEGIN, as
 // database/sql reads them: each value as one of driver.Value's types.
 type batchRows struct {
+	c       *lazyConn
 	br      pgx.BatchResults
 	rows    pgx.Rows
+	tail    *batchTail
 	more    bool   // the first row is read and not yet returned
 	guard   *Guard // sent with the statement, settled by its outcome on Close
 	started bool
@@ -295,6 +448,9 @@ func (r *batchRows) Close() error {
 	r.closed = true
 	r.rows.Close()
 	err := r.rows.Err()
+	if r.c != nil {
+		r.c.finish(r.br, r.tail, err)
+	}
 	if cerr := r.br.Close(); err == nil {
 		err = cerr
 	}

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 
@@ -194,6 +195,185 @@ func TestLater(t *testing.T) {
 			}
 			if n != 3 || sum != 33 {
 				t.Fatalf("%d rows summing to %d, want 3 summing to 33", n, sum)
+			}
+		})
+	}
+}
+
+// TestAhead: a read run Ahead goes right after the transaction's next
+// statement, in its round trip, sees what that statement did, and
+// answers the transaction's same query without another round trip; a
+// query of other arguments still goes to the server.
+func TestAhead(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			d := dbtest.Open(t, engine, "core", fenfu.SystemClock{})
+			ctx := context.Background()
+			if _, err := d.Exec(ctx, `CREATE TABLE ahead_test (k TEXT PRIMARY KEY, v BIGINT NOT NULL, b BYTEA)`); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				tctx, tally := db.WithTally(ctx, false)
+				var mid int64
+				err := d.Update(tctx, func(tx *db.Tx) error {
+					tx.Ahead(`SELECT count(*), COALESCE(SUM(v), 0) FROM ahead_test WHERE k <> $1`, "none")
+					tx.Ahead(`SELECT k, v, b FROM ahead_test WHERE v >= $1 ORDER BY k`, int64(0))
+					if _, err := tx.ExecContext(tctx, `INSERT INTO ahead_test (k, v, b) VALUES ($1, $2, $3)`,
+						string(rune('a'+i)), int64(i+1), []byte{byte(i)}); err != nil {
+						return err
+					}
+					mid = tally.Total()
+					var n, sum int64
+					if err := tx.QueryRowContext(tctx, `SELECT count(*), COALESCE(SUM(v), 0) FROM ahead_test WHERE k <> $1`, "none").Scan(&n, &sum); err != nil {
+						return err
+					}
+					if n != int64(i+1) || sum != int64((i+1)*(i+2)/2) {
+						t.Errorf("read ahead %d rows summing to %d, want what the insert before it left", n, sum)
+					}
+					rows, err := tx.QueryContext(tctx, `SELECT k, v, b FROM ahead_test WHERE v >= $1 ORDER BY k`, int64(0))
+					if err != nil {
+						return err
+					}
+					var got []string
+					for rows.Next() {
+						var k string
+						var v int64
+						var b []byte
+						if err := rows.Scan(&k, &v, &b); err != nil {
+							return err
+						}
+						if len(b) != 1 || v != int64(b[0])+1 {
+							t.Errorf("row %s: %d %v", k, v, b)
+						}
+						got = append(got, k)
+					}
+					if err := rows.Close(); err != nil {
+						return err
+					}
+					if len(got) != i+1 {
+						t.Errorf("read ahead rows %v", got)
+					}
+					// The same text with other arguments is another read.
+					return tx.QueryRowContext(tctx, `SELECT count(*), COALESCE(SUM(v), 0) FROM ahead_test WHERE k <> $1`, "a").Scan(&n, &sum)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// BEGIN, the insert and both reads; the read of other
+				// arguments; COMMIT.
+				if engine == db.Postgres && i > 0 && (mid != 1 || tally.Total() != 3) {
+					t.Errorf("%d round trips (%d after the insert), want 3 (1)", tally.Total(), mid)
+				}
+			}
+			// A read Ahead that fails fails its query, and the commit.
+			err := d.Update(ctx, func(tx *db.Tx) error {
+				tx.Ahead(`SELECT v / (v - v) FROM ahead_test`)
+				if _, err := tx.ExecContext(ctx, `INSERT INTO ahead_test (k, v) VALUES ('x', 1)`); err != nil {
+					return err
+				}
+				var v int64
+				_ = tx.QueryRowContext(ctx, `SELECT v / (v - v) FROM ahead_test`).Scan(&v)
+				return nil
+			})
+			if err == nil && engine == db.Postgres {
+				t.Fatal("a transaction whose read Ahead failed committed")
+			}
+			var n int64
+			if err := d.QueryRowContext(ctx, `SELECT count(*) FROM ahead_test`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if want := int64(3); engine == db.Postgres && n != want {
+				t.Fatalf("%d rows, want %d", n, want)
+			}
+		})
+	}
+}
+
+// TestCommitNext: a transaction told to CommitNext commits with its next
+// statement, in its round trip, whatever the statement's rows; a
+// statement that fails rolls it back, and a statement after it fails.
+func TestCommitNext(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			d := dbtest.Open(t, engine, "core", fenfu.SystemClock{})
+			ctx := context.Background()
+			if _, err := d.Exec(ctx, `CREATE TABLE commitnext_test (k TEXT PRIMARY KEY, v BIGINT NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Exec(ctx, `INSERT INTO commitnext_test (k, v) VALUES ('a', 1)`); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				tctx, tally := db.WithTally(ctx, false)
+				var v int64
+				err := d.Update(tctx, func(tx *db.Tx) error {
+					if err := tx.Later(tctx, `INSERT INTO commitnext_test (k, v) VALUES ($1, 1)`, string(rune('b'+i))); err != nil {
+						return err
+					}
+					tx.CommitNext()
+					return tx.QueryRowContext(tctx, `UPDATE commitnext_test SET v = v + 1 WHERE k = 'a' RETURNING v`).Scan(&v)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v != int64(i+2) {
+					t.Errorf("read %d, want %d", v, i+2)
+				}
+				if engine == db.Postgres && i > 0 && tally.Total() != 1 {
+					t.Errorf("%d round trips, want 1: BEGIN, the insert, the update and COMMIT in one", tally.Total())
+				}
+			}
+			// The commit stands when the statement returns no row.
+			err := d.Update(ctx, func(tx *db.Tx) error {
+				if err := tx.Later(ctx, `INSERT INTO commitnext_test (k, v) VALUES ('z', 1)`); err != nil {
+					return err
+				}
+				tx.CommitNext()
+				var v int64
+				if err := tx.QueryRowContext(ctx, `UPDATE commitnext_test SET v = 0 WHERE k = 'none' RETURNING v`).Scan(&v); err != sql.ErrNoRows {
+					t.Errorf("scan = %v, want no rows", err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A statement that fails rolls back the transaction.
+			err = d.Update(ctx, func(tx *db.Tx) error {
+				if err := tx.Later(ctx, `INSERT INTO commitnext_test (k, v) VALUES ('y', 1)`); err != nil {
+					return err
+				}
+				tx.CommitNext()
+				_, err := tx.ExecContext(ctx, `INSERT INTO commitnext_test (k, v) VALUES ('a', 1)`)
+				return err
+			})
+			if err == nil {
+				t.Fatal("a duplicate key did not fail")
+			}
+			// A statement after the last fails on PostgreSQL.
+			if engine == db.Postgres {
+				err = d.Update(ctx, func(tx *db.Tx) error {
+					tx.CommitNext()
+					if _, err := tx.ExecContext(ctx, `INSERT INTO commitnext_test (k, v) VALUES ('w', 1)`); err != nil {
+						return err
+					}
+					_, err := tx.ExecContext(ctx, `INSERT INTO commitnext_test (k, v) VALUES ('v', 1)`)
+					return err
+				})
+				if err == nil {
+					t.Fatal("a statement after the last ran")
+				}
+			}
+			var n, sum int64
+			if err := d.QueryRowContext(ctx, `SELECT count(*), SUM(v) FROM commitnext_test`).Scan(&n, &sum); err != nil {
+				t.Fatal(err)
+			}
+			wantN, wantSum := int64(5), int64(8) // a=4, b, c, d, z
+			if engine == db.Postgres {
+				wantN, wantSum = 6, 9 // and w, committed before the statement after it failed
+			}
+			if n != wantN || sum != wantSum {
+				t.Fatalf("%d rows summing to %d, want %d summing to %d", n, sum, wantN, wantSum)
 			}
 		})
 	}
