@@ -136,9 +136,25 @@ func Month(t time.Time) string { return t.In(fenfu.Shanghai).Format("2006-01") }
 // MonthToDate returns a merchant's credit-pay volume in the month so far.
 func MonthToDate(ctx context.Context, tx *db.Tx, mchid string, now time.Time) (fenfu.Fen, error) {
 	var v fenfu.Fen
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(volume), 0) FROM fee_volume WHERE mchid = $1 AND month = $2`,
-		mchid, Month(now)).Scan(&v)
+	err := tx.QueryRowContext(ctx, monthToDate, mchid, Month(now)).Scan(&v)
 	return v, err
+}
+
+const monthToDate = `SELECT COALESCE(SUM(volume), 0) FROM fee_volume WHERE mchid = $1 AND month = $2`
+
+// Ahead sends, on PostgreSQL, what a credit payment of p reads after its
+// line's Lock with the Lock itself, in its round trip (db.Tx.Ahead): the
+// consumer's standing (StandingOf, with the run counted since runSince)
+// and the merchant's volume in the month (MonthToDate, which Capture
+// prices the fee by). Call it before Lock; the reads see what they would
+// see run after it. On SQLite it does nothing.
+func Ahead(tx *db.Tx, p Payment, runSince time.Time) {
+	if tx.Engine != db.Postgres {
+		return
+	}
+	q, args := standing(p.ConsumerID, tx.Now, runSince)
+	tx.Ahead(q, args...)
+	tx.Ahead(monthToDate, p.MchID, Month(tx.Now))
 }
 
 func shardOf(attempt string) int {
@@ -229,6 +245,9 @@ func Capture(ctx context.Context, tx *db.Tx, p Payment) (fee.Quote, error) {
 // Capture does and returns the fee charged (the first capture's, for a
 // capture again).
 func captureOne(ctx context.Context, tx *db.Tx, p Payment, q fee.Quote) (fee.Quote, error) {
+	if err := postAhead(ctx, tx, p, q); err != nil {
+		return q, err
+	}
 	var inserted, drawn int
 	err := tx.QueryRowContext(ctx, `WITH p AS (INSERT INTO credit_payments (attempt_id, order_id, state, mchid, consumer_id, amount,
 		created_at, fee, fee_rate, fee_tier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (attempt_id) DO NOTHING RETURNING 1),
@@ -268,11 +287,38 @@ func capturedAgain(ctx context.Context, tx *db.Tx, attemptID string) (fee.Quote,
 // post is the rest of Capture once the line took the payment: its ledger
 // posting with fee q, and its repayment plan.
 func post(ctx context.Context, tx *db.Tx, p Payment, q fee.Quote) error {
-	if err := ledger.Post(ctx, tx, ledger.Txn{Kind: "payment", Ref: p.OrderID,
-		Entries: ledger.PaymentEntries(Account(p.ConsumerID), p.MchID, p.Amount, q.Fee, FeeAccount)}); err != nil {
+	if err := ledger.Post(ctx, tx, paymentTxn(p, q)); err != nil {
 		return err
 	}
 	return createPlan(ctx, tx, p)
+}
+
+// paymentTxn is the ledger transaction of payment p with fee q.
+func paymentTxn(p Payment, q fee.Quote) ledger.Txn {
+	return ledger.Txn{Kind: "payment", Ref: p.OrderID,
+		Entries: ledger.PaymentEntries(Account(p.ConsumerID), p.MchID, p.Amount, q.Fee, FeeAccount)}
+}
+
+// postAhead sends post's postings with the capture's statement, right
+// after it, in its round trip (ledger.Ahead), with the fee-due account a
+// consumer-borne installment fee is posted to opened before it. The
+// postings are then made whatever the capture's answer, which is safe:
+// a capture the line refuses, or of an attempt recovery voided, rolls the
+// transaction back, and a capture again of a captured attempt finds its
+// postings made, so they write nothing.
+func postAhead(ctx context.Context, tx *db.Tx, p Payment, q fee.Quote) error {
+	ledger.Ahead(tx, paymentTxn(p, q))
+	ft, payer, ok := planFeeTxn(p)
+	if !ok {
+		return nil
+	}
+	if payer == ConsumerPays {
+		if err := ledger.Open(ctx, tx, FeeDueAccount(p.ConsumerID)); err != nil {
+			return err
+		}
+	}
+	ledger.Ahead(tx, ft)
+	return nil
 }
 
 // FeeAccount is the platform's fee income from credit payments.
@@ -535,19 +581,8 @@ func StandingOf(ctx context.Context, q interface {
 		o, err = OverdueOf(ctx, q, consumerID, now)
 		return h, o, err
 	}
-	day, month := fenfu.DayStart(now), fenfu.MonthStart(now)
-	rows, err := q.QueryContext(ctx, `SELECT 0, COALESCE(SUM(CASE WHEN created_at >= $1 THEN amount ELSE 0 END), 0),
-		COALESCE(SUM(amount), 0), COUNT(CASE WHEN created_at >= $1 THEN 1 END), '', 0, ''
-		FROM credit_payments WHERE consumer_id = $2 AND state = '`+string(Captured)+`' AND created_at >= $3
-	UNION ALL
-	SELECT 1, COALESCE(SUM(principal - paid_principal + fee - paid_fee), 0), 0, 0, COALESCE(MIN(due_on), ''), 0, ''
-		FROM credit_installments WHERE consumer_id = $2 AND state = $5
-	UNION ALL
-	SELECT * FROM (SELECT 2, 0, 0, 0, mchid, created_at, attempt_id FROM credit_payments
-		WHERE consumer_id = $2 AND state = '`+string(Captured)+`' AND created_at >= $4
-		ORDER BY created_at DESC, attempt_id DESC LIMIT `+fmt.Sprint(maxRun)+`) r
-	ORDER BY 1, 6 DESC, 7 DESC`,
-		db.Micros(day), consumerID, db.Micros(month), db.Micros(runSince), string(InstallmentOverdue))
+	sq, args := standing(consumerID, now, runSince)
+	rows, err := q.QueryContext(ctx, sq, args...)
 	if err != nil {
 		return h, o, fmt.Errorf("credit: standing: %w", err)
 	}
@@ -581,6 +616,23 @@ func StandingOf(ctx context.Context, q interface {
 		o.Days, err = overdueDays(o.DueOn, now)
 	}
 	return h, o, err
+}
+
+// standing is StandingOf's statement on PostgreSQL.
+func standing(consumerID string, now, runSince time.Time) (string, []any) {
+	day, month := fenfu.DayStart(now), fenfu.MonthStart(now)
+	return `SELECT 0, COALESCE(SUM(CASE WHEN created_at >= $1 THEN amount ELSE 0 END), 0),
+		COALESCE(SUM(amount), 0), COUNT(CASE WHEN created_at >= $1 THEN 1 END), '', 0, ''
+		FROM credit_payments WHERE consumer_id = $2 AND state = '` + string(Captured) + `' AND created_at >= $3
+	UNION ALL
+	SELECT 1, COALESCE(SUM(principal - paid_principal + fee - paid_fee), 0), 0, 0, COALESCE(MIN(due_on), ''), 0, ''
+		FROM credit_installments WHERE consumer_id = $2 AND state = $5
+	UNION ALL
+	SELECT * FROM (SELECT 2, 0, 0, 0, mchid, created_at, attempt_id FROM credit_payments
+		WHERE consumer_id = $2 AND state = '` + string(Captured) + `' AND created_at >= $4
+		ORDER BY created_at DESC, attempt_id DESC LIMIT ` + fmt.Sprint(maxRun) + `) r
+	ORDER BY 1, 6 DESC, 7 DESC`,
+		[]any{db.Micros(day), consumerID, db.Micros(month), db.Micros(runSince), string(InstallmentOverdue)}
 }
 
 // engineOf is the engine under q, a *db.Tx or a *db.DB; "" if neither.

@@ -307,7 +307,8 @@ func createPlan(ctx context.Context, tx *db.Tx, p Payment) error {
 	if err := tx.Later(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("credit: plan of %s: %w", p.AttemptID, err)
 	}
-	if planFee == 0 {
+	ft, _, ok := planFeeTxn(p)
+	if !ok {
 		return nil
 	}
 	if t.FeePayer == ConsumerPays {
@@ -315,8 +316,23 @@ func createPlan(ctx context.Context, tx *db.Tx, p Payment) error {
 			return err
 		}
 	}
-	return ledger.Post(ctx, tx, ledger.Txn{Kind: "installment_fee", Ref: p.OrderID,
-		Entries: installmentFeeEntries(t.FeePayer, p.ConsumerID, p.MchID, planFee)})
+	return ledger.Post(ctx, tx, ft)
+}
+
+// planFeeTxn is the ledger transaction of the installment fee of payment
+// p's plan, and who pays it; ok is false if the plan has no fee (or is
+// not one createPlan makes).
+func planFeeTxn(p Payment) (_ ledger.Txn, payer FeePayer, ok bool) {
+	t := p.Terms
+	if t.Installments <= 1 || !ValidCount(t.Installments) || t.FeePayer != ConsumerPays && t.FeePayer != MerchantPays {
+		return ledger.Txn{}, "", false
+	}
+	planFee := t.Fee(p.Amount)
+	if planFee == 0 {
+		return ledger.Txn{}, "", false
+	}
+	return ledger.Txn{Kind: "installment_fee", Ref: p.OrderID,
+		Entries: installmentFeeEntries(t.FeePayer, p.ConsumerID, p.MchID, planFee)}, t.FeePayer, true
 }
 
 // Plan is a payment's repayment plan.

@@ -168,14 +168,15 @@ func Check(t Txn) error {
 }
 
 // Open creates a tracked account with a zero balance; opening an open
-// account does nothing.
+// account does nothing. Nothing waits for its answer: on PostgreSQL it
+// goes with the transaction's next statement (db.Tx.Later), which sees
+// the account open.
 func Open(ctx context.Context, tx *db.Tx, a Account) error {
 	if !a.Tracked() {
 		return fmt.Errorf("ledger: %s is not a tracked account", a)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO ledger_accounts (id, balance, created_at) VALUES ($1, 0, $2)
+	return tx.Later(ctx, `INSERT INTO ledger_accounts (id, balance, created_at) VALUES ($1, 0, $2)
 		ON CONFLICT DO NOTHING`, string(a), db.Micros(tx.Now))
-	return err
 }
 
 // Post records t in the caller's transaction. It fails with ErrUnbalanced,
@@ -240,6 +241,46 @@ func distinctTracked(t Txn) bool {
 // balance that was not changed, ErrNoAccount or ErrInsufficient.
 func postOne(ctx context.Context, tx *db.Tx, t Txn) error {
 	id := t.ID()
+	q, args, tracked := postStatement(tx, t)
+	got := make([]int64, 1+len(tracked))
+	dest := make([]any, len(got))
+	for i := range got {
+		dest[i] = &got[i]
+	}
+	if err := tx.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
+		return fmt.Errorf("ledger: post %s: %w", id, err)
+	}
+	if got[0] == 0 {
+		return fmt.Errorf("%w: %s", ErrDuplicate, id)
+	}
+	for i, a := range tracked {
+		if got[1+i] == 0 {
+			return refused(ctx, tx, id, a)
+		}
+	}
+	return nil
+}
+
+// Ahead sends, on PostgreSQL, Post's statement for t with the
+// transaction's next statement, right after it in its round trip
+// (db.Tx.Ahead): Post of t, called once that statement has answered,
+// then reads its answer instead of sending it. The posting is made even
+// if Post is not called: call Ahead only where Post surely follows, or
+// where the transaction then rolls back, or where t is already posted
+// (the statement then writes nothing). On SQLite, or for a t that Post
+// does not write in one statement, it does nothing.
+func Ahead(tx *db.Tx, t Txn) {
+	if tx.Engine != db.Postgres || !distinctTracked(t) || Check(t) != nil {
+		return
+	}
+	q, args, _ := postStatement(tx, t)
+	tx.Ahead(q, args...)
+}
+
+// postStatement is postOne's statement and its arguments, and the tracked
+// accounts whose changed rows it counts after the transaction row's.
+func postStatement(tx *db.Tx, t Txn) (string, []any, []Account) {
+	id := t.ID()
 	var q strings.Builder
 	args := []any{id, t.Kind, t.Ref, db.Micros(tx.Now)}
 	q.WriteString(`WITH t AS (INSERT INTO ledger_txns (id, kind, ref, created_at) VALUES ($1, $2, $3, $4)
@@ -275,23 +316,7 @@ func postOne(ctx context.Context, tx *db.Tx, t Txn) error {
 	for i := range tracked {
 		fmt.Fprintf(&q, `, (SELECT count(*) FROM a%d)`, i)
 	}
-	got := make([]int64, 1+len(tracked))
-	dest := make([]any, len(got))
-	for i := range got {
-		dest[i] = &got[i]
-	}
-	if err := tx.QueryRowContext(ctx, q.String(), args...).Scan(dest...); err != nil {
-		return fmt.Errorf("ledger: post %s: %w", id, err)
-	}
-	if got[0] == 0 {
-		return fmt.Errorf("%w: %s", ErrDuplicate, id)
-	}
-	for i, a := range tracked {
-		if got[1+i] == 0 {
-			return refused(ctx, tx, id, a)
-		}
-	}
-	return nil
+	return q.String(), args, tracked
 }
 
 // entryRow is an entry with the transaction and position it is stored

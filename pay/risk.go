@@ -181,6 +181,9 @@ func (s *Service) features(ctx context.Context, o Order, m merchant.Merchant, co
 // committed before, and a concurrent payment of the consumer waits for
 // this one's commit and then sees it.
 func (s *Service) decideCredit(ctx context.Context, tx *db.Tx, p credit.Payment, f risk.Features) (risk.Outcome, error) {
+	// What the decision and the capture read after the lock goes with
+	// it, in its round trip, on PostgreSQL.
+	credit.Ahead(tx, p, tx.Now.Add(-s.Risk.runWindow()))
 	line, _, err := credit.Lock(ctx, tx, p.ConsumerID)
 	if err != nil {
 		return risk.Outcome{}, err
