@@ -382,7 +382,7 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 		}
 	}
 	h := s.holdOf(out)
-	paidAt, done, err := s.complete(ctx, o.ID, attempt, q, h)
+	paidAt, done, err := s.complete(ctx, o.ID, attempt, q, h, &o)
 	if err != nil {
 		return Order{}, fenfu.Internal("pay.payCredit", err)
 	}
@@ -400,7 +400,15 @@ func (s *Service) payCredit(ctx context.Context, o Order, m merchant.Merchant, c
 // the credit store charged and the risk hold its decision placed, and
 // makes its notification due, in one transaction. It reports the payment
 // time and whether this call made the change.
-func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Quote, h hold) (time.Time, bool, error) {
+//
+// The payment itself passes the order it read as o (recovery, which has
+// not read it, passes nil): then, but for a service order's payment,
+// the notification is made due with what o says and the COMMIT goes with
+// the order's change (db.Tx.CommitNext), the whole transaction one round
+// trip on PostgreSQL. The notification is made due even if recovery
+// completed the order first, which is the same: recovery made it due too,
+// under the same ref, and a ref is made due once.
+func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Quote, h hold, o *Order) (time.Time, bool, error) {
 	var at time.Time
 	done := false
 	err := s.Core.Update(ctx, func(tx *db.Tx) error {
@@ -414,6 +422,20 @@ func (s *Service) complete(ctx context.Context, orderID, attempt string, q fee.Q
 		}
 		sub := notify.Subject{Kind: notify.Transaction, ID: orderID}
 		var tradeType string
+		if o != nil && o.TradeType != TradePayScore {
+			if o.NotifyURL != "" { // a code payment has no notification
+				if err := notify.Enqueue(ctx, tx, notify.Subject{Kind: notify.Transaction, ID: orderID, MchID: o.MchID, NotifyURL: o.NotifyURL}); err != nil {
+					return err
+				}
+			}
+			tx.CommitNext()
+			err := tx.QueryRowContext(ctx, sqlText, args...).Scan(&sub.MchID, &sub.NotifyURL, &tradeType)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // recovery completed it first
+			}
+			done = err == nil
+			return err
+		}
 		err = tx.QueryRowContext(ctx, sqlText, args...).Scan(&sub.MchID, &sub.NotifyURL, &tradeType)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // recovery, or the payment itself, completed it first
@@ -500,7 +522,7 @@ func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 			return r, fmt.Errorf("pay: recover order %s: %w", x.id, err)
 		}
 		if state == credit.Captured {
-			if _, _, err := s.complete(ctx, x.id, x.attempt, q, h); err != nil {
+			if _, _, err := s.complete(ctx, x.id, x.attempt, q, h, nil); err != nil {
 				return r, err
 			}
 			r.Completed++
