@@ -643,6 +643,10 @@ func (c *Cashier) handlePay(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
+	if f.Phone == "" {
+		// The order is read with the session, in its round trip.
+		r = r.WithContext(c.Orders.OrderAhead(r.Context(), token))
+	}
 	consumerID, err := c.payer(w, r, f.Phone, f.PIN, "log in to pay")
 	if err != nil {
 		c.fail(w, r, err)

@@ -321,6 +321,47 @@ func (tx *Tx) Ahead(q string, args ...any) {
 	}
 }
 
+// Ahead returns ctx carrying a read for the store to send, on
+// PostgreSQL, with the next read the store runs for that context outside
+// a transaction, right after it in the same round trip, and its rows
+// kept: the first query of the same text and arguments for the context
+// (QueryRowContext, QueryContext) then reads them instead of going to the
+// server. It is Tx.Ahead for the reads one call makes in turn outside a
+// transaction, one of which need not wait for the other though they are
+// made in different packages (a request's session, then the order it
+// pays). The read sees what it would see run then; run later, it might
+// see more. A context's reads are made one at a time, as a request's
+// are. On SQLite it returns ctx: the read runs when the caller runs it.
+func (d *DB) Ahead(ctx context.Context, q string, args ...any) context.Context {
+	if d.Engine != Postgres {
+		return ctx
+	}
+	a, _ := ctx.Value(aheadKey{}).(*aheads)
+	if a == nil {
+		a = &aheads{}
+		ctx = context.WithValue(ctx, aheadKey{}, a)
+	}
+	for _, s := range a.stores {
+		if s.d == d {
+			s.q.ahead = append(s.q.ahead, laterStmt{q, args})
+			return ctx
+		}
+	}
+	a.stores = append(a.stores, storeAhead{d, &laterQueue{ahead: []laterStmt{{q, args}}}})
+	return ctx
+}
+
+// aheads are a context's reads sent Ahead outside a transaction, by
+// store.
+type aheads struct{ stores []storeAhead }
+
+type storeAhead struct {
+	d *DB
+	q *laterQueue
+}
+
+type aheadKey struct{}
+
 // CommitNext has the transaction's next statement be its last: on
 // PostgreSQL the COMMIT is sent right after it, in the same round trip,
 // whatever the statement's rows say, and the commit's outcome is what

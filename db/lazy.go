@@ -145,11 +145,11 @@ func (c *lazyConn) guard(ctx context.Context) *Guard {
 }
 
 // send sends what waits (a guard, BEGIN, statements run Later) and q in
-// one batch, followed, with tail, by the reads run Ahead and the COMMIT if
-// it goes next, and returns the batch's results, read up to q's; the
+// one batch, followed, with tail, by tail's reads run Ahead and its COMMIT
+// if it goes next, and returns the batch's results, read up to q's; the
 // caller reads q's, then the tail's (finish), and closes the batch. A
 // guard or a statement run Later that failed fails q.
-func (c *lazyConn) send(ctx context.Context, g *Guard, q string, qargs []any, tail bool) (pgx.BatchResults, *batchTail, error) {
+func (c *lazyConn) send(ctx context.Context, g *Guard, q string, qargs []any, tail *laterQueue) (pgx.BatchResults, *batchTail, error) {
 	b := &pgx.Batch{}
 	if g != nil {
 		b.Queue(g.q, g.args...)
@@ -168,8 +168,8 @@ func (c *lazyConn) send(ctx context.Context, g *Guard, q string, qargs []any, ta
 	before := b.Len()
 	c.begin = false
 	b.Queue(q, qargs...)
-	if l := c.later; tail && l != nil && (len(l.ahead) > 0 || l.commitNext) {
-		t = &batchTail{ahead: l.ahead, commit: l.commitNext}
+	if l := tail; l != nil && (len(l.ahead) > 0 || l.commitNext) {
+		t = &batchTail{q: l, ahead: l.ahead, commit: l.commitNext}
 		for _, s := range l.ahead {
 			b.Queue(s.q, s.args...)
 		}
@@ -201,6 +201,7 @@ func (c *lazyConn) send(ctx context.Context, g *Guard, q string, qargs []any, ta
 // batchTail is what a batch carries after its statement: reads run
 // Ahead, and the COMMIT if it went with the statement.
 type batchTail struct {
+	q      *laterQueue // whose reads they are
 	ahead  []laterStmt
 	commit bool
 }
@@ -243,7 +244,7 @@ func (c *lazyConn) finish(br pgx.BatchResults, t *batchTail, qerr error) {
 		}
 		k.err = err
 		failed = failed || err != nil
-		c.later.kept = append(c.later.kept, k)
+		t.q.kept = append(t.q.kept, k)
 	}
 	if t.commit {
 		tag, err := br.Exec()
@@ -251,7 +252,7 @@ func (c *lazyConn) finish(br pgx.BatchResults, t *batchTail, qerr error) {
 			err = pgx.ErrTxCommitRollback
 		}
 		if !failed { // the server ran the COMMIT: the transaction ended
-			c.later.ended, c.later.commitErr = true, err
+			t.q.ended, t.q.commitErr = true, err
 		}
 	}
 }
@@ -274,7 +275,7 @@ func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.Nam
 	if multi {
 		// Several statements in one text (a migration) go by the simple
 		// protocol, which a batch cannot carry: what waits goes first.
-		br, _, err := c.send(ctx, nil, "SELECT 1", nil, false)
+		br, _, err := c.send(ctx, nil, "SELECT 1", nil, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -287,7 +288,7 @@ func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.Nam
 		}
 		return c.Conn.ExecContext(ctx, q, argsV)
 	}
-	br, tail, err := c.send(ctx, g, q, args(argsV), true)
+	br, tail, err := c.send(ctx, g, q, args(argsV), c.later)
 	if err != nil {
 		return nil, err
 	}
@@ -308,9 +309,35 @@ func (c *lazyConn) ExecContext(ctx context.Context, q string, argsV []driver.Nam
 func (c *lazyConn) QueryContext(ctx context.Context, q string, argsV []driver.NamedValue) (driver.Rows, error) {
 	g := c.guard(ctx)
 	if g == nil && !c.holding() {
+		if l := c.readsAhead(ctx); l != nil {
+			return c.query(ctx, nil, l, q, argsV)
+		}
 		return c.Conn.QueryContext(ctx, q, argsV)
 	}
-	if l := c.later; l != nil {
+	return c.query(ctx, g, c.later, q, argsV)
+}
+
+// readsAhead is the queue of reads sent Ahead (DB.Ahead) for ctx on the
+// connection's store, if there is one and the connection is outside a
+// transaction.
+func (c *lazyConn) readsAhead(ctx context.Context) *laterQueue {
+	a, _ := ctx.Value(aheadKey{}).(*aheads)
+	if a == nil || c.later != nil || c.Conn.Conn().PgConn().TxStatus() != 'I' {
+		return nil
+	}
+	for _, s := range a.stores {
+		if s.d == c.d {
+			return s.q
+		}
+	}
+	return nil
+}
+
+// query runs q, reading the rows kept for it in l if l has them (a read
+// sent Ahead), else sending it with what waits (the guard g, if any), and the reads l sends
+// Ahead after it.
+func (c *lazyConn) query(ctx context.Context, g *Guard, l *laterQueue, q string, argsV []driver.NamedValue) (driver.Rows, error) {
+	if l != nil {
 		if l.ended {
 			return nil, errEnded
 		}
@@ -321,7 +348,10 @@ func (c *lazyConn) QueryContext(ctx context.Context, q string, argsV []driver.Na
 			return &keptRowsReader{k: k}, nil
 		}
 	}
-	br, tail, err := c.send(ctx, g, q, args(argsV), true)
+	if g == nil && !c.holding() && (l == nil || len(l.ahead) == 0) {
+		return c.Conn.QueryContext(ctx, q, argsV)
+	}
+	br, tail, err := c.send(ctx, g, q, args(argsV), l)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +413,7 @@ func (t *lazyTx) Commit() error {
 	var err error
 	if c.holding() {
 		var br pgx.BatchResults
-		if br, _, err = c.send(t.ctx, nil, "commit", nil, false); err == nil {
+		if br, _, err = c.send(t.ctx, nil, "commit", nil, nil); err == nil {
 			tag, err = br.Exec()
 			if cerr := br.Close(); err == nil {
 				err = cerr

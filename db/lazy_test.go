@@ -378,3 +378,56 @@ func TestCommitNext(t *testing.T) {
 		})
 	}
 }
+
+// TestAheadOutsideTransactions: a read a context carries Ahead goes with
+// the store's next read for that context, in its round trip, and answers
+// the same query after it; a transaction's statements neither carry it
+// nor read it.
+func TestAheadOutsideTransactions(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			d := dbtest.Open(t, engine, "core", fenfu.SystemClock{})
+			ctx := context.Background()
+			if _, err := d.Exec(ctx, `CREATE TABLE ahead_pool (k TEXT PRIMARY KEY, v BIGINT NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Exec(ctx, `INSERT INTO ahead_pool (k, v) VALUES ('a', 1), ('b', 2)`); err != nil {
+				t.Fatal(err)
+			}
+			read := func(ctx context.Context, k string) (v int64) {
+				t.Helper()
+				err := d.QueryRowContext(ctx, `SELECT v FROM ahead_pool WHERE k = $1`, k).Scan(&v)
+				if err != nil && err != sql.ErrNoRows {
+					t.Fatal(err)
+				}
+				return v
+			}
+			for i := range 3 {
+				tctx, tally := db.WithTally(ctx, false)
+				tctx = d.Ahead(tctx, `SELECT v FROM ahead_pool WHERE k = $1`, "b")
+				tctx = d.Ahead(tctx, `SELECT v FROM ahead_pool WHERE k = $1`, "none")
+				// A transaction neither sends nor reads them.
+				if err := d.Update(tctx, func(tx *db.Tx) error {
+					_, err := tx.ExecContext(tctx, `UPDATE ahead_pool SET v = v + 10 WHERE k = 'b'`)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				mid := tally.Total()
+				a, b, none := read(tctx, "a"), read(tctx, "b"), read(tctx, "none")
+				if a != 1 || b != int64(12+10*i) || none != 0 {
+					t.Errorf("read %d %d %d, want 1 %d 0", a, b, none, 12+10*i)
+				}
+				// BEGIN and the update, COMMIT; the read of a with both.
+				if engine == db.Postgres && i > 0 && (mid != 2 || tally.Total() != 3) {
+					t.Errorf("%d round trips (%d for the transaction), want 3 (2)", tally.Total(), mid)
+				}
+				// Read, the rows are the query's no more: b is read again.
+				before := tally.Total()
+				if read(tctx, "b") != int64(12+10*i) || engine == db.Postgres && tally.Total() != before+1 {
+					t.Errorf("read again: %d round trips", tally.Total()-before)
+				}
+			}
+		})
+	}
+}

@@ -38,6 +38,22 @@ func (s *Service) OrderForToken(ctx context.Context, token string) (Order, error
 	return o, nil
 }
 
+// OrderAhead returns ctx carrying the read of the order behind token,
+// which OrderForToken makes, for the core store to send with the next read
+// it runs for ctx (db.DB.Ahead): a caller that reads something else first
+// (the cashier, its consumer's session) reads both in one round trip on
+// PostgreSQL. A token that does not check carries nothing.
+func (s *Service) OrderAhead(ctx context.Context, token string) context.Context {
+	if s.Core.Engine != db.Postgres {
+		return ctx // no round trips to save: spare the token's second check
+	}
+	p, err := s.Tokens.Parse(token, s.Clock.Now())
+	if err != nil {
+		return ctx
+	}
+	return s.Core.Ahead(ctx, `SELECT `+orderCols+` FROM orders WHERE id = $1`, p.OrderID)
+}
+
 // TotalForToken checks a QR token and returns the amount it was signed
 // for, without reading its order: the amount OrderForToken requires the
 // order to have.

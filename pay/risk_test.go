@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -402,6 +403,53 @@ func testRiskRecovery(t *testing.T, engine db.Engine) {
 	got, _ := e.env.pay.Get(ctx, o.ID)
 	if got.State != pay.Success || !got.HoldUntil.Equal(got.PaidAt.Add(48*time.Hour)) {
 		t.Fatalf("recovered payment: %s held until %v, paid %v; want held 48 h", got.State, got.HoldUntil, got.PaidAt)
+	}
+	e.verify(t)
+}
+
+// TestCreditPaymentRoundTrips: on PostgreSQL a credit payment with risk
+// control on, made as the cashier makes it, costs three round trips in
+// the core store (the consumer's session with the order read Ahead; the
+// order's claim; its completion with the notification and the COMMIT)
+// and three in the credit store (the line's lock with the reads after it;
+// the decision and the capture with its postings; the plan with the
+// COMMIT). The notification is due, the books prove.
+func TestCreditPaymentRoundTrips(t *testing.T) {
+	if !slices.Contains(dbtest.Engines(), db.Postgres) {
+		t.Skip("FENFU_TEST_POSTGRES is not set")
+	}
+	e := newRiskEnv(t, db.Postgres)
+	c := e.consumer(t, 100_000_00, 0)
+	session, err := e.consumers.StartSession(context.Background(), c, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 { // the first ones prepare the statements on their connections
+		e.n++
+		o, err := e.env.pay.CreateNative(context.Background(), e.native(fmt.Sprintf("trips-%d", e.n), 10_00))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, tally := db.WithTally(context.Background(), false)
+		ctx = e.env.pay.OrderAhead(ctx, o.Token)
+		payer, err := e.consumers.Session(ctx, session)
+		if err != nil || payer != c {
+			t.Fatalf("session: %q %v", payer, err)
+		}
+		paid, err := e.env.pay.PayIn(ctx, o.Token, payer, pay.ChannelCredit, pay.Client{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if paid.State != pay.Success || paid.Total != 10_00 {
+			t.Fatalf("paid %+v", paid)
+		}
+		if n := tally.Counts(); i >= 3 && (n["core"] != 3 || n["credit"] != 3) {
+			t.Errorf("payment %d: %v round trips, want core 3 and credit 3", i, n)
+		}
+	}
+	var due int
+	if err := e.env.pay.Core.QueryRowContext(context.Background(), `SELECT count(*) FROM notify_outbox`).Scan(&due); err != nil || due != 6 {
+		t.Fatalf("%d notifications due (%v), want 6", due, err)
 	}
 	e.verify(t)
 }
