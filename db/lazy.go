@@ -334,8 +334,8 @@ func (c *lazyConn) readsAhead(ctx context.Context) *laterQueue {
 }
 
 // query runs q, reading the rows kept for it in l if l has them (a read
-// sent Ahead), else sending it with what waits (the guard g, if any), and the reads l sends
-// Ahead after it.
+// sent Ahead), else sending it with what waits (the guard g, if any), and
+// the reads l sends Ahead after it.
 func (c *lazyConn) query(ctx context.Context, g *Guard, l *laterQueue, q string, argsV []driver.NamedValue) (driver.Rows, error) {
 	if l != nil {
 		if l.ended {
