@@ -1,6 +1,7 @@
 package dbtest
 
 import (
+	"database/sql"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -64,21 +65,41 @@ func Plan(t *testing.T, d *db.DB, q string, args ...any) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
 	var lines []string
+	for _, r := range Rows(t, rows)[1:] {
+		lines = append(lines, fmt.Sprint(r[len(r)-1]))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Rows reads every row of rows as its columns' values, the first row
+// being the columns' names, and closes rows; a test compares or prints
+// them whatever the statement's columns.
+func Rows(t testing.TB, rows *sql.Rows) [][]any {
+	t.Helper()
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]any, len(cols))
+	for i, c := range cols {
+		head[i] = c
+	}
+	out := [][]any{head}
 	for rows.Next() {
 		v := make([]any, len(cols))
+		p := make([]any, len(cols))
 		for i := range v {
-			v[i] = new(any)
+			p[i] = &v[i]
 		}
-		if err := rows.Scan(v...); err != nil {
+		if err := rows.Scan(p...); err != nil {
 			t.Fatal(err)
 		}
-		lines = append(lines, fmt.Sprint(*v[len(v)-1].(*any)))
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return strings.Join(lines, "\n")
+	return out
 }
