@@ -20,8 +20,9 @@ import (
 // batch. Outside a transaction the batch is one implicit transaction, so
 // a guard that fails undoes itself and the statement after it, which does
 // not run, and a statement that fails undoes the guard, which then does
-// not hold either. A transaction does not carry a guard, since its rollback would
-// undo the guard's own writes: the guard is sent alone before its BEGIN.
+// not hold either. A transaction does not carry a guard, since its
+// rollback would undo the guard's own writes: the guard is sent alone
+// before its BEGIN.
 // Work that runs no statement on the store sends its guard with Hold.
 // Once a guard failed, the work's context is cancelled (its cause
 // ErrGuard), so that nothing more runs under it. SQLite has no round
