@@ -164,6 +164,25 @@ func (d *DB) ByteOrder(col string) string {
 	return col
 }
 
+// Padded returns values lengthened to a power of two by repeating the
+// last, for an IN list (In) of a read that runs with lists of any size:
+// its statements are then a few, each prepared once, not one for every
+// length (on SQLite, compiled again at each new length).
+func Padded(values []string) []string {
+	if len(values) == 0 {
+		return values
+	}
+	n := 1
+	for n < len(values) {
+		n *= 2
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = values[min(i, len(values)-1)]
+	}
+	return out
+}
+
 // In returns the placeholders of values for an IN (…) list, numbered from
 // $first+1, and the values as arguments: `id IN (`+ph+`)`.
 func In(values []string, first int) (string, []any) {

@@ -293,15 +293,16 @@ func (s *Service) Fresh(ctx context.Context, mchid string) (Merchant, error) {
 // FreshAll is Fresh for several merchants at once, for work that uses the
 // keys of many (a round of notifications): their versions are read in one
 // statement, and only a merchant whose version moved, or that is not
-// cached, is loaded again. Each mchid asked for is in ms or in errs (MCH_NOT_EXISTS,
-// or the error of its read).
+// cached, is loaded again. Each mchid asked for is in ms or in errs
+// (MCH_NOT_EXISTS, or the error of its read). On SQLite the IN list is
+// Padded, so rounds of any number of merchants share a few statements.
 func (s *Service) FreshAll(ctx context.Context, mchids []string) (ms map[string]Merchant, errs map[string]error) {
 	ids := slices.Compact(slices.Sorted(slices.Values(mchids)))
 	ms, errs = make(map[string]Merchant, len(ids)), map[string]error{}
 	q, args := `SELECT mchid, version FROM merchants WHERE mchid = ANY($1)`, []any{ids}
 	if s.DB.Engine != db.Postgres {
 		var ph string
-		ph, args = db.In(ids, 0)
+		ph, args = db.In(db.Padded(ids), 0)
 		q = `SELECT mchid, version FROM merchants WHERE mchid IN (` + ph + `)`
 	}
 	type versioned struct {

@@ -650,23 +650,14 @@ func (s *Service) Get(ctx context.Context, id string) (Order, error) {
 }
 
 // GetMany returns the orders of these ids that exist, by id, in one read.
-// The statement names a power of two of ids (the last one repeated to
-// fill it), so that reads of rounds of any size share a few prepared
-// statements.
+// The statement names a power of two of ids (db.Padded), so that reads
+// of rounds of any size share a few prepared statements.
 func (s *Service) GetMany(ctx context.Context, ids []string) (map[string]Order, error) {
 	out := make(map[string]Order, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	n := 1
-	for n < len(ids) {
-		n *= 2
-	}
-	padded := make([]string, n)
-	for i := range padded {
-		padded[i] = ids[min(i, len(ids)-1)]
-	}
-	ph, args := db.In(padded, 0)
+	ph, args := db.In(db.Padded(ids), 0)
 	rows, err := s.Core.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE id IN (`+ph+`)`, args...)
 	if err != nil {
 		return nil, fenfu.Internal("pay.GetMany", err)
